@@ -7,9 +7,9 @@
 
 /* The byte table, built by the preprocessor so it is constant data: no
  * lazy initialisation and so no global mutable state in a pure library. */
-#define S1(c) (((c)&1u) ? (((c) >> 1) ^ CRC32C_POLY) : ((c) >> 1))
-#define S8(c) S1(S1(S1(S1(S1(S1(S1(S1((uint32_t)(c)))))))))
-#define T4(n) S8(n), S8((n) + 1), S8((n) + 2), S8((n) + 3)
+#define S1(c)  (((c)&1u) ? (((c) >> 1) ^ CRC32C_POLY) : ((c) >> 1))
+#define S8(c)  S1(S1(S1(S1(S1(S1(S1(S1((uint32_t)(c)))))))))
+#define T4(n)  S8(n), S8((n) + 1), S8((n) + 2), S8((n) + 3)
 #define T16(n) T4(n), T4((n) + 4), T4((n) + 8), T4((n) + 12)
 #define T64(n) T16(n), T16((n) + 16), T16((n) + 32), T16((n) + 48)
 static const uint32_t crc_table[256] = {T64(0u), T64(64u), T64(128u),

@@ -11,7 +11,7 @@
  * One X-macro table generates both the enum and fr_strerror(), so the two
  * can never drift apart.
  */
-#define FR_ERR_MAP(X)                                                         \
+#define FR_ERR_MAP(X)                                                          \
 	X(FR_NOMEM, "out of memory")                                           \
 	X(FR_INVALID, "invalid argument")                                      \
 	X(FR_MALFORMED, "malformed input")                                     \
@@ -38,7 +38,7 @@ enum fr_err {
 #define FR__ERR_ENUM(code, str) code,
 	FR_ERR_MAP(FR__ERR_ENUM)
 #undef FR__ERR_ENUM
-	FR_ERR_NR /* number of codes + 1; not an error */
+	    FR_ERR_NR /* number of codes + 1; not an error */
 };
 
 /** Human-readable text of an error code; never NULL. */

@@ -28,11 +28,11 @@ static void default_free(void *data, void *ptr)
 }
 
 static const struct fr_heap default_heap = {
-	.data = NULL,
-	.malloc = default_malloc,
-	.calloc = default_calloc,
-	.realloc = default_realloc,
-	.free = default_free,
+    .data = NULL,
+    .malloc = default_malloc,
+    .calloc = default_calloc,
+    .realloc = default_realloc,
+    .free = default_free,
 };
 
 static const struct fr_heap *heap = &default_heap;

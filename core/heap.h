@@ -11,9 +11,10 @@
  * set once at start-up (or by a test) and never changes under a running core.
  */
 struct fr_heap {
-	void *data;                                         /* for the hooks */
-	void *(*malloc)(void *data, size_t size);           /* may return NULL */
-	void *(*calloc)(void *data, size_t n, size_t size); /* may return NULL */
+	void *data;				  /* for the hooks */
+	void *(*malloc)(void *data, size_t size); /* may return NULL */
+	void *(*calloc)(void *data, size_t n,
+			size_t size); /* may return NULL */
 	void *(*realloc)(void *data, void *ptr, size_t size);
 	void (*free)(void *data, void *ptr);
 };

@@ -75,15 +75,15 @@ enum raft_entry_type {
 };
 
 struct raft_entry {
-	raft_term term;   /* term in which a leader created it */
+	raft_term term;	  /* term in which a leader created it */
 	raft_index index; /* position in the log */
-	uint8_t type;     /* enum raft_entry_type */
-	uint32_t len;     /* payload bytes */
+	uint8_t type;	  /* enum raft_entry_type */
+	uint32_t len;	  /* payload bytes */
 	const void *buf;  /* payload; borrowed (see note 4) */
 };
 
 enum raft_server_role {
-	RAFT_VOTER = 1,   /* counts in quorums, may become leader */
+	RAFT_VOTER = 1,	  /* counts in quorums, may become leader */
 	RAFT_LEARNER = 2, /* receives the log, never votes */
 };
 
@@ -93,48 +93,48 @@ struct raft_server {
 };
 
 struct raft_config {
-	uint32_t n;                                     /* servers in use */
+	uint32_t n;				      /* servers in use */
 	struct raft_server servers[RAFT_MAX_SERVERS]; /* unordered */
 };
 
 /** Check a configuration: 1..RAFT_MAX_SERVERS servers, ids in range and
  * unique, known roles, at least one voter.  Returns 0 or FR_INVALID. */
 int raft_config_validate(const struct raft_config *c)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Bytes raft_config_encode() writes for @c. */
 size_t raft_config_encoded_size(const struct raft_config *c);
 /** Encode into @buf of @size bytes (little endian, versioned).  Returns 0 or
  * FR_TOOBIG. */
 int raft_config_encode(const struct raft_config *c, void *buf, size_t size)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Decode and validate.  Returns 0, FR_MALFORMED or FR_INVALID. */
 int raft_config_decode(struct raft_config *c, const void *buf, size_t len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ------------------------------------------------------------------ */
 /* Messages                                                            */
 
 enum raft_msg_type {
-	RAFT_MSG_VOTE = 1,      /* RequestVote (or pre-vote), §5.2 */
-	RAFT_MSG_VOTE_RESP,     /* its answer */
-	RAFT_MSG_APPEND,        /* AppendEntries; a heartbeat when empty */
-	RAFT_MSG_APPEND_RESP,   /* its answer */
-	RAFT_MSG_SNAPSHOT,      /* InstallSnapshot chunk, §7 */
+	RAFT_MSG_VOTE = 1,	/* RequestVote (or pre-vote), §5.2 */
+	RAFT_MSG_VOTE_RESP,	/* its answer */
+	RAFT_MSG_APPEND,	/* AppendEntries; a heartbeat when empty */
+	RAFT_MSG_APPEND_RESP,	/* its answer */
+	RAFT_MSG_SNAPSHOT,	/* InstallSnapshot chunk, §7 */
 	RAFT_MSG_SNAPSHOT_RESP, /* its answer */
-	RAFT_MSG_TIMEOUT_NOW,   /* leadership transfer, thesis 3.10 */
-	RAFT_MSG_TYPE_NR        /* not a type: one past the last */
+	RAFT_MSG_TIMEOUT_NOW,	/* leadership transfer, thesis 3.10 */
+	RAFT_MSG_TYPE_NR	/* not a type: one past the last */
 };
 
 const char *raft_msg_type_name(int type);
 
-#define RAFT_VOTE_PREVOTE 0x1u  /* pre-vote: no state changes, thesis 9.6 */
+#define RAFT_VOTE_PREVOTE  0x1u /* pre-vote: no state changes, thesis 9.6 */
 #define RAFT_VOTE_TRANSFER 0x2u /* campaign of a leadership transfer */
 
 struct raft_vote {
 	raft_index last_index; /* candidate's last log index */
 	raft_term last_term;   /* term of that entry */
-	uint8_t flags;         /* RAFT_VOTE_* */
+	uint8_t flags;	       /* RAFT_VOTE_* */
 };
 
 struct raft_vote_resp {
@@ -143,48 +143,48 @@ struct raft_vote_resp {
 };
 
 struct raft_append {
-	raft_index prev_index;           /* entry preceding the new ones */
-	raft_term prev_term;             /* its term */
-	raft_index commit;               /* leader's commit index */
-	uint64_t seq;                    /* leader's heartbeat round, echoed */
-	uint32_t n_entries;              /* 0 for a heartbeat */
+	raft_index prev_index;		  /* entry preceding the new ones */
+	raft_term prev_term;		  /* its term */
+	raft_index commit;		  /* leader's commit index */
+	uint64_t seq;			  /* leader's heartbeat round, echoed */
+	uint32_t n_entries;		  /* 0 for a heartbeat */
 	const struct raft_entry *entries; /* consecutive, from prev_index+1 */
 };
 
 struct raft_append_resp {
-	uint8_t success;         /* 1: log matches through .index */
-	raft_index index;        /* success: matched and durable index;
-				    reject: the prev_index rejected */
-	raft_index last_index;   /* follower's last log index */
-	raft_term conflict_term; /* reject hint: term at prev_index, 0 if
-				    the follower's log is too short */
+	uint8_t success;	   /* 1: log matches through .index */
+	raft_index index;	   /* success: matched and durable index;
+				      reject: the prev_index rejected */
+	raft_index last_index;	   /* follower's last log index */
+	raft_term conflict_term;   /* reject hint: term at prev_index, 0 if
+				      the follower's log is too short */
 	raft_index conflict_index; /* reject hint: first index of
 				      conflict_term, or last_index+1 */
-	uint64_t seq;            /* echo of raft_append.seq */
+	uint64_t seq;		   /* echo of raft_append.seq */
 };
 
 struct raft_snapshot_chunk {
-	raft_index last_index;     /* last index the snapshot covers */
-	raft_term last_term;       /* its term */
+	raft_index last_index;	   /* last index the snapshot covers */
+	raft_term last_term;	   /* its term */
 	struct raft_config config; /* configuration as of last_index */
-	uint64_t offset;           /* byte offset of this chunk */
-	uint64_t total;            /* size of the whole snapshot */
-	uint8_t done;              /* last chunk */
-	uint32_t len;              /* bytes in this chunk */
-	const void *data;          /* chunk bytes; borrowed */
+	uint64_t offset;	   /* byte offset of this chunk */
+	uint64_t total;		   /* size of the whole snapshot */
+	uint8_t done;		   /* last chunk */
+	uint32_t len;		   /* bytes in this chunk */
+	const void *data;	   /* chunk bytes; borrowed */
 };
 
 struct raft_snapshot_resp {
 	raft_index last_index; /* snapshot being answered */
 	uint64_t offset;       /* next byte expected (resume point) */
 	uint8_t rejected;      /* 1: start over from offset */
-	uint8_t done;          /* 1: installed */
+	uint8_t done;	       /* 1: installed */
 };
 
 struct raft_message {
-	uint8_t type;   /* enum raft_msg_type */
-	raft_id from;   /* sender */
-	raft_id to;     /* recipient */
+	uint8_t type;	/* enum raft_msg_type */
+	raft_id from;	/* sender */
+	raft_id to;	/* recipient */
 	raft_term term; /* sender's current term (candidate's for VOTE) */
 	union {
 		struct raft_vote vote;
@@ -200,17 +200,17 @@ struct raft_message {
 /* Events (inputs) and updates (outputs)                               */
 
 enum raft_event_type {
-	RAFT_EVENT_TICK = 1,   /* one logical clock tick elapsed */
-	RAFT_EVENT_RECEIVE,    /* a message arrived */
-	RAFT_EVENT_PROPOSE,    /* leader: append client commands */
-	RAFT_EVENT_PERSISTED,  /* storage: entries through (index, term)
-				  are durable */
-	RAFT_EVENT_CAMPAIGN,   /* start an election now (tests, transfer) */
+	RAFT_EVENT_TICK = 1,  /* one logical clock tick elapsed */
+	RAFT_EVENT_RECEIVE,   /* a message arrived */
+	RAFT_EVENT_PROPOSE,   /* leader: append client commands */
+	RAFT_EVENT_PERSISTED, /* storage: entries through (index, term)
+				 are durable */
+	RAFT_EVENT_CAMPAIGN,  /* start an election now (tests, transfer) */
 };
 
 struct raft_buf {
 	const void *base; /* borrowed for the call */
-	uint32_t len;     /* 0..RAFT_MAX_ENTRY_BYTES */
+	uint32_t len;	  /* 0..RAFT_MAX_ENTRY_BYTES */
 };
 
 struct raft_event {
@@ -221,27 +221,27 @@ struct raft_event {
 		} receive;
 		struct {
 			const struct raft_buf *bufs; /* one entry each */
-			uint32_t n;                  /* 1..RAFT_MAX_BATCH_ENTRIES */
+			uint32_t n; /* 1..RAFT_MAX_BATCH_ENTRIES */
 		} propose;
 		struct {
 			raft_index index; /* last durable entry */
-			raft_term term;   /* its term */
+			raft_term term;	  /* its term */
 		} persisted;
 	};
 };
 
 #define RAFT_UPDATE_HARDSTATE 0x01u /* term/vote: persist before sending */
-#define RAFT_UPDATE_ENTRIES 0x02u   /* entries to persist */
-#define RAFT_UPDATE_MESSAGES 0x04u  /* messages to send */
-#define RAFT_UPDATE_APPLY 0x08u     /* committed entries to apply */
-#define RAFT_UPDATE_ROLE 0x10u      /* role or known leader changed */
-#define RAFT_UPDATE_COMMIT 0x20u    /* commit index advanced */
+#define RAFT_UPDATE_ENTRIES   0x02u /* entries to persist */
+#define RAFT_UPDATE_MESSAGES  0x04u /* messages to send */
+#define RAFT_UPDATE_APPLY     0x08u /* committed entries to apply */
+#define RAFT_UPDATE_ROLE      0x10u /* role or known leader changed */
+#define RAFT_UPDATE_COMMIT    0x20u /* commit index advanced */
 
 struct raft_update {
 	unsigned flags; /* RAFT_UPDATE_* */
 	/* HARDSTATE */
 	raft_term term; /* current term */
-	raft_id vote;   /* vote in that term, 0 = none */
+	raft_id vote;	/* vote in that term, 0 = none */
 	/* ENTRIES: store these, replacing stored entries >= entries[0].index */
 	const struct raft_entry *entries;
 	uint32_t n_entries;
@@ -254,8 +254,8 @@ struct raft_update {
 	/* COMMIT */
 	raft_index commit;
 	/* ROLE */
-	uint8_t role;     /* enum raft_role */
-	raft_id leader;   /* known leader, 0 = none */
+	uint8_t role;	/* enum raft_role */
+	raft_id leader; /* known leader, 0 = none */
 	/* PROPOSE: where the proposed entries went */
 	raft_index proposed_index; /* index of the first proposed entry */
 	raft_term proposed_term;   /* their term */
@@ -265,12 +265,13 @@ struct raft_update {
 /* Lifecycle                                                           */
 
 struct raft_options {
-	raft_id id;               /* this server */
-	uint64_t seed;            /* seeds the election-timeout RNG */
-	uint32_t election_ticks;  /* base election timeout; the actual one is
-				     uniform in [election_ticks, 2*election_ticks) */
-	uint32_t heartbeat_ticks; /* leader heartbeat interval, < election */
-	uint32_t max_inflight;    /* AppendEntries in flight per follower */
+	raft_id id;    /* this server */
+	uint64_t seed; /* seeds the election-timeout RNG */
+	uint32_t
+	    election_ticks;	    /* base election timeout; the actual one is
+				       uniform in [election_ticks, 2*election_ticks) */
+	uint32_t heartbeat_ticks;   /* leader heartbeat interval, < election */
+	uint32_t max_inflight;	    /* AppendEntries in flight per follower */
 	uint32_t max_batch_entries; /* entries per AppendEntries */
 	uint32_t max_batch_bytes;   /* payload bytes per AppendEntries (soft:
 				       at least one entry is always sent) */
@@ -282,11 +283,11 @@ void raft_options_default(struct raft_options *o, raft_id id, uint64_t seed);
 
 /* What a server recovered from its storage (all zero for a new server). */
 struct raft_restore {
-	raft_term term;                  /* persisted current term */
-	raft_id vote;                    /* persisted vote */
+	raft_term term;			  /* persisted current term */
+	raft_id vote;			  /* persisted vote */
 	const struct raft_entry *entries; /* persisted log, consecutive */
 	uint32_t n_entries;
-	struct raft_config config;       /* the cluster's configuration */
+	struct raft_config config; /* the cluster's configuration */
 };
 
 struct raft; /* opaque */
@@ -296,7 +297,7 @@ struct raft; /* opaque */
  * configuration, or a restored log that is not consecutive). */
 int raft_open(struct raft **out, const struct raft_options *o,
 	      const struct raft_restore *restore)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Free everything; @r may be NULL. */
 void raft_close(struct raft *r);
@@ -315,14 +316,14 @@ int raft_step(struct raft *r, const struct raft_event *event,
 
 struct raft_status {
 	raft_id id;
-	uint8_t role;            /* enum raft_role */
+	uint8_t role; /* enum raft_role */
 	raft_term term;
 	raft_id vote;
-	raft_id leader;          /* 0 when unknown */
+	raft_id leader; /* 0 when unknown */
 	raft_index commit;
-	raft_index applied;      /* handed out for apply */
-	raft_index persisted;    /* durable log tail */
-	raft_index first_index;  /* first entry in memory */
+	raft_index applied;	/* handed out for apply */
+	raft_index persisted;	/* durable log tail */
+	raft_index first_index; /* first entry in memory */
 	raft_index last_index;
 	raft_term last_term;
 	uint32_t n_voters;
@@ -330,13 +331,13 @@ struct raft_status {
 
 struct raft_stats {
 	uint64_t msgs_received;
-	uint64_t msgs_dropped_unknown;  /* from a server not in the config */
-	uint64_t msgs_dropped_bad;      /* wrong recipient, term 0, bad type */
-	uint64_t msgs_dropped_stale;    /* old term */
-	uint64_t appends_malformed;     /* inconsistent indices/terms, size */
-	uint64_t appends_rejected;      /* log mismatch (normal backtracking) */
+	uint64_t msgs_dropped_unknown; /* from a server not in the config */
+	uint64_t msgs_dropped_bad;     /* wrong recipient, term 0, bad type */
+	uint64_t msgs_dropped_stale;   /* old term */
+	uint64_t appends_malformed;    /* inconsistent indices/terms, size */
+	uint64_t appends_rejected;     /* log mismatch (normal backtracking) */
 	uint64_t elections_started;
-	uint64_t leader_terms;          /* times this server became leader */
+	uint64_t leader_terms; /* times this server became leader */
 };
 
 void raft_status_get(const struct raft *r, struct raft_status *s);
@@ -346,7 +347,6 @@ const struct raft_config *raft_config_get(const struct raft *r);
 /** Term of the entry at @index, or 0 if not in the in-memory log. */
 raft_term raft_log_term(const struct raft *r, raft_index index);
 /** The entry at @index or NULL; valid until the next step. */
-const struct raft_entry *raft_log_entry(const struct raft *r,
-					raft_index index);
+const struct raft_entry *raft_log_entry(const struct raft *r, raft_index index);
 
 #endif /* FABRAFT_RAFT_H */

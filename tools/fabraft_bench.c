@@ -9,9 +9,9 @@
  * added without editing this dispatcher's callers.
  */
 struct suite {
-	const char *name;                     /* subcommand */
-	const char *help;                     /* one line */
-	int (*main)(int argc, char **argv);   /* NULL when not built */
+	const char *name;		    /* subcommand */
+	const char *help;		    /* one line */
+	int (*main)(int argc, char **argv); /* NULL when not built */
 };
 
 #define DECLARE(s) int bench_##s##_main(int argc, char **argv);
@@ -29,34 +29,34 @@ DECLARE(cluster)
 #endif
 
 static const struct suite suites[] = {
-	{"wal", "durable log: entries/s and MB/s against raw pwrite+fdatasync",
+    {"wal", "durable log: entries/s and MB/s against raw pwrite+fdatasync",
 #ifdef FABRAFT_BENCH_WAL
-	 bench_wal_main
+     bench_wal_main
 #else
-	 NULL
+     NULL
 #endif
-	},
-	{"kvcache", "state machine: apply rate, lookup latency, snapshot",
+    },
+    {"kvcache", "state machine: apply rate, lookup latency, snapshot",
 #ifdef FABRAFT_BENCH_KVCACHE
-	 bench_kvcache_main
+     bench_kvcache_main
 #else
-	 NULL
+     NULL
 #endif
-	},
-	{"fabric", "transport: round trips and throughput per provider/path",
+    },
+    {"fabric", "transport: round trips and throughput per provider/path",
 #ifdef FABRAFT_BENCH_FABRIC
-	 bench_fabric_main
+     bench_fabric_main
 #else
-	 NULL
+     NULL
 #endif
-	},
-	{"cluster", "replicated cluster against etcd and redis-server",
+    },
+    {"cluster", "replicated cluster against etcd and redis-server",
 #ifdef FABRAFT_BENCH_CLUSTER
-	 bench_cluster_main
+     bench_cluster_main
 #else
-	 NULL
+     NULL
 #endif
-	},
+    },
 };
 
 static void usage(FILE *f)
@@ -81,8 +81,10 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (suites[i].main == NULL) {
-			fprintf(stderr, "fabraft-bench: suite '%s' is not built "
-					"in this version\n", argv[1]);
+			fprintf(stderr,
+				"fabraft-bench: suite '%s' is not built "
+				"in this version\n",
+				argv[1]);
 			return 2;
 		}
 		return suites[i].main(argc - 1, argv + 1);

@@ -1,0 +1,702 @@
+/* sim.c — the simulator: nodes, the network, the driver loop, control. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_private.h"
+
+void sim_options_default(struct sim_options *o, uint32_t n_nodes, uint64_t seed)
+{
+	memset(o, 0, sizeof(*o));
+	o->n_nodes = n_nodes;
+	o->seed = seed;
+	o->auto_tick = true;
+	o->tick_us = 10000;
+	o->delay_min_us = 100;
+	o->delay_max_us = 2000;
+	o->disk_min_us = 50;
+	o->disk_max_us = 500;
+	o->election_ticks = 10;
+	o->heartbeat_ticks = 1;
+	o->max_inflight = 16;
+	o->max_batch_entries = 32;
+}
+
+/* ------------------------------------------------------------------ */
+/* Utilities                                                           */
+
+uint64_t sim__rand(struct sim *s)
+{
+	uint64_t z = (s->rng += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi]. */
+uint64_t sim__range(struct sim *s, uint64_t lo, uint64_t hi)
+{
+	return hi <= lo ? lo : lo + sim__rand(s) % (hi - lo + 1);
+}
+
+static bool chance_ppm(struct sim *s, uint32_t ppm)
+{
+	return ppm > 0 && sim__rand(s) % 1000000u < ppm;
+}
+
+uint64_t sim__hash_bytes(const void *buf, uint32_t len)
+{
+	const unsigned char *p = buf;
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (uint32_t i = 0; i < len; i++) {
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* Grow @ptr (elements of @size) so it holds at least @need; abort on OOM:
+ * the simulator is test infrastructure, the core is what gets fault
+ * injection. */
+void *sim__grow(void *ptr, uint64_t *cap, uint64_t need, size_t size)
+{
+	if (need <= *cap) {
+		return ptr;
+	}
+	uint64_t c = *cap ? *cap : 16;
+	while (c < need) {
+		c *= 2;
+	}
+	void *p = realloc(ptr, c * size);
+	if (p == NULL) {
+		abort();
+	}
+	*cap = c;
+	return p;
+}
+
+void sim__violate(struct sim *s, const char *fmt, ...)
+{
+	if (s->violated) {
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->violation, sizeof(s->violation), fmt, ap);
+	va_end(ap);
+	s->violated = true;
+}
+
+void sim__trace(struct sim *s, uint8_t kind, raft_id node, raft_id from,
+		uint8_t msg_type, raft_term term, uint64_t a, uint64_t b)
+{
+	s->trace[s->trace_n++ % SIM_TRACE_LEN] =
+	    (struct sim_trace){s->now, kind, msg_type, node, from, term, a, b};
+}
+
+enum { TR_CRASH = 10, TR_RESTART, TR_PARTITION, TR_HEAL, TR_PROPOSE, TR_ROLE };
+
+void sim_status_dump(const struct sim *s, FILE *f)
+{
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		const struct sim_node *n = &s->nodes[id];
+		if (!n->up) {
+			fprintf(f,
+				"  node %u: down (durable log %llu, term "
+				"%llu)\n",
+				id, (unsigned long long)n->disk.n,
+				(unsigned long long)n->term);
+			continue;
+		}
+		struct raft_status st;
+		raft_status_get(n->raft, &st);
+		fprintf(f,
+			"  node %u: %-9s term %llu leader %u commit %llu "
+			"applied %llu persisted %llu last %llu/%llu\n",
+			id, raft_role_name(st.role),
+			(unsigned long long)st.term, st.leader,
+			(unsigned long long)st.commit,
+			(unsigned long long)st.applied,
+			(unsigned long long)st.persisted,
+			(unsigned long long)st.last_index,
+			(unsigned long long)st.last_term);
+	}
+}
+
+void sim_trace_dump(const struct sim *s, FILE *f, unsigned last)
+{
+	uint64_t n = s->trace_n < SIM_TRACE_LEN ? s->trace_n : SIM_TRACE_LEN;
+	if (last < n) {
+		n = last;
+	}
+	for (uint64_t k = s->trace_n - n; k < s->trace_n; k++) {
+		const struct sim_trace *t = &s->trace[k % SIM_TRACE_LEN];
+		fprintf(f, "  t=%10lluus ", (unsigned long long)t->time);
+		switch (t->kind) {
+		case SIM_DELIVER:
+			fprintf(
+			    f, "deliver %s %u->%u term=%llu a=%llu b=%llu\n",
+			    raft_msg_type_name(t->msg_type), t->from, t->node,
+			    (unsigned long long)t->term,
+			    (unsigned long long)t->a, (unsigned long long)t->b);
+			break;
+		case SIM_TICK:
+			fprintf(f, "tick node %u\n", t->node);
+			break;
+		case SIM_DISK:
+			fprintf(f, "disk node %u durable through %llu\n",
+				t->node, (unsigned long long)t->a);
+			break;
+		case TR_CRASH:
+			fprintf(f, "CRASH node %u\n", t->node);
+			break;
+		case TR_RESTART:
+			fprintf(f, "RESTART node %u (log %llu, term %llu)\n",
+				t->node, (unsigned long long)t->a,
+				(unsigned long long)t->term);
+			break;
+		case TR_PARTITION:
+			fprintf(f, "PARTITION group mask 0x%llx\n",
+				(unsigned long long)t->a);
+			break;
+		case TR_HEAL:
+			fprintf(f, "HEAL\n");
+			break;
+		case TR_PROPOSE:
+			fprintf(f, "propose at %u -> index %llu term %llu\n",
+				t->node, (unsigned long long)t->a,
+				(unsigned long long)t->term);
+			break;
+		case TR_ROLE:
+			fprintf(f, "node %u becomes %s term %llu leader %llu\n",
+				t->node, raft_role_name(t->msg_type),
+				(unsigned long long)t->term,
+				(unsigned long long)t->a);
+			break;
+		default:
+			fprintf(f, "?\n");
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The driver: carry out one raft_update as the runtime would           */
+
+static struct sim_msg *msg_copy(const struct raft_message *m)
+{
+	uint32_t n = m->type == RAFT_MSG_APPEND ? m->append.n_entries : 0;
+	size_t bytes = sizeof(struct sim_msg) + n * sizeof(struct raft_entry);
+	for (uint32_t i = 0; i < n; i++) {
+		bytes += m->append.entries[i].len;
+	}
+	struct sim_msg *c = malloc(bytes);
+	if (c == NULL) {
+		abort();
+	}
+	c->m = *m;
+	unsigned char *payload = (unsigned char *)&c->entries[n];
+	for (uint32_t i = 0; i < n; i++) {
+		c->entries[i] = m->append.entries[i];
+		if (c->entries[i].len > 0) {
+			memcpy(payload, c->entries[i].buf, c->entries[i].len);
+			c->entries[i].buf = payload;
+			payload += c->entries[i].len;
+		}
+	}
+	if (m->type == RAFT_MSG_APPEND) {
+		c->m.append.entries = n > 0 ? c->entries : NULL;
+	}
+	return c;
+}
+
+static void send_one(struct sim *s, const struct raft_message *m)
+{
+	if (m->to == 0 || m->to > s->opt.n_nodes) {
+		return;
+	}
+	int copies = 1;
+	if (chance_ppm(s, s->opt.drop_ppm)) {
+		copies = 0;
+	} else if (chance_ppm(s, s->opt.dup_ppm)) {
+		copies = 2;
+	}
+	for (int k = 0; k < copies; k++) {
+		uint64_t t = s->now + sim__range(s, s->opt.delay_min_us,
+						 s->opt.delay_max_us);
+		sim__push(s, (struct sim_event){.time = t,
+						.type = SIM_DELIVER,
+						.node = m->to,
+						.ptr = msg_copy(m)});
+	}
+}
+
+static void handle_update(struct sim *s, struct sim_node *n,
+			  const struct raft_update *u)
+{
+	/* 1. Term and vote are durable before anything leaves. */
+	if (u->flags & RAFT_UPDATE_HARDSTATE) {
+		n->term = u->term;
+		n->vote = u->vote;
+	}
+	/* 2. Entries go to the disk queue; the mirror follows the core. */
+	if (u->flags & RAFT_UPDATE_ENTRIES) {
+		sim__check_append(s, n, u->entries, u->n_entries);
+		sim__disk_write(s, n, u->entries, u->n_entries);
+	}
+	if (u->flags & RAFT_UPDATE_ROLE) {
+		sim__trace(s, TR_ROLE, n->id, 0, u->role, u->term, u->leader,
+			   0);
+		if (u->role == RAFT_LEADER) {
+			sim__check_leader(s, n);
+		}
+	}
+	if (u->flags & RAFT_UPDATE_COMMIT) {
+		sim__check_commit(s, n, u->commit);
+		if (u->role == RAFT_LEADER &&
+		    chance_ppm(s, s->crash_on_commit_ppm)) {
+			s->crash_next = n->id;
+		}
+	}
+	for (uint32_t i = 0; i < u->n_apply; i++) {
+		sim__check_apply(s, n, &u->apply[i]);
+	}
+	/* 3. Messages. */
+	for (uint32_t i = 0; i < u->n_messages; i++) {
+		send_one(s, &u->messages[i]);
+	}
+}
+
+static int node_step(struct sim *s, struct sim_node *n,
+		     const struct raft_event *ev, struct raft_update *u)
+{
+	int rv = raft_step(n->raft, ev, u);
+	if (rv != 0 && rv != FR_NOTLEADER) {
+		sim__violate(s, "raft_step on node %u failed: %s", n->id,
+			     fr_strerror(rv));
+		return rv;
+	}
+	handle_update(s, n, u);
+	return rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* Nodes                                                               */
+
+static int node_start(struct sim *s, struct sim_node *n)
+{
+	struct raft_options o;
+	raft_options_default(
+	    &o, n->id, s->opt.seed * 31 + n->id + n->incarnation * 1000003ull);
+	o.election_ticks = s->opt.election_ticks;
+	o.heartbeat_ticks = s->opt.heartbeat_ticks;
+	o.max_inflight = s->opt.max_inflight;
+	o.max_batch_entries = s->opt.max_batch_entries;
+	struct raft_restore rs;
+	memset(&rs, 0, sizeof(rs));
+	rs.term = n->term;
+	rs.vote = n->vote;
+	rs.entries = n->disk.e;
+	rs.n_entries = (uint32_t)n->disk.n;
+	rs.config.n = s->opt.n_nodes;
+	for (uint32_t i = 0; i < s->opt.n_nodes; i++) {
+		rs.config.servers[i].id = i + 1;
+		rs.config.servers[i].role = RAFT_VOTER;
+	}
+	int rv = raft_open(&n->raft, &o, &rs);
+	if (rv != 0) {
+		return rv;
+	}
+	n->up = true;
+	sim__check_restart(s, n);
+	if (s->opt.auto_tick) {
+		/* Clocks start out of phase, as real ones do. */
+		sim__push(s,
+			  (struct sim_event){
+			      .time = s->now + sim__range(s, 1, s->opt.tick_us),
+			      .type = SIM_TICK,
+			      .node = n->id,
+			      .incarnation = n->incarnation});
+	}
+	return 0;
+}
+
+int sim_open(struct sim **out, const struct sim_options *o)
+{
+	if (o->n_nodes == 0 || o->n_nodes > SIM_MAX_NODES || o->tick_us == 0 ||
+	    o->delay_min_us > o->delay_max_us ||
+	    o->disk_min_us > o->disk_max_us) {
+		return FR_INVALID;
+	}
+	struct sim *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		return FR_NOMEM;
+	}
+	s->opt = *o;
+	s->rng = o->seed;
+	for (raft_id id = 1; id <= o->n_nodes; id++) {
+		s->nodes[id].id = id;
+		int rv = node_start(s, &s->nodes[id]);
+		if (rv != 0) {
+			sim_close(s);
+			return rv;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+void sim_close(struct sim *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	for (raft_id id = 1; id <= SIM_MAX_NODES; id++) {
+		struct sim_node *n = &s->nodes[id];
+		raft_close(n->raft);
+		sim__disk_free(n);
+		free(n->mirror_hash);
+		free(n->mirror_term);
+	}
+	sim__queue_close(s);
+	sim__check_close(s);
+	free(s);
+}
+
+void sim_crash(struct sim *s, raft_id id)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (id == 0 || id > s->opt.n_nodes || !n->up) {
+		return;
+	}
+	sim__trace(s, TR_CRASH, id, 0, 0, 0, 0, 0);
+	raft_close(n->raft);
+	n->raft = NULL;
+	n->up = false;
+	n->incarnation++; /* its queued ticks and disk events go stale */
+	sim__disk_crash(s, n);
+}
+
+int sim_restart(struct sim *s, raft_id id)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (id == 0 || id > s->opt.n_nodes || n->up) {
+		return FR_INVALID;
+	}
+	sim__trace(s, TR_RESTART, id, 0, 0, n->term, n->disk.n, 0);
+	int rv = node_start(s, n);
+	return rv != 0 ? rv : (s->violated ? FR_CORRUPT : 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Stepping                                                            */
+
+static void deliver(struct sim *s, struct sim_event *ev)
+{
+	struct sim_msg *c = ev->ptr;
+	struct sim_node *n = &s->nodes[ev->node];
+	const struct raft_message *m = &c->m;
+	if (n->up && !s->link_down[m->from][m->to]) {
+		s->deliveries++;
+		uint64_t a = 0, b = 0;
+		if (m->type == RAFT_MSG_APPEND) {
+			a = m->append.prev_index;
+			b = m->append.n_entries;
+		} else if (m->type == RAFT_MSG_APPEND_RESP) {
+			a = m->append_resp.index;
+			b = m->append_resp.success;
+		} else if (m->type == RAFT_MSG_VOTE_RESP) {
+			b = m->vote_resp.granted;
+		}
+		sim__trace(s, SIM_DELIVER, m->to, m->from, m->type, m->term, a,
+			   b);
+		struct raft_event e = {.type = RAFT_EVENT_RECEIVE};
+		e.receive.message = m;
+		struct raft_update u;
+		node_step(s, n, &e, &u);
+	}
+	free(c);
+}
+
+static void disk_done(struct sim *s, struct sim_event *ev)
+{
+	struct sim_node *n = &s->nodes[ev->node];
+	if (!n->up || ev->incarnation != n->incarnation || n->pending == NULL) {
+		return;
+	}
+	const struct sim_log *w = &n->pending->entries;
+	struct raft_event e = {.type = RAFT_EVENT_PERSISTED};
+	e.persisted.index = w->e[w->n - 1].index;
+	e.persisted.term = w->e[w->n - 1].term;
+	sim__disk_complete(s, n);
+	sim__trace(s, SIM_DISK, n->id, 0, 0, 0, e.persisted.index, 0);
+	struct raft_update u;
+	node_step(s, n, &e, &u);
+}
+
+static void tick(struct sim *s, struct sim_event *ev)
+{
+	struct sim_node *n = &s->nodes[ev->node];
+	if (!n->up || ev->incarnation != n->incarnation) {
+		return;
+	}
+	struct raft_event e = {.type = RAFT_EVENT_TICK};
+	struct raft_update u;
+	node_step(s, n, &e, &u);
+	/* ±5% drift per tick keeps the nodes' clocks apart. */
+	uint64_t d = s->opt.tick_us / 20;
+	ev->time =
+	    s->now + sim__range(s, s->opt.tick_us - d, s->opt.tick_us + d);
+	sim__push(s, *ev);
+}
+
+int sim_step(struct sim *s)
+{
+	if (s->violated) {
+		return FR_CORRUPT;
+	}
+	if (s->crash_next != 0) {
+		sim_crash(s, s->crash_next);
+		s->crash_next = 0;
+	}
+	struct sim_event ev;
+	if (!sim__pop(s, &ev)) {
+		return 0;
+	}
+	if (ev.time > s->now) {
+		s->now = ev.time;
+	}
+	s->steps++;
+	switch (ev.type) {
+	case SIM_DELIVER:
+		deliver(s, &ev);
+		break;
+	case SIM_DISK:
+		disk_done(s, &ev);
+		break;
+	case SIM_TICK:
+		tick(s, &ev);
+		break;
+	}
+	return s->violated ? FR_CORRUPT : 0;
+}
+
+int sim_step_all(struct sim *s, uint64_t max_steps)
+{
+	for (uint64_t k = 0; k < max_steps && s->q_pending_io > 0; k++) {
+		/* Skip ticks: quiescence is about messages and writes. */
+		if (s->q_n > 0 && s->q[0].type == SIM_TICK) {
+			struct sim_event ev;
+			sim__pop(s, &ev);
+			ev.time = ev.time + s->opt.tick_us;
+			/* Re-queue the tick after the pending I/O. */
+			sim__push(s, ev);
+			continue;
+		}
+		int rv = sim_step(s);
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	return s->violated ? FR_CORRUPT : 0;
+}
+
+int sim_run_until(struct sim *s, uint64_t until_us)
+{
+	while (s->q_n > 0 && s->q[0].time <= until_us) {
+		int rv = sim_step(s);
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	if (s->now < until_us) {
+		s->now = until_us;
+	}
+	return s->violated ? FR_CORRUPT : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Control                                                             */
+
+void sim_link(struct sim *s, raft_id a, raft_id b, bool up)
+{
+	if (a == 0 || b == 0 || a > SIM_MAX_NODES || b > SIM_MAX_NODES) {
+		return;
+	}
+	s->link_down[a][b] = !up;
+	s->link_down[b][a] = !up;
+}
+
+void sim_partition(struct sim *s, const raft_id *group, uint32_t n)
+{
+	bool in[SIM_MAX_NODES + 1] = {false};
+	uint64_t mask = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (group[i] >= 1 && group[i] <= s->opt.n_nodes) {
+			in[group[i]] = true;
+			mask |= 1ull << group[i];
+		}
+	}
+	sim__trace(s, TR_PARTITION, 0, 0, 0, 0, mask, 0);
+	for (raft_id a = 1; a <= s->opt.n_nodes; a++) {
+		for (raft_id b = 1; b <= s->opt.n_nodes; b++) {
+			s->link_down[a][b] = in[a] != in[b];
+		}
+	}
+}
+
+void sim_heal(struct sim *s)
+{
+	sim__trace(s, TR_HEAL, 0, 0, 0, 0, 0, 0);
+	memset(s->link_down, 0, sizeof(s->link_down));
+}
+
+static struct sim_node *live(struct sim *s, raft_id id)
+{
+	if (id == 0 || id > s->opt.n_nodes || !s->nodes[id].up) {
+		return NULL;
+	}
+	return &s->nodes[id];
+}
+
+int sim_tick(struct sim *s, raft_id id)
+{
+	struct sim_node *n = live(s, id);
+	if (n == NULL) {
+		return FR_INVALID;
+	}
+	struct raft_event e = {.type = RAFT_EVENT_TICK};
+	struct raft_update u;
+	node_step(s, n, &e, &u);
+	return s->violated ? FR_CORRUPT : 0;
+}
+
+int sim_campaign(struct sim *s, raft_id id)
+{
+	struct sim_node *n = live(s, id);
+	if (n == NULL) {
+		return FR_INVALID;
+	}
+	struct raft_event e = {.type = RAFT_EVENT_CAMPAIGN};
+	struct raft_update u;
+	node_step(s, n, &e, &u);
+	return s->violated ? FR_CORRUPT : 0;
+}
+
+int sim_propose(struct sim *s, raft_id id, const void *buf, uint32_t len,
+		raft_index *index, raft_term *term)
+{
+	struct sim_node *n = live(s, id);
+	if (n == NULL) {
+		return FR_NOTLEADER;
+	}
+	struct raft_buf b = {buf, len};
+	struct raft_event e = {.type = RAFT_EVENT_PROPOSE};
+	e.propose.bufs = &b;
+	e.propose.n = 1;
+	struct raft_update u;
+	int rv = node_step(s, n, &e, &u);
+	if (rv != 0) {
+		return rv;
+	}
+	sim__trace(s, TR_PROPOSE, id, 0, 0, u.proposed_term, u.proposed_index,
+		   0);
+	sim__check_propose(
+	    s, id, u.proposed_index, u.proposed_term,
+	    sim__entry_hash(u.proposed_term, RAFT_ENTRY_NORMAL, buf, len));
+	if (index != NULL) {
+		*index = u.proposed_index;
+	}
+	if (term != NULL) {
+		*term = u.proposed_term;
+	}
+	return s->violated ? FR_CORRUPT : 0;
+}
+
+int sim_inject(struct sim *s, const struct raft_message *m)
+{
+	struct sim_node *n = live(s, m->to);
+	if (n == NULL) {
+		return FR_INVALID;
+	}
+	struct raft_event e = {.type = RAFT_EVENT_RECEIVE};
+	e.receive.message = m;
+	struct raft_update u;
+	node_step(s, n, &e, &u);
+	return s->violated ? FR_CORRUPT : 0;
+}
+
+int sim_flush_disk(struct sim *s, raft_id id)
+{
+	struct sim_node *n = live(s, id);
+	if (n == NULL) {
+		return FR_INVALID;
+	}
+	while (n->pending != NULL) {
+		struct sim_event ev = {.type = SIM_DISK,
+				       .node = id,
+				       .incarnation = n->incarnation};
+		disk_done(s, &ev);
+	}
+	return s->violated ? FR_CORRUPT : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Inspection                                                          */
+
+struct raft *sim_raft(struct sim *s, raft_id id)
+{
+	struct sim_node *n = live(s, id);
+	return n != NULL ? n->raft : NULL;
+}
+
+bool sim_is_up(const struct sim *s, raft_id id)
+{
+	return id >= 1 && id <= s->opt.n_nodes && s->nodes[id].up;
+}
+
+raft_id sim_leader(const struct sim *s)
+{
+	raft_id best = 0;
+	raft_term best_term = 0;
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		if (!s->nodes[id].up) {
+			continue;
+		}
+		struct raft_status st;
+		raft_status_get(s->nodes[id].raft, &st);
+		if (st.role == RAFT_LEADER && st.term >= best_term) {
+			best = id;
+			best_term = st.term;
+		}
+	}
+	return best;
+}
+
+uint64_t sim_now(const struct sim *s)
+{
+	return s->now;
+}
+
+uint64_t sim_deliveries(const struct sim *s)
+{
+	return s->deliveries;
+}
+
+uint64_t sim_steps(const struct sim *s)
+{
+	return s->steps;
+}
+
+uint64_t sim_acked(const struct sim *s)
+{
+	return s->acks_n;
+}
+
+raft_index sim_applied(const struct sim *s, raft_id id)
+{
+	return id >= 1 && id <= s->opt.n_nodes ? s->nodes[id].applied : 0;
+}
+
+const char *sim_violation(const struct sim *s)
+{
+	return s->violated ? s->violation : NULL;
+}

@@ -1,0 +1,150 @@
+/* sim.h — deterministic cluster simulator with fault injection and checks. */
+#ifndef FABRAFT_SIM_H
+#define FABRAFT_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "raft.h"
+
+/*
+ * Design notes
+ * ============
+ * N raft cores, an in-memory network and an in-memory disk per node, all
+ * driven by one virtual clock (microseconds) and one seed: the same seed
+ * replays the same run, event for event.
+ *
+ * Events sit in one priority queue ordered by (time, sequence):
+ *   DELIVER  a message reaches a node (dropped if the link is cut or the
+ *            node is down at that moment)
+ *   TICK     a node's logical clock ticks (only with auto_tick)
+ *   DISK     a node's oldest pending write becomes durable; the driver
+ *            then reports PERSISTED to the core
+ * sim_step() pops exactly one event.  Faults are injected between steps:
+ * by the test (sim_partition, sim_crash, ...) or by sim_run_random().
+ *
+ * The simulator is the runtime's stand-in and obeys the same contract
+ * (raft.h): term and vote are written synchronously before a step's
+ * messages leave; entries go to a FIFO of pending writes that complete
+ * later; a crash loses what was pending except a random prefix (torn,
+ * unsynced writes reaching the platter in order), and a restart rebuilds
+ * the core from the durable state alone.
+ *
+ * After every step the checker verifies (sim_check.c):
+ *  1. Election Safety: at most one leader per term.
+ *  2. Log Matching: entries with equal (index, term) have equal prefixes
+ *     (an incremental prefix hash keyed by (index, term)).
+ *  3. Leader Completeness: a new leader holds every entry applied anywhere.
+ *  4. State Machine Safety: every node applies the same entry at an index,
+ *     in index order without gaps.
+ *  5. Commit indices never decrease (per incarnation) and never pass the
+ *     node's last index.
+ *  6. Acknowledged writes: an entry acknowledged to its client (applied on
+ *     the leader that proposed it, in the proposal's term) is the entry
+ *     every node applies at that index; sim_converge() then checks every
+ *     acknowledged write is applied on every node.
+ * The first violation stops the run; sim_violation() names it and
+ * sim_trace_dump() prints the last events.
+ */
+
+#define SIM_MAX_NODES 9u
+
+struct sim_options {
+	uint32_t n_nodes;      /* 1..SIM_MAX_NODES, ids 1..n */
+	uint64_t seed;	       /* everything random derives from it */
+	bool auto_tick;	       /* schedule ticks automatically */
+	uint32_t tick_us;      /* virtual microseconds per tick */
+	uint32_t delay_min_us; /* network delay range (reordering) */
+	uint32_t delay_max_us;
+	uint32_t drop_ppm;    /* message loss, parts per million */
+	uint32_t dup_ppm;     /* message duplication */
+	uint32_t disk_min_us; /* write latency range */
+	uint32_t disk_max_us;
+	uint32_t election_ticks; /* raft_options */
+	uint32_t heartbeat_ticks;
+	uint32_t max_inflight;
+	uint32_t max_batch_entries;
+};
+
+/** Defaults: 3 nodes, auto ticks of 10 ms, 0.1–2 ms delays, no loss, disk
+ * 50–500 µs, election 10 ticks, heartbeat 1 tick. */
+void sim_options_default(struct sim_options *o, uint32_t n_nodes,
+			 uint64_t seed);
+
+struct sim;
+
+int sim_open(struct sim **out, const struct sim_options *o)
+    __attribute__((warn_unused_result));
+void sim_close(struct sim *s);
+
+/** Process one event.  Returns 0, or FR_CORRUPT once an invariant is
+ * violated (then every later call returns it too). */
+int sim_step(struct sim *s);
+/** Step until no message or write is pending (ticks still queued do not
+ * count), at most @max_steps.  Returns like sim_step. */
+int sim_step_all(struct sim *s, uint64_t max_steps);
+/** Step until virtual time passes @until_us. */
+int sim_run_until(struct sim *s, uint64_t until_us);
+
+/* Control. */
+/** Cut every link between the @n ids in @group and the other nodes. */
+void sim_partition(struct sim *s, const raft_id *group, uint32_t n);
+/** Cut (or restore) the link between @a and @b, both directions. */
+void sim_link(struct sim *s, raft_id a, raft_id b, bool up);
+void sim_heal(struct sim *s);
+void sim_crash(struct sim *s, raft_id id);
+int sim_restart(struct sim *s, raft_id id) __attribute__((warn_unused_result));
+/** Tick one node now (manual-tick tests). */
+int sim_tick(struct sim *s, raft_id id);
+/** Make @id start an election now. */
+int sim_campaign(struct sim *s, raft_id id);
+/** Propose @len bytes at node @id; the entry's index and term are returned
+ * when @id is the leader.  Returns 0, FR_NOTLEADER or FR_NOMEM. */
+int sim_propose(struct sim *s, raft_id id, const void *buf, uint32_t len,
+		raft_index *index, raft_term *term);
+/** Feed @id a message as if from the network (bad-input tests). */
+int sim_inject(struct sim *s, const struct raft_message *m);
+/** Make every pending write of @id durable now (tests). */
+int sim_flush_disk(struct sim *s, raft_id id);
+
+/* Inspection. */
+struct raft *sim_raft(struct sim *s, raft_id id); /* NULL when down */
+bool sim_is_up(const struct sim *s, raft_id id);
+/** The leader with the highest term among live nodes, 0 if none. */
+raft_id sim_leader(const struct sim *s);
+uint64_t sim_now(const struct sim *s);
+uint64_t sim_deliveries(const struct sim *s);
+uint64_t sim_steps(const struct sim *s);
+uint64_t sim_acked(const struct sim *s); /* acknowledged writes */
+raft_index sim_applied(const struct sim *s, raft_id id);
+const char *sim_violation(const struct sim *s); /* NULL when none */
+void sim_trace_dump(const struct sim *s, FILE *f, unsigned last);
+/** One line per node: role, term, commit, applied, persisted, last. */
+void sim_status_dump(const struct sim *s, FILE *f);
+
+/* Randomized runs. */
+struct sim_fault_rates {
+	uint32_t propose_ppm;	      /* per step: propose at the leader */
+	uint32_t partition_ppm;	      /* per step: random partition */
+	uint32_t heal_ppm;	      /* per step: heal */
+	uint32_t crash_ppm;	      /* per step: crash a random live node */
+	uint32_t restart_ppm;	      /* per step: restart a random dead node */
+	uint32_t crash_on_commit_ppm; /* a leader crashes right after its
+					 commit index advances (the
+					 Figure 8 window) */
+};
+
+void sim_fault_rates_default(struct sim_fault_rates *f);
+
+/** Run @steps steps with random faults and proposals.  Returns 0 or
+ * FR_CORRUPT. */
+int sim_run_random(struct sim *s, const struct sim_fault_rates *f,
+		   uint64_t steps);
+/** Heal, restart every node, stop faults and run (at most @max_us of
+ * virtual time) until every node has applied every acknowledged write.
+ * Returns 0, or FR_CORRUPT with the violation set (also when the cluster
+ * fails to converge). */
+int sim_converge(struct sim *s, uint64_t max_us);
+
+#endif /* FABRAFT_SIM_H */

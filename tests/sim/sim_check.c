@@ -1,0 +1,284 @@
+/* sim_check.c — the Raft safety invariants, checked incrementally. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_private.h"
+
+/* Log Matching table: (index, term) -> hash of the log prefix ending at
+ * that entry.  Two logs holding (index, term) must agree on the prefix. */
+struct sim_lm_slot {
+	raft_index index; /* 0 = empty */
+	raft_term term;
+	uint64_t prefix;
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+	h *= 0xBF58476D1CE4E5B9ull;
+	return h ^ (h >> 31);
+}
+
+static uint64_t lm_bucket(raft_index i, raft_term t, uint64_t cap)
+{
+	return mix(mix(0, i), t) & (cap - 1);
+}
+
+static void lm_insert_slot(struct sim_lm_slot *tab, uint64_t cap,
+			   struct sim_lm_slot v)
+{
+	uint64_t b = lm_bucket(v.index, v.term, cap);
+	while (tab[b].index != 0) {
+		b = (b + 1) & (cap - 1);
+	}
+	tab[b] = v;
+}
+
+/* Returns the stored prefix hash, or inserts @prefix and returns it. */
+static uint64_t lm_lookup_or_insert(struct sim *s, raft_index i, raft_term t,
+				    uint64_t prefix)
+{
+	if (s->lm_n * 2 >= s->lm_cap) {
+		uint64_t cap = s->lm_cap ? s->lm_cap * 2 : 1024;
+		struct sim_lm_slot *tab = calloc(cap, sizeof(*tab));
+		if (tab == NULL) {
+			abort();
+		}
+		for (uint64_t k = 0; k < s->lm_cap; k++) {
+			if (s->lm[k].index != 0) {
+				lm_insert_slot(tab, cap, s->lm[k]);
+			}
+		}
+		free(s->lm);
+		s->lm = tab;
+		s->lm_cap = cap;
+	}
+	uint64_t b = lm_bucket(i, t, s->lm_cap);
+	while (s->lm[b].index != 0) {
+		if (s->lm[b].index == i && s->lm[b].term == t) {
+			return s->lm[b].prefix;
+		}
+		b = (b + 1) & (s->lm_cap - 1);
+	}
+	s->lm[b] = (struct sim_lm_slot){i, t, prefix};
+	s->lm_n++;
+	return prefix;
+}
+
+uint64_t sim__entry_hash(raft_term term, uint8_t type, const void *buf,
+			 uint32_t len)
+{
+	return mix(mix(term, type), sim__hash_bytes(buf, len));
+}
+
+static uint64_t entry_hash(const struct raft_entry *e)
+{
+	return sim__entry_hash(e->term, e->type, e->buf, e->len);
+}
+
+/* Mirror the core's log: truncate to e[0].index - 1, append, and check
+ * each new (index, term) against every other log that ever held it. */
+void sim__check_append(struct sim *s, struct sim_node *n,
+		       const struct raft_entry *e, uint32_t count)
+{
+	if (count == 0) {
+		return;
+	}
+	raft_index first = e[0].index;
+	if (first == 0 || first - 1 > n->mirror_n) {
+		sim__violate(s,
+			     "node %u persists index %llu past its log end "
+			     "%llu",
+			     n->id, (unsigned long long)first,
+			     (unsigned long long)n->mirror_n);
+		return;
+	}
+	n->mirror_n = first - 1;
+	for (uint32_t k = 0; k < count; k++) {
+		raft_index idx = first + k;
+		if (e[k].index != idx) {
+			sim__violate(s,
+				     "node %u persists a non-consecutive "
+				     "batch",
+				     n->id);
+			return;
+		}
+		uint64_t prev = idx > 1 ? n->mirror_hash[idx - 2] : 0;
+		uint64_t h = mix(prev, entry_hash(&e[k]));
+		if (idx >= n->mirror_cap) {
+			uint64_t cap = n->mirror_cap;
+			n->mirror_hash = sim__grow(n->mirror_hash, &cap,
+						   idx + 1, sizeof(uint64_t));
+			cap = n->mirror_cap;
+			n->mirror_term = sim__grow(n->mirror_term, &cap,
+						   idx + 1, sizeof(raft_term));
+			n->mirror_cap = cap;
+		}
+		n->mirror_hash[idx - 1] = h;
+		n->mirror_term[idx - 1] = e[k].term;
+		n->mirror_n = idx;
+		if (lm_lookup_or_insert(s, idx, e[k].term, h) != h) {
+			sim__violate(s,
+				     "Log Matching: node %u holds (index "
+				     "%llu, term %llu) with a prefix that "
+				     "differs from another log's",
+				     n->id, (unsigned long long)idx,
+				     (unsigned long long)e[k].term);
+			return;
+		}
+	}
+}
+
+/* After a restart the core's log is the durable one. */
+void sim__check_restart(struct sim *s, struct sim_node *n)
+{
+	n->mirror_n = 0;
+	n->applied = 0;
+	n->commit = 0;
+	n->sm_hash = 0;
+	sim__check_append(s, n, n->disk.e, (uint32_t)n->disk.n);
+}
+
+void sim__check_leader(struct sim *s, struct sim_node *n)
+{
+	struct raft_status st;
+	raft_status_get(n->raft, &st);
+	if (st.term >= s->leader_of_term_cap) {
+		uint64_t cap = s->leader_of_term_cap;
+		s->leader_of_term = sim__grow(s->leader_of_term, &cap,
+					      st.term + 1, sizeof(raft_id));
+		memset(s->leader_of_term + s->leader_of_term_cap, 0,
+		       (cap - s->leader_of_term_cap) * sizeof(raft_id));
+		s->leader_of_term_cap = cap;
+	}
+	raft_id prev = s->leader_of_term[st.term];
+	if (prev != 0 && prev != n->id) {
+		sim__violate(s,
+			     "Election Safety: nodes %u and %u are both "
+			     "leaders of term %llu",
+			     prev, n->id, (unsigned long long)st.term);
+		return;
+	}
+	s->leader_of_term[st.term] = n->id;
+	/* Leader Completeness: every entry applied anywhere (so committed)
+	 * is in the new leader's log. */
+	for (raft_index i = 1; i <= s->canon_n; i++) {
+		if (raft_log_term(n->raft, i) != s->canon_term[i - 1]) {
+			sim__violate(s,
+				     "Leader Completeness: leader %u of "
+				     "term %llu lacks committed index %llu",
+				     n->id, (unsigned long long)st.term,
+				     (unsigned long long)i);
+			return;
+		}
+	}
+}
+
+void sim__check_commit(struct sim *s, struct sim_node *n, raft_index commit)
+{
+	if (commit < n->commit) {
+		sim__violate(s,
+			     "commit index of node %u went back from %llu "
+			     "to %llu",
+			     n->id, (unsigned long long)n->commit,
+			     (unsigned long long)commit);
+	}
+	if (commit > n->mirror_n) {
+		sim__violate(s,
+			     "node %u commits %llu past its last index "
+			     "%llu",
+			     n->id, (unsigned long long)commit,
+			     (unsigned long long)n->mirror_n);
+	}
+	n->commit = commit;
+}
+
+static void record_ack(struct sim *s, raft_id node, const struct raft_entry *e,
+		       uint64_t h)
+{
+	/* A proposal is acknowledged when the leader that accepted it
+	 * applies it at the index and term it was given. */
+	for (uint64_t k = 0; k < s->props_n; k++) {
+		struct sim_proposal *p = &s->props[k];
+		if (p->index != e->index || p->leader != node) {
+			continue;
+		}
+		if (p->term == e->term && p->hash == h) {
+			s->acks = sim__grow(s->acks, &s->acks_cap,
+					    s->acks_n + 1, sizeof(*s->acks));
+			s->acks[s->acks_n++] =
+			    (struct sim_ack){e->index, e->term, h};
+		}
+		s->props[k] = s->props[--s->props_n];
+		return;
+	}
+}
+
+void sim__check_apply(struct sim *s, struct sim_node *n,
+		      const struct raft_entry *e)
+{
+	if (e->index != n->applied + 1) {
+		sim__violate(s, "node %u applies index %llu after %llu", n->id,
+			     (unsigned long long)e->index,
+			     (unsigned long long)n->applied);
+		return;
+	}
+	uint64_t h = entry_hash(e);
+	if (e->index <= s->canon_n) {
+		if (s->canon_term[e->index - 1] != e->term ||
+		    s->canon_hash[e->index - 1] != h) {
+			sim__violate(
+			    s,
+			    "State Machine Safety: node %u applies "
+			    "(index %llu, term %llu) but another "
+			    "node applied term %llu there",
+			    n->id, (unsigned long long)e->index,
+			    (unsigned long long)e->term,
+			    (unsigned long long)s->canon_term[e->index - 1]);
+			return;
+		}
+	} else {
+		uint64_t cap = s->canon_cap;
+		s->canon_term =
+		    sim__grow(s->canon_term, &cap, e->index, sizeof(raft_term));
+		cap = s->canon_cap;
+		s->canon_hash =
+		    sim__grow(s->canon_hash, &cap, e->index, sizeof(uint64_t));
+		s->canon_cap = cap;
+		s->canon_term[e->index - 1] = e->term;
+		s->canon_hash[e->index - 1] = h;
+		s->canon_n = e->index;
+	}
+	n->applied = e->index;
+	n->sm_hash = mix(n->sm_hash, h);
+	if (e->type == RAFT_ENTRY_NORMAL) {
+		record_ack(s, n->id, e, h);
+	}
+}
+
+void sim__check_propose(struct sim *s, raft_id leader, raft_index index,
+			raft_term term, uint64_t hash)
+{
+	/* An index re-proposed by a later leader replaces an older
+	 * proposal that can no longer be acknowledged. */
+	for (uint64_t k = 0; k < s->props_n; k++) {
+		if (s->props[k].index == index) {
+			s->props[k] = s->props[--s->props_n];
+			break;
+		}
+	}
+	s->props = sim__grow(s->props, &s->props_cap, s->props_n + 1,
+			     sizeof(*s->props));
+	s->props[s->props_n++] =
+	    (struct sim_proposal){index, term, leader, hash};
+}
+
+void sim__check_close(struct sim *s)
+{
+	free(s->lm);
+	free(s->canon_term);
+	free(s->canon_hash);
+	free(s->leader_of_term);
+	free(s->props);
+	free(s->acks);
+}

@@ -1,0 +1,128 @@
+/* sim_disk.c — each node's in-memory disk: durable log and pending writes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_private.h"
+
+void sim__log_free(struct sim_log *l)
+{
+	for (uint64_t i = 0; i < l->n; i++) {
+		free((void *)l->e[i].buf);
+	}
+	free(l->e);
+	memset(l, 0, sizeof(*l));
+}
+
+static void log_truncate(struct sim_log *l, uint64_t keep)
+{
+	while (l->n > keep) {
+		free((void *)l->e[--l->n].buf);
+	}
+}
+
+void sim__log_copy_in(struct sim_log *l, const struct raft_entry *e, uint64_t n)
+{
+	l->e = sim__grow(l->e, &l->cap, l->n + n, sizeof(*l->e));
+	for (uint64_t i = 0; i < n; i++) {
+		struct raft_entry *d = &l->e[l->n++];
+		*d = e[i];
+		d->buf = NULL;
+		if (e[i].len > 0) {
+			void *p = malloc(e[i].len);
+			if (p == NULL) {
+				abort();
+			}
+			memcpy(p, e[i].buf, e[i].len);
+			d->buf = p;
+		}
+	}
+}
+
+/* Storing entry i first deletes every stored entry >= i (raft.h). */
+void sim__log_apply_write(struct sim_log *disk, const struct sim_log *w)
+{
+	if (w->n == 0) {
+		return;
+	}
+	raft_index first = w->e[0].index;
+	log_truncate(disk, first - 1 < disk->n ? first - 1 : disk->n);
+	sim__log_copy_in(disk, w->e, w->n);
+}
+
+void sim__disk_write(struct sim *s, struct sim_node *n,
+		     const struct raft_entry *e, uint32_t count)
+{
+	struct sim_write *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		abort();
+	}
+	sim__log_copy_in(&w->entries, e, count);
+	if (n->pending_tail != NULL) {
+		n->pending_tail->next = w;
+	} else {
+		n->pending = w;
+	}
+	n->pending_tail = w;
+	uint64_t t =
+	    s->now + sim__range(s, s->opt.disk_min_us, s->opt.disk_max_us);
+	if (t < n->disk_busy_until) {
+		t = n->disk_busy_until; /* one device: writes land in order */
+	}
+	n->disk_busy_until = t;
+	sim__push(s, (struct sim_event){.time = t,
+					.type = SIM_DISK,
+					.node = n->id,
+					.incarnation = n->incarnation});
+}
+
+/* The oldest pending write is durable: store it and tell the core. */
+void sim__disk_complete(struct sim *s, struct sim_node *n)
+{
+	struct sim_write *w = n->pending;
+	if (w == NULL) {
+		return;
+	}
+	n->pending = w->next;
+	if (n->pending == NULL) {
+		n->pending_tail = NULL;
+	}
+	sim__log_apply_write(&n->disk, &w->entries);
+	sim__log_free(&w->entries);
+	free(w);
+	(void)s;
+}
+
+/* Power loss: a random prefix of the pending writes (at entry granularity,
+ * in order) reached the disk; the rest is lost. */
+void sim__disk_crash(struct sim *s, struct sim_node *n)
+{
+	bool torn = false;
+	while (n->pending != NULL) {
+		struct sim_write *w = n->pending;
+		n->pending = w->next;
+		if (!torn) {
+			uint64_t keep = sim__range(s, 0, w->entries.n * 2);
+			if (keep < w->entries.n) {
+				torn = true;
+				log_truncate(&w->entries, keep);
+			}
+			sim__log_apply_write(&n->disk, &w->entries);
+		}
+		sim__log_free(&w->entries);
+		free(w);
+	}
+	n->pending_tail = NULL;
+	n->disk_busy_until = 0;
+}
+
+void sim__disk_free(struct sim_node *n)
+{
+	while (n->pending != NULL) {
+		struct sim_write *w = n->pending;
+		n->pending = w->next;
+		sim__log_free(&w->entries);
+		free(w);
+	}
+	n->pending_tail = NULL;
+	sim__log_free(&n->disk);
+}

@@ -1,0 +1,190 @@
+/* sim_run.c — randomized runs: faults and proposals mixed into the steps. */
+#include <string.h>
+
+#include "sim_private.h"
+
+void sim_fault_rates_default(struct sim_fault_rates *f)
+{
+	f->propose_ppm = 20000; /* ~1 proposal per 50 steps */
+	f->partition_ppm = 300;
+	f->heal_ppm = 1500;
+	f->crash_ppm = 200;
+	f->restart_ppm = 1500;
+	f->crash_on_commit_ppm = 5000;
+}
+
+static bool chance(struct sim *s, uint32_t ppm)
+{
+	return ppm > 0 && sim__rand(s) % 1000000u < ppm;
+}
+
+static void random_partition(struct sim *s)
+{
+	raft_id group[SIM_MAX_NODES];
+	uint32_t n = 0;
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		if (sim__rand(s) & 1) {
+			group[n++] = id;
+		}
+	}
+	sim_partition(s, group, n);
+}
+
+/* Propose at a random node that believes it leads: deposed leaders in a
+ * minority keep accepting proposals, which builds the divergent logs that
+ * the subtle cases (Figure 8) need.  Sometimes propose at any node:
+ * followers must refuse. */
+static void random_propose(struct sim *s)
+{
+	raft_id leaders[SIM_MAX_NODES];
+	uint32_t n = 0;
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		struct raft_status st;
+		if (s->nodes[id].up) {
+			raft_status_get(s->nodes[id].raft, &st);
+			if (st.role == RAFT_LEADER) {
+				leaders[n++] = id;
+			}
+		}
+	}
+	raft_id leader = n > 0 ? leaders[sim__range(s, 0, n - 1)] : 0;
+	if (leader == 0 || (sim__rand(s) % 8) == 0) {
+		leader = (raft_id)sim__range(s, 1, s->opt.n_nodes);
+	}
+	unsigned char payload[16];
+	uint64_t id = ++s->proposal_id;
+	uint64_t r = sim__rand(s);
+	memcpy(payload, &id, 8);
+	memcpy(payload + 8, &r, 8);
+	(void)sim_propose(s, leader, payload, sizeof(payload), NULL, NULL);
+}
+
+static void inject_faults(struct sim *s, const struct sim_fault_rates *f)
+{
+	if (chance(s, f->propose_ppm)) {
+		random_propose(s);
+	}
+	if (chance(s, f->partition_ppm)) {
+		random_partition(s);
+	}
+	if (chance(s, f->heal_ppm)) {
+		sim_heal(s);
+	}
+	if (chance(s, f->crash_ppm)) {
+		sim_crash(s, (raft_id)sim__range(s, 1, s->opt.n_nodes));
+	}
+	if (chance(s, f->restart_ppm)) {
+		raft_id id = (raft_id)sim__range(s, 1, s->opt.n_nodes);
+		if (!s->nodes[id].up && sim_restart(s, id) != 0) {
+			return; /* the violation is recorded; sim_step stops */
+		}
+	}
+}
+
+int sim_run_random(struct sim *s, const struct sim_fault_rates *f,
+		   uint64_t steps)
+{
+	s->crash_on_commit_ppm = f->crash_on_commit_ppm;
+	for (uint64_t k = 0; k < steps; k++) {
+		inject_faults(s, f);
+		int rv = sim_step(s);
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	return s->violated ? FR_CORRUPT : 0;
+}
+
+static bool converged(const struct sim *s, raft_index need)
+{
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		if (s->nodes[id].applied < need) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int sim_converge(struct sim *s, uint64_t max_us)
+{
+	sim_heal(s);
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		if (!s->nodes[id].up) {
+			int rv = sim_restart(s, id);
+			if (rv != 0) {
+				return rv;
+			}
+		}
+	}
+	/* No more loss or crashes: a fair network must bring everyone
+	 * along. */
+	s->crash_on_commit_ppm = 0;
+	s->opt.drop_ppm = 0;
+	s->opt.dup_ppm = 0;
+	raft_index need = 0;
+	for (uint64_t k = 0; k < s->acks_n; k++) {
+		if (s->acks[k].index > need) {
+			need = s->acks[k].index;
+		}
+	}
+	/* Committing an entry of the final leader's term makes every
+	 * earlier entry applicable everywhere.  A proposal made at a leader
+	 * that is then deposed may be lost, so propose again whenever the
+	 * leader or its term changes. */
+	uint64_t deadline = s->now + max_us;
+	raft_index target = need;
+	raft_id prop_leader = 0;
+	raft_term prop_term = 0;
+	bool proposed = false;
+	while (s->now < deadline && !s->violated) {
+		raft_id leader = sim_leader(s);
+		if (leader != 0) {
+			struct raft_status st;
+			raft_status_get(s->nodes[leader].raft, &st);
+			if (leader != prop_leader || st.term != prop_term) {
+				unsigned char p[8] = {'c', 'o', 'n', 'v',
+						      'e', 'r', 'g', 'e'};
+				raft_index idx;
+				if (sim_propose(s, leader, p, sizeof(p), &idx,
+						NULL) == 0) {
+					target = idx > need ? idx : need;
+					prop_leader = leader;
+					prop_term = st.term;
+					proposed = true;
+				}
+			}
+		}
+		if (proposed && converged(s, target)) {
+			break;
+		}
+		if (s->q_n == 0 || sim_step(s) != 0) {
+			break; /* nothing left to happen, or a violation */
+		}
+	}
+	if (s->violated) {
+		return FR_CORRUPT;
+	}
+	if (!proposed || !converged(s, target)) {
+		sim__violate(s,
+			     "liveness: after healing, not every node "
+			     "applied through index %llu within %llu us",
+			     (unsigned long long)target,
+			     (unsigned long long)max_us);
+		return FR_CORRUPT;
+	}
+	/* Every acknowledged write is the entry applied at its index. */
+	for (uint64_t k = 0; k < s->acks_n; k++) {
+		const struct sim_ack *a = &s->acks[k];
+		if (a->index > s->canon_n ||
+		    s->canon_term[a->index - 1] != a->term ||
+		    s->canon_hash[a->index - 1] != a->hash) {
+			sim__violate(s,
+				     "acknowledged write at index %llu "
+				     "(term %llu) was lost",
+				     (unsigned long long)a->index,
+				     (unsigned long long)a->term);
+			return FR_CORRUPT;
+		}
+	}
+	return 0;
+}
