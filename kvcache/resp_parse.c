@@ -323,8 +323,8 @@ static int multibulk_start(struct resp_parser *p, const char *buf, size_t len,
 		p->need = len + 1;
 		return rv;
 	}
-	if (rv != 0 || n < -1 || (uint64_t)n > p->lim.args_max) {
-		return fail(p, rv != 0 ? FR_MALFORMED : FR_TOOBIG,
+	if (rv != 0 || n < -1 || (n > 0 && (uint64_t)n > p->lim.args_max)) {
+		return fail(p, rv != 0 || n < -1 ? FR_MALFORMED : FR_TOOBIG,
 			    "Protocol error: invalid multibulk length");
 	}
 	if (n <= 0) {
