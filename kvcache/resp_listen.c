@@ -132,8 +132,8 @@ int resp__listen(struct resp_server *s, const char *addr, char *errmsg)
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		snprintf(errmsg, FR_ERRMSG_SIZE, "listen on '%s': %s", addr,
-			 why);
+		snprintf(errmsg, FR_ERRMSG_SIZE, "listen on '%.100s': %.120s",
+			 addr, why);
 		return FR_IO;
 	}
 	struct sockaddr_storage ss;
