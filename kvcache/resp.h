@@ -58,7 +58,7 @@
  * what you keep.  Not NUL-terminated; may hold any bytes. */
 struct resp_arg {
 	const char *ptr; /* first byte; borrowed */
-	size_t len;      /* bytes */
+	size_t len;	 /* bytes */
 };
 
 /**
@@ -82,15 +82,14 @@ void resp_buf_close(struct resp_buf *b);
 /** Forget the content (and a sticky error), keep the memory. */
 void resp_buf_reset(struct resp_buf *b);
 /** 0, or the first error a builder met (FR_NOMEM, FR_TOOBIG). */
-__attribute__((warn_unused_result)) int
-resp_buf_err(const struct resp_buf *b);
+__attribute__((warn_unused_result)) int resp_buf_err(const struct resp_buf *b);
 
 /** "+@s\r\n".  CR and LF in @s become spaces.  @s is borrowed. */
 void resp_buf_simple(struct resp_buf *b, const char *s);
 /** "-<text>\r\n" from a printf format; the text starts with its code, e.g.
  * resp_buf_error(b, "ERR no such key %s", k).  CR/LF become spaces. */
 void resp_buf_error(struct resp_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /** ":@v\r\n". */
 void resp_buf_int(struct resp_buf *b, int64_t v);
 /** "$@len\r\n" + @len bytes of @p + "\r\n".  @p is borrowed. */
@@ -130,10 +129,10 @@ struct resp_server;
  */
 struct resp_req {
 	struct resp_server *srv; /* owning server; must outlive the handle */
-	uint32_t slot;           /* connection table slot */
-	uint32_t gen;            /* generation of that slot at parse time */
-	uint64_t seq;            /* request number on the connection */
-	uint64_t client_id;      /* CLIENT ID of the connection */
+	uint32_t slot;		 /* connection table slot */
+	uint32_t gen;		 /* generation of that slot at parse time */
+	uint64_t seq;		 /* request number on the connection */
+	uint64_t client_id;	 /* CLIENT ID of the connection */
 };
 
 /**
@@ -144,8 +143,7 @@ struct resp_req {
  * is expected and harmless, so the result may be ignored).  The reply is
  * sent at the next resp_server_flush() or resp_server_handle().
  */
-int resp_req_complete(const struct resp_req *req, const void *resp,
-		      size_t len);
+int resp_req_complete(const struct resp_req *req, const void *resp, size_t len);
 /** Whether @req's connection is still open (so a reply would be sent). */
 bool resp_req_alive(const struct resp_req *req);
 
@@ -159,8 +157,8 @@ struct resp_info_writer;
  * dropped when the client asked for other sections (INFO <section>). */
 void resp_info_section(struct resp_info_writer *w, const char *name);
 /** Add "@key:<printf(@fmt, ...)>".  CR/LF become spaces. */
-void resp_info_add(struct resp_info_writer *w, const char *key,
-		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void resp_info_add(struct resp_info_writer *w, const char *key, const char *fmt,
+		   ...) __attribute__((format(printf, 3, 4)));
 
 /* ------------------------------------------------------------------ */
 /* Backend                                                             */
@@ -183,7 +181,8 @@ struct resp_backend {
 		       const struct resp_arg *argv);
 	/** Optional: add sections to INFO (e.g. "Replication": role, term). */
 	void (*info)(void *ctx, struct resp_info_writer *w);
-	/** Optional: a connection closed; its outstanding requests are stale. */
+	/** Optional: a connection closed; its outstanding requests are stale.
+	 */
 	void (*closed)(void *ctx, uint64_t client_id);
 	/** Optional: one log line (no newline) about an unusual event:
 	 * protocol error, client over a limit, accept failure. */
@@ -196,16 +195,16 @@ struct resp_backend {
 /** Defaults: clients_max 10000, args_max 1048576, bulk and request
  * 64 MiB, output 64 MiB, pending_max 1024, no password. */
 struct resp_config {
-	const char *listen;         /* "HOST:PORT", "[v6]:PORT", ":PORT";
+	const char *listen;	    /* "HOST:PORT", "[v6]:PORT", ":PORT";
 				       port 0 = ephemeral; borrowed */
 	const char *requirepass;    /* NULL or "" = no AUTH; copied */
-	const char *version;        /* reported by HELLO/INFO; copied */
-	uint32_t clients_max;       /* concurrent connections */
-	uint32_t args_max;          /* arguments per request */
+	const char *version;	    /* reported by HELLO/INFO; copied */
+	uint32_t clients_max;	    /* concurrent connections */
+	uint32_t args_max;	    /* arguments per request */
 	uint64_t bulk_bytes_max;    /* one argument */
 	uint64_t request_bytes_max; /* one request, encoded */
 	uint64_t output_bytes_max;  /* queued replies per connection */
-	uint32_t pending_max;       /* outstanding requests per connection */
+	uint32_t pending_max;	    /* outstanding requests per connection */
 };
 
 /** Fill @cfg with the defaults above (listen = "127.0.0.1:6379"). */
@@ -247,14 +246,14 @@ bool resp_server_needs_flush(const struct resp_server *s);
 
 /** Counters, also shown by INFO. */
 struct resp_stats {
-	uint64_t clients;            /* connected now */
+	uint64_t clients;	     /* connected now */
 	uint64_t connections_total;  /* accepted since open */
 	uint64_t rejected_total;     /* refused at clients_max */
 	uint64_t commands_total;     /* requests dispatched */
 	uint64_t protocol_errors;    /* connections closed for bad input */
 	uint64_t output_limit_drops; /* closed over output_bytes_max */
-	uint64_t bytes_in;           /* read from clients */
-	uint64_t bytes_out;          /* written to clients */
+	uint64_t bytes_in;	     /* read from clients */
+	uint64_t bytes_out;	     /* written to clients */
 };
 
 /** Copy the counters into @st. */

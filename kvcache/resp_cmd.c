@@ -11,8 +11,8 @@
 #include "resp_int.h"
 
 /* Redis' replies, kept word for word: clients match on them. */
-#define MSG_NOAUTH  "NOAUTH Authentication required."
-#define MSG_WRONGPASS                                                         \
+#define MSG_NOAUTH "NOAUTH Authentication required."
+#define MSG_WRONGPASS                                                          \
 	"WRONGPASS invalid username-password pair or user is disabled."
 #define MSG_NOPROTO "NOPROTO sorry, this protocol version is not supported."
 #define MSG_NOTINT  "ERR value is not an integer or out of range"
@@ -22,9 +22,9 @@ typedef void (*builtin_fn)(struct resp_conn *c, uint32_t argc,
 
 struct builtin {
 	const char *name; /* lowercase */
-	int arity;        /* exact argc if > 0, at least -arity if < 0 */
-	bool noauth;      /* allowed before AUTH */
-	builtin_fn fn;    /* writes exactly one reply into r */
+	int arity;	  /* exact argc if > 0, at least -arity if < 0 */
+	bool noauth;	  /* allowed before AUTH */
+	builtin_fn fn;	  /* writes exactly one reply into r */
 };
 
 /* Parse a whole argument as a signed decimal (no sign-only, no spaces). */
@@ -67,8 +67,8 @@ static bool secret_eq(const struct resp_arg *a, const char *secret)
 static bool creds_ok(struct resp_server *s, const struct resp_arg *user,
 		     const struct resp_arg *pass)
 {
-	bool user_ok = user == NULL || (user->len == 7 &&
-					memcmp(user->ptr, "default", 7) == 0);
+	bool user_ok = user == NULL ||
+		       (user->len == 7 && memcmp(user->ptr, "default", 7) == 0);
 	if (s->requirepass == NULL) {
 		return user_ok; /* "default" has no password: any will do */
 	}
@@ -207,11 +207,12 @@ static void cmd_hello(struct resp_conn *c, uint32_t argc,
 			name = &argv[i + 1];
 			i += 1;
 		} else {
-			resp_buf_error(r, "ERR Syntax error in HELLO option "
-					  "'%.*s'",
-				       (int)(argv[i].len < 128 ? argv[i].len
-							       : 128),
-				       argv[i].ptr);
+			resp_buf_error(
+			    r,
+			    "ERR Syntax error in HELLO option "
+			    "'%.*s'",
+			    (int)(argv[i].len < 128 ? argv[i].len : 128),
+			    argv[i].ptr);
 			return;
 		}
 	}
@@ -325,10 +326,10 @@ static void cmd_client(struct resp_conn *c, uint32_t argc,
 		    resp_arg_is(&argv[2], "lib-ver")) {
 			resp_buf_simple(r, "OK");
 		} else {
-			resp_buf_error(r, "ERR Unrecognized option '%.*s'",
-				       (int)(argv[2].len < 128 ? argv[2].len
-							       : 128),
-				       argv[2].ptr);
+			resp_buf_error(
+			    r, "ERR Unrecognized option '%.*s'",
+			    (int)(argv[2].len < 128 ? argv[2].len : 128),
+			    argv[2].ptr);
 		}
 	} else if (resp_arg_is(sub, "info")) {
 		struct resp_buf line;
@@ -387,8 +388,9 @@ static void cmd_config(struct resp_conn *c, uint32_t argc,
 	struct resp_server *s = c->srv;
 	if (resp_arg_is(&argv[1], "set") || resp_arg_is(&argv[1], "rewrite") ||
 	    resp_arg_is(&argv[1], "resetstat")) {
-		resp_buf_error(r, "ERR CONFIG %.*s is not supported: fabraft "
-				  "is configured by its flags and config file",
+		resp_buf_error(r,
+			       "ERR CONFIG %.*s is not supported: fabraft "
+			       "is configured by its flags and config file",
 			       (int)argv[1].len, argv[1].ptr);
 		return;
 	}
@@ -407,13 +409,10 @@ static void cmd_config(struct resp_conn *c, uint32_t argc,
 		 (unsigned long long)s->cfg.bulk_bytes_max);
 	snprintf(num[2], sizeof(num[2]), "%u", s->port);
 	const char *params[][2] = {
-		{"appendonly", "no"}, /* durability is Raft's log, not AOF */
-		{"databases", "1"},
-		{"maxclients", num[0]},
-		{"port", num[2]},
-		{"proto-max-bulk-len", num[1]},
-		{"save", ""},
-		{"timeout", "0"},
+	    {"appendonly", "no"}, /* durability is Raft's log, not AOF */
+	    {"databases", "1"},	  {"maxclients", num[0]},
+	    {"port", num[2]},	  {"proto-max-bulk-len", num[1]},
+	    {"save", ""},	  {"timeout", "0"},
 	};
 	size_t n = sizeof(params) / sizeof(params[0]);
 	bool hit[sizeof(params) / sizeof(params[0])] = {false};
@@ -453,10 +452,10 @@ uint64_t resp__now_ms(void)
 }
 
 struct resp_info_writer {
-	struct resp_buf body;        /* the text being built */
-	uint32_t nsel;               /* sections asked for (0 = all) */
-	const struct resp_arg *sel;  /* their names; borrowed */
-	bool on;                     /* the current section is wanted */
+	struct resp_buf body;	    /* the text being built */
+	uint32_t nsel;		    /* sections asked for (0 = all) */
+	const struct resp_arg *sel; /* their names; borrowed */
+	bool on;		    /* the current section is wanted */
 };
 
 void resp_info_section(struct resp_info_writer *w, const char *name)
@@ -477,8 +476,8 @@ void resp_info_section(struct resp_info_writer *w, const char *name)
 	resp_buf_raw(&w->body, "\r\n", 2);
 }
 
-void resp_info_add(struct resp_info_writer *w, const char *key,
-		   const char *fmt, ...)
+void resp_info_add(struct resp_info_writer *w, const char *key, const char *fmt,
+		   ...)
 {
 	if (!w->on) {
 		return;
@@ -566,16 +565,11 @@ static void cmd_info(struct resp_conn *c, uint32_t argc,
 }
 
 static const struct builtin builtins[] = {
-	{"auth", -2, true, cmd_auth},
-	{"client", -2, false, cmd_client},
-	{"command", -1, false, cmd_command},
-	{"config", -2, false, cmd_config},
-	{"echo", 2, false, cmd_echo},
-	{"hello", -1, true, cmd_hello},
-	{"info", -1, false, cmd_info},
-	{"ping", -1, false, cmd_ping},
-	{"quit", -1, true, cmd_quit},
-	{"select", 2, false, cmd_select},
+    {"auth", -2, true, cmd_auth},	 {"client", -2, false, cmd_client},
+    {"command", -1, false, cmd_command}, {"config", -2, false, cmd_config},
+    {"echo", 2, false, cmd_echo},	 {"hello", -1, true, cmd_hello},
+    {"info", -1, false, cmd_info},	 {"ping", -1, false, cmd_ping},
+    {"quit", -1, true, cmd_quit},	 {"select", 2, false, cmd_select},
 };
 
 static const struct builtin *find_builtin(const struct resp_arg *name)
@@ -611,11 +605,11 @@ void resp__dispatch(struct resp_conn *c, uint32_t argc,
 	assert(argc >= 1);
 	if (b == NULL && c->authed) {
 		struct resp_req req = {
-			.srv = s,
-			.slot = c->slot,
-			.gen = s->gens[c->slot],
-			.seq = seq,
-			.client_id = c->id,
+		    .srv = s,
+		    .slot = c->slot,
+		    .gen = s->gens[c->slot],
+		    .seq = seq,
+		    .client_id = c->id,
 		};
 		s->in_callback++;
 		int rv = s->be.command(s->be_ctx, &req, argc, argv);

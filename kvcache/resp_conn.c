@@ -46,8 +46,8 @@ int resp__conn_new(struct resp_server *s, int fd, const char *addr,
 	resp_parser_init(&c->parser, c->authed ? &s->lim : &s->lim_noauth);
 	resp_buf_init(&c->out, 0);
 	struct epoll_event ev = {
-		.events = EPOLLIN,
-		.data.u64 = ((uint64_t)s->gens[c->slot] << 32) | c->slot,
+	    .events = EPOLLIN,
+	    .data.u64 = ((uint64_t)s->gens[c->slot] << 32) | c->slot,
 	};
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		resp__log(s, "resp: epoll_ctl add client %s: %s", addr,
@@ -148,8 +148,12 @@ static int ring_fit(struct resp_conn *c)
 	if (ring == NULL) {
 		return FR_NOMEM;
 	}
-	for (uint64_t seq = c->seq_head; seq < c->seq_next && c->ring; seq++) {
-		ring[seq & (cap - 1)] = c->ring[seq & (c->ring_cap - 1)];
+	/* Move each stored reply by the number it answers: several pending
+	 * numbers share an old index, only one of them owns the entry. */
+	for (uint32_t i = 0; i < c->ring_cap; i++) {
+		if (c->ring[i].done) {
+			ring[c->ring[i].seq & (cap - 1)] = c->ring[i];
+		}
 	}
 	fr_free(c->ring);
 	c->ring = ring;
@@ -161,8 +165,9 @@ static int ring_fit(struct resp_conn *c)
 static void pull_ready(struct resp_conn *c)
 {
 	while (c->seq_head < c->seq_next && c->ring != NULL) {
-		struct resp_slot *sl = &c->ring[c->seq_head & (c->ring_cap - 1)];
-		if (!sl->done) {
+		struct resp_slot *sl =
+		    &c->ring[c->seq_head & (c->ring_cap - 1)];
+		if (!sl->done || sl->seq != c->seq_head) {
 			break;
 		}
 		resp_buf_raw(&c->out, sl->data, sl->len);
@@ -196,6 +201,7 @@ void resp__conn_deliver(struct resp_conn *c, uint64_t seq, const void *p,
 		}
 		struct resp_slot *sl = &c->ring[seq & (c->ring_cap - 1)];
 		assert(!sl->done); /* each request completes once */
+		sl->seq = seq;
 		if (len > 0) {
 			sl->data = fr_malloc(len);
 			if (sl->data == NULL) {
@@ -313,7 +319,8 @@ static int read_room(struct resp_conn *c)
 		/* AUTH may raise the limits with bytes already buffered. */
 		max = s->lim.request_bytes_max + READ_CHUNK;
 	}
-	uint64_t cap = c->rcap < READ_CHUNK ? READ_CHUNK : (uint64_t)c->rcap * 2;
+	uint64_t cap =
+	    c->rcap < READ_CHUNK ? READ_CHUNK : (uint64_t)c->rcap * 2;
 	if (cap > max) {
 		cap = max;
 	}
@@ -347,8 +354,8 @@ static void conn_read(struct resp_conn *c)
 		process(c);
 		return;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		      errno == EINTR)) {
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 		return;
 	}
 	/* EOF or a socket error: replies still owed cannot be delivered. */
@@ -414,12 +421,12 @@ static void update_events(struct resp_conn *c)
 		return;
 	}
 	struct epoll_event ev = {
-		.events = want,
-		.data.u64 = ((uint64_t)c->srv->gens[c->slot] << 32) | c->slot,
+	    .events = want,
+	    .data.u64 = ((uint64_t)c->srv->gens[c->slot] << 32) | c->slot,
 	};
 	if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
-		resp__log(c->srv, "resp: epoll_ctl mod client %s: %s",
-			  c->addr, strerror(errno));
+		resp__log(c->srv, "resp: epoll_ctl mod client %s: %s", c->addr,
+			  strerror(errno));
 		c->close_now = true;
 		return;
 	}

@@ -14,8 +14,10 @@
  * Connection life:
  *
  *   accept -> OPEN --QUIT / protocol error--> DRAINING --queue empty and
- *                 \                                      output written--> closed
- *                  `--EOF, socket error, output limit----------------------> closed
+ *                 \                                      output written-->
+ * closed
+ *                  `--EOF, socket error, output limit---------------------->
+ * closed
  *
  * Reply queue of one connection (invariant 1 of resp.h): requests are
  * numbered seq_head <= seq < seq_next.  seq_head is the oldest request whose
@@ -39,66 +41,67 @@
 
 /* A reply that arrived ahead of its turn. */
 struct resp_slot {
-	char *data; /* owned copy of the reply; NULL if len == 0 */
-	size_t len; /* bytes */
-	bool done;  /* completed (possibly with zero bytes) */
+	uint64_t seq; /* request this reply answers (valid if done) */
+	char *data;   /* owned copy of the reply; NULL if len == 0 */
+	size_t len;   /* bytes */
+	bool done;    /* completed (possibly with zero bytes) */
 };
 
 struct resp_conn {
 	struct resp_server *srv; /* owner */
-	int fd;                  /* client socket, non-blocking */
-	uint32_t slot;           /* index in srv->table */
-	uint64_t id;             /* CLIENT ID, unique per server */
-	char addr[64];           /* "ip:port" of the peer */
-	char *name;              /* CLIENT SETNAME value, NUL-terminated; owned */
-	bool authed;             /* AUTH passed, or no password configured */
-	bool paused;             /* not parsing: at pending_max */
-	bool draining;           /* QUIT or protocol error: reply, then close */
-	bool close_now;          /* close at the next safe point */
-	bool in_dirty;           /* linked in srv's dirty list */
-	uint32_t ev_mask;        /* epoll events registered now */
+	int fd;			 /* client socket, non-blocking */
+	uint32_t slot;		 /* index in srv->table */
+	uint64_t id;		 /* CLIENT ID, unique per server */
+	char addr[64];		 /* "ip:port" of the peer */
+	char *name;	  /* CLIENT SETNAME value, NUL-terminated; owned */
+	bool authed;	  /* AUTH passed, or no password configured */
+	bool paused;	  /* not parsing: at pending_max */
+	bool draining;	  /* QUIT or protocol error: reply, then close */
+	bool close_now;	  /* close at the next safe point */
+	bool in_dirty;	  /* linked in srv's dirty list */
+	uint32_t ev_mask; /* epoll events registered now */
 	struct resp_conn *dirty_prev; /* dirty list links */
 	struct resp_conn *dirty_next;
 
-	char *rbuf;        /* read buffer; owned */
-	size_t rcap;       /* bytes allocated */
-	size_t rlen;       /* bytes read */
-	size_t rpos;       /* start of the current, unparsed request */
+	char *rbuf;		   /* read buffer; owned */
+	size_t rcap;		   /* bytes allocated */
+	size_t rlen;		   /* bytes read */
+	size_t rpos;		   /* start of the current, unparsed request */
 	struct resp_parser parser; /* state of the request at rpos */
 
 	struct resp_buf out; /* replies ready to write, in order */
-	size_t opos;         /* bytes of out already written */
+	size_t opos;	     /* bytes of out already written */
 
-	uint64_t seq_head;       /* oldest request without a reply in out */
-	uint64_t seq_next;       /* number of the next request */
-	struct resp_slot *ring;  /* replies waiting for their turn; owned */
-	uint32_t ring_cap;       /* entries in ring (power of two) or 0 */
-	size_t ring_bytes;       /* bytes held in ring */
+	uint64_t seq_head;	/* oldest request without a reply in out */
+	uint64_t seq_next;	/* number of the next request */
+	struct resp_slot *ring; /* replies waiting for their turn; owned */
+	uint32_t ring_cap;	/* entries in ring (power of two) or 0 */
+	size_t ring_bytes;	/* bytes held in ring */
 };
 
 struct resp_server {
-	struct resp_config cfg;           /* copy; strings below are owned */
-	char *requirepass;                /* NULL = no AUTH */
-	char *version;                    /* reported version */
-	struct resp_backend be;           /* copy, zero-extended */
-	void *be_ctx;                     /* backend's context */
-	int epfd;                         /* internal epoll */
-	int lfd;                          /* listening socket */
-	int spare_fd;                     /* reserve fd to shed EMFILE */
-	uint16_t port;                    /* bound port */
-	struct resp_conn **table;         /* clients_max live connections */
-	uint32_t *gens;                   /* generation of each table slot */
-	uint32_t *free_slots;             /* stack of unused slots */
-	uint32_t nfree;                   /* entries in free_slots */
-	struct resp_conn *dirty;          /* connections with work to flush */
-	uint64_t next_id;                 /* next CLIENT ID */
-	uint64_t start_ms;                /* for uptime */
-	struct resp_stats st;             /* counters */
-	struct resp_buf scratch;          /* built-in command replies */
-	struct resp_parse_limits lim;     /* limits once authenticated */
+	struct resp_config cfg;	      /* copy; strings below are owned */
+	char *requirepass;	      /* NULL = no AUTH */
+	char *version;		      /* reported version */
+	struct resp_backend be;	      /* copy, zero-extended */
+	void *be_ctx;		      /* backend's context */
+	int epfd;		      /* internal epoll */
+	int lfd;		      /* listening socket */
+	int spare_fd;		      /* reserve fd to shed EMFILE */
+	uint16_t port;		      /* bound port */
+	struct resp_conn **table;     /* clients_max live connections */
+	uint32_t *gens;		      /* generation of each table slot */
+	uint32_t *free_slots;	      /* stack of unused slots */
+	uint32_t nfree;		      /* entries in free_slots */
+	struct resp_conn *dirty;      /* connections with work to flush */
+	uint64_t next_id;	      /* next CLIENT ID */
+	uint64_t start_ms;	      /* for uptime */
+	struct resp_stats st;	      /* counters */
+	struct resp_buf scratch;      /* built-in command replies */
+	struct resp_parse_limits lim; /* limits once authenticated */
 	struct resp_parse_limits lim_noauth; /* before AUTH (small) */
-	uint32_t in_callback;             /* > 0 inside a backend call */
-	char errmsg[FR_ERRMSG_SIZE];      /* last error */
+	uint32_t in_callback;		     /* > 0 inside a backend call */
+	char errmsg[FR_ERRMSG_SIZE];	     /* last error */
 };
 
 /* epoll data of the listener; connections use (gen << 32 | slot). */
@@ -118,7 +121,7 @@ void resp__conn_dirty(struct resp_conn *c);
 void resp__conn_deliver(struct resp_conn *c, uint64_t seq, const void *p,
 			size_t len);
 void resp__log(struct resp_server *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* resp_cmd.c: CLOCK_MONOTONIC in milliseconds. */
 uint64_t resp__now_ms(void);

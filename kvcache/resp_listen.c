@@ -51,8 +51,8 @@ static int split_addr(const char *addr, char *host, size_t hostn, char *port,
 	char *end;
 	errno = 0;
 	long p = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || errno != 0 || p < 0 || p > 65535 ||
-	    hl >= hostn || strlen(colon + 1) >= portn) {
+	if (*end != '\0' || errno != 0 || p < 0 || p > 65535 || hl >= hostn ||
+	    strlen(colon + 1) >= portn) {
 		snprintf(errmsg, FR_ERRMSG_SIZE,
 			 "listen address '%s': bad host or port", addr);
 		return FR_INVALID;
@@ -69,8 +69,7 @@ static int bind_one(const struct addrinfo *ai, bool any, char *errmsg)
 			ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			ai->ai_protocol);
 	if (fd < 0) {
-		snprintf(errmsg, FR_ERRMSG_SIZE, "socket: %s",
-			 strerror(errno));
+		snprintf(errmsg, FR_ERRMSG_SIZE, "socket: %s", strerror(errno));
 		return -1;
 	}
 	int one = 1;
@@ -78,7 +77,7 @@ static int bind_one(const struct addrinfo *ai, bool any, char *errmsg)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    (ai->ai_family == AF_INET6 && any &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) !=
-		     0) ||
+		 0) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
 	    listen(fd, LISTEN_BACKLOG) != 0) {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "%s", strerror(errno));
@@ -92,16 +91,16 @@ int resp__listen(struct resp_server *s, const char *addr, char *errmsg)
 {
 	char host[256];
 	char port[8];
-	int rv = split_addr(addr, host, sizeof(host), port, sizeof(port),
-			    errmsg);
+	int rv =
+	    split_addr(addr, host, sizeof(host), port, sizeof(port), errmsg);
 	if (rv != 0) {
 		return rv;
 	}
 	bool any = host[0] == '\0';
 	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	    .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
 	};
 	struct addrinfo *res;
 	int g = getaddrinfo(any ? NULL : host, port, &hints, &res);
@@ -145,8 +144,8 @@ int resp__listen(struct resp_server *s, const char *addr, char *errmsg)
 		return FR_IO;
 	}
 	s->port = ntohs(ss.ss_family == AF_INET6
-				? ((struct sockaddr_in6 *)&ss)->sin6_port
-				: ((struct sockaddr_in *)&ss)->sin_port);
+			    ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			    : ((struct sockaddr_in *)&ss)->sin_port);
 	s->lfd = fd;
 	return 0;
 }

@@ -34,7 +34,7 @@ void resp_parser_close(struct resp_parser *p)
 }
 
 static int fail(struct resp_parser *p, int rv, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(struct resp_parser *p, int rv, const char *fmt, ...)
 {
@@ -179,8 +179,8 @@ static size_t inline_word(char *line, size_t p, size_t end, size_t *wlen)
 			if (p >= end) {
 				return 0;
 			}
-			if (line[p] == '\\' && p + 3 < end && line[p + 1] == 'x' &&
-			    hex_val(line[p + 2]) >= 0 &&
+			if (line[p] == '\\' && p + 3 < end &&
+			    line[p + 1] == 'x' && hex_val(line[p + 2]) >= 0 &&
 			    hex_val(line[p + 3]) >= 0) {
 				line[w++] = (char)(hex_val(line[p + 2]) * 16 +
 						   hex_val(line[p + 3]));

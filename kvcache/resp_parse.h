@@ -33,7 +33,7 @@
 
 /** Limits one request must respect. */
 struct resp_parse_limits {
-	uint32_t args_max;          /* arguments of one request */
+	uint32_t args_max;	    /* arguments of one request */
 	uint64_t bulk_bytes_max;    /* bytes of one argument */
 	uint64_t request_bytes_max; /* encoded bytes of one request */
 };
@@ -43,23 +43,23 @@ struct resp_parse_limits {
 
 /** A parsed request; valid until the next resp_parse() call. */
 struct resp_request {
-	uint32_t argc;                /* 0 for an empty line or "*0" */
-	const struct resp_arg *argv;  /* argc entries into the buffer */
-	size_t bytes;                 /* encoded length: consume this much */
+	uint32_t argc;		     /* 0 for an empty line or "*0" */
+	const struct resp_arg *argv; /* argc entries into the buffer */
+	size_t bytes;		     /* encoded length: consume this much */
 };
 
 /** Parser state for one connection. */
 struct resp_parser {
 	struct resp_parse_limits lim; /* applied to the next byte */
-	int kind;          /* 0 = between requests, '*' = multibulk */
-	uint32_t argc;     /* arguments declared by "*<n>" */
-	uint32_t nargs;    /* arguments complete so far */
-	size_t pos;        /* offset of the next unparsed byte */
+	int kind;	       /* 0 = between requests, '*' = multibulk */
+	uint32_t argc;	       /* arguments declared by "*<n>" */
+	uint32_t nargs;	       /* arguments complete so far */
+	size_t pos;	       /* offset of the next unparsed byte */
 	struct resp_arg *argv; /* nargs entries; ptr set on completion */
-	size_t *offs;      /* offset of each argument's first byte */
-	uint32_t cap;      /* entries allocated in argv and offs */
-	size_t need;       /* after FR_AGAIN: bytes needed at least */
-	char errmsg[160];  /* after a protocol error: "Protocol error: ..." */
+	size_t *offs;	       /* offset of each argument's first byte */
+	uint32_t cap;	       /* entries allocated in argv and offs */
+	size_t need;	       /* after FR_AGAIN: bytes needed at least */
+	char errmsg[160]; /* after a protocol error: "Protocol error: ..." */
 };
 
 /** Start with an empty state. @lim is copied. */
@@ -79,8 +79,8 @@ void resp_parser_close(struct resp_parser *p);
  *                the connection must close;
  *   FR_NOMEM     out of memory (the state is unchanged; may retry).
  */
-__attribute__((warn_unused_result)) int
-resp_parse(struct resp_parser *p, char *buf, size_t len,
-	   struct resp_request *req);
+__attribute__((warn_unused_result)) int resp_parse(struct resp_parser *p,
+						   char *buf, size_t len,
+						   struct resp_request *req);
 
 #endif /* FABRAFT_RESP_PARSE_H */

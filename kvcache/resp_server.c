@@ -16,8 +16,8 @@
 
 /* Before AUTH a client may send only small requests, as in Redis
  * (processMultibulkBuffer: 10 arguments, 16 KiB each). */
-#define NOAUTH_ARGS_MAX  10u
-#define NOAUTH_BULK_MAX  16384u
+#define NOAUTH_ARGS_MAX	 10u
+#define NOAUTH_BULK_MAX	 16384u
 #define NOAUTH_TOTAL_MAX (NOAUTH_ARGS_MAX * (NOAUTH_BULK_MAX + 32u))
 
 /* Upper bounds on the configuration, far above any sane value; they keep
@@ -60,8 +60,9 @@ static int check_config(const struct resp_config *cfg,
 		bad = "output_bytes_max out of range (1024..2^40)";
 	} else if (cfg->pending_max < 1 || cfg->pending_max > PENDING_LIMIT) {
 		bad = "pending_max out of range (1..1048576)";
-	} else if (be == NULL || be->size < offsetof(struct resp_backend, command) +
-				     sizeof(be->command) ||
+	} else if (be == NULL ||
+		   be->size < offsetof(struct resp_backend, command) +
+				  sizeof(be->command) ||
 		   be->command == NULL) {
 		bad = "backend without a command operation";
 	}
@@ -155,8 +156,8 @@ int resp_server_open(struct resp_server **out, const struct resp_config *cfg,
 	s->cfg = *cfg;
 	s->cfg.listen = NULL; /* borrowed only for the call */
 	/* Zero-extend an older, shorter backend table (STYLE §5). */
-	size_t n = backend->size < sizeof(s->be) ? backend->size
-						 : sizeof(s->be);
+	size_t n =
+	    backend->size < sizeof(s->be) ? backend->size : sizeof(s->be);
 	memcpy(&s->be, backend, n);
 	s->be.size = sizeof(s->be);
 	s->be_ctx = ctx;
@@ -282,8 +283,7 @@ bool resp_server_needs_flush(const struct resp_server *s)
 	return s->dirty != NULL;
 }
 
-int resp_req_complete(const struct resp_req *req, const void *resp,
-		      size_t len)
+int resp_req_complete(const struct resp_req *req, const void *resp, size_t len)
 {
 	struct resp_server *s = req->srv;
 	assert(req->slot < s->cfg.clients_max);

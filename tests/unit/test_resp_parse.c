@@ -13,9 +13,9 @@
 #include "resp_parse.h"
 
 static const struct resp_parse_limits big = {
-	.args_max = 1024 * 1024,
-	.bulk_bytes_max = 64u << 20,
-	.request_bytes_max = 64u << 20,
+    .args_max = 1024 * 1024,
+    .bulk_bytes_max = 64u << 20,
+    .request_bytes_max = 64u << 20,
 };
 
 /* A printable record of parsed requests: "argc|len:bytes|len:bytes;". */
@@ -118,27 +118,25 @@ static int parse_bytewise(const char *in, size_t n, struct rec *out)
 	return rv == FR_AGAIN && start == n ? 0 : rv;
 }
 
-static const char mixed[] =
-	"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nva\r\nl\r\n"
-	"PING\r\n"
-	"*1\r\n$4\r\nPING\r\n"
-	"\r\n"
-	"*0\r\n"
-	"set \"a b\" 'c d' \"\\x41\\n\" e\n"
-	"*2\r\n$4\r\nECHO\r\n$0\r\n\r\n"
-	"*-1\r\n"
-	"  GET   k  \r\n";
+static const char mixed[] = "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nva\r\nl\r\n"
+			    "PING\r\n"
+			    "*1\r\n$4\r\nPING\r\n"
+			    "\r\n"
+			    "*0\r\n"
+			    "set \"a b\" 'c d' \"\\x41\\n\" e\n"
+			    "*2\r\n$4\r\nECHO\r\n$0\r\n\r\n"
+			    "*-1\r\n"
+			    "  GET   k  \r\n";
 
-static const char mixed_expect[] =
-	"3|3:SET|3:key|5:va\r\nl;"
-	"1|4:PING;"
-	"1|4:PING;"
-	"0;"
-	"0;"
-	"5|3:set|3:a b|3:c d|2:A\n|1:e;"
-	"2|4:ECHO|0:;"
-	"0;"
-	"2|3:GET|1:k;";
+static const char mixed_expect[] = "3|3:SET|3:key|5:va\r\nl;"
+				   "1|4:PING;"
+				   "1|4:PING;"
+				   "0;"
+				   "0;"
+				   "5|3:set|3:a b|3:c d|2:A\n|1:e;"
+				   "2|4:ECHO|0:;"
+				   "0;"
+				   "2|3:GET|1:k;";
 
 static void whole_buffer(void **state)
 {
@@ -228,49 +226,49 @@ static void malformed(void **state)
 {
 	(void)state;
 	static const struct bad_case cases[] = {
-		{"*2\r\n$3\r\nGET\r\n$-1\r\n", 0, FR_MALFORMED,
-		 "Protocol error: invalid bulk length"},
-		/* 2^62, refused at its 19th digit, before any CRLF. */
-		{"*1\r\n$4611686018427387904", 0, FR_MALFORMED,
-		 "Protocol error: invalid bulk length"},
-		{"*1\r\n$4611686018427387904\r\n", 0, FR_MALFORMED,
-		 "Protocol error: invalid bulk length"},
-		{"*1\r\n$999999999999999999\r\n", 0, FR_TOOBIG,
-		 "Protocol error: invalid bulk length"},
-		{"*-5\r\n", 0, FR_MALFORMED,
-		 "Protocol error: invalid multibulk length"},
-		{"*4611686018427387904\r\n", 0, FR_MALFORMED,
-		 "Protocol error: invalid multibulk length"},
-		{"*2000000\r\n", 0, FR_TOOBIG,
-		 "Protocol error: invalid multibulk length"},
-		{"*abc", 0, FR_MALFORMED,
-		 "Protocol error: invalid multibulk length"},
-		{"*1\r\r", 0, FR_MALFORMED,
-		 "Protocol error: invalid multibulk length"},
-		{"*-0\r\n", 0, FR_MALFORMED,
-		 "Protocol error: invalid multibulk length"},
-		{"*1\r\nX3\r\nGET\r\n", 0, FR_MALFORMED,
-		 "Protocol error: expected '$', got 'X'"},
-		{"*1\r\n\x01", 5, FR_MALFORMED,
-		 "Protocol error: expected '$', got '\\x01'"},
-		{"*1\r\n$3\r\nGETXX", 0, FR_MALFORMED,
-		 "Protocol error: expected CRLF after bulk data"},
-		{"*1\r\n$3x", 0, FR_MALFORMED,
-		 "Protocol error: invalid bulk length"},
-		{"*1\r\n$01\r\nA\r\n", 0, FR_MALFORMED,
-		 "Protocol error: invalid bulk length"},
-		{"*1\r\n$\r\n", 0, FR_MALFORMED,
-		 "Protocol error: invalid bulk length"},
-		{"*1\r\n$+1\r\n", 0, FR_MALFORMED,
-		 "Protocol error: invalid bulk length"},
-		{"SET \"a b\n", 0, FR_MALFORMED,
-		 "Protocol error: unbalanced quotes in request"},
-		{"SET \"a\"b\n", 0, FR_MALFORMED,
-		 "Protocol error: unbalanced quotes in request"},
-		{"SET 'a\n", 0, FR_MALFORMED,
-		 "Protocol error: unbalanced quotes in request"},
-		{"GET \x00k\n", 7, FR_MALFORMED,
-		 "Protocol error: unexpected byte '\\x00' in inline request"},
+	    {"*2\r\n$3\r\nGET\r\n$-1\r\n", 0, FR_MALFORMED,
+	     "Protocol error: invalid bulk length"},
+	    /* 2^62, refused at its 19th digit, before any CRLF. */
+	    {"*1\r\n$4611686018427387904", 0, FR_MALFORMED,
+	     "Protocol error: invalid bulk length"},
+	    {"*1\r\n$4611686018427387904\r\n", 0, FR_MALFORMED,
+	     "Protocol error: invalid bulk length"},
+	    {"*1\r\n$999999999999999999\r\n", 0, FR_TOOBIG,
+	     "Protocol error: invalid bulk length"},
+	    {"*-5\r\n", 0, FR_MALFORMED,
+	     "Protocol error: invalid multibulk length"},
+	    {"*4611686018427387904\r\n", 0, FR_MALFORMED,
+	     "Protocol error: invalid multibulk length"},
+	    {"*2000000\r\n", 0, FR_TOOBIG,
+	     "Protocol error: invalid multibulk length"},
+	    {"*abc", 0, FR_MALFORMED,
+	     "Protocol error: invalid multibulk length"},
+	    {"*1\r\r", 0, FR_MALFORMED,
+	     "Protocol error: invalid multibulk length"},
+	    {"*-0\r\n", 0, FR_MALFORMED,
+	     "Protocol error: invalid multibulk length"},
+	    {"*1\r\nX3\r\nGET\r\n", 0, FR_MALFORMED,
+	     "Protocol error: expected '$', got 'X'"},
+	    {"*1\r\n\x01", 5, FR_MALFORMED,
+	     "Protocol error: expected '$', got '\\x01'"},
+	    {"*1\r\n$3\r\nGETXX", 0, FR_MALFORMED,
+	     "Protocol error: expected CRLF after bulk data"},
+	    {"*1\r\n$3x", 0, FR_MALFORMED,
+	     "Protocol error: invalid bulk length"},
+	    {"*1\r\n$01\r\nA\r\n", 0, FR_MALFORMED,
+	     "Protocol error: invalid bulk length"},
+	    {"*1\r\n$\r\n", 0, FR_MALFORMED,
+	     "Protocol error: invalid bulk length"},
+	    {"*1\r\n$+1\r\n", 0, FR_MALFORMED,
+	     "Protocol error: invalid bulk length"},
+	    {"SET \"a b\n", 0, FR_MALFORMED,
+	     "Protocol error: unbalanced quotes in request"},
+	    {"SET \"a\"b\n", 0, FR_MALFORMED,
+	     "Protocol error: unbalanced quotes in request"},
+	    {"SET 'a\n", 0, FR_MALFORMED,
+	     "Protocol error: unbalanced quotes in request"},
+	    {"GET \x00k\n", 7, FR_MALFORMED,
+	     "Protocol error: unexpected byte '\\x00' in inline request"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct bad_case *c = &cases[i];
@@ -310,9 +308,9 @@ static void limits(void **state)
 {
 	(void)state;
 	struct resp_parse_limits lim = {
-		.args_max = 3,
-		.bulk_bytes_max = 10,
-		.request_bytes_max = 40,
+	    .args_max = 3,
+	    .bulk_bytes_max = 10,
+	    .request_bytes_max = 40,
 	};
 	struct rec r = {0};
 	char msg[256];
@@ -330,8 +328,7 @@ static void limits(void **state)
 			 FR_TOOBIG);
 	assert_string_equal(msg, "Protocol error: request larger than 40 "
 				 "bytes");
-	assert_int_equal(parse_whole("a b c d\n", 8, &lim, &r, msg),
-			 FR_TOOBIG);
+	assert_int_equal(parse_whole("a b c d\n", 8, &lim, &r, msg), FR_TOOBIG);
 	free(r.s);
 }
 
@@ -406,15 +403,15 @@ static void garbage_flood(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(whole_buffer),
-		cmocka_unit_test(every_split_point),
-		cmocka_unit_test(pipeline_1000),
-		cmocka_unit_test(malformed),
-		cmocka_unit_test(inline_too_big),
-		cmocka_unit_test(limits),
-		cmocka_unit_test(need_hint),
-		cmocka_unit_test(out_of_memory),
-		cmocka_unit_test(garbage_flood),
+	    cmocka_unit_test(whole_buffer),
+	    cmocka_unit_test(every_split_point),
+	    cmocka_unit_test(pipeline_1000),
+	    cmocka_unit_test(malformed),
+	    cmocka_unit_test(inline_too_big),
+	    cmocka_unit_test(limits),
+	    cmocka_unit_test(need_hint),
+	    cmocka_unit_test(out_of_memory),
+	    cmocka_unit_test(garbage_flood),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

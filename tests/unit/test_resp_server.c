@@ -18,7 +18,7 @@
 /* The loopback test backend. */
 struct tb {
 	struct resp_req later[LATER_MAX]; /* handles of LATER requests */
-	char later_val[LATER_MAX][32];    /* their values */
+	char later_val[LATER_MAX][32];	  /* their values */
 	int nlater;
 	uint64_t closed[8192]; /* ids of closed connections */
 	int nclosed;
@@ -119,11 +119,11 @@ static void tb_log(void *ctx, const char *line)
 }
 
 static const struct resp_backend tb_ops = {
-	.size = sizeof(struct resp_backend),
-	.command = tb_command,
-	.info = tb_info,
-	.closed = tb_closed,
-	.log = tb_log,
+    .size = sizeof(struct resp_backend),
+    .command = tb_command,
+    .info = tb_info,
+    .closed = tb_closed,
+    .log = tb_log,
 };
 
 struct fix {
@@ -155,8 +155,7 @@ static void fix_close(struct fix *f)
 }
 
 /* Send @req and expect exactly @want back (then nothing more for now). */
-static void roundtrip(struct fix *f, int fd, const char *req,
-		      const char *want)
+static void roundtrip(struct fix *f, int fd, const char *req, const char *want)
 {
 	assert_true(tu_send(f->srv, fd, req, strlen(req)));
 	size_t n = strlen(want);
@@ -208,7 +207,8 @@ static void builtins(void **state)
 	roundtrip(f, fd, "COMMAND\r\n", "*0\r\n");
 	roundtrip(f, fd, "COMMAND DOCS\r\n", "*0\r\n");
 	roundtrip(f, fd, "COMMAND COUNT\r\n", ":0\r\n");
-	roundtrip(f, fd, "CONFIG GET save\r\n", "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
+	roundtrip(f, fd, "CONFIG GET save\r\n",
+		  "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
 	roundtrip(f, fd, "CONFIG GET appendonly\r\n",
 		  "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
 	roundtrip(f, fd, "CONFIG GET nothing\r\n", "*0\r\n");
@@ -387,6 +387,51 @@ static void async_shuffled(void **state)
 	fix_close(f);
 }
 
+/* The reply ring grows while it holds replies, with pending requests
+ * growing faster than stored replies (async ones interleaved, as in a
+ * SET/GET pipeline against Raft): each reply keeps its own number. */
+static void ring_growth(void **state)
+{
+	(void)state;
+	struct fix *f = fix_open(NULL);
+	int fd = tu_connect(resp_server_port(f->srv));
+	char req[8192] = "";
+	char want[8192] = "";
+	int nlater = 0;
+	/* a b0 | 20 async | b1 | 40 async | b2 ... */
+	for (int round = 0, runs = 20; round < 4; round++, runs *= 2) {
+		snprintf(req + strlen(req), sizeof(req) - strlen(req),
+			 "LATER a%d\r\nNOW b%d\r\n", round, round);
+		snprintf(want + strlen(want), sizeof(want) - strlen(want),
+			 "+a%d\r\n+b%d\r\n", round, round);
+		nlater++;
+		for (int i = 0; i < runs && round < 3; i++) {
+			snprintf(req + strlen(req), sizeof(req) - strlen(req),
+				 "LATER c%d\r\n", i);
+			snprintf(want + strlen(want),
+				 sizeof(want) - strlen(want), "+c%d\r\n", i);
+			nlater++;
+		}
+	}
+	assert_true(tu_send(f->srv, fd, req, strlen(req)));
+	for (int k = 0; k < 100 && f->tb.nlater < nlater; k++) {
+		tu_pump(f->srv, 2);
+	}
+	assert_int_equal(f->tb.nlater, nlater);
+	for (int i = 0; i < nlater; i++) {
+		assert_int_equal(tb_complete(&f->tb, i), 0);
+	}
+	resp_server_flush(f->srv);
+	char got[8192];
+	bool eof;
+	assert_int_equal(tu_read(f->srv, fd, got, strlen(want), 2000, &eof),
+			 strlen(want));
+	assert_memory_equal(got, want, strlen(want));
+	roundtrip(f, fd, "PING\r\n", "+PONG\r\n");
+	close(fd);
+	fix_close(f);
+}
+
 /* A completion after the connection closed is a no-op, even when a new
  * connection took over the same slot. */
 static void complete_after_close(void **state)
@@ -426,16 +471,15 @@ static void protocol_errors(void **state)
 	struct fix *f = fix_open(NULL);
 	uint16_t port = resp_server_port(f->srv);
 	static const char *cases[][2] = {
-		{"PING\r\n*1\r\n$4611686018427387904\r\n",
-		 "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"},
-		{"*1\r\n$-3\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
-		{"*x\r\n", "-ERR Protocol error: invalid multibulk length\r\n"},
-		{"*1\r\n:12\r\n",
-		 "-ERR Protocol error: expected '$', got ':'\r\n"},
-		{"*1\r\n$4\r\nPINGxx",
-		 "-ERR Protocol error: expected CRLF after bulk data\r\n"},
-		{"SET \"k\n",
-		 "-ERR Protocol error: unbalanced quotes in request\r\n"},
+	    {"PING\r\n*1\r\n$4611686018427387904\r\n",
+	     "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"},
+	    {"*1\r\n$-3\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
+	    {"*x\r\n", "-ERR Protocol error: invalid multibulk length\r\n"},
+	    {"*1\r\n:12\r\n", "-ERR Protocol error: expected '$', got ':'\r\n"},
+	    {"*1\r\n$4\r\nPINGxx",
+	     "-ERR Protocol error: expected CRLF after bulk data\r\n"},
+	    {"SET \"k\n",
+	     "-ERR Protocol error: unbalanced quotes in request\r\n"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int fd = tu_connect(port);
@@ -457,7 +501,7 @@ static void protocol_errors(void **state)
 	assert_int_equal(tb_complete(&f->tb, before), 0);
 	resp_server_flush(f->srv);
 	const char *want =
-		"+z\r\n-ERR Protocol error: invalid multibulk length\r\n";
+	    "+z\r\n-ERR Protocol error: invalid multibulk length\r\n";
 	assert_int_equal(tu_read(f->srv, fd, buf, strlen(want), 2000, &eof),
 			 strlen(want));
 	assert_memory_equal(buf, want, strlen(want));
@@ -493,8 +537,8 @@ static void binary_flood(void **state)
 		(void)tu_send(f->srv, fd, junk, n); /* may stop at the close */
 		char buf[256];
 		bool eof = false;
-		size_t got = tu_read(f->srv, fd, buf, sizeof(buf) - 1, 3000,
-				     &eof);
+		size_t got =
+		    tu_read(f->srv, fd, buf, sizeof(buf) - 1, 3000, &eof);
 		buf[got] = '\0';
 		assert_true(eof);
 		assert_true(strncmp(buf, "-ERR Protocol error: ", 21) == 0 ||
@@ -598,8 +642,9 @@ static void pending_pause(void **state)
 	}
 	char buf[256];
 	bool eof;
-	const char *want = "+0\r\n+1\r\n+2\r\n+3\r\n+4\r\n+5\r\n+6\r\n+7\r\n+8\r\n"
-			   "+9\r\n";
+	const char *want =
+	    "+0\r\n+1\r\n+2\r\n+3\r\n+4\r\n+5\r\n+6\r\n+7\r\n+8\r\n"
+	    "+9\r\n";
 	assert_int_equal(tu_read(f->srv, fd, buf, strlen(want), 2000, &eof),
 			 strlen(want));
 	assert_memory_equal(buf, want, strlen(want));
@@ -798,9 +843,8 @@ static void many_clients(void **state)
 				 i);
 		char got[128];
 		bool eof;
-		assert_int_equal(tu_read(f->srv, fds[i], got, (size_t)n, 5000,
-					 &eof),
-				 n);
+		assert_int_equal(
+		    tu_read(f->srv, fds[i], got, (size_t)n, 5000, &eof), n);
 		assert_memory_equal(got, want, (size_t)n);
 	}
 	for (int i = 0; i < N; i++) {
@@ -820,21 +864,22 @@ static void many_clients(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(builtins),
-		cmocka_unit_test(info),
-		cmocka_unit_test(auth),
-		cmocka_unit_test(async_order),
-		cmocka_unit_test(async_shuffled),
-		cmocka_unit_test(complete_after_close),
-		cmocka_unit_test(protocol_errors),
-		cmocka_unit_test(binary_flood),
-		cmocka_unit_test(output_bound),
-		cmocka_unit_test(pending_pause),
-		cmocka_unit_test(max_clients),
-		cmocka_unit_test(quit),
-		cmocka_unit_test(large_request),
-		cmocka_unit_test(bad_config),
-		cmocka_unit_test(many_clients),
+	    cmocka_unit_test(builtins),
+	    cmocka_unit_test(info),
+	    cmocka_unit_test(auth),
+	    cmocka_unit_test(async_order),
+	    cmocka_unit_test(async_shuffled),
+	    cmocka_unit_test(ring_growth),
+	    cmocka_unit_test(complete_after_close),
+	    cmocka_unit_test(protocol_errors),
+	    cmocka_unit_test(binary_flood),
+	    cmocka_unit_test(output_bound),
+	    cmocka_unit_test(pending_pause),
+	    cmocka_unit_test(max_clients),
+	    cmocka_unit_test(quit),
+	    cmocka_unit_test(large_request),
+	    cmocka_unit_test(bad_config),
+	    cmocka_unit_test(many_clients),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
