@@ -302,7 +302,6 @@ static void process(struct resp_conn *c)
  * the client merely declared. */
 static int read_room(struct resp_conn *c)
 {
-	struct resp_server *s = c->srv;
 	if (c->rcap - c->rlen >= READ_CHUNK / 2) {
 		return 0;
 	}
@@ -314,11 +313,10 @@ static int read_room(struct resp_conn *c)
 			return 0;
 		}
 	}
+	/* The parser refuses a request over its limit, so the buffer holds
+	 * at most one partial request of that size: before AUTH a small
+	 * one, and while paused nothing more is read. */
 	uint64_t max = c->parser.lim.request_bytes_max + READ_CHUNK;
-	if (max < s->lim.request_bytes_max) {
-		/* AUTH may raise the limits with bytes already buffered. */
-		max = s->lim.request_bytes_max + READ_CHUNK;
-	}
 	uint64_t cap =
 	    c->rcap < READ_CHUNK ? READ_CHUNK : (uint64_t)c->rcap * 2;
 	if (cap > max) {
