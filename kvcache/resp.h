@@ -193,7 +193,8 @@ struct resp_backend {
 /* Server                                                              */
 
 /** Defaults: clients_max 10000, args_max 1048576, bulk and request
- * 64 MiB, output 64 MiB, pending_max 1024, no password. */
+ * 64 MiB, output 128 MiB, pending_max 1024, no password.  Keep
+ * output_bytes_max above bulk_bytes_max: one reply over it is never sent. */
 struct resp_config {
 	const char *listen;	    /* "HOST:PORT", "[v6]:PORT", ":PORT";
 				       port 0 = ephemeral; borrowed */

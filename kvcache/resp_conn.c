@@ -180,6 +180,16 @@ static void pull_ready(struct resp_conn *c)
 	}
 }
 
+/* Give up on a connection from inside a callback: freed at the next safe
+ * point (invariant 3). */
+static void doom(struct resp_conn *c, const char *why)
+{
+	resp__log(c->srv, "resp: client %s id=%llu closed: %s", c->addr,
+		  (unsigned long long)c->id, why);
+	c->close_now = true;
+	resp__conn_dirty(c);
+}
+
 void resp__conn_deliver(struct resp_conn *c, uint64_t seq, const void *p,
 			size_t len)
 {
@@ -188,48 +198,45 @@ void resp__conn_deliver(struct resp_conn *c, uint64_t seq, const void *p,
 	if (c->close_now) {
 		return; /* going away: nobody will read it */
 	}
+	if (len > s->cfg.output_bytes_max - queued_bytes(c)) {
+		/* A client that does not read its replies may not make the
+		 * server hold them without limit (invariant 2); checked
+		 * before copying, so the limit is never passed. */
+		s->st.output_limit_drops++;
+		char why[128];
+		snprintf(why, sizeof(why),
+			 "replies queued would pass the %llu byte limit",
+			 (unsigned long long)s->cfg.output_bytes_max);
+		doom(c, why);
+		return;
+	}
 	if (seq == c->seq_head) {
 		resp_buf_raw(&c->out, p, len);
 		c->seq_head++;
 		pull_ready(c);
+		if (resp_buf_err(&c->out) != 0) {
+			doom(c, "out of memory");
+			return;
+		}
 	} else {
 		if (ring_fit(c) != 0) {
-			resp__log(s, "resp: client %s: out of memory", c->addr);
-			c->close_now = true;
-			resp__conn_dirty(c);
+			doom(c, "out of memory");
 			return;
 		}
 		struct resp_slot *sl = &c->ring[seq & (c->ring_cap - 1)];
 		assert(!sl->done); /* each request completes once */
-		sl->seq = seq;
 		if (len > 0) {
 			sl->data = fr_malloc(len);
 			if (sl->data == NULL) {
-				resp__log(s, "resp: client %s: out of memory",
-					  c->addr);
-				c->close_now = true;
-				resp__conn_dirty(c);
+				doom(c, "out of memory");
 				return;
 			}
 			memcpy(sl->data, p, len);
 		}
+		sl->seq = seq;
 		sl->len = len;
 		sl->done = true;
 		c->ring_bytes += len;
-	}
-	if (resp_buf_err(&c->out) != 0) {
-		resp__log(s, "resp: client %s: out of memory", c->addr);
-		c->close_now = true;
-	} else if (queued_bytes(c) > s->cfg.output_bytes_max) {
-		/* A client that does not read its replies may not make the
-		 * server hold them without limit (invariant 2). */
-		resp__log(s,
-			  "resp: client %s id=%llu closed: %zu bytes of "
-			  "replies queued, over the %llu byte limit",
-			  c->addr, (unsigned long long)c->id, queued_bytes(c),
-			  (unsigned long long)s->cfg.output_bytes_max);
-		s->st.output_limit_drops++;
-		c->close_now = true;
 	}
 	resp__conn_dirty(c);
 }

@@ -95,6 +95,9 @@ void resp_buf_simple(struct resp_buf *b, const char *s)
 }
 
 static void verror(struct resp_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void verror(struct resp_buf *b, const char *fmt, va_list ap)
 {
 	char small[256];
 	va_list ap2;

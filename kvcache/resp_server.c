@@ -35,7 +35,8 @@ void resp_config_default(struct resp_config *cfg)
 	cfg->args_max = 1024 * 1024;
 	cfg->bulk_bytes_max = 64ull << 20;
 	cfg->request_bytes_max = 64ull << 20;
-	cfg->output_bytes_max = 64ull << 20;
+	/* Above bulk_bytes_max, so a reply holding one maximal value fits. */
+	cfg->output_bytes_max = 128ull << 20;
 	cfg->pending_max = 1024;
 }
 
