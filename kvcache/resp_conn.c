@@ -369,11 +369,14 @@ static void conn_read(struct resp_conn *c)
 
 void resp__conn_on_event(struct resp_conn *c, uint32_t events)
 {
-	if (events & EPOLLIN) {
-		if (!c->paused && !c->draining) {
-			conn_read(c);
-		}
-	} else if (events & (EPOLLERR | EPOLLHUP)) {
+	if ((events & EPOLLIN) && !c->paused && !c->draining) {
+		conn_read(c); /* sees EOF or the error itself */
+		return;
+	}
+	/* Not reading (paused, draining) yet hung up or failed: the peer is
+	 * gone.  Closing now also stops the level-triggered HUP from
+	 * waking the loop again and again. */
+	if (events & (EPOLLERR | EPOLLHUP)) {
 		c->close_now = true;
 	}
 }

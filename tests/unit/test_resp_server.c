@@ -653,6 +653,52 @@ static void pending_pause(void **state)
 	fix_close(f);
 }
 
+/* Close with a reset (SO_LINGER 0): the server sees EPOLLHUP|EPOLLERR. */
+static void reset_close(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* A client that vanishes while its connection is not reading (paused at
+ * pending_max, or draining after QUIT) is closed at once, not left to
+ * wake the loop with hang-ups until the backend answers. */
+static void hangup_not_reading(void **state)
+{
+	(void)state;
+	struct fix *f = fix_open(few_pending);
+	uint16_t port = resp_server_port(f->srv);
+	int fd = tu_connect(port);
+	const char *req = "LATER 1\r\nLATER 2\r\nLATER 3\r\nLATER 4\r\n"
+			  "LATER 5\r\n";
+	assert_true(tu_send(f->srv, fd, req, strlen(req)));
+	for (int k = 0; k < 20; k++) {
+		tu_pump(f->srv, 1);
+	}
+	assert_int_equal(f->tb.nlater, 4); /* paused */
+	reset_close(fd);
+	for (int k = 0; k < 100 && f->tb.nclosed == 0; k++) {
+		tu_pump(f->srv, 2);
+	}
+	assert_int_equal(f->tb.nclosed, 1);
+	fd = tu_connect(port);
+	assert_true(tu_send(f->srv, fd, "LATER x\r\nQUIT\r\n", 15));
+	for (int k = 0; k < 20; k++) {
+		tu_pump(f->srv, 1);
+	}
+	assert_int_equal(f->tb.nlater, 5); /* draining, owes "x" */
+	reset_close(fd);
+	for (int k = 0; k < 100 && f->tb.nclosed == 1; k++) {
+		tu_pump(f->srv, 2);
+	}
+	assert_int_equal(f->tb.nclosed, 2);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(tb_complete(&f->tb, i), FR_STALE);
+	}
+	fix_close(f);
+}
+
 static void three_clients(struct resp_config *cfg)
 {
 	cfg->clients_max = 3;
@@ -993,6 +1039,7 @@ int main(void)
 	    cmocka_unit_test(binary_flood),
 	    cmocka_unit_test(output_bound),
 	    cmocka_unit_test(pending_pause),
+	    cmocka_unit_test(hangup_not_reading),
 	    cmocka_unit_test(max_clients),
 	    cmocka_unit_test(quit),
 	    cmocka_unit_test(large_request),
