@@ -33,7 +33,11 @@
  *   resp_server_close(srv);
  *
  * The server owns one internal epoll fd that holds its listener and every
- * client socket (level-triggered), so the runtime adds exactly one fd.
+ * client socket (level-triggered), so the runtime adds exactly one fd; add
+ * it level-triggered (no EPOLLET): one resp_server_handle() call takes at
+ * most a batch of events and relies on being called again.  Never call
+ * resp_server_handle(), _flush() or _close() from inside a backend
+ * callback (asserted).
  *
  * Invariants:
  *  1. Replies leave each connection in request order, however the backend
@@ -141,7 +145,10 @@ struct resp_req {
  * exactly once per request, from the server's thread.  Returns 0, or
  * FR_STALE when the connection has closed since (the bytes are dropped; this
  * is expected and harmless, so the result may be ignored).  The reply is
- * sent at the next resp_server_flush() or resp_server_handle().
+ * sent at the next resp_server_flush() or resp_server_handle().  Completing
+ * a request twice is a programmer error (assertion).  If the reply would
+ * take the connection's queued output past output_bytes_max, the client is
+ * disconnected instead (and later completions return FR_STALE).
  */
 int resp_req_complete(const struct resp_req *req, const void *resp, size_t len);
 /** Whether @req's connection is still open (so a reply would be sent). */
@@ -242,7 +249,8 @@ resp_server_handle(struct resp_server *s);
  * connections paused on pending_max.  Call before blocking in epoll. */
 void resp_server_flush(struct resp_server *s);
 
-/** Whether resp_server_flush() has work (replies or paused input). */
+/** Whether resp_server_flush() has work (connections with new replies, or
+ * to close, or paused ones that may resume). */
 bool resp_server_needs_flush(const struct resp_server *s);
 
 /** Counters, also shown by INFO. */
