@@ -228,6 +228,15 @@ __attribute__((warn_unused_result)) int
 resp_server_open(struct resp_server **out, const struct resp_config *cfg,
 		 const struct resp_backend *backend, void *ctx, char *errmsg);
 
+/**
+ * Graceful stop: close the listener (new connections are refused) and stop
+ * reading from every client; each connection closes once the replies it is
+ * owed have been sent.  Keep running resp_server_handle()/_flush() until
+ * resp_server_stats() shows 0 clients (or a deadline passes), then
+ * resp_server_close().  Idempotent.
+ */
+void resp_server_shutdown(struct resp_server *s);
+
 /** Close every connection (calling backend closed()), the listener and the
  * epoll fd; free the server.  Outstanding handles become invalid. */
 void resp_server_close(struct resp_server *s);

@@ -219,6 +219,23 @@ void resp_server_close(struct resp_server *s)
 	free_server(s);
 }
 
+void resp_server_shutdown(struct resp_server *s)
+{
+	assert(s->in_callback == 0);
+	if (s->lfd >= 0) {
+		close(s->lfd); /* leaves the epoll set with it */
+		s->lfd = -1;
+	}
+	for (uint32_t i = 0; i < s->cfg.clients_max; i++) {
+		struct resp_conn *c = s->table[i];
+		if (c != NULL && !c->draining) {
+			c->draining = true; /* as after QUIT */
+			resp__conn_dirty(c);
+		}
+	}
+	resp_server_flush(s);
+}
+
 int resp_server_fd(const struct resp_server *s)
 {
 	return s->epfd;
@@ -255,7 +272,9 @@ int resp_server_handle(struct resp_server *s)
 	for (int i = 0; i < n; i++) {
 		uint64_t tag = evs[i].data.u64;
 		if (tag == RESP__LISTENER_TAG) {
-			resp__accept(s);
+			if (s->lfd >= 0) {
+				resp__accept(s);
+			}
 			continue;
 		}
 		uint32_t slot = (uint32_t)tag;

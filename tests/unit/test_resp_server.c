@@ -699,6 +699,41 @@ static void hangup_not_reading(void **state)
 	fix_close(f);
 }
 
+/* Graceful stop: idle clients are closed, owed replies still go out,
+ * new connections are refused. */
+static void shutdown_graceful(void **state)
+{
+	(void)state;
+	struct fix *f = fix_open(NULL);
+	uint16_t port = resp_server_port(f->srv);
+	int idle = tu_connect(port);
+	int busy = tu_connect(port);
+	roundtrip(f, idle, "PING\r\n", "+PONG\r\n");
+	assert_true(tu_send(f->srv, busy, "LATER z\r\n", 9));
+	for (int k = 0; k < 100 && f->tb.nlater == 0; k++) {
+		tu_pump(f->srv, 2);
+	}
+	resp_server_shutdown(f->srv);
+	resp_server_shutdown(f->srv);
+	assert_true(tu_closed(f->srv, idle, 2000));
+	assert_true(tu_connect(port) < 0);
+	struct resp_stats st;
+	resp_server_stats(f->srv, &st);
+	assert_int_equal(st.clients, 1);
+	assert_int_equal(tb_complete(&f->tb, 0), 0);
+	resp_server_flush(f->srv);
+	char buf[16];
+	bool eof;
+	assert_int_equal(tu_read(f->srv, busy, buf, 4, 2000, &eof), 4);
+	assert_memory_equal(buf, "+z\r\n", 4);
+	assert_true(tu_closed(f->srv, busy, 2000));
+	resp_server_stats(f->srv, &st);
+	assert_int_equal(st.clients, 0);
+	close(idle);
+	close(busy);
+	fix_close(f);
+}
+
 static void three_clients(struct resp_config *cfg)
 {
 	cfg->clients_max = 3;
@@ -1040,6 +1075,7 @@ int main(void)
 	    cmocka_unit_test(output_bound),
 	    cmocka_unit_test(pending_pause),
 	    cmocka_unit_test(hangup_not_reading),
+	    cmocka_unit_test(shutdown_graceful),
 	    cmocka_unit_test(max_clients),
 	    cmocka_unit_test(quit),
 	    cmocka_unit_test(large_request),
