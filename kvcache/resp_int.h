@@ -1,0 +1,132 @@
+/* resp_int.h — the RESP server's private types, shared by resp_*.c. */
+#ifndef FABRAFT_RESP_INT_H
+#define FABRAFT_RESP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "resp.h"
+#include "resp_parse.h"
+
+/*
+ * Design notes
+ * ============
+ * Connection life:
+ *
+ *   accept -> OPEN --QUIT / protocol error--> DRAINING --queue empty and
+ *                 \                                      output written-->
+ * closed
+ *                  `--EOF, socket error, output limit---------------------->
+ * closed
+ *
+ * Reply queue of one connection (invariant 1 of resp.h): requests are
+ * numbered seq_head <= seq < seq_next.  seq_head is the oldest request whose
+ * reply has not reached @out.  A reply for seq_head goes straight to @out and
+ * pulls every already-completed successor after it; a reply for a later seq
+ * waits in ring[seq % ring_cap] (a copy).  Built-in commands take a number
+ * too, so their replies keep their place behind pending backend replies.
+ *
+ * Invariants:
+ *  1. seq_next - seq_head <= pending_max; at the limit the connection stops
+ *     parsing (paused) until completions make room.
+ *  2. queued = bytes in @out not yet written + bytes waiting in the ring;
+ *     over output_bytes_max the connection is closed (never grows further).
+ *  3. A connection is freed only from the top of resp_server_handle() or
+ *     resp_server_flush() (never inside a callback into the backend), so a
+ *     completion made during command() never sees a freed connection;
+ *     inside callbacks closing only sets @close_now.
+ *  4. table[slot] is the live connection of a slot; gens[slot] changes each
+ *     time the slot is freed, which invalidates every handle to it.
+ */
+
+/* A reply that arrived ahead of its turn. */
+struct resp_slot {
+	uint64_t seq; /* request this reply answers (valid if done) */
+	char *data;   /* owned copy of the reply; NULL if len == 0 */
+	size_t len;   /* bytes */
+	bool done;    /* completed (possibly with zero bytes) */
+};
+
+struct resp_conn {
+	struct resp_server *srv; /* owner */
+	int fd;			 /* client socket, non-blocking */
+	uint32_t slot;		 /* index in srv->table */
+	uint64_t id;		 /* CLIENT ID, unique per server */
+	char addr[64];		 /* "ip:port" of the peer */
+	char *name;	  /* CLIENT SETNAME value, NUL-terminated; owned */
+	bool authed;	  /* AUTH passed, or no password configured */
+	bool paused;	  /* not parsing: at pending_max */
+	bool draining;	  /* QUIT or protocol error: reply, then close */
+	bool close_now;	  /* close at the next safe point */
+	bool in_dirty;	  /* linked in srv's dirty list */
+	uint32_t ev_mask; /* epoll events registered now */
+	struct resp_conn *dirty_prev; /* dirty list links */
+	struct resp_conn *dirty_next;
+
+	char *rbuf;		   /* read buffer; owned */
+	size_t rcap;		   /* bytes allocated */
+	size_t rlen;		   /* bytes read */
+	size_t rpos;		   /* start of the current, unparsed request */
+	struct resp_parser parser; /* state of the request at rpos */
+
+	struct resp_buf out; /* replies ready to write, in order */
+	size_t opos;	     /* bytes of out already written */
+
+	uint64_t seq_head;	/* oldest request without a reply in out */
+	uint64_t seq_next;	/* number of the next request */
+	struct resp_slot *ring; /* replies waiting for their turn; owned */
+	uint32_t ring_cap;	/* entries in ring (power of two) or 0 */
+	size_t ring_bytes;	/* bytes held in ring */
+};
+
+struct resp_server {
+	struct resp_config cfg;	      /* copy; strings below are owned */
+	char *requirepass;	      /* NULL = no AUTH */
+	char *version;		      /* reported version */
+	struct resp_backend be;	      /* copy, zero-extended */
+	void *be_ctx;		      /* backend's context */
+	int epfd;		      /* internal epoll */
+	int lfd;		      /* listening socket */
+	int spare_fd;		      /* reserve fd to shed EMFILE */
+	uint16_t port;		      /* bound port */
+	struct resp_conn **table;     /* clients_max live connections */
+	uint32_t *gens;		      /* generation of each table slot */
+	uint32_t *free_slots;	      /* stack of unused slots */
+	uint32_t nfree;		      /* entries in free_slots */
+	struct resp_conn *dirty;      /* connections with work to flush */
+	uint64_t next_id;	      /* next CLIENT ID */
+	uint64_t start_ms;	      /* for uptime */
+	struct resp_stats st;	      /* counters */
+	struct resp_buf scratch;      /* built-in command replies */
+	struct resp_parse_limits lim; /* limits once authenticated */
+	struct resp_parse_limits lim_noauth; /* before AUTH (small) */
+	uint32_t in_callback;		     /* > 0 inside a backend call */
+	char errmsg[FR_ERRMSG_SIZE];	     /* last error */
+};
+
+/* epoll data of the listener; connections use (gen << 32 | slot). */
+#define RESP__LISTENER_TAG UINT64_MAX
+
+/* resp_listen.c: bind @addr (sets lfd and port); accept what is waiting. */
+int resp__listen(struct resp_server *s, const char *addr, char *errmsg);
+void resp__accept(struct resp_server *s);
+
+/* resp_conn.c */
+int resp__conn_new(struct resp_server *s, int fd, const char *addr,
+		   struct resp_conn **out);
+void resp__conn_free(struct resp_conn *c);
+void resp__conn_on_event(struct resp_conn *c, uint32_t events);
+void resp__conn_service(struct resp_conn *c);
+void resp__conn_dirty(struct resp_conn *c);
+void resp__conn_deliver(struct resp_conn *c, uint64_t seq, const void *p,
+			size_t len);
+void resp__log(struct resp_server *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* resp_cmd.c: CLOCK_MONOTONIC in milliseconds. */
+uint64_t resp__now_ms(void);
+/* resp_cmd.c: run a built-in command, or the backend; replies in order. */
+void resp__dispatch(struct resp_conn *c, uint32_t argc,
+		    const struct resp_arg *argv);
+
+#endif /* FABRAFT_RESP_INT_H */
