@@ -45,8 +45,8 @@
  * peer learns nothing from the error but "authentication failed".
  */
 
-#define FAB_HELLO_VERSION 1u     /* protocol version carried in HELLO */
-#define FAB_HELLO_MAC_SIZE 32u   /* HMAC-SHA256 */
+#define FAB_HELLO_VERSION    1u	 /* protocol version carried in HELLO */
+#define FAB_HELLO_MAC_SIZE   32u /* HMAC-SHA256 */
 #define FAB_HELLO_SECRET_MIN 16u /* shortest accepted cluster secret */
 #define FAB_HELLO_SECRET_MAX 256u
 /* Largest frame of this module (a HELLO or ACK with a ring descriptor). */
@@ -54,36 +54,36 @@
 
 /* Local identity and policy: what this node accepts. */
 struct fab_hello_key {
-	uint64_t cluster_id;  /* must match the peer's */
-	uint32_t self_id;     /* this node, 1..RAFT_ID_MAX */
-	uint64_t members[4];  /* bitmap of accepted peer ids (bit id) */
+	uint64_t cluster_id; /* must match the peer's */
+	uint32_t self_id;    /* this node, 1..RAFT_ID_MAX */
+	uint64_t members[4]; /* bitmap of accepted peer ids (bit id) */
 	uint8_t secret[FAB_HELLO_SECRET_MAX]; /* shared cluster secret */
-	uint32_t secret_len;  /* FAB_HELLO_SECRET_MIN..MAX bytes */
+	uint32_t secret_len; /* FAB_HELLO_SECRET_MIN..MAX bytes */
 };
 
 /** Fill @k; @secret (borrowed) is copied.  Returns 0 or FR_INVALID (id out
  * of range, secret too short or too long). */
 int fab_hello_key_init(struct fab_hello_key *k, uint64_t cluster_id,
-		       uint32_t self_id, const void *secret,
-		       size_t secret_len) __attribute__((warn_unused_result));
+		       uint32_t self_id, const void *secret, size_t secret_len)
+    __attribute__((warn_unused_result));
 /** Accept connections from peer @id (1..RAFT_ID_MAX).  Returns 0 or
  * FR_INVALID. */
 int fab_hello_key_add_member(struct fab_hello_key *k, uint32_t id)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Wipe the secret (OPENSSL_cleanse) before @k is freed or reused. */
 void fab_hello_key_wipe(struct fab_hello_key *k);
 
 /* Body of HELLO and HELLO_ACK. */
 struct fab_hello {
-	uint64_t cluster_id;  /* sender's cluster */
-	uint32_t from;        /* sender's node id */
-	uint32_t to;          /* intended recipient's node id */
-	uint16_t version;     /* FAB_HELLO_VERSION */
-	uint64_t nonce;       /* sender's random nonce for this attempt */
-	uint64_t incarnation; /* sender's random per-process value: changes
-				 when the peer restarted */
-	uint64_t echo;        /* ACK: the HELLO's nonce; HELLO: 0 */
-	bool has_ring;        /* ring carries a receive-ring descriptor */
+	uint64_t cluster_id;	   /* sender's cluster */
+	uint32_t from;		   /* sender's node id */
+	uint32_t to;		   /* intended recipient's node id */
+	uint16_t version;	   /* FAB_HELLO_VERSION */
+	uint64_t nonce;		   /* sender's random nonce for this attempt */
+	uint64_t incarnation;	   /* sender's random per-process value: changes
+				      when the peer restarted */
+	uint64_t echo;		   /* ACK: the HELLO's nonce; HELLO: 0 */
+	bool has_ring;		   /* ring carries a receive-ring descriptor */
 	struct fab_ring_desc ring; /* sender's receive ring for the peer */
 };
 
@@ -113,15 +113,15 @@ int fab_hello_encode(const struct fab_hello_key *k, unsigned kind,
 int fab_hello_decode(const struct fab_hello_key *k, unsigned kind,
 		     uint64_t expect_echo, const void *buf, size_t len,
 		     struct fab_hello *out, size_t *consumed, char *errmsg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Body of HELLO_CONFIRM: the initiator proves it saw the acceptor's ACK. */
 struct fab_hello_confirm {
 	uint64_t cluster_id; /* cluster */
-	uint32_t from;       /* initiator */
-	uint32_t to;         /* acceptor */
-	uint64_t nonce;      /* initiator's HELLO nonce */
-	uint64_t echo;       /* acceptor's ACK nonce */
+	uint32_t from;	     /* initiator */
+	uint32_t to;	     /* acceptor */
+	uint64_t nonce;	     /* initiator's HELLO nonce */
+	uint64_t echo;	     /* acceptor's ACK nonce */
 };
 
 /** Encode a HELLO_CONFIRM.  Returns 0, FR_INVALID (from != self) or
@@ -129,7 +129,7 @@ struct fab_hello_confirm {
 int fab_hello_confirm_encode(const struct fab_hello_key *k,
 			     const struct fab_hello_confirm *c, void *buf,
 			     size_t cap, size_t *len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Verify a HELLO_CONFIRM sent by @peer in answer to our ACK with nonce
  * @ack_nonce to its HELLO with nonce @hello_nonce.  Errors as for
@@ -149,6 +149,6 @@ int fab_hello_reject_encode(int reason, uint64_t echo, void *buf, size_t cap,
  * off.  Returns 0, frame errors, or FR_MALFORMED. */
 int fab_hello_reject_decode(const void *buf, size_t len, int *reason,
 			    uint64_t *echo, size_t *consumed)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif /* FABRAFT_FAB_HELLO_H */

@@ -70,24 +70,24 @@
  *     connection).  Writes carrying another generation are stale.
  */
 
-#define FAB_RING_MAGIC 0x52524246u /* "FBRR" in memory order */
+#define FAB_RING_MAGIC	  0x52524246u /* "FBRR" in memory order */
 #define FAB_RING_HDR_SIZE 32u
-#define FAB_RING_ALIGN 8u
+#define FAB_RING_ALIGN	  8u
 #define FAB_RING_MIN_SIZE 4096u
 #define FAB_RING_MAX_SIZE (1u << 30)
 
 /* What a follower advertises for one leader connection (in HELLO/ACK). */
 struct fab_ring_desc {
-	uint64_t addr;       /* remote address (FI_MR_VIRT_ADDR) or offset */
-	uint64_t key;        /* memory-region key for fi_writedata */
-	uint32_t size;       /* ring bytes, power of two */
+	uint64_t addr;	     /* remote address (FI_MR_VIRT_ADDR) or offset */
+	uint64_t key;	     /* memory-region key for fi_writedata */
+	uint32_t size;	     /* ring bytes, power of two */
 	uint32_t generation; /* bumped on every re-registration */
 };
 
 /** Check a descriptor's size (power of two within the limits).  Returns 0
  * or FR_INVALID. */
 int fab_ring_desc_validate(const struct fab_ring_desc *d)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Bytes a record with @payload_len payload bytes occupies (header, payload,
  * padding to 8), or 0 if it exceeds FAB_RING_MAX_SIZE. */
@@ -97,16 +97,16 @@ uint64_t fab_ring_record_size(uint32_t payload_len);
 uint64_t fab_ring_cq_pack(uint32_t offset, uint32_t rec_size,
 			  uint32_t generation);
 /** Unpack CQ data (no validation: the reader checks the values). */
-void fab_ring_cq_unpack(uint64_t cq_data, uint32_t *offset,
-			uint32_t *rec_size, uint8_t *gen_low);
+void fab_ring_cq_unpack(uint64_t cq_data, uint32_t *offset, uint32_t *rec_size,
+			uint8_t *gen_low);
 
 /* ------------------------------------------------------------------ */
 /* Writer (leader) side                                                */
 
 struct fab_ring_writer {
-	uint32_t size;       /* ring bytes */
+	uint32_t size;	     /* ring bytes */
 	uint32_t generation; /* generation of the descriptor written to */
-	uint64_t tail;       /* cumulative position of the next write */
+	uint64_t tail;	     /* cumulative position of the next write */
 	uint64_t consumed;   /* latest credit: reader's consumed position */
 };
 
@@ -115,7 +115,7 @@ struct fab_ring_slot {
 	uint32_t offset;      /* byte offset of the record in the ring */
 	uint32_t rec_size;    /* record bytes to write (multiple of 8) */
 	uint32_t payload_len; /* payload bytes */
-	uint64_t pos;         /* cumulative position of the record */
+	uint64_t pos;	      /* cumulative position of the record */
 	uint64_t cq_data;     /* remote CQ data to send with the write */
 };
 
@@ -123,7 +123,7 @@ struct fab_ring_slot {
  * Returns 0 or FR_INVALID (bad descriptor). */
 int fab_ring_writer_init(struct fab_ring_writer *w,
 			 const struct fab_ring_desc *d)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Bytes the writer may still use (credit not yet spent). */
 uint64_t fab_ring_writer_free(const struct fab_ring_writer *w);
@@ -136,7 +136,7 @@ uint64_t fab_ring_writer_free(const struct fab_ring_writer *w);
  */
 int fab_ring_writer_reserve(struct fab_ring_writer *w, uint32_t payload_len,
 			    struct fab_ring_slot *slot)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Apply credit: the reader has consumed everything before @consumed.
@@ -144,7 +144,7 @@ int fab_ring_writer_reserve(struct fab_ring_writer *w, uint32_t payload_len,
  * FR_INVALID (beyond what was written: a broken or hostile peer; ignored).
  */
 int fab_ring_writer_credit(struct fab_ring_writer *w, uint64_t consumed)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Fill the record header in @rec (slot->rec_size bytes, owned by the caller,
@@ -158,35 +158,35 @@ void fab_ring_record_seal(void *rec, const struct fab_ring_slot *slot,
 /* Reader (follower) side                                              */
 
 struct fab_ring_stats {
-	uint64_t accepted;    /* records returned to the caller */
-	uint64_t bad_cq;      /* CQ data inconsistent with the head */
-	uint64_t corrupt;     /* header or CRC mismatch (skipped) */
-	uint64_t stale;       /* old term or generation (skipped) */
+	uint64_t accepted;	/* records returned to the caller */
+	uint64_t bad_cq;	/* CQ data inconsistent with the head */
+	uint64_t corrupt;	/* header or CRC mismatch (skipped) */
+	uint64_t stale;		/* old term or generation (skipped) */
 	uint64_t skipped_bytes; /* bytes of rejected records skipped */
 };
 
 struct fab_ring_reader {
-	uint32_t size;       /* ring bytes */
+	uint32_t size;	     /* ring bytes */
 	uint32_t generation; /* current generation */
-	uint64_t head;       /* cumulative position of the next record */
-	raft_term term;      /* lowest acceptable record term */
+	uint64_t head;	     /* cumulative position of the next record */
+	raft_term term;	     /* lowest acceptable record term */
 	struct fab_ring_stats stats; /* rejection counters */
 };
 
 /* A validated record, as fab_ring_reader_next() returns it. */
 struct fab_ring_rec {
 	const uint8_t *payload; /* borrowed: points into the ring memory */
-	uint32_t len;           /* payload bytes */
-	raft_term term;         /* record's term */
-	uint64_t pos;           /* cumulative position of the record */
-	uint32_t offset;        /* byte offset in the ring */
+	uint32_t len;		/* payload bytes */
+	raft_term term;		/* record's term */
+	uint64_t pos;		/* cumulative position of the record */
+	uint32_t offset;	/* byte offset in the ring */
 };
 
 /** Start reading a ring of @size bytes (power of two) at position 0 with
  * @generation.  Returns 0 or FR_INVALID. */
 int fab_ring_reader_init(struct fab_ring_reader *r, uint32_t size,
 			 uint32_t generation)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Start over after re-registering the ring: head 0, new @generation
  * (must differ from the current one), counters kept. */
@@ -213,7 +213,7 @@ void fab_ring_reader_set_term(struct fab_ring_reader *r, raft_term term);
  */
 int fab_ring_reader_next(struct fab_ring_reader *r, const void *mem,
 			 uint64_t cq_data, struct fab_ring_rec *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** The credit to return to the writer: the cumulative consumed position. */
 uint64_t fab_ring_reader_credit(const struct fab_ring_reader *r);

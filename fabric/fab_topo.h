@@ -32,37 +32,37 @@
  *     to a plain allocation where binding is not supported, and saying so).
  */
 
-#define FAB_TOPO_NAME_MAX 64u
+#define FAB_TOPO_NAME_MAX  64u
 #define FAB_TOPO_TIERS_MAX 8u
-#define FAB_TOPO_NOTE_MAX 192u
+#define FAB_TOPO_NOTE_MAX  192u
 
 struct fab_topo; /* opaque: owns an hwloc topology */
 
 enum fab_thread_role {
 	FAB_THREAD_CONSENSUS = 0, /* raft_step, apply */
-	FAB_THREAD_FABRIC = 1,    /* libfabric progress and completions */
-	FAB_THREAD_STORAGE = 2,   /* WAL writes and fsync */
+	FAB_THREAD_FABRIC = 1,	  /* libfabric progress and completions */
+	FAB_THREAD_STORAGE = 2,	  /* WAL writes and fsync */
 	FAB_THREAD_NR
 };
 
 /* A CPU-less NUMA node, reported as a memory tier. */
 struct fab_topo_tier {
-	int numa_os;         /* NUMA node OS index */
-	uint64_t bytes;      /* local memory */
+	int numa_os;		      /* NUMA node OS index */
+	uint64_t bytes;		      /* local memory */
 	char kind[FAB_TOPO_NAME_MAX]; /* hwloc subtype or "CPU-less" */
 };
 
 struct fab_placement {
-	bool nic_found;      /* the NIC was located in the topology */
+	bool nic_found;		     /* the NIC was located in the topology */
 	char nic[FAB_TOPO_NAME_MAX]; /* the name asked for ("" if none) */
-	int numa_os;         /* chosen NUMA node's OS index (0 if none) */
+	int numa_os;		/* chosen NUMA node's OS index (0 if none) */
 	int cpu[FAB_THREAD_NR]; /* OS index of the PU for each role */
-	bool shared_cores;   /* fewer cores than roles: some share one */
-	uint32_t n_numa;     /* NUMA nodes in the machine */
-	uint32_t n_cores;    /* cores allowed to this process */
-	uint32_t n_pus;      /* hardware threads allowed */
-	uint32_t n_node_cores; /* allowed cores on the chosen node */
-	uint32_t n_tiers;    /* entries in tiers */
+	bool shared_cores;	/* fewer cores than roles: some share one */
+	uint32_t n_numa;	/* NUMA nodes in the machine */
+	uint32_t n_cores;	/* cores allowed to this process */
+	uint32_t n_pus;		/* hardware threads allowed */
+	uint32_t n_node_cores;	/* allowed cores on the chosen node */
+	uint32_t n_tiers;	/* entries in tiers */
 	struct fab_topo_tier tiers[FAB_TOPO_TIERS_MAX]; /* CPU-less nodes */
 	char note[FAB_TOPO_NOTE_MAX]; /* why this node (e.g. NIC not found) */
 };
@@ -78,8 +78,8 @@ void fab_topo_close(struct fab_topo *t);
  * id, borrowed).  Returns 0, FR_NOTFOUND (no such device, or one hwloc
  * cannot attach to a node, such as "lo" or a veth) or FR_INVALID.
  */
-int fab_topo_nic_numa(const struct fab_topo *t, const char *nic,
-		      int *numa_os) __attribute__((warn_unused_result));
+int fab_topo_nic_numa(const struct fab_topo *t, const char *nic, int *numa_os)
+    __attribute__((warn_unused_result));
 
 /**
  * Choose where the threads and rings live, for the NIC @nic (may be NULL or
@@ -101,7 +101,7 @@ int fab_topo_print(const struct fab_topo *t, const struct fab_placement *p,
  * which may be NULL, FR_ERRMSG_SIZE bytes).
  */
 int fab_topo_pin_thread(const struct fab_topo *t, int cpu_os, char *errmsg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Allocate @len bytes (page aligned, zeroed) in NUMA node @numa_os.  Sets

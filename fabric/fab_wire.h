@@ -54,8 +54,8 @@
  * must be dropped, because frame boundaries can no longer be trusted.
  */
 
-#define FAB_WIRE_MAGIC 0x57524246u /* "FBRW" in memory order */
-#define FAB_WIRE_VERSION 1u
+#define FAB_WIRE_MAGIC	  0x57524246u /* "FBRW" in memory order */
+#define FAB_WIRE_VERSION  1u
 #define FAB_WIRE_HDR_SIZE 24u
 /* Largest payload of one frame: one maximum entry plus its framing, so a
  * single RAFT_MAX_ENTRY_BYTES entry always fits in a frame of its own. */
@@ -76,11 +76,11 @@ enum fab_wire_kind {
 	FAB_WIRE_SNAPSHOT = RAFT_MSG_SNAPSHOT,
 	FAB_WIRE_SNAPSHOT_RESP = RAFT_MSG_SNAPSHOT_RESP,
 	FAB_WIRE_TIMEOUT_NOW = RAFT_MSG_TIMEOUT_NOW,
-	FAB_WIRE_HELLO = 16,        /* handshake request (fab_hello.h) */
-	FAB_WIRE_HELLO_ACK = 17,    /* handshake answer (fab_hello.h) */
+	FAB_WIRE_HELLO = 16,	     /* handshake request (fab_hello.h) */
+	FAB_WIRE_HELLO_ACK = 17,     /* handshake answer (fab_hello.h) */
 	FAB_WIRE_HELLO_CONFIRM = 18, /* initiator's proof of the ACK */
-	FAB_WIRE_REJECT = 19,       /* handshake refused (unauthenticated) */
-	FAB_WIRE_CREDIT = 20,       /* RMA ring credit (struct fab_wire_credit) */
+	FAB_WIRE_REJECT = 19,	     /* handshake refused (unauthenticated) */
+	FAB_WIRE_CREDIT = 20, /* RMA ring credit (struct fab_wire_credit) */
 };
 
 /** True if @kind is a frame kind this version knows. */
@@ -90,12 +90,12 @@ const char *fab_wire_kind_name(unsigned kind);
 
 /* A parsed frame: the header fields and where the payload lies. */
 struct fab_wire_frame {
-	uint8_t kind;         /* enum fab_wire_kind */
-	uint8_t version;      /* FAB_WIRE_VERSION */
-	uint16_t flags;       /* 0 */
-	uint32_t payload_len; /* bytes at payload */
+	uint8_t kind;		/* enum fab_wire_kind */
+	uint8_t version;	/* FAB_WIRE_VERSION */
+	uint16_t flags;		/* 0 */
+	uint32_t payload_len;	/* bytes at payload */
 	const uint8_t *payload; /* borrowed: points into the parsed buffer */
-	size_t frame_len;     /* FAB_WIRE_HDR_SIZE + payload_len */
+	size_t frame_len;	/* FAB_WIRE_HDR_SIZE + payload_len */
 };
 
 /**
@@ -108,7 +108,7 @@ struct fab_wire_frame {
  * FR_UNSUPPORTED.  The payload is not interpreted.
  */
 int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Write a frame header for @kind in front of a payload of @payload_len bytes
@@ -118,7 +118,7 @@ int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
  * FR_INVALID (unknown kind).
  */
 int fab_wire_seal(void *frame, unsigned kind, uint32_t payload_len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Exact size of the frame fab_wire_encode() writes for @msg, or 0 if @msg
@@ -151,15 +151,15 @@ int fab_wire_encode(const struct raft_message *msg, void *buf, size_t cap,
 int fab_wire_decode_frame(const struct fab_wire_frame *f,
 			  struct raft_message *out, struct raft_entry *entries,
 			  uint32_t max_entries)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Parse and decode the Raft message frame at the start of @buf (@len bytes
  * available); *@consumed is set to the frame's size on success (and on
- * FR_INVALID, below).  Same ownership as fab_wire_decode_frame().  Returns 0, FR_AGAIN, FR_CORRUPT, FR_MALFORMED,
- * FR_TOOBIG, FR_UNSUPPORTED (unknown version), or FR_INVALID (a valid frame
- * of a transport kind: parse it with fab_wire_parse() instead; *@consumed is
- * then set so the caller may skip it).
+ * FR_INVALID, below).  Same ownership as fab_wire_decode_frame().  Returns 0,
+ * FR_AGAIN, FR_CORRUPT, FR_MALFORMED, FR_TOOBIG, FR_UNSUPPORTED (unknown
+ * version), or FR_INVALID (a valid frame of a transport kind: parse it with
+ * fab_wire_parse() instead; *@consumed is then set so the caller may skip it).
  */
 int fab_wire_decode(const void *buf, size_t len, struct raft_message *out,
 		    struct raft_entry *entries, uint32_t max_entries,
@@ -167,7 +167,7 @@ int fab_wire_decode(const void *buf, size_t len, struct raft_message *out,
 
 /* CREDIT frame payload: the RMA ring reader returns space to the writer. */
 struct fab_wire_credit {
-	uint32_t from;       /* reader's node id */
+	uint32_t from;	     /* reader's node id */
 	uint32_t generation; /* ring generation the credit is for */
 	uint64_t consumed;   /* reader's cumulative consumed byte position */
 };
@@ -178,11 +178,11 @@ struct fab_wire_credit {
  * FR_NOSPACE. */
 int fab_wire_credit_encode(const struct fab_wire_credit *c, void *buf,
 			   size_t cap, size_t *len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Decode the payload of a parsed CREDIT frame.  Returns 0, FR_MALFORMED
  * or FR_INVALID (not a CREDIT frame). */
 int fab_wire_credit_decode(const struct fab_wire_frame *f,
 			   struct fab_wire_credit *c)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif /* FABRAFT_FAB_WIRE_H */
