@@ -13,6 +13,7 @@
 #include <sched.h>
 
 #include "fab_topo.h"
+#include "heap.h"
 
 static char *print_to_string(const struct fab_topo *t,
 			     const struct fab_placement *p)
@@ -212,6 +213,12 @@ static void synthetic_two_sockets_with_memory_tiers(void **state)
 	assert_non_null(strstr(text, "share a core"));
 	free(text);
 	fab_topo_close(t);
+
+	/* Allocation failure is reported, not crashed on. */
+	fr_heap_fault_config(0, 1);
+	assert_int_equal(fab_topo_open(&t), FR_NOMEM);
+	fr_heap_fault_config(-1, 0);
+	assert_null(t);
 
 	assert_int_equal(fab_topo_open_from("not a topology", &t), FR_INVALID);
 	assert_null(t);
