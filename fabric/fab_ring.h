@@ -1,0 +1,223 @@
+/* fab_ring.h — the RMA receive ring: layout, writer credit, reader checks. */
+#ifndef FABRAFT_FAB_RING_H
+#define FABRAFT_FAB_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "raft.h"
+
+/*
+ * Design notes
+ * ============
+ * A follower registers one receive ring per leader connection and sends its
+ * descriptor (struct fab_ring_desc) in the handshake.  The leader writes
+ * AppendEntries batches into it with fi_writedata(); the 8 bytes of remote
+ * CQ data tell the follower where the record is.  This file is the pure
+ * logic of both ends (no libfabric): the record layout, the writer's space
+ * accounting and the reader's validation.  docs/protocol.md has the tables.
+ *
+ * Ring: @size bytes, a power of two in [FAB_RING_MIN_SIZE, FAB_RING_MAX_SIZE].
+ * Positions are cumulative 64-bit byte counts (never wrap in practice); the
+ * byte offset in the ring is pos & (size - 1).
+ *
+ * Record (8-byte aligned, never straddles the end of the ring):
+ *
+ *   off size field
+ *    0   4   magic       FAB_RING_MAGIC
+ *    4   4   len         payload bytes (unpadded)
+ *    8   8   term        leader's term when it wrote the record
+ *   16   8   pos         cumulative position of the record's first byte
+ *   24   4   generation  ring generation (struct fab_ring_desc)
+ *   28   4   crc         CRC32C of bytes 0..27 then of the payload
+ *   32   len payload     one encoded APPEND frame (fab_wire.h)
+ *        pad             zeros up to the next multiple of 8
+ *
+ * Wrap rule (both ends compute it, so no pad record is needed): if a record
+ * of r bytes does not fit between the write position's offset o and the end
+ * of the ring (r > size - o), the writer skips the size - o tail bytes and
+ * writes the record at offset 0.  Skipped bytes count as used until the
+ * reader's credit passes them.
+ *
+ * Remote CQ data (64 bits, fab_ring_cq_pack()):
+ *   bits  0..27  record offset / 8
+ *   bits 28..55  record size (header + payload + pad) / 8
+ *   bits 56..63  ring generation mod 256
+ *
+ * Credit: the reader's cumulative consumed position (FAB_WIRE_CREDIT frame,
+ * or piggybacked by the transport).  The writer has size - (tail -
+ * consumed) bytes free; it never writes into unconsumed space.
+ *
+ * Invariants:
+ *  1. writer: consumed <= tail <= consumed + size; credit never moves
+ *     consumed backwards nor past tail.
+ *  2. reader: a record is accepted only if its CQ data names the reader's
+ *     head (or offset 0 by the wrap rule), it lies inside the ring, its
+ *     header matches the CQ data (size, generation low bits, pos == head),
+ *     its CRC matches, its generation is the ring's and its term is at least
+ *     the reader's current term.
+ *  3. A record whose CQ data is consistent with the head but whose content
+ *     is corrupt or stale is rejected *and skipped* (the writer counted its
+ *     space); Raft never sees it, and the leader's next batch fails the
+ *     log-matching check and is retried.  CQ data that is inconsistent with
+ *     the head is rejected without moving the head; the stream is then out
+ *     of step and the follower must revoke the key and start a new
+ *     generation (fab_ring_reader_reset()).
+ *  4. Generations: the follower bumps the generation whenever it
+ *     re-registers the ring (new key, e.g. on a newer term or a new leader
+ *     connection).  Writes carrying another generation are stale.
+ */
+
+#define FAB_RING_MAGIC	  0x52524246u /* "FBRR" in memory order */
+#define FAB_RING_HDR_SIZE 32u
+#define FAB_RING_ALIGN	  8u
+#define FAB_RING_MIN_SIZE 4096u
+#define FAB_RING_MAX_SIZE (1u << 30)
+
+/* What a follower advertises for one leader connection (in HELLO/ACK). */
+struct fab_ring_desc {
+	uint64_t addr;	     /* remote address (FI_MR_VIRT_ADDR) or offset */
+	uint64_t key;	     /* memory-region key for fi_writedata */
+	uint32_t size;	     /* ring bytes, power of two */
+	uint32_t generation; /* bumped on every re-registration */
+};
+
+/** Check a descriptor's size (power of two within the limits).  Returns 0
+ * or FR_INVALID. */
+int fab_ring_desc_validate(const struct fab_ring_desc *d)
+    __attribute__((warn_unused_result));
+
+/** Bytes a record with @payload_len payload bytes occupies (header, payload,
+ * padding to 8), or 0 if it exceeds FAB_RING_MAX_SIZE. */
+uint64_t fab_ring_record_size(uint32_t payload_len);
+
+/** Pack the remote CQ data for a record at @offset of @rec_size bytes. */
+uint64_t fab_ring_cq_pack(uint32_t offset, uint32_t rec_size,
+			  uint32_t generation);
+/** Unpack CQ data (no validation: the reader checks the values). */
+void fab_ring_cq_unpack(uint64_t cq_data, uint32_t *offset, uint32_t *rec_size,
+			uint8_t *gen_low);
+
+/* ------------------------------------------------------------------ */
+/* Writer (leader) side                                                */
+
+struct fab_ring_writer {
+	uint32_t size;	     /* ring bytes */
+	uint32_t generation; /* generation of the descriptor written to */
+	uint64_t tail;	     /* cumulative position of the next write */
+	uint64_t consumed;   /* latest credit: reader's consumed position */
+};
+
+/* Where one reserved record goes. */
+struct fab_ring_slot {
+	uint32_t offset;      /* byte offset of the record in the ring */
+	uint32_t rec_size;    /* record bytes to write (multiple of 8) */
+	uint32_t payload_len; /* payload bytes */
+	uint64_t pos;	      /* cumulative position of the record */
+	uint64_t cq_data;     /* remote CQ data to send with the write */
+};
+
+/** Start writing to the ring described by @d (borrowed) at position 0.
+ * Returns 0 or FR_INVALID (bad descriptor). */
+int fab_ring_writer_init(struct fab_ring_writer *w,
+			 const struct fab_ring_desc *d)
+    __attribute__((warn_unused_result));
+
+/** Bytes the writer may still use (credit not yet spent). */
+uint64_t fab_ring_writer_free(const struct fab_ring_writer *w);
+
+/**
+ * Reserve a record for @payload_len payload bytes, applying the wrap rule.
+ * On success the space is counted as used and @slot says where to write.
+ * Returns 0, FR_AGAIN (not enough credit: wait for a CREDIT; nothing
+ * changed) or FR_TOOBIG (the record can never fit in this ring).
+ */
+int fab_ring_writer_reserve(struct fab_ring_writer *w, uint32_t payload_len,
+			    struct fab_ring_slot *slot)
+    __attribute__((warn_unused_result));
+
+/**
+ * Apply credit: the reader has consumed everything before @consumed.
+ * Returns 0, FR_STALE (older than the credit already applied: ignored) or
+ * FR_INVALID (beyond what was written: a broken or hostile peer; ignored).
+ */
+int fab_ring_writer_credit(struct fab_ring_writer *w, uint64_t consumed)
+    __attribute__((warn_unused_result));
+
+/**
+ * Fill the record header in @rec (slot->rec_size bytes, owned by the caller,
+ * typically a registered send buffer whose payload the caller already
+ * encoded at @rec + FAB_RING_HDR_SIZE), compute the CRC and zero the pad.
+ */
+void fab_ring_record_seal(void *rec, const struct fab_ring_slot *slot,
+			  raft_term term, uint32_t generation);
+
+/* ------------------------------------------------------------------ */
+/* Reader (follower) side                                              */
+
+struct fab_ring_stats {
+	uint64_t accepted;	/* records returned to the caller */
+	uint64_t bad_cq;	/* CQ data inconsistent with the head */
+	uint64_t corrupt;	/* header or CRC mismatch (skipped) */
+	uint64_t stale;		/* old term or generation (skipped) */
+	uint64_t skipped_bytes; /* bytes of rejected records skipped */
+};
+
+struct fab_ring_reader {
+	uint32_t size;	     /* ring bytes */
+	uint32_t generation; /* current generation */
+	uint64_t head;	     /* cumulative position of the next record */
+	raft_term term;	     /* lowest acceptable record term */
+	struct fab_ring_stats stats; /* rejection counters */
+};
+
+/* A validated record, as fab_ring_reader_next() returns it. */
+struct fab_ring_rec {
+	const uint8_t *payload; /* borrowed: points into the ring memory */
+	uint32_t len;		/* payload bytes */
+	raft_term term;		/* record's term */
+	uint64_t pos;		/* cumulative position of the record */
+	uint32_t offset;	/* byte offset in the ring */
+};
+
+/** Start reading a ring of @size bytes (power of two) at position 0 with
+ * @generation.  Returns 0 or FR_INVALID. */
+int fab_ring_reader_init(struct fab_ring_reader *r, uint32_t size,
+			 uint32_t generation)
+    __attribute__((warn_unused_result));
+
+/** Start over after re-registering the ring: head 0, new @generation
+ * (must differ from the current one), counters kept. */
+void fab_ring_reader_reset(struct fab_ring_reader *r, uint32_t generation);
+
+/** Records with a term below @term are stale from now on (call when the
+ * follower's current term rises).  Never lowers the term. */
+void fab_ring_reader_set_term(struct fab_ring_reader *r, raft_term term);
+
+/**
+ * Validate the record that a completion with @cq_data announces in @mem (the
+ * ring's @r->size bytes, borrowed).  On success @out points into @mem and
+ * the head moves past the record; the caller must finish with the payload
+ * (e.g. decode it and step Raft, which copies entries) before it returns
+ * credit covering it.  The payload is an APPEND frame: decode it with
+ * fab_wire_decode() and drop it unless the message's term equals
+ * @out->term.  Returns:
+ *  0             accepted (stats.accepted)
+ *  FR_MALFORMED  CQ data inconsistent with the head or out of bounds; head
+ *                unchanged (stats.bad_cq)
+ *  FR_STALE      generation in CQ data differs (head unchanged), or the
+ *                record's term < r->term or its generation is old (skipped)
+ *                (stats.stale)
+ *  FR_CORRUPT    bad magic, header/CQ mismatch or CRC (skipped)
+ *                (stats.corrupt)
+ */
+int fab_ring_reader_next(struct fab_ring_reader *r, const void *mem,
+			 uint64_t cq_data, struct fab_ring_rec *out)
+    __attribute__((warn_unused_result));
+
+/** The credit to return to the writer: the cumulative consumed position. */
+uint64_t fab_ring_reader_credit(const struct fab_ring_reader *r);
+
+#endif /* FABRAFT_FAB_RING_H */
