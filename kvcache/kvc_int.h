@@ -1,0 +1,252 @@
+/* kvc_int.h — kvcache's private types and module-internal functions. */
+#ifndef FABRAFT_KVC_INT_H
+#define FABRAFT_KVC_INT_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvc.h"
+
+#define KVC__NONE   UINT32_MAX /* no index */
+#define KVC__TIERS  4u         /* hbm, dram, cxl, nvme: fastest first */
+#define KVC__NODE_ID_MAX 65535u
+
+/* Default capacities (struct kvc_options field = 0). */
+#define KVC__DEF_BLOCKS  (1u << 20)
+#define KVC__DEF_NODES   256u
+#define KVC__DEF_NS      1024u
+#define KVC__DEF_RES     65536u
+#define KVC__DEF_KV      (1u << 16)
+#define KVC__DEF_LEASE_MS 30000u /* KVC.ALLOC without LEASE */
+
+/* One block: 64 bytes, so 1M blocks with one location each cost
+ * 64 + 32 (location) + 16 (two table slots) = 112 bytes. */
+struct kvc__block {
+	uint8_t hash[KVC_HASH_BYTES];   /* identity within the namespace */
+	uint8_t parent[KVC_HASH_BYTES]; /* previous block; all zero = root */
+	uint64_t last_access_ms;        /* LRU clock (entry time) */
+	uint64_t pin_expiry_ms;         /* pins count only while now < this */
+	uint32_t ns;                    /* namespace index */
+	uint32_t tokens;                /* tokens the block covers */
+	uint32_t pins;                  /* pin count (see pin_expiry_ms) */
+	uint32_t loc;                   /* first location, KVC__NONE = free */
+};
+static_assert(sizeof(struct kvc__block) == 64, "block is 64 bytes");
+
+/* One location of a block; also an element of its tier's LRU list.
+ * A block's locations are kept sorted by (node id, tier). */
+struct kvc__loc {
+	uint64_t offset;   /* byte offset in the tier (the node's business) */
+	uint32_t len;      /* bytes */
+	uint32_t block;    /* owning block index */
+	uint32_t next;     /* next location of the same block; free-list link */
+	uint32_t lru_prev; /* towards least recently used */
+	uint32_t lru_next; /* towards most recently used */
+	uint16_t node;     /* node slot */
+	uint8_t tier;      /* 0..3 */
+	uint8_t pad;       /* zero */
+};
+static_assert(sizeof(struct kvc__loc) == 32, "location is 32 bytes");
+
+struct kvc__tier {
+	uint64_t cap;      /* capacity in bytes; 0 and !present = no tier */
+	uint64_t used;     /* sum of location lengths */
+	uint64_t reserved; /* sum of live reservations */
+	uint32_t lru_head; /* least recently used location */
+	uint32_t lru_tail; /* most recently used location */
+	uint32_t nlocs;    /* locations on this tier */
+	bool present;      /* the node has this tier */
+};
+
+struct kvc__node {
+	uint64_t lease_expiry_ms; /* 0 = no lease (never expires) */
+	struct kvc__tier tier[KVC__TIERS]; /* indexed by tier */
+	uint16_t id;        /* 1..65535; 0 = slot free */
+	uint8_t numa;       /* NUMA node of the storage */
+	bool down;          /* lease expired and locations reclaimed */
+	uint8_t addr_len;   /* bytes of addr */
+	char addr[KVC_ADDR_BYTES_MAX]; /* "host:port" or any opaque string */
+};
+
+struct kvc__ns {
+	uint64_t hash;   /* kvc__hash64 of the name */
+	uint32_t refs;   /* blocks + reservations; 0 = slot free */
+	uint32_t blocks; /* blocks in this namespace */
+	uint8_t len;     /* name bytes */
+	char name[KVC_NS_BYTES_MAX]; /* not NUL-terminated */
+};
+
+struct kvc__res {
+	uint64_t rid;       /* reservation id, never reused */
+	uint64_t bytes;     /* reserved on (node, tier) */
+	uint64_t expiry_ms; /* released when the clock reaches this */
+	uint32_t ns;        /* namespace index */
+	uint16_t node;      /* node slot */
+	uint8_t tier;       /* 0..3 */
+};
+
+/* One generic KV pair: one allocation holding key then value. */
+struct kvc__kv {
+	uint64_t hash; /* kvc__hash64 of the key */
+	uint32_t klen; /* key bytes */
+	uint32_t vlen; /* value bytes */
+	char data[];   /* key, then value */
+};
+
+struct kvc {
+	struct kvc_options o; /* capacities, defaults filled in */
+	uint64_t now_ms;      /* largest entry time applied */
+	uint64_t next_rid;    /* next reservation id (starts at 1) */
+	uint64_t sweep_ms;    /* earliest lease expiry; UINT64_MAX = none */
+	uint64_t applied;     /* entries applied (counted in the digest) */
+
+	struct kvc__block *blocks; /* [blocks_max] */
+	uint32_t blocks_hw;        /* high-water mark of used indices */
+	uint32_t blocks_free;      /* free list, linked through .ns */
+	uint32_t nblocks;          /* live blocks */
+	uint64_t *btab; /* [bmask + 1]: tag << 32 | (index + 1), 0 = empty */
+	uint32_t bmask;            /* table size - 1 (power of two) */
+
+	struct kvc__loc *locs; /* [locations_max] */
+	uint32_t locs_hw;      /* high-water mark */
+	uint32_t locs_free;    /* free list through .next */
+	uint32_t nlocs;        /* live locations */
+
+	struct kvc__node *nodes; /* [nodes_max] */
+	uint32_t nnodes;         /* registered nodes */
+	uint16_t *node_slot;     /* [65536]: id -> slot + 1, 0 = unknown */
+
+	struct kvc__ns *ns;   /* [namespaces_max] */
+	uint32_t *nstab;      /* [nsmask + 1]: index + 1 */
+	uint32_t nsmask;      /* table size - 1 */
+	uint32_t nns;         /* live namespaces */
+
+	struct kvc__res *res; /* [reservations_max], dense */
+	uint32_t nres;        /* live reservations */
+	uint32_t *rtab;       /* [rmask + 1]: dense index + 1 */
+	uint32_t rmask;       /* table size - 1 */
+
+	struct kvc__kv **kv; /* [kvmask + 1] open addressing, NULL = empty */
+	uint32_t kvmask;     /* table size - 1 */
+	uint32_t nkv;        /* live keys */
+
+	struct kvc_arg *argv; /* decode scratch: [KVC_ARGC_MAX] */
+	int64_t *acc;         /* [nodes_max * 4] capacity deltas, kept zero */
+	void *scratch;        /* per-command scratch (see kvc_block.c) */
+	size_t scratch_bytes; /* bytes allocated at scratch */
+};
+
+/* Snapshot stream framing (kvc_snapshot.c writes, kvc_restore.c reads). */
+#define SNAP_MAGIC   "KVCSNAP1"
+#define SNAP_END     "KVCEND!!"
+#define SNAP_VERSION 1u
+
+/* ---- kvc_hash.c ---- */
+uint64_t kvc__hash64(uint64_t seed, const void *buf, size_t len);
+uint64_t kvc__mix64(uint64_t x);
+
+/* ---- kvc_reply.c ---- */
+int kvc__reply_raw(struct kvc_reply *r, const void *buf, size_t len);
+int kvc__reply_str(struct kvc_reply *r, const char *s);
+int kvc__reply_int(struct kvc_reply *r, int64_t v);
+int kvc__reply_uint(struct kvc_reply *r, uint64_t v);
+int kvc__reply_bulk(struct kvc_reply *r, const void *buf, size_t len);
+int kvc__reply_bulk_uint(struct kvc_reply *r, uint64_t v);
+int kvc__reply_bulk_hash(struct kvc_reply *r, const uint8_t *h);
+int kvc__reply_array(struct kvc_reply *r, uint64_t n);
+int kvc__reply_nil(struct kvc_reply *r);
+int kvc__reply_tier(struct kvc_reply *r, unsigned tier); /* bulk name */
+int kvc__reply_ok(struct kvc_reply *r);
+/* "-ERR <msg>\r\n" (msg must not hold CR/LF); returns FR_INVALID or
+ * FR_NOMEM so callers can `return kvc__err(r, "...")`. */
+int kvc__err(struct kvc_reply *r, const char *msg);
+/* "-ERR <a><name><b>\r\n", name made safe (no CR/LF). */
+int kvc__err3(struct kvc_reply *r, const char *a, const struct kvc_arg *name,
+	      const char *b);
+int kvc__err_arity(struct kvc_reply *r, const struct kvc_arg *cmd);
+size_t kvc__fmt_u64(char *out, uint64_t v);
+
+/* ---- kvc_parse.c ---- */
+bool kvc__arg_eq(const struct kvc_arg *a, const char *word);
+bool kvc__parse_u64(const struct kvc_arg *a, uint64_t *v);
+bool kvc__parse_i64(const char *s, size_t len, int64_t *v);
+bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES]);
+bool kvc__parse_parent(const struct kvc_arg *a,
+		       uint8_t out[KVC_HASH_BYTES]);
+int kvc__parse_tier(const struct kvc_arg *a); /* 0..3 or -1 */
+const char *kvc__tier_name(unsigned tier);
+bool kvc__parse_node_id(const struct kvc_arg *a, uint16_t *id);
+bool kvc__parse_lease(const struct kvc_arg *a, uint64_t *ms);
+bool kvc__ns_valid(const struct kvc_arg *a);
+bool kvc__hash_is_zero(const uint8_t *h);
+
+/* ---- kvc_codec.c ---- */
+int kvc__decode(const void *entry, size_t len, uint64_t *now_ms,
+		uint32_t *argc, struct kvc_arg *argv);
+
+/* ---- kvc_table.c: blocks, locations, LRU ---- */
+uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h);
+uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h);
+void kvc__block_delete(struct kvc *k, uint32_t b);
+uint32_t kvc__loc_find(const struct kvc *k, uint32_t b, uint16_t node,
+		       uint8_t tier);
+uint32_t kvc__loc_add(struct kvc *k, uint32_t b, uint16_t node, uint8_t tier,
+		      uint64_t offset, uint32_t len);
+void kvc__loc_remove(struct kvc *k, uint32_t l);
+void kvc__block_touch(struct kvc *k, uint32_t b);
+bool kvc__block_pinned(const struct kvc *k, const struct kvc__block *b);
+
+/* ---- kvc_ns.c ---- */
+uint32_t kvc__ns_find(const struct kvc *k, const char *name, size_t len);
+/* Find or create; KVC__NONE when the table is full. */
+uint32_t kvc__ns_get(struct kvc *k, const char *name, size_t len);
+void kvc__ns_ref(struct kvc *k, uint32_t ns);
+void kvc__ns_unref(struct kvc *k, uint32_t ns);
+
+/* ---- kvc_node.c ---- */
+uint32_t kvc__node_find(const struct kvc *k, uint16_t id); /* slot or NONE */
+bool kvc__node_alive(const struct kvc *k, const struct kvc__node *n);
+void kvc__sweep(struct kvc *k);
+void kvc__sweep_recompute(struct kvc *k);
+
+/* ---- kvc_lookup.c ---- */
+bool kvc__lookup_is_write(uint32_t argc, const struct kvc_arg *argv);
+
+/* ---- kvc_alloc.c ---- */
+uint32_t kvc__res_find(const struct kvc *k, uint64_t rid);
+void kvc__res_remove(struct kvc *k, uint32_t i);
+int kvc__res_insert(struct kvc *k, const struct kvc__res *r);
+
+/* ---- kvc_kv.c ---- */
+const struct kvc__kv *kvc__kv_find(const struct kvc *k, const char *key,
+				   size_t len);
+int kvc__kv_insert(struct kvc *k, struct kvc__kv *e); /* takes ownership */
+void kvc__kv_clear(struct kvc *k);
+
+/* ---- scratch ---- */
+void *kvc__scratch(struct kvc *k, size_t bytes); /* NULL = FR_NOMEM */
+
+/* ---- command handlers (kvc_cmd.c dispatches) ----
+ * check: validate without state; exec: validate against state, then act.
+ * Both receive argv with argv[0] the command name. */
+typedef int (*kvc__check_fn)(uint32_t argc, const struct kvc_arg *argv,
+			     struct kvc_reply *err);
+typedef int (*kvc__exec_fn)(struct kvc *k, uint32_t argc,
+			    const struct kvc_arg *argv, struct kvc_reply *r);
+
+#define KVC__HANDLERS(X)                                                       \
+	X(kv_set) X(kv_get) X(kv_del) X(kv_exists) X(kv_mset) X(kv_mget)      \
+	X(kv_incr) X(node_add) X(node_del) X(node_list) X(node_heartbeat)     \
+	X(put) X(evict) X(nsdel) X(lookup) X(alloc) X(revoke) X(pin) X(unpin) \
+	X(stats) X(digest)
+#define KVC__DECL(n)                                                           \
+	int kvc__check_##n(uint32_t argc, const struct kvc_arg *argv,          \
+			   struct kvc_reply *err);                             \
+	int kvc__exec_##n(struct kvc *k, uint32_t argc,                        \
+			  const struct kvc_arg *argv, struct kvc_reply *r);
+KVC__HANDLERS(KVC__DECL)
+#undef KVC__DECL
+
+#endif /* FABRAFT_KVC_INT_H */
