@@ -12,16 +12,6 @@
  * different states unlikely.  It is part of the digest, so it must never
  * change between versions that run in one cluster.
  */
-uint64_t kvc__mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 uint64_t kvc__hash64(uint64_t seed, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;

@@ -145,7 +145,17 @@ struct kvc {
 
 /* ---- kvc_hash.c ---- */
 uint64_t kvc__hash64(uint64_t seed, const void *buf, size_t len);
-uint64_t kvc__mix64(uint64_t x);
+
+/* MurmurHash3's fmix64 finaliser; inline: every table probe uses it. */
+static inline uint64_t kvc__mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
 
 /* ---- kvc_reply.c ---- */
 int kvc__reply_raw(struct kvc_reply *r, const void *buf, size_t len);
@@ -158,6 +168,8 @@ int kvc__reply_bulk_hash(struct kvc_reply *r, const uint8_t *h);
 int kvc__reply_array(struct kvc_reply *r, uint64_t n);
 int kvc__reply_nil(struct kvc_reply *r);
 int kvc__reply_tier(struct kvc_reply *r, unsigned tier); /* bulk name */
+/* Make room for @more bytes at r->buf + r->len (FR_NOMEM). */
+int kvc__reply_reserve(struct kvc_reply *r, size_t more);
 int kvc__reply_ok(struct kvc_reply *r);
 /* "-ERR <msg>\r\n" (msg must not hold CR/LF); returns FR_INVALID or
  * FR_NOMEM so callers can `return kvc__err(r, "...")`. */
@@ -167,6 +179,7 @@ int kvc__err3(struct kvc_reply *r, const char *a, const struct kvc_arg *name,
 	      const char *b);
 int kvc__err_arity(struct kvc_reply *r, const struct kvc_arg *cmd);
 size_t kvc__fmt_u64(char *out, uint64_t v);
+void kvc__fmt_hash(char *out, const uint8_t *h);
 
 /* ---- kvc_parse.c ---- */
 bool kvc__arg_eq(const struct kvc_arg *a, const char *word);
@@ -188,6 +201,8 @@ int kvc__decode(const void *entry, size_t len, uint64_t *now_ms,
 
 /* ---- kvc_table.c: blocks, locations, LRU ---- */
 uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h);
+/* Hint the cache about the table slot kvc__block_find() will read first. */
+void kvc__block_prefetch(const struct kvc *k, uint32_t ns, const uint8_t *h);
 uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h);
 void kvc__block_delete(struct kvc *k, uint32_t b);
 uint32_t kvc__loc_find(const struct kvc *k, uint32_t b, uint16_t node,
@@ -207,7 +222,6 @@ void kvc__ns_unref(struct kvc *k, uint32_t ns);
 
 /* ---- kvc_node.c ---- */
 uint32_t kvc__node_find(const struct kvc *k, uint16_t id); /* slot or NONE */
-bool kvc__node_alive(const struct kvc *k, const struct kvc__node *n);
 void kvc__sweep(struct kvc *k);
 void kvc__sweep_recompute(struct kvc *k);
 
@@ -227,6 +241,14 @@ void kvc__kv_clear(struct kvc *k);
 
 /* ---- scratch ---- */
 void *kvc__scratch(struct kvc *k, size_t bytes); /* NULL = FR_NOMEM */
+
+/* Alive: registered, not reclaimed, lease (if any) not yet expired. */
+static inline bool kvc__node_alive(const struct kvc *k,
+				   const struct kvc__node *n)
+{
+	return n->id != 0 && !n->down &&
+	       (n->lease_expiry_ms == 0 || k->now_ms < n->lease_expiry_ms);
+}
 
 /* ---- command handlers (kvc_cmd.c dispatches) ----
  * check: validate without state; exec: validate against state, then act.

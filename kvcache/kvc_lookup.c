@@ -24,7 +24,8 @@ bool kvc__lookup_is_write(uint32_t argc, const struct kvc_arg *argv)
 	return touch_opt(argc, argv);
 }
 
-int kvc__check_lookup(uint32_t argc, const struct kvc_arg *argv,
+/* Arity and namespace; the hashes are checked while they are parsed. */
+static int check_head(uint32_t argc, const struct kvc_arg *argv,
 		      struct kvc_reply *err)
 {
 	uint32_t end = touch_opt(argc, argv) ? argc - 1 : argc;
@@ -34,14 +35,26 @@ int kvc__check_lookup(uint32_t argc, const struct kvc_arg *argv,
 	if (!kvc__ns_valid(&argv[1])) {
 		return kvc__err(err, "namespace must be 1..64 bytes");
 	}
+	return 0;
+}
+
+static int bad_hash(struct kvc_reply *err)
+{
+	return kvc__err(err, "block hash must be 32 hex digits, not all zero");
+}
+
+int kvc__check_lookup(uint32_t argc, const struct kvc_arg *argv,
+		      struct kvc_reply *err)
+{
+	int rv = check_head(argc, argv, err);
+	uint32_t end = touch_opt(argc, argv) ? argc - 1 : argc;
 	uint8_t h[KVC_HASH_BYTES];
-	for (uint32_t i = 2; i < end; i++) {
+	for (uint32_t i = 2; rv == 0 && i < end; i++) {
 		if (!kvc__parse_hash(&argv[i], h)) {
-			return kvc__err(err, "block hash must be 32 hex "
-					     "digits, not all zero");
+			rv = bad_hash(err);
 		}
 	}
-	return 0;
+	return rv;
 }
 
 static uint32_t live_locs(const struct kvc *k, uint32_t b)
@@ -54,57 +67,111 @@ static uint32_t live_locs(const struct kvc *k, uint32_t b)
 	return n;
 }
 
-static int reply_block(const struct kvc *k, uint32_t b, struct kvc_reply *r)
+/* Lookups answer with up to 64 blocks per call and must stay within a few
+ * microseconds, so the reply is written directly after one reservation
+ * per block instead of value by value. */
+static char *put_num(char *p, char prefix, uint64_t v)
+{
+	*p++ = prefix;
+	p += kvc__fmt_u64(p, v);
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+static char *put_str(char *p, const char *s, size_t len)
+{
+	p = put_num(p, '$', len);
+	memcpy(p, s, len);
+	p[len] = '\r';
+	p[len + 1] = '\n';
+	return p + len + 2;
+}
+
+#define BLOCK_BYTES_MAX (9 + 32 + 2 + 3 * 24)
+#define LOC_BYTES_MAX   (4 + 3 * 24 + 24 + KVC_ADDR_BYTES_MAX + 2 + 24 + 6)
+
+static int reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
+		       struct kvc_reply *r)
 {
 	const struct kvc__block *blk = &k->blocks[b];
-	int rv = kvc__reply_array(r, 3);
-	rv = rv ? rv : kvc__reply_bulk_hash(r, blk->hash);
-	rv = rv ? rv : kvc__reply_uint(r, blk->tokens);
-	rv = rv ? rv : kvc__reply_array(r, live_locs(k, b));
-	for (uint32_t l = blk->loc; rv == 0 && l != KVC__NONE;
-	     l = k->locs[l].next) {
+	int rv = kvc__reply_reserve(r, BLOCK_BYTES_MAX +
+					   (size_t)nlive * LOC_BYTES_MAX);
+	if (rv != 0) {
+		return rv;
+	}
+	char *p = r->buf + r->len;
+	memcpy(p, "*3\r\n$32\r\n", 9);
+	p += 9;
+	kvc__fmt_hash(p, blk->hash);
+	p += 2 * KVC_HASH_BYTES;
+	*p++ = '\r';
+	*p++ = '\n';
+	p = put_num(p, ':', blk->tokens);
+	p = put_num(p, '*', nlive);
+	for (uint32_t l = blk->loc; l != KVC__NONE; l = k->locs[l].next) {
 		const struct kvc__loc *loc = &k->locs[l];
 		const struct kvc__node *n = &k->nodes[loc->node];
 		if (!kvc__node_alive(k, n)) {
 			continue;
 		}
-		rv = kvc__reply_array(r, 5);
-		rv = rv ? rv : kvc__reply_uint(r, n->id);
-		rv = rv ? rv : kvc__reply_bulk(r, n->addr, n->addr_len);
-		rv = rv ? rv : kvc__reply_tier(r, loc->tier);
-		rv = rv ? rv : kvc__reply_uint(r, loc->offset);
-		rv = rv ? rv : kvc__reply_uint(r, loc->len);
+		const char *tier = kvc__tier_name(loc->tier);
+		memcpy(p, "*5\r\n", 4);
+		p = put_num(p + 4, ':', n->id);
+		p = put_str(p, n->addr, n->addr_len);
+		p = put_str(p, tier, strlen(tier));
+		p = put_num(p, ':', loc->offset);
+		p = put_num(p, ':', loc->len);
 	}
-	return rv;
+	r->len = (size_t)(p - r->buf);
+	return 0;
 }
 
+/* Validates its arguments itself (the dispatcher skips the check): the
+ * hashes are parsed once, not once to check and once to use. */
 int kvc__exec_lookup(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		     struct kvc_reply *r)
 {
+	int rv = check_head(argc, argv, r);
+	if (rv != 0) {
+		return rv;
+	}
 	bool touch = touch_opt(argc, argv);
-	uint32_t end = touch ? argc - 1 : argc;
-	uint32_t *found = kvc__scratch(k, (end - 2) * sizeof(*found));
-	if (found == NULL) {
+	uint32_t n = (touch ? argc - 1 : argc) - 2;
+	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
+	uint8_t(*h)[KVC_HASH_BYTES] =
+	    kvc__scratch(k, (size_t)n * (KVC_HASH_BYTES + 2 * sizeof(uint32_t)));
+	if (h == NULL) {
 		return FR_NOMEM;
 	}
-	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
+	uint32_t *found = (uint32_t *)(h + n);
+	uint32_t *nlive = found + n;
+	/* First pass: parse and prefetch every table slot, so the cache
+	 * misses of a long chain overlap instead of queueing. */
+	for (uint32_t i = 0; i < n; i++) {
+		if (!kvc__parse_hash(&argv[2 + i], h[i])) {
+			return bad_hash(r);
+		}
+		if (ns != KVC__NONE) {
+			kvc__block_prefetch(k, ns, h[i]);
+		}
+	}
 	uint32_t m = 0;
-	uint8_t prev[KVC_HASH_BYTES] = {0};
-	for (uint32_t i = 2; ns != KVC__NONE && i < end; i++) {
-		uint8_t h[KVC_HASH_BYTES];
-		(void)kvc__parse_hash(&argv[i], h);
-		uint32_t b = kvc__block_find(k, ns, h);
+	static const uint8_t root[KVC_HASH_BYTES];
+	const uint8_t *prev = root;
+	for (uint32_t i = 0; ns != KVC__NONE && i < n; i++) {
+		uint32_t b = kvc__block_find(k, ns, h[i]);
 		if (b == KVC__NONE ||
 		    memcmp(k->blocks[b].parent, prev, KVC_HASH_BYTES) != 0 ||
-		    live_locs(k, b) == 0) {
+		    (nlive[m] = live_locs(k, b)) == 0) {
 			break;
 		}
 		found[m++] = b;
-		memcpy(prev, h, KVC_HASH_BYTES);
+		prev = h[i];
 	}
-	int rv = kvc__reply_array(r, m);
+	rv = kvc__reply_array(r, m);
 	for (uint32_t i = 0; rv == 0 && i < m; i++) {
-		rv = reply_block(k, found[i], r);
+		rv = reply_block(k, found[i], nlive[i], r);
 	}
 	/* Touch the chain's tail first: its head ends up most recent, so LRU
 	 * eviction takes the end of a prefix before its start. */

@@ -18,12 +18,6 @@ uint32_t kvc__node_find(const struct kvc *k, uint16_t id)
 	return s == 0 ? KVC__NONE : (uint32_t)s - 1;
 }
 
-bool kvc__node_alive(const struct kvc *k, const struct kvc__node *n)
-{
-	return n->id != 0 && !n->down &&
-	       (n->lease_expiry_ms == 0 || k->now_ms < n->lease_expiry_ms);
-}
-
 static void node_clear(struct kvc *k, uint32_t slot)
 {
 	struct kvc__node *n = &k->nodes[slot];

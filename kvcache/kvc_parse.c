@@ -71,18 +71,6 @@ bool kvc__parse_i64(const char *s, size_t len, int64_t *v)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	c = lower(c);
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	return -1;
-}
-
 bool kvc__hash_is_zero(const uint8_t *h)
 {
 	uint8_t acc = 0;
@@ -98,15 +86,25 @@ bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES])
 	if (a->len != 2 * KVC_HASH_BYTES) {
 		return false;
 	}
-	for (unsigned i = 0; i < KVC_HASH_BYTES; i++) {
-		int hi = hexval(a->base[2 * i]);
-		int lo = hexval(a->base[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			return false;
-		}
-		out[i] = (uint8_t)(hi << 4 | lo);
+	/* Branch-free so the compiler can vectorise it: hashes are parsed
+	 * on every lookup. */
+	const unsigned char *p = (const unsigned char *)a->base;
+	uint8_t nib[2 * KVC_HASH_BYTES];
+	uint8_t bad = 0;
+	for (unsigned i = 0; i < 2 * KVC_HASH_BYTES; i++) {
+		uint8_t d = (uint8_t)(p[i] - '0');
+		uint8_t l = (uint8_t)((p[i] | 0x20) - 'a');
+		uint8_t isd = d < 10;
+		uint8_t isl = l < 6;
+		bad |= (uint8_t)!(isd | isl);
+		nib[i] = isd ? d : (uint8_t)(l + 10);
 	}
-	return !kvc__hash_is_zero(out);
+	uint8_t any = 0;
+	for (unsigned i = 0; i < KVC_HASH_BYTES; i++) {
+		out[i] = (uint8_t)(nib[2 * i] << 4 | (nib[2 * i + 1] & 15));
+		any |= out[i];
+	}
+	return bad == 0 && any != 0;
 }
 
 /* A block hash, or "-" for a root block. */

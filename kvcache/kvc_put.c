@@ -21,6 +21,7 @@ struct item {
 	uint8_t parent[KVC_HASH_BYTES];
 	uint64_t offset;
 	uint64_t rid;    /* RES form, else 0 */
+	uint32_t b;      /* block index once known, else KVC__NONE */
 	uint32_t len;
 	uint32_t tokens;
 	uint16_t node_id;
@@ -186,6 +187,7 @@ static int validate(struct kvc *k, uint32_t ns, struct item *it, uint32_t n,
 		}
 		uint32_t b = ns == KVC__NONE ? KVC__NONE
 					     : kvc__block_find(k, ns, it[i].hash);
+		it[i].b = b;
 		uint32_t l = KVC__NONE;
 		if (b != KVC__NONE) {
 			const struct kvc__block *blk = &k->blocks[b];
@@ -237,14 +239,21 @@ static bool over_capacity(struct kvc *k, const struct item *it, uint32_t n)
 	return full;
 }
 
-static void store(struct kvc *k, uint32_t ns, const struct item *it)
+/* @prev: the item before @it in sorted order, or NULL. */
+static void store(struct kvc *k, uint32_t ns, struct item *it,
+		  const struct item *prev)
 {
-	uint32_t b = kvc__block_find(k, ns, it->hash);
+	uint32_t b = it->b;
+	if (b == KVC__NONE && prev != NULL &&
+	    memcmp(prev->hash, it->hash, KVC_HASH_BYTES) == 0) {
+		b = prev->b; /* created by the previous item */
+	}
 	if (b == KVC__NONE) {
 		b = kvc__block_new(k, ns, it->hash);
 		memcpy(k->blocks[b].parent, it->parent, KVC_HASH_BYTES);
 		k->blocks[b].tokens = it->tokens;
 	}
+	it->b = b;
 	uint32_t l = kvc__loc_find(k, b, it->slot, it->tier);
 	if (l == KVC__NONE) {
 		(void)kvc__loc_add(k, b, it->slot, it->tier, it->offset,
@@ -300,7 +309,7 @@ int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	ns = kvc__ns_get(k, argv[1].base, argv[1].len);
 	assert(ns != KVC__NONE);
 	for (i = 0; i < n; i++) {
-		store(k, ns, &it[i]);
+		store(k, ns, &it[i], i > 0 ? &it[i - 1] : NULL);
 	}
 	return kvc__reply_uint(r, k->nblocks - before);
 }

@@ -12,7 +12,7 @@ void kvc_reply_free(struct kvc_reply *r)
 	r->cap = 0;
 }
 
-static int reserve(struct kvc_reply *r, size_t more)
+int kvc__reply_reserve(struct kvc_reply *r, size_t more)
 {
 	if (r->cap - r->len >= more) {
 		return 0;
@@ -35,7 +35,7 @@ static int reserve(struct kvc_reply *r, size_t more)
 
 int kvc__reply_raw(struct kvc_reply *r, const void *buf, size_t len)
 {
-	int rv = reserve(r, len);
+	int rv = kvc__reply_reserve(r, len);
 	if (rv != 0) {
 		return rv;
 	}
@@ -51,24 +51,71 @@ int kvc__reply_str(struct kvc_reply *r, const char *s)
 	return kvc__reply_raw(r, s, strlen(s));
 }
 
+/* Decimal digits of @v at @out (no NUL); returns how many.  Two digits
+ * per step: replies are mostly numbers. */
 size_t kvc__fmt_u64(char *out, uint64_t v)
 {
-	char tmp[20];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++) {
-		out[i] = tmp[n - 1 - i];
+	static const char pairs[201] =
+	    "00010203040506070809101112131415161718192021222324252627282930313233"
+	    "34353637383940414243444546474849505152535455565758596061626364656667"
+	    "6869707172737475767778798081828384858687888990919293949596979899";
+	if (v < 10) {
+		out[0] = (char)('0' + v);
+		return 1;
 	}
-	return n;
+	if (v < 100) {
+		out[0] = pairs[2 * v];
+		out[1] = pairs[2 * v + 1];
+		return 2;
+	}
+	if (v < 10000) {
+		unsigned hi = (unsigned)v / 100;
+		unsigned lo = (unsigned)v % 100;
+		size_t n = 0;
+		if (hi >= 10) {
+			out[n++] = pairs[2 * hi];
+		}
+		out[n++] = pairs[2 * hi + 1];
+		out[n++] = pairs[2 * lo];
+		out[n++] = pairs[2 * lo + 1];
+		return n;
+	}
+	char tmp[20];
+	size_t n = 20;
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100);
+		v /= 100;
+		tmp[--n] = pairs[2 * d + 1];
+		tmp[--n] = pairs[2 * d];
+	}
+	if (v >= 10) {
+		tmp[--n] = pairs[2 * v + 1];
+		tmp[--n] = pairs[2 * v];
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	memcpy(out, tmp + n, 20 - n);
+	return 20 - n;
+}
+
+/* 2 * KVC_HASH_BYTES lower-case hex digits of @h at @out.  Branch-free so
+ * it vectorises. */
+void kvc__fmt_hash(char *out, const uint8_t *h)
+{
+	uint8_t nib[2 * KVC_HASH_BYTES];
+	for (unsigned i = 0; i < KVC_HASH_BYTES; i++) {
+		nib[2 * i] = h[i] >> 4;
+		nib[2 * i + 1] = h[i] & 15;
+	}
+	for (unsigned i = 0; i < 2 * KVC_HASH_BYTES; i++) {
+		out[i] = (char)(nib[i] + '0' + (nib[i] > 9) * ('a' - '0' - 10));
+	}
 }
 
 /* Prefix byte, number, CRLF. */
 static int line(struct kvc_reply *r, char prefix, bool neg, uint64_t v)
 {
-	int rv = reserve(r, 24);
+	int rv = kvc__reply_reserve(r, 24);
 	if (rv != 0) {
 		return rv;
 	}
@@ -108,7 +155,7 @@ int kvc__reply_array(struct kvc_reply *r, uint64_t n)
 
 int kvc__reply_bulk(struct kvc_reply *r, const void *buf, size_t len)
 {
-	int rv = reserve(r, len + 26);
+	int rv = kvc__reply_reserve(r, len + 26);
 	if (rv != 0) {
 		return rv;
 	}
@@ -130,15 +177,11 @@ int kvc__reply_bulk_uint(struct kvc_reply *r, uint64_t v)
 
 int kvc__reply_bulk_hash(struct kvc_reply *r, const uint8_t *h)
 {
-	static const char hex[] = "0123456789abcdef";
 	char tmp[2 * KVC_HASH_BYTES];
 	if (kvc__hash_is_zero(h)) {
 		return kvc__reply_bulk(r, "-", 1);
 	}
-	for (unsigned i = 0; i < KVC_HASH_BYTES; i++) {
-		tmp[2 * i] = hex[h[i] >> 4];
-		tmp[2 * i + 1] = hex[h[i] & 15];
-	}
+	kvc__fmt_hash(tmp, h);
 	return kvc__reply_bulk(r, tmp, sizeof(tmp));
 }
 

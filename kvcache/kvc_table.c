@@ -31,6 +31,11 @@ static uint32_t tag_of(uint64_t h)
 	return (uint32_t)(h >> 32);
 }
 
+void kvc__block_prefetch(const struct kvc *k, uint32_t ns, const uint8_t *h)
+{
+	__builtin_prefetch(&k->btab[tag_of(key_hash(ns, h)) & k->bmask]);
+}
+
 uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h)
 {
 	uint32_t tag = tag_of(key_hash(ns, h));
