@@ -12,13 +12,15 @@
 
 struct cmd {
 	const char *name;   /* upper case; matched case-insensitively */
+	size_t len;         /* strlen(name) */
 	enum kvc_kind kind; /* KVC.LOOKUP: READ unless TOUCH is given */
 	kvc__check_fn check;
 	kvc__exec_fn exec;
 	bool self_checked; /* exec validates everything check does */
 };
 
-#define C(name, kind, fn) {name, kind, kvc__check_##fn, kvc__exec_##fn, 0}
+#define C(name, kind, fn)                                                      \
+	{name, sizeof(name) - 1, kind, kvc__check_##fn, kvc__exec_##fn, 0}
 static const struct cmd cmds[] = {
     C("SET", KVC_WRITE, kv_set),
     C("GET", KVC_READ, kv_get),
@@ -34,7 +36,7 @@ static const struct cmd cmds[] = {
     C("KVC.PUT", KVC_WRITE, put),
     C("KVC.EVICT", KVC_WRITE, evict),
     C("KVC.DEL", KVC_WRITE, nsdel),
-    {"KVC.LOOKUP", KVC_READ, kvc__check_lookup, kvc__exec_lookup, 1},
+    {"KVC.LOOKUP", 10, KVC_READ, kvc__check_lookup, kvc__exec_lookup, 1},
     C("KVC.ALLOC", KVC_WRITE, alloc),
     C("KVC.REVOKE", KVC_WRITE, revoke),
     C("KVC.PIN", KVC_WRITE, pin),
@@ -47,7 +49,8 @@ static const struct cmd cmds[] = {
 static const struct cmd *find(const struct kvc_arg *name)
 {
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (kvc__arg_eq(name, cmds[i].name)) {
+		if (name->len == cmds[i].len &&
+		    kvc__arg_eq(name, cmds[i].name)) {
 			return &cmds[i];
 		}
 	}

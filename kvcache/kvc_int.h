@@ -201,9 +201,15 @@ int kvc__decode(const void *entry, size_t len, uint64_t *now_ms,
 
 /* ---- kvc_table.c: blocks, locations, LRU ---- */
 uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h);
-/* Hint the cache about the table slot kvc__block_find() will read first. */
-void kvc__block_prefetch(const struct kvc *k, uint32_t ns, const uint8_t *h);
+/* The table hash of (ns, h); the _key variants take it precomputed. */
+uint64_t kvc__block_key(uint32_t ns, const uint8_t *h);
+uint32_t kvc__block_find_key(const struct kvc *k, uint64_t key, uint32_t ns,
+			     const uint8_t *h);
+/* Cache hints for batched lookups: the table slot, then the block. */
+void kvc__block_prefetch(const struct kvc *k, uint64_t key);
+void kvc__block_prefetch2(const struct kvc *k, uint64_t key);
 uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h);
+uint32_t kvc__block_insert(struct kvc *k, uint32_t ns, const uint8_t *h);
 void kvc__block_delete(struct kvc *k, uint32_t b);
 uint32_t kvc__loc_find(const struct kvc *k, uint32_t b, uint16_t node,
 		       uint8_t tier);

@@ -119,6 +119,9 @@ bool kvc__parse_parent(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES])
 
 int kvc__parse_tier(const struct kvc_arg *a)
 {
+	if (a->len < 3 || a->len > 4) {
+		return -1;
+	}
 	for (unsigned t = 0; t < KVC__TIERS; t++) {
 		if (kvc__arg_eq(a, tier_names[t])) {
 			return (int)t;

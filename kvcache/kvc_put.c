@@ -296,7 +296,9 @@ int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	if (rv != 0) {
 		return rv;
 	}
-	qsort(it, n, sizeof(*it), item_cmp);
+	if (n > 1) {
+		qsort(it, n, sizeof(*it), item_cmp);
+	}
 	rv = validate(k, ns, it, n, res, r);
 	bool full = !res && over_capacity(k, it, n);
 	if (rv != 0) {

@@ -118,64 +118,92 @@ static uint64_t le(const unsigned char *p, unsigned bytes)
 	return v;
 }
 
+/* Records are read in chunks of up to 64 KiB: one callback and one CRC
+ * update per chunk, and the table slots of a whole chunk of blocks are
+ * prefetched before the first insertion, so their cache misses overlap. */
+#define CHUNK_BYTES 65536u
+#define BLOCK_REC   60u
+#define LOC_REC     16u
+
 /* Blocks land at indices 0..n-1 of the fresh instance: ordinal = index. */
 static int load_blocks(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
-		       uint32_t nns)
+		       uint32_t nns, unsigned char *buf)
 {
 	uint64_t n = r_int(r, 4);
 	if (n > k->o.blocks_max) {
 		return bad(r, FR_NOSPACE);
 	}
-	for (uint32_t i = 0; i < n && r->err == 0; i++) {
-		unsigned char rec[60];
-		r_bytes(r, rec, sizeof(rec));
-		uint64_t ord = le(rec, 4);
-		const uint8_t *h = rec + 4;
-		const uint8_t *parent = rec + 20;
-		if (r->err != 0) {
-			break;
+	for (uint64_t done = 0; done < n && r->err == 0;) {
+		uint64_t c = n - done < CHUNK_BYTES / BLOCK_REC
+				 ? n - done
+				 : CHUNK_BYTES / BLOCK_REC;
+		r_bytes(r, buf, c * BLOCK_REC);
+		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
+			const unsigned char *rec = buf + i * BLOCK_REC;
+			uint64_t ord = le(rec, 4);
+			if (ord >= nns) {
+				return bad(r, FR_CORRUPT);
+			}
+			kvc__block_prefetch(k,
+					    kvc__block_key(ns_idx[ord], rec + 4));
 		}
-		if (ord >= nns || kvc__hash_is_zero(h) ||
-		    memcmp(h, parent, KVC_HASH_BYTES) == 0 ||
-		    kvc__block_find(k, ns_idx[ord], h) != KVC__NONE) {
-			return bad(r, FR_CORRUPT);
+		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
+			const unsigned char *rec = buf + i * BLOCK_REC;
+			const uint8_t *h = rec + 4;
+			const uint8_t *parent = rec + 20;
+			if (kvc__hash_is_zero(h) ||
+			    memcmp(h, parent, KVC_HASH_BYTES) == 0) {
+				return bad(r, FR_CORRUPT);
+			}
+			uint32_t b = kvc__block_insert(k, ns_idx[le(rec, 4)], h);
+			if (b == KVC__NONE) {
+				return bad(r, FR_CORRUPT); /* duplicate */
+			}
+			assert(b == done + i);
+			struct kvc__block *blk = &k->blocks[b];
+			memcpy(blk->parent, parent, KVC_HASH_BYTES);
+			blk->tokens = (uint32_t)le(rec + 36, 4);
+			blk->last_access_ms = le(rec + 40, 8);
+			blk->pins = (uint32_t)le(rec + 48, 4);
+			blk->pin_expiry_ms = le(rec + 52, 8);
 		}
-		uint32_t b = kvc__block_new(k, ns_idx[ord], h);
-		assert(b == i);
-		struct kvc__block *blk = &k->blocks[b];
-		memcpy(blk->parent, parent, KVC_HASH_BYTES);
-		blk->tokens = (uint32_t)le(rec + 36, 4);
-		blk->last_access_ms = le(rec + 40, 8);
-		blk->pins = (uint32_t)le(rec + 48, 4);
-		blk->pin_expiry_ms = le(rec + 52, 8);
+		done += c;
 	}
 	return r->err;
 }
 
-static int load_tier(struct kvc *k, struct reader *r, uint32_t s, unsigned t)
+/* One tier's locations, in LRU order: the order must be by last access. */
+static int load_tier(struct kvc *k, struct reader *r, uint32_t s, unsigned t,
+		     unsigned char *buf)
 {
 	struct kvc__tier *tr = &k->nodes[s].tier[t];
 	uint64_t n = r_int(r, 4);
+	uint64_t last = 0;
 	if (n > k->o.locations_max - k->nlocs) {
 		return bad(r, FR_NOSPACE);
 	}
-	for (uint32_t i = 0; i < n && r->err == 0; i++) {
-		unsigned char rec[16];
-		r_bytes(r, rec, sizeof(rec));
-		uint64_t b = le(rec, 4);
-		uint64_t off = le(rec + 4, 8);
-		uint64_t len = le(rec + 12, 4);
-		if (r->err != 0) {
-			break;
+	for (uint64_t done = 0; done < n && r->err == 0;) {
+		uint64_t c = n - done < CHUNK_BYTES / LOC_REC
+				 ? n - done
+				 : CHUNK_BYTES / LOC_REC;
+		r_bytes(r, buf, c * LOC_REC);
+		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
+			const unsigned char *rec = buf + i * LOC_REC;
+			uint64_t b = le(rec, 4);
+			uint64_t len = le(rec + 12, 4);
+			if (b >= k->blocks_hw || len == 0 ||
+			    len > tr->cap - tr->used ||
+			    k->blocks[b].last_access_ms < last ||
+			    kvc__loc_find(k, (uint32_t)b, (uint16_t)s,
+					  (uint8_t)t) != KVC__NONE) {
+				return bad(r, FR_CORRUPT);
+			}
+			last = k->blocks[b].last_access_ms;
+			(void)kvc__loc_add(k, (uint32_t)b, (uint16_t)s,
+					   (uint8_t)t, le(rec + 4, 8),
+					   (uint32_t)len);
 		}
-		if (b >= k->blocks_hw || len == 0 ||
-		    len > tr->cap - tr->used ||
-		    kvc__loc_find(k, (uint32_t)b, (uint16_t)s, (uint8_t)t) !=
-			KVC__NONE) {
-			return bad(r, FR_CORRUPT);
-		}
-		(void)kvc__loc_add(k, (uint32_t)b, (uint16_t)s, (uint8_t)t,
-				   off, (uint32_t)len);
+		done += c;
 	}
 	return r->err;
 }
@@ -253,7 +281,8 @@ static int load_kv(struct kvc *k, struct reader *r)
 	return r->err;
 }
 
-static int load_body(struct kvc *k, struct reader *r, uint32_t *ns_idx)
+static int load_body(struct kvc *k, struct reader *r, uint32_t *ns_idx,
+		     unsigned char *buf)
 {
 	uint32_t nns = 0;
 	k->now_ms = r_int(r, 8);
@@ -263,19 +292,26 @@ static int load_body(struct kvc *k, struct reader *r, uint32_t *ns_idx)
 		return bad(r, FR_CORRUPT);
 	}
 	if (load_nodes(k, r) != 0 || load_ns(k, r, ns_idx, &nns) != 0 ||
-	    load_blocks(k, r, ns_idx, nns) != 0) {
+	    load_blocks(k, r, ns_idx, nns, buf) != 0) {
 		return r->err;
 	}
 	for (uint32_t s = 0; s < k->nnodes && r->err == 0; s++) {
 		for (unsigned t = 0; t < KVC__TIERS; t++) {
 			if (k->nodes[s].tier[t].present &&
-			    load_tier(k, r, s, t) != 0) {
+			    load_tier(k, r, s, t, buf) != 0) {
 				return r->err;
 			}
 		}
 	}
 	if (load_res(k, r, ns_idx, nns) != 0 || load_kv(k, r) != 0) {
 		return r->err;
+	}
+	/* Invariant 3: every block got a location.  (1, 2 and 4 were checked
+	 * as the locations and reservations went in.) */
+	for (uint32_t b = 0; b < k->blocks_hw; b++) {
+		if (k->blocks[b].loc == KVC__NONE) {
+			return bad(r, FR_CORRUPT);
+		}
 	}
 	/* Drop the load's own namespace references: each must be in use. */
 	for (uint32_t i = 0; i < nns; i++) {
@@ -296,7 +332,10 @@ int kvc_snapshot_load(struct kvc *k,
 		return rv;
 	}
 	uint32_t *ns_idx = fr_malloc((size_t)k->o.namespaces_max * 4);
-	if (ns_idx == NULL) {
+	unsigned char *buf = fr_malloc(CHUNK_BYTES);
+	if (ns_idx == NULL || buf == NULL) {
+		fr_free(ns_idx);
+		fr_free(buf);
 		kvc_close(n);
 		return FR_NOMEM;
 	}
@@ -311,7 +350,7 @@ int kvc_snapshot_load(struct kvc *k,
 		bad(&r, FR_UNSUPPORTED);
 	}
 	if (r.err == 0) {
-		(void)load_body(n, &r, ns_idx);
+		(void)load_body(n, &r, ns_idx, buf);
 	}
 	r_bytes(&r, magic, 8);
 	uint32_t crc = r.crc;
@@ -319,10 +358,7 @@ int kvc_snapshot_load(struct kvc *k,
 	if (r.err == 0 && (memcmp(magic, SNAP_END, 8) != 0 || crc != stored)) {
 		bad(&r, FR_CORRUPT);
 	}
-	char msg[128];
-	if (r.err == 0 && kvc_check_invariants(n, msg, sizeof(msg)) != 0) {
-		bad(&r, FR_CORRUPT);
-	}
+	fr_free(buf);
 	fr_free(ns_idx);
 	if (r.err != 0) {
 		kvc_close(n);

@@ -47,6 +47,11 @@ static void w_flush(struct writer *w)
 
 static void w_bytes(struct writer *w, const void *p, size_t n)
 {
+	if (n <= WBUF_BYTES - w->len) {
+		memcpy(w->buf + w->len, p, n);
+		w->len += n;
+		return;
+	}
 	const unsigned char *c = p;
 	while (n > 0 && w->err == 0) {
 		if (w->len == WBUF_BYTES) {
@@ -67,6 +72,15 @@ static void w_int(struct writer *w, uint64_t v, unsigned bytes)
 		b[i] = (unsigned char)(v >> (8 * i));
 	}
 	w_bytes(w, b, bytes);
+}
+
+/* Little-endian @v in @bytes bytes at @p; returns the end. */
+static unsigned char *put_le(unsigned char *p, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++) {
+		p[i] = (unsigned char)(v >> (8 * i));
+	}
+	return p + bytes;
 }
 
 static void save_nodes(struct kvc *k, struct writer *w)
@@ -111,13 +125,16 @@ static void save_blocks(struct kvc *k, struct writer *w, uint32_t *ns_ord,
 			continue;
 		}
 		blk_ord[b] = nb++;
-		w_int(w, ns_ord[blk->ns], 4);
-		w_bytes(w, blk->hash, KVC_HASH_BYTES);
-		w_bytes(w, blk->parent, KVC_HASH_BYTES);
-		w_int(w, blk->tokens, 4);
-		w_int(w, blk->last_access_ms, 8);
-		w_int(w, blk->pins, 4);
-		w_int(w, blk->pin_expiry_ms, 8);
+		unsigned char rec[60];
+		unsigned char *p = put_le(rec, ns_ord[blk->ns], 4);
+		memcpy(p, blk->hash, KVC_HASH_BYTES);
+		memcpy(p + KVC_HASH_BYTES, blk->parent, KVC_HASH_BYTES);
+		p = put_le(p + 2 * KVC_HASH_BYTES, blk->tokens, 4);
+		p = put_le(p, blk->last_access_ms, 8);
+		p = put_le(p, blk->pins, 4);
+		p = put_le(p, blk->pin_expiry_ms, 8);
+		assert(p == rec + sizeof(rec));
+		w_bytes(w, rec, sizeof(rec));
 	}
 	for (uint32_t s = 0; s < k->o.nodes_max; s++) {
 		const struct kvc__node *n = &k->nodes[s];
@@ -128,9 +145,12 @@ static void save_blocks(struct kvc *k, struct writer *w, uint32_t *ns_ord,
 			w_int(w, n->tier[t].nlocs, 4);
 			for (uint32_t l = n->tier[t].lru_head; l != KVC__NONE;
 			     l = k->locs[l].lru_next) {
-				w_int(w, blk_ord[k->locs[l].block], 4);
-				w_int(w, k->locs[l].offset, 8);
-				w_int(w, k->locs[l].len, 4);
+				unsigned char rec[16];
+				unsigned char *p =
+				    put_le(rec, blk_ord[k->locs[l].block], 4);
+				p = put_le(p, k->locs[l].offset, 8);
+				(void)put_le(p, k->locs[l].len, 4);
+				w_bytes(w, rec, sizeof(rec));
 			}
 		}
 	}

@@ -17,7 +17,7 @@
  * Free blocks and locations are chained through .ns and .next.
  */
 
-static uint64_t key_hash(uint32_t ns, const uint8_t *h)
+uint64_t kvc__block_key(uint32_t ns, const uint8_t *h)
 {
 	uint64_t a;
 	uint64_t b;
@@ -31,14 +31,37 @@ static uint32_t tag_of(uint64_t h)
 	return (uint32_t)(h >> 32);
 }
 
-void kvc__block_prefetch(const struct kvc *k, uint32_t ns, const uint8_t *h)
+void kvc__block_prefetch(const struct kvc *k, uint64_t key)
 {
-	__builtin_prefetch(&k->btab[tag_of(key_hash(ns, h)) & k->bmask]);
+	__builtin_prefetch(&k->btab[tag_of(key) & k->bmask]);
+}
+
+/* Second stage: read the (prefetched) slots and prefetch the first block
+ * whose tag matches, without comparing keys. */
+void kvc__block_prefetch2(const struct kvc *k, uint64_t key)
+{
+	uint32_t tag = tag_of(key);
+	for (uint32_t i = tag & k->bmask;; i = (i + 1) & k->bmask) {
+		uint64_t s = k->btab[i];
+		if (s == 0) {
+			return;
+		}
+		if ((uint32_t)(s >> 32) == tag) {
+			__builtin_prefetch(&k->blocks[(uint32_t)s - 1]);
+			return;
+		}
+	}
 }
 
 uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h)
 {
-	uint32_t tag = tag_of(key_hash(ns, h));
+	return kvc__block_find_key(k, kvc__block_key(ns, h), ns, h);
+}
+
+uint32_t kvc__block_find_key(const struct kvc *k, uint64_t key, uint32_t ns,
+			     const uint8_t *h)
+{
+	uint32_t tag = tag_of(key);
 	for (uint32_t i = tag & k->bmask;; i = (i + 1) & k->bmask) {
 		uint64_t s = k->btab[i];
 		if (s == 0) {
@@ -73,7 +96,7 @@ uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h)
 	memcpy(blk->hash, h, KVC_HASH_BYTES);
 	blk->ns = ns;
 	blk->loc = KVC__NONE;
-	uint32_t tag = tag_of(key_hash(ns, h));
+	uint32_t tag = tag_of(kvc__block_key(ns, h));
 	uint32_t i = tag & k->bmask;
 	while (k->btab[i] != 0) {
 		i = (i + 1) & k->bmask;
@@ -85,10 +108,41 @@ uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h)
 	return b;
 }
 
+/* Insert a new block unless (ns, h) exists: one probe sequence does both.
+ * Returns the new index, or KVC__NONE for a duplicate.  Precondition:
+ * nblocks < blocks_max.  Used by restore; the block has no location yet. */
+uint32_t kvc__block_insert(struct kvc *k, uint32_t ns, const uint8_t *h)
+{
+	uint32_t tag = tag_of(kvc__block_key(ns, h));
+	uint32_t i = tag & k->bmask;
+	for (; k->btab[i] != 0; i = (i + 1) & k->bmask) {
+		if ((uint32_t)(k->btab[i] >> 32) == tag) {
+			const struct kvc__block *o =
+			    &k->blocks[(uint32_t)k->btab[i] - 1];
+			if (o->ns == ns &&
+			    memcmp(o->hash, h, KVC_HASH_BYTES) == 0) {
+				return KVC__NONE;
+			}
+		}
+	}
+	assert(k->nblocks < k->o.blocks_max && k->blocks_free == KVC__NONE);
+	uint32_t b = k->blocks_hw++;
+	struct kvc__block *blk = &k->blocks[b];
+	memset(blk, 0, sizeof(*blk));
+	memcpy(blk->hash, h, KVC_HASH_BYTES);
+	blk->ns = ns;
+	blk->loc = KVC__NONE;
+	k->btab[i] = (uint64_t)tag << 32 | (b + 1);
+	k->nblocks++;
+	k->ns[ns].blocks++;
+	kvc__ns_ref(k, ns);
+	return b;
+}
+
 static void table_remove(struct kvc *k, uint32_t b)
 {
 	const struct kvc__block *blk = &k->blocks[b];
-	uint32_t i = tag_of(key_hash(blk->ns, blk->hash)) & k->bmask;
+	uint32_t i = tag_of(kvc__block_key(blk->ns, blk->hash)) & k->bmask;
 	while ((uint32_t)k->btab[i] != b + 1) {
 		assert(k->btab[i] != 0);
 		i = (i + 1) & k->bmask;
