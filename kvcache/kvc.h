@@ -57,27 +57,27 @@ struct kvc;
 
 /** Capacities and bounds, fixed at kvc_open().  0 selects the default. */
 struct kvc_options {
-	uint32_t blocks_max;       /* blocks resident (default 1 << 20) */
-	uint32_t locations_max;    /* locations (default = blocks_max) */
-	uint32_t nodes_max;        /* storage nodes, <= 65535 (default 256) */
+	uint32_t blocks_max;	   /* blocks resident (default 1 << 20) */
+	uint32_t locations_max;	   /* locations (default = blocks_max) */
+	uint32_t nodes_max;	   /* storage nodes, <= 65535 (default 256) */
 	uint32_t namespaces_max;   /* live namespaces (default 1024) */
 	uint32_t reservations_max; /* live reservations (default 65536) */
-	uint32_t kv_keys_max;      /* generic KV keys (default 1 << 16) */
+	uint32_t kv_keys_max;	   /* generic KV keys (default 1 << 16) */
 };
 
 /* Limits on arguments; kvc_command_check() enforces them. */
-#define KVC_ARGC_MAX      65536u /* arguments of one command, with name */
-#define KVC_NS_BYTES_MAX  64u    /* namespace (model id) name */
-#define KVC_ADDR_BYTES_MAX 128u  /* storage node address */
-#define KVC_KEY_BYTES_MAX 1024u  /* generic KV key */
+#define KVC_ARGC_MAX	    65536u     /* arguments of one command, with name */
+#define KVC_NS_BYTES_MAX    64u	       /* namespace (model id) name */
+#define KVC_ADDR_BYTES_MAX  128u       /* storage node address */
+#define KVC_KEY_BYTES_MAX   1024u      /* generic KV key */
 #define KVC_VALUE_BYTES_MAX (1u << 20) /* generic KV value */
-#define KVC_HASH_BYTES    16u    /* block hash: 32 hex digits on the wire */
-#define KVC_LEASE_MS_MAX  (7ull * 24 * 3600 * 1000) /* any lease: 7 days */
+#define KVC_HASH_BYTES	    16u /* block hash: 32 hex digits on the wire */
+#define KVC_LEASE_MS_MAX    (7ull * 24 * 3600 * 1000) /* any lease: 7 days */
 
 /** One RESP bulk string of a client command; borrowed, not NUL-terminated. */
 struct kvc_arg {
 	const char *base; /* bytes, borrowed for the call */
-	size_t len;       /* number of bytes */
+	size_t len;	  /* number of bytes */
 };
 
 /**
@@ -107,7 +107,7 @@ void kvc_reply_free(struct kvc_reply *r);
  * FR_INVALID (a capacity out of range) or FR_NOMEM.
  */
 int kvc_open(struct kvc **out, const struct kvc_options *o)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Free everything @k owns; NULL is a no-op. */
 void kvc_close(struct kvc *k);
@@ -122,7 +122,7 @@ void kvc_close(struct kvc *k);
  */
 int kvc_command_check(uint32_t argc, const struct kvc_arg *argv,
 		      enum kvc_kind *kind, struct kvc_reply *err)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Encode a command (normally a checked WRITE) into a Raft entry payload,
@@ -133,7 +133,7 @@ int kvc_command_check(uint32_t argc, const struct kvc_arg *argv,
  */
 int kvc_command_encode(uint64_t now_ms, uint32_t argc,
 		       const struct kvc_arg *argv, struct kvc_reply *out_entry)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Apply one committed entry (@entry, @len borrowed).  Deterministic: decodes
@@ -176,7 +176,7 @@ int kvc_snapshot_save(struct kvc *k,
  */
 int kvc_snapshot_load(struct kvc *k,
 		      int (*read)(void *ctx, void *buf, size_t len), void *ctx)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** A 64-bit hash of the whole logical state; equal on every replica that
  * applied the same entries (and on one restored from their snapshot). */
@@ -191,6 +191,6 @@ uint64_t kvc_now_ms(const struct kvc *k);
  * borrowed).
  */
 int kvc_check_invariants(const struct kvc *k, char *msg, size_t cap)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif /* FABRAFT_KVC_H */

@@ -47,7 +47,7 @@ static int cand_cmp(const void *pa, const void *pb)
 struct opts {
 	uint32_t nsizes;   /* sizes are argv[2 .. 2 + nsizes) */
 	uint64_t lease_ms; /* reservation lease */
-	uint16_t near;     /* node id, 0 = none */
+	uint16_t near;	   /* node id, 0 = none */
 };
 
 static int parse(uint32_t argc, const struct kvc_arg *argv, struct opts *o,
@@ -125,10 +125,10 @@ static uint32_t candidates(struct kvc *k, struct cand *c, uint32_t near,
 			c[n].id = nd->id;
 			c[n].slot = (uint16_t)s;
 			c[n].tier = (uint8_t)t;
-			c[n].dist = near == KVC__NONE   ? 0
-				    : s == near       ? 0
+			c[n].dist = near == KVC__NONE		      ? 0
+				    : s == near			      ? 0
 				    : nd->numa == k->nodes[near].numa ? 1
-								     : 2;
+								      : 2;
 			n++;
 		}
 	}
@@ -185,8 +185,8 @@ static int place(struct kvc *k, uint32_t ns, uint64_t bytes, uint32_t near,
 			   ? FR_NOMEM
 			   : 0;
 	}
-	struct cand *c = kvc__scratch(k, (size_t)k->o.nodes_max *
-						 KVC__TIERS * sizeof(*c));
+	struct cand *c =
+	    kvc__scratch(k, (size_t)k->o.nodes_max * KVC__TIERS * sizeof(*c));
 	if (c == NULL) {
 		return FR_NOMEM;
 	}
@@ -206,7 +206,7 @@ static int place(struct kvc *k, uint32_t ns, uint64_t bytes, uint32_t near,
 	}
 	if (pick == KVC__NONE) {
 		return kvc__err(r, "no space for a block of that size") ==
-				       FR_NOMEM
+			       FR_NOMEM
 			   ? FR_NOMEM
 			   : 0;
 	}

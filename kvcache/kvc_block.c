@@ -4,8 +4,8 @@
 #include "kvc_int.h"
 
 /* argv[from..to) are block hashes. */
-static int check_hashes(const struct kvc_arg *argv, uint32_t from,
-			uint32_t to, struct kvc_reply *err)
+static int check_hashes(const struct kvc_arg *argv, uint32_t from, uint32_t to,
+			struct kvc_reply *err)
 {
 	uint8_t h[KVC_HASH_BYTES];
 	for (uint32_t i = from; i < to; i++) {
@@ -63,7 +63,8 @@ int kvc__exec_evict(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 					 "");
 		}
 		if (!k->nodes[slot].tier[tier].present) {
-			return kvc__err(r, "node has no such tier");
+			return kvc__err3(r, "node has no tier '",
+					 &argv[argc - 1], "'");
 		}
 	}
 	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
@@ -73,8 +74,8 @@ int kvc__exec_evict(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		(void)kvc__parse_hash(&argv[i], h);
 		/* The namespace goes with its last block: look it up again. */
 		ns = kvc__ns_find(k, argv[1].base, argv[1].len);
-		uint32_t b = ns == KVC__NONE ? KVC__NONE
-					     : kvc__block_find(k, ns, h);
+		uint32_t b =
+		    ns == KVC__NONE ? KVC__NONE : kvc__block_find(k, ns, h);
 		if (b == KVC__NONE) {
 			continue;
 		}

@@ -50,14 +50,17 @@ static int check_tier(const struct kvc *k, uint32_t s, unsigned t,
 		if (b->last_access_ms < last) {
 			return fail(msg, cap, "LRU out of order at", l);
 		}
-		if (kvc__loc_find(k, loc->block, (uint16_t)s,
-				  (uint8_t)t) != l) {
+		if (kvc__loc_find(k, loc->block, (uint16_t)s, (uint8_t)t) !=
+		    l) {
 			return fail(msg, cap, "location not on its block", l);
 		}
 		last = b->last_access_ms;
 		used += loc->len;
 		prev = l;
 		n++;
+	}
+	if (n > 0 && k->nodes[s].down) {
+		return fail(msg, cap, "locations on a reclaimed node, slot", s);
 	}
 	if (tr->present && tr->lru_tail != prev) {
 		return fail(msg, cap, "LRU tail wrong on node slot", s);
@@ -84,7 +87,8 @@ static int check_nodes(const struct kvc *k, char *msg, size_t cap)
 		}
 		nnodes++;
 		if (kvc__node_find(k, n->id) != s) {
-			return fail(msg, cap, "node id map wrong for node", n->id);
+			return fail(msg, cap, "node id map wrong for node",
+				    n->id);
 		}
 		for (unsigned t = 0; t < KVC__TIERS; t++) {
 			uint64_t r = 0;
@@ -120,7 +124,8 @@ static int check_blocks(const struct kvc *k, char *msg, size_t cap)
 			continue;
 		}
 		live++;
-		if (blk->ns >= k->o.namespaces_max || k->ns[blk->ns].refs == 0) {
+		if (blk->ns >= k->o.namespaces_max ||
+		    k->ns[blk->ns].refs == 0) {
 			return fail(msg, cap, "block in a dead namespace", b);
 		}
 		if (kvc__block_find(k, blk->ns, blk->hash) != b) {
@@ -166,13 +171,15 @@ static int check_res(const struct kvc *k, char *msg, size_t cap)
 	for (uint32_t i = 0; i < k->nres; i++) {
 		const struct kvc__res *r = &k->res[i];
 		if (kvc__res_find(k, r->rid) != i || r->rid >= k->next_rid) {
-			return fail(msg, cap, "reservation index wrong", r->rid);
+			return fail(msg, cap, "reservation index wrong",
+				    r->rid);
 		}
 		if (r->node >= k->o.nodes_max || k->nodes[r->node].id == 0 ||
 		    k->nodes[r->node].down || r->tier >= KVC__TIERS ||
 		    !k->nodes[r->node].tier[r->tier].present) {
-			return fail(msg, cap, "reservation on unknown node or "
-					      "tier",
+			return fail(msg, cap,
+				    "reservation on unknown node or "
+				    "tier",
 				    r->rid);
 		}
 	}

@@ -12,7 +12,7 @@
 
 struct cmd {
 	const char *name;   /* upper case; matched case-insensitively */
-	size_t len;         /* strlen(name) */
+	size_t len;	    /* strlen(name) */
 	enum kvc_kind kind; /* KVC.LOOKUP: READ unless TOUCH is given */
 	kvc__check_fn check;
 	kvc__exec_fn exec;
@@ -20,7 +20,10 @@ struct cmd {
 };
 
 #define C(name, kind, fn)                                                      \
-	{name, sizeof(name) - 1, kind, kvc__check_##fn, kvc__exec_##fn, 0}
+	{                                                                      \
+		name, sizeof(name) - 1, kind, kvc__check_##fn, kvc__exec_##fn, \
+		    0                                                          \
+	}
 static const struct cmd cmds[] = {
     C("SET", KVC_WRITE, kv_set),
     C("GET", KVC_READ, kv_get),

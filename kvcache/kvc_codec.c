@@ -74,8 +74,8 @@ int kvc_command_encode(uint64_t now_ms, uint32_t argc,
 }
 
 /* @argv has room for KVC_ARGC_MAX entries; they point into @entry. */
-int kvc__decode(const void *entry, size_t len, uint64_t *now_ms,
-		uint32_t *argc, struct kvc_arg *argv)
+int kvc__decode(const void *entry, size_t len, uint64_t *now_ms, uint32_t *argc,
+		struct kvc_arg *argv)
 {
 	const unsigned char *p = entry;
 	if (entry == NULL || len < KVC__ENTRY_HEADER ||

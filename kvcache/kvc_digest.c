@@ -61,7 +61,8 @@ static uint64_t node_digest(const struct kvc *k, const struct kvc__node *n)
 		/* The LRU order, from least recent. */
 		for (uint32_t l = tr->present ? tr->lru_head : KVC__NONE;
 		     l != KVC__NONE; l = k->locs[l].lru_next) {
-			const struct kvc__block *b = &k->blocks[k->locs[l].block];
+			const struct kvc__block *b =
+			    &k->blocks[k->locs[l].block];
 			uint64_t w;
 			memcpy(&w, b->hash, 8);
 			add64(&a, w ^ k->ns[b->ns].hash);
@@ -158,20 +159,13 @@ int kvc__exec_stats(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		const char *name;
 		uint64_t v;
 	} f[] = {
-	    {"blocks", k->nblocks},
-	    {"blocks_max", k->o.blocks_max},
-	    {"locations", k->nlocs},
-	    {"locations_max", k->o.locations_max},
-	    {"namespaces", k->nns},
-	    {"nodes", k->nnodes},
-	    {"nodes_alive", alive},
-	    {"reservations", k->nres},
-	    {"kv_keys", k->nkv},
-	    {"bytes_capacity", cap},
-	    {"bytes_used", used},
-	    {"bytes_reserved", reserved},
-	    {"now_ms", k->now_ms},
-	    {"applied", k->applied},
+	    {"blocks", k->nblocks},  {"blocks_max", k->o.blocks_max},
+	    {"locations", k->nlocs}, {"locations_max", k->o.locations_max},
+	    {"namespaces", k->nns},  {"nodes", k->nnodes},
+	    {"nodes_alive", alive},  {"reservations", k->nres},
+	    {"kv_keys", k->nkv},     {"bytes_capacity", cap},
+	    {"bytes_used", used},    {"bytes_reserved", reserved},
+	    {"now_ms", k->now_ms},   {"applied", k->applied},
 	};
 	size_t n = sizeof(f) / sizeof(f[0]);
 	int rv = kvc__reply_array(r, 2 * n);

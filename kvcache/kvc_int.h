@@ -9,29 +9,29 @@
 
 #include "kvc.h"
 
-#define KVC__NONE   UINT32_MAX /* no index */
-#define KVC__TIERS  4u         /* hbm, dram, cxl, nvme: fastest first */
+#define KVC__NONE	 UINT32_MAX /* no index */
+#define KVC__TIERS	 4u	    /* hbm, dram, cxl, nvme: fastest first */
 #define KVC__NODE_ID_MAX 65535u
 
 /* Default capacities (struct kvc_options field = 0). */
-#define KVC__DEF_BLOCKS  (1u << 20)
-#define KVC__DEF_NODES   256u
-#define KVC__DEF_NS      1024u
-#define KVC__DEF_RES     65536u
-#define KVC__DEF_KV      (1u << 16)
+#define KVC__DEF_BLOCKS	  (1u << 20)
+#define KVC__DEF_NODES	  256u
+#define KVC__DEF_NS	  1024u
+#define KVC__DEF_RES	  65536u
+#define KVC__DEF_KV	  (1u << 16)
 #define KVC__DEF_LEASE_MS 30000u /* KVC.ALLOC without LEASE */
 
 /* One block: 64 bytes, so 1M blocks with one location each cost
  * 64 + 32 (location) + 16 (two table slots) = 112 bytes. */
 struct kvc__block {
-	uint8_t hash[KVC_HASH_BYTES];   /* identity within the namespace */
+	uint8_t hash[KVC_HASH_BYTES];	/* identity within the namespace */
 	uint8_t parent[KVC_HASH_BYTES]; /* previous block; all zero = root */
-	uint64_t last_access_ms;        /* LRU clock (entry time) */
-	uint64_t pin_expiry_ms;         /* pins count only while now < this */
-	uint32_t ns;                    /* namespace index */
-	uint32_t tokens;                /* tokens the block covers */
-	uint32_t pins;                  /* pin count (see pin_expiry_ms) */
-	uint32_t loc;                   /* first location, KVC__NONE = free */
+	uint64_t last_access_ms;	/* LRU clock (entry time) */
+	uint64_t pin_expiry_ms;		/* pins count only while now < this */
+	uint32_t ns;			/* namespace index */
+	uint32_t tokens;		/* tokens the block covers */
+	uint32_t pins;			/* pin count (see pin_expiry_ms) */
+	uint32_t loc;			/* first location, KVC__NONE = free */
 };
 static_assert(sizeof(struct kvc__block) == 64, "block is 64 bytes");
 
@@ -39,52 +39,52 @@ static_assert(sizeof(struct kvc__block) == 64, "block is 64 bytes");
  * A block's locations are kept sorted by (node id, tier). */
 struct kvc__loc {
 	uint64_t offset;   /* byte offset in the tier (the node's business) */
-	uint32_t len;      /* bytes */
-	uint32_t block;    /* owning block index */
-	uint32_t next;     /* next location of the same block; free-list link */
+	uint32_t len;	   /* bytes */
+	uint32_t block;	   /* owning block index */
+	uint32_t next;	   /* next location of the same block; free-list link */
 	uint32_t lru_prev; /* towards least recently used */
 	uint32_t lru_next; /* towards most recently used */
-	uint16_t node;     /* node slot */
-	uint8_t tier;      /* 0..3 */
-	uint8_t pad;       /* zero */
+	uint16_t node;	   /* node slot */
+	uint8_t tier;	   /* 0..3 */
+	uint8_t pad;	   /* zero */
 };
 static_assert(sizeof(struct kvc__loc) == 32, "location is 32 bytes");
 
 struct kvc__tier {
-	uint64_t cap;      /* capacity in bytes; 0 and !present = no tier */
-	uint64_t used;     /* sum of location lengths */
+	uint64_t cap;	   /* capacity in bytes; 0 and !present = no tier */
+	uint64_t used;	   /* sum of location lengths */
 	uint64_t reserved; /* sum of live reservations */
 	uint32_t lru_head; /* least recently used location */
 	uint32_t lru_tail; /* most recently used location */
-	uint32_t nlocs;    /* locations on this tier */
-	bool present;      /* the node has this tier */
+	uint32_t nlocs;	   /* locations on this tier */
+	bool present;	   /* the node has this tier */
 };
 
 struct kvc__node {
-	uint64_t lease_expiry_ms; /* 0 = no lease (never expires) */
+	uint64_t lease_expiry_ms;	   /* 0 = no lease (never expires) */
 	struct kvc__tier tier[KVC__TIERS]; /* indexed by tier */
-	uint16_t id;        /* 1..65535; 0 = slot free */
-	uint8_t numa;       /* NUMA node of the storage */
-	bool down;          /* lease expired and locations reclaimed */
-	uint8_t addr_len;   /* bytes of addr */
+	uint16_t id;			   /* 1..65535; 0 = slot free */
+	uint8_t numa;			   /* NUMA node of the storage */
+	bool down;	  /* lease expired and locations reclaimed */
+	uint8_t addr_len; /* bytes of addr */
 	char addr[KVC_ADDR_BYTES_MAX]; /* "host:port" or any opaque string */
 };
 
 struct kvc__ns {
-	uint64_t hash;   /* kvc__hash64 of the name */
-	uint32_t refs;   /* blocks + reservations; 0 = slot free */
-	uint32_t blocks; /* blocks in this namespace */
-	uint8_t len;     /* name bytes */
+	uint64_t hash;		     /* kvc__hash64 of the name */
+	uint32_t refs;		     /* blocks + reservations; 0 = slot free */
+	uint32_t blocks;	     /* blocks in this namespace */
+	uint8_t len;		     /* name bytes */
 	char name[KVC_NS_BYTES_MAX]; /* not NUL-terminated */
 };
 
 struct kvc__res {
-	uint64_t rid;       /* reservation id, never reused */
-	uint64_t bytes;     /* reserved on (node, tier) */
+	uint64_t rid;	    /* reservation id, never reused */
+	uint64_t bytes;	    /* reserved on (node, tier) */
 	uint64_t expiry_ms; /* released when the clock reaches this */
-	uint32_t ns;        /* namespace index */
-	uint16_t node;      /* node slot */
-	uint8_t tier;       /* 0..3 */
+	uint32_t ns;	    /* namespace index */
+	uint16_t node;	    /* node slot */
+	uint8_t tier;	    /* 0..3 */
 };
 
 /* One generic KV pair: one allocation holding key then value. */
@@ -103,38 +103,38 @@ struct kvc {
 	uint64_t applied;     /* entries applied (counted in the digest) */
 
 	struct kvc__block *blocks; /* [blocks_max] */
-	uint32_t blocks_hw;        /* high-water mark of used indices */
-	uint32_t blocks_free;      /* free list, linked through .ns */
-	uint32_t nblocks;          /* live blocks */
+	uint32_t blocks_hw;	   /* high-water mark of used indices */
+	uint32_t blocks_free;	   /* free list, linked through .ns */
+	uint32_t nblocks;	   /* live blocks */
 	uint64_t *btab; /* [bmask + 1]: tag << 32 | (index + 1), 0 = empty */
-	uint32_t bmask;            /* table size - 1 (power of two) */
+	uint32_t bmask; /* table size - 1 (power of two) */
 
 	struct kvc__loc *locs; /* [locations_max] */
 	uint32_t locs_hw;      /* high-water mark */
 	uint32_t locs_free;    /* free list through .next */
-	uint32_t nlocs;        /* live locations */
+	uint32_t nlocs;	       /* live locations */
 
 	struct kvc__node *nodes; /* [nodes_max] */
-	uint32_t nnodes;         /* registered nodes */
-	uint16_t *node_slot;     /* [65536]: id -> slot + 1, 0 = unknown */
+	uint32_t nnodes;	 /* registered nodes */
+	uint16_t *node_slot;	 /* [65536]: id -> slot + 1, 0 = unknown */
 
-	struct kvc__ns *ns;   /* [namespaces_max] */
-	uint32_t *nstab;      /* [nsmask + 1]: index + 1 */
-	uint32_t nsmask;      /* table size - 1 */
-	uint32_t nns;         /* live namespaces */
+	struct kvc__ns *ns; /* [namespaces_max] */
+	uint32_t *nstab;    /* [nsmask + 1]: index + 1 */
+	uint32_t nsmask;    /* table size - 1 */
+	uint32_t nns;	    /* live namespaces */
 
 	struct kvc__res *res; /* [reservations_max], dense */
-	uint32_t nres;        /* live reservations */
-	uint32_t *rtab;       /* [rmask + 1]: dense index + 1 */
-	uint32_t rmask;       /* table size - 1 */
+	uint32_t nres;	      /* live reservations */
+	uint32_t *rtab;	      /* [rmask + 1]: dense index + 1 */
+	uint32_t rmask;	      /* table size - 1 */
 
 	struct kvc__kv **kv; /* [kvmask + 1] open addressing, NULL = empty */
 	uint32_t kvmask;     /* table size - 1 */
-	uint32_t nkv;        /* live keys */
+	uint32_t nkv;	     /* live keys */
 
 	struct kvc_arg *argv; /* decode scratch: [KVC_ARGC_MAX] */
-	int64_t *acc;         /* [nodes_max * 4] capacity deltas, kept zero */
-	void *scratch;        /* per-command scratch (see kvc_block.c) */
+	int64_t *acc;	      /* [nodes_max * 4] capacity deltas, kept zero */
+	void *scratch;	      /* per-command scratch (see kvc_block.c) */
 	size_t scratch_bytes; /* bytes allocated at scratch */
 };
 
@@ -178,6 +178,8 @@ int kvc__err(struct kvc_reply *r, const char *msg);
 int kvc__err3(struct kvc_reply *r, const char *a, const struct kvc_arg *name,
 	      const char *b);
 int kvc__err_arity(struct kvc_reply *r, const struct kvc_arg *cmd);
+/* "-ERR <a><v><b>\r\n" */
+int kvc__err_num(struct kvc_reply *r, const char *a, uint64_t v, const char *b);
 size_t kvc__fmt_u64(char *out, uint64_t v);
 void kvc__fmt_hash(char *out, const uint8_t *h);
 
@@ -186,8 +188,7 @@ bool kvc__arg_eq(const struct kvc_arg *a, const char *word);
 bool kvc__parse_u64(const struct kvc_arg *a, uint64_t *v);
 bool kvc__parse_i64(const char *s, size_t len, int64_t *v);
 bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES]);
-bool kvc__parse_parent(const struct kvc_arg *a,
-		       uint8_t out[KVC_HASH_BYTES]);
+bool kvc__parse_parent(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES]);
 int kvc__parse_tier(const struct kvc_arg *a); /* 0..3 or -1 */
 const char *kvc__tier_name(unsigned tier);
 bool kvc__parse_node_id(const struct kvc_arg *a, uint16_t *id);
@@ -196,8 +197,8 @@ bool kvc__ns_valid(const struct kvc_arg *a);
 bool kvc__hash_is_zero(const uint8_t *h);
 
 /* ---- kvc_codec.c ---- */
-int kvc__decode(const void *entry, size_t len, uint64_t *now_ms,
-		uint32_t *argc, struct kvc_arg *argv);
+int kvc__decode(const void *entry, size_t len, uint64_t *now_ms, uint32_t *argc,
+		struct kvc_arg *argv);
 
 /* ---- kvc_table.c: blocks, locations, LRU ---- */
 uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h);
@@ -264,11 +265,13 @@ typedef int (*kvc__check_fn)(uint32_t argc, const struct kvc_arg *argv,
 typedef int (*kvc__exec_fn)(struct kvc *k, uint32_t argc,
 			    const struct kvc_arg *argv, struct kvc_reply *r);
 
+/* clang-format off */
 #define KVC__HANDLERS(X)                                                       \
 	X(kv_set) X(kv_get) X(kv_del) X(kv_exists) X(kv_mset) X(kv_mget)      \
 	X(kv_incr) X(node_add) X(node_del) X(node_list) X(node_heartbeat)     \
 	X(put) X(evict) X(nsdel) X(lookup) X(alloc) X(revoke) X(pin) X(unpin) \
 	X(stats) X(digest)
+/* clang-format on */
 #define KVC__DECL(n)                                                           \
 	int kvc__check_##n(uint32_t argc, const struct kvc_arg *argv,          \
 			   struct kvc_reply *err);                             \

@@ -86,8 +86,8 @@ static void kv_remove(struct kvc *k, uint32_t i)
 				return;
 			}
 			uint32_t h = (uint32_t)k->kv[j]->hash & k->kvmask;
-			bool stays = i <= j ? (i < h && h <= j)
-					    : (i < h || h <= j);
+			bool stays =
+			    i <= j ? (i < h && h <= j) : (i < h || h <= j);
 			if (!stays) {
 				break;
 			}
@@ -313,8 +313,8 @@ int kvc__exec_kv_incr(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 {
 	const struct kvc__kv *old = kvc__kv_find(k, argv[1].base, argv[1].len);
 	int64_t v = 0;
-	if (old != NULL && !kvc__parse_i64(old->data + old->klen, old->vlen,
-					   &v)) {
+	if (old != NULL &&
+	    !kvc__parse_i64(old->data + old->klen, old->vlen, &v)) {
 		return kvc__err(r, "value is not an integer or out of range");
 	}
 	if (v == INT64_MAX) {

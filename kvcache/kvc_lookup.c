@@ -98,7 +98,7 @@ static const char tier_pad[KVC__TIERS][16] = {"hbm", "dram", "cxl", "nvme"};
 static const uint8_t tier_len[KVC__TIERS] = {3, 4, 3, 4};
 
 #define BLOCK_BYTES_MAX (9 + 32 + 2 + 3 * 24)
-#define LOC_BYTES_MAX   (4 + 3 * 24 + 24 + KVC_ADDR_BYTES_MAX + 2 + 24 + 22)
+#define LOC_BYTES_MAX	(4 + 3 * 24 + 24 + KVC_ADDR_BYTES_MAX + 2 + 24 + 22)
 static_assert(KVC_ADDR_BYTES_MAX % 16 == 0, "put_str copies 16 at a time");
 
 static int reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
@@ -148,9 +148,9 @@ int kvc__exec_lookup(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	bool touch = touch_opt(argc, argv);
 	uint32_t n = (touch ? argc - 1 : argc) - 2;
 	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
-	uint64_t *key = kvc__scratch(
-	    k, (size_t)n * (sizeof(uint64_t) + KVC_HASH_BYTES +
-			    2 * sizeof(uint32_t)));
+	uint64_t *key =
+	    kvc__scratch(k, (size_t)n * (sizeof(uint64_t) + KVC_HASH_BYTES +
+					 2 * sizeof(uint32_t)));
 	if (key == NULL) {
 		return FR_NOMEM;
 	}

@@ -106,7 +106,8 @@ int kvc__check_node_add(uint32_t argc, const struct kvc_arg *argv,
 					 "' (hbm, dram, cxl or nvme)");
 		}
 		if (seen & (1u << t)) {
-			return kvc__err3(err, "duplicate tier '", &argv[i], "'");
+			return kvc__err3(err, "duplicate tier '", &argv[i],
+					 "'");
 		}
 		seen |= 1u << t;
 		if (!kvc__parse_u64(&argv[i + 1], &v) || v == 0) {
@@ -117,8 +118,8 @@ int kvc__check_node_add(uint32_t argc, const struct kvc_arg *argv,
 	return 0;
 }
 
-int kvc__exec_node_add(struct kvc *k, uint32_t argc,
-		       const struct kvc_arg *argv, struct kvc_reply *r)
+int kvc__exec_node_add(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
+		       struct kvc_reply *r)
 {
 	uint16_t id;
 	uint64_t numa;
@@ -165,8 +166,8 @@ int kvc__exec_node_add(struct kvc *k, uint32_t argc,
 }
 
 /* Node ids from argv[first..argc): valid and pairwise distinct. */
-static int check_ids(uint32_t argc, const struct kvc_arg *argv,
-		     uint32_t first, struct kvc_reply *err)
+static int check_ids(uint32_t argc, const struct kvc_arg *argv, uint32_t first,
+		     struct kvc_reply *err)
 {
 	for (uint32_t i = first; i < argc; i++) {
 		uint16_t id;
@@ -211,8 +212,8 @@ int kvc__check_node_del(uint32_t argc, const struct kvc_arg *argv,
 	return check_ids(argc, argv, 1, err);
 }
 
-int kvc__exec_node_del(struct kvc *k, uint32_t argc,
-		       const struct kvc_arg *argv, struct kvc_reply *r)
+int kvc__exec_node_del(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
+		       struct kvc_reply *r)
 {
 	int rv = exec_ids_known(k, argc, argv, 1, r);
 	if (rv != 0) {

@@ -73,8 +73,8 @@ int kvc_open(struct kvc **out, const struct kvc_options *o)
 	k->rtab = fr_calloc((size_t)k->rmask + 1, sizeof(*k->rtab));
 	k->kv = fr_calloc((size_t)k->kvmask + 1, sizeof(*k->kv));
 	k->argv = fr_calloc(KVC_ARGC_MAX, sizeof(*k->argv));
-	k->acc = fr_calloc((size_t)k->o.nodes_max * KVC__TIERS,
-			   sizeof(*k->acc));
+	k->acc =
+	    fr_calloc((size_t)k->o.nodes_max * KVC__TIERS, sizeof(*k->acc));
 	k->scratch = fr_malloc(SCRATCH_MIN);
 	k->scratch_bytes = SCRATCH_MIN;
 	if (k->blocks == NULL || k->btab == NULL || k->locs == NULL ||

@@ -96,7 +96,7 @@ bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES])
 		uint8_t l = (uint8_t)((p[i] | 0x20) - 'a');
 		uint8_t isd = d < 10;
 		uint8_t isl = l < 6;
-		bad |= (uint8_t)!(isd | isl);
+		bad |= (uint8_t) !(isd | isl);
 		nib[i] = isd ? d : (uint8_t)(l + 10);
 	}
 	uint8_t any = 0;

@@ -20,12 +20,12 @@ struct item {
 	uint8_t hash[KVC_HASH_BYTES];
 	uint8_t parent[KVC_HASH_BYTES];
 	uint64_t offset;
-	uint64_t rid;    /* RES form, else 0 */
-	uint32_t b;      /* block index once known, else KVC__NONE */
+	uint64_t rid; /* RES form, else 0 */
+	uint32_t b;   /* block index once known, else KVC__NONE */
 	uint32_t len;
 	uint32_t tokens;
 	uint16_t node_id;
-	uint16_t slot;   /* node slot */
+	uint16_t slot; /* node slot */
 	uint8_t tier;
 };
 
@@ -148,13 +148,18 @@ static int resolve(struct kvc *k, uint32_t ns, struct item *it, bool res,
 	}
 	uint32_t s = kvc__node_find(k, it->node_id);
 	if (s == KVC__NONE) {
-		return kvc__err(r, "unknown node");
+		return kvc__err_num(r, "unknown node ", it->node_id, "");
 	}
 	if (!kvc__node_alive(k, &k->nodes[s])) {
-		return kvc__err(r, "node is down (lease expired)");
+		return kvc__err_num(r, "node ", it->node_id,
+				    " is down (lease expired)");
 	}
 	if (!k->nodes[s].tier[it->tier].present) {
-		return kvc__err(r, "node has no such tier");
+		return kvc__err_num(r, "node ", it->node_id,
+				    it->tier == 0   ? " has no tier hbm"
+				    : it->tier == 1 ? " has no tier dram"
+				    : it->tier == 2 ? " has no tier cxl"
+						    : " has no tier nvme");
 	}
 	it->slot = (uint16_t)s;
 	return 0;
@@ -185,17 +190,19 @@ static int validate(struct kvc *k, uint32_t ns, struct item *it, uint32_t n,
 			return kvc__err(r, "conflicting parent or tokens for "
 					   "one block in batch");
 		}
-		uint32_t b = ns == KVC__NONE ? KVC__NONE
-					     : kvc__block_find(k, ns, it[i].hash);
+		uint32_t b = ns == KVC__NONE
+				 ? KVC__NONE
+				 : kvc__block_find(k, ns, it[i].hash);
 		it[i].b = b;
 		uint32_t l = KVC__NONE;
 		if (b != KVC__NONE) {
 			const struct kvc__block *blk = &k->blocks[b];
 			if (blk->tokens != it[i].tokens ||
-			    memcmp(blk->parent, it[i].parent,
-				   KVC_HASH_BYTES) != 0) {
-				return kvc__err(r, "block exists with a "
-						   "different parent or tokens");
+			    memcmp(blk->parent, it[i].parent, KVC_HASH_BYTES) !=
+				0) {
+				return kvc__err(r,
+						"block exists with a "
+						"different parent or tokens");
 			}
 			l = kvc__loc_find(k, b, it[i].slot, it[i].tier);
 		} else if (!same) {
@@ -207,8 +214,8 @@ static int validate(struct kvc *k, uint32_t ns, struct item *it, uint32_t n,
 		}
 		new_locs += l == KVC__NONE;
 		if (!res) {
-			int64_t *acc = &k->acc[it[i].slot * KVC__TIERS +
-					       it[i].tier];
+			int64_t *acc =
+			    &k->acc[it[i].slot * KVC__TIERS + it[i].tier];
 			*acc += (int64_t)it[i].len -
 				(l == KVC__NONE ? 0 : k->locs[l].len);
 		}
@@ -229,7 +236,8 @@ static bool over_capacity(struct kvc *k, const struct item *it, uint32_t n)
 	bool full = false;
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t *acc = &k->acc[it[i].slot * KVC__TIERS + it[i].tier];
-		const struct kvc__tier *t = &k->nodes[it[i].slot].tier[it[i].tier];
+		const struct kvc__tier *t =
+		    &k->nodes[it[i].slot].tier[it[i].tier];
 		if (*acc > 0 &&
 		    (uint64_t)*acc > t->cap - t->used - t->reserved) {
 			full = true;

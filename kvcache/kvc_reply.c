@@ -56,8 +56,10 @@ int kvc__reply_str(struct kvc_reply *r, const char *s)
 size_t kvc__fmt_u64(char *out, uint64_t v)
 {
 	static const char pairs[201] =
-	    "00010203040506070809101112131415161718192021222324252627282930313233"
-	    "34353637383940414243444546474849505152535455565758596061626364656667"
+	    "000102030405060708091011121314151617181920212223242526272829303132"
+	    "33"
+	    "343536373839404142434445464748495051525354555657585960616263646566"
+	    "67"
 	    "6869707172737475767778798081828384858687888990919293949596979899";
 	if (v < 10) {
 		out[0] = (char)('0' + v);
@@ -244,4 +246,12 @@ int kvc__reply_tier(struct kvc_reply *r, unsigned tier)
 {
 	const char *name = kvc__tier_name(tier);
 	return kvc__reply_bulk(r, name, strlen(name));
+}
+
+int kvc__err_num(struct kvc_reply *r, const char *a, uint64_t v, const char *b)
+{
+	char num[24];
+	size_t n = kvc__fmt_u64(num, v);
+	struct kvc_arg arg = {num, n};
+	return kvc__err3(r, a, &arg, b);
 }

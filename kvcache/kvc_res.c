@@ -64,8 +64,8 @@ static void table_remove(struct kvc *k, uint32_t i)
 				return;
 			}
 			uint32_t h = home(k, k->res[k->rtab[j] - 1].rid);
-			bool stays = i <= j ? (i < h && h <= j)
-					    : (i < h || h <= j);
+			bool stays =
+			    i <= j ? (i < h && h <= j) : (i < h || h <= j);
 			if (!stays) {
 				break;
 			}

@@ -73,7 +73,8 @@ static int load_nodes(struct kvc *k, struct reader *r)
 			nd->tier[t].present = present != 0;
 			nd->tier[t].lru_head = KVC__NONE;
 			nd->tier[t].lru_tail = KVC__NONE;
-			if (present > 1 || (present == 0) != (nd->tier[t].cap == 0)) {
+			if (present > 1 ||
+			    (present == 0) != (nd->tier[t].cap == 0)) {
 				return bad(r, FR_CORRUPT);
 			}
 		}
@@ -123,7 +124,7 @@ static uint64_t le(const unsigned char *p, unsigned bytes)
  * prefetched before the first insertion, so their cache misses overlap. */
 #define CHUNK_BYTES 65536u
 #define BLOCK_REC   60u
-#define LOC_REC     16u
+#define LOC_REC	    16u
 
 /* Blocks land at indices 0..n-1 of the fresh instance: ordinal = index. */
 static int load_blocks(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
@@ -144,8 +145,8 @@ static int load_blocks(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
 			if (ord >= nns) {
 				return bad(r, FR_CORRUPT);
 			}
-			kvc__block_prefetch(k,
-					    kvc__block_key(ns_idx[ord], rec + 4));
+			kvc__block_prefetch(
+			    k, kvc__block_key(ns_idx[ord], rec + 4));
 		}
 		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
 			const unsigned char *rec = buf + i * BLOCK_REC;
@@ -155,7 +156,8 @@ static int load_blocks(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
 			    memcmp(h, parent, KVC_HASH_BYTES) == 0) {
 				return bad(r, FR_CORRUPT);
 			}
-			uint32_t b = kvc__block_insert(k, ns_idx[le(rec, 4)], h);
+			uint32_t b =
+			    kvc__block_insert(k, ns_idx[le(rec, 4)], h);
 			if (b == KVC__NONE) {
 				return bad(r, FR_CORRUPT); /* duplicate */
 			}
@@ -181,6 +183,9 @@ static int load_tier(struct kvc *k, struct reader *r, uint32_t s, unsigned t,
 	uint64_t last = 0;
 	if (n > k->o.locations_max - k->nlocs) {
 		return bad(r, FR_NOSPACE);
+	}
+	if (n > 0 && k->nodes[s].down) {
+		return bad(r, FR_CORRUPT); /* a reclaimed node holds nothing */
 	}
 	for (uint64_t done = 0; done < n && r->err == 0;) {
 		uint64_t c = n - done < CHUNK_BYTES / LOC_REC
@@ -233,7 +238,8 @@ static int load_res(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
 			return bad(r, FR_CORRUPT);
 		}
 		const struct kvc__tier *tr = &k->nodes[s].tier[tier];
-		if (!tr->present || res.bytes > tr->cap - tr->used - tr->reserved) {
+		if (!tr->present ||
+		    res.bytes > tr->cap - tr->used - tr->reserved) {
 			return bad(r, FR_CORRUPT);
 		}
 		res.ns = ns_idx[ord];

@@ -25,7 +25,7 @@
  * every bound, the checksum and all invariants, and only then swaps it in.
  */
 
-#define WBUF_BYTES   65536u
+#define WBUF_BYTES 65536u
 
 struct writer {
 	int (*write)(void *ctx, const void *buf, size_t len);

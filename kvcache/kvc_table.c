@@ -72,7 +72,8 @@ uint32_t kvc__block_find_key(const struct kvc *k, uint64_t key, uint32_t ns,
 		}
 		uint32_t b = (uint32_t)s - 1;
 		const struct kvc__block *blk = &k->blocks[b];
-		if (blk->ns == ns && memcmp(blk->hash, h, KVC_HASH_BYTES) == 0) {
+		if (blk->ns == ns &&
+		    memcmp(blk->hash, h, KVC_HASH_BYTES) == 0) {
 			return b;
 		}
 	}
@@ -269,7 +270,8 @@ uint32_t kvc__loc_add(struct kvc *k, uint32_t b, uint16_t node, uint8_t tier,
 	loc->node = node;
 	loc->tier = tier;
 	uint32_t *link = &k->blocks[b].loc;
-	while (*link != KVC__NONE && loc_before(k, &k->locs[*link], node, tier)) {
+	while (*link != KVC__NONE &&
+	       loc_before(k, &k->locs[*link], node, tier)) {
 		link = &k->locs[*link].next;
 	}
 	loc->next = *link;

@@ -140,7 +140,7 @@ static void hash_hex(uint64_t i, char out[32])
 }
 
 struct words {
-	char *hex;    /* [n * 32] hashes */
+	char *hex;	 /* [n * 32] hashes */
 	char num[4][24]; /* scratch numbers */
 };
 
@@ -163,8 +163,10 @@ static uint32_t put_argv(const char *hex, uint64_t first, uint32_t count,
 		a[n++] = (struct kvc_arg){"16", 2};
 		char *node = nums[3 * j];
 		char *off = nums[3 * j + 1];
-		int nl = snprintf(node, 24, "%u", (unsigned)((i / CHAIN) % NODES) + 1);
-		int ol = snprintf(off, 24, "%llu", (unsigned long long)i * 4096);
+		int nl = snprintf(node, 24, "%u",
+				  (unsigned)((i / CHAIN) % NODES) + 1);
+		int ol =
+		    snprintf(off, 24, "%llu", (unsigned long long)i * 4096);
 		a[n++] = (struct kvc_arg){node, (size_t)nl};
 		a[n++] = (struct kvc_arg){"dram", 4};
 		a[n++] = (struct kvc_arg){off, (size_t)ol};
@@ -176,7 +178,7 @@ static uint32_t put_argv(const char *hex, uint64_t first, uint32_t count,
 /* Encoded entries back to back. */
 struct batch {
 	struct kvc_reply buf; /* entries */
-	size_t *off;          /* [n + 1] */
+	size_t *off;	      /* [n + 1] */
 	size_t n;
 };
 
@@ -199,7 +201,8 @@ static void encode_puts(struct batch *b, const char *hex, uint64_t first,
 	b->off = malloc((n / per + 2) * sizeof(*b->off));
 	b->off[0] = 0;
 	for (uint64_t i = first; i < first + n; i += per) {
-		uint32_t c = (uint32_t)(first + n - i < per ? first + n - i : per);
+		uint32_t c =
+		    (uint32_t)(first + n - i < per ? first + n - i : per);
 		uint32_t argc = put_argv(hex, i, c, argv_tmp, nums_tmp);
 		batch_add(b, argc, argv_tmp);
 	}
@@ -245,8 +248,9 @@ static void add_nodes(struct kvc *k)
 		int il = snprintf(id, sizeof(id), "%u", i);
 		int al = snprintf(addr, sizeof(addr), "10.0.0.%u:7000", i);
 		struct kvc_arg a[] = {
-		    {"KVC.NODE.ADD", 12}, {id, (size_t)il}, {addr, (size_t)al},
-		    {"0", 1}, {"dram", 4}, {"17592186044416", 14}};
+		    {"KVC.NODE.ADD", 12}, {id, (size_t)il},
+		    {addr, (size_t)al},	  {"0", 1},
+		    {"dram", 4},	  {"17592186044416", 14}};
 		batch_add(&b, 6, a);
 	}
 	(void)apply_all(k, &b);
@@ -334,10 +338,11 @@ static void bench_lookup(struct kvc *k, const char *hex, uint64_t blocks,
 	for (uint64_t i = 0; i < ops; i++) {
 		sum += lat[i];
 	}
-	printf("lookup_%u_blocks (kvc_read): %.0f lookups/s; wall mean %.2f us, "
-	       "p50 %.2f us, p99 %.2f us; CPU mean %.2f us (reply %zu bytes)\n",
-	       len, (double)ops / t, sum / (double)ops, lat[ops / 2],
-	       lat[ops * 99 / 100], cpu * 1e6 / (double)ops, r.len);
+	printf(
+	    "lookup_%u_blocks (kvc_read): %.0f lookups/s; wall mean %.2f us, "
+	    "p50 %.2f us, p99 %.2f us; CPU mean %.2f us (reply %zu bytes)\n",
+	    len, (double)ops / t, sum / (double)ops, lat[ops / 2],
+	    lat[ops * 99 / 100], cpu * 1e6 / (double)ops, r.len);
 	kvc_reply_free(&r);
 	free(lat);
 }
@@ -362,10 +367,11 @@ static void bench_lookup_touch(struct kvc *k, const char *hex, uint64_t blocks,
 		batch_add(&b, 3 + len, a);
 	}
 	double t = apply_all(k, &b);
-	printf("lookup_touch_%u_blocks_apply: %.0f entries/s (wall %.2f us, CPU "
-	       "%.2f us each)\n",
-	       len, (double)ops / t, t * 1e6 / (double)ops,
-	       last_cpu * 1e6 / (double)ops);
+	printf(
+	    "lookup_touch_%u_blocks_apply: %.0f entries/s (wall %.2f us, CPU "
+	    "%.2f us each)\n",
+	    len, (double)ops / t, t * 1e6 / (double)ops,
+	    last_cpu * 1e6 / (double)ops);
 	batch_free(&b);
 }
 
@@ -396,8 +402,8 @@ static uint64_t arg_u64(const char *s)
 	return v;
 }
 
-static struct kvc *open_filled(const char *hex, uint64_t blocks,
-			       uint64_t cap, double *put_s)
+static struct kvc *open_filled(const char *hex, uint64_t blocks, uint64_t cap,
+			       double *put_s)
 {
 	struct kvc_options o = {.blocks_max = (uint32_t)cap,
 				.locations_max = (uint32_t)cap,
@@ -462,7 +468,8 @@ int bench_kvcache_main(int argc, char **argv)
 	uint64_t blocks = 1u << 20;
 	uint64_t ops = 1000000;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
 		} else if (strcmp(argv[i], "--blocks") == 0 && i + 1 < argc) {
@@ -523,11 +530,12 @@ int bench_kvcache_main(int argc, char **argv)
 	struct batch b = {0};
 	encode_puts(&b, hex, blocks, ops, 1);
 	double t = apply_all(k, &b);
-	printf("put_new_1_block_apply: %.0f entries/s (wall %.0f ns, CPU %.0f ns "
-	       "each; %.0f/s by CPU time), %llu -> %llu blocks\n",
-	       (double)ops / t, t * 1e9 / (double)ops,
-	       last_cpu * 1e9 / (double)ops, (double)ops / last_cpu,
-	       (unsigned long long)blocks, (unsigned long long)(blocks + ops));
+	printf(
+	    "put_new_1_block_apply: %.0f entries/s (wall %.0f ns, CPU %.0f ns "
+	    "each; %.0f/s by CPU time), %llu -> %llu blocks\n",
+	    (double)ops / t, t * 1e9 / (double)ops,
+	    last_cpu * 1e9 / (double)ops, (double)ops / last_cpu,
+	    (unsigned long long)blocks, (unsigned long long)(blocks + ops));
 	batch_free(&b);
 	/* Re-PUT existing blocks (refresh: lookup, compare, LRU touch). */
 	b.off = malloc((ops + 1) * sizeof(*b.off));

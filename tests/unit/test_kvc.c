@@ -36,7 +36,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define RUN(line) tk_run(k, T0, line)
+#define RUN(line)      tk_run(k, T0, line)
 #define EQ(line, want) assert_string_equal(tk_run(k, T0, line), want)
 #define EQF(want, ...) assert_string_equal(tk_runf(k, T0, __VA_ARGS__), want)
 /* The reply starts with @want (e.g. the array length). */
@@ -138,7 +138,7 @@ static void kv_full(void **state)
 	bad(k, "SET k16 v", "kv store full");
 	bad(k, "MSET k1 v k17 v", "kv store full");
 	bad(k, "INCR k18", "kv store full");
-	EQ("SET k1 w", "+OK\r\n");      /* replacing needs no room */
+	EQ("SET k1 w", "+OK\r\n"); /* replacing needs no room */
 	EQ("MSET k1 a k2 b", "+OK\r\n");
 	EQ("DEL k0", ":1\r\n");
 	EQ("SET k16 v", "+OK\r\n");
@@ -206,8 +206,9 @@ static void put_and_lookup(void **state)
 	struct kvc *k = *state;
 	add_nodes(k);
 	/* A chain 1 <- 2 <- 3 in "m", block 2 also on node 2. */
-	EQF(":3\r\n", "KVC.PUT m %s - 16 1 hbm 0 100 %s %s 16 1 hbm 100 100 "
-		      "%s %s 16 1 dram 0 100 %s %s 16 2 dram 0 100",
+	EQF(":3\r\n",
+	    "KVC.PUT m %s - 16 1 hbm 0 100 %s %s 16 1 hbm 100 100 "
+	    "%s %s 16 1 dram 0 100 %s %s 16 2 dram 0 100",
 	    tk_h(1), tk_h(2), tk_h(1), tk_h(3), tk_h(2), tk_h(2), tk_h(1));
 	char want[2048];
 	snprintf(want, sizeof(want),
@@ -281,8 +282,9 @@ static void put_and_lookup(void **state)
 	BADPUT("offset", "KVC.PUT m %s - 1 1 hbm -1 100", tk_h(5));
 	BADPUT("length", "KVC.PUT m %s - 1 1 hbm 0 0", tk_h(5));
 	BADPUT("length", "KVC.PUT m %s - 1 1 hbm 0 4294967296", tk_h(5));
-	BADPUT("unknown node", "KVC.PUT m %s - 1 7 hbm 0 10", tk_h(5));
-	BADPUT("no such tier", "KVC.PUT m %s - 1 2 hbm 0 10", tk_h(5));
+	BADPUT("unknown node 7", "KVC.PUT m %s - 1 7 hbm 0 10", tk_h(5));
+	BADPUT("node 2 has no tier hbm", "KVC.PUT m %s - 1 2 hbm 0 10",
+	       tk_h(5));
 	BADPUT("no space", "KVC.PUT m %s - 1 1 hbm 0 601", tk_h(5));
 	BADPUT("no space", "KVC.PUT m %s - 1 1 hbm 0 300 %s - 1 1 hbm 0 301",
 	       tk_h(5), tk_h(6));
@@ -332,21 +334,23 @@ static void block_table_full(void **state)
 	EQ(line, ":0\r\n");
 	BADPUT("location table full", "KVC.PUT m %s - 1 2 dram 0 1", tk_h(40));
 	EQ("KVC.DEL m", ":64\r\n");
-	EQ("KVC.STATS", "*28\r\n$6\r\nblocks\r\n:0\r\n$10\r\nblocks_max\r\n:64\r\n"
-			"$9\r\nlocations\r\n:0\r\n$13\r\nlocations_max\r\n:96\r\n"
-			"$10\r\nnamespaces\r\n:0\r\n$5\r\nnodes\r\n:2\r\n"
-			"$11\r\nnodes_alive\r\n:2\r\n$12\r\nreservations\r\n:0\r\n"
-			"$7\r\nkv_keys\r\n:0\r\n$14\r\nbytes_capacity\r\n:16000\r\n"
-			"$10\r\nbytes_used\r\n:0\r\n$14\r\nbytes_reserved\r\n:0\r\n"
-			"$6\r\nnow_ms\r\n:1000\r\n$7\r\napplied\r\n:9\r\n");
+	EQ("KVC.STATS",
+	   "*28\r\n$6\r\nblocks\r\n:0\r\n$10\r\nblocks_max\r\n:64\r\n"
+	   "$9\r\nlocations\r\n:0\r\n$13\r\nlocations_max\r\n:96\r\n"
+	   "$10\r\nnamespaces\r\n:0\r\n$5\r\nnodes\r\n:2\r\n"
+	   "$11\r\nnodes_alive\r\n:2\r\n$12\r\nreservations\r\n:0\r\n"
+	   "$7\r\nkv_keys\r\n:0\r\n$14\r\nbytes_capacity\r\n:16000\r\n"
+	   "$10\r\nbytes_used\r\n:0\r\n$14\r\nbytes_reserved\r\n:0\r\n"
+	   "$6\r\nnow_ms\r\n:1000\r\n$7\r\napplied\r\n:9\r\n");
 }
 
 static void evict_and_del(void **state)
 {
 	struct kvc *k = *state;
 	add_nodes(k);
-	EQF(":2\r\n", "KVC.PUT m %s - 1 1 hbm 0 10 %s - 1 2 dram 0 10 %s - 1 1 "
-		      "dram 0 10",
+	EQF(":2\r\n",
+	    "KVC.PUT m %s - 1 1 hbm 0 10 %s - 1 2 dram 0 10 %s - 1 1 "
+	    "dram 0 10",
 	    tk_h(1), tk_h(2), tk_h(1));
 	EQF(":1\r\n", "KVC.PUT z %s - 1 1 hbm 0 10", tk_h(1));
 	EQF(":1\r\n", "KVC.EVICT m %s AT 1 hbm", tk_h(1));
@@ -361,7 +365,7 @@ static void evict_and_del(void **state)
 	bad(k, "KVC.EVICT m", "wrong number");
 	bad(k, "KVC.EVICT m 12", "32 hex");
 	BADPUT("unknown node", "KVC.EVICT z %s AT 9 hbm", tk_h(1));
-	BADPUT("no such tier", "KVC.EVICT z %s AT 2 hbm", tk_h(1));
+	BADPUT("node has no tier 'hbm'", "KVC.EVICT z %s AT 2 hbm", tk_h(1));
 	BADPUT("unknown tier", "KVC.EVICT z %s AT 2 flash", tk_h(1));
 	BADPUT("node id", "KVC.EVICT z %s AT x hbm", tk_h(1));
 	bad(k, "KVC.DEL", "wrong number");
@@ -374,16 +378,17 @@ static void evict_and_del(void **state)
 static void pin_and_alloc(void **state)
 {
 	struct kvc *k = *state;
-	assert_string_equal(tk_run(k, 100, "KVC.NODE.ADD 1 10.0.0.1:7000 0 hbm "
+	assert_string_equal(tk_run(k, 100,
+				   "KVC.NODE.ADD 1 10.0.0.1:7000 0 hbm "
 				   "1000 dram 100"),
 			    "+OK\r\n");
 	/* Fill node 1's hbm (1000) with 1, 2 (pinned) and 3, LRU in order. */
 	tk_runf(k, 100, "KVC.PUT m %s - 1 1 hbm 0 400", tk_h(1));
 	tk_runf(k, 200, "KVC.PUT m %s - 1 1 hbm 0 400", tk_h(2));
 	tk_runf(k, 300, "KVC.PUT m %s - 1 1 hbm 0 200", tk_h(3));
-	assert_string_equal(tk_runf(k, 300, "KVC.PIN m 1000 %s %s", tk_h(2),
-				    tk_h(9)),
-			    ":1\r\n");
+	assert_string_equal(
+	    tk_runf(k, 300, "KVC.PIN m 1000 %s %s", tk_h(2), tk_h(9)),
+	    ":1\r\n");
 	/* No tier has room: evict from hbm's LRU head, skipping pinned 2. */
 	char want[1024];
 	snprintf(want, sizeof(want),
@@ -400,23 +405,24 @@ static void pin_and_alloc(void **state)
 	assert_non_null(
 	    strstr(tk_run(k, 400, "KVC.ALLOC m 300 NEAR 1 LEASE 50"), want));
 	/* hbm holds only pinned 2 and reservations: dram has room. */
-	assert_non_null(strstr(tk_run(k, 400, "KVC.ALLOC m 100 NEAR 1"),
-			       ":3\r\n:1\r\n$13\r\n10.0.0.1:7000\r\n$4\r\ndram"));
+	assert_non_null(
+	    strstr(tk_run(k, 400, "KVC.ALLOC m 100 NEAR 1"),
+		   ":3\r\n:1\r\n$13\r\n10.0.0.1:7000\r\n$4\r\ndram"));
 	/* NEAR 2: node 2's dram; then nothing is left for 10 bytes. */
 	tk_run(k, 400, "KVC.NODE.ADD 2 10.0.0.2:7000 1 dram 5000");
 	const char *r = tk_run(k, 400, "KVC.ALLOC m 5000 10 NEAR 2");
 	assert_non_null(strstr(r, "*2\r\n*7\r\n:4\r\n:2\r\n"));
 	assert_non_null(strstr(r, "*0\r\n-ERR no space"));
-	assert_non_null(strstr(tk_run(k, 400, "KVC.ALLOC m 99999"),
-			       "*1\r\n-ERR no space"));
+	assert_non_null(
+	    strstr(tk_run(k, 400, "KVC.ALLOC m 99999"), "*1\r\n-ERR no space"));
 	/* Commit reservation 1 with PUT RES; 2 expires (lease 50). */
-	assert_string_equal(tk_runf(k, 410, "KVC.PUT m RES 1 %s %s 1 77",
-				    tk_h(4), tk_h(2)),
-			    ":1\r\n");
-	assert_string_equal(tk_runf(k, 410, "KVC.PUT m RES 1 %s %s 1 77",
-				    tk_h(4), tk_h(2)),
-			    "-ERR unknown or expired reservation in this "
-			    "namespace\r\n");
+	assert_string_equal(
+	    tk_runf(k, 410, "KVC.PUT m RES 1 %s %s 1 77", tk_h(4), tk_h(2)),
+	    ":1\r\n");
+	assert_string_equal(
+	    tk_runf(k, 410, "KVC.PUT m RES 1 %s %s 1 77", tk_h(4), tk_h(2)),
+	    "-ERR unknown or expired reservation in this "
+	    "namespace\r\n");
 	snprintf(want, sizeof(want),
 		 "*1\r\n*3\r\n$32\r\n%s\r\n:1\r\n*1\r\n*5\r\n:1\r\n$13\r\n"
 		 "10.0.0.1:7000\r\n$3\r\nhbm\r\n:0\r\n:400\r\n",
@@ -427,9 +433,8 @@ static void pin_and_alloc(void **state)
 	assert_non_null(strstr(tk_run(k, 460, "KVC.NODE.LIST"),
 			       "$3\r\nhbm\r\n:1000\r\n:700\r\n:0\r\n:2\r\n"));
 	/* Pins expire with their lease; then 2 can be evicted. */
-	assert_string_equal(tk_runf(k, 460, "KVC.UNPIN m %s %s", tk_h(2),
-				    tk_h(2)),
-			    ":1\r\n");
+	assert_string_equal(
+	    tk_runf(k, 460, "KVC.UNPIN m %s %s", tk_h(2), tk_h(2)), ":1\r\n");
 	tk_runf(k, 460, "KVC.PIN m 100 %s", tk_h(2));
 	snprintf(want, sizeof(want), "*1\r\n*4\r\n$1\r\nm\r\n$32\r\n%s\r\n",
 		 tk_h(2));
@@ -467,14 +472,13 @@ static void reservations_full_and_dup(void **state)
 	const char *r = tk_run(k, T0, "KVC.ALLOC m 1 1 1 1 1 1 1 1 1");
 	assert_non_null(strstr(r, "-ERR reservation table full"));
 	char l2[400];
-	BADPUT("duplicate reservation",
-	       "KVC.PUT m RES 1 %s - 1 0 1 %s - 1 0", tk_h(1), tk_h(2));
+	BADPUT("duplicate reservation", "KVC.PUT m RES 1 %s - 1 0 1 %s - 1 0",
+	       tk_h(1), tk_h(2));
 	BADPUT("unknown or expired", "KVC.PUT other RES 1 %s - 1 0", tk_h(1));
 	EQF(":2\r\n", "KVC.PUT m RES 1 %s - 1 0 2 %s - 1 0", tk_h(1), tk_h(2));
 	EQ("KVC.DEL m", ":2\r\n");
 	EQ("KVC.STATS", RUN("KVC.STATS")); /* stable */
-	assert_non_null(strstr(RUN("KVC.STATS"),
-			       "reservations\r\n:0\r\n"));
+	assert_non_null(strstr(RUN("KVC.STATS"), "reservations\r\n:0\r\n"));
 }
 
 static void node_lease_expiry(void **state)
@@ -490,15 +494,15 @@ static void node_lease_expiry(void **state)
 	    ":2\r\n");
 	tk_run(k, 1100, "KVC.ALLOC m 50 NEAR 3");
 	/* Read at the last entry time (1100): the node is alive. */
-	assert_true(strncmp(tk_runf(k, 1100, "KVC.LOOKUP m %s %s", tk_h(1),
-				    tk_h(2)),
-			    "*2", 2) == 0);
+	assert_true(
+	    strncmp(tk_runf(k, 1100, "KVC.LOOKUP m %s %s", tk_h(1), tk_h(2)),
+		    "*2", 2) == 0);
 	/* A heartbeat at 1900 extends to 2900. */
 	assert_string_equal(tk_run(k, 1900, "KVC.NODE.HEARTBEAT 1000 3"),
 			    ":1\r\n");
 	assert_string_equal(tk_run(k, 2899, "SET t 1"), "+OK\r\n");
-	assert_true(strncmp(tk_runf(k, 0, "KVC.LOOKUP m %s", tk_h(1)), "*1",
-			    2) == 0);
+	assert_true(
+	    strncmp(tk_runf(k, 0, "KVC.LOOKUP m %s", tk_h(1)), "*1", 2) == 0);
 	/* The first entry at 2900 reclaims node 3: block 1 is gone, block 2
 	 * keeps its node 1 location; the reservation is released. */
 	assert_string_equal(tk_run(k, 2900, "SET t 2"), "+OK\r\n");
@@ -509,13 +513,13 @@ static void node_lease_expiry(void **state)
 	assert_non_null(strstr(RUN("KVC.STATS"), "reservations\r\n:0\r\n"));
 	assert_non_null(strstr(RUN("KVC.STATS"), "nodes_alive\r\n:2\r\n"));
 	char l2[400];
-	BADPUT("down", "KVC.PUT m %s - 1 3 dram 0 10", tk_h(5));
+	BADPUT("node 3 is down", "KVC.PUT m %s - 1 3 dram 0 10", tk_h(5));
 	/* A heartbeat revives it (empty). */
 	assert_string_equal(tk_run(k, 3000, "KVC.NODE.HEARTBEAT 1000 3"),
 			    ":1\r\n");
-	assert_string_equal(tk_runf(k, 3000, "KVC.PUT m %s - 1 3 dram 0 10",
-				    tk_h(1)),
-			    ":1\r\n");
+	assert_string_equal(
+	    tk_runf(k, 3000, "KVC.PUT m %s - 1 3 dram 0 10", tk_h(1)),
+	    ":1\r\n");
 	/* Time never runs backwards: an older stamp keeps the clock. */
 	tk_run(k, 10, "SET t 3");
 	assert_int_equal(kvc_now_ms(k), 3000);
@@ -599,11 +603,16 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(kv_commands),     T(kv_full),
-	    T(node_commands),   T(put_and_lookup),
-	    T(block_table_full), T(evict_and_del),
-	    T(pin_and_alloc),   T(reservations_full_and_dup),
-	    T(node_lease_expiry), T(digest_and_malformed),
+	    T(kv_commands),
+	    T(kv_full),
+	    T(node_commands),
+	    T(put_and_lookup),
+	    T(block_table_full),
+	    T(evict_and_del),
+	    T(pin_and_alloc),
+	    T(reservations_full_and_dup),
+	    T(node_lease_expiry),
+	    T(digest_and_malformed),
 	    cmocka_unit_test(open_options_and_faults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

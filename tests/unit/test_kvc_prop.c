@@ -53,8 +53,10 @@ static int put_item(char *p, size_t cap)
 	return snprintf(p, cap, " %s %s %u %u %s %u %u", tk_h(b),
 			ph(parent_of(b)), 16 + (rnd(40) == 0),
 			rnd(10) == 0 ? 1 + rnd(5) : 1 + rnd(2),
-			tiers[t < 4 ? 0 : t < 9 ? 1 : rnd(5)], rnd(1000),
-			1 + rnd(rnd(8) == 0 ? 5000 : 300));
+			tiers[t < 4   ? 0
+			      : t < 9 ? 1
+				      : rnd(5)],
+			rnd(1000), 1 + rnd(rnd(8) == 0 ? 5000 : 300));
 }
 
 /* One random command line, mostly valid, some not. */
@@ -74,7 +76,10 @@ static void gen(char *line, size_t cap)
 			 rnd(8) ? "HEARTBEAT 1500" : "DEL",
 			 rnd(5) ? 1 + rnd(2) : 1 + rnd(5));
 		break;
-	case 2: case 3: case 4: case 5:
+	case 2:
+	case 3:
+	case 4:
+	case 5:
 		n = (size_t)snprintf(line, cap, "KVC.PUT %s", ns);
 		for (unsigned i = 0, m = 1 + rnd(3); i < m; i++) {
 			n += (size_t)put_item(line + n, cap - n);
@@ -88,8 +93,9 @@ static void gen(char *line, size_t cap)
 		unsigned b = 1 + 6 * rnd(5);
 		n = (size_t)snprintf(line, cap, "KVC.LOOKUP %s", ns);
 		for (unsigned i = 0, m = 1 + rnd(7); i < m; i++) {
-			n += (size_t)snprintf(line + n, cap - n, " %s",
-					      tk_h(rnd(6) ? b + i : 1 + rnd(30)));
+			n += (size_t)snprintf(
+			    line + n, cap - n, " %s",
+			    tk_h(rnd(6) ? b + i : 1 + rnd(30)));
 		}
 		snprintf(line + n, cap - n, "%s", rnd(2) ? " TOUCH" : "");
 		break;
@@ -103,8 +109,9 @@ static void gen(char *line, size_t cap)
 			 1 + rnd(30));
 		break;
 	case 10:
-		snprintf(line, cap, "KVC.EVICT %s %s %s%s", ns, tk_h(1 + rnd(30)),
-			 tk_h(1 + rnd(30)), rnd(2) ? " AT 1 dram" : "");
+		snprintf(line, cap, "KVC.EVICT %s %s %s%s", ns,
+			 tk_h(1 + rnd(30)), tk_h(1 + rnd(30)),
+			 rnd(2) ? " AT 1 dram" : "");
 		break;
 	case 11:
 		snprintf(line, cap, "KVC.DEL %s", rnd(5) ? "none" : ns);
@@ -121,7 +128,8 @@ static void gen(char *line, size_t cap)
 			 rnd(3) ? "" : " IFEQ 1");
 		break;
 	case 15:
-		snprintf(line, cap, "MSET k%u x k%u %u", rnd(15), rnd(15), rnd(9));
+		snprintf(line, cap, "MSET k%u x k%u %u", rnd(15), rnd(15),
+			 rnd(9));
 		break;
 	case 16:
 		snprintf(line, cap, "INCR k%u", rnd(15));
@@ -136,7 +144,8 @@ static void gen(char *line, size_t cap)
 		/* Invalid on purpose. */
 		snprintf(line, cap, "%s",
 			 (const char *[]){"KVC.PUT x 12 - 1 1 hbm 0 1",
-					  "KVC.ALLOC x 0", "INCR", "KVC.PIN x 0",
+					  "KVC.ALLOC x 0", "INCR",
+					  "KVC.PIN x 0",
 					  "KVC.NODE.ADD 1 a 0 hbm 0"}[rnd(5)]);
 	}
 }
@@ -187,7 +196,8 @@ static void replicas_agree(void **state)
 					 "for '%s'",
 					 (unsigned long long)seed, i, line);
 			}
-			if (c != NULL && strcmp(ra, tk_run(c, now, line)) != 0) {
+			if (c != NULL &&
+			    strcmp(ra, tk_run(c, now, line)) != 0) {
 				fail_msg("seed %llu step %u: restored replica "
 					 "answers '%s' differently",
 					 (unsigned long long)seed, i, line);

@@ -31,11 +31,9 @@ int tk_restore(struct kvc *k, const unsigned char *buf, size_t len);
 /* Fail the test unless the invariants hold. */
 void tk_invariants(const struct kvc *k);
 
-
-
 /* printf-style tk_run(). */
 const char *tk_runf(struct kvc *k, uint64_t now_ms, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* The 32-hex-digit hash for small integer @n ("000...0n"); static buffer
  * rotated among 8 so several can be used in one call. */
