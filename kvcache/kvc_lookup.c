@@ -154,9 +154,9 @@ int kvc__exec_lookup(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	if (key == NULL) {
 		return FR_NOMEM;
 	}
-	uint8_t(*h)[KVC_HASH_BYTES] = (uint8_t(*)[KVC_HASH_BYTES])(key + n);
-	uint32_t *found = (uint32_t *)(h + n);
+	uint32_t *found = (uint32_t *)(key + n);
 	uint32_t *nlive = found + n;
+	uint8_t(*h)[KVC_HASH_BYTES] = (uint8_t(*)[KVC_HASH_BYTES])(nlive + n);
 	/* Parse and prefetch every table slot, then every block, so the
 	 * cache misses of a long chain overlap instead of queueing. */
 	for (uint32_t i = 0; i < n; i++) {
