@@ -24,21 +24,34 @@
 
 int bench_kvcache_main(int argc, char **argv);
 
-/* ---- a counting heap: bytes the state machine holds ---- */
+/* ---- a counting heap: bytes the state machine holds ----
+ * Each block carries its size in a 16-byte header (keeps 16-byte
+ * alignment); memcpy avoids casting char pointers to size_t pointers. */
 static size_t heap_now;
 static size_t heap_peak;
+
+static void *account(char *p, size_t n)
+{
+	if (p == NULL) {
+		return NULL;
+	}
+	memcpy(p, &n, sizeof(n));
+	heap_now += n;
+	heap_peak = heap_now > heap_peak ? heap_now : heap_peak;
+	return p + 16;
+}
+
+static size_t size_of(void *ptr)
+{
+	size_t n;
+	memcpy(&n, (char *)ptr - 16, sizeof(n));
+	return n;
+}
 
 static void *c_malloc(void *d, size_t n)
 {
 	(void)d;
-	size_t *p = malloc(n + 16);
-	if (p == NULL) {
-		return NULL;
-	}
-	*p = n;
-	heap_now += n;
-	heap_peak = heap_now > heap_peak ? heap_now : heap_peak;
-	return (char *)p + 16;
+	return account(malloc(n + 16), n);
 }
 
 static void *c_calloc(void *d, size_t n, size_t size)
@@ -47,23 +60,15 @@ static void *c_calloc(void *d, size_t n, size_t size)
 	if (size != 0 && n > (SIZE_MAX - 16) / size) {
 		return NULL;
 	}
-	size_t *p = calloc(1, n * size + 16);
-	if (p == NULL) {
-		return NULL;
-	}
-	*p = n * size;
-	heap_now += n * size;
-	heap_peak = heap_now > heap_peak ? heap_now : heap_peak;
-	return (char *)p + 16;
+	return account(calloc(1, n * size + 16), n * size);
 }
 
 static void c_free(void *d, void *ptr)
 {
 	(void)d;
 	if (ptr != NULL) {
-		size_t *p = (size_t *)((char *)ptr - 16);
-		heap_now -= *p;
-		free(p);
+		heap_now -= size_of(ptr);
+		free((char *)ptr - 16);
 	}
 }
 
@@ -72,16 +77,13 @@ static void *c_realloc(void *d, void *ptr, size_t n)
 	if (ptr == NULL) {
 		return c_malloc(d, n);
 	}
-	size_t *p = (size_t *)((char *)ptr - 16);
-	size_t old = *p;
-	size_t *q = realloc(p, n + 16);
+	size_t old = size_of(ptr);
+	char *q = realloc((char *)ptr - 16, n + 16);
 	if (q == NULL) {
 		return NULL;
 	}
-	*q = n;
-	heap_now = heap_now - old + n;
-	heap_peak = heap_now > heap_peak ? heap_now : heap_peak;
-	return (char *)q + 16;
+	heap_now -= old;
+	return account(q, n);
 }
 
 static const struct fr_heap counting = {NULL, c_malloc, c_calloc, c_realloc,
