@@ -17,16 +17,17 @@
  */
 
 struct item {
-	uint8_t hash[KVC_HASH_BYTES];
-	uint8_t parent[KVC_HASH_BYTES];
-	uint64_t offset;
-	uint64_t rid; /* RES form, else 0 */
-	uint32_t b;   /* block index once known, else KVC__NONE */
-	uint32_t len;
-	uint32_t tokens;
-	uint16_t node_id;
-	uint16_t slot; /* node slot */
-	uint8_t tier;
+	uint8_t hash[KVC_HASH_BYTES];	/* block */
+	uint8_t parent[KVC_HASH_BYTES]; /* its parent, zero = root */
+	uint64_t offset;		/* location offset */
+	uint64_t rid;			/* RES form, else 0 */
+	uint32_t b;			/* block index once known */
+	uint32_t idx;			/* position in the command */
+	uint32_t len;			/* location length */
+	uint32_t tokens;		/* tokens in the block */
+	uint16_t node_id;		/* node id */
+	uint16_t slot;			/* node slot */
+	uint8_t tier;			/* 0..3 */
 };
 
 static int item_cmp(const void *pa, const void *pb)
@@ -275,7 +276,6 @@ static void store(struct kvc *k, uint32_t ns, struct item *it,
 	if (it->rid != 0) {
 		kvc__res_remove(k, kvc__res_find(k, it->rid));
 	}
-	kvc__block_touch(k, b);
 }
 
 int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
@@ -285,10 +285,11 @@ int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	uint32_t first = res ? 3 : 2;
 	uint32_t per = res ? 5 : 7;
 	uint32_t n = (argc - first) / per;
-	struct item *it = kvc__scratch(k, n * sizeof(*it));
+	struct item *it = kvc__scratch(k, n * (sizeof(*it) + sizeof(uint32_t)));
 	if (it == NULL) {
 		return FR_NOMEM;
 	}
+	uint32_t *order = (uint32_t *)(it + n);
 	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
 	if (ns == KVC__NONE && k->nns == k->o.namespaces_max) {
 		return kvc__err(r, "namespace table full");
@@ -298,6 +299,7 @@ int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	for (i = 0; rv == 0 && i < n; i++) {
 		rv = parse_item(&argv[first + i * per], res, &it[i], r);
 		assert(rv == 0);
+		it[i].idx = i;
 		rv = resolve(k, ns, &it[i], res, r);
 	}
 	unmark_res(k);
@@ -320,6 +322,12 @@ int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	assert(ns != KVC__NONE);
 	for (i = 0; i < n; i++) {
 		store(k, ns, &it[i], i > 0 ? &it[i - 1] : NULL);
+		order[it[i].idx] = it[i].b;
+	}
+	/* Touch from the last argument to the first: like KVC.LOOKUP TOUCH,
+	 * a chain's head ends up more recent than its tail. */
+	for (i = n; i-- > 0;) {
+		kvc__block_touch(k, order[i]);
 	}
 	return kvc__reply_uint(r, k->nblocks - before);
 }

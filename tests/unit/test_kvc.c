@@ -465,6 +465,24 @@ static void pin_and_alloc(void **state)
 	BADPUT("unknown or expired", "KVC.PUT m RES 77 %s - 1 0", tk_h(8));
 }
 
+/* In one PUT (and one LOOKUP TOUCH) the chain's head ends up more recent
+ * than its tail, whatever the hashes' order: eviction takes the tail. */
+static void batch_lru_order(void **state)
+{
+	struct kvc *k = *state;
+	EQ("KVC.NODE.ADD 1 n1 0 hbm 200", "+OK\r\n");
+	EQF(":2\r\n", "KVC.PUT m %s - 1 1 hbm 0 100 %s %s 1 1 hbm 100 100",
+	    tk_h(9), tk_h(3), tk_h(9));
+	char want[256];
+	snprintf(want, sizeof(want), "$1\r\nm\r\n$32\r\n%s\r\n", tk_h(3));
+	assert_non_null(strstr(RUN("KVC.ALLOC m 100"), want));
+	EQ("KVC.REVOKE 1", ":1\r\n");
+	/* Now 3 (tail) first, then 9 (head), touched by one lookup. */
+	EQF(":1\r\n", "KVC.PUT m %s %s 1 1 hbm 100 100", tk_h(3), tk_h(9));
+	PREFIX("*2\r\n", "KVC.LOOKUP m %s %s TOUCH", tk_h(9), tk_h(3));
+	assert_non_null(strstr(RUN("KVC.ALLOC m 100"), want));
+}
+
 static void reservations_full_and_dup(void **state)
 {
 	struct kvc *k = *state;
@@ -610,6 +628,7 @@ int main(void)
 	    T(block_table_full),
 	    T(evict_and_del),
 	    T(pin_and_alloc),
+	    T(batch_lru_order),
 	    T(reservations_full_and_dup),
 	    T(node_lease_expiry),
 	    T(digest_and_malformed),
