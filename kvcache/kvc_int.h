@@ -68,6 +68,11 @@ struct kvc__node {
 	bool down;	  /* lease expired and locations reclaimed */
 	uint8_t addr_len; /* bytes of addr */
 	char addr[KVC_ADDR_BYTES_MAX]; /* "host:port" or any opaque string */
+	uint8_t loc_len;	       /* bytes of loc_prefix */
+	/* RESP of a location's first fields,
+	 * "*5\r\n:<id>\r\n$<n>\r\n<addr>\r\n", built once: lookups copy it
+	 * instead of formatting it. */
+	char loc_prefix[KVC_ADDR_BYTES_MAX + 32];
 };
 
 struct kvc__ns {
@@ -231,6 +236,7 @@ void kvc__ns_unref(struct kvc *k, uint32_t ns);
 uint32_t kvc__node_find(const struct kvc *k, uint16_t id); /* slot or NONE */
 void kvc__sweep(struct kvc *k);
 void kvc__sweep_recompute(struct kvc *k);
+void kvc__node_prefix(struct kvc__node *n); /* fill loc_prefix from id/addr */
 
 /* ---- kvc_lookup.c ---- */
 bool kvc__lookup_is_write(uint32_t argc, const struct kvc_arg *argv);

@@ -100,6 +100,10 @@ static const uint8_t tier_len[KVC__TIERS] = {3, 4, 3, 4};
 #define BLOCK_BYTES_MAX (9 + 32 + 2 + 3 * 24)
 #define LOC_BYTES_MAX	(4 + 3 * 24 + 24 + KVC_ADDR_BYTES_MAX + 2 + 24 + 22)
 static_assert(KVC_ADDR_BYTES_MAX % 16 == 0, "put_str copies 16 at a time");
+static_assert(sizeof(((struct kvc__node *)0)->loc_prefix) % 16 == 0 &&
+		  sizeof(((struct kvc__node *)0)->loc_prefix) + 3 * 24 + 40 <=
+		      LOC_BYTES_MAX,
+	      "loc_prefix is copied 16 at a time into a location's room");
 
 static int reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 		       struct kvc_reply *r)
@@ -125,10 +129,11 @@ static int reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 		if (!kvc__node_alive(k, n)) {
 			continue;
 		}
-		memcpy(p, "*5\r\n", 4);
-		p = put_num(p + 4, ':', n->id);
-		p = put_str(p, n->addr, n->addr_len);
-		p = put_str(p, tier_pad[loc->tier], tier_len[loc->tier]);
+		for (size_t i = 0; i < n->loc_len; i += 16) {
+			memcpy(p + i, n->loc_prefix + i, 16);
+		}
+		p = put_str(p + n->loc_len, tier_pad[loc->tier],
+			    tier_len[loc->tier]);
 		p = put_num(p, ':', loc->offset);
 		p = put_num(p, ':', loc->len);
 	}

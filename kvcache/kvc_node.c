@@ -18,6 +18,25 @@ uint32_t kvc__node_find(const struct kvc *k, uint16_t id)
 	return s == 0 ? KVC__NONE : (uint32_t)s - 1;
 }
 
+void kvc__node_prefix(struct kvc__node *n)
+{
+	char *p = n->loc_prefix;
+	memcpy(p, "*5\r\n:", 5);
+	p += 5;
+	p += kvc__fmt_u64(p, n->id);
+	memcpy(p, "\r\n$", 3);
+	p += 3;
+	p += kvc__fmt_u64(p, n->addr_len);
+	*p++ = '\r';
+	*p++ = '\n';
+	memcpy(p, n->addr, n->addr_len);
+	p += n->addr_len;
+	*p++ = '\r';
+	*p++ = '\n';
+	n->loc_len = (uint8_t)(p - n->loc_prefix);
+	assert((size_t)n->loc_len <= sizeof(n->loc_prefix));
+}
+
 static void node_clear(struct kvc *k, uint32_t slot)
 {
 	struct kvc__node *n = &k->nodes[slot];
@@ -147,6 +166,7 @@ int kvc__exec_node_add(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	n->numa = (uint8_t)numa;
 	n->addr_len = (uint8_t)argv[2].len;
 	memcpy(n->addr, argv[2].base, argv[2].len);
+	kvc__node_prefix(n);
 	n->lease_expiry_ms = lease != 0 ? k->now_ms + lease : 0;
 	for (unsigned t = 0; t < KVC__TIERS; t++) {
 		n->tier[t].lru_head = KVC__NONE;

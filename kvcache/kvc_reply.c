@@ -82,22 +82,27 @@ size_t kvc__fmt_u64(char *out, uint64_t v)
 		out[n++] = pairs[2 * lo + 1];
 		return n;
 	}
-	char tmp[20];
-	size_t n = 20;
+	/* Count the digits, then write them from the end: no temporary
+	 * buffer and no variable-length copy. */
+	size_t n = 5;
+	for (uint64_t p = 100000; n < 20 && v >= p; p *= 10) {
+		n++;
+	}
+	char *end = out + n;
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100);
 		v /= 100;
-		tmp[--n] = pairs[2 * d + 1];
-		tmp[--n] = pairs[2 * d];
+		*--end = pairs[2 * d + 1];
+		*--end = pairs[2 * d];
 	}
 	if (v >= 10) {
-		tmp[--n] = pairs[2 * v + 1];
-		tmp[--n] = pairs[2 * v];
+		*--end = pairs[2 * v + 1];
+		*--end = pairs[2 * v];
 	} else {
-		tmp[--n] = (char)('0' + v);
+		*--end = (char)('0' + v);
 	}
-	memcpy(out, tmp + n, 20 - n);
-	return 20 - n;
+	assert(end == out);
+	return n;
 }
 
 /* 2 * KVC_HASH_BYTES lower-case hex digits of @h at @out.  Branch-free so

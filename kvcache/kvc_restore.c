@@ -67,6 +67,7 @@ static int load_nodes(struct kvc *k, struct reader *r)
 			return bad(r, FR_CORRUPT);
 		}
 		r_bytes(r, nd->addr, nd->addr_len);
+		kvc__node_prefix(nd);
 		for (unsigned t = 0; t < KVC__TIERS; t++) {
 			uint64_t present = r_int(r, 1);
 			nd->tier[t].cap = r_int(r, 8);

@@ -101,6 +101,32 @@ static void kv_commands(void **state)
 	EQ("SET s abc", "+OK\r\n");
 	EQ("SET lz 01", "+OK\r\n");
 	EQ("PING", "NOTFOUND");
+	/* Integer replies at every digit count (the formatter has fast
+	 * paths below 10, 100 and 10000). */
+	const long long edges[] = {0,
+				   8,
+				   9,
+				   98,
+				   99,
+				   998,
+				   999,
+				   9998,
+				   9999,
+				   99998,
+				   99999,
+				   123456788,
+				   999999999,
+				   9999999999999,
+				   9223372036854775806};
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		char want[40];
+		snprintf(want, sizeof(want), ":%lld\r\n", edges[i] + 1);
+		EQF("+OK\r\n", "SET num %lld", edges[i]);
+		EQF(want, "INCR num");
+		snprintf(want, sizeof(want), ":%lld\r\n", -edges[i] - 1 + 1);
+		EQF("+OK\r\n", "SET num %lld", -edges[i] - 1);
+		EQF(want, "INCR num");
+	}
 
 	bad(k, "SET", "wrong number of arguments for 'set'");
 	bad(k, "SET a", "wrong number");
