@@ -36,7 +36,7 @@ static const struct cmd cmds[] = {
     C("KVC.NODE.DEL", KVC_WRITE, node_del),
     C("KVC.NODE.LIST", KVC_READ, node_list),
     C("KVC.NODE.HEARTBEAT", KVC_WRITE, node_heartbeat),
-    C("KVC.PUT", KVC_WRITE, put),
+    {"KVC.PUT", 7, KVC_WRITE, kvc__check_put, kvc__exec_put, 1},
     C("KVC.EVICT", KVC_WRITE, evict),
     C("KVC.DEL", KVC_WRITE, nsdel),
     {"KVC.LOOKUP", 10, KVC_READ, kvc__check_lookup, kvc__exec_lookup, 1},

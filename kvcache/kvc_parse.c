@@ -13,16 +13,15 @@ static char lower(char c)
 
 bool kvc__arg_eq(const struct kvc_arg *a, const char *word)
 {
-	size_t n = strlen(word);
-	if (a->len != n) {
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (lower(a->base[i]) != lower(word[i])) {
+	/* Walk @word to its NUL instead of strlen() first: most calls fail
+	 * on the first byte or on the length. */
+	size_t i = 0;
+	for (; word[i] != '\0'; i++) {
+		if (i == a->len || lower(a->base[i]) != lower(word[i])) {
 			return false;
 		}
 	}
-	return true;
+	return i == a->len;
 }
 
 /* Decimal digits only: no sign, no spaces, no leading '+', at most 20. */

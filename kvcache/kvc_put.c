@@ -106,8 +106,9 @@ static int parse_item(const struct kvc_arg *a, bool res, struct item *it,
 	return 0;
 }
 
-int kvc__check_put(uint32_t argc, const struct kvc_arg *argv,
-		   struct kvc_reply *err)
+/* Arity and namespace. */
+static int check_head(uint32_t argc, const struct kvc_arg *argv,
+		      struct kvc_reply *err)
 {
 	bool res = is_res_form(argc, argv);
 	uint32_t first = res ? 3 : 2;
@@ -117,6 +118,19 @@ int kvc__check_put(uint32_t argc, const struct kvc_arg *argv,
 	}
 	if (!kvc__ns_valid(&argv[1])) {
 		return kvc__err(err, "namespace must be 1..64 bytes");
+	}
+	return 0;
+}
+
+int kvc__check_put(uint32_t argc, const struct kvc_arg *argv,
+		   struct kvc_reply *err)
+{
+	bool res = is_res_form(argc, argv);
+	uint32_t first = res ? 3 : 2;
+	uint32_t per = res ? 5 : 7;
+	int hrv = check_head(argc, argv, err);
+	if (hrv != 0) {
+		return hrv;
 	}
 	for (uint32_t i = first; i < argc; i += per) {
 		int rv = parse_item(&argv[i], res, NULL, err);
@@ -278,9 +292,15 @@ static void store(struct kvc *k, uint32_t ns, struct item *it,
 	}
 }
 
+/* Validates its arguments itself (the dispatcher skips the check), so each
+ * item is parsed once: stateless errors first, as kvc__check_put() would. */
 int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		  struct kvc_reply *r)
 {
+	int rv = check_head(argc, argv, r);
+	if (rv != 0) {
+		return rv;
+	}
 	bool res = is_res_form(argc, argv);
 	uint32_t first = res ? 3 : 2;
 	uint32_t per = res ? 5 : 7;
@@ -290,19 +310,28 @@ int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		return FR_NOMEM;
 	}
 	uint32_t *order = (uint32_t *)(it + n);
+	uint32_t i;
 	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
+	for (i = 0; i < n; i++) {
+		rv = parse_item(&argv[first + i * per], res, &it[i], r);
+		if (rv != 0) {
+			return rv;
+		}
+		it[i].idx = i;
+		/* Start the table's cache miss now; validate() reads it. */
+		if (ns != KVC__NONE) {
+			kvc__block_prefetch(k, kvc__block_key(ns, it[i].hash));
+		}
+	}
 	if (ns == KVC__NONE && k->nns == k->o.namespaces_max) {
 		return kvc__err(r, "namespace table full");
 	}
-	int rv = 0;
-	uint32_t i;
 	for (i = 0; rv == 0 && i < n; i++) {
-		rv = parse_item(&argv[first + i * per], res, &it[i], r);
-		assert(rv == 0);
-		it[i].idx = i;
 		rv = resolve(k, ns, &it[i], res, r);
 	}
-	unmark_res(k);
+	if (res) {
+		unmark_res(k);
+	}
 	if (rv != 0) {
 		return rv;
 	}
