@@ -643,6 +643,60 @@ static void open_options_and_faults(void **state)
 	kvc_close(NULL);
 }
 
+/* Count allocation failures down across apply: every outcome is either
+ * "nothing changed" or "fully applied" (only the reply was lost), and the
+ * invariants hold either way. */
+static void apply_alloc_failures(void **state)
+{
+	(void)state;
+	static char line[8192];
+	size_t n = (size_t)snprintf(line, sizeof(line), "KVC.PUT m");
+	for (unsigned i = 1; i <= 64; i++) {
+		n += (size_t)snprintf(line + n, sizeof(line) - n,
+				      " %s %s 1 1 dram %u 1", tk_h(i),
+				      i == 1 ? "-" : tk_h(i - 1), i);
+	}
+	const char *const cmds[] = {line, "MSET a 1 b 2 c 3", "SET a x",
+				    "KVC.ALLOC m 5 5 5"};
+	struct kvc_options o = {.blocks_max = 128, .kv_keys_max = 16};
+	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+		/* Reference: the digest after a fault-free apply. */
+		struct kvc *ref;
+		assert_int_equal(kvc_open(&ref, &o), 0);
+		tk_run(ref, 1, "KVC.NODE.ADD 1 n1 0 dram 100000");
+		uint64_t before = kvc_digest(ref);
+		tk_run(ref, 1, cmds[c]);
+		uint64_t after = kvc_digest(ref);
+		kvc_close(ref);
+		int nomem = 0;
+		int ok = 0;
+		for (int i = 0; i < 8; i++) {
+			struct kvc *k;
+			assert_int_equal(kvc_open(&k, &o), 0);
+			tk_run(k, 1, "KVC.NODE.ADD 1 n1 0 dram 100000");
+			struct kvc_arg a[512];
+			uint32_t argc = tk_split(cmds[c], a, 512);
+			struct kvc_reply e = {0};
+			struct kvc_reply r = {0};
+			assert_int_equal(kvc_command_encode(1, argc, a, &e), 0);
+			fr_heap_fault_config(i, 1);
+			int rv = kvc_apply(k, e.buf, e.len, &r);
+			fr_heap_fault_config(-1, 0);
+			assert_true(rv == 0 || rv == FR_NOMEM);
+			nomem += rv == FR_NOMEM;
+			ok += rv == 0;
+			uint64_t d = kvc_digest(k);
+			assert_true(d == after ||
+				    (rv == FR_NOMEM && d == before));
+			tk_invariants(k);
+			kvc_reply_free(&e);
+			kvc_reply_free(&r);
+			kvc_close(k);
+		}
+		assert_true(nomem > 0 && ok > 0); /* the faults did hit */
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -659,6 +713,7 @@ int main(void)
 	    T(node_lease_expiry),
 	    T(digest_and_malformed),
 	    cmocka_unit_test(open_options_and_faults),
+	    cmocka_unit_test(apply_alloc_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
