@@ -149,9 +149,10 @@ int kvc_apply(struct kvc *k, const void *entry, size_t len,
 
 /**
  * Execute a READ command on local state at the time of the last applied
- * entry.  @argv is borrowed.  Returns 0 (the reply may be a RESP error),
- * FR_NOTFOUND (unknown command, no reply), FR_INVALID (a WRITE command or
- * bad arguments, error reply) or FR_NOMEM.
+ * entry.  Validates the arguments itself (kvc_command_check() first is only
+ * needed to classify).  Never changes the state.  @argv is borrowed.  Returns
+ * 0, FR_NOTFOUND (unknown command, no reply), FR_INVALID (a WRITE command or
+ * bad arguments: a RESP error reply) or FR_NOMEM.
  */
 int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	     struct kvc_reply *reply) __attribute__((warn_unused_result));
@@ -169,8 +170,10 @@ int kvc_snapshot_save(struct kvc *k,
 /**
  * Replace @k's state with a snapshot read through @read (must fill exactly
  * @len bytes or return non-zero).  The new state is built beside the old
- * one and swapped in only when the whole stream, its checksum and every
- * invariant validate; otherwise @k is unchanged.  Returns 0, FR_CORRUPT
+ * one: every count is bounded by @k's capacities, every ordinal, id, length,
+ * duplicate, capacity and the LRU order is checked as it loads (so
+ * invariants 1-4 hold by construction), then the trailer and checksum; only
+ * then is it swapped in, otherwise @k is unchanged.  Returns 0, FR_CORRUPT
  * (bad checksum or content), FR_UNSUPPORTED (unknown version), FR_NOSPACE
  * (exceeds @k's capacities), FR_NOMEM, or @read's error.
  */

@@ -147,7 +147,9 @@ int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		return kvc__err3(reply, "'", &argv[0],
 				 "' changes state: propose it through the log");
 	}
+	/* A read has no state-dependent errors: FR_INVALID here is bad
+	 * arguments found by a self-checking handler. */
 	rv = c->exec(k, argc, argv, reply);
 	assert(rv == 0 || rv == FR_INVALID || rv == FR_NOMEM);
-	return rv == FR_INVALID ? 0 : rv;
+	return rv;
 }

@@ -277,6 +277,14 @@ static void put_and_lookup(void **state)
 	assert_int_equal(kind, KVC_READ);
 	assert_int_equal(kvc_read(k, argc, argv, &err), FR_INVALID);
 	kvc_reply_free(&err);
+	/* kvc_read() validates by itself too. */
+	struct kvc_arg badl[3] = {{"KVC.LOOKUP", 10}, {"m", 1}, {"xyz", 3}};
+	assert_int_equal(kvc_read(k, 3, badl, &err), FR_INVALID);
+	assert_non_null(strstr(err.buf, "-ERR block hash must be"));
+	kvc_reply_free(&err);
+	struct kvc_arg badg[3] = {{"GET", 3}, {"a", 1}, {"b", 1}};
+	assert_int_equal(kvc_read(k, 3, badg, &err), FR_INVALID);
+	kvc_reply_free(&err);
 	assert_true(strncmp(tk_run(k, T0 + 5, line), "*1\r\n", 4) == 0);
 
 	char hx[40];
