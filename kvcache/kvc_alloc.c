@@ -214,7 +214,7 @@ static int place(struct kvc *k, uint32_t ns, uint64_t bytes, uint32_t near,
 	struct kvc__res res = {
 	    .rid = k->next_rid++,
 	    .bytes = bytes,
-	    .expiry_ms = k->now_ms + lease_ms,
+	    .expiry_ms = kvc__deadline(k, lease_ms),
 	    .ns = ns,
 	    .node = c[pick].slot,
 	    .tier = c[pick].tier,

@@ -169,8 +169,8 @@ int kvc__exec_pin(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		if (blk->pins < UINT32_MAX) {
 			blk->pins++;
 		}
-		if (blk->pin_expiry_ms < k->now_ms + lease) {
-			blk->pin_expiry_ms = k->now_ms + lease;
+		if (blk->pin_expiry_ms < kvc__deadline(k, lease)) {
+			blk->pin_expiry_ms = kvc__deadline(k, lease);
 		}
 		n++;
 	}

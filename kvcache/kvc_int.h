@@ -255,6 +255,14 @@ void kvc__kv_clear(struct kvc *k);
 /* ---- scratch ---- */
 void *kvc__scratch(struct kvc *k, size_t bytes); /* NULL = FR_NOMEM */
 
+/* now + lease, saturating: a leader clock near 2^64 must not wrap a lease
+ * into the past. */
+static inline uint64_t kvc__deadline(const struct kvc *k, uint64_t lease_ms)
+{
+	return k->now_ms > UINT64_MAX - lease_ms ? UINT64_MAX
+						 : k->now_ms + lease_ms;
+}
+
 /* Alive: registered, not reclaimed, lease (if any) not yet expired. */
 static inline bool kvc__node_alive(const struct kvc *k,
 				   const struct kvc__node *n)

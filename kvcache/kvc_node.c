@@ -167,7 +167,7 @@ int kvc__exec_node_add(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	n->addr_len = (uint8_t)argv[2].len;
 	memcpy(n->addr, argv[2].base, argv[2].len);
 	kvc__node_prefix(n);
-	n->lease_expiry_ms = lease != 0 ? k->now_ms + lease : 0;
+	n->lease_expiry_ms = lease != 0 ? kvc__deadline(k, lease) : 0;
 	for (unsigned t = 0; t < KVC__TIERS; t++) {
 		n->tier[t].lru_head = KVC__NONE;
 		n->tier[t].lru_tail = KVC__NONE;
@@ -279,7 +279,7 @@ int kvc__exec_node_heartbeat(struct kvc *k, uint32_t argc,
 		uint16_t id;
 		(void)kvc__parse_node_id(&argv[i], &id);
 		struct kvc__node *n = &k->nodes[kvc__node_find(k, id)];
-		n->lease_expiry_ms = k->now_ms + lease;
+		n->lease_expiry_ms = kvc__deadline(k, lease);
 		n->down = false;
 	}
 	kvc__sweep_recompute(k);

@@ -575,6 +575,12 @@ static void node_lease_expiry(void **state)
 	/* Time never runs backwards: an older stamp keeps the clock. */
 	tk_run(k, 10, "SET t 3");
 	assert_int_equal(kvc_now_ms(k), 3000);
+	/* A clock near 2^64 saturates leases instead of wrapping them. */
+	assert_string_equal(
+	    tk_run(k, UINT64_MAX - 5, "KVC.NODE.HEARTBEAT 1000 3"), ":1\r\n");
+	assert_non_null(strstr(RUN("KVC.NODE.LIST"),
+			       "$2\r\nh3\r\n:0\r\n:1\r\n"
+			       "$20\r\n18446744073709551615\r\n"));
 }
 
 static void digest_and_malformed(void **state)
