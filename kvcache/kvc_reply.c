@@ -51,60 +51,6 @@ int kvc__reply_str(struct kvc_reply *r, const char *s)
 	return kvc__reply_raw(r, s, strlen(s));
 }
 
-/* Decimal digits of @v at @out (no NUL); returns how many.  Two digits
- * per step: replies are mostly numbers. */
-size_t kvc__fmt_u64(char *out, uint64_t v)
-{
-	static const char pairs[201] =
-	    "000102030405060708091011121314151617181920212223242526272829303132"
-	    "33"
-	    "343536373839404142434445464748495051525354555657585960616263646566"
-	    "67"
-	    "6869707172737475767778798081828384858687888990919293949596979899";
-	if (v < 10) {
-		out[0] = (char)('0' + v);
-		return 1;
-	}
-	if (v < 100) {
-		out[0] = pairs[2 * v];
-		out[1] = pairs[2 * v + 1];
-		return 2;
-	}
-	if (v < 10000) {
-		unsigned hi = (unsigned)v / 100;
-		unsigned lo = (unsigned)v % 100;
-		size_t n = 0;
-		if (hi >= 10) {
-			out[n++] = pairs[2 * hi];
-		}
-		out[n++] = pairs[2 * hi + 1];
-		out[n++] = pairs[2 * lo];
-		out[n++] = pairs[2 * lo + 1];
-		return n;
-	}
-	/* Count the digits, then write them from the end: no temporary
-	 * buffer and no variable-length copy. */
-	size_t n = 5;
-	for (uint64_t p = 100000; n < 20 && v >= p; p *= 10) {
-		n++;
-	}
-	char *end = out + n;
-	while (v >= 100) {
-		unsigned d = (unsigned)(v % 100);
-		v /= 100;
-		*--end = pairs[2 * d + 1];
-		*--end = pairs[2 * d];
-	}
-	if (v >= 10) {
-		*--end = pairs[2 * v + 1];
-		*--end = pairs[2 * v];
-	} else {
-		*--end = (char)('0' + v);
-	}
-	assert(end == out);
-	return n;
-}
-
 /* 2 * KVC_HASH_BYTES lower-case hex digits of @h at @out.  Branch-free so
  * it vectorises. */
 void kvc__fmt_hash(char *out, const uint8_t *h)
