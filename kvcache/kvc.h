@@ -31,7 +31,8 @@
  *  - a generic key/value store (SET/GET/DEL/EXISTS/MSET/MGET/INCR and
  *    SET ... IFEQ for compare-and-set).
  *
- * Invariants (kvc_check_invariants() verifies all of them):
+ * Invariants (kvc_check_invariants() verifies 1-4; 5 holds by construction
+ * of KVC.LOOKUP and is checked by the property test):
  *  1. per tier: used + reserved <= capacity; used is the sum of the lengths
  *     of the locations on it, reserved the sum of its reservations;
  *  2. every location names a registered node and one of its tiers;
@@ -189,7 +190,8 @@ uint64_t kvc_digest(const struct kvc *k);
 uint64_t kvc_now_ms(const struct kvc *k);
 
 /**
- * Verify invariants 1-5 of the design notes.  Returns 0, or FR_CORRUPT with
+ * Verify invariants 1-4 of the design notes (O(state): a test and debug
+ * tool, not for the hot path).  Returns 0, or FR_CORRUPT with
  * a NUL-terminated description of the first violation in @msg (@cap bytes,
  * borrowed).
  */
