@@ -11,12 +11,12 @@
  */
 
 struct cmd {
-	const char *name;   /* upper case; matched case-insensitively */
-	size_t len;	    /* strlen(name) */
-	enum kvc_kind kind; /* KVC.LOOKUP: READ unless TOUCH is given */
-	kvc__check_fn check;
-	kvc__exec_fn exec;
-	bool self_checked; /* exec validates everything check does */
+	const char *name;    /* upper case; matched case-insensitively */
+	size_t len;	     /* strlen(name) */
+	enum kvc_kind kind;  /* KVC.LOOKUP: READ unless TOUCH is given */
+	kvc__check_fn check; /* stateless validation */
+	kvc__exec_fn exec;   /* validate against the state, then act */
+	bool self_checked;   /* exec validates everything check does */
 };
 
 #define C(name, kind, fn)                                                      \

@@ -10,10 +10,10 @@
  * id is checked, and duplicates are refused. */
 
 struct reader {
-	int (*read)(void *ctx, void *buf, size_t len);
-	void *ctx;
-	uint32_t crc;
-	int err; /* first error; later reads yield zeros */
+	int (*read)(void *ctx, void *buf, size_t len); /* caller's */
+	void *ctx;    /* passed to read, borrowed */
+	uint32_t crc; /* CRC32C of everything read so far */
+	int err;      /* first error; later reads yield zeros */
 };
 
 static void r_bytes(struct reader *r, void *p, size_t n)

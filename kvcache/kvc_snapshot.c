@@ -28,12 +28,12 @@
 #define WBUF_BYTES 65536u
 
 struct writer {
-	int (*write)(void *ctx, const void *buf, size_t len);
-	void *ctx;
-	unsigned char *buf; /* [WBUF_BYTES] */
-	size_t len;
-	uint32_t crc;
-	int err; /* first error; later writes are skipped */
+	int (*write)(void *ctx, const void *buf, size_t len); /* caller's */
+	void *ctx;	    /* passed to write, borrowed */
+	unsigned char *buf; /* [WBUF_BYTES] staging buffer, owned */
+	size_t len;	    /* bytes staged in buf */
+	uint32_t crc;	    /* CRC32C of everything flushed so far */
+	int err;	    /* first error; later writes are skipped */
 };
 
 static void w_flush(struct writer *w)
