@@ -1,0 +1,201 @@
+/* kvc.h — the replicated KV-cache placement state machine (public API). */
+#ifndef FABRAFT_KVC_H
+#define FABRAFT_KVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/*
+ * Design notes
+ * ============
+ * kvcache is a pure, deterministic state machine in the sense of
+ * struct raft_fsm: every replica applies the same committed entries in the
+ * same order and reaches the same state, byte for byte as far as
+ * kvc_digest() can tell.  It makes no syscalls and reads no clock: the only
+ * time it knows is the leader's proposal time stamped into each entry by
+ * kvc_command_encode() (time never runs backwards: the state's clock is the
+ * largest stamp applied so far).  Reads use the time of the last applied
+ * entry.
+ *
+ * The state (docs/kvcache.md has the commands and replies):
+ *  - storage nodes: id 1..65535, address, NUMA node, an optional heartbeat
+ *    lease, and up to four tiers (hbm, dram, cxl, nvme) with capacity,
+ *    used and reserved bytes;
+ *  - blocks keyed by (namespace, 128-bit hash), each with its parent hash,
+ *    token count, one or more locations (node, tier, offset, length), a pin
+ *    count with a lease, and a last-access time kept in one LRU list per
+ *    (node, tier);
+ *  - reservations made by KVC.ALLOC (two-phase writes), each with a lease;
+ *  - a generic key/value store (SET/GET/DEL/EXISTS/MSET/MGET/INCR and
+ *    SET ... IFEQ for compare-and-set).
+ *
+ * Invariants (kvc_check_invariants() verifies 1-4; 5 holds by construction
+ * of KVC.LOOKUP and is checked by the property test):
+ *  1. per tier: used + reserved <= capacity; used is the sum of the lengths
+ *     of the locations on it, reserved the sum of its reservations;
+ *  2. every location names a registered node and one of its tiers;
+ *  3. every block has at least one location (a block whose last location
+ *     goes is deleted);
+ *  4. every LRU list is well linked and ordered by last-access time;
+ *  5. a chain lookup never returns a block whose parent is not the block
+ *     before it in the answer (the first one is a root).
+ *
+ * Bad input never changes state: a command is validated completely (first
+ * without state by kvc_command_check(), again with state inside kvc_apply())
+ * before anything is modified, so an error reply means "nothing happened".
+ * The one documented exception is KVC.ALLOC with several sizes, whose items
+ * are independent: the reply holds one result (or error) per item.
+ *
+ * Memory: the block, location, namespace, node and reservation tables are
+ * allocated by kvc_open() with the capacities in struct kvc_options and
+ * never grow; running out of one is an error reply ("-ERR ... full"), the
+ * same on every replica.  Only the generic KV store allocates per key.
+ */
+
+struct kvc;
+
+/** Capacities and bounds, fixed at kvc_open().  0 selects the default. */
+struct kvc_options {
+	uint32_t blocks_max;	   /* blocks resident (default 1 << 20) */
+	uint32_t locations_max;	   /* locations (default = blocks_max) */
+	uint32_t nodes_max;	   /* storage nodes, <= 65535 (default 256) */
+	uint32_t namespaces_max;   /* live namespaces (default 1024) */
+	uint32_t reservations_max; /* live reservations (default 65536) */
+	uint32_t kv_keys_max;	   /* generic KV keys (default 1 << 16) */
+};
+
+/* Limits on arguments; kvc_command_check() enforces them. */
+#define KVC_ARGC_MAX	    65536u     /* arguments of one command, with name */
+#define KVC_NS_BYTES_MAX    64u	       /* namespace (model id) name */
+#define KVC_ADDR_BYTES_MAX  128u       /* storage node address */
+#define KVC_KEY_BYTES_MAX   1024u      /* generic KV key */
+#define KVC_VALUE_BYTES_MAX (1u << 20) /* generic KV value */
+#define KVC_HASH_BYTES	    16u /* block hash: 32 hex digits on the wire */
+#define KVC_LEASE_MS_MAX    (7ull * 24 * 3600 * 1000) /* any lease: 7 days */
+
+/** One RESP bulk string of a client command; borrowed, not NUL-terminated. */
+struct kvc_arg {
+	const char *base; /* bytes, borrowed for the call */
+	size_t len;	  /* number of bytes */
+};
+
+/**
+ * A growable byte buffer (RESP2 replies, encoded entries).  Zero-initialise
+ * it before first use; kvc functions append to it with fr_realloc(), and the
+ * caller frees @buf with fr_free() (or kvc_reply_free()).  The caller may
+ * reset @len to 0 to reuse the buffer.
+ */
+struct kvc_reply {
+	char *buf;  /* owned by the caller, fr_realloc'd; NULL when empty */
+	size_t len; /* bytes used */
+	size_t cap; /* bytes allocated */
+};
+
+/** Is a command a read (served by kvc_read()) or a write (replicated)? */
+enum kvc_kind {
+	KVC_READ = 1,
+	KVC_WRITE = 2,
+};
+
+/** Free @r's buffer and zero it. */
+void kvc_reply_free(struct kvc_reply *r);
+
+/**
+ * Create an empty state machine.  @o is borrowed (NULL = all defaults).
+ * On success *@out is owned by the caller until kvc_close().  Returns 0,
+ * FR_INVALID (a capacity out of range) or FR_NOMEM.
+ */
+int kvc_open(struct kvc **out, const struct kvc_options *o)
+    __attribute__((warn_unused_result));
+
+/** Free everything @k owns; NULL is a no-op. */
+void kvc_close(struct kvc *k);
+
+/**
+ * Classify and validate a client command without touching any state.
+ * @argv (argc entries, argv[0] the command name) is borrowed.
+ * Returns 0 and sets *@kind; FR_NOTFOUND when kvc does not know the command
+ * name (the RESP front serves PING, INFO, ...), *@err untouched;
+ * FR_INVALID with a RESP error ("-ERR ...\r\n") appended to *@err;
+ * FR_NOMEM when *@err could not grow.
+ */
+int kvc_command_check(uint32_t argc, const struct kvc_arg *argv,
+		      enum kvc_kind *kind, struct kvc_reply *err)
+    __attribute__((warn_unused_result));
+
+/**
+ * Encode a command (normally a checked WRITE) into a Raft entry payload,
+ * appended to *@out_entry, stamped with the leader's clock @now_ms.
+ * Layout: u8 version (1), u64 now_ms, u32 argc, argc x (u32 len, bytes),
+ * little-endian.  Returns 0, FR_INVALID (argc 0 or > KVC_ARGC_MAX, or too
+ * big for one entry) or FR_NOMEM.
+ */
+int kvc_command_encode(uint64_t now_ms, uint32_t argc,
+		       const struct kvc_arg *argv, struct kvc_reply *out_entry)
+    __attribute__((warn_unused_result));
+
+/**
+ * Apply one committed entry (@entry, @len borrowed).  Deterministic: decodes
+ * and re-validates everything.  The RESP2 answer for the client is appended
+ * to *@reply (an error reply means the state did not change).
+ * Returns 0 when the entry was applied (whatever its reply), FR_MALFORMED
+ * when the entry does not decode (error reply, nothing changed), FR_NOMEM
+ * when the reply or a generic KV value could not be allocated: the replica
+ * may then differ from the others and the runtime must stop it.
+ */
+int kvc_apply(struct kvc *k, const void *entry, size_t len,
+	      struct kvc_reply *reply) __attribute__((warn_unused_result));
+
+/**
+ * Execute a READ command on local state at the time of the last applied
+ * entry.  Validates the arguments itself (kvc_command_check() first is only
+ * needed to classify).  Never changes the state.  @argv is borrowed.  Returns
+ * 0, FR_NOTFOUND (unknown command, no reply), FR_INVALID (a WRITE command or
+ * bad arguments: a RESP error reply) or FR_NOMEM.
+ */
+int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
+	     struct kvc_reply *reply) __attribute__((warn_unused_result));
+
+/**
+ * Stream the whole state through @write (called many times with chunks of
+ * at most 64 KiB; a non-zero return aborts and is returned).  Format:
+ * versioned header, sections, CRC32C trailer (docs/kvcache.md).
+ * @ctx is passed through.  Returns 0, FR_NOMEM or @write's error.
+ */
+int kvc_snapshot_save(struct kvc *k,
+		      int (*write)(void *ctx, const void *buf, size_t len),
+		      void *ctx) __attribute__((warn_unused_result));
+
+/**
+ * Replace @k's state with a snapshot read through @read (must fill exactly
+ * @len bytes or return non-zero).  The new state is built beside the old
+ * one: every count is bounded by @k's capacities, every ordinal, id, length,
+ * duplicate, capacity and the LRU order is checked as it loads (so
+ * invariants 1-4 hold by construction), then the trailer and checksum; only
+ * then is it swapped in, otherwise @k is unchanged.  Returns 0, FR_CORRUPT
+ * (bad checksum or content), FR_UNSUPPORTED (unknown version), FR_NOSPACE
+ * (exceeds @k's capacities), FR_NOMEM, or @read's error.
+ */
+int kvc_snapshot_load(struct kvc *k,
+		      int (*read)(void *ctx, void *buf, size_t len), void *ctx)
+    __attribute__((warn_unused_result));
+
+/** A 64-bit hash of the whole logical state; equal on every replica that
+ * applied the same entries (and on one restored from their snapshot). */
+uint64_t kvc_digest(const struct kvc *k);
+
+/** Time of the last applied entry (ms, leader's clock). */
+uint64_t kvc_now_ms(const struct kvc *k);
+
+/**
+ * Verify invariants 1-4 of the design notes (O(state): a test and debug
+ * tool, not for the hot path).  Returns 0, or FR_CORRUPT with
+ * a NUL-terminated description of the first violation in @msg (@cap bytes,
+ * borrowed).
+ */
+int kvc_check_invariants(const struct kvc *k, char *msg, size_t cap)
+    __attribute__((warn_unused_result));
+
+#endif /* FABRAFT_KVC_H */

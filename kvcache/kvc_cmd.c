@@ -1,0 +1,155 @@
+/* kvc_cmd.c — the command table: classify, check, apply and read. */
+#include <string.h>
+
+#include "kvc_int.h"
+
+/*
+ * Every command has a stateless check (used by kvc_command_check() on the
+ * leader before proposing, and again by kvc_apply() on every replica, since
+ * an entry is input too) and an exec that validates against the state
+ * before it changes anything.
+ */
+
+struct cmd {
+	const char *name;    /* upper case; matched case-insensitively */
+	size_t len;	     /* strlen(name) */
+	enum kvc_kind kind;  /* KVC.LOOKUP: READ unless TOUCH is given */
+	kvc__check_fn check; /* stateless validation */
+	kvc__exec_fn exec;   /* validate against the state, then act */
+	bool self_checked;   /* exec validates everything check does */
+};
+
+#define C(name, kind, fn)                                                      \
+	{                                                                      \
+		name, sizeof(name) - 1, kind, kvc__check_##fn, kvc__exec_##fn, \
+		    0                                                          \
+	}
+static const struct cmd cmds[] = {
+    C("SET", KVC_WRITE, kv_set),
+    C("GET", KVC_READ, kv_get),
+    C("DEL", KVC_WRITE, kv_del),
+    C("EXISTS", KVC_READ, kv_exists),
+    C("MSET", KVC_WRITE, kv_mset),
+    C("MGET", KVC_READ, kv_mget),
+    C("INCR", KVC_WRITE, kv_incr),
+    C("KVC.NODE.ADD", KVC_WRITE, node_add),
+    C("KVC.NODE.DEL", KVC_WRITE, node_del),
+    C("KVC.NODE.LIST", KVC_READ, node_list),
+    C("KVC.NODE.HEARTBEAT", KVC_WRITE, node_heartbeat),
+    {"KVC.PUT", 7, KVC_WRITE, kvc__check_put, kvc__exec_put, 1},
+    C("KVC.EVICT", KVC_WRITE, evict),
+    C("KVC.DEL", KVC_WRITE, nsdel),
+    {"KVC.LOOKUP", 10, KVC_READ, kvc__check_lookup, kvc__exec_lookup, 1},
+    C("KVC.ALLOC", KVC_WRITE, alloc),
+    C("KVC.REVOKE", KVC_WRITE, revoke),
+    C("KVC.PIN", KVC_WRITE, pin),
+    C("KVC.UNPIN", KVC_WRITE, unpin),
+    C("KVC.STATS", KVC_READ, stats),
+    C("KVC.DIGEST", KVC_READ, digest),
+};
+#undef C
+
+static const struct cmd *find(const struct kvc_arg *name)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (name->len == cmds[i].len &&
+		    kvc__arg_eq(name, cmds[i].name)) {
+			return &cmds[i];
+		}
+	}
+	return NULL;
+}
+
+static enum kvc_kind kind_of(const struct cmd *c, uint32_t argc,
+			     const struct kvc_arg *argv)
+{
+	if (c->exec == kvc__exec_lookup && kvc__lookup_is_write(argc, argv)) {
+		return KVC_WRITE;
+	}
+	return c->kind;
+}
+
+int kvc_command_check(uint32_t argc, const struct kvc_arg *argv,
+		      enum kvc_kind *kind, struct kvc_reply *err)
+{
+	if (argc == 0) {
+		return kvc__err(err, "empty command");
+	}
+	const struct cmd *c = find(&argv[0]);
+	if (c == NULL) {
+		return FR_NOTFOUND;
+	}
+	if (argc > KVC_ARGC_MAX) {
+		return kvc__err(err, "too many arguments");
+	}
+	int rv = c->check(argc, argv, err);
+	if (rv != 0) {
+		return rv;
+	}
+	*kind = kind_of(c, argc, argv);
+	return 0;
+}
+
+/* FR_INVALID from a handler is an error reply, a normal outcome. */
+static int outcome(int rv)
+{
+	assert(rv == 0 || rv == FR_INVALID || rv == FR_NOMEM);
+	return rv == FR_INVALID ? 0 : rv;
+}
+
+int kvc_apply(struct kvc *k, const void *entry, size_t len,
+	      struct kvc_reply *reply)
+{
+	uint64_t t;
+	uint32_t argc;
+	if (kvc__decode(entry, len, &t, &argc, k->argv) != 0) {
+		int rv = kvc__err(reply, "malformed log entry");
+		return rv == FR_NOMEM ? rv : FR_MALFORMED;
+	}
+	const struct cmd *c = find(&k->argv[0]);
+	if (c == NULL) {
+		int rv = kvc__err3(reply, "unknown command '", &k->argv[0],
+				   "' in log entry");
+		return rv == FR_NOMEM ? rv : FR_MALFORMED;
+	}
+	/* The entry's time moves the clock (never backwards) and may expire
+	 * leases, whatever the command's outcome. */
+	if (t > k->now_ms) {
+		k->now_ms = t;
+	}
+	k->applied++;
+	kvc__sweep(k);
+	int rv = c->self_checked ? 0 : c->check(argc, k->argv, reply);
+	if (rv != 0) {
+		return outcome(rv);
+	}
+	return outcome(c->exec(k, argc, k->argv, reply));
+}
+
+int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
+	     struct kvc_reply *reply)
+{
+	if (argc == 0) {
+		return kvc__err(reply, "empty command");
+	}
+	const struct cmd *c = find(&argv[0]);
+	if (c == NULL) {
+		return FR_NOTFOUND;
+	}
+	if (argc > KVC_ARGC_MAX) {
+		return kvc__err(reply, "too many arguments");
+	}
+	int rv = c->self_checked ? 0 : c->check(argc, argv, reply);
+	if (rv != 0) {
+		return rv;
+	}
+	if (kind_of(c, argc, argv) != KVC_READ) {
+		return kvc__err3(reply, "'", &argv[0],
+				 "' changes state: propose it through the log");
+	}
+	/* A read has no state-dependent errors: FR_INVALID here is bad
+	 * arguments found by a self-checking handler. */
+	rv = c->exec(k, argc, argv, reply);
+	assert(rv == 0 || rv == FR_INVALID || rv == FR_NOMEM);
+	return rv;
+}

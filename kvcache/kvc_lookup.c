@@ -1,0 +1,211 @@
+/* kvc_lookup.c — KVC.LOOKUP: the longest cached prefix of a hash chain. */
+#include <string.h>
+
+#include "kvc_int.h"
+
+/*
+ * KVC.LOOKUP ns h1 h2 ... hn [TOUCH]
+ *
+ * Walks h1, h2, ... and stops at the first block that is missing, whose
+ * parent is not the previous hash (h1 must be a root), or that has no
+ * location on a live node.  So every block in the answer has its parent
+ * right before it (invariant 5).  Reply: one array per block,
+ * [hash, tokens, [[node, addr, tier, offset, len], ...]] with only the
+ * locations on live nodes.  TOUCH (a write) marks the blocks used now.
+ */
+
+static bool touch_opt(uint32_t argc, const struct kvc_arg *argv)
+{
+	return argc >= 3 && kvc__arg_eq(&argv[argc - 1], "TOUCH");
+}
+
+bool kvc__lookup_is_write(uint32_t argc, const struct kvc_arg *argv)
+{
+	return touch_opt(argc, argv);
+}
+
+/* Arity and namespace; the hashes are checked while they are parsed. */
+static int check_head(uint32_t argc, const struct kvc_arg *argv,
+		      struct kvc_reply *err)
+{
+	uint32_t end = touch_opt(argc, argv) ? argc - 1 : argc;
+	if (end < 3) {
+		return kvc__err_arity(err, &argv[0]);
+	}
+	if (!kvc__ns_valid(&argv[1])) {
+		return kvc__err(err, "namespace must be 1..64 bytes");
+	}
+	return 0;
+}
+
+static int bad_hash(struct kvc_reply *err)
+{
+	return kvc__err(err, "block hash must be 32 hex digits, not all zero");
+}
+
+int kvc__check_lookup(uint32_t argc, const struct kvc_arg *argv,
+		      struct kvc_reply *err)
+{
+	int rv = check_head(argc, argv, err);
+	uint32_t end = touch_opt(argc, argv) ? argc - 1 : argc;
+	uint8_t h[KVC_HASH_BYTES];
+	for (uint32_t i = 2; rv == 0 && i < end; i++) {
+		if (!kvc__parse_hash(&argv[i], h)) {
+			rv = bad_hash(err);
+		}
+	}
+	return rv;
+}
+
+static uint32_t live_locs(const struct kvc *k, uint32_t b)
+{
+	uint32_t n = 0;
+	for (uint32_t l = k->blocks[b].loc; l != KVC__NONE;
+	     l = k->locs[l].next) {
+		n += kvc__node_alive(k, &k->nodes[k->locs[l].node]);
+	}
+	return n;
+}
+
+/* Lookups answer with up to 64 blocks per call and must stay within a few
+ * microseconds, so the reply is written directly after one reservation
+ * per block instead of value by value. */
+static char *put_num(char *p, char prefix, uint64_t v)
+{
+	*p++ = prefix;
+	p += kvc__fmt_u64(p, v);
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+/* Bulk string; copies in 16-byte steps (a variable-length memcpy of a
+ * dozen bytes costs more than the rest of a location): @s must be readable
+ * up to @len rounded up to 16, and the reply has room for that. */
+static char *put_str(char *p, const char *s, size_t len)
+{
+	p = put_num(p, '$', len);
+	for (size_t i = 0; i < len; i += 16) {
+		memcpy(p + i, s + i, 16);
+	}
+	p[len] = '\r';
+	p[len + 1] = '\n';
+	return p + len + 2;
+}
+
+/* Tier names padded to 16 bytes for put_str(). */
+static const char tier_pad[KVC__TIERS][16] = {"hbm", "dram", "cxl", "nvme"};
+static const uint8_t tier_len[KVC__TIERS] = {3, 4, 3, 4};
+
+#define BLOCK_BYTES_MAX (9 + 32 + 2 + 3 * 24)
+#define LOC_BYTES_MAX	(4 + 3 * 24 + 24 + KVC_ADDR_BYTES_MAX + 2 + 24 + 22)
+static_assert(KVC_ADDR_BYTES_MAX % 16 == 0, "put_str copies 16 at a time");
+static_assert(sizeof(((struct kvc__node *)0)->loc_prefix) % 16 == 0 &&
+		  sizeof(((struct kvc__node *)0)->loc_prefix) + 3 * 24 + 40 <=
+		      LOC_BYTES_MAX,
+	      "loc_prefix is copied 16 at a time into a location's room");
+
+static int reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
+		       struct kvc_reply *r)
+{
+	const struct kvc__block *blk = &k->blocks[b];
+	int rv = kvc__reply_reserve(r, BLOCK_BYTES_MAX +
+					   (size_t)nlive * LOC_BYTES_MAX);
+	if (rv != 0) {
+		return rv;
+	}
+	char *p = r->buf + r->len;
+	memcpy(p, "*3\r\n$32\r\n", 9);
+	p += 9;
+	kvc__fmt_hash(p, blk->hash);
+	p += 2 * KVC_HASH_BYTES;
+	*p++ = '\r';
+	*p++ = '\n';
+	p = put_num(p, ':', blk->tokens);
+	p = put_num(p, '*', nlive);
+	for (uint32_t l = blk->loc; l != KVC__NONE; l = k->locs[l].next) {
+		const struct kvc__loc *loc = &k->locs[l];
+		const struct kvc__node *n = &k->nodes[loc->node];
+		if (!kvc__node_alive(k, n)) {
+			continue;
+		}
+		for (size_t i = 0; i < n->loc_len; i += 16) {
+			memcpy(p + i, n->loc_prefix + i, 16);
+		}
+		p = put_str(p + n->loc_len, tier_pad[loc->tier],
+			    tier_len[loc->tier]);
+		p = put_num(p, ':', loc->offset);
+		p = put_num(p, ':', loc->len);
+	}
+	r->len = (size_t)(p - r->buf);
+	return 0;
+}
+
+/* Validates its arguments itself (the dispatcher skips the check): the
+ * hashes are parsed once, not once to check and once to use. */
+int kvc__exec_lookup(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
+		     struct kvc_reply *r)
+{
+	int rv = check_head(argc, argv, r);
+	if (rv != 0) {
+		return rv;
+	}
+	bool touch = touch_opt(argc, argv);
+	uint32_t n = (touch ? argc - 1 : argc) - 2;
+	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
+	uint64_t *key =
+	    kvc__scratch(k, (size_t)n * (sizeof(uint64_t) + KVC_HASH_BYTES +
+					 2 * sizeof(uint32_t)));
+	if (key == NULL) {
+		return FR_NOMEM;
+	}
+	uint32_t *found = (uint32_t *)(key + n);
+	uint32_t *nlive = found + n;
+	uint8_t(*h)[KVC_HASH_BYTES] = (uint8_t(*)[KVC_HASH_BYTES])(nlive + n);
+	/* Parse and prefetch every table slot, then every block, so the
+	 * cache misses of a long chain overlap instead of queueing. */
+	for (uint32_t i = 0; i < n; i++) {
+		if (!kvc__parse_hash(&argv[2 + i], h[i])) {
+			return bad_hash(r);
+		}
+		if (ns != KVC__NONE) {
+			key[i] = kvc__block_key(ns, h[i]);
+			kvc__block_prefetch(k, key[i]);
+		}
+	}
+	for (uint32_t i = 0; ns != KVC__NONE && i < n; i++) {
+		kvc__block_prefetch2(k, key[i]);
+	}
+	/* Then find them (cache hits now) and prefetch their locations. */
+	uint32_t nfound = 0;
+	for (; ns != KVC__NONE && nfound < n; nfound++) {
+		uint32_t b = kvc__block_find_key(k, key[nfound], ns, h[nfound]);
+		if (b == KVC__NONE) {
+			break;
+		}
+		found[nfound] = b;
+		__builtin_prefetch(&k->locs[k->blocks[b].loc]);
+	}
+	uint32_t m = 0;
+	static const uint8_t root[KVC_HASH_BYTES];
+	const uint8_t *prev = root;
+	for (uint32_t i = 0; i < nfound; i++) {
+		uint32_t b = found[i];
+		if (memcmp(k->blocks[b].parent, prev, KVC_HASH_BYTES) != 0 ||
+		    (nlive[m] = live_locs(k, b)) == 0) {
+			break;
+		}
+		found[m++] = b;
+		prev = h[i];
+	}
+	rv = kvc__reply_array(r, m);
+	for (uint32_t i = 0; rv == 0 && i < m; i++) {
+		rv = reply_block(k, found[i], nlive[i], r);
+	}
+	/* Touch the chain's tail first: its head ends up most recent, so LRU
+	 * eviction takes the end of a prefix before its start. */
+	for (uint32_t i = m; touch && i-- > 0;) {
+		kvc__block_touch(k, found[i]);
+	}
+	return rv;
+}

@@ -1,0 +1,156 @@
+/* kvc_parse.c — strict parsers for command arguments (never trust input). */
+#include <string.h>
+
+#include "kvc_int.h"
+
+static const char *const tier_names[KVC__TIERS] = {"hbm", "dram", "cxl",
+						   "nvme"};
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+bool kvc__arg_eq(const struct kvc_arg *a, const char *word)
+{
+	/* Walk @word to its NUL instead of strlen() first: most calls fail
+	 * on the first byte or on the length. */
+	size_t i = 0;
+	for (; word[i] != '\0'; i++) {
+		if (i == a->len || lower(a->base[i]) != lower(word[i])) {
+			return false;
+		}
+	}
+	return i == a->len;
+}
+
+/* Decimal digits only: no sign, no spaces, no leading '+', at most 20. */
+bool kvc__parse_u64(const struct kvc_arg *a, uint64_t *v)
+{
+	if (a->len == 0 || a->len > 20) {
+		return false;
+	}
+	uint64_t x = 0;
+	for (size_t i = 0; i < a->len; i++) {
+		unsigned d = (unsigned)(unsigned char)a->base[i] - '0';
+		if (d > 9) {
+			return false;
+		}
+		if (x > (UINT64_MAX - d) / 10) {
+			return false;
+		}
+		x = x * 10 + d;
+	}
+	*v = x;
+	return true;
+}
+
+/* Redis integer syntax: optional '-', digits, no leading zeros, fits. */
+bool kvc__parse_i64(const char *s, size_t len, int64_t *v)
+{
+	bool neg = len > 0 && s[0] == '-';
+	size_t i = neg ? 1 : 0;
+	if (len == i || len - i > 19 || (s[i] == '0' && len - i > 1) ||
+	    (neg && s[i] == '0')) {
+		return false;
+	}
+	uint64_t x = 0;
+	for (; i < len; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+		if (d > 9) {
+			return false;
+		}
+		x = x * 10 + d; /* 19 digits cannot overflow uint64 */
+	}
+	uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	if (x > lim) {
+		return false;
+	}
+	*v = neg ? (int64_t)(0 - x) : (int64_t)x;
+	return true;
+}
+
+bool kvc__hash_is_zero(const uint8_t *h)
+{
+	uint8_t acc = 0;
+	for (unsigned i = 0; i < KVC_HASH_BYTES; i++) {
+		acc |= h[i];
+	}
+	return acc == 0;
+}
+
+/* Exactly 32 hex digits, not all zero (zero means "no parent"). */
+bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES])
+{
+	if (a->len != 2 * KVC_HASH_BYTES) {
+		return false;
+	}
+	/* Branch-free so the compiler can vectorise it: hashes are parsed
+	 * on every lookup. */
+	const unsigned char *p = (const unsigned char *)a->base;
+	uint8_t nib[2 * KVC_HASH_BYTES];
+	uint8_t bad = 0;
+	for (unsigned i = 0; i < 2 * KVC_HASH_BYTES; i++) {
+		uint8_t d = (uint8_t)(p[i] - '0');
+		uint8_t l = (uint8_t)((p[i] | 0x20) - 'a');
+		uint8_t isd = d < 10;
+		uint8_t isl = l < 6;
+		bad |= (uint8_t) !(isd | isl);
+		nib[i] = isd ? d : (uint8_t)(l + 10);
+	}
+	uint8_t any = 0;
+	for (unsigned i = 0; i < KVC_HASH_BYTES; i++) {
+		out[i] = (uint8_t)(nib[2 * i] << 4 | (nib[2 * i + 1] & 15));
+		any |= out[i];
+	}
+	return bad == 0 && any != 0;
+}
+
+/* A block hash, or "-" for a root block. */
+bool kvc__parse_parent(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES])
+{
+	if (a->len == 1 && a->base[0] == '-') {
+		memset(out, 0, KVC_HASH_BYTES);
+		return true;
+	}
+	return kvc__parse_hash(a, out);
+}
+
+int kvc__parse_tier(const struct kvc_arg *a)
+{
+	if (a->len < 3 || a->len > 4) {
+		return -1;
+	}
+	for (unsigned t = 0; t < KVC__TIERS; t++) {
+		if (kvc__arg_eq(a, tier_names[t])) {
+			return (int)t;
+		}
+	}
+	return -1;
+}
+
+const char *kvc__tier_name(unsigned tier)
+{
+	assert(tier < KVC__TIERS);
+	return tier_names[tier];
+}
+
+bool kvc__parse_node_id(const struct kvc_arg *a, uint16_t *id)
+{
+	uint64_t v;
+	if (!kvc__parse_u64(a, &v) || v == 0 || v > KVC__NODE_ID_MAX) {
+		return false;
+	}
+	*id = (uint16_t)v;
+	return true;
+}
+
+bool kvc__parse_lease(const struct kvc_arg *a, uint64_t *ms)
+{
+	return kvc__parse_u64(a, ms) && *ms > 0 && *ms <= KVC_LEASE_MS_MAX;
+}
+
+bool kvc__ns_valid(const struct kvc_arg *a)
+{
+	return a->len > 0 && a->len <= KVC_NS_BYTES_MAX;
+}

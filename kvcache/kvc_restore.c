@@ -1,0 +1,380 @@
+/* kvc_restore.c — kvc_snapshot_load(): rebuild, validate, then swap in. */
+#include <string.h>
+
+#include "crc32c.h"
+#include "heap.h"
+#include "kvc_int.h"
+
+/* The format is described in kvc_snapshot.c.  Nothing read is trusted: every
+ * count is bounded by the loading instance's capacities, every ordinal and
+ * id is checked, and duplicates are refused. */
+
+struct reader {
+	int (*read)(void *ctx, void *buf, size_t len); /* caller's */
+	void *ctx;    /* passed to read, borrowed */
+	uint32_t crc; /* CRC32C of everything read so far */
+	int err;      /* first error; later reads yield zeros */
+};
+
+static void r_bytes(struct reader *r, void *p, size_t n)
+{
+	if (r->err == 0) {
+		r->err = r->read(r->ctx, p, n);
+	}
+	if (r->err != 0) {
+		memset(p, 0, n);
+		return;
+	}
+	r->crc = fr_crc32c(r->crc, p, n);
+}
+
+static uint64_t r_int(struct reader *r, unsigned bytes)
+{
+	unsigned char b[8];
+	uint64_t v = 0;
+	r_bytes(r, b, bytes);
+	for (unsigned i = 0; i < bytes; i++) {
+		v |= (uint64_t)b[i] << (8 * i);
+	}
+	return v;
+}
+
+static int bad(struct reader *r, int err)
+{
+	if (r->err == 0) {
+		r->err = err;
+	}
+	return r->err;
+}
+
+static int load_nodes(struct kvc *k, struct reader *r)
+{
+	uint64_t n = r_int(r, 4);
+	if (n > k->o.nodes_max) {
+		return bad(r, FR_NOSPACE);
+	}
+	for (uint32_t s = 0; s < n && r->err == 0; s++) {
+		struct kvc__node *nd = &k->nodes[s];
+		nd->id = (uint16_t)r_int(r, 2);
+		nd->numa = (uint8_t)r_int(r, 1);
+		uint64_t down = r_int(r, 1);
+		nd->down = down != 0;
+		nd->lease_expiry_ms = r_int(r, 8);
+		nd->addr_len = (uint8_t)r_int(r, 1);
+		if (nd->id == 0 || down > 1 || nd->addr_len == 0 ||
+		    nd->addr_len > KVC_ADDR_BYTES_MAX ||
+		    k->node_slot[nd->id] != 0) {
+			return bad(r, FR_CORRUPT);
+		}
+		r_bytes(r, nd->addr, nd->addr_len);
+		kvc__node_prefix(nd);
+		for (unsigned t = 0; t < KVC__TIERS; t++) {
+			uint64_t present = r_int(r, 1);
+			nd->tier[t].cap = r_int(r, 8);
+			nd->tier[t].present = present != 0;
+			nd->tier[t].lru_head = KVC__NONE;
+			nd->tier[t].lru_tail = KVC__NONE;
+			if (present > 1 ||
+			    (present == 0) != (nd->tier[t].cap == 0)) {
+				return bad(r, FR_CORRUPT);
+			}
+		}
+		k->node_slot[nd->id] = (uint16_t)(s + 1);
+		k->nnodes++;
+	}
+	return r->err;
+}
+
+/* Namespaces: ordinal -> index in @ns_idx (namespaces_max entries). */
+static int load_ns(struct kvc *k, struct reader *r, uint32_t *ns_idx,
+		   uint32_t *nns)
+{
+	uint64_t n = r_int(r, 4);
+	if (n > k->o.namespaces_max) {
+		return bad(r, FR_NOSPACE);
+	}
+	for (uint32_t i = 0; i < n && r->err == 0; i++) {
+		char name[KVC_NS_BYTES_MAX];
+		uint64_t len = r_int(r, 1);
+		if (len == 0 || len > KVC_NS_BYTES_MAX) {
+			return bad(r, FR_CORRUPT);
+		}
+		r_bytes(r, name, len);
+		if (kvc__ns_find(k, name, len) != KVC__NONE) {
+			return bad(r, FR_CORRUPT);
+		}
+		ns_idx[i] = kvc__ns_get(k, name, len);
+		/* Held until the end so an unused one is detectable. */
+		kvc__ns_ref(k, ns_idx[i]);
+	}
+	*nns = (uint32_t)n;
+	return r->err;
+}
+
+static uint64_t le(const unsigned char *p, unsigned bytes)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < bytes; i++) {
+		v |= (uint64_t)p[i] << (8 * i);
+	}
+	return v;
+}
+
+/* Records are read in chunks of up to 64 KiB: one callback and one CRC
+ * update per chunk, and the table slots of a whole chunk of blocks are
+ * prefetched before the first insertion, so their cache misses overlap. */
+#define CHUNK_BYTES 65536u
+#define BLOCK_REC   60u
+#define LOC_REC	    16u
+
+/* Blocks land at indices 0..n-1 of the fresh instance: ordinal = index. */
+static int load_blocks(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
+		       uint32_t nns, unsigned char *buf)
+{
+	uint64_t n = r_int(r, 4);
+	if (n > k->o.blocks_max) {
+		return bad(r, FR_NOSPACE);
+	}
+	for (uint64_t done = 0; done < n && r->err == 0;) {
+		uint64_t c = n - done < CHUNK_BYTES / BLOCK_REC
+				 ? n - done
+				 : CHUNK_BYTES / BLOCK_REC;
+		r_bytes(r, buf, c * BLOCK_REC);
+		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
+			const unsigned char *rec = buf + i * BLOCK_REC;
+			uint64_t ord = le(rec, 4);
+			if (ord >= nns) {
+				return bad(r, FR_CORRUPT);
+			}
+			kvc__block_prefetch(
+			    k, kvc__block_key(ns_idx[ord], rec + 4));
+		}
+		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
+			const unsigned char *rec = buf + i * BLOCK_REC;
+			const uint8_t *h = rec + 4;
+			const uint8_t *parent = rec + 20;
+			if (kvc__hash_is_zero(h) ||
+			    memcmp(h, parent, KVC_HASH_BYTES) == 0) {
+				return bad(r, FR_CORRUPT);
+			}
+			uint32_t b =
+			    kvc__block_insert(k, ns_idx[le(rec, 4)], h);
+			if (b == KVC__NONE) {
+				return bad(r, FR_CORRUPT); /* duplicate */
+			}
+			assert(b == done + i);
+			struct kvc__block *blk = &k->blocks[b];
+			memcpy(blk->parent, parent, KVC_HASH_BYTES);
+			blk->tokens = (uint32_t)le(rec + 36, 4);
+			blk->last_access_ms = le(rec + 40, 8);
+			blk->pins = (uint32_t)le(rec + 48, 4);
+			blk->pin_expiry_ms = le(rec + 52, 8);
+		}
+		done += c;
+	}
+	return r->err;
+}
+
+/* One tier's locations, in LRU order: the order must be by last access. */
+static int load_tier(struct kvc *k, struct reader *r, uint32_t s, unsigned t,
+		     unsigned char *buf)
+{
+	struct kvc__tier *tr = &k->nodes[s].tier[t];
+	uint64_t n = r_int(r, 4);
+	uint64_t last = 0;
+	if (n > k->o.locations_max - k->nlocs) {
+		return bad(r, FR_NOSPACE);
+	}
+	if (n > 0 && k->nodes[s].down) {
+		return bad(r, FR_CORRUPT); /* a reclaimed node holds nothing */
+	}
+	for (uint64_t done = 0; done < n && r->err == 0;) {
+		uint64_t c = n - done < CHUNK_BYTES / LOC_REC
+				 ? n - done
+				 : CHUNK_BYTES / LOC_REC;
+		r_bytes(r, buf, c * LOC_REC);
+		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
+			const unsigned char *rec = buf + i * LOC_REC;
+			uint64_t b = le(rec, 4);
+			uint64_t len = le(rec + 12, 4);
+			if (b >= k->blocks_hw || len == 0 ||
+			    len > tr->cap - tr->used ||
+			    k->blocks[b].last_access_ms < last ||
+			    kvc__loc_find(k, (uint32_t)b, (uint16_t)s,
+					  (uint8_t)t) != KVC__NONE) {
+				return bad(r, FR_CORRUPT);
+			}
+			last = k->blocks[b].last_access_ms;
+			(void)kvc__loc_add(k, (uint32_t)b, (uint16_t)s,
+					   (uint8_t)t, le(rec + 4, 8),
+					   (uint32_t)len);
+		}
+		done += c;
+	}
+	return r->err;
+}
+
+static int load_res(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
+		    uint32_t nns)
+{
+	uint64_t n = r_int(r, 4);
+	if (n > k->o.reservations_max) {
+		return bad(r, FR_NOSPACE);
+	}
+	for (uint32_t i = 0; i < n && r->err == 0; i++) {
+		struct kvc__res res = {0};
+		res.rid = r_int(r, 8);
+		res.bytes = r_int(r, 8);
+		res.expiry_ms = r_int(r, 8);
+		uint64_t ord = r_int(r, 4);
+		uint16_t id = (uint16_t)r_int(r, 2);
+		uint64_t tier = r_int(r, 1);
+		if (r->err != 0) {
+			break;
+		}
+		uint32_t s = kvc__node_find(k, id);
+		if (ord >= nns || s == KVC__NONE || tier >= KVC__TIERS ||
+		    res.rid == 0 || res.rid >= k->next_rid || res.bytes == 0 ||
+		    res.bytes > UINT32_MAX || k->nodes[s].down) {
+			return bad(r, FR_CORRUPT);
+		}
+		const struct kvc__tier *tr = &k->nodes[s].tier[tier];
+		if (!tr->present ||
+		    res.bytes > tr->cap - tr->used - tr->reserved) {
+			return bad(r, FR_CORRUPT);
+		}
+		res.ns = ns_idx[ord];
+		res.node = (uint16_t)s;
+		res.tier = (uint8_t)tier;
+		if (kvc__res_insert(k, &res) != 0) {
+			return bad(r, FR_CORRUPT);
+		}
+	}
+	return r->err;
+}
+
+static int load_kv(struct kvc *k, struct reader *r)
+{
+	uint64_t n = r_int(r, 4);
+	if (n > k->o.kv_keys_max) {
+		return bad(r, FR_NOSPACE);
+	}
+	for (uint32_t i = 0; i < n && r->err == 0; i++) {
+		uint64_t klen = r_int(r, 4);
+		if (klen > KVC_KEY_BYTES_MAX) {
+			return bad(r, FR_CORRUPT);
+		}
+		char key[KVC_KEY_BYTES_MAX];
+		r_bytes(r, key, klen);
+		uint64_t vlen = r_int(r, 4);
+		if (r->err != 0) {
+			break;
+		}
+		if (vlen > KVC_VALUE_BYTES_MAX ||
+		    kvc__kv_find(k, key, klen) != NULL) {
+			return bad(r, FR_CORRUPT);
+		}
+		struct kvc__kv *e = fr_malloc(sizeof(*e) + klen + vlen);
+		if (e == NULL) {
+			return bad(r, FR_NOMEM);
+		}
+		e->hash = kvc__hash64(0x6b76u, key, klen);
+		e->klen = (uint32_t)klen;
+		e->vlen = (uint32_t)vlen;
+		memcpy(e->data, key, klen);
+		r_bytes(r, e->data + klen, vlen);
+		(void)kvc__kv_insert(k, e);
+	}
+	return r->err;
+}
+
+static int load_body(struct kvc *k, struct reader *r, uint32_t *ns_idx,
+		     unsigned char *buf)
+{
+	uint32_t nns = 0;
+	k->now_ms = r_int(r, 8);
+	k->next_rid = r_int(r, 8);
+	k->applied = r_int(r, 8);
+	if (k->next_rid == 0) {
+		return bad(r, FR_CORRUPT);
+	}
+	if (load_nodes(k, r) != 0 || load_ns(k, r, ns_idx, &nns) != 0 ||
+	    load_blocks(k, r, ns_idx, nns, buf) != 0) {
+		return r->err;
+	}
+	for (uint32_t s = 0; s < k->nnodes && r->err == 0; s++) {
+		for (unsigned t = 0; t < KVC__TIERS; t++) {
+			if (k->nodes[s].tier[t].present &&
+			    load_tier(k, r, s, t, buf) != 0) {
+				return r->err;
+			}
+		}
+	}
+	if (load_res(k, r, ns_idx, nns) != 0 || load_kv(k, r) != 0) {
+		return r->err;
+	}
+	/* Invariant 3: every block got a location.  (1, 2 and 4 were checked
+	 * as the locations and reservations went in.) */
+	for (uint32_t b = 0; b < k->blocks_hw; b++) {
+		if (k->blocks[b].loc == KVC__NONE) {
+			return bad(r, FR_CORRUPT);
+		}
+	}
+	/* Drop the load's own namespace references: each must be in use. */
+	for (uint32_t i = 0; i < nns; i++) {
+		if (k->ns[ns_idx[i]].refs < 2) {
+			return bad(r, FR_CORRUPT);
+		}
+		kvc__ns_unref(k, ns_idx[i]);
+	}
+	return 0;
+}
+
+int kvc_snapshot_load(struct kvc *k,
+		      int (*read)(void *ctx, void *buf, size_t len), void *ctx)
+{
+	struct kvc *n;
+	int rv = kvc_open(&n, &k->o);
+	if (rv != 0) {
+		return rv;
+	}
+	uint32_t *ns_idx = fr_malloc((size_t)k->o.namespaces_max * 4);
+	unsigned char *buf = fr_malloc(CHUNK_BYTES);
+	if (ns_idx == NULL || buf == NULL) {
+		fr_free(ns_idx);
+		fr_free(buf);
+		kvc_close(n);
+		return FR_NOMEM;
+	}
+	struct reader r = {.read = read, .ctx = ctx};
+	char magic[8];
+	r_bytes(&r, magic, 8);
+	uint64_t version = r_int(&r, 4);
+	uint64_t flags = r_int(&r, 4);
+	if (r.err == 0 && memcmp(magic, SNAP_MAGIC, 8) != 0) {
+		bad(&r, FR_CORRUPT);
+	} else if (r.err == 0 && (version != SNAP_VERSION || flags != 0)) {
+		bad(&r, FR_UNSUPPORTED);
+	}
+	if (r.err == 0) {
+		(void)load_body(n, &r, ns_idx, buf);
+	}
+	r_bytes(&r, magic, 8);
+	uint32_t crc = r.crc;
+	uint32_t stored = (uint32_t)r_int(&r, 4);
+	if (r.err == 0 && (memcmp(magic, SNAP_END, 8) != 0 || crc != stored)) {
+		bad(&r, FR_CORRUPT);
+	}
+	fr_free(buf);
+	fr_free(ns_idx);
+	if (r.err != 0) {
+		kvc_close(n);
+		return r.err;
+	}
+	kvc__sweep_recompute(n);
+	struct kvc tmp = *k;
+	*k = *n;
+	*n = tmp;
+	kvc_close(n);
+	return 0;
+}

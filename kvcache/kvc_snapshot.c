@@ -1,0 +1,218 @@
+/* kvc_snapshot.c — streaming, versioned, checksummed snapshot and restore. */
+#include <string.h>
+
+#include "crc32c.h"
+#include "heap.h"
+#include "kvc_int.h"
+
+/*
+ * Format (little-endian; docs/kvcache.md has the table):
+ *   "KVCSNAP1" u32 version=1 u32 flags=0
+ *   u64 now_ms, u64 next_rid, u64 applied
+ *   u32 nodes     x { u16 id, u8 numa, u8 down, u64 lease_expiry_ms,
+ *                     u8 addr_len, addr, 4 x { u8 present, u64 cap } }
+ *   u32 namespaces x { u8 len, name }
+ *   u32 blocks    x { u32 ns ordinal, hash[16], parent[16], u32 tokens,
+ *                     u64 last_access_ms, u32 pins, u64 pin_expiry_ms }
+ *   for each node, for each present tier, in LRU order (least recent first):
+ *     u32 count   x { u32 block ordinal, u64 offset, u32 len }
+ *   u32 reservations x { u64 rid, u64 bytes, u64 expiry_ms, u32 ns ordinal,
+ *                        u16 node id, u8 tier }
+ *   u32 kv        x { u32 klen, key, u32 vlen, value }
+ *   "KVCEND!!" u32 crc32c(everything before the crc)
+ * Used and reserved bytes are not stored: restore recomputes them from the
+ * locations and reservations.  Restore builds a complete new state, checks
+ * every bound, the checksum and all invariants, and only then swaps it in.
+ */
+
+#define WBUF_BYTES 65536u
+
+struct writer {
+	int (*write)(void *ctx, const void *buf, size_t len); /* caller's */
+	void *ctx;	    /* passed to write, borrowed */
+	unsigned char *buf; /* [WBUF_BYTES] staging buffer, owned */
+	size_t len;	    /* bytes staged in buf */
+	uint32_t crc;	    /* CRC32C of everything flushed so far */
+	int err;	    /* first error; later writes are skipped */
+};
+
+static void w_flush(struct writer *w)
+{
+	if (w->err == 0 && w->len > 0) {
+		w->crc = fr_crc32c(w->crc, w->buf, w->len);
+		w->err = w->write(w->ctx, w->buf, w->len);
+	}
+	w->len = 0;
+}
+
+static void w_bytes(struct writer *w, const void *p, size_t n)
+{
+	if (n <= WBUF_BYTES - w->len) {
+		memcpy(w->buf + w->len, p, n);
+		w->len += n;
+		return;
+	}
+	const unsigned char *c = p;
+	while (n > 0 && w->err == 0) {
+		if (w->len == WBUF_BYTES) {
+			w_flush(w);
+		}
+		size_t m = WBUF_BYTES - w->len < n ? WBUF_BYTES - w->len : n;
+		memcpy(w->buf + w->len, c, m);
+		w->len += m;
+		c += m;
+		n -= m;
+	}
+}
+
+static void w_int(struct writer *w, uint64_t v, unsigned bytes)
+{
+	unsigned char b[8];
+	for (unsigned i = 0; i < bytes; i++) {
+		b[i] = (unsigned char)(v >> (8 * i));
+	}
+	w_bytes(w, b, bytes);
+}
+
+/* Little-endian @v in @bytes bytes at @p; returns the end. */
+static unsigned char *put_le(unsigned char *p, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++) {
+		p[i] = (unsigned char)(v >> (8 * i));
+	}
+	return p + bytes;
+}
+
+static void save_nodes(struct kvc *k, struct writer *w)
+{
+	w_int(w, k->nnodes, 4);
+	for (uint32_t s = 0; s < k->o.nodes_max; s++) {
+		const struct kvc__node *n = &k->nodes[s];
+		if (n->id == 0) {
+			continue;
+		}
+		w_int(w, n->id, 2);
+		w_int(w, n->numa, 1);
+		w_int(w, n->down, 1);
+		w_int(w, n->lease_expiry_ms, 8);
+		w_int(w, n->addr_len, 1);
+		w_bytes(w, n->addr, n->addr_len);
+		for (unsigned t = 0; t < KVC__TIERS; t++) {
+			w_int(w, n->tier[t].present, 1);
+			w_int(w, n->tier[t].cap, 8);
+		}
+	}
+}
+
+/* Namespaces and blocks get ordinals; ordinal arrays live in scratch. */
+static void save_blocks(struct kvc *k, struct writer *w, uint32_t *ns_ord,
+			uint32_t *blk_ord)
+{
+	uint32_t nn = 0;
+	w_int(w, k->nns, 4);
+	for (uint32_t i = 0; i < k->o.namespaces_max; i++) {
+		if (k->ns[i].refs != 0) {
+			ns_ord[i] = nn++;
+			w_int(w, k->ns[i].len, 1);
+			w_bytes(w, k->ns[i].name, k->ns[i].len);
+		}
+	}
+	uint32_t nb = 0;
+	w_int(w, k->nblocks, 4);
+	for (uint32_t b = 0; b < k->blocks_hw; b++) {
+		const struct kvc__block *blk = &k->blocks[b];
+		if (blk->loc == KVC__NONE) {
+			continue;
+		}
+		blk_ord[b] = nb++;
+		unsigned char rec[60];
+		unsigned char *p = put_le(rec, ns_ord[blk->ns], 4);
+		memcpy(p, blk->hash, KVC_HASH_BYTES);
+		memcpy(p + KVC_HASH_BYTES, blk->parent, KVC_HASH_BYTES);
+		p = put_le(p + 2 * KVC_HASH_BYTES, blk->tokens, 4);
+		p = put_le(p, blk->last_access_ms, 8);
+		p = put_le(p, blk->pins, 4);
+		p = put_le(p, blk->pin_expiry_ms, 8);
+		assert(p == rec + sizeof(rec));
+		w_bytes(w, rec, sizeof(rec));
+	}
+	for (uint32_t s = 0; s < k->o.nodes_max; s++) {
+		const struct kvc__node *n = &k->nodes[s];
+		for (unsigned t = 0; n->id != 0 && t < KVC__TIERS; t++) {
+			if (!n->tier[t].present) {
+				continue;
+			}
+			w_int(w, n->tier[t].nlocs, 4);
+			for (uint32_t l = n->tier[t].lru_head; l != KVC__NONE;
+			     l = k->locs[l].lru_next) {
+				unsigned char rec[16];
+				unsigned char *p =
+				    put_le(rec, blk_ord[k->locs[l].block], 4);
+				p = put_le(p, k->locs[l].offset, 8);
+				(void)put_le(p, k->locs[l].len, 4);
+				w_bytes(w, rec, sizeof(rec));
+			}
+		}
+	}
+}
+
+static void save_rest(struct kvc *k, struct writer *w, const uint32_t *ns_ord)
+{
+	w_int(w, k->nres, 4);
+	for (uint32_t i = 0; i < k->nres; i++) {
+		const struct kvc__res *r = &k->res[i];
+		w_int(w, r->rid, 8);
+		w_int(w, r->bytes, 8);
+		w_int(w, r->expiry_ms, 8);
+		w_int(w, ns_ord[r->ns], 4);
+		w_int(w, k->nodes[r->node].id, 2);
+		w_int(w, r->tier, 1);
+	}
+	w_int(w, k->nkv, 4);
+	for (uint32_t i = 0; i <= k->kvmask; i++) {
+		const struct kvc__kv *e = k->kv[i];
+		if (e != NULL) {
+			w_int(w, e->klen, 4);
+			w_bytes(w, e->data, e->klen);
+			w_int(w, e->vlen, 4);
+			w_bytes(w, e->data + e->klen, e->vlen);
+		}
+	}
+}
+
+int kvc_snapshot_save(struct kvc *k,
+		      int (*write)(void *ctx, const void *buf, size_t len),
+		      void *ctx)
+{
+	struct writer w = {.write = write, .ctx = ctx};
+	w.buf = fr_malloc(WBUF_BYTES);
+	uint32_t *ns_ord = fr_malloc((size_t)k->o.namespaces_max * 4);
+	uint32_t *blk_ord = fr_malloc((size_t)k->blocks_hw * 4 + 4);
+	if (w.buf == NULL || ns_ord == NULL || blk_ord == NULL) {
+		w.err = FR_NOMEM;
+		goto out;
+	}
+	w_bytes(&w, SNAP_MAGIC, 8);
+	w_int(&w, SNAP_VERSION, 4);
+	w_int(&w, 0, 4);
+	w_int(&w, k->now_ms, 8);
+	w_int(&w, k->next_rid, 8);
+	w_int(&w, k->applied, 8);
+	save_nodes(k, &w);
+	save_blocks(k, &w, ns_ord, blk_ord);
+	save_rest(k, &w, ns_ord);
+	w_bytes(&w, SNAP_END, 8);
+	w_flush(&w);
+	if (w.err == 0) {
+		unsigned char c[4];
+		for (unsigned i = 0; i < 4; i++) {
+			c[i] = (unsigned char)(w.crc >> (8 * i));
+		}
+		w.err = write(ctx, c, 4);
+	}
+out:
+	fr_free(blk_ord);
+	fr_free(ns_ord);
+	fr_free(w.buf);
+	return w.err;
+}
