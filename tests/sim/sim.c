@@ -254,6 +254,13 @@ static void handle_update(struct sim *s, struct sim_node *n,
 		if (u->role == RAFT_LEADER &&
 		    chance_ppm(s, s->crash_on_commit_ppm)) {
 			s->crash_next = n->id;
+			/* Half the time a second node loses power with it
+			 * (one rack): a follower that acknowledged writes it
+			 * had not made durable would now lose them. */
+			if (sim__rand(s) & 1) {
+				s->crash_also = (raft_id)sim__range(
+					s, 1, s->opt.n_nodes);
+			}
 		}
 	}
 	for (uint32_t i = 0; i < u->n_apply; i++) {
@@ -375,6 +382,15 @@ void sim_crash(struct sim *s, raft_id id)
 	sim__disk_crash(s, n);
 }
 
+void sim_power_loss(struct sim *s, raft_id id)
+{
+	if (id == 0 || id > s->opt.n_nodes || !s->nodes[id].up) {
+		return;
+	}
+	sim__disk_free_pending(&s->nodes[id]);
+	sim_crash(s, id);
+}
+
 int sim_restart(struct sim *s, raft_id id)
 {
 	struct sim_node *n = &s->nodes[id];
@@ -384,6 +400,31 @@ int sim_restart(struct sim *s, raft_id id)
 	sim__trace(s, TR_RESTART, id, 0, 0, n->term, n->disk.n, 0);
 	int rv = node_start(s, n);
 	return rv != 0 ? rv : (s->violated ? FR_CORRUPT : 0);
+}
+
+int sim_setup_log(struct sim *s, raft_id id, raft_term term,
+		  const raft_term *terms, uint32_t n)
+{
+	if (id == 0 || id > s->opt.n_nodes) {
+		return FR_INVALID;
+	}
+	struct sim_node *nd = &s->nodes[id];
+	sim_crash(s, id);
+	sim__disk_free(nd);
+	nd->term = term;
+	nd->vote = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		char payload[32];
+		int len = snprintf(payload, sizeof(payload), "i%u/t%llu",
+				   i + 1, (unsigned long long)terms[i]);
+		struct raft_entry e = {.term = terms[i],
+				       .index = i + 1,
+				       .type = RAFT_ENTRY_NORMAL,
+				       .len = (uint32_t)len,
+				       .buf = payload};
+		sim__log_copy_in(&nd->disk, &e, 1);
+	}
+	return sim_restart(s, id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -455,7 +496,9 @@ int sim_step(struct sim *s)
 	}
 	if (s->crash_next != 0) {
 		sim_crash(s, s->crash_next);
+		sim_crash(s, s->crash_also);
 		s->crash_next = 0;
+		s->crash_also = 0;
 	}
 	struct sim_event ev;
 	if (!sim__pop(s, &ev)) {
@@ -523,6 +566,15 @@ void sim_link(struct sim *s, raft_id a, raft_id b, bool up)
 	}
 	s->link_down[a][b] = !up;
 	s->link_down[b][a] = !up;
+}
+
+void sim_link_dir(struct sim *s, raft_id from, raft_id to, bool up)
+{
+	if (from == 0 || to == 0 || from > SIM_MAX_NODES ||
+	    to > SIM_MAX_NODES) {
+		return;
+	}
+	s->link_down[from][to] = !up;
 }
 
 void sim_partition(struct sim *s, const raft_id *group, uint32_t n)

@@ -92,9 +92,19 @@ int sim_run_until(struct sim *s, uint64_t until_us);
 void sim_partition(struct sim *s, const raft_id *group, uint32_t n);
 /** Cut (or restore) the link between @a and @b, both directions. */
 void sim_link(struct sim *s, raft_id a, raft_id b, bool up);
+/** Cut (or restore) only the direction @from -> @to. */
+void sim_link_dir(struct sim *s, raft_id from, raft_id to, bool up);
 void sim_heal(struct sim *s);
 void sim_crash(struct sim *s, raft_id id);
+/** Crash @id losing every write not yet durable (no torn prefix). */
+void sim_power_loss(struct sim *s, raft_id id);
 int sim_restart(struct sim *s, raft_id id) __attribute__((warn_unused_result));
+/** Replace node @id's durable state with @term and a log whose entry terms
+ * are @terms[0..n) (payloads derived from index and term), then restart
+ * it.  For scenario set-up (Figure 7, Figure 8). */
+int sim_setup_log(struct sim *s, raft_id id, raft_term term,
+		  const raft_term *terms, uint32_t n)
+	__attribute__((warn_unused_result));
 /** Tick one node now (manual-tick tests). */
 int sim_tick(struct sim *s, raft_id id);
 /** Make @id start an election now. */

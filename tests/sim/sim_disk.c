@@ -115,7 +115,7 @@ void sim__disk_crash(struct sim *s, struct sim_node *n)
 	n->disk_busy_until = 0;
 }
 
-void sim__disk_free(struct sim_node *n)
+void sim__disk_free_pending(struct sim_node *n)
 {
 	while (n->pending != NULL) {
 		struct sim_write *w = n->pending;
@@ -124,5 +124,10 @@ void sim__disk_free(struct sim_node *n)
 		free(w);
 	}
 	n->pending_tail = NULL;
+}
+
+void sim__disk_free(struct sim_node *n)
+{
+	sim__disk_free_pending(n);
 	sim__log_free(&n->disk);
 }

@@ -119,6 +119,7 @@ struct sim {
 	uint64_t proposal_id;
 	uint32_t crash_on_commit_ppm; /* from the running fault rates */
 	raft_id crash_next;	      /* crash before the next step */
+	raft_id crash_also; /* correlated crash: a second node too */
 	char violation[512];
 	bool violated;
 	struct sim_trace trace[SIM_TRACE_LEN];
@@ -150,6 +151,7 @@ void sim__disk_write(struct sim *s, struct sim_node *n,
 void sim__disk_complete(struct sim *s, struct sim_node *n);
 void sim__disk_crash(struct sim *s, struct sim_node *n);
 void sim__disk_free(struct sim_node *n);
+void sim__disk_free_pending(struct sim_node *n);
 
 /* sim_check.c */
 void sim__check_append(struct sim *s, struct sim_node *n,

@@ -108,6 +108,21 @@ static bool converged(const struct sim *s, raft_index need)
 int sim_converge(struct sim *s, uint64_t max_us)
 {
 	sim_heal(s);
+	if (!s->opt.auto_tick) {
+		/* Manual-tick scenarios hand over to the clock here. */
+		s->opt.auto_tick = true;
+		for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+			if (s->nodes[id].up) {
+				sim__push(s, (struct sim_event){
+						     .time = s->now + id,
+						     .type = SIM_TICK,
+						     .node = id,
+						     .incarnation =
+							     s->nodes[id]
+								     .incarnation});
+			}
+		}
+	}
 	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
 		if (!s->nodes[id].up) {
 			int rv = sim_restart(s, id);
