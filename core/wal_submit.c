@@ -622,11 +622,13 @@ int wal_compact(struct wal *w, raft_index upto)
 }
 
 /* wal_close: queue a marker in its own batch proving the last batch
- * complete (CLOSE, or ROLL when the segment has no room for both). */
+ * complete (CLOSE, or ROLL when the segment has no room for both).  Only
+ * after writes: a start-and-stop leaves the files as they were. */
 void wal__seal_locked(struct wal *w)
 {
 	struct wal_seg *s = active_seg(w);
-	if (w->err != 0 || s == NULL || s->n == 0 || s->rolled || w->sealed) {
+	if (w->err != 0 || s == NULL || s->n == 0 || s->rolled || w->sealed ||
+	    w->ticket == 0) {
 		return;
 	}
 	struct wal_rec_hdr m;

@@ -17,11 +17,13 @@
 #define TW_NODE 3u
 
 static char tw_last_log[512];
+static unsigned tw_torn_logs; /* log lines that reported a torn tail */
 
 static inline void tw_log(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
 	snprintf(tw_last_log, sizeof(tw_last_log), "%s", msg);
+	tw_torn_logs += strstr(msg, "torn tail (") != NULL;
 	if (getenv("WAL_TEST_VERBOSE") != NULL) {
 		fprintf(stderr, "[wal %d] %s\n", level, msg);
 	}
