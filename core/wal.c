@@ -191,6 +191,7 @@ static int sync_init(struct wal *w)
 	}
 	size_t cap = w->o.batch_max_bytes + 2 * WAL_BLOCK + WAL_REC_HDR_BYTES;
 	for (uint32_t i = 0; i < WAL_NBUF; i++) {
+		pthread_cond_init(&w->bufs[i].cv, NULL);
 		w->bufs[i].data = wal__aligned_alloc(cap, &w->bufs[i].raw);
 		if (w->bufs[i].data == NULL) {
 			return FR_NOMEM;

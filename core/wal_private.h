@@ -39,6 +39,7 @@ struct wal_batch {
 	raft_term last_term;   /* its term */
 	uint64_t ticket;       /* highest submit ticket in the batch */
 	uint64_t first_ns;     /* monotonic time of the first record */
+	pthread_cond_t cv;     /* wal_append callers waiting for this batch */
 };
 
 /* Queued view of one segment (entries submitted, durable or not). */
@@ -71,6 +72,8 @@ struct wal {
 	bool thread_started;
 	bool stop;                /* writer: exit when the queue is empty */
 	bool submitting;          /* a submit is placing records */
+	bool no_kick;             /* the submitter will write its batch
+				     itself: do not wake the writer */
 
 	/* Queued view. */
 	struct wal_seg *segs;     /* oldest first (owned) */
@@ -148,6 +151,11 @@ int wal__meta_open(struct wal *w, bool fresh, char *errmsg);
 
 /** wal_close: queue a CLOSE (or ROLL) marker in its own batch. */
 void wal__seal_locked(struct wal *w);
+
+/** Write the oldest queued batch in the calling thread (group-commit
+ * leader).  Holds mu, releases it during the I/O.  Requires !busy and
+ * q_count > 0. */
+void wal__write_head_locked(struct wal *w);
 
 /** Writer-side helpers (wal_writer.c). */
 void *wal__writer_main(void *arg);

@@ -242,6 +242,7 @@ static void queue_discard_locked(struct wal *w)
 {
 	while (w->q_count > 0) {
 		w->bufs[w->q_head].state = WAL_BUF_FREE;
+		pthread_cond_broadcast(&w->bufs[w->q_head].cv);
 		w->q_head = (w->q_head + 1) % WAL_NBUF;
 		w->q_count--;
 	}
@@ -283,26 +284,43 @@ static void batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
 	b->state = WAL_BUF_FREE;
 	w->q_head = (w->q_head + 1) % WAL_NBUF;
 	w->q_count--;
+	pthread_cond_broadcast(&b->cv);
 	if (w->err != 0) {
 		queue_discard_locked(w);
 	}
-	pthread_cond_broadcast(&w->cv_space);
+	if (w->q_count > 0) {
+		pthread_cond_signal(&w->cv_work);
+	}
+	pthread_cond_signal(&w->cv_space);
 	pthread_cond_broadcast(&w->cv_done);
 	notify(w);
+}
+
+void wal__write_head_locked(struct wal *w)
+{
+	char msg[FR_ERRMSG_SIZE];
+	struct wal_batch *b = &w->bufs[w->q_head];
+	assert(!w->busy && w->q_count > 0);
+	b->state = WAL_BUF_WRITING;
+	w->busy = true;
+	pthread_mutex_unlock(&w->mu);
+	msg[0] = '\0';
+	int rv = batch_write(w, b, msg);
+	pthread_mutex_lock(&w->mu);
+	batch_done_locked(w, b, rv, msg);
 }
 
 void *wal__writer_main(void *arg)
 {
 	struct wal *w = arg;
-	char msg[FR_ERRMSG_SIZE];
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (w->q_count == 0 && !w->stop) {
+		while (w->q_count == 0 || w->busy) {
+			if (w->stop && w->q_count == 0 && !w->busy) {
+				goto out;
+			}
 			pthread_cond_wait(&w->cv_work, &w->mu);
-		}
-		if (w->q_count == 0) {
-			break;
 		}
 		struct wal_batch *b = &w->bufs[w->q_head];
 		if (b->state == WAL_BUF_FILLING && w->o.batch_wait_us > 0) {
@@ -314,14 +332,11 @@ void *wal__writer_main(void *arg)
 			pthread_cond_broadcast(&w->cv_done);
 			continue;
 		}
-		b->state = WAL_BUF_WRITING;
-		w->busy = true;
-		pthread_mutex_unlock(&w->mu);
-		msg[0] = '\0';
-		int rv = batch_write(w, b, msg);
-		pthread_mutex_lock(&w->mu);
-		batch_done_locked(w, b, rv, msg);
+		if (!w->busy && w->q_count > 0) {
+			wal__write_head_locked(w);
+		}
 	}
+out:
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
@@ -341,5 +356,8 @@ void wal__fail_locked(struct wal *w, int rv, const char *fmt, ...)
 	pthread_cond_broadcast(&w->cv_space);
 	pthread_cond_broadcast(&w->cv_done);
 	pthread_cond_broadcast(&w->cv_submit);
+	for (uint32_t i = 0; i < WAL_NBUF; i++) {
+		pthread_cond_broadcast(&w->bufs[i].cv);
+	}
 	notify(w);
 }

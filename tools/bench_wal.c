@@ -1,0 +1,345 @@
+/* bench_wal.c — `fabraft-bench wal`: entries/s and MB/s of the durable log
+ * for several entry sizes and numbers of concurrent appenders, against a
+ * raw pwrite+fdatasync loop measured in the same run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "wal.h"
+
+int bench_wal_main(int argc, char **argv);
+
+#define MAX_LIST 8
+#define RAW_FILE_BYTES (64ull << 20)
+
+struct bench_opts {
+	const char *dir;                /* scratch directory */
+	double seconds;                 /* per measurement */
+	uint32_t sizes[MAX_LIST];       /* entry payload bytes */
+	uint32_t n_sizes;
+	uint32_t appenders[MAX_LIST];   /* concurrent appenders */
+	uint32_t n_appenders;
+	int direct_io;                  /* enum wal_direct_io */
+	uint32_t batch_wait_us;
+	bool same_bytes;                /* also run the equal-work raw loop */
+};
+
+struct result {
+	double secs;
+	uint64_t entries;
+	uint64_t bytes;   /* payload bytes */
+	uint64_t fsyncs;
+	uint64_t write_bytes;
+	bool direct;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void quiet(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	if (level >= WAL_LOG_WARN) {
+		fprintf(stderr, "wal: %s\n", msg);
+	}
+}
+
+static void rm_dir(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
+	}
+}
+
+/*
+ * Raw baseline: a loop of pwrite(@len bytes) + fdatasync on a preallocated
+ * file (offsets wrap at 64 MiB), for @seconds or @max_ops operations.  With
+ * @direct, O_DIRECT and @len rounded up to 4 KiB (what the log writes).
+ */
+static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
+		   uint64_t max_ops, struct result *r)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/raw.bench", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
+				    (direct ? O_DIRECT : 0), 0644);
+	if (fd < 0 || fallocate(fd, 0, 0, (off_t)RAW_FILE_BYTES) != 0) {
+		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	size_t wlen = direct ? ((size_t)len + 4095) & ~(size_t)4095 : len;
+	void *raw;
+	uint8_t *buf = fr_malloc(wlen + 4096);
+	raw = buf;
+	buf = (uint8_t *)(((uintptr_t)buf + 4095) & ~(uintptr_t)4095);
+	memset(buf, 0xab, wlen);
+	uint64_t off = 0, ops = 0;
+	double t0 = now_s(), t = t0;
+	while (ops < max_ops && t - t0 < seconds) {
+		if (off + wlen > RAW_FILE_BYTES) {
+			off = 0;
+		}
+		if (pwrite(fd, buf, wlen, (off_t)off) != (ssize_t)wlen ||
+		    fdatasync(fd) != 0) {
+			fprintf(stderr, "bench: raw write: %s\n",
+				strerror(errno));
+			break;
+		}
+		off += wlen;
+		ops++;
+		if ((ops & 7) == 0 || max_ops != UINT64_MAX) {
+			t = now_s();
+		}
+	}
+	r->secs = now_s() - t0;
+	r->entries = ops;
+	r->bytes = ops * len;
+	r->fsyncs = ops;
+	r->write_bytes = ops * wlen;
+	r->direct = direct;
+	fr_free(raw);
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+struct appender {
+	struct wal *w;
+	uint32_t len;
+	atomic_bool *stop;
+	_Atomic uint64_t *done;
+	int rv;
+};
+
+static void *appender_main(void *arg)
+{
+	struct appender *a = arg;
+	uint8_t *buf = fr_malloc(a->len ? a->len : 1);
+	memset(buf, 0x5a, a->len);
+	struct raft_entry e = {.term = 1, .index = 0, .type = 1,
+			       .len = a->len, .buf = buf};
+	while (!atomic_load(a->stop)) {
+		if ((a->rv = wal_append(a->w, &e, 1)) != 0) {
+			break;
+		}
+		atomic_fetch_add(a->done, 1);
+	}
+	fr_free(buf);
+	return NULL;
+}
+
+static int wal_run(const struct bench_opts *bo, uint32_t len, uint32_t n,
+		   struct result *r)
+{
+	char dir[512], err[FR_ERRMSG_SIZE];
+	struct wal_options o;
+	struct wal_recovered rec;
+	struct wal *w;
+	snprintf(dir, sizeof(dir), "%s/wal", bo->dir);
+	rm_dir(dir);
+	wal_options_default(&o, dir, 1, 1);
+	o.direct_io = bo->direct_io;
+	o.batch_wait_us = bo->batch_wait_us;
+	o.log = quiet;
+	if (wal_open(&w, &o, &rec, err) != 0) {
+		fprintf(stderr, "bench: %s\n", err);
+		return 1;
+	}
+	atomic_bool stop = false;
+	_Atomic uint64_t done = 0;
+	pthread_t *th = fr_malloc(n * sizeof(*th));
+	struct appender *a = fr_malloc(n * sizeof(*a));
+	double t0 = now_s();
+	for (uint32_t i = 0; i < n; i++) {
+		a[i] = (struct appender){w, len, &stop, &done, 0};
+		pthread_create(&th[i], NULL, appender_main, &a[i]);
+	}
+	struct timespec ts = {(time_t)bo->seconds,
+			      (long)((bo->seconds - (double)(time_t)bo->seconds) *
+				     1e9)};
+	nanosleep(&ts, NULL);
+	atomic_store(&stop, true);
+	int rv = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		rv |= a[i].rv;
+	}
+	r->secs = now_s() - t0;
+	struct wal_stats st;
+	wal_stats_get(w, &st);
+	r->entries = atomic_load(&done);
+	r->bytes = r->entries * len;
+	r->fsyncs = st.fsyncs;
+	r->write_bytes = st.write_bytes;
+	r->direct = rec.direct_io;
+	wal_close(w);
+	rm_dir(dir);
+	fr_free(th);
+	fr_free(a);
+	if (rv != 0) {
+		fprintf(stderr, "bench: append failed: %s\n", fr_strerror(rv));
+	}
+	return rv != 0;
+}
+
+static int parse_list(const char *s, uint32_t *v, uint32_t *n)
+{
+	*n = 0;
+	while (*s != '\0' && *n < MAX_LIST) {
+		char *end;
+		unsigned long x = strtoul(s, &end, 10);
+		if (end == s || x == 0 || x > RAFT_MAX_ENTRY_BYTES) {
+			return 1;
+		}
+		v[(*n)++] = (uint32_t)x;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return *n == 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: fabraft-bench wal [options]\n"
+		"  --dir DIR          scratch directory (default ./bench-wal.tmp;"
+		" removed after)\n"
+		"  --seconds S        per measurement (default 2)\n"
+		"  --sizes LIST       entry bytes (default 64,1024,16384)\n"
+		"  --appenders LIST   concurrent appenders (default 1,16,256)\n"
+		"  --io auto|direct|buffered   log I/O mode (default auto)\n"
+		"  --batch-wait-us N  writer batch wait (default 0)\n"
+		"  --no-same-work     skip the raw loop with the log's own "
+		"batch sizes\n"
+		"Prints a markdown table: the log against a raw pwrite+fdatasync "
+		"loop\n(one fdatasync per entry, same entry size), measured in "
+		"the same run.\n");
+}
+
+static int parse_args(int argc, char **argv, struct bench_opts *bo)
+{
+	*bo = (struct bench_opts){.dir = "./bench-wal.tmp", .seconds = 2,
+				  .sizes = {64, 1024, 16384}, .n_sizes = 3,
+				  .appenders = {1, 16, 256}, .n_appenders = 3,
+				  .same_bytes = true};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if (strcmp(a, "--no-same-work") == 0) {
+			bo->same_bytes = false;
+			continue;
+		} else if (v == NULL) {
+			usage(stderr);
+			return 1;
+		}
+		i++;
+		if (strcmp(a, "--dir") == 0) {
+			bo->dir = v;
+		} else if (strcmp(a, "--seconds") == 0) {
+			bo->seconds = atof(v);
+		} else if (strcmp(a, "--sizes") == 0) {
+			if (parse_list(v, bo->sizes, &bo->n_sizes) != 0) {
+				return 1;
+			}
+		} else if (strcmp(a, "--appenders") == 0) {
+			if (parse_list(v, bo->appenders, &bo->n_appenders) ||
+			    bo->appenders[0] > 4096) {
+				return 1;
+			}
+		} else if (strcmp(a, "--io") == 0) {
+			bo->direct_io = strcmp(v, "direct") == 0 ? WAL_DIRECT_ON
+					: strcmp(v, "buffered") == 0
+						? WAL_DIRECT_OFF
+						: WAL_DIRECT_AUTO;
+		} else if (strcmp(a, "--batch-wait-us") == 0) {
+			bo->batch_wait_us = (uint32_t)atoi(v);
+		} else {
+			usage(stderr);
+			return 1;
+		}
+	}
+	return bo->seconds > 0 && bo->seconds <= 600 ? 0 : 1;
+}
+
+static void row(const char *what, uint32_t len, const char *who,
+		const struct result *r, const struct result *base,
+		const char *overhead)
+{
+	double eps = (double)r->entries / r->secs;
+	printf("| %-22s | %6u | %4s | %10.0f | %8.2f | %8.0f | %7.1f | %7.1fx "
+	       "| %s |\n",
+	       what, len, who, eps, (double)r->bytes / r->secs / 1e6,
+	       (double)r->fsyncs / r->secs,
+	       r->fsyncs ? (double)r->entries / (double)r->fsyncs : 0.0,
+	       base ? eps / ((double)base->entries / base->secs) : 1.0,
+	       overhead);
+	fflush(stdout);
+}
+
+int bench_wal_main(int argc, char **argv)
+{
+	struct bench_opts bo;
+	if (parse_args(argc, argv, &bo) != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (mkdir(bo.dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "bench: %s: %s\n", bo.dir, strerror(errno));
+		return 1;
+	}
+	printf("| run | entry B | appenders | entries/s | MB/s | fsyncs/s | "
+	       "entries/fsync | vs raw 1 fsync/entry | time vs raw, same "
+	       "bytes+fsyncs |\n|---|---|---|---|---|---|---|---|---|\n");
+	int rv = 0;
+	for (uint32_t s = 0; s < bo.n_sizes && rv == 0; s++) {
+		uint32_t len = bo.sizes[s];
+		struct result raw;
+		if ((rv = raw_run(bo.dir, len, false, bo.seconds, UINT64_MAX,
+				  &raw)) != 0) {
+			break;
+		}
+		row("raw pwrite+fdatasync", len, "1", &raw, NULL, "-");
+		for (uint32_t k = 0; k < bo.n_appenders && rv == 0; k++) {
+			struct result r;
+			char who[16], what[32], over[64] = "-";
+			if ((rv = wal_run(&bo, len, bo.appenders[k], &r)) != 0) {
+				break;
+			}
+			snprintf(who, sizeof(who), "%u", bo.appenders[k]);
+			snprintf(what, sizeof(what), "wal (%s)",
+				 r.direct ? "O_DIRECT" : "buffered");
+			if (bo.same_bytes && r.fsyncs > 0) {
+				/* The same fsyncs, each with the log's mean
+				 * batch bytes, in the log's I/O mode. */
+				struct result eq;
+				uint32_t per = (uint32_t)(r.write_bytes /
+							  r.fsyncs);
+				rv = raw_run(bo.dir, per ? per : 1, r.direct,
+					     1e9, r.fsyncs, &eq);
+				snprintf(over, sizeof(over), "%+.1f%% (raw %u B "
+					 "x %" PRIu64 ")",
+					 (r.secs / eq.secs - 1) * 100, per,
+					 r.fsyncs);
+			}
+			row(what, len, who, &r, &raw, over);
+		}
+	}
+	rm_dir(bo.dir);
+	return rv;
+}
