@@ -191,7 +191,6 @@ static int sync_init(struct wal *w)
 	}
 	size_t cap = w->o.batch_max_bytes + 2 * WAL_BLOCK + WAL_REC_HDR_BYTES;
 	for (uint32_t i = 0; i < WAL_NBUF; i++) {
-		pthread_cond_init(&w->bufs[i].cv, NULL);
 		w->bufs[i].data = wal__aligned_alloc(cap, &w->bufs[i].raw);
 		if (w->bufs[i].data == NULL) {
 			return FR_NOMEM;
@@ -292,6 +291,10 @@ static int wal_start(struct wal *w, struct wal_recovered *rec, char *errmsg)
 	    (rv = direct_probe(w, errmsg)) != 0 ||
 	    (rv = sync_init(w)) != 0) {
 		return rv;
+	}
+	if (!w->o.fsync) {
+		wal__log(w, WAL_LOG_WARN, "fsync off: nothing written is "
+					  "durable (tests only)");
 	}
 	rec->term = w->term;
 	rec->vote = w->vote;

@@ -3,6 +3,7 @@
 #define FABRAFT_WAL_PRIVATE_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,7 +40,16 @@ struct wal_batch {
 	raft_term last_term;   /* its term */
 	uint64_t ticket;       /* highest submit ticket in the batch */
 	uint64_t first_ns;     /* monotonic time of the first record */
-	pthread_cond_t cv;     /* wal_append callers waiting for this batch */
+	struct wal_waiter *waiters; /* wal_append callers waiting for it */
+};
+
+/* A wal_append caller waiting for its batch; lives on the caller's stack
+ * and is posted exactly once, when its batch is durable or dropped. */
+struct wal_waiter {
+	sem_t sem;                /* posted once */
+	int rv;                   /* 0, or the error that dropped the batch */
+	bool done;                /* set (under mu) before the post */
+	struct wal_waiter *next;  /* next waiter of the same batch */
 };
 
 /* Queued view of one segment (entries submitted, durable or not). */
@@ -156,6 +166,9 @@ void wal__seal_locked(struct wal *w);
  * leader).  Holds mu, releases it during the I/O.  Requires !busy and
  * q_count > 0. */
 void wal__write_head_locked(struct wal *w);
+
+/** Wake the waiters of a list (detached from its batch; mu not held). */
+void wal__waiters_post(struct wal_waiter *list);
 
 /** Writer-side helpers (wal_writer.c). */
 void *wal__writer_main(void *arg);

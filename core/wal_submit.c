@@ -501,80 +501,98 @@ static int submit_start_locked(struct wal *w, const struct raft_entry *e,
 	return 0;
 }
 
-/* Place the entries; @lead: the caller will write the batch itself if the
- * writer is idle.  *@buf receives the buffer of the last entry. */
-static int submit(struct wal *w, const struct raft_entry *e, uint32_t n,
-		  bool lead, uint64_t *ticket, uint32_t *buf)
+/* Place the entries (mu held, submit slot taken by the caller). */
+static int submit_locked(struct wal *w, const struct raft_entry *e,
+			 uint32_t n, struct wal_waiter *waiter)
 {
-	int rv = entries_check(e, n);
+	raft_index first;
+	int rv = submit_start_locked(w, e, &first);
 	if (rv != 0) {
 		return rv;
-	}
-	pthread_mutex_lock(&w->mu);
-	while (w->submitting && w->err == 0) {
-		pthread_cond_wait(&w->cv_submit, &w->mu);
-	}
-	if ((rv = w->err) != 0) {
-		goto out;
-	}
-	w->submitting = true;
-	w->no_kick = lead;
-	raft_index first;
-	if ((rv = submit_start_locked(w, e, &first)) != 0) {
-		goto out_slot;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		if ((rv = place_entry(w, &e[i], first + i)) != 0) {
 			/* Entries already placed stay queued; the caller
 			 * sees the error and must not assume any of them. */
-			goto out_slot;
+			return rv;
 		}
 	}
-	*ticket = ++w->ticket;
-	*buf = (w->q_head + w->q_count - 1) % WAL_NBUF;
-	w->bufs[*buf].ticket = *ticket;
-out_slot:
+	struct wal_batch *b = &w->bufs[(w->q_head + w->q_count - 1) % WAL_NBUF];
+	b->ticket = ++w->ticket;
+	if (waiter != NULL) {
+		waiter->next = b->waiters;
+		b->waiters = waiter;
+	}
+	return 0;
+}
+
+/* Validate, take the submit slot, place.  Returns with mu held. */
+static int submit(struct wal *w, const struct raft_entry *e, uint32_t n,
+		  struct wal_waiter *waiter)
+{
+	int rv = entries_check(e, n);
+	pthread_mutex_lock(&w->mu);
+	if (rv != 0) {
+		return rv;
+	}
+	while (w->submitting && w->err == 0) {
+		pthread_cond_wait(&w->cv_submit, &w->mu);
+	}
+	if ((rv = w->err) != 0) {
+		return rv;
+	}
+	w->submitting = true;
+	w->no_kick = waiter != NULL;
+	rv = submit_locked(w, e, n, waiter);
 	w->no_kick = false;
 	w->submitting = false;
 	pthread_cond_signal(&w->cv_submit);
-out:
-	pthread_mutex_unlock(&w->mu);
 	return rv;
 }
 
 int wal_submit(struct wal *w, const struct raft_entry *entries, uint32_t n)
 {
-	uint64_t ticket;
-	uint32_t buf;
-	return submit(w, entries, n, false, &ticket, &buf);
+	int rv = submit(w, entries, n, NULL);
+	pthread_mutex_unlock(&w->mu);
+	return rv;
 }
 
 /*
- * Group commit: the caller waits on the condition variable of the batch
- * that holds its last entry.  If the disk is idle it writes the oldest
+ * Group commit: the caller is registered as a waiter of the batch that
+ * holds its last entry and sleeps on its own semaphore (no lock convoy when
+ * hundreds wake at once).  If the disk is idle it first writes the oldest
  * queued batch itself instead of handing it to the writer thread (a
  * leader, as in classic group commit): one thread switch less per fsync.
  */
 int wal_append(struct wal *w, const struct raft_entry *entries, uint32_t n)
 {
-	uint64_t ticket;
-	uint32_t buf;
+	struct wal_waiter me = {.rv = 0, .done = false, .next = NULL};
 	bool lead = w->o.batch_wait_us == 0;
-	int rv = submit(w, entries, n, lead, &ticket, &buf);
+	if (sem_init(&me.sem, 0, 0) != 0) {
+		return FR_NOMEM;
+	}
+	int rv = submit(w, entries, n, &me);
 	if (rv != 0) {
+		/* Not registered: waiters are added only on success. */
+		pthread_mutex_unlock(&w->mu);
+		sem_destroy(&me.sem);
 		return rv;
 	}
-	pthread_mutex_lock(&w->mu);
-	while (w->durable_ticket < ticket && w->err == 0) {
-		if (lead && !w->busy && w->q_count > 0) {
-			wal__write_head_locked(w);
-			continue;
-		}
-		pthread_cond_wait(&w->bufs[buf].cv, &w->mu);
+	if (!lead) {
+		pthread_cond_signal(&w->cv_work);
 	}
-	rv = w->durable_ticket >= ticket ? 0 : w->err;
+	while (lead && !me.done && !w->busy && w->q_count > 0) {
+		wal__write_head_locked(w);
+	}
+	if (!me.done && !w->busy && w->q_count > 0) {
+		pthread_cond_signal(&w->cv_work);
+	}
 	pthread_mutex_unlock(&w->mu);
-	return rv;
+	while (sem_wait(&me.sem) != 0) {
+		/* EINTR: wait again */
+	}
+	sem_destroy(&me.sem);
+	return me.rv;
 }
 
 static int compact_locked(struct wal *w, raft_index upto)

@@ -241,8 +241,13 @@ static void notify(struct wal *w)
 static void queue_discard_locked(struct wal *w)
 {
 	while (w->q_count > 0) {
-		w->bufs[w->q_head].state = WAL_BUF_FREE;
-		pthread_cond_broadcast(&w->bufs[w->q_head].cv);
+		struct wal_batch *b = &w->bufs[w->q_head];
+		b->state = WAL_BUF_FREE;
+		for (struct wal_waiter *x = b->waiters; x != NULL; x = x->next) {
+			x->rv = w->err;
+		}
+		wal__waiters_post(b->waiters);
+		b->waiters = NULL;
 		w->q_head = (w->q_head + 1) % WAL_NBUF;
 		w->q_count--;
 	}
@@ -265,8 +270,20 @@ static void batch_wait_locked(struct wal *w, struct wal_batch *b)
 	}
 }
 
-static void batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
-			      const char *msg)
+void wal__waiters_post(struct wal_waiter *list)
+{
+	while (list != NULL) {
+		struct wal_waiter *next = list->next; /* list dies on post */
+		sem_post(&list->sem);
+		list = next;
+	}
+}
+
+/* Account for a written batch; returns its waiters, to be posted once mu
+ * is released (so the lock is not held across hundreds of wakeups). */
+static struct wal_waiter *batch_done_locked(struct wal *w,
+					    struct wal_batch *b, int rv,
+					    const char *msg)
 {
 	w->busy = false;
 	if (rv != 0) {
@@ -281,10 +298,15 @@ static void batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
 		}
 	}
 	w->stats = w->wstats;
+	struct wal_waiter *list = b->waiters;
+	for (struct wal_waiter *x = list; x != NULL; x = x->next) {
+		x->rv = rv != 0 ? w->err : 0;
+		x->done = true;
+	}
+	b->waiters = NULL;
 	b->state = WAL_BUF_FREE;
 	w->q_head = (w->q_head + 1) % WAL_NBUF;
 	w->q_count--;
-	pthread_cond_broadcast(&b->cv);
 	if (w->err != 0) {
 		queue_discard_locked(w);
 	}
@@ -294,6 +316,7 @@ static void batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
 	pthread_cond_signal(&w->cv_space);
 	pthread_cond_broadcast(&w->cv_done);
 	notify(w);
+	return list;
 }
 
 void wal__write_head_locked(struct wal *w)
@@ -307,7 +330,12 @@ void wal__write_head_locked(struct wal *w)
 	msg[0] = '\0';
 	int rv = batch_write(w, b, msg);
 	pthread_mutex_lock(&w->mu);
-	batch_done_locked(w, b, rv, msg);
+	struct wal_waiter *list = batch_done_locked(w, b, rv, msg);
+	if (list != NULL) {
+		pthread_mutex_unlock(&w->mu);
+		wal__waiters_post(list);
+		pthread_mutex_lock(&w->mu);
+	}
 }
 
 void *wal__writer_main(void *arg)
@@ -356,8 +384,6 @@ void wal__fail_locked(struct wal *w, int rv, const char *fmt, ...)
 	pthread_cond_broadcast(&w->cv_space);
 	pthread_cond_broadcast(&w->cv_done);
 	pthread_cond_broadcast(&w->cv_submit);
-	for (uint32_t i = 0; i < WAL_NBUF; i++) {
-		pthread_cond_broadcast(&w->bufs[i].cv);
-	}
+	pthread_cond_signal(&w->cv_work); /* the writer drops the queue */
 	notify(w);
 }

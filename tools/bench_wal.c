@@ -31,6 +31,7 @@ struct bench_opts {
 	int direct_io;                  /* enum wal_direct_io */
 	uint32_t batch_wait_us;
 	bool same_bytes;                /* also run the equal-work raw loop */
+	bool spin;                      /* keep one CPU busy while measuring */
 };
 
 struct result {
@@ -38,7 +39,8 @@ struct result {
 	uint64_t entries;
 	uint64_t bytes;   /* payload bytes */
 	uint64_t fsyncs;
-	uint64_t write_bytes;
+	uint64_t write_bytes; /* bytes passed to pwrite */
+	uint64_t log_bytes;   /* bytes appended (records, headers included) */
 	bool direct;
 };
 
@@ -67,9 +69,13 @@ static void rm_dir(const char *dir)
 }
 
 /*
- * Raw baseline: a loop of pwrite(@len bytes) + fdatasync on a preallocated
- * file (offsets wrap at 64 MiB), for @seconds or @max_ops operations.  With
- * @direct, O_DIRECT and @len rounded up to 4 KiB (what the log writes).
+ * Raw baseline: a loop of pwrite + fdatasync appending @len bytes per
+ * operation to a preallocated file (offsets wrap at 64 MiB), for @seconds or
+ * @max_ops operations.  Buffered: pwrite(@len) at the append offset.  With
+ * @direct, the same byte stream written the way the log does it with
+ * O_DIRECT: the aligned blocks covering the new bytes, rewriting the last
+ * partial block of the previous write (this is the log's I/O pattern
+ * without the log: the comparison for "same bytes and fsyncs").
  */
 static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 		   uint64_t max_ops, struct result *r)
@@ -82,25 +88,28 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	size_t wlen = direct ? ((size_t)len + 4095) & ~(size_t)4095 : len;
-	void *raw;
-	uint8_t *buf = fr_malloc(wlen + 4096);
-	raw = buf;
-	buf = (uint8_t *)(((uintptr_t)buf + 4095) & ~(uintptr_t)4095);
-	memset(buf, 0xab, wlen);
-	uint64_t off = 0, ops = 0;
+	size_t cap = (size_t)len + 2 * 4096;
+	uint8_t *raw = fr_malloc(cap + 4096);
+	uint8_t *buf = (uint8_t *)(((uintptr_t)raw + 4095) & ~(uintptr_t)4095);
+	memset(buf, 0xab, cap);
+	uint64_t off = 4096, ops = 0, written = 0;
 	double t0 = now_s(), t = t0;
 	while (ops < max_ops && t - t0 < seconds) {
-		if (off + wlen > RAW_FILE_BYTES) {
-			off = 0;
+		if (off + cap > RAW_FILE_BYTES) {
+			off = 4096;
 		}
-		if (pwrite(fd, buf, wlen, (off_t)off) != (ssize_t)wlen ||
+		uint64_t start = direct ? off & ~(uint64_t)4095 : off;
+		uint64_t end = direct ? (off + len + 4095) & ~(uint64_t)4095
+				      : off + len;
+		size_t n = (size_t)(end - start);
+		if (pwrite(fd, buf, n, (off_t)start) != (ssize_t)n ||
 		    fdatasync(fd) != 0) {
 			fprintf(stderr, "bench: raw write: %s\n",
 				strerror(errno));
 			break;
 		}
-		off += wlen;
+		off += len;
+		written += n;
 		ops++;
 		if ((ops & 7) == 0 || max_ops != UINT64_MAX) {
 			t = now_s();
@@ -110,7 +119,7 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 	r->entries = ops;
 	r->bytes = ops * len;
 	r->fsyncs = ops;
-	r->write_bytes = ops * wlen;
+	r->write_bytes = written;
 	r->direct = direct;
 	fr_free(raw);
 	close(fd);
@@ -186,6 +195,7 @@ static int wal_run(const struct bench_opts *bo, uint32_t len, uint32_t n,
 	r->bytes = r->entries * len;
 	r->fsyncs = st.fsyncs;
 	r->write_bytes = st.write_bytes;
+	r->log_bytes = st.bytes;
 	r->direct = rec.direct_io;
 	wal_close(w);
 	rm_dir(dir);
@@ -195,6 +205,21 @@ static int wal_run(const struct bench_opts *bo, uint32_t len, uint32_t n,
 		fprintf(stderr, "bench: append failed: %s\n", fr_strerror(rv));
 	}
 	return rv != 0;
+}
+
+/* --spin: a thread that keeps one CPU busy.  On a VM an idle vCPU wakes up
+ * late for I/O completions, which can dominate fdatasync latency; spinning
+ * puts raw loop and log on the same footing. */
+static atomic_bool spin_stop;
+
+static void *spin_main(void *arg)
+{
+	(void)arg;
+	volatile uint64_t x = 0;
+	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed)) {
+		x++;
+	}
+	return NULL;
 }
 
 static int parse_list(const char *s, uint32_t *v, uint32_t *n)
@@ -225,6 +250,9 @@ static void usage(FILE *f)
 		"  --batch-wait-us N  writer batch wait (default 0)\n"
 		"  --no-same-work     skip the raw loop with the log's own "
 		"batch sizes\n"
+		"  --spin             keep one CPU busy during all measurements "
+		"(VMs: idle vCPUs\n"
+		"                     wake up late for I/O completions)\n"
 		"Prints a markdown table: the log against a raw pwrite+fdatasync "
 		"loop\n(one fdatasync per entry, same entry size), measured in "
 		"the same run.\n");
@@ -243,6 +271,9 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 			exit(0);
 		} else if (strcmp(a, "--no-same-work") == 0) {
 			bo->same_bytes = false;
+			continue;
+		} else if (strcmp(a, "--spin") == 0) {
+			bo->spin = true;
 			continue;
 		} else if (v == NULL) {
 			usage(stderr);
@@ -277,19 +308,36 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 	return bo->seconds > 0 && bo->seconds <= 600 ? 0 : 1;
 }
 
-static void row(const char *what, uint32_t len, const char *who,
-		const struct result *r, const struct result *base,
-		const char *overhead)
+/* One row: the log with @n appenders of @len-byte entries, between a raw
+ * one-fsync-per-entry loop measured just before it and a raw loop doing
+ * the same appends and fsyncs measured just after it. */
+static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n)
 {
-	double eps = (double)r->entries / r->secs;
-	printf("| %-22s | %6u | %4s | %10.0f | %8.2f | %8.0f | %7.1f | %7.1fx "
-	       "| %s |\n",
-	       what, len, who, eps, (double)r->bytes / r->secs / 1e6,
-	       (double)r->fsyncs / r->secs,
-	       r->fsyncs ? (double)r->entries / (double)r->fsyncs : 0.0,
-	       base ? eps / ((double)base->entries / base->secs) : 1.0,
-	       overhead);
+	struct result raw, r, eq;
+	char over[64] = "-";
+	if (raw_run(bo->dir, len, false, bo->seconds, UINT64_MAX, &raw) != 0 ||
+	    wal_run(bo, len, n, &r) != 0) {
+		return 1;
+	}
+	if (bo->same_bytes && r.fsyncs > 0) {
+		uint32_t per = (uint32_t)(r.log_bytes / r.fsyncs);
+		if (raw_run(bo->dir, per ? per : 1, r.direct, 1e9, r.fsyncs,
+			    &eq) != 0) {
+			return 1;
+		}
+		snprintf(over, sizeof(over), "%.2f s vs %.2f s (%+.0f%%)",
+			 r.secs, eq.secs, (r.secs / eq.secs - 1) * 100);
+	}
+	double eps = (double)r.entries / r.secs;
+	double raw_eps = (double)raw.entries / raw.secs;
+	printf("| %6u | %4u | %s | %9.0f | %8.2f | %6.0f | %6.1f | %6.0f | "
+	       "%7.1fx | %s |\n",
+	       len, n, r.direct ? "direct" : "buffered", eps,
+	       (double)r.bytes / r.secs / 1e6, (double)r.fsyncs / r.secs,
+	       (double)r.entries / (double)r.fsyncs, raw_eps, eps / raw_eps,
+	       over);
 	fflush(stdout);
+	return 0;
 }
 
 int bench_wal_main(int argc, char **argv)
@@ -303,42 +351,23 @@ int bench_wal_main(int argc, char **argv)
 		fprintf(stderr, "bench: %s: %s\n", bo.dir, strerror(errno));
 		return 1;
 	}
-	printf("| run | entry B | appenders | entries/s | MB/s | fsyncs/s | "
-	       "entries/fsync | vs raw 1 fsync/entry | time vs raw, same "
-	       "bytes+fsyncs |\n|---|---|---|---|---|---|---|---|---|\n");
+	pthread_t spinner;
+	if (bo.spin) {
+		pthread_create(&spinner, NULL, spin_main, NULL);
+	}
+	printf("| entry B | appenders | log I/O | log entries/s | log MB/s | "
+	       "fsyncs/s | entries/fsync | raw entries/s (1 fsync/entry) | "
+	       "log/raw | log vs raw, same appends+fsyncs |\n"
+	       "|---|---|---|---|---|---|---|---|---|---|\n");
 	int rv = 0;
 	for (uint32_t s = 0; s < bo.n_sizes && rv == 0; s++) {
-		uint32_t len = bo.sizes[s];
-		struct result raw;
-		if ((rv = raw_run(bo.dir, len, false, bo.seconds, UINT64_MAX,
-				  &raw)) != 0) {
-			break;
-		}
-		row("raw pwrite+fdatasync", len, "1", &raw, NULL, "-");
 		for (uint32_t k = 0; k < bo.n_appenders && rv == 0; k++) {
-			struct result r;
-			char who[16], what[32], over[64] = "-";
-			if ((rv = wal_run(&bo, len, bo.appenders[k], &r)) != 0) {
-				break;
-			}
-			snprintf(who, sizeof(who), "%u", bo.appenders[k]);
-			snprintf(what, sizeof(what), "wal (%s)",
-				 r.direct ? "O_DIRECT" : "buffered");
-			if (bo.same_bytes && r.fsyncs > 0) {
-				/* The same fsyncs, each with the log's mean
-				 * batch bytes, in the log's I/O mode. */
-				struct result eq;
-				uint32_t per = (uint32_t)(r.write_bytes /
-							  r.fsyncs);
-				rv = raw_run(bo.dir, per ? per : 1, r.direct,
-					     1e9, r.fsyncs, &eq);
-				snprintf(over, sizeof(over), "%+.1f%% (raw %u B "
-					 "x %" PRIu64 ")",
-					 (r.secs / eq.secs - 1) * 100, per,
-					 r.fsyncs);
-			}
-			row(what, len, who, &r, &raw, over);
+			rv = measure(&bo, bo.sizes[s], bo.appenders[k]);
 		}
+	}
+	if (bo.spin) {
+		atomic_store(&spin_stop, true);
+		pthread_join(spinner, NULL);
 	}
 	rm_dir(bo.dir);
 	return rv;
