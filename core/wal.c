@@ -176,6 +176,7 @@ static int dir_open(struct wal *w, char *errmsg)
 static int sync_init(struct wal *w)
 {
 	pthread_condattr_t ca;
+	w->sync_inited = true;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&w->mu, NULL);
@@ -250,6 +251,14 @@ static void wal_free(struct wal *w)
 	}
 	if (w->dir_fd >= 0) {
 		close(w->dir_fd);
+	}
+	if (w->sync_inited) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_mutex_destroy(&w->meta_mu);
+		pthread_cond_destroy(&w->cv_work);
+		pthread_cond_destroy(&w->cv_space);
+		pthread_cond_destroy(&w->cv_done);
+		pthread_cond_destroy(&w->cv_submit);
 	}
 	fr_free(w->dir);
 	fr_free(w);

@@ -70,7 +70,8 @@ struct wal_options {
 				       batch to fill before writing it; 0 =
 				       write as soon as the disk is free */
 	/* Log sink for detection results and recovery actions; NULL prints
-	 * to stderr.  Called from the opening thread and the writer thread. */
+	 * to stderr.  Called from any thread that uses the wal, sometimes
+	 * with the wal's lock held: it must not call into the wal. */
 	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx; /* passed to log; borrowed while the wal is open */
 };

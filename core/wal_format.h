@@ -50,8 +50,8 @@ struct wal_rec_hdr {
 	uint64_t index;      /* entry index; for markers the last index */
 	uint64_t term;       /* entry term; for markers the last term */
 	uint64_t batch;      /* batch sequence number, increasing */
-	uint64_t prev_batch; /* batch written (and synced) just before, or
-				a lower number after a truncation */
+	uint64_t prev_batch; /* the batch before it in the log (written and
+				synced before this one was written) */
 	uint32_t len;        /* payload bytes */
 	uint32_t pcrc;       /* CRC32C of the payload */
 	uint8_t kind;        /* enum wal_rec_kind */

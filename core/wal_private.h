@@ -73,6 +73,7 @@ struct wal {
 	int event_fd;             /* durable-point notifications */
 	bool direct;              /* segments are opened with O_DIRECT */
 
+	bool sync_inited;         /* mutexes and condvars exist */
 	pthread_mutex_t mu;       /* guards everything below but meta */
 	pthread_cond_t cv_work;   /* writer: a batch is queued / stop */
 	pthread_cond_t cv_space;  /* submitters: a buffer became free */
@@ -158,6 +159,13 @@ int wal__snap_recover(struct wal *w, struct wal_recovered *rec, char *errmsg);
 
 /** Load or create the meta file (wal_meta.c). */
 int wal__meta_open(struct wal *w, bool fresh, char *errmsg);
+
+/** Cut segment @s after its first @keep entries, at offset @x: the kept
+ * prefix replaces the file atomically (wal_truncate.c).  Writer idle, mu
+ * held.  Sets prev_batch, reopens the writer's fd.  0 or an FR_* code with
+ * @msg set. */
+int wal__seg_cut(struct wal *w, struct wal_seg *s, uint32_t keep, uint64_t x,
+		 char *msg);
 
 /** wal_close: queue a CLOSE (or ROLL) marker in its own batch. */
 void wal__seal_locked(struct wal *w);

@@ -193,6 +193,13 @@ static int seg_map(struct wal *w, struct rseg *s, char *errmsg)
 				     "(truncated)");
 		return FR_CORRUPT;
 	}
+	/* What a killed writer left in the page cache is about to become
+	 * part of the log: make it durable before anything builds on it. */
+	if (fsync(s->fd) != 0) {
+		wal__errf(errmsg, "%s/%s: fsync: %s", w->dir, s->name,
+			  strerror(errno));
+		return wal__errno_code(errno);
+	}
 	s->map = mmap(NULL, s->size, PROT_READ, MAP_PRIVATE, s->fd, 0);
 	if (s->map == MAP_FAILED) {
 		s->map = NULL;
@@ -260,7 +267,7 @@ static const char *rec_inconsistent(const struct rstate *r,
 				    const struct wal_rec_hdr *h)
 {
 	if (r->open != 0 ? h->batch != r->open
-			 : h->batch <= r->S || h->prev_batch > r->S) {
+			 : h->batch <= r->S || h->prev_batch != r->S) {
 		return "batch numbers out of sequence";
 	}
 	if (h->kind == WAL_REC_ENTRY) {
@@ -545,6 +552,11 @@ int wal__recover_log(struct wal *w, struct wal_recovered *rec, char *errmsg)
 		if ((rv = seg_map(w, &r.segs[i], errmsg)) != 0) {
 			goto out;
 		}
+	}
+	if (r.n_segs > 0 && fsync(w->dir_fd) != 0) {
+		wal__errf(errmsg, "%s: fsync: %s", w->dir, strerror(errno));
+		rv = FR_IO;
+		goto out;
 	}
 	for (uint32_t i = 0; i < r.n_segs && !stop; i++) {
 		if ((rv = seg_scan(w, &r, i, &stop, errmsg)) != 0) {

@@ -29,9 +29,9 @@
  *
  * Crash order of a truncation at entry i in segment k: later segments are
  * unlinked newest first (the directory fsynced after each), then segment k
- * is zeroed from i on and fsynced.  A crash in between leaves a prefix of
- * the old log, which is a valid log: nothing of the new suffix was
- * acknowledged yet.
+ * is replaced by a copy of its prefix before i (wal_truncate.c).  A crash
+ * in between leaves a prefix of the old log, which is a valid log: nothing
+ * of the new suffix was acknowledged yet.
  */
 
 /* Room kept in every segment and buffer for a ROLL marker. */
@@ -319,49 +319,6 @@ static int unlink_seg_locked(struct wal *w, const struct wal_seg *s)
 	return 0;
 }
 
-/* Zero segment @s from @off to its end, fsync it, and reload the tail. */
-static int seg_zero_from(struct wal *w, struct wal_seg *s, uint64_t off)
-{
-	char name[32];
-	struct stat st;
-	const char *step = "open";
-	int e = 0;
-
-	wal__seg_name(name, s->seg_no);
-	int fd = openat(w->dir_fd, name, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		goto err;
-	}
-	step = "zero";
-	if (fstat(fd, &st) != 0 ||
-	    (e = wal__zero_range(fd, off, (uint64_t)st.st_size - off)) != 0) {
-		e = e ? e : errno;
-		goto err_close;
-	}
-	step = "fsync";
-	if (fsync(fd) != 0) {
-		e = errno;
-		goto err_close;
-	}
-	close(fd);
-	step = "reopen";
-	if ((e = wal__seg_open_fd(w, s->seg_no)) != 0) {
-		goto err;
-	}
-	step = "read tail";
-	if ((e = wal__tail_load(w, w->seg_fd, off)) != 0) {
-		goto err;
-	}
-	return 0;
-err_close:
-	close(fd);
-err:
-	wal__fail_locked(w, wal__errno_code(e), "%s/%s: truncating at %" PRIu64
-			 ": %s: %s", w->dir, name, off, step, strerror(e));
-	return w->err;
-}
-
 /* Delete stored entries >= @index (base_index < @index <= last_index). */
 static int truncate_locked(struct wal *w, raft_index index)
 {
@@ -390,14 +347,15 @@ static int truncate_locked(struct wal *w, raft_index index)
 	}
 	uint32_t keep = (uint32_t)(index - s->first_index);
 	uint64_t off = keep < s->n ? s->off[keep] : s->end;
-	if ((rv = seg_zero_from(w, s, off)) != 0) {
+	char msg[FR_ERRMSG_SIZE];
+	if ((rv = wal__seg_cut(w, s, keep, off, msg)) != 0) {
+		wal__fail_locked(w, rv, "%s", msg);
 		return rv;
 	}
 	s->n = keep;
 	s->end = off;
 	s->rolled = false;
 	w->next_seg_no = s->seg_no + 1;
-	w->prev_batch = 0; /* see docs/storage.md, "batch numbers" */
 	w->last_index = index - 1;
 	if (keep > 0) {
 		w->last_term = s->term[keep - 1];

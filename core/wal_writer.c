@@ -208,6 +208,9 @@ static int batch_write(struct wal *w, struct wal_batch *b, char *msg)
 			goto err;
 		}
 	}
+	if (b->n_records == 0) {
+		return 0; /* a placement failed after the buffer was queued */
+	}
 	batch_stamp(w, b);
 	if ((e = batch_pwrite(w, b)) != 0) {
 		goto err;

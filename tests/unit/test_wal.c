@@ -258,6 +258,38 @@ static void test_truncate_suffix(void **state)
 	assert_int_equal(f->rec.entries[0].term, 4);
 }
 
+/* Truncation while earlier submits are still queued, then a different
+ * segment size on reopen. */
+static void test_truncate_queued(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t buf[MAXLEN];
+	reopen(f);
+	for (uint64_t i = 1; i <= 100; i++) {
+		struct raft_entry e = {.term = 1, .index = i, .type = 1,
+				       .len = tw_len(SEED, i, MAXLEN),
+				       .buf = buf};
+		tw_fill(SEED, i, buf, e.len);
+		assert_int_equal(wal_submit(f->w, &e, 1), 0);
+	}
+	struct raft_entry e = {.term = 2, .index = 60, .type = 1,
+			       .len = tw_len(SEED, 60, MAXLEN), .buf = buf};
+	tw_fill(SEED, 60, buf, e.len);
+	assert_int_equal(wal_append(f->w, &e, 1), 0);
+	raft_index i;
+	raft_term t;
+	assert_int_equal(wal_durable(f->w, &i, &t), 0);
+	assert_int_equal(i, 60);
+	assert_int_equal(t, 2);
+	f->o.segment_bytes = 1 << 20;
+	reopen(f);
+	check_log(f, 1, 60);
+	assert_int_equal(f->rec.entries[59].term, 2);
+	append_range(f, 61, 80, 2);
+	reopen(f);
+	check_log(f, 1, 80);
+}
+
 static void test_compact(void **state)
 {
 	struct fx *f = *state;
@@ -332,6 +364,7 @@ static void test_group_commit(void **state)
 {
 	struct fx *f = *state;
 	enum { T = 8, N = 200 };
+	f->o.batch_max_entries = 4; /* the bound must hold */
 	reopen(f);
 	pthread_t th[T];
 	struct appender a[T];
@@ -348,6 +381,7 @@ static void test_group_commit(void **state)
 	wal_stats_get(f->w, &st);
 	assert_int_equal(st.entries, T * N);
 	assert_true(st.batches <= T * N);
+	assert_true(st.batches >= T * N / 4);
 	print_message("group commit: %u entries in %llu batches\n", T * N,
 		      (unsigned long long)st.batches);
 	reopen(f);
@@ -480,7 +514,8 @@ int main(void)
 		T(test_buffered_mode),   T(test_oversized_entry),
 		T(test_hardstate),       T(test_identity_mismatch),
 		T(test_busy),            T(test_bad_input),
-		T(test_truncate_suffix), T(test_compact),
+		T(test_truncate_suffix), T(test_truncate_queued),
+		T(test_compact),
 		T(test_compact_all),     T(test_group_commit),
 		T(test_submit_eventfd),  T(test_snapshots),
 		T(test_oom),

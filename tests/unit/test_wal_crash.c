@@ -19,12 +19,63 @@
 #define MAXLEN 2000u
 #define SEED 11u
 
+#define MAX_INDEX (1u << 20)
+
 /* Shared between the parent and the killed child. */
 struct shared {
-	_Atomic uint64_t acked_index; /* highest index reported durable */
+	_Atomic uint64_t acked_index; /* the log up to here is durable */
 	_Atomic uint64_t acked_term;  /* highest term whose save returned */
 	_Atomic uint64_t submitted;   /* highest index ever submitted */
+	_Atomic uint64_t truncations; /* overwrites done by the children */
+	_Atomic uint64_t term_of[MAX_INDEX]; /* term last submitted for i */
 };
+
+/* Submit @k entries from @first with @term (overwriting from @first if it
+ * is not past the end: a Raft truncation). */
+static void child_submit(struct wal *w, struct shared *sh, uint64_t first,
+			 uint32_t k, uint64_t term)
+{
+	static uint8_t buf[16][MAXLEN];
+	struct raft_entry e[16];
+	if (first <= atomic_load(&sh->acked_index)) {
+		/* From now on the old entries >= first are not promised. */
+		atomic_store(&sh->acked_index, first - 1);
+	}
+	for (uint32_t i = 0; i < k; i++) {
+		e[i] = (struct raft_entry){
+			.term = term,
+			.index = first + i,
+			.type = RAFT_ENTRY_NORMAL,
+			.len = tw_len(SEED, first + i, MAXLEN),
+			.buf = buf[i],
+		};
+		tw_fill(SEED, first + i, buf[i], e[i].len);
+		atomic_store(&sh->term_of[first + i], term);
+	}
+	if (first + k - 1 > atomic_load(&sh->submitted)) {
+		atomic_store(&sh->submitted, first + k - 1);
+	}
+	if (wal_submit(w, e, k) != 0) {
+		_exit(4);
+	}
+}
+
+/* Wait until everything submitted is durable; publish it. */
+static void child_wait(struct wal *w, struct shared *sh, uint64_t last)
+{
+	struct pollfd p = {.fd = wal_event_fd(w), .events = POLLIN};
+	raft_index di;
+	raft_term dt;
+	uint64_t cnt;
+	do {
+		if (poll(&p, 1, 1000) < 0 ||
+		    (read(p.fd, &cnt, sizeof(cnt)) < 0 && 0) ||
+		    wal_durable(w, &di, &dt) != 0) {
+			_exit(5);
+		}
+	} while (di < last);
+	atomic_store(&sh->acked_index, di);
+}
 
 static void child_run(const char *dir, struct shared *sh, uint64_t round,
 		      uint64_t rnd)
@@ -33,7 +84,6 @@ static void child_run(const char *dir, struct shared *sh, uint64_t round,
 	struct wal_recovered rec;
 	struct wal *w;
 	char err[FR_ERRMSG_SIZE];
-	static uint8_t buf[16][MAXLEN];
 
 	tw_options(&o, dir);
 	o.segment_bytes = 32 * 1024;
@@ -42,43 +92,37 @@ static void child_run(const char *dir, struct shared *sh, uint64_t round,
 		fprintf(stderr, "child: wal_open: %s\n", err);
 		_exit(3);
 	}
-	uint64_t next = rec.n_entries > 0
-				? rec.entries[rec.n_entries - 1].index + 1
-				: 1;
-	uint64_t term = rec.term;
+	uint64_t next = 1, term = rec.term, eterm = 1;
+	/* What this start recovered is the log now (recovery made it
+	 * durable): unacknowledged submits of the killed writer that did
+	 * not survive are forgotten. */
+	for (uint32_t i = 0; i < rec.n_entries; i++) {
+		atomic_store(&sh->term_of[rec.entries[i].index],
+			     rec.entries[i].term);
+	}
+	atomic_store(&sh->acked_index, rec.n_entries);
+	if (rec.n_entries > 0) {
+		next = rec.entries[rec.n_entries - 1].index + 1;
+		eterm = rec.entries[rec.n_entries - 1].term + 1;
+	}
 	wal_recovered_release(w);
 	for (uint64_t chunk = 0;; chunk++) {
 		rnd = tw_mix(rnd);
 		uint32_t k = 1 + (uint32_t)(rnd % 16);
-		struct raft_entry e[16];
-		for (uint32_t i = 0; i < k; i++) {
-			e[i] = (struct raft_entry){
-				.term = round + 1,
-				.index = next + i,
-				.type = RAFT_ENTRY_NORMAL,
-				.len = tw_len(SEED, next + i, MAXLEN),
-				.buf = buf[i],
-			};
-			tw_fill(SEED, next + i, buf[i], e[i].len);
+		uint64_t first = next;
+		if (chunk % 10 == 9 && next > 2) { /* overwrite a suffix */
+			uint64_t back = 1 + (rnd >> 8) % 24;
+			first = back < next - 1 ? next - back : 1;
+			eterm++;
+			atomic_fetch_add(&sh->truncations, 1);
 		}
-		atomic_store(&sh->submitted, next + k - 1);
-		if (wal_submit(w, e, k) != 0) {
-			_exit(4);
+		if (first + k >= MAX_INDEX) {
+			pause();
 		}
-		next += k;
-		if (chunk % 4 == 3) { /* wait for the durable point */
-			struct pollfd p = {.fd = wal_event_fd(w), .events = POLLIN};
-			raft_index di;
-			raft_term dt;
-			uint64_t cnt;
-			do {
-				if (poll(&p, 1, 1000) < 0 ||
-				    (read(p.fd, &cnt, sizeof(cnt)) < 0 && 0) ||
-				    wal_durable(w, &di, &dt) != 0) {
-					_exit(5);
-				}
-				atomic_store(&sh->acked_index, di);
-			} while (di + 1 < next);
+		child_submit(w, sh, first, k, eterm);
+		next = first + k;
+		if (chunk % 4 == 3) {
+			child_wait(w, sh, next - 1);
 		}
 		if (chunk % 25 == 24) {
 			term++;
@@ -118,6 +162,17 @@ static void verify(const char *dir, struct shared *sh, uint64_t round)
 		assert_int_equal(e->index, i + 1);
 		assert_true(tw_check(SEED, e, MAXLEN));
 		assert_true(i == 0 || e->term >= rec.entries[i - 1].term);
+		if (e->index <= acked &&
+		    e->term != atomic_load(&sh->term_of[e->index])) {
+			fail_msg("round %llu: entry %llu has term %llu, the "
+				 "acknowledged one has %llu (acked %llu, n %u)",
+				 (unsigned long long)round,
+				 (unsigned long long)e->index,
+				 (unsigned long long)e->term,
+				 (unsigned long long)atomic_load(
+					 &sh->term_of[e->index]),
+				 (unsigned long long)acked, rec.n_entries);
+		}
 	}
 	assert_true(rec.term >= atomic_load(&sh->acked_term));
 	wal_close(w);
@@ -169,9 +224,11 @@ static void test_sigkill_rounds(void **state)
 		}
 	}
 	print_message("%d rounds, %u verifications saw a torn tail, "
-		      "%llu entries acked in the last log\n",
+		      "%llu entries acked in the last log, %llu overwrites in "
+		      "the last log\n",
 		      ROUNDS, torn_rounds,
-		      (unsigned long long)atomic_load(&sh->acked_index));
+		      (unsigned long long)atomic_load(&sh->acked_index),
+		      (unsigned long long)atomic_load(&sh->truncations));
 	tw_rmrf(dir);
 	munmap(sh, sizeof(*sh));
 }
