@@ -26,25 +26,25 @@
  * writer at a time per directory.
  */
 
-#define SNAP_KEEP 2u
+#define SNAP_KEEP      2u
 #define SNAP_NAME_SIZE 48u
 
 struct wal_snap_writer {
-	struct wal *w;                /* borrowed; outlives the writer */
-	int fd;                       /* the tmp file */
-	char tmp[SNAP_NAME_SIZE];     /* snap-<index>.tmp */
-	char name[SNAP_NAME_SIZE];    /* snap-<index>.snap */
-	uint64_t len;                 /* content bytes written */
-	uint32_t crc;                 /* CRC32C of the content so far */
+	struct wal *w;		   /* borrowed; outlives the writer */
+	int fd;			   /* the tmp file */
+	char tmp[SNAP_NAME_SIZE];  /* snap-<index>.tmp */
+	char name[SNAP_NAME_SIZE]; /* snap-<index>.snap */
+	uint64_t len;		   /* content bytes written */
+	uint32_t crc;		   /* CRC32C of the content so far */
 };
 
 struct wal_snap_reader {
-	int fd;                       /* the .snap file */
+	int fd; /* the .snap file */
 	char name[SNAP_NAME_SIZE];
-	uint64_t data_len;            /* content bytes */
-	uint64_t pos;                 /* content bytes read */
-	uint32_t crc;                 /* CRC32C of what was read */
-	uint32_t want_crc;            /* from the trailer */
+	uint64_t data_len; /* content bytes */
+	uint64_t pos;	   /* content bytes read */
+	uint32_t crc;	   /* CRC32C of what was read */
+	uint32_t want_crc; /* from the trailer */
 };
 
 static bool parse_snap_name(const char *name, uint64_t *index, bool *tmp)
@@ -148,7 +148,7 @@ static int snap_check(struct wal *w, int fd, struct wal_snap_hdr *h,
 	if (size < sizeof(hb) + sizeof(tb) ||
 	    wal__pread_full(fd, hb, sizeof(hb), 0) != sizeof(hb) ||
 	    wal__pread_full(fd, tb, sizeof(tb), size - sizeof(tb)) !=
-		    sizeof(tb)) {
+		sizeof(tb)) {
 		*why = "file too short";
 		return FR_CORRUPT;
 	}
@@ -171,7 +171,8 @@ static int snap_check(struct wal *w, int fd, struct wal_snap_hdr *h,
 		if (t->data_len - off < n) {
 			n = (size_t)(t->data_len - off);
 		}
-		if (wal__pread_full(fd, buf, n, sizeof(hb) + off) != (long long)n) {
+		if (wal__pread_full(fd, buf, n, sizeof(hb) + off) !=
+		    (long long)n) {
 			*why = "read error";
 			return FR_IO;
 		}
@@ -216,8 +217,8 @@ static int snap_find(struct wal *w, bool at_start, int *fd_out, char *name,
 			close(fd);
 		}
 		if (crv == FR_MISMATCH) {
-			wal__errf(errmsg, "%s/%s %s; refusing to start",
-				  w->dir, name, why);
+			wal__errf(errmsg, "%s/%s %s; refusing to start", w->dir,
+				  name, why);
 			rv = crv;
 			break;
 		}
@@ -245,8 +246,9 @@ int wal__snap_recover(struct wal *w, struct wal_recovered *rec, char *errmsg)
 	rec->snapshot_index = h.index;
 	rec->snapshot_term = h.term;
 	rec->snapshot_config = h.config;
-	wal__log(w, WAL_LOG_INFO, "snapshot %s: index %" PRIu64 " term %" PRIu64,
-		 name, h.index, h.term);
+	wal__log(w, WAL_LOG_INFO,
+		 "snapshot %s: index %" PRIu64 " term %" PRIu64, name, h.index,
+		 h.term);
 	return 0;
 }
 
@@ -254,11 +256,11 @@ int wal_snap_writer_open(struct wal_snap_writer **out, struct wal *w,
 			 const struct wal_snap_meta *m, char *errmsg)
 {
 	struct wal_snap_hdr h = {
-		.cluster_id = w->o.cluster_id,
-		.node_id = w->o.node_id,
-		.index = m->index,
-		.term = m->term,
-		.config = m->config,
+	    .cluster_id = w->o.cluster_id,
+	    .node_id = w->o.node_id,
+	    .index = m->index,
+	    .term = m->term,
+	    .config = m->config,
 	};
 	uint8_t hb[WAL_SNAP_HDR_BYTES];
 	const char *why;
@@ -406,8 +408,8 @@ int wal_snap_reader_read(struct wal_snap_reader *r, void *buf, size_t cap,
 		}
 		return 0;
 	}
-	long long got = wal__pread_full(r->fd, buf, want,
-					WAL_SNAP_HDR_BYTES + r->pos);
+	long long got =
+	    wal__pread_full(r->fd, buf, want, WAL_SNAP_HDR_BYTES + r->pos);
 	if (got != (long long)want) {
 		wal__errf(errmsg, "%s: read failed", r->name);
 		return FR_IO;

@@ -42,7 +42,7 @@ void wal__log(struct wal *w, int level, const char *fmt, ...)
 		return;
 	}
 	fprintf(stderr, "wal %s: %s: %s\n", w->dir,
-		level == WAL_LOG_ERROR  ? "error"
+		level == WAL_LOG_ERROR	? "error"
 		: level == WAL_LOG_WARN ? "warning"
 					: "info",
 		msg);
@@ -82,12 +82,14 @@ static int direct_probe(struct wal *w, char *errmsg)
 	bool ok = false;
 	if (w->o.direct_io == WAL_DIRECT_OFF) {
 		w->direct = false;
-		wal__log(w, WAL_LOG_INFO, "buffered I/O + fdatasync (O_DIRECT "
-					  "off by option)");
+		wal__log(w, WAL_LOG_INFO,
+			 "buffered I/O + fdatasync (O_DIRECT "
+			 "off by option)");
 		return 0;
 	}
-	int fd = openat(w->dir_fd, probe,
-			O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
+	int fd =
+	    openat(w->dir_fd, probe,
+		   O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
 	int e = fd < 0 ? errno : 0;
 	if (fd >= 0) {
 		void *raw;
@@ -111,11 +113,14 @@ static int direct_probe(struct wal *w, char *errmsg)
 	}
 	w->direct = ok;
 	if (ok) {
-		wal__log(w, WAL_LOG_INFO, "O_DIRECT with %u-byte aligned "
-					  "writes + fdatasync", WAL_BLOCK);
+		wal__log(w, WAL_LOG_INFO,
+			 "O_DIRECT with %u-byte aligned "
+			 "writes + fdatasync",
+			 WAL_BLOCK);
 	} else {
-		wal__log(w, WAL_LOG_INFO, "O_DIRECT unsupported here (%s): "
-					  "buffered I/O + fdatasync",
+		wal__log(w, WAL_LOG_INFO,
+			 "O_DIRECT unsupported here (%s): "
+			 "buffered I/O + fdatasync",
 			 strerror(e));
 	}
 	return 0;
@@ -159,15 +164,14 @@ static int dir_open(struct wal *w, char *errmsg)
 		wal__errf(errmsg, "%s: %s", w->dir, strerror(errno));
 		return FR_IO;
 	}
-	w->lock_fd = openat(w->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
-			    0644);
+	w->lock_fd =
+	    openat(w->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (w->lock_fd < 0) {
 		wal__errf(errmsg, "%s/lock: %s", w->dir, strerror(errno));
 		return wal__errno_code(errno);
 	}
 	if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		wal__errf(errmsg, "%s is in use by another process",
-			  w->dir);
+		wal__errf(errmsg, "%s is in use by another process", w->dir);
 		return FR_BUSY;
 	}
 	return 0;
@@ -213,8 +217,8 @@ static struct wal *wal_alloc(const struct wal_options *o)
 		return NULL;
 	}
 	w->o = *o;
-	w->o.segment_bytes = (o->segment_bytes + WAL_BLOCK - 1) &
-			     ~(uint64_t)(WAL_BLOCK - 1);
+	w->o.segment_bytes =
+	    (o->segment_bytes + WAL_BLOCK - 1) & ~(uint64_t)(WAL_BLOCK - 1);
 	w->dir_fd = -1;
 	w->lock_fd = -1;
 	w->event_fd = -1;
@@ -297,13 +301,13 @@ static int wal_start(struct wal *w, struct wal_recovered *rec, char *errmsg)
 	if ((rv = dir_open(w, errmsg)) != 0 ||
 	    (rv = dir_has_files(w, &has_files, errmsg)) != 0 ||
 	    (rv = wal__meta_open(w, has_files, errmsg)) != 0 ||
-	    (rv = direct_probe(w, errmsg)) != 0 ||
-	    (rv = sync_init(w)) != 0) {
+	    (rv = direct_probe(w, errmsg)) != 0 || (rv = sync_init(w)) != 0) {
 		return rv;
 	}
 	if (!w->o.fsync) {
-		wal__log(w, WAL_LOG_WARN, "fsync off: nothing written is "
-					  "durable (tests only)");
+		wal__log(w, WAL_LOG_WARN,
+			 "fsync off: nothing written is "
+			 "durable (tests only)");
 	}
 	rec->term = w->term;
 	rec->vote = w->vote;

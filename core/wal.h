@@ -42,8 +42,8 @@ struct wal; /* opaque */
 
 enum wal_direct_io {
 	WAL_DIRECT_AUTO = 0, /* O_DIRECT where the filesystem supports it */
-	WAL_DIRECT_ON,       /* O_DIRECT or fail */
-	WAL_DIRECT_OFF,      /* buffered writes + fdatasync */
+	WAL_DIRECT_ON,	     /* O_DIRECT or fail */
+	WAL_DIRECT_OFF,	     /* buffered writes + fdatasync */
 };
 
 enum wal_log_level {
@@ -53,20 +53,20 @@ enum wal_log_level {
 };
 
 struct wal_options {
-	const char *dir;           /* data directory (created if missing);
-				      borrowed for wal_open */
-	uint64_t cluster_id;       /* != 0; a dir of another cluster is
-				      refused */
-	uint32_t node_id;          /* 1..RAFT_ID_MAX; likewise checked */
-	uint64_t segment_bytes;    /* segment size, rounded up to 4 KiB;
-				      >= 16 KiB */
-	int direct_io;             /* enum wal_direct_io */
-	bool fsync;                /* false: no fdatasync (tests, --fsync off;
-				      NOT durable) */
+	const char *dir;	    /* data directory (created if missing);
+				       borrowed for wal_open */
+	uint64_t cluster_id;	    /* != 0; a dir of another cluster is
+				       refused */
+	uint32_t node_id;	    /* 1..RAFT_ID_MAX; likewise checked */
+	uint64_t segment_bytes;	    /* segment size, rounded up to 4 KiB;
+				       >= 16 KiB */
+	int direct_io;		    /* enum wal_direct_io */
+	bool fsync;		    /* false: no fdatasync (tests, --fsync off;
+				       NOT durable) */
 	uint32_t batch_max_entries; /* most entries in one batch */
 	uint32_t batch_max_bytes;   /* most bytes in one batch (soft: a single
 				       bigger entry goes alone) */
-	uint32_t batch_wait_us;     /* how long the writer may wait for a
+	uint32_t batch_wait_us;	    /* how long the writer may wait for a
 				       batch to fill before writing it; 0 =
 				       write as soon as the disk is free */
 	/* Log sink for detection results and recovery actions; NULL prints
@@ -83,18 +83,18 @@ void wal_options_default(struct wal_options *o, const char *dir,
 
 /* What wal_open() found on disk. */
 struct wal_recovered {
-	raft_term term;              /* persisted current term */
-	raft_id vote;                /* persisted vote, 0 = none */
-	struct raft_entry *entries;  /* consecutive stored entries; the array
-					and payloads are owned by the wal, valid
-					until wal_recovered_release or
-					wal_close */
+	raft_term term;		    /* persisted current term */
+	raft_id vote;		    /* persisted vote, 0 = none */
+	struct raft_entry *entries; /* consecutive stored entries; the array
+				       and payloads are owned by the wal, valid
+				       until wal_recovered_release or
+				       wal_close */
 	uint32_t n_entries;
-	raft_index snapshot_index;   /* newest valid snapshot, 0 if none */
-	raft_term snapshot_term;     /* its term */
+	raft_index snapshot_index; /* newest valid snapshot, 0 if none */
+	raft_term snapshot_term;   /* its term */
 	struct raft_config snapshot_config; /* its configuration */
-	bool direct_io;              /* O_DIRECT is in use */
-	bool torn_tail;              /* an unfinished last batch was dropped */
+	bool direct_io;			    /* O_DIRECT is in use */
+	bool torn_tail; /* an unfinished last batch was dropped */
 };
 
 /**
@@ -109,7 +109,7 @@ struct wal_recovered {
  */
 int wal_open(struct wal **out, const struct wal_options *o,
 	     struct wal_recovered *rec, char *errmsg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Free the recovered entries early (after raft_open copied them). */
 void wal_recovered_release(struct wal *w);
@@ -127,7 +127,7 @@ void wal_close(struct wal *w);
  * (the wal is then failed), or the sticky error.
  */
 int wal_hardstate_save(struct wal *w, raft_term term, raft_id vote)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Queue @n entries for writing; returns once they are copied (it blocks
@@ -142,7 +142,7 @@ int wal_hardstate_save(struct wal *w, raft_term term, raft_id vote)
  * FR_NOMEM or the sticky error.
  */
 int wal_submit(struct wal *w, const struct raft_entry *entries, uint32_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Submit and wait until the entries are durable.  Same rules as
@@ -150,7 +150,7 @@ int wal_submit(struct wal *w, const struct raft_entry *entries, uint32_t n)
  * fdatasyncs.
  */
 int wal_append(struct wal *w, const struct raft_entry *entries, uint32_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** An eventfd (owned by the wal) that becomes readable when the durable
  * point advances or the wal fails; read it to re-arm, then call
@@ -160,7 +160,7 @@ int wal_event_fd(struct wal *w);
 /** Last durable entry (0, 0 when none).  Returns 0 or the sticky error
  * (then @index/@term still give the last durable entry). */
 int wal_durable(struct wal *w, raft_index *index, raft_term *term)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /**
  * Drop every whole segment whose entries are all <= @upto (after a
@@ -169,13 +169,13 @@ int wal_durable(struct wal *w, raft_index *index, raft_term *term)
  * for queued batches first.  Returns 0, FR_IO or the sticky error.
  */
 int wal_compact(struct wal *w, raft_index upto)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Counters since wal_open (for benchmarks and INFO). */
 struct wal_stats {
 	uint64_t batches; /* batches written */
 	uint64_t entries; /* entries written */
-	uint64_t bytes;   /* record bytes written (excluding block rewrites) */
+	uint64_t bytes;	  /* record bytes written (excluding block rewrites) */
 	uint64_t fsyncs;  /* fdatasync/fsync calls on segments */
 	uint64_t write_bytes; /* bytes passed to pwrite (incl. alignment) */
 };
@@ -191,8 +191,8 @@ const char *wal_errmsg(struct wal *w);
 /* read back with a checksum over the whole content.                      */
 
 struct wal_snap_meta {
-	raft_index index;          /* last index the snapshot covers */
-	raft_term term;            /* its term */
+	raft_index index;	   /* last index the snapshot covers */
+	raft_term term;		   /* its term */
 	struct raft_config config; /* configuration as of index */
 };
 
@@ -206,15 +206,15 @@ struct wal_snap_reader; /* opaque */
  */
 int wal_snap_writer_open(struct wal_snap_writer **out, struct wal *w,
 			 const struct wal_snap_meta *m, char *errmsg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Append @len bytes of @buf (borrowed). On error call _abort. */
 int wal_snap_writer_write(struct wal_snap_writer *sw, const void *buf,
 			  size_t len, char *errmsg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Make the snapshot durable and visible, delete all but the two newest;
  * frees @sw whatever the result. */
 int wal_snap_writer_commit(struct wal_snap_writer *sw, char *errmsg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Discard an unfinished snapshot and free @sw (may be NULL). */
 void wal_snap_writer_abort(struct wal_snap_writer *sw);
 
@@ -225,12 +225,12 @@ void wal_snap_writer_abort(struct wal_snap_writer *sw);
  */
 int wal_snap_reader_open(struct wal_snap_reader **out, struct wal *w,
 			 struct wal_snap_meta *m, char *errmsg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Read up to @cap bytes into @buf; *@n = 0 at the end.  Returns 0,
  * FR_IO, or FR_CORRUPT (at the end, when the checksum does not match). */
 int wal_snap_reader_read(struct wal_snap_reader *r, void *buf, size_t cap,
 			 size_t *n, char *errmsg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Total content bytes of the open snapshot. */
 uint64_t wal_snap_reader_size(const struct wal_snap_reader *r);
 void wal_snap_reader_close(struct wal_snap_reader *r);

@@ -171,9 +171,9 @@ static int rec_fields_check(const struct wal_rec_hdr *h, const uint8_t *buf,
 		return WAL_REC_BAD;
 	}
 	if (h->kind == WAL_REC_ENTRY) {
-		if (h->type < RAFT_ENTRY_NORMAL || h->type > RAFT_ENTRY_CONFIG ||
-		    h->index == 0 || h->term == 0 ||
-		    h->len > RAFT_MAX_ENTRY_BYTES) {
+		if (h->type < RAFT_ENTRY_NORMAL ||
+		    h->type > RAFT_ENTRY_CONFIG || h->index == 0 ||
+		    h->term == 0 || h->len > RAFT_MAX_ENTRY_BYTES) {
 			*why = "entry record fields out of range";
 			return WAL_REC_BAD;
 		}
@@ -301,7 +301,7 @@ int wal__snap_hdr_decode(struct wal_snap_hdr *h, const uint8_t *buf,
 {
 	if (memcmp(buf, "FRWALSNP", 8) != 0 ||
 	    get32(buf + WAL_SNAP_HDR_BYTES - 4) !=
-		    fr_crc32c(0, buf, WAL_SNAP_HDR_BYTES - 4)) {
+		fr_crc32c(0, buf, WAL_SNAP_HDR_BYTES - 4)) {
 		*why = "snapshot header checksum mismatch";
 		return FR_CORRUPT;
 	}

@@ -17,13 +17,13 @@
 
 #define WAL_FORMAT_VERSION 1u
 /* Alignment of O_DIRECT I/O and size of the segment header block. */
-#define WAL_BLOCK 4096u
-#define WAL_SEG_HDR_BYTES WAL_BLOCK
-#define WAL_SEG_HDR_USED 72u
-#define WAL_REC_HDR_BYTES 56u
-#define WAL_REC_MAGIC 0x43525246u /* "FRRC" */
-#define WAL_META_BYTES 64u
-#define WAL_SNAP_HDR_BYTES 312u
+#define WAL_BLOCK	       4096u
+#define WAL_SEG_HDR_BYTES      WAL_BLOCK
+#define WAL_SEG_HDR_USED       72u
+#define WAL_REC_HDR_BYTES      56u
+#define WAL_REC_MAGIC	       0x43525246u /* "FRRC" */
+#define WAL_META_BYTES	       64u
+#define WAL_SNAP_HDR_BYTES     312u
 #define WAL_SNAP_TRAILER_BYTES 32u
 
 /* Record kinds. */
@@ -47,16 +47,16 @@ struct wal_seg_hdr {
 };
 
 struct wal_rec_hdr {
-	uint64_t index;      /* entry index; for markers the last index */
-	uint64_t term;       /* entry term; for markers the last term */
-	uint64_t batch;      /* batch sequence number, increasing */
+	uint64_t index;	     /* entry index; for markers the last index */
+	uint64_t term;	     /* entry term; for markers the last term */
+	uint64_t batch;	     /* batch sequence number, increasing */
 	uint64_t prev_batch; /* the batch before it in the log (written and
 				synced before this one was written) */
-	uint32_t len;        /* payload bytes */
-	uint32_t pcrc;       /* CRC32C of the payload */
-	uint8_t kind;        /* enum wal_rec_kind */
-	uint8_t type;        /* enum raft_entry_type for entries, else 0 */
-	uint8_t flags;       /* WAL_REC_F_* */
+	uint32_t len;	     /* payload bytes */
+	uint32_t pcrc;	     /* CRC32C of the payload */
+	uint8_t kind;	     /* enum wal_rec_kind */
+	uint8_t type;	     /* enum raft_entry_type for entries, else 0 */
+	uint8_t flags;	     /* WAL_REC_F_* */
 };
 
 struct wal_meta {
@@ -94,9 +94,9 @@ int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,
 void wal__rec_hdr_encode(const struct wal_rec_hdr *h, uint8_t *buf);
 
 enum wal_rec_status {
-	WAL_REC_OK = 0,   /* a valid record */
-	WAL_REC_ZERO,     /* zeros or end of file: no record here */
-	WAL_REC_BAD,      /* something that is not a valid record */
+	WAL_REC_OK = 0, /* a valid record */
+	WAL_REC_ZERO,	/* zeros or end of file: no record here */
+	WAL_REC_BAD,	/* something that is not a valid record */
 };
 
 /**

@@ -64,7 +64,8 @@ long long wal__pread_full(int fd, void *buf, size_t len, uint64_t off)
 	uint8_t *p = buf;
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = pread(fd, p + done, len - done, (off_t)(off + done));
+		ssize_t n =
+		    pread(fd, p + done, len - done, (off_t)(off + done));
 		if (n < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -126,15 +127,16 @@ void *wal__aligned_alloc(size_t size, void **raw)
 	if (p == NULL) {
 		return NULL;
 	}
-	uintptr_t a = ((uintptr_t)p + WAL_BLOCK - 1) & ~(uintptr_t)(WAL_BLOCK - 1);
+	uintptr_t a =
+	    ((uintptr_t)p + WAL_BLOCK - 1) & ~(uintptr_t)(WAL_BLOCK - 1);
 	return (void *)a;
 }
 
 int wal__replace_file(int dir_fd, const char *name, const char *tmp,
 		      const void *buf, size_t len, const char **step)
 {
-	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			0644);
+	int fd =
+	    openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		*step = "create";
 		return errno;

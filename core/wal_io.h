@@ -7,7 +7,7 @@
 
 /** printf into @errmsg (FR_ERRMSG_SIZE bytes) if it is not NULL. */
 void wal__errf(char *errmsg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /** The FR_* code for an errno value: FR_NOSPACE for ENOSPC, EFBIG and
  * EDQUOT, FR_NOMEM for ENOMEM, FR_IO otherwise. */

@@ -10,16 +10,15 @@
 #include "wal_private.h"
 
 #define META_NAME "meta"
-#define META_TMP "meta.tmp"
+#define META_TMP  "meta.tmp"
 
-static int meta_write(struct wal *w, raft_term term, raft_id vote,
-		      char *errmsg)
+static int meta_write(struct wal *w, raft_term term, raft_id vote, char *errmsg)
 {
 	struct wal_meta m = {
-		.cluster_id = w->o.cluster_id,
-		.node_id = w->o.node_id,
-		.term = term,
-		.vote = vote,
+	    .cluster_id = w->o.cluster_id,
+	    .node_id = w->o.node_id,
+	    .term = term,
+	    .vote = vote,
 	};
 	uint8_t buf[WAL_META_BYTES];
 	const char *step = "";

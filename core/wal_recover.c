@@ -48,8 +48,8 @@ struct rseg {
 };
 
 struct rentry {
-	uint32_t seg;  /* index into rseg array */
-	uint64_t off;  /* record offset */
+	uint32_t seg; /* index into rseg array */
+	uint64_t off; /* record offset */
 	raft_index index;
 	raft_term term;
 	uint32_t len;
@@ -62,18 +62,18 @@ struct rstate {
 	struct rentry *ents; /* accepted entries */
 	uint32_t n_ents;
 	uint32_t cap_ents;
-	uint32_t n_pending;  /* entries of the open batch, after n_ents */
-	uint64_t S;          /* last complete batch */
-	uint64_t open;       /* open batch number, 0 if none */
-	uint64_t open_off;   /* its first record */
+	uint32_t n_pending; /* entries of the open batch, after n_ents */
+	uint64_t S;	    /* last complete batch */
+	uint64_t open;	    /* open batch number, 0 if none */
+	uint64_t open_off;  /* its first record */
 	uint64_t max_batch;
-	raft_index next;     /* next expected entry index */
+	raft_index next; /* next expected entry index */
 	raft_term last_term;
-	bool sealed;         /* last complete record is a CLOSE */
-	uint32_t end_seg;    /* segment holding the end of the log */
-	uint64_t end_off;    /* end of valid data in it */
-	bool rolled;         /* end_seg ends with a ROLL */
-	bool torn;           /* a torn tail was found */
+	bool sealed;	  /* last complete record is a CLOSE */
+	uint32_t end_seg; /* segment holding the end of the log */
+	uint64_t end_off; /* end of valid data in it */
+	bool rolled;	  /* end_seg ends with a ROLL */
+	bool torn;	  /* a torn tail was found */
 };
 
 static int cmp_rseg(const void *a, const void *b)
@@ -163,14 +163,17 @@ static int seg_map(struct wal *w, struct rseg *s, char *errmsg)
 
 	s->fd = openat(w->dir_fd, s->name, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0 || fstat(s->fd, &st) != 0) {
-		wal__errf(errmsg, "%s/%s: %s", w->dir, s->name, strerror(errno));
+		wal__errf(errmsg, "%s/%s: %s", w->dir, s->name,
+			  strerror(errno));
 		return FR_IO;
 	}
 	s->size = (uint64_t)st.st_size;
 	if (s->size < WAL_SEG_HDR_BYTES ||
 	    wal__pread_full(s->fd, hdr, sizeof(hdr), 0) != sizeof(hdr)) {
-		wal__errf(errmsg, "%s/%s: truncated to %" PRIu64 " bytes; "
-			  "refusing to start", w->dir, s->name, s->size);
+		wal__errf(errmsg,
+			  "%s/%s: truncated to %" PRIu64 " bytes; "
+			  "refusing to start",
+			  w->dir, s->name, s->size);
 		return FR_CORRUPT;
 	}
 	if (wal__seg_hdr_decode(&s->hdr, hdr, &why) != 0) {
@@ -180,17 +183,19 @@ static int seg_map(struct wal *w, struct rseg *s, char *errmsg)
 	}
 	if (s->hdr.cluster_id != w->o.cluster_id ||
 	    s->hdr.node_id != w->o.node_id) {
-		wal__errf(errmsg, "%s/%s belongs to cluster %#" PRIx64
-			  " node %" PRIu32 ", not this one; refusing to start",
+		wal__errf(errmsg,
+			  "%s/%s belongs to cluster %#" PRIx64 " node %" PRIu32
+			  ", not this one; refusing to start",
 			  w->dir, s->name, s->hdr.cluster_id, s->hdr.node_id);
 		return FR_MISMATCH;
 	}
 	if (s->hdr.seg_no != s->seg_no || s->size < s->hdr.alloc_bytes) {
 		wal__errf(errmsg, "%s/%s: %s; refusing to start", w->dir,
-			  s->name, s->hdr.seg_no != s->seg_no
-				   ? "header names another segment"
-				   : "file shorter than its preallocated size "
-				     "(truncated)");
+			  s->name,
+			  s->hdr.seg_no != s->seg_no
+			      ? "header names another segment"
+			      : "file shorter than its preallocated size "
+				"(truncated)");
 		return FR_CORRUPT;
 	}
 	/* What a killed writer left in the page cache is about to become
@@ -251,12 +256,12 @@ static int ent_push(struct rstate *r, uint32_t seg, uint64_t off,
 		r->cap_ents = cap;
 	}
 	r->ents[n] = (struct rentry){
-		.seg = seg,
-		.off = off,
-		.index = h->index,
-		.term = h->term,
-		.len = h->len,
-		.type = h->type,
+	    .seg = seg,
+	    .off = off,
+	    .index = h->index,
+	    .term = h->term,
+	    .len = h->len,
+	    .type = h->type,
 	};
 	r->n_pending++;
 	return 0;
@@ -330,7 +335,8 @@ static int seg_end(struct wal *w, struct rstate *r, uint32_t i, uint64_t x,
 
 	*stop = true;
 	if (later_data(r, i, x, &dseg, &doff)) {
-		wal__errf(errmsg, "%s/%s: offset %" PRIu64 ": %s, but valid "
+		wal__errf(errmsg,
+			  "%s/%s: offset %" PRIu64 ": %s, but valid "
 			  "data written later follows (%s offset %" PRIu64
 			  "); refusing to start",
 			  w->dir, s->name, x, why, r->segs[dseg].name, doff);
@@ -340,10 +346,12 @@ static int seg_end(struct wal *w, struct rstate *r, uint32_t i, uint64_t x,
 	bool clean = r->open == 0 && why == NULL;
 	if (!clean) {
 		r->torn = true;
-		wal__log(w, WAL_LOG_WARN, "%s offset %" PRIu64 ": torn tail "
+		wal__log(w, WAL_LOG_WARN,
+			 "%s offset %" PRIu64 ": torn tail "
 			 "(%s): dropping the unfinished last batch from offset "
-			 "%" PRIu64, s->name, x,
-			 why != NULL ? why : "incomplete batch", cut);
+			 "%" PRIu64,
+			 s->name, x, why != NULL ? why : "incomplete batch",
+			 cut);
 	}
 	r->n_pending = 0;
 	r->open = 0;
@@ -365,9 +373,10 @@ static int seg_scan(struct wal *w, struct rstate *r, uint32_t i, bool *stop,
 		r->S = s->hdr.base_batch;
 		r->max_batch = r->S;
 	} else if (s->hdr.first_index != r->next) {
-		wal__errf(errmsg, "%s/%s: first index %" PRIu64 ", expected %"
-			  PRIu64 "; refusing to start", w->dir, s->name,
-			  s->hdr.first_index, r->next);
+		wal__errf(errmsg,
+			  "%s/%s: first index %" PRIu64 ", expected %" PRIu64
+			  "; refusing to start",
+			  w->dir, s->name, s->hdr.first_index, r->next);
 		return FR_CORRUPT;
 	}
 	r->end_seg = i;
@@ -390,9 +399,10 @@ static int seg_scan(struct wal *w, struct rstate *r, uint32_t i, bool *stop,
 		}
 		const char *bad = rec_inconsistent(r, &h);
 		if (bad != NULL) {
-			wal__errf(errmsg, "%s/%s: offset %" PRIu64 ": %s; "
-				  "refusing to start", w->dir, s->name, off,
-				  bad);
+			wal__errf(errmsg,
+				  "%s/%s: offset %" PRIu64 ": %s; "
+				  "refusing to start",
+				  w->dir, s->name, off, bad);
 			return FR_CORRUPT;
 		}
 		if ((rv = rec_accept(r, i, off, &h)) != 0) {
@@ -426,8 +436,8 @@ static int tail_repair(struct wal *w, struct rstate *r, char *errmsg)
 	}
 	struct rseg *s = &r->segs[r->end_seg];
 	int fd = openat(w->dir_fd, s->name, O_RDWR | O_CLOEXEC);
-	int e = fd < 0 ? errno : wal__zero_range(fd, r->end_off,
-						  s->size - r->end_off);
+	int e = fd < 0 ? errno
+		       : wal__zero_range(fd, r->end_off, s->size - r->end_off);
 	if (e == 0 && fsync(fd) != 0) {
 		e = errno;
 	}
@@ -464,11 +474,11 @@ static int entries_build(struct wal *w, struct rstate *r,
 		memcpy(p, r->segs[e->seg].map + e->off + WAL_REC_HDR_BYTES,
 		       e->len);
 		w->rec_entries[i] = (struct raft_entry){
-			.term = e->term,
-			.index = e->index,
-			.type = e->type,
-			.len = e->len,
-			.buf = p,
+		    .term = e->term,
+		    .index = e->index,
+		    .type = e->type,
+		    .len = e->len,
+		    .buf = p,
 		};
 		p += e->len;
 	}
@@ -574,7 +584,8 @@ int wal__recover_log(struct wal *w, struct wal_recovered *rec, char *errmsg)
 	}
 	rec->torn_tail = r.torn;
 	wal__log(w, WAL_LOG_INFO, "recovered %u entries from %u segment(s)%s",
-		 r.n_ents, w->n_segs, r.torn ? " after dropping a torn tail" : "");
+		 r.n_ents, w->n_segs,
+		 r.torn ? " after dropping a torn tail" : "");
 out:
 	rstate_free(&r);
 	return rv;

@@ -253,11 +253,11 @@ static int place_entry(struct wal *w, const struct raft_entry *e,
 		       raft_index index)
 {
 	struct wal_rec_hdr h = {
-		.index = index,
-		.term = e->term,
-		.len = e->len,
-		.kind = WAL_REC_ENTRY,
-		.type = e->type,
+	    .index = index,
+	    .term = e->term,
+	    .len = e->len,
+	    .kind = WAL_REC_ENTRY,
+	    .type = e->type,
 	};
 	uint64_t size = wal_rec_size(e->len);
 	struct wal_seg *s = active_seg(w);
@@ -273,7 +273,8 @@ static int place_entry(struct wal *w, const struct raft_entry *e,
 		if (s != NULL && !s->rolled) {
 			struct wal_rec_hdr m;
 			marker_hdr(s, WAL_REC_ROLL, &m);
-			if ((rv = place_in(w, s, &m, NULL, false, false)) != 0) {
+			if ((rv = place_in(w, s, &m, NULL, false, false)) !=
+			    0) {
 				return rv;
 			}
 			s->rolled = true;
@@ -460,8 +461,8 @@ static int submit_start_locked(struct wal *w, const struct raft_entry *e,
 }
 
 /* Place the entries (mu held, submit slot taken by the caller). */
-static int submit_locked(struct wal *w, const struct raft_entry *e,
-			 uint32_t n, struct wal_waiter *waiter)
+static int submit_locked(struct wal *w, const struct raft_entry *e, uint32_t n,
+			 struct wal_waiter *waiter)
 {
 	raft_index first;
 	int rv = submit_start_locked(w, e, &first);
@@ -564,8 +565,8 @@ static int compact_locked(struct wal *w, raft_index upto)
 	while (drop < w->n_segs) {
 		struct wal_seg *s = &w->segs[drop];
 		bool last = drop + 1 == w->n_segs;
-		if (!all && (last || s->n == 0 ||
-			     s->first_index + s->n - 1 > upto)) {
+		if (!all &&
+		    (last || s->n == 0 || s->first_index + s->n - 1 > upto)) {
 			break;
 		}
 		if ((rv = unlink_seg_locked(w, s)) != 0) {
@@ -594,8 +595,9 @@ static int compact_locked(struct wal *w, raft_index upto)
 				 strerror(errno));
 		return w->err;
 	}
-	wal__log(w, WAL_LOG_INFO, "compacted %u segment(s) up to index %" PRIu64,
-		 drop, w->base_index);
+	wal__log(w, WAL_LOG_INFO,
+		 "compacted %u segment(s) up to index %" PRIu64, drop,
+		 w->base_index);
 	return 0;
 }
 

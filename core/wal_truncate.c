@@ -75,7 +75,7 @@ static int close_last_batch(int in, int out, const struct wal_seg *s,
 	uint64_t off = s->off[keep - 1];
 	for (;;) {
 		if (wal__pread_full(in, h, WAL_REC_HDR_BYTES, off) !=
-			    WAL_REC_HDR_BYTES ||
+			WAL_REC_HDR_BYTES ||
 		    !wal__rec_hdr_plausible(&r, h, WAL_REC_HDR_BYTES)) {
 			return EIO;
 		}
@@ -157,7 +157,8 @@ err:
 	if (in >= 0) {
 		close(in);
 	}
-	snprintf(msg, FR_ERRMSG_SIZE, "%s/%s: truncating at offset %" PRIu64
-		 ": %s: %s", w->dir, name, x, step, strerror(e));
+	snprintf(msg, FR_ERRMSG_SIZE,
+		 "%s/%s: truncating at offset %" PRIu64 ": %s: %s", w->dir,
+		 name, x, step, strerror(e));
 	return wal__errno_code(e);
 }

@@ -82,12 +82,12 @@ static int seg_create(struct wal *w, const struct wal_batch *b, char *msg)
 {
 	char name[32], tmp[32];
 	struct wal_seg_hdr h = {
-		.cluster_id = w->o.cluster_id,
-		.node_id = w->o.node_id,
-		.seg_no = b->seg_no,
-		.first_index = b->new_first,
-		.alloc_bytes = b->new_alloc,
-		.base_batch = w->prev_batch,
+	    .cluster_id = w->o.cluster_id,
+	    .node_id = w->o.node_id,
+	    .seg_no = b->seg_no,
+	    .first_index = b->new_first,
+	    .alloc_bytes = b->new_alloc,
+	    .base_batch = w->prev_batch,
 	};
 	const char *step = "create";
 	int e;
@@ -103,7 +103,8 @@ static int seg_create(struct wal *w, const struct wal_batch *b, char *msg)
 	step = "preallocate";
 	if (fallocate(fd, 0, 0, (off_t)b->new_alloc) != 0) {
 		e = errno;
-		if (e != EOPNOTSUPP || ftruncate(fd, (off_t)b->new_alloc) != 0) {
+		if (e != EOPNOTSUPP ||
+		    ftruncate(fd, (off_t)b->new_alloc) != 0) {
 			goto err_close;
 		}
 	}
@@ -228,8 +229,9 @@ static int batch_write(struct wal *w, struct wal_batch *b, char *msg)
 	return 0;
 err:
 	wal__seg_name(name, b->seg_no);
-	snprintf(msg, FR_ERRMSG_SIZE, "%s/%s: writing %zu bytes at %" PRIu64
-		 ": %s", w->dir, name, b->len, b->file_off, strerror(e));
+	snprintf(msg, FR_ERRMSG_SIZE,
+		 "%s/%s: writing %zu bytes at %" PRIu64 ": %s", w->dir, name,
+		 b->len, b->file_off, strerror(e));
 	return wal__errno_code(e);
 }
 
@@ -246,7 +248,8 @@ static void queue_discard_locked(struct wal *w)
 	while (w->q_count > 0) {
 		struct wal_batch *b = &w->bufs[w->q_head];
 		b->state = WAL_BUF_FREE;
-		for (struct wal_waiter *x = b->waiters; x != NULL; x = x->next) {
+		for (struct wal_waiter *x = b->waiters; x != NULL;
+		     x = x->next) {
 			x->rv = w->err;
 		}
 		wal__waiters_post(b->waiters);
@@ -266,8 +269,8 @@ static void batch_wait_locked(struct wal *w, struct wal_batch *b)
 			break;
 		}
 		struct timespec ts = {
-			.tv_sec = (time_t)(deadline / 1000000000u),
-			.tv_nsec = (long)(deadline % 1000000000u),
+		    .tv_sec = (time_t)(deadline / 1000000000u),
+		    .tv_nsec = (long)(deadline % 1000000000u),
 		};
 		pthread_cond_timedwait(&w->cv_work, &w->mu, &ts);
 	}
@@ -284,9 +287,8 @@ void wal__waiters_post(struct wal_waiter *list)
 
 /* Account for a written batch; returns its waiters, to be posted once mu
  * is released (so the lock is not held across hundreds of wakeups). */
-static struct wal_waiter *batch_done_locked(struct wal *w,
-					    struct wal_batch *b, int rv,
-					    const char *msg)
+static struct wal_waiter *batch_done_locked(struct wal *w, struct wal_batch *b,
+					    int rv, const char *msg)
 {
 	w->busy = false;
 	if (rv != 0) {

@@ -18,26 +18,26 @@
 
 int bench_wal_main(int argc, char **argv);
 
-#define MAX_LIST 8
+#define MAX_LIST       8
 #define RAW_FILE_BYTES (64ull << 20)
 
 struct bench_opts {
-	const char *dir;                /* scratch directory */
-	double seconds;                 /* per measurement */
-	uint32_t sizes[MAX_LIST];       /* entry payload bytes */
+	const char *dir;	  /* scratch directory */
+	double seconds;		  /* per measurement */
+	uint32_t sizes[MAX_LIST]; /* entry payload bytes */
 	uint32_t n_sizes;
-	uint32_t appenders[MAX_LIST];   /* concurrent appenders */
+	uint32_t appenders[MAX_LIST]; /* concurrent appenders */
 	uint32_t n_appenders;
-	int direct_io;                  /* enum wal_direct_io */
+	int direct_io; /* enum wal_direct_io */
 	uint32_t batch_wait_us;
-	bool same_bytes;                /* also run the equal-work raw loop */
-	bool spin;                      /* keep one CPU busy while measuring */
+	bool same_bytes; /* also run the equal-work raw loop */
+	bool spin;	 /* keep one CPU busy while measuring */
 };
 
 struct result {
 	double secs;
 	uint64_t entries;
-	uint64_t bytes;   /* payload bytes */
+	uint64_t bytes; /* payload bytes */
 	uint64_t fsyncs;
 	uint64_t write_bytes; /* bytes passed to pwrite */
 	uint64_t log_bytes;   /* bytes appended (records, headers included) */
@@ -82,8 +82,10 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/raw.bench", dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
-				    (direct ? O_DIRECT : 0), 0644);
+	int fd = open(path,
+		      O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
+			  (direct ? O_DIRECT : 0),
+		      0644);
 	if (fd < 0 || fallocate(fd, 0, 0, (off_t)RAW_FILE_BYTES) != 0) {
 		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
 		return 1;
@@ -99,8 +101,8 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 			off = 4096;
 		}
 		uint64_t start = direct ? off & ~(uint64_t)4095 : off;
-		uint64_t end = direct ? (off + len + 4095) & ~(uint64_t)4095
-				      : off + len;
+		uint64_t end =
+		    direct ? (off + len + 4095) & ~(uint64_t)4095 : off + len;
 		size_t n = (size_t)(end - start);
 		if (pwrite(fd, buf, n, (off_t)start) != (ssize_t)n ||
 		    fdatasync(fd) != 0) {
@@ -140,8 +142,8 @@ static void *appender_main(void *arg)
 	struct appender *a = arg;
 	uint8_t *buf = fr_malloc(a->len ? a->len : 1);
 	memset(buf, 0x5a, a->len);
-	struct raft_entry e = {.term = 1, .index = 0, .type = 1,
-			       .len = a->len, .buf = buf};
+	struct raft_entry e = {
+	    .term = 1, .index = 0, .type = 1, .len = a->len, .buf = buf};
 	while (!atomic_load(a->stop)) {
 		if ((a->rv = wal_append(a->w, &e, 1)) != 0) {
 			break;
@@ -152,35 +154,42 @@ static void *appender_main(void *arg)
 	return NULL;
 }
 
-static int wal_run(const struct bench_opts *bo, uint32_t len, uint32_t n,
-		   struct result *r)
+static int wal_start(const struct bench_opts *bo, struct wal **w, bool *direct)
 {
 	char dir[512], err[FR_ERRMSG_SIZE];
 	struct wal_options o;
 	struct wal_recovered rec;
-	struct wal *w;
 	snprintf(dir, sizeof(dir), "%s/wal", bo->dir);
 	rm_dir(dir);
 	wal_options_default(&o, dir, 1, 1);
 	o.direct_io = bo->direct_io;
 	o.batch_wait_us = bo->batch_wait_us;
 	o.log = quiet;
-	if (wal_open(&w, &o, &rec, err) != 0) {
+	if (wal_open(w, &o, &rec, err) != 0) {
 		fprintf(stderr, "bench: %s\n", err);
 		return 1;
 	}
+	*direct = rec.direct_io;
+	return 0;
+}
+
+/* One slice: @n appenders append @len-byte entries for @seconds. */
+static int wal_slice(struct wal *w, uint32_t len, uint32_t n, double seconds,
+		     struct result *r)
+{
 	atomic_bool stop = false;
 	_Atomic uint64_t done = 0;
+	struct wal_stats st0, st1;
 	pthread_t *th = fr_malloc(n * sizeof(*th));
 	struct appender *a = fr_malloc(n * sizeof(*a));
+	wal_stats_get(w, &st0);
 	double t0 = now_s();
 	for (uint32_t i = 0; i < n; i++) {
 		a[i] = (struct appender){w, len, &stop, &done, 0};
 		pthread_create(&th[i], NULL, appender_main, &a[i]);
 	}
-	struct timespec ts = {(time_t)bo->seconds,
-			      (long)((bo->seconds - (double)(time_t)bo->seconds) *
-				     1e9)};
+	struct timespec ts = {
+	    (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
 	nanosleep(&ts, NULL);
 	atomic_store(&stop, true);
 	int rv = 0;
@@ -188,23 +197,30 @@ static int wal_run(const struct bench_opts *bo, uint32_t len, uint32_t n,
 		pthread_join(th[i], NULL);
 		rv |= a[i].rv;
 	}
-	r->secs = now_s() - t0;
-	struct wal_stats st;
-	wal_stats_get(w, &st);
-	r->entries = atomic_load(&done);
-	r->bytes = r->entries * len;
-	r->fsyncs = st.fsyncs;
-	r->write_bytes = st.write_bytes;
-	r->log_bytes = st.bytes;
-	r->direct = rec.direct_io;
-	wal_close(w);
-	rm_dir(dir);
+	r->secs += now_s() - t0;
+	wal_stats_get(w, &st1);
+	r->entries += atomic_load(&done);
+	r->bytes += atomic_load(&done) * len;
+	r->fsyncs += st1.fsyncs - st0.fsyncs;
+	r->write_bytes += st1.write_bytes - st0.write_bytes;
+	r->log_bytes += st1.bytes - st0.bytes;
 	fr_free(th);
 	fr_free(a);
 	if (rv != 0) {
 		fprintf(stderr, "bench: append failed: %s\n", fr_strerror(rv));
 	}
 	return rv != 0;
+}
+
+/* Add @b into @a. */
+static void result_add(struct result *a, const struct result *b)
+{
+	a->secs += b->secs;
+	a->entries += b->entries;
+	a->bytes += b->bytes;
+	a->fsyncs += b->fsyncs;
+	a->write_bytes += b->write_bytes;
+	a->log_bytes += b->log_bytes;
 }
 
 /* --spin: a thread that keeps one CPU busy.  On a VM an idle vCPU wakes up
@@ -239,30 +255,34 @@ static int parse_list(const char *s, uint32_t *v, uint32_t *n)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: fabraft-bench wal [options]\n"
-		"  --dir DIR          scratch directory (default ./bench-wal.tmp;"
-		" removed after)\n"
-		"  --seconds S        per measurement (default 2)\n"
-		"  --sizes LIST       entry bytes (default 64,1024,16384)\n"
-		"  --appenders LIST   concurrent appenders (default 1,16,256)\n"
-		"  --io auto|direct|buffered   log I/O mode (default auto)\n"
-		"  --batch-wait-us N  writer batch wait (default 0)\n"
-		"  --no-same-work     skip the raw loop with the log's own "
-		"batch sizes\n"
-		"  --spin             keep one CPU busy during all measurements "
-		"(VMs: idle vCPUs\n"
-		"                     wake up late for I/O completions)\n"
-		"Prints a markdown table: the log against a raw pwrite+fdatasync "
-		"loop\n(one fdatasync per entry, same entry size), measured in "
-		"the same run.\n");
+	fprintf(
+	    f,
+	    "usage: fabraft-bench wal [options]\n"
+	    "  --dir DIR          scratch directory (default ./bench-wal.tmp;"
+	    " removed after)\n"
+	    "  --seconds S        per measurement (default 2)\n"
+	    "  --sizes LIST       entry bytes (default 64,1024,16384)\n"
+	    "  --appenders LIST   concurrent appenders (default 1,16,256)\n"
+	    "  --io auto|direct|buffered   log I/O mode (default auto)\n"
+	    "  --batch-wait-us N  writer batch wait (default 0)\n"
+	    "  --no-same-work     skip the raw loop with the log's own "
+	    "batch sizes\n"
+	    "  --spin             keep one CPU busy during all measurements "
+	    "(VMs: idle vCPUs\n"
+	    "                     wake up late for I/O completions)\n"
+	    "Prints a markdown table: the log against a raw pwrite+fdatasync "
+	    "loop\n(one fdatasync per entry, same entry size), measured in "
+	    "the same run.\n");
 }
 
 static int parse_args(int argc, char **argv, struct bench_opts *bo)
 {
-	*bo = (struct bench_opts){.dir = "./bench-wal.tmp", .seconds = 2,
-				  .sizes = {64, 1024, 16384}, .n_sizes = 3,
-				  .appenders = {1, 16, 256}, .n_appenders = 3,
+	*bo = (struct bench_opts){.dir = "./bench-wal.tmp",
+				  .seconds = 2,
+				  .sizes = {64, 1024, 16384},
+				  .n_sizes = 3,
+				  .appenders = {1, 16, 256},
+				  .n_appenders = 3,
 				  .same_bytes = true};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -296,8 +316,8 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 		} else if (strcmp(a, "--io") == 0) {
 			bo->direct_io = strcmp(v, "direct") == 0 ? WAL_DIRECT_ON
 					: strcmp(v, "buffered") == 0
-						? WAL_DIRECT_OFF
-						: WAL_DIRECT_AUTO;
+					    ? WAL_DIRECT_OFF
+					    : WAL_DIRECT_AUTO;
 		} else if (strcmp(a, "--batch-wait-us") == 0) {
 			bo->batch_wait_us = (uint32_t)atoi(v);
 		} else {
@@ -308,23 +328,45 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 	return bo->seconds > 0 && bo->seconds <= 600 ? 0 : 1;
 }
 
-/* One row: the log with @n appenders of @len-byte entries, between a raw
- * one-fsync-per-entry loop measured just before it and a raw loop doing
- * the same appends and fsyncs measured just after it. */
+/*
+ * One row: the log with @n appenders of @len-byte entries.  The disk of a
+ * shared VM changes speed from second to second, so the three loops are
+ * interleaved in slices of SLICE_S: a raw one-fsync-per-entry loop, the
+ * log, and a raw loop doing the same appends and fsyncs as that log slice
+ * did (the log's I/O pattern without the log).
+ */
+#define SLICE_S 0.25
+
 static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n)
 {
-	struct result raw, r, eq;
-	char over[64] = "-";
-	if (raw_run(bo->dir, len, false, bo->seconds, UINT64_MAX, &raw) != 0 ||
-	    wal_run(bo, len, n, &r) != 0) {
+	struct result raw = {0}, r = {0}, eq = {0};
+	struct wal *w;
+	bool direct;
+	int rv = wal_start(bo, &w, &direct);
+	int slices = (int)(bo->seconds / SLICE_S + 0.5);
+	for (int i = 0; i < (slices > 0 ? slices : 1) && rv == 0; i++) {
+		struct result x = {0}, y = {0};
+		if ((rv = raw_run(bo->dir, len, false, SLICE_S, UINT64_MAX,
+				  &x)) != 0 ||
+		    (rv = wal_slice(w, len, n, SLICE_S, &y)) != 0) {
+			break;
+		}
+		result_add(&raw, &x);
+		if (bo->same_bytes && y.fsyncs > 0) {
+			struct result z = {0};
+			uint32_t per = (uint32_t)(y.log_bytes / y.fsyncs);
+			rv = raw_run(bo->dir, per ? per : 1, direct, 1e9,
+				     y.fsyncs, &z);
+			result_add(&eq, &z);
+		}
+		result_add(&r, &y);
+	}
+	wal_close(w);
+	if (rv != 0 || r.fsyncs == 0) {
 		return 1;
 	}
-	if (bo->same_bytes && r.fsyncs > 0) {
-		uint32_t per = (uint32_t)(r.log_bytes / r.fsyncs);
-		if (raw_run(bo->dir, per ? per : 1, r.direct, 1e9, r.fsyncs,
-			    &eq) != 0) {
-			return 1;
-		}
+	char over[64] = "-";
+	if (bo->same_bytes) {
 		snprintf(over, sizeof(over), "%.2f s vs %.2f s (%+.0f%%)",
 			 r.secs, eq.secs, (r.secs / eq.secs - 1) * 100);
 	}
@@ -332,7 +374,7 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n)
 	double raw_eps = (double)raw.entries / raw.secs;
 	printf("| %6u | %4u | %s | %9.0f | %8.2f | %6.0f | %6.1f | %6.0f | "
 	       "%7.1fx | %s |\n",
-	       len, n, r.direct ? "direct" : "buffered", eps,
+	       len, n, direct ? "direct" : "buffered", eps,
 	       (double)r.bytes / r.secs / 1e6, (double)r.fsyncs / r.secs,
 	       (double)r.entries / (double)r.fsyncs, raw_eps, eps / raw_eps,
 	       over);

@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size >= WAL_SEG_HDR_BYTES) {
 		struct wal_seg_hdr h;
 		(void)wal__seg_hdr_decode(&h, data, &why);
-		walk_records(data + WAL_SEG_HDR_BYTES, size - WAL_SEG_HDR_BYTES);
+		walk_records(data + WAL_SEG_HDR_BYTES,
+			     size - WAL_SEG_HDR_BYTES);
 	}
 	/* Records from the start too, so short inputs reach the decoder. */
 	walk_records(data, size);

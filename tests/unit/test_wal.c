@@ -1,9 +1,12 @@
 /* test_wal.c — the durable log: append, reopen, segments, truncation,
  * compaction, group commit, identity, snapshots, bad input. */
+/* cmocka.h needs these three first. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <poll.h>
 #include <pthread.h>
@@ -12,7 +15,7 @@
 #include "heap.h"
 #include "test_wal_util.h"
 
-#define SEED 7u
+#define SEED   7u
 #define MAXLEN 3000u
 
 struct fx {
@@ -58,11 +61,11 @@ static void append_range(struct fx *f, uint64_t from, uint64_t to,
 	static uint8_t buf[MAXLEN];
 	for (uint64_t i = from; i <= to; i++) {
 		struct raft_entry e = {
-			.term = term,
-			.index = i,
-			.type = RAFT_ENTRY_NORMAL,
-			.len = tw_len(SEED, i, MAXLEN),
-			.buf = buf,
+		    .term = term,
+		    .index = i,
+		    .type = RAFT_ENTRY_NORMAL,
+		    .len = tw_len(SEED, i, MAXLEN),
+		    .buf = buf,
 		};
 		tw_fill(SEED, i, buf, e.len);
 		assert_int_equal(wal_append(f->w, &e, 1), 0);
@@ -135,10 +138,13 @@ static void test_oversized_entry(void **state)
 	uint8_t *buf = malloc(big);
 	memset(buf, 0x5a, big);
 	struct raft_entry e[3] = {
-		{.term = 1, .index = 1, .type = 1, .len = 10, .buf = buf},
-		{.term = 1, .index = 2, .type = 1, .len = (uint32_t)big,
-		 .buf = buf},
-		{.term = 1, .index = 3, .type = 1, .len = 10, .buf = buf},
+	    {.term = 1, .index = 1, .type = 1, .len = 10, .buf = buf},
+	    {.term = 1,
+	     .index = 2,
+	     .type = 1,
+	     .len = (uint32_t)big,
+	     .buf = buf},
+	    {.term = 1, .index = 3, .type = 1, .len = 10, .buf = buf},
 	};
 	assert_int_equal(wal_append(f->w, e, 3), 0);
 	reopen(f);
@@ -200,8 +206,8 @@ static void test_bad_input(void **state)
 	reopen(f);
 	append_range(f, 1, 10, 2);
 	uint8_t b[4] = {0};
-	struct raft_entry e = {.term = 2, .index = 12, .type = 1, .len = 4,
-			       .buf = b};
+	struct raft_entry e = {
+	    .term = 2, .index = 12, .type = 1, .len = 4, .buf = b};
 	assert_int_equal(wal_submit(f->w, &e, 1), FR_INVALID); /* gap */
 	e.index = 11;
 	e.term = 1;
@@ -266,14 +272,19 @@ static void test_truncate_queued(void **state)
 	static uint8_t buf[MAXLEN];
 	reopen(f);
 	for (uint64_t i = 1; i <= 100; i++) {
-		struct raft_entry e = {.term = 1, .index = i, .type = 1,
+		struct raft_entry e = {.term = 1,
+				       .index = i,
+				       .type = 1,
 				       .len = tw_len(SEED, i, MAXLEN),
 				       .buf = buf};
 		tw_fill(SEED, i, buf, e.len);
 		assert_int_equal(wal_submit(f->w, &e, 1), 0);
 	}
-	struct raft_entry e = {.term = 2, .index = 60, .type = 1,
-			       .len = tw_len(SEED, 60, MAXLEN), .buf = buf};
+	struct raft_entry e = {.term = 2,
+			       .index = 60,
+			       .type = 1,
+			       .len = tw_len(SEED, 60, MAXLEN),
+			       .buf = buf};
 	tw_fill(SEED, 60, buf, e.len);
 	assert_int_equal(wal_append(f->w, &e, 1), 0);
 	raft_index i;
@@ -351,8 +362,11 @@ static void *appender_main(void *arg)
 	struct appender *a = arg;
 	for (uint32_t i = 0; i < a->n; i++) {
 		uint32_t v[2] = {a->id, i};
-		struct raft_entry e = {.term = 1, .index = 0, .type = 1,
-				       .len = sizeof(v), .buf = v};
+		struct raft_entry e = {.term = 1,
+				       .index = 0,
+				       .type = 1,
+				       .len = sizeof(v),
+				       .buf = v};
 		if (wal_append(a->w, &e, 1) != 0) {
 			return (void *)1;
 		}
@@ -404,8 +418,11 @@ static void test_submit_eventfd(void **state)
 	reopen(f);
 	uint8_t b[100] = {1};
 	for (uint64_t i = 1; i <= 64; i++) {
-		struct raft_entry e = {.term = 1, .index = i, .type = 1,
-				       .len = sizeof(b), .buf = b};
+		struct raft_entry e = {.term = 1,
+				       .index = i,
+				       .type = 1,
+				       .len = sizeof(b),
+				       .buf = b};
 		assert_int_equal(wal_submit(f->w, &e, 1), 0);
 	}
 	raft_index idx = 0;
@@ -436,11 +453,12 @@ static void test_snapshots(void **state)
 		m.config.servers[0] = (struct raft_server){1, RAFT_VOTER};
 		m.config.servers[1] = (struct raft_server){3, RAFT_LEARNER};
 		struct wal_snap_writer *sw;
-		assert_int_equal(wal_snap_writer_open(&sw, f->w, &m, f->err), 0);
+		assert_int_equal(wal_snap_writer_open(&sw, f->w, &m, f->err),
+				 0);
 		for (size_t off = 0; off < sizeof(data); off += 1000) {
-			assert_int_equal(wal_snap_writer_write(sw, data + off,
-							       1000, f->err),
-					 0);
+			assert_int_equal(
+			    wal_snap_writer_write(sw, data + off, 1000, f->err),
+			    0);
 		}
 		assert_int_equal(wal_snap_writer_commit(sw, f->err), 0);
 	}
@@ -457,9 +475,8 @@ static void test_snapshots(void **state)
 	char got[sizeof(data)];
 	size_t n, total = 0;
 	do {
-		assert_int_equal(wal_snap_reader_read(r, got + total, 777, &n,
-						      f->err),
-				 0);
+		assert_int_equal(
+		    wal_snap_reader_read(r, got + total, 777, &n, f->err), 0);
 		total += n;
 	} while (n > 0);
 	assert_int_equal(total, sizeof(data));
@@ -510,15 +527,22 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-		T(test_empty_open),      T(test_append_reopen_rolls),
-		T(test_buffered_mode),   T(test_oversized_entry),
-		T(test_hardstate),       T(test_identity_mismatch),
-		T(test_busy),            T(test_bad_input),
-		T(test_truncate_suffix), T(test_truncate_queued),
-		T(test_compact),
-		T(test_compact_all),     T(test_group_commit),
-		T(test_submit_eventfd),  T(test_snapshots),
-		T(test_oom),
+	    T(test_empty_open),
+	    T(test_append_reopen_rolls),
+	    T(test_buffered_mode),
+	    T(test_oversized_entry),
+	    T(test_hardstate),
+	    T(test_identity_mismatch),
+	    T(test_busy),
+	    T(test_bad_input),
+	    T(test_truncate_suffix),
+	    T(test_truncate_queued),
+	    T(test_compact),
+	    T(test_compact_all),
+	    T(test_group_commit),
+	    T(test_submit_eventfd),
+	    T(test_snapshots),
+	    T(test_oom),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,10 +2,13 @@
  * file kind (meta, segments, snapshots), and simulated torn writes: damage
  * is either refused with the file named, or recovered without losing or
  * altering anything acknowledged. */
+/* cmocka.h needs these three first. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,9 +18,9 @@
 #include "test_wal_util.h"
 #include "wal_format.h"
 
-#define SEED 23u
-#define MAXLEN 1000u
-#define N_ENTRIES 400u
+#define SEED		23u
+#define MAXLEN		1000u
+#define N_ENTRIES	400u
 #define TRIALS_PER_KIND 60
 
 struct fx {
@@ -38,7 +41,8 @@ static void append_all(struct wal *w, uint32_t n)
 {
 	static uint8_t buf[MAXLEN];
 	for (uint64_t i = 1; i <= n; i++) {
-		struct raft_entry e = {.term = 1 + i / 100, .index = i,
+		struct raft_entry e = {.term = 1 + i / 100,
+				       .index = i,
 				       .type = RAFT_ENTRY_NORMAL,
 				       .len = tw_len(SEED, i, MAXLEN),
 				       .buf = buf};
@@ -119,8 +123,8 @@ static void copy_dir(const char *from, const char *to)
 		char a[300], b[300];
 		snprintf(a, sizeof(a), "%s/%s", from, de->d_name);
 		snprintf(b, sizeof(b), "%s/%s", to, de->d_name);
-		int in = open(a, O_RDONLY), out = open(b, O_WRONLY | O_CREAT,
-						       0644);
+		int in = open(a, O_RDONLY),
+		    out = open(b, O_WRONLY | O_CREAT, 0644);
 		ssize_t n;
 		while ((n = read(in, buf, sizeof(buf))) > 0) {
 			assert_int_equal(write(out, buf, (size_t)n), n);
@@ -132,8 +136,7 @@ static void copy_dir(const char *from, const char *to)
 }
 
 /* Names of the files of @dir starting with @prefix. */
-static int list(const char *dir, const char *prefix, char names[][64],
-		int max)
+static int list(const char *dir, const char *prefix, char names[][64], int max)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -200,9 +203,8 @@ static int open_and_judge(struct fx *f, const char *file, bool pristine)
 		assert_int_equal(wal_snap_reader_open(&r, w, &m, f->err), 0);
 		assert_int_equal(m.index, rec.snapshot_index);
 		do {
-			assert_int_equal(wal_snap_reader_read(r, buf,
-							      sizeof(buf), &n,
-							      f->err),
+			assert_int_equal(wal_snap_reader_read(
+					     r, buf, sizeof(buf), &n, f->err),
 					 0);
 		} while (n > 0);
 		wal_snap_reader_close(r);
@@ -242,8 +244,8 @@ static void damage_kind(struct fx *f, const char *prefix, bool cut)
 		}
 	}
 	print_message("%-5s %-8s: %2d refused with the file named, %2d "
-		      "recovered complete\n", prefix,
-		      cut ? "truncate" : "bit flip", refused, fine);
+		      "recovered complete\n",
+		      prefix, cut ? "truncate" : "bit flip", refused, fine);
 	/* Every file kind must show that damage is noticed at all. */
 	if (strcmp(prefix, "snap-") != 0) {
 		assert_true(refused > 0);
@@ -351,8 +353,8 @@ static void test_torn_tail(void **state)
 		dropped++;
 		/* The repaired log takes new entries and reopens cleanly. */
 		uint8_t b[8] = {0};
-		struct raft_entry e = {.term = 9, .index = 0, .type = 1,
-				       .len = 8, .buf = b};
+		struct raft_entry e = {
+		    .term = 9, .index = 0, .type = 1, .len = 8, .buf = b};
 		assert_int_equal(wal_append(w, &e, 1), 0);
 		wal_close(w);
 		assert_int_equal(wal_open(&w, &o, &rec, f->err), 0);
@@ -379,13 +381,13 @@ static void test_torn_tail(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_flip_meta),
-		cmocka_unit_test(test_truncate_meta),
-		cmocka_unit_test(test_flip_segments),
-		cmocka_unit_test(test_truncate_segments),
-		cmocka_unit_test(test_flip_snapshots),
-		cmocka_unit_test(test_truncate_snapshots),
-		cmocka_unit_test(test_torn_tail),
+	    cmocka_unit_test(test_flip_meta),
+	    cmocka_unit_test(test_truncate_meta),
+	    cmocka_unit_test(test_flip_segments),
+	    cmocka_unit_test(test_truncate_segments),
+	    cmocka_unit_test(test_flip_snapshots),
+	    cmocka_unit_test(test_truncate_snapshots),
+	    cmocka_unit_test(test_torn_tail),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,10 +1,13 @@
 /* test_wal_crash.c — a forked writer is killed with SIGKILL at random
  * moments, 100 rounds: every acknowledged entry survives intact, nothing
  * half-written is read back, the term never goes back. */
+/* cmocka.h needs these three first. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <poll.h>
 #include <signal.h>
@@ -17,7 +20,7 @@
 
 #define ROUNDS 100
 #define MAXLEN 2000u
-#define SEED 11u
+#define SEED   11u
 
 #define MAX_INDEX (1u << 20)
 
@@ -43,11 +46,11 @@ static void child_submit(struct wal *w, struct shared *sh, uint64_t first,
 	}
 	for (uint32_t i = 0; i < k; i++) {
 		e[i] = (struct raft_entry){
-			.term = term,
-			.index = first + i,
-			.type = RAFT_ENTRY_NORMAL,
-			.len = tw_len(SEED, first + i, MAXLEN),
-			.buf = buf[i],
+		    .term = term,
+		    .index = first + i,
+		    .type = RAFT_ENTRY_NORMAL,
+		    .len = tw_len(SEED, first + i, MAXLEN),
+		    .buf = buf[i],
 		};
 		tw_fill(SEED, first + i, buf[i], e[i].len);
 		atomic_store(&sh->term_of[first + i], term);
@@ -153,8 +156,9 @@ static void verify(const char *dir, struct shared *sh, uint64_t round)
 	uint64_t submitted = atomic_load(&sh->submitted);
 	if (rec.n_entries < acked || rec.n_entries > submitted) {
 		fail_msg("round %llu: recovered %u entries, acked %llu, "
-			 "submitted %llu", (unsigned long long)round,
-			 rec.n_entries, (unsigned long long)acked,
+			 "submitted %llu",
+			 (unsigned long long)round, rec.n_entries,
+			 (unsigned long long)acked,
 			 (unsigned long long)submitted);
 	}
 	for (uint32_t i = 0; i < rec.n_entries; i++) {
@@ -170,7 +174,7 @@ static void verify(const char *dir, struct shared *sh, uint64_t round)
 				 (unsigned long long)e->index,
 				 (unsigned long long)e->term,
 				 (unsigned long long)atomic_load(
-					 &sh->term_of[e->index]),
+				     &sh->term_of[e->index]),
 				 (unsigned long long)acked, rec.n_entries);
 		}
 	}
@@ -212,8 +216,8 @@ static void test_sigkill_rounds(void **state)
 		assert_int_equal(waitpid(pid, &status, 0), pid);
 		if (!WIFSIGNALED(status)) {
 			fail_msg("round %llu: child exited with %d (seed %llu)",
-				 (unsigned long long)round,
-				 WEXITSTATUS(status), (unsigned long long)seed);
+				 (unsigned long long)round, WEXITSTATUS(status),
+				 (unsigned long long)seed);
 		}
 		/* Every third round the next child recovers by itself (and
 		 * may be killed while repairing a torn tail). */
@@ -236,7 +240,7 @@ static void test_sigkill_rounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sigkill_rounds),
+	    cmocka_unit_test(test_sigkill_rounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,10 +2,13 @@
  * error, the wal refuses further writes (sticky), and nothing acknowledged
  * is lost.  Two ways: RLIMIT_FSIZE (always possible) and a small tmpfs in a
  * private mount namespace (skipped with the reason where forbidden). */
+/* cmocka.h needs these three first. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <errno.h>
 #include <sched.h>
@@ -19,13 +22,13 @@
 
 #include "test_wal_util.h"
 
-#define SEED 31u
+#define SEED   31u
 #define MAXLEN 1500u
 
 struct shared {
-	_Atomic uint64_t acked;  /* last index whose append returned 0 */
-	_Atomic int fail_rv;     /* the error the failing append returned */
-	_Atomic int sticky_ok;   /* later calls failed with the same error */
+	_Atomic uint64_t acked; /* last index whose append returned 0 */
+	_Atomic int fail_rv;	/* the error the failing append returned */
+	_Atomic int sticky_ok;	/* later calls failed with the same error */
 	char errmsg[FR_ERRMSG_SIZE];
 };
 
@@ -41,8 +44,11 @@ static struct shared *shared_new(void)
 static int append_one(struct wal *w, uint64_t i)
 {
 	static uint8_t buf[MAXLEN];
-	struct raft_entry e = {.term = 1, .index = i, .type = 1,
-			       .len = tw_len(SEED, i, MAXLEN), .buf = buf};
+	struct raft_entry e = {.term = 1,
+			       .index = i,
+			       .type = 1,
+			       .len = tw_len(SEED, i, MAXLEN),
+			       .buf = buf};
 	tw_fill(SEED, i, buf, e.len);
 	return wal_append(w, &e, 1);
 }
@@ -195,8 +201,8 @@ static void test_tmpfs_full(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rlimit_fsize),
-		cmocka_unit_test(test_tmpfs_full),
+	    cmocka_unit_test(test_rlimit_fsize),
+	    cmocka_unit_test(test_tmpfs_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,6 @@
 #ifndef FABRAFT_TEST_WAL_UTIL_H
 #define FABRAFT_TEST_WAL_UTIL_H
 
-
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,7 +13,7 @@
 #include "wal.h"
 
 #define TW_CLUSTER 0xfab0c0ffeeull
-#define TW_NODE 3u
+#define TW_NODE	   3u
 
 static char tw_last_log[512];
 static unsigned tw_torn_logs; /* log lines that reported a torn tail */
