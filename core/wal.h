@@ -24,8 +24,9 @@
  * into an in-memory batch buffer; the writer writes a whole buffer with one
  * pwrite and makes it durable with one fdatasync (group commit), then
  * advances the durable point and signals the eventfd.  Every function of
- * this header may be called from any thread, but struct wal_recovered and
- * the snapshot reader/writer objects are not shared between threads.
+ * this header may be called from any thread, except wal_close (no other
+ * call may be running or follow); struct wal_recovered and the snapshot
+ * reader/writer objects are not shared between threads.
  *
  * Invariants:
  *  1. An entry is reported durable (wal_durable, wal_append returning 0)
@@ -157,8 +158,9 @@ int wal_append(struct wal *w, const struct raft_entry *entries, uint32_t n)
  * wal_durable(). */
 int wal_event_fd(struct wal *w);
 
-/** Last durable entry (0, 0 when none).  Returns 0 or the sticky error
- * (then @index/@term still give the last durable entry). */
+/** Last durable entry (0, 0 when none).  After a truncation it moves back
+ * to the last kept entry.  Returns 0 or the sticky error (then
+ * @index/@term still give the last durable entry). */
 int wal_durable(struct wal *w, raft_index *index, raft_term *term)
     __attribute__((warn_unused_result));
 

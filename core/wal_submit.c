@@ -199,7 +199,8 @@ static bool buffer_fits(const struct wal *w, const struct wal_batch *b,
 /* Encode one record at the end of segment @s, in the filling buffer or a
  * new one.  @payload may be NULL when h->len == 0. */
 static int place_in(struct wal *w, struct wal_seg *s, struct wal_rec_hdr *h,
-		    const void *payload, bool new_seg, bool own_batch)
+		    const void *payload, bool new_seg, bool own_batch,
+		    bool crc_known)
 {
 	uint64_t size = wal_rec_size(h->len);
 	bool entry = h->kind == WAL_REC_ENTRY;
@@ -215,7 +216,9 @@ static int place_in(struct wal *w, struct wal_seg *s, struct wal_rec_hdr *h,
 		return rv;
 	}
 	uint8_t *p = b->data + b->head + b->len;
-	h->pcrc = fr_crc32c(0, payload, h->len);
+	if (!crc_known) {
+		h->pcrc = fr_crc32c(0, payload, h->len);
+	}
 	h->batch = 0;
 	h->prev_batch = 0;
 	h->flags = 0;
@@ -248,14 +251,16 @@ static void marker_hdr(const struct wal_seg *s, uint8_t kind,
 	h->term = s->term[s->n - 1];
 }
 
-/* Place entry @e (index already decided), rolling the segment if needed. */
+/* Place entry @e (index already decided), rolling the segment if needed.
+ * @pcrc: its payload checksum, or NULL to compute it here. */
 static int place_entry(struct wal *w, const struct raft_entry *e,
-		       raft_index index)
+		       raft_index index, const uint32_t *pcrc)
 {
 	struct wal_rec_hdr h = {
 	    .index = index,
 	    .term = e->term,
 	    .len = e->len,
+	    .pcrc = pcrc != NULL ? *pcrc : 0,
 	    .kind = WAL_REC_ENTRY,
 	    .type = e->type,
 	};
@@ -273,8 +278,8 @@ static int place_entry(struct wal *w, const struct raft_entry *e,
 		if (s != NULL && !s->rolled) {
 			struct wal_rec_hdr m;
 			marker_hdr(s, WAL_REC_ROLL, &m);
-			if ((rv = place_in(w, s, &m, NULL, false, false)) !=
-			    0) {
+			if ((rv = place_in(w, s, &m, NULL, false, false,
+					   false)) != 0) {
 				return rv;
 			}
 			s->rolled = true;
@@ -289,7 +294,7 @@ static int place_entry(struct wal *w, const struct raft_entry *e,
 		w->next_seg_no++;
 		new_seg = true;
 	}
-	return place_in(w, s, &h, e->buf, new_seg, false);
+	return place_in(w, s, &h, e->buf, new_seg, false, pcrc != NULL);
 }
 
 /* Wait until every queued batch is durable and the writer is idle. */
@@ -462,7 +467,7 @@ static int submit_start_locked(struct wal *w, const struct raft_entry *e,
 
 /* Place the entries (mu held, submit slot taken by the caller). */
 static int submit_locked(struct wal *w, const struct raft_entry *e, uint32_t n,
-			 struct wal_waiter *waiter)
+			 const uint32_t *pcrc, struct wal_waiter *waiter)
 {
 	raft_index first;
 	int rv = submit_start_locked(w, e, &first);
@@ -470,7 +475,8 @@ static int submit_locked(struct wal *w, const struct raft_entry *e, uint32_t n,
 		return rv;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		if ((rv = place_entry(w, &e[i], first + i)) != 0) {
+		if ((rv = place_entry(w, &e[i], first + i,
+				      pcrc != NULL ? &pcrc[i] : NULL)) != 0) {
 			/* Entries already placed stay queued; the caller
 			 * sees the error and must not assume any of them. */
 			return rv;
@@ -485,11 +491,21 @@ static int submit_locked(struct wal *w, const struct raft_entry *e, uint32_t n,
 	return 0;
 }
 
+/* Checksums computed before taking the lock, for submits this small. */
+#define PRE_CRC 32u
+
 /* Validate, take the submit slot, place.  Returns with mu held. */
 static int submit(struct wal *w, const struct raft_entry *e, uint32_t n,
 		  struct wal_waiter *waiter)
 {
+	uint32_t pcrc[PRE_CRC];
 	int rv = entries_check(e, n);
+	if (rv == 0 && n <= PRE_CRC) {
+		/* Checksumming outside the lock lets appenders overlap. */
+		for (uint32_t i = 0; i < n; i++) {
+			pcrc[i] = fr_crc32c(0, e[i].buf, e[i].len);
+		}
+	}
 	pthread_mutex_lock(&w->mu);
 	if (rv != 0) {
 		return rv;
@@ -502,7 +518,7 @@ static int submit(struct wal *w, const struct raft_entry *e, uint32_t n,
 	}
 	w->submitting = true;
 	w->no_kick = waiter != NULL;
-	rv = submit_locked(w, e, n, waiter);
+	rv = submit_locked(w, e, n, n <= PRE_CRC ? pcrc : NULL, waiter);
 	w->no_kick = false;
 	w->submitting = false;
 	pthread_cond_signal(&w->cv_submit);
@@ -631,7 +647,7 @@ void wal__seal_locked(struct wal *w)
 	struct wal_rec_hdr m;
 	bool roll = s->end + 2 * MARK > s->alloc;
 	marker_hdr(s, roll ? WAL_REC_ROLL : WAL_REC_CLOSE, &m);
-	if (place_in(w, s, &m, NULL, false, true) == 0 && roll) {
+	if (place_in(w, s, &m, NULL, false, true, false) == 0 && roll) {
 		s->rolled = true;
 	}
 }
