@@ -3,6 +3,7 @@
  * raw pwrite+fdatasync loop measured in the same run. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -59,13 +60,24 @@ static void quiet(void *ctx, int level, const char *msg)
 	}
 }
 
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+/* Remove a scratch directory tree (no shell involved). */
 static void rm_dir(const char *dir)
 {
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "bench: cannot remove %s\n", dir);
+	if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT) {
+		fprintf(stderr, "bench: cannot remove %s: %s\n", dir,
+			strerror(errno));
 	}
+}
 }
 
 /*
@@ -282,7 +294,8 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: fabraft-bench wal [options]\n"
-	    "  --dir DIR          scratch directory (default ./bench-wal.tmp;"
+	    "  --dir DIR          where to create the scratch directory "
+	    "fabraft-bench-wal.<pid> (default .;"
 	    " removed after)\n"
 	    "  --seconds S        per measurement (default 2)\n"
 	    "  --sizes LIST       entry bytes (default 64,1024,16384)\n"
@@ -301,7 +314,7 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct bench_opts *bo)
 {
-	*bo = (struct bench_opts){.dir = "./bench-wal.tmp",
+	*bo = (struct bench_opts){.dir = ".",
 				  .seconds = 2,
 				  .sizes = {64, 1024, 16384},
 				  .n_sizes = 3,
@@ -413,7 +426,12 @@ int bench_wal_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (mkdir(bo.dir, 0755) != 0 && errno != EEXIST) {
+	/* Work in a fresh directory of our own: it is removed at the end. */
+	static char work[600];
+	snprintf(work, sizeof(work), "%s/fabraft-bench-wal.%ld", bo.dir,
+		 (long)getpid());
+	bo.dir = work;
+	if (mkdir(bo.dir, 0755) != 0) {
 		fprintf(stderr, "bench: %s: %s\n", bo.dir, strerror(errno));
 		return 1;
 	}
