@@ -78,7 +78,6 @@ static void rm_dir(const char *dir)
 			strerror(errno));
 	}
 }
-}
 
 /*
  * Raw baseline: a loop of pwrite + fdatasync appending @len bytes per
