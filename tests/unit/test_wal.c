@@ -436,11 +436,9 @@ static void *appender_main(void *arg)
 	return NULL;
 }
 
-static void test_group_commit(void **state)
+static void group_commit(struct fx *f)
 {
-	struct fx *f = *state;
 	enum { T = 8, N = 200 };
-	f->o.batch_max_entries = 4; /* the bound must hold */
 	reopen(f);
 	pthread_t th[T];
 	struct appender a[T];
@@ -457,8 +455,10 @@ static void test_group_commit(void **state)
 	wal_stats_get(f->w, &st);
 	assert_int_equal(st.entries, T * N);
 	assert_true(st.batches <= T * N);
-	assert_true(st.batches >= T * N / 4);
-	print_message("group commit: %u entries in %llu batches\n", T * N,
+	assert_true(st.batches >= T * N / f->o.batch_max_entries);
+	print_message("group commit (wait %u us): %u entries in %llu "
+		      "batches\n",
+		      f->o.batch_wait_us, T * N,
 		      (unsigned long long)st.batches);
 	reopen(f);
 	assert_int_equal(f->rec.n_entries, T * N);
@@ -471,6 +471,22 @@ static void test_group_commit(void **state)
 		assert_int_equal(v[1], next[v[0]]); /* per-thread order */
 		next[v[0]]++;
 	}
+}
+
+static void test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	f->o.batch_max_entries = 4; /* the bound must hold */
+	group_commit(f);
+}
+
+/* With a batch wait the writer thread writes every batch (no leaders). */
+static void test_group_commit_wait(void **state)
+{
+	struct fx *f = *state;
+	f->o.batch_wait_us = 300;
+	f->o.batch_max_entries = 16;
+	group_commit(f);
 }
 
 static void test_submit_eventfd(void **state)
@@ -644,6 +660,7 @@ int main(void)
 	    T(test_compact),
 	    T(test_compact_all),
 	    T(test_group_commit),
+	    T(test_group_commit_wait),
 	    T(test_submit_eventfd),
 	    T(test_snapshots),
 	    T(test_oom),
