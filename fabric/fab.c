@@ -3,7 +3,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 #include <time.h>
 
 #include <rdma/fi_errno.h>
@@ -208,6 +207,10 @@ static int peers_open(struct fab *f, const struct fab_options *o,
 		assert(rv == 0);
 		rv = fab__ep_av_insert(&f->ep, p->host, p->port, &p->addr,
 				       errmsg);
+		if (rv == FR_NOCONN) {
+			p->addr = FI_ADDR_NOTAVAIL; /* shm: not started yet */
+			rv = 0;
+		}
 		if (rv == 0) {
 			rv = fab__peer_open(f, p, errmsg);
 		}
@@ -374,23 +377,14 @@ int fab_send(struct fab *f, const struct raft_message *m)
 	return 0;
 }
 
-static struct fab__peer *peer_by_addr(struct fab *f, fi_addr_t a)
+/*
+ * Frames are attributed to a peer by the sender id they carry (HELLO's is
+ * authenticated by its MAC); source addresses are not used because shm's
+ * FI_SOURCE answers proved unreliable across peer restarts here.
+ */
+static void on_message(struct fab *f, const uint8_t *buf, size_t len)
 {
-	if (a == FI_ADDR_NOTAVAIL || a == FI_ADDR_UNSPEC) {
-		return NULL;
-	}
-	for (uint32_t i = 0; i < f->n_peers; i++) {
-		if (f->peers[i].addr == a) {
-			return &f->peers[i];
-		}
-	}
-	return NULL;
-}
-
-static void on_message(struct fab *f, const uint8_t *buf, size_t len,
-		       fi_addr_t src_addr)
-{
-	struct fab__peer *src = peer_by_addr(f, src_addr);
+	struct fab__peer *src;
 	struct fab_wire_frame fr;
 	struct raft_message m;
 
@@ -405,26 +399,24 @@ static void on_message(struct fab *f, const uint8_t *buf, size_t len,
 	case FAB_WIRE_HELLO_ACK:
 	case FAB_WIRE_HELLO_CONFIRM:
 	case FAB_WIRE_REJECT:
-		fab__peer_hello_recv(f, src, &fr, buf, len);
+		fab__peer_hello_recv(f, &fr, buf, len);
 		return;
 	case FAB_WIRE_CREDIT:
-		if (src != NULL && src->state == FAB__UP) {
-			fab__rma_credit_recv(f, src, &fr);
-		}
+		fab__rma_credit_recv(f, &fr);
 		return;
 	default:
 		break;
 	}
+	if (fab_wire_decode_frame(&fr, &m, f->entries,
+				  RAFT_MAX_BATCH_ENTRIES) != 0 ||
+	    m.to != f->opt.self) {
+		f->stats.rejects_frame++;
+		return;
+	}
+	src = fab__peer_by_id(f, m.from);
 	if (src == NULL || src->state != FAB__UP) {
 		/* Not handshaken (yet): Raft will resend. */
 		f->stats.dropped_noconn++;
-		if (getenv("FAB_DEBUG")) fprintf(stderr, "drop src %lx %p state %d\n", (unsigned long)src_addr, (void*)src, src ? src->state : -1);
-		return;
-	}
-	if (fab_wire_decode_frame(&fr, &m, f->entries,
-				  RAFT_MAX_BATCH_ENTRIES) != 0 ||
-	    m.from != src->id || m.to != f->opt.self) {
-		f->stats.rejects_frame++;
 		return;
 	}
 	f->cb(f->cb_ctx, &m);
@@ -454,8 +446,7 @@ static void on_error(struct fab *f)
 	fab__queue_complete(f, op, -(int)e.err);
 }
 
-static void on_completion(struct fab *f, const struct fi_cq_data_entry *c,
-			  fi_addr_t src)
+static void on_completion(struct fab *f, const struct fi_cq_data_entry *c)
 {
 	struct fab__op *op = c->op_context;
 
@@ -476,7 +467,7 @@ static void on_completion(struct fab *f, const struct fi_cq_data_entry *c,
 	if ((c->flags & FI_REMOTE_WRITE) && (c->flags & FI_REMOTE_CQ_DATA)) {
 		fab__rma_recv(f, c->data); /* FI_RX_CQ_DATA mode */
 	} else {
-		on_message(f, f->rx_slab + op->off, c->len, src);
+		on_message(f, f->rx_slab + op->off, c->len);
 	}
 	(void)rx_post(f, op);
 }
@@ -484,7 +475,6 @@ static void on_completion(struct fab *f, const struct fi_cq_data_entry *c,
 int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 {
 	struct fi_cq_data_entry comp[16];
-	fi_addr_t src[16];
 	uint64_t now;
 	int budget = POLL_BUDGET;
 
@@ -493,7 +483,7 @@ int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 	f->cb_ctx = ctx;
 	f->delivered = 0;
 	while (budget > 0) {
-		ssize_t n = fi_cq_readfrom(f->ep.cq, comp, 16, src);
+		ssize_t n = fi_cq_read(f->ep.cq, comp, 16);
 
 		if (n == -FI_EAGAIN) {
 			break;
@@ -509,7 +499,7 @@ int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 			return -FR_FABRIC;
 		}
 		for (ssize_t i = 0; i < n; i++) {
-			on_completion(f, &comp[i], src[i]);
+			on_completion(f, &comp[i]);
 		}
 		budget -= (int)n;
 	}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <rdma/fi_cm.h>
 #include <rdma/fi_errno.h>
@@ -72,6 +73,28 @@ static int cq_open(struct fab__ep *e, char *errmsg)
 	return 0;
 }
 
+/*
+ * shm names its endpoint "<name>:<i>:<j>" (fi_getname shows it), so peers
+ * must insert the name with the same suffix.  Learn it from our own name
+ * rather than hard-coding what this libfabric version appends.
+ */
+static void shm_suffix(struct fab__ep *e)
+{
+	char name[256];
+	size_t len = sizeof(name) - 1;
+	const char *base = e->info->src_addr;
+
+	e->shm_suffix[0] = '\0';
+	if (base == NULL || fi_getname(&e->ep->fid, name, &len) != 0) {
+		return;
+	}
+	name[len < sizeof(name) ? len : sizeof(name) - 1] = '\0';
+	if (strncmp(name, base, strlen(base)) == 0) {
+		snprintf(e->shm_suffix, sizeof(e->shm_suffix), "%s",
+			 name + strlen(base));
+	}
+}
+
 int fab__ep_open(struct fab__ep *e, struct fi_info *info, bool rma,
 		 char *errmsg)
 {
@@ -122,6 +145,9 @@ int fab__ep_open(struct fab__ep *e, struct fi_info *info, bool rma,
 		rv = fab__errmsg(errmsg, "fi_ep_bind/fi_enable", rv);
 		goto err;
 	}
+	if (e->shm) {
+		shm_suffix(e);
+	}
 	return 0;
 err:
 	fab__ep_close(e);
@@ -155,7 +181,7 @@ void fab__ep_close(struct fab__ep *e)
 int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
 		      fi_addr_t *out, char *errmsg)
 {
-	char name[160];
+	char name[224];
 	int rv;
 
 	if (e->shm) {
@@ -163,7 +189,18 @@ int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
 		char base[128];
 
 		fab__shm_name(base, sizeof(base), host, port);
-		snprintf(name, sizeof(name), "fi_shm://%s", base);
+		snprintf(name, sizeof(name), "/dev/shm/%s%s", base,
+			 e->shm_suffix);
+		/* shm maps the peer's region at insertion; inserting one that
+		 * does not exist yet leaves an entry that later aliases
+		 * another peer (seen with 1.17).  Wait until it exists. */
+		if (access(name, F_OK) != 0) {
+			snprintf(errmsg, FR_ERRMSG_SIZE,
+				 "shm peer %s not started", base);
+			return FR_NOCONN;
+		}
+		snprintf(name, sizeof(name), "fi_shm://%s%s", base,
+			 e->shm_suffix);
 		rv = fi_av_insert(e->av, name, 1, out, 0, NULL);
 	} else {
 		struct addrinfo hints = {.ai_socktype = SOCK_STREAM};

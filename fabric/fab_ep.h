@@ -28,6 +28,7 @@ struct fab__ep {
 	bool need_desc;             /* FI_MR_LOCAL: pass local descriptors */
 	bool rx_cq_data;            /* FI_RX_CQ_DATA: remote data eats a rx */
 	uint64_t key_next;          /* next requested key (non-PROV_KEY) */
+	char shm_suffix[32];        /* what shm appends to a name (":0:0") */
 };
 
 /** Hints for the hint set known to work here (docs/transport.md).  Caller

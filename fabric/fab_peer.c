@@ -210,6 +210,9 @@ static void hello_send(struct fab *f, struct fab__peer *p, unsigned kind,
 	size_t len;
 	int rv;
 
+	if (p->addr == FI_ADDR_NOTAVAIL) {
+		return; /* shm peer not started: retried by backoff */
+	}
 	if (f->ep.rma && next) {
 		fab__rma_desc_next(p, &h.ring);
 	} else if (f->ep.rma) {
@@ -224,6 +227,32 @@ static void hello_send(struct fab *f, struct fab__peer *p, unsigned kind,
 	p->last_hello_ms = fab__now_ms();
 }
 
+/*
+ * Insert the peer's address again.  shm maps a peer's region when its
+ * address is inserted, which fails while that process does not exist yet,
+ * and tcp;ofi_rxm keeps a connection per AV entry: a fresh entry gives a
+ * fresh mapping or connection, which is what a restarted peer needs.
+ */
+static void readdr(struct fab *f, struct fab__peer *p)
+{
+	fi_addr_t old = p->addr;
+	int rv;
+
+	if (old != FI_ADDR_NOTAVAIL && fi_av_remove(f->ep.av, &old, 1, 0) != 0) {
+		fab__log(f, FAB_LOG_DEBUG, "peer %u: fi_av_remove failed",
+			 p->id);
+	}
+	rv = fab__ep_av_insert(&f->ep, p->host, p->port, &p->addr,
+			       f->errmsg);
+	if (rv != 0) {
+		if (rv != FR_NOCONN) {
+			fab__log(f, FAB_LOG_WARN, "peer %u: %s", p->id,
+				 f->errmsg);
+		}
+		p->addr = FI_ADDR_NOTAVAIL;
+	}
+}
+
 /* Start (or restart) an attempt as initiator. */
 static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 {
@@ -235,6 +264,10 @@ static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 	if (f->ep.rma && fab__rma_renew(f, p, false) != 0) {
 		p->next_try_ms = now + FAB__BACKOFF_MAX_MS;
 		return;
+	}
+	if ((p->attempts++ > 0 && p->op_post == p->op_head) ||
+	    p->addr == FI_ADDR_NOTAVAIL) {
+		readdr(f, p);
 	}
 	p->state = FAB__HELLO_SENT;
 	p->writer_ok = false;
@@ -253,6 +286,9 @@ void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 	case FAB__HELLO_SENT:
 		if (now >= p->next_try_ms) {
 			/* Same nonce: an ACK to any copy still counts. */
+			if (p->addr == FI_ADDR_NOTAVAIL) {
+				readdr(f, p);
+			}
 			hello_send(f, p, FAB_WIRE_HELLO, 0);
 			p->backoff_ms = p->backoff_ms * 2 > FAB__BACKOFF_MAX_MS
 						? FAB__BACKOFF_MAX_MS
@@ -309,23 +345,19 @@ static void peer_up(struct fab *f, struct fab__peer *p, uint64_t inc,
 	p->backoff_ms = FAB__BACKOFF_MIN_MS;
 }
 
-static void refused(struct fab *f, struct fab__peer *src, const char *what,
-		    int rv, const char *why)
+static void refused(struct fab *f, const char *what, int rv, const char *why)
 {
 	f->stats.rejects_auth++;
 	/* Log the first refusals and then every 64th: a peer with the wrong
 	 * secret retries forever. */
 	if (f->stats.rejects_auth <= 4 || f->stats.rejects_auth % 64 == 0) {
-		fab__log(f, FAB_LOG_WARN,
-			 "refused %s from %s%u: %s (%s), %llu refused so far",
-			 what, src ? "peer " : "unknown address, claims ",
-			 src ? src->id : 0, fr_strerror(rv), why,
+		fab__log(f, FAB_LOG_WARN, "refused %s: %s (%s), %llu so far",
+			 what, fr_strerror(rv), why,
 			 (unsigned long long)f->stats.rejects_auth);
 	}
 }
 
-static void on_hello(struct fab *f, struct fab__peer *src, const void *buf,
-		     size_t len)
+static void on_hello(struct fab *f, const void *buf, size_t len)
 {
 	char why[FR_ERRMSG_SIZE] = "";
 	struct fab_hello h;
@@ -337,25 +369,18 @@ static void on_hello(struct fab *f, struct fab__peer *src, const void *buf,
 	rv = fab_hello_decode(&f->key, FAB_WIRE_HELLO, 0, buf, len, &h, &used,
 			      why);
 	if (rv != 0) {
-		refused(f, src, "HELLO", rv, why);
-		if (src != NULL) {
-			uint8_t out[64];
-			size_t n;
-
-			if (fab_hello_reject_encode(rv, 0, out, sizeof(out),
-						    &n) == 0) {
-				(void)fab__queue_frame(f, src, out, n,
-						       FAB_WIRE_REJECT);
-			}
-		}
+		/* No REJECT: without a valid MAC we cannot tell who sent it,
+		 * and answering an unauthenticated claim helps nobody. */
+		refused(f, "HELLO", rv, why);
 		return;
 	}
 	p = fab__peer_by_id(f, h.from);
-	if (p == NULL || (src != NULL && src != p) ||
-	    (f->ep.rma && !h.has_ring)) {
-		refused(f, src, "HELLO", FR_MISMATCH,
-			"sender address, id or ring do not match");
+	if (p == NULL || (f->ep.rma && !h.has_ring)) {
+		refused(f, "HELLO", FR_MISMATCH, "unknown sender or no ring");
 		return;
+	}
+	if (p->addr == FI_ADDR_NOTAVAIL) {
+		readdr(f, p); /* shm: it exists now */
 	}
 	if (p->state == FAB__HELLO_SENT && f->opt.self < p->id) {
 		/* Both started: ours wins.  Make sure it has been seen. */
@@ -396,7 +421,8 @@ static void on_hello(struct fab *f, struct fab__peer *src, const void *buf,
 	hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
 }
 
-static void on_ack(struct fab *f, struct fab__peer *p, const void *buf,
+/* True when the ACK was meant for @p (accepted or refused). */
+static bool on_ack(struct fab *f, struct fab__peer *p, const void *buf,
 		   size_t len)
 {
 	char why[FR_ERRMSG_SIZE] = "";
@@ -407,17 +433,14 @@ static void on_ack(struct fab *f, struct fab__peer *p, const void *buf,
 	size_t n;
 	int rv;
 
-	if (p->state != FAB__HELLO_SENT) {
-		return; /* a late copy */
-	}
 	rv = fab_hello_decode(&f->key, FAB_WIRE_HELLO_ACK, p->nonce, buf, len,
 			      &a, &used, why);
 	if (rv == FR_STALE) {
-		return; /* answers an older HELLO of ours */
+		return false; /* another peer's, or a HELLO of ours retired */
 	}
 	if (rv != 0 || a.from != p->id || (f->ep.rma && !a.has_ring)) {
-		refused(f, p, "HELLO_ACK", rv ? rv : FR_MISMATCH, why);
-		return;
+		refused(f, "HELLO_ACK", rv ? rv : FR_MISMATCH, why);
+		return true;
 	}
 	c = (struct fab_hello_confirm){
 		.cluster_id = f->opt.cluster_id,
@@ -433,74 +456,80 @@ static void on_ack(struct fab *f, struct fab__peer *p, const void *buf,
 	p->accept_pending = false;
 	peer_up(f, p, a.incarnation, "initiator");
 	(void)fab__queue_frame(f, p, out, n, FAB_WIRE_HELLO_CONFIRM);
+	return true;
 }
 
-static void on_confirm(struct fab *f, struct fab__peer *p, const void *buf,
+/* True when the CONFIRM was meant for @p (accepted or refused). */
+static bool on_confirm(struct fab *f, struct fab__peer *p, const void *buf,
 		       size_t len)
 {
 	char why[FR_ERRMSG_SIZE] = "";
 	size_t used;
 	int rv;
 
-	if (p->state != FAB__ACCEPTING && !p->accept_pending) {
-		return;
-	}
 	rv = fab_hello_confirm_decode(&f->key, p->id, p->peer_nonce, p->nonce,
 				      buf, len, &used, why);
-	if (rv == FR_STALE) {
-		return;
+	if (rv == FR_STALE || rv == FR_NOTFOUND) {
+		return false;
 	}
 	if (rv != 0) {
-		refused(f, p, "HELLO_CONFIRM", rv, why);
-		return;
+		refused(f, "HELLO_CONFIRM", rv, why);
+		return true;
 	}
 	if (p->accept_pending && f->ep.rma &&
 	    fab__rma_renew(f, p, false) != 0) {
-		return;
+		return true;
 	}
 	p->accept_pending = false;
 	p->peer_ring = p->pending_ring;
 	p->peer_has_ring = p->pending_has_ring;
 	peer_up(f, p, p->peer_inc, "acceptor");
+	return true;
 }
 
-void fab__peer_hello_recv(struct fab *f, struct fab__peer *src,
-			  const struct fab_wire_frame *fr, const void *buf,
-			  size_t len)
+/* ACK and CONFIRM name the nonce we sent: that finds the peer. */
+void fab__peer_hello_recv(struct fab *f, const struct fab_wire_frame *fr,
+			  const void *buf, size_t len)
 {
 	int reason;
 	uint64_t echo;
 	size_t used;
 
-	switch (fr->kind) {
-	case FAB_WIRE_HELLO:
-		on_hello(f, src, buf, len);
-		return;
-	case FAB_WIRE_HELLO_ACK:
-	case FAB_WIRE_HELLO_CONFIRM:
-	case FAB_WIRE_REJECT:
-		break;
-	default:
-		assert(false);
+	if (fr->kind == FAB_WIRE_HELLO) {
+		on_hello(f, buf, len);
 		return;
 	}
-	if (src == NULL) {
-		/* ACK, CONFIRM and REJECT answer something we sent to a known
-		 * address: they must come from it. */
-		f->stats.rejects_frame++;
-		return;
-	}
-	if (fr->kind == FAB_WIRE_HELLO_ACK) {
-		on_ack(f, src, buf, len);
-	} else if (fr->kind == FAB_WIRE_HELLO_CONFIRM) {
-		on_confirm(f, src, buf, len);
-	} else if (fab_hello_reject_decode(buf, len, &reason, &echo, &used) ==
-		   0) {
-		fab__log(f, FAB_LOG_WARN, "peer %u refused our HELLO: %s",
-			 src->id, fr_strerror(reason));
-		if (src->state == FAB__HELLO_SENT) {
-			src->state = FAB__DOWN;
-			src->next_try_ms = fab__now_ms() + src->backoff_ms;
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		struct fab__peer *p = &f->peers[i];
+
+		if (fr->kind == FAB_WIRE_HELLO_ACK &&
+		    p->state == FAB__HELLO_SENT) {
+			if (on_ack(f, p, buf, len)) {
+				return;
+			}
+		} else if (fr->kind == FAB_WIRE_HELLO_CONFIRM &&
+			   (p->state == FAB__ACCEPTING || p->accept_pending)) {
+			if (on_confirm(f, p, buf, len)) {
+				return;
+			}
 		}
+	}
+	if (fr->kind != FAB_WIRE_REJECT ||
+	    fab_hello_reject_decode(buf, len, &reason, &echo, &used) != 0) {
+		return;
+	}
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		struct fab__peer *p = &f->peers[i];
+
+		if (p->state != FAB__HELLO_SENT || p->nonce != echo) {
+			continue;
+		}
+		fab__log(f, FAB_LOG_WARN, "peer %u refused our HELLO: %s",
+			 p->id, fr_strerror(reason));
+		p->state = FAB__DOWN;
+		p->backoff_ms = p->backoff_ms * 2 > FAB__BACKOFF_MAX_MS
+					? FAB__BACKOFF_MAX_MS
+					: p->backoff_ms * 2;
+		p->next_try_ms = fab__now_ms() + p->backoff_ms;
 	}
 }

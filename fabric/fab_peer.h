@@ -108,6 +108,7 @@ struct fab__peer {
 	uint64_t next_try_ms;        /* DOWN/HELLO_SENT: next HELLO */
 	uint32_t backoff_ms;         /* current retry interval */
 	uint64_t last_hello_ms;      /* last HELLO sent (rate limit) */
+	uint32_t attempts;           /* handshakes started */
 	/* send queue */
 	uint8_t *arena;              /* owned, queue_max_bytes */
 	struct fid_mr *arena_mr;     /* owned */
@@ -180,11 +181,9 @@ int fab__queue_frame(struct fab *f, struct fab__peer *p, const void *buf,
 /* fab_peer.c: handshake */
 void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now_ms);
 void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why);
-/** Handle a handshake frame (HELLO, ACK, CONFIRM, REJECT) from @src
- * (NULL: unknown source address). */
-void fab__peer_hello_recv(struct fab *f, struct fab__peer *src,
-			  const struct fab_wire_frame *fr, const void *buf,
-			  size_t len);
+/** Handle a handshake frame (HELLO, ACK, CONFIRM, REJECT). */
+void fab__peer_hello_recv(struct fab *f, const struct fab_wire_frame *fr,
+			  const void *buf, size_t len);
 
 /* fab_rma.c */
 int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg);
@@ -199,8 +198,7 @@ int fab__rma_send(struct fab *f, struct fab__peer *p,
 		  const struct raft_message *m, size_t frame_len);
 /** A remote write with @cq_data landed. */
 void fab__rma_recv(struct fab *f, uint64_t cq_data);
-void fab__rma_credit_recv(struct fab *f, struct fab__peer *p,
-			  const struct fab_wire_frame *fr);
+void fab__rma_credit_recv(struct fab *f, const struct fab_wire_frame *fr);
 /** Send credit where it is due. */
 void fab__rma_credit_flush(struct fab *f, struct fab__peer *p);
 

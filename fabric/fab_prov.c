@@ -29,7 +29,7 @@ struct fi_info *fab__prov_hints(bool want_rma)
 	if (h == NULL) {
 		return NULL;
 	}
-	h->caps = FI_MSG | FI_SOURCE;
+	h->caps = FI_MSG;
 	if (want_rma) {
 		h->caps |= FI_RMA | FI_WRITE | FI_REMOTE_WRITE;
 	}

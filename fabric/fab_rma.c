@@ -258,13 +258,18 @@ void fab__rma_credit_flush(struct fab *f, struct fab__peer *p)
 	}
 }
 
-void fab__rma_credit_recv(struct fab *f, struct fab__peer *p,
-			  const struct fab_wire_frame *fr)
+void fab__rma_credit_recv(struct fab *f, const struct fab_wire_frame *fr)
 {
 	struct fab_wire_credit c;
+	struct fab__peer *p;
 
-	if (fab_wire_credit_decode(fr, &c) != 0 || c.from != p->id) {
+	if (fab_wire_credit_decode(fr, &c) != 0) {
 		f->stats.rejects_frame++;
+		return;
+	}
+	p = fab__peer_by_id(f, c.from);
+	if (p == NULL || p->state != FAB__UP) {
+		f->stats.dropped_noconn++;
 		return;
 	}
 	if (!p->writer_ok || c.generation != p->writer.generation) {
