@@ -265,8 +265,7 @@ static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 		p->next_try_ms = now + FAB__BACKOFF_MAX_MS;
 		return;
 	}
-	if ((p->attempts++ > 0 && p->op_post == p->op_head) ||
-	    p->addr == FI_ADDR_NOTAVAIL) {
+	if (p->attempts++ > 0 || p->addr == FI_ADDR_NOTAVAIL) {
 		readdr(f, p);
 	}
 	p->state = FAB__HELLO_SENT;
@@ -359,6 +358,7 @@ static void refused(struct fab *f, const char *what, int rv, const char *why)
 
 static void on_hello(struct fab *f, const void *buf, size_t len)
 {
+	bool restarted;
 	char why[FR_ERRMSG_SIZE] = "";
 	struct fab_hello h;
 	struct fab__peer *p;
@@ -379,10 +379,14 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 		refused(f, "HELLO", FR_MISMATCH, "unknown sender or no ring");
 		return;
 	}
-	if (p->addr == FI_ADDR_NOTAVAIL) {
-		readdr(f, p); /* shm: it exists now */
+	restarted = p->ever_up && h.incarnation != p->incarnation;
+	if (p->addr == FI_ADDR_NOTAVAIL || restarted) {
+		/* shm: it exists now; restarted: the old connection or
+		 * mapping is dead, answer over a fresh one. */
+		readdr(f, p);
 	}
-	if (p->state == FAB__HELLO_SENT && f->opt.self < p->id) {
+	if (p->state == FAB__HELLO_SENT && f->opt.self < p->id &&
+	    !restarted) {
 		/* Both started: ours wins.  Make sure it has been seen. */
 		if (now - p->last_hello_ms >= HELLO_MIN_GAP_MS) {
 			hello_send(f, p, FAB_WIRE_HELLO, 0);

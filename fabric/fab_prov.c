@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -104,9 +105,22 @@ static struct fi_info *getinfo(const char *name, bool want_rma,
 	return NULL;
 }
 
+/*
+ * The tcp provider leaves Nagle on by default: a 4 KiB write then waits
+ * ~12 ms for the peer's delayed ACK (measured here).  Raft messages are
+ * latency-bound, so turn it off unless the operator chose otherwise.
+ * libfabric reads it when the provider loads, i.e. at the first getinfo.
+ */
+static void tune_env(void)
+{
+	(void)setenv("FI_TCP_NODELAY", "1", 0);
+}
+
 void fab_providers_list(char *buf, size_t size)
 {
 	size_t used = 0;
+
+	tune_env();
 
 	buf[0] = '\0';
 	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
@@ -208,6 +222,8 @@ int fab__prov_select(const char *name, bool all_local, int rma,
 	char present[128];
 	bool known_name = false;
 	int rv;
+
+	tune_env();
 
 	if (name == NULL) {
 		name = "auto";

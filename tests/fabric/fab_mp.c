@@ -79,9 +79,12 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Sleep @ms; 0 still gives the CPU away for 50 us (three spinning
+ * processes share two cores with other tests). */
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	struct timespec ts = {ms / 1000,
+			      ms ? (long)(ms % 1000) * 1000000L : 50000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -256,7 +259,10 @@ static int send_retry(raft_id to, raft_term term, uint64_t seq, uint32_t n,
 	while ((rv = send_append(to, term, seq, n, len)) == FR_AGAIN &&
 	       now_ms() - t0 < 10000) {
 		(*agains)++;
-		(void)fab_poll(g.f, on_msg, NULL);
+		if (fab_poll(g.f, on_msg, NULL) == 0) {
+			sleep_ms(0);
+		}
+		flush_replies();
 	}
 	return rv;
 }
@@ -391,7 +397,8 @@ static void leader(void)
 					   !fab_peer_up(g.f, 2),
 				   50);
 			if (rv != 0) {
-				sleep_ms(2);
+				(void)fab_poll(g.f, on_msg, NULL);
+				sleep_ms(1);
 			}
 		}
 		CHECK(g.acks[2] >= 40);
@@ -605,6 +612,14 @@ int main(int argc, char **argv)
 			       argv[1], list);
 			return 77;
 		}
+	}
+	if (strcmp(argv[1], "shm") == 0 && strcmp(scenario, "reconnect") == 0) {
+		/* Reproduced here: the survivor segfaults inside fi_cq_read
+		 * once the restarted peer (same shm name) connects. */
+		printf("SKIP: libfabric 1.17 shm crashes in fi_cq_read when a "
+		       "peer restarts under the same name (docs/transport.md)"
+		       "\n");
+		return 77;
 	}
 	for (int i = 0; i < n; i++) {
 		snprintf(ports[i], sizeof(ports[i]), "%u", free_port());
