@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,7 +28,7 @@ void fab__log(struct fab *f, int level, const char *fmt, ...)
 	va_end(ap);
 	if (f->opt.log != NULL) {
 		f->opt.log(f->opt.log_ctx, level, line);
-	} else if (level <= FAB_LOG_INFO) {
+	} else if (level <= FAB_LOG_INFO || getenv("FAB_DEBUG") != NULL) {
 		fprintf(stderr, "fab[%u]: %s\n", f->opt.self, line);
 	}
 }
@@ -205,13 +206,16 @@ static int peers_open(struct fab *f, const struct fab_options *o,
 		f->n_peers = ++k;
 		rv = fab_hello_key_add_member(&f->key, p->id);
 		assert(rv == 0);
-		rv = fab__ep_av_insert(&f->ep, p->host, p->port, &p->addr,
-				       errmsg);
-		if (rv == FR_NOCONN) {
-			p->addr = FI_ADDR_NOTAVAIL; /* shm: not started yet */
+		if (f->ep.shm) {
+			p->addr = FI_ADDR_NOTAVAIL; /* see shm_gate() */
 			rv = 0;
+		} else {
+			rv = fab__ep_av_insert(&f->ep, p->host, p->port,
+					       &p->addr, errmsg);
 		}
 		if (rv == 0) {
+			fab__log(f, FAB_LOG_DEBUG, "peer %u at fi_addr %llu",
+				 p->id, (unsigned long long)p->addr);
 			rv = fab__peer_open(f, p, errmsg);
 		}
 		if (rv != 0) {
@@ -472,6 +476,40 @@ static void on_completion(struct fab *f, const struct fi_cq_data_entry *c)
 	(void)rx_post(f, op);
 }
 
+/*
+ * shm (libfabric 1.17) crashed here in fi_cq_read when a peer not yet in
+ * our AV sent to us, and returned one fi_addr for two peers whose regions
+ * did not exist at insertion.  So with shm nothing is read or sent until
+ * every configured peer's region exists; then all are inserted at once.
+ * Returns true when the endpoint may be used.
+ */
+static bool shm_gate(struct fab *f)
+{
+	char err[FR_ERRMSG_SIZE];
+
+	if (!f->ep.shm || f->shm_ready) {
+		return true;
+	}
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		if (!fab__ep_shm_exists(&f->ep, f->peers[i].host,
+					f->peers[i].port)) {
+			return false;
+		}
+	}
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		struct fab__peer *p = &f->peers[i];
+
+		if (fab__ep_av_insert(&f->ep, p->host, p->port, &p->addr,
+				      err) != 0) {
+			fab__log(f, FAB_LOG_ERROR, "peer %u: %s", p->id, err);
+			p->addr = FI_ADDR_NOTAVAIL;
+		}
+	}
+	f->shm_ready = true;
+	fab__log(f, FAB_LOG_INFO, "shm: all %u peers present", f->n_peers);
+	return true;
+}
+
 int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 {
 	struct fi_cq_data_entry comp[16];
@@ -479,6 +517,9 @@ int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 	int budget = POLL_BUDGET;
 
 	assert(cb != NULL && f->cb == NULL); /* not re-entrant */
+	if (!shm_gate(f)) {
+		return 0;
+	}
 	f->cb = cb;
 	f->cb_ctx = ctx;
 	f->delivered = 0;

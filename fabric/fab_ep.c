@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rdma/fi_cm.h>
@@ -178,6 +180,29 @@ void fab__ep_close(struct fab__ep *e)
 	e->wait_fd = -1;
 }
 
+bool fab__ep_shm_exists(const struct fab__ep *e, const char *host,
+			uint16_t port)
+{
+	char base[128];
+	char path[224];
+
+	struct stat st;
+	struct timespec now;
+
+	fab__shm_name(base, sizeof(base), host, port);
+	snprintf(path, sizeof(path), "/dev/shm/%s%s", base, e->shm_suffix);
+	if (stat(path, &st) != 0 || st.st_size == 0) {
+		return false;
+	}
+	/* A region is mapped by its peers while its owner may still be
+	 * initialising it; mapping it then left a NULL region that crashed
+	 * 1.17's progress here.  Give the owner 100 ms. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+		       (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000 >=
+	       100;
+}
+
 int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
 		      fi_addr_t *out, char *errmsg)
 {
@@ -189,16 +214,6 @@ int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
 		char base[128];
 
 		fab__shm_name(base, sizeof(base), host, port);
-		snprintf(name, sizeof(name), "/dev/shm/%s%s", base,
-			 e->shm_suffix);
-		/* shm maps the peer's region at insertion; inserting one that
-		 * does not exist yet leaves an entry that later aliases
-		 * another peer (seen with 1.17).  Wait until it exists. */
-		if (access(name, F_OK) != 0) {
-			snprintf(errmsg, FR_ERRMSG_SIZE,
-				 "shm peer %s not started", base);
-			return FR_NOCONN;
-		}
 		snprintf(name, sizeof(name), "fi_shm://%s%s", base,
 			 e->shm_suffix);
 		rv = fi_av_insert(e->av, name, 1, out, 0, NULL);

@@ -64,6 +64,10 @@ void fab__ep_close(struct fab__ep *e);
 int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
 		      fi_addr_t *out, char *errmsg);
 
+/** shm: true when the peer at @host:@port has created its region. */
+bool fab__ep_shm_exists(const struct fab__ep *e, const char *host,
+			uint16_t port);
+
 /** Register @buf of @len bytes for @access (FI_SEND|FI_RECV|FI_WRITE|
  * FI_REMOTE_WRITE).  @buf is borrowed for the lifetime of *@mr. */
 int fab__ep_mr_reg(struct fab__ep *e, void *buf, size_t len, uint64_t access,

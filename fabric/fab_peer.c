@@ -238,12 +238,27 @@ static void readdr(struct fab *f, struct fab__peer *p)
 	fi_addr_t old = p->addr;
 	int rv;
 
+	if (f->ep.shm) {
+		/* shm: entries are inserted once, by shm_gate() in fab.c;
+		 * 1.17 misroutes after fi_av_remove (seen here). */
+		return;
+	}
 	if (old != FI_ADDR_NOTAVAIL && fi_av_remove(f->ep.av, &old, 1, 0) != 0) {
 		fab__log(f, FAB_LOG_DEBUG, "peer %u: fi_av_remove failed",
 			 p->id);
 	}
 	rv = fab__ep_av_insert(&f->ep, p->host, p->port, &p->addr,
 			       f->errmsg);
+	for (uint32_t i = 0; rv == 0 && i < f->n_peers; i++) {
+		if (&f->peers[i] != p && f->peers[i].addr == p->addr) {
+			/* Never send one peer's frames to another. */
+			fab__log(f, FAB_LOG_ERROR,
+				 "peer %u: provider gave the address of peer "
+				 "%u",
+				 p->id, f->peers[i].id);
+			rv = FR_FABRIC;
+		}
+	}
 	if (rv != 0) {
 		if (rv != FR_NOCONN) {
 			fab__log(f, FAB_LOG_WARN, "peer %u: %s", p->id,

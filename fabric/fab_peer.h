@@ -149,6 +149,7 @@ struct fab {
 	fab_recv_cb cb;              /* during fab_poll() only */
 	void *cb_ctx;                /* during fab_poll() only */
 	int delivered;               /* during fab_poll() only */
+	bool shm_ready;              /* shm: every peer inserted */
 	char errmsg[FR_ERRMSG_SIZE]; /* last error, for logs */
 };
 
