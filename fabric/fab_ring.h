@@ -201,7 +201,9 @@ void fab_ring_reader_set_term(struct fab_ring_reader *r, raft_term term);
  * ring's @r->size bytes, borrowed).  On success @out points into @mem and
  * the head moves past the record; the caller must finish with the payload
  * (e.g. decode it and step Raft, which copies entries) before it returns
- * credit covering it.  Returns:
+ * credit covering it.  The payload is an APPEND frame: decode it with
+ * fab_wire_decode() and drop it unless the message's term equals
+ * @out->term.  Returns:
  *  0             accepted (stats.accepted)
  *  FR_MALFORMED  CQ data inconsistent with the head or out of bounds; head
  *                unchanged (stats.bad_cq)

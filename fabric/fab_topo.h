@@ -70,6 +70,15 @@ struct fab_placement {
 /** Load the topology (with I/O devices).  Returns 0, FR_NOMEM or FR_IO
  * (hwloc failed).  Close with fab_topo_close(). */
 int fab_topo_open(struct fab_topo **out) __attribute__((warn_unused_result));
+/**
+ * Load a topology that is not this machine's, for tests and what-if runs:
+ * @desc (borrowed) is an hwloc synthetic description such as
+ * "pack:2 [numa] [numa] core:4 pu:2" or, if it ends in ".xml", an XML file
+ * exported by lstopo.  Placement and printing work; pinning and binding
+ * return FR_UNSUPPORTED.  Returns 0, FR_NOMEM, FR_INVALID (bad description).
+ */
+int fab_topo_open_from(const char *desc, struct fab_topo **out)
+    __attribute__((warn_unused_result));
 /** Free the topology; @t may be NULL. */
 void fab_topo_close(struct fab_topo *t);
 

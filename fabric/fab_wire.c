@@ -24,7 +24,7 @@ _Static_assert(FAB_WIRE_HDR_SIZE % 8 == 0, "frames keep 8-byte alignment");
 _Static_assert(FAB_WIRE_MAX_PAYLOAD < UINT32_MAX - FAB_WIRE_HDR_SIZE,
 	       "a frame length fits in 32 bits");
 
-int fab_wire_kind_known(unsigned kind)
+bool fab_wire_kind_known(unsigned kind)
 {
 	switch (kind) {
 	case FAB_WIRE_VOTE:
@@ -39,9 +39,9 @@ int fab_wire_kind_known(unsigned kind)
 	case FAB_WIRE_HELLO_CONFIRM:
 	case FAB_WIRE_REJECT:
 	case FAB_WIRE_CREDIT:
-		return 1;
+		return true;
 	default:
-		return 0;
+		return false;
 	}
 }
 

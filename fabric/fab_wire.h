@@ -2,6 +2,7 @@
 #ifndef FABRAFT_FAB_WIRE_H
 #define FABRAFT_FAB_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,7 +85,7 @@ enum fab_wire_kind {
 };
 
 /** True if @kind is a frame kind this version knows. */
-int fab_wire_kind_known(unsigned kind);
+bool fab_wire_kind_known(unsigned kind);
 /** Name of a frame kind for logs ("APPEND", "HELLO", ...); never NULL. */
 const char *fab_wire_kind_name(unsigned kind);
 
