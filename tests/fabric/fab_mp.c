@@ -584,7 +584,7 @@ static pid_t spawn(char *self_path, char **args)
 int main(int argc, char **argv)
 {
 	char ports[3][8];
-	char ids[3][4];
+	char ids[3][12];
 	char *args[3][16];
 	int n;
 	int failed = 0;
