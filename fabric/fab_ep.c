@@ -1,6 +1,7 @@
 /* fab_ep.c — open/close the RDM endpoint, its AV, CQ and memory regions. */
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,7 +58,13 @@ static int cq_open(struct fab__ep *e, char *errmsg)
 		.format = FI_CQ_FORMAT_DATA,
 		.wait_obj = FI_WAIT_FD,
 	};
+	const char *w = getenv("FAB_CQ_WAIT");
 	int rv;
+
+	/* FAB_CQ_WAIT=none: busy-polling deployments need no wait fd. */
+	if (w != NULL && strcmp(w, "none") == 0) {
+		attr.wait_obj = FI_WAIT_NONE;
+	}
 
 	rv = fi_cq_open(e->domain, &attr, &e->cq, NULL);
 	if (rv == -FI_ENOSYS || rv == -FI_EINVAL || rv == -FI_EOPNOTSUPP) {

@@ -81,12 +81,16 @@ static struct fi_info *getinfo(const char *name, bool want_rma,
 		return NULL;
 	}
 	snprintf(svc, sizeof(svc), "%u", (unsigned)port);
-	if (strcmp(name, "shm") == 0) {
+	if (host == NULL) {
+		node = NULL; /* any address: is the provider here at all? */
+		service = NULL;
+	} else if (strcmp(name, "shm") == 0) {
 		fab__shm_name(shm, sizeof(shm), host, port);
 		node = shm;
 		service = NULL;
 	}
-	rv = fi_getinfo(FI_VERSION(1, 17), node, service, FI_SOURCE, h, &res);
+	rv = fi_getinfo(FI_VERSION(1, 17), node, service,
+			node != NULL ? FI_SOURCE : 0, h, &res);
 	fi_freeinfo(h);
 	if (rv != 0) {
 		return NULL;
@@ -124,7 +128,7 @@ void fab_providers_list(char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
-		struct fi_info *i = getinfo(known[k], false, "127.0.0.1", 0);
+		struct fi_info *i = getinfo(known[k], false, NULL, 0);
 
 		if (i == NULL) {
 			continue;

@@ -478,7 +478,11 @@ static int node_main(int argc, char **argv)
 	g.n = argc - 7;
 	for (int i = 0; i < g.n; i++) {
 		peers[i].id = (raft_id)(i + 1);
-		snprintf(peers[i].host, sizeof(peers[i].host), "127.0.0.1");
+		/* FAB_TEST_HOST: an address of an RDMA-capable interface
+		 * (tools/rxe-test.sh); loopback otherwise. */
+		snprintf(peers[i].host, sizeof(peers[i].host), "%s",
+			 getenv("FAB_TEST_HOST") ? getenv("FAB_TEST_HOST")
+						 : "127.0.0.1");
 		peers[i].port = (uint16_t)atoi(argv[7 + i]);
 	}
 	if (strcmp(g.scenario, "auth") == 0 && g.self == 2) {
