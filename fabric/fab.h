@@ -67,6 +67,12 @@ struct fab_options {
 	uint32_t queue_max_msgs;  /* per-peer queue; 0 = 256 */
 	uint32_t queue_max_bytes; /* per-peer queue; 0 = 4 MiB */
 	uint32_t frame_bytes_max; /* largest frame; 0 = 1 MiB + 64 KiB */
+	/* Optional hwloc placement (fab_topo.h): when @topo is set, rings,
+	 * send arenas and receive buffers are allocated bound to NUMA node
+	 * @numa_os (the NIC's, from fab_topo_place()).  Borrowed: @topo must
+	 * outlive the struct fab.  NULL: plain fr_malloc memory. */
+	const struct fab_topo *topo;
+	int numa_os;
 	/* Optional log hook (NULL: lines go to stderr).  @msg is borrowed for
 	 * the call. */
 	void (*log)(void *ctx, int level, const char *msg);
@@ -82,6 +88,8 @@ struct fab_info {
 	bool rma;              /* RMA path in use */
 	bool wait_fd;          /* fab_wait_fd() returns an fd */
 	uint32_t ring_bytes;   /* per-peer receive ring */
+	int numa_os;           /* buffers' NUMA node, -1 without topo */
+	bool mem_bound;        /* every buffer really bound to numa_os */
 	uint32_t peers_up;     /* peers currently handshaken */
 	uint64_t msg_sent;     /* frames sent as messages */
 	uint64_t msg_sent_bytes;
@@ -104,7 +112,8 @@ struct fab_info {
 	uint64_t ring_revokes;   /* ring keys revoked on a newer term */
 };
 
-struct fab; /* opaque */
+struct fab;      /* opaque */
+struct fab_topo; /* fab_topo.h */
 
 /**
  * Choose the provider, open the endpoint, register the rings and start the

@@ -18,7 +18,7 @@ int fab__peer_open(struct fab *f, struct fab__peer *p, char *errmsg)
 {
 	int rv;
 
-	p->arena = fr_malloc(f->opt.queue_max_bytes);
+	p->arena = fab__mem_alloc(f, f->opt.queue_max_bytes);
 	p->ops = fr_calloc(f->opt.queue_max_msgs, sizeof(*p->ops));
 	if (p->arena == NULL || p->ops == NULL) {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "send queue of peer %u: %s",
@@ -40,13 +40,12 @@ int fab__peer_open(struct fab *f, struct fab__peer *p, char *errmsg)
 
 void fab__peer_close(struct fab *f, struct fab__peer *p)
 {
-	(void)f;
-	fab__rma_close(p);
+	fab__rma_close(f, p);
 	if (p->arena_mr != NULL) {
 		fi_close(&p->arena_mr->fid);
 		p->arena_mr = NULL;
 	}
-	fr_free(p->arena);
+	fab__mem_free(f, p->arena, f->opt.queue_max_bytes);
 	p->arena = NULL;
 	fr_free(p->ops);
 	p->ops = NULL;

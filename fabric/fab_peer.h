@@ -154,6 +154,10 @@ struct fab {
 };
 
 /* fab.c */
+/** Zeroed buffer of @len bytes, NUMA-bound when options name a topology;
+ * NULL when out of memory.  Free with fab__mem_free(). */
+void *fab__mem_alloc(struct fab *f, size_t len);
+void fab__mem_free(struct fab *f, void *ptr, size_t len);
 void fab__log(struct fab *f, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t fab__now_ms(void);
@@ -188,7 +192,7 @@ void fab__peer_hello_recv(struct fab *f, const struct fab_wire_frame *fr,
 
 /* fab_rma.c */
 int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg);
-void fab__rma_close(struct fab__peer *p);
+void fab__rma_close(struct fab *f, struct fab__peer *p);
 /** New epoch for @p's receive ring; @revoke also re-registers the MR. */
 int fab__rma_renew(struct fab *f, struct fab__peer *p, bool revoke);
 void fab__rma_desc(const struct fab__peer *p, struct fab_ring_desc *d);

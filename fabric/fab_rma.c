@@ -32,7 +32,7 @@ int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg)
 {
 	int rv;
 
-	p->ring = fr_calloc(1, f->opt.ring_bytes);
+	p->ring = fab__mem_alloc(f, f->opt.ring_bytes);
 	if (p->ring == NULL) {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "ring of peer %u: %s", p->id,
 			 fr_strerror(FR_NOMEM));
@@ -49,13 +49,13 @@ int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg)
 	return 0;
 }
 
-void fab__rma_close(struct fab__peer *p)
+void fab__rma_close(struct fab *f, struct fab__peer *p)
 {
 	if (p->ring_mr != NULL) {
 		fi_close(&p->ring_mr->fid);
 		p->ring_mr = NULL;
 	}
-	fr_free(p->ring);
+	fab__mem_free(f, p->ring, f->opt.ring_bytes);
 	p->ring = NULL;
 }
 

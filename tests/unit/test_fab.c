@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "fab.h"
+#include "fab_topo.h"
 #include "heap.h"
 
 #define SECRET "unit-test-secret-0123456789abcdef"
@@ -106,6 +107,30 @@ static void open_send_close(void **state)
 	fab_close(f);
 }
 
+/* With a topology, buffers come from fab_topo_alloc() on the chosen node
+ * and INFO says where. */
+static void open_with_topology(void **state)
+{
+	struct fab_options o;
+	struct fab_topo *t = NULL;
+	struct fab_placement pl;
+	struct fab *f = NULL;
+	struct fab_info info;
+	char err[FR_ERRMSG_SIZE];
+
+	(void)state;
+	assert_int_equal(fab_topo_open(&t), 0);
+	assert_int_equal(fab_topo_place(t, "lo", &pl), 0);
+	opts(&o, "tcp");
+	o.topo = t;
+	o.numa_os = pl.numa_os;
+	assert_int_equal(fab_open(&f, &o, err), 0);
+	fab_info_get(f, &info);
+	assert_int_equal(info.numa_os, pl.numa_os);
+	fab_close(f);
+	fab_topo_close(t);
+}
+
 static void open_fails_cleanly_without_memory(void **state)
 {
 	struct fab_options o;
@@ -136,6 +161,7 @@ int main(void)
 		cmocka_unit_test(unknown_provider_lists_present),
 		cmocka_unit_test(bad_options_refused),
 		cmocka_unit_test(open_send_close),
+		cmocka_unit_test(open_with_topology),
 		cmocka_unit_test(open_fails_cleanly_without_memory),
 	};
 
