@@ -12,8 +12,8 @@
 #include "fab_topo.h"
 #include "heap.h"
 
-#define RING_BYTES_DEFAULT (1u << 20)
-#define QUEUE_MSGS_DEFAULT 256u
+#define RING_BYTES_DEFAULT  (1u << 20)
+#define QUEUE_MSGS_DEFAULT  256u
 #define QUEUE_BYTES_DEFAULT (4u << 20)
 #define FRAME_BYTES_DEFAULT ((1u << 20) + (64u << 10))
 /* Completions read per fab_poll(), so one call stays short. */
@@ -203,8 +203,7 @@ static int rx_open(struct fab *f, char *errmsg)
 	return 0;
 }
 
-static int peers_open(struct fab *f, const struct fab_options *o,
-		      char *errmsg)
+static int peers_open(struct fab *f, const struct fab_options *o, char *errmsg)
 {
 	uint32_t k = 0;
 	int rv;
@@ -325,15 +324,15 @@ int fab_open(struct fab **out, const struct fab_options *o, char *errmsg)
 		goto err;
 	}
 	info_names(f);
-	fab__log(f, FAB_LOG_INFO,
-		 "provider %s fabric %s domain %s at %s:%u, rma %s, wait fd %s, "
-		 "buffers %s%d%s",
-		 f->stats.provider, f->stats.fabric, f->stats.domain,
-		 self->host, (unsigned)self->port, f->ep.rma ? "on" : "off",
-		 f->ep.wait_fd >= 0 ? "yes" : "no",
-		 o->topo != NULL ? "on NUMA node " : "unplaced", f->stats.numa_os,
-		 o->topo != NULL && !f->stats.mem_bound ? " (binding refused)"
-							 : "");
+	fab__log(
+	    f, FAB_LOG_INFO,
+	    "provider %s fabric %s domain %s at %s:%u, rma %s, wait fd %s, "
+	    "buffers %s%d%s",
+	    f->stats.provider, f->stats.fabric, f->stats.domain, self->host,
+	    (unsigned)self->port, f->ep.rma ? "on" : "off",
+	    f->ep.wait_fd >= 0 ? "yes" : "no",
+	    o->topo != NULL ? "on NUMA node " : "unplaced", f->stats.numa_os,
+	    o->topo != NULL && !f->stats.mem_bound ? " (binding refused)" : "");
 	*out = f;
 	return 0;
 err:

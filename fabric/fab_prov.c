@@ -35,8 +35,8 @@ struct fi_info *fab__prov_hints(bool want_rma)
 		h->caps |= FI_RMA | FI_WRITE | FI_REMOTE_WRITE;
 	}
 	h->ep_attr->type = FI_EP_RDM;
-	h->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR |
-				  FI_MR_ALLOCATED | FI_MR_PROV_KEY;
+	h->domain_attr->mr_mode =
+	    FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
 	h->mode = FI_CONTEXT | FI_CONTEXT2 | FI_RX_CQ_DATA;
 	h->domain_attr->cq_data_size = want_rma ? 8 : 0;
 	h->domain_attr->threading = FI_THREAD_DOMAIN;
@@ -166,8 +166,7 @@ bool fab__host_is_local(const char *host)
 			}
 		}
 		if (a->ai_family == AF_INET6) {
-			const struct sockaddr_in6 *s =
-				(const void *)a->ai_addr;
+			const struct sockaddr_in6 *s = (const void *)a->ai_addr;
 
 			if (IN6_IS_ADDR_LOOPBACK(&s->sin6_addr)) {
 				local = true;
@@ -181,11 +180,11 @@ bool fab__host_is_local(const char *host)
 			}
 			if (a->ai_family == AF_INET &&
 			    memcmp(&((const struct sockaddr_in *)(const void *)
-					     i->ifa_addr)
-					    ->sin_addr,
+					 i->ifa_addr)
+					->sin_addr,
 				   &((const struct sockaddr_in *)(const void *)
-					     a->ai_addr)
-					    ->sin_addr,
+					 a->ai_addr)
+					->sin_addr,
 				   sizeof(struct in_addr)) == 0) {
 				local = true;
 			}

@@ -1,4 +1,5 @@
-/* bench_fabric.c — `fabraft-bench fabric`: transport round trips and throughput. */
+/* bench_fabric.c — `fabraft-bench fabric`: transport round trips and
+ * throughput. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -42,9 +43,9 @@
 
 int bench_fabric_main(int argc, char **argv);
 
-#define WINDOW 32
+#define WINDOW	 32
 #define MAX_SIZE (64u * 1024u)
-#define SECRET "fabraft-bench-secret-0123456789"
+#define SECRET	 "fabraft-bench-secret-0123456789"
 
 static uint64_t now_ns(void)
 {
@@ -100,8 +101,7 @@ static void fab_cb(void *ctx, const struct raft_message *m)
 		c->done = true;
 	} else if (m->type == RAFT_MSG_APPEND_RESP) {
 		c->acks++;
-	} else if (m->type == RAFT_MSG_APPEND &&
-		   c->n_replies < WINDOW * 4) {
+	} else if (m->type == RAFT_MSG_APPEND && c->n_replies < WINDOW * 4) {
 		struct raft_message *r = &c->replies[c->n_replies++];
 
 		*r = (struct raft_message){.type = RAFT_MSG_APPEND_RESP,
@@ -110,7 +110,7 @@ static void fab_cb(void *ctx, const struct raft_message *m)
 					   .term = m->term};
 		r->append_resp.success = 1;
 		r->append_resp.index =
-			m->append.prev_index + m->append.n_entries;
+		    m->append.prev_index + m->append.n_entries;
 		r->append_resp.last_index = r->append_resp.index;
 		r->append_resp.seq = m->append.seq;
 	}
@@ -148,7 +148,7 @@ static int fab_append(struct fab_child *c, uint64_t seq, const void *buf,
 			       .len = size,
 			       .buf = buf};
 	struct raft_message m = {
-		.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 1};
+	    .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 1};
 
 	m.append.prev_index = seq - 1;
 	m.append.prev_term = seq > 1;
@@ -161,8 +161,8 @@ static int fab_append(struct fab_child *c, uint64_t seq, const void *buf,
 	return fab_send(c->f, &m);
 }
 
-static int child_fab(const char *prov, int rma, uint32_t size,
-		     unsigned iters, int role, uint16_t p1, uint16_t p2)
+static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
+		     int role, uint16_t p1, uint16_t p2)
 {
 	static struct fab_child c;
 	static uint8_t payload[MAX_SIZE];
@@ -250,10 +250,8 @@ static int child_fab(const char *prov, int rma, uint32_t size,
 	}
 	double secs = (double)(now_ns() - t0) / 1e9;
 
-	struct raft_message done = {.type = RAFT_MSG_TIMEOUT_NOW,
-				    .from = 1,
-				    .to = 2,
-				    .term = 1};
+	struct raft_message done = {
+	    .type = RAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 2, .term = 1};
 	while (fab_send(c.f, &done) != 0) {
 		fab_spin(&c);
 	}
@@ -321,8 +319,8 @@ static uint64_t raw_wait(struct raw *r, void *rx_ctx)
 	}
 }
 
-static int child_raw(const char *prov, bool rma, uint32_t size,
-		     unsigned iters, int role, uint16_t p1, uint16_t p2)
+static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
+		     int role, uint16_t p1, uint16_t p2)
 {
 	static struct raw r;
 	struct fi_info *info;
@@ -337,11 +335,11 @@ static int child_raw(const char *prov, bool rma, uint32_t size,
 	void *desc;
 	ssize_t rv;
 
-	const char *host = getenv("FAB_BENCH_HOST") ? getenv("FAB_BENCH_HOST")
-						    : "127.0.0.1";
+	const char *host =
+	    getenv("FAB_BENCH_HOST") ? getenv("FAB_BENCH_HOST") : "127.0.0.1";
 
-	if (fab__prov_select(prov, true, rma ? 1 : 0, host, me, &info,
-			     &rma_on, err) != 0 ||
+	if (fab__prov_select(prov, true, rma ? 1 : 0, host, me, &info, &rma_on,
+			     err) != 0 ||
 	    fab__ep_open(&r.e, info, rma_on, err) != 0) {
 		fprintf(stderr, "bench raw: %s\n", err);
 		return 1;
@@ -355,7 +353,10 @@ static int child_raw(const char *prov, bool rma, uint32_t size,
 	}
 	desc = fi_mr_desc(r.mr);
 	/* The peer may not exist yet (shm needs it to): retry. */
+	/* shm: insert the peer only once its region exists and has
+	 * settled (see shm_gate() in fab.c), or 1.17 crashes. */
 	for (uint64_t t0 = now_ns();
+	     (r.e.shm && !fab__ep_shm_exists(&r.e, host, other)) ||
 	     fab__ep_av_insert(&r.e, host, other, &r.peer, err) != 0;) {
 		if (now_ns() - t0 > 10000000000u) {
 			fprintf(stderr, "bench raw: %s\n", err);
@@ -376,8 +377,8 @@ static int child_raw(const char *prov, bool rma, uint32_t size,
 		bool got = false;
 
 		do {
-			rv = fi_send(r.e.ep, r.buf + MAX_SIZE, 16, desc,
-				     r.peer, &tx_ctx);
+			rv = fi_send(r.e.ep, r.buf + MAX_SIZE, 16, desc, r.peer,
+				     &tx_ctx);
 			if (rv == -FI_EAGAIN) {
 				fi_cq_read(r.e.cq, &c, 0);
 			}
@@ -405,8 +406,8 @@ static int child_raw(const char *prov, bool rma, uint32_t size,
 	}
 	memcpy(desc_msg, r.buf + 2 * MAX_SIZE, sizeof(desc_msg));
 	r.peer_addr = (r.e.info->domain_attr->mr_mode & FI_MR_VIRT_ADDR)
-			      ? desc_msg[0]
-			      : 0;
+			  ? desc_msg[0]
+			  : 0;
 	r.peer_key = desc_msg[1];
 	/* The exchange ends with both sides knowing the peer is up; the
 	 * ping-pong starts with the responder's receive posted. */
@@ -427,13 +428,12 @@ static int child_raw(const char *prov, bool rma, uint32_t size,
 		}
 		do {
 			rv = rma && role == 1
-				     ? fi_writedata(r.e.ep, r.buf + MAX_SIZE,
-						    size, desc, i, r.peer,
-						    r.peer_addr, r.peer_key,
-						    &tx_ctx)
-				     : fi_send(r.e.ep, r.buf + MAX_SIZE,
-					       rma ? 64 : size, desc, r.peer,
-					       &tx_ctx);
+				 ? fi_writedata(r.e.ep, r.buf + MAX_SIZE, size,
+						desc, i, r.peer, r.peer_addr,
+						r.peer_key, &tx_ctx)
+				 : fi_send(r.e.ep, r.buf + MAX_SIZE,
+					   rma ? 64 : size, desc, r.peer,
+					   &tx_ctx);
 			if (rv == -FI_EAGAIN) {
 				struct fi_cq_data_entry c;
 
@@ -503,9 +503,17 @@ static int run_pair(const char *mode, const char *prov, uint32_t size,
 	for (int role = 2; role >= 1; role--) {
 		pid[role - 1] = fork();
 		if (pid[role - 1] == 0) {
-			char *args[] = {"fabraft-bench", "fabric", "--child",
-					(char *)mode, (char *)prov, sz, it,
-					role == 1 ? "1" : "2", a, b, NULL};
+			char *args[] = {"fabraft-bench",
+					"fabric",
+					"--child",
+					(char *)mode,
+					(char *)prov,
+					sz,
+					it,
+					role == 1 ? "1" : "2",
+					a,
+					b,
+					NULL};
 
 			dup2(fd[1], 1);
 			close(fd[0]);
@@ -554,8 +562,8 @@ static double run_pingpong(const char *prov, uint32_t size, unsigned iters)
 		char *end;
 		unsigned long bytes;
 
-		if (sscanf(line, "%31s %31s %31s %31s %31s %31s %lf", b, c1,
-			   c2, c3, c4, c5, &usec) != 7) {
+		if (sscanf(line, "%31s %31s %31s %31s %31s %31s %lf", b, c1, c2,
+			   c3, c4, c5, &usec) != 7) {
 			continue;
 		}
 		/* Sizes print as 64, 1k, 16k, 64k. */
@@ -602,6 +610,7 @@ int bench_fabric_main(int argc, char **argv)
 		uint16_t p1 = (uint16_t)atoi(argv[7]);
 		uint16_t p2 = (uint16_t)atoi(argv[8]);
 
+		alarm(120); /* a wedged peer must not hang the run */
 		if (strncmp(mode, "fab-", 4) == 0) {
 			return child_fab(argv[3], strcmp(mode, "fab-rma") == 0,
 					 size, it, role, p1, p2);
@@ -613,7 +622,8 @@ int bench_fabric_main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0) {
 			usage();
 			return 0;
-		} else if (strcmp(argv[i], "--providers") == 0 && i + 1 < argc) {
+		} else if (strcmp(argv[i], "--providers") == 0 &&
+			   i + 1 < argc) {
 			provs = argv[++i];
 		} else if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc) {
 			iters = (unsigned)atoi(argv[++i]);
@@ -628,10 +638,11 @@ int bench_fabric_main(int argc, char **argv)
 		iters = 10;
 	}
 	fab_providers_list(list, sizeof(list));
-	printf("| provider | path | size B | p50 us | p99 us | p99.9 us | "
-	       "raw p50 us | ours/raw | fi_pingpong us | APPEND/s (%d in "
-	       "flight) | MB/s |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-	       WINDOW);
+	printf(
+	    "| provider | path | size B | p50 us | p99 us | p99.9 us | "
+	    "raw p50 us | ours/raw | fi_pingpong us | APPEND/s (%d in "
+	    "flight) | MB/s |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+	    WINDOW);
 	snprintf(pbuf, sizeof(pbuf), "%s", provs);
 	for (char *sv1, *prov = strtok_r(pbuf, ",", &sv1); prov != NULL;
 	     prov = strtok_r(NULL, ",", &sv1)) {
@@ -649,7 +660,8 @@ int bench_fabric_main(int argc, char **argv)
 			uint32_t size = (uint32_t)atoi(s);
 			/* fi_pingpong waits by blocking (~5 ms a transfer
 			 * here): 100 iterations bound its run time. */
-			double pp = run_pingpong(prov, size, it < 100 ? it : 100);
+			double pp =
+			    run_pingpong(prov, size, it < 100 ? it : 100);
 
 			if (size == 0 || size > MAX_SIZE) {
 				continue;
@@ -672,8 +684,8 @@ int bench_fabric_main(int argc, char **argv)
 				       prov, path ? "rma" : "msg", size,
 				       ours[0], ours[1], ours[2],
 				       r2 ? "failed " : "", raw[0],
-				       r2 ? 0.0 : ours[0] / raw[0], pp,
-				       ours[4], ours[3]);
+				       r2 ? 0.0 : ours[0] / raw[0], pp, ours[4],
+				       ours[3]);
 				fflush(stdout);
 			}
 		}

@@ -14,8 +14,8 @@
 #define SECRET "unit-test-secret-0123456789abcdef"
 
 static struct fab_peer_addr peers[2] = {
-	{.id = 1, .host = "127.0.0.1", .port = 0},
-	{.id = 2, .host = "127.0.0.1", .port = 1},
+    {.id = 1, .host = "127.0.0.1", .port = 0},
+    {.id = 2, .host = "127.0.0.1", .port = 1},
 };
 
 static void opts(struct fab_options *o, const char *prov)
@@ -90,7 +90,8 @@ static void open_send_close(void **state)
 	struct fab_info info;
 	char err[FR_ERRMSG_SIZE];
 	struct raft_message m = {
-		.type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 1};
+	    .type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 1};
+	int rv;
 
 	(void)state;
 	opts(&o, "tcp");
@@ -104,6 +105,12 @@ static void open_send_close(void **state)
 	m.to = 9;
 	assert_int_equal(fab_send(f, &m), FR_INVALID);
 	assert_true(fab_poll(f, ignore, NULL) >= 0);
+	/* tcp has a wait fd; nothing is pending once polled, or the
+	 * provider asks for one more poll. */
+	assert_true(info.wait_fd);
+	assert_true(fab_wait_fd(f) >= 0);
+	rv = fab_trywait(f);
+	assert_true(rv == 0 || rv == FR_AGAIN);
 	fab_close(f);
 }
 
@@ -158,11 +165,11 @@ static void open_fails_cleanly_without_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(unknown_provider_lists_present),
-		cmocka_unit_test(bad_options_refused),
-		cmocka_unit_test(open_send_close),
-		cmocka_unit_test(open_with_topology),
-		cmocka_unit_test(open_fails_cleanly_without_memory),
+	    cmocka_unit_test(unknown_provider_lists_present),
+	    cmocka_unit_test(bad_options_refused),
+	    cmocka_unit_test(open_send_close),
+	    cmocka_unit_test(open_with_topology),
+	    cmocka_unit_test(open_fails_cleanly_without_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
