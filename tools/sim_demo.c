@@ -83,17 +83,32 @@ int sim_demo(uint64_t seed)
 	printf("   new leader: node %u\n", l2);
 	w = write_n(s, 30, "b");
 
-	printf("\n-- isolate node %u (the leader) from the others\n", l2);
-	raft_id grp[1] = {l2};
-	sim_partition(s, grp, 1);
-	write_n(s, 10, "c");
-	(void)wait_leader(s);
-	if (sim_run_until(s, sim_now(s) + 500000) != 0) {
+	printf("\n-- restart node %u: it recovers its durable log and catches "
+	       "up\n",
+	       l);
+	if (sim_restart(s, l) != 0 ||
+	    sim_run_until(s, sim_now(s) + 300000) != 0) {
 		goto fail;
 	}
-	show(s, "majority side elects a leader; the old one cannot commit");
+	show(s, "node back");
 
-	printf("\n-- heal, restart node %u, converge\n", l);
+	printf("\n-- isolate node %u (the leader) and keep writing to it\n",
+	       l2);
+	raft_id grp[1] = {l2};
+	sim_partition(s, grp, 1);
+	for (int i = 0; i < 10; i++) {
+		if (sim_propose(s, l2, "lost?", 5, NULL, NULL) != 0 ||
+		    sim_run_until(s, sim_now(s) + 2000) != 0) {
+			break;
+		}
+	}
+	if (sim_run_until(s, sim_now(s) + 800000) != 0) {
+		goto fail;
+	}
+	show(s, "the majority elects a new leader; the isolated one cannot "
+		"commit");
+
+	printf("\n-- heal the partition and converge\n");
 	if (sim_converge(s, 60ull * 1000 * 1000) != 0) {
 		goto fail;
 	}

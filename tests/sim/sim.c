@@ -258,8 +258,8 @@ static void handle_update(struct sim *s, struct sim_node *n,
 			 * (one rack): a follower that acknowledged writes it
 			 * had not made durable would now lose them. */
 			if (sim__rand(s) & 1) {
-				s->crash_also = (raft_id)sim__range(
-					s, 1, s->opt.n_nodes);
+				s->crash_also =
+				    (raft_id)sim__range(s, 1, s->opt.n_nodes);
 			}
 		}
 	}
@@ -415,8 +415,8 @@ int sim_setup_log(struct sim *s, raft_id id, raft_term term,
 	nd->vote = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		char payload[32];
-		int len = snprintf(payload, sizeof(payload), "i%u/t%llu",
-				   i + 1, (unsigned long long)terms[i]);
+		int len = snprintf(payload, sizeof(payload), "i%u/t%llu", i + 1,
+				   (unsigned long long)terms[i]);
 		struct raft_entry e = {.term = terms[i],
 				       .index = i + 1,
 				       .type = RAFT_ENTRY_NORMAL,

@@ -104,7 +104,7 @@ int sim_restart(struct sim *s, raft_id id) __attribute__((warn_unused_result));
  * it.  For scenario set-up (Figure 7, Figure 8). */
 int sim_setup_log(struct sim *s, raft_id id, raft_term term,
 		  const raft_term *terms, uint32_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /** Tick one node now (manual-tick tests). */
 int sim_tick(struct sim *s, raft_id id);
 /** Make @id start an election now. */

@@ -119,7 +119,7 @@ struct sim {
 	uint64_t proposal_id;
 	uint32_t crash_on_commit_ppm; /* from the running fault rates */
 	raft_id crash_next;	      /* crash before the next step */
-	raft_id crash_also; /* correlated crash: a second node too */
+	raft_id crash_also;	      /* correlated crash: a second node too */
 	char violation[512];
 	bool violated;
 	struct sim_trace trace[SIM_TRACE_LEN];

@@ -114,12 +114,11 @@ int sim_converge(struct sim *s, uint64_t max_us)
 		for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
 			if (s->nodes[id].up) {
 				sim__push(s, (struct sim_event){
-						     .time = s->now + id,
-						     .type = SIM_TICK,
-						     .node = id,
-						     .incarnation =
-							     s->nodes[id]
-								     .incarnation});
+						 .time = s->now + id,
+						 .type = SIM_TICK,
+						 .node = id,
+						 .incarnation =
+						     s->nodes[id].incarnation});
 			}
 		}
 	}

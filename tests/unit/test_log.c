@@ -185,11 +185,11 @@ static void append_oom_leaves_log_unchanged(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(append_and_lookup),
-		cmocka_unit_test(delayed_shorter_append_keeps_matching_suffix),
-		cmocka_unit_test(merge_truncates_from_first_conflict),
-		cmocka_unit_test(merge_oom_keeps_prefix),
-		cmocka_unit_test(append_oom_leaves_log_unchanged),
+	    cmocka_unit_test(append_and_lookup),
+	    cmocka_unit_test(delayed_shorter_append_keeps_matching_suffix),
+	    cmocka_unit_test(merge_truncates_from_first_conflict),
+	    cmocka_unit_test(merge_oom_keeps_prefix),
+	    cmocka_unit_test(append_oom_leaves_log_unchanged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,8 +64,8 @@ static struct raft_status status(struct raft *r)
 
 static struct raft_message append(raft_id from, raft_id to, raft_term term,
 				  raft_index prev, raft_term prev_term,
-				  raft_index commit,
-				  const struct raft_entry *e, uint32_t n)
+				  raft_index commit, const struct raft_entry *e,
+				  uint32_t n)
 {
 	struct raft_message m;
 	memset(&m, 0, sizeof(m));
@@ -120,8 +120,8 @@ static void open_rejects_bad_options_and_state(void **state)
 	/* A restored log must be consecutive, with terms that never
 	 * decrease and never pass the restored term. */
 	struct raft_entry e[2] = {
-		{.term = 1, .index = 1, .type = RAFT_ENTRY_NORMAL},
-		{.term = 1, .index = 3, .type = RAFT_ENTRY_NORMAL},
+	    {.term = 1, .index = 1, .type = RAFT_ENTRY_NORMAL},
+	    {.term = 1, .index = 3, .type = RAFT_ENTRY_NORMAL},
 	};
 	rs.term = 1;
 	rs.entries = e;
@@ -145,9 +145,8 @@ static void open_rejects_bad_options_and_state(void **state)
 	assert_int_equal(raft_config_decode(&out, buf, 1), FR_MALFORMED);
 	unsigned char enc[2 + 2 * RAFT_MAX_SERVERS];
 	assert_int_equal(raft_config_encode(&c, enc, sizeof(enc)), 0);
-	assert_int_equal(raft_config_decode(&out, enc,
-					    raft_config_encoded_size(&c)),
-			 0);
+	assert_int_equal(
+	    raft_config_decode(&out, enc, raft_config_encoded_size(&c)), 0);
 	assert_int_equal(out.n, 3);
 }
 
@@ -243,10 +242,16 @@ static void follower_acks_after_persist(void **state)
 	struct raft_config c = config3();
 	struct raft *r = open_node(2, &c);
 	struct raft_entry e[2] = {
-		{.term = 1, .index = 1, .type = RAFT_ENTRY_NORMAL, .len = 1,
-		 .buf = "a"},
-		{.term = 1, .index = 2, .type = RAFT_ENTRY_NORMAL, .len = 1,
-		 .buf = "b"},
+	    {.term = 1,
+	     .index = 1,
+	     .type = RAFT_ENTRY_NORMAL,
+	     .len = 1,
+	     .buf = "a"},
+	    {.term = 1,
+	     .index = 2,
+	     .type = RAFT_ENTRY_NORMAL,
+	     .len = 1,
+	     .buf = "b"},
 	};
 	struct raft_message m = append(1, 2, 1, 0, 0, 2, e, 2);
 	struct raft_update u = recv(r, &m);
@@ -274,12 +279,21 @@ static void bad_messages_are_counted(void **state)
 	struct raft_config c = config3();
 	struct raft *r = open_node(2, &c);
 	struct raft_entry e[3] = {
-		{.term = 1, .index = 1, .type = RAFT_ENTRY_NORMAL, .len = 1,
-		 .buf = "a"},
-		{.term = 1, .index = 2, .type = RAFT_ENTRY_NORMAL, .len = 1,
-		 .buf = "b"},
-		{.term = 1, .index = 3, .type = RAFT_ENTRY_NORMAL, .len = 1,
-		 .buf = "c"},
+	    {.term = 1,
+	     .index = 1,
+	     .type = RAFT_ENTRY_NORMAL,
+	     .len = 1,
+	     .buf = "a"},
+	    {.term = 1,
+	     .index = 2,
+	     .type = RAFT_ENTRY_NORMAL,
+	     .len = 1,
+	     .buf = "b"},
+	    {.term = 1,
+	     .index = 3,
+	     .type = RAFT_ENTRY_NORMAL,
+	     .len = 1,
+	     .buf = "c"},
 	};
 	struct raft_message m;
 
@@ -464,13 +478,13 @@ static void votes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(open_rejects_bad_options_and_state),
-		cmocka_unit_test(open_survives_every_allocation_failure),
-		cmocka_unit_test(propose_contract),
-		cmocka_unit_test(follower_acks_after_persist),
-		cmocka_unit_test(bad_messages_are_counted),
-		cmocka_unit_test(leader_ignores_bogus_answers),
-		cmocka_unit_test(votes),
+	    cmocka_unit_test(open_rejects_bad_options_and_state),
+	    cmocka_unit_test(open_survives_every_allocation_failure),
+	    cmocka_unit_test(propose_contract),
+	    cmocka_unit_test(follower_acks_after_persist),
+	    cmocka_unit_test(bad_messages_are_counted),
+	    cmocka_unit_test(leader_ignores_bogus_answers),
+	    cmocka_unit_test(votes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,7 @@
 
 #include "sim.h"
 
-#define MS 1000ull
+#define MS  1000ull
 #define SEC (1000ull * MS)
 
 static struct sim *open_sim(uint32_t n, uint64_t seed, bool auto_tick)
@@ -481,16 +481,16 @@ static void ack_waits_for_durability(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(election_3_nodes),
-		cmocka_unit_test(election_5_nodes),
-		cmocka_unit_test(reelection_after_leader_crash),
-		cmocka_unit_test(split_vote_resolves),
-		cmocka_unit_test(minority_leader_cannot_commit),
-		cmocka_unit_test(stale_leader_steps_down),
-		cmocka_unit_test(figure7),
-		cmocka_unit_test(figure8_old_term_not_committed_by_counting),
-		cmocka_unit_test(figure8_committed_with_current_term_entry),
-		cmocka_unit_test(ack_waits_for_durability),
+	    cmocka_unit_test(election_3_nodes),
+	    cmocka_unit_test(election_5_nodes),
+	    cmocka_unit_test(reelection_after_leader_crash),
+	    cmocka_unit_test(split_vote_resolves),
+	    cmocka_unit_test(minority_leader_cannot_commit),
+	    cmocka_unit_test(stale_leader_steps_down),
+	    cmocka_unit_test(figure7),
+	    cmocka_unit_test(figure8_old_term_not_committed_by_counting),
+	    cmocka_unit_test(figure8_committed_with_current_term_entry),
+	    cmocka_unit_test(ack_waits_for_durability),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
