@@ -60,19 +60,7 @@ static bool parse_snap_name(const char *name, uint64_t *index, bool *tmp)
 	} else {
 		return false;
 	}
-	uint64_t v = 0;
-	for (int i = 5; i < 21; i++) {
-		char c = name[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-					       : -1;
-		if (d < 0) {
-			return false;
-		}
-		v = (v << 4) | (uint64_t)d;
-	}
-	*index = v;
-	return true;
+	return wal__parse_hex16(name + 5, index);
 }
 
 static int cmp_desc(const void *a, const void *b)

@@ -365,3 +365,20 @@ int wal__snap_trailer_decode(struct wal_snap_trailer *t, const uint8_t *buf,
 	t->data_crc = get32(buf + 16);
 	return 0;
 }
+
+bool wal__parse_hex16(const char *p, uint64_t *out)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 16; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+					       : -1;
+		if (d < 0) {
+			return false;
+		}
+		v = (v << 4) | (uint64_t)d;
+	}
+	*out = v;
+	return true;
+}

@@ -85,6 +85,10 @@ static inline uint64_t wal_rec_size(uint64_t len)
 	return WAL_REC_HDR_BYTES + ((len + 7u) & ~(uint64_t)7u);
 }
 
+/** Parse exactly 16 lower-case hex digits at @p (file names carry indices
+ * that way).  Returns false on any other character. */
+bool wal__parse_hex16(const char *p, uint64_t *out);
+
 void wal__seg_hdr_encode(const struct wal_seg_hdr *h, uint8_t *buf);
 /** Decode a WAL_SEG_HDR_BYTES block; 0 or FR_CORRUPT with @why set. */
 int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,

@@ -94,19 +94,7 @@ static bool parse_seg_name(const char *name, uint64_t *no, bool *tmp)
 	} else {
 		return false;
 	}
-	uint64_t v = 0;
-	for (int i = 4; i < 20; i++) {
-		char c = name[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-					       : -1;
-		if (d < 0) {
-			return false;
-		}
-		v = (v << 4) | (uint64_t)d;
-	}
-	*no = v;
-	return true;
+	return wal__parse_hex16(name + 4, no);
 }
 
 static int list_segments(struct wal *w, struct rstate *r, char *errmsg)
