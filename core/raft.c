@@ -114,7 +114,8 @@ int raft_open(struct raft **out, const struct raft_options *o,
 	if (rv != 0) {
 		return rv;
 	}
-	if (rs->vote > RAFT_ID_MAX || (rs->vote != 0 && rs->term == 0)) {
+	if (rs->vote > RAFT_ID_MAX || (rs->vote != 0 && rs->term == 0) ||
+	    rs->term > RAFT_TERM_MAX) {
 		return FR_INVALID;
 	}
 	struct raft *r = fr_calloc(1, sizeof(*r));
@@ -268,7 +269,8 @@ static void finish(struct raft *r, const struct before *b,
 static bool message_acceptable(struct raft *r, const struct raft_message *m)
 {
 	if (m->to != r->id || m->from == r->id || m->term == 0 ||
-	    m->type == 0 || m->type >= RAFT_MSG_TYPE_NR) {
+	    m->term > RAFT_TERM_MAX || m->type == 0 ||
+	    m->type >= RAFT_MSG_TYPE_NR) {
 		r->stats.msgs_dropped_bad++;
 		return false;
 	}
@@ -356,7 +358,7 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 		raft__persisted(r, ev->persisted.index, ev->persisted.term);
 		break;
 	case RAFT_EVENT_CAMPAIGN:
-		if (r->role != RAFT_LEADER &&
+		if (r->role != RAFT_LEADER && r->term < RAFT_TERM_MAX &&
 		    raft__config_is_voter(&r->config, r->id)) {
 			raft__campaign(r);
 		}

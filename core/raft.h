@@ -50,6 +50,10 @@ typedef uint64_t raft_index; /* log index; the first entry is 1, 0 = none */
 typedef uint32_t raft_id;    /* server id 1..RAFT_ID_MAX; 0 = none */
 
 #define RAFT_ID_MAX 255u
+/* Largest term the core accepts.  A message claiming more is malformed:
+ * honest terms grow by one per election and never get near it, and
+ * accepting it would let the next election wrap the term to 0. */
+#define RAFT_TERM_MAX (UINT64_C(1) << 62)
 /* Servers in one configuration (voters and learners). */
 #define RAFT_MAX_SERVERS 32u
 /* Most entries one AppendEntries may carry, on input and on output. */

@@ -100,7 +100,8 @@ void raft__tick(struct raft *r)
 		return;
 	}
 	if (++r->election_elapsed >= r->election_timeout &&
-	    raft__config_is_voter(&r->config, r->id)) {
+	    raft__config_is_voter(&r->config, r->id) &&
+	    r->term < RAFT_TERM_MAX) {
 		raft__campaign(r);
 	}
 }

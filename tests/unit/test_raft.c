@@ -130,6 +130,8 @@ static void open_rejects_bad_options_and_state(void **state)
 	e[1].index = 2;
 	e[1].term = 2;
 	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
+	rs.term = RAFT_TERM_MAX + 1;
+	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
 	rs.term = 2;
 	assert_int_equal(raft_open(&r, &o, &rs), 0);
 	assert_int_equal(status(r).last_index, 2);
@@ -308,6 +310,15 @@ static void bad_messages_are_counted(void **state)
 	recv(r, &m);
 	assert_int_equal(stats(r).msgs_dropped_bad, 4);
 
+	/* A term so large that an election would wrap it (found by
+	 * fuzz_raft): dropped, and our term is unchanged. */
+	m = append(1, 2, UINT64_MAX, 0, 0, 0, e, 1);
+	recv(r, &m);
+	m = append(1, 2, RAFT_TERM_MAX + 1, 0, 0, 0, e, 1);
+	recv(r, &m);
+	assert_int_equal(stats(r).msgs_dropped_bad, 6);
+	assert_int_equal(status(r).term, 0);
+
 	m = append(9, 2, 1, 0, 0, 0, e, 1); /* not a member */
 	recv(r, &m);
 	m = append(200, 2, 1, 0, 0, 0, e, 1);
@@ -374,7 +385,23 @@ static void bad_messages_are_counted(void **state)
 	recv(r, &m);
 	assert_int_equal(stats(r).msgs_dropped_bad, bad + 1);
 
-	/* A peer claiming to lead our term while we lead it is ignored. */
+	/* A node at the largest term never campaigns (it would wrap). */
+	raft_close(r);
+	struct raft_options o;
+	raft_options_default(&o, 2, 1);
+	struct raft_restore rs;
+	memset(&rs, 0, sizeof(rs));
+	rs.config = c;
+	rs.term = RAFT_TERM_MAX;
+	assert_int_equal(raft_open(&r, &o, &rs), 0);
+	struct raft_event camp = {.type = RAFT_EVENT_CAMPAIGN};
+	step(r, camp);
+	struct raft_event tick = {.type = RAFT_EVENT_TICK};
+	for (int i = 0; i < 100; i++) {
+		step(r, tick);
+	}
+	assert_int_equal(status(r).term, RAFT_TERM_MAX);
+	assert_int_equal(status(r).role, RAFT_FOLLOWER);
 	raft_close(r);
 }
 
