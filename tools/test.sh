@@ -18,9 +18,9 @@ fail=0
 summary=()
 total_pass=0
 total_fail=0
-run_suite() { # name builddir ctest-filter cmake-args...
-	local name=$1 dir=$2 filter=$3
-	shift 3
+run_suite() { # name builddir ctest-filter build-target cmake-args...
+	local name=$1 dir=$2 filter=$3 target=$4
+	shift 4
 	echo "=== $name: configure and build ($dir)"
 	if ! cmake -S . -B "$dir" "$@" >"$dir.configure.log" 2>&1; then
 		cat "$dir.configure.log"
@@ -29,7 +29,8 @@ run_suite() { # name builddir ctest-filter cmake-args...
 		summary+=("$name: configure FAILED")
 		return
 	fi
-	if ! cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1; then
+	if ! cmake --build "$dir" -j"$jobs" ${target:+--target "$target"} \
+		>"$dir.build.log" 2>&1; then
 		grep -E "error|warning" -A3 "$dir.build.log" | head -60
 		echo "test.sh: $name: build failed"
 		fail=1
@@ -56,12 +57,13 @@ run_suite() { # name builddir ctest-filter cmake-args...
 }
 
 mkdir -p build
-run_suite release build "" -DCMAKE_BUILD_TYPE=Release
+run_suite release build "" "" -DCMAKE_BUILD_TYPE=Release
 if [ $quick -eq 0 ]; then
-	run_suite sanitize build-san "" -DCMAKE_BUILD_TYPE=Debug \
+	run_suite sanitize build-san "" "" -DCMAKE_BUILD_TYPE=Debug \
 		-DFABRAFT_SANITIZE=ON
 	# clang build: the libFuzzer targets, a fixed number of runs each
-	run_suite fuzz build-fuzz "^fuzz_" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	run_suite fuzz build-fuzz "^fuzz_" fuzz \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DCMAKE_C_COMPILER=clang -DFABRAFT_FUZZ=ON
 fi
 
