@@ -1,0 +1,240 @@
+/* wal.h — the durable NVMe-backed log: segments, group commit, term/vote,
+ * snapshots and crash recovery (public API of core/wal*, core/snap*). */
+#ifndef FABRAFT_WAL_H
+#define FABRAFT_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "raft.h"
+
+/*
+ * Design notes (docs/storage.md has the on-disk format and the durability
+ * argument in full)
+ * ============
+ * A data directory holds:
+ *   meta                      term, vote, cluster id, node id (atomic replace)
+ *   wal-<seg no, 16 hex>.seg  log segments, preallocated, rolled by size
+ *   snap-<index, 16 hex>.snap snapshots (the two newest are kept)
+ *   lock                      flock()ed while a process has the wal open
+ *
+ * Threads: the wal owns one writer thread.  wal_submit() encodes records
+ * into an in-memory batch buffer; the writer writes a whole buffer with one
+ * pwrite and makes it durable with one fdatasync (group commit), then
+ * advances the durable point and signals the eventfd.  Every function of
+ * this header may be called from any thread, except wal_close (no other
+ * call may be running or follow); struct wal_recovered and the snapshot
+ * reader/writer objects are not shared between threads.
+ *
+ * Invariants:
+ *  1. An entry is reported durable (wal_durable, wal_append returning 0)
+ *     only after the fdatasync of the batch holding it returned success.
+ *  2. Batches reach the disk in submission order; a batch is written only
+ *     after the previous one is durable, so after a crash at most the last
+ *     batch is incomplete (a torn tail), and recovery can prove it.
+ *  3. After any I/O error the wal is failed: every later call that writes
+ *     returns the same error (sticky), so a node never goes on after an
+ *     fsync it cannot trust.
+ */
+
+struct wal; /* opaque */
+
+enum wal_direct_io {
+	WAL_DIRECT_AUTO = 0, /* O_DIRECT where the filesystem supports it */
+	WAL_DIRECT_ON,	     /* O_DIRECT or fail */
+	WAL_DIRECT_OFF,	     /* buffered writes + fdatasync */
+};
+
+enum wal_log_level {
+	WAL_LOG_INFO = 1,
+	WAL_LOG_WARN,
+	WAL_LOG_ERROR,
+};
+
+struct wal_options {
+	const char *dir;	    /* data directory (created if missing);
+				       borrowed for wal_open */
+	uint64_t cluster_id;	    /* != 0; a dir of another cluster is
+				       refused */
+	uint32_t node_id;	    /* 1..RAFT_ID_MAX; likewise checked */
+	uint64_t segment_bytes;	    /* segment size, rounded up to 4 KiB;
+				       >= 16 KiB */
+	int direct_io;		    /* enum wal_direct_io */
+	bool fsync;		    /* false: no fdatasync (tests, --fsync off;
+				       NOT durable) */
+	uint32_t batch_max_entries; /* most entries in one batch */
+	uint32_t batch_max_bytes;   /* most bytes in one batch (soft: a single
+				       bigger entry goes alone) */
+	uint32_t batch_wait_us;	    /* how long the writer may wait for a
+				       batch to fill before writing it; 0 =
+				       write as soon as the disk is free */
+	/* Log sink for detection results and recovery actions; NULL prints
+	 * to stderr.  Called from any thread that uses the wal, sometimes
+	 * with the wal's lock held: it must not call into the wal. */
+	void (*log)(void *ctx, int level, const char *msg);
+	void *log_ctx; /* passed to log; borrowed while the wal is open */
+};
+
+/** Defaults: 64 MiB segments, direct I/O auto, fsync on, 4096 entries and
+ * 1 MiB per batch, no batch wait.  @dir is stored as is (borrowed). */
+void wal_options_default(struct wal_options *o, const char *dir,
+			 uint64_t cluster_id, uint32_t node_id);
+
+/* What wal_open() found on disk. */
+struct wal_recovered {
+	raft_term term;		    /* persisted current term */
+	raft_id vote;		    /* persisted vote, 0 = none */
+	struct raft_entry *entries; /* consecutive stored entries; the array
+				       and payloads are owned by the wal, valid
+				       until wal_recovered_release or
+				       wal_close */
+	uint32_t n_entries;
+	raft_index snapshot_index; /* newest valid snapshot, 0 if none */
+	raft_term snapshot_term;   /* its term */
+	struct raft_config snapshot_config; /* its configuration */
+	bool direct_io;			    /* O_DIRECT is in use */
+	bool torn_tail; /* an unfinished last batch was dropped */
+};
+
+/**
+ * Open (creating if needed) the data directory, recover and start the
+ * writer thread.  @o is borrowed for the call; @rec is filled (see its
+ * ownership).  On failure @errmsg (FR_ERRMSG_SIZE bytes) says why, naming
+ * the file and offset of any corruption.  Returns 0, FR_INVALID (options),
+ * FR_MISMATCH (dir of another cluster or node), FR_CORRUPT (a damaged
+ * record that is not a torn tail, a damaged meta file, a compacted log
+ * without a snapshot), FR_BUSY (another process has the dir open), FR_IO,
+ * FR_NOSPACE, FR_NOMEM, FR_UNSUPPORTED (direct_io on, not supported).
+ */
+int wal_open(struct wal **out, const struct wal_options *o,
+	     struct wal_recovered *rec, char *errmsg)
+    __attribute__((warn_unused_result));
+
+/** Free the recovered entries early (after raft_open copied them). */
+void wal_recovered_release(struct wal *w);
+
+/**
+ * Write what is queued, seal the log (a close marker lets the next start
+ * tell a damaged last batch from a torn one), stop the writer and free
+ * everything.  @w may be NULL.  Does not seal a failed wal.
+ */
+void wal_close(struct wal *w);
+
+/**
+ * Persist term and vote, synchronously: durable on return 0.  @term must not
+ * be lower than the stored one.  Returns 0, FR_INVALID, FR_IO, FR_NOSPACE
+ * (the wal is then failed), or the sticky error.
+ */
+int wal_hardstate_save(struct wal *w, raft_term term, raft_id vote)
+    __attribute__((warn_unused_result));
+
+/**
+ * Queue @n entries for writing; returns once they are copied (it blocks
+ * only while all batch buffers are full, or while a truncation waits for
+ * queued batches).  @entries and their payloads are borrowed for the call.
+ * Entries must have consecutive indices and non-decreasing terms, known
+ * types and len <= RAFT_MAX_ENTRY_BYTES.  If entries[0].index <= the last
+ * stored index, the stored suffix from that index is truncated first (Raft
+ * overwrite, §5.3).  If the log is empty any first index is accepted.
+ * entries[0].index == 0 means "append after the last index" (every index
+ * must then be 0; used by benchmarks and tests).  Returns 0, FR_INVALID,
+ * FR_NOMEM or the sticky error.
+ */
+int wal_submit(struct wal *w, const struct raft_entry *entries, uint32_t n)
+    __attribute__((warn_unused_result));
+
+/**
+ * Submit and wait until the entries are durable.  Same rules as
+ * wal_submit.  Safe to call from many threads at once: their batches share
+ * fdatasyncs.
+ */
+int wal_append(struct wal *w, const struct raft_entry *entries, uint32_t n)
+    __attribute__((warn_unused_result));
+
+/** An eventfd (owned by the wal) that becomes readable when the durable
+ * point advances or the wal fails; read it to re-arm, then call
+ * wal_durable(). */
+int wal_event_fd(struct wal *w);
+
+/** Last durable entry (0, 0 when none).  After a truncation it moves back
+ * to the last kept entry.  Returns 0 or the sticky error (then
+ * @index/@term still give the last durable entry). */
+int wal_durable(struct wal *w, raft_index *index, raft_term *term)
+    __attribute__((warn_unused_result));
+
+/**
+ * Drop every whole segment whose entries are all <= @upto (after a
+ * snapshot covering @upto is committed).  If @upto >= the last index, the
+ * whole log is dropped and the next submit may start at any index.  Waits
+ * for queued batches first.  Returns 0, FR_IO or the sticky error.
+ */
+int wal_compact(struct wal *w, raft_index upto)
+    __attribute__((warn_unused_result));
+
+/** Counters since wal_open (for benchmarks and INFO). */
+struct wal_stats {
+	uint64_t batches; /* batches written */
+	uint64_t entries; /* entries written */
+	uint64_t bytes;	  /* record bytes written (excluding block rewrites) */
+	uint64_t fsyncs;  /* fdatasync/fsync calls on segments */
+	uint64_t write_bytes; /* bytes passed to pwrite (incl. alignment) */
+};
+
+void wal_stats_get(struct wal *w, struct wal_stats *s);
+
+/** Latest error message of a failed wal ("" if none); valid until
+ * wal_close. */
+const char *wal_errmsg(struct wal *w);
+
+/* ------------------------------------------------------------------ */
+/* Snapshots: written atomically (tmp file, fsync, rename, fsync dir),     */
+/* read back with a checksum over the whole content.                      */
+
+struct wal_snap_meta {
+	raft_index index;	   /* last index the snapshot covers */
+	raft_term term;		   /* its term */
+	struct raft_config config; /* configuration as of index */
+};
+
+struct wal_snap_writer; /* opaque */
+struct wal_snap_reader; /* opaque */
+
+/**
+ * Start writing a snapshot of @m (borrowed) in @w's directory.  The
+ * writer may be used from another thread than the wal's users.  Returns 0,
+ * FR_INVALID, FR_IO, FR_NOSPACE, FR_NOMEM; @errmsg as for wal_open.
+ */
+int wal_snap_writer_open(struct wal_snap_writer **out, struct wal *w,
+			 const struct wal_snap_meta *m, char *errmsg)
+    __attribute__((warn_unused_result));
+/** Append @len bytes of @buf (borrowed). On error call _abort. */
+int wal_snap_writer_write(struct wal_snap_writer *sw, const void *buf,
+			  size_t len, char *errmsg)
+    __attribute__((warn_unused_result));
+/** Make the snapshot durable and visible, delete all but the two newest;
+ * frees @sw whatever the result. */
+int wal_snap_writer_commit(struct wal_snap_writer *sw, char *errmsg)
+    __attribute__((warn_unused_result));
+/** Discard an unfinished snapshot and free @sw (may be NULL). */
+void wal_snap_writer_abort(struct wal_snap_writer *sw);
+
+/**
+ * Open the newest snapshot whose header and trailer are valid; @m receives
+ * its metadata.  wal_snap_reader_read() verifies the content checksum when
+ * it reaches the end.  Returns 0, FR_NOTFOUND, FR_IO, FR_NOMEM.
+ */
+int wal_snap_reader_open(struct wal_snap_reader **out, struct wal *w,
+			 struct wal_snap_meta *m, char *errmsg)
+    __attribute__((warn_unused_result));
+/** Read up to @cap bytes into @buf; *@n = 0 at the end.  Returns 0,
+ * FR_IO, or FR_CORRUPT (at the end, when the checksum does not match). */
+int wal_snap_reader_read(struct wal_snap_reader *r, void *buf, size_t cap,
+			 size_t *n, char *errmsg)
+    __attribute__((warn_unused_result));
+/** Total content bytes of the open snapshot. */
+uint64_t wal_snap_reader_size(const struct wal_snap_reader *r);
+void wal_snap_reader_close(struct wal_snap_reader *r);
+
+#endif /* FABRAFT_WAL_H */

@@ -1,0 +1,367 @@
+/* wal_format.c — encode and validate the wal's on-disk structures. */
+#include "wal_format.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "err.h"
+
+static_assert(WAL_SEG_HDR_USED <= WAL_SEG_HDR_BYTES, "segment header fits");
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++) {
+		p[i] = (uint8_t)(v >> (8 * i));
+	}
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		p[i] = (uint8_t)(v >> (8 * i));
+	}
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--) {
+		v = (v << 8) | p[i];
+	}
+	return v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--) {
+		v = (v << 8) | p[i];
+	}
+	return v;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Segment header block: magic(8) version(4) used(4) cluster(8) node(4)
+ * pad(4) seg_no(8) first_index(8) alloc_bytes(8) base_batch(8) pad(4)
+ * crc(4); the rest of the block is zero. */
+void wal__seg_hdr_encode(const struct wal_seg_hdr *h, uint8_t *buf)
+{
+	memset(buf, 0, WAL_SEG_HDR_BYTES);
+	memcpy(buf, "FRWALSEG", 8);
+	put32(buf + 8, WAL_FORMAT_VERSION);
+	put32(buf + 12, WAL_SEG_HDR_USED);
+	put64(buf + 16, h->cluster_id);
+	put32(buf + 24, h->node_id);
+	put64(buf + 32, h->seg_no);
+	put64(buf + 40, h->first_index);
+	put64(buf + 48, h->alloc_bytes);
+	put64(buf + 56, h->base_batch);
+	put32(buf + 68, fr_crc32c(0, buf, 68));
+}
+
+int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,
+			const char **why)
+{
+	if (memcmp(buf, "FRWALSEG", 8) != 0) {
+		*why = "bad segment magic";
+		return FR_CORRUPT;
+	}
+	if (get32(buf + 68) != fr_crc32c(0, buf, 68)) {
+		*why = "segment header checksum mismatch";
+		return FR_CORRUPT;
+	}
+	if (get32(buf + 8) != WAL_FORMAT_VERSION ||
+	    get32(buf + 12) != WAL_SEG_HDR_USED) {
+		*why = "unknown segment format version";
+		return FR_CORRUPT;
+	}
+	if (!all_zero(buf + WAL_SEG_HDR_USED,
+		      WAL_SEG_HDR_BYTES - WAL_SEG_HDR_USED) ||
+	    get32(buf + 28) != 0 || get32(buf + 64) != 0) {
+		*why = "segment header padding is not zero";
+		return FR_CORRUPT;
+	}
+	h->cluster_id = get64(buf + 16);
+	h->node_id = get32(buf + 24);
+	h->seg_no = get64(buf + 32);
+	h->first_index = get64(buf + 40);
+	h->alloc_bytes = get64(buf + 48);
+	h->base_batch = get64(buf + 56);
+	if (h->first_index == 0 || h->alloc_bytes < 2 * WAL_BLOCK ||
+	    h->alloc_bytes % WAL_BLOCK != 0) {
+		*why = "segment header fields out of range";
+		return FR_CORRUPT;
+	}
+	return 0;
+}
+
+/* Record header: hcrc(4) magic(4) index(8) term(8) batch(8) prev_batch(8)
+ * len(4) pcrc(4) kind(1) type(1) flags(1) pad(1) pad(4); hcrc covers bytes
+ * 4..55.  The payload follows, zero-padded to 8 bytes. */
+void wal__rec_hdr_encode(const struct wal_rec_hdr *h, uint8_t *buf)
+{
+	put32(buf + 4, WAL_REC_MAGIC);
+	put64(buf + 8, h->index);
+	put64(buf + 16, h->term);
+	put64(buf + 24, h->batch);
+	put64(buf + 32, h->prev_batch);
+	put32(buf + 40, h->len);
+	put32(buf + 44, h->pcrc);
+	buf[48] = h->kind;
+	buf[49] = h->type;
+	buf[50] = h->flags;
+	buf[51] = 0;
+	put32(buf + 52, 0);
+	put32(buf, fr_crc32c(0, buf + 4, WAL_REC_HDR_BYTES - 4));
+}
+
+void wal__rec_hdr_stamp(uint8_t *buf, uint64_t batch, uint64_t prev_batch,
+			bool last)
+{
+	put64(buf + 24, batch);
+	put64(buf + 32, prev_batch);
+	buf[50] = last ? WAL_REC_F_LAST : 0;
+	put32(buf, fr_crc32c(0, buf + 4, WAL_REC_HDR_BYTES - 4));
+}
+
+uint32_t wal__rec_hdr_len(const uint8_t *buf)
+{
+	return get32(buf + 40);
+}
+
+bool wal__rec_hdr_plausible(struct wal_rec_hdr *h, const uint8_t *buf,
+			    uint64_t avail)
+{
+	if (avail < WAL_REC_HDR_BYTES || get32(buf + 4) != WAL_REC_MAGIC ||
+	    get32(buf) != fr_crc32c(0, buf + 4, WAL_REC_HDR_BYTES - 4)) {
+		return false;
+	}
+	h->index = get64(buf + 8);
+	h->term = get64(buf + 16);
+	h->batch = get64(buf + 24);
+	h->prev_batch = get64(buf + 32);
+	h->len = get32(buf + 40);
+	h->pcrc = get32(buf + 44);
+	h->kind = buf[48];
+	h->type = buf[49];
+	h->flags = buf[50];
+	return true;
+}
+
+static int rec_fields_check(const struct wal_rec_hdr *h, const uint8_t *buf,
+			    const char **why)
+{
+	if (buf[51] != 0 || get32(buf + 52) != 0 ||
+	    (h->flags & ~WAL_REC_F_LAST) != 0) {
+		*why = "record reserved bits set";
+		return WAL_REC_BAD;
+	}
+	if (h->batch == 0 || h->prev_batch >= h->batch) {
+		*why = "record batch numbers out of order";
+		return WAL_REC_BAD;
+	}
+	if (h->kind == WAL_REC_ENTRY) {
+		if (h->type < RAFT_ENTRY_NORMAL ||
+		    h->type > RAFT_ENTRY_CONFIG || h->index == 0 ||
+		    h->term == 0 || h->len > RAFT_MAX_ENTRY_BYTES) {
+			*why = "entry record fields out of range";
+			return WAL_REC_BAD;
+		}
+	} else if (h->kind == WAL_REC_ROLL || h->kind == WAL_REC_CLOSE) {
+		if (h->type != 0 || h->len != 0) {
+			*why = "marker record with a payload";
+			return WAL_REC_BAD;
+		}
+	} else {
+		*why = "unknown record kind";
+		return WAL_REC_BAD;
+	}
+	return WAL_REC_OK;
+}
+
+int wal__rec_decode(struct wal_rec_hdr *h, const uint8_t *buf, uint64_t avail,
+		    const char **why)
+{
+	if (avail < WAL_REC_HDR_BYTES) {
+		if (all_zero(buf, (size_t)avail)) {
+			return WAL_REC_ZERO;
+		}
+		*why = "truncated record header";
+		return WAL_REC_BAD;
+	}
+	if (!wal__rec_hdr_plausible(h, buf, avail)) {
+		if (all_zero(buf, WAL_REC_HDR_BYTES)) {
+			return WAL_REC_ZERO;
+		}
+		*why = "record header checksum mismatch";
+		return WAL_REC_BAD;
+	}
+	int rv = rec_fields_check(h, buf, why);
+	if (rv != WAL_REC_OK) {
+		return rv;
+	}
+	uint64_t size = wal_rec_size(h->len);
+	if (size > avail) {
+		*why = "record extends past the end of the segment";
+		return WAL_REC_BAD;
+	}
+	const uint8_t *payload = buf + WAL_REC_HDR_BYTES;
+	if (fr_crc32c(0, payload, h->len) != h->pcrc) {
+		*why = "record payload checksum mismatch";
+		return WAL_REC_BAD;
+	}
+	if (!all_zero(payload + h->len,
+		      (size_t)(size - WAL_REC_HDR_BYTES - h->len))) {
+		*why = "record padding is not zero";
+		return WAL_REC_BAD;
+	}
+	return WAL_REC_OK;
+}
+
+/* Meta: magic(8) version(4) size(4) cluster(8) node(4) vote(4) term(8)
+ * zero(24) crc(4)... laid out to WAL_META_BYTES with the crc last. */
+void wal__meta_encode(const struct wal_meta *m, uint8_t *buf)
+{
+	memset(buf, 0, WAL_META_BYTES);
+	memcpy(buf, "FRWALMET", 8);
+	put32(buf + 8, WAL_FORMAT_VERSION);
+	put32(buf + 12, WAL_META_BYTES);
+	put64(buf + 16, m->cluster_id);
+	put32(buf + 24, m->node_id);
+	put32(buf + 28, m->vote);
+	put64(buf + 32, m->term);
+	put32(buf + 60, fr_crc32c(0, buf, 60));
+}
+
+int wal__meta_decode(struct wal_meta *m, const uint8_t *buf, size_t len,
+		     const char **why)
+{
+	if (len != WAL_META_BYTES) {
+		*why = "meta file has the wrong size";
+		return FR_CORRUPT;
+	}
+	if (memcmp(buf, "FRWALMET", 8) != 0 ||
+	    get32(buf + 60) != fr_crc32c(0, buf, 60)) {
+		*why = "meta file checksum mismatch";
+		return FR_CORRUPT;
+	}
+	if (get32(buf + 8) != WAL_FORMAT_VERSION ||
+	    get32(buf + 12) != WAL_META_BYTES || !all_zero(buf + 40, 20)) {
+		*why = "unknown meta format version";
+		return FR_CORRUPT;
+	}
+	m->cluster_id = get64(buf + 16);
+	m->node_id = get32(buf + 24);
+	m->vote = get32(buf + 28);
+	m->term = get64(buf + 32);
+	if (m->node_id == 0 || m->node_id > RAFT_ID_MAX ||
+	    m->vote > RAFT_ID_MAX) {
+		*why = "meta fields out of range";
+		return FR_CORRUPT;
+	}
+	return 0;
+}
+
+/* Snapshot header: magic(8) version(4) size(4) cluster(8) node(4) n(4)
+ * index(8) term(8) servers 32 x {id(4) role(1) pad(3)} pad(4) crc(4). */
+void wal__snap_hdr_encode(const struct wal_snap_hdr *h, uint8_t *buf)
+{
+	memset(buf, 0, WAL_SNAP_HDR_BYTES);
+	memcpy(buf, "FRWALSNP", 8);
+	put32(buf + 8, WAL_FORMAT_VERSION);
+	put32(buf + 12, WAL_SNAP_HDR_BYTES);
+	put64(buf + 16, h->cluster_id);
+	put32(buf + 24, h->node_id);
+	put32(buf + 28, h->config.n);
+	put64(buf + 32, h->index);
+	put64(buf + 40, h->term);
+	for (uint32_t i = 0; i < h->config.n && i < RAFT_MAX_SERVERS; i++) {
+		put32(buf + 48 + 8 * i, h->config.servers[i].id);
+		buf[48 + 8 * i + 4] = h->config.servers[i].role;
+	}
+	put32(buf + WAL_SNAP_HDR_BYTES - 4,
+	      fr_crc32c(0, buf, WAL_SNAP_HDR_BYTES - 4));
+}
+
+static_assert(48 + 8 * RAFT_MAX_SERVERS + 8 == WAL_SNAP_HDR_BYTES,
+	      "snapshot header layout");
+
+int wal__snap_hdr_decode(struct wal_snap_hdr *h, const uint8_t *buf,
+			 const char **why)
+{
+	if (memcmp(buf, "FRWALSNP", 8) != 0 ||
+	    get32(buf + WAL_SNAP_HDR_BYTES - 4) !=
+		fr_crc32c(0, buf, WAL_SNAP_HDR_BYTES - 4)) {
+		*why = "snapshot header checksum mismatch";
+		return FR_CORRUPT;
+	}
+	if (get32(buf + 8) != WAL_FORMAT_VERSION ||
+	    get32(buf + 12) != WAL_SNAP_HDR_BYTES) {
+		*why = "unknown snapshot format version";
+		return FR_CORRUPT;
+	}
+	memset(h, 0, sizeof(*h));
+	h->cluster_id = get64(buf + 16);
+	h->node_id = get32(buf + 24);
+	h->config.n = get32(buf + 28);
+	h->index = get64(buf + 32);
+	h->term = get64(buf + 40);
+	if (h->config.n > RAFT_MAX_SERVERS || h->index == 0 || h->term == 0) {
+		*why = "snapshot header fields out of range";
+		return FR_CORRUPT;
+	}
+	for (uint32_t i = 0; i < RAFT_MAX_SERVERS; i++) {
+		const uint8_t *s = buf + 48 + 8 * i;
+		uint32_t id = get32(s);
+		if (i >= h->config.n) {
+			if (!all_zero(s, 8)) {
+				*why = "snapshot header padding is not zero";
+				return FR_CORRUPT;
+			}
+			continue;
+		}
+		if (id == 0 || id > RAFT_ID_MAX || s[5] || s[6] || s[7] ||
+		    (s[4] != RAFT_VOTER && s[4] != RAFT_LEARNER)) {
+			*why = "snapshot configuration out of range";
+			return FR_CORRUPT;
+		}
+		h->config.servers[i].id = id;
+		h->config.servers[i].role = s[4];
+	}
+	return 0;
+}
+
+/* Snapshot trailer: magic(8) data_len(8) data_crc(4) zero(4) zero(4)
+ * crc(4). */
+void wal__snap_trailer_encode(const struct wal_snap_trailer *t, uint8_t *buf)
+{
+	memset(buf, 0, WAL_SNAP_TRAILER_BYTES);
+	memcpy(buf, "FRSNPEND", 8);
+	put64(buf + 8, t->data_len);
+	put32(buf + 16, t->data_crc);
+	put32(buf + 28, fr_crc32c(0, buf, 28));
+}
+
+int wal__snap_trailer_decode(struct wal_snap_trailer *t, const uint8_t *buf,
+			     const char **why)
+{
+	if (memcmp(buf, "FRSNPEND", 8) != 0 ||
+	    get32(buf + 28) != fr_crc32c(0, buf, 28) ||
+	    !all_zero(buf + 20, 8)) {
+		*why = "snapshot trailer checksum mismatch";
+		return FR_CORRUPT;
+	}
+	t->data_len = get64(buf + 8);
+	t->data_crc = get32(buf + 16);
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* wal_io.h — small file-system helpers of the wal (private). */
+#ifndef FABRAFT_WAL_IO_H
+#define FABRAFT_WAL_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** printf into @errmsg (FR_ERRMSG_SIZE bytes) if it is not NULL. */
+void wal__errf(char *errmsg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/** The FR_* code for an errno value: FR_NOSPACE for ENOSPC, EFBIG and
+ * EDQUOT, FR_NOMEM for ENOMEM, FR_IO otherwise. */
+int wal__errno_code(int e);
+
+/** Write all of @buf at @off, retrying short writes.  Returns 0 or an errno
+ * (a write that makes no progress gives ENOSPC). */
+int wal__pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
+/** Read up to @len bytes at @off (less only at end of file).  Returns the
+ * bytes read or -errno. */
+long long wal__pread_full(int fd, void *buf, size_t len, uint64_t off);
+
+/** fsync a directory (after a create, rename or unlink in it).  0 or errno. */
+int wal__fsync_fd(int fd);
+
+/** Make [off, off+len) of @fd read as zeros without changing its size and
+ * keep the blocks allocated (punch a hole then preallocate again; writes
+ * zeros where punching is unsupported).  0 or errno. */
+int wal__zero_range(int fd, uint64_t off, uint64_t len);
+
+/** Allocate @size bytes aligned to WAL_BLOCK through fr_malloc; *@raw
+ * receives the pointer to pass to fr_free.  NULL when out of memory. */
+void *wal__aligned_alloc(size_t size, void **raw);
+
+/**
+ * Replace @name in the directory @dir_fd with @len bytes of @buf
+ * atomically: write @tmp, fsync it, rename it over @name, fsync the
+ * directory.  Returns 0 or an errno; @step names the failing step.
+ */
+int wal__replace_file(int dir_fd, const char *name, const char *tmp,
+		      const void *buf, size_t len, const char **step);
+
+#endif /* FABRAFT_WAL_IO_H */

@@ -1,0 +1,191 @@
+/* wal_private.h — the wal object shared by wal*.c and snap.c (private). */
+#ifndef FABRAFT_WAL_PRIVATE_H
+#define FABRAFT_WAL_PRIVATE_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wal.h"
+#include "wal_format.h"
+
+/* Batch buffers in the ring: one being written, the others filling. */
+#define WAL_NBUF 4u
+
+enum wal_buf_state {
+	WAL_BUF_FREE = 0, /* not queued */
+	WAL_BUF_FILLING,  /* queued, submitters may still add records */
+	WAL_BUF_SEALED,	  /* queued, full or followed by another batch */
+	WAL_BUF_WRITING,  /* owned by the writer thread */
+};
+
+/* One batch: records bound for one contiguous range of one segment, written
+ * with one pwrite and made durable with one fdatasync. */
+struct wal_batch {
+	void *raw;	    /* allocation to free */
+	uint8_t *data;	    /* raw aligned to WAL_BLOCK */
+	size_t cap;	    /* bytes usable at data */
+	size_t head;	    /* file_off % WAL_BLOCK: room for the tail block */
+	size_t len;	    /* record bytes after head */
+	uint32_t n_entries; /* entry records */
+	uint32_t n_records; /* all records (entries and markers) */
+	int state;	    /* enum wal_buf_state */
+	uint64_t seg_no;    /* target segment */
+	uint64_t file_off;  /* file offset of the first record */
+	bool new_seg;	    /* create the segment before writing */
+	raft_index new_first;	    /* its first index */
+	uint64_t new_alloc;	    /* its size */
+	raft_index last_index;	    /* last entry in the batch, 0 if none */
+	raft_term last_term;	    /* its term */
+	uint64_t ticket;	    /* highest submit ticket in the batch */
+	uint64_t first_ns;	    /* monotonic time of the first record */
+	struct wal_waiter *waiters; /* wal_append callers waiting for it */
+};
+
+/* A wal_append caller waiting for its batch; lives on the caller's stack
+ * and is posted exactly once, when its batch is durable or dropped. */
+struct wal_waiter {
+	sem_t sem;		 /* posted once */
+	int rv;			 /* 0, or the error that dropped the batch */
+	bool done;		 /* set (under mu) before the post */
+	struct wal_waiter *next; /* next waiter of the same batch */
+};
+
+/* Queued view of one segment (entries submitted, durable or not). */
+struct wal_seg {
+	uint64_t seg_no;	/* number in the file name */
+	raft_index first_index; /* index of its first entry */
+	uint64_t alloc;		/* preallocated bytes */
+	uint64_t end;		/* end offset of the records queued so far */
+	uint32_t n;		/* entries */
+	uint32_t cap;		/* capacity of off and term */
+	uint64_t *off;		/* record offset of each entry (owned) */
+	raft_term *term;	/* term of each entry (owned) */
+	bool rolled;		/* ends with a ROLL marker */
+};
+
+struct wal {
+	struct wal_options o; /* copy; o.dir points at dir */
+	char *dir;	      /* owned copy of the directory path */
+	int dir_fd;	      /* O_DIRECTORY fd for *at() and fsync */
+	int lock_fd;	      /* flock()ed lock file */
+	int event_fd;	      /* durable-point notifications */
+	bool direct;	      /* segments are opened with O_DIRECT */
+
+	bool sync_inited;	  /* mutexes and condvars exist */
+	pthread_mutex_t mu;	  /* guards everything below but meta */
+	pthread_cond_t cv_work;	  /* writer: a batch is queued / stop */
+	pthread_cond_t cv_space;  /* submitters: a buffer became free */
+	pthread_cond_t cv_done;	  /* waiters: durable point moved / idle */
+	pthread_cond_t cv_submit; /* submitters: the submit slot is free */
+	pthread_t thread;	  /* the writer */
+	bool thread_started;
+	bool stop;	 /* writer: exit when the queue is empty */
+	bool submitting; /* a submit is placing records */
+	bool no_kick;	 /* the submitter will write its batch
+			    itself: do not wake the writer */
+
+	/* Queued view. */
+	struct wal_seg *segs; /* oldest first (owned) */
+	uint32_t n_segs;
+	uint32_t cap_segs;
+	raft_index base_index; /* entry just before the first stored one */
+	raft_term base_term;   /* its term (0 if unknown) */
+	raft_index last_index; /* last queued entry */
+	raft_term last_term;
+	uint64_t next_seg_no; /* number of the next segment to create */
+	uint64_t ticket;      /* last submit ticket handed out */
+	bool sealed;	      /* the last queued record is a CLOSE */
+	struct wal_batch bufs[WAL_NBUF]; /* the ring */
+	uint32_t q_head;		 /* oldest queued buffer */
+	uint32_t q_count;		 /* queued buffers */
+
+	/* Writer state: touched by the writer thread, or by another thread
+	 * holding mu while the writer is idle (q_count == 0, !busy). */
+	bool busy;		 /* writer is doing I/O */
+	int seg_fd;		 /* open segment, -1 if none */
+	uint64_t seg_fd_no;	 /* its number */
+	void *tail_raw;		 /* allocation of tail */
+	uint8_t *tail;		 /* copy of the last partial block written */
+	uint64_t tail_off;	 /* its (aligned) file offset */
+	uint64_t next_batch;	 /* sequence number of the next batch */
+	uint64_t prev_batch;	 /* last batch known complete */
+	struct wal_stats wstats; /* counters, copied to stats under mu */
+
+	/* Durable point. */
+	raft_index durable_index;
+	raft_term durable_term;
+	uint64_t durable_ticket; /* every ticket <= this is durable */
+	int err;		 /* sticky error, 0 if healthy */
+	char errmsg[FR_ERRMSG_SIZE];
+	struct wal_stats stats;
+
+	pthread_mutex_t meta_mu; /* serialises hard state saves */
+	raft_term term;		 /* persisted term */
+	raft_id vote;		 /* persisted vote */
+
+	struct raft_entry *rec_entries; /* wal_recovered.entries (owned) */
+	uint8_t *rec_payload;		/* their payloads (owned) */
+};
+
+void wal__log(struct wal *w, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Make @w failed with @rv and a message (first error wins).  Holds mu. */
+void wal__fail_locked(struct wal *w, int rv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Segment file name of @seg_no into @name (32 bytes). */
+void wal__seg_name(char *name, uint64_t seg_no);
+
+/** Append an entry slot to @s (grows the arrays).  0 or FR_NOMEM. */
+int wal__seg_push(struct wal_seg *s, uint64_t off, raft_term term);
+
+/** Add an empty queued segment at the end of w->segs.  0 or FR_NOMEM. */
+int wal__segs_add(struct wal *w, uint64_t seg_no, raft_index first,
+		  uint64_t alloc, struct wal_seg **out);
+void wal__segs_free(struct wal *w);
+
+/**
+ * Recovery (wal_recover.c): read every segment, fill the queued view and
+ * writer state of @w, truncate a torn tail, and the entries of @rec.
+ * Called by wal_open before the writer starts.
+ */
+int wal__recover_log(struct wal *w, struct wal_recovered *rec, char *errmsg);
+
+/** Snapshot recovery (snap.c): the newest valid snapshot, for wal_open. */
+int wal__snap_recover(struct wal *w, struct wal_recovered *rec, char *errmsg);
+
+/** Load or create the meta file (wal_meta.c). */
+int wal__meta_open(struct wal *w, bool fresh, char *errmsg);
+
+/** Cut segment @s after its first @keep entries, at offset @x: the kept
+ * prefix replaces the file atomically (wal_truncate.c).  Writer idle, mu
+ * held.  Sets prev_batch, reopens the writer's fd.  0 or an FR_* code with
+ * @msg set. */
+int wal__seg_cut(struct wal *w, struct wal_seg *s, uint32_t keep, uint64_t x,
+		 char *msg);
+
+/** wal_close: queue a CLOSE (or ROLL) marker in its own batch. */
+void wal__seal_locked(struct wal *w);
+
+/** Write the oldest queued batch in the calling thread (group-commit
+ * leader).  Holds mu, releases it during the I/O.  Requires !busy and
+ * q_count > 0. */
+void wal__write_head_locked(struct wal *w);
+
+/** Wake the waiters of a list (detached from its batch; mu not held). */
+void wal__waiters_post(struct wal_waiter *list);
+
+/** Writer-side helpers (wal_writer.c). */
+void *wal__writer_main(void *arg);
+/** Reload the tail block for a segment ending at @end (writer idle). */
+int wal__tail_load(struct wal *w, int fd, uint64_t end);
+/** Open segment @seg_no for writing as the writer's fd (writer idle). */
+int wal__seg_open_fd(struct wal *w, uint64_t seg_no);
+
+/** Monotonic clock in nanoseconds. */
+uint64_t wal__now_ns(void);
+
+#endif /* FABRAFT_WAL_PRIVATE_H */

@@ -1,0 +1,592 @@
+/* wal_recover.c — recovery: scan the segments, verify every record,
+ * truncate a torn tail, refuse damage anywhere else. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "wal_io.h"
+#include "wal_private.h"
+
+/*
+ * Design notes
+ * ============
+ * Batches are numbered; each record carries its batch number and the
+ * number of the batch written before it (prev_batch).  The writer writes
+ * batch N+1 only after the fdatasync of batch N returned (wal.h invariant
+ * 2).  So when the scan meets something that is not a valid record at
+ * offset X, with S the last complete batch before X:
+ *
+ *   - if a valid record with prev_batch > S exists anywhere after X (in
+ *     this segment or a later one), the batch after S was durable before
+ *     that record was written: the damage is not a torn write.  Refuse,
+ *     naming the file and offset.
+ *   - otherwise the damage lies in the last batch, which was never
+ *     acknowledged as durable (or, without a CLOSE marker, cannot be told
+ *     from such a batch): drop it, zero the rest of the segment, delete
+ *     later segments.
+ *
+ * A record whose checksums are valid but whose content is inconsistent
+ * (index gap, decreasing term, batch numbers out of order) cannot come from
+ * a torn write and is always refused.
+ */
+
+struct rseg {
+	uint64_t seg_no;
+	char name[32];
+	int fd;
+	uint8_t *map;  /* whole file, read-only */
+	uint64_t size; /* file size */
+	struct wal_seg_hdr hdr;
+};
+
+struct rentry {
+	uint32_t seg; /* index into rseg array */
+	uint64_t off; /* record offset */
+	raft_index index;
+	raft_term term;
+	uint32_t len;
+	uint8_t type;
+};
+
+struct rstate {
+	struct rseg *segs;
+	uint32_t n_segs;
+	struct rentry *ents; /* accepted entries */
+	uint32_t n_ents;
+	uint32_t cap_ents;
+	uint32_t n_pending; /* entries of the open batch, after n_ents */
+	uint64_t S;	    /* last complete batch */
+	uint64_t open;	    /* open batch number, 0 if none */
+	uint64_t open_off;  /* its first record */
+	uint64_t max_batch;
+	raft_index next; /* next expected entry index */
+	raft_term last_term;
+	bool sealed;	  /* last complete record is a CLOSE */
+	uint32_t end_seg; /* segment holding the end of the log */
+	uint64_t end_off; /* end of valid data in it */
+	bool rolled;	  /* end_seg ends with a ROLL */
+	bool torn;	  /* a torn tail was found */
+};
+
+static int cmp_rseg(const void *a, const void *b)
+{
+	const struct rseg *x = a, *y = b;
+	return x->seg_no < y->seg_no ? -1 : x->seg_no > y->seg_no;
+}
+
+static bool parse_seg_name(const char *name, uint64_t *no, bool *tmp)
+{
+	if (strlen(name) != 24 || strncmp(name, "wal-", 4) != 0) {
+		return false;
+	}
+	if (strcmp(name + 20, ".seg") == 0) {
+		*tmp = false;
+	} else if (strcmp(name + 20, ".tmp") == 0) {
+		*tmp = true;
+	} else {
+		return false;
+	}
+	uint64_t v = 0;
+	for (int i = 4; i < 20; i++) {
+		char c = name[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+					       : -1;
+		if (d < 0) {
+			return false;
+		}
+		v = (v << 4) | (uint64_t)d;
+	}
+	*no = v;
+	return true;
+}
+
+static int list_segments(struct wal *w, struct rstate *r, char *errmsg)
+{
+	int fd = openat(w->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	uint32_t cap = 0;
+	if (d == NULL) {
+		wal__errf(errmsg, "%s: %s", w->dir, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return FR_IO;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		uint64_t no;
+		bool tmp;
+		if (!parse_seg_name(de->d_name, &no, &tmp)) {
+			continue;
+		}
+		if (tmp) { /* a segment whose creation was interrupted */
+			unlinkat(w->dir_fd, de->d_name, 0);
+			continue;
+		}
+		if (r->n_segs == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct rseg *s = fr_realloc(r->segs, cap * sizeof(*s));
+			if (s == NULL) {
+				closedir(d);
+				return FR_NOMEM;
+			}
+			r->segs = s;
+		}
+		struct rseg *s = &r->segs[r->n_segs++];
+		memset(s, 0, sizeof(*s));
+		s->seg_no = no;
+		s->fd = -1;
+		wal__seg_name(s->name, no);
+	}
+	closedir(d);
+	if (r->n_segs > 0) {
+		qsort(r->segs, r->n_segs, sizeof(*r->segs), cmp_rseg);
+	}
+	return 0;
+}
+
+/* Open, check the header and size, and map one segment. */
+static int seg_map(struct wal *w, struct rseg *s, char *errmsg)
+{
+	struct stat st;
+	uint8_t hdr[WAL_SEG_HDR_BYTES];
+	const char *why = "";
+
+	s->fd = openat(w->dir_fd, s->name, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0 || fstat(s->fd, &st) != 0) {
+		wal__errf(errmsg, "%s/%s: %s", w->dir, s->name,
+			  strerror(errno));
+		return FR_IO;
+	}
+	s->size = (uint64_t)st.st_size;
+	if (s->size < WAL_SEG_HDR_BYTES ||
+	    wal__pread_full(s->fd, hdr, sizeof(hdr), 0) != sizeof(hdr)) {
+		wal__errf(errmsg,
+			  "%s/%s: truncated to %" PRIu64 " bytes; "
+			  "refusing to start",
+			  w->dir, s->name, s->size);
+		return FR_CORRUPT;
+	}
+	if (wal__seg_hdr_decode(&s->hdr, hdr, &why) != 0) {
+		wal__errf(errmsg, "%s/%s: offset 0: %s; refusing to start",
+			  w->dir, s->name, why);
+		return FR_CORRUPT;
+	}
+	if (s->hdr.cluster_id != w->o.cluster_id ||
+	    s->hdr.node_id != w->o.node_id) {
+		wal__errf(errmsg,
+			  "%s/%s belongs to cluster %#" PRIx64 " node %" PRIu32
+			  ", not this one; refusing to start",
+			  w->dir, s->name, s->hdr.cluster_id, s->hdr.node_id);
+		return FR_MISMATCH;
+	}
+	if (s->hdr.seg_no != s->seg_no || s->size < s->hdr.alloc_bytes) {
+		wal__errf(errmsg, "%s/%s: %s; refusing to start", w->dir,
+			  s->name,
+			  s->hdr.seg_no != s->seg_no
+			      ? "header names another segment"
+			      : "file shorter than its preallocated size "
+				"(truncated)");
+		return FR_CORRUPT;
+	}
+	/* What a killed writer left in the page cache is about to become
+	 * part of the log: make it durable before anything builds on it. */
+	if (fsync(s->fd) != 0) {
+		wal__errf(errmsg, "%s/%s: fsync: %s", w->dir, s->name,
+			  strerror(errno));
+		return wal__errno_code(errno);
+	}
+	s->map = mmap(NULL, s->size, PROT_READ, MAP_PRIVATE, s->fd, 0);
+	if (s->map == MAP_FAILED) {
+		s->map = NULL;
+		wal__errf(errmsg, "%s/%s: mmap: %s", w->dir, s->name,
+			  strerror(errno));
+		return FR_IO;
+	}
+	return 0;
+}
+
+/* A valid record with prev_batch > S at or after @from in segment @i or
+ * anywhere in a later segment?  Reports where. */
+static bool later_data(const struct rstate *r, uint32_t i, uint64_t from,
+		       uint32_t *seg, uint64_t *off)
+{
+	for (; i < r->n_segs; i++) {
+		const struct rseg *s = &r->segs[i];
+		uint64_t o = (from + 7) & ~(uint64_t)7;
+		for (; o + WAL_REC_HDR_BYTES <= s->size; o += 8) {
+			struct wal_rec_hdr h;
+			const uint8_t *p = s->map + o;
+			if (p[4] != 0x46 || p[5] != 0x52 || p[6] != 0x52 ||
+			    p[7] != 0x43) {
+				continue; /* not the "FRRC" magic */
+			}
+			if (wal__rec_hdr_plausible(&h, p, s->size - o) &&
+			    h.prev_batch > r->S) {
+				*seg = i;
+				*off = o;
+				return true;
+			}
+		}
+		from = WAL_SEG_HDR_BYTES;
+	}
+	return false;
+}
+
+static int ent_push(struct rstate *r, uint32_t seg, uint64_t off,
+		    const struct wal_rec_hdr *h)
+{
+	uint32_t n = r->n_ents + r->n_pending;
+	if (n == r->cap_ents) {
+		uint32_t cap = r->cap_ents ? 2 * r->cap_ents : 1024;
+		struct rentry *e = fr_realloc(r->ents, cap * sizeof(*e));
+		if (e == NULL) {
+			return FR_NOMEM;
+		}
+		r->ents = e;
+		r->cap_ents = cap;
+	}
+	r->ents[n] = (struct rentry){
+	    .seg = seg,
+	    .off = off,
+	    .index = h->index,
+	    .term = h->term,
+	    .len = h->len,
+	    .type = h->type,
+	};
+	r->n_pending++;
+	return 0;
+}
+
+/* Check a valid record against the log so far; NULL if consistent. */
+static const char *rec_inconsistent(const struct rstate *r,
+				    const struct wal_rec_hdr *h)
+{
+	if (r->open != 0 ? h->batch != r->open
+			 : h->batch <= r->S || h->prev_batch != r->S) {
+		return "batch numbers out of sequence";
+	}
+	if (h->kind == WAL_REC_ENTRY) {
+		if (h->index != r->next) {
+			return "entry index out of sequence";
+		}
+		if (h->term < r->last_term) {
+			return "entry term decreases";
+		}
+	} else if (h->index != r->next - 1) {
+		return "marker index out of sequence";
+	} else if (h->kind == WAL_REC_ROLL && !(h->flags & WAL_REC_F_LAST)) {
+		return "segment-roll marker not at the end of its batch";
+	}
+	return NULL;
+}
+
+/* Accept a valid, consistent record. */
+static int rec_accept(struct rstate *r, uint32_t seg, uint64_t off,
+		      const struct wal_rec_hdr *h)
+{
+	int rv;
+	if (r->open == 0) {
+		r->open = h->batch;
+		r->open_off = off;
+	}
+	if (h->batch > r->max_batch) {
+		r->max_batch = h->batch;
+	}
+	if (h->kind == WAL_REC_ENTRY) {
+		if ((rv = ent_push(r, seg, off, h)) != 0) {
+			return rv;
+		}
+		r->next = h->index + 1;
+		r->last_term = h->term;
+	}
+	if (h->flags & WAL_REC_F_LAST) {
+		r->S = h->batch;
+		r->open = 0;
+		r->n_ents += r->n_pending;
+		r->n_pending = 0;
+		r->sealed = h->kind == WAL_REC_CLOSE;
+		r->end_off = off + wal_rec_size(h->len);
+		r->rolled = h->kind == WAL_REC_ROLL;
+	}
+	return 0;
+}
+
+/*
+ * The data of segment @i ends at @x (zeros, end of file or a bad record,
+ * @why says which).  Decide: clean end, torn tail, or damage.  Sets
+ * *@stop when the log ends in this segment.
+ */
+static int seg_end(struct wal *w, struct rstate *r, uint32_t i, uint64_t x,
+		   const char *why, bool *stop, char *errmsg)
+{
+	const struct rseg *s = &r->segs[i];
+	uint32_t dseg;
+	uint64_t doff;
+
+	*stop = true;
+	if (later_data(r, i, x, &dseg, &doff)) {
+		wal__errf(errmsg,
+			  "%s/%s: offset %" PRIu64 ": %s, but valid "
+			  "data written later follows (%s offset %" PRIu64
+			  "); refusing to start",
+			  w->dir, s->name, x, why, r->segs[dseg].name, doff);
+		return FR_CORRUPT;
+	}
+	uint64_t cut = r->open != 0 ? r->open_off : x;
+	bool clean = r->open == 0 && why == NULL;
+	if (!clean) {
+		r->torn = true;
+		wal__log(w, WAL_LOG_WARN,
+			 "%s offset %" PRIu64 ": torn tail "
+			 "(%s): dropping the unfinished last batch from offset "
+			 "%" PRIu64,
+			 s->name, x, why != NULL ? why : "incomplete batch",
+			 cut);
+	}
+	r->n_pending = 0;
+	r->open = 0;
+	r->end_seg = i;
+	r->end_off = cut;
+	return 0;
+}
+
+/* Scan the records of segment @i. */
+static int seg_scan(struct wal *w, struct rstate *r, uint32_t i, bool *stop,
+		    char *errmsg)
+{
+	struct rseg *s = &r->segs[i];
+	uint64_t off = WAL_SEG_HDR_BYTES;
+	int rv;
+
+	if (i == 0) {
+		r->next = s->hdr.first_index;
+		r->S = s->hdr.base_batch;
+		r->max_batch = r->S;
+	} else if (s->hdr.first_index != r->next) {
+		wal__errf(errmsg,
+			  "%s/%s: first index %" PRIu64 ", expected %" PRIu64
+			  "; refusing to start",
+			  w->dir, s->name, s->hdr.first_index, r->next);
+		return FR_CORRUPT;
+	}
+	r->end_seg = i;
+	r->end_off = off;
+	r->rolled = false;
+	for (;;) {
+		struct wal_rec_hdr h;
+		const char *why = NULL;
+		int st = wal__rec_decode(&h, s->map + off, s->size - off, &why);
+		if (st != WAL_REC_OK) {
+			if (st == WAL_REC_ZERO && r->open == 0 &&
+			    i + 1 == r->n_segs) {
+				why = NULL; /* clean end of the log */
+			} else if (st == WAL_REC_ZERO) {
+				why = r->open != 0 ? "incomplete batch"
+						   : "segment ends without a "
+						     "roll marker";
+			}
+			return seg_end(w, r, i, off, why, stop, errmsg);
+		}
+		const char *bad = rec_inconsistent(r, &h);
+		if (bad != NULL) {
+			wal__errf(errmsg,
+				  "%s/%s: offset %" PRIu64 ": %s; "
+				  "refusing to start",
+				  w->dir, s->name, off, bad);
+			return FR_CORRUPT;
+		}
+		if ((rv = rec_accept(r, i, off, &h)) != 0) {
+			return rv;
+		}
+		off += wal_rec_size(h.len);
+		if (r->rolled && r->open == 0) {
+			*stop = false;
+			return 0;
+		}
+	}
+}
+
+/* Apply the end found by the scan: delete later segments (newest first)
+ * and zero the end segment after the end of the log. */
+static int tail_repair(struct wal *w, struct rstate *r, char *errmsg)
+{
+	for (uint32_t i = r->n_segs; i > r->end_seg + 1; i--) {
+		struct rseg *s = &r->segs[i - 1];
+		wal__log(w, WAL_LOG_WARN, "deleting %s: it follows a torn tail",
+			 s->name);
+		if (unlinkat(w->dir_fd, s->name, 0) != 0 ||
+		    fsync(w->dir_fd) != 0) {
+			wal__errf(errmsg, "%s/%s: unlink: %s", w->dir, s->name,
+				  strerror(errno));
+			return FR_IO;
+		}
+	}
+	if (!r->torn) {
+		return 0;
+	}
+	struct rseg *s = &r->segs[r->end_seg];
+	int fd = openat(w->dir_fd, s->name, O_RDWR | O_CLOEXEC);
+	int e = fd < 0 ? errno
+		       : wal__zero_range(fd, r->end_off, s->size - r->end_off);
+	if (e == 0 && fsync(fd) != 0) {
+		e = errno;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (e != 0) {
+		wal__errf(errmsg, "%s/%s: zeroing the torn tail: %s", w->dir,
+			  s->name, strerror(e));
+		return wal__errno_code(e);
+	}
+	return 0;
+}
+
+/* Copy the accepted entries out of the maps into rec. */
+static int entries_build(struct wal *w, struct rstate *r,
+			 struct wal_recovered *rec)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < r->n_ents; i++) {
+		total += r->ents[i].len;
+	}
+	if (r->n_ents == 0) {
+		return 0;
+	}
+	w->rec_entries = fr_calloc(r->n_ents, sizeof(*w->rec_entries));
+	w->rec_payload = fr_malloc(total > 0 ? (size_t)total : 1);
+	if (w->rec_entries == NULL || w->rec_payload == NULL) {
+		return FR_NOMEM;
+	}
+	uint8_t *p = w->rec_payload;
+	for (uint32_t i = 0; i < r->n_ents; i++) {
+		const struct rentry *e = &r->ents[i];
+		memcpy(p, r->segs[e->seg].map + e->off + WAL_REC_HDR_BYTES,
+		       e->len);
+		w->rec_entries[i] = (struct raft_entry){
+		    .term = e->term,
+		    .index = e->index,
+		    .type = e->type,
+		    .len = e->len,
+		    .buf = p,
+		};
+		p += e->len;
+	}
+	rec->entries = w->rec_entries;
+	rec->n_entries = r->n_ents;
+	return 0;
+}
+
+/* Fill the queued view and writer state of @w from the scan. */
+static int state_build(struct wal *w, struct rstate *r)
+{
+	uint32_t k = 0;
+	int rv;
+	for (uint32_t i = 0; i < r->n_segs && i <= r->end_seg; i++) {
+		struct rseg *rs = &r->segs[i];
+		struct wal_seg *s;
+		uint64_t alloc = rs->size & ~(uint64_t)(WAL_BLOCK - 1);
+		if ((rv = wal__segs_add(w, rs->seg_no, rs->hdr.first_index,
+					alloc, &s)) != 0) {
+			return rv;
+		}
+		for (; k < r->n_ents && r->ents[k].seg == i; k++) {
+			if ((rv = wal__seg_push(s, r->ents[k].off,
+						r->ents[k].term)) != 0) {
+				return rv;
+			}
+		}
+		s->rolled = i < r->end_seg || r->rolled;
+		s->end = i < r->end_seg ? alloc : r->end_off;
+	}
+	if (w->n_segs == 0) {
+		return 0;
+	}
+	w->base_index = w->segs[0].first_index - 1;
+	w->last_index = r->next - 1;
+	if (r->n_ents > 0) {
+		w->last_index = r->ents[r->n_ents - 1].index;
+		w->last_term = r->ents[r->n_ents - 1].term;
+	} else {
+		w->last_index = w->base_index;
+	}
+	w->durable_index = w->last_index;
+	w->durable_term = w->last_term;
+	w->next_seg_no = w->segs[w->n_segs - 1].seg_no + 1;
+	w->next_batch = r->max_batch + 1;
+	w->prev_batch = r->S;
+	w->sealed = r->sealed;
+	struct wal_seg *last = &w->segs[w->n_segs - 1];
+	int e = wal__seg_open_fd(w, last->seg_no);
+	if (e == 0) {
+		e = wal__tail_load(w, w->seg_fd, last->end);
+	}
+	return e == 0 ? 0 : wal__errno_code(e);
+}
+
+static void rstate_free(struct rstate *r)
+{
+	for (uint32_t i = 0; i < r->n_segs; i++) {
+		if (r->segs[i].map != NULL) {
+			munmap(r->segs[i].map, r->segs[i].size);
+		}
+		if (r->segs[i].fd >= 0) {
+			close(r->segs[i].fd);
+		}
+	}
+	fr_free(r->segs);
+	fr_free(r->ents);
+}
+
+int wal__recover_log(struct wal *w, struct wal_recovered *rec, char *errmsg)
+{
+	struct rstate r;
+	bool stop = false;
+	int rv;
+
+	memset(&r, 0, sizeof(r));
+	if ((rv = list_segments(w, &r, errmsg)) != 0) {
+		goto out;
+	}
+	for (uint32_t i = 0; i < r.n_segs; i++) {
+		if ((rv = seg_map(w, &r.segs[i], errmsg)) != 0) {
+			goto out;
+		}
+	}
+	if (r.n_segs > 0 && fsync(w->dir_fd) != 0) {
+		wal__errf(errmsg, "%s: fsync: %s", w->dir, strerror(errno));
+		rv = FR_IO;
+		goto out;
+	}
+	for (uint32_t i = 0; i < r.n_segs && !stop; i++) {
+		if ((rv = seg_scan(w, &r, i, &stop, errmsg)) != 0) {
+			goto out;
+		}
+	}
+	if (r.n_segs > 0 && ((rv = tail_repair(w, &r, errmsg)) != 0 ||
+			     (rv = entries_build(w, &r, rec)) != 0 ||
+			     (rv = state_build(w, &r)) != 0)) {
+		if (rv == FR_IO && errmsg != NULL && errmsg[0] == '\0') {
+			wal__errf(errmsg, "%s: reopening the last segment: %s",
+				  w->dir, strerror(errno));
+		}
+		goto out;
+	}
+	rec->torn_tail = r.torn;
+	wal__log(w, WAL_LOG_INFO, "recovered %u entries from %u segment(s)%s",
+		 r.n_ents, w->n_segs,
+		 r.torn ? " after dropping a torn tail" : "");
+out:
+	rstate_free(&r);
+	return rv;
+}

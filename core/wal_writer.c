@@ -1,0 +1,394 @@
+/* wal_writer.c — the writer thread: one pwrite and one fdatasync per batch
+ * (group commit), segment creation, and the durable point. */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wal_io.h"
+#include "wal_private.h"
+
+/*
+ * Design notes
+ * ============
+ * The writer takes the oldest queued buffer, writes it and waits for
+ * fdatasync before it takes the next one (invariant 2 of wal.h): this is
+ * what lets recovery tell a torn last batch from a damaged older one.
+ *
+ * With O_DIRECT every write must start and end on a WAL_BLOCK boundary.  A
+ * batch rarely does, so the writer keeps a copy of the last partial block it
+ * wrote (tail) and writes it again, identical, in front of the next batch;
+ * the bytes after the batch up to the block end are zeros.  Rewriting a
+ * block with the same acknowledged bytes is safe as long as the device
+ * writes each sector atomically (the usual assumption; docs/storage.md).
+ */
+
+uint64_t wal__now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void wal__seg_name(char *name, uint64_t seg_no)
+{
+	snprintf(name, 32, "wal-%016" PRIx64 ".seg", seg_no);
+}
+
+int wal__seg_open_fd(struct wal *w, uint64_t seg_no)
+{
+	char name[32];
+	if (w->seg_fd >= 0) {
+		close(w->seg_fd);
+		w->seg_fd = -1;
+	}
+	wal__seg_name(name, seg_no);
+	int fd = openat(w->dir_fd, name,
+			O_RDWR | O_CLOEXEC | (w->direct ? O_DIRECT : 0));
+	if (fd < 0) {
+		return errno;
+	}
+	w->seg_fd = fd;
+	w->seg_fd_no = seg_no;
+	return 0;
+}
+
+int wal__tail_load(struct wal *w, int fd, uint64_t end)
+{
+	uint64_t start = end - end % WAL_BLOCK;
+	memset(w->tail, 0, WAL_BLOCK);
+	w->tail_off = start;
+	if (end == start) {
+		return 0;
+	}
+	long long n = wal__pread_full(fd, w->tail, WAL_BLOCK, start);
+	if (n < 0) {
+		return (int)-n;
+	}
+	/* Keep only the bytes before @end: the rest must be zero on disk. */
+	memset(w->tail + (end - start), 0, WAL_BLOCK - (end - start));
+	return 0;
+}
+
+/* Create a segment atomically: a tmp file is preallocated, gets its header,
+ * is fsynced and renamed; the directory is fsynced.  So a segment file
+ * always has its full size and a valid header. */
+static int seg_create(struct wal *w, const struct wal_batch *b, char *msg)
+{
+	char name[32], tmp[32];
+	struct wal_seg_hdr h = {
+	    .cluster_id = w->o.cluster_id,
+	    .node_id = w->o.node_id,
+	    .seg_no = b->seg_no,
+	    .first_index = b->new_first,
+	    .alloc_bytes = b->new_alloc,
+	    .base_batch = w->prev_batch,
+	};
+	const char *step = "create";
+	int e;
+
+	wal__seg_name(name, b->seg_no);
+	snprintf(tmp, sizeof(tmp), "wal-%016" PRIx64 ".tmp", b->seg_no);
+	int fd = openat(w->dir_fd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0644);
+	if (fd < 0) {
+		e = errno;
+		goto err;
+	}
+	step = "preallocate";
+	if (fallocate(fd, 0, 0, (off_t)b->new_alloc) != 0) {
+		e = errno;
+		if (e != EOPNOTSUPP ||
+		    ftruncate(fd, (off_t)b->new_alloc) != 0) {
+			goto err_close;
+		}
+	}
+	wal__seg_hdr_encode(&h, w->tail); /* the tail block is free here */
+	step = "write header";
+	if ((e = wal__pwrite_all(fd, w->tail, WAL_SEG_HDR_BYTES, 0)) != 0) {
+		goto err_close;
+	}
+	step = "fsync";
+	if (fsync(fd) != 0) {
+		e = errno;
+		goto err_close;
+	}
+	close(fd);
+	step = "rename";
+	if (renameat(w->dir_fd, tmp, w->dir_fd, name) != 0) {
+		e = errno;
+		goto err_unlink;
+	}
+	step = "fsync of the directory";
+	if (fsync(w->dir_fd) != 0) {
+		e = errno;
+		goto err;
+	}
+	w->wstats.fsyncs += 2;
+	memset(w->tail, 0, WAL_BLOCK);
+	w->tail_off = 0;
+	step = "open";
+	if ((e = wal__seg_open_fd(w, b->seg_no)) != 0) {
+		goto err;
+	}
+	return 0;
+
+err_close:
+	close(fd);
+err_unlink:
+	unlinkat(w->dir_fd, tmp, 0);
+err:
+	snprintf(msg, FR_ERRMSG_SIZE, "%s/%s: %s failed: %s", w->dir, name,
+		 step, strerror(e));
+	return wal__errno_code(e);
+}
+
+/* Give every record of @b its batch number; flag the last one. */
+static void batch_stamp(struct wal *w, struct wal_batch *b)
+{
+	uint8_t *p = b->data + b->head;
+	uint64_t batch = w->next_batch++;
+	for (uint32_t i = 0; i < b->n_records; i++) {
+		uint32_t len = wal__rec_hdr_len(p);
+		wal__rec_hdr_stamp(p, batch, w->prev_batch,
+				   i + 1 == b->n_records);
+		p += wal_rec_size(len);
+	}
+	assert(p == b->data + b->head + b->len);
+	w->prev_batch = batch;
+}
+
+static int batch_pwrite(struct wal *w, struct wal_batch *b)
+{
+	if (!w->direct) {
+		w->wstats.write_bytes += b->len;
+		return wal__pwrite_all(w->seg_fd, b->data + b->head, b->len,
+				       b->file_off);
+	}
+	uint64_t start = b->file_off - b->head;
+	size_t used = b->head + b->len;
+	size_t total = (used + WAL_BLOCK - 1) & ~(size_t)(WAL_BLOCK - 1);
+	if (b->head > 0) {
+		assert(w->tail_off == start);
+		memcpy(b->data, w->tail, b->head);
+	}
+	memset(b->data + used, 0, total - used);
+	int e = wal__pwrite_all(w->seg_fd, b->data, total, start);
+	if (e != 0) {
+		return e;
+	}
+	w->wstats.write_bytes += total;
+	size_t down = used & ~(size_t)(WAL_BLOCK - 1);
+	if (down == used) {
+		memset(w->tail, 0, WAL_BLOCK);
+	} else {
+		memcpy(w->tail, b->data + down, WAL_BLOCK);
+	}
+	w->tail_off = start + down;
+	return 0;
+}
+
+/* Write and sync one batch.  Runs without the lock. */
+static int batch_write(struct wal *w, struct wal_batch *b, char *msg)
+{
+	char name[32];
+	int e;
+
+	if (b->new_seg) {
+		int rv = seg_create(w, b, msg);
+		if (rv != 0) {
+			return rv;
+		}
+	} else if (w->seg_fd < 0 || w->seg_fd_no != b->seg_no) {
+		if ((e = wal__seg_open_fd(w, b->seg_no)) != 0) {
+			goto err;
+		}
+	}
+	if (b->n_records == 0) {
+		return 0; /* a placement failed after the buffer was queued */
+	}
+	batch_stamp(w, b);
+	if ((e = batch_pwrite(w, b)) != 0) {
+		goto err;
+	}
+	if (w->o.fsync) {
+		if (fdatasync(w->seg_fd) != 0) {
+			e = errno;
+			goto err;
+		}
+		w->wstats.fsyncs++;
+	}
+	w->wstats.batches++;
+	w->wstats.entries += b->n_entries;
+	w->wstats.bytes += b->len;
+	return 0;
+err:
+	wal__seg_name(name, b->seg_no);
+	snprintf(msg, FR_ERRMSG_SIZE,
+		 "%s/%s: writing %zu bytes at %" PRIu64 ": %s", w->dir, name,
+		 b->len, b->file_off, strerror(e));
+	return wal__errno_code(e);
+}
+
+static void notify(struct wal *w)
+{
+	uint64_t one = 1;
+	ssize_t n = write(w->event_fd, &one, sizeof(one));
+	(void)n; /* EAGAIN: the counter is already non-zero */
+}
+
+/* Drop every queued buffer of a failed wal and wake everybody. */
+static void queue_discard_locked(struct wal *w)
+{
+	while (w->q_count > 0) {
+		struct wal_batch *b = &w->bufs[w->q_head];
+		b->state = WAL_BUF_FREE;
+		for (struct wal_waiter *x = b->waiters; x != NULL;
+		     x = x->next) {
+			x->rv = w->err;
+		}
+		wal__waiters_post(b->waiters);
+		b->waiters = NULL;
+		w->q_head = (w->q_head + 1) % WAL_NBUF;
+		w->q_count--;
+	}
+}
+
+/* Batch wait: give a filling batch up to batch_wait_us to fill up. */
+static void batch_wait_locked(struct wal *w, struct wal_batch *b)
+{
+	uint64_t deadline = b->first_ns + (uint64_t)w->o.batch_wait_us * 1000u;
+	while (b->state == WAL_BUF_FILLING && !w->stop) {
+		uint64_t now = wal__now_ns();
+		if (now >= deadline) {
+			break;
+		}
+		struct timespec ts = {
+		    .tv_sec = (time_t)(deadline / 1000000000u),
+		    .tv_nsec = (long)(deadline % 1000000000u),
+		};
+		pthread_cond_timedwait(&w->cv_work, &w->mu, &ts);
+	}
+}
+
+void wal__waiters_post(struct wal_waiter *list)
+{
+	while (list != NULL) {
+		struct wal_waiter *next = list->next; /* list dies on post */
+		sem_post(&list->sem);
+		list = next;
+	}
+}
+
+/* Account for a written batch; returns its waiters, to be posted once mu
+ * is released (so the lock is not held across hundreds of wakeups). */
+static struct wal_waiter *batch_done_locked(struct wal *w, struct wal_batch *b,
+					    int rv, const char *msg)
+{
+	w->busy = false;
+	if (rv != 0) {
+		wal__fail_locked(w, rv, "%s", msg);
+	} else {
+		if (b->last_index != 0) {
+			w->durable_index = b->last_index;
+			w->durable_term = b->last_term;
+		}
+		if (b->ticket > w->durable_ticket) {
+			w->durable_ticket = b->ticket;
+		}
+	}
+	w->stats = w->wstats;
+	struct wal_waiter *list = b->waiters;
+	for (struct wal_waiter *x = list; x != NULL; x = x->next) {
+		x->rv = rv != 0 ? w->err : 0;
+		x->done = true;
+	}
+	b->waiters = NULL;
+	b->state = WAL_BUF_FREE;
+	w->q_head = (w->q_head + 1) % WAL_NBUF;
+	w->q_count--;
+	if (w->err != 0) {
+		queue_discard_locked(w);
+	}
+	if (w->q_count > 0) {
+		pthread_cond_signal(&w->cv_work);
+	}
+	pthread_cond_signal(&w->cv_space);
+	pthread_cond_broadcast(&w->cv_done);
+	notify(w);
+	return list;
+}
+
+void wal__write_head_locked(struct wal *w)
+{
+	char msg[FR_ERRMSG_SIZE];
+	struct wal_batch *b = &w->bufs[w->q_head];
+	assert(!w->busy && w->q_count > 0);
+	b->state = WAL_BUF_WRITING;
+	w->busy = true;
+	pthread_mutex_unlock(&w->mu);
+	msg[0] = '\0';
+	int rv = batch_write(w, b, msg);
+	pthread_mutex_lock(&w->mu);
+	struct wal_waiter *list = batch_done_locked(w, b, rv, msg);
+	if (list != NULL) {
+		pthread_mutex_unlock(&w->mu);
+		wal__waiters_post(list);
+		pthread_mutex_lock(&w->mu);
+	}
+}
+
+void *wal__writer_main(void *arg)
+{
+	struct wal *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->q_count == 0 || w->busy) {
+			if (w->stop && w->q_count == 0 && !w->busy) {
+				goto out;
+			}
+			pthread_cond_wait(&w->cv_work, &w->mu);
+		}
+		struct wal_batch *b = &w->bufs[w->q_head];
+		if (b->state == WAL_BUF_FILLING && w->o.batch_wait_us > 0) {
+			batch_wait_locked(w, b);
+		}
+		if (w->err != 0) {
+			queue_discard_locked(w);
+			pthread_cond_broadcast(&w->cv_space);
+			pthread_cond_broadcast(&w->cv_done);
+			continue;
+		}
+		if (!w->busy && w->q_count > 0) {
+			wal__write_head_locked(w);
+		}
+	}
+out:
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+void wal__fail_locked(struct wal *w, int rv, const char *fmt, ...)
+{
+	if (w->err != 0) {
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(w->errmsg, sizeof(w->errmsg), fmt, ap);
+	va_end(ap);
+	w->err = rv;
+	wal__log(w, WAL_LOG_ERROR, "wal failed, refusing further writes: %s",
+		 w->errmsg);
+	pthread_cond_broadcast(&w->cv_space);
+	pthread_cond_broadcast(&w->cv_done);
+	pthread_cond_broadcast(&w->cv_submit);
+	pthread_cond_signal(&w->cv_work); /* the writer drops the queue */
+	notify(w);
+}

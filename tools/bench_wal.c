@@ -1,0 +1,416 @@
+/* bench_wal.c — `fabraft-bench wal`: entries/s and MB/s of the durable log
+ * for several entry sizes and numbers of concurrent appenders, against a
+ * raw pwrite+fdatasync loop measured in the same run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "wal.h"
+
+int bench_wal_main(int argc, char **argv);
+
+#define MAX_LIST       8
+#define RAW_FILE_BYTES (64ull << 20)
+
+struct bench_opts {
+	const char *dir;	  /* scratch directory */
+	double seconds;		  /* per measurement */
+	uint32_t sizes[MAX_LIST]; /* entry payload bytes */
+	uint32_t n_sizes;
+	uint32_t appenders[MAX_LIST]; /* concurrent appenders */
+	uint32_t n_appenders;
+	int direct_io; /* enum wal_direct_io */
+	uint32_t batch_wait_us;
+	bool same_bytes; /* also run the equal-work raw loop */
+	bool spin;	 /* keep one CPU busy while measuring */
+};
+
+struct result {
+	double secs;
+	uint64_t entries;
+	uint64_t bytes; /* payload bytes */
+	uint64_t fsyncs;
+	uint64_t write_bytes; /* bytes passed to pwrite */
+	uint64_t log_bytes;   /* bytes appended (records, headers included) */
+	bool direct;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void quiet(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	if (level >= WAL_LOG_WARN) {
+		fprintf(stderr, "wal: %s\n", msg);
+	}
+}
+
+static void rm_dir(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "bench: cannot remove %s\n", dir);
+	}
+}
+
+/*
+ * Raw baseline: a loop of pwrite + fdatasync appending @len bytes per
+ * operation to a preallocated file (offsets wrap at 64 MiB), for @seconds or
+ * @max_ops operations.  Buffered: pwrite(@len) at the append offset.  With
+ * @direct, the same byte stream written the way the log does it with
+ * O_DIRECT: the aligned blocks covering the new bytes, rewriting the last
+ * partial block of the previous write (this is the log's I/O pattern
+ * without the log: the comparison for "same bytes and fsyncs").
+ */
+static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
+		   uint64_t max_ops, struct result *r)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/raw.bench", dir);
+	int fd = open(path,
+		      O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
+			  (direct ? O_DIRECT : 0),
+		      0644);
+	if (fd < 0 || fallocate(fd, 0, 0, (off_t)RAW_FILE_BYTES) != 0) {
+		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	size_t cap = (size_t)len + 2 * 4096;
+	uint8_t *raw = fr_malloc(cap + 4096);
+	uint8_t *buf = (uint8_t *)(((uintptr_t)raw + 4095) & ~(uintptr_t)4095);
+	memset(buf, 0xab, cap);
+	uint64_t off = 4096, ops = 0, written = 0;
+	double t0 = now_s(), t = t0;
+	while (ops < max_ops && t - t0 < seconds) {
+		if (off + cap > RAW_FILE_BYTES) {
+			off = 4096;
+		}
+		uint64_t start = direct ? off & ~(uint64_t)4095 : off;
+		uint64_t end =
+		    direct ? (off + len + 4095) & ~(uint64_t)4095 : off + len;
+		size_t n = (size_t)(end - start);
+		if (pwrite(fd, buf, n, (off_t)start) != (ssize_t)n ||
+		    fdatasync(fd) != 0) {
+			fprintf(stderr, "bench: raw write: %s\n",
+				strerror(errno));
+			break;
+		}
+		off += len;
+		written += n;
+		ops++;
+		if ((ops & 7) == 0 || max_ops != UINT64_MAX) {
+			t = now_s();
+		}
+	}
+	r->secs = now_s() - t0;
+	r->entries = ops;
+	r->bytes = ops * len;
+	r->fsyncs = ops;
+	r->write_bytes = written;
+	r->direct = direct;
+	fr_free(raw);
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+struct appender {
+	struct wal *w;
+	uint32_t len;
+	atomic_bool *stop;
+	_Atomic uint64_t *done;
+	int rv;
+};
+
+static void *appender_main(void *arg)
+{
+	struct appender *a = arg;
+	uint8_t *buf = fr_malloc(a->len ? a->len : 1);
+	memset(buf, 0x5a, a->len);
+	struct raft_entry e = {
+	    .term = 1, .index = 0, .type = 1, .len = a->len, .buf = buf};
+	while (!atomic_load(a->stop)) {
+		if ((a->rv = wal_append(a->w, &e, 1)) != 0) {
+			break;
+		}
+		atomic_fetch_add(a->done, 1);
+	}
+	fr_free(buf);
+	return NULL;
+}
+
+static int wal_start(const struct bench_opts *bo, struct wal **w, bool *direct)
+{
+	char dir[512], err[FR_ERRMSG_SIZE];
+	struct wal_options o;
+	struct wal_recovered rec;
+	snprintf(dir, sizeof(dir), "%s/wal", bo->dir);
+	rm_dir(dir);
+	wal_options_default(&o, dir, 1, 1);
+	o.direct_io = bo->direct_io;
+	o.batch_wait_us = bo->batch_wait_us;
+	o.log = quiet;
+	if (wal_open(w, &o, &rec, err) != 0) {
+		fprintf(stderr, "bench: %s\n", err);
+		return 1;
+	}
+	*direct = rec.direct_io;
+	return 0;
+}
+
+/* One slice: @n appenders append @len-byte entries for @seconds. */
+static int wal_slice(struct wal *w, uint32_t len, uint32_t n, double seconds,
+		     struct result *r)
+{
+	atomic_bool stop = false;
+	_Atomic uint64_t done = 0;
+	struct wal_stats st0, st1;
+	pthread_t *th = fr_malloc(n * sizeof(*th));
+	struct appender *a = fr_malloc(n * sizeof(*a));
+	wal_stats_get(w, &st0);
+	double t0 = now_s();
+	for (uint32_t i = 0; i < n; i++) {
+		a[i] = (struct appender){w, len, &stop, &done, 0};
+		pthread_create(&th[i], NULL, appender_main, &a[i]);
+	}
+	struct timespec ts = {
+	    (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+	nanosleep(&ts, NULL);
+	atomic_store(&stop, true);
+	int rv = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		rv |= a[i].rv;
+	}
+	r->secs += now_s() - t0;
+	wal_stats_get(w, &st1);
+	r->entries += atomic_load(&done);
+	r->bytes += atomic_load(&done) * len;
+	r->fsyncs += st1.fsyncs - st0.fsyncs;
+	r->write_bytes += st1.write_bytes - st0.write_bytes;
+	r->log_bytes += st1.bytes - st0.bytes;
+	fr_free(th);
+	fr_free(a);
+	if (rv != 0) {
+		fprintf(stderr, "bench: append failed: %s\n", fr_strerror(rv));
+	}
+	return rv != 0;
+}
+
+/* Add @b into @a. */
+static void result_add(struct result *a, const struct result *b)
+{
+	a->secs += b->secs;
+	a->entries += b->entries;
+	a->bytes += b->bytes;
+	a->fsyncs += b->fsyncs;
+	a->write_bytes += b->write_bytes;
+	a->log_bytes += b->log_bytes;
+}
+
+/* --spin: a thread that keeps one CPU busy.  On a VM an idle vCPU wakes up
+ * late for I/O completions, which can dominate fdatasync latency; spinning
+ * puts raw loop and log on the same footing. */
+static atomic_bool spin_stop;
+
+static void *spin_main(void *arg)
+{
+	(void)arg;
+	volatile uint64_t x = 0;
+	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed)) {
+		x++;
+	}
+	return NULL;
+}
+
+static int parse_list(const char *s, uint32_t *v, uint32_t *n)
+{
+	*n = 0;
+	while (*s != '\0' && *n < MAX_LIST) {
+		char *end;
+		unsigned long x = strtoul(s, &end, 10);
+		if (end == s || x == 0 || x > RAFT_MAX_ENTRY_BYTES) {
+			return 1;
+		}
+		v[(*n)++] = (uint32_t)x;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return *n == 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: fabraft-bench wal [options]\n"
+	    "  --dir DIR          scratch directory (default ./bench-wal.tmp;"
+	    " removed after)\n"
+	    "  --seconds S        per measurement (default 2)\n"
+	    "  --sizes LIST       entry bytes (default 64,1024,16384)\n"
+	    "  --appenders LIST   concurrent appenders (default 1,16,256)\n"
+	    "  --io auto|direct|buffered   log I/O mode (default auto)\n"
+	    "  --batch-wait-us N  writer batch wait (default 0)\n"
+	    "  --no-same-work     skip the raw loop with the log's own "
+	    "batch sizes\n"
+	    "  --spin             keep one CPU busy during all measurements "
+	    "(VMs: idle vCPUs\n"
+	    "                     wake up late for I/O completions)\n"
+	    "Prints a markdown table: the log against a raw pwrite+fdatasync "
+	    "loop\n(one fdatasync per entry, same entry size), measured in "
+	    "the same run.\n");
+}
+
+static int parse_args(int argc, char **argv, struct bench_opts *bo)
+{
+	*bo = (struct bench_opts){.dir = "./bench-wal.tmp",
+				  .seconds = 2,
+				  .sizes = {64, 1024, 16384},
+				  .n_sizes = 3,
+				  .appenders = {1, 16, 256},
+				  .n_appenders = 3,
+				  .same_bytes = true};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if (strcmp(a, "--no-same-work") == 0) {
+			bo->same_bytes = false;
+			continue;
+		} else if (strcmp(a, "--spin") == 0) {
+			bo->spin = true;
+			continue;
+		} else if (v == NULL) {
+			usage(stderr);
+			return 1;
+		}
+		i++;
+		if (strcmp(a, "--dir") == 0) {
+			bo->dir = v;
+		} else if (strcmp(a, "--seconds") == 0) {
+			bo->seconds = atof(v);
+		} else if (strcmp(a, "--sizes") == 0) {
+			if (parse_list(v, bo->sizes, &bo->n_sizes) != 0) {
+				return 1;
+			}
+		} else if (strcmp(a, "--appenders") == 0) {
+			if (parse_list(v, bo->appenders, &bo->n_appenders) ||
+			    bo->appenders[0] > 4096) {
+				return 1;
+			}
+		} else if (strcmp(a, "--io") == 0) {
+			bo->direct_io = strcmp(v, "direct") == 0 ? WAL_DIRECT_ON
+					: strcmp(v, "buffered") == 0
+					    ? WAL_DIRECT_OFF
+					    : WAL_DIRECT_AUTO;
+		} else if (strcmp(a, "--batch-wait-us") == 0) {
+			bo->batch_wait_us = (uint32_t)atoi(v);
+		} else {
+			usage(stderr);
+			return 1;
+		}
+	}
+	return bo->seconds > 0 && bo->seconds <= 600 ? 0 : 1;
+}
+
+/*
+ * One row: the log with @n appenders of @len-byte entries.  The disk of a
+ * shared VM changes speed from second to second, so the three loops are
+ * interleaved in slices of SLICE_S: a raw one-fsync-per-entry loop, the
+ * log, and a raw loop doing the same appends and fsyncs as that log slice
+ * did (the log's I/O pattern without the log).
+ */
+#define SLICE_S 0.25
+
+static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n)
+{
+	struct result raw = {0}, r = {0}, eq = {0};
+	struct wal *w;
+	bool direct;
+	int rv = wal_start(bo, &w, &direct);
+	int slices = (int)(bo->seconds / SLICE_S + 0.5);
+	for (int i = 0; i < (slices > 0 ? slices : 1) && rv == 0; i++) {
+		struct result x = {0}, y = {0};
+		if ((rv = raw_run(bo->dir, len, false, SLICE_S, UINT64_MAX,
+				  &x)) != 0 ||
+		    (rv = wal_slice(w, len, n, SLICE_S, &y)) != 0) {
+			break;
+		}
+		result_add(&raw, &x);
+		if (bo->same_bytes && y.fsyncs > 0) {
+			struct result z = {0};
+			uint32_t per = (uint32_t)(y.log_bytes / y.fsyncs);
+			rv = raw_run(bo->dir, per ? per : 1, direct, 1e9,
+				     y.fsyncs, &z);
+			result_add(&eq, &z);
+		}
+		result_add(&r, &y);
+	}
+	wal_close(w);
+	if (rv != 0 || r.fsyncs == 0) {
+		return 1;
+	}
+	char over[64] = "-";
+	if (bo->same_bytes) {
+		snprintf(over, sizeof(over), "%.2f s vs %.2f s (%+.0f%%)",
+			 r.secs, eq.secs, (r.secs / eq.secs - 1) * 100);
+	}
+	double eps = (double)r.entries / r.secs;
+	double raw_eps = (double)raw.entries / raw.secs;
+	printf("| %6u | %4u | %s | %9.0f | %8.2f | %6.0f | %6.1f | %6.0f | "
+	       "%7.1fx | %s |\n",
+	       len, n, direct ? "direct" : "buffered", eps,
+	       (double)r.bytes / r.secs / 1e6, (double)r.fsyncs / r.secs,
+	       (double)r.entries / (double)r.fsyncs, raw_eps, eps / raw_eps,
+	       over);
+	fflush(stdout);
+	return 0;
+}
+
+int bench_wal_main(int argc, char **argv)
+{
+	struct bench_opts bo;
+	if (parse_args(argc, argv, &bo) != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (mkdir(bo.dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "bench: %s: %s\n", bo.dir, strerror(errno));
+		return 1;
+	}
+	pthread_t spinner;
+	if (bo.spin) {
+		pthread_create(&spinner, NULL, spin_main, NULL);
+	}
+	printf("| entry B | appenders | log I/O | log entries/s | log MB/s | "
+	       "fsyncs/s | entries/fsync | raw entries/s (1 fsync/entry) | "
+	       "log/raw | log vs raw, same appends+fsyncs |\n"
+	       "|---|---|---|---|---|---|---|---|---|---|\n");
+	int rv = 0;
+	for (uint32_t s = 0; s < bo.n_sizes && rv == 0; s++) {
+		for (uint32_t k = 0; k < bo.n_appenders && rv == 0; k++) {
+			rv = measure(&bo, bo.sizes[s], bo.appenders[k]);
+		}
+	}
+	if (bo.spin) {
+		atomic_store(&spin_stop, true);
+		pthread_join(spinner, NULL);
+	}
+	rm_dir(bo.dir);
+	return rv;
+}
