@@ -1,0 +1,619 @@
+/* fab.c — the public transport API: open, send, poll, info. */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rdma/fi_errno.h>
+
+#include "fab_peer.h"
+#include "heap.h"
+
+#define RING_BYTES_DEFAULT (1u << 20)
+#define QUEUE_MSGS_DEFAULT 256u
+#define QUEUE_BYTES_DEFAULT (4u << 20)
+#define FRAME_BYTES_DEFAULT ((1u << 20) + (64u << 10))
+/* Completions read per fab_poll(), so one call stays short. */
+#define POLL_BUDGET 256
+
+void fab__log(struct fab *f, int level, const char *fmt, ...)
+{
+	char line[FR_ERRMSG_SIZE + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (f->opt.log != NULL) {
+		f->opt.log(f->opt.log_ctx, level, line);
+	} else if (level <= FAB_LOG_INFO || getenv("FAB_DEBUG") != NULL) {
+		fprintf(stderr, "fab[%u]: %s\n", f->opt.self, line);
+	}
+}
+
+uint64_t fab__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct fab__peer *fab__peer_by_id(struct fab *f, raft_id id)
+{
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		if (f->peers[i].id == id) {
+			return &f->peers[i];
+		}
+	}
+	return NULL;
+}
+
+static bool is_pow2(uint32_t v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+static int check_options(const struct fab_options *o, char *errmsg)
+{
+	bool self_found = false;
+
+	if (o->n_peers < 2 || o->n_peers > RAFT_MAX_SERVERS ||
+	    o->peers == NULL) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "need 2..%u peers, got %u",
+			 RAFT_MAX_SERVERS, o->n_peers);
+		return FR_INVALID;
+	}
+	for (uint32_t i = 0; i < o->n_peers; i++) {
+		const struct fab_peer_addr *a = &o->peers[i];
+
+		if (a->id == 0 || a->id > RAFT_ID_MAX ||
+		    memchr(a->host, '\0', sizeof(a->host)) == NULL ||
+		    a->host[0] == '\0') {
+			snprintf(errmsg, FR_ERRMSG_SIZE,
+				 "peer %u: bad id or host", i);
+			return FR_INVALID;
+		}
+		for (uint32_t j = 0; j < i; j++) {
+			if (o->peers[j].id == a->id) {
+				snprintf(errmsg, FR_ERRMSG_SIZE,
+					 "peer id %u twice", a->id);
+				return FR_INVALID;
+			}
+		}
+		self_found |= a->id == o->self;
+	}
+	if (!self_found) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "self %u not among peers",
+			 o->self);
+		return FR_INVALID;
+	}
+	if (o->rma < -1 || o->rma > 1) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "rma must be -1, 0 or 1");
+		return FR_INVALID;
+	}
+	return 0;
+}
+
+/* Copy @o with defaults filled in and checked. */
+static int fill_options(struct fab_options *c, const struct fab_options *o,
+			char *errmsg)
+{
+	*c = *o;
+	c->peers = NULL;
+	c->secret = NULL;
+	c->provider = NULL;
+	if (c->ring_bytes == 0) {
+		c->ring_bytes = RING_BYTES_DEFAULT;
+	}
+	if (c->queue_max_msgs == 0) {
+		c->queue_max_msgs = QUEUE_MSGS_DEFAULT;
+	}
+	if (c->queue_max_bytes == 0) {
+		c->queue_max_bytes = QUEUE_BYTES_DEFAULT;
+	}
+	if (c->frame_bytes_max == 0) {
+		c->frame_bytes_max = FRAME_BYTES_DEFAULT;
+	}
+	if (!is_pow2(c->ring_bytes) || c->ring_bytes < FAB_RING_MIN_SIZE ||
+	    c->ring_bytes > FAB_RING_MAX_SIZE) {
+		snprintf(errmsg, FR_ERRMSG_SIZE,
+			 "ring_bytes must be a power of two in [%u, %u]",
+			 FAB_RING_MIN_SIZE, FAB_RING_MAX_SIZE);
+		return FR_INVALID;
+	}
+	if (c->queue_max_msgs < 4 || c->frame_bytes_max < 4096 ||
+	    c->queue_max_bytes < c->frame_bytes_max) {
+		snprintf(errmsg, FR_ERRMSG_SIZE,
+			 "queue_max_msgs >= 4, frame_bytes_max >= 4096 and "
+			 "queue_max_bytes >= frame_bytes_max");
+		return FR_INVALID;
+	}
+	return 0;
+}
+
+static int rx_post(struct fab *f, struct fab__op *op)
+{
+	ssize_t rv;
+
+	do {
+		rv = fi_recv(f->ep.ep, f->rx_slab + op->off, op->len,
+			     fi_mr_desc(f->rx_mr), FI_ADDR_UNSPEC, &op->ctx);
+		if (rv == -FI_EAGAIN) {
+			(void)fi_cq_read(f->ep.cq, NULL, 0);
+		}
+	} while (rv == -FI_EAGAIN);
+	op->state = rv == 0 ? FAB__OP_POSTED : FAB__OP_FREE;
+	return rv == 0 ? 0 : fab__errmsg(f->errmsg, "fi_recv", (int)rv);
+}
+
+static int rx_open(struct fab *f, char *errmsg)
+{
+	size_t size = (size_t)FAB__RX_BUFS * f->opt.frame_bytes_max;
+	int rv;
+
+	f->rx_slab = fr_malloc(size);
+	if (f->rx_slab == NULL) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "receive buffers: %s",
+			 fr_strerror(FR_NOMEM));
+		return FR_NOMEM;
+	}
+	rv = fab__ep_mr_reg(&f->ep, f->rx_slab, size, FI_RECV, &f->rx_mr,
+			    errmsg);
+	if (rv != 0) {
+		return rv;
+	}
+	for (uint32_t i = 0; i < FAB__RX_BUFS; i++) {
+		struct fab__op *op = &f->rx_ops[i];
+
+		op->kind = FAB__OP_RECV;
+		op->off = i * f->opt.frame_bytes_max;
+		op->len = f->opt.frame_bytes_max;
+		rv = rx_post(f, op);
+		if (rv != 0) {
+			snprintf(errmsg, FR_ERRMSG_SIZE, "%s", f->errmsg);
+			return rv;
+		}
+	}
+	return 0;
+}
+
+static int peers_open(struct fab *f, const struct fab_options *o,
+		      char *errmsg)
+{
+	uint32_t k = 0;
+	int rv;
+
+	f->peers = fr_calloc(o->n_peers - 1, sizeof(*f->peers));
+	f->entries = fr_calloc(RAFT_MAX_BATCH_ENTRIES, sizeof(*f->entries));
+	if (f->peers == NULL || f->entries == NULL) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "peers: %s",
+			 fr_strerror(FR_NOMEM));
+		return FR_NOMEM;
+	}
+	for (uint32_t i = 0; i < o->n_peers; i++) {
+		struct fab__peer *p = &f->peers[k];
+
+		if (o->peers[i].id == o->self) {
+			continue;
+		}
+		p->id = o->peers[i].id;
+		p->slot = i;
+		memcpy(p->host, o->peers[i].host, sizeof(p->host));
+		p->port = o->peers[i].port;
+		f->n_peers = ++k;
+		rv = fab_hello_key_add_member(&f->key, p->id);
+		assert(rv == 0);
+		if (f->ep.shm) {
+			p->addr = FI_ADDR_NOTAVAIL; /* see shm_gate() */
+			rv = 0;
+		} else {
+			rv = fab__ep_av_insert(&f->ep, p->host, p->port,
+					       &p->addr, errmsg);
+		}
+		if (rv == 0) {
+			fab__log(f, FAB_LOG_DEBUG, "peer %u at fi_addr %llu",
+				 p->id, (unsigned long long)p->addr);
+			rv = fab__peer_open(f, p, errmsg);
+		}
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	return 0;
+}
+
+static void info_names(struct fab *f)
+{
+	const struct fi_info *i = f->ep.info;
+
+	snprintf(f->stats.provider, sizeof(f->stats.provider), "%s",
+		 i->fabric_attr->prov_name);
+	snprintf(f->stats.fabric, sizeof(f->stats.fabric), "%s",
+		 i->fabric_attr->name);
+	snprintf(f->stats.domain, sizeof(f->stats.domain), "%s",
+		 i->domain_attr->name);
+	f->stats.caps = i->caps;
+	f->stats.rma = f->ep.rma;
+	f->stats.wait_fd = f->ep.wait_fd >= 0;
+	f->stats.ring_bytes = f->ep.rma ? f->opt.ring_bytes : 0;
+}
+
+int fab_open(struct fab **out, const struct fab_options *o, char *errmsg)
+{
+	const struct fab_peer_addr *self = NULL;
+	struct fi_info *info = NULL;
+	bool all_local = true;
+	bool rma_on = false;
+	struct fab *f;
+	int rv;
+
+	rv = check_options(o, errmsg);
+	if (rv != 0) {
+		return rv;
+	}
+	f = fr_calloc(1, sizeof(*f));
+	if (f == NULL) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "%s", fr_strerror(FR_NOMEM));
+		return FR_NOMEM;
+	}
+	f->ep.wait_fd = -1;
+	rv = fill_options(&f->opt, o, errmsg);
+	if (rv != 0) {
+		goto err;
+	}
+	rv = fab_hello_key_init(&f->key, o->cluster_id, o->self, o->secret,
+				o->secret_len);
+	if (rv != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE,
+			 "cluster secret must be %u..%u bytes",
+			 FAB_HELLO_SECRET_MIN, FAB_HELLO_SECRET_MAX);
+		goto err;
+	}
+	rv = fab_hello_random(&f->incarnation);
+	if (rv != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "no entropy");
+		goto err;
+	}
+	for (uint32_t i = 0; i < o->n_peers; i++) {
+		if (o->peers[i].id == o->self) {
+			self = &o->peers[i];
+		}
+		all_local &= fab__host_is_local(o->peers[i].host);
+	}
+	rv = fab__prov_select(o->provider, all_local, o->rma, self->host,
+			      self->port, &info, &rma_on, errmsg);
+	if (rv != 0) {
+		goto err;
+	}
+	rv = fab__ep_open(&f->ep, info, rma_on, errmsg);
+	if (rv != 0) {
+		goto err;
+	}
+	rv = rx_open(f, errmsg);
+	if (rv == 0) {
+		rv = peers_open(f, o, errmsg);
+	}
+	if (rv != 0) {
+		goto err;
+	}
+	info_names(f);
+	fab__log(f, FAB_LOG_INFO,
+		 "provider %s fabric %s domain %s at %s:%u, rma %s, wait fd %s",
+		 f->stats.provider, f->stats.fabric, f->stats.domain,
+		 self->host, (unsigned)self->port, f->ep.rma ? "on" : "off",
+		 f->ep.wait_fd >= 0 ? "yes" : "no");
+	*out = f;
+	return 0;
+err:
+	fab_close(f);
+	return rv;
+}
+
+void fab_close(struct fab *f)
+{
+	if (f == NULL) {
+		return;
+	}
+	/* Closing the endpoint first cancels every posted operation, so no
+	 * buffer is freed under the provider. */
+	if (f->ep.ep != NULL) {
+		fi_close(&f->ep.ep->fid);
+		f->ep.ep = NULL;
+	}
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		fab__peer_close(f, &f->peers[i]);
+	}
+	if (f->rx_mr != NULL) {
+		fi_close(&f->rx_mr->fid);
+	}
+	fab__ep_close(&f->ep);
+	fab_hello_key_wipe(&f->key);
+	fr_free(f->rx_slab);
+	fr_free(f->peers);
+	fr_free(f->entries);
+	fr_free(f);
+}
+
+int fab_send(struct fab *f, const struct raft_message *m)
+{
+	struct fab__peer *p = fab__peer_by_id(f, m->to);
+	struct fab__op *op;
+	size_t size;
+	size_t len;
+	int rv;
+
+	if (p == NULL || m->from != f->opt.self) {
+		return FR_INVALID;
+	}
+	if (p->state != FAB__UP) {
+		f->stats.send_noconn++;
+		return FR_NOCONN;
+	}
+	size = fab_wire_encoded_size(m);
+	if (size == 0) {
+		return FR_INVALID;
+	}
+	if (size > f->opt.frame_bytes_max) {
+		return FR_TOOBIG;
+	}
+	if (m->type == RAFT_MSG_APPEND && p->writer_ok) {
+		rv = fab__rma_send(f, p, m, size);
+		if (rv != FR_TOOBIG) {
+			f->stats.send_again += rv == FR_AGAIN;
+			return rv;
+		}
+	}
+	op = fab__queue_reserve(p, (uint32_t)size, f->opt.queue_max_msgs,
+				f->opt.queue_max_bytes);
+	if (op == NULL) {
+		f->stats.send_again++;
+		return FR_AGAIN;
+	}
+	rv = fab_wire_encode(m, fab__op_buf(p, op), size, &len);
+	assert(rv == 0 && len == size);
+	op->frame_kind = m->type;
+	f->stats.msg_sent++;
+	f->stats.msg_sent_bytes += len;
+	(void)fab__queue_flush(f, p);
+	return 0;
+}
+
+/*
+ * Frames are attributed to a peer by the sender id they carry (HELLO's is
+ * authenticated by its MAC); source addresses are not used because shm's
+ * FI_SOURCE answers proved unreliable across peer restarts here.
+ */
+static void on_message(struct fab *f, const uint8_t *buf, size_t len)
+{
+	struct fab__peer *src;
+	struct fab_wire_frame fr;
+	struct raft_message m;
+
+	if (fab_wire_parse(buf, len, &fr) != 0 || fr.frame_len != len) {
+		f->stats.rejects_frame++;
+		return;
+	}
+	f->stats.msg_recv++;
+	f->stats.msg_recv_bytes += len;
+	switch (fr.kind) {
+	case FAB_WIRE_HELLO:
+	case FAB_WIRE_HELLO_ACK:
+	case FAB_WIRE_HELLO_CONFIRM:
+	case FAB_WIRE_REJECT:
+		fab__peer_hello_recv(f, &fr, buf, len);
+		return;
+	case FAB_WIRE_CREDIT:
+		fab__rma_credit_recv(f, &fr);
+		return;
+	default:
+		break;
+	}
+	if (fab_wire_decode_frame(&fr, &m, f->entries,
+				  RAFT_MAX_BATCH_ENTRIES) != 0 ||
+	    m.to != f->opt.self) {
+		f->stats.rejects_frame++;
+		return;
+	}
+	src = fab__peer_by_id(f, m.from);
+	if (src == NULL || src->state != FAB__UP) {
+		/* Not handshaken (yet): Raft will resend. */
+		f->stats.dropped_noconn++;
+		return;
+	}
+	f->cb(f->cb_ctx, &m);
+	f->delivered++;
+}
+
+static void on_error(struct fab *f)
+{
+	struct fi_cq_err_entry e = {0};
+	struct fab__op *op;
+
+	if (fi_cq_readerr(f->ep.cq, &e, 0) != 1) {
+		return;
+	}
+	op = e.op_context;
+	if (op == NULL) {
+		f->stats.rejects_ring++;
+		return;
+	}
+	if (op->kind == FAB__OP_RECV) {
+		f->stats.rejects_frame++; /* e.g. truncated: too large */
+		if (e.err != FI_ECANCELED) {
+			(void)rx_post(f, op);
+		}
+		return;
+	}
+	fab__queue_complete(f, op, -(int)e.err);
+}
+
+static void on_completion(struct fab *f, const struct fi_cq_data_entry *c)
+{
+	struct fab__op *op = c->op_context;
+
+	if (op == NULL) {
+		/* A remote write into one of our rings. */
+		if (c->flags & FI_REMOTE_CQ_DATA) {
+			fab__rma_recv(f, c->data);
+		}
+		return;
+	}
+	if (op->kind != FAB__OP_RECV) {
+		/* Our own send or write (sockets marks its initiator's
+		 * write completion with FI_REMOTE_CQ_DATA too: the context
+		 * tells them apart). */
+		fab__queue_complete(f, op, 0);
+		return;
+	}
+	if ((c->flags & FI_REMOTE_WRITE) && (c->flags & FI_REMOTE_CQ_DATA)) {
+		fab__rma_recv(f, c->data); /* FI_RX_CQ_DATA mode */
+	} else {
+		on_message(f, f->rx_slab + op->off, c->len);
+	}
+	(void)rx_post(f, op);
+}
+
+/*
+ * shm (libfabric 1.17) crashed here in fi_cq_read when a peer not yet in
+ * our AV sent to us, and returned one fi_addr for two peers whose regions
+ * did not exist at insertion.  So with shm nothing is read or sent until
+ * every configured peer's region exists; then all are inserted at once.
+ * Returns true when the endpoint may be used.
+ */
+static bool shm_gate(struct fab *f)
+{
+	char err[FR_ERRMSG_SIZE];
+
+	if (!f->ep.shm || f->shm_ready) {
+		return true;
+	}
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		if (!fab__ep_shm_exists(&f->ep, f->peers[i].host,
+					f->peers[i].port)) {
+			return false;
+		}
+	}
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		struct fab__peer *p = &f->peers[i];
+
+		if (fab__ep_av_insert(&f->ep, p->host, p->port, &p->addr,
+				      err) != 0) {
+			fab__log(f, FAB_LOG_ERROR, "peer %u: %s", p->id, err);
+			p->addr = FI_ADDR_NOTAVAIL;
+		}
+	}
+	f->shm_ready = true;
+	fab__log(f, FAB_LOG_INFO, "shm: all %u peers present", f->n_peers);
+	return true;
+}
+
+int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
+{
+	struct fi_cq_data_entry comp[16];
+	uint64_t now;
+	int budget = POLL_BUDGET;
+
+	assert(cb != NULL && f->cb == NULL); /* not re-entrant */
+	if (!shm_gate(f)) {
+		return 0;
+	}
+	f->cb = cb;
+	f->cb_ctx = ctx;
+	f->delivered = 0;
+	while (budget > 0) {
+		ssize_t n = fi_cq_read(f->ep.cq, comp, 16);
+
+		if (n == -FI_EAGAIN) {
+			break;
+		}
+		if (n == -FI_EAVAIL) {
+			on_error(f);
+			budget--;
+			continue;
+		}
+		if (n < 0) {
+			fab__errmsg(f->errmsg, "fi_cq_read", (int)n);
+			fab__log(f, FAB_LOG_ERROR, "%s", f->errmsg);
+			return -FR_FABRIC;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			on_completion(f, &comp[i]);
+		}
+		budget -= (int)n;
+	}
+	now = fab__now_ms();
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		fab__peer_tick(f, &f->peers[i], now);
+	}
+	f->cb = NULL;
+	f->cb_ctx = NULL;
+	return f->delivered;
+}
+
+int fab_wait_fd(struct fab *f)
+{
+	return f->ep.wait_fd;
+}
+
+int fab_trywait(struct fab *f)
+{
+	struct fid *fids[1] = {&f->ep.cq->fid};
+
+	if (f->ep.wait_fd < 0) {
+		return FR_AGAIN;
+	}
+	return fi_trywait(f->ep.fabric, fids, 1) == 0 ? 0 : FR_AGAIN;
+}
+
+void fab_term_set(struct fab *f, raft_term term)
+{
+	if (term <= f->term) {
+		return;
+	}
+	f->term = term;
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		struct fab__peer *p = &f->peers[i];
+
+		if (!f->ep.rma) {
+			continue;
+		}
+		fab_ring_reader_set_term(&p->reader, term);
+		if (p->ring_written && p->state == FAB__UP &&
+		    fab__rma_renew(f, p, true) == 0) {
+			/* Re-announce the new key and generation. */
+			fab__peer_down(f, p, "ring revoked for a new term");
+			p->next_try_ms = 0;
+		}
+	}
+}
+
+bool fab_peer_up(const struct fab *f, raft_id peer)
+{
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		if (f->peers[i].id == peer) {
+			return f->peers[i].state == FAB__UP;
+		}
+	}
+	return false;
+}
+
+void fab_info_get(const struct fab *f, struct fab_info *out)
+{
+	*out = f->stats;
+	out->peers_up = 0;
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		out->peers_up += f->peers[i].state == FAB__UP;
+	}
+}
+
+void fab_test_corrupt_next(struct fab *f, raft_id peer)
+{
+	struct fab__peer *p = fab__peer_by_id(f, peer);
+
+	if (p != NULL) {
+		p->corrupt_next = true;
+	}
+}

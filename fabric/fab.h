@@ -1,0 +1,179 @@
+/* fab.h — the fabric transport: Raft messages over libfabric (public API). */
+#ifndef FABRAFT_FAB_H
+#define FABRAFT_FAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "raft.h"
+
+/*
+ * Design notes
+ * ============
+ * One RDM endpoint per node and one address-vector entry per peer: that is
+ * "one endpoint per peer" logically (docs/transport.md).  Everything is
+ * driven from the caller's thread by fab_poll(); there is no internal thread
+ * and no call may be made concurrently on the same struct fab.
+ *
+ * Per peer, a small state machine (fab_peer.c):
+ *
+ *     DOWN --send HELLO--> HELLO_SENT --valid HELLO that acks ours--> UP
+ *       ^                      |                                      |
+ *       +---- backoff expires -+      peer restarted (new incarnation)
+ *       +------------------------------ or send error ----------------+
+ *
+ * Invariants:
+ *  1. A frame is delivered to the callback only from a peer in state UP,
+ *     whose HELLO carried this cluster id, its configured node id, our
+ *     protocol version and a valid HMAC over the shared secret.
+ *  2. Each peer's outgoing queue holds at most queue_max_msgs frames and
+ *     queue_max_bytes bytes; fab_send() returns FR_AGAIN beyond that and
+ *     never allocates.
+ *  3. With RMA on, a follower delivers a ring record only after checking
+ *     its header, checksum, ring generation and term (>= the term told by
+ *     fab_term_set()); the leader never writes over bytes the follower has
+ *     not credited back.
+ */
+
+/** Where a peer (or this node) listens.  For shm the pair names the
+ * endpoint ("fi_shm://fabraft.HOST.PORT"). */
+struct fab_peer_addr {
+	raft_id id;     /* 1..RAFT_ID_MAX */
+	char host[64];  /* NUL-terminated IPv4/IPv6 literal or host name */
+	uint16_t port;  /* fabric port */
+};
+
+/** Log levels of the optional log hook. */
+enum fab_log_level {
+	FAB_LOG_ERROR = 1,
+	FAB_LOG_WARN,
+	FAB_LOG_INFO,
+	FAB_LOG_DEBUG,
+};
+
+struct fab_options {
+	const char *provider; /* auto|verbs|tcp|net|shm|sockets; NULL=auto */
+	int rma;              /* -1 auto (on when the provider has FI_RMA),
+				 0 off, 1 on (FR_UNSUPPORTED without RMA) */
+	raft_id self;         /* this node; must appear in peers */
+	const struct fab_peer_addr *peers; /* borrowed for fab_open() */
+	uint32_t n_peers;     /* includes self; 2..RAFT_MAX_SERVERS */
+	uint64_t cluster_id;  /* both sides of a handshake must agree */
+	const void *secret;   /* HMAC key; borrowed for fab_open() */
+	size_t secret_len;    /* 1..64 bytes */
+	uint32_t ring_bytes;  /* receive ring per peer; 0 = 1 MiB */
+	uint32_t queue_max_msgs;  /* per-peer queue; 0 = 256 */
+	uint32_t queue_max_bytes; /* per-peer queue; 0 = 4 MiB */
+	uint32_t frame_bytes_max; /* largest frame; 0 = 1 MiB + 64 KiB */
+	/* Optional log hook (NULL: lines go to stderr).  @msg is borrowed for
+	 * the call. */
+	void (*log)(void *ctx, int level, const char *msg);
+	void *log_ctx; /* passed to log */
+};
+
+/** What fab_info_get() reports (INFO, logs, benchmarks). */
+struct fab_info {
+	char provider[32];     /* e.g. "tcp;ofi_rxm" */
+	char fabric[64];       /* fabric name */
+	char domain[64];       /* domain name */
+	uint64_t caps;         /* FI_* capabilities granted */
+	bool rma;              /* RMA path in use */
+	bool wait_fd;          /* fab_wait_fd() returns an fd */
+	uint32_t ring_bytes;   /* per-peer receive ring */
+	uint32_t peers_up;     /* peers currently handshaken */
+	uint64_t msg_sent;     /* frames sent as messages */
+	uint64_t msg_sent_bytes;
+	uint64_t msg_recv;     /* frames received as messages */
+	uint64_t msg_recv_bytes;
+	uint64_t rma_sent;     /* batches written into a peer's ring */
+	uint64_t rma_sent_bytes;
+	uint64_t rma_recv;     /* ring records delivered */
+	uint64_t rma_recv_bytes;
+	uint64_t credits_sent; /* credit frames sent back */
+	uint64_t rejects_auth;   /* HELLOs refused: cluster, node, HMAC */
+	uint64_t rejects_frame;  /* bad frames (length, CRC, version) */
+	uint64_t rejects_ring;   /* bad ring records (header, CRC, gen) */
+	uint64_t rejects_stale;  /* ring records of a term < current */
+	uint64_t send_again;     /* fab_send() answered FR_AGAIN */
+	uint64_t send_noconn;    /* fab_send() answered FR_NOCONN */
+	uint64_t send_errors;    /* failed completions */
+	uint64_t dropped_noconn; /* frames from a peer not handshaken */
+	uint64_t reconnects;     /* peers that came back up */
+	uint64_t ring_revokes;   /* ring keys revoked on a newer term */
+};
+
+struct fab; /* opaque */
+
+/**
+ * Choose the provider, open the endpoint, register the rings and start the
+ * handshakes.  @o and everything it points to are borrowed for the call.
+ * On failure @errmsg (FR_ERRMSG_SIZE bytes, owned by the caller) says why;
+ * an unknown or absent provider yields FR_UNSUPPORTED and a message listing
+ * the providers present.  Returns 0, FR_INVALID, FR_UNSUPPORTED, FR_NOMEM or
+ * FR_FABRIC.
+ */
+int fab_open(struct fab **out, const struct fab_options *o, char *errmsg)
+	__attribute__((warn_unused_result));
+
+/** Close everything; queued frames are dropped.  @f may be NULL. */
+void fab_close(struct fab *f);
+
+/**
+ * Encode @m now and queue it for m->to (@m and its entries are borrowed for
+ * the call).  APPEND goes through the peer's ring when RMA is on; anything
+ * else as a message.  Returns 0, FR_NOCONN (peer not handshaken: dropped,
+ * Raft retries), FR_AGAIN (that peer's queue or ring credit is full),
+ * FR_TOOBIG (larger than frame_bytes_max or the ring), FR_INVALID (unknown
+ * peer or malformed message).
+ */
+int fab_send(struct fab *f, const struct raft_message *m)
+	__attribute__((warn_unused_result));
+
+/** Message callback: @m and everything it points to are borrowed for the
+ * call only (entries may point into a receive ring). */
+typedef void (*fab_recv_cb)(void *ctx, const struct raft_message *m);
+
+/**
+ * Drive progress: completions, handshakes, reconnect backoff, queued sends,
+ * credit returns; deliver each received, validated message to @cb.  Never
+ * blocks.  Returns the number of messages delivered (>= 0) or a negated
+ * FR_* code on a fatal endpoint error.
+ */
+int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx);
+
+/**
+ * File descriptor that becomes readable when completions arrive, or -1 when
+ * the provider has none (then poll on a short timer).  Before sleeping on
+ * it call fab_trywait(); handshake retries still need a timer (10 ms).
+ */
+int fab_wait_fd(struct fab *f);
+
+/** 0 when it is safe to sleep on fab_wait_fd(), FR_AGAIN when fab_poll()
+ * must be called first. */
+int fab_trywait(struct fab *f) __attribute__((warn_unused_result));
+
+/**
+ * Tell the transport the node's current term.  A higher term revokes the
+ * keys of every ring written to since it was registered (re-register, new
+ * generation, re-announce), and later ring records with a lower term are
+ * rejected.
+ */
+void fab_term_set(struct fab *f, raft_term term);
+
+/** True when @peer has completed the handshake. */
+bool fab_peer_up(const struct fab *f, raft_id peer);
+
+/** Fill @out (owned by the caller). */
+void fab_info_get(const struct fab *f, struct fab_info *out);
+
+/** Names of the providers that fab_open() can use here, comma-separated,
+ * into @buf of @size bytes (owned by the caller). */
+void fab_providers_list(char *buf, size_t size);
+
+/** Tests only: corrupt one byte of the next ring record written to @peer
+ * after its checksum is computed. */
+void fab_test_corrupt_next(struct fab *f, raft_id peer);
+
+#endif /* FABRAFT_FAB_H */

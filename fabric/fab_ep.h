@@ -1,0 +1,82 @@
+/* fab_ep.h — private: provider choice, endpoint, AV, CQ and MR plumbing. */
+#ifndef FABRAFT_FAB_EP_H
+#define FABRAFT_FAB_EP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rdma/fabric.h>
+#include <rdma/fi_domain.h>
+#include <rdma/fi_endpoint.h>
+
+/*
+ * The one RDM endpoint of a node and what hangs off it.  fab.c owns one;
+ * tools/bench_fabric.c does not use it (its raw mode is bare libfabric so
+ * that the comparison is honest).
+ */
+struct fab__ep {
+	struct fi_info *info;       /* owned; the chosen provider entry */
+	struct fid_fabric *fabric;  /* owned */
+	struct fid_domain *domain;  /* owned */
+	struct fid_av *av;          /* owned; one entry per peer */
+	struct fid_cq *cq;          /* owned; tx, rx and remote writes */
+	struct fid_ep *ep;          /* owned */
+	int wait_fd;                /* CQ wait fd, -1 when none */
+	bool rma;                   /* FI_RMA granted and wanted */
+	bool shm;                   /* FI_ADDR_STR naming (shm) */
+	bool need_desc;             /* FI_MR_LOCAL: pass local descriptors */
+	bool rx_cq_data;            /* FI_RX_CQ_DATA: remote data eats a rx */
+	uint64_t key_next;          /* next requested key (non-PROV_KEY) */
+	char shm_suffix[32];        /* what shm appends to a name (":0:0") */
+};
+
+/** Hints for the hint set known to work here (docs/transport.md).  Caller
+ * owns the result (fi_freeinfo). */
+struct fi_info *fab__prov_hints(bool want_rma);
+
+/**
+ * Pick a provider entry for @name ("auto", "verbs", "tcp", "net", "shm",
+ * "sockets") bound to @host:@port (shm: a name derived from both).
+ * @all_local says every peer lives on this host (auto may pick shm).
+ * @rma: -1 auto, 0 off, 1 on.  On success *@out is owned by the caller.
+ * Returns 0, FR_UNSUPPORTED (with the list of present providers in @errmsg)
+ * or FR_INVALID.
+ */
+int fab__prov_select(const char *name, bool all_local, int rma,
+		     const char *host, uint16_t port, struct fi_info **out,
+		     bool *rma_on, char *errmsg);
+
+/** True when @host names this machine (loopback or a local address). */
+bool fab__host_is_local(const char *host);
+
+/** shm endpoint name for @host:@port into @buf. */
+void fab__shm_name(char *buf, size_t size, const char *host, uint16_t port);
+
+/** Open fabric, domain, AV, CQ (FI_WAIT_FD when possible) and the enabled
+ * endpoint from @info (ownership moves to @e, also on failure). */
+int fab__ep_open(struct fab__ep *e, struct fi_info *info, bool rma,
+		 char *errmsg);
+void fab__ep_close(struct fab__ep *e);
+
+/** Resolve @host:@port and insert it into the AV.  Returns 0, FR_NOTFOUND
+ * (name does not resolve) or FR_FABRIC. */
+int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
+		      fi_addr_t *out, char *errmsg);
+
+/** shm: true when the peer at @host:@port has created its region. */
+bool fab__ep_shm_exists(const struct fab__ep *e, const char *host,
+			uint16_t port);
+
+/** Register @buf of @len bytes for @access (FI_SEND|FI_RECV|FI_WRITE|
+ * FI_REMOTE_WRITE).  @buf is borrowed for the lifetime of *@mr. */
+int fab__ep_mr_reg(struct fab__ep *e, void *buf, size_t len, uint64_t access,
+		   struct fid_mr **mr, char *errmsg);
+
+/** libfabric's negative -FI_E* to an FR_* code (STYLE §3). */
+int fab__err(int fi_rv);
+
+/** Write "what: fi_strerror" into @errmsg and return fab__err(@fi_rv). */
+int fab__errmsg(char *errmsg, const char *what, int fi_rv);
+
+#endif /* FABRAFT_FAB_EP_H */

@@ -1,0 +1,554 @@
+/* fab_peer.c — per-peer bounded send queue and the handshake state machine. */
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rdma/fi_errno.h>
+#include <rdma/fi_rma.h>
+
+#include "fab_peer.h"
+#include "heap.h"
+
+/* How long an acceptor waits for the CONFIRM before starting over. */
+#define ACCEPT_TIMEOUT_MS 200u
+/* Least interval between two HELLOs to the same peer. */
+#define HELLO_MIN_GAP_MS 2u
+
+int fab__peer_open(struct fab *f, struct fab__peer *p, char *errmsg)
+{
+	int rv;
+
+	p->arena = fr_malloc(f->opt.queue_max_bytes);
+	p->ops = fr_calloc(f->opt.queue_max_msgs, sizeof(*p->ops));
+	if (p->arena == NULL || p->ops == NULL) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "send queue of peer %u: %s",
+			 p->id, fr_strerror(FR_NOMEM));
+		return FR_NOMEM;
+	}
+	rv = fab__ep_mr_reg(&f->ep, p->arena, f->opt.queue_max_bytes,
+			    FI_SEND | FI_WRITE, &p->arena_mr, errmsg);
+	if (rv != 0) {
+		return rv;
+	}
+	p->arena_desc = fi_mr_desc(p->arena_mr);
+	p->backoff_ms = FAB__BACKOFF_MIN_MS;
+	if (f->ep.rma) {
+		rv = fab__rma_open(f, p, errmsg);
+	}
+	return rv;
+}
+
+void fab__peer_close(struct fab *f, struct fab__peer *p)
+{
+	(void)f;
+	fab__rma_close(p);
+	if (p->arena_mr != NULL) {
+		fi_close(&p->arena_mr->fid);
+		p->arena_mr = NULL;
+	}
+	fr_free(p->arena);
+	p->arena = NULL;
+	fr_free(p->ops);
+	p->ops = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queue                                                               */
+
+struct fab__op *fab__queue_reserve(struct fab__peer *p, uint32_t len,
+				   uint32_t msgs_max, uint32_t bytes_max)
+{
+	uint64_t off = p->head % bytes_max;
+	uint64_t skip = off + len > bytes_max ? bytes_max - off : 0;
+	struct fab__op *op;
+
+	if (p->op_head - p->op_tail >= msgs_max || len > bytes_max ||
+	    (p->head - p->tail) + skip + len > bytes_max) {
+		return NULL;
+	}
+	op = &p->ops[p->op_head % msgs_max];
+	assert(op->state == FAB__OP_FREE);
+	memset(op, 0, sizeof(*op));
+	op->kind = FAB__OP_SEND;
+	op->state = FAB__OP_QUEUED;
+	op->peer = p;
+	op->start = p->head;
+	op->off = skip ? 0 : (uint32_t)off;
+	op->len = len;
+	p->head += skip + len;
+	op->end = p->head;
+	p->op_head++;
+	return op;
+}
+
+void fab__queue_unreserve(struct fab__peer *p, struct fab__op *op)
+{
+	assert(op->state == FAB__OP_QUEUED && op->end == p->head);
+	p->head = op->start;
+	p->op_head--;
+	op->state = FAB__OP_FREE;
+}
+
+static void release(struct fab *f, struct fab__peer *p)
+{
+	uint32_t max = f->opt.queue_max_msgs;
+
+	while (p->op_tail != p->op_post &&
+	       p->ops[p->op_tail % max].state == FAB__OP_DONE) {
+		struct fab__op *op = &p->ops[p->op_tail % max];
+
+		p->tail = op->end;
+		op->state = FAB__OP_FREE;
+		p->op_tail++;
+	}
+}
+
+static ssize_t post(struct fab *f, struct fab__peer *p, struct fab__op *op)
+{
+	void *buf = fab__op_buf(p, op);
+
+	if (op->kind == FAB__OP_WRITE) {
+		return fi_writedata(f->ep.ep, buf, op->len, p->arena_desc,
+				    op->cq_data, p->addr, op->remote_addr,
+				    op->remote_key, &op->ctx);
+	}
+	return fi_send(f->ep.ep, buf, op->len, p->arena_desc, p->addr,
+		       &op->ctx);
+}
+
+int fab__queue_flush(struct fab *f, struct fab__peer *p)
+{
+	uint32_t max = f->opt.queue_max_msgs;
+
+	while (p->op_post != p->op_head) {
+		struct fab__op *op = &p->ops[p->op_post % max];
+		ssize_t rv;
+
+		assert(op->state == FAB__OP_QUEUED);
+		if (op->kind == FAB__OP_WRITE &&
+		    (!p->writer_ok || op->generation != p->writer.generation)) {
+			/* The ring it was meant for is gone: drop it, Raft
+			 * retries the batch. */
+			op->state = FAB__OP_DONE;
+			p->op_post++;
+			continue;
+		}
+		rv = post(f, p, op);
+		if (rv == -FI_EAGAIN) {
+			return FR_AGAIN;
+		}
+		p->op_post++;
+		if (rv != 0) {
+			f->stats.send_errors++;
+			op->state = FAB__OP_DONE;
+			fab__log(f, FAB_LOG_WARN, "post to peer %u: %s", p->id,
+				 fi_strerror((int)-rv));
+			continue;
+		}
+		op->state = FAB__OP_POSTED;
+	}
+	release(f, p);
+	return 0;
+}
+
+void fab__queue_complete(struct fab *f, struct fab__op *op, int err)
+{
+	struct fab__peer *p = op->peer;
+
+	assert(op->state == FAB__OP_POSTED);
+	op->state = FAB__OP_DONE;
+	if (err != 0) {
+		f->stats.send_errors++;
+		if (op->kind == FAB__OP_WRITE &&
+		    (!p->writer_ok || op->generation != p->writer.generation)) {
+			/* A write to a revoked ring: expected after a
+			 * re-registration, not a broken connection. */
+		} else if (p->state == FAB__UP ||
+			   op->frame_kind == FAB_WIRE_HELLO) {
+			fab__peer_down(f, p, fi_strerror(-err));
+		}
+	}
+	release(f, p);
+}
+
+int fab__queue_frame(struct fab *f, struct fab__peer *p, const void *buf,
+		     size_t len, unsigned kind)
+{
+	struct fab__op *op = fab__queue_reserve(p, (uint32_t)len,
+						f->opt.queue_max_msgs,
+						f->opt.queue_max_bytes);
+
+	if (op == NULL) {
+		return FR_AGAIN;
+	}
+	memcpy(fab__op_buf(p, op), buf, len);
+	op->frame_kind = (uint8_t)kind;
+	f->stats.msg_sent++;
+	f->stats.msg_sent_bytes += len;
+	(void)fab__queue_flush(f, p);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Handshake                                                           */
+
+static void hello_send(struct fab *f, struct fab__peer *p, unsigned kind,
+		       uint64_t echo)
+{
+	bool next = kind == FAB_WIRE_HELLO_ACK && p->accept_pending;
+	struct fab_hello h = {
+		.cluster_id = f->opt.cluster_id,
+		.from = f->opt.self,
+		.to = p->id,
+		.version = FAB_HELLO_VERSION,
+		.nonce = p->nonce,
+		.incarnation = f->incarnation,
+		.echo = echo,
+		.has_ring = f->ep.rma,
+	};
+	uint8_t buf[FAB_HELLO_FRAME_MAX];
+	size_t len;
+	int rv;
+
+	if (p->addr == FI_ADDR_NOTAVAIL) {
+		return; /* shm peer not started: retried by backoff */
+	}
+	if (f->ep.rma && next) {
+		fab__rma_desc_next(p, &h.ring);
+	} else if (f->ep.rma) {
+		fab__rma_desc(p, &h.ring);
+	}
+	rv = fab_hello_encode(&f->key, kind, &h, buf, sizeof(buf), &len);
+	assert(rv == 0);
+	if (fab__queue_frame(f, p, buf, len, kind) != 0) {
+		fab__log(f, FAB_LOG_DEBUG, "peer %u: queue full for %s", p->id,
+			 fab_wire_kind_name(kind));
+	}
+	p->last_hello_ms = fab__now_ms();
+}
+
+/*
+ * Insert the peer's address again.  shm maps a peer's region when its
+ * address is inserted, which fails while that process does not exist yet,
+ * and tcp;ofi_rxm keeps a connection per AV entry: a fresh entry gives a
+ * fresh mapping or connection, which is what a restarted peer needs.
+ */
+static void readdr(struct fab *f, struct fab__peer *p)
+{
+	fi_addr_t old = p->addr;
+	int rv;
+
+	if (f->ep.shm) {
+		/* shm: entries are inserted once, by shm_gate() in fab.c;
+		 * 1.17 misroutes after fi_av_remove (seen here). */
+		return;
+	}
+	if (old != FI_ADDR_NOTAVAIL && fi_av_remove(f->ep.av, &old, 1, 0) != 0) {
+		fab__log(f, FAB_LOG_DEBUG, "peer %u: fi_av_remove failed",
+			 p->id);
+	}
+	rv = fab__ep_av_insert(&f->ep, p->host, p->port, &p->addr,
+			       f->errmsg);
+	for (uint32_t i = 0; rv == 0 && i < f->n_peers; i++) {
+		if (&f->peers[i] != p && f->peers[i].addr == p->addr) {
+			/* Never send one peer's frames to another. */
+			fab__log(f, FAB_LOG_ERROR,
+				 "peer %u: provider gave the address of peer "
+				 "%u",
+				 p->id, f->peers[i].id);
+			rv = FR_FABRIC;
+		}
+	}
+	if (rv != 0) {
+		if (rv != FR_NOCONN) {
+			fab__log(f, FAB_LOG_WARN, "peer %u: %s", p->id,
+				 f->errmsg);
+		}
+		p->addr = FI_ADDR_NOTAVAIL;
+	}
+}
+
+/* Start (or restart) an attempt as initiator. */
+static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
+{
+	if (fab_hello_random(&p->nonce) != 0) {
+		fab__log(f, FAB_LOG_ERROR, "no entropy for a nonce");
+		p->next_try_ms = now + FAB__BACKOFF_MAX_MS;
+		return;
+	}
+	if (f->ep.rma && fab__rma_renew(f, p, false) != 0) {
+		p->next_try_ms = now + FAB__BACKOFF_MAX_MS;
+		return;
+	}
+	if (p->attempts++ > 0 || p->addr == FI_ADDR_NOTAVAIL) {
+		readdr(f, p);
+	}
+	p->state = FAB__HELLO_SENT;
+	p->writer_ok = false;
+	hello_send(f, p, FAB_WIRE_HELLO, 0);
+}
+
+void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
+{
+	switch (p->state) {
+	case FAB__DOWN:
+		if (now >= p->next_try_ms) {
+			hello_start(f, p, now);
+			p->next_try_ms = now + p->backoff_ms;
+		}
+		break;
+	case FAB__HELLO_SENT:
+		if (now >= p->next_try_ms) {
+			/* Same nonce: an ACK to any copy still counts. */
+			if (p->addr == FI_ADDR_NOTAVAIL) {
+				readdr(f, p);
+			}
+			hello_send(f, p, FAB_WIRE_HELLO, 0);
+			p->backoff_ms = p->backoff_ms * 2 > FAB__BACKOFF_MAX_MS
+						? FAB__BACKOFF_MAX_MS
+						: p->backoff_ms * 2;
+			p->next_try_ms = now + p->backoff_ms;
+		}
+		break;
+	case FAB__ACCEPTING:
+		if (now >= p->next_try_ms) {
+			fab__peer_down(f, p, "no CONFIRM");
+		}
+		break;
+	default:
+		break;
+	}
+	if (p->accept_pending && now >= p->pending_until_ms) {
+		p->accept_pending = false; /* it was a late copy */
+	}
+	if (p->state == FAB__UP && f->ep.rma) {
+		fab__rma_credit_flush(f, p);
+	}
+	(void)fab__queue_flush(f, p);
+}
+
+void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why)
+{
+	if (p->state == FAB__UP) {
+		fab__log(f, FAB_LOG_INFO, "peer %u down: %s", p->id, why);
+	}
+	p->state = FAB__DOWN;
+	p->writer_ok = false;
+	p->accept_pending = false;
+	p->next_try_ms = fab__now_ms() + p->backoff_ms;
+}
+
+static void peer_up(struct fab *f, struct fab__peer *p, uint64_t inc,
+		    const char *role)
+{
+	if (f->ep.rma && p->peer_has_ring) {
+		p->writer_ok = fab_ring_writer_init(&p->writer,
+						    &p->peer_ring) == 0;
+	}
+	if (p->ever_up) {
+		f->stats.reconnects++;
+	}
+	fab__log(f, FAB_LOG_INFO,
+		 "peer %u up (%s, incarnation %016llx%s, rma %s)", p->id,
+		 role, (unsigned long long)inc,
+		 p->ever_up && inc != p->incarnation ? ", restarted" : "",
+		 p->writer_ok ? "on" : "off");
+	p->incarnation = inc;
+	p->ever_up = true;
+	p->state = FAB__UP;
+	p->backoff_ms = FAB__BACKOFF_MIN_MS;
+}
+
+static void refused(struct fab *f, const char *what, int rv, const char *why)
+{
+	f->stats.rejects_auth++;
+	/* Log the first refusals and then every 64th: a peer with the wrong
+	 * secret retries forever. */
+	if (f->stats.rejects_auth <= 4 || f->stats.rejects_auth % 64 == 0) {
+		fab__log(f, FAB_LOG_WARN, "refused %s: %s (%s), %llu so far",
+			 what, fr_strerror(rv), why,
+			 (unsigned long long)f->stats.rejects_auth);
+	}
+}
+
+static void on_hello(struct fab *f, const void *buf, size_t len)
+{
+	bool restarted;
+	char why[FR_ERRMSG_SIZE] = "";
+	struct fab_hello h;
+	struct fab__peer *p;
+	size_t used;
+	uint64_t now = fab__now_ms();
+	int rv;
+
+	rv = fab_hello_decode(&f->key, FAB_WIRE_HELLO, 0, buf, len, &h, &used,
+			      why);
+	if (rv != 0) {
+		/* No REJECT: without a valid MAC we cannot tell who sent it,
+		 * and answering an unauthenticated claim helps nobody. */
+		refused(f, "HELLO", rv, why);
+		return;
+	}
+	p = fab__peer_by_id(f, h.from);
+	if (p == NULL || (f->ep.rma && !h.has_ring)) {
+		refused(f, "HELLO", FR_MISMATCH, "unknown sender or no ring");
+		return;
+	}
+	restarted = p->ever_up && h.incarnation != p->incarnation;
+	if (p->addr == FI_ADDR_NOTAVAIL || restarted) {
+		/* shm: it exists now; restarted: the old connection or
+		 * mapping is dead, answer over a fresh one. */
+		readdr(f, p);
+	}
+	if (p->state == FAB__HELLO_SENT && f->opt.self < p->id &&
+	    !restarted) {
+		/* Both started: ours wins.  Make sure it has been seen. */
+		if (now - p->last_hello_ms >= HELLO_MIN_GAP_MS) {
+			hello_send(f, p, FAB_WIRE_HELLO, 0);
+		}
+		return;
+	}
+	if ((p->state == FAB__ACCEPTING || p->accept_pending) &&
+	    h.nonce == p->peer_nonce) {
+		/* A retransmitted HELLO: repeat the same ACK, so that the
+		 * CONFIRM for either copy matches. */
+		hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
+		return;
+	}
+	if (fab_hello_random(&p->nonce) != 0) {
+		return;
+	}
+	p->peer_nonce = h.nonce;
+	p->peer_inc = h.incarnation;
+	p->pending_ring = h.ring;
+	p->pending_has_ring = h.has_ring;
+	if (p->state == FAB__UP && h.incarnation == p->incarnation) {
+		/* Keep the live connection until the CONFIRM shows this
+		 * HELLO is current (not a late copy). */
+		p->accept_pending = true;
+		p->pending_until_ms = now + ACCEPT_TIMEOUT_MS;
+		hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
+		return;
+	}
+	if (f->ep.rma && fab__rma_renew(f, p, false) != 0) {
+		return;
+	}
+	p->accept_pending = false;
+	p->state = FAB__ACCEPTING;
+	p->writer_ok = false;
+	p->next_try_ms = now + ACCEPT_TIMEOUT_MS;
+	hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
+}
+
+/* True when the ACK was meant for @p (accepted or refused). */
+static bool on_ack(struct fab *f, struct fab__peer *p, const void *buf,
+		   size_t len)
+{
+	char why[FR_ERRMSG_SIZE] = "";
+	struct fab_hello a;
+	struct fab_hello_confirm c;
+	uint8_t out[FAB_HELLO_FRAME_MAX];
+	size_t used;
+	size_t n;
+	int rv;
+
+	rv = fab_hello_decode(&f->key, FAB_WIRE_HELLO_ACK, p->nonce, buf, len,
+			      &a, &used, why);
+	if (rv == FR_STALE) {
+		return false; /* another peer's, or a HELLO of ours retired */
+	}
+	if (rv != 0 || a.from != p->id || (f->ep.rma && !a.has_ring)) {
+		refused(f, "HELLO_ACK", rv ? rv : FR_MISMATCH, why);
+		return true;
+	}
+	c = (struct fab_hello_confirm){
+		.cluster_id = f->opt.cluster_id,
+		.from = f->opt.self,
+		.to = p->id,
+		.nonce = p->nonce,
+		.echo = a.nonce,
+	};
+	rv = fab_hello_confirm_encode(&f->key, &c, out, sizeof(out), &n);
+	assert(rv == 0);
+	p->peer_ring = a.ring;
+	p->peer_has_ring = a.has_ring;
+	p->accept_pending = false;
+	peer_up(f, p, a.incarnation, "initiator");
+	(void)fab__queue_frame(f, p, out, n, FAB_WIRE_HELLO_CONFIRM);
+	return true;
+}
+
+/* True when the CONFIRM was meant for @p (accepted or refused). */
+static bool on_confirm(struct fab *f, struct fab__peer *p, const void *buf,
+		       size_t len)
+{
+	char why[FR_ERRMSG_SIZE] = "";
+	size_t used;
+	int rv;
+
+	rv = fab_hello_confirm_decode(&f->key, p->id, p->peer_nonce, p->nonce,
+				      buf, len, &used, why);
+	if (rv == FR_STALE || rv == FR_NOTFOUND) {
+		return false;
+	}
+	if (rv != 0) {
+		refused(f, "HELLO_CONFIRM", rv, why);
+		return true;
+	}
+	if (p->accept_pending && f->ep.rma &&
+	    fab__rma_renew(f, p, false) != 0) {
+		return true;
+	}
+	p->accept_pending = false;
+	p->peer_ring = p->pending_ring;
+	p->peer_has_ring = p->pending_has_ring;
+	peer_up(f, p, p->peer_inc, "acceptor");
+	return true;
+}
+
+/* ACK and CONFIRM name the nonce we sent: that finds the peer. */
+void fab__peer_hello_recv(struct fab *f, const struct fab_wire_frame *fr,
+			  const void *buf, size_t len)
+{
+	int reason;
+	uint64_t echo;
+	size_t used;
+
+	if (fr->kind == FAB_WIRE_HELLO) {
+		on_hello(f, buf, len);
+		return;
+	}
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		struct fab__peer *p = &f->peers[i];
+
+		if (fr->kind == FAB_WIRE_HELLO_ACK &&
+		    p->state == FAB__HELLO_SENT) {
+			if (on_ack(f, p, buf, len)) {
+				return;
+			}
+		} else if (fr->kind == FAB_WIRE_HELLO_CONFIRM &&
+			   (p->state == FAB__ACCEPTING || p->accept_pending)) {
+			if (on_confirm(f, p, buf, len)) {
+				return;
+			}
+		}
+	}
+	if (fr->kind != FAB_WIRE_REJECT ||
+	    fab_hello_reject_decode(buf, len, &reason, &echo, &used) != 0) {
+		return;
+	}
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		struct fab__peer *p = &f->peers[i];
+
+		if (p->state != FAB__HELLO_SENT || p->nonce != echo) {
+			continue;
+		}
+		fab__log(f, FAB_LOG_WARN, "peer %u refused our HELLO: %s",
+			 p->id, fr_strerror(reason));
+		p->state = FAB__DOWN;
+		p->backoff_ms = p->backoff_ms * 2 > FAB__BACKOFF_MAX_MS
+					? FAB__BACKOFF_MAX_MS
+					: p->backoff_ms * 2;
+		p->next_try_ms = fab__now_ms() + p->backoff_ms;
+	}
+}

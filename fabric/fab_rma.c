@@ -1,0 +1,281 @@
+/* fab_rma.c — AppendEntries by fi_writedata into the follower's ring. */
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rdma/fi_domain.h>
+
+#include "fab_peer.h"
+#include "heap.h"
+
+/*
+ * Records are at most a quarter of the ring (larger APPENDs go as
+ * messages) and the reader returns credit once a quarter of the ring has
+ * been consumed.  Together these cannot deadlock: a writer that cannot
+ * reserve r + skip <= ring/2 bytes has more than ring/2 bytes unconsumed or
+ * uncredited, so once the reader has caught up it owes at least a quarter
+ * and sends it.
+ */
+
+static uint32_t generation(const struct fab__peer *p)
+{
+	return (p->epoch << FAB__SLOT_BITS) | p->slot;
+}
+
+static int ring_register(struct fab *f, struct fab__peer *p, char *errmsg)
+{
+	return fab__ep_mr_reg(&f->ep, p->ring, f->opt.ring_bytes,
+			      FI_REMOTE_WRITE, &p->ring_mr, errmsg);
+}
+
+int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg)
+{
+	int rv;
+
+	p->ring = fr_calloc(1, f->opt.ring_bytes);
+	if (p->ring == NULL) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "ring of peer %u: %s", p->id,
+			 fr_strerror(FR_NOMEM));
+		return FR_NOMEM;
+	}
+	rv = ring_register(f, p, errmsg);
+	if (rv != 0) {
+		return rv;
+	}
+	p->epoch = 0;
+	rv = fab_ring_reader_init(&p->reader, f->opt.ring_bytes,
+				  generation(p));
+	assert(rv == 0);
+	return 0;
+}
+
+void fab__rma_close(struct fab__peer *p)
+{
+	if (p->ring_mr != NULL) {
+		fi_close(&p->ring_mr->fid);
+		p->ring_mr = NULL;
+	}
+	fr_free(p->ring);
+	p->ring = NULL;
+}
+
+int fab__rma_renew(struct fab *f, struct fab__peer *p, bool revoke)
+{
+	if (revoke) {
+		/* Closing the region invalidates its key at once: writes by
+		 * the old leader now fail at the target instead of landing. */
+		fi_close(&p->ring_mr->fid);
+		p->ring_mr = NULL;
+		if (ring_register(f, p, f->errmsg) != 0) {
+			fab__log(f, FAB_LOG_ERROR, "re-register ring of %u: %s",
+				 p->id, f->errmsg);
+			return FR_FABRIC;
+		}
+		f->stats.ring_revokes++;
+	}
+	p->epoch = (p->epoch + 1) & ((1u << (32 - FAB__SLOT_BITS)) - 1);
+	if (p->epoch == 0) {
+		p->epoch = 1;
+	}
+	fab_ring_reader_reset(&p->reader, generation(p));
+	fab_ring_reader_set_term(&p->reader, f->term);
+	p->credited = 0;
+	p->ring_written = false;
+	return 0;
+}
+
+void fab__rma_desc(const struct fab__peer *p, struct fab_ring_desc *d)
+{
+	d->addr = (uintptr_t)p->ring;
+	d->key = fi_mr_key(p->ring_mr);
+	d->size = p->reader.size;
+	d->generation = p->reader.generation;
+}
+
+void fab__rma_desc_next(const struct fab__peer *p, struct fab_ring_desc *d)
+{
+	struct fab__peer next = *p;
+
+	next.epoch = (p->epoch + 1) & ((1u << (32 - FAB__SLOT_BITS)) - 1);
+	if (next.epoch == 0) {
+		next.epoch = 1;
+	}
+	fab__rma_desc(p, d);
+	d->generation = generation(&next);
+}
+
+int fab__rma_send(struct fab *f, struct fab__peer *p,
+		  const struct raft_message *m, size_t frame_len)
+{
+	uint64_t rec = fab_ring_record_size((uint32_t)frame_len);
+	struct fab_ring_slot slot;
+	struct fab__op *op;
+	uint8_t *buf;
+	size_t len;
+	int rv;
+
+	if (rec == 0 || rec > p->writer.size / 4) {
+		return FR_TOOBIG;
+	}
+	op = fab__queue_reserve(p, (uint32_t)rec, f->opt.queue_max_msgs,
+				f->opt.queue_max_bytes);
+	if (op == NULL) {
+		return FR_AGAIN;
+	}
+	rv = fab_ring_writer_reserve(&p->writer, (uint32_t)frame_len, &slot);
+	if (rv != 0) {
+		assert(rv == FR_AGAIN);
+		fab__queue_unreserve(p, op);
+		return FR_AGAIN;
+	}
+	buf = fab__op_buf(p, op);
+	rv = fab_wire_encode(m, buf + FAB_RING_HDR_SIZE, frame_len, &len);
+	assert(rv == 0 && len == frame_len);
+	fab_ring_record_seal(buf, &slot, m->term, p->writer.generation);
+	if (p->corrupt_next) {
+		p->corrupt_next = false;
+		buf[FAB_RING_HDR_SIZE + len / 2] ^= 0x5a;
+	}
+	op->kind = FAB__OP_WRITE;
+	op->frame_kind = FAB_WIRE_APPEND;
+	op->len = slot.rec_size;
+	op->remote_addr =
+		((f->ep.info->domain_attr->mr_mode & FI_MR_VIRT_ADDR)
+			 ? p->peer_ring.addr
+			 : 0) +
+		slot.offset;
+	op->remote_key = p->peer_ring.key;
+	op->cq_data = slot.cq_data;
+	op->generation = p->writer.generation;
+	f->stats.rma_sent++;
+	f->stats.rma_sent_bytes += slot.rec_size;
+	(void)fab__queue_flush(f, p);
+	return 0;
+}
+
+static struct fab__peer *peer_by_slot(struct fab *f, uint32_t slot)
+{
+	for (uint32_t i = 0; i < f->n_peers; i++) {
+		if (f->peers[i].slot == slot) {
+			return &f->peers[i];
+		}
+	}
+	return NULL;
+}
+
+static void deliver(struct fab *f, struct fab__peer *p,
+		    const struct fab_ring_rec *rec)
+{
+	struct fab_wire_frame fr;
+	struct raft_message m;
+
+	if (fab_wire_parse(rec->payload, rec->len, &fr) != 0 ||
+	    fr.frame_len != rec->len || fr.kind != FAB_WIRE_APPEND ||
+	    fab_wire_decode_frame(&fr, &m, f->entries,
+				  RAFT_MAX_BATCH_ENTRIES) != 0 ||
+	    m.from != p->id || m.to != f->opt.self || m.term != rec->term) {
+		f->stats.rejects_ring++;
+		return;
+	}
+	if (p->state != FAB__UP) {
+		f->stats.rejects_ring++;
+		return;
+	}
+	f->stats.rma_recv++;
+	f->stats.rma_recv_bytes += rec->len;
+	f->cb(f->cb_ctx, &m);
+	f->delivered++;
+}
+
+void fab__rma_recv(struct fab *f, uint64_t cq_data)
+{
+	struct fab_ring_rec rec;
+	struct fab__peer *p;
+	uint32_t off;
+	uint32_t size;
+	uint8_t gen_low;
+	int rv;
+
+	fab_ring_cq_unpack(cq_data, &off, &size, &gen_low);
+	p = peer_by_slot(f, gen_low & ((1u << FAB__SLOT_BITS) - 1));
+	if (p == NULL || p->ring == NULL) {
+		f->stats.rejects_ring++;
+		return;
+	}
+	p->ring_written = true;
+	rv = fab_ring_reader_next(&p->reader, p->ring, cq_data, &rec);
+	switch (rv) {
+	case 0:
+		deliver(f, p, &rec);
+		break;
+	case FR_STALE:
+		f->stats.rejects_stale++;
+		break;
+	case FR_CORRUPT:
+		f->stats.rejects_ring++;
+		fab__log(f, FAB_LOG_WARN, "corrupt ring record from peer %u",
+			 p->id);
+		break;
+	default:
+		/* Out of step with the writer: revoke, start a new
+		 * generation and tell the peer through a new handshake. */
+		assert(rv == FR_MALFORMED);
+		f->stats.rejects_ring++;
+		fab__log(f, FAB_LOG_WARN,
+			 "ring write from peer %u out of step; revoking", p->id);
+		if (fab__rma_renew(f, p, true) == 0) {
+			fab__peer_down(f, p, "ring out of step");
+			p->next_try_ms = 0;
+		}
+		return;
+	}
+	if (p->reader.head - p->credited >= p->reader.size / 4) {
+		p->credit_due = true;
+	}
+}
+
+void fab__rma_credit_flush(struct fab *f, struct fab__peer *p)
+{
+	struct fab_wire_credit c;
+	uint8_t buf[FAB_WIRE_CREDIT_SIZE];
+	size_t len;
+	int rv;
+
+	if (!p->credit_due) {
+		return;
+	}
+	c = (struct fab_wire_credit){
+		.from = f->opt.self,
+		.generation = p->reader.generation,
+		.consumed = fab_ring_reader_credit(&p->reader),
+	};
+	rv = fab_wire_credit_encode(&c, buf, sizeof(buf), &len);
+	assert(rv == 0);
+	if (fab__queue_frame(f, p, buf, len, FAB_WIRE_CREDIT) == 0) {
+		p->credited = c.consumed;
+		p->credit_due = false;
+		f->stats.credits_sent++;
+	}
+}
+
+void fab__rma_credit_recv(struct fab *f, const struct fab_wire_frame *fr)
+{
+	struct fab_wire_credit c;
+	struct fab__peer *p;
+
+	if (fab_wire_credit_decode(fr, &c) != 0) {
+		f->stats.rejects_frame++;
+		return;
+	}
+	p = fab__peer_by_id(f, c.from);
+	if (p == NULL || p->state != FAB__UP) {
+		f->stats.dropped_noconn++;
+		return;
+	}
+	if (!p->writer_ok || c.generation != p->writer.generation) {
+		return; /* for a ring we no longer write to */
+	}
+	if (fab_ring_writer_credit(&p->writer, c.consumed) == FR_INVALID) {
+		f->stats.rejects_frame++;
+	}
+}

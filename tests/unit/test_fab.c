@@ -1,0 +1,143 @@
+/* test_fab.c — fab_open() validation, provider errors, single-process API. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fab.h"
+#include "heap.h"
+
+#define SECRET "unit-test-secret-0123456789abcdef"
+
+static struct fab_peer_addr peers[2] = {
+	{.id = 1, .host = "127.0.0.1", .port = 0},
+	{.id = 2, .host = "127.0.0.1", .port = 1},
+};
+
+static void opts(struct fab_options *o, const char *prov)
+{
+	memset(o, 0, sizeof(*o));
+	o->provider = prov;
+	o->rma = -1;
+	o->self = 1;
+	o->peers = peers;
+	o->n_peers = 2;
+	o->cluster_id = 7;
+	o->secret = SECRET;
+	o->secret_len = strlen(SECRET);
+	o->ring_bytes = 4096;
+	o->frame_bytes_max = 8192;
+	o->queue_max_bytes = 65536;
+	o->queue_max_msgs = 8;
+}
+
+static void unknown_provider_lists_present(void **state)
+{
+	struct fab_options o;
+	struct fab *f = NULL;
+	char err[FR_ERRMSG_SIZE];
+	char list[128];
+
+	(void)state;
+	opts(&o, "bogus");
+	assert_int_equal(fab_open(&f, &o, err), FR_UNSUPPORTED);
+	assert_null(f);
+	fab_providers_list(list, sizeof(list));
+	assert_non_null(strstr(list, "tcp"));
+	assert_non_null(strstr(err, "unknown"));
+	assert_non_null(strstr(err, list));
+}
+
+static void bad_options_refused(void **state)
+{
+	struct fab_options o;
+	struct fab *f = NULL;
+	char err[FR_ERRMSG_SIZE];
+
+	(void)state;
+	opts(&o, "tcp");
+	o.self = 3;
+	assert_int_equal(fab_open(&f, &o, err), FR_INVALID);
+	opts(&o, "tcp");
+	o.ring_bytes = 5000;
+	assert_int_equal(fab_open(&f, &o, err), FR_INVALID);
+	opts(&o, "tcp");
+	o.secret_len = 3;
+	assert_int_equal(fab_open(&f, &o, err), FR_INVALID);
+	opts(&o, "tcp");
+	o.n_peers = 1;
+	assert_int_equal(fab_open(&f, &o, err), FR_INVALID);
+	opts(&o, "tcp");
+	o.rma = 2;
+	assert_int_equal(fab_open(&f, &o, err), FR_INVALID);
+	assert_null(f);
+}
+
+static void ignore(void *ctx, const struct raft_message *m)
+{
+	(void)ctx;
+	(void)m;
+}
+
+static void open_send_close(void **state)
+{
+	struct fab_options o;
+	struct fab *f = NULL;
+	struct fab_info info;
+	char err[FR_ERRMSG_SIZE];
+	struct raft_message m = {
+		.type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 1};
+
+	(void)state;
+	opts(&o, "tcp");
+	assert_int_equal(fab_open(&f, &o, err), 0);
+	fab_info_get(f, &info);
+	assert_string_equal(info.provider, "tcp;ofi_rxm");
+	assert_true(info.rma);
+	assert_int_equal(info.peers_up, 0);
+	/* Not handshaken: dropped with FR_NOCONN. */
+	assert_int_equal(fab_send(f, &m), FR_NOCONN);
+	m.to = 9;
+	assert_int_equal(fab_send(f, &m), FR_INVALID);
+	assert_true(fab_poll(f, ignore, NULL) >= 0);
+	fab_close(f);
+}
+
+static void open_fails_cleanly_without_memory(void **state)
+{
+	struct fab_options o;
+	char err[FR_ERRMSG_SIZE];
+	int ok = 0;
+
+	(void)state;
+	opts(&o, "tcp");
+	for (int delay = 0; delay < 16; delay++) {
+		struct fab *f = NULL;
+		int rv;
+
+		fr_heap_fault_config(delay, 1);
+		rv = fab_open(&f, &o, err);
+		fr_heap_fault_config(-1, 0);
+		assert_true(rv == 0 || rv == FR_NOMEM);
+		if (rv == 0) {
+			ok++;
+			fab_close(f);
+		}
+	}
+	assert_true(ok > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(unknown_provider_lists_present),
+		cmocka_unit_test(bad_options_refused),
+		cmocka_unit_test(open_send_close),
+		cmocka_unit_test(open_fails_cleanly_without_memory),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,643 @@
+/* bench_fabric.c — `fabraft-bench fabric`: transport round trips and throughput. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rdma/fi_cm.h>
+#include <rdma/fi_errno.h>
+#include <rdma/fi_rma.h>
+
+#include "fab.h"
+#include "fab_ep.h"
+
+/*
+ * For each provider and size the parent starts two child processes on
+ * loopback (exec of this binary, so no libfabric state crosses a fork) and
+ * reads one result line from the measuring child:
+ *
+ *   fab-msg   fab_send() APPEND (one entry of SIZE bytes) as a message,
+ *             answered by an APPEND_RESP: round trip through our framing,
+ *             queue, handshake-checked delivery.
+ *   fab-rma   the same with RMA on: the APPEND lands in the follower's ring
+ *             by fi_writedata and is validated there.
+ *   raw-msg   bare fi_send/fi_recv ping-pong of SIZE bytes on the same
+ *             endpoint setup (no framing, no queue, no checks).
+ *   raw-rma   bare fi_writedata ping-pong of SIZE bytes with remote CQ data.
+ *   fi_pingpong  libfabric's own tool (-e rdm), reported as 2 x usec/xfer.
+ *
+ * Raw modes reuse fab_ep.c only to open the endpoint (setup, not per-op
+ * cost).  Latencies are per round trip; throughput is APPENDs with 32 in
+ * flight.  Every number printed is measured in this run.
+ */
+
+int bench_fabric_main(int argc, char **argv);
+
+#define WINDOW 32
+#define MAX_SIZE (64u * 1024u)
+#define SECRET "fabraft-bench-secret-0123456789"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a;
+	uint64_t y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(uint64_t *s, unsigned n, double p)
+{
+	unsigned i = (unsigned)(p * (double)n);
+
+	if (i >= n) {
+		i = n - 1;
+	}
+	return (double)s[i] / 1000.0;
+}
+
+static void print_lat(uint64_t *s, unsigned n, double mbs, double bps)
+{
+	qsort(s, n, sizeof(*s), cmp_u64);
+	printf("RESULT %.2f %.2f %.2f %.1f %.0f\n", pct(s, n, 0.5),
+	       pct(s, n, 0.99), pct(s, n, 0.999), mbs, bps);
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ */
+/* fab modes                                                           */
+
+struct fab_child {
+	struct fab *f;
+	raft_id self;
+	uint64_t acks;
+	bool done;
+	struct raft_message replies[WINDOW * 4];
+	unsigned n_replies;
+};
+
+static void fab_cb(void *ctx, const struct raft_message *m)
+{
+	struct fab_child *c = ctx;
+
+	if (m->type == RAFT_MSG_TIMEOUT_NOW) {
+		c->done = true;
+	} else if (m->type == RAFT_MSG_APPEND_RESP) {
+		c->acks++;
+	} else if (m->type == RAFT_MSG_APPEND &&
+		   c->n_replies < WINDOW * 4) {
+		struct raft_message *r = &c->replies[c->n_replies++];
+
+		*r = (struct raft_message){.type = RAFT_MSG_APPEND_RESP,
+					   .from = c->self,
+					   .to = m->from,
+					   .term = m->term};
+		r->append_resp.success = 1;
+		r->append_resp.index =
+			m->append.prev_index + m->append.n_entries;
+		r->append_resp.last_index = r->append_resp.index;
+		r->append_resp.seq = m->append.seq;
+	}
+}
+
+static void fab_flush(struct fab_child *c)
+{
+	unsigned i = 0;
+
+	while (i < c->n_replies && fab_send(c->f, &c->replies[i]) != FR_AGAIN) {
+		i++;
+	}
+	memmove(c->replies, c->replies + i,
+		(c->n_replies - i) * sizeof(c->replies[0]));
+	c->n_replies -= i;
+}
+
+static void fab_spin(struct fab_child *c)
+{
+	(void)fab_poll(c->f, fab_cb, c);
+	fab_flush(c);
+}
+
+static int fab_append(struct fab_child *c, uint64_t seq, const void *buf,
+		      uint32_t size)
+{
+	struct raft_entry e = {.term = 1,
+			       .index = seq,
+			       .type = RAFT_ENTRY_NORMAL,
+			       .len = size,
+			       .buf = buf};
+	struct raft_message m = {
+		.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 1};
+
+	m.append.prev_index = seq - 1;
+	m.append.prev_term = seq > 1;
+	m.append.seq = seq;
+	m.append.n_entries = 1;
+	m.append.entries = &e;
+	if (seq == 1) {
+		m.append.prev_term = 0;
+	}
+	return fab_send(c->f, &m);
+}
+
+static int child_fab(const char *prov, int rma, uint32_t size,
+		     unsigned iters, int role, uint16_t p1, uint16_t p2)
+{
+	static struct fab_child c;
+	static uint8_t payload[MAX_SIZE];
+	struct fab_peer_addr peers[2] = {{.id = 1, .host = "127.0.0.1"},
+					 {.id = 2, .host = "127.0.0.1"}};
+	struct fab_options o = {0};
+	char err[FR_ERRMSG_SIZE];
+	uint64_t *lat;
+	uint64_t seq = 1;
+	uint64_t t0;
+
+	peers[0].port = p1;
+	peers[1].port = p2;
+	o.provider = prov;
+	o.rma = rma;
+	o.self = (raft_id)role;
+	o.peers = peers;
+	o.n_peers = 2;
+	o.cluster_id = 42;
+	o.secret = SECRET;
+	o.secret_len = strlen(SECRET);
+	o.ring_bytes = 8u << 20;
+	o.frame_bytes_max = 256u << 10;
+	o.queue_max_bytes = 16u << 20;
+	o.queue_max_msgs = 256;
+	o.log = NULL;
+	c.self = (raft_id)role;
+	if (fab_open(&c.f, &o, err) != 0) {
+		fprintf(stderr, "bench: fab_open: %s\n", err);
+		return 1;
+	}
+	if (role == 2) {
+		while (!c.done) {
+			fab_spin(&c);
+		}
+		for (t0 = now_ns(); now_ns() - t0 < 100000000u;) {
+			fab_spin(&c);
+		}
+		fab_close(c.f);
+		return 0;
+	}
+	for (t0 = now_ns(); !fab_peer_up(c.f, 2); fab_spin(&c)) {
+		if (now_ns() - t0 > 10000000000u) {
+			fprintf(stderr, "bench: peer never came up\n");
+			return 1;
+		}
+	}
+	lat = calloc(iters, sizeof(*lat));
+	/* Warm up, then one APPEND in flight at a time. */
+	for (unsigned i = 0; i < iters + iters / 10; i++) {
+		uint64_t want = c.acks + 1;
+		uint64_t t = now_ns();
+
+		while (fab_append(&c, seq, payload, size) != 0) {
+			fab_spin(&c);
+		}
+		seq++;
+		while (c.acks < want) {
+			fab_spin(&c);
+		}
+		if (i >= iters / 10) {
+			lat[i - iters / 10] = now_ns() - t;
+		}
+	}
+	/* Throughput: WINDOW APPENDs in flight. */
+	uint64_t n = iters * 4;
+	uint64_t base = c.acks;
+	uint64_t sent = 0;
+
+	t0 = now_ns();
+	while (c.acks - base < n) {
+		if (sent < n && sent - (c.acks - base) < WINDOW &&
+		    fab_append(&c, seq, payload, size) == 0) {
+			seq++;
+			sent++;
+			continue;
+		}
+		fab_spin(&c);
+	}
+	double secs = (double)(now_ns() - t0) / 1e9;
+
+	struct raft_message done = {.type = RAFT_MSG_TIMEOUT_NOW,
+				    .from = 1,
+				    .to = 2,
+				    .term = 1};
+	while (fab_send(c.f, &done) != 0) {
+		fab_spin(&c);
+	}
+	for (t0 = now_ns(); now_ns() - t0 < 50000000u;) {
+		fab_spin(&c);
+	}
+	struct fab_info info;
+
+	fab_info_get(c.f, &info);
+	if (rma && info.rma_sent == 0) {
+		fprintf(stderr, "bench: rma path not used\n");
+		return 1;
+	}
+	print_lat(lat, iters, (double)n * size / secs / 1e6, (double)n / secs);
+	free(lat);
+	fab_close(c.f);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* raw modes: bare libfabric on the same endpoint setup                */
+
+struct raw {
+	struct fab__ep e;
+	fi_addr_t peer;
+	uint8_t *buf; /* [0, MAX_SIZE): target; [MAX_SIZE, 2*MAX_SIZE): src */
+	struct fid_mr *mr;
+	uint64_t peer_addr;
+	uint64_t peer_key;
+};
+
+static unsigned tx_done; /* our own send/write completions seen */
+
+/* Wait for one completion that is not our own send/write (ctx NULL or rx
+ * context); returns its flags.  @rx_ctx NULL: wait for nothing but count
+ * our own completions once. */
+static uint64_t raw_wait(struct raw *r, void *rx_ctx)
+{
+	struct fi_cq_data_entry c;
+
+	for (;;) {
+		ssize_t n = fi_cq_read(r->e.cq, &c, 1);
+
+		if (n == 1 && rx_ctx != NULL &&
+		    (c.op_context == NULL || c.op_context == rx_ctx)) {
+			return c.flags;
+		}
+		if (n == 1) {
+			tx_done++;
+		}
+		if (rx_ctx == NULL && n != 1) {
+			return 0;
+		}
+		if (n == -FI_EAVAIL) {
+			struct fi_cq_err_entry ee = {0};
+
+			fi_cq_readerr(r->e.cq, &ee, 0);
+			fprintf(stderr, "bench raw: cq error %s\n",
+				fi_strerror(ee.err));
+			exit(1);
+		}
+	}
+}
+
+static int child_raw(const char *prov, bool rma, uint32_t size,
+		     unsigned iters, int role, uint16_t p1, uint16_t p2)
+{
+	static struct raw r;
+	struct fi_info *info;
+	bool rma_on;
+	char err[FR_ERRMSG_SIZE];
+	struct fi_context2 rx_ctx;
+	struct fi_context2 tx_ctx;
+	uint64_t desc_msg[2];
+	uint16_t me = role == 1 ? p1 : p2;
+	uint16_t other = role == 1 ? p2 : p1;
+	uint64_t *lat = calloc(iters, sizeof(*lat));
+	void *desc;
+	ssize_t rv;
+
+	if (fab__prov_select(prov, true, rma ? 1 : 0, "127.0.0.1", me, &info,
+			     &rma_on, err) != 0 ||
+	    fab__ep_open(&r.e, info, rma_on, err) != 0) {
+		fprintf(stderr, "bench raw: %s\n", err);
+		return 1;
+	}
+	r.buf = calloc(1, 2 * MAX_SIZE + 64);
+	if (fab__ep_mr_reg(&r.e, r.buf, 2 * MAX_SIZE + 64,
+			   FI_SEND | FI_RECV | FI_WRITE | FI_REMOTE_WRITE,
+			   &r.mr, err) != 0) {
+		fprintf(stderr, "bench raw: %s\n", err);
+		return 1;
+	}
+	desc = fi_mr_desc(r.mr);
+	/* The peer may not exist yet (shm needs it to): retry. */
+	for (uint64_t t0 = now_ns();
+	     fab__ep_av_insert(&r.e, "127.0.0.1", other, &r.peer, err) != 0;) {
+		if (now_ns() - t0 > 10000000000u) {
+			fprintf(stderr, "bench raw: %s\n", err);
+			return 1;
+		}
+		usleep(1000);
+	}
+	/* Exchange ring address and key: each side posts a receive and
+	 * sends its own, retrying until the peer listens. */
+	fi_recv(r.e.ep, r.buf + 2 * MAX_SIZE, 16, desc, FI_ADDR_UNSPEC,
+		&rx_ctx);
+	desc_msg[0] = (uintptr_t)r.buf;
+	desc_msg[1] = fi_mr_key(r.mr);
+	memcpy(r.buf + MAX_SIZE, desc_msg, sizeof(desc_msg));
+	for (;;) {
+		struct fi_cq_data_entry c;
+		bool sent = false;
+		bool got = false;
+
+		do {
+			rv = fi_send(r.e.ep, r.buf + MAX_SIZE, 16, desc,
+				     r.peer, &tx_ctx);
+			if (rv == -FI_EAGAIN) {
+				fi_cq_read(r.e.cq, &c, 0);
+			}
+		} while (rv == -FI_EAGAIN);
+		while (!sent || (!got && sent)) {
+			ssize_t n = fi_cq_read(r.e.cq, &c, 1);
+
+			if (n == 1 && c.op_context == &tx_ctx) {
+				sent = true;
+			} else if (n == 1 && c.op_context == &rx_ctx) {
+				got = true;
+			} else if (n == -FI_EAVAIL) {
+				struct fi_cq_err_entry ee = {0};
+
+				fi_cq_readerr(r.e.cq, &ee, 0);
+				if (ee.op_context == &tx_ctx) {
+					break; /* peer not there yet */
+				}
+			}
+		}
+		if (sent && got) {
+			break;
+		}
+		usleep(10000);
+	}
+	memcpy(desc_msg, r.buf + 2 * MAX_SIZE, sizeof(desc_msg));
+	r.peer_addr = (r.e.info->domain_attr->mr_mode & FI_MR_VIRT_ADDR)
+			      ? desc_msg[0]
+			      : 0;
+	r.peer_key = desc_msg[1];
+	/* The exchange ends with both sides knowing the peer is up; the
+	 * ping-pong starts with the responder's receive posted. */
+	unsigned total = iters + iters / 10;
+
+	for (unsigned i = 0; i < total; i++) {
+		uint64_t t = now_ns();
+
+		if (!rma) {
+			fi_recv(r.e.ep, r.buf, MAX_SIZE, desc, FI_ADDR_UNSPEC,
+				&rx_ctx);
+		}
+		if (role == 2) {
+			raw_wait(&r, &rx_ctx);
+		}
+		do {
+			rv = rma ? fi_writedata(r.e.ep, r.buf + MAX_SIZE, size,
+						desc, i, r.peer, r.peer_addr,
+						r.peer_key, &tx_ctx)
+				 : fi_send(r.e.ep, r.buf + MAX_SIZE, size,
+					   desc, r.peer, &tx_ctx);
+			if (rv == -FI_EAGAIN) {
+				struct fi_cq_data_entry c;
+
+				fi_cq_read(r.e.cq, &c, 0);
+			}
+		} while (rv == -FI_EAGAIN);
+		if (role == 1) {
+			raw_wait(&r, &rx_ctx);
+			if (i >= iters / 10) {
+				lat[i - iters / 10] = now_ns() - t;
+			}
+		}
+	}
+	/* Progress until our last send completed: rendezvous transfers
+	 * (tcp;ofi_rxm, large sizes) need the sender's progress. */
+	for (uint64_t t0 = now_ns();
+	     tx_done < total && now_ns() - t0 < 2000000000u;) {
+		raw_wait(&r, NULL);
+	}
+	usleep(20000);
+	if (role == 1) {
+		print_lat(lat, iters, 0, 0);
+	}
+	free(lat);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parent                                                              */
+
+static uint16_t free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port = 0;
+
+	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(s, (struct sockaddr *)&a, &len) == 0) {
+		port = ntohs(a.sin_port);
+	}
+	if (s >= 0) {
+		close(s);
+	}
+	return port;
+}
+
+/* Run two children of @mode; parse the measuring child's RESULT line. */
+static int run_pair(const char *mode, const char *prov, uint32_t size,
+		    unsigned iters, double out[5])
+{
+	char sz[16], it[16], a[8], b[8];
+	char line[256];
+	int fd[2];
+	pid_t pid[2];
+	int ok = 0;
+	FILE *in;
+
+	snprintf(sz, sizeof(sz), "%u", size);
+	snprintf(it, sizeof(it), "%u", iters);
+	snprintf(a, sizeof(a), "%u", free_port());
+	snprintf(b, sizeof(b), "%u", free_port());
+	if (pipe(fd) != 0) {
+		return 1;
+	}
+	for (int role = 2; role >= 1; role--) {
+		pid[role - 1] = fork();
+		if (pid[role - 1] == 0) {
+			char *args[] = {"fabraft-bench", "fabric", "--child",
+					(char *)mode, (char *)prov, sz, it,
+					role == 1 ? "1" : "2", a, b, NULL};
+
+			dup2(fd[1], 1);
+			close(fd[0]);
+			execv("/proc/self/exe", args);
+			_exit(127);
+		}
+		usleep(role == 2 ? 200000 : 0);
+	}
+	close(fd[1]);
+	in = fdopen(fd[0], "r");
+	while (in != NULL && fgets(line, sizeof(line), in) != NULL) {
+		if (sscanf(line, "RESULT %lf %lf %lf %lf %lf", &out[0], &out[1],
+			   &out[2], &out[3], &out[4]) == 5) {
+			ok = 1;
+		}
+	}
+	if (in != NULL) {
+		fclose(in);
+	}
+	for (int i = 0; i < 2; i++) {
+		int st;
+
+		waitpid(pid[i], &st, 0);
+	}
+	return ok ? 0 : 1;
+}
+
+/* fi_pingpong -e rdm: returns the round trip (2 x usec/xfer) or -1. */
+static double run_pingpong(const char *prov, uint32_t size, unsigned iters)
+{
+	char cmd[512];
+	char line[256];
+	double rtt = -1;
+	uint16_t port = free_port();
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "(fi_pingpong -p %s -e rdm -B %u -I %u -S %u >/dev/null 2>&1 "
+		 "&) ; sleep 0.3; timeout 60 fi_pingpong -p %s -e rdm -P %u "
+		 "-I %u -S %u 127.0.0.1 2>/dev/null",
+		 prov, port, iters, size, prov, port, iters, size);
+	p = popen(cmd, "r");
+	while (p != NULL && fgets(line, sizeof(line), p) != NULL) {
+		unsigned long bytes;
+		char c1[32], c2[32], c3[32], c4[32], c5[32];
+		double usec;
+
+		if (sscanf(line, "%lu %31s %31s %31s %31s %31s %lf", &bytes,
+			   c1, c2, c3, c4, c5, &usec) == 7 &&
+		    bytes == size) {
+			rtt = 2 * usec;
+		}
+	}
+	if (p != NULL) {
+		pclose(p);
+	}
+	return rtt;
+}
+
+static void usage(void)
+{
+	printf("usage: fabraft-bench fabric [--providers tcp,shm,sockets] "
+	       "[--iters N] [--sizes 64,1024,16384,65536]\n"
+	       "Round-trip percentiles (us) of one APPEND of SIZE bytes and "
+	       "throughput with %d in flight,\nthrough fabraft (msg and rma "
+	       "paths) and bare libfabric (raw-msg, raw-rma, fi_pingpong),\n"
+	       "two processes on 127.0.0.1.  sockets runs iters/10.\n",
+	       WINDOW);
+}
+
+int bench_fabric_main(int argc, char **argv)
+{
+	const char *provs = "tcp,shm,sockets";
+	const char *sizes = "64,1024,16384,65536";
+	unsigned iters = 2000;
+	char list[128];
+	char pbuf[128];
+
+	if (argc >= 9 && strcmp(argv[1], "--child") == 0) {
+		const char *mode = argv[2];
+		uint32_t size = (uint32_t)atoi(argv[4]);
+		unsigned it = (unsigned)atoi(argv[5]);
+		int role = atoi(argv[6]);
+		uint16_t p1 = (uint16_t)atoi(argv[7]);
+		uint16_t p2 = (uint16_t)atoi(argv[8]);
+
+		if (strncmp(mode, "fab-", 4) == 0) {
+			return child_fab(argv[3], strcmp(mode, "fab-rma") == 0,
+					 size, it, role, p1, p2);
+		}
+		return child_raw(argv[3], strcmp(mode, "raw-rma") == 0, size,
+				 it, role, p1, p2);
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0) {
+			usage();
+			return 0;
+		} else if (strcmp(argv[i], "--providers") == 0 && i + 1 < argc) {
+			provs = argv[++i];
+		} else if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc) {
+			iters = (unsigned)atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
+			sizes = argv[++i];
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	if (iters < 10) {
+		iters = 10;
+	}
+	fab_providers_list(list, sizeof(list));
+	printf("| provider | path | size B | p50 us | p99 us | p99.9 us | "
+	       "raw p50 us | ours/raw | fi_pingpong us | APPEND/s (%d in "
+	       "flight) | MB/s |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+	       WINDOW);
+	snprintf(pbuf, sizeof(pbuf), "%s", provs);
+	for (char *sv1, *prov = strtok_r(pbuf, ",", &sv1); prov != NULL;
+	     prov = strtok_r(NULL, ",", &sv1)) {
+		char sbuf[128];
+		unsigned it = strcmp(prov, "sockets") == 0 ? iters / 10 : iters;
+
+		if (strstr(list, prov) == NULL) {
+			printf("| %s | - | - | not present (present: %s) |\n",
+			       prov, list);
+			continue;
+		}
+		snprintf(sbuf, sizeof(sbuf), "%s", sizes);
+		for (char *sv2, *s = strtok_r(sbuf, ",", &sv2); s != NULL;
+		     s = strtok_r(NULL, ",", &sv2)) {
+			uint32_t size = (uint32_t)atoi(s);
+			double pp = run_pingpong(prov, size, it);
+
+			if (size == 0 || size > MAX_SIZE) {
+				continue;
+			}
+			for (int path = 0; path < 2; path++) {
+				double ours[5] = {0}, raw[5] = {0};
+				const char *fm = path ? "fab-rma" : "fab-msg";
+				const char *rm = path ? "raw-rma" : "raw-msg";
+				int r1 = run_pair(fm, prov, size, it, ours);
+				int r2 = run_pair(rm, prov, size, it, raw);
+
+				if (r1 != 0) {
+					printf("| %s | %s | %u | failed |\n",
+					       prov, path ? "rma" : "msg",
+					       size);
+					continue;
+				}
+				printf("| %s | %s | %u | %.1f | %.1f | %.1f | "
+				       "%s%.1f | %.2f | %.1f | %.0f | %.1f |\n",
+				       prov, path ? "rma" : "msg", size,
+				       ours[0], ours[1], ours[2],
+				       r2 ? "failed " : "", raw[0],
+				       r2 ? 0.0 : ours[0] / raw[0], pp,
+				       ours[4], ours[3]);
+				fflush(stdout);
+			}
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,1 @@
+set(FABRAFT_BENCH_LIBS_fabric fabraft_fabric)
