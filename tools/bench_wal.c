@@ -3,6 +3,7 @@
  * raw pwrite+fdatasync loop measured in the same run. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -59,12 +60,22 @@ static void quiet(void *ctx, int level, const char *msg)
 	}
 }
 
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+/* Remove a scratch directory tree (no shell involved). */
 static void rm_dir(const char *dir)
 {
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "bench: cannot remove %s\n", dir);
+	if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT) {
+		fprintf(stderr, "bench: cannot remove %s: %s\n", dir,
+			strerror(errno));
 	}
 }
 
@@ -92,6 +103,11 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 	}
 	size_t cap = (size_t)len + 2 * 4096;
 	uint8_t *raw = fr_malloc(cap + 4096);
+	if (raw == NULL) {
+		close(fd);
+		fprintf(stderr, "bench: out of memory\n");
+		return 1;
+	}
 	uint8_t *buf = (uint8_t *)(((uintptr_t)raw + 4095) & ~(uintptr_t)4095);
 	memset(buf, 0xab, cap);
 	uint64_t off = 4096, ops = 0, written = 0;
@@ -141,6 +157,10 @@ static void *appender_main(void *arg)
 {
 	struct appender *a = arg;
 	uint8_t *buf = fr_malloc(a->len ? a->len : 1);
+	if (buf == NULL) {
+		a->rv = FR_NOMEM;
+		return NULL;
+	}
 	memset(buf, 0x5a, a->len);
 	struct raft_entry e = {
 	    .term = 1, .index = 0, .type = 1, .len = a->len, .buf = buf};
@@ -182,18 +202,33 @@ static int wal_slice(struct wal *w, uint32_t len, uint32_t n, double seconds,
 	struct wal_stats st0, st1;
 	pthread_t *th = fr_malloc(n * sizeof(*th));
 	struct appender *a = fr_malloc(n * sizeof(*a));
+	if (th == NULL || a == NULL) {
+		fr_free(th);
+		fr_free(a);
+		fprintf(stderr, "bench: out of memory\n");
+		return 1;
+	}
 	wal_stats_get(w, &st0);
 	double t0 = now_s();
-	for (uint32_t i = 0; i < n; i++) {
-		a[i] = (struct appender){w, len, &stop, &done, 0};
-		pthread_create(&th[i], NULL, appender_main, &a[i]);
+	uint32_t started = 0;
+	int rv = 0;
+	for (; started < n; started++) {
+		a[started] = (struct appender){w, len, &stop, &done, 0};
+		if (pthread_create(&th[started], NULL, appender_main,
+				   &a[started]) != 0) {
+			fprintf(stderr, "bench: cannot start appender %u\n",
+				started);
+			rv = FR_NOMEM;
+			break;
+		}
 	}
 	struct timespec ts = {
 	    (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-	nanosleep(&ts, NULL);
+	if (rv == 0) {
+		nanosleep(&ts, NULL);
+	}
 	atomic_store(&stop, true);
-	int rv = 0;
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < started; i++) {
 		pthread_join(th[i], NULL);
 		rv |= a[i].rv;
 	}
@@ -258,7 +293,8 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: fabraft-bench wal [options]\n"
-	    "  --dir DIR          scratch directory (default ./bench-wal.tmp;"
+	    "  --dir DIR          where to create the scratch directory "
+	    "fabraft-bench-wal.<pid> (default .;"
 	    " removed after)\n"
 	    "  --seconds S        per measurement (default 2)\n"
 	    "  --sizes LIST       entry bytes (default 64,1024,16384)\n"
@@ -277,7 +313,7 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct bench_opts *bo)
 {
-	*bo = (struct bench_opts){.dir = "./bench-wal.tmp",
+	*bo = (struct bench_opts){.dir = ".",
 				  .seconds = 2,
 				  .sizes = {64, 1024, 16384},
 				  .n_sizes = 3,
@@ -389,13 +425,19 @@ int bench_wal_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (mkdir(bo.dir, 0755) != 0 && errno != EEXIST) {
+	/* Work in a fresh directory of our own: it is removed at the end. */
+	static char work[600];
+	snprintf(work, sizeof(work), "%s/fabraft-bench-wal.%ld", bo.dir,
+		 (long)getpid());
+	bo.dir = work;
+	if (mkdir(bo.dir, 0755) != 0) {
 		fprintf(stderr, "bench: %s: %s\n", bo.dir, strerror(errno));
 		return 1;
 	}
 	pthread_t spinner;
-	if (bo.spin) {
-		pthread_create(&spinner, NULL, spin_main, NULL);
+	if (bo.spin && pthread_create(&spinner, NULL, spin_main, NULL) != 0) {
+		bo.spin = false;
+		fprintf(stderr, "bench: --spin: cannot start a thread\n");
 	}
 	printf("| entry B | appenders | log I/O | log entries/s | log MB/s | "
 	       "fsyncs/s | entries/fsync | raw entries/s (1 fsync/entry) | "

@@ -190,6 +190,68 @@ static void test_identity_mismatch(void **state)
 	check_log(f, 1, 3);
 }
 
+/* A segment written by another node, copied into this dir, is refused. */
+static void test_foreign_segment(void **state)
+{
+	struct fx *f = *state;
+	char other[64], cmd[300];
+	struct wal *w2;
+	struct wal_recovered r2;
+	struct wal_options o;
+	tw_mkdtemp(other, sizeof(other), "wal-other");
+	tw_options(&o, other);
+	o.node_id = 9;
+	assert_int_equal(wal_open(&w2, &o, &r2, f->err), 0);
+	uint8_t b[10] = {0};
+	struct raft_entry e = {
+	    .term = 1, .index = 1, .type = 1, .len = 10, .buf = b};
+	assert_int_equal(wal_append(w2, &e, 1), 0);
+	wal_close(w2);
+	reopen(f);
+	wal_close(f->w);
+	f->w = NULL;
+	snprintf(cmd, sizeof(cmd), "cp %s/wal-0000000000000001.seg %s/", other,
+		 f->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(wal_open(&f->w, &f->o, &f->rec, f->err), FR_MISMATCH);
+	assert_non_null(strstr(f->err, "wal-0000000000000001.seg"));
+	assert_non_null(strstr(f->err, "node 9"));
+	tw_rmrf(other);
+}
+
+/* A log whose last segment ends with a ROLL marker (as after a crash right
+ * after the roll batch, before the next segment was created; made here by
+ * removing the newest segment): it opens, and appends go on in a new
+ * segment. */
+static void test_lost_last_segment(void **state)
+{
+	struct fx *f = *state;
+	reopen(f);
+	append_range(f, 1, 200, 1);
+	wal_close(f->w);
+	f->w = NULL;
+	char p[128];
+	uint64_t last = 0;
+	for (uint64_t n = 1; n < 100; n++) {
+		snprintf(p, sizeof(p), "%s/wal-%016llx.seg", f->dir,
+			 (unsigned long long)n);
+		if (access(p, F_OK) == 0) {
+			last = n;
+		}
+	}
+	assert_true(last >= 2);
+	snprintf(p, sizeof(p), "%s/wal-%016llx.seg", f->dir,
+		 (unsigned long long)last);
+	assert_int_equal(unlink(p), 0);
+	reopen(f);
+	assert_true(f->rec.n_entries > 0 && f->rec.n_entries < 200);
+	uint64_t n = f->rec.n_entries;
+	check_log(f, 1, n);
+	append_range(f, n + 1, n + 30, 2);
+	reopen(f);
+	check_log(f, 1, n + 30);
+}
+
 static void test_busy(void **state)
 {
 	struct fx *f = *state;
@@ -534,6 +596,8 @@ int main(void)
 	    T(test_hardstate),
 	    T(test_identity_mismatch),
 	    T(test_busy),
+	    T(test_foreign_segment),
+	    T(test_lost_last_segment),
 	    T(test_bad_input),
 	    T(test_truncate_suffix),
 	    T(test_truncate_queued),
