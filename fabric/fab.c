@@ -9,10 +9,11 @@
 #include <rdma/fi_errno.h>
 
 #include "fab_peer.h"
+#include "fab_topo.h"
 #include "heap.h"
 
-#define RING_BYTES_DEFAULT (1u << 20)
-#define QUEUE_MSGS_DEFAULT 256u
+#define RING_BYTES_DEFAULT  (1u << 20)
+#define QUEUE_MSGS_DEFAULT  256u
 #define QUEUE_BYTES_DEFAULT (4u << 20)
 #define FRAME_BYTES_DEFAULT ((1u << 20) + (64u << 10))
 /* Completions read per fab_poll(), so one call stays short. */
@@ -49,6 +50,28 @@ struct fab__peer *fab__peer_by_id(struct fab *f, raft_id id)
 		}
 	}
 	return NULL;
+}
+
+void *fab__mem_alloc(struct fab *f, size_t len)
+{
+	bool bound = false;
+	void *p;
+
+	if (f->opt.topo == NULL) {
+		return fr_calloc(1, len);
+	}
+	p = fab_topo_alloc(f->opt.topo, len, f->opt.numa_os, &bound);
+	f->stats.mem_bound &= bound;
+	return p;
+}
+
+void fab__mem_free(struct fab *f, void *ptr, size_t len)
+{
+	if (f->opt.topo == NULL) {
+		fr_free(ptr);
+	} else {
+		fab_topo_free(f->opt.topo, ptr, len);
+	}
 }
 
 static bool is_pow2(uint32_t v)
@@ -154,7 +177,7 @@ static int rx_open(struct fab *f, char *errmsg)
 	size_t size = (size_t)FAB__RX_BUFS * f->opt.frame_bytes_max;
 	int rv;
 
-	f->rx_slab = fr_malloc(size);
+	f->rx_slab = fab__mem_alloc(f, size);
 	if (f->rx_slab == NULL) {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "receive buffers: %s",
 			 fr_strerror(FR_NOMEM));
@@ -180,8 +203,7 @@ static int rx_open(struct fab *f, char *errmsg)
 	return 0;
 }
 
-static int peers_open(struct fab *f, const struct fab_options *o,
-		      char *errmsg)
+static int peers_open(struct fab *f, const struct fab_options *o, char *errmsg)
 {
 	uint32_t k = 0;
 	int rv;
@@ -260,6 +282,8 @@ int fab_open(struct fab **out, const struct fab_options *o, char *errmsg)
 		return FR_NOMEM;
 	}
 	f->ep.wait_fd = -1;
+	f->stats.mem_bound = o->topo != NULL;
+	f->stats.numa_os = o->topo != NULL ? o->numa_os : -1;
 	rv = fill_options(&f->opt, o, errmsg);
 	if (rv != 0) {
 		goto err;
@@ -300,11 +324,15 @@ int fab_open(struct fab **out, const struct fab_options *o, char *errmsg)
 		goto err;
 	}
 	info_names(f);
-	fab__log(f, FAB_LOG_INFO,
-		 "provider %s fabric %s domain %s at %s:%u, rma %s, wait fd %s",
-		 f->stats.provider, f->stats.fabric, f->stats.domain,
-		 self->host, (unsigned)self->port, f->ep.rma ? "on" : "off",
-		 f->ep.wait_fd >= 0 ? "yes" : "no");
+	fab__log(
+	    f, FAB_LOG_INFO,
+	    "provider %s fabric %s domain %s at %s:%u, rma %s, wait fd %s, "
+	    "buffers %s%d%s",
+	    f->stats.provider, f->stats.fabric, f->stats.domain, self->host,
+	    (unsigned)self->port, f->ep.rma ? "on" : "off",
+	    f->ep.wait_fd >= 0 ? "yes" : "no",
+	    o->topo != NULL ? "on NUMA node " : "unplaced", f->stats.numa_os,
+	    o->topo != NULL && !f->stats.mem_bound ? " (binding refused)" : "");
 	*out = f;
 	return 0;
 err:
@@ -331,7 +359,8 @@ void fab_close(struct fab *f)
 	}
 	fab__ep_close(&f->ep);
 	fab_hello_key_wipe(&f->key);
-	fr_free(f->rx_slab);
+	fab__mem_free(f, f->rx_slab,
+		      (size_t)FAB__RX_BUFS * f->opt.frame_bytes_max);
 	fr_free(f->peers);
 	fr_free(f->entries);
 	fr_free(f);

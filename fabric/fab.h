@@ -40,9 +40,9 @@
 /** Where a peer (or this node) listens.  For shm the pair names the
  * endpoint ("fi_shm://fabraft.HOST.PORT"). */
 struct fab_peer_addr {
-	raft_id id;     /* 1..RAFT_ID_MAX */
-	char host[64];  /* NUL-terminated IPv4/IPv6 literal or host name */
-	uint16_t port;  /* fabric port */
+	raft_id id;    /* 1..RAFT_ID_MAX */
+	char host[64]; /* NUL-terminated IPv4/IPv6 literal or host name */
+	uint16_t port; /* fabric port */
 };
 
 /** Log levels of the optional log hook. */
@@ -55,18 +55,24 @@ enum fab_log_level {
 
 struct fab_options {
 	const char *provider; /* auto|verbs|tcp|net|shm|sockets; NULL=auto */
-	int rma;              /* -1 auto (on when the provider has FI_RMA),
+	int rma;	      /* -1 auto (on when the provider has FI_RMA),
 				 0 off, 1 on (FR_UNSUPPORTED without RMA) */
-	raft_id self;         /* this node; must appear in peers */
+	raft_id self;	      /* this node; must appear in peers */
 	const struct fab_peer_addr *peers; /* borrowed for fab_open() */
-	uint32_t n_peers;     /* includes self; 2..RAFT_MAX_SERVERS */
-	uint64_t cluster_id;  /* both sides of a handshake must agree */
-	const void *secret;   /* HMAC key; borrowed for fab_open() */
-	size_t secret_len;    /* 1..64 bytes */
-	uint32_t ring_bytes;  /* receive ring per peer; 0 = 1 MiB */
+	uint32_t n_peers;	  /* includes self; 2..RAFT_MAX_SERVERS */
+	uint64_t cluster_id;	  /* both sides of a handshake must agree */
+	const void *secret;	  /* HMAC key; borrowed for fab_open() */
+	size_t secret_len;	  /* 1..64 bytes */
+	uint32_t ring_bytes;	  /* receive ring per peer; 0 = 1 MiB */
 	uint32_t queue_max_msgs;  /* per-peer queue; 0 = 256 */
 	uint32_t queue_max_bytes; /* per-peer queue; 0 = 4 MiB */
 	uint32_t frame_bytes_max; /* largest frame; 0 = 1 MiB + 64 KiB */
+	/* Optional hwloc placement (fab_topo.h): when @topo is set, rings,
+	 * send arenas and receive buffers are allocated bound to NUMA node
+	 * @numa_os (the NIC's, from fab_topo_place()).  Borrowed: @topo must
+	 * outlive the struct fab.  NULL: plain fr_malloc memory. */
+	const struct fab_topo *topo;
+	int numa_os;
 	/* Optional log hook (NULL: lines go to stderr).  @msg is borrowed for
 	 * the call. */
 	void (*log)(void *ctx, int level, const char *msg);
@@ -75,36 +81,39 @@ struct fab_options {
 
 /** What fab_info_get() reports (INFO, logs, benchmarks). */
 struct fab_info {
-	char provider[32];     /* e.g. "tcp;ofi_rxm" */
-	char fabric[64];       /* fabric name */
-	char domain[64];       /* domain name */
-	uint64_t caps;         /* FI_* capabilities granted */
-	bool rma;              /* RMA path in use */
-	bool wait_fd;          /* fab_wait_fd() returns an fd */
-	uint32_t ring_bytes;   /* per-peer receive ring */
-	uint32_t peers_up;     /* peers currently handshaken */
-	uint64_t msg_sent;     /* frames sent as messages */
+	char provider[32];   /* e.g. "tcp;ofi_rxm" */
+	char fabric[64];     /* fabric name */
+	char domain[64];     /* domain name */
+	uint64_t caps;	     /* FI_* capabilities granted */
+	bool rma;	     /* RMA path in use */
+	bool wait_fd;	     /* fab_wait_fd() returns an fd */
+	uint32_t ring_bytes; /* per-peer receive ring */
+	int numa_os;	     /* buffers' NUMA node, -1 without topo */
+	bool mem_bound;	     /* every buffer really bound to numa_os */
+	uint32_t peers_up;   /* peers currently handshaken */
+	uint64_t msg_sent;   /* frames sent as messages */
 	uint64_t msg_sent_bytes;
-	uint64_t msg_recv;     /* frames received as messages */
+	uint64_t msg_recv; /* frames received as messages */
 	uint64_t msg_recv_bytes;
-	uint64_t rma_sent;     /* batches written into a peer's ring */
+	uint64_t rma_sent; /* batches written into a peer's ring */
 	uint64_t rma_sent_bytes;
-	uint64_t rma_recv;     /* ring records delivered */
+	uint64_t rma_recv; /* ring records delivered */
 	uint64_t rma_recv_bytes;
-	uint64_t credits_sent; /* credit frames sent back */
-	uint64_t rejects_auth;   /* HELLOs refused: cluster, node, HMAC */
-	uint64_t rejects_frame;  /* bad frames (length, CRC, version) */
-	uint64_t rejects_ring;   /* bad ring records (header, CRC, gen) */
-	uint64_t rejects_stale;  /* ring records of a term < current */
-	uint64_t send_again;     /* fab_send() answered FR_AGAIN */
-	uint64_t send_noconn;    /* fab_send() answered FR_NOCONN */
-	uint64_t send_errors;    /* failed completions */
+	uint64_t credits_sent;	 /* credit frames sent back */
+	uint64_t rejects_auth;	 /* HELLOs refused: cluster, node, HMAC */
+	uint64_t rejects_frame;	 /* bad frames (length, CRC, version) */
+	uint64_t rejects_ring;	 /* bad ring records (header, CRC, gen) */
+	uint64_t rejects_stale;	 /* ring records of a term < current */
+	uint64_t send_again;	 /* fab_send() answered FR_AGAIN */
+	uint64_t send_noconn;	 /* fab_send() answered FR_NOCONN */
+	uint64_t send_errors;	 /* failed completions */
 	uint64_t dropped_noconn; /* frames from a peer not handshaken */
-	uint64_t reconnects;     /* peers that came back up */
-	uint64_t ring_revokes;   /* ring keys revoked on a newer term */
+	uint64_t reconnects;	 /* peers that came back up */
+	uint64_t ring_revokes;	 /* ring keys revoked on a newer term */
 };
 
-struct fab; /* opaque */
+struct fab;	 /* opaque */
+struct fab_topo; /* fab_topo.h */
 
 /**
  * Choose the provider, open the endpoint, register the rings and start the
@@ -115,7 +124,7 @@ struct fab; /* opaque */
  * FR_FABRIC.
  */
 int fab_open(struct fab **out, const struct fab_options *o, char *errmsg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Close everything; queued frames are dropped.  @f may be NULL. */
 void fab_close(struct fab *f);
@@ -129,7 +138,7 @@ void fab_close(struct fab *f);
  * peer or malformed message).
  */
 int fab_send(struct fab *f, const struct raft_message *m)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /** Message callback: @m and everything it points to are borrowed for the
  * call only (entries may point into a receive ring). */

@@ -1,6 +1,7 @@
 /* fab_ep.c — open/close the RDM endpoint, its AV, CQ and memory regions. */
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -53,11 +54,17 @@ int fab__errmsg(char *errmsg, const char *what, int fi_rv)
 static int cq_open(struct fab__ep *e, char *errmsg)
 {
 	struct fi_cq_attr attr = {
-		.size = 0,
-		.format = FI_CQ_FORMAT_DATA,
-		.wait_obj = FI_WAIT_FD,
+	    .size = 0,
+	    .format = FI_CQ_FORMAT_DATA,
+	    .wait_obj = FI_WAIT_FD,
 	};
+	const char *w = getenv("FAB_CQ_WAIT");
 	int rv;
+
+	/* FAB_CQ_WAIT=none: busy-polling deployments need no wait fd. */
+	if (w != NULL && strcmp(w, "none") == 0) {
+		attr.wait_obj = FI_WAIT_NONE;
+	}
 
 	rv = fi_cq_open(e->domain, &attr, &e->cq, NULL);
 	if (rv == -FI_ENOSYS || rv == -FI_EINVAL || rv == -FI_EOPNOTSUPP) {
@@ -199,7 +206,7 @@ bool fab__ep_shm_exists(const struct fab__ep *e, const char *host,
 	 * 1.17's progress here.  Give the owner 100 ms. */
 	clock_gettime(CLOCK_REALTIME, &now);
 	return (now.tv_sec - st.st_mtim.tv_sec) * 1000 +
-		       (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000 >=
+		   (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000 >=
 	       100;
 }
 
@@ -223,8 +230,8 @@ int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
 		char svc[8];
 
 		hints.ai_family = e->info->addr_format == FI_SOCKADDR_IN6
-					  ? AF_INET6
-					  : AF_INET;
+				      ? AF_INET6
+				      : AF_INET;
 		snprintf(svc, sizeof(svc), "%u", (unsigned)port);
 		if (getaddrinfo(host, svc, &hints, &res) != 0) {
 			snprintf(errmsg, FR_ERRMSG_SIZE,
@@ -236,7 +243,8 @@ int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
 		freeaddrinfo(res);
 	}
 	if (rv != 1) {
-		return fab__errmsg(errmsg, "fi_av_insert", rv < 0 ? rv : -FI_EINVAL);
+		return fab__errmsg(errmsg, "fi_av_insert",
+				   rv < 0 ? rv : -FI_EINVAL);
 	}
 	return 0;
 }

@@ -16,19 +16,19 @@
  * that the comparison is honest).
  */
 struct fab__ep {
-	struct fi_info *info;       /* owned; the chosen provider entry */
-	struct fid_fabric *fabric;  /* owned */
-	struct fid_domain *domain;  /* owned */
-	struct fid_av *av;          /* owned; one entry per peer */
-	struct fid_cq *cq;          /* owned; tx, rx and remote writes */
-	struct fid_ep *ep;          /* owned */
-	int wait_fd;                /* CQ wait fd, -1 when none */
-	bool rma;                   /* FI_RMA granted and wanted */
-	bool shm;                   /* FI_ADDR_STR naming (shm) */
-	bool need_desc;             /* FI_MR_LOCAL: pass local descriptors */
-	bool rx_cq_data;            /* FI_RX_CQ_DATA: remote data eats a rx */
-	uint64_t key_next;          /* next requested key (non-PROV_KEY) */
-	char shm_suffix[32];        /* what shm appends to a name (":0:0") */
+	struct fi_info *info;	   /* owned; the chosen provider entry */
+	struct fid_fabric *fabric; /* owned */
+	struct fid_domain *domain; /* owned */
+	struct fid_av *av;	   /* owned; one entry per peer */
+	struct fid_cq *cq;	   /* owned; tx, rx and remote writes */
+	struct fid_ep *ep;	   /* owned */
+	int wait_fd;		   /* CQ wait fd, -1 when none */
+	bool rma;		   /* FI_RMA granted and wanted */
+	bool shm;		   /* FI_ADDR_STR naming (shm) */
+	bool need_desc;		   /* FI_MR_LOCAL: pass local descriptors */
+	bool rx_cq_data;	   /* FI_RX_CQ_DATA: remote data eats a rx */
+	uint64_t key_next;	   /* next requested key (non-PROV_KEY) */
+	char shm_suffix[32];	   /* what shm appends to a name (":0:0") */
 };
 
 /** Hints for the hint set known to work here (docs/transport.md).  Caller

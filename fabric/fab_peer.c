@@ -18,7 +18,7 @@ int fab__peer_open(struct fab *f, struct fab__peer *p, char *errmsg)
 {
 	int rv;
 
-	p->arena = fr_malloc(f->opt.queue_max_bytes);
+	p->arena = fab__mem_alloc(f, f->opt.queue_max_bytes);
 	p->ops = fr_calloc(f->opt.queue_max_msgs, sizeof(*p->ops));
 	if (p->arena == NULL || p->ops == NULL) {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "send queue of peer %u: %s",
@@ -40,13 +40,12 @@ int fab__peer_open(struct fab *f, struct fab__peer *p, char *errmsg)
 
 void fab__peer_close(struct fab *f, struct fab__peer *p)
 {
-	(void)f;
-	fab__rma_close(p);
+	fab__rma_close(f, p);
 	if (p->arena_mr != NULL) {
 		fi_close(&p->arena_mr->fid);
 		p->arena_mr = NULL;
 	}
-	fr_free(p->arena);
+	fab__mem_free(f, p->arena, f->opt.queue_max_bytes);
 	p->arena = NULL;
 	fr_free(p->ops);
 	p->ops = NULL;
@@ -174,9 +173,8 @@ void fab__queue_complete(struct fab *f, struct fab__op *op, int err)
 int fab__queue_frame(struct fab *f, struct fab__peer *p, const void *buf,
 		     size_t len, unsigned kind)
 {
-	struct fab__op *op = fab__queue_reserve(p, (uint32_t)len,
-						f->opt.queue_max_msgs,
-						f->opt.queue_max_bytes);
+	struct fab__op *op = fab__queue_reserve(
+	    p, (uint32_t)len, f->opt.queue_max_msgs, f->opt.queue_max_bytes);
 
 	if (op == NULL) {
 		return FR_AGAIN;
@@ -197,14 +195,14 @@ static void hello_send(struct fab *f, struct fab__peer *p, unsigned kind,
 {
 	bool next = kind == FAB_WIRE_HELLO_ACK && p->accept_pending;
 	struct fab_hello h = {
-		.cluster_id = f->opt.cluster_id,
-		.from = f->opt.self,
-		.to = p->id,
-		.version = FAB_HELLO_VERSION,
-		.nonce = p->nonce,
-		.incarnation = f->incarnation,
-		.echo = echo,
-		.has_ring = f->ep.rma,
+	    .cluster_id = f->opt.cluster_id,
+	    .from = f->opt.self,
+	    .to = p->id,
+	    .version = FAB_HELLO_VERSION,
+	    .nonce = p->nonce,
+	    .incarnation = f->incarnation,
+	    .echo = echo,
+	    .has_ring = f->ep.rma,
 	};
 	uint8_t buf[FAB_HELLO_FRAME_MAX];
 	size_t len;
@@ -243,12 +241,12 @@ static void readdr(struct fab *f, struct fab__peer *p)
 		 * 1.17 misroutes after fi_av_remove (seen here). */
 		return;
 	}
-	if (old != FI_ADDR_NOTAVAIL && fi_av_remove(f->ep.av, &old, 1, 0) != 0) {
+	if (old != FI_ADDR_NOTAVAIL &&
+	    fi_av_remove(f->ep.av, &old, 1, 0) != 0) {
 		fab__log(f, FAB_LOG_DEBUG, "peer %u: fi_av_remove failed",
 			 p->id);
 	}
-	rv = fab__ep_av_insert(&f->ep, p->host, p->port, &p->addr,
-			       f->errmsg);
+	rv = fab__ep_av_insert(&f->ep, p->host, p->port, &p->addr, f->errmsg);
 	for (uint32_t i = 0; rv == 0 && i < f->n_peers; i++) {
 		if (&f->peers[i] != p && f->peers[i].addr == p->addr) {
 			/* Never send one peer's frames to another. */
@@ -305,8 +303,8 @@ void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 			}
 			hello_send(f, p, FAB_WIRE_HELLO, 0);
 			p->backoff_ms = p->backoff_ms * 2 > FAB__BACKOFF_MAX_MS
-						? FAB__BACKOFF_MAX_MS
-						: p->backoff_ms * 2;
+					    ? FAB__BACKOFF_MAX_MS
+					    : p->backoff_ms * 2;
 			p->next_try_ms = now + p->backoff_ms;
 		}
 		break;
@@ -342,15 +340,15 @@ static void peer_up(struct fab *f, struct fab__peer *p, uint64_t inc,
 		    const char *role)
 {
 	if (f->ep.rma && p->peer_has_ring) {
-		p->writer_ok = fab_ring_writer_init(&p->writer,
-						    &p->peer_ring) == 0;
+		p->writer_ok =
+		    fab_ring_writer_init(&p->writer, &p->peer_ring) == 0;
 	}
 	if (p->ever_up) {
 		f->stats.reconnects++;
 	}
 	fab__log(f, FAB_LOG_INFO,
-		 "peer %u up (%s, incarnation %016llx%s, rma %s)", p->id,
-		 role, (unsigned long long)inc,
+		 "peer %u up (%s, incarnation %016llx%s, rma %s)", p->id, role,
+		 (unsigned long long)inc,
 		 p->ever_up && inc != p->incarnation ? ", restarted" : "",
 		 p->writer_ok ? "on" : "off");
 	p->incarnation = inc;
@@ -400,8 +398,7 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 		 * mapping is dead, answer over a fresh one. */
 		readdr(f, p);
 	}
-	if (p->state == FAB__HELLO_SENT && f->opt.self < p->id &&
-	    !restarted) {
+	if (p->state == FAB__HELLO_SENT && f->opt.self < p->id && !restarted) {
 		/* Both started: ours wins.  Make sure it has been seen. */
 		if (now - p->last_hello_ms >= HELLO_MIN_GAP_MS) {
 			hello_send(f, p, FAB_WIRE_HELLO, 0);
@@ -462,11 +459,11 @@ static bool on_ack(struct fab *f, struct fab__peer *p, const void *buf,
 		return true;
 	}
 	c = (struct fab_hello_confirm){
-		.cluster_id = f->opt.cluster_id,
-		.from = f->opt.self,
-		.to = p->id,
-		.nonce = p->nonce,
-		.echo = a.nonce,
+	    .cluster_id = f->opt.cluster_id,
+	    .from = f->opt.self,
+	    .to = p->id,
+	    .nonce = p->nonce,
+	    .echo = a.nonce,
 	};
 	rv = fab_hello_confirm_encode(&f->key, &c, out, sizeof(out), &n);
 	assert(rv == 0);
@@ -547,8 +544,8 @@ void fab__peer_hello_recv(struct fab *f, const struct fab_wire_frame *fr,
 			 p->id, fr_strerror(reason));
 		p->state = FAB__DOWN;
 		p->backoff_ms = p->backoff_ms * 2 > FAB__BACKOFF_MAX_MS
-					? FAB__BACKOFF_MAX_MS
-					: p->backoff_ms * 2;
+				    ? FAB__BACKOFF_MAX_MS
+				    : p->backoff_ms * 2;
 		p->next_try_ms = fab__now_ms() + p->backoff_ms;
 	}
 }

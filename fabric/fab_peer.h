@@ -38,9 +38,9 @@
  * UP on the old state until its CONFIRM proves it current.
  */
 
-#define FAB__RX_BUFS 16u        /* receive buffers posted */
-#define FAB__SLOT_BITS 5u       /* peer slot in a ring generation */
-#define FAB__BACKOFF_MIN_MS 5u  /* first HELLO retry */
+#define FAB__RX_BUFS	    16u	 /* receive buffers posted */
+#define FAB__SLOT_BITS	    5u	 /* peer slot in a ring generation */
+#define FAB__BACKOFF_MIN_MS 5u	 /* first HELLO retry */
 #define FAB__BACKOFF_MAX_MS 500u /* retry ceiling */
 
 static_assert((1u << FAB__SLOT_BITS) >= RAFT_MAX_SERVERS,
@@ -48,15 +48,15 @@ static_assert((1u << FAB__SLOT_BITS) >= RAFT_MAX_SERVERS,
 
 enum fab__op_kind {
 	FAB__OP_SEND = 1, /* fi_send of a frame from the arena */
-	FAB__OP_WRITE,    /* fi_writedata of a ring record */
-	FAB__OP_RECV,     /* posted receive buffer */
+	FAB__OP_WRITE,	  /* fi_writedata of a ring record */
+	FAB__OP_RECV,	  /* posted receive buffer */
 };
 
 enum fab__op_state {
 	FAB__OP_FREE = 0,
 	FAB__OP_QUEUED, /* in the arena, not posted yet */
 	FAB__OP_POSTED, /* handed to libfabric, completion pending */
-	FAB__OP_DONE,   /* completed, waiting for older ops to release */
+	FAB__OP_DONE,	/* completed, waiting for older ops to release */
 };
 
 struct fab__peer;
@@ -64,98 +64,102 @@ struct fab__peer;
 /* One send (queued or in flight) or one posted receive buffer.  The
  * libfabric context must come first: completions hand it back. */
 struct fab__op {
-	struct fi_context2 ctx;  /* libfabric's per-operation scratch */
-	uint8_t kind;            /* enum fab__op_kind */
-	uint8_t state;           /* enum fab__op_state */
-	uint8_t frame_kind;      /* enum fab_wire_kind (sends) */
-	struct fab__peer *peer;  /* owner (sends); NULL for receives */
-	uint64_t start;          /* arena position incl. wrap skip */
-	uint64_t end;            /* arena position after the op */
-	uint32_t off;            /* arena (or rx slab) byte offset */
-	uint32_t len;            /* bytes to send / buffer size */
-	uint64_t remote_addr;    /* WRITE: target address */
-	uint64_t remote_key;     /* WRITE: target key */
-	uint64_t cq_data;        /* WRITE: remote CQ data */
-	uint32_t generation;     /* WRITE: ring generation written to */
+	struct fi_context2 ctx; /* libfabric's per-operation scratch */
+	uint8_t kind;		/* enum fab__op_kind */
+	uint8_t state;		/* enum fab__op_state */
+	uint8_t frame_kind;	/* enum fab_wire_kind (sends) */
+	struct fab__peer *peer; /* owner (sends); NULL for receives */
+	uint64_t start;		/* arena position incl. wrap skip */
+	uint64_t end;		/* arena position after the op */
+	uint32_t off;		/* arena (or rx slab) byte offset */
+	uint32_t len;		/* bytes to send / buffer size */
+	uint64_t remote_addr;	/* WRITE: target address */
+	uint64_t remote_key;	/* WRITE: target key */
+	uint64_t cq_data;	/* WRITE: remote CQ data */
+	uint32_t generation;	/* WRITE: ring generation written to */
 };
 
 enum fab__peer_state {
-	FAB__DOWN = 0,   /* nothing in progress; HELLO when backoff expires */
+	FAB__DOWN = 0,	 /* nothing in progress; HELLO when backoff expires */
 	FAB__HELLO_SENT, /* initiator: waiting for ACK */
-	FAB__ACCEPTING,  /* acceptor: ACK sent, waiting for CONFIRM */
-	FAB__UP,         /* handshaken */
+	FAB__ACCEPTING,	 /* acceptor: ACK sent, waiting for CONFIRM */
+	FAB__UP,	 /* handshaken */
 };
 
 struct fab__peer {
-	raft_id id;                  /* node id */
-	uint32_t slot;               /* index in fab.peers */
-	char host[64];               /* from the options */
-	uint16_t port;               /* from the options */
-	fi_addr_t addr;              /* AV entry */
-	uint8_t state;               /* enum fab__peer_state */
-	bool ever_up;                /* counts reconnects after the first */
-	uint64_t incarnation;        /* peer's, from its last handshake */
-	uint64_t nonce;              /* ours: HELLO (initiator) or ACK */
-	uint64_t peer_nonce;         /* theirs, while ACCEPTING */
-	uint64_t peer_inc;           /* theirs, while ACCEPTING */
-	bool accept_pending;         /* UP, but ACKed a new HELLO: switch
-					over when its CONFIRM arrives */
+	raft_id id;			/* node id */
+	uint32_t slot;			/* index in fab.peers */
+	char host[64];			/* from the options */
+	uint16_t port;			/* from the options */
+	fi_addr_t addr;			/* AV entry */
+	uint8_t state;			/* enum fab__peer_state */
+	bool ever_up;			/* counts reconnects after the first */
+	uint64_t incarnation;		/* peer's, from its last handshake */
+	uint64_t nonce;			/* ours: HELLO (initiator) or ACK */
+	uint64_t peer_nonce;		/* theirs, while ACCEPTING */
+	uint64_t peer_inc;		/* theirs, while ACCEPTING */
+	bool accept_pending;		/* UP, but ACKed a new HELLO: switch
+					   over when its CONFIRM arrives */
 	struct fab_ring_desc peer_ring; /* theirs, pending or in use */
-	bool peer_has_ring;          /* peer_ring valid */
+	bool peer_has_ring;		/* peer_ring valid */
 	struct fab_ring_desc pending_ring; /* from a HELLO not confirmed */
-	bool pending_has_ring;       /* pending_ring valid */
-	uint64_t pending_until_ms;   /* accept_pending expires */
-	uint64_t next_try_ms;        /* DOWN/HELLO_SENT: next HELLO */
-	uint32_t backoff_ms;         /* current retry interval */
-	uint64_t last_hello_ms;      /* last HELLO sent (rate limit) */
-	uint32_t attempts;           /* handshakes started */
+	bool pending_has_ring;		   /* pending_ring valid */
+	uint64_t pending_until_ms;	   /* accept_pending expires */
+	uint64_t next_try_ms;		   /* DOWN/HELLO_SENT: next HELLO */
+	uint32_t backoff_ms;		   /* current retry interval */
+	uint64_t last_hello_ms;		   /* last HELLO sent (rate limit) */
+	uint32_t attempts;		   /* handshakes started */
 	/* send queue */
-	uint8_t *arena;              /* owned, queue_max_bytes */
-	struct fid_mr *arena_mr;     /* owned */
-	void *arena_desc;            /* fi_mr_desc of arena_mr */
-	uint64_t head;               /* arena position of the next op */
-	uint64_t tail;               /* arena position of the oldest op */
-	struct fab__op *ops;         /* owned, queue_max_msgs, FIFO circle */
-	uint32_t op_head;            /* next free op index (cumulative) */
-	uint32_t op_post;            /* next op to post (cumulative) */
-	uint32_t op_tail;            /* oldest op not released (cumulative) */
+	uint8_t *arena;		 /* owned, queue_max_bytes */
+	struct fid_mr *arena_mr; /* owned */
+	void *arena_desc;	 /* fi_mr_desc of arena_mr */
+	uint64_t head;		 /* arena position of the next op */
+	uint64_t tail;		 /* arena position of the oldest op */
+	struct fab__op *ops;	 /* owned, queue_max_msgs, FIFO circle */
+	uint32_t op_head;	 /* next free op index (cumulative) */
+	uint32_t op_post;	 /* next op to post (cumulative) */
+	uint32_t op_tail;	 /* oldest op not released (cumulative) */
 	/* RMA: writing into the peer's ring */
-	bool writer_ok;              /* writer holds a valid descriptor */
-	struct fab_ring_writer writer;
-	bool corrupt_next;           /* test hook */
+	bool writer_ok; /* writer holds a valid descriptor */
+	struct fab_ring_writer writer; /* our position and credit there */
+	bool corrupt_next; /* test hook */
 	/* RMA: the peer writes into our ring */
-	uint8_t *ring;               /* owned, ring_bytes */
-	struct fid_mr *ring_mr;      /* owned */
-	uint32_t epoch;              /* generation = epoch << 5 | slot */
-	bool ring_written;           /* a record arrived since registration */
-	struct fab_ring_reader reader;
-	uint64_t credited;           /* last consumed position sent back */
-	bool credit_due;             /* send a credit at the next chance */
+	uint8_t *ring;		/* owned, ring_bytes */
+	struct fid_mr *ring_mr; /* owned */
+	uint32_t epoch;		/* generation = epoch << 5 | slot */
+	bool ring_written;	/* a record arrived since registration */
+	struct fab_ring_reader reader; /* head, generation, term checks */
+	uint64_t credited; /* last consumed position sent back */
+	bool credit_due;   /* send a credit at the next chance */
 };
 
 struct fab {
-	struct fab__ep ep;           /* endpoint, AV, CQ */
-	struct fab_options opt;      /* copy; pointers cleared */
-	struct fab_hello_key key;    /* identity and secret */
-	uint64_t incarnation;        /* ours, random per open */
-	raft_term term;              /* current term told by fab_term_set */
-	struct fab__peer *peers;     /* owned, n_peers - 1 (self excluded) */
-	uint32_t n_peers;            /* remote peers */
-	uint8_t *rx_slab;            /* owned, FAB__RX_BUFS * frame max */
-	struct fid_mr *rx_mr;        /* owned */
+	struct fab__ep ep;	  /* endpoint, AV, CQ */
+	struct fab_options opt;	  /* copy; pointers cleared */
+	struct fab_hello_key key; /* identity and secret */
+	uint64_t incarnation;	  /* ours, random per open */
+	raft_term term;		  /* current term told by fab_term_set */
+	struct fab__peer *peers;  /* owned, n_peers - 1 (self excluded) */
+	uint32_t n_peers;	  /* remote peers */
+	uint8_t *rx_slab;	  /* owned, FAB__RX_BUFS * frame max */
+	struct fid_mr *rx_mr;	  /* owned */
 	struct fab__op rx_ops[FAB__RX_BUFS]; /* posted receives */
-	struct raft_entry *entries;  /* owned, RAFT_MAX_BATCH_ENTRIES */
-	struct fab_info stats;       /* counters and names */
-	fab_recv_cb cb;              /* during fab_poll() only */
-	void *cb_ctx;                /* during fab_poll() only */
-	int delivered;               /* during fab_poll() only */
-	bool shm_ready;              /* shm: every peer inserted */
-	char errmsg[FR_ERRMSG_SIZE]; /* last error, for logs */
+	struct raft_entry *entries;	     /* owned, RAFT_MAX_BATCH_ENTRIES */
+	struct fab_info stats;		     /* counters and names */
+	fab_recv_cb cb;			     /* during fab_poll() only */
+	void *cb_ctx;			     /* during fab_poll() only */
+	int delivered;			     /* during fab_poll() only */
+	bool shm_ready;			     /* shm: every peer inserted */
+	char errmsg[FR_ERRMSG_SIZE];	     /* last error, for logs */
 };
 
 /* fab.c */
+/** Zeroed buffer of @len bytes, NUMA-bound when options name a topology;
+ * NULL when out of memory.  Free with fab__mem_free(). */
+void *fab__mem_alloc(struct fab *f, size_t len);
+void fab__mem_free(struct fab *f, void *ptr, size_t len);
 void fab__log(struct fab *f, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 uint64_t fab__now_ms(void);
 struct fab__peer *fab__peer_by_id(struct fab *f, raft_id id);
 
@@ -188,7 +192,7 @@ void fab__peer_hello_recv(struct fab *f, const struct fab_wire_frame *fr,
 
 /* fab_rma.c */
 int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg);
-void fab__rma_close(struct fab__peer *p);
+void fab__rma_close(struct fab *f, struct fab__peer *p);
 /** New epoch for @p's receive ring; @revoke also re-registers the MR. */
 int fab__rma_renew(struct fab *f, struct fab__peer *p, bool revoke);
 void fab__rma_desc(const struct fab__peer *p, struct fab_ring_desc *d);

@@ -35,8 +35,8 @@ struct fi_info *fab__prov_hints(bool want_rma)
 		h->caps |= FI_RMA | FI_WRITE | FI_REMOTE_WRITE;
 	}
 	h->ep_attr->type = FI_EP_RDM;
-	h->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR |
-				  FI_MR_ALLOCATED | FI_MR_PROV_KEY;
+	h->domain_attr->mr_mode =
+	    FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
 	h->mode = FI_CONTEXT | FI_CONTEXT2 | FI_RX_CQ_DATA;
 	h->domain_attr->cq_data_size = want_rma ? 8 : 0;
 	h->domain_attr->threading = FI_THREAD_DOMAIN;
@@ -81,12 +81,16 @@ static struct fi_info *getinfo(const char *name, bool want_rma,
 		return NULL;
 	}
 	snprintf(svc, sizeof(svc), "%u", (unsigned)port);
-	if (strcmp(name, "shm") == 0) {
+	if (host == NULL) {
+		node = NULL; /* any address: is the provider here at all? */
+		service = NULL;
+	} else if (strcmp(name, "shm") == 0) {
 		fab__shm_name(shm, sizeof(shm), host, port);
 		node = shm;
 		service = NULL;
 	}
-	rv = fi_getinfo(FI_VERSION(1, 17), node, service, FI_SOURCE, h, &res);
+	rv = fi_getinfo(FI_VERSION(1, 17), node, service,
+			node != NULL ? FI_SOURCE : 0, h, &res);
 	fi_freeinfo(h);
 	if (rv != 0) {
 		return NULL;
@@ -124,7 +128,7 @@ void fab_providers_list(char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
-		struct fi_info *i = getinfo(known[k], false, "127.0.0.1", 0);
+		struct fi_info *i = getinfo(known[k], false, NULL, 0);
 
 		if (i == NULL) {
 			continue;
@@ -162,8 +166,7 @@ bool fab__host_is_local(const char *host)
 			}
 		}
 		if (a->ai_family == AF_INET6) {
-			const struct sockaddr_in6 *s =
-				(const void *)a->ai_addr;
+			const struct sockaddr_in6 *s = (const void *)a->ai_addr;
 
 			if (IN6_IS_ADDR_LOOPBACK(&s->sin6_addr)) {
 				local = true;
@@ -177,11 +180,11 @@ bool fab__host_is_local(const char *host)
 			}
 			if (a->ai_family == AF_INET &&
 			    memcmp(&((const struct sockaddr_in *)(const void *)
-					     i->ifa_addr)
-					    ->sin_addr,
+					 i->ifa_addr)
+					->sin_addr,
 				   &((const struct sockaddr_in *)(const void *)
-					     a->ai_addr)
-					    ->sin_addr,
+					 a->ai_addr)
+					->sin_addr,
 				   sizeof(struct in_addr)) == 0) {
 				local = true;
 			}

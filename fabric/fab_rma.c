@@ -32,7 +32,7 @@ int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg)
 {
 	int rv;
 
-	p->ring = fr_calloc(1, f->opt.ring_bytes);
+	p->ring = fab__mem_alloc(f, f->opt.ring_bytes);
 	if (p->ring == NULL) {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "ring of peer %u: %s", p->id,
 			 fr_strerror(FR_NOMEM));
@@ -43,19 +43,18 @@ int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg)
 		return rv;
 	}
 	p->epoch = 0;
-	rv = fab_ring_reader_init(&p->reader, f->opt.ring_bytes,
-				  generation(p));
+	rv = fab_ring_reader_init(&p->reader, f->opt.ring_bytes, generation(p));
 	assert(rv == 0);
 	return 0;
 }
 
-void fab__rma_close(struct fab__peer *p)
+void fab__rma_close(struct fab *f, struct fab__peer *p)
 {
 	if (p->ring_mr != NULL) {
 		fi_close(&p->ring_mr->fid);
 		p->ring_mr = NULL;
 	}
-	fr_free(p->ring);
+	fab__mem_free(f, p->ring, f->opt.ring_bytes);
 	p->ring = NULL;
 }
 
@@ -139,11 +138,10 @@ int fab__rma_send(struct fab *f, struct fab__peer *p,
 	op->kind = FAB__OP_WRITE;
 	op->frame_kind = FAB_WIRE_APPEND;
 	op->len = slot.rec_size;
-	op->remote_addr =
-		((f->ep.info->domain_attr->mr_mode & FI_MR_VIRT_ADDR)
-			 ? p->peer_ring.addr
-			 : 0) +
-		slot.offset;
+	op->remote_addr = ((f->ep.info->domain_attr->mr_mode & FI_MR_VIRT_ADDR)
+			       ? p->peer_ring.addr
+			       : 0) +
+			  slot.offset;
 	op->remote_key = p->peer_ring.key;
 	op->cq_data = slot.cq_data;
 	op->generation = p->writer.generation;
@@ -222,7 +220,8 @@ void fab__rma_recv(struct fab *f, uint64_t cq_data)
 		assert(rv == FR_MALFORMED);
 		f->stats.rejects_ring++;
 		fab__log(f, FAB_LOG_WARN,
-			 "ring write from peer %u out of step; revoking", p->id);
+			 "ring write from peer %u out of step; revoking",
+			 p->id);
 		if (fab__rma_renew(f, p, true) == 0) {
 			fab__peer_down(f, p, "ring out of step");
 			p->next_try_ms = 0;
@@ -245,9 +244,9 @@ void fab__rma_credit_flush(struct fab *f, struct fab__peer *p)
 		return;
 	}
 	c = (struct fab_wire_credit){
-		.from = f->opt.self,
-		.generation = p->reader.generation,
-		.consumed = fab_ring_reader_credit(&p->reader),
+	    .from = f->opt.self,
+	    .generation = p->reader.generation,
+	    .consumed = fab_ring_reader_credit(&p->reader),
 	};
 	rv = fab_wire_credit_encode(&c, buf, sizeof(buf), &len);
 	assert(rv == 0);

@@ -1,4 +1,5 @@
-/* fab_mp.c — multi-process fabric tests: a driver that spawns node processes. */
+/* fab_mp.c — multi-process fabric tests: a driver that spawns node processes.
+ */
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -37,34 +38,34 @@
  *             counted on both sides.
  */
 
-#define SECRET "fabraft-test-secret-0123456789"
-#define CLUSTER 0xfab0c1u
+#define SECRET	 "fabraft-test-secret-0123456789"
+#define CLUSTER	 0xfab0c1u
 #define DONE_SEQ 0xd0d0d0d0u
 
 static int fails;
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "node %u: check failed %s:%d: %s\n",  \
-				g.self, __FILE__, __LINE__, #c);              \
-			fails++;                                              \
-		}                                                             \
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "node %u: check failed %s:%d: %s\n",   \
+				g.self, __FILE__, __LINE__, #c);               \
+			fails++;                                               \
+		}                                                              \
 	} while (0)
 
 struct node {
 	struct fab *f;
 	raft_id self;
-	int n;              /* nodes */
-	int rma;            /* 0/1 */
+	int n;	 /* nodes */
+	int rma; /* 0/1 */
 	const char *scenario;
-	int phase;          /* reconnect: 1 before restart, 2 after */
+	int phase; /* reconnect: 1 before restart, 2 after */
 	/* follower state */
-	uint64_t next_seq[4];  /* expected APPEND seq per sender */
+	uint64_t next_seq[4]; /* expected APPEND seq per sender */
 	uint64_t got_appends;
 	uint64_t got_other;
 	bool done;
 	/* leader state */
-	uint64_t acks[4];      /* APPEND_RESP received per follower */
+	uint64_t acks[4]; /* APPEND_RESP received per follower */
 	uint64_t max_ack[4];
 };
 
@@ -122,10 +123,10 @@ static void reply(const struct raft_message *m)
 	}
 	n_replies++;
 	*r = (struct raft_message){
-		.type = RAFT_MSG_APPEND_RESP,
-		.from = g.self,
-		.to = m->from,
-		.term = m->term,
+	    .type = RAFT_MSG_APPEND_RESP,
+	    .from = g.self,
+	    .to = m->from,
+	    .term = m->term,
 	};
 	r->append_resp.success = 1;
 	r->append_resp.index = m->append.prev_index + m->append.n_entries;
@@ -145,8 +146,7 @@ static void flush_replies(void)
 			break;
 		}
 		if (rv != 0) {
-			fprintf(stderr, "node %u: reply seq %llu: %s\n",
-				g.self,
+			fprintf(stderr, "node %u: reply seq %llu: %s\n", g.self,
 				(unsigned long long)replies[i].append_resp.seq,
 				fr_strerror(rv));
 		}
@@ -175,7 +175,8 @@ static void on_msg(void *ctx, const struct raft_message *m)
 		g.got_other++;
 		if (m->type == RAFT_MSG_SNAPSHOT) {
 			CHECK(m->snapshot.len == 100000);
-			CHECK(check_fill(m->snapshot.data, m->snapshot.len, 77));
+			CHECK(
+			    check_fill(m->snapshot.data, m->snapshot.len, 77));
 		}
 		return;
 	}
@@ -199,21 +200,21 @@ static void on_msg(void *ctx, const struct raft_message *m)
 }
 
 /* Poll until @cond or @ms pass; returns whether @cond held. */
-#define POLL_UNTIL(cond, ms)                                                  \
-	do {                                                                  \
-		uint64_t t0_ = now_ms();                                      \
-		while (!(cond) && now_ms() - t0_ < (ms)) {                    \
-			if (fab_poll(g.f, on_msg, NULL) == 0) {               \
-				sleep_ms(0);                                  \
-			}                                                     \
-			flush_replies();                                      \
-		}                                                             \
+#define POLL_UNTIL(cond, ms)                                                   \
+	do {                                                                   \
+		uint64_t t0_ = now_ms();                                       \
+		while (!(cond) && now_ms() - t0_ < (ms)) {                     \
+			if (fab_poll(g.f, on_msg, NULL) == 0) {                \
+				sleep_ms(0);                                   \
+			}                                                      \
+			flush_replies();                                       \
+		}                                                              \
 	} while (0)
 /* Poll until @cond, then check it. */
-#define WAIT_CHECK(cond, ms)                                                  \
-	do {                                                                  \
-		POLL_UNTIL(cond, ms);                                         \
-		CHECK(cond);                                                  \
+#define WAIT_CHECK(cond, ms)                                                   \
+	do {                                                                   \
+		POLL_UNTIL(cond, ms);                                          \
+		CHECK(cond);                                                   \
 	} while (0)
 
 static uint8_t big[200000];
@@ -224,10 +225,10 @@ static int send_append(raft_id to, raft_term term, uint64_t seq, uint32_t n,
 {
 	struct raft_entry e[8];
 	struct raft_message m = {
-		.type = RAFT_MSG_APPEND,
-		.from = g.self,
-		.to = to,
-		.term = term,
+	    .type = RAFT_MSG_APPEND,
+	    .from = g.self,
+	    .to = to,
+	    .term = term,
 	};
 	static uint8_t bufs[8][70000];
 	uint64_t first = seq * 8;
@@ -269,10 +270,8 @@ static int send_retry(raft_id to, raft_term term, uint64_t seq, uint32_t n,
 
 static void send_done(raft_id to)
 {
-	struct raft_message m = {.type = RAFT_MSG_TIMEOUT_NOW,
-				 .from = g.self,
-				 .to = to,
-				 .term = 1};
+	struct raft_message m = {
+	    .type = RAFT_MSG_TIMEOUT_NOW, .from = g.self, .to = to, .term = 1};
 	uint64_t t0 = now_ms();
 
 	while (fab_send(g.f, &m) != 0 && now_ms() - t0 < 5000) {
@@ -292,14 +291,10 @@ static bool all_up(void)
 
 static void others(raft_id to)
 {
-	struct raft_message v = {.type = RAFT_MSG_VOTE,
-				 .from = g.self,
-				 .to = to,
-				 .term = 2};
-	struct raft_message s = {.type = RAFT_MSG_SNAPSHOT,
-				 .from = g.self,
-				 .to = to,
-				 .term = 2};
+	struct raft_message v = {
+	    .type = RAFT_MSG_VOTE, .from = g.self, .to = to, .term = 2};
+	struct raft_message s = {
+	    .type = RAFT_MSG_SNAPSHOT, .from = g.self, .to = to, .term = 2};
 
 	v.vote.last_index = 9;
 	v.vote.last_term = 1;
@@ -393,9 +388,8 @@ static void leader(void)
 			if (rv == 0) {
 				s++;
 			}
-			POLL_UNTIL(g.acks[2] + 2 >= s - 1 ||
-					   !fab_peer_up(g.f, 2),
-				   50);
+			POLL_UNTIL(
+			    g.acks[2] + 2 >= s - 1 || !fab_peer_up(g.f, 2), 50);
 			if (rv != 0) {
 				(void)fab_poll(g.f, on_msg, NULL);
 				sleep_ms(1);
@@ -478,7 +472,11 @@ static int node_main(int argc, char **argv)
 	g.n = argc - 7;
 	for (int i = 0; i < g.n; i++) {
 		peers[i].id = (raft_id)(i + 1);
-		snprintf(peers[i].host, sizeof(peers[i].host), "127.0.0.1");
+		/* FAB_TEST_HOST: an address of an RDMA-capable interface
+		 * (tools/rxe-test.sh); loopback otherwise. */
+		snprintf(peers[i].host, sizeof(peers[i].host), "%s",
+			 getenv("FAB_TEST_HOST") ? getenv("FAB_TEST_HOST")
+						 : "127.0.0.1");
 		peers[i].port = (uint16_t)atoi(argv[7 + i]);
 	}
 	if (strcmp(g.scenario, "auth") == 0 && g.self == 2) {
@@ -518,7 +516,8 @@ static int node_main(int argc, char **argv)
 			"%llu rma %llu, again %llu, rejects auth %llu frame "
 			"%llu ring %llu stale %llu, reconnects %llu, revokes "
 			"%llu, noconn drops %llu, send errors %llu\n",
-			g.self, i.provider, i.rma, (unsigned long long)i.msg_sent,
+			g.self, i.provider, i.rma,
+			(unsigned long long)i.msg_sent,
 			(unsigned long long)i.rma_sent,
 			(unsigned long long)i.msg_recv,
 			(unsigned long long)i.rma_recv,

@@ -8,13 +8,14 @@
 #include <cmocka.h>
 
 #include "fab.h"
+#include "fab_topo.h"
 #include "heap.h"
 
 #define SECRET "unit-test-secret-0123456789abcdef"
 
 static struct fab_peer_addr peers[2] = {
-	{.id = 1, .host = "127.0.0.1", .port = 0},
-	{.id = 2, .host = "127.0.0.1", .port = 1},
+    {.id = 1, .host = "127.0.0.1", .port = 0},
+    {.id = 2, .host = "127.0.0.1", .port = 1},
 };
 
 static void opts(struct fab_options *o, const char *prov)
@@ -89,7 +90,8 @@ static void open_send_close(void **state)
 	struct fab_info info;
 	char err[FR_ERRMSG_SIZE];
 	struct raft_message m = {
-		.type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 1};
+	    .type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 1};
+	int rv;
 
 	(void)state;
 	opts(&o, "tcp");
@@ -103,7 +105,37 @@ static void open_send_close(void **state)
 	m.to = 9;
 	assert_int_equal(fab_send(f, &m), FR_INVALID);
 	assert_true(fab_poll(f, ignore, NULL) >= 0);
+	/* tcp has a wait fd; nothing is pending once polled, or the
+	 * provider asks for one more poll. */
+	assert_true(info.wait_fd);
+	assert_true(fab_wait_fd(f) >= 0);
+	rv = fab_trywait(f);
+	assert_true(rv == 0 || rv == FR_AGAIN);
 	fab_close(f);
+}
+
+/* With a topology, buffers come from fab_topo_alloc() on the chosen node
+ * and INFO says where. */
+static void open_with_topology(void **state)
+{
+	struct fab_options o;
+	struct fab_topo *t = NULL;
+	struct fab_placement pl;
+	struct fab *f = NULL;
+	struct fab_info info;
+	char err[FR_ERRMSG_SIZE];
+
+	(void)state;
+	assert_int_equal(fab_topo_open(&t), 0);
+	assert_int_equal(fab_topo_place(t, "lo", &pl), 0);
+	opts(&o, "tcp");
+	o.topo = t;
+	o.numa_os = pl.numa_os;
+	assert_int_equal(fab_open(&f, &o, err), 0);
+	fab_info_get(f, &info);
+	assert_int_equal(info.numa_os, pl.numa_os);
+	fab_close(f);
+	fab_topo_close(t);
 }
 
 static void open_fails_cleanly_without_memory(void **state)
@@ -133,10 +165,11 @@ static void open_fails_cleanly_without_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(unknown_provider_lists_present),
-		cmocka_unit_test(bad_options_refused),
-		cmocka_unit_test(open_send_close),
-		cmocka_unit_test(open_fails_cleanly_without_memory),
+	    cmocka_unit_test(unknown_provider_lists_present),
+	    cmocka_unit_test(bad_options_refused),
+	    cmocka_unit_test(open_send_close),
+	    cmocka_unit_test(open_with_topology),
+	    cmocka_unit_test(open_fails_cleanly_without_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
