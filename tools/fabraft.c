@@ -13,9 +13,10 @@ static const char usage[] =
     "\n"
     "  cluster start --nodes N --dir DIR [--provider P] [--client-port B]\n"
     "                [--raft-port R] [--fsync on|off]\n"
-    "                          start N local daemons in the background\n"
+    "                          start N local daemons in the background;\n"
+    "                          on an existing DIR, start it again\n"
     "                          (clients on B.., default 6379; raft on R..,\n"
-    "                          default 7001; provider auto)\n"
+    "                          default 7001; provider tcp)\n"
     "  cluster stop --dir DIR  SIGTERM every node of DIR (SIGKILL after 5 s)\n"
     "  status                  table of every node (needs --dir or -a)\n"
     "  get KEY | set KEY VALUE | del KEY...\n"
@@ -124,7 +125,7 @@ static int topo(void)
 static int cluster(int argc, char **argv)
 {
 	struct cl_start_opts o = {.nodes = 3,
-				  .provider = "auto",
+				  .provider = "tcp",
 				  .client_base = 6379,
 				  .raft_base = 7001,
 				  .fsync = true};

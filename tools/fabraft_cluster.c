@@ -243,25 +243,33 @@ int cl_start(const struct cl_start_opts *o, struct cl *c)
 		return -1;
 	}
 	snprintf(c->dir, sizeof(c->dir), "%s", abs);
-	for (int i = 0; i < o->nodes; i++) {
-		c->id[i] = i + 1;
-		if (cl_pid(c, i) > 0 && kill(cl_pid(c, i), 0) == 0) {
-			fprintf(stderr,
-				"fabraft: %s already runs node %d (pid %d); "
-				"`fabraft cluster stop --dir %s` first\n",
-				abs, i + 1, (int)cl_pid(c, i), o->dir);
-			return -1;
-		}
-	}
 	struct cl_start_opts oo = *o;
+	char conf[PATH_MAX + 32];
 
 	oo.dir = c->dir;
-	if (write_secret(c->dir) != 0 || write_configs(&oo, c) != 0) {
+	snprintf(conf, sizeof(conf), "%s/cluster.conf", c->dir);
+	if (access(conf, R_OK) == 0) {
+		/* An existing cluster: start it again as configured (a new
+		 * config would carry a new cluster id, which the data
+		 * directories would refuse). */
+		if (cl_load(abs, c) != 0) {
+			return -1;
+		}
+		if (!o->quiet) {
+			printf("resuming the cluster configured in %s\n",
+			       c->dir);
+		}
+	} else if (write_secret(c->dir) != 0 || write_configs(&oo, c) != 0) {
 		fprintf(stderr, "fabraft: cannot write configs in %s\n",
 			c->dir);
 		return -1;
 	}
 	for (int i = 0; i < c->n; i++) {
+		pid_t pid = cl_pid(c, i);
+
+		if (pid > 0 && kill(pid, 0) == 0) {
+			continue; /* still running */
+		}
 		if (cl_start_node(c, i) != 0) {
 			return -1;
 		}
@@ -274,14 +282,13 @@ int cl_start(const struct cl_start_opts *o, struct cl *c)
 		return -1;
 	}
 	if (!o->quiet) {
-		printf("started %d nodes in %s (provider %s)\n", c->n, c->dir,
-		       o->provider);
+		printf("started %d nodes in %s\n", c->n, c->dir);
 		for (int i = 0; i < c->n; i++) {
 			printf("  node %d: redis-cli -h 127.0.0.1 -p %s%s   "
-			       "(raft port %d, log %s/node%d.log)\n",
+			       "(log %s/node%d.log)\n",
 			       c->id[i], strchr(c->client[i], ':') + 1,
-			       i == leader ? "  [leader]" : "",
-			       o->raft_base + i, c->dir, c->id[i]);
+			       i == leader ? "  [leader]" : "", c->dir,
+			       c->id[i]);
 		}
 		printf("status: fabraft status --dir %s\n"
 		       "stop:   fabraft cluster stop --dir %s\n",
