@@ -1,6 +1,7 @@
 /* node.c — runtime lifecycle: open every part, run the loop, close. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -294,7 +295,6 @@ static int open_fds(struct node *n, char *errmsg)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	n->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (n->ep < 0 || n->tfd < 0 || n->sfd < 0) {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "epoll/timerfd/signalfd: %s",
@@ -352,6 +352,7 @@ static int check_options(const struct node_options *o, char *errmsg)
 
 int node_open(struct node **out, const struct node_options *o, char *errmsg)
 {
+	sigset_t mask;
 	struct node *n;
 	int rv;
 
@@ -360,6 +361,13 @@ int node_open(struct node **out, const struct node_options *o, char *errmsg)
 	if (rv != 0) {
 		return rv;
 	}
+	/* Block the stop signals before any thread starts (the wal writer,
+	 * libfabric's progress threads inherit the mask), so that only the
+	 * signalfd ever sees them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	n = fr_calloc(1, sizeof(*n));
 	if (n == NULL) {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "out of memory");

@@ -85,6 +85,32 @@ static void daemon_path(char *out, size_t cap)
 	snprintf(out, cap, "fabraftd");
 }
 
+/* Alive and not a zombie (an exited daemon whose parent, gone, left it to
+ * a reaper that has not waited yet). */
+static bool running(pid_t pid)
+{
+	char path[64];
+	char buf[256];
+	char *rp;
+	FILE *f;
+	bool alive = false;
+
+	if (kill(pid, 0) != 0) {
+		return false;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		return false;
+	}
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (rp = strrchr(buf, ')')) != NULL && rp[1] == ' ') {
+		alive = rp[2] != 'Z' && rp[2] != 'X';
+	}
+	fclose(f);
+	return alive;
+}
+
 int cl_start_node(const struct cl *c, int i)
 {
 	char exe[PATH_MAX + 16];
@@ -267,7 +293,7 @@ int cl_start(const struct cl_start_opts *o, struct cl *c)
 	for (int i = 0; i < c->n; i++) {
 		pid_t pid = cl_pid(c, i);
 
-		if (pid > 0 && kill(pid, 0) == 0) {
+		if (pid > 0 && running(pid)) {
 			continue; /* still running */
 		}
 		if (cl_start_node(c, i) != 0) {
@@ -315,11 +341,11 @@ int cl_stop(const struct cl *c)
 			continue;
 		}
 		t0 = cl_now_ms();
-		while (kill(pid, 0) == 0 && cl_now_ms() - t0 < 5000) {
+		while (running(pid) && cl_now_ms() - t0 < 5000) {
 			waitpid(pid, NULL, WNOHANG);
 			sleep_ms(20);
 		}
-		if (kill(pid, 0) == 0) {
+		if (running(pid)) {
 			fprintf(stderr,
 				"fabraft: node %d (pid %d) ignored SIGTERM; "
 				"killing\n",

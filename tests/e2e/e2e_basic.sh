@@ -1,0 +1,62 @@
+#!/bin/bash
+# e2e_basic: a 3-node cluster serves redis-cli on every node, INFO, status,
+# redirects, redis-benchmark, and shuts down cleanly on SIGTERM.
+. "$(dirname "$0")/lib.sh"
+NODES=3
+start_cluster 3
+L=$(wait_leader 5000) || fail "no leader"
+echo "leader: node $L"
+
+for i in 1 2 3; do
+	[ "$(rcli "$(cport $i)" -c set "key$i" "val$i")" = OK ] ||
+		fail "SET via node $i"
+done
+for i in 1 2 3; do
+	for j in 1 2 3; do
+		[ "$(rcli "$(cport $j)" -c get "key$i")" = "val$i" ] ||
+			fail "GET key$i via node $j"
+	done
+done
+echo "SET/GET through every node: ok"
+
+F=$((L % 3 + 1))
+out=$(rcli "$(cport $F)" set x y)
+case "$out" in
+"MOVED 0 127.0.0.1:$(cport $L)") echo "follower answers: $out" ;;
+*) fail "follower $F answered '$out', want MOVED to node $L" ;;
+esac
+
+for k in role node_id term leader_id commit_index last_applied provider rma; do
+	v=$(info_field "$L" $k)
+	[ -n "$v" ] || fail "INFO lacks $k"
+done
+[ "$(info_field "$L" provider)" != none ] || fail "provider none"
+
+[ "$(rcli "$(cport $L)" set cas a)" = OK ] || fail "set cas"
+[ "$(rcli "$(cport $L)" set cas b IFEQ a)" = OK ] || fail "CAS a->b"
+[ "$(rcli "$(cport $L)" get cas)" = b ] || fail "CAS result"
+out=$(rcli "$(cport $L)" set cas c IFEQ a)
+[ "$out" != OK ] || fail "CAS with a wrong old value succeeded"
+out=$(rcli "$(cport $L)" nosuchcommand a)
+case "$out" in *"unknown command"*) ;; *) fail "unknown command: $out" ;; esac
+
+"$BIN/fabraft" --dir "$DIR" status >"$DIR/status" || fail "status"
+cat "$DIR/status"
+[ "$(grep -c ' leader ' "$DIR/status")" = 1 ] || fail "status: not one leader"
+[ "$(grep -c 'follower' "$DIR/status")" = 2 ] || fail "status: followers"
+
+if command -v redis-benchmark >/dev/null; then
+	timeout 30 redis-benchmark -p "$(cport $L)" -t set,get -n 5000 -c 10 \
+		-P 4 -q >"$DIR/bench" 2>&1 || fail "redis-benchmark"
+	tr '\r' '\n' <"$DIR/bench" | grep "requests per second" ||
+		fail "redis-benchmark gave no result"
+fi
+wait_converged 10 >/dev/null || fail "replicas differ"
+echo "replicas converged"
+
+"$BIN/fabraft" cluster stop --dir "$DIR" || fail "cluster stop"
+for i in 1 2 3; do
+	grep -q "clean shutdown" "$DIR/node$i.log" ||
+		fail "node $i: no clean shutdown"
+done
+echo "PASS"
