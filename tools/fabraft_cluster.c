@@ -268,7 +268,7 @@ int cl_start(const struct cl_start_opts *o, struct cl *c)
 		fprintf(stderr, "fabraft: %s: bad directory\n", o->dir);
 		return -1;
 	}
-	snprintf(c->dir, sizeof(c->dir), "%s", abs);
+	memcpy(c->dir, abs, strlen(abs) + 1);
 	struct cl_start_opts oo = *o;
 	char conf[PATH_MAX + 32];
 
