@@ -13,3 +13,12 @@ foreach(script ${FABRAFT_E2E_SCRIPTS})
 		SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL TRUE
 		LABELS e2e)
 endforeach()
+
+# The basic suite once more over shm with the RMA path on.  (The failover
+# and restart suites run over tcp only: libfabric 1.17's shm crashes the
+# survivors when a peer restarts under the same name, docs/transport.md.)
+add_test(NAME e2e_basic_shm
+	COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/e2e_basic.sh)
+set_tests_properties(e2e_basic_shm PROPERTIES
+	ENVIRONMENT "FABRAFT_BIN=${CMAKE_BINARY_DIR}/bin;FABRAFT_E2E_PROVIDER=shm"
+	SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL TRUE LABELS e2e)
