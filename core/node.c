@@ -24,6 +24,7 @@ enum {
 	TAG_RESP,
 	TAG_SIG,
 	TAG_METRICS,
+	TAG_FWD = NODE__TAG_FWD,
 };
 
 void node_options_default(struct node_options *o)
@@ -34,6 +35,7 @@ void node_options_default(struct node_options *o)
 	o->fsync = true;
 	o->cluster_id = 1;
 	o->read_mode = NODE_READ_LOG;
+	o->forward = true;
 	o->tick_ms = 10;
 	o->election_ticks = 10;
 	o->heartbeat_ticks = 1;
@@ -375,6 +377,7 @@ int node_open(struct node **out, const struct node_options *o, char *errmsg)
 	}
 	n->o = *o;
 	n->ep = n->tfd = n->sfd = n->mfd = -1;
+	n->fwd.fd = -1;
 	n->marker_slot = -1;
 	n->role = RAFT_FOLLOWER;
 	rv = placement(n, errmsg);
@@ -413,6 +416,7 @@ void node_close(struct node *n)
 		return;
 	}
 	node__pending_free(n);
+	node__fwd_free(n);
 	if (n->srv != NULL) {
 		resp_server_close(n->srv);
 	}
@@ -489,11 +493,14 @@ static void on_signal(struct node *n)
 	}
 }
 
-static void dispatch(struct node *n, uint32_t tag)
+static void dispatch(struct node *n, uint32_t tag, uint32_t events)
 {
 	uint64_t v;
 
 	switch (tag) {
+	case TAG_FWD:
+		node__fwd_handle(n, events);
+		break;
 	case TAG_TICK:
 		on_tick(n);
 		break;
@@ -546,7 +553,7 @@ int node_run(struct node *n, char *errmsg)
 			break;
 		}
 		for (int i = 0; i < k && n->fatal == 0; i++) {
-			dispatch(n, evs[i].data.u32);
+			dispatch(n, evs[i].data.u32, evs[i].events);
 		}
 		if (n->fab != NULL && n->fatal == 0) {
 			int rv = fab_poll(n->fab, on_fab_msg, n);

@@ -41,8 +41,12 @@
  * loop iteration serves every read that arrived in it).  --read-mode stale
  * answers reads from local state on any node.
  *
- * Followers do not forward: they answer "-MOVED 0 HOST:PORT" naming the
- * leader's client address, or "-TRYAGAIN no leader" while none is known.
+ * Followers forward (--forward on, the default) every command they would
+ * not serve locally to the leader's client port over one pipelined
+ * connection (node_fwd.c) and relay the reply; with --forward off, or when
+ * the leader's address cannot be reached, they answer "-MOVED 0 HOST:PORT"
+ * naming the leader's client address, or "-TRYAGAIN no leader" while none
+ * is known.
  */
 
 enum node_read_mode {
@@ -75,6 +79,7 @@ struct node_options {
 	uint8_t secret[64];	    /* peer HMAC key */
 	size_t secret_len;	    /* 1..64 */
 	int read_mode;		    /* enum node_read_mode */
+	bool forward;		    /* followers forward to the leader */
 	uint32_t tick_ms;	    /* Raft tick */
 	uint32_t election_ticks;    /* base election timeout in ticks */
 	uint32_t heartbeat_ticks;   /* heartbeat interval in ticks */
@@ -88,7 +93,7 @@ struct node_options {
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
- * auto, fsync on, cluster id 1, linearizable reads, request timeout 5 s,
+ * auto, fsync on, cluster id 1, linearizable reads, forwarding on, request timeout 5 s,
  * 10000 clients, 64 MiB requests, cpu-pin auto, log level info.  Leaves
  * id, peers, client, data_dir and the secret empty. */
 void node_options_default(struct node_options *o);

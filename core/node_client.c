@@ -225,6 +225,12 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 		return reply_now(req, &b);
 	}
 	if (n->role != RAFT_LEADER) {
+		if (n->o.forward && n->leader != 0 && n->leader != n->o.id &&
+		    n->o.client_addrs[n->leader][0] != '\0' &&
+		    node__fwd_command(n, req, argc, argv) == 0) {
+			resp_buf_close(&b);
+			return 0;
+		}
 		node__redirect(n, &b);
 		return reply_now(req, &b);
 	}
@@ -294,6 +300,7 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "provider", "%s", fi.provider);
 	resp_info_add(w, "rma", "%s", fi.rma ? "on" : "off");
 	resp_info_add(w, "peers_up", "%u", fi.peers_up);
+	resp_info_add(w, "forward", "%s", n->o.forward ? "on" : "off");
 	resp_info_add(w, "read_mode", "%s",
 		      n->o.read_mode == NODE_READ_STALE ? "stale" : "log");
 	resp_info_add(w, "fsync", "%s", n->o.fsync ? "on" : "off");
@@ -316,6 +323,7 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "not_committed", "%" PRIu64, n->c.not_committed);
 	resp_info_add(w, "timeouts", "%" PRIu64, n->c.timeouts);
 	resp_info_add(w, "redirects", "%" PRIu64, n->c.redirects);
+	resp_info_add(w, "forwarded", "%" PRIu64, n->c.forwarded);
 	resp_info_add(w, "send_dropped", "%" PRIu64, n->c.send_dropped);
 	resp_info_add(w, "wal_batches", "%" PRIu64, ws.batches);
 	resp_info_add(w, "wal_fsyncs", "%" PRIu64, ws.fsyncs);

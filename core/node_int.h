@@ -43,11 +43,42 @@ struct node_counters {
 	uint64_t not_committed;	   /* clients told their entry lost */
 	uint64_t timeouts;	   /* clients told "timed out" */
 	uint64_t redirects;	   /* -MOVED / -TRYAGAIN answers */
+	uint64_t forwarded;	   /* requests forwarded to the leader */
 	uint64_t hardstate_saves;  /* synchronous term/vote writes */
 	uint64_t wal_submits;	   /* wal_submit calls */
 	struct node_hist commit;   /* propose -> apply, writes */
 	struct node_hist hs_fsync; /* wal_hardstate_save duration */
 };
+
+/* A growable byte buffer of the forwarding connection. */
+struct node_fwd_buf {
+	char *data; /* owned */
+	size_t len; /* bytes used */
+	size_t cap; /* bytes allocated */
+};
+
+/* A request forwarded to the leader, waiting for its reply. */
+struct node_fwd_req {
+	struct resp_req req; /* the client's handle */
+	bool swallow;	     /* our own AUTH: drop the reply */
+};
+
+/* The follower's connection to the leader's RESP port (node_fwd.c). */
+struct node_fwd {
+	int fd;			  /* socket, -1 = none */
+	raft_id leader;		  /* leader it goes to */
+	bool connecting;	  /* connect() in progress */
+	uint32_t events;	  /* epoll events registered */
+	struct node_fwd_buf out;  /* encoded requests not yet sent */
+	struct node_fwd_buf in;	  /* replies not yet relayed */
+	struct node_fwd_req *q;	  /* requests in flight, in order */
+	size_t q_head;		  /* first waiting */
+	size_t q_n;		  /* one past the last */
+	size_t q_cap;		  /* allocated */
+};
+
+/* epoll tag of the forwarding socket (node.c has the others). */
+#define NODE__TAG_FWD 7u
 
 struct node {
 	struct node_options o;	/* copy of the caller's options */
@@ -85,6 +116,7 @@ struct node {
 	bool stopping;		   /* a signal asked us to stop */
 	int fatal;		   /* FR_* that stops the node, 0 = none */
 	struct node_counters c;	   /* counters */
+	struct node_fwd fwd;	   /* follower -> leader forwarding */
 	char errmsg[FR_ERRMSG_SIZE]; /* reason of a fatal error */
 };
 
@@ -104,6 +136,13 @@ void node__pending_free(struct node *n);
 extern const struct resp_backend node__backend;
 /* "-MOVED ..." / "-TRYAGAIN ..." for a non-leader into @b. */
 void node__redirect(struct node *n, struct resp_buf *b);
+
+/* node_fwd.c: forwarding from a follower to the leader. */
+int node__fwd_command(struct node *n, const struct resp_req *req,
+		      uint32_t argc, const struct resp_arg *argv);
+void node__fwd_handle(struct node *n, uint32_t events);
+void node__fwd_close(struct node *n);
+void node__fwd_free(struct node *n);
 
 /* node_metrics.c: Prometheus text over HTTP. */
 int node__metrics_open(struct node *n, char *errmsg);

@@ -197,6 +197,8 @@ static void render(struct node *n, struct out *o)
 	       "Peer handshakes refused.", fi.rejects_auth);
 	metric(o, "fabraft_client_redirects_total", "counter",
 	       "-MOVED/-TRYAGAIN answers.", n->c.redirects);
+	metric(o, "fabraft_client_forwarded_total", "counter",
+	       "Requests forwarded to the leader.", n->c.forwarded);
 }
 
 /* Answer one scrape.  The request is read with a short wait (a scraper

@@ -136,6 +136,10 @@ static void role_change(struct node *n, const struct raft_update *u)
 	}
 	n->role = u->role;
 	n->leader = u->leader;
+	if (n->fwd.fd >= 0 && n->fwd.leader != n->leader) {
+		/* Requests in flight to the old leader: outcome unknown. */
+		node__fwd_close(n);
+	}
 }
 
 static void carry_out(struct node *n, const struct raft_update *u)

@@ -38,6 +38,8 @@ static const char usage[] =
     "                         default with a warning when absent)\n"
     "  --read-mode log|stale  log: linearizable reads through the log;\n"
     "                         stale: local reads on any node (log)\n"
+    "  --forward on|off       followers forward commands to the leader;\n"
+    "                         off: they answer -MOVED (on)\n"
     "  --requirepass PW       clients must AUTH\n"
     "  --max-request-bytes N  largest client request (67108864)\n"
     "  --max-clients N        concurrent client connections (10000)\n"
@@ -308,6 +310,10 @@ static int apply(struct flags *f, const char *name, const char *v)
 		} else {
 			return fail("--read-mode: want log|stale, got '%s'%s",
 				    v, "");
+		}
+	} else if (strcmp(name, "forward") == 0) {
+		if (on_off(v, &o->forward) != 0) {
+			return fail("--forward: want on|off, got '%s'", v);
 		}
 	} else if (strcmp(name, "requirepass") == 0) {
 		return copy_str(name, v, o->requirepass,

@@ -20,11 +20,10 @@ done
 echo "SET/GET through every node: ok"
 
 F=$((L % 3 + 1))
-out=$(rcli "$(cport $F)" set x y)
-case "$out" in
-"MOVED 0 127.0.0.1:$(cport $L)") echo "follower answers: $out" ;;
-*) fail "follower $F answered '$out', want MOVED to node $L" ;;
-esac
+[ "$(rcli "$(cport $F)" set fw 1)" = OK ] || fail "SET forwarded by follower $F"
+[ "$(rcli "$(cport $F)" get fw)" = 1 ] || fail "GET forwarded by follower $F"
+[ "$(info_field $F forwarded)" -ge 2 ] || fail "follower $F did not forward"
+echo "follower $F forwards to the leader: ok"
 
 for k in role node_id term leader_id commit_index last_applied provider rma; do
 	v=$(info_field "$L" $k)
@@ -51,12 +50,33 @@ if command -v redis-benchmark >/dev/null; then
 	tr '\r' '\n' <"$DIR/bench" | grep "requests per second" ||
 		fail "redis-benchmark gave no result"
 fi
+if command -v redis-benchmark >/dev/null; then
+	timeout 30 redis-benchmark -p "$(cport $F)" -t set,get -n 5000 -c 10 \
+		-P 4 -q >"$DIR/bench" 2>&1 || fail "redis-benchmark via follower"
+	tr '\r' '\n' <"$DIR/bench" | grep "requests per second" ||
+		fail "redis-benchmark via follower gave no result"
+fi
 wait_converged 10 >/dev/null || fail "replicas differ"
-echo "replicas converged"
 
-"$BIN/fabraft" cluster stop --dir "$DIR" || fail "cluster stop"
+# With forwarding off a follower redirects to the leader's client port.
+"$BIN/fabraft" cluster stop --dir "$DIR" >/dev/null || fail "cluster stop"
 for i in 1 2 3; do
 	grep -q "clean shutdown" "$DIR/node$i.log" ||
 		fail "node $i: no clean shutdown"
+	echo "forward = off" >>"$DIR/node$i.conf"
 done
+start_cluster 3
+L=$(wait_leader 5000) || fail "no leader"
+F=$((L % 3 + 1))
+out=$(rcli "$(cport $F)" set x y)
+case "$out" in
+"MOVED 0 127.0.0.1:$(cport $L)") echo "follower $F answers: $out" ;;
+*) fail "follower $F answered '$out', want MOVED to node $L" ;;
+esac
+[ "$(rcli "$(cport $F)" -c set x y)" = OK ] || fail "redis-cli -c via $F"
+[ "$(rcli "$(cport $F)" -c get x)" = y ] || fail "redis-cli -c get via $F"
+
+"$BIN/fabraft" cluster stop --dir "$DIR" || fail "cluster stop"
+[ "$(grep -c "clean shutdown" "$DIR/node1.log")" = 2 ] ||
+	fail "node 1: no second clean shutdown"
 echo "PASS"

@@ -37,13 +37,14 @@ skip() { echo "SKIP: $*"; exit 77; }
 need() { command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-port_free() { ! ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
+port_free() { ! ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .; }
 
 # Choose CPORT (clients) and RPORT (raft) ranges of 8 free ports each.
 pick_ports() {
 	local try base ok p
 	for try in $(seq 1 50); do
-		base=$((20000 + (RANDOM % 2000) * 20))
+		# below the kernel's ephemeral range (32768-60999)
+		base=$((20000 + (RANDOM % 600) * 20))
 		ok=1
 		for p in $(seq "$base" $((base + 15))); do
 			port_free "$p" || ok=0
