@@ -229,10 +229,10 @@ static int open_raft(struct node *n, char *errmsg)
 		  rec.term, rec.vote, rec.n_entries,
 		  rec.torn_tail ? ", torn tail dropped" : "",
 		  rec.direct_io ? ", O_DIRECT" : "");
-	n->reported_index = rec.n_entries ? rec.entries[rec.n_entries - 1].index
-					  : 0;
-	n->reported_term = rec.n_entries ? rec.entries[rec.n_entries - 1].term
-					 : 0;
+	n->reported_index =
+	    rec.n_entries ? rec.entries[rec.n_entries - 1].index : 0;
+	n->reported_term =
+	    rec.n_entries ? rec.entries[rec.n_entries - 1].term : 0;
 	n->term = rec.term;
 	wal_recovered_release(n->wal);
 	return 0;
@@ -486,8 +486,8 @@ static void on_signal(struct node *n)
 
 	while (read(n->sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (!n->stopping) {
-			node__log(n, NODE_LOG_INFO,
-				  "signal %u: shutting down", si.ssi_signo);
+			node__log(n, NODE_LOG_INFO, "signal %u: shutting down",
+				  si.ssi_signo);
 		}
 		n->stopping = true;
 	}
@@ -575,7 +575,8 @@ int node_run(struct node *n, char *errmsg)
 				stop_deadline = node__mono_ns() + 2000000000ull;
 			}
 			resp_server_stats(n->srv, &st);
-			if (st.clients == 0 || node__mono_ns() > stop_deadline) {
+			if (st.clients == 0 ||
+			    node__mono_ns() > stop_deadline) {
 				break;
 			}
 		}

@@ -64,38 +64,38 @@ enum node_log_level {
 #define NODE_ADDR_MAX 80u /* "HOST:PORT" with its NUL */
 
 struct node_options {
-	raft_id id;				       /* this node */
+	raft_id id;				      /* this node */
 	struct fab_peer_addr peers[RAFT_MAX_SERVERS]; /* raft addrs, self too */
-	uint32_t n_peers;			       /* 1..RAFT_MAX_SERVERS */
+	uint32_t n_peers;			      /* 1..RAFT_MAX_SERVERS */
 	char client[NODE_ADDR_MAX]; /* RESP listener of this node */
 	/* Client address of every server, by id, for -MOVED ("" = derived:
 	 * the peer's host and port 6378 + id). */
 	char client_addrs[RAFT_ID_MAX + 1][NODE_ADDR_MAX];
-	char data_dir[256];	    /* data directory */
-	char provider[32];	    /* auto|verbs|tcp|net|shm|sockets */
-	int rma;		    /* -1 auto, 0 off, 1 on */
-	bool fsync;		    /* false: NOT durable (tests only) */
-	uint64_t cluster_id;	    /* != 0 */
-	uint8_t secret[64];	    /* peer HMAC key */
-	size_t secret_len;	    /* 1..64 */
-	int read_mode;		    /* enum node_read_mode */
-	bool forward;		    /* followers forward to the leader */
-	uint32_t tick_ms;	    /* Raft tick */
-	uint32_t election_ticks;    /* base election timeout in ticks */
-	uint32_t heartbeat_ticks;   /* heartbeat interval in ticks */
+	char data_dir[256];	     /* data directory */
+	char provider[32];	     /* auto|verbs|tcp|net|shm|sockets */
+	int rma;		     /* -1 auto, 0 off, 1 on */
+	bool fsync;		     /* false: NOT durable (tests only) */
+	uint64_t cluster_id;	     /* != 0 */
+	uint8_t secret[64];	     /* peer HMAC key */
+	size_t secret_len;	     /* 1..64 */
+	int read_mode;		     /* enum node_read_mode */
+	bool forward;		     /* followers forward to the leader */
+	uint32_t tick_ms;	     /* Raft tick */
+	uint32_t election_ticks;     /* base election timeout in ticks */
+	uint32_t heartbeat_ticks;    /* heartbeat interval in ticks */
 	uint32_t request_timeout_ms; /* client waits at most this long */
-	char requirepass[128];	    /* "" = no AUTH */
-	uint64_t request_bytes_max; /* largest client request */
-	uint32_t clients_max;	    /* concurrent client connections */
+	char requirepass[128];	     /* "" = no AUTH */
+	uint64_t request_bytes_max;  /* largest client request */
+	uint32_t clients_max;	     /* concurrent client connections */
 	char metrics[NODE_ADDR_MAX]; /* Prometheus listener, "" = none */
-	char cpu_pin[128];	    /* "auto", "off" or a CPU list */
-	int log_level;		    /* enum node_log_level */
+	char cpu_pin[128];	     /* "auto", "off" or a CPU list */
+	int log_level;		     /* enum node_log_level */
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
- * auto, fsync on, cluster id 1, linearizable reads, forwarding on, request timeout 5 s,
- * 10000 clients, 64 MiB requests, cpu-pin auto, log level info.  Leaves
- * id, peers, client, data_dir and the secret empty. */
+ * auto, fsync on, cluster id 1, linearizable reads, forwarding on, request
+ * timeout 5 s, 10000 clients, 64 MiB requests, cpu-pin auto, log level info.
+ * Leaves id, peers, client, data_dir and the secret empty. */
 void node_options_default(struct node_options *o);
 
 struct node; /* opaque */

@@ -81,8 +81,9 @@ void node__redirect(struct node *n, struct resp_buf *b)
 	}
 	addr = n->o.client_addrs[n->leader];
 	if (addr[0] == '\0') {
-		resp_buf_error(b, "TRYAGAIN leader %u has no known client "
-				  "address",
+		resp_buf_error(b,
+			       "TRYAGAIN leader %u has no known client "
+			       "address",
 			       n->leader);
 		return;
 	}
@@ -126,8 +127,8 @@ static int copy_args(struct node_pending *p, uint32_t argc,
 }
 
 /* A linearizable read: rides on this batch's marker entry. */
-static int queue_read(struct node *n, const struct resp_req *req,
-		      uint32_t argc, const struct resp_arg *argv)
+static int queue_read(struct node *n, const struct resp_req *req, uint32_t argc,
+		      const struct resp_arg *argv)
 {
 	struct node_pending *p;
 	uint32_t slot;
@@ -180,8 +181,8 @@ static int queue_write(struct node *n, const struct resp_req *req,
 	return 0;
 }
 
-static int local_read(struct node *n, const struct resp_req *req,
-		      uint32_t argc, const struct kvc_arg *kargs)
+static int local_read(struct node *n, const struct resp_req *req, uint32_t argc,
+		      const struct kvc_arg *kargs)
 {
 	int rv;
 
@@ -266,7 +267,6 @@ static int on_command(void *ctx, const struct resp_req *req, uint32_t argc,
 	return rv;
 }
 
-
 static void on_info(void *ctx, struct resp_info_writer *w)
 {
 	struct node *n = ctx;
@@ -338,8 +338,8 @@ static void on_log(void *ctx, const char *line)
 }
 
 const struct resp_backend node__backend = {
-	.size = sizeof(struct resp_backend),
-	.command = on_command,
-	.info = on_info,
-	.log = on_log,
+    .size = sizeof(struct resp_backend),
+    .command = on_command,
+    .info = on_info,
+    .log = on_log,
 };

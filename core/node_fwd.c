@@ -29,8 +29,8 @@
  * been applied by the leader before the connection broke.
  */
 
-#define FWD_OUT_MAX (64u << 20) /* queued request bytes */
-#define FWD_DEPTH_MAX 32	/* nesting of a reply */
+#define FWD_OUT_MAX   (64u << 20) /* queued request bytes */
+#define FWD_DEPTH_MAX 32	  /* nesting of a reply */
 
 static const char fwd_lost[] =
     "-TRYAGAIN lost the connection to the leader; the outcome is unknown\r\n";
@@ -107,8 +107,7 @@ void node__fwd_free(struct node *n)
 	n->fwd.fd = -1;
 }
 
-static int q_push(struct node_fwd *f, const struct resp_req *req,
-		  bool swallow)
+static int q_push(struct node_fwd *f, const struct resp_req *req, bool swallow)
 {
 	if (f->q_n == f->q_cap) {
 		if (f->q_head > 0) {
@@ -202,9 +201,8 @@ static int fwd_connect(struct node *n)
 	f->connecting = true;
 	f->leader = n->leader;
 	if (n->o.requirepass[0] != '\0') {
-		struct resp_arg a[2] = {{"AUTH", 4},
-					{n->o.requirepass,
-					 strlen(n->o.requirepass)}};
+		struct resp_arg a[2] = {
+		    {"AUTH", 4}, {n->o.requirepass, strlen(n->o.requirepass)}};
 		int rv = encode(&f->out, 2, a);
 
 		if (rv == 0) {
@@ -218,8 +216,8 @@ static int fwd_connect(struct node *n)
 	return 0;
 }
 
-int node__fwd_command(struct node *n, const struct resp_req *req,
-		      uint32_t argc, const struct resp_arg *argv)
+int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
+		      const struct resp_arg *argv)
 {
 	struct node_fwd *f = &n->fwd;
 	size_t len0;
@@ -287,8 +285,8 @@ static long value_len(const char *p, size_t len, int depth)
 			return -1;
 		}
 		for (long long i = 0; i < v; i++) {
-			long e = value_len(p + off, len - (size_t)off,
-					   depth + 1);
+			long e =
+			    value_len(p + off, len - (size_t)off, depth + 1);
 
 			if (e <= 0) {
 				return e;

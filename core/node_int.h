@@ -12,24 +12,24 @@
 
 /* A client waiting for an entry to be applied. */
 struct node_pending {
-	raft_index index;	 /* entry that answers it; 0 = not proposed */
-	raft_term term;		 /* term the core gave that entry */
-	uint32_t slot;		 /* position in the batch until proposed */
-	bool is_read;		 /* answered by kvc_read() of args */
-	bool done;		 /* already answered (timed out) */
-	struct resp_req req;	 /* the client's request handle */
-	uint64_t start_ns;	 /* when it was proposed (latency) */
-	uint64_t deadline_ms;	 /* answer "timed out" after this */
-	uint32_t argc;		 /* reads: number of arguments */
-	struct kvc_arg *argv;	 /* reads: owned copy (one allocation) */
+	raft_index index;     /* entry that answers it; 0 = not proposed */
+	raft_term term;	      /* term the core gave that entry */
+	uint32_t slot;	      /* position in the batch until proposed */
+	bool is_read;	      /* answered by kvc_read() of args */
+	bool done;	      /* already answered (timed out) */
+	struct resp_req req;  /* the client's request handle */
+	uint64_t start_ns;    /* when it was proposed (latency) */
+	uint64_t deadline_ms; /* answer "timed out" after this */
+	uint32_t argc;	      /* reads: number of arguments */
+	struct kvc_arg *argv; /* reads: owned copy (one allocation) */
 };
 
 /* Latency histogram with fixed Prometheus buckets (seconds). */
 #define NODE_HIST_BUCKETS 12u
 struct node_hist {
 	uint64_t counts[NODE_HIST_BUCKETS + 1]; /* last one is +Inf */
-	uint64_t n;				 /* observations */
-	double sum_s;				 /* sum of observations */
+	uint64_t n;				/* observations */
+	double sum_s;				/* sum of observations */
 };
 
 /* Counters for INFO and metrics. */
@@ -65,58 +65,58 @@ struct node_fwd_req {
 
 /* The follower's connection to the leader's RESP port (node_fwd.c). */
 struct node_fwd {
-	int fd;			  /* socket, -1 = none */
-	raft_id leader;		  /* leader it goes to */
-	bool connecting;	  /* connect() in progress */
-	uint32_t events;	  /* epoll events registered */
-	struct node_fwd_buf out;  /* encoded requests not yet sent */
-	struct node_fwd_buf in;	  /* replies not yet relayed */
-	struct node_fwd_req *q;	  /* requests in flight, in order */
-	size_t q_head;		  /* first waiting */
-	size_t q_n;		  /* one past the last */
-	size_t q_cap;		  /* allocated */
+	int fd;			 /* socket, -1 = none */
+	raft_id leader;		 /* leader it goes to */
+	bool connecting;	 /* connect() in progress */
+	uint32_t events;	 /* epoll events registered */
+	struct node_fwd_buf out; /* encoded requests not yet sent */
+	struct node_fwd_buf in;	 /* replies not yet relayed */
+	struct node_fwd_req *q;	 /* requests in flight, in order */
+	size_t q_head;		 /* first waiting */
+	size_t q_n;		 /* one past the last */
+	size_t q_cap;		 /* allocated */
 };
 
 /* epoll tag of the forwarding socket (node.c has the others). */
 #define NODE__TAG_FWD 7u
 
 struct node {
-	struct node_options o;	/* copy of the caller's options */
-	struct raft *raft;	/* consensus core */
-	struct wal *wal;	/* durable log */
-	struct fab *fab;	/* transport; NULL in a one-node cluster */
-	struct kvc *kvc;	/* state machine */
-	struct resp_server *srv; /* client front */
-	struct fab_topo *topo;	/* hwloc; NULL if it failed */
+	struct node_options o;	    /* copy of the caller's options */
+	struct raft *raft;	    /* consensus core */
+	struct wal *wal;	    /* durable log */
+	struct fab *fab;	    /* transport; NULL in a one-node cluster */
+	struct kvc *kvc;	    /* state machine */
+	struct resp_server *srv;    /* client front */
+	struct fab_topo *topo;	    /* hwloc; NULL if it failed */
 	struct fab_placement place; /* chosen placement (INFO) */
-	bool have_place;	/* place is valid */
-	bool pinned;		/* the loop thread is pinned */
-	int ep;			/* epoll fd */
-	int tfd;		/* timerfd (tick) */
-	int sfd;		/* signalfd */
-	int mfd;		/* metrics listener, -1 = none */
-	uint64_t ticks;		/* ticks so far */
-	uint8_t role;		/* last known role */
-	raft_id leader;		/* last known leader */
-	raft_term term;		/* last term told to the fabric */
-	raft_index reported_index; /* last PERSISTED told to the core */
-	raft_term reported_term;   /* its term */
+	bool have_place;	    /* place is valid */
+	bool pinned;		    /* the loop thread is pinned */
+	int ep;			    /* epoll fd */
+	int tfd;		    /* timerfd (tick) */
+	int sfd;		    /* signalfd */
+	int mfd;		    /* metrics listener, -1 = none */
+	uint64_t ticks;		    /* ticks so far */
+	uint8_t role;		    /* last known role */
+	raft_id leader;		    /* last known leader */
+	raft_term term;		    /* last term told to the fabric */
+	raft_index reported_index;  /* last PERSISTED told to the core */
+	raft_term reported_term;    /* its term */
 	/* The batch of proposals collected during one loop iteration. */
-	struct raft_buf *bufs;	  /* bufs[i] points into data[i] */
-	struct kvc_reply *data;	  /* encoded entries, owned */
-	uint32_t batch_n;	  /* entries in the batch */
-	uint32_t batch_cap;	  /* allocated slots */
-	int32_t marker_slot;	  /* slot of this batch's read marker, -1 */
+	struct raft_buf *bufs;	/* bufs[i] points into data[i] */
+	struct kvc_reply *data; /* encoded entries, owned */
+	uint32_t batch_n;	/* entries in the batch */
+	uint32_t batch_cap;	/* allocated slots */
+	int32_t marker_slot;	/* slot of this batch's read marker, -1 */
 	/* Waiting clients, in index order: a queue in pend[head, n). */
-	struct node_pending *pend; /* owned array */
-	size_t pend_head;	   /* first live record */
-	size_t pend_n;		   /* one past the last */
-	size_t pend_cap;	   /* allocated records */
-	struct kvc_reply reply;	   /* scratch reply */
-	bool stopping;		   /* a signal asked us to stop */
-	int fatal;		   /* FR_* that stops the node, 0 = none */
-	struct node_counters c;	   /* counters */
-	struct node_fwd fwd;	   /* follower -> leader forwarding */
+	struct node_pending *pend;   /* owned array */
+	size_t pend_head;	     /* first live record */
+	size_t pend_n;		     /* one past the last */
+	size_t pend_cap;	     /* allocated records */
+	struct kvc_reply reply;	     /* scratch reply */
+	bool stopping;		     /* a signal asked us to stop */
+	int fatal;		     /* FR_* that stops the node, 0 = none */
+	struct node_counters c;	     /* counters */
+	struct node_fwd fwd;	     /* follower -> leader forwarding */
 	char errmsg[FR_ERRMSG_SIZE]; /* reason of a fatal error */
 };
 
@@ -138,8 +138,8 @@ extern const struct resp_backend node__backend;
 void node__redirect(struct node *n, struct resp_buf *b);
 
 /* node_fwd.c: forwarding from a follower to the leader. */
-int node__fwd_command(struct node *n, const struct resp_req *req,
-		      uint32_t argc, const struct resp_arg *argv);
+int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
+		      const struct resp_arg *argv);
 void node__fwd_handle(struct node *n, uint32_t events);
 void node__fwd_close(struct node *n);
 void node__fwd_free(struct node *n);

@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +17,9 @@
 #include "node_int.h"
 
 /* Upper bounds of the latency buckets, in seconds. */
-static const double bounds[NODE_HIST_BUCKETS] = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-    0.01,   0.025,	 0.05,	 0.1,	0.5,	1.0};
+static const double bounds[NODE_HIST_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001,
+						 0.0025, 0.005,	  0.01,	  0.025,
+						 0.05,	 0.1,	  0.5,	  1.0};
 
 void node__hist_add(struct node_hist *h, double seconds)
 {
@@ -127,8 +127,8 @@ static void hist(struct out *o, const char *name, const char *help,
 static void metric(struct out *o, const char *name, const char *type,
 		   const char *help, uint64_t v)
 {
-	put(o, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help,
-	    name, type, name, v);
+	put(o, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help, name,
+	    type, name, v);
 }
 
 static void render(struct node *n, struct out *o)
@@ -150,8 +150,7 @@ static void render(struct node *n, struct out *o)
 	       st.leader);
 	metric(o, "fabraft_leader_changes_total", "counter",
 	       "Times the known leader changed.", n->c.leader_changes);
-	metric(o, "fabraft_commit_index", "gauge", "Commit index.",
-	       st.commit);
+	metric(o, "fabraft_commit_index", "gauge", "Commit index.", st.commit);
 	metric(o, "fabraft_last_applied", "gauge", "Last applied index.",
 	       st.applied);
 	metric(o, "fabraft_apply_lag", "gauge",

@@ -86,15 +86,16 @@ static void answer_applied(struct node *n, const struct raft_entry *e)
 			if (!p->done) {
 				n->c.not_committed++;
 			}
-			complete(n, p, not_committed, sizeof(not_committed) - 1);
+			complete(n, p, not_committed,
+				 sizeof(not_committed) - 1);
 		} else if (p->is_read) {
 			answer_read(n, p);
 		} else {
 			if (!p->done) {
-				node__hist_add(&n->c.commit,
-					       (double)(node__mono_ns() -
-							p->start_ns) /
-						   1e9);
+				node__hist_add(
+				    &n->c.commit,
+				    (double)(node__mono_ns() - p->start_ns) /
+					1e9);
 			}
 			complete(n, p, n->reply.buf, n->reply.len);
 		}
@@ -253,7 +254,8 @@ void node__propose_flush(struct node *n)
 			p->term = u.proposed_term;
 			p->start_ns = now;
 		} else {
-			complete(n, p, not_committed, sizeof(not_committed) - 1);
+			complete(n, p, not_committed,
+				 sizeof(not_committed) - 1);
 		}
 	}
 	if (rv != 0) {

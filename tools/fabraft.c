@@ -39,15 +39,14 @@ struct target {
 
 static int status(struct target *t)
 {
-	static const char *hdr[] = {"node",   "address", "role",     "term",
-				    "commit", "applied", "lag",	     "provider",
+	static const char *hdr[] = {"node",   "address", "role", "term",
+				    "commit", "applied", "lag",	 "provider",
 				    "rma",    "leader"};
 	uint64_t max_commit = 0;
 	char f[CL_NODES_MAX][8][48];
 	bool up[CL_NODES_MAX];
-	static const char *keys[] = {"node_id",	     "role",
-				     "term",	     "commit_index",
-				     "last_applied", "provider",
+	static const char *keys[] = {"node_id",	     "role",	     "term",
+				     "commit_index", "last_applied", "provider",
 				     "rma",	     "leader_id"};
 
 	for (int i = 0; i < t->n; i++) {
@@ -62,8 +61,7 @@ static int status(struct target *t)
 				snprintf(f[i][k], sizeof(f[i][k]), "-");
 			}
 		}
-		if (info != NULL &&
-		    strtoull(f[i][3], NULL, 10) > max_commit) {
+		if (info != NULL && strtoull(f[i][3], NULL, 10) > max_commit) {
 			max_commit = strtoull(f[i][3], NULL, 10);
 		}
 		free(info);
@@ -75,10 +73,10 @@ static int status(struct target *t)
 		char lag[24] = "-";
 
 		if (up[i]) {
-			snprintf(lag, sizeof(lag), "%llu",
-				 (unsigned long long)(max_commit -
-						      strtoull(f[i][4], NULL,
-							       10)));
+			snprintf(
+			    lag, sizeof(lag), "%llu",
+			    (unsigned long long)(max_commit -
+						 strtoull(f[i][4], NULL, 10)));
 		}
 		printf("%-5s %-16s %-9s %6s %9s %9s %6s %-12s %-4s %s\n",
 		       up[i] ? f[i][0] : "?", t->addrs[i],
@@ -132,8 +130,8 @@ static int cluster(int argc, char **argv)
 	bool start;
 	struct cl c;
 
-	if (argc < 1 || (strcmp(argv[0], "start") != 0 &&
-			 strcmp(argv[0], "stop") != 0)) {
+	if (argc < 1 ||
+	    (strcmp(argv[0], "start") != 0 && strcmp(argv[0], "stop") != 0)) {
 		fprintf(stderr, "fabraft: cluster start|stop ...\n");
 		return 2;
 	}
@@ -167,8 +165,9 @@ static int cluster(int argc, char **argv)
 	if (o.dir == NULL || o.nodes < 1 || o.nodes > CL_NODES_MAX ||
 	    o.client_base < 1 || o.client_base + o.nodes > 65535 ||
 	    o.raft_base < 1 || o.raft_base + o.nodes > 65535) {
-		fprintf(stderr, "fabraft: cluster %s needs --dir DIR (and "
-				"--nodes 1..%d, valid ports)\n",
+		fprintf(stderr,
+			"fabraft: cluster %s needs --dir DIR (and "
+			"--nodes 1..%d, valid ports)\n",
 			argv[0], CL_NODES_MAX);
 		return 2;
 	}
@@ -188,7 +187,8 @@ int main(int argc, char **argv)
 
 	snprintf(t.addrs[0], sizeof(t.addrs[0]), "127.0.0.1:6379");
 	for (; i < argc && argv[i][0] == '-'; i += 2) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
 			fputs(usage, stdout);
 			return 0;
 		}

@@ -12,10 +12,10 @@
 
 /* A local cluster made by `fabraft cluster start` (DIR/cluster.conf). */
 struct cl {
-	char dir[256];			/* cluster directory */
-	int n;				/* nodes */
-	int id[CL_NODES_MAX];		/* node ids (1..n) */
-	char client[CL_NODES_MAX][80];	/* RESP address of each */
+	char dir[256];		       /* cluster directory */
+	int n;			       /* nodes */
+	int id[CL_NODES_MAX];	       /* node ids (1..n) */
+	char client[CL_NODES_MAX][80]; /* RESP address of each */
 };
 
 struct cl_start_opts {

@@ -130,8 +130,8 @@ int cl_start_node(const struct cl *c, int i)
 		return -1;
 	}
 	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			      0644);
+		int fd =
+		    open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		int nul = open("/dev/null", O_RDONLY);
 
 		setsid();
@@ -424,7 +424,8 @@ int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
 		    rc_command(&cn, r, argc, argv) == 0) {
 			got = 0;
 			retry = false;
-			if (r->type == '-' && strncmp(r->str, "MOVED ", 6) == 0) {
+			if (r->type == '-' &&
+			    strncmp(r->str, "MOVED ", 6) == 0) {
 				const char *a = strrchr(r->str, ' ');
 
 				snprintf(addr, sizeof(addr), "%s", a + 1);

@@ -82,8 +82,9 @@ static int op(struct demo *d, int argc, const char *const *argv,
 			}
 		}
 		if (rc_command(&d->conn, r, argc, argv) == 0 &&
-		    !(r->type == '-' && (strncmp(r->str, "MOVED", 5) == 0 ||
-					 strncmp(r->str, "TRYAGAIN", 8) == 0))) {
+		    !(r->type == '-' &&
+		      (strncmp(r->str, "MOVED", 5) == 0 ||
+		       strncmp(r->str, "TRYAGAIN", 8) == 0))) {
 			d->ops++;
 			return 0;
 		}
@@ -118,9 +119,9 @@ static int register_nodes(struct demo *d)
 	for (int i = 1; i <= 4; i++) {
 		char id[8];
 		char addr[32];
-		const char *argv[] = {"KVC.NODE.ADD", id,   addr,   "0",
-				      "hbm",	      "85899345920", "dram",
-				      "1099511627776"};
+		const char *argv[] = {
+		    "KVC.NODE.ADD", id,	    addr,	    "0", "hbm",
+		    "85899345920",  "dram", "1099511627776"};
 
 		snprintf(id, sizeof(id), "%d", i);
 		snprintf(addr, sizeof(addr), "10.0.0.%d:7000", i);
@@ -260,7 +261,8 @@ static int workload(struct demo *d)
 			d->t_first_ok_ms = cl_now_ms();
 		}
 		if (c % 4 == 3) {
-			(void)lookup(d, (int)(mix((uint64_t)c) % (uint64_t)(c + 1)));
+			(void)lookup(
+			    d, (int)(mix((uint64_t)c) % (uint64_t)(c + 1)));
 		}
 		if (c % 5 == 0 || c == d->chains - 1) {
 			progress(d, c + 1, t0);
@@ -351,8 +353,8 @@ static void summary(struct demo *d, int acked, int lost, bool same,
 	printf("\n  %-38s %s\n", "result", "value");
 	printf("  %-38s %d x %d blocks (%d MiB each)\n", "block chains put",
 	       d->chains, d->len, BLOCK_BYTES >> 20);
-	printf("  %-38s %" PRIu64 " in %.1f s\n", "workload commands answered", d->ops,
-	       (double)secs_ms / 1000.0);
+	printf("  %-38s %" PRIu64 " in %.1f s\n", "workload commands answered",
+	       d->ops, (double)secs_ms / 1000.0);
 	printf("  %-38s %" PRIu64 " (%" PRIu64 " blocks found)\n",
 	       "prefix lookups", d->lookups, d->lookup_blocks);
 	printf("  %-38s node %d -> node %d (term %s)\n", "leader killed",

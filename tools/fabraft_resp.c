@@ -12,7 +12,7 @@
 
 #include "fabraft_resp.h"
 
-#define RC_BULK_MAX (512u << 20)
+#define RC_BULK_MAX  (512u << 20)
 #define RC_DEPTH_MAX 16
 
 int rc_connect(struct rc_conn *c, const char *addr, int timeout_ms)
@@ -148,12 +148,12 @@ static int fill(struct rc_conn *c, size_t need)
 		ssize_t k;
 
 		if (c->in_off > 0) {
-			memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+			memmove(c->in, c->in + c->in_off,
+				c->in_len - c->in_off);
 			c->in_len -= c->in_off;
 			c->in_off = 0;
 		}
-		if (c->in_cap - c->in_len < 65536 ||
-		    c->in_cap < need + 1) {
+		if (c->in_cap - c->in_len < 65536 || c->in_cap < need + 1) {
 			size_t cap = c->in_cap ? c->in_cap * 2 : 65536;
 			char *b;
 
@@ -206,7 +206,7 @@ static long line(struct rc_conn *c, const char **start)
 			*start = c->in + c->in_off;
 			c->in_off += (size_t)len + 1;
 			return len > 0 && (*start)[len - 1] == '\r' ? len - 1
-								     : len;
+								    : len;
 		}
 		need = c->in_len - c->in_off + 1;
 		if (need > 65536) {
@@ -360,8 +360,8 @@ void rc_info_field(const char *info, const char *key, char *out, size_t cap)
 	while (p != NULL && *p != '\0') {
 		if (strncmp(p, key, kl) == 0 && p[kl] == ':') {
 			const char *e = strpbrk(p + kl + 1, "\r\n");
-			size_t len = e ? (size_t)(e - p - kl - 1)
-				       : strlen(p + kl + 1);
+			size_t len =
+			    e ? (size_t)(e - p - kl - 1) : strlen(p + kl + 1);
 
 			if (len >= cap) {
 				len = cap - 1;

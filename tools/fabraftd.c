@@ -58,11 +58,11 @@ static const char usage[] =
 static const char default_secret[] = "fabraft-default-insecure-secret";
 
 struct flags {
-	struct node_options o;	  /* being filled */
-	bool have_client;	  /* --client given */
-	bool have_data_dir;	  /* --data-dir given */
-	bool have_secret;	  /* --secret-file given */
-	char peers_client[2048];  /* --client-peers, parsed at the end */
+	struct node_options o;	 /* being filled */
+	bool have_client;	 /* --client given */
+	bool have_data_dir;	 /* --data-dir given */
+	bool have_secret;	 /* --secret-file given */
+	char peers_client[2048]; /* --client-peers, parsed at the end */
 };
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -132,7 +132,8 @@ static bool parse_list(const char *s, struct flags *f,
 			return false;
 		}
 		*eq = '\0';
-		if (!parse_u64(t, 1, RAFT_ID_MAX, &id) || !each(f, id, eq + 1)) {
+		if (!parse_u64(t, 1, RAFT_ID_MAX, &id) ||
+		    !each(f, id, eq + 1)) {
 			return false;
 		}
 	}
@@ -403,8 +404,9 @@ static int config_file(struct flags *f, const char *path)
 		}
 		eq = strchr(s, '=');
 		if (eq == NULL) {
-			fprintf(stderr, "fabraftd: %s:%d: want 'name = value'\n",
-				path, lineno);
+			fprintf(stderr,
+				"fabraftd: %s:%d: want 'name = value'\n", path,
+				lineno);
 			rv = EXIT_USAGE;
 			break;
 		}
@@ -450,9 +452,10 @@ static int finish(struct flags *f)
 			    f->peers_client, "");
 	}
 	if (!f->have_secret && o->n_peers > 1) {
-		fprintf(stderr, "fabraftd: warning: no --secret-file; using the "
-				"built-in default secret (anyone who knows it "
-				"can join)\n");
+		fprintf(stderr,
+			"fabraftd: warning: no --secret-file; using the "
+			"built-in default secret (anyone who knows it "
+			"can join)\n");
 		memcpy(o->secret, default_secret, sizeof(default_secret) - 1);
 		o->secret_len = sizeof(default_secret) - 1;
 	}
