@@ -21,8 +21,9 @@
  *   lock                      flock()ed while a process has the wal open
  *
  * Threads: the wal owns one writer thread.  wal_submit() encodes records
- * into an in-memory batch buffer; the writer writes a whole buffer with one
- * pwrite and makes it durable with one fdatasync (group commit), then
+ * into an in-memory batch buffer; the writer thread (or, when the disk is
+ * idle, a wal_append() caller acting as group-commit leader) writes a whole
+ * buffer with one pwrite and makes it durable with one fdatasync, then
  * advances the durable point and signals the eventfd.  Every function of
  * this header may be called from any thread, except wal_close (no other
  * call may be running or follow); struct wal_recovered and the snapshot

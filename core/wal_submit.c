@@ -137,6 +137,9 @@ static int buffer_start(struct wal *w, struct wal_seg *s, uint64_t size,
 {
 	seal_filling(w);
 	while (w->q_count == WAL_NBUF && w->err == 0) {
+		/* Whatever no_kick says: a submitter waiting here cannot lead
+		 * (it holds the submit slot), so the writer thread must. */
+		pthread_cond_signal(&w->cv_work);
 		pthread_cond_wait(&w->cv_space, &w->mu);
 	}
 	if (w->err != 0) {

@@ -436,11 +436,9 @@ static void *appender_main(void *arg)
 	return NULL;
 }
 
-static void test_group_commit(void **state)
+static void group_commit(struct fx *f)
 {
-	struct fx *f = *state;
 	enum { T = 8, N = 200 };
-	f->o.batch_max_entries = 4; /* the bound must hold */
 	reopen(f);
 	pthread_t th[T];
 	struct appender a[T];
@@ -457,8 +455,10 @@ static void test_group_commit(void **state)
 	wal_stats_get(f->w, &st);
 	assert_int_equal(st.entries, T * N);
 	assert_true(st.batches <= T * N);
-	assert_true(st.batches >= T * N / 4);
-	print_message("group commit: %u entries in %llu batches\n", T * N,
+	assert_true(st.batches >= T * N / f->o.batch_max_entries);
+	print_message("group commit (wait %u us): %u entries in %llu "
+		      "batches\n",
+		      f->o.batch_wait_us, T * N,
 		      (unsigned long long)st.batches);
 	reopen(f);
 	assert_int_equal(f->rec.n_entries, T * N);
@@ -471,6 +471,22 @@ static void test_group_commit(void **state)
 		assert_int_equal(v[1], next[v[0]]); /* per-thread order */
 		next[v[0]]++;
 	}
+}
+
+static void test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	f->o.batch_max_entries = 4; /* the bound must hold */
+	group_commit(f);
+}
+
+/* With a batch wait the writer thread writes every batch (no leaders). */
+static void test_group_commit_wait(void **state)
+{
+	struct fx *f = *state;
+	f->o.batch_wait_us = 300;
+	f->o.batch_max_entries = 16;
+	group_commit(f);
 }
 
 static void test_submit_eventfd(void **state)
@@ -585,6 +601,46 @@ static void test_oom(void **state)
 	check_log(f, 1, 100);
 }
 
+/* Allocation failures inside a submit (index growth, buffer growth): the
+ * submit fails cleanly, a retry of the same entries succeeds, and the log
+ * holds exactly what the successful calls wrote. */
+static void test_oom_submit(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 300 };
+	static uint8_t bufs[N][MAXLEN];
+	struct raft_entry e[N];
+	reopen(f);
+	for (uint32_t i = 0; i < N; i++) {
+		e[i] = (struct raft_entry){.term = 1,
+					   .index = i + 1,
+					   .type = 1,
+					   .len = tw_len(SEED, i + 1, MAXLEN),
+					   .buf = bufs[i]};
+		tw_fill(SEED, i + 1, bufs[i], e[i].len);
+	}
+	e[N - 1].len = 300 * 1024; /* forces a buffer to grow */
+	static uint8_t big[300 * 1024];
+	e[N - 1].buf = big;
+	int failures = 0;
+	for (int delay = 0; delay < 12; delay++) {
+		fr_heap_fault_config(delay, 1);
+		int rv = wal_append(f->w, e, N);
+		fr_heap_fault_config(-1, 0);
+		if (rv != 0) {
+			assert_int_equal(rv, FR_NOMEM);
+			failures++;
+		}
+		assert_int_equal(wal_append(f->w, e, N), 0);
+	}
+	assert_true(failures > 0);
+	e[N - 1].len = tw_len(SEED, N, MAXLEN);
+	e[N - 1].buf = bufs[N - 1];
+	assert_int_equal(wal_append(f->w, &e[N - 1], 1), 0);
+	reopen(f);
+	check_log(f, 1, N);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,9 +660,11 @@ int main(void)
 	    T(test_compact),
 	    T(test_compact_all),
 	    T(test_group_commit),
+	    T(test_group_commit_wait),
 	    T(test_submit_eventfd),
 	    T(test_snapshots),
 	    T(test_oom),
+	    T(test_oom_submit),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
