@@ -62,7 +62,7 @@ struct fab_options {
 	uint32_t n_peers;	  /* includes self; 2..RAFT_MAX_SERVERS */
 	uint64_t cluster_id;	  /* both sides of a handshake must agree */
 	const void *secret;	  /* HMAC key; borrowed for fab_open() */
-	size_t secret_len;	  /* 1..64 bytes */
+	size_t secret_len;	  /* 16..256 bytes (fab_hello.h) */
 	uint32_t ring_bytes;	  /* receive ring per peer; 0 = 1 MiB */
 	uint32_t queue_max_msgs;  /* per-peer queue; 0 = 256 */
 	uint32_t queue_max_bytes; /* per-peer queue; 0 = 4 MiB */
@@ -134,8 +134,9 @@ void fab_close(struct fab *f);
  * the call).  APPEND goes through the peer's ring when RMA is on; anything
  * else as a message.  Returns 0, FR_NOCONN (peer not handshaken: dropped,
  * Raft retries), FR_AGAIN (that peer's queue or ring credit is full),
- * FR_TOOBIG (larger than frame_bytes_max or the ring), FR_INVALID (unknown
- * peer or malformed message).
+ * FR_TOOBIG (frame larger than frame_bytes_max; an APPEND over a
+ * quarter of the ring goes as a message instead), FR_INVALID (unknown
+ * peer, m->from not this node, or a message that cannot be encoded).
  */
 int fab_send(struct fab *f, const struct raft_message *m)
     __attribute__((warn_unused_result));

@@ -266,7 +266,11 @@ static void readdr(struct fab *f, struct fab__peer *p)
 	}
 }
 
-/* Start (or restart) an attempt as initiator. */
+/*
+ * Start (or restart) an attempt as initiator.  A ring that has been written
+ * to is re-registered (new key) before it is announced again, so a write
+ * still in flight from the previous connection cannot land in it.
+ */
 static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 {
 	if (fab_hello_random(&p->nonce) != 0) {
@@ -274,7 +278,7 @@ static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 		p->next_try_ms = now + FAB__BACKOFF_MAX_MS;
 		return;
 	}
-	if (f->ep.rma && fab__rma_renew(f, p, false) != 0) {
+	if (f->ep.rma && fab__rma_renew(f, p, p->ring_written) != 0) {
 		p->next_try_ms = now + FAB__BACKOFF_MAX_MS;
 		return;
 	}
@@ -427,7 +431,7 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 		hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
 		return;
 	}
-	if (f->ep.rma && fab__rma_renew(f, p, false) != 0) {
+	if (f->ep.rma && fab__rma_renew(f, p, p->ring_written) != 0) {
 		return;
 	}
 	p->accept_pending = false;

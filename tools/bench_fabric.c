@@ -671,7 +671,14 @@ int bench_fabric_main(int argc, char **argv)
 				const char *fm = path ? "fab-rma" : "fab-msg";
 				const char *rm = path ? "raw-rma" : "raw-msg";
 				int r1 = run_pair(fm, prov, size, it, ours);
-				int r2 = run_pair(rm, prov, size, it, raw);
+				/* The bare ping-pong never finishes its
+				 * address exchange on sockets (both ends
+				 * spin in fi_cq_read; not investigated):
+				 * fi_pingpong is the reference there. */
+				int r2 = strcmp(prov, "sockets") == 0
+						 ? 1
+						 : run_pair(rm, prov, size, it,
+							    raw);
 
 				if (r1 != 0) {
 					printf("| %s | %s | %u | failed |\n",
@@ -679,13 +686,21 @@ int bench_fabric_main(int argc, char **argv)
 					       size);
 					continue;
 				}
+				char rawc[48];
+
+				if (r2) {
+					snprintf(rawc, sizeof(rawc),
+						 "n/a | n/a");
+				} else {
+					snprintf(rawc, sizeof(rawc),
+						 "%.1f | %.2f", raw[0],
+						 ours[0] / raw[0]);
+				}
 				printf("| %s | %s | %u | %.1f | %.1f | %.1f | "
-				       "%s%.1f | %.2f | %.1f | %.0f | %.1f |\n",
+				       "%s | %.1f | %.0f | %.1f |\n",
 				       prov, path ? "rma" : "msg", size,
-				       ours[0], ours[1], ours[2],
-				       r2 ? "failed " : "", raw[0],
-				       r2 ? 0.0 : ours[0] / raw[0], pp, ours[4],
-				       ours[3]);
+				       ours[0], ours[1], ours[2], rawc, pp,
+				       ours[4], ours[3]);
 				fflush(stdout);
 			}
 		}

@@ -315,7 +315,8 @@ static void others(raft_id to)
 static void leader(void)
 {
 	bool sockets = strcmp(prov_hint, "sockets") == 0;
-	uint64_t n = sockets ? 30 : 300;
+	bool wrap = strcmp(g.scenario, "wrap") == 0;
+	uint64_t n = sockets ? (wrap ? 60 : 30) : 300;
 	uint64_t agains = 0;
 	struct fab_info info;
 
@@ -325,9 +326,15 @@ static void leader(void)
 		for (uint64_t s = 1; s <= n; s++) {
 			for (int to = 2; to <= g.n; to++) {
 				uint32_t len = (uint32_t)((s * 37) % 600) + 1;
+				/* wrap: one entry of <= 300 bytes, so every
+				 * record fits a quarter of the 4 KiB ring and
+				 * goes by RMA at shifting offsets. */
+				uint32_t k = wrap ? 1 : (uint32_t)(s % 3) + 1;
 
-				CHECK(send_retry((raft_id)to, 1, s,
-						 (uint32_t)(s % 3) + 1, len,
+				if (wrap) {
+					len = (uint32_t)((s * 37) % 300) + 1;
+				}
+				CHECK(send_retry((raft_id)to, 1, s, k, len,
 						 &agains) == 0);
 			}
 		}
@@ -403,6 +410,12 @@ static void leader(void)
 		fab_info_get(g.f, &info);
 		CHECK(info.rma);
 		CHECK(info.rma_sent > 0);
+		if (strcmp(g.scenario, "wrap") == 0) {
+			/* Every record by RMA; the 4 KiB ring went
+			 * round at least four times. */
+			CHECK(info.rma_sent == n);
+			CHECK(info.rma_sent_bytes > 4 * 4096);
+		}
 	}
 	for (int to = 2; to <= g.n; to++) {
 		send_done((raft_id)to);
