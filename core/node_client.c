@@ -227,10 +227,21 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 	}
 	if (n->role != RAFT_LEADER) {
 		if (n->o.forward && n->leader != 0 && n->leader != n->o.id &&
-		    n->o.client_addrs[n->leader][0] != '\0' &&
-		    node__fwd_command(n, req, argc, argv) == 0) {
-			resp_buf_close(&b);
-			return 0;
+		    n->o.client_addrs[n->leader][0] != '\0') {
+			rv = node__fwd_command(n, req, argc, argv);
+			if (rv == 0) {
+				resp_buf_close(&b);
+				return 0;
+			}
+			if (rv == FR_NOCONN) {
+				n->c.redirects++;
+				resp_buf_error(
+				    &b,
+				    "TRYAGAIN leader %u unreachable; "
+				    "retry",
+				    n->leader);
+				return reply_now(req, &b);
+			}
 		}
 		node__redirect(n, &b);
 		return reply_now(req, &b);

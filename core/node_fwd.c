@@ -24,9 +24,12 @@
  * itself, so requests of one client may be split between the local path
  * and the forwarding path safely.
  *
- * When the connection fails, or the leader changes, every request still in
- * flight gets "-TRYAGAIN ... outcome unknown": a forwarded write may have
- * been applied by the leader before the connection broke.
+ * When the connection fails, or the leader changes, a request whose bytes
+ * all reached the socket gets "-TRYAGAIN ... outcome unknown" (the leader
+ * may have applied it before the connection broke); one whose bytes did not
+ * all leave gets "-TRYAGAIN ... not executed", which is certain.  After a
+ * failure the same leader is not tried again for 100 ms: commands get
+ * "-TRYAGAIN leader N unreachable" at once instead of a connect each.
  */
 
 #define FWD_OUT_MAX   (64u << 20) /* queued request bytes */
@@ -34,6 +37,8 @@
 
 static const char fwd_lost[] =
     "-TRYAGAIN lost the connection to the leader; the outcome is unknown\r\n";
+static const char fwd_unsent[] = "-TRYAGAIN could not reach the leader; the "
+				 "command was not executed\r\n";
 
 static int buf_put(struct node_fwd_buf *b, const void *p, size_t len)
 {
@@ -74,7 +79,7 @@ static void set_events(struct node *n)
 	}
 }
 
-void node__fwd_close(struct node *n)
+static void fwd_shutdown(struct node *n, bool failed)
 {
 	struct node_fwd *f = &n->fwd;
 
@@ -84,17 +89,35 @@ void node__fwd_close(struct node *n)
 		f->fd = -1;
 	}
 	for (size_t i = f->q_head; i < f->q_n; i++) {
-		if (!f->q[i].swallow) {
+		bool sent = f->q[i].end_pos <= f->sent_total;
+
+		if (f->q[i].swallow) {
+			continue;
+		}
+		if (sent) {
 			(void)resp_req_complete(&f->q[i].req, fwd_lost,
 						sizeof(fwd_lost) - 1);
+		} else {
+			(void)resp_req_complete(&f->q[i].req, fwd_unsent,
+						sizeof(fwd_unsent) - 1);
 		}
+	}
+	if (failed) {
+		f->failed_leader = f->leader;
+		f->fail_until_ns = node__mono_ns() + 100000000ull;
 	}
 	f->q_head = f->q_n = 0;
 	f->out.len = 0;
 	f->in.len = 0;
+	f->queued_total = f->sent_total = 0;
 	f->leader = 0;
 	f->connecting = false;
 	f->events = 0;
+}
+
+void node__fwd_close(struct node *n)
+{
+	fwd_shutdown(n, false);
 }
 
 void node__fwd_free(struct node *n)
@@ -107,7 +130,9 @@ void node__fwd_free(struct node *n)
 	n->fwd.fd = -1;
 }
 
-static int q_push(struct node_fwd *f, const struct resp_req *req, bool swallow)
+/* Queue a handle for a request of @bytes just appended to f->out. */
+static int q_push(struct node_fwd *f, const struct resp_req *req, bool swallow,
+		  size_t bytes)
 {
 	if (f->q_n == f->q_cap) {
 		if (f->q_head > 0) {
@@ -133,6 +158,8 @@ static int q_push(struct node_fwd *f, const struct resp_req *req, bool swallow)
 		f->q[f->q_n].req = *req;
 	}
 	f->q[f->q_n].swallow = swallow;
+	f->queued_total += bytes;
+	f->q[f->q_n].end_pos = f->queued_total;
 	f->q_n++;
 	return 0;
 }
@@ -203,13 +230,14 @@ static int fwd_connect(struct node *n)
 	if (n->o.requirepass[0] != '\0') {
 		struct resp_arg a[2] = {
 		    {"AUTH", 4}, {n->o.requirepass, strlen(n->o.requirepass)}};
+		size_t len0 = f->out.len;
 		int rv = encode(&f->out, 2, a);
 
 		if (rv == 0) {
-			rv = q_push(f, NULL, true);
+			rv = q_push(f, NULL, true, f->out.len - len0);
 		}
 		if (rv != 0) {
-			node__fwd_close(n);
+			fwd_shutdown(n, true);
 			return rv;
 		}
 	}
@@ -229,13 +257,19 @@ int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
 	if (f->out.len > FWD_OUT_MAX) {
 		return FR_BUSY;
 	}
+	if (f->fd < 0 && f->failed_leader == n->leader &&
+	    node__mono_ns() < f->fail_until_ns) {
+		return FR_NOCONN; /* tried a moment ago */
+	}
 	if (f->fd < 0 && (rv = fwd_connect(n)) != 0) {
-		return rv;
+		f->failed_leader = n->leader;
+		f->fail_until_ns = node__mono_ns() + 100000000ull;
+		return FR_NOCONN;
 	}
 	len0 = f->out.len;
 	rv = encode(&f->out, argc, argv);
 	if (rv == 0) {
-		rv = q_push(f, req, false);
+		rv = q_push(f, req, false, f->out.len - len0);
 	}
 	if (rv != 0) {
 		f->out.len = len0;
@@ -349,6 +383,7 @@ void node__fwd_handle(struct node *n, uint32_t events)
 			goto fail;
 		}
 		buf_consume(&f->out, (size_t)k);
+		f->sent_total += (uint64_t)k;
 	}
 	for (;;) {
 		ssize_t k = recv(f->fd, tmp, sizeof(tmp), 0);
@@ -368,5 +403,5 @@ void node__fwd_handle(struct node *n, uint32_t events)
 fail:
 	node__log(n, NODE_LOG_WARN, "forwarding to leader %u (%s) failed",
 		  f->leader, n->o.client_addrs[f->leader]);
-	node__fwd_close(n);
+	fwd_shutdown(n, true);
 }

@@ -61,6 +61,7 @@ struct node_fwd_buf {
 struct node_fwd_req {
 	struct resp_req req; /* the client's handle */
 	bool swallow;	     /* our own AUTH: drop the reply */
+	uint64_t end_pos;    /* stream offset just past its bytes */
 };
 
 /* The follower's connection to the leader's RESP port (node_fwd.c). */
@@ -75,6 +76,10 @@ struct node_fwd {
 	size_t q_head;		 /* first waiting */
 	size_t q_n;		 /* one past the last */
 	size_t q_cap;		 /* allocated */
+	uint64_t queued_total;	 /* bytes ever queued on this connection */
+	uint64_t sent_total;	 /* bytes ever written to the socket */
+	raft_id failed_leader;	 /* leader we last failed to reach */
+	uint64_t fail_until_ns;	 /* do not retry it before this */
 };
 
 /* epoll tag of the forwarding socket (node.c has the others). */

@@ -307,6 +307,27 @@ int cl_start(const struct cl_start_opts *o, struct cl *c)
 			c->dir);
 		return -1;
 	}
+	/* Wait (a little) until every node knows the leader, so that a
+	 * command sent to any node right after this returns is served. */
+	for (uint64_t t0 = cl_now_ms(); cl_now_ms() - t0 < 5000;) {
+		int know = 0;
+
+		for (int i = 0; i < c->n; i++) {
+			char *info = cl_info(c->client[i], 200);
+			char lid[16] = "";
+
+			if (info != NULL) {
+				rc_info_field(info, "leader_id", lid,
+					      sizeof(lid));
+				free(info);
+			}
+			know += lid[0] != '\0' && strcmp(lid, "0") != 0;
+		}
+		if (know == c->n) {
+			break;
+		}
+		sleep_ms(20);
+	}
 	if (!o->quiet) {
 		printf("started %d nodes in %s\n", c->n, c->dir);
 		for (int i = 0; i < c->n; i++) {

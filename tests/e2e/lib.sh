@@ -65,6 +65,31 @@ start_cluster() {
 		--client-port "$CPORT" --raft-port "$RPORT" \
 		--provider "$PROVIDER" >"$DIR/start.out" 2>&1 ||
 		{ cat "$DIR/start.out"; fail "cluster start"; }
+	wait_stable
+}
+
+# wait_stable: until the running nodes agree on one leader in one term for
+# three polls in a row (up to 5 s).  A node that joins late (shm admits
+# peers only once every one exists) may start one more election.
+wait_stable() {
+	local t0 seen same=0 i v cur
+	t0=$(now_ms)
+	while [ $(($(now_ms) - t0)) -lt 5000 ] && [ $same -lt 3 ]; do
+		cur=""
+		for i in $(seq 1 "${NODES:-3}"); do
+			[ -f "$DIR/node$i.pid" ] || continue
+			kill -0 "$(cat "$DIR/node$i.pid")" 2>/dev/null || continue
+			v="$(info_field "$i" leader_id)/$(info_field "$i" term)"
+			[ -z "$cur" ] && cur=$v
+			[ "$v" = "$cur" ] || cur="differ"
+		done
+		case "$cur" in
+		"" | differ | 0/* | /*) same=0 ;;
+		*) if [ "$cur" = "${seen:-}" ]; then same=$((same + 1)); else same=1; fi ;;
+		esac
+		seen=$cur
+		sleep 0.1
+	done
 }
 
 cport() { echo $((CPORT + $1 - 1)); }
