@@ -178,6 +178,9 @@ static int queue_write(struct node *n, const struct resp_req *req,
 	p->req = *req;
 	p->slot = slot;
 	p->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
+	/* A read that arrives after this write must see it: it needs a marker
+	 * behind the write, not the one before it. */
+	n->marker_slot = -1;
 	return 0;
 }
 

@@ -36,6 +36,13 @@ done
 [ "$(rcli "$(cport $L)" get cas)" = b ] || fail "CAS result"
 out=$(rcli "$(cport $L)" set cas c IFEQ a)
 [ "$out" != OK ] || fail "CAS with a wrong old value succeeded"
+# Pipelined GET, SET, GET on one connection: the second GET sees the SET.
+exec 3<>"/dev/tcp/127.0.0.1/$(cport $L)"
+printf '*2\r\n$3\r\nGET\r\n$2\r\npp\r\n*3\r\n$3\r\nSET\r\n$2\r\npp\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$2\r\npp\r\n' >&3
+out=$(timeout 3 head -c 17 <&3 | tr -d '\r' | tr '\n' ' ')
+exec 3<&-
+[ "$out" = '$-1 +OK $1 1 ' ] || fail "pipelined GET/SET/GET gave '$out'"
+echo "pipelined GET/SET/GET: $out"
 out=$(rcli "$(cport $L)" nosuchcommand a)
 case "$out" in *"unknown command"*) ;; *) fail "unknown command: $out" ;; esac
 
