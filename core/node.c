@@ -193,6 +193,9 @@ static int open_raft(struct node *n, char *errmsg)
 
 	wal_options_default(&wo, n->o.data_dir, n->o.cluster_id, n->o.id);
 	wo.fsync = n->o.fsync;
+	if (n->o.segment_bytes != 0) {
+		wo.segment_bytes = n->o.segment_bytes;
+	}
 	wo.log = wal_log;
 	wo.log_ctx = n;
 	rv = wal_open(&n->wal, &wo, &rec, errmsg);

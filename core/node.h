@@ -75,6 +75,7 @@ struct node_options {
 	char provider[32];	     /* auto|verbs|tcp|net|shm|sockets */
 	int rma;		     /* -1 auto, 0 off, 1 on */
 	bool fsync;		     /* false: NOT durable (tests only) */
+	uint64_t segment_bytes;	     /* wal segment size, 0 = wal default */
 	uint64_t cluster_id;	     /* != 0 */
 	uint8_t secret[64];	     /* peer HMAC key */
 	size_t secret_len;	     /* 1..64 */

@@ -33,6 +33,7 @@ static const char usage[] =
     "  --provider P           auto|verbs|tcp|net|shm|sockets (auto)\n"
     "  --rma on|off|auto      AppendEntries by RMA write (auto)\n"
     "  --fsync on|off         off is NOT durable; tests only (on)\n"
+    "  --wal-segment-bytes N  log segment size (67108864)\n"
     "  --cluster-id N         64-bit id shared by the cluster (1)\n"
     "  --secret-file FILE     peer HMAC key, 1..64 bytes (a built-in\n"
     "                         default with a warning when absent)\n"
@@ -295,6 +296,12 @@ static int apply(struct flags *f, const char *name, const char *v)
 	} else if (strcmp(name, "fsync") == 0) {
 		if (on_off(v, &o->fsync) != 0) {
 			return fail("--fsync: want on|off, got '%s'%s", v, "");
+		}
+	} else if (strcmp(name, "wal-segment-bytes") == 0) {
+		if (!parse_u64(v, 1u << 20, 1ull << 40, &o->segment_bytes)) {
+			return fail("--wal-segment-bytes: want 1 MiB..1 TiB, "
+				    "got '%s'",
+				    v);
 		}
 	} else if (strcmp(name, "cluster-id") == 0) {
 		if (!parse_u64(v, 1, UINT64_MAX, &o->cluster_id)) {
