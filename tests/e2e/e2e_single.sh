@@ -96,4 +96,21 @@ done
 kill -INT "$PID"
 wait "$PID" || fail "SIGINT: exit $?"
 EXTRA_PIDS=""
+# With --requirepass clients must AUTH.
+"$D" --config "$DIR/n1.conf" --requirepass s3cret >>"$DIR/node1.log" 2>&1 &
+PID=$!
+EXTRA_PIDS="$PID"
+for k in $(seq 50); do
+	rcli $C ping 2>/dev/null | grep -q NOAUTH && break
+	sleep 0.1
+done
+case "$(rcli $C get k 2>&1)" in *NOAUTH*) ;; *) fail "no NOAUTH without AUTH" ;; esac
+for k in $(seq 50); do
+	[ "$(rcli $C --no-auth-warning -a s3cret get k)" = v ] && break
+	sleep 0.1
+done
+[ "$(rcli $C --no-auth-warning -a s3cret get k)" = v ] || fail "AUTH"
+kill -TERM "$PID"
+wait "$PID" || fail "SIGTERM: exit $?"
+EXTRA_PIDS=""
 echo "PASS"
