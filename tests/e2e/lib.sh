@@ -10,7 +10,15 @@ RPORT=0
 EXTRA_PIDS=""
 
 cleanup() {
-	local p
+	local p san=0
+	# A sanitizer build's report in any node log fails the test.
+	if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
+		"$DIR"/node*.log 2>/dev/null; then
+		echo "FAIL: sanitizer report in a node log:"
+		grep -hE -A8 "AddressSanitizer|LeakSanitizer|runtime error:" \
+			"$DIR"/node*.log | head -40
+		san=1
+	fi
 	for p in $EXTRA_PIDS; do kill -9 "$p" 2>/dev/null; done
 	if [ -f "$DIR/cluster.conf" ]; then
 		for f in "$DIR"/node*.pid; do
@@ -21,6 +29,7 @@ cleanup() {
 		done
 	fi
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $DIR"; else rm -rf "$DIR"; fi
+	[ $san = 0 ] || exit 1
 }
 trap cleanup EXIT
 
