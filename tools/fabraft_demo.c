@@ -356,7 +356,8 @@ static void summary(struct demo *d, int acked, int lost, bool same,
 	printf("  %-38s %" PRIu64 " in %.1f s\n", "workload commands answered",
 	       d->ops, (double)secs_ms / 1000.0);
 	printf("  %-38s %" PRIu64 " (%" PRIu64 " blocks found)\n",
-	       "prefix lookups", d->lookups, d->lookup_blocks);
+	       "prefix lookups (workload + verify)", d->lookups,
+	       d->lookup_blocks);
 	printf("  %-38s node %d -> node %d (term %s)\n", "leader killed",
 	       d->old_leader, d->new_leader, d->new_term);
 	printf("  %-38s %" PRIu64 " ms\n", "new leader after",
@@ -379,7 +380,7 @@ int fabraft_demo_main(int argc, char **argv)
 				  .client_base = 16379,
 				  .raft_base = 17101,
 				  .fsync = true};
-	struct demo d = {.cur = -1, .killed = -1, .chains = 400, .len = 8};
+	struct demo d = {.cur = -1, .killed = -1, .chains = 2000, .len = 8};
 	char tmpl[] = "/tmp/fabraft-demo.XXXXXX";
 	uint64_t t0;
 	int acked;
