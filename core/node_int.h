@@ -48,6 +48,7 @@ struct node_counters {
 	uint64_t wal_submits;	   /* wal_submit calls */
 	struct node_hist commit;   /* propose -> apply, writes */
 	struct node_hist hs_fsync; /* wal_hardstate_save duration */
+	struct node_hist persist;  /* wal_submit -> durable (fsync incl.) */
 };
 
 /* A growable byte buffer of the forwarding connection. */
@@ -113,15 +114,22 @@ struct node {
 	uint32_t batch_cap;	/* allocated slots */
 	int32_t marker_slot;	/* slot of this batch's read marker, -1 */
 	/* Waiting clients, in index order: a queue in pend[head, n). */
-	struct node_pending *pend;   /* owned array */
-	size_t pend_head;	     /* first live record */
-	size_t pend_n;		     /* one past the last */
-	size_t pend_cap;	     /* allocated records */
-	struct kvc_reply reply;	     /* scratch reply */
-	bool stopping;		     /* a signal asked us to stop */
-	int fatal;		     /* FR_* that stops the node, 0 = none */
-	struct node_counters c;	     /* counters */
-	struct node_fwd fwd;	     /* follower -> leader forwarding */
+	struct node_pending *pend; /* owned array */
+	size_t pend_head;	   /* first live record */
+	size_t pend_n;		   /* one past the last */
+	size_t pend_cap;	   /* allocated records */
+	struct kvc_reply reply;	   /* scratch reply */
+	bool stopping;		   /* a signal asked us to stop */
+	int fatal;		   /* FR_* that stops the node, 0 = none */
+	struct node_counters c;	   /* counters */
+	struct node_fwd fwd;	   /* follower -> leader forwarding */
+	/* Submitted batches waiting to be durable: (last index, time). */
+	struct {
+		raft_index index; /* last entry of the submit */
+		uint64_t t_ns;	  /* when it was submitted */
+	} sub[256];
+	uint32_t sub_head;	     /* oldest */
+	uint32_t sub_n;		     /* how many */
 	char errmsg[FR_ERRMSG_SIZE]; /* reason of a fatal error */
 };
 

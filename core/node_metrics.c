@@ -161,6 +161,9 @@ static void render(struct node *n, struct out *o)
 	       "Proposal batches.", n->c.propose_batches);
 	hist(o, "fabraft_commit_latency_seconds",
 	     "Write proposal to apply on the leader.", &n->c.commit);
+	hist(o, "fabraft_wal_persist_seconds",
+	     "Log batch submitted -> durable (queueing + write + fdatasync).",
+	     &n->c.persist);
 	hist(o, "fabraft_hardstate_fsync_seconds",
 	     "Synchronous term/vote save (includes fsync).", &n->c.hs_fsync);
 	metric(o, "fabraft_wal_batches_total", "counter",

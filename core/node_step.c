@@ -143,6 +143,38 @@ static void role_change(struct node *n, const struct raft_update *u)
 	}
 }
 
+/* Remember when entries up to @last were submitted, for the persist
+ * latency histogram.  A truncation (@first not after the newest tracked
+ * index) forgets everything tracked. */
+static void sub_push(struct node *n, raft_index first, raft_index last)
+{
+	uint32_t cap = sizeof(n->sub) / sizeof(n->sub[0]);
+
+	if (n->sub_n > 0 &&
+	    first <= n->sub[(n->sub_head + n->sub_n - 1) % cap].index) {
+		n->sub_n = 0;
+	}
+	if (n->sub_n == cap) {
+		return; /* not tracked; the histogram samples */
+	}
+	n->sub[(n->sub_head + n->sub_n) % cap].index = last;
+	n->sub[(n->sub_head + n->sub_n) % cap].t_ns = node__mono_ns();
+	n->sub_n++;
+}
+
+static void sub_durable(struct node *n, raft_index durable)
+{
+	uint32_t cap = sizeof(n->sub) / sizeof(n->sub[0]);
+	uint64_t now = n->sub_n ? node__mono_ns() : 0;
+
+	while (n->sub_n > 0 && n->sub[n->sub_head].index <= durable) {
+		node__hist_add(&n->c.persist,
+			       (double)(now - n->sub[n->sub_head].t_ns) / 1e9);
+		n->sub_head = (n->sub_head + 1) % cap;
+		n->sub_n--;
+	}
+}
+
 static void carry_out(struct node *n, const struct raft_update *u)
 {
 	int rv;
@@ -170,6 +202,8 @@ static void carry_out(struct node *n, const struct raft_update *u)
 			return;
 		}
 		n->c.wal_submits++;
+		sub_push(n, u->entries[0].index,
+			 u->entries[u->n_entries - 1].index);
 	}
 	if (u->flags & RAFT_UPDATE_MESSAGES) {
 		send_messages(n, u);
@@ -214,6 +248,7 @@ void node__persisted_check(struct node *n)
 	if (index != n->reported_index || term != n->reported_term) {
 		struct raft_event ev = {.type = RAFT_EVENT_PERSISTED};
 
+		sub_durable(n, index);
 		n->reported_index = index;
 		n->reported_term = term;
 		ev.persisted.index = index;

@@ -62,11 +62,14 @@ if command -v curl >/dev/null; then
 	curl -s "http://127.0.0.1:$M/metrics" >"$DIR/metrics" || fail "metrics"
 	for m in fabraft_term fabraft_is_leader fabraft_leader_changes_total \
 		fabraft_apply_lag fabraft_commit_latency_seconds_bucket \
-		fabraft_wal_fsyncs_total fabraft_replicated_bytes_total; do
+		fabraft_wal_fsyncs_total fabraft_replicated_bytes_total \
+		fabraft_wal_persist_seconds_count; do
 		grep -q "^$m" "$DIR/metrics" || fail "metrics lack $m"
 	done
 	grep -q '^fabraft_commit_latency_seconds_count [1-9]' "$DIR/metrics" ||
 		fail "commit latency not observed"
+	grep -q '^fabraft_wal_persist_seconds_count [1-9]' "$DIR/metrics" ||
+		fail "persist latency not observed"
 	echo "metrics: $(grep -c '^fabraft_' "$DIR/metrics") samples"
 fi
 # A data dir in use by a running node is refused (exit 3).
