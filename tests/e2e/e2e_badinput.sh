@@ -35,7 +35,7 @@ done
 echo "flooded the raft ports with random bytes"
 sleep 0.5
 for i in 1 2 3; do
-	kill -0 "$(pid_of $i)" 2>/dev/null || fail "node $i died of the flood"
+	alive "$(pid_of $i)" || fail "node $i died of the flood"
 done
 L=$(wait_leader 5000) || fail "no leader after the flood"
 [ "$(rcli "$(cport $L)" -c set after-flood 1)" = OK ] || fail "SET after flood"
@@ -63,6 +63,6 @@ for k in before after-flood with-two; do
 	[ "$(rcli "$(cport $L)" get $k)" = 1 ] || fail "$k lost"
 done
 for i in 1 2 3; do
-	kill -0 "$(pid_of $i)" 2>/dev/null || fail "node $i died"
+	alive "$(pid_of $i)" || fail "node $i died"
 done
 echo "PASS"

@@ -31,8 +31,8 @@ done
 n=$(wc -l <"$DIR/acked")
 echo "$n of 60 writes of 267 KB acknowledged"
 [ "$n" -ge 40 ] || fail "the cluster stopped serving"
-sleep 0.5
-kill -0 "$(pid_of $F)" 2>/dev/null && fail "node $F still runs with a full disk"
+for k in $(seq 30); do alive "$(pid_of $F)" || break; sleep 0.1; done
+alive "$(pid_of $F)" && fail "node $F still runs with a full disk"
 grep -E "no space|No space" "$DIR/node$F.log" | tail -2
 grep -qE "stopped: .*(no space|No space)" "$DIR/node$F.log" ||
 	fail "node $F gave no clear reason"

@@ -87,7 +87,7 @@ wait_stable() {
 		cur=""
 		for i in $(seq 1 "${NODES:-3}"); do
 			[ -f "$DIR/node$i.pid" ] || continue
-			kill -0 "$(cat "$DIR/node$i.pid")" 2>/dev/null || continue
+			alive "$(cat "$DIR/node$i.pid")" || continue
 			v="$(info_field "$i" leader_id)/$(info_field "$i" term)"
 			[ -z "$cur" ] && cur=$v
 			[ "$v" = "$cur" ] || cur="differ"
@@ -102,6 +102,13 @@ wait_stable() {
 }
 
 cport() { echo $((CPORT + $1 - 1)); }
+# alive PID: running and not a zombie (daemons started by `fabraft cluster
+# start` are orphans; their reaper may be slow to collect them).
+alive() {
+	local st
+	st=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
 pid_of() { cat "$DIR/node$1.pid"; }
 rcli() { local p=$1; shift; timeout 10 redis-cli -p "$p" "$@"; }
 
