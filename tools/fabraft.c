@@ -222,6 +222,25 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "demo") == 0) {
 		return fabraft_demo_main(argc - i, argv + i);
 	}
+	if (strcmp(cmd, "status") == 0) {
+		/* `fabraft status --dir DIR` reads naturally: accept the
+		 * target options after the command too. */
+		for (; i + 1 < argc; i += 2) {
+			if (strcmp(argv[i], "--dir") == 0) {
+				t.dir = argv[i + 1];
+			} else if (strcmp(argv[i], "-a") == 0) {
+				snprintf(t.addrs[0], sizeof(t.addrs[0]), "%s",
+					 argv[i + 1]);
+			} else {
+				break;
+			}
+		}
+		if (i < argc) {
+			fprintf(stderr, "fabraft: status [--dir DIR | -a "
+					"HOST:PORT]\n");
+			return 2;
+		}
+	}
 	if (t.dir != NULL) {
 		struct cl c;
 

@@ -46,7 +46,7 @@ echo "pipelined GET/SET/GET: $out"
 out=$(rcli "$(cport $L)" nosuchcommand a)
 case "$out" in *"unknown command"*) ;; *) fail "unknown command: $out" ;; esac
 
-"$BIN/fabraft" --dir "$DIR" status >"$DIR/status" || fail "status"
+"$BIN/fabraft" status --dir "$DIR" >"$DIR/status" || fail "status"
 cat "$DIR/status"
 [ "$(grep -c ' leader ' "$DIR/status")" = 1 ] || fail "status: not one leader"
 [ "$(grep -c 'follower' "$DIR/status")" = 2 ] || fail "status: followers"
