@@ -70,7 +70,7 @@ wait_converged 10 >/dev/null || fail "replicas differ"
 for i in 1 2 3; do
 	grep -q "clean shutdown" "$DIR/node$i.log" ||
 		fail "node $i: no clean shutdown"
-	echo "forward = off" >>"$DIR/node$i.conf"
+	printf 'forward = off\nread-mode = stale\n' >>"$DIR/node$i.conf"
 done
 start_cluster 3
 L=$(wait_leader 5000) || fail "no leader"
@@ -82,6 +82,14 @@ case "$out" in
 esac
 [ "$(rcli "$(cport $F)" -c set x y)" = OK ] || fail "redis-cli -c via $F"
 [ "$(rcli "$(cport $F)" -c get x)" = y ] || fail "redis-cli -c get via $F"
+# --read-mode stale: the follower answers reads from its own state.
+for k in $(seq 50); do
+	[ "$(rcli "$(cport $F)" get x)" = y ] && break
+	sleep 0.05
+done
+[ "$(rcli "$(cport $F)" get x)" = y ] || fail "stale read on follower $F"
+[ "$(info_field $F read_mode)" = stale ] || fail "read_mode not stale"
+echo "follower $F serves stale reads locally"
 
 "$BIN/fabraft" cluster stop --dir "$DIR" || fail "cluster stop"
 [ "$(grep -c "clean shutdown" "$DIR/node1.log")" = 2 ] ||
