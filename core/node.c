@@ -1,0 +1,594 @@
+/* node.c — runtime lifecycle: open every part, run the loop, close. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "node_int.h"
+
+/* epoll tags: what an event is for. */
+enum {
+	TAG_TICK = 1,
+	TAG_FAB,
+	TAG_WAL,
+	TAG_RESP,
+	TAG_SIG,
+	TAG_METRICS,
+	TAG_FWD = NODE__TAG_FWD,
+};
+
+void node_options_default(struct node_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->provider, sizeof(o->provider), "auto");
+	o->rma = -1;
+	o->fsync = true;
+	o->cluster_id = 1;
+	o->read_mode = NODE_READ_LOG;
+	o->forward = true;
+	o->tick_ms = 10;
+	o->election_ticks = 10;
+	o->heartbeat_ticks = 1;
+	o->request_timeout_ms = 5000;
+	o->request_bytes_max = 64ull << 20;
+	o->clients_max = 10000;
+	snprintf(o->cpu_pin, sizeof(o->cpu_pin), "auto");
+	o->log_level = NODE_LOG_INFO;
+}
+
+uint64_t node__mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t node__wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void node__log(struct node *n, int level, const char *fmt, ...)
+{
+	static const char *names[] = {"?", "error", "warn", "info", "debug"};
+	char line[512];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+
+	if (level > n->o.log_level) {
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%02d:%02d:%02d.%03ld fabraftd[%u] %s: %s\n",
+		tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
+		n->o.id, names[level >= 1 && level <= 4 ? level : 0], line);
+}
+
+static void fab_log(void *ctx, int level, const char *msg)
+{
+	node__log(ctx, level, "fabric: %s", msg);
+}
+
+static void wal_log(void *ctx, int level, const char *msg)
+{
+	static const int map[] = {NODE_LOG_INFO, NODE_LOG_INFO, NODE_LOG_WARN,
+				  NODE_LOG_ERROR};
+
+	node__log(ctx, map[level >= 1 && level <= 3 ? level : 0], "wal: %s",
+		  msg);
+}
+
+static int ep_add(struct node *n, int fd, uint32_t tag, char *errmsg)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+
+	if (epoll_ctl(n->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "epoll_ctl: %s",
+			 strerror(errno));
+		return FR_IO;
+	}
+	return 0;
+}
+
+/* Parse "0-3,6" into @set.  Returns 0 or FR_INVALID. */
+static int cpulist_parse(const char *s, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	while (*s != '\0') {
+		char *end;
+		long a = strtol(s, &end, 10);
+		long b = a;
+
+		if (end == s || a < 0 || a >= CPU_SETSIZE) {
+			return FR_INVALID;
+		}
+		s = end;
+		if (*s == '-') {
+			b = strtol(s + 1, &end, 10);
+			if (end == s + 1 || b < a || b >= CPU_SETSIZE) {
+				return FR_INVALID;
+			}
+			s = end;
+		}
+		for (long c = a; c <= b; c++) {
+			CPU_SET((int)c, set);
+		}
+		if (*s == ',') {
+			s++;
+		} else if (*s != '\0') {
+			return FR_INVALID;
+		}
+	}
+	return 0;
+}
+
+/* hwloc placement (reported in INFO) and --cpu-pin.  "auto" pins only when
+ * the chosen NUMA node has a core per thread role to spare: on a small box
+ * shared by several daemons pinning would only pile them up on one core. */
+static int placement(struct node *n, char *errmsg)
+{
+	if (fab_topo_open(&n->topo) == 0 &&
+	    fab_topo_place(n->topo, NULL, &n->place) == 0) {
+		n->have_place = true;
+		node__log(n, NODE_LOG_INFO,
+			  "placement: numa %d, cpus %d/%d/%d, %u cores (%s)",
+			  n->place.numa_os, n->place.cpu[0], n->place.cpu[1],
+			  n->place.cpu[2], n->place.n_node_cores,
+			  n->place.note[0] ? n->place.note : "ok");
+	}
+	if (strcmp(n->o.cpu_pin, "off") == 0) {
+		return 0;
+	}
+	if (strcmp(n->o.cpu_pin, "auto") == 0) {
+		if (n->have_place && n->place.n_node_cores >= 8 &&
+		    fab_topo_pin_thread(n->topo,
+					n->place.cpu[FAB_THREAD_CONSENSUS],
+					NULL) == 0) {
+			n->pinned = true;
+		}
+		return 0;
+	}
+	cpu_set_t set;
+
+	if (cpulist_parse(n->o.cpu_pin, &set) != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "bad --cpu-pin list '%s'",
+			 n->o.cpu_pin);
+		return FR_INVALID;
+	}
+	if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "--cpu-pin %s: %s",
+			 n->o.cpu_pin, strerror(errno));
+		return FR_INVALID;
+	}
+	n->pinned = true;
+	return 0;
+}
+
+static int open_raft(struct node *n, char *errmsg)
+{
+	struct wal_options wo;
+	struct wal_recovered rec;
+	struct raft_options ro;
+	struct raft_restore rs;
+	int rv;
+
+	wal_options_default(&wo, n->o.data_dir, n->o.cluster_id, n->o.id);
+	wo.fsync = n->o.fsync;
+	if (n->o.segment_bytes != 0) {
+		wo.segment_bytes = n->o.segment_bytes;
+	}
+	wo.log = wal_log;
+	wo.log_ctx = n;
+	rv = wal_open(&n->wal, &wo, &rec, errmsg);
+	if (rv != 0) {
+		return rv;
+	}
+	if (rec.snapshot_index != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "%.180s%s", n->o.data_dir,
+			 " holds a snapshot; this version cannot load one");
+		return FR_UNSUPPORTED;
+	}
+	memset(&rs, 0, sizeof(rs));
+	rs.term = rec.term;
+	rs.vote = rec.vote;
+	rs.entries = rec.entries;
+	rs.n_entries = rec.n_entries;
+	rs.config.n = n->o.n_peers;
+	for (uint32_t i = 0; i < n->o.n_peers; i++) {
+		rs.config.servers[i].id = n->o.peers[i].id;
+		rs.config.servers[i].role = RAFT_VOTER;
+	}
+	raft_options_default(&ro, n->o.id,
+			     node__mono_ns() ^ ((uint64_t)n->o.id << 56));
+	ro.election_ticks = n->o.election_ticks;
+	ro.heartbeat_ticks = n->o.heartbeat_ticks;
+	rv = raft_open(&n->raft, &ro, &rs);
+	if (rv != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "raft_open: %s",
+			 fr_strerror(rv));
+		return rv;
+	}
+	node__log(n, NODE_LOG_INFO,
+		  "recovered term %" PRIu64 " vote %u, %u entries%s%s",
+		  rec.term, rec.vote, rec.n_entries,
+		  rec.torn_tail ? ", torn tail dropped" : "",
+		  rec.direct_io ? ", O_DIRECT" : "");
+	n->reported_index =
+	    rec.n_entries ? rec.entries[rec.n_entries - 1].index : 0;
+	n->reported_term =
+	    rec.n_entries ? rec.entries[rec.n_entries - 1].term : 0;
+	n->term = rec.term;
+	wal_recovered_release(n->wal);
+	return 0;
+}
+
+static int open_fabric(struct node *n, char *errmsg)
+{
+	struct fab_options fo;
+	struct fab_info fi;
+	int rv;
+
+	if (n->o.n_peers < 2) {
+		return 0; /* one-node cluster: nobody to talk to */
+	}
+	memset(&fo, 0, sizeof(fo));
+	fo.provider = n->o.provider;
+	fo.rma = n->o.rma;
+	fo.self = n->o.id;
+	fo.peers = n->o.peers;
+	fo.n_peers = n->o.n_peers;
+	fo.cluster_id = n->o.cluster_id;
+	fo.secret = n->o.secret;
+	fo.secret_len = n->o.secret_len;
+	fo.log = fab_log;
+	fo.log_ctx = n;
+	rv = fab_open(&n->fab, &fo, errmsg);
+	if (rv != 0) {
+		return rv;
+	}
+	fab_term_set(n->fab, n->term);
+	fab_info_get(n->fab, &fi);
+	node__log(n, NODE_LOG_INFO, "fabric: provider %s, rma %s, wait fd %s",
+		  fi.provider, fi.rma ? "on" : "off",
+		  fi.wait_fd ? "yes" : "no (polling)");
+	return 0;
+}
+
+static int open_client(struct node *n, char *errmsg)
+{
+	struct resp_config rc;
+
+	resp_config_default(&rc);
+	rc.listen = n->o.client;
+	rc.requirepass = n->o.requirepass;
+	rc.version = "0.1.0";
+	rc.clients_max = n->o.clients_max;
+	rc.request_bytes_max = n->o.request_bytes_max;
+	if (rc.bulk_bytes_max > rc.request_bytes_max) {
+		rc.bulk_bytes_max = rc.request_bytes_max;
+	}
+	return resp_server_open(&n->srv, &rc, &node__backend, n, errmsg);
+}
+
+static int open_fds(struct node *n, char *errmsg)
+{
+	struct itimerspec its;
+	sigset_t mask;
+	int rv;
+
+	n->ep = epoll_create1(EPOLL_CLOEXEC);
+	n->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	n->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (n->ep < 0 || n->tfd < 0 || n->sfd < 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "epoll/timerfd/signalfd: %s",
+			 strerror(errno));
+		return FR_IO;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	memset(&its, 0, sizeof(its));
+	its.it_interval.tv_sec = n->o.tick_ms / 1000;
+	its.it_interval.tv_nsec = (long)(n->o.tick_ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	timerfd_settime(n->tfd, 0, &its, NULL);
+	if ((rv = ep_add(n, n->tfd, TAG_TICK, errmsg)) != 0 ||
+	    (rv = ep_add(n, n->sfd, TAG_SIG, errmsg)) != 0 ||
+	    (rv = ep_add(n, wal_event_fd(n->wal), TAG_WAL, errmsg)) != 0 ||
+	    (rv = ep_add(n, resp_server_fd(n->srv), TAG_RESP, errmsg)) != 0) {
+		return rv;
+	}
+	if (n->fab != NULL && fab_wait_fd(n->fab) >= 0 &&
+	    (rv = ep_add(n, fab_wait_fd(n->fab), TAG_FAB, errmsg)) != 0) {
+		return rv;
+	}
+	if (n->mfd >= 0 && (rv = ep_add(n, n->mfd, TAG_METRICS, errmsg)) != 0) {
+		return rv;
+	}
+	return 0;
+}
+
+static int check_options(const struct node_options *o, char *errmsg)
+{
+	bool self = false;
+
+	if (o->id == 0 || o->n_peers == 0 || o->n_peers > RAFT_MAX_SERVERS) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "need --id and --peers");
+		return FR_INVALID;
+	}
+	for (uint32_t i = 0; i < o->n_peers; i++) {
+		self = self || o->peers[i].id == o->id;
+	}
+	if (!self) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "--peers does not list id %u",
+			 o->id);
+		return FR_INVALID;
+	}
+	if (o->data_dir[0] == '\0' || o->client[0] == '\0' ||
+	    o->cluster_id == 0 || o->tick_ms == 0 ||
+	    (o->n_peers > 1 && o->secret_len == 0)) {
+		snprintf(errmsg, FR_ERRMSG_SIZE,
+			 "need a data dir, client address, cluster id, tick "
+			 "and (with peers) a secret");
+		return FR_INVALID;
+	}
+	return 0;
+}
+
+int node_open(struct node **out, const struct node_options *o, char *errmsg)
+{
+	sigset_t mask;
+	struct node *n;
+	int rv;
+
+	*out = NULL;
+	rv = check_options(o, errmsg);
+	if (rv != 0) {
+		return rv;
+	}
+	/* Block the stop signals before any thread starts (the wal writer,
+	 * libfabric's progress threads inherit the mask), so that only the
+	 * signalfd ever sees them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	n = fr_calloc(1, sizeof(*n));
+	if (n == NULL) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "out of memory");
+		return FR_NOMEM;
+	}
+	n->o = *o;
+	n->ep = n->tfd = n->sfd = n->mfd = -1;
+	n->fwd.fd = -1;
+	n->marker_slot = -1;
+	n->role = RAFT_FOLLOWER;
+	rv = placement(n, errmsg);
+	if (rv == 0 && (rv = kvc_open(&n->kvc, NULL)) != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "kvc_open: %s",
+			 fr_strerror(rv));
+	}
+	if (rv == 0) {
+		rv = open_raft(n, errmsg);
+	}
+	if (rv == 0) {
+		rv = open_fabric(n, errmsg);
+	}
+	if (rv == 0) {
+		rv = open_client(n, errmsg);
+	}
+	if (rv == 0 && n->o.metrics[0] != '\0') {
+		rv = node__metrics_open(n, errmsg);
+	}
+	if (rv == 0) {
+		rv = open_fds(n, errmsg);
+	}
+	if (rv != 0) {
+		node_close(n);
+		return rv;
+	}
+	node__log(n, NODE_LOG_INFO, "node %u up: clients on %s, data in %s",
+		  n->o.id, n->o.client, n->o.data_dir);
+	*out = n;
+	return 0;
+}
+
+void node_close(struct node *n)
+{
+	if (n == NULL) {
+		return;
+	}
+	node__pending_free(n);
+	node__fwd_free(n);
+	if (n->srv != NULL) {
+		resp_server_close(n->srv);
+	}
+	fab_close(n->fab);
+	wal_close(n->wal);
+	raft_close(n->raft);
+	kvc_close(n->kvc);
+	fab_topo_close(n->topo);
+	for (uint32_t i = 0; i < n->batch_cap; i++) {
+		kvc_reply_free(&n->data[i]);
+	}
+	fr_free(n->data);
+	fr_free(n->bufs);
+	kvc_reply_free(&n->reply);
+	if (n->mfd >= 0) {
+		close(n->mfd);
+	}
+	if (n->ep >= 0) {
+		close(n->ep);
+	}
+	if (n->tfd >= 0) {
+		close(n->tfd);
+	}
+	if (n->sfd >= 0) {
+		close(n->sfd);
+	}
+	fr_free(n);
+}
+
+static void on_tick(struct node *n)
+{
+	struct raft_event ev = {.type = RAFT_EVENT_TICK};
+	uint64_t count = 0;
+
+	if (read(n->tfd, &count, sizeof(count)) != sizeof(count)) {
+		return;
+	}
+	/* After a long stall (SIGSTOP, swap) catch up a little, not fully:
+	 * firing a whole election timeout at once helps nobody. */
+	if (count > 3) {
+		count = 3;
+	}
+	for (uint64_t i = 0; i < count && n->fatal == 0; i++) {
+		node__step(n, &ev);
+		n->ticks++;
+	}
+	if (n->ticks % 10 == 0) {
+		node__pending_timeouts(n);
+	}
+}
+
+static void on_fab_msg(void *ctx, const struct raft_message *m)
+{
+	struct node *n = ctx;
+	struct raft_event ev = {.type = RAFT_EVENT_RECEIVE};
+
+	if (n->fatal != 0) {
+		return;
+	}
+	ev.receive.message = m;
+	node__step(n, &ev);
+}
+
+static void on_signal(struct node *n)
+{
+	struct signalfd_siginfo si;
+
+	while (read(n->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (!n->stopping) {
+			node__log(n, NODE_LOG_INFO, "signal %u: shutting down",
+				  si.ssi_signo);
+		}
+		n->stopping = true;
+	}
+}
+
+static void dispatch(struct node *n, uint32_t tag, uint32_t events)
+{
+	uint64_t v;
+
+	switch (tag) {
+	case TAG_FWD:
+		node__fwd_handle(n, events);
+		break;
+	case TAG_TICK:
+		on_tick(n);
+		break;
+	case TAG_WAL:
+		if (read(wal_event_fd(n->wal), &v, sizeof(v)) < 0) {
+			/* EAGAIN: already drained; the check below runs. */
+		}
+		node__persisted_check(n);
+		break;
+	case TAG_RESP:
+		if (resp_server_handle(n->srv) != 0) {
+			node__log(n, NODE_LOG_ERROR, "client front: %s",
+				  resp_server_errmsg(n->srv));
+		}
+		break;
+	case TAG_SIG:
+		on_signal(n);
+		break;
+	case TAG_METRICS:
+		node__metrics_handle(n);
+		break;
+	default: /* TAG_FAB: fab_poll() runs every iteration */
+		break;
+	}
+}
+
+/* How long epoll may sleep: not at all with work pending, 1 ms when the
+ * fabric cannot wake us, else until the next tick or fd event. */
+static int wait_ms(struct node *n)
+{
+	if (n->fab != NULL &&
+	    (fab_wait_fd(n->fab) < 0 || fab_trywait(n->fab) != 0)) {
+		return 1;
+	}
+	return -1;
+}
+
+int node_run(struct node *n, char *errmsg)
+{
+	struct epoll_event evs[32];
+	uint64_t stop_deadline = 0;
+
+	while (n->fatal == 0) {
+		int k = epoll_wait(n->ep, evs, 32, wait_ms(n));
+
+		if (k < 0 && errno != EINTR) {
+			snprintf(n->errmsg, sizeof(n->errmsg), "epoll_wait: %s",
+				 strerror(errno));
+			n->fatal = FR_IO;
+			break;
+		}
+		for (int i = 0; i < k && n->fatal == 0; i++) {
+			dispatch(n, evs[i].data.u32, evs[i].events);
+		}
+		if (n->fab != NULL && n->fatal == 0) {
+			int rv = fab_poll(n->fab, on_fab_msg, n);
+
+			if (rv < 0) {
+				snprintf(n->errmsg, sizeof(n->errmsg),
+					 "fabric failed: %s", fr_strerror(-rv));
+				n->fatal = -rv;
+			}
+		}
+		node__persisted_check(n);
+		node__propose_flush(n);
+		resp_server_flush(n->srv);
+		if (n->stopping) {
+			struct resp_stats st;
+
+			if (stop_deadline == 0) {
+				resp_server_shutdown(n->srv);
+				stop_deadline = node__mono_ns() + 2000000000ull;
+			}
+			resp_server_stats(n->srv, &st);
+			if (st.clients == 0 ||
+			    node__mono_ns() > stop_deadline) {
+				break;
+			}
+		}
+	}
+	if (n->fatal != 0) {
+		node__log(n, NODE_LOG_ERROR, "stopping: %s", n->errmsg);
+		snprintf(errmsg, FR_ERRMSG_SIZE, "%s", n->errmsg);
+		return n->fatal;
+	}
+	node__log(n, NODE_LOG_INFO, "clean shutdown");
+	return 0;
+}

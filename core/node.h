@@ -1,0 +1,126 @@
+/* node.h — the runtime: binds raft, wal, fabric, kvcache and the RESP front
+ * into one event loop (public API of core/node*). */
+#ifndef FABRAFT_NODE_H
+#define FABRAFT_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "fab.h"
+#include "raft.h"
+
+/*
+ * Design notes (docs/operations.md has the operator's view)
+ * ============
+ * One thread runs one epoll loop over: a timerfd (the Raft tick), the
+ * fabric's wait fd (or a 1 ms poll when the provider has none or
+ * fab_trywait() refuses), the wal's eventfd (durable tail advanced), the
+ * RESP server's fd, a signalfd (SIGTERM/SIGINT) and the metrics listener.
+ *
+ * Per raft_update, in this order (raft.h invariants 1-4):
+ *   1. HARDSTATE: wal_hardstate_save() (synchronous, durable on return);
+ *   2. ENTRIES: wal_submit() (asynchronous; the durable tail comes back
+ *      through the eventfd and is fed to the core as PERSISTED), so the
+ *      leader's own write runs in parallel with replication;
+ *   3. MESSAGES: fab_send() (a full queue drops the message; Raft resends);
+ *   4. APPLY: kvc_apply() each entry and complete the client waiting on it;
+ *   5. ROLE: fab_term_set() and a log line.
+ *
+ * Client futures: each proposal remembers the (index, term) the core gave
+ * it.  When the entry at that index is applied, the client gets the state
+ * machine's reply if the applied entry has the same term, and
+ * "-TRYAGAIN ... not committed" otherwise: an entry is identified by
+ * (index, term), so a different term proves ours was not committed and
+ * never will be.  A client is never told OK for a write that is not
+ * committed by a majority and applied.
+ *
+ * Reads: the core has no ReadIndex yet, so a linearizable read is answered
+ * when an empty marker entry proposed after it is applied (one marker per
+ * loop iteration serves every read that arrived in it).  --read-mode stale
+ * answers reads from local state on any node.
+ *
+ * Followers forward (--forward on, the default) every command they would
+ * not serve locally to the leader's client port over one pipelined
+ * connection (node_fwd.c) and relay the reply; with --forward off, or when
+ * the leader's address cannot be reached, they answer "-MOVED 0 HOST:PORT"
+ * naming the leader's client address, or "-TRYAGAIN no leader" while none
+ * is known.
+ */
+
+enum node_read_mode {
+	NODE_READ_LOG = 0, /* linearizable: reads go through the log */
+	NODE_READ_STALE,   /* local state, possibly stale */
+};
+
+enum node_log_level {
+	NODE_LOG_ERROR = 1,
+	NODE_LOG_WARN,
+	NODE_LOG_INFO,
+	NODE_LOG_DEBUG,
+};
+
+#define NODE_ADDR_MAX 80u /* "HOST:PORT" with its NUL */
+
+struct node_options {
+	raft_id id;				      /* this node */
+	struct fab_peer_addr peers[RAFT_MAX_SERVERS]; /* raft addrs, self too */
+	uint32_t n_peers;			      /* 1..RAFT_MAX_SERVERS */
+	char client[NODE_ADDR_MAX]; /* RESP listener of this node */
+	/* Client address of every server, by id, for -MOVED ("" = derived:
+	 * the peer's host and port 6378 + id). */
+	char client_addrs[RAFT_ID_MAX + 1][NODE_ADDR_MAX];
+	char data_dir[256];	     /* data directory */
+	char provider[32];	     /* auto|verbs|tcp|net|shm|sockets */
+	int rma;		     /* -1 auto, 0 off, 1 on */
+	bool fsync;		     /* false: NOT durable (tests only) */
+	uint64_t segment_bytes;	     /* wal segment size, 0 = wal default */
+	uint64_t cluster_id;	     /* != 0 */
+	uint8_t secret[64];	     /* peer HMAC key */
+	size_t secret_len;	     /* 1..64 */
+	int read_mode;		     /* enum node_read_mode */
+	bool forward;		     /* followers forward to the leader */
+	uint32_t tick_ms;	     /* Raft tick */
+	uint32_t election_ticks;     /* base election timeout in ticks */
+	uint32_t heartbeat_ticks;    /* heartbeat interval in ticks */
+	uint32_t request_timeout_ms; /* client waits at most this long */
+	char requirepass[128];	     /* "" = no AUTH */
+	uint64_t request_bytes_max;  /* largest client request */
+	uint32_t clients_max;	     /* concurrent client connections */
+	char metrics[NODE_ADDR_MAX]; /* Prometheus listener, "" = none */
+	char cpu_pin[128];	     /* "auto", "off" or a CPU list */
+	int log_level;		     /* enum node_log_level */
+};
+
+/** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
+ * auto, fsync on, cluster id 1, linearizable reads, forwarding on, request
+ * timeout 5 s, 10000 clients, 64 MiB requests, cpu-pin auto, log level info.
+ * Leaves id, peers, client, data_dir and the secret empty. */
+void node_options_default(struct node_options *o);
+
+struct node; /* opaque */
+
+/**
+ * Open the data directory (recovering the log), the fabric, the state
+ * machine and the RESP listener; block SIGTERM/SIGINT for the signalfd.
+ * @o is borrowed for the call.  On failure @errmsg (FR_ERRMSG_SIZE, owned by
+ * the caller) has a one-line reason.  Returns 0, FR_INVALID, FR_MISMATCH
+ * (data dir of another cluster or node), FR_CORRUPT, FR_BUSY,
+ * FR_UNSUPPORTED (provider), FR_FABRIC, FR_IO, FR_NOMEM.
+ */
+int node_open(struct node **out, const struct node_options *o, char *errmsg)
+    __attribute__((warn_unused_result));
+
+/**
+ * Run the event loop until SIGTERM/SIGINT (then: stop accepting clients,
+ * send owed replies for up to 2 s, return 0) or a fatal error (storage
+ * failed, state machine out of memory: returns its FR_* code, reason in
+ * @errmsg).
+ */
+int node_run(struct node *n, char *errmsg) __attribute__((warn_unused_result));
+
+/** Close everything (the wal is sealed); @n may be NULL. */
+void node_close(struct node *n);
+
+#endif /* FABRAFT_NODE_H */

@@ -1,0 +1,359 @@
+/* node_client.c — the RESP backend: classify commands, batch proposals,
+ * redirect on followers, INFO. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "heap.h"
+#include "node_int.h"
+
+/* Most records waiting at once; beyond it clients get -BUSY. */
+#define PENDING_MAX (1u << 20)
+
+static struct node_pending *pending_push(struct node *n)
+{
+	struct node_pending *p;
+
+	if (n->pend_n == n->pend_cap) {
+		size_t live = n->pend_n - n->pend_head;
+
+		if (n->pend_head > 0) { /* reuse the popped front first */
+			memmove(n->pend, &n->pend[n->pend_head],
+				live * sizeof(*p));
+			n->pend_head = 0;
+			n->pend_n = live;
+		}
+		if (n->pend_n == n->pend_cap) {
+			size_t cap = n->pend_cap ? n->pend_cap * 2 : 256;
+
+			if (cap > PENDING_MAX) {
+				return NULL;
+			}
+			p = fr_realloc(n->pend, cap * sizeof(*p));
+			if (p == NULL) {
+				return NULL;
+			}
+			n->pend = p;
+			n->pend_cap = cap;
+		}
+	}
+	p = &n->pend[n->pend_n++];
+	memset(p, 0, sizeof(*p));
+	return p;
+}
+
+/* A new slot in this iteration's batch, its buffer emptied. */
+static int batch_slot(struct node *n, uint32_t *slot)
+{
+	if (n->batch_n == RAFT_MAX_BATCH_ENTRIES) {
+		node__propose_flush(n);
+	}
+	if (n->batch_n == n->batch_cap) {
+		uint32_t cap = n->batch_cap ? n->batch_cap * 2 : 64;
+		struct kvc_reply *d = fr_realloc(n->data, cap * sizeof(*d));
+		struct raft_buf *b;
+
+		if (d == NULL) {
+			return FR_NOMEM;
+		}
+		n->data = d;
+		memset(&d[n->batch_cap], 0, (cap - n->batch_cap) * sizeof(*d));
+		b = fr_realloc(n->bufs, cap * sizeof(*b));
+		if (b == NULL) {
+			return FR_NOMEM;
+		}
+		n->bufs = b;
+		n->batch_cap = cap;
+	}
+	*slot = n->batch_n++;
+	n->data[*slot].len = 0;
+	return 0;
+}
+
+void node__redirect(struct node *n, struct resp_buf *b)
+{
+	const char *addr;
+
+	n->c.redirects++;
+	if (n->leader == 0 || n->leader == n->o.id) {
+		resp_buf_error(b, "TRYAGAIN no leader elected yet; retry");
+		return;
+	}
+	addr = n->o.client_addrs[n->leader];
+	if (addr[0] == '\0') {
+		resp_buf_error(b,
+			       "TRYAGAIN leader %u has no known client "
+			       "address",
+			       n->leader);
+		return;
+	}
+	resp_buf_error(b, "MOVED 0 %s", addr);
+}
+
+static int reply_now(const struct resp_req *req, struct resp_buf *b)
+{
+	int rv = resp_buf_err(b);
+
+	if (rv == 0) {
+		(void)resp_req_complete(req, b->data, b->len);
+	}
+	resp_buf_close(b);
+	return rv;
+}
+
+static int copy_args(struct node_pending *p, uint32_t argc,
+		     const struct resp_arg *argv)
+{
+	size_t bytes = argc * sizeof(struct kvc_arg);
+	char *mem;
+
+	for (uint32_t i = 0; i < argc; i++) {
+		bytes += argv[i].len;
+	}
+	mem = fr_malloc(bytes ? bytes : 1);
+	if (mem == NULL) {
+		return FR_NOMEM;
+	}
+	p->argv = (struct kvc_arg *)(void *)mem;
+	p->argc = argc;
+	mem += argc * sizeof(struct kvc_arg);
+	for (uint32_t i = 0; i < argc; i++) {
+		memcpy(mem, argv[i].ptr, argv[i].len);
+		p->argv[i].base = mem;
+		p->argv[i].len = argv[i].len;
+		mem += argv[i].len;
+	}
+	return 0;
+}
+
+/* A linearizable read: rides on this batch's marker entry. */
+static int queue_read(struct node *n, const struct resp_req *req, uint32_t argc,
+		      const struct resp_arg *argv)
+{
+	struct node_pending *p;
+	uint32_t slot;
+	int rv;
+
+	if (n->marker_slot < 0) {
+		rv = batch_slot(n, &slot);
+		if (rv != 0) {
+			return rv;
+		}
+		n->marker_slot = (int32_t)slot;
+		n->c.read_markers++;
+	}
+	p = pending_push(n);
+	if (p == NULL) {
+		return FR_BUSY;
+	}
+	p->req = *req;
+	p->is_read = true;
+	p->slot = (uint32_t)n->marker_slot;
+	p->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
+	rv = copy_args(p, argc, argv);
+	if (rv != 0) {
+		n->pend_n--;
+	}
+	return rv;
+}
+
+static int queue_write(struct node *n, const struct resp_req *req,
+		       uint32_t argc, const struct kvc_arg *kargs)
+{
+	struct node_pending *p;
+	uint32_t slot;
+	int rv = batch_slot(n, &slot);
+
+	if (rv != 0) {
+		return rv;
+	}
+	rv = kvc_command_encode(node__wall_ms(), argc, kargs, &n->data[slot]);
+	if (rv == 0 && (p = pending_push(n)) == NULL) {
+		rv = FR_BUSY;
+	}
+	if (rv != 0) {
+		n->batch_n--; /* the slot is the last one */
+		return rv;
+	}
+	p->req = *req;
+	p->slot = slot;
+	p->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
+	/* A read that arrives after this write must see it: it needs a marker
+	 * behind the write, not the one before it. */
+	n->marker_slot = -1;
+	return 0;
+}
+
+static int local_read(struct node *n, const struct resp_req *req, uint32_t argc,
+		      const struct kvc_arg *kargs)
+{
+	int rv;
+
+	n->reply.len = 0;
+	rv = kvc_read(n->kvc, argc, kargs, &n->reply);
+	if (rv == FR_NOMEM) {
+		return rv;
+	}
+	(void)resp_req_complete(req, n->reply.buf, n->reply.len);
+	return 0;
+}
+
+static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
+		    const struct resp_arg *argv, const struct kvc_arg *ka)
+{
+	struct resp_buf b;
+	enum kvc_kind kind;
+	int rv;
+
+	resp_buf_init(&b, 0);
+	n->reply.len = 0;
+	rv = kvc_command_check(argc, ka, &kind, &n->reply);
+	if (rv == FR_NOTFOUND) {
+		resp_buf_unknown_command(&b, argc, argv);
+		return reply_now(req, &b);
+	}
+	if (rv == FR_INVALID) {
+		resp_buf_raw(&b, n->reply.buf, n->reply.len);
+		return reply_now(req, &b);
+	}
+	if (rv != 0) {
+		resp_buf_close(&b);
+		return rv;
+	}
+	if (kind == KVC_READ && n->o.read_mode == NODE_READ_STALE) {
+		resp_buf_close(&b);
+		return local_read(n, req, argc, ka);
+	}
+	if (n->stopping) {
+		resp_buf_error(&b, "TRYAGAIN shutting down");
+		return reply_now(req, &b);
+	}
+	if (n->role != RAFT_LEADER) {
+		if (n->o.forward && n->leader != 0 && n->leader != n->o.id &&
+		    n->o.client_addrs[n->leader][0] != '\0') {
+			rv = node__fwd_command(n, req, argc, argv);
+			if (rv == 0) {
+				resp_buf_close(&b);
+				return 0;
+			}
+			if (rv == FR_NOCONN) {
+				n->c.redirects++;
+				resp_buf_error(
+				    &b,
+				    "TRYAGAIN leader %u unreachable; "
+				    "retry",
+				    n->leader);
+				return reply_now(req, &b);
+			}
+		}
+		node__redirect(n, &b);
+		return reply_now(req, &b);
+	}
+	resp_buf_close(&b);
+	if (kind == KVC_READ) {
+		return queue_read(n, req, argc, argv);
+	}
+	return queue_write(n, req, argc, ka);
+}
+
+static int on_command(void *ctx, const struct resp_req *req, uint32_t argc,
+		      const struct resp_arg *argv)
+{
+	struct node *n = ctx;
+	struct kvc_arg kargs[16];
+	struct kvc_arg *ka = kargs;
+	int rv;
+
+	if (argc > 16) {
+		ka = fr_malloc(argc * sizeof(*ka));
+		if (ka == NULL) {
+			return FR_NOMEM;
+		}
+	}
+	for (uint32_t i = 0; i < argc; i++) {
+		ka[i].base = argv[i].ptr;
+		ka[i].len = argv[i].len;
+	}
+	rv = dispatch(n, req, argc, argv, ka);
+	if (ka != kargs) {
+		fr_free(ka);
+	}
+	return rv;
+}
+
+static void on_info(void *ctx, struct resp_info_writer *w)
+{
+	struct node *n = ctx;
+	struct raft_status st;
+	struct fab_info fi;
+	struct wal_stats ws;
+
+	raft_status_get(n->raft, &st);
+	memset(&fi, 0, sizeof(fi));
+	if (n->fab != NULL) {
+		fab_info_get(n->fab, &fi);
+	} else {
+		snprintf(fi.provider, sizeof(fi.provider), "none");
+	}
+	wal_stats_get(n->wal, &ws);
+	resp_info_section(w, "Replication");
+	resp_info_add(w, "role", "%s",
+		      st.role == RAFT_LEADER	  ? "leader"
+		      : st.role == RAFT_CANDIDATE ? "candidate"
+						  : "follower");
+	resp_info_add(w, "node_id", "%u", n->o.id);
+	resp_info_add(w, "term", "%" PRIu64, st.term);
+	resp_info_add(w, "leader_id", "%u", st.leader);
+	resp_info_add(w, "leader_client", "%s",
+		      st.leader ? n->o.client_addrs[st.leader] : "");
+	resp_info_add(w, "commit_index", "%" PRIu64, st.commit);
+	resp_info_add(w, "last_applied", "%" PRIu64, st.applied);
+	resp_info_add(w, "persisted_index", "%" PRIu64, st.persisted);
+	resp_info_add(w, "last_index", "%" PRIu64, st.last_index);
+	resp_info_add(w, "voters", "%u", st.n_voters);
+	resp_info_add(w, "provider", "%s", fi.provider);
+	resp_info_add(w, "rma", "%s", fi.rma ? "on" : "off");
+	resp_info_add(w, "peers_up", "%u", fi.peers_up);
+	resp_info_add(w, "forward", "%s", n->o.forward ? "on" : "off");
+	resp_info_add(w, "read_mode", "%s",
+		      n->o.read_mode == NODE_READ_STALE ? "stale" : "log");
+	resp_info_add(w, "fsync", "%s", n->o.fsync ? "on" : "off");
+	resp_info_add(w, "cluster_id", "%" PRIu64, n->o.cluster_id);
+	resp_info_section(w, "Placement");
+	if (n->have_place) {
+		resp_info_add(w, "numa_node", "%d", n->place.numa_os);
+		resp_info_add(w, "cpus", "%d,%d,%d", n->place.cpu[0],
+			      n->place.cpu[1], n->place.cpu[2]);
+		resp_info_add(w, "node_cores", "%u", n->place.n_node_cores);
+		resp_info_add(w, "placement_note", "%s", n->place.note);
+	}
+	resp_info_add(w, "pinned", "%s", n->pinned ? "yes" : "no");
+	resp_info_section(w, "Raftstats");
+	resp_info_add(w, "proposals", "%" PRIu64, n->c.proposals);
+	resp_info_add(w, "propose_batches", "%" PRIu64, n->c.propose_batches);
+	resp_info_add(w, "read_markers", "%" PRIu64, n->c.read_markers);
+	resp_info_add(w, "applied_entries", "%" PRIu64, n->c.applied);
+	resp_info_add(w, "leader_changes", "%" PRIu64, n->c.leader_changes);
+	resp_info_add(w, "not_committed", "%" PRIu64, n->c.not_committed);
+	resp_info_add(w, "timeouts", "%" PRIu64, n->c.timeouts);
+	resp_info_add(w, "redirects", "%" PRIu64, n->c.redirects);
+	resp_info_add(w, "forwarded", "%" PRIu64, n->c.forwarded);
+	resp_info_add(w, "send_dropped", "%" PRIu64, n->c.send_dropped);
+	resp_info_add(w, "wal_batches", "%" PRIu64, ws.batches);
+	resp_info_add(w, "wal_fsyncs", "%" PRIu64, ws.fsyncs);
+	resp_info_add(w, "fab_rejects_auth", "%" PRIu64, fi.rejects_auth);
+	resp_info_add(w, "fab_rejects_frame", "%" PRIu64, fi.rejects_frame);
+	resp_info_add(w, "kvc_digest", "%016" PRIx64, kvc_digest(n->kvc));
+}
+
+static void on_log(void *ctx, const char *line)
+{
+	node__log(ctx, NODE_LOG_WARN, "client: %s", line);
+}
+
+const struct resp_backend node__backend = {
+    .size = sizeof(struct resp_backend),
+    .command = on_command,
+    .info = on_info,
+    .log = on_log,
+};

@@ -1,0 +1,165 @@
+/* node_int.h — private state of the runtime (core/node*.c only). */
+#ifndef FABRAFT_NODE_INT_H
+#define FABRAFT_NODE_INT_H
+
+#include <stdarg.h>
+
+#include "fab_topo.h"
+#include "kvc.h"
+#include "node.h"
+#include "resp.h"
+#include "wal.h"
+
+/* A client waiting for an entry to be applied. */
+struct node_pending {
+	raft_index index;     /* entry that answers it; 0 = not proposed */
+	raft_term term;	      /* term the core gave that entry */
+	uint32_t slot;	      /* position in the batch until proposed */
+	bool is_read;	      /* answered by kvc_read() of args */
+	bool done;	      /* already answered (timed out) */
+	struct resp_req req;  /* the client's request handle */
+	uint64_t start_ns;    /* when it was proposed (latency) */
+	uint64_t deadline_ms; /* answer "timed out" after this */
+	uint32_t argc;	      /* reads: number of arguments */
+	struct kvc_arg *argv; /* reads: owned copy (one allocation) */
+};
+
+/* Latency histogram with fixed Prometheus buckets (seconds). */
+#define NODE_HIST_BUCKETS 12u
+struct node_hist {
+	uint64_t counts[NODE_HIST_BUCKETS + 1]; /* last one is +Inf */
+	uint64_t n;				/* observations */
+	double sum_s;				/* sum of observations */
+};
+
+/* Counters for INFO and metrics. */
+struct node_counters {
+	uint64_t proposals;	   /* entries proposed */
+	uint64_t propose_batches;  /* PROPOSE events */
+	uint64_t read_markers;	   /* read marker entries */
+	uint64_t applied;	   /* entries applied */
+	uint64_t leader_changes;   /* known leader changed */
+	uint64_t send_dropped;	   /* fab_send refused (queue, no conn) */
+	uint64_t not_committed;	   /* clients told their entry lost */
+	uint64_t timeouts;	   /* clients told "timed out" */
+	uint64_t redirects;	   /* -MOVED / -TRYAGAIN answers */
+	uint64_t forwarded;	   /* requests forwarded to the leader */
+	uint64_t hardstate_saves;  /* synchronous term/vote writes */
+	uint64_t wal_submits;	   /* wal_submit calls */
+	struct node_hist commit;   /* propose -> apply, writes */
+	struct node_hist hs_fsync; /* wal_hardstate_save duration */
+	struct node_hist persist;  /* wal_submit -> durable (fsync incl.) */
+};
+
+/* A growable byte buffer of the forwarding connection. */
+struct node_fwd_buf {
+	char *data; /* owned */
+	size_t len; /* bytes used */
+	size_t cap; /* bytes allocated */
+};
+
+/* A request forwarded to the leader, waiting for its reply. */
+struct node_fwd_req {
+	struct resp_req req; /* the client's handle */
+	bool swallow;	     /* our own AUTH: drop the reply */
+	uint64_t end_pos;    /* stream offset just past its bytes */
+};
+
+/* The follower's connection to the leader's RESP port (node_fwd.c). */
+struct node_fwd {
+	int fd;			 /* socket, -1 = none */
+	raft_id leader;		 /* leader it goes to */
+	bool connecting;	 /* connect() in progress */
+	uint32_t events;	 /* epoll events registered */
+	struct node_fwd_buf out; /* encoded requests not yet sent */
+	struct node_fwd_buf in;	 /* replies not yet relayed */
+	struct node_fwd_req *q;	 /* requests in flight, in order */
+	size_t q_head;		 /* first waiting */
+	size_t q_n;		 /* one past the last */
+	size_t q_cap;		 /* allocated */
+	uint64_t queued_total;	 /* bytes ever queued on this connection */
+	uint64_t sent_total;	 /* bytes ever written to the socket */
+	raft_id failed_leader;	 /* leader we last failed to reach */
+	uint64_t fail_until_ns;	 /* do not retry it before this */
+};
+
+/* epoll tag of the forwarding socket (node.c has the others). */
+#define NODE__TAG_FWD 7u
+
+struct node {
+	struct node_options o;	    /* copy of the caller's options */
+	struct raft *raft;	    /* consensus core */
+	struct wal *wal;	    /* durable log */
+	struct fab *fab;	    /* transport; NULL in a one-node cluster */
+	struct kvc *kvc;	    /* state machine */
+	struct resp_server *srv;    /* client front */
+	struct fab_topo *topo;	    /* hwloc; NULL if it failed */
+	struct fab_placement place; /* chosen placement (INFO) */
+	bool have_place;	    /* place is valid */
+	bool pinned;		    /* the loop thread is pinned */
+	int ep;			    /* epoll fd */
+	int tfd;		    /* timerfd (tick) */
+	int sfd;		    /* signalfd */
+	int mfd;		    /* metrics listener, -1 = none */
+	uint64_t ticks;		    /* ticks so far */
+	uint8_t role;		    /* last known role */
+	raft_id leader;		    /* last known leader */
+	raft_term term;		    /* last term told to the fabric */
+	raft_index reported_index;  /* last PERSISTED told to the core */
+	raft_term reported_term;    /* its term */
+	/* The batch of proposals collected during one loop iteration. */
+	struct raft_buf *bufs;	/* bufs[i] points into data[i] */
+	struct kvc_reply *data; /* encoded entries, owned */
+	uint32_t batch_n;	/* entries in the batch */
+	uint32_t batch_cap;	/* allocated slots */
+	int32_t marker_slot;	/* slot of this batch's read marker, -1 */
+	/* Waiting clients, in index order: a queue in pend[head, n). */
+	struct node_pending *pend; /* owned array */
+	size_t pend_head;	   /* first live record */
+	size_t pend_n;		   /* one past the last */
+	size_t pend_cap;	   /* allocated records */
+	struct kvc_reply reply;	   /* scratch reply */
+	bool stopping;		   /* a signal asked us to stop */
+	int fatal;		   /* FR_* that stops the node, 0 = none */
+	struct node_counters c;	   /* counters */
+	struct node_fwd fwd;	   /* follower -> leader forwarding */
+	/* Submitted batches waiting to be durable: (last index, time). */
+	struct {
+		raft_index index; /* last entry of the submit */
+		uint64_t t_ns;	  /* when it was submitted */
+	} sub[256];
+	uint32_t sub_head;	     /* oldest */
+	uint32_t sub_n;		     /* how many */
+	char errmsg[FR_ERRMSG_SIZE]; /* reason of a fatal error */
+};
+
+void node__log(struct node *n, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+uint64_t node__mono_ns(void);
+uint64_t node__wall_ms(void);
+
+/* node_step.c: feed the core and carry out its updates. */
+void node__step(struct node *n, const struct raft_event *ev);
+void node__propose_flush(struct node *n);
+void node__persisted_check(struct node *n);
+void node__pending_timeouts(struct node *n);
+void node__pending_free(struct node *n);
+
+/* node_client.c: the RESP backend. */
+extern const struct resp_backend node__backend;
+/* "-MOVED ..." / "-TRYAGAIN ..." for a non-leader into @b. */
+void node__redirect(struct node *n, struct resp_buf *b);
+
+/* node_fwd.c: forwarding from a follower to the leader. */
+int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
+		      const struct resp_arg *argv);
+void node__fwd_handle(struct node *n, uint32_t events);
+void node__fwd_close(struct node *n);
+void node__fwd_free(struct node *n);
+
+/* node_metrics.c: Prometheus text over HTTP. */
+int node__metrics_open(struct node *n, char *errmsg);
+void node__metrics_handle(struct node *n);
+void node__hist_add(struct node_hist *h, double seconds);
+
+#endif /* FABRAFT_NODE_INT_H */

@@ -1,0 +1,236 @@
+/* node_metrics.c — Prometheus text format over a tiny HTTP/1.0 responder
+ * that runs in the node's event loop. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "node_int.h"
+
+/* Upper bounds of the latency buckets, in seconds. */
+static const double bounds[NODE_HIST_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001,
+						 0.0025, 0.005,	  0.01,	  0.025,
+						 0.05,	 0.1,	  0.5,	  1.0};
+
+void node__hist_add(struct node_hist *h, double seconds)
+{
+	uint32_t i = 0;
+
+	while (i < NODE_HIST_BUCKETS && seconds > bounds[i]) {
+		i++;
+	}
+	h->counts[i]++;
+	h->n++;
+	h->sum_s += seconds;
+}
+
+int node__metrics_open(struct node *n, char *errmsg)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE};
+	struct addrinfo *ai;
+	char host[NODE_ADDR_MAX];
+	char *colon;
+	int one = 1;
+	int fd;
+
+	snprintf(host, sizeof(host), "%s", n->o.metrics);
+	colon = strrchr(host, ':');
+	if (colon == NULL) {
+		snprintf(errmsg, FR_ERRMSG_SIZE,
+			 "--metrics wants HOST:PORT, got '%s'", n->o.metrics);
+		return FR_INVALID;
+	}
+	*colon = '\0';
+	if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "--metrics %s: bad address",
+			 n->o.metrics);
+		return FR_INVALID;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	}
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    listen(fd, 16) != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "--metrics %s: %s",
+			 n->o.metrics, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		freeaddrinfo(ai);
+		return FR_IO;
+	}
+	freeaddrinfo(ai);
+	n->mfd = fd;
+	return 0;
+}
+
+struct out {
+	char *buf;  /* malloc'd text */
+	size_t len; /* bytes used */
+	size_t cap; /* bytes allocated */
+};
+
+static void put(struct out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (o->cap - o->len < 512) {
+		size_t cap = o->cap ? o->cap * 2 : 8192;
+		char *b = fr_realloc(o->buf, cap);
+
+		if (b == NULL) {
+			return;
+		}
+		o->buf = b;
+		o->cap = cap;
+	}
+	va_start(ap, fmt);
+	k = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (k > 0 && (size_t)k < o->cap - o->len) {
+		o->len += (size_t)k;
+	}
+}
+
+static void hist(struct out *o, const char *name, const char *help,
+		 const struct node_hist *h)
+{
+	uint64_t cum = 0;
+
+	put(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (uint32_t i = 0; i < NODE_HIST_BUCKETS; i++) {
+		cum += h->counts[i];
+		put(o, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, bounds[i],
+		    cum);
+	}
+	put(o, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, h->n);
+	put(o, "%s_sum %.9f\n%s_count %" PRIu64 "\n", name, h->sum_s, name,
+	    h->n);
+}
+
+static void metric(struct out *o, const char *name, const char *type,
+		   const char *help, uint64_t v)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help, name,
+	    type, name, v);
+}
+
+static void render(struct node *n, struct out *o)
+{
+	struct raft_status st;
+	struct fab_info fi;
+	struct wal_stats ws;
+
+	raft_status_get(n->raft, &st);
+	memset(&fi, 0, sizeof(fi));
+	if (n->fab != NULL) {
+		fab_info_get(n->fab, &fi);
+	}
+	wal_stats_get(n->wal, &ws);
+	metric(o, "fabraft_term", "gauge", "Current Raft term.", st.term);
+	metric(o, "fabraft_is_leader", "gauge", "1 on the leader.",
+	       st.role == RAFT_LEADER);
+	metric(o, "fabraft_leader_id", "gauge", "Known leader, 0 = none.",
+	       st.leader);
+	metric(o, "fabraft_leader_changes_total", "counter",
+	       "Times the known leader changed.", n->c.leader_changes);
+	metric(o, "fabraft_commit_index", "gauge", "Commit index.", st.commit);
+	metric(o, "fabraft_last_applied", "gauge", "Last applied index.",
+	       st.applied);
+	metric(o, "fabraft_apply_lag", "gauge",
+	       "Committed entries not yet applied.", st.commit - st.applied);
+	metric(o, "fabraft_proposals_total", "counter", "Entries proposed.",
+	       n->c.proposals);
+	metric(o, "fabraft_propose_batches_total", "counter",
+	       "Proposal batches.", n->c.propose_batches);
+	hist(o, "fabraft_commit_latency_seconds",
+	     "Write proposal to apply on the leader.", &n->c.commit);
+	hist(o, "fabraft_wal_persist_seconds",
+	     "Log batch submitted -> durable (queueing + write + fdatasync).",
+	     &n->c.persist);
+	hist(o, "fabraft_hardstate_fsync_seconds",
+	     "Synchronous term/vote save (includes fsync).", &n->c.hs_fsync);
+	metric(o, "fabraft_wal_batches_total", "counter",
+	       "Log batches written (one fdatasync each).", ws.batches);
+	metric(o, "fabraft_wal_fsyncs_total", "counter", "Log fsyncs.",
+	       ws.fsyncs);
+	metric(o, "fabraft_wal_bytes_total", "counter", "Log record bytes.",
+	       ws.bytes);
+	put(o, "# HELP fabraft_replicated_bytes_total Bytes sent to peers.\n"
+	       "# TYPE fabraft_replicated_bytes_total counter\n");
+	put(o,
+	    "fabraft_replicated_bytes_total{provider=\"%s\",path=\"msg\"} "
+	    "%" PRIu64 "\n",
+	    fi.provider, fi.msg_sent_bytes);
+	put(o,
+	    "fabraft_replicated_bytes_total{provider=\"%s\",path=\"rma\"} "
+	    "%" PRIu64 "\n",
+	    fi.provider, fi.rma_sent_bytes);
+	put(o, "# HELP fabraft_replicated_batches_total Frames or ring "
+	       "batches sent to peers.\n"
+	       "# TYPE fabraft_replicated_batches_total counter\n");
+	put(o,
+	    "fabraft_replicated_batches_total{provider=\"%s\",path=\"msg\"} "
+	    "%" PRIu64 "\n",
+	    fi.provider, fi.msg_sent);
+	put(o,
+	    "fabraft_replicated_batches_total{provider=\"%s\",path=\"rma\"} "
+	    "%" PRIu64 "\n",
+	    fi.provider, fi.rma_sent);
+	metric(o, "fabraft_peers_up", "gauge", "Peers handshaken.",
+	       fi.peers_up);
+	metric(o, "fabraft_fabric_auth_rejects_total", "counter",
+	       "Peer handshakes refused.", fi.rejects_auth);
+	metric(o, "fabraft_client_redirects_total", "counter",
+	       "-MOVED/-TRYAGAIN answers.", n->c.redirects);
+	metric(o, "fabraft_client_forwarded_total", "counter",
+	       "Requests forwarded to the leader.", n->c.forwarded);
+}
+
+/* Answer one scrape.  The request is read with a short wait (a scraper
+ * sends it right after connecting); whatever it asked, the answer is the
+ * metrics page. */
+void node__metrics_handle(struct node *n)
+{
+	struct pollfd pfd;
+	struct out o = {0};
+	char req[2048];
+	char head[160];
+	int fd = accept4(n->mfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		return;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 50) == 1 && read(fd, req, sizeof(req)) < 0) {
+		/* a scraper that sent nothing still gets the page */
+	}
+	render(n, &o);
+	snprintf(head, sizeof(head),
+		 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; "
+		 "version=0.0.4\r\nContent-Length: %zu\r\n\r\n",
+		 o.len);
+	if (write(fd, head, strlen(head)) > 0 && o.len > 0 &&
+	    write(fd, o.buf, o.len) < 0) {
+		node__log(n, NODE_LOG_DEBUG, "metrics: write failed");
+	}
+	fr_free(o.buf);
+	close(fd);
+}

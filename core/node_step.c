@@ -1,0 +1,344 @@
+/* node_step.c — feed the core and carry out each raft_update (persist,
+ * send, apply, answer clients). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "heap.h"
+#include "node_int.h"
+
+static const char not_committed[] =
+    "-TRYAGAIN the entry was not committed (leadership changed); retry\r\n";
+static const char timed_out_write[] =
+    "-TRYAGAIN timed out waiting for commit; the write may or may not "
+    "have been applied\r\n";
+static const char timed_out_read[] = "-TRYAGAIN timed out; retry\r\n";
+
+static void fail(struct node *n, int rv, const char *what, const char *why)
+{
+	if (n->fatal == 0) {
+		n->fatal = rv;
+		snprintf(n->errmsg, sizeof(n->errmsg), "%s: %s", what, why);
+	}
+}
+
+static void send_messages(struct node *n, const struct raft_update *u)
+{
+	for (uint32_t i = 0; i < u->n_messages; i++) {
+		int rv;
+
+		if (n->fab == NULL) {
+			break;
+		}
+		rv = fab_send(n->fab, &u->messages[i]);
+		if (rv != 0) {
+			/* FR_AGAIN / FR_NOCONN: Raft retransmits. */
+			n->c.send_dropped++;
+		}
+	}
+}
+
+static void complete(struct node *n, struct node_pending *p, const void *buf,
+		     size_t len)
+{
+	(void)n;
+	if (!p->done) {
+		(void)resp_req_complete(&p->req, buf, len);
+		p->done = true;
+	}
+}
+
+static void pending_pop(struct node *n)
+{
+	struct node_pending *p = &n->pend[n->pend_head];
+
+	fr_free(p->argv);
+	p->argv = NULL;
+	n->pend_head++;
+	if (n->pend_head == n->pend_n) {
+		n->pend_head = n->pend_n = 0;
+	}
+}
+
+static void answer_read(struct node *n, struct node_pending *p)
+{
+	int rv;
+
+	n->reply.len = 0;
+	rv = kvc_read(n->kvc, p->argc, p->argv, &n->reply);
+	if (rv == FR_NOMEM) {
+		complete(n, p, "-ERR out of memory\r\n", 20);
+	} else {
+		complete(n, p, n->reply.buf, n->reply.len);
+	}
+}
+
+/* The entry @e was applied with reply n->reply: answer whoever waits. */
+static void answer_applied(struct node *n, const struct raft_entry *e)
+{
+	while (n->pend_head < n->pend_n) {
+		struct node_pending *p = &n->pend[n->pend_head];
+
+		if (p->index == 0 || p->index > e->index) {
+			break;
+		}
+		if (p->index < e->index || p->term != e->term) {
+			if (!p->done) {
+				n->c.not_committed++;
+			}
+			complete(n, p, not_committed,
+				 sizeof(not_committed) - 1);
+		} else if (p->is_read) {
+			answer_read(n, p);
+		} else {
+			if (!p->done) {
+				node__hist_add(
+				    &n->c.commit,
+				    (double)(node__mono_ns() - p->start_ns) /
+					1e9);
+			}
+			complete(n, p, n->reply.buf, n->reply.len);
+		}
+		pending_pop(n);
+	}
+}
+
+static void apply(struct node *n, const struct raft_update *u)
+{
+	for (uint32_t i = 0; i < u->n_apply && n->fatal == 0; i++) {
+		const struct raft_entry *e = &u->apply[i];
+
+		n->reply.len = 0;
+		if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
+			int rv = kvc_apply(n->kvc, e->buf, e->len, &n->reply);
+
+			if (rv == FR_NOMEM) {
+				/* This replica may now differ: stop it. */
+				fail(n, rv, "state machine", "out of memory");
+				return;
+			}
+		}
+		n->c.applied++;
+		answer_applied(n, e);
+	}
+}
+
+static void role_change(struct node *n, const struct raft_update *u)
+{
+	struct raft_status st;
+
+	raft_status_get(n->raft, &st);
+	if (u->leader != n->leader) {
+		n->c.leader_changes++;
+	}
+	if (u->role != n->role || u->leader != n->leader) {
+		node__log(n, NODE_LOG_INFO, "%s in term %" PRIu64 ", leader %u",
+			  raft_role_name(u->role), st.term, u->leader);
+	}
+	n->role = u->role;
+	n->leader = u->leader;
+	if (n->fwd.fd >= 0 && n->fwd.leader != n->leader) {
+		/* Requests in flight to the old leader: outcome unknown. */
+		node__fwd_close(n);
+	}
+}
+
+/* Remember when entries up to @last were submitted, for the persist
+ * latency histogram.  A truncation (@first not after the newest tracked
+ * index) forgets everything tracked. */
+static void sub_push(struct node *n, raft_index first, raft_index last)
+{
+	uint32_t cap = sizeof(n->sub) / sizeof(n->sub[0]);
+
+	if (n->sub_n > 0 &&
+	    first <= n->sub[(n->sub_head + n->sub_n - 1) % cap].index) {
+		n->sub_n = 0;
+	}
+	if (n->sub_n == cap) {
+		return; /* not tracked; the histogram samples */
+	}
+	n->sub[(n->sub_head + n->sub_n) % cap].index = last;
+	n->sub[(n->sub_head + n->sub_n) % cap].t_ns = node__mono_ns();
+	n->sub_n++;
+}
+
+static void sub_durable(struct node *n, raft_index durable)
+{
+	uint32_t cap = sizeof(n->sub) / sizeof(n->sub[0]);
+	uint64_t now = n->sub_n ? node__mono_ns() : 0;
+
+	while (n->sub_n > 0 && n->sub[n->sub_head].index <= durable) {
+		node__hist_add(&n->c.persist,
+			       (double)(now - n->sub[n->sub_head].t_ns) / 1e9);
+		n->sub_head = (n->sub_head + 1) % cap;
+		n->sub_n--;
+	}
+}
+
+static void carry_out(struct node *n, const struct raft_update *u)
+{
+	int rv;
+
+	if (u->flags & RAFT_UPDATE_HARDSTATE) {
+		uint64_t t0 = node__mono_ns();
+
+		rv = wal_hardstate_save(n->wal, u->term, u->vote);
+		if (rv != 0) {
+			fail(n, rv, "saving term/vote", wal_errmsg(n->wal));
+			return;
+		}
+		n->c.hardstate_saves++;
+		node__hist_add(&n->c.hs_fsync,
+			       (double)(node__mono_ns() - t0) / 1e9);
+		if (u->term > n->term && n->fab != NULL) {
+			fab_term_set(n->fab, u->term);
+		}
+		n->term = u->term;
+	}
+	if (u->flags & RAFT_UPDATE_ENTRIES) {
+		rv = wal_submit(n->wal, u->entries, u->n_entries);
+		if (rv != 0) {
+			fail(n, rv, "writing the log", wal_errmsg(n->wal));
+			return;
+		}
+		n->c.wal_submits++;
+		sub_push(n, u->entries[0].index,
+			 u->entries[u->n_entries - 1].index);
+	}
+	if (u->flags & RAFT_UPDATE_MESSAGES) {
+		send_messages(n, u);
+	}
+	if (u->flags & RAFT_UPDATE_APPLY) {
+		apply(n, u);
+	}
+	if (u->flags & RAFT_UPDATE_ROLE) {
+		role_change(n, u);
+	}
+}
+
+void node__step(struct node *n, const struct raft_event *ev)
+{
+	struct raft_update u;
+	int rv;
+
+	if (n->fatal != 0) {
+		return;
+	}
+	rv = raft_step(n->raft, ev, &u);
+	if (rv == FR_NOMEM) {
+		node__log(n, NODE_LOG_WARN, "raft_step: out of memory");
+		return;
+	}
+	if (rv != 0) {
+		return; /* FR_NOTLEADER/FR_INVALID: nothing happened */
+	}
+	carry_out(n, &u);
+}
+
+void node__persisted_check(struct node *n)
+{
+	raft_index index;
+	raft_term term;
+	int rv = wal_durable(n->wal, &index, &term);
+
+	if (rv != 0) {
+		fail(n, rv, "log storage failed", wal_errmsg(n->wal));
+		return;
+	}
+	if (index != n->reported_index || term != n->reported_term) {
+		struct raft_event ev = {.type = RAFT_EVENT_PERSISTED};
+
+		sub_durable(n, index);
+		n->reported_index = index;
+		n->reported_term = term;
+		ev.persisted.index = index;
+		ev.persisted.term = term;
+		node__step(n, &ev);
+	}
+}
+
+/* Proposals collected in this iteration go to the core in one event. */
+void node__propose_flush(struct node *n)
+{
+	struct raft_event ev = {.type = RAFT_EVENT_PROPOSE};
+	struct raft_update u;
+	uint64_t now = node__mono_ns();
+	size_t first;
+	int rv;
+
+	if (n->batch_n == 0) {
+		return;
+	}
+	for (uint32_t i = 0; i < n->batch_n; i++) {
+		n->bufs[i].base = n->data[i].buf;
+		n->bufs[i].len = (uint32_t)n->data[i].len;
+	}
+	ev.propose.bufs = n->bufs;
+	ev.propose.n = n->batch_n;
+	rv = n->fatal == 0 ? raft_step(n->raft, &ev, &u) : FR_SHUTDOWN;
+	/* The batch's clients are the records not yet given an index. */
+	first = n->pend_n;
+	while (first > n->pend_head && n->pend[first - 1].index == 0) {
+		first--;
+	}
+	for (size_t i = first; i < n->pend_n; i++) {
+		struct node_pending *p = &n->pend[i];
+
+		if (rv == 0) {
+			p->index = u.proposed_index + p->slot;
+			p->term = u.proposed_term;
+			p->start_ns = now;
+		} else {
+			complete(n, p, not_committed,
+				 sizeof(not_committed) - 1);
+		}
+	}
+	if (rv != 0) {
+		while (n->pend_n > first) {
+			n->pend_n--;
+			fr_free(n->pend[n->pend_n].argv);
+			n->pend[n->pend_n].argv = NULL;
+		}
+		if (n->pend_n == n->pend_head) {
+			n->pend_n = n->pend_head = 0;
+		}
+	} else {
+		n->c.proposals += n->batch_n;
+		n->c.propose_batches++;
+	}
+	n->batch_n = 0;
+	n->marker_slot = -1;
+	if (rv == 0) {
+		carry_out(n, &u);
+	}
+}
+
+void node__pending_timeouts(struct node *n)
+{
+	uint64_t now = node__wall_ms();
+
+	for (size_t i = n->pend_head; i < n->pend_n; i++) {
+		struct node_pending *p = &n->pend[i];
+
+		if (!p->done && p->index != 0 && now > p->deadline_ms) {
+			n->c.timeouts++;
+			if (p->is_read) {
+				complete(n, p, timed_out_read,
+					 sizeof(timed_out_read) - 1);
+			} else {
+				complete(n, p, timed_out_write,
+					 sizeof(timed_out_write) - 1);
+			}
+		}
+	}
+}
+
+void node__pending_free(struct node *n)
+{
+	for (size_t i = n->pend_head; i < n->pend_n; i++) {
+		fr_free(n->pend[i].argv);
+	}
+	fr_free(n->pend);
+	n->pend = NULL;
+	n->pend_head = n->pend_n = n->pend_cap = 0;
+}

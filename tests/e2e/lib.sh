@@ -1,0 +1,200 @@
+# tests/e2e/lib.sh — helpers for the end-to-end tests (sourced, bash).
+# Each test starts its own local cluster on free loopback ports in a fresh
+# directory and removes both when it exits, whatever happens.
+set -u
+BIN=${FABRAFT_BIN:?set FABRAFT_BIN to build/bin}
+PROVIDER=${FABRAFT_E2E_PROVIDER:-tcp}
+DIR=$(mktemp -d /tmp/fabraft-e2e.XXXXXX)
+CPORT=0
+RPORT=0
+EXTRA_PIDS=""
+
+cleanup() {
+	local p san=0
+	# A sanitizer build's report in any node log fails the test.
+	if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
+		"$DIR"/node*.log 2>/dev/null; then
+		echo "FAIL: sanitizer report in a node log:"
+		grep -hE -A8 "AddressSanitizer|LeakSanitizer|runtime error:" \
+			"$DIR"/node*.log | head -40
+		san=1
+	fi
+	for p in $EXTRA_PIDS; do kill -9 "$p" 2>/dev/null; done
+	if [ -f "$DIR/cluster.conf" ]; then
+		for f in "$DIR"/node*.pid; do
+			[ -f "$f" ] || continue
+			p=$(cat "$f")
+			kill -CONT "$p" 2>/dev/null
+			kill -9 "$p" 2>/dev/null
+		done
+	fi
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $DIR"; else rm -rf "$DIR"; fi
+	[ $san = 0 ] || exit 1
+}
+trap cleanup EXIT
+
+dump_logs() {
+	local f
+	for f in "$DIR"/node*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 15 lines)"
+		tail -n 15 "$f"
+	done
+}
+fail() { echo "FAIL: $*"; dump_logs; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+need() { command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+port_free() { ! ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .; }
+
+# Choose CPORT (clients) and RPORT (raft) ranges of 8 free ports each.
+pick_ports() {
+	local try base ok p
+	for try in $(seq 1 50); do
+		# below the kernel's ephemeral range (32768-60999)
+		base=$((20000 + (RANDOM % 600) * 20))
+		ok=1
+		for p in $(seq "$base" $((base + 15))); do
+			port_free "$p" || ok=0
+		done
+		if [ $ok = 1 ]; then
+			CPORT=$base
+			RPORT=$((base + 8))
+			return 0
+		fi
+	done
+	fail "no free ports"
+}
+
+# start_cluster N: start (or resume) N nodes in $DIR.
+start_cluster() {
+	[ "$CPORT" != 0 ] || pick_ports
+	"$BIN/fabraft" cluster start --nodes "$1" --dir "$DIR" \
+		--client-port "$CPORT" --raft-port "$RPORT" \
+		--provider "$PROVIDER" >"$DIR/start.out" 2>&1 ||
+		{ cat "$DIR/start.out"; fail "cluster start"; }
+	wait_stable
+}
+
+# wait_stable: until the running nodes agree on one leader in one term for
+# three polls in a row (up to 5 s).  A node that joins late (shm admits
+# peers only once every one exists) may start one more election.
+wait_stable() {
+	local t0 seen same=0 i v cur
+	t0=$(now_ms)
+	while [ $(($(now_ms) - t0)) -lt 5000 ] && [ $same -lt 3 ]; do
+		cur=""
+		for i in $(seq 1 "${NODES:-3}"); do
+			[ -f "$DIR/node$i.pid" ] || continue
+			alive "$(cat "$DIR/node$i.pid")" || continue
+			v="$(info_field "$i" leader_id)/$(info_field "$i" term)"
+			[ -z "$cur" ] && cur=$v
+			[ "$v" = "$cur" ] || cur="differ"
+		done
+		case "$cur" in
+		"" | differ | 0/* | /*) same=0 ;;
+		*) if [ "$cur" = "${seen:-}" ]; then same=$((same + 1)); else same=1; fi ;;
+		esac
+		seen=$cur
+		sleep 0.1
+	done
+}
+
+cport() { echo $((CPORT + $1 - 1)); }
+# alive PID: running and not a zombie (daemons started by `fabraft cluster
+# start` are orphans; their reaper may be slow to collect them).
+alive() {
+	local st
+	st=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+pid_of() { cat "$DIR/node$1.pid"; }
+rcli() { local p=$1; shift; timeout 10 redis-cli -p "$p" "$@"; }
+
+# info_field NODE KEY
+info_field() {
+	rcli "$(cport "$1")" info 2>/dev/null | tr -d '\r' |
+		sed -n "s/^$2://p"
+}
+
+# leader [SKIP_NODE]: the node number that says it leads ("" if none).
+leader() {
+	local i
+	for i in $(seq 1 "$NODES"); do
+		[ "$i" = "${1:-0}" ] && continue
+		if [ "$(info_field "$i" role)" = leader ]; then
+			echo "$i"
+			return
+		fi
+	done
+}
+
+# wait_leader TIMEOUT_MS [SKIP_NODE]
+wait_leader() {
+	local t0 l
+	t0=$(now_ms)
+	while [ $(($(now_ms) - t0)) -lt "$1" ]; do
+		l=$(leader "${2:-0}")
+		if [ -n "$l" ]; then echo "$l"; return 0; fi
+		sleep 0.02
+	done
+	return 1
+}
+
+# wait_converged TIMEOUT_S: every node applied the same index with the same
+# state digest (and commit = applied).
+wait_converged() {
+	local t0 d a first i ok
+	t0=$(now_ms)
+	while [ $(($(now_ms) - t0)) -lt $(($1 * 1000)) ]; do
+		ok=1
+		first=""
+		for i in $(seq 1 "$NODES"); do
+			d="$(info_field "$i" kvc_digest)/$(info_field "$i" last_applied)"
+			[ -z "$first" ] && first=$d
+			[ "$d" = "$first" ] && [ "${d%/}" = "$d" ] || ok=0
+		done
+		if [ $ok = 1 ]; then echo "$first"; return 0; fi
+		sleep 0.1
+	done
+	for i in $(seq 1 "$NODES"); do
+		echo "node $i: digest $(info_field "$i" kvc_digest) applied" \
+			"$(info_field "$i" last_applied)"
+	done
+	return 1
+}
+
+# writer PREFIX ACKFILE STOPFILE: SET PREFIX<n> v<n> in a loop against any
+# node (following -MOVED), appending each acknowledged key to ACKFILE.
+writer() {
+	local n=0 i=1 out
+	while [ ! -f "$3" ]; do
+		out=$(timeout 5 redis-cli -c -p "$(cport "$i")" set "$1$n" "v$n" 2>&1)
+		if [ "$out" = OK ]; then
+			echo "$1$n" >>"$2"
+			n=$((n + 1))
+		else
+			i=$((i % NODES + 1))
+			sleep 0.01
+		fi
+	done
+}
+
+# check_acked ACKFILE NODE: every acknowledged key reads back.
+check_acked() {
+	local n bad
+	n=$(wc -l <"$1")
+	sed 's/^\(.*[^0-9]\)\([0-9]*\)$/GET \1\2/' "$1" >"$DIR/gets"
+	rcli "$(cport "$2")" <"$DIR/gets" >"$DIR/got" || fail "GET batch"
+	sed 's/^.*[^0-9]\([0-9]*\)$/v\1/' "$1" >"$DIR/want"
+	bad=$(paste -d' ' "$DIR/want" "$DIR/got" | awk '$1 != $2' | wc -l)
+	[ "$bad" = 0 ] || {
+		paste -d' ' "$1" "$DIR/want" "$DIR/got" | awk '$2 != $3' | head
+		fail "$bad of $n acknowledged writes not read back"
+	}
+	echo "all $n acknowledged writes read back from node $2"
+}
+
+need redis-cli
+[ -x "$BIN/fabraftd" ] && [ -x "$BIN/fabraft" ] || skip "binaries not built in $BIN"

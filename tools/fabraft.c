@@ -1,0 +1,287 @@
+/* fabraft.c — the CLI: local clusters, status, KV and KVC commands, topo,
+ * demo. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fab_topo.h"
+#include "fabraft_cli.h"
+
+static const char usage[] =
+    "usage: fabraft [-a HOST:PORT | --dir DIR] COMMAND ...\n"
+    "\n"
+    "  cluster start --nodes N --dir DIR [--provider P] [--client-port B]\n"
+    "                [--raft-port R] [--fsync on|off]\n"
+    "                          start N local daemons in the background;\n"
+    "                          on an existing DIR, start it again\n"
+    "                          (clients on B.., default 6379; raft on R..,\n"
+    "                          default 7001; provider tcp)\n"
+    "  cluster stop --dir DIR  SIGTERM every node of DIR (SIGKILL after 5 s)\n"
+    "  status                  table of every node (needs --dir or -a)\n"
+    "  get KEY | set KEY VALUE | del KEY...\n"
+    "  kvc SUBCOMMAND ARGS...  any KVC.* command, e.g. kvc lookup NS H1 H2\n"
+    "  cmd ARGS...             any command, sent as is\n"
+    "  topo                    hwloc topology and the placement fabraftd "
+    "picks\n"
+    "  demo [--dir DIR] [--provider P] [--chains N]\n"
+    "                          3-node cluster, KV-cache workload, leader\n"
+    "                          killed midway, no acknowledged write lost\n"
+    "\n"
+    "Commands go to -a (default 127.0.0.1:6379) or to the nodes of --dir;\n"
+    "-MOVED is followed and -TRYAGAIN retried for up to 5 s.\n";
+
+struct target {
+	char addrs[CL_NODES_MAX][80]; /* where to send */
+	int n;			      /* how many */
+	const char *dir;	      /* --dir, or NULL */
+};
+
+static int status(struct target *t)
+{
+	static const char *hdr[] = {"node",   "address", "role", "term",
+				    "commit", "applied", "lag",	 "provider",
+				    "rma",    "leader"};
+	uint64_t max_commit = 0;
+	char f[CL_NODES_MAX][8][48];
+	bool up[CL_NODES_MAX];
+	static const char *keys[] = {"node_id",	     "role",	     "term",
+				     "commit_index", "last_applied", "provider",
+				     "rma",	     "leader_id"};
+
+	for (int i = 0; i < t->n; i++) {
+		char *info = cl_info(t->addrs[i], 500);
+
+		up[i] = info != NULL;
+		for (int k = 0; k < 8; k++) {
+			if (info != NULL) {
+				rc_info_field(info, keys[k], f[i][k],
+					      sizeof(f[i][k]));
+			} else {
+				snprintf(f[i][k], sizeof(f[i][k]), "-");
+			}
+		}
+		if (info != NULL && strtoull(f[i][3], NULL, 10) > max_commit) {
+			max_commit = strtoull(f[i][3], NULL, 10);
+		}
+		free(info);
+	}
+	printf("%-5s %-16s %-9s %6s %9s %9s %6s %-12s %-4s %s\n", hdr[0],
+	       hdr[1], hdr[2], hdr[3], hdr[4], hdr[5], hdr[6], hdr[7], hdr[8],
+	       hdr[9]);
+	for (int i = 0; i < t->n; i++) {
+		char lag[24] = "-";
+
+		if (up[i]) {
+			snprintf(
+			    lag, sizeof(lag), "%llu",
+			    (unsigned long long)(max_commit -
+						 strtoull(f[i][4], NULL, 10)));
+		}
+		printf("%-5s %-16s %-9s %6s %9s %9s %6s %-12s %-4s %s\n",
+		       up[i] ? f[i][0] : "?", t->addrs[i],
+		       up[i] ? f[i][1] : "DOWN", f[i][2], f[i][3], f[i][4], lag,
+		       f[i][5], f[i][6], f[i][7]);
+	}
+	return 0;
+}
+
+static int send_cmd(struct target *t, int argc, const char *const *argv)
+{
+	struct rc_reply r;
+
+	if (cl_route(t->addrs, t->n, argc, argv, &r, 5000) != 0) {
+		fprintf(stderr, "fabraft: no answer from %s%s\n", t->addrs[0],
+			t->n > 1 ? " or the other nodes" : "");
+		return 1;
+	}
+	rc_reply_print(&r, 0);
+	int rv = r.type == '-' ? 1 : 0;
+
+	rc_reply_free(&r);
+	return rv;
+}
+
+static int topo(void)
+{
+	struct fab_topo *t;
+	struct fab_placement p;
+	int rv = fab_topo_open(&t);
+
+	if (rv != 0) {
+		fprintf(stderr, "fabraft: hwloc: %s\n", fr_strerror(rv));
+		return 1;
+	}
+	rv = fab_topo_place(t, NULL, &p);
+	if (rv == 0) {
+		rv = fab_topo_print(t, &p, stdout);
+	}
+	fab_topo_close(t);
+	return rv == 0 ? 0 : 1;
+}
+
+static int cluster(int argc, char **argv)
+{
+	struct cl_start_opts o = {.nodes = 3,
+				  .provider = "tcp",
+				  .client_base = 6379,
+				  .raft_base = 7001,
+				  .fsync = true};
+	bool start;
+	struct cl c;
+
+	if (argc < 1 ||
+	    (strcmp(argv[0], "start") != 0 && strcmp(argv[0], "stop") != 0)) {
+		fprintf(stderr, "fabraft: cluster start|stop ...\n");
+		return 2;
+	}
+	start = strcmp(argv[0], "start") == 0;
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (v == NULL) {
+			fprintf(stderr, "fabraft: %s needs a value\n", argv[i]);
+			return 2;
+		}
+		if (strcmp(argv[i], "--nodes") == 0) {
+			o.nodes = atoi(v);
+		} else if (strcmp(argv[i], "--dir") == 0) {
+			o.dir = v;
+		} else if (strcmp(argv[i], "--provider") == 0) {
+			o.provider = v;
+		} else if (strcmp(argv[i], "--client-port") == 0) {
+			o.client_base = atoi(v);
+		} else if (strcmp(argv[i], "--raft-port") == 0) {
+			o.raft_base = atoi(v);
+		} else if (strcmp(argv[i], "--fsync") == 0) {
+			o.fsync = strcmp(v, "off") != 0;
+		} else {
+			fprintf(stderr, "fabraft: unknown option %s\n",
+				argv[i]);
+			return 2;
+		}
+		i++;
+	}
+	if (o.dir == NULL || o.nodes < 1 || o.nodes > CL_NODES_MAX ||
+	    o.client_base < 1 || o.client_base + o.nodes > 65535 ||
+	    o.raft_base < 1 || o.raft_base + o.nodes > 65535) {
+		fprintf(stderr,
+			"fabraft: cluster %s needs --dir DIR (and "
+			"--nodes 1..%d, valid ports)\n",
+			argv[0], CL_NODES_MAX);
+		return 2;
+	}
+	if (start) {
+		return cl_start(&o, &c) == 0 ? 0 : 1;
+	}
+	if (cl_load(o.dir, &c) != 0) {
+		return 1;
+	}
+	return cl_stop(&c) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct target t = {.n = 1};
+	int i = 1;
+
+	snprintf(t.addrs[0], sizeof(t.addrs[0]), "127.0.0.1:6379");
+	for (; i < argc && argv[i][0] == '-'; i += 2) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "fabraft: %s needs a value\n", argv[i]);
+			return 2;
+		}
+		if (strcmp(argv[i], "-a") == 0) {
+			snprintf(t.addrs[0], sizeof(t.addrs[0]), "%s",
+				 argv[i + 1]);
+		} else if (strcmp(argv[i], "--dir") == 0) {
+			t.dir = argv[i + 1];
+		} else {
+			fprintf(stderr, "fabraft: unknown option %s\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	const char *cmd = argv[i++];
+
+	if (strcmp(cmd, "cluster") == 0) {
+		return cluster(argc - i, argv + i);
+	}
+	if (strcmp(cmd, "topo") == 0) {
+		return topo();
+	}
+	if (strcmp(cmd, "demo") == 0) {
+		return fabraft_demo_main(argc - i, argv + i);
+	}
+	if (strcmp(cmd, "status") == 0) {
+		/* `fabraft status --dir DIR` reads naturally: accept the
+		 * target options after the command too. */
+		for (; i + 1 < argc; i += 2) {
+			if (strcmp(argv[i], "--dir") == 0) {
+				t.dir = argv[i + 1];
+			} else if (strcmp(argv[i], "-a") == 0) {
+				snprintf(t.addrs[0], sizeof(t.addrs[0]), "%s",
+					 argv[i + 1]);
+			} else {
+				break;
+			}
+		}
+		if (i < argc) {
+			fprintf(stderr, "fabraft: status [--dir DIR | -a "
+					"HOST:PORT]\n");
+			return 2;
+		}
+	}
+	if (t.dir != NULL) {
+		struct cl c;
+
+		if (cl_load(t.dir, &c) != 0) {
+			return 1;
+		}
+		t.n = c.n;
+		memcpy(t.addrs, c.client, sizeof(t.addrs));
+	}
+	if (strcmp(cmd, "status") == 0) {
+		return status(&t);
+	}
+	const char *args[64];
+	int n = 0;
+	char kname[64];
+
+	if (argc - i > 60) {
+		fprintf(stderr, "fabraft: too many arguments\n");
+		return 2;
+	}
+	if (strcmp(cmd, "get") == 0 || strcmp(cmd, "set") == 0 ||
+	    strcmp(cmd, "del") == 0) {
+		args[n++] = cmd;
+	} else if (strcmp(cmd, "kvc") == 0) {
+		if (i >= argc) {
+			fprintf(stderr, "fabraft: kvc SUBCOMMAND ...\n");
+			return 2;
+		}
+		snprintf(kname, sizeof(kname), "KVC.%s", argv[i++]);
+		args[n++] = kname;
+	} else if (strcmp(cmd, "cmd") != 0) {
+		fprintf(stderr, "fabraft: unknown command '%s' (see --help)\n",
+			cmd);
+		return 2;
+	}
+	while (i < argc) {
+		args[n++] = argv[i++];
+	}
+	if (n == 0) {
+		fprintf(stderr, "fabraft: nothing to send\n");
+		return 2;
+	}
+	return send_cmd(&t, n, args);
+}

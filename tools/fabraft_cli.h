@@ -1,0 +1,56 @@
+/* fabraft_cli.h — shared parts of the fabraft CLI (tools/fabraft*.c). */
+#ifndef FABRAFT_TOOLS_CLI_H
+#define FABRAFT_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fabraft_resp.h"
+
+#define CL_NODES_MAX 9
+
+/* A local cluster made by `fabraft cluster start` (DIR/cluster.conf). */
+struct cl {
+	char dir[256];		       /* cluster directory */
+	int n;			       /* nodes */
+	int id[CL_NODES_MAX];	       /* node ids (1..n) */
+	char client[CL_NODES_MAX][80]; /* RESP address of each */
+};
+
+struct cl_start_opts {
+	const char *dir;      /* cluster directory (created) */
+	int nodes;	      /* 1..CL_NODES_MAX */
+	const char *provider; /* fabraftd --provider */
+	int client_base;      /* first client port */
+	int raft_base;	      /* first raft port */
+	bool fsync;	      /* --fsync */
+	bool quiet;	      /* no "how to reach" text */
+};
+
+/** Load DIR/cluster.conf.  0 or -1 (message printed). */
+int cl_load(const char *dir, struct cl *c);
+/** Create the configs and start every node in the background. */
+int cl_start(const struct cl_start_opts *o, struct cl *c);
+/** Start node @i (index into c) again from its config.  0 or -1. */
+int cl_start_node(const struct cl *c, int i);
+/** PID of node @i from its pid file, or -1. */
+pid_t cl_pid(const struct cl *c, int i);
+/** SIGTERM every node, wait up to 5 s each, then SIGKILL.  0 or -1. */
+int cl_stop(const struct cl *c);
+/** Wait until some node says it leads; its index, or -1 on timeout.  Skips
+ * node @skip (-1: none). */
+int cl_leader(const struct cl *c, int timeout_ms, int skip);
+/** INFO of @addr into a malloc'd string (NULL on failure). */
+char *cl_info(const char *addr, int timeout_ms);
+/** Run a command against the cluster addresses @addrs (n of them),
+ * following -MOVED and retrying -TRYAGAIN / dead nodes for up to
+ * @timeout_ms.  The final reply is in @r.  0 or -1 (no reply at all). */
+int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
+	     struct rc_reply *r, int timeout_ms);
+/** Milliseconds of CLOCK_MONOTONIC. */
+uint64_t cl_now_ms(void);
+
+int fabraft_demo_main(int argc, char **argv);
+
+#endif /* FABRAFT_TOOLS_CLI_H */

@@ -1,0 +1,472 @@
+/* fabraft_cluster.c — local clusters for the CLI: configs, start, stop,
+ * leader discovery, request routing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fabraft_cli.h"
+
+uint64_t cl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+int cl_load(const char *dir, struct cl *c)
+{
+	char path[512];
+	char line[256];
+	FILE *f;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/cluster.conf", dir);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "fabraft: %s: %s (not a cluster directory?)\n",
+			path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL && c->n < CL_NODES_MAX) {
+		int id;
+		char addr[80];
+
+		if (sscanf(line, "node %d %79s", &id, addr) == 2) {
+			c->id[c->n] = id;
+			snprintf(c->client[c->n], sizeof(c->client[0]), "%s",
+				 addr);
+			c->n++;
+		}
+	}
+	fclose(f);
+	if (c->n == 0) {
+		fprintf(stderr, "fabraft: %s lists no nodes\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* fabraftd next to this program, else from PATH. */
+static void daemon_path(char *out, size_t cap)
+{
+	char self[PATH_MAX];
+	ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (k > 0) {
+		char *slash;
+
+		self[k] = '\0';
+		slash = strrchr(self, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			snprintf(out, cap, "%.4000s/fabraftd", self);
+			if (access(out, X_OK) == 0) {
+				return;
+			}
+		}
+	}
+	snprintf(out, cap, "fabraftd");
+}
+
+/* Alive and not a zombie (an exited daemon whose parent, gone, left it to
+ * a reaper that has not waited yet). */
+static bool running(pid_t pid)
+{
+	char path[64];
+	char buf[256];
+	char *rp;
+	FILE *f;
+	bool alive = false;
+
+	if (kill(pid, 0) != 0) {
+		return false;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		return false;
+	}
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (rp = strrchr(buf, ')')) != NULL && rp[1] == ' ') {
+		alive = rp[2] != 'Z' && rp[2] != 'X';
+	}
+	fclose(f);
+	return alive;
+}
+
+int cl_start_node(const struct cl *c, int i)
+{
+	char exe[PATH_MAX + 16];
+	char conf[512];
+	char log[512];
+	char pidf[512];
+	pid_t pid;
+	FILE *f;
+
+	daemon_path(exe, sizeof(exe));
+	snprintf(conf, sizeof(conf), "%s/node%d.conf", c->dir, c->id[i]);
+	snprintf(log, sizeof(log), "%s/node%d.log", c->dir, c->id[i]);
+	snprintf(pidf, sizeof(pidf), "%s/node%d.pid", c->dir, c->id[i]);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "fabraft: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int fd =
+		    open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int nul = open("/dev/null", O_RDONLY);
+
+		setsid();
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (nul >= 0) {
+			dup2(nul, 0);
+		}
+		execlp(exe, exe, "--config", conf, (char *)NULL);
+		fprintf(stderr, "fabraft: exec %s: %s\n", exe, strerror(errno));
+		_exit(127);
+	}
+	f = fopen(pidf, "w");
+	if (f == NULL) {
+		return -1;
+	}
+	fprintf(f, "%d\n", (int)pid);
+	fclose(f);
+	return 0;
+}
+
+pid_t cl_pid(const struct cl *c, int i)
+{
+	char pidf[512];
+	FILE *f;
+	int pid = -1;
+
+	snprintf(pidf, sizeof(pidf), "%s/node%d.pid", c->dir, c->id[i]);
+	f = fopen(pidf, "r");
+	if (f == NULL) {
+		return -1;
+	}
+	if (fscanf(f, "%d", &pid) != 1) {
+		pid = -1;
+	}
+	fclose(f);
+	return pid;
+}
+
+static int write_secret(const char *dir)
+{
+	char path[512];
+	unsigned char raw[16];
+	FILE *f;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	close(fd);
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		fprintf(f, "%02x", raw[i]);
+	}
+	fprintf(f, "\n");
+	fclose(f);
+	return 0;
+}
+
+static int write_configs(const struct cl_start_opts *o, struct cl *c)
+{
+	char peers[1024] = "";
+	char cpeers[1024] = "";
+	char path[512];
+	uint64_t cid = ((uint64_t)getpid() << 20) ^ cl_now_ms();
+	FILE *f;
+
+	for (int i = 0; i < o->nodes; i++) {
+		size_t l = strlen(peers);
+		size_t m = strlen(cpeers);
+
+		snprintf(peers + l, sizeof(peers) - l, "%s%d=127.0.0.1:%d",
+			 i ? "," : "", i + 1, o->raft_base + i);
+		snprintf(cpeers + m, sizeof(cpeers) - m, "%s%d=127.0.0.1:%d",
+			 i ? "," : "", i + 1, o->client_base + i);
+		c->id[i] = i + 1;
+		snprintf(c->client[i], sizeof(c->client[0]), "127.0.0.1:%d",
+			 o->client_base + i);
+	}
+	c->n = o->nodes;
+	for (int i = 0; i < o->nodes; i++) {
+		snprintf(path, sizeof(path), "%s/node%d.conf", o->dir, i + 1);
+		f = fopen(path, "w");
+		if (f == NULL) {
+			fprintf(stderr, "fabraft: %s: %s\n", path,
+				strerror(errno));
+			return -1;
+		}
+		fprintf(f,
+			"# fabraftd config written by `fabraft cluster "
+			"start`\nid = %d\npeers = %s\nclient = %s\n"
+			"client-peers = %s\ndata-dir = %s/data%d\n"
+			"provider = %s\nfsync = %s\ncluster-id = %llu\n"
+			"secret-file = %s/secret\n",
+			i + 1, peers, c->client[i], cpeers, o->dir, i + 1,
+			o->provider, o->fsync ? "on" : "off",
+			(unsigned long long)(cid | 1), o->dir);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/cluster.conf", o->dir);
+	f = fopen(path, "w");
+	if (f == NULL) {
+		return -1;
+	}
+	for (int i = 0; i < o->nodes; i++) {
+		fprintf(f, "node %d %s\n", i + 1, c->client[i]);
+	}
+	fclose(f);
+	return 0;
+}
+
+int cl_start(const struct cl_start_opts *o, struct cl *c)
+{
+	char abs[PATH_MAX];
+	int leader;
+
+	memset(c, 0, sizeof(*c));
+	if (mkdir(o->dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "fabraft: mkdir %s: %s\n", o->dir,
+			strerror(errno));
+		return -1;
+	}
+	if (realpath(o->dir, abs) == NULL || strlen(abs) >= sizeof(c->dir)) {
+		fprintf(stderr, "fabraft: %s: bad directory\n", o->dir);
+		return -1;
+	}
+	memcpy(c->dir, abs, strlen(abs) + 1);
+	struct cl_start_opts oo = *o;
+	char conf[PATH_MAX + 32];
+
+	oo.dir = c->dir;
+	snprintf(conf, sizeof(conf), "%s/cluster.conf", c->dir);
+	if (access(conf, R_OK) == 0) {
+		/* An existing cluster: start it again as configured (a new
+		 * config would carry a new cluster id, which the data
+		 * directories would refuse). */
+		if (cl_load(abs, c) != 0) {
+			return -1;
+		}
+		if (!o->quiet) {
+			printf("resuming the cluster configured in %s\n",
+			       c->dir);
+		}
+	} else if (write_secret(c->dir) != 0 || write_configs(&oo, c) != 0) {
+		fprintf(stderr, "fabraft: cannot write configs in %s\n",
+			c->dir);
+		return -1;
+	}
+	for (int i = 0; i < c->n; i++) {
+		pid_t pid = cl_pid(c, i);
+
+		if (pid > 0 && running(pid)) {
+			continue; /* still running */
+		}
+		if (cl_start_node(c, i) != 0) {
+			return -1;
+		}
+	}
+	leader = cl_leader(c, 10000, -1);
+	if (leader < 0) {
+		fprintf(stderr,
+			"fabraft: no leader after 10 s; see %s/node*.log\n",
+			c->dir);
+		return -1;
+	}
+	/* Wait (a little) until every node knows the leader, so that a
+	 * command sent to any node right after this returns is served. */
+	for (uint64_t t0 = cl_now_ms(); cl_now_ms() - t0 < 5000;) {
+		int know = 0;
+
+		for (int i = 0; i < c->n; i++) {
+			char *info = cl_info(c->client[i], 200);
+			char lid[16] = "";
+
+			if (info != NULL) {
+				rc_info_field(info, "leader_id", lid,
+					      sizeof(lid));
+				free(info);
+			}
+			know += lid[0] != '\0' && strcmp(lid, "0") != 0;
+		}
+		if (know == c->n) {
+			break;
+		}
+		sleep_ms(20);
+	}
+	if (!o->quiet) {
+		printf("started %d nodes in %s\n", c->n, c->dir);
+		for (int i = 0; i < c->n; i++) {
+			printf("  node %d: redis-cli -h 127.0.0.1 -p %s%s   "
+			       "(log %s/node%d.log)\n",
+			       c->id[i], strchr(c->client[i], ':') + 1,
+			       i == leader ? "  [leader]" : "", c->dir,
+			       c->id[i]);
+		}
+		printf("status: fabraft status --dir %s\n"
+		       "stop:   fabraft cluster stop --dir %s\n",
+		       o->dir, o->dir);
+	}
+	return 0;
+}
+
+int cl_stop(const struct cl *c)
+{
+	int rv = 0;
+
+	for (int i = 0; i < c->n; i++) {
+		pid_t pid = cl_pid(c, i);
+		char pidf[512];
+		uint64_t t0;
+
+		if (pid <= 0) {
+			continue;
+		}
+		snprintf(pidf, sizeof(pidf), "%s/node%d.pid", c->dir, c->id[i]);
+		if (kill(pid, SIGTERM) != 0) {
+			unlink(pidf); /* already gone */
+			continue;
+		}
+		t0 = cl_now_ms();
+		while (running(pid) && cl_now_ms() - t0 < 5000) {
+			waitpid(pid, NULL, WNOHANG);
+			sleep_ms(20);
+		}
+		if (running(pid)) {
+			fprintf(stderr,
+				"fabraft: node %d (pid %d) ignored SIGTERM; "
+				"killing\n",
+				c->id[i], (int)pid);
+			kill(pid, SIGKILL);
+			rv = -1;
+		}
+		unlink(pidf);
+	}
+	return rv;
+}
+
+char *cl_info(const char *addr, int timeout_ms)
+{
+	const char *argv[] = {"INFO"};
+	struct rc_conn cn;
+	struct rc_reply r;
+	char *s = NULL;
+
+	if (rc_connect(&cn, addr, timeout_ms) != 0) {
+		rc_close(&cn);
+		return NULL;
+	}
+	if (rc_command(&cn, &r, 1, argv) == 0 && r.type == '$' &&
+	    r.len != SIZE_MAX) {
+		s = r.str;
+		r.str = NULL;
+	}
+	rc_reply_free(&r);
+	rc_close(&cn);
+	return s;
+}
+
+int cl_leader(const struct cl *c, int timeout_ms, int skip)
+{
+	uint64_t t0 = cl_now_ms();
+
+	do {
+		for (int i = 0; i < c->n; i++) {
+			char role[32];
+			char *info;
+
+			if (i == skip) {
+				continue;
+			}
+			info = cl_info(c->client[i], 200);
+			if (info == NULL) {
+				continue;
+			}
+			rc_info_field(info, "role", role, sizeof(role));
+			free(info);
+			if (strcmp(role, "leader") == 0) {
+				return i;
+			}
+		}
+		sleep_ms(20);
+	} while (cl_now_ms() - t0 < (uint64_t)timeout_ms);
+	return -1;
+}
+
+int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
+	     struct rc_reply *r, int timeout_ms)
+{
+	uint64_t t0 = cl_now_ms();
+	char addr[80];
+	int next = 0;
+	int got = -1;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(addr, sizeof(addr), "%s", addrs[0]);
+	for (;;) {
+		struct rc_conn cn;
+		bool retry = true;
+
+		if (rc_connect(&cn, addr, 1000) == 0 &&
+		    rc_command(&cn, r, argc, argv) == 0) {
+			got = 0;
+			retry = false;
+			if (r->type == '-' &&
+			    strncmp(r->str, "MOVED ", 6) == 0) {
+				const char *a = strrchr(r->str, ' ');
+
+				snprintf(addr, sizeof(addr), "%s", a + 1);
+				rc_reply_free(r);
+				rc_close(&cn);
+				continue;
+			}
+			if (r->type == '-' &&
+			    strncmp(r->str, "TRYAGAIN", 8) == 0) {
+				retry = true;
+			}
+		}
+		rc_close(&cn);
+		if (!retry || cl_now_ms() - t0 > (uint64_t)timeout_ms) {
+			return got;
+		}
+		rc_reply_free(r);
+		got = -1;
+		next = (next + 1) % n;
+		snprintf(addr, sizeof(addr), "%s", addrs[next]);
+		sleep_ms(50);
+	}
+}
