@@ -413,6 +413,11 @@ int node_open(struct node **out, const struct node_options *o, char *errmsg)
 	return 0;
 }
 
+uint16_t node_client_port(const struct node *n)
+{
+	return resp_server_port(n->srv);
+}
+
 void node_close(struct node *n)
 {
 	if (n == NULL) {
