@@ -473,6 +473,7 @@ static void on_tick(struct node *n)
 	}
 	if (n->ticks % 10 == 0) {
 		node__pending_timeouts(n);
+		node__fwd_timeouts(n);
 	}
 }
 
