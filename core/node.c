@@ -413,6 +413,11 @@ int node_open(struct node **out, const struct node_options *o, char *errmsg)
 	return 0;
 }
 
+uint16_t node_client_port(const struct node *n)
+{
+	return resp_server_port(n->srv);
+}
+
 void node_close(struct node *n)
 {
 	if (n == NULL) {
@@ -468,6 +473,7 @@ static void on_tick(struct node *n)
 	}
 	if (n->ticks % 10 == 0) {
 		node__pending_timeouts(n);
+		node__fwd_timeouts(n);
 	}
 }
 

@@ -120,6 +120,9 @@ int node_open(struct node **out, const struct node_options *o, char *errmsg)
  */
 int node_run(struct node *n, char *errmsg) __attribute__((warn_unused_result));
 
+/** The bound client (RESP) port, useful with port 0 in --client. */
+uint16_t node_client_port(const struct node *n);
+
 /** Close everything (the wal is sealed); @n may be NULL. */
 void node_close(struct node *n);
 

@@ -160,6 +160,7 @@ static int q_push(struct node_fwd *f, const struct resp_req *req, bool swallow,
 	f->q[f->q_n].swallow = swallow;
 	f->queued_total += bytes;
 	f->q[f->q_n].end_pos = f->queued_total;
+	f->q[f->q_n].t_ns = node__mono_ns();
 	f->q_n++;
 	return 0;
 }
@@ -404,4 +405,20 @@ fail:
 	node__log(n, NODE_LOG_WARN, "forwarding to leader %u (%s) failed",
 		  f->leader, n->o.client_addrs[f->leader]);
 	fwd_shutdown(n, true);
+}
+
+void node__fwd_timeouts(struct node *n)
+{
+	struct node_fwd *f = &n->fwd;
+
+	if (f->fd >= 0 && f->q_head < f->q_n &&
+	    node__mono_ns() - f->q[f->q_head].t_ns >
+		(uint64_t)n->o.request_timeout_ms * 1000000ull) {
+		node__log(n, NODE_LOG_WARN,
+			  "leader %u (%s) did not answer in %u ms; giving up "
+			  "on its forwarding connection",
+			  f->leader, n->o.client_addrs[f->leader],
+			  n->o.request_timeout_ms);
+		fwd_shutdown(n, true);
+	}
 }

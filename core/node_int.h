@@ -63,6 +63,7 @@ struct node_fwd_req {
 	struct resp_req req; /* the client's handle */
 	bool swallow;	     /* our own AUTH: drop the reply */
 	uint64_t end_pos;    /* stream offset just past its bytes */
+	uint64_t t_ns;	     /* when it was queued */
 };
 
 /* The follower's connection to the leader's RESP port (node_fwd.c). */
@@ -156,6 +157,8 @@ int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
 void node__fwd_handle(struct node *n, uint32_t events);
 void node__fwd_close(struct node *n);
 void node__fwd_free(struct node *n);
+/* Give up on a leader that has not answered within the request timeout. */
+void node__fwd_timeouts(struct node *n);
 
 /* node_metrics.c: Prometheus text over HTTP. */
 int node__metrics_open(struct node *n, char *errmsg);

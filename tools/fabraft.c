@@ -9,7 +9,7 @@
 #include "fabraft_cli.h"
 
 static const char usage[] =
-    "usage: fabraft [-a HOST:PORT | --dir DIR] COMMAND ...\n"
+    "usage: fabraft [-a HOST:PORT | --dir DIR] [-p PASSWORD] COMMAND ...\n"
     "\n"
     "  cluster start --nodes N --dir DIR [--provider P] [--client-port B]\n"
     "                [--raft-port R] [--fsync on|off]\n"
@@ -29,7 +29,8 @@ static const char usage[] =
     "                          killed midway, no acknowledged write lost\n"
     "\n"
     "Commands go to -a (default 127.0.0.1:6379) or to the nodes of --dir;\n"
-    "-MOVED is followed and -TRYAGAIN retried for up to 5 s.\n";
+    "-MOVED is followed and -TRYAGAIN retried for up to 5 s.  -p (or the\n"
+    "requirepass of DIR's node configs) is sent with AUTH.\n";
 
 struct target {
 	char addrs[CL_NODES_MAX][80]; /* where to send */
@@ -201,6 +202,9 @@ int main(int argc, char **argv)
 				 argv[i + 1]);
 		} else if (strcmp(argv[i], "--dir") == 0) {
 			t.dir = argv[i + 1];
+		} else if (strcmp(argv[i], "-p") == 0) {
+			snprintf(cl_password, sizeof(cl_password), "%s",
+				 argv[i + 1]);
 		} else {
 			fprintf(stderr, "fabraft: unknown option %s\n",
 				argv[i]);

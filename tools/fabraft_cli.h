@@ -48,6 +48,11 @@ char *cl_info(const char *addr, int timeout_ms);
  * @timeout_ms.  The final reply is in @r.  0 or -1 (no reply at all). */
 int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
 	     struct rc_reply *r, int timeout_ms);
+/** Password sent with AUTH on every connection ("" = none): from -p or
+ * the requirepass line of a cluster's node configs. */
+extern char cl_password[128];
+/** rc_connect() and, with cl_password set, AUTH.  0 or -1 (c->err). */
+int cl_connect(struct rc_conn *c, const char *addr, int timeout_ms);
 /** Milliseconds of CLOCK_MONOTONIC. */
 uint64_t cl_now_ms(void);
 

@@ -14,6 +14,55 @@
 
 #include "fabraft_cli.h"
 
+char cl_password[128];
+
+int cl_connect(struct rc_conn *c, const char *addr, int timeout_ms)
+{
+	const char *argv[] = {"AUTH", cl_password};
+	struct rc_reply r;
+	int rv;
+
+	if (rc_connect(c, addr, timeout_ms) != 0) {
+		return -1;
+	}
+	if (cl_password[0] == '\0') {
+		return 0;
+	}
+	rv = rc_command(c, &r, 2, argv);
+	if (rv == 0 && r.type == '-') {
+		snprintf(c->err, sizeof(c->err), "AUTH: %s", r.str);
+		rv = -1;
+	}
+	rc_reply_free(&r);
+	return rv;
+}
+
+/* The requirepass of node 1's config in @dir, into cl_password (unless -p
+ * gave one). */
+static void password_from(const char *dir)
+{
+	char path[512];
+	char line[256];
+	FILE *f;
+
+	if (cl_password[0] != '\0') {
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/node1.conf", dir);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char pw[128];
+
+		if (sscanf(line, " requirepass = %127s", pw) == 1) {
+			snprintf(cl_password, sizeof(cl_password), "%s", pw);
+		}
+	}
+	fclose(f);
+}
+
 uint64_t cl_now_ms(void)
 {
 	struct timespec ts;
@@ -60,6 +109,7 @@ int cl_load(const char *dir, struct cl *c)
 		fprintf(stderr, "fabraft: %s lists no nodes\n", path);
 		return -1;
 	}
+	password_from(dir);
 	return 0;
 }
 
@@ -386,7 +436,7 @@ char *cl_info(const char *addr, int timeout_ms)
 	struct rc_reply r;
 	char *s = NULL;
 
-	if (rc_connect(&cn, addr, timeout_ms) != 0) {
+	if (cl_connect(&cn, addr, timeout_ms) != 0) {
 		rc_close(&cn);
 		return NULL;
 	}
@@ -441,7 +491,7 @@ int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
 		struct rc_conn cn;
 		bool retry = true;
 
-		if (rc_connect(&cn, addr, 1000) == 0 &&
+		if (cl_connect(&cn, addr, 1000) == 0 &&
 		    rc_command(&cn, r, argc, argv) == 0) {
 			got = 0;
 			retry = false;

@@ -75,7 +75,7 @@ static int op(struct demo *d, int argc, const char *const *argv,
 		if (d->cur < 0) {
 			d->cur = cl_leader(&d->c, 3000, d->killed);
 			if (d->cur < 0 ||
-			    rc_connect(&d->conn, d->c.client[d->cur], 2000)) {
+			    cl_connect(&d->conn, d->c.client[d->cur], 2000)) {
 				rc_close(&d->conn);
 				d->cur = -1;
 				continue;

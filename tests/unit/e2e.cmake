@@ -37,3 +37,10 @@ set_tests_properties(e2e_basic_shm PROPERTIES
 	ENVIRONMENT "FABRAFT_BIN=${CMAKE_BINARY_DIR}/bin;FABRAFT_E2E_PROVIDER=shm"
 	SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL TRUE LABELS e2e
 	DISABLED TRUE)
+
+# The runtime in-process (one-node cluster, bad options, allocation
+# failures in node_open).
+fabraft_test(test_node SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_node.c
+	${CMAKE_SOURCE_DIR}/tools/fabraft_resp.c
+	LIBS fabraft_core TIMEOUT 120)
+target_include_directories(test_node PRIVATE ${CMAKE_SOURCE_DIR}/tools)
