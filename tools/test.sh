@@ -22,16 +22,17 @@ run_suite() { # name builddir ctest-filter build-target cmake-args...
 	local name=$1 dir=$2 filter=$3 target=$4
 	shift 4
 	echo "=== $name: configure and build ($dir)"
-	if ! cmake -S . -B "$dir" "$@" >"$dir.configure.log" 2>&1; then
-		cat "$dir.configure.log"
+	mkdir -p "$dir"
+	if ! cmake -S . -B "$dir" "$@" >"$dir/configure.log" 2>&1; then
+		cat "$dir/configure.log"
 		echo "test.sh: $name: configure failed"
 		fail=1
 		summary+=("$name: configure FAILED")
 		return
 	fi
 	if ! cmake --build "$dir" -j"$jobs" ${target:+--target "$target"} \
-		>"$dir.build.log" 2>&1; then
-		grep -E "error|warning" -A3 "$dir.build.log" | head -60
+		>"$dir/build.log" 2>&1; then
+		grep -E "error|warning" -A3 "$dir/build.log" | head -60
 		echo "test.sh: $name: build failed"
 		fail=1
 		summary+=("$name: build FAILED")
@@ -56,7 +57,6 @@ run_suite() { # name builddir ctest-filter build-target cmake-args...
 	[ "$rc" -eq 0 ] || fail=1
 }
 
-mkdir -p build
 run_suite release build "" "" -DCMAKE_BUILD_TYPE=Release
 if [ $quick -eq 0 ]; then
 	run_suite sanitize build-san "" "" -DCMAKE_BUILD_TYPE=Debug \
