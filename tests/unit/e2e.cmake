@@ -32,3 +32,10 @@ add_test(NAME e2e_basic_shm
 set_tests_properties(e2e_basic_shm PROPERTIES
 	ENVIRONMENT "FABRAFT_BIN=${CMAKE_BINARY_DIR}/bin;FABRAFT_E2E_PROVIDER=shm"
 	SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL TRUE LABELS e2e)
+# SIGKILL of the leader under write load over shm (survivors used to crash
+# on the same foreign contexts).
+add_test(NAME e2e_failover_shm
+	COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/e2e_failover.sh)
+set_tests_properties(e2e_failover_shm PROPERTIES
+	ENVIRONMENT "FABRAFT_BIN=${CMAKE_BINARY_DIR}/bin;LINCHECK=${CMAKE_BINARY_DIR}/tests/lincheck;FABRAFT_E2E_PROVIDER=shm"
+	SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL TRUE LABELS e2e)
