@@ -456,6 +456,39 @@ static void on_message(struct fab *f, const uint8_t *buf, size_t len)
 	f->delivered++;
 }
 
+/*
+ * The operation a completion's context names, or NULL when it names none
+ * of ours that is in flight.  Contexts are checked, not trusted: shm 1.17
+ * reports remote writes with the writer's stale command field as context
+ * (a pointer in another process) and may report a completion twice.
+ */
+static struct fab__op *op_lookup(struct fab *f, void *ctx)
+{
+	uintptr_t a = (uintptr_t)ctx;
+	size_t sz = sizeof(struct fab__op);
+	struct fab__op *op = NULL;
+
+	if (ctx == NULL) {
+		return NULL;
+	}
+	if (a >= (uintptr_t)f->rx_ops &&
+	    a < (uintptr_t)(f->rx_ops + FAB__RX_BUFS) &&
+	    (a - (uintptr_t)f->rx_ops) % sz == 0) {
+		op = ctx;
+	}
+	for (uint32_t i = 0; op == NULL && i < f->n_peers; i++) {
+		struct fab__peer *p = &f->peers[i];
+		uintptr_t base = (uintptr_t)p->ops;
+
+		if (p->ops != NULL && a >= base &&
+		    a < (uintptr_t)(p->ops + f->opt.queue_max_msgs) &&
+		    (a - base) % sz == 0) {
+			op = ctx;
+		}
+	}
+	return op != NULL && op->state == FAB__OP_POSTED ? op : NULL;
+}
+
 static void on_error(struct fab *f)
 {
 	struct fi_cq_err_entry e = {0};
@@ -464,7 +497,13 @@ static void on_error(struct fab *f)
 	if (fi_cq_readerr(f->ep.cq, &e, 0) != 1) {
 		return;
 	}
-	op = e.op_context;
+	if (e.flags & FI_REMOTE_WRITE) {
+		/* A remote write that failed here (e.g. into a revoked
+		 * ring): its context is not ours. */
+		f->stats.rejects_ring++;
+		return;
+	}
+	op = op_lookup(f, e.op_context);
 	if (op == NULL) {
 		f->stats.rejects_ring++;
 		return;
@@ -481,14 +520,24 @@ static void on_error(struct fab *f)
 
 static void on_completion(struct fab *f, const struct fi_cq_data_entry *c)
 {
-	struct fab__op *op = c->op_context;
+	struct fab__op *op;
 
-	if (op == NULL) {
-		/* A remote write into one of our rings. */
+	if (c->flags & FI_REMOTE_WRITE) {
+		/* A remote write into one of our rings.  Its context is
+		 * only ours when it consumed a receive (FI_RX_CQ_DATA):
+		 * shm 1.17 hands back the writer's stale command field. */
 		if (c->flags & FI_REMOTE_CQ_DATA) {
 			fab__rma_recv(f, c->data);
 		}
+		op = op_lookup(f, c->op_context);
+		if (op != NULL && op->kind == FAB__OP_RECV) {
+			(void)rx_post(f, op);
+		}
 		return;
+	}
+	op = op_lookup(f, c->op_context);
+	if (op == NULL) {
+		return; /* not an operation of ours in flight */
 	}
 	if (op->kind != FAB__OP_RECV) {
 		/* Our own send or write (sockets marks its initiator's
@@ -497,11 +546,7 @@ static void on_completion(struct fab *f, const struct fi_cq_data_entry *c)
 		fab__queue_complete(f, op, 0);
 		return;
 	}
-	if ((c->flags & FI_REMOTE_WRITE) && (c->flags & FI_REMOTE_CQ_DATA)) {
-		fab__rma_recv(f, c->data); /* FI_RX_CQ_DATA mode */
-	} else {
-		on_message(f, f->rx_slab + op->off, c->len);
-	}
+	on_message(f, f->rx_slab + op->off, c->len);
 	(void)rx_post(f, op);
 }
 
