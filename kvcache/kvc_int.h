@@ -250,6 +250,23 @@ static inline size_t kvc__fmt_u64(char *out, uint64_t v)
 	unsigned t = (unsigned)(64 - __builtin_clzll(v)) * 1233 >> 12;
 	size_t n = t + 1 - (v < pow10[t]);
 	char *end = out + n;
+	/* Eight digits at a time, split into four independent pairs: byte
+	 * offsets have ten or more digits, and a chain of divisions by 100
+	 * would be one long dependency. */
+	while (v >= 100000000) {
+		uint32_t c = (uint32_t)(v % 100000000);
+		v /= 100000000;
+		uint32_t hi = c / 10000;
+		uint32_t lo = c % 10000;
+		const char *d[4] = {
+		    &pairs[2 * (hi / 100)], &pairs[2 * (hi % 100)],
+		    &pairs[2 * (lo / 100)], &pairs[2 * (lo % 100)]};
+		end -= 8;
+		for (unsigned i = 0; i < 4; i++) {
+			end[2 * i] = d[i][0];
+			end[2 * i + 1] = d[i][1];
+		}
+	}
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100);
 		v /= 100;
