@@ -35,6 +35,9 @@ struct kvc__block {
 };
 static_assert(sizeof(struct kvc__block) == 64, "block is 64 bytes");
 
+/* Cache line: blocks and locations start on one (kvc_open.c). */
+#define KVC__LINE 64
+
 /* One location of a block; also an element of its tier's LRU list.
  * A block's locations are kept sorted by (node id, tier). */
 struct kvc__loc {
@@ -107,14 +110,16 @@ struct kvc {
 	uint64_t sweep_ms;    /* earliest lease expiry; UINT64_MAX = none */
 	uint64_t applied;     /* entries applied (counted in the digest) */
 
-	struct kvc__block *blocks; /* [blocks_max] */
+	struct kvc__block *blocks; /* [blocks_max], 64-byte aligned */
+	void *blocks_mem;	   /* what fr_calloc returned for blocks */
 	uint32_t blocks_hw;	   /* high-water mark of used indices */
 	uint32_t blocks_free;	   /* free list, linked through .ns */
 	uint32_t nblocks;	   /* live blocks */
 	uint64_t *btab; /* [bmask + 1]: tag << 32 | (index + 1), 0 = empty */
 	uint32_t bmask; /* table size - 1 (power of two) */
 
-	struct kvc__loc *locs; /* [locations_max] */
+	struct kvc__loc *locs; /* [locations_max], 64-byte aligned */
+	void *locs_mem;	       /* what fr_calloc returned for locs */
 	uint32_t locs_hw;      /* high-water mark */
 	uint32_t locs_free;    /* free list through .next */
 	uint32_t nlocs;	       /* live locations */
@@ -220,11 +225,48 @@ static inline size_t kvc__fmt_u64(char *out, uint64_t v)
 	}
 	/* Count the digits, then write them from the end: no temporary
 	 * buffer and no variable-length copy. */
-	size_t n = 5;
-	for (uint64_t p = 100000; n < 20 && v >= p; p *= 10) {
-		n++;
-	}
+	static const uint64_t pow10[20] = {1ull,
+					   10ull,
+					   100ull,
+					   1000ull,
+					   10000ull,
+					   100000ull,
+					   1000000ull,
+					   10000000ull,
+					   100000000ull,
+					   1000000000ull,
+					   10000000000ull,
+					   100000000000ull,
+					   1000000000000ull,
+					   10000000000000ull,
+					   100000000000000ull,
+					   1000000000000000ull,
+					   10000000000000000ull,
+					   100000000000000000ull,
+					   1000000000000000000ull,
+					   10000000000000000000ull};
+	/* bits * log10(2) (1233 / 4096) is the digit count or one more;
+	 * one comparison decides. */
+	unsigned t = (unsigned)(64 - __builtin_clzll(v)) * 1233 >> 12;
+	size_t n = t + 1 - (v < pow10[t]);
 	char *end = out + n;
+	/* Eight digits at a time, split into four independent pairs: byte
+	 * offsets have ten or more digits, and a chain of divisions by 100
+	 * would be one long dependency. */
+	while (v >= 100000000) {
+		uint32_t c = (uint32_t)(v % 100000000);
+		v /= 100000000;
+		uint32_t hi = c / 10000;
+		uint32_t lo = c % 10000;
+		const char *d[4] = {
+		    &pairs[2 * (hi / 100)], &pairs[2 * (hi % 100)],
+		    &pairs[2 * (lo / 100)], &pairs[2 * (lo % 100)]};
+		end -= 8;
+		for (unsigned i = 0; i < 4; i++) {
+			end[2 * i] = d[i][0];
+			end[2 * i + 1] = d[i][1];
+		}
+	}
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100);
 		v /= 100;
@@ -260,13 +302,66 @@ int kvc__decode(const void *entry, size_t len, uint64_t *now_ms, uint32_t *argc,
 
 /* ---- kvc_table.c: blocks, locations, LRU ---- */
 uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h);
-/* The table hash of (ns, h); the _key variants take it precomputed. */
-uint64_t kvc__block_key(uint32_t ns, const uint8_t *h);
-uint32_t kvc__block_find_key(const struct kvc *k, uint64_t key, uint32_t ns,
-			     const uint8_t *h);
-/* Cache hints for batched lookups: the table slot, then the block. */
-void kvc__block_prefetch(const struct kvc *k, uint64_t key);
-void kvc__block_prefetch2(const struct kvc *k, uint64_t key);
+/* The table hash of (ns, h); the _key variants take it precomputed.
+ * These and the cache hints for batched lookups (the table slot, then the
+ * block) are inline: a 64-block lookup calls each 64 times. */
+static inline uint64_t kvc__block_key(uint32_t ns, const uint8_t *h)
+{
+	uint64_t a;
+	uint64_t b;
+	memcpy(&a, h, 8);
+	memcpy(&b, h + 8, 8);
+	return kvc__mix64(a ^ kvc__mix64(b ^ ((uint64_t)ns << 32 | 0x2545u)));
+}
+
+static inline uint32_t kvc__tag_of(uint64_t h)
+{
+	return (uint32_t)(h >> 32);
+}
+
+static inline void kvc__block_prefetch(const struct kvc *k, uint64_t key)
+{
+	__builtin_prefetch(&k->btab[kvc__tag_of(key) & k->bmask]);
+}
+
+/* Second stage: read the (prefetched) slots and prefetch the first block
+ * whose tag matches, without comparing keys. */
+static inline void kvc__block_prefetch2(const struct kvc *k, uint64_t key)
+{
+	uint32_t tag = kvc__tag_of(key);
+	for (uint32_t i = tag & k->bmask;; i = (i + 1) & k->bmask) {
+		uint64_t s = k->btab[i];
+		if (s == 0) {
+			return;
+		}
+		if ((uint32_t)(s >> 32) == tag) {
+			__builtin_prefetch(&k->blocks[(uint32_t)s - 1]);
+			return;
+		}
+	}
+}
+
+static inline uint32_t kvc__block_find_key(const struct kvc *k, uint64_t key,
+					   uint32_t ns, const uint8_t *h)
+{
+	uint32_t tag = kvc__tag_of(key);
+	for (uint32_t i = tag & k->bmask;; i = (i + 1) & k->bmask) {
+		uint64_t s = k->btab[i];
+		if (s == 0) {
+			return KVC__NONE;
+		}
+		if ((uint32_t)(s >> 32) != tag) {
+			continue;
+		}
+		uint32_t b = (uint32_t)s - 1;
+		const struct kvc__block *blk = &k->blocks[b];
+		if (blk->ns == ns &&
+		    memcmp(blk->hash, h, KVC_HASH_BYTES) == 0) {
+			return b;
+		}
+	}
+}
+
 uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h);
 uint32_t kvc__block_insert(struct kvc *k, uint32_t ns, const uint8_t *h);
 void kvc__block_delete(struct kvc *k, uint32_t b);

@@ -73,47 +73,42 @@ static uint32_t live_locs(const struct kvc *k, uint32_t b)
 static char *put_num(char *p, char prefix, uint64_t v)
 {
 	*p++ = prefix;
-	p += kvc__fmt_u64(p, v);
+	if (v < 10) {
+		/* Location counts: no call for the common case. */
+		*p++ = (char)('0' + v);
+	} else {
+		p += kvc__fmt_u64(p, v);
+	}
 	*p++ = '\r';
 	*p++ = '\n';
 	return p;
 }
 
-/* Bulk string; copies in 16-byte steps (a variable-length memcpy of a
- * dozen bytes costs more than the rest of a location): @s must be readable
- * up to @len rounded up to 16, and the reply has room for that. */
-static char *put_str(char *p, const char *s, size_t len)
-{
-	p = put_num(p, '$', len);
-	for (size_t i = 0; i < len; i += 16) {
-		memcpy(p + i, s + i, 16);
-	}
-	p[len] = '\r';
-	p[len + 1] = '\n';
-	return p + len + 2;
-}
-
-/* Tier names padded to 16 bytes for put_str(). */
-static const char tier_pad[KVC__TIERS][16] = {"hbm", "dram", "cxl", "nvme"};
-static const uint8_t tier_len[KVC__TIERS] = {3, 4, 3, 4};
+/* A location's tier as a whole bulk string, padded to 16 bytes: one fixed
+ * copy instead of formatting the length and copying the name. */
+static const char tier_resp[KVC__TIERS][16] = {
+    "$3\r\nhbm\r\n", "$4\r\ndram\r\n", "$3\r\ncxl\r\n", "$4\r\nnvme\r\n"};
+static const uint8_t tier_resp_len[KVC__TIERS] = {9, 10, 9, 10};
 
 #define BLOCK_BYTES_MAX (9 + 32 + 2 + 3 * 24)
 #define LOC_BYTES_MAX	(4 + 3 * 24 + 24 + KVC_ADDR_BYTES_MAX + 2 + 24 + 22)
-static_assert(KVC_ADDR_BYTES_MAX % 16 == 0, "put_str copies 16 at a time");
 static_assert(sizeof(((struct kvc__node *)0)->loc_prefix) % 16 == 0 &&
-		  sizeof(((struct kvc__node *)0)->loc_prefix) + 3 * 24 + 40 <=
+		  sizeof(((struct kvc__node *)0)->loc_prefix) + 16 + 2 * 24 <=
 		      LOC_BYTES_MAX,
-	      "loc_prefix is copied 16 at a time into a location's room");
+	      "loc_prefix and the tier are copied 16 at a time into a "
+	      "location's room");
 
-static int reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
-		       struct kvc_reply *r)
+/* Room the reply of a block with @nlive live locations may need. */
+static size_t block_room(uint32_t nlive)
+{
+	return BLOCK_BYTES_MAX + (size_t)nlive * LOC_BYTES_MAX;
+}
+
+/* Precondition: the reply has block_room(nlive) bytes free. */
+static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
+			struct kvc_reply *r)
 {
 	const struct kvc__block *blk = &k->blocks[b];
-	int rv = kvc__reply_reserve(r, BLOCK_BYTES_MAX +
-					   (size_t)nlive * LOC_BYTES_MAX);
-	if (rv != 0) {
-		return rv;
-	}
 	char *p = r->buf + r->len;
 	memcpy(p, "*3\r\n$32\r\n", 9);
 	p += 9;
@@ -132,13 +127,13 @@ static int reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 		for (size_t i = 0; i < n->loc_len; i += 16) {
 			memcpy(p + i, n->loc_prefix + i, 16);
 		}
-		p = put_str(p + n->loc_len, tier_pad[loc->tier],
-			    tier_len[loc->tier]);
+		p += n->loc_len;
+		memcpy(p, tier_resp[loc->tier], 16);
+		p += tier_resp_len[loc->tier];
 		p = put_num(p, ':', loc->offset);
 		p = put_num(p, ':', loc->len);
 	}
 	r->len = (size_t)(p - r->buf);
-	return 0;
 }
 
 /* Validates its arguments itself (the dispatcher skips the check): the
@@ -187,6 +182,7 @@ int kvc__exec_lookup(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		__builtin_prefetch(&k->locs[k->blocks[b].loc]);
 	}
 	uint32_t m = 0;
+	size_t room = 0;
 	static const uint8_t root[KVC_HASH_BYTES];
 	const uint8_t *prev = root;
 	for (uint32_t i = 0; i < nfound; i++) {
@@ -195,12 +191,16 @@ int kvc__exec_lookup(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		    (nlive[m] = live_locs(k, b)) == 0) {
 			break;
 		}
+		room += block_room(nlive[m]);
 		found[m++] = b;
 		prev = h[i];
 	}
 	rv = kvc__reply_array(r, m);
+	if (rv == 0) {
+		rv = kvc__reply_reserve(r, room);
+	}
 	for (uint32_t i = 0; rv == 0 && i < m; i++) {
-		rv = reply_block(k, found[i], nlive[i], r);
+		reply_block(k, found[i], nlive[i], r);
 	}
 	/* Touch the chain's tail first: its head ends up most recent, so LRU
 	 * eviction takes the end of a prefix before its start. */

@@ -17,66 +17,9 @@
  * Free blocks and locations are chained through .ns and .next.
  */
 
-uint64_t kvc__block_key(uint32_t ns, const uint8_t *h)
-{
-	uint64_t a;
-	uint64_t b;
-	memcpy(&a, h, 8);
-	memcpy(&b, h + 8, 8);
-	return kvc__mix64(a ^ kvc__mix64(b ^ ((uint64_t)ns << 32 | 0x2545u)));
-}
-
-static uint32_t tag_of(uint64_t h)
-{
-	return (uint32_t)(h >> 32);
-}
-
-void kvc__block_prefetch(const struct kvc *k, uint64_t key)
-{
-	__builtin_prefetch(&k->btab[tag_of(key) & k->bmask]);
-}
-
-/* Second stage: read the (prefetched) slots and prefetch the first block
- * whose tag matches, without comparing keys. */
-void kvc__block_prefetch2(const struct kvc *k, uint64_t key)
-{
-	uint32_t tag = tag_of(key);
-	for (uint32_t i = tag & k->bmask;; i = (i + 1) & k->bmask) {
-		uint64_t s = k->btab[i];
-		if (s == 0) {
-			return;
-		}
-		if ((uint32_t)(s >> 32) == tag) {
-			__builtin_prefetch(&k->blocks[(uint32_t)s - 1]);
-			return;
-		}
-	}
-}
-
 uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h)
 {
 	return kvc__block_find_key(k, kvc__block_key(ns, h), ns, h);
-}
-
-uint32_t kvc__block_find_key(const struct kvc *k, uint64_t key, uint32_t ns,
-			     const uint8_t *h)
-{
-	uint32_t tag = tag_of(key);
-	for (uint32_t i = tag & k->bmask;; i = (i + 1) & k->bmask) {
-		uint64_t s = k->btab[i];
-		if (s == 0) {
-			return KVC__NONE;
-		}
-		if ((uint32_t)(s >> 32) != tag) {
-			continue;
-		}
-		uint32_t b = (uint32_t)s - 1;
-		const struct kvc__block *blk = &k->blocks[b];
-		if (blk->ns == ns &&
-		    memcmp(blk->hash, h, KVC_HASH_BYTES) == 0) {
-			return b;
-		}
-	}
 }
 
 /* Precondition: not present, nblocks < blocks_max.  The block has no
@@ -97,7 +40,7 @@ uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h)
 	memcpy(blk->hash, h, KVC_HASH_BYTES);
 	blk->ns = ns;
 	blk->loc = KVC__NONE;
-	uint32_t tag = tag_of(kvc__block_key(ns, h));
+	uint32_t tag = kvc__tag_of(kvc__block_key(ns, h));
 	uint32_t i = tag & k->bmask;
 	while (k->btab[i] != 0) {
 		i = (i + 1) & k->bmask;
@@ -114,7 +57,7 @@ uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h)
  * nblocks < blocks_max.  Used by restore; the block has no location yet. */
 uint32_t kvc__block_insert(struct kvc *k, uint32_t ns, const uint8_t *h)
 {
-	uint32_t tag = tag_of(kvc__block_key(ns, h));
+	uint32_t tag = kvc__tag_of(kvc__block_key(ns, h));
 	uint32_t i = tag & k->bmask;
 	for (; k->btab[i] != 0; i = (i + 1) & k->bmask) {
 		if ((uint32_t)(k->btab[i] >> 32) == tag) {
@@ -143,7 +86,7 @@ uint32_t kvc__block_insert(struct kvc *k, uint32_t ns, const uint8_t *h)
 static void table_remove(struct kvc *k, uint32_t b)
 {
 	const struct kvc__block *blk = &k->blocks[b];
-	uint32_t i = tag_of(kvc__block_key(blk->ns, blk->hash)) & k->bmask;
+	uint32_t i = kvc__tag_of(kvc__block_key(blk->ns, blk->hash)) & k->bmask;
 	while ((uint32_t)k->btab[i] != b + 1) {
 		assert(k->btab[i] != 0);
 		i = (i + 1) & k->bmask;
