@@ -48,12 +48,17 @@ void raft_options_default(struct raft_options *o, raft_id id, uint64_t seed)
 }
 
 /* splitmix64: tiny, seedable, good enough for election jitter. */
-uint64_t raft__rand(struct raft *r)
+uint64_t raft_rand_next(uint64_t *state)
 {
-	uint64_t z = (r->rng += 0x9E3779B97F4A7C15ull);
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
 	return z ^ (z >> 31);
+}
+
+uint64_t raft__rand(struct raft *r)
+{
+	return raft_rand_next(&r->rng);
 }
 
 static int options_check(const struct raft_options *o)

@@ -281,6 +281,11 @@ struct raft_options {
 				       at least one entry is always sent) */
 };
 
+/** The core's seeded generator (splitmix64): advance @state, return the
+ * next value.  Deterministic and pure; the simulator draws its randomness
+ * from it too, so one seed drives a whole simulated run. */
+uint64_t raft_rand_next(uint64_t *state);
+
 /** Fill @o with defaults: election 10 ticks, heartbeat 1 tick, 64 in flight,
  * 256 entries and 1 MiB per batch. */
 void raft_options_default(struct raft_options *o, raft_id id, uint64_t seed);

@@ -27,10 +27,7 @@ void sim_options_default(struct sim_options *o, uint32_t n_nodes, uint64_t seed)
 
 uint64_t sim__rand(struct sim *s)
 {
-	uint64_t z = (s->rng += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
+	return raft_rand_next(&s->rng);
 }
 
 /* Uniform in [lo, hi]. */
