@@ -122,6 +122,31 @@ void raft_log_truncate(struct raft_log *l, raft_index from)
 	}
 }
 
+void raft_log_compact(struct raft_log *l, raft_index upto)
+{
+	assert(upto > l->offset && upto <= raft_log_last_index(l));
+	uint64_t drop = upto - l->offset;
+	raft_term t = raft_log_term_of(l, upto);
+	for (uint64_t i = 0; i < drop; i++) {
+		entry_free(&l->entries[i]);
+	}
+	memmove(l->entries, l->entries + drop,
+		(l->n - drop) * sizeof(*l->entries));
+	l->n -= drop;
+	l->offset = upto;
+	l->offset_term = t;
+}
+
+void raft_log_reset(struct raft_log *l, raft_index index, raft_term term)
+{
+	for (uint64_t i = 0; i < l->n; i++) {
+		entry_free(&l->entries[i]);
+	}
+	l->n = 0;
+	l->offset = index;
+	l->offset_term = term;
+}
+
 int raft_log_merge(struct raft_log *l, raft_index prev_index,
 		   const struct raft_entry *entries, uint32_t n,
 		   raft_index *truncated_from, raft_index *appended_from)

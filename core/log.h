@@ -62,6 +62,14 @@ int raft_log_append(struct raft_log *l, raft_term term, uint8_t type,
 /** Drop every entry with index >= @from (from > offset). */
 void raft_log_truncate(struct raft_log *l, raft_index from);
 
+/** Drop every entry with index <= @upto (offset < upto <= last index): the
+ * prefix a snapshot covers.  The term at @upto is kept as offset_term. */
+void raft_log_compact(struct raft_log *l, raft_index upto);
+
+/** Drop the whole log; it now starts after (@index, @term) (a snapshot
+ * installed over a log that does not hold that entry). */
+void raft_log_reset(struct raft_log *l, raft_index index, raft_term term);
+
 /**
  * The AppendEntries rule of §5.3 with the paper's correction: @entries
  * (consecutive from @prev_index + 1, already validated) are merged into a

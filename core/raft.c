@@ -45,6 +45,12 @@ void raft_options_default(struct raft_options *o, raft_id id, uint64_t seed)
 	o->max_inflight = 64;
 	o->max_batch_entries = 256;
 	o->max_batch_bytes = 1u << 20;
+	o->pre_vote = true;
+	o->check_quorum = true;
+	o->lease_ticks = 0;
+	o->snapshot_threshold = 65536;
+	o->snapshot_trailing = 1024;
+	o->snapshot_chunk_bytes = 1u << 20;
 }
 
 /* splitmix64: tiny, seedable, good enough for election jitter. */
@@ -76,25 +82,72 @@ static int options_check(const struct raft_options *o)
 	    o->max_batch_bytes == 0) {
 		return FR_INVALID;
 	}
+	/* The lease needs the vote lease of check-quorum and a margin of at
+	 * least one tick for tick granularity (docs/architecture.md). */
+	if (o->lease_ticks > 0 &&
+	    (!o->check_quorum || o->lease_ticks + 1 >= o->election_ticks)) {
+		return FR_INVALID;
+	}
+	if (o->snapshot_chunk_bytes == 0 ||
+	    o->snapshot_chunk_bytes > RAFT_MAX_CHUNK_BYTES) {
+		return FR_INVALID;
+	}
 	return 0;
+}
+
+/* Where the restored log starts: entries at or below the snapshot are
+ * covered by it, and a log that holds the snapshot's index with another
+ * term predates an install that crashed before dropping it. */
+static uint32_t restore_skip(const struct raft_restore *rs)
+{
+	const struct raft_entry *e = rs->entries;
+	raft_index s = rs->snapshot_index;
+	if (s == 0 || rs->n_entries == 0) {
+		return 0;
+	}
+	raft_index first = e[0].index;
+	raft_index last = first + rs->n_entries - 1;
+	if (first > s) {
+		return 0;
+	}
+	if (last < s || e[s - first].term != rs->snapshot_term) {
+		return rs->n_entries; /* nothing after the snapshot is ours */
+	}
+	return (uint32_t)(s - first + 1);
 }
 
 static int restore_log(struct raft *r, const struct raft_restore *rs)
 {
 	const struct raft_entry *e = rs->entries;
-	if (rs->n_entries > 0 && (e == NULL || e[0].index != 1)) {
-		return FR_INVALID; /* snapshots come with the completeness issue
-				    */
+	if (rs->n_entries > 0 && e == NULL) {
+		return FR_INVALID;
 	}
-	int rv = raft_log_reserve(&r->log, rs->n_entries);
+	if (rs->snapshot_index > 0) {
+		if (rs->snapshot_term == 0 || rs->snapshot_term > rs->term ||
+		    rs->snapshot_size == 0) {
+			return FR_INVALID;
+		}
+		raft_log_reset(&r->log, rs->snapshot_index, rs->snapshot_term);
+		r->snap.index = rs->snapshot_index;
+		r->snap.term = rs->snapshot_term;
+		r->snap.size = rs->snapshot_size;
+		r->snap.config = rs->config;
+	}
+	uint32_t skip = restore_skip(rs);
+	if (skip < rs->n_entries && e[skip].index != r->log.offset + 1) {
+		return FR_INVALID; /* a gap after the snapshot: lost entries */
+	}
+	int rv = raft_log_reserve(&r->log, rs->n_entries - skip);
 	if (rv != 0) {
 		return rv;
 	}
-	for (uint32_t i = 0; i < rs->n_entries; i++) {
-		if (e[i].index != i + 1 ||
+	for (uint32_t i = skip; i < rs->n_entries; i++) {
+		if (e[i].index != raft_log_last_index(&r->log) + 1 ||
 		    e[i].term < raft_log_last_term(&r->log) ||
 		    e[i].term > rs->term || e[i].len > RAFT_MAX_ENTRY_BYTES ||
-		    (e[i].len > 0 && e[i].buf == NULL)) {
+		    (e[i].len > 0 && e[i].buf == NULL) || e[i].type == 0 ||
+		    e[i].type > RAFT_ENTRY_CONFIG ||
+		    !raft__entries_valid_config(&e[i], 1)) {
 			return FR_INVALID;
 		}
 		rv = raft_log_append(&r->log, e[i].term, e[i].type, e[i].buf,
@@ -103,8 +156,14 @@ static int restore_log(struct raft *r, const struct raft_restore *rs)
 			return rv;
 		}
 	}
-	/* What was recovered from storage is durable by definition. */
+	/* What was recovered from storage is durable by definition, and the
+	 * snapshot is committed and applied (the driver restored it). */
 	r->persisted = raft_log_last_index(&r->log);
+	r->commit = r->log.offset;
+	r->applied = r->log.offset;
+	r->snap_asked = r->log.offset;
+	r->base_config = rs->config;
+	raft__config_refresh(r);
 	return 0;
 }
 
@@ -149,6 +208,7 @@ int raft_open(struct raft **out, const struct raft_options *o,
 	if (rv != 0) {
 		goto err_free;
 	}
+	r->config = rs->config;
 	rv = restore_log(r, rs);
 	if (rv != 0) {
 		goto err_progress;
@@ -159,6 +219,7 @@ int raft_open(struct raft **out, const struct raft_options *o,
 
 err_progress:
 	raft__progress_close(r);
+	raft__reads_close(r);
 err_free:
 	raft_log_close(&r->log);
 	fr_free(r->out_msgs);
@@ -173,7 +234,9 @@ void raft_close(struct raft *r)
 		return;
 	}
 	raft__progress_close(r);
+	raft__reads_close(r);
 	raft_log_close(&r->log);
+	fr_free(r->chunk_buf);
 	fr_free(r->out_msgs);
 	fr_free(r->out);
 	fr_free(r);
@@ -250,6 +313,15 @@ static void finish(struct raft *r, const struct before *b,
 		u->messages = resolve_messages(r);
 		u->n_messages = r->n_out;
 	}
+	if (r->out_chunk) {
+		u->flags |= RAFT_UPDATE_SNAPSHOT_CHUNK;
+		u->chunk = &r->chunk;
+	}
+	if (r->out_install) {
+		u->flags |= RAFT_UPDATE_SNAPSHOT_INSTALL;
+		u->install = r->install;
+		u->keep_log = r->install_keep;
+	}
 	raft_index applicable =
 	    r->commit < r->persisted ? r->commit : r->persisted;
 	if (applicable > r->applied) {
@@ -258,6 +330,13 @@ static void finish(struct raft *r, const struct before *b,
 		u->n_apply = (uint32_t)(applicable - r->applied);
 		r->applied = applicable;
 	}
+	raft__reads_release(r);
+	if (r->n_read_out > 0) {
+		u->flags |= RAFT_UPDATE_READS;
+		u->reads = r->read_out;
+		u->n_reads = r->n_read_out;
+	}
+	raft__snapshot_maybe_ask(r, u);
 	if (r->commit != b->commit) {
 		u->flags |= RAFT_UPDATE_COMMIT;
 	}
@@ -279,41 +358,79 @@ static bool message_acceptable(struct raft *r, const struct raft_message *m)
 		r->stats.msgs_dropped_bad++;
 		return false;
 	}
-	if (raft__config_slot(&r->config, m->from) < 0) {
+	if (m->from == 0 || m->from > RAFT_ID_MAX) {
+		r->stats.msgs_dropped_bad++;
+		return false;
+	}
+	/* Requests are processed whatever our configuration says (thesis
+	 * 4.1): ours may be stale, or hold an uncommitted entry that the
+	 * sender's log overwrites; dropping them could deadlock the
+	 * cluster.  Answers update per-server state, so they need a slot. */
+	bool answer = m->type == RAFT_MSG_VOTE_RESP ||
+		      m->type == RAFT_MSG_APPEND_RESP ||
+		      m->type == RAFT_MSG_SNAPSHOT_RESP;
+	if (answer && raft__config_slot(&r->config, m->from) < 0) {
 		r->stats.msgs_dropped_unknown++;
 		return false;
 	}
 	return true;
 }
 
-static void receive(struct raft *r, const struct raft_message *m)
+/* Terms in messages (§5.1), with the two exceptions of pre-vote: a
+ * pre-vote request and a granted answer carry the term the candidate
+ * would have, and must not move anyone's term. */
+static bool receive_term(struct raft *r, const struct raft_message *m)
 {
-	r->stats.msgs_received++;
-	if (!message_acceptable(r, m)) {
-		return;
-	}
 	if (m->term > r->term) {
+		if (m->type == RAFT_MSG_VOTE) {
+			if (!(m->vote.flags & RAFT_VOTE_TRANSFER) &&
+			    raft__in_lease(r)) {
+				r->stats.votes_ignored_lease++;
+				return false;
+			}
+			if (m->vote.flags & RAFT_VOTE_PREVOTE) {
+				return true; /* answered without a step up */
+			}
+		}
+		if (m->type == RAFT_MSG_VOTE_RESP && m->vote_resp.prevote &&
+		    m->vote_resp.granted) {
+			return true;
+		}
 		bool from_leader =
 		    m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_SNAPSHOT;
 		raft__become_follower(r, m->term, from_leader ? m->from : 0);
-	} else if (m->term < r->term) {
-		r->stats.msgs_dropped_stale++;
-		/* Tell a stale leader or candidate about the newer term so it
-		 * steps down (§5.1). */
-		if (m->type == RAFT_MSG_APPEND) {
-			struct raft_message *o =
-			    raft__out(r, RAFT_MSG_APPEND_RESP, m->from);
-			if (o != NULL) {
-				o->append_resp.index = m->append.prev_index;
-				o->append_resp.last_index =
-				    raft_log_last_index(&r->log);
-				o->append_resp.seq = m->append.seq;
-			}
-		} else if (m->type == RAFT_MSG_VOTE) {
-			struct raft_message *o =
-			    raft__out(r, RAFT_MSG_VOTE_RESP, m->from);
-			(void)o; /* granted = 0 from the memset */
+		return true;
+	}
+	if (m->term == r->term) {
+		return true;
+	}
+	r->stats.msgs_dropped_stale++;
+	/* Tell a stale leader or candidate about the newer term so it steps
+	 * down (§5.1). */
+	if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_SNAPSHOT) {
+		struct raft_message *o =
+		    raft__out(r, RAFT_MSG_APPEND_RESP, m->from);
+		if (o != NULL && m->type == RAFT_MSG_APPEND) {
+			o->append_resp.index = m->append.prev_index;
+			o->append_resp.last_index =
+			    raft_log_last_index(&r->log);
+			o->append_resp.seq = m->append.seq;
 		}
+	} else if (m->type == RAFT_MSG_VOTE) {
+		struct raft_message *o =
+		    raft__out(r, RAFT_MSG_VOTE_RESP, m->from);
+		if (o != NULL) {
+			o->vote_resp.prevote =
+			    (m->vote.flags & RAFT_VOTE_PREVOTE) != 0;
+		}
+	}
+	return false;
+}
+
+static void receive(struct raft *r, const struct raft_message *m)
+{
+	r->stats.msgs_received++;
+	if (!message_acceptable(r, m) || !receive_term(r, m)) {
 		return;
 	}
 	switch (m->type) {
@@ -329,10 +446,14 @@ static void receive(struct raft *r, const struct raft_message *m)
 	case RAFT_MSG_APPEND_RESP:
 		raft__recv_append_resp(r, m);
 		break;
-	default:
-		/* Snapshot and transfer messages: not handled by this
-		 * version of the core; counted, never acted on. */
-		r->stats.msgs_dropped_bad++;
+	case RAFT_MSG_SNAPSHOT:
+		raft__recv_snapshot(r, m);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		raft__recv_snapshot_resp(r, m);
+		break;
+	case RAFT_MSG_TIMEOUT_NOW:
+		raft__recv_timeout_now(r, m);
 		break;
 	}
 }
@@ -343,6 +464,9 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 	memset(u, 0, sizeof(*u));
 	r->n_out = 0;
 	r->persist_from = 0;
+	r->n_read_out = 0;
+	r->out_chunk = false;
+	r->out_install = false;
 	struct before b = {r->term, r->vote, r->role, r->leader, r->commit};
 	int rv = 0;
 
@@ -365,11 +489,27 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 	case RAFT_EVENT_CAMPAIGN:
 		if (r->role != RAFT_LEADER && r->term < RAFT_TERM_MAX &&
 		    raft__config_is_voter(&r->config, r->id)) {
-			raft__campaign(r);
+			raft__campaign(r, false);
 		}
+		break;
+	case RAFT_EVENT_READ:
+		rv = raft__read(r, ev->read.ctx, ev->read.n, ev->read.lease);
+		break;
+	case RAFT_EVENT_TRANSFER:
+		rv = raft__transfer(r, ev->transfer.to, ev->transfer.abort);
+		break;
+	case RAFT_EVENT_CHANGE:
+		rv = raft__change(r, ev->change.op, ev->change.id, u);
+		break;
+	case RAFT_EVENT_SNAPSHOT:
+		rv = raft__snapshot_taken(r, ev->snapshot.index,
+					  ev->snapshot.size);
 		break;
 	default:
 		return FR_INVALID;
+	}
+	if (r->read_round) {
+		raft__read_round(r);
 	}
 	finish(r, &b, u);
 	return rv;
@@ -390,6 +530,12 @@ void raft_status_get(const struct raft *r, struct raft_status *s)
 	s->last_index = raft_log_last_index(&r->log);
 	s->last_term = raft_log_last_term(&r->log);
 	s->n_voters = raft__config_voters(&r->config);
+	s->snapshot_index = r->snap.index;
+	s->config_index = r->config_index;
+	s->transfer_to = r->transfer_to;
+	s->prevoting = r->prevoting;
+	s->lease_valid = raft__lease_valid(r);
+	s->pending_reads = r->reads_n;
 }
 
 void raft_stats_get(const struct raft *r, struct raft_stats *s)
@@ -400,6 +546,11 @@ void raft_stats_get(const struct raft *r, struct raft_stats *s)
 const struct raft_config *raft_config_get(const struct raft *r)
 {
 	return &r->config;
+}
+
+void raft_snapshot_get(const struct raft *r, struct raft_snapshot_meta *m)
+{
+	*m = r->snap;
 }
 
 raft_term raft_log_term(const struct raft *r, raft_index index)

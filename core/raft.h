@@ -17,9 +17,12 @@
  * tests/sim) feeds it events through raft_step() and carries out the
  * raft_update it fills in:
  *
- *   inputs:  TICK, RECEIVE(message), PROPOSE(data), PERSISTED(index, term)
+ *   inputs:  TICK, RECEIVE(message), PROPOSE(data), PERSISTED(index, term),
+ *            READ(contexts), TRANSFER(to), CHANGE(membership),
+ *            SNAPSHOT(taken at index)
  *   outputs: hard state to persist, entries to persist, messages to send,
- *            entries to apply, role changes.
+ *            entries to apply, reads that may be served, role changes,
+ *            snapshot chunks to store and install, "take a snapshot".
  *
  * Invariants the driver must keep (docs/architecture.md explains why):
  *  1. If update.flags has RAFT_UPDATE_HARDSTATE, term and vote are durable
@@ -35,6 +38,15 @@
  *     core then treats them as applied.
  *  4. Every pointer in an update is borrowed and valid until the next call
  *     of raft_step() or raft_close(); copy what you keep.
+ *  5. Order of handling one update: hard state; snapshot chunk (stored at
+ *     its offset) and, on SNAPSHOT_INSTALL, the install (finish or drop the
+ *     pending entry writes, make the snapshot durable, restore the state
+ *     machine from it, then drop the log as the update says); entries;
+ *     apply; reads (serve them: apply is done); messages.
+ *  6. SNAPSHOT messages leave the core with data == NULL: the driver fills
+ *     bytes [offset, offset + len) of its snapshot taken at last_index (the
+ *     one it reported with RAFT_EVENT_SNAPSHOT or installed).  A driver that
+ *     no longer holds that snapshot drops the message; the core retries.
  *
  * Memory: every input pointer is borrowed for the call; the core copies what
  * it keeps (entry payloads are copied into the in-memory log).
@@ -60,6 +72,10 @@ typedef uint32_t raft_id;    /* server id 1..RAFT_ID_MAX; 0 = none */
 #define RAFT_MAX_BATCH_ENTRIES 4096u
 /* Largest entry payload the core accepts. */
 #define RAFT_MAX_ENTRY_BYTES (64u * 1024u * 1024u)
+/* Largest snapshot chunk the core accepts. */
+#define RAFT_MAX_CHUNK_BYTES (64u * 1024u * 1024u)
+/* Reads waiting for confirmation at one leader; more get FR_BUSY. */
+#define RAFT_MAX_PENDING_READS 65536u
 
 enum raft_role {
 	RAFT_FOLLOWER = 1,
@@ -209,7 +225,17 @@ enum raft_event_type {
 	RAFT_EVENT_PROPOSE,   /* leader: append client commands */
 	RAFT_EVENT_PERSISTED, /* storage: entries through (index, term)
 				 are durable */
-	RAFT_EVENT_CAMPAIGN,  /* start an election now (tests, transfer) */
+	RAFT_EVENT_CAMPAIGN,  /* start an election now, skipping pre-vote */
+	RAFT_EVENT_READ,      /* leader: linearizable reads (ReadIndex) */
+	RAFT_EVENT_TRANSFER,  /* leader: hand leadership to a voter */
+	RAFT_EVENT_CHANGE,    /* leader: one membership change */
+	RAFT_EVENT_SNAPSHOT,  /* driver: a snapshot at index is durable */
+};
+
+enum raft_change_op {
+	RAFT_CHANGE_ADD_LEARNER = 1, /* new non-voting member */
+	RAFT_CHANGE_PROMOTE,	     /* caught-up learner becomes a voter */
+	RAFT_CHANGE_REMOVE,	     /* voter or learner leaves */
 };
 
 struct raft_buf {
@@ -231,7 +257,41 @@ struct raft_event {
 			raft_index index; /* last durable entry */
 			raft_term term;	  /* its term */
 		} persisted;
+		struct {
+			const uint64_t *ctx; /* caller's ids, echoed back */
+			uint32_t n; /* 1..RAFT_MAX_BATCH_ENTRIES */
+			uint8_t lease; /* 1: serve from the leader lease when
+					  valid (raft_options.lease_ticks) */
+		} read;
+		struct {
+			raft_id to;    /* 0: the most caught-up voter */
+			uint8_t abort; /* 1: cancel a transfer in progress */
+		} transfer;
+		struct {
+			uint8_t op; /* enum raft_change_op */
+			raft_id id;
+		} change;
+		struct {
+			raft_index index; /* applied index the snapshot covers */
+			uint64_t size;	  /* its bytes, > 0 */
+		} snapshot;
 	};
+};
+
+/* A read that may now be served: the state machine has applied through
+ * index, which was the commit index when leadership was confirmed. */
+struct raft_read {
+	uint64_t ctx;	  /* from the READ event */
+	raft_index index; /* read index; applied >= index now */
+	int status;	  /* 0, or FR_NOTLEADER: leadership was lost */
+};
+
+/* What a snapshot covers. */
+struct raft_snapshot_meta {
+	raft_index index;	   /* last entry it covers */
+	raft_term term;		   /* that entry's term */
+	struct raft_config config; /* configuration as of index */
+	uint64_t size;		   /* bytes */
 };
 
 #define RAFT_UPDATE_HARDSTATE 0x01u /* term/vote: persist before sending */
@@ -240,6 +300,10 @@ struct raft_event {
 #define RAFT_UPDATE_APPLY     0x08u /* committed entries to apply */
 #define RAFT_UPDATE_ROLE      0x10u /* role or known leader changed */
 #define RAFT_UPDATE_COMMIT    0x20u /* commit index advanced */
+#define RAFT_UPDATE_READS     0x40u /* reads to serve (after apply) */
+#define RAFT_UPDATE_SNAPSHOT_CHUNK 0x80u    /* store a received chunk */
+#define RAFT_UPDATE_SNAPSHOT_INSTALL 0x100u /* install it (note 5) */
+#define RAFT_UPDATE_SNAPSHOT_WANTED 0x200u  /* take a snapshot now */
 
 struct raft_update {
 	unsigned flags; /* RAFT_UPDATE_* */
@@ -260,9 +324,24 @@ struct raft_update {
 	/* ROLE */
 	uint8_t role;	/* enum raft_role */
 	raft_id leader; /* known leader, 0 = none */
-	/* PROPOSE: where the proposed entries went */
+	/* PROPOSE and CHANGE: where the proposed entries went */
 	raft_index proposed_index; /* index of the first proposed entry */
 	raft_term proposed_term;   /* their term */
+	/* READS */
+	const struct raft_read *reads;
+	uint32_t n_reads;
+	/* SNAPSHOT_CHUNK: write chunk->data at chunk->offset of the incoming
+	 * snapshot named by chunk->last_index/last_term (start a new one at
+	 * offset 0). */
+	const struct raft_snapshot_chunk *chunk;
+	/* SNAPSHOT_INSTALL: the incoming snapshot is complete.  keep_log: the
+	 * log held the snapshot's last entry; drop stored entries <= index
+	 * and keep the rest.  Otherwise drop the whole stored log. */
+	struct raft_snapshot_meta install;
+	bool keep_log;
+	/* SNAPSHOT_WANTED: take a snapshot of the state machine as applied
+	 * (through this index) and report it with RAFT_EVENT_SNAPSHOT. */
+	raft_index snapshot_index;
 };
 
 /* ------------------------------------------------------------------ */
@@ -279,6 +358,19 @@ struct raft_options {
 	uint32_t max_batch_entries; /* entries per AppendEntries */
 	uint32_t max_batch_bytes;   /* payload bytes per AppendEntries (soft:
 				       at least one entry is always sent) */
+	bool pre_vote;		    /* thesis 9.6: no term bump unless a
+				       majority would vote */
+	bool check_quorum;	    /* leader steps down without a majority for
+				       an election timeout; voters ignore
+				       candidates while they hear a leader */
+	uint32_t lease_ticks;	    /* leader-lease reads: 0 = off; needs
+				       check_quorum and < election_ticks - 1
+				       (docs/architecture.md: clock bound) */
+	uint32_t snapshot_threshold; /* applied entries between snapshots;
+					0 = never ask */
+	uint32_t snapshot_trailing;  /* entries kept after a snapshot, for
+					followers slightly behind */
+	uint32_t snapshot_chunk_bytes; /* InstallSnapshot chunk size */
 };
 
 /** The core's seeded generator (splitmix64): advance @state, return the
@@ -287,7 +379,8 @@ struct raft_options {
 uint64_t raft_rand_next(uint64_t *state);
 
 /** Fill @o with defaults: election 10 ticks, heartbeat 1 tick, 64 in flight,
- * 256 entries and 1 MiB per batch. */
+ * 256 entries and 1 MiB per batch, pre-vote and check-quorum on, no lease
+ * reads, a snapshot every 65536 entries keeping 1024, 1 MiB chunks. */
 void raft_options_default(struct raft_options *o, raft_id id, uint64_t seed);
 
 /* What a server recovered from its storage (all zero for a new server). */
@@ -296,7 +389,16 @@ struct raft_restore {
 	raft_id vote;			  /* persisted vote */
 	const struct raft_entry *entries; /* persisted log, consecutive */
 	uint32_t n_entries;
-	struct raft_config config; /* the cluster's configuration */
+	struct raft_config config; /* configuration as of the snapshot, or
+				      the bootstrap one without a snapshot;
+				      config entries in the log override it */
+	/* Latest durable snapshot (index 0: none).  The log may start at or
+	 * before index + 1; entries <= index are ignored, and the log is
+	 * dropped whole if it holds index with another term (a crash in the
+	 * middle of an install). */
+	raft_index snapshot_index;
+	raft_term snapshot_term;
+	uint64_t snapshot_size;
 };
 
 struct raft; /* opaque */
@@ -336,6 +438,12 @@ struct raft_status {
 	raft_index last_index;
 	raft_term last_term;
 	uint32_t n_voters;
+	raft_index snapshot_index; /* latest snapshot, 0 = none */
+	raft_index config_index;   /* entry of the current config, 0 = base */
+	raft_id transfer_to;	   /* leader: transfer in progress, 0 = none */
+	bool prevoting;		   /* follower running a pre-vote */
+	bool lease_valid;	   /* leader: lease reads possible now */
+	uint32_t pending_reads;	   /* leader: reads awaiting confirmation */
 };
 
 struct raft_stats {
@@ -347,11 +455,25 @@ struct raft_stats {
 	uint64_t appends_rejected;     /* log mismatch (normal backtracking) */
 	uint64_t elections_started;
 	uint64_t leader_terms; /* times this server became leader */
+	uint64_t prevotes_started;
+	uint64_t votes_ignored_lease; /* candidates ignored: leader heard */
+	uint64_t check_quorum_stepdowns;
+	uint64_t transfers_started;
+	uint64_t transfers_aborted; /* timed out or cancelled */
+	uint64_t snapshots_sent;    /* complete transfers to followers */
+	uint64_t snapshots_installed;
+	uint64_t snapshot_chunks_refused; /* malformed, out of order, stale */
+	uint64_t config_changes;	  /* proposed by this leader */
+	uint64_t reads_served;
+	uint64_t reads_lease; /* served from the lease */
 };
 
 void raft_status_get(const struct raft *r, struct raft_status *s);
 void raft_stats_get(const struct raft *r, struct raft_stats *s);
 const struct raft_config *raft_config_get(const struct raft *r);
+/** The latest snapshot's metadata (index 0: none), e.g. for the driver to
+ * store next to the snapshot's bytes. */
+void raft_snapshot_get(const struct raft *r, struct raft_snapshot_meta *m);
 
 /** Term of the entry at @index, or 0 if not in the in-memory log. */
 raft_term raft_log_term(const struct raft *r, raft_index index);

@@ -1,4 +1,5 @@
-/* raft_election.c — timers, role changes and RequestVote (§5.2, §5.4.1). */
+/* raft_election.c — timers, role changes, RequestVote (§5.2, §5.4.1),
+ * pre-vote (thesis 9.6) and check-quorum (thesis 6.2). */
 #include <string.h>
 
 #include "raft_private.h"
@@ -15,6 +16,11 @@ void raft__reset_election_timer(struct raft *r)
  * term changes (invariant 1). */
 void raft__become_follower(struct raft *r, raft_term term, raft_id leader)
 {
+	if (r->role == RAFT_LEADER) {
+		raft__reads_fail(r); /* they can no longer be confirmed */
+		r->transfer_to = 0;
+	}
+	r->prevoting = false;
 	if (term > r->term) {
 		r->term = term;
 		r->vote = 0;
@@ -31,6 +37,9 @@ static void become_leader(struct raft *r)
 	r->role = RAFT_LEADER;
 	r->leader = r->id;
 	r->heartbeat_elapsed = 0;
+	r->election_elapsed = 0;
+	r->prevoting = false;
+	r->transfer_to = 0;
 	raft__progress_reset(r);
 	/* A no-op of the new term lets the leader commit entries of earlier
 	 * terms (§5.4.2) and learn the commit index quickly (§8). */
@@ -54,9 +63,60 @@ static uint32_t count_votes(const struct raft *r, uint8_t which)
 	return n;
 }
 
-void raft__campaign(struct raft *r)
+/* While a server hears from a leader (less than an election timeout ago),
+ * it ignores candidates: a server that was partitioned, removed, or is new
+ * cannot depose a healthy leader, and the leader lease (raft_read.c) rests
+ * on it.  Only with check_quorum, which bounds how long a leader that lost
+ * its majority keeps it. */
+bool raft__in_lease(const struct raft *r)
+{
+	return r->opt.check_quorum && r->leader != 0 &&
+	       r->election_elapsed < r->opt.election_ticks;
+}
+
+static void send_votes(struct raft *r, raft_term term, uint8_t flags)
+{
+	/* The driver persists term and vote before these leave (raft.h,
+	 * invariant 1), so we can never vote twice in a term. */
+	for (uint32_t i = 0; i < r->config.n; i++) {
+		const struct raft_server *s = &r->config.servers[i];
+		if (s->id == r->id || s->role != RAFT_VOTER) {
+			continue;
+		}
+		struct raft_message *m = raft__out(r, RAFT_MSG_VOTE, s->id);
+		if (m == NULL) {
+			continue;
+		}
+		m->term = term;
+		m->vote.last_index = raft_log_last_index(&r->log);
+		m->vote.last_term = raft_log_last_term(&r->log);
+		m->vote.flags = flags;
+	}
+}
+
+/* Pre-vote: ask whether a majority would vote for us in term + 1, without
+ * changing term or vote.  A server cut off from the cluster keeps failing
+ * here and so never inflates its term (thesis 9.6). */
+void raft__prevote(struct raft *r)
+{
+	r->stats.prevotes_started++;
+	r->role = RAFT_FOLLOWER; /* a candidate that timed out, too */
+	r->prevoting = true;
+	r->leader = 0;
+	raft__reset_election_timer(r);
+	memset(r->votes, 0, sizeof(r->votes));
+	r->votes[raft__config_slot(&r->config, r->id)] = 1;
+	if (count_votes(r, 1) >= raft__config_voters(&r->config) / 2 + 1) {
+		raft__campaign(r, false);
+		return;
+	}
+	send_votes(r, r->term + 1, RAFT_VOTE_PREVOTE);
+}
+
+void raft__campaign(struct raft *r, bool transfer)
 {
 	r->stats.elections_started++;
+	r->prevoting = false;
 	r->term++;
 	r->vote = r->id;
 	r->role = RAFT_CANDIDATE;
@@ -72,29 +132,48 @@ void raft__campaign(struct raft *r)
 		become_leader(r); /* single voter */
 		return;
 	}
-	/* The driver persists term and vote before these leave (raft.h,
-	 * invariant 1), so we can never vote twice in a term. */
+	send_votes(r, r->term, transfer ? RAFT_VOTE_TRANSFER : 0);
+}
+
+/* Check-quorum: a leader that has not heard from a majority of voters for
+ * an election timeout steps down, so a leader cut off in a minority stops
+ * accepting writes and reads (and its lease ends before anyone else's
+ * election can succeed). */
+static void check_quorum(struct raft *r)
+{
+	uint32_t active = 0;
 	for (uint32_t i = 0; i < r->config.n; i++) {
 		const struct raft_server *s = &r->config.servers[i];
-		if (s->id == r->id || s->role != RAFT_VOTER) {
-			continue;
+		if (s->role == RAFT_VOTER &&
+		    (s->id == r->id || r->progress[i].recent_active)) {
+			active++;
 		}
-		struct raft_message *m = raft__out(r, RAFT_MSG_VOTE, s->id);
-		if (m == NULL) {
-			continue;
-		}
-		m->vote.last_index = raft_log_last_index(&r->log);
-		m->vote.last_term = raft_log_last_term(&r->log);
+		r->progress[i].recent_active = false;
+	}
+	if (active < raft__config_voters(&r->config) / 2 + 1) {
+		r->stats.check_quorum_stepdowns++;
+		raft__become_follower(r, r->term, 0);
 	}
 }
 
 void raft__tick(struct raft *r)
 {
+	r->ticks++;
 	if (r->role == RAFT_LEADER) {
+		if (r->opt.check_quorum &&
+		    ++r->election_elapsed >= r->opt.election_ticks) {
+			r->election_elapsed = 0;
+			check_quorum(r);
+			if (r->role != RAFT_LEADER) {
+				return;
+			}
+		}
+		raft__transfer_tick(r);
 		raft__check_stalls(r);
 		if (++r->heartbeat_elapsed >= r->opt.heartbeat_ticks) {
 			r->heartbeat_elapsed = 0;
 			r->hb_seq++;
+			raft__note_seq_sent(r);
 			raft__broadcast_append(r, true);
 		}
 		return;
@@ -102,7 +181,11 @@ void raft__tick(struct raft *r)
 	if (++r->election_elapsed >= r->election_timeout &&
 	    raft__config_is_voter(&r->config, r->id) &&
 	    r->term < RAFT_TERM_MAX) {
-		raft__campaign(r);
+		if (r->opt.pre_vote) {
+			raft__prevote(r);
+		} else {
+			raft__campaign(r, false);
+		}
 	}
 }
 
@@ -117,14 +200,31 @@ static bool log_up_to_date(const struct raft *r, const struct raft_vote *v)
 	return v->last_index >= raft_log_last_index(&r->log);
 }
 
-/* Precondition: m->term == r->term (the caller stepped up to it). */
+/* Precondition: m->term == r->term (the caller stepped up to it), or, for
+ * a pre-vote, m->term > r->term (no step up). */
 void raft__recv_vote(struct raft *r, const struct raft_message *m)
 {
+	if (m->vote.flags & RAFT_VOTE_PREVOTE) {
+		/* Would we vote in m->term?  Nothing changes here. */
+		bool granted = m->term > r->term && !raft__in_lease(r) &&
+			       log_up_to_date(r, &m->vote);
+		struct raft_message *o =
+		    raft__out(r, RAFT_MSG_VOTE_RESP, m->from);
+		if (o != NULL) {
+			o->vote_resp.granted = granted;
+			o->vote_resp.prevote = 1;
+			if (granted) {
+				o->term = m->term; /* the term asked about */
+			}
+		}
+		return;
+	}
 	/* One vote per term; and while we know a leader of this term we do
 	 * not help anyone replace it. */
 	bool can_vote = r->vote == m->from || (r->vote == 0 && r->leader == 0);
+	/* The candidate need not be in our configuration (thesis 4.1: it
+	 * may hold a newer one); the log check is what keeps us safe. */
 	bool granted = can_vote && r->role == RAFT_FOLLOWER &&
-		       raft__config_is_voter(&r->config, m->from) &&
 		       log_up_to_date(r, &m->vote);
 	if (granted) {
 		r->vote = m->from;
@@ -138,10 +238,31 @@ void raft__recv_vote(struct raft *r, const struct raft_message *m)
 
 void raft__recv_vote_resp(struct raft *r, const struct raft_message *m)
 {
+	int slot = raft__config_slot(&r->config, m->from);
+	if (m->vote_resp.prevote) {
+		/* Granted answers carry the term asked about, term + 1;
+		 * refusals the voter's own term (a higher one has already
+		 * made us step up, in raft.c). */
+		raft_term want =
+		    m->vote_resp.granted ? r->term + 1 : r->term;
+		if (!r->prevoting || r->role != RAFT_FOLLOWER ||
+		    m->term != want) {
+			return;
+		}
+		if (r->votes[slot] == 0) {
+			r->votes[slot] = m->vote_resp.granted ? 1 : 2;
+		}
+		uint32_t quorum = raft__config_voters(&r->config) / 2 + 1;
+		if (count_votes(r, 1) >= quorum) {
+			raft__campaign(r, false);
+		} else if (count_votes(r, 2) >= quorum) {
+			r->prevoting = false;
+		}
+		return;
+	}
 	if (r->role != RAFT_CANDIDATE) {
 		return; /* late answer to an election already decided */
 	}
-	int slot = raft__config_slot(&r->config, m->from);
 	if (r->votes[slot] == 0) {
 		r->votes[slot] = m->vote_resp.granted ? 1 : 2;
 	}

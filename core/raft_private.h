@@ -38,6 +38,7 @@
 enum raft_pr_state {
 	RAFT_PR_PROBE = 1,
 	RAFT_PR_REPLICATE,
+	RAFT_PR_SNAPSHOT, /* needs compacted entries: InstallSnapshot */
 };
 
 struct raft_inflight {
@@ -54,6 +55,35 @@ struct raft_progress {
 	bool paused;	      /* PROBE: waiting for the answer to a probe */
 	uint32_t stall_ticks; /* ticks with entries outstanding and no ack */
 	struct raft_inflight inflight; /* REPLICATE window */
+	bool recent_active;	       /* heard from since the last quorum
+					  check (check_quorum) */
+	uint64_t acked_seq;	       /* highest heartbeat round echoed */
+	uint64_t acked_tick;	       /* leader tick that round was sent */
+	raft_index snap_index;	       /* SNAPSHOT: snapshot being sent */
+	uint64_t snap_offset;	       /* SNAPSHOT: next byte to send */
+};
+
+/* A ReadIndex request waiting at the leader. */
+struct raft_read_req {
+	uint64_t ctx;
+	raft_index index; /* commit index at request; 0 until the leader has
+			     committed an entry of its term */
+	uint64_t seq;	  /* heartbeat round that confirms it; 0 = done */
+};
+
+/* The snapshot being received from a leader. */
+struct raft_snap_in {
+	bool active;
+	struct raft_snapshot_meta meta; /* meta.size == chunk total */
+	uint64_t next;			/* next byte expected */
+};
+
+/* Send tick of heartbeat rounds, for the lease: (seq, tick) of the first
+ * round of each tick, the last RAFT_SEQ_RING of them. */
+#define RAFT_SEQ_RING 64u
+struct raft_seq_tick {
+	uint64_t seq;
+	uint64_t tick;
 };
 
 /* An outgoing message; APPEND entries are a range resolved at the end of
@@ -71,7 +101,11 @@ struct raft {
 	raft_term term;		   /* current term */
 	raft_id vote;		   /* voted for in term, 0 = none */
 	struct raft_log log;	   /* the log */
-	struct raft_config config; /* current configuration */
+	struct raft_config config; /* current configuration (the latest in
+				      the log, committed or not) */
+	raft_index config_index;   /* entry that holds it, 0 = base */
+	struct raft_config base_config; /* configuration as of log.offset */
+	struct raft_snapshot_meta snap; /* latest snapshot, index 0 = none */
 
 	/* Volatile state. */
 	uint8_t role;	      /* enum raft_role */
@@ -85,6 +119,8 @@ struct raft {
 	uint32_t election_timeout;  /* randomized, [T, 2T) */
 	uint32_t heartbeat_elapsed; /* leader: since last heartbeat */
 	uint64_t rng;		    /* splitmix64 state */
+	uint64_t ticks;		    /* ticks since open (lease clock) */
+	bool prevoting;		    /* follower: pre-vote in progress */
 
 	/* Follower: acknowledgement state for the current term's leader. */
 	raft_index match_hint; /* entries verified equal to leader's */
@@ -96,6 +132,21 @@ struct raft {
 	/* Leader: progress by configuration slot. */
 	struct raft_progress progress[RAFT_MAX_SERVERS];
 	uint64_t hb_seq; /* heartbeat round counter */
+	struct raft_seq_tick seq_ring[RAFT_SEQ_RING];
+	uint32_t seq_ring_n;	   /* entries written, ever */
+	raft_id transfer_to;	   /* leadership transfer target, 0 = none */
+	uint32_t transfer_elapsed; /* ticks since it started */
+	raft_term lease_off_term;  /* no lease reads in this term (a
+				      TimeoutNow was sent) */
+	struct raft_read_req *reads; /* FIFO of pending reads */
+	uint32_t reads_start;
+	uint32_t reads_n;
+	uint32_t reads_cap;
+	bool read_round;	      /* a read needs a heartbeat round */
+	raft_index snap_asked;	      /* applied index of the last request */
+
+	/* Follower: the snapshot being received. */
+	struct raft_snap_in snap_in;
 
 	/* Output of the current step. */
 	struct raft_out *out;	       /* messages, fixed capacity */
@@ -103,6 +154,16 @@ struct raft {
 	uint32_t n_out;
 	uint32_t out_cap;
 	raft_index persist_from; /* lowest index written this step, 0 */
+	struct raft_read *read_out; /* reads released this step */
+	uint32_t n_read_out;
+	uint32_t read_out_cap;
+	bool out_chunk;			   /* chunk below to store */
+	struct raft_snapshot_chunk chunk;  /* data in chunk_buf */
+	void *chunk_buf;		   /* owned copy of chunk data */
+	uint32_t chunk_buf_cap;
+	bool out_install;		   /* install below */
+	struct raft_snapshot_meta install;
+	bool install_keep;
 
 	struct raft_stats stats;
 };
@@ -112,9 +173,44 @@ int raft__config_slot(const struct raft_config *c, raft_id id);
 bool raft__config_is_voter(const struct raft_config *c, raft_id id);
 uint32_t raft__config_voters(const struct raft_config *c);
 
+/* raft_membership.c */
+int raft__change(struct raft *r, uint8_t op, raft_id id,
+		 struct raft_update *u);
+void raft__config_refresh(struct raft *r);
+int raft__config_at(const struct raft *r, raft_index index,
+		    struct raft_config *out);
+void raft__config_after_commit(struct raft *r);
+bool raft__entries_valid_config(const struct raft_entry *e, uint32_t n);
+
+/* raft_read.c */
+int raft__read(struct raft *r, const uint64_t *ctx, uint32_t n, bool lease);
+void raft__read_round(struct raft *r);
+void raft__reads_release(struct raft *r);
+void raft__reads_fail(struct raft *r);
+void raft__reads_term_committed(struct raft *r);
+bool raft__lease_valid(const struct raft *r);
+void raft__note_seq_sent(struct raft *r);
+void raft__note_seq_acked(struct raft *r, int slot, uint64_t seq);
+void raft__reads_close(struct raft *r);
+
+/* raft_transfer.c */
+int raft__transfer(struct raft *r, raft_id to, bool abort);
+void raft__transfer_tick(struct raft *r);
+void raft__transfer_progress(struct raft *r, int slot);
+void raft__recv_timeout_now(struct raft *r, const struct raft_message *m);
+
+/* raft_snapshot.c */
+int raft__snapshot_taken(struct raft *r, raft_index index, uint64_t size);
+void raft__send_snapshot(struct raft *r, int slot);
+void raft__recv_snapshot(struct raft *r, const struct raft_message *m);
+void raft__recv_snapshot_resp(struct raft *r, const struct raft_message *m);
+void raft__snapshot_maybe_ask(struct raft *r, struct raft_update *u);
+
 /* raft_election.c */
 void raft__become_follower(struct raft *r, raft_term term, raft_id leader);
-void raft__campaign(struct raft *r);
+void raft__campaign(struct raft *r, bool transfer);
+void raft__prevote(struct raft *r);
+bool raft__in_lease(const struct raft *r);
 void raft__tick(struct raft *r);
 void raft__recv_vote(struct raft *r, const struct raft_message *m);
 void raft__recv_vote_resp(struct raft *r, const struct raft_message *m);
@@ -136,6 +232,8 @@ void raft__check_stalls(struct raft *r);
 int raft__progress_init(struct raft *r);
 void raft__progress_close(struct raft *r);
 void raft__progress_reset(struct raft *r);
+void raft__progress_remap(struct raft *r, const struct raft_config *old);
+void raft__progress_fresh(struct raft *r, struct raft_progress *pr);
 bool raft__inflight_full(const struct raft_inflight *in);
 void raft__inflight_add(struct raft_inflight *in, raft_index last);
 void raft__inflight_free_to(struct raft_inflight *in, raft_index index);

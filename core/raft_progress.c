@@ -26,19 +26,68 @@ void raft__progress_close(struct raft *r)
 	}
 }
 
-/* On becoming leader (§5.3): next = last + 1, match = 0, probing. */
+/* A follower the leader knows nothing about (§5.3): next = last + 1,
+ * match = 0, probing. */
+void raft__progress_fresh(struct raft *r, struct raft_progress *pr)
+{
+	pr->match = 0;
+	pr->next = raft_log_last_index(&r->log) + 1;
+	pr->state = RAFT_PR_PROBE;
+	pr->paused = false;
+	pr->stall_ticks = 0;
+	pr->recent_active = false;
+	pr->acked_seq = 0;
+	pr->acked_tick = 0;
+	pr->snap_index = 0;
+	pr->snap_offset = 0;
+	raft__inflight_reset(&pr->inflight);
+}
+
 void raft__progress_reset(struct raft *r)
 {
-	raft_index last = raft_log_last_index(&r->log);
 	for (uint32_t i = 0; i < RAFT_MAX_SERVERS; i++) {
-		struct raft_progress *pr = &r->progress[i];
-		pr->match = 0;
-		pr->next = last + 1;
-		pr->state = RAFT_PR_PROBE;
-		pr->paused = false;
-		pr->stall_ticks = 0;
-		raft__inflight_reset(&pr->inflight);
+		raft__progress_fresh(r, &r->progress[i]);
 	}
+}
+
+/*
+ * The configuration changed from @old to r->config: progress and votes are
+ * kept by slot, so move each server's state to its new slot.  The slots
+ * (and their in-flight buffers) are permuted, never allocated: a server new
+ * to the configuration takes a freed slot, reset.
+ */
+void raft__progress_remap(struct raft *r, const struct raft_config *old)
+{
+	struct raft_progress tmp[RAFT_MAX_SERVERS];
+	uint8_t votes[RAFT_MAX_SERVERS] = {0};
+	bool used[RAFT_MAX_SERVERS] = {false};
+	bool filled[RAFT_MAX_SERVERS] = {false};
+	const struct raft_config *c = &r->config;
+	for (uint32_t j = 0; j < c->n; j++) {
+		int i = raft__config_slot(old, c->servers[j].id);
+		if (i >= 0) {
+			tmp[j] = r->progress[i];
+			votes[j] = r->votes[i];
+			used[i] = true;
+			filled[j] = true;
+		}
+	}
+	uint32_t k = 0;
+	for (uint32_t j = 0; j < RAFT_MAX_SERVERS; j++) {
+		if (filled[j]) {
+			continue;
+		}
+		while (used[k]) {
+			k++;
+		}
+		tmp[j] = r->progress[k];
+		used[k] = true;
+		if (j < c->n) {
+			raft__progress_fresh(r, &tmp[j]);
+		}
+	}
+	memcpy(r->progress, tmp, sizeof(tmp));
+	memcpy(r->votes, votes, sizeof(votes));
 }
 
 bool raft__inflight_full(const struct raft_inflight *in)

@@ -14,6 +14,9 @@ int raft__propose(struct raft *r, const struct raft_buf *bufs, uint32_t n,
 	if (bufs == NULL || n == 0 || n > RAFT_MAX_BATCH_ENTRIES) {
 		return FR_INVALID;
 	}
+	if (r->transfer_to != 0) {
+		return FR_BUSY; /* handing over: the next leader takes it */
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		if (bufs[i].len > RAFT_MAX_ENTRY_BYTES ||
 		    (bufs[i].len > 0 && bufs[i].base == NULL)) {
@@ -76,9 +79,15 @@ void raft__send_append(struct raft *r, int slot, bool heartbeat)
 	raft_index prev;
 	uint32_t n = 0;
 
-	if (heartbeat && pr->state == RAFT_PR_REPLICATE) {
-		prev = pr->match;
+	if (heartbeat && pr->state != RAFT_PR_PROBE) {
+		/* Below the compaction point the follower's log matches
+		 * only where ours starts. */
+		prev = pr->match > r->log.offset ? pr->match : r->log.offset;
 	} else {
+		if (pr->state == RAFT_PR_SNAPSHOT || pr->next <= r->log.offset) {
+			raft__send_snapshot(r, slot);
+			return;
+		}
 		if (pr->state == RAFT_PR_PROBE && pr->paused) {
 			return;
 		}
@@ -123,7 +132,9 @@ void raft__broadcast_append(struct raft *r, bool heartbeat)
 			 * presumed lost: send it again.  A full window whose
 			 * answers are lost frees one slot, so a later send
 			 * finds the gap and falls back to probing. */
-			pr->paused = false;
+			if (pr->state != RAFT_PR_SNAPSHOT) {
+				pr->paused = false;
+			}
 			if (raft__inflight_full(&pr->inflight)) {
 				raft__inflight_free_to(
 				    &pr->inflight,
@@ -162,9 +173,13 @@ void raft__maybe_commit(struct raft *r)
 		}
 		match[j] = m;
 	}
+	if (n == 0) {
+		return;
+	}
 	raft_index q = match[n / 2]; /* held by n/2 + 1 voters */
 	if (q > r->commit && raft_log_term_of(&r->log, q) == r->term) {
 		r->commit = q;
+		raft__config_after_commit(r);
 	}
 }
 
@@ -217,7 +232,9 @@ static bool append_well_formed(const struct raft_message *m)
 	if (a->n_entries > RAFT_MAX_BATCH_ENTRIES ||
 	    (a->n_entries > 0 && a->entries == NULL) ||
 	    a->prev_term > m->term ||
-	    (a->prev_index == 0) != (a->prev_term == 0)) {
+	    (a->prev_index == 0) != (a->prev_term == 0) ||
+	    (a->n_entries > 0 &&
+	     !raft__entries_valid_config(a->entries, a->n_entries))) {
 		return false;
 	}
 	raft_term t = a->prev_term;
@@ -232,6 +249,16 @@ static bool append_well_formed(const struct raft_message *m)
 		t = e->term;
 	}
 	return a->prev_index + a->n_entries >= a->prev_index; /* overflow */
+}
+
+static bool has_config(const struct raft *r, raft_index from)
+{
+	for (raft_index i = from; i <= raft_log_last_index(&r->log); i++) {
+		if (raft_log_get(&r->log, i)->type == RAFT_ENTRY_CONFIG) {
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Precondition: m->term == r->term. */
@@ -275,6 +302,10 @@ void raft__recv_append(struct raft *r, const struct raft_message *m)
 	}
 	if (appended != 0) {
 		raft__note_write(r, appended);
+	}
+	if ((truncated != 0 && truncated <= r->config_index) ||
+	    (appended != 0 && has_config(r, appended))) {
+		raft__config_refresh(r);
 	}
 	if (rv != 0) {
 		/* Out of memory part way: what was merged is consistent;
@@ -328,6 +359,16 @@ void raft__recv_append_resp(struct raft *r, const struct raft_message *m)
 	const struct raft_append_resp *a = &m->append_resp;
 	raft_index last = raft_log_last_index(&r->log);
 
+	pr->recent_active = true;
+	raft__note_seq_acked(r, slot, a->seq);
+	if (pr->state == RAFT_PR_SNAPSHOT) {
+		/* Heartbeat answers while a snapshot is on its way. */
+		if (a->success && a->index <= last && a->index > pr->match) {
+			pr->match = a->index;
+			raft__maybe_commit(r);
+		}
+		return;
+	}
 	if (a->success) {
 		if (a->index > last) {
 			r->stats
@@ -339,6 +380,10 @@ void raft__recv_append_resp(struct raft *r, const struct raft_message *m)
 			pr->match = a->index;
 			pr->stall_ticks = 0;
 			raft__maybe_commit(r);
+			if (r->role != RAFT_LEADER) {
+				return; /* its own removal committed */
+			}
+			raft__transfer_progress(r, slot);
 		}
 		if (pr->next <= pr->match) {
 			pr->next = pr->match + 1;
@@ -404,8 +449,19 @@ void raft__check_stalls(struct raft *r)
 	}
 	for (uint32_t i = 0; i < r->config.n; i++) {
 		struct raft_progress *pr = &r->progress[i];
-		if (r->config.servers[i].id == r->id ||
-		    pr->state != RAFT_PR_REPLICATE ||
+		if (r->config.servers[i].id == r->id) {
+			continue;
+		}
+		if (pr->state == RAFT_PR_SNAPSHOT) {
+			/* An unanswered chunk is sent again. */
+			if (pr->paused && ++pr->stall_ticks >= limit) {
+				pr->stall_ticks = 0;
+				pr->paused = false;
+				raft__send_snapshot(r, (int)i);
+			}
+			continue;
+		}
+		if (pr->state != RAFT_PR_REPLICATE ||
 		    pr->next <= pr->match + 1) {
 			pr->stall_ticks = 0;
 			continue;

@@ -20,6 +20,8 @@ struct args {
 	bool bench;	   /* --bench */
 	bool demo;	   /* --demo: narrate one run */
 	bool quiet;
+	bool all;	   /* --all-features: every feature on, every seed */
+	bool base;	   /* --base: the paper's algorithm only */
 };
 
 static void usage(FILE *f)
@@ -37,6 +39,14 @@ static void usage(FILE *f)
 		"  --drop PPM    message loss per million (default 20000)\n"
 		"  --dup PPM     message duplication per million (default "
 		"10000)\n"
+		"  --all-features  every seed runs pre-vote, check-quorum,\n"
+		"                lease and ReadIndex reads, snapshots with\n"
+		"                chunked InstallSnapshot, membership changes\n"
+		"                and leadership transfers (default: each seed\n"
+		"                draws its own mix)\n"
+		"  --base        the paper's algorithm only: no pre-vote,\n"
+		"                check-quorum, snapshots, reads, changes or\n"
+		"                transfers\n"
 		"  --long HOURS  keep running new seeds for HOURS\n"
 		"  --bench       measure deliveries/s, 5 nodes under faults\n"
 		"  --demo        narrate one run: elections, faults, commits\n"
@@ -71,6 +81,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	    {"bench", no_argument, NULL, 'b'},
 	    {"demo", no_argument, NULL, 'D'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"all-features", no_argument, NULL, 'A'},
+	    {"base", no_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -131,6 +143,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'q':
 			a->quiet = true;
 			break;
+		case 'A':
+			a->all = true;
+			break;
+		case 'B':
+			a->base = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -168,6 +186,10 @@ struct result {
 	uint64_t steps;
 	uint64_t deliveries;
 	uint64_t acked;
+	uint64_t reads;
+	uint64_t installs;
+	uint64_t snapshots;
+	uint64_t changes;
 };
 
 /* One seed: random faults for `steps`, then heal and converge. */
@@ -195,6 +217,28 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 		f.crash_ppm *= 5; /* crash-heavy seeds */
 		f.restart_ppm *= 2;
 	}
+	/* Features: each seed draws its own mix unless told otherwise. */
+	uint64_t feat = a->all ? UINT64_MAX : a->base ? 0 : shape >> 44;
+	static const uint32_t threshold[] = {16, 64, 256, 0};
+	static const uint32_t trailing[] = {0, 4, 32, 8};
+	static const uint32_t chunk[] = {16, 64, 1024, 40};
+	o.pre_vote = feat & 1;
+	o.check_quorum = (feat >> 1) & 1;
+	o.lease_ticks = o.check_quorum && ((feat >> 2) & 1) && !a->base
+			    ? o.election_ticks - 3
+			    : 0;
+	o.snapshot_threshold = a->base ? 0 : threshold[(shape >> 48) & 3];
+	if (a->all && o.snapshot_threshold == 0) {
+		o.snapshot_threshold = 32;
+	}
+	o.snapshot_trailing = trailing[(shape >> 50) & 3];
+	o.snapshot_chunk_bytes = chunk[(shape >> 52) & 3];
+	if (a->nodes > 2 && ((feat >> 3) & 1)) {
+		o.n_voters = a->nodes - 1; /* one node starts outside */
+	}
+	if (a->base) {
+		f.read_ppm = f.change_ppm = f.transfer_ppm = 0;
+	}
 	struct sim *s;
 	int rv = sim_open(&s, &o);
 	if (rv != 0) {
@@ -209,6 +253,10 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 	res->steps += sim_steps(s);
 	res->deliveries += sim_deliveries(s);
 	res->acked += sim_acked(s);
+	res->reads += sim_reads_done(s);
+	res->installs += sim_installs(s);
+	res->snapshots += sim_snapshots(s);
+	res->changes += sim_changes(s);
 	if (rv != 0) {
 		printf("seed %" PRIu64 ": VIOLATION after %" PRIu64
 		       " steps (t=%" PRIu64 "us): %s\n",
@@ -219,8 +267,9 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 		printf("last events:\n");
 		sim_trace_dump(s, stdout, 40);
 		printf("replay: fabraft-sim --seed %" PRIu64 " --steps %" PRIu64
-		       " --nodes %u --drop %u --dup %u\n",
-		       seed, a->steps, a->nodes, a->drop_ppm, a->dup_ppm);
+		       " --nodes %u --drop %u --dup %u%s\n",
+		       seed, a->steps, a->nodes, a->drop_ppm, a->dup_ppm,
+		       a->all ? " --all-features" : a->base ? " --base" : "");
 		sim_close(s);
 		return 1;
 	}
@@ -302,6 +351,10 @@ int main(int argc, char **argv)
 	       " steps, %" PRIu64 " deliveries, %" PRIu64
 	       " acknowledged writes) in %.1f s\n",
 	       ran, a.steps, r.steps, r.deliveries, r.acked, now_s() - t0);
+	printf("fabraft-sim: checked %" PRIu64 " linearizable reads, %" PRIu64
+	       " snapshots taken, %" PRIu64 " installed, %" PRIu64
+	       " membership changes applied\n",
+	       r.reads, r.snapshots, r.installs, r.changes);
 	printf("%" PRIu64 " passed, %" PRIu64 " failed\n", ran - failed,
 	       failed);
 	return failed == 0 ? 0 : 1;

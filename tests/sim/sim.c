@@ -20,6 +20,10 @@ void sim_options_default(struct sim_options *o, uint32_t n_nodes, uint64_t seed)
 	o->heartbeat_ticks = 1;
 	o->max_inflight = 16;
 	o->max_batch_entries = 32;
+	o->pre_vote = true;
+	o->check_quorum = true;
+	o->snapshot_trailing = 8;
+	o->snapshot_chunk_bytes = 64;
 }
 
 /* ------------------------------------------------------------------ */
@@ -185,6 +189,9 @@ static struct sim_msg *msg_copy(const struct raft_message *m)
 	for (uint32_t i = 0; i < n; i++) {
 		bytes += m->append.entries[i].len;
 	}
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		bytes += m->snapshot.len;
+	}
 	struct sim_msg *c = malloc(bytes);
 	if (c == NULL) {
 		abort();
@@ -202,6 +209,10 @@ static struct sim_msg *msg_copy(const struct raft_message *m)
 	if (m->type == RAFT_MSG_APPEND) {
 		c->m.append.entries = n > 0 ? c->entries : NULL;
 	}
+	if (m->type == RAFT_MSG_SNAPSHOT && m->snapshot.len > 0) {
+		memcpy(payload, m->snapshot.data, m->snapshot.len);
+		c->m.snapshot.data = payload;
+	}
 	return c;
 }
 
@@ -209,6 +220,17 @@ static void send_one(struct sim *s, const struct raft_message *m)
 {
 	if (m->to == 0 || m->to > s->opt.n_nodes) {
 		return;
+	}
+	struct raft_message fill;
+	unsigned char chunk[4096];
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		/* The driver supplies the bytes (raft.h note 6). */
+		fill = *m;
+		if (fill.snapshot.len > sizeof(chunk) ||
+		    !sim__snap_fill(s, m->from, &fill.snapshot, chunk)) {
+			return;
+		}
+		m = &fill;
 	}
 	int copies = 1;
 	if (chance_ppm(s, s->opt.drop_ppm)) {
@@ -234,7 +256,14 @@ static void handle_update(struct sim *s, struct sim_node *n,
 		n->term = u->term;
 		n->vote = u->vote;
 	}
-	/* 2. Entries go to the disk queue; the mirror follows the core. */
+	/* 2. A snapshot chunk is stored; a complete one is installed. */
+	if (u->flags & RAFT_UPDATE_SNAPSHOT_CHUNK) {
+		sim__snap_chunk(s, n, u->chunk);
+	}
+	if (u->flags & RAFT_UPDATE_SNAPSHOT_INSTALL) {
+		sim__snap_install(s, n, u);
+	}
+	/* 3. Entries go to the disk queue; the mirror follows the core. */
 	if (u->flags & RAFT_UPDATE_ENTRIES) {
 		sim__check_append(s, n, u->entries, u->n_entries);
 		sim__disk_write(s, n, u->entries, u->n_entries);
@@ -263,7 +292,13 @@ static void handle_update(struct sim *s, struct sim_node *n,
 	for (uint32_t i = 0; i < u->n_apply; i++) {
 		sim__check_apply(s, n, &u->apply[i]);
 	}
-	/* 3. Messages. */
+	if (u->flags & RAFT_UPDATE_READS) {
+		sim__check_reads(s, n, u->reads, u->n_reads);
+	}
+	if (u->flags & RAFT_UPDATE_SNAPSHOT_WANTED) {
+		n->want_snap = u->snapshot_index; /* taken after this step */
+	}
+	/* 4. Messages. */
 	for (uint32_t i = 0; i < u->n_messages; i++) {
 		send_one(s, &u->messages[i]);
 	}
@@ -273,12 +308,23 @@ static int node_step(struct sim *s, struct sim_node *n,
 		     const struct raft_event *ev, struct raft_update *u)
 {
 	int rv = raft_step(n->raft, ev, u);
-	if (rv != 0 && rv != FR_NOTLEADER) {
+	if (rv != 0 && rv != FR_NOTLEADER && ev->type == RAFT_EVENT_TICK) {
+		sim__violate(s, "raft_step on node %u failed: %s", n->id,
+			     fr_strerror(rv));
+		return rv;
+	}
+	if (rv != 0 && (ev->type == RAFT_EVENT_RECEIVE ||
+			ev->type == RAFT_EVENT_PERSISTED)) {
 		sim__violate(s, "raft_step on node %u failed: %s", n->id,
 			     fr_strerror(rv));
 		return rv;
 	}
 	handle_update(s, n, u);
+	if (n->want_snap != 0 && n->raft != NULL) {
+		raft_index idx = n->want_snap;
+		n->want_snap = 0;
+		sim__snap_take(s, n, idx);
+	}
 	return rv;
 }
 
@@ -294,16 +340,25 @@ static int node_start(struct sim *s, struct sim_node *n)
 	o.heartbeat_ticks = s->opt.heartbeat_ticks;
 	o.max_inflight = s->opt.max_inflight;
 	o.max_batch_entries = s->opt.max_batch_entries;
+	o.pre_vote = s->opt.pre_vote;
+	o.check_quorum = s->opt.check_quorum;
+	o.lease_ticks = s->opt.lease_ticks;
+	o.snapshot_threshold = s->opt.snapshot_threshold;
+	o.snapshot_trailing = s->opt.snapshot_trailing;
+	o.snapshot_chunk_bytes = s->opt.snapshot_chunk_bytes;
 	struct raft_restore rs;
 	memset(&rs, 0, sizeof(rs));
 	rs.term = n->term;
 	rs.vote = n->vote;
 	rs.entries = n->disk.e;
 	rs.n_entries = (uint32_t)n->disk.n;
-	rs.config.n = s->opt.n_nodes;
-	for (uint32_t i = 0; i < s->opt.n_nodes; i++) {
-		rs.config.servers[i].id = i + 1;
-		rs.config.servers[i].role = RAFT_VOTER;
+	if (n->snap.meta.index > 0) {
+		rs.config = n->snap.meta.config;
+		rs.snapshot_index = n->snap.meta.index;
+		rs.snapshot_term = n->snap.meta.term;
+		rs.snapshot_size = n->snap.meta.size;
+	} else {
+		sim__initial_config(s, &rs.config);
 	}
 	int rv = raft_open(&n->raft, &o, &rs);
 	if (rv != 0) {
@@ -326,6 +381,7 @@ static int node_start(struct sim *s, struct sim_node *n)
 int sim_open(struct sim **out, const struct sim_options *o)
 {
 	if (o->n_nodes == 0 || o->n_nodes > SIM_MAX_NODES || o->tick_us == 0 ||
+	    o->n_voters > o->n_nodes ||
 	    o->delay_min_us > o->delay_max_us ||
 	    o->disk_min_us > o->disk_max_us) {
 		return FR_INVALID;
@@ -336,6 +392,7 @@ int sim_open(struct sim **out, const struct sim_options *o)
 	}
 	s->opt = *o;
 	s->rng = o->seed;
+	sim__initial_config(s, &s->canon_config);
 	for (raft_id id = 1; id <= o->n_nodes; id++) {
 		s->nodes[id].id = id;
 		int rv = node_start(s, &s->nodes[id]);
@@ -357,6 +414,7 @@ void sim_close(struct sim *s)
 		struct sim_node *n = &s->nodes[id];
 		raft_close(n->raft);
 		sim__disk_free(n);
+		sim__snap_free(n);
 		free(n->mirror_hash);
 		free(n->mirror_term);
 	}
@@ -372,6 +430,14 @@ void sim_crash(struct sim *s, raft_id id)
 		return;
 	}
 	sim__trace(s, TR_CRASH, id, 0, 0, 0, 0, 0);
+	/* Its pending reads die with it (no answer: the client times out). */
+	for (uint64_t k = 0; k < s->reads_n;) {
+		if (s->reads[k].node == id) {
+			s->reads[k] = s->reads[--s->reads_n];
+		} else {
+			k++;
+		}
+	}
 	raft_close(n->raft);
 	n->raft = NULL;
 	n->up = false;
@@ -660,6 +726,76 @@ int sim_propose(struct sim *s, raft_id id, const void *buf, uint32_t len,
 	return s->violated ? FR_CORRUPT : 0;
 }
 
+int sim_read(struct sim *s, raft_id id, bool lease, uint64_t *ctx)
+{
+	struct sim_node *n = live(s, id);
+	if (n == NULL) {
+		return FR_NOTLEADER;
+	}
+	uint64_t c = ++s->read_ctx;
+	s->reads = sim__grow(s->reads, &s->reads_cap, s->reads_n + 1,
+			     sizeof(*s->reads));
+	s->reads[s->reads_n++] =
+	    (struct sim_read_inv){c, id, s->max_done_point};
+	struct raft_event e = {.type = RAFT_EVENT_READ};
+	e.read.ctx = &c;
+	e.read.n = 1;
+	e.read.lease = lease;
+	struct raft_update u;
+	int rv = node_step(s, n, &e, &u);
+	if (rv != 0) {
+		for (uint64_t k = 0; k < s->reads_n; k++) {
+			if (s->reads[k].ctx == c) {
+				s->reads[k] = s->reads[--s->reads_n];
+				break;
+			}
+		}
+	}
+	if (ctx != NULL) {
+		*ctx = c;
+	}
+	return s->violated ? FR_CORRUPT : rv;
+}
+
+int sim_change(struct sim *s, raft_id id, uint8_t op, raft_id target,
+	       raft_index *index)
+{
+	struct sim_node *n = live(s, id);
+	if (n == NULL) {
+		return FR_NOTLEADER;
+	}
+	struct raft_event e = {.type = RAFT_EVENT_CHANGE};
+	e.change.op = op;
+	e.change.id = target;
+	struct raft_update u;
+	raft_index commit_before = n->commit;
+	int rv = node_step(s, n, &e, &u);
+	if (rv == 0) {
+		s->cprops = sim__grow(s->cprops, &s->cprops_cap,
+				      s->cprops_n + 1, sizeof(*s->cprops));
+		s->cprops[s->cprops_n++] = (struct sim_config_prop){
+		    u.proposed_index, u.proposed_term, commit_before};
+		if (index != NULL) {
+			*index = u.proposed_index;
+		}
+	}
+	return s->violated ? FR_CORRUPT : rv;
+}
+
+int sim_transfer(struct sim *s, raft_id id, raft_id to, bool abort)
+{
+	struct sim_node *n = live(s, id);
+	if (n == NULL) {
+		return FR_NOTLEADER;
+	}
+	struct raft_event e = {.type = RAFT_EVENT_TRANSFER};
+	e.transfer.to = to;
+	e.transfer.abort = abort;
+	struct raft_update u;
+	int rv = node_step(s, n, &e, &u);
+	return s->violated ? FR_CORRUPT : rv;
+}
+
 int sim_inject(struct sim *s, const struct raft_message *m)
 {
 	struct sim_node *n = live(s, m->to);
@@ -738,6 +874,26 @@ uint64_t sim_steps(const struct sim *s)
 uint64_t sim_acked(const struct sim *s)
 {
 	return s->acks_n;
+}
+
+uint64_t sim_reads_done(const struct sim *s)
+{
+	return s->reads_done;
+}
+
+uint64_t sim_installs(const struct sim *s)
+{
+	return s->installs;
+}
+
+uint64_t sim_snapshots(const struct sim *s)
+{
+	return s->snapshots;
+}
+
+uint64_t sim_changes(const struct sim *s)
+{
+	return s->changes_applied;
 }
 
 raft_index sim_applied(const struct sim *s, raft_id id)

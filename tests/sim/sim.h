@@ -43,7 +43,24 @@
  *  6. Acknowledged writes: an entry acknowledged to its client (applied on
  *     the leader that proposed it, in the proposal's term) is the entry
  *     every node applies at that index; sim_converge() then checks every
- *     acknowledged write is applied on every node.
+ *     acknowledged write is applied on every member.
+ *  7. Snapshots: the state a snapshot carries (taken, installed, or
+ *     restored after a crash) is the state every node had at its index,
+ *     and every later apply continues from it.
+ *  8. Reads are linearizable: a read served at index p (the state machine
+ *     as the serving node has applied it) must have p >= every write and
+ *     every read completed before the read was invoked (the toy state
+ *     machine is a function of the applied index, so this is the model
+ *     check against the history).
+ *  9. Membership: consecutive configurations in the applied log differ by
+ *     at most one voter, and a configuration entry was proposed only after
+ *     the previous one had committed at its leader.
+ *
+ * Snapshots in the simulator: the toy state machine (a hash chain over the
+ * applied entries) is serialized with padding to several chunks; SNAPSHOT
+ * messages get their bytes from the sender's durable snapshot as they
+ * leave (raft.h note 6).  An install randomly completes or discards the
+ * pending entry writes first (both are allowed by raft.h note 5).
  * The first violation stops the run; sim_violation() names it and
  * sim_trace_dump() prints the last events.
  */
@@ -65,10 +82,19 @@ struct sim_options {
 	uint32_t heartbeat_ticks;
 	uint32_t max_inflight;
 	uint32_t max_batch_entries;
+	bool pre_vote;		       /* raft_options */
+	bool check_quorum;
+	uint32_t lease_ticks;
+	uint32_t snapshot_threshold;   /* 0: no snapshots */
+	uint32_t snapshot_trailing;
+	uint32_t snapshot_chunk_bytes;
+	uint32_t n_voters; /* initial voters 1..n_voters (0: all); the other
+			      nodes start outside the configuration */
 };
 
 /** Defaults: 3 nodes, auto ticks of 10 ms, 0.1–2 ms delays, no loss, disk
- * 50–500 µs, election 10 ticks, heartbeat 1 tick. */
+ * 50–500 µs, election 10 ticks, heartbeat 1 tick, pre-vote and
+ * check-quorum on, no lease, no snapshots, every node a voter. */
 void sim_options_default(struct sim_options *o, uint32_t n_nodes,
 			 uint64_t seed);
 
@@ -113,6 +139,16 @@ int sim_campaign(struct sim *s, raft_id id);
  * when @id is the leader.  Returns 0, FR_NOTLEADER or FR_NOMEM. */
 int sim_propose(struct sim *s, raft_id id, const void *buf, uint32_t len,
 		raft_index *index, raft_term *term);
+/** ReadIndex (or lease, @lease) read at @id; @ctx receives its id.
+ * Returns 0, FR_NOTLEADER, FR_BUSY or FR_INVALID; the outcome is checked
+ * (invariant 8) when the core releases it. */
+int sim_read(struct sim *s, raft_id id, bool lease, uint64_t *ctx);
+/** Membership change at @id (enum raft_change_op on @target).  Returns the
+ * core's answer (0, FR_NOTLEADER, FR_BUSY, FR_AGAIN, FR_EXISTS, ...). */
+int sim_change(struct sim *s, raft_id id, uint8_t op, raft_id target,
+	       raft_index *index);
+/** Leadership transfer at @id to @to (0: most caught up), or abort. */
+int sim_transfer(struct sim *s, raft_id id, raft_id to, bool abort);
 /** Feed @id a message as if from the network (bad-input tests). */
 int sim_inject(struct sim *s, const struct raft_message *m);
 /** Make every pending write of @id durable now (tests). */
@@ -127,6 +163,10 @@ uint64_t sim_now(const struct sim *s);
 uint64_t sim_deliveries(const struct sim *s);
 uint64_t sim_steps(const struct sim *s);
 uint64_t sim_acked(const struct sim *s); /* acknowledged writes */
+uint64_t sim_reads_done(const struct sim *s); /* reads served, checked */
+uint64_t sim_installs(const struct sim *s);   /* snapshots installed */
+uint64_t sim_snapshots(const struct sim *s);  /* snapshots taken */
+uint64_t sim_changes(const struct sim *s);    /* config changes applied */
 raft_index sim_applied(const struct sim *s, raft_id id);
 const char *sim_violation(const struct sim *s); /* NULL when none */
 void sim_trace_dump(const struct sim *s, FILE *f, unsigned last);
@@ -143,6 +183,9 @@ struct sim_fault_rates {
 	uint32_t crash_on_commit_ppm; /* a leader crashes right after its
 					 commit index advances (the
 					 Figure 8 window) */
+	uint32_t read_ppm;	      /* per step: a read at a leader */
+	uint32_t change_ppm;	      /* per step: a membership change */
+	uint32_t transfer_ppm;	      /* per step: a leadership transfer */
 };
 
 void sim_fault_rates_default(struct sim_fault_rates *f);

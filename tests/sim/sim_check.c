@@ -129,14 +129,223 @@ void sim__check_append(struct sim *s, struct sim_node *n,
 	}
 }
 
-/* After a restart the core's log is the durable one. */
+void sim__initial_config(const struct sim *s, struct raft_config *c)
+{
+	uint32_t voters = s->opt.n_voters ? s->opt.n_voters : s->opt.n_nodes;
+	memset(c, 0, sizeof(*c));
+	c->n = voters;
+	for (uint32_t i = 0; i < voters; i++) {
+		c->servers[i].id = i + 1;
+		c->servers[i].role = RAFT_VOTER;
+	}
+}
+
+static bool lm_lookup(const struct sim *s, raft_index i, raft_term t,
+		      uint64_t *prefix)
+{
+	if (s->lm_cap == 0) {
+		return false;
+	}
+	uint64_t b = lm_bucket(i, t, s->lm_cap);
+	while (s->lm[b].index != 0) {
+		if (s->lm[b].index == i && s->lm[b].term == t) {
+			*prefix = s->lm[b].prefix;
+			return true;
+		}
+		b = (b + 1) & (s->lm_cap - 1);
+	}
+	return false;
+}
+
+static void mirror_grow(struct sim_node *n, raft_index idx)
+{
+	if (idx < n->mirror_cap) {
+		return;
+	}
+	uint64_t cap = n->mirror_cap;
+	n->mirror_hash =
+	    sim__grow(n->mirror_hash, &cap, idx + 1, sizeof(uint64_t));
+	cap = n->mirror_cap;
+	n->mirror_term =
+	    sim__grow(n->mirror_term, &cap, idx + 1, sizeof(raft_term));
+	n->mirror_cap = cap;
+}
+
+/* The node's log now starts after a snapshot of (index, term): its mirror
+ * continues from the prefix hash that entry has in every log. */
+static void mirror_reset_at(struct sim *s, struct sim_node *n,
+			    raft_index index, raft_term term)
+{
+	uint64_t prefix;
+	if (!lm_lookup(s, index, term, &prefix)) {
+		sim__violate(s,
+			     "node %u holds a snapshot of (index %llu, term "
+			     "%llu), an entry no log ever held",
+			     n->id, (unsigned long long)index,
+			     (unsigned long long)term);
+		return;
+	}
+	mirror_grow(n, index);
+	n->mirror_hash[index - 1] = prefix;
+	n->mirror_term[index - 1] = term;
+	n->mirror_n = index;
+}
+
+/* The state a snapshot carries must be the state every node had at its
+ * index (invariant 7). */
+void sim__check_snapshot_state(struct sim *s, struct sim_node *n,
+			       raft_index index, uint64_t sm)
+{
+	if (index > s->canon_n || s->canon_sm[index - 1] != sm) {
+		sim__violate(s,
+			     "snapshot at index %llu on node %u does not "
+			     "hold the state machine as applied there",
+			     (unsigned long long)index, n->id);
+	}
+}
+
+/* After a restart the core's log (and snapshot) is the durable one. */
 void sim__check_restart(struct sim *s, struct sim_node *n)
 {
+	struct raft_status st;
+	raft_status_get(n->raft, &st);
+	raft_index base = st.first_index - 1;
 	n->mirror_n = 0;
-	n->applied = 0;
-	n->commit = 0;
+	n->applied = base;
+	n->commit = base;
 	n->sm_hash = 0;
-	sim__check_append(s, n, n->disk.e, (uint32_t)n->disk.n);
+	if (base > 0) {
+		uint64_t sm = 0;
+		if (!sim__snap_parse(n->snap.data, n->snap.meta.size, base,
+				     &sm)) {
+			sim__violate(s, "node %u restarted from a bad snapshot",
+				     n->id);
+			return;
+		}
+		sim__check_snapshot_state(s, n, base, sm);
+		n->sm_hash = sm;
+		mirror_reset_at(s, n, base, raft_log_term(n->raft, base));
+	}
+	for (raft_index i = base + 1; i <= st.last_index && !s->violated;
+	     i++) {
+		sim__check_append(s, n, raft_log_entry(n->raft, i), 1);
+	}
+}
+
+void sim__check_install(struct sim *s, struct sim_node *n,
+			const struct raft_snapshot_meta *m, uint64_t sm,
+			bool keep)
+{
+	sim__check_snapshot_state(s, n, m->index, sm);
+	if (!keep) {
+		mirror_reset_at(s, n, m->index, m->term);
+	} else if (m->index > n->mirror_n ||
+		   n->mirror_term[m->index - 1] != m->term) {
+		sim__violate(s,
+			     "node %u keeps its log after snapshot %llu it "
+			     "does not hold",
+			     n->id, (unsigned long long)m->index);
+	}
+	n->applied = m->index;
+	n->sm_hash = sm;
+	if (n->commit < m->index) {
+		n->commit = m->index;
+	}
+}
+
+/* Invariant 8: every read sees every operation completed before it was
+ * invoked. */
+void sim__check_reads(struct sim *s, struct sim_node *n,
+		      const struct raft_read *r, uint32_t count)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t k = 0;
+		while (k < s->reads_n && s->reads[k].ctx != r[i].ctx) {
+			k++;
+		}
+		if (k == s->reads_n) {
+			sim__violate(s, "node %u released unknown read %llu",
+				     n->id, (unsigned long long)r[i].ctx);
+			return;
+		}
+		struct sim_read_inv inv = s->reads[k];
+		s->reads[k] = s->reads[--s->reads_n];
+		if (r[i].status != 0) {
+			continue; /* refused: the client retries elsewhere */
+		}
+		raft_index point = n->applied;
+		if (point < r[i].index || point < inv.min_point) {
+			sim__violate(s,
+				     "linearizability: read %llu on node %u "
+				     "sees index %llu (read index %llu) but "
+				     "index %llu had completed before it "
+				     "was invoked",
+				     (unsigned long long)r[i].ctx, n->id,
+				     (unsigned long long)point,
+				     (unsigned long long)r[i].index,
+				     (unsigned long long)inv.min_point);
+			return;
+		}
+		if (point > s->max_done_point) {
+			s->max_done_point = point;
+		}
+		s->reads_done++;
+	}
+}
+
+/* Invariant 9, checked as the applied log grows. */
+static void check_config_entry(struct sim *s, const struct raft_entry *e)
+{
+	struct raft_config c;
+	if (raft_config_decode(&c, e->buf, e->len) != 0) {
+		sim__violate(s, "an undecodable configuration at %llu applied",
+			     (unsigned long long)e->index);
+		return;
+	}
+	uint32_t diff = 0;
+	for (uint32_t i = 0; i < c.n; i++) {
+		bool was = false;
+		for (uint32_t j = 0; j < s->canon_config.n; j++) {
+			was |= s->canon_config.servers[j].id == c.servers[i].id &&
+			       s->canon_config.servers[j].role == RAFT_VOTER;
+		}
+		diff += (c.servers[i].role == RAFT_VOTER) != was;
+	}
+	for (uint32_t j = 0; j < s->canon_config.n; j++) {
+		bool is = false;
+		for (uint32_t i = 0; i < c.n; i++) {
+			is |= c.servers[i].id == s->canon_config.servers[j].id;
+		}
+		diff += !is && s->canon_config.servers[j].role == RAFT_VOTER;
+	}
+	if (diff > 1) {
+		sim__violate(s,
+			     "configuration at %llu changes %u voters at "
+			     "once",
+			     (unsigned long long)e->index, diff);
+		return;
+	}
+	uint64_t k = 0;
+	while (k < s->cprops_n && (s->cprops[k].index != e->index ||
+				   s->cprops[k].term != e->term)) {
+		k++;
+	}
+	if (k == s->cprops_n) {
+		sim__violate(s, "configuration at %llu was never proposed",
+			     (unsigned long long)e->index);
+		return;
+	}
+	if (s->cprops[k].commit_at < s->canon_config_index) {
+		sim__violate(s,
+			     "configuration at %llu was proposed before the "
+			     "previous one (at %llu) committed",
+			     (unsigned long long)e->index,
+			     (unsigned long long)s->canon_config_index);
+		return;
+	}
+	s->canon_config = c;
+	s->canon_config_index = e->index;
+	s->changes_applied++;
 }
 
 void sim__check_leader(struct sim *s, struct sim_node *n)
@@ -162,7 +371,8 @@ void sim__check_leader(struct sim *s, struct sim_node *n)
 	s->leader_of_term[st.term] = n->id;
 	/* Leader Completeness: every entry applied anywhere (so committed)
 	 * is in the new leader's log. */
-	for (raft_index i = 1; i <= s->canon_n; i++) {
+	raft_index from = st.first_index > 1 ? st.first_index : 1;
+	for (raft_index i = from; i <= s->canon_n; i++) {
 		if (raft_log_term(n->raft, i) != s->canon_term[i - 1]) {
 			sim__violate(s,
 				     "Leader Completeness: leader %u of "
@@ -208,6 +418,9 @@ static void record_ack(struct sim *s, raft_id node, const struct raft_entry *e,
 					    s->acks_n + 1, sizeof(*s->acks));
 			s->acks[s->acks_n++] =
 			    (struct sim_ack){e->index, e->term, h};
+			if (e->index > s->max_done_point) {
+				s->max_done_point = e->index;
+			}
 		}
 		s->props[k] = s->props[--s->props_n];
 		return;
@@ -224,7 +437,18 @@ void sim__check_apply(struct sim *s, struct sim_node *n,
 		return;
 	}
 	uint64_t h = entry_hash(e);
+	uint64_t sm = mix(n->sm_hash, h);
 	if (e->index <= s->canon_n) {
+		if (s->canon_sm[e->index - 1] != sm &&
+		    s->canon_term[e->index - 1] == e->term &&
+		    s->canon_hash[e->index - 1] == h) {
+			sim__violate(s,
+				     "State Machine Safety: node %u reaches "
+				     "another state at index %llu (it "
+				     "restored a wrong snapshot?)",
+				     n->id, (unsigned long long)e->index);
+			return;
+		}
 		if (s->canon_term[e->index - 1] != e->term ||
 		    s->canon_hash[e->index - 1] != h) {
 			sim__violate(
@@ -244,13 +468,20 @@ void sim__check_apply(struct sim *s, struct sim_node *n,
 		cap = s->canon_cap;
 		s->canon_hash =
 		    sim__grow(s->canon_hash, &cap, e->index, sizeof(uint64_t));
+		cap = s->canon_cap;
+		s->canon_sm =
+		    sim__grow(s->canon_sm, &cap, e->index, sizeof(uint64_t));
 		s->canon_cap = cap;
 		s->canon_term[e->index - 1] = e->term;
 		s->canon_hash[e->index - 1] = h;
+		s->canon_sm[e->index - 1] = sm;
 		s->canon_n = e->index;
+		if (e->type == RAFT_ENTRY_CONFIG) {
+			check_config_entry(s, e);
+		}
 	}
 	n->applied = e->index;
-	n->sm_hash = mix(n->sm_hash, h);
+	n->sm_hash = sm;
 	if (e->type == RAFT_ENTRY_NORMAL) {
 		record_ack(s, n->id, e, h);
 	}
@@ -279,6 +510,9 @@ void sim__check_close(struct sim *s)
 	free(s->canon_term);
 	free(s->canon_hash);
 	free(s->leader_of_term);
+	free(s->canon_sm);
 	free(s->props);
 	free(s->acks);
+	free(s->reads);
+	free(s->cprops);
 }

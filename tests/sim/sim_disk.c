@@ -38,15 +38,52 @@ void sim__log_copy_in(struct sim_log *l, const struct raft_entry *e, uint64_t n)
 	}
 }
 
-/* Storing entry i first deletes every stored entry >= i (raft.h). */
+/* Storing entry i first deletes every stored entry >= i (raft.h).  The
+ * stored log may start past index 1 (compacted). */
 void sim__log_apply_write(struct sim_log *disk, const struct sim_log *w)
 {
 	if (w->n == 0) {
 		return;
 	}
 	raft_index first = w->e[0].index;
-	log_truncate(disk, first - 1 < disk->n ? first - 1 : disk->n);
+	raft_index disk_first = disk->n > 0 ? disk->e[0].index : first;
+	uint64_t keep = first > disk_first ? first - disk_first : 0;
+	log_truncate(disk, keep < disk->n ? keep : disk->n);
+	if (disk->n > 0 && disk->e[disk->n - 1].index + 1 != first) {
+		log_truncate(disk, 0); /* not contiguous: start over */
+	}
 	sim__log_copy_in(disk, w->e, w->n);
+}
+
+/* Drop stored entries <= @upto (after a snapshot made them redundant). */
+void sim__disk_compact(struct sim_node *n, raft_index upto)
+{
+	struct sim_log *l = &n->disk;
+	uint64_t drop = 0;
+	while (drop < l->n && l->e[drop].index <= upto) {
+		free((void *)l->e[drop].buf);
+		drop++;
+	}
+	memmove(l->e, l->e + drop, (l->n - drop) * sizeof(*l->e));
+	l->n -= drop;
+}
+
+/* Before an install: the pending writes either complete now or are thrown
+ * away (raft.h note 5 allows both); no PERSISTED report follows either
+ * way. */
+void sim__disk_settle(struct sim *s, struct sim_node *n)
+{
+	bool complete = sim__rand(s) & 1;
+	while (n->pending != NULL) {
+		struct sim_write *w = n->pending;
+		n->pending = w->next;
+		if (complete) {
+			sim__log_apply_write(&n->disk, &w->entries);
+		}
+		sim__log_free(&w->entries);
+		free(w);
+	}
+	n->pending_tail = NULL;
 }
 
 void sim__disk_write(struct sim *s, struct sim_node *n,

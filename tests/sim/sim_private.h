@@ -38,6 +38,12 @@ struct sim_write {
 	struct sim_log entries; /* replaces stored >= entries.e[0].index */
 };
 
+/* A durable snapshot of the toy state machine. */
+struct sim_snap {
+	struct raft_snapshot_meta meta; /* index 0: none */
+	unsigned char *data;		/* meta.size bytes, owned */
+};
+
 struct sim_node {
 	raft_id id;
 	bool up;
@@ -50,6 +56,10 @@ struct sim_node {
 	struct sim_write *pending; /* FIFO of writes not yet durable */
 	struct sim_write *pending_tail;
 	uint64_t disk_busy_until; /* writes complete in order */
+	struct sim_snap snap;	  /* durable snapshot */
+	unsigned char *in_data;	  /* snapshot being received */
+	uint64_t in_cap;
+	raft_index want_snap; /* SNAPSHOT_WANTED at this index, 0 = none */
 	/* Checker mirrors. */
 	uint64_t *mirror_hash; /* prefix hash of the core's log */
 	raft_term *mirror_term;
@@ -86,6 +96,18 @@ struct sim_proposal {
 	uint64_t hash;
 };
 
+struct sim_read_inv {
+	uint64_t ctx;
+	raft_id node;
+	raft_index min_point; /* completed operations at invocation */
+};
+
+struct sim_config_prop {
+	raft_index index;
+	raft_term term;
+	raft_index commit_at; /* the leader's commit index then */
+};
+
 struct sim {
 	struct sim_options opt;
 	uint64_t rng;
@@ -105,6 +127,7 @@ struct sim {
 	uint64_t leader_of_term_cap;
 	raft_term *canon_term; /* entry applied at each index */
 	uint64_t *canon_hash;
+	uint64_t *canon_sm; /* state machine after applying the index */
 	uint64_t canon_n;
 	uint64_t canon_cap;
 	struct sim_lm_slot *lm; /* Log Matching table */
@@ -117,6 +140,20 @@ struct sim {
 	uint64_t acks_n;
 	uint64_t acks_cap;
 	uint64_t proposal_id;
+	struct sim_read_inv *reads; /* reads awaiting release */
+	uint64_t reads_n;
+	uint64_t reads_cap;
+	uint64_t read_ctx;
+	raft_index max_done_point; /* highest completed write or read */
+	uint64_t reads_done;
+	struct sim_config_prop *cprops;
+	uint64_t cprops_n;
+	uint64_t cprops_cap;
+	struct raft_config canon_config; /* last applied configuration */
+	raft_index canon_config_index;
+	uint64_t changes_applied;
+	uint64_t installs;
+	uint64_t snapshots;
 	uint32_t crash_on_commit_ppm; /* from the running fault rates */
 	raft_id crash_next;	      /* crash before the next step */
 	raft_id crash_also;	      /* correlated crash: a second node too */
@@ -164,6 +201,29 @@ void sim__check_apply(struct sim *s, struct sim_node *n,
 void sim__check_propose(struct sim *s, raft_id leader, raft_index index,
 			raft_term term, uint64_t hash);
 void sim__check_close(struct sim *s);
+void sim__check_restart_snap(struct sim *s, struct sim_node *n);
+void sim__check_install(struct sim *s, struct sim_node *n,
+			const struct raft_snapshot_meta *m, uint64_t sm,
+			bool keep);
+void sim__check_snapshot_state(struct sim *s, struct sim_node *n,
+			       raft_index index, uint64_t sm);
+void sim__check_reads(struct sim *s, struct sim_node *n,
+		      const struct raft_read *r, uint32_t count);
+void sim__initial_config(const struct sim *s, struct raft_config *c);
+
+/* sim_snap.c */
+void sim__snap_take(struct sim *s, struct sim_node *n, raft_index index);
+void sim__snap_chunk(struct sim *s, struct sim_node *n,
+		     const struct raft_snapshot_chunk *c);
+void sim__snap_install(struct sim *s, struct sim_node *n,
+		       const struct raft_update *u);
+bool sim__snap_fill(struct sim *s, raft_id from, struct raft_snapshot_chunk *c,
+		    unsigned char *dst);
+bool sim__snap_parse(const unsigned char *data, uint64_t size,
+		     raft_index index, uint64_t *sm);
+void sim__snap_free(struct sim_node *n);
+void sim__disk_compact(struct sim_node *n, raft_index upto);
+void sim__disk_settle(struct sim *s, struct sim_node *n);
 uint64_t sim__entry_hash(raft_term term, uint8_t type, const void *buf,
 			 uint32_t len);
 

@@ -11,6 +11,9 @@ void sim_fault_rates_default(struct sim_fault_rates *f)
 	f->crash_ppm = 200;
 	f->restart_ppm = 1500;
 	f->crash_on_commit_ppm = 5000;
+	f->read_ppm = 5000;
+	f->change_ppm = 300;
+	f->transfer_ppm = 150;
 }
 
 static bool chance(struct sim *s, uint32_t ppm)
@@ -59,8 +62,84 @@ static void random_propose(struct sim *s)
 	(void)sim_propose(s, leader, payload, sizeof(payload), NULL, NULL);
 }
 
+static raft_id any_leader(struct sim *s)
+{
+	raft_id leaders[SIM_MAX_NODES];
+	uint32_t n = 0;
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		struct raft_status st;
+		if (s->nodes[id].up) {
+			raft_status_get(s->nodes[id].raft, &st);
+			if (st.role == RAFT_LEADER) {
+				leaders[n++] = id;
+			}
+		}
+	}
+	return n > 0 ? leaders[sim__range(s, 0, n - 1)] : 0;
+}
+
+/* Reads at a node that believes it leads (a deposed one too: it must not
+ * confirm), half of them asking for the lease. */
+static void random_read(struct sim *s)
+{
+	raft_id id = any_leader(s);
+	if (id != 0) {
+		(void)sim_read(s, id, sim__rand(s) & 1, NULL);
+	}
+}
+
+/* Add a learner, promote one, or remove a member; sometimes nonsense
+ * (an existing id, a non-member), which must be refused. */
+static void random_change(struct sim *s)
+{
+	raft_id leader = any_leader(s);
+	if (leader == 0) {
+		return;
+	}
+	const struct raft_config *c = raft_config_get(s->nodes[leader].raft);
+	raft_id target = (raft_id)sim__range(s, 1, s->opt.n_nodes);
+	uint8_t op = (uint8_t)sim__range(s, RAFT_CHANGE_ADD_LEARNER,
+					 RAFT_CHANGE_REMOVE);
+	uint32_t voters = 0;
+	bool voter = false;
+	for (uint32_t i = 0; i < c->n; i++) {
+		voters += c->servers[i].role == RAFT_VOTER;
+		voter |= c->servers[i].id == target &&
+			 c->servers[i].role == RAFT_VOTER;
+	}
+	/* Keep enough voters that the cluster stays interesting. */
+	if (op == RAFT_CHANGE_REMOVE && voter && voters <= 2) {
+		return;
+	}
+	(void)sim_change(s, leader, op, target, NULL);
+}
+
+static void random_transfer(struct sim *s)
+{
+	raft_id leader = any_leader(s);
+	if (leader == 0) {
+		return;
+	}
+	uint64_t r = sim__rand(s) % 8;
+	if (r == 0) {
+		(void)sim_transfer(s, leader, 0, true); /* abort */
+	} else {
+		raft_id to = r < 3 ? 0 : (raft_id)sim__range(s, 1, s->opt.n_nodes);
+		(void)sim_transfer(s, leader, to, false);
+	}
+}
+
 static void inject_faults(struct sim *s, const struct sim_fault_rates *f)
 {
+	if (chance(s, f->read_ppm)) {
+		random_read(s);
+	}
+	if (chance(s, f->change_ppm)) {
+		random_change(s);
+	}
+	if (chance(s, f->transfer_ppm)) {
+		random_transfer(s);
+	}
 	if (chance(s, f->propose_ppm)) {
 		random_propose(s);
 	}
@@ -95,10 +174,14 @@ int sim_run_random(struct sim *s, const struct sim_fault_rates *f,
 	return s->violated ? FR_CORRUPT : 0;
 }
 
-static bool converged(const struct sim *s, raft_index need)
+/* Every member of the leader's configuration has applied @need (servers
+ * removed from the cluster are not expected to). */
+static bool converged(const struct sim *s, raft_id leader, raft_index need)
 {
-	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
-		if (s->nodes[id].applied < need) {
+	const struct raft_config *c =
+	    raft_config_get(s->nodes[leader].raft);
+	for (uint32_t i = 0; i < c->n; i++) {
+		if (s->nodes[c->servers[i].id].applied < need) {
 			return false;
 		}
 	}
@@ -150,6 +233,7 @@ int sim_converge(struct sim *s, uint64_t max_us)
 	raft_id prop_leader = 0;
 	raft_term prop_term = 0;
 	bool proposed = false;
+	bool done = false;
 	while (s->now < deadline && !s->violated) {
 		raft_id leader = sim_leader(s);
 		if (leader != 0) {
@@ -168,7 +252,8 @@ int sim_converge(struct sim *s, uint64_t max_us)
 				}
 			}
 		}
-		if (proposed && converged(s, target)) {
+		if (proposed && leader != 0 && converged(s, leader, target)) {
+			done = true;
 			break;
 		}
 		if (s->q_n == 0 || sim_step(s) != 0) {
@@ -178,7 +263,7 @@ int sim_converge(struct sim *s, uint64_t max_us)
 	if (s->violated) {
 		return FR_CORRUPT;
 	}
-	if (!proposed || !converged(s, target)) {
+	if (!done) {
 		sim__violate(s,
 			     "liveness: after healing, not every node "
 			     "applied through index %llu within %llu us",

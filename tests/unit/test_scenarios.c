@@ -13,10 +13,20 @@
 #define MS  1000ull
 #define SEC (1000ull * MS)
 
+/* These scenarios are the paper's (Figures 7 and 8, §5): the base
+ * algorithm, without pre-vote and check-quorum, which would change how
+ * the drawn elections play out.  test_features covers those. */
+static void paper_options(struct sim_options *o, uint32_t n, uint64_t seed)
+{
+	sim_options_default(o, n, seed);
+	o->pre_vote = false;
+	o->check_quorum = false;
+}
+
 static struct sim *open_sim(uint32_t n, uint64_t seed, bool auto_tick)
 {
 	struct sim_options o;
-	sim_options_default(&o, n, seed);
+	paper_options(&o, n, seed);
 	o.auto_tick = auto_tick;
 	struct sim *s;
 	assert_int_equal(sim_open(&s, &o), 0);
@@ -324,7 +334,7 @@ static void step_until_leader(struct sim *s, raft_id id)
 static struct sim *figure8_c(uint64_t seed)
 {
 	struct sim_options o;
-	sim_options_default(&o, 5, seed);
+	paper_options(&o, 5, seed);
 	o.auto_tick = false;
 	o.max_batch_entries = 1; /* one entry per AppendEntries, as drawn */
 	struct sim *s;
@@ -452,7 +462,7 @@ static void ack_waits_for_durability(void **state)
 	(void)state;
 	for (uint64_t seed = 1; seed <= 10; seed++) {
 		struct sim_options o;
-		sim_options_default(&o, 3, seed);
+		paper_options(&o, 3, seed);
 		o.auto_tick = false;
 		o.disk_min_us = o.disk_max_us = 10 * SEC; /* slow disks */
 		struct sim *s;

@@ -1,0 +1,251 @@
+/* raft_read.c — linearizable reads without log writes: ReadIndex and the
+ * leader lease (thesis 6.4). */
+#include <string.h>
+
+#include "heap.h"
+#include "raft_private.h"
+
+/*
+ * Design notes
+ * ============
+ * ReadIndex (thesis 6.4): a read that arrives at the leader records the
+ * commit index (once the leader has committed an entry of its own term;
+ * before that the commit index may lag what an earlier leader committed)
+ * and a heartbeat round number `seq` greater than any round sent so far.
+ * Followers echo the round of the AppendEntries they answer; once a
+ * majority of voters has answered round >= seq, no other leader could have
+ * existed when the read arrived, and the read may be served as soon as
+ * the state machine has applied the read index.  Reads of one step share
+ * one round, and a round releases every read registered before it (FIFO).
+ *
+ * Lease (thesis 6.4.1): a follower that answered a heartbeat ignores
+ * candidates for election_ticks of its own ticks after it (raft__in_lease,
+ * with check_quorum), so no other leader can be elected within that time
+ * after the heartbeat was *sent*.  The leader may therefore serve reads
+ * locally until lease_ticks of its own ticks after the send time of the
+ * latest round a majority answered.  This assumes tick rates differ by a
+ * bounded drift: lease_ticks + 1 <= (election_ticks - 1) * (1 - d) / (1 + d)
+ * for drift d (the +1 and -1 cover tick granularity).  Sending TimeoutNow
+ * voids the lease for the rest of the term: the target's election bypasses
+ * the followers' vote lease.
+ */
+
+static struct raft_read_req *req_at(struct raft *r, uint32_t k)
+{
+	return &r->reads[(r->reads_start + k) % r->reads_cap];
+}
+
+static int reads_reserve(struct raft *r, uint32_t n)
+{
+	if (r->reads_n + n <= r->reads_cap) {
+		return 0;
+	}
+	uint32_t cap = r->reads_cap ? r->reads_cap : 64;
+	while (cap < r->reads_n + n) {
+		cap *= 2;
+	}
+	struct raft_read_req *q = fr_calloc(cap, sizeof(*q));
+	struct raft_read *o = fr_realloc(r->read_out, cap * sizeof(*o));
+	if (q == NULL || o == NULL) {
+		fr_free(q);
+		if (o != NULL) {
+			r->read_out = o; /* realloc succeeded: keep it */
+		}
+		return FR_NOMEM;
+	}
+	for (uint32_t k = 0; k < r->reads_n; k++) {
+		q[k] = *req_at(r, k);
+	}
+	fr_free(r->reads);
+	r->reads = q;
+	r->reads_start = 0;
+	r->reads_cap = cap;
+	r->read_out = o;
+	r->read_out_cap = cap;
+	return 0;
+}
+
+void raft__reads_close(struct raft *r)
+{
+	fr_free(r->reads);
+	fr_free(r->read_out);
+	r->reads = NULL;
+	r->read_out = NULL;
+	r->reads_n = r->reads_cap = r->read_out_cap = 0;
+}
+
+/* Tick at which heartbeat round @seq was sent (the tick of the first
+ * round at or before it; rounds only move forward in time).  0 when it is
+ * too old to know: then it extends no lease. */
+static uint64_t seq_tick(const struct raft *r, uint64_t seq)
+{
+	uint32_t n = r->seq_ring_n < RAFT_SEQ_RING ? r->seq_ring_n
+						   : RAFT_SEQ_RING;
+	for (uint32_t k = 1; k <= n; k++) {
+		const struct raft_seq_tick *e =
+		    &r->seq_ring[(r->seq_ring_n - k) % RAFT_SEQ_RING];
+		if (e->seq <= seq) {
+			return e->tick;
+		}
+	}
+	return 0;
+}
+
+void raft__note_seq_sent(struct raft *r)
+{
+	if (r->seq_ring_n > 0) {
+		const struct raft_seq_tick *e =
+		    &r->seq_ring[(r->seq_ring_n - 1) % RAFT_SEQ_RING];
+		if (e->tick == r->ticks) {
+			return; /* this tick's first round is recorded */
+		}
+	}
+	r->seq_ring[r->seq_ring_n % RAFT_SEQ_RING] =
+	    (struct raft_seq_tick){r->hb_seq, r->ticks};
+	r->seq_ring_n++;
+}
+
+void raft__note_seq_acked(struct raft *r, int slot, uint64_t seq)
+{
+	struct raft_progress *pr = &r->progress[slot];
+	if (seq <= pr->acked_seq) {
+		return;
+	}
+	pr->acked_seq = seq;
+	uint64_t t = seq_tick(r, seq);
+	if (t > pr->acked_tick) {
+		pr->acked_tick = t;
+	}
+}
+
+/* The value that a majority of voters has reached: our own counts as
+ * @self. */
+static uint64_t quorum_value(const struct raft *r, uint64_t self, bool tick)
+{
+	uint64_t v[RAFT_MAX_SERVERS];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < r->config.n; i++) {
+		if (r->config.servers[i].role != RAFT_VOTER) {
+			continue;
+		}
+		uint64_t x = r->config.servers[i].id == r->id ? self
+			     : tick ? r->progress[i].acked_tick
+				    : r->progress[i].acked_seq;
+		uint32_t j = n++;
+		while (j > 0 && v[j - 1] < x) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+	return n > 0 ? v[n / 2] : 0;
+}
+
+static bool term_committed(const struct raft *r)
+{
+	return raft_log_term_of(&r->log, r->commit) == r->term;
+}
+
+bool raft__lease_valid(const struct raft *r)
+{
+	if (r->role != RAFT_LEADER || r->opt.lease_ticks == 0 ||
+	    r->lease_off_term == r->term || !term_committed(r)) {
+		return false;
+	}
+	uint64_t start = quorum_value(r, r->ticks, true);
+	return start > 0 && r->ticks < start + r->opt.lease_ticks;
+}
+
+int raft__read(struct raft *r, const uint64_t *ctx, uint32_t n, bool lease)
+{
+	if (r->role != RAFT_LEADER) {
+		return FR_NOTLEADER;
+	}
+	if (ctx == NULL || n == 0 || n > RAFT_MAX_BATCH_ENTRIES) {
+		return FR_INVALID;
+	}
+	if (r->reads_n + n > RAFT_MAX_PENDING_READS) {
+		return FR_BUSY;
+	}
+	int rv = reads_reserve(r, n);
+	if (rv != 0) {
+		return rv;
+	}
+	bool by_lease = lease && raft__lease_valid(r);
+	raft_index index = term_committed(r) ? r->commit : 0;
+	/* A lone voter is its own majority: confirmed at once. */
+	bool alone = raft__config_voters(&r->config) == 1 &&
+		     raft__config_is_voter(&r->config, r->id);
+	uint64_t seq = by_lease || alone ? 0 : r->hb_seq + 1;
+	for (uint32_t k = 0; k < n; k++) {
+		*req_at(r, r->reads_n++) =
+		    (struct raft_read_req){ctx[k], index, seq};
+	}
+	if (seq != 0) {
+		r->read_round = true;
+	}
+	if (by_lease) {
+		r->stats.reads_lease += n;
+	}
+	return 0;
+}
+
+/* One heartbeat round for the reads registered in this step. */
+void raft__read_round(struct raft *r)
+{
+	r->read_round = false;
+	if (r->role != RAFT_LEADER) {
+		return;
+	}
+	r->hb_seq++;
+	raft__note_seq_sent(r);
+	raft__broadcast_append(r, true);
+}
+
+/* The leader's first commit of its term fixes the index of reads that came
+ * in before it. */
+void raft__reads_term_committed(struct raft *r)
+{
+	for (uint32_t k = 0; k < r->reads_n; k++) {
+		struct raft_read_req *q = req_at(r, k);
+		if (q->index == 0) {
+			q->index = r->commit;
+		}
+	}
+}
+
+void raft__reads_release(struct raft *r)
+{
+	if (r->reads_n == 0 || r->role != RAFT_LEADER) {
+		return;
+	}
+	if (term_committed(r)) {
+		raft__reads_term_committed(r);
+	}
+	uint64_t confirmed = quorum_value(r, UINT64_MAX, false);
+	while (r->reads_n > 0) {
+		struct raft_read_req *q = req_at(r, 0);
+		if (q->seq > confirmed || q->index == 0 ||
+		    q->index > r->applied) {
+			break;
+		}
+		r->read_out[r->n_read_out++] =
+		    (struct raft_read){q->ctx, q->index, 0};
+		r->reads_start = (r->reads_start + 1) % r->reads_cap;
+		r->reads_n--;
+		r->stats.reads_served++;
+	}
+}
+
+/* Leadership lost: every pending read fails; the client retries at the new
+ * leader. */
+void raft__reads_fail(struct raft *r)
+{
+	while (r->reads_n > 0) {
+		struct raft_read_req *q = req_at(r, 0);
+		r->read_out[r->n_read_out++] =
+		    (struct raft_read){q->ctx, 0, FR_NOTLEADER};
+		r->reads_start = (r->reads_start + 1) % r->reads_cap;
+		r->reads_n--;
+	}
+}
