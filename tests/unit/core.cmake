@@ -9,4 +9,7 @@ if(TARGET fabraft_sim)
 	fabraft_test(test_scenarios
 		SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_scenarios.c
 		LIBS fabraft_raft fabraft_sim)
+	fabraft_test(test_features
+		SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_features.c
+		LIBS fabraft_raft fabraft_sim TIMEOUT 300)
 endif()

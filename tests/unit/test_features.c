@@ -1,0 +1,686 @@
+/* test_features.c — scenarios for pre-vote, check-quorum, leadership
+ * transfer, ReadIndex and lease reads, snapshots and membership changes,
+ * and the bad input each must refuse (issue 3). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "raft.h"
+#include "sim.h"
+
+#define MS  1000ull
+#define SEC (1000ull * MS)
+
+static struct sim *open_opts(const struct sim_options *o)
+{
+	struct sim *s;
+	assert_int_equal(sim_open(&s, o), 0);
+	return s;
+}
+
+static void ok(struct sim *s, int rv)
+{
+	if (rv != 0) {
+		fprintf(stderr, "violation: %s\n", sim_violation(s));
+		sim_trace_dump(s, stderr, 40);
+	}
+	assert_int_equal(rv, 0);
+}
+
+static struct raft_status status(struct sim *s, raft_id id)
+{
+	struct raft_status st;
+	assert_non_null(sim_raft(s, id));
+	raft_status_get(sim_raft(s, id), &st);
+	return st;
+}
+
+static struct raft_stats stats(struct sim *s, raft_id id)
+{
+	struct raft_stats st;
+	raft_stats_get(sim_raft(s, id), &st);
+	return st;
+}
+
+static void run(struct sim *s, uint64_t us)
+{
+	ok(s, sim_run_until(s, sim_now(s) + us));
+}
+
+static raft_id wait_leader(struct sim *s, uint64_t max_us)
+{
+	uint64_t end = sim_now(s) + max_us;
+	while (sim_now(s) < end) {
+		run(s, 5 * MS);
+		raft_id l = sim_leader(s);
+		if (l != 0) {
+			/* and its no-op committed, so it can serve */
+			if (status(s, l).commit >= status(s, l).last_index) {
+				return l;
+			}
+		}
+	}
+	return 0;
+}
+
+static void write_n(struct sim *s, raft_id l, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char buf[16];
+		int len = snprintf(buf, sizeof(buf), "w%d", i);
+		ok(s, sim_propose(s, l, buf, (uint32_t)len, NULL, NULL));
+		run(s, 1 * MS);
+	}
+	run(s, 50 * MS);
+}
+
+static raft_id other(struct sim *s, raft_id not1, raft_id not2)
+{
+	for (raft_id id = 1; id <= 9; id++) {
+		if (id != not1 && id != not2 && sim_is_up(s, id)) {
+			return id;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pre-vote and check-quorum                                           */
+
+/* A follower cut off for many election timeouts rejoins without forcing a
+ * term bump: the leader keeps its term and its leadership. */
+static void prevote_rejoin_keeps_term(void **state)
+{
+	(void)state;
+	struct sim_options o;
+	sim_options_default(&o, 5, 11);
+	struct sim *s = open_opts(&o);
+	raft_id l = wait_leader(s, 2 * SEC);
+	assert_int_not_equal(l, 0);
+	raft_term t = status(s, l).term;
+	raft_id f = other(s, l, 0);
+	sim_partition(s, &f, 1);
+	run(s, 3 * SEC); /* ~30 election timeouts */
+	assert_int_equal(status(s, f).term, t);
+	assert_true(stats(s, f).prevotes_started > 0);
+	assert_int_equal(stats(s, f).elections_started, 0);
+	sim_heal(s);
+	run(s, 500 * MS);
+	assert_int_equal(sim_leader(s), l);
+	assert_int_equal(status(s, l).term, t);
+	assert_int_equal(status(s, f).leader, l);
+
+	/* Without pre-vote the same partition does bump the term (the
+	 * scenario has teeth). */
+	sim_close(s);
+	o.pre_vote = false;
+	o.check_quorum = false;
+	s = open_opts(&o);
+	l = wait_leader(s, 2 * SEC);
+	t = status(s, l).term;
+	f = other(s, l, 0);
+	sim_partition(s, &f, 1);
+	run(s, 3 * SEC);
+	assert_true(status(s, f).term > t);
+	sim_close(s);
+}
+
+/* A leader that loses its majority steps down within two election
+ * timeouts (it stops taking writes), and the majority side elects. */
+static void check_quorum_leader_steps_down(void **state)
+{
+	(void)state;
+	struct sim_options o;
+	sim_options_default(&o, 3, 12);
+	struct sim *s = open_opts(&o);
+	raft_id l = wait_leader(s, 2 * SEC);
+	assert_int_not_equal(l, 0);
+	sim_partition(s, &l, 1);
+	run(s, 2 * o.election_ticks * o.tick_us + 50 * MS);
+	assert_int_equal(status(s, l).role, RAFT_FOLLOWER);
+	assert_int_equal(stats(s, l).check_quorum_stepdowns, 1);
+	assert_int_equal(sim_propose(s, l, "x", 1, NULL, NULL),
+			 FR_NOTLEADER);
+	raft_id nl = wait_leader(s, 2 * SEC);
+	assert_int_not_equal(nl, 0);
+	assert_int_not_equal(nl, l);
+	sim_close(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Leadership transfer                                                 */
+
+static void transfer_to_named_and_best(void **state)
+{
+	(void)state;
+	struct sim_options o;
+	sim_options_default(&o, 5, 13);
+	struct sim *s = open_opts(&o);
+	raft_id l = wait_leader(s, 2 * SEC);
+	write_n(s, l, 5);
+	raft_id target = other(s, l, 0);
+	raft_term t = status(s, l).term;
+	ok(s, sim_transfer(s, l, target, false));
+	/* Proposals are refused while leadership is handed over. */
+	assert_int_equal(sim_propose(s, l, "x", 1, NULL, NULL), FR_BUSY);
+	run(s, 200 * MS);
+	assert_int_equal(sim_leader(s), target);
+	assert_int_equal(status(s, target).term, t + 1);
+	assert_int_equal(status(s, l).role, RAFT_FOLLOWER);
+	/* To the most caught-up voter (0). */
+	ok(s, sim_transfer(s, target, 0, false));
+	run(s, 200 * MS);
+	assert_int_not_equal(sim_leader(s), target);
+	assert_int_equal(stats(s, target).transfers_started, 1);
+	sim_close(s);
+}
+
+/* A transfer to a partitioned target times out after an election timeout;
+ * the leader carries on and accepts writes again.  An explicit abort works
+ * the same way. */
+static void transfer_to_partitioned_target_aborts(void **state)
+{
+	(void)state;
+	struct sim_options o;
+	sim_options_default(&o, 5, 14);
+	struct sim *s = open_opts(&o);
+	raft_id l = wait_leader(s, 2 * SEC);
+	raft_id target = other(s, l, 0);
+	sim_partition(s, &target, 1);
+	write_n(s, l, 3); /* the target falls behind */
+	ok(s, sim_transfer(s, l, target, false));
+	assert_int_equal(status(s, l).transfer_to, target);
+	run(s, (o.election_ticks + 2) * o.tick_us);
+	assert_int_equal(sim_leader(s), l);
+	assert_int_equal(status(s, l).transfer_to, 0);
+	assert_int_equal(stats(s, l).transfers_aborted, 1);
+	ok(s, sim_propose(s, l, "after", 5, NULL, NULL));
+	ok(s, sim_transfer(s, l, target, false));
+	ok(s, sim_transfer(s, l, 0, true)); /* abort */
+	assert_int_equal(status(s, l).transfer_to, 0);
+	ok(s, sim_propose(s, l, "again", 5, NULL, NULL));
+	sim_heal(s);
+	run(s, 200 * MS);
+	assert_int_equal(sim_leader(s), l);
+	sim_close(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reads                                                               */
+
+static void read_index_and_lease(void **state)
+{
+	(void)state;
+	struct sim_options o;
+	sim_options_default(&o, 3, 15);
+	o.lease_ticks = o.election_ticks - 3;
+	struct sim *s = open_opts(&o);
+	raft_id l = wait_leader(s, 2 * SEC);
+	write_n(s, l, 3);
+	/* ReadIndex: served after one heartbeat round, not at once. */
+	uint64_t done = sim_reads_done(s);
+	ok(s, sim_read(s, l, false, NULL));
+	assert_int_equal(sim_reads_done(s), done);
+	assert_int_equal(status(s, l).pending_reads, 1);
+	run(s, 20 * MS);
+	assert_int_equal(sim_reads_done(s), done + 1);
+	/* Lease: served in the same step, no round trip. */
+	run(s, 3 * o.tick_us);
+	assert_true(status(s, l).lease_valid);
+	ok(s, sim_read(s, l, true, NULL));
+	assert_int_equal(sim_reads_done(s), done + 2);
+	assert_int_equal(stats(s, l).reads_lease, 1);
+	/* Followers refuse: the runtime forwards to the leader. */
+	assert_int_equal(sim_read(s, other(s, l, 0), false, NULL),
+			 FR_NOTLEADER);
+
+	/* A leader cut off from the others: its lease runs out after
+	 * lease_ticks of its own ticks, its ReadIndex never confirms, and
+	 * the pending read fails when it steps down. */
+	sim_partition(s, &l, 1);
+	run(s, (o.lease_ticks + 1) * o.tick_us);
+	assert_false(status(s, l).lease_valid);
+	done = sim_reads_done(s);
+	ok(s, sim_read(s, l, true, NULL));
+	ok(s, sim_read(s, l, false, NULL));
+	run(s, 3 * o.election_ticks * o.tick_us);
+	assert_int_equal(sim_reads_done(s), done);
+	assert_int_equal(status(s, l).role, RAFT_FOLLOWER);
+	assert_int_equal(status(s, l).pending_reads, 0);
+	sim_close(s);
+}
+
+/* Once the leader sends TimeoutNow its lease is void for the term: the
+ * target's election ignores the followers' vote lease. */
+static void no_lease_after_timeout_now(void **state)
+{
+	(void)state;
+	struct sim_options o;
+	sim_options_default(&o, 3, 16);
+	o.lease_ticks = o.election_ticks - 3;
+	struct sim *s = open_opts(&o);
+	raft_id l = wait_leader(s, 2 * SEC);
+	run(s, 3 * o.tick_us);
+	assert_true(status(s, l).lease_valid);
+	raft_id target = other(s, l, 0);
+	sim_link_dir(s, target, l, false); /* its votes cannot reach us */
+	ok(s, sim_transfer(s, l, target, false));
+	run(s, 5 * MS);
+	assert_false(status(s, l).lease_valid);
+	sim_close(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Snapshots                                                           */
+
+static struct sim_options snap_options(uint32_t n, uint64_t seed)
+{
+	struct sim_options o;
+	sim_options_default(&o, n, seed);
+	o.snapshot_threshold = 20;
+	o.snapshot_trailing = 4;
+	o.snapshot_chunk_bytes = 16; /* several chunks per snapshot */
+	return o;
+}
+
+/* A follower partitioned while the log is compacted past it gets the
+ * snapshot in chunks, over a lossy link, installs it and catches up; a
+ * restart then recovers from snapshot + log. */
+static void snapshot_to_lagging_follower(void **state)
+{
+	(void)state;
+	struct sim_options o = snap_options(3, 17);
+	struct sim *s = open_opts(&o);
+	raft_id l = wait_leader(s, 2 * SEC);
+	raft_id f = other(s, l, 0);
+	sim_partition(s, &f, 1);
+	write_n(s, l, 60);
+	struct raft_status ls = status(s, l);
+	assert_true(ls.snapshot_index >= 40);
+	assert_true(ls.first_index > status(s, f).last_index + 1);
+	sim_heal(s);
+	run(s, 1 * SEC);
+	struct raft_status fs = status(s, f);
+	assert_true(fs.snapshot_index > 0);
+	assert_int_equal(fs.applied, status(s, l).applied);
+	assert_true(stats(s, f).snapshots_installed >= 1);
+	assert_true(stats(s, l).snapshots_sent >= 1);
+	/* Crash and restart: recovery from snapshot + remaining log. */
+	sim_crash(s, f);
+	ok(s, sim_restart(s, f));
+	assert_true(status(s, f).first_index > 1);
+	write_n(s, l, 5);
+	assert_int_equal(status(s, f).applied, status(s, l).applied);
+	ok(s, sim_converge(s, 10 * SEC));
+	sim_close(s);
+}
+
+/* The same with a lossy, duplicating network and repeated partitions,
+ * across many seeds: chunks lost or duplicated, transfers resumed. */
+static void snapshot_under_loss(void **state)
+{
+	(void)state;
+	uint64_t installs = 0;
+	for (uint64_t seed = 1; seed <= 10; seed++) {
+		struct sim_options o = snap_options(3, 100 + seed);
+		o.drop_ppm = 100000;
+		o.dup_ppm = 50000;
+		struct sim *s = open_opts(&o);
+		raft_id l = wait_leader(s, 5 * SEC);
+		assert_int_not_equal(l, 0);
+		raft_id f = other(s, l, 0);
+		sim_partition(s, &f, 1);
+		for (int i = 0; i < 60; i++) {
+			(void)sim_propose(s, sim_leader(s) ? sim_leader(s) : l,
+					  "y", 1, NULL, NULL);
+			run(s, 2 * MS);
+		}
+		sim_heal(s);
+		run(s, 3 * SEC);
+		installs += sim_installs(s);
+		ok(s, sim_converge(s, 20 * SEC));
+		sim_close(s);
+	}
+	assert_true(installs >= 10);
+}
+
+/* ------------------------------------------------------------------ */
+/* Membership                                                          */
+
+static void add_learner_promote_remove_leader(void **state)
+{
+	(void)state;
+	struct sim_options o;
+	sim_options_default(&o, 4, 18);
+	o.n_voters = 3; /* node 4 starts outside */
+	struct sim *s = open_opts(&o);
+	raft_id l = wait_leader(s, 2 * SEC);
+	write_n(s, l, 10);
+	/* Promote before it is a member; add it twice. */
+	assert_int_equal(sim_change(s, l, RAFT_CHANGE_PROMOTE, 4, NULL),
+			 FR_NOTFOUND);
+	ok(s, sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 4, NULL));
+	/* One change at a time. */
+	assert_int_equal(sim_change(s, l, RAFT_CHANGE_REMOVE, 1, NULL),
+			 FR_BUSY);
+	run(s, 100 * MS);
+	assert_int_equal(sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 4, NULL),
+			 FR_EXISTS);
+	/* The learner catches up but never votes or campaigns. */
+	assert_int_equal(status(s, 4).applied, status(s, l).applied);
+	assert_int_equal(status(s, l).n_voters, 3);
+	ok(s, sim_change(s, l, RAFT_CHANGE_PROMOTE, 4, NULL));
+	run(s, 100 * MS);
+	assert_int_equal(status(s, 4).n_voters, 4);
+	/* The leader removes itself: it stays leader until the change
+	 * commits, then steps down; the others elect among themselves. */
+	ok(s, sim_change(s, l, RAFT_CHANGE_REMOVE, l, NULL));
+	run(s, 100 * MS);
+	assert_int_equal(status(s, l).role, RAFT_FOLLOWER);
+	raft_id nl = wait_leader(s, 2 * SEC);
+	assert_int_not_equal(nl, 0);
+	assert_int_not_equal(nl, l);
+	assert_int_equal(status(s, nl).n_voters, 3);
+	/* The removed server does not disrupt: no term bumps from it. */
+	raft_term t = status(s, nl).term;
+	run(s, 2 * SEC);
+	assert_int_equal(status(s, nl).term, t);
+	assert_int_equal(sim_leader(s), nl);
+	sim_close(s);
+}
+
+/* A change proposed, then the leader crashes before it commits: either the
+ * change survives (committed by the next leader) or it is gone everywhere;
+ * the cluster keeps working and a new change is possible. */
+static void change_during_leader_crash(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		struct sim_options o;
+		sim_options_default(&o, 5, 200 + seed);
+		o.n_voters = 4;
+		struct sim *s = open_opts(&o);
+		raft_id l = wait_leader(s, 2 * SEC);
+		assert_int_not_equal(l, 0);
+		ok(s, sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 5, NULL));
+		run(s, (seed % 4) * 300); /* crash at various points */
+		sim_crash(s, l);
+		raft_id nl = wait_leader(s, 3 * SEC);
+		assert_int_not_equal(nl, 0);
+		run(s, 200 * MS);
+		int rv = sim_change(s, nl, RAFT_CHANGE_ADD_LEARNER, 5, NULL);
+		assert_true(rv == 0 || rv == FR_EXISTS);
+		ok(s, sim_restart(s, l));
+		ok(s, sim_converge(s, 10 * SEC));
+		sim_close(s);
+	}
+}
+
+/* A new leader must commit an entry of its term before a change (the
+ * single-server bug of 2015). */
+static void change_waits_for_own_term_commit(void **state)
+{
+	(void)state;
+	struct sim_options o;
+	sim_options_default(&o, 3, 19);
+	o.auto_tick = false;
+	o.disk_min_us = o.disk_max_us = 1 * SEC; /* the no-op is slow */
+	struct sim *s = open_opts(&o);
+	ok(s, sim_campaign(s, 1));
+	ok(s, sim_run_until(s, sim_now(s) + 10 * MS));
+	assert_int_equal(status(s, 1).role, RAFT_LEADER);
+	assert_int_equal(sim_change(s, 1, RAFT_CHANGE_REMOVE, 3, NULL),
+			 FR_BUSY);
+	ok(s, sim_run_until(s, sim_now(s) + 3 * SEC));
+	ok(s, sim_change(s, 1, RAFT_CHANGE_REMOVE, 3, NULL));
+	sim_close(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bad input, straight at one core                                     */
+
+static struct raft *open_follower(void)
+{
+	struct raft_options o;
+	raft_options_default(&o, 2, 7);
+	struct raft_restore rs;
+	memset(&rs, 0, sizeof(rs));
+	rs.config.n = 3;
+	for (uint32_t i = 0; i < 3; i++) {
+		rs.config.servers[i].id = i + 1;
+		rs.config.servers[i].role = RAFT_VOTER;
+	}
+	struct raft *r;
+	assert_int_equal(raft_open(&r, &o, &rs), 0);
+	return r;
+}
+
+static struct raft_update recv(struct raft *r, const struct raft_message *m)
+{
+	struct raft_event ev = {.type = RAFT_EVENT_RECEIVE};
+	ev.receive.message = m;
+	struct raft_update u;
+	assert_int_equal(raft_step(r, &ev, &u), 0);
+	return u;
+}
+
+static struct raft_message chunk(uint64_t offset, uint32_t len,
+				 uint64_t total, const void *data)
+{
+	struct raft_message m;
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_SNAPSHOT;
+	m.from = 1;
+	m.to = 2;
+	m.term = 3;
+	m.snapshot.last_index = 10;
+	m.snapshot.last_term = 2;
+	m.snapshot.config.n = 3;
+	for (uint32_t i = 0; i < 3; i++) {
+		m.snapshot.config.servers[i].id = i + 1;
+		m.snapshot.config.servers[i].role = RAFT_VOTER;
+	}
+	m.snapshot.offset = offset;
+	m.snapshot.len = len;
+	m.snapshot.total = total;
+	m.snapshot.done = offset + len == total;
+	m.snapshot.data = data;
+	return m;
+}
+
+static void install_snapshot_bad_input(void **state)
+{
+	(void)state;
+	struct raft *r = open_follower();
+	static const char data[8] = "abcdefgh";
+	struct raft_stats st;
+	struct raft_message m;
+
+	/* Inconsistent metadata: each refused without an answer. */
+	struct raft_message bad[7];
+	bad[0] = chunk(0, 4, 8, data);
+	bad[0].snapshot.last_term = 9; /* newer than the sender's term */
+	bad[1] = chunk(0, 4, 8, data);
+	bad[1].snapshot.config.servers[1].id = 1; /* duplicate id */
+	bad[2] = chunk(0, 4, 8, data);
+	bad[2].snapshot.done = 1; /* done before the end */
+	bad[3] = chunk(6, 4, 8, data); /* past the end */
+	bad[4] = chunk(0, 4, 8, NULL); /* no bytes */
+	bad[5] = chunk(0, 4, 8, data);
+	bad[5].snapshot.last_index = 0;
+	bad[6] = chunk(UINT64_MAX - 1, 4, UINT64_MAX, data); /* overflow */
+	for (int i = 0; i < 7; i++) {
+		struct raft_update u = recv(r, &bad[i]);
+		assert_int_equal(u.n_messages, 0);
+		assert_false(u.flags & RAFT_UPDATE_SNAPSHOT_CHUNK);
+	}
+	raft_stats_get(r, &st);
+	assert_int_equal(st.snapshot_chunks_refused, 7);
+
+	/* Out of order: the second chunk first is refused with offset 0. */
+	m = chunk(4, 4, 8, data + 4);
+	struct raft_update u = recv(r, &m);
+	assert_int_equal(u.n_messages, 1);
+	assert_int_equal(u.messages[0].snapshot_resp.rejected, 1);
+	assert_int_equal(u.messages[0].snapshot_resp.offset, 0);
+	assert_false(u.flags & RAFT_UPDATE_SNAPSHOT_CHUNK);
+	/* In order: stored; a duplicate is answered, not stored again. */
+	m = chunk(0, 4, 8, data);
+	u = recv(r, &m);
+	assert_true(u.flags & RAFT_UPDATE_SNAPSHOT_CHUNK);
+	assert_int_equal(u.messages[0].snapshot_resp.offset, 4);
+	u = recv(r, &m);
+	assert_false(u.flags & RAFT_UPDATE_SNAPSHOT_CHUNK);
+	assert_int_equal(u.messages[0].snapshot_resp.offset, 4);
+	assert_int_equal(u.messages[0].snapshot_resp.rejected, 0);
+	/* A chunk of another snapshot in the middle: refused, ours kept. */
+	m = chunk(4, 4, 8, data + 4);
+	m.snapshot.last_term = 1;
+	u = recv(r, &m);
+	assert_int_equal(u.messages[0].snapshot_resp.rejected, 1);
+	/* The last chunk installs it. */
+	m = chunk(4, 4, 8, data + 4);
+	u = recv(r, &m);
+	assert_true(u.flags & RAFT_UPDATE_SNAPSHOT_INSTALL);
+	assert_int_equal(u.install.index, 10);
+	assert_int_equal(u.install.term, 2);
+	assert_false(u.keep_log);
+	assert_int_equal(u.messages[0].snapshot_resp.done, 1);
+	struct raft_status s;
+	raft_status_get(r, &s);
+	assert_int_equal(s.commit, 10);
+	assert_int_equal(s.applied, 10);
+	assert_int_equal(s.first_index, 11);
+	/* An old snapshot again: answered done, nothing installed. */
+	u = recv(r, &m);
+	assert_false(u.flags & RAFT_UPDATE_SNAPSHOT_INSTALL);
+	assert_int_equal(u.messages[0].snapshot_resp.done, 1);
+	raft_close(r);
+}
+
+static void change_and_transfer_bad_input(void **state)
+{
+	(void)state;
+	struct sim_options o;
+	sim_options_default(&o, 3, 20);
+	struct sim *s = open_opts(&o);
+	raft_id l = wait_leader(s, 2 * SEC);
+	raft_id f = other(s, l, 0);
+	/* Membership: unknown or duplicate ids, id 0, bad op. */
+	assert_int_equal(sim_change(s, l, RAFT_CHANGE_REMOVE, 7, NULL),
+			 FR_NOTFOUND);
+	assert_int_equal(sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, f, NULL),
+			 FR_EXISTS);
+	assert_int_equal(sim_change(s, l, RAFT_CHANGE_PROMOTE, f, NULL),
+			 FR_EXISTS);
+	assert_int_equal(sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 0, NULL),
+			 FR_INVALID);
+	assert_int_equal(sim_change(s, l, 99, 7, NULL), FR_INVALID);
+	assert_int_equal(sim_change(s, f, RAFT_CHANGE_REMOVE, l, NULL),
+			 FR_NOTLEADER);
+	/* Transfer: to a non-member, to itself, from a follower. */
+	assert_int_equal(sim_transfer(s, l, 7, false), FR_NOTFOUND);
+	assert_int_equal(sim_transfer(s, l, l, false), FR_INVALID);
+	assert_int_equal(sim_transfer(s, f, l, false), FR_NOTLEADER);
+	assert_int_equal(status(s, l).transfer_to, 0);
+	assert_int_equal(status(s, l).config_index, 0);
+
+	/* A configuration entry naming a duplicate id, from a leader:
+	 * the whole AppendEntries is refused. */
+	struct raft *r = open_follower();
+	unsigned char cfg[] = {1, 2, 1, 1, 1, 1}; /* ids 1 and 1 */
+	struct raft_entry e = {.term = 1,
+			       .index = 1,
+			       .type = RAFT_ENTRY_CONFIG,
+			       .len = sizeof(cfg),
+			       .buf = cfg};
+	struct raft_message m;
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_APPEND;
+	m.from = 1;
+	m.to = 2;
+	m.term = 1;
+	m.append.n_entries = 1;
+	m.append.entries = &e;
+	struct raft_update u = recv(r, &m);
+	struct raft_stats st;
+	raft_stats_get(r, &st);
+	assert_int_equal(st.appends_malformed, 1);
+	assert_int_equal(u.n_messages, 0);
+	struct raft_status rs;
+	raft_status_get(r, &rs);
+	assert_int_equal(rs.last_index, 0);
+	raft_close(r);
+	sim_close(s);
+}
+
+/* Options that make no sense are refused at open. */
+static void feature_options_checked(void **state)
+{
+	(void)state;
+	struct raft_options o;
+	struct raft_restore rs;
+	memset(&rs, 0, sizeof(rs));
+	rs.config.n = 1;
+	rs.config.servers[0].id = 1;
+	rs.config.servers[0].role = RAFT_VOTER;
+	struct raft *r;
+	raft_options_default(&o, 1, 1);
+	o.lease_ticks = o.election_ticks; /* no margin */
+	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
+	raft_options_default(&o, 1, 1);
+	o.lease_ticks = 2;
+	o.check_quorum = false; /* the lease rests on it */
+	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
+	raft_options_default(&o, 1, 1);
+	o.snapshot_chunk_bytes = 0;
+	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
+	/* A snapshot restore without a term, or newer than the term. */
+	raft_options_default(&o, 1, 1);
+	rs.snapshot_index = 5;
+	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
+	rs.snapshot_term = 3;
+	rs.term = 2;
+	rs.snapshot_size = 10;
+	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
+	rs.term = 3;
+	assert_int_equal(raft_open(&r, &o, &rs), 0);
+	struct raft_status st;
+	raft_status_get(r, &st);
+	assert_int_equal(st.commit, 5);
+	assert_int_equal(st.first_index, 6);
+	/* SNAPSHOT events: beyond applied, or not newer. */
+	struct raft_event ev = {.type = RAFT_EVENT_SNAPSHOT};
+	struct raft_update u;
+	ev.snapshot.index = 9;
+	ev.snapshot.size = 1;
+	assert_int_equal(raft_step(r, &ev, &u), FR_INVALID);
+	ev.snapshot.index = 5;
+	assert_int_equal(raft_step(r, &ev, &u), FR_INVALID);
+	raft_close(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(prevote_rejoin_keeps_term),
+	    cmocka_unit_test(check_quorum_leader_steps_down),
+	    cmocka_unit_test(transfer_to_named_and_best),
+	    cmocka_unit_test(transfer_to_partitioned_target_aborts),
+	    cmocka_unit_test(read_index_and_lease),
+	    cmocka_unit_test(no_lease_after_timeout_now),
+	    cmocka_unit_test(snapshot_to_lagging_follower),
+	    cmocka_unit_test(snapshot_under_loss),
+	    cmocka_unit_test(add_learner_promote_remove_leader),
+	    cmocka_unit_test(change_during_leader_crash),
+	    cmocka_unit_test(change_waits_for_own_term_commit),
+	    cmocka_unit_test(install_snapshot_bad_input),
+	    cmocka_unit_test(change_and_transfer_bad_input),
+	    cmocka_unit_test(feature_options_checked),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
