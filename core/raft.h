@@ -415,9 +415,19 @@ void raft_close(struct raft *r);
 
 /**
  * Feed one event and collect what the driver must do in @update (which the
- * call clears first).  Returns 0, FR_NOTLEADER (propose on a non-leader),
- * FR_INVALID (a malformed event from the driver, e.g. propose of 0 or too
- * many entries), or FR_NOMEM (nothing changed; the event may be retried).
+ * call clears first).  Returns 0, or:
+ *  FR_NOTLEADER  PROPOSE, READ, TRANSFER or CHANGE on a non-leader;
+ *  FR_INVALID    a malformed event (propose of 0 or too many entries, a
+ *                SNAPSHOT not newer than the last or beyond applied, a
+ *                transfer to itself or a learner, an unknown change op);
+ *  FR_BUSY       a proposal or change during a transfer, a change while the
+ *                previous one is uncommitted or before this leader's term
+ *                has committed an entry, too many pending reads;
+ *  FR_AGAIN      promoting a learner that has not caught up;
+ *  FR_NOTFOUND   transfer to, promotion or removal of a non-member;
+ *  FR_EXISTS     adding a member, promoting a voter;
+ *  FR_NOMEM      nothing changed; the event may be retried.
+ * The update is valid (and must be carried out) whatever the return.
  */
 int raft_step(struct raft *r, const struct raft_event *event,
 	      struct raft_update *update) __attribute__((warn_unused_result));

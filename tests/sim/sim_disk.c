@@ -64,6 +64,9 @@ void sim__disk_compact(struct sim_node *n, raft_index upto)
 		free((void *)l->e[drop].buf);
 		drop++;
 	}
+	if (drop == 0) {
+		return;
+	}
 	memmove(l->e, l->e + drop, (l->n - drop) * sizeof(*l->e));
 	l->n -= drop;
 }
