@@ -79,7 +79,7 @@ int raft_config_encode(const struct raft_config *c, void *buf, size_t size)
 int raft_config_decode(struct raft_config *c, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
-	if (len < 2 || p[0] != CONFIG_VERSION) {
+	if (p == NULL || len < 2 || p[0] != CONFIG_VERSION) {
 		return FR_MALFORMED;
 	}
 	uint32_t n = p[1];

@@ -232,9 +232,7 @@ static bool append_well_formed(const struct raft_message *m)
 	if (a->n_entries > RAFT_MAX_BATCH_ENTRIES ||
 	    (a->n_entries > 0 && a->entries == NULL) ||
 	    a->prev_term > m->term ||
-	    (a->prev_index == 0) != (a->prev_term == 0) ||
-	    (a->n_entries > 0 &&
-	     !raft__entries_valid_config(a->entries, a->n_entries))) {
+	    (a->prev_index == 0) != (a->prev_term == 0)) {
 		return false;
 	}
 	raft_term t = a->prev_term;
@@ -247,6 +245,11 @@ static bool append_well_formed(const struct raft_message *m)
 			return false;
 		}
 		t = e->term;
+	}
+	/* Configuration entries must decode (checked once the payloads are
+	 * known to be there). */
+	if (!raft__entries_valid_config(a->entries, a->n_entries)) {
+		return false;
 	}
 	return a->prev_index + a->n_entries >= a->prev_index; /* overflow */
 }

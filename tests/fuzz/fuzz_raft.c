@@ -80,10 +80,29 @@ static void check(struct raft *r, const struct raft_update *u, raft_term *term)
 		}
 		touch(u->apply[i].buf, u->apply[i].len);
 	}
+	if (u->flags & RAFT_UPDATE_SNAPSHOT_CHUNK) {
+		touch(u->chunk->data, u->chunk->len);
+	}
+	if ((u->flags & RAFT_UPDATE_SNAPSHOT_INSTALL) &&
+	    (u->install.index != st.first_index - 1 ||
+	     u->install.index > st.commit)) {
+		abort();
+	}
+	for (uint32_t i = 0; i < u->n_reads; i++) {
+		if (u->reads[i].status == 0 &&
+		    u->reads[i].index > st.applied) {
+			abort(); /* released before applied */
+		}
+	}
 	for (uint32_t i = 0; i < u->n_messages; i++) {
 		const struct raft_message *m = &u->messages[i];
-		if (m->from != 1 || m->to < 2 || m->to > 3) {
-			abort(); /* only to peers in the configuration */
+		if (m->from != 1 || m->to < 2 || m->to > RAFT_ID_MAX) {
+			abort(); /* never to itself or to no one */
+		}
+		if (m->type == RAFT_MSG_SNAPSHOT &&
+		    (m->snapshot.data != NULL || m->snapshot.len == 0 ||
+		     m->snapshot.offset + m->snapshot.len > m->snapshot.total)) {
+			abort(); /* the driver fills [offset, offset+len) */
 		}
 		if (m->type == RAFT_MSG_APPEND) {
 			for (uint32_t k = 0; k < m->append.n_entries; k++) {
@@ -106,6 +125,7 @@ static void message(struct in *in, struct raft_event *ev,
 {
 	memset(m, 0, sizeof(*m));
 	m->type = u8(in) % 9; /* includes 0 and 8: invalid types */
+	/* (all seven message types reachable, snapshots included) */
 	m->from = u8(in) % 5; /* 0, members 1-3, stranger 4 */
 	m->to = u8(in) % 3 == 0 ? 2 : 1;
 	m->term = num(in);
@@ -148,6 +168,27 @@ static void message(struct in *in, struct raft_event *ev,
 		m->append_resp.last_index = num(in);
 		m->append_resp.conflict_term = num(in);
 		m->append_resp.conflict_index = num(in);
+		m->append_resp.seq = num(in);
+		break;
+	case RAFT_MSG_SNAPSHOT:
+		m->snapshot.last_index = num(in);
+		m->snapshot.last_term = num(in);
+		m->snapshot.config.n = 1 + u8(in) % 4;
+		for (uint32_t i = 0; i < m->snapshot.config.n; i++) {
+			m->snapshot.config.servers[i].id = u8(in) % 6;
+			m->snapshot.config.servers[i].role = u8(in) % 3;
+		}
+		m->snapshot.offset = num(in);
+		m->snapshot.total = num(in);
+		m->snapshot.len = u8(in) % 17;
+		m->snapshot.done = u8(in) & 1;
+		m->snapshot.data = u8(in) == 0 ? NULL : payload;
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		m->snapshot_resp.last_index = num(in);
+		m->snapshot_resp.offset = num(in);
+		m->snapshot_resp.rejected = u8(in) & 1;
+		m->snapshot_resp.done = u8(in) & 1;
 		break;
 	default:
 		break;
@@ -184,8 +225,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&ev, 0, sizeof(ev));
 		struct raft_buf bufs[3] = {
 		    {payload, 3}, {payload, 0}, {payload, 16}};
+		uint64_t ctx[2] = {1, 2};
 		uint8_t op = u8(&in);
-		switch (op % 8) {
+		switch (op % 12) {
 		case 0:
 			ev.type = RAFT_EVENT_TICK;
 			break;
@@ -211,14 +253,45 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 3:
 			ev.type = RAFT_EVENT_CAMPAIGN;
 			break;
+		case 4:
+			ev.type = RAFT_EVENT_READ;
+			ev.read.ctx = ctx;
+			ev.read.n = 1 + u8(&in) % 2;
+			ev.read.lease = u8(&in) & 1;
+			break;
+		case 5:
+			ev.type = RAFT_EVENT_TRANSFER;
+			ev.transfer.to = u8(&in) % 6;
+			ev.transfer.abort = u8(&in) % 4 == 0;
+			break;
+		case 6:
+			ev.type = RAFT_EVENT_CHANGE;
+			ev.change.op = u8(&in) % 5;
+			ev.change.id = u8(&in) % 6;
+			break;
+		case 7: {
+			struct raft_status st;
+			raft_status_get(r, &st);
+			ev.type = RAFT_EVENT_SNAPSHOT;
+			ev.snapshot.index =
+			    u8(&in) & 1 ? st.applied : num(&in);
+			ev.snapshot.size = u8(&in);
+			break;
+		}
 		default:
 			message(&in, &ev, &m, e, payload);
 			break;
 		}
 		struct raft_update u;
 		int rv = raft_step(r, &ev, &u);
-		if (rv != 0 && rv != FR_NOTLEADER) {
-			abort(); /* well-formed driver events never fail */
+		bool refusable = ev.type == RAFT_EVENT_READ ||
+				 ev.type == RAFT_EVENT_TRANSFER ||
+				 ev.type == RAFT_EVENT_CHANGE ||
+				 ev.type == RAFT_EVENT_SNAPSHOT ||
+				 ev.type == RAFT_EVENT_PROPOSE;
+		if (rv != 0 && rv != FR_NOTLEADER &&
+		    !(refusable && rv != FR_NOMEM)) {
+			abort(); /* what is well formed never fails */
 		}
 		check(r, &u, &term);
 	}

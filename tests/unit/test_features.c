@@ -611,6 +611,14 @@ static void change_and_transfer_bad_input(void **state)
 	raft_stats_get(r, &st);
 	assert_int_equal(st.appends_malformed, 1);
 	assert_int_equal(u.n_messages, 0);
+	/* A configuration entry claiming bytes it does not carry (found by
+	 * fuzz_raft: decoded before the NULL payload was refused). */
+	e.buf = NULL;
+	u = recv(r, &m);
+	raft_stats_get(r, &st);
+	assert_int_equal(st.appends_malformed, 2);
+	struct raft_config c;
+	assert_int_equal(raft_config_decode(&c, NULL, 6), FR_MALFORMED);
 	struct raft_status rs;
 	raft_status_get(r, &rs);
 	assert_int_equal(rs.last_index, 0);
