@@ -34,7 +34,7 @@ void node_options_default(struct node_options *o)
 	o->rma = -1;
 	o->fsync = true;
 	o->cluster_id = 1;
-	o->read_mode = NODE_READ_LOG;
+	o->read_mode = NODE_READ_INDEX;
 	o->forward = true;
 	o->tick_ms = 10;
 	o->election_ticks = 10;
@@ -221,6 +221,18 @@ static int open_raft(struct node *n, char *errmsg)
 			     node__mono_ns() ^ ((uint64_t)n->o.id << 56));
 	ro.election_ticks = n->o.election_ticks;
 	ro.heartbeat_ticks = n->o.heartbeat_ticks;
+	if (n->o.read_mode == NODE_READ_LEASE) {
+		/* Three ticks of margin: tick granularity on both sides and
+		 * ~5% clock drift at 10 ticks (docs/architecture.md). */
+		if (ro.election_ticks < 5) {
+			snprintf(errmsg, FR_ERRMSG_SIZE,
+				 "--read-mode lease needs --election-ticks "
+				 ">= 5 (got %u)",
+				 ro.election_ticks);
+			return FR_INVALID;
+		}
+		ro.lease_ticks = ro.election_ticks - 3;
+	}
 	rv = raft_open(&n->raft, &ro, &rs);
 	if (rv != 0) {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "raft_open: %s",
@@ -438,6 +450,7 @@ void node_close(struct node *n)
 	}
 	fr_free(n->data);
 	fr_free(n->bufs);
+	node__reads_free(n);
 	kvc_reply_free(&n->reply);
 	if (n->mfd >= 0) {
 		close(n->mfd);
@@ -452,6 +465,21 @@ void node_close(struct node *n)
 		close(n->sfd);
 	}
 	fr_free(n);
+}
+
+const char *node_read_mode_name(int mode)
+{
+	switch (mode) {
+	case NODE_READ_INDEX:
+		return "index";
+	case NODE_READ_LEASE:
+		return "lease";
+	case NODE_READ_LOG:
+		return "log";
+	case NODE_READ_STALE:
+		return "stale";
+	}
+	return "unknown";
 }
 
 static void on_tick(struct node *n)
@@ -473,6 +501,7 @@ static void on_tick(struct node *n)
 	}
 	if (n->ticks % 10 == 0) {
 		node__pending_timeouts(n);
+		node__reads_timeouts(n);
 		node__fwd_timeouts(n);
 	}
 }
@@ -575,6 +604,7 @@ int node_run(struct node *n, char *errmsg)
 		}
 		node__persisted_check(n);
 		node__propose_flush(n);
+		node__read_flush(n);
 		resp_server_flush(n->srv);
 		if (n->stopping) {
 			struct resp_stats st;

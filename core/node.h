@@ -36,10 +36,15 @@
  * never will be.  A client is never told OK for a write that is not
  * committed by a majority and applied.
  *
- * Reads: the core has no ReadIndex yet, so a linearizable read is answered
- * when an empty marker entry proposed after it is applied (one marker per
- * loop iteration serves every read that arrived in it).  --read-mode stale
- * answers reads from local state on any node.
+ * Reads (--read-mode): "index" (the default) answers a linearizable read
+ * by ReadIndex: the leader confirms it still leads with one heartbeat
+ * round shared by every read of a loop iteration, then answers once it has
+ * applied the commit index of that moment (node_read.c); no log write.
+ * "lease" skips the round while the leader lease holds (clock assumption in
+ * docs/architecture.md).  "log" proposes an empty marker entry per
+ * iteration and answers when it is applied (the slow, obviously correct
+ * way, kept for comparison).  "stale" answers from local state on any
+ * node.
  *
  * Followers forward (--forward on, the default) every command they would
  * not serve locally to the leader's client port over one pipelined
@@ -50,9 +55,14 @@
  */
 
 enum node_read_mode {
-	NODE_READ_LOG = 0, /* linearizable: reads go through the log */
-	NODE_READ_STALE,   /* local state, possibly stale */
+	NODE_READ_INDEX = 0, /* linearizable: ReadIndex, no log write */
+	NODE_READ_LEASE,     /* linearizable under a clock bound: lease */
+	NODE_READ_LOG,	     /* linearizable: reads go through the log */
+	NODE_READ_STALE,     /* local state, possibly stale */
 };
+
+/** "index", "lease", "log" or "stale". */
+const char *node_read_mode_name(int mode);
 
 enum node_log_level {
 	NODE_LOG_ERROR = 1,

@@ -250,8 +250,11 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 		return reply_now(req, &b);
 	}
 	resp_buf_close(&b);
-	if (kind == KVC_READ) {
+	if (kind == KVC_READ && n->o.read_mode == NODE_READ_LOG) {
 		return queue_read(n, req, argc, argv);
+	}
+	if (kind == KVC_READ) {
+		return node__read_queue(n, req, argc, argv);
 	}
 	return queue_write(n, req, argc, ka);
 }
@@ -316,7 +319,7 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "peers_up", "%u", fi.peers_up);
 	resp_info_add(w, "forward", "%s", n->o.forward ? "on" : "off");
 	resp_info_add(w, "read_mode", "%s",
-		      n->o.read_mode == NODE_READ_STALE ? "stale" : "log");
+		      node_read_mode_name(n->o.read_mode));
 	resp_info_add(w, "fsync", "%s", n->o.fsync ? "on" : "off");
 	resp_info_add(w, "cluster_id", "%" PRIu64, n->o.cluster_id);
 	resp_info_section(w, "Placement");
@@ -332,6 +335,9 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "proposals", "%" PRIu64, n->c.proposals);
 	resp_info_add(w, "propose_batches", "%" PRIu64, n->c.propose_batches);
 	resp_info_add(w, "read_markers", "%" PRIu64, n->c.read_markers);
+	resp_info_add(w, "reads_index", "%" PRIu64, n->c.reads_index);
+	resp_info_add(w, "snapshot_index", "%" PRIu64, st.snapshot_index);
+	resp_info_add(w, "lease_valid", "%s", st.lease_valid ? "yes" : "no");
 	resp_info_add(w, "applied_entries", "%" PRIu64, n->c.applied);
 	resp_info_add(w, "leader_changes", "%" PRIu64, n->c.leader_changes);
 	resp_info_add(w, "not_committed", "%" PRIu64, n->c.not_committed);

@@ -24,6 +24,22 @@ struct node_pending {
 	struct kvc_arg *argv; /* reads: owned copy (one allocation) */
 };
 
+/* A ReadIndex read waiting at the leader (node_read.c). */
+struct node_read {
+	struct resp_req req;  /* the client's request handle */
+	uint32_t argc;	      /* arguments */
+	struct kvc_arg *argv; /* owned copy (one allocation) */
+	uint64_t ctx;	      /* id given to the core */
+	raft_index min_apply; /* last log index when it was sent */
+	raft_index index;     /* read index the core confirmed */
+	uint8_t state;	      /* new, sent, confirmed, failed */
+	bool done;	      /* already answered (timed out) */
+	bool evaluated;	      /* reply computed at state min_apply */
+	char *reply;	      /* that reply, owned */
+	size_t reply_len;
+	uint64_t deadline_ms; /* answer "timed out" after this */
+};
+
 /* Latency histogram with fixed Prometheus buckets (seconds). */
 #define NODE_HIST_BUCKETS 12u
 struct node_hist {
@@ -37,6 +53,7 @@ struct node_counters {
 	uint64_t proposals;	   /* entries proposed */
 	uint64_t propose_batches;  /* PROPOSE events */
 	uint64_t read_markers;	   /* read marker entries */
+	uint64_t reads_index;	   /* reads served by ReadIndex/lease */
 	uint64_t applied;	   /* entries applied */
 	uint64_t leader_changes;   /* known leader changed */
 	uint64_t send_dropped;	   /* fab_send refused (queue, no conn) */
@@ -120,6 +137,15 @@ struct node {
 	size_t pend_n;		   /* one past the last */
 	size_t pend_cap;	   /* allocated records */
 	struct kvc_reply reply;	   /* scratch reply */
+	/* ReadIndex reads: a queue in rq[rq_head, rq_n); [rq_unsent, rq_n)
+	 * not yet given to the core. */
+	struct node_read *rq;
+	size_t rq_head;
+	size_t rq_n;
+	size_t rq_unsent;
+	size_t rq_cap;
+	size_t rq_eval;	 /* first read not yet evaluated */
+	uint64_t rq_ctx; /* next ctx */
 	bool stopping;		   /* a signal asked us to stop */
 	int fatal;		   /* FR_* that stops the node, 0 = none */
 	struct node_counters c;	   /* counters */
@@ -141,10 +167,23 @@ uint64_t node__wall_ms(void);
 
 /* node_step.c: feed the core and carry out its updates. */
 void node__step(struct node *n, const struct raft_event *ev);
+/* The same, returning raft_step()'s answer (the update is carried out in
+ * every case). */
+int node__step_rv(struct node *n, const struct raft_event *ev);
 void node__propose_flush(struct node *n);
 void node__persisted_check(struct node *n);
 void node__pending_timeouts(struct node *n);
 void node__pending_free(struct node *n);
+
+/* node_read.c: ReadIndex / lease reads. */
+int node__read_queue(struct node *n, const struct resp_req *req, uint32_t argc,
+		     const struct resp_arg *argv);
+void node__read_flush(struct node *n);
+void node__reads_released(struct node *n, const struct raft_update *u);
+void node__reads_drain(struct node *n);
+void node__reads_evaluate(struct node *n, raft_index applied);
+void node__reads_timeouts(struct node *n);
+void node__reads_free(struct node *n);
 
 /* node_client.c: the RESP backend. */
 extern const struct resp_backend node__backend;

@@ -120,6 +120,7 @@ static void apply(struct node *n, const struct raft_update *u)
 		}
 		n->c.applied++;
 		answer_applied(n, e);
+		node__reads_evaluate(n, e->index);
 	}
 }
 
@@ -211,28 +212,37 @@ static void carry_out(struct node *n, const struct raft_update *u)
 	if (u->flags & RAFT_UPDATE_APPLY) {
 		apply(n, u);
 	}
+	if (u->flags & RAFT_UPDATE_READS) {
+		node__reads_released(n, u);
+	}
+	if (u->flags & (RAFT_UPDATE_APPLY | RAFT_UPDATE_READS)) {
+		node__reads_drain(n);
+	}
 	if (u->flags & RAFT_UPDATE_ROLE) {
 		role_change(n, u);
 	}
 }
 
-void node__step(struct node *n, const struct raft_event *ev)
+int node__step_rv(struct node *n, const struct raft_event *ev)
 {
 	struct raft_update u;
 	int rv;
 
 	if (n->fatal != 0) {
-		return;
+		return FR_SHUTDOWN;
 	}
 	rv = raft_step(n->raft, ev, &u);
 	if (rv == FR_NOMEM) {
 		node__log(n, NODE_LOG_WARN, "raft_step: out of memory");
-		return;
 	}
-	if (rv != 0) {
-		return; /* FR_NOTLEADER/FR_INVALID: nothing happened */
-	}
+	/* The update is valid whatever the answer (raft.h). */
 	carry_out(n, &u);
+	return rv;
+}
+
+void node__step(struct node *n, const struct raft_event *ev)
+{
+	(void)node__step_rv(n, ev);
 }
 
 void node__persisted_check(struct node *n)

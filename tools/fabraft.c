@@ -13,6 +13,7 @@ static const char usage[] =
     "\n"
     "  cluster start --nodes N --dir DIR [--provider P] [--client-port B]\n"
     "                [--raft-port R] [--fsync on|off]\n"
+    "                [--read-mode index|lease|log|stale]\n"
     "                          start N local daemons in the background;\n"
     "                          on an existing DIR, start it again\n"
     "                          (clients on B.., default 6379; raft on R..,\n"
@@ -156,6 +157,8 @@ static int cluster(int argc, char **argv)
 			o.raft_base = atoi(v);
 		} else if (strcmp(argv[i], "--fsync") == 0) {
 			o.fsync = strcmp(v, "off") != 0;
+		} else if (strcmp(argv[i], "--read-mode") == 0) {
+			o.read_mode = v; /* fabraftd checks it */
 		} else {
 			fprintf(stderr, "fabraft: unknown option %s\n",
 				argv[i]);

@@ -25,6 +25,7 @@ struct cl_start_opts {
 	int client_base;      /* first client port */
 	int raft_base;	      /* first raft port */
 	bool fsync;	      /* --fsync */
+	const char *read_mode; /* fabraftd --read-mode, NULL = default */
 	bool quiet;	      /* no "how to reach" text */
 };
 

@@ -289,6 +289,9 @@ static int write_configs(const struct cl_start_opts *o, struct cl *c)
 			i + 1, peers, c->client[i], cpeers, o->dir, i + 1,
 			o->provider, o->fsync ? "on" : "off",
 			(unsigned long long)(cid | 1), o->dir);
+		if (o->read_mode != NULL) {
+			fprintf(f, "read-mode = %s\n", o->read_mode);
+		}
 		fclose(f);
 	}
 	snprintf(path, sizeof(path), "%s/cluster.conf", o->dir);

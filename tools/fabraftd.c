@@ -37,8 +37,12 @@ static const char usage[] =
     "  --cluster-id N         64-bit id shared by the cluster (1)\n"
     "  --secret-file FILE     peer HMAC key, 1..64 bytes (a built-in\n"
     "                         default with a warning when absent)\n"
-    "  --read-mode log|stale  log: linearizable reads through the log;\n"
-    "                         stale: local reads on any node (log)\n"
+    "  --read-mode MODE       index: linearizable reads by ReadIndex,\n"
+    "                         one heartbeat round, no log write;\n"
+    "                         lease: no round while the leader lease\n"
+    "                         holds (assumes bounded clock drift);\n"
+    "                         log: through the log (a marker entry);\n"
+    "                         stale: local reads on any node (index)\n"
     "  --forward on|off       followers forward commands to the leader;\n"
     "                         off: they answer -MOVED (on)\n"
     "  --requirepass PW       clients must AUTH\n"
@@ -311,12 +315,18 @@ static int apply(struct flags *f, const char *name, const char *v)
 	} else if (strcmp(name, "secret-file") == 0) {
 		return read_secret(f, v);
 	} else if (strcmp(name, "read-mode") == 0) {
-		if (strcmp(v, "log") == 0 || strcmp(v, "linearizable") == 0) {
+		if (strcmp(v, "index") == 0 ||
+		    strcmp(v, "linearizable") == 0) {
+			o->read_mode = NODE_READ_INDEX;
+		} else if (strcmp(v, "lease") == 0) {
+			o->read_mode = NODE_READ_LEASE;
+		} else if (strcmp(v, "log") == 0) {
 			o->read_mode = NODE_READ_LOG;
 		} else if (strcmp(v, "stale") == 0) {
 			o->read_mode = NODE_READ_STALE;
 		} else {
-			return fail("--read-mode: want log|stale, got '%s'%s",
+			return fail("--read-mode: want index|lease|log|stale, "
+				    "got '%s'%s",
 				    v, "");
 		}
 	} else if (strcmp(name, "forward") == 0) {

@@ -32,4 +32,16 @@ rc=$?
 EXTRA_PIDS=""
 cat "$DIR/lin.out"
 [ "$rc" = 0 ] || fail "history not linearizable (or too short)"
+# The reads went the way this run was meant to test.
+mode=${FABRAFT_E2E_READ_MODE:-index}
+L=$(leader)
+[ -n "$L" ] || fail "no leader at the end"
+[ "$(info_field "$L" read_mode)" = "$mode" ] ||
+	fail "read_mode is $(info_field "$L" read_mode), want $mode"
+if [ "$mode" = log ]; then
+	[ "$(info_field "$L" read_markers)" -gt 0 ] || fail "no read markers"
+else
+	[ "$(info_field "$L" reads_index)" -gt 0 ] || fail "no ReadIndex reads"
+fi
+echo "reads: mode $mode, reads_index $(info_field "$L" reads_index), read_markers $(info_field "$L" read_markers)"
 echo "PASS"

@@ -72,7 +72,8 @@ start_cluster() {
 	[ "$CPORT" != 0 ] || pick_ports
 	"$BIN/fabraft" cluster start --nodes "$1" --dir "$DIR" \
 		--client-port "$CPORT" --raft-port "$RPORT" \
-		--provider "$PROVIDER" >"$DIR/start.out" 2>&1 ||
+		--provider "$PROVIDER" ${FABRAFT_E2E_READ_MODE:+--read-mode "$FABRAFT_E2E_READ_MODE"} \
+		>"$DIR/start.out" 2>&1 ||
 		{ cat "$DIR/start.out"; fail "cluster start"; }
 	wait_stable
 }

@@ -39,3 +39,12 @@ add_test(NAME e2e_failover_shm
 set_tests_properties(e2e_failover_shm PROPERTIES
 	ENVIRONMENT "FABRAFT_BIN=${CMAKE_BINARY_DIR}/bin;LINCHECK=${CMAKE_BINARY_DIR}/tests/lincheck;FABRAFT_E2E_PROVIDER=shm"
 	SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL TRUE LABELS e2e)
+# The linearizability check once more with each other way of reading:
+# the leader lease and reads through the log (the default is ReadIndex).
+foreach(mode lease log)
+	add_test(NAME e2e_lincheck_${mode}
+		COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/e2e_lincheck.sh)
+	set_tests_properties(e2e_lincheck_${mode} PROPERTIES
+		ENVIRONMENT "FABRAFT_BIN=${CMAKE_BINARY_DIR}/bin;LINCHECK=${CMAKE_BINARY_DIR}/tests/lincheck;FABRAFT_E2E_READ_MODE=${mode}"
+		SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE LABELS e2e)
+endforeach()

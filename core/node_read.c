@@ -1,0 +1,234 @@
+/* node_read.c — linearizable reads without log writes: ReadIndex (and the
+ * optional leader lease) through the core's RAFT_EVENT_READ. */
+#include <string.h>
+
+#include "heap.h"
+#include "node_int.h"
+
+/*
+ * Design notes
+ * ============
+ * Reads that arrive at the leader wait in a FIFO (n->rq).  Each remembers
+ * min_apply, the index the last write queued before it will have (the log
+ * end plus the writes already in this iteration's batch), and its reply is
+ * computed from the state machine exactly when min_apply has been applied
+ * (at once if it already is): so a read sees the writes pipelined before it
+ * on its connection and none after it, as Redis answers a pipeline.  After
+ * the iteration's proposals are flushed, the new reads go to the core in
+ * one READ event, which confirms leadership with a single heartbeat round
+ * (or the lease) and releases them in order with their read index, the
+ * commit index when they arrived.  The saved reply is sent then.  It is
+ * linearizable: the read index is <= min_apply (a leader's commit index
+ * cannot pass entries it has not yet proposed), so the reply includes every
+ * write completed before the read arrived, and nothing proposed after it.
+ * A read the core fails (leadership lost) is answered -TRYAGAIN; the
+ * client retries at the new leader.
+ */
+
+enum { RQ_NEW = 0, RQ_SENT, RQ_CONFIRMED, RQ_FAILED };
+
+static const char lost[] =
+    "-TRYAGAIN leadership changed before the read was confirmed; retry\r\n";
+static const char timed_out[] = "-TRYAGAIN timed out; retry\r\n";
+
+#define RQ_MAX (1u << 20)
+
+int node__read_queue(struct node *n, const struct resp_req *req, uint32_t argc,
+		     const struct resp_arg *argv)
+{
+	if (n->rq_n == n->rq_cap) {
+		size_t live = n->rq_n - n->rq_head;
+		if (n->rq_head > 0) {
+			memmove(n->rq, &n->rq[n->rq_head],
+				live * sizeof(*n->rq));
+			n->rq_unsent -= n->rq_head;
+			n->rq_eval -= n->rq_head;
+			n->rq_head = 0;
+			n->rq_n = live;
+		}
+		if (n->rq_n == n->rq_cap) {
+			size_t cap = n->rq_cap ? n->rq_cap * 2 : 256;
+			struct node_read *q;
+			if (cap > RQ_MAX) {
+				return FR_BUSY;
+			}
+			q = fr_realloc(n->rq, cap * sizeof(*q));
+			if (q == NULL) {
+				return FR_NOMEM;
+			}
+			n->rq = q;
+			n->rq_cap = cap;
+		}
+	}
+	size_t bytes = argc * sizeof(struct kvc_arg);
+	for (uint32_t i = 0; i < argc; i++) {
+		bytes += argv[i].len;
+	}
+	char *mem = fr_malloc(bytes ? bytes : 1);
+	if (mem == NULL) {
+		return FR_NOMEM;
+	}
+	struct node_read *r = &n->rq[n->rq_n];
+	memset(r, 0, sizeof(*r));
+	r->argv = (struct kvc_arg *)(void *)mem;
+	r->argc = argc;
+	mem += argc * sizeof(struct kvc_arg);
+	for (uint32_t i = 0; i < argc; i++) {
+		memcpy(mem, argv[i].ptr, argv[i].len);
+		r->argv[i].base = mem;
+		r->argv[i].len = argv[i].len;
+		mem += argv[i].len;
+	}
+	struct raft_status st;
+	raft_status_get(n->raft, &st);
+	r->req = *req;
+	r->ctx = n->rq_ctx++;
+	r->min_apply = st.last_index + n->batch_n;
+	r->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
+	n->rq_n++;
+	node__reads_evaluate(n, st.applied);
+	return 0;
+}
+
+/* The state machine has applied through @applied: compute the reply of
+ * every read whose point it is. */
+void node__reads_evaluate(struct node *n, raft_index applied)
+{
+	while (n->rq_eval < n->rq_n && n->rq[n->rq_eval].min_apply <= applied) {
+		struct node_read *r = &n->rq[n->rq_eval++];
+		if (r->done) {
+			continue;
+		}
+		n->reply.len = 0;
+		/* kvc_read() puts its errors in the reply; only running out
+		 * of memory leaves none. */
+		if (kvc_read(n->kvc, r->argc, r->argv, &n->reply) == FR_NOMEM ||
+		    (r->reply = fr_malloc(n->reply.len ? n->reply.len : 1)) ==
+			NULL) {
+			continue; /* answered "out of memory" when released */
+		}
+		memcpy(r->reply, n->reply.buf, n->reply.len);
+		r->reply_len = n->reply.len;
+		r->evaluated = true;
+	}
+}
+
+static void answer(struct node *n, struct node_read *r, const void *buf,
+		   size_t len)
+{
+	if (!r->done) {
+		(void)resp_req_complete(&r->req, buf, len);
+		r->done = true;
+	}
+}
+
+
+static struct node_read *by_ctx(struct node *n, uint64_t ctx)
+{
+	if (n->rq_head == n->rq_n || ctx < n->rq[n->rq_head].ctx) {
+		return NULL;
+	}
+	size_t k = n->rq_head + (size_t)(ctx - n->rq[n->rq_head].ctx);
+	return k < n->rq_n ? &n->rq[k] : NULL;
+}
+
+void node__reads_released(struct node *n, const struct raft_update *u)
+{
+	for (uint32_t i = 0; i < u->n_reads; i++) {
+		struct node_read *r = by_ctx(n, u->reads[i].ctx);
+		if (r == NULL) {
+			continue;
+		}
+		if (u->reads[i].status == 0) {
+			r->state = RQ_CONFIRMED;
+			r->index = u->reads[i].index;
+		} else {
+			r->state = RQ_FAILED;
+		}
+	}
+}
+
+void node__reads_drain(struct node *n)
+{
+	struct raft_status st;
+	raft_status_get(n->raft, &st);
+	while (n->rq_head < n->rq_unsent) {
+		struct node_read *r = &n->rq[n->rq_head];
+		if (r->state == RQ_FAILED) {
+			answer(n, r, lost, sizeof(lost) - 1);
+		} else if (r->state == RQ_CONFIRMED &&
+			   st.applied >= r->min_apply) {
+			n->c.reads_index++;
+			if (r->evaluated && r->index <= r->min_apply) {
+				answer(n, r, r->reply, r->reply_len);
+			} else {
+				answer(n, r, "-ERR out of memory\r\n", 20);
+			}
+		} else if (!r->done) {
+			break; /* in order: the rest wait too */
+		}
+		fr_free(r->argv);
+		fr_free(r->reply);
+		r->argv = NULL;
+		r->reply = NULL;
+		n->rq_head++;
+	}
+	if (n->rq_eval < n->rq_head) {
+		n->rq_eval = n->rq_head;
+	}
+	if (n->rq_head == n->rq_n) {
+		n->rq_head = n->rq_n = n->rq_unsent = n->rq_eval = 0;
+	}
+}
+
+/* Hand this iteration's reads to the core in one event. */
+void node__read_flush(struct node *n)
+{
+	uint64_t ctx[RAFT_MAX_BATCH_ENTRIES];
+	struct raft_status st;
+
+	while (n->rq_unsent < n->rq_n) {
+		uint32_t k = 0;
+		raft_status_get(n->raft, &st);
+		size_t first = n->rq_unsent;
+		while (n->rq_unsent < n->rq_n && k < RAFT_MAX_BATCH_ENTRIES) {
+			struct node_read *r = &n->rq[n->rq_unsent++];
+			r->state = RQ_SENT;
+			ctx[k++] = r->ctx;
+		}
+		struct raft_event ev = {.type = RAFT_EVENT_READ};
+		ev.read.ctx = ctx;
+		ev.read.n = k;
+		ev.read.lease = n->o.read_mode == NODE_READ_LEASE;
+		int rv = node__step_rv(n, &ev);
+		if (rv != 0) {
+			for (size_t i = first; i < first + k; i++) {
+				n->rq[i].state = RQ_FAILED;
+			}
+		}
+	}
+	node__reads_drain(n);
+}
+
+void node__reads_timeouts(struct node *n)
+{
+	uint64_t now = node__wall_ms();
+	for (size_t i = n->rq_head; i < n->rq_n; i++) {
+		struct node_read *r = &n->rq[i];
+		if (!r->done && now > r->deadline_ms) {
+			n->c.timeouts++;
+			answer(n, r, timed_out, sizeof(timed_out) - 1);
+		}
+	}
+}
+
+void node__reads_free(struct node *n)
+{
+	for (size_t i = n->rq_head; i < n->rq_n; i++) {
+		fr_free(n->rq[i].argv);
+		fr_free(n->rq[i].reply);
+	}
+	fr_free(n->rq);
+	n->rq = NULL;
+	n->rq_head = n->rq_n = n->rq_cap = n->rq_unsent = n->rq_eval = 0;
+}
