@@ -212,10 +212,18 @@ static int open_raft(struct node *n, char *errmsg)
 	rs.vote = rec.vote;
 	rs.entries = rec.entries;
 	rs.n_entries = rec.n_entries;
-	rs.config.n = n->o.n_peers;
-	for (uint32_t i = 0; i < n->o.n_peers; i++) {
-		rs.config.servers[i].id = n->o.peers[i].id;
-		rs.config.servers[i].role = RAFT_VOTER;
+	if (n->o.n_initial_voters > 0) {
+		rs.config.n = n->o.n_initial_voters;
+		for (uint32_t i = 0; i < n->o.n_initial_voters; i++) {
+			rs.config.servers[i].id = n->o.initial_voters[i];
+			rs.config.servers[i].role = RAFT_VOTER;
+		}
+	} else {
+		rs.config.n = n->o.n_peers;
+		for (uint32_t i = 0; i < n->o.n_peers; i++) {
+			rs.config.servers[i].id = n->o.peers[i].id;
+			rs.config.servers[i].role = RAFT_VOTER;
+		}
 	}
 	raft_options_default(&ro, n->o.id,
 			     node__mono_ns() ^ ((uint64_t)n->o.id << 56));

@@ -77,6 +77,11 @@ struct node_options {
 	raft_id id;				      /* this node */
 	struct fab_peer_addr peers[RAFT_MAX_SERVERS]; /* raft addrs, self too */
 	uint32_t n_peers;			      /* 1..RAFT_MAX_SERVERS */
+	/* The first configuration: these peers are voters, the others
+	 * start outside it and join with RAFT.MEMBER (0 = every peer).
+	 * Configuration entries in the log override it. */
+	raft_id initial_voters[RAFT_MAX_SERVERS];
+	uint32_t n_initial_voters;
 	char client[NODE_ADDR_MAX]; /* RESP listener of this node */
 	/* Client address of every server, by id, for -MOVED ("" = derived:
 	 * the peer's host and port 6378 + id). */

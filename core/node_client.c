@@ -10,7 +10,7 @@
 /* Most records waiting at once; beyond it clients get -BUSY. */
 #define PENDING_MAX (1u << 20)
 
-static struct node_pending *pending_push(struct node *n)
+struct node_pending *node__pending_push(struct node *n)
 {
 	struct node_pending *p;
 
@@ -142,7 +142,7 @@ static int queue_read(struct node *n, const struct resp_req *req, uint32_t argc,
 		n->marker_slot = (int32_t)slot;
 		n->c.read_markers++;
 	}
-	p = pending_push(n);
+	p = node__pending_push(n);
 	if (p == NULL) {
 		return FR_BUSY;
 	}
@@ -168,7 +168,7 @@ static int queue_write(struct node *n, const struct resp_req *req,
 		return rv;
 	}
 	rv = kvc_command_encode(node__wall_ms(), argc, kargs, &n->data[slot]);
-	if (rv == 0 && (p = pending_push(n)) == NULL) {
+	if (rv == 0 && (p = node__pending_push(n)) == NULL) {
 		rv = FR_BUSY;
 	}
 	if (rv != 0) {
@@ -209,8 +209,17 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 	n->reply.len = 0;
 	rv = kvc_command_check(argc, ka, &kind, &n->reply);
 	if (rv == FR_NOTFOUND) {
-		resp_buf_unknown_command(&b, argc, argv);
-		return reply_now(req, &b);
+		rv = node__admin(n, req, argc, argv);
+		if (rv == FR_NOTFOUND) {
+			resp_buf_unknown_command(&b, argc, argv);
+			return reply_now(req, &b);
+		}
+		if (rv != FR_NOTLEADER) {
+			resp_buf_close(&b);
+			return rv;
+		}
+		kind = KVC_WRITE; /* leader only: forward it below */
+		rv = 0;
 	}
 	if (rv == FR_INVALID) {
 		resp_buf_raw(&b, n->reply.buf, n->reply.len);

@@ -170,6 +170,9 @@ void node__step(struct node *n, const struct raft_event *ev);
 /* The same, returning raft_step()'s answer (the update is carried out in
  * every case). */
 int node__step_rv(struct node *n, const struct raft_event *ev);
+/* The same, handing back the update (valid until the next step). */
+int node__step_update(struct node *n, const struct raft_event *ev,
+		      struct raft_update *u);
 void node__propose_flush(struct node *n);
 void node__persisted_check(struct node *n);
 void node__pending_timeouts(struct node *n);
@@ -185,7 +188,14 @@ void node__reads_evaluate(struct node *n, raft_index applied);
 void node__reads_timeouts(struct node *n);
 void node__reads_free(struct node *n);
 
+/* node_admin.c: RAFT.MEMBER and RAFT.TRANSFER.  Returns 0 (answered),
+ * FR_NOTFOUND (not an admin command), FR_NOTLEADER (forward it), or an
+ * FR_* code for the library to answer. */
+int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
+		const struct resp_arg *argv);
+
 /* node_client.c: the RESP backend. */
+struct node_pending *node__pending_push(struct node *n);
 extern const struct resp_backend node__backend;
 /* "-MOVED ..." / "-TRYAGAIN ..." for a non-leader into @b. */
 void node__redirect(struct node *n, struct resp_buf *b);

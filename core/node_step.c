@@ -103,12 +103,33 @@ static void answer_applied(struct node *n, const struct raft_entry *e)
 	}
 }
 
+static void set_reply(struct node *n, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (n->reply.cap < len) {
+		char *b = fr_realloc(n->reply.buf, len);
+
+		if (b == NULL) {
+			return; /* the client gets an empty answer */
+		}
+		n->reply.buf = b;
+		n->reply.cap = len;
+	}
+	memcpy(n->reply.buf, s, len);
+	n->reply.len = len;
+}
+
 static void apply(struct node *n, const struct raft_update *u)
 {
 	for (uint32_t i = 0; i < u->n_apply && n->fatal == 0; i++) {
 		const struct raft_entry *e = &u->apply[i];
 
 		n->reply.len = 0;
+		if (e->type == RAFT_ENTRY_CONFIG) {
+			/* The client of a membership change waits for it. */
+			set_reply(n, "+OK\r\n");
+		}
 		if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
 			int rv = kvc_apply(n->kvc, e->buf, e->len, &n->reply);
 
@@ -223,21 +244,29 @@ static void carry_out(struct node *n, const struct raft_update *u)
 	}
 }
 
-int node__step_rv(struct node *n, const struct raft_event *ev)
+int node__step_update(struct node *n, const struct raft_event *ev,
+		      struct raft_update *u)
 {
-	struct raft_update u;
 	int rv;
 
 	if (n->fatal != 0) {
+		memset(u, 0, sizeof(*u));
 		return FR_SHUTDOWN;
 	}
-	rv = raft_step(n->raft, ev, &u);
+	rv = raft_step(n->raft, ev, u);
 	if (rv == FR_NOMEM) {
 		node__log(n, NODE_LOG_WARN, "raft_step: out of memory");
 	}
 	/* The update is valid whatever the answer (raft.h). */
-	carry_out(n, &u);
+	carry_out(n, u);
 	return rv;
+}
+
+int node__step_rv(struct node *n, const struct raft_event *ev)
+{
+	struct raft_update u;
+
+	return node__step_update(n, ev, &u);
 }
 
 void node__step(struct node *n, const struct raft_event *ev)

@@ -13,7 +13,9 @@ static const char usage[] =
     "\n"
     "  cluster start --nodes N --dir DIR [--provider P] [--client-port B]\n"
     "                [--raft-port R] [--fsync on|off]\n"
-    "                [--read-mode index|lease|log|stale]\n"
+    "                [--read-mode index|lease|log|stale] [--voters K]\n"
+    "                          (--voters K: nodes K+1..N start outside\n"
+    "                          the cluster, to be added with member add)\n"
     "                          start N local daemons in the background;\n"
     "                          on an existing DIR, start it again\n"
     "                          (clients on B.., default 6379; raft on R..,\n"
@@ -22,6 +24,13 @@ static const char usage[] =
     "  status                  table of every node (needs --dir or -a)\n"
     "  get KEY | set KEY VALUE | del KEY...\n"
     "  kvc SUBCOMMAND ARGS...  any KVC.* command, e.g. kvc lookup NS H1 H2\n"
+    "  member list             members, their roles and addresses\n"
+    "  member add ID           add node ID (in every node's --peers) as a\n"
+    "                          learner, then promote it once caught up\n"
+    "  member remove ID        remove node ID (the leader too: it steps\n"
+    "                          down once its removal commits)\n"
+    "  transfer [ID]           hand leadership to ID (default: the most\n"
+    "                          caught-up voter)\n"
     "  cmd ARGS...             any command, sent as is\n"
     "  topo                    hwloc topology and the placement fabraftd "
     "picks\n"
@@ -104,6 +113,41 @@ static int send_cmd(struct target *t, int argc, const char *const *argv)
 	return rv;
 }
 
+/* member list | add ID | remove ID.  Adding is two changes: a learner
+ * first (it catches up without counting in any majority), then the
+ * promotion, retried while the leader says it is still catching up. */
+static int member(struct target *t, int argc, char **argv)
+{
+	if (argc == 1 && strcmp(argv[0], "list") == 0) {
+		const char *a[] = {"RAFT.MEMBER", "LIST"};
+		return send_cmd(t, 2, a);
+	}
+	if (argc == 2 && strcmp(argv[0], "remove") == 0) {
+		const char *a[] = {"RAFT.MEMBER", "REMOVE", argv[1]};
+		return send_cmd(t, 3, a);
+	}
+	if (argc == 2 && strcmp(argv[0], "add") == 0) {
+		const char *a[] = {"RAFT.MEMBER", "ADDLEARNER", argv[1]};
+		const char *b[] = {"RAFT.MEMBER", "PROMOTE", argv[1]};
+		int rv = send_cmd(t, 3, a);
+		if (rv != 0) {
+			return rv;
+		}
+		/* -TRYAGAIN while it catches up: retried for up to 60 s. */
+		struct rc_reply r;
+		if (cl_route(t->addrs, t->n, 3, b, &r, 60000) != 0) {
+			fprintf(stderr, "fabraft: no answer to PROMOTE\n");
+			return 1;
+		}
+		rc_reply_print(&r, 0);
+		rv = r.type == '-' ? 1 : 0;
+		rc_reply_free(&r);
+		return rv;
+	}
+	fprintf(stderr, "fabraft: member list | add ID | remove ID\n");
+	return 2;
+}
+
 static int topo(void)
 {
 	struct fab_topo *t;
@@ -159,6 +203,8 @@ static int cluster(int argc, char **argv)
 			o.fsync = strcmp(v, "off") != 0;
 		} else if (strcmp(argv[i], "--read-mode") == 0) {
 			o.read_mode = v; /* fabraftd checks it */
+		} else if (strcmp(argv[i], "--voters") == 0) {
+			o.voters = atoi(v);
 		} else {
 			fprintf(stderr, "fabraft: unknown option %s\n",
 				argv[i]);
@@ -278,6 +324,10 @@ int main(int argc, char **argv)
 		}
 		snprintf(kname, sizeof(kname), "KVC.%s", argv[i++]);
 		args[n++] = kname;
+	} else if (strcmp(cmd, "member") == 0) {
+		return member(&t, argc - i, argv + i);
+	} else if (strcmp(cmd, "transfer") == 0) {
+		args[n++] = "RAFT.TRANSFER";
 	} else if (strcmp(cmd, "cmd") != 0) {
 		fprintf(stderr, "fabraft: unknown command '%s' (see --help)\n",
 			cmd);

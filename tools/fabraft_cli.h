@@ -26,6 +26,7 @@ struct cl_start_opts {
 	int raft_base;	      /* first raft port */
 	bool fsync;	      /* --fsync */
 	const char *read_mode; /* fabraftd --read-mode, NULL = default */
+	int voters;	       /* nodes 1..voters start as voters; 0 = all */
 	bool quiet;	      /* no "how to reach" text */
 };
 

@@ -292,6 +292,13 @@ static int write_configs(const struct cl_start_opts *o, struct cl *c)
 		if (o->read_mode != NULL) {
 			fprintf(f, "read-mode = %s\n", o->read_mode);
 		}
+		if (o->voters > 0 && o->voters < o->nodes) {
+			fprintf(f, "initial-voters = ");
+			for (int k = 1; k <= o->voters; k++) {
+				fprintf(f, "%s%d", k > 1 ? "," : "", k);
+			}
+			fprintf(f, "\n");
+		}
 		fclose(f);
 	}
 	snprintf(path, sizeof(path), "%s/cluster.conf", o->dir);

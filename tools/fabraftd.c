@@ -25,6 +25,9 @@ static const char usage[] =
     "  --id N                 this node's id (1..255)\n"
     "  --peers LIST           1=HOST:PORT,2=HOST:PORT,... raft addresses,\n"
     "                         this node included\n"
+    "  --initial-voters LIST  1,2,3: the first configuration's voters;\n"
+    "                         the other peers join later with\n"
+    "                         `fabraft member add ID` (default: all)\n"
     "  --client HOST:PORT     RESP listener (default 127.0.0.1:6378+id)\n"
     "  --client-peers LIST    1=HOST:PORT,... client addresses of the\n"
     "                         others, for -MOVED (default: peer host and\n"
@@ -167,6 +170,36 @@ static bool add_peer(struct flags *f, uint64_t id, const char *addr)
 	return true;
 }
 
+static bool parse_voters(struct flags *f, const char *v)
+{
+	char buf[1024];
+	char *save = NULL;
+
+	if (strlen(v) >= sizeof(buf)) {
+		return false;
+	}
+	snprintf(buf, sizeof(buf), "%s", v);
+	f->o.n_initial_voters = 0;
+	for (char *t = strtok_r(buf, ",", &save); t != NULL;
+	     t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		unsigned long id = strtoul(t, &end, 10);
+
+		if (*end != '\0' || t[0] == '-' || id == 0 ||
+		    id > RAFT_ID_MAX ||
+		    f->o.n_initial_voters == RAFT_MAX_SERVERS) {
+			return false;
+		}
+		for (uint32_t i = 0; i < f->o.n_initial_voters; i++) {
+			if (f->o.initial_voters[i] == id) {
+				return false;
+			}
+		}
+		f->o.initial_voters[f->o.n_initial_voters++] = (raft_id)id;
+	}
+	return f->o.n_initial_voters > 0;
+}
+
 static bool add_client_peer(struct flags *f, uint64_t id, const char *addr)
 {
 	char host[64];
@@ -256,6 +289,12 @@ static int apply(struct flags *f, const char *name, const char *v)
 		if (!parse_list(v, f, add_peer)) {
 			return fail("--peers: want ID=HOST:PORT,... with "
 				    "unique ids 1..255, got '%s'%s",
+				    v, "");
+		}
+	} else if (strcmp(name, "initial-voters") == 0) {
+		if (!parse_voters(f, v)) {
+			return fail("--initial-voters: want ID,ID,... (unique "
+				    "ids 1..255), got '%s'%s",
 				    v, "");
 		}
 	} else if (strcmp(name, "client-peers") == 0) {
@@ -447,6 +486,17 @@ static int finish(struct flags *f)
 
 	if (o->id == 0 || o->n_peers == 0) {
 		return fail("need --id and --peers (see --help)%s%s", "", "");
+	}
+	for (uint32_t i = 0; i < o->n_initial_voters; i++) {
+		bool known = false;
+
+		for (uint32_t k = 0; k < o->n_peers; k++) {
+			known |= o->peers[k].id == o->initial_voters[i];
+		}
+		if (!known) {
+			return fail("--initial-voters: %u is not in --peers%s",
+				    o->initial_voters[i], "");
+		}
 	}
 	if (!f->have_client) {
 		snprintf(o->client, sizeof(o->client), "127.0.0.1:%u",
