@@ -39,6 +39,8 @@ void node_options_default(struct node_options *o)
 	o->tick_ms = 10;
 	o->election_ticks = 10;
 	o->heartbeat_ticks = 1;
+	o->snapshot_entries = 100000;
+	o->snapshot_trailing = 1024;
 	o->request_timeout_ms = 5000;
 	o->request_bytes_max = 64ull << 20;
 	o->clients_max = 10000;
@@ -202,11 +204,6 @@ static int open_raft(struct node *n, char *errmsg)
 	if (rv != 0) {
 		return rv;
 	}
-	if (rec.snapshot_index != 0) {
-		snprintf(errmsg, FR_ERRMSG_SIZE, "%.180s%s", n->o.data_dir,
-			 " holds a snapshot; this version cannot load one");
-		return FR_UNSUPPORTED;
-	}
 	memset(&rs, 0, sizeof(rs));
 	rs.term = rec.term;
 	rs.vote = rec.vote;
@@ -225,10 +222,17 @@ static int open_raft(struct node *n, char *errmsg)
 			rs.config.servers[i].role = RAFT_VOTER;
 		}
 	}
+	/* A snapshot overrides the bootstrap configuration. */
+	rv = node__snap_restore(n, &rec, &rs, errmsg);
+	if (rv != 0) {
+		return rv;
+	}
 	raft_options_default(&ro, n->o.id,
 			     node__mono_ns() ^ ((uint64_t)n->o.id << 56));
 	ro.election_ticks = n->o.election_ticks;
 	ro.heartbeat_ticks = n->o.heartbeat_ticks;
+	ro.snapshot_threshold = n->o.snapshot_entries;
+	ro.snapshot_trailing = n->o.snapshot_trailing;
 	if (n->o.read_mode == NODE_READ_LEASE) {
 		/* Three ticks of margin: tick granularity on both sides and
 		 * ~5% clock drift at 10 ticks (docs/architecture.md). */
@@ -257,7 +261,24 @@ static int open_raft(struct node *n, char *errmsg)
 	n->reported_term =
 	    rec.n_entries ? rec.entries[rec.n_entries - 1].term : 0;
 	n->term = rec.term;
+	uint32_t recovered = rec.n_entries;
 	wal_recovered_release(n->wal);
+	if (rs.snapshot_index > 0 && recovered > 0) {
+		struct raft_status st;
+
+		raft_status_get(n->raft, &st);
+		if (st.last_index == rs.snapshot_index) {
+			/* The stored log does not continue the snapshot (a
+			 * crash during an install): the core dropped it, so
+			 * must the disk, or later entries would follow it. */
+			rv = wal_compact(n->wal, UINT64_MAX);
+			if (rv != 0) {
+				snprintf(errmsg, FR_ERRMSG_SIZE, "%s",
+					 wal_errmsg(n->wal));
+				return rv;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -459,6 +480,7 @@ void node_close(struct node *n)
 	fr_free(n->data);
 	fr_free(n->bufs);
 	node__reads_free(n);
+	node__snap_close(n);
 	kvc_reply_free(&n->reply);
 	if (n->mfd >= 0) {
 		close(n->mfd);
@@ -613,6 +635,12 @@ int node_run(struct node *n, char *errmsg)
 		node__persisted_check(n);
 		node__propose_flush(n);
 		node__read_flush(n);
+		if (n->snap_wanted != 0 && n->fatal == 0) {
+			raft_index idx = n->snap_wanted;
+
+			n->snap_wanted = 0;
+			node__snap_take(n, idx);
+		}
 		resp_server_flush(n->srv);
 		if (n->stopping) {
 			struct resp_stats st;

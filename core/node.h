@@ -99,6 +99,9 @@ struct node_options {
 	uint32_t tick_ms;	     /* Raft tick */
 	uint32_t election_ticks;     /* base election timeout in ticks */
 	uint32_t heartbeat_ticks;    /* heartbeat interval in ticks */
+	uint32_t snapshot_entries;   /* applied entries between snapshots,
+					0 = never */
+	uint32_t snapshot_trailing;  /* entries kept behind a snapshot */
 	uint32_t request_timeout_ms; /* client waits at most this long */
 	char requirepass[128];	     /* "" = no AUTH */
 	uint64_t request_bytes_max;  /* largest client request */

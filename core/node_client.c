@@ -346,6 +346,10 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "read_markers", "%" PRIu64, n->c.read_markers);
 	resp_info_add(w, "reads_index", "%" PRIu64, n->c.reads_index);
 	resp_info_add(w, "snapshot_index", "%" PRIu64, st.snapshot_index);
+	resp_info_add(w, "first_index", "%" PRIu64, st.first_index);
+	resp_info_add(w, "snapshots_taken", "%" PRIu64, n->c.snapshots);
+	resp_info_add(w, "snapshots_installed", "%" PRIu64,
+		      n->c.snapshots_installed);
 	resp_info_add(w, "lease_valid", "%s", st.lease_valid ? "yes" : "no");
 	resp_info_add(w, "applied_entries", "%" PRIu64, n->c.applied);
 	resp_info_add(w, "leader_changes", "%" PRIu64, n->c.leader_changes);

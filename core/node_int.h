@@ -54,6 +54,8 @@ struct node_counters {
 	uint64_t propose_batches;  /* PROPOSE events */
 	uint64_t read_markers;	   /* read marker entries */
 	uint64_t reads_index;	   /* reads served by ReadIndex/lease */
+	uint64_t snapshots;	   /* snapshots taken */
+	uint64_t snapshots_installed; /* received from a leader */
 	uint64_t applied;	   /* entries applied */
 	uint64_t leader_changes;   /* known leader changed */
 	uint64_t send_dropped;	   /* fab_send refused (queue, no conn) */
@@ -146,6 +148,15 @@ struct node {
 	size_t rq_cap;
 	size_t rq_eval;	 /* first read not yet evaluated */
 	uint64_t rq_ctx; /* next ctx */
+	/* Snapshots (node_snap.c). */
+	struct wal_snap_writer *snap_in; /* one being received */
+	raft_index snap_in_index;
+	struct wal_snap_reader *snap_rd; /* the newest, read for followers */
+	raft_index snap_rd_index;
+	uint64_t snap_rd_pos; /* bytes read from it */
+	char *chunk_buf;      /* one chunk's bytes */
+	size_t chunk_cap;
+	raft_index snap_wanted; /* the core asked, at this index */
 	bool stopping;		   /* a signal asked us to stop */
 	int fatal;		   /* FR_* that stops the node, 0 = none */
 	struct node_counters c;	   /* counters */
@@ -187,6 +198,15 @@ void node__reads_drain(struct node *n);
 void node__reads_evaluate(struct node *n, raft_index applied);
 void node__reads_timeouts(struct node *n);
 void node__reads_free(struct node *n);
+
+/* node_snap.c: snapshots. */
+int node__snap_restore(struct node *n, const struct wal_recovered *rec,
+		       struct raft_restore *rs, char *errmsg);
+void node__snap_take(struct node *n, raft_index index);
+bool node__snap_fill(struct node *n, struct raft_message *m);
+void node__snap_chunk(struct node *n, const struct raft_snapshot_chunk *c);
+void node__snap_install(struct node *n, const struct raft_update *u);
+void node__snap_close(struct node *n);
 
 /* node_admin.c: RAFT.MEMBER and RAFT.TRANSFER.  Returns 0 (answered),
  * FR_NOTFOUND (not an admin command), FR_NOTLEADER (forward it), or an

@@ -548,6 +548,12 @@ const struct raft_config *raft_config_get(const struct raft *r)
 	return &r->config;
 }
 
+int raft_config_at(const struct raft *r, raft_index index,
+		   struct raft_config *out)
+{
+	return raft__config_at(r, index, out);
+}
+
 void raft_snapshot_get(const struct raft *r, struct raft_snapshot_meta *m)
 {
 	*m = r->snap;

@@ -481,6 +481,12 @@ struct raft_stats {
 void raft_status_get(const struct raft *r, struct raft_status *s);
 void raft_stats_get(const struct raft *r, struct raft_stats *s);
 const struct raft_config *raft_config_get(const struct raft *r);
+/** The configuration in effect at @index (the last configuration entry at
+ * or below it, else the one as of the log's start), for snapshot metadata.
+ * @index must be in [first index - 1, last index].  Returns 0 or
+ * FR_INVALID. */
+int raft_config_at(const struct raft *r, raft_index index,
+		   struct raft_config *out) __attribute__((warn_unused_result));
 /** The latest snapshot's metadata (index 0: none), e.g. for the driver to
  * store next to the snapshot's bytes. */
 void raft_snapshot_get(const struct raft *r, struct raft_snapshot_meta *m);

@@ -53,6 +53,11 @@ static const char usage[] =
     "  --max-clients N        concurrent client connections (10000)\n"
     "  --tick-ms N            Raft tick (10); election 10-20 ticks\n"
     "  --election-ticks N     base election timeout in ticks (10)\n"
+    "  --snapshot-entries N   snapshot the state machine and compact the\n"
+    "                         log every N applied entries, 0 = never\n"
+    "                         (100000)\n"
+    "  --snapshot-trailing N  entries kept behind a snapshot for slow\n"
+    "                         followers (1024)\n"
     "  --request-timeout-ms N client waits at most this long (5000)\n"
     "  --metrics HOST:PORT    Prometheus text on http://HOST:PORT/metrics\n"
     "  --cpu-pin auto|off|LIST pin the loop thread (auto)\n"
@@ -387,6 +392,10 @@ static int apply(struct flags *f, const char *name, const char *v)
 		return set_u32(name, v, 1, 1000, &o->tick_ms);
 	} else if (strcmp(name, "election-ticks") == 0) {
 		return set_u32(name, v, 3, 10000, &o->election_ticks);
+	} else if (strcmp(name, "snapshot-entries") == 0) {
+		return set_u32(name, v, 0, 1u << 30, &o->snapshot_entries);
+	} else if (strcmp(name, "snapshot-trailing") == 0) {
+		return set_u32(name, v, 0, 1u << 30, &o->snapshot_trailing);
 	} else if (strcmp(name, "request-timeout-ms") == 0) {
 		return set_u32(name, v, 10, 3600000, &o->request_timeout_ms);
 	} else if (strcmp(name, "metrics") == 0) {
