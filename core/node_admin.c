@@ -29,17 +29,6 @@ static bool name_is(const struct resp_arg *a, const char *s)
 	return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
 }
 
-static int reply(const struct resp_req *req, struct resp_buf *b)
-{
-	int rv = resp_buf_err(b);
-
-	if (rv == 0) {
-		(void)resp_req_complete(req, b->data, b->len);
-	}
-	resp_buf_close(b);
-	return rv;
-}
-
 static bool parse_id(const struct resp_arg *a, raft_id *id)
 {
 	char s[8];
@@ -135,7 +124,7 @@ static int change(struct node *n, const struct resp_req *req, uint8_t op,
 			       "ERR node %u has no address: every node must "
 			       "be in --peers (see --initial-voters)",
 			       id);
-		return reply(req, &b);
+		return node__reply_now(req, &b);
 	}
 	/* Waiting clients are kept in index order: propose the batch first. */
 	node__propose_flush(n);
@@ -148,7 +137,7 @@ static int change(struct node *n, const struct resp_req *req, uint8_t op,
 	}
 	if (rv != 0) {
 		change_error(&b, rv, id);
-		return reply(req, &b);
+		return node__reply_now(req, &b);
 	}
 	resp_buf_close(&b);
 	p = node__pending_push(n);
@@ -197,7 +186,7 @@ static int transfer(struct node *n, const struct resp_req *req, raft_id to)
 			  st.transfer_to);
 		resp_buf_simple(&b, "OK");
 	}
-	return reply(req, &b);
+	return node__reply_now(req, &b);
 }
 
 int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
@@ -210,7 +199,7 @@ int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 		if (argc > 2 || (argc == 2 && !parse_id(&argv[1], &id))) {
 			resp_buf_init(&b, 0);
 			resp_buf_error(&b, "ERR usage: RAFT.TRANSFER [ID 1..255]");
-			return reply(req, &b);
+			return node__reply_now(req, &b);
 		}
 		return transfer(n, req, id);
 	}
@@ -220,7 +209,7 @@ int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 	resp_buf_init(&b, 0);
 	if (argc == 2 && name_is(&argv[1], "LIST")) {
 		list(n, &b);
-		return reply(req, &b);
+		return node__reply_now(req, &b);
 	}
 	uint8_t op = 0;
 	if (argc == 3 && name_is(&argv[1], "ADDLEARNER")) {
@@ -233,7 +222,7 @@ int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 	if (op == 0 || !parse_id(&argv[2], &id)) {
 		resp_buf_error(&b, "ERR usage: RAFT.MEMBER LIST | "
 				   "ADDLEARNER|PROMOTE|REMOVE ID (1..255)");
-		return reply(req, &b);
+		return node__reply_now(req, &b);
 	}
 	resp_buf_close(&b);
 	return change(n, req, op, id);

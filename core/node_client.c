@@ -90,7 +90,7 @@ void node__redirect(struct node *n, struct resp_buf *b)
 	resp_buf_error(b, "MOVED 0 %s", addr);
 }
 
-static int reply_now(const struct resp_req *req, struct resp_buf *b)
+int node__reply_now(const struct resp_req *req, struct resp_buf *b)
 {
 	int rv = resp_buf_err(b);
 
@@ -101,8 +101,8 @@ static int reply_now(const struct resp_req *req, struct resp_buf *b)
 	return rv;
 }
 
-static int copy_args(struct node_pending *p, uint32_t argc,
-		     const struct resp_arg *argv)
+int node__copy_args(uint32_t argc, const struct resp_arg *argv,
+		    struct kvc_arg **out)
 {
 	size_t bytes = argc * sizeof(struct kvc_arg);
 	char *mem;
@@ -114,13 +114,12 @@ static int copy_args(struct node_pending *p, uint32_t argc,
 	if (mem == NULL) {
 		return FR_NOMEM;
 	}
-	p->argv = (struct kvc_arg *)(void *)mem;
-	p->argc = argc;
+	*out = (struct kvc_arg *)(void *)mem;
 	mem += argc * sizeof(struct kvc_arg);
 	for (uint32_t i = 0; i < argc; i++) {
 		memcpy(mem, argv[i].ptr, argv[i].len);
-		p->argv[i].base = mem;
-		p->argv[i].len = argv[i].len;
+		(*out)[i].base = mem;
+		(*out)[i].len = argv[i].len;
 		mem += argv[i].len;
 	}
 	return 0;
@@ -150,9 +149,11 @@ static int queue_read(struct node *n, const struct resp_req *req, uint32_t argc,
 	p->is_read = true;
 	p->slot = (uint32_t)n->marker_slot;
 	p->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
-	rv = copy_args(p, argc, argv);
+	rv = node__copy_args(argc, argv, &p->argv);
 	if (rv != 0) {
 		n->pend_n--;
+	} else {
+		p->argc = argc;
 	}
 	return rv;
 }
@@ -212,7 +213,7 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 		rv = node__admin(n, req, argc, argv);
 		if (rv == FR_NOTFOUND) {
 			resp_buf_unknown_command(&b, argc, argv);
-			return reply_now(req, &b);
+			return node__reply_now(req, &b);
 		}
 		if (rv != FR_NOTLEADER) {
 			resp_buf_close(&b);
@@ -223,7 +224,7 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 	}
 	if (rv == FR_INVALID) {
 		resp_buf_raw(&b, n->reply.buf, n->reply.len);
-		return reply_now(req, &b);
+		return node__reply_now(req, &b);
 	}
 	if (rv != 0) {
 		resp_buf_close(&b);
@@ -235,7 +236,7 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 	}
 	if (n->stopping) {
 		resp_buf_error(&b, "TRYAGAIN shutting down");
-		return reply_now(req, &b);
+		return node__reply_now(req, &b);
 	}
 	if (n->role != RAFT_LEADER) {
 		if (n->o.forward && n->leader != 0 && n->leader != n->o.id &&
@@ -252,11 +253,11 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 				    "TRYAGAIN leader %u unreachable; "
 				    "retry",
 				    n->leader);
-				return reply_now(req, &b);
+				return node__reply_now(req, &b);
 			}
 		}
 		node__redirect(n, &b);
-		return reply_now(req, &b);
+		return node__reply_now(req, &b);
 	}
 	resp_buf_close(&b);
 	if (kind == KVC_READ && n->o.read_mode == NODE_READ_LOG) {

@@ -216,6 +216,11 @@ int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 
 /* node_client.c: the RESP backend. */
 struct node_pending *node__pending_push(struct node *n);
+/* Send @b (an encoded reply) to @req and close it; 0 or FR_NOMEM. */
+int node__reply_now(const struct resp_req *req, struct resp_buf *b);
+/* Copy @argv into one owned allocation (*@out, fr_free it). */
+int node__copy_args(uint32_t argc, const struct resp_arg *argv,
+		    struct kvc_arg **out);
 extern const struct resp_backend node__backend;
 /* "-MOVED ..." / "-TRYAGAIN ..." for a non-leader into @b. */
 void node__redirect(struct node *n, struct resp_buf *b);

@@ -60,25 +60,13 @@ int node__read_queue(struct node *n, const struct resp_req *req, uint32_t argc,
 			n->rq_cap = cap;
 		}
 	}
-	size_t bytes = argc * sizeof(struct kvc_arg);
-	for (uint32_t i = 0; i < argc; i++) {
-		bytes += argv[i].len;
-	}
-	char *mem = fr_malloc(bytes ? bytes : 1);
-	if (mem == NULL) {
-		return FR_NOMEM;
-	}
 	struct node_read *r = &n->rq[n->rq_n];
 	memset(r, 0, sizeof(*r));
-	r->argv = (struct kvc_arg *)(void *)mem;
-	r->argc = argc;
-	mem += argc * sizeof(struct kvc_arg);
-	for (uint32_t i = 0; i < argc; i++) {
-		memcpy(mem, argv[i].ptr, argv[i].len);
-		r->argv[i].base = mem;
-		r->argv[i].len = argv[i].len;
-		mem += argv[i].len;
+	int rv = node__copy_args(argc, argv, &r->argv);
+	if (rv != 0) {
+		return rv;
 	}
+	r->argc = argc;
 	struct raft_status st;
 	raft_status_get(n->raft, &st);
 	r->req = *req;

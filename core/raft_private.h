@@ -234,6 +234,8 @@ void raft__progress_close(struct raft *r);
 void raft__progress_reset(struct raft *r);
 void raft__progress_remap(struct raft *r, const struct raft_config *old);
 void raft__progress_fresh(struct raft *r, struct raft_progress *pr);
+uint64_t raft__quorum_value(const struct raft *r, uint64_t self,
+			    const uint64_t *by_slot);
 bool raft__inflight_full(const struct raft_inflight *in);
 void raft__inflight_add(struct raft_inflight *in, raft_index last);
 void raft__inflight_free_to(struct raft_inflight *in, raft_index index);

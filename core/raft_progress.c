@@ -118,3 +118,27 @@ void raft__inflight_reset(struct raft_inflight *in)
 	in->start = 0;
 	in->count = 0;
 }
+
+/* The value a majority of voters has reached: the (n/2+1)-th largest of
+ * @by_slot over the voters, with @self standing for this server's own.
+ * 0 when there are no voters. */
+uint64_t raft__quorum_value(const struct raft *r, uint64_t self,
+			    const uint64_t *by_slot)
+{
+	uint64_t v[RAFT_MAX_SERVERS];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < r->config.n; i++) {
+		if (r->config.servers[i].role != RAFT_VOTER) {
+			continue;
+		}
+		uint64_t x =
+		    r->config.servers[i].id == r->id ? self : by_slot[i];
+		uint32_t j = n++; /* insertion sort, descending */
+		while (j > 0 && v[j - 1] < x) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+	return n > 0 ? v[n / 2] : 0;
+}

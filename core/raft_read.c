@@ -118,27 +118,15 @@ void raft__note_seq_acked(struct raft *r, int slot, uint64_t seq)
 	}
 }
 
-/* The value that a majority of voters has reached: our own counts as
- * @self. */
+/* The heartbeat round (or its send tick) a majority has answered. */
 static uint64_t quorum_value(const struct raft *r, uint64_t self, bool tick)
 {
 	uint64_t v[RAFT_MAX_SERVERS];
-	uint32_t n = 0;
 	for (uint32_t i = 0; i < r->config.n; i++) {
-		if (r->config.servers[i].role != RAFT_VOTER) {
-			continue;
-		}
-		uint64_t x = r->config.servers[i].id == r->id ? self
-			     : tick ? r->progress[i].acked_tick
-				    : r->progress[i].acked_seq;
-		uint32_t j = n++;
-		while (j > 0 && v[j - 1] < x) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = x;
+		v[i] = tick ? r->progress[i].acked_tick
+			    : r->progress[i].acked_seq;
 	}
-	return n > 0 ? v[n / 2] : 0;
+	return raft__quorum_value(r, self, v);
 }
 
 static bool term_committed(const struct raft *r)

@@ -156,27 +156,14 @@ void raft__broadcast_append(struct raft *r, bool heartbeat)
  * of the current term (§5.4.2: never commit an older term by counting). */
 void raft__maybe_commit(struct raft *r)
 {
-	raft_index match[RAFT_MAX_SERVERS];
-	uint32_t n = 0;
+	uint64_t match[RAFT_MAX_SERVERS];
 	for (uint32_t i = 0; i < r->config.n; i++) {
-		if (r->config.servers[i].role != RAFT_VOTER) {
-			continue;
-		}
-		raft_index m = r->config.servers[i].id == r->id
-				   ? r->persisted
-				   : r->progress[i].match;
-		/* insertion sort, descending */
-		uint32_t j = n++;
-		while (j > 0 && match[j - 1] < m) {
-			match[j] = match[j - 1];
-			j--;
-		}
-		match[j] = m;
+		match[i] = r->progress[i].match;
 	}
-	if (n == 0) {
+	if (raft__config_voters(&r->config) == 0) {
 		return;
 	}
-	raft_index q = match[n / 2]; /* held by n/2 + 1 voters */
+	raft_index q = raft__quorum_value(r, r->persisted, match);
 	if (q > r->commit && raft_log_term_of(&r->log, q) == r->term) {
 		r->commit = q;
 		raft__config_after_commit(r);
