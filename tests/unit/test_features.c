@@ -562,6 +562,54 @@ static void install_snapshot_bad_input(void **state)
 	raft_close(r);
 }
 
+/* Install over a log: kept after the snapshot's entry only if the log
+ * holds that entry with the snapshot's term (Log Matching), else dropped,
+ * however long the log is. */
+static void install_keeps_only_a_matching_log(void **state)
+{
+	(void)state;
+	static const char data[4] = "snap";
+	for (int matching = 0; matching <= 1; matching++) {
+		struct raft_options o;
+		raft_options_default(&o, 2, 7);
+		struct raft_restore rs;
+		memset(&rs, 0, sizeof(rs));
+		rs.config.n = 3;
+		for (uint32_t i = 0; i < 3; i++) {
+			rs.config.servers[i].id = i + 1;
+			rs.config.servers[i].role = RAFT_VOTER;
+		}
+		/* Entries 1-6; entry 4 has term 3 or (diverged) term 2. */
+		raft_term terms[6] = {1, 1, 2, matching ? 3 : 2,
+				      matching ? 3 : 2, matching ? 3 : 2};
+		struct raft_entry e[6];
+		for (int i = 0; i < 6; i++) {
+			e[i] = (struct raft_entry){.term = terms[i],
+						   .index = (raft_index)i + 1,
+						   .type = RAFT_ENTRY_NORMAL,
+						   .len = 1,
+						   .buf = "x"};
+		}
+		rs.entries = e;
+		rs.n_entries = 6;
+		rs.term = 3;
+		struct raft *r;
+		assert_int_equal(raft_open(&r, &o, &rs), 0);
+		struct raft_message m = chunk(0, 4, 4, data);
+		m.snapshot.last_index = 4;
+		m.snapshot.last_term = 3;
+		struct raft_update u = recv(r, &m);
+		assert_true(u.flags & RAFT_UPDATE_SNAPSHOT_INSTALL);
+		assert_int_equal(u.keep_log, matching);
+		struct raft_status st;
+		raft_status_get(r, &st);
+		assert_int_equal(st.first_index, 5);
+		assert_int_equal(raft_log_term(r, 4), 3);
+		assert_int_equal(st.last_index, matching ? 6 : 4);
+		raft_close(r);
+	}
+}
+
 static void change_and_transfer_bad_input(void **state)
 {
 	(void)state;
@@ -687,6 +735,7 @@ int main(void)
 	    cmocka_unit_test(change_during_leader_crash),
 	    cmocka_unit_test(change_waits_for_own_term_commit),
 	    cmocka_unit_test(install_snapshot_bad_input),
+	    cmocka_unit_test(install_keeps_only_a_matching_log),
 	    cmocka_unit_test(change_and_transfer_bad_input),
 	    cmocka_unit_test(feature_options_checked),
 	};
