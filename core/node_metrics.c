@@ -155,6 +155,18 @@ static void render(struct node *n, struct out *o)
 	       st.applied);
 	metric(o, "fabraft_apply_lag", "gauge",
 	       "Committed entries not yet applied.", st.commit - st.applied);
+	metric(o, "fabraft_reads_total", "counter",
+	       "Linearizable reads served by ReadIndex or the lease.",
+	       n->c.reads_index);
+	metric(o, "fabraft_snapshot_index", "gauge",
+	       "Index of the latest snapshot, 0 = none.", st.snapshot_index);
+	metric(o, "fabraft_snapshots_total", "counter", "Snapshots taken.",
+	       n->c.snapshots);
+	metric(o, "fabraft_snapshots_installed_total", "counter",
+	       "Snapshots received from a leader and installed.",
+	       n->c.snapshots_installed);
+	metric(o, "fabraft_voters", "gauge", "Voters in the configuration.",
+	       st.n_voters);
 	metric(o, "fabraft_proposals_total", "counter", "Entries proposed.",
 	       n->c.proposals);
 	metric(o, "fabraft_propose_batches_total", "counter",

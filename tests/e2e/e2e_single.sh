@@ -63,7 +63,8 @@ if command -v curl >/dev/null; then
 	for m in fabraft_term fabraft_is_leader fabraft_leader_changes_total \
 		fabraft_apply_lag fabraft_commit_latency_seconds_bucket \
 		fabraft_wal_fsyncs_total fabraft_replicated_bytes_total \
-		fabraft_wal_persist_seconds_count; do
+		fabraft_wal_persist_seconds_count fabraft_reads_total \
+		fabraft_snapshot_index fabraft_voters; do
 		grep -q "^$m" "$DIR/metrics" || fail "metrics lack $m"
 	done
 	grep -q '^fabraft_commit_latency_seconds_count [1-9]' "$DIR/metrics" ||
