@@ -175,7 +175,8 @@ int bench_cluster_main(int argc, char **argv)
 	static struct bc_spec cells[CELLS_MAX];
 	struct bc_opts o;
 	struct bc_run run;
-	char root[] = "/tmp/fabraft-bench.XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	char root[512];
 	char path[600];
 	int failed;
 	int rv = bc_opts_parse(argc, argv, &o);
@@ -185,6 +186,10 @@ int bench_cluster_main(int argc, char **argv)
 	}
 	memset(&run, 0, sizeof(run));
 	run.o = &o;
+	/* Servers' data dirs: under $TMPDIR (the test points it at a dir
+	 * of its own to check that nothing is left running there). */
+	snprintf(root, sizeof(root), "%.400s/fabraft-bench.XXXXXX",
+		 tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
 	snprintf(path, sizeof(path), "%s/fabraftd", o.bin);
 	if (access(path, X_OK) != 0) {
 		fprintf(stderr, "cluster: no fabraftd next to this program "

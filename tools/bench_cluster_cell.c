@@ -169,7 +169,7 @@ int bc_cell_run(const struct bc_opts *o, const char *root,
 		}
 	}
 	killed = bc_server_stop(&sv, o->keep);
-	if (killed > 0 && r->error[0] == '\0') {
+	if (killed > 0 && s->sys != BC_ETCD && r->error[0] == '\0') {
 		snprintf(r->error, sizeof(r->error),
 			 "%d server process(es) ignored SIGTERM for 5 s",
 			 killed);
