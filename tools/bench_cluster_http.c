@@ -235,7 +235,9 @@ static void done(struct thr *t, struct hc *h, CURLcode cc, uint64_t now)
 	bc_hist_add(&t->r.lat_cls[cls], now - h->sent);
 	t->r.client_bytes += (uint64_t)req_bytes + h->body_len +
 			     (uint64_t)hdr_bytes + h->resp_len;
-	t->r.new_connections += (uint64_t)conns;
+	/* Connections opened for requests sent inside the window: 0 when
+	 * keep-alive works (the first request of each client made one). */
+	t->r.new_connections += h->sent >= ld->t_start_ns ? (uint64_t)conns : 0;
 	__atomic_fetch_add(&t->ld->done_ops, 1, __ATOMIC_RELAXED);
 }
 
