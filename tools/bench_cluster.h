@@ -114,6 +114,8 @@ struct bc_result {
 	double client_cpu_s;		     /* this process */
 	uint64_t peer_bytes;		     /* replication traffic */
 	bool peer_bytes_known;		     /* the servers report it */
+	uint64_t fsyncs;		     /* log fsyncs, all members */
+	bool fsyncs_known;		     /* the servers report it */
 	uint64_t client_bytes;		     /* requests + replies */
 	uint64_t new_connections;	     /* HTTP: connects in window */
 	char provider_seen[16];		     /* fabraft INFO provider */
@@ -225,6 +227,8 @@ int bc_server_stop(struct bc_server *sv, bool keep);
 double bc_server_cpu_s(const struct bc_server *sv);
 /** Peer bytes sent so far by all of @sv's processes; false if unknown. */
 bool bc_server_peer_bytes(const struct bc_server *sv, uint64_t *bytes);
+/** Log fsyncs so far by all of @sv's processes; false if unknown. */
+bool bc_server_fsyncs(const struct bc_server *sv, uint64_t *fsyncs);
 /** fabraft: INFO provider/rma of the leader, into @r. */
 void bc_fab_info(const struct bc_server *sv, struct bc_result *r);
 /** fabraft: register the storage node that KVC.PUT names.  0 or -1. */

@@ -22,6 +22,9 @@ struct snap {
 	uint64_t peer0;		    /* peer bytes at start */
 	uint64_t peer1;		    /* and at end */
 	bool peer_ok;		    /* both peer readings worked */
+	uint64_t fsync0;	    /* log fsyncs at start */
+	uint64_t fsync1;	    /* and at end */
+	bool fsync_ok;		    /* both fsync readings worked */
 	uint64_t t0;		    /* when the start snapshot was taken */
 	uint64_t t1;		    /* and the end one */
 };
@@ -67,6 +70,7 @@ static void tick(struct bc_load *ld, uint64_t now)
 		s->cpu0 = bc_server_cpu_s(s->sv);
 		s->self0 = bc_self_cpu_s();
 		s->peer_ok = bc_server_peer_bytes(s->sv, &s->peer0);
+		s->fsync_ok = bc_server_fsyncs(s->sv, &s->fsync0);
 	}
 	if (!s->have1 && now >= ld->t_end_ns) {
 		s->have1 = true;
@@ -75,6 +79,7 @@ static void tick(struct bc_load *ld, uint64_t now)
 		s->self1 = bc_self_cpu_s();
 		s->peer_ok =
 		    s->peer_ok && bc_server_peer_bytes(s->sv, &s->peer1);
+		s->fsync_ok = s->fsync_ok && bc_server_fsyncs(s->sv, &s->fsync1);
 	}
 	bc_cell_progress(s->ctx, ld, now);
 }
@@ -162,6 +167,8 @@ int bc_cell_run(const struct bc_opts *o, const char *root,
 		r->client_cpu_s = sn.self1 - sn.self0;
 		r->peer_bytes_known = sn.peer_ok;
 		r->peer_bytes = sn.peer_ok ? sn.peer1 - sn.peer0 : 0;
+		r->fsyncs_known = sn.fsync_ok;
+		r->fsyncs = sn.fsync_ok ? sn.fsync1 - sn.fsync0 : 0;
 		r->ok = r->ops[BC_WRITE] + r->ops[BC_READ] > 0;
 		if (!r->ok && r->error[0] == '\0') {
 			snprintf(r->error, sizeof(r->error),

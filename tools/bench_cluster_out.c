@@ -89,6 +89,12 @@ static void json_cell(FILE *f, const struct bc_result *r)
 	} else {
 		fprintf(f, "null, \"peer_bytes_per_op\": null");
 	}
+	if (r->fsyncs_known) {
+		fprintf(f, ", \"log_fsyncs\": %llu, \"log_fsyncs_per_op\": %.4f",
+			(unsigned long long)r->fsyncs, (double)r->fsyncs / ops);
+	} else {
+		fprintf(f, ", \"log_fsyncs\": null, \"log_fsyncs_per_op\": null");
+	}
 	fprintf(f,
 		", \"client_bytes_per_op\": %.1f, \"http_new_connections\": "
 		"%llu, \"provider_seen\": ",
@@ -172,7 +178,7 @@ static void md_row(FILE *f, const struct bc_result *r)
 		bc_workload_name(s->wl), s->value_bytes, s->clients,
 		s->pipeline);
 	if (!r->ok) {
-		fprintf(f, "failed: %s | | | | | | |\n", r->error);
+		fprintf(f, "failed: %s | | | | | | | |\n", r->error);
 		return;
 	}
 	fprintf(f, "%.0f | %.0f | %.0f | %.0f | %.3f | ",
@@ -183,7 +189,12 @@ static void md_row(FILE *f, const struct bc_result *r)
 	} else {
 		fprintf(f, "- | ");
 	}
-	fprintf(f, "%.0f |", (double)r->client_bytes / (double)n);
+	fprintf(f, "%.0f | ", (double)r->client_bytes / (double)n);
+	if (r->fsyncs_known) {
+		fprintf(f, "%.3f |", (double)r->fsyncs / (double)n);
+	} else {
+		fprintf(f, "- |");
+	}
 	if (r->errors > 0 || r->misses > 0) {
 		fprintf(f, " %llu errors, %llu read misses",
 			(unsigned long long)r->errors,
@@ -209,8 +220,8 @@ static int write_md(const struct bc_run *run, const char *path)
 	}
 	fprintf(f, "| store | mix | value B | clients | pipeline | ops/s | "
 		   "p50 us | p99 us | p99.9 us | server CPU s/1k ops | "
-		   "peer B/op | client B/op |\n"
-		   "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+		   "peer B/op | client B/op | log fsyncs/op |\n"
+		   "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < run->n; i++) {
 		md_row(f, &run->res[i]);
 	}

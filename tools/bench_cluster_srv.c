@@ -45,18 +45,12 @@ double bc_server_cpu_s(const struct bc_server *sv)
 	return sum;
 }
 
-bool bc_server_peer_bytes(const struct bc_server *sv, uint64_t *bytes)
+/* Sum of @metric over the metrics pages of @sv's processes. */
+static bool counter(const struct bc_server *sv, const char *metric,
+		    uint64_t *out)
 {
-	/* fabraft: frames and ring batches sent to peers (both paths);
-	 * etcd: rafthttp's bytes sent to peers. */
-	const char *metric = sv->sys == BC_FABRAFT
-				 ? "fabraft_replicated_bytes_total"
-				 : "etcd_network_peer_sent_bytes_total";
 	double sum = 0;
 
-	if (sv->sys == BC_REDIS) {
-		return false;
-	}
 	for (int i = 0; i < sv->n; i++) {
 		int port = sv->sys == BC_FABRAFT ? sv->metrics_port[i]
 						 : sv->client_port[i];
@@ -68,6 +62,33 @@ bool bc_server_peer_bytes(const struct bc_server *sv, uint64_t *bytes)
 		sum += bc_prom_sum(page, metric);
 		free(page);
 	}
-	*bytes = (uint64_t)sum;
+	*out = (uint64_t)sum;
 	return true;
+}
+
+bool bc_server_peer_bytes(const struct bc_server *sv, uint64_t *bytes)
+{
+	/* fabraft: frames and ring batches sent to peers (both paths);
+	 * etcd: rafthttp's bytes sent to peers. */
+	if (sv->sys == BC_REDIS) {
+		return false;
+	}
+	return counter(sv,
+		       sv->sys == BC_FABRAFT
+			   ? "fabraft_replicated_bytes_total"
+			   : "etcd_network_peer_sent_bytes_total",
+		       bytes);
+}
+
+bool bc_server_fsyncs(const struct bc_server *sv, uint64_t *fsyncs)
+{
+	/* Log fsyncs of every member: the group commit, made visible. */
+	if (sv->sys == BC_REDIS) {
+		return false;
+	}
+	return counter(sv,
+		       sv->sys == BC_FABRAFT
+			   ? "fabraft_wal_fsyncs_total"
+			   : "etcd_disk_wal_fsync_duration_seconds_count",
+		       fsyncs);
 }

@@ -41,6 +41,7 @@ for c in cells:
     assert c["server_cpu_s"] > 0, c["label"]
     if c["system"] != "redis":
         assert c["peer_bytes_per_op"] > 0, c["label"]
+        assert c["log_fsyncs_per_op"] > 0, c["label"]  # fsync on
     if c["system"] == "fabraft":
         want = "off" if c["path"].endswith("-msg") else "on"
         assert c["rma_seen"] == want, c["label"]
