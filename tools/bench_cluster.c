@@ -23,9 +23,8 @@ void bc_cell_progress(struct bc_cell_ctx *ctx, const struct bc_load *ld,
 	double el = (double)(now - ctx->run_t0) / 1e9;
 	bool warm = now < ld->t_start_ns;
 	double left = warm ? (double)(ld->t_start_ns - now) / 1e9
-			   : now < ld->t_end_ns
-				 ? (double)(ld->t_end_ns - now) / 1e9
-				 : 0;
+		      : now < ld->t_end_ns ? (double)(ld->t_end_ns - now) / 1e9
+					   : 0;
 
 	if (ctx->last_ns != 0 && now > ctx->last_ns && !warm) {
 		rate = (double)(ops - ctx->last_ops) * 1e9 /
@@ -40,11 +39,10 @@ void bc_cell_progress(struct bc_cell_ctx *ctx, const struct bc_load *ld,
 	fprintf(stderr,
 		"%s[%3d/%d %02d:%02d] %-26s %-6s %5uB c%-3d p%-2d %s %4.1fs "
 		"%9.0f ops/s%s",
-		ctx->tty ? "\r" : "", ctx->index, ctx->total,
-		(int)(el / 60), (int)el % 60, s->label,
-		bc_workload_name(s->wl), s->value_bytes, s->clients,
-		s->pipeline, warm ? "warm-up" : "measure", left, rate,
-		ctx->tty ? "\033[K" : "\n");
+		ctx->tty ? "\r" : "", ctx->index, ctx->total, (int)(el / 60),
+		(int)el % 60, s->label, bc_workload_name(s->wl), s->value_bytes,
+		s->clients, s->pipeline, warm ? "warm-up" : "measure", left,
+		rate, ctx->tty ? "\033[K" : "\n");
 }
 
 static void result_line(const struct bc_result *r, bool tty)
@@ -148,9 +146,8 @@ static void describe(struct bc_run *run, int argc, char **argv)
 static int run_cells(const struct bc_opts *o, const char *root,
 		     struct bc_spec *cells, struct bc_run *run)
 {
-	struct bc_cell_ctx ctx = {.total = run->n,
-				  .run_t0 = bc_now_ns(),
-				  .tty = isatty(2)};
+	struct bc_cell_ctx ctx = {
+	    .total = run->n, .run_t0 = bc_now_ns(), .tty = isatty(2)};
 	int failed = 0;
 	int done = 0;
 
@@ -192,13 +189,13 @@ int bench_cluster_main(int argc, char **argv)
 		 tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
 	snprintf(path, sizeof(path), "%s/fabraftd", o.bin);
 	if (access(path, X_OK) != 0) {
-		fprintf(stderr, "cluster: no fabraftd next to this program "
-				"(%s)\n",
+		fprintf(stderr,
+			"cluster: no fabraftd next to this program "
+			"(%s)\n",
 			path);
 		return 2;
 	}
-	run.n = bc_plan(&o, cells, CELLS_MAX, run.skipped,
-			sizeof(run.skipped));
+	run.n = bc_plan(&o, cells, CELLS_MAX, run.skipped, sizeof(run.skipped));
 	fputs(run.skipped, stderr);
 	if (o.quick && (strstr(run.skipped, "etcd skipped") != NULL ||
 			strstr(run.skipped, "redis skipped") != NULL)) {
@@ -220,8 +217,9 @@ int bench_cluster_main(int argc, char **argv)
 	bc_proc_init();
 	bc_http_global(true);
 	describe(&run, argc, argv);
-	fprintf(stderr, "cluster: %d cells, %.1f + %.1f s each; results in "
-			"%s\n",
+	fprintf(stderr,
+		"cluster: %d cells, %.1f + %.1f s each; results in "
+		"%s\n",
 		run.n, o.warmup_s, o.duration_s, o.out);
 	failed = run_cells(&o, root, cells, &run);
 	if (o.redis_benchmark && !bc_stop && !o.grid) {
@@ -241,13 +239,15 @@ int bench_cluster_main(int argc, char **argv)
 	}
 	bc_http_global(false);
 	if (bc_alive_count() != 0) {
-		fprintf(stderr, "cluster: %d server process(es) still "
-				"alive\n",
+		fprintf(stderr,
+			"cluster: %d server process(es) still "
+			"alive\n",
 			bc_alive_count());
 		failed++;
 	} else {
-		fprintf(stderr, "cluster: all servers stopped; results in "
-				"%s\n",
+		fprintf(stderr,
+			"cluster: all servers stopped; results in "
+			"%s\n",
 			o.out);
 	}
 	free(run.res);

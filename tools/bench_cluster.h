@@ -30,12 +30,7 @@
 int bench_cluster_main(int argc, char **argv);
 
 /* What is measured.  Names are the JSON/CLI spellings (bc_*_name). */
-enum bc_system {
-	BC_FABRAFT = 0,
-	BC_ETCD,
-	BC_REDIS,
-	BC_SYSTEMS
-};
+enum bc_system { BC_FABRAFT = 0, BC_ETCD, BC_REDIS, BC_SYSTEMS };
 
 /* fabraft's provider and AppendEntries path. */
 enum bc_path {
@@ -56,11 +51,7 @@ enum bc_workload {
 };
 
 /* Operation classes, counted apart. */
-enum bc_class {
-	BC_WRITE = 0,
-	BC_READ,
-	BC_CLASSES
-};
+enum bc_class { BC_WRITE = 0, BC_READ, BC_CLASSES };
 
 #define BC_CHAIN_BLOCKS 16 /* blocks per KV-cache chain */
 #define BC_PIPE_MAX	64 /* deepest pipeline */
@@ -88,62 +79,62 @@ uint64_t bc_hist_bucket_low(uint32_t i);
 
 /* One cell to run. */
 struct bc_spec {
-	enum bc_system sys;	/* which store */
-	enum bc_path path;	/* fabraft only */
-	int nodes;		/* 3 or 5 (etcd 3, redis 1) */
-	bool fsync;		/* fabraft --fsync; etcd and redis always */
-	enum bc_workload wl;	/* operation mix */
-	uint32_t value_bytes;	/* SET value size */
-	int clients;		/* connections, one client each */
-	int pipeline;		/* requests in flight per client (1 = none) */
-	char label[96];		/* "fabraft shm-rma n3 fsync" etc. */
+	enum bc_system sys;   /* which store */
+	enum bc_path path;    /* fabraft only */
+	int nodes;	      /* 3 or 5 (etcd 3, redis 1) */
+	bool fsync;	      /* fabraft --fsync; etcd and redis always */
+	enum bc_workload wl;  /* operation mix */
+	uint32_t value_bytes; /* SET value size */
+	int clients;	      /* connections, one client each */
+	int pipeline;	      /* requests in flight per client (1 = none) */
+	char label[96];	      /* "fabraft shm-rma n3 fsync" etc. */
 };
 
 /* What one cell measured (window = measured seconds after warm-up). */
 struct bc_result {
-	struct bc_spec spec;		     /* the cell */
-	bool ok;			     /* ran to the end */
-	char error[256];		     /* why not, or first op error */
-	double seconds;			     /* measured window */
-	uint64_t ops[BC_CLASSES];	     /* completed in the window */
-	uint64_t errors;		     /* error replies, broken conns */
-	uint64_t misses;		     /* reads that found no value */
-	struct bc_hist lat;		     /* every op in the window */
-	struct bc_hist lat_cls[BC_CLASSES];  /* per class */
-	double server_cpu_s;		     /* all server processes */
-	double client_cpu_s;		     /* this process */
-	uint64_t peer_bytes;		     /* replication traffic */
-	bool peer_bytes_known;		     /* the servers report it */
-	uint64_t fsyncs;		     /* log fsyncs, all members */
-	bool fsyncs_known;		     /* the servers report it */
-	uint64_t client_bytes;		     /* requests + replies */
-	uint64_t new_connections;	     /* HTTP: connects in window */
-	char provider_seen[16];		     /* fabraft INFO provider */
-	char rma_seen[8];		     /* fabraft INFO rma */
+	struct bc_spec spec;		    /* the cell */
+	bool ok;			    /* ran to the end */
+	char error[256];		    /* why not, or first op error */
+	double seconds;			    /* measured window */
+	uint64_t ops[BC_CLASSES];	    /* completed in the window */
+	uint64_t errors;		    /* error replies, broken conns */
+	uint64_t misses;		    /* reads that found no value */
+	struct bc_hist lat;		    /* every op in the window */
+	struct bc_hist lat_cls[BC_CLASSES]; /* per class */
+	double server_cpu_s;		    /* all server processes */
+	double client_cpu_s;		    /* this process */
+	uint64_t peer_bytes;		    /* replication traffic */
+	bool peer_bytes_known;		    /* the servers report it */
+	uint64_t fsyncs;		    /* log fsyncs, all members */
+	bool fsyncs_known;		    /* the servers report it */
+	uint64_t client_bytes;		    /* requests + replies */
+	uint64_t new_connections;	    /* HTTP: connects in window */
+	char provider_seen[16];		    /* fabraft INFO provider */
+	char rma_seen[8];		    /* fabraft INFO rma */
 };
 
 /* Options of the whole run. */
 struct bc_opts {
-	bool quick;		/* --quick */
-	bool grid;		/* --grid: cartesian product of the lists */
-	bool keep;		/* keep temp dirs */
-	bool plots;		/* run gnuplot */
-	bool redis_benchmark;	/* the redis-benchmark comparison */
-	double duration_s;	/* measured seconds per cell */
-	double warmup_s;	/* unmeasured seconds first */
-	int client_threads;	/* 0 = auto */
-	long rb_requests;	/* redis-benchmark -n */
-	char out[512];		/* results folder */
-	char bin[512];		/* folder holding fabraftd */
+	bool quick;	      /* --quick */
+	bool grid;	      /* --grid: cartesian product of the lists */
+	bool keep;	      /* keep temp dirs */
+	bool plots;	      /* run gnuplot */
+	bool redis_benchmark; /* the redis-benchmark comparison */
+	double duration_s;    /* measured seconds per cell */
+	double warmup_s;      /* unmeasured seconds first */
+	int client_threads;   /* 0 = auto */
+	long rb_requests;     /* redis-benchmark -n */
+	char out[512];	      /* results folder */
+	char bin[512];	      /* folder holding fabraftd */
 	/* Filters (default plan) or axes (--grid); bit masks / lists. */
-	unsigned systems;	/* 1 << bc_system */
-	unsigned paths;		/* 1 << bc_path */
-	unsigned workloads;	/* 1 << bc_workload */
-	unsigned fsyncs;	/* bit 0 off, bit 1 on */
-	int nodes[4];		/* list, 0-terminated */
-	int clients[8];		/* list, 0-terminated */
-	uint32_t values[8];	/* list, 0-terminated */
-	int pipelines[4];	/* list, 0-terminated */
+	unsigned systems;   /* 1 << bc_system */
+	unsigned paths;	    /* 1 << bc_path */
+	unsigned workloads; /* 1 << bc_workload */
+	unsigned fsyncs;    /* bit 0 off, bit 1 on */
+	int nodes[4];	    /* list, 0-terminated */
+	int clients[8];	    /* list, 0-terminated */
+	uint32_t values[8]; /* list, 0-terminated */
+	int pipelines[4];   /* list, 0-terminated */
 };
 
 const char *bc_system_name(enum bc_system s);
@@ -192,8 +183,7 @@ void bc_rmtree(const char *path);
  * (HTTP/1.0, connection closed by the server); NULL on failure. */
 char *bc_http_get(int port, const char *path, int timeout_ms);
 /** The same with a POST of the JSON @post (borrowed; NULL = GET). */
-char *bc_http_req(int port, const char *path, const char *post,
-		  int timeout_ms);
+char *bc_http_req(int port, const char *path, const char *post, int timeout_ms);
 /** Sum of every sample of @metric (lines "name{...} v" or "name v") in
  * Prometheus text @page. */
 double bc_prom_sum(const char *page, const char *metric);
@@ -202,20 +192,19 @@ double bc_prom_sum(const char *page, const char *metric);
 
 /* A running store: its processes and how clients reach it. */
 struct bc_server {
-	enum bc_system sys;	    /* kind */
-	int n;			    /* processes */
-	pid_t pid[9];		    /* each server process */
-	int client_port[9];	    /* RESP or HTTP port of each */
-	int metrics_port[9];	    /* Prometheus port (0 = none) */
-	int leader;		    /* index of the leader */
-	char dir[512];		    /* temp dir of this cell */
+	enum bc_system sys;  /* kind */
+	int n;		     /* processes */
+	pid_t pid[9];	     /* each server process */
+	int client_port[9];  /* RESP or HTTP port of each */
+	int metrics_port[9]; /* Prometheus port (0 = none) */
+	int leader;	     /* index of the leader */
+	char dir[512];	     /* temp dir of this cell */
 };
 
 /** Start the store of @s in a fresh dir under @root (borrowed); the
  * leader known, every node serving.  0, or -1 with @err set. */
 int bc_fab_start(const struct bc_opts *o, const struct bc_spec *s,
-		 const char *root, struct bc_server *sv, char *err,
-		 size_t cap);
+		 const char *root, struct bc_server *sv, char *err, size_t cap);
 int bc_etcd_start(const struct bc_spec *s, const char *root,
 		  struct bc_server *sv, char *err, size_t cap);
 int bc_redis_start(const struct bc_spec *s, const char *root,
@@ -250,7 +239,7 @@ struct bc_load {
 	/* Called by bc_load_wait(): at the window's start and end exactly
 	 * (counter snapshots) and every 250 ms (the progress line). */
 	void (*tick)(struct bc_load *ld, uint64_t now_ns);
-	void *tick_ctx;		    /* for tick */
+	void *tick_ctx; /* for tick */
 };
 
 /** The calling thread of a driver, while its client threads run: calls
@@ -283,18 +272,18 @@ struct bc_rb {
 };
 
 struct bc_run {
-	const struct bc_opts *o;   /* options (borrowed) */
-	struct bc_result *res;	   /* cells (owned by caller) */
-	int n;			   /* cells run */
-	struct bc_rb rb[4];	   /* redis-benchmark rows */
-	int n_rb;		   /* rows */
-	char started[32];	   /* UTC ISO time */
-	char finished[32];	   /* UTC ISO time */
-	double load_start[3];	   /* load average before */
-	double load_end[3];	   /* and after */
-	char skipped[2048];	   /* skip reasons, one per line */
-	char versions[512];	   /* etcd / redis versions */
-	char cmdline[1024];	   /* how this run was started */
+	const struct bc_opts *o; /* options (borrowed) */
+	struct bc_result *res;	 /* cells (owned by caller) */
+	int n;			 /* cells run */
+	struct bc_rb rb[4];	 /* redis-benchmark rows */
+	int n_rb;		 /* rows */
+	char started[32];	 /* UTC ISO time */
+	char finished[32];	 /* UTC ISO time */
+	double load_start[3];	 /* load average before */
+	double load_end[3];	 /* and after */
+	char skipped[2048];	 /* skip reasons, one per line */
+	char versions[512];	 /* etcd / redis versions */
+	char cmdline[1024];	 /* how this run was started */
 };
 
 /** results.json, results.md and the CDF data under o->out.  0 or -1. */

@@ -79,13 +79,14 @@ static void tick(struct bc_load *ld, uint64_t now)
 		s->self1 = bc_self_cpu_s();
 		s->peer_ok =
 		    s->peer_ok && bc_server_peer_bytes(s->sv, &s->peer1);
-		s->fsync_ok = s->fsync_ok && bc_server_fsyncs(s->sv, &s->fsync1);
+		s->fsync_ok =
+		    s->fsync_ok && bc_server_fsyncs(s->sv, &s->fsync1);
 	}
 	bc_cell_progress(s->ctx, ld, now);
 }
 
-static int start(const struct bc_opts *o, const char *root,
-		 struct bc_result *r, struct bc_server *sv)
+static int start(const struct bc_opts *o, const char *root, struct bc_result *r,
+		 struct bc_server *sv)
 {
 	const struct bc_spec *s = &r->spec;
 	char *e = r->error;
@@ -119,8 +120,8 @@ static int start(const struct bc_opts *o, const char *root,
 	}
 }
 
-int bc_cell_run(const struct bc_opts *o, const char *root,
-		struct bc_result *r, struct bc_cell_ctx *ctx)
+int bc_cell_run(const struct bc_opts *o, const char *root, struct bc_result *r,
+		struct bc_cell_ctx *ctx)
 {
 	const struct bc_spec *s = &r->spec;
 	struct bc_server sv;

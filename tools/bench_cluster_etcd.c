@@ -8,8 +8,7 @@
 #include "bench_cluster.h"
 
 /* The value of "@key":"..." in @json, copied into @out ("" if none). */
-static void json_str(const char *json, const char *key, char *out,
-		     size_t cap)
+static void json_str(const char *json, const char *key, char *out, size_t cap)
 {
 	char pat[64];
 	const char *p;
@@ -40,11 +39,11 @@ static int etcd_leader(struct bc_server *sv, int timeout_ms)
 		int leader = -1;
 
 		for (int i = 0; i < sv->n; i++) {
-			char *h = bc_http_get(sv->client_port[i], "/health",
-					      500);
-			char *st = bc_http_req(sv->client_port[i],
-					       "/v3/maintenance/status", "{}",
-					       500);
+			char *h =
+			    bc_http_get(sv->client_port[i], "/health", 500);
+			char *st =
+			    bc_http_req(sv->client_port[i],
+					"/v3/maintenance/status", "{}", 500);
 			char me[32];
 			char lead[32];
 

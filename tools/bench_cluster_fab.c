@@ -213,8 +213,9 @@ void bc_fab_info(const struct bc_server *sv, struct bc_result *r)
 int bc_fab_kvc_setup(const struct bc_server *sv, char *err, size_t cap)
 {
 	/* One storage node with room for every chain the clients put. */
-	const char *argv[] = {"KVC.NODE.ADD", "1",  "10.0.0.1:7000",
-			      "0",	      "dram", "1000000000000000"};
+	const char *argv[] = {"KVC.NODE.ADD",  "1",
+			      "10.0.0.1:7000", "0",
+			      "dram",	       "1000000000000000"};
 	struct rc_conn c;
 	struct rc_reply r;
 	char addr[32];

@@ -15,30 +15,30 @@
 
 /* One client: an easy handle and its current request. */
 struct hc {
-	CURL *e;	/* the handle (its connection stays in the pool) */
-	int client;	/* global client number */
-	uint64_t n;	/* operations issued */
-	char *body;	/* JSON request (malloc'd) */
+	CURL *e;	 /* the handle (its connection stays in the pool) */
+	int client;	 /* global client number */
+	uint64_t n;	 /* operations issued */
+	char *body;	 /* JSON request (malloc'd) */
 	size_t body_len; /* bytes */
-	char *resp;	/* reply body so far (malloc'd) */
+	char *resp;	 /* reply body so far (malloc'd) */
 	size_t resp_len; /* bytes */
 	size_t resp_cap; /* allocated */
-	uint64_t sent;	/* when the request was added */
-	uint8_t kind;	/* bc_op_kind */
-	bool failed;	/* could not build; never re-added */
+	uint64_t sent;	 /* when the request was added */
+	uint8_t kind;	 /* bc_op_kind */
+	bool failed;	 /* could not build; never re-added */
 };
 
 struct thr {
-	struct bc_load *ld;	  /* the cell (shared) */
-	int first;		  /* first client number */
-	int n;			  /* clients */
-	struct hc *h;		  /* n clients (malloc'd) */
-	CURLM *m;		  /* the multi handle */
-	struct curl_slist *hdrs;  /* Content-Type, no Expect */
-	char *value64;		  /* base64 of the SET value (malloc'd) */
-	char url[3][80];	  /* put, range, txn */
-	struct bc_result r;	  /* this thread's counts */
-	pthread_t tid;		  /* the thread */
+	struct bc_load *ld;	 /* the cell (shared) */
+	int first;		 /* first client number */
+	int n;			 /* clients */
+	struct hc *h;		 /* n clients (malloc'd) */
+	CURLM *m;		 /* the multi handle */
+	struct curl_slist *hdrs; /* Content-Type, no Expect */
+	char *value64;		 /* base64 of the SET value (malloc'd) */
+	char url[3][80];	 /* put, range, txn */
+	struct bc_result r;	 /* this thread's counts */
+	pthread_t tid;		 /* the thread */
 };
 
 static pthread_mutex_t merge_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -119,12 +119,11 @@ static size_t chain_body(struct thr *t, struct hc *h, const struct bc_op *op,
 		n += b64(key, strlen(key), o + n);
 		if (op->kind == BC_OP_PUT) {
 			/* The placement KVC.PUT carries for this block. */
-			int l = snprintf(
-			    rec, sizeof(rec), "%s 16 1 dram %llu %u", prev,
-			    (unsigned long long)bc_block_offset(t->ld,
-								h->client, op,
-								i),
-			    BC_BLOCK_BYTES);
+			int l = snprintf(rec, sizeof(rec),
+					 "%s 16 1 dram %llu %u", prev,
+					 (unsigned long long)bc_block_offset(
+					     t->ld, h->client, op, i),
+					 BC_BLOCK_BYTES);
 
 			n += (size_t)sprintf(o + n, "\",\"value\":\"");
 			n += b64(rec, (size_t)l, o + n);
@@ -158,9 +157,9 @@ static int issue(struct thr *t, struct hc *h, uint64_t now)
 		h->body_len = (size_t)sprintf(h->body, "{\"key\":\"");
 		h->body_len += b64(key, (size_t)kl, h->body + h->body_len);
 		if (op.kind == BC_OP_SET) {
-			h->body_len += (size_t)sprintf(
-			    h->body + h->body_len, "\",\"value\":\"%s",
-			    t->value64);
+			h->body_len +=
+			    (size_t)sprintf(h->body + h->body_len,
+					    "\",\"value\":\"%s", t->value64);
 		}
 		h->body_len += (size_t)sprintf(h->body + h->body_len, "\"}");
 		url_i = op.kind == BC_OP_SET ? 0 : 1;
@@ -194,9 +193,8 @@ static void done(struct thr *t, struct hc *h, CURLcode cc, uint64_t now)
 {
 	const struct bc_load *ld = t->ld;
 	bool in_window = now >= ld->t_start_ns && now < ld->t_end_ns;
-	enum bc_class cls = h->kind == BC_OP_SET || h->kind == BC_OP_PUT
-				? BC_WRITE
-				: BC_READ;
+	enum bc_class cls =
+	    h->kind == BC_OP_SET || h->kind == BC_OP_PUT ? BC_WRITE : BC_READ;
 	long code = 0;
 	long req_bytes = 0;
 	long hdr_bytes = 0;
@@ -296,12 +294,12 @@ static int thr_init(struct thr *t, const struct bc_load *ld, int ti)
 	}
 	b64(raw, v, t->value64);
 	free(raw);
-	snprintf(t->url[0], sizeof(t->url[0]),
-		 "http://127.0.0.1:%d/v3/kv/put", ld->port);
+	snprintf(t->url[0], sizeof(t->url[0]), "http://127.0.0.1:%d/v3/kv/put",
+		 ld->port);
 	snprintf(t->url[1], sizeof(t->url[1]),
 		 "http://127.0.0.1:%d/v3/kv/range", ld->port);
-	snprintf(t->url[2], sizeof(t->url[2]),
-		 "http://127.0.0.1:%d/v3/kv/txn", ld->port);
+	snprintf(t->url[2], sizeof(t->url[2]), "http://127.0.0.1:%d/v3/kv/txn",
+		 ld->port);
 	t->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	t->hdrs = curl_slist_append(t->hdrs, "Expect:");
 	/* A connection per client, kept alive between its requests. */

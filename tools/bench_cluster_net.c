@@ -76,8 +76,7 @@ char *bc_http_get(int port, const char *path, int timeout_ms)
 	return bc_http_req(port, path, NULL, timeout_ms);
 }
 
-char *bc_http_req(int port, const char *path, const char *post,
-		  int timeout_ms)
+char *bc_http_req(int port, const char *path, const char *post, int timeout_ms)
 {
 	char req[1024];
 	size_t len = 0;
@@ -85,15 +84,15 @@ char *bc_http_req(int port, const char *path, const char *post,
 	char *buf;
 	char *body;
 	int fd;
-	int k = post == NULL
-		    ? snprintf(req, sizeof(req),
-			       "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
-			       path)
-		    : snprintf(req, sizeof(req),
-			       "POST %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-			       "Content-Type: application/json\r\n"
-			       "Content-Length: %zu\r\n\r\n%s",
-			       path, strlen(post), post);
+	int k =
+	    post == NULL
+		? snprintf(req, sizeof(req),
+			   "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path)
+		: snprintf(req, sizeof(req),
+			   "POST %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+			   "Content-Type: application/json\r\n"
+			   "Content-Length: %zu\r\n\r\n%s",
+			   path, strlen(post), post);
 
 	if (k < 0 || (size_t)k >= sizeof(req)) {
 		return NULL;
@@ -111,8 +110,8 @@ char *bc_http_req(int port, const char *path, const char *post,
 		ssize_t r;
 
 		if (cap - len < 4096) {
-			char *b = cap < (64u << 20) ? realloc(buf, cap * 2)
-						    : NULL;
+			char *b =
+			    cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
 
 			if (b == NULL) {
 				goto err;

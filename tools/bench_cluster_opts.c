@@ -26,7 +26,8 @@ void bc_usage(FILE *f)
 	    "  --grid              every combination of the lists below\n"
 	    "                      (default: the one-factor-at-a-time sweep\n"
 	    "                      of docs/benchmarks.md, filtered by them)\n"
-	    "  --out DIR           results folder (./bench-results/<UTC time>)\n"
+	    "  --out DIR           results folder (./bench-results/<UTC "
+	    "time>)\n"
 	    "  --duration S        measured seconds per cell (4; quick 1)\n"
 	    "  --warmup S          unmeasured seconds first (1; quick 0.3)\n"
 	    "  --systems LIST      fabraft,etcd,redis\n"
@@ -34,7 +35,8 @@ void bc_usage(FILE *f)
 	    "  --nodes LIST        fabraft cluster sizes (3,5)\n"
 	    "  --clients LIST      concurrent clients (1,16,256)\n"
 	    "  --values LIST       SET value bytes (64,1024,16384)\n"
-	    "  --fsync LIST        on,off (fabraft; etcd and redis always sync)\n"
+	    "  --fsync LIST        on,off (fabraft; etcd and redis always "
+	    "sync)\n"
 	    "  --workloads LIST    set,setget,kvc\n"
 	    "  --pipeline LIST     requests in flight per client (1,16)\n"
 	    "  --client-threads N  client threads (2)\n"
@@ -58,8 +60,9 @@ static int num(const char *flag, const char *s, double lo, double hi,
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
-		fprintf(stderr, "cluster: %s wants a number in %g..%g, got "
-				"'%s'\n",
+		fprintf(stderr,
+			"cluster: %s wants a number in %g..%g, got "
+			"'%s'\n",
 			flag, lo, hi, s);
 		return -1;
 	}
@@ -103,8 +106,8 @@ static int int_list(const char *flag, const char *s, long lo, long hi,
 }
 
 /* A comma list of names (of @names, @n of them) into a bit mask. */
-static int name_list(const char *flag, const char *s,
-		     const char *(*name)(int), int n, unsigned *mask)
+static int name_list(const char *flag, const char *s, const char *(*name)(int),
+		     int n, unsigned *mask)
 {
 	char buf[256];
 	char *save = NULL;
@@ -307,8 +310,9 @@ int bc_opts_parse(int argc, char **argv, struct bc_opts *o)
 				return -1;
 			}
 		} else {
-			fprintf(stderr, "cluster: unknown or incomplete "
-					"option '%s' (see --help)\n",
+			fprintf(stderr,
+				"cluster: unknown or incomplete "
+				"option '%s' (see --help)\n",
 				f);
 			return -1;
 		}

@@ -90,10 +90,12 @@ static void json_cell(FILE *f, const struct bc_result *r)
 		fprintf(f, "null, \"peer_bytes_per_op\": null");
 	}
 	if (r->fsyncs_known) {
-		fprintf(f, ", \"log_fsyncs\": %llu, \"log_fsyncs_per_op\": %.4f",
+		fprintf(f,
+			", \"log_fsyncs\": %llu, \"log_fsyncs_per_op\": %.4f",
 			(unsigned long long)r->fsyncs, (double)r->fsyncs / ops);
 	} else {
-		fprintf(f, ", \"log_fsyncs\": null, \"log_fsyncs_per_op\": null");
+		fprintf(f,
+			", \"log_fsyncs\": null, \"log_fsyncs_per_op\": null");
 	}
 	fprintf(f,
 		", \"client_bytes_per_op\": %.1f, \"http_new_connections\": "
@@ -233,8 +235,8 @@ static int write_md(const struct bc_run *run, const char *path)
 
 			fprintf(f, "| %s | `%s` | %.0f | %.0f |%s%s\n",
 				rb->target, rb->command, rb->set_rps,
-				rb->get_rps, rb->ok ? "" : " failed: ",
-				rb->error);
+				rb->get_rps,
+				rb->ok ? "" : " failed: ", rb->error);
 		}
 	}
 	fprintf(f, "\n## Targets\n\n");

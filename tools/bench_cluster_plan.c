@@ -9,8 +9,7 @@
 
 #include "bench_cluster.h"
 
-static const char *const sys_names[BC_SYSTEMS] = {"fabraft", "etcd",
-						  "redis"};
+static const char *const sys_names[BC_SYSTEMS] = {"fabraft", "etcd", "redis"};
 static const char *const path_names[BC_PATHS] = {
     "tcp-msg", "tcp-rma", "shm-msg", "shm-rma", "verbs-rma"};
 static const char *const wl_names[BC_WORKLOADS] = {"set", "setget", "kvc"};
@@ -117,8 +116,8 @@ static void add(struct plan *p, enum bc_system sys, enum bc_path path,
 		return;
 	}
 	if (sys == BC_FABRAFT &&
-	    (!(o->paths & p->paths & 1u << path) ||
-	     !has_int(o->nodes, nodes) || !(o->fsyncs & 1u << fsync))) {
+	    (!(o->paths & p->paths & 1u << path) || !has_int(o->nodes, nodes) ||
+	     !(o->fsyncs & 1u << fsync))) {
 		return;
 	}
 	if ((sys == BC_REDIS && wl == BC_KVC) ||

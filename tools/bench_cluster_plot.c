@@ -116,8 +116,8 @@ static void cdf_plot(const struct bc_run *run, FILE *gp, int clients)
 		clients, clients, clients > 1 ? "s" : "", cmd);
 }
 
-static void tput_plot(const struct bc_run *run, FILE *gp,
-		      enum bc_workload wl, const char *what)
+static void tput_plot(const struct bc_run *run, FILE *gp, enum bc_workload wl,
+		      const char *what)
 {
 	char cmd[2048] = "";
 	int points = 0;
@@ -165,8 +165,7 @@ int bc_write_plots(const struct bc_run *run)
 				"PNGs (apt-get install gnuplot-nox)\n");
 		return 1;
 	}
-	snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot plots.gp",
-		 run->o->out);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot plots.gp", run->o->out);
 	if (strchr(run->o->out, '\'') != NULL || system(cmd) != 0) {
 		fprintf(stderr, "cluster: gnuplot failed on %s\n", path);
 		return -1;

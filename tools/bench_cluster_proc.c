@@ -58,8 +58,9 @@ static void at_exit(void)
 	int killed = bc_reap_all();
 
 	if (killed > 0) {
-		fprintf(stderr, "bench cluster: %d server(s) had to be "
-				"killed at exit\n",
+		fprintf(stderr,
+			"bench cluster: %d server(s) had to be "
+			"killed at exit\n",
 			killed);
 	}
 }

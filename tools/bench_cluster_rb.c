@@ -15,13 +15,15 @@ static void bench(const struct bc_opts *o, int port, struct bc_rb *rb)
 	FILE *p;
 
 	snprintf(rb->command, sizeof(rb->command),
-		 "redis-benchmark -t set,get -n %ld -c 50 -P 16", o->rb_requests);
+		 "redis-benchmark -t set,get -n %ld -c 50 -P 16",
+		 o->rb_requests);
 	snprintf(cmd, sizeof(cmd),
 		 "timeout 600 %s -h 127.0.0.1 -p %d --csv 2>&1", rb->command,
 		 port);
 	p = popen(cmd, "r");
 	if (p == NULL) {
-		snprintf(rb->error, sizeof(rb->error), "cannot run redis-benchmark");
+		snprintf(rb->error, sizeof(rb->error),
+			 "cannot run redis-benchmark");
 		return;
 	}
 	while (fgets(line, sizeof(line), p) != NULL) {

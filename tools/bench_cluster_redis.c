@@ -13,11 +13,21 @@ int bc_redis_start(const struct bc_spec *s, const char *root,
 {
 	char port[16];
 	char log[600];
-	char *argv[] = {"redis-server", "--bind",	  "127.0.0.1",
-			"--port",	port,		  "--dir",
-			sv->dir,	"--appendonly",	  "yes",
-			"--appendfsync", "always",	  "--save",
-			"",		"--protected-mode", "no",
+	char *argv[] = {"redis-server",
+			"--bind",
+			"127.0.0.1",
+			"--port",
+			port,
+			"--dir",
+			sv->dir,
+			"--appendonly",
+			"yes",
+			"--appendfsync",
+			"always",
+			"--save",
+			"",
+			"--protected-mode",
+			"no",
 			NULL};
 	uint64_t t0;
 	int base;

@@ -19,32 +19,32 @@
 
 /* One client: a connection and the requests it has in flight. */
 struct conn {
-	int fd;			      /* -1 once broken */
-	int client;		      /* global client number */
-	uint64_t n;		      /* operations issued */
-	char *out;		      /* requests not yet sent (malloc'd) */
-	size_t out_len;		      /* bytes in out */
-	size_t out_off;		      /* bytes of out already sent */
-	size_t out_cap;		      /* allocated */
-	char *in;		      /* reply bytes not yet parsed */
-	size_t in_len;		      /* bytes in in */
-	size_t in_cap;		      /* allocated */
+	int fd;			       /* -1 once broken */
+	int client;		       /* global client number */
+	uint64_t n;		       /* operations issued */
+	char *out;		       /* requests not yet sent (malloc'd) */
+	size_t out_len;		       /* bytes in out */
+	size_t out_off;		       /* bytes of out already sent */
+	size_t out_cap;		       /* allocated */
+	char *in;		       /* reply bytes not yet parsed */
+	size_t in_len;		       /* bytes in in */
+	size_t in_cap;		       /* allocated */
 	uint64_t sent_ns[BC_PIPE_MAX]; /* queue of in-flight requests */
 	uint8_t kind[BC_PIPE_MAX];     /* their bc_op_kind */
-	unsigned q_head;	      /* oldest in the queue */
-	unsigned q_n;		      /* in flight */
+	unsigned q_head;	       /* oldest in the queue */
+	unsigned q_n;		       /* in flight */
 };
 
 /* One client thread and what it measured. */
 struct thr {
-	struct bc_load *ld;	/* the cell (shared) */
-	int first;		/* first client number */
-	int n;			/* clients */
-	struct conn *c;		/* n connections (malloc'd) */
-	struct pollfd *pfd;	/* n poll entries (malloc'd) */
-	char *value;		/* the SET value (malloc'd) */
-	struct bc_result r;	/* this thread's counts (merged at end) */
-	pthread_t tid;		/* the thread */
+	struct bc_load *ld; /* the cell (shared) */
+	int first;	    /* first client number */
+	int n;		    /* clients */
+	struct conn *c;	    /* n connections (malloc'd) */
+	struct pollfd *pfd; /* n poll entries (malloc'd) */
+	char *value;	    /* the SET value (malloc'd) */
+	struct bc_result r; /* this thread's counts (merged at end) */
+	pthread_t tid;	    /* the thread */
 };
 
 static pthread_mutex_t merge_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -103,8 +103,8 @@ static int append_op(struct thr *t, struct conn *c, const struct bc_op *op)
 		c->out_len += (size_t)sprintf(c->out + c->out_len, "*%d\r\n",
 					      op->kind == BC_OP_SET ? 3 : 2);
 		put_str(c, op->kind == BC_OP_SET ? "SET" : "GET");
-		put_bulk(c, key, (size_t)bc_key(c->client, op->idx, key,
-						 sizeof(key)));
+		put_bulk(c, key,
+			 (size_t)bc_key(c->client, op->idx, key, sizeof(key)));
 		if (op->kind == BC_OP_SET) {
 			put_bulk(c, t->value, v);
 		}
@@ -147,8 +147,7 @@ static int append_op(struct thr *t, struct conn *c, const struct bc_op *op)
 /* Length of the complete reply at @p (@n bytes): > 0, 0 when more bytes
  * are needed, -1 when malformed.  The top level's type and number (the
  * integer, bulk length or array count) go to @type and @num. */
-static long scan(const char *p, size_t n, int depth, char *type,
-		 long long *num)
+static long scan(const char *p, size_t n, int depth, char *type, long long *num)
 {
 	const char *nl = memchr(p, '\n', n);
 	long long v;
@@ -178,8 +177,8 @@ static long scan(const char *p, size_t n, int depth, char *type,
 		for (long long i = 0; i < v; i++) {
 			char t;
 			long long x;
-			long k = scan(p + len, n - (size_t)len, depth + 1, &t,
-				      &x);
+			long k =
+			    scan(p + len, n - (size_t)len, depth + 1, &t, &x);
 
 			if (k <= 0) {
 				return k;
@@ -212,8 +211,8 @@ static void on_reply(struct thr *t, struct conn *c, const char *p, long len,
 	const struct bc_load *ld = t->ld;
 	uint8_t kind = c->kind[c->q_head];
 	uint64_t sent = c->sent_ns[c->q_head];
-	enum bc_class cls = kind == BC_OP_SET || kind == BC_OP_PUT ? BC_WRITE
-								   : BC_READ;
+	enum bc_class cls =
+	    kind == BC_OP_SET || kind == BC_OP_PUT ? BC_WRITE : BC_READ;
 	bool in_window = now >= ld->t_start_ns && now < ld->t_end_ns;
 	bool good;
 
@@ -310,8 +309,7 @@ static void conn_read(struct thr *t, struct conn *c)
 	}
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
-	__atomic_fetch_add(&t->ld->done_ops,
-			   t->r.ops[0] + t->r.ops[1] - before,
+	__atomic_fetch_add(&t->ld->done_ops, t->r.ops[0] + t->r.ops[1] - before,
 			   __ATOMIC_RELAXED);
 }
 
@@ -395,8 +393,9 @@ static void *thread_main(void *arg)
 			refill(t, c, now);
 			conn_write(t, c);
 			t->pfd[i].fd = c->fd;
-			t->pfd[i].events = (short)(POLLIN |
-				(c->out_off < c->out_len ? POLLOUT : 0));
+			t->pfd[i].events =
+			    (short)(POLLIN |
+				    (c->out_off < c->out_len ? POLLOUT : 0));
 			live += c->fd >= 0;
 		}
 		if (live == 0) {
@@ -406,8 +405,8 @@ static void *thread_main(void *arg)
 			break;
 		}
 		for (int i = 0; i < t->n; i++) {
-			if (t->c[i].fd >= 0 &&
-			    (t->pfd[i].revents & (POLLIN | POLLERR | POLLHUP))) {
+			if (t->c[i].fd >= 0 && (t->pfd[i].revents &
+						(POLLIN | POLLERR | POLLHUP))) {
 				conn_read(t, &t->c[i]);
 			}
 		}
@@ -473,7 +472,8 @@ int bc_resp_run(struct bc_load *ld)
 			break;
 		}
 		for (uint32_t b = 0; b < ld->spec->value_bytes; b++) {
-			t[i].value[b] = (char)('a' + (b * 7 + (unsigned)i) % 26);
+			t[i].value[b] =
+			    (char)('a' + (b * 7 + (unsigned)i) % 26);
 		}
 		for (int j = 0; j < t[i].n; j++) {
 			t[i].c[j].fd = -1;

@@ -46,8 +46,8 @@ static void writes_vs_etcd(const struct bc_run *run, FILE *f)
 
 		if (r != NULL && e != NULL) {
 			fprintf(f, "  - %s: %.0f vs %.0f writes/s = %.1fx%s\n",
-				bc_path_name((enum bc_path)p), rate(r),
-				rate(e), rate(r) / rate(e),
+				bc_path_name((enum bc_path)p), rate(r), rate(e),
+				rate(r) / rate(e),
 				rate(r) >= 20 * rate(e) ? " (met)"
 							: " (missed)");
 		}
@@ -59,14 +59,14 @@ static void writes_vs_etcd(const struct bc_run *run, FILE *f)
 		    find(run, BC_FABRAFT, (enum bc_path)p, BC_SET, 16);
 
 		if (r != NULL && e16 != NULL) {
-			fprintf(f,
-				"  - %s: %.0f us vs %.0f us = %.2f of "
-				"etcd's%s\n",
-				bc_path_name((enum bc_path)p), p_us(r, 0.99),
-				p_us(e16, 0.99), p_us(r, 0.99) / p_us(e16, 0.99),
-				p_us(r, 0.99) * 3 <= p_us(e16, 0.99)
-				    ? " (met)"
-				    : " (missed)");
+			fprintf(
+			    f,
+			    "  - %s: %.0f us vs %.0f us = %.2f of "
+			    "etcd's%s\n",
+			    bc_path_name((enum bc_path)p), p_us(r, 0.99),
+			    p_us(e16, 0.99), p_us(r, 0.99) / p_us(e16, 0.99),
+			    p_us(r, 0.99) * 3 <= p_us(e16, 0.99) ? " (met)"
+								 : " (missed)");
 		}
 	}
 }
@@ -116,8 +116,9 @@ static void vs_redis(const struct bc_run *run, FILE *f)
 	if (redis == NULL) {
 		return;
 	}
-	fprintf(f, "- `%s`, SET rate against redis-server appendfsync "
-		   "always (target >= 1x):\n",
+	fprintf(f,
+		"- `%s`, SET rate against redis-server appendfsync "
+		"always (target >= 1x):\n",
 		redis->command);
 	for (int i = 0; i < run->n_rb; i++) {
 		const struct bc_rb *rb = &run->rb[i];

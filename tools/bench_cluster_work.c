@@ -33,8 +33,8 @@ void bc_next_op(const struct bc_load *ld, int client, uint64_t n,
 		op->round = (uint32_t)(half / ld->chains_per_client);
 		break;
 	}
-	op->cls = op->kind == BC_OP_SET || op->kind == BC_OP_PUT ? BC_WRITE
-								  : BC_READ;
+	op->cls =
+	    op->kind == BC_OP_SET || op->kind == BC_OP_PUT ? BC_WRITE : BC_READ;
 }
 
 void bc_block_hash(int client, uint32_t chain, int i, char out[33])
