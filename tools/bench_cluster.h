@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /*
@@ -209,8 +210,9 @@ int bc_etcd_start(const struct bc_spec *s, const char *root,
 		  struct bc_server *sv, char *err, size_t cap);
 int bc_redis_start(const struct bc_spec *s, const char *root,
 		   struct bc_server *sv, char *err, size_t cap);
-/** Stop every process of @sv; remove its dir unless @keep.  Returns how
- * many had to be SIGKILLed. */
+/** Stop every process of @sv (SIGTERM to all, SIGKILL after 5 s, etcd
+ * after 2 s); remove its dir unless @keep.  Returns how many had to be
+ * SIGKILLed. */
 int bc_server_stop(struct bc_server *sv, bool keep);
 /** Sum of the CPU seconds of @sv's processes. */
 double bc_server_cpu_s(const struct bc_server *sv);
@@ -291,7 +293,7 @@ int bc_write_results(const struct bc_run *run);
 /** Gnuplot scripts and PNGs (when gnuplot exists).  0, 1 skipped, -1. */
 int bc_write_plots(const struct bc_run *run);
 /** The target ratios, as Markdown lines, into @f. */
-void bc_write_targets(const struct bc_run *run, void *f);
+void bc_write_targets(const struct bc_run *run, FILE *f);
 
 /* ---- redis-benchmark comparison (bench_cluster_rb.c) ---- */
 

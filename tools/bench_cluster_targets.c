@@ -133,10 +133,8 @@ static void vs_redis(const struct bc_run *run, FILE *f)
 	}
 }
 
-void bc_write_targets(const struct bc_run *run, void *out)
+void bc_write_targets(const struct bc_run *run, FILE *f)
 {
-	FILE *f = out;
-
 	writes_vs_etcd(run, f);
 	rma_vs_msg(run, f);
 	vs_redis(run, f);
