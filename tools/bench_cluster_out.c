@@ -180,7 +180,7 @@ static void md_row(FILE *f, const struct bc_result *r)
 		bc_workload_name(s->wl), s->value_bytes, s->clients,
 		s->pipeline);
 	if (!r->ok) {
-		fprintf(f, "failed: %s | | | | | | | |\n", r->error);
+		fprintf(f, "| | | | | | | | failed: %s |\n", r->error);
 		return;
 	}
 	fprintf(f, "%.0f | %.0f | %.0f | %.0f | %.3f | ",
@@ -193,16 +193,16 @@ static void md_row(FILE *f, const struct bc_result *r)
 	}
 	fprintf(f, "%.0f | ", (double)r->client_bytes / (double)n);
 	if (r->fsyncs_known) {
-		fprintf(f, "%.3f |", (double)r->fsyncs / (double)n);
+		fprintf(f, "%.3f | ", (double)r->fsyncs / (double)n);
 	} else {
-		fprintf(f, "- |");
+		fprintf(f, "- | ");
 	}
 	if (r->errors > 0 || r->misses > 0) {
-		fprintf(f, " %llu errors, %llu read misses",
+		fprintf(f, "%llu error replies, %llu read misses",
 			(unsigned long long)r->errors,
 			(unsigned long long)r->misses);
 	}
-	fprintf(f, "\n");
+	fprintf(f, " |\n");
 }
 
 static int write_md(const struct bc_run *run, const char *path)
@@ -222,8 +222,8 @@ static int write_md(const struct bc_run *run, const char *path)
 	}
 	fprintf(f, "| store | mix | value B | clients | pipeline | ops/s | "
 		   "p50 us | p99 us | p99.9 us | server CPU s/1k ops | "
-		   "peer B/op | client B/op | log fsyncs/op |\n"
-		   "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+		   "peer B/op | client B/op | log fsyncs/op | notes |\n"
+		   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < run->n; i++) {
 		md_row(f, &run->res[i]);
 	}
