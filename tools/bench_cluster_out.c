@@ -220,10 +220,11 @@ static int write_md(const struct bc_run *run, const char *path)
 	if (run->skipped[0] != '\0') {
 		fprintf(f, "Skipped:\n\n```\n%s```\n\n", run->skipped);
 	}
-	fprintf(f, "| store | mix | value B | clients | pipeline | ops/s | "
-		   "p50 us | p99 us | p99.9 us | server CPU s/1k ops | "
-		   "peer B/op | client B/op | log fsyncs/op | notes |\n"
-		   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	fprintf(f,
+		"| store | mix | value B | clients | pipeline | ops/s | "
+		"p50 us | p99 us | p99.9 us | server CPU s/1k ops | "
+		"peer B/op | client B/op | log fsyncs/op | notes |\n"
+		"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < run->n; i++) {
 		md_row(f, &run->res[i]);
 	}
