@@ -66,7 +66,8 @@ static void result_line(const struct bc_result *r, bool tty)
 		(double)bc_hist_quantile(&r->lat, 0.5) / 1e3,
 		(double)bc_hist_quantile(&r->lat, 0.99) / 1e3,
 		r->server_cpu_s * 1000 / (double)ops,
-		r->errors ? "  ERRORS: " : "", r->errors ? r->error : "");
+		r->errors || r->retries ? "  " : "",
+		r->errors || r->retries ? r->error : "");
 }
 
 static void iso_now(char *out, size_t cap)

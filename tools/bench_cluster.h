@@ -93,14 +93,16 @@ struct bc_spec {
 
 /* What one cell measured (window = measured seconds after warm-up). */
 struct bc_result {
-	struct bc_spec spec;		    /* the cell */
-	bool ok;			    /* ran to the end */
-	char error[256];		    /* why not, or first op error */
-	double seconds;			    /* measured window */
-	uint64_t ops[BC_CLASSES];	    /* completed in the window */
-	uint64_t errors;		    /* error replies, broken conns */
-	uint64_t misses;		    /* reads that found no value */
-	struct bc_hist lat;		    /* every op in the window */
+	struct bc_spec spec;	  /* the cell */
+	bool ok;		  /* ran to the end */
+	char error[256];	  /* why not, or first op error */
+	double seconds;		  /* measured window */
+	uint64_t ops[BC_CLASSES]; /* completed in the window */
+	uint64_t errors;	  /* error replies, broken conns */
+	uint64_t retries;	  /* -TRYAGAIN/-MOVED: the leader moved
+				     (not a harness error) */
+	uint64_t misses;	  /* reads that found no value */
+	struct bc_hist lat;	  /* every op in the window */
 	struct bc_hist lat_cls[BC_CLASSES]; /* per class */
 	double server_cpu_s;		    /* all server processes */
 	double client_cpu_s;		    /* this process */

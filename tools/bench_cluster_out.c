@@ -67,12 +67,13 @@ static void json_cell(FILE *f, const struct bc_result *r)
 	fprintf(f,
 		", \"seconds\": %.3f, \"ops\": %llu, \"ops_per_s\": %.1f, "
 		"\"writes\": %llu, \"reads\": %llu, \"errors\": %llu, "
-		"\"read_misses\": %llu,\n     ",
+		"\"retry_replies\": %llu, \"read_misses\": %llu,\n     ",
 		r->seconds, (unsigned long long)n,
 		r->seconds > 0 ? (double)n / r->seconds : 0,
 		(unsigned long long)r->ops[BC_WRITE],
 		(unsigned long long)r->ops[BC_READ],
-		(unsigned long long)r->errors, (unsigned long long)r->misses);
+		(unsigned long long)r->errors, (unsigned long long)r->retries,
+		(unsigned long long)r->misses);
 	json_lat(f, "latency_us", &r->lat);
 	fprintf(f, ",\n     ");
 	json_lat(f, "write_latency_us", &r->lat_cls[BC_WRITE]);
@@ -196,6 +197,10 @@ static void md_row(FILE *f, const struct bc_result *r)
 		fprintf(f, "%.3f | ", (double)r->fsyncs / (double)n);
 	} else {
 		fprintf(f, "- | ");
+	}
+	if (r->retries > 0) {
+		fprintf(f, "%llu -TRYAGAIN (leader changed); ",
+			(unsigned long long)r->retries);
 	}
 	if (r->errors > 0 || r->misses > 0) {
 		fprintf(f, "%llu error replies, %llu read misses",

@@ -243,7 +243,15 @@ static void on_reply(struct thr *t, struct conn *c, const char *p, long len,
 			snprintf(t->r.error, sizeof(t->r.error),
 				 "op %u: unexpected reply %.*s", kind, l, p);
 		}
-		t->r.errors += in_window;
+		/* A leader change answers -TRYAGAIN (or -MOVED): the
+		 * server's documented "retry", counted apart from errors
+		 * that would mean a malformed request. */
+		if (type == '-' && (strncmp(p, "-TRYAGAIN", 9) == 0 ||
+				    strncmp(p, "-MOVED", 6) == 0)) {
+			t->r.retries += in_window;
+		} else {
+			t->r.errors += in_window;
+		}
 		return;
 	}
 	if (in_window) {
@@ -423,6 +431,7 @@ static void merge(struct bc_result *dst, const struct bc_result *src)
 	}
 	bc_hist_merge(&dst->lat, &src->lat);
 	dst->errors += src->errors;
+	dst->retries += src->retries;
 	dst->misses += src->misses;
 	dst->client_bytes += src->client_bytes;
 	if (dst->error[0] == '\0' && src->error[0] != '\0') {

