@@ -1,0 +1,237 @@
+/* bench_cluster_fab.c — a fresh local fabraftd cluster for one benchmark
+ * cell: flags, ports, leader discovery, the KV-cache storage node. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_cluster.h"
+#include "fabraft_resp.h"
+
+/* INFO of 127.0.0.1:@port into a malloc'd string, NULL if unreachable. */
+static char *info_of(int port)
+{
+	const char *argv[] = {"INFO"};
+	struct rc_conn c;
+	struct rc_reply r;
+	char addr[32];
+	char *s = NULL;
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	if (rc_connect(&c, addr, 300) != 0) {
+		rc_close(&c);
+		return NULL;
+	}
+	if (rc_command(&c, &r, 1, argv) == 0 && r.type == '$' &&
+	    r.len != SIZE_MAX) {
+		s = r.str;
+		r.str = NULL;
+	}
+	rc_reply_free(&r);
+	rc_close(&c);
+	return s;
+}
+
+static int write_secret(const char *path)
+{
+	unsigned char raw[16];
+	FILE *f;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	close(fd);
+	f = fopen(path, "w");
+	if (f == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		fprintf(f, "%02x", raw[i]);
+	}
+	fprintf(f, "\n");
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Every node up, one leader that every node names.  Index or -1. */
+static int wait_leader(struct bc_server *sv, int timeout_ms)
+{
+	uint64_t t0 = bc_now_ns();
+
+	while (!bc_stop &&
+	       bc_now_ns() - t0 < (uint64_t)timeout_ms * 1000000ull) {
+		int leader = -1;
+		int agree = 0;
+		char lid0[16] = "";
+
+		for (int i = 0; i < sv->n; i++) {
+			char *info = info_of(sv->client_port[i]);
+			char role[32];
+			char lid[16];
+
+			if (info == NULL) {
+				break;
+			}
+			rc_info_field(info, "role", role, sizeof(role));
+			rc_info_field(info, "leader_id", lid, sizeof(lid));
+			free(info);
+			if (strcmp(role, "leader") == 0) {
+				leader = i;
+			}
+			if (i == 0) {
+				snprintf(lid0, sizeof(lid0), "%s", lid);
+			}
+			agree += strcmp(lid, lid0) == 0 && strcmp(lid, "0");
+		}
+		if (leader >= 0 && agree == sv->n) {
+			return leader;
+		}
+		for (int i = 0; i < sv->n; i++) {
+			if (!bc_running(sv->pid[i])) {
+				return -1;
+			}
+		}
+		bc_sleep_ms(20);
+	}
+	return -1;
+}
+
+static void node_argv(const struct bc_opts *o, const struct bc_spec *s,
+		      const struct bc_server *sv, int i, int raft_base,
+		      char (*a)[600], char *argv[])
+{
+	static const char *prov[BC_PATHS] = {"tcp", "tcp", "shm", "shm",
+					     "verbs"};
+	static const bool rma[BC_PATHS] = {false, true, false, true, true};
+	char peers[256] = "";
+	char cpeers[256] = "";
+	int k = 0;
+
+	for (int j = 0; j < sv->n; j++) {
+		size_t l = strlen(peers);
+		size_t m = strlen(cpeers);
+
+		snprintf(peers + l, sizeof(peers) - l, "%s%d=127.0.0.1:%d",
+			 j ? "," : "", j + 1, raft_base + j);
+		snprintf(cpeers + m, sizeof(cpeers) - m, "%s%d=127.0.0.1:%d",
+			 j ? "," : "", j + 1, sv->client_port[j]);
+	}
+#define ARG(...) snprintf(a[k], sizeof(a[k]), __VA_ARGS__), k++
+	ARG("%s/fabraftd", o->bin);
+	ARG("--id");
+	ARG("%d", i + 1);
+	ARG("--peers");
+	ARG("%s", peers);
+	ARG("--client");
+	ARG("127.0.0.1:%d", sv->client_port[i]);
+	ARG("--client-peers");
+	ARG("%s", cpeers);
+	ARG("--data-dir");
+	ARG("%s/data%d", sv->dir, i + 1);
+	ARG("--provider");
+	ARG("%s", prov[s->path]);
+	ARG("--rma");
+	ARG("%s", rma[s->path] ? "on" : "off");
+	ARG("--fsync");
+	ARG("%s", s->fsync ? "on" : "off");
+	ARG("--metrics");
+	ARG("127.0.0.1:%d", sv->metrics_port[i]);
+	ARG("--cluster-id");
+	ARG("%d", raft_base);
+	ARG("--secret-file");
+	ARG("%s/secret", sv->dir);
+	ARG("--log-level");
+	ARG("warn");
+#undef ARG
+	for (int j = 0; j < k; j++) {
+		argv[j] = a[j];
+	}
+	argv[k] = NULL;
+}
+
+int bc_fab_start(const struct bc_opts *o, const struct bc_spec *s,
+		 const char *root, struct bc_server *sv, char *err, size_t cap)
+{
+	char args[28][600];
+	char *argv[29];
+	char path[600];
+	int base;
+
+	memset(sv, 0, sizeof(*sv));
+	sv->sys = BC_FABRAFT;
+	sv->n = s->nodes;
+	snprintf(sv->dir, sizeof(sv->dir), "%s/fabraft.XXXXXX", root);
+	if (mkdtemp(sv->dir) == NULL) {
+		snprintf(err, cap, "mkdtemp %s failed", sv->dir);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/secret", sv->dir);
+	base = bc_ports(3 * sv->n);
+	if (base < 0 || write_secret(path) != 0) {
+		snprintf(err, cap, "no free ports or cannot write %s", path);
+		return -1;
+	}
+	for (int i = 0; i < sv->n; i++) {
+		sv->client_port[i] = base + sv->n + i;
+		sv->metrics_port[i] = base + 2 * sv->n + i;
+	}
+	for (int i = 0; i < sv->n; i++) {
+		node_argv(o, s, sv, i, base, args, argv);
+		snprintf(path, sizeof(path), "%s/node%d.log", sv->dir, i + 1);
+		sv->pid[i] = bc_spawn(argv, path);
+		if (sv->pid[i] < 0) {
+			snprintf(err, cap, "cannot start %s", argv[0]);
+			return -1;
+		}
+	}
+	sv->leader = wait_leader(sv, 15000);
+	if (sv->leader < 0) {
+		snprintf(err, cap,
+			 "no stable leader after 15 s (logs in %s/node*.log)",
+			 sv->dir);
+		return -1;
+	}
+	return 0;
+}
+
+void bc_fab_info(const struct bc_server *sv, struct bc_result *r)
+{
+	char *info = info_of(sv->client_port[sv->leader]);
+
+	if (info != NULL) {
+		rc_info_field(info, "provider", r->provider_seen,
+			      sizeof(r->provider_seen));
+		rc_info_field(info, "rma", r->rma_seen, sizeof(r->rma_seen));
+		free(info);
+	}
+}
+
+int bc_fab_kvc_setup(const struct bc_server *sv, char *err, size_t cap)
+{
+	/* One storage node with room for every chain the clients put. */
+	const char *argv[] = {"KVC.NODE.ADD",  "1",
+			      "10.0.0.1:7000", "0",
+			      "dram",	       "1000000000000000"};
+	struct rc_conn c;
+	struct rc_reply r;
+	char addr[32];
+	int rv = -1;
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d",
+		 sv->client_port[sv->leader]);
+	if (rc_connect(&c, addr, 5000) == 0 &&
+	    rc_command(&c, &r, 6, argv) == 0) {
+		rv = r.type == '+' ? 0 : -1;
+		snprintf(err, cap, "KVC.NODE.ADD: %s",
+			 r.str != NULL ? r.str : "bad reply");
+		rc_reply_free(&r);
+	} else {
+		snprintf(err, cap, "KVC.NODE.ADD: %s", c.err);
+	}
+	rc_close(&c);
+	return rv;
+}
