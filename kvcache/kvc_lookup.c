@@ -136,6 +136,140 @@ static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 	r->len = (size_t)(p - r->buf);
 }
 
+/* Per-lookup scratch (kvc__scratch: no allocation once it has grown). */
+struct chain {
+	uint64_t *key;		      /* [n] table hash of each hash */
+	uint32_t *found;	      /* [n] block of each hash, in order */
+	uint32_t *nlive;	      /* [n] live locations of each */
+	uint8_t (*h)[KVC_HASH_BYTES]; /* [n] the parsed hashes */
+};
+
+/* Carve the scratch for @n hashes; false = FR_NOMEM. */
+static bool chain_init(struct kvc *k, uint32_t n, struct chain *c)
+{
+	size_t each = sizeof(uint64_t) + 2 * sizeof(uint32_t) + KVC_HASH_BYTES;
+	c->key = kvc__scratch(k, (size_t)n * each);
+	if (c->key == NULL) {
+		return false;
+	}
+	c->found = (uint32_t *)(c->key + n);
+	c->nlive = c->found + n;
+	c->h = (uint8_t(*)[KVC_HASH_BYTES])(c->nlive + n);
+	return true;
+}
+
+/* Is block @b the live block (ns, h)?  A free block has no location. */
+static bool block_is(const struct kvc *k, uint32_t b, uint32_t ns,
+		     const uint8_t *h)
+{
+	if (b >= k->blocks_hw) {
+		return false;
+	}
+	const struct kvc__block *blk = &k->blocks[b];
+	return blk->loc != KVC__NONE && blk->ns == ns &&
+	       memcmp(blk->hash, h, KVC_HASH_BYTES) == 0;
+}
+
+/*
+ * Finding the blocks.  KVC.PUT gives a batch's new blocks adjacent indices
+ * in argument order, so a chain stored by one PUT (a prompt's blocks,
+ * written together after prefill) sits at consecutive indices.  After the
+ * first block, each is looked for at the index after the previous one
+ * before the table: one sequential cache line instead of a random table
+ * slot and a page walk.  The check compares namespace and hash, so a wrong
+ * guess costs a comparison, never a wrong answer; from the first miss on,
+ * the rest go through the table.
+ */
+static uint32_t follow(const struct kvc *k, uint32_t ns, struct chain *c,
+		       uint32_t n)
+{
+	uint32_t i = 1;
+	for (; i < n; i++) {
+		uint32_t g = c->found[i - 1] + 1;
+		if (!block_is(k, g, ns, c->h[i])) {
+			break;
+		}
+		c->found[i] = g;
+		__builtin_prefetch(&k->locs[k->blocks[g].loc]);
+	}
+	return i;
+}
+
+/* Hashes [@from, @n) through the table: every slot is prefetched, then
+ * every block, so the misses of a scattered chain overlap instead of
+ * queueing.  Returns how many blocks from the start are found. */
+static uint32_t probe(const struct kvc *k, uint32_t ns, struct chain *c,
+		      uint32_t from, uint32_t n)
+{
+	for (uint32_t i = from; i < n; i++) {
+		c->key[i] = kvc__block_key(ns, c->h[i]);
+		kvc__block_prefetch(k, c->key[i]);
+	}
+	for (uint32_t i = from; i < n; i++) {
+		kvc__block_prefetch2(k, c->key[i]);
+	}
+	uint32_t i = from;
+	for (; i < n; i++) {
+		uint32_t b = kvc__block_find_key(k, c->key[i], ns, c->h[i]);
+		if (b == KVC__NONE) {
+			break;
+		}
+		c->found[i] = b;
+		__builtin_prefetch(&k->locs[k->blocks[b].loc]);
+	}
+	return i;
+}
+
+/* Parse every hash (a bad one is an error before any output); the first
+ * block's table slot is fetched meanwhile. */
+static bool parse_chain(const struct kvc *k, const struct kvc_arg *argv,
+			uint32_t n, uint32_t ns, struct chain *c)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (!kvc__parse_hash(&argv[i], c->h[i])) {
+			return false;
+		}
+		if (i == 0 && ns != KVC__NONE) {
+			c->key[0] = kvc__block_key(ns, c->h[0]);
+			kvc__block_prefetch(k, c->key[0]);
+		}
+	}
+	return true;
+}
+
+/* How many of the @n hashes are blocks, from the start (c->found). */
+static uint32_t find_chain(const struct kvc *k, uint32_t ns, struct chain *c,
+			   uint32_t n)
+{
+	uint32_t b = kvc__block_find_key(k, c->key[0], ns, c->h[0]);
+	if (b == KVC__NONE) {
+		return 0;
+	}
+	c->found[0] = b;
+	uint32_t i = follow(k, ns, c, n);
+	return i == n ? n : probe(k, ns, c, i, n);
+}
+
+/* Keep the blocks that form a chain from a root, each with a location on
+ * a live node; returns how many, and the reply room they need. */
+static uint32_t keep_valid(const struct kvc *k, struct chain *c,
+			   uint32_t nfound, size_t *room)
+{
+	static const uint8_t root[KVC_HASH_BYTES];
+	const uint8_t *prev = root;
+	uint32_t m = 0;
+	for (; m < nfound; m++) {
+		uint32_t b = c->found[m];
+		if (memcmp(k->blocks[b].parent, prev, KVC_HASH_BYTES) != 0 ||
+		    (c->nlive[m] = live_locs(k, b)) == 0) {
+			break;
+		}
+		*room += block_room(c->nlive[m]);
+		prev = c->h[m];
+	}
+	return m;
+}
+
 /* Validates its arguments itself (the dispatcher skips the check): the
  * hashes are parsed once, not once to check and once to use. */
 int kvc__exec_lookup(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
@@ -148,64 +282,27 @@ int kvc__exec_lookup(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	bool touch = touch_opt(argc, argv);
 	uint32_t n = (touch ? argc - 1 : argc) - 2;
 	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
-	uint64_t *key =
-	    kvc__scratch(k, (size_t)n * (sizeof(uint64_t) + KVC_HASH_BYTES +
-					 2 * sizeof(uint32_t)));
-	if (key == NULL) {
+	struct chain c;
+	if (!chain_init(k, n, &c)) {
 		return FR_NOMEM;
 	}
-	uint32_t *found = (uint32_t *)(key + n);
-	uint32_t *nlive = found + n;
-	uint8_t(*h)[KVC_HASH_BYTES] = (uint8_t(*)[KVC_HASH_BYTES])(nlive + n);
-	/* Parse and prefetch every table slot, then every block, so the
-	 * cache misses of a long chain overlap instead of queueing. */
-	for (uint32_t i = 0; i < n; i++) {
-		if (!kvc__parse_hash(&argv[2 + i], h[i])) {
-			return bad_hash(r);
-		}
-		if (ns != KVC__NONE) {
-			key[i] = kvc__block_key(ns, h[i]);
-			kvc__block_prefetch(k, key[i]);
-		}
+	if (!parse_chain(k, argv + 2, n, ns, &c)) {
+		return bad_hash(r);
 	}
-	for (uint32_t i = 0; ns != KVC__NONE && i < n; i++) {
-		kvc__block_prefetch2(k, key[i]);
-	}
-	/* Then find them (cache hits now) and prefetch their locations. */
-	uint32_t nfound = 0;
-	for (; ns != KVC__NONE && nfound < n; nfound++) {
-		uint32_t b = kvc__block_find_key(k, key[nfound], ns, h[nfound]);
-		if (b == KVC__NONE) {
-			break;
-		}
-		found[nfound] = b;
-		__builtin_prefetch(&k->locs[k->blocks[b].loc]);
-	}
-	uint32_t m = 0;
+	uint32_t nfound = ns == KVC__NONE ? 0 : find_chain(k, ns, &c, n);
 	size_t room = 0;
-	static const uint8_t root[KVC_HASH_BYTES];
-	const uint8_t *prev = root;
-	for (uint32_t i = 0; i < nfound; i++) {
-		uint32_t b = found[i];
-		if (memcmp(k->blocks[b].parent, prev, KVC_HASH_BYTES) != 0 ||
-		    (nlive[m] = live_locs(k, b)) == 0) {
-			break;
-		}
-		room += block_room(nlive[m]);
-		found[m++] = b;
-		prev = h[i];
-	}
+	uint32_t m = keep_valid(k, &c, nfound, &room);
 	rv = kvc__reply_array(r, m);
 	if (rv == 0) {
 		rv = kvc__reply_reserve(r, room);
 	}
 	for (uint32_t i = 0; rv == 0 && i < m; i++) {
-		reply_block(k, found[i], nlive[i], r);
+		reply_block(k, c.found[i], c.nlive[i], r);
 	}
 	/* Touch the chain's tail first: its head ends up most recent, so LRU
 	 * eviction takes the end of a prefix before its start. */
 	for (uint32_t i = m; touch && i-- > 0;) {
-		kvc__block_touch(k, found[i]);
+		kvc__block_touch(k, c.found[i]);
 	}
 	return rv;
 }

@@ -262,21 +262,44 @@ static bool over_capacity(struct kvc *k, const struct item *it, uint32_t n)
 	return full;
 }
 
-/* @prev: the item before @it in sorted order, or NULL. */
-static void store(struct kvc *k, uint32_t ns, struct item *it,
-		  const struct item *prev)
+/*
+ * Create the batch's new blocks in argument order (@pos[a]: sorted position
+ * of argument item a), so a chain put in one batch gets consecutive
+ * indices: KVC.LOOKUP looks for a chain's next block right after the
+ * previous one before it probes the table (kvc_lookup.c).  Items of one
+ * block (several locations) are neighbours in sorted order and share it.
+ * Only indices depend on this order, and indices are not state: the
+ * digest and the snapshot do not see them.
+ */
+static void create_blocks(struct kvc *k, uint32_t ns, struct item *it,
+			  uint32_t n, const uint32_t *pos)
+{
+	for (uint32_t a = 0; a < n; a++) {
+		uint32_t p = pos[a];
+		if (it[p].b != KVC__NONE) {
+			continue; /* exists, or created for a neighbour */
+		}
+		uint32_t b = kvc__block_new(k, ns, it[p].hash);
+		memcpy(k->blocks[b].parent, it[p].parent, KVC_HASH_BYTES);
+		k->blocks[b].tokens = it[p].tokens;
+		uint32_t lo = p;
+		while (lo > 0 && memcmp(it[lo - 1].hash, it[p].hash,
+					KVC_HASH_BYTES) == 0) {
+			lo--;
+		}
+		for (uint32_t q = lo; q < n && memcmp(it[q].hash, it[p].hash,
+						      KVC_HASH_BYTES) == 0;
+		     q++) {
+			it[q].b = b;
+		}
+	}
+}
+
+/* Add or update @it's location; its block exists (create_blocks). */
+static void store(struct kvc *k, const struct item *it)
 {
 	uint32_t b = it->b;
-	if (b == KVC__NONE && prev != NULL &&
-	    memcmp(prev->hash, it->hash, KVC_HASH_BYTES) == 0) {
-		b = prev->b; /* created by the previous item */
-	}
-	if (b == KVC__NONE) {
-		b = kvc__block_new(k, ns, it->hash);
-		memcpy(k->blocks[b].parent, it->parent, KVC_HASH_BYTES);
-		k->blocks[b].tokens = it->tokens;
-	}
-	it->b = b;
+	assert(b != KVC__NONE);
 	uint32_t l = kvc__loc_find(k, b, it->slot, it->tier);
 	if (l == KVC__NONE) {
 		(void)kvc__loc_add(k, b, it->slot, it->tier, it->offset,
@@ -350,7 +373,11 @@ int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	ns = kvc__ns_get(k, argv[1].base, argv[1].len);
 	assert(ns != KVC__NONE);
 	for (i = 0; i < n; i++) {
-		store(k, ns, &it[i], i > 0 ? &it[i - 1] : NULL);
+		order[it[i].idx] = i;
+	}
+	create_blocks(k, ns, it, n, order);
+	for (i = 0; i < n; i++) {
+		store(k, &it[i]);
 		order[it[i].idx] = it[i].b;
 	}
 	/* Touch from the last argument to the first: like KVC.LOOKUP TOUCH,

@@ -1,9 +1,11 @@
 /* test_kvc.c — every kvcache command with good and bad arguments. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -344,6 +346,122 @@ static void put_and_lookup(void **state)
 	EQF(":1\r\n", "KVC.PUT n3 %s - 1 1 dram 0 1", tk_h(1));
 	EQF(":1\r\n", "KVC.PUT n4 %s - 1 1 dram 0 1", tk_h(1));
 	BADPUT("namespace table full", "KVC.PUT n5 %s - 1 1 dram 0 1", tk_h(1));
+}
+
+/* KVC.PUT of blocks @first..@first+@n-1 in @ns, each the child of the one
+ * before (@first a root), node 1 dram at offset 100 * number, 100 bytes:
+ * in one entry, or one entry per block from the last to the first. */
+static void put_range(struct kvc *k, const char *ns, unsigned first, unsigned n,
+		      bool one_entry)
+{
+	char line[4096];
+	size_t len = 0;
+	for (unsigned j = 0; j < n; j++) {
+		unsigned i = one_entry ? first + j : first + n - 1 - j;
+		if (len == 0) {
+			len = (size_t)snprintf(line, sizeof(line), "KVC.PUT %s",
+					       ns);
+		}
+		len += (size_t)snprintf(
+		    line + len, sizeof(line) - len, " %s %s 16 1 dram %u 100",
+		    tk_h(i), i == first ? "-" : tk_h(i - 1), 100 * i);
+		if (!one_entry || j == n - 1) {
+			const char *got = RUN(line);
+			if (got[0] != ':') {
+				fail_msg("'%s' gave '%s'", line, got);
+			}
+			len = 0;
+		}
+	}
+}
+
+/* The reply of a lookup that finds blocks @first..@first+@n-1 of
+ * put_range(). */
+static const char *chain_reply(unsigned first, unsigned n)
+{
+	static char buf[1 << 14];
+	size_t len = (size_t)snprintf(buf, sizeof(buf), "*%u\r\n", n);
+	for (unsigned i = first; i < first + n; i++) {
+		len += (size_t)snprintf(
+		    buf + len, sizeof(buf) - len,
+		    "*3\r\n$32\r\n%s\r\n:16\r\n*1\r\n*5\r\n:1\r\n$13\r\n"
+		    "10.0.0.1:7000\r\n$4\r\ndram\r\n:%u\r\n:100\r\n",
+		    tk_h(i), 100 * i);
+	}
+	return buf;
+}
+
+/* "KVC.LOOKUP @ns" of hashes @first..@first+@n-1. */
+static const char *lookup_range(struct kvc *k, const char *ns, unsigned first,
+				unsigned n)
+{
+	char line[4096];
+	size_t len = (size_t)snprintf(line, sizeof(line), "KVC.LOOKUP %s", ns);
+	for (unsigned i = first; i < first + n; i++) {
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " %s",
+					tk_h(i));
+	}
+	return RUN(line);
+}
+
+/* Lookups find a chain's next block at the index after the previous one
+ * when one PUT stored the chain, and through the table otherwise; a
+ * neighbour with the same hash in another namespace, or freed, is no
+ * match.  The answers are the same either way. */
+static void lookup_neighbours(void **state)
+{
+	struct kvc *k = *state;
+	add_nodes(k);
+	put_range(k, "m", 1, 12, true); /* indices in chain order */
+	assert_string_equal(lookup_range(k, "m", 1, 12), chain_reply(1, 12));
+	assert_string_equal(lookup_range(k, "m", 1, 5), chain_reply(1, 5));
+	assert_string_equal(lookup_range(k, "m", 2, 3), "*0\r\n");
+	/* One entry per block, last first: indices run backwards; the
+	 * chain's head is the highest index (its neighbour is past the
+	 * end of the used blocks). */
+	put_range(k, "m", 21, 11, false);
+	assert_string_equal(lookup_range(k, "m", 21, 11), chain_reply(21, 11));
+	/* Half by one PUT; then the next index holds the same hash as the
+	 * chain's next block, but in namespace "o"; then the rest. */
+	put_range(k, "m", 41, 4, true);
+	put_range(k, "o", 45, 1, true);
+	put_range(k, "m", 41, 8, true);
+	assert_string_equal(lookup_range(k, "m", 41, 8), chain_reply(41, 8));
+	assert_string_equal(lookup_range(k, "o", 45, 1), chain_reply(45, 1));
+	/* A missing block in the middle ends the answer (the array header
+	 * of 12 asked, 3 found). */
+	char line[64];
+	snprintf(line, sizeof(line), "KVC.EVICT m %s", tk_h(4));
+	EQ(line, ":1\r\n");
+	assert_string_equal(lookup_range(k, "m", 1, 12), chain_reply(1, 3));
+	/* A freed neighbour keeps its hash, and its namespace field links
+	 * the free list: freeing block 1 (index 0, the index of namespace
+	 * "m") and then block 52 leaves block 52's old slot looking like
+	 * ("m", 52) but for its missing location; it is not answered. */
+	put_range(k, "m", 51, 2, true);
+	snprintf(line, sizeof(line), "KVC.EVICT m %s", tk_h(1));
+	EQ(line, ":1\r\n");
+	snprintf(line, sizeof(line), "KVC.EVICT m %s", tk_h(52));
+	EQ(line, ":1\r\n");
+	assert_string_equal(lookup_range(k, "m", 51, 2), chain_reply(51, 1));
+	/* A snapshot restored elsewhere lays the blocks out anew: same
+	 * answers. */
+	size_t len;
+	unsigned char *snap = tk_snapshot(k, &len);
+	struct kvc_options o = {.blocks_max = 64,
+				.locations_max = 96,
+				.nodes_max = 8,
+				.namespaces_max = 4,
+				.reservations_max = 8,
+				.kv_keys_max = 16};
+	struct kvc *r;
+	assert_int_equal(kvc_open(&r, &o), 0);
+	assert_int_equal(tk_restore(r, snap, len), 0);
+	assert_string_equal(lookup_range(r, "m", 21, 11), chain_reply(21, 11));
+	assert_string_equal(lookup_range(r, "m", 41, 8), chain_reply(41, 8));
+	assert_true(kvc_digest(r) == kvc_digest(k));
+	kvc_close(r);
+	free(snap);
 }
 
 static void block_table_full(void **state)
@@ -719,6 +837,7 @@ int main(void)
 	    T(kv_full),
 	    T(node_commands),
 	    T(put_and_lookup),
+	    T(lookup_neighbours),
 	    T(block_table_full),
 	    T(evict_and_del),
 	    T(pin_and_alloc),
