@@ -282,24 +282,37 @@ static void create_blocks(struct kvc *k, uint32_t ns, struct item *it,
 		uint32_t b = kvc__block_new(k, ns, it[p].hash);
 		memcpy(k->blocks[b].parent, it[p].parent, KVC_HASH_BYTES);
 		k->blocks[b].tokens = it[p].tokens;
-		uint32_t lo = p;
-		while (lo > 0 && memcmp(it[lo - 1].hash, it[p].hash,
-					KVC_HASH_BYTES) == 0) {
-			lo--;
+		it[p].b = b;
+		for (uint32_t q = p; q > 0 && memcmp(it[q - 1].hash, it[p].hash,
+						     KVC_HASH_BYTES) == 0;
+		     q--) {
+			it[q - 1].b = b;
 		}
-		for (uint32_t q = lo; q < n && memcmp(it[q].hash, it[p].hash,
-						      KVC_HASH_BYTES) == 0;
+		for (uint32_t q = p + 1; q < n && memcmp(it[q].hash, it[p].hash,
+							 KVC_HASH_BYTES) == 0;
 		     q++) {
 			it[q].b = b;
 		}
 	}
 }
 
-/* Add or update @it's location; its block exists (create_blocks). */
-static void store(struct kvc *k, const struct item *it)
+/* Add or update @it's location; creates its block unless create_blocks()
+ * did (a 1-block batch has no order to keep).  @prev: the item before @it
+ * in sorted order, or NULL. */
+static void store(struct kvc *k, uint32_t ns, struct item *it,
+		  const struct item *prev)
 {
 	uint32_t b = it->b;
-	assert(b != KVC__NONE);
+	if (b == KVC__NONE && prev != NULL &&
+	    memcmp(prev->hash, it->hash, KVC_HASH_BYTES) == 0) {
+		b = prev->b; /* created by the previous item */
+	}
+	if (b == KVC__NONE) {
+		b = kvc__block_new(k, ns, it->hash);
+		memcpy(k->blocks[b].parent, it->parent, KVC_HASH_BYTES);
+		k->blocks[b].tokens = it->tokens;
+	}
+	it->b = b;
 	uint32_t l = kvc__loc_find(k, b, it->slot, it->tier);
 	if (l == KVC__NONE) {
 		(void)kvc__loc_add(k, b, it->slot, it->tier, it->offset,
@@ -372,12 +385,14 @@ int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	uint64_t before = k->nblocks;
 	ns = kvc__ns_get(k, argv[1].base, argv[1].len);
 	assert(ns != KVC__NONE);
-	for (i = 0; i < n; i++) {
-		order[it[i].idx] = i;
+	if (n > 1) {
+		for (i = 0; i < n; i++) {
+			order[it[i].idx] = i;
+		}
+		create_blocks(k, ns, it, n, order);
 	}
-	create_blocks(k, ns, it, n, order);
 	for (i = 0; i < n; i++) {
-		store(k, &it[i]);
+		store(k, ns, &it[i], i > 0 ? &it[i - 1] : NULL);
 		order[it[i].idx] = it[i].b;
 	}
 	/* Touch from the last argument to the first: like KVC.LOOKUP TOUCH,
