@@ -288,6 +288,9 @@ bool kvc__arg_eq(const struct kvc_arg *a, const char *word);
 bool kvc__parse_u64(const struct kvc_arg *a, uint64_t *v);
 bool kvc__parse_i64(const char *s, size_t len, int64_t *v);
 bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES]);
+/* The portable kvc__parse_hash() (which may use SIMD); for tests. */
+bool kvc__parse_hash_scalar(const struct kvc_arg *a,
+			    uint8_t out[KVC_HASH_BYTES]);
 bool kvc__parse_parent(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES]);
 int kvc__parse_tier(const struct kvc_arg *a); /* 0..3 or -1 */
 const char *kvc__tier_name(unsigned tier);

@@ -84,6 +84,29 @@ static char *put_num(char *p, char prefix, uint64_t v)
 	return p;
 }
 
+/* The last ":<v>\r\n" line written for a value that mostly repeats from
+ * block to block (token count, block length): the next equal one is a
+ * fixed 24-byte copy instead of a conversion. */
+struct line_memo {
+	uint64_t v; /* UINT64_MAX: none (the values are 32-bit) */
+	size_t len; /* bytes of the line at s */
+	char s[24]; /* the line; the rest is slack */
+};
+
+/* Precondition: 24 bytes of room at @p (a number's share of the room). */
+static char *put_int_memo(char *p, uint64_t v, struct line_memo *m)
+{
+	if (v == m->v) {
+		memcpy(p, m->s, sizeof(m->s));
+		return p + m->len;
+	}
+	char *end = put_num(p, ':', v);
+	m->v = v;
+	m->len = (size_t)(end - p);
+	memcpy(m->s, p, m->len);
+	return end;
+}
+
 /* A location's tier as a whole bulk string, padded to 16 bytes: one fixed
  * copy instead of formatting the length and copying the name. */
 static const char tier_resp[KVC__TIERS][16] = {
@@ -104,9 +127,11 @@ static size_t block_room(uint32_t nlive)
 	return BLOCK_BYTES_MAX + (size_t)nlive * LOC_BYTES_MAX;
 }
 
-/* Precondition: the reply has block_room(nlive) bytes free. */
+/* Precondition: the reply has block_room(nlive) bytes free.  @memo: the
+ * token count's and the length's lines, kept across the blocks of a
+ * reply. */
 static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
-			struct kvc_reply *r)
+			struct line_memo memo[2], struct kvc_reply *r)
 {
 	const struct kvc__block *blk = &k->blocks[b];
 	char *p = r->buf + r->len;
@@ -116,7 +141,7 @@ static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 	p += 2 * KVC_HASH_BYTES;
 	*p++ = '\r';
 	*p++ = '\n';
-	p = put_num(p, ':', blk->tokens);
+	p = put_int_memo(p, blk->tokens, &memo[0]);
 	p = put_num(p, '*', nlive);
 	for (uint32_t l = blk->loc; l != KVC__NONE; l = k->locs[l].next) {
 		const struct kvc__loc *loc = &k->locs[l];
@@ -131,7 +156,7 @@ static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 		memcpy(p, tier_resp[loc->tier], 16);
 		p += tier_resp_len[loc->tier];
 		p = put_num(p, ':', loc->offset);
-		p = put_num(p, ':', loc->len);
+		p = put_int_memo(p, loc->len, &memo[1]);
 	}
 	r->len = (size_t)(p - r->buf);
 }
@@ -296,8 +321,9 @@ int kvc__exec_lookup(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	if (rv == 0) {
 		rv = kvc__reply_reserve(r, room);
 	}
+	struct line_memo memo[2] = {{.v = UINT64_MAX}, {.v = UINT64_MAX}};
 	for (uint32_t i = 0; rv == 0 && i < m; i++) {
-		reply_block(k, c.found[i], c.nlive[i], r);
+		reply_block(k, c.found[i], c.nlive[i], memo, r);
 	}
 	/* Touch the chain's tail first: its head ends up most recent, so LRU
 	 * eviction takes the end of a prefix before its start. */
