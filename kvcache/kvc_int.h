@@ -327,19 +327,19 @@ static inline void kvc__block_prefetch(const struct kvc *k, uint64_t key)
 	__builtin_prefetch(&k->btab[kvc__tag_of(key) & k->bmask]);
 }
 
-/* Second stage: read the (prefetched) slots and prefetch the first block
- * whose tag matches, without comparing keys. */
-static inline void kvc__block_prefetch2(const struct kvc *k, uint64_t key)
+/* Second stage: read the (prefetched) slot and return the first block
+ * whose tag matches, without comparing keys: a guess to prefetch, not an
+ * answer (KVC__NONE when no tag matches). */
+static inline uint32_t kvc__block_guess(const struct kvc *k, uint64_t key)
 {
 	uint32_t tag = kvc__tag_of(key);
 	for (uint32_t i = tag & k->bmask;; i = (i + 1) & k->bmask) {
 		uint64_t s = k->btab[i];
 		if (s == 0) {
-			return;
+			return KVC__NONE;
 		}
 		if ((uint32_t)(s >> 32) == tag) {
-			__builtin_prefetch(&k->blocks[(uint32_t)s - 1]);
-			return;
+			return (uint32_t)s - 1;
 		}
 	}
 }

@@ -231,7 +231,10 @@ static uint32_t probe(const struct kvc *k, uint32_t ns, struct chain *c,
 		kvc__block_prefetch(k, c->key[i]);
 	}
 	for (uint32_t i = from; i < n; i++) {
-		kvc__block_prefetch2(k, c->key[i]);
+		uint32_t b = kvc__block_guess(k, c->key[i]);
+		if (b != KVC__NONE) {
+			__builtin_prefetch(&k->blocks[b]);
+		}
 	}
 	uint32_t i = from;
 	for (; i < n; i++) {
@@ -245,18 +248,36 @@ static uint32_t probe(const struct kvc *k, uint32_t ns, struct chain *c,
 	return i;
 }
 
-/* Parse every hash (a bad one is an error before any output); the first
- * block's table slot is fetched meanwhile. */
+/* Blocks prefetched from the first block's guessed index on. */
+#define EARLY_BLOCKS 8u
+
+/* Parse every hash (a bad one is an error before any output).  The first
+ * block is fetched meanwhile: its table slot once its hash is parsed, and
+ * a few hashes later the block the slot names and the ones after it (the
+ * chain's next blocks, if one PUT stored it). */
 static bool parse_chain(const struct kvc *k, const struct kvc_arg *argv,
 			uint32_t n, uint32_t ns, struct chain *c)
 {
+	uint32_t early = n > EARLY_BLOCKS ? EARLY_BLOCKS : n - 1;
 	for (uint32_t i = 0; i < n; i++) {
 		if (!kvc__parse_hash(&argv[i], c->h[i])) {
 			return false;
 		}
-		if (i == 0 && ns != KVC__NONE) {
+		if (ns == KVC__NONE) {
+			continue;
+		}
+		if (i == 0) {
 			c->key[0] = kvc__block_key(ns, c->h[0]);
 			kvc__block_prefetch(k, c->key[0]);
+		}
+		if (i == early) {
+			uint32_t b = kvc__block_guess(k, c->key[0]);
+			for (uint32_t j = 0;
+			     b != KVC__NONE && j < EARLY_BLOCKS &&
+			     b + j < k->blocks_hw;
+			     j++) {
+				__builtin_prefetch(&k->blocks[b + j]);
+			}
 		}
 	}
 	return true;
