@@ -259,6 +259,9 @@ static bool parse_chain(const struct kvc *k, const struct kvc_arg *argv,
 			uint32_t n, uint32_t ns, struct chain *c)
 {
 	uint32_t early = n > EARLY_BLOCKS ? EARLY_BLOCKS : n - 1;
+	uint32_t g = KVC__NONE; /* the first block's guessed index */
+	uint32_t pf = 0;	/* blocks from g prefetched */
+	uint32_t lim = 0;	/* blocks from g that may be prefetched */
 	for (uint32_t i = 0; i < n; i++) {
 		if (!kvc__parse_hash(&argv[i], c->h[i])) {
 			return false;
@@ -271,13 +274,14 @@ static bool parse_chain(const struct kvc *k, const struct kvc_arg *argv,
 			kvc__block_prefetch(k, c->key[0]);
 		}
 		if (i == early) {
-			uint32_t b = kvc__block_guess(k, c->key[0]);
-			for (uint32_t j = 0;
-			     b != KVC__NONE && j < EARLY_BLOCKS &&
-			     b + j < k->blocks_hw;
-			     j++) {
-				__builtin_prefetch(&k->blocks[b + j]);
-			}
+			g = kvc__block_guess(k, c->key[0]);
+			lim = g == KVC__NONE ? 0 : k->blocks_hw - g;
+			lim = lim < n ? lim : n;
+		}
+		uint32_t e =
+		    i < early ? 0 : pf + (i == early ? EARLY_BLOCKS : 2);
+		for (; pf < lim && pf < e; pf++) {
+			__builtin_prefetch(&k->blocks[g + pf]);
 		}
 	}
 	return true;
