@@ -202,13 +202,18 @@ static bool block_is(const struct kvc *k, uint32_t b, uint32_t ns,
  * first block, each is looked for at the index after the previous one
  * before the table: one sequential cache line instead of a random table
  * slot and a page walk.  The check compares namespace and hash, so a wrong
- * guess costs a comparison, never a wrong answer; from the first miss on,
- * the rest go through the table.
+ * guess costs a comparison, never a wrong answer.  A chain made of a few
+ * such runs (a shared prefix put by one request, the rest by another) costs
+ * one table probe per run; where no run follows a probed block, the chain
+ * is scattered and the rest go through the table together (find_chain()).
+ *
+ * follow(): from hash @from (block from - 1 known) while the next index
+ * matches; returns the first hash not found that way.
  */
 static uint32_t follow(const struct kvc *k, uint32_t ns, struct chain *c,
-		       uint32_t n)
+		       uint32_t from, uint32_t n)
 {
-	uint32_t i = 1;
+	uint32_t i = from;
 	for (; i < n; i++) {
 		uint32_t g = c->found[i - 1] + 1;
 		if (!block_is(k, g, ns, c->h[i])) {
@@ -296,8 +301,23 @@ static uint32_t find_chain(const struct kvc *k, uint32_t ns, struct chain *c,
 		return 0;
 	}
 	c->found[0] = b;
-	uint32_t i = follow(k, ns, c, n);
-	return i == n ? n : probe(k, ns, c, i, n);
+	for (uint32_t i = 1; i < n;) {
+		uint32_t j = follow(k, ns, c, i, n);
+		if (j == n) {
+			return n;
+		}
+		if (j == i) {
+			return probe(k, ns, c, j, n); /* no run: scattered */
+		}
+		c->key[j] = kvc__block_key(ns, c->h[j]);
+		b = kvc__block_find_key(k, c->key[j], ns, c->h[j]);
+		if (b == KVC__NONE) {
+			return j;
+		}
+		c->found[j] = b;
+		i = j + 1;
+	}
+	return n;
 }
 
 /* Keep the blocks that form a chain from a root, each with a location on

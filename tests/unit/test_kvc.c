@@ -429,6 +429,15 @@ static void lookup_neighbours(void **state)
 	put_range(k, "m", 41, 8, true);
 	assert_string_equal(lookup_range(k, "m", 41, 8), chain_reply(41, 8));
 	assert_string_equal(lookup_range(k, "o", 45, 1), chain_reply(45, 1));
+	/* A run of two, then blocks put one by one, last first: one probe
+	 * after the run, then no run follows it, so the rest go through
+	 * the table together. */
+	put_range(k, "m", 61, 2, true);
+	for (unsigned i = 66; i >= 63; i--) {
+		EQF(":1\r\n", "KVC.PUT m %s %s 16 1 dram %u 100", tk_h(i),
+		    tk_h(i - 1), 100 * i);
+	}
+	assert_string_equal(lookup_range(k, "m", 61, 6), chain_reply(61, 6));
 	/* A missing block in the middle ends the answer (the array header
 	 * of 12 asked, 3 found). */
 	char line[64];
