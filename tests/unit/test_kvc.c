@@ -447,13 +447,22 @@ static void lookup_neighbours(void **state)
 	/* A freed neighbour keeps its hash, and its namespace field links
 	 * the free list: freeing block 1 (index 0, the index of namespace
 	 * "m") and then block 52 leaves block 52's old slot looking like
-	 * ("m", 52) but for its missing location; it is not answered. */
+	 * ("m", 52) but for its missing location; it is not answered.  Then
+	 * block 12 is freed too and block 52 put again: it lands at block
+	 * 12's old index, and the stale slot after block 51 must not hide
+	 * it.  (Block 70 first takes the one free index, block 4's, so
+	 * that 51 and 52 are adjacent.) */
+	put_range(k, "m", 70, 1, true);
 	put_range(k, "m", 51, 2, true);
 	snprintf(line, sizeof(line), "KVC.EVICT m %s", tk_h(1));
 	EQ(line, ":1\r\n");
 	snprintf(line, sizeof(line), "KVC.EVICT m %s", tk_h(52));
 	EQ(line, ":1\r\n");
 	assert_string_equal(lookup_range(k, "m", 51, 2), chain_reply(51, 1));
+	snprintf(line, sizeof(line), "KVC.EVICT m %s", tk_h(12));
+	EQ(line, ":1\r\n");
+	EQF(":1\r\n", "KVC.PUT m %s %s 16 1 dram 5200 100", tk_h(52), tk_h(51));
+	assert_string_equal(lookup_range(k, "m", 51, 2), chain_reply(51, 2));
 	/* A snapshot restored elsewhere lays the blocks out anew: same
 	 * answers. */
 	size_t len;
