@@ -253,7 +253,9 @@ static uint32_t probe(const struct kvc *k, uint32_t ns, struct chain *c,
 	return i;
 }
 
-/* Blocks prefetched from the first block's guessed index on. */
+/* Hashes parsed between the first block's table slot prefetch and its read
+ * (so the miss overlaps them); also the blocks prefetched from the guessed
+ * index at that point, two more following per hash parsed after it. */
 #define EARLY_BLOCKS 8u
 
 /* Parse every hash (a bad one is an error before any output).  The first

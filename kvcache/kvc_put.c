@@ -297,7 +297,7 @@ static void create_blocks(struct kvc *k, uint32_t ns, struct item *it,
 }
 
 /* Add or update @it's location; creates its block unless create_blocks()
- * did (a 1-block batch has no order to keep).  @prev: the item before @it
+ * did (a batch of one item has no order to keep).  @prev: the item before @it
  * in sorted order, or NULL. */
 static void store(struct kvc *k, uint32_t ns, struct item *it,
 		  const struct item *prev)
