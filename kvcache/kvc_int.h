@@ -288,6 +288,9 @@ bool kvc__arg_eq(const struct kvc_arg *a, const char *word);
 bool kvc__parse_u64(const struct kvc_arg *a, uint64_t *v);
 bool kvc__parse_i64(const char *s, size_t len, int64_t *v);
 bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES]);
+/* The portable kvc__parse_hash() (which may use SIMD); for tests. */
+bool kvc__parse_hash_scalar(const struct kvc_arg *a,
+			    uint8_t out[KVC_HASH_BYTES]);
 bool kvc__parse_parent(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES]);
 int kvc__parse_tier(const struct kvc_arg *a); /* 0..3 or -1 */
 const char *kvc__tier_name(unsigned tier);
@@ -324,19 +327,19 @@ static inline void kvc__block_prefetch(const struct kvc *k, uint64_t key)
 	__builtin_prefetch(&k->btab[kvc__tag_of(key) & k->bmask]);
 }
 
-/* Second stage: read the (prefetched) slots and prefetch the first block
- * whose tag matches, without comparing keys. */
-static inline void kvc__block_prefetch2(const struct kvc *k, uint64_t key)
+/* Second stage: read the (prefetched) slot and return the first block
+ * whose tag matches, without comparing keys: a guess to prefetch, not an
+ * answer (KVC__NONE when no tag matches). */
+static inline uint32_t kvc__block_guess(const struct kvc *k, uint64_t key)
 {
 	uint32_t tag = kvc__tag_of(key);
 	for (uint32_t i = tag & k->bmask;; i = (i + 1) & k->bmask) {
 		uint64_t s = k->btab[i];
 		if (s == 0) {
-			return;
+			return KVC__NONE;
 		}
 		if ((uint32_t)(s >> 32) == tag) {
-			__builtin_prefetch(&k->blocks[(uint32_t)s - 1]);
-			return;
+			return (uint32_t)s - 1;
 		}
 	}
 }

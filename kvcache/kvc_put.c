@@ -262,7 +262,43 @@ static bool over_capacity(struct kvc *k, const struct item *it, uint32_t n)
 	return full;
 }
 
-/* @prev: the item before @it in sorted order, or NULL. */
+/*
+ * Create the batch's new blocks in argument order (@pos[a]: sorted position
+ * of argument item a), so a chain put in one batch gets consecutive
+ * indices: KVC.LOOKUP looks for a chain's next block right after the
+ * previous one before it probes the table (kvc_lookup.c).  Items of one
+ * block (several locations) are neighbours in sorted order and share it.
+ * Only indices depend on this order, and indices are not state: the
+ * digest and the snapshot do not see them.
+ */
+static void create_blocks(struct kvc *k, uint32_t ns, struct item *it,
+			  uint32_t n, const uint32_t *pos)
+{
+	for (uint32_t a = 0; a < n; a++) {
+		uint32_t p = pos[a];
+		if (it[p].b != KVC__NONE) {
+			continue; /* exists, or created for a neighbour */
+		}
+		uint32_t b = kvc__block_new(k, ns, it[p].hash);
+		memcpy(k->blocks[b].parent, it[p].parent, KVC_HASH_BYTES);
+		k->blocks[b].tokens = it[p].tokens;
+		it[p].b = b;
+		for (uint32_t q = p; q > 0 && memcmp(it[q - 1].hash, it[p].hash,
+						     KVC_HASH_BYTES) == 0;
+		     q--) {
+			it[q - 1].b = b;
+		}
+		for (uint32_t q = p + 1; q < n && memcmp(it[q].hash, it[p].hash,
+							 KVC_HASH_BYTES) == 0;
+		     q++) {
+			it[q].b = b;
+		}
+	}
+}
+
+/* Add or update @it's location; creates its block unless create_blocks()
+ * did (a batch of one item has no order to keep).  @prev: the item before @it
+ * in sorted order, or NULL. */
 static void store(struct kvc *k, uint32_t ns, struct item *it,
 		  const struct item *prev)
 {
@@ -349,6 +385,12 @@ int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	uint64_t before = k->nblocks;
 	ns = kvc__ns_get(k, argv[1].base, argv[1].len);
 	assert(ns != KVC__NONE);
+	if (n > 1) {
+		for (i = 0; i < n; i++) {
+			order[it[i].idx] = i;
+		}
+		create_blocks(k, ns, it, n, order);
+	}
 	for (i = 0; i < n; i++) {
 		store(k, ns, &it[i], i > 0 ? &it[i - 1] : NULL);
 		order[it[i].idx] = it[i].b;

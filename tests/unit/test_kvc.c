@@ -1,14 +1,17 @@
 /* test_kvc.c — every kvcache command with good and bad arguments. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "heap.h"
+#include "kvc_int.h"
 #include "test_kvc_util.h"
 
 #define T0 1000u /* entry time used unless a test moves the clock */
@@ -344,6 +347,185 @@ static void put_and_lookup(void **state)
 	EQF(":1\r\n", "KVC.PUT n3 %s - 1 1 dram 0 1", tk_h(1));
 	EQF(":1\r\n", "KVC.PUT n4 %s - 1 1 dram 0 1", tk_h(1));
 	BADPUT("namespace table full", "KVC.PUT n5 %s - 1 1 dram 0 1", tk_h(1));
+}
+
+/* KVC.PUT of blocks @first..@first+@n-1 in @ns, each the child of the one
+ * before (@first a root), node 1 dram at offset 100 * number, 100 bytes:
+ * in one entry, or one entry per block from the last to the first. */
+static void put_range(struct kvc *k, const char *ns, unsigned first, unsigned n,
+		      bool one_entry)
+{
+	char line[4096];
+	size_t len = 0;
+	for (unsigned j = 0; j < n; j++) {
+		unsigned i = one_entry ? first + j : first + n - 1 - j;
+		if (len == 0) {
+			len = (size_t)snprintf(line, sizeof(line), "KVC.PUT %s",
+					       ns);
+		}
+		len += (size_t)snprintf(
+		    line + len, sizeof(line) - len, " %s %s 16 1 dram %u 100",
+		    tk_h(i), i == first ? "-" : tk_h(i - 1), 100 * i);
+		if (!one_entry || j == n - 1) {
+			const char *got = RUN(line);
+			if (got[0] != ':') {
+				fail_msg("'%s' gave '%s'", line, got);
+			}
+			len = 0;
+		}
+	}
+}
+
+/* The reply of a lookup that finds blocks @first..@first+@n-1 of
+ * put_range(). */
+static const char *chain_reply(unsigned first, unsigned n)
+{
+	static char buf[1 << 14];
+	size_t len = (size_t)snprintf(buf, sizeof(buf), "*%u\r\n", n);
+	for (unsigned i = first; i < first + n; i++) {
+		len += (size_t)snprintf(
+		    buf + len, sizeof(buf) - len,
+		    "*3\r\n$32\r\n%s\r\n:16\r\n*1\r\n*5\r\n:1\r\n$13\r\n"
+		    "10.0.0.1:7000\r\n$4\r\ndram\r\n:%u\r\n:100\r\n",
+		    tk_h(i), 100 * i);
+	}
+	return buf;
+}
+
+/* "KVC.LOOKUP @ns" of hashes @first..@first+@n-1. */
+static const char *lookup_range(struct kvc *k, const char *ns, unsigned first,
+				unsigned n)
+{
+	char line[4096];
+	size_t len = (size_t)snprintf(line, sizeof(line), "KVC.LOOKUP %s", ns);
+	for (unsigned i = first; i < first + n; i++) {
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " %s",
+					tk_h(i));
+	}
+	return RUN(line);
+}
+
+/* Lookups find a chain's next block at the index after the previous one
+ * when one PUT stored the chain, and through the table otherwise; a
+ * neighbour with the same hash in another namespace, or freed, is no
+ * match.  The answers are the same either way. */
+static void lookup_neighbours(void **state)
+{
+	struct kvc *k = *state;
+	add_nodes(k);
+	put_range(k, "m", 1, 12, true); /* indices in chain order */
+	assert_string_equal(lookup_range(k, "m", 1, 12), chain_reply(1, 12));
+	assert_string_equal(lookup_range(k, "m", 1, 5), chain_reply(1, 5));
+	assert_string_equal(lookup_range(k, "m", 2, 3), "*0\r\n");
+	/* One entry per block, last first: indices run backwards; the
+	 * chain's head is the highest index (its neighbour is past the
+	 * end of the used blocks). */
+	put_range(k, "m", 21, 11, false);
+	assert_string_equal(lookup_range(k, "m", 21, 11), chain_reply(21, 11));
+	/* Half by one PUT; then the next index holds the same hash as the
+	 * chain's next block, but in namespace "o"; then the rest. */
+	put_range(k, "m", 41, 4, true);
+	put_range(k, "o", 45, 1, true);
+	put_range(k, "m", 41, 8, true);
+	assert_string_equal(lookup_range(k, "m", 41, 8), chain_reply(41, 8));
+	assert_string_equal(lookup_range(k, "o", 45, 1), chain_reply(45, 1));
+	/* A run of two, then blocks put one by one, last first: one probe
+	 * after the run, then no run follows it, so the rest go through
+	 * the table together. */
+	put_range(k, "m", 61, 2, true);
+	for (unsigned i = 66; i >= 63; i--) {
+		EQF(":1\r\n", "KVC.PUT m %s %s 16 1 dram %u 100", tk_h(i),
+		    tk_h(i - 1), 100 * i);
+	}
+	assert_string_equal(lookup_range(k, "m", 61, 6), chain_reply(61, 6));
+	/* A missing block in the middle ends the answer (the array header
+	 * of 12 asked, 3 found). */
+	char line[64];
+	snprintf(line, sizeof(line), "KVC.EVICT m %s", tk_h(4));
+	EQ(line, ":1\r\n");
+	assert_string_equal(lookup_range(k, "m", 1, 12), chain_reply(1, 3));
+	/* A freed neighbour keeps its hash, and its namespace field links
+	 * the free list: freeing block 1 (index 0, the index of namespace
+	 * "m") and then block 52 leaves block 52's old slot looking like
+	 * ("m", 52) but for its missing location; it is not answered.  Then
+	 * block 12 is freed too and block 52 put again: it lands at block
+	 * 12's old index, and the stale slot after block 51 must not hide
+	 * it.  (Block 70 first takes the one free index, block 4's, so
+	 * that 51 and 52 are adjacent.) */
+	put_range(k, "m", 70, 1, true);
+	put_range(k, "m", 51, 2, true);
+	snprintf(line, sizeof(line), "KVC.EVICT m %s", tk_h(1));
+	EQ(line, ":1\r\n");
+	snprintf(line, sizeof(line), "KVC.EVICT m %s", tk_h(52));
+	EQ(line, ":1\r\n");
+	assert_string_equal(lookup_range(k, "m", 51, 2), chain_reply(51, 1));
+	snprintf(line, sizeof(line), "KVC.EVICT m %s", tk_h(12));
+	EQ(line, ":1\r\n");
+	EQF(":1\r\n", "KVC.PUT m %s %s 16 1 dram 5200 100", tk_h(52), tk_h(51));
+	assert_string_equal(lookup_range(k, "m", 51, 2), chain_reply(51, 2));
+	/* A snapshot restored elsewhere lays the blocks out anew: same
+	 * answers. */
+	size_t len;
+	unsigned char *snap = tk_snapshot(k, &len);
+	struct kvc_options o = {.blocks_max = 64,
+				.locations_max = 96,
+				.nodes_max = 8,
+				.namespaces_max = 4,
+				.reservations_max = 8,
+				.kv_keys_max = 16};
+	struct kvc *r;
+	assert_int_equal(kvc_open(&r, &o), 0);
+	assert_int_equal(tk_restore(r, snap, len), 0);
+	assert_string_equal(lookup_range(r, "m", 21, 11), chain_reply(21, 11));
+	assert_string_equal(lookup_range(r, "m", 41, 8), chain_reply(41, 8));
+	assert_true(kvc_digest(r) == kvc_digest(k));
+	kvc_close(r);
+	free(snap);
+}
+
+/* kvc__parse_hash() (SIMD where the target has it) agrees with the
+ * portable parser on every byte value at every position, on all-zero
+ * hashes and on wrong lengths. */
+static void hash_parser_paths(void **state)
+{
+	(void)state;
+	static const char *const base[] = {"0123456789abcdefABCDEF0123456789",
+					   "ffffffffffffffffffffffffffffffff",
+					   "00000000000000000000000000000000",
+					   "00000000000000000000000000000001",
+					   "10000000000000000000000000000000"};
+	for (size_t s = 0; s < sizeof(base) / sizeof(base[0]); s++) {
+		for (unsigned pos = 0; pos < 32; pos++) {
+			for (unsigned c = 0; c < 256; c++) {
+				char buf[33];
+				memcpy(buf, base[s], 33);
+				buf[pos] = (char)c;
+				struct kvc_arg a = {buf, 32};
+				uint8_t x[KVC_HASH_BYTES];
+				uint8_t y[KVC_HASH_BYTES];
+				bool fx = kvc__parse_hash(&a, x);
+				bool fy = kvc__parse_hash_scalar(&a, y);
+				if (fx != fy || (fx && memcmp(x, y, 16) != 0)) {
+					fail_msg("parsers differ on '%s' "
+						 "(byte %u at %u)",
+						 base[s], c, pos);
+				}
+			}
+		}
+	}
+	uint8_t x[KVC_HASH_BYTES];
+	struct kvc_arg zero = {base[2], 32};
+	assert_false(kvc__parse_hash(&zero, x));
+	struct kvc_arg one = {base[3], 32};
+	assert_true(kvc__parse_hash(&one, x));
+	assert_int_equal(x[15], 1);
+	struct kvc_arg mixed = {base[0], 32};
+	assert_true(kvc__parse_hash(&mixed, x));
+	assert_int_equal(x[0], 0x01);
+	assert_int_equal(x[5], 0xab);
+	assert_int_equal(x[9], 0xcd); /* upper case */
+	struct kvc_arg short_ = {base[0], 31};
+	assert_false(kvc__parse_hash(&short_, x));
 }
 
 static void block_table_full(void **state)
@@ -719,6 +901,8 @@ int main(void)
 	    T(kv_full),
 	    T(node_commands),
 	    T(put_and_lookup),
+	    T(lookup_neighbours),
+	    cmocka_unit_test(hash_parser_paths),
 	    T(block_table_full),
 	    T(evict_and_del),
 	    T(pin_and_alloc),

@@ -3,6 +3,7 @@
  * corruption is always refused. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,9 +47,10 @@ static const char *ph(unsigned b)
 static const char *const tiers[] = {"hbm", "dram", "cxl", "nvme", "ssd"};
 static const char *const nss[] = {"llama", "qwen", "mixtral", "gemma"};
 
-static int put_item(char *p, size_t cap)
+/* One PUT item for block @b (random when 0). */
+static int put_item(char *p, size_t cap, unsigned b)
 {
-	unsigned b = 1 + rnd(30);
+	b = b != 0 ? b : 1 + rnd(30);
 	unsigned t = rnd(10);
 	return snprintf(p, cap, " %s %s %u %u %s %u %u", tk_h(b),
 			ph(parent_of(b)), 16 + (rnd(40) == 0),
@@ -81,8 +83,19 @@ static void gen(char *line, size_t cap)
 	case 4:
 	case 5:
 		n = (size_t)snprintf(line, cap, "KVC.PUT %s", ns);
+		if (rnd(2)) {
+			/* A run of one chain in order: new blocks get
+			 * adjacent indices, which lookups follow. */
+			unsigned s0 = 1 + 6 * rnd(5);
+			unsigned b = s0 + rnd(6);
+			for (unsigned m = 1 + rnd(6); m > 0 && b < s0 + 6;
+			     m--, b++) {
+				n += (size_t)put_item(line + n, cap - n, b);
+			}
+			break;
+		}
 		for (unsigned i = 0, m = 1 + rnd(3); i < m; i++) {
-			n += (size_t)put_item(line + n, cap - n);
+			n += (size_t)put_item(line + n, cap - n, 0);
 		}
 		break;
 	case 6:
@@ -168,6 +181,40 @@ static void check_lookup(const char *line, const char *reply)
 	}
 }
 
+/*
+ * Fill every block slot of @k with a namespace of its own and empty it again:
+ * four entries that leave the logical state as it was, but the block free
+ * list ascending (@ascending: freed last to first, so blocks are reused in
+ * index order, as in a fresh instance) or descending (KVC.DEL frees first
+ * to last).  Two replicas prepared the two ways store the same chains at
+ * different indices, so lookups take different paths (the next index, or
+ * the table) and must still answer alike.
+ */
+static void shuffle_free_list(struct kvc *k, bool ascending)
+{
+	static char line[8192];
+	size_t n = (size_t)snprintf(line, sizeof(line), "KVC.PUT scramble");
+	for (unsigned i = 0; i < small.blocks_max; i++) {
+		n +=
+		    (size_t)snprintf(line + n, sizeof(line) - n,
+				     " %s - 16 9 dram %u 1", tk_h(1000 + i), i);
+	}
+	assert_string_equal(tk_run(k, 0, "KVC.NODE.ADD 9 s 0 dram 100000"),
+			    "+OK\r\n");
+	assert_string_equal(tk_run(k, 0, line), ":48\r\n");
+	if (ascending) {
+		n = (size_t)snprintf(line, sizeof(line), "KVC.EVICT scramble");
+		for (unsigned i = small.blocks_max; i-- > 0;) {
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s",
+					      tk_h(1000 + i));
+		}
+	} else {
+		snprintf(line, sizeof(line), "KVC.DEL scramble");
+	}
+	assert_string_equal(tk_run(k, 0, line), ":48\r\n");
+	assert_string_equal(tk_run(k, 0, "KVC.NODE.DEL 9"), ":1\r\n");
+}
+
 static void replicas_agree(void **state)
 {
 	(void)state;
@@ -180,6 +227,8 @@ static void replicas_agree(void **state)
 		assert_int_equal(kvc_open(&b, &small), 0);
 		uint64_t now = 0;
 		const unsigned steps = 400;
+		shuffle_free_list(a, true);
+		shuffle_free_list(b, false);
 		const char *pre[] = {"KVC.NODE.ADD 1 n1 0 hbm 2000 dram 4000",
 				     "KVC.NODE.ADD 2 n2 1 dram 3000 LEASE 500"};
 		for (unsigned i = 0; i < 2; i++) {
