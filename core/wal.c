@@ -183,11 +183,7 @@ static int sync_init(struct wal *w)
 	w->sync_inited = true;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_mutexattr_t ma;
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
-	pthread_mutex_init(&w->mu, &ma);
-	pthread_mutexattr_destroy(&ma);
+	pthread_mutex_init(&w->mu, NULL);
 	pthread_mutex_init(&w->meta_mu, NULL);
 	pthread_cond_init(&w->cv_work, &ca);
 	pthread_cond_init(&w->cv_space, NULL);
