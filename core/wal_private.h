@@ -34,14 +34,14 @@ struct wal_batch {
 	uint64_t seg_no;    /* target segment */
 	uint64_t file_off;  /* file offset of the first record */
 	bool new_seg;	    /* create the segment before writing */
-	raft_index new_first;	    /* its first index */
-	uint64_t new_alloc;	    /* its size */
-	raft_index last_index;	    /* last entry in the batch, 0 if none */
-	raft_term last_term;	    /* its term */
-	uint64_t ticket;	    /* highest submit ticket in the batch */
-	uint64_t batch;		    /* batch numbers the records were encoded
-				       with (the writer restamps them all if
-				       they turn out wrong) */
+	raft_index new_first;  /* its first index */
+	uint64_t new_alloc;    /* its size */
+	raft_index last_index; /* last entry in the batch, 0 if none */
+	raft_term last_term;   /* its term */
+	uint64_t ticket;       /* highest submit ticket in the batch */
+	uint64_t batch;	       /* batch numbers the records were encoded
+				  with (the writer restamps them all if
+				  they turn out wrong) */
 	uint64_t prev_batch;
 	size_t last_rec;	    /* offset of the last record after head */
 	uint64_t first_ns;	    /* monotonic time of the first record */

@@ -159,8 +159,7 @@ static void batch_stamp(struct wal *w, struct wal_batch *b)
 	uint8_t *p = b->data + b->head;
 	uint64_t batch = w->next_batch++;
 	if (b->batch == batch && b->prev_batch == w->prev_batch) {
-		wal__rec_hdr_stamp(p + b->last_rec, batch, w->prev_batch,
-				   true);
+		wal__rec_hdr_stamp(p + b->last_rec, batch, w->prev_batch, true);
 		w->prev_batch = batch;
 		return;
 	}
@@ -322,8 +321,8 @@ void wal__waiter_sleep(struct wal_batch *b, struct wal_waiter *me)
 		if (atomic_load(&me->done)) {
 			return;
 		}
-		syscall(SYS_futex, &b->wake_seq, FUTEX_WAIT_PRIVATE, seq,
-			NULL, NULL, 0);
+		syscall(SYS_futex, &b->wake_seq, FUTEX_WAIT_PRIVATE, seq, NULL,
+			NULL, 0);
 	}
 }
 

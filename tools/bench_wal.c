@@ -20,8 +20,12 @@
 
 int bench_wal_main(int argc, char **argv);
 
-#define MAX_LIST       8
-#define RAW_FILE_BYTES (64ull << 20)
+#define MAX_LIST 8
+/* Raw loops append into a freshly preallocated file, as the log appends
+ * into freshly preallocated segments (each fdatasync then also persists the
+ * extent conversion); they wrap around only past this size. */
+#define RAW_FILE_BYTES (256ull << 20)
+#define RAW_FILE_MAX   (4ull << 30)
 
 struct bench_opts {
 	const char *dir;	  /* scratch directory */
@@ -84,8 +88,11 @@ static void rm_dir(const char *dir)
 
 /*
  * Raw baseline: a loop of pwrite + fdatasync appending @len bytes per
- * operation to a preallocated file (offsets wrap at 64 MiB), for @seconds or
- * @max_ops operations.  Buffered: pwrite(@len) at the append offset.  With
+ * operation to a preallocated file, for @seconds or @max_ops operations.  The
+ * file is RAW_FILE_BYTES, or big enough for @max_ops appends (up to
+ * RAW_FILE_MAX): offsets wrap only beyond that, since overwriting already
+ * written blocks is cheaper than appending (no extent conversion).
+ * Buffered: pwrite(@len) at the append offset.  With
  * @direct, the same byte stream written the way the log does it with
  * O_DIRECT: the aligned blocks covering the new bytes, rewriting the last
  * partial block of the previous write (this is the log's I/O pattern
@@ -100,7 +107,14 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 		      O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
 			  (direct ? O_DIRECT : 0),
 		      0644);
-	if (fd < 0 || fallocate(fd, 0, 0, (off_t)RAW_FILE_BYTES) != 0) {
+	uint64_t file_bytes = RAW_FILE_BYTES;
+	if (max_ops != UINT64_MAX) {
+		uint64_t need = 4096 + max_ops * ((uint64_t)len + 4096) + 8192;
+		if (need > file_bytes) {
+			file_bytes = need < RAW_FILE_MAX ? need : RAW_FILE_MAX;
+		}
+	}
+	if (fd < 0 || fallocate(fd, 0, 0, (off_t)file_bytes) != 0) {
 		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
@@ -116,7 +130,7 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 	uint64_t off = 4096, ops = 0, written = 0;
 	double t0 = now_s(), t = t0;
 	while (ops < max_ops && t - t0 < seconds) {
-		if (off + cap > RAW_FILE_BYTES) {
+		if (off + cap > file_bytes) {
 			off = 4096;
 		}
 		uint64_t start = direct ? off & ~(uint64_t)4095 : off;
@@ -157,13 +171,13 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 struct pool {
 	struct wal *w;
 	uint32_t len;
-	uint32_t n;	   /* threads */
-	uint32_t parked;   /* threads waiting for go (under mu) */
-	bool go;	   /* appenders may run (under mu, read atomically) */
-	bool quit;	   /* threads exit (under mu) */
-	atomic_bool run;   /* mirror of go, read between appends */
+	uint32_t n;	 /* threads */
+	uint32_t parked; /* threads waiting for go (under mu) */
+	bool go;	 /* appenders may run (under mu, read atomically) */
+	bool quit;	 /* threads exit (under mu) */
+	atomic_bool run; /* mirror of go, read between appends */
 	_Atomic uint64_t done; /* appends that returned 0 */
-	_Atomic int rv;	   /* first append error */
+	_Atomic int rv;	       /* first append error */
 	pthread_mutex_t mu;
 	pthread_cond_t cv_go;	  /* appenders: go or quit changed */
 	pthread_cond_t cv_parked; /* controller: parked changed */
@@ -303,8 +317,8 @@ static void pool_stop(struct pool *p, pthread_t *th, uint32_t got)
  * slice no new entries are submitted and the slice lasts until all in
  * flight are durable.
  */
-static int async_slice(struct wal *w, uint32_t len, uint32_t n,
-		       double seconds, struct result *r)
+static int async_slice(struct wal *w, uint32_t len, uint32_t n, double seconds,
+		       struct result *r)
 {
 	struct wal_stats st0, st1;
 	uint8_t *buf = fr_malloc(len ? len : 1);
@@ -584,13 +598,12 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n,
 	}
 	double eps = (double)r.entries / r.secs;
 	double raw_eps = (double)raw.entries / raw.secs;
-	printf("| %6u | %4u %-7s | %s | %9.0f | %8.2f | %6.0f | %6.1f | "
-	       "%6.0f | %7.1fx | %s |\n",
-	       len, n, async ? "async" : "threads",
-	       direct ? "direct" : "buffered", eps,
-	       (double)r.bytes / r.secs / 1e6, (double)r.fsyncs / r.secs,
-	       (double)r.entries / (double)r.fsyncs, raw_eps, eps / raw_eps,
-	       over);
+	printf(
+	    "| %6u | %4u %-7s | %s | %9.0f | %8.2f | %6.0f | %6.1f | "
+	    "%6.0f | %7.1fx | %s |\n",
+	    len, n, async ? "async" : "threads", direct ? "direct" : "buffered",
+	    eps, (double)r.bytes / r.secs / 1e6, (double)r.fsyncs / r.secs,
+	    (double)r.entries / (double)r.fsyncs, raw_eps, eps / raw_eps, over);
 	fflush(stdout);
 	return 0;
 }
