@@ -3,7 +3,7 @@
 #define FABRAFT_WAL_PRIVATE_H
 
 #include <pthread.h>
-#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,21 +34,31 @@ struct wal_batch {
 	uint64_t seg_no;    /* target segment */
 	uint64_t file_off;  /* file offset of the first record */
 	bool new_seg;	    /* create the segment before writing */
-	raft_index new_first;	    /* its first index */
-	uint64_t new_alloc;	    /* its size */
-	raft_index last_index;	    /* last entry in the batch, 0 if none */
-	raft_term last_term;	    /* its term */
-	uint64_t ticket;	    /* highest submit ticket in the batch */
+	raft_index new_first;  /* its first index */
+	uint64_t new_alloc;    /* its size */
+	raft_index last_index; /* last entry in the batch, 0 if none */
+	raft_term last_term;   /* its term */
+	uint64_t ticket;       /* highest submit ticket in the batch */
+	uint64_t batch;	       /* batch numbers the records were encoded
+				  with (the writer restamps them all if
+				  they turn out wrong) */
+	uint64_t prev_batch;
+	size_t last_rec;	    /* offset of the last record after head */
 	uint64_t first_ns;	    /* monotonic time of the first record */
 	struct wal_waiter *waiters; /* wal_append callers waiting for it */
+	atomic_uint wake_seq; /* futex word of the waiters: bumped (and the
+				 sleepers woken with one FUTEX_WAKE) after
+				 they were all marked done */
 };
 
 /* A wal_append caller waiting for its batch; lives on the caller's stack
- * and is posted exactly once, when its batch is durable or dropped. */
+ * and is released exactly once, when its batch is durable or dropped: rv is
+ * set, then done (under mu; the caller may return as soon as it sees done,
+ * so nobody touches the waiter after that), then the batch's wake_seq is
+ * bumped and its sleepers woken. */
 struct wal_waiter {
-	sem_t sem;		 /* posted once */
 	int rv;			 /* 0, or the error that dropped the batch */
-	bool done;		 /* set (under mu) before the post */
+	atomic_bool done;	 /* set last, under mu */
 	struct wal_waiter *next; /* next waiter of the same batch */
 };
 
@@ -175,8 +185,14 @@ void wal__seal_locked(struct wal *w);
  * q_count > 0. */
 void wal__write_head_locked(struct wal *w);
 
-/** Wake the waiters of a list (detached from its batch; mu not held). */
-void wal__waiters_post(struct wal_waiter *list);
+/** Mark every waiter of @b done with @rv and detach them (mu held). */
+void wal__waiters_release_locked(struct wal_batch *b, int rv);
+/** Wake the sleepers of @b after a release (one system call for all of
+ * them; mu need not be held: a spurious wake of a reused buffer's waiters
+ * is harmless, they check done again). */
+void wal__waiters_wake(struct wal_batch *b);
+/** Sleep until @me (a waiter of @b) is done; mu not held. */
+void wal__waiter_sleep(struct wal_batch *b, struct wal_waiter *me);
 
 /** Writer-side helpers (wal_writer.c). */
 void *wal__writer_main(void *arg);

@@ -147,6 +147,19 @@ static int buffer_start(struct wal *w, struct wal_seg *s, uint64_t size,
 	}
 	struct wal_batch *b = &w->bufs[(w->q_head + w->q_count) % WAL_NBUF];
 	assert(b->state == WAL_BUF_FREE);
+	/* Batch numbers as the writer will assign them (it writes buffers
+	 * in queue order), so records are encoded and checksummed once,
+	 * here, in parallel, instead of by the writer on the critical path.
+	 * With nothing queued the writer is idle and its counters stable. */
+	if (w->q_count > 0) {
+		const struct wal_batch *p =
+		    &w->bufs[(w->q_head + w->q_count - 1) % WAL_NBUF];
+		b->batch = p->batch + 1;
+		b->prev_batch = p->batch;
+	} else {
+		b->batch = w->next_batch;
+		b->prev_batch = w->prev_batch;
+	}
 	size_t head = (size_t)(s->end % WAL_BLOCK);
 	size_t need = head + (size_t)size + MARK + WAL_BLOCK;
 	if (need > b->cap) {
@@ -222,10 +235,11 @@ static int place_in(struct wal *w, struct wal_seg *s, struct wal_rec_hdr *h,
 	if (!crc_known) {
 		h->pcrc = fr_crc32c(0, payload, h->len);
 	}
-	h->batch = 0;
-	h->prev_batch = 0;
+	h->batch = b->batch;
+	h->prev_batch = b->prev_batch;
 	h->flags = 0;
 	wal__rec_hdr_encode(h, p);
+	b->last_rec = b->len;
 	if (h->len > 0) {
 		memcpy(p + WAL_REC_HDR_BYTES, payload, h->len);
 	}
@@ -468,9 +482,11 @@ static int submit_start_locked(struct wal *w, const struct raft_entry *e,
 	return 0;
 }
 
-/* Place the entries (mu held, submit slot taken by the caller). */
+/* Place the entries (mu held, submit slot taken by the caller); a @waiter
+ * is registered with the batch holding the last entry, returned in *@wb. */
 static int submit_locked(struct wal *w, const struct raft_entry *e, uint32_t n,
-			 const uint32_t *pcrc, struct wal_waiter *waiter)
+			 const uint32_t *pcrc, struct wal_waiter *waiter,
+			 struct wal_batch **wb)
 {
 	raft_index first;
 	int rv = submit_start_locked(w, e, &first);
@@ -490,6 +506,7 @@ static int submit_locked(struct wal *w, const struct raft_entry *e, uint32_t n,
 	if (waiter != NULL) {
 		waiter->next = b->waiters;
 		b->waiters = waiter;
+		*wb = b;
 	}
 	return 0;
 }
@@ -499,7 +516,7 @@ static int submit_locked(struct wal *w, const struct raft_entry *e, uint32_t n,
 
 /* Validate, take the submit slot, place.  Returns with mu held. */
 static int submit(struct wal *w, const struct raft_entry *e, uint32_t n,
-		  struct wal_waiter *waiter)
+		  struct wal_waiter *waiter, struct wal_batch **wb)
 {
 	uint32_t pcrc[PRE_CRC];
 	int rv = entries_check(e, n);
@@ -521,7 +538,7 @@ static int submit(struct wal *w, const struct raft_entry *e, uint32_t n,
 	}
 	w->submitting = true;
 	w->no_kick = waiter != NULL;
-	rv = submit_locked(w, e, n, n <= PRE_CRC ? pcrc : NULL, waiter);
+	rv = submit_locked(w, e, n, n <= PRE_CRC ? pcrc : NULL, waiter, wb);
 	w->no_kick = false;
 	w->submitting = false;
 	pthread_cond_signal(&w->cv_submit);
@@ -530,30 +547,29 @@ static int submit(struct wal *w, const struct raft_entry *e, uint32_t n,
 
 int wal_submit(struct wal *w, const struct raft_entry *entries, uint32_t n)
 {
-	int rv = submit(w, entries, n, NULL);
+	int rv = submit(w, entries, n, NULL, NULL);
 	pthread_mutex_unlock(&w->mu);
 	return rv;
 }
 
 /*
  * Group commit: the caller is registered as a waiter of the batch that
- * holds its last entry and sleeps on its own semaphore (no lock convoy when
- * hundreds wake at once).  If the disk is idle it first writes the oldest
+ * holds its last entry and sleeps on that batch's futex word, without the
+ * lock (no lock convoy when hundreds wake at once; one system call wakes
+ * them all).  If the disk is idle it first writes the oldest
  * queued batch itself instead of handing it to the writer thread (a
  * leader, as in classic group commit): one thread switch less per fsync.
  */
 int wal_append(struct wal *w, const struct raft_entry *entries, uint32_t n)
 {
-	struct wal_waiter me = {.rv = 0, .done = false, .next = NULL};
+	struct wal_waiter me = {.rv = 0, .next = NULL};
+	struct wal_batch *b = NULL;
 	bool lead = w->o.batch_wait_us == 0;
-	if (sem_init(&me.sem, 0, 0) != 0) {
-		return FR_NOMEM;
-	}
-	int rv = submit(w, entries, n, &me);
+	atomic_init(&me.done, false);
+	int rv = submit(w, entries, n, &me, &b);
 	if (rv != 0) {
 		/* Not registered: waiters are added only on success. */
 		pthread_mutex_unlock(&w->mu);
-		sem_destroy(&me.sem);
 		return rv;
 	}
 	if (!lead) {
@@ -566,10 +582,7 @@ int wal_append(struct wal *w, const struct raft_entry *entries, uint32_t n)
 		pthread_cond_signal(&w->cv_work);
 	}
 	pthread_mutex_unlock(&w->mu);
-	while (sem_wait(&me.sem) != 0) {
-		/* EINTR: wait again */
-	}
-	sem_destroy(&me.sem);
+	wal__waiter_sleep(b, &me);
 	return me.rv;
 }
 

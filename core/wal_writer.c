@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,11 +151,18 @@ err:
 	return wal__errno_code(e);
 }
 
-/* Give every record of @b its batch number; flag the last one. */
+/* Give every record of @b its batch number; flag the last one.  Records
+ * were encoded with the numbers this batch gets unless a buffer before it
+ * was skipped (empty): then all are restamped. */
 static void batch_stamp(struct wal *w, struct wal_batch *b)
 {
 	uint8_t *p = b->data + b->head;
 	uint64_t batch = w->next_batch++;
+	if (b->batch == batch && b->prev_batch == w->prev_batch) {
+		wal__rec_hdr_stamp(p + b->last_rec, batch, w->prev_batch, true);
+		w->prev_batch = batch;
+		return;
+	}
 	for (uint32_t i = 0; i < b->n_records; i++) {
 		uint32_t len = wal__rec_hdr_len(p);
 		wal__rec_hdr_stamp(p, batch, w->prev_batch,
@@ -248,12 +258,10 @@ static void queue_discard_locked(struct wal *w)
 	while (w->q_count > 0) {
 		struct wal_batch *b = &w->bufs[w->q_head];
 		b->state = WAL_BUF_FREE;
-		for (struct wal_waiter *x = b->waiters; x != NULL;
-		     x = x->next) {
-			x->rv = w->err;
+		if (b->waiters != NULL) {
+			wal__waiters_release_locked(b, w->err);
+			wal__waiters_wake(b);
 		}
-		wal__waiters_post(b->waiters);
-		b->waiters = NULL;
 		w->q_head = (w->q_head + 1) % WAL_NBUF;
 		w->q_count--;
 	}
@@ -276,19 +284,53 @@ static void batch_wait_locked(struct wal *w, struct wal_batch *b)
 	}
 }
 
-void wal__waiters_post(struct wal_waiter *list)
+/*
+ * Waking: every waiter of a batch sleeps on the batch's wake_seq with
+ * FUTEX_WAIT, so releasing a batch of hundreds of appenders is one
+ * FUTEX_WAKE system call instead of one semaphore post (system call and
+ * wake-up path) per appender issued one after another by the thread that
+ * finished the batch.
+ */
+static_assert(sizeof(atomic_uint) == sizeof(uint32_t), "futex word size");
+
+void wal__waiters_release_locked(struct wal_batch *b, int rv)
 {
-	while (list != NULL) {
-		struct wal_waiter *next = list->next; /* list dies on post */
-		sem_post(&list->sem);
-		list = next;
+	struct wal_waiter *x = b->waiters;
+	b->waiters = NULL;
+	while (x != NULL) {
+		struct wal_waiter *next = x->next; /* x may die once done */
+		x->rv = rv;
+		atomic_store(&x->done, true);
+		x = next;
 	}
 }
 
-/* Account for a written batch; returns its waiters, to be posted once mu
- * is released (so the lock is not held across hundreds of wakeups). */
-static struct wal_waiter *batch_done_locked(struct wal *w, struct wal_batch *b,
-					    int rv, const char *msg)
+void wal__waiters_wake(struct wal_batch *b)
+{
+	atomic_fetch_add(&b->wake_seq, 1);
+	syscall(SYS_futex, &b->wake_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
+		NULL, 0);
+}
+
+void wal__waiter_sleep(struct wal_batch *b, struct wal_waiter *me)
+{
+	for (;;) {
+		/* Read the word before checking done: a release after this
+		 * point changes the word, so FUTEX_WAIT returns at once. */
+		unsigned seq = atomic_load(&b->wake_seq);
+		if (atomic_load(&me->done)) {
+			return;
+		}
+		syscall(SYS_futex, &b->wake_seq, FUTEX_WAIT_PRIVATE, seq, NULL,
+			NULL, 0);
+	}
+}
+
+/* Account for a written batch and release its waiters; returns whether
+ * there are sleepers to wake once mu is released (so the lock is not held
+ * across the wake-ups). */
+static bool batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
+			      const char *msg)
 {
 	w->busy = false;
 	if (rv != 0) {
@@ -303,12 +345,8 @@ static struct wal_waiter *batch_done_locked(struct wal *w, struct wal_batch *b,
 		}
 	}
 	w->stats = w->wstats;
-	struct wal_waiter *list = b->waiters;
-	for (struct wal_waiter *x = list; x != NULL; x = x->next) {
-		x->rv = rv != 0 ? w->err : 0;
-		x->done = true;
-	}
-	b->waiters = NULL;
+	bool wake = b->waiters != NULL;
+	wal__waiters_release_locked(b, rv != 0 ? w->err : 0);
 	b->state = WAL_BUF_FREE;
 	w->q_head = (w->q_head + 1) % WAL_NBUF;
 	w->q_count--;
@@ -321,7 +359,7 @@ static struct wal_waiter *batch_done_locked(struct wal *w, struct wal_batch *b,
 	pthread_cond_signal(&w->cv_space);
 	pthread_cond_broadcast(&w->cv_done);
 	notify(w);
-	return list;
+	return wake;
 }
 
 void wal__write_head_locked(struct wal *w)
@@ -335,10 +373,9 @@ void wal__write_head_locked(struct wal *w)
 	msg[0] = '\0';
 	int rv = batch_write(w, b, msg);
 	pthread_mutex_lock(&w->mu);
-	struct wal_waiter *list = batch_done_locked(w, b, rv, msg);
-	if (list != NULL) {
+	if (batch_done_locked(w, b, rv, msg)) {
 		pthread_mutex_unlock(&w->mu);
-		wal__waiters_post(list);
+		wal__waiters_wake(b);
 		pthread_mutex_lock(&w->mu);
 	}
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,8 +20,12 @@
 
 int bench_wal_main(int argc, char **argv);
 
-#define MAX_LIST       8
-#define RAW_FILE_BYTES (64ull << 20)
+#define MAX_LIST 8
+/* Raw loops append into a freshly preallocated file, as the log appends
+ * into freshly preallocated segments (each fdatasync then also persists the
+ * extent conversion); they wrap around only past this size. */
+#define RAW_FILE_BYTES (256ull << 20)
+#define RAW_FILE_MAX   (4ull << 30)
 
 struct bench_opts {
 	const char *dir;	  /* scratch directory */
@@ -33,6 +38,8 @@ struct bench_opts {
 	uint32_t batch_wait_us;
 	bool same_bytes; /* also run the equal-work raw loop */
 	bool spin;	 /* keep one CPU busy while measuring */
+	bool threads;	 /* run the thread mode (wal_append per thread) */
+	bool async;	 /* run the async mode (wal_submit, one thread) */
 };
 
 struct result {
@@ -81,8 +88,11 @@ static void rm_dir(const char *dir)
 
 /*
  * Raw baseline: a loop of pwrite + fdatasync appending @len bytes per
- * operation to a preallocated file (offsets wrap at 64 MiB), for @seconds or
- * @max_ops operations.  Buffered: pwrite(@len) at the append offset.  With
+ * operation to a preallocated file, for @seconds or @max_ops operations.  The
+ * file is RAW_FILE_BYTES, or big enough for @max_ops appends (up to
+ * RAW_FILE_MAX): offsets wrap only beyond that, since overwriting already
+ * written blocks is cheaper than appending (no extent conversion).
+ * Buffered: pwrite(@len) at the append offset.  With
  * @direct, the same byte stream written the way the log does it with
  * O_DIRECT: the aligned blocks covering the new bytes, rewriting the last
  * partial block of the previous write (this is the log's I/O pattern
@@ -97,7 +107,14 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 		      O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
 			  (direct ? O_DIRECT : 0),
 		      0644);
-	if (fd < 0 || fallocate(fd, 0, 0, (off_t)RAW_FILE_BYTES) != 0) {
+	uint64_t file_bytes = RAW_FILE_BYTES;
+	if (max_ops != UINT64_MAX) {
+		uint64_t need = 4096 + max_ops * ((uint64_t)len + 4096) + 8192;
+		if (need > file_bytes) {
+			file_bytes = need < RAW_FILE_MAX ? need : RAW_FILE_MAX;
+		}
+	}
+	if (fd < 0 || fallocate(fd, 0, 0, (off_t)file_bytes) != 0) {
 		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
@@ -113,7 +130,7 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 	uint64_t off = 4096, ops = 0, written = 0;
 	double t0 = now_s(), t = t0;
 	while (ops < max_ops && t - t0 < seconds) {
-		if (off + cap > RAW_FILE_BYTES) {
+		if (off + cap > file_bytes) {
 			off = 4096;
 		}
 		uint64_t start = direct ? off & ~(uint64_t)4095 : off;
@@ -145,33 +162,222 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 	return 0;
 }
 
-struct appender {
+/*
+ * Thread mode: @n appender threads, each calling wal_append() with one
+ * entry in a loop.  The threads are created once per row and parked between
+ * slices (so thread creation is not timed); a slice runs from releasing
+ * them until every one has finished its last append and parked again.
+ */
+struct pool {
 	struct wal *w;
 	uint32_t len;
-	atomic_bool *stop;
-	_Atomic uint64_t *done;
-	int rv;
+	uint32_t n;	 /* threads */
+	uint32_t parked; /* threads waiting for go (under mu) */
+	bool go;	 /* appenders may run (under mu, read atomically) */
+	bool quit;	 /* threads exit (under mu) */
+	atomic_bool run; /* mirror of go, read between appends */
+	_Atomic uint64_t done; /* appends that returned 0 */
+	_Atomic int rv;	       /* first append error */
+	pthread_mutex_t mu;
+	pthread_cond_t cv_go;	  /* appenders: go or quit changed */
+	pthread_cond_t cv_parked; /* controller: parked changed */
 };
 
 static void *appender_main(void *arg)
 {
-	struct appender *a = arg;
-	uint8_t *buf = fr_malloc(a->len ? a->len : 1);
-	if (buf == NULL) {
-		a->rv = FR_NOMEM;
-		return NULL;
+	struct pool *p = arg;
+	uint8_t *buf = fr_malloc(p->len ? p->len : 1);
+	if (buf != NULL) {
+		memset(buf, 0x5a, p->len);
+	} else {
+		atomic_store(&p->rv, FR_NOMEM);
 	}
-	memset(buf, 0x5a, a->len);
 	struct raft_entry e = {
-	    .term = 1, .index = 0, .type = 1, .len = a->len, .buf = buf};
-	while (!atomic_load(a->stop)) {
-		if ((a->rv = wal_append(a->w, &e, 1)) != 0) {
+	    .term = 1, .index = 0, .type = 1, .len = p->len, .buf = buf};
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		p->parked++;
+		pthread_cond_signal(&p->cv_parked);
+		while (!p->go && !p->quit) {
+			pthread_cond_wait(&p->cv_go, &p->mu);
+		}
+		if (p->quit) {
 			break;
 		}
-		atomic_fetch_add(a->done, 1);
+		p->parked--;
+		pthread_mutex_unlock(&p->mu);
+		while (buf != NULL && atomic_load(&p->run)) {
+			int rv = wal_append(p->w, &e, 1);
+			if (rv != 0) {
+				atomic_store(&p->rv, rv);
+				atomic_store(&p->run, false);
+				break;
+			}
+			atomic_fetch_add(&p->done, 1);
+		}
+		pthread_mutex_lock(&p->mu);
+		while (p->go && !p->quit) {
+			/* wait for the end of the slice (after an error) */
+			pthread_cond_wait(&p->cv_go, &p->mu);
+		}
 	}
+	pthread_mutex_unlock(&p->mu);
 	fr_free(buf);
 	return NULL;
+}
+
+static void result_add(struct result *a, const struct result *b);
+
+/* One thread-mode slice of @seconds; adds to @r. */
+static int pool_slice(struct pool *p, double seconds, struct result *r)
+{
+	struct wal_stats st0, st1;
+	uint64_t d0 = atomic_load(&p->done);
+	wal_stats_get(p->w, &st0);
+	struct timespec ts = {
+	    (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+	double t0 = now_s();
+	pthread_mutex_lock(&p->mu);
+	atomic_store(&p->run, true);
+	p->go = true;
+	pthread_cond_broadcast(&p->cv_go);
+	pthread_mutex_unlock(&p->mu);
+	nanosleep(&ts, NULL);
+	pthread_mutex_lock(&p->mu);
+	atomic_store(&p->run, false);
+	p->go = false;
+	pthread_cond_broadcast(&p->cv_go);
+	while (p->parked < p->n) {
+		pthread_cond_wait(&p->cv_parked, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	double t1 = now_s();
+	wal_stats_get(p->w, &st1);
+	uint64_t d = atomic_load(&p->done) - d0;
+	struct result x = {
+	    .secs = t1 - t0,
+	    .entries = d,
+	    .bytes = d * p->len,
+	    .fsyncs = st1.fsyncs - st0.fsyncs,
+	    .write_bytes = st1.write_bytes - st0.write_bytes,
+	    .log_bytes = st1.bytes - st0.bytes,
+	};
+	result_add(r, &x);
+	int rv = atomic_load(&p->rv);
+	if (rv != 0) {
+		fprintf(stderr, "bench: append failed: %s\n", fr_strerror(rv));
+	}
+	return rv != 0;
+}
+
+/* Start @n parked appender threads; returns the number started in *@got. */
+static int pool_start(struct pool *p, pthread_t *th, struct wal *w,
+		      uint32_t len, uint32_t n, uint32_t *got)
+{
+	*p = (struct pool){.w = w, .len = len, .n = 0};
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv_go, NULL);
+	pthread_cond_init(&p->cv_parked, NULL);
+	for (*got = 0; *got < n; (*got)++) {
+		if (pthread_create(&th[*got], NULL, appender_main, p) != 0) {
+			fprintf(stderr, "bench: cannot start appender %u\n",
+				*got);
+			break;
+		}
+	}
+	pthread_mutex_lock(&p->mu);
+	p->n = *got;
+	while (p->parked < p->n) {
+		pthread_cond_wait(&p->cv_parked, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return *got == n ? 0 : 1;
+}
+
+static void pool_stop(struct pool *p, pthread_t *th, uint32_t got)
+{
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->cv_go);
+	pthread_mutex_unlock(&p->mu);
+	for (uint32_t i = 0; i < got; i++) {
+		pthread_join(th[i], NULL);
+	}
+	pthread_cond_destroy(&p->cv_go);
+	pthread_cond_destroy(&p->cv_parked);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/*
+ * Async mode: one thread drives @n logical appenders, each with exactly one
+ * entry in flight, the way the daemon's event loop submits for its
+ * clients: wal_submit() per entry (one call each, so per-call costs are
+ * counted), then wait on wal_event_fd() and wal_durable(); every entry that
+ * became durable lets its appender submit the next one.  At the end of the
+ * slice no new entries are submitted and the slice lasts until all in
+ * flight are durable.
+ */
+static int async_slice(struct wal *w, uint32_t len, uint32_t n, double seconds,
+		       struct result *r)
+{
+	struct wal_stats st0, st1;
+	uint8_t *buf = fr_malloc(len ? len : 1);
+	if (buf == NULL) {
+		fprintf(stderr, "bench: out of memory\n");
+		return 1;
+	}
+	memset(buf, 0x5a, len);
+	struct raft_entry e = {
+	    .term = 1, .index = 0, .type = 1, .len = len, .buf = buf};
+	raft_index durable, d;
+	raft_term term;
+	int efd = wal_event_fd(w), rv = wal_durable(w, &durable, &term);
+	raft_index submitted = durable, first = durable;
+	wal_stats_get(w, &st0);
+	double t0 = now_s(), t = t0;
+	uint64_t ready = n; /* appenders whose entry is durable */
+	while (rv == 0) {
+		if (t - t0 < seconds) {
+			for (; ready > 0 && rv == 0; ready--) {
+				rv = wal_submit(w, &e, 1);
+				submitted++;
+			}
+		} else if (durable == submitted) {
+			break;
+		}
+		if (rv != 0) {
+			break;
+		}
+		struct pollfd pfd = {.fd = efd, .events = POLLIN};
+		uint64_t v;
+		int pr = poll(&pfd, 1, 1000);
+		if ((pr < 0 && errno != EINTR) ||
+		    (pr > 0 && read(efd, &v, sizeof(v)) < 0 &&
+		     errno != EAGAIN)) {
+			rv = FR_IO;
+			break;
+		}
+		if (rv == 0 && (rv = wal_durable(w, &d, &term)) == 0) {
+			ready += d - durable;
+			durable = d;
+		}
+		t = now_s();
+	}
+	wal_stats_get(w, &st1);
+	fr_free(buf);
+	struct result x = {
+	    .secs = t - t0,
+	    .entries = durable - first,
+	    .bytes = (durable - first) * len,
+	    .fsyncs = st1.fsyncs - st0.fsyncs,
+	    .write_bytes = st1.write_bytes - st0.write_bytes,
+	    .log_bytes = st1.bytes - st0.bytes,
+	};
+	result_add(r, &x);
+	if (rv != 0) {
+		fprintf(stderr, "bench: submit failed: %s\n", fr_strerror(rv));
+	}
+	return rv != 0;
 }
 
 static int wal_start(const struct bench_opts *bo, struct wal **w, bool *direct)
@@ -191,60 +397,6 @@ static int wal_start(const struct bench_opts *bo, struct wal **w, bool *direct)
 	}
 	*direct = rec.direct_io;
 	return 0;
-}
-
-/* One slice: @n appenders append @len-byte entries for @seconds. */
-static int wal_slice(struct wal *w, uint32_t len, uint32_t n, double seconds,
-		     struct result *r)
-{
-	atomic_bool stop = false;
-	_Atomic uint64_t done = 0;
-	struct wal_stats st0, st1;
-	pthread_t *th = fr_malloc(n * sizeof(*th));
-	struct appender *a = fr_malloc(n * sizeof(*a));
-	if (th == NULL || a == NULL) {
-		fr_free(th);
-		fr_free(a);
-		fprintf(stderr, "bench: out of memory\n");
-		return 1;
-	}
-	wal_stats_get(w, &st0);
-	double t0 = now_s();
-	uint32_t started = 0;
-	int rv = 0;
-	for (; started < n; started++) {
-		a[started] = (struct appender){w, len, &stop, &done, 0};
-		if (pthread_create(&th[started], NULL, appender_main,
-				   &a[started]) != 0) {
-			fprintf(stderr, "bench: cannot start appender %u\n",
-				started);
-			rv = FR_NOMEM;
-			break;
-		}
-	}
-	struct timespec ts = {
-	    (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-	if (rv == 0) {
-		nanosleep(&ts, NULL);
-	}
-	atomic_store(&stop, true);
-	for (uint32_t i = 0; i < started; i++) {
-		pthread_join(th[i], NULL);
-		rv |= a[i].rv;
-	}
-	r->secs += now_s() - t0;
-	wal_stats_get(w, &st1);
-	r->entries += atomic_load(&done);
-	r->bytes += atomic_load(&done) * len;
-	r->fsyncs += st1.fsyncs - st0.fsyncs;
-	r->write_bytes += st1.write_bytes - st0.write_bytes;
-	r->log_bytes += st1.bytes - st0.bytes;
-	fr_free(th);
-	fr_free(a);
-	if (rv != 0) {
-		fprintf(stderr, "bench: append failed: %s\n", fr_strerror(rv));
-	}
-	return rv != 0;
 }
 
 /* Add @b into @a. */
@@ -301,6 +453,11 @@ static void usage(FILE *f)
 	    "  --appenders LIST   concurrent appenders (default 1,16,256)\n"
 	    "  --io auto|direct|buffered   log I/O mode (default auto)\n"
 	    "  --batch-wait-us N  writer batch wait (default 0)\n"
+	    "  --mode threads|async|both   appenders as threads blocked in "
+	    "wal_append, or\n"
+	    "                     as logical appenders of one thread using "
+	    "wal_submit and\n"
+	    "                     the event fd (default both)\n"
 	    "  --no-same-work     skip the raw loop with the log's own "
 	    "batch sizes\n"
 	    "  --spin             keep one CPU busy during all measurements "
@@ -319,7 +476,9 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 				  .n_sizes = 3,
 				  .appenders = {1, 16, 256},
 				  .n_appenders = 3,
-				  .same_bytes = true};
+				  .same_bytes = true,
+				  .threads = true,
+				  .async = true};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -354,6 +513,17 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 					: strcmp(v, "buffered") == 0
 					    ? WAL_DIRECT_OFF
 					    : WAL_DIRECT_AUTO;
+		} else if (strcmp(a, "--mode") == 0) {
+			bo->threads = strcmp(v, "async") != 0;
+			bo->async = strcmp(v, "threads") != 0;
+			if (!bo->threads && !bo->async) {
+				return 1;
+			}
+			if (strcmp(v, "both") != 0 &&
+			    strcmp(v, "threads") != 0 &&
+			    strcmp(v, "async") != 0) {
+				return 1;
+			}
 		} else if (strcmp(a, "--batch-wait-us") == 0) {
 			bo->batch_wait_us = (uint32_t)atoi(v);
 		} else {
@@ -365,26 +535,42 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 }
 
 /*
- * One row: the log with @n appenders of @len-byte entries.  The disk of a
- * shared VM changes speed from second to second, so the three loops are
- * interleaved in slices of SLICE_S: a raw one-fsync-per-entry loop, the
- * log, and a raw loop doing the same appends and fsyncs as that log slice
- * did (the log's I/O pattern without the log).
+ * One row: the log with @n appenders of @len-byte entries (@async: logical
+ * appenders of one thread, else threads).  The disk of a shared VM changes
+ * speed from second to second, so the three loops are interleaved in
+ * slices of SLICE_S: a raw one-fsync-per-entry loop, the log, and a raw
+ * loop doing the same appends and fsyncs as that log slice did (the log's
+ * I/O pattern without the log).
  */
 #define SLICE_S 0.25
 
-static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n)
+static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n,
+		   bool async)
 {
 	struct result raw = {0}, r = {0}, eq = {0};
 	struct wal *w;
+	struct pool pool;
+	pthread_t *th = NULL;
+	uint32_t got = 0;
 	bool direct;
 	int rv = wal_start(bo, &w, &direct);
+	if (rv != 0) {
+		return rv;
+	}
+	if (!async) {
+		th = fr_malloc(n * sizeof(*th));
+		rv = th == NULL ? 1 : pool_start(&pool, th, w, len, n, &got);
+	}
 	int slices = (int)(bo->seconds / SLICE_S + 0.5);
 	for (int i = 0; i < (slices > 0 ? slices : 1) && rv == 0; i++) {
 		struct result x = {0}, y = {0};
 		if ((rv = raw_run(bo->dir, len, false, SLICE_S, UINT64_MAX,
-				  &x)) != 0 ||
-		    (rv = wal_slice(w, len, n, SLICE_S, &y)) != 0) {
+				  &x)) != 0) {
+			break;
+		}
+		rv = async ? async_slice(w, len, n, SLICE_S, &y)
+			   : pool_slice(&pool, SLICE_S, &y);
+		if (rv != 0) {
 			break;
 		}
 		result_add(&raw, &x);
@@ -397,6 +583,10 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n)
 		}
 		result_add(&r, &y);
 	}
+	if (th != NULL) {
+		pool_stop(&pool, th, got);
+		fr_free(th);
+	}
 	wal_close(w);
 	if (rv != 0 || r.fsyncs == 0) {
 		return 1;
@@ -408,12 +598,12 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n)
 	}
 	double eps = (double)r.entries / r.secs;
 	double raw_eps = (double)raw.entries / raw.secs;
-	printf("| %6u | %4u | %s | %9.0f | %8.2f | %6.0f | %6.1f | %6.0f | "
-	       "%7.1fx | %s |\n",
-	       len, n, direct ? "direct" : "buffered", eps,
-	       (double)r.bytes / r.secs / 1e6, (double)r.fsyncs / r.secs,
-	       (double)r.entries / (double)r.fsyncs, raw_eps, eps / raw_eps,
-	       over);
+	printf(
+	    "| %6u | %4u %-7s | %s | %9.0f | %8.2f | %6.0f | %6.1f | "
+	    "%6.0f | %7.1fx | %s |\n",
+	    len, n, async ? "async" : "threads", direct ? "direct" : "buffered",
+	    eps, (double)r.bytes / r.secs / 1e6, (double)r.fsyncs / r.secs,
+	    (double)r.entries / (double)r.fsyncs, raw_eps, eps / raw_eps, over);
 	fflush(stdout);
 	return 0;
 }
@@ -446,7 +636,14 @@ int bench_wal_main(int argc, char **argv)
 	int rv = 0;
 	for (uint32_t s = 0; s < bo.n_sizes && rv == 0; s++) {
 		for (uint32_t k = 0; k < bo.n_appenders && rv == 0; k++) {
-			rv = measure(&bo, bo.sizes[s], bo.appenders[k]);
+			if (bo.threads) {
+				rv = measure(&bo, bo.sizes[s], bo.appenders[k],
+					     false);
+			}
+			if (bo.async && rv == 0) {
+				rv = measure(&bo, bo.sizes[s], bo.appenders[k],
+					     true);
+			}
 		}
 	}
 	if (bo.spin) {

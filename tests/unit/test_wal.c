@@ -641,6 +641,37 @@ static void test_oom_submit(void **state)
 	check_log(f, 1, N);
 }
 
+/* A submit that fails after it queued a fresh batch buffer leaves that
+ * buffer empty; the close marker then goes in its own batch behind it.  The
+ * writer skips the empty buffer, so the marker's batch numbers (encoded at
+ * placement from the empty one) are wrong and must be restamped: recovery
+ * sees a clean close and every entry. */
+static void test_empty_batch_renumbered(void **state)
+{
+	struct fx *f = *state;
+	f->o.segment_bytes = 16u << 20; /* one segment holds all */
+	reopen(f);
+	append_range(f, 1, 64, 1); /* fills the segment's first index block */
+	static uint8_t buf[MAXLEN];
+	struct raft_entry e = {.term = 1,
+			       .index = 65,
+			       .type = RAFT_ENTRY_NORMAL,
+			       .len = tw_len(SEED, 65, MAXLEN),
+			       .buf = buf};
+	tw_fill(SEED, 65, buf, e.len);
+	fr_heap_fault_config(0, 1); /* the index block growth fails */
+	int rv = wal_append(f->w, &e, 1);
+	fr_heap_fault_config(-1, 0);
+	assert_int_equal(rv, FR_NOMEM);
+	reopen(f);
+	assert_false(f->rec.torn_tail);
+	check_log(f, 1, 64);
+	append_range(f, 65, 70, 1);
+	reopen(f);
+	assert_false(f->rec.torn_tail);
+	check_log(f, 1, 70);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -665,6 +696,7 @@ int main(void)
 	    T(test_snapshots),
 	    T(test_oom),
 	    T(test_oom_submit),
+	    T(test_empty_batch_renumbered),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
