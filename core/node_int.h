@@ -157,6 +157,9 @@ struct node {
 	char *chunk_buf;      /* one chunk's bytes */
 	size_t chunk_cap;
 	raft_index snap_wanted; /* the core asked, at this index */
+	/* Event-loop pacing (node.c, wait_time()). */
+	uint64_t fab_active_ns; /* last time messages moved */
+	uint32_t busy_polls;	/* zero-timeout polls in a row */
 	bool stopping;		   /* a signal asked us to stop */
 	int fatal;		   /* FR_* that stops the node, 0 = none */
 	struct node_counters c;	   /* counters */

@@ -24,6 +24,7 @@ static void fail(struct node *n, int rv, const char *what, const char *why)
 
 static void send_messages(struct node *n, const struct raft_update *u)
 {
+
 	for (uint32_t i = 0; i < u->n_messages; i++) {
 		int rv;
 
