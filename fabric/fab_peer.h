@@ -184,6 +184,9 @@ int fab__queue_frame(struct fab *f, struct fab__peer *p, const void *buf,
 		     size_t len, unsigned kind);
 
 /* fab_peer.c: handshake */
+/* True when fab__peer_tick() needs the time for @p (a timer runs). */
+bool fab__peer_needs_clock(const struct fab__peer *p);
+/* @now_ms may be 0 when fab__peer_needs_clock() said false. */
 void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now_ms);
 void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why);
 /** Handle a handshake frame (HELLO, ACK, CONFIRM, REJECT). */

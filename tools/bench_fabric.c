@@ -28,8 +28,9 @@
  *             queue, handshake-checked delivery.
  *   fab-rma   the same with RMA on: the APPEND lands in the follower's ring
  *             by fi_writedata and is validated there.
- *   raw-msg   bare fi_send/fi_recv ping-pong of SIZE bytes on the same
- *             endpoint setup (no framing, no queue, no checks).
+ *   raw-msg   bare fi_send of SIZE bytes answered by a 64-byte fi_send
+ *             (the shape of APPEND -> APPEND_RESP) on the same endpoint
+ *             setup (no framing, no queue, no checks).
  *   raw-rma   bare fi_writedata of SIZE bytes with remote CQ data, answered
  *             by a 64-byte fi_send (the shape of our RMA path).
  *   fi_pingpong  libfabric's own tool (-e rdm, 100 iterations), reported
@@ -416,8 +417,8 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 	for (unsigned i = 0; i < total; i++) {
 		uint64_t t = now_ns();
 
-		/* Same shape as fabraft's paths: msg = send/send; rma = a
-		 * write with CQ data answered by a 64-byte message (what an
+		/* Same shape as fabraft's paths: SIZE bytes out (a send, or
+		 * a write with CQ data), a 64-byte message back (what an
 		 * APPEND_RESP is). */
 		if (role == 1 || !rma) {
 			fi_recv(r.e.ep, r.buf, MAX_SIZE, desc, FI_ADDR_UNSPEC,
@@ -432,7 +433,7 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 						desc, i, r.peer, r.peer_addr,
 						r.peer_key, &tx_ctx)
 				 : fi_send(r.e.ep, r.buf + MAX_SIZE,
-					   rma ? 64 : size, desc, r.peer,
+					   role == 2 ? 64 : size, desc, r.peer,
 					   &tx_ctx);
 			if (rv == -FI_EAGAIN) {
 				struct fi_cq_data_entry c;
