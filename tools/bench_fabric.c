@@ -343,7 +343,10 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 	const char *host =
 	    getenv("FAB_BENCH_HOST") ? getenv("FAB_BENCH_HOST") : "127.0.0.1";
 
-	if (fab__prov_select(prov, true, rma ? 1 : 0, host, me, &info, &rma_on,
+	uint64_t peer_epoch = 0;
+
+	if (fab__prov_select(prov, true, rma ? 1 : 0, host, me,
+			     fab__shm_epoch_next(host, me), &info, &rma_on,
 			     err) != 0 ||
 	    fab__ep_open(&r.e, info, rma_on, err) != 0) {
 		fprintf(stderr, "bench raw: %s\n", err);
@@ -361,8 +364,10 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 	/* shm: insert the peer only once its region exists and has
 	 * settled (see shm_gate() in fab.c), or 1.17 crashes. */
 	for (uint64_t t0 = now_ns();
-	     (r.e.shm && !fab__ep_shm_exists(&r.e, host, other)) ||
-	     fab__ep_av_insert(&r.e, host, other, &r.peer, err) != 0;) {
+	     (r.e.shm &&
+	      !fab__ep_shm_find(&r.e, host, other, 100, &peer_epoch)) ||
+	     fab__ep_av_insert(&r.e, host, other, peer_epoch, &r.peer,
+			       err) != 0;) {
 		if (now_ns() - t0 > 10000000000u) {
 			fprintf(stderr, "bench raw: %s\n", err);
 			return 1;

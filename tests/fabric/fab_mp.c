@@ -625,14 +625,6 @@ int main(int argc, char **argv)
 			return 77;
 		}
 	}
-	if (strcmp(argv[1], "shm") == 0 && strcmp(scenario, "reconnect") == 0) {
-		/* Reproduced here: the survivor segfaults inside fi_cq_read
-		 * once the restarted peer (same shm name) connects. */
-		printf("SKIP: libfabric 1.17 shm crashes in fi_cq_read when a "
-		       "peer restarts under the same name (docs/transport.md)"
-		       "\n");
-		return 77;
-	}
 	for (int i = 0; i < n; i++) {
 		snprintf(ports[i], sizeof(ports[i]), "%u", free_port());
 		snprintf(ids[i], sizeof(ids[i]), "%d", i + 1);
