@@ -624,6 +624,12 @@ int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 			on_completion(f, &comp[i]);
 		}
 		budget -= (int)n;
+		if (n < 16) {
+			/* Drained when read: another read would only run
+			 * the provider's progress again (on tcp a syscall)
+			 * to find nothing; the next fab_poll() does that. */
+			break;
+		}
 	}
 	/* The clock is read only when a peer has a timer running (handshake,
 	 * backoff, pending accept): a steady UP link ticks without it, and
