@@ -147,6 +147,14 @@ static int fill_options(struct fab_options *c, const struct fab_options *o,
 			 FAB_RING_MIN_SIZE, FAB_RING_MAX_SIZE);
 		return FR_INVALID;
 	}
+	if (c->frame_bytes_max > FAB_WIRE_HDR_SIZE + FAB_WIRE_MAX_PAYLOAD) {
+		/* Nothing larger can be sent, and 16 receive buffers of it
+		 * must stay addressable with 32-bit offsets. */
+		snprintf(errmsg, FR_ERRMSG_SIZE,
+			 "frame_bytes_max must be at most %u",
+			 FAB_WIRE_HDR_SIZE + FAB_WIRE_MAX_PAYLOAD);
+		return FR_INVALID;
+	}
 	if (c->queue_max_msgs < 4 || c->frame_bytes_max < 4096 ||
 	    c->queue_max_bytes < c->frame_bytes_max) {
 		snprintf(errmsg, FR_ERRMSG_SIZE,
