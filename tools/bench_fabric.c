@@ -366,8 +366,8 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 	for (uint64_t t0 = now_ns();
 	     (r.e.shm &&
 	      !fab__ep_shm_find(&r.e, host, other, 100, &peer_epoch)) ||
-	     fab__ep_av_insert(&r.e, host, other, peer_epoch, &r.peer,
-			       err) != 0;) {
+	     fab__ep_av_insert(&r.e, host, other, peer_epoch, &r.peer, err) !=
+		 0;) {
 		if (now_ns() - t0 > 10000000000u) {
 			fprintf(stderr, "bench raw: %s\n", err);
 			return 1;
@@ -682,8 +682,7 @@ static void bench_size(const char *prov, uint32_t size, unsigned it,
 			lo = ratio[path][0];
 			hi = ratio[path][n_raw[path] - 1];
 			snprintf(rawc, sizeof(rawc), "%.1f | %.2f (%.2f-%.2f)",
-				 median(raw50[path], n_raw[path]), med, lo,
-				 hi);
+				 median(raw50[path], n_raw[path]), med, lo, hi);
 		}
 		if (path == 1 && n_rm > 0) {
 			snprintf(rmc, sizeof(rmc), "%.2f",

@@ -78,9 +78,9 @@ static void long_buffers_match_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(check_value),
-		cmocka_unit_test(chaining_and_paths_agree),
-		cmocka_unit_test(long_buffers_match_table),
+	    cmocka_unit_test(check_value),
+	    cmocka_unit_test(chaining_and_paths_agree),
+	    cmocka_unit_test(long_buffers_match_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
