@@ -468,6 +468,11 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 		print_lat(lat, iters, 0, 0);
 	}
 	free(lat);
+	/* Close: shm removes its /dev/shm region only then (16 MiB each,
+	 * left behind by every run before). */
+	fi_close(&r.mr->fid);
+	fab__ep_close(&r.e);
+	free(r.buf);
 	return 0;
 }
 
