@@ -147,6 +147,14 @@ static int fill_options(struct fab_options *c, const struct fab_options *o,
 			 FAB_RING_MIN_SIZE, FAB_RING_MAX_SIZE);
 		return FR_INVALID;
 	}
+	if (c->frame_bytes_max > FAB_WIRE_HDR_SIZE + FAB_WIRE_MAX_PAYLOAD) {
+		/* Nothing larger can be sent, and 16 receive buffers of it
+		 * must stay addressable with 32-bit offsets. */
+		snprintf(errmsg, FR_ERRMSG_SIZE,
+			 "frame_bytes_max must be at most %u",
+			 FAB_WIRE_HDR_SIZE + FAB_WIRE_MAX_PAYLOAD);
+		return FR_INVALID;
+	}
 	if (c->queue_max_msgs < 4 || c->frame_bytes_max < 4096 ||
 	    c->queue_max_bytes < c->frame_bytes_max) {
 		snprintf(errmsg, FR_ERRMSG_SIZE,
@@ -232,7 +240,7 @@ static int peers_open(struct fab *f, const struct fab_options *o, char *errmsg)
 			p->addr = FI_ADDR_NOTAVAIL; /* see shm_gate() */
 			rv = 0;
 		} else {
-			rv = fab__ep_av_insert(&f->ep, p->host, p->port,
+			rv = fab__ep_av_insert(&f->ep, p->host, p->port, 0,
 					       &p->addr, errmsg);
 		}
 		if (rv == 0) {
@@ -269,6 +277,7 @@ int fab_open(struct fab **out, const struct fab_options *o, char *errmsg)
 	struct fi_info *info = NULL;
 	bool all_local = true;
 	bool rma_on = false;
+	uint64_t shm_epoch;
 	struct fab *f;
 	int rv;
 
@@ -307,14 +316,19 @@ int fab_open(struct fab **out, const struct fab_options *o, char *errmsg)
 		}
 		all_local &= fab__host_is_local(o->peers[i].host);
 	}
+	/* shm only: this incarnation's region name (fab_ep.h). */
+	shm_epoch = fab__shm_epoch_next(self->host, self->port);
 	rv = fab__prov_select(o->provider, all_local, o->rma, self->host,
-			      self->port, &info, &rma_on, errmsg);
+			      self->port, shm_epoch, &info, &rma_on, errmsg);
 	if (rv != 0) {
 		goto err;
 	}
 	rv = fab__ep_open(&f->ep, info, rma_on, errmsg);
 	if (rv != 0) {
 		goto err;
+	}
+	if (f->ep.shm) {
+		fab__shm_unlink_older(self->host, self->port, shm_epoch);
 	}
 	rv = rx_open(f, errmsg);
 	if (rv == 0) {
@@ -565,16 +579,17 @@ static bool shm_gate(struct fab *f)
 		return true;
 	}
 	for (uint32_t i = 0; i < f->n_peers; i++) {
-		if (!fab__ep_shm_exists(&f->ep, f->peers[i].host,
-					f->peers[i].port)) {
+		if (!fab__ep_shm_find(&f->ep, f->peers[i].host,
+				      f->peers[i].port, 100,
+				      &f->peers[i].shm_epoch)) {
 			return false;
 		}
 	}
 	for (uint32_t i = 0; i < f->n_peers; i++) {
 		struct fab__peer *p = &f->peers[i];
 
-		if (fab__ep_av_insert(&f->ep, p->host, p->port, &p->addr,
-				      err) != 0) {
+		if (fab__ep_av_insert(&f->ep, p->host, p->port, p->shm_epoch,
+				      &p->addr, err) != 0) {
 			fab__log(f, FAB_LOG_ERROR, "peer %u: %s", p->id, err);
 			p->addr = FI_ADDR_NOTAVAIL;
 		}
@@ -617,8 +632,22 @@ int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 			on_completion(f, &comp[i]);
 		}
 		budget -= (int)n;
+		if (n < 16) {
+			/* Drained when read: another read would only run
+			 * the provider's progress again (on tcp a syscall)
+			 * to find nothing; the next fab_poll() does that. */
+			break;
+		}
 	}
-	now = fab__now_ms();
+	/* The clock is read only when a peer has a timer running (handshake,
+	 * backoff, pending accept): a steady UP link ticks without it, and
+	 * clock_gettime was a visible share of a busy-polled round trip. */
+	now = 0;
+	for (uint32_t i = 0; i < f->n_peers && now == 0; i++) {
+		if (fab__peer_needs_clock(&f->peers[i])) {
+			now = fab__now_ms();
+		}
+	}
 	for (uint32_t i = 0; i < f->n_peers; i++) {
 		fab__peer_tick(f, &f->peers[i], now);
 	}

@@ -1,5 +1,8 @@
 /* fab_ep.c — open/close the RDM endpoint, its AV, CQ and memory regions. */
+#include <dirent.h>
+#include <errno.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,31 +190,135 @@ void fab__ep_close(struct fab__ep *e)
 	e->wait_fd = -1;
 }
 
-bool fab__ep_shm_exists(const struct fab__ep *e, const char *host,
-			uint16_t port)
+/*
+ * Scan /dev/shm for the regions of @host:@port ("fabraft.HOST.PORT.<epoch>"
+ * followed by @suffix, or anything when @suffix is NULL).  Calls @fn for
+ * each with its epoch and path.
+ */
+static void shm_scan(const char *host, uint16_t port, const char *suffix,
+		     void (*fn)(void *ctx, uint64_t epoch, const char *path),
+		     void *ctx)
 {
-	char base[128];
-	char path[224];
+	char prefix[128];
+	char path[512];
+	size_t n;
+	struct dirent *d;
+	DIR *dir = opendir("/dev/shm");
 
-	struct stat st;
+	if (dir == NULL) {
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "fabraft.%s.%u.", host,
+		 (unsigned)port);
+	n = strlen(prefix);
+	while ((d = readdir(dir)) != NULL) {
+		char *end;
+		unsigned long long ep;
+
+		if (strncmp(d->d_name, prefix, n) != 0 || d->d_name[n] < '0' ||
+		    d->d_name[n] > '9') {
+			continue;
+		}
+		errno = 0;
+		ep = strtoull(d->d_name + n, &end, 10);
+		if (errno != 0 || ep == 0 ||
+		    (suffix != NULL && strcmp(end, suffix) != 0)) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/dev/shm/%s", d->d_name);
+		fn(ctx, (uint64_t)ep, path);
+	}
+	closedir(dir);
+}
+
+static void max_epoch(void *ctx, uint64_t epoch, const char *path)
+{
+	uint64_t *max = ctx;
+
+	(void)path;
+	if (epoch > *max) {
+		*max = epoch;
+	}
+}
+
+uint64_t fab__shm_epoch_next(const char *host, uint16_t port)
+{
+	uint64_t max = 0;
+	uint64_t us;
 	struct timespec now;
 
-	fab__shm_name(base, sizeof(base), host, port);
-	snprintf(path, sizeof(path), "/dev/shm/%s%s", base, e->shm_suffix);
-	if (stat(path, &st) != 0 || st.st_size == 0) {
-		return false;
+	shm_scan(host, port, NULL, max_epoch, &max);
+	clock_gettime(CLOCK_REALTIME, &now);
+	us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+	return us > max ? us : max + 1;
+}
+
+struct older {
+	uint64_t epoch; /* keep this one and newer */
+};
+
+static void unlink_older(void *ctx, uint64_t epoch, const char *path)
+{
+	const struct older *o = ctx;
+
+	if (epoch < o->epoch) {
+		(void)unlink(path);
 	}
+}
+
+void fab__shm_unlink_older(const char *host, uint16_t port, uint64_t epoch)
+{
+	struct older o = {.epoch = epoch};
+
+	shm_scan(host, port, NULL, unlink_older, &o);
+}
+
+struct settled {
+	uint32_t settled_ms; /* minimum age */
+	uint64_t epoch;	     /* newest settled epoch found, 0 none */
+	uint64_t newest;     /* newest epoch seen at all */
+};
+
+static void settled_epoch(void *ctx, uint64_t epoch, const char *path)
+{
+	struct settled *s = ctx;
+	struct stat st;
+	struct timespec now;
+	int64_t age_ms;
+
+	if (epoch > s->newest) {
+		s->newest = epoch;
+	}
+	if (epoch <= s->epoch || stat(path, &st) != 0 || st.st_size == 0) {
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	age_ms = (int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+		 (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+	if (age_ms >= (int64_t)s->settled_ms) {
+		s->epoch = epoch;
+	}
+}
+
+bool fab__ep_shm_find(const struct fab__ep *e, const char *host, uint16_t port,
+		      uint32_t settled_ms, uint64_t *epoch)
+{
+	struct settled s = {.settled_ms = settled_ms};
+
 	/* A region is mapped by its peers while its owner may still be
 	 * initialising it; mapping it then left a NULL region that crashed
-	 * 1.17's progress here.  Give the owner 100 ms. */
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (now.tv_sec - st.st_mtim.tv_sec) * 1000 +
-		   (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000 >=
-	       100;
+	 * 1.17's progress here, hence the minimum age.  Only the newest
+	 * region counts: an older one belongs to a dead incarnation. */
+	shm_scan(host, port, e->shm_suffix, settled_epoch, &s);
+	if (s.epoch == 0 || s.epoch != s.newest) {
+		return false;
+	}
+	*epoch = s.epoch;
+	return true;
 }
 
 int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
-		      fi_addr_t *out, char *errmsg)
+		      uint64_t shm_epoch, fi_addr_t *out, char *errmsg)
 {
 	char name[224];
 	int rv;
@@ -220,7 +327,7 @@ int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
 		/* shm names are strings: "fi_shm://<name>". */
 		char base[128];
 
-		fab__shm_name(base, sizeof(base), host, port);
+		fab__shm_name(base, sizeof(base), host, port, shm_epoch);
 		snprintf(name, sizeof(name), "fi_shm://%s%s", base,
 			 e->shm_suffix);
 		rv = fi_av_insert(e->av, name, 1, out, 0, NULL);

@@ -37,21 +37,41 @@ struct fi_info *fab__prov_hints(bool want_rma);
 
 /**
  * Pick a provider entry for @name ("auto", "verbs", "tcp", "net", "shm",
- * "sockets") bound to @host:@port (shm: a name derived from both).
+ * "sockets") bound to @host:@port (shm: a name derived from both and
+ * @shm_epoch, see fab__shm_name()).
  * @all_local says every peer lives on this host (auto may pick shm).
  * @rma: -1 auto, 0 off, 1 on.  On success *@out is owned by the caller.
  * Returns 0, FR_UNSUPPORTED (with the list of present providers in @errmsg)
  * or FR_INVALID.
  */
 int fab__prov_select(const char *name, bool all_local, int rma,
-		     const char *host, uint16_t port, struct fi_info **out,
-		     bool *rma_on, char *errmsg);
+		     const char *host, uint16_t port, uint64_t shm_epoch,
+		     struct fi_info **out, bool *rma_on, char *errmsg);
 
 /** True when @host names this machine (loopback or a local address). */
 bool fab__host_is_local(const char *host);
 
-/** shm endpoint name for @host:@port into @buf. */
-void fab__shm_name(char *buf, size_t size, const char *host, uint16_t port);
+/*
+ * shm endpoint names: "fabraft.HOST.PORT.EPOCH".  Each start of a node takes
+ * the next epoch (fab__shm_epoch_next()), so a restarted node never reuses
+ * the name of its previous incarnation: libfabric 1.17's shm remaps a
+ * known name in place when a new process connects under it and then
+ * crashed in fi_cq_read (operations still pointing at the old mapping).
+ * Peers find the newest epoch of a node in /dev/shm (fab__ep_shm_find()).
+ */
+void fab__shm_name(char *buf, size_t size, const char *host, uint16_t port,
+		   uint64_t epoch);
+
+/** Epoch for a new endpoint at @host:@port: the wall clock in
+ * microseconds, or one more than the newest region of that address in
+ * /dev/shm if that is larger.  (A cleanly closed endpoint removes its
+ * region, so the directory alone does not say which epochs were used.) */
+uint64_t fab__shm_epoch_next(const char *host, uint16_t port);
+
+/** Remove the /dev/shm regions of @host:@port older than @epoch: earlier
+ * incarnations of this node, dead since an address has one process.  Their
+ * peers keep whatever they mapped; the files stop accumulating. */
+void fab__shm_unlink_older(const char *host, uint16_t port, uint64_t epoch);
 
 /** Open fabric, domain, AV, CQ (FI_WAIT_FD when possible) and the enabled
  * endpoint from @info (ownership moves to @e, also on failure). */
@@ -59,14 +79,17 @@ int fab__ep_open(struct fab__ep *e, struct fi_info *info, bool rma,
 		 char *errmsg);
 void fab__ep_close(struct fab__ep *e);
 
-/** Resolve @host:@port and insert it into the AV.  Returns 0, FR_NOTFOUND
- * (name does not resolve) or FR_FABRIC. */
+/** Resolve @host:@port and insert it into the AV (shm: the region of
+ * @shm_epoch; ignored by other providers).  Returns 0, FR_NOTFOUND (name
+ * does not resolve) or FR_FABRIC. */
 int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
-		      fi_addr_t *out, char *errmsg);
+		      uint64_t shm_epoch, fi_addr_t *out, char *errmsg);
 
-/** shm: true when the peer at @host:@port has created its region. */
-bool fab__ep_shm_exists(const struct fab__ep *e, const char *host,
-			uint16_t port);
+/** shm: true when the peer at @host:@port has a region that has existed
+ * for at least @settled_ms (its owner may still be initialising a younger
+ * one); *@epoch is then the newest such region's epoch. */
+bool fab__ep_shm_find(const struct fab__ep *e, const char *host, uint16_t port,
+		      uint32_t settled_ms, uint64_t *epoch);
 
 /** Register @buf of @len bytes for @access (FI_SEND|FI_RECV|FI_WRITE|
  * FI_REMOTE_WRITE).  @buf is borrowed for the lifetime of *@mr. */

@@ -45,7 +45,7 @@
  * peer learns nothing from the error but "authentication failed".
  */
 
-#define FAB_HELLO_VERSION    1u	 /* protocol version carried in HELLO */
+#define FAB_HELLO_VERSION    2u	 /* protocol version carried in HELLO */
 #define FAB_HELLO_MAC_SIZE   32u /* HMAC-SHA256 */
 #define FAB_HELLO_SECRET_MIN 16u /* shortest accepted cluster secret */
 #define FAB_HELLO_SECRET_MAX 256u

@@ -92,6 +92,7 @@ struct fab__peer {
 	char host[64];			/* from the options */
 	uint16_t port;			/* from the options */
 	fi_addr_t addr;			/* AV entry */
+	uint64_t shm_epoch;		/* shm: epoch of the region in addr */
 	uint8_t state;			/* enum fab__peer_state */
 	bool ever_up;			/* counts reconnects after the first */
 	uint64_t incarnation;		/* peer's, from its last handshake */
@@ -120,17 +121,17 @@ struct fab__peer {
 	uint32_t op_post;	 /* next op to post (cumulative) */
 	uint32_t op_tail;	 /* oldest op not released (cumulative) */
 	/* RMA: writing into the peer's ring */
-	bool writer_ok; /* writer holds a valid descriptor */
+	bool writer_ok;		       /* writer holds a valid descriptor */
 	struct fab_ring_writer writer; /* our position and credit there */
-	bool corrupt_next; /* test hook */
+	bool corrupt_next;	       /* test hook */
 	/* RMA: the peer writes into our ring */
-	uint8_t *ring;		/* owned, ring_bytes */
-	struct fid_mr *ring_mr; /* owned */
-	uint32_t epoch;		/* generation = epoch << 5 | slot */
-	bool ring_written;	/* a record arrived since registration */
+	uint8_t *ring;		       /* owned, ring_bytes */
+	struct fid_mr *ring_mr;	       /* owned */
+	uint32_t epoch;		       /* generation = epoch << 5 | slot */
+	bool ring_written;	       /* a record arrived since registration */
 	struct fab_ring_reader reader; /* head, generation, term checks */
-	uint64_t credited; /* last consumed position sent back */
-	bool credit_due;   /* send a credit at the next chance */
+	uint64_t credited;	       /* last consumed position sent back */
+	bool credit_due;	       /* send a credit at the next chance */
 };
 
 struct fab {
@@ -184,6 +185,9 @@ int fab__queue_frame(struct fab *f, struct fab__peer *p, const void *buf,
 		     size_t len, unsigned kind);
 
 /* fab_peer.c: handshake */
+/* True when fab__peer_tick() needs the time for @p (a timer runs). */
+bool fab__peer_needs_clock(const struct fab__peer *p);
+/* @now_ms may be 0 when fab__peer_needs_clock() said false. */
 void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now_ms);
 void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why);
 /** Handle a handshake frame (HELLO, ACK, CONFIRM, REJECT). */

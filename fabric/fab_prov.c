@@ -46,9 +46,11 @@ struct fi_info *fab__prov_hints(bool want_rma)
 	return h;
 }
 
-void fab__shm_name(char *buf, size_t size, const char *host, uint16_t port)
+void fab__shm_name(char *buf, size_t size, const char *host, uint16_t port,
+		   uint64_t epoch)
 {
-	snprintf(buf, size, "fabraft.%s.%u", host, (unsigned)port);
+	snprintf(buf, size, "fabraft.%s.%u.%llu", host, (unsigned)port,
+		 (unsigned long long)epoch);
 }
 
 /* First word of "tcp;ofi_rxm" is the core provider we name it by. */
@@ -62,7 +64,8 @@ static bool prov_is(const char *prov_name, const char *want)
 
 /* Candidates for @name at @host:@port; NULL when none. */
 static struct fi_info *getinfo(const char *name, bool want_rma,
-			       const char *host, uint16_t port)
+			       const char *host, uint16_t port,
+			       uint64_t shm_epoch)
 {
 	struct fi_info *h = fab__prov_hints(want_rma);
 	struct fi_info *res = NULL;
@@ -85,7 +88,7 @@ static struct fi_info *getinfo(const char *name, bool want_rma,
 		node = NULL; /* any address: is the provider here at all? */
 		service = NULL;
 	} else if (strcmp(name, "shm") == 0) {
-		fab__shm_name(shm, sizeof(shm), host, port);
+		fab__shm_name(shm, sizeof(shm), host, port, shm_epoch);
 		node = shm;
 		service = NULL;
 	}
@@ -118,6 +121,14 @@ static struct fi_info *getinfo(const char *name, bool want_rma,
 static void tune_env(void)
 {
 	(void)setenv("FI_TCP_NODELAY", "1", 0);
+	/* tcp;ofi_rxm sends up to 16 KiB eagerly (one bounce buffer) and
+	 * larger messages by segmentation or rendezvous.  A frame carrying a
+	 * 16 KiB entry is 16 KiB plus ~100 bytes of framing, which crossed
+	 * that line and took ~2.5x as long as a bare 16 KiB send here.  Give
+	 * the eager protocol room for the framing of a 16 KiB batch (the
+	 * bounce buffers grow by a quarter).  The user's settings win. */
+	(void)setenv("FI_OFI_RXM_BUFFER_SIZE", "20480", 0);
+	(void)setenv("FI_OFI_RXM_EAGER_LIMIT", "20480", 0);
 }
 
 void fab_providers_list(char *buf, size_t size)
@@ -128,7 +139,7 @@ void fab_providers_list(char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
-		struct fi_info *i = getinfo(known[k], false, NULL, 0);
+		struct fi_info *i = getinfo(known[k], false, NULL, 0, 0);
 
 		if (i == NULL) {
 			continue;
@@ -196,19 +207,20 @@ bool fab__host_is_local(const char *host)
 }
 
 static int select_named(const char *name, int rma, const char *host,
-			uint16_t port, struct fi_info **out, bool *rma_on)
+			uint16_t port, uint64_t shm_epoch, struct fi_info **out,
+			bool *rma_on)
 {
 	struct fi_info *i = NULL;
 
 	if (rma != 0) {
-		i = getinfo(name, true, host, port);
+		i = getinfo(name, true, host, port, shm_epoch);
 	}
 	if (i != NULL) {
 		*rma_on = true;
 	} else if (rma == 1) {
 		return FR_UNSUPPORTED;
 	} else {
-		i = getinfo(name, false, host, port);
+		i = getinfo(name, false, host, port, shm_epoch);
 		*rma_on = false;
 	}
 	if (i == NULL) {
@@ -219,8 +231,8 @@ static int select_named(const char *name, int rma, const char *host,
 }
 
 int fab__prov_select(const char *name, bool all_local, int rma,
-		     const char *host, uint16_t port, struct fi_info **out,
-		     bool *rma_on, char *errmsg)
+		     const char *host, uint16_t port, uint64_t shm_epoch,
+		     struct fi_info **out, bool *rma_on, char *errmsg)
 {
 	char present[128];
 	bool known_name = false;
@@ -238,8 +250,8 @@ int fab__prov_select(const char *name, bool all_local, int rma,
 			if (strcmp(order[k], "shm") == 0 && !all_local) {
 				continue;
 			}
-			rv = select_named(order[k], rma, host, port, out,
-					  rma_on);
+			rv = select_named(order[k], rma, host, port, shm_epoch,
+					  out, rma_on);
 			if (rv == 0) {
 				return 0;
 			}
@@ -255,8 +267,9 @@ int fab__prov_select(const char *name, bool all_local, int rma,
 	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
 		known_name |= strcmp(known[k], name) == 0;
 	}
-	rv = known_name ? select_named(name, rma, host, port, out, rma_on)
-			: FR_NOTFOUND;
+	rv = known_name
+		 ? select_named(name, rma, host, port, shm_epoch, out, rma_on)
+		 : FR_NOTFOUND;
 	if (rv == 0) {
 		return 0;
 	}

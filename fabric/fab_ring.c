@@ -6,6 +6,7 @@
 
 #include "crc32c.h"
 #include "fab_le.h"
+#include "fab_wire.h"
 
 /* Record header offsets (fab_ring.h has the table). */
 enum {
@@ -23,6 +24,8 @@ enum {
 #define CQ_FIELD_MASK ((1u << 28) - 1u)
 
 _Static_assert(OFF_CRC + 4 == FAB_RING_HDR_SIZE, "record header layout");
+_Static_assert(FAB_RING_CRC_PREFIX == FAB_WIRE_HDR_SIZE,
+	       "the record CRC covers exactly the payload frame's header");
 _Static_assert(FAB_RING_HDR_SIZE % FAB_RING_ALIGN == 0, "aligned header");
 _Static_assert(FAB_RING_MAX_SIZE / FAB_RING_ALIGN <= (1u << CQ_OFF_BITS),
 	       "every offset / 8 fits in the CQ data offset field");
@@ -127,10 +130,14 @@ int fab_ring_writer_credit(struct fab_ring_writer *w, uint64_t consumed)
 	return 0;
 }
 
+/* Header bytes 0..27, then the payload's self-checksummed header (format
+ * 2, fab_ring.h). */
 static uint32_t record_crc(const uint8_t *rec, const uint8_t *payload,
 			   uint32_t len)
 {
-	return fr_crc32c(fr_crc32c(0, rec, OFF_CRC), payload, len);
+	uint32_t n = len < FAB_RING_CRC_PREFIX ? len : FAB_RING_CRC_PREFIX;
+
+	return fr_crc32c(fr_crc32c(0, rec, OFF_CRC), payload, n);
 }
 
 void fab_ring_record_seal(void *rec, const struct fab_ring_slot *slot,

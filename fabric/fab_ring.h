@@ -31,9 +31,19 @@
  *    8   8   term        leader's term when it wrote the record
  *   16   8   pos         cumulative position of the record's first byte
  *   24   4   generation  ring generation (struct fab_ring_desc)
- *   28   4   crc         CRC32C of bytes 0..27 then of the payload
+ *   28   4   crc         CRC32C of bytes 0..27 then of the first
+ *                        min(len, FAB_RING_CRC_PREFIX) payload bytes
  *   32   len payload     one encoded APPEND frame (fab_wire.h)
  *        pad             zeros up to the next multiple of 8
+ *
+ * The record CRC covers the payload's first FAB_RING_CRC_PREFIX bytes only:
+ * the payload is a frame whose 24-byte header carries the CRC32C of the
+ * rest (and its own header CRC), so the record CRC protects the whole
+ * record transitively and each side checksums the payload once, not twice
+ * (ring format 2; format 1 covered the whole payload).  A reader's caller
+ * must therefore check the payload's own checksum (fab_wire_parse) before
+ * using it; fab_ring_reader_next() alone does not vouch for bytes past the
+ * prefix.
  *
  * Wrap rule (both ends compute it, so no pad record is needed): if a record
  * of r bytes does not fit between the write position's offset o and the end
@@ -70,11 +80,15 @@
  *     connection).  Writes carrying another generation are stale.
  */
 
-#define FAB_RING_MAGIC	  0x52524246u /* "FBRR" in memory order */
-#define FAB_RING_HDR_SIZE 32u
-#define FAB_RING_ALIGN	  8u
-#define FAB_RING_MIN_SIZE 4096u
-#define FAB_RING_MAX_SIZE (1u << 30)
+/* "FBR2" in memory order: ring format 2 (format 1, "FBRR", checksummed
+ * the whole payload in the record CRC). */
+#define FAB_RING_MAGIC 0x32524246u
+/* Payload bytes covered by the record CRC: a frame header. */
+#define FAB_RING_CRC_PREFIX 24u
+#define FAB_RING_HDR_SIZE   32u
+#define FAB_RING_ALIGN	    8u
+#define FAB_RING_MIN_SIZE   4096u
+#define FAB_RING_MAX_SIZE   (1u << 30)
 
 /* What a follower advertises for one leader connection (in HELLO/ACK). */
 struct fab_ring_desc {
@@ -199,7 +213,9 @@ void fab_ring_reader_set_term(struct fab_ring_reader *r, raft_term term);
 /**
  * Validate the record that a completion with @cq_data announces in @mem (the
  * ring's @r->size bytes, borrowed).  On success @out points into @mem and
- * the head moves past the record; the caller must finish with the payload
+ * the head moves past the record; the payload's bytes past
+ * FAB_RING_CRC_PREFIX are not checksummed here (the payload carries its own
+ * CRC: check it before use).  The caller must finish with the payload
  * (e.g. decode it and step Raft, which copies entries) before it returns
  * credit covering it.  The payload is an APPEND frame: decode it with
  * fab_wire_decode() and drop it unless the message's term equals

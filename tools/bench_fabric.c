@@ -28,8 +28,9 @@
  *             queue, handshake-checked delivery.
  *   fab-rma   the same with RMA on: the APPEND lands in the follower's ring
  *             by fi_writedata and is validated there.
- *   raw-msg   bare fi_send/fi_recv ping-pong of SIZE bytes on the same
- *             endpoint setup (no framing, no queue, no checks).
+ *   raw-msg   bare fi_send of SIZE bytes answered by a 64-byte fi_send
+ *             (the shape of APPEND -> APPEND_RESP) on the same endpoint
+ *             setup (no framing, no queue, no checks).
  *   raw-rma   bare fi_writedata of SIZE bytes with remote CQ data, answered
  *             by a 64-byte fi_send (the shape of our RMA path).
  *   fi_pingpong  libfabric's own tool (-e rdm, 100 iterations), reported
@@ -190,10 +191,14 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 	o.cluster_id = 42;
 	o.secret = SECRET;
 	o.secret_len = strlen(SECRET);
-	o.ring_bytes = 8u << 20;
-	o.frame_bytes_max = 256u << 10;
-	o.queue_max_bytes = 16u << 20;
-	o.queue_max_msgs = 256;
+	/* The daemon's defaults (ring 1 MiB, queue 4 MiB / 256 frames,
+	 * frames up to 1 MiB + 64 KiB): what a cluster runs with.  Ring size
+	 * matters here: a 64 KiB record is read cold from a ring larger than
+	 * the caches (8 MiB: ~26 us round trip vs ~17 us at 1 MiB). */
+	o.ring_bytes = 0;
+	o.frame_bytes_max = 0;
+	o.queue_max_bytes = 0;
+	o.queue_max_msgs = 0;
 	o.log = NULL;
 	c.self = (raft_id)role;
 	if (fab_open(&c.f, &o, err) != 0) {
@@ -338,7 +343,10 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 	const char *host =
 	    getenv("FAB_BENCH_HOST") ? getenv("FAB_BENCH_HOST") : "127.0.0.1";
 
-	if (fab__prov_select(prov, true, rma ? 1 : 0, host, me, &info, &rma_on,
+	uint64_t peer_epoch = 0;
+
+	if (fab__prov_select(prov, true, rma ? 1 : 0, host, me,
+			     fab__shm_epoch_next(host, me), &info, &rma_on,
 			     err) != 0 ||
 	    fab__ep_open(&r.e, info, rma_on, err) != 0) {
 		fprintf(stderr, "bench raw: %s\n", err);
@@ -356,8 +364,10 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 	/* shm: insert the peer only once its region exists and has
 	 * settled (see shm_gate() in fab.c), or 1.17 crashes. */
 	for (uint64_t t0 = now_ns();
-	     (r.e.shm && !fab__ep_shm_exists(&r.e, host, other)) ||
-	     fab__ep_av_insert(&r.e, host, other, &r.peer, err) != 0;) {
+	     (r.e.shm &&
+	      !fab__ep_shm_find(&r.e, host, other, 100, &peer_epoch)) ||
+	     fab__ep_av_insert(&r.e, host, other, peer_epoch, &r.peer, err) !=
+		 0;) {
 		if (now_ns() - t0 > 10000000000u) {
 			fprintf(stderr, "bench raw: %s\n", err);
 			return 1;
@@ -416,8 +426,8 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 	for (unsigned i = 0; i < total; i++) {
 		uint64_t t = now_ns();
 
-		/* Same shape as fabraft's paths: msg = send/send; rma = a
-		 * write with CQ data answered by a 64-byte message (what an
+		/* Same shape as fabraft's paths: SIZE bytes out (a send, or
+		 * a write with CQ data), a 64-byte message back (what an
 		 * APPEND_RESP is). */
 		if (role == 1 || !rma) {
 			fi_recv(r.e.ep, r.buf, MAX_SIZE, desc, FI_ADDR_UNSPEC,
@@ -432,7 +442,7 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 						desc, i, r.peer, r.peer_addr,
 						r.peer_key, &tx_ctx)
 				 : fi_send(r.e.ep, r.buf + MAX_SIZE,
-					   rma ? 64 : size, desc, r.peer,
+					   role == 2 ? 64 : size, desc, r.peer,
 					   &tx_ctx);
 			if (rv == -FI_EAGAIN) {
 				struct fi_cq_data_entry c;
@@ -458,6 +468,11 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 		print_lat(lat, iters, 0, 0);
 	}
 	free(lat);
+	/* Close: shm removes its /dev/shm region only then (16 MiB each,
+	 * left behind by every run before). */
+	fi_close(&r.mr->fid);
+	fab__ep_close(&r.e);
+	free(r.buf);
 	return 0;
 }
 
@@ -583,14 +598,121 @@ static double run_pingpong(const char *prov, uint32_t size, unsigned iters)
 	return rtt;
 }
 
+#define REPEAT_MAX 15
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a;
+	double y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of @n values (sorted in place); 0 for none. */
+static double median(double *v, unsigned n)
+{
+	if (n == 0) {
+		return 0;
+	}
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One size on one provider: @repeat rounds, each running fab-msg, raw-msg,
+ * fab-rma and raw-rma back to back (order reversed every other round), so
+ * that each ratio compares runs that saw the same machine load. */
+static void bench_size(const char *prov, uint32_t size, unsigned it,
+		       unsigned repeat, double pp)
+{
+	static const char *fm[2] = {"fab-msg", "fab-rma"};
+	static const char *rm[2] = {"raw-msg", "raw-rma"};
+	/* The bare ping-pong never finishes its address exchange on sockets
+	 * (both ends spin in fi_cq_read; not investigated): fi_pingpong is
+	 * the reference there. */
+	bool no_raw = strcmp(prov, "sockets") == 0;
+	double ours[2][5][REPEAT_MAX] = {{{0}}};
+	double ratio[2][REPEAT_MAX] = {{0}};
+	double rma_msg[REPEAT_MAX] = {0};
+	double raw50[2][REPEAT_MAX] = {{0}};
+	unsigned n_ok[2] = {0, 0};
+	unsigned n_raw[2] = {0, 0};
+	unsigned n_rm = 0;
+
+	for (unsigned r = 0; r < repeat; r++) {
+		double p50[2] = {0, 0};
+
+		for (int k = 0; k < 2; k++) {
+			int path = r % 2 ? 1 - k : k;
+			double o[5] = {0}, w[5] = {0};
+			bool raw_first = r % 2;
+			int rw = no_raw || !raw_first
+				     ? 1
+				     : run_pair(rm[path], prov, size, it, w);
+			int ro = run_pair(fm[path], prov, size, it, o);
+
+			if (!no_raw && !raw_first) {
+				rw = run_pair(rm[path], prov, size, it, w);
+			}
+			if (ro != 0) {
+				continue;
+			}
+			for (int c = 0; c < 5; c++) {
+				ours[path][c][n_ok[path]] = o[c];
+			}
+			n_ok[path]++;
+			p50[path] = o[0];
+			if (rw == 0 && w[0] > 0) {
+				raw50[path][n_raw[path]] = w[0];
+				ratio[path][n_raw[path]++] = o[0] / w[0];
+			}
+		}
+		if (p50[0] > 0 && p50[1] > 0) {
+			rma_msg[n_rm++] = p50[1] / p50[0];
+		}
+	}
+	for (int path = 0; path < 2; path++) {
+		char rawc[64] = "n/a | n/a";
+		char rmc[32] = "";
+		unsigned n = n_ok[path];
+
+		if (n == 0) {
+			printf("| %s | %s | %u | failed |\n", prov,
+			       path ? "rma" : "msg", size);
+			continue;
+		}
+		if (n_raw[path] > 0) {
+			double lo, hi, med;
+
+			med = median(ratio[path], n_raw[path]);
+			lo = ratio[path][0];
+			hi = ratio[path][n_raw[path] - 1];
+			snprintf(rawc, sizeof(rawc), "%.1f | %.2f (%.2f-%.2f)",
+				 median(raw50[path], n_raw[path]), med, lo, hi);
+		}
+		if (path == 1 && n_rm > 0) {
+			snprintf(rmc, sizeof(rmc), "%.2f",
+				 median(rma_msg, n_rm));
+		}
+		printf("| %s | %s | %u | %.1f | %.1f | %.1f | %s | %s | %.1f | "
+		       "%.0f | %.1f |\n",
+		       prov, path ? "rma" : "msg", size,
+		       median(ours[path][0], n), median(ours[path][1], n),
+		       median(ours[path][2], n), rawc, rmc, pp,
+		       median(ours[path][4], n), median(ours[path][3], n));
+		fflush(stdout);
+	}
+}
+
 static void usage(void)
 {
 	printf("usage: fabraft-bench fabric [--providers tcp,shm,sockets] "
-	       "[--iters N] [--sizes 64,1024,16384,65536]\n"
+	       "[--iters N] [--repeat R] [--sizes 64,1024,16384,65536]\n"
 	       "Round-trip percentiles (us) of one APPEND of SIZE bytes and "
 	       "throughput with %d in flight,\nthrough fabraft (msg and rma "
 	       "paths) and bare libfabric (raw-msg, raw-rma, fi_pingpong),\n"
-	       "two processes on 127.0.0.1.  sockets runs iters/10.\n",
+	       "two processes on 127.0.0.1.  sockets runs iters/10.  Each row "
+	       "is R rounds (default 3)\nof fab and raw runs back to back; "
+	       "medians are printed.\n",
 	       WINDOW);
 }
 
@@ -599,6 +721,7 @@ int bench_fabric_main(int argc, char **argv)
 	const char *provs = "tcp,shm,sockets";
 	const char *sizes = "64,1024,16384,65536";
 	unsigned iters = 2000;
+	unsigned repeat = 3;
 	char list[128];
 	char pbuf[128];
 
@@ -625,6 +748,8 @@ int bench_fabric_main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--providers") == 0 &&
 			   i + 1 < argc) {
 			provs = argv[++i];
+		} else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+			repeat = (unsigned)atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc) {
 			iters = (unsigned)atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
@@ -637,12 +762,18 @@ int bench_fabric_main(int argc, char **argv)
 	if (iters < 10) {
 		iters = 10;
 	}
+	if (repeat < 1 || repeat > REPEAT_MAX) {
+		repeat = repeat < 1 ? 1 : REPEAT_MAX;
+	}
 	fab_providers_list(list, sizeof(list));
 	printf(
+	    "%u rounds per row; medians; ours/raw and rma/msg are medians of "
+	    "ratios of p50s measured in the same round (range in brackets)\n\n"
 	    "| provider | path | size B | p50 us | p99 us | p99.9 us | "
-	    "raw p50 us | ours/raw | fi_pingpong us | APPEND/s (%d in "
-	    "flight) | MB/s |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-	    WINDOW);
+	    "raw p50 us | ours/raw | rma/msg | fi_pingpong us | APPEND/s (%d "
+	    "in flight) | MB/s |\n"
+	    "|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+	    repeat, WINDOW);
 	snprintf(pbuf, sizeof(pbuf), "%s", provs);
 	for (char *sv1, *prov = strtok_r(pbuf, ",", &sv1); prov != NULL;
 	     prov = strtok_r(NULL, ",", &sv1)) {
@@ -666,43 +797,7 @@ int bench_fabric_main(int argc, char **argv)
 			if (size == 0 || size > MAX_SIZE) {
 				continue;
 			}
-			for (int path = 0; path < 2; path++) {
-				double ours[5] = {0}, raw[5] = {0};
-				const char *fm = path ? "fab-rma" : "fab-msg";
-				const char *rm = path ? "raw-rma" : "raw-msg";
-				int r1 = run_pair(fm, prov, size, it, ours);
-				/* The bare ping-pong never finishes its
-				 * address exchange on sockets (both ends
-				 * spin in fi_cq_read; not investigated):
-				 * fi_pingpong is the reference there. */
-				int r2 = strcmp(prov, "sockets") == 0
-						 ? 1
-						 : run_pair(rm, prov, size, it,
-							    raw);
-
-				if (r1 != 0) {
-					printf("| %s | %s | %u | failed |\n",
-					       prov, path ? "rma" : "msg",
-					       size);
-					continue;
-				}
-				char rawc[48];
-
-				if (r2) {
-					snprintf(rawc, sizeof(rawc),
-						 "n/a | n/a");
-				} else {
-					snprintf(rawc, sizeof(rawc),
-						 "%.1f | %.2f", raw[0],
-						 ours[0] / raw[0]);
-				}
-				printf("| %s | %s | %u | %.1f | %.1f | %.1f | "
-				       "%s | %.1f | %.0f | %.1f |\n",
-				       prov, path ? "rma" : "msg", size,
-				       ours[0], ours[1], ours[2], rawc, pp,
-				       ours[4], ours[3]);
-				fflush(stdout);
-			}
+			bench_size(prov, size, it, repeat, pp);
 		}
 	}
 	return 0;

@@ -74,6 +74,11 @@ static void bad_options_refused(void **state)
 	opts(&o, "tcp");
 	o.rma = 2;
 	assert_int_equal(fab_open(&f, &o, err), FR_INVALID);
+	opts(&o, "tcp");
+	o.frame_bytes_max = UINT32_MAX; /* 16 buffers would overflow */
+	o.queue_max_bytes = UINT32_MAX;
+	assert_int_equal(fab_open(&f, &o, err), FR_INVALID);
+	assert_non_null(strstr(err, "frame_bytes_max"));
 	assert_null(f);
 }
 

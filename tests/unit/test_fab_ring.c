@@ -231,8 +231,10 @@ static void corrupted_record_is_skipped(void **state)
 
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(write_rec(p, 100, 4, (uint8_t)i, &s[i]), 0);
-	p->mem[s[0].offset + FAB_RING_HDR_SIZE + 50] ^= 0x10; /* payload */
-	p->mem[s[1].offset + 9] ^= 0x01;		      /* term */
+	/* Payload byte 10 lies in the checksummed prefix (the frame header
+	 * of a real APPEND). */
+	p->mem[s[0].offset + FAB_RING_HDR_SIZE + 10] ^= 0x10;
+	p->mem[s[1].offset + 9] ^= 0x01; /* term */
 	assert_int_equal(
 	    fab_ring_reader_next(&p->r, p->mem, s[0].cq_data, &rec),
 	    FR_CORRUPT);
@@ -249,6 +251,14 @@ static void corrupted_record_is_skipped(void **state)
 	assert_int_equal(
 	    fab_ring_writer_credit(&p->w, fab_ring_reader_credit(&p->r)), 0);
 	assert_int_equal(fab_ring_writer_free(&p->w), RING);
+	/* Past the prefix the payload's own CRC (the frame's) is the check:
+	 * the ring hands the record over and the transport's fab_wire_parse
+	 * refuses it (fab_mp's reject scenario covers that end to end). */
+	assert_int_equal(write_rec(p, 100, 4, 7, &s[0]), 0);
+	p->mem[s[0].offset + FAB_RING_HDR_SIZE + FAB_RING_CRC_PREFIX] ^= 0x10;
+	assert_int_equal(
+	    fab_ring_reader_next(&p->r, p->mem, s[0].cq_data, &rec), 0);
+	assert_int_equal(rec.payload[FAB_RING_CRC_PREFIX], 7 ^ 0x10);
 	/* A bad magic too. */
 	assert_int_equal(write_rec(p, 8, 4, 1, &s[0]), 0);
 	p->mem[s[0].offset] ^= 0xff;
