@@ -28,6 +28,14 @@ cleanup() {
 			kill -9 "$p" 2>/dev/null
 		done
 	fi
+	# shm regions of nodes killed with SIGKILL outlive them (16 MiB each):
+	# remove this test's, named after its raft ports.
+	if [ "$RPORT" != 0 ]; then
+		for p in $(seq "$RPORT" $((RPORT + 7))); do
+			rm -f /dev/shm/fabraft.127.0.0.1."$p".* \
+				/dev/shm/fabraft.127.0.0.1."$p":* 2>/dev/null
+		done
+	fi
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $DIR"; else rm -rf "$DIR"; fi
 	[ $san = 0 ] || exit 1
 }
