@@ -610,6 +610,56 @@ static void install_keeps_only_a_matching_log(void **state)
 	}
 }
 
+/* Regression (found by the randomized runs, seed 43 with --all-features):
+ * a follower whose uncommitted configuration entry removes node 3 must
+ * still accept AppendEntries from node 3 as the next leader, which
+ * overwrites that entry; dropping messages from servers outside its
+ * configuration deadlocked the cluster. */
+static void follower_hears_leader_outside_its_config(void **state)
+{
+	(void)state;
+	struct raft *r = open_follower();
+	unsigned char cfg[] = {1, 2, 1, 1, 2, 1}; /* {1, 2}: 3 removed */
+	struct raft_entry e[2] = {
+	    {.term = 1, .index = 1, .type = RAFT_ENTRY_NOOP},
+	    {.term = 1,
+	     .index = 2,
+	     .type = RAFT_ENTRY_CONFIG,
+	     .len = sizeof(cfg),
+	     .buf = cfg},
+	};
+	struct raft_message m;
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_APPEND;
+	m.from = 1;
+	m.to = 2;
+	m.term = 1;
+	m.append.n_entries = 2;
+	m.append.entries = e;
+	(void)recv(r, &m);
+	assert_int_equal(raft_config_get(r)->n, 2); /* in effect at once */
+	/* Node 3 wins term 2 without that entry and sends its own. */
+	struct raft_entry e3 = {.term = 2, .index = 2, .type = RAFT_ENTRY_NOOP};
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_APPEND;
+	m.from = 3;
+	m.to = 2;
+	m.term = 2;
+	m.append.prev_index = 1;
+	m.append.prev_term = 1;
+	m.append.n_entries = 1;
+	m.append.entries = &e3;
+	struct raft_update u = recv(r, &m);
+	struct raft_status st;
+	raft_status_get(r, &st);
+	assert_int_equal(st.leader, 3);
+	assert_int_equal(st.last_index, 2);
+	assert_int_equal(raft_log_term(r, 2), 2);
+	assert_int_equal(raft_config_get(r)->n, 3); /* the removal is gone */
+	assert_true(u.flags & RAFT_UPDATE_ENTRIES);
+	raft_close(r);
+}
+
 static void change_and_transfer_bad_input(void **state)
 {
 	(void)state;
@@ -736,6 +786,7 @@ int main(void)
 	    cmocka_unit_test(change_waits_for_own_term_commit),
 	    cmocka_unit_test(install_snapshot_bad_input),
 	    cmocka_unit_test(install_keeps_only_a_matching_log),
+	    cmocka_unit_test(follower_hears_leader_outside_its_config),
 	    cmocka_unit_test(change_and_transfer_bad_input),
 	    cmocka_unit_test(feature_options_checked),
 	};
