@@ -146,11 +146,16 @@ bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES])
 	}
 	__m128i ok0;
 	__m128i ok1;
-	__m128i n0 = hex16(_mm_loadu_si128((const __m128i *)a->base), &ok0);
-	__m128i n1 =
-	    hex16(_mm_loadu_si128((const __m128i *)(a->base + 16)), &ok1);
+	__m128i in0;
+	__m128i in1;
+	/* memcpy: unaligned loads without casting char pointers to vector
+	 * pointers (-Wcast-align); compilers emit movdqu. */
+	memcpy(&in0, a->base, sizeof(in0));
+	memcpy(&in1, a->base + 16, sizeof(in1));
+	__m128i n0 = hex16(in0, &ok0);
+	__m128i n1 = hex16(in1, &ok1);
 	__m128i v = _mm_packus_epi16(pairs16(n0), pairs16(n1));
-	_mm_storeu_si128((__m128i *)out, v);
+	memcpy(out, &v, sizeof(v));
 	int valid = _mm_movemask_epi8(_mm_and_si128(ok0, ok1));
 	int zero = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
 	return valid == 0xffff && zero != 0xffff;
