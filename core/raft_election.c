@@ -74,13 +74,21 @@ bool raft__in_lease(const struct raft *r)
 	       r->election_elapsed < r->opt.election_ticks;
 }
 
-static void send_votes(struct raft *r, raft_term term, uint8_t flags)
+/* Ask the voters for their vote in @term (all of them, or with @unanswered
+ * only those whose answer has not arrived: a request lost on the way, e.g.
+ * while a transport reconnects, is asked again every heartbeat interval;
+ * asking twice in one term is harmless, a voter answers the same). */
+static void send_votes(struct raft *r, raft_term term, uint8_t flags,
+		       bool unanswered)
 {
+	r->vote_flags = flags;
+	r->heartbeat_elapsed = 0;
 	/* The driver persists term and vote before these leave (raft.h,
 	 * invariant 1), so we can never vote twice in a term. */
 	for (uint32_t i = 0; i < r->config.n; i++) {
 		const struct raft_server *s = &r->config.servers[i];
-		if (s->id == r->id || s->role != RAFT_VOTER) {
+		if (s->id == r->id || s->role != RAFT_VOTER ||
+		    (unanswered && r->votes[i] != 0)) {
 			continue;
 		}
 		struct raft_message *m = raft__out(r, RAFT_MSG_VOTE, s->id);
@@ -110,7 +118,7 @@ void raft__prevote(struct raft *r)
 		raft__campaign(r, false);
 		return;
 	}
-	send_votes(r, r->term + 1, RAFT_VOTE_PREVOTE);
+	send_votes(r, r->term + 1, RAFT_VOTE_PREVOTE, false);
 }
 
 void raft__campaign(struct raft *r, bool transfer)
@@ -132,7 +140,7 @@ void raft__campaign(struct raft *r, bool transfer)
 		become_leader(r); /* single voter */
 		return;
 	}
-	send_votes(r, r->term, transfer ? RAFT_VOTE_TRANSFER : 0);
+	send_votes(r, r->term, transfer ? RAFT_VOTE_TRANSFER : 0, false);
 }
 
 /* Check-quorum: a leader that has not heard from a majority of voters for
@@ -177,6 +185,11 @@ void raft__tick(struct raft *r)
 			raft__broadcast_append(r, true);
 		}
 		return;
+	}
+	if ((r->role == RAFT_CANDIDATE || r->prevoting) &&
+	    ++r->heartbeat_elapsed >= r->opt.heartbeat_ticks) {
+		send_votes(r, r->prevoting ? r->term + 1 : r->term,
+			   r->vote_flags, true);
 	}
 	if (++r->election_elapsed >= r->election_timeout &&
 	    raft__config_is_voter(&r->config, r->id) &&

@@ -117,7 +117,9 @@ struct raft {
 	/* Timers, in ticks. */
 	uint32_t election_elapsed;  /* since last heard from leader/vote */
 	uint32_t election_timeout;  /* randomized, [T, 2T) */
-	uint32_t heartbeat_elapsed; /* leader: since last heartbeat */
+	uint32_t heartbeat_elapsed; /* leader: since last heartbeat;
+				       candidate: since asking for votes */
+	uint8_t vote_flags;	    /* RAFT_VOTE_* of the current campaign */
 	uint64_t rng;		    /* splitmix64 state */
 	uint64_t ticks;		    /* ticks since open (lease clock) */
 	bool prevoting;		    /* follower: pre-vote in progress */

@@ -660,6 +660,36 @@ static void follower_hears_leader_outside_its_config(void **state)
 	raft_close(r);
 }
 
+/* Regression (CI, e2e_membership): a transfer target's vote requests were
+ * dropped while its transport reconnected for the new term, and it never
+ * asked again.  A candidate (or pre-candidate) re-asks every heartbeat
+ * interval the voters that have not answered. */
+static void candidate_reasks_unanswered_voters(void **state)
+{
+	(void)state;
+	struct raft *r = open_follower(); /* node 2 of {1, 2, 3} */
+	struct raft_event camp = {.type = RAFT_EVENT_CAMPAIGN};
+	struct raft_event tick = {.type = RAFT_EVENT_TICK};
+	struct raft_update u;
+	assert_int_equal(raft_step(r, &camp, &u), 0);
+	assert_int_equal(u.n_messages, 2);
+	assert_int_equal(raft_step(r, &tick, &u), 0);
+	assert_int_equal(u.n_messages, 2); /* both asked again */
+	assert_int_equal(u.messages[0].type, RAFT_MSG_VOTE);
+	assert_int_equal(u.messages[0].term, 1);
+	struct raft_message no;
+	memset(&no, 0, sizeof(no));
+	no.type = RAFT_MSG_VOTE_RESP;
+	no.from = 1;
+	no.to = 2;
+	no.term = 1;
+	(void)recv(r, &no); /* node 1 refuses: not asked again */
+	assert_int_equal(raft_step(r, &tick, &u), 0);
+	assert_int_equal(u.n_messages, 1);
+	assert_int_equal(u.messages[0].to, 3);
+	raft_close(r);
+}
+
 static void change_and_transfer_bad_input(void **state)
 {
 	(void)state;
@@ -787,6 +817,7 @@ int main(void)
 	    cmocka_unit_test(install_snapshot_bad_input),
 	    cmocka_unit_test(install_keeps_only_a_matching_log),
 	    cmocka_unit_test(follower_hears_leader_outside_its_config),
+	    cmocka_unit_test(candidate_reasks_unanswered_voters),
 	    cmocka_unit_test(change_and_transfer_bad_input),
 	    cmocka_unit_test(feature_options_checked),
 	};
