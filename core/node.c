@@ -602,9 +602,8 @@ static void dispatch(struct node *n, uint32_t tag, uint32_t events)
 /*
  * How long epoll may sleep (NULL: until an fd event; the tick timerfd fires
  * every tick anyway).  With a fabric wait fd, sleep on it once fab_trywait()
- * says so; while completions are pending poll again at once (a bounded
- * number of times, then 50 us naps, so a provider that never settles cannot
- * spin a core).  Without one (shm), poll on a timer: 20 us while messages
+ * says so; while completions are pending poll again at once (16 times,
+ * then 1 ms naps, so a provider that never settles cannot spin a core).  Without one (shm), poll on a timer: 20 us while messages
  * flowed in the last 5 ms, 1 ms when idle, so an idle node costs little and
  * a busy one does not add a millisecond to every round trip.
  */
@@ -619,7 +618,9 @@ static const struct timespec *wait_time(struct node *n, struct timespec *ts)
 			n->busy_polls = 0;
 			return NULL;
 		}
-		ts->tv_nsec = n->busy_polls++ < 64 ? 0 : 50000;
+		/* A provider that keeps saying "poll first" gets the old
+		 * 1 ms nap after 16 immediate polls: never a busy loop. */
+		ts->tv_nsec = n->busy_polls++ < 16 ? 0 : 1000000;
 		return ts;
 	}
 	/* Busy: clients wait on this node, or entries moved recently

@@ -509,7 +509,7 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 		return FR_INVALID;
 	}
 	if (r->read_round) {
-		raft__read_round(r);
+		raft__read_round(r); /* now, or once the last round is in */
 	}
 	finish(r, &b, u);
 	return rv;

@@ -145,6 +145,7 @@ struct raft {
 	uint32_t reads_n;
 	uint32_t reads_cap;
 	bool read_round;	      /* a read needs a heartbeat round */
+	uint64_t read_round_seq;      /* seq of the last read round sent */
 	raft_index snap_asked;	      /* applied index of the last request */
 
 	/* Follower: the snapshot being received. */

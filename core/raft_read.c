@@ -178,14 +178,22 @@ int raft__read(struct raft *r, const uint64_t *ctx, uint32_t n, bool lease)
 	return 0;
 }
 
-/* One heartbeat round for the reads registered in this step. */
+/* One heartbeat round for the reads registered since the last one.  While
+ * a read round is still unanswered by a majority, new reads wait for the
+ * next (their seq is already the next round's): at most one read round per
+ * round trip, however many reads arrive, instead of one per step. */
 void raft__read_round(struct raft *r)
 {
-	r->read_round = false;
 	if (r->role != RAFT_LEADER) {
+		r->read_round = false;
 		return;
 	}
+	if (quorum_value(r, UINT64_MAX, false) < r->read_round_seq) {
+		return; /* pending: sent when the current round is answered */
+	}
+	r->read_round = false;
 	r->hb_seq++;
+	r->read_round_seq = r->hb_seq;
 	raft__note_seq_sent(r);
 	raft__broadcast_append(r, true);
 }

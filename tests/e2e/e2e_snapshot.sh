@@ -8,9 +8,14 @@
 . "$(dirname "$0")/lib.sh"
 NODES=3
 start_cluster 3
+# rma = off: with the RMA path a follower restarted while the leader kept
+# writing sometimes logs "ring write ... out of step; revoking" and then
+# stops hearing the leader about a second after installing the snapshot
+# (1-2 runs in 8 here; a transport bug, docs/operations.md "Known
+# limitations").  This test is about snapshots; it takes the message path.
 "$BIN/fabraft" cluster stop --dir "$DIR" >/dev/null
 for i in 1 2 3; do
-	printf 'snapshot-entries = 200\nsnapshot-trailing = 20\n' >>"$DIR/node$i.conf"
+	printf 'snapshot-entries = 200\nsnapshot-trailing = 20\nrma = off\n' >>"$DIR/node$i.conf"
 done
 start_cluster 3
 L=$(wait_leader 5000) || fail "no leader"
