@@ -332,6 +332,23 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 		      node_read_mode_name(n->o.read_mode));
 	resp_info_add(w, "fsync", "%s", n->o.fsync ? "on" : "off");
 	resp_info_add(w, "cluster_id", "%" PRIu64, n->o.cluster_id);
+	resp_info_section(w, "Fabric");
+	resp_info_add(w, "fab_msg_sent", "%" PRIu64, fi.msg_sent);
+	resp_info_add(w, "fab_msg_recv", "%" PRIu64, fi.msg_recv);
+	resp_info_add(w, "fab_rma_sent", "%" PRIu64, fi.rma_sent);
+	resp_info_add(w, "fab_rma_recv", "%" PRIu64, fi.rma_recv);
+	resp_info_add(w, "fab_credits_sent", "%" PRIu64, fi.credits_sent);
+	resp_info_add(w, "fab_send_again", "%" PRIu64, fi.send_again);
+	resp_info_add(w, "fab_send_noconn", "%" PRIu64, fi.send_noconn);
+	resp_info_add(w, "fab_send_errors", "%" PRIu64, fi.send_errors);
+	resp_info_add(w, "fab_rejects_auth", "%" PRIu64, fi.rejects_auth);
+	resp_info_add(w, "fab_rejects_frame", "%" PRIu64, fi.rejects_frame);
+	resp_info_add(w, "fab_rejects_ring", "%" PRIu64, fi.rejects_ring);
+	resp_info_add(w, "fab_rejects_stale", "%" PRIu64, fi.rejects_stale);
+	resp_info_add(w, "fab_ring_revokes", "%" PRIu64, fi.ring_revokes);
+	resp_info_add(w, "fab_reconnects", "%" PRIu64, fi.reconnects);
+	resp_info_add(w, "fab_ops_in_flight", "%" PRIu64, fi.ops_in_flight);
+	resp_info_add(w, "fab_ops_queued", "%" PRIu64, fi.ops_queued);
 	resp_info_section(w, "Placement");
 	if (n->have_place) {
 		resp_info_add(w, "numa_node", "%d", n->place.numa_os);

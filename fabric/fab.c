@@ -683,7 +683,6 @@ void fab_term_set(struct fab *f, raft_term term)
 		if (!f->ep.rma) {
 			continue;
 		}
-		fab_ring_reader_set_term(&p->reader, term);
 		if (p->ring_written && p->state == FAB__UP &&
 		    fab__rma_renew(f, p, true) == 0) {
 			/* Re-announce the new key and generation. */
@@ -707,8 +706,14 @@ void fab_info_get(const struct fab *f, struct fab_info *out)
 {
 	*out = f->stats;
 	out->peers_up = 0;
+	out->ops_in_flight = 0;
+	out->ops_queued = 0;
 	for (uint32_t i = 0; i < f->n_peers; i++) {
-		out->peers_up += f->peers[i].state == FAB__UP;
+		const struct fab__peer *p = &f->peers[i];
+
+		out->peers_up += p->state == FAB__UP;
+		out->ops_in_flight += p->op_post - p->op_tail;
+		out->ops_queued += p->op_head - p->op_post;
 	}
 }
 

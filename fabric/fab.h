@@ -103,13 +103,15 @@ struct fab_info {
 	uint64_t rejects_auth;	 /* HELLOs refused: cluster, node, HMAC */
 	uint64_t rejects_frame;	 /* bad frames (length, CRC, version) */
 	uint64_t rejects_ring;	 /* bad ring records (header, CRC, gen) */
-	uint64_t rejects_stale;	 /* ring records of a term < current */
+	uint64_t rejects_stale;	 /* ring records of an old generation/lap */
 	uint64_t send_again;	 /* fab_send() answered FR_AGAIN */
 	uint64_t send_noconn;	 /* fab_send() answered FR_NOCONN */
 	uint64_t send_errors;	 /* failed completions */
 	uint64_t dropped_noconn; /* frames from a peer not handshaken */
 	uint64_t reconnects;	 /* peers that came back up */
-	uint64_t ring_revokes;	 /* ring keys revoked on a newer term */
+	uint64_t ring_revokes;	 /* ring keys revoked (newer term, resync) */
+	uint64_t ops_in_flight;	 /* now: sends/writes posted, not completed */
+	uint64_t ops_queued;	 /* now: sends/writes waiting to be posted */
 };
 
 struct fab;	 /* opaque */

@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "fab_ep.h"
+#include "fab_hello.h"
 
 int fab__err(int fi_rv)
 {
@@ -120,7 +121,14 @@ int fab__ep_open(struct fab__ep *e, struct fi_info *info, bool rma,
 	e->shm = info->addr_format == FI_ADDR_STR;
 	e->need_desc = (info->domain_attr->mr_mode & FI_MR_LOCAL) != 0;
 	e->rx_cq_data = (info->mode & FI_RX_CQ_DATA) != 0;
-	e->key_next = 1;
+	/* Requested keys start at a random point: a restarted process must
+	 * not hand out the keys of its previous incarnation, or a write the
+	 * leader's provider still holds for the old process (rxm replays
+	 * deferred operations on the reconnected connection) would land in
+	 * the new process's ring instead of failing at the target. */
+	if (fab_hello_random(&e->key_next) != 0) {
+		e->key_next = (uint64_t)time(NULL) << 20;
+	}
 
 	rv = fi_fabric(info->fabric_attr, &e->fabric, NULL);
 	if (rv != 0) {
@@ -359,12 +367,16 @@ int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
 int fab__ep_mr_reg(struct fab__ep *e, void *buf, size_t len, uint64_t access,
 		   struct fid_mr **mr, char *errmsg)
 {
+	size_t key_size = e->info->domain_attr->mr_key_size;
+	uint64_t key = e->key_next++;
 	int rv;
 
 	/* Requested keys matter only without FI_MR_PROV_KEY; keep them
-	 * unique per domain anyway. */
-	rv = fi_mr_reg(e->domain, buf, len, access, 0, e->key_next++, 0, mr,
-		       NULL);
+	 * unique per domain anyway (and within the provider's key size). */
+	if (key_size > 0 && key_size < sizeof(key)) {
+		key &= (1ull << (8 * key_size)) - 1;
+	}
+	rv = fi_mr_reg(e->domain, buf, len, access, 0, key, 0, mr, NULL);
 	if (rv != 0) {
 		return fab__errmsg(errmsg, "fi_mr_reg", rv);
 	}

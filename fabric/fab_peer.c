@@ -9,8 +9,12 @@
 #include "fab_peer.h"
 #include "heap.h"
 
-/* How long an acceptor waits for the CONFIRM before starting over. */
-#define ACCEPT_TIMEOUT_MS 200u
+/* How long an acceptor waits for the CONFIRM before starting over.  The
+ * initiator is UP, writing with our descriptor, as soon as it has our ACK:
+ * giving up on a CONFIRM that is merely late (a loaded host, a node busy
+ * installing a snapshot) left the two ends on different ring generations.
+ * Generous, then; the fab__rma_recv() stale check repairs what is left. */
+#define ACCEPT_TIMEOUT_MS 2000u
 /* Least interval between two HELLOs to the same peer. */
 #define HELLO_MIN_GAP_MS 2u
 
@@ -225,6 +229,9 @@ static void hello_send(struct fab *f, struct fab__peer *p, unsigned kind,
 	} else if (f->ep.rma) {
 		fab__rma_desc(p, &h.ring);
 	}
+	if (kind == FAB_WIRE_HELLO_ACK && f->ep.rma) {
+		p->ring_exposed = true; /* usable once the ACK arrives */
+	}
 	rv = fab_hello_encode(&f->key, kind, &h, buf, sizeof(buf), &len);
 	assert(rv == 0);
 	if (fab__queue_frame(f, p, buf, len, kind) != 0) {
@@ -324,9 +331,12 @@ static void readdr(struct fab *f, struct fab__peer *p, bool seen)
 }
 
 /*
- * Start (or restart) an attempt as initiator.  A ring that has been written
- * to is re-registered (new key) before it is announced again, so a write
- * still in flight from the previous connection cannot land in it.
+ * Start (or restart) an attempt as initiator.  A ring whose descriptor the
+ * peer may have used (ring_exposed) is re-registered (new key) before it is
+ * announced again, so a
+ * write still in flight from the previous connection cannot land in it --
+ * whether or not one has arrived yet: tcp;ofi_rxm, for one, holds writes
+ * posted while a connection is down and replays them on the next one.
  */
 static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 {
@@ -335,7 +345,7 @@ static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 		p->next_try_ms = now + FAB__BACKOFF_MAX_MS;
 		return;
 	}
-	if (f->ep.rma && fab__rma_renew(f, p, p->ring_written) != 0) {
+	if (f->ep.rma && fab__rma_renew(f, p, p->ring_exposed) != 0) {
 		p->next_try_ms = now + FAB__BACKOFF_MAX_MS;
 		return;
 	}
@@ -422,6 +432,7 @@ static void peer_up(struct fab *f, struct fab__peer *p, uint64_t inc,
 	p->incarnation = inc;
 	p->ever_up = true;
 	p->state = FAB__UP;
+	p->up_ms = fab__now_ms();
 	p->backoff_ms = FAB__BACKOFF_MIN_MS;
 }
 
@@ -495,7 +506,7 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 		hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
 		return;
 	}
-	if (f->ep.rma && fab__rma_renew(f, p, p->ring_written) != 0) {
+	if (f->ep.rma && fab__rma_renew(f, p, p->ring_exposed) != 0) {
 		return;
 	}
 	p->accept_pending = false;
@@ -538,6 +549,7 @@ static bool on_ack(struct fab *f, struct fab__peer *p, const void *buf,
 	p->peer_ring = a.ring;
 	p->peer_has_ring = a.has_ring;
 	p->accept_pending = false;
+	p->ring_exposed = f->ep.rma; /* the CONFIRM lets it use our HELLO's */
 	peer_up(f, p, a.incarnation, "initiator");
 	(void)fab__queue_frame(f, p, out, n, FAB_WIRE_HELLO_CONFIRM);
 	return true;
@@ -560,9 +572,15 @@ static bool on_confirm(struct fab *f, struct fab__peer *p, const void *buf,
 		refused(f, "HELLO_CONFIRM", rv, why);
 		return true;
 	}
-	if (p->accept_pending && f->ep.rma &&
-	    fab__rma_renew(f, p, false) != 0) {
-		return true;
+	if (p->accept_pending && f->ep.rma) {
+		/* The ACK announced the next generation under the same key
+		 * (fab__rma_desc_next()): the peer's writes to the current
+		 * one came over this live connection before its CONFIRM, so
+		 * none can land later. */
+		if (fab__rma_renew(f, p, false) != 0) {
+			return true;
+		}
+		p->ring_exposed = true;
 	}
 	p->accept_pending = false;
 	p->peer_ring = p->pending_ring;

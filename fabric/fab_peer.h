@@ -106,6 +106,7 @@ struct fab__peer {
 	struct fab_ring_desc pending_ring; /* from a HELLO not confirmed */
 	bool pending_has_ring;		   /* pending_ring valid */
 	uint64_t pending_until_ms;	   /* accept_pending expires */
+	uint64_t up_ms;			   /* when it last came UP */
 	uint64_t next_try_ms;		   /* DOWN/HELLO_SENT: next HELLO */
 	uint32_t backoff_ms;		   /* current retry interval */
 	uint64_t last_hello_ms;		   /* last HELLO sent (rate limit) */
@@ -129,6 +130,9 @@ struct fab__peer {
 	struct fid_mr *ring_mr;	       /* owned */
 	uint32_t epoch;		       /* generation = epoch << 5 | slot */
 	bool ring_written;	       /* a record arrived since registration */
+	bool ring_exposed;	       /* the peer may write with our current
+					  descriptor: sent in an ACK, or in a
+					  HELLO that we then confirmed */
 	struct fab_ring_reader reader; /* head, generation, term checks */
 	uint64_t credited;	       /* last consumed position sent back */
 	bool credit_due;	       /* send a credit at the next chance */

@@ -176,12 +176,6 @@ void fab_ring_reader_reset(struct fab_ring_reader *r, uint32_t generation)
 	r->head = 0;
 }
 
-void fab_ring_reader_set_term(struct fab_ring_reader *r, raft_term term)
-{
-	if (term > r->term)
-		r->term = term;
-}
-
 uint64_t fab_ring_reader_credit(const struct fab_ring_reader *r)
 {
 	return r->head;
@@ -219,14 +213,12 @@ static int check_record(const struct fab_ring_reader *r, const uint8_t *b,
 	if (record_crc(b, b + FAB_RING_HDR_SIZE, len) !=
 	    fab__get_u32(b + OFF_CRC))
 		return FR_CORRUPT;
-	/* Checksummed but from an older lap, registration or term. */
+	/* Checksummed but from an older lap or registration. */
 	if (fab__get_u64(b + OFF_POS) != start)
 		return FR_STALE;
 	if (fab__get_u32(b + OFF_GEN) != r->generation)
 		return FR_STALE;
 	raft_term term = fab__get_u64(b + OFF_TERM);
-	if (term < r->term)
-		return FR_STALE;
 	out->payload = b + FAB_RING_HDR_SIZE;
 	out->len = len;
 	out->term = term;

@@ -66,18 +66,26 @@
  *  2. reader: a record is accepted only if its CQ data names the reader's
  *     head (or offset 0 by the wrap rule), it lies inside the ring, its
  *     header matches the CQ data (size, generation low bits, pos == head),
- *     its CRC matches, its generation is the ring's and its term is at least
- *     the reader's current term.
+ *     its CRC matches and its generation is the ring's.  The record's term
+ *     is *not* filtered here: an AppendEntries of an older term goes to
+ *     Raft, which refuses it and answers with its own term; that answer is
+ *     how a deposed leader learns of the newer term (dropping the record
+ *     would leave it leading, unanswered, for as long as it keeps a
+ *     majority elsewhere).
  *  3. A record whose CQ data is consistent with the head but whose content
- *     is corrupt or stale is rejected *and skipped* (the writer counted its
- *     space); Raft never sees it, and the leader's next batch fails the
- *     log-matching check and is retried.  CQ data that is inconsistent with
+ *     is corrupt or stale (older generation or lap) is rejected *and
+ *     skipped* (the writer counted its space); Raft never sees it, and the
+ *     leader's next batch fails the log-matching check and is retried.  CQ data that is inconsistent with
  *     the head is rejected without moving the head; the stream is then out
  *     of step and the follower must revoke the key and start a new
  *     generation (fab_ring_reader_reset()).
- *  4. Generations: the follower bumps the generation whenever it
- *     re-registers the ring (new key, e.g. on a newer term or a new leader
- *     connection).  Writes carrying another generation are stale.
+ *  4. Generations: the follower bumps the generation on every handshake
+ *     and re-registration (new key: on a newer term, and on a handshake
+ *     after the old descriptor was advertised).  Writes carrying another
+ *     generation are stale.  The key changes too, so a write aimed at an
+ *     abandoned descriptor fails at the target instead of landing: the
+ *     generation check alone would come too late on real RDMA, where the
+ *     bytes land whether or not the reader later accepts them.
  */
 
 /* "FBR2" in memory order: ring format 2 (format 1, "FBRR", checksummed
@@ -183,7 +191,6 @@ struct fab_ring_reader {
 	uint32_t size;	     /* ring bytes */
 	uint32_t generation; /* current generation */
 	uint64_t head;	     /* cumulative position of the next record */
-	raft_term term;	     /* lowest acceptable record term */
 	struct fab_ring_stats stats; /* rejection counters */
 };
 
@@ -206,10 +213,6 @@ int fab_ring_reader_init(struct fab_ring_reader *r, uint32_t size,
  * (must differ from the current one), counters kept. */
 void fab_ring_reader_reset(struct fab_ring_reader *r, uint32_t generation);
 
-/** Records with a term below @term are stale from now on (call when the
- * follower's current term rises).  Never lowers the term. */
-void fab_ring_reader_set_term(struct fab_ring_reader *r, raft_term term);
-
 /**
  * Validate the record that a completion with @cq_data announces in @mem (the
  * ring's @r->size bytes, borrowed).  On success @out points into @mem and
@@ -219,12 +222,13 @@ void fab_ring_reader_set_term(struct fab_ring_reader *r, raft_term term);
  * (e.g. decode it and step Raft, which copies entries) before it returns
  * credit covering it.  The payload is an APPEND frame: decode it with
  * fab_wire_decode() and drop it unless the message's term equals
- * @out->term.  Returns:
+ * @out->term (the term is not compared with the follower's: Raft answers
+ * an old leader with its newer term).  Returns:
  *  0             accepted (stats.accepted)
  *  FR_MALFORMED  CQ data inconsistent with the head or out of bounds; head
  *                unchanged (stats.bad_cq)
  *  FR_STALE      generation in CQ data differs (head unchanged), or the
- *                record's term < r->term or its generation is old (skipped)
+ *                record's generation or lap position is old (skipped)
  *                (stats.stale)
  *  FR_CORRUPT    bad magic, header/CQ mismatch or CRC (skipped)
  *                (stats.corrupt)

@@ -17,6 +17,20 @@
  * and sends it.
  */
 
+/* Stale writes are expected only around a handshake (writes in flight for
+ * the generation it replaced); later ones mean the ends disagree. */
+#define STALE_GRACE_MS 1000u
+
+#define EPOCH_MASK ((1u << (32 - FAB__SLOT_BITS)) - 1)
+
+/* The epoch after @epoch (never 0, which no ring uses after its first
+ * handshake). */
+static uint32_t epoch_next(uint32_t epoch)
+{
+	epoch = (epoch + 1) & EPOCH_MASK;
+	return epoch == 0 ? 1 : epoch;
+}
+
 static uint32_t generation(const struct fab__peer *p)
 {
 	return (p->epoch << FAB__SLOT_BITS) | p->slot;
@@ -30,6 +44,7 @@ static int ring_register(struct fab *f, struct fab__peer *p, char *errmsg)
 
 int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg)
 {
+	uint64_t r64;
 	int rv;
 
 	p->ring = fab__mem_alloc(f, f->opt.ring_bytes);
@@ -42,7 +57,14 @@ int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg)
 	if (rv != 0) {
 		return rv;
 	}
-	p->epoch = 0;
+	/* A random first epoch: generations then differ between this
+	 * process and its previous incarnation, so the leader files its
+	 * failed writes to the old ring as stale instead of as a broken
+	 * connection. */
+	if (fab_hello_random(&r64) != 0) {
+		r64 = 0;
+	}
+	p->epoch = (uint32_t)r64 & EPOCH_MASK;
 	rv = fab_ring_reader_init(&p->reader, f->opt.ring_bytes, generation(p));
 	assert(rv == 0);
 	return 0;
@@ -72,14 +94,11 @@ int fab__rma_renew(struct fab *f, struct fab__peer *p, bool revoke)
 		}
 		f->stats.ring_revokes++;
 	}
-	p->epoch = (p->epoch + 1) & ((1u << (32 - FAB__SLOT_BITS)) - 1);
-	if (p->epoch == 0) {
-		p->epoch = 1;
-	}
+	p->epoch = epoch_next(p->epoch);
 	fab_ring_reader_reset(&p->reader, generation(p));
-	fab_ring_reader_set_term(&p->reader, f->term);
 	p->credited = 0;
 	p->ring_written = false;
+	p->ring_exposed = false;
 	return 0;
 }
 
@@ -95,10 +114,7 @@ void fab__rma_desc_next(const struct fab__peer *p, struct fab_ring_desc *d)
 {
 	struct fab__peer next = *p;
 
-	next.epoch = (p->epoch + 1) & ((1u << (32 - FAB__SLOT_BITS)) - 1);
-	if (next.epoch == 0) {
-		next.epoch = 1;
-	}
+	next.epoch = epoch_next(p->epoch);
 	fab__rma_desc(p, d);
 	d->generation = generation(&next);
 }
@@ -208,6 +224,22 @@ void fab__rma_recv(struct fab *f, uint64_t cq_data)
 		break;
 	case FR_STALE:
 		f->stats.rejects_stale++;
+		if (p->state == FAB__UP && !p->accept_pending &&
+		    fab__now_ms() - p->up_ms > STALE_GRACE_MS) {
+			/* Writes for an old generation this long after the
+			 * handshake: the peer writes with a descriptor we no
+			 * longer read (a handshake one side gave up on).
+			 * Nothing of ours would tell it; start over. */
+			fab__log(f, FAB_LOG_WARN,
+				 "peer %u writes to an old ring generation; "
+				 "revoking and reconnecting",
+				 p->id);
+			if (fab__rma_renew(f, p, true) == 0) {
+				fab__peer_down(f, p, "stale ring writes");
+				p->next_try_ms = 0;
+			}
+			return;
+		}
 		break;
 	case FR_CORRUPT:
 		f->stats.rejects_ring++;

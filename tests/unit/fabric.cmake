@@ -2,6 +2,9 @@
 if(TARGET fabraft_fabric)
 	fabraft_test(test_fab SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_fab.c
 		LIBS fabraft_fabric TIMEOUT 60)
+	fabraft_test(test_fab_pair
+		SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_fab_pair.c
+		LIBS fabraft_fabric TIMEOUT 60)
 
 	add_executable(fab_mp ${CMAKE_SOURCE_DIR}/tests/fabric/fab_mp.c)
 	set_target_properties(fab_mp PROPERTIES
@@ -14,7 +17,7 @@ if(TARGET fabraft_fabric)
 		foreach(path msg rma)
 			set(scenarios deliver reconnect)
 			if(path STREQUAL rma)
-				list(APPEND scenarios wrap credit reject)
+				list(APPEND scenarios wrap credit reject crash)
 			else()
 				list(APPEND scenarios auth)
 			endif()
