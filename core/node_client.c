@@ -347,6 +347,7 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "fab_rejects_stale", "%" PRIu64, fi.rejects_stale);
 	resp_info_add(w, "fab_ring_revokes", "%" PRIu64, fi.ring_revokes);
 	resp_info_add(w, "fab_reconnects", "%" PRIu64, fi.reconnects);
+	resp_info_add(w, "fab_ops_abandoned", "%" PRIu64, fi.ops_abandoned);
 	resp_info_add(w, "fab_ops_in_flight", "%" PRIu64, fi.ops_in_flight);
 	resp_info_add(w, "fab_ops_queued", "%" PRIu64, fi.ops_queued);
 	resp_info_section(w, "Placement");

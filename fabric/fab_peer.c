@@ -254,6 +254,34 @@ static struct fab__peer *addr_owner(struct fab *f, const struct fab__peer *p,
 }
 
 /*
+ * The peer's address is being replaced: its old connection (tcp;ofi_rxm) or
+ * region (shm) is gone, and libfabric 1.17 never completes some operations
+ * posted to it -- neither success nor error.  Sends are released in FIFO
+ * order, so one such operation held up every later one and the queue
+ * filled for good: a leader never reached its restarted follower again
+ * (e2e_snapshot with RMA, fab_ops_in_flight stuck at queue_max_msgs).
+ * Count them as done.  A late completion for one finds it no longer posted
+ * and is ignored; only if its slot had been reused (queue_max_msgs
+ * operations later) could it be taken for the new one's, which at worst
+ * lets that frame's bytes be reused early -- the receiver's CRC32C checks
+ * refuse such a frame and Raft resends.
+ */
+static void abandon_posted(struct fab *f, struct fab__peer *p)
+{
+	uint32_t max = f->opt.queue_max_msgs;
+
+	for (uint32_t i = p->op_tail; i != p->op_post; i++) {
+		struct fab__op *op = &p->ops[i % max];
+
+		if (op->state == FAB__OP_POSTED) {
+			op->state = FAB__OP_DONE;
+			f->stats.ops_abandoned++;
+		}
+	}
+	release(f, p);
+}
+
+/*
  * shm: a restarted peer has a region under a new epoch (fab_ep.h); insert
  * it when it is newer than the one in the AV.  @seen: the peer has just
  * sent us a frame, so its newest region is initialised (no minimum age).
@@ -287,6 +315,7 @@ static void readdr_shm(struct fab *f, struct fab__peer *p, bool seen)
 	fab__log(f, FAB_LOG_INFO, "peer %u: shm region epoch %llu (was %llu)",
 		 p->id, (unsigned long long)epoch,
 		 (unsigned long long)p->shm_epoch);
+	abandon_posted(f, p);
 	p->addr = addr;
 	p->shm_epoch = epoch;
 }
@@ -312,6 +341,7 @@ static void readdr(struct fab *f, struct fab__peer *p, bool seen)
 		fab__log(f, FAB_LOG_DEBUG, "peer %u: fi_av_remove failed",
 			 p->id);
 	}
+	abandon_posted(f, p);
 	rv =
 	    fab__ep_av_insert(&f->ep, p->host, p->port, 0, &p->addr, f->errmsg);
 	if (rv == 0 && addr_owner(f, p, p->addr) != NULL) {

@@ -37,7 +37,9 @@
  *   reconnect 2 nodes: the follower exits mid-stream and is restarted; the
  *             leader reconnects and delivery resumes.
  *   crash     2 nodes, rma: the follower is SIGKILLed while the leader keeps
- *             a window of APPENDs in flight, and restarted; the restarted
+ *             a window of APPENDs in flight, and restarted 1.5 s later
+ *             (the leader's HELLO retries meanwhile went nowhere); the
+ *             restarted
  *             follower must resume from the leader's new ring position
  *             without a single out-of-step write (nothing aimed at the dead
  *             process's ring may land in the new one: regression for
@@ -763,6 +765,12 @@ int main(int argc, char **argv)
 				failed = 1;
 			}
 			if (restart) {
+				if (killed) {
+					/* Stay dead a while: the leader
+					 * retries its HELLO to a missing
+					 * peer, posting into the void. */
+					usleep(1500 * 1000);
+				}
 				args[1][6] = "2";
 				pids[1] = spawn(argv[0], args[1]);
 				continue;
