@@ -348,6 +348,7 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "fab_ring_revokes", "%" PRIu64, fi.ring_revokes);
 	resp_info_add(w, "fab_reconnects", "%" PRIu64, fi.reconnects);
 	resp_info_add(w, "fab_ops_abandoned", "%" PRIu64, fi.ops_abandoned);
+	resp_info_add(w, "fab_queue_stalls", "%" PRIu64, fi.queue_stalls);
 	resp_info_add(w, "fab_ops_in_flight", "%" PRIu64, fi.ops_in_flight);
 	resp_info_add(w, "fab_ops_queued", "%" PRIu64, fi.ops_queued);
 	resp_info_section(w, "Placement");
@@ -379,8 +380,6 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "send_dropped", "%" PRIu64, n->c.send_dropped);
 	resp_info_add(w, "wal_batches", "%" PRIu64, ws.batches);
 	resp_info_add(w, "wal_fsyncs", "%" PRIu64, ws.fsyncs);
-	resp_info_add(w, "fab_rejects_auth", "%" PRIu64, fi.rejects_auth);
-	resp_info_add(w, "fab_rejects_frame", "%" PRIu64, fi.rejects_frame);
 	resp_info_add(w, "kvc_digest", "%016" PRIx64, kvc_digest(n->kvc));
 }
 

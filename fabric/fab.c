@@ -519,11 +519,15 @@ static void on_error(struct fab *f)
 	}
 	op = op_lookup(f, e.op_context);
 	if (op == NULL) {
+		fab__log(f, FAB_LOG_DEBUG, "error for no op: %s flags %llx",
+			 fi_strerror((int)e.err), (unsigned long long)e.flags);
 		f->stats.rejects_ring++;
 		return;
 	}
 	if (op->kind == FAB__OP_RECV) {
 		f->stats.rejects_frame++; /* e.g. truncated: too large */
+		fab__log(f, FAB_LOG_DEBUG, "receive failed: %s",
+			 fi_strerror((int)e.err));
 		if (e.err != FI_ECANCELED) {
 			(void)rx_post(f, op);
 		}

@@ -112,6 +112,7 @@ struct fab_info {
 	uint64_t ring_revokes;	 /* ring keys revoked (newer term, resync) */
 	uint64_t ops_abandoned;	 /* posted to a replaced address, never
 				    completed: counted as done */
+	uint64_t queue_stalls;	 /* full queues that did not move for 2 s */
 	uint64_t ops_in_flight;	 /* now: sends/writes posted, not completed */
 	uint64_t ops_queued;	 /* now: sends/writes waiting to be posted */
 };

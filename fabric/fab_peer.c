@@ -15,6 +15,13 @@
  * installing a snapshot) left the two ends on different ring generations.
  * Generous, then; the fab__rma_recv() stale check repairs what is left. */
 #define ACCEPT_TIMEOUT_MS 2000u
+/* A full send queue whose oldest operation has not completed for this
+ * long is stuck, not busy: some operations never complete (libfabric 1.17,
+ * e.g. a write into a ring whose key the peer revoked, over tcp;ofi_rxm). */
+#define QUEUE_STUCK_MS 2000u
+/* Copies of one HELLO after which the acceptor answers over a new
+ * connection (on_hello()). */
+#define ACK_REPEATS_READDR 3u
 /* Least interval between two HELLOs to the same peer. */
 #define HELLO_MIN_GAP_MS 2u
 
@@ -65,8 +72,14 @@ struct fab__op *fab__queue_reserve(struct fab__peer *p, uint32_t len,
 	uint64_t skip = off + len > bytes_max ? bytes_max - off : 0;
 	struct fab__op *op;
 
-	if (p->op_head - p->op_tail >= msgs_max || len > bytes_max ||
+	if (len > bytes_max) {
+		return NULL;
+	}
+	if (p->op_head - p->op_tail >= msgs_max ||
 	    (p->head - p->tail) + skip + len > bytes_max) {
+		if (p->full_since_ms == 0) {
+			p->full_since_ms = fab__now_ms(); /* fab__peer_tick() */
+		}
 		return NULL;
 	}
 	op = &p->ops[p->op_head % msgs_max];
@@ -103,15 +116,19 @@ static void release(struct fab *f, struct fab__peer *p)
 		p->tail = op->end;
 		op->state = FAB__OP_FREE;
 		p->op_tail++;
+		p->full_since_ms = 0; /* the queue moves */
 	}
-	if (p->op_tail == p->op_head) {
+	if (p->op_tail == p->op_head && p->head >= p->no_rewind_below) {
 		/* Empty: start the next frame at the arena's first byte
 		 * again.  A one-at-a-time exchange then keeps reusing the
 		 * same, cache-hot bytes instead of touring the whole arena
 		 * (a 64 KiB APPEND's copy cost 2-3x more from cold lines).
-		 * No op refers to a position now, so moving both is safe. */
+		 * No op refers to a position now, so moving both is safe --
+		 * unless ops were abandoned (abandon_posted()): the provider
+		 * may still read their bytes, so those wait a whole lap. */
 		p->head = 0;
 		p->tail = 0;
+		p->no_rewind_below = 0;
 	}
 }
 
@@ -200,6 +217,42 @@ int fab__queue_frame(struct fab *f, struct fab__peer *p, const void *buf,
 	return 0;
 }
 
+/*
+ * The peer's address is being replaced: its old connection (tcp;ofi_rxm) or
+ * region (shm) is gone, and libfabric 1.17 never completes some operations
+ * posted to it -- neither success nor error.  Sends are released in FIFO
+ * order, so one such operation held up every later one and the queue
+ * filled for good: a leader never reached its restarted follower again
+ * (e2e_snapshot with RMA, fab_ops_in_flight stuck at queue_max_msgs).
+ * Count them as done.  A late completion for one finds it no longer posted
+ * and is ignored; only if its slot had been reused (queue_max_msgs
+ * operations later) could it be taken for the new one's, which at worst
+ * lets that frame's bytes be reused early -- the receiver's CRC32C checks
+ * refuse such a frame and Raft resends.  The abandoned bytes themselves
+ * are not reused for a whole lap of the arena (no rewind to offset 0):
+ * on a live connection (a re-handshake, not a restart) the provider may
+ * still send them, and the sockets provider reads them late -- rewinding
+ * at once overwrote a pending reply with the next HELLO.
+ */
+static void abandon_posted(struct fab *f, struct fab__peer *p)
+{
+	uint32_t max = f->opt.queue_max_msgs;
+
+	if (p->op_tail != p->op_post) {
+		p->no_rewind_below = p->head + f->opt.queue_max_bytes;
+	}
+
+	for (uint32_t i = p->op_tail; i != p->op_post; i++) {
+		struct fab__op *op = &p->ops[i % max];
+
+		if (op->state == FAB__OP_POSTED) {
+			op->state = FAB__OP_DONE;
+			f->stats.ops_abandoned++;
+		}
+	}
+	release(f, p);
+}
+
 /* ------------------------------------------------------------------ */
 /* Handshake                                                           */
 
@@ -234,6 +287,8 @@ static void hello_send(struct fab *f, struct fab__peer *p, unsigned kind,
 	}
 	rv = fab_hello_encode(&f->key, kind, &h, buf, sizeof(buf), &len);
 	assert(rv == 0);
+	fab__log(f, FAB_LOG_DEBUG, "peer %u: send %s (state %u, pending %d)",
+		 p->id, fab_wire_kind_name(kind), p->state, p->accept_pending);
 	if (fab__queue_frame(f, p, buf, len, kind) != 0) {
 		fab__log(f, FAB_LOG_DEBUG, "peer %u: queue full for %s", p->id,
 			 fab_wire_kind_name(kind));
@@ -251,34 +306,6 @@ static struct fab__peer *addr_owner(struct fab *f, const struct fab__peer *p,
 		}
 	}
 	return NULL;
-}
-
-/*
- * The peer's address is being replaced: its old connection (tcp;ofi_rxm) or
- * region (shm) is gone, and libfabric 1.17 never completes some operations
- * posted to it -- neither success nor error.  Sends are released in FIFO
- * order, so one such operation held up every later one and the queue
- * filled for good: a leader never reached its restarted follower again
- * (e2e_snapshot with RMA, fab_ops_in_flight stuck at queue_max_msgs).
- * Count them as done.  A late completion for one finds it no longer posted
- * and is ignored; only if its slot had been reused (queue_max_msgs
- * operations later) could it be taken for the new one's, which at worst
- * lets that frame's bytes be reused early -- the receiver's CRC32C checks
- * refuse such a frame and Raft resends.
- */
-static void abandon_posted(struct fab *f, struct fab__peer *p)
-{
-	uint32_t max = f->opt.queue_max_msgs;
-
-	for (uint32_t i = p->op_tail; i != p->op_post; i++) {
-		struct fab__op *op = &p->ops[i % max];
-
-		if (op->state == FAB__OP_POSTED) {
-			op->state = FAB__OP_DONE;
-			f->stats.ops_abandoned++;
-		}
-	}
-	release(f, p);
 }
 
 /*
@@ -384,16 +411,31 @@ static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 	}
 	p->state = FAB__HELLO_SENT;
 	p->writer_ok = false;
+	p->writer_paused = false;
 	hello_send(f, p, FAB_WIRE_HELLO, 0);
 }
 
 bool fab__peer_needs_clock(const struct fab__peer *p)
 {
-	return p->state != FAB__UP || p->accept_pending;
+	return p->state != FAB__UP || p->accept_pending || p->full_since_ms;
 }
 
 void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 {
+	if (p->full_since_ms != 0 && now >= p->full_since_ms + QUEUE_STUCK_MS) {
+		fab__log(f, FAB_LOG_WARN,
+			 "peer %u: send queue full for %u ms with %u "
+			 "operations not completed; abandoning them and "
+			 "reconnecting",
+			 p->id, QUEUE_STUCK_MS, p->op_post - p->op_tail);
+		f->stats.queue_stalls++;
+		abandon_posted(f, p);
+		p->full_since_ms = 0;
+		if (p->state == FAB__UP || p->state == FAB__ACCEPTING) {
+			fab__peer_down(f, p, "send queue stuck");
+			p->next_try_ms = 0;
+		}
+	}
 	switch (p->state) {
 	case FAB__DOWN:
 		if (now >= p->next_try_ms) {
@@ -426,6 +468,8 @@ void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 	}
 	if (p->accept_pending && now >= p->pending_until_ms) {
 		p->accept_pending = false; /* it was a late copy */
+		p->writer_ok = p->writer_paused; /* the ring is still good */
+		p->writer_paused = false;
 	}
 	if (p->state == FAB__UP && f->ep.rma) {
 		fab__rma_credit_flush(f, p);
@@ -440,6 +484,7 @@ void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why)
 	}
 	p->state = FAB__DOWN;
 	p->writer_ok = false;
+	p->writer_paused = false;
 	p->accept_pending = false;
 	p->next_try_ms = fab__now_ms() + p->backoff_ms;
 }
@@ -447,6 +492,7 @@ void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why)
 static void peer_up(struct fab *f, struct fab__peer *p, uint64_t inc,
 		    const char *role)
 {
+	p->writer_paused = false;
 	if (f->ep.rma && p->peer_has_ring) {
 		p->writer_ok =
 		    fab_ring_writer_init(&p->writer, &p->peer_ring) == 0;
@@ -497,6 +543,10 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 		return;
 	}
 	p = fab__peer_by_id(f, h.from);
+	if (p != NULL) {
+		fab__log(f, FAB_LOG_DEBUG, "peer %u: got HELLO (state %u)",
+			 p->id, p->state);
+	}
 	if (p == NULL || (f->ep.rma && !h.has_ring)) {
 		refused(f, "HELLO", FR_MISMATCH, "unknown sender or no ring");
 		return;
@@ -517,7 +567,19 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 	if ((p->state == FAB__ACCEPTING || p->accept_pending) &&
 	    h.nonce == p->peer_nonce) {
 		/* A retransmitted HELLO: repeat the same ACK, so that the
-		 * CONFIRM for either copy matches. */
+		 * CONFIRM for either copy matches.  If the peer keeps asking,
+		 * our ACKs are not reaching it: tcp;ofi_rxm kept sending on
+		 * the connection the peer had dropped when it re-inserted our
+		 * address (its HELLOs came in on the new one).  Take a fresh
+		 * address entry, and so a fresh connection, too. */
+		if (++p->ack_repeats >= ACK_REPEATS_READDR && !f->ep.shm) {
+			fab__log(f, FAB_LOG_INFO,
+				 "peer %u: HELLO repeated %u times; "
+				 "reconnecting to answer",
+				 p->id, p->ack_repeats);
+			readdr(f, p, true);
+			p->ack_repeats = 0;
+		}
 		hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
 		return;
 	}
@@ -526,13 +588,21 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 	}
 	p->peer_nonce = h.nonce;
 	p->peer_inc = h.incarnation;
+	p->ack_repeats = 0;
 	p->pending_ring = h.ring;
 	p->pending_has_ring = h.has_ring;
 	if (p->state == FAB__UP && h.incarnation == p->incarnation) {
 		/* Keep the live connection until the CONFIRM shows this
-		 * HELLO is current (not a late copy). */
+		 * HELLO is current (not a late copy).  But stop writing into
+		 * the peer's ring meanwhile: a current HELLO means the peer
+		 * renewed it, probably under a new key, and over
+		 * tcp;ofi_rxm a write with a revoked key costs the whole
+		 * connection -- our ACKs with it, again and again (APPENDs
+		 * go as messages until the CONFIRM). */
 		p->accept_pending = true;
 		p->pending_until_ms = now + ACCEPT_TIMEOUT_MS;
+		p->writer_paused = p->writer_paused || p->writer_ok;
+		p->writer_ok = false;
 		hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
 		return;
 	}
@@ -542,6 +612,7 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 	p->accept_pending = false;
 	p->state = FAB__ACCEPTING;
 	p->writer_ok = false;
+	p->writer_paused = false;
 	p->next_try_ms = now + ACCEPT_TIMEOUT_MS;
 	hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
 }

@@ -117,6 +117,10 @@ struct fab__peer {
 	void *arena_desc;	 /* fi_mr_desc of arena_mr */
 	uint64_t head;		 /* arena position of the next op */
 	uint64_t tail;		 /* arena position of the oldest op */
+	uint64_t no_rewind_below; /* keep going round until head gets here */
+	uint64_t full_since_ms;	  /* queue full since (0: it is not) */
+	uint32_t ack_repeats;	  /* copies of the HELLO we are answering */
+	bool writer_paused;	  /* writer_ok cleared by accept_pending */
 	struct fab__op *ops;	 /* owned, queue_max_msgs, FIFO circle */
 	uint32_t op_head;	 /* next free op index (cumulative) */
 	uint32_t op_post;	 /* next op to post (cumulative) */
