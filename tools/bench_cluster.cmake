@@ -10,7 +10,8 @@ target_sources(fabraft-bench PRIVATE
 	bench_cluster_opts.c bench_cluster_out.c bench_cluster_plan.c
 	bench_cluster_plot.c bench_cluster_proc.c bench_cluster_rb.c
 	bench_cluster_redis.c bench_cluster_resp.c bench_cluster_srv.c
-	bench_cluster_targets.c bench_cluster_work.c fabraft_resp.c)
+	bench_cluster_targets.c bench_cluster_thr.c bench_cluster_work.c
+	fabraft_resp.c)
 set(FABRAFT_BENCH_LIBS_cluster Threads::Threads)
 if(CURL_FOUND)
 	target_compile_definitions(fabraft-bench PRIVATE BC_HAVE_CURL)
