@@ -12,25 +12,10 @@
 /* INFO of 127.0.0.1:@port into a malloc'd string, NULL if unreachable. */
 static char *info_of(int port)
 {
-	const char *argv[] = {"INFO"};
-	struct rc_conn c;
-	struct rc_reply r;
 	char addr[32];
-	char *s = NULL;
 
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	if (rc_connect(&c, addr, 300) != 0) {
-		rc_close(&c);
-		return NULL;
-	}
-	if (rc_command(&c, &r, 1, argv) == 0 && r.type == '$' &&
-	    r.len != SIZE_MAX) {
-		s = r.str;
-		r.str = NULL;
-	}
-	rc_reply_free(&r);
-	rc_close(&c);
-	return s;
+	return rc_info(addr, 300, rc_connect);
 }
 
 static int write_secret(const char *path)

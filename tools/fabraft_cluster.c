@@ -447,23 +447,7 @@ int cl_stop(const struct cl *c)
 
 char *cl_info(const char *addr, int timeout_ms)
 {
-	const char *argv[] = {"INFO"};
-	struct rc_conn cn;
-	struct rc_reply r;
-	char *s = NULL;
-
-	if (cl_connect(&cn, addr, timeout_ms) != 0) {
-		rc_close(&cn);
-		return NULL;
-	}
-	if (rc_command(&cn, &r, 1, argv) == 0 && r.type == '$' &&
-	    r.len != SIZE_MAX) {
-		s = r.str;
-		r.str = NULL;
-	}
-	rc_reply_free(&r);
-	rc_close(&cn);
-	return s;
+	return rc_info(addr, timeout_ms, cl_connect);
 }
 
 int cl_leader(const struct cl *c, int timeout_ms, int skip)
