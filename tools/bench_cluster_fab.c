@@ -8,6 +8,7 @@
 
 #include "bench_cluster.h"
 #include "fabraft_resp.h"
+#include "fabraft_secret.h"
 
 /* INFO of 127.0.0.1:@port into a malloc'd string, NULL if unreachable. */
 static char *info_of(int port)
@@ -16,30 +17,6 @@ static char *info_of(int port)
 
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
 	return rc_info(addr, 300, rc_connect);
-}
-
-static int write_secret(const char *path)
-{
-	unsigned char raw[16];
-	FILE *f;
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
-		if (fd >= 0) {
-			close(fd);
-		}
-		return -1;
-	}
-	close(fd);
-	f = fopen(path, "w");
-	if (f == NULL) {
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		fprintf(f, "%02x", raw[i]);
-	}
-	fprintf(f, "\n");
-	return fclose(f) == 0 ? 0 : -1;
 }
 
 /* Every node up, one leader that every node names.  Index or -1. */
@@ -156,7 +133,7 @@ int bc_fab_start(const struct bc_opts *o, const struct bc_spec *s,
 	}
 	snprintf(path, sizeof(path), "%s/secret", sv->dir);
 	base = bc_ports(3 * sv->n);
-	if (base < 0 || write_secret(path) != 0) {
+	if (base < 0 || cl_secret_write(path) != 0) {
 		snprintf(err, cap, "no free ports or cannot write %s", path);
 		return -1;
 	}
