@@ -12,31 +12,15 @@
 
 struct node_pending *node__pending_push(struct node *n)
 {
-	struct node_pending *p;
+	int rv;
+	struct node_pending *p =
+	    node__fifo_reserve(n->pend, sizeof(*p), &n->pend_head, &n->pend_n,
+			       &n->pend_cap, 256, PENDING_MAX, &rv);
 
-	if (n->pend_n == n->pend_cap) {
-		size_t live = n->pend_n - n->pend_head;
-
-		if (n->pend_head > 0) { /* reuse the popped front first */
-			memmove(n->pend, &n->pend[n->pend_head],
-				live * sizeof(*p));
-			n->pend_head = 0;
-			n->pend_n = live;
-		}
-		if (n->pend_n == n->pend_cap) {
-			size_t cap = n->pend_cap ? n->pend_cap * 2 : 256;
-
-			if (cap > PENDING_MAX) {
-				return NULL;
-			}
-			p = fr_realloc(n->pend, cap * sizeof(*p));
-			if (p == NULL) {
-				return NULL;
-			}
-			n->pend = p;
-			n->pend_cap = cap;
-		}
+	if (p == NULL) {
+		return NULL; /* over PENDING_MAX or out of memory */
 	}
+	n->pend = p;
 	p = &n->pend[n->pend_n++];
 	memset(p, 0, sizeof(*p));
 	return p;

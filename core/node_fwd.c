@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,25 +135,15 @@ void node__fwd_free(struct node *n)
 static int q_push(struct node_fwd *f, const struct resp_req *req, bool swallow,
 		  size_t bytes)
 {
-	if (f->q_n == f->q_cap) {
-		if (f->q_head > 0) {
-			memmove(f->q, &f->q[f->q_head],
-				(f->q_n - f->q_head) * sizeof(*f->q));
-			f->q_n -= f->q_head;
-			f->q_head = 0;
-		}
-		if (f->q_n == f->q_cap) {
-			size_t cap = f->q_cap ? f->q_cap * 2 : 256;
-			struct node_fwd_req *q =
-			    fr_realloc(f->q, cap * sizeof(*q));
+	int rv;
+	struct node_fwd_req *q =
+	    node__fifo_reserve(f->q, sizeof(*q), &f->q_head, &f->q_n, &f->q_cap,
+			       256, SIZE_MAX, &rv);
 
-			if (q == NULL) {
-				return FR_NOMEM;
-			}
-			f->q = q;
-			f->q_cap = cap;
-		}
+	if (q == NULL) {
+		return rv;
 	}
+	f->q = q;
 	memset(&f->q[f->q_n], 0, sizeof(f->q[0]));
 	if (req != NULL) {
 		f->q[f->q_n].req = *req;

@@ -192,6 +192,19 @@ void node__persisted_check(struct node *n);
 void node__pending_timeouts(struct node *n);
 void node__pending_free(struct node *n);
 
+/* node_vec.c: room for one more element at the end of the FIFO array @arr
+ * (borrowed; elements of @size bytes, live ones in [*head, *n), *cap
+ * allocated).  If it is full, the live elements first slide down over the
+ * popped front (*head becomes 0, *n shrinks by the old *head); if it has no
+ * popped front, it is reallocated to twice *cap (@cap_first when empty).
+ * Returns the array to use from now on (arr itself unless it moved), or
+ * NULL with *@err = FR_BUSY (more than @cap_max elements, or the byte size
+ * would overflow) or FR_NOMEM; @arr then stays valid and owned by the
+ * caller. */
+void *node__fifo_reserve(void *arr, size_t size, size_t *head, size_t *n,
+			 size_t *cap, size_t cap_first, size_t cap_max,
+			 int *err);
+
 /* node_read.c: ReadIndex / lease reads. */
 int node__read_queue(struct node *n, const struct resp_req *req, uint32_t argc,
 		     const struct resp_arg *argv);

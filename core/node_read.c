@@ -36,33 +36,21 @@ static const char timed_out[] = "-TRYAGAIN timed out; retry\r\n";
 int node__read_queue(struct node *n, const struct resp_req *req, uint32_t argc,
 		     const struct resp_arg *argv)
 {
-	if (n->rq_n == n->rq_cap) {
-		size_t live = n->rq_n - n->rq_head;
-		if (n->rq_head > 0) {
-			memmove(n->rq, &n->rq[n->rq_head],
-				live * sizeof(*n->rq));
-			n->rq_unsent -= n->rq_head;
-			n->rq_eval -= n->rq_head;
-			n->rq_head = 0;
-			n->rq_n = live;
-		}
-		if (n->rq_n == n->rq_cap) {
-			size_t cap = n->rq_cap ? n->rq_cap * 2 : 256;
-			struct node_read *q;
-			if (cap > RQ_MAX) {
-				return FR_BUSY;
-			}
-			q = fr_realloc(n->rq, cap * sizeof(*q));
-			if (q == NULL) {
-				return FR_NOMEM;
-			}
-			n->rq = q;
-			n->rq_cap = cap;
-		}
+	size_t head = n->rq_head;
+	int rv = 0;
+	struct node_read *q =
+	    node__fifo_reserve(n->rq, sizeof(*q), &n->rq_head, &n->rq_n,
+			       &n->rq_cap, 256, RQ_MAX, &rv);
+	/* Indexes into the queue follow its front if it slid down. */
+	n->rq_unsent -= head - n->rq_head;
+	n->rq_eval -= head - n->rq_head;
+	if (q == NULL) {
+		return rv;
 	}
+	n->rq = q;
 	struct node_read *r = &n->rq[n->rq_n];
 	memset(r, 0, sizeof(*r));
-	int rv = node__copy_args(argc, argv, &r->argv);
+	rv = node__copy_args(argc, argv, &r->argv);
 	if (rv != 0) {
 		return rv;
 	}

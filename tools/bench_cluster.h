@@ -238,7 +238,7 @@ struct bc_load {
 	uint64_t t_end_ns;	    /* and ends; then the threads stop */
 	uint32_t keys_per_client;   /* key space of each client */
 	uint32_t chains_per_client; /* KV-cache chains of each client */
-	struct bc_result *res;	    /* merged results (under lock) */
+	struct bc_result *res;	    /* merged results (after the join) */
 	volatile uint64_t done_ops; /* progress, all threads */
 	/* Called by bc_load_wait(): at the window's start and end exactly
 	 * (counter snapshots) and every 250 ms (the progress line). */
@@ -249,6 +249,36 @@ struct bc_load {
 /** The calling thread of a driver, while its client threads run: calls
  * ld->tick until t_end_ns (or SIGINT), and once more after it. */
 void bc_load_wait(struct bc_load *ld);
+
+/* The part of a load driver's client thread that bc_run_threads() fills
+ * in and reads; each driver's thread struct begins with one. */
+struct bc_thr {
+	struct bc_load *ld; /* the cell (shared) */
+	int index;	    /* this thread, from 0 */
+	int first;	    /* first client number */
+	int n;		    /* clients */
+	struct bc_result r; /* this thread's counts (merged at the end) */
+};
+
+/* How bc_run_threads() sets up, runs and frees one driver's threads. */
+struct bc_thr_ops {
+	size_t size; /* bytes of the driver's thread struct */
+	/* Set up t's clients; 0 or -1.  Runs for thread 0, 1, ... until one
+	 * fails. */
+	int (*init)(struct bc_thr *t);
+	/* The thread (its argument is the struct bc_thr *): drive until
+	 * t_end_ns or bc_stop; count into t->r. */
+	void *(*main)(void *t);
+	/* Free what init made; runs for every thread, also one whose init
+	 * failed or never ran (then all but the bc_thr part is zero). */
+	void (*fini)(struct bc_thr *t);
+	const char *setup_error; /* res->error when a thread cannot start */
+};
+
+/** Split ld->spec->clients over ld->threads threads of @ops (borrowed),
+ * start them, call bc_load_wait(), join them and merge their counts into
+ * ld->res.  0, or -1 with res->error set. */
+int bc_run_threads(struct bc_load *ld, const struct bc_thr_ops *ops);
 
 /** Drive a RESP server (fabraft or redis) as @ld describes; blocks until
  * t_end_ns.  0, or -1 with res->error set. */

@@ -8,53 +8,15 @@
 
 #include "bench_cluster.h"
 #include "fabraft_resp.h"
+#include "fabraft_secret.h"
 
 /* INFO of 127.0.0.1:@port into a malloc'd string, NULL if unreachable. */
 static char *info_of(int port)
 {
-	const char *argv[] = {"INFO"};
-	struct rc_conn c;
-	struct rc_reply r;
 	char addr[32];
-	char *s = NULL;
 
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	if (rc_connect(&c, addr, 300) != 0) {
-		rc_close(&c);
-		return NULL;
-	}
-	if (rc_command(&c, &r, 1, argv) == 0 && r.type == '$' &&
-	    r.len != SIZE_MAX) {
-		s = r.str;
-		r.str = NULL;
-	}
-	rc_reply_free(&r);
-	rc_close(&c);
-	return s;
-}
-
-static int write_secret(const char *path)
-{
-	unsigned char raw[16];
-	FILE *f;
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
-		if (fd >= 0) {
-			close(fd);
-		}
-		return -1;
-	}
-	close(fd);
-	f = fopen(path, "w");
-	if (f == NULL) {
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		fprintf(f, "%02x", raw[i]);
-	}
-	fprintf(f, "\n");
-	return fclose(f) == 0 ? 0 : -1;
+	return rc_info(addr, 300, rc_connect);
 }
 
 /* Every node up, one leader that every node names.  Index or -1. */
@@ -171,7 +133,7 @@ int bc_fab_start(const struct bc_opts *o, const struct bc_spec *s,
 	}
 	snprintf(path, sizeof(path), "%s/secret", sv->dir);
 	base = bc_ports(3 * sv->n);
-	if (base < 0 || write_secret(path) != 0) {
+	if (base < 0 || cl_secret_write(path) != 0) {
 		snprintf(err, cap, "no free ports or cannot write %s", path);
 		return -1;
 	}

@@ -2,7 +2,6 @@
  * etcd's JSON gateway (POST /v3/kv/put, /v3/kv/range, /v3/kv/txn; base64
  * keys and values) over keep-alive HTTP/1.1, with one libcurl multi handle
  * per client thread and one easy handle (one connection) per client. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,19 +28,13 @@ struct hc {
 };
 
 struct thr {
-	struct bc_load *ld;	 /* the cell (shared) */
-	int first;		 /* first client number */
-	int n;			 /* clients */
-	struct hc *h;		 /* n clients (malloc'd) */
+	struct bc_thr b;	 /* cell, clients, counts (bc_run_threads) */
+	struct hc *h;		 /* b.n clients (malloc'd) */
 	CURLM *m;		 /* the multi handle */
 	struct curl_slist *hdrs; /* Content-Type, no Expect */
 	char *value64;		 /* base64 of the SET value (malloc'd) */
 	char url[3][80];	 /* put, range, txn */
-	struct bc_result r;	 /* this thread's counts */
-	pthread_t tid;		 /* the thread */
 };
-
-static pthread_mutex_t merge_lock = PTHREAD_MUTEX_INITIALIZER;
 
 bool bc_http_available(void)
 {
@@ -122,7 +115,7 @@ static size_t chain_body(struct thr *t, struct hc *h, const struct bc_op *op,
 			int l = snprintf(rec, sizeof(rec),
 					 "%s 16 1 dram %llu %u", prev,
 					 (unsigned long long)bc_block_offset(
-					     t->ld, h->client, op, i),
+					     t->b.ld, h->client, op, i),
 					 BC_BLOCK_BYTES);
 
 			n += (size_t)sprintf(o + n, "\",\"value\":\"");
@@ -144,7 +137,7 @@ static int issue(struct thr *t, struct hc *h, uint64_t now)
 	const char *url;
 	int url_i;
 
-	bc_next_op(t->ld, h->client, h->n, &op);
+	bc_next_op(t->b.ld, h->client, h->n, &op);
 	if (h->body == NULL) {
 		h->body = malloc(v64 + 8192);
 		if (h->body == NULL) {
@@ -191,7 +184,7 @@ static int count_of(const char *s, const char *pat)
 
 static void done(struct thr *t, struct hc *h, CURLcode cc, uint64_t now)
 {
-	const struct bc_load *ld = t->ld;
+	const struct bc_load *ld = t->b.ld;
 	bool in_window = now >= ld->t_start_ns && now < ld->t_end_ns;
 	enum bc_class cls =
 	    h->kind == BC_OP_SET || h->kind == BC_OP_PUT ? BC_WRITE : BC_READ;
@@ -211,44 +204,46 @@ static void done(struct thr *t, struct hc *h, CURLcode cc, uint64_t now)
 		good = strstr(h->resp, "\"succeeded\":true") != NULL;
 	}
 	if (!good) {
-		if (t->r.error[0] == '\0') {
-			snprintf(t->r.error, sizeof(t->r.error),
+		if (t->b.r.error[0] == '\0') {
+			snprintf(t->b.r.error, sizeof(t->b.r.error),
 				 "etcd: %s, HTTP %ld: %.120s",
 				 curl_easy_strerror(cc), code,
 				 h->resp != NULL ? h->resp : "");
 		}
-		t->r.errors += in_window;
+		t->b.r.errors += in_window;
 		return;
 	}
 	if (!in_window) {
 		return;
 	}
 	if (h->kind == BC_OP_GET) {
-		t->r.misses += strstr(h->resp, "\"kvs\"") == NULL;
+		t->b.r.misses += strstr(h->resp, "\"kvs\"") == NULL;
 	} else if (h->kind == BC_OP_LOOKUP) {
-		t->r.misses += count_of(h->resp, "\"kvs\"") != BC_CHAIN_BLOCKS;
+		t->b.r.misses +=
+		    count_of(h->resp, "\"kvs\"") != BC_CHAIN_BLOCKS;
 	}
-	t->r.ops[cls]++;
-	bc_hist_add(&t->r.lat, now - h->sent);
-	bc_hist_add(&t->r.lat_cls[cls], now - h->sent);
-	t->r.client_bytes += (uint64_t)req_bytes + h->body_len +
-			     (uint64_t)hdr_bytes + h->resp_len;
+	t->b.r.ops[cls]++;
+	bc_hist_add(&t->b.r.lat, now - h->sent);
+	bc_hist_add(&t->b.r.lat_cls[cls], now - h->sent);
+	t->b.r.client_bytes += (uint64_t)req_bytes + h->body_len +
+			       (uint64_t)hdr_bytes + h->resp_len;
 	/* Connections opened for requests sent inside the window: 0 when
 	 * keep-alive works (the first request of each client made one). */
-	t->r.new_connections += h->sent >= ld->t_start_ns ? (uint64_t)conns : 0;
-	__atomic_fetch_add(&t->ld->done_ops, 1, __ATOMIC_RELAXED);
+	t->b.r.new_connections +=
+	    h->sent >= ld->t_start_ns ? (uint64_t)conns : 0;
+	__atomic_fetch_add(&t->b.ld->done_ops, 1, __ATOMIC_RELAXED);
 }
 
 static void *thread_main(void *arg)
 {
 	struct thr *t = arg;
-	struct bc_load *ld = t->ld;
+	struct bc_load *ld = t->b.ld;
 	uint64_t now = bc_now_ns();
 
-	for (int i = 0; i < t->n; i++) {
+	for (int i = 0; i < t->b.n; i++) {
 		if (!t->h[i].failed && issue(t, &t->h[i], now) != 0) {
 			t->h[i].failed = true;
-			t->r.errors++;
+			t->b.r.errors++;
 		}
 	}
 	while (!bc_stop && (now = bc_now_ns()) < ld->t_end_ns) {
@@ -269,7 +264,7 @@ static void *thread_main(void *arg)
 			done(t, h, msg->data.result, now);
 			curl_multi_remove_handle(t->m, h->e);
 			if (now < ld->t_end_ns && issue(t, h, now) != 0) {
-				t->r.errors++;
+				t->b.r.errors++;
 			}
 		}
 		curl_multi_poll(t->m, NULL, 0, 20, NULL);
@@ -277,13 +272,16 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-static int thr_init(struct thr *t, const struct bc_load *ld, int ti)
+static int thr_init(struct bc_thr *bt)
 {
+	struct thr *t = (struct thr *)bt;
+	const struct bc_load *ld = bt->ld;
+	int ti = bt->index;
 	size_t v = ld->spec->value_bytes;
 	char *raw = malloc(v + 1);
 
 	t->m = curl_multi_init();
-	t->h = calloc((size_t)t->n, sizeof(*t->h));
+	t->h = calloc((size_t)t->b.n, sizeof(*t->h));
 	t->value64 = malloc(v / 3 * 4 + 8);
 	if (raw == NULL || t->m == NULL || t->h == NULL || t->value64 == NULL) {
 		free(raw);
@@ -303,12 +301,12 @@ static int thr_init(struct thr *t, const struct bc_load *ld, int ti)
 	t->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	t->hdrs = curl_slist_append(t->hdrs, "Expect:");
 	/* A connection per client, kept alive between its requests. */
-	curl_multi_setopt(t->m, CURLMOPT_MAXCONNECTS, (long)t->n + 4);
+	curl_multi_setopt(t->m, CURLMOPT_MAXCONNECTS, (long)t->b.n + 4);
 	curl_multi_setopt(t->m, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
-	for (int i = 0; i < t->n; i++) {
+	for (int i = 0; i < t->b.n; i++) {
 		struct hc *h = &t->h[i];
 
-		h->client = t->first + i;
+		h->client = t->b.first + i;
 		h->e = curl_easy_init();
 		if (h->e == NULL) {
 			return -1;
@@ -326,9 +324,11 @@ static int thr_init(struct thr *t, const struct bc_load *ld, int ti)
 	return 0;
 }
 
-static void thr_free(struct thr *t)
+static void thr_free(struct bc_thr *bt)
 {
-	for (int i = 0; t->h != NULL && i < t->n; i++) {
+	struct thr *t = (struct thr *)bt;
+
+	for (int i = 0; t->h != NULL && i < t->b.n; i++) {
 		if (t->h[i].e != NULL) {
 			curl_multi_remove_handle(t->m, t->h[i].e);
 			curl_easy_cleanup(t->h[i].e);
@@ -344,67 +344,17 @@ static void thr_free(struct thr *t)
 	free(t->value64);
 }
 
-static void merge(struct bc_result *dst, const struct bc_result *src)
-{
-	pthread_mutex_lock(&merge_lock);
-	for (int k = 0; k < BC_CLASSES; k++) {
-		dst->ops[k] += src->ops[k];
-		bc_hist_merge(&dst->lat_cls[k], &src->lat_cls[k]);
-	}
-	bc_hist_merge(&dst->lat, &src->lat);
-	dst->errors += src->errors;
-	dst->misses += src->misses;
-	dst->client_bytes += src->client_bytes;
-	dst->new_connections += src->new_connections;
-	if (dst->error[0] == '\0' && src->error[0] != '\0') {
-		memcpy(dst->error, src->error, sizeof(dst->error));
-	}
-	pthread_mutex_unlock(&merge_lock);
-}
-
 int bc_http_run(struct bc_load *ld)
 {
-	int nt = ld->threads;
-	struct thr *t = calloc((size_t)nt, sizeof(*t));
-	int per = ld->spec->clients / nt;
-	int extra = ld->spec->clients % nt;
-	int first = 0;
-	int started = 0;
-	int rv = 0;
+	static const struct bc_thr_ops ops = {
+	    .size = sizeof(struct thr),
+	    .init = thr_init,
+	    .main = thread_main,
+	    .fini = thr_free,
+	    .setup_error = "cannot set up the etcd clients",
+	};
 
-	if (t == NULL) {
-		return -1;
-	}
-	for (int i = 0; i < nt && rv == 0; i++) {
-		t[i].ld = ld;
-		t[i].first = first;
-		t[i].n = per + (i < extra);
-		first += t[i].n;
-		rv = thr_init(&t[i], ld, i);
-	}
-	for (int i = 0; rv == 0 && i < nt; i++) {
-		if (pthread_create(&t[i].tid, NULL, thread_main, &t[i]) != 0) {
-			rv = -1;
-			break;
-		}
-		started++;
-	}
-	if (started == nt) {
-		bc_load_wait(ld);
-	}
-	for (int i = 0; i < started; i++) {
-		pthread_join(t[i].tid, NULL);
-		merge(ld->res, &t[i].r);
-	}
-	for (int i = 0; i < nt; i++) {
-		thr_free(&t[i]);
-	}
-	free(t);
-	if (rv != 0) {
-		snprintf(ld->res->error, sizeof(ld->res->error),
-			 "cannot set up the etcd clients");
-	}
-	return rv;
+	return bc_run_threads(ld, &ops);
 }
 
 #else /* !BC_HAVE_CURL */

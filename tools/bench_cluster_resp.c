@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,17 +36,11 @@ struct conn {
 
 /* One client thread and what it measured. */
 struct thr {
-	struct bc_load *ld; /* the cell (shared) */
-	int first;	    /* first client number */
-	int n;		    /* clients */
-	struct conn *c;	    /* n connections (malloc'd) */
-	struct pollfd *pfd; /* n poll entries (malloc'd) */
+	struct bc_thr b;    /* cell, clients, counts (bc_run_threads) */
+	struct conn *c;	    /* b.n connections (malloc'd) */
+	struct pollfd *pfd; /* b.n poll entries (malloc'd) */
 	char *value;	    /* the SET value (malloc'd) */
-	struct bc_result r; /* this thread's counts (merged at end) */
-	pthread_t tid;	    /* the thread */
 };
-
-static pthread_mutex_t merge_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int out_reserve(struct conn *c, size_t more)
 {
@@ -87,7 +80,7 @@ static void put_str(struct conn *c, const char *s)
 
 static int append_op(struct thr *t, struct conn *c, const struct bc_op *op)
 {
-	const struct bc_load *ld = t->ld;
+	const struct bc_load *ld = t->b.ld;
 	size_t v = ld->spec->value_bytes;
 	char key[48];
 	char h[33];
@@ -193,11 +186,11 @@ static long scan(const char *p, size_t n, int depth, char *type, long long *num)
 
 static void conn_fail(struct thr *t, struct conn *c, const char *why)
 {
-	if (t->r.error[0] == '\0') {
-		snprintf(t->r.error, sizeof(t->r.error), "client %d: %s",
+	if (t->b.r.error[0] == '\0') {
+		snprintf(t->b.r.error, sizeof(t->b.r.error), "client %d: %s",
 			 c->client, why);
 	}
-	t->r.errors++;
+	t->b.r.errors++;
 	if (c->fd >= 0) {
 		close(c->fd);
 	}
@@ -208,7 +201,7 @@ static void conn_fail(struct thr *t, struct conn *c, const char *why)
 static void on_reply(struct thr *t, struct conn *c, const char *p, long len,
 		     char type, long long num, uint64_t now)
 {
-	const struct bc_load *ld = t->ld;
+	const struct bc_load *ld = t->b.ld;
 	uint8_t kind = c->kind[c->q_head];
 	uint64_t sent = c->sent_ns[c->q_head];
 	enum bc_class cls =
@@ -224,23 +217,23 @@ static void on_reply(struct thr *t, struct conn *c, const char *p, long len,
 		break;
 	case BC_OP_GET:
 		good = type == '$';
-		t->r.misses += in_window && good &&
-			       num != (long long)ld->spec->value_bytes;
+		t->b.r.misses += in_window && good &&
+				 num != (long long)ld->spec->value_bytes;
 		break;
 	case BC_OP_PUT:
 		good = type == ':' && num >= 0 && num <= BC_CHAIN_BLOCKS;
 		break;
 	default:
 		good = type == '*';
-		t->r.misses += in_window && good && num != BC_CHAIN_BLOCKS;
+		t->b.r.misses += in_window && good && num != BC_CHAIN_BLOCKS;
 		break;
 	}
 	if (!good) {
-		if (t->r.error[0] == '\0') {
+		if (t->b.r.error[0] == '\0') {
 			const char *e = memchr(p, '\r', (size_t)len);
 			int l = e != NULL ? (int)(e - p) : 0;
 
-			snprintf(t->r.error, sizeof(t->r.error),
+			snprintf(t->b.r.error, sizeof(t->b.r.error),
 				 "op %u: unexpected reply %.*s", kind, l, p);
 		}
 		/* A leader change answers -TRYAGAIN (or -MOVED): the
@@ -248,16 +241,16 @@ static void on_reply(struct thr *t, struct conn *c, const char *p, long len,
 		 * that would mean a malformed request. */
 		if (type == '-' && (strncmp(p, "-TRYAGAIN", 9) == 0 ||
 				    strncmp(p, "-MOVED", 6) == 0)) {
-			t->r.retries += in_window;
+			t->b.r.retries += in_window;
 		} else {
-			t->r.errors += in_window;
+			t->b.r.errors += in_window;
 		}
 		return;
 	}
 	if (in_window) {
-		t->r.ops[cls]++;
-		bc_hist_add(&t->r.lat, now - sent);
-		bc_hist_add(&t->r.lat_cls[cls], now - sent);
+		t->b.r.ops[cls]++;
+		bc_hist_add(&t->b.r.lat, now - sent);
+		bc_hist_add(&t->b.r.lat_cls[cls], now - sent);
 	}
 }
 
@@ -265,7 +258,7 @@ static void conn_read(struct thr *t, struct conn *c)
 {
 	uint64_t now;
 	size_t off = 0;
-	uint64_t before = t->r.ops[0] + t->r.ops[1];
+	uint64_t before = t->b.r.ops[0] + t->b.r.ops[1];
 
 	for (;;) {
 		ssize_t k;
@@ -283,7 +276,7 @@ static void conn_read(struct thr *t, struct conn *c)
 		k = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
 		if (k > 0) {
 			c->in_len += (size_t)k;
-			t->r.client_bytes += (uint64_t)k;
+			t->b.r.client_bytes += (uint64_t)k;
 			continue;
 		}
 		if (k == 0) {
@@ -317,7 +310,8 @@ static void conn_read(struct thr *t, struct conn *c)
 	}
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
-	__atomic_fetch_add(&t->ld->done_ops, t->r.ops[0] + t->r.ops[1] - before,
+	__atomic_fetch_add(&t->b.ld->done_ops,
+			   t->b.r.ops[0] + t->b.r.ops[1] - before,
 			   __ATOMIC_RELAXED);
 }
 
@@ -329,7 +323,7 @@ static void conn_write(struct thr *t, struct conn *c)
 
 		if (k > 0) {
 			c->out_off += (size_t)k;
-			t->r.client_bytes += (uint64_t)k;
+			t->b.r.client_bytes += (uint64_t)k;
 		} else if (k < 0 && errno == EINTR) {
 			continue;
 		} else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -359,13 +353,13 @@ static int conn_open(struct conn *c, int port)
 /* Issue requests until each client has its pipeline full. */
 static void refill(struct thr *t, struct conn *c, uint64_t now)
 {
-	int depth = t->ld->spec->pipeline;
+	int depth = t->b.ld->spec->pipeline;
 
 	while (c->fd >= 0 && c->q_n < (unsigned)depth) {
 		struct bc_op op;
 		unsigned slot = (c->q_head + c->q_n) % BC_PIPE_MAX;
 
-		bc_next_op(t->ld, c->client, c->n, &op);
+		bc_next_op(t->b.ld, c->client, c->n, &op);
 		if (append_op(t, c, &op) != 0) {
 			conn_fail(t, c, "out of memory");
 			return;
@@ -380,10 +374,10 @@ static void refill(struct thr *t, struct conn *c, uint64_t now)
 static void *thread_main(void *arg)
 {
 	struct thr *t = arg;
-	struct bc_load *ld = t->ld;
+	struct bc_load *ld = t->b.ld;
 
-	for (int i = 0; i < t->n; i++) {
-		t->c[i].client = t->first + i;
+	for (int i = 0; i < t->b.n; i++) {
+		t->c[i].client = t->b.first + i;
 		if (conn_open(&t->c[i], ld->port) != 0) {
 			conn_fail(t, &t->c[i], "cannot connect");
 		}
@@ -395,7 +389,7 @@ static void *thread_main(void *arg)
 		if (now >= ld->t_end_ns) {
 			break;
 		}
-		for (int i = 0; i < t->n; i++) {
+		for (int i = 0; i < t->b.n; i++) {
 			struct conn *c = &t->c[i];
 
 			refill(t, c, now);
@@ -409,10 +403,10 @@ static void *thread_main(void *arg)
 		if (live == 0) {
 			break;
 		}
-		if (poll(t->pfd, (nfds_t)t->n, 20) < 0 && errno != EINTR) {
+		if (poll(t->pfd, (nfds_t)t->b.n, 20) < 0 && errno != EINTR) {
 			break;
 		}
-		for (int i = 0; i < t->n; i++) {
+		for (int i = 0; i < t->b.n; i++) {
 			if (t->c[i].fd >= 0 && (t->pfd[i].revents &
 						(POLLIN | POLLERR | POLLHUP))) {
 				conn_read(t, &t->c[i]);
@@ -422,27 +416,31 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-static void merge(struct bc_result *dst, const struct bc_result *src)
+static int thr_init(struct bc_thr *bt)
 {
-	pthread_mutex_lock(&merge_lock);
-	for (int k = 0; k < BC_CLASSES; k++) {
-		dst->ops[k] += src->ops[k];
-		bc_hist_merge(&dst->lat_cls[k], &src->lat_cls[k]);
+	struct thr *t = (struct thr *)bt;
+	uint32_t v = bt->ld->spec->value_bytes;
+
+	t->c = calloc((size_t)bt->n, sizeof(*t->c));
+	t->pfd = calloc((size_t)bt->n, sizeof(*t->pfd));
+	t->value = malloc(v + 1);
+	for (int j = 0; t->c != NULL && j < bt->n; j++) {
+		t->c[j].fd = -1;
 	}
-	bc_hist_merge(&dst->lat, &src->lat);
-	dst->errors += src->errors;
-	dst->retries += src->retries;
-	dst->misses += src->misses;
-	dst->client_bytes += src->client_bytes;
-	if (dst->error[0] == '\0' && src->error[0] != '\0') {
-		memcpy(dst->error, src->error, sizeof(dst->error));
+	if (t->c == NULL || t->pfd == NULL || t->value == NULL) {
+		return -1;
 	}
-	pthread_mutex_unlock(&merge_lock);
+	for (uint32_t b = 0; b < v; b++) {
+		t->value[b] = (char)('a' + (b * 7 + (unsigned)bt->index) % 26);
+	}
+	return 0;
 }
 
-static void thr_free(struct thr *t)
+static void thr_free(struct bc_thr *bt)
 {
-	for (int i = 0; t->c != NULL && i < t->n; i++) {
+	struct thr *t = (struct thr *)bt;
+
+	for (int i = 0; t->c != NULL && i < bt->n; i++) {
 		if (t->c[i].fd >= 0) {
 			close(t->c[i].fd);
 		}
@@ -456,59 +454,13 @@ static void thr_free(struct thr *t)
 
 int bc_resp_run(struct bc_load *ld)
 {
-	int nt = ld->threads;
-	struct thr *t = calloc((size_t)nt, sizeof(*t));
-	int per = ld->spec->clients / nt;
-	int extra = ld->spec->clients % nt;
-	int first = 0;
-	int started = 0;
-	int rv = 0;
+	static const struct bc_thr_ops ops = {
+	    .size = sizeof(struct thr),
+	    .init = thr_init,
+	    .main = thread_main,
+	    .fini = thr_free,
+	    .setup_error = "cannot start the client threads",
+	};
 
-	if (t == NULL) {
-		snprintf(ld->res->error, sizeof(ld->res->error), "no memory");
-		return -1;
-	}
-	for (int i = 0; i < nt; i++) {
-		t[i].ld = ld;
-		t[i].first = first;
-		t[i].n = per + (i < extra);
-		first += t[i].n;
-		t[i].c = calloc((size_t)t[i].n, sizeof(*t[i].c));
-		t[i].pfd = calloc((size_t)t[i].n, sizeof(*t[i].pfd));
-		t[i].value = malloc(ld->spec->value_bytes + 1);
-		if (t[i].c == NULL || t[i].pfd == NULL || t[i].value == NULL) {
-			rv = -1;
-			break;
-		}
-		for (uint32_t b = 0; b < ld->spec->value_bytes; b++) {
-			t[i].value[b] =
-			    (char)('a' + (b * 7 + (unsigned)i) % 26);
-		}
-		for (int j = 0; j < t[i].n; j++) {
-			t[i].c[j].fd = -1;
-		}
-	}
-	for (int i = 0; rv == 0 && i < nt; i++) {
-		if (pthread_create(&t[i].tid, NULL, thread_main, &t[i]) != 0) {
-			rv = -1;
-			break;
-		}
-		started++;
-	}
-	if (started == nt) {
-		bc_load_wait(ld);
-	}
-	for (int i = 0; i < started; i++) {
-		pthread_join(t[i].tid, NULL);
-		merge(ld->res, &t[i].r);
-	}
-	for (int i = 0; i < nt; i++) {
-		thr_free(&t[i]);
-	}
-	free(t);
-	if (rv != 0) {
-		snprintf(ld->res->error, sizeof(ld->res->error),
-			 "cannot start the client threads");
-	}
-	return rv;
+	return bc_run_threads(ld, &ops);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fabraft_cli.h"
+#include "fabraft_secret.h"
 
 char cl_password[128];
 
@@ -229,34 +230,6 @@ pid_t cl_pid(const struct cl *c, int i)
 	return pid;
 }
 
-static int write_secret(const char *dir)
-{
-	char path[512];
-	unsigned char raw[16];
-	FILE *f;
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
-		if (fd >= 0) {
-			close(fd);
-		}
-		return -1;
-	}
-	close(fd);
-	snprintf(path, sizeof(path), "%s/secret", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (f == NULL) {
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		fprintf(f, "%02x", raw[i]);
-	}
-	fprintf(f, "\n");
-	fclose(f);
-	return 0;
-}
-
 static int write_configs(const struct cl_start_opts *o, struct cl *c)
 {
 	char peers[1024] = "";
@@ -337,9 +310,11 @@ int cl_start(const struct cl_start_opts *o, struct cl *c)
 	memcpy(c->dir, abs, strlen(abs) + 1);
 	struct cl_start_opts oo = *o;
 	char conf[PATH_MAX + 32];
+	char secret[PATH_MAX + 32];
 
 	oo.dir = c->dir;
 	snprintf(conf, sizeof(conf), "%s/cluster.conf", c->dir);
+	snprintf(secret, sizeof(secret), "%s/secret", c->dir);
 	if (access(conf, R_OK) == 0) {
 		/* An existing cluster: start it again as configured (a new
 		 * config would carry a new cluster id, which the data
@@ -351,7 +326,7 @@ int cl_start(const struct cl_start_opts *o, struct cl *c)
 			printf("resuming the cluster configured in %s\n",
 			       c->dir);
 		}
-	} else if (write_secret(c->dir) != 0 || write_configs(&oo, c) != 0) {
+	} else if (cl_secret_write(secret) != 0 || write_configs(&oo, c) != 0) {
 		fprintf(stderr, "fabraft: cannot write configs in %s\n",
 			c->dir);
 		return -1;
@@ -447,23 +422,7 @@ int cl_stop(const struct cl *c)
 
 char *cl_info(const char *addr, int timeout_ms)
 {
-	const char *argv[] = {"INFO"};
-	struct rc_conn cn;
-	struct rc_reply r;
-	char *s = NULL;
-
-	if (cl_connect(&cn, addr, timeout_ms) != 0) {
-		rc_close(&cn);
-		return NULL;
-	}
-	if (rc_command(&cn, &r, 1, argv) == 0 && r.type == '$' &&
-	    r.len != SIZE_MAX) {
-		s = r.str;
-		r.str = NULL;
-	}
-	rc_reply_free(&r);
-	rc_close(&cn);
-	return s;
+	return rc_info(addr, timeout_ms, cl_connect);
 }
 
 int cl_leader(const struct cl *c, int timeout_ms, int skip)

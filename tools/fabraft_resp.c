@@ -374,3 +374,26 @@ void rc_info_field(const char *info, const char *key, char *out, size_t cap)
 		p = p ? p + 1 : NULL;
 	}
 }
+
+char *rc_info(const char *addr, int timeout_ms,
+	      int (*connect)(struct rc_conn *c, const char *addr,
+			     int timeout_ms))
+{
+	const char *argv[] = {"INFO"};
+	struct rc_conn c;
+	struct rc_reply r;
+	char *s = NULL;
+
+	if (connect(&c, addr, timeout_ms) != 0) {
+		rc_close(&c);
+		return NULL;
+	}
+	if (rc_command(&c, &r, 1, argv) == 0 && r.type == '$' &&
+	    r.len != SIZE_MAX) {
+		s = r.str;
+		r.str = NULL;
+	}
+	rc_reply_free(&r);
+	rc_close(&c);
+	return s;
+}

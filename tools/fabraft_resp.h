@@ -47,5 +47,13 @@ void rc_reply_free(struct rc_reply *r);
 void rc_reply_print(const struct rc_reply *r, int indent);
 /** Value of "key:" in an INFO reply text, copied into @out ("" if none). */
 void rc_info_field(const char *info, const char *key, char *out, size_t cap);
+/** INFO of the node at "HOST:PORT" @addr (borrowed), reached through
+ * @connect (rc_connect itself, or a wrapper with its contract: the CLI's
+ * cl_connect also sends AUTH): the reply text, malloc'd (the caller frees it),
+ * or NULL when the node cannot be reached or does not answer with a bulk
+ * string. */
+char *rc_info(const char *addr, int timeout_ms,
+	      int (*connect)(struct rc_conn *c, const char *addr,
+			     int timeout_ms));
 
 #endif /* FABRAFT_TOOLS_RESP_H */

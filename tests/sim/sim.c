@@ -672,28 +672,40 @@ static struct sim_node *live(struct sim *s, raft_id id)
 	return &s->nodes[id];
 }
 
-int sim_tick(struct sim *s, raft_id id)
+/* What an injection returns after its step: FR_CORRUPT once any invariant
+ * has failed (in this step or before), else @rv. */
+static int settle(const struct sim *s, int rv)
+{
+	return s->violated ? FR_CORRUPT : rv;
+}
+
+/* Inject @e (borrowed) at node @id, whose update nobody reads.  Returns
+ * @down, stepping nothing, when the node is not up; else settle() of
+ * raft_step's result when @keep_rv, of 0 when the node may refuse the event
+ * (a tick or campaign at a leader, a stale message) without that being an
+ * error for the caller. */
+static int inject_at(struct sim *s, raft_id id, int down,
+		     const struct raft_event *e, bool keep_rv)
 {
 	struct sim_node *n = live(s, id);
 	if (n == NULL) {
-		return FR_INVALID;
+		return down;
 	}
-	struct raft_event e = {.type = RAFT_EVENT_TICK};
 	struct raft_update u;
-	node_step(s, n, &e, &u);
-	return s->violated ? FR_CORRUPT : 0;
+	int rv = node_step(s, n, e, &u);
+	return settle(s, keep_rv ? rv : 0);
+}
+
+int sim_tick(struct sim *s, raft_id id)
+{
+	struct raft_event e = {.type = RAFT_EVENT_TICK};
+	return inject_at(s, id, FR_INVALID, &e, false);
 }
 
 int sim_campaign(struct sim *s, raft_id id)
 {
-	struct sim_node *n = live(s, id);
-	if (n == NULL) {
-		return FR_INVALID;
-	}
 	struct raft_event e = {.type = RAFT_EVENT_CAMPAIGN};
-	struct raft_update u;
-	node_step(s, n, &e, &u);
-	return s->violated ? FR_CORRUPT : 0;
+	return inject_at(s, id, FR_INVALID, &e, false);
 }
 
 int sim_propose(struct sim *s, raft_id id, const void *buf, uint32_t len,
@@ -723,7 +735,7 @@ int sim_propose(struct sim *s, raft_id id, const void *buf, uint32_t len,
 	if (term != NULL) {
 		*term = u.proposed_term;
 	}
-	return s->violated ? FR_CORRUPT : 0;
+	return settle(s, 0);
 }
 
 int sim_read(struct sim *s, raft_id id, bool lease, uint64_t *ctx)
@@ -754,7 +766,7 @@ int sim_read(struct sim *s, raft_id id, bool lease, uint64_t *ctx)
 	if (ctx != NULL) {
 		*ctx = c;
 	}
-	return s->violated ? FR_CORRUPT : rv;
+	return settle(s, rv);
 }
 
 int sim_change(struct sim *s, raft_id id, uint8_t op, raft_id target,
@@ -779,34 +791,22 @@ int sim_change(struct sim *s, raft_id id, uint8_t op, raft_id target,
 			*index = u.proposed_index;
 		}
 	}
-	return s->violated ? FR_CORRUPT : rv;
+	return settle(s, rv);
 }
 
 int sim_transfer(struct sim *s, raft_id id, raft_id to, bool abort)
 {
-	struct sim_node *n = live(s, id);
-	if (n == NULL) {
-		return FR_NOTLEADER;
-	}
 	struct raft_event e = {.type = RAFT_EVENT_TRANSFER};
 	e.transfer.to = to;
 	e.transfer.abort = abort;
-	struct raft_update u;
-	int rv = node_step(s, n, &e, &u);
-	return s->violated ? FR_CORRUPT : rv;
+	return inject_at(s, id, FR_NOTLEADER, &e, true);
 }
 
 int sim_inject(struct sim *s, const struct raft_message *m)
 {
-	struct sim_node *n = live(s, m->to);
-	if (n == NULL) {
-		return FR_INVALID;
-	}
 	struct raft_event e = {.type = RAFT_EVENT_RECEIVE};
 	e.receive.message = m;
-	struct raft_update u;
-	node_step(s, n, &e, &u);
-	return s->violated ? FR_CORRUPT : 0;
+	return inject_at(s, m->to, FR_INVALID, &e, false);
 }
 
 int sim_flush_disk(struct sim *s, raft_id id)
@@ -821,7 +821,7 @@ int sim_flush_disk(struct sim *s, raft_id id)
 				       .incarnation = n->incarnation};
 		disk_done(s, &ev);
 	}
-	return s->violated ? FR_CORRUPT : 0;
+	return settle(s, 0);
 }
 
 /* ------------------------------------------------------------------ */

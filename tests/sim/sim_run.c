@@ -33,24 +33,38 @@ static void random_partition(struct sim *s)
 	sim_partition(s, group, n);
 }
 
+/* Whether node @id is up and believes it leads (a deposed leader in a
+ * minority still does). */
+static bool believes_leader(struct sim *s, raft_id id)
+{
+	struct raft_status st;
+	if (!s->nodes[id].up) {
+		return false;
+	}
+	raft_status_get(s->nodes[id].raft, &st);
+	return st.role == RAFT_LEADER;
+}
+
+/* A random node that believes it leads, or 0 if none does. */
+static raft_id any_leader(struct sim *s)
+{
+	raft_id leaders[SIM_MAX_NODES];
+	uint32_t n = 0;
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		if (believes_leader(s, id)) {
+			leaders[n++] = id;
+		}
+	}
+	return n > 0 ? leaders[sim__range(s, 0, n - 1)] : 0;
+}
+
 /* Propose at a random node that believes it leads: deposed leaders in a
  * minority keep accepting proposals, which builds the divergent logs that
  * the subtle cases (Figure 8) need.  Sometimes propose at any node:
  * followers must refuse. */
 static void random_propose(struct sim *s)
 {
-	raft_id leaders[SIM_MAX_NODES];
-	uint32_t n = 0;
-	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
-		struct raft_status st;
-		if (s->nodes[id].up) {
-			raft_status_get(s->nodes[id].raft, &st);
-			if (st.role == RAFT_LEADER) {
-				leaders[n++] = id;
-			}
-		}
-	}
-	raft_id leader = n > 0 ? leaders[sim__range(s, 0, n - 1)] : 0;
+	raft_id leader = any_leader(s);
 	if (leader == 0 || (sim__rand(s) % 8) == 0) {
 		leader = (raft_id)sim__range(s, 1, s->opt.n_nodes);
 	}
@@ -62,34 +76,14 @@ static void random_propose(struct sim *s)
 	(void)sim_propose(s, leader, payload, sizeof(payload), NULL, NULL);
 }
 
-static raft_id any_leader(struct sim *s)
-{
-	raft_id leaders[SIM_MAX_NODES];
-	uint32_t n = 0;
-	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
-		struct raft_status st;
-		if (s->nodes[id].up) {
-			raft_status_get(s->nodes[id].raft, &st);
-			if (st.role == RAFT_LEADER) {
-				leaders[n++] = id;
-			}
-		}
-	}
-	return n > 0 ? leaders[sim__range(s, 0, n - 1)] : 0;
-}
-
 /* Reads at every node that believes it leads: when a deposed leader and
  * its successor coexist, the deposed one must neither confirm a ReadIndex
  * nor trust an expired lease.  Half of them ask for the lease. */
 static void random_read(struct sim *s)
 {
 	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
-		struct raft_status st;
-		if (s->nodes[id].up) {
-			raft_status_get(s->nodes[id].raft, &st);
-			if (st.role == RAFT_LEADER) {
-				(void)sim_read(s, id, sim__rand(s) & 1, NULL);
-			}
+		if (believes_leader(s, id)) {
+			(void)sim_read(s, id, sim__rand(s) & 1, NULL);
 		}
 	}
 }

@@ -11,33 +11,7 @@
 
 #include "raft.h"
 #include "sim.h"
-
-#define MS  1000ull
-#define SEC (1000ull * MS)
-
-static struct sim *open_opts(const struct sim_options *o)
-{
-	struct sim *s;
-	assert_int_equal(sim_open(&s, o), 0);
-	return s;
-}
-
-static void ok(struct sim *s, int rv)
-{
-	if (rv != 0) {
-		fprintf(stderr, "violation: %s\n", sim_violation(s));
-		sim_trace_dump(s, stderr, 40);
-	}
-	assert_int_equal(rv, 0);
-}
-
-static struct raft_status status(struct sim *s, raft_id id)
-{
-	struct raft_status st;
-	assert_non_null(sim_raft(s, id));
-	raft_status_get(sim_raft(s, id), &st);
-	return st;
-}
+#include "sim_test.h"
 
 static struct raft_stats stats(struct sim *s, raft_id id)
 {
@@ -48,23 +22,7 @@ static struct raft_stats stats(struct sim *s, raft_id id)
 
 static void run(struct sim *s, uint64_t us)
 {
-	ok(s, sim_run_until(s, sim_now(s) + us));
-}
-
-static raft_id wait_leader(struct sim *s, uint64_t max_us)
-{
-	uint64_t end = sim_now(s) + max_us;
-	while (sim_now(s) < end) {
-		run(s, 5 * MS);
-		raft_id l = sim_leader(s);
-		if (l != 0) {
-			/* and its no-op committed, so it can serve */
-			if (status(s, l).commit >= status(s, l).last_index) {
-				return l;
-			}
-		}
-	}
-	return 0;
+	sim_ok(s, sim_run_until(s, sim_now(s) + us));
 }
 
 static void write_n(struct sim *s, raft_id l, int n)
@@ -72,10 +30,10 @@ static void write_n(struct sim *s, raft_id l, int n)
 	for (int i = 0; i < n; i++) {
 		char buf[16];
 		int len = snprintf(buf, sizeof(buf), "w%d", i);
-		ok(s, sim_propose(s, l, buf, (uint32_t)len, NULL, NULL));
-		run(s, 1 * MS);
+		sim_ok(s, sim_propose(s, l, buf, (uint32_t)len, NULL, NULL));
+		run(s, 1 * SIM_MS);
 	}
-	run(s, 50 * MS);
+	run(s, 50 * SIM_MS);
 }
 
 static raft_id other(struct sim *s, raft_id not1, raft_id not2)
@@ -98,34 +56,34 @@ static void prevote_rejoin_keeps_term(void **state)
 	(void)state;
 	struct sim_options o;
 	sim_options_default(&o, 5, 11);
-	struct sim *s = open_opts(&o);
-	raft_id l = wait_leader(s, 2 * SEC);
+	struct sim *s = sim_open_ok(&o);
+	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	assert_int_not_equal(l, 0);
-	raft_term t = status(s, l).term;
+	raft_term t = sim_status(s, l).term;
 	raft_id f = other(s, l, 0);
 	sim_partition(s, &f, 1);
-	run(s, 3 * SEC); /* ~30 election timeouts */
-	assert_int_equal(status(s, f).term, t);
+	run(s, 3 * SIM_SEC); /* ~30 election timeouts */
+	assert_int_equal(sim_status(s, f).term, t);
 	assert_true(stats(s, f).prevotes_started > 0);
 	assert_int_equal(stats(s, f).elections_started, 0);
 	sim_heal(s);
-	run(s, 500 * MS);
+	run(s, 500 * SIM_MS);
 	assert_int_equal(sim_leader(s), l);
-	assert_int_equal(status(s, l).term, t);
-	assert_int_equal(status(s, f).leader, l);
+	assert_int_equal(sim_status(s, l).term, t);
+	assert_int_equal(sim_status(s, f).leader, l);
 
 	/* Without pre-vote the same partition does bump the term (the
 	 * scenario has teeth). */
 	sim_close(s);
 	o.pre_vote = false;
 	o.check_quorum = false;
-	s = open_opts(&o);
-	l = wait_leader(s, 2 * SEC);
-	t = status(s, l).term;
+	s = sim_open_ok(&o);
+	l = sim_wait_leader(s, 2 * SIM_SEC, true);
+	t = sim_status(s, l).term;
 	f = other(s, l, 0);
 	sim_partition(s, &f, 1);
-	run(s, 3 * SEC);
-	assert_true(status(s, f).term > t);
+	run(s, 3 * SIM_SEC);
+	assert_true(sim_status(s, f).term > t);
 	sim_close(s);
 }
 
@@ -136,16 +94,16 @@ static void check_quorum_leader_steps_down(void **state)
 	(void)state;
 	struct sim_options o;
 	sim_options_default(&o, 3, 12);
-	struct sim *s = open_opts(&o);
-	raft_id l = wait_leader(s, 2 * SEC);
+	struct sim *s = sim_open_ok(&o);
+	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	assert_int_not_equal(l, 0);
 	sim_partition(s, &l, 1);
-	run(s, 2 * o.election_ticks * o.tick_us + 50 * MS);
-	assert_int_equal(status(s, l).role, RAFT_FOLLOWER);
+	run(s, 2 * o.election_ticks * o.tick_us + 50 * SIM_MS);
+	assert_int_equal(sim_status(s, l).role, RAFT_FOLLOWER);
 	assert_int_equal(stats(s, l).check_quorum_stepdowns, 1);
 	assert_int_equal(sim_propose(s, l, "x", 1, NULL, NULL),
 			 FR_NOTLEADER);
-	raft_id nl = wait_leader(s, 2 * SEC);
+	raft_id nl = sim_wait_leader(s, 2 * SIM_SEC, true);
 	assert_int_not_equal(nl, 0);
 	assert_int_not_equal(nl, l);
 	sim_close(s);
@@ -159,21 +117,21 @@ static void transfer_to_named_and_best(void **state)
 	(void)state;
 	struct sim_options o;
 	sim_options_default(&o, 5, 13);
-	struct sim *s = open_opts(&o);
-	raft_id l = wait_leader(s, 2 * SEC);
+	struct sim *s = sim_open_ok(&o);
+	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	write_n(s, l, 5);
 	raft_id target = other(s, l, 0);
-	raft_term t = status(s, l).term;
-	ok(s, sim_transfer(s, l, target, false));
+	raft_term t = sim_status(s, l).term;
+	sim_ok(s, sim_transfer(s, l, target, false));
 	/* Proposals are refused while leadership is handed over. */
 	assert_int_equal(sim_propose(s, l, "x", 1, NULL, NULL), FR_BUSY);
-	run(s, 200 * MS);
+	run(s, 200 * SIM_MS);
 	assert_int_equal(sim_leader(s), target);
-	assert_int_equal(status(s, target).term, t + 1);
-	assert_int_equal(status(s, l).role, RAFT_FOLLOWER);
+	assert_int_equal(sim_status(s, target).term, t + 1);
+	assert_int_equal(sim_status(s, l).role, RAFT_FOLLOWER);
 	/* To the most caught-up voter (0). */
-	ok(s, sim_transfer(s, target, 0, false));
-	run(s, 200 * MS);
+	sim_ok(s, sim_transfer(s, target, 0, false));
+	run(s, 200 * SIM_MS);
 	assert_int_not_equal(sim_leader(s), target);
 	assert_int_equal(stats(s, target).transfers_started, 1);
 	sim_close(s);
@@ -187,24 +145,24 @@ static void transfer_to_partitioned_target_aborts(void **state)
 	(void)state;
 	struct sim_options o;
 	sim_options_default(&o, 5, 14);
-	struct sim *s = open_opts(&o);
-	raft_id l = wait_leader(s, 2 * SEC);
+	struct sim *s = sim_open_ok(&o);
+	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	raft_id target = other(s, l, 0);
 	sim_partition(s, &target, 1);
 	write_n(s, l, 3); /* the target falls behind */
-	ok(s, sim_transfer(s, l, target, false));
-	assert_int_equal(status(s, l).transfer_to, target);
+	sim_ok(s, sim_transfer(s, l, target, false));
+	assert_int_equal(sim_status(s, l).transfer_to, target);
 	run(s, (o.election_ticks + 2) * o.tick_us);
 	assert_int_equal(sim_leader(s), l);
-	assert_int_equal(status(s, l).transfer_to, 0);
+	assert_int_equal(sim_status(s, l).transfer_to, 0);
 	assert_int_equal(stats(s, l).transfers_aborted, 1);
-	ok(s, sim_propose(s, l, "after", 5, NULL, NULL));
-	ok(s, sim_transfer(s, l, target, false));
-	ok(s, sim_transfer(s, l, 0, true)); /* abort */
-	assert_int_equal(status(s, l).transfer_to, 0);
-	ok(s, sim_propose(s, l, "again", 5, NULL, NULL));
+	sim_ok(s, sim_propose(s, l, "after", 5, NULL, NULL));
+	sim_ok(s, sim_transfer(s, l, target, false));
+	sim_ok(s, sim_transfer(s, l, 0, true)); /* abort */
+	assert_int_equal(sim_status(s, l).transfer_to, 0);
+	sim_ok(s, sim_propose(s, l, "again", 5, NULL, NULL));
 	sim_heal(s);
-	run(s, 200 * MS);
+	run(s, 200 * SIM_MS);
 	assert_int_equal(sim_leader(s), l);
 	sim_close(s);
 }
@@ -218,20 +176,20 @@ static void read_index_and_lease(void **state)
 	struct sim_options o;
 	sim_options_default(&o, 3, 15);
 	o.lease_ticks = o.election_ticks - 3;
-	struct sim *s = open_opts(&o);
-	raft_id l = wait_leader(s, 2 * SEC);
+	struct sim *s = sim_open_ok(&o);
+	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	write_n(s, l, 3);
 	/* ReadIndex: served after one heartbeat round, not at once. */
 	uint64_t done = sim_reads_done(s);
-	ok(s, sim_read(s, l, false, NULL));
+	sim_ok(s, sim_read(s, l, false, NULL));
 	assert_int_equal(sim_reads_done(s), done);
-	assert_int_equal(status(s, l).pending_reads, 1);
-	run(s, 20 * MS);
+	assert_int_equal(sim_status(s, l).pending_reads, 1);
+	run(s, 20 * SIM_MS);
 	assert_int_equal(sim_reads_done(s), done + 1);
 	/* Lease: served in the same step, no round trip. */
 	run(s, 3 * o.tick_us);
-	assert_true(status(s, l).lease_valid);
-	ok(s, sim_read(s, l, true, NULL));
+	assert_true(sim_status(s, l).lease_valid);
+	sim_ok(s, sim_read(s, l, true, NULL));
 	assert_int_equal(sim_reads_done(s), done + 2);
 	assert_int_equal(stats(s, l).reads_lease, 1);
 	/* Followers refuse: the runtime forwards to the leader. */
@@ -243,14 +201,14 @@ static void read_index_and_lease(void **state)
 	 * the pending read fails when it steps down. */
 	sim_partition(s, &l, 1);
 	run(s, (o.lease_ticks + 1) * o.tick_us);
-	assert_false(status(s, l).lease_valid);
+	assert_false(sim_status(s, l).lease_valid);
 	done = sim_reads_done(s);
-	ok(s, sim_read(s, l, true, NULL));
-	ok(s, sim_read(s, l, false, NULL));
+	sim_ok(s, sim_read(s, l, true, NULL));
+	sim_ok(s, sim_read(s, l, false, NULL));
 	run(s, 3 * o.election_ticks * o.tick_us);
 	assert_int_equal(sim_reads_done(s), done);
-	assert_int_equal(status(s, l).role, RAFT_FOLLOWER);
-	assert_int_equal(status(s, l).pending_reads, 0);
+	assert_int_equal(sim_status(s, l).role, RAFT_FOLLOWER);
+	assert_int_equal(sim_status(s, l).pending_reads, 0);
 	sim_close(s);
 }
 
@@ -262,15 +220,15 @@ static void no_lease_after_timeout_now(void **state)
 	struct sim_options o;
 	sim_options_default(&o, 3, 16);
 	o.lease_ticks = o.election_ticks - 3;
-	struct sim *s = open_opts(&o);
-	raft_id l = wait_leader(s, 2 * SEC);
+	struct sim *s = sim_open_ok(&o);
+	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	run(s, 3 * o.tick_us);
-	assert_true(status(s, l).lease_valid);
+	assert_true(sim_status(s, l).lease_valid);
 	raft_id target = other(s, l, 0);
 	sim_link_dir(s, target, l, false); /* its votes cannot reach us */
-	ok(s, sim_transfer(s, l, target, false));
-	run(s, 5 * MS);
-	assert_false(status(s, l).lease_valid);
+	sim_ok(s, sim_transfer(s, l, target, false));
+	run(s, 5 * SIM_MS);
+	assert_false(sim_status(s, l).lease_valid);
 	sim_close(s);
 }
 
@@ -294,28 +252,28 @@ static void snapshot_to_lagging_follower(void **state)
 {
 	(void)state;
 	struct sim_options o = snap_options(3, 17);
-	struct sim *s = open_opts(&o);
-	raft_id l = wait_leader(s, 2 * SEC);
+	struct sim *s = sim_open_ok(&o);
+	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	raft_id f = other(s, l, 0);
 	sim_partition(s, &f, 1);
 	write_n(s, l, 60);
-	struct raft_status ls = status(s, l);
+	struct raft_status ls = sim_status(s, l);
 	assert_true(ls.snapshot_index >= 40);
-	assert_true(ls.first_index > status(s, f).last_index + 1);
+	assert_true(ls.first_index > sim_status(s, f).last_index + 1);
 	sim_heal(s);
-	run(s, 1 * SEC);
-	struct raft_status fs = status(s, f);
+	run(s, 1 * SIM_SEC);
+	struct raft_status fs = sim_status(s, f);
 	assert_true(fs.snapshot_index > 0);
-	assert_int_equal(fs.applied, status(s, l).applied);
+	assert_int_equal(fs.applied, sim_status(s, l).applied);
 	assert_true(stats(s, f).snapshots_installed >= 1);
 	assert_true(stats(s, l).snapshots_sent >= 1);
 	/* Crash and restart: recovery from snapshot + remaining log. */
 	sim_crash(s, f);
-	ok(s, sim_restart(s, f));
-	assert_true(status(s, f).first_index > 1);
+	sim_ok(s, sim_restart(s, f));
+	assert_true(sim_status(s, f).first_index > 1);
 	write_n(s, l, 5);
-	assert_int_equal(status(s, f).applied, status(s, l).applied);
-	ok(s, sim_converge(s, 10 * SEC));
+	assert_int_equal(sim_status(s, f).applied, sim_status(s, l).applied);
+	sim_ok(s, sim_converge(s, 10 * SIM_SEC));
 	sim_close(s);
 }
 
@@ -329,20 +287,20 @@ static void snapshot_under_loss(void **state)
 		struct sim_options o = snap_options(3, 100 + seed);
 		o.drop_ppm = 100000;
 		o.dup_ppm = 50000;
-		struct sim *s = open_opts(&o);
-		raft_id l = wait_leader(s, 5 * SEC);
+		struct sim *s = sim_open_ok(&o);
+		raft_id l = sim_wait_leader(s, 5 * SIM_SEC, true);
 		assert_int_not_equal(l, 0);
 		raft_id f = other(s, l, 0);
 		sim_partition(s, &f, 1);
 		for (int i = 0; i < 60; i++) {
 			(void)sim_propose(s, sim_leader(s) ? sim_leader(s) : l,
 					  "y", 1, NULL, NULL);
-			run(s, 2 * MS);
+			run(s, 2 * SIM_MS);
 		}
 		sim_heal(s);
-		run(s, 3 * SEC);
+		run(s, 3 * SIM_SEC);
 		installs += sim_installs(s);
-		ok(s, sim_converge(s, 20 * SEC));
+		sim_ok(s, sim_converge(s, 20 * SIM_SEC));
 		sim_close(s);
 	}
 	assert_true(installs >= 10);
@@ -357,38 +315,38 @@ static void add_learner_promote_remove_leader(void **state)
 	struct sim_options o;
 	sim_options_default(&o, 4, 18);
 	o.n_voters = 3; /* node 4 starts outside */
-	struct sim *s = open_opts(&o);
-	raft_id l = wait_leader(s, 2 * SEC);
+	struct sim *s = sim_open_ok(&o);
+	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	write_n(s, l, 10);
 	/* Promote before it is a member; add it twice. */
 	assert_int_equal(sim_change(s, l, RAFT_CHANGE_PROMOTE, 4, NULL),
 			 FR_NOTFOUND);
-	ok(s, sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 4, NULL));
+	sim_ok(s, sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 4, NULL));
 	/* One change at a time. */
 	assert_int_equal(sim_change(s, l, RAFT_CHANGE_REMOVE, 1, NULL),
 			 FR_BUSY);
-	run(s, 100 * MS);
+	run(s, 100 * SIM_MS);
 	assert_int_equal(sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 4, NULL),
 			 FR_EXISTS);
 	/* The learner catches up but never votes or campaigns. */
-	assert_int_equal(status(s, 4).applied, status(s, l).applied);
-	assert_int_equal(status(s, l).n_voters, 3);
-	ok(s, sim_change(s, l, RAFT_CHANGE_PROMOTE, 4, NULL));
-	run(s, 100 * MS);
-	assert_int_equal(status(s, 4).n_voters, 4);
+	assert_int_equal(sim_status(s, 4).applied, sim_status(s, l).applied);
+	assert_int_equal(sim_status(s, l).n_voters, 3);
+	sim_ok(s, sim_change(s, l, RAFT_CHANGE_PROMOTE, 4, NULL));
+	run(s, 100 * SIM_MS);
+	assert_int_equal(sim_status(s, 4).n_voters, 4);
 	/* The leader removes itself: it stays leader until the change
 	 * commits, then steps down; the others elect among themselves. */
-	ok(s, sim_change(s, l, RAFT_CHANGE_REMOVE, l, NULL));
-	run(s, 100 * MS);
-	assert_int_equal(status(s, l).role, RAFT_FOLLOWER);
-	raft_id nl = wait_leader(s, 2 * SEC);
+	sim_ok(s, sim_change(s, l, RAFT_CHANGE_REMOVE, l, NULL));
+	run(s, 100 * SIM_MS);
+	assert_int_equal(sim_status(s, l).role, RAFT_FOLLOWER);
+	raft_id nl = sim_wait_leader(s, 2 * SIM_SEC, true);
 	assert_int_not_equal(nl, 0);
 	assert_int_not_equal(nl, l);
-	assert_int_equal(status(s, nl).n_voters, 3);
+	assert_int_equal(sim_status(s, nl).n_voters, 3);
 	/* The removed server does not disrupt: no term bumps from it. */
-	raft_term t = status(s, nl).term;
-	run(s, 2 * SEC);
-	assert_int_equal(status(s, nl).term, t);
+	raft_term t = sim_status(s, nl).term;
+	run(s, 2 * SIM_SEC);
+	assert_int_equal(sim_status(s, nl).term, t);
 	assert_int_equal(sim_leader(s), nl);
 	sim_close(s);
 }
@@ -403,19 +361,19 @@ static void change_during_leader_crash(void **state)
 		struct sim_options o;
 		sim_options_default(&o, 5, 200 + seed);
 		o.n_voters = 4;
-		struct sim *s = open_opts(&o);
-		raft_id l = wait_leader(s, 2 * SEC);
+		struct sim *s = sim_open_ok(&o);
+		raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 		assert_int_not_equal(l, 0);
-		ok(s, sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 5, NULL));
+		sim_ok(s, sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 5, NULL));
 		run(s, (seed % 4) * 300); /* crash at various points */
 		sim_crash(s, l);
-		raft_id nl = wait_leader(s, 3 * SEC);
+		raft_id nl = sim_wait_leader(s, 3 * SIM_SEC, true);
 		assert_int_not_equal(nl, 0);
-		run(s, 200 * MS);
+		run(s, 200 * SIM_MS);
 		int rv = sim_change(s, nl, RAFT_CHANGE_ADD_LEARNER, 5, NULL);
 		assert_true(rv == 0 || rv == FR_EXISTS);
-		ok(s, sim_restart(s, l));
-		ok(s, sim_converge(s, 10 * SEC));
+		sim_ok(s, sim_restart(s, l));
+		sim_ok(s, sim_converge(s, 10 * SIM_SEC));
 		sim_close(s);
 	}
 }
@@ -428,15 +386,15 @@ static void change_waits_for_own_term_commit(void **state)
 	struct sim_options o;
 	sim_options_default(&o, 3, 19);
 	o.auto_tick = false;
-	o.disk_min_us = o.disk_max_us = 1 * SEC; /* the no-op is slow */
-	struct sim *s = open_opts(&o);
-	ok(s, sim_campaign(s, 1));
-	ok(s, sim_run_until(s, sim_now(s) + 10 * MS));
-	assert_int_equal(status(s, 1).role, RAFT_LEADER);
+	o.disk_min_us = o.disk_max_us = 1 * SIM_SEC; /* the no-op is slow */
+	struct sim *s = sim_open_ok(&o);
+	sim_ok(s, sim_campaign(s, 1));
+	sim_ok(s, sim_run_until(s, sim_now(s) + 10 * SIM_MS));
+	assert_int_equal(sim_status(s, 1).role, RAFT_LEADER);
 	assert_int_equal(sim_change(s, 1, RAFT_CHANGE_REMOVE, 3, NULL),
 			 FR_BUSY);
-	ok(s, sim_run_until(s, sim_now(s) + 3 * SEC));
-	ok(s, sim_change(s, 1, RAFT_CHANGE_REMOVE, 3, NULL));
+	sim_ok(s, sim_run_until(s, sim_now(s) + 3 * SIM_SEC));
+	sim_ok(s, sim_change(s, 1, RAFT_CHANGE_REMOVE, 3, NULL));
 	sim_close(s);
 }
 
@@ -695,8 +653,8 @@ static void change_and_transfer_bad_input(void **state)
 	(void)state;
 	struct sim_options o;
 	sim_options_default(&o, 3, 20);
-	struct sim *s = open_opts(&o);
-	raft_id l = wait_leader(s, 2 * SEC);
+	struct sim *s = sim_open_ok(&o);
+	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	raft_id f = other(s, l, 0);
 	/* Membership: unknown or duplicate ids, id 0, bad op. */
 	assert_int_equal(sim_change(s, l, RAFT_CHANGE_REMOVE, 7, NULL),
@@ -714,8 +672,8 @@ static void change_and_transfer_bad_input(void **state)
 	assert_int_equal(sim_transfer(s, l, 7, false), FR_NOTFOUND);
 	assert_int_equal(sim_transfer(s, l, l, false), FR_INVALID);
 	assert_int_equal(sim_transfer(s, f, l, false), FR_NOTLEADER);
-	assert_int_equal(status(s, l).transfer_to, 0);
-	assert_int_equal(status(s, l).config_index, 0);
+	assert_int_equal(sim_status(s, l).transfer_to, 0);
+	assert_int_equal(sim_status(s, l).config_index, 0);
 
 	/* A configuration entry naming a duplicate id, from a leader:
 	 * the whole AppendEntries is refused. */

@@ -9,9 +9,7 @@
 #include <cmocka.h>
 
 #include "sim.h"
-
-#define MS  1000ull
-#define SEC (1000ull * MS)
+#include "sim_test.h"
 
 /* These scenarios are the paper's (Figures 7 and 8, §5): the base
  * algorithm, without pre-vote and check-quorum, which would change how
@@ -28,46 +26,13 @@ static struct sim *open_sim(uint32_t n, uint64_t seed, bool auto_tick)
 	struct sim_options o;
 	paper_options(&o, n, seed);
 	o.auto_tick = auto_tick;
-	struct sim *s;
-	assert_int_equal(sim_open(&s, &o), 0);
-	return s;
-}
-
-static void ok(struct sim *s, int rv)
-{
-	if (rv != 0) {
-		fprintf(stderr, "violation: %s\n", sim_violation(s));
-		sim_trace_dump(s, stderr, 40);
-	}
-	assert_int_equal(rv, 0);
-}
-
-static struct raft_status status(struct sim *s, raft_id id)
-{
-	struct raft_status st;
-	assert_non_null(sim_raft(s, id));
-	raft_status_get(sim_raft(s, id), &st);
-	return st;
-}
-
-/* Run until a leader exists (and every live node knows it) or @max_us. */
-static raft_id wait_leader(struct sim *s, uint64_t max_us)
-{
-	uint64_t end = sim_now(s) + max_us;
-	while (sim_now(s) < end) {
-		ok(s, sim_run_until(s, sim_now(s) + 5 * MS));
-		raft_id l = sim_leader(s);
-		if (l != 0) {
-			return l;
-		}
-	}
-	return 0;
+	return sim_open_ok(&o);
 }
 
 static void assert_log_terms(struct sim *s, raft_id id, const raft_term *t,
 			     uint32_t n)
 {
-	struct raft_status st = status(s, id);
+	struct raft_status st = sim_status(s, id);
 	assert_int_equal(st.last_index, n);
 	for (uint32_t i = 0; i < n; i++) {
 		assert_int_equal(raft_log_term(sim_raft(s, id), i + 1), t[i]);
@@ -80,20 +45,20 @@ static void election(uint32_t n)
 {
 	for (uint64_t seed = 1; seed <= 20; seed++) {
 		struct sim *s = open_sim(n, seed, true);
-		raft_id l = wait_leader(s, 2 * SEC);
+		raft_id l = sim_wait_leader(s, 2 * SIM_SEC, false);
 		assert_int_not_equal(l, 0);
 		/* Let heartbeats spread the news; all agree on the leader. */
-		ok(s, sim_run_until(s, sim_now(s) + 100 * MS));
-		raft_term term = status(s, l).term;
+		sim_ok(s, sim_run_until(s, sim_now(s) + 100 * SIM_MS));
+		raft_term term = sim_status(s, l).term;
 		for (raft_id id = 1; id <= n; id++) {
-			struct raft_status st = status(s, id);
+			struct raft_status st = sim_status(s, id);
 			assert_int_equal(st.term, term);
 			assert_int_equal(st.leader, l);
 			assert_int_equal(st.role,
 					 id == l ? RAFT_LEADER : RAFT_FOLLOWER);
 		}
 		/* The leader's no-op commits everywhere. */
-		assert_true(status(s, l).commit >= 1);
+		assert_true(sim_status(s, l).commit >= 1);
 		sim_close(s);
 	}
 }
@@ -115,20 +80,20 @@ static void reelection_after_leader_crash(void **state)
 	(void)state;
 	for (uint64_t seed = 1; seed <= 20; seed++) {
 		struct sim *s = open_sim(5, seed, true);
-		raft_id l1 = wait_leader(s, 2 * SEC);
+		raft_id l1 = sim_wait_leader(s, 2 * SIM_SEC, false);
 		assert_int_not_equal(l1, 0);
-		raft_term t1 = status(s, l1).term;
+		raft_term t1 = sim_status(s, l1).term;
 		raft_index idx;
-		ok(s, sim_propose(s, l1, "before", 6, &idx, NULL));
-		ok(s, sim_run_until(s, sim_now(s) + 50 * MS));
+		sim_ok(s, sim_propose(s, l1, "before", 6, &idx, NULL));
+		sim_ok(s, sim_run_until(s, sim_now(s) + 50 * SIM_MS));
 		sim_crash(s, l1);
-		raft_id l2 = wait_leader(s, 2 * SEC);
+		raft_id l2 = sim_wait_leader(s, 2 * SIM_SEC, false);
 		assert_int_not_equal(l2, 0);
 		assert_int_not_equal(l2, l1);
-		assert_true(status(s, l2).term > t1);
+		assert_true(sim_status(s, l2).term > t1);
 		/* The committed write survived into the new leader's log. */
 		assert_int_equal(raft_log_term(sim_raft(s, l2), idx), t1);
-		ok(s, sim_converge(s, 10 * SEC));
+		sim_ok(s, sim_converge(s, 10 * SIM_SEC));
 		sim_close(s);
 	}
 }
@@ -142,25 +107,25 @@ static void split_vote_resolves(void **state)
 	sim_link(s, 1, 2, false);
 	sim_link(s, 2, 3, false);
 	sim_link(s, 1, 4, false);
-	ok(s, sim_campaign(s, 1));
-	ok(s, sim_campaign(s, 2));
-	ok(s, sim_step_all(s, 100000));
-	assert_int_equal(status(s, 1).role, RAFT_CANDIDATE);
-	assert_int_equal(status(s, 2).role, RAFT_CANDIDATE);
-	assert_int_equal(status(s, 1).term, 1);
-	assert_int_equal(status(s, 2).term, 1);
+	sim_ok(s, sim_campaign(s, 1));
+	sim_ok(s, sim_campaign(s, 2));
+	sim_ok(s, sim_step_all(s, 100000));
+	assert_int_equal(sim_status(s, 1).role, RAFT_CANDIDATE);
+	assert_int_equal(sim_status(s, 2).role, RAFT_CANDIDATE);
+	assert_int_equal(sim_status(s, 1).term, 1);
+	assert_int_equal(sim_status(s, 2).term, 1);
 	assert_int_equal(sim_leader(s), 0);
 	sim_heal(s);
 	raft_id leader = 0;
 	for (int round = 0; round < 200 && leader == 0; round++) {
 		for (raft_id id = 1; id <= 4; id++) {
-			ok(s, sim_tick(s, id));
+			sim_ok(s, sim_tick(s, id));
 		}
-		ok(s, sim_step_all(s, 100000));
+		sim_ok(s, sim_step_all(s, 100000));
 		leader = sim_leader(s);
 	}
 	assert_int_not_equal(leader, 0);
-	assert_true(status(s, leader).term >= 2);
+	assert_true(sim_status(s, leader).term >= 2);
 	sim_close(s);
 }
 
@@ -172,41 +137,42 @@ static void minority_leader_cannot_commit(void **state)
 	(void)state;
 	for (uint64_t seed = 1; seed <= 10; seed++) {
 		struct sim *s = open_sim(5, seed, true);
-		raft_id old = wait_leader(s, 2 * SEC);
+		raft_id old = sim_wait_leader(s, 2 * SIM_SEC, false);
 		assert_int_not_equal(old, 0);
-		ok(s, sim_run_until(s, sim_now(s) + 50 * MS));
+		sim_ok(s, sim_run_until(s, sim_now(s) + 50 * SIM_MS));
 		raft_id buddy = old % 5 + 1;
 		raft_id group[2] = {old, buddy};
 		sim_partition(s, group, 2);
 		raft_index lost;
 		raft_term lost_term;
-		ok(s, sim_propose(s, old, "minority", 8, &lost, &lost_term));
-		raft_index commit_before = status(s, old).commit;
-		ok(s, sim_run_until(s, sim_now(s) + 1 * SEC));
-		assert_int_equal(status(s, old).commit, commit_before);
+		sim_ok(s,
+		       sim_propose(s, old, "minority", 8, &lost, &lost_term));
+		raft_index commit_before = sim_status(s, old).commit;
+		sim_ok(s, sim_run_until(s, sim_now(s) + 1 * SIM_SEC));
+		assert_int_equal(sim_status(s, old).commit, commit_before);
 		assert_true(commit_before < lost);
 		/* The majority side has its own leader, in a higher term. */
 		raft_id fresh = 0;
 		for (raft_id id = 1; id <= 5; id++) {
-			struct raft_status st = status(s, id);
+			struct raft_status st = sim_status(s, id);
 			if (id != old && id != buddy &&
 			    st.role == RAFT_LEADER) {
 				fresh = id;
 			}
 		}
 		assert_int_not_equal(fresh, 0);
-		assert_true(status(s, fresh).term > lost_term);
+		assert_true(sim_status(s, fresh).term > lost_term);
 		raft_index won;
-		ok(s, sim_propose(s, fresh, "majority", 8, &won, NULL));
-		ok(s, sim_run_until(s, sim_now(s) + 200 * MS));
-		assert_true(status(s, fresh).commit >= won);
+		sim_ok(s, sim_propose(s, fresh, "majority", 8, &won, NULL));
+		sim_ok(s, sim_run_until(s, sim_now(s) + 200 * SIM_MS));
+		assert_true(sim_status(s, fresh).commit >= won);
 		sim_heal(s);
-		ok(s, sim_run_until(s, sim_now(s) + 500 * MS));
-		struct raft_status st = status(s, old);
+		sim_ok(s, sim_run_until(s, sim_now(s) + 500 * SIM_MS));
+		struct raft_status st = sim_status(s, old);
 		assert_int_equal(st.role, RAFT_FOLLOWER);
-		assert_int_equal(st.term, status(s, fresh).term);
+		assert_int_equal(st.term, sim_status(s, fresh).term);
 		assert_true(raft_log_term(sim_raft(s, old), lost) != lost_term);
-		ok(s, sim_converge(s, 10 * SEC));
+		sim_ok(s, sim_converge(s, 10 * SIM_SEC));
 		sim_close(s);
 	}
 }
@@ -216,21 +182,21 @@ static void stale_leader_steps_down(void **state)
 {
 	(void)state;
 	struct sim *s = open_sim(3, 3, false);
-	ok(s, sim_campaign(s, 1));
-	ok(s, sim_step_all(s, 100000));
-	assert_int_equal(status(s, 1).role, RAFT_LEADER);
-	raft_term t = status(s, 1).term;
+	sim_ok(s, sim_campaign(s, 1));
+	sim_ok(s, sim_step_all(s, 100000));
+	assert_int_equal(sim_status(s, 1).role, RAFT_LEADER);
+	raft_term t = sim_status(s, 1).term;
 	/* Node 3 is partitioned, times out twice, and comes back with a
 	 * higher term in its vote request. */
 	raft_id g[1] = {3};
 	sim_partition(s, g, 1);
-	ok(s, sim_campaign(s, 3));
-	ok(s, sim_campaign(s, 3));
-	ok(s, sim_step_all(s, 100000));
+	sim_ok(s, sim_campaign(s, 3));
+	sim_ok(s, sim_campaign(s, 3));
+	sim_ok(s, sim_step_all(s, 100000));
 	sim_heal(s);
-	ok(s, sim_campaign(s, 3));
-	ok(s, sim_step_all(s, 100000));
-	struct raft_status st = status(s, 1);
+	sim_ok(s, sim_campaign(s, 3));
+	sim_ok(s, sim_step_all(s, 100000));
+	struct raft_status st = sim_status(s, 1);
 	assert_true(st.term > t);
 	assert_int_not_equal(st.role, RAFT_LEADER);
 	/* Node 3's log is as up to date as the others, so it may win. */
@@ -256,30 +222,31 @@ static void figure7(void **state)
 	for (uint64_t seed = 1; seed <= 10; seed++) {
 		struct sim *s = open_sim(7, seed, false);
 		/* Node 1 is the leader-to-be; 2..7 are (a)..(f). */
-		ok(s, sim_setup_log(s, 1, 7, fig7_leader, LEN(fig7_leader)));
-		ok(s, sim_setup_log(s, 2, 6, fig7_a, LEN(fig7_a)));
-		ok(s, sim_setup_log(s, 3, 4, fig7_b, LEN(fig7_b)));
-		ok(s, sim_setup_log(s, 4, 6, fig7_c, LEN(fig7_c)));
-		ok(s, sim_setup_log(s, 5, 7, fig7_d, LEN(fig7_d)));
-		ok(s, sim_setup_log(s, 6, 4, fig7_e, LEN(fig7_e)));
-		ok(s, sim_setup_log(s, 7, 3, fig7_f, LEN(fig7_f)));
+		sim_ok(s,
+		       sim_setup_log(s, 1, 7, fig7_leader, LEN(fig7_leader)));
+		sim_ok(s, sim_setup_log(s, 2, 6, fig7_a, LEN(fig7_a)));
+		sim_ok(s, sim_setup_log(s, 3, 4, fig7_b, LEN(fig7_b)));
+		sim_ok(s, sim_setup_log(s, 4, 6, fig7_c, LEN(fig7_c)));
+		sim_ok(s, sim_setup_log(s, 5, 7, fig7_d, LEN(fig7_d)));
+		sim_ok(s, sim_setup_log(s, 6, 4, fig7_e, LEN(fig7_e)));
+		sim_ok(s, sim_setup_log(s, 7, 3, fig7_f, LEN(fig7_f)));
 		/* Term 8: (a), (b), (e), (f) grant; (c) is longer, (d) has a
 		 * later last term, so both refuse. */
-		ok(s, sim_campaign(s, 1));
-		ok(s, sim_step_all(s, 1000000));
-		struct raft_status st = status(s, 1);
+		sim_ok(s, sim_campaign(s, 1));
+		sim_ok(s, sim_step_all(s, 1000000));
+		struct raft_status st = sim_status(s, 1);
 		assert_int_equal(st.role, RAFT_LEADER);
 		assert_int_equal(st.term, 8);
 		/* Let a heartbeat carry the final commit index. */
-		ok(s, sim_tick(s, 1));
-		ok(s, sim_step_all(s, 1000000));
+		sim_ok(s, sim_tick(s, 1));
+		sim_ok(s, sim_step_all(s, 1000000));
 		/* Everyone ends with the leader's log plus its term-8 no-op. */
 		raft_term want[11];
 		memcpy(want, fig7_leader, sizeof(fig7_leader));
 		want[10] = 8;
 		for (raft_id id = 1; id <= 7; id++) {
 			assert_log_terms(s, id, want, 11);
-			assert_int_equal(status(s, id).commit, 11);
+			assert_int_equal(sim_status(s, id).commit, 11);
 		}
 		sim_close(s);
 	}
@@ -293,10 +260,10 @@ static void figure7(void **state)
 static void step_until_has(struct sim *s, raft_id id, raft_index index)
 {
 	for (int k = 0; k < 100000; k++) {
-		if (status(s, id).last_index >= index) {
+		if (sim_status(s, id).last_index >= index) {
 			return;
 		}
-		ok(s, sim_step(s));
+		sim_ok(s, sim_step(s));
 	}
 	fail_msg("node %u never reached index %llu", id,
 		 (unsigned long long)index);
@@ -306,22 +273,22 @@ static void step_until_has(struct sim *s, raft_id id, raft_index index)
  * fail: their votes were already given in those terms). */
 static void campaign_in_term(struct sim *s, raft_id id, raft_term term)
 {
-	while (status(s, id).term + 1 < term) {
-		ok(s, sim_campaign(s, id));
-		ok(s, sim_step_all(s, 100000));
-		assert_int_not_equal(status(s, id).role, RAFT_LEADER);
+	while (sim_status(s, id).term + 1 < term) {
+		sim_ok(s, sim_campaign(s, id));
+		sim_ok(s, sim_step_all(s, 100000));
+		assert_int_not_equal(sim_status(s, id).role, RAFT_LEADER);
 	}
-	ok(s, sim_campaign(s, id));
-	assert_int_equal(status(s, id).term, term);
+	sim_ok(s, sim_campaign(s, id));
+	assert_int_equal(sim_status(s, id).term, term);
 }
 
 static void step_until_leader(struct sim *s, raft_id id)
 {
 	for (int k = 0; k < 100000; k++) {
-		if (status(s, id).role == RAFT_LEADER) {
+		if (sim_status(s, id).role == RAFT_LEADER) {
 			return;
 		}
-		ok(s, sim_step(s));
+		sim_ok(s, sim_step(s));
 	}
 	fail_msg("node %u never became leader", id);
 }
@@ -341,16 +308,16 @@ static struct sim *figure8_c(uint64_t seed)
 	assert_int_equal(sim_open(&s, &o), 0);
 	raft_term one[] = {1};
 	for (raft_id id = 1; id <= 5; id++) {
-		ok(s, sim_setup_log(s, id, 1, one, 1));
+		sim_ok(s, sim_setup_log(s, id, 1, one, 1));
 	}
 	/* (a) S1 leads term 2; its index 2 reaches S2 only. */
-	ok(s, sim_campaign(s, 1));
+	sim_ok(s, sim_campaign(s, 1));
 	step_until_leader(s, 1);
-	assert_int_equal(status(s, 1).term, 2);
+	assert_int_equal(sim_status(s, 1).term, 2);
 	raft_id g12[2] = {1, 2};
 	sim_partition(s, g12, 2);
-	ok(s, sim_step_all(s, 100000));
-	ok(s, sim_flush_disk(s, 2));
+	sim_ok(s, sim_step_all(s, 100000));
+	sim_ok(s, sim_flush_disk(s, 2));
 	assert_int_equal(raft_log_term(sim_raft(s, 2), 2), 2);
 	/* (b) S1 crashes; S5 wins term 3 with S3, S4 and itself, writes a
 	 * different index 2 that reaches no one, and crashes. */
@@ -361,8 +328,8 @@ static struct sim *figure8_c(uint64_t seed)
 	step_until_leader(s, 5);
 	raft_id g5[1] = {5};
 	sim_partition(s, g5, 1);
-	ok(s, sim_step_all(s, 100000));
-	ok(s, sim_flush_disk(s, 5));
+	sim_ok(s, sim_step_all(s, 100000));
+	sim_ok(s, sim_flush_disk(s, 5));
 	assert_int_equal(raft_log_term(sim_raft(s, 5), 2), 3);
 	sim_crash(s, 5);
 	/* (c) S1 restarts and wins term 4; it spreads index 2 (term 2) to
@@ -379,16 +346,16 @@ static struct sim *figure8_c(uint64_t seed)
 	sim_link_dir(s, 1, 3, false);
 	step_until_has(s, 2, 3);
 	for (int round = 0; round < 3; round++) {
-		ok(s, sim_step_all(s, 100000));
+		sim_ok(s, sim_step_all(s, 100000));
 		for (raft_id id = 1; id <= 3; id++) {
-			ok(s, sim_flush_disk(s, id));
+			sim_ok(s, sim_flush_disk(s, id));
 		}
 	}
-	ok(s, sim_step_all(s, 100000));
+	sim_ok(s, sim_step_all(s, 100000));
 	sim_link(s, 1, 3, false);
 	assert_int_equal(raft_log_term(sim_raft(s, 3), 2), 2);
-	assert_int_equal(status(s, 3).last_index, 2);
-	assert_int_equal(status(s, 3).persisted, 2);
+	assert_int_equal(sim_status(s, 3).last_index, 2);
+	assert_int_equal(sim_status(s, 3).persisted, 2);
 	return s;
 }
 
@@ -398,7 +365,7 @@ static void figure8_old_term_not_committed_by_counting(void **state)
 	for (uint64_t seed = 1; seed <= 10; seed++) {
 		struct sim *s = figure8_c(seed);
 		/* Index 2 is on S1, S2, S3: a majority, but of term 2. */
-		assert_true(status(s, 1).commit < 2);
+		assert_true(sim_status(s, 1).commit < 2);
 		/* (d) S1 crashes; S5 wins term 5 with S3, S4 and itself and
 		 * overwrites index 2 everywhere it reaches. */
 		sim_crash(s, 1);
@@ -406,17 +373,17 @@ static void figure8_old_term_not_committed_by_counting(void **state)
 		sim_link(s, 5, 2, false);
 		campaign_in_term(s, 5, 5);
 		step_until_leader(s, 5);
-		ok(s, sim_step_all(s, 100000));
+		sim_ok(s, sim_step_all(s, 100000));
 		for (raft_id id = 3; id <= 5; id++) {
-			ok(s, sim_flush_disk(s, id));
+			sim_ok(s, sim_flush_disk(s, id));
 		}
-		ok(s, sim_tick(s, 5));
-		ok(s, sim_step_all(s, 100000));
+		sim_ok(s, sim_tick(s, 5));
+		sim_ok(s, sim_step_all(s, 100000));
 		assert_int_equal(raft_log_term(sim_raft(s, 3), 2), 3);
 		assert_int_equal(raft_log_term(sim_raft(s, 4), 2), 3);
-		assert_true(status(s, 5).commit >= 2);
+		assert_true(sim_status(s, 5).commit >= 2);
 		sim_heal(s);
-		ok(s, sim_converge(s, 10 * SEC));
+		sim_ok(s, sim_converge(s, 10 * SIM_SEC));
 		sim_close(s);
 	}
 }
@@ -429,20 +396,20 @@ static void figure8_committed_with_current_term_entry(void **state)
 		/* (e) S1 replicates its term-4 entry to a majority: now both
 		 * index 2 and index 3 are committed ... */
 		sim_heal(s);
-		ok(s, sim_tick(s, 1));
-		ok(s, sim_step_all(s, 100000));
+		sim_ok(s, sim_tick(s, 1));
+		sim_ok(s, sim_step_all(s, 100000));
 		for (raft_id id = 1; id <= 4; id++) {
-			ok(s, sim_flush_disk(s, id));
+			sim_ok(s, sim_flush_disk(s, id));
 		}
-		ok(s, sim_step_all(s, 100000));
-		assert_true(status(s, 1).commit >= 3);
+		sim_ok(s, sim_step_all(s, 100000));
+		assert_true(sim_status(s, 1).commit >= 3);
 		/* ... and S5 can no longer win an election. */
 		sim_crash(s, 1);
 		assert_int_equal(sim_restart(s, 5), 0);
-		ok(s, sim_campaign(s, 5));
-		ok(s, sim_step_all(s, 100000));
-		assert_int_not_equal(status(s, 5).role, RAFT_LEADER);
-		ok(s, sim_converge(s, 10 * SEC));
+		sim_ok(s, sim_campaign(s, 5));
+		sim_ok(s, sim_step_all(s, 100000));
+		assert_int_not_equal(sim_status(s, 5).role, RAFT_LEADER);
+		sim_ok(s, sim_converge(s, 10 * SIM_SEC));
 		raft_id l = sim_leader(s);
 		assert_int_equal(raft_log_term(sim_raft(s, l), 2), 2);
 		assert_int_equal(raft_log_term(sim_raft(s, l), 3), 4);
@@ -464,26 +431,27 @@ static void ack_waits_for_durability(void **state)
 		struct sim_options o;
 		paper_options(&o, 3, seed);
 		o.auto_tick = false;
-		o.disk_min_us = o.disk_max_us = 10 * SEC; /* slow disks */
+		o.disk_min_us = o.disk_max_us = 10 * SIM_SEC; /* slow disks */
 		struct sim *s;
 		assert_int_equal(sim_open(&s, &o), 0);
-		ok(s, sim_campaign(s, 1));
-		ok(s, sim_step_all(s, 100000));
-		assert_int_equal(status(s, 1).role, RAFT_LEADER);
+		sim_ok(s, sim_campaign(s, 1));
+		sim_ok(s, sim_step_all(s, 100000));
+		assert_int_equal(sim_status(s, 1).role, RAFT_LEADER);
 		raft_index idx;
 		sim_link(s, 1, 3, false);
-		ok(s, sim_propose(s, 1, "precious", 8, &idx, NULL));
-		ok(s, sim_flush_disk(s, 1));
+		sim_ok(s, sim_propose(s, 1, "precious", 8, &idx, NULL));
+		sim_ok(s, sim_flush_disk(s, 1));
 		/* Deliver every message; node 2's write stays pending. */
-		ok(s, sim_run_until(s, sim_now(s) + 100 * MS));
-		assert_true(status(s, 2).last_index >= idx);
-		assert_true(status(s, 2).persisted < idx);
-		assert_true(status(s, 1).commit < idx);
+		sim_ok(s, sim_run_until(s, sim_now(s) + 100 * SIM_MS));
+		assert_true(sim_status(s, 2).last_index >= idx);
+		assert_true(sim_status(s, 2).persisted < idx);
+		assert_true(sim_status(s, 1).commit < idx);
 		sim_power_loss(s, 1);
 		sim_power_loss(s, 2);
 		assert_int_equal(sim_restart(s, 2), 0);
 		sim_heal(s);
-		ok(s, sim_converge(s, 600 * SEC)); /* writes take 10 s */
+		sim_ok(s,
+		       sim_converge(s, 600 * SIM_SEC)); /* writes take 10 s */
 		sim_close(s);
 	}
 }

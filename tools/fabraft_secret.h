@@ -1,0 +1,13 @@
+/* fabraft_secret.h — the cluster secret file, written alike by the CLI's
+ * `fabraft cluster start` and the cluster benchmark (tools/fabraft_secret.c).
+ */
+#ifndef FABRAFT_TOOLS_SECRET_H
+#define FABRAFT_TOOLS_SECRET_H
+
+/** Write a fresh cluster secret to @path (borrowed): 16 bytes from
+ * /dev/urandom as 32 hex digits and a newline, in a file only its owner
+ * can read (0600), replacing any old one.  0, or -1 if /dev/urandom or
+ * the file failed. */
+int cl_secret_write(const char *path);
+
+#endif /* FABRAFT_TOOLS_SECRET_H */
