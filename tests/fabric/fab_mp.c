@@ -196,6 +196,13 @@ static void on_msg(void *ctx, const struct raft_message *m)
 	if (strcmp(g.scenario, "reconnect") == 0 ||
 	    strcmp(g.scenario, "crash") == 0 ||
 	    strcmp(g.scenario, "reject") == 0) {
+		if (m->append.seq <= g.next_seq[m->from]) {
+			fprintf(stderr, "node %u: APPEND seq %llu term %llu "
+					"after seq %llu\n",
+				g.self, (unsigned long long)m->append.seq,
+				(unsigned long long)m->term,
+				(unsigned long long)g.next_seq[m->from]);
+		}
 		CHECK(m->append.seq > g.next_seq[m->from]);
 		g.next_seq[m->from] = m->append.seq;
 	} else {
