@@ -139,13 +139,14 @@ static int close_pair(void **state)
 	return 0;
 }
 
-static int append(raft_id from, raft_id to, raft_term term, uint64_t seq)
+static int append_len(raft_id from, raft_id to, raft_term term, uint64_t seq,
+		      uint32_t len)
 {
-	static uint8_t payload[64];
+	static uint8_t payload[60000];
 	struct raft_entry e = {.term = term,
 			       .index = seq,
 			       .type = RAFT_ENTRY_NORMAL,
-			       .len = sizeof(payload),
+			       .len = len,
 			       .buf = payload};
 	struct raft_message m = {
 	    .type = RAFT_MSG_APPEND, .from = from, .to = to, .term = term};
@@ -156,6 +157,11 @@ static int append(raft_id from, raft_id to, raft_term term, uint64_t seq)
 	m.append.n_entries = 1;
 	m.append.entries = &e;
 	return fab_send(P.f[from], &m);
+}
+
+static int append(raft_id from, raft_id to, raft_term term, uint64_t seq)
+{
+	return append_len(from, to, term, seq, 64);
 }
 
 /* Send APPENDs @from -> @to until one more is delivered (or @ms pass);
@@ -244,12 +250,53 @@ static void repeated_rehandshakes_stay_in_step(void **state)
 	assert_true(i2.ring_revokes >= 10);
 }
 
+/*
+ * A peer that stops making progress: node 2 stops polling while node 1
+ * sends 60 kB APPENDs (over a quarter of the ring: messages; over rxm's
+ * eager limit: each needs the receiver's help to complete).  Node 1's queue
+ * fills, and after 2 s without a completion it gives up on those
+ * operations and restarts the connection instead of staying wedged; once
+ * node 2 polls again, traffic flows.
+ */
+static void stuck_queue_is_restarted(void **state)
+{
+	struct fab_info i1;
+	uint64_t seq = 1;
+	uint64_t t0;
+	int rv = 0;
+
+	(void)state;
+	assert_true(deliver_one(1, 2, 1, 3000));
+	t0 = now_ms();
+	while (now_ms() - t0 < 3000 &&
+	       (rv = append_len(1, 2, 1, seq, 60000)) == 0) {
+		seq++;
+		poll_one(1);
+	}
+	assert_int_equal(rv, FR_AGAIN); /* full: node 2 is not helping */
+	poll_only(1, 2600);		/* past the 2 s stall limit */
+	fab_info_get(P.f[1], &i1);
+	print_message("queue full after %llu APPENDs; stalls %llu, abandoned "
+		      "%llu\n",
+		      (unsigned long long)seq - 1,
+		      (unsigned long long)i1.queue_stalls,
+		      (unsigned long long)i1.ops_abandoned);
+	assert_int_equal(i1.queue_stalls, 1);
+	assert_true(i1.ops_abandoned > 0);
+	/* Node 2 wakes up: the link comes back and carries APPENDs. */
+	POLL_BOTH_UNTIL(fab_peer_up(P.f[1], 2) && fab_peer_up(P.f[2], 1),
+			5000);
+	assert_true(deliver_one(1, 2, 1, 5000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(late_confirm_keeps_rings_in_step,
 					    open_pair, close_pair),
 	    cmocka_unit_test_setup_teardown(repeated_rehandshakes_stay_in_step,
+					    open_pair, close_pair),
+	    cmocka_unit_test_setup_teardown(stuck_queue_is_restarted,
 					    open_pair, close_pair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
