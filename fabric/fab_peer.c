@@ -19,9 +19,6 @@
  * long is stuck, not busy: some operations never complete (libfabric 1.17,
  * e.g. a write into a ring whose key the peer revoked, over tcp;ofi_rxm). */
 #define QUEUE_STUCK_MS 2000u
-/* Copies of one HELLO after which the acceptor answers over a new
- * connection (on_hello()). */
-#define ACK_REPEATS_READDR 3u
 /* Least interval between two HELLOs to the same peer. */
 #define HELLO_MIN_GAP_MS 2u
 
@@ -406,9 +403,11 @@ static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 		p->next_try_ms = now + FAB__BACKOFF_MAX_MS;
 		return;
 	}
-	if (p->attempts++ > 0 || p->addr == FI_ADDR_NOTAVAIL) {
+	if ((p->attempts++ > 0 && !p->keep_addr) ||
+	    p->addr == FI_ADDR_NOTAVAIL) {
 		readdr(f, p, false);
 	}
+	p->keep_addr = false;
 	p->state = FAB__HELLO_SENT;
 	p->writer_ok = false;
 	p->writer_paused = false;
@@ -431,6 +430,11 @@ void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 		f->stats.queue_stalls++;
 		abandon_posted(f, p);
 		p->full_since_ms = 0;
+		/* Keep the address (and connection) for the next HELLO: the
+		 * operations are still inside the provider, and removing
+		 * their address under them crashed tcp;ofi_rxm later, in
+		 * fi_close() of the endpoint. */
+		p->keep_addr = true;
 		if (p->state == FAB__UP || p->state == FAB__ACCEPTING) {
 			fab__peer_down(f, p, "send queue stuck");
 			p->next_try_ms = 0;
@@ -567,19 +571,7 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 	if ((p->state == FAB__ACCEPTING || p->accept_pending) &&
 	    h.nonce == p->peer_nonce) {
 		/* A retransmitted HELLO: repeat the same ACK, so that the
-		 * CONFIRM for either copy matches.  If the peer keeps asking,
-		 * our ACKs are not reaching it: tcp;ofi_rxm kept sending on
-		 * the connection the peer had dropped when it re-inserted our
-		 * address (its HELLOs came in on the new one).  Take a fresh
-		 * address entry, and so a fresh connection, too. */
-		if (++p->ack_repeats >= ACK_REPEATS_READDR && !f->ep.shm) {
-			fab__log(f, FAB_LOG_INFO,
-				 "peer %u: HELLO repeated %u times; "
-				 "reconnecting to answer",
-				 p->id, p->ack_repeats);
-			readdr(f, p, true);
-			p->ack_repeats = 0;
-		}
+		 * CONFIRM for either copy matches. */
 		hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
 		return;
 	}
@@ -588,7 +580,6 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 	}
 	p->peer_nonce = h.nonce;
 	p->peer_inc = h.incarnation;
-	p->ack_repeats = 0;
 	p->pending_ring = h.ring;
 	p->pending_has_ring = h.has_ring;
 	if (p->state == FAB__UP && h.incarnation == p->incarnation) {

@@ -119,7 +119,7 @@ struct fab__peer {
 	uint64_t tail;		 /* arena position of the oldest op */
 	uint64_t no_rewind_below; /* keep going round until head gets here */
 	uint64_t full_since_ms;	  /* queue full since (0: it is not) */
-	uint32_t ack_repeats;	  /* copies of the HELLO we are answering */
+	bool keep_addr;		  /* next hello_start(): no readdr() */
 	bool writer_paused;	  /* writer_ok cleared by accept_pending */
 	struct fab__op *ops;	 /* owned, queue_max_msgs, FIFO circle */
 	uint32_t op_head;	 /* next free op index (cumulative) */
