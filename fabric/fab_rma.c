@@ -303,9 +303,13 @@ void fab__rma_credit_recv(struct fab *f, const struct fab_wire_frame *fr)
 		f->stats.dropped_noconn++;
 		return;
 	}
-	if (!p->writer_ok || c.generation != p->writer.generation) {
+	if (!(p->writer_ok || p->writer_paused) ||
+	    c.generation != p->writer.generation) {
 		return; /* for a ring we no longer write to */
 	}
+	/* (A paused writer still takes credit: if the pause ends without a
+	 * new ring, the credit sent meanwhile would otherwise be lost and
+	 * the writer stuck waiting for it.) */
 	if (fab_ring_writer_credit(&p->writer, c.consumed) == FR_INVALID) {
 		f->stats.rejects_frame++;
 	}
