@@ -111,13 +111,21 @@ static int seg_create(struct wal *w, const struct wal_batch *b, char *msg)
 	wal__seg_name(name, b->seg_no);
 	if (spare) {
 		snprintf(tmp, sizeof(tmp), "%s", WAL_SPARE_NAME);
-		step = "open the spare";
-		if ((fd = openat(w->dir_fd, tmp, flags)) < 0) {
-			e = errno;
-			goto err;
+		if ((fd = openat(w->dir_fd, tmp, flags)) >= 0) {
+			w->wstats.segs_prepared++;
+		} else {
+			/* Not the log's data: make the segment on the spot. */
+			wal__log(w, WAL_LOG_WARN,
+				 "%s: open: %s; making %s on "
+				 "the spot",
+				 tmp, strerror(errno), name);
+			pthread_mutex_lock(&w->mu);
+			wal__spare_release_locked(w);
+			pthread_mutex_unlock(&w->mu);
+			spare = false;
 		}
-		w->wstats.segs_prepared++;
-	} else {
+	}
+	if (!spare) {
 		snprintf(tmp, sizeof(tmp), "wal-%016" PRIx64 ".tmp", b->seg_no);
 		fd = openat(w->dir_fd, tmp, flags | O_CREAT | O_TRUNC, 0644);
 		if (fd < 0) {

@@ -436,6 +436,27 @@ static void test_truncate_into_spare(void **state)
 	check_log(f, 1, 20);
 }
 
+/* A spare that vanished behind the wal's back (not the log's data): the
+ * segment is made on the spot with a warning, the log goes on. */
+static void test_spare_vanished(void **state)
+{
+	struct fx *f = *state;
+	char p[128];
+	reopen(f);
+	spare_wait(f);
+	path_of(f, "wal-spare.tmp", p, sizeof(p));
+	assert_int_equal(unlink(p), 0);
+	append_range(f, 1, 10);
+	struct wal_stats st;
+	wal_stats_get(f->w, &st);
+	assert_int_equal(st.segs_prepared, 0);
+	assert_int_equal(st.segs_unprepared, 1);
+	assert_true(logged("making wal-0000000000000001.seg on the spot"));
+	spare_wait(f); /* a new one is made */
+	reopen(f);
+	check_log(f, 1, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +464,7 @@ int main(void)
 	    T(test_rolls_use_spares),  T(test_zeroed_tail),
 	    T(test_unrenamed_spare),   T(test_unrenamed_tmp),
 	    T(test_half_zeroed_spare), T(test_truncate_into_spare),
+	    T(test_spare_vanished),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
