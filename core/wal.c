@@ -28,6 +28,7 @@ void wal_options_default(struct wal_options *o, const char *dir,
 	o->batch_max_entries = 4096;
 	o->batch_max_bytes = 1u << 20;
 	o->batch_wait_us = 0;
+	o->zero_fill = true;
 }
 
 void wal__log(struct wal *w, int level, const char *fmt, ...)
@@ -238,6 +239,9 @@ static struct wal *wal_alloc(const struct wal_options *o)
 
 static void wal_free(struct wal *w)
 {
+	if (w->sync_inited) {
+		wal__prep_stop(w); /* before the lock goes */
+	}
 	for (uint32_t i = 0; i < WAL_NBUF; i++) {
 		fr_free(w->bufs[i].raw);
 	}
@@ -314,7 +318,8 @@ static int wal_start(struct wal *w, struct wal_recovered *rec, char *errmsg)
 	rec->direct_io = w->direct;
 	if ((rv = wal__snap_recover(w, rec, errmsg)) != 0 ||
 	    (rv = wal__recover_log(w, rec, errmsg)) != 0 ||
-	    (rv = continuity_check(w, rec, errmsg)) != 0) {
+	    (rv = continuity_check(w, rec, errmsg)) != 0 ||
+	    (rv = wal__prep_start(w)) != 0) {
 		return rv;
 	}
 	if (pthread_create(&w->thread, NULL, wal__writer_main, w) != 0) {
@@ -396,6 +401,10 @@ void wal_stats_get(struct wal *w, struct wal_stats *s)
 {
 	pthread_mutex_lock(&w->mu);
 	*s = w->stats;
+	s->spares = w->pstats.spares;
+	s->spare_failures = w->pstats.spare_failures;
+	s->zero_bytes = w->pstats.zero_bytes;
+	s->spare_ready = w->spare == WAL_SPARE_READY;
 	pthread_mutex_unlock(&w->mu);
 }
 

@@ -17,10 +17,13 @@
  * A data directory holds:
  *   meta                      term, vote, cluster id, node id (atomic replace)
  *   wal-<seg no, 16 hex>.seg  log segments, preallocated, rolled by size
+ *   wal-spare.tmp             the next segment, being zero-filled or ready
  *   snap-<index, 16 hex>.snap snapshots (the two newest are kept)
  *   lock                      flock()ed while a process has the wal open
  *
- * Threads: the wal owns one writer thread.  wal_submit() encodes records
+ * Threads: the wal owns a writer thread and (with fsync and zero_fill) a
+ * preparer thread that keeps one spare segment zero-filled ahead of use
+ * (wal_prep.c; the spare is not part of the log).  wal_submit() encodes records
  * into an in-memory batch buffer; the writer thread (or, when the disk is
  * idle, a wal_append() caller acting as group-commit leader) writes a whole
  * buffer with one pwrite and makes it durable with one fdatasync, then
@@ -71,6 +74,11 @@ struct wal_options {
 	uint32_t batch_wait_us;	    /* how long the writer may wait for a
 				       batch to fill before writing it; 0 =
 				       write as soon as the disk is free */
+	bool zero_fill;		    /* prepare the next segment ahead of use
+				       in the background, its blocks written
+				       with zeros, so that appends into it
+				       make fdatasync flush data only (no
+				       extent conversion); only with fsync */
 	/* Log sink for detection results and recovery actions; NULL prints
 	 * to stderr.  Called from any thread that uses the wal, sometimes
 	 * with the wal's lock held: it must not call into the wal. */
@@ -79,7 +87,8 @@ struct wal_options {
 };
 
 /** Defaults: 64 MiB segments, direct I/O auto, fsync on, 4096 entries and
- * 1 MiB per batch, no batch wait.  @dir is stored as is (borrowed). */
+ * 1 MiB per batch, no batch wait, zero-filled spare segments.  @dir is stored
+ * as is (borrowed). */
 void wal_options_default(struct wal_options *o, const char *dir,
 			 uint64_t cluster_id, uint32_t node_id);
 
@@ -180,7 +189,15 @@ struct wal_stats {
 	uint64_t entries; /* entries written */
 	uint64_t bytes;	  /* record bytes written (excluding block rewrites) */
 	uint64_t fsyncs;  /* fdatasync/fsync calls on segments */
-	uint64_t write_bytes; /* bytes passed to pwrite (incl. alignment) */
+	uint64_t write_bytes;	  /* bytes passed to pwrite (incl. alignment) */
+	uint64_t segs_prepared;	  /* segments made from a zero-filled spare */
+	uint64_t segs_unprepared; /* made on the spot with fallocate: no spare
+				     was ready (or a size other than
+				     segment_bytes was needed) */
+	uint64_t spares;	  /* spares zero-filled (background) */
+	uint64_t spare_failures;  /* preparations that failed (logged) */
+	uint64_t zero_bytes;	  /* zeros written into spares */
+	bool spare_ready;	  /* a spare is ready now */
 };
 
 void wal_stats_get(struct wal *w, struct wal_stats *s);

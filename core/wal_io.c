@@ -85,37 +85,17 @@ int wal__fsync_fd(int fd)
 	return fsync(fd) == 0 ? 0 : errno;
 }
 
-static int write_zeros(int fd, uint64_t off, uint64_t len)
+int wal__zero_write(int fd, uint64_t from, uint64_t to)
 {
 	static const uint8_t zeros[WAL_BLOCK];
-	while (len > 0) {
-		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
-		int e = wal__pwrite_all(fd, zeros, n, off);
+	while (from < to) {
+		size_t n = to - from < sizeof(zeros) ? (size_t)(to - from)
+						     : sizeof(zeros);
+		int e = wal__pwrite_all(fd, zeros, n, from);
 		if (e != 0) {
 			return e;
 		}
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
-int wal__zero_range(int fd, uint64_t off, uint64_t len)
-{
-	if (len == 0) {
-		return 0;
-	}
-	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)off, (off_t)len) != 0) {
-		if (errno != EOPNOTSUPP && errno != ENOSYS) {
-			return errno;
-		}
-		return write_zeros(fd, off, len);
-	}
-	/* Reserve the blocks again so later appends cannot hit ENOSPC. */
-	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) != 0 &&
-	    errno != EOPNOTSUPP) {
-		return errno;
+		from += n;
 	}
 	return 0;
 }

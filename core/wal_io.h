@@ -24,10 +24,9 @@ long long wal__pread_full(int fd, void *buf, size_t len, uint64_t off);
 /** fsync a directory (after a create, rename or unlink in it).  0 or errno. */
 int wal__fsync_fd(int fd);
 
-/** Make [off, off+len) of @fd read as zeros without changing its size and
- * keep the blocks allocated (punch a hole then preallocate again; writes
- * zeros where punching is unsupported).  0 or errno. */
-int wal__zero_range(int fd, uint64_t off, uint64_t len);
+/** Write zeros over [@from, @to) of @fd (buffered; the caller syncs), so
+ * the blocks stay written extents.  0 or errno. */
+int wal__zero_write(int fd, uint64_t from, uint64_t to);
 
 /** Allocate @size bytes aligned to WAL_BLOCK through fr_malloc; *@raw
  * receives the pointer to pass to fr_free.  NULL when out of memory. */

@@ -10,6 +10,17 @@
 #include "wal.h"
 #include "wal_format.h"
 
+/* The zero-filled spare segment (wal_prep.c): not part of the log, removed
+ * by recovery like any other leftover tmp file. */
+#define WAL_SPARE_NAME "wal-spare.tmp"
+
+enum wal_spare_state {
+	WAL_SPARE_NONE = 0,  /* no spare file */
+	WAL_SPARE_PREPARING, /* the preparer is zero-filling it */
+	WAL_SPARE_READY,     /* complete and synced: may become a segment */
+	WAL_SPARE_TAKEN,     /* being turned into a segment (not yet renamed) */
+};
+
 /* Batch buffers in the ring: one being written, the others filling. */
 #define WAL_NBUF 4u
 
@@ -122,6 +133,8 @@ struct wal {
 	uint64_t next_batch;	 /* sequence number of the next batch */
 	uint64_t prev_batch;	 /* last batch known complete */
 	struct wal_stats wstats; /* counters, copied to stats under mu */
+	char pub_tmp[32];	 /* tmp name of the open segment until it is
+				    published (renamed), "" once it is */
 
 	/* Durable point. */
 	raft_index durable_index;
@@ -134,6 +147,18 @@ struct wal {
 	pthread_mutex_t meta_mu; /* serialises hard state saves */
 	raft_term term;		 /* persisted term */
 	raft_id vote;		 /* persisted vote */
+
+	/* Spare segment preparer (wal_prep.c); under mu. */
+	pthread_t prep_thread;
+	bool prep_started;
+	bool prep_want;		 /* make a spare when there is none */
+	atomic_bool prep_stop;	 /* abandon the spare and exit */
+	pthread_cond_t cv_prep;	 /* preparer: prep_want or prep_stop set */
+	int spare;		 /* enum wal_spare_state */
+	uint64_t spare_bytes;	 /* size of the spare */
+	struct wal_stats pstats; /* the preparer's counters (spares...) */
+	void *zeros_raw;	 /* allocation of zeros */
+	uint8_t *zeros;		 /* WAL_ZERO_CHUNK aligned zero bytes */
 
 	struct raft_entry *rec_entries; /* wal_recovered.entries (owned) */
 	uint8_t *rec_payload;		/* their payloads (owned) */
@@ -200,6 +225,20 @@ void *wal__writer_main(void *arg);
 int wal__tail_load(struct wal *w, int fd, uint64_t end);
 /** Open segment @seg_no for writing as the writer's fd (writer idle). */
 int wal__seg_open_fd(struct wal *w, uint64_t seg_no);
+
+/** Spare segments (wal_prep.c).  Bytes per zero-filling write. */
+#define WAL_ZERO_CHUNK (512u * 1024u)
+/** Start the preparer thread (after recovery; only with o.zero_fill and
+ * o.fsync).  0 or FR_NOMEM. */
+int wal__prep_start(struct wal *w);
+/** Stop it and remove the spare file (wal_close). */
+void wal__prep_stop(struct wal *w);
+/** Take the spare if one of @bytes is ready: returns true with the state
+ * TAKEN (the caller renames WAL_SPARE_NAME, then calls
+ * wal__spare_release_locked).  Also asks for the next spare.  mu held. */
+bool wal__spare_take_locked(struct wal *w, uint64_t bytes);
+/** The taken spare was renamed (or removed): ask for the next one. */
+void wal__spare_release_locked(struct wal *w);
 
 /** Monotonic clock in nanoseconds. */
 uint64_t wal__now_ns(void);

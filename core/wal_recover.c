@@ -112,12 +112,26 @@ static int list_segments(struct wal *w, struct rstate *r, char *errmsg)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		uint64_t no;
-		bool tmp;
-		if (!parse_seg_name(de->d_name, &no, &tmp)) {
+		bool tmp = strcmp(de->d_name, WAL_SPARE_NAME) == 0;
+		if (!tmp && !parse_seg_name(de->d_name, &no, &tmp)) {
 			continue;
 		}
-		if (tmp) { /* a segment whose creation was interrupted */
-			unlinkat(w->dir_fd, de->d_name, 0);
+		if (tmp) {
+			/* Never part of the log: a spare being zero-filled
+			 * or taken but not renamed yet, a segment whose
+			 * creation was interrupted, or the copy of an
+			 * interrupted truncation. */
+			wal__log(w, WAL_LOG_INFO,
+				 "removing %s: an unfinished %s, not part of "
+				 "the log",
+				 de->d_name,
+				 strcmp(de->d_name, WAL_SPARE_NAME) == 0
+				     ? "spare segment"
+				     : "segment creation or truncation copy");
+			if (unlinkat(w->dir_fd, de->d_name, 0) != 0) {
+				wal__log(w, WAL_LOG_WARN, "%s: unlink: %s",
+					 de->d_name, strerror(errno));
+			}
 			continue;
 		}
 		if (r->n_segs == cap) {
@@ -422,11 +436,25 @@ static int tail_repair(struct wal *w, struct rstate *r, char *errmsg)
 	if (!r->torn) {
 		return 0;
 	}
+	/* Zero what the torn batch left, by writing: punching a hole and
+	 * preallocating again would leave unwritten extents, which make
+	 * every later append's fdatasync commit an extent conversion.
+	 * Blocks past the last non-zero byte already read as zeros. */
 	struct rseg *s = &r->segs[r->end_seg];
+	uint64_t end = s->size, word;
+	while (end > r->end_off && end % 8 != 0 && s->map[end - 1] == 0) {
+		end--;
+	}
+	while (end >= r->end_off + 8 && end % 8 == 0 &&
+	       (memcpy(&word, s->map + end - 8, 8), word == 0)) {
+		end -= 8;
+	}
+	while (end > r->end_off && s->map[end - 1] == 0) {
+		end--;
+	}
 	int fd = openat(w->dir_fd, s->name, O_RDWR | O_CLOEXEC);
-	int e = fd < 0 ? errno
-		       : wal__zero_range(fd, r->end_off, s->size - r->end_off);
-	if (e == 0 && fsync(fd) != 0) {
+	int e = fd < 0 ? errno : wal__zero_write(fd, r->end_off, end);
+	if (e == 0 && fd >= 0 && fsync(fd) != 0) {
 		e = errno;
 	}
 	if (fd >= 0) {

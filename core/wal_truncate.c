@@ -22,11 +22,12 @@
  * LAST flag risks tearing an acknowledged record.
  *
  * So the kept prefix [0, X) is copied into wal-<n>.tmp (preallocated like a
- * new segment), the last kept record gets the LAST flag there, the copy is
- * fsynced and renamed over the segment, and the directory is fsynced.  A
- * crash leaves either the old segment (a longer, valid log) or the new
- * one (the kept prefix, complete).  The cost, a copy of up to one segment,
- * is paid only when a leader overwrites a follower's uncommitted suffix.
+ * new segment; or into the zero-filled spare, wal_prep.c), the last kept record
+ * gets the LAST flag there, the copy is fsynced and renamed over the segment,
+ * and the directory is fsynced.  A crash leaves either the old segment (a
+ * longer, valid log) or the new one (the kept prefix, complete).  The cost, a
+ * copy of up to one segment, is paid only when a leader overwrites a follower's
+ * uncommitted suffix.
  */
 
 /* Copy [0, len) of @in to @out. */
@@ -97,6 +98,7 @@ int wal__seg_cut(struct wal *w, struct wal_seg *s, uint32_t keep, uint64_t x,
 	const char *step = "open";
 	uint64_t batch = 0;
 	struct stat st;
+	bool spare = false;
 	int out = -1, e;
 
 	wal__seg_name(name, s->seg_no);
@@ -107,16 +109,30 @@ int wal__seg_cut(struct wal *w, struct wal_seg *s, uint32_t keep, uint64_t x,
 		goto err;
 	}
 	step = "create the copy";
-	out = openat(w->dir_fd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-		     0644);
-	if (out < 0) {
-		e = errno;
-		goto err;
-	}
-	if (fallocate(out, 0, 0, st.st_size) != 0 &&
-	    (errno != EOPNOTSUPP || ftruncate(out, st.st_size) != 0)) {
-		e = errno;
-		goto err;
+	/* Into the zero-filled spare if one of this size is ready: appends
+	 * after the cut then go to written blocks, as in a new segment. */
+	spare = wal__spare_take_locked(w, (uint64_t)st.st_size);
+	if (spare) {
+		snprintf(tmp, sizeof(tmp), "%s", WAL_SPARE_NAME);
+		out = openat(w->dir_fd, tmp, O_RDWR | O_CLOEXEC);
+		if (out < 0) {
+			e = errno;
+			goto err;
+		}
+		w->wstats.segs_prepared++;
+	} else {
+		out = openat(w->dir_fd, tmp,
+			     O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (out < 0) {
+			e = errno;
+			goto err;
+		}
+		if (fallocate(out, 0, 0, st.st_size) != 0 &&
+		    (errno != EOPNOTSUPP || ftruncate(out, st.st_size) != 0)) {
+			e = errno;
+			goto err;
+		}
+		w->wstats.segs_unprepared++;
 	}
 	step = "copy";
 	if ((e = copy_prefix(in, out, x)) != 0 ||
@@ -132,6 +148,10 @@ int wal__seg_cut(struct wal *w, struct wal_seg *s, uint32_t keep, uint64_t x,
 	if (renameat(w->dir_fd, tmp, w->dir_fd, name) != 0) {
 		e = errno;
 		goto err;
+	}
+	if (spare) {
+		wal__spare_release_locked(w);
+		spare = false;
 	}
 	close(out);
 	out = -1;
@@ -153,6 +173,9 @@ err:
 	if (out >= 0) {
 		close(out);
 		unlinkat(w->dir_fd, tmp, 0);
+	}
+	if (spare) {
+		wal__spare_release_locked(w);
 	}
 	if (in >= 0) {
 		close(in);

@@ -78,9 +78,18 @@ int wal__tail_load(struct wal *w, int fd, uint64_t end)
 	return 0;
 }
 
-/* Create a segment atomically: a tmp file is preallocated, gets its header,
- * is fsynced and renamed; the directory is fsynced.  So a segment file
- * always has its full size and a valid header. */
+/*
+ * Segment creation.  A segment's name must exist only once its header is
+ * durable (recovery treats a bad header as damage).  The file is prepared
+ * under a tmp name: the zero-filled spare when one of the right size is
+ * ready (wal_prep.c), else wal-<n>.tmp preallocated on the spot.  The
+ * header is written into it, then the first batch right behind it, one
+ * fdatasync covers both, and seg_publish() renames the file to wal-<n>.seg
+ * and fsyncs the directory; only then is the first batch durable.  That is
+ * one fsync less per roll than syncing the header on its own first, and a
+ * crash before the rename leaves a tmp file that recovery removes (it held
+ * nothing acknowledged).
+ */
 static int seg_create(struct wal *w, const struct wal_batch *b, char *msg)
 {
 	char name[32], tmp[32];
@@ -93,59 +102,105 @@ static int seg_create(struct wal *w, const struct wal_batch *b, char *msg)
 	    .base_batch = w->prev_batch,
 	};
 	const char *step = "create";
-	int e;
+	int flags = O_RDWR | O_CLOEXEC | (w->direct ? O_DIRECT : 0);
+	int fd, e;
 
+	pthread_mutex_lock(&w->mu);
+	bool spare = wal__spare_take_locked(w, b->new_alloc);
+	pthread_mutex_unlock(&w->mu);
 	wal__seg_name(name, b->seg_no);
-	snprintf(tmp, sizeof(tmp), "wal-%016" PRIx64 ".tmp", b->seg_no);
-	int fd = openat(w->dir_fd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-			0644);
-	if (fd < 0) {
-		e = errno;
-		goto err;
-	}
-	step = "preallocate";
-	if (fallocate(fd, 0, 0, (off_t)b->new_alloc) != 0) {
-		e = errno;
-		if (e != EOPNOTSUPP ||
-		    ftruncate(fd, (off_t)b->new_alloc) != 0) {
-			goto err_close;
+	if (spare) {
+		snprintf(tmp, sizeof(tmp), "%s", WAL_SPARE_NAME);
+		if ((fd = openat(w->dir_fd, tmp, flags)) >= 0) {
+			w->wstats.segs_prepared++;
+		} else {
+			/* Not the log's data: make the segment on the spot. */
+			wal__log(w, WAL_LOG_WARN,
+				 "%s: open: %s; making %s on "
+				 "the spot",
+				 tmp, strerror(errno), name);
+			pthread_mutex_lock(&w->mu);
+			wal__spare_release_locked(w);
+			pthread_mutex_unlock(&w->mu);
+			spare = false;
 		}
+	}
+	if (!spare) {
+		snprintf(tmp, sizeof(tmp), "wal-%016" PRIx64 ".tmp", b->seg_no);
+		fd = openat(w->dir_fd, tmp, flags | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0) {
+			e = errno;
+			goto err;
+		}
+		step = "preallocate";
+		if (fallocate(fd, 0, 0, (off_t)b->new_alloc) != 0) {
+			e = errno;
+			if (e != EOPNOTSUPP ||
+			    ftruncate(fd, (off_t)b->new_alloc) != 0) {
+				goto err_close;
+			}
+		}
+		w->wstats.segs_unprepared++;
 	}
 	wal__seg_hdr_encode(&h, w->tail); /* the tail block is free here */
 	step = "write header";
 	if ((e = wal__pwrite_all(fd, w->tail, WAL_SEG_HDR_BYTES, 0)) != 0) {
 		goto err_close;
 	}
-	step = "fsync";
-	if (fsync(fd) != 0) {
-		e = errno;
-		goto err_close;
-	}
-	close(fd);
-	step = "rename";
-	if (renameat(w->dir_fd, tmp, w->dir_fd, name) != 0) {
-		e = errno;
-		goto err_unlink;
-	}
-	step = "fsync of the directory";
-	if (fsync(w->dir_fd) != 0) {
-		e = errno;
-		goto err;
-	}
-	w->wstats.fsyncs += 2;
+	w->wstats.write_bytes += WAL_SEG_HDR_BYTES;
 	memset(w->tail, 0, WAL_BLOCK);
 	w->tail_off = 0;
-	step = "open";
-	if ((e = wal__seg_open_fd(w, b->seg_no)) != 0) {
-		goto err;
+	if (w->seg_fd >= 0) {
+		close(w->seg_fd);
 	}
+	w->seg_fd = fd;
+	w->seg_fd_no = b->seg_no;
+	memcpy(w->pub_tmp, tmp, sizeof(tmp));
 	return 0;
 
 err_close:
 	close(fd);
-err_unlink:
 	unlinkat(w->dir_fd, tmp, 0);
 err:
+	if (spare) {
+		pthread_mutex_lock(&w->mu);
+		wal__spare_release_locked(w);
+		pthread_mutex_unlock(&w->mu);
+	}
+	snprintf(msg, FR_ERRMSG_SIZE, "%s/%s: %s failed: %s", w->dir, name,
+		 step, strerror(e));
+	return wal__errno_code(e);
+}
+
+/* After the fdatasync that made the header (and the first batch) of the
+ * new segment durable: give it its name, fsync the directory. */
+static int seg_publish(struct wal *w, char *msg)
+{
+	char name[32];
+	const char *step = "rename";
+	bool spare = strcmp(w->pub_tmp, WAL_SPARE_NAME) == 0;
+	int e = 0;
+
+	wal__seg_name(name, w->seg_fd_no);
+	if (renameat(w->dir_fd, w->pub_tmp, w->dir_fd, name) != 0) {
+		e = errno;
+		unlinkat(w->dir_fd, w->pub_tmp, 0);
+	}
+	if (spare) {
+		pthread_mutex_lock(&w->mu);
+		wal__spare_release_locked(w);
+		pthread_mutex_unlock(&w->mu);
+	}
+	w->pub_tmp[0] = '\0';
+	if (e == 0) {
+		step = "fsync of the directory";
+		if (fsync(w->dir_fd) != 0) {
+			e = errno;
+		} else {
+			w->wstats.fsyncs++;
+			return 0;
+		}
+	}
 	snprintf(msg, FR_ERRMSG_SIZE, "%s/%s: %s failed: %s", w->dir, name,
 		 step, strerror(e));
 	return wal__errno_code(e);
@@ -219,19 +274,33 @@ static int batch_write(struct wal *w, struct wal_batch *b, char *msg)
 			goto err;
 		}
 	}
-	if (b->n_records == 0) {
+	bool publish = w->pub_tmp[0] != '\0';
+	if (b->n_records == 0 && !publish) {
 		return 0; /* a placement failed after the buffer was queued */
 	}
-	batch_stamp(w, b);
-	if ((e = batch_pwrite(w, b)) != 0) {
-		goto err;
+	if (b->n_records > 0) {
+		batch_stamp(w, b);
+		if ((e = batch_pwrite(w, b)) != 0) {
+			goto err;
+		}
 	}
-	if (w->o.fsync) {
+	/* A new segment's header is synced even without o.fsync (as any
+	 * file the wal creates): its name must not outlive its header. */
+	if (w->o.fsync || publish) {
 		if (fdatasync(w->seg_fd) != 0) {
 			e = errno;
 			goto err;
 		}
 		w->wstats.fsyncs++;
+	}
+	if (publish) {
+		int rv = seg_publish(w, msg);
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	if (b->n_records == 0) {
+		return 0;
 	}
 	w->wstats.batches++;
 	w->wstats.entries += b->n_entries;

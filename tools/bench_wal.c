@@ -26,6 +26,10 @@ int bench_wal_main(int argc, char **argv);
  * extent conversion); they wrap around only past this size. */
 #define RAW_FILE_BYTES (256ull << 20)
 #define RAW_FILE_MAX   (4ull << 30)
+/* Raw loops into zero-filled blocks (--raw-zeroed, and the same-work loop
+ * when the log zero-fills its segments) use one file of this size. */
+#define ZERO_FILE	"zero.bench"
+#define ZERO_FILE_BYTES (64ull << 20)
 
 struct bench_opts {
 	const char *dir;	  /* scratch directory */
@@ -40,6 +44,8 @@ struct bench_opts {
 	bool spin;	 /* keep one CPU busy while measuring */
 	bool threads;	 /* run the thread mode (wal_append per thread) */
 	bool async;	 /* run the async mode (wal_submit, one thread) */
+	bool zero_fill;	 /* the log zero-fills spare segments (default) */
+	bool raw_zeroed; /* the 1-fsync/entry loop too writes zeroed blocks */
 };
 
 struct result {
@@ -49,6 +55,7 @@ struct result {
 	uint64_t fsyncs;
 	uint64_t write_bytes; /* bytes passed to pwrite */
 	uint64_t log_bytes;   /* bytes appended (records, headers included) */
+	uint64_t segs_prepared, segs_unprepared; /* new segments */
 	bool direct;
 };
 
@@ -98,23 +105,31 @@ static void rm_dir(const char *dir)
  * partial block of the previous write (this is the log's I/O pattern
  * without the log: the comparison for "same bytes and fsyncs").
  */
-static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
-		   uint64_t max_ops, struct result *r)
+static int raw_run(const char *dir, uint32_t len, bool direct, bool zeroed,
+		   double seconds, uint64_t max_ops, struct result *r)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/raw.bench", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir,
+		 zeroed ? ZERO_FILE : "raw.bench");
 	int fd = open(path,
-		      O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
-			  (direct ? O_DIRECT : 0),
+		      O_RDWR | O_CLOEXEC | (direct ? O_DIRECT : 0) |
+			  (zeroed ? 0 : O_CREAT | O_TRUNC),
 		      0644);
-	uint64_t file_bytes = RAW_FILE_BYTES;
-	if (max_ops != UINT64_MAX) {
+	uint64_t file_bytes = zeroed ? ZERO_FILE_BYTES : RAW_FILE_BYTES;
+	if (zeroed) {
+		if (fd < 0) {
+			fprintf(stderr, "bench: %s: %s\n", path,
+				strerror(errno));
+			return 1;
+		}
+	} else if (max_ops != UINT64_MAX) {
 		uint64_t need = 4096 + max_ops * ((uint64_t)len + 4096) + 8192;
 		if (need > file_bytes) {
 			file_bytes = need < RAW_FILE_MAX ? need : RAW_FILE_MAX;
 		}
 	}
-	if (fd < 0 || fallocate(fd, 0, 0, (off_t)file_bytes) != 0) {
+	if (!zeroed &&
+	    (fd < 0 || fallocate(fd, 0, 0, (off_t)file_bytes) != 0)) {
 		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
@@ -158,8 +173,39 @@ static int raw_run(const char *dir, uint32_t len, bool direct, double seconds,
 	r->direct = direct;
 	fr_free(raw);
 	close(fd);
-	unlink(path);
+	if (!zeroed) {
+		unlink(path);
+	}
 	return 0;
+}
+
+/* The zero-filled file of the raw loops that mirror a zero-filling log
+ * (made once per row, not timed): every block written before use, as in
+ * the log's spare segments; wrapping around rewrites written blocks, which
+ * costs the same. */
+static int zero_file_make(const char *dir)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, ZERO_FILE);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	uint8_t *z = fr_calloc(1, 1u << 20);
+	int rv = fd < 0 || z == NULL ||
+		 fallocate(fd, 0, 0, (off_t)ZERO_FILE_BYTES) != 0;
+	for (uint64_t off = 0; rv == 0 && off < ZERO_FILE_BYTES;
+	     off += 1u << 20) {
+		rv = pwrite(fd, z, 1u << 20, (off_t)off) != 1 << 20;
+	}
+	if (rv == 0 && fdatasync(fd) != 0) {
+		rv = 1;
+	}
+	if (rv != 0) {
+		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+	}
+	fr_free(z);
+	if (fd >= 0) {
+		close(fd);
+	}
+	return rv;
 }
 
 /*
@@ -261,6 +307,8 @@ static int pool_slice(struct pool *p, double seconds, struct result *r)
 	    .fsyncs = st1.fsyncs - st0.fsyncs,
 	    .write_bytes = st1.write_bytes - st0.write_bytes,
 	    .log_bytes = st1.bytes - st0.bytes,
+	    .segs_prepared = st1.segs_prepared - st0.segs_prepared,
+	    .segs_unprepared = st1.segs_unprepared - st0.segs_unprepared,
 	};
 	result_add(r, &x);
 	int rv = atomic_load(&p->rv);
@@ -372,6 +420,8 @@ static int async_slice(struct wal *w, uint32_t len, uint32_t n, double seconds,
 	    .fsyncs = st1.fsyncs - st0.fsyncs,
 	    .write_bytes = st1.write_bytes - st0.write_bytes,
 	    .log_bytes = st1.bytes - st0.bytes,
+	    .segs_prepared = st1.segs_prepared - st0.segs_prepared,
+	    .segs_unprepared = st1.segs_unprepared - st0.segs_unprepared,
 	};
 	result_add(r, &x);
 	if (rv != 0) {
@@ -390,12 +440,26 @@ static int wal_start(const struct bench_opts *bo, struct wal **w, bool *direct)
 	wal_options_default(&o, dir, 1, 1);
 	o.direct_io = bo->direct_io;
 	o.batch_wait_us = bo->batch_wait_us;
+	o.zero_fill = bo->zero_fill;
 	o.log = quiet;
 	if (wal_open(w, &o, &rec, err) != 0) {
 		fprintf(stderr, "bench: %s\n", err);
 		return 1;
 	}
 	*direct = rec.direct_io;
+	/* A running node has its spare segment ready long before it rolls
+	 * into it; a fresh wal is still zero-filling its first one.  Measure
+	 * the steady state: wait for it (up to 10 s) before the first
+	 * append, which creates the first segment. */
+	struct wal_stats st;
+	for (int i = 0; i < 1000 && bo->zero_fill; i++) {
+		wal_stats_get(*w, &st);
+		if (st.spare_ready || st.spare_failures > 0) {
+			break;
+		}
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
 	return 0;
 }
 
@@ -408,6 +472,8 @@ static void result_add(struct result *a, const struct result *b)
 	a->fsyncs += b->fsyncs;
 	a->write_bytes += b->write_bytes;
 	a->log_bytes += b->log_bytes;
+	a->segs_prepared += b->segs_prepared;
+	a->segs_unprepared += b->segs_unprepared;
 }
 
 /* --spin: a thread that keeps one CPU busy.  On a VM an idle vCPU wakes up
@@ -463,6 +529,14 @@ static void usage(FILE *f)
 	    "  --spin             keep one CPU busy during all measurements "
 	    "(VMs: idle vCPUs\n"
 	    "                     wake up late for I/O completions)\n"
+	    "  --no-zero-fill     the log makes segments with fallocate only "
+	    "(no zero-filled\n"
+	    "                     spares); the same-work raw loop then "
+	    "appends into\n"
+	    "                     fallocated space too\n"
+	    "  --raw-zeroed       the 1-fsync/entry raw loop appends into "
+	    "zero-filled blocks\n"
+	    "                     (default: fallocated, like a naive log)\n"
 	    "Prints a markdown table: the log against a raw pwrite+fdatasync "
 	    "loop\n(one fdatasync per entry, same entry size), measured in "
 	    "the same run.\n");
@@ -478,7 +552,8 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 				  .n_appenders = 3,
 				  .same_bytes = true,
 				  .threads = true,
-				  .async = true};
+				  .async = true,
+				  .zero_fill = true};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -489,6 +564,12 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 			continue;
 		} else if (strcmp(a, "--spin") == 0) {
 			bo->spin = true;
+			continue;
+		} else if (strcmp(a, "--no-zero-fill") == 0) {
+			bo->zero_fill = false;
+			continue;
+		} else if (strcmp(a, "--raw-zeroed") == 0) {
+			bo->raw_zeroed = true;
 			continue;
 		} else if (v == NULL) {
 			usage(stderr);
@@ -553,8 +634,9 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n,
 	pthread_t *th = NULL;
 	uint32_t got = 0;
 	bool direct;
-	int rv = wal_start(bo, &w, &direct);
-	if (rv != 0) {
+	bool zeroed = bo->zero_fill || bo->raw_zeroed;
+	int rv = zeroed ? zero_file_make(bo->dir) : 0;
+	if (rv != 0 || (rv = wal_start(bo, &w, &direct)) != 0) {
 		return rv;
 	}
 	if (!async) {
@@ -564,8 +646,8 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n,
 	int slices = (int)(bo->seconds / SLICE_S + 0.5);
 	for (int i = 0; i < (slices > 0 ? slices : 1) && rv == 0; i++) {
 		struct result x = {0}, y = {0};
-		if ((rv = raw_run(bo->dir, len, false, SLICE_S, UINT64_MAX,
-				  &x)) != 0) {
+		if ((rv = raw_run(bo->dir, len, false, bo->raw_zeroed, SLICE_S,
+				  UINT64_MAX, &x)) != 0) {
 			break;
 		}
 		rv = async ? async_slice(w, len, n, SLICE_S, &y)
@@ -577,8 +659,8 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n,
 		if (bo->same_bytes && y.fsyncs > 0) {
 			struct result z = {0};
 			uint32_t per = (uint32_t)(y.log_bytes / y.fsyncs);
-			rv = raw_run(bo->dir, per ? per : 1, direct, 1e9,
-				     y.fsyncs, &z);
+			rv = raw_run(bo->dir, per ? per : 1, direct,
+				     bo->zero_fill, 1e9, y.fsyncs, &z);
 			result_add(&eq, &z);
 		}
 		result_add(&r, &y);
@@ -598,12 +680,13 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n,
 	}
 	double eps = (double)r.entries / r.secs;
 	double raw_eps = (double)raw.entries / raw.secs;
-	printf(
-	    "| %6u | %4u %-7s | %s | %9.0f | %8.2f | %6.0f | %6.1f | "
-	    "%6.0f | %7.1fx | %s |\n",
-	    len, n, async ? "async" : "threads", direct ? "direct" : "buffered",
-	    eps, (double)r.bytes / r.secs / 1e6, (double)r.fsyncs / r.secs,
-	    (double)r.entries / (double)r.fsyncs, raw_eps, eps / raw_eps, over);
+	printf("| %6u | %4u %-7s | %s | %9.0f | %8.2f | %6.0f | %6.1f | "
+	       "%6.0f | %7.1fx | %s | %" PRIu64 "/%" PRIu64 " |\n",
+	       len, n, async ? "async" : "threads",
+	       direct ? "direct" : "buffered", eps,
+	       (double)r.bytes / r.secs / 1e6, (double)r.fsyncs / r.secs,
+	       (double)r.entries / (double)r.fsyncs, raw_eps, eps / raw_eps,
+	       over, r.segs_prepared, r.segs_unprepared);
 	fflush(stdout);
 	return 0;
 }
@@ -629,10 +712,15 @@ int bench_wal_main(int argc, char **argv)
 		bo.spin = false;
 		fprintf(stderr, "bench: --spin: cannot start a thread\n");
 	}
+	printf("<!-- log: %s; raw 1 fsync/entry loop into %s blocks -->\n\n",
+	       bo.zero_fill ? "zero-filled spare segments"
+			    : "fallocated segments (--no-zero-fill)",
+	       bo.raw_zeroed ? "zero-filled" : "fallocated");
 	printf("| entry B | appenders | log I/O | log entries/s | log MB/s | "
 	       "fsyncs/s | entries/fsync | raw entries/s (1 fsync/entry) | "
-	       "log/raw | log vs raw, same appends+fsyncs |\n"
-	       "|---|---|---|---|---|---|---|---|---|---|\n");
+	       "log/raw | log vs raw, same appends+fsyncs | new segments "
+	       "zero-filled/on the spot |\n"
+	       "|---|---|---|---|---|---|---|---|---|---|---|\n");
 	int rv = 0;
 	for (uint32_t s = 0; s < bo.n_sizes && rv == 0; s++) {
 		for (uint32_t k = 0; k < bo.n_appenders && rv == 0; k++) {

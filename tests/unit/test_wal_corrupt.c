@@ -288,13 +288,16 @@ static void last_record(const char *dir, char seg[300], off_t *off,
 {
 	char names[64][64];
 	int n = list(dir, "wal-", names, 64);
-	assert_true(n > 0);
-	int best = 0;
-	for (int i = 1; i < n; i++) {
-		if (strcmp(names[i], names[best]) > 0) {
+	int best = -1;
+	for (int i = 0; i < n; i++) {
+		/* Segments only: a crash may leave wal-spare.tmp. */
+		size_t l = strlen(names[i]);
+		if (l > 4 && strcmp(names[i] + l - 4, ".seg") == 0 &&
+		    (best < 0 || strcmp(names[i], names[best]) > 0)) {
 			best = i;
 		}
 	}
+	assert_true(best >= 0);
 	snprintf(seg, 300, "%.64s/%.63s", dir, names[best]);
 	int fd = open(seg, O_RDONLY);
 	uint8_t h[WAL_REC_HDR_BYTES];

@@ -9,3 +9,5 @@ fabraft_test(test_wal_corrupt
 fabraft_test(test_wal_nospace
 	SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wal_nospace.c
 	LIBS fabraft_core TIMEOUT 60)
+fabraft_test(test_wal_spare SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wal_spare.c
+	LIBS fabraft_core TIMEOUT 60)
