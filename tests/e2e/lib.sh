@@ -20,6 +20,10 @@ cleanup() {
 		san=1
 	fi
 	for p in $EXTRA_PIDS; do kill -9 "$p" 2>/dev/null; done
+	# Daemons started under `timeout` or restarted by hand are not in the
+	# pid files (killing `timeout` leaves its child running): any daemon
+	# still using this test's directory goes too.
+	pkill -9 -f -- "--config $DIR/" 2>/dev/null
 	if [ -f "$DIR/cluster.conf" ]; then
 		for f in "$DIR"/node*.pid; do
 			[ -f "$f" ] || continue
