@@ -32,8 +32,9 @@
  *     queue_max_bytes bytes; fab_send() returns FR_AGAIN beyond that and
  *     never allocates.
  *  3. With RMA on, a follower delivers a ring record only after checking
- *     its header, checksum, ring generation and term (>= the term told by
- *     fab_term_set()); the leader never writes over bytes the follower has
+ *     its header, checksum, ring generation and that the frame's term is
+ *     the record's (an older term than ours is delivered: Raft refuses it
+ *     and answers); the leader never writes over bytes the follower has
  *     not credited back.
  */
 
@@ -172,8 +173,9 @@ int fab_trywait(struct fab *f) __attribute__((warn_unused_result));
 /**
  * Tell the transport the node's current term.  A higher term revokes the
  * keys of every ring written to since it was registered (re-register, new
- * generation, re-announce), and later ring records with a lower term are
- * rejected.
+ * generation, re-announce), so the old leader's writes in flight fail at
+ * the target.  Records of a lower term that arrive later (on the new ring)
+ * are still delivered, for Raft to refuse and answer.
  */
 void fab_term_set(struct fab *f, raft_term term);
 
