@@ -687,11 +687,8 @@ void fab_term_set(struct fab *f, raft_term term)
 		if (!f->ep.rma) {
 			continue;
 		}
-		if (p->ring_written && p->state == FAB__UP &&
-		    fab__rma_renew(f, p, true) == 0) {
-			/* Re-announce the new key and generation. */
-			fab__peer_down(f, p, "ring revoked for a new term");
-			p->next_try_ms = 0;
+		if (p->ring_written && p->state == FAB__UP) {
+			fab__rma_revoke(f, p, "ring revoked for a new term");
 		}
 	}
 }

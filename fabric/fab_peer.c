@@ -384,6 +384,13 @@ static void readdr(struct fab *f, struct fab__peer *p, bool seen)
 	}
 }
 
+/* Stop writing into the peer's ring until a handshake gives a new one. */
+static void writer_stop(struct fab__peer *p)
+{
+	p->writer_ok = false;
+	p->writer_paused = false;
+}
+
 /*
  * Start (or restart) an attempt as initiator.  A ring whose descriptor the
  * peer may have used (ring_exposed) is re-registered (new key) before it is
@@ -409,8 +416,7 @@ static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 	}
 	p->keep_addr = false;
 	p->state = FAB__HELLO_SENT;
-	p->writer_ok = false;
-	p->writer_paused = false;
+	writer_stop(p);
 	hello_send(f, p, FAB_WIRE_HELLO, 0);
 }
 
@@ -471,7 +477,7 @@ void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 		break;
 	}
 	if (p->accept_pending && now >= p->pending_until_ms) {
-		p->accept_pending = false; /* it was a late copy */
+		p->accept_pending = false;	 /* it was a late copy */
 		p->writer_ok = p->writer_paused; /* the ring is still good */
 		p->writer_paused = false;
 	}
@@ -487,8 +493,7 @@ void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why)
 		fab__log(f, FAB_LOG_INFO, "peer %u down: %s", p->id, why);
 	}
 	p->state = FAB__DOWN;
-	p->writer_ok = false;
-	p->writer_paused = false;
+	writer_stop(p);
 	p->accept_pending = false;
 	p->next_try_ms = fab__now_ms() + p->backoff_ms;
 }
@@ -602,8 +607,7 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 	}
 	p->accept_pending = false;
 	p->state = FAB__ACCEPTING;
-	p->writer_ok = false;
-	p->writer_paused = false;
+	writer_stop(p);
 	p->next_try_ms = now + ACCEPT_TIMEOUT_MS;
 	hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
 }

@@ -112,19 +112,19 @@ struct fab__peer {
 	uint64_t last_hello_ms;		   /* last HELLO sent (rate limit) */
 	uint32_t attempts;		   /* handshakes started */
 	/* send queue */
-	uint8_t *arena;		 /* owned, queue_max_bytes */
-	struct fid_mr *arena_mr; /* owned */
-	void *arena_desc;	 /* fi_mr_desc of arena_mr */
-	uint64_t head;		 /* arena position of the next op */
-	uint64_t tail;		 /* arena position of the oldest op */
+	uint8_t *arena;		  /* owned, queue_max_bytes */
+	struct fid_mr *arena_mr;  /* owned */
+	void *arena_desc;	  /* fi_mr_desc of arena_mr */
+	uint64_t head;		  /* arena position of the next op */
+	uint64_t tail;		  /* arena position of the oldest op */
 	uint64_t no_rewind_below; /* keep going round until head gets here */
 	uint64_t full_since_ms;	  /* queue full since (0: it is not) */
 	bool keep_addr;		  /* next hello_start(): no readdr() */
 	bool writer_paused;	  /* writer_ok cleared by accept_pending */
-	struct fab__op *ops;	 /* owned, queue_max_msgs, FIFO circle */
-	uint32_t op_head;	 /* next free op index (cumulative) */
-	uint32_t op_post;	 /* next op to post (cumulative) */
-	uint32_t op_tail;	 /* oldest op not released (cumulative) */
+	struct fab__op *ops;	  /* owned, queue_max_msgs, FIFO circle */
+	uint32_t op_head;	  /* next free op index (cumulative) */
+	uint32_t op_post;	  /* next op to post (cumulative) */
+	uint32_t op_tail;	  /* oldest op not released (cumulative) */
 	/* RMA: writing into the peer's ring */
 	bool writer_ok;		       /* writer holds a valid descriptor */
 	struct fab_ring_writer writer; /* our position and credit there */
@@ -207,6 +207,9 @@ int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg);
 void fab__rma_close(struct fab *f, struct fab__peer *p);
 /** New epoch for @p's receive ring; @revoke also re-registers the MR. */
 int fab__rma_renew(struct fab *f, struct fab__peer *p, bool revoke);
+/** Revoke @p's receive ring (new key and generation) and take the peer
+ * down so that a new handshake announces it at once; @why is logged. */
+void fab__rma_revoke(struct fab *f, struct fab__peer *p, const char *why);
 void fab__rma_desc(const struct fab__peer *p, struct fab_ring_desc *d);
 /** The descriptor the next fab__rma_renew(.., false) will produce. */
 void fab__rma_desc_next(const struct fab__peer *p, struct fab_ring_desc *d);

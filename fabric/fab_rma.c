@@ -102,6 +102,14 @@ int fab__rma_renew(struct fab *f, struct fab__peer *p, bool revoke)
 	return 0;
 }
 
+void fab__rma_revoke(struct fab *f, struct fab__peer *p, const char *why)
+{
+	if (fab__rma_renew(f, p, true) == 0) {
+		fab__peer_down(f, p, why);
+		p->next_try_ms = 0; /* announce the new ring at once */
+	}
+}
+
 void fab__rma_desc(const struct fab__peer *p, struct fab_ring_desc *d)
 {
 	d->addr = (uintptr_t)p->ring;
@@ -234,10 +242,7 @@ void fab__rma_recv(struct fab *f, uint64_t cq_data)
 				 "peer %u writes to an old ring generation; "
 				 "revoking and reconnecting",
 				 p->id);
-			if (fab__rma_renew(f, p, true) == 0) {
-				fab__peer_down(f, p, "stale ring writes");
-				p->next_try_ms = 0;
-			}
+			fab__rma_revoke(f, p, "stale ring writes");
 			return;
 		}
 		break;
@@ -254,10 +259,7 @@ void fab__rma_recv(struct fab *f, uint64_t cq_data)
 		fab__log(f, FAB_LOG_WARN,
 			 "ring write from peer %u out of step; revoking",
 			 p->id);
-		if (fab__rma_renew(f, p, true) == 0) {
-			fab__peer_down(f, p, "ring out of step");
-			p->next_try_ms = 0;
-		}
+		fab__rma_revoke(f, p, "ring out of step");
 		return;
 	}
 	if (p->reader.head - p->credited >= p->reader.size / 4) {
