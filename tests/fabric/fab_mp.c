@@ -1,17 +1,16 @@
 /* fab_mp.c — multi-process fabric tests: a driver that spawns node processes.
  */
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fab.h"
+#include "fab_test.h"
 
 /*
  * Usage (ctest runs the first form):
@@ -83,14 +82,6 @@ struct node {
 
 static struct node g;
 static const char *prov_hint = ""; /* provider named on the command line */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Sleep @ms; 0 still gives the CPU away for 50 us (three spinning
  * processes share two cores with other tests). */
@@ -197,8 +188,9 @@ static void on_msg(void *ctx, const struct raft_message *m)
 	    strcmp(g.scenario, "crash") == 0 ||
 	    strcmp(g.scenario, "reject") == 0) {
 		if (m->append.seq <= g.next_seq[m->from]) {
-			fprintf(stderr, "node %u: APPEND seq %llu term %llu "
-					"after seq %llu\n",
+			fprintf(stderr,
+				"node %u: APPEND seq %llu term %llu "
+				"after seq %llu\n",
 				g.self, (unsigned long long)m->append.seq,
 				(unsigned long long)m->term,
 				(unsigned long long)g.next_seq[m->from]);
@@ -226,8 +218,8 @@ static void on_msg(void *ctx, const struct raft_message *m)
 /* Poll until @cond or @ms pass; returns whether @cond held. */
 #define POLL_UNTIL(cond, ms)                                                   \
 	do {                                                                   \
-		uint64_t t0_ = now_ms();                                       \
-		while (!(cond) && now_ms() - t0_ < (ms)) {                     \
+		uint64_t t0_ = fab_test_now_ms();                              \
+		while (!(cond) && fab_test_now_ms() - t0_ < (ms)) {            \
 			if (fab_poll(g.f, on_msg, NULL) == 0) {                \
 				sleep_ms(0);                                   \
 			}                                                      \
@@ -278,11 +270,11 @@ static int send_append(raft_id to, raft_term term, uint64_t seq, uint32_t n,
 static int send_retry(raft_id to, raft_term term, uint64_t seq, uint32_t n,
 		      uint32_t len, uint64_t *agains)
 {
-	uint64_t t0 = now_ms();
+	uint64_t t0 = fab_test_now_ms();
 	int rv;
 
 	while ((rv = send_append(to, term, seq, n, len)) == FR_AGAIN &&
-	       now_ms() - t0 < 10000) {
+	       fab_test_now_ms() - t0 < 10000) {
 		(*agains)++;
 		if (fab_poll(g.f, on_msg, NULL) == 0) {
 			sleep_ms(0);
@@ -296,9 +288,9 @@ static void send_done(raft_id to)
 {
 	struct raft_message m = {
 	    .type = RAFT_MSG_TIMEOUT_NOW, .from = g.self, .to = to, .term = 1};
-	uint64_t t0 = now_ms();
+	uint64_t t0 = fab_test_now_ms();
 
-	while (fab_send(g.f, &m) != 0 && now_ms() - t0 < 5000) {
+	while (fab_send(g.f, &m) != 0 && fab_test_now_ms() - t0 < 5000) {
 		(void)fab_poll(g.f, on_msg, NULL);
 	}
 }
@@ -318,10 +310,11 @@ static bool all_up(void)
  * hold the APPENDs just sent. */
 static int send_msg_retry(const struct raft_message *m)
 {
-	uint64_t t0 = now_ms();
+	uint64_t t0 = fab_test_now_ms();
 	int rv;
 
-	while ((rv = fab_send(g.f, m)) == FR_AGAIN && now_ms() - t0 < 10000) {
+	while ((rv = fab_send(g.f, m)) == FR_AGAIN &&
+	       fab_test_now_ms() - t0 < 10000) {
 		if (fab_poll(g.f, on_msg, NULL) == 0) {
 			sleep_ms(0);
 		}
@@ -359,10 +352,10 @@ static void others(raft_id to)
 static void crash_leader(void)
 {
 	uint64_t s = 1, back_from = 0;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = fab_test_now_ms();
 	struct fab_info i0;
 
-	while (now_ms() - t0 < 30000) {
+	while (fab_test_now_ms() - t0 < 30000) {
 		uint64_t base = g.max_ack[2];
 
 		fab_info_get(g.f, &i0);
@@ -445,9 +438,9 @@ static void leader(void)
 		 * the re-handshake the stream continues. */
 		POLL_UNTIL(!fab_peer_up(g.f, 2), 5000);
 		WAIT_CHECK(fab_peer_up(g.f, 2), 5000);
-		uint64_t t0 = now_ms();
+		uint64_t t0 = fab_test_now_ms();
 
-		while (g.acks[2] < 3 && now_ms() - t0 < 5000) {
+		while (g.acks[2] < 3 && fab_test_now_ms() - t0 < 5000) {
 			int rv = send_append(2, 6, 5, 1, 100);
 
 			if (rv == 0) {
@@ -459,13 +452,13 @@ static void leader(void)
 		CHECK(g.acks[2] == 3 && g.max_ack[2] == 5);
 	} else if (strcmp(g.scenario, "reconnect") == 0) {
 		uint64_t s = 1;
-		uint64_t t0 = now_ms();
+		uint64_t t0 = fab_test_now_ms();
 		struct fab_info i0;
 
 		/* Stream until the restarted follower acknowledges 20
 		 * appends after its restart (it exits after seq 20 the
 		 * first time). */
-		while (g.acks[2] < 40 && now_ms() - t0 < 20000) {
+		while (g.acks[2] < 40 && fab_test_now_ms() - t0 < 20000) {
 			int rv = send_append(2, 1, s, 1, 64);
 
 			if (rv == 0) {
@@ -646,24 +639,6 @@ static int node_main(int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* Driver                                                              */
 
-static uint16_t free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port = 0;
-
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(s, (struct sockaddr *)&a, &len) == 0) {
-		port = ntohs(a.sin_port);
-	}
-	if (s >= 0) {
-		close(s);
-	}
-	return port;
-}
-
 static pid_t pids[3];
 static int n_pids;
 
@@ -721,7 +696,8 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int i = 0; i < n; i++) {
-		snprintf(ports[i], sizeof(ports[i]), "%u", free_port());
+		snprintf(ports[i], sizeof(ports[i]), "%u",
+			 fab_test_free_port());
 		snprintf(ids[i], sizeof(ids[i]), "%d", i + 1);
 	}
 	for (int i = 0; i < n; i++) {
@@ -758,15 +734,15 @@ int main(int argc, char **argv)
 			if (pids[i] != p) {
 				continue;
 			}
-			bool restart =
-			    (strcmp(scenario, "reconnect") == 0 ||
-			     strcmp(scenario, "crash") == 0) &&
-			    i == 1 && strcmp(args[1][6], "1") == 0;
+			bool restart = (strcmp(scenario, "reconnect") == 0 ||
+					strcmp(scenario, "crash") == 0) &&
+				       i == 1 && strcmp(args[1][6], "1") == 0;
 			bool killed = strcmp(scenario, "crash") == 0 &&
 				      restart && WIFSIGNALED(st) &&
 				      WTERMSIG(st) == SIGKILL;
 
-			if (!killed && (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
+			if (!killed &&
+			    (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
 				fprintf(stderr, "node %d failed (status %d)\n",
 					i + 1, st);
 				failed = 1;

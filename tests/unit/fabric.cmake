@@ -5,6 +5,8 @@ if(TARGET fabraft_fabric)
 	fabraft_test(test_fab_pair
 		SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_fab_pair.c
 		LIBS fabraft_fabric TIMEOUT 60)
+	target_include_directories(test_fab_pair
+		PRIVATE ${CMAKE_SOURCE_DIR}/tests/fabric) # fab_test.h
 
 	add_executable(fab_mp ${CMAKE_SOURCE_DIR}/tests/fabric/fab_mp.c)
 	set_target_properties(fab_mp PROPERTIES

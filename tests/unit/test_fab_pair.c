@@ -3,52 +3,24 @@
  * Multi-process tests (tests/fabric/fab_mp.c) cannot choose which side runs
  * when; here the test decides exactly which endpoint polls, so handshake
  * races that need one side to be late can be staged on purpose. */
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "fab.h"
+#include "fab_test.h"
 
 #define SECRET "pair-test-secret-0123456789abcdef"
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint16_t free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port = 0;
-
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(s, (struct sockaddr *)&a, &len) == 0) {
-		port = ntohs(a.sin_port);
-	}
-	if (s >= 0) {
-		close(s);
-	}
-	return port;
-}
-
 struct pair {
 	struct fab_peer_addr peers[2];
-	struct fab *f[3];      /* by node id; [0] unused */
-	uint64_t appends[3];   /* APPENDs delivered to node i */
+	struct fab *f[3];    /* by node id; [0] unused */
+	uint64_t appends[3]; /* APPENDs delivered to node i */
 	raft_term last_term[3];
 };
 
@@ -72,9 +44,9 @@ static void poll_one(raft_id id)
 /* Poll only @id for @ms. */
 static void poll_only(raft_id id, unsigned ms)
 {
-	uint64_t t0 = now_ms();
+	uint64_t t0 = fab_test_now_ms();
 
-	while (now_ms() - t0 < ms) {
+	while (fab_test_now_ms() - t0 < ms) {
 		poll_one(id);
 		usleep(200);
 	}
@@ -83,8 +55,8 @@ static void poll_only(raft_id id, unsigned ms)
 /* Poll both until @cond or @ms pass. */
 #define POLL_BOTH_UNTIL(cond, ms)                                              \
 	do {                                                                   \
-		uint64_t t0_ = now_ms();                                       \
-		while (!(cond) && now_ms() - t0_ < (ms)) {                     \
+		uint64_t t0_ = fab_test_now_ms();                              \
+		while (!(cond) && fab_test_now_ms() - t0_ < (ms)) {            \
 			poll_one(1);                                           \
 			poll_one(2);                                           \
 			usleep(100);                                           \
@@ -100,7 +72,7 @@ static int open_pair(void **state)
 	for (int i = 0; i < 2; i++) {
 		P.peers[i].id = (raft_id)(i + 1);
 		strcpy(P.peers[i].host, "127.0.0.1");
-		P.peers[i].port = free_port();
+		P.peers[i].port = fab_test_free_port();
 	}
 	for (raft_id id = 1; id <= 2; id++) {
 		struct fab_options o = {
@@ -122,8 +94,7 @@ static int open_pair(void **state)
 			return -1;
 		}
 	}
-	POLL_BOTH_UNTIL(fab_peer_up(P.f[1], 2) && fab_peer_up(P.f[2], 1),
-			5000);
+	POLL_BOTH_UNTIL(fab_peer_up(P.f[1], 2) && fab_peer_up(P.f[2], 1), 5000);
 	return fab_peer_up(P.f[1], 2) && fab_peer_up(P.f[2], 1) ? 0 : -1;
 }
 
@@ -169,10 +140,10 @@ static int append(raft_id from, raft_id to, raft_term term, uint64_t seq)
 static bool deliver_one(raft_id from, raft_id to, raft_term term, unsigned ms)
 {
 	uint64_t before = P.appends[to];
-	uint64_t t0 = now_ms();
+	uint64_t t0 = fab_test_now_ms();
 	uint64_t seq = 1;
 
-	while (P.appends[to] == before && now_ms() - t0 < ms) {
+	while (P.appends[to] == before && fab_test_now_ms() - t0 < ms) {
 		if (fab_peer_up(P.f[from], to)) {
 			(void)append(from, to, term, seq++);
 		}
@@ -267,8 +238,8 @@ static void stuck_queue_is_restarted(void **state)
 
 	(void)state;
 	assert_true(deliver_one(1, 2, 1, 3000));
-	t0 = now_ms();
-	while (now_ms() - t0 < 3000 &&
+	t0 = fab_test_now_ms();
+	while (fab_test_now_ms() - t0 < 3000 &&
 	       (rv = append_len(1, 2, 1, seq, 60000)) == 0) {
 		seq++;
 		poll_one(1);
@@ -284,8 +255,7 @@ static void stuck_queue_is_restarted(void **state)
 	assert_int_equal(i1.queue_stalls, 1);
 	assert_true(i1.ops_abandoned > 0);
 	/* Node 2 wakes up: the link comes back and carries APPENDs. */
-	POLL_BOTH_UNTIL(fab_peer_up(P.f[1], 2) && fab_peer_up(P.f[2], 1),
-			5000);
+	POLL_BOTH_UNTIL(fab_peer_up(P.f[1], 2) && fab_peer_up(P.f[2], 1), 5000);
 	assert_true(deliver_one(1, 2, 1, 5000));
 	/* Let the abandoned rendezvous sends finish inside the provider:
 	 * libfabric 1.17's rxm crashed in fi_close() of an endpoint that
@@ -300,8 +270,8 @@ int main(void)
 					    open_pair, close_pair),
 	    cmocka_unit_test_setup_teardown(repeated_rehandshakes_stay_in_step,
 					    open_pair, close_pair),
-	    cmocka_unit_test_setup_teardown(stuck_queue_is_restarted,
-					    open_pair, close_pair),
+	    cmocka_unit_test_setup_teardown(stuck_queue_is_restarted, open_pair,
+					    close_pair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
