@@ -274,6 +274,25 @@ static void *appender_main(void *arg)
 
 static void result_add(struct result *a, const struct result *b);
 
+/* Add to @r one slice of @secs in which @entries entries of @len bytes were
+ * appended, the wal's counters going from @st0 to @st1. */
+static void result_add_slice(struct result *r, double secs, uint64_t entries,
+			     uint64_t len, const struct wal_stats *st0,
+			     const struct wal_stats *st1)
+{
+	struct result x = {
+	    .secs = secs,
+	    .entries = entries,
+	    .bytes = entries * len,
+	    .fsyncs = st1->fsyncs - st0->fsyncs,
+	    .write_bytes = st1->write_bytes - st0->write_bytes,
+	    .log_bytes = st1->bytes - st0->bytes,
+	    .segs_prepared = st1->segs_prepared - st0->segs_prepared,
+	    .segs_unprepared = st1->segs_unprepared - st0->segs_unprepared,
+	};
+	result_add(r, &x);
+}
+
 /* One thread-mode slice of @seconds; adds to @r. */
 static int pool_slice(struct pool *p, double seconds, struct result *r)
 {
@@ -300,17 +319,7 @@ static int pool_slice(struct pool *p, double seconds, struct result *r)
 	double t1 = now_s();
 	wal_stats_get(p->w, &st1);
 	uint64_t d = atomic_load(&p->done) - d0;
-	struct result x = {
-	    .secs = t1 - t0,
-	    .entries = d,
-	    .bytes = d * p->len,
-	    .fsyncs = st1.fsyncs - st0.fsyncs,
-	    .write_bytes = st1.write_bytes - st0.write_bytes,
-	    .log_bytes = st1.bytes - st0.bytes,
-	    .segs_prepared = st1.segs_prepared - st0.segs_prepared,
-	    .segs_unprepared = st1.segs_unprepared - st0.segs_unprepared,
-	};
-	result_add(r, &x);
+	result_add_slice(r, t1 - t0, d, p->len, &st0, &st1);
 	int rv = atomic_load(&p->rv);
 	if (rv != 0) {
 		fprintf(stderr, "bench: append failed: %s\n", fr_strerror(rv));
@@ -413,17 +422,7 @@ static int async_slice(struct wal *w, uint32_t len, uint32_t n, double seconds,
 	}
 	wal_stats_get(w, &st1);
 	fr_free(buf);
-	struct result x = {
-	    .secs = t - t0,
-	    .entries = durable - first,
-	    .bytes = (durable - first) * len,
-	    .fsyncs = st1.fsyncs - st0.fsyncs,
-	    .write_bytes = st1.write_bytes - st0.write_bytes,
-	    .log_bytes = st1.bytes - st0.bytes,
-	    .segs_prepared = st1.segs_prepared - st0.segs_prepared,
-	    .segs_unprepared = st1.segs_unprepared - st0.segs_unprepared,
-	};
-	result_add(r, &x);
+	result_add_slice(r, t - t0, durable - first, len, &st0, &st1);
 	if (rv != 0) {
 		fprintf(stderr, "bench: submit failed: %s\n", fr_strerror(rv));
 	}
