@@ -365,9 +365,10 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "wal_batches", "%" PRIu64, ws.batches);
 	resp_info_add(w, "wal_fsyncs", "%" PRIu64, ws.fsyncs);
 	resp_info_add(w, "wal_segs_prepared", "%" PRIu64, ws.segs_prepared);
-	resp_info_add(w, "wal_segs_unprepared", "%" PRIu64,
-		      ws.segs_unprepared);
+	resp_info_add(w, "wal_segs_unprepared", "%" PRIu64, ws.segs_unprepared);
 	resp_info_add(w, "wal_spare_failures", "%" PRIu64, ws.spare_failures);
+	resp_info_add(w, "wal_io_us", "%" PRIu64, ws.io_ns / 1000);
+	resp_info_add(w, "wal_writer_idle_us", "%" PRIu64, ws.idle_ns / 1000);
 	resp_info_add(w, "kvc_digest", "%016" PRIx64, kvc_digest(n->kvc));
 }
 

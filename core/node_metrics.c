@@ -184,6 +184,12 @@ static void render(struct node *n, struct out *o)
 	       ws.fsyncs);
 	metric(o, "fabraft_wal_bytes_total", "counter", "Log record bytes.",
 	       ws.bytes);
+	put(o,
+	    "# HELP fabraft_wal_io_seconds_total Time the log spent in the "
+	    "pwrite and fdatasync calls of its batches.\n"
+	    "# TYPE fabraft_wal_io_seconds_total counter\n"
+	    "fabraft_wal_io_seconds_total %.6f\n",
+	    (double)ws.io_ns / 1e9);
 	put(o, "# HELP fabraft_replicated_bytes_total Bytes sent to peers.\n"
 	       "# TYPE fabraft_replicated_bytes_total counter\n");
 	put(o,

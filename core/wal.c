@@ -405,6 +405,10 @@ void wal_stats_get(struct wal *w, struct wal_stats *s)
 	s->spare_failures = w->pstats.spare_failures;
 	s->zero_bytes = w->pstats.zero_bytes;
 	s->spare_ready = w->spare == WAL_SPARE_READY;
+	s->idle_ns = w->idle_ns;
+	if (w->idle_since != 0) {
+		s->idle_ns += wal__now_ns() - w->idle_since;
+	}
 	pthread_mutex_unlock(&w->mu);
 }
 

@@ -190,6 +190,11 @@ struct wal_stats {
 	uint64_t bytes;	  /* record bytes written (excluding block rewrites) */
 	uint64_t fsyncs;  /* fdatasync/fsync calls on segments */
 	uint64_t write_bytes;	  /* bytes passed to pwrite (incl. alignment) */
+	uint64_t io_ns;		  /* time the writer spent inside the pwrite
+				     and fdatasync calls of batches (the
+				     rest of its time is the log's own) */
+	uint64_t idle_ns;	  /* time the writer thread waited for a
+				     batch to be queued (nothing to do) */
 	uint64_t segs_prepared;	  /* segments made from a zero-filled spare */
 	uint64_t segs_unprepared; /* made on the spot with fallocate: no spare
 				     was ready (or a size other than

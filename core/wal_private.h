@@ -133,6 +133,8 @@ struct wal {
 	uint64_t next_batch;	 /* sequence number of the next batch */
 	uint64_t prev_batch;	 /* last batch known complete */
 	struct wal_stats wstats; /* counters, copied to stats under mu */
+	uint64_t idle_ns;	 /* writer thread waiting for work (under mu) */
+	uint64_t idle_since;	 /* when the current wait began, 0 if none */
 	char pub_tmp[32];	 /* tmp name of the open segment until it is
 				    published (renamed), "" once it is */
 

@@ -228,12 +228,21 @@ static void batch_stamp(struct wal *w, struct wal_batch *b)
 	w->prev_batch = batch;
 }
 
+/* The pwrite itself, timed into io_ns (the copies around it are not). */
+static int timed_pwrite(struct wal *w, const void *buf, size_t len,
+			uint64_t off)
+{
+	uint64_t t0 = wal__now_ns();
+	int e = wal__pwrite_all(w->seg_fd, buf, len, off);
+	w->wstats.io_ns += wal__now_ns() - t0;
+	return e;
+}
+
 static int batch_pwrite(struct wal *w, struct wal_batch *b)
 {
 	if (!w->direct) {
 		w->wstats.write_bytes += b->len;
-		return wal__pwrite_all(w->seg_fd, b->data + b->head, b->len,
-				       b->file_off);
+		return timed_pwrite(w, b->data + b->head, b->len, b->file_off);
 	}
 	uint64_t start = b->file_off - b->head;
 	size_t used = b->head + b->len;
@@ -243,7 +252,7 @@ static int batch_pwrite(struct wal *w, struct wal_batch *b)
 		memcpy(b->data, w->tail, b->head);
 	}
 	memset(b->data + used, 0, total - used);
-	int e = wal__pwrite_all(w->seg_fd, b->data, total, start);
+	int e = timed_pwrite(w, b->data, total, start);
 	if (e != 0) {
 		return e;
 	}
@@ -287,10 +296,12 @@ static int batch_write(struct wal *w, struct wal_batch *b, char *msg)
 	/* A new segment's header is synced even without o.fsync (as any
 	 * file the wal creates): its name must not outlive its header. */
 	if (w->o.fsync || publish) {
+		uint64_t t0 = wal__now_ns();
 		if (fdatasync(w->seg_fd) != 0) {
 			e = errno;
 			goto err;
 		}
+		w->wstats.io_ns += wal__now_ns() - t0;
 		w->wstats.fsyncs++;
 	}
 	if (publish) {
@@ -459,7 +470,10 @@ void *wal__writer_main(void *arg)
 			if (w->stop && w->q_count == 0 && !w->busy) {
 				goto out;
 			}
+			w->idle_since = wal__now_ns();
 			pthread_cond_wait(&w->cv_work, &w->mu);
+			w->idle_ns += wal__now_ns() - w->idle_since;
+			w->idle_since = 0;
 		}
 		struct wal_batch *b = &w->bufs[w->q_head];
 		if (b->state == WAL_BUF_FILLING && w->o.batch_wait_us > 0) {

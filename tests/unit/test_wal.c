@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "heap.h"
 #include "test_wal_util.h"
@@ -672,6 +673,36 @@ static void test_empty_batch_renumbered(void **state)
 	check_log(f, 1, 70);
 }
 
+/* The writer's time counters: idle_ns grows while nothing is queued (also
+ * during a wait still in progress), io_ns covers the pwrite and fdatasync of
+ * each batch and is never more than the time that passed. */
+static void test_time_counters(void **state)
+{
+	struct fx *f = *state;
+	f->o.batch_wait_us =
+	    1000; /* the writer thread writes, not the caller */
+	reopen(f);
+	struct wal_stats a, b, c;
+	wal_stats_get(f->w, &a);
+	struct timespec nap = {0, 30 * 1000 * 1000};
+	nanosleep(&nap, NULL);
+	wal_stats_get(f->w, &b);
+	assert_true(b.idle_ns - a.idle_ns >= 25u * 1000 * 1000);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	append_range(f, 1, 20, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	wal_stats_get(f->w, &c);
+	uint64_t spent = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
+			 (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+	assert_true(c.fsyncs > b.fsyncs);
+	assert_true(c.io_ns > b.io_ns);
+	assert_true(c.io_ns - b.io_ns <= spent);
+	print_message("20 appends: %llu us in I/O calls of %llu us\n",
+		      (unsigned long long)(c.io_ns - b.io_ns) / 1000,
+		      (unsigned long long)spent / 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -697,6 +728,7 @@ int main(void)
 	    T(test_oom),
 	    T(test_oom_submit),
 	    T(test_empty_batch_renumbered),
+	    T(test_time_counters),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
