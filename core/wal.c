@@ -29,6 +29,7 @@ void wal_options_default(struct wal_options *o, const char *dir,
 	o->batch_max_bytes = 1u << 20;
 	o->batch_wait_us = 0;
 	o->zero_fill = true;
+	o->zero_fill_batch_max = WAL_ZERO_FILL_BATCH_MAX;
 }
 
 void wal__log(struct wal *w, int level, const char *fmt, ...)
@@ -404,6 +405,9 @@ void wal_stats_get(struct wal *w, struct wal_stats *s)
 	s->spares = w->pstats.spares;
 	s->spare_failures = w->pstats.spare_failures;
 	s->zero_bytes = w->pstats.zero_bytes;
+	s->spares_unzeroed = w->pstats.spares_unzeroed;
+	s->batch_avg = w->batch_avg;
+	s->zero_filling = wal__zero_fill_wanted_locked(w);
 	s->spare_ready = w->spare == WAL_SPARE_READY;
 	s->idle_ns = w->idle_ns;
 	if (w->idle_since != 0) {

@@ -57,6 +57,13 @@ enum wal_log_level {
 	WAL_LOG_ERROR,
 };
 
+/* Default zero_fill_batch_max.  Measured on the project's VM disk
+ * (docs/benchmarks.md, 2026-11-28): zero-filled spares win with ~15 KiB
+ * batches (64 B entries: 80-85x against 64-67x fallocated only) and lose
+ * with ~130 KiB and ~1 MiB ones (1 KiB entries: 34-37x against 39-44x;
+ * 16 KiB: 7.0-7.3x against 8.7-9.1x). */
+#define WAL_ZERO_FILL_BATCH_MAX (64u * 1024u)
+
 struct wal_options {
 	const char *dir;	    /* data directory (created if missing);
 				       borrowed for wal_open */
@@ -79,6 +86,13 @@ struct wal_options {
 				       with zeros, so that appends into it
 				       make fdatasync flush data only (no
 				       extent conversion); only with fsync */
+	uint32_t zero_fill_batch_max; /* zero-fill a spare only while the
+				       log's recent batches average fewer
+				       bytes than this (bigger batches are
+				       bound by the disk's bandwidth, and
+				       zeros would double the bytes written:
+				       the spare is then only fallocated);
+				       0 = always zero-fill */
 	/* Log sink for detection results and recovery actions; NULL prints
 	 * to stderr.  Called from any thread that uses the wal, sometimes
 	 * with the wal's lock held: it must not call into the wal. */
@@ -87,7 +101,8 @@ struct wal_options {
 };
 
 /** Defaults: 64 MiB segments, direct I/O auto, fsync on, 4096 entries and
- * 1 MiB per batch, no batch wait, zero-filled spare segments.  @dir is stored
+ * 1 MiB per batch, no batch wait, spare segments zero-filled while batches
+ * average under 64 KiB (WAL_ZERO_FILL_BATCH_MAX).  @dir is stored
  * as is (borrowed). */
 void wal_options_default(struct wal_options *o, const char *dir,
 			 uint64_t cluster_id, uint32_t node_id);
@@ -202,6 +217,10 @@ struct wal_stats {
 	uint64_t spares;	  /* spares zero-filled (background) */
 	uint64_t spare_failures;  /* preparations that failed (logged) */
 	uint64_t zero_bytes;	  /* zeros written into spares */
+	uint64_t spares_unzeroed; /* spares only fallocated: batches were
+				     too big for zero-filling to pay */
+	uint64_t batch_avg;	  /* recent mean record bytes per batch */
+	bool zero_filling;	  /* the next spare will be zero-filled */
 	bool spare_ready;	  /* a spare is ready now */
 };
 

@@ -47,6 +47,16 @@
  * spot with fallocate, as before (counted in segs_unprepared), and the
  * preparer finishes the spare for a later roll.
  *
+ * Big batches: zeros cost bytes, conversions cost fsyncs.  When the log's
+ * batches are large (1 KiB entries x 256 appenders: ~130 KiB per fsync) the
+ * disk's bandwidth bounds it, and zero-filling doubles the bytes it must
+ * write; conversions are then a small part of each fsync.  So a spare is
+ * zero-filled only while the writer's moving mean of record bytes per batch
+ * is under o.zero_fill_batch_max (64 KiB by default, where the measured
+ * cross-over lies on the project's disk); otherwise it is only fallocated
+ * (still off the write path) and counted in spares_unzeroed.  Either kind
+ * reads as zeros past the log's end, which is all recovery relies on.
+ *
  * A failure to prepare (ENOSPC, EIO...) is logged and counted; it does not
  * fail the wal: the log itself fails only if its own writes fail.  The next
  * roll asks for a spare again.
@@ -60,10 +70,11 @@ static void rest(uint64_t ns)
 	}
 }
 
-/* Create WAL_SPARE_NAME of @bytes, its blocks written with zeros and
- * synced.  Returns 0, ECANCELED (stopping) or an errno; removes the file
- * on failure.  Without the lock. */
-static int spare_make(struct wal *w, uint64_t bytes, uint64_t *zeroed)
+/* Create WAL_SPARE_NAME of @bytes, preallocated, its blocks written with
+ * zeros if @zero, and synced.  Returns 0, ECANCELED (stopping) or an errno;
+ * removes the file on failure.  Without the lock. */
+static int spare_make(struct wal *w, uint64_t bytes, bool zero,
+		      uint64_t *zeroed)
 {
 	int fd = openat(w->dir_fd, WAL_SPARE_NAME,
 			O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
@@ -78,7 +89,7 @@ static int spare_make(struct wal *w, uint64_t bytes, uint64_t *zeroed)
 		e = errno;
 		goto out;
 	}
-	for (uint64_t off = 0; off < bytes;) {
+	for (uint64_t off = 0; zero && off < bytes;) {
 		if (atomic_load(&w->prep_stop)) {
 			e = ECANCELED;
 			goto out;
@@ -124,23 +135,25 @@ static void *prep_main(void *arg)
 			break;
 		}
 		uint64_t bytes = w->o.segment_bytes, zeroed = 0;
+		bool zero = wal__zero_fill_wanted_locked(w);
 		w->prep_want = false;
 		w->spare = WAL_SPARE_PREPARING;
 		pthread_mutex_unlock(&w->mu);
-		int e = spare_make(w, bytes, &zeroed);
+		int e = spare_make(w, bytes, zero, &zeroed);
 		pthread_mutex_lock(&w->mu);
 		w->pstats.zero_bytes += zeroed;
 		if (e == 0) {
 			w->spare = WAL_SPARE_READY;
 			w->spare_bytes = bytes;
 			w->pstats.spares++;
+			w->pstats.spares_unzeroed += !zero;
 			continue;
 		}
 		w->spare = WAL_SPARE_NONE;
 		if (e != ECANCELED) {
 			w->pstats.spare_failures++;
 			wal__log(w, WAL_LOG_WARN,
-				 "%s: zero-filling a spare segment failed: %s; "
+				 "%s: preparing a spare segment failed: %s; "
 				 "segments are made on the spot (fallocate) "
 				 "until a later attempt succeeds",
 				 WAL_SPARE_NAME, strerror(e));
@@ -191,6 +204,12 @@ void wal__prep_stop(struct wal *w)
 	fr_free(w->zeros_raw);
 	w->zeros_raw = NULL;
 	w->zeros = NULL;
+}
+
+bool wal__zero_fill_wanted_locked(const struct wal *w)
+{
+	return w->o.zero_fill_batch_max == 0 ||
+	       w->batch_avg < w->o.zero_fill_batch_max;
 }
 
 bool wal__spare_take_locked(struct wal *w, uint64_t bytes)

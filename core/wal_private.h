@@ -158,6 +158,8 @@ struct wal {
 	pthread_cond_t cv_prep;	 /* preparer: prep_want or prep_stop set */
 	int spare;		 /* enum wal_spare_state */
 	uint64_t spare_bytes;	 /* size of the spare */
+	uint64_t batch_avg;	 /* moving mean of record bytes per batch
+				    (writer, under mu): zero-fill or not */
 	struct wal_stats pstats; /* the preparer's counters (spares...) */
 	void *zeros_raw;	 /* allocation of zeros */
 	uint8_t *zeros;		 /* WAL_ZERO_CHUNK aligned zero bytes */
@@ -235,6 +237,9 @@ int wal__seg_open_fd(struct wal *w, uint64_t seg_no);
 int wal__prep_start(struct wal *w);
 /** Stop it and remove the spare file (wal_close). */
 void wal__prep_stop(struct wal *w);
+/** Whether the next spare is to be zero-filled (o.zero_fill_batch_max
+ * against the recent mean batch size).  Holds mu. */
+bool wal__zero_fill_wanted_locked(const struct wal *w);
 /** Take the spare if one of @bytes is ready: returns true with the state
  * TAKEN (the caller renames WAL_SPARE_NAME, then calls
  * wal__spare_release_locked).  Also asks for the next spare.  mu held. */

@@ -423,6 +423,11 @@ static bool batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
 		if (b->ticket > w->durable_ticket) {
 			w->durable_ticket = b->ticket;
 		}
+		if (b->n_records > 0) {
+			/* Moving mean over the last ~8 batches. */
+			w->batch_avg =
+			    w->batch_avg - w->batch_avg / 8 + b->len / 8;
+		}
 	}
 	w->stats = w->wstats;
 	bool wake = b->waiters != NULL;

@@ -45,6 +45,7 @@ struct bench_opts {
 	bool threads;	 /* run the thread mode (wal_append per thread) */
 	bool async;	 /* run the async mode (wal_submit, one thread) */
 	bool zero_fill;	 /* the log zero-fills spare segments (default) */
+	uint32_t zero_fill_max; /* ... while batches average under this */
 	bool raw_zeroed; /* the 1-fsync/entry loop too writes zeroed blocks */
 };
 
@@ -57,6 +58,8 @@ struct result {
 	uint64_t log_bytes;   /* bytes appended (records, headers included) */
 	double io_secs;	      /* time inside the pwrite and fdatasync calls */
 	double idle_secs;     /* the log's writer thread had nothing queued */
+	uint64_t spares_unzeroed; /* spares the log only fallocated */
+	bool zero_filling;	  /* at the end: the log zero-fills spares */
 	uint64_t segs_prepared, segs_unprepared; /* new segments */
 	bool direct;
 };
@@ -294,6 +297,8 @@ static void result_add_slice(struct result *r, double secs, uint64_t entries,
 	    .segs_unprepared = st1->segs_unprepared - st0->segs_unprepared,
 	    .io_secs = (double)(st1->io_ns - st0->io_ns) / 1e9,
 	    .idle_secs = (double)(st1->idle_ns - st0->idle_ns) / 1e9,
+	    .spares_unzeroed = st1->spares_unzeroed - st0->spares_unzeroed,
+	    .zero_filling = st1->zero_filling,
 	};
 	result_add(r, &x);
 }
@@ -445,6 +450,7 @@ static int wal_start(const struct bench_opts *bo, struct wal **w, bool *direct)
 	o.direct_io = bo->direct_io;
 	o.batch_wait_us = bo->batch_wait_us;
 	o.zero_fill = bo->zero_fill;
+	o.zero_fill_batch_max = bo->zero_fill_max;
 	o.log = quiet;
 	if (wal_open(w, &o, &rec, err) != 0) {
 		fprintf(stderr, "bench: %s\n", err);
@@ -480,6 +486,8 @@ static void result_add(struct result *a, const struct result *b)
 	a->segs_unprepared += b->segs_unprepared;
 	a->io_secs += b->io_secs;
 	a->idle_secs += b->idle_secs;
+	a->spares_unzeroed += b->spares_unzeroed;
+	a->zero_filling = b->zero_filling;
 }
 
 /* --spin: a thread that keeps one CPU busy.  On a VM an idle vCPU wakes up
@@ -540,6 +548,10 @@ static void usage(FILE *f)
 	    "                     spares); the same-work raw loop then "
 	    "appends into\n"
 	    "                     fallocated space too\n"
+	    "  --zero-fill-batch-max N\n"
+	    "                     the log zero-fills a spare only while its "
+	    "batches average\n"
+	    "                     under N bytes (default 65536; 0 = always)\n"
 	    "  --raw-zeroed       the 1-fsync/entry raw loop appends into "
 	    "zero-filled blocks\n"
 	    "                     (default: fallocated, like a naive log)\n"
@@ -559,7 +571,8 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 				  .same_bytes = true,
 				  .threads = true,
 				  .async = true,
-				  .zero_fill = true};
+				  .zero_fill = true,
+				  .zero_fill_max = WAL_ZERO_FILL_BATCH_MAX};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -611,6 +624,13 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 			    strcmp(v, "async") != 0) {
 				return 1;
 			}
+		} else if (strcmp(a, "--zero-fill-batch-max") == 0) {
+			char *end;
+			unsigned long m = strtoul(v, &end, 10);
+			if (*end != '\0' || end == v || m > UINT32_MAX) {
+				return 1;
+			}
+			bo->zero_fill_max = (uint32_t)m;
 		} else if (strcmp(a, "--batch-wait-us") == 0) {
 			bo->batch_wait_us = (uint32_t)atoi(v);
 		} else {
@@ -665,8 +685,11 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n,
 		if (bo->same_bytes && y.fsyncs > 0) {
 			struct result z = {0};
 			uint32_t per = (uint32_t)(y.log_bytes / y.fsyncs);
+			/* Into zeroed blocks if the log zero-fills its
+			 * spares at this batch size, else fallocated. */
 			rv = raw_run(bo->dir, per ? per : 1, direct,
-				     bo->zero_fill, 1e9, y.fsyncs, &z);
+				     bo->zero_fill && y.zero_filling, 1e9,
+				     y.fsyncs, &z);
 			result_add(&eq, &z);
 		}
 		result_add(&r, &y);
@@ -696,12 +719,13 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n,
 	double eps = (double)r.entries / r.secs;
 	double raw_eps = (double)raw.entries / raw.secs;
 	printf("| %6u | %4u %-7s | %s | %9.0f | %8.2f | %6.0f | %6.1f | "
-	       "%6.0f | %7.1fx | %s | %" PRIu64 "/%" PRIu64 " |\n",
+	       "%6.0f | %7.1fx | %s | %" PRIu64 "/%" PRIu64 " (%" PRIu64
+	       " not zeroed) |\n",
 	       len, n, async ? "async" : "threads",
 	       direct ? "direct" : "buffered", eps,
 	       (double)r.bytes / r.secs / 1e6, (double)r.fsyncs / r.secs,
 	       (double)r.entries / (double)r.fsyncs, raw_eps, eps / raw_eps,
-	       over, r.segs_prepared, r.segs_unprepared);
+	       over, r.segs_prepared, r.segs_unprepared, r.spares_unzeroed);
 	fflush(stdout);
 	return 0;
 }
@@ -728,13 +752,14 @@ int bench_wal_main(int argc, char **argv)
 		fprintf(stderr, "bench: --spin: cannot start a thread\n");
 	}
 	printf("<!-- log: %s; raw 1 fsync/entry loop into %s blocks -->\n\n",
-	       bo.zero_fill ? "zero-filled spare segments"
+	       bo.zero_fill ? "spare segments, zero-filled while batches are "
+			      "small (--zero-fill-batch-max)"
 			    : "fallocated segments (--no-zero-fill)",
 	       bo.raw_zeroed ? "zero-filled" : "fallocated");
 	printf("| entry B | appenders | log I/O | log entries/s | log MB/s | "
 	       "fsyncs/s | entries/fsync | raw entries/s (1 fsync/entry) | "
 	       "log/raw | log vs raw, same appends+fsyncs | new segments "
-	       "zero-filled/on the spot |\n"
+	       "from a spare/on the spot |\n"
 	       "|---|---|---|---|---|---|---|---|---|---|---|\n");
 	int rv = 0;
 	for (uint32_t s = 0; s < bo.n_sizes && rv == 0; s++) {

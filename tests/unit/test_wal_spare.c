@@ -457,6 +457,81 @@ static void test_spare_vanished(void **state)
 	check_log(f, 1, 10);
 }
 
+/* Append entries @from..@to in batches of @per (one wal_append each),
+ * payloads of up to @max bytes. */
+static void append_batches(struct fx *f, uint64_t from, uint64_t to,
+			   uint32_t per, uint32_t max)
+{
+	static uint8_t bufs[16][32 * 1024];
+	struct raft_entry e[16];
+	assert_true(per <= 16 && max <= sizeof(bufs[0]));
+	for (uint64_t i = from; i <= to;) {
+		uint32_t n = 0;
+		for (; n < per && i <= to; n++, i++) {
+			e[n] = (struct raft_entry){.term = 1,
+						   .index = i,
+						   .type = RAFT_ENTRY_NORMAL,
+						   .len = tw_len(SEED, i, max),
+						   .buf = bufs[n]};
+			tw_fill(SEED, i, bufs[n], e[n].len);
+		}
+		assert_int_equal(wal_append(f->w, e, n), 0);
+	}
+}
+
+/* Spares are zero-filled only while batches are small: after batches of
+ * ~250 KiB the next spare is only fallocated, after small ones again
+ * zero-filled; segments made from either kind read back intact. */
+static void test_big_batches_skip_zeroing(void **state)
+{
+	struct fx *f = *state;
+	enum { BIG = 32 * 1024, SMALL = 100 };
+	f->o.segment_bytes = 1024 * 1024;
+	reopen(f);
+	spare_wait(f);
+	struct wal_stats st;
+	wal_stats_get(f->w, &st);
+	assert_true(st.zero_filling); /* no batch yet */
+	assert_int_equal(st.spares_unzeroed, 0);
+	/* ~250 KiB per batch: four segments' worth. */
+	append_batches(f, 1, 256, 16, BIG);
+	wal_stats_get(f->w, &st);
+	assert_true(st.batch_avg >= WAL_ZERO_FILL_BATCH_MAX);
+	assert_false(st.zero_filling);
+	spare_wait(f);
+	wal_stats_get(f->w, &st);
+	print_message("big batches: mean %llu B, spares %llu (%llu not "
+		      "zeroed), %llu B of zeros\n",
+		      (unsigned long long)st.batch_avg,
+		      (unsigned long long)st.spares,
+		      (unsigned long long)st.spares_unzeroed,
+		      (unsigned long long)st.zero_bytes);
+	assert_true(st.spares_unzeroed >= 1);
+	uint64_t zeros = st.zero_bytes, unzeroed = st.spares_unzeroed;
+	/* Small batches bring the mean down; the spares made from then on
+	 * are zero-filled again. */
+	append_batches(f, 257, 2256, 16, SMALL);
+	wal_stats_get(f->w, &st);
+	assert_true(st.batch_avg < WAL_ZERO_FILL_BATCH_MAX);
+	assert_true(st.zero_filling);
+	uint64_t next = 2257;
+	for (int i = 0; i < 100 && st.zero_bytes == zeros; i++) {
+		append_batches(f, next, next + 1999, 16, SMALL);
+		next += 2000;
+		spare_wait(f);
+		wal_stats_get(f->w, &st);
+	}
+	assert_true(st.zero_bytes > zeros);
+	assert_int_equal(st.spares_unzeroed, unzeroed);
+	reopen(f);
+	assert_int_equal(f->rec.n_entries, next - 1);
+	for (uint32_t i = 0; i < f->rec.n_entries; i++) {
+		const struct raft_entry *e = &f->rec.entries[i];
+		assert_int_equal(e->index, i + 1);
+		assert_true(tw_check(SEED, e, e->index <= 256 ? BIG : SMALL));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,7 +539,7 @@ int main(void)
 	    T(test_rolls_use_spares),  T(test_zeroed_tail),
 	    T(test_unrenamed_spare),   T(test_unrenamed_tmp),
 	    T(test_half_zeroed_spare), T(test_truncate_into_spare),
-	    T(test_spare_vanished),
+	    T(test_spare_vanished),    T(test_big_batches_skip_zeroing),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
