@@ -44,6 +44,14 @@
 
 int bench_fabric_main(int argc, char **argv);
 
+/* Environment knobs, read once per child (tools/bench_fabric.c --help):
+ * FAB_BENCH_SPIN=1 makes both ends of every mode busy-poll without ever
+ * yielding (for runs pinned one process per CPU on a quiet machine: the
+ * software path without the scheduler's share); FAB_BENCH_NO_TPUT=1 skips
+ * the throughput phase (profiling the latency loop alone). */
+static bool spin_only;
+static bool no_throughput;
+
 #define WINDOW	 32
 #define MAX_SIZE (64u * 1024u)
 #define SECRET	 "fabraft-bench-secret-0123456789"
@@ -121,6 +129,9 @@ static void fab_flush(struct fab_child *c)
 {
 	unsigned i = 0;
 
+	if (c->n_replies == 0) {
+		return; /* the common case: no libc call per spin */
+	}
 	while (i < c->n_replies && fab_send(c->f, &c->replies[i]) != FR_AGAIN) {
 		i++;
 	}
@@ -131,10 +142,17 @@ static void fab_flush(struct fab_child *c)
 
 /* Poll once; yield when idle.  Both ends spin, and on a busy 2-core box
  * two spinners sharing a core otherwise hand over only at the end of a
- * scheduler time slice (8-16 ms round trips seen here). */
+ * scheduler time slice (8-16 ms round trips seen here).  "Idle" is what
+ * raw_wait() calls idle: a poll that found no completion at all.  (Until
+ * 2026-11-28 this yielded whenever no message was delivered, so also
+ * after reading a send's own completion, which raw_wait() does not: one
+ * more yield per round trip on each side of ours than of raw.) */
 static void fab_spin(struct fab_child *c)
 {
-	if (fab_poll(c->f, fab_cb, c) == 0) {
+	uint64_t seen = fab_completions(c->f);
+
+	if (fab_poll(c->f, fab_cb, c) == 0 && fab_completions(c->f) == seen &&
+	    !spin_only) {
 		sched_yield();
 	}
 	fab_flush(c);
@@ -239,7 +257,7 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 		}
 	}
 	/* Throughput: WINDOW APPENDs in flight. */
-	uint64_t n = iters * 4;
+	uint64_t n = no_throughput ? 0 : iters * 4;
 	uint64_t base = c.acks;
 	uint64_t sent = 0;
 
@@ -310,7 +328,7 @@ static uint64_t raw_wait(struct raw *r, void *rx_ctx)
 		if (rx_ctx == NULL && n != 1) {
 			return 0;
 		}
-		if (n == -FI_EAGAIN) {
+		if (n == -FI_EAGAIN && !spin_only) {
 			sched_yield(); /* as fab_spin() does */
 		}
 		if (n == -FI_EAVAIL) {
@@ -712,7 +730,9 @@ static void usage(void)
 	       "paths) and bare libfabric (raw-msg, raw-rma, fi_pingpong),\n"
 	       "two processes on 127.0.0.1.  sockets runs iters/10.  Each row "
 	       "is R rounds (default 3)\nof fab and raw runs back to back; "
-	       "medians are printed.\n",
+	       "medians are printed.\nEnvironment: FAB_BENCH_SPIN=1 both "
+	       "ends busy-poll, never yield (pin the children);\n"
+	       "FAB_BENCH_NO_TPUT=1 skip the throughput phase.\n",
 	       WINDOW);
 }
 
@@ -734,6 +754,8 @@ int bench_fabric_main(int argc, char **argv)
 		uint16_t p2 = (uint16_t)atoi(argv[8]);
 
 		alarm(120); /* a wedged peer must not hang the run */
+		spin_only = getenv("FAB_BENCH_SPIN") != NULL;
+		no_throughput = getenv("FAB_BENCH_NO_TPUT") != NULL;
 		if (strncmp(mode, "fab-", 4) == 0) {
 			return child_fab(argv[3], strcmp(mode, "fab-rma") == 0,
 					 size, it, role, p1, p2);
