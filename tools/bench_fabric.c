@@ -46,9 +46,9 @@ int bench_fabric_main(int argc, char **argv);
 
 /* Environment knobs, read once per child (tools/bench_fabric.c --help):
  * FAB_BENCH_SPIN=1 makes both ends of every mode busy-poll without ever
- * yielding (for runs pinned one process per CPU on a quiet machine: the
- * software path without the scheduler's share); FAB_BENCH_NO_TPUT=1 skips
- * the throughput phase (profiling the latency loop alone). */
+ * yielding, each child pinned to a CPU of its own (pin_role()): on a quiet
+ * machine, the software path without the scheduler's share; FAB_BENCH_NO_TPUT=1
+ * skips the throughput phase (profiling the latency loop alone). */
 static bool spin_only;
 static bool no_throughput;
 
@@ -442,15 +442,19 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 	unsigned total = iters + iters / 10;
 
 	for (unsigned i = 0; i < total; i++) {
-		uint64_t t = now_ns();
+		uint64_t t;
 
 		/* Same shape as fabraft's paths: SIZE bytes out (a send, or
 		 * a write with CQ data), a 64-byte message back (what an
-		 * APPEND_RESP is). */
+		 * APPEND_RESP is).  The receive for the answer is posted
+		 * before the clock starts, as fabraft's are (it keeps 16
+		 * posted): the raw reference pays no fi_recv() in its
+		 * measured time. */
 		if (role == 1 || !rma) {
 			fi_recv(r.e.ep, r.buf, MAX_SIZE, desc, FI_ADDR_UNSPEC,
 				&rx_ctx);
 		}
+		t = now_ns();
 		if (role == 2) {
 			raw_wait(&r, &rx_ctx);
 		}
@@ -721,6 +725,28 @@ static void bench_size(const char *prov, uint32_t size, unsigned it,
 	}
 }
 
+/* FAB_BENCH_SPIN: two processes that never yield must not share a CPU;
+ * put role r on the r-th CPU we may use (nothing done with fewer than 2). */
+static void pin_role(int role)
+{
+	cpu_set_t allowed;
+	cpu_set_t one;
+	int seen = 0;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 ||
+	    CPU_COUNT(&allowed) < 2) {
+		return;
+	}
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &allowed) && ++seen == role) {
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			(void)sched_setaffinity(0, sizeof(one), &one);
+			return;
+		}
+	}
+}
+
 static void usage(void)
 {
 	printf("usage: fabraft-bench fabric [--providers tcp,shm,sockets] "
@@ -731,7 +757,7 @@ static void usage(void)
 	       "two processes on 127.0.0.1.  sockets runs iters/10.  Each row "
 	       "is R rounds (default 3)\nof fab and raw runs back to back; "
 	       "medians are printed.\nEnvironment: FAB_BENCH_SPIN=1 both "
-	       "ends busy-poll, never yield (pin the children);\n"
+	       "ends busy-poll, never yield (one CPU per child);\n"
 	       "FAB_BENCH_NO_TPUT=1 skip the throughput phase.\n",
 	       WINDOW);
 }
@@ -756,6 +782,9 @@ int bench_fabric_main(int argc, char **argv)
 		alarm(120); /* a wedged peer must not hang the run */
 		spin_only = getenv("FAB_BENCH_SPIN") != NULL;
 		no_throughput = getenv("FAB_BENCH_NO_TPUT") != NULL;
+		if (spin_only) {
+			pin_role(role);
+		}
 		if (strncmp(mode, "fab-", 4) == 0) {
 			return child_fab(argv[3], strcmp(mode, "fab-rma") == 0,
 					 size, it, role, p1, p2);
