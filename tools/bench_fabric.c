@@ -47,8 +47,12 @@ int bench_fabric_main(int argc, char **argv);
 /* Environment knobs, read once per child (tools/bench_fabric.c --help):
  * FAB_BENCH_SPIN=1 makes both ends of every mode busy-poll without ever
  * yielding, each child pinned to a CPU of its own (pin_role()): on a quiet
- * machine, the software path without the scheduler's share; FAB_BENCH_NO_TPUT=1
- * skips the throughput phase (profiling the latency loop alone). */
+ * machine, the software path without the scheduler's share;
+ * FAB_BENCH_PIN=1 pins the children the same way but keeps the yields
+ * (where the scheduler puts two yielding pollers otherwise decides much
+ * of a small round trip: shm p50s of 2, 3 or 6 us from run to run);
+ * FAB_BENCH_NO_TPUT=1 skips the throughput phase (profiling the latency loop
+ * alone). */
 static bool spin_only;
 static bool no_throughput;
 
@@ -758,6 +762,7 @@ static void usage(void)
 	       "is R rounds (default 3)\nof fab and raw runs back to back; "
 	       "medians are printed.\nEnvironment: FAB_BENCH_SPIN=1 both "
 	       "ends busy-poll, never yield (one CPU per child);\n"
+	       "FAB_BENCH_PIN=1 one CPU per child, yields kept;\n"
 	       "FAB_BENCH_NO_TPUT=1 skip the throughput phase.\n",
 	       WINDOW);
 }
@@ -782,7 +787,7 @@ int bench_fabric_main(int argc, char **argv)
 		alarm(120); /* a wedged peer must not hang the run */
 		spin_only = getenv("FAB_BENCH_SPIN") != NULL;
 		no_throughput = getenv("FAB_BENCH_NO_TPUT") != NULL;
-		if (spin_only) {
+		if (spin_only || getenv("FAB_BENCH_PIN") != NULL) {
 			pin_role(role);
 		}
 		if (strncmp(mode, "fab-", 4) == 0) {
