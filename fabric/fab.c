@@ -197,11 +197,16 @@ static void rx_repost(struct fab *f)
 
 		if (op->state == FAB__OP_FREE) {
 			/* On failure the buffer stays FREE: tried again at
-			 * the next poll. */
+			 * the next poll (logged once, not at every poll). */
 			if (rx_post(f, op) == 0) {
 				f->rx_unposted--;
+				f->rx_post_failing = false;
 			} else {
-				fab__log(f, FAB_LOG_WARN, "%s", f->errmsg);
+				if (!f->rx_post_failing) {
+					fab__log(f, FAB_LOG_WARN, "%s",
+						 f->errmsg);
+				}
+				f->rx_post_failing = true;
 				return;
 			}
 		}

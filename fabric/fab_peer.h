@@ -154,6 +154,7 @@ struct fab {
 	struct fid_mr *rx_mr;	  /* owned */
 	struct fab__op rx_ops[FAB__RX_BUFS]; /* posted receives */
 	uint32_t rx_unposted; /* rx_ops handled, not re-posted yet (FREE) */
+	bool rx_post_failing; /* the last re-post failed (logged once) */
 	struct raft_entry *entries;  /* owned, RAFT_MAX_BATCH_ENTRIES */
 	struct fab_info stats;	     /* counters and names */
 	fab_recv_cb cb;		     /* during fab_poll() only */
