@@ -180,6 +180,48 @@ static int rx_post(struct fab *f, struct fab__op *op)
 	return rv == 0 ? 0 : fab__errmsg(f->errmsg, "fi_recv", (int)rv);
 }
 
+/*
+ * A receive buffer whose message has been handled is handed back to the
+ * provider later, not at once: at the start of the next fab_poll() (or in
+ * fab_trywait(), before the caller sleeps).  Re-posting at once put an
+ * fi_recv() between the delivery of a message and the caller's answer to
+ * it, on every round trip; now it runs while the answer travels.  At most
+ * half of the buffers wait, so a burst never finds the endpoint without
+ * posted receives (and the providers here buffer an unexpected message
+ * anyway: nothing is lost either way).
+ */
+static void rx_repost(struct fab *f)
+{
+	for (uint32_t i = 0; i < FAB__RX_BUFS && f->rx_unposted > 0; i++) {
+		struct fab__op *op = &f->rx_ops[i];
+
+		if (op->state == FAB__OP_FREE) {
+			/* On failure the buffer stays FREE: tried again at
+			 * the next poll (logged once, not at every poll). */
+			if (rx_post(f, op) == 0) {
+				f->rx_unposted--;
+				f->rx_post_failing = false;
+			} else {
+				if (!f->rx_post_failing) {
+					fab__log(f, FAB_LOG_WARN, "%s",
+						 f->errmsg);
+				}
+				f->rx_post_failing = true;
+				return;
+			}
+		}
+	}
+}
+
+static void rx_done(struct fab *f, struct fab__op *op)
+{
+	op->state = FAB__OP_FREE;
+	f->rx_unposted++;
+	if (f->rx_unposted > FAB__RX_BUFS / 2) {
+		rx_repost(f);
+	}
+}
+
 static int rx_open(struct fab *f, char *errmsg)
 {
 	size_t size = (size_t)FAB__RX_BUFS * f->opt.frame_bytes_max;
@@ -385,7 +427,6 @@ int fab_send(struct fab *f, const struct raft_message *m)
 	struct fab__peer *p = fab__peer_by_id(f, m->to);
 	struct fab__op *op;
 	size_t size;
-	size_t len;
 	int rv;
 
 	if (p == NULL || m->from != f->opt.self) {
@@ -415,11 +456,11 @@ int fab_send(struct fab *f, const struct raft_message *m)
 		f->stats.send_again++;
 		return FR_AGAIN;
 	}
-	rv = fab_wire_encode(m, fab__op_buf(p, op), size, &len);
-	assert(rv == 0 && len == size);
+	/* Checked once, by fab_wire_encoded_size() above. */
+	fab_wire_encode_sized(m, fab__op_buf(p, op), size);
 	op->frame_kind = m->type;
 	f->stats.msg_sent++;
-	f->stats.msg_sent_bytes += len;
+	f->stats.msg_sent_bytes += size;
 	(void)fab__queue_flush(f, p);
 	return 0;
 }
@@ -529,7 +570,7 @@ static void on_error(struct fab *f)
 		fab__log(f, FAB_LOG_DEBUG, "receive failed: %s",
 			 fi_strerror((int)e.err));
 		if (e.err != FI_ECANCELED) {
-			(void)rx_post(f, op);
+			rx_done(f, op);
 		}
 		return;
 	}
@@ -549,7 +590,7 @@ static void on_completion(struct fab *f, const struct fi_cq_data_entry *c)
 		}
 		op = op_lookup(f, c->op_context);
 		if (op != NULL && op->kind == FAB__OP_RECV) {
-			(void)rx_post(f, op);
+			rx_done(f, op);
 		}
 		return;
 	}
@@ -565,7 +606,7 @@ static void on_completion(struct fab *f, const struct fi_cq_data_entry *c)
 		return;
 	}
 	on_message(f, f->rx_slab + op->off, c->len);
-	(void)rx_post(f, op);
+	rx_done(f, op);
 }
 
 /*
@@ -616,6 +657,9 @@ int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 	f->cb = cb;
 	f->cb_ctx = ctx;
 	f->delivered = 0;
+	if (f->rx_unposted > 0) {
+		rx_repost(f);
+	}
 	while (budget > 0) {
 		ssize_t n = fi_cq_read(f->ep.cq, comp, 16);
 
@@ -624,6 +668,7 @@ int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 		}
 		if (n == -FI_EAVAIL) {
 			on_error(f);
+			f->stats.completions++;
 			budget--;
 			continue;
 		}
@@ -635,6 +680,7 @@ int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 		for (ssize_t i = 0; i < n; i++) {
 			on_completion(f, &comp[i]);
 		}
+		f->stats.completions += (uint64_t)n;
 		budget -= (int)n;
 		if (n < 16) {
 			/* Drained when read: another read would only run
@@ -672,6 +718,12 @@ int fab_trywait(struct fab *f)
 	if (f->ep.wait_fd < 0) {
 		return FR_AGAIN;
 	}
+	if (f->rx_unposted > 0) {
+		rx_repost(f); /* not asleep with buffers held back */
+		if (f->rx_unposted > 0) {
+			return FR_AGAIN;
+		}
+	}
 	return fi_trywait(f->ep.fabric, fids, 1) == 0 ? 0 : FR_AGAIN;
 }
 
@@ -701,6 +753,11 @@ bool fab_peer_up(const struct fab *f, raft_id peer)
 		}
 	}
 	return false;
+}
+
+uint64_t fab_completions(const struct fab *f)
+{
+	return f->stats.completions;
 }
 
 void fab_info_get(const struct fab *f, struct fab_info *out)

@@ -116,6 +116,10 @@ struct fab_info {
 	uint64_t queue_stalls;	 /* full queues that did not move for 2 s */
 	uint64_t ops_in_flight;	 /* now: sends/writes posted, not completed */
 	uint64_t ops_queued;	 /* now: sends/writes waiting to be posted */
+	uint64_t completions;	 /* completion queue entries handled (sends,
+				    receives, remote writes, errors): a
+				    busy-polling caller that saw it move
+				    knows a poll found work */
 };
 
 struct fab;	 /* opaque */
@@ -181,6 +185,12 @@ void fab_term_set(struct fab *f, raft_term term);
 
 /** True when @peer has completed the handshake. */
 bool fab_peer_up(const struct fab *f, raft_id peer);
+
+/** Completion queue entries handled so far (fab_info.completions), for a
+ * busy-polling caller: unchanged across a fab_poll() that returned 0 means
+ * that poll found nothing at all to do (the time to yield the CPU), moved
+ * means it handled e.g. a send's completion. */
+uint64_t fab_completions(const struct fab *f);
 
 /** Fill @out (owned by the caller). */
 void fab_info_get(const struct fab *f, struct fab_info *out);

@@ -153,13 +153,15 @@ struct fab {
 	uint8_t *rx_slab;	  /* owned, FAB__RX_BUFS * frame max */
 	struct fid_mr *rx_mr;	  /* owned */
 	struct fab__op rx_ops[FAB__RX_BUFS]; /* posted receives */
-	struct raft_entry *entries;	     /* owned, RAFT_MAX_BATCH_ENTRIES */
-	struct fab_info stats;		     /* counters and names */
-	fab_recv_cb cb;			     /* during fab_poll() only */
-	void *cb_ctx;			     /* during fab_poll() only */
-	int delivered;			     /* during fab_poll() only */
-	bool shm_ready;			     /* shm: every peer inserted */
-	char errmsg[FR_ERRMSG_SIZE];	     /* last error, for logs */
+	uint32_t rx_unposted; /* rx_ops handled, not re-posted yet (FREE) */
+	bool rx_post_failing; /* the last re-post failed (logged once) */
+	struct raft_entry *entries;  /* owned, RAFT_MAX_BATCH_ENTRIES */
+	struct fab_info stats;	     /* counters and names */
+	fab_recv_cb cb;		     /* during fab_poll() only */
+	void *cb_ctx;		     /* during fab_poll() only */
+	int delivered;		     /* during fab_poll() only */
+	bool shm_ready;		     /* shm: every peer inserted */
+	char errmsg[FR_ERRMSG_SIZE]; /* last error, for logs */
 };
 
 /* fab.c */

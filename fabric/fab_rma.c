@@ -134,7 +134,6 @@ int fab__rma_send(struct fab *f, struct fab__peer *p,
 	struct fab_ring_slot slot;
 	struct fab__op *op;
 	uint8_t *buf;
-	size_t len;
 	int rv;
 
 	if (rec == 0 || rec > p->writer.size / 4) {
@@ -152,12 +151,12 @@ int fab__rma_send(struct fab *f, struct fab__peer *p,
 		return FR_AGAIN;
 	}
 	buf = fab__op_buf(p, op);
-	rv = fab_wire_encode(m, buf + FAB_RING_HDR_SIZE, frame_len, &len);
-	assert(rv == 0 && len == frame_len);
+	/* @frame_len is fab_wire_encoded_size(m): @m was checked there. */
+	fab_wire_encode_sized(m, buf + FAB_RING_HDR_SIZE, frame_len);
 	fab_ring_record_seal(buf, &slot, m->term, p->writer.generation);
 	if (p->corrupt_next) {
 		p->corrupt_next = false;
-		buf[FAB_RING_HDR_SIZE + len / 2] ^= 0x5a;
+		buf[FAB_RING_HDR_SIZE + frame_len / 2] ^= 0x5a;
 	}
 	op->kind = FAB__OP_WRITE;
 	op->frame_kind = FAB_WIRE_APPEND;

@@ -141,6 +141,17 @@ int fab_wire_encode(const struct raft_message *msg, void *buf, size_t cap,
 		    size_t *len) __attribute__((warn_unused_result));
 
 /**
+ * fab_wire_encode() of a message already validated: @len must be what
+ * fab_wire_encoded_size(@msg) has just returned (nonzero) for the same,
+ * unchanged @msg, and @buf (borrowed) must hold @len bytes.  Writes the same
+ * frame without running the field checks a second time (fab_send() sizes
+ * its queue slot with fab_wire_encoded_size() first, so every message sent
+ * is still checked once).
+ */
+void fab_wire_encode_sized(const struct raft_message *msg, void *buf,
+			   size_t len);
+
+/**
  * Decode the Raft message in an already parsed frame @f (kind 1..7).  Fills
  * @out; an APPEND's entries go into @entries (@max_entries slots, owned by
  * the caller) and out->append.entries points to it; entry payloads and

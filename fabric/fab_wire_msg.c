@@ -314,6 +314,21 @@ int fab_wire_encode(const struct raft_message *msg, void *buf, size_t cap,
 	return rv;
 }
 
+void fab_wire_encode_sized(const struct raft_message *msg, void *buf,
+			   size_t len)
+{
+	struct out o = {(uint8_t *)buf + FAB_WIRE_HDR_SIZE};
+	int rv;
+
+	assert(len >= FAB_WIRE_HDR_SIZE &&
+	       len - FAB_WIRE_HDR_SIZE <= FAB_WIRE_MAX_PAYLOAD);
+	encode_body(&o, msg);
+	assert((size_t)(o.p - (uint8_t *)buf) == len);
+	rv = fab_wire_seal(buf, msg->type, (uint32_t)(len - FAB_WIRE_HDR_SIZE));
+	assert(rv == 0);
+	(void)rv;
+}
+
 /* ------------------------------------------------------------------ */
 /* Decoding                                                            */
 

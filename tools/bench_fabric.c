@@ -44,6 +44,18 @@
 
 int bench_fabric_main(int argc, char **argv);
 
+/* Environment knobs, read once per child (tools/bench_fabric.c --help):
+ * FAB_BENCH_SPIN=1 makes both ends of every mode busy-poll without ever
+ * yielding, each child pinned to a CPU of its own (pin_role()): on a quiet
+ * machine, the software path without the scheduler's share;
+ * FAB_BENCH_PIN=1 pins the children the same way but keeps the yields
+ * (where the scheduler puts two yielding pollers otherwise decides much
+ * of a small round trip: shm p50s of 2, 3 or 6 us from run to run);
+ * FAB_BENCH_NO_TPUT=1 skips the throughput phase (profiling the latency loop
+ * alone). */
+static bool spin_only;
+static bool no_throughput;
+
 #define WINDOW	 32
 #define MAX_SIZE (64u * 1024u)
 #define SECRET	 "fabraft-bench-secret-0123456789"
@@ -121,6 +133,9 @@ static void fab_flush(struct fab_child *c)
 {
 	unsigned i = 0;
 
+	if (c->n_replies == 0) {
+		return; /* the common case: no libc call per spin */
+	}
 	while (i < c->n_replies && fab_send(c->f, &c->replies[i]) != FR_AGAIN) {
 		i++;
 	}
@@ -131,10 +146,17 @@ static void fab_flush(struct fab_child *c)
 
 /* Poll once; yield when idle.  Both ends spin, and on a busy 2-core box
  * two spinners sharing a core otherwise hand over only at the end of a
- * scheduler time slice (8-16 ms round trips seen here). */
+ * scheduler time slice (8-16 ms round trips seen here).  "Idle" is what
+ * raw_wait() calls idle: a poll that found no completion at all.  (Until
+ * 2026-11-28 this yielded whenever no message was delivered, so also
+ * after reading a send's own completion, which raw_wait() does not: one
+ * more yield per round trip on each side of ours than of raw.) */
 static void fab_spin(struct fab_child *c)
 {
-	if (fab_poll(c->f, fab_cb, c) == 0) {
+	uint64_t seen = fab_completions(c->f);
+
+	if (fab_poll(c->f, fab_cb, c) == 0 && fab_completions(c->f) == seen &&
+	    !spin_only) {
 		sched_yield();
 	}
 	fab_flush(c);
@@ -239,7 +261,7 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 		}
 	}
 	/* Throughput: WINDOW APPENDs in flight. */
-	uint64_t n = iters * 4;
+	uint64_t n = no_throughput ? 0 : iters * 4;
 	uint64_t base = c.acks;
 	uint64_t sent = 0;
 
@@ -310,7 +332,7 @@ static uint64_t raw_wait(struct raw *r, void *rx_ctx)
 		if (rx_ctx == NULL && n != 1) {
 			return 0;
 		}
-		if (n == -FI_EAGAIN) {
+		if (n == -FI_EAGAIN && !spin_only) {
 			sched_yield(); /* as fab_spin() does */
 		}
 		if (n == -FI_EAVAIL) {
@@ -424,15 +446,19 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 	unsigned total = iters + iters / 10;
 
 	for (unsigned i = 0; i < total; i++) {
-		uint64_t t = now_ns();
+		uint64_t t;
 
 		/* Same shape as fabraft's paths: SIZE bytes out (a send, or
 		 * a write with CQ data), a 64-byte message back (what an
-		 * APPEND_RESP is). */
+		 * APPEND_RESP is).  The receive for the answer is posted
+		 * before the clock starts, as fabraft's are (it keeps 16
+		 * posted): the raw reference pays no fi_recv() in its
+		 * measured time. */
 		if (role == 1 || !rma) {
 			fi_recv(r.e.ep, r.buf, MAX_SIZE, desc, FI_ADDR_UNSPEC,
 				&rx_ctx);
 		}
+		t = now_ns();
 		if (role == 2) {
 			raw_wait(&r, &rx_ctx);
 		}
@@ -703,6 +729,28 @@ static void bench_size(const char *prov, uint32_t size, unsigned it,
 	}
 }
 
+/* FAB_BENCH_SPIN: two processes that never yield must not share a CPU;
+ * put role r on the r-th CPU we may use (nothing done with fewer than 2). */
+static void pin_role(int role)
+{
+	cpu_set_t allowed;
+	cpu_set_t one;
+	int seen = 0;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 ||
+	    CPU_COUNT(&allowed) < 2) {
+		return;
+	}
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &allowed) && ++seen == role) {
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			(void)sched_setaffinity(0, sizeof(one), &one);
+			return;
+		}
+	}
+}
+
 static void usage(void)
 {
 	printf("usage: fabraft-bench fabric [--providers tcp,shm,sockets] "
@@ -712,7 +760,10 @@ static void usage(void)
 	       "paths) and bare libfabric (raw-msg, raw-rma, fi_pingpong),\n"
 	       "two processes on 127.0.0.1.  sockets runs iters/10.  Each row "
 	       "is R rounds (default 3)\nof fab and raw runs back to back; "
-	       "medians are printed.\n",
+	       "medians are printed.\nEnvironment: FAB_BENCH_SPIN=1 both "
+	       "ends busy-poll, never yield (one CPU per child);\n"
+	       "FAB_BENCH_PIN=1 one CPU per child, yields kept;\n"
+	       "FAB_BENCH_NO_TPUT=1 skip the throughput phase.\n",
 	       WINDOW);
 }
 
@@ -734,6 +785,11 @@ int bench_fabric_main(int argc, char **argv)
 		uint16_t p2 = (uint16_t)atoi(argv[8]);
 
 		alarm(120); /* a wedged peer must not hang the run */
+		spin_only = getenv("FAB_BENCH_SPIN") != NULL;
+		no_throughput = getenv("FAB_BENCH_NO_TPUT") != NULL;
+		if (spin_only || getenv("FAB_BENCH_PIN") != NULL) {
+			pin_role(role);
+		}
 		if (strncmp(mode, "fab-", 4) == 0) {
 			return child_fab(argv[3], strcmp(mode, "fab-rma") == 0,
 					 size, it, role, p1, p2);
