@@ -306,12 +306,8 @@ int fab_wire_encode(const struct raft_message *msg, void *buf, size_t cap,
 	*len = (size_t)(FAB_WIRE_HDR_SIZE + payload);
 	if (cap < *len)
 		return FR_NOSPACE;
-	struct out o = {(uint8_t *)buf + FAB_WIRE_HDR_SIZE};
-	encode_body(&o, msg);
-	assert((size_t)(o.p - (uint8_t *)buf) == *len);
-	rv = fab_wire_seal(buf, msg->type, (uint32_t)payload);
-	assert(rv == 0);
-	return rv;
+	fab_wire_encode_sized(msg, buf, *len);
+	return 0;
 }
 
 void fab_wire_encode_sized(const struct raft_message *msg, void *buf,

@@ -1,12 +1,10 @@
 /* bench_fabric.c — `fabraft-bench fabric`: transport round trips and
  * throughput. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +15,7 @@
 
 #include "fab.h"
 #include "fab_ep.h"
+#include "fab_test.h"
 
 /*
  * For each provider and size the parent starts two child processes on
@@ -505,24 +504,6 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 /* ------------------------------------------------------------------ */
 /* Parent                                                              */
 
-static uint16_t free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port = 0;
-
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(s, (struct sockaddr *)&a, &len) == 0) {
-		port = ntohs(a.sin_port);
-	}
-	if (s >= 0) {
-		close(s);
-	}
-	return port;
-}
-
 /* Run two children of @mode; parse the measuring child's RESULT line. */
 static int run_pair(const char *mode, const char *prov, uint32_t size,
 		    unsigned iters, double out[5])
@@ -536,8 +517,8 @@ static int run_pair(const char *mode, const char *prov, uint32_t size,
 
 	snprintf(sz, sizeof(sz), "%u", size);
 	snprintf(it, sizeof(it), "%u", iters);
-	snprintf(a, sizeof(a), "%u", free_port());
-	snprintf(b, sizeof(b), "%u", free_port());
+	snprintf(a, sizeof(a), "%u", fab_test_free_port());
+	snprintf(b, sizeof(b), "%u", fab_test_free_port());
 	if (pipe(fd) != 0) {
 		return 1;
 	}
@@ -588,7 +569,7 @@ static double run_pingpong(const char *prov, uint32_t size, unsigned iters)
 	char cmd[512];
 	char line[256];
 	double rtt = -1;
-	uint16_t port = free_port();
+	uint16_t port = fab_test_free_port();
 	FILE *p;
 
 	snprintf(cmd, sizeof(cmd),
