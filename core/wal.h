@@ -210,11 +210,12 @@ struct wal_stats {
 				     rest of its time is the log's own) */
 	uint64_t idle_ns;	  /* time the writer thread waited for a
 				     batch to be queued (nothing to do) */
-	uint64_t segs_prepared;	  /* segments made from a zero-filled spare */
+	uint64_t segs_prepared;	  /* segments made from a spare (zero-filled,
+				     or only fallocated: spares_unzeroed) */
 	uint64_t segs_unprepared; /* made on the spot with fallocate: no spare
 				     was ready (or a size other than
 				     segment_bytes was needed) */
-	uint64_t spares;	  /* spares zero-filled (background) */
+	uint64_t spares;	  /* spares made (background) */
 	uint64_t spare_failures;  /* preparations that failed (logged) */
 	uint64_t zero_bytes;	  /* zeros written into spares */
 	uint64_t spares_unzeroed; /* spares only fallocated: batches were

@@ -1,5 +1,6 @@
-/* wal_prep.c — spare segments: the next segment file is created and
- * zero-filled ahead of use by a background thread owned by the wal. */
+/* wal_prep.c — spare segments: the next segment file is created and (for
+ * small batches) zero-filled ahead of use by a background thread owned by
+ * the wal. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
