@@ -11,7 +11,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "fab_le.h"
+#include "le.h"
 #include "fab_wire.h"
 #include "raft.h"
 

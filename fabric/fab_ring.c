@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "crc32c.h"
-#include "fab_le.h"
+#include "le.h"
 #include "fab_wire.h"
 
 /* Record header offsets (fab_ring.h has the table). */

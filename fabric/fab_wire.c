@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "crc32c.h"
-#include "fab_le.h"
+#include "le.h"
 
 /* Header field offsets (fab_wire.h has the table). */
 enum {

@@ -4,7 +4,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "fab_le.h"
+#include "le.h"
 
 /*
  * The same validation functions guard both directions: the encoder refuses

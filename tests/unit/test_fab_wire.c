@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "crc32c.h"
-#include "fab_le.h"
+#include "le.h"
 #include "fab_wire.h"
 
 /* APPEND payload offsets (docs/protocol.md), relative to the frame start. */
