@@ -11,8 +11,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "le.h"
 #include "fab_wire.h"
+#include "le.h"
 #include "raft.h"
 
 /*

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "crc32c.h"
-#include "le.h"
 #include "fab_wire.h"
+#include "le.h"
 
 /* Record header offsets (fab_ring.h has the table). */
 enum {

@@ -75,10 +75,10 @@
  *  3. A record whose CQ data is consistent with the head but whose content
  *     is corrupt or stale (older generation or lap) is rejected *and
  *     skipped* (the writer counted its space); Raft never sees it, and the
- *     leader's next batch fails the log-matching check and is retried.  CQ data that is inconsistent with
- *     the head is rejected without moving the head; the stream is then out
- *     of step and the follower must revoke the key and start a new
- *     generation (fab_ring_reader_reset()).
+ *     leader's next batch fails the log-matching check and is retried.  CQ data
+ * that is inconsistent with the head is rejected without moving the head; the
+ * stream is then out of step and the follower must revoke the key and start a
+ * new generation (fab_ring_reader_reset()).
  *  4. Generations: the follower bumps the generation on every handshake
  *     and re-registration (new key: on a newer term, and on a handshake
  *     after the old descriptor was advertised).  Writes carrying another

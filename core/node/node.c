@@ -603,9 +603,10 @@ static void dispatch(struct node *n, uint32_t tag, uint32_t events)
  * How long epoll may sleep (NULL: until an fd event; the tick timerfd fires
  * every tick anyway).  With a fabric wait fd, sleep on it once fab_trywait()
  * says so; while completions are pending poll again at once (16 times,
- * then 1 ms naps, so a provider that never settles cannot spin a core).  Without one (shm), poll on a timer: 20 us while messages
- * flowed in the last 5 ms, 1 ms when idle, so an idle node costs little and
- * a busy one does not add a millisecond to every round trip.
+ * then 1 ms naps, so a provider that never settles cannot spin a core). Without
+ * one (shm), poll on a timer: 20 us while messages flowed in the last 5 ms, 1
+ * ms when idle, so an idle node costs little and a busy one does not add a
+ * millisecond to every round trip.
  */
 static const struct timespec *wait_time(struct node *n, struct timespec *ts)
 {
@@ -641,8 +642,8 @@ int node_run(struct node *n, char *errmsg)
 		int k = epoll_pwait2(n->ep, evs, 32, wait_time(n, &ts), NULL);
 
 		if (k < 0 && errno != EINTR) {
-			snprintf(n->errmsg, sizeof(n->errmsg), "epoll_pwait2: %s",
-				 strerror(errno));
+			snprintf(n->errmsg, sizeof(n->errmsg),
+				 "epoll_pwait2: %s", strerror(errno));
 			n->fatal = FR_IO;
 			break;
 		}

@@ -73,8 +73,7 @@ static void list(struct node *n, struct resp_buf *b)
 			}
 		}
 		snprintf(line, sizeof(line), "%u %s %s:%u%s", id,
-			 c->servers[i].role == RAFT_VOTER ? "voter"
-							  : "learner",
+			 c->servers[i].role == RAFT_VOTER ? "voter" : "learner",
 			 host, port, id == n->leader ? " leader" : "");
 		resp_buf_bulk_str(b, line);
 	}
@@ -89,8 +88,9 @@ static void change_error(struct resp_buf *b, int rv, raft_id id)
 				  "committed yet); retry");
 		break;
 	case FR_AGAIN:
-		resp_buf_error(b, "TRYAGAIN node %u is still catching up; "
-				  "retry",
+		resp_buf_error(b,
+			       "TRYAGAIN node %u is still catching up; "
+			       "retry",
 			       id);
 		break;
 	case FR_NOTFOUND:
@@ -142,7 +142,8 @@ static int change(struct node *n, const struct resp_req *req, uint8_t op,
 	resp_buf_close(&b);
 	p = node__pending_push(n);
 	if (p == NULL) {
-		return FR_BUSY; /* the change goes on; the client is told busy */
+		return FR_BUSY; /* the change goes on; the client is told busy
+				 */
 	}
 	p->req = *req;
 	p->index = u.proposed_index;
@@ -169,8 +170,9 @@ static int transfer(struct node *n, const struct resp_req *req, raft_id to)
 	}
 	resp_buf_init(&b, 0);
 	if (rv == FR_NOTFOUND) {
-		resp_buf_error(&b, "ERR node %u is not a member (or there is "
-				   "no other voter)",
+		resp_buf_error(&b,
+			       "ERR node %u is not a member (or there is "
+			       "no other voter)",
 			       to);
 	} else if (rv == FR_INVALID) {
 		resp_buf_error(&b, "ERR node %u is this leader or a learner",
@@ -198,7 +200,8 @@ int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 	if (name_is(&argv[0], "RAFT.TRANSFER")) {
 		if (argc > 2 || (argc == 2 && !parse_id(&argv[1], &id))) {
 			resp_buf_init(&b, 0);
-			resp_buf_error(&b, "ERR usage: RAFT.TRANSFER [ID 1..255]");
+			resp_buf_error(&b,
+				       "ERR usage: RAFT.TRANSFER [ID 1..255]");
 			return node__reply_now(req, &b);
 		}
 		return transfer(n, req, id);

@@ -50,24 +50,24 @@ struct node_hist {
 
 /* Counters for INFO and metrics. */
 struct node_counters {
-	uint64_t proposals;	   /* entries proposed */
-	uint64_t propose_batches;  /* PROPOSE events */
-	uint64_t read_markers;	   /* read marker entries */
-	uint64_t reads_index;	   /* reads served by ReadIndex/lease */
-	uint64_t snapshots;	   /* snapshots taken */
+	uint64_t proposals;	      /* entries proposed */
+	uint64_t propose_batches;     /* PROPOSE events */
+	uint64_t read_markers;	      /* read marker entries */
+	uint64_t reads_index;	      /* reads served by ReadIndex/lease */
+	uint64_t snapshots;	      /* snapshots taken */
 	uint64_t snapshots_installed; /* received from a leader */
-	uint64_t applied;	   /* entries applied */
-	uint64_t leader_changes;   /* known leader changed */
-	uint64_t send_dropped;	   /* fab_send refused (queue, no conn) */
-	uint64_t not_committed;	   /* clients told their entry lost */
-	uint64_t timeouts;	   /* clients told "timed out" */
-	uint64_t redirects;	   /* -MOVED / -TRYAGAIN answers */
-	uint64_t forwarded;	   /* requests forwarded to the leader */
-	uint64_t hardstate_saves;  /* synchronous term/vote writes */
-	uint64_t wal_submits;	   /* wal_submit calls */
-	struct node_hist commit;   /* propose -> apply, writes */
-	struct node_hist hs_fsync; /* wal_hardstate_save duration */
-	struct node_hist persist;  /* wal_submit -> durable (fsync incl.) */
+	uint64_t applied;	      /* entries applied */
+	uint64_t leader_changes;      /* known leader changed */
+	uint64_t send_dropped;	      /* fab_send refused (queue, no conn) */
+	uint64_t not_committed;	      /* clients told their entry lost */
+	uint64_t timeouts;	      /* clients told "timed out" */
+	uint64_t redirects;	      /* -MOVED / -TRYAGAIN answers */
+	uint64_t forwarded;	      /* requests forwarded to the leader */
+	uint64_t hardstate_saves;     /* synchronous term/vote writes */
+	uint64_t wal_submits;	      /* wal_submit calls */
+	struct node_hist commit;      /* propose -> apply, writes */
+	struct node_hist hs_fsync;    /* wal_hardstate_save duration */
+	struct node_hist persist;     /* wal_submit -> durable (fsync incl.) */
 };
 
 /* A growable byte buffer of the forwarding connection. */
@@ -160,10 +160,10 @@ struct node {
 	/* Event-loop pacing (node.c, wait_time()). */
 	uint64_t fab_active_ns; /* last time messages moved */
 	uint32_t busy_polls;	/* zero-timeout polls in a row */
-	bool stopping;		   /* a signal asked us to stop */
-	int fatal;		   /* FR_* that stops the node, 0 = none */
-	struct node_counters c;	   /* counters */
-	struct node_fwd fwd;	   /* follower -> leader forwarding */
+	bool stopping;		/* a signal asked us to stop */
+	int fatal;		/* FR_* that stops the node, 0 = none */
+	struct node_counters c; /* counters */
+	struct node_fwd fwd;	/* follower -> leader forwarding */
 	/* Submitted batches waiting to be durable: (last index, time). */
 	struct {
 		raft_index index; /* last entry of the submit */

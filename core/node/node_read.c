@@ -98,7 +98,6 @@ static void answer(struct node *n, struct node_read *r, const void *buf,
 	}
 }
 
-
 static struct node_read *by_ctx(struct node *n, uint64_t ctx)
 {
 	if (n->rq_head == n->rq_n || ctx < n->rq[n->rq_head].ctx) {

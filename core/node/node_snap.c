@@ -125,8 +125,8 @@ int node__snap_restore(struct node *n, const struct wal_recovered *rec,
 	}
 	uint64_t size = 0;
 	errmsg[0] = '\0';
-	int rv = load_newest(n, rec->snapshot_index, &size, &rs->config,
-			     errmsg);
+	int rv =
+	    load_newest(n, rec->snapshot_index, &size, &rs->config, errmsg);
 	if (rv != 0) {
 		char why[FR_ERRMSG_SIZE];
 		snprintf(why, sizeof(why), "%s", errmsg);
@@ -177,8 +177,9 @@ void node__snap_take(struct node *n, raft_index index)
 	if (rv != 0) {
 		/* Not fatal: the log still holds everything; retried after
 		 * another --snapshot-entries entries. */
-		node__log(n, NODE_LOG_WARN, "snapshot at %" PRIu64 " failed: %s",
-			  index, err[0] ? err : fr_strerror(rv));
+		node__log(n, NODE_LOG_WARN,
+			  "snapshot at %" PRIu64 " failed: %s", index,
+			  err[0] ? err : fr_strerror(rv));
 		return;
 	}
 	reader_close(n); /* serve the new one from now on */
@@ -187,8 +188,9 @@ void node__snap_take(struct node *n, raft_index index)
 	ev.snapshot.size = c.size;
 	rv = node__step_rv(n, &ev);
 	if (rv != 0) {
-		node__log(n, NODE_LOG_WARN, "core refused snapshot %" PRIu64
-			  ": %s", index, fr_strerror(rv));
+		node__log(n, NODE_LOG_WARN,
+			  "core refused snapshot %" PRIu64 ": %s", index,
+			  fr_strerror(rv));
 		return;
 	}
 	struct raft_status st;
@@ -267,7 +269,8 @@ bool node__snap_fill(struct node *n, struct raft_message *m)
 	if (rv != 0) {
 		if (rv != FR_NOTFOUND) {
 			node__log(n, NODE_LOG_WARN,
-				  "reading snapshot %" PRIu64 " for node %u: %s",
+				  "reading snapshot %" PRIu64
+				  " for node %u: %s",
 				  c->last_index, m->to,
 				  err[0] ? err : fr_strerror(rv));
 		}
@@ -341,8 +344,8 @@ void node__snap_install(struct node *n, const struct raft_update *u)
 	reader_close(n);
 	n->c.snapshots_installed++;
 	node__log(n, NODE_LOG_INFO,
-		  "installed snapshot %" PRIu64 " (term %" PRIu64
-		  ", %" PRIu64 " bytes)%s",
+		  "installed snapshot %" PRIu64 " (term %" PRIu64 ", %" PRIu64
+		  " bytes)%s",
 		  m->index, m->term, m->size,
 		  u->keep_log ? ", log after it kept" : ", log dropped");
 }

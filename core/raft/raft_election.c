@@ -237,8 +237,8 @@ void raft__recv_vote(struct raft *r, const struct raft_message *m)
 	bool can_vote = r->vote == m->from || (r->vote == 0 && r->leader == 0);
 	/* The candidate need not be in our configuration (thesis 4.1: it
 	 * may hold a newer one); the log check is what keeps us safe. */
-	bool granted = can_vote && r->role == RAFT_FOLLOWER &&
-		       log_up_to_date(r, &m->vote);
+	bool granted =
+	    can_vote && r->role == RAFT_FOLLOWER && log_up_to_date(r, &m->vote);
 	if (granted) {
 		r->vote = m->from;
 		raft__reset_election_timer(r);
@@ -256,8 +256,7 @@ void raft__recv_vote_resp(struct raft *r, const struct raft_message *m)
 		/* Granted answers carry the term asked about, term + 1;
 		 * refusals the voter's own term (a higher one has already
 		 * made us step up, in raft.c). */
-		raft_term want =
-		    m->vote_resp.granted ? r->term + 1 : r->term;
+		raft_term want = m->vote_resp.granted ? r->term + 1 : r->term;
 		if (!r->prevoting || r->role != RAFT_FOLLOWER ||
 		    m->term != want) {
 			return;

@@ -98,12 +98,12 @@ struct raft {
 	raft_id id;		 /* == opt.id */
 
 	/* Persistent state (§5, Figure 2). */
-	raft_term term;		   /* current term */
-	raft_id vote;		   /* voted for in term, 0 = none */
-	struct raft_log log;	   /* the log */
-	struct raft_config config; /* current configuration (the latest in
-				      the log, committed or not) */
-	raft_index config_index;   /* entry that holds it, 0 = base */
+	raft_term term;			/* current term */
+	raft_id vote;			/* voted for in term, 0 = none */
+	struct raft_log log;		/* the log */
+	struct raft_config config;	/* current configuration (the latest in
+					   the log, committed or not) */
+	raft_index config_index;	/* entry that holds it, 0 = base */
 	struct raft_config base_config; /* configuration as of log.offset */
 	struct raft_snapshot_meta snap; /* latest snapshot, index 0 = none */
 
@@ -135,18 +135,18 @@ struct raft {
 	struct raft_progress progress[RAFT_MAX_SERVERS];
 	uint64_t hb_seq; /* heartbeat round counter */
 	struct raft_seq_tick seq_ring[RAFT_SEQ_RING];
-	uint32_t seq_ring_n;	   /* entries written, ever */
-	raft_id transfer_to;	   /* leadership transfer target, 0 = none */
-	uint32_t transfer_elapsed; /* ticks since it started */
-	raft_term lease_off_term;  /* no lease reads in this term (a
-				      TimeoutNow was sent) */
+	uint32_t seq_ring_n;	     /* entries written, ever */
+	raft_id transfer_to;	     /* leadership transfer target, 0 = none */
+	uint32_t transfer_elapsed;   /* ticks since it started */
+	raft_term lease_off_term;    /* no lease reads in this term (a
+					TimeoutNow was sent) */
 	struct raft_read_req *reads; /* FIFO of pending reads */
 	uint32_t reads_start;
 	uint32_t reads_n;
 	uint32_t reads_cap;
-	bool read_round;	      /* a read needs a heartbeat round */
-	uint64_t read_round_seq;      /* seq of the last read round sent */
-	raft_index snap_asked;	      /* applied index of the last request */
+	bool read_round;	 /* a read needs a heartbeat round */
+	uint64_t read_round_seq; /* seq of the last read round sent */
+	raft_index snap_asked;	 /* applied index of the last request */
 
 	/* Follower: the snapshot being received. */
 	struct raft_snap_in snap_in;
@@ -156,15 +156,15 @@ struct raft {
 	struct raft_message *out_msgs; /* resolved copy handed to the driver */
 	uint32_t n_out;
 	uint32_t out_cap;
-	raft_index persist_from; /* lowest index written this step, 0 */
+	raft_index persist_from;    /* lowest index written this step, 0 */
 	struct raft_read *read_out; /* reads released this step */
 	uint32_t n_read_out;
 	uint32_t read_out_cap;
-	bool out_chunk;			   /* chunk below to store */
-	struct raft_snapshot_chunk chunk;  /* data in chunk_buf */
-	void *chunk_buf;		   /* owned copy of chunk data */
+	bool out_chunk;			  /* chunk below to store */
+	struct raft_snapshot_chunk chunk; /* data in chunk_buf */
+	void *chunk_buf;		  /* owned copy of chunk data */
 	uint32_t chunk_buf_cap;
-	bool out_install;		   /* install below */
+	bool out_install; /* install below */
 	struct raft_snapshot_meta install;
 	bool install_keep;
 
@@ -177,8 +177,7 @@ bool raft__config_is_voter(const struct raft_config *c, raft_id id);
 uint32_t raft__config_voters(const struct raft_config *c);
 
 /* raft_membership.c */
-int raft__change(struct raft *r, uint8_t op, raft_id id,
-		 struct raft_update *u);
+int raft__change(struct raft *r, uint8_t op, raft_id id, struct raft_update *u);
 void raft__config_refresh(struct raft *r);
 int raft__config_at(const struct raft *r, raft_index index,
 		    struct raft_config *out);

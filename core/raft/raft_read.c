@@ -79,8 +79,8 @@ void raft__reads_close(struct raft *r)
  * too old to know: then it extends no lease. */
 static uint64_t seq_tick(const struct raft *r, uint64_t seq)
 {
-	uint32_t n = r->seq_ring_n < RAFT_SEQ_RING ? r->seq_ring_n
-						   : RAFT_SEQ_RING;
+	uint32_t n =
+	    r->seq_ring_n < RAFT_SEQ_RING ? r->seq_ring_n : RAFT_SEQ_RING;
 	for (uint32_t k = 1; k <= n; k++) {
 		const struct raft_seq_tick *e =
 		    &r->seq_ring[(r->seq_ring_n - k) % RAFT_SEQ_RING];
@@ -123,8 +123,8 @@ static uint64_t quorum_value(const struct raft *r, uint64_t self, bool tick)
 {
 	uint64_t v[RAFT_MAX_SERVERS];
 	for (uint32_t i = 0; i < r->config.n; i++) {
-		v[i] = tick ? r->progress[i].acked_tick
-			    : r->progress[i].acked_seq;
+		v[i] =
+		    tick ? r->progress[i].acked_tick : r->progress[i].acked_seq;
 	}
 	return raft__quorum_value(r, self, v);
 }

@@ -84,7 +84,8 @@ void raft__send_append(struct raft *r, int slot, bool heartbeat)
 		 * only where ours starts. */
 		prev = pr->match > r->log.offset ? pr->match : r->log.offset;
 	} else {
-		if (pr->state == RAFT_PR_SNAPSHOT || pr->next <= r->log.offset) {
+		if (pr->state == RAFT_PR_SNAPSHOT ||
+		    pr->next <= r->log.offset) {
 			raft__send_snapshot(r, slot);
 			return;
 		}

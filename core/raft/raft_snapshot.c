@@ -84,7 +84,8 @@ void raft__send_snapshot(struct raft *r, int slot)
 		pr->stall_ticks = 0;
 		raft__inflight_reset(&pr->inflight);
 	}
-	if (pr->paused || r->snap.index == 0 || pr->snap_offset >= r->snap.size) {
+	if (pr->paused || r->snap.index == 0 ||
+	    pr->snap_offset >= r->snap.size) {
 		return;
 	}
 	struct raft_message *m =
@@ -133,8 +134,8 @@ void raft__recv_snapshot_resp(struct raft *r, const struct raft_message *m)
 	raft__send_snapshot(r, slot);
 }
 
-static void reply(struct raft *r, raft_id to, raft_index index,
-		  uint64_t offset, bool rejected, bool done)
+static void reply(struct raft *r, raft_id to, raft_index index, uint64_t offset,
+		  bool rejected, bool done)
 {
 	struct raft_message *o = raft__out(r, RAFT_MSG_SNAPSHOT_RESP, to);
 	if (o != NULL) {
@@ -254,8 +255,8 @@ void raft__recv_snapshot(struct raft *r, const struct raft_message *m)
 	if (c->offset != in->next) {
 		/* A duplicate (behind) or a gap (ahead): say where we are. */
 		r->stats.snapshot_chunks_refused++;
-		reply(r, m->from, c->last_index, in->next,
-		      c->offset > in->next, false);
+		reply(r, m->from, c->last_index, in->next, c->offset > in->next,
+		      false);
 		return;
 	}
 	if (stage_chunk(r, c) != 0) {

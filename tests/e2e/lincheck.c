@@ -520,7 +520,8 @@ static void *client_main(void *arg)
 				o.t_ret = UINT64_MAX;
 				record(r, &o);
 			} else {
-				__atomic_fetch_add(&r->n_dropped, 1, __ATOMIC_RELAXED);
+				__atomic_fetch_add(&r->n_dropped, 1,
+						   __ATOMIC_RELAXED);
 			}
 			continue;
 		}
@@ -539,7 +540,8 @@ static void *client_main(void *arg)
 				o.t_ret = UINT64_MAX;
 				record(r, &o);
 			} else {
-				__atomic_fetch_add(&r->n_dropped, 1, __ATOMIC_RELAXED);
+				__atomic_fetch_add(&r->n_dropped, 1,
+						   __ATOMIC_RELAXED);
 			}
 			if (strncmp(rep.str, "MOVED", 5) == 0 ||
 			    strstr(rep.str, "unreachable") != NULL ||

@@ -89,8 +89,7 @@ static void check(struct raft *r, const struct raft_update *u, raft_term *term)
 		abort();
 	}
 	for (uint32_t i = 0; i < u->n_reads; i++) {
-		if (u->reads[i].status == 0 &&
-		    u->reads[i].index > st.applied) {
+		if (u->reads[i].status == 0 && u->reads[i].index > st.applied) {
 			abort(); /* released before applied */
 		}
 	}
@@ -101,7 +100,8 @@ static void check(struct raft *r, const struct raft_update *u, raft_term *term)
 		}
 		if (m->type == RAFT_MSG_SNAPSHOT &&
 		    (m->snapshot.data != NULL || m->snapshot.len == 0 ||
-		     m->snapshot.offset + m->snapshot.len > m->snapshot.total)) {
+		     m->snapshot.offset + m->snapshot.len >
+			 m->snapshot.total)) {
 			abort(); /* the driver fills [offset, offset+len) */
 		}
 		if (m->type == RAFT_MSG_APPEND) {
@@ -273,8 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct raft_status st;
 			raft_status_get(r, &st);
 			ev.type = RAFT_EVENT_SNAPSHOT;
-			ev.snapshot.index =
-			    u8(&in) & 1 ? st.applied : num(&in);
+			ev.snapshot.index = u8(&in) & 1 ? st.applied : num(&in);
 			ev.snapshot.size = u8(&in);
 			break;
 		}

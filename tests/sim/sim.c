@@ -381,8 +381,7 @@ static int node_start(struct sim *s, struct sim_node *n)
 int sim_open(struct sim **out, const struct sim_options *o)
 {
 	if (o->n_nodes == 0 || o->n_nodes > SIM_MAX_NODES || o->tick_us == 0 ||
-	    o->n_voters > o->n_nodes ||
-	    o->delay_min_us > o->delay_max_us ||
+	    o->n_voters > o->n_nodes || o->delay_min_us > o->delay_max_us ||
 	    o->disk_min_us > o->disk_max_us) {
 		return FR_INVALID;
 	}

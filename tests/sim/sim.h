@@ -82,10 +82,10 @@ struct sim_options {
 	uint32_t heartbeat_ticks;
 	uint32_t max_inflight;
 	uint32_t max_batch_entries;
-	bool pre_vote;		       /* raft_options */
+	bool pre_vote; /* raft_options */
 	bool check_quorum;
 	uint32_t lease_ticks;
-	uint32_t snapshot_threshold;   /* 0: no snapshots */
+	uint32_t snapshot_threshold; /* 0: no snapshots */
 	uint32_t snapshot_trailing;
 	uint32_t snapshot_chunk_bytes;
 	uint32_t n_voters; /* initial voters 1..n_voters (0: all); the other
@@ -162,7 +162,7 @@ raft_id sim_leader(const struct sim *s);
 uint64_t sim_now(const struct sim *s);
 uint64_t sim_deliveries(const struct sim *s);
 uint64_t sim_steps(const struct sim *s);
-uint64_t sim_acked(const struct sim *s); /* acknowledged writes */
+uint64_t sim_acked(const struct sim *s);      /* acknowledged writes */
 uint64_t sim_reads_done(const struct sim *s); /* reads served, checked */
 uint64_t sim_installs(const struct sim *s);   /* snapshots installed */
 uint64_t sim_snapshots(const struct sim *s);  /* snapshots taken */

@@ -173,8 +173,8 @@ static void mirror_grow(struct sim_node *n, raft_index idx)
 
 /* The node's log now starts after a snapshot of (index, term): its mirror
  * continues from the prefix hash that entry has in every log. */
-static void mirror_reset_at(struct sim *s, struct sim_node *n,
-			    raft_index index, raft_term term)
+static void mirror_reset_at(struct sim *s, struct sim_node *n, raft_index index,
+			    raft_term term)
 {
 	uint64_t prefix;
 	if (!lm_lookup(s, index, term, &prefix)) {
@@ -226,8 +226,7 @@ void sim__check_restart(struct sim *s, struct sim_node *n)
 		n->sm_hash = sm;
 		mirror_reset_at(s, n, base, raft_log_term(n->raft, base));
 	}
-	for (raft_index i = base + 1; i <= st.last_index && !s->violated;
-	     i++) {
+	for (raft_index i = base + 1; i <= st.last_index && !s->violated; i++) {
 		sim__check_append(s, n, raft_log_entry(n->raft, i), 1);
 	}
 }
@@ -306,8 +305,9 @@ static void check_config_entry(struct sim *s, const struct raft_entry *e)
 	for (uint32_t i = 0; i < c.n; i++) {
 		bool was = false;
 		for (uint32_t j = 0; j < s->canon_config.n; j++) {
-			was |= s->canon_config.servers[j].id == c.servers[i].id &&
-			       s->canon_config.servers[j].role == RAFT_VOTER;
+			was |=
+			    s->canon_config.servers[j].id == c.servers[i].id &&
+			    s->canon_config.servers[j].role == RAFT_VOTER;
 		}
 		diff += (c.servers[i].role == RAFT_VOTER) != was;
 	}

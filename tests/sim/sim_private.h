@@ -219,8 +219,8 @@ void sim__snap_install(struct sim *s, struct sim_node *n,
 		       const struct raft_update *u);
 bool sim__snap_fill(struct sim *s, raft_id from, struct raft_snapshot_chunk *c,
 		    unsigned char *dst);
-bool sim__snap_parse(const unsigned char *data, uint64_t size,
-		     raft_index index, uint64_t *sm);
+bool sim__snap_parse(const unsigned char *data, uint64_t size, raft_index index,
+		     uint64_t *sm);
 void sim__snap_free(struct sim_node *n);
 void sim__disk_compact(struct sim_node *n, raft_index upto);
 void sim__disk_settle(struct sim *s, struct sim_node *n);

@@ -98,8 +98,8 @@ static void random_change(struct sim *s)
 	}
 	const struct raft_config *c = raft_config_get(s->nodes[leader].raft);
 	raft_id target = (raft_id)sim__range(s, 1, s->opt.n_nodes);
-	uint8_t op = (uint8_t)sim__range(s, RAFT_CHANGE_ADD_LEARNER,
-					 RAFT_CHANGE_REMOVE);
+	uint8_t op =
+	    (uint8_t)sim__range(s, RAFT_CHANGE_ADD_LEARNER, RAFT_CHANGE_REMOVE);
 	uint32_t voters = 0;
 	bool voter = false;
 	for (uint32_t i = 0; i < c->n; i++) {
@@ -124,7 +124,8 @@ static void random_transfer(struct sim *s)
 	if (r == 0) {
 		(void)sim_transfer(s, leader, 0, true); /* abort */
 	} else {
-		raft_id to = r < 3 ? 0 : (raft_id)sim__range(s, 1, s->opt.n_nodes);
+		raft_id to =
+		    r < 3 ? 0 : (raft_id)sim__range(s, 1, s->opt.n_nodes);
 		(void)sim_transfer(s, leader, to, false);
 	}
 }
@@ -178,8 +179,7 @@ int sim_run_random(struct sim *s, const struct sim_fault_rates *f,
  * removed from the cluster are not expected to). */
 static bool converged(const struct sim *s, raft_id leader, raft_index need)
 {
-	const struct raft_config *c =
-	    raft_config_get(s->nodes[leader].raft);
+	const struct raft_config *c = raft_config_get(s->nodes[leader].raft);
 	for (uint32_t i = 0; i < c->n; i++) {
 		if (s->nodes[c->servers[i].id].applied < need) {
 			return false;

@@ -18,8 +18,8 @@ static unsigned char pad(raft_index index, uint64_t k)
 	return (unsigned char)((index * 131 + k * 7) ^ (k >> 3));
 }
 
-bool sim__snap_parse(const unsigned char *data, uint64_t size,
-		     raft_index index, uint64_t *sm)
+bool sim__snap_parse(const unsigned char *data, uint64_t size, raft_index index,
+		     uint64_t *sm)
 {
 	raft_index got;
 	if (data == NULL || size != snap_size(index)) {
@@ -59,9 +59,10 @@ static void *xmalloc(size_t n)
 void sim__snap_take(struct sim *s, struct sim_node *n, raft_index index)
 {
 	if (index != n->applied) {
-		sim__violate(s, "node %u asked for a snapshot at %llu but applied %llu",
-			     n->id, (unsigned long long)index,
-			     (unsigned long long)n->applied);
+		sim__violate(
+		    s, "node %u asked for a snapshot at %llu but applied %llu",
+		    n->id, (unsigned long long)index,
+		    (unsigned long long)n->applied);
 		return;
 	}
 	uint64_t size = snap_size(index);

@@ -10,8 +10,8 @@
 #include <cmocka.h>
 
 #include "crc32c.h"
-#include "le.h"
 #include "fab_wire.h"
+#include "le.h"
 
 /* APPEND payload offsets (docs/protocol.md), relative to the frame start. */
 #define P(off)	 (FAB_WIRE_HDR_SIZE + (off))

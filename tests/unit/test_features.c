@@ -101,8 +101,7 @@ static void check_quorum_leader_steps_down(void **state)
 	run(s, 2 * o.election_ticks * o.tick_us + 50 * SIM_MS);
 	assert_int_equal(sim_status(s, l).role, RAFT_FOLLOWER);
 	assert_int_equal(stats(s, l).check_quorum_stepdowns, 1);
-	assert_int_equal(sim_propose(s, l, "x", 1, NULL, NULL),
-			 FR_NOTLEADER);
+	assert_int_equal(sim_propose(s, l, "x", 1, NULL, NULL), FR_NOTLEADER);
 	raft_id nl = sim_wait_leader(s, 2 * SIM_SEC, true);
 	assert_int_not_equal(nl, 0);
 	assert_int_not_equal(nl, l);
@@ -426,8 +425,8 @@ static struct raft_update recv(struct raft *r, const struct raft_message *m)
 	return u;
 }
 
-static struct raft_message chunk(uint64_t offset, uint32_t len,
-				 uint64_t total, const void *data)
+static struct raft_message chunk(uint64_t offset, uint32_t len, uint64_t total,
+				 const void *data)
 {
 	struct raft_message m;
 	memset(&m, 0, sizeof(m));
@@ -465,7 +464,7 @@ static void install_snapshot_bad_input(void **state)
 	bad[1] = chunk(0, 4, 8, data);
 	bad[1].snapshot.config.servers[1].id = 1; /* duplicate id */
 	bad[2] = chunk(0, 4, 8, data);
-	bad[2].snapshot.done = 1; /* done before the end */
+	bad[2].snapshot.done = 1;      /* done before the end */
 	bad[3] = chunk(6, 4, 8, data); /* past the end */
 	bad[4] = chunk(0, 4, 8, NULL); /* no bytes */
 	bad[5] = chunk(0, 4, 8, data);
@@ -538,8 +537,12 @@ static void install_keeps_only_a_matching_log(void **state)
 			rs.config.servers[i].role = RAFT_VOTER;
 		}
 		/* Entries 1-6; entry 4 has term 3 or (diverged) term 2. */
-		raft_term terms[6] = {1, 1, 2, matching ? 3 : 2,
-				      matching ? 3 : 2, matching ? 3 : 2};
+		raft_term terms[6] = {1,
+				      1,
+				      2,
+				      matching ? 3 : 2,
+				      matching ? 3 : 2,
+				      matching ? 3 : 2};
 		struct raft_entry e[6];
 		for (int i = 0; i < 6; i++) {
 			e[i] = (struct raft_entry){.term = terms[i],

@@ -19,15 +19,15 @@ struct cl {
 };
 
 struct cl_start_opts {
-	const char *dir;      /* cluster directory (created) */
-	int nodes;	      /* 1..CL_NODES_MAX */
-	const char *provider; /* fabraftd --provider */
-	int client_base;      /* first client port */
-	int raft_base;	      /* first raft port */
-	bool fsync;	      /* --fsync */
+	const char *dir;       /* cluster directory (created) */
+	int nodes;	       /* 1..CL_NODES_MAX */
+	const char *provider;  /* fabraftd --provider */
+	int client_base;       /* first client port */
+	int raft_base;	       /* first raft port */
+	bool fsync;	       /* --fsync */
 	const char *read_mode; /* fabraftd --read-mode, NULL = default */
 	int voters;	       /* nodes 1..voters start as voters; 0 = all */
-	bool quiet;	      /* no "how to reach" text */
+	bool quiet;	       /* no "how to reach" text */
 };
 
 /** Load DIR/cluster.conf.  0 or -1 (message printed). */

@@ -359,8 +359,7 @@ static int apply(struct flags *f, const char *name, const char *v)
 	} else if (strcmp(name, "secret-file") == 0) {
 		return read_secret(f, v);
 	} else if (strcmp(name, "read-mode") == 0) {
-		if (strcmp(v, "index") == 0 ||
-		    strcmp(v, "linearizable") == 0) {
+		if (strcmp(v, "index") == 0 || strcmp(v, "linearizable") == 0) {
 			o->read_mode = NODE_READ_INDEX;
 		} else if (strcmp(v, "lease") == 0) {
 			o->read_mode = NODE_READ_LEASE;

@@ -20,8 +20,8 @@ struct args {
 	bool bench;	   /* --bench */
 	bool demo;	   /* --demo: narrate one run */
 	bool quiet;
-	bool all;	   /* --all-features: every feature on, every seed */
-	bool base;	   /* --base: the paper's algorithm only */
+	bool all;  /* --all-features: every feature on, every seed */
+	bool base; /* --base: the paper's algorithm only */
 };
 
 static void usage(FILE *f)
@@ -269,7 +269,9 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 		printf("replay: fabraft-sim --seed %" PRIu64 " --steps %" PRIu64
 		       " --nodes %u --drop %u --dup %u%s\n",
 		       seed, a->steps, a->nodes, a->drop_ppm, a->dup_ppm,
-		       a->all ? " --all-features" : a->base ? " --base" : "");
+		       a->all	 ? " --all-features"
+		       : a->base ? " --base"
+				 : "");
 		sim_close(s);
 		return 1;
 	}

@@ -259,7 +259,7 @@ struct raft_event {
 		} persisted;
 		struct {
 			const uint64_t *ctx; /* caller's ids, echoed back */
-			uint32_t n; /* 1..RAFT_MAX_BATCH_ENTRIES */
+			uint32_t n;	     /* 1..RAFT_MAX_BATCH_ENTRIES */
 			uint8_t lease; /* 1: serve from the leader lease when
 					  valid (raft_options.lease_ticks) */
 		} read;
@@ -272,8 +272,9 @@ struct raft_event {
 			raft_id id;
 		} change;
 		struct {
-			raft_index index; /* applied index the snapshot covers */
-			uint64_t size;	  /* its bytes, > 0 */
+			raft_index
+			    index;     /* applied index the snapshot covers */
+			uint64_t size; /* its bytes, > 0 */
 		} snapshot;
 	};
 };
@@ -294,16 +295,16 @@ struct raft_snapshot_meta {
 	uint64_t size;		   /* bytes */
 };
 
-#define RAFT_UPDATE_HARDSTATE 0x01u /* term/vote: persist before sending */
-#define RAFT_UPDATE_ENTRIES   0x02u /* entries to persist */
-#define RAFT_UPDATE_MESSAGES  0x04u /* messages to send */
-#define RAFT_UPDATE_APPLY     0x08u /* committed entries to apply */
-#define RAFT_UPDATE_ROLE      0x10u /* role or known leader changed */
-#define RAFT_UPDATE_COMMIT    0x20u /* commit index advanced */
-#define RAFT_UPDATE_READS     0x40u /* reads to serve (after apply) */
-#define RAFT_UPDATE_SNAPSHOT_CHUNK 0x80u    /* store a received chunk */
+#define RAFT_UPDATE_HARDSTATE	     0x01u /* term/vote: persist before sending */
+#define RAFT_UPDATE_ENTRIES	     0x02u  /* entries to persist */
+#define RAFT_UPDATE_MESSAGES	     0x04u  /* messages to send */
+#define RAFT_UPDATE_APPLY	     0x08u  /* committed entries to apply */
+#define RAFT_UPDATE_ROLE	     0x10u  /* role or known leader changed */
+#define RAFT_UPDATE_COMMIT	     0x20u  /* commit index advanced */
+#define RAFT_UPDATE_READS	     0x40u  /* reads to serve (after apply) */
+#define RAFT_UPDATE_SNAPSHOT_CHUNK   0x80u  /* store a received chunk */
 #define RAFT_UPDATE_SNAPSHOT_INSTALL 0x100u /* install it (note 5) */
-#define RAFT_UPDATE_SNAPSHOT_WANTED 0x200u  /* take a snapshot now */
+#define RAFT_UPDATE_SNAPSHOT_WANTED  0x200u /* take a snapshot now */
 
 struct raft_update {
 	unsigned flags; /* RAFT_UPDATE_* */
@@ -351,21 +352,21 @@ struct raft_options {
 	raft_id id;    /* this server */
 	uint64_t seed; /* seeds the election-timeout RNG */
 	uint32_t
-	    election_ticks;	    /* base election timeout; the actual one is
-				       uniform in [election_ticks, 2*election_ticks) */
-	uint32_t heartbeat_ticks;   /* leader heartbeat interval, < election */
-	uint32_t max_inflight;	    /* AppendEntries in flight per follower */
-	uint32_t max_batch_entries; /* entries per AppendEntries */
-	uint32_t max_batch_bytes;   /* payload bytes per AppendEntries (soft:
-				       at least one entry is always sent) */
-	bool pre_vote;		    /* thesis 9.6: no term bump unless a
-				       majority would vote */
-	bool check_quorum;	    /* leader steps down without a majority for
-				       an election timeout; voters ignore
-				       candidates while they hear a leader */
-	uint32_t lease_ticks;	    /* leader-lease reads: 0 = off; needs
-				       check_quorum and < election_ticks - 1
-				       (docs/architecture.md: clock bound) */
+	    election_ticks;	     /* base election timeout; the actual one is
+					uniform in [election_ticks, 2*election_ticks) */
+	uint32_t heartbeat_ticks;    /* leader heartbeat interval, < election */
+	uint32_t max_inflight;	     /* AppendEntries in flight per follower */
+	uint32_t max_batch_entries;  /* entries per AppendEntries */
+	uint32_t max_batch_bytes;    /* payload bytes per AppendEntries (soft:
+					at least one entry is always sent) */
+	bool pre_vote;		     /* thesis 9.6: no term bump unless a
+					majority would vote */
+	bool check_quorum;	     /* leader steps down without a majority for
+					an election timeout; voters ignore
+					candidates while they hear a leader */
+	uint32_t lease_ticks;	     /* leader-lease reads: 0 = off; needs
+					check_quorum and < election_ticks - 1
+					(docs/architecture.md: clock bound) */
 	uint32_t snapshot_threshold; /* applied entries between snapshots;
 					0 = never ask */
 	uint32_t snapshot_trailing;  /* entries kept after a snapshot, for
