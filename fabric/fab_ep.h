@@ -12,7 +12,7 @@
 
 /*
  * The one RDM endpoint of a node and what hangs off it.  fab.c owns one;
- * tools/bench_fabric.c does not use it (its raw mode is bare libfabric so
+ * tools/bench/bench_fabric.c does not use it (its raw mode is bare libfabric so
  * that the comparison is honest).
  */
 struct fab__ep {

@@ -1,4 +1,4 @@
-/* node_int.h — private state of the runtime (core/node*.c only). */
+/* node_int.h — private state of the runtime (core/node only). */
 #ifndef FABRAFT_NODE_INT_H
 #define FABRAFT_NODE_INT_H
 

@@ -12,7 +12,7 @@
  * Design notes
  * ============
  * The state machine (kvc) streams its snapshot into a wal snapshot file
- * (written to a temporary name, fsynced, renamed: core/snap.c), whose
+ * (written to a temporary name, fsynced, renamed: core/wal/snap.c), whose
  * header carries the Raft metadata (index, term, configuration).  Only
  * then is the core told (RAFT_EVENT_SNAPSHOT) and the log compacted: a
  * crash in between leaves the old log, which is still valid.  Taking one

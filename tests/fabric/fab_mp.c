@@ -574,7 +574,7 @@ static int node_main(int argc, char **argv)
 	for (int i = 0; i < g.n; i++) {
 		peers[i].id = (raft_id)(i + 1);
 		/* FAB_TEST_HOST: an address of an RDMA-capable interface
-		 * (tools/rxe-test.sh); loopback otherwise. */
+		 * (tools/scripts/rxe-test.sh); loopback otherwise. */
 		snprintf(peers[i].host, sizeof(peers[i].host), "%s",
 			 getenv("FAB_TEST_HOST") ? getenv("FAB_TEST_HOST")
 						 : "127.0.0.1");

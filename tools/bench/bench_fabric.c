@@ -43,7 +43,7 @@
 
 int bench_fabric_main(int argc, char **argv);
 
-/* Environment knobs, read once per child (tools/bench_fabric.c --help):
+/* Environment knobs, read once per child (fabraft-bench fabric --help):
  * FAB_BENCH_SPIN=1 makes both ends of every mode busy-poll without ever
  * yielding, each child pinned to a CPU of its own (pin_role()): on a quiet
  * machine, the software path without the scheduler's share;
@@ -198,7 +198,7 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 
 	peers[0].port = p1;
 	peers[1].port = p2;
-	if (getenv("FAB_BENCH_HOST") != NULL) { /* tools/rxe-test.sh */
+	if (getenv("FAB_BENCH_HOST") != NULL) { /* tools/scripts/rxe-test.sh */
 		snprintf(peers[0].host, sizeof(peers[0].host), "%s",
 			 getenv("FAB_BENCH_HOST"));
 		snprintf(peers[1].host, sizeof(peers[1].host), "%s",

@@ -1,4 +1,4 @@
-/* fabraft_cli.h — shared parts of the fabraft CLI (tools/fabraft*.c). */
+/* fabraft_cli.h — shared parts of the fabraft CLI (tools/cli). */
 #ifndef FABRAFT_TOOLS_CLI_H
 #define FABRAFT_TOOLS_CLI_H
 

@@ -1,5 +1,6 @@
 /* fabraft_secret.h — the cluster secret file, written alike by the CLI's
- * `fabraft cluster start` and the cluster benchmark (tools/fabraft_secret.c).
+ * `fabraft cluster start` and the cluster benchmark
+ * (tools/cli/fabraft_secret.c).
  */
 #ifndef FABRAFT_TOOLS_SECRET_H
 #define FABRAFT_TOOLS_SECRET_H

@@ -5,7 +5,7 @@
 # has neither RDMA nor rxe: there the verbs tests skip with a reason).
 #   tools/scripts/rxe-test.sh [BUILD_DIR] [NETDEV]
 # Creates rxe0 on NETDEV (default: the interface of the default route) if no
-# verbs device exists, runs `ctest -L fabric` (the verbs_* tests then run
+# verbs device exists, runs `ctest -L fabric` (the fabric_verbs_* tests then run
 # instead of skipping) and `fabraft-bench fabric --providers verbs,tcp`, and
 # removes the device it created.
 set -euo pipefail

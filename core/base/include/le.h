@@ -1,10 +1,10 @@
-/* fab_le.h — little-endian field encoding shared by the fabric codecs. */
+/* le.h — little-endian field encoding (the one byte-order helper). */
 #ifndef FABRAFT_FAB_LE_H
 #define FABRAFT_FAB_LE_H
 
 /*
- * Private to fabric/.  Every multi-byte wire field goes through these, so
- * the encoding is the same on every host and no unaligned access or struct
+ * Used by the fabric codecs.  Every multi-byte wire field goes through these,
+ * so the encoding is the same on every host and no unaligned access or struct
  * layout is involved.  On a little-endian host a field is one memcpy, which
  * the compiler turns into a single (unaligned-safe) load or store; GCC 12
  * at -O2 kept the byte-by-byte loops as loops, and they showed up in the

@@ -1,5 +1,5 @@
 /* node.h — the runtime: binds raft, wal, fabric, kvcache and the RESP front
- * into one event loop (public API of core/node*). */
+ * into one event loop (public API of core/node). */
 #ifndef FABRAFT_NODE_H
 #define FABRAFT_NODE_H
 

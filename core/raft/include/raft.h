@@ -13,7 +13,7 @@
  * ============
  * The core is a finite state machine in the style of etcd-io/raft and
  * canonical/raft: it makes no syscalls, reads no clock, owns no thread and no
- * global state.  A driver (the runtime in core/node*, or the simulator in
+ * global state.  A driver (the runtime in core/node, or the simulator in
  * tests/sim) feeds it events through raft_step() and carries out the
  * raft_update it fills in:
  *

@@ -1,5 +1,5 @@
 /* wal.h — the durable NVMe-backed log: segments, group commit, term/vote,
- * snapshots and crash recovery (public API of core/wal*, core/snap*). */
+ * snapshots and crash recovery (public API of core/wal). */
 #ifndef FABRAFT_WAL_H
 #define FABRAFT_WAL_H
 

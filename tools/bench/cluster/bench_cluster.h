@@ -1,5 +1,6 @@
 /* bench_cluster.h — private interfaces of `fabraft-bench cluster`
- * (tools/bench_cluster*.c): one replicated-store benchmark cell at a time. */
+ * (every .c file in tools/bench/cluster): one replicated-store benchmark
+ * cell at a time. */
 #ifndef FABRAFT_TOOLS_BENCH_CLUSTER_H
 #define FABRAFT_TOOLS_BENCH_CLUSTER_H
 
@@ -144,7 +145,7 @@ const char *bc_system_name(enum bc_system s);
 const char *bc_path_name(enum bc_path p);
 const char *bc_workload_name(enum bc_workload w);
 
-/* ---- plan (bench_cluster_plan.c) ---- */
+/* ---- plan (plan.c) ---- */
 
 /** Fill @cells (capacity @cap) with the cells to run under @o (borrowed);
  * returns the count.  @skip_why gets one line per skipped part. */
@@ -153,7 +154,7 @@ int bc_plan(const struct bc_opts *o, struct bc_spec *cells, int cap,
 /** Why verbs cannot run here ("" when a device exists). */
 void bc_verbs_why(char *out, size_t cap);
 
-/* ---- processes (bench_cluster_proc.c) ---- */
+/* ---- processes (proc.c) ---- */
 
 /** Set when SIGINT/SIGTERM arrived: stop at the next check. */
 extern volatile sig_atomic_t bc_stop;
@@ -191,7 +192,7 @@ char *bc_http_req(int port, const char *path, const char *post, int timeout_ms);
  * Prometheus text @page. */
 double bc_prom_sum(const char *page, const char *metric);
 
-/* ---- servers (bench_cluster_fab.c, _etcd.c, _redis.c) ---- */
+/* ---- servers (fab.c, etcd.c, redis.c) ---- */
 
 /* A running store: its processes and how clients reach it. */
 struct bc_server {
@@ -227,7 +228,7 @@ void bc_fab_info(const struct bc_server *sv, struct bc_result *r);
 /** fabraft: register the storage node that KVC.PUT names.  0 or -1. */
 int bc_fab_kvc_setup(const struct bc_server *sv, char *err, size_t cap);
 
-/* ---- load (bench_cluster_resp.c, bench_cluster_http.c) ---- */
+/* ---- load (resp.c, http.c) ---- */
 
 /* Shared by the load threads of one cell. */
 struct bc_load {
@@ -293,7 +294,7 @@ void bc_http_global(bool init);
 /** The 32-hex-digit hash of block @i of chain @chain of client @client. */
 void bc_block_hash(int client, uint32_t chain, int i, char out[33]);
 
-/* ---- output (bench_cluster_out.c, bench_cluster_plot.c) ---- */
+/* ---- output (out.c, plot.c) ---- */
 
 /* The redis-benchmark comparison (same command on both stores). */
 struct bc_rb {
@@ -327,7 +328,7 @@ int bc_write_plots(const struct bc_run *run);
 /** The target ratios, as Markdown lines, into @f. */
 void bc_write_targets(const struct bc_run *run, FILE *f);
 
-/* ---- redis-benchmark comparison (bench_cluster_rb.c) ---- */
+/* ---- redis-benchmark comparison (rb.c) ---- */
 
 /** Run `redis-benchmark -t set,get -n N -c 50 -P 16` against fabraft
  * (path @path, 3 nodes, fsync on) and a redis-server.  Appends rows. */

@@ -1,4 +1,4 @@
-/* bench_cluster_cell.c — one cell of the cluster benchmark: start the
+/* cell.c — one cell of the cluster benchmark: start the
  * store, drive it for warm-up + duration, snapshot the server counters at
  * the window's edges, stop the store. */
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* bench_cluster_cell.h — running one cell of the cluster benchmark and
- * its progress line (tools/bench_cluster_cell.c, bench_cluster.c). */
+/* cell.h — running one cell of the cluster benchmark and
+ * its progress line (cell.c, main.c). */
 #ifndef FABRAFT_TOOLS_BENCH_CLUSTER_CELL_H
 #define FABRAFT_TOOLS_BENCH_CLUSTER_CELL_H
 

@@ -1,4 +1,4 @@
-/* bench_cluster_etcd.c — a fresh 3-member etcd cluster on loopback for one
+/* etcd.c — a fresh 3-member etcd cluster on loopback for one
  * benchmark cell, with etcd's default durability (WAL fsync per batch). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* bench_cluster_fab.c — a fresh local fabraftd cluster for one benchmark
+/* fab.c — a fresh local fabraftd cluster for one benchmark
  * cell: flags, ports, leader discovery, the KV-cache storage node. */
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* bench_cluster_hist.c — log-linear latency histogram (HdrHistogram's
+/* hist.c — log-linear latency histogram (HdrHistogram's
  * layout with 6 bits of precision) for the cluster benchmark. */
 #include "bench_cluster.h"
 

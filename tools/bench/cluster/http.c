@@ -1,4 +1,4 @@
-/* bench_cluster_http.c — the etcd load driver of the cluster benchmark:
+/* http.c — the etcd load driver of the cluster benchmark:
  * etcd's JSON gateway (POST /v3/kv/put, /v3/kv/range, /v3/kv/txn; base64
  * keys and values) over keep-alive HTTP/1.1, with one libcurl multi handle
  * per client thread and one easy handle (one connection) per client. */

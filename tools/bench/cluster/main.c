@@ -1,4 +1,4 @@
-/* bench_cluster.c — `fabraft-bench cluster`: replicated fabraft clusters
+/* main.c — `fabraft-bench cluster`: replicated fabraft clusters
  * against etcd and redis-server, cell by cell, with a progress line. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* bench_cluster_net.c — loopback helpers of the cluster benchmark: free
+/* net.c — loopback helpers of the cluster benchmark: free
  * ports, a one-shot HTTP GET for metrics pages, Prometheus sums. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* bench_cluster_opts.c — command line of `fabraft-bench cluster`: flags,
+/* opts.c — command line of `fabraft-bench cluster`: flags,
  * their validation, and --help. */
 #include <errno.h>
 #include <limits.h>

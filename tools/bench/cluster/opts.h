@@ -1,5 +1,5 @@
-/* bench_cluster_opts.h — command line of `fabraft-bench cluster`
- * (tools/bench_cluster_opts.c). */
+/* opts.h — command line of `fabraft-bench cluster`
+ * (opts.c). */
 #ifndef FABRAFT_TOOLS_BENCH_CLUSTER_OPTS_H
 #define FABRAFT_TOOLS_BENCH_CLUSTER_OPTS_H
 

@@ -1,4 +1,4 @@
-/* bench_cluster_out.c — results of the cluster benchmark: results.json,
+/* out.c — results of the cluster benchmark: results.json,
  * results.md (table, redis-benchmark rows, targets) and per-cell latency
  * CDF data files. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* bench_cluster_plan.c — which cells the cluster benchmark runs: the
+/* plan.c — which cells the cluster benchmark runs: the
  * default one-factor-at-a-time sweep, --grid, or --quick; minus what this
  * machine cannot run (each skip says why). */
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* bench_cluster_plot.c — gnuplot data and script for the cluster
+/* plot.c — gnuplot data and script for the cluster
  * benchmark: throughput against clients, latency CDF per transport. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* bench_cluster_proc.c — server processes of the cluster benchmark: spawn
+/* proc.c — server processes of the cluster benchmark: spawn
  * in own process groups, stop them all on exit and on SIGINT, CPU time. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* bench_cluster_rb.c — the same `redis-benchmark` command against a
+/* rb.c — the same `redis-benchmark` command against a
  * 3-node fabraft (fsync on) and a redis-server with appendfsync always:
  * the "as fast as one durable Redis" comparison. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* bench_cluster_redis.c — a fresh redis-server (appendonly yes,
+/* redis.c — a fresh redis-server (appendonly yes,
  * appendfsync always) for one benchmark cell: the single-node reference. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* bench_cluster_resp.c — the RESP load driver of the cluster benchmark:
+/* resp.c — the RESP load driver of the cluster benchmark:
  * client threads, each multiplexing its clients' connections with poll(),
  * one request (or a pipeline of them) in flight per client. */
 #include <arpa/inet.h>

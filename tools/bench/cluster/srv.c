@@ -1,4 +1,4 @@
-/* bench_cluster_srv.c — what every store of the cluster benchmark shares:
+/* srv.c — what every store of the cluster benchmark shares:
  * stop, CPU time, peer bytes from its metrics page. */
 #include <signal.h>
 #include <stdio.h>

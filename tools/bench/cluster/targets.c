@@ -1,4 +1,4 @@
-/* bench_cluster_targets.c — issue #8's target ratios, computed from the
+/* targets.c — issue #8's target ratios, computed from the
  * cells of one run (nothing here is measured twice or assumed). */
 #include <stdio.h>
 

@@ -1,4 +1,4 @@
-/* bench_cluster_thr.c — the client-thread driver shared by the RESP and the
+/* thr.c — the client-thread driver shared by the RESP and the
  * HTTP load drivers: split the clients over ld->threads threads, start
  * them, run the window (bc_load_wait), join them and merge their counts. */
 #include <pthread.h>

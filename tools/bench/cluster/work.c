@@ -1,4 +1,4 @@
-/* bench_cluster_work.c — the workload shape shared by the RESP and the HTTP
+/* work.c — the workload shape shared by the RESP and the HTTP
  * drivers: which operation a client does next, on which key or chain. */
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
-/* bench_cluster_work.h — the workload shape shared by the cluster
- * benchmark's drivers (tools/bench_cluster_work.c). */
+/* work.h — the workload shape shared by the cluster
+ * benchmark's drivers (work.c). */
 #ifndef FABRAFT_TOOLS_BENCH_CLUSTER_WORK_H
 #define FABRAFT_TOOLS_BENCH_CLUSTER_WORK_H
 
