@@ -303,6 +303,22 @@ bool kvc__hash_is_zero(const uint8_t *h);
 int kvc__decode(const void *entry, size_t len, uint64_t *now_ms, uint32_t *argc,
 		struct kvc_arg *argv);
 
+/* ---- kvc_probe.c: deletion from a linear-probing table ---- */
+
+/* One open-addressing table as kvc__probe_delete() sees it: mask + 1 slots
+ * of @size bytes each, all-zero bytes marking an empty slot. */
+struct kvc__probe {
+	void *slots;	 /* the slot array */
+	size_t size;	 /* bytes per slot */
+	uint32_t mask;	 /* slots - 1 (a power of two minus one) */
+	const void *ctx; /* passed to @home */
+	/* Hash of the (non-empty) slot's entry; its low bits are its home. */
+	uint32_t (*home)(const void *ctx, const void *slot);
+};
+
+/** Empty slot @i of @p's table, keeping every other entry findable. */
+void kvc__probe_delete(const struct kvc__probe *p, uint32_t i);
+
 /* ---- kvc_table.c: blocks, locations, LRU ---- */
 uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h);
 /* The table hash of (ns, h); the _key variants take it precomputed.

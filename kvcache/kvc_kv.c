@@ -73,28 +73,20 @@ int kvc__kv_insert(struct kvc *k, struct kvc__kv *e)
 	return 0;
 }
 
+static uint32_t kv_home(const void *ctx, const void *slot)
+{
+	(void)ctx;
+	const struct kvc__kv *e = *(const struct kvc__kv *const *)slot;
+	return (uint32_t)e->hash;
+}
+
 static void kv_remove(struct kvc *k, uint32_t i)
 {
 	fr_free(k->kv[i]);
 	k->nkv--;
-	uint32_t j = i;
-	for (;;) {
-		k->kv[i] = NULL;
-		for (;;) {
-			j = (j + 1) & k->kvmask;
-			if (k->kv[j] == NULL) {
-				return;
-			}
-			uint32_t h = (uint32_t)k->kv[j]->hash & k->kvmask;
-			bool stays =
-			    i <= j ? (i < h && h <= j) : (i < h || h <= j);
-			if (!stays) {
-				break;
-			}
-		}
-		k->kv[i] = k->kv[j];
-		i = j;
-	}
+	const struct kvc__probe p = {k->kv, sizeof(k->kv[0]), k->kvmask, NULL,
+				     kv_home};
+	kvc__probe_delete(&p, i);
 }
 
 void kvc__kv_clear(struct kvc *k)

@@ -63,31 +63,21 @@ void kvc__ns_ref(struct kvc *k, uint32_t ns)
 	k->ns[ns].refs++;
 }
 
+static uint32_t nstab_home(const void *ctx, const void *slot)
+{
+	const struct kvc *k = ctx;
+	return (uint32_t)k->ns[*(const uint32_t *)slot - 1].hash;
+}
+
 static void table_remove(struct kvc *k, uint32_t idx)
 {
 	uint32_t i = (uint32_t)k->ns[idx].hash & k->nsmask;
 	while (k->nstab[i] != idx + 1) {
 		i = (i + 1) & k->nsmask;
 	}
-	uint32_t j = i;
-	for (;;) {
-		k->nstab[i] = 0;
-		for (;;) {
-			j = (j + 1) & k->nsmask;
-			if (k->nstab[j] == 0) {
-				return;
-			}
-			uint32_t home =
-			    (uint32_t)k->ns[k->nstab[j] - 1].hash & k->nsmask;
-			bool stays = i <= j ? (i < home && home <= j)
-					    : (i < home || home <= j);
-			if (!stays) {
-				break;
-			}
-		}
-		k->nstab[i] = k->nstab[j];
-		i = j;
-	}
+	const struct kvc__probe p = {k->nstab, sizeof(k->nstab[0]), k->nsmask,
+				     k, nstab_home};
+	kvc__probe_delete(&p, i);
 }
 
 void kvc__ns_unref(struct kvc *k, uint32_t ns)

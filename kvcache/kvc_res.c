@@ -53,26 +53,10 @@ int kvc__res_insert(struct kvc *k, const struct kvc__res *r)
 	return 0;
 }
 
-static void table_remove(struct kvc *k, uint32_t i)
+static uint32_t rtab_home(const void *ctx, const void *slot)
 {
-	uint32_t j = i;
-	for (;;) {
-		k->rtab[i] = 0;
-		for (;;) {
-			j = (j + 1) & k->rmask;
-			if (k->rtab[j] == 0) {
-				return;
-			}
-			uint32_t h = home(k, k->res[k->rtab[j] - 1].rid);
-			bool stays =
-			    i <= j ? (i < h && h <= j) : (i < h || h <= j);
-			if (!stays) {
-				break;
-			}
-		}
-		k->rtab[i] = k->rtab[j];
-		i = j;
-	}
+	const struct kvc *k = ctx;
+	return home(k, k->res[*(const uint32_t *)slot - 1].rid);
 }
 
 /* Release reservation at position @pos: its bytes go back to the tier. */
@@ -82,7 +66,9 @@ void kvc__res_remove(struct kvc *k, uint32_t pos)
 	struct kvc__res r = k->res[pos];
 	struct kvc__tier *t = &k->nodes[r.node].tier[r.tier & 0x7f];
 	t->reserved -= r.bytes;
-	table_remove(k, slot_of(k, r.rid));
+	const struct kvc__probe p = {k->rtab, sizeof(k->rtab[0]), k->rmask, k,
+				     rtab_home};
+	kvc__probe_delete(&p, slot_of(k, r.rid));
 	uint32_t last = k->nres - 1;
 	if (pos != last) {
 		k->res[pos] = k->res[last];

@@ -83,6 +83,12 @@ uint32_t kvc__block_insert(struct kvc *k, uint32_t ns, const uint8_t *h)
 	return b;
 }
 
+static uint32_t btab_home(const void *ctx, const void *slot)
+{
+	(void)ctx;
+	return (uint32_t)(*(const uint64_t *)slot >> 32);
+}
+
 static void table_remove(struct kvc *k, uint32_t b)
 {
 	const struct kvc__block *blk = &k->blocks[b];
@@ -91,27 +97,9 @@ static void table_remove(struct kvc *k, uint32_t b)
 		assert(k->btab[i] != 0);
 		i = (i + 1) & k->bmask;
 	}
-	/* Backward-shift deletion (Knuth 6.4 algorithm R). */
-	uint32_t j = i;
-	for (;;) {
-		k->btab[i] = 0;
-		for (;;) {
-			j = (j + 1) & k->bmask;
-			if (k->btab[j] == 0) {
-				return;
-			}
-			uint32_t home = (uint32_t)(k->btab[j] >> 32) & k->bmask;
-			/* Move j to i unless its home lies cyclically in
-			 * (i, j]. */
-			bool stays = i <= j ? (i < home && home <= j)
-					    : (i < home || home <= j);
-			if (!stays) {
-				break;
-			}
-		}
-		k->btab[i] = k->btab[j];
-		i = j;
-	}
+	const struct kvc__probe p = {k->btab, sizeof(k->btab[0]), k->bmask,
+				     NULL, btab_home};
+	kvc__probe_delete(&p, i);
 }
 
 static void lru_unlink(struct kvc *k, uint32_t l)
