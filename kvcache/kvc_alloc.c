@@ -93,13 +93,11 @@ int kvc__check_alloc(uint32_t argc, const struct kvc_arg *argv,
 		     struct kvc_reply *err)
 {
 	struct opts o;
-	if (argc < 3) {
-		return kvc__err_arity(err, &argv[0]);
+	int rv = kvc__check_ns_cmd(argc >= 3, argv, err);
+	if (rv != 0) {
+		return rv;
 	}
-	if (!kvc__ns_valid(&argv[1])) {
-		return kvc__err(err, "namespace must be 1..64 bytes");
-	}
-	int rv = parse(argc, argv, &o, err);
+	rv = parse(argc, argv, &o, err);
 	if (rv == 0 && o.nsizes == 0) {
 		return kvc__err_arity(err, &argv[0]);
 	}

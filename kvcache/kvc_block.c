@@ -27,11 +27,9 @@ int kvc__check_evict(uint32_t argc, const struct kvc_arg *argv,
 		     struct kvc_reply *err)
 {
 	uint32_t end = evict_at(argc, argv) ? argc - 3 : argc;
-	if (end < 3) {
-		return kvc__err_arity(err, &argv[0]);
-	}
-	if (!kvc__ns_valid(&argv[1])) {
-		return kvc__err(err, "namespace must be 1..64 bytes");
+	int rv = kvc__check_ns_cmd(end >= 3, argv, err);
+	if (rv != 0) {
+		return rv;
 	}
 	if (end != argc) {
 		uint16_t id;
@@ -97,12 +95,7 @@ int kvc__exec_evict(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 int kvc__check_nsdel(uint32_t argc, const struct kvc_arg *argv,
 		     struct kvc_reply *err)
 {
-	if (argc != 2) {
-		return kvc__err_arity(err, &argv[0]);
-	}
-	return kvc__ns_valid(&argv[1])
-		   ? 0
-		   : kvc__err(err, "namespace must be 1..64 bytes");
+	return kvc__check_ns_cmd(argc == 2, argv, err);
 }
 
 int kvc__exec_nsdel(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
@@ -135,11 +128,9 @@ int kvc__check_pin(uint32_t argc, const struct kvc_arg *argv,
 		   struct kvc_reply *err)
 {
 	uint64_t lease;
-	if (argc < 4) {
-		return kvc__err_arity(err, &argv[0]);
-	}
-	if (!kvc__ns_valid(&argv[1])) {
-		return kvc__err(err, "namespace must be 1..64 bytes");
+	int rv = kvc__check_ns_cmd(argc >= 4, argv, err);
+	if (rv != 0) {
+		return rv;
 	}
 	if (!kvc__parse_lease(&argv[2], &lease)) {
 		return kvc__err(err, "lease must be 1..604800000 ms");
@@ -181,13 +172,8 @@ int kvc__exec_pin(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 int kvc__check_unpin(uint32_t argc, const struct kvc_arg *argv,
 		     struct kvc_reply *err)
 {
-	if (argc < 3) {
-		return kvc__err_arity(err, &argv[0]);
-	}
-	if (!kvc__ns_valid(&argv[1])) {
-		return kvc__err(err, "namespace must be 1..64 bytes");
-	}
-	return check_hashes(argv, 2, argc, err);
+	int rv = kvc__check_ns_cmd(argc >= 3, argv, err);
+	return rv != 0 ? rv : check_hashes(argv, 2, argc, err);
 }
 
 int kvc__exec_unpin(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,

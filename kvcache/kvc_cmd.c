@@ -69,20 +69,33 @@ static enum kvc_kind kind_of(const struct cmd *c, uint32_t argc,
 	return c->kind;
 }
 
-int kvc_command_check(uint32_t argc, const struct kvc_arg *argv,
-		      enum kvc_kind *kind, struct kvc_reply *err)
+/* The command of a request from a client (not yet in the log): *@c, or
+ * FR_NOTFOUND (not a KVC command) or an error reply's code. */
+static int find_checked(uint32_t argc, const struct kvc_arg *argv,
+			const struct cmd **c, struct kvc_reply *err)
 {
 	if (argc == 0) {
 		return kvc__err(err, "empty command");
 	}
-	const struct cmd *c = find(&argv[0]);
-	if (c == NULL) {
+	*c = find(&argv[0]);
+	if (*c == NULL) {
 		return FR_NOTFOUND;
 	}
 	if (argc > KVC_ARGC_MAX) {
 		return kvc__err(err, "too many arguments");
 	}
-	int rv = c->check(argc, argv, err);
+	return 0;
+}
+
+int kvc_command_check(uint32_t argc, const struct kvc_arg *argv,
+		      enum kvc_kind *kind, struct kvc_reply *err)
+{
+	const struct cmd *c = NULL;
+	int rv = find_checked(argc, argv, &c, err);
+	if (rv != 0) {
+		return rv;
+	}
+	rv = c->check(argc, argv, err);
 	if (rv != 0) {
 		return rv;
 	}
@@ -129,17 +142,12 @@ int kvc_apply(struct kvc *k, const void *entry, size_t len,
 int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	     struct kvc_reply *reply)
 {
-	if (argc == 0) {
-		return kvc__err(reply, "empty command");
+	const struct cmd *c = NULL;
+	int rv = find_checked(argc, argv, &c, reply);
+	if (rv != 0) {
+		return rv;
 	}
-	const struct cmd *c = find(&argv[0]);
-	if (c == NULL) {
-		return FR_NOTFOUND;
-	}
-	if (argc > KVC_ARGC_MAX) {
-		return kvc__err(reply, "too many arguments");
-	}
-	int rv = c->self_checked ? 0 : c->check(argc, argv, reply);
+	rv = c->self_checked ? 0 : c->check(argc, argv, reply);
 	if (rv != 0) {
 		return rv;
 	}

@@ -297,6 +297,11 @@ const char *kvc__tier_name(unsigned tier);
 bool kvc__parse_node_id(const struct kvc_arg *a, uint16_t *id);
 bool kvc__parse_lease(const struct kvc_arg *a, uint64_t *ms);
 bool kvc__ns_valid(const struct kvc_arg *a);
+/* The checks every command on a namespace starts with, in the order the
+ * replies promise: the arity (@arity_ok, judged by the caller), then the
+ * namespace argv[1].  0 or the error reply's code. */
+int kvc__check_ns_cmd(bool arity_ok, const struct kvc_arg *argv,
+		      struct kvc_reply *err);
 bool kvc__hash_is_zero(const uint8_t *h);
 
 /* ---- kvc_codec.c ---- */

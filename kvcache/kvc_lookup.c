@@ -29,13 +29,7 @@ static int check_head(uint32_t argc, const struct kvc_arg *argv,
 		      struct kvc_reply *err)
 {
 	uint32_t end = touch_opt(argc, argv) ? argc - 1 : argc;
-	if (end < 3) {
-		return kvc__err_arity(err, &argv[0]);
-	}
-	if (!kvc__ns_valid(&argv[1])) {
-		return kvc__err(err, "namespace must be 1..64 bytes");
-	}
-	return 0;
+	return kvc__check_ns_cmd(end >= 3, argv, err);
 }
 
 static int bad_hash(struct kvc_reply *err)

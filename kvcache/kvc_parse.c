@@ -215,3 +215,15 @@ bool kvc__ns_valid(const struct kvc_arg *a)
 {
 	return a->len > 0 && a->len <= KVC_NS_BYTES_MAX;
 }
+
+int kvc__check_ns_cmd(bool arity_ok, const struct kvc_arg *argv,
+		      struct kvc_reply *err)
+{
+	if (!arity_ok) {
+		return kvc__err_arity(err, &argv[0]);
+	}
+	if (!kvc__ns_valid(&argv[1])) {
+		return kvc__err(err, "namespace must be 1..64 bytes");
+	}
+	return 0;
+}

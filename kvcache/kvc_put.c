@@ -113,13 +113,8 @@ static int check_head(uint32_t argc, const struct kvc_arg *argv,
 	bool res = is_res_form(argc, argv);
 	uint32_t first = res ? 3 : 2;
 	uint32_t per = res ? 5 : 7;
-	if (argc <= first || (argc - first) % per != 0) {
-		return kvc__err_arity(err, &argv[0]);
-	}
-	if (!kvc__ns_valid(&argv[1])) {
-		return kvc__err(err, "namespace must be 1..64 bytes");
-	}
-	return 0;
+	return kvc__check_ns_cmd(argc > first && (argc - first) % per == 0,
+				 argv, err);
 }
 
 int kvc__check_put(uint32_t argc, const struct kvc_arg *argv,
