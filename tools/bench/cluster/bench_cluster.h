@@ -172,6 +172,9 @@ int bc_reap_all(void);
 int bc_alive_count(void);
 /** True while @pid runs (not a zombie). */
 bool bc_running(pid_t pid);
+struct bc_server;
+/** True while every member process of @sv is alive. */
+bool bc_server_all_running(const struct bc_server *sv);
 /** utime+stime of @pid in seconds (all threads), or -1. */
 double bc_proc_cpu_s(pid_t pid);
 /** CPU seconds of this process (all threads). */

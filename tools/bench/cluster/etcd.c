@@ -59,10 +59,8 @@ static int etcd_leader(struct bc_server *sv, int timeout_ms)
 		if (healthy == sv->n && leader >= 0) {
 			return leader;
 		}
-		for (int i = 0; i < sv->n; i++) {
-			if (!bc_running(sv->pid[i])) {
-				return -1;
-			}
+		if (!bc_server_all_running(sv)) {
+			return -1;
 		}
 		bc_sleep_ms(50);
 	}

@@ -52,10 +52,8 @@ static int wait_leader(struct bc_server *sv, int timeout_ms)
 		if (leader >= 0 && agree == sv->n) {
 			return leader;
 		}
-		for (int i = 0; i < sv->n; i++) {
-			if (!bc_running(sv->pid[i])) {
-				return -1;
-			}
+		if (!bc_server_all_running(sv)) {
+			return -1;
 		}
 		bc_sleep_ms(20);
 	}

@@ -135,6 +135,16 @@ bool bc_running(pid_t pid)
 	return waitpid(pid, &st, WNOHANG) == 0;
 }
 
+bool bc_server_all_running(const struct bc_server *sv)
+{
+	for (int i = 0; i < sv->n; i++) {
+		if (!bc_running(sv->pid[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static void unregister(pid_t pid)
 {
 	for (int i = 0; i < BC_PROCS_MAX; i++) {

@@ -66,29 +66,30 @@ static bool counter(const struct bc_server *sv, const char *metric,
 	return true;
 }
 
+/* One counter summed over the members: fabraft's metric or etcd's (redis
+ * has none of these). */
+static bool fab_or_etcd(const struct bc_server *sv, const char *fab_metric,
+			const char *etcd_metric, uint64_t *out)
+{
+	if (sv->sys == BC_REDIS) {
+		return false;
+	}
+	return counter(sv, sv->sys == BC_FABRAFT ? fab_metric : etcd_metric,
+		       out);
+}
+
 bool bc_server_peer_bytes(const struct bc_server *sv, uint64_t *bytes)
 {
 	/* fabraft: frames and ring batches sent to peers (both paths);
 	 * etcd: rafthttp's bytes sent to peers. */
-	if (sv->sys == BC_REDIS) {
-		return false;
-	}
-	return counter(sv,
-		       sv->sys == BC_FABRAFT
-			   ? "fabraft_replicated_bytes_total"
-			   : "etcd_network_peer_sent_bytes_total",
-		       bytes);
+	return fab_or_etcd(sv, "fabraft_replicated_bytes_total",
+			   "etcd_network_peer_sent_bytes_total", bytes);
 }
 
 bool bc_server_fsyncs(const struct bc_server *sv, uint64_t *fsyncs)
 {
 	/* Log fsyncs of every member: the group commit, made visible. */
-	if (sv->sys == BC_REDIS) {
-		return false;
-	}
-	return counter(sv,
-		       sv->sys == BC_FABRAFT
-			   ? "fabraft_wal_fsyncs_total"
-			   : "etcd_disk_wal_fsync_duration_seconds_count",
-		       fsyncs);
+	return fab_or_etcd(sv, "fabraft_wal_fsyncs_total",
+			   "etcd_disk_wal_fsync_duration_seconds_count",
+			   fsyncs);
 }
