@@ -188,6 +188,44 @@ static void parse_byte_by_byte(void **state)
 	respc_reader_close(&rd);
 }
 
+/* hiredis drops parsed bytes from its buffer once 1 KiB is consumed; the
+ * wire length of each reply must not notice. */
+static void wire_lengths_long_stream(void **state)
+{
+	static const char *const replies[] = {"+OK\r\n", ":12345\r\n",
+					      "$10\r\n0123456789\r\n",
+					      "*2\r\n$1\r\na\r\n:1\r\n"};
+	struct respc_buf in = {0};
+	struct respc_reader rd;
+	size_t off = 0;
+	int got = 0;
+
+	for (int i = 0; i < 400; i++) {
+		const char *r = replies[i % 4];
+
+		assert_int_equal(respc_buf_put(&in, r, strlen(r)), 0);
+	}
+	assert_int_equal(respc_reader_init(&rd, 0), 0);
+	while (off < in.len) {
+		size_t k = in.len - off < 333 ? in.len - off : 333;
+		struct respc_reply r;
+		size_t wire;
+		int rv;
+
+		assert_int_equal(respc_reader_feed(&rd, in.data + off, k), 0);
+		off += k;
+		while ((rv = respc_reader_next(&rd, &r, &wire)) == 0) {
+			assert_int_equal(wire, strlen(replies[got % 4]));
+			respc_reply_free(&r);
+			got++;
+		}
+		assert_int_equal(rv, FR_AGAIN);
+	}
+	assert_int_equal(got, 400);
+	respc_reader_close(&rd);
+	respc_buf_free(&in);
+}
+
 /* Parse @in whole with @bytes_max; the result code. */
 static int parse_one(const char *in, size_t len, size_t bytes_max,
 		     struct respc_reply *r)
@@ -424,10 +462,19 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(encode_argv),    T(parse_every_split),   T(parse_byte_by_byte),
-	    T(nesting),	       T(malformed),	       T(oversize),
-	    T(huge_count),     T(alloc_failures),      T(conn_round_trip),
-	    T(conn_bad_reply), T(conn_connect_errors), T(info_field),
+	    T(encode_argv),
+	    T(parse_every_split),
+	    T(parse_byte_by_byte),
+	    T(wire_lengths_long_stream),
+	    T(nesting),
+	    T(malformed),
+	    T(oversize),
+	    T(huge_count),
+	    T(alloc_failures),
+	    T(conn_round_trip),
+	    T(conn_bad_reply),
+	    T(conn_connect_errors),
+	    T(info_field),
 	};
 #undef T
 

@@ -20,6 +20,8 @@
  *    than hiredis's 8 levels are FR_MALFORMED.
  * 3. The parser also reports each reply's size on the wire, so a relay (the
  *    daemon's forwarding) can pass the exact bytes on without re-encoding.
+ *    A reader keeps its buffer between replies (as large as the largest
+ *    reply so far) rather than growing it again for each one.
  * 4. Nothing here blocks except respc_conn's helpers; the encoder and the
  *    reader are what an event loop uses.
  * 5. Programs that only talk to a server link this library (fabraft_respc),
