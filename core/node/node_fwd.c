@@ -131,7 +131,7 @@ static int q_push(struct node_fwd *f, const struct resp_req *req, bool swallow,
 	return 0;
 }
 
-/* Append the request @argv (borrowed) to f->out. */
+/* Append the request @argv (borrowed) to @b. */
 static int encode(struct respc_buf *b, uint32_t argc,
 		  const struct resp_arg *argv)
 {
