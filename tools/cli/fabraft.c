@@ -66,8 +66,8 @@ static int status(struct target *t)
 		up[i] = info != NULL;
 		for (int k = 0; k < 8; k++) {
 			if (info != NULL) {
-				rc_info_field(info, keys[k], f[i][k],
-					      sizeof(f[i][k]));
+				respc_info_field(info, keys[k], f[i][k],
+						 sizeof(f[i][k]));
 			} else {
 				snprintf(f[i][k], sizeof(f[i][k]), "-");
 			}
@@ -75,7 +75,7 @@ static int status(struct target *t)
 		if (info != NULL && strtoull(f[i][3], NULL, 10) > max_commit) {
 			max_commit = strtoull(f[i][3], NULL, 10);
 		}
-		free(info);
+		fr_free(info);
 	}
 	printf("%-5s %-16s %-9s %6s %9s %9s %6s %-12s %-4s %s\n", hdr[0],
 	       hdr[1], hdr[2], hdr[3], hdr[4], hdr[5], hdr[6], hdr[7], hdr[8],
@@ -99,17 +99,17 @@ static int status(struct target *t)
 
 static int send_cmd(struct target *t, int argc, const char *const *argv)
 {
-	struct rc_reply r;
+	struct respc_reply r;
 
 	if (cl_route(t->addrs, t->n, argc, argv, &r, 5000) != 0) {
 		fprintf(stderr, "fabraft: no answer from %s%s\n", t->addrs[0],
 			t->n > 1 ? " or the other nodes" : "");
 		return 1;
 	}
-	rc_reply_print(&r, 0);
+	respc_reply_print(&r, 0);
 	int rv = r.type == '-' ? 1 : 0;
 
-	rc_reply_free(&r);
+	respc_reply_free(&r);
 	return rv;
 }
 
@@ -134,14 +134,14 @@ static int member(struct target *t, int argc, char **argv)
 			return rv;
 		}
 		/* -TRYAGAIN while it catches up: retried for up to 60 s. */
-		struct rc_reply r;
+		struct respc_reply r;
 		if (cl_route(t->addrs, t->n, 3, b, &r, 60000) != 0) {
 			fprintf(stderr, "fabraft: no answer to PROMOTE\n");
 			return 1;
 		}
-		rc_reply_print(&r, 0);
+		respc_reply_print(&r, 0);
 		rv = r.type == '-' ? 1 : 0;
-		rc_reply_free(&r);
+		respc_reply_free(&r);
 		return rv;
 	}
 	fprintf(stderr, "fabraft: member list | add ID | remove ID\n");
