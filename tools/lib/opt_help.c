@@ -1,5 +1,6 @@
 /* opt_help.c — the --help text and the "want ..." part of error lines,
  * both generated from the option table. */
+#include <math.h>
 #include <string.h>
 
 #include "opt_int.h"
@@ -45,8 +46,13 @@ void opt__want(const struct opt *o, char *buf, size_t cap)
 			 (unsigned long long)o->max);
 		return;
 	case OPT_DOUBLE:
-		snprintf(buf, cap, "a number %s %g and up to %g",
-			 o->min_open ? "above" : "from", o->dmin, o->dmax);
+		snprintf(buf, cap, "a number %s %g",
+			 o->min_open ? "above" : "from", o->dmin);
+		if (!isinf(o->dmax)) {
+			size_t n = strlen(buf);
+
+			snprintf(buf + n, cap - n, " up to %g", o->dmax);
+		}
 		return;
 	case OPT_STRING:
 		if (o->size > 0) {
