@@ -1,9 +1,7 @@
-/* bench_cluster_opts.h — command line of `fabraft-bench cluster`
- * (tools/bench_cluster_opts.c). */
+/* opts.h — command line of `fabraft-bench cluster`
+ * (opts.c). */
 #ifndef FABRAFT_TOOLS_BENCH_CLUSTER_OPTS_H
 #define FABRAFT_TOOLS_BENCH_CLUSTER_OPTS_H
-
-#include <stdio.h>
 
 #include "bench_cluster.h"
 
@@ -11,7 +9,5 @@
  * 0 to run, 1 when --help was printed, -1 on a bad flag (message
  * printed). */
 int bc_opts_parse(int argc, char **argv, struct bc_opts *o);
-/** The --help text. */
-void bc_usage(FILE *f);
 
 #endif /* FABRAFT_TOOLS_BENCH_CLUSTER_OPTS_H */
