@@ -1,6 +1,5 @@
 /* opt_config.c — config files: `name = value` lines applied through the
  * same option table as the command line. */
-#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -57,11 +56,6 @@ int opt_config_read(const struct opt_cmd *cmd, FILE *f, const char *origin)
 	char buf[LINE_MAX_BYTES];
 	int lineno = 0;
 
-	for (size_t i = 0; i < cmd->n_opts; i++) {
-		/* A line's text does not outlive the parse. */
-		assert(cmd->opts[i].type != OPT_STRING ||
-		       cmd->opts[i].size > 0);
-	}
 	while (fgets(buf, sizeof(buf), f) != NULL) {
 		size_t len = strlen(buf);
 		char *s;

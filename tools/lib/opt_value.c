@@ -144,7 +144,7 @@ static bool on_off(const char *v, bool *out)
 	return true;
 }
 
-static bool store_string(const struct opt *o, const char *v, bool in_file)
+static bool store_string(const struct opt *o, const char *v)
 {
 	size_t len = strlen(v);
 
@@ -152,9 +152,6 @@ static bool store_string(const struct opt *o, const char *v, bool in_file)
 		return false;
 	}
 	if (o->size == 0) {
-		/* Programmer error: a config line does not outlive the
-		 * parse, so such a string needs a buffer. */
-		assert(!in_file);
 		*(const char **)o->dst = v;
 		return true;
 	}
@@ -213,8 +210,7 @@ static bool store_int(const struct opt *o, const char *v)
 }
 
 /* Store @v; false when it is refused (@why may say why). */
-static bool store(const struct opt *o, const char *v, bool in_file, char *why,
-		  size_t why_cap)
+static bool store(const struct opt *o, const char *v, char *why, size_t why_cap)
 {
 	switch (o->type) {
 	case OPT_FLAG:
@@ -229,7 +225,7 @@ static bool store(const struct opt *o, const char *v, bool in_file, char *why,
 	case OPT_DOUBLE:
 		return parse_double(o, v, (double *)o->dst);
 	case OPT_STRING:
-		return store_string(o, v, in_file);
+		return store_string(o, v);
 	case OPT_ENUM:
 		return store_enum(o, v);
 	case OPT_NAMES:
@@ -265,7 +261,15 @@ int opt__apply(const struct opt_cmd *cmd, const struct opt *o,
 		}
 		return rv;
 	}
-	if (!store(o, value, in_file, why, sizeof(why))) {
+	/* A config line does not outlive the parse: a string kept by
+	 * reference can only come from argv. */
+	if (in_file && o->type == OPT_STRING && o->size == 0) {
+		fprintf(opt__err(cmd),
+			"%s: %s: can be set on the command line only\n",
+			cmd->prog, where);
+		return FR_INVALID;
+	}
+	if (!store(o, value, why, sizeof(why))) {
 		if (why[0] != '\0') {
 			fprintf(opt__err(cmd), "%s: %s: %s\n", cmd->prog, where,
 				why);
