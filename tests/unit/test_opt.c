@@ -231,6 +231,9 @@ static int run(const char *first, ...)
 		argv[argc++] = (char *)a;
 	}
 	va_end(ap);
+	/* Each run's error line alone in err_buf. */
+	rewind(err_f);
+	memset(err_buf, 0, sizeof(err_buf));
 	rv = opt_parse(cmd(), argc, argv, &help);
 	fflush(err_f);
 	fflush(out_f);
@@ -258,8 +261,6 @@ static void bad(const char *flag, const char *value, const char *rule)
 {
 	char quoted[256];
 
-	rewind(err_f);
-	memset(err_buf, 0, sizeof(err_buf));
 	assert_int_equal(run(flag, value, NULL), FR_INVALID);
 	snprintf(quoted, sizeof(quoted), "got '%s'", value);
 	one_line(flag, quoted);
@@ -429,8 +430,6 @@ static void callbacks(void **state)
 	assert_string_equal(D.even, "abcd");
 	assert_true(D.even_seen);
 	bad("--even", "abc", "want an even number of characters");
-	rewind(err_f);
-	memset(err_buf, 0, sizeof(err_buf));
 	assert_int_equal(run("--even", "why", NULL), FR_INVALID);
 	one_line("prog: --even: custom reason\n", NULL);
 }
@@ -440,29 +439,17 @@ static void command_line_errors(void **state)
 	(void)state;
 	assert_int_equal(run("--nope", "1", NULL), FR_INVALID);
 	one_line("unknown option '--nope'", "see --help");
-	rewind(err_f);
-	memset(err_buf, 0, sizeof(err_buf));
 	assert_int_equal(run("--nope=1", NULL), FR_INVALID);
 	one_line("unknown option '--nope'", NULL);
-	rewind(err_f);
-	memset(err_buf, 0, sizeof(err_buf));
 	/* No abbreviations: --in is not --int. */
 	assert_int_equal(run("--in", "5", NULL), FR_INVALID);
 	one_line("unknown option '--in'", NULL);
-	rewind(err_f);
-	memset(err_buf, 0, sizeof(err_buf));
 	assert_int_equal(run("-z", NULL), FR_INVALID);
 	one_line("unknown option '-z'", NULL);
-	rewind(err_f);
-	memset(err_buf, 0, sizeof(err_buf));
 	assert_int_equal(run("--int", NULL), FR_INVALID);
 	one_line("--int needs a value", NULL);
-	rewind(err_f);
-	memset(err_buf, 0, sizeof(err_buf));
 	assert_int_equal(run("--flag", "stray", NULL), FR_INVALID);
 	one_line("unexpected argument 'stray'", NULL);
-	rewind(err_f);
-	memset(err_buf, 0, sizeof(err_buf));
 	assert_int_equal(run("--", NULL), FR_INVALID);
 	one_line("unknown option '--'", NULL);
 	/* The value after a flag is taken as is, even with dashes. */
@@ -535,8 +522,6 @@ static void bad_config(const char *text, int line, const char *part)
 	char path[64];
 	char where[96];
 
-	rewind(err_f);
-	memset(err_buf, 0, sizeof(err_buf));
 	temp_file(path, sizeof(path), text);
 	assert_int_equal(run("-c", path, NULL), FR_INVALID);
 	snprintf(where, sizeof(where), "%s:%d: ", path, line);
@@ -560,8 +545,6 @@ static void config_errors(void **state)
 	line[sizeof(line) - 1] = '\0';
 	bad_config(line, 1, "line longer than");
 
-	rewind(err_f);
-	memset(err_buf, 0, sizeof(err_buf));
 	assert_int_equal(run("--config", "/nonexistent/test_opt", NULL), FR_IO);
 	one_line("/nonexistent/test_opt", "No such file");
 }
