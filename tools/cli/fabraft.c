@@ -7,6 +7,7 @@
 
 #include "fab_topo.h"
 #include "fabraft_cli.h"
+#include "opt.h"
 
 static const char usage[] =
     "usage: fabraft [-a HOST:PORT | --dir DIR] [-p PASSWORD] COMMAND ...\n"
@@ -173,7 +174,72 @@ static int cluster(int argc, char **argv)
 				  .client_base = 6379,
 				  .raft_base = 7001,
 				  .fsync = true};
+	const struct opt opts[] = {
+	    {.name = "nodes",
+	     .type = OPT_INT,
+	     .dst = &o.nodes,
+	     .min = 1,
+	     .max = CL_NODES_MAX,
+	     .def = "3",
+	     .help = "local daemons"},
+	    {.name = "dir",
+	     .type = OPT_STRING,
+	     .dst = &o.dir,
+	     .arg = "DIR",
+	     .help = "the cluster's directory (required)"},
+	    {.name = "provider",
+	     .type = OPT_STRING,
+	     .dst = &o.provider,
+	     .arg = "P",
+	     .def = "tcp",
+	     .help = "fabraftd --provider"},
+	    {.name = "client-port",
+	     .type = OPT_INT,
+	     .dst = &o.client_base,
+	     .min = 1,
+	     .max = 65535,
+	     .arg = "B",
+	     .def = "6379",
+	     .help = "client ports B, B+1, ..."},
+	    {.name = "raft-port",
+	     .type = OPT_INT,
+	     .dst = &o.raft_base,
+	     .min = 1,
+	     .max = 65535,
+	     .arg = "R",
+	     .def = "7001",
+	     .help = "raft ports R, R+1, ..."},
+	    {.name = "fsync",
+	     .type = OPT_BOOL,
+	     .dst = &o.fsync,
+	     .def = "on",
+	     .help = "fabraftd --fsync"},
+	    /* fabraftd checks it. */
+	    {.name = "read-mode",
+	     .type = OPT_STRING,
+	     .dst = &o.read_mode,
+	     .arg = "index|lease|log|stale",
+	     .help = "fabraftd --read-mode"},
+	    {.name = "voters",
+	     .type = OPT_INT,
+	     .dst = &o.voters,
+	     .max = CL_NODES_MAX,
+	     .arg = "K",
+	     .def = "all",
+	     .help = "nodes K+1..N start outside the cluster, to be added "
+		     "with member add"},
+	};
+	const struct opt_cmd cmd = {
+	    .prog = "fabraft cluster",
+	    .usage = "fabraft cluster start|stop --dir DIR [options]",
+	    .about = "start: N local daemons in the background (on an "
+		     "existing DIR, start\nit again); stop: SIGTERM every "
+		     "node of DIR (SIGKILL after 5 s).",
+	    .opts = opts,
+	    .n_opts = OPT_COUNT(opts),
+	};
 	bool start;
+	bool help;
 	struct cl c;
 
 	if (argc < 1 ||
@@ -182,35 +248,11 @@ static int cluster(int argc, char **argv)
 		return 2;
 	}
 	start = strcmp(argv[0], "start") == 0;
-	for (int i = 1; i < argc; i++) {
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (v == NULL) {
-			fprintf(stderr, "fabraft: %s needs a value\n", argv[i]);
-			return 2;
-		}
-		if (strcmp(argv[i], "--nodes") == 0) {
-			o.nodes = atoi(v);
-		} else if (strcmp(argv[i], "--dir") == 0) {
-			o.dir = v;
-		} else if (strcmp(argv[i], "--provider") == 0) {
-			o.provider = v;
-		} else if (strcmp(argv[i], "--client-port") == 0) {
-			o.client_base = atoi(v);
-		} else if (strcmp(argv[i], "--raft-port") == 0) {
-			o.raft_base = atoi(v);
-		} else if (strcmp(argv[i], "--fsync") == 0) {
-			o.fsync = strcmp(v, "off") != 0;
-		} else if (strcmp(argv[i], "--read-mode") == 0) {
-			o.read_mode = v; /* fabraftd checks it */
-		} else if (strcmp(argv[i], "--voters") == 0) {
-			o.voters = atoi(v);
-		} else {
-			fprintf(stderr, "fabraft: unknown option %s\n",
-				argv[i]);
-			return 2;
-		}
-		i++;
+	if (opt_parse(&cmd, argc, argv, &help) != 0) {
+		return 2;
+	}
+	if (help) {
+		return 0;
 	}
 	if (o.dir == NULL || o.nodes < 1 || o.nodes > CL_NODES_MAX ||
 	    o.client_base < 1 || o.client_base + o.nodes > 65535 ||
