@@ -372,14 +372,8 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "kvc_digest", "%016" PRIx64, kvc_digest(n->kvc));
 }
 
-static void on_log(void *ctx, const char *line)
-{
-	node__log(ctx, NODE_LOG_WARN, "client: %s", line);
-}
-
 const struct resp_backend node__backend = {
     .size = sizeof(struct resp_backend),
     .command = on_command,
     .info = on_info,
-    .log = on_log,
 };

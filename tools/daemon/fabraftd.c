@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fabraftd_log.h"
 #include "node.h"
+#include "trace.h"
 
 /* Exit codes (docs/operations.md). */
 enum {
@@ -76,6 +78,7 @@ struct flags {
 	bool have_data_dir;	 /* --data-dir given */
 	bool have_secret;	 /* --secret-file given */
 	char peers_client[2048]; /* --client-peers, parsed at the end */
+	int log_level;		 /* enum fr_log_level */
 };
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -409,10 +412,9 @@ static int apply(struct flags *f, const char *name, const char *v)
 	} else if (strcmp(name, "cpu-pin") == 0) {
 		return copy_str(name, v, o->cpu_pin, sizeof(o->cpu_pin));
 	} else if (strcmp(name, "log-level") == 0) {
-		static const char *lv[] = {"error", "warn", "info", "debug"};
-		for (int i = 0; i < 4; i++) {
-			if (strcmp(v, lv[i]) == 0) {
-				o->log_level = i + 1;
+		for (int l = FR_LOG_ERROR; l <= FR_LOG_DEBUG; l++) {
+			if (strcmp(v, fr_log_level_name(l)) == 0) {
+				f->log_level = l;
 				return 0;
 			}
 		}
@@ -587,10 +589,12 @@ int main(int argc, char **argv)
 	int rv;
 
 	node_options_default(&f.o);
+	f.log_level = FR_LOG_INFO;
 	rv = parse_args(&f, argc, argv);
 	if (rv != 0) {
 		return rv;
 	}
+	fabraftd_log_start(f.o.id, f.log_level);
 	rv = node_open(&n, &f.o, errmsg);
 	if (rv != 0) {
 		fprintf(stderr, "fabraftd: cannot start: %s (%s)\n", errmsg,
