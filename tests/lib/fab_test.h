@@ -1,6 +1,5 @@
 /* fab_test.h — small helpers shared by the fabric tests (fab_mp.c,
- * test_fab_pair.c) and the fabric bench (tools/bench_fabric.c): a
- * monotonic clock in ms and a free loopback port. */
+ * test_fab_pair.c): a monotonic clock in ms and a free loopback port. */
 #ifndef FABRAFT_FAB_TEST_H
 #define FABRAFT_FAB_TEST_H
 
