@@ -1,16 +1,15 @@
 /* bench_fabric.c — `fabraft-bench fabric`: transport round trips and
  * throughput. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_cluster.h"
 #include "bench_fabric.h"
 #include "fab.h"
 
@@ -299,41 +298,23 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 /* ------------------------------------------------------------------ */
 /* Parent                                                              */
 
-/* A TCP port on 127.0.0.1 that was free a moment ago (0 if none). */
-static uint16_t free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port = 0;
-
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(s, (struct sockaddr *)&a, &len) == 0) {
-		port = ntohs(a.sin_port);
-	}
-	if (s >= 0) {
-		close(s);
-	}
-	return port;
-}
-
 /* Run two children of @mode; parse the measuring child's RESULT line. */
 static int run_pair(const char *mode, const char *prov, uint32_t size,
 		    unsigned iters, double out[5])
 {
-	char sz[16], it[16], a[8], b[8];
+	char sz[16], it[16], a[16], b[16];
 	char line[256];
 	int fd[2];
 	pid_t pid[2];
 	int ok = 0;
+	int port = bc_ports(2); /* ours and the peer's, port + 1 */
 	FILE *in;
 
 	snprintf(sz, sizeof(sz), "%u", size);
 	snprintf(it, sizeof(it), "%u", iters);
-	snprintf(a, sizeof(a), "%u", free_port());
-	snprintf(b, sizeof(b), "%u", free_port());
-	if (pipe(fd) != 0) {
+	snprintf(a, sizeof(a), "%d", port);
+	snprintf(b, sizeof(b), "%d", port + 1);
+	if (port < 0 || pipe(fd) != 0) {
 		return 1;
 	}
 	for (int role = 2; role >= 1; role--) {
@@ -383,12 +364,15 @@ static double run_pingpong(const char *prov, uint32_t size, unsigned iters)
 	char cmd[512];
 	char line[256];
 	double rtt = -1;
-	uint16_t port = free_port();
+	int port = bc_ports(1);
 	FILE *p;
 
+	if (port < 0) {
+		return rtt;
+	}
 	snprintf(cmd, sizeof(cmd),
-		 "(fi_pingpong -p %s -e rdm -B %u -I %u -S %u >/dev/null 2>&1 "
-		 "&) ; sleep 0.3; timeout 60 fi_pingpong -p %s -e rdm -P %u "
+		 "(fi_pingpong -p %s -e rdm -B %d -I %u -S %u >/dev/null 2>&1 "
+		 "&) ; sleep 0.3; timeout 60 fi_pingpong -p %s -e rdm -P %d "
 		 "-I %u -S %u 127.0.0.1 2>/dev/null",
 		 prov, port, iters, size, prov, port, iters, size);
 	p = popen(cmd, "r");

@@ -1,11 +1,9 @@
 /* bench_fabric_raw.c — `fabraft-bench fabric` raw modes: the bare-libfabric
  * round trip that our transport is compared against. */
-#include <netdb.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,16 +17,18 @@
 
 #include "bench_fabric.h"
 #include "err.h"
+#include "fab.h"
 
 /*
- * Only libfabric's public API, and no code of fabric/: the baseline must
- * not share what it measures.  To keep the comparison fair it asks for the
- * same provider entry our transport opens (fabric/fab_prov.c getinfo():
- * the same hints, API version, FI_SOURCE binding and provider environment)
- * and builds the same objects (fabric/fab_ep.c: FI_AV_MAP, one
- * FI_CQ_FORMAT_DATA CQ with a wait fd where the provider has one, bound for
- * transmit and receive).  What it leaves out is what fabraft adds per
- * operation: framing, the send queue, handshake checks.
+ * libfabric's public API, and of fabric/ only fab_hints(): the baseline
+ * must not share what it measures.  To keep the comparison fair it asks
+ * for the same provider entry our transport opens (fab_hints() gives the
+ * hints and the provider environment; the API version and FI_SOURCE
+ * binding are those of fabric/fab_prov.c getinfo()) and builds the same
+ * objects (fabric/fab_ep.c: FI_AV_MAP, one FI_CQ_FORMAT_DATA CQ with a
+ * wait fd where the provider has one, bound for transmit and receive).
+ * What it leaves out is what fabraft adds per operation: framing, the
+ * send queue, handshake checks.
  *
  *   raw-msg  fi_send of SIZE bytes answered by a 64-byte fi_send (the
  *            shape of APPEND -> APPEND_RESP).
@@ -57,39 +57,6 @@ struct raw {
 	unsigned tx_done;	   /* our own send/write completions seen */
 };
 
-/* fabric/fab_prov.c tune_env(): the provider settings fabraft runs with
- * (tcp without Nagle, rxm's eager limit above a framed 16 KiB entry),
- * unless the user set them.  Read when the provider loads. */
-static void raw_env(void)
-{
-	(void)setenv("FI_TCP_NODELAY", "1", 0);
-	(void)setenv("FI_OFI_RXM_BUFFER_SIZE", "20480", 0);
-	(void)setenv("FI_OFI_RXM_EAGER_LIMIT", "20480", 0);
-}
-
-/* fabric/fab_prov.c fab__prov_hints(): the same hint set. */
-static struct fi_info *raw_hints(bool rma)
-{
-	struct fi_info *h = fi_allocinfo();
-
-	if (h == NULL) {
-		return NULL;
-	}
-	h->caps = FI_MSG;
-	if (rma) {
-		h->caps |= FI_RMA | FI_WRITE | FI_REMOTE_WRITE;
-	}
-	h->ep_attr->type = FI_EP_RDM;
-	h->domain_attr->mr_mode =
-	    FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
-	h->mode = FI_CONTEXT | FI_CONTEXT2 | FI_RX_CQ_DATA;
-	h->domain_attr->cq_data_size = rma ? 8 : 0;
-	h->domain_attr->threading = FI_THREAD_DOMAIN;
-	h->tx_attr->msg_order = FI_ORDER_SAS;
-	h->rx_attr->msg_order = FI_ORDER_SAS;
-	return h;
-}
-
 /* shm endpoint name of the child at @port.  Both children of one pair
  * share a parent, and its pid keeps names of earlier runs (ports are
  * reused) apart: 1.17's shm must not meet a name it knew. */
@@ -104,7 +71,7 @@ static void raw_shm_name(char *buf, size_t size, uint16_t port)
 static int raw_getinfo(struct raw *r, const char *prov, bool rma,
 		       const char *host, uint16_t port)
 {
-	struct fi_info *h = raw_hints(rma);
+	struct fi_info *h = fab_hints(rma);
 	struct fi_info *res = NULL;
 	char node[128];
 	char svc[8];
@@ -265,7 +232,7 @@ static bool raw_shm_settled(const struct raw *r, const char *peer_name)
 }
 
 /* Insert the peer at @host:@port.  Returns 0, or FR_AGAIN (not there yet:
- * retry), FR_NOTFOUND, FR_FABRIC. */
+ * retry) or FR_FABRIC. */
 static int raw_av_insert(struct raw *r, const char *host, uint16_t port)
 {
 	int rv;
@@ -282,19 +249,11 @@ static int raw_av_insert(struct raw *r, const char *host, uint16_t port)
 			 r->shm_suffix);
 		rv = fi_av_insert(r->av, name, 1, &r->peer, 0, NULL);
 	} else {
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
-		struct addrinfo *res;
 		char svc[8];
 
-		hints.ai_family = r->info->addr_format == FI_SOCKADDR_IN6
-				      ? AF_INET6
-				      : AF_INET;
+		/* libfabric resolves the name for the provider's format. */
 		snprintf(svc, sizeof(svc), "%u", (unsigned)port);
-		if (getaddrinfo(host, svc, &hints, &res) != 0) {
-			return FR_NOTFOUND;
-		}
-		rv = fi_av_insert(r->av, res->ai_addr, 1, &r->peer, 0, NULL);
-		freeaddrinfo(res);
+		rv = fi_av_insertsvc(r->av, host, svc, &r->peer, 0, NULL);
 	}
 	return rv == 1 ? 0 : FR_FABRIC;
 }
@@ -455,7 +414,6 @@ int bench_fabric_raw_child(const struct bench_fabric_child *a)
 	int rv;
 
 	r.spin = a->spin;
-	raw_env();
 	rv = lat != NULL ? raw_getinfo(&r, a->prov, a->rma, a->host, me)
 			 : FR_NOMEM;
 	if (rv != 0) {
