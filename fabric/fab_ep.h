@@ -12,8 +12,8 @@
 
 /*
  * The one RDM endpoint of a node and what hangs off it.  fab.c owns one;
- * tools/bench/bench_fabric.c does not use it (its raw mode is bare libfabric so
- * that the comparison is honest).
+ * tools/bench/bench_fabric_raw.c does not use it (its raw mode is bare
+ * libfabric so that the comparison is honest).
  */
 struct fab__ep {
 	struct fi_info *info;	   /* owned; the chosen provider entry */

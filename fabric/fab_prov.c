@@ -131,6 +131,12 @@ static void tune_env(void)
 	(void)setenv("FI_OFI_RXM_EAGER_LIMIT", "20480", 0);
 }
 
+struct fi_info *fab_hints(bool rma)
+{
+	tune_env();
+	return fab__prov_hints(rma);
+}
+
 void fab_providers_list(char *buf, size_t size)
 {
 	size_t used = 0;

@@ -59,14 +59,15 @@ static struct kvc__kv *kv_new(const struct kvc_arg *key, const char *val,
 	return e;
 }
 
-/* Insert or replace; takes ownership of @e.  Precondition: room. */
+/* Insert or replace; takes ownership of @e.  Precondition: room (the key
+ * is present, or nkv < kv_keys_max). */
 int kvc__kv_insert(struct kvc *k, struct kvc__kv *e)
 {
 	uint32_t i = slot_of(k, e->data, e->klen, e->hash);
+	assert(k->kv[i] != NULL || k->nkv < k->o.kv_keys_max);
 	if (k->kv[i] != NULL) {
 		fr_free(k->kv[i]);
 	} else {
-		assert(k->nkv < k->o.kv_keys_max);
 		k->nkv++;
 	}
 	k->kv[i] = e;

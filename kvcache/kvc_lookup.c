@@ -87,9 +87,12 @@ struct line_memo {
 	char s[24]; /* the line; the rest is slack */
 };
 
-/* Precondition: 24 bytes of room at @p (a number's share of the room). */
-static char *put_int_memo(char *p, uint64_t v, struct line_memo *m)
+/* Precondition: 24 bytes of room at @p before @limit (a number's share of
+ * the room): the memo is copied whole. */
+static char *put_int_memo(char *p, const char *limit, uint64_t v,
+			  struct line_memo *m)
 {
+	assert(limit - p >= (ptrdiff_t)sizeof(m->s));
 	if (v == m->v) {
 		memcpy(p, m->s, sizeof(m->s));
 		return p + m->len;
@@ -127,6 +130,8 @@ static size_t block_room(uint32_t nlive)
 static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 			struct line_memo memo[2], struct kvc_reply *r)
 {
+	assert(r->cap - r->len >= block_room(nlive));
+	const char *limit = r->buf + r->cap;
 	const struct kvc__block *blk = &k->blocks[b];
 	char *p = r->buf + r->len;
 	memcpy(p, "*3\r\n$32\r\n", 9);
@@ -135,7 +140,7 @@ static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 	p += 2 * KVC_HASH_BYTES;
 	*p++ = '\r';
 	*p++ = '\n';
-	p = put_int_memo(p, blk->tokens, &memo[0]);
+	p = put_int_memo(p, limit, blk->tokens, &memo[0]);
 	p = put_num(p, '*', nlive);
 	for (uint32_t l = blk->loc; l != KVC__NONE; l = k->locs[l].next) {
 		const struct kvc__loc *loc = &k->locs[l];
@@ -150,7 +155,7 @@ static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 		memcpy(p, tier_resp[loc->tier], 16);
 		p += tier_resp_len[loc->tier];
 		p = put_num(p, ':', loc->offset);
-		p = put_int_memo(p, loc->len, &memo[1]);
+		p = put_int_memo(p, limit, loc->len, &memo[1]);
 	}
 	r->len = (size_t)(p - r->buf);
 }

@@ -27,6 +27,7 @@ uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h)
 uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h)
 {
 	assert(k->nblocks < k->o.blocks_max);
+	assert(kvc__block_find(k, ns, h) == KVC__NONE);
 	uint32_t b;
 	if (k->blocks_free != KVC__NONE) {
 		b = k->blocks_free;
@@ -54,9 +55,12 @@ uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h)
 
 /* Insert a new block unless (ns, h) exists: one probe sequence does both.
  * Returns the new index, or KVC__NONE for a duplicate.  Precondition:
- * nblocks < blocks_max.  Used by restore; the block has no location yet. */
+ * nblocks < blocks_max, and no block was ever freed (restore fills a fresh
+ * table: the new block takes the next unused index).  The block has no
+ * location yet. */
 uint32_t kvc__block_insert(struct kvc *k, uint32_t ns, const uint8_t *h)
 {
+	assert(k->nblocks < k->o.blocks_max && k->blocks_free == KVC__NONE);
 	uint32_t tag = kvc__tag_of(kvc__block_key(ns, h));
 	uint32_t i = tag & k->bmask;
 	for (; k->btab[i] != 0; i = (i + 1) & k->bmask) {
@@ -69,7 +73,6 @@ uint32_t kvc__block_insert(struct kvc *k, uint32_t ns, const uint8_t *h)
 			}
 		}
 	}
-	assert(k->nblocks < k->o.blocks_max && k->blocks_free == KVC__NONE);
 	uint32_t b = k->blocks_hw++;
 	struct kvc__block *blk = &k->blocks[b];
 	memset(blk, 0, sizeof(*blk));
@@ -180,11 +183,16 @@ static bool loc_before(const struct kvc *k, const struct kvc__loc *a,
 }
 
 /* Precondition: no location of @b on (node, tier); nlocs < locations_max;
- * the tier has room.  The location joins its tier's LRU tail. */
+ * the tier has room (used + len <= cap: a reservation being committed is
+ * still counted in reserved here, but its bytes are within cap).  The
+ * location joins its tier's LRU tail. */
 uint32_t kvc__loc_add(struct kvc *k, uint32_t b, uint16_t node, uint8_t tier,
 		      uint64_t offset, uint32_t len)
 {
+	const struct kvc__tier *tr = &k->nodes[node].tier[tier];
+	assert(kvc__loc_find(k, b, node, tier) == KVC__NONE);
 	assert(k->nlocs < k->o.locations_max);
+	assert(tr->used <= tr->cap && len <= tr->cap - tr->used);
 	uint32_t l;
 	if (k->locs_free != KVC__NONE) {
 		l = k->locs_free;

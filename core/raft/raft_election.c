@@ -1,5 +1,6 @@
 /* raft_election.c — timers, role changes, RequestVote (§5.2, §5.4.1),
  * pre-vote (thesis 9.6) and check-quorum (thesis 6.2). */
+#include <assert.h>
 #include <string.h>
 
 #include "raft_private.h"
@@ -217,6 +218,8 @@ static bool log_up_to_date(const struct raft *r, const struct raft_vote *v)
  * a pre-vote, m->term > r->term (no step up). */
 void raft__recv_vote(struct raft *r, const struct raft_message *m)
 {
+	assert(m->term == r->term ||
+	       ((m->vote.flags & RAFT_VOTE_PREVOTE) && m->term > r->term));
 	if (m->vote.flags & RAFT_VOTE_PREVOTE) {
 		/* Would we vote in m->term?  Nothing changes here. */
 		bool granted = m->term > r->term && !raft__in_lease(r) &&

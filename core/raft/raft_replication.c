@@ -252,9 +252,10 @@ static bool has_config(const struct raft *r, raft_index from)
 	return false;
 }
 
-/* Precondition: m->term == r->term. */
+/* Precondition: m->term == r->term (receive_term() stepped up to it). */
 void raft__recv_append(struct raft *r, const struct raft_message *m)
 {
+	assert(m->term == r->term);
 	if (r->role == RAFT_LEADER) {
 		/* Two leaders in one term cannot happen (§5.2); a peer that
 		 * claims it is misbehaving.  Count and ignore. */
@@ -339,9 +340,10 @@ static raft_index hint_next(const struct raft *r,
 	return next;
 }
 
-/* Precondition: m->term == r->term. */
+/* Precondition: m->term == r->term (receive_term() stepped up to it). */
 void raft__recv_append_resp(struct raft *r, const struct raft_message *m)
 {
+	assert(m->term == r->term);
 	if (r->role != RAFT_LEADER) {
 		return;
 	}

@@ -1,4 +1,5 @@
 /* raft_snapshot.c — snapshots, log compaction and InstallSnapshot (§7). */
+#include <assert.h>
 #include <string.h>
 
 #include "heap.h"
@@ -221,9 +222,10 @@ static void install(struct raft *r)
 	r->stats.snapshots_installed++;
 }
 
-/* Precondition: m->term == r->term. */
+/* Precondition: m->term == r->term (receive_term() stepped up to it). */
 void raft__recv_snapshot(struct raft *r, const struct raft_message *m)
 {
+	assert(m->term == r->term);
 	const struct raft_snapshot_chunk *c = &m->snapshot;
 	if (r->role == RAFT_LEADER || !chunk_well_formed(m)) {
 		r->stats.snapshot_chunks_refused++;

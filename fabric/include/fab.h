@@ -189,6 +189,18 @@ void fab_info_get(const struct fab *f, struct fab_info *out);
  * into @buf of @size bytes (owned by the caller). */
 void fab_providers_list(char *buf, size_t size);
 
+struct fi_info;
+
+/**
+ * The fi_getinfo() hints fab_open() picks its provider entry with (@rma:
+ * those of the RMA path), after setting the provider environment it runs
+ * with (FI_TCP_NODELAY, ofi_rxm's eager limit; the user's settings win).
+ * For tools that measure bare libfabric against this transport: one
+ * definition keeps both on the same provider entry.  The caller owns the
+ * result (fi_freeinfo()); NULL when out of memory.
+ */
+struct fi_info *fab_hints(bool rma);
+
 /** Tests only: corrupt one byte of the next ring record written to @peer
  * after its checksum is computed. */
 void fab_test_corrupt_next(struct fab *f, raft_id peer);

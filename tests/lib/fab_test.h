@@ -1,6 +1,6 @@
 /* fab_test.h — small helpers shared by the fabric tests (fab_mp.c,
- * test_fab_pair.c) and the fabric bench (tools/bench/bench_fabric.c): a
- * monotonic clock in ms, a free loopback port, and a stderr log sink. */
+ * test_fab_pair.c): a monotonic clock in ms, a free loopback port, and a
+ * stderr log sink. */
 #ifndef FABRAFT_FAB_TEST_H
 #define FABRAFT_FAB_TEST_H
 

@@ -9,14 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <rdma/fi_cm.h>
-#include <rdma/fi_errno.h>
-#include <rdma/fi_rma.h>
-
+#include "bench_cluster.h"
+#include "bench_fabric.h"
 #include "fab.h"
-#include "fab_ep.h"
-#include "fab_test.h"
 #include "opt.h"
+#include "trace.h"
 
 /*
  * For each provider and size the parent starts two child processes on
@@ -37,10 +34,17 @@
  *             as 2 x usec/xfer (its average; it waits by blocking, which
  *             dominates its numbers on this machine).
  *
- * Raw modes reuse fab_ep.c only to open the endpoint (setup, not per-op
- * cost).  Latencies are per round trip; throughput is APPENDs with 32 in
- * flight.  Every number printed is measured in this run.
+ * Raw modes are bare libfabric (bench_fabric_raw.c) on the provider entry
+ * and objects our transport opens.  Latencies are per round trip; throughput is
+ * APPENDs with 32 in flight.  Every number printed is measured in this run.
  */
+
+static void log_line(void *ctx, int level, const char *tag, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "%s: %s: %s\n", fr_log_level_name(level),
+		tag != NULL ? tag : "-", line);
+}
 
 int bench_fabric_main(int argc, char **argv);
 
@@ -56,11 +60,10 @@ int bench_fabric_main(int argc, char **argv);
 static bool spin_only;
 static bool no_throughput;
 
-#define WINDOW	 32
-#define MAX_SIZE (64u * 1024u)
-#define SECRET	 "fabraft-bench-secret-0123456789"
+#define WINDOW 32
+#define SECRET "fabraft-bench-secret-0123456789"
 
-static uint64_t now_ns(void)
+uint64_t bench_fabric_now_ns(void)
 {
 	struct timespec ts;
 
@@ -86,7 +89,7 @@ static double pct(uint64_t *s, unsigned n, double p)
 	return (double)s[i] / 1000.0;
 }
 
-static void print_lat(uint64_t *s, unsigned n, double mbs, double bps)
+void bench_fabric_print_lat(uint64_t *s, unsigned n, double mbs, double bps)
 {
 	qsort(s, n, sizeof(*s), cmp_u64);
 	printf("RESULT %.2f %.2f %.2f %.1f %.0f\n", pct(s, n, 0.5),
@@ -188,7 +191,7 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 		     int role, uint16_t p1, uint16_t p2)
 {
 	static struct fab_child c;
-	static uint8_t payload[MAX_SIZE];
+	static uint8_t payload[BENCH_FABRIC_SIZE_MAX];
 	struct fab_peer_addr peers[2] = {{.id = 1, .host = "127.0.0.1"},
 					 {.id = 2, .host = "127.0.0.1"}};
 	struct fab_options o = {0};
@@ -221,7 +224,8 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 	o.frame_bytes_max = 0;
 	o.queue_max_bytes = 0;
 	o.queue_max_msgs = 0;
-	fab_test_log_init(); /* info lines to stderr, as before */
+	/* The transport's info lines to stderr, as before. */
+	fr_log_set(log_line, NULL, FR_LOG_INFO);
 	c.self = (raft_id)role;
 	if (fab_open(&c.f, &o, err) != 0) {
 		fprintf(stderr, "bench: fab_open: %s\n", err);
@@ -231,14 +235,15 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 		while (!c.done) {
 			fab_spin(&c);
 		}
-		for (t0 = now_ns(); now_ns() - t0 < 100000000u;) {
+		for (t0 = bench_fabric_now_ns();
+		     bench_fabric_now_ns() - t0 < 100000000u;) {
 			fab_spin(&c);
 		}
 		fab_close(c.f);
 		return 0;
 	}
-	for (t0 = now_ns(); !fab_peer_up(c.f, 2); fab_spin(&c)) {
-		if (now_ns() - t0 > 10000000000u) {
+	for (t0 = bench_fabric_now_ns(); !fab_peer_up(c.f, 2); fab_spin(&c)) {
+		if (bench_fabric_now_ns() - t0 > 10000000000u) {
 			fprintf(stderr, "bench: peer never came up\n");
 			return 1;
 		}
@@ -247,7 +252,7 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 	/* Warm up, then one APPEND in flight at a time. */
 	for (unsigned i = 0; i < iters + iters / 10; i++) {
 		uint64_t want = c.acks + 1;
-		uint64_t t = now_ns();
+		uint64_t t = bench_fabric_now_ns();
 
 		while (fab_append(&c, seq, payload, size) != 0) {
 			fab_spin(&c);
@@ -257,7 +262,7 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 			fab_spin(&c);
 		}
 		if (i >= iters / 10) {
-			lat[i - iters / 10] = now_ns() - t;
+			lat[i - iters / 10] = bench_fabric_now_ns() - t;
 		}
 	}
 	/* Throughput: WINDOW APPENDs in flight. */
@@ -265,7 +270,7 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 	uint64_t base = c.acks;
 	uint64_t sent = 0;
 
-	t0 = now_ns();
+	t0 = bench_fabric_now_ns();
 	while (c.acks - base < n) {
 		if (sent < n && sent - (c.acks - base) < WINDOW &&
 		    fab_append(&c, seq, payload, size) == 0) {
@@ -275,14 +280,15 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 		}
 		fab_spin(&c);
 	}
-	double secs = (double)(now_ns() - t0) / 1e9;
+	double secs = (double)(bench_fabric_now_ns() - t0) / 1e9;
 
 	struct raft_message done = {
 	    .type = RAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 2, .term = 1};
 	while (fab_send(c.f, &done) != 0) {
 		fab_spin(&c);
 	}
-	for (t0 = now_ns(); now_ns() - t0 < 50000000u;) {
+	for (t0 = bench_fabric_now_ns();
+	     bench_fabric_now_ns() - t0 < 50000000u;) {
 		fab_spin(&c);
 	}
 	struct fab_info info;
@@ -292,213 +298,10 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 		fprintf(stderr, "bench: rma path not used\n");
 		return 1;
 	}
-	print_lat(lat, iters, (double)n * size / secs / 1e6, (double)n / secs);
+	bench_fabric_print_lat(lat, iters, (double)n * size / secs / 1e6,
+			       (double)n / secs);
 	free(lat);
 	fab_close(c.f);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* raw modes: bare libfabric on the same endpoint setup                */
-
-struct raw {
-	struct fab__ep e;
-	fi_addr_t peer;
-	uint8_t *buf; /* [0, MAX_SIZE): target; [MAX_SIZE, 2*MAX_SIZE): src */
-	struct fid_mr *mr;
-	uint64_t peer_addr;
-	uint64_t peer_key;
-};
-
-static unsigned tx_done; /* our own send/write completions seen */
-
-/* Wait for one completion that is not our own send/write (ctx NULL or rx
- * context); returns its flags.  @rx_ctx NULL: wait for nothing but count
- * our own completions once. */
-static uint64_t raw_wait(struct raw *r, void *rx_ctx)
-{
-	struct fi_cq_data_entry c;
-
-	for (;;) {
-		ssize_t n = fi_cq_read(r->e.cq, &c, 1);
-
-		if (n == 1 && rx_ctx != NULL &&
-		    (c.op_context == NULL || c.op_context == rx_ctx)) {
-			return c.flags;
-		}
-		if (n == 1) {
-			tx_done++;
-		}
-		if (rx_ctx == NULL && n != 1) {
-			return 0;
-		}
-		if (n == -FI_EAGAIN && !spin_only) {
-			sched_yield(); /* as fab_spin() does */
-		}
-		if (n == -FI_EAVAIL) {
-			struct fi_cq_err_entry ee = {0};
-
-			fi_cq_readerr(r->e.cq, &ee, 0);
-			fprintf(stderr, "bench raw: cq error %s\n",
-				fi_strerror(ee.err));
-			exit(1);
-		}
-	}
-}
-
-static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
-		     int role, uint16_t p1, uint16_t p2)
-{
-	static struct raw r;
-	struct fi_info *info;
-	bool rma_on;
-	char err[FR_ERRMSG_SIZE];
-	struct fi_context2 rx_ctx;
-	struct fi_context2 tx_ctx;
-	uint64_t desc_msg[2];
-	uint16_t me = role == 1 ? p1 : p2;
-	uint16_t other = role == 1 ? p2 : p1;
-	uint64_t *lat = calloc(iters, sizeof(*lat));
-	void *desc;
-	ssize_t rv;
-
-	const char *host =
-	    getenv("FAB_BENCH_HOST") ? getenv("FAB_BENCH_HOST") : "127.0.0.1";
-
-	uint64_t peer_epoch = 0;
-
-	if (fab__prov_select(prov, true, rma ? 1 : 0, host, me,
-			     fab__shm_epoch_next(host, me), &info, &rma_on,
-			     err) != 0 ||
-	    fab__ep_open(&r.e, info, rma_on, err) != 0) {
-		fprintf(stderr, "bench raw: %s\n", err);
-		return 1;
-	}
-	r.buf = calloc(1, 2 * MAX_SIZE + 64);
-	if (fab__ep_mr_reg(&r.e, r.buf, 2 * MAX_SIZE + 64,
-			   FI_SEND | FI_RECV | FI_WRITE | FI_REMOTE_WRITE,
-			   &r.mr, err) != 0) {
-		fprintf(stderr, "bench raw: %s\n", err);
-		return 1;
-	}
-	desc = fi_mr_desc(r.mr);
-	/* The peer may not exist yet (shm needs it to): retry. */
-	/* shm: insert the peer only once its region exists and has
-	 * settled (see shm_gate() in fab.c), or 1.17 crashes. */
-	for (uint64_t t0 = now_ns();
-	     (r.e.shm &&
-	      !fab__ep_shm_find(&r.e, host, other, 100, &peer_epoch)) ||
-	     fab__ep_av_insert(&r.e, host, other, peer_epoch, &r.peer, err) !=
-		 0;) {
-		if (now_ns() - t0 > 10000000000u) {
-			fprintf(stderr, "bench raw: %s\n", err);
-			return 1;
-		}
-		usleep(1000);
-	}
-	/* Exchange ring address and key: each side posts a receive and
-	 * sends its own, retrying until the peer listens. */
-	fi_recv(r.e.ep, r.buf + 2 * MAX_SIZE, 16, desc, FI_ADDR_UNSPEC,
-		&rx_ctx);
-	desc_msg[0] = (uintptr_t)r.buf;
-	desc_msg[1] = fi_mr_key(r.mr);
-	memcpy(r.buf + MAX_SIZE, desc_msg, sizeof(desc_msg));
-	for (;;) {
-		struct fi_cq_data_entry c;
-		bool sent = false;
-		bool got = false;
-
-		do {
-			rv = fi_send(r.e.ep, r.buf + MAX_SIZE, 16, desc, r.peer,
-				     &tx_ctx);
-			if (rv == -FI_EAGAIN) {
-				fi_cq_read(r.e.cq, &c, 0);
-			}
-		} while (rv == -FI_EAGAIN);
-		while (!sent || (!got && sent)) {
-			ssize_t n = fi_cq_read(r.e.cq, &c, 1);
-
-			if (n == 1 && c.op_context == &tx_ctx) {
-				sent = true;
-			} else if (n == 1 && c.op_context == &rx_ctx) {
-				got = true;
-			} else if (n == -FI_EAVAIL) {
-				struct fi_cq_err_entry ee = {0};
-
-				fi_cq_readerr(r.e.cq, &ee, 0);
-				if (ee.op_context == &tx_ctx) {
-					break; /* peer not there yet */
-				}
-			}
-		}
-		if (sent && got) {
-			break;
-		}
-		usleep(10000);
-	}
-	memcpy(desc_msg, r.buf + 2 * MAX_SIZE, sizeof(desc_msg));
-	r.peer_addr = (r.e.info->domain_attr->mr_mode & FI_MR_VIRT_ADDR)
-			  ? desc_msg[0]
-			  : 0;
-	r.peer_key = desc_msg[1];
-	/* The exchange ends with both sides knowing the peer is up; the
-	 * ping-pong starts with the responder's receive posted. */
-	unsigned total = iters + iters / 10;
-
-	for (unsigned i = 0; i < total; i++) {
-		uint64_t t;
-
-		/* Same shape as fabraft's paths: SIZE bytes out (a send, or
-		 * a write with CQ data), a 64-byte message back (what an
-		 * APPEND_RESP is).  The receive for the answer is posted
-		 * before the clock starts, as fabraft's are (it keeps 16
-		 * posted): the raw reference pays no fi_recv() in its
-		 * measured time. */
-		if (role == 1 || !rma) {
-			fi_recv(r.e.ep, r.buf, MAX_SIZE, desc, FI_ADDR_UNSPEC,
-				&rx_ctx);
-		}
-		t = now_ns();
-		if (role == 2) {
-			raw_wait(&r, &rx_ctx);
-		}
-		do {
-			rv = rma && role == 1
-				 ? fi_writedata(r.e.ep, r.buf + MAX_SIZE, size,
-						desc, i, r.peer, r.peer_addr,
-						r.peer_key, &tx_ctx)
-				 : fi_send(r.e.ep, r.buf + MAX_SIZE,
-					   role == 2 ? 64 : size, desc, r.peer,
-					   &tx_ctx);
-			if (rv == -FI_EAGAIN) {
-				struct fi_cq_data_entry c;
-
-				fi_cq_read(r.e.cq, &c, 0);
-			}
-		} while (rv == -FI_EAGAIN);
-		if (role == 1) {
-			raw_wait(&r, &rx_ctx);
-			if (i >= iters / 10) {
-				lat[i - iters / 10] = now_ns() - t;
-			}
-		}
-	}
-	/* Progress until our last send completed: rendezvous transfers
-	 * (tcp;ofi_rxm, large sizes) need the sender's progress. */
-	for (uint64_t t0 = now_ns();
-	     tx_done < total && now_ns() - t0 < 2000000000u;) {
-		raw_wait(&r, NULL);
-	}
-	usleep(20000);
-	if (role == 1) {
-		print_lat(lat, iters, 0, 0);
-	}
-	free(lat);
-	/* Close: shm removes its /dev/shm region only then (16 MiB each,
-	 * left behind by every run before). */
-	fi_close(&r.mr->fid);
-	fab__ep_close(&r.e);
-	free(r.buf);
 	return 0;
 }
 
@@ -509,18 +312,19 @@ static int child_raw(const char *prov, bool rma, uint32_t size, unsigned iters,
 static int run_pair(const char *mode, const char *prov, uint32_t size,
 		    unsigned iters, double out[5])
 {
-	char sz[16], it[16], a[8], b[8];
+	char sz[16], it[16], a[16], b[16];
 	char line[256];
 	int fd[2];
 	pid_t pid[2];
 	int ok = 0;
+	int port = bc_ports(2); /* ours and the peer's, port + 1 */
 	FILE *in;
 
 	snprintf(sz, sizeof(sz), "%u", size);
 	snprintf(it, sizeof(it), "%u", iters);
-	snprintf(a, sizeof(a), "%u", fab_test_free_port());
-	snprintf(b, sizeof(b), "%u", fab_test_free_port());
-	if (pipe(fd) != 0) {
+	snprintf(a, sizeof(a), "%d", port);
+	snprintf(b, sizeof(b), "%d", port + 1);
+	if (port < 0 || pipe(fd) != 0) {
 		return 1;
 	}
 	for (int role = 2; role >= 1; role--) {
@@ -570,12 +374,15 @@ static double run_pingpong(const char *prov, uint32_t size, unsigned iters)
 	char cmd[512];
 	char line[256];
 	double rtt = -1;
-	uint16_t port = fab_test_free_port();
+	int port = bc_ports(1);
 	FILE *p;
 
+	if (port < 0) {
+		return rtt;
+	}
 	snprintf(cmd, sizeof(cmd),
-		 "(fi_pingpong -p %s -e rdm -B %u -I %u -S %u >/dev/null 2>&1 "
-		 "&) ; sleep 0.3; timeout 60 fi_pingpong -p %s -e rdm -P %u "
+		 "(fi_pingpong -p %s -e rdm -B %d -I %u -S %u >/dev/null 2>&1 "
+		 "&) ; sleep 0.3; timeout 60 fi_pingpong -p %s -e rdm -P %d "
 		 "-I %u -S %u 127.0.0.1 2>/dev/null",
 		 prov, port, iters, size, prov, port, iters, size);
 	p = popen(cmd, "r");
@@ -818,8 +625,19 @@ int bench_fabric_main(int argc, char **argv)
 			return child_fab(argv[3], strcmp(mode, "fab-rma") == 0,
 					 size, it, role, p1, p2);
 		}
-		return child_raw(argv[3], strcmp(mode, "raw-rma") == 0, size,
-				 it, role, p1, p2);
+		struct bench_fabric_child raw = {
+		    .prov = argv[3],
+		    .rma = strcmp(mode, "raw-rma") == 0,
+		    .size = size,
+		    .iters = it,
+		    .role = role,
+		    .port = {p1, p2},
+		    .host = getenv("FAB_BENCH_HOST") != NULL
+				? getenv("FAB_BENCH_HOST")
+				: "127.0.0.1",
+		    .spin = spin_only};
+
+		return bench_fabric_raw_child(&raw);
 	}
 	if (parse_flags(argc, argv, &provs, &sizes, &iters, &repeat, &help) !=
 	    0) {
@@ -863,7 +681,7 @@ int bench_fabric_main(int argc, char **argv)
 			double pp =
 			    run_pingpong(prov, size, it < 100 ? it : 100);
 
-			if (size == 0 || size > MAX_SIZE) {
+			if (size == 0 || size > BENCH_FABRIC_SIZE_MAX) {
 				continue;
 			}
 			bench_size(prov, size, it, repeat, pp);
