@@ -59,6 +59,12 @@ void node__redirect(struct node *n, struct resp_buf *b)
 	const char *addr;
 
 	n->c.redirects++;
+	if (n->leader == 0 && n->term_exhausted) {
+		resp_buf_error(b, "CLUSTERDOWN term space exhausted: no "
+				  "election can start; copy the data into a "
+				  "new cluster");
+		return;
+	}
 	if (n->leader == 0 || n->leader == n->o.id) {
 		resp_buf_error(b, "TRYAGAIN no leader elected yet; retry");
 		return;
