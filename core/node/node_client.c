@@ -1,11 +1,11 @@
 /* node_client.c — the RESP backend: classify commands, batch proposals,
  * redirect on followers, INFO. */
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "heap.h"
 #include "node_int.h"
+#include "node_status.h"
 
 /* Most records waiting at once; beyond it clients get -BUSY. */
 #define PENDING_MAX (1u << 20)
@@ -284,98 +284,125 @@ static int on_command(void *ctx, const struct resp_req *req, uint32_t argc,
 	return rv;
 }
 
-static void on_info(void *ctx, struct resp_info_writer *w)
+static const char *on_off(bool on)
 {
-	struct node *n = ctx;
-	struct raft_status st;
-	struct fab_info fi;
-	struct wal_stats ws;
+	return on ? "on" : "off";
+}
 
-	raft_status_get(n->raft, &st);
-	memset(&fi, 0, sizeof(fi));
-	if (n->fab != NULL) {
-		fab_info_get(n->fab, &fi);
-	} else {
-		snprintf(fi.provider, sizeof(fi.provider), "none");
-	}
-	wal_stats_get(n->wal, &ws);
+static void info_replication(struct resp_info_writer *w,
+			     const struct node_status *s)
+{
+	const struct raft_status *st = &s->raft;
+
 	resp_info_section(w, "Replication");
 	resp_info_add(w, "role", "%s",
-		      st.role == RAFT_LEADER	  ? "leader"
-		      : st.role == RAFT_CANDIDATE ? "candidate"
-						  : "follower");
-	resp_info_add(w, "node_id", "%u", n->o.id);
-	resp_info_add(w, "term", "%" PRIu64, st.term);
-	resp_info_add(w, "leader_id", "%u", st.leader);
-	resp_info_add(w, "leader_client", "%s",
-		      st.leader ? n->o.client_addrs[st.leader] : "");
-	resp_info_add(w, "commit_index", "%" PRIu64, st.commit);
-	resp_info_add(w, "last_applied", "%" PRIu64, st.applied);
-	resp_info_add(w, "persisted_index", "%" PRIu64, st.persisted);
-	resp_info_add(w, "last_index", "%" PRIu64, st.last_index);
-	resp_info_add(w, "voters", "%u", st.n_voters);
-	resp_info_add(w, "provider", "%s", fi.provider);
-	resp_info_add(w, "rma", "%s", fi.rma ? "on" : "off");
-	resp_info_add(w, "peers_up", "%u", fi.peers_up);
-	resp_info_add(w, "forward", "%s", n->o.forward ? "on" : "off");
-	resp_info_add(w, "read_mode", "%s",
-		      node_read_mode_name(n->o.read_mode));
-	resp_info_add(w, "fsync", "%s", n->o.fsync ? "on" : "off");
-	resp_info_add(w, "cluster_id", "%" PRIu64, n->o.cluster_id);
+		      st->role == RAFT_LEADER	   ? "leader"
+		      : st->role == RAFT_CANDIDATE ? "candidate"
+						   : "follower");
+	resp_info_add(w, "node_id", "%u", s->id);
+	resp_info_add(w, "term", "%" PRIu64, st->term);
+	resp_info_add(w, "leader_id", "%u", st->leader);
+	resp_info_add(w, "leader_client", "%s", s->leader_client);
+	resp_info_add(w, "commit_index", "%" PRIu64, st->commit);
+	resp_info_add(w, "last_applied", "%" PRIu64, st->applied);
+	resp_info_add(w, "persisted_index", "%" PRIu64, st->persisted);
+	resp_info_add(w, "last_index", "%" PRIu64, st->last_index);
+	resp_info_add(w, "voters", "%u", st->n_voters);
+	/* "none" without a transport: the one-node cluster opens none. */
+	resp_info_add(w, "provider", "%s",
+		      s->have_fab ? s->fab.provider : "none");
+	resp_info_add(w, "rma", "%s", on_off(s->fab.rma));
+	resp_info_add(w, "peers_up", "%u", s->fab.peers_up);
+	resp_info_add(w, "forward", "%s", on_off(s->forward));
+	resp_info_add(w, "read_mode", "%s", node_read_mode_name(s->read_mode));
+	resp_info_add(w, "fsync", "%s", on_off(s->fsync));
+	resp_info_add(w, "cluster_id", "%" PRIu64, s->cluster_id);
+}
+
+static void info_fabric(struct resp_info_writer *w, const struct fab_info *fi)
+{
 	resp_info_section(w, "Fabric");
-	resp_info_add(w, "fab_msg_sent", "%" PRIu64, fi.msg_sent);
-	resp_info_add(w, "fab_msg_recv", "%" PRIu64, fi.msg_recv);
-	resp_info_add(w, "fab_rma_sent", "%" PRIu64, fi.rma_sent);
-	resp_info_add(w, "fab_rma_recv", "%" PRIu64, fi.rma_recv);
-	resp_info_add(w, "fab_credits_sent", "%" PRIu64, fi.credits_sent);
-	resp_info_add(w, "fab_send_again", "%" PRIu64, fi.send_again);
-	resp_info_add(w, "fab_send_noconn", "%" PRIu64, fi.send_noconn);
-	resp_info_add(w, "fab_send_errors", "%" PRIu64, fi.send_errors);
-	resp_info_add(w, "fab_rejects_auth", "%" PRIu64, fi.rejects_auth);
-	resp_info_add(w, "fab_rejects_frame", "%" PRIu64, fi.rejects_frame);
-	resp_info_add(w, "fab_rejects_ring", "%" PRIu64, fi.rejects_ring);
-	resp_info_add(w, "fab_rejects_stale", "%" PRIu64, fi.rejects_stale);
-	resp_info_add(w, "fab_ring_revokes", "%" PRIu64, fi.ring_revokes);
-	resp_info_add(w, "fab_reconnects", "%" PRIu64, fi.reconnects);
-	resp_info_add(w, "fab_ops_abandoned", "%" PRIu64, fi.ops_abandoned);
-	resp_info_add(w, "fab_queue_stalls", "%" PRIu64, fi.queue_stalls);
-	resp_info_add(w, "fab_ops_in_flight", "%" PRIu64, fi.ops_in_flight);
-	resp_info_add(w, "fab_ops_queued", "%" PRIu64, fi.ops_queued);
+	resp_info_add(w, "fab_msg_sent", "%" PRIu64, fi->msg_sent);
+	resp_info_add(w, "fab_msg_recv", "%" PRIu64, fi->msg_recv);
+	resp_info_add(w, "fab_rma_sent", "%" PRIu64, fi->rma_sent);
+	resp_info_add(w, "fab_rma_recv", "%" PRIu64, fi->rma_recv);
+	resp_info_add(w, "fab_credits_sent", "%" PRIu64, fi->credits_sent);
+	resp_info_add(w, "fab_send_again", "%" PRIu64, fi->send_again);
+	resp_info_add(w, "fab_send_noconn", "%" PRIu64, fi->send_noconn);
+	resp_info_add(w, "fab_send_errors", "%" PRIu64, fi->send_errors);
+	resp_info_add(w, "fab_rejects_auth", "%" PRIu64, fi->rejects_auth);
+	resp_info_add(w, "fab_rejects_frame", "%" PRIu64, fi->rejects_frame);
+	resp_info_add(w, "fab_rejects_ring", "%" PRIu64, fi->rejects_ring);
+	resp_info_add(w, "fab_rejects_stale", "%" PRIu64, fi->rejects_stale);
+	resp_info_add(w, "fab_ring_revokes", "%" PRIu64, fi->ring_revokes);
+	resp_info_add(w, "fab_reconnects", "%" PRIu64, fi->reconnects);
+	resp_info_add(w, "fab_ops_abandoned", "%" PRIu64, fi->ops_abandoned);
+	resp_info_add(w, "fab_queue_stalls", "%" PRIu64, fi->queue_stalls);
+	resp_info_add(w, "fab_ops_in_flight", "%" PRIu64, fi->ops_in_flight);
+	resp_info_add(w, "fab_ops_queued", "%" PRIu64, fi->ops_queued);
+}
+
+static void info_placement(struct resp_info_writer *w,
+			   const struct node_status *s)
+{
 	resp_info_section(w, "Placement");
-	if (n->have_place) {
-		resp_info_add(w, "numa_node", "%d", n->place.numa_os);
-		resp_info_add(w, "cpus", "%d,%d,%d", n->place.cpu[0],
-			      n->place.cpu[1], n->place.cpu[2]);
-		resp_info_add(w, "node_cores", "%u", n->place.n_node_cores);
-		resp_info_add(w, "placement_note", "%s", n->place.note);
+	if (s->have_place) {
+		resp_info_add(w, "numa_node", "%d", s->place.numa_os);
+		resp_info_add(w, "cpus", "%d,%d,%d", s->place.cpu[0],
+			      s->place.cpu[1], s->place.cpu[2]);
+		resp_info_add(w, "node_cores", "%u", s->place.n_node_cores);
+		resp_info_add(w, "placement_note", "%s", s->place.note);
 	}
-	resp_info_add(w, "pinned", "%s", n->pinned ? "yes" : "no");
+	resp_info_add(w, "pinned", "%s", s->pinned ? "yes" : "no");
+}
+
+static void info_raftstats(struct resp_info_writer *w,
+			   const struct node_status *s)
+{
+	const struct node_counters *c = &s->c;
+	const struct wal_stats *ws = &s->wal;
+
 	resp_info_section(w, "Raftstats");
-	resp_info_add(w, "proposals", "%" PRIu64, n->c.proposals);
-	resp_info_add(w, "propose_batches", "%" PRIu64, n->c.propose_batches);
-	resp_info_add(w, "read_markers", "%" PRIu64, n->c.read_markers);
-	resp_info_add(w, "reads_index", "%" PRIu64, n->c.reads_index);
-	resp_info_add(w, "snapshot_index", "%" PRIu64, st.snapshot_index);
-	resp_info_add(w, "first_index", "%" PRIu64, st.first_index);
-	resp_info_add(w, "snapshots_taken", "%" PRIu64, n->c.snapshots);
+	resp_info_add(w, "proposals", "%" PRIu64, c->proposals);
+	resp_info_add(w, "propose_batches", "%" PRIu64, c->propose_batches);
+	resp_info_add(w, "read_markers", "%" PRIu64, c->read_markers);
+	resp_info_add(w, "reads_index", "%" PRIu64, c->reads_index);
+	resp_info_add(w, "snapshot_index", "%" PRIu64, s->raft.snapshot_index);
+	resp_info_add(w, "first_index", "%" PRIu64, s->raft.first_index);
+	resp_info_add(w, "snapshots_taken", "%" PRIu64, c->snapshots);
 	resp_info_add(w, "snapshots_installed", "%" PRIu64,
-		      n->c.snapshots_installed);
-	resp_info_add(w, "lease_valid", "%s", st.lease_valid ? "yes" : "no");
-	resp_info_add(w, "applied_entries", "%" PRIu64, n->c.applied);
-	resp_info_add(w, "leader_changes", "%" PRIu64, n->c.leader_changes);
-	resp_info_add(w, "not_committed", "%" PRIu64, n->c.not_committed);
-	resp_info_add(w, "timeouts", "%" PRIu64, n->c.timeouts);
-	resp_info_add(w, "redirects", "%" PRIu64, n->c.redirects);
-	resp_info_add(w, "forwarded", "%" PRIu64, n->c.forwarded);
-	resp_info_add(w, "send_dropped", "%" PRIu64, n->c.send_dropped);
-	resp_info_add(w, "wal_batches", "%" PRIu64, ws.batches);
-	resp_info_add(w, "wal_fsyncs", "%" PRIu64, ws.fsyncs);
-	resp_info_add(w, "wal_segs_prepared", "%" PRIu64, ws.segs_prepared);
-	resp_info_add(w, "wal_segs_unprepared", "%" PRIu64, ws.segs_unprepared);
-	resp_info_add(w, "wal_spare_failures", "%" PRIu64, ws.spare_failures);
-	resp_info_add(w, "wal_io_us", "%" PRIu64, ws.io_ns / 1000);
-	resp_info_add(w, "wal_writer_idle_us", "%" PRIu64, ws.idle_ns / 1000);
-	resp_info_add(w, "kvc_digest", "%016" PRIx64, kvc_digest(n->kvc));
+		      c->snapshots_installed);
+	resp_info_add(w, "lease_valid", "%s",
+		      s->raft.lease_valid ? "yes" : "no");
+	resp_info_add(w, "applied_entries", "%" PRIu64, c->applied);
+	resp_info_add(w, "leader_changes", "%" PRIu64, c->leader_changes);
+	resp_info_add(w, "not_committed", "%" PRIu64, c->not_committed);
+	resp_info_add(w, "timeouts", "%" PRIu64, c->timeouts);
+	resp_info_add(w, "redirects", "%" PRIu64, c->redirects);
+	resp_info_add(w, "forwarded", "%" PRIu64, c->forwarded);
+	resp_info_add(w, "send_dropped", "%" PRIu64, c->send_dropped);
+	resp_info_add(w, "wal_batches", "%" PRIu64, ws->batches);
+	resp_info_add(w, "wal_fsyncs", "%" PRIu64, ws->fsyncs);
+	resp_info_add(w, "wal_segs_prepared", "%" PRIu64, ws->segs_prepared);
+	resp_info_add(w, "wal_segs_unprepared", "%" PRIu64,
+		      ws->segs_unprepared);
+	resp_info_add(w, "wal_spare_failures", "%" PRIu64, ws->spare_failures);
+	resp_info_add(w, "wal_io_us", "%" PRIu64, ws->io_ns / 1000);
+	resp_info_add(w, "wal_writer_idle_us", "%" PRIu64, ws->idle_ns / 1000);
+	resp_info_add(w, "kvc_digest", "%016" PRIx64, s->kvc_digest);
+}
+
+/* INFO's node sections, rendered from one status snapshot (node_status.h);
+ * INFO is asked for rarely, so the snapshot includes the state digest. */
+static void on_info(void *ctx, struct resp_info_writer *w)
+{
+	struct node_status s;
+
+	node__status_get(ctx, true, &s);
+	info_replication(w, &s);
+	info_fabric(w, &s.fab);
+	info_placement(w, &s);
+	info_raftstats(w, &s);
 }
 
 static void on_log(void *ctx, const char *line)

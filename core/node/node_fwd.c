@@ -1,6 +1,8 @@
 /* node_fwd.c — a follower forwards client commands to the leader's RESP
  * port over one pipelined connection and relays the replies. */
+#include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,40 +35,12 @@
  * "-TRYAGAIN leader N unreachable" at once instead of a connect each.
  */
 
-#define FWD_OUT_MAX   (64u << 20) /* queued request bytes */
-#define FWD_DEPTH_MAX 32	  /* nesting of a reply */
+#define FWD_OUT_MAX (64u << 20) /* queued request bytes */
 
 static const char fwd_lost[] =
     "-TRYAGAIN lost the connection to the leader; the outcome is unknown\r\n";
 static const char fwd_unsent[] = "-TRYAGAIN could not reach the leader; the "
 				 "command was not executed\r\n";
-
-static int buf_put(struct node_fwd_buf *b, const void *p, size_t len)
-{
-	if (b->cap - b->len < len) {
-		size_t cap = b->cap ? b->cap : 16384;
-		char *nb;
-
-		while (cap - b->len < len) {
-			cap *= 2;
-		}
-		nb = fr_realloc(b->data, cap);
-		if (nb == NULL) {
-			return FR_NOMEM;
-		}
-		b->data = nb;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	return 0;
-}
-
-static void buf_consume(struct node_fwd_buf *b, size_t n)
-{
-	memmove(b->data, b->data + n, b->len - n);
-	b->len -= n;
-}
 
 static void set_events(struct node *n)
 {
@@ -110,6 +84,7 @@ static void fwd_shutdown(struct node *n, bool failed)
 	f->q_head = f->q_n = 0;
 	f->out.len = 0;
 	f->in.len = 0;
+	respc_reader_close(&f->rd);
 	f->queued_total = f->sent_total = 0;
 	f->leader = 0;
 	f->connecting = false;
@@ -125,8 +100,8 @@ void node__fwd_free(struct node *n)
 {
 	node__fwd_close(n);
 	fr_free(n->fwd.q);
-	fr_free(n->fwd.out.data);
-	fr_free(n->fwd.in.data);
+	respc_buf_free(&n->fwd.out);
+	respc_buf_free(&n->fwd.in);
 	memset(&n->fwd, 0, sizeof(n->fwd));
 	n->fwd.fd = -1;
 }
@@ -156,22 +131,34 @@ static int q_push(struct node_fwd *f, const struct resp_req *req, bool swallow,
 	return 0;
 }
 
-static int encode(struct node_fwd_buf *b, uint32_t argc,
+/* Append the request @argv (borrowed) to @b. */
+static int encode(struct respc_buf *b, uint32_t argc,
 		  const struct resp_arg *argv)
 {
-	char head[32];
-	int k = snprintf(head, sizeof(head), "*%u\r\n", argc);
-	int rv = buf_put(b, head, (size_t)k);
+	const char *ptrs[64];
+	size_t lens[64];
+	const char **p = ptrs;
+	size_t *l = lens;
+	int rv;
 
-	for (uint32_t i = 0; rv == 0 && i < argc; i++) {
-		k = snprintf(head, sizeof(head), "$%zu\r\n", argv[i].len);
-		rv = buf_put(b, head, (size_t)k);
-		if (rv == 0) {
-			rv = buf_put(b, argv[i].ptr, argv[i].len);
-		}
-		if (rv == 0) {
-			rv = buf_put(b, "\r\n", 2);
-		}
+	assert(argc >= 1 && argc <= INT_MAX);
+	if (argc > 64) {
+		p = fr_malloc(argc * sizeof(*p));
+		l = fr_malloc(argc * sizeof(*l));
+	}
+	if (p == NULL || l == NULL) {
+		rv = FR_NOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < argc; i++) {
+		p[i] = argv[i].ptr;
+		l[i] = argv[i].len;
+	}
+	rv = respc_encode(b, (int)argc, p, l);
+out:
+	if (p != ptrs) {
+		fr_free(p);
+		fr_free(l);
 	}
 	return rv;
 }
@@ -219,6 +206,10 @@ static int fwd_connect(struct node *n)
 	f->events = ev.events;
 	f->connecting = true;
 	f->leader = n->leader;
+	if (respc_reader_init(&f->rd, 0) != 0) {
+		fwd_shutdown(n, true);
+		return FR_NOMEM;
+	}
 	if (n->o.requirepass[0] != '\0') {
 		struct resp_arg a[2] = {
 		    {"AUTH", 4}, {n->o.requirepass, strlen(n->o.requirepass)}};
@@ -272,85 +263,40 @@ int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
 	return 0;
 }
 
-/* Length of one complete RESP value at @p (@len bytes): > 0, 0 when
- * incomplete, -1 when malformed. */
-static long value_len(const char *p, size_t len, int depth)
-{
-	const char *nl = memchr(p, '\n', len);
-	long long v;
-	long off;
-	char *end;
-
-	if (nl == NULL) {
-		return len > 65536 ? -1 : 0;
-	}
-	off = nl - p + 1;
-	if (depth > FWD_DEPTH_MAX || off < 3 || nl[-1] != '\r') {
-		return -1;
-	}
-	switch (p[0]) {
-	case '+':
-	case '-':
-	case ':':
-		return off;
-	case '$':
-		v = strtoll(p + 1, &end, 10);
-		if (end != nl - 1) {
-			return -1;
-		}
-		if (v < 0) {
-			return off;
-		}
-		if ((size_t)off + (size_t)v + 2 > len) {
-			return 0;
-		}
-		return off + (long)v + 2;
-	case '*':
-		v = strtoll(p + 1, &end, 10);
-		if (end != nl - 1) {
-			return -1;
-		}
-		for (long long i = 0; i < v; i++) {
-			long e =
-			    value_len(p + off, len - (size_t)off, depth + 1);
-
-			if (e <= 0) {
-				return e;
-			}
-			off += e;
-		}
-		return off;
-	default:
-		return -1;
-	}
-}
-
+/* Relay every complete reply in f->in to its request, in order; false
+ * when the leader sent garbage or a reply nobody asked for. */
 static bool relay(struct node *n)
 {
 	struct node_fwd *f = &n->fwd;
 	size_t off = 0;
+	bool ok = true;
 
-	while (off < f->in.len) {
-		long k = value_len(f->in.data + off, f->in.len - off, 0);
+	for (;;) {
+		struct respc_reply r;
+		size_t k;
+		int rv = respc_reader_next(&f->rd, &r, &k);
 
-		if (k < 0 || (k > 0 && f->q_head == f->q_n)) {
-			return false; /* garbage, or a reply nobody asked */
-		}
-		if (k == 0) {
+		if (rv == FR_AGAIN) {
 			break;
 		}
+		respc_reply_free(&r); /* only its length matters */
+		if (rv != 0 || f->q_head == f->q_n) {
+			ok = false;
+			break;
+		}
+		assert(k <= f->in.len - off);
 		if (!f->q[f->q_head].swallow) {
 			(void)resp_req_complete(&f->q[f->q_head].req,
-						f->in.data + off, (size_t)k);
+						f->in.data + off, k);
 		}
 		f->q_head++;
-		off += (size_t)k;
+		off += k;
 	}
 	if (f->q_head == f->q_n) {
 		f->q_head = f->q_n = 0;
 	}
-	buf_consume(&f->in, off);
-	return true;
+	respc_buf_consume(&f->in, off);
+	return ok;
 }
 
 void node__fwd_handle(struct node *n, uint32_t events)
@@ -374,7 +320,7 @@ void node__fwd_handle(struct node *n, uint32_t events)
 		if (k <= 0) {
 			goto fail;
 		}
-		buf_consume(&f->out, (size_t)k);
+		respc_buf_consume(&f->out, (size_t)k);
 		f->sent_total += (uint64_t)k;
 	}
 	for (;;) {
@@ -383,7 +329,8 @@ void node__fwd_handle(struct node *n, uint32_t events)
 		if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
 			break;
 		}
-		if (k <= 0 || buf_put(&f->in, tmp, (size_t)k) != 0) {
+		if (k <= 0 || respc_buf_put(&f->in, tmp, (size_t)k) != 0 ||
+		    respc_reader_feed(&f->rd, tmp, (size_t)k) != 0) {
 			goto fail;
 		}
 		if (!relay(n)) {

@@ -8,6 +8,7 @@
 #include "kvc.h"
 #include "node.h"
 #include "resp.h"
+#include "resp_client.h"
 #include "wal.h"
 
 /* A client waiting for an entry to be applied. */
@@ -70,13 +71,6 @@ struct node_counters {
 	struct node_hist persist;     /* wal_submit -> durable (fsync incl.) */
 };
 
-/* A growable byte buffer of the forwarding connection. */
-struct node_fwd_buf {
-	char *data; /* owned */
-	size_t len; /* bytes used */
-	size_t cap; /* bytes allocated */
-};
-
 /* A request forwarded to the leader, waiting for its reply. */
 struct node_fwd_req {
 	struct resp_req req; /* the client's handle */
@@ -87,20 +81,21 @@ struct node_fwd_req {
 
 /* The follower's connection to the leader's RESP port (node_fwd.c). */
 struct node_fwd {
-	int fd;			 /* socket, -1 = none */
-	raft_id leader;		 /* leader it goes to */
-	bool connecting;	 /* connect() in progress */
-	uint32_t events;	 /* epoll events registered */
-	struct node_fwd_buf out; /* encoded requests not yet sent */
-	struct node_fwd_buf in;	 /* replies not yet relayed */
-	struct node_fwd_req *q;	 /* requests in flight, in order */
-	size_t q_head;		 /* first waiting */
-	size_t q_n;		 /* one past the last */
-	size_t q_cap;		 /* allocated */
-	uint64_t queued_total;	 /* bytes ever queued on this connection */
-	uint64_t sent_total;	 /* bytes ever written to the socket */
-	raft_id failed_leader;	 /* leader we last failed to reach */
-	uint64_t fail_until_ns;	 /* do not retry it before this */
+	int fd;			/* socket, -1 = none */
+	raft_id leader;		/* leader it goes to */
+	bool connecting;	/* connect() in progress */
+	uint32_t events;	/* epoll events registered */
+	struct respc_buf out;	/* encoded requests not yet sent */
+	struct respc_buf in;	/* replies not yet relayed */
+	struct respc_reader rd; /* finds where each reply in `in` ends */
+	struct node_fwd_req *q; /* requests in flight, in order */
+	size_t q_head;		/* first waiting */
+	size_t q_n;		/* one past the last */
+	size_t q_cap;		/* allocated */
+	uint64_t queued_total;	/* bytes ever queued on this connection */
+	uint64_t sent_total;	/* bytes ever written to the socket */
+	raft_id failed_leader;	/* leader we last failed to reach */
+	uint64_t fail_until_ns; /* do not retry it before this */
 };
 
 /* epoll tag of the forwarding socket (node.c has the others). */

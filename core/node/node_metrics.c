@@ -15,6 +15,7 @@
 
 #include "heap.h"
 #include "node_int.h"
+#include "node_status.h"
 
 /* Upper bounds of the latency buckets, in seconds. */
 static const double bounds[NODE_HIST_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001,
@@ -131,94 +132,110 @@ static void metric(struct out *o, const char *name, const char *type,
 	    type, name, v);
 }
 
-static void render(struct node *n, struct out *o)
+static void render_raft(struct out *o, const struct node_status *s)
 {
-	struct raft_status st;
-	struct fab_info fi;
-	struct wal_stats ws;
+	const struct raft_status *st = &s->raft;
+	const struct node_counters *c = &s->c;
 
-	raft_status_get(n->raft, &st);
-	memset(&fi, 0, sizeof(fi));
-	if (n->fab != NULL) {
-		fab_info_get(n->fab, &fi);
-	}
-	wal_stats_get(n->wal, &ws);
-	metric(o, "fabraft_term", "gauge", "Current Raft term.", st.term);
+	metric(o, "fabraft_term", "gauge", "Current Raft term.", st->term);
 	metric(o, "fabraft_is_leader", "gauge", "1 on the leader.",
-	       st.role == RAFT_LEADER);
+	       st->role == RAFT_LEADER);
 	metric(o, "fabraft_leader_id", "gauge", "Known leader, 0 = none.",
-	       st.leader);
+	       st->leader);
 	metric(o, "fabraft_leader_changes_total", "counter",
-	       "Times the known leader changed.", n->c.leader_changes);
-	metric(o, "fabraft_commit_index", "gauge", "Commit index.", st.commit);
+	       "Times the known leader changed.", c->leader_changes);
+	metric(o, "fabraft_commit_index", "gauge", "Commit index.", st->commit);
 	metric(o, "fabraft_last_applied", "gauge", "Last applied index.",
-	       st.applied);
+	       st->applied);
 	metric(o, "fabraft_apply_lag", "gauge",
-	       "Committed entries not yet applied.", st.commit - st.applied);
+	       "Committed entries not yet applied.", st->commit - st->applied);
 	metric(o, "fabraft_reads_total", "counter",
 	       "Linearizable reads served by ReadIndex or the lease.",
-	       n->c.reads_index);
+	       c->reads_index);
 	metric(o, "fabraft_snapshot_index", "gauge",
-	       "Index of the latest snapshot, 0 = none.", st.snapshot_index);
+	       "Index of the latest snapshot, 0 = none.", st->snapshot_index);
 	metric(o, "fabraft_snapshots_total", "counter", "Snapshots taken.",
-	       n->c.snapshots);
+	       c->snapshots);
 	metric(o, "fabraft_snapshots_installed_total", "counter",
 	       "Snapshots received from a leader and installed.",
-	       n->c.snapshots_installed);
+	       c->snapshots_installed);
 	metric(o, "fabraft_voters", "gauge", "Voters in the configuration.",
-	       st.n_voters);
+	       st->n_voters);
 	metric(o, "fabraft_proposals_total", "counter", "Entries proposed.",
-	       n->c.proposals);
+	       c->proposals);
 	metric(o, "fabraft_propose_batches_total", "counter",
-	       "Proposal batches.", n->c.propose_batches);
+	       "Proposal batches.", c->propose_batches);
 	hist(o, "fabraft_commit_latency_seconds",
-	     "Write proposal to apply on the leader.", &n->c.commit);
+	     "Write proposal to apply on the leader.", &c->commit);
 	hist(o, "fabraft_wal_persist_seconds",
 	     "Log batch submitted -> durable (queueing + write + fdatasync).",
-	     &n->c.persist);
+	     &c->persist);
 	hist(o, "fabraft_hardstate_fsync_seconds",
-	     "Synchronous term/vote save (includes fsync).", &n->c.hs_fsync);
+	     "Synchronous term/vote save (includes fsync).", &c->hs_fsync);
+}
+
+static void render_wal(struct out *o, const struct wal_stats *ws)
+{
 	metric(o, "fabraft_wal_batches_total", "counter",
-	       "Log batches written (one fdatasync each).", ws.batches);
+	       "Log batches written (one fdatasync each).", ws->batches);
 	metric(o, "fabraft_wal_fsyncs_total", "counter", "Log fsyncs.",
-	       ws.fsyncs);
+	       ws->fsyncs);
 	metric(o, "fabraft_wal_bytes_total", "counter", "Log record bytes.",
-	       ws.bytes);
+	       ws->bytes);
 	put(o,
 	    "# HELP fabraft_wal_io_seconds_total Time the log spent in the "
 	    "pwrite and fdatasync calls of its batches.\n"
 	    "# TYPE fabraft_wal_io_seconds_total counter\n"
 	    "fabraft_wal_io_seconds_total %.6f\n",
-	    (double)ws.io_ns / 1e9);
+	    (double)ws->io_ns / 1e9);
+}
+
+/* The provider label is the fabric's name for it: "" in a one-node
+ * cluster, which has no transport (INFO says "none" there). */
+static void render_fabric(struct out *o, const struct fab_info *fi)
+{
 	put(o, "# HELP fabraft_replicated_bytes_total Bytes sent to peers.\n"
 	       "# TYPE fabraft_replicated_bytes_total counter\n");
 	put(o,
 	    "fabraft_replicated_bytes_total{provider=\"%s\",path=\"msg\"} "
 	    "%" PRIu64 "\n",
-	    fi.provider, fi.msg_sent_bytes);
+	    fi->provider, fi->msg_sent_bytes);
 	put(o,
 	    "fabraft_replicated_bytes_total{provider=\"%s\",path=\"rma\"} "
 	    "%" PRIu64 "\n",
-	    fi.provider, fi.rma_sent_bytes);
+	    fi->provider, fi->rma_sent_bytes);
 	put(o, "# HELP fabraft_replicated_batches_total Frames or ring "
 	       "batches sent to peers.\n"
 	       "# TYPE fabraft_replicated_batches_total counter\n");
 	put(o,
 	    "fabraft_replicated_batches_total{provider=\"%s\",path=\"msg\"} "
 	    "%" PRIu64 "\n",
-	    fi.provider, fi.msg_sent);
+	    fi->provider, fi->msg_sent);
 	put(o,
 	    "fabraft_replicated_batches_total{provider=\"%s\",path=\"rma\"} "
 	    "%" PRIu64 "\n",
-	    fi.provider, fi.rma_sent);
+	    fi->provider, fi->rma_sent);
 	metric(o, "fabraft_peers_up", "gauge", "Peers handshaken.",
-	       fi.peers_up);
+	       fi->peers_up);
 	metric(o, "fabraft_fabric_auth_rejects_total", "counter",
-	       "Peer handshakes refused.", fi.rejects_auth);
+	       "Peer handshakes refused.", fi->rejects_auth);
+}
+
+/* The page, rendered from one status snapshot (node_status.h).  Scrapes
+ * come every few seconds: the snapshot skips the state digest, which walks
+ * the whole state and is not on the page. */
+static void render(struct node *n, struct out *o)
+{
+	struct node_status s;
+
+	node__status_get(n, false, &s);
+	render_raft(o, &s);
+	render_wal(o, &s.wal);
+	render_fabric(o, &s.fab);
 	metric(o, "fabraft_client_redirects_total", "counter",
-	       "-MOVED/-TRYAGAIN answers.", n->c.redirects);
+	       "-MOVED/-TRYAGAIN answers.", s.c.redirects);
 	metric(o, "fabraft_client_forwarded_total", "counter",
-	       "Requests forwarded to the leader.", n->c.forwarded);
+	       "Requests forwarded to the leader.", s.c.forwarded);
 }
 
 /* Answer one scrape.  The request is read with a short wait (a scraper

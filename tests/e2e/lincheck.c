@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "fabraft_resp.h"
+#include "resp_client.h"
 
 /*
  * Design notes
@@ -461,7 +461,7 @@ static void *client_main(void *arg)
 {
 	struct client *c = arg;
 	struct run *r = c->run;
-	struct rc_conn cn = {.fd = -1};
+	struct respc_conn cn = {.fd = -1};
 	uint64_t seq = 0;
 	uint64_t last_seen[64] = {0};
 	int node = c->id % r->n_addrs;
@@ -473,11 +473,12 @@ static void *client_main(void *arg)
 		char v2[24];
 		const char *argv[5] = {NULL};
 		int argc;
-		struct rc_reply rep;
+		struct respc_reply rep;
 		uint64_t dice = rnd(c) % 10;
 
-		if (cn.fd < 0 && rc_connect(&cn, r->addrs[node], 2000) != 0) {
-			rc_close(&cn);
+		if (cn.fd < 0 &&
+		    respc_connect(&cn, r->addrs[node], 2000) != 0) {
+			respc_close(&cn);
 			node = (node + 1) % r->n_addrs;
 			struct timespec ts = {0, 50000000};
 			nanosleep(&ts, NULL);
@@ -511,9 +512,9 @@ static void *client_main(void *arg)
 			argc = 5;
 		}
 		o.t_call = now_ns();
-		if (rc_command(&cn, &rep, argc, argv) != 0) {
+		if (respc_command(&cn, &rep, argc, argv) != 0) {
 			/* No answer: the command may or may not have run. */
-			rc_close(&cn);
+			respc_close(&cn);
 			node = (node + 1) % r->n_addrs;
 			if (o.type != OP_R) {
 				o.status = ST_UNKNOWN;
@@ -546,7 +547,7 @@ static void *client_main(void *arg)
 			if (strncmp(rep.str, "MOVED", 5) == 0 ||
 			    strstr(rep.str, "unreachable") != NULL ||
 			    strstr(rep.str, "no leader") != NULL) {
-				rc_close(&cn);
+				respc_close(&cn);
 				node = (node + 1) % r->n_addrs;
 			}
 		} else if (o.type == OP_R) {
@@ -563,9 +564,9 @@ static void *client_main(void *arg)
 			}
 			record(r, &o);
 		}
-		rc_reply_free(&rep);
+		respc_reply_free(&rep);
 	}
-	rc_close(&cn);
+	respc_close(&cn);
 	return NULL;
 }
 

@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "fabraft_resp.h"
 #include "heap.h"
 #include "node.h"
+#include "resp_client.h"
 
 static char tmpdir[64];
 
@@ -69,18 +69,19 @@ static void *run_thread(void *arg)
 
 /* Send a command until it is not -TRYAGAIN (the election takes 100-200 ms);
  * returns the reply (caller frees). */
-static struct rc_reply cmd(struct rc_conn *c, int argc, const char *const *argv)
+static struct respc_reply cmd(struct respc_conn *c, int argc,
+			      const char *const *argv)
 {
-	struct rc_reply r;
+	struct respc_reply r;
 
 	for (int i = 0; i < 300; i++) {
 		struct timespec ts = {0, 10000000};
 
-		assert_int_equal(rc_command(c, &r, argc, argv), 0);
+		assert_int_equal(respc_command(c, &r, argc, argv), 0);
 		if (!(r.type == '-' && strncmp(r.str, "TRYAGAIN", 8) == 0)) {
 			return r;
 		}
-		rc_reply_free(&r);
+		respc_reply_free(&r);
 		nanosleep(&ts, NULL);
 	}
 	fail_msg("no leader after 3 s");
@@ -88,13 +89,13 @@ static struct rc_reply cmd(struct rc_conn *c, int argc, const char *const *argv)
 }
 
 /* Open, run in a thread, do @fn against it, SIGTERM, join, close. */
-static void with_node(void (*fn)(struct rc_conn *c))
+static void with_node(void (*fn)(struct respc_conn *c))
 {
 	struct node_options o;
 	struct runner r = {0};
 	char errmsg[FR_ERRMSG_SIZE];
 	char addr[32];
-	struct rc_conn c;
+	struct respc_conn c;
 	pthread_t th;
 
 	options(&o, 1);
@@ -103,49 +104,49 @@ static void with_node(void (*fn)(struct rc_conn *c))
 	 * mask, so the signal reaches only the node's signalfd. */
 	assert_int_equal(pthread_create(&th, NULL, run_thread, &r), 0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", node_client_port(r.n));
-	assert_int_equal(rc_connect(&c, addr, 3000), 0);
+	assert_int_equal(respc_connect(&c, addr, 3000), 0);
 	fn(&c);
-	rc_close(&c);
+	respc_close(&c);
 	assert_int_equal(kill(getpid(), SIGTERM), 0);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(r.rv, 0);
 	node_close(r.n);
 }
 
-static void serve(struct rc_conn *c)
+static void serve(struct respc_conn *c)
 {
 	const char *set[] = {"SET", "k", "v"};
 	const char *get[] = {"GET", "k"};
 	const char *bad[] = {"NOSUCH"};
 	const char *info[] = {"INFO", "replication"};
-	struct rc_reply r;
+	struct respc_reply r;
 
 	r = cmd(c, 3, set);
 	assert_int_equal(r.type, '+');
-	rc_reply_free(&r);
+	respc_reply_free(&r);
 	r = cmd(c, 2, get);
 	assert_int_equal(r.type, '$');
 	assert_string_equal(r.str, "v");
-	rc_reply_free(&r);
+	respc_reply_free(&r);
 	r = cmd(c, 1, bad);
 	assert_int_equal(r.type, '-');
 	assert_non_null(strstr(r.str, "unknown command"));
-	rc_reply_free(&r);
+	respc_reply_free(&r);
 	r = cmd(c, 2, info);
 	assert_int_equal(r.type, '$');
 	assert_non_null(strstr(r.str, "role:leader"));
 	assert_non_null(strstr(r.str, "node_id:1"));
-	rc_reply_free(&r);
+	respc_reply_free(&r);
 }
 
-static void recovered(struct rc_conn *c)
+static void recovered(struct respc_conn *c)
 {
 	const char *get[] = {"GET", "k"};
-	struct rc_reply r = cmd(c, 2, get);
+	struct respc_reply r = cmd(c, 2, get);
 
 	assert_int_equal(r.type, '$');
 	assert_string_equal(r.str, "v");
-	rc_reply_free(&r);
+	respc_reply_free(&r);
 }
 
 static void test_serves_and_recovers(void **state)

@@ -16,6 +16,7 @@
 #include "fab.h"
 #include "fab_ep.h"
 #include "fab_test.h"
+#include "opt.h"
 
 /*
  * For each provider and size the parent starts two child processes on
@@ -732,20 +733,61 @@ static void pin_role(int role)
 	}
 }
 
-static void usage(void)
+/* The suite's flags (the --child form is internal: see below). */
+static int parse_flags(int argc, char **argv, const char **provs,
+		       const char **sizes, unsigned *iters, unsigned *repeat,
+		       bool *help)
 {
-	printf("usage: fabraft-bench fabric [--providers tcp,shm,sockets] "
-	       "[--iters N] [--repeat R] [--sizes 64,1024,16384,65536]\n"
-	       "Round-trip percentiles (us) of one APPEND of SIZE bytes and "
-	       "throughput with %d in flight,\nthrough fabraft (msg and rma "
-	       "paths) and bare libfabric (raw-msg, raw-rma, fi_pingpong),\n"
-	       "two processes on 127.0.0.1.  sockets runs iters/10.  Each row "
-	       "is R rounds (default 3)\nof fab and raw runs back to back; "
-	       "medians are printed.\nEnvironment: FAB_BENCH_SPIN=1 both "
-	       "ends busy-poll, never yield (one CPU per child);\n"
-	       "FAB_BENCH_PIN=1 one CPU per child, yields kept;\n"
-	       "FAB_BENCH_NO_TPUT=1 skip the throughput phase.\n",
-	       WINDOW);
+	char about[600];
+	const struct opt opts[] = {
+	    {.name = "providers",
+	     .type = OPT_STRING,
+	     .dst = provs,
+	     .arg = "LIST",
+	     .def = "tcp,shm,sockets",
+	     .help = "libfabric providers to measure"},
+	    {.name = "iters",
+	     .type = OPT_UINT,
+	     .dst = iters,
+	     .max = UINT32_MAX,
+	     .def = "2000",
+	     .help = "round trips per run, at least 10 (sockets: N/10)"},
+	    {.name = "repeat",
+	     .type = OPT_UINT,
+	     .dst = repeat,
+	     .max = UINT32_MAX,
+	     .arg = "R",
+	     .def = "3",
+	     .help = "rounds per row, clamped to 1..15"},
+	    {.name = "sizes",
+	     .type = OPT_STRING,
+	     .dst = sizes,
+	     .arg = "LIST",
+	     .def = "64,1024,16384,65536",
+	     .help = "APPEND payload bytes"},
+	};
+	const struct opt_cmd cmd = {
+	    .prog = "fabraft-bench fabric",
+	    .usage = "fabraft-bench fabric [--providers tcp,shm,sockets] "
+		     "[--iters N] [--repeat R] [--sizes 64,1024,16384,65536]",
+	    .about = about,
+	    .epilog = "Environment: FAB_BENCH_SPIN=1 both ends busy-poll, "
+		      "never yield (one CPU per child);\nFAB_BENCH_PIN=1 one "
+		      "CPU per child, yields kept;\nFAB_BENCH_NO_TPUT=1 skip "
+		      "the throughput phase.\n",
+	    .opts = opts,
+	    .n_opts = OPT_COUNT(opts),
+	};
+
+	snprintf(about, sizeof(about),
+		 "Round-trip percentiles (us) of one APPEND of SIZE bytes and "
+		 "throughput with %d in flight,\nthrough fabraft (msg and rma "
+		 "paths) and bare libfabric (raw-msg, raw-rma, fi_pingpong),\n"
+		 "two processes on 127.0.0.1.  sockets runs iters/10.  Each "
+		 "row is R rounds (default 3)\nof fab and raw runs back to "
+		 "back; medians are printed.",
+		 WINDOW);
+	return opt_parse(&cmd, argc, argv, help);
 }
 
 int bench_fabric_main(int argc, char **argv)
@@ -756,6 +798,7 @@ int bench_fabric_main(int argc, char **argv)
 	unsigned repeat = 3;
 	char list[128];
 	char pbuf[128];
+	bool help;
 
 	if (argc >= 9 && strcmp(argv[1], "--child") == 0) {
 		const char *mode = argv[2];
@@ -778,23 +821,12 @@ int bench_fabric_main(int argc, char **argv)
 		return child_raw(argv[3], strcmp(mode, "raw-rma") == 0, size,
 				 it, role, p1, p2);
 	}
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0) {
-			usage();
-			return 0;
-		} else if (strcmp(argv[i], "--providers") == 0 &&
-			   i + 1 < argc) {
-			provs = argv[++i];
-		} else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
-			repeat = (unsigned)atoi(argv[++i]);
-		} else if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc) {
-			iters = (unsigned)atoi(argv[++i]);
-		} else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
-			sizes = argv[++i];
-		} else {
-			usage();
-			return 2;
-		}
+	if (parse_flags(argc, argv, &provs, &sizes, &iters, &repeat, &help) !=
+	    0) {
+		return 2;
+	}
+	if (help) {
+		return 0;
 	}
 	if (iters < 10) {
 		iters = 10;

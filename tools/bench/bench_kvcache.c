@@ -11,6 +11,7 @@
 
 #include "heap.h"
 #include "kvc.h"
+#include "opt.h"
 
 /*
  * Layout of the synthetic state: blocks are numbered 0..n-1 and grouped in
@@ -72,7 +73,7 @@ static void *c_malloc(void *d, size_t n)
 /* --hugepages: the big tables (>= 2 MiB) on 2 MiB-aligned memory marked
  * MADV_HUGEPAGE, as a daemon could do through fr_heap_set(); fewer TLB
  * misses on random table probes. */
-static int use_huge;
+static bool use_huge;
 #define HUGE_BYTES (2u << 20)
 
 static void *c_calloc(void *d, size_t n, size_t size)
@@ -255,7 +256,7 @@ static void encode_puts(struct batch *b, const char *hex, uint64_t first,
 /* --scatter: the fill puts one block per entry, in a shuffled order, so a
  * chain's blocks sit at unrelated indices (as after much churn) and
  * lookups cannot find a chain's next block beside the previous one. */
-static int use_scatter;
+static bool use_scatter;
 
 static void encode_puts_shuffled(struct batch *b, const char *hex, uint64_t n)
 {
@@ -461,39 +462,6 @@ static void bench_lookup_touch(struct kvc *k, const char *hex, uint64_t blocks,
 	batch_free(&b);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: fabraft-bench kvcache [--blocks N] [--ops N]\n"
-		"  --blocks N  blocks resident (default 1048576, multiple of "
-		"64)\n"
-		"  --ops N     operations per measurement (default 1000000 "
-		"PUTs,\n"
-		"              N/5 lookups)\n"
-		"  --hugepages put tables of 2 MiB or more on transparent huge "
-		"pages\n"
-		"  --scatter   fill with one block per PUT in a shuffled order "
-		"(a chain's\n"
-		"              blocks not adjacent: lookups use the table for "
-		"each)\n"
-		"Measures, single-threaded: KVC.PUT applies/s with N blocks "
-		"resident,\n64-block KVC.LOOKUP latency, heap bytes per block "
-		"with one location,\nsnapshot save + restore time of the whole "
-		"state.\n");
-}
-
-static uint64_t arg_u64(const char *s)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v == 0) {
-		fprintf(stderr, "bench kvcache: bad number '%s'\n", s);
-		exit(2);
-	}
-	return v;
-}
-
 static struct kvc *open_filled(const char *hex, uint64_t blocks, uint64_t cap,
 			       double *put_s)
 {
@@ -569,23 +537,48 @@ int bench_kvcache_main(int argc, char **argv)
 {
 	uint64_t blocks = 1u << 20;
 	uint64_t ops = 1000000;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--blocks") == 0 && i + 1 < argc) {
-			blocks = arg_u64(argv[++i]);
-		} else if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc) {
-			ops = arg_u64(argv[++i]);
-		} else if (strcmp(argv[i], "--hugepages") == 0) {
-			use_huge = 1;
-		} else if (strcmp(argv[i], "--scatter") == 0) {
-			use_scatter = 1;
-		} else {
-			usage(stderr);
-			return 2;
-		}
+	bool help;
+	const struct opt opts[] = {
+	    {.name = "blocks",
+	     .type = OPT_U64,
+	     .dst = &blocks,
+	     .min = 1,
+	     .max = 1u << 27,
+	     .def = "1048576",
+	     .help = "blocks resident, rounded up to a multiple of 64"},
+	    {.name = "ops",
+	     .type = OPT_U64,
+	     .dst = &ops,
+	     .min = 1,
+	     .max = 1u << 27,
+	     .def = "1000000",
+	     .help = "operations per measurement: N PUTs, N/5 lookups"},
+	    {.name = "hugepages",
+	     .type = OPT_FLAG,
+	     .dst = &use_huge,
+	     .help = "put tables of 2 MiB or more on transparent huge pages"},
+	    {.name = "scatter",
+	     .type = OPT_FLAG,
+	     .dst = &use_scatter,
+	     .help = "fill with one block per PUT in a shuffled order (a "
+		     "chain's blocks not adjacent: lookups use the table for "
+		     "each)"},
+	};
+	const struct opt_cmd cmd = {
+	    .prog = "fabraft-bench kvcache",
+	    .usage = "fabraft-bench kvcache [--blocks N] [--ops N] [options]",
+	    .epilog = "Measures, single-threaded: KVC.PUT applies/s with N "
+		      "blocks resident,\n64-block KVC.LOOKUP latency, heap "
+		      "bytes per block with one location,\nsnapshot save + "
+		      "restore time of the whole state.\n",
+	    .opts = opts,
+	    .n_opts = OPT_COUNT(opts),
+	};
+	if (opt_parse(&cmd, argc, argv, &help) != 0) {
+		return 2;
+	}
+	if (help) {
+		return 0;
 	}
 	blocks = (blocks + CHAIN - 1) / CHAIN * CHAIN;
 	if (blocks + ops > (1u << 27)) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "heap.h"
+#include "opt.h"
 #include "wal.h"
 
 int bench_wal_main(int argc, char **argv);
@@ -505,63 +506,111 @@ static void *spin_main(void *arg)
 	return NULL;
 }
 
-static int parse_list(const char *s, uint32_t *v, uint32_t *n)
-{
-	*n = 0;
-	while (*s != '\0' && *n < MAX_LIST) {
-		char *end;
-		unsigned long x = strtoul(s, &end, 10);
-		if (end == s || x == 0 || x > RAFT_MAX_ENTRY_BYTES) {
-			return 1;
-		}
-		v[(*n)++] = (uint32_t)x;
-		s = *end == ',' ? end + 1 : end;
-	}
-	return *n == 0;
-}
+/* --mode: bit 0 threads, bit 1 async. */
+static const struct opt_choice modes[] = {
+    {"threads", 1}, {"async", 2}, {"both", 3}, {NULL, 0}};
+static const struct opt_choice io_modes[] = {{"auto", WAL_DIRECT_AUTO},
+					     {"direct", WAL_DIRECT_ON},
+					     {"buffered", WAL_DIRECT_OFF},
+					     {NULL, 0}};
 
-static void usage(FILE *f)
+static int parse_args(int argc, char **argv, struct bench_opts *bo, bool *help)
 {
-	fprintf(
-	    f,
-	    "usage: fabraft-bench wal [options]\n"
-	    "  --dir DIR          where to create the scratch directory "
-	    "fabraft-bench-wal.<pid> (default .;"
-	    " removed after)\n"
-	    "  --seconds S        per measurement (default 2)\n"
-	    "  --sizes LIST       entry bytes (default 64,1024,16384)\n"
-	    "  --appenders LIST   concurrent appenders (default 1,16,256)\n"
-	    "  --io auto|direct|buffered   log I/O mode (default auto)\n"
-	    "  --batch-wait-us N  writer batch wait (default 0)\n"
-	    "  --mode threads|async|both   appenders as threads blocked in "
-	    "wal_append, or\n"
-	    "                     as logical appenders of one thread using "
-	    "wal_submit and\n"
-	    "                     the event fd (default both)\n"
-	    "  --no-same-work     skip the raw loop with the log's own "
-	    "batch sizes\n"
-	    "  --spin             keep one CPU busy during all measurements "
-	    "(VMs: idle vCPUs\n"
-	    "                     wake up late for I/O completions)\n"
-	    "  --no-zero-fill     the log makes segments with fallocate only "
-	    "(no zero-filled\n"
-	    "                     spares); the same-work raw loop then "
-	    "appends into\n"
-	    "                     fallocated space too\n"
-	    "  --zero-fill-batch-max N\n"
-	    "                     the log zero-fills a spare only while its "
-	    "batches average\n"
-	    "                     under N bytes (default 65536; 0 = always)\n"
-	    "  --raw-zeroed       the 1-fsync/entry raw loop appends into "
-	    "zero-filled blocks\n"
-	    "                     (default: fallocated, like a naive log)\n"
-	    "Prints a markdown table: the log against a raw pwrite+fdatasync "
-	    "loop\n(one fdatasync per entry, same entry size), measured in "
-	    "the same run.\n");
-}
+	int mode = 3;
+	const struct opt opts[] = {
+	    {.name = "dir",
+	     .type = OPT_STRING,
+	     .dst = &bo->dir,
+	     .arg = "DIR",
+	     .def = ".",
+	     .help = "where to create the scratch directory "
+		     "fabraft-bench-wal.<pid> (removed after)"},
+	    {.name = "seconds",
+	     .type = OPT_DOUBLE,
+	     .dst = &bo->seconds,
+	     .dmin = 0,
+	     .min_open = true,
+	     .dmax = 600,
+	     .arg = "S",
+	     .def = "2",
+	     .help = "per measurement"},
+	    {.name = "sizes",
+	     .type = OPT_LIST,
+	     .dst = bo->sizes,
+	     .size = MAX_LIST,
+	     .count = &bo->n_sizes,
+	     .min = 1,
+	     .max = RAFT_MAX_ENTRY_BYTES,
+	     .def = "64,1024,16384",
+	     .help = "entry bytes"},
+	    {.name = "appenders",
+	     .type = OPT_LIST,
+	     .dst = bo->appenders,
+	     .size = MAX_LIST,
+	     .count = &bo->n_appenders,
+	     .min = 1,
+	     .max = 4096,
+	     .def = "1,16,256",
+	     .help = "concurrent appenders"},
+	    {.name = "io",
+	     .type = OPT_ENUM,
+	     .dst = &bo->direct_io,
+	     .choices = io_modes,
+	     .def = "auto",
+	     .help = "log I/O mode"},
+	    {.name = "batch-wait-us",
+	     .type = OPT_UINT,
+	     .dst = &bo->batch_wait_us,
+	     .max = 1000000,
+	     .def = "0",
+	     .help = "writer batch wait"},
+	    {.name = "mode",
+	     .type = OPT_ENUM,
+	     .dst = &mode,
+	     .choices = modes,
+	     .def = "both",
+	     .help = "appenders as threads blocked in wal_append, or as "
+		     "logical appenders of one thread using wal_submit and "
+		     "the event fd"},
+	    {.name = "no-same-work",
+	     .type = OPT_NOFLAG,
+	     .dst = &bo->same_bytes,
+	     .help = "skip the raw loop with the log's own batch sizes"},
+	    {.name = "spin",
+	     .type = OPT_FLAG,
+	     .dst = &bo->spin,
+	     .help = "keep one CPU busy during all measurements (VMs: idle "
+		     "vCPUs wake up late for I/O completions)"},
+	    {.name = "no-zero-fill",
+	     .type = OPT_NOFLAG,
+	     .dst = &bo->zero_fill,
+	     .help = "the log makes segments with fallocate only (no "
+		     "zero-filled spares); the same-work raw loop then "
+		     "appends into fallocated space too"},
+	    {.name = "zero-fill-batch-max",
+	     .type = OPT_UINT,
+	     .dst = &bo->zero_fill_max,
+	     .max = UINT32_MAX,
+	     .def = "65536",
+	     .help = "the log zero-fills a spare only while its batches "
+		     "average under N bytes (0 = always)"},
+	    {.name = "raw-zeroed",
+	     .type = OPT_FLAG,
+	     .dst = &bo->raw_zeroed,
+	     .help = "the 1-fsync/entry raw loop appends into zero-filled "
+		     "blocks (default: fallocated, like a naive log)"},
+	};
+	const struct opt_cmd cmd = {
+	    .prog = "fabraft-bench wal",
+	    .usage = "fabraft-bench wal [options]",
+	    .epilog = "Prints a markdown table: the log against a raw "
+		      "pwrite+fdatasync loop\n(one fdatasync per entry, same "
+		      "entry size), measured in the same run.\n",
+	    .opts = opts,
+	    .n_opts = OPT_COUNT(opts),
+	};
+	int rv;
 
-static int parse_args(int argc, char **argv, struct bench_opts *bo)
-{
 	*bo = (struct bench_opts){.dir = ".",
 				  .seconds = 2,
 				  .sizes = {64, 1024, 16384},
@@ -569,76 +618,12 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 				  .appenders = {1, 16, 256},
 				  .n_appenders = 3,
 				  .same_bytes = true,
-				  .threads = true,
-				  .async = true,
 				  .zero_fill = true,
 				  .zero_fill_max = WAL_ZERO_FILL_BATCH_MAX};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			exit(0);
-		} else if (strcmp(a, "--no-same-work") == 0) {
-			bo->same_bytes = false;
-			continue;
-		} else if (strcmp(a, "--spin") == 0) {
-			bo->spin = true;
-			continue;
-		} else if (strcmp(a, "--no-zero-fill") == 0) {
-			bo->zero_fill = false;
-			continue;
-		} else if (strcmp(a, "--raw-zeroed") == 0) {
-			bo->raw_zeroed = true;
-			continue;
-		} else if (v == NULL) {
-			usage(stderr);
-			return 1;
-		}
-		i++;
-		if (strcmp(a, "--dir") == 0) {
-			bo->dir = v;
-		} else if (strcmp(a, "--seconds") == 0) {
-			bo->seconds = atof(v);
-		} else if (strcmp(a, "--sizes") == 0) {
-			if (parse_list(v, bo->sizes, &bo->n_sizes) != 0) {
-				return 1;
-			}
-		} else if (strcmp(a, "--appenders") == 0) {
-			if (parse_list(v, bo->appenders, &bo->n_appenders) ||
-			    bo->appenders[0] > 4096) {
-				return 1;
-			}
-		} else if (strcmp(a, "--io") == 0) {
-			bo->direct_io = strcmp(v, "direct") == 0 ? WAL_DIRECT_ON
-					: strcmp(v, "buffered") == 0
-					    ? WAL_DIRECT_OFF
-					    : WAL_DIRECT_AUTO;
-		} else if (strcmp(a, "--mode") == 0) {
-			bo->threads = strcmp(v, "async") != 0;
-			bo->async = strcmp(v, "threads") != 0;
-			if (!bo->threads && !bo->async) {
-				return 1;
-			}
-			if (strcmp(v, "both") != 0 &&
-			    strcmp(v, "threads") != 0 &&
-			    strcmp(v, "async") != 0) {
-				return 1;
-			}
-		} else if (strcmp(a, "--zero-fill-batch-max") == 0) {
-			char *end;
-			unsigned long m = strtoul(v, &end, 10);
-			if (*end != '\0' || end == v || m > UINT32_MAX) {
-				return 1;
-			}
-			bo->zero_fill_max = (uint32_t)m;
-		} else if (strcmp(a, "--batch-wait-us") == 0) {
-			bo->batch_wait_us = (uint32_t)atoi(v);
-		} else {
-			usage(stderr);
-			return 1;
-		}
-	}
-	return bo->seconds > 0 && bo->seconds <= 600 ? 0 : 1;
+	rv = opt_parse(&cmd, argc, argv, help);
+	bo->threads = (mode & 1) != 0;
+	bo->async = (mode & 2) != 0;
+	return rv;
 }
 
 /*
@@ -733,9 +718,12 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n,
 int bench_wal_main(int argc, char **argv)
 {
 	struct bench_opts bo;
-	if (parse_args(argc, argv, &bo) != 0) {
-		usage(stderr);
+	bool help;
+	if (parse_args(argc, argv, &bo, &help) != 0) {
 		return 2;
+	}
+	if (help) {
+		return 0;
 	}
 	/* Work in a fresh directory of our own: it is removed at the end. */
 	static char work[600];

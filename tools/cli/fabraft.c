@@ -7,6 +7,7 @@
 
 #include "fab_topo.h"
 #include "fabraft_cli.h"
+#include "opt.h"
 
 static const char usage[] =
     "usage: fabraft [-a HOST:PORT | --dir DIR] [-p PASSWORD] COMMAND ...\n"
@@ -66,8 +67,8 @@ static int status(struct target *t)
 		up[i] = info != NULL;
 		for (int k = 0; k < 8; k++) {
 			if (info != NULL) {
-				rc_info_field(info, keys[k], f[i][k],
-					      sizeof(f[i][k]));
+				respc_info_field(info, keys[k], f[i][k],
+						 sizeof(f[i][k]));
 			} else {
 				snprintf(f[i][k], sizeof(f[i][k]), "-");
 			}
@@ -75,7 +76,7 @@ static int status(struct target *t)
 		if (info != NULL && strtoull(f[i][3], NULL, 10) > max_commit) {
 			max_commit = strtoull(f[i][3], NULL, 10);
 		}
-		free(info);
+		fr_free(info);
 	}
 	printf("%-5s %-16s %-9s %6s %9s %9s %6s %-12s %-4s %s\n", hdr[0],
 	       hdr[1], hdr[2], hdr[3], hdr[4], hdr[5], hdr[6], hdr[7], hdr[8],
@@ -99,17 +100,17 @@ static int status(struct target *t)
 
 static int send_cmd(struct target *t, int argc, const char *const *argv)
 {
-	struct rc_reply r;
+	struct respc_reply r;
 
 	if (cl_route(t->addrs, t->n, argc, argv, &r, 5000) != 0) {
 		fprintf(stderr, "fabraft: no answer from %s%s\n", t->addrs[0],
 			t->n > 1 ? " or the other nodes" : "");
 		return 1;
 	}
-	rc_reply_print(&r, 0);
+	respc_reply_print(&r, 0);
 	int rv = r.type == '-' ? 1 : 0;
 
-	rc_reply_free(&r);
+	respc_reply_free(&r);
 	return rv;
 }
 
@@ -134,14 +135,14 @@ static int member(struct target *t, int argc, char **argv)
 			return rv;
 		}
 		/* -TRYAGAIN while it catches up: retried for up to 60 s. */
-		struct rc_reply r;
+		struct respc_reply r;
 		if (cl_route(t->addrs, t->n, 3, b, &r, 60000) != 0) {
 			fprintf(stderr, "fabraft: no answer to PROMOTE\n");
 			return 1;
 		}
-		rc_reply_print(&r, 0);
+		respc_reply_print(&r, 0);
 		rv = r.type == '-' ? 1 : 0;
-		rc_reply_free(&r);
+		respc_reply_free(&r);
 		return rv;
 	}
 	fprintf(stderr, "fabraft: member list | add ID | remove ID\n");
@@ -173,7 +174,72 @@ static int cluster(int argc, char **argv)
 				  .client_base = 6379,
 				  .raft_base = 7001,
 				  .fsync = true};
+	const struct opt opts[] = {
+	    {.name = "nodes",
+	     .type = OPT_INT,
+	     .dst = &o.nodes,
+	     .min = 1,
+	     .max = CL_NODES_MAX,
+	     .def = "3",
+	     .help = "local daemons"},
+	    {.name = "dir",
+	     .type = OPT_STRING,
+	     .dst = &o.dir,
+	     .arg = "DIR",
+	     .help = "the cluster's directory (required)"},
+	    {.name = "provider",
+	     .type = OPT_STRING,
+	     .dst = &o.provider,
+	     .arg = "P",
+	     .def = "tcp",
+	     .help = "fabraftd --provider"},
+	    {.name = "client-port",
+	     .type = OPT_INT,
+	     .dst = &o.client_base,
+	     .min = 1,
+	     .max = 65535,
+	     .arg = "B",
+	     .def = "6379",
+	     .help = "client ports B, B+1, ..."},
+	    {.name = "raft-port",
+	     .type = OPT_INT,
+	     .dst = &o.raft_base,
+	     .min = 1,
+	     .max = 65535,
+	     .arg = "R",
+	     .def = "7001",
+	     .help = "raft ports R, R+1, ..."},
+	    {.name = "fsync",
+	     .type = OPT_BOOL,
+	     .dst = &o.fsync,
+	     .def = "on",
+	     .help = "fabraftd --fsync"},
+	    /* fabraftd checks it. */
+	    {.name = "read-mode",
+	     .type = OPT_STRING,
+	     .dst = &o.read_mode,
+	     .arg = "index|lease|log|stale",
+	     .help = "fabraftd --read-mode"},
+	    {.name = "voters",
+	     .type = OPT_INT,
+	     .dst = &o.voters,
+	     .max = CL_NODES_MAX,
+	     .arg = "K",
+	     .def = "all",
+	     .help = "nodes K+1..N start outside the cluster, to be added "
+		     "with member add"},
+	};
+	const struct opt_cmd cmd = {
+	    .prog = "fabraft cluster",
+	    .usage = "fabraft cluster start|stop --dir DIR [options]",
+	    .about = "start: N local daemons in the background (on an "
+		     "existing DIR, start\nit again); stop: SIGTERM every "
+		     "node of DIR (SIGKILL after 5 s).",
+	    .opts = opts,
+	    .n_opts = OPT_COUNT(opts),
+	};
 	bool start;
+	bool help;
 	struct cl c;
 
 	if (argc < 1 ||
@@ -182,35 +248,11 @@ static int cluster(int argc, char **argv)
 		return 2;
 	}
 	start = strcmp(argv[0], "start") == 0;
-	for (int i = 1; i < argc; i++) {
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (v == NULL) {
-			fprintf(stderr, "fabraft: %s needs a value\n", argv[i]);
-			return 2;
-		}
-		if (strcmp(argv[i], "--nodes") == 0) {
-			o.nodes = atoi(v);
-		} else if (strcmp(argv[i], "--dir") == 0) {
-			o.dir = v;
-		} else if (strcmp(argv[i], "--provider") == 0) {
-			o.provider = v;
-		} else if (strcmp(argv[i], "--client-port") == 0) {
-			o.client_base = atoi(v);
-		} else if (strcmp(argv[i], "--raft-port") == 0) {
-			o.raft_base = atoi(v);
-		} else if (strcmp(argv[i], "--fsync") == 0) {
-			o.fsync = strcmp(v, "off") != 0;
-		} else if (strcmp(argv[i], "--read-mode") == 0) {
-			o.read_mode = v; /* fabraftd checks it */
-		} else if (strcmp(argv[i], "--voters") == 0) {
-			o.voters = atoi(v);
-		} else {
-			fprintf(stderr, "fabraft: unknown option %s\n",
-				argv[i]);
-			return 2;
-		}
-		i++;
+	if (opt_parse(&cmd, argc, argv, &help) != 0) {
+		return 2;
+	}
+	if (help) {
+		return 0;
 	}
 	if (o.dir == NULL || o.nodes < 1 || o.nodes > CL_NODES_MAX ||
 	    o.client_base < 1 || o.client_base + o.nodes > 65535 ||

@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "fabraft_resp.h"
+#include "heap.h"
+#include "resp_client.h"
 
 #define CL_NODES_MAX 9
 
@@ -43,18 +44,19 @@ int cl_stop(const struct cl *c);
 /** Wait until some node says it leads; its index, or -1 on timeout.  Skips
  * node @skip (-1: none). */
 int cl_leader(const struct cl *c, int timeout_ms, int skip);
-/** INFO of @addr into a malloc'd string (NULL on failure). */
+/** INFO of @addr into a string to fr_free (NULL on failure). */
 char *cl_info(const char *addr, int timeout_ms);
 /** Run a command against the cluster addresses @addrs (n of them),
  * following -MOVED and retrying -TRYAGAIN / dead nodes for up to
  * @timeout_ms.  The final reply is in @r.  0 or -1 (no reply at all). */
 int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
-	     struct rc_reply *r, int timeout_ms);
+	     struct respc_reply *r, int timeout_ms);
 /** Password sent with AUTH on every connection ("" = none): from -p or
  * the requirepass line of a cluster's node configs. */
 extern char cl_password[128];
-/** rc_connect() and, with cl_password set, AUTH.  0 or -1 (c->err). */
-int cl_connect(struct rc_conn *c, const char *addr, int timeout_ms);
+/** respc_connect() and, with cl_password set, respc_auth().  0 or an FR_*
+ * code (c->err says why). */
+int cl_connect(struct respc_conn *c, const char *addr, int timeout_ms);
 /** Milliseconds of CLOCK_MONOTONIC. */
 uint64_t cl_now_ms(void);
 

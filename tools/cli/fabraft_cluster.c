@@ -17,24 +17,13 @@
 
 char cl_password[128];
 
-int cl_connect(struct rc_conn *c, const char *addr, int timeout_ms)
+int cl_connect(struct respc_conn *c, const char *addr, int timeout_ms)
 {
-	const char *argv[] = {"AUTH", cl_password};
-	struct rc_reply r;
-	int rv;
+	int rv = respc_connect(c, addr, timeout_ms);
 
-	if (rc_connect(c, addr, timeout_ms) != 0) {
-		return -1;
+	if (rv == 0 && cl_password[0] != '\0') {
+		rv = respc_auth(c, cl_password);
 	}
-	if (cl_password[0] == '\0') {
-		return 0;
-	}
-	rv = rc_command(c, &r, 2, argv);
-	if (rv == 0 && r.type == '-') {
-		snprintf(c->err, sizeof(c->err), "AUTH: %s", r.str);
-		rv = -1;
-	}
-	rc_reply_free(&r);
 	return rv;
 }
 
@@ -358,9 +347,9 @@ int cl_start(const struct cl_start_opts *o, struct cl *c)
 			char lid[16] = "";
 
 			if (info != NULL) {
-				rc_info_field(info, "leader_id", lid,
-					      sizeof(lid));
-				free(info);
+				respc_info_field(info, "leader_id", lid,
+						 sizeof(lid));
+				fr_free(info);
 			}
 			know += lid[0] != '\0' && strcmp(lid, "0") != 0;
 		}
@@ -422,7 +411,7 @@ int cl_stop(const struct cl *c)
 
 char *cl_info(const char *addr, int timeout_ms)
 {
-	return rc_info(addr, timeout_ms, cl_connect);
+	return respc_info(addr, timeout_ms, cl_connect);
 }
 
 int cl_leader(const struct cl *c, int timeout_ms, int skip)
@@ -441,8 +430,8 @@ int cl_leader(const struct cl *c, int timeout_ms, int skip)
 			if (info == NULL) {
 				continue;
 			}
-			rc_info_field(info, "role", role, sizeof(role));
-			free(info);
+			respc_info_field(info, "role", role, sizeof(role));
+			fr_free(info);
 			if (strcmp(role, "leader") == 0) {
 				return i;
 			}
@@ -453,7 +442,7 @@ int cl_leader(const struct cl *c, int timeout_ms, int skip)
 }
 
 int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
-	     struct rc_reply *r, int timeout_ms)
+	     struct respc_reply *r, int timeout_ms)
 {
 	uint64_t t0 = cl_now_ms();
 	char addr[80];
@@ -463,11 +452,11 @@ int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
 	memset(r, 0, sizeof(*r));
 	snprintf(addr, sizeof(addr), "%s", addrs[0]);
 	for (;;) {
-		struct rc_conn cn;
+		struct respc_conn cn;
 		bool retry = true;
 
 		if (cl_connect(&cn, addr, 1000) == 0 &&
-		    rc_command(&cn, r, argc, argv) == 0) {
+		    respc_command(&cn, r, argc, argv) == 0) {
 			got = 0;
 			retry = false;
 			if (r->type == '-' &&
@@ -475,8 +464,8 @@ int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
 				const char *a = strrchr(r->str, ' ');
 
 				snprintf(addr, sizeof(addr), "%s", a + 1);
-				rc_reply_free(r);
-				rc_close(&cn);
+				respc_reply_free(r);
+				respc_close(&cn);
 				continue;
 			}
 			if (r->type == '-' &&
@@ -484,11 +473,11 @@ int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
 				retry = true;
 			}
 		}
-		rc_close(&cn);
+		respc_close(&cn);
 		if (!retry || cl_now_ms() - t0 > (uint64_t)timeout_ms) {
 			return got;
 		}
-		rc_reply_free(r);
+		respc_reply_free(r);
 		got = -1;
 		next = (next + 1) % n;
 		snprintf(addr, sizeof(addr), "%s", addrs[next]);

@@ -17,7 +17,7 @@
 
 struct demo {
 	struct cl c;		/* the cluster */
-	struct rc_conn conn;	/* connection to the current leader */
+	struct respc_conn conn; /* connection to the current leader */
 	int cur;		/* node index of conn, -1 = none */
 	int killed;		/* node index SIGKILLed, -1 = none */
 	int chains;		/* chains to put */
@@ -67,7 +67,7 @@ static void sleep_ms(int ms)
 /* Send one command to the leader, reconnecting, following redirects and
  * retrying for up to 10 s.  Returns 0 with @r filled, -1 without. */
 static int op(struct demo *d, int argc, const char *const *argv,
-	      struct rc_reply *r)
+	      struct respc_reply *r)
 {
 	uint64_t t0 = cl_now_ms();
 
@@ -76,20 +76,20 @@ static int op(struct demo *d, int argc, const char *const *argv,
 			d->cur = cl_leader(&d->c, 3000, d->killed);
 			if (d->cur < 0 ||
 			    cl_connect(&d->conn, d->c.client[d->cur], 2000)) {
-				rc_close(&d->conn);
+				respc_close(&d->conn);
 				d->cur = -1;
 				continue;
 			}
 		}
-		if (rc_command(&d->conn, r, argc, argv) == 0 &&
+		if (respc_command(&d->conn, r, argc, argv) == 0 &&
 		    !(r->type == '-' &&
 		      (strncmp(r->str, "MOVED", 5) == 0 ||
 		       strncmp(r->str, "TRYAGAIN", 8) == 0))) {
 			d->ops++;
 			return 0;
 		}
-		rc_reply_free(r);
-		rc_close(&d->conn);
+		respc_reply_free(r);
+		respc_close(&d->conn);
 		d->cur = -1;
 		d->retries++;
 		sleep_ms(20);
@@ -99,7 +99,7 @@ static int op(struct demo *d, int argc, const char *const *argv,
 
 static bool op_ok(struct demo *d, int argc, const char *const *argv)
 {
-	struct rc_reply r;
+	struct respc_reply r;
 	bool ok;
 
 	if (op(d, argc, argv, &r) != 0) {
@@ -110,7 +110,7 @@ static bool op_ok(struct demo *d, int argc, const char *const *argv)
 	if (!ok) {
 		d->errors++;
 	}
-	rc_reply_free(&r);
+	respc_reply_free(&r);
 	return ok;
 }
 
@@ -166,7 +166,7 @@ static int lookup(struct demo *d, int c)
 {
 	char h[64][33];
 	const char *argv[2 + 64];
-	struct rc_reply r;
+	struct respc_reply r;
 	int n = 0;
 	int found;
 
@@ -180,7 +180,7 @@ static int lookup(struct demo *d, int c)
 		return -1;
 	}
 	found = r.type == '*' && r.n != SIZE_MAX ? (int)r.n : -1;
-	rc_reply_free(&r);
+	respc_reply_free(&r);
 	d->lookups++;
 	d->lookup_blocks += found > 0 ? (uint64_t)found : 0;
 	return found;
@@ -228,7 +228,7 @@ static void kill_leader(struct demo *d)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	d->killed = leader;
-	rc_close(&d->conn);
+	respc_close(&d->conn);
 	d->cur = -1;
 	leader = cl_leader(&d->c, 10000, d->killed);
 	d->t_elect_ms = cl_now_ms();
@@ -239,8 +239,9 @@ static void kill_leader(struct demo *d)
 	d->new_leader = d->c.id[leader];
 	info = cl_info(d->c.client[leader], 500);
 	if (info != NULL) {
-		rc_info_field(info, "term", d->new_term, sizeof(d->new_term));
-		free(info);
+		respc_info_field(info, "term", d->new_term,
+				 sizeof(d->new_term));
+		fr_free(info);
 	}
 	printf("  >>> node %d elected leader in term %s, %" PRIu64
 	       " ms after the kill\n",
@@ -287,7 +288,7 @@ static void verify(struct demo *d, int *acked, int *lost)
 			char k[32];
 			char v[32];
 			const char *argv[] = {"GET", k};
-			struct rc_reply r;
+			struct respc_reply r;
 
 			(*acked)++;
 			snprintf(k, sizeof(k), "demo:%d", c);
@@ -296,7 +297,7 @@ static void verify(struct demo *d, int *acked, int *lost)
 			    r.len == SIZE_MAX || strcmp(r.str, v) != 0) {
 				(*lost)++;
 			}
-			rc_reply_free(&r);
+			respc_reply_free(&r);
 		}
 	}
 }
@@ -325,11 +326,12 @@ static bool catch_up(struct demo *d)
 
 			digest[i][0] = applied[i][0] = '\0';
 			if (info != NULL) {
-				rc_info_field(info, "kvc_digest", digest[i],
-					      sizeof(digest[i]));
-				rc_info_field(info, "last_applied", applied[i],
-					      sizeof(applied[i]));
-				free(info);
+				respc_info_field(info, "kvc_digest", digest[i],
+						 sizeof(digest[i]));
+				respc_info_field(info, "last_applied",
+						 applied[i],
+						 sizeof(applied[i]));
+				fr_free(info);
 			}
 			same = same && digest[i][0] != '\0' &&
 			       strcmp(digest[i], digest[0]) == 0 &&
@@ -444,7 +446,7 @@ int fabraft_demo_main(int argc, char **argv)
 	same = catch_up(&d);
 	d.ops = ops;
 	summary(&d, acked, lost, same, secs);
-	rc_close(&d.conn);
+	respc_close(&d.conn);
 	printf("\n");
 	cl_stop(&d.c);
 	printf("cluster stopped; logs and data in %s\n", d.c.dir);

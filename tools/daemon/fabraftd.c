@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "node.h"
+#include "opt.h"
 
 /* Exit codes (docs/operations.md). */
 enum {
@@ -17,56 +18,6 @@ enum {
 	EXIT_USAGE = 2,	  /* bad flag or config */
 	EXIT_STARTUP = 3, /* could not start: data dir, provider, address */
 };
-
-static const char usage[] =
-    "usage: fabraftd --id N --peers ID=HOST:PORT,... [options]\n"
-    "Raft over libfabric for KV-cache placement metadata; RESP clients.\n"
-    "\n"
-    "  --id N                 this node's id (1..255)\n"
-    "  --peers LIST           1=HOST:PORT,2=HOST:PORT,... raft addresses,\n"
-    "                         this node included\n"
-    "  --initial-voters LIST  1,2,3: the first configuration's voters;\n"
-    "                         the other peers join later with\n"
-    "                         `fabraft member add ID` (default: all)\n"
-    "  --client HOST:PORT     RESP listener (default 127.0.0.1:6378+id)\n"
-    "  --client-peers LIST    1=HOST:PORT,... client addresses of the\n"
-    "                         others, for -MOVED (default: peer host and\n"
-    "                         port 6378+id)\n"
-    "  --data-dir DIR         log and metadata (default ./fabraft-<id>)\n"
-    "  --provider P           auto|verbs|tcp|net|shm|sockets (auto)\n"
-    "  --rma on|off|auto      AppendEntries by RMA write (auto)\n"
-    "  --fsync on|off         off is NOT durable; tests only (on)\n"
-    "  --wal-segment-bytes N  log segment size (67108864)\n"
-    "  --cluster-id N         64-bit id shared by the cluster (1)\n"
-    "  --secret-file FILE     peer HMAC key, 1..64 bytes (a built-in\n"
-    "                         default with a warning when absent)\n"
-    "  --read-mode MODE       index: linearizable reads by ReadIndex,\n"
-    "                         one heartbeat round, no log write;\n"
-    "                         lease: no round while the leader lease\n"
-    "                         holds (assumes bounded clock drift);\n"
-    "                         log: through the log (a marker entry);\n"
-    "                         stale: local reads on any node (index)\n"
-    "  --forward on|off       followers forward commands to the leader;\n"
-    "                         off: they answer -MOVED (on)\n"
-    "  --requirepass PW       clients must AUTH\n"
-    "  --max-request-bytes N  largest client request (67108864)\n"
-    "  --max-clients N        concurrent client connections (10000)\n"
-    "  --tick-ms N            Raft tick (10); election 10-20 ticks\n"
-    "  --election-ticks N     base election timeout in ticks (10)\n"
-    "  --snapshot-entries N   snapshot the state machine and compact the\n"
-    "                         log every N applied entries, 0 = never\n"
-    "                         (100000)\n"
-    "  --snapshot-trailing N  entries kept behind a snapshot for slow\n"
-    "                         followers (1024)\n"
-    "  --request-timeout-ms N client waits at most this long (5000)\n"
-    "  --metrics HOST:PORT    Prometheus text on http://HOST:PORT/metrics\n"
-    "  --cpu-pin auto|off|LIST pin the loop thread (auto)\n"
-    "  --log-level error|warn|info|debug (info)\n"
-    "  --config FILE          'name = value' lines, same names as the\n"
-    "                         flags; flags given later override\n"
-    "  --help                 this text\n"
-    "Exit: 0 clean shutdown on SIGTERM/SIGINT, 1 fatal runtime error,\n"
-    "2 bad flags or config, 3 cannot start (data dir, provider, address).\n";
 
 static const char default_secret[] = "fabraft-default-insecure-secret";
 
@@ -217,28 +168,18 @@ static bool add_client_peer(struct flags *f, uint64_t id, const char *addr)
 	return true;
 }
 
-static int on_off(const char *v, bool *out)
+/* --secret-file: the key is the file's bytes, trailing newlines cut. */
+static int read_secret(const struct opt *opt, const char *path, char *why,
+		       size_t why_cap)
 {
-	if (strcmp(v, "on") == 0) {
-		*out = true;
-	} else if (strcmp(v, "off") == 0) {
-		*out = false;
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
-static int read_secret(struct flags *f, const char *path)
-{
+	struct flags *f = opt->dst;
 	char buf[128];
 	ssize_t k;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		fprintf(stderr, "fabraftd: --secret-file %s: %s\n", path,
-			strerror(errno));
-		return EXIT_USAGE;
+		snprintf(why, why_cap, "%s: %s", path, strerror(errno));
+		return -1;
 	}
 	k = read(fd, buf, sizeof(buf));
 	close(fd);
@@ -246,244 +187,276 @@ static int read_secret(struct flags *f, const char *path)
 		k--;
 	}
 	if (k <= 0 || k > 64) {
-		return fail("--secret-file %s: want 1..64 bytes%s", path, "");
+		snprintf(why, why_cap, "%s: want 1..64 bytes", path);
+		return -1;
 	}
 	memcpy(f->o.secret, buf, (size_t)k);
 	f->o.secret_len = (size_t)k;
-	f->have_secret = true;
 	return 0;
 }
 
-static int set_u32(const char *name, const char *v, uint64_t lo, uint64_t hi,
-		   uint32_t *out)
+/* --peers: "ID=HOST:PORT,..." replaces the list. */
+static int set_peers(const struct opt *opt, const char *v, char *why,
+		     size_t why_cap)
 {
-	uint64_t x;
+	struct flags *f = opt->dst;
 
-	if (!parse_u64(v, lo, hi, &x)) {
-		return fail("--%s: bad value '%s'", name, v);
-	}
-	*out = (uint32_t)x;
-	return 0;
+	f->o.n_peers = 0;
+	return parse_list(v, f, add_peer) ? 0 : -1;
 }
 
-static int copy_str(const char *name, const char *v, char *dst, size_t cap)
+static int set_voters(const struct opt *opt, const char *v, char *why,
+		      size_t why_cap)
 {
-	if (strlen(v) >= cap || v[0] == '\0') {
-		return fail("--%s: empty or too long: '%s'", name, v);
+	return parse_voters(opt->dst, v) ? 0 : -1;
+}
+
+/* --client, --metrics: "HOST:PORT" (port 0: any) into char[opt->size]. */
+static int set_hostport(const struct opt *opt, const char *v, char *why,
+			size_t why_cap)
+{
+	char host[64];
+	uint16_t port;
+
+	if (!split_hostport(v, host, sizeof(host), &port, true) ||
+	    strlen(v) >= opt->size) {
+		return -1;
 	}
-	snprintf(dst, cap, "%s", v);
+	memcpy(opt->dst, v, strlen(v) + 1);
 	return 0;
 }
 
-static int config_file(struct flags *f, const char *path);
+static const struct opt_choice providers[] = {
+    {"auto", 0}, {"verbs", 0},	 {"tcp", 0}, {"net", 0},
+    {"shm", 0},	 {"sockets", 0}, {NULL, 0},
+};
+static const struct opt_choice rma_modes[] = {
+    {"on", 1}, {"off", 0}, {"auto", -1}, {NULL, 0}};
+static const struct opt_choice read_modes[] = {
+    {"index", NODE_READ_INDEX}, {"linearizable", NODE_READ_INDEX},
+    {"lease", NODE_READ_LEASE}, {"log", NODE_READ_LOG},
+    {"stale", NODE_READ_STALE}, {NULL, 0},
+};
+static const struct opt_choice log_levels[] = {
+    {"error", NODE_LOG_ERROR},
+    {"warn", NODE_LOG_WARN},
+    {"info", NODE_LOG_INFO},
+    {"debug", NODE_LOG_DEBUG},
+    {NULL, 0},
+};
 
-/* Apply one option (flag or config line).  Returns 0 or an exit code. */
-static int apply(struct flags *f, const char *name, const char *v)
+static int finish(struct flags *f);
+
+/* Flags and config lines, both through this table (opt.h). */
+static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 {
 	struct node_options *o = &f->o;
-	uint64_t x;
-	bool b;
+	const struct opt opts[] = {
+	    {.name = "id",
+	     .type = OPT_UINT,
+	     .dst = &o->id,
+	     .min = 1,
+	     .max = RAFT_ID_MAX,
+	     .help = "this node's id, 1..255"},
+	    {.name = "peers",
+	     .type = OPT_CALL,
+	     .dst = f,
+	     .fn = set_peers,
+	     .want = "ID=HOST:PORT,... with unique ids 1..255",
+	     .arg = "LIST",
+	     .help = "1=HOST:PORT,2=HOST:PORT,... raft addresses, this node "
+		     "included"},
+	    {.name = "initial-voters",
+	     .type = OPT_CALL,
+	     .dst = f,
+	     .fn = set_voters,
+	     .want = "ID,ID,... (unique ids 1..255)",
+	     .arg = "LIST",
+	     .def = "all",
+	     .help = "1,2,3: the first configuration's voters; the other "
+		     "peers join later with `fabraft member add ID`"},
+	    {.name = "client",
+	     .type = OPT_CALL,
+	     .dst = o->client,
+	     .size = sizeof(o->client),
+	     .fn = set_hostport,
+	     .want = "HOST:PORT",
+	     .seen = &f->have_client,
+	     .arg = "HOST:PORT",
+	     .def = "127.0.0.1:6378+id",
+	     .help = "RESP listener"},
+	    {.name = "client-peers",
+	     .type = OPT_STRING,
+	     .dst = f->peers_client,
+	     .size = sizeof(f->peers_client),
+	     .arg = "LIST",
+	     .def = "peer host and port 6378+id",
+	     .help = "1=HOST:PORT,... client addresses of the others, for "
+		     "-MOVED"},
+	    {.name = "data-dir",
+	     .type = OPT_STRING,
+	     .dst = o->data_dir,
+	     .size = sizeof(o->data_dir),
+	     .seen = &f->have_data_dir,
+	     .arg = "DIR",
+	     .def = "./fabraft-<id>",
+	     .help = "log and metadata"},
+	    {.name = "provider",
+	     .type = OPT_ENUM,
+	     .dst = o->provider,
+	     .size = sizeof(o->provider),
+	     .choices = providers,
+	     .arg = "P",
+	     .def = "auto",
+	     .help = "auto|verbs|tcp|net|shm|sockets"},
+	    {.name = "rma",
+	     .type = OPT_ENUM,
+	     .dst = &o->rma,
+	     .choices = rma_modes,
+	     .arg = "on|off|auto",
+	     .def = "auto",
+	     .help = "AppendEntries by RMA write"},
+	    {.name = "fsync",
+	     .type = OPT_BOOL,
+	     .dst = &o->fsync,
+	     .def = "on",
+	     .help = "off is NOT durable; tests only"},
+	    {.name = "wal-segment-bytes",
+	     .type = OPT_U64,
+	     .dst = &o->segment_bytes,
+	     .min = 1u << 20,
+	     .max = 1ull << 40,
+	     .def = "67108864",
+	     .help = "log segment size, 1 MiB..1 TiB"},
+	    {.name = "cluster-id",
+	     .type = OPT_U64,
+	     .dst = &o->cluster_id,
+	     .min = 1,
+	     .max = UINT64_MAX,
+	     .def = "1",
+	     .help = "64-bit id shared by the cluster"},
+	    {.name = "secret-file",
+	     .type = OPT_CALL,
+	     .dst = f,
+	     .fn = read_secret,
+	     .want = "a file of 1..64 bytes",
+	     .seen = &f->have_secret,
+	     .arg = "FILE",
+	     .help = "peer HMAC key, 1..64 bytes (a built-in default with a "
+		     "warning when absent)"},
+	    {.name = "read-mode",
+	     .type = OPT_ENUM,
+	     .dst = &o->read_mode,
+	     .choices = read_modes,
+	     .arg = "MODE",
+	     .def = "index",
+	     .help = "index: linearizable reads by ReadIndex, one heartbeat "
+		     "round, no log write;\nlease: no round while the leader "
+		     "lease holds (assumes bounded clock drift);\nlog: "
+		     "through the log (a marker entry);\nstale: local reads "
+		     "on any node"},
+	    {.name = "forward",
+	     .type = OPT_BOOL,
+	     .dst = &o->forward,
+	     .def = "on",
+	     .help = "followers forward commands to the leader; off: they "
+		     "answer -MOVED"},
+	    {.name = "requirepass",
+	     .type = OPT_STRING,
+	     .dst = o->requirepass,
+	     .size = sizeof(o->requirepass),
+	     .arg = "PW",
+	     .help = "clients must AUTH"},
+	    {.name = "max-request-bytes",
+	     .type = OPT_U64,
+	     .dst = &o->request_bytes_max,
+	     .min = 1024,
+	     .max = 1u << 30,
+	     .def = "67108864",
+	     .help = "largest client request"},
+	    {.name = "max-clients",
+	     .type = OPT_UINT,
+	     .dst = &o->clients_max,
+	     .min = 1,
+	     .max = 1000000,
+	     .def = "10000",
+	     .help = "concurrent client connections"},
+	    {.name = "tick-ms",
+	     .type = OPT_UINT,
+	     .dst = &o->tick_ms,
+	     .min = 1,
+	     .max = 1000,
+	     .def = "10",
+	     .help = "Raft tick; election 10-20 ticks"},
+	    {.name = "election-ticks",
+	     .type = OPT_UINT,
+	     .dst = &o->election_ticks,
+	     .min = 3,
+	     .max = 10000,
+	     .def = "10",
+	     .help = "base election timeout in ticks"},
+	    {.name = "snapshot-entries",
+	     .type = OPT_UINT,
+	     .dst = &o->snapshot_entries,
+	     .max = 1u << 30,
+	     .def = "100000",
+	     .help = "snapshot the state machine and compact the log every "
+		     "N applied entries, 0 = never"},
+	    {.name = "snapshot-trailing",
+	     .type = OPT_UINT,
+	     .dst = &o->snapshot_trailing,
+	     .max = 1u << 30,
+	     .def = "1024",
+	     .help = "entries kept behind a snapshot for slow followers"},
+	    {.name = "request-timeout-ms",
+	     .type = OPT_UINT,
+	     .dst = &o->request_timeout_ms,
+	     .min = 10,
+	     .max = 3600000,
+	     .def = "5000",
+	     .help = "client waits at most this long"},
+	    {.name = "metrics",
+	     .type = OPT_CALL,
+	     .dst = o->metrics,
+	     .size = sizeof(o->metrics),
+	     .fn = set_hostport,
+	     .want = "HOST:PORT",
+	     .arg = "HOST:PORT",
+	     .help = "Prometheus text on http://HOST:PORT/metrics"},
+	    {.name = "cpu-pin",
+	     .type = OPT_STRING,
+	     .dst = o->cpu_pin,
+	     .size = sizeof(o->cpu_pin),
+	     .arg = "auto|off|LIST",
+	     .def = "auto",
+	     .help = "pin the loop thread"},
+	    {.name = "log-level",
+	     .type = OPT_ENUM,
+	     .dst = &o->log_level,
+	     .choices = log_levels,
+	     .def = "info",
+	     .help = "log verbosity"},
+	    {.name = "config",
+	     .type = OPT_CONFIG,
+	     .help = "'name = value' lines, same names as the flags; flags "
+		     "given later override"},
+	};
+	const struct opt_cmd cmd = {
+	    .prog = "fabraftd",
+	    .usage = "fabraftd --id N --peers ID=HOST:PORT,... [options]",
+	    .about = "Raft over libfabric for KV-cache placement metadata; "
+		     "RESP clients.",
+	    .epilog = "Exit: 0 clean shutdown on SIGTERM/SIGINT, 1 fatal "
+		      "runtime error,\n2 bad flags or config, 3 cannot start "
+		      "(data dir, provider, address).\n",
+	    .opts = opts,
+	    .n_opts = OPT_COUNT(opts),
+	};
 
-	if (strcmp(name, "id") == 0) {
-		if (!parse_u64(v, 1, RAFT_ID_MAX, &x)) {
-			return fail("--id: want 1..255, got '%s'%s", v, "");
-		}
-		o->id = (raft_id)x;
-	} else if (strcmp(name, "peers") == 0) {
-		o->n_peers = 0;
-		if (!parse_list(v, f, add_peer)) {
-			return fail("--peers: want ID=HOST:PORT,... with "
-				    "unique ids 1..255, got '%s'%s",
-				    v, "");
-		}
-	} else if (strcmp(name, "initial-voters") == 0) {
-		if (!parse_voters(f, v)) {
-			return fail("--initial-voters: want ID,ID,... (unique "
-				    "ids 1..255), got '%s'%s",
-				    v, "");
-		}
-	} else if (strcmp(name, "client-peers") == 0) {
-		if (strlen(v) >= sizeof(f->peers_client)) {
-			return fail("--client-peers: too long%s%s", "", "");
-		}
-		snprintf(f->peers_client, sizeof(f->peers_client), "%s", v);
-	} else if (strcmp(name, "client") == 0) {
-		char host[64];
-		uint16_t port;
-
-		if (!split_hostport(v, host, sizeof(host), &port, true)) {
-			return fail("--client: want HOST:PORT, got '%s'%s", v,
-				    "");
-		}
-		f->have_client = true;
-		return copy_str(name, v, o->client, sizeof(o->client));
-	} else if (strcmp(name, "data-dir") == 0) {
-		f->have_data_dir = true;
-		return copy_str(name, v, o->data_dir, sizeof(o->data_dir));
-	} else if (strcmp(name, "provider") == 0) {
-		static const char *ok[] = {"auto", "verbs", "tcp",
-					   "net",  "shm",   "sockets"};
-		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-			if (strcmp(v, ok[i]) == 0) {
-				return copy_str(name, v, o->provider,
-						sizeof(o->provider));
-			}
-		}
-		return fail("--provider: want auto|verbs|tcp|net|shm|sockets, "
-			    "got '%s'%s",
-			    v, "");
-	} else if (strcmp(name, "rma") == 0) {
-		if (strcmp(v, "auto") == 0) {
-			o->rma = -1;
-		} else if (on_off(v, &b) == 0) {
-			o->rma = b ? 1 : 0;
-		} else {
-			return fail("--rma: want on|off|auto, got '%s'%s", v,
-				    "");
-		}
-	} else if (strcmp(name, "fsync") == 0) {
-		if (on_off(v, &o->fsync) != 0) {
-			return fail("--fsync: want on|off, got '%s'%s", v, "");
-		}
-	} else if (strcmp(name, "wal-segment-bytes") == 0) {
-		if (!parse_u64(v, 1u << 20, 1ull << 40, &o->segment_bytes)) {
-			return fail("--wal-segment-bytes: want 1 MiB..1 TiB, "
-				    "got '%s'",
-				    v);
-		}
-	} else if (strcmp(name, "cluster-id") == 0) {
-		if (!parse_u64(v, 1, UINT64_MAX, &o->cluster_id)) {
-			return fail("--cluster-id: want 1..2^64-1, got '%s'%s",
-				    v, "");
-		}
-	} else if (strcmp(name, "secret-file") == 0) {
-		return read_secret(f, v);
-	} else if (strcmp(name, "read-mode") == 0) {
-		if (strcmp(v, "index") == 0 || strcmp(v, "linearizable") == 0) {
-			o->read_mode = NODE_READ_INDEX;
-		} else if (strcmp(v, "lease") == 0) {
-			o->read_mode = NODE_READ_LEASE;
-		} else if (strcmp(v, "log") == 0) {
-			o->read_mode = NODE_READ_LOG;
-		} else if (strcmp(v, "stale") == 0) {
-			o->read_mode = NODE_READ_STALE;
-		} else {
-			return fail("--read-mode: want index|lease|log|stale, "
-				    "got '%s'%s",
-				    v, "");
-		}
-	} else if (strcmp(name, "forward") == 0) {
-		if (on_off(v, &o->forward) != 0) {
-			return fail("--forward: want on|off, got '%s'", v);
-		}
-	} else if (strcmp(name, "requirepass") == 0) {
-		return copy_str(name, v, o->requirepass,
-				sizeof(o->requirepass));
-	} else if (strcmp(name, "max-request-bytes") == 0) {
-		if (!parse_u64(v, 1024, 1ull << 30, &o->request_bytes_max)) {
-			return fail("--max-request-bytes: want 1024..2^30, got "
-				    "'%s'%s",
-				    v, "");
-		}
-	} else if (strcmp(name, "max-clients") == 0) {
-		return set_u32(name, v, 1, 1000000, &o->clients_max);
-	} else if (strcmp(name, "tick-ms") == 0) {
-		return set_u32(name, v, 1, 1000, &o->tick_ms);
-	} else if (strcmp(name, "election-ticks") == 0) {
-		return set_u32(name, v, 3, 10000, &o->election_ticks);
-	} else if (strcmp(name, "snapshot-entries") == 0) {
-		return set_u32(name, v, 0, 1u << 30, &o->snapshot_entries);
-	} else if (strcmp(name, "snapshot-trailing") == 0) {
-		return set_u32(name, v, 0, 1u << 30, &o->snapshot_trailing);
-	} else if (strcmp(name, "request-timeout-ms") == 0) {
-		return set_u32(name, v, 10, 3600000, &o->request_timeout_ms);
-	} else if (strcmp(name, "metrics") == 0) {
-		char host[64];
-		uint16_t port;
-
-		if (!split_hostport(v, host, sizeof(host), &port, true)) {
-			return fail("--metrics: want HOST:PORT, got '%s'%s", v,
-				    "");
-		}
-		return copy_str(name, v, o->metrics, sizeof(o->metrics));
-	} else if (strcmp(name, "cpu-pin") == 0) {
-		return copy_str(name, v, o->cpu_pin, sizeof(o->cpu_pin));
-	} else if (strcmp(name, "log-level") == 0) {
-		static const char *lv[] = {"error", "warn", "info", "debug"};
-		for (int i = 0; i < 4; i++) {
-			if (strcmp(v, lv[i]) == 0) {
-				o->log_level = i + 1;
-				return 0;
-			}
-		}
-		return fail("--log-level: want error|warn|info|debug, got "
-			    "'%s'%s",
-			    v, "");
-	} else if (strcmp(name, "config") == 0) {
-		return config_file(f, v);
-	} else {
-		return fail("unknown option '%s'%s (see --help)", name, "");
+	if (opt_parse(&cmd, argc, argv, help) != 0) {
+		return EXIT_USAGE;
 	}
-	return 0;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t') {
-		s++;
-	}
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
-			 e[-1] == '\r')) {
-		*--e = '\0';
-	}
-	return s;
-}
-
-static int config_file(struct flags *f, const char *path)
-{
-	static int depth;
-	char line[4096];
-	FILE *fp;
-	int lineno = 0;
-	int rv = 0;
-
-	if (depth > 0) {
-		return fail("--config: %s includes a config%s", path, "");
-	}
-	fp = fopen(path, "r");
-	if (fp == NULL) {
-		return fail("--config %s: %s", path, strerror(errno));
-	}
-	depth++;
-	while (rv == 0 && fgets(line, sizeof(line), fp) != NULL) {
-		char *s = trim(line);
-		char *eq;
-
-		lineno++;
-		if (*s == '#' || *s == '\0') {
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (eq == NULL) {
-			fprintf(stderr,
-				"fabraftd: %s:%d: want 'name = value'\n", path,
-				lineno);
-			rv = EXIT_USAGE;
-			break;
-		}
-		*eq = '\0';
-		rv = apply(f, trim(s), trim(eq + 1));
-		if (rv != 0) {
-			fprintf(stderr, "fabraftd: (in %s line %d)\n", path,
-				lineno);
-		}
-	}
-	depth--;
-	fclose(fp);
-	return rv;
+	return *help ? 0 : finish(f);
 }
 
 /* Fill what was not given: client address, data dir, secret, -MOVED
@@ -493,7 +466,7 @@ static int finish(struct flags *f)
 	struct node_options *o = &f->o;
 
 	if (o->id == 0 || o->n_peers == 0) {
-		return fail("need --id and --peers (see --help)%s%s", "", "");
+		return fail("need --id and --peers (see --help)");
 	}
 	for (uint32_t i = 0; i < o->n_initial_voters; i++) {
 		bool known = false;
@@ -502,8 +475,8 @@ static int finish(struct flags *f)
 			known |= o->peers[k].id == o->initial_voters[i];
 		}
 		if (!known) {
-			return fail("--initial-voters: %u is not in --peers%s",
-				    o->initial_voters[i], "");
+			return fail("--initial-voters: %u is not in --peers",
+				    o->initial_voters[i]);
 		}
 	}
 	if (!f->have_client) {
@@ -522,9 +495,9 @@ static int finish(struct flags *f)
 	snprintf(o->client_addrs[o->id], NODE_ADDR_MAX, "%s", o->client);
 	if (f->peers_client[0] != '\0' &&
 	    !parse_list(f->peers_client, f, add_client_peer)) {
-		return fail("--client-peers: want ID=HOST:PORT,..., got "
-			    "'%s'%s",
-			    f->peers_client, "");
+		return fail("--client-peers: want ID=HOST:PORT,... with ids "
+			    "1..255, got '%s'",
+			    f->peers_client);
 	}
 	if (!f->have_secret && o->n_peers > 1) {
 		fprintf(stderr,
@@ -537,48 +510,6 @@ static int finish(struct flags *f)
 	return 0;
 }
 
-static int parse_args(struct flags *f, int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		char name[64];
-		const char *v;
-		const char *eq;
-		int rv;
-
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(usage, stdout);
-			exit(EXIT_CLEAN);
-		}
-		if (strncmp(a, "--", 2) != 0) {
-			return fail("unexpected argument '%s'%s", a, "");
-		}
-		eq = strchr(a, '=');
-		if (eq != NULL) { /* --name=value */
-			if ((size_t)(eq - a - 2) >= sizeof(name)) {
-				return fail("bad option '%s'%s", a, "");
-			}
-			memcpy(name, a + 2, (size_t)(eq - a - 2));
-			name[eq - a - 2] = '\0';
-			v = eq + 1;
-		} else {
-			if (strlen(a + 2) >= sizeof(name)) {
-				return fail("bad option '%s'%s", a, "");
-			}
-			snprintf(name, sizeof(name), "%s", a + 2);
-			if (i + 1 >= argc) {
-				return fail("--%s needs a value%s", name, "");
-			}
-			v = argv[++i];
-		}
-		rv = apply(f, name, v);
-		if (rv != 0) {
-			return rv;
-		}
-	}
-	return finish(f);
-}
-
 int main(int argc, char **argv)
 {
 	static struct flags f;
@@ -586,9 +517,11 @@ int main(int argc, char **argv)
 	struct node *n;
 	int rv;
 
+	bool help;
+
 	node_options_default(&f.o);
-	rv = parse_args(&f, argc, argv);
-	if (rv != 0) {
+	rv = parse_args(&f, argc, argv, &help);
+	if (rv != 0 || help) {
 		return rv;
 	}
 	rv = node_open(&n, &f.o, errmsg);

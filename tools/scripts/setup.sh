@@ -16,6 +16,8 @@ PKGS=(
 	# clients, peers and references for end-to-end tests and benchmarks
 	redis-tools redis-server etcd-server etcd-client python3-redis
 	gnuplot-nox libcurl4-openssl-dev
+	# the RESP client library (fabraft_respc)
+	libhiredis-dev
 )
 
 missing=()

@@ -1,12 +1,12 @@
 /* fabraft_sim.c — `fabraft-sim`: randomized safety runs, replay, benchmark. */
-#include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "opt.h"
 #include "sim.h"
 
 struct args {
@@ -24,150 +24,106 @@ struct args {
 	bool base; /* --base: the paper's algorithm only */
 };
 
-static void usage(FILE *f)
+static int parse_args(int argc, char **argv, struct args *a, bool *help)
 {
-	fprintf(f,
-		"usage: fabraft-sim [options]\n"
-		"Deterministic Raft cluster simulator with fault injection.\n"
-		"Every step is checked for Election Safety, Log Matching,\n"
-		"Leader Completeness, State Machine Safety, monotonic commit\n"
-		"and that acknowledged writes are applied everywhere.\n\n"
-		"  --seed N      first seed (default 1)\n"
-		"  --seeds K     run K consecutive seeds (default 1)\n"
-		"  --steps M     steps per seed (default 10000)\n"
-		"  --nodes N     cluster size 1..9 (default 5)\n"
-		"  --drop PPM    message loss per million (default 20000)\n"
-		"  --dup PPM     message duplication per million (default "
-		"10000)\n"
-		"  --all-features  every seed runs pre-vote, check-quorum,\n"
-		"                lease and ReadIndex reads, snapshots with\n"
-		"                chunked InstallSnapshot, membership changes\n"
-		"                and leadership transfers (default: each seed\n"
-		"                draws its own mix)\n"
-		"  --base        the paper's algorithm only: no pre-vote,\n"
-		"                check-quorum, snapshots, reads, changes or\n"
-		"                transfers\n"
-		"  --long HOURS  keep running new seeds for HOURS\n"
-		"  --bench       measure deliveries/s, 5 nodes under faults\n"
-		"  --demo        narrate one run: elections, faults, commits\n"
-		"  --quiet       print only failures and the summary\n"
-		"  --help        this text\n\n"
-		"A failing seed prints the violated invariant and the last\n"
-		"events; `fabraft-sim --seed N --steps M` replays it alone.\n");
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_args(int argc, char **argv, struct args *a)
-{
-	static const struct option opts[] = {
-	    {"seed", required_argument, NULL, 's'},
-	    {"seeds", required_argument, NULL, 'k'},
-	    {"steps", required_argument, NULL, 'm'},
-	    {"nodes", required_argument, NULL, 'n'},
-	    {"drop", required_argument, NULL, 'd'},
-	    {"dup", required_argument, NULL, 'u'},
-	    {"long", required_argument, NULL, 'l'},
-	    {"bench", no_argument, NULL, 'b'},
-	    {"demo", no_argument, NULL, 'D'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"all-features", no_argument, NULL, 'A'},
-	    {"base", no_argument, NULL, 'B'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	const struct opt opts[] = {
+	    {.name = "seed",
+	     .type = OPT_U64,
+	     .dst = &a->seed,
+	     .max = UINT64_MAX,
+	     .def = "1",
+	     .help = "first seed"},
+	    {.name = "seeds",
+	     .type = OPT_U64,
+	     .dst = &a->seeds,
+	     .min = 1,
+	     .max = UINT64_MAX,
+	     .arg = "K",
+	     .def = "1",
+	     .help = "run K consecutive seeds"},
+	    {.name = "steps",
+	     .type = OPT_U64,
+	     .dst = &a->steps,
+	     .max = UINT64_MAX,
+	     .arg = "M",
+	     .def = "10000",
+	     .help = "steps per seed"},
+	    {.name = "nodes",
+	     .type = OPT_UINT,
+	     .dst = &a->nodes,
+	     .min = 1,
+	     .max = SIM_MAX_NODES,
+	     .def = "5",
+	     .help = "cluster size 1..9"},
+	    {.name = "drop",
+	     .type = OPT_UINT,
+	     .dst = &a->drop_ppm,
+	     .max = 500000,
+	     .arg = "PPM",
+	     .def = "20000",
+	     .help = "message loss per million"},
+	    {.name = "dup",
+	     .type = OPT_UINT,
+	     .dst = &a->dup_ppm,
+	     .max = 500000,
+	     .arg = "PPM",
+	     .def = "10000",
+	     .help = "message duplication per million"},
+	    {.name = "all-features",
+	     .type = OPT_FLAG,
+	     .dst = &a->all,
+	     .help = "every seed runs pre-vote, check-quorum, lease and "
+		     "ReadIndex reads, snapshots with chunked InstallSnapshot, "
+		     "membership changes and leadership transfers (default: "
+		     "each seed draws its own mix)"},
+	    {.name = "base",
+	     .type = OPT_FLAG,
+	     .dst = &a->base,
+	     .help = "the paper's algorithm only: no pre-vote, check-quorum, "
+		     "snapshots, reads, changes or transfers"},
+	    {.name = "long",
+	     .type = OPT_DOUBLE,
+	     .dst = &a->long_hours,
+	     .dmin = 0,
+	     .min_open = true,
+	     .dmax = HUGE_VAL,
+	     .arg = "HOURS",
+	     .help = "keep running new seeds for HOURS"},
+	    {.name = "bench",
+	     .type = OPT_FLAG,
+	     .dst = &a->bench,
+	     .help = "measure deliveries/s, 5 nodes under faults"},
+	    {.name = "demo",
+	     .type = OPT_FLAG,
+	     .dst = &a->demo,
+	     .help = "narrate one run: elections, faults, commits"},
+	    {.name = "quiet",
+	     .type = OPT_FLAG,
+	     .dst = &a->quiet,
+	     .help = "print only failures and the summary"},
 	};
+	const struct opt_cmd cmd = {
+	    .prog = "fabraft-sim",
+	    .usage = "fabraft-sim [options]",
+	    .about = "Deterministic Raft cluster simulator with fault "
+		     "injection.\nEvery step is checked for Election Safety, "
+		     "Log Matching,\nLeader Completeness, State Machine "
+		     "Safety, monotonic commit\nand that acknowledged writes "
+		     "are applied everywhere.",
+	    .epilog = "\nA failing seed prints the violated invariant and the "
+		      "last\nevents; `fabraft-sim --seed N --steps M` replays "
+		      "it alone.\n",
+	    .opts = opts,
+	    .n_opts = OPT_COUNT(opts),
+	};
+
 	*a = (struct args){.seed = 1,
 			   .seeds = 1,
 			   .steps = 10000,
 			   .nodes = 5,
 			   .drop_ppm = 20000,
 			   .dup_ppm = 10000};
-	int c;
-	uint64_t v;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		const char *name = NULL;
-		switch (c) {
-		case 's':
-			name = "--seed";
-			if (parse_u64(optarg, &a->seed) != 0)
-				goto bad;
-			break;
-		case 'k':
-			name = "--seeds";
-			if (parse_u64(optarg, &a->seeds) != 0 || a->seeds == 0)
-				goto bad;
-			break;
-		case 'm':
-			name = "--steps";
-			if (parse_u64(optarg, &a->steps) != 0)
-				goto bad;
-			break;
-		case 'n':
-			name = "--nodes";
-			if (parse_u64(optarg, &v) != 0 || v < 1 ||
-			    v > SIM_MAX_NODES)
-				goto bad;
-			a->nodes = (uint32_t)v;
-			break;
-		case 'd':
-		case 'u':
-			name = c == 'd' ? "--drop" : "--dup";
-			if (parse_u64(optarg, &v) != 0 || v > 500000)
-				goto bad;
-			*(c == 'd' ? &a->drop_ppm : &a->dup_ppm) = (uint32_t)v;
-			break;
-		case 'l': {
-			char *end;
-			a->long_hours = strtod(optarg, &end);
-			name = "--long";
-			if (*end != '\0' || !(a->long_hours > 0))
-				goto bad;
-			break;
-		}
-		case 'b':
-			a->bench = true;
-			break;
-		case 'D':
-			a->demo = true;
-			break;
-		case 'q':
-			a->quiet = true;
-			break;
-		case 'A':
-			a->all = true;
-			break;
-		case 'B':
-			a->base = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
-		}
-		continue;
-	bad:
-		fprintf(stderr, "fabraft-sim: invalid value '%s' for %s\n",
-			optarg, name);
-		return -1;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "fabraft-sim: unexpected argument '%s'\n",
-			argv[optind]);
-		return -1;
-	}
-	return 0;
+	return opt_parse(&cmd, argc, argv, help);
 }
 
 static double clock_s(clockid_t id)
@@ -314,8 +270,12 @@ int sim_demo(uint64_t seed);
 int main(int argc, char **argv)
 {
 	struct args a;
-	if (parse_args(argc, argv, &a) != 0) {
+	bool help;
+	if (parse_args(argc, argv, &a, &help) != 0) {
 		return 2;
+	}
+	if (help) {
+		return 0;
 	}
 	if (a.bench) {
 		return bench(&a);

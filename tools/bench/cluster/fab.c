@@ -7,16 +7,17 @@
 #include <unistd.h>
 
 #include "bench_cluster.h"
-#include "fabraft_resp.h"
 #include "fabraft_secret.h"
+#include "heap.h"
+#include "resp_client.h"
 
-/* INFO of 127.0.0.1:@port into a malloc'd string, NULL if unreachable. */
+/* INFO of 127.0.0.1:@port into a string to fr_free, NULL if unreachable. */
 static char *info_of(int port)
 {
 	char addr[32];
 
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	return rc_info(addr, 300, rc_connect);
+	return respc_info(addr, 300, respc_connect);
 }
 
 /* Every node up, one leader that every node names.  Index or -1. */
@@ -38,9 +39,9 @@ static int wait_leader(struct bc_server *sv, int timeout_ms)
 			if (info == NULL) {
 				break;
 			}
-			rc_info_field(info, "role", role, sizeof(role));
-			rc_info_field(info, "leader_id", lid, sizeof(lid));
-			free(info);
+			respc_info_field(info, "role", role, sizeof(role));
+			respc_info_field(info, "leader_id", lid, sizeof(lid));
+			fr_free(info);
 			if (strcmp(role, "leader") == 0) {
 				leader = i;
 			}
@@ -163,10 +164,10 @@ void bc_fab_info(const struct bc_server *sv, struct bc_result *r)
 	char *info = info_of(sv->client_port[sv->leader]);
 
 	if (info != NULL) {
-		rc_info_field(info, "provider", r->provider_seen,
-			      sizeof(r->provider_seen));
-		rc_info_field(info, "rma", r->rma_seen, sizeof(r->rma_seen));
-		free(info);
+		respc_info_field(info, "provider", r->provider_seen,
+				 sizeof(r->provider_seen));
+		respc_info_field(info, "rma", r->rma_seen, sizeof(r->rma_seen));
+		fr_free(info);
 	}
 }
 
@@ -176,22 +177,22 @@ int bc_fab_kvc_setup(const struct bc_server *sv, char *err, size_t cap)
 	const char *argv[] = {"KVC.NODE.ADD",  "1",
 			      "10.0.0.1:7000", "0",
 			      "dram",	       "1000000000000000"};
-	struct rc_conn c;
-	struct rc_reply r;
+	struct respc_conn c;
+	struct respc_reply r;
 	char addr[32];
 	int rv = -1;
 
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d",
 		 sv->client_port[sv->leader]);
-	if (rc_connect(&c, addr, 5000) == 0 &&
-	    rc_command(&c, &r, 6, argv) == 0) {
+	if (respc_connect(&c, addr, 5000) == 0 &&
+	    respc_command(&c, &r, 6, argv) == 0) {
 		rv = r.type == '+' ? 0 : -1;
 		snprintf(err, cap, "KVC.NODE.ADD: %s",
 			 r.str != NULL ? r.str : "bad reply");
-		rc_reply_free(&r);
+		respc_reply_free(&r);
 	} else {
 		snprintf(err, cap, "KVC.NODE.ADD: %s", c.err);
 	}
-	rc_close(&c);
+	respc_close(&c);
 	return rv;
 }

@@ -1,6 +1,5 @@
-/* opts.c — command line of `fabraft-bench cluster`: flags,
- * their validation, and --help. */
-#include <errno.h>
+/* opts.c — command line of `fabraft-bench cluster`: its option table
+ * (tools/lib opt.h), defaults that depend on other flags. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,155 +8,8 @@
 #include <unistd.h>
 
 #include "bench_cluster.h"
+#include "opt.h"
 #include "opts.h"
-
-void bc_usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: fabraft-bench cluster [options]\n"
-	    "Local fabraftd clusters (3 and 5 nodes) against a 3-member etcd\n"
-	    "and a redis-server (appendfsync always), driven by the same C\n"
-	    "client threads; committed ops/s, latency p50/p99/p99.9, server\n"
-	    "CPU s per 1,000 ops, peer and client bytes per op.\n\n"
-	    "  --quick             a small plan (about a minute) checking the\n"
-	    "                      harness works; exits 77 without etcd or\n"
-	    "                      redis-server\n"
-	    "  --grid              every combination of the lists below\n"
-	    "                      (default: the one-factor-at-a-time sweep\n"
-	    "                      of docs/benchmarks.md, filtered by them)\n"
-	    "  --out DIR           results folder (./bench-results/<UTC "
-	    "time>)\n"
-	    "  --duration S        measured seconds per cell (4; quick 1)\n"
-	    "  --warmup S          unmeasured seconds first (1; quick 0.3)\n"
-	    "  --systems LIST      fabraft,etcd,redis\n"
-	    "  --paths LIST        tcp-msg,tcp-rma,shm-msg,shm-rma,verbs-rma\n"
-	    "  --nodes LIST        fabraft cluster sizes (3,5)\n"
-	    "  --clients LIST      concurrent clients (1,16,256)\n"
-	    "  --values LIST       SET value bytes (64,1024,16384)\n"
-	    "  --fsync LIST        on,off (fabraft; etcd and redis always "
-	    "sync)\n"
-	    "  --workloads LIST    set,setget,kvc\n"
-	    "  --pipeline LIST     requests in flight per client (1,16)\n"
-	    "  --client-threads N  client threads (2)\n"
-	    "  --rb-requests N     redis-benchmark -n (200000; quick 20000)\n"
-	    "  --no-redis-benchmark  skip the redis-benchmark comparison\n"
-	    "  --no-plots          no gnuplot PNGs\n"
-	    "  --keep              keep the servers' temp dirs and logs\n"
-	    "  --help              this text\n"
-	    "Writes results.json, results.md, *.dat and *.png under --out.\n"
-	    "Exit: 0 all cells ran, 1 a cell failed, 2 bad flags, 77 quick\n"
-	    "mode skipped, 130 interrupted.  Servers never outlive it.\n");
-}
-
-/* Parse a double in [lo, hi] from @s into @out. */
-static int num(const char *flag, const char *s, double lo, double hi,
-	       double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
-		fprintf(stderr,
-			"cluster: %s wants a number in %g..%g, got "
-			"'%s'\n",
-			flag, lo, hi, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* A comma list of integers in [lo, hi] into @out (room for @cap - 1 and
- * the 0 that ends it). */
-static int int_list(const char *flag, const char *s, long lo, long hi,
-		    long *out, int cap)
-{
-	char buf[256];
-	char *save = NULL;
-	int n = 0;
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *t = strtok_r(buf, ",", &save); t != NULL;
-	     t = strtok_r(NULL, ",", &save)) {
-		char *end;
-		long v;
-
-		errno = 0;
-		v = strtol(t, &end, 10);
-		if (errno != 0 || end == t || *end != '\0' || v < lo ||
-		    v > hi || n + 1 >= cap) {
-			fprintf(stderr,
-				"cluster: %s wants up to %d integers in "
-				"%ld..%ld, got '%s'\n",
-				flag, cap - 1, lo, hi, s);
-			return -1;
-		}
-		out[n++] = v;
-	}
-	if (n == 0) {
-		fprintf(stderr, "cluster: %s: empty list\n", flag);
-		return -1;
-	}
-	out[n] = 0;
-	return 0;
-}
-
-/* A comma list of names (of @names, @n of them) into a bit mask. */
-static int name_list(const char *flag, const char *s, const char *(*name)(int),
-		     int n, unsigned *mask)
-{
-	char buf[256];
-	char *save = NULL;
-
-	*mask = 0;
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *t = strtok_r(buf, ",", &save); t != NULL;
-	     t = strtok_r(NULL, ",", &save)) {
-		int i = 0;
-
-		while (i < n && strcmp(t, name(i)) != 0) {
-			i++;
-		}
-		if (i == n) {
-			fprintf(stderr, "cluster: %s: unknown '%s' (one of",
-				flag, t);
-			for (i = 0; i < n; i++) {
-				fprintf(stderr, " %s", name(i));
-			}
-			fprintf(stderr, ")\n");
-			return -1;
-		}
-		*mask |= 1u << i;
-	}
-	if (*mask == 0) {
-		fprintf(stderr, "cluster: %s: empty list\n", flag);
-		return -1;
-	}
-	return 0;
-}
-
-static const char *sys_name(int i)
-{
-	return bc_system_name((enum bc_system)i);
-}
-
-static const char *path_name(int i)
-{
-	return bc_path_name((enum bc_path)i);
-}
-
-static const char *wl_name(int i)
-{
-	return bc_workload_name((enum bc_workload)i);
-}
-
-static const char *fsync_name(int i)
-{
-	return i ? "on" : "off";
-}
 
 static void defaults(struct bc_opts *o)
 {
@@ -194,129 +46,223 @@ static void defaults(struct bc_opts *o)
 	snprintf(o->bin, sizeof(o->bin), "%.500s", self);
 }
 
-static int copy_ints(const long *l, int *out)
+/* A parsed list (@n values; 0: not given) into a 0-terminated int list. */
+static void copy_ints(const uint32_t *l, uint32_t n, int *out)
 {
-	int i = 0;
-
-	for (; l[i] != 0; i++) {
+	if (n == 0) {
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
 		out[i] = (int)l[i];
 	}
-	out[i] = 0;
-	return 0;
+	out[n] = 0;
 }
 
-/* One flag with a value at argv[*i + 1]. */
-static int with_value(struct bc_opts *o, const char *f, const char *v)
+/* The names of enum values 0..@n-1 as choices (one more: the NULL end). */
+static void names(struct opt_choice *c, int n, const char *(*name)(int))
 {
-	long l[8];
-	double d;
+	for (int i = 0; i < n; i++) {
+		c[i] = (struct opt_choice){name(i), i};
+	}
+	c[n] = (struct opt_choice){NULL, 0};
+}
 
-	if (strcmp(f, "--out") == 0) {
-		if (v[0] == '\0' || strlen(v) >= sizeof(o->out) - 64) {
-			fprintf(stderr, "cluster: --out: bad path\n");
-			return -1;
-		}
-		snprintf(o->out, sizeof(o->out), "%s", v);
-		return 0;
-	}
-	if (strcmp(f, "--duration") == 0) {
-		return num(f, v, 0.2, 3600, &o->duration_s);
-	}
-	if (strcmp(f, "--warmup") == 0) {
-		return num(f, v, 0, 600, &o->warmup_s);
-	}
-	if (strcmp(f, "--client-threads") == 0) {
-		if (num(f, v, 1, 64, &d) != 0 || d != (int)d) {
-			return -1;
-		}
-		o->client_threads = (int)d;
-		return 0;
-	}
-	if (strcmp(f, "--rb-requests") == 0) {
-		if (num(f, v, 1000, 1e8, &d) != 0 || d != (long)d) {
-			return -1;
-		}
-		o->rb_requests = (long)d;
-		return 0;
-	}
-	if (strcmp(f, "--systems") == 0) {
-		return name_list(f, v, sys_name, BC_SYSTEMS, &o->systems);
-	}
-	if (strcmp(f, "--paths") == 0) {
-		return name_list(f, v, path_name, BC_PATHS, &o->paths);
-	}
-	if (strcmp(f, "--workloads") == 0) {
-		return name_list(f, v, wl_name, BC_WORKLOADS, &o->workloads);
-	}
-	if (strcmp(f, "--fsync") == 0) {
-		return name_list(f, v, fsync_name, 2, &o->fsyncs);
-	}
-	if (strcmp(f, "--nodes") == 0) {
-		if (int_list(f, v, 1, 9, l, 4) != 0) {
-			return -1;
-		}
-		return copy_ints(l, o->nodes);
-	}
-	if (strcmp(f, "--clients") == 0) {
-		if (int_list(f, v, 1, BC_CLIENTS_MAX, l, 8) != 0) {
-			return -1;
-		}
-		return copy_ints(l, o->clients);
-	}
-	if (strcmp(f, "--pipeline") == 0) {
-		if (int_list(f, v, 1, BC_PIPE_MAX, l, 4) != 0) {
-			return -1;
-		}
-		return copy_ints(l, o->pipelines);
-	}
-	if (strcmp(f, "--values") == 0) {
-		/* fabraft's KV store takes values up to 1 MiB. */
-		if (int_list(f, v, 1, 1 << 20, l, 8) != 0) {
-			return -1;
-		}
-		for (int i = 0; i < 8; i++) {
-			o->values[i] = (uint32_t)l[i];
-			if (l[i] == 0) {
-				break;
-			}
-		}
-		return 0;
-	}
-	fprintf(stderr, "cluster: unknown option '%s' (see --help)\n", f);
-	return -1;
+static const char *sys_name(int i)
+{
+	return bc_system_name((enum bc_system)i);
+}
+
+static const char *path_name(int i)
+{
+	return bc_path_name((enum bc_path)i);
+}
+
+static const char *wl_name(int i)
+{
+	return bc_workload_name((enum bc_workload)i);
+}
+
+/* Lists parsed apart from @o: bc_opts keeps int lists. */
+struct int_lists {
+	uint32_t nodes[3];
+	uint32_t n_nodes;
+	uint32_t clients[7];
+	uint32_t n_clients;
+	uint32_t pipelines[3];
+	uint32_t n_pipelines;
+	int rb_requests;
+};
+
+static const struct opt_choice fsyncs[] = {{"off", 0}, {"on", 1}, {NULL, 0}};
+
+/* The option table: flags into @o, int lists into @l. */
+static int parse(struct bc_opts *o, struct int_lists *l, int argc, char **argv,
+		 bool *help)
+{
+	struct opt_choice sys[BC_SYSTEMS + 1];
+	struct opt_choice paths[BC_PATHS + 1];
+	struct opt_choice wls[BC_WORKLOADS + 1];
+	const struct opt opts[] = {
+	    {.name = "quick",
+	     .type = OPT_FLAG,
+	     .dst = &o->quick,
+	     .help = "a small plan (about a minute) checking the harness "
+		     "works; exits 77 without etcd or redis-server"},
+	    {.name = "grid",
+	     .type = OPT_FLAG,
+	     .dst = &o->grid,
+	     .help = "every combination of the lists below (default: the "
+		     "one-factor-at-a-time sweep of docs/benchmarks.md, "
+		     "filtered by them)"},
+	    /* Room for the file names under it. */
+	    {.name = "out",
+	     .type = OPT_STRING,
+	     .dst = o->out,
+	     .size = sizeof(o->out) - 64,
+	     .arg = "DIR",
+	     .def = "./bench-results/<UTC time>",
+	     .help = "results folder"},
+	    {.name = "duration",
+	     .type = OPT_DOUBLE,
+	     .dst = &o->duration_s,
+	     .dmin = 0.2,
+	     .dmax = 3600,
+	     .arg = "S",
+	     .def = "4; quick 1",
+	     .help = "measured seconds per cell"},
+	    {.name = "warmup",
+	     .type = OPT_DOUBLE,
+	     .dst = &o->warmup_s,
+	     .dmin = 0,
+	     .dmax = 600,
+	     .arg = "S",
+	     .def = "1; quick 0.3",
+	     .help = "unmeasured seconds first"},
+	    {.name = "systems",
+	     .type = OPT_NAMES,
+	     .dst = &o->systems,
+	     .choices = sys,
+	     .def = "all",
+	     .help = "fabraft,etcd,redis"},
+	    {.name = "paths",
+	     .type = OPT_NAMES,
+	     .dst = &o->paths,
+	     .choices = paths,
+	     .def = "all",
+	     .help = "tcp-msg,tcp-rma,shm-msg,shm-rma,verbs-rma"},
+	    {.name = "nodes",
+	     .type = OPT_LIST,
+	     .dst = l->nodes,
+	     .size = OPT_COUNT(l->nodes),
+	     .count = &l->n_nodes,
+	     .min = 1,
+	     .max = 9,
+	     .def = "3,5",
+	     .help = "fabraft cluster sizes"},
+	    {.name = "clients",
+	     .type = OPT_LIST,
+	     .dst = l->clients,
+	     .size = OPT_COUNT(l->clients),
+	     .count = &l->n_clients,
+	     .min = 1,
+	     .max = BC_CLIENTS_MAX,
+	     .def = "1,16,256",
+	     .help = "concurrent clients"},
+	    /* fabraft's KV store takes values up to 1 MiB. */
+	    {.name = "values",
+	     .type = OPT_LIST,
+	     .dst = o->values,
+	     .size = OPT_COUNT(o->values),
+	     .min = 1,
+	     .max = 1 << 20,
+	     .def = "64,1024,16384",
+	     .help = "SET value bytes"},
+	    {.name = "fsync",
+	     .type = OPT_NAMES,
+	     .dst = &o->fsyncs,
+	     .choices = fsyncs,
+	     .def = "off,on",
+	     .help = "on,off (fabraft; etcd and redis always sync)"},
+	    {.name = "workloads",
+	     .type = OPT_NAMES,
+	     .dst = &o->workloads,
+	     .choices = wls,
+	     .def = "all",
+	     .help = "set,setget,kvc"},
+	    {.name = "pipeline",
+	     .type = OPT_LIST,
+	     .dst = l->pipelines,
+	     .size = OPT_COUNT(l->pipelines),
+	     .count = &l->n_pipelines,
+	     .min = 1,
+	     .max = BC_PIPE_MAX,
+	     .def = "1,16",
+	     .help = "requests in flight per client"},
+	    {.name = "client-threads",
+	     .type = OPT_INT,
+	     .dst = &o->client_threads,
+	     .min = 1,
+	     .max = 64,
+	     .def = "2",
+	     .help = "client threads"},
+	    {.name = "rb-requests",
+	     .type = OPT_INT,
+	     .dst = &l->rb_requests,
+	     .min = 1000,
+	     .max = 100000000,
+	     .def = "200000; quick 20000",
+	     .help = "redis-benchmark -n"},
+	    {.name = "no-redis-benchmark",
+	     .type = OPT_NOFLAG,
+	     .dst = &o->redis_benchmark,
+	     .help = "skip the redis-benchmark comparison"},
+	    {.name = "no-plots",
+	     .type = OPT_NOFLAG,
+	     .dst = &o->plots,
+	     .help = "no gnuplot PNGs"},
+	    {.name = "keep",
+	     .type = OPT_FLAG,
+	     .dst = &o->keep,
+	     .help = "keep the servers' temp dirs and logs"},
+	};
+	const struct opt_cmd cmd = {
+	    .prog = "fabraft-bench cluster",
+	    .usage = "fabraft-bench cluster [options]",
+	    .about = "Local fabraftd clusters (3 and 5 nodes) against a "
+		     "3-member etcd\nand a redis-server (appendfsync always), "
+		     "driven by the same C\nclient threads; committed ops/s, "
+		     "latency p50/p99/p99.9, server\nCPU s per 1,000 ops, "
+		     "peer and client bytes per op.",
+	    .epilog = "Writes results.json, results.md, *.dat and *.png under "
+		      "--out.\nExit: 0 all cells ran, 1 a cell failed, 2 bad "
+		      "flags, 77 quick\nmode skipped, 130 interrupted.  "
+		      "Servers never outlive it.\n",
+	    .opts = opts,
+	    .n_opts = OPT_COUNT(opts),
+	};
+
+	names(sys, BC_SYSTEMS, sys_name);
+	names(paths, BC_PATHS, path_name);
+	names(wls, BC_WORKLOADS, wl_name);
+	return opt_parse(&cmd, argc, argv, help);
 }
 
 int bc_opts_parse(int argc, char **argv, struct bc_opts *o)
 {
-	defaults(o);
-	for (int i = 1; i < argc; i++) {
-		const char *f = argv[i];
+	struct int_lists l = {0};
+	bool help;
 
-		if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0) {
-			bc_usage(stdout);
-			return 1;
-		} else if (strcmp(f, "--quick") == 0) {
-			o->quick = true;
-		} else if (strcmp(f, "--grid") == 0) {
-			o->grid = true;
-		} else if (strcmp(f, "--keep") == 0) {
-			o->keep = true;
-		} else if (strcmp(f, "--no-plots") == 0) {
-			o->plots = false;
-		} else if (strcmp(f, "--no-redis-benchmark") == 0) {
-			o->redis_benchmark = false;
-		} else if (strncmp(f, "--", 2) == 0 && i + 1 < argc) {
-			if (with_value(o, f, argv[++i]) != 0) {
-				return -1;
-			}
-		} else {
-			fprintf(stderr,
-				"cluster: unknown or incomplete "
-				"option '%s' (see --help)\n",
-				f);
-			return -1;
-		}
+	defaults(o);
+	if (parse(o, &l, argc, argv, &help) != 0) {
+		return -1;
 	}
+	if (help) {
+		return 1;
+	}
+	copy_ints(l.nodes, l.n_nodes, o->nodes);
+	copy_ints(l.clients, l.n_clients, o->clients);
+	copy_ints(l.pipelines, l.n_pipelines, o->pipelines);
+	o->rb_requests = l.rb_requests;
 	if (o->duration_s < 0) {
 		o->duration_s = o->quick ? 1 : 4;
 	}

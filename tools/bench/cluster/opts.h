@@ -3,15 +3,11 @@
 #ifndef FABRAFT_TOOLS_BENCH_CLUSTER_OPTS_H
 #define FABRAFT_TOOLS_BENCH_CLUSTER_OPTS_H
 
-#include <stdio.h>
-
 #include "bench_cluster.h"
 
 /** Parse @argc/@argv (borrowed; argv[0] is the suite name) into @o.
  * 0 to run, 1 when --help was printed, -1 on a bad flag (message
  * printed). */
 int bc_opts_parse(int argc, char **argv, struct bc_opts *o);
-/** The --help text. */
-void bc_usage(FILE *f);
 
 #endif /* FABRAFT_TOOLS_BENCH_CLUSTER_OPTS_H */

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "bench_cluster.h"
-#include "fabraft_resp.h"
+#include "resp_client.h"
 
 int bc_redis_start(const struct bc_spec *s, const char *root,
 		   struct bc_server *sv, char *err, size_t cap)
@@ -53,18 +53,18 @@ int bc_redis_start(const struct bc_spec *s, const char *root,
 	}
 	for (t0 = bc_now_ns(); bc_now_ns() - t0 < 10000000000ull;) {
 		const char *ping[] = {"PING"};
-		struct rc_conn c;
-		struct rc_reply r;
+		struct respc_conn c;
+		struct respc_reply r;
 		char addr[32];
 		bool ok = false;
 
 		snprintf(addr, sizeof(addr), "127.0.0.1:%d", base);
-		if (rc_connect(&c, addr, 300) == 0 &&
-		    rc_command(&c, &r, 1, ping) == 0) {
+		if (respc_connect(&c, addr, 300) == 0 &&
+		    respc_command(&c, &r, 1, ping) == 0) {
 			ok = r.type == '+';
-			rc_reply_free(&r);
+			respc_reply_free(&r);
 		}
-		rc_close(&c);
+		respc_close(&c);
 		if (ok) {
 			return 0;
 		}

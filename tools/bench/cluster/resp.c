@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "bench_cluster.h"
+#include "err.h"
+#include "resp_client.h"
 #include "work.h"
 
 /* One client: a connection and the requests it has in flight. */
@@ -21,13 +23,9 @@ struct conn {
 	int fd;			       /* -1 once broken */
 	int client;		       /* global client number */
 	uint64_t n;		       /* operations issued */
-	char *out;		       /* requests not yet sent (malloc'd) */
-	size_t out_len;		       /* bytes in out */
+	struct respc_buf out;	       /* requests not yet all sent */
 	size_t out_off;		       /* bytes of out already sent */
-	size_t out_cap;		       /* allocated */
-	char *in;		       /* reply bytes not yet parsed */
-	size_t in_len;		       /* bytes in in */
-	size_t in_cap;		       /* allocated */
+	struct respc_reader rd;	       /* replies */
 	uint64_t sent_ns[BC_PIPE_MAX]; /* queue of in-flight requests */
 	uint8_t kind[BC_PIPE_MAX];     /* their bc_op_kind */
 	unsigned q_head;	       /* oldest in the queue */
@@ -42,146 +40,82 @@ struct thr {
 	char *value;	    /* the SET value (malloc'd) */
 };
 
-static int out_reserve(struct conn *c, size_t more)
-{
-	if (c->out_off > 0 && c->out_off == c->out_len) {
-		c->out_off = c->out_len = 0;
-	}
-	if (c->out_cap - c->out_len < more) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
-		char *b;
+/* The arguments of one request; the strings it builds live here too. */
+struct req {
+	int argc;				   /* arguments */
+	const char *argv[2 + 7 * BC_CHAIN_BLOCKS]; /* borrowed */
+	size_t lens[2 + 7 * BC_CHAIN_BLOCKS];	   /* their lengths */
+	char key[48];				   /* SET, GET */
+	char hash[BC_CHAIN_BLOCKS][33];		   /* PUT, LOOKUP */
+	char off[BC_CHAIN_BLOCKS][24];		   /* PUT */
+	char bytes[24];				   /* PUT */
+};
 
-		while (cap - c->out_len < more) {
-			cap *= 2;
-		}
-		b = realloc(c->out, cap);
-		if (b == NULL) {
-			return -1;
-		}
-		c->out = b;
-		c->out_cap = cap;
-	}
-	return 0;
+static void arg(struct req *q, const char *s, size_t len)
+{
+	q->argv[q->argc] = s;
+	q->lens[q->argc++] = len;
 }
 
-static void put_bulk(struct conn *c, const char *s, size_t len)
+static void arg_str(struct req *q, const char *s)
 {
-	c->out_len += (size_t)sprintf(c->out + c->out_len, "$%zu\r\n", len);
-	memcpy(c->out + c->out_len, s, len);
-	c->out_len += len;
-	c->out[c->out_len++] = '\r';
-	c->out[c->out_len++] = '\n';
+	arg(q, s, strlen(s));
 }
 
-static void put_str(struct conn *c, const char *s)
+static void build(struct thr *t, struct conn *c, const struct bc_op *op,
+		  struct req *q)
 {
-	put_bulk(c, s, strlen(s));
+	const struct bc_load *ld = t->b.ld;
+
+	q->argc = 0;
+	switch (op->kind) {
+	case BC_OP_SET:
+	case BC_OP_GET:
+		arg_str(q, op->kind == BC_OP_SET ? "SET" : "GET");
+		arg(q, q->key,
+		    (size_t)bc_key(c->client, op->idx, q->key, sizeof(q->key)));
+		if (op->kind == BC_OP_SET) {
+			arg(q, t->value, ld->spec->value_bytes);
+		}
+		break;
+	case BC_OP_PUT:
+		arg_str(q, "KVC.PUT");
+		arg_str(q, BC_NAMESPACE);
+		snprintf(q->bytes, sizeof(q->bytes), "%u", BC_BLOCK_BYTES);
+		for (int i = 0; i < BC_CHAIN_BLOCKS; i++) {
+			bc_block_hash(c->client, op->idx, i, q->hash[i]);
+			snprintf(q->off[i], sizeof(q->off[i]), "%llu",
+				 (unsigned long long)bc_block_offset(
+				     ld, c->client, op, i));
+			arg_str(q, q->hash[i]);
+			arg_str(q, i == 0 ? "-" : q->hash[i - 1]);
+			arg_str(q, "16");
+			arg_str(q, "1");
+			arg_str(q, "dram");
+			arg_str(q, q->off[i]);
+			arg_str(q, q->bytes);
+		}
+		break;
+	case BC_OP_LOOKUP:
+		arg_str(q, "KVC.LOOKUP");
+		arg_str(q, BC_NAMESPACE);
+		for (int i = 0; i < BC_CHAIN_BLOCKS; i++) {
+			bc_block_hash(c->client, op->idx, i, q->hash[i]);
+			arg_str(q, q->hash[i]);
+		}
+		break;
+	}
 }
 
 static int append_op(struct thr *t, struct conn *c, const struct bc_op *op)
 {
-	const struct bc_load *ld = t->b.ld;
-	size_t v = ld->spec->value_bytes;
-	char key[48];
-	char h[33];
-	char prev[33];
-	char num[24];
+	struct req q;
 
-	if (out_reserve(c, v + 8192) != 0) {
-		return -1;
+	if (c->out_off > 0 && c->out_off == c->out.len) {
+		c->out_off = c->out.len = 0;
 	}
-	switch (op->kind) {
-	case BC_OP_SET:
-	case BC_OP_GET:
-		c->out_len += (size_t)sprintf(c->out + c->out_len, "*%d\r\n",
-					      op->kind == BC_OP_SET ? 3 : 2);
-		put_str(c, op->kind == BC_OP_SET ? "SET" : "GET");
-		put_bulk(c, key,
-			 (size_t)bc_key(c->client, op->idx, key, sizeof(key)));
-		if (op->kind == BC_OP_SET) {
-			put_bulk(c, t->value, v);
-		}
-		break;
-	case BC_OP_PUT:
-		c->out_len += (size_t)sprintf(c->out + c->out_len, "*%d\r\n",
-					      2 + 7 * BC_CHAIN_BLOCKS);
-		put_str(c, "KVC.PUT");
-		put_str(c, BC_NAMESPACE);
-		for (int i = 0; i < BC_CHAIN_BLOCKS; i++) {
-			bc_block_hash(c->client, op->idx, i, h);
-			put_str(c, h);
-			put_str(c, i == 0 ? "-" : prev);
-			put_str(c, "16");
-			put_str(c, "1");
-			put_str(c, "dram");
-			snprintf(num, sizeof(num), "%llu",
-				 (unsigned long long)bc_block_offset(
-				     ld, c->client, op, i));
-			put_str(c, num);
-			snprintf(num, sizeof(num), "%u", BC_BLOCK_BYTES);
-			put_str(c, num);
-			memcpy(prev, h, sizeof(prev));
-		}
-		break;
-	case BC_OP_LOOKUP:
-		c->out_len += (size_t)sprintf(c->out + c->out_len, "*%d\r\n",
-					      2 + BC_CHAIN_BLOCKS);
-		put_str(c, "KVC.LOOKUP");
-		put_str(c, BC_NAMESPACE);
-		for (int i = 0; i < BC_CHAIN_BLOCKS; i++) {
-			bc_block_hash(c->client, op->idx, i, h);
-			put_str(c, h);
-		}
-		break;
-	}
-	return 0;
-}
-
-/* Length of the complete reply at @p (@n bytes): > 0, 0 when more bytes
- * are needed, -1 when malformed.  The top level's type and number (the
- * integer, bulk length or array count) go to @type and @num. */
-static long scan(const char *p, size_t n, int depth, char *type, long long *num)
-{
-	const char *nl = memchr(p, '\n', n);
-	long long v;
-	long len;
-
-	if (nl == NULL) {
-		return 0;
-	}
-	if (depth > 8 || nl == p) {
-		return -1;
-	}
-	len = nl - p + 1;
-	*type = p[0];
-	v = strtoll(p + 1, NULL, 10);
-	*num = v;
-	switch (p[0]) {
-	case '+':
-	case '-':
-	case ':':
-		return len;
-	case '$':
-		if (v < 0) {
-			return len;
-		}
-		return (size_t)len + (size_t)v + 2 <= n ? len + (long)v + 2 : 0;
-	case '*':
-		for (long long i = 0; i < v; i++) {
-			char t;
-			long long x;
-			long k =
-			    scan(p + len, n - (size_t)len, depth + 1, &t, &x);
-
-			if (k <= 0) {
-				return k;
-			}
-			len += k;
-		}
-		return len;
-	default:
-		return -1;
-	}
+	build(t, c, op, &q);
+	return respc_encode(&c->out, q.argc, q.argv, q.lens);
 }
 
 static void conn_fail(struct thr *t, struct conn *c, const char *why)
@@ -197,9 +131,21 @@ static void conn_fail(struct thr *t, struct conn *c, const char *why)
 	c->fd = -1;
 }
 
+/* The number a reply carries: an integer, a bulk length or an array count
+ * (-1 for nil). */
+static long long reply_num(const struct respc_reply *r)
+{
+	if (respc_reply_is_nil(r)) {
+		return -1;
+	}
+	return r->type == '$'	? (long long)r->len
+	       : r->type == '*' ? (long long)r->n
+				: r->integer;
+}
+
 /* Check one reply against what its request expects. */
-static void on_reply(struct thr *t, struct conn *c, const char *p, long len,
-		     char type, long long num, uint64_t now)
+static void on_reply(struct thr *t, struct conn *c, const struct respc_reply *r,
+		     uint64_t now)
 {
 	const struct bc_load *ld = t->b.ld;
 	uint8_t kind = c->kind[c->q_head];
@@ -207,40 +153,44 @@ static void on_reply(struct thr *t, struct conn *c, const char *p, long len,
 	enum bc_class cls =
 	    kind == BC_OP_SET || kind == BC_OP_PUT ? BC_WRITE : BC_READ;
 	bool in_window = now >= ld->t_start_ns && now < ld->t_end_ns;
+	long long num = reply_num(r);
 	bool good;
 
 	c->q_head = (c->q_head + 1) % BC_PIPE_MAX;
 	c->q_n--;
 	switch (kind) {
 	case BC_OP_SET:
-		good = type == '+';
+		good = r->type == '+';
 		break;
 	case BC_OP_GET:
-		good = type == '$';
+		good = r->type == '$';
 		t->b.r.misses += in_window && good &&
 				 num != (long long)ld->spec->value_bytes;
 		break;
 	case BC_OP_PUT:
-		good = type == ':' && num >= 0 && num <= BC_CHAIN_BLOCKS;
+		good = r->type == ':' && num >= 0 && num <= BC_CHAIN_BLOCKS;
 		break;
 	default:
-		good = type == '*';
+		good = r->type == '*';
 		t->b.r.misses += in_window && good && num != BC_CHAIN_BLOCKS;
 		break;
 	}
 	if (!good) {
-		if (t->b.r.error[0] == '\0') {
-			const char *e = memchr(p, '\r', (size_t)len);
-			int l = e != NULL ? (int)(e - p) : 0;
-
+		if (t->b.r.error[0] == '\0' &&
+		    (r->type == '+' || r->type == '-')) {
 			snprintf(t->b.r.error, sizeof(t->b.r.error),
-				 "op %u: unexpected reply %.*s", kind, l, p);
+				 "op %u: unexpected reply %c%.100s", kind,
+				 r->type, r->str);
+		} else if (t->b.r.error[0] == '\0') {
+			snprintf(t->b.r.error, sizeof(t->b.r.error),
+				 "op %u: unexpected reply %c%lld", kind,
+				 r->type, num);
 		}
 		/* A leader change answers -TRYAGAIN (or -MOVED): the
 		 * server's documented "retry", counted apart from errors
 		 * that would mean a malformed request. */
-		if (type == '-' && (strncmp(p, "-TRYAGAIN", 9) == 0 ||
-				    strncmp(p, "-MOVED", 6) == 0)) {
+		if (r->type == '-' && (strncmp(r->str, "TRYAGAIN", 8) == 0 ||
+				       strncmp(r->str, "MOVED", 5) == 0)) {
 			t->b.r.retries += in_window;
 		} else {
 			t->b.r.errors += in_window;
@@ -256,27 +206,21 @@ static void on_reply(struct thr *t, struct conn *c, const char *p, long len,
 
 static void conn_read(struct thr *t, struct conn *c)
 {
-	uint64_t now;
-	size_t off = 0;
 	uint64_t before = t->b.r.ops[0] + t->b.r.ops[1];
+	struct respc_reply r;
+	char tmp[65536];
+	uint64_t now;
+	int rv;
 
 	for (;;) {
-		ssize_t k;
+		ssize_t k = recv(c->fd, tmp, sizeof(tmp), 0);
 
-		if (c->in_cap - c->in_len < 65536) {
-			char *b = realloc(c->in, c->in_cap + 131072);
-
-			if (b == NULL) {
-				conn_fail(t, c, "out of memory");
+		if (k > 0) {
+			t->b.r.client_bytes += (uint64_t)k;
+			if (respc_reader_feed(&c->rd, tmp, (size_t)k) != 0) {
+				conn_fail(t, c, c->rd.err);
 				return;
 			}
-			c->in = b;
-			c->in_cap += 131072;
-		}
-		k = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
-		if (k > 0) {
-			c->in_len += (size_t)k;
-			t->b.r.client_bytes += (uint64_t)k;
 			continue;
 		}
 		if (k == 0) {
@@ -293,23 +237,19 @@ static void conn_read(struct thr *t, struct conn *c)
 		return;
 	}
 	now = bc_now_ns();
-	while (off < c->in_len) {
-		char type;
-		long long num;
-		long k = scan(c->in + off, c->in_len - off, 0, &type, &num);
-
-		if (k < 0 || (k > 0 && c->q_n == 0)) {
-			conn_fail(t, c, "malformed or unasked-for reply");
+	while ((rv = respc_reader_next(&c->rd, &r, NULL)) == 0) {
+		if (c->q_n == 0) {
+			respc_reply_free(&r);
+			conn_fail(t, c, "a reply nobody asked for");
 			return;
 		}
-		if (k == 0) {
-			break;
-		}
-		on_reply(t, c, c->in + off, k, type, num, now);
-		off += (size_t)k;
+		on_reply(t, c, &r, now);
+		respc_reply_free(&r);
 	}
-	memmove(c->in, c->in + off, c->in_len - off);
-	c->in_len -= off;
+	if (rv != FR_AGAIN) {
+		conn_fail(t, c, c->rd.err);
+		return;
+	}
 	__atomic_fetch_add(&t->b.ld->done_ops,
 			   t->b.r.ops[0] + t->b.r.ops[1] - before,
 			   __ATOMIC_RELAXED);
@@ -317,9 +257,9 @@ static void conn_read(struct thr *t, struct conn *c)
 
 static void conn_write(struct thr *t, struct conn *c)
 {
-	while (c->fd >= 0 && c->out_off < c->out_len) {
-		ssize_t k = send(c->fd, c->out + c->out_off,
-				 c->out_len - c->out_off, MSG_NOSIGNAL);
+	while (c->fd >= 0 && c->out_off < c->out.len) {
+		ssize_t k = send(c->fd, c->out.data + c->out_off,
+				 c->out.len - c->out_off, MSG_NOSIGNAL);
 
 		if (k > 0) {
 			c->out_off += (size_t)k;
@@ -341,6 +281,9 @@ static int conn_open(struct conn *c, int port)
 	int one = 1;
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (respc_reader_init(&c->rd, 0) != 0) {
+		return -1;
+	}
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 ||
 	    connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
@@ -397,7 +340,7 @@ static void *thread_main(void *arg)
 			t->pfd[i].fd = c->fd;
 			t->pfd[i].events =
 			    (short)(POLLIN |
-				    (c->out_off < c->out_len ? POLLOUT : 0));
+				    (c->out_off < c->out.len ? POLLOUT : 0));
 			live += c->fd >= 0;
 		}
 		if (live == 0) {
@@ -444,8 +387,8 @@ static void thr_free(struct bc_thr *bt)
 		if (t->c[i].fd >= 0) {
 			close(t->c[i].fd);
 		}
-		free(t->c[i].out);
-		free(t->c[i].in);
+		respc_buf_free(&t->c[i].out);
+		respc_reader_close(&t->c[i].rd);
 	}
 	free(t->c);
 	free(t->pfd);

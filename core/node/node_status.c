@@ -1,0 +1,38 @@
+/* node_status.c — take the status snapshot that INFO and /metrics render
+ * (node_status.h). */
+#include <assert.h>
+#include <string.h>
+
+#include "node_status.h"
+
+void node__status_get(const struct node *n, bool digest, struct node_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = n->o.id;
+	s->cluster_id = n->o.cluster_id;
+	s->forward = n->o.forward;
+	s->fsync = n->o.fsync;
+	s->read_mode = n->o.read_mode;
+	raft_status_get(n->raft, &s->raft);
+	/* client_addrs has a slot for every id the core can name. */
+	assert(s->raft.leader <= RAFT_ID_MAX);
+	if (s->raft.leader != 0) {
+		memcpy(s->leader_client, n->o.client_addrs[s->raft.leader],
+		       sizeof(s->leader_client));
+	}
+	wal_stats_get(n->wal, &s->wal);
+	s->have_fab = n->fab != NULL;
+	if (s->have_fab) {
+		fab_info_get(n->fab, &s->fab);
+	}
+	s->have_place = n->have_place;
+	if (s->have_place) {
+		s->place = n->place;
+	}
+	s->pinned = n->pinned;
+	s->c = n->c;
+	s->have_digest = digest;
+	if (digest) {
+		s->kvc_digest = kvc_digest(n->kvc);
+	}
+}
