@@ -1,8 +1,6 @@
 /* fab.c — the public transport API: open, send, poll, info. */
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,21 +16,6 @@
 #define FRAME_BYTES_DEFAULT ((1u << 20) + (64u << 10))
 /* Completions read per fab_poll(), so one call stays short. */
 #define POLL_BUDGET 256
-
-void fab__log(struct fab *f, int level, const char *fmt, ...)
-{
-	char line[FR_ERRMSG_SIZE + 64];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (f->opt.log != NULL) {
-		f->opt.log(f->opt.log_ctx, level, line);
-	} else if (level <= FAB_LOG_INFO || getenv("FAB_DEBUG") != NULL) {
-		fprintf(stderr, "fab[%u]: %s\n", f->opt.self, line);
-	}
-}
 
 uint64_t fab__now_ms(void)
 {
@@ -203,8 +186,8 @@ static void rx_repost(struct fab *f)
 				f->rx_post_failing = false;
 			} else {
 				if (!f->rx_post_failing) {
-					fab__log(f, FAB_LOG_WARN, "%s",
-						 f->errmsg);
+					fr_log(FR_LOG_WARN, "fabric", "%s",
+					       f->errmsg);
 				}
 				f->rx_post_failing = true;
 				return;
@@ -286,8 +269,9 @@ static int peers_open(struct fab *f, const struct fab_options *o, char *errmsg)
 					       &p->addr, errmsg);
 		}
 		if (rv == 0) {
-			fab__log(f, FAB_LOG_DEBUG, "peer %u at fi_addr %llu",
-				 p->id, (unsigned long long)p->addr);
+			fr_log(FR_LOG_DEBUG, "fabric",
+			       "peer %u at fi_addr %llu", p->id,
+			       (unsigned long long)p->addr);
 			rv = fab__peer_open(f, p, errmsg);
 		}
 		if (rv != 0) {
@@ -380,15 +364,15 @@ int fab_open(struct fab **out, const struct fab_options *o, char *errmsg)
 		goto err;
 	}
 	info_names(f);
-	fab__log(
-	    f, FAB_LOG_INFO,
-	    "provider %s fabric %s domain %s at %s:%u, rma %s, wait fd %s, "
-	    "buffers %s%d%s",
-	    f->stats.provider, f->stats.fabric, f->stats.domain, self->host,
-	    (unsigned)self->port, f->ep.rma ? "on" : "off",
-	    f->ep.wait_fd >= 0 ? "yes" : "no",
-	    o->topo != NULL ? "on NUMA node " : "unplaced", f->stats.numa_os,
-	    o->topo != NULL && !f->stats.mem_bound ? " (binding refused)" : "");
+	fr_log(FR_LOG_INFO, "fabric",
+	       "provider %s fabric %s domain %s at %s:%u, rma %s, wait fd %s, "
+	       "buffers %s%d%s",
+	       f->stats.provider, f->stats.fabric, f->stats.domain, self->host,
+	       (unsigned)self->port, f->ep.rma ? "on" : "off",
+	       f->ep.wait_fd >= 0 ? "yes" : "no",
+	       o->topo != NULL ? "on NUMA node " : "unplaced", f->stats.numa_os,
+	       o->topo != NULL && !f->stats.mem_bound ? " (binding refused)"
+						      : "");
 	*out = f;
 	return 0;
 err:
@@ -560,15 +544,15 @@ static void on_error(struct fab *f)
 	}
 	op = op_lookup(f, e.op_context);
 	if (op == NULL) {
-		fab__log(f, FAB_LOG_DEBUG, "error for no op: %s flags %llx",
-			 fi_strerror((int)e.err), (unsigned long long)e.flags);
+		fr_log(FR_LOG_DEBUG, "fabric", "error for no op: %s flags %llx",
+		       fi_strerror((int)e.err), (unsigned long long)e.flags);
 		f->stats.rejects_ring++;
 		return;
 	}
 	if (op->kind == FAB__OP_RECV) {
 		f->stats.rejects_frame++; /* e.g. truncated: too large */
-		fab__log(f, FAB_LOG_DEBUG, "receive failed: %s",
-			 fi_strerror((int)e.err));
+		fr_log(FR_LOG_DEBUG, "fabric", "receive failed: %s",
+		       fi_strerror((int)e.err));
 		if (e.err != FI_ECANCELED) {
 			rx_done(f, op);
 		}
@@ -635,12 +619,13 @@ static bool shm_gate(struct fab *f)
 
 		if (fab__ep_av_insert(&f->ep, p->host, p->port, p->shm_epoch,
 				      &p->addr, err) != 0) {
-			fab__log(f, FAB_LOG_ERROR, "peer %u: %s", p->id, err);
+			fr_log(FR_LOG_ERROR, "fabric", "peer %u: %s", p->id,
+			       err);
 			p->addr = FI_ADDR_NOTAVAIL;
 		}
 	}
 	f->shm_ready = true;
-	fab__log(f, FAB_LOG_INFO, "shm: all %u peers present", f->n_peers);
+	fr_log(FR_LOG_INFO, "fabric", "shm: all %u peers present", f->n_peers);
 	return true;
 }
 
@@ -674,7 +659,7 @@ int fab_poll(struct fab *f, fab_recv_cb cb, void *ctx)
 		}
 		if (n < 0) {
 			fab__errmsg(f->errmsg, "fi_cq_read", (int)n);
-			fab__log(f, FAB_LOG_ERROR, "%s", f->errmsg);
+			fr_log(FR_LOG_ERROR, "fabric", "%s", f->errmsg);
 			return -FR_FABRIC;
 		}
 		for (ssize_t i = 0; i < n; i++) {

@@ -117,7 +117,7 @@ int fab_hello_random(uint64_t *out)
 	do {
 		if (RAND_bytes(b, sizeof(b)) != 1)
 			return FR_IO;
-		*out = fab__get_u64(b);
+		*out = le_get_u64(b);
 	} while (*out == 0);
 	return 0;
 }
@@ -171,19 +171,19 @@ int fab_hello_encode(const struct fab_hello_key *k, unsigned kind,
 	if (cap < *len)
 		return FR_NOSPACE;
 	memset(p, 0, H_SIZE);
-	fab__put_u64(p + H_CLUSTER, h->cluster_id);
-	fab__put_u32(p + H_FROM, h->from);
-	fab__put_u32(p + H_TO, h->to);
-	fab__put_u16(p + H_VERSION, h->version);
-	fab__put_u16(p + H_FLAGS, h->has_ring ? H_FLAG_RING : 0);
-	fab__put_u64(p + H_NONCE, h->nonce);
-	fab__put_u64(p + H_INCARNATION, h->incarnation);
-	fab__put_u64(p + H_ECHO, h->echo);
+	le_put_u64(p + H_CLUSTER, h->cluster_id);
+	le_put_u32(p + H_FROM, h->from);
+	le_put_u32(p + H_TO, h->to);
+	le_put_u16(p + H_VERSION, h->version);
+	le_put_u16(p + H_FLAGS, h->has_ring ? H_FLAG_RING : 0);
+	le_put_u64(p + H_NONCE, h->nonce);
+	le_put_u64(p + H_INCARNATION, h->incarnation);
+	le_put_u64(p + H_ECHO, h->echo);
 	if (h->has_ring) {
-		fab__put_u64(p + H_RING_ADDR, h->ring.addr);
-		fab__put_u64(p + H_RING_KEY, h->ring.key);
-		fab__put_u32(p + H_RING_SIZE, h->ring.size);
-		fab__put_u32(p + H_RING_GEN, h->ring.generation);
+		le_put_u64(p + H_RING_ADDR, h->ring.addr);
+		le_put_u64(p + H_RING_KEY, h->ring.key);
+		le_put_u32(p + H_RING_SIZE, h->ring.size);
+		le_put_u32(p + H_RING_GEN, h->ring.generation);
 	}
 	if (compute_mac(k, kind, p, H_MAC, p + H_MAC) != 0)
 		return FR_IO;
@@ -255,21 +255,21 @@ static int check_members(const struct fab_hello_key *k, unsigned kind,
 
 static int read_hello(const uint8_t *p, struct fab_hello *out, char *errmsg)
 {
-	uint16_t flags = fab__get_u16(p + H_FLAGS);
+	uint16_t flags = le_get_u16(p + H_FLAGS);
 
 	memset(out, 0, sizeof(*out));
-	out->cluster_id = fab__get_u64(p + H_CLUSTER);
-	out->from = fab__get_u32(p + H_FROM);
-	out->to = fab__get_u32(p + H_TO);
-	out->version = fab__get_u16(p + H_VERSION);
-	out->nonce = fab__get_u64(p + H_NONCE);
-	out->incarnation = fab__get_u64(p + H_INCARNATION);
-	out->echo = fab__get_u64(p + H_ECHO);
+	out->cluster_id = le_get_u64(p + H_CLUSTER);
+	out->from = le_get_u32(p + H_FROM);
+	out->to = le_get_u32(p + H_TO);
+	out->version = le_get_u16(p + H_VERSION);
+	out->nonce = le_get_u64(p + H_NONCE);
+	out->incarnation = le_get_u64(p + H_INCARNATION);
+	out->echo = le_get_u64(p + H_ECHO);
 	out->has_ring = (flags & H_FLAG_RING) != 0;
-	out->ring.addr = fab__get_u64(p + H_RING_ADDR);
-	out->ring.key = fab__get_u64(p + H_RING_KEY);
-	out->ring.size = fab__get_u32(p + H_RING_SIZE);
-	out->ring.generation = fab__get_u32(p + H_RING_GEN);
+	out->ring.addr = le_get_u64(p + H_RING_ADDR);
+	out->ring.key = le_get_u64(p + H_RING_KEY);
+	out->ring.size = le_get_u32(p + H_RING_SIZE);
+	out->ring.generation = le_get_u32(p + H_RING_GEN);
 	if (flags & ~H_FLAG_RING) {
 		set_err(errmsg, "HELLO: unknown flags %#x", flags);
 		return FR_MALFORMED;
@@ -305,8 +305,8 @@ int fab_hello_decode(const struct fab_hello_key *k, unsigned kind,
 	rv = open_frame(kind, H_SIZE, buf, len, &p, &n, errmsg);
 	if (rv != 0)
 		return rv;
-	rv = check_identity(k, kind, p, H_MAC, fab__get_u64(p + H_CLUSTER),
-			    fab__get_u32(p + H_FROM), errmsg);
+	rv = check_identity(k, kind, p, H_MAC, le_get_u64(p + H_CLUSTER),
+			    le_get_u32(p + H_FROM), errmsg);
 	if (rv != 0)
 		return rv;
 	/* Authenticated from here on: the fields are the peer's words. */
@@ -350,11 +350,11 @@ int fab_hello_confirm_encode(const struct fab_hello_key *k,
 		return FR_INVALID;
 	if (cap < *len)
 		return FR_NOSPACE;
-	fab__put_u64(p + C_CLUSTER, c->cluster_id);
-	fab__put_u32(p + C_FROM, c->from);
-	fab__put_u32(p + C_TO, c->to);
-	fab__put_u64(p + C_NONCE, c->nonce);
-	fab__put_u64(p + C_ECHO, c->echo);
+	le_put_u64(p + C_CLUSTER, c->cluster_id);
+	le_put_u32(p + C_FROM, c->from);
+	le_put_u32(p + C_TO, c->to);
+	le_put_u64(p + C_NONCE, c->nonce);
+	le_put_u64(p + C_ECHO, c->echo);
 	if (compute_mac(k, FAB_WIRE_HELLO_CONFIRM, p, C_MAC, p + C_MAC) != 0)
 		return FR_IO;
 	int rv = fab_wire_seal(b, FAB_WIRE_HELLO_CONFIRM, C_SIZE);
@@ -375,10 +375,10 @@ int fab_hello_confirm_decode(const struct fab_hello_key *k, uint32_t peer,
 	int rv = open_frame(kind, C_SIZE, buf, len, &p, &n, errmsg);
 	if (rv != 0)
 		return rv;
-	uint32_t from = fab__get_u32(p + C_FROM);
-	uint32_t to = fab__get_u32(p + C_TO);
-	rv = check_identity(k, kind, p, C_MAC, fab__get_u64(p + C_CLUSTER),
-			    from, errmsg);
+	uint32_t from = le_get_u32(p + C_FROM);
+	uint32_t to = le_get_u32(p + C_TO);
+	rv = check_identity(k, kind, p, C_MAC, le_get_u64(p + C_CLUSTER), from,
+			    errmsg);
 	if (rv != 0)
 		return rv;
 	if (from != peer) {
@@ -389,8 +389,8 @@ int fab_hello_confirm_decode(const struct fab_hello_key *k, uint32_t peer,
 	rv = check_members(k, kind, from, to, errmsg);
 	if (rv != 0)
 		return rv;
-	if (fab__get_u64(p + C_NONCE) != hello_nonce ||
-	    fab__get_u64(p + C_ECHO) != ack_nonce) {
+	if (le_get_u64(p + C_NONCE) != hello_nonce ||
+	    le_get_u64(p + C_ECHO) != ack_nonce) {
 		set_err(errmsg,
 			"HELLO_CONFIRM from node %u for another "
 			"handshake (replayed or late)",
@@ -412,9 +412,9 @@ int fab_hello_reject_encode(int reason, uint64_t echo, void *buf, size_t cap,
 		return FR_INVALID;
 	if (cap < *len)
 		return FR_NOSPACE;
-	fab__put_u32(p, (uint32_t)reason);
-	fab__put_u32(p + 4, 0);
-	fab__put_u64(p + 8, echo);
+	le_put_u32(p, (uint32_t)reason);
+	le_put_u32(p + 4, 0);
+	le_put_u64(p + 8, echo);
 	int rv = fab_wire_seal(b, FAB_WIRE_REJECT, R_SIZE);
 	assert(rv == 0);
 	return rv;
@@ -430,11 +430,11 @@ int fab_hello_reject_decode(const void *buf, size_t len, int *reason,
 	int rv = open_frame(FAB_WIRE_REJECT, R_SIZE, buf, len, &p, &n, NULL);
 	if (rv != 0)
 		return rv;
-	if (fab__get_u32(p + 4) != 0)
+	if (le_get_u32(p + 4) != 0)
 		return FR_MALFORMED;
-	uint32_t r = fab__get_u32(p);
+	uint32_t r = le_get_u32(p);
 	*reason = (r == 0 || r >= FR_ERR_NR) ? FR_NOCONN : (int)r;
-	*echo = fab__get_u64(p + 8);
+	*echo = le_get_u64(p + 8);
 	*consumed = n;
 	return 0;
 }

@@ -167,8 +167,8 @@ int fab__queue_flush(struct fab *f, struct fab__peer *p)
 		if (rv != 0) {
 			f->stats.send_errors++;
 			op->state = FAB__OP_DONE;
-			fab__log(f, FAB_LOG_WARN, "post to peer %u: %s", p->id,
-				 fi_strerror((int)-rv));
+			fr_log(FR_LOG_WARN, "fabric", "post to peer %u: %s",
+			       p->id, fi_strerror((int)-rv));
 			continue;
 		}
 		op->state = FAB__OP_POSTED;
@@ -284,11 +284,12 @@ static void hello_send(struct fab *f, struct fab__peer *p, unsigned kind,
 	}
 	rv = fab_hello_encode(&f->key, kind, &h, buf, sizeof(buf), &len);
 	assert(rv == 0);
-	fab__log(f, FAB_LOG_DEBUG, "peer %u: send %s (state %u, pending %d)",
-		 p->id, fab_wire_kind_name(kind), p->state, p->accept_pending);
+	fr_log(FR_LOG_DEBUG, "fabric",
+	       "peer %u: send %s (state %u, pending %d)", p->id,
+	       fab_wire_kind_name(kind), p->state, p->accept_pending);
 	if (fab__queue_frame(f, p, buf, len, kind) != 0) {
-		fab__log(f, FAB_LOG_DEBUG, "peer %u: queue full for %s", p->id,
-			 fab_wire_kind_name(kind));
+		fr_log(FR_LOG_DEBUG, "fabric", "peer %u: queue full for %s",
+		       p->id, fab_wire_kind_name(kind));
 	}
 	p->last_hello_ms = fab__now_ms();
 }
@@ -326,19 +327,19 @@ static void readdr_shm(struct fab *f, struct fab__peer *p, bool seen)
 	}
 	if (fab__ep_av_insert(&f->ep, p->host, p->port, epoch, &addr,
 			      f->errmsg) != 0) {
-		fab__log(f, FAB_LOG_WARN, "peer %u: %s", p->id, f->errmsg);
+		fr_log(FR_LOG_WARN, "fabric", "peer %u: %s", p->id, f->errmsg);
 		return;
 	}
 	other = addr_owner(f, p, addr);
 	if (other != NULL) {
-		fab__log(f, FAB_LOG_ERROR,
-			 "peer %u: provider gave the address of peer %u", p->id,
-			 other->id);
+		fr_log(FR_LOG_ERROR, "fabric",
+		       "peer %u: provider gave the address of peer %u", p->id,
+		       other->id);
 		return;
 	}
-	fab__log(f, FAB_LOG_INFO, "peer %u: shm region epoch %llu (was %llu)",
-		 p->id, (unsigned long long)epoch,
-		 (unsigned long long)p->shm_epoch);
+	fr_log(FR_LOG_INFO, "fabric",
+	       "peer %u: shm region epoch %llu (was %llu)", p->id,
+	       (unsigned long long)epoch, (unsigned long long)p->shm_epoch);
 	abandon_posted(f, p);
 	p->addr = addr;
 	p->shm_epoch = epoch;
@@ -362,23 +363,23 @@ static void readdr(struct fab *f, struct fab__peer *p, bool seen)
 	}
 	if (old != FI_ADDR_NOTAVAIL &&
 	    fi_av_remove(f->ep.av, &old, 1, 0) != 0) {
-		fab__log(f, FAB_LOG_DEBUG, "peer %u: fi_av_remove failed",
-			 p->id);
+		fr_log(FR_LOG_DEBUG, "fabric", "peer %u: fi_av_remove failed",
+		       p->id);
 	}
 	abandon_posted(f, p);
 	rv =
 	    fab__ep_av_insert(&f->ep, p->host, p->port, 0, &p->addr, f->errmsg);
 	if (rv == 0 && addr_owner(f, p, p->addr) != NULL) {
 		/* Never send one peer's frames to another. */
-		fab__log(f, FAB_LOG_ERROR,
-			 "peer %u: provider gave the address of peer %u", p->id,
-			 addr_owner(f, p, p->addr)->id);
+		fr_log(FR_LOG_ERROR, "fabric",
+		       "peer %u: provider gave the address of peer %u", p->id,
+		       addr_owner(f, p, p->addr)->id);
 		rv = FR_FABRIC;
 	}
 	if (rv != 0) {
 		if (rv != FR_NOCONN) {
-			fab__log(f, FAB_LOG_WARN, "peer %u: %s", p->id,
-				 f->errmsg);
+			fr_log(FR_LOG_WARN, "fabric", "peer %u: %s", p->id,
+			       f->errmsg);
 		}
 		p->addr = FI_ADDR_NOTAVAIL;
 	}
@@ -402,7 +403,7 @@ static void writer_stop(struct fab__peer *p)
 static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 {
 	if (fab_hello_random(&p->nonce) != 0) {
-		fab__log(f, FAB_LOG_ERROR, "no entropy for a nonce");
+		fr_log(FR_LOG_ERROR, "fabric", "no entropy for a nonce");
 		p->next_try_ms = now + FAB__BACKOFF_MAX_MS;
 		return;
 	}
@@ -428,11 +429,11 @@ bool fab__peer_needs_clock(const struct fab__peer *p)
 void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 {
 	if (p->full_since_ms != 0 && now >= p->full_since_ms + QUEUE_STUCK_MS) {
-		fab__log(f, FAB_LOG_WARN,
-			 "peer %u: send queue full for %u ms with %u "
-			 "operations not completed; abandoning them and "
-			 "reconnecting",
-			 p->id, QUEUE_STUCK_MS, p->op_post - p->op_tail);
+		fr_log(FR_LOG_WARN, "fabric",
+		       "peer %u: send queue full for %u ms with %u "
+		       "operations not completed; abandoning them and "
+		       "reconnecting",
+		       p->id, QUEUE_STUCK_MS, p->op_post - p->op_tail);
 		f->stats.queue_stalls++;
 		abandon_posted(f, p);
 		p->full_since_ms = 0;
@@ -494,7 +495,7 @@ void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why)
 {
 	if (p->state == FAB__UP) {
-		fab__log(f, FAB_LOG_INFO, "peer %u down: %s", p->id, why);
+		fr_log(FR_LOG_INFO, "fabric", "peer %u down: %s", p->id, why);
 	}
 	p->state = FAB__DOWN;
 	writer_stop(p);
@@ -513,11 +514,11 @@ static void peer_up(struct fab *f, struct fab__peer *p, uint64_t inc,
 	if (p->ever_up) {
 		f->stats.reconnects++;
 	}
-	fab__log(f, FAB_LOG_INFO,
-		 "peer %u up (%s, incarnation %016llx%s, rma %s)", p->id, role,
-		 (unsigned long long)inc,
-		 p->ever_up && inc != p->incarnation ? ", restarted" : "",
-		 p->writer_ok ? "on" : "off");
+	fr_log(FR_LOG_INFO, "fabric",
+	       "peer %u up (%s, incarnation %016llx%s, rma %s)", p->id, role,
+	       (unsigned long long)inc,
+	       p->ever_up && inc != p->incarnation ? ", restarted" : "",
+	       p->writer_ok ? "on" : "off");
 	p->incarnation = inc;
 	p->ever_up = true;
 	p->state = FAB__UP;
@@ -531,9 +532,10 @@ static void refused(struct fab *f, const char *what, int rv, const char *why)
 	/* Log the first refusals and then every 64th: a peer with the wrong
 	 * secret retries forever. */
 	if (f->stats.rejects_auth <= 4 || f->stats.rejects_auth % 64 == 0) {
-		fab__log(f, FAB_LOG_WARN, "refused %s: %s (%s), %llu so far",
-			 what, fr_strerror(rv), why,
-			 (unsigned long long)f->stats.rejects_auth);
+		fr_log(FR_LOG_WARN, "fabric",
+		       "refused %s: %s (%s), %llu so far", what,
+		       fr_strerror(rv), why,
+		       (unsigned long long)f->stats.rejects_auth);
 	}
 }
 
@@ -557,8 +559,8 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 	}
 	p = fab__peer_by_id(f, h.from);
 	if (p != NULL) {
-		fab__log(f, FAB_LOG_DEBUG, "peer %u: got HELLO (state %u)",
-			 p->id, p->state);
+		fr_log(FR_LOG_DEBUG, "fabric", "peer %u: got HELLO (state %u)",
+		       p->id, p->state);
 	}
 	if (p == NULL || (f->ep.rma && !h.has_ring)) {
 		refused(f, "HELLO", FR_MISMATCH, "unknown sender or no ring");
@@ -726,8 +728,8 @@ void fab__peer_hello_recv(struct fab *f, const struct fab_wire_frame *fr,
 		if (p->state != FAB__HELLO_SENT || p->nonce != echo) {
 			continue;
 		}
-		fab__log(f, FAB_LOG_WARN, "peer %u refused our HELLO: %s",
-			 p->id, fr_strerror(reason));
+		fr_log(FR_LOG_WARN, "fabric", "peer %u refused our HELLO: %s",
+		       p->id, fr_strerror(reason));
 		p->state = FAB__DOWN;
 		p->backoff_ms = p->backoff_ms * 2 > FAB__BACKOFF_MAX_MS
 				    ? FAB__BACKOFF_MAX_MS

@@ -11,6 +11,7 @@
 #include "fab_hello.h"
 #include "fab_ring.h"
 #include "fab_wire.h"
+#include "trace.h"
 
 /*
  * Design notes (fab_peer.c, fab_rma.c, fab.c)
@@ -169,8 +170,6 @@ struct fab {
  * NULL when out of memory.  Free with fab__mem_free(). */
 void *fab__mem_alloc(struct fab *f, size_t len);
 void fab__mem_free(struct fab *f, void *ptr, size_t len);
-void fab__log(struct fab *f, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 uint64_t fab__now_ms(void);
 struct fab__peer *fab__peer_by_id(struct fab *f, raft_id id);
 

@@ -147,13 +147,13 @@ void fab_ring_record_seal(void *rec, const struct fab_ring_slot *slot,
 	uint64_t used = (uint64_t)FAB_RING_HDR_SIZE + slot->payload_len;
 
 	assert(used <= slot->rec_size);
-	fab__put_u32(b + OFF_MAGIC, FAB_RING_MAGIC);
-	fab__put_u32(b + OFF_LEN, slot->payload_len);
-	fab__put_u64(b + OFF_TERM, term);
-	fab__put_u64(b + OFF_POS, slot->pos);
-	fab__put_u32(b + OFF_GEN, generation);
-	fab__put_u32(b + OFF_CRC,
-		     record_crc(b, b + FAB_RING_HDR_SIZE, slot->payload_len));
+	le_put_u32(b + OFF_MAGIC, FAB_RING_MAGIC);
+	le_put_u32(b + OFF_LEN, slot->payload_len);
+	le_put_u64(b + OFF_TERM, term);
+	le_put_u64(b + OFF_POS, slot->pos);
+	le_put_u32(b + OFF_GEN, generation);
+	le_put_u32(b + OFF_CRC,
+		   record_crc(b, b + FAB_RING_HDR_SIZE, slot->payload_len));
 	memset(b + used, 0, slot->rec_size - used);
 }
 
@@ -204,21 +204,21 @@ static int check_cq(const struct fab_ring_reader *r, uint32_t offset,
 static int check_record(const struct fab_ring_reader *r, const uint8_t *b,
 			uint32_t rec, uint64_t start, struct fab_ring_rec *out)
 {
-	if (fab__get_u32(b + OFF_MAGIC) != FAB_RING_MAGIC)
+	if (le_get_u32(b + OFF_MAGIC) != FAB_RING_MAGIC)
 		return FR_CORRUPT;
-	uint32_t len = fab__get_u32(b + OFF_LEN);
+	uint32_t len = le_get_u32(b + OFF_LEN);
 	/* The payload length must give exactly the size the CQ data says. */
 	if (len > rec - FAB_RING_HDR_SIZE || fab_ring_record_size(len) != rec)
 		return FR_CORRUPT;
 	if (record_crc(b, b + FAB_RING_HDR_SIZE, len) !=
-	    fab__get_u32(b + OFF_CRC))
+	    le_get_u32(b + OFF_CRC))
 		return FR_CORRUPT;
 	/* Checksummed but from an older lap or registration. */
-	if (fab__get_u64(b + OFF_POS) != start)
+	if (le_get_u64(b + OFF_POS) != start)
 		return FR_STALE;
-	if (fab__get_u32(b + OFF_GEN) != r->generation)
+	if (le_get_u32(b + OFF_GEN) != r->generation)
 		return FR_STALE;
-	raft_term term = fab__get_u64(b + OFF_TERM);
+	raft_term term = le_get_u64(b + OFF_TERM);
 	out->payload = b + FAB_RING_HDR_SIZE;
 	out->len = len;
 	out->term = term;

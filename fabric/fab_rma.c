@@ -88,8 +88,8 @@ int fab__rma_renew(struct fab *f, struct fab__peer *p, bool revoke)
 		fi_close(&p->ring_mr->fid);
 		p->ring_mr = NULL;
 		if (ring_register(f, p, f->errmsg) != 0) {
-			fab__log(f, FAB_LOG_ERROR, "re-register ring of %u: %s",
-				 p->id, f->errmsg);
+			fr_log(FR_LOG_ERROR, "fabric",
+			       "re-register ring of %u: %s", p->id, f->errmsg);
 			return FR_FABRIC;
 		}
 		f->stats.ring_revokes++;
@@ -237,27 +237,26 @@ void fab__rma_recv(struct fab *f, uint64_t cq_data)
 			 * handshake: the peer writes with a descriptor we no
 			 * longer read (a handshake one side gave up on).
 			 * Nothing of ours would tell it; start over. */
-			fab__log(f, FAB_LOG_WARN,
-				 "peer %u writes to an old ring generation; "
-				 "revoking and reconnecting",
-				 p->id);
+			fr_log(FR_LOG_WARN, "fabric",
+			       "peer %u writes to an old ring generation; "
+			       "revoking and reconnecting",
+			       p->id);
 			fab__rma_revoke(f, p, "stale ring writes");
 			return;
 		}
 		break;
 	case FR_CORRUPT:
 		f->stats.rejects_ring++;
-		fab__log(f, FAB_LOG_WARN, "corrupt ring record from peer %u",
-			 p->id);
+		fr_log(FR_LOG_WARN, "fabric",
+		       "corrupt ring record from peer %u", p->id);
 		break;
 	default:
 		/* Out of step with the writer: revoke, start a new
 		 * generation and tell the peer through a new handshake. */
 		assert(rv == FR_MALFORMED);
 		f->stats.rejects_ring++;
-		fab__log(f, FAB_LOG_WARN,
-			 "ring write from peer %u out of step; revoking",
-			 p->id);
+		fr_log(FR_LOG_WARN, "fabric",
+		       "ring write from peer %u out of step; revoking", p->id);
 		fab__rma_revoke(f, p, "ring out of step");
 		return;
 	}

@@ -83,20 +83,19 @@ int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
 
 	memset(f, 0, sizeof(*f));
 	/* Refuse a foreign stream as soon as its first bytes are visible. */
-	if (len >= 4 && fab__get_u32(b + OFF_MAGIC) != FAB_WIRE_MAGIC)
+	if (len >= 4 && le_get_u32(b + OFF_MAGIC) != FAB_WIRE_MAGIC)
 		return FR_MALFORMED;
 	if (len < FAB_WIRE_HDR_SIZE)
 		return FR_AGAIN;
-	if (fr_crc32c(0, b, OFF_HCRC) != fab__get_u32(b + OFF_HCRC))
+	if (fr_crc32c(0, b, OFF_HCRC) != le_get_u32(b + OFF_HCRC))
 		return FR_CORRUPT;
 	if (b[OFF_VERSION] != FAB_WIRE_VERSION)
 		return FR_UNSUPPORTED;
 	if (!fab_wire_kind_known(b[OFF_KIND]))
 		return FR_MALFORMED;
-	if (fab__get_u16(b + OFF_FLAGS) != 0 ||
-	    fab__get_u32(b + OFF_RESERVED) != 0)
+	if (le_get_u16(b + OFF_FLAGS) != 0 || le_get_u32(b + OFF_RESERVED) != 0)
 		return FR_MALFORMED;
-	uint32_t plen = fab__get_u32(b + OFF_LEN);
+	uint32_t plen = le_get_u32(b + OFF_LEN);
 	if (plen > FAB_WIRE_MAX_PAYLOAD)
 		return FR_TOOBIG;
 
@@ -108,7 +107,7 @@ int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
 	if (len < f->frame_len)
 		return FR_AGAIN;
 	f->payload = b + FAB_WIRE_HDR_SIZE;
-	if (fr_crc32c(0, f->payload, plen) != fab__get_u32(b + OFF_PCRC)) {
+	if (fr_crc32c(0, f->payload, plen) != le_get_u32(b + OFF_PCRC)) {
 		f->payload = NULL;
 		return FR_CORRUPT;
 	}
@@ -123,15 +122,15 @@ int fab_wire_seal(void *frame, unsigned kind, uint32_t payload_len)
 		return FR_INVALID;
 	if (payload_len > FAB_WIRE_MAX_PAYLOAD)
 		return FR_TOOBIG;
-	fab__put_u32(b + OFF_MAGIC, FAB_WIRE_MAGIC);
+	le_put_u32(b + OFF_MAGIC, FAB_WIRE_MAGIC);
 	b[OFF_VERSION] = FAB_WIRE_VERSION;
 	b[OFF_KIND] = (uint8_t)kind;
-	fab__put_u16(b + OFF_FLAGS, 0);
-	fab__put_u32(b + OFF_LEN, payload_len);
-	fab__put_u32(b + OFF_PCRC,
-		     fr_crc32c(0, b + FAB_WIRE_HDR_SIZE, payload_len));
-	fab__put_u32(b + OFF_RESERVED, 0);
-	fab__put_u32(b + OFF_HCRC, fr_crc32c(0, b, OFF_HCRC));
+	le_put_u16(b + OFF_FLAGS, 0);
+	le_put_u32(b + OFF_LEN, payload_len);
+	le_put_u32(b + OFF_PCRC,
+		   fr_crc32c(0, b + FAB_WIRE_HDR_SIZE, payload_len));
+	le_put_u32(b + OFF_RESERVED, 0);
+	le_put_u32(b + OFF_HCRC, fr_crc32c(0, b, OFF_HCRC));
 	return 0;
 }
 
@@ -146,9 +145,9 @@ int fab_wire_credit_encode(const struct fab_wire_credit *c, void *buf,
 	if (cap < FAB_WIRE_CREDIT_SIZE)
 		return FR_NOSPACE;
 	uint8_t *p = b + FAB_WIRE_HDR_SIZE;
-	fab__put_u32(p, c->from);
-	fab__put_u32(p + 4, c->generation);
-	fab__put_u64(p + 8, c->consumed);
+	le_put_u32(p, c->from);
+	le_put_u32(p + 4, c->generation);
+	le_put_u64(p + 8, c->consumed);
 	int rv = fab_wire_seal(b, FAB_WIRE_CREDIT, 16);
 	assert(rv == 0);
 	return rv;
@@ -161,9 +160,9 @@ int fab_wire_credit_decode(const struct fab_wire_frame *f,
 		return FR_INVALID;
 	if (f->payload_len != 16)
 		return FR_MALFORMED;
-	c->from = fab__get_u32(f->payload);
-	c->generation = fab__get_u32(f->payload + 4);
-	c->consumed = fab__get_u64(f->payload + 8);
+	c->from = le_get_u32(f->payload);
+	c->generation = le_get_u32(f->payload + 4);
+	c->consumed = le_get_u64(f->payload + 8);
 	if (c->from == 0 || c->from > RAFT_ID_MAX)
 		return FR_MALFORMED;
 	return 0;

@@ -200,13 +200,13 @@ static void out_u8(struct out *o, uint8_t v)
 
 static void out_u32(struct out *o, uint32_t v)
 {
-	fab__put_u32(o->p, v);
+	le_put_u32(o->p, v);
 	o->p += 4;
 }
 
 static void out_u64(struct out *o, uint64_t v)
 {
-	fab__put_u64(o->p, v);
+	le_put_u64(o->p, v);
 	o->p += 8;
 }
 
@@ -328,7 +328,7 @@ void fab_wire_encode_sized(const struct raft_message *msg, void *buf,
 /* ------------------------------------------------------------------ */
 /* Decoding                                                            */
 
-static int decode_entries(struct fab__cursor *c, struct raft_message *m,
+static int decode_entries(struct le_cursor *c, struct raft_message *m,
 			  struct raft_entry *entries, uint32_t max_entries)
 {
 	struct raft_append *a = &m->append;
@@ -341,16 +341,16 @@ static int decode_entries(struct fab__cursor *c, struct raft_message *m,
 		return FR_MALFORMED;
 	for (uint32_t i = 0; i < a->n_entries; i++) {
 		struct raft_entry *e = &entries[i];
-		e->index = fab__read_u64(c);
-		e->term = fab__read_u64(c);
-		e->type = fab__read_u8(c);
-		e->len = fab__read_u32(c);
+		e->index = le_read_u64(c);
+		e->term = le_read_u64(c);
+		e->type = le_read_u8(c);
+		e->len = le_read_u32(c);
 		if (c->short_read)
 			return FR_MALFORMED;
 		int rv = entry_ok(m, e, t, i);
 		if (rv != 0)
 			return rv;
-		e->buf = fab__take(c, e->len);
+		e->buf = le_take(c, e->len);
 		if (e->buf == NULL)
 			return FR_MALFORMED;
 		t = e->term;
@@ -359,16 +359,16 @@ static int decode_entries(struct fab__cursor *c, struct raft_message *m,
 	return 0;
 }
 
-static int decode_append(struct fab__cursor *c, struct raft_message *m,
+static int decode_append(struct le_cursor *c, struct raft_message *m,
 			 struct raft_entry *entries, uint32_t max_entries)
 {
 	struct raft_append *a = &m->append;
 
-	a->prev_index = fab__read_u64(c);
-	a->prev_term = fab__read_u64(c);
-	a->commit = fab__read_u64(c);
-	a->seq = fab__read_u64(c);
-	a->n_entries = fab__read_u32(c);
+	a->prev_index = le_read_u64(c);
+	a->prev_term = le_read_u64(c);
+	a->commit = le_read_u64(c);
+	a->seq = le_read_u64(c);
+	a->n_entries = le_read_u32(c);
 	a->entries = NULL;
 	if (c->short_read)
 		return FR_MALFORMED;
@@ -380,62 +380,62 @@ static int decode_append(struct fab__cursor *c, struct raft_message *m,
 	return decode_entries(c, m, entries, max_entries);
 }
 
-static int decode_snapshot(struct fab__cursor *c, struct raft_message *m)
+static int decode_snapshot(struct le_cursor *c, struct raft_message *m)
 {
 	struct raft_snapshot_chunk *s = &m->snapshot;
 
-	s->last_index = fab__read_u64(c);
-	s->last_term = fab__read_u64(c);
-	s->config.n = fab__read_u8(c);
+	s->last_index = le_read_u64(c);
+	s->last_term = le_read_u64(c);
+	s->config.n = le_read_u8(c);
 	if (c->short_read || s->config.n == 0 || s->config.n > RAFT_MAX_SERVERS)
 		return FR_MALFORMED;
 	for (uint32_t i = 0; i < s->config.n; i++) {
-		s->config.servers[i].id = fab__read_u8(c);
-		s->config.servers[i].role = fab__read_u8(c);
+		s->config.servers[i].id = le_read_u8(c);
+		s->config.servers[i].role = le_read_u8(c);
 	}
-	s->offset = fab__read_u64(c);
-	s->total = fab__read_u64(c);
-	s->done = fab__read_u8(c);
-	s->len = fab__read_u32(c);
+	s->offset = le_read_u64(c);
+	s->total = le_read_u64(c);
+	s->done = le_read_u8(c);
+	s->len = le_read_u32(c);
 	if (c->short_read)
 		return FR_MALFORMED;
 	int rv = snapshot_ok(m);
 	if (rv != 0)
 		return rv;
-	s->data = fab__take(c, s->len);
+	s->data = le_take(c, s->len);
 	return s->data == NULL ? FR_MALFORMED : 0;
 }
 
-static int decode_body(struct fab__cursor *c, struct raft_message *m,
+static int decode_body(struct le_cursor *c, struct raft_message *m,
 		       struct raft_entry *entries, uint32_t max_entries)
 {
 	switch (m->type) {
 	case RAFT_MSG_VOTE:
-		m->vote.last_index = fab__read_u64(c);
-		m->vote.last_term = fab__read_u64(c);
-		m->vote.flags = fab__read_u8(c);
+		m->vote.last_index = le_read_u64(c);
+		m->vote.last_term = le_read_u64(c);
+		m->vote.flags = le_read_u8(c);
 		return 0;
 	case RAFT_MSG_VOTE_RESP:
-		m->vote_resp.granted = fab__read_u8(c);
-		m->vote_resp.prevote = fab__read_u8(c);
+		m->vote_resp.granted = le_read_u8(c);
+		m->vote_resp.prevote = le_read_u8(c);
 		return 0;
 	case RAFT_MSG_APPEND:
 		return decode_append(c, m, entries, max_entries);
 	case RAFT_MSG_APPEND_RESP:
-		m->append_resp.success = fab__read_u8(c);
-		m->append_resp.index = fab__read_u64(c);
-		m->append_resp.last_index = fab__read_u64(c);
-		m->append_resp.conflict_term = fab__read_u64(c);
-		m->append_resp.conflict_index = fab__read_u64(c);
-		m->append_resp.seq = fab__read_u64(c);
+		m->append_resp.success = le_read_u8(c);
+		m->append_resp.index = le_read_u64(c);
+		m->append_resp.last_index = le_read_u64(c);
+		m->append_resp.conflict_term = le_read_u64(c);
+		m->append_resp.conflict_index = le_read_u64(c);
+		m->append_resp.seq = le_read_u64(c);
 		return 0;
 	case RAFT_MSG_SNAPSHOT:
 		return decode_snapshot(c, m);
 	case RAFT_MSG_SNAPSHOT_RESP:
-		m->snapshot_resp.last_index = fab__read_u64(c);
-		m->snapshot_resp.offset = fab__read_u64(c);
-		m->snapshot_resp.rejected = fab__read_u8(c);
-		m->snapshot_resp.done = fab__read_u8(c);
+		m->snapshot_resp.last_index = le_read_u64(c);
+		m->snapshot_resp.offset = le_read_u64(c);
+		m->snapshot_resp.rejected = le_read_u8(c);
+		m->snapshot_resp.done = le_read_u8(c);
 		return 0;
 	case RAFT_MSG_TIMEOUT_NOW:
 		return 0;
@@ -448,16 +448,16 @@ int fab_wire_decode_frame(const struct fab_wire_frame *f,
 			  struct raft_message *out, struct raft_entry *entries,
 			  uint32_t max_entries)
 {
-	struct fab__cursor c = {f->payload, f->payload_len, 0};
+	struct le_cursor c = {f->payload, f->payload_len, false};
 	uint64_t ignored;
 
 	memset(out, 0, sizeof(*out));
 	if (f->kind < RAFT_MSG_VOTE || f->kind >= RAFT_MSG_TYPE_NR)
 		return FR_INVALID;
 	out->type = f->kind;
-	out->from = fab__read_u32(&c);
-	out->to = fab__read_u32(&c);
-	out->term = fab__read_u64(&c);
+	out->from = le_read_u32(&c);
+	out->to = le_read_u32(&c);
+	out->term = le_read_u64(&c);
 	if (c.short_read)
 		return FR_MALFORMED;
 	if (!id_ok(out->from) || !id_ok(out->to) || out->from == out->to)

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kvc_int.h"
+#include "le.h"
 #include "raft.h"
 
 /*
@@ -11,31 +12,6 @@
  */
 #define KVC__ENTRY_VERSION 1u
 #define KVC__ENTRY_HEADER  13u
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++) {
-		p[i] = (unsigned char)(v >> (8 * i));
-	}
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++) {
-		p[i] = (unsigned char)(v >> (8 * i));
-	}
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 int kvc_command_encode(uint64_t now_ms, uint32_t argc,
 		       const struct kvc_arg *argv, struct kvc_reply *out)
@@ -56,12 +32,12 @@ int kvc_command_encode(uint64_t now_ms, uint32_t argc,
 	size_t start = out->len;
 	unsigned char hdr[KVC__ENTRY_HEADER];
 	hdr[0] = KVC__ENTRY_VERSION;
-	put64(hdr + 1, now_ms);
-	put32(hdr + 9, argc);
+	le_put_u64(hdr + 1, now_ms);
+	le_put_u32(hdr + 9, argc);
 	int rv = kvc__reply_raw(out, hdr, sizeof(hdr));
 	for (uint32_t i = 0; rv == 0 && i < argc; i++) {
 		unsigned char l[4];
-		put32(l, (uint32_t)argv[i].len);
+		le_put_u32(l, (uint32_t)argv[i].len);
 		rv = kvc__reply_raw(out, l, 4);
 		if (rv == 0) {
 			rv = kvc__reply_raw(out, argv[i].base, argv[i].len);
@@ -82,8 +58,8 @@ int kvc__decode(const void *entry, size_t len, uint64_t *now_ms, uint32_t *argc,
 	    p[0] != KVC__ENTRY_VERSION) {
 		return FR_MALFORMED;
 	}
-	*now_ms = get64(p + 1);
-	uint32_t n = get32(p + 9);
+	*now_ms = le_get_u64(p + 1);
+	uint32_t n = le_get_u32(p + 9);
 	if (n == 0 || n > KVC_ARGC_MAX) {
 		return FR_MALFORMED;
 	}
@@ -92,7 +68,7 @@ int kvc__decode(const void *entry, size_t len, uint64_t *now_ms, uint32_t *argc,
 		if (len - off < 4) {
 			return FR_MALFORMED;
 		}
-		uint32_t l = get32(p + off);
+		uint32_t l = le_get_u32(p + off);
 		off += 4;
 		if (len - off < l) {
 			return FR_MALFORMED;

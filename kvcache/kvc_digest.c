@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kvc_int.h"
+#include "le.h"
 
 /*
  * The digest hashes the logical state only, never indices or table layout:
@@ -63,9 +64,7 @@ static uint64_t node_digest(const struct kvc *k, const struct kvc__node *n)
 		     l != KVC__NONE; l = k->locs[l].lru_next) {
 			const struct kvc__block *b =
 			    &k->blocks[k->locs[l].block];
-			uint64_t w;
-			memcpy(&w, b->hash, 8);
-			add64(&a, w ^ k->ns[b->ns].hash);
+			add64(&a, le_get_u64(b->hash) ^ k->ns[b->ns].hash);
 		}
 	}
 	return a.h;

@@ -4,6 +4,7 @@
 #include "crc32c.h"
 #include "heap.h"
 #include "kvc_int.h"
+#include "le.h"
 
 /* The format is described in kvc_snapshot.c.  Nothing read is trusted: every
  * count is bounded by the loading instance's capacities, every ordinal and
@@ -31,12 +32,8 @@ static void r_bytes(struct reader *r, void *p, size_t n)
 static uint64_t r_int(struct reader *r, unsigned bytes)
 {
 	unsigned char b[8];
-	uint64_t v = 0;
 	r_bytes(r, b, bytes);
-	for (unsigned i = 0; i < bytes; i++) {
-		v |= (uint64_t)b[i] << (8 * i);
-	}
-	return v;
+	return le_get_uint(b, bytes);
 }
 
 static int bad(struct reader *r, int err)
@@ -111,15 +108,6 @@ static int load_ns(struct kvc *k, struct reader *r, uint32_t *ns_idx,
 	return r->err;
 }
 
-static uint64_t le(const unsigned char *p, unsigned bytes)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < bytes; i++) {
-		v |= (uint64_t)p[i] << (8 * i);
-	}
-	return v;
-}
-
 /* Records are read in chunks of up to 64 KiB: one callback and one CRC
  * update per chunk, and the table slots of a whole chunk of blocks are
  * prefetched before the first insertion, so their cache misses overlap. */
@@ -142,7 +130,7 @@ static int load_blocks(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
 		r_bytes(r, buf, c * BLOCK_REC);
 		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
 			const unsigned char *rec = buf + i * BLOCK_REC;
-			uint64_t ord = le(rec, 4);
+			uint64_t ord = le_get_u32(rec);
 			if (ord >= nns) {
 				return bad(r, FR_CORRUPT);
 			}
@@ -158,17 +146,17 @@ static int load_blocks(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
 				return bad(r, FR_CORRUPT);
 			}
 			uint32_t b =
-			    kvc__block_insert(k, ns_idx[le(rec, 4)], h);
+			    kvc__block_insert(k, ns_idx[le_get_u32(rec)], h);
 			if (b == KVC__NONE) {
 				return bad(r, FR_CORRUPT); /* duplicate */
 			}
 			assert(b == done + i);
 			struct kvc__block *blk = &k->blocks[b];
 			memcpy(blk->parent, parent, KVC_HASH_BYTES);
-			blk->tokens = (uint32_t)le(rec + 36, 4);
-			blk->last_access_ms = le(rec + 40, 8);
-			blk->pins = (uint32_t)le(rec + 48, 4);
-			blk->pin_expiry_ms = le(rec + 52, 8);
+			blk->tokens = le_get_u32(rec + 36);
+			blk->last_access_ms = le_get_u64(rec + 40);
+			blk->pins = le_get_u32(rec + 48);
+			blk->pin_expiry_ms = le_get_u64(rec + 52);
 		}
 		done += c;
 	}
@@ -195,8 +183,8 @@ static int load_tier(struct kvc *k, struct reader *r, uint32_t s, unsigned t,
 		r_bytes(r, buf, c * LOC_REC);
 		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
 			const unsigned char *rec = buf + i * LOC_REC;
-			uint64_t b = le(rec, 4);
-			uint64_t len = le(rec + 12, 4);
+			uint64_t b = le_get_u32(rec);
+			uint64_t len = le_get_u32(rec + 12);
 			if (b >= k->blocks_hw || len == 0 ||
 			    len > tr->cap - tr->used ||
 			    k->blocks[b].last_access_ms < last ||
@@ -206,7 +194,7 @@ static int load_tier(struct kvc *k, struct reader *r, uint32_t s, unsigned t,
 			}
 			last = k->blocks[b].last_access_ms;
 			(void)kvc__loc_add(k, (uint32_t)b, (uint16_t)s,
-					   (uint8_t)t, le(rec + 4, 8),
+					   (uint8_t)t, le_get_u64(rec + 4),
 					   (uint32_t)len);
 		}
 		done += c;

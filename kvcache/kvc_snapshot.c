@@ -4,6 +4,7 @@
 #include "crc32c.h"
 #include "heap.h"
 #include "kvc_int.h"
+#include "le.h"
 
 /*
  * Format (little-endian; docs/kvcache.md has the table):
@@ -68,19 +69,8 @@ static void w_bytes(struct writer *w, const void *p, size_t n)
 static void w_int(struct writer *w, uint64_t v, unsigned bytes)
 {
 	unsigned char b[8];
-	for (unsigned i = 0; i < bytes; i++) {
-		b[i] = (unsigned char)(v >> (8 * i));
-	}
+	(void)le_put_uint(b, v, bytes);
 	w_bytes(w, b, bytes);
-}
-
-/* Little-endian @v in @bytes bytes at @p; returns the end. */
-static unsigned char *put_le(unsigned char *p, uint64_t v, unsigned bytes)
-{
-	for (unsigned i = 0; i < bytes; i++) {
-		p[i] = (unsigned char)(v >> (8 * i));
-	}
-	return p + bytes;
 }
 
 static void save_nodes(struct kvc *k, struct writer *w)
@@ -126,13 +116,13 @@ static void save_blocks(struct kvc *k, struct writer *w, uint32_t *ns_ord,
 		}
 		blk_ord[b] = nb++;
 		unsigned char rec[60];
-		unsigned char *p = put_le(rec, ns_ord[blk->ns], 4);
+		unsigned char *p = le_put_uint(rec, ns_ord[blk->ns], 4);
 		memcpy(p, blk->hash, KVC_HASH_BYTES);
 		memcpy(p + KVC_HASH_BYTES, blk->parent, KVC_HASH_BYTES);
-		p = put_le(p + 2 * KVC_HASH_BYTES, blk->tokens, 4);
-		p = put_le(p, blk->last_access_ms, 8);
-		p = put_le(p, blk->pins, 4);
-		p = put_le(p, blk->pin_expiry_ms, 8);
+		p = le_put_uint(p + 2 * KVC_HASH_BYTES, blk->tokens, 4);
+		p = le_put_uint(p, blk->last_access_ms, 8);
+		p = le_put_uint(p, blk->pins, 4);
+		p = le_put_uint(p, blk->pin_expiry_ms, 8);
 		assert(p == rec + sizeof(rec));
 		w_bytes(w, rec, sizeof(rec));
 	}
@@ -146,10 +136,10 @@ static void save_blocks(struct kvc *k, struct writer *w, uint32_t *ns_ord,
 			for (uint32_t l = n->tier[t].lru_head; l != KVC__NONE;
 			     l = k->locs[l].lru_next) {
 				unsigned char rec[16];
-				unsigned char *p =
-				    put_le(rec, blk_ord[k->locs[l].block], 4);
-				p = put_le(p, k->locs[l].offset, 8);
-				(void)put_le(p, k->locs[l].len, 4);
+				unsigned char *p = le_put_uint(
+				    rec, blk_ord[k->locs[l].block], 4);
+				p = le_put_uint(p, k->locs[l].offset, 8);
+				(void)le_put_uint(p, k->locs[l].len, 4);
 				w_bytes(w, rec, sizeof(rec));
 			}
 		}
@@ -205,9 +195,7 @@ int kvc_snapshot_save(struct kvc *k,
 	w_flush(&w);
 	if (w.err == 0) {
 		unsigned char c[4];
-		for (unsigned i = 0; i < 4; i++) {
-			c[i] = (unsigned char)(w.crc >> (8 * i));
-		}
+		le_put_u32(c, w.crc);
 		w.err = write(ctx, c, 4);
 	}
 out:

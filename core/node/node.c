@@ -45,7 +45,6 @@ void node_options_default(struct node_options *o)
 	o->request_bytes_max = 64ull << 20;
 	o->clients_max = 10000;
 	snprintf(o->cpu_pin, sizeof(o->cpu_pin), "auto");
-	o->log_level = NODE_LOG_INFO;
 }
 
 uint64_t node__mono_ns(void)
@@ -62,41 +61,6 @@ uint64_t node__wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void node__log(struct node *n, int level, const char *fmt, ...)
-{
-	static const char *names[] = {"?", "error", "warn", "info", "debug"};
-	char line[512];
-	struct timespec ts;
-	struct tm tm;
-	va_list ap;
-
-	if (level > n->o.log_level) {
-		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%02d:%02d:%02d.%03ld fabraftd[%u] %s: %s\n",
-		tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
-		n->o.id, names[level >= 1 && level <= 4 ? level : 0], line);
-}
-
-static void fab_log(void *ctx, int level, const char *msg)
-{
-	node__log(ctx, level, "fabric: %s", msg);
-}
-
-static void wal_log(void *ctx, int level, const char *msg)
-{
-	static const int map[] = {NODE_LOG_INFO, NODE_LOG_INFO, NODE_LOG_WARN,
-				  NODE_LOG_ERROR};
-
-	node__log(ctx, map[level >= 1 && level <= 3 ? level : 0], "wal: %s",
-		  msg);
 }
 
 static int ep_add(struct node *n, int fd, uint32_t tag, char *errmsg)
@@ -151,11 +115,11 @@ static int placement(struct node *n, char *errmsg)
 	if (fab_topo_open(&n->topo) == 0 &&
 	    fab_topo_place(n->topo, NULL, &n->place) == 0) {
 		n->have_place = true;
-		node__log(n, NODE_LOG_INFO,
-			  "placement: numa %d, cpus %d/%d/%d, %u cores (%s)",
-			  n->place.numa_os, n->place.cpu[0], n->place.cpu[1],
-			  n->place.cpu[2], n->place.n_node_cores,
-			  n->place.note[0] ? n->place.note : "ok");
+		fr_log(FR_LOG_INFO, NULL,
+		       "placement: numa %d, cpus %d/%d/%d, %u cores (%s)",
+		       n->place.numa_os, n->place.cpu[0], n->place.cpu[1],
+		       n->place.cpu[2], n->place.n_node_cores,
+		       n->place.note[0] ? n->place.note : "ok");
 	}
 	if (strcmp(n->o.cpu_pin, "off") == 0) {
 		return 0;
@@ -198,8 +162,6 @@ static int open_raft(struct node *n, char *errmsg)
 	if (n->o.segment_bytes != 0) {
 		wo.segment_bytes = n->o.segment_bytes;
 	}
-	wo.log = wal_log;
-	wo.log_ctx = n;
 	rv = wal_open(&n->wal, &wo, &rec, errmsg);
 	if (rv != 0) {
 		return rv;
@@ -251,11 +213,11 @@ static int open_raft(struct node *n, char *errmsg)
 			 fr_strerror(rv));
 		return rv;
 	}
-	node__log(n, NODE_LOG_INFO,
-		  "recovered term %" PRIu64 " vote %u, %u entries%s%s",
-		  rec.term, rec.vote, rec.n_entries,
-		  rec.torn_tail ? ", torn tail dropped" : "",
-		  rec.direct_io ? ", O_DIRECT" : "");
+	fr_log(FR_LOG_INFO, NULL,
+	       "recovered term %" PRIu64 " vote %u, %u entries%s%s", rec.term,
+	       rec.vote, rec.n_entries,
+	       rec.torn_tail ? ", torn tail dropped" : "",
+	       rec.direct_io ? ", O_DIRECT" : "");
 	n->reported_index =
 	    rec.n_entries ? rec.entries[rec.n_entries - 1].index : 0;
 	n->reported_term =
@@ -300,17 +262,15 @@ static int open_fabric(struct node *n, char *errmsg)
 	fo.cluster_id = n->o.cluster_id;
 	fo.secret = n->o.secret;
 	fo.secret_len = n->o.secret_len;
-	fo.log = fab_log;
-	fo.log_ctx = n;
 	rv = fab_open(&n->fab, &fo, errmsg);
 	if (rv != 0) {
 		return rv;
 	}
 	fab_term_set(n->fab, n->term);
 	fab_info_get(n->fab, &fi);
-	node__log(n, NODE_LOG_INFO, "fabric: provider %s, rma %s, wait fd %s",
-		  fi.provider, fi.rma ? "on" : "off",
-		  fi.wait_fd ? "yes" : "no (polling)");
+	fr_log(FR_LOG_INFO, NULL, "fabric: provider %s, rma %s, wait fd %s",
+	       fi.provider, fi.rma ? "on" : "off",
+	       fi.wait_fd ? "yes" : "no (polling)");
 	return 0;
 }
 
@@ -448,8 +408,8 @@ int node_open(struct node **out, const struct node_options *o, char *errmsg)
 		node_close(n);
 		return rv;
 	}
-	node__log(n, NODE_LOG_INFO, "node %u up: clients on %s, data in %s",
-		  n->o.id, n->o.client, n->o.data_dir);
+	fr_log(FR_LOG_INFO, NULL, "node %u up: clients on %s, data in %s",
+	       n->o.id, n->o.client, n->o.data_dir);
 	*out = n;
 	return 0;
 }
@@ -558,8 +518,8 @@ static void on_signal(struct node *n)
 
 	while (read(n->sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (!n->stopping) {
-			node__log(n, NODE_LOG_INFO, "signal %u: shutting down",
-				  si.ssi_signo);
+			fr_log(FR_LOG_INFO, NULL, "signal %u: shutting down",
+			       si.ssi_signo);
 		}
 		n->stopping = true;
 	}
@@ -584,8 +544,8 @@ static void dispatch(struct node *n, uint32_t tag, uint32_t events)
 		break;
 	case TAG_RESP:
 		if (resp_server_handle(n->srv) != 0) {
-			node__log(n, NODE_LOG_ERROR, "client front: %s",
-				  resp_server_errmsg(n->srv));
+			fr_log(FR_LOG_ERROR, NULL, "client front: %s",
+			       resp_server_errmsg(n->srv));
 		}
 		break;
 	case TAG_SIG:
@@ -684,10 +644,10 @@ int node_run(struct node *n, char *errmsg)
 		}
 	}
 	if (n->fatal != 0) {
-		node__log(n, NODE_LOG_ERROR, "stopping: %s", n->errmsg);
+		fr_log(FR_LOG_ERROR, NULL, "stopping: %s", n->errmsg);
 		snprintf(errmsg, FR_ERRMSG_SIZE, "%s", n->errmsg);
 		return n->fatal;
 	}
-	node__log(n, NODE_LOG_INFO, "clean shutdown");
+	fr_log(FR_LOG_INFO, NULL, "clean shutdown");
 	return 0;
 }

@@ -150,11 +150,11 @@ static int change(struct node *n, const struct resp_req *req, uint8_t op,
 	p->term = u.proposed_term;
 	p->start_ns = node__mono_ns();
 	p->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
-	node__log(n, NODE_LOG_INFO, "membership: %s %u proposed at %" PRIu64,
-		  op == RAFT_CHANGE_ADD_LEARNER ? "add learner"
-		  : op == RAFT_CHANGE_PROMOTE	? "promote"
-						: "remove",
-		  id, u.proposed_index);
+	fr_log(FR_LOG_INFO, NULL, "membership: %s %u proposed at %" PRIu64,
+	       op == RAFT_CHANGE_ADD_LEARNER ? "add learner"
+	       : op == RAFT_CHANGE_PROMOTE   ? "promote"
+					     : "remove",
+	       id, u.proposed_index);
 	return 0;
 }
 
@@ -184,8 +184,8 @@ static int transfer(struct node *n, const struct resp_req *req, raft_id to)
 	} else {
 		struct raft_status st;
 		raft_status_get(n->raft, &st);
-		node__log(n, NODE_LOG_INFO, "transferring leadership to %u",
-			  st.transfer_to);
+		fr_log(FR_LOG_INFO, NULL, "transferring leadership to %u",
+		       st.transfer_to);
 		resp_buf_simple(&b, "OK");
 	}
 	return node__reply_now(req, &b);

@@ -409,14 +409,8 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	info_raftstats(w, &s);
 }
 
-static void on_log(void *ctx, const char *line)
-{
-	node__log(ctx, NODE_LOG_WARN, "client: %s", line);
-}
-
 const struct resp_backend node__backend = {
     .size = sizeof(struct resp_backend),
     .command = on_command,
     .info = on_info,
-    .log = on_log,
 };

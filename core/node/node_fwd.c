@@ -340,8 +340,8 @@ void node__fwd_handle(struct node *n, uint32_t events)
 	set_events(n);
 	return;
 fail:
-	node__log(n, NODE_LOG_WARN, "forwarding to leader %u (%s) failed",
-		  f->leader, n->o.client_addrs[f->leader]);
+	fr_log(FR_LOG_WARN, NULL, "forwarding to leader %u (%s) failed",
+	       f->leader, n->o.client_addrs[f->leader]);
 	fwd_shutdown(n, true);
 }
 
@@ -352,11 +352,11 @@ void node__fwd_timeouts(struct node *n)
 	if (f->fd >= 0 && f->q_head < f->q_n &&
 	    node__mono_ns() - f->q[f->q_head].t_ns >
 		(uint64_t)n->o.request_timeout_ms * 1000000ull) {
-		node__log(n, NODE_LOG_WARN,
-			  "leader %u (%s) did not answer in %u ms; giving up "
-			  "on its forwarding connection",
-			  f->leader, n->o.client_addrs[f->leader],
-			  n->o.request_timeout_ms);
+		fr_log(FR_LOG_WARN, NULL,
+		       "leader %u (%s) did not answer in %u ms; giving up "
+		       "on its forwarding connection",
+		       f->leader, n->o.client_addrs[f->leader],
+		       n->o.request_timeout_ms);
 		fwd_shutdown(n, true);
 	}
 }

@@ -9,6 +9,7 @@
 #include "node.h"
 #include "resp.h"
 #include "resp_client.h"
+#include "trace.h"
 #include "wal.h"
 
 /* A client waiting for an entry to be applied. */
@@ -170,8 +171,6 @@ struct node {
 	char errmsg[FR_ERRMSG_SIZE]; /* reason of a fatal error */
 };
 
-void node__log(struct node *n, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 uint64_t node__mono_ns(void);
 uint64_t node__wall_ms(void);
 

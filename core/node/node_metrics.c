@@ -270,7 +270,7 @@ void node__metrics_handle(struct node *n)
 		 o.len);
 	if (write(fd, head, strlen(head)) > 0 && o.len > 0 &&
 	    write(fd, o.buf, o.len) < 0) {
-		node__log(n, NODE_LOG_DEBUG, "metrics: write failed");
+		fr_log(FR_LOG_DEBUG, NULL, "metrics: write failed");
 	}
 	fr_free(o.buf);
 	close(fd);

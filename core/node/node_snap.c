@@ -138,10 +138,10 @@ int node__snap_restore(struct node *n, const struct wal_recovered *rec,
 	rs->snapshot_index = rec->snapshot_index;
 	rs->snapshot_term = rec->snapshot_term;
 	rs->snapshot_size = size;
-	node__log(n, NODE_LOG_INFO,
-		  "restored the state machine from snapshot %" PRIu64
-		  " (%" PRIu64 " bytes)",
-		  rec->snapshot_index, size);
+	fr_log(FR_LOG_INFO, NULL,
+	       "restored the state machine from snapshot %" PRIu64 " (%" PRIu64
+	       " bytes)",
+	       rec->snapshot_index, size);
 	return 0;
 }
 
@@ -177,9 +177,8 @@ void node__snap_take(struct node *n, raft_index index)
 	if (rv != 0) {
 		/* Not fatal: the log still holds everything; retried after
 		 * another --snapshot-entries entries. */
-		node__log(n, NODE_LOG_WARN,
-			  "snapshot at %" PRIu64 " failed: %s", index,
-			  err[0] ? err : fr_strerror(rv));
+		fr_log(FR_LOG_WARN, NULL, "snapshot at %" PRIu64 " failed: %s",
+		       index, err[0] ? err : fr_strerror(rv));
 		return;
 	}
 	reader_close(n); /* serve the new one from now on */
@@ -188,9 +187,9 @@ void node__snap_take(struct node *n, raft_index index)
 	ev.snapshot.size = c.size;
 	rv = node__step_rv(n, &ev);
 	if (rv != 0) {
-		node__log(n, NODE_LOG_WARN,
-			  "core refused snapshot %" PRIu64 ": %s", index,
-			  fr_strerror(rv));
+		fr_log(FR_LOG_WARN, NULL,
+		       "core refused snapshot %" PRIu64 ": %s", index,
+		       fr_strerror(rv));
 		return;
 	}
 	struct raft_status st;
@@ -203,11 +202,11 @@ void node__snap_take(struct node *n, raft_index index)
 		}
 	}
 	n->c.snapshots++;
-	node__log(n, NODE_LOG_INFO,
-		  "snapshot at %" PRIu64 " (%" PRIu64 " bytes) in %.1f ms; log "
-		  "compacted through %" PRIu64,
-		  index, c.size, (double)(node__mono_ns() - t0) / 1e6,
-		  st.first_index - 1);
+	fr_log(FR_LOG_INFO, NULL,
+	       "snapshot at %" PRIu64 " (%" PRIu64 " bytes) in %.1f ms; log "
+	       "compacted through %" PRIu64,
+	       index, c.size, (double)(node__mono_ns() - t0) / 1e6,
+	       st.first_index - 1);
 }
 
 /* Bytes [offset, offset + len) of the snapshot at @index into chunk_buf. */
@@ -268,11 +267,10 @@ bool node__snap_fill(struct node *n, struct raft_message *m)
 
 	if (rv != 0) {
 		if (rv != FR_NOTFOUND) {
-			node__log(n, NODE_LOG_WARN,
-				  "reading snapshot %" PRIu64
-				  " for node %u: %s",
-				  c->last_index, m->to,
-				  err[0] ? err : fr_strerror(rv));
+			fr_log(FR_LOG_WARN, NULL,
+			       "reading snapshot %" PRIu64 " for node %u: %s",
+			       c->last_index, m->to,
+			       err[0] ? err : fr_strerror(rv));
 		}
 		return false; /* dropped: the core sends it again */
 	}
@@ -297,10 +295,10 @@ void node__snap_chunk(struct node *n, const struct raft_snapshot_chunk *c)
 			return;
 		}
 		n->snap_in_index = c->last_index;
-		node__log(n, NODE_LOG_INFO,
-			  "receiving snapshot %" PRIu64 " (%" PRIu64
-			  " bytes) from the leader",
-			  c->last_index, c->total);
+		fr_log(FR_LOG_INFO, NULL,
+		       "receiving snapshot %" PRIu64 " (%" PRIu64
+		       " bytes) from the leader",
+		       c->last_index, c->total);
 	}
 	if (n->snap_in == NULL || n->snap_in_index != c->last_index) {
 		fatal(n, FR_INVALID, "receiving a snapshot",
@@ -343,11 +341,11 @@ void node__snap_install(struct node *n, const struct raft_update *u)
 	}
 	reader_close(n);
 	n->c.snapshots_installed++;
-	node__log(n, NODE_LOG_INFO,
-		  "installed snapshot %" PRIu64 " (term %" PRIu64 ", %" PRIu64
-		  " bytes)%s",
-		  m->index, m->term, m->size,
-		  u->keep_log ? ", log after it kept" : ", log dropped");
+	fr_log(FR_LOG_INFO, NULL,
+	       "installed snapshot %" PRIu64 " (term %" PRIu64 ", %" PRIu64
+	       " bytes)%s",
+	       m->index, m->term, m->size,
+	       u->keep_log ? ", log after it kept" : ", log dropped");
 }
 
 void node__snap_close(struct node *n)

@@ -164,8 +164,8 @@ static void role_change(struct node *n, const struct raft_update *u)
 		n->c.leader_changes++;
 	}
 	if (u->role != n->role || u->leader != n->leader) {
-		node__log(n, NODE_LOG_INFO, "%s in term %" PRIu64 ", leader %u",
-			  raft_role_name(u->role), st.term, u->leader);
+		fr_log(FR_LOG_INFO, NULL, "%s in term %" PRIu64 ", leader %u",
+		       raft_role_name(u->role), st.term, u->leader);
 	}
 	if (st.term_exhausted && !n->term_exhausted) {
 		/* Said once, loudly: nothing the node does can fix it. */
@@ -287,7 +287,7 @@ int node__step_update(struct node *n, const struct raft_event *ev,
 	}
 	rv = raft_step(n->raft, ev, u);
 	if (rv == FR_NOMEM) {
-		node__log(n, NODE_LOG_WARN, "raft_step: out of memory");
+		fr_log(FR_LOG_WARN, NULL, "raft_step: out of memory");
 	}
 	/* The update is valid whatever the answer (raft.h). */
 	carry_out(n, u);

@@ -122,7 +122,7 @@ static void cmd_auth(struct resp_conn *c, uint32_t argc,
 		return;
 	}
 	if (!creds_ok(s, argc == 3 ? &argv[1] : NULL, &argv[argc - 1])) {
-		resp__log(s, "resp: client %s id=%llu: AUTH failed", c->addr,
+		resp__log(s, "client %s id=%llu: AUTH failed", c->addr,
 			  (unsigned long long)c->id);
 		resp_buf_error(r, MSG_WRONGPASS);
 		return;
@@ -218,8 +218,8 @@ static void cmd_hello(struct resp_conn *c, uint32_t argc,
 	}
 	if (pass != NULL) {
 		if (!creds_ok(s, user, pass)) {
-			resp__log(s, "resp: client %s id=%llu: AUTH failed",
-				  c->addr, (unsigned long long)c->id);
+			resp__log(s, "client %s id=%llu: AUTH failed", c->addr,
+				  (unsigned long long)c->id);
 			resp_buf_error(r, MSG_WRONGPASS);
 			return;
 		}

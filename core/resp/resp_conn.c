@@ -10,6 +10,7 @@
 
 #include "heap.h"
 #include "resp_int.h"
+#include "trace.h"
 
 /* Bytes asked of one recv(); also the read buffer kept while idle. */
 #define READ_CHUNK (16u * 1024u)
@@ -20,13 +21,14 @@
 
 void resp__log(struct resp_server *s, const char *fmt, ...)
 {
+	char msg[FR_ERRMSG_SIZE - sizeof("resp: ")];
 	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (s->be.log != NULL) {
-		s->be.log(s->be_ctx, s->errmsg);
-	}
+	snprintf(s->errmsg, sizeof(s->errmsg), "resp: %s", msg);
+	fr_log(FR_LOG_WARN, "resp", "%s", msg);
 }
 
 int resp__conn_new(struct resp_server *s, int fd, const char *addr,
@@ -50,7 +52,7 @@ int resp__conn_new(struct resp_server *s, int fd, const char *addr,
 	    .data.u64 = ((uint64_t)s->gens[c->slot] << 32) | c->slot,
 	};
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-		resp__log(s, "resp: epoll_ctl add client %s: %s", addr,
+		resp__log(s, "epoll_ctl add client %s: %s", addr,
 			  strerror(errno));
 		fr_free(c);
 		return FR_IO;
@@ -184,7 +186,7 @@ static void pull_ready(struct resp_conn *c)
  * point (invariant 3). */
 static void doom(struct resp_conn *c, const char *why)
 {
-	resp__log(c->srv, "resp: client %s id=%llu closed: %s", c->addr,
+	resp__log(c->srv, "client %s id=%llu closed: %s", c->addr,
 		  (unsigned long long)c->id, why);
 	c->close_now = true;
 	resp__conn_dirty(c);
@@ -245,7 +247,7 @@ static void protocol_error(struct resp_conn *c)
 {
 	struct resp_server *s = c->srv;
 	s->st.protocol_errors++;
-	resp__log(s, "resp: client %s id=%llu: %s; closing", c->addr,
+	resp__log(s, "client %s id=%llu: %s; closing", c->addr,
 		  (unsigned long long)c->id, c->parser.errmsg);
 	struct resp_buf *r = &s->scratch;
 	resp_buf_reset(r);
@@ -278,7 +280,7 @@ static void process(struct resp_conn *c)
 			break;
 		}
 		if (rv == FR_NOMEM) {
-			resp__log(s, "resp: client %s: out of memory", c->addr);
+			resp__log(s, "client %s: out of memory", c->addr);
 			c->close_now = true;
 			break;
 		}
@@ -347,8 +349,7 @@ static void conn_read(struct resp_conn *c)
 {
 	struct resp_server *s = c->srv;
 	if (read_room(c) != 0) {
-		resp__log(s, "resp: client %s: cannot grow read buffer",
-			  c->addr);
+		resp__log(s, "client %s: cannot grow read buffer", c->addr);
 		c->close_now = true;
 		return;
 	}
@@ -433,7 +434,7 @@ static void update_events(struct resp_conn *c)
 	    .data.u64 = ((uint64_t)c->srv->gens[c->slot] << 32) | c->slot,
 	};
 	if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
-		resp__log(c->srv, "resp: epoll_ctl mod client %s: %s", c->addr,
+		resp__log(c->srv, "epoll_ctl mod client %s: %s", c->addr,
 			  strerror(errno));
 		c->close_now = true;
 		return;

@@ -120,6 +120,8 @@ void resp__conn_service(struct resp_conn *c);
 void resp__conn_dirty(struct resp_conn *c);
 void resp__conn_deliver(struct resp_conn *c, uint64_t seq, const void *p,
 			size_t len);
+/** Log an unusual event (warn, tag "resp") and keep it, prefixed "resp: ",
+ * as the server's last error (resp_server_errmsg()). */
 void resp__log(struct resp_server *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

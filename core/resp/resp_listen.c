@@ -164,7 +164,7 @@ static void shed_emfile(struct resp_server *s)
 		s->st.rejected_total++;
 	}
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	resp__log(s, "resp: out of file descriptors; dropped a connection");
+	resp__log(s, "out of file descriptors; dropped a connection");
 }
 
 static void tune(int fd, int family)
@@ -196,8 +196,7 @@ void resp__accept(struct resp_server *s)
 				continue;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				resp__log(s, "resp: accept: %s",
-					  strerror(errno));
+				resp__log(s, "accept: %s", strerror(errno));
 			}
 			return;
 		}

@@ -210,8 +210,8 @@ static int snap_find(struct wal *w, bool at_start, int *fd_out, char *name,
 			rv = crv;
 			break;
 		}
-		wal__log(w, WAL_LOG_WARN, "%s: %s; ignoring this snapshot",
-			 name, fd < 0 ? strerror(errno) : why);
+		fr_log(FR_LOG_WARN, "wal", "%s: %s; ignoring this snapshot",
+		       name, fd < 0 ? strerror(errno) : why);
 	}
 	fr_free(v);
 	return rv;
@@ -234,9 +234,9 @@ int wal__snap_recover(struct wal *w, struct wal_recovered *rec, char *errmsg)
 	rec->snapshot_index = h.index;
 	rec->snapshot_term = h.term;
 	rec->snapshot_config = h.config;
-	wal__log(w, WAL_LOG_INFO,
-		 "snapshot %s: index %" PRIu64 " term %" PRIu64, name, h.index,
-		 h.term);
+	fr_log(FR_LOG_INFO, "wal",
+	       "snapshot %s: index %" PRIu64 " term %" PRIu64, name, h.index,
+	       h.term);
 	return 0;
 }
 

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -30,24 +29,6 @@ void wal_options_default(struct wal_options *o, const char *dir,
 	o->batch_wait_us = 0;
 	o->zero_fill = true;
 	o->zero_fill_batch_max = WAL_ZERO_FILL_BATCH_MAX;
-}
-
-void wal__log(struct wal *w, int level, const char *fmt, ...)
-{
-	char msg[FR_ERRMSG_SIZE + 64];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (w->o.log != NULL) {
-		w->o.log(w->o.log_ctx, level, msg);
-		return;
-	}
-	fprintf(stderr, "wal %s: %s: %s\n", w->dir,
-		level == WAL_LOG_ERROR	? "error"
-		: level == WAL_LOG_WARN ? "warning"
-					: "info",
-		msg);
 }
 
 static int options_check(const struct wal_options *o, char *errmsg)
@@ -84,9 +65,9 @@ static int direct_probe(struct wal *w, char *errmsg)
 	bool ok = false;
 	if (w->o.direct_io == WAL_DIRECT_OFF) {
 		w->direct = false;
-		wal__log(w, WAL_LOG_INFO,
-			 "buffered I/O + fdatasync (O_DIRECT "
-			 "off by option)");
+		fr_log(FR_LOG_INFO, "wal",
+		       "buffered I/O + fdatasync (O_DIRECT "
+		       "off by option)");
 		return 0;
 	}
 	int fd =
@@ -115,15 +96,15 @@ static int direct_probe(struct wal *w, char *errmsg)
 	}
 	w->direct = ok;
 	if (ok) {
-		wal__log(w, WAL_LOG_INFO,
-			 "O_DIRECT with %u-byte aligned "
-			 "writes + fdatasync",
-			 WAL_BLOCK);
+		fr_log(FR_LOG_INFO, "wal",
+		       "O_DIRECT with %u-byte aligned "
+		       "writes + fdatasync",
+		       WAL_BLOCK);
 	} else {
-		wal__log(w, WAL_LOG_INFO,
-			 "O_DIRECT unsupported here (%s): "
-			 "buffered I/O + fdatasync",
-			 strerror(e));
+		fr_log(FR_LOG_INFO, "wal",
+		       "O_DIRECT unsupported here (%s): "
+		       "buffered I/O + fdatasync",
+		       strerror(e));
 	}
 	return 0;
 }
@@ -310,9 +291,9 @@ static int wal_start(struct wal *w, struct wal_recovered *rec, char *errmsg)
 		return rv;
 	}
 	if (!w->o.fsync) {
-		wal__log(w, WAL_LOG_WARN,
-			 "fsync off: nothing written is "
-			 "durable (tests only)");
+		fr_log(FR_LOG_WARN, "wal",
+		       "fsync off: nothing written is "
+		       "durable (tests only)");
 	}
 	rec->term = w->term;
 	rec->vote = w->vote;

@@ -6,47 +6,9 @@
 
 #include "crc32c.h"
 #include "err.h"
+#include "le.h"
 
 static_assert(WAL_SEG_HDR_USED <= WAL_SEG_HDR_BYTES, "segment header fits");
-
-/* Little-endian stores and loads through memcpy: one move each on x86
- * (GCC does not fold the byte-at-a-time loops these replaced, and they
- * were the main cost of encoding a record header). */
-static void put32(uint8_t *p, uint32_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -65,15 +27,15 @@ void wal__seg_hdr_encode(const struct wal_seg_hdr *h, uint8_t *buf)
 {
 	memset(buf, 0, WAL_SEG_HDR_BYTES);
 	memcpy(buf, "FRWALSEG", 8);
-	put32(buf + 8, WAL_FORMAT_VERSION);
-	put32(buf + 12, WAL_SEG_HDR_USED);
-	put64(buf + 16, h->cluster_id);
-	put32(buf + 24, h->node_id);
-	put64(buf + 32, h->seg_no);
-	put64(buf + 40, h->first_index);
-	put64(buf + 48, h->alloc_bytes);
-	put64(buf + 56, h->base_batch);
-	put32(buf + 68, fr_crc32c(0, buf, 68));
+	le_put_u32(buf + 8, WAL_FORMAT_VERSION);
+	le_put_u32(buf + 12, WAL_SEG_HDR_USED);
+	le_put_u64(buf + 16, h->cluster_id);
+	le_put_u32(buf + 24, h->node_id);
+	le_put_u64(buf + 32, h->seg_no);
+	le_put_u64(buf + 40, h->first_index);
+	le_put_u64(buf + 48, h->alloc_bytes);
+	le_put_u64(buf + 56, h->base_batch);
+	le_put_u32(buf + 68, fr_crc32c(0, buf, 68));
 }
 
 int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,
@@ -83,27 +45,27 @@ int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,
 		*why = "bad segment magic";
 		return FR_CORRUPT;
 	}
-	if (get32(buf + 68) != fr_crc32c(0, buf, 68)) {
+	if (le_get_u32(buf + 68) != fr_crc32c(0, buf, 68)) {
 		*why = "segment header checksum mismatch";
 		return FR_CORRUPT;
 	}
-	if (get32(buf + 8) != WAL_FORMAT_VERSION ||
-	    get32(buf + 12) != WAL_SEG_HDR_USED) {
+	if (le_get_u32(buf + 8) != WAL_FORMAT_VERSION ||
+	    le_get_u32(buf + 12) != WAL_SEG_HDR_USED) {
 		*why = "unknown segment format version";
 		return FR_CORRUPT;
 	}
 	if (!all_zero(buf + WAL_SEG_HDR_USED,
 		      WAL_SEG_HDR_BYTES - WAL_SEG_HDR_USED) ||
-	    get32(buf + 28) != 0 || get32(buf + 64) != 0) {
+	    le_get_u32(buf + 28) != 0 || le_get_u32(buf + 64) != 0) {
 		*why = "segment header padding is not zero";
 		return FR_CORRUPT;
 	}
-	h->cluster_id = get64(buf + 16);
-	h->node_id = get32(buf + 24);
-	h->seg_no = get64(buf + 32);
-	h->first_index = get64(buf + 40);
-	h->alloc_bytes = get64(buf + 48);
-	h->base_batch = get64(buf + 56);
+	h->cluster_id = le_get_u64(buf + 16);
+	h->node_id = le_get_u32(buf + 24);
+	h->seg_no = le_get_u64(buf + 32);
+	h->first_index = le_get_u64(buf + 40);
+	h->alloc_bytes = le_get_u64(buf + 48);
+	h->base_batch = le_get_u64(buf + 56);
 	if (h->first_index == 0 || h->alloc_bytes < 2 * WAL_BLOCK ||
 	    h->alloc_bytes % WAL_BLOCK != 0) {
 		*why = "segment header fields out of range";
@@ -117,48 +79,48 @@ int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,
  * 4..55.  The payload follows, zero-padded to 8 bytes. */
 void wal__rec_hdr_encode(const struct wal_rec_hdr *h, uint8_t *buf)
 {
-	put32(buf + 4, WAL_REC_MAGIC);
-	put64(buf + 8, h->index);
-	put64(buf + 16, h->term);
-	put64(buf + 24, h->batch);
-	put64(buf + 32, h->prev_batch);
-	put32(buf + 40, h->len);
-	put32(buf + 44, h->pcrc);
+	le_put_u32(buf + 4, WAL_REC_MAGIC);
+	le_put_u64(buf + 8, h->index);
+	le_put_u64(buf + 16, h->term);
+	le_put_u64(buf + 24, h->batch);
+	le_put_u64(buf + 32, h->prev_batch);
+	le_put_u32(buf + 40, h->len);
+	le_put_u32(buf + 44, h->pcrc);
 	buf[48] = h->kind;
 	buf[49] = h->type;
 	buf[50] = h->flags;
 	buf[51] = 0;
-	put32(buf + 52, 0);
-	put32(buf, fr_crc32c(0, buf + 4, WAL_REC_HDR_BYTES - 4));
+	le_put_u32(buf + 52, 0);
+	le_put_u32(buf, fr_crc32c(0, buf + 4, WAL_REC_HDR_BYTES - 4));
 }
 
 void wal__rec_hdr_stamp(uint8_t *buf, uint64_t batch, uint64_t prev_batch,
 			bool last)
 {
-	put64(buf + 24, batch);
-	put64(buf + 32, prev_batch);
+	le_put_u64(buf + 24, batch);
+	le_put_u64(buf + 32, prev_batch);
 	buf[50] = last ? WAL_REC_F_LAST : 0;
-	put32(buf, fr_crc32c(0, buf + 4, WAL_REC_HDR_BYTES - 4));
+	le_put_u32(buf, fr_crc32c(0, buf + 4, WAL_REC_HDR_BYTES - 4));
 }
 
 uint32_t wal__rec_hdr_len(const uint8_t *buf)
 {
-	return get32(buf + 40);
+	return le_get_u32(buf + 40);
 }
 
 bool wal__rec_hdr_plausible(struct wal_rec_hdr *h, const uint8_t *buf,
 			    uint64_t avail)
 {
-	if (avail < WAL_REC_HDR_BYTES || get32(buf + 4) != WAL_REC_MAGIC ||
-	    get32(buf) != fr_crc32c(0, buf + 4, WAL_REC_HDR_BYTES - 4)) {
+	if (avail < WAL_REC_HDR_BYTES || le_get_u32(buf + 4) != WAL_REC_MAGIC ||
+	    le_get_u32(buf) != fr_crc32c(0, buf + 4, WAL_REC_HDR_BYTES - 4)) {
 		return false;
 	}
-	h->index = get64(buf + 8);
-	h->term = get64(buf + 16);
-	h->batch = get64(buf + 24);
-	h->prev_batch = get64(buf + 32);
-	h->len = get32(buf + 40);
-	h->pcrc = get32(buf + 44);
+	h->index = le_get_u64(buf + 8);
+	h->term = le_get_u64(buf + 16);
+	h->batch = le_get_u64(buf + 24);
+	h->prev_batch = le_get_u64(buf + 32);
+	h->len = le_get_u32(buf + 40);
+	h->pcrc = le_get_u32(buf + 44);
 	h->kind = buf[48];
 	h->type = buf[49];
 	h->flags = buf[50];
@@ -168,7 +130,7 @@ bool wal__rec_hdr_plausible(struct wal_rec_hdr *h, const uint8_t *buf,
 static int rec_fields_check(const struct wal_rec_hdr *h, const uint8_t *buf,
 			    const char **why)
 {
-	if (buf[51] != 0 || get32(buf + 52) != 0 ||
+	if (buf[51] != 0 || le_get_u32(buf + 52) != 0 ||
 	    (h->flags & ~WAL_REC_F_LAST) != 0) {
 		*why = "record reserved bits set";
 		return WAL_REC_BAD;
@@ -241,13 +203,13 @@ void wal__meta_encode(const struct wal_meta *m, uint8_t *buf)
 {
 	memset(buf, 0, WAL_META_BYTES);
 	memcpy(buf, "FRWALMET", 8);
-	put32(buf + 8, WAL_FORMAT_VERSION);
-	put32(buf + 12, WAL_META_BYTES);
-	put64(buf + 16, m->cluster_id);
-	put32(buf + 24, m->node_id);
-	put32(buf + 28, m->vote);
-	put64(buf + 32, m->term);
-	put32(buf + 60, fr_crc32c(0, buf, 60));
+	le_put_u32(buf + 8, WAL_FORMAT_VERSION);
+	le_put_u32(buf + 12, WAL_META_BYTES);
+	le_put_u64(buf + 16, m->cluster_id);
+	le_put_u32(buf + 24, m->node_id);
+	le_put_u32(buf + 28, m->vote);
+	le_put_u64(buf + 32, m->term);
+	le_put_u32(buf + 60, fr_crc32c(0, buf, 60));
 }
 
 int wal__meta_decode(struct wal_meta *m, const uint8_t *buf, size_t len,
@@ -258,19 +220,19 @@ int wal__meta_decode(struct wal_meta *m, const uint8_t *buf, size_t len,
 		return FR_CORRUPT;
 	}
 	if (memcmp(buf, "FRWALMET", 8) != 0 ||
-	    get32(buf + 60) != fr_crc32c(0, buf, 60)) {
+	    le_get_u32(buf + 60) != fr_crc32c(0, buf, 60)) {
 		*why = "meta file checksum mismatch";
 		return FR_CORRUPT;
 	}
-	if (get32(buf + 8) != WAL_FORMAT_VERSION ||
-	    get32(buf + 12) != WAL_META_BYTES || !all_zero(buf + 40, 20)) {
+	if (le_get_u32(buf + 8) != WAL_FORMAT_VERSION ||
+	    le_get_u32(buf + 12) != WAL_META_BYTES || !all_zero(buf + 40, 20)) {
 		*why = "unknown meta format version";
 		return FR_CORRUPT;
 	}
-	m->cluster_id = get64(buf + 16);
-	m->node_id = get32(buf + 24);
-	m->vote = get32(buf + 28);
-	m->term = get64(buf + 32);
+	m->cluster_id = le_get_u64(buf + 16);
+	m->node_id = le_get_u32(buf + 24);
+	m->vote = le_get_u32(buf + 28);
+	m->term = le_get_u64(buf + 32);
 	if (m->node_id == 0 || m->node_id > RAFT_ID_MAX ||
 	    m->vote > RAFT_ID_MAX) {
 		*why = "meta fields out of range";
@@ -285,19 +247,19 @@ void wal__snap_hdr_encode(const struct wal_snap_hdr *h, uint8_t *buf)
 {
 	memset(buf, 0, WAL_SNAP_HDR_BYTES);
 	memcpy(buf, "FRWALSNP", 8);
-	put32(buf + 8, WAL_FORMAT_VERSION);
-	put32(buf + 12, WAL_SNAP_HDR_BYTES);
-	put64(buf + 16, h->cluster_id);
-	put32(buf + 24, h->node_id);
-	put32(buf + 28, h->config.n);
-	put64(buf + 32, h->index);
-	put64(buf + 40, h->term);
+	le_put_u32(buf + 8, WAL_FORMAT_VERSION);
+	le_put_u32(buf + 12, WAL_SNAP_HDR_BYTES);
+	le_put_u64(buf + 16, h->cluster_id);
+	le_put_u32(buf + 24, h->node_id);
+	le_put_u32(buf + 28, h->config.n);
+	le_put_u64(buf + 32, h->index);
+	le_put_u64(buf + 40, h->term);
 	for (uint32_t i = 0; i < h->config.n && i < RAFT_MAX_SERVERS; i++) {
-		put32(buf + 48 + 8 * i, h->config.servers[i].id);
+		le_put_u32(buf + 48 + 8 * i, h->config.servers[i].id);
 		buf[48 + 8 * i + 4] = h->config.servers[i].role;
 	}
-	put32(buf + WAL_SNAP_HDR_BYTES - 4,
-	      fr_crc32c(0, buf, WAL_SNAP_HDR_BYTES - 4));
+	le_put_u32(buf + WAL_SNAP_HDR_BYTES - 4,
+		   fr_crc32c(0, buf, WAL_SNAP_HDR_BYTES - 4));
 }
 
 static_assert(48 + 8 * RAFT_MAX_SERVERS + 8 == WAL_SNAP_HDR_BYTES,
@@ -307,29 +269,29 @@ int wal__snap_hdr_decode(struct wal_snap_hdr *h, const uint8_t *buf,
 			 const char **why)
 {
 	if (memcmp(buf, "FRWALSNP", 8) != 0 ||
-	    get32(buf + WAL_SNAP_HDR_BYTES - 4) !=
+	    le_get_u32(buf + WAL_SNAP_HDR_BYTES - 4) !=
 		fr_crc32c(0, buf, WAL_SNAP_HDR_BYTES - 4)) {
 		*why = "snapshot header checksum mismatch";
 		return FR_CORRUPT;
 	}
-	if (get32(buf + 8) != WAL_FORMAT_VERSION ||
-	    get32(buf + 12) != WAL_SNAP_HDR_BYTES) {
+	if (le_get_u32(buf + 8) != WAL_FORMAT_VERSION ||
+	    le_get_u32(buf + 12) != WAL_SNAP_HDR_BYTES) {
 		*why = "unknown snapshot format version";
 		return FR_CORRUPT;
 	}
 	memset(h, 0, sizeof(*h));
-	h->cluster_id = get64(buf + 16);
-	h->node_id = get32(buf + 24);
-	h->config.n = get32(buf + 28);
-	h->index = get64(buf + 32);
-	h->term = get64(buf + 40);
+	h->cluster_id = le_get_u64(buf + 16);
+	h->node_id = le_get_u32(buf + 24);
+	h->config.n = le_get_u32(buf + 28);
+	h->index = le_get_u64(buf + 32);
+	h->term = le_get_u64(buf + 40);
 	if (h->config.n > RAFT_MAX_SERVERS || h->index == 0 || h->term == 0) {
 		*why = "snapshot header fields out of range";
 		return FR_CORRUPT;
 	}
 	for (uint32_t i = 0; i < RAFT_MAX_SERVERS; i++) {
 		const uint8_t *s = buf + 48 + 8 * i;
-		uint32_t id = get32(s);
+		uint32_t id = le_get_u32(s);
 		if (i >= h->config.n) {
 			if (!all_zero(s, 8)) {
 				*why = "snapshot header padding is not zero";
@@ -354,22 +316,22 @@ void wal__snap_trailer_encode(const struct wal_snap_trailer *t, uint8_t *buf)
 {
 	memset(buf, 0, WAL_SNAP_TRAILER_BYTES);
 	memcpy(buf, "FRSNPEND", 8);
-	put64(buf + 8, t->data_len);
-	put32(buf + 16, t->data_crc);
-	put32(buf + 28, fr_crc32c(0, buf, 28));
+	le_put_u64(buf + 8, t->data_len);
+	le_put_u32(buf + 16, t->data_crc);
+	le_put_u32(buf + 28, fr_crc32c(0, buf, 28));
 }
 
 int wal__snap_trailer_decode(struct wal_snap_trailer *t, const uint8_t *buf,
 			     const char **why)
 {
 	if (memcmp(buf, "FRSNPEND", 8) != 0 ||
-	    get32(buf + 28) != fr_crc32c(0, buf, 28) ||
+	    le_get_u32(buf + 28) != fr_crc32c(0, buf, 28) ||
 	    !all_zero(buf + 20, 8)) {
 		*why = "snapshot trailer checksum mismatch";
 		return FR_CORRUPT;
 	}
-	t->data_len = get64(buf + 8);
-	t->data_crc = get32(buf + 16);
+	t->data_len = le_get_u64(buf + 8);
+	t->data_crc = le_get_u32(buf + 16);
 	return 0;
 }
 

@@ -153,11 +153,11 @@ static void *prep_main(void *arg)
 		w->spare = WAL_SPARE_NONE;
 		if (e != ECANCELED) {
 			w->pstats.spare_failures++;
-			wal__log(w, WAL_LOG_WARN,
-				 "%s: preparing a spare segment failed: %s; "
-				 "segments are made on the spot (fallocate) "
-				 "until a later attempt succeeds",
-				 WAL_SPARE_NAME, strerror(e));
+			fr_log(FR_LOG_WARN, "wal",
+			       "%s: preparing a spare segment failed: %s; "
+			       "segments are made on the spot (fallocate) "
+			       "until a later attempt succeeds",
+			       WAL_SPARE_NAME, strerror(e));
 		}
 	}
 	pthread_mutex_unlock(&w->mu);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "trace.h"
 #include "wal.h"
 #include "wal_format.h"
 
@@ -167,9 +168,6 @@ struct wal {
 	struct raft_entry *rec_entries; /* wal_recovered.entries (owned) */
 	uint8_t *rec_payload;		/* their payloads (owned) */
 };
-
-void wal__log(struct wal *w, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /** Make @w failed with @rv and a message (first error wins).  Holds mu. */
 void wal__fail_locked(struct wal *w, int rv, const char *fmt, ...)

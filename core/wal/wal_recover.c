@@ -121,16 +121,16 @@ static int list_segments(struct wal *w, struct rstate *r, char *errmsg)
 			 * or taken but not renamed yet, a segment whose
 			 * creation was interrupted, or the copy of an
 			 * interrupted truncation. */
-			wal__log(w, WAL_LOG_INFO,
-				 "removing %s: an unfinished %s, not part of "
-				 "the log",
-				 de->d_name,
-				 strcmp(de->d_name, WAL_SPARE_NAME) == 0
-				     ? "spare segment"
-				     : "segment creation or truncation copy");
+			fr_log(FR_LOG_INFO, "wal",
+			       "removing %s: an unfinished %s, not part of "
+			       "the log",
+			       de->d_name,
+			       strcmp(de->d_name, WAL_SPARE_NAME) == 0
+				   ? "spare segment"
+				   : "segment creation or truncation copy");
 			if (unlinkat(w->dir_fd, de->d_name, 0) != 0) {
-				wal__log(w, WAL_LOG_WARN, "%s: unlink: %s",
-					 de->d_name, strerror(errno));
+				fr_log(FR_LOG_WARN, "wal", "%s: unlink: %s",
+				       de->d_name, strerror(errno));
 			}
 			continue;
 		}
@@ -348,12 +348,11 @@ static int seg_end(struct wal *w, struct rstate *r, uint32_t i, uint64_t x,
 	bool clean = r->open == 0 && why == NULL;
 	if (!clean) {
 		r->torn = true;
-		wal__log(w, WAL_LOG_WARN,
-			 "%s offset %" PRIu64 ": torn tail "
-			 "(%s): dropping the unfinished last batch from offset "
-			 "%" PRIu64,
-			 s->name, x, why != NULL ? why : "incomplete batch",
-			 cut);
+		fr_log(FR_LOG_WARN, "wal",
+		       "%s offset %" PRIu64 ": torn tail "
+		       "(%s): dropping the unfinished last batch from offset "
+		       "%" PRIu64,
+		       s->name, x, why != NULL ? why : "incomplete batch", cut);
 	}
 	r->n_pending = 0;
 	r->open = 0;
@@ -424,8 +423,8 @@ static int tail_repair(struct wal *w, struct rstate *r, char *errmsg)
 {
 	for (uint32_t i = r->n_segs; i > r->end_seg + 1; i--) {
 		struct rseg *s = &r->segs[i - 1];
-		wal__log(w, WAL_LOG_WARN, "deleting %s: it follows a torn tail",
-			 s->name);
+		fr_log(FR_LOG_WARN, "wal",
+		       "deleting %s: it follows a torn tail", s->name);
 		if (unlinkat(w->dir_fd, s->name, 0) != 0 ||
 		    fsync(w->dir_fd) != 0) {
 			wal__errf(errmsg, "%s/%s: unlink: %s", w->dir, s->name,
@@ -599,9 +598,9 @@ int wal__recover_log(struct wal *w, struct wal_recovered *rec, char *errmsg)
 		goto out;
 	}
 	rec->torn_tail = r.torn;
-	wal__log(w, WAL_LOG_INFO, "recovered %u entries from %u segment(s)%s",
-		 r.n_ents, w->n_segs,
-		 r.torn ? " after dropping a torn tail" : "");
+	fr_log(FR_LOG_INFO, "wal", "recovered %u entries from %u segment(s)%s",
+	       r.n_ents, w->n_segs,
+	       r.torn ? " after dropping a torn tail" : "");
 out:
 	rstate_free(&r);
 	return rv;

@@ -390,8 +390,8 @@ static int truncate_locked(struct wal *w, raft_index index)
 	}
 	w->durable_index = w->last_index;
 	w->durable_term = w->last_term;
-	wal__log(w, WAL_LOG_INFO, "truncated the log from index %" PRIu64,
-		 index);
+	fr_log(FR_LOG_INFO, "wal", "truncated the log from index %" PRIu64,
+	       index);
 	return 0;
 }
 
@@ -627,9 +627,9 @@ static int compact_locked(struct wal *w, raft_index upto)
 				 strerror(errno));
 		return w->err;
 	}
-	wal__log(w, WAL_LOG_INFO,
-		 "compacted %u segment(s) up to index %" PRIu64, drop,
-		 w->base_index);
+	fr_log(FR_LOG_INFO, "wal",
+	       "compacted %u segment(s) up to index %" PRIu64, drop,
+	       w->base_index);
 	return 0;
 }
 

@@ -115,10 +115,10 @@ static int seg_create(struct wal *w, const struct wal_batch *b, char *msg)
 			w->wstats.segs_prepared++;
 		} else {
 			/* Not the log's data: make the segment on the spot. */
-			wal__log(w, WAL_LOG_WARN,
-				 "%s: open: %s; making %s on "
-				 "the spot",
-				 tmp, strerror(errno), name);
+			fr_log(FR_LOG_WARN, "wal",
+			       "%s: open: %s; making %s on "
+			       "the spot",
+			       tmp, strerror(errno), name);
 			pthread_mutex_lock(&w->mu);
 			wal__spare_release_locked(w);
 			pthread_mutex_unlock(&w->mu);
@@ -509,8 +509,8 @@ void wal__fail_locked(struct wal *w, int rv, const char *fmt, ...)
 	vsnprintf(w->errmsg, sizeof(w->errmsg), fmt, ap);
 	va_end(ap);
 	w->err = rv;
-	wal__log(w, WAL_LOG_ERROR, "wal failed, refusing further writes: %s",
-		 w->errmsg);
+	fr_log(FR_LOG_ERROR, "wal", "wal failed, refusing further writes: %s",
+	       w->errmsg);
 	pthread_cond_broadcast(&w->cv_space);
 	pthread_cond_broadcast(&w->cv_done);
 	pthread_cond_broadcast(&w->cv_submit);

@@ -16,6 +16,8 @@
  * "one endpoint per peer" logically (docs/transport.md).  Everything is
  * driven from the caller's thread by fab_poll(); there is no internal thread
  * and no call may be made concurrently on the same struct fab.
+ * Peer state changes and refusals are logged with fr_log() (trace.h, tag
+ * "fabric"); set FR_LOG_DEBUG for per-message detail.
  *
  * Per peer, a small state machine (fab_peer.c):
  *
@@ -46,14 +48,6 @@ struct fab_peer_addr {
 	uint16_t port; /* fabric port */
 };
 
-/** Log levels of the optional log hook. */
-enum fab_log_level {
-	FAB_LOG_ERROR = 1,
-	FAB_LOG_WARN,
-	FAB_LOG_INFO,
-	FAB_LOG_DEBUG,
-};
-
 struct fab_options {
 	const char *provider; /* auto|verbs|tcp|net|shm|sockets; NULL=auto */
 	int rma;	      /* -1 auto (on when the provider has FI_RMA),
@@ -74,10 +68,6 @@ struct fab_options {
 	 * outlive the struct fab.  NULL: plain fr_malloc memory. */
 	const struct fab_topo *topo;
 	int numa_os;
-	/* Optional log hook (NULL: lines go to stderr).  @msg is borrowed for
-	 * the call. */
-	void (*log)(void *ctx, int level, const char *msg);
-	void *log_ctx; /* passed to log */
 };
 
 /** What fab_info_get() reports (INFO, logs, benchmarks). */

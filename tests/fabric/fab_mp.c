@@ -673,6 +673,7 @@ int main(int argc, char **argv)
 	bool rma;
 	const char *scenario;
 
+	fab_test_log_init();
 	if (argc >= 8 && strcmp(argv[1], "node") == 0) {
 		return node_main(argc, argv);
 	}

@@ -1,14 +1,18 @@
 /* fab_test.h — small helpers shared by the fabric tests (fab_mp.c,
  * test_fab_pair.c) and the fabric bench (tools/bench/bench_fabric.c): a
- * monotonic clock in ms and a free loopback port. */
+ * monotonic clock in ms, a free loopback port, and a stderr log sink. */
 #ifndef FABRAFT_FAB_TEST_H
 #define FABRAFT_FAB_TEST_H
 
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "trace.h"
 
 static inline uint64_t fab_test_now_ms(void)
 {
@@ -35,6 +39,21 @@ static inline uint16_t fab_test_free_port(void)
 		close(s);
 	}
 	return port;
+}
+
+static inline void fab_test_log_line(void *ctx, int level, const char *tag,
+				     const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "%s: %s: %s\n", fr_log_level_name(level),
+		tag != NULL ? tag : "-", line);
+}
+
+/* Log to stderr: info and above, debug too with FAB_DEBUG set. */
+static inline void fab_test_log_init(void)
+{
+	fr_log_set(fab_test_log_line, NULL,
+		   getenv("FAB_DEBUG") != NULL ? FR_LOG_DEBUG : FR_LOG_INFO);
 }
 
 #endif /* FABRAFT_FAB_TEST_H */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "trace.h"
 #include "wal.h"
 
 #define TW_CLUSTER 0xfab0c0ffeeull
@@ -18,9 +19,12 @@
 static char tw_last_log[512];
 static unsigned tw_torn_logs; /* log lines that reported a torn tail */
 
-static inline void tw_log(void *ctx, int level, const char *msg)
+/* The log sink of the wal tests (fr_log_set() by tw_options()). */
+static inline void tw_log(void *ctx, int level, const char *tag,
+			  const char *msg)
 {
 	(void)ctx;
+	(void)tag;
 	snprintf(tw_last_log, sizeof(tw_last_log), "%s", msg);
 	tw_torn_logs += strstr(msg, "torn tail (") != NULL;
 	if (getenv("WAL_TEST_VERBOSE") != NULL) {
@@ -56,7 +60,7 @@ static inline void tw_options(struct wal_options *o, const char *dir)
 {
 	wal_options_default(o, dir, TW_CLUSTER, TW_NODE);
 	o->segment_bytes = 64 * 1024;
-	o->log = tw_log;
+	fr_log_set(tw_log, NULL, FR_LOG_DEBUG);
 }
 
 static inline uint64_t tw_mix(uint64_t x)

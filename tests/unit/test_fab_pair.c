@@ -326,5 +326,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(burst_larger_than_receive_buffers,
 					    open_pair, close_pair),
 	};
+	fab_test_log_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -342,43 +342,43 @@ static void hostile_counts_and_lengths(void **state)
 	memcpy(orig, buf, len);
 #define RESET() memcpy(buf, orig, len)
 
-	fab__put_u32(buf + APPEND_N, 1u << 31);
+	le_put_u32(buf + APPEND_N, 1u << 31);
 	assert_int_equal(decode_patched(buf, len, 8), FR_TOOBIG);
 	RESET();
-	fab__put_u32(buf + APPEND_N, RAFT_MAX_BATCH_ENTRIES);
+	le_put_u32(buf + APPEND_N, RAFT_MAX_BATCH_ENTRIES);
 	assert_int_equal(decode_patched(buf, len, RAFT_MAX_BATCH_ENTRIES),
 			 FR_MALFORMED); /* far more entries than bytes */
 	RESET();
 	assert_int_equal(decode_patched(buf, len, 2), FR_TOOBIG);
 	RESET();
-	fab__put_u32(buf + APPEND_N, 4); /* one more than present */
+	le_put_u32(buf + APPEND_N, 4); /* one more than present */
 	assert_int_equal(decode_patched(buf, len, 8), FR_MALFORMED);
 	RESET();
-	fab__put_u32(buf + ENTRY0 + 17, 1u << 31); /* entry len */
+	le_put_u32(buf + ENTRY0 + 17, 1u << 31); /* entry len */
 	assert_int_equal(decode_patched(buf, len, 8), FR_TOOBIG);
 	RESET();
-	fab__put_u32(buf + ENTRY0 + 17, 12 + 21 + 0 + 21 + 28 + 1);
+	le_put_u32(buf + ENTRY0 + 17, 12 + 21 + 0 + 21 + 28 + 1);
 	assert_int_equal(decode_patched(buf, len, 8), FR_MALFORMED);
 	RESET();
-	fab__put_u64(buf + ENTRY0, 12); /* index not prev_index + 1 */
+	le_put_u64(buf + ENTRY0, 12); /* index not prev_index + 1 */
 	assert_int_equal(decode_patched(buf, len, 8), FR_MALFORMED);
 	RESET();
-	fab__put_u64(buf + ENTRY0 + 8, 7); /* entry term > message term */
+	le_put_u64(buf + ENTRY0 + 8, 7); /* entry term > message term */
 	assert_int_equal(decode_patched(buf, len, 8), FR_MALFORMED);
 	RESET();
-	fab__put_u64(buf + ENTRY0 + 8, 3); /* entry term < prev_term */
+	le_put_u64(buf + ENTRY0 + 8, 3); /* entry term < prev_term */
 	assert_int_equal(decode_patched(buf, len, 8), FR_MALFORMED);
 	RESET();
 	buf[ENTRY0 + 16] = 9; /* unknown entry type */
 	assert_int_equal(decode_patched(buf, len, 8), FR_MALFORMED);
 	RESET();
-	fab__put_u64(buf + P(16), UINT64_MAX - 1); /* prev_index overflows */
+	le_put_u64(buf + P(16), UINT64_MAX - 1); /* prev_index overflows */
 	assert_int_equal(decode_patched(buf, len, 8), FR_MALFORMED);
 	RESET();
-	fab__put_u32(buf + P(0), 0); /* from = 0 */
+	le_put_u32(buf + P(0), 0); /* from = 0 */
 	assert_int_equal(decode_patched(buf, len, 8), FR_MALFORMED);
 	RESET();
-	fab__put_u32(buf + P(4), 256); /* to out of range */
+	le_put_u32(buf + P(4), 256); /* to out of range */
 	assert_int_equal(decode_patched(buf, len, 8), FR_MALFORMED);
 	RESET();
 	assert_int_equal(decode_patched(buf, len, 8), 0);
@@ -400,40 +400,40 @@ static void hostile_header(void **state)
 	memcpy(hdr, buf, sizeof(hdr));
 
 	/* A length of 4 GiB - 1 with a valid header CRC. */
-	fab__put_u32(buf + 8, UINT32_MAX);
-	fab__put_u32(buf + 20, fr_crc32c(0, buf, 20));
+	le_put_u32(buf + 8, UINT32_MAX);
+	le_put_u32(buf + 20, fr_crc32c(0, buf, 20));
 	assert_int_equal(fab_wire_decode(buf, len, &out, got, 8, &consumed),
 			 FR_TOOBIG);
 	memcpy(buf, hdr, sizeof(hdr));
 	/* A larger but legal length just waits for more bytes. */
-	fab__put_u32(buf + 8, 1000);
-	fab__put_u32(buf + 20, fr_crc32c(0, buf, 20));
+	le_put_u32(buf + 8, 1000);
+	le_put_u32(buf + 20, fr_crc32c(0, buf, 20));
 	struct fab_wire_frame f;
 	assert_int_equal(fab_wire_parse(buf, len, &f), FR_AGAIN);
 	assert_int_equal(f.frame_len, FAB_WIRE_HDR_SIZE + 1000);
 	memcpy(buf, hdr, sizeof(hdr));
 	buf[4] = 2; /* version */
-	fab__put_u32(buf + 20, fr_crc32c(0, buf, 20));
+	le_put_u32(buf + 20, fr_crc32c(0, buf, 20));
 	assert_int_equal(fab_wire_decode(buf, len, &out, got, 8, &consumed),
 			 FR_UNSUPPORTED);
 	memcpy(buf, hdr, sizeof(hdr));
 	buf[5] = 8; /* unknown kind */
-	fab__put_u32(buf + 20, fr_crc32c(0, buf, 20));
+	le_put_u32(buf + 20, fr_crc32c(0, buf, 20));
 	assert_int_equal(fab_wire_decode(buf, len, &out, got, 8, &consumed),
 			 FR_MALFORMED);
 	memcpy(buf, hdr, sizeof(hdr));
 	buf[6] = 1; /* flags */
-	fab__put_u32(buf + 20, fr_crc32c(0, buf, 20));
+	le_put_u32(buf + 20, fr_crc32c(0, buf, 20));
 	assert_int_equal(fab_wire_decode(buf, len, &out, got, 8, &consumed),
 			 FR_MALFORMED);
 	memcpy(buf, hdr, sizeof(hdr));
 	buf[16] = 1; /* reserved */
-	fab__put_u32(buf + 20, fr_crc32c(0, buf, 20));
+	le_put_u32(buf + 20, fr_crc32c(0, buf, 20));
 	assert_int_equal(fab_wire_decode(buf, len, &out, got, 8, &consumed),
 			 FR_MALFORMED);
 	memcpy(buf, hdr, sizeof(hdr));
 	buf[5] = RAFT_MSG_VOTE_RESP; /* right checksums, wrong body size */
-	fab__put_u32(buf + 20, fr_crc32c(0, buf, 20));
+	le_put_u32(buf + 20, fr_crc32c(0, buf, 20));
 	assert_int_equal(fab_wire_decode(buf, len, &out, got, 8, &consumed),
 			 FR_MALFORMED);
 	free(buf);

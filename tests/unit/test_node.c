@@ -18,6 +18,7 @@
 #include "heap.h"
 #include "node.h"
 #include "resp_client.h"
+#include "trace.h"
 
 static char tmpdir[64];
 
@@ -49,7 +50,6 @@ static void options(struct node_options *o, uint64_t cluster)
 	snprintf(o->data_dir, sizeof(o->data_dir), "%s/data", tmpdir);
 	snprintf(o->cpu_pin, sizeof(o->cpu_pin), "off");
 	o->cluster_id = cluster;
-	o->log_level = NODE_LOG_ERROR;
 	o->fsync = false; /* speed; durability is the e2e tests' job */
 }
 
@@ -233,8 +233,17 @@ static void test_alloc_failures(void **state)
 	assert_true(failed >= 5);
 }
 
+/* Errors only on stderr (the node's own lines have no tag). */
+static void log_line(void *ctx, int level, const char *tag, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "node %s: %s%s%s\n", fr_log_level_name(level),
+		tag != NULL ? tag : "", tag != NULL ? ": " : "", line);
+}
+
 int main(void)
 {
+	fr_log_set(log_line, NULL, FR_LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_serves_and_recovers, setup,
 					    teardown),

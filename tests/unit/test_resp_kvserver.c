@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "resp.h"
+#include "trace.h"
 
 #define BUCKETS 65536u
 
@@ -194,10 +195,11 @@ static void info(void *ctx, struct resp_info_writer *w)
 	resp_info_add(w, "async_writes", "%d", kv->async);
 }
 
-static void log_line(void *ctx, const char *line)
+static void log_line(void *ctx, int level, const char *tag, const char *line)
 {
 	(void)ctx;
-	fprintf(stderr, "kvserver: %s\n", line);
+	(void)level;
+	fprintf(stderr, "kvserver: %s: %s\n", tag != NULL ? tag : "-", line);
 }
 
 /* Take the writes deferred so far; later ones wait for the next round. */
@@ -243,11 +245,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	fr_log_set(log_line, NULL, FR_LOG_INFO);
 	const struct resp_backend be = {
 	    .size = sizeof(be),
 	    .command = command,
 	    .info = info,
-	    .log = log_line,
 	};
 	struct resp_server *srv;
 	char err[FR_ERRMSG_SIZE];

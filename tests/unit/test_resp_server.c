@@ -13,6 +13,7 @@
 
 #include "heap.h"
 #include "test_resp_util.h"
+#include "trace.h"
 
 #define LATER_MAX 4096
 
@@ -23,7 +24,6 @@ struct tb {
 	int nlater;
 	uint64_t closed[8192]; /* ids of closed connections */
 	int nclosed;
-	int nlog;
 	int calls; /* command() calls */
 };
 
@@ -110,12 +110,19 @@ static void tb_closed(void *ctx, uint64_t id)
 	t->nclosed++;
 }
 
-static void tb_log(void *ctx, const char *line)
+/* The process's log sink: counts the server's protocol-error lines. */
+static int protocol_error_logs;
+
+static void tb_log(void *ctx, int level, const char *tag, const char *line)
 {
-	struct tb *t = ctx;
-	t->nlog++;
+	(void)ctx;
+	if (level == FR_LOG_WARN && tag != NULL && strcmp(tag, "resp") == 0 &&
+	    strstr(line, "Protocol error") != NULL &&
+	    strstr(line, "; closing") != NULL) {
+		protocol_error_logs++;
+	}
 	if (getenv("RESP_TEST_VERBOSE") != NULL) {
-		fprintf(stderr, "log: %s\n", line);
+		fprintf(stderr, "log: %s: %s\n", tag, line);
 	}
 }
 
@@ -124,7 +131,6 @@ static const struct resp_backend tb_ops = {
     .command = tb_command,
     .info = tb_info,
     .closed = tb_closed,
-    .log = tb_log,
 };
 
 struct fix {
@@ -471,6 +477,7 @@ static void protocol_errors(void **state)
 	(void)state;
 	struct fix *f = fix_open(NULL);
 	uint16_t port = resp_server_port(f->srv);
+	protocol_error_logs = 0;
 	static const char *cases[][2] = {
 	    {"PING\r\n*1\r\n$4611686018427387904\r\n",
 	     "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"},
@@ -511,6 +518,7 @@ static void protocol_errors(void **state)
 	struct resp_stats st;
 	resp_server_stats(f->srv, &st);
 	assert_int_equal(st.protocol_errors, 7);
+	assert_int_equal(protocol_error_logs, 7); /* one warn line each */
 	assert_int_equal(st.clients, 0);
 	fix_close(f);
 }
@@ -1084,5 +1092,6 @@ int main(void)
 	    cmocka_unit_test(heap_faults),
 	    cmocka_unit_test(many_clients),
 	};
+	fr_log_set(tb_log, NULL, FR_LOG_DEBUG);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

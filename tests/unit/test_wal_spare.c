@@ -39,10 +39,11 @@ struct fx {
 static char logs[8192];
 static pthread_mutex_t logs_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void log_keep(void *ctx, int level, const char *msg)
+static void log_keep(void *ctx, int level, const char *tag, const char *msg)
 {
 	(void)ctx;
 	(void)level;
+	(void)tag;
 	pthread_mutex_lock(&logs_mu);
 	size_t n = strlen(logs);
 	snprintf(logs + n, sizeof(logs) - n, "%s\n", msg);
@@ -66,7 +67,7 @@ static int setup(void **state)
 	tw_mkdtemp(f->dir, sizeof(f->dir), "wal-spare");
 	tw_options(&f->o, f->dir);
 	f->o.segment_bytes = 64 * 1024;
-	f->o.log = log_keep;
+	fr_log_set(log_keep, NULL, FR_LOG_DEBUG);
 	logs[0] = '\0';
 	*state = f;
 	return 0;

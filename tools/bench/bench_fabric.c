@@ -221,7 +221,7 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 	o.frame_bytes_max = 0;
 	o.queue_max_bytes = 0;
 	o.queue_max_msgs = 0;
-	o.log = NULL;
+	fab_test_log_init(); /* info lines to stderr, as before */
 	c.self = (raft_id)role;
 	if (fab_open(&c.f, &o, err) != 0) {
 		fprintf(stderr, "bench: fab_open: %s\n", err);

@@ -17,6 +17,7 @@
 
 #include "heap.h"
 #include "opt.h"
+#include "trace.h"
 #include "wal.h"
 
 int bench_wal_main(int argc, char **argv);
@@ -72,12 +73,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void quiet(void *ctx, int level, const char *msg)
+/* The log sink: warnings and errors only (fr_log_set(..., FR_LOG_WARN)). */
+static void quiet(void *ctx, int level, const char *tag, const char *msg)
 {
 	(void)ctx;
-	if (level >= WAL_LOG_WARN) {
-		fprintf(stderr, "wal: %s\n", msg);
-	}
+	(void)level;
+	fprintf(stderr, "%s: %s\n", tag != NULL ? tag : "-", msg);
 }
 
 static int rm_one(const char *p, const struct stat *st, int flag,
@@ -452,7 +453,7 @@ static int wal_start(const struct bench_opts *bo, struct wal **w, bool *direct)
 	o.batch_wait_us = bo->batch_wait_us;
 	o.zero_fill = bo->zero_fill;
 	o.zero_fill_batch_max = bo->zero_fill_max;
-	o.log = quiet;
+	fr_log_set(quiet, NULL, FR_LOG_WARN);
 	if (wal_open(w, &o, &rec, err) != 0) {
 		fprintf(stderr, "bench: %s\n", err);
 		return 1;

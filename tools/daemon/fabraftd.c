@@ -8,8 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fabraftd_log.h"
 #include "node.h"
 #include "opt.h"
+#include "trace.h"
 
 /* Exit codes (docs/operations.md). */
 enum {
@@ -26,6 +28,7 @@ struct flags {
 	bool have_client;	 /* --client given */
 	bool have_data_dir;	 /* --data-dir given */
 	bool have_secret;	 /* --secret-file given */
+	int log_level;		 /* enum fr_log_level */
 	char peers_client[2048]; /* --client-peers, parsed at the end */
 };
 
@@ -238,10 +241,10 @@ static const struct opt_choice read_modes[] = {
     {"stale", NODE_READ_STALE}, {NULL, 0},
 };
 static const struct opt_choice log_levels[] = {
-    {"error", NODE_LOG_ERROR},
-    {"warn", NODE_LOG_WARN},
-    {"info", NODE_LOG_INFO},
-    {"debug", NODE_LOG_DEBUG},
+    {"error", FR_LOG_ERROR},
+    {"warn", FR_LOG_WARN},
+    {"info", FR_LOG_INFO},
+    {"debug", FR_LOG_DEBUG},
     {NULL, 0},
 };
 
@@ -432,7 +435,7 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .help = "pin the loop thread"},
 	    {.name = "log-level",
 	     .type = OPT_ENUM,
-	     .dst = &o->log_level,
+	     .dst = &f->log_level,
 	     .choices = log_levels,
 	     .def = "info",
 	     .help = "log verbosity"},
@@ -520,10 +523,12 @@ int main(int argc, char **argv)
 	bool help;
 
 	node_options_default(&f.o);
+	f.log_level = FR_LOG_INFO;
 	rv = parse_args(&f, argc, argv, &help);
 	if (rv != 0 || help) {
 		return rv;
 	}
+	fabraftd_log_start(f.o.id, f.log_level);
 	rv = node_open(&n, &f.o, errmsg);
 	if (rv != 0) {
 		fprintf(stderr, "fabraftd: cannot start: %s (%s)\n", errmsg,

@@ -28,6 +28,11 @@
  *   4. APPLY: kvc_apply() each entry and complete the client waiting on it;
  *   5. ROLE: fab_term_set() and a log line.
  *
+ * Logging: the runtime logs with fr_log() (trace.h) with a NULL tag (its
+ * lines are the program's own), the libraries under it with theirs ("wal",
+ * "fabric", "resp").  The program installs the one sink and level before
+ * node_open() (the daemon: stderr, --log-level).
+ *
  * Client futures: each proposal remembers the (index, term) the core gave
  * it.  When the entry at that index is applied, the client gets the state
  * machine's reply if the applied entry has the same term, and
@@ -63,13 +68,6 @@ enum node_read_mode {
 
 /** "index", "lease", "log" or "stale". */
 const char *node_read_mode_name(int mode);
-
-enum node_log_level {
-	NODE_LOG_ERROR = 1,
-	NODE_LOG_WARN,
-	NODE_LOG_INFO,
-	NODE_LOG_DEBUG,
-};
 
 #define NODE_ADDR_MAX 80u /* "HOST:PORT" with its NUL */
 
@@ -108,12 +106,11 @@ struct node_options {
 	uint32_t clients_max;	     /* concurrent client connections */
 	char metrics[NODE_ADDR_MAX]; /* Prometheus listener, "" = none */
 	char cpu_pin[128];	     /* "auto", "off" or a CPU list */
-	int log_level;		     /* enum node_log_level */
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
  * auto, fsync on, cluster id 1, linearizable reads, forwarding on, request
- * timeout 5 s, 10000 clients, 64 MiB requests, cpu-pin auto, log level info.
+ * timeout 5 s, 10000 clients, 64 MiB requests, cpu-pin auto.
  * Leaves id, peers, client, data_dir and the secret empty. */
 void node_options_default(struct node_options *o);
 

@@ -39,6 +39,9 @@
  * resp_server_handle(), _flush() or _close() from inside a backend
  * callback (asserted).
  *
+ * Unusual events (protocol errors, clients over a limit, accept failures)
+ * are logged with fr_log() (trace.h, tag "resp", level warn).
+ *
  * Invariants:
  *  1. Replies leave each connection in request order, however the backend
  *     orders its completions: each request takes a sequence number; a reply
@@ -191,9 +194,6 @@ struct resp_backend {
 	/** Optional: a connection closed; its outstanding requests are stale.
 	 */
 	void (*closed)(void *ctx, uint64_t client_id);
-	/** Optional: one log line (no newline) about an unusual event:
-	 * protocol error, client over a limit, accept failure. */
-	void (*log)(void *ctx, const char *line);
 };
 
 /* ------------------------------------------------------------------ */

@@ -41,6 +41,10 @@
  *  3. After any I/O error the wal is failed: every later call that writes
  *     returns the same error (sticky), so a node never goes on after an
  *     fsync it cannot trust.
+ *
+ * Detection results and recovery actions are logged with fr_log()
+ * (trace.h, tag "wal") from any thread that uses the wal, sometimes with
+ * the wal's lock held: the program's log sink must not call into the wal.
  */
 
 struct wal; /* opaque */
@@ -49,12 +53,6 @@ enum wal_direct_io {
 	WAL_DIRECT_AUTO = 0, /* O_DIRECT where the filesystem supports it */
 	WAL_DIRECT_ON,	     /* O_DIRECT or fail */
 	WAL_DIRECT_OFF,	     /* buffered writes + fdatasync */
-};
-
-enum wal_log_level {
-	WAL_LOG_INFO = 1,
-	WAL_LOG_WARN,
-	WAL_LOG_ERROR,
 };
 
 /* Default zero_fill_batch_max.  Measured on the project's VM disk
@@ -93,11 +91,6 @@ struct wal_options {
 				       zeros would double the bytes written:
 				       the spare is then only fallocated);
 				       0 = always zero-fill */
-	/* Log sink for detection results and recovery actions; NULL prints
-	 * to stderr.  Called from any thread that uses the wal, sometimes
-	 * with the wal's lock held: it must not call into the wal. */
-	void (*log)(void *ctx, int level, const char *msg);
-	void *log_ctx; /* passed to log; borrowed while the wal is open */
 };
 
 /** Defaults: 64 MiB segments, direct I/O auto, fsync on, 4096 entries and
