@@ -169,12 +169,11 @@ static void role_change(struct node *n, const struct raft_update *u)
 	}
 	if (st.term_exhausted && !n->term_exhausted) {
 		/* Said once, loudly: nothing the node does can fix it. */
-		node__log(n, NODE_LOG_ERROR,
-			  "term space exhausted (term %" PRIu64
-			  " = RAFT_TERM_MAX): once this leader is gone no "
-			  "election can start; copy the data into a new "
-			  "cluster",
-			  st.term);
+		fr_log(FR_LOG_ERROR, NULL,
+		       "term space exhausted (term %" PRIu64
+		       " = RAFT_TERM_MAX): once the leader is gone no "
+		       "election can start; copy the data into a new cluster",
+		       st.term);
 	}
 	n->term_exhausted = st.term_exhausted;
 	n->role = u->role;
