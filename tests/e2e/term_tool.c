@@ -118,10 +118,15 @@ static int rogue(char **argv)
 	if (sf != NULL) {
 		fclose(sf);
 	}
+	/* As fabraftd reads it: trailing line ends are not part of it. */
+	while (slen > 0 &&
+	       (secret[slen - 1] == '\n' || secret[slen - 1] == '\r')) {
+		slen--;
+	}
 	struct fab_options o;
 	memset(&o, 0, sizeof(o));
 	o.provider = argv[0];
-	o.rma = 0;
+	o.rma = -1; /* as the daemons: a ring when the provider has RMA */
 	o.self = (raft_id)self;
 	o.peers = peers;
 	o.n_peers = n;

@@ -163,6 +163,7 @@ static void exhausted_cluster_says_so(void **state)
 		assert_int_equal(st.term, RAFT_TERM_MAX);
 		assert_true(st.term_exhausted);
 		assert_int_equal(st.role, RAFT_FOLLOWER);
+		assert_int_equal(st.leader, 0); /* not the dead one */
 	}
 	sim_close(s);
 }
