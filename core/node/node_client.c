@@ -59,6 +59,12 @@ void node__redirect(struct node *n, struct resp_buf *b)
 	const char *addr;
 
 	n->c.redirects++;
+	if (n->leader == 0 && n->term_exhausted) {
+		resp_buf_error(b, "CLUSTERDOWN term space exhausted: no "
+				  "election can start; copy the data into a "
+				  "new cluster");
+		return;
+	}
 	if (n->leader == 0 || n->leader == n->o.id) {
 		resp_buf_error(b, "TRYAGAIN no leader elected yet; retry");
 		return;
@@ -295,6 +301,8 @@ static void info_replication(struct resp_info_writer *w,
 						   : "follower");
 	resp_info_add(w, "node_id", "%u", s->id);
 	resp_info_add(w, "term", "%" PRIu64, st->term);
+	resp_info_add(w, "term_exhausted", "%s",
+		      st->term_exhausted ? "yes" : "no");
 	resp_info_add(w, "leader_id", "%u", st->leader);
 	resp_info_add(w, "leader_client", "%s", s->leader_client);
 	resp_info_add(w, "commit_index", "%" PRIu64, st->commit);
@@ -370,6 +378,8 @@ static void info_raftstats(struct resp_info_writer *w,
 		      s->raft.lease_valid ? "yes" : "no");
 	resp_info_add(w, "applied_entries", "%" PRIu64, c->applied);
 	resp_info_add(w, "leader_changes", "%" PRIu64, c->leader_changes);
+	resp_info_add(w, "msgs_dropped_term_jump", "%" PRIu64,
+		      s->raft_stats.msgs_dropped_term_jump);
 	resp_info_add(w, "not_committed", "%" PRIu64, c->not_committed);
 	resp_info_add(w, "timeouts", "%" PRIu64, c->timeouts);
 	resp_info_add(w, "redirects", "%" PRIu64, c->redirects);

@@ -120,9 +120,10 @@ struct node {
 	uint64_t ticks;		    /* ticks so far */
 	uint8_t role;		    /* last known role */
 	raft_id leader;		    /* last known leader */
-	raft_term term;		    /* last term told to the fabric */
-	raft_index reported_index;  /* last PERSISTED told to the core */
-	raft_term reported_term;    /* its term */
+	bool term_exhausted; /* the core is at RAFT_TERM_MAX (said once) */
+	raft_term term;	     /* last term told to the fabric */
+	raft_index reported_index; /* last PERSISTED told to the core */
+	raft_term reported_term;   /* its term */
 	/* The batch of proposals collected during one loop iteration. */
 	struct raft_buf *bufs;	/* bufs[i] points into data[i] */
 	struct kvc_reply *data; /* encoded entries, owned */

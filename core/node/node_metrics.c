@@ -138,6 +138,12 @@ static void render_raft(struct out *o, const struct node_status *s)
 	const struct node_counters *c = &s->c;
 
 	metric(o, "fabraft_term", "gauge", "Current Raft term.", st->term);
+	metric(o, "fabraft_term_exhausted", "gauge",
+	       "1 when the term is RAFT_TERM_MAX: no election can start.",
+	       st->term_exhausted);
+	metric(o, "fabraft_msgs_dropped_term_jump_total", "counter",
+	       "Messages dropped for a term too far above ours.",
+	       s->raft_stats.msgs_dropped_term_jump);
 	metric(o, "fabraft_is_leader", "gauge", "1 on the leader.",
 	       st->role == RAFT_LEADER);
 	metric(o, "fabraft_leader_id", "gauge", "Known leader, 0 = none.",

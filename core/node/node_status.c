@@ -14,6 +14,7 @@ void node__status_get(const struct node *n, bool digest, struct node_status *s)
 	s->fsync = n->o.fsync;
 	s->read_mode = n->o.read_mode;
 	raft_status_get(n->raft, &s->raft);
+	raft_stats_get(n->raft, &s->raft_stats);
 	/* client_addrs has a slot for every id the core can name. */
 	assert(s->raft.leader <= RAFT_ID_MAX);
 	if (s->raft.leader != 0) {

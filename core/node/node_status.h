@@ -29,6 +29,7 @@ struct node_status {
 	int read_mode;			   /* enum node_read_mode */
 	char leader_client[NODE_ADDR_MAX]; /* leader's RESP address, "" */
 	struct raft_status raft;	   /* consensus core */
+	struct raft_stats raft_stats;	   /* its counters */
 	struct wal_stats wal;		   /* durable log */
 	bool have_fab;			   /* false in a one-node cluster */
 	struct fab_info fab;		   /* transport; all zero without one */

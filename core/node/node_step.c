@@ -167,6 +167,15 @@ static void role_change(struct node *n, const struct raft_update *u)
 		fr_log(FR_LOG_INFO, NULL, "%s in term %" PRIu64 ", leader %u",
 		       raft_role_name(u->role), st.term, u->leader);
 	}
+	if (st.term_exhausted && !n->term_exhausted) {
+		/* Said once, loudly: nothing the node does can fix it. */
+		fr_log(FR_LOG_ERROR, NULL,
+		       "term space exhausted (term %" PRIu64
+		       " = RAFT_TERM_MAX): once the leader is gone no "
+		       "election can start; copy the data into a new cluster",
+		       st.term);
+	}
+	n->term_exhausted = st.term_exhausted;
 	n->role = u->role;
 	n->leader = u->leader;
 	if (n->fwd.fd >= 0 && n->fwd.leader != n->leader) {

@@ -51,6 +51,7 @@ void raft_options_default(struct raft_options *o, raft_id id, uint64_t seed)
 	o->snapshot_threshold = 65536;
 	o->snapshot_trailing = 1024;
 	o->snapshot_chunk_bytes = 1u << 20;
+	o->term_jump_max = RAFT_TERM_JUMP_DEFAULT;
 }
 
 /* splitmix64: tiny, seedable, good enough for election jitter. */
@@ -90,6 +91,9 @@ static int options_check(const struct raft_options *o)
 	}
 	if (o->snapshot_chunk_bytes == 0 ||
 	    o->snapshot_chunk_bytes > RAFT_MAX_CHUNK_BYTES) {
+		return FR_INVALID;
+	}
+	if (o->term_jump_max == 0) {
 		return FR_INVALID;
 	}
 	return 0;
@@ -381,6 +385,13 @@ static bool message_acceptable(struct raft *r, const struct raft_message *m)
  * would have, and must not move anyone's term. */
 static bool receive_term(struct raft *r, const struct raft_message *m)
 {
+	if (m->term > r->term && m->term - r->term > r->opt.term_jump_max) {
+		/* Far beyond anything an election could have reached: never
+		 * adopted, never answered (raft.h, "Terms cannot be
+		 * exhausted"). */
+		r->stats.msgs_dropped_term_jump++;
+		return false;
+	}
 	if (m->term > r->term) {
 		if (m->type == RAFT_MSG_VOTE) {
 			if (!(m->vote.flags & RAFT_VOTE_TRANSFER) &&
@@ -536,6 +547,7 @@ void raft_status_get(const struct raft *r, struct raft_status *s)
 	s->prevoting = r->prevoting;
 	s->lease_valid = raft__lease_valid(r);
 	s->pending_reads = r->reads_n;
+	s->term_exhausted = r->term >= RAFT_TERM_MAX;
 }
 
 void raft_stats_get(const struct raft *r, struct raft_stats *s)

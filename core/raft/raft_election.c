@@ -192,9 +192,18 @@ void raft__tick(struct raft *r)
 		send_votes(r, r->prevoting ? r->term + 1 : r->term,
 			   r->vote_flags, true);
 	}
+	if (r->term >= RAFT_TERM_MAX) {
+		/* No election can start (raft.h, "Terms cannot be
+		 * exhausted"); a leader not heard from for an election
+		 * timeout is gone for good: say so rather than keep
+		 * pointing clients at it. */
+		if (++r->election_elapsed >= r->election_timeout) {
+			r->leader = 0;
+		}
+		return;
+	}
 	if (++r->election_elapsed >= r->election_timeout &&
-	    raft__config_is_voter(&r->config, r->id) &&
-	    r->term < RAFT_TERM_MAX) {
+	    raft__config_is_voter(&r->config, r->id)) {
 		if (r->opt.pre_vote) {
 			raft__prevote(r);
 		} else {

@@ -348,19 +348,42 @@ static void check_config_entry(struct sim *s, const struct raft_entry *e)
 	s->changes_applied++;
 }
 
+/* The slot of @term in the term -> leader map (its own or the empty one
+ * where it would go); grows the map first so it stays under half full. */
+static struct sim_term_leader *term_slot(struct sim *s, raft_term term)
+{
+	if (2 * (s->leader_of_term_n + 1) > s->leader_of_term_cap) {
+		uint64_t cap =
+		    s->leader_of_term_cap ? 2 * s->leader_of_term_cap : 64;
+		struct sim_term_leader *old = s->leader_of_term;
+		uint64_t old_cap = s->leader_of_term_cap;
+		s->leader_of_term = calloc(cap, sizeof(*old));
+		if (s->leader_of_term == NULL) {
+			abort();
+		}
+		s->leader_of_term_cap = cap;
+		for (uint64_t i = 0; i < old_cap; i++) {
+			if (old[i].term != 0) {
+				*term_slot(s, old[i].term) = old[i];
+			}
+		}
+		free(old);
+	}
+	uint64_t mask = s->leader_of_term_cap - 1;
+	uint64_t i = (term * UINT64_C(0x9E3779B97F4A7C15)) >> 32 & mask;
+	while (s->leader_of_term[i].term != 0 &&
+	       s->leader_of_term[i].term != term) {
+		i = (i + 1) & mask;
+	}
+	return &s->leader_of_term[i];
+}
+
 void sim__check_leader(struct sim *s, struct sim_node *n)
 {
 	struct raft_status st;
 	raft_status_get(n->raft, &st);
-	if (st.term >= s->leader_of_term_cap) {
-		uint64_t cap = s->leader_of_term_cap;
-		s->leader_of_term = sim__grow(s->leader_of_term, &cap,
-					      st.term + 1, sizeof(raft_id));
-		memset(s->leader_of_term + s->leader_of_term_cap, 0,
-		       (cap - s->leader_of_term_cap) * sizeof(raft_id));
-		s->leader_of_term_cap = cap;
-	}
-	raft_id prev = s->leader_of_term[st.term];
+	struct sim_term_leader *slot = term_slot(s, st.term);
+	raft_id prev = slot->term == st.term ? slot->leader : 0;
 	if (prev != 0 && prev != n->id) {
 		sim__violate(s,
 			     "Election Safety: nodes %u and %u are both "
@@ -368,7 +391,11 @@ void sim__check_leader(struct sim *s, struct sim_node *n)
 			     prev, n->id, (unsigned long long)st.term);
 		return;
 	}
-	s->leader_of_term[st.term] = n->id;
+	if (slot->term == 0) {
+		slot->term = st.term;
+		s->leader_of_term_n++;
+	}
+	slot->leader = n->id;
 	/* Leader Completeness: every entry applied anywhere (so committed)
 	 * is in the new leader's log. */
 	raft_index from = st.first_index > 1 ? st.first_index : 1;

@@ -108,6 +108,12 @@ struct sim_config_prop {
 	raft_index commit_at; /* the leader's commit index then */
 };
 
+/* One slot of sim.leader_of_term (term 0: empty). */
+struct sim_term_leader {
+	raft_term term;
+	raft_id leader;
+};
+
 struct sim {
 	struct sim_options opt;
 	uint64_t rng;
@@ -123,8 +129,12 @@ struct sim {
 	uint64_t q_cap;
 	uint64_t q_pending_io; /* DELIVER + DISK events queued */
 	/* Checker state. */
-	raft_id *leader_of_term; /* indexed by term */
-	uint64_t leader_of_term_cap;
+	/* Election Safety: the leader seen for each term, an open-addressing
+	 * map (terms may be anywhere up to RAFT_TERM_MAX, so not an array
+	 * indexed by term). */
+	struct sim_term_leader *leader_of_term; /* [leader_of_term_cap] */
+	uint64_t leader_of_term_cap;		/* 0 or a power of two */
+	uint64_t leader_of_term_n;		/* terms recorded */
 	raft_term *canon_term; /* entry applied at each index */
 	uint64_t *canon_hash;
 	uint64_t *canon_sm; /* state machine after applying the index */

@@ -372,7 +372,24 @@ struct raft_options {
 	uint32_t snapshot_trailing;  /* entries kept after a snapshot, for
 					followers slightly behind */
 	uint32_t snapshot_chunk_bytes; /* InstallSnapshot chunk size */
+	raft_term term_jump_max;       /* a message whose term is more than this
+					  above ours is dropped (see below) */
 };
+
+/*
+ * Terms cannot be exhausted.  Terms only grow, and at RAFT_TERM_MAX no
+ * election can start, so one message with a huge term (from a member that
+ * misbehaves, or forged) would otherwise end the cluster's life: everyone
+ * adopts the term and persists it.  A message whose term exceeds ours by
+ * more than term_jump_max is dropped and counted (msgs_dropped_term_jump).
+ * Legitimate jumps are small: with pre-vote a term grows only when a
+ * majority granted a pre-vote or a leader handed over, so a replica that
+ * was away sees at most one step per leader change it missed.  With the
+ * default 2^20, pushing a cluster from term 1 to RAFT_TERM_MAX takes 2^42
+ * adopted messages; a replica more than 2^20 terms behind must be
+ * re-seeded (its drops show in the counter).
+ */
+#define RAFT_TERM_JUMP_DEFAULT (UINT64_C(1) << 20)
 
 /** The core's seeded generator (splitmix64): advance @state, return the
  * next value.  Deterministic and pure; the simulator draws its randomness
@@ -381,7 +398,8 @@ uint64_t raft_rand_next(uint64_t *state);
 
 /** Fill @o with defaults: election 10 ticks, heartbeat 1 tick, 64 in flight,
  * 256 entries and 1 MiB per batch, pre-vote and check-quorum on, no lease
- * reads, a snapshot every 65536 entries keeping 1024, 1 MiB chunks. */
+ * reads, a snapshot every 65536 entries keeping 1024, 1 MiB chunks, term
+ * jumps of at most RAFT_TERM_JUMP_DEFAULT. */
 void raft_options_default(struct raft_options *o, raft_id id, uint64_t seed);
 
 /* What a server recovered from its storage (all zero for a new server). */
@@ -455,15 +473,19 @@ struct raft_status {
 	bool prevoting;		   /* follower running a pre-vote */
 	bool lease_valid;	   /* leader: lease reads possible now */
 	uint32_t pending_reads;	   /* leader: reads awaiting confirmation */
+	bool term_exhausted;	   /* term is RAFT_TERM_MAX: no election can
+				      ever start again (restore the data into
+				      a new cluster) */
 };
 
 struct raft_stats {
 	uint64_t msgs_received;
-	uint64_t msgs_dropped_unknown; /* from a server not in the config */
-	uint64_t msgs_dropped_bad;     /* wrong recipient, term 0, bad type */
-	uint64_t msgs_dropped_stale;   /* old term */
-	uint64_t appends_malformed;    /* inconsistent indices/terms, size */
-	uint64_t appends_rejected;     /* log mismatch (normal backtracking) */
+	uint64_t msgs_dropped_unknown;	 /* from a server not in the config */
+	uint64_t msgs_dropped_bad;	 /* wrong recipient, term 0, bad type */
+	uint64_t msgs_dropped_stale;	 /* old term */
+	uint64_t msgs_dropped_term_jump; /* term too far ahead of ours */
+	uint64_t appends_malformed;	 /* inconsistent indices/terms, size */
+	uint64_t appends_rejected; /* log mismatch (normal backtracking) */
 	uint64_t elections_started;
 	uint64_t leader_terms; /* times this server became leader */
 	uint64_t prevotes_started;

@@ -1,0 +1,204 @@
+/* term_tool.c — test helper for e2e_terms.sh: a member that misbehaves
+ * (sends every kind of message with a huge term, holding the cluster's
+ * secret) and a way to put a stopped node's durable term near
+ * RAFT_TERM_MAX.  Not a product tool: it exists to attack and to stage.
+ *
+ *   term_tool rogue PROVIDER SELF PEERS CLUSTER_ID SECRET_FILE TERM
+ *       PEERS as fabraftd's --peers (1=127.0.0.1:7001,...); SELF is the
+ *       member it impersonates (whose daemon is stopped).  Exits 0 once
+ *       every message was queued to every peer that came up.
+ *   term_tool set-term DATA_DIR CLUSTER_ID NODE_ID TERM
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "fab.h"
+#include "raft.h"
+#include "wal.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	*v = strtoull(s, &end, 0);
+	return *s != '\0' && *end == '\0' ? 0 : -1;
+}
+
+static int parse_peers(const char *s, struct fab_peer_addr *p, uint32_t *n)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s", s);
+	*n = 0;
+	for (char *save, *tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned id, port;
+		char host[64];
+		if (*n == RAFT_MAX_SERVERS ||
+		    sscanf(tok, "%u=%63[^:]:%u", &id, host, &port) != 3) {
+			return -1;
+		}
+		p[*n].id = (raft_id)id;
+		snprintf(p[*n].host, sizeof(p[*n].host), "%s", host);
+		p[*n].port = (uint16_t)port;
+		(*n)++;
+	}
+	return *n >= 2 ? 0 : -1;
+}
+
+static void ignore(void *ctx, const struct raft_message *m)
+{
+	(void)ctx;
+	(void)m;
+}
+
+static void poll_for(struct fab *f, uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+	while (now_ms() < end) {
+		(void)fab_poll(f, ignore, NULL);
+		struct timespec d = {0, 1000000};
+		nanosleep(&d, NULL);
+	}
+}
+
+/* Every kind of message a member can send, each with @term. */
+static int send_all(struct fab *f, raft_id self, raft_id to, raft_term term)
+{
+	static const uint8_t types[] = {
+	    RAFT_MSG_VOTE,	  RAFT_MSG_VOTE_RESP,	  RAFT_MSG_APPEND,
+	    RAFT_MSG_APPEND_RESP, RAFT_MSG_SNAPSHOT_RESP, RAFT_MSG_TIMEOUT_NOW,
+	};
+	for (size_t i = 0; i < sizeof(types); i++) {
+		struct raft_message m;
+		memset(&m, 0, sizeof(m));
+		m.type = types[i];
+		m.from = self;
+		m.to = to;
+		m.term = term;
+		if (m.type == RAFT_MSG_VOTE) {
+			m.vote.last_index = UINT64_C(1) << 40;
+			m.vote.last_term = term;
+		}
+		int rv = fab_send(f, &m);
+		if (rv != 0) {
+			fprintf(stderr, "term_tool: send to %u: %s\n", to,
+				fr_strerror(rv));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int rogue(char **argv)
+{
+	struct fab_peer_addr peers[RAFT_MAX_SERVERS];
+	uint32_t n;
+	uint64_t self, cluster, term;
+	if (parse_u64(argv[1], &self) != 0 ||
+	    parse_peers(argv[2], peers, &n) != 0 ||
+	    parse_u64(argv[3], &cluster) != 0 ||
+	    parse_u64(argv[5], &term) != 0) {
+		fprintf(stderr, "term_tool rogue: bad arguments\n");
+		return 2;
+	}
+	unsigned char secret[256];
+	FILE *sf = fopen(argv[4], "rb");
+	size_t slen = sf != NULL ? fread(secret, 1, sizeof(secret), sf) : 0;
+	if (sf != NULL) {
+		fclose(sf);
+	}
+	/* As fabraftd reads it: trailing line ends are not part of it. */
+	while (slen > 0 &&
+	       (secret[slen - 1] == '\n' || secret[slen - 1] == '\r')) {
+		slen--;
+	}
+	struct fab_options o;
+	memset(&o, 0, sizeof(o));
+	o.provider = argv[0];
+	o.rma = -1; /* as the daemons: a ring when the provider has RMA */
+	o.self = (raft_id)self;
+	o.peers = peers;
+	o.n_peers = n;
+	o.cluster_id = cluster;
+	o.secret = secret;
+	o.secret_len = slen;
+	char err[FR_ERRMSG_SIZE];
+	struct fab *f;
+	int rv = fab_open(&f, &o, err);
+	if (rv != 0) {
+		fprintf(stderr, "term_tool rogue: %s\n", err);
+		return 1;
+	}
+	int sent = 0;
+	uint64_t end = now_ms() + 8000;
+	bool done[RAFT_ID_MAX + 1] = {false};
+	while (now_ms() < end && sent < (int)n - 1) {
+		poll_for(f, 20);
+		for (uint32_t i = 0; i < n; i++) {
+			raft_id to = peers[i].id;
+			if (to == self || done[to] || !fab_peer_up(f, to)) {
+				continue;
+			}
+			if (send_all(f, (raft_id)self, to, term) != 0) {
+				fab_close(f);
+				return 1;
+			}
+			done[to] = true;
+			sent++;
+		}
+	}
+	poll_for(f, 1000); /* let the frames leave */
+	fab_close(f);
+	printf("term_tool: sent term %" PRIu64 " to %d peers\n", term, sent);
+	return sent == (int)n - 1 ? 0 : 1;
+}
+
+static int set_term(char **argv)
+{
+	uint64_t cluster, id, term;
+	if (parse_u64(argv[1], &cluster) != 0 || parse_u64(argv[2], &id) != 0 ||
+	    parse_u64(argv[3], &term) != 0) {
+		fprintf(stderr, "term_tool set-term: bad arguments\n");
+		return 2;
+	}
+	struct wal_options wo;
+	wal_options_default(&wo, argv[0], cluster, (uint32_t)id);
+	struct wal_recovered rec;
+	char err[FR_ERRMSG_SIZE];
+	struct wal *w;
+	int rv = wal_open(&w, &wo, &rec, err);
+	if (rv == 0) {
+		rv = wal_hardstate_save(w, term, 0);
+		wal_close(w);
+	}
+	if (rv != 0) {
+		fprintf(stderr, "term_tool set-term: %s\n", fr_strerror(rv));
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 8 && strcmp(argv[1], "rogue") == 0) {
+		return rogue(argv + 2);
+	}
+	if (argc == 6 && strcmp(argv[1], "set-term") == 0) {
+		return set_term(argv + 2);
+	}
+	fprintf(stderr, "usage: term_tool rogue PROVIDER SELF PEERS CLUSTER_ID "
+			"SECRET_FILE TERM\n       term_tool set-term DATA_DIR "
+			"CLUSTER_ID NODE_ID TERM\n");
+	return 2;
+}
