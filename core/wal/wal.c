@@ -109,17 +109,29 @@ static int direct_probe(struct wal *w, char *errmsg)
 	return 0;
 }
 
-/* Any log or snapshot file in the directory? */
-static int dir_has_files(struct wal *w, bool *has, char *errmsg)
+int wal__dir_list(struct wal *w, DIR **out, char *errmsg)
 {
+	/* A fresh descriptor: fdopendir() takes it over, and the directory's
+	 * own dir_fd stays open for openat(). */
 	int fd = openat(w->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (d == NULL) {
+	*out = fd >= 0 ? fdopendir(fd) : NULL;
+	if (*out == NULL) {
 		wal__errf(errmsg, "%s: %s", w->dir, strerror(errno));
 		if (fd >= 0) {
 			close(fd);
 		}
 		return FR_IO;
+	}
+	return 0;
+}
+
+/* Any log or snapshot file in the directory? */
+static int dir_has_files(struct wal *w, bool *has, char *errmsg)
+{
+	DIR *d;
+	int rv = wal__dir_list(w, &d, errmsg);
+	if (rv != 0) {
+		return rv;
 	}
 	*has = false;
 	struct dirent *de;

@@ -2,6 +2,7 @@
 #ifndef FABRAFT_WAL_PRIVATE_H
 #define FABRAFT_WAL_PRIVATE_H
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -247,5 +248,9 @@ void wal__spare_release_locked(struct wal *w);
 
 /** Monotonic clock in nanoseconds. */
 uint64_t wal__now_ns(void);
+
+/* Open the wal directory for listing (closedir() it): 0 or FR_IO with
+ * @errmsg set. */
+int wal__dir_list(struct wal *w, DIR **out, char *errmsg);
 
 #endif /* FABRAFT_WAL_PRIVATE_H */

@@ -99,15 +99,11 @@ static bool parse_seg_name(const char *name, uint64_t *no, bool *tmp)
 
 static int list_segments(struct wal *w, struct rstate *r, char *errmsg)
 {
-	int fd = openat(w->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d;
 	uint32_t cap = 0;
-	if (d == NULL) {
-		wal__errf(errmsg, "%s: %s", w->dir, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-		}
-		return FR_IO;
+	int rv = wal__dir_list(w, &d, errmsg);
+	if (rv != 0) {
+		return rv;
 	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
