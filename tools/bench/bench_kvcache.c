@@ -537,32 +537,17 @@ int bench_kvcache_main(int argc, char **argv)
 {
 	uint64_t blocks = 1u << 20;
 	uint64_t ops = 1000000;
-	bool help;
 	const struct opt opts[] = {
-	    {.name = "blocks",
-	     .type = OPT_U64,
-	     .dst = &blocks,
-	     .min = 1,
-	     .max = 1u << 27,
-	     .def = "1048576",
+	    {"blocks", OPT_U64, &blocks, 1, 1u << 27, .def = "1048576",
 	     .help = "blocks resident, rounded up to a multiple of 64"},
-	    {.name = "ops",
-	     .type = OPT_U64,
-	     .dst = &ops,
-	     .min = 1,
-	     .max = 1u << 27,
-	     .def = "1000000",
+	    {"ops", OPT_U64, &ops, 1, 1u << 27, .def = "1000000",
 	     .help = "operations per measurement: N PUTs, N/5 lookups"},
-	    {.name = "hugepages",
-	     .type = OPT_FLAG,
-	     .dst = &use_huge,
+	    {"hugepages", OPT_FLAG, &use_huge,
 	     .help = "put tables of 2 MiB or more on transparent huge pages"},
-	    {.name = "scatter",
-	     .type = OPT_FLAG,
-	     .dst = &use_scatter,
-	     .help = "fill with one block per PUT in a shuffled order (a "
-		     "chain's blocks not adjacent: lookups use the table for "
-		     "each)"},
+	    {"scatter", OPT_FLAG, &use_scatter,
+	     .help =
+		 "fill with one block per PUT in a shuffled order (a chain's "
+		 "blocks not adjacent: lookups use the table for each)"},
 	};
 	const struct opt_cmd cmd = {
 	    .prog = "fabraft-bench kvcache",
@@ -574,11 +559,9 @@ int bench_kvcache_main(int argc, char **argv)
 	    .opts = opts,
 	    .n_opts = OPT_COUNT(opts),
 	};
-	if (opt_parse(&cmd, argc, argv, &help) != 0) {
-		return 2;
-	}
-	if (help) {
-		return 0;
+	int done = opt_parse_main(&cmd, argc, argv);
+	if (done >= 0) {
+		return done;
 	}
 	blocks = (blocks + CHAIN - 1) / CHAIN * CHAIN;
 	if (blocks + ops > (1u << 27)) {
