@@ -20,22 +20,54 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
+/*
+ * The segment header, the meta file and the snapshot header all start
+ * with magic(8) version(4) size(4) cluster(8) node(4) and end with the
+ * crc32c of the bytes before it, at size - 4; @size bytes of @buf are
+ * used, the rest of the @block bytes are zero.
+ */
+static void head_put(uint8_t *buf, size_t block, const char magic[8],
+		     uint32_t size, uint64_t cluster_id, uint32_t node_id)
+{
+	memset(buf, 0, block);
+	memcpy(buf, magic, 8);
+	le_put_u32(buf + 8, WAL_FORMAT_VERSION);
+	le_put_u32(buf + 12, size);
+	le_put_u64(buf + 16, cluster_id);
+	le_put_u32(buf + 24, node_id);
+}
+
+static void crc_put(uint8_t *buf, uint32_t size)
+{
+	le_put_u32(buf + size - 4, fr_crc32c(0, buf, size - 4));
+}
+
+/* The magic and the crc of head_put() and crc_put() match. */
+static bool sealed(const uint8_t *buf, const char magic[8], uint32_t size)
+{
+	return memcmp(buf, magic, 8) == 0 &&
+	       le_get_u32(buf + size - 4) == fr_crc32c(0, buf, size - 4);
+}
+
+/* Version and size are this build's. */
+static bool current(const uint8_t *buf, uint32_t size)
+{
+	return le_get_u32(buf + 8) == WAL_FORMAT_VERSION &&
+	       le_get_u32(buf + 12) == size;
+}
+
 /* Segment header block: magic(8) version(4) used(4) cluster(8) node(4)
  * pad(4) seg_no(8) first_index(8) alloc_bytes(8) base_batch(8) pad(4)
  * crc(4); the rest of the block is zero. */
 void wal__seg_hdr_encode(const struct wal_seg_hdr *h, uint8_t *buf)
 {
-	memset(buf, 0, WAL_SEG_HDR_BYTES);
-	memcpy(buf, "FRWALSEG", 8);
-	le_put_u32(buf + 8, WAL_FORMAT_VERSION);
-	le_put_u32(buf + 12, WAL_SEG_HDR_USED);
-	le_put_u64(buf + 16, h->cluster_id);
-	le_put_u32(buf + 24, h->node_id);
+	head_put(buf, WAL_SEG_HDR_BYTES, "FRWALSEG", WAL_SEG_HDR_USED,
+		 h->cluster_id, h->node_id);
 	le_put_u64(buf + 32, h->seg_no);
 	le_put_u64(buf + 40, h->first_index);
 	le_put_u64(buf + 48, h->alloc_bytes);
 	le_put_u64(buf + 56, h->base_batch);
-	le_put_u32(buf + 68, fr_crc32c(0, buf, 68));
+	crc_put(buf, WAL_SEG_HDR_USED);
 }
 
 int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,
@@ -45,12 +77,11 @@ int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,
 		*why = "bad segment magic";
 		return FR_CORRUPT;
 	}
-	if (le_get_u32(buf + 68) != fr_crc32c(0, buf, 68)) {
+	if (!sealed(buf, "FRWALSEG", WAL_SEG_HDR_USED)) {
 		*why = "segment header checksum mismatch";
 		return FR_CORRUPT;
 	}
-	if (le_get_u32(buf + 8) != WAL_FORMAT_VERSION ||
-	    le_get_u32(buf + 12) != WAL_SEG_HDR_USED) {
+	if (!current(buf, WAL_SEG_HDR_USED)) {
 		*why = "unknown segment format version";
 		return FR_CORRUPT;
 	}
@@ -201,15 +232,11 @@ int wal__rec_decode(struct wal_rec_hdr *h, const uint8_t *buf, uint64_t avail,
  * zero(24) crc(4)... laid out to WAL_META_BYTES with the crc last. */
 void wal__meta_encode(const struct wal_meta *m, uint8_t *buf)
 {
-	memset(buf, 0, WAL_META_BYTES);
-	memcpy(buf, "FRWALMET", 8);
-	le_put_u32(buf + 8, WAL_FORMAT_VERSION);
-	le_put_u32(buf + 12, WAL_META_BYTES);
-	le_put_u64(buf + 16, m->cluster_id);
-	le_put_u32(buf + 24, m->node_id);
+	head_put(buf, WAL_META_BYTES, "FRWALMET", WAL_META_BYTES, m->cluster_id,
+		 m->node_id);
 	le_put_u32(buf + 28, m->vote);
 	le_put_u64(buf + 32, m->term);
-	le_put_u32(buf + 60, fr_crc32c(0, buf, 60));
+	crc_put(buf, WAL_META_BYTES);
 }
 
 int wal__meta_decode(struct wal_meta *m, const uint8_t *buf, size_t len,
@@ -219,13 +246,11 @@ int wal__meta_decode(struct wal_meta *m, const uint8_t *buf, size_t len,
 		*why = "meta file has the wrong size";
 		return FR_CORRUPT;
 	}
-	if (memcmp(buf, "FRWALMET", 8) != 0 ||
-	    le_get_u32(buf + 60) != fr_crc32c(0, buf, 60)) {
+	if (!sealed(buf, "FRWALMET", WAL_META_BYTES)) {
 		*why = "meta file checksum mismatch";
 		return FR_CORRUPT;
 	}
-	if (le_get_u32(buf + 8) != WAL_FORMAT_VERSION ||
-	    le_get_u32(buf + 12) != WAL_META_BYTES || !all_zero(buf + 40, 20)) {
+	if (!current(buf, WAL_META_BYTES) || !all_zero(buf + 40, 20)) {
 		*why = "unknown meta format version";
 		return FR_CORRUPT;
 	}
@@ -245,12 +270,8 @@ int wal__meta_decode(struct wal_meta *m, const uint8_t *buf, size_t len,
  * index(8) term(8) servers 32 x {id(4) role(1) pad(3)} pad(4) crc(4). */
 void wal__snap_hdr_encode(const struct wal_snap_hdr *h, uint8_t *buf)
 {
-	memset(buf, 0, WAL_SNAP_HDR_BYTES);
-	memcpy(buf, "FRWALSNP", 8);
-	le_put_u32(buf + 8, WAL_FORMAT_VERSION);
-	le_put_u32(buf + 12, WAL_SNAP_HDR_BYTES);
-	le_put_u64(buf + 16, h->cluster_id);
-	le_put_u32(buf + 24, h->node_id);
+	head_put(buf, WAL_SNAP_HDR_BYTES, "FRWALSNP", WAL_SNAP_HDR_BYTES,
+		 h->cluster_id, h->node_id);
 	le_put_u32(buf + 28, h->config.n);
 	le_put_u64(buf + 32, h->index);
 	le_put_u64(buf + 40, h->term);
@@ -258,8 +279,7 @@ void wal__snap_hdr_encode(const struct wal_snap_hdr *h, uint8_t *buf)
 		le_put_u32(buf + 48 + 8 * i, h->config.servers[i].id);
 		buf[48 + 8 * i + 4] = h->config.servers[i].role;
 	}
-	le_put_u32(buf + WAL_SNAP_HDR_BYTES - 4,
-		   fr_crc32c(0, buf, WAL_SNAP_HDR_BYTES - 4));
+	crc_put(buf, WAL_SNAP_HDR_BYTES);
 }
 
 static_assert(48 + 8 * RAFT_MAX_SERVERS + 8 == WAL_SNAP_HDR_BYTES,
@@ -268,14 +288,11 @@ static_assert(48 + 8 * RAFT_MAX_SERVERS + 8 == WAL_SNAP_HDR_BYTES,
 int wal__snap_hdr_decode(struct wal_snap_hdr *h, const uint8_t *buf,
 			 const char **why)
 {
-	if (memcmp(buf, "FRWALSNP", 8) != 0 ||
-	    le_get_u32(buf + WAL_SNAP_HDR_BYTES - 4) !=
-		fr_crc32c(0, buf, WAL_SNAP_HDR_BYTES - 4)) {
+	if (!sealed(buf, "FRWALSNP", WAL_SNAP_HDR_BYTES)) {
 		*why = "snapshot header checksum mismatch";
 		return FR_CORRUPT;
 	}
-	if (le_get_u32(buf + 8) != WAL_FORMAT_VERSION ||
-	    le_get_u32(buf + 12) != WAL_SNAP_HDR_BYTES) {
+	if (!current(buf, WAL_SNAP_HDR_BYTES)) {
 		*why = "unknown snapshot format version";
 		return FR_CORRUPT;
 	}

@@ -540,38 +540,22 @@ static void pin_role(int role)
 	}
 }
 
-/* The suite's flags (the --child form is internal: see below). */
+/* The suite's flags (the --child form is internal: see below):
+ * opt_parse_main(), an exit code or -1 to run. */
 static int parse_flags(int argc, char **argv, const char **provs,
-		       const char **sizes, unsigned *iters, unsigned *repeat,
-		       bool *help)
+		       const char **sizes, unsigned *iters, unsigned *repeat)
 {
 	char about[600];
 	const struct opt opts[] = {
-	    {.name = "providers",
-	     .type = OPT_STRING,
-	     .dst = provs,
-	     .arg = "LIST",
+	    {"providers", OPT_STRING, provs, .arg = "LIST",
 	     .def = "tcp,shm,sockets",
 	     .help = "libfabric providers to measure"},
-	    {.name = "iters",
-	     .type = OPT_UINT,
-	     .dst = iters,
-	     .max = UINT32_MAX,
-	     .def = "2000",
+	    {"iters", OPT_UINT, iters, 0, UINT32_MAX, .def = "2000",
 	     .help = "round trips per run, at least 10 (sockets: N/10)"},
-	    {.name = "repeat",
-	     .type = OPT_UINT,
-	     .dst = repeat,
-	     .max = UINT32_MAX,
-	     .arg = "R",
-	     .def = "3",
+	    {"repeat", OPT_UINT, repeat, 0, UINT32_MAX, .arg = "R", .def = "3",
 	     .help = "rounds per row, clamped to 1..15"},
-	    {.name = "sizes",
-	     .type = OPT_STRING,
-	     .dst = sizes,
-	     .arg = "LIST",
-	     .def = "64,1024,16384,65536",
-	     .help = "APPEND payload bytes"},
+	    {"sizes", OPT_STRING, sizes, .arg = "LIST",
+	     .def = "64,1024,16384,65536", .help = "APPEND payload bytes"},
 	};
 	const struct opt_cmd cmd = {
 	    .prog = "fabraft-bench fabric",
@@ -594,7 +578,7 @@ static int parse_flags(int argc, char **argv, const char **provs,
 		 "row is R rounds (default 3)\nof fab and raw runs back to "
 		 "back; medians are printed.",
 		 WINDOW);
-	return opt_parse(&cmd, argc, argv, help);
+	return opt_parse_main(&cmd, argc, argv);
 }
 
 int bench_fabric_main(int argc, char **argv)
@@ -605,7 +589,7 @@ int bench_fabric_main(int argc, char **argv)
 	unsigned repeat = 3;
 	char list[128];
 	char pbuf[128];
-	bool help;
+	int done;
 
 	if (argc >= 9 && strcmp(argv[1], "--child") == 0) {
 		const char *mode = argv[2];
@@ -639,12 +623,9 @@ int bench_fabric_main(int argc, char **argv)
 
 		return bench_fabric_raw_child(&raw);
 	}
-	if (parse_flags(argc, argv, &provs, &sizes, &iters, &repeat, &help) !=
-	    0) {
-		return 2;
-	}
-	if (help) {
-		return 0;
+	done = parse_flags(argc, argv, &provs, &sizes, &iters, &repeat);
+	if (done >= 0) {
+		return done;
 	}
 	if (iters < 10) {
 		iters = 10;

@@ -335,39 +335,16 @@ static void add_nodes(struct kvc *k)
 	batch_free(&b);
 }
 
-struct membuf {
-	unsigned char *p;
-	size_t len;
-	size_t cap;
-	size_t pos;
-};
-
+/* Snapshots are saved to and loaded from memory streams (open_memstream,
+ * fmemopen): the times are kvcache's, no disk's. */
 static int mem_write(void *ctx, const void *buf, size_t len)
 {
-	struct membuf *m = ctx;
-	if (m->len + len > m->cap) {
-		size_t cap = (m->len + len) * 2;
-		unsigned char *p = realloc(m->p, cap);
-		if (p == NULL) {
-			return FR_NOMEM;
-		}
-		m->p = p;
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	return 0;
+	return fwrite(buf, 1, len, ctx) == len ? 0 : FR_NOMEM;
 }
 
 static int mem_read(void *ctx, void *buf, size_t len)
 {
-	struct membuf *m = ctx;
-	if (m->len - m->pos < len) {
-		return FR_IO;
-	}
-	memcpy(buf, m->p + m->pos, len);
-	m->pos += len;
-	return 0;
+	return fread(buf, 1, len, ctx) == len ? 0 : FR_IO;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -462,8 +439,8 @@ static void bench_lookup_touch(struct kvc *k, const char *hex, uint64_t blocks,
 	batch_free(&b);
 }
 
-static struct kvc *open_filled(const char *hex, uint64_t blocks, uint64_t cap,
-			       double *put_s)
+/* An empty state machine with room for @cap blocks. */
+static struct kvc *open_sized(uint64_t cap)
 {
 	struct kvc_options o = {.blocks_max = (uint32_t)cap,
 				.locations_max = (uint32_t)cap,
@@ -476,6 +453,13 @@ static struct kvc *open_filled(const char *hex, uint64_t blocks, uint64_t cap,
 	if (rv != 0) {
 		die("open", rv);
 	}
+	return k;
+}
+
+static struct kvc *open_filled(const char *hex, uint64_t blocks, uint64_t cap,
+			       double *put_s)
+{
+	struct kvc *k = open_sized(cap);
 	add_nodes(k);
 	struct batch b = {0};
 	if (use_scatter) {
@@ -490,34 +474,37 @@ static struct kvc *open_filled(const char *hex, uint64_t blocks, uint64_t cap,
 
 static void bench_snapshot(struct kvc *k, uint64_t blocks)
 {
-	struct membuf m = {0};
+	char *snap = NULL;
+	size_t snap_len = 0;
+	FILE *out = open_memstream(&snap, &snap_len);
+	if (out == NULL) {
+		die("snapshot buffer", FR_NOMEM);
+	}
 	double c0 = cpu_s();
 	double t0 = now_s();
-	int rv = kvc_snapshot_save(k, mem_write, &m);
+	int rv = kvc_snapshot_save(k, mem_write, out);
+	if (fclose(out) != 0 && rv == 0) {
+		rv = FR_NOMEM;
+	}
 	double save = now_s() - t0;
 	double save_cpu = cpu_s() - c0;
 	if (rv != 0) {
 		die("snapshot save", rv);
 	}
-	struct kvc *r;
-	struct kvc_options o = {.blocks_max = (uint32_t)blocks,
-				.locations_max = (uint32_t)blocks,
-				.nodes_max = NODES,
-				.namespaces_max = 16,
-				.reservations_max = 1024,
-				.kv_keys_max = 1024};
-	rv = kvc_open(&r, &o);
-	if (rv != 0) {
-		die("open", rv);
+	struct kvc *r = open_sized(blocks);
+	FILE *in = fmemopen(snap, snap_len, "r");
+	if (in == NULL) {
+		die("snapshot buffer", FR_NOMEM);
 	}
 	c0 = cpu_s();
 	t0 = now_s();
-	rv = kvc_snapshot_load(r, mem_read, &m);
+	rv = kvc_snapshot_load(r, mem_read, in);
 	double load = now_s() - t0;
 	double load_cpu = cpu_s() - c0;
 	if (rv != 0) {
 		die("snapshot load", rv);
 	}
+	fclose(in);
 	t0 = now_s();
 	uint64_t d = kvc_digest(r);
 	double dig = now_s() - t0;
@@ -527,42 +514,27 @@ static void bench_snapshot(struct kvc *k, uint64_t blocks)
 	printf("snapshot: %.1f MB; save %.3f s, restore %.3f s (checksum and "
 	       "validation included), total %.3f s (CPU %.3f s); digest %.3f "
 	       "s\n",
-	       (double)m.len / 1e6, save, load, save + load,
+	       (double)snap_len / 1e6, save, load, save + load,
 	       save_cpu + load_cpu, dig);
 	kvc_close(r);
-	free(m.p);
+	free(snap);
 }
 
 int bench_kvcache_main(int argc, char **argv)
 {
 	uint64_t blocks = 1u << 20;
 	uint64_t ops = 1000000;
-	bool help;
 	const struct opt opts[] = {
-	    {.name = "blocks",
-	     .type = OPT_U64,
-	     .dst = &blocks,
-	     .min = 1,
-	     .max = 1u << 27,
-	     .def = "1048576",
+	    {"blocks", OPT_U64, &blocks, 1, 1u << 27, .def = "1048576",
 	     .help = "blocks resident, rounded up to a multiple of 64"},
-	    {.name = "ops",
-	     .type = OPT_U64,
-	     .dst = &ops,
-	     .min = 1,
-	     .max = 1u << 27,
-	     .def = "1000000",
+	    {"ops", OPT_U64, &ops, 1, 1u << 27, .def = "1000000",
 	     .help = "operations per measurement: N PUTs, N/5 lookups"},
-	    {.name = "hugepages",
-	     .type = OPT_FLAG,
-	     .dst = &use_huge,
+	    {"hugepages", OPT_FLAG, &use_huge,
 	     .help = "put tables of 2 MiB or more on transparent huge pages"},
-	    {.name = "scatter",
-	     .type = OPT_FLAG,
-	     .dst = &use_scatter,
-	     .help = "fill with one block per PUT in a shuffled order (a "
-		     "chain's blocks not adjacent: lookups use the table for "
-		     "each)"},
+	    {"scatter", OPT_FLAG, &use_scatter,
+	     .help =
+		 "fill with one block per PUT in a shuffled order (a chain's "
+		 "blocks not adjacent: lookups use the table for each)"},
 	};
 	const struct opt_cmd cmd = {
 	    .prog = "fabraft-bench kvcache",
@@ -574,11 +546,9 @@ int bench_kvcache_main(int argc, char **argv)
 	    .opts = opts,
 	    .n_opts = OPT_COUNT(opts),
 	};
-	if (opt_parse(&cmd, argc, argv, &help) != 0) {
-		return 2;
-	}
-	if (help) {
-		return 0;
+	int done = opt_parse_main(&cmd, argc, argv);
+	if (done >= 0) {
+		return done;
 	}
 	blocks = (blocks + CHAIN - 1) / CHAIN * CHAIN;
 	if (blocks + ops > (1u << 27)) {

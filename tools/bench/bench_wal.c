@@ -515,89 +515,45 @@ static const struct opt_choice io_modes[] = {{"auto", WAL_DIRECT_AUTO},
 					     {"buffered", WAL_DIRECT_OFF},
 					     {NULL, 0}};
 
-static int parse_args(int argc, char **argv, struct bench_opts *bo, bool *help)
+/* opt_parse_main() into @bo: an exit code, or -1 to run. */
+static int parse_args(int argc, char **argv, struct bench_opts *bo)
 {
 	int mode = 3;
 	const struct opt opts[] = {
-	    {.name = "dir",
-	     .type = OPT_STRING,
-	     .dst = &bo->dir,
-	     .arg = "DIR",
-	     .def = ".",
+	    {"dir", OPT_STRING, &bo->dir, .arg = "DIR", .def = ".",
 	     .help = "where to create the scratch directory "
 		     "fabraft-bench-wal.<pid> (removed after)"},
-	    {.name = "seconds",
-	     .type = OPT_DOUBLE,
-	     .dst = &bo->seconds,
-	     .dmin = 0,
-	     .min_open = true,
-	     .dmax = 600,
-	     .arg = "S",
-	     .def = "2",
+	    {"seconds", OPT_DOUBLE, &bo->seconds, .dmin = 0, .dmax = 600,
+	     .min_open = true, .arg = "S", .def = "2",
 	     .help = "per measurement"},
-	    {.name = "sizes",
-	     .type = OPT_LIST,
-	     .dst = bo->sizes,
-	     .size = MAX_LIST,
-	     .count = &bo->n_sizes,
-	     .min = 1,
-	     .max = RAFT_MAX_ENTRY_BYTES,
-	     .def = "64,1024,16384",
+	    {"sizes", OPT_LIST, bo->sizes, 1, RAFT_MAX_ENTRY_BYTES,
+	     .size = MAX_LIST, .count = &bo->n_sizes, .def = "64,1024,16384",
 	     .help = "entry bytes"},
-	    {.name = "appenders",
-	     .type = OPT_LIST,
-	     .dst = bo->appenders,
-	     .size = MAX_LIST,
-	     .count = &bo->n_appenders,
-	     .min = 1,
-	     .max = 4096,
-	     .def = "1,16,256",
+	    {"appenders", OPT_LIST, bo->appenders, 1, 4096, .size = MAX_LIST,
+	     .count = &bo->n_appenders, .def = "1,16,256",
 	     .help = "concurrent appenders"},
-	    {.name = "io",
-	     .type = OPT_ENUM,
-	     .dst = &bo->direct_io,
-	     .choices = io_modes,
-	     .def = "auto",
+	    {"io", OPT_ENUM, &bo->direct_io, .choices = io_modes, .def = "auto",
 	     .help = "log I/O mode"},
-	    {.name = "batch-wait-us",
-	     .type = OPT_UINT,
-	     .dst = &bo->batch_wait_us,
-	     .max = 1000000,
-	     .def = "0",
-	     .help = "writer batch wait"},
-	    {.name = "mode",
-	     .type = OPT_ENUM,
-	     .dst = &mode,
-	     .choices = modes,
-	     .def = "both",
-	     .help = "appenders as threads blocked in wal_append, or as "
-		     "logical appenders of one thread using wal_submit and "
-		     "the event fd"},
-	    {.name = "no-same-work",
-	     .type = OPT_NOFLAG,
-	     .dst = &bo->same_bytes,
+	    {"batch-wait-us", OPT_UINT, &bo->batch_wait_us, 0, 1000000,
+	     .def = "0", .help = "writer batch wait"},
+	    {"mode", OPT_ENUM, &mode, .choices = modes, .def = "both",
+	     .help =
+		 "appenders as threads blocked in wal_append, or as logical "
+		 "appenders of one thread using wal_submit and the event fd"},
+	    {"no-same-work", OPT_NOFLAG, &bo->same_bytes,
 	     .help = "skip the raw loop with the log's own batch sizes"},
-	    {.name = "spin",
-	     .type = OPT_FLAG,
-	     .dst = &bo->spin,
+	    {"spin", OPT_FLAG, &bo->spin,
 	     .help = "keep one CPU busy during all measurements (VMs: idle "
 		     "vCPUs wake up late for I/O completions)"},
-	    {.name = "no-zero-fill",
-	     .type = OPT_NOFLAG,
-	     .dst = &bo->zero_fill,
+	    {"no-zero-fill", OPT_NOFLAG, &bo->zero_fill,
 	     .help = "the log makes segments with fallocate only (no "
-		     "zero-filled spares); the same-work raw loop then "
-		     "appends into fallocated space too"},
-	    {.name = "zero-fill-batch-max",
-	     .type = OPT_UINT,
-	     .dst = &bo->zero_fill_max,
-	     .max = UINT32_MAX,
+		     "zero-filled spares); the same-work raw loop then appends "
+		     "into fallocated space too"},
+	    {"zero-fill-batch-max", OPT_UINT, &bo->zero_fill_max, 0, UINT32_MAX,
 	     .def = "65536",
 	     .help = "the log zero-fills a spare only while its batches "
 		     "average under N bytes (0 = always)"},
-	    {.name = "raw-zeroed",
-	     .type = OPT_FLAG,
-	     .dst = &bo->raw_zeroed,
+	    {"raw-zeroed", OPT_FLAG, &bo->raw_zeroed,
 	     .help = "the 1-fsync/entry raw loop appends into zero-filled "
 		     "blocks (default: fallocated, like a naive log)"},
 	};
@@ -621,7 +577,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo, bool *help)
 				  .same_bytes = true,
 				  .zero_fill = true,
 				  .zero_fill_max = WAL_ZERO_FILL_BATCH_MAX};
-	rv = opt_parse(&cmd, argc, argv, help);
+	rv = opt_parse_main(&cmd, argc, argv);
 	bo->threads = (mode & 1) != 0;
 	bo->async = (mode & 2) != 0;
 	return rv;
@@ -719,12 +675,9 @@ static int measure(const struct bench_opts *bo, uint32_t len, uint32_t n,
 int bench_wal_main(int argc, char **argv)
 {
 	struct bench_opts bo;
-	bool help;
-	if (parse_args(argc, argv, &bo, &help) != 0) {
-		return 2;
-	}
-	if (help) {
-		return 0;
+	int done = parse_args(argc, argv, &bo);
+	if (done >= 0) {
+		return done;
 	}
 	/* Work in a fresh directory of our own: it is removed at the end. */
 	static char work[600];

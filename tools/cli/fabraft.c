@@ -175,59 +175,25 @@ static int cluster(int argc, char **argv)
 				  .raft_base = 7001,
 				  .fsync = true};
 	const struct opt opts[] = {
-	    {.name = "nodes",
-	     .type = OPT_INT,
-	     .dst = &o.nodes,
-	     .min = 1,
-	     .max = CL_NODES_MAX,
-	     .def = "3",
+	    {"nodes", OPT_INT, &o.nodes, 1, CL_NODES_MAX, .def = "3",
 	     .help = "local daemons"},
-	    {.name = "dir",
-	     .type = OPT_STRING,
-	     .dst = &o.dir,
-	     .arg = "DIR",
+	    {"dir", OPT_STRING, &o.dir, .arg = "DIR",
 	     .help = "the cluster's directory (required)"},
-	    {.name = "provider",
-	     .type = OPT_STRING,
-	     .dst = &o.provider,
-	     .arg = "P",
-	     .def = "tcp",
+	    {"provider", OPT_STRING, &o.provider, .arg = "P", .def = "tcp",
 	     .help = "fabraftd --provider"},
-	    {.name = "client-port",
-	     .type = OPT_INT,
-	     .dst = &o.client_base,
-	     .min = 1,
-	     .max = 65535,
-	     .arg = "B",
-	     .def = "6379",
-	     .help = "client ports B, B+1, ..."},
-	    {.name = "raft-port",
-	     .type = OPT_INT,
-	     .dst = &o.raft_base,
-	     .min = 1,
-	     .max = 65535,
-	     .arg = "R",
-	     .def = "7001",
-	     .help = "raft ports R, R+1, ..."},
-	    {.name = "fsync",
-	     .type = OPT_BOOL,
-	     .dst = &o.fsync,
-	     .def = "on",
+	    {"client-port", OPT_INT, &o.client_base, 1, 65535, .arg = "B",
+	     .def = "6379", .help = "client ports B, B+1, ..."},
+	    {"raft-port", OPT_INT, &o.raft_base, 1, 65535, .arg = "R",
+	     .def = "7001", .help = "raft ports R, R+1, ..."},
+	    {"fsync", OPT_BOOL, &o.fsync, .def = "on",
 	     .help = "fabraftd --fsync"},
 	    /* fabraftd checks it. */
-	    {.name = "read-mode",
-	     .type = OPT_STRING,
-	     .dst = &o.read_mode,
-	     .arg = "index|lease|log|stale",
-	     .help = "fabraftd --read-mode"},
-	    {.name = "voters",
-	     .type = OPT_INT,
-	     .dst = &o.voters,
-	     .max = CL_NODES_MAX,
-	     .arg = "K",
+	    {"read-mode", OPT_STRING, &o.read_mode,
+	     .arg = "index|lease|log|stale", .help = "fabraftd --read-mode"},
+	    {"voters", OPT_INT, &o.voters, 0, CL_NODES_MAX, .arg = "K",
 	     .def = "all",
-	     .help = "nodes K+1..N start outside the cluster, to be added "
-		     "with member add"},
+	     .help = "nodes K+1..N start outside the cluster, to be added with "
+		     "member add"},
 	};
 	const struct opt_cmd cmd = {
 	    .prog = "fabraft cluster",
@@ -239,7 +205,7 @@ static int cluster(int argc, char **argv)
 	    .n_opts = OPT_COUNT(opts),
 	};
 	bool start;
-	bool help;
+	int done;
 	struct cl c;
 
 	if (argc < 1 ||
@@ -248,11 +214,9 @@ static int cluster(int argc, char **argv)
 		return 2;
 	}
 	start = strcmp(argv[0], "start") == 0;
-	if (opt_parse(&cmd, argc, argv, &help) != 0) {
-		return 2;
-	}
-	if (help) {
-		return 0;
+	done = opt_parse_main(&cmd, argc, argv);
+	if (done >= 0) {
+		return done;
 	}
 	if (o.dir == NULL || o.nodes < 1 || o.nodes > CL_NODES_MAX ||
 	    o.client_base < 1 || o.client_base + o.nodes > 65535 ||

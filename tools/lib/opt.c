@@ -142,3 +142,13 @@ int opt_parse(const struct opt_cmd *cmd, int argc, char *const argv[],
 	}
 	return 0;
 }
+
+int opt_parse_main(const struct opt_cmd *cmd, int argc, char *const argv[])
+{
+	bool help;
+
+	if (opt_parse(cmd, argc, argv, &help) != 0) {
+		return 2;
+	}
+	return help ? 0 : -1;
+}

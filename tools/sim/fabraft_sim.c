@@ -24,82 +24,38 @@ struct args {
 	bool base; /* --base: the paper's algorithm only */
 };
 
-static int parse_args(int argc, char **argv, struct args *a, bool *help)
+/* opt_parse_main() into @a: an exit code, or -1 to run. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	const struct opt opts[] = {
-	    {.name = "seed",
-	     .type = OPT_U64,
-	     .dst = &a->seed,
-	     .max = UINT64_MAX,
-	     .def = "1",
+	    {"seed", OPT_U64, &a->seed, 0, UINT64_MAX, .def = "1",
 	     .help = "first seed"},
-	    {.name = "seeds",
-	     .type = OPT_U64,
-	     .dst = &a->seeds,
-	     .min = 1,
-	     .max = UINT64_MAX,
-	     .arg = "K",
-	     .def = "1",
+	    {"seeds", OPT_U64, &a->seeds, 1, UINT64_MAX, .arg = "K", .def = "1",
 	     .help = "run K consecutive seeds"},
-	    {.name = "steps",
-	     .type = OPT_U64,
-	     .dst = &a->steps,
-	     .max = UINT64_MAX,
-	     .arg = "M",
-	     .def = "10000",
-	     .help = "steps per seed"},
-	    {.name = "nodes",
-	     .type = OPT_UINT,
-	     .dst = &a->nodes,
-	     .min = 1,
-	     .max = SIM_MAX_NODES,
-	     .def = "5",
+	    {"steps", OPT_U64, &a->steps, 0, UINT64_MAX, .arg = "M",
+	     .def = "10000", .help = "steps per seed"},
+	    {"nodes", OPT_UINT, &a->nodes, 1, SIM_MAX_NODES, .def = "5",
 	     .help = "cluster size 1..9"},
-	    {.name = "drop",
-	     .type = OPT_UINT,
-	     .dst = &a->drop_ppm,
-	     .max = 500000,
-	     .arg = "PPM",
-	     .def = "20000",
-	     .help = "message loss per million"},
-	    {.name = "dup",
-	     .type = OPT_UINT,
-	     .dst = &a->dup_ppm,
-	     .max = 500000,
-	     .arg = "PPM",
-	     .def = "10000",
-	     .help = "message duplication per million"},
-	    {.name = "all-features",
-	     .type = OPT_FLAG,
-	     .dst = &a->all,
+	    {"drop", OPT_UINT, &a->drop_ppm, 0, 500000, .arg = "PPM",
+	     .def = "20000", .help = "message loss per million"},
+	    {"dup", OPT_UINT, &a->dup_ppm, 0, 500000, .arg = "PPM",
+	     .def = "10000", .help = "message duplication per million"},
+	    {"all-features", OPT_FLAG, &a->all,
 	     .help = "every seed runs pre-vote, check-quorum, lease and "
 		     "ReadIndex reads, snapshots with chunked InstallSnapshot, "
 		     "membership changes and leadership transfers (default: "
 		     "each seed draws its own mix)"},
-	    {.name = "base",
-	     .type = OPT_FLAG,
-	     .dst = &a->base,
+	    {"base", OPT_FLAG, &a->base,
 	     .help = "the paper's algorithm only: no pre-vote, check-quorum, "
 		     "snapshots, reads, changes or transfers"},
-	    {.name = "long",
-	     .type = OPT_DOUBLE,
-	     .dst = &a->long_hours,
-	     .dmin = 0,
-	     .min_open = true,
-	     .dmax = HUGE_VAL,
-	     .arg = "HOURS",
+	    {"long", OPT_DOUBLE, &a->long_hours, .dmin = 0, .dmax = HUGE_VAL,
+	     .min_open = true, .arg = "HOURS",
 	     .help = "keep running new seeds for HOURS"},
-	    {.name = "bench",
-	     .type = OPT_FLAG,
-	     .dst = &a->bench,
+	    {"bench", OPT_FLAG, &a->bench,
 	     .help = "measure deliveries/s, 5 nodes under faults"},
-	    {.name = "demo",
-	     .type = OPT_FLAG,
-	     .dst = &a->demo,
+	    {"demo", OPT_FLAG, &a->demo,
 	     .help = "narrate one run: elections, faults, commits"},
-	    {.name = "quiet",
-	     .type = OPT_FLAG,
-	     .dst = &a->quiet,
+	    {"quiet", OPT_FLAG, &a->quiet,
 	     .help = "print only failures and the summary"},
 	};
 	const struct opt_cmd cmd = {
@@ -123,7 +79,7 @@ static int parse_args(int argc, char **argv, struct args *a, bool *help)
 			   .nodes = 5,
 			   .drop_ppm = 20000,
 			   .dup_ppm = 10000};
-	return opt_parse(&cmd, argc, argv, help);
+	return opt_parse_main(&cmd, argc, argv);
 }
 
 static double clock_s(clockid_t id)
@@ -270,12 +226,9 @@ int sim_demo(uint64_t seed);
 int main(int argc, char **argv)
 {
 	struct args a;
-	bool help;
-	if (parse_args(argc, argv, &a, &help) != 0) {
-		return 2;
-	}
-	if (help) {
-		return 0;
+	int done = parse_args(argc, argv, &a);
+	if (done >= 0) {
+		return done;
 	}
 	if (a.bench) {
 		return bench(&a);

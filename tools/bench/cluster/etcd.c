@@ -93,8 +93,6 @@ int bc_etcd_start(const struct bc_spec *s, const char *root,
 	for (int i = 0; i < sv->n; i++) {
 		char a[8][600];
 		char log[600];
-		char *argv[24];
-		int k = 0;
 
 		snprintf(a[0], sizeof(a[0]), "m%d", i + 1);
 		snprintf(a[1], sizeof(a[1]), "%s/m%d", sv->dir, i + 1);
@@ -103,30 +101,23 @@ int bc_etcd_start(const struct bc_spec *s, const char *root,
 		snprintf(a[3], sizeof(a[3]), "http://127.0.0.1:%d",
 			 base + sv->n + i);
 		snprintf(a[4], sizeof(a[4]), "bench-%d", base);
-		argv[k++] = "etcd";
-		argv[k++] = "--name";
-		argv[k++] = a[0];
-		argv[k++] = "--data-dir";
-		argv[k++] = a[1];
-		argv[k++] = "--listen-client-urls";
-		argv[k++] = a[2];
-		argv[k++] = "--advertise-client-urls";
-		argv[k++] = a[2];
-		argv[k++] = "--listen-peer-urls";
-		argv[k++] = a[3];
-		argv[k++] = "--initial-advertise-peer-urls";
-		argv[k++] = a[3];
-		argv[k++] = "--initial-cluster";
-		argv[k++] = cluster;
-		argv[k++] = "--initial-cluster-state";
-		argv[k++] = "new";
-		argv[k++] = "--initial-cluster-token";
-		argv[k++] = a[4];
-		argv[k++] = "--logger";
-		argv[k++] = "zap";
-		argv[k++] = "--log-level";
-		argv[k++] = "warn";
-		argv[k] = NULL;
+		/* One flag and its value a line. */
+		/* clang-format off */
+		char *argv[] = {"etcd",
+				"--name", a[0],
+				"--data-dir", a[1],
+				"--listen-client-urls", a[2],
+				"--advertise-client-urls", a[2],
+				"--listen-peer-urls", a[3],
+				"--initial-advertise-peer-urls", a[3],
+				"--initial-cluster", cluster,
+				"--initial-cluster-state", "new",
+				"--initial-cluster-token", a[4],
+				"--logger", "zap",
+				"--log-level", "warn",
+				NULL};
+		/* clang-format on */
+
 		snprintf(log, sizeof(log), "%s/m%d.log", sv->dir, i + 1);
 		sv->pid[i] = bc_spawn(argv, log);
 		if (sv->pid[i] < 0) {

@@ -1,5 +1,6 @@
 /* targets.c — issue #8's target ratios, computed from the
  * cells of one run (nothing here is measured twice or assumed). */
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "bench_cluster.h"
@@ -33,6 +34,12 @@ static double p_us(const struct bc_result *r, double q)
 	return (double)bc_hist_quantile(&r->lat, q) / 1e3;
 }
 
+/* Said after each ratio. */
+static const char *verdict(bool met)
+{
+	return met ? " (met)" : " (missed)";
+}
+
 static void writes_vs_etcd(const struct bc_run *run, FILE *f)
 {
 	const struct bc_result *e = find(run, BC_ETCD, 0, BC_SET, 256);
@@ -40,33 +47,32 @@ static void writes_vs_etcd(const struct bc_run *run, FILE *f)
 
 	fprintf(f, "- fabraft 3 nodes, fsync on, 256 clients, SET 64 B, "
 		   "against etcd (target >= 20x writes/s):\n");
-	for (int p = 0; p < BC_PATHS; p++) {
+	for (enum bc_path p = 0; p < BC_PATHS && e != NULL; p++) {
 		const struct bc_result *r =
-		    find(run, BC_FABRAFT, (enum bc_path)p, BC_SET, 256);
+		    find(run, BC_FABRAFT, p, BC_SET, 256);
 
-		if (r != NULL && e != NULL) {
+		if (r != NULL) {
 			fprintf(f, "  - %s: %.0f vs %.0f writes/s = %.1fx%s\n",
-				bc_path_name((enum bc_path)p), rate(r), rate(e),
+				bc_path_name(p), rate(r), rate(e),
 				rate(r) / rate(e),
-				rate(r) >= 20 * rate(e) ? " (met)"
-							: " (missed)");
+				verdict(rate(r) >= 20 * rate(e)));
 		}
 	}
 	fprintf(f, "- p99 at 16 clients, SET 64 B, against etcd's (target "
 		   "<= 1/3 of it):\n");
-	for (int p = 0; p < BC_PATHS; p++) {
+	for (enum bc_path p = 0; p < BC_PATHS && e16 != NULL; p++) {
 		const struct bc_result *r =
-		    find(run, BC_FABRAFT, (enum bc_path)p, BC_SET, 16);
+		    find(run, BC_FABRAFT, p, BC_SET, 16);
 
-		if (r != NULL && e16 != NULL) {
+		if (r != NULL) {
+			double us = p_us(r, 0.99);
+			double etcd_us = p_us(e16, 0.99);
+
 			fprintf(
 			    f,
-			    "  - %s: %.0f us vs %.0f us = %.2f of "
-			    "etcd's%s\n",
-			    bc_path_name((enum bc_path)p), p_us(r, 0.99),
-			    p_us(e16, 0.99), p_us(r, 0.99) / p_us(e16, 0.99),
-			    p_us(r, 0.99) * 3 <= p_us(e16, 0.99) ? " (met)"
-								 : " (missed)");
+			    "  - %s: %.0f us vs %.0f us = %.2f of etcd's%s\n",
+			    bc_path_name(p), us, etcd_us, us / etcd_us,
+			    verdict(us * 3 <= etcd_us));
 		}
 	}
 }
@@ -97,8 +103,7 @@ static void rma_vs_msg(const struct bc_run *run, FILE *f)
 				clients[c] > 1 ? "s" : "", p_us(r, 0.5),
 				p_us(m, 0.5),
 				100 * (p_us(r, 0.5) / p_us(m, 0.5) - 1),
-				p_us(r, 0.5) < p_us(m, 0.5) ? " (met)"
-							    : " (missed)");
+				verdict(p_us(r, 0.5) < p_us(m, 0.5)));
 		}
 	}
 }
@@ -127,8 +132,7 @@ static void vs_redis(const struct bc_run *run, FILE *f)
 			fprintf(f, "  - %s: %.0f vs %.0f SET/s = %.2fx%s\n",
 				rb->target, rb->set_rps, redis->set_rps,
 				rb->set_rps / redis->set_rps,
-				rb->set_rps >= redis->set_rps ? " (met)"
-							      : " (missed)");
+				verdict(rb->set_rps >= redis->set_rps));
 		}
 	}
 }

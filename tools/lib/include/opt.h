@@ -70,16 +70,23 @@ struct opt;
 typedef int (*opt_fn)(const struct opt *o, const char *value, char *why,
 		      size_t why_cap);
 
-/* One option.  Fill it with designated initializers; unused fields 0. */
+/*
+ * One option.  A table row gives the common fields in order, the rest by
+ * name, help last:
+ *   {"nodes", OPT_UINT, &a->nodes, 1, 9, .def = "5", .help = "cluster size"}
+ *   {"quiet", OPT_FLAG, &a->quiet, .help = "print less"}
+ * Unused fields are 0.  (help is named so that every row names a field:
+ * a row of positional fields only would trip -Wmissing-field-initializers.)
+ */
 struct opt {
 	const char *name;		  /* long name, no dashes */
-	char short_name;		  /* -x, or 0 */
 	enum opt_type type;		  /* value and destination */
 	void *dst;			  /* where the value goes (not owned) */
-	size_t size;			  /* buffer or array size, see type */
-	uint32_t *count;		  /* OPT_LIST: values stored */
 	uint64_t min;			  /* integer bounds, inclusive */
 	uint64_t max;			  /* (OPT_INT, UINT, U64, LIST) */
+	char short_name;		  /* -x, or 0 */
+	size_t size;			  /* buffer or array size, see type */
+	uint32_t *count;		  /* OPT_LIST: values stored */
 	double dmin;			  /* OPT_DOUBLE bounds */
 	double dmax;			  /* inclusive */
 	bool min_open;			  /* OPT_DOUBLE: dmin itself refused */
@@ -117,6 +124,14 @@ struct opt_cmd {
  */
 int opt_parse(const struct opt_cmd *cmd, int argc, char *const argv[],
 	      bool *help) __attribute__((warn_unused_result));
+
+/**
+ * opt_parse() for a program's main(): returns the exit code when the
+ * program is done (2 after a bad option, already reported; 0 after
+ * --help), or -1 when it should go on and run.
+ */
+int opt_parse_main(const struct opt_cmd *cmd, int argc, char *const argv[])
+    __attribute__((warn_unused_result));
 
 /**
  * Read `name = value` lines from @f (borrowed) until EOF, applying each
