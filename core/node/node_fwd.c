@@ -210,9 +210,12 @@ static int fwd_connect(struct node *n)
 		fwd_shutdown(n, true);
 		return FR_NOMEM;
 	}
-	if (n->o.requirepass[0] != '\0') {
-		struct resp_arg a[2] = {
-		    {"AUTH", 4}, {n->o.requirepass, strlen(n->o.requirepass)}};
+	/* The admin password also passes requirepass; followers check
+	 * admin commands themselves before they forward (node_admin.c). */
+	const char *pw =
+	    n->o.adminpass[0] != '\0' ? n->o.adminpass : n->o.requirepass;
+	if (pw[0] != '\0') {
+		struct resp_arg a[2] = {{"AUTH", 4}, {pw, strlen(pw)}};
 		size_t len0 = f->out.len;
 		int rv = encode(&f->out, 2, a);
 

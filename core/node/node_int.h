@@ -246,6 +246,10 @@ void node__fwd_free(struct node *n);
 void node__fwd_timeouts(struct node *n);
 
 /* node_metrics.c: Prometheus text over HTTP. */
+/* node_fds.c: how many clients the open-file limit leaves room for. */
+int node__fd_budget(const struct node_options *o, uint32_t *clients_max,
+		    char *errmsg);
+
 int node__metrics_open(struct node *n, char *errmsg);
 void node__metrics_handle(struct node *n);
 void node__hist_add(struct node_hist *h, double seconds);
