@@ -100,9 +100,9 @@ bool resp__is_http(uint32_t argc, const struct resp_arg *argv)
 	if (a0->len > 0 && a0->ptr[a0->len - 1] == ':') {
 		return true; /* "Origin:", "Content-Type:": a header line */
 	}
-	const struct resp_arg *last = &argv[argc - 1];
-	return argc >= 2 && is_http_method(a0) && last->len >= 5 &&
-	       strncasecmp(last->ptr, "HTTP/", 5) == 0;
+	/* A request line is exactly "METHOD TARGET HTTP/x.y". */
+	return argc == 3 && is_http_method(a0) && argv[2].len >= 5 &&
+	       strncasecmp(argv[2].ptr, "HTTP/", 5) == 0;
 }
 
 void resp__http_close(struct resp_conn *c, const struct resp_arg *argv0)
