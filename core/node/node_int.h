@@ -95,6 +95,7 @@ struct node_fwd {
 	size_t q_cap;		/* allocated */
 	uint64_t queued_total;	/* bytes ever queued on this connection */
 	uint64_t sent_total;	/* bytes ever written to the socket */
+	uint64_t last_ns;	/* last request queued (idle close) */
 	raft_id failed_leader;	/* leader we last failed to reach */
 	uint64_t fail_until_ns; /* do not retry it before this */
 };

@@ -169,9 +169,13 @@ case "$out" in *NOPERM*) ;; *) fail "no NOPERM from the CLI: $out" ;; esac
 [ "$(rcli "$LP" set plain 1)" = OK ] || fail "ordinary SET refused"
 "$BIN/fabraft" -a "127.0.0.1:$LP" member list | grep -q voter || fail "member list"
 [ "$("$BIN/fabraft" -a "127.0.0.1:$(cport $F)" set plain 2)" = OK ] || fail "CLI SET"
-# With the password: by flag through a follower (forwarded), by env var.
-out=$(rcli "$(cport $F)" --no-auth-warning -a "$ADMIN" raft.transfer "$F")
-[ "$out" = OK ] || fail "transfer with admin through follower $F: $out"
+# With the password: through a follower (it checks, then forwards with the
+# admin password, and the leader's check passes too: not NOPERM) ...
+out=$(rcli "$(cport $F)" --no-auth-warning -a "$ADMIN" raft.member promote "$L")
+case "$out" in *"already a member"*) ;; *) fail "forwarded admin command: $out" ;; esac
+# ... by redis-cli -a on the leader, by FABRAFT_ADMIN_PASS with the CLI.
+out=$(rcli "$LP" --no-auth-warning -a "$ADMIN" raft.transfer "$F")
+[ "$out" = OK ] || fail "transfer with the admin password: $out"
 L2=""
 for k in $(seq 100); do
 	L2=$(leader)
@@ -184,4 +188,15 @@ out=$(FABRAFT_ADMIN_PASS="$ADMIN" "$BIN/fabraft" -a "127.0.0.1:$(cport $F)" tran
 out=$("$BIN/fabraft" --admin-pass "$ADMIN" -a "127.0.0.1:$(cport $L)" member list)
 echo "$out" | grep -q voter || fail "member list with --admin-pass"
 echo "admin commands: NOPERM without the admin password, OK with it"
+
+# 5. A follower's forwarding connection outlives the idle timeout quietly:
+# it closes its side first, so no request races the leader's close.
+L=$(wait_leader 5000) || fail "no leader"
+F=$((L % 3 + 1))
+[ "$(rcli "$(cport $F)" set fwd1 1)" = OK ] || fail "forwarded SET"
+sleep 4
+[ "$(rcli "$(cport $F)" set fwd2 2)" = OK ] || fail "forwarded SET after idle"
+grep -q "forwarding to leader .* failed" "$DIR/node$F.log" &&
+	fail "follower $F: forwarding connection failed across the idle timeout"
+echo "forwarding across the idle timeout: no failure"
 echo "PASS"
