@@ -44,6 +44,7 @@ void node_options_default(struct node_options *o)
 	o->request_timeout_ms = 5000;
 	o->request_bytes_max = 64ull << 20;
 	o->clients_max = 10000;
+	o->client_idle_timeout_s = 300;
 	snprintf(o->cpu_pin, sizeof(o->cpu_pin), "auto");
 }
 
@@ -282,7 +283,12 @@ static int open_client(struct node *n, char *errmsg)
 	rc.listen = n->o.client;
 	rc.requirepass = n->o.requirepass;
 	rc.version = "0.1.0";
-	rc.clients_max = n->o.clients_max;
+	rc.adminpass = n->o.adminpass;
+	rc.idle_timeout_ms = n->o.client_idle_timeout_s * 1000u;
+	int rv = node__fd_budget(&n->o, &rc.clients_max, errmsg);
+	if (rv != 0) {
+		return rv;
+	}
 	rc.request_bytes_max = n->o.request_bytes_max;
 	if (rc.bulk_bytes_max > rc.request_bytes_max) {
 		rc.bulk_bytes_max = rc.request_bytes_max;
@@ -489,6 +495,7 @@ static void on_tick(struct node *n)
 		node__step(n, &ev);
 		n->ticks++;
 	}
+	resp_server_cron(n->srv);
 	if (n->ticks % 10 == 0) {
 		node__pending_timeouts(n);
 		node__reads_timeouts(n);

@@ -18,7 +18,13 @@
  *   RAFT.MEMBER REMOVE ID            leader: answered when committed
  *   RAFT.TRANSFER [ID]               leader: starts a transfer (+OK); the
  *                                    new leader shows in INFO
- * Followers forward these to the leader like any write.  Membership is
+ * Followers forward these to the leader like any write.  With an admin
+ * password (--admin-pass) every one but LIST needs a connection that sent
+ * it (resp_req.admin), checked on the node the client talks to: a
+ * follower refuses before forwarding, and its forwarding connection
+ * authenticates with the admin password so the leader accepts what it
+ * relays.  Without one, every client that passed requirepass may.
+ * Membership is
  * separate from addresses: a node can be added only if it is in --peers
  * (the transport's address book), e.g. started with --initial-voters
  * naming the first members only.
@@ -191,13 +197,32 @@ static int transfer(struct node *n, const struct resp_req *req, raft_id to)
 	return node__reply_now(req, &b);
 }
 
+/* Refuse an admin command to a connection without the admin password. */
+static int refuse(const struct resp_req *req, const struct resp_arg *name)
+{
+	struct resp_buf b;
+
+	resp_buf_init(&b, 0);
+	resp_buf_error(&b,
+		       "NOPERM '%.*s' needs the admin password: AUTH with "
+		       "--admin-pass first",
+		       (int)(name->len < 32 ? name->len : 32), name->ptr);
+	return node__reply_now(req, &b);
+}
+
 int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 		const struct resp_arg *argv)
 {
 	struct resp_buf b;
 	raft_id id = 0;
+	bool is_transfer = name_is(&argv[0], "RAFT.TRANSFER");
+	bool is_member = name_is(&argv[0], "RAFT.MEMBER");
 
-	if (name_is(&argv[0], "RAFT.TRANSFER")) {
+	if ((is_transfer || is_member) && !req->admin &&
+	    !(is_member && argc == 2 && name_is(&argv[1], "LIST"))) {
+		return refuse(req, &argv[0]);
+	}
+	if (is_transfer) {
 		if (argc > 2 || (argc == 2 && !parse_id(&argv[1], &id))) {
 			resp_buf_init(&b, 0);
 			resp_buf_error(&b,
@@ -206,7 +231,7 @@ int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 		}
 		return transfer(n, req, id);
 	}
-	if (!name_is(&argv[0], "RAFT.MEMBER")) {
+	if (!is_member) {
 		return FR_NOTFOUND;
 	}
 	resp_buf_init(&b, 0);

@@ -33,6 +33,12 @@
  * all leave gets "-TRYAGAIN ... not executed", which is certain.  After a
  * failure the same leader is not tried again for 100 ms: commands get
  * "-TRYAGAIN leader N unreachable" at once instead of a connect each.
+ *
+ * The leader closes client connections idle past --client-idle-timeout,
+ * this one included.  So that a request never races that close, the
+ * follower closes the connection itself once idle for half the timeout
+ * (the setting is the same on every node); an EOF with nothing in flight is
+ * a quiet close, not a failure.
  */
 
 #define FWD_OUT_MAX (64u << 20) /* queued request bytes */
@@ -210,9 +216,12 @@ static int fwd_connect(struct node *n)
 		fwd_shutdown(n, true);
 		return FR_NOMEM;
 	}
-	if (n->o.requirepass[0] != '\0') {
-		struct resp_arg a[2] = {
-		    {"AUTH", 4}, {n->o.requirepass, strlen(n->o.requirepass)}};
+	/* The admin password also passes requirepass; followers check
+	 * admin commands themselves before they forward (node_admin.c). */
+	const char *pw =
+	    n->o.adminpass[0] != '\0' ? n->o.adminpass : n->o.requirepass;
+	if (pw[0] != '\0') {
+		struct resp_arg a[2] = {{"AUTH", 4}, {pw, strlen(pw)}};
 		size_t len0 = f->out.len;
 		int rv = encode(&f->out, 2, a);
 
@@ -250,6 +259,7 @@ int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
 		return FR_NOCONN;
 	}
 	len0 = f->out.len;
+	f->last_ns = node__mono_ns();
 	rv = encode(&f->out, argc, argv);
 	if (rv == 0) {
 		rv = q_push(f, req, false, f->out.len - len0);
@@ -329,6 +339,12 @@ void node__fwd_handle(struct node *n, uint32_t events)
 		if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
 			break;
 		}
+		if (k == 0 && f->q_head == f->q_n && f->out.len == 0) {
+			/* The leader closed an idle connection: nothing lost.
+			 */
+			fwd_shutdown(n, false);
+			return;
+		}
 		if (k <= 0 || respc_buf_put(&f->in, tmp, (size_t)k) != 0 ||
 		    respc_reader_feed(&f->rd, tmp, (size_t)k) != 0) {
 			goto fail;
@@ -348,7 +364,13 @@ fail:
 void node__fwd_timeouts(struct node *n)
 {
 	struct node_fwd *f = &n->fwd;
+	uint64_t idle_ns = (uint64_t)n->o.client_idle_timeout_s * 500000000ull;
 
+	if (f->fd >= 0 && f->q_head == f->q_n && f->out.len == 0 &&
+	    idle_ns > 0 && node__mono_ns() - f->last_ns > idle_ns) {
+		fwd_shutdown(n, false); /* before the leader's idle timeout */
+		return;
+	}
 	if (f->fd >= 0 && f->q_head < f->q_n &&
 	    node__mono_ns() - f->q[f->q_head].t_ns >
 		(uint64_t)n->o.request_timeout_ms * 1000000ull) {

@@ -95,6 +95,7 @@ struct node_fwd {
 	size_t q_cap;		/* allocated */
 	uint64_t queued_total;	/* bytes ever queued on this connection */
 	uint64_t sent_total;	/* bytes ever written to the socket */
+	uint64_t last_ns;	/* last request queued (idle close) */
 	raft_id failed_leader;	/* leader we last failed to reach */
 	uint64_t fail_until_ns; /* do not retry it before this */
 };
@@ -246,6 +247,10 @@ void node__fwd_free(struct node *n);
 void node__fwd_timeouts(struct node *n);
 
 /* node_metrics.c: Prometheus text over HTTP. */
+/* node_fds.c: how many clients the open-file limit leaves room for. */
+int node__fd_budget(const struct node_options *o, uint32_t *clients_max,
+		    char *errmsg);
+
 int node__metrics_open(struct node *n, char *errmsg);
 void node__metrics_handle(struct node *n);
 void node__hist_add(struct node_hist *h, double seconds);

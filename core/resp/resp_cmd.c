@@ -63,21 +63,37 @@ static bool secret_eq(const struct resp_arg *a, const char *secret)
 	return diff == 0;
 }
 
-/* Check a user/password pair; only the user "default" exists. */
-static bool creds_ok(struct resp_server *s, const struct resp_arg *user,
-		     const struct resp_arg *pass)
+/* What a user/password pair grants. */
+enum creds {
+	CREDS_BAD,   /* nothing: WRONGPASS */
+	CREDS_USER,  /* authenticated */
+	CREDS_ADMIN, /* authenticated and admin (the admin password) */
+};
+
+/* Check a user/password pair; only the user "default" exists.  Both
+ * secrets are always compared, so timing tells nothing either. */
+static enum creds creds_check(struct resp_server *s,
+			      const struct resp_arg *user,
+			      const struct resp_arg *pass)
 {
 	bool user_ok = user == NULL ||
 		       (user->len == 7 && memcmp(user->ptr, "default", 7) == 0);
-	if (s->requirepass == NULL) {
-		return user_ok; /* "default" has no password: any will do */
+	bool admin = s->adminpass != NULL && secret_eq(pass, s->adminpass);
+	/* Without requirepass "default" has no password and any will do
+	 * (Redis' nopass), unless an admin password makes guessing it
+	 * worthwhile: then a password must be the admin one. */
+	bool plain = s->requirepass != NULL ? secret_eq(pass, s->requirepass)
+					    : s->adminpass == NULL;
+	if (!user_ok) {
+		return CREDS_BAD;
 	}
-	return secret_eq(pass, s->requirepass) && user_ok;
+	return admin ? CREDS_ADMIN : plain ? CREDS_USER : CREDS_BAD;
 }
 
-static void set_authed(struct resp_conn *c)
+static void set_authed(struct resp_conn *c, enum creds level)
 {
 	c->authed = true;
+	c->admin = level == CREDS_ADMIN || c->srv->adminpass == NULL;
 	c->parser.lim = c->srv->lim;
 }
 
@@ -114,20 +130,21 @@ static void cmd_auth(struct resp_conn *c, uint32_t argc,
 		resp_buf_error(r, "ERR syntax error");
 		return;
 	}
-	if (argc == 2 && s->requirepass == NULL) {
+	if (argc == 2 && s->requirepass == NULL && s->adminpass == NULL) {
 		resp_buf_error(r, "ERR AUTH <password> called without any "
 				  "password configured for the default user. "
 				  "Are you sure your client configuration is "
 				  "correct?");
 		return;
 	}
-	if (!creds_ok(s, argc == 3 ? &argv[1] : NULL, &argv[argc - 1])) {
-		resp__log(s, "client %s id=%llu: AUTH failed", c->addr,
-			  (unsigned long long)c->id);
+	enum creds level =
+	    creds_check(s, argc == 3 ? &argv[1] : NULL, &argv[argc - 1]);
+	if (level == CREDS_BAD) {
 		resp_buf_error(r, MSG_WRONGPASS);
+		resp__auth_failed(c);
 		return;
 	}
-	set_authed(c);
+	set_authed(c, level);
 	resp_buf_simple(r, "OK");
 }
 
@@ -217,13 +234,13 @@ static void cmd_hello(struct resp_conn *c, uint32_t argc,
 		}
 	}
 	if (pass != NULL) {
-		if (!creds_ok(s, user, pass)) {
-			resp__log(s, "client %s id=%llu: AUTH failed", c->addr,
-				  (unsigned long long)c->id);
+		enum creds level = creds_check(s, user, pass);
+		if (level == CREDS_BAD) {
 			resp_buf_error(r, MSG_WRONGPASS);
+			resp__auth_failed(c);
 			return;
 		}
-		set_authed(c);
+		set_authed(c, level);
 	}
 	if (!c->authed) {
 		resp_buf_error(r, "NOAUTH HELLO must be called with the client "
@@ -403,7 +420,8 @@ static void cmd_config(struct resp_conn *c, uint32_t argc,
 				  "'config|get' command");
 		return;
 	}
-	char num[3][24];
+	char num[4][24];
+	snprintf(num[3], sizeof(num[3]), "%u", s->cfg.idle_timeout_ms / 1000u);
 	snprintf(num[0], sizeof(num[0]), "%u", s->cfg.clients_max);
 	snprintf(num[1], sizeof(num[1]), "%llu",
 		 (unsigned long long)s->cfg.bulk_bytes_max);
@@ -412,7 +430,7 @@ static void cmd_config(struct resp_conn *c, uint32_t argc,
 	    {"appendonly", "no"}, /* durability is Raft's log, not AOF */
 	    {"databases", "1"},	  {"maxclients", num[0]},
 	    {"port", num[2]},	  {"proto-max-bulk-len", num[1]},
-	    {"save", ""},	  {"timeout", "0"},
+	    {"save", ""},	  {"timeout", num[3]},
 	};
 	size_t n = sizeof(params) / sizeof(params[0]);
 	bool hit[sizeof(params) / sizeof(params[0])] = {false};
@@ -535,6 +553,7 @@ static void info_own(struct resp_conn *c, struct resp_info_writer *w)
 		      (unsigned long long)s->st.bytes_in);
 	resp_info_add(w, "total_net_output_bytes", "%llu",
 		      (unsigned long long)s->st.bytes_out);
+	resp__guard_info(s, w);
 }
 
 static void cmd_info(struct resp_conn *c, uint32_t argc,
@@ -610,6 +629,7 @@ void resp__dispatch(struct resp_conn *c, uint32_t argc,
 		    .gen = s->gens[c->slot],
 		    .seq = seq,
 		    .client_id = c->id,
+		    .admin = c->admin,
 		};
 		s->in_callback++;
 		int rv = s->be.command(s->be_ctx, &req, argc, argv);

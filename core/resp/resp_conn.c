@@ -45,6 +45,8 @@ int resp__conn_new(struct resp_server *s, int fd, const char *addr,
 	c->id = s->next_id++;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	c->authed = s->requirepass == NULL;
+	c->admin = c->authed && s->adminpass == NULL;
+	c->last_in_ms = resp__now_ms();
 	resp_parser_init(&c->parser, c->authed ? &s->lim : &s->lim_noauth);
 	resp_buf_init(&c->out, 0);
 	struct epoll_event ev = {
@@ -288,6 +290,10 @@ static void process(struct resp_conn *c)
 			protocol_error(c);
 			break;
 		}
+		if (req.argc > 0 && resp__is_http(req.argc, req.argv)) {
+			resp__http_close(c, &req.argv[0]);
+			break;
+		}
 		c->rpos += req.bytes;
 		if (req.argc > 0) {
 			s->st.commands_total++;
@@ -356,6 +362,7 @@ static void conn_read(struct resp_conn *c)
 	ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
 	if (n > 0) {
 		c->rlen += (size_t)n;
+		c->last_in_ms = resp__now_ms();
 		s->st.bytes_in += (uint64_t)n;
 		process(c);
 		return;

@@ -55,6 +55,7 @@ struct resp_conn {
 	char addr[64];		 /* "ip:port" of the peer */
 	char *name;	  /* CLIENT SETNAME value, NUL-terminated; owned */
 	bool authed;	  /* AUTH passed, or no password configured */
+	bool admin;	  /* may run admin commands (resp_req.admin) */
 	bool paused;	  /* not parsing: at pending_max */
 	bool draining;	  /* QUIT or protocol error: reply, then close */
 	bool close_now;	  /* close at the next safe point */
@@ -77,6 +78,24 @@ struct resp_conn {
 	struct resp_slot *ring; /* replies waiting for their turn; owned */
 	uint32_t ring_cap;	/* entries in ring (power of two) or 0 */
 	size_t ring_bytes;	/* bytes held in ring */
+
+	uint64_t last_in_ms;	/* last bytes received (idle timeout) */
+	uint32_t auth_failures; /* failed AUTH attempts so far */
+};
+
+/* Rate limit of one kind of log line (resp_guard.c). */
+struct resp_ratelog {
+	uint64_t window_ms; /* start of the current window */
+	uint32_t lines;	    /* lines logged in the window */
+	uint64_t dropped;   /* lines suppressed in the window */
+};
+
+/* Kinds of rate-limited log lines. */
+enum {
+	RESP__RL_AUTH, /* failed AUTH, closes after too many */
+	RESP__RL_HTTP, /* HTTP request lines */
+	RESP__RL_FDS,  /* out of file descriptors */
+	RESP__RL_N,
 };
 
 struct resp_server {
@@ -101,7 +120,11 @@ struct resp_server {
 	struct resp_parse_limits lim; /* limits once authenticated */
 	struct resp_parse_limits lim_noauth; /* before AUTH (small) */
 	uint32_t in_callback;		     /* > 0 inside a backend call */
-	char errmsg[FR_ERRMSG_SIZE];	     /* last error */
+	char *adminpass;		     /* NULL = no admin password */
+	struct resp_ratelog rl[RESP__RL_N];  /* log rate limits by kind */
+	uint64_t cron_ms;		     /* last idle scan */
+	uint64_t accept_resume_ms;   /* listener paused until then; 0 = on */
+	char errmsg[FR_ERRMSG_SIZE]; /* last error */
 };
 
 /* epoll data of the listener; connections use (gen << 32 | slot). */
@@ -124,6 +147,27 @@ void resp__conn_deliver(struct resp_conn *c, uint64_t seq, const void *p,
  * as the server's last error (resp_server_errmsg()). */
 void resp__log(struct resp_server *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* resp_listen.c: stop polling the listener for a while (no fds left);
+ * resp_server_cron() resumes it. */
+void resp__accept_pause(struct resp_server *s);
+void resp__accept_resume(struct resp_server *s);
+
+/* resp_guard.c */
+/** resp__log() at most a few lines per 10 s for each @kind (RESP__RL_*);
+ * the number suppressed is logged when the window ends. */
+void resp__log_limited(struct resp_server *s, int kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** Whether a request is an HTTP request line or header (cross-protocol:
+ * a web page posting to the RESP port). */
+bool resp__is_http(uint32_t argc, const struct resp_arg *argv);
+/** Close @c at once for an HTTP request, executing nothing after it. */
+void resp__http_close(struct resp_conn *c, const struct resp_arg *argv0);
+/** Count a failed AUTH on @c; at auth_failures_max the connection stops
+ * reading and closes once the reply is sent. */
+void resp__auth_failed(struct resp_conn *c);
+/** INFO lines of the guards' counters. */
+void resp__guard_info(const struct resp_server *s, struct resp_info_writer *w);
 
 /* resp_cmd.c: CLOCK_MONOTONIC in milliseconds. */
 uint64_t resp__now_ms(void);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -150,21 +151,68 @@ int resp__listen(struct resp_server *s, const char *addr, char *errmsg)
 	return 0;
 }
 
+/* How long the listener rests when no descriptor is left even to shed a
+ * connection: the level-triggered listener must not spin the loop. */
+#define ACCEPT_PAUSE_MS 100u
+
+void resp__accept_pause(struct resp_server *s)
+{
+	struct epoll_event ev = {.events = 0, .data.u64 = RESP__LISTENER_TAG};
+	if (s->lfd < 0 || s->accept_resume_ms != 0) {
+		return;
+	}
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev) != 0) {
+		resp__log(s, "epoll_ctl pause listener: %s", strerror(errno));
+		return;
+	}
+	s->accept_resume_ms = resp__now_ms() + ACCEPT_PAUSE_MS;
+	s->st.accept_pauses++;
+}
+
+void resp__accept_resume(struct resp_server *s)
+{
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = RESP__LISTENER_TAG};
+	s->accept_resume_ms = 0;
+	if (s->lfd >= 0 &&
+	    epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->lfd, &ev) != 0) {
+		resp__log(s, "epoll_ctl resume listener: %s", strerror(errno));
+	}
+	if (s->spare_fd < 0) {
+		s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+}
+
 /* Out of fds: give the spare back, accept and drop the connection, take the
- * spare again.  Otherwise the level-triggered listener would spin. */
-static void shed_emfile(struct resp_server *s)
+ * spare again.  Otherwise the level-triggered listener would spin.  Without
+ * a spare (another part of the process took the last descriptor) the
+ * listener pauses instead.  Returns whether accepting may go on. */
+static bool shed_emfile(struct resp_server *s)
 {
 	if (s->spare_fd < 0) {
-		return;
+		resp__log_limited(s, RESP__RL_FDS,
+				  "out of file descriptors; not accepting "
+				  "for %u ms",
+				  ACCEPT_PAUSE_MS);
+		resp__accept_pause(s);
+		return false;
 	}
 	close(s->spare_fd);
 	int fd = accept(s->lfd, NULL, NULL);
 	if (fd >= 0) {
-		close(fd);
 		s->st.rejected_total++;
+		(void)!send(fd, MSG_MAXCLIENTS, sizeof(MSG_MAXCLIENTS) - 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
 	}
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	resp__log(s, "out of file descriptors; dropped a connection");
+	resp__log_limited(s, RESP__RL_FDS,
+			  "out of file descriptors; refused a connection");
+	if (fd < 0 || s->spare_fd < 0) {
+		resp__accept_pause(s);
+		return false;
+	}
+	return true;
 }
 
 static void tune(int fd, int family)
@@ -192,8 +240,10 @@ void resp__accept(struct resp_server *s)
 				continue;
 			}
 			if (errno == EMFILE || errno == ENFILE) {
-				shed_emfile(s);
-				continue;
+				if (shed_emfile(s)) {
+					continue;
+				}
+				return;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				resp__log(s, "accept: %s", strerror(errno));

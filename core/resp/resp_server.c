@@ -38,6 +38,10 @@ void resp_config_default(struct resp_config *cfg)
 	/* Above bulk_bytes_max, so a reply holding one maximal value fits. */
 	cfg->output_bytes_max = 128ull << 20;
 	cfg->pending_max = 1024;
+	/* Not Redis' 0 (never): an abandoned connection must give its slot
+	 * and descriptor back; 5 minutes outlasts any pause of a live tool. */
+	cfg->idle_timeout_ms = 300000;
+	cfg->auth_failures_max = 3;
 }
 
 static int check_config(const struct resp_config *cfg,
@@ -116,6 +120,7 @@ static void free_server(struct resp_server *s)
 	fr_free(s->gens);
 	fr_free(s->free_slots);
 	fr_free(s->requirepass);
+	fr_free(s->adminpass);
 	fr_free(s->version);
 	resp_buf_close(&s->scratch);
 	fr_free(s);
@@ -168,11 +173,18 @@ int resp_server_open(struct resp_server **out, const struct resp_config *cfg,
 			goto err_free;
 		}
 	}
+	if (cfg->adminpass != NULL && cfg->adminpass[0] != '\0') {
+		s->adminpass = dup_str(cfg->adminpass);
+		if (s->adminpass == NULL) {
+			goto err_free;
+		}
+	}
 	s->version = dup_str(cfg->version != NULL ? cfg->version : "0.1.0");
 	if (s->version == NULL || alloc_tables(s) != 0) {
 		goto err_free;
 	}
 	s->cfg.requirepass = NULL;
+	s->cfg.adminpass = NULL;
 	s->cfg.version = NULL;
 	set_limits(s);
 	resp_buf_init(&s->scratch, 0);

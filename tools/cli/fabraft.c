@@ -10,7 +10,8 @@
 #include "opt.h"
 
 static const char usage[] =
-    "usage: fabraft [-a HOST:PORT | --dir DIR] [-p PASSWORD] COMMAND ...\n"
+    "usage: fabraft [-a HOST:PORT | --dir DIR] [-p PASSWORD]\n"
+    "               [--admin-pass PASSWORD] COMMAND ...\n"
     "\n"
     "  cluster start --nodes N --dir DIR [--provider P] [--client-port B]\n"
     "                [--raft-port R] [--fsync on|off]\n"
@@ -41,7 +42,10 @@ static const char usage[] =
     "\n"
     "Commands go to -a (default 127.0.0.1:6379) or to the nodes of --dir;\n"
     "-MOVED is followed and -TRYAGAIN retried for up to 5 s.  -p (or the\n"
-    "requirepass of DIR's node configs) is sent with AUTH.\n";
+    "requirepass of DIR's node configs) is sent with AUTH.  member add,\n"
+    "member remove and transfer AUTH with --admin-pass instead (else\n"
+    "$FABRAFT_ADMIN_PASS, else the admin-pass of DIR's node configs) when\n"
+    "one is known: nodes started with fabraftd --admin-pass need it.\n";
 
 struct target {
 	char addrs[CL_NODES_MAX][80]; /* where to send */
@@ -260,6 +264,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-p") == 0) {
 			snprintf(cl_password, sizeof(cl_password), "%s",
 				 argv[i + 1]);
+		} else if (strcmp(argv[i], "--admin-pass") == 0) {
+			snprintf(cl_admin_password, sizeof(cl_admin_password),
+				 "%s", argv[i + 1]);
 		} else {
 			fprintf(stderr, "fabraft: unknown option %s\n",
 				argv[i]);
@@ -271,6 +278,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[i++];
+	const char *env_admin = getenv("FABRAFT_ADMIN_PASS");
+
+	if (cl_admin_password[0] == '\0' && env_admin != NULL) {
+		snprintf(cl_admin_password, sizeof(cl_admin_password), "%s",
+			 env_admin);
+	}
+	/* Member changes and transfers are admin commands (fabraftd
+	 * --admin-pass); "member list" is not. */
+	cl_use_admin = strcmp(cmd, "transfer") == 0 ||
+		       (strcmp(cmd, "member") == 0 && i < argc &&
+			strcmp(argv[i], "list") != 0);
 
 	if (strcmp(cmd, "cluster") == 0) {
 		return cluster(argc - i, argv + i);

@@ -54,8 +54,13 @@ int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
 /** Password sent with AUTH on every connection ("" = none): from -p or
  * the requirepass line of a cluster's node configs. */
 extern char cl_password[128];
-/** respc_connect() and, with cl_password set, respc_auth().  0 or an FR_*
- * code (c->err says why). */
+/** Admin password ("" = none): from --admin-pass, $FABRAFT_ADMIN_PASS or
+ * the admin-pass line of a cluster's node configs; sent instead of
+ * cl_password while cl_use_admin is set (member changes, transfer). */
+extern char cl_admin_password[128];
+extern bool cl_use_admin;
+/** respc_connect() and, with a password set, respc_auth() (the admin one
+ * under cl_use_admin).  0 or an FR_* code (c->err says why). */
 int cl_connect(struct respc_conn *c, const char *addr, int timeout_ms);
 /** Milliseconds of CLOCK_MONOTONIC. */
 uint64_t cl_now_ms(void);

@@ -16,26 +16,34 @@
 #include "fabraft_secret.h"
 
 char cl_password[128];
+char cl_admin_password[128];
+bool cl_use_admin;
 
 int cl_connect(struct respc_conn *c, const char *addr, int timeout_ms)
 {
 	int rv = respc_connect(c, addr, timeout_ms);
+	/* The admin password passes requirepass too (fabraftd --admin-pass). */
+	const char *pw = cl_use_admin && cl_admin_password[0] != '\0'
+			     ? cl_admin_password
+			     : cl_password;
 
-	if (rv == 0 && cl_password[0] != '\0') {
-		rv = respc_auth(c, cl_password);
+	if (rv == 0 && pw[0] != '\0') {
+		rv = respc_auth(c, pw);
 	}
 	return rv;
 }
 
-/* The requirepass of node 1's config in @dir, into cl_password (unless -p
- * gave one). */
+/* The requirepass and admin-pass of node 1's config in @dir, into
+ * cl_password and cl_admin_password (unless already given). */
 static void password_from(const char *dir)
 {
 	char path[512];
 	char line[256];
+	bool have_pw = cl_password[0] != '\0';
+	bool have_admin = cl_admin_password[0] != '\0';
 	FILE *f;
 
-	if (cl_password[0] != '\0') {
+	if (have_pw && have_admin) {
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/node1.conf", dir);
@@ -46,8 +54,13 @@ static void password_from(const char *dir)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char pw[128];
 
-		if (sscanf(line, " requirepass = %127s", pw) == 1) {
+		if (!have_pw && sscanf(line, " requirepass = %127s", pw) == 1) {
 			snprintf(cl_password, sizeof(cl_password), "%s", pw);
+		}
+		if (!have_admin &&
+		    sscanf(line, " admin-pass = %127s", pw) == 1) {
+			snprintf(cl_admin_password, sizeof(cl_admin_password),
+				 "%s", pw);
 		}
 	}
 	fclose(f);

@@ -370,6 +370,23 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .size = sizeof(o->requirepass),
 	     .arg = "PW",
 	     .help = "clients must AUTH"},
+	    /* Client admission and AUTH (issue 15, resconn). */
+	    {.name = "admin-pass",
+	     .type = OPT_STRING,
+	     .dst = o->adminpass,
+	     .size = sizeof(o->adminpass),
+	     .arg = "PW",
+	     .def = "none",
+	     .help = "RAFT.MEMBER changes and RAFT.TRANSFER need AUTH with "
+		     "PW (which also passes --requirepass); the same on "
+		     "every node"},
+	    {.name = "client-idle-timeout",
+	     .type = OPT_UINT,
+	     .dst = &o->client_idle_timeout_s,
+	     .max = 604800,
+	     .def = "300",
+	     .help = "seconds: close a client connection idle this long "
+		     "(nothing owed either way), 0 = never"},
 	    {.name = "max-request-bytes",
 	     .type = OPT_U64,
 	     .dst = &o->request_bytes_max,
@@ -383,7 +400,9 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .min = 1,
 	     .max = 1000000,
 	     .def = "10000",
-	     .help = "concurrent client connections"},
+	     .help = "concurrent client connections; capped at start by the "
+		     "open-file limit minus a reserve for the log, snapshots "
+		     "and peers (the value used is logged)"},
 	    {.name = "tick-ms",
 	     .type = OPT_UINT,
 	     .dst = &o->tick_ms,

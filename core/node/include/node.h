@@ -106,11 +106,20 @@ struct node_options {
 	uint32_t clients_max;	     /* concurrent client connections */
 	char metrics[NODE_ADDR_MAX]; /* Prometheus listener, "" = none */
 	char cpu_pin[128];	     /* "auto", "off" or a CPU list */
+
+	/* Client admission and AUTH (issue 15; docs/operations.md). */
+	char adminpass[128]; /* "" = none; else RAFT.MEMBER changes and
+				RAFT.TRANSFER need AUTH with it; the same
+				on every node (forwarding sends it) */
+	uint32_t client_idle_timeout_s; /* close idle clients after this
+					   long; 0 = never */
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
  * auto, fsync on, cluster id 1, linearizable reads, forwarding on, request
- * timeout 5 s, 10000 clients, 64 MiB requests, cpu-pin auto.
+ * timeout 5 s, 10000 clients (capped by the open-file limit, see
+ * node_open()), 64 MiB requests, cpu-pin auto, no admin password, idle
+ * clients closed after 300 s.
  * Leaves id, peers, client, data_dir and the secret empty. */
 void node_options_default(struct node_options *o);
 
@@ -119,6 +128,10 @@ struct node; /* opaque */
 /**
  * Open the data directory (recovering the log), the fabric, the state
  * machine and the RESP listener; block SIGTERM/SIGINT for the signalfd.
+ * Clients are capped so that the log, snapshots, peers and forwarding
+ * always find a file descriptor: clients_max is lowered to the open-file
+ * limit (raised to its hard limit if that helps) minus the descriptors open
+ * at that point minus a reserve (node_fds.c); the value is logged.
  * @o is borrowed for the call.  On failure @errmsg (FR_ERRMSG_SIZE, owned by
  * the caller) has a one-line reason.  Returns 0, FR_INVALID, FR_MISMATCH
  * (data dir of another cluster or node), FR_CORRUPT, FR_BUSY,

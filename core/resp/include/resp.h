@@ -55,6 +55,15 @@
  *     until the backend completes some).
  *  4. Malformed or oversized input gets "-ERR Protocol error: ..." and
  *     closes only that connection, after the replies already owed to it.
+ *  5. Hostile or abandoned clients cost bounded resources (resp_guard.c):
+ *     a request that looks like HTTP (a request line "POST / HTTP/1.1", a
+ *     header "Host: ...") closes the connection before anything after it
+ *     is read, so a web page cannot smuggle commands in a request body; a
+ *     connection closes after auth_failures_max failed AUTHs; one idle
+ *     past idle_timeout_ms closes; lines logged about them are rate
+ *     limited; out of file descriptors, the listener sheds or pauses
+ *     instead of spinning.  Which commands need the admin password is the
+ *     backend's call: it reads resp_req.admin.
  */
 
 /* ------------------------------------------------------------------ */
@@ -140,6 +149,8 @@ struct resp_req {
 	uint32_t gen;		 /* generation of that slot at parse time */
 	uint64_t seq;		 /* request number on the connection */
 	uint64_t client_id;	 /* CLIENT ID of the connection */
+	bool admin; /* the connection may run admin commands: it sent the
+		       admin password, or none is configured */
 };
 
 /**
@@ -200,7 +211,8 @@ struct resp_backend {
 /* Server                                                              */
 
 /** Defaults: clients_max 10000, args_max 1048576, bulk and request
- * 64 MiB, output 128 MiB, pending_max 1024, no password.  Keep
+ * 64 MiB, output 128 MiB, pending_max 1024, no password, no admin
+ * password, idle timeout 300 s, 3 failed AUTHs per connection.  Keep
  * output_bytes_max above bulk_bytes_max: one reply over it is never sent. */
 struct resp_config {
 	const char *listen;	    /* "HOST:PORT", "[v6]:PORT", ":PORT";
@@ -213,6 +225,16 @@ struct resp_config {
 	uint64_t request_bytes_max; /* one request, encoded */
 	uint64_t output_bytes_max;  /* queued replies per connection */
 	uint32_t pending_max;	    /* outstanding requests per connection */
+
+	/* Connection admission and AUTH (docs/resp.md "Guards"). */
+	const char *adminpass;	  /* NULL or "" = every authenticated connection
+				     is admin; else AUTH with it grants admin
+				     (and authenticates); copied */
+	uint32_t idle_timeout_ms; /* close a connection with nothing owed
+				     after this long without input; 0 =
+				     never */
+	uint32_t auth_failures_max; /* failed AUTH/HELLO AUTH before the
+				       connection is closed; 0 = never */
 };
 
 /** Fill @cfg with the defaults above (listen = "127.0.0.1:6379"). */
@@ -258,6 +280,14 @@ resp_server_handle(struct resp_server *s);
  * connections paused on pending_max.  Call before blocking in epoll. */
 void resp_server_flush(struct resp_server *s);
 
+/**
+ * Housekeeping; call every few ms to 100 ms (e.g. on the runtime's tick):
+ * closes connections idle past idle_timeout_ms and resumes accepting after
+ * the listener was paused for lack of file descriptors.  Cheap when called
+ * often: it scans the connections at most every 100 ms.
+ */
+void resp_server_cron(struct resp_server *s);
+
 /** Whether resp_server_flush() has work (connections with new replies, or
  * to close, or paused ones that may resume). */
 bool resp_server_needs_flush(const struct resp_server *s);
@@ -272,6 +302,11 @@ struct resp_stats {
 	uint64_t output_limit_drops; /* closed over output_bytes_max */
 	uint64_t bytes_in;	     /* read from clients */
 	uint64_t bytes_out;	     /* written to clients */
+	uint64_t idle_closes;	     /* closed after idle_timeout_ms */
+	uint64_t auth_failures;	     /* AUTH/HELLO AUTH refused */
+	uint64_t auth_closes;	     /* closed at auth_failures_max */
+	uint64_t http_closes;	     /* closed: an HTTP request line */
+	uint64_t accept_pauses;	     /* listener paused: no fds left */
 };
 
 /** Copy the counters into @st. */
