@@ -1,7 +1,8 @@
 /* wal_io.c — file-system helpers: full writes, fsync, zeroing, atomic
- * replace. */
+ * replace; aligned and growing allocations. */
 #include "wal_io.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -110,6 +111,22 @@ void *wal__aligned_alloc(size_t size, void **raw)
 	uintptr_t a =
 	    ((uintptr_t)p + WAL_BLOCK - 1) & ~(uintptr_t)(WAL_BLOCK - 1);
 	return (void *)a;
+}
+
+void *wal__grow(void *arr, uint32_t n, uint32_t *cap, uint32_t first,
+		size_t size)
+{
+	assert(n <= *cap && first > 0);
+	if (n < *cap) {
+		return arr;
+	}
+	assert(*cap <= UINT32_MAX / 2);
+	uint32_t next = *cap != 0 ? 2 * *cap : first;
+	void *p = fr_realloc(arr, (size_t)next * size);
+	if (p != NULL) {
+		*cap = next;
+	}
+	return p;
 }
 
 int wal__replace_file(int dir_fd, const char *name, const char *tmp,

@@ -33,6 +33,16 @@ int wal__zero_write(int fd, uint64_t from, uint64_t to);
 void *wal__aligned_alloc(size_t size, void **raw);
 
 /**
+ * Room for entry @n of the array @arr (@size-byte entries, *@cap of them
+ * allocated): when @n == *@cap it is reallocated through fr_realloc to
+ * twice as many (@first when *@cap is 0) and *@cap updated.  Returns the
+ * array, maybe moved, or NULL when out of memory (then @arr, still the
+ * caller's, and *@cap are unchanged).
+ */
+void *wal__grow(void *arr, uint32_t n, uint32_t *cap, uint32_t first,
+		size_t size);
+
+/**
  * Replace @name in the directory @dir_fd with @len bytes of @buf
  * atomically: write @tmp, fsync it, rename it over @name, fsync the
  * directory.  Returns 0 or an errno; @step names the failing step.

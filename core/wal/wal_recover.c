@@ -130,15 +130,13 @@ static int list_segments(struct wal *w, struct rstate *r, char *errmsg)
 			}
 			continue;
 		}
-		if (r->n_segs == cap) {
-			cap = cap ? 2 * cap : 16;
-			struct rseg *s = fr_realloc(r->segs, cap * sizeof(*s));
-			if (s == NULL) {
-				closedir(d);
-				return FR_NOMEM;
-			}
-			r->segs = s;
+		struct rseg *segs =
+		    wal__grow(r->segs, r->n_segs, &cap, 16, sizeof(*segs));
+		if (segs == NULL) {
+			closedir(d);
+			return FR_NOMEM;
 		}
+		r->segs = segs;
 		struct rseg *s = &r->segs[r->n_segs++];
 		memset(s, 0, sizeof(*s));
 		s->seg_no = no;
@@ -244,15 +242,12 @@ static int ent_push(struct rstate *r, uint32_t seg, uint64_t off,
 		    const struct wal_rec_hdr *h)
 {
 	uint32_t n = r->n_ents + r->n_pending;
-	if (n == r->cap_ents) {
-		uint32_t cap = r->cap_ents ? 2 * r->cap_ents : 1024;
-		struct rentry *e = fr_realloc(r->ents, cap * sizeof(*e));
-		if (e == NULL) {
-			return FR_NOMEM;
-		}
-		r->ents = e;
-		r->cap_ents = cap;
+	struct rentry *e =
+	    wal__grow(r->ents, n, &r->cap_ents, 1024, sizeof(*e));
+	if (e == NULL) {
+		return FR_NOMEM;
 	}
+	r->ents = e;
 	r->ents[n] = (struct rentry){
 	    .seg = seg,
 	    .off = off,

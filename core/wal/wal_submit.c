@@ -39,20 +39,19 @@
 
 int wal__seg_push(struct wal_seg *s, uint64_t off, raft_term term)
 {
-	if (s->n == s->cap) {
-		uint32_t cap = s->cap ? 2 * s->cap : 64;
-		uint64_t *o = fr_realloc(s->off, cap * sizeof(*o));
-		if (o == NULL) {
-			return FR_NOMEM;
-		}
-		s->off = o;
-		raft_term *t = fr_realloc(s->term, cap * sizeof(*t));
-		if (t == NULL) {
-			return FR_NOMEM;
-		}
-		s->term = t;
-		s->cap = cap;
+	/* off and term share s->cap: off grows on a copy of it, and s->cap
+	 * follows term, so it changes only once both have grown. */
+	uint32_t off_cap = s->cap;
+	uint64_t *o = wal__grow(s->off, s->n, &off_cap, 64, sizeof(*o));
+	if (o == NULL) {
+		return FR_NOMEM;
 	}
+	s->off = o;
+	raft_term *t = wal__grow(s->term, s->n, &s->cap, 64, sizeof(*t));
+	if (t == NULL) {
+		return FR_NOMEM;
+	}
+	s->term = t;
 	s->off[s->n] = off;
 	s->term[s->n] = term;
 	s->n++;
@@ -62,15 +61,12 @@ int wal__seg_push(struct wal_seg *s, uint64_t off, raft_term term)
 int wal__segs_add(struct wal *w, uint64_t seg_no, raft_index first,
 		  uint64_t alloc, struct wal_seg **out)
 {
-	if (w->n_segs == w->cap_segs) {
-		uint32_t cap = w->cap_segs ? 2 * w->cap_segs : 8;
-		struct wal_seg *s = fr_realloc(w->segs, cap * sizeof(*s));
-		if (s == NULL) {
-			return FR_NOMEM;
-		}
-		w->segs = s;
-		w->cap_segs = cap;
+	struct wal_seg *segs =
+	    wal__grow(w->segs, w->n_segs, &w->cap_segs, 8, sizeof(*segs));
+	if (segs == NULL) {
+		return FR_NOMEM;
 	}
+	w->segs = segs;
 	struct wal_seg *s = &w->segs[w->n_segs++];
 	memset(s, 0, sizeof(*s));
 	s->seg_no = seg_no;

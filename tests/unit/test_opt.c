@@ -627,6 +627,44 @@ static void help_text(void **state)
 	}
 }
 
+/* opt_parse_main(): the texts without a table, the table apart; an exit
+ * code, or -1 to run. */
+static void parse_main(void **state)
+{
+	const struct opt_cmd texts = {
+	    .prog = "prog",
+	    .usage = "prog [options]",
+	    .about = "About text.",
+	    .epilog = "Epilog text.\n",
+	    .out = out_f,
+	    .err = err_f,
+	};
+	char *run_argv[] = {"prog", "--int", "5", "-f"};
+	char *bad_argv[] = {"prog", "--int", "x"};
+	char *help_argv[] = {"prog", "--help"};
+	char again[8192] = "";
+	FILE *f = fmemopen(again, sizeof(again) - 1, "w");
+
+	(void)state;
+	assert_int_equal(
+	    opt_parse_main(&texts, table, OPT_COUNT(table), 4, run_argv), -1);
+	assert_int_equal(D.i, 5);
+	assert_true(D.flag);
+	assert_int_equal(
+	    opt_parse_main(&texts, table, OPT_COUNT(table), 3, bad_argv), 2);
+	fflush(err_f);
+	one_line("prog: --int", "'x'");
+	assert_int_equal(D.i, 5);
+	assert_int_equal(
+	    opt_parse_main(&texts, table, OPT_COUNT(table), 2, help_argv), 0);
+	fflush(out_f);
+	/* The same help as the whole command's. */
+	assert_non_null(f);
+	opt_help(cmd(), f);
+	fclose(f);
+	assert_string_equal(again, out_buf);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -646,6 +684,7 @@ int main(void)
 	    T(config_errors),
 	    T(config_stream),
 	    T(help_text),
+	    T(parse_main),
 	};
 #undef T
 

@@ -540,12 +540,33 @@ static void pin_role(int role)
 	}
 }
 
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+
+static const struct opt_cmd fabric_cmd = {
+    .prog = "fabraft-bench fabric",
+    .usage = "fabraft-bench fabric [--providers tcp,shm,sockets] "
+	     "[--iters N] [--repeat R] [--sizes 64,1024,16384,65536]",
+    .about =
+	"Round-trip percentiles (us) of one APPEND of SIZE bytes and "
+	"throughput with " STR(
+	    WINDOW) " in flight,\nthrough fabraft (msg "
+		    "and rma paths) and bare libfabric (raw-msg, raw-rma, "
+		    "fi_pingpong),\ntwo processes on 127.0.0.1.  sockets runs "
+		    "iters/10.  Each row is R rounds (default 3)\nof fab and "
+		    "raw runs "
+		    "back to back; medians are printed.",
+    .epilog = "Environment: FAB_BENCH_SPIN=1 both ends busy-poll, "
+	      "never yield (one CPU per child);\nFAB_BENCH_PIN=1 one "
+	      "CPU per child, yields kept;\nFAB_BENCH_NO_TPUT=1 skip "
+	      "the throughput phase.\n",
+};
+
 /* The suite's flags (the --child form is internal: see below):
  * opt_parse_main(), an exit code or -1 to run. */
 static int parse_flags(int argc, char **argv, const char **provs,
 		       const char **sizes, unsigned *iters, unsigned *repeat)
 {
-	char about[600];
 	const struct opt opts[] = {
 	    {"providers", OPT_STRING, provs, .arg = "LIST",
 	     .def = "tcp,shm,sockets",
@@ -557,28 +578,7 @@ static int parse_flags(int argc, char **argv, const char **provs,
 	    {"sizes", OPT_STRING, sizes, .arg = "LIST",
 	     .def = "64,1024,16384,65536", .help = "APPEND payload bytes"},
 	};
-	const struct opt_cmd cmd = {
-	    .prog = "fabraft-bench fabric",
-	    .usage = "fabraft-bench fabric [--providers tcp,shm,sockets] "
-		     "[--iters N] [--repeat R] [--sizes 64,1024,16384,65536]",
-	    .about = about,
-	    .epilog = "Environment: FAB_BENCH_SPIN=1 both ends busy-poll, "
-		      "never yield (one CPU per child);\nFAB_BENCH_PIN=1 one "
-		      "CPU per child, yields kept;\nFAB_BENCH_NO_TPUT=1 skip "
-		      "the throughput phase.\n",
-	    .opts = opts,
-	    .n_opts = OPT_COUNT(opts),
-	};
-
-	snprintf(about, sizeof(about),
-		 "Round-trip percentiles (us) of one APPEND of SIZE bytes and "
-		 "throughput with %d in flight,\nthrough fabraft (msg and rma "
-		 "paths) and bare libfabric (raw-msg, raw-rma, fi_pingpong),\n"
-		 "two processes on 127.0.0.1.  sockets runs iters/10.  Each "
-		 "row is R rounds (default 3)\nof fab and raw runs back to "
-		 "back; medians are printed.",
-		 WINDOW);
-	return opt_parse_main(&cmd, argc, argv);
+	return opt_parse_main(&fabric_cmd, opts, OPT_COUNT(opts), argc, argv);
 }
 
 int bench_fabric_main(int argc, char **argv)

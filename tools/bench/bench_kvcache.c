@@ -520,6 +520,15 @@ static void bench_snapshot(struct kvc *k, uint64_t blocks)
 	free(snap);
 }
 
+static const struct opt_cmd kvcache_cmd = {
+    .prog = "fabraft-bench kvcache",
+    .usage = "fabraft-bench kvcache [--blocks N] [--ops N] [options]",
+    .epilog = "Measures, single-threaded: KVC.PUT applies/s with N "
+	      "blocks resident,\n64-block KVC.LOOKUP latency, heap "
+	      "bytes per block with one location,\nsnapshot save + "
+	      "restore time of the whole state.\n",
+};
+
 int bench_kvcache_main(int argc, char **argv)
 {
 	uint64_t blocks = 1u << 20;
@@ -536,17 +545,8 @@ int bench_kvcache_main(int argc, char **argv)
 		 "fill with one block per PUT in a shuffled order (a chain's "
 		 "blocks not adjacent: lookups use the table for each)"},
 	};
-	const struct opt_cmd cmd = {
-	    .prog = "fabraft-bench kvcache",
-	    .usage = "fabraft-bench kvcache [--blocks N] [--ops N] [options]",
-	    .epilog = "Measures, single-threaded: KVC.PUT applies/s with N "
-		      "blocks resident,\n64-block KVC.LOOKUP latency, heap "
-		      "bytes per block with one location,\nsnapshot save + "
-		      "restore time of the whole state.\n",
-	    .opts = opts,
-	    .n_opts = OPT_COUNT(opts),
-	};
-	int done = opt_parse_main(&cmd, argc, argv);
+	int done =
+	    opt_parse_main(&kvcache_cmd, opts, OPT_COUNT(opts), argc, argv);
 	if (done >= 0) {
 		return done;
 	}

@@ -515,6 +515,14 @@ static const struct opt_choice io_modes[] = {{"auto", WAL_DIRECT_AUTO},
 					     {"buffered", WAL_DIRECT_OFF},
 					     {NULL, 0}};
 
+static const struct opt_cmd wal_cmd = {
+    .prog = "fabraft-bench wal",
+    .usage = "fabraft-bench wal [options]",
+    .epilog = "Prints a markdown table: the log against a raw "
+	      "pwrite+fdatasync loop\n(one fdatasync per entry, same "
+	      "entry size), measured in the same run.\n",
+};
+
 /* opt_parse_main() into @bo: an exit code, or -1 to run. */
 static int parse_args(int argc, char **argv, struct bench_opts *bo)
 {
@@ -557,15 +565,6 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 	     .help = "the 1-fsync/entry raw loop appends into zero-filled "
 		     "blocks (default: fallocated, like a naive log)"},
 	};
-	const struct opt_cmd cmd = {
-	    .prog = "fabraft-bench wal",
-	    .usage = "fabraft-bench wal [options]",
-	    .epilog = "Prints a markdown table: the log against a raw "
-		      "pwrite+fdatasync loop\n(one fdatasync per entry, same "
-		      "entry size), measured in the same run.\n",
-	    .opts = opts,
-	    .n_opts = OPT_COUNT(opts),
-	};
 	int rv;
 
 	*bo = (struct bench_opts){.dir = ".",
@@ -577,7 +576,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *bo)
 				  .same_bytes = true,
 				  .zero_fill = true,
 				  .zero_fill_max = WAL_ZERO_FILL_BATCH_MAX};
-	rv = opt_parse_main(&cmd, argc, argv);
+	rv = opt_parse_main(&wal_cmd, opts, OPT_COUNT(opts), argc, argv);
 	bo->threads = (mode & 1) != 0;
 	bo->async = (mode & 2) != 0;
 	return rv;

@@ -171,6 +171,14 @@ static int topo(void)
 	return rv == 0 ? 0 : 1;
 }
 
+static const struct opt_cmd cluster_cmd = {
+    .prog = "fabraft cluster",
+    .usage = "fabraft cluster start|stop --dir DIR [options]",
+    .about = "start: N local daemons in the background (on an "
+	     "existing DIR, start\nit again); stop: SIGTERM every "
+	     "node of DIR (SIGKILL after 5 s).",
+};
+
 static int cluster(int argc, char **argv)
 {
 	struct cl_start_opts o = {.nodes = 3,
@@ -199,15 +207,6 @@ static int cluster(int argc, char **argv)
 	     .help = "nodes K+1..N start outside the cluster, to be added with "
 		     "member add"},
 	};
-	const struct opt_cmd cmd = {
-	    .prog = "fabraft cluster",
-	    .usage = "fabraft cluster start|stop --dir DIR [options]",
-	    .about = "start: N local daemons in the background (on an "
-		     "existing DIR, start\nit again); stop: SIGTERM every "
-		     "node of DIR (SIGKILL after 5 s).",
-	    .opts = opts,
-	    .n_opts = OPT_COUNT(opts),
-	};
 	bool start;
 	int done;
 	struct cl c;
@@ -218,7 +217,7 @@ static int cluster(int argc, char **argv)
 		return 2;
 	}
 	start = strcmp(argv[0], "start") == 0;
-	done = opt_parse_main(&cmd, argc, argv);
+	done = opt_parse_main(&cluster_cmd, opts, OPT_COUNT(opts), argc, argv);
 	if (done >= 0) {
 		return done;
 	}

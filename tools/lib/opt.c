@@ -143,11 +143,16 @@ int opt_parse(const struct opt_cmd *cmd, int argc, char *const argv[],
 	return 0;
 }
 
-int opt_parse_main(const struct opt_cmd *cmd, int argc, char *const argv[])
+int opt_parse_main(const struct opt_cmd *cmd, const struct opt *opts,
+		   size_t n_opts, int argc, char *const argv[])
 {
+	struct opt_cmd c = *cmd;
 	bool help;
 
-	if (opt_parse(cmd, argc, argv, &help) != 0) {
+	assert(cmd->opts == NULL);
+	c.opts = opts;
+	c.n_opts = n_opts;
+	if (opt_parse(&c, argc, argv, &help) != 0) {
 		return 2;
 	}
 	return help ? 0 : -1;

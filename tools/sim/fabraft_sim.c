@@ -24,6 +24,19 @@ struct args {
 	bool base; /* --base: the paper's algorithm only */
 };
 
+static const struct opt_cmd sim_cmd = {
+    .prog = "fabraft-sim",
+    .usage = "fabraft-sim [options]",
+    .about = "Deterministic Raft cluster simulator with fault "
+	     "injection.\nEvery step is checked for Election Safety, "
+	     "Log Matching,\nLeader Completeness, State Machine "
+	     "Safety, monotonic commit\nand that acknowledged writes "
+	     "are applied everywhere.",
+    .epilog = "\nA failing seed prints the violated invariant and the "
+	      "last\nevents; `fabraft-sim --seed N --steps M` replays "
+	      "it alone.\n",
+};
+
 /* opt_parse_main() into @a: an exit code, or -1 to run. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -58,20 +71,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 	    {"quiet", OPT_FLAG, &a->quiet,
 	     .help = "print only failures and the summary"},
 	};
-	const struct opt_cmd cmd = {
-	    .prog = "fabraft-sim",
-	    .usage = "fabraft-sim [options]",
-	    .about = "Deterministic Raft cluster simulator with fault "
-		     "injection.\nEvery step is checked for Election Safety, "
-		     "Log Matching,\nLeader Completeness, State Machine "
-		     "Safety, monotonic commit\nand that acknowledged writes "
-		     "are applied everywhere.",
-	    .epilog = "\nA failing seed prints the violated invariant and the "
-		      "last\nevents; `fabraft-sim --seed N --steps M` replays "
-		      "it alone.\n",
-	    .opts = opts,
-	    .n_opts = OPT_COUNT(opts),
-	};
 
 	*a = (struct args){.seed = 1,
 			   .seeds = 1,
@@ -79,7 +78,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			   .nodes = 5,
 			   .drop_ppm = 20000,
 			   .dup_ppm = 10000};
-	return opt_parse_main(&cmd, argc, argv);
+	return opt_parse_main(&sim_cmd, opts, OPT_COUNT(opts), argc, argv);
 }
 
 static double clock_s(clockid_t id)

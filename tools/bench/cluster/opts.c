@@ -95,9 +95,23 @@ struct int_lists {
 
 static const struct opt_choice fsyncs[] = {{"off", 0}, {"on", 1}, {NULL, 0}};
 
-/* The option table: flags into @o, int lists into @l. */
-static int parse(struct bc_opts *o, struct int_lists *l, int argc, char **argv,
-		 bool *help)
+static const struct opt_cmd cluster_cmd = {
+    .prog = "fabraft-bench cluster",
+    .usage = "fabraft-bench cluster [options]",
+    .about = "Local fabraftd clusters (3 and 5 nodes) against a "
+	     "3-member etcd\nand a redis-server (appendfsync always), "
+	     "driven by the same C\nclient threads; committed ops/s, "
+	     "latency p50/p99/p99.9, server\nCPU s per 1,000 ops, "
+	     "peer and client bytes per op.",
+    .epilog = "Writes results.json, results.md, *.dat and *.png under "
+	      "--out.\nExit: 0 all cells ran, 1 a cell failed, 2 bad "
+	      "flags, 77 quick\nmode skipped, 130 interrupted.  "
+	      "Servers never outlive it.\n",
+};
+
+/* The option table, flags into @o and int lists into @l: opt_parse_main(),
+ * an exit code or -1 to run. */
+static int parse(struct bc_opts *o, struct int_lists *l, int argc, char **argv)
 {
 	struct opt_choice sys[BC_SYSTEMS + 1];
 	struct opt_choice paths[BC_PATHS + 1];
@@ -151,39 +165,22 @@ static int parse(struct bc_opts *o, struct int_lists *l, int argc, char **argv,
 	    {"keep", OPT_FLAG, &o->keep,
 	     .help = "keep the servers' temp dirs and logs"},
 	};
-	const struct opt_cmd cmd = {
-	    .prog = "fabraft-bench cluster",
-	    .usage = "fabraft-bench cluster [options]",
-	    .about = "Local fabraftd clusters (3 and 5 nodes) against a "
-		     "3-member etcd\nand a redis-server (appendfsync always), "
-		     "driven by the same C\nclient threads; committed ops/s, "
-		     "latency p50/p99/p99.9, server\nCPU s per 1,000 ops, "
-		     "peer and client bytes per op.",
-	    .epilog = "Writes results.json, results.md, *.dat and *.png under "
-		      "--out.\nExit: 0 all cells ran, 1 a cell failed, 2 bad "
-		      "flags, 77 quick\nmode skipped, 130 interrupted.  "
-		      "Servers never outlive it.\n",
-	    .opts = opts,
-	    .n_opts = OPT_COUNT(opts),
-	};
 
 	names(sys, BC_SYSTEMS, sys_name);
 	names(paths, BC_PATHS, path_name);
 	names(wls, BC_WORKLOADS, wl_name);
-	return opt_parse(&cmd, argc, argv, help);
+	return opt_parse_main(&cluster_cmd, opts, OPT_COUNT(opts), argc, argv);
 }
 
 int bc_opts_parse(int argc, char **argv, struct bc_opts *o)
 {
 	struct int_lists l = {0};
-	bool help;
+	int done;
 
 	defaults(o);
-	if (parse(o, &l, argc, argv, &help) != 0) {
-		return -1;
-	}
-	if (help) {
-		return 1;
+	done = parse(o, &l, argc, argv);
+	if (done >= 0) {
+		return done == 0 ? 1 : -1; /* --help printed, or a bad flag */
 	}
 	copy_ints(l.nodes, l.n_nodes, o->nodes);
 	copy_ints(l.clients, l.n_clients, o->clients);

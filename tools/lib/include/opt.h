@@ -100,13 +100,19 @@ struct opt {
 	const char *help; /* --help text; wrapped, '\n' breaks a line */
 };
 
-/* A program's (or suite's) options. */
+/*
+ * A program's (or suite's) options: its fixed texts, its table and its
+ * streams.  A program usually keeps the texts in a file-scope constant
+ * without a table and gives the table, which points at its locals, to
+ * opt_parse_main() apart.
+ */
 struct opt_cmd {
 	const char *prog;	/* message prefix: "fabraftd" */
 	const char *usage;	/* after "usage: " on the first help line */
 	const char *about;	/* help text before the options, or NULL */
 	const char *epilog;	/* help text after the options, or NULL */
-	const struct opt *opts; /* the table, not owned */
+	const struct opt *opts; /* the table, not owned; NULL when it is
+				   given to opt_parse_main() */
 	size_t n_opts;		/* entries in opts */
 	FILE *out;		/* --help goes here; NULL: stdout */
 	FILE *err;		/* error lines go here; NULL: stderr */
@@ -126,11 +132,14 @@ int opt_parse(const struct opt_cmd *cmd, int argc, char *const argv[],
 	      bool *help) __attribute__((warn_unused_result));
 
 /**
- * opt_parse() for a program's main(): returns the exit code when the
- * program is done (2 after a bad option, already reported; 0 after
- * --help), or -1 when it should go on and run.
+ * opt_parse() for a program's main(), of the table @opts (@n_opts
+ * entries, borrowed for the call) under @cmd's texts and streams (@cmd's
+ * own opts must be NULL).  Returns the exit code when the program is done
+ * (2 after a bad option, already reported; 0 after --help), or -1 when it
+ * should go on and run.
  */
-int opt_parse_main(const struct opt_cmd *cmd, int argc, char *const argv[])
+int opt_parse_main(const struct opt_cmd *cmd, const struct opt *opts,
+		   size_t n_opts, int argc, char *const argv[])
     __attribute__((warn_unused_result));
 
 /**
