@@ -442,9 +442,7 @@ void node_close(struct node *n)
 	node__reads_free(n);
 	node__snap_close(n);
 	kvc_reply_free(&n->reply);
-	if (n->mfd >= 0) {
-		close(n->mfd);
-	}
+	node__metrics_close(n);
 	if (n->ep >= 0) {
 		close(n->ep);
 	}
@@ -489,6 +487,7 @@ static void on_tick(struct node *n)
 		node__step(n, &ev);
 		n->ticks++;
 	}
+	node__metrics_timeouts(n);
 	if (n->ticks % 10 == 0) {
 		node__pending_timeouts(n);
 		node__reads_timeouts(n);
@@ -552,9 +551,13 @@ static void dispatch(struct node *n, uint32_t tag, uint32_t events)
 		on_signal(n);
 		break;
 	case TAG_METRICS:
-		node__metrics_handle(n);
+		node__metrics_accept(n);
 		break;
 	default: /* TAG_FAB: fab_poll() runs every iteration */
+		if (tag >= NODE__TAG_HTTP &&
+		    tag < NODE__TAG_HTTP + NODE_HTTP_CONNS_MAX) {
+			node__metrics_conn(n, tag - NODE__TAG_HTTP, events);
+		}
 		break;
 	}
 }
