@@ -353,6 +353,14 @@ static int check_options(const struct node_options *o, char *errmsg)
 			 "and (with peers) a secret");
 		return FR_INVALID;
 	}
+	if (o->n_peers > 1 && (o->secret_len < FAB_SECRET_BYTES_MIN ||
+			       o->secret_len > FAB_SECRET_BYTES_MAX)) {
+		snprintf(errmsg, FR_ERRMSG_SIZE,
+			 "the cluster secret must be %u..%u bytes, got %zu",
+			 FAB_SECRET_BYTES_MIN, FAB_SECRET_BYTES_MAX,
+			 o->secret_len);
+		return FR_INVALID;
+	}
 	return 0;
 }
 

@@ -84,14 +84,14 @@ struct node_options {
 	/* Client address of every server, by id, for -MOVED ("" = derived:
 	 * the peer's host and port 6378 + id). */
 	char client_addrs[RAFT_ID_MAX + 1][NODE_ADDR_MAX];
-	char data_dir[256];	     /* data directory */
-	char provider[32];	     /* auto|verbs|tcp|net|shm|sockets */
-	int rma;		     /* -1 auto, 0 off, 1 on */
-	bool fsync;		     /* false: NOT durable (tests only) */
-	uint64_t segment_bytes;	     /* wal segment size, 0 = wal default */
-	uint64_t cluster_id;	     /* != 0 */
-	uint8_t secret[64];	     /* peer HMAC key */
-	size_t secret_len;	     /* 1..64 */
+	char data_dir[256];	/* data directory */
+	char provider[32];	/* auto|verbs|tcp|net|shm|sockets */
+	int rma;		/* -1 auto, 0 off, 1 on */
+	bool fsync;		/* false: NOT durable (tests only) */
+	uint64_t segment_bytes; /* wal segment size, 0 = wal default */
+	uint64_t cluster_id;	/* != 0 */
+	uint8_t secret[FAB_SECRET_BYTES_MAX]; /* peer HMAC key */
+	size_t secret_len;	     /* FAB_SECRET_BYTES_MIN..MAX with peers */
 	int read_mode;		     /* enum node_read_mode */
 	bool forward;		     /* followers forward to the leader */
 	uint32_t tick_ms;	     /* Raft tick */
