@@ -45,6 +45,8 @@ void node_options_default(struct node_options *o)
 	o->request_bytes_max = 64ull << 20;
 	o->clients_max = 10000;
 	snprintf(o->cpu_pin, sizeof(o->cpu_pin), "auto");
+	o->snapshot_bytes_max = 4ull << 30;
+	o->disk_reserve_bytes = 256ull << 20;
 }
 
 uint64_t node__mono_ns(void)
@@ -514,6 +516,9 @@ static void on_fab_msg(void *ctx, const struct raft_message *m)
 	if ((m->type == RAFT_MSG_APPEND && m->append.n_entries > 0) ||
 	    m->type == RAFT_MSG_SNAPSHOT) {
 		n->fab_active_ns = node__mono_ns(); /* more will follow */
+	}
+	if (m->type == RAFT_MSG_SNAPSHOT && !node__snap_admit(n, m)) {
+		return; /* refused whole, the leader told (node_snap.c) */
 	}
 	ev.receive.message = m;
 	node__step(n, &ev);

@@ -178,7 +178,9 @@ struct node {
 	uint64_t snap_rd_pos; /* bytes read from it */
 	char *chunk_buf;      /* one chunk's bytes */
 	size_t chunk_cap;
-	raft_index snap_wanted; /* the core asked, at this index */
+	raft_index snap_wanted;	       /* the core asked, at this index */
+	raft_index snap_refused_index; /* last incoming one refused */
+	uint64_t snap_refused_log_ns;  /* when that was last logged */
 	/* Event-loop pacing (node.c, wait_time()). */
 	uint64_t fab_active_ns; /* last time messages moved */
 	uint32_t busy_polls;	/* zero-timeout polls in a row */
@@ -241,6 +243,11 @@ int node__snap_restore(struct node *n, const struct wal_recovered *rec,
 void node__snap_take(struct node *n, raft_index index);
 bool node__snap_fill(struct node *n, struct raft_message *m);
 void node__snap_chunk(struct node *n, const struct raft_snapshot_chunk *c);
+/* Whether an incoming SNAPSHOT message @m (borrowed) may go to the core:
+ * false when it starts a snapshot over --snapshot-bytes-max or the free
+ * disk less the reserve; then it is counted, logged and refused to the
+ * leader. */
+bool node__snap_admit(struct node *n, const struct raft_message *m);
 void node__snap_install(struct node *n, const struct raft_update *u);
 void node__snap_close(struct node *n);
 

@@ -114,6 +114,10 @@ static void render_raft(struct out *o, const struct node_status *s)
 	metric(o, "fabraft_snapshots_installed_total", "counter",
 	       "Snapshots received from a leader and installed.",
 	       c->snapshots_installed);
+	metric(o, "fabraft_snapshots_refused_total", "counter",
+	       "Snapshots from a leader refused: over --snapshot-bytes-max "
+	       "or the free disk.",
+	       c->snapshots_refused);
 	metric(o, "fabraft_voters", "gauge", "Voters in the configuration.",
 	       st->n_voters);
 	metric(o, "fabraft_proposals_total", "counter", "Entries proposed.",

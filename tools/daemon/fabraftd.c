@@ -488,6 +488,23 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .max = 1u << 30,
 	     .def = "1024",
 	     .help = "entries kept behind a snapshot for slow followers"},
+	    /* ---- Incoming snapshots bounded (issue 15, item 8) ---- */
+	    {.name = "snapshot-bytes-max",
+	     .type = OPT_U64,
+	     .dst = &o->snapshot_bytes_max,
+	     .max = 1ull << 50,
+	     .def = "4294967296",
+	     .help = "largest snapshot this node accepts from a leader, 0 = "
+		     "no limit; a larger one is refused before it is "
+		     "written"},
+	    {.name = "disk-reserve-bytes",
+	     .type = OPT_U64,
+	     .dst = &o->disk_reserve_bytes,
+	     .max = 1ull << 50,
+	     .def = "268435456",
+	     .help = "free space an incoming snapshot must leave in the data "
+		     "dir's file system"},
+	    /* ---- end of the snapshot block ---- */
 	    {.name = "request-timeout-ms",
 	     .type = OPT_UINT,
 	     .dst = &o->request_timeout_ms,
@@ -502,7 +519,9 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .fn = set_hostport,
 	     .want = "HOST:PORT",
 	     .arg = "HOST:PORT",
-	     .help = "Prometheus text on http://HOST:PORT/metrics"},
+	     .help = "Prometheus text on http://HOST:PORT/metrics; at most "
+		     "16 connections (the oldest idle one gives way), 8 KiB "
+		     "requests, 2 s per connection"},
 	    {.name = "cpu-pin",
 	     .type = OPT_STRING,
 	     .dst = o->cpu_pin,

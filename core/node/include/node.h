@@ -17,7 +17,8 @@
  * One thread runs one epoll loop over: a timerfd (the Raft tick), the
  * fabric's wait fd (or a 1 ms poll when the provider has none or
  * fab_trywait() refuses), the wal's eventfd (durable tail advanced), the
- * RESP server's fd, a signalfd (SIGTERM/SIGINT) and the metrics listener.
+ * RESP server's fd, a signalfd (SIGTERM/SIGINT) and the metrics listener
+ * with its connections (non-blocking, bounded: node_http.c).
  *
  * Per raft_update, in this order (raft.h invariants 1-4):
  *   1. HARDSTATE: wal_hardstate_save() (synchronous, durable on return);
@@ -106,11 +107,18 @@ struct node_options {
 	uint32_t clients_max;	     /* concurrent client connections */
 	char metrics[NODE_ADDR_MAX]; /* Prometheus listener, "" = none */
 	char cpu_pin[128];	     /* "auto", "off" or a CPU list */
+	/* Incoming snapshots (issue 15, item 8): one larger than this, or
+	 * than the data dir's free space less disk_reserve_bytes, is refused
+	 * before anything is written; the leader is told and offers it again
+	 * later. */
+	uint64_t snapshot_bytes_max; /* 0 = no limit */
+	uint64_t disk_reserve_bytes; /* free space a snapshot leaves alone */
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
  * auto, fsync on, cluster id 1, linearizable reads, forwarding on, request
- * timeout 5 s, 10000 clients, 64 MiB requests, cpu-pin auto.
+ * timeout 5 s, 10000 clients, 64 MiB requests, cpu-pin auto, incoming
+ * snapshots up to 4 GiB leaving 256 MiB of the disk free.
  * Leaves id, peers, client, data_dir and the secret empty. */
 void node_options_default(struct node_options *o);
 
