@@ -9,20 +9,7 @@
 need redis-cli
 need redis-benchmark
 need curl
-D="$BIN/fabraftd"
-pick_ports
-C=$CPORT
-M=$((CPORT + 1))
-
-"$D" --id 1 --peers "1=127.0.0.1:$RPORT" --client "127.0.0.1:$C" \
-	--data-dir "$DIR/data" --metrics "127.0.0.1:$M" \
-	>"$DIR/node1.log" 2>&1 &
-PID=$!
-EXTRA_PIDS="$PID"
-for k in $(seq 100); do
-	[ "$(rcli $C info 2>/dev/null | tr -d '\r' | grep '^role:')" = role:leader ] && break
-	sleep 0.1
-done
+start_one_metrics
 [ "$(rcli $C set k v)" = OK ] || fail "SET"
 
 # p99 of PING round trips in ms (redis-benchmark, one connection); ""

@@ -6,20 +6,7 @@
 # snapshot (after a pause); with the limits lifted the follower installs it
 # and catches up.
 . "$(dirname "$0")/lib.sh"
-NODES=3
-start_cluster 3
-"$BIN/fabraft" cluster stop --dir "$DIR" >/dev/null
-for i in 1 2 3; do
-	printf 'snapshot-entries = 200\nsnapshot-trailing = 20\n' >>"$DIR/node$i.conf"
-done
-start_cluster 3
-L=$(wait_leader 5000) || fail "no leader"
-F=$((L % 3 + 1))
-kill -9 "$(pid_of "$F")"
-for i in $(seq 1 1500); do echo "SET s$i v$i"; done |
-	rcli "$(cport "$L")" >"$DIR/sets"
-[ "$(grep -c OK "$DIR/sets")" = 1500 ] || fail "not every SET acknowledged"
-seq 1 1500 | sed 's/^/s/' >"$DIR/acked"
+lagging_follower
 first=$(info_field "$L" first_index)
 [ "$first" -gt 1000 ] || fail "leader's log starts at $first: not compacted"
 before=$(ls "$DIR/data$F" | grep -c '^snap-')

@@ -244,18 +244,28 @@ static struct sim_options snap_options(uint32_t n, uint64_t seed)
 	return o;
 }
 
+/* Three nodes (snap_options, @seed); follower *@f is cut off while 60
+ * entries go through leader *@l, whose log is compacted past it. */
+static struct sim *lagging(uint64_t seed, raft_id *l, raft_id *f)
+{
+	struct sim_options o = snap_options(3, seed);
+	struct sim *s = sim_open_ok(&o);
+	*l = sim_wait_leader(s, 2 * SIM_SEC, true);
+	*f = other(s, *l, 0);
+	sim_partition(s, f, 1);
+	write_n(s, *l, 60);
+	return s;
+}
+
 /* A follower partitioned while the log is compacted past it gets the
  * snapshot in chunks, over a lossy link, installs it and catches up; a
  * restart then recovers from snapshot + log. */
 static void snapshot_to_lagging_follower(void **state)
 {
 	(void)state;
-	struct sim_options o = snap_options(3, 17);
-	struct sim *s = sim_open_ok(&o);
-	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
-	raft_id f = other(s, l, 0);
-	sim_partition(s, &f, 1);
-	write_n(s, l, 60);
+	raft_id l;
+	raft_id f;
+	struct sim *s = lagging(17, &l, &f);
 	struct raft_status ls = sim_status(s, l);
 	assert_true(ls.snapshot_index >= 40);
 	assert_true(ls.first_index > sim_status(s, f).last_index + 1);
@@ -284,12 +294,9 @@ static void snapshot_to_lagging_follower(void **state)
 static void snapshot_refused_backs_off(void **state)
 {
 	(void)state;
-	struct sim_options o = snap_options(3, 23);
-	struct sim *s = sim_open_ok(&o);
-	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
-	raft_id f = other(s, l, 0);
-	sim_partition(s, &f, 1);
-	write_n(s, l, 60);
+	raft_id l;
+	raft_id f;
+	struct sim *s = lagging(23, &l, &f);
 	sim_heal(s);
 	/* The follower's answers are lost: the leader resends chunk 0 every
 	 * stall timeout; the follower counts the duplicates. */
