@@ -195,9 +195,9 @@ struct raft_snapshot_chunk {
 };
 
 /* rejected and done both 1: the follower refused the whole snapshot (over
- * its size limit or its free disk; the driver answers so, the core never
- * does) and the leader offers it again only after RAFT_SNAPSHOT_REFUSED_
- * BACKOFF election timeouts. */
+ * its size limit or its free disk; its driver answers so, the core never
+ * does); the leader offers it again only after
+ * RAFT_SNAPSHOT_REFUSED_BACKOFF election timeouts. */
 struct raft_snapshot_resp {
 	raft_index last_index; /* snapshot being answered */
 	uint64_t offset;       /* next byte expected (resume point) */
