@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "fab.h"
 #include "fab_ring.h"
 
 /*
@@ -47,8 +48,8 @@
 
 #define FAB_HELLO_VERSION    2u	 /* protocol version carried in HELLO */
 #define FAB_HELLO_MAC_SIZE   32u /* HMAC-SHA256 */
-#define FAB_HELLO_SECRET_MIN 16u /* shortest accepted cluster secret */
-#define FAB_HELLO_SECRET_MAX 256u
+#define FAB_HELLO_SECRET_MIN FAB_SECRET_BYTES_MIN /* fab.h */
+#define FAB_HELLO_SECRET_MAX FAB_SECRET_BYTES_MAX
 /* Largest frame of this module (a HELLO or ACK with a ring descriptor). */
 #define FAB_HELLO_FRAME_MAX 160u
 

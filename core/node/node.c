@@ -46,6 +46,8 @@ void node_options_default(struct node_options *o)
 	o->clients_max = 10000;
 	o->client_idle_timeout_s = 300;
 	snprintf(o->cpu_pin, sizeof(o->cpu_pin), "auto");
+	o->snapshot_bytes_max = 4ull << 30;
+	o->disk_reserve_bytes = 256ull << 20;
 }
 
 uint64_t node__mono_ns(void)
@@ -359,6 +361,14 @@ static int check_options(const struct node_options *o, char *errmsg)
 			 "and (with peers) a secret");
 		return FR_INVALID;
 	}
+	if (o->n_peers > 1 && (o->secret_len < FAB_SECRET_BYTES_MIN ||
+			       o->secret_len > FAB_SECRET_BYTES_MAX)) {
+		snprintf(errmsg, FR_ERRMSG_SIZE,
+			 "the cluster secret must be %u..%u bytes, got %zu",
+			 FAB_SECRET_BYTES_MIN, FAB_SECRET_BYTES_MAX,
+			 o->secret_len);
+		return FR_INVALID;
+	}
 	return 0;
 }
 
@@ -448,9 +458,7 @@ void node_close(struct node *n)
 	node__reads_free(n);
 	node__snap_close(n);
 	kvc_reply_free(&n->reply);
-	if (n->mfd >= 0) {
-		close(n->mfd);
-	}
+	node__metrics_close(n);
 	if (n->ep >= 0) {
 		close(n->ep);
 	}
@@ -496,6 +504,7 @@ static void on_tick(struct node *n)
 		n->ticks++;
 	}
 	resp_server_cron(n->srv);
+	node__metrics_timeouts(n);
 	if (n->ticks % 10 == 0) {
 		node__pending_timeouts(n);
 		node__reads_timeouts(n);
@@ -514,6 +523,9 @@ static void on_fab_msg(void *ctx, const struct raft_message *m)
 	if ((m->type == RAFT_MSG_APPEND && m->append.n_entries > 0) ||
 	    m->type == RAFT_MSG_SNAPSHOT) {
 		n->fab_active_ns = node__mono_ns(); /* more will follow */
+	}
+	if (m->type == RAFT_MSG_SNAPSHOT && !node__snap_admit(n, m)) {
+		return; /* refused whole, the leader told (node_snap.c) */
 	}
 	ev.receive.message = m;
 	node__step(n, &ev);
@@ -559,9 +571,13 @@ static void dispatch(struct node *n, uint32_t tag, uint32_t events)
 		on_signal(n);
 		break;
 	case TAG_METRICS:
-		node__metrics_handle(n);
+		node__metrics_accept(n);
 		break;
 	default: /* TAG_FAB: fab_poll() runs every iteration */
+		if (tag >= NODE__TAG_HTTP &&
+		    tag < NODE__TAG_HTTP + NODE_HTTP_CONNS_MAX) {
+			node__metrics_conn(n, tag - NODE__TAG_HTTP, events);
+		}
 		break;
 	}
 }

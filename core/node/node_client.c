@@ -374,6 +374,9 @@ static void info_raftstats(struct resp_info_writer *w,
 	resp_info_add(w, "snapshots_taken", "%" PRIu64, c->snapshots);
 	resp_info_add(w, "snapshots_installed", "%" PRIu64,
 		      c->snapshots_installed);
+	resp_info_add(w, "snapshots_refused", "%" PRIu64, c->snapshots_refused);
+	resp_info_add(w, "snapshots_refused_by_peers", "%" PRIu64,
+		      s->raft_stats.snapshots_refused_by_peers);
 	resp_info_add(w, "lease_valid", "%s",
 		      s->raft.lease_valid ? "yes" : "no");
 	resp_info_add(w, "applied_entries", "%" PRIu64, c->applied);
@@ -385,6 +388,9 @@ static void info_raftstats(struct resp_info_writer *w,
 	resp_info_add(w, "redirects", "%" PRIu64, c->redirects);
 	resp_info_add(w, "forwarded", "%" PRIu64, c->forwarded);
 	resp_info_add(w, "send_dropped", "%" PRIu64, c->send_dropped);
+	resp_info_add(w, "metrics_evicted", "%" PRIu64, c->http_evicted);
+	resp_info_add(w, "metrics_timeouts", "%" PRIu64, c->http_timeouts);
+	resp_info_add(w, "metrics_refused", "%" PRIu64, c->http_refused);
 	resp_info_add(w, "wal_batches", "%" PRIu64, ws->batches);
 	resp_info_add(w, "wal_fsyncs", "%" PRIu64, ws->fsyncs);
 	resp_info_add(w, "wal_segs_prepared", "%" PRIu64, ws->segs_prepared);

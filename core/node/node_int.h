@@ -67,6 +67,12 @@ struct node_counters {
 	uint64_t forwarded;	      /* requests forwarded to the leader */
 	uint64_t hardstate_saves;     /* synchronous term/vote writes */
 	uint64_t wal_submits;	      /* wal_submit calls */
+	uint64_t http_evicted;	      /* metrics conns closed for a new one */
+	uint64_t http_timeouts;	      /* metrics conns over the time limit */
+	uint64_t http_refused;	      /* metrics answers other than the page,
+					 conns closed with every slot busy */
+	uint64_t snapshots_refused;   /* incoming snapshots refused: over
+					 --snapshot-bytes-max or free disk */
 	struct node_hist commit;      /* propose -> apply, writes */
 	struct node_hist hs_fsync;    /* wal_hardstate_save duration */
 	struct node_hist persist;     /* wal_submit -> durable (fsync incl.) */
@@ -103,24 +109,43 @@ struct node_fwd {
 /* epoll tag of the forwarding socket (node.c has the others). */
 #define NODE__TAG_FWD 7u
 
+/* The metrics endpoint (node_http.c): limits and one connection. */
+#define NODE_HTTP_CONNS_MAX	    16u	  /* open connections */
+#define NODE_HTTP_REQUEST_BYTES_MAX 8192u /* request line + headers */
+#define NODE_HTTP_TIMEOUT_MS	    2000u /* accept to close, at most */
+/* epoll tags NODE__TAG_HTTP + slot are the metrics connections. */
+#define NODE__TAG_HTTP 16u
+
+struct node_http_conn {
+	int fd;		   /* socket, -1 = free slot */
+	uint8_t state;	   /* node_http.c: FREE READ WRITE DRAIN */
+	uint64_t start_ns; /* when it was accepted */
+	size_t in_len;	   /* request bytes in in[] */
+	char *out;	   /* the answer, owned while WRITE */
+	size_t out_len;	   /* its bytes */
+	size_t out_pos;	   /* bytes sent */
+	char in[NODE_HTTP_REQUEST_BYTES_MAX]; /* request head */
+};
+
 struct node {
-	struct node_options o;	    /* copy of the caller's options */
-	struct raft *raft;	    /* consensus core */
-	struct wal *wal;	    /* durable log */
-	struct fab *fab;	    /* transport; NULL in a one-node cluster */
-	struct kvc *kvc;	    /* state machine */
-	struct resp_server *srv;    /* client front */
-	struct fab_topo *topo;	    /* hwloc; NULL if it failed */
-	struct fab_placement place; /* chosen placement (INFO) */
-	bool have_place;	    /* place is valid */
-	bool pinned;		    /* the loop thread is pinned */
-	int ep;			    /* epoll fd */
-	int tfd;		    /* timerfd (tick) */
-	int sfd;		    /* signalfd */
-	int mfd;		    /* metrics listener, -1 = none */
-	uint64_t ticks;		    /* ticks so far */
-	uint8_t role;		    /* last known role */
-	raft_id leader;		    /* last known leader */
+	struct node_options o;	     /* copy of the caller's options */
+	struct raft *raft;	     /* consensus core */
+	struct wal *wal;	     /* durable log */
+	struct fab *fab;	     /* transport; NULL in a one-node cluster */
+	struct kvc *kvc;	     /* state machine */
+	struct resp_server *srv;     /* client front */
+	struct fab_topo *topo;	     /* hwloc; NULL if it failed */
+	struct fab_placement place;  /* chosen placement (INFO) */
+	bool have_place;	     /* place is valid */
+	bool pinned;		     /* the loop thread is pinned */
+	int ep;			     /* epoll fd */
+	int tfd;		     /* timerfd (tick) */
+	int sfd;		     /* signalfd */
+	int mfd;		     /* metrics listener, -1 = none */
+	struct node_http_conn *http; /* NODE_HTTP_CONNS_MAX slots, owned */
+	uint64_t ticks;		     /* ticks so far */
+	uint8_t role;		     /* last known role */
+	raft_id leader;		     /* last known leader */
 	bool term_exhausted; /* the core is at RAFT_TERM_MAX (said once) */
 	raft_term term;	     /* last term told to the fabric */
 	raft_index reported_index; /* last PERSISTED told to the core */
@@ -154,7 +179,9 @@ struct node {
 	uint64_t snap_rd_pos; /* bytes read from it */
 	char *chunk_buf;      /* one chunk's bytes */
 	size_t chunk_cap;
-	raft_index snap_wanted; /* the core asked, at this index */
+	raft_index snap_wanted;	       /* the core asked, at this index */
+	raft_index snap_refused_index; /* last incoming one refused */
+	uint64_t snap_refused_log_ns;  /* when that was last logged */
 	/* Event-loop pacing (node.c, wait_time()). */
 	uint64_t fab_active_ns; /* last time messages moved */
 	uint32_t busy_polls;	/* zero-timeout polls in a row */
@@ -217,6 +244,11 @@ int node__snap_restore(struct node *n, const struct wal_recovered *rec,
 void node__snap_take(struct node *n, raft_index index);
 bool node__snap_fill(struct node *n, struct raft_message *m);
 void node__snap_chunk(struct node *n, const struct raft_snapshot_chunk *c);
+/* Whether an incoming SNAPSHOT message @m (borrowed) may go to the core:
+ * false when it starts a snapshot over --snapshot-bytes-max or the free
+ * disk less the reserve; then it is counted, logged and refused to the
+ * leader. */
+bool node__snap_admit(struct node *n, const struct raft_message *m);
 void node__snap_install(struct node *n, const struct raft_update *u);
 void node__snap_close(struct node *n);
 
@@ -246,13 +278,23 @@ void node__fwd_free(struct node *n);
 /* Give up on a leader that has not answered within the request timeout. */
 void node__fwd_timeouts(struct node *n);
 
-/* node_metrics.c: Prometheus text over HTTP. */
 /* node_fds.c: how many clients the open-file limit leaves room for. */
 int node__fd_budget(const struct node_options *o, uint32_t *clients_max,
 		    char *errmsg);
 
-int node__metrics_open(struct node *n, char *errmsg);
-void node__metrics_handle(struct node *n);
+/* node_metrics.c: the Prometheus text page. */
 void node__hist_add(struct node_hist *h, double seconds);
+/* Render the page into *@buf (the caller's to fr_free; NULL when out of
+ * memory) of *@len bytes.  On the loop thread. */
+void node__metrics_render(struct node *n, char **buf, size_t *len);
+
+/* node_http.c: the non-blocking HTTP endpoint that serves it. */
+int node__metrics_open(struct node *n, char *errmsg);
+void node__metrics_accept(struct node *n);
+void node__metrics_conn(struct node *n, uint32_t slot, uint32_t events);
+/* Close connections older than NODE_HTTP_TIMEOUT_MS; every tick. */
+void node__metrics_timeouts(struct node *n);
+/* Close the listener and every connection (idempotent). */
+void node__metrics_close(struct node *n);
 
 #endif /* FABRAFT_NODE_INT_H */

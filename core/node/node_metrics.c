@@ -1,17 +1,10 @@
-/* node_metrics.c — Prometheus text format over a tiny HTTP/1.0 responder
- * that runs in the node's event loop. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
+/* node_metrics.c — the metrics page in Prometheus text format, rendered
+ * from one status snapshot (node_http.c serves it). */
 #include <inttypes.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "heap.h"
 #include "node_int.h"
@@ -32,50 +25,6 @@ void node__hist_add(struct node_hist *h, double seconds)
 	h->counts[i]++;
 	h->n++;
 	h->sum_s += seconds;
-}
-
-int node__metrics_open(struct node *n, char *errmsg)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE};
-	struct addrinfo *ai;
-	char host[NODE_ADDR_MAX];
-	char *colon;
-	int one = 1;
-	int fd;
-
-	snprintf(host, sizeof(host), "%s", n->o.metrics);
-	colon = strrchr(host, ':');
-	if (colon == NULL) {
-		snprintf(errmsg, FR_ERRMSG_SIZE,
-			 "--metrics wants HOST:PORT, got '%s'", n->o.metrics);
-		return FR_INVALID;
-	}
-	*colon = '\0';
-	if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) != 0) {
-		snprintf(errmsg, FR_ERRMSG_SIZE, "--metrics %s: bad address",
-			 n->o.metrics);
-		return FR_INVALID;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	}
-	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-	    listen(fd, 16) != 0) {
-		snprintf(errmsg, FR_ERRMSG_SIZE, "--metrics %s: %s",
-			 n->o.metrics, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-		}
-		freeaddrinfo(ai);
-		return FR_IO;
-	}
-	freeaddrinfo(ai);
-	n->mfd = fd;
-	return 0;
 }
 
 struct out {
@@ -165,6 +114,10 @@ static void render_raft(struct out *o, const struct node_status *s)
 	metric(o, "fabraft_snapshots_installed_total", "counter",
 	       "Snapshots received from a leader and installed.",
 	       c->snapshots_installed);
+	metric(o, "fabraft_snapshots_refused_total", "counter",
+	       "Snapshots from a leader refused: over --snapshot-bytes-max "
+	       "or the free disk.",
+	       c->snapshots_refused);
 	metric(o, "fabraft_voters", "gauge", "Voters in the configuration.",
 	       st->n_voters);
 	metric(o, "fabraft_proposals_total", "counter", "Entries proposed.",
@@ -244,34 +197,11 @@ static void render(struct node *n, struct out *o)
 	       "Requests forwarded to the leader.", s.c.forwarded);
 }
 
-/* Answer one scrape.  The request is read with a short wait (a scraper
- * sends it right after connecting); whatever it asked, the answer is the
- * metrics page. */
-void node__metrics_handle(struct node *n)
+void node__metrics_render(struct node *n, char **buf, size_t *len)
 {
-	struct pollfd pfd;
 	struct out o = {0};
-	char req[2048];
-	char head[160];
-	int fd = accept4(n->mfd, NULL, NULL, SOCK_CLOEXEC);
 
-	if (fd < 0) {
-		return;
-	}
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 50) == 1 && read(fd, req, sizeof(req)) < 0) {
-		/* a scraper that sent nothing still gets the page */
-	}
 	render(n, &o);
-	snprintf(head, sizeof(head),
-		 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; "
-		 "version=0.0.4\r\nContent-Length: %zu\r\n\r\n",
-		 o.len);
-	if (write(fd, head, strlen(head)) > 0 && o.len > 0 &&
-	    write(fd, o.buf, o.len) < 0) {
-		fr_log(FR_LOG_DEBUG, NULL, "metrics: write failed");
-	}
-	fr_free(o.buf);
-	close(fd);
+	*buf = o.buf;
+	*len = o.len;
 }

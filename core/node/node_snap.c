@@ -1,6 +1,7 @@
 /* node_snap.c — snapshots in the daemon: take one when the core asks,
  * serve its bytes to followers, receive and install one, restore at start.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,13 @@
  * chunks: each SNAPSHOT message leaves the core without bytes and is
  * filled here from the newest snapshot file, read sequentially (a resumed
  * or repeated chunk reopens it and skips forward).
+ *
+ * A follower refuses a snapshot whole, before it writes a byte, when the
+ * first chunk announces more than --snapshot-bytes-max or than the data
+ * dir's free space less --disk-reserve-bytes (node__snap_admit): it stays
+ * a follower, counts and logs the refusal and tells the leader, which
+ * offers the snapshot again after a long pause (raft.h,
+ * raft_snapshot_resp), so a freed disk or a raised limit lets it catch up.
  *
  * A follower writes the chunks it is given (the core accepts them only in
  * order) into a new snapshot file; the last one commits the file, loads the
@@ -278,6 +286,66 @@ bool node__snap_fill(struct node *n, struct raft_message *m)
 	return true;
 }
 
+/* Say the refusal to the operator: at once for a new snapshot, then once a
+ * minute while the leader keeps offering it. */
+static void refusal_log(struct node *n, const struct raft_message *m,
+			const char *why)
+{
+	uint64_t now = node__mono_ns();
+
+	if (m->snapshot.last_index == n->snap_refused_index &&
+	    now - n->snap_refused_log_ns < 60ull * 1000000000ull) {
+		return;
+	}
+	n->snap_refused_index = m->snapshot.last_index;
+	n->snap_refused_log_ns = now;
+	fr_log(FR_LOG_WARN, NULL,
+	       "refusing snapshot %" PRIu64
+	       " from node %u: %s (refused %" PRIu64
+	       " times so far; see --snapshot-bytes-max, --disk-reserve-bytes)",
+	       m->snapshot.last_index, m->from, why, n->c.snapshots_refused);
+}
+
+bool node__snap_admit(struct node *n, const struct raft_message *m)
+{
+	const struct raft_snapshot_chunk *c = &m->snapshot;
+	char err[FR_ERRMSG_SIZE] = "";
+	struct raft_status st;
+	int rv;
+
+	assert(m->type == RAFT_MSG_SNAPSHOT);
+	/* Only the first chunk starts a file; the core refuses later chunks
+	 * of a snapshot it did not start, and the writer holds the others to
+	 * the size the first one announced (node__snap_chunk). */
+	if (c->offset != 0) {
+		return true;
+	}
+	raft_status_get(n->raft, &st);
+	if (c->last_index <= st.commit) {
+		return true; /* already held: the core answers "installed" */
+	}
+	rv = wal_snap_space_check(n->wal, c->total, n->o.snapshot_bytes_max,
+				  n->o.disk_reserve_bytes, err);
+	if (rv == 0) {
+		return true;
+	}
+	n->c.snapshots_refused++;
+	refusal_log(n, m, err[0] ? err : fr_strerror(rv));
+	/* Tell the leader (raft.h, raft_snapshot_resp): it backs off instead
+	 * of resending at once.  A lost answer costs one stall timeout. */
+	struct raft_message r = {.type = RAFT_MSG_SNAPSHOT_RESP,
+				 .from = n->o.id,
+				 .to = m->from,
+				 .term = st.term};
+	r.snapshot_resp.last_index = c->last_index;
+	r.snapshot_resp.rejected = 1;
+	r.snapshot_resp.done = 1;
+	if (n->fab == NULL || fab_send(n->fab, &r) != 0) {
+		n->c.send_dropped++;
+	}
+	return false;
+}
+
 void node__snap_chunk(struct node *n, const struct raft_snapshot_chunk *c)
 {
 	char err[FR_ERRMSG_SIZE] = "";
@@ -295,6 +363,9 @@ void node__snap_chunk(struct node *n, const struct raft_snapshot_chunk *c)
 			return;
 		}
 		n->snap_in_index = c->last_index;
+		/* Never more than the first chunk announced (and was
+		 * admitted with): the core holds the transfer to it too. */
+		wal_snap_writer_limit(n->snap_in, c->total);
 		fr_log(FR_LOG_INFO, NULL,
 		       "receiving snapshot %" PRIu64 " (%" PRIu64
 		       " bytes) from the leader",

@@ -61,6 +61,8 @@ struct raft_progress {
 	uint64_t acked_tick;	       /* leader tick that round was sent */
 	raft_index snap_index;	       /* SNAPSHOT: snapshot being sent */
 	uint64_t snap_offset;	       /* SNAPSHOT: next byte to send */
+	bool snap_refused;	       /* SNAPSHOT: refused, offered again after
+					  RAFT_SNAPSHOT_REFUSED_BACKOFF timeouts */
 };
 
 /* A ReadIndex request waiting at the leader. */

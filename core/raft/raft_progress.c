@@ -40,6 +40,7 @@ void raft__progress_fresh(struct raft *r, struct raft_progress *pr)
 	pr->acked_tick = 0;
 	pr->snap_index = 0;
 	pr->snap_offset = 0;
+	pr->snap_refused = false;
 	raft__inflight_reset(&pr->inflight);
 }
 

@@ -446,10 +446,16 @@ void raft__check_stalls(struct raft *r)
 			continue;
 		}
 		if (pr->state == RAFT_PR_SNAPSHOT) {
-			/* An unanswered chunk is sent again. */
-			if (pr->paused && ++pr->stall_ticks >= limit) {
+			/* An unanswered chunk is sent again; a refused
+			 * snapshot much later. */
+			uint32_t wait = pr->snap_refused
+					    ? r->opt.election_ticks *
+						  RAFT_SNAPSHOT_REFUSED_BACKOFF
+					    : limit;
+			if (pr->paused && ++pr->stall_ticks >= wait) {
 				pr->stall_ticks = 0;
 				pr->paused = false;
+				pr->snap_refused = false;
 				raft__send_snapshot(r, (int)i);
 			}
 			continue;

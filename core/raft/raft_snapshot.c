@@ -23,7 +23,10 @@
  * the stall timeout.  A follower that lost a chunk answers the next one
  * with its resume offset, so a transfer resumes instead of restarting.
  * When the follower reports the snapshot installed, replication resumes
- * by probing right after it.
+ * by probing right after it.  A follower may refuse a snapshot whole (too
+ * big for its limit or its disk: the driver decides, raft.h
+ * raft_snapshot_resp); the leader then offers it again from the start only
+ * after RAFT_SNAPSHOT_REFUSED_BACKOFF election timeouts.
  *
  * Receiving: chunks are accepted strictly in order, for one snapshot at a
  * time (index, term, size and configuration must stay the same); a chunk
@@ -82,6 +85,7 @@ void raft__send_snapshot(struct raft *r, int slot)
 		pr->snap_index = r->snap.index;
 		pr->snap_offset = 0;
 		pr->paused = false;
+		pr->snap_refused = false;
 		pr->stall_ticks = 0;
 		raft__inflight_reset(&pr->inflight);
 	}
@@ -123,6 +127,16 @@ void raft__recv_snapshot_resp(struct raft *r, const struct raft_message *m)
 		return; /* answers an older transfer, or nonsense */
 	}
 	pr->stall_ticks = 0;
+	if (a->rejected && a->done) {
+		/* Refused whole (the follower's limit or disk): sending it
+		 * again at once would only repeat the refusal; the stall
+		 * check offers it from the start after a long pause. */
+		r->stats.snapshots_refused_by_peers++;
+		pr->snap_offset = 0;
+		pr->paused = true;
+		pr->snap_refused = true;
+		return;
+	}
 	pr->paused = false;
 	if (a->done) {
 		r->stats.snapshots_sent++;

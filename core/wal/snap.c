@@ -1,5 +1,6 @@
 /* snap.c — snapshot files: atomic streaming writer, checksummed reader, and
  * the search for the newest valid snapshot at start. */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -35,6 +37,7 @@ struct wal_snap_writer {
 	char tmp[SNAP_NAME_SIZE];  /* snap-<index>.tmp */
 	char name[SNAP_NAME_SIZE]; /* snap-<index>.snap */
 	uint64_t len;		   /* content bytes written */
+	uint64_t len_max;	   /* wal_snap_writer_limit(), 0 = none */
 	uint32_t crc;		   /* CRC32C of the content so far */
 };
 
@@ -281,6 +284,13 @@ int wal_snap_writer_open(struct wal_snap_writer **out, struct wal *w,
 int wal_snap_writer_write(struct wal_snap_writer *sw, const void *buf,
 			  size_t len, char *errmsg)
 {
+	if (sw->len_max != 0 && len > sw->len_max - sw->len) {
+		wal__errf(errmsg,
+			  "%s/%s: %zu more bytes would pass the limit of "
+			  "%" PRIu64,
+			  sw->w->dir, sw->tmp, len, sw->len_max);
+		return FR_TOOBIG;
+	}
 	int e = wal__pwrite_all(sw->fd, buf, len, WAL_SNAP_HDR_BYTES + sw->len);
 	if (e != 0) {
 		wal__errf(errmsg, "%s/%s: write: %s", sw->w->dir, sw->tmp,
@@ -290,6 +300,61 @@ int wal_snap_writer_write(struct wal_snap_writer *sw, const void *buf,
 	sw->crc = fr_crc32c(sw->crc, buf, len);
 	sw->len += len;
 	return 0;
+}
+
+void wal_snap_writer_limit(struct wal_snap_writer *sw, uint64_t bytes_max)
+{
+	assert(bytes_max >= sw->len);
+	sw->len_max = bytes_max;
+}
+
+int wal_snap_fits(uint64_t bytes, uint64_t bytes_max, uint64_t free_bytes,
+		  uint64_t reserve_bytes)
+{
+	const uint64_t frame = WAL_SNAP_HDR_BYTES + WAL_SNAP_TRAILER_BYTES;
+
+	if (bytes_max != 0 && bytes > bytes_max) {
+		return FR_TOOBIG;
+	}
+	/* Written as subtractions: no sum can wrap. */
+	if (free_bytes < reserve_bytes || free_bytes - reserve_bytes < frame ||
+	    free_bytes - reserve_bytes - frame < bytes) {
+		return FR_NOSPACE;
+	}
+	return 0;
+}
+
+int wal_snap_space_check(struct wal *w, uint64_t bytes, uint64_t bytes_max,
+			 uint64_t reserve_bytes, char *errmsg)
+{
+	struct statvfs sv;
+	uint64_t free_bytes;
+	int rv;
+
+	if (fstatvfs(w->dir_fd, &sv) != 0) {
+		wal__errf(errmsg, "%s: statvfs: %s", w->dir, strerror(errno));
+		return FR_IO;
+	}
+	free_bytes = (uint64_t)sv.f_bavail;
+	/* f_bavail * f_frsize, saturated (a huge file system cannot wrap). */
+	if (sv.f_frsize != 0 && free_bytes > UINT64_MAX / sv.f_frsize) {
+		free_bytes = UINT64_MAX;
+	} else {
+		free_bytes *= sv.f_frsize;
+	}
+	rv = wal_snap_fits(bytes, bytes_max, free_bytes, reserve_bytes);
+	if (rv == FR_TOOBIG) {
+		wal__errf(errmsg,
+			  "snapshot of %" PRIu64 " bytes is over the limit of "
+			  "%" PRIu64 " bytes",
+			  bytes, bytes_max);
+	} else if (rv == FR_NOSPACE) {
+		wal__errf(errmsg,
+			  "snapshot of %" PRIu64 " bytes does not fit in %s: "
+			  "%" PRIu64 " bytes free, %" PRIu64 " kept in reserve",
+			  bytes, w->dir, free_bytes, reserve_bytes);
+	}
+	return rv;
 }
 
 /* Delete all but the SNAP_KEEP newest snapshots. */

@@ -40,6 +40,11 @@
  *     not credited back.
  */
 
+/* Length limits of the cluster secret (the peer handshake's HMAC key,
+ * fab_options.secret): programs check them where the secret is read. */
+#define FAB_SECRET_BYTES_MIN 16u
+#define FAB_SECRET_BYTES_MAX 256u
+
 /** Where a peer (or this node) listens.  For shm the pair names the
  * endpoint ("fi_shm://fabraft.HOST.PORT"). */
 struct fab_peer_addr {
@@ -57,7 +62,7 @@ struct fab_options {
 	uint32_t n_peers;	  /* includes self; 2..RAFT_MAX_SERVERS */
 	uint64_t cluster_id;	  /* both sides of a handshake must agree */
 	const void *secret;	  /* HMAC key; borrowed for fab_open() */
-	size_t secret_len;	  /* 16..256 bytes (fab_hello.h) */
+	size_t secret_len;	  /* FAB_SECRET_BYTES_MIN..MAX */
 	uint32_t ring_bytes;	  /* receive ring per peer; 0 = 1 MiB */
 	uint32_t queue_max_msgs;  /* per-peer queue; 0 = 256 */
 	uint32_t queue_max_bytes; /* per-peer queue; 0 = 4 MiB */

@@ -117,4 +117,47 @@ done
 kill -TERM "$PID"
 wait "$PID" || fail "SIGTERM: exit $?"
 EXTRA_PIDS=""
+
+# ---- Cluster secret (issue 15, item 7) ----
+# Its length is checked with the flags (exit 2, the limits in the
+# message); without --secret-file the built-in, public secret is used only
+# when every peer is loopback (refused before the data dir or the fabric
+# is opened); `fabraft cluster start` writes a random one per cluster.
+printf 'abcde\n' >"$DIR/s5"
+expect_rc 2 --id 1 --peers "$P" --secret-file "$DIR/s5"
+grep -q "16\.\.256" "$DIR/out" || fail "5-byte secret: no limits in the message"
+head -c 300 /dev/zero | tr '\0' x >"$DIR/s300"
+expect_rc 2 --id 1 --peers "$P" --secret-file "$DIR/s300"
+grep -q "16\.\.256" "$DIR/out" || fail "300-byte secret: no limits in the message"
+"$D" --help | grep -q "16\.\.256" || fail "--help does not give the secret's limits"
+expect_rc 2 --id 1 --peers "$P,2=10.1.2.3:$((R + 2))" --data-dir "$DIR/nosecret" \
+	--client "127.0.0.1:$((C + 3))"
+grep -q "10.1.2.3 is not loopback" "$DIR/out" || fail "non-loopback peer: no clear message"
+[ ! -e "$DIR/nosecret" ] || fail "non-loopback peer: data dir opened before the refusal"
+"$D" --id 1 --peers "$P,2=127.0.0.1:$((R + 2))" --data-dir "$DIR/lo" \
+	--client "127.0.0.1:$((C + 3))" >"$DIR/lo.log" 2>&1 &
+LP=$!
+EXTRA_PIDS="$LP"
+for k in $(seq 50); do
+	[ "$(rcli $((C + 3)) ping 2>/dev/null)" = PONG ] && break
+	sleep 0.1
+done
+[ "$(rcli $((C + 3)) ping 2>/dev/null)" = PONG ] || { cat "$DIR/lo.log"; fail "loopback peers without a secret: no start"; }
+grep -q "built-in secret because every peer address is loopback" "$DIR/lo.log" ||
+	fail "loopback peers: the built-in secret's use is not logged"
+kill -TERM "$LP"
+wait "$LP"
+EXTRA_PIDS=""
+echo "secret: 5 and 300 bytes refused with the limits; no secret: non-loopback peer refused, loopback peers start"
+for c in a b; do
+	off=$([ $c = a ] && echo 4 || echo 5)
+	"$BIN/fabraft" cluster start --nodes 1 --dir "$DIR/cl$c" \
+		--client-port $((C + off)) --raft-port $((R + off)) \
+		>"$DIR/cl$c.out" 2>&1 || { cat "$DIR/cl$c.out"; fail "cluster start $c"; }
+	"$BIN/fabraft" cluster stop --dir "$DIR/cl$c" >/dev/null 2>&1
+	grep -qxE '[0-9a-f]{64}' "$DIR/cl$c/secret" || fail "cluster $c: secret is not 64 hex digits"
+	[ "$(stat -c %a "$DIR/cl$c/secret")" = 600 ] || fail "cluster $c: secret readable by others"
+done
+cmp -s "$DIR/cla/secret" "$DIR/clb/secret" && fail "two clusters got the same secret"
+echo "cluster start: a fresh 256-bit secret per cluster, mode 0600"
 echo "PASS"

@@ -5,20 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need redis-cli
 need curl
-D="$BIN/fabraftd"
-pick_ports
-C=$CPORT
-M=$((CPORT + 1))
-
-"$D" --id 1 --peers "1=127.0.0.1:$RPORT" --client "127.0.0.1:$C" \
-	--data-dir "$DIR/data" --metrics "127.0.0.1:$M" \
-	>"$DIR/node1.log" 2>&1 &
-PID=$!
-EXTRA_PIDS="$PID"
-for k in $(seq 100); do
-	[ "$(rcli $C info 2>/dev/null | tr -d '\r' | grep '^role:')" = role:leader ] && break
-	sleep 0.1
-done
+start_one_metrics
 for k in 1 2 3 4 5; do
 	[ "$(rcli $C set "k$k" "v$k")" = OK ] || fail "SET k$k"
 	[ "$(rcli $C get "k$k")" = "v$k" ] || fail "GET k$k"
@@ -35,6 +22,7 @@ reads_index=fabraft_reads_total
 snapshot_index=fabraft_snapshot_index
 snapshots_taken=fabraft_snapshots_total
 snapshots_installed=fabraft_snapshots_installed_total
+snapshots_refused=fabraft_snapshots_refused_total
 proposals=fabraft_proposals_total
 propose_batches=fabraft_propose_batches_total
 wal_batches=fabraft_wal_batches_total

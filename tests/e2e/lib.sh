@@ -211,3 +211,41 @@ check_acked() {
 
 need redis-cli
 [ -x "$BIN/fabraftd" ] && [ -x "$BIN/fabraft" ] || skip "binaries not built in $BIN"
+
+# start_one_metrics: a one-node cluster on $CPORT with metrics on
+# $CPORT+1 (C and M), its pid in PID; returns once it leads.
+start_one_metrics() {
+	pick_ports
+	C=$CPORT
+	M=$((CPORT + 1))
+	"$BIN/fabraftd" --id 1 --peers "1=127.0.0.1:$RPORT" \
+		--client "127.0.0.1:$C" --data-dir "$DIR/data" \
+		--metrics "127.0.0.1:$M" >"$DIR/node1.log" 2>&1 &
+	PID=$!
+	EXTRA_PIDS="$PID"
+	for k in $(seq 100); do
+		[ "$(rcli $C info 2>/dev/null | tr -d '\r' | grep '^role:')" = role:leader ] && break
+		sleep 0.1
+	done
+}
+
+# lagging_follower: 3 nodes snapshotting every 200 entries (20 kept);
+# follower F is killed and 1500 writes go through leader L (their keys in
+# $DIR/acked), so F can only catch up by a snapshot.
+lagging_follower() {
+	NODES=3
+	start_cluster 3
+	"$BIN/fabraft" cluster stop --dir "$DIR" >/dev/null
+	for i in 1 2 3; do
+		printf 'snapshot-entries = 200\nsnapshot-trailing = 20\n' >>"$DIR/node$i.conf"
+	done
+	start_cluster 3
+	L=$(wait_leader 5000) || fail "no leader"
+	F=$((L % 3 + 1))
+	kill -9 "$(pid_of "$F")"
+	echo "follower $F down; 1500 writes through leader $L"
+	for i in $(seq 1 1500); do echo "SET s$i v$i"; done |
+		rcli "$(cport "$L")" >"$DIR/sets"
+	[ "$(grep -c OK "$DIR/sets")" = 1500 ] || fail "not every SET acknowledged"
+	seq 1 1500 | sed 's/^/s/' >"$DIR/acked"
+}

@@ -244,18 +244,28 @@ static struct sim_options snap_options(uint32_t n, uint64_t seed)
 	return o;
 }
 
+/* Three nodes (snap_options, @seed); follower *@f is cut off while 60
+ * entries go through leader *@l, whose log is compacted past it. */
+static struct sim *lagging(uint64_t seed, raft_id *l, raft_id *f)
+{
+	struct sim_options o = snap_options(3, seed);
+	struct sim *s = sim_open_ok(&o);
+	*l = sim_wait_leader(s, 2 * SIM_SEC, true);
+	*f = other(s, *l, 0);
+	sim_partition(s, f, 1);
+	write_n(s, *l, 60);
+	return s;
+}
+
 /* A follower partitioned while the log is compacted past it gets the
  * snapshot in chunks, over a lossy link, installs it and catches up; a
  * restart then recovers from snapshot + log. */
 static void snapshot_to_lagging_follower(void **state)
 {
 	(void)state;
-	struct sim_options o = snap_options(3, 17);
-	struct sim *s = sim_open_ok(&o);
-	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
-	raft_id f = other(s, l, 0);
-	sim_partition(s, &f, 1);
-	write_n(s, l, 60);
+	raft_id l;
+	raft_id f;
+	struct sim *s = lagging(17, &l, &f);
 	struct raft_status ls = sim_status(s, l);
 	assert_true(ls.snapshot_index >= 40);
 	assert_true(ls.first_index > sim_status(s, f).last_index + 1);
@@ -272,6 +282,53 @@ static void snapshot_to_lagging_follower(void **state)
 	assert_true(sim_status(s, f).first_index > 1);
 	write_n(s, l, 5);
 	assert_int_equal(sim_status(s, f).applied, sim_status(s, l).applied);
+	sim_ok(s, sim_converge(s, 10 * SIM_SEC));
+	sim_close(s);
+}
+
+/* A follower that refuses a snapshot whole (its driver found it over its
+ * size limit or its free disk: rejected and done both set) is counted at
+ * the leader, which offers it again only after
+ * RAFT_SNAPSHOT_REFUSED_BACKOFF election timeouts instead of resending at
+ * the stall timeout (issue 15, item 8). */
+static void snapshot_refused_backs_off(void **state)
+{
+	(void)state;
+	raft_id l;
+	raft_id f;
+	struct sim *s = lagging(23, &l, &f);
+	sim_heal(s);
+	/* The follower's answers are lost: the leader resends chunk 0 every
+	 * stall timeout; the follower counts the duplicates. */
+	sim_link_dir(s, f, l, false);
+	run(s, 100 * SIM_MS);
+	uint64_t d0 = stats(s, f).snapshot_chunks_refused;
+	run(s, 500 * SIM_MS);
+	uint64_t d1 = stats(s, f).snapshot_chunks_refused;
+	assert_true(d1 >= d0 + 3);
+
+	struct raft_message m;
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_SNAPSHOT_RESP;
+	m.from = f;
+	m.to = l;
+	m.term = sim_status(s, l).term;
+	m.snapshot_resp.last_index = sim_status(s, l).snapshot_index;
+	m.snapshot_resp.rejected = 1;
+	m.snapshot_resp.done = 1;
+	sim_ok(s, sim_inject(s, &m));
+	run(s, 10 * SIM_MS);
+	assert_int_equal(stats(s, l).snapshots_refused_by_peers, 1);
+	assert_int_equal(stats(s, l).snapshots_sent, 0);
+	uint64_t r0 = stats(s, f).snapshot_chunks_refused;
+	run(s, 800 * SIM_MS); /* 8 election timeouts: nothing offered */
+	assert_int_equal(stats(s, f).snapshot_chunks_refused, r0);
+	run(s, 400 * SIM_MS); /* past 10: offered again */
+	assert_true(stats(s, f).snapshot_chunks_refused > r0);
+	/* Answers flow again: the transfer completes. */
+	sim_link_dir(s, f, l, true);
+	run(s, 3 * SIM_SEC);
+	assert_true(stats(s, f).snapshots_installed >= 1);
 	sim_ok(s, sim_converge(s, 10 * SIM_SEC));
 	sim_close(s);
 }
@@ -772,6 +829,7 @@ int main(void)
 	    cmocka_unit_test(no_lease_after_timeout_now),
 	    cmocka_unit_test(snapshot_to_lagging_follower),
 	    cmocka_unit_test(snapshot_under_loss),
+	    cmocka_unit_test(snapshot_refused_backs_off),
 	    cmocka_unit_test(add_learner_promote_remove_leader),
 	    cmocka_unit_test(change_during_leader_crash),
 	    cmocka_unit_test(change_waits_for_own_term_commit),

@@ -576,6 +576,57 @@ static void test_snapshots(void **state)
 			 FR_INVALID);
 }
 
+/* Incoming snapshots are bounded (issue 15, item 8): the size check, the
+ * free-space check against this file system, and the writer's hard cap. */
+static void test_snapshot_bounds(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t G = 1ull << 30;
+	reopen(f);
+	/* The arithmetic: the limit, the reserve, header and trailer, and no
+	 * wrap-around near UINT64_MAX. */
+	assert_int_equal(wal_snap_fits(100, 100, G, 0), 0);
+	assert_int_equal(wal_snap_fits(101, 100, G, 0), FR_TOOBIG);
+	assert_int_equal(wal_snap_fits(UINT64_MAX, 0, UINT64_MAX, 0),
+			 FR_NOSPACE);
+	assert_int_equal(wal_snap_fits(G, 0, G, 0), FR_NOSPACE); /* + frame */
+	assert_int_equal(wal_snap_fits(G, 0, 2 * G, G), FR_NOSPACE);
+	assert_int_equal(wal_snap_fits(G / 2, 0, 2 * G, G), 0);
+	assert_int_equal(wal_snap_fits(1, 0, G, UINT64_MAX), FR_NOSPACE);
+	assert_int_equal(wal_snap_fits(0, 0, 0, 0), FR_NOSPACE);
+	/* This file system: a small one fits, 2^62 bytes do not (and say
+	 * why), one over the limit is refused first. */
+	f->err[0] = '\0';
+	assert_int_equal(wal_snap_space_check(f->w, 4096, 0, 0, f->err), 0);
+	assert_int_equal(
+	    wal_snap_space_check(f->w, 1ull << 62, 0, 1 << 20, f->err),
+	    FR_NOSPACE);
+	assert_non_null(strstr(f->err, "bytes free"));
+	assert_int_equal(wal_snap_space_check(f->w, 5000, 4096, 0, f->err),
+			 FR_TOOBIG);
+	assert_non_null(strstr(f->err, "limit of 4096"));
+	/* The writer never goes past its limit: the refused write leaves
+	 * nothing, the snapshot can still be aborted cleanly. */
+	struct wal_snap_meta m = {.index = 5, .term = 1};
+	m.config.n = 1;
+	m.config.servers[0] = (struct raft_server){1, RAFT_VOTER};
+	struct wal_snap_writer *sw;
+	char data[3000] = {0};
+	assert_int_equal(wal_snap_writer_open(&sw, f->w, &m, f->err), 0);
+	wal_snap_writer_limit(sw, 5000);
+	assert_int_equal(wal_snap_writer_write(sw, data, 3000, f->err), 0);
+	assert_int_equal(wal_snap_writer_write(sw, data, 3000, f->err),
+			 FR_TOOBIG);
+	assert_int_equal(wal_snap_writer_write(sw, data, 2000, f->err), 0);
+	assert_int_equal(wal_snap_writer_write(sw, data, 1, f->err), FR_TOOBIG);
+	assert_int_equal(wal_snap_writer_commit(sw, f->err), 0);
+	struct wal_snap_reader *r;
+	struct wal_snap_meta got;
+	assert_int_equal(wal_snap_reader_open(&r, f->w, &got, f->err), 0);
+	assert_int_equal(wal_snap_reader_size(r), 5000);
+	wal_snap_reader_close(r);
+}
+
 static void test_oom(void **state)
 {
 	struct fx *f = *state;
@@ -725,6 +776,7 @@ int main(void)
 	    T(test_group_commit_wait),
 	    T(test_submit_eventfd),
 	    T(test_snapshots),
+	    T(test_snapshot_bounds),
 	    T(test_oom),
 	    T(test_oom_submit),
 	    T(test_empty_batch_renumbered),

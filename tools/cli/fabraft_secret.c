@@ -4,11 +4,19 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "fab.h"
 #include "fabraft_secret.h"
+
+/* 256 random bits, written as hex: printable, and as long as the HMAC-SHA256
+ * key can usefully be. */
+#define CL_SECRET_RAW_BYTES 32u
+_Static_assert(2 * CL_SECRET_RAW_BYTES >= FAB_SECRET_BYTES_MIN &&
+		   2 * CL_SECRET_RAW_BYTES <= FAB_SECRET_BYTES_MAX,
+	       "the written secret must pass fabraftd --secret-file");
 
 int cl_secret_write(const char *path)
 {
-	unsigned char raw[16];
+	unsigned char raw[CL_SECRET_RAW_BYTES];
 	FILE *f;
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 

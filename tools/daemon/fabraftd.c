@@ -1,7 +1,9 @@
 /* fabraftd.c — the daemon: parse flags and config, run the node. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,12 +173,24 @@ static bool add_client_peer(struct flags *f, uint64_t id, const char *addr)
 	return true;
 }
 
+/* ---- Cluster secret (issue 15, item 7) ---------------------------------
+ * The secret is checked where it is read, against the handshake's limits
+ * (fab.h), so a bad file is a usage error (exit 2), not a failed start.
+ * Without --secret-file the built-in secret, which is public (it is in
+ * this source), is used only when every peer address is loopback: then
+ * only this machine's processes can reach the raft ports. */
+
+/* The --help texts spell the limits out. */
+_Static_assert(FAB_SECRET_BYTES_MIN == 16 && FAB_SECRET_BYTES_MAX == 256,
+	       "update the secret-file help and docs/operations.md");
+
 /* --secret-file: the key is the file's bytes, trailing newlines cut. */
 static int read_secret(const struct opt *opt, const char *path, char *why,
 		       size_t why_cap)
 {
 	struct flags *f = opt->dst;
-	char buf[128];
+	char buf[FAB_SECRET_BYTES_MAX + 64]; /* room for newlines, and to see
+						that a file is too long */
 	ssize_t k;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -186,17 +200,78 @@ static int read_secret(const struct opt *opt, const char *path, char *why,
 	}
 	k = read(fd, buf, sizeof(buf));
 	close(fd);
+	if (k < 0) {
+		snprintf(why, why_cap, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((size_t)k == sizeof(buf)) {
+		snprintf(why, why_cap,
+			 "%s: more than %zu bytes; the secret must be %u..%u "
+			 "bytes",
+			 path, sizeof(buf) - 1, FAB_SECRET_BYTES_MIN,
+			 FAB_SECRET_BYTES_MAX);
+		return -1;
+	}
 	while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == '\r')) {
 		k--;
 	}
-	if (k <= 0 || k > 64) {
-		snprintf(why, why_cap, "%s: want 1..64 bytes", path);
+	if ((size_t)k < FAB_SECRET_BYTES_MIN ||
+	    (size_t)k > FAB_SECRET_BYTES_MAX) {
+		snprintf(why, why_cap,
+			 "%s: %zd bytes; the secret must be %u..%u bytes "
+			 "(trailing newlines not counted)",
+			 path, k, FAB_SECRET_BYTES_MIN, FAB_SECRET_BYTES_MAX);
 		return -1;
 	}
 	memcpy(f->o.secret, buf, (size_t)k);
 	f->o.secret_len = (size_t)k;
 	return 0;
 }
+
+/* 127.0.0.0/8, ::1, ::ffff:127.x.y.z or "localhost" (never resolved:
+ * this runs before any network use). */
+static bool host_is_loopback(const char *h)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcmp(h, "localhost") == 0) {
+		return true;
+	}
+	if (inet_pton(AF_INET, h, &a4) == 1) {
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	}
+	if (inet_pton(AF_INET6, h, &a6) == 1) {
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	}
+	return false;
+}
+
+/* No --secret-file: the built-in secret, only with loopback peers. */
+static int default_secret_use(struct flags *f)
+{
+	struct node_options *o = &f->o;
+
+	for (uint32_t i = 0; i < o->n_peers; i++) {
+		if (!host_is_loopback(o->peers[i].host)) {
+			return fail("no --secret-file, and peer %u's address "
+				    "%s is not loopback: the built-in secret "
+				    "is public, so it is used only when every "
+				    "peer is on this machine; give every node "
+				    "the same --secret-file of %u..%u bytes "
+				    "(`fabraft cluster start` writes one)",
+				    o->peers[i].id, o->peers[i].host,
+				    FAB_SECRET_BYTES_MIN, FAB_SECRET_BYTES_MAX);
+		}
+	}
+	fprintf(stderr, "fabraftd: no --secret-file: using the built-in "
+			"secret because every peer address is loopback\n");
+	memcpy(o->secret, default_secret, sizeof(default_secret) - 1);
+	o->secret_len = sizeof(default_secret) - 1;
+	return 0;
+}
+/* ---- end of the cluster secret block ---------------------------------- */
 
 /* --peers: "ID=HOST:PORT,..." replaces the list. */
 static int set_peers(const struct opt *opt, const char *v, char *why,
@@ -342,11 +417,13 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .type = OPT_CALL,
 	     .dst = f,
 	     .fn = read_secret,
-	     .want = "a file of 1..64 bytes",
+	     .want = "a readable file of 16..256 bytes",
 	     .seen = &f->have_secret,
 	     .arg = "FILE",
-	     .help = "peer HMAC key, 1..64 bytes (a built-in default with a "
-		     "warning when absent)"},
+	     .help = "peer HMAC key: the file's bytes, 16..256 after "
+		     "trailing newlines are cut; without it a built-in, "
+		     "public secret is used, and only when every peer "
+		     "address is loopback"},
 	    {.name = "read-mode",
 	     .type = OPT_ENUM,
 	     .dst = &o->read_mode,
@@ -430,6 +507,23 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .max = 1u << 30,
 	     .def = "1024",
 	     .help = "entries kept behind a snapshot for slow followers"},
+	    /* ---- Incoming snapshots bounded (issue 15, item 8) ---- */
+	    {.name = "snapshot-bytes-max",
+	     .type = OPT_U64,
+	     .dst = &o->snapshot_bytes_max,
+	     .max = 1ull << 50,
+	     .def = "4294967296",
+	     .help = "largest snapshot this node accepts from a leader, 0 = "
+		     "no limit; a larger one is refused before it is "
+		     "written"},
+	    {.name = "disk-reserve-bytes",
+	     .type = OPT_U64,
+	     .dst = &o->disk_reserve_bytes,
+	     .max = 1ull << 50,
+	     .def = "268435456",
+	     .help = "free space an incoming snapshot must leave in the data "
+		     "dir's file system"},
+	    /* ---- end of the snapshot block ---- */
 	    {.name = "request-timeout-ms",
 	     .type = OPT_UINT,
 	     .dst = &o->request_timeout_ms,
@@ -444,7 +538,9 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .fn = set_hostport,
 	     .want = "HOST:PORT",
 	     .arg = "HOST:PORT",
-	     .help = "Prometheus text on http://HOST:PORT/metrics"},
+	     .help = "Prometheus text on http://HOST:PORT/metrics; at most "
+		     "16 connections (the oldest idle one gives way), 8 KiB "
+		     "requests, 2 s per connection"},
 	    {.name = "cpu-pin",
 	     .type = OPT_STRING,
 	     .dst = o->cpu_pin,
@@ -522,12 +618,7 @@ static int finish(struct flags *f)
 			    f->peers_client);
 	}
 	if (!f->have_secret && o->n_peers > 1) {
-		fprintf(stderr,
-			"fabraftd: warning: no --secret-file; using the "
-			"built-in default secret (anyone who knows it "
-			"can join)\n");
-		memcpy(o->secret, default_secret, sizeof(default_secret) - 1);
-		o->secret_len = sizeof(default_secret) - 1;
+		return default_secret_use(f);
 	}
 	return 0;
 }

@@ -17,7 +17,8 @@
  * One thread runs one epoll loop over: a timerfd (the Raft tick), the
  * fabric's wait fd (or a 1 ms poll when the provider has none or
  * fab_trywait() refuses), the wal's eventfd (durable tail advanced), the
- * RESP server's fd, a signalfd (SIGTERM/SIGINT) and the metrics listener.
+ * RESP server's fd, a signalfd (SIGTERM/SIGINT) and the metrics listener
+ * with its connections (non-blocking, bounded: node_http.c).
  *
  * Per raft_update, in this order (raft.h invariants 1-4):
  *   1. HARDSTATE: wal_hardstate_save() (synchronous, durable on return);
@@ -84,14 +85,14 @@ struct node_options {
 	/* Client address of every server, by id, for -MOVED ("" = derived:
 	 * the peer's host and port 6378 + id). */
 	char client_addrs[RAFT_ID_MAX + 1][NODE_ADDR_MAX];
-	char data_dir[256];	     /* data directory */
-	char provider[32];	     /* auto|verbs|tcp|net|shm|sockets */
-	int rma;		     /* -1 auto, 0 off, 1 on */
-	bool fsync;		     /* false: NOT durable (tests only) */
-	uint64_t segment_bytes;	     /* wal segment size, 0 = wal default */
-	uint64_t cluster_id;	     /* != 0 */
-	uint8_t secret[64];	     /* peer HMAC key */
-	size_t secret_len;	     /* 1..64 */
+	char data_dir[256];	/* data directory */
+	char provider[32];	/* auto|verbs|tcp|net|shm|sockets */
+	int rma;		/* -1 auto, 0 off, 1 on */
+	bool fsync;		/* false: NOT durable (tests only) */
+	uint64_t segment_bytes; /* wal segment size, 0 = wal default */
+	uint64_t cluster_id;	/* != 0 */
+	uint8_t secret[FAB_SECRET_BYTES_MAX]; /* peer HMAC key */
+	size_t secret_len;	     /* FAB_SECRET_BYTES_MIN..MAX with peers */
 	int read_mode;		     /* enum node_read_mode */
 	bool forward;		     /* followers forward to the leader */
 	uint32_t tick_ms;	     /* Raft tick */
@@ -113,13 +114,21 @@ struct node_options {
 				on every node (forwarding sends it) */
 	uint32_t client_idle_timeout_s; /* close idle clients after this
 					   long; 0 = never */
+
+	/* Incoming snapshots (issue 15, item 8): one larger than this, or
+	 * than the data dir's free space less disk_reserve_bytes, is refused
+	 * before anything is written; the leader is told and offers it again
+	 * later. */
+	uint64_t snapshot_bytes_max; /* 0 = no limit */
+	uint64_t disk_reserve_bytes; /* free space a snapshot leaves alone */
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
  * auto, fsync on, cluster id 1, linearizable reads, forwarding on, request
  * timeout 5 s, 10000 clients (capped by the open-file limit, see
  * node_open()), 64 MiB requests, cpu-pin auto, no admin password, idle
- * clients closed after 300 s.
+ * clients closed after 300 s, incoming snapshots up to 4 GiB leaving
+ * 256 MiB of the disk free.
  * Leaves id, peers, client, data_dir and the secret empty. */
 void node_options_default(struct node_options *o);
 

@@ -194,12 +194,20 @@ struct raft_snapshot_chunk {
 	const void *data;	   /* chunk bytes; borrowed */
 };
 
+/* rejected and done both 1: the follower refused the whole snapshot (over
+ * its size limit or its free disk; its driver answers so, the core never
+ * does); the leader offers it again only after
+ * RAFT_SNAPSHOT_REFUSED_BACKOFF election timeouts. */
 struct raft_snapshot_resp {
 	raft_index last_index; /* snapshot being answered */
 	uint64_t offset;       /* next byte expected (resume point) */
 	uint8_t rejected;      /* 1: start over from offset */
-	uint8_t done;	       /* 1: installed */
+	uint8_t done;	       /* 1: installed (with rejected: refused) */
 };
+
+/* Election timeouts a leader waits before it offers a refused snapshot
+ * again (raft_snapshot_resp). */
+#define RAFT_SNAPSHOT_REFUSED_BACKOFF 10u
 
 struct raft_message {
 	uint8_t type;	/* enum raft_msg_type */
@@ -496,7 +504,8 @@ struct raft_stats {
 	uint64_t snapshots_sent;    /* complete transfers to followers */
 	uint64_t snapshots_installed;
 	uint64_t snapshot_chunks_refused; /* malformed, out of order, stale */
-	uint64_t config_changes;	  /* proposed by this leader */
+	uint64_t snapshots_refused_by_peers; /* a follower would not store */
+	uint64_t config_changes;	     /* proposed by this leader */
 	uint64_t reads_served;
 	uint64_t reads_lease; /* served from the lease */
 };

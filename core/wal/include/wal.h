@@ -255,6 +255,27 @@ int wal_snap_writer_commit(struct wal_snap_writer *sw, char *errmsg)
     __attribute__((warn_unused_result));
 /** Discard an unfinished snapshot and free @sw (may be NULL). */
 void wal_snap_writer_abort(struct wal_snap_writer *sw);
+/** From now on a write that would take @sw past @bytes_max content bytes
+ * fails with FR_TOOBIG and writes nothing (an incoming snapshot is bounded
+ * by the size its sender announced and the check below). */
+void wal_snap_writer_limit(struct wal_snap_writer *sw, uint64_t bytes_max);
+
+/**
+ * May a snapshot of @bytes content bytes be written?  Pure arithmetic, for
+ * wal_snap_space_check() and its tests: FR_TOOBIG when @bytes exceeds
+ * @bytes_max (0 = no limit), FR_NOSPACE when the file (content, header and
+ * trailer) would leave less than @reserve_bytes of @free_bytes; else 0.
+ */
+int wal_snap_fits(uint64_t bytes, uint64_t bytes_max, uint64_t free_bytes,
+		  uint64_t reserve_bytes) __attribute__((warn_unused_result));
+/**
+ * wal_snap_fits() with the free space of @w's file system (statvfs: the
+ * blocks an unprivileged writer may use).  Returns 0, FR_TOOBIG,
+ * FR_NOSPACE or FR_IO (statvfs failed); @errmsg says which figures.
+ */
+int wal_snap_space_check(struct wal *w, uint64_t bytes, uint64_t bytes_max,
+			 uint64_t reserve_bytes, char *errmsg)
+    __attribute__((warn_unused_result));
 
 /**
  * Open the newest snapshot whose header and trailer are valid; @m receives
