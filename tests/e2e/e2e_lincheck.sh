@@ -9,7 +9,7 @@ NODES=3
 start_cluster 3
 wait_leader 5000 >/dev/null || fail "no leader"
 "$LC" run --addrs "127.0.0.1:$(cport 1),127.0.0.1:$(cport 2),127.0.0.1:$(cport 3)" \
-	--clients 4 --keys 3 --seconds 14 >"$DIR/lin.out" 2>&1 &
+	--clients 4 --keys 3 --seconds 14 --dump "$DIR/history" >"$DIR/lin.out" 2>&1 &
 LP=$!
 EXTRA_PIDS="$LP"
 sleep 2
@@ -31,7 +31,13 @@ wait "$LP"
 rc=$?
 EXTRA_PIDS=""
 cat "$DIR/lin.out"
-[ "$rc" = 0 ] || fail "history not linearizable (or too short)"
+if [ "$rc" != 0 ]; then
+	# Keep what a failure needs to be studied: the history and the logs.
+	keep=/tmp/fabraft-lincheck-fail.$$
+	mkdir -p "$keep" && cp "$DIR"/history "$DIR"/node*.log "$keep"/ 2>/dev/null
+	echo "history and node logs kept in $keep"
+	fail "history not linearizable (or too short)"
+fi
 # The reads went the way this run was meant to test.
 mode=${FABRAFT_E2E_READ_MODE:-index}
 L=$(leader)

@@ -570,12 +570,36 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
+/* The whole history, one operation a line, for a failure to be studied:
+ * key type a b status val t_call t_ret (ns; t_ret -1 when unknown). */
+static void dump_history(const char *path, const struct op *ops, int n)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		perror(path);
+		return;
+	}
+	static const char *types = "?RWC";
+	for (int i = 0; i < n; i++) {
+		const struct op *o = &ops[i];
+		fprintf(f,
+			"%d %c %" PRIu64 " %" PRIu64 " %d %" PRIu64 " %" PRIu64
+			" %lld\n",
+			o->key, types[o->type & 3], o->a, o->b, o->status,
+			o->val, o->t_call,
+			o->t_ret == UINT64_MAX ? -1LL : (long long)o->t_ret);
+	}
+	fclose(f);
+	printf("history written to %s\n", path);
+}
+
 static int run_main(int argc, char **argv)
 {
 	static char addrs[16][80];
 	struct run r = {.addrs = addrs, .keys = 3};
 	int clients = 4;
 	double seconds = 10;
+	const char *dump = NULL;
 	pthread_t th[32];
 	struct client cl[32];
 	int ok_ops = 0;
@@ -598,13 +622,15 @@ static int run_main(int argc, char **argv)
 			r.keys = atoi(argv[i + 1]);
 		} else if (strcmp(argv[i], "--seconds") == 0) {
 			seconds = atof(argv[i + 1]);
+		} else if (strcmp(argv[i], "--dump") == 0) {
+			dump = argv[i + 1];
 		}
 	}
 	if (r.n_addrs == 0 || clients < 1 || clients > 32 || r.keys < 1 ||
 	    r.keys > 64 || seconds <= 0) {
 		fprintf(stderr,
 			"usage: lincheck run --addrs H:P,... [--clients "
-			"1..32] [--keys 1..64] [--seconds S]\n");
+			"1..32] [--keys 1..64] [--seconds S] [--dump FILE]\n");
 		return 2;
 	}
 	pthread_mutex_init(&r.lock, NULL);
@@ -627,6 +653,9 @@ static int run_main(int argc, char **argv)
 	       r.n_ops, ok_ops, r.n_unknown, r.n_dropped);
 	lin = check_all(r.ops, r.n_ops, r.keys, true);
 	printf("%s\n", lin ? "LINEARIZABLE" : "NOT LINEARIZABLE");
+	if (!lin && dump != NULL) {
+		dump_history(dump, r.ops, r.n_ops);
+	}
 	free(r.ops);
 	if (ok_ops < 50) {
 		printf("too few operations answered to mean anything\n");
