@@ -515,6 +515,48 @@ static void votes(void **state)
 	raft_close(r);
 }
 
+/* Two chunks of one snapshot whose configurations differ only past n, bytes
+ * that are not part of the configuration: the second continues the
+ * transfer (it was refused when the configurations were memcmp'ed). */
+static void snapshot_chunks_compare_config_members(void **state)
+{
+	(void)state;
+	struct raft_config c = config3();
+	struct raft *r = open_node(2, &c);
+	struct raft_message m;
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_SNAPSHOT;
+	m.from = 1;
+	m.to = 2;
+	m.term = 1;
+	m.snapshot.last_index = 10;
+	m.snapshot.last_term = 1;
+	m.snapshot.config = c;
+	m.snapshot.config.servers[3].id = 7; /* past n: not a member */
+	m.snapshot.offset = 0;
+	m.snapshot.total = 2;
+	m.snapshot.len = 1;
+	m.snapshot.data = "a";
+	struct raft_update u = recv(r, &m);
+	assert_int_equal(stats(r).snapshot_chunks_refused, 0);
+	assert_int_equal(u.n_messages, 1);
+	assert_int_equal(u.messages[0].snapshot_resp.offset, 1);
+
+	m.snapshot.config.servers[3].id = 9;
+	m.snapshot.config.servers[4].role = RAFT_VOTER;
+	m.snapshot.offset = 1;
+	m.snapshot.done = 1;
+	m.snapshot.data = "b";
+	u = recv(r, &m);
+	assert_int_equal(stats(r).snapshot_chunks_refused, 0);
+	assert_int_equal(stats(r).snapshots_installed, 1);
+	assert_int_equal(u.n_messages, 1);
+	assert_int_equal(u.messages[0].snapshot_resp.rejected, 0);
+	assert_int_equal(u.messages[0].snapshot_resp.done, 1);
+	assert_int_equal(status(r).commit, 10);
+	raft_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +567,7 @@ int main(void)
 	    cmocka_unit_test(bad_messages_are_counted),
 	    cmocka_unit_test(leader_ignores_bogus_answers),
 	    cmocka_unit_test(votes),
+	    cmocka_unit_test(snapshot_chunks_compare_config_members),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
