@@ -3,7 +3,7 @@
 # each step with its time on the 2-core CI machine:
 #   format    clang-format --dry-run --Werror on every tracked C file
 #   release   Release build (assertions on) + every ctest
-#   clang-tidy  .clang-tidy on the library and program sources; fails on
+#   clang-tidy  .clang-tidy on every C source of the build; fails on
 #             findings not in tools/scripts/tidy-baseline.txt
 #   sanitize  Debug ASan+UBSan build + every ctest
 #   tsan      ThreadSanitizer build (clang) + the WAL and fabric tests
