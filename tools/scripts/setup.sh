@@ -6,6 +6,8 @@ set -euo pipefail
 PKGS=(
 	# build
 	build-essential cmake pkg-config clang libclang-rt-14-dev
+	# checks (tools/scripts/test.sh): formatting, clang-tidy
+	clang-format-14 clang-tidy-14
 	# transport: libfabric, verbs, rdmacm, hwloc
 	libfabric-dev libfabric-bin libibverbs-dev librdmacm-dev rdma-core
 	ibverbs-providers ibverbs-utils libhwloc-dev hwloc
