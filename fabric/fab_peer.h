@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "fab.h"
+#include "fab_auth.h"
 #include "fab_ep.h"
 #include "fab_hello.h"
 #include "fab_ring.h"
@@ -32,11 +33,15 @@
  * Handshake (fab_hello.h): a DOWN peer is sent a HELLO (with backoff).  When
  * both sides send HELLO at once, the lower node id stays initiator and the
  * higher one answers.  UP on the initiator when a valid ACK arrives, on the
- * acceptor when the CONFIRM arrives.  A valid HELLO while UP from a new
- * incarnation means the peer restarted: drop the old connection and accept.
- * From the same incarnation it is either a late copy from a simultaneous
- * open or a re-announcement (ring revoked, lost CONFIRM): answer it but stay
- * UP on the old state until its CONFIRM proves it current.
+ * acceptor when the CONFIRM arrives; each end then installs the session
+ * keys (fab_auth.h) that every later frame and ring record must carry.
+ * A valid HELLO while UP -- a restarted peer (new incarnation), a
+ * re-announcement (ring revoked, lost CONFIRM), a late copy, or a recorded
+ * HELLO replayed by someone on the path: its MAC is as valid as ever -- is
+ * answered, but the link stays UP on the old session until the CONFIRM
+ * (which only the holder of the secret who saw our fresh ACK nonce can
+ * send) proves it current.  A repeat of the HELLO last answered gets the
+ * same ACK again, without a new address or nonce.
  */
 
 #define FAB__RX_BUFS	    16u	 /* receive buffers posted */
@@ -98,14 +103,15 @@ struct fab__peer {
 	bool ever_up;			/* counts reconnects after the first */
 	uint64_t incarnation;		/* peer's, from its last handshake */
 	uint64_t nonce;			/* ours: HELLO (initiator) or ACK */
-	uint64_t peer_nonce;		/* theirs, while ACCEPTING */
-	uint64_t peer_inc;		/* theirs, while ACCEPTING */
+	uint64_t peer_nonce;		/* theirs, of the HELLO last answered */
+	uint64_t peer_inc;		/* theirs, of the HELLO last answered */
+	struct fab_auth_session sess;	/* keys of the current connection */
 	bool accept_pending;		/* UP, but ACKed a new HELLO: switch
 					   over when its CONFIRM arrives */
 	struct fab_ring_desc peer_ring; /* theirs, pending or in use */
 	bool peer_has_ring;		/* peer_ring valid */
-	struct fab_ring_desc pending_ring; /* from a HELLO not confirmed */
-	bool pending_has_ring;		   /* pending_ring valid */
+	struct fab_ring_desc pending_ring; /* from the CONFIRM */
+	bool pending_has_ring;		   /* the HELLO said: RMA */
 	uint64_t pending_until_ms;	   /* accept_pending expires */
 	uint64_t up_ms;			   /* when it last came UP */
 	uint64_t next_try_ms;		   /* DOWN/HELLO_SENT: next HELLO */
@@ -189,7 +195,9 @@ static inline uint8_t *fab__op_buf(struct fab__peer *p, struct fab__op *op)
 int fab__queue_flush(struct fab *f, struct fab__peer *p);
 /** A send/write completed (@err: 0 or a -FI_E* code). */
 void fab__queue_complete(struct fab *f, struct fab__op *op, int err);
-/** Queue one control frame already encoded in @buf. */
+/** Queue one control frame already encoded in @buf; a CREDIT is
+ * authenticated with @p's session on the way (the others are handshake
+ * frames, authenticated by themselves). */
 int fab__queue_frame(struct fab *f, struct fab__peer *p, const void *buf,
 		     size_t len, unsigned kind);
 
@@ -219,7 +227,9 @@ int fab__rma_send(struct fab *f, struct fab__peer *p,
 		  const struct raft_message *m, size_t frame_len);
 /** A remote write with @cq_data landed. */
 void fab__rma_recv(struct fab *f, uint64_t cq_data);
-void fab__rma_credit_recv(struct fab *f, const struct fab_wire_frame *fr);
+/** A CREDIT frame @fr, authenticated as coming from @p. */
+void fab__rma_credit_recv(struct fab *f, struct fab__peer *p,
+			  const struct fab_wire_frame *fr);
 /** Send credit where it is due. */
 void fab__rma_credit_flush(struct fab *f, struct fab__peer *p);
 

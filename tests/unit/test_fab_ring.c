@@ -81,9 +81,9 @@ static void limits_and_cq_packing(void **state)
 	assert_int_equal(fab_ring_reader_init(&r, FAB_RING_MAX_SIZE * 2u, 0),
 			 FR_INVALID);
 	assert_int_equal(fab_ring_reader_init(&r, FAB_RING_MAX_SIZE, 0), 0);
-	assert_int_equal(fab_ring_record_size(0), 32);
-	assert_int_equal(fab_ring_record_size(1), 40);
-	assert_int_equal(fab_ring_record_size(8), 40);
+	assert_int_equal(fab_ring_record_size(0), 48);
+	assert_int_equal(fab_ring_record_size(1), 56);
+	assert_int_equal(fab_ring_record_size(8), 56);
 	assert_int_equal(fab_ring_record_size(UINT32_MAX), 0);
 
 	uint32_t off, sz;
@@ -174,17 +174,17 @@ static void exhaustion_then_credit(void **state)
 
 	while (write_rec(p, 200, 1, 0xab, &s[n]) == 0)
 		n++;
-	/* 232-byte records: 17 fit in 4096 (3944 bytes). */
-	assert_int_equal(n, 17);
+	/* 248-byte records: 16 fit in 4096 (3968 bytes). */
+	assert_int_equal(n, 16);
 	uint64_t tail = p->w.tail;
 	assert_int_equal(write_rec(p, 200, 1, 0xab, &s[n]), FR_AGAIN);
 	assert_int_equal(p->w.tail, tail); /* failed reserve changed nothing */
 	assert_int_equal(write_rec(p, 130, 1, 0xab, &s[n]), FR_AGAIN);
-	/* A smaller record still fits in the 152 free bytes. */
+	/* A smaller record still fits in the 128 free bytes. */
 	assert_int_equal(write_rec(p, 64, 1, 0xab, &s[n]), 0);
 	n++;
-	/* 56 bytes are left at the end: a 232-byte record must wrap and
-	 * needs 56 + 232 bytes of credit. */
+	/* 16 bytes are left at the end: a 248-byte record must wrap and
+	 * needs 16 + 248 bytes of credit. */
 	assert_int_equal(write_rec(p, 200, 1, 0xab, &s[n]), FR_AGAIN);
 
 	/* Reading alone does not free space; credit does. */
@@ -194,10 +194,10 @@ static void exhaustion_then_credit(void **state)
 	assert_int_equal(write_rec(p, 200, 1, 0xab, &s[n]), FR_AGAIN);
 	assert_int_equal(
 	    fab_ring_writer_credit(&p->w, fab_ring_reader_credit(&p->r)), 0);
-	assert_int_equal(fab_ring_writer_free(&p->w), 56 + 3 * 232);
+	assert_int_equal(fab_ring_writer_free(&p->w), 16 + 3 * 248);
 	assert_int_equal(write_rec(p, 200, 1, 0xcd, &s[n]), 0);
 	assert_int_equal(s[n].offset, 0);
-	assert_int_equal(fab_ring_writer_free(&p->w), 3 * 232 - 232);
+	assert_int_equal(fab_ring_writer_free(&p->w), 3 * 248 - 248);
 	n++;
 	for (int i = 3; i < n; i++)
 		assert_int_equal(
