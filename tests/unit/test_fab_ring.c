@@ -213,14 +213,16 @@ static void exhaustion_then_credit(void **state)
 	assert_int_equal(fab_ring_writer_free(&p->w), RING);
 	struct fab_ring_slot big;
 	assert_int_equal(fab_ring_writer_reserve(&p->w, RING, &big), FR_TOOBIG);
-	/* A whole-ring record would need the 3864-byte tail skipped too. */
-	assert_int_equal(fab_ring_writer_reserve(&p->w, RING - 32, &big),
-			 FR_AGAIN);
+	/* A whole-ring record would need the 3848-byte tail skipped too. */
+	assert_int_equal(
+	    fab_ring_writer_reserve(&p->w, RING - FAB_RING_HDR_SIZE, &big),
+	    FR_AGAIN);
 	/* Exactly the rest of the lap fits, without a skip. */
-	assert_int_equal(fab_ring_writer_reserve(&p->w, RING - 232 - 32, &big),
+	assert_int_equal(fab_ring_writer_reserve(
+			     &p->w, RING - 248 - FAB_RING_HDR_SIZE, &big),
 			 0);
-	assert_int_equal(big.offset, 232);
-	assert_int_equal(fab_ring_writer_free(&p->w), 232);
+	assert_int_equal(big.offset, 248);
+	assert_int_equal(fab_ring_writer_free(&p->w), 248);
 }
 
 static void corrupted_record_is_skipped(void **state)
