@@ -440,8 +440,9 @@ int fab_send(struct fab *f, const struct raft_message *m)
 		f->stats.send_again++;
 		return FR_AGAIN;
 	}
-	/* Checked once, by fab_wire_encoded_size() above. */
-	fab_wire_encode_sized(m, fab__op_buf(p, op), size);
+	/* Checked once, by fab_wire_encoded_size() above; the MAC, not a
+	 * CRC, covers the payload. */
+	fab_wire_encode_sized_mac(m, fab__op_buf(p, op), size);
 	rv = fab_auth_frame_seal(&p->sess, fab__op_buf(p, op), size);
 	if (rv != 0) {
 		fab__queue_unreserve(p, op);

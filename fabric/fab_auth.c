@@ -20,10 +20,12 @@
  * one IV setup, the AAD pass and the tag.  GMAC's one rule -- never two
  * messages under one key with one IV -- is kept by construction (fab_auth.h).
  *
- * The MAC sits beside the CRC32C fields rather than replacing them: the
- * CRCs keep fab_wire_parse() a key-free framing check (and its error an
- * honest "corrupt" rather than "forged"), and extending the payload CRC
- * over the trailer costs 24 bytes, not a second pass.
+ * The MAC replaces the CRC32C where it covers the same bytes: an
+ * authenticated frame's payload_crc is 0 (fab_wire.h) and a ring record's
+ * payload frame is written without one (its record tag covers it), so each
+ * side makes one pass over a batch (the MAC), not two.  The header CRCs
+ * stay: 20 and 52 bytes, and they keep fab_wire_parse() a key-free check
+ * of the length before a reader trusts it.
  */
 
 static const char INFO_LABEL[] = "fabraft session v3";
@@ -269,7 +271,7 @@ int fab_auth_frame_seal(struct fab_auth_session *s, uint8_t *frame, size_t len)
 	le_put_u64(t, s->tx_seq);
 	if (!frame_tag(s->tx_msg, frame, (uint32_t)plen, s->tx_seq, t + 8))
 		return FR_IO;
-	fab_wire_auth_finish(frame, FAB_AUTH_TRAILER_SIZE);
+	fab_wire_auth_finish(frame);
 	return 0;
 }
 

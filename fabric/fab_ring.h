@@ -48,7 +48,10 @@
  * prefix.  Format 3 adds the tag: anyone holding the ring's key can write
  * bytes into it, so only the MAC (keyed by the session, fab_auth.h) makes a
  * record believable; with a verify function set, the reader checks it
- * first, before it reads any field of the record.
+ * first, before it reads any field of the record, and the tag then vouches
+ * for the whole record: the transport writes the payload frame without a
+ * payload CRC (fab_wire_encode_sized_mac) and reads it with
+ * fab_wire_parse_trusted.
  *
  * Wrap rule (both ends compute it, so no pad record is needed): if a record
  * of r bytes does not fit between the write position's offset o and the end

@@ -87,7 +87,22 @@ const char *fab_wire_kind_name(unsigned kind)
 	}
 }
 
+static int parse(const void *buf, size_t len, struct fab_wire_frame *f,
+		 bool check_payload);
+
 int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
+{
+	return parse(buf, len, f, true);
+}
+
+int fab_wire_parse_trusted(const void *buf, size_t len,
+			   struct fab_wire_frame *f)
+{
+	return parse(buf, len, f, false);
+}
+
+static int parse(const void *buf, size_t len, struct fab_wire_frame *f,
+		 bool check_payload)
 {
 	const uint8_t *b = buf;
 
@@ -125,7 +140,17 @@ int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
 	if (len < f->frame_len)
 		return FR_AGAIN;
 	f->payload = b + FAB_WIRE_HDR_SIZE;
-	if (fr_crc32c(0, f->payload, plen) != le_get_u32(b + OFF_PCRC)) {
+	if (flags & FAB_WIRE_FLAG_AUTH) {
+		/* The tag covers the payload (fab_auth.h): no CRC is sent,
+		 * and the caller opens the frame before using a byte. */
+		if (le_get_u32(b + OFF_PCRC) != 0) {
+			f->payload = NULL;
+			return FR_MALFORMED;
+		}
+		return 0;
+	}
+	if (check_payload &&
+	    fr_crc32c(0, f->payload, plen) != le_get_u32(b + OFF_PCRC)) {
 		f->payload = NULL;
 		return FR_CORRUPT;
 	}
@@ -133,6 +158,12 @@ int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
 }
 
 int fab_wire_seal(void *frame, unsigned kind, uint32_t payload_len)
+{
+	return fab__wire_seal(frame, kind, payload_len, true);
+}
+
+int fab__wire_seal(void *frame, unsigned kind, uint32_t payload_len,
+		   bool payload_crc)
 {
 	uint8_t *b = frame;
 
@@ -145,8 +176,9 @@ int fab_wire_seal(void *frame, unsigned kind, uint32_t payload_len)
 	b[OFF_KIND] = (uint8_t)kind;
 	le_put_u16(b + OFF_FLAGS, 0);
 	le_put_u32(b + OFF_LEN, payload_len);
-	le_put_u32(b + OFF_PCRC,
-		   fr_crc32c(0, b + FAB_WIRE_HDR_SIZE, payload_len));
+	le_put_u32(
+	    b + OFF_PCRC,
+	    payload_crc ? fr_crc32c(0, b + FAB_WIRE_HDR_SIZE, payload_len) : 0);
 	le_put_u32(b + OFF_SENDER, 0);
 	le_put_u32(b + OFF_HCRC, fr_crc32c(0, b, OFF_HCRC));
 	return 0;
@@ -161,15 +193,9 @@ void fab_wire_auth_begin(uint8_t *frame, uint32_t sender, uint32_t trailer)
 	le_put_u32(frame + OFF_LEN, le_get_u32(frame + OFF_LEN) + trailer);
 }
 
-void fab_wire_auth_finish(uint8_t *frame, uint32_t trailer)
+void fab_wire_auth_finish(uint8_t *frame)
 {
-	uint32_t plen = le_get_u32(frame + OFF_LEN);
-	const uint8_t *t = frame + FAB_WIRE_HDR_SIZE + plen - trailer;
-
-	assert(plen >= trailer);
-	/* CRC32C continues from the first part's value (crc32c.h). */
-	le_put_u32(frame + OFF_PCRC,
-		   fr_crc32c(le_get_u32(frame + OFF_PCRC), t, trailer));
+	le_put_u32(frame + OFF_PCRC, 0); /* the tag covers the payload */
 	le_put_u32(frame + OFF_HCRC, fr_crc32c(0, frame, OFF_HCRC));
 }
 

@@ -30,8 +30,10 @@
  *
  * An authenticated frame (flag AUTH; every Raft message and CREDIT once a
  * session exists, fab_auth.h) ends its payload with a 24-byte trailer
- * {seq u64, tag[16]}; payload_len and payload_crc include it.  The CRCs
- * only catch accidents: the tag is what makes a frame believable.
+ * {seq u64, tag[16]}, which payload_len includes; its payload_crc is 0 and
+ * not checked: the tag covers the payload (one pass over it per side, not
+ * two), and it must be verified before any payload byte is used.  The CRCs
+ * only catch accidents; the tag is what makes a frame believable.
  * Handshake frames never carry the flag (they have their own HMAC).
  *
  * The header has its own checksum so that a corrupted length is caught
@@ -134,13 +136,23 @@ int fab_wire_seal(void *frame, unsigned kind, uint32_t payload_len)
 
 /** Turn the sealed frame at @frame into an authenticated one (fab_auth.c):
  * set the AUTH flag and @sender, and grow payload_len by @trailer bytes
- * (the caller writes them after the payload).  CRCs are left for
+ * (the caller writes them after the payload).  The header CRC is left for
  * fab_wire_auth_finish(). */
 void fab_wire_auth_begin(uint8_t *frame, uint32_t sender, uint32_t trailer);
-/** Extend the payload CRC of a frame fab_wire_auth_begin() grew over the
- * last @trailer bytes, from the CRC of the first part, and reseal the
- * header CRC (one pass over the payload in all). */
-void fab_wire_auth_finish(uint8_t *frame, uint32_t trailer);
+/** Finish an authenticated frame: payload_crc 0, header CRC resealed. */
+void fab_wire_auth_finish(uint8_t *frame);
+
+/** fab_wire_seal() that writes payload_crc 0 unless @payload_crc: for a
+ * payload a MAC will cover (fab_wire_encode_sized_mac()). */
+int fab__wire_seal(void *frame, unsigned kind, uint32_t payload_len,
+		   bool payload_crc) __attribute__((warn_unused_result));
+
+/** fab_wire_parse() without the payload CRC check, for bytes a MAC has
+ * verified (a ring record's payload after its tag, fab_auth.h); every
+ * header check stays. */
+int fab_wire_parse_trusted(const void *buf, size_t len,
+			   struct fab_wire_frame *f)
+    __attribute__((warn_unused_result));
 
 /**
  * Exact size of the frame fab_wire_encode() writes for @msg, or 0 if @msg
@@ -171,6 +183,11 @@ int fab_wire_encode(const struct raft_message *msg, void *buf, size_t cap,
  */
 void fab_wire_encode_sized(const struct raft_message *msg, void *buf,
 			   size_t len);
+/** fab_wire_encode_sized() without the payload CRC (payload_crc 0): for a
+ * frame that a MAC will cover (fab_auth_frame_seal(), a ring record), which
+ * saves a pass over the payload on each side. */
+void fab_wire_encode_sized_mac(const struct raft_message *msg, void *buf,
+			       size_t len);
 
 /**
  * Decode the Raft message in an already parsed frame @f (kind 1..7).  Fills
