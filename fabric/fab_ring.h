@@ -236,7 +236,8 @@ void fab_ring_reader_reset(struct fab_ring_reader *r, uint32_t generation);
 /**
  * Validate the record that a completion with @cq_data announces in @mem (the
  * ring's @r->size bytes, borrowed).  On success @out points into @mem and
- * the head moves past the record; the payload's bytes past
+ * the head moves past the record; with a verify function the tag covered
+ * the whole record, without one the payload's bytes past
  * FAB_RING_CRC_PREFIX are not checksummed here (the payload carries its own
  * CRC: check it before use).  The caller must finish with the payload
  * (e.g. decode it and step Raft, which copies entries) before it returns

@@ -37,7 +37,8 @@
  *     queue_max_bytes bytes; fab_send() returns FR_AGAIN beyond that and
  *     never allocates.
  *  3. With RMA on, a follower delivers a ring record only after checking
- *     its header, checksum, ring generation and that the frame's term is
+ *     its MAC (for the ring's generation and the expected position),
+ *     header, checksum, ring generation and that the frame's term is
  *     the record's (an older term than ours is delivered: Raft refuses it
  *     and answers); the leader never writes over bytes the follower has
  *     not credited back.
