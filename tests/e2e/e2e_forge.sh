@@ -15,11 +15,7 @@ L=$(wait_leader 5000) || fail "no leader"
 rcli "$(cport "$L")" set before 1 >/dev/null || fail "SET before"
 wait_converged 10 >/dev/null || fail "not converged"
 T=$(info_field "$L" term)
-F=$((L % 3 + 1))
-S=$((F % 3 + 1))
-[ "$S" = "$L" ] && S=$((S % 3 + 1))
-peers=$(sed -n 's/^peers = //p' "$DIR/node$F.conf")
-cid=$(sed -n 's/^cluster-id = //p' "$DIR/node$F.conf")
+follower_roles "$L"
 declare -A R0
 for i in "$L" "$S"; do R0[$i]=$(info_field "$i" fab_rejects_frame); done
 kill -9 "$(pid_of "$F")"

@@ -109,18 +109,60 @@ static int send_all(struct fab *f, raft_id self, raft_id to, raft_term term)
 	return 0;
 }
 
-static int rogue(char **argv)
-{
+/* Who the tool stands in for: PROVIDER SELF PEERS CLUSTER_ID at
+ * @argv[0..3], the arguments rogue and forge share. */
+struct member {
+	const char *provider;
+	uint64_t self;
 	struct fab_peer_addr peers[RAFT_MAX_SERVERS];
 	uint32_t n;
-	uint64_t self, cluster, term;
-	if (parse_u64(argv[1], &self) != 0 ||
-	    parse_peers(argv[2], peers, &n) != 0 ||
-	    parse_u64(argv[3], &cluster) != 0 ||
-	    parse_u64(argv[5], &term) != 0) {
+	uint64_t cluster;
+};
+
+static int parse_member(char **argv, struct member *m)
+{
+	m->provider = argv[0];
+	return parse_u64(argv[1], &m->self) != 0 ||
+		       parse_peers(argv[2], m->peers, &m->n) != 0 ||
+		       parse_u64(argv[3], &m->cluster) != 0
+		   ? -1
+		   : 0;
+}
+
+/* Open the transport as @m with @secret; NULL (and a message) on failure. */
+static struct fab *open_member(const struct member *m, const void *secret,
+			       size_t secret_len, int rma, const char *what)
+{
+	struct fab_options o;
+	memset(&o, 0, sizeof(o));
+	o.provider = m->provider;
+	o.rma = rma;
+	o.self = (raft_id)m->self;
+	o.peers = m->peers;
+	o.n_peers = m->n;
+	o.cluster_id = m->cluster;
+	o.secret = secret;
+	o.secret_len = secret_len;
+	char err[FR_ERRMSG_SIZE];
+	struct fab *f;
+	if (fab_open(&f, &o, err) != 0) {
+		fprintf(stderr, "term_tool %s: %s\n", what, err);
+		return NULL;
+	}
+	return f;
+}
+
+static int rogue(char **argv)
+{
+	struct member mb;
+	uint64_t term;
+	if (parse_member(argv, &mb) != 0 || parse_u64(argv[5], &term) != 0) {
 		fprintf(stderr, "term_tool rogue: bad arguments\n");
 		return 2;
 	}
+	const struct fab_peer_addr *peers = mb.peers;
+	uint32_t n = mb.n;
+	uint64_t self = mb.self;
 	unsigned char secret[256];
 	FILE *sf = fopen(argv[4], "rb");
 	size_t slen = sf != NULL ? fread(secret, 1, sizeof(secret), sf) : 0;
@@ -132,21 +174,9 @@ static int rogue(char **argv)
 	       (secret[slen - 1] == '\n' || secret[slen - 1] == '\r')) {
 		slen--;
 	}
-	struct fab_options o;
-	memset(&o, 0, sizeof(o));
-	o.provider = argv[0];
-	o.rma = -1; /* as the daemons: a ring when the provider has RMA */
-	o.self = (raft_id)self;
-	o.peers = peers;
-	o.n_peers = n;
-	o.cluster_id = cluster;
-	o.secret = secret;
-	o.secret_len = slen;
-	char err[FR_ERRMSG_SIZE];
-	struct fab *f;
-	int rv = fab_open(&f, &o, err);
-	if (rv != 0) {
-		fprintf(stderr, "term_tool rogue: %s\n", err);
+	/* rma -1, as the daemons: a ring when the provider has RMA. */
+	struct fab *f = open_member(&mb, secret, slen, -1, "rogue");
+	if (f == NULL) {
 		return 1;
 	}
 	int sent = 0;
@@ -243,32 +273,19 @@ static uint32_t forged_messages(raft_id self, raft_id to, raft_term term,
 
 static int forge(char **argv)
 {
-	struct fab_peer_addr peers[RAFT_MAX_SERVERS];
-	uint32_t n;
-	uint64_t self, cluster, term;
-	if (parse_u64(argv[1], &self) != 0 ||
-	    parse_peers(argv[2], peers, &n) != 0 ||
-	    parse_u64(argv[3], &cluster) != 0 ||
-	    parse_u64(argv[4], &term) != 0) {
+	struct member mb;
+	uint64_t term;
+	if (parse_member(argv, &mb) != 0 || parse_u64(argv[4], &term) != 0) {
 		fprintf(stderr, "term_tool forge: bad arguments\n");
 		return 2;
 	}
+	const struct fab_peer_addr *peers = mb.peers;
+	uint32_t n = mb.n;
+	uint64_t self = mb.self;
 	/* Not the cluster's secret: a guess is all an outsider has. */
 	static const char guess[] = "an outsider's guess at the secret";
-	struct fab_options o;
-	memset(&o, 0, sizeof(o));
-	o.provider = argv[0];
-	o.rma = 0;
-	o.self = (raft_id)self;
-	o.peers = peers;
-	o.n_peers = n;
-	o.cluster_id = cluster;
-	o.secret = guess;
-	o.secret_len = sizeof(guess) - 1;
-	char err[FR_ERRMSG_SIZE];
-	struct fab *f;
-	if (fab_open(&f, &o, err) != 0) {
-		fprintf(stderr, "term_tool forge: %s\n", err);
+	struct fab *f = open_member(&mb, guess, sizeof(guess) - 1, 0, "forge");
+	if (f == NULL) {
 		return 1;
 	}
 	uint64_t sent = 0;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_seed_put.h"
+
 #include "fuzz_fab_auth_keys.h"
 #include "le.h"
 
@@ -12,13 +14,7 @@ static const char *dir;
 
 static void put(const char *name, const void *buf, size_t len)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
+	seed_put(dir, name, buf, len);
 }
 
 int main(int argc, char **argv)

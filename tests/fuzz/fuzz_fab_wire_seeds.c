@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_seed_put.h"
+
 #include "fab_hello.h"
 #include "fab_ring.h"
 #include "fab_wire.h"
@@ -12,13 +14,7 @@ static const char *dir;
 
 static void put(const char *name, const void *buf, size_t len)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
+	seed_put(dir, name, buf, len);
 }
 
 static size_t enc(const struct raft_message *m, uint8_t *buf, size_t cap)
