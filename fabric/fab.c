@@ -507,8 +507,12 @@ static void on_message(struct fab *f, const uint8_t *buf, size_t len)
 	if (rv != 0) {
 		refuse_frame(f, rv == FR_STALE ? &f->stats.rejects_replay
 					       : &f->stats.rejects_mac);
+		if (rv == FR_AUTH) {
+			fab__peer_mac(src, false);
+		}
 		return;
 	}
+	fab__peer_mac(src, true);
 	/* Authenticated: from here on the bytes are src's words. */
 	if (in.kind == FAB_WIRE_CREDIT) {
 		fab__rma_credit_recv(f, src, &in);

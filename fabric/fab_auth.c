@@ -209,11 +209,6 @@ int fab_auth_session_start(struct fab_auth_session *s,
 	return 0;
 }
 
-void fab_auth_session_stop(struct fab_auth_session *s)
-{
-	s->valid = false;
-}
-
 /* GMAC: GCM with additional data only.  @parts AAD pieces; the tag goes
  * to @tag. */
 struct aad {

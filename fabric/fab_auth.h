@@ -156,8 +156,6 @@ int fab_auth_session_start(struct fab_auth_session *s,
 			   const struct fab_auth_keys *keys, bool initiator,
 			   uint32_t self, uint32_t peer)
     __attribute__((warn_unused_result));
-/** Forget the keys (the connection is gone): nothing verifies any more. */
-void fab_auth_session_stop(struct fab_auth_session *s);
 
 /**
  * Authenticate the frame at @frame (@len bytes, as fab_wire_encode*()

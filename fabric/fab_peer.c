@@ -485,7 +485,26 @@ static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 
 bool fab__peer_needs_clock(const struct fab__peer *p)
 {
-	return p->state != FAB__UP || p->accept_pending || p->full_since_ms;
+	return p->state != FAB__UP || p->accept_pending || p->full_since_ms ||
+	       p->bad_mac_since_ms;
+}
+
+/*
+ * The two ends can disagree on the session: a CONFIRM refused as stale
+ * because a replayed HELLO overwrote the pending handshake in between, for
+ * one.  Nothing then tells either end -- each drops the other's frames as
+ * forged.  A link on which frames naming the peer fail their MAC for a
+ * second while not one verifies is restarted.  (A forger can trigger this
+ * on an idle link, which costs a handshake, not a message: a live link's
+ * own valid frames keep resetting the clock.)
+ */
+void fab__peer_mac(struct fab__peer *p, bool ok)
+{
+	if (ok) {
+		p->bad_mac_since_ms = 0;
+	} else if (p->bad_mac_since_ms == 0) {
+		p->bad_mac_since_ms = fab__now_ms();
+	}
 }
 
 void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
@@ -506,6 +525,18 @@ void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 		p->keep_addr = true;
 		if (p->state == FAB__UP || p->state == FAB__ACCEPTING) {
 			fab__peer_down(f, p, "send queue stuck");
+			p->next_try_ms = 0;
+		}
+	}
+	if (p->bad_mac_since_ms != 0 &&
+	    now >= p->bad_mac_since_ms + FAB__KEYS_LOST_MS) {
+		p->bad_mac_since_ms = 0;
+		if (p->state == FAB__UP && !p->accept_pending) {
+			fr_log(FR_LOG_WARN, "fabric",
+			       "peer %u: its frames fail their MAC for %u ms; "
+			       "restarting the connection",
+			       p->id, FAB__KEYS_LOST_MS);
+			fab__peer_down(f, p, "session keys out of step");
 			p->next_try_ms = 0;
 		}
 	}
@@ -585,6 +616,7 @@ static void peer_up(struct fab *f, struct fab__peer *p, uint64_t inc,
 	p->ever_up = true;
 	p->state = FAB__UP;
 	p->up_ms = fab__now_ms();
+	p->bad_mac_since_ms = 0;
 	p->backoff_ms = FAB__BACKOFF_MIN_MS;
 }
 

@@ -44,10 +44,11 @@
  * same ACK again, without a new address or nonce.
  */
 
-#define FAB__RX_BUFS	    16u	 /* receive buffers posted */
-#define FAB__SLOT_BITS	    5u	 /* peer slot in a ring generation */
-#define FAB__BACKOFF_MIN_MS 5u	 /* first HELLO retry */
-#define FAB__BACKOFF_MAX_MS 500u /* retry ceiling */
+#define FAB__RX_BUFS	    16u	  /* receive buffers posted */
+#define FAB__SLOT_BITS	    5u	  /* peer slot in a ring generation */
+#define FAB__BACKOFF_MIN_MS 5u	  /* first HELLO retry */
+#define FAB__BACKOFF_MAX_MS 500u  /* retry ceiling */
+#define FAB__KEYS_LOST_MS   1000u /* MAC failures only, this long: restart */
 
 static_assert((1u << FAB__SLOT_BITS) >= RAFT_MAX_SERVERS,
 	      "ring generation must name every peer slot");
@@ -119,19 +120,22 @@ struct fab__peer {
 	uint64_t last_hello_ms;		   /* last HELLO sent (rate limit) */
 	uint32_t attempts;		   /* handshakes started */
 	/* send queue */
-	uint8_t *arena;		  /* owned, queue_max_bytes */
-	struct fid_mr *arena_mr;  /* owned */
-	void *arena_desc;	  /* fi_mr_desc of arena_mr */
-	uint64_t head;		  /* arena position of the next op */
-	uint64_t tail;		  /* arena position of the oldest op */
-	uint64_t no_rewind_below; /* keep going round until head gets here */
-	uint64_t full_since_ms;	  /* queue full since (0: it is not) */
-	bool keep_addr;		  /* next hello_start(): no readdr() */
-	bool writer_paused;	  /* writer_ok cleared by accept_pending */
-	struct fab__op *ops;	  /* owned, queue_max_msgs, FIFO circle */
-	uint32_t op_head;	  /* next free op index (cumulative) */
-	uint32_t op_post;	  /* next op to post (cumulative) */
-	uint32_t op_tail;	  /* oldest op not released (cumulative) */
+	uint8_t *arena;		   /* owned, queue_max_bytes */
+	struct fid_mr *arena_mr;   /* owned */
+	void *arena_desc;	   /* fi_mr_desc of arena_mr */
+	uint64_t head;		   /* arena position of the next op */
+	uint64_t tail;		   /* arena position of the oldest op */
+	uint64_t no_rewind_below;  /* keep going round until head gets here */
+	uint64_t full_since_ms;	   /* queue full since (0: it is not) */
+	uint64_t bad_mac_since_ms; /* frames or records naming this peer
+				      fail their MAC since (0: the last
+				      one verified) */
+	bool keep_addr;		   /* next hello_start(): no readdr() */
+	bool writer_paused;	   /* writer_ok cleared by accept_pending */
+	struct fab__op *ops;	   /* owned, queue_max_msgs, FIFO circle */
+	uint32_t op_head;	   /* next free op index (cumulative) */
+	uint32_t op_post;	   /* next op to post (cumulative) */
+	uint32_t op_tail;	   /* oldest op not released (cumulative) */
 	/* RMA: writing into the peer's ring */
 	bool writer_ok;		       /* writer holds a valid descriptor */
 	struct fab_ring_writer writer; /* our position and credit there */
@@ -207,6 +211,10 @@ bool fab__peer_needs_clock(const struct fab__peer *p);
 /* @now_ms may be 0 when fab__peer_needs_clock() said false. */
 void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now_ms);
 void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why);
+/** A frame or ring record naming @p failed its MAC (@ok false) or one
+ * verified (@ok true): an UP link whose frames fail for FAB__KEYS_LOST_MS
+ * while none verifies has lost its keys and is restarted. */
+void fab__peer_mac(struct fab__peer *p, bool ok);
 /** Handle a handshake frame (HELLO, ACK, CONFIRM, REJECT). */
 void fab__peer_hello_recv(struct fab *f, const struct fab_wire_frame *fr,
 			  const void *buf, size_t len);

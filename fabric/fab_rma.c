@@ -243,6 +243,7 @@ void fab__rma_recv(struct fab *f, uint64_t cq_data)
 	rv = fab_ring_reader_next(&p->reader, p->ring, cq_data, &rec);
 	switch (rv) {
 	case 0:
+		fab__peer_mac(p, true);
 		deliver(f, p, &rec);
 		break;
 	case FR_STALE:
@@ -265,6 +266,7 @@ void fab__rma_recv(struct fab *f, uint64_t cq_data)
 		/* Forged, or written with another session's key. */
 		f->stats.rejects_ring++;
 		f->stats.rejects_mac++;
+		fab__peer_mac(p, false);
 		fr_log(FR_LOG_WARN, "fabric",
 		       "ring record from peer %u fails its MAC", p->id);
 		break;

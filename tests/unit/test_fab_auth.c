@@ -433,6 +433,44 @@ static void transport_counts_from_mismatch_and_replay(void **state)
 	assert_int_equal(got_resps[1], 2);
 }
 
+/*
+ * The ends disagree on the session (node 1 holds keys node 2 never had:
+ * what a CONFIRM refused as stale leaves behind).  Each drops the other's
+ * frames as forged; after a second of nothing but MAC failures node 1
+ * restarts the connection, and traffic flows again under new keys.
+ */
+static void keys_out_of_step_restart_the_link(void **state)
+{
+	struct fab__peer *p = fab__peer_by_id(F[1], 2);
+	struct fab_auth_keys k;
+	struct fab_auth_params pp = {.cluster_id = CLUSTER,
+				     .initiator = 1,
+				     .acceptor = 2,
+				     .nonce_i = 5,
+				     .nonce_a = 6};
+	struct raft_message m = {
+	    .type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 1};
+	struct fab_info i1;
+	uint64_t t0 = fab_test_now_ms();
+
+	(void)state;
+	assert_int_equal(fab_auth_derive(&F[1]->key, &pp, &k), 0);
+	assert_int_equal(fab_auth_session_start(&p->sess, &k, true, 1, 2), 0);
+	fab_auth_keys_wipe(&k);
+	while (got_resps[1] == 0 && fab_test_now_ms() - t0 < 5000) {
+		int rv = fab_send(F[2], &m);
+		assert_true(rv == 0 || rv == FR_NOCONN || rv == FR_AGAIN);
+		poll_both(20);
+	}
+	fab_info_get(F[1], &i1);
+	print_message("delivered after %llu ms; %llu frames failed the MAC\n",
+		      (unsigned long long)(fab_test_now_ms() - t0),
+		      (unsigned long long)i1.rejects_mac);
+	assert_true(got_resps[1] > 0);
+	assert_true(i1.rejects_mac > 0);
+	assert_true(fab_peer_up(F[1], 2) && fab_peer_up(F[2], 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +487,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		transport_counts_from_mismatch_and_replay, open_pair,
 		close_pair),
+	    cmocka_unit_test_setup_teardown(keys_out_of_step_restart_the_link,
+					    open_pair, close_pair),
 	};
 	fab_test_log_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
