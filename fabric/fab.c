@@ -814,7 +814,8 @@ int fab_test_send_raw(struct fab *f, raft_id peer, const void *buf, size_t len)
 		return FR_AGAIN;
 	}
 	memcpy(fab__op_buf(p, op), buf, len);
-	op->frame_kind = FAB_WIRE_REJECT; /* a failure must not take it down */
+	/* Not a HELLO: a failed send is not taken for a failed handshake. */
+	op->frame_kind = FAB_WIRE_REJECT;
 	(void)fab__queue_flush(f, p);
 	return 0;
 }
