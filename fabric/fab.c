@@ -424,7 +424,7 @@ int fab_send(struct fab *f, const struct raft_message *m)
 	if (size == 0) {
 		return FR_INVALID;
 	}
-	if (size > f->opt.frame_bytes_max) {
+	if (size + FAB_AUTH_TRAILER_SIZE > f->opt.frame_bytes_max) {
 		return FR_TOOBIG;
 	}
 	if (m->type == RAFT_MSG_APPEND && p->writer_ok) {
@@ -434,31 +434,48 @@ int fab_send(struct fab *f, const struct raft_message *m)
 			return rv;
 		}
 	}
-	op = fab__queue_reserve(p, (uint32_t)size, f->opt.queue_max_msgs,
-				f->opt.queue_max_bytes);
+	op = fab__queue_reserve(p, (uint32_t)(size + FAB_AUTH_TRAILER_SIZE),
+				f->opt.queue_max_msgs, f->opt.queue_max_bytes);
 	if (op == NULL) {
 		f->stats.send_again++;
 		return FR_AGAIN;
 	}
-	/* Checked once, by fab_wire_encoded_size() above. */
-	fab_wire_encode_sized(m, fab__op_buf(p, op), size);
+	/* Checked once, by fab_wire_encoded_size() above; the MAC, not a
+	 * CRC, covers the payload. */
+	fab_wire_encode_sized_mac(m, fab__op_buf(p, op), size);
+	rv = fab_auth_frame_seal(&p->sess, fab__op_buf(p, op), size);
+	if (rv != 0) {
+		fab__queue_unreserve(p, op);
+		return rv == FR_NOCONN ? FR_NOCONN : FR_TOOBIG;
+	}
 	op->frame_kind = m->type;
 	f->stats.msg_sent++;
-	f->stats.msg_sent_bytes += size;
+	f->stats.msg_sent_bytes += size + FAB_AUTH_TRAILER_SIZE;
 	(void)fab__queue_flush(f, p);
 	return 0;
 }
 
 /*
- * Frames are attributed to a peer by the sender id they carry (HELLO's is
- * authenticated by its MAC); source addresses are not used because shm's
- * FI_SOURCE answers proved unreliable across peer restarts here.
+ * A frame counts as a peer's only when it carries a valid MAC under the
+ * session key of that peer's connection (fab_auth.h).  The header's sender
+ * field only says which session to check it against; the Raft message's
+ * own `from` must then name the same peer.  (Source addresses are not used:
+ * shm's FI_SOURCE answers proved unreliable across peer restarts here, and
+ * the key binds a frame to its connection better than an address.)
  */
+static void refuse_frame(struct fab *f, uint64_t *counter)
+{
+	f->stats.rejects_frame++;
+	(*counter)++;
+}
+
 static void on_message(struct fab *f, const uint8_t *buf, size_t len)
 {
 	struct fab__peer *src;
 	struct fab_wire_frame fr;
+	struct fab_wire_frame in;
 	struct raft_message m;
+	int rv;
 
 	if (fab_wire_parse(buf, len, &fr) != 0 || fr.frame_len != len) {
 		f->stats.rejects_frame++;
@@ -473,22 +490,42 @@ static void on_message(struct fab *f, const uint8_t *buf, size_t len)
 	case FAB_WIRE_REJECT:
 		fab__peer_hello_recv(f, &fr, buf, len);
 		return;
-	case FAB_WIRE_CREDIT:
-		fab__rma_credit_recv(f, &fr);
-		return;
 	default:
 		break;
 	}
-	if (fab_wire_decode_frame(&fr, &m, f->entries,
+	if (!(fr.flags & FAB_WIRE_FLAG_AUTH)) {
+		refuse_frame(f, &f->stats.rejects_mac); /* no MAC at all */
+		return;
+	}
+	src = fab__peer_by_id(f, fr.sender);
+	if (src == NULL || src->state != FAB__UP) {
+		/* Not handshaken (yet): Raft will resend. */
+		f->stats.dropped_noconn++;
+		return;
+	}
+	rv = fab_auth_frame_open(&src->sess, &fr, &in);
+	if (rv != 0) {
+		refuse_frame(f, rv == FR_STALE ? &f->stats.rejects_replay
+					       : &f->stats.rejects_mac);
+		if (rv == FR_AUTH) {
+			fab__peer_mac(src, false);
+		}
+		return;
+	}
+	fab__peer_mac(src, true);
+	/* Authenticated: from here on the bytes are src's words. */
+	if (in.kind == FAB_WIRE_CREDIT) {
+		fab__rma_credit_recv(f, src, &in);
+		return;
+	}
+	if (fab_wire_decode_frame(&in, &m, f->entries,
 				  RAFT_MAX_BATCH_ENTRIES) != 0 ||
 	    m.to != f->opt.self) {
 		f->stats.rejects_frame++;
 		return;
 	}
-	src = fab__peer_by_id(f, m.from);
-	if (src == NULL || src->state != FAB__UP) {
-		/* Not handshaken (yet): Raft will resend. */
-		f->stats.dropped_noconn++;
+	if (m.from != src->id) {
+		refuse_frame(f, &f->stats.rejects_from);
 		return;
 	}
 	f->cb(f->cb_ctx, &m);
@@ -758,6 +795,29 @@ void fab_info_get(const struct fab *f, struct fab_info *out)
 		out->ops_in_flight += p->op_post - p->op_tail;
 		out->ops_queued += p->op_head - p->op_post;
 	}
+}
+
+int fab_test_send_raw(struct fab *f, raft_id peer, const void *buf, size_t len)
+{
+	struct fab__peer *p = fab__peer_by_id(f, peer);
+	struct fab__op *op;
+
+	if (p == NULL || len == 0 || len > f->opt.frame_bytes_max) {
+		return FR_INVALID;
+	}
+	if (p->addr == FI_ADDR_NOTAVAIL) {
+		return FR_NOCONN;
+	}
+	op = fab__queue_reserve(p, (uint32_t)len, f->opt.queue_max_msgs,
+				f->opt.queue_max_bytes);
+	if (op == NULL) {
+		return FR_AGAIN;
+	}
+	memcpy(fab__op_buf(p, op), buf, len);
+	/* Not a HELLO: a failed send is not taken for a failed handshake. */
+	op->frame_kind = FAB_WIRE_REJECT;
+	(void)fab__queue_flush(f, p);
+	return 0;
 }
 
 void fab_test_corrupt_next(struct fab *f, raft_id peer)

@@ -32,11 +32,8 @@ enum {
 	H_NONCE = 20,
 	H_INCARNATION = 28,
 	H_ECHO = 36,
-	H_RING_ADDR = 44,
-	H_RING_KEY = 52,
-	H_RING_SIZE = 60,
-	H_RING_GEN = 64,
-	H_MAC = 68,
+	H_RING_BOX = 44,
+	H_MAC = H_RING_BOX + FAB_HELLO_BOX_SIZE,
 	H_SIZE = H_MAC + FAB_HELLO_MAC_SIZE,
 };
 
@@ -47,7 +44,9 @@ enum {
 	C_TO = 12,
 	C_NONCE = 16,
 	C_ECHO = 24,
-	C_MAC = 32,
+	C_FLAGS = 32,
+	C_RING_BOX = 36,
+	C_MAC = C_RING_BOX + FAB_HELLO_BOX_SIZE,
 	C_SIZE = C_MAC + FAB_HELLO_MAC_SIZE,
 };
 
@@ -55,6 +54,15 @@ enum {
 enum { R_SIZE = 16 };
 
 #define H_FLAG_RING 0x1u
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
 
 _Static_assert(FAB_WIRE_HDR_SIZE + H_SIZE <= FAB_HELLO_FRAME_MAX,
 	       "HELLO fits the advertised maximum");
@@ -166,7 +174,8 @@ int fab_hello_encode(const struct fab_hello_key *k, unsigned kind,
 		return FR_INVALID;
 	if ((kind == FAB_WIRE_HELLO_ACK) != (h->echo != 0))
 		return FR_INVALID;
-	if (h->has_ring && fab_ring_desc_validate(&h->ring) != 0)
+	if ((kind == FAB_WIRE_HELLO || !h->has_ring) &&
+	    !all_zero(h->ring_box, sizeof(h->ring_box)))
 		return FR_INVALID;
 	if (cap < *len)
 		return FR_NOSPACE;
@@ -179,12 +188,7 @@ int fab_hello_encode(const struct fab_hello_key *k, unsigned kind,
 	le_put_u64(p + H_NONCE, h->nonce);
 	le_put_u64(p + H_INCARNATION, h->incarnation);
 	le_put_u64(p + H_ECHO, h->echo);
-	if (h->has_ring) {
-		le_put_u64(p + H_RING_ADDR, h->ring.addr);
-		le_put_u64(p + H_RING_KEY, h->ring.key);
-		le_put_u32(p + H_RING_SIZE, h->ring.size);
-		le_put_u32(p + H_RING_GEN, h->ring.generation);
-	}
+	memcpy(p + H_RING_BOX, h->ring_box, FAB_HELLO_BOX_SIZE);
 	if (compute_mac(k, kind, p, H_MAC, p + H_MAC) != 0)
 		return FR_IO;
 	int rv = fab_wire_seal(b, kind, H_SIZE);
@@ -253,7 +257,8 @@ static int check_members(const struct fab_hello_key *k, unsigned kind,
 	return 0;
 }
 
-static int read_hello(const uint8_t *p, struct fab_hello *out, char *errmsg)
+static int read_hello(unsigned kind, const uint8_t *p, struct fab_hello *out,
+		      char *errmsg)
 {
 	uint16_t flags = le_get_u16(p + H_FLAGS);
 
@@ -266,21 +271,15 @@ static int read_hello(const uint8_t *p, struct fab_hello *out, char *errmsg)
 	out->incarnation = le_get_u64(p + H_INCARNATION);
 	out->echo = le_get_u64(p + H_ECHO);
 	out->has_ring = (flags & H_FLAG_RING) != 0;
-	out->ring.addr = le_get_u64(p + H_RING_ADDR);
-	out->ring.key = le_get_u64(p + H_RING_KEY);
-	out->ring.size = le_get_u32(p + H_RING_SIZE);
-	out->ring.generation = le_get_u32(p + H_RING_GEN);
+	memcpy(out->ring_box, p + H_RING_BOX, FAB_HELLO_BOX_SIZE);
 	if (flags & ~H_FLAG_RING) {
 		set_err(errmsg, "HELLO: unknown flags %#x", flags);
 		return FR_MALFORMED;
 	}
-	if (out->has_ring && fab_ring_desc_validate(&out->ring) != 0) {
-		set_err(errmsg, "HELLO: bad ring size %u", out->ring.size);
-		return FR_MALFORMED;
-	}
-	if (!out->has_ring && (out->ring.addr | out->ring.key | out->ring.size |
-			       out->ring.generation) != 0) {
-		set_err(errmsg, "HELLO: ring fields without the ring flag");
+	if ((kind == FAB_WIRE_HELLO || !out->has_ring) &&
+	    !all_zero(out->ring_box, FAB_HELLO_BOX_SIZE)) {
+		set_err(errmsg, "%s: ring bytes where none belong",
+			fab_wire_kind_name(kind));
 		return FR_MALFORMED;
 	}
 	if (out->nonce == 0) {
@@ -310,7 +309,7 @@ int fab_hello_decode(const struct fab_hello_key *k, unsigned kind,
 	if (rv != 0)
 		return rv;
 	/* Authenticated from here on: the fields are the peer's words. */
-	rv = read_hello(p, out, errmsg);
+	rv = read_hello(kind, p, out, errmsg);
 	if (rv != 0)
 		return rv;
 	if (out->version != FAB_HELLO_VERSION) {
@@ -348,6 +347,8 @@ int fab_hello_confirm_encode(const struct fab_hello_key *k,
 	if (c->from != k->self_id || !id_ok(c->to) || c->nonce == 0 ||
 	    c->echo == 0)
 		return FR_INVALID;
+	if (!c->has_ring && !all_zero(c->ring_box, sizeof(c->ring_box)))
+		return FR_INVALID;
 	if (cap < *len)
 		return FR_NOSPACE;
 	le_put_u64(p + C_CLUSTER, c->cluster_id);
@@ -355,6 +356,8 @@ int fab_hello_confirm_encode(const struct fab_hello_key *k,
 	le_put_u32(p + C_TO, c->to);
 	le_put_u64(p + C_NONCE, c->nonce);
 	le_put_u64(p + C_ECHO, c->echo);
+	le_put_u32(p + C_FLAGS, c->has_ring ? H_FLAG_RING : 0);
+	memcpy(p + C_RING_BOX, c->ring_box, FAB_HELLO_BOX_SIZE);
 	if (compute_mac(k, FAB_WIRE_HELLO_CONFIRM, p, C_MAC, p + C_MAC) != 0)
 		return FR_IO;
 	int rv = fab_wire_seal(b, FAB_WIRE_HELLO_CONFIRM, C_SIZE);
@@ -364,7 +367,8 @@ int fab_hello_confirm_encode(const struct fab_hello_key *k,
 
 int fab_hello_confirm_decode(const struct fab_hello_key *k, uint32_t peer,
 			     uint64_t hello_nonce, uint64_t ack_nonce,
-			     const void *buf, size_t len, size_t *consumed,
+			     const void *buf, size_t len,
+			     struct fab_hello_confirm *out, size_t *consumed,
 			     char *errmsg)
 {
 	const unsigned kind = FAB_WIRE_HELLO_CONFIRM;
@@ -396,6 +400,23 @@ int fab_hello_confirm_decode(const struct fab_hello_key *k, uint32_t peer,
 			"handshake (replayed or late)",
 			from);
 		return FR_STALE;
+	}
+	uint32_t flags = le_get_u32(p + C_FLAGS);
+	if ((flags & ~H_FLAG_RING) != 0 ||
+	    (!(flags & H_FLAG_RING) &&
+	     !all_zero(p + C_RING_BOX, FAB_HELLO_BOX_SIZE))) {
+		set_err(errmsg, "HELLO_CONFIRM from node %u: bad flags %#x",
+			from, flags);
+		return FR_MALFORMED;
+	}
+	if (out != NULL) {
+		out->cluster_id = le_get_u64(p + C_CLUSTER);
+		out->from = from;
+		out->to = to;
+		out->nonce = hello_nonce;
+		out->echo = ack_nonce;
+		out->has_ring = (flags & H_FLAG_RING) != 0;
+		memcpy(out->ring_box, p + C_RING_BOX, FAB_HELLO_BOX_SIZE);
 	}
 	*consumed = n;
 	return 0;

@@ -17,11 +17,18 @@
  * acceptor A (docs/protocol.md has the byte layout):
  *
  *   I -> A  HELLO          {cluster, I, A, version, nonce_I, incarnation_I,
- *                            [I's ring descriptor]}             MAC
+ *                            rma flag}                          MAC
  *   A -> I  HELLO_ACK      {cluster, A, I, version, nonce_A, incarnation_A,
- *                            echo = nonce_I, [A's ring descriptor]} MAC
- *   I -> A  HELLO_CONFIRM  {cluster, I, A, nonce_I, echo = nonce_A}   MAC
+ *                            echo = nonce_I, [A's ring, sealed]}  MAC
+ *   I -> A  HELLO_CONFIRM  {cluster, I, A, nonce_I, echo = nonce_A,
+ *                            [I's ring, sealed]}                   MAC
  *   A -> I  REJECT         {reason, echo nonce}  (unauthenticated, advisory)
+ *
+ * Version 3: both nonces and incarnations feed the session keys
+ * (fab_auth.h) that authenticate every later frame.  A ring descriptor
+ * travels only once that key exists -- A's in the ACK, I's in the CONFIRM
+ * -- sealed (AES-256-GCM) under the sender's desc key, so an observer
+ * without the secret never learns a ring's address or key.
  *
  * MAC = HMAC-SHA256(cluster secret, every frame byte before the MAC), i.e.
  * the frame header (with its length and kind) and the whole body.  The
@@ -46,12 +53,14 @@
  * peer learns nothing from the error but "authentication failed".
  */
 
-#define FAB_HELLO_VERSION    2u	 /* protocol version carried in HELLO */
+#define FAB_HELLO_VERSION    3u	 /* protocol version carried in HELLO */
 #define FAB_HELLO_MAC_SIZE   32u /* HMAC-SHA256 */
 #define FAB_HELLO_SECRET_MIN FAB_SECRET_BYTES_MIN /* fab.h */
 #define FAB_HELLO_SECRET_MAX FAB_SECRET_BYTES_MAX
 /* Largest frame of this module (a HELLO or ACK with a ring descriptor). */
 #define FAB_HELLO_FRAME_MAX 160u
+/* A sealed ring descriptor (fab_auth.h FAB_AUTH_BOX_SIZE). */
+#define FAB_HELLO_BOX_SIZE 52u
 
 /* Local identity and policy: what this node accepts. */
 struct fab_hello_key {
@@ -76,16 +85,18 @@ void fab_hello_key_wipe(struct fab_hello_key *k);
 
 /* Body of HELLO and HELLO_ACK. */
 struct fab_hello {
-	uint64_t cluster_id;	   /* sender's cluster */
-	uint32_t from;		   /* sender's node id */
-	uint32_t to;		   /* intended recipient's node id */
-	uint16_t version;	   /* FAB_HELLO_VERSION */
-	uint64_t nonce;		   /* sender's random nonce for this attempt */
-	uint64_t incarnation;	   /* sender's random per-process value: changes
-				      when the peer restarted */
-	uint64_t echo;		   /* ACK: the HELLO's nonce; HELLO: 0 */
-	bool has_ring;		   /* ring carries a receive-ring descriptor */
-	struct fab_ring_desc ring; /* sender's receive ring for the peer */
+	uint64_t cluster_id;  /* sender's cluster */
+	uint32_t from;	      /* sender's node id */
+	uint32_t to;	      /* intended recipient's node id */
+	uint16_t version;     /* FAB_HELLO_VERSION */
+	uint64_t nonce;	      /* sender's random nonce for this attempt */
+	uint64_t incarnation; /* sender's random per-process value: changes
+				 when the peer restarted */
+	uint64_t echo;	      /* ACK: the HELLO's nonce; HELLO: 0 */
+	bool has_ring;	      /* sender uses RMA; ACK: ring_box holds its
+				 receive ring for the peer */
+	uint8_t ring_box[FAB_HELLO_BOX_SIZE]; /* ACK: fab_auth_desc_seal()
+						 output; HELLO: zeros */
 };
 
 /** A fresh 64-bit random value (OpenSSL RAND_bytes) for nonces and
@@ -96,8 +107,8 @@ int fab_hello_random(uint64_t *out) __attribute__((warn_unused_result));
  * Encode @h as a HELLO (@kind FAB_WIRE_HELLO) or HELLO_ACK
  * (FAB_WIRE_HELLO_ACK) frame authenticated with @k's secret into @buf (@cap
  * bytes; FAB_HELLO_FRAME_MAX always suffices).  @k, @h borrowed.  Returns 0,
- * FR_INVALID (bad kind, from != k->self_id, invalid ring descriptor, or ACK
- * with echo 0) or FR_NOSPACE.
+ * FR_INVALID (bad kind, from != k->self_id, a HELLO with a ring box, or
+ * ACK with echo 0) or FR_NOSPACE.
  */
 int fab_hello_encode(const struct fab_hello_key *k, unsigned kind,
 		     const struct fab_hello *h, void *buf, size_t cap,
@@ -123,6 +134,8 @@ struct fab_hello_confirm {
 	uint32_t to;	     /* acceptor */
 	uint64_t nonce;	     /* initiator's HELLO nonce */
 	uint64_t echo;	     /* acceptor's ACK nonce */
+	bool has_ring;	     /* ring_box holds the initiator's ring */
+	uint8_t ring_box[FAB_HELLO_BOX_SIZE]; /* fab_auth_desc_seal() */
 };
 
 /** Encode a HELLO_CONFIRM.  Returns 0, FR_INVALID (from != self) or
@@ -133,12 +146,13 @@ int fab_hello_confirm_encode(const struct fab_hello_key *k,
     __attribute__((warn_unused_result));
 
 /** Verify a HELLO_CONFIRM sent by @peer in answer to our ACK with nonce
- * @ack_nonce to its HELLO with nonce @hello_nonce.  Errors as for
- * fab_hello_decode (FR_STALE if either nonce differs, FR_NOTFOUND if it
- * comes from another peer than @peer). */
+ * @ack_nonce to its HELLO with nonce @hello_nonce; @out (may be NULL)
+ * receives its fields.  Errors as for fab_hello_decode (FR_STALE if either
+ * nonce differs, FR_NOTFOUND if it comes from another peer than @peer). */
 int fab_hello_confirm_decode(const struct fab_hello_key *k, uint32_t peer,
 			     uint64_t hello_nonce, uint64_t ack_nonce,
-			     const void *buf, size_t len, size_t *consumed,
+			     const void *buf, size_t len,
+			     struct fab_hello_confirm *out, size_t *consumed,
 			     char *errmsg) __attribute__((warn_unused_result));
 
 /** Encode a REJECT carrying @reason (an FR_* code) and @echo (the nonce of

@@ -26,6 +26,12 @@ int fab__peer_open(struct fab *f, struct fab__peer *p, char *errmsg)
 {
 	int rv;
 
+	rv = fab_auth_session_init(&p->sess);
+	if (rv != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "session of peer %u: %s",
+			 p->id, fr_strerror(rv));
+		return rv;
+	}
 	p->arena = fab__mem_alloc(f, f->opt.queue_max_bytes);
 	p->ops = fr_calloc(f->opt.queue_max_msgs, sizeof(*p->ops));
 	if (p->arena == NULL || p->ops == NULL) {
@@ -49,6 +55,7 @@ int fab__peer_open(struct fab *f, struct fab__peer *p, char *errmsg)
 void fab__peer_close(struct fab *f, struct fab__peer *p)
 {
 	fab__rma_close(f, p);
+	fab_auth_session_close(&p->sess);
 	if (p->arena_mr != NULL) {
 		fi_close(&p->arena_mr->fid);
 		p->arena_mr = NULL;
@@ -200,13 +207,24 @@ void fab__queue_complete(struct fab *f, struct fab__op *op, int err)
 int fab__queue_frame(struct fab *f, struct fab__peer *p, const void *buf,
 		     size_t len, unsigned kind)
 {
+	bool auth = kind == FAB_WIRE_CREDIT;
+	size_t n = len + (auth ? FAB_AUTH_TRAILER_SIZE : 0);
 	struct fab__op *op = fab__queue_reserve(
-	    p, (uint32_t)len, f->opt.queue_max_msgs, f->opt.queue_max_bytes);
+	    p, (uint32_t)n, f->opt.queue_max_msgs, f->opt.queue_max_bytes);
+	int rv;
 
 	if (op == NULL) {
 		return FR_AGAIN;
 	}
 	memcpy(fab__op_buf(p, op), buf, len);
+	if (auth) {
+		rv = fab_auth_frame_seal(&p->sess, fab__op_buf(p, op), len);
+		if (rv != 0) {
+			fab__queue_unreserve(p, op);
+			return rv;
+		}
+		len = n;
+	}
 	op->frame_kind = (uint8_t)kind;
 	f->stats.msg_sent++;
 	f->stats.msg_sent_bytes += len;
@@ -253,6 +271,40 @@ static void abandon_posted(struct fab *f, struct fab__peer *p)
 /* ------------------------------------------------------------------ */
 /* Handshake                                                           */
 
+/* The keys of @p's handshake: as initiator with the ACK's @nonce_a and
+ * @inc_a, as acceptor with the HELLO we answered (peer_nonce, peer_inc) and
+ * our ACK nonce. */
+static int derive(struct fab *f, struct fab__peer *p, bool initiator,
+		  uint64_t nonce_a, uint64_t inc_a, struct fab_auth_keys *keys)
+{
+	struct fab_auth_params pp = {
+	    .cluster_id = f->opt.cluster_id,
+	    .initiator = initiator ? f->opt.self : p->id,
+	    .acceptor = initiator ? p->id : f->opt.self,
+	    .nonce_i = initiator ? p->nonce : p->peer_nonce,
+	    .nonce_a = initiator ? nonce_a : p->nonce,
+	    .inc_i = initiator ? f->incarnation : p->peer_inc,
+	    .inc_a = initiator ? inc_a : f->incarnation,
+	};
+
+	return fab_auth_derive(&f->key, &pp, keys);
+}
+
+/* Seal our ring descriptor @d for the ACK to @p's HELLO. */
+static int seal_ack_ring(struct fab *f, struct fab__peer *p,
+			 const struct fab_ring_desc *d, uint8_t *box)
+{
+	struct fab_auth_keys keys;
+	int rv;
+
+	rv = derive(f, p, false, 0, 0, &keys);
+	if (rv == 0) {
+		rv = fab_auth_desc_seal(keys.desc_a2i, d, box);
+	}
+	fab_auth_keys_wipe(&keys);
+	return rv;
+}
+
 static void hello_send(struct fab *f, struct fab__peer *p, unsigned kind,
 		       uint64_t echo)
 {
@@ -274,12 +326,21 @@ static void hello_send(struct fab *f, struct fab__peer *p, unsigned kind,
 	if (p->addr == FI_ADDR_NOTAVAIL) {
 		return; /* shm peer not started: retried by backoff */
 	}
-	if (f->ep.rma && next) {
-		fab__rma_desc_next(p, &h.ring);
-	} else if (f->ep.rma) {
-		fab__rma_desc(p, &h.ring);
-	}
 	if (kind == FAB_WIRE_HELLO_ACK && f->ep.rma) {
+		struct fab_ring_desc d;
+
+		if (next) {
+			fab__rma_desc_next(p, &d);
+		} else {
+			fab__rma_desc(p, &d);
+		}
+		/* Sealed under this handshake's key: readable only by the
+		 * holder of the secret who sent the HELLO we answer. */
+		if (seal_ack_ring(f, p, &d, h.ring_box) != 0) {
+			fr_log(FR_LOG_ERROR, "fabric",
+			       "peer %u: cannot seal our ring", p->id);
+			return;
+		}
 		p->ring_exposed = true; /* usable once the ACK arrives */
 	}
 	rv = fab_hello_encode(&f->key, kind, &h, buf, sizeof(buf), &len);
@@ -416,6 +477,7 @@ static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 		readdr(f, p, false);
 	}
 	p->keep_addr = false;
+	p->peer_nonce = 0; /* p->nonce no longer answers that HELLO */
 	p->state = FAB__HELLO_SENT;
 	writer_stop(p);
 	hello_send(f, p, FAB_WIRE_HELLO, 0);
@@ -423,7 +485,26 @@ static void hello_start(struct fab *f, struct fab__peer *p, uint64_t now)
 
 bool fab__peer_needs_clock(const struct fab__peer *p)
 {
-	return p->state != FAB__UP || p->accept_pending || p->full_since_ms;
+	return p->state != FAB__UP || p->accept_pending || p->full_since_ms ||
+	       p->bad_mac_since_ms;
+}
+
+/*
+ * The two ends can disagree on the session: a CONFIRM refused as stale
+ * because a replayed HELLO overwrote the pending handshake in between, for
+ * one.  Nothing then tells either end -- each drops the other's frames as
+ * forged.  A link on which frames naming the peer fail their MAC for a
+ * second while not one verifies is restarted.  (A forger can trigger this
+ * on an idle link, which costs a handshake, not a message: a live link's
+ * own valid frames keep resetting the clock.)
+ */
+void fab__peer_mac(struct fab__peer *p, bool ok)
+{
+	if (ok) {
+		p->bad_mac_since_ms = 0;
+	} else if (p->bad_mac_since_ms == 0) {
+		p->bad_mac_since_ms = fab__now_ms();
+	}
 }
 
 void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
@@ -444,6 +525,18 @@ void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 		p->keep_addr = true;
 		if (p->state == FAB__UP || p->state == FAB__ACCEPTING) {
 			fab__peer_down(f, p, "send queue stuck");
+			p->next_try_ms = 0;
+		}
+	}
+	if (p->bad_mac_since_ms != 0 &&
+	    now >= p->bad_mac_since_ms + FAB__KEYS_LOST_MS) {
+		p->bad_mac_since_ms = 0;
+		if (p->state == FAB__UP && !p->accept_pending) {
+			fr_log(FR_LOG_WARN, "fabric",
+			       "peer %u: its frames fail their MAC for %u ms; "
+			       "restarting the connection",
+			       p->id, FAB__KEYS_LOST_MS);
+			fab__peer_down(f, p, "session keys out of step");
 			p->next_try_ms = 0;
 		}
 	}
@@ -523,6 +616,7 @@ static void peer_up(struct fab *f, struct fab__peer *p, uint64_t inc,
 	p->ever_up = true;
 	p->state = FAB__UP;
 	p->up_ms = fab__now_ms();
+	p->bad_mac_since_ms = 0;
 	p->backoff_ms = FAB__BACKOFF_MIN_MS;
 }
 
@@ -537,6 +631,22 @@ static void refused(struct fab *f, const char *what, int rv, const char *why)
 		       fr_strerror(rv), why,
 		       (unsigned long long)f->stats.rejects_auth);
 	}
+}
+
+/*
+ * UP, with a new HELLO answered: wait for its CONFIRM on the old session.
+ * Stop writing into the peer's ring meanwhile: a current HELLO means the
+ * peer renewed it, probably under a new key, and over tcp;ofi_rxm a write
+ * with a revoked key costs the whole connection -- our ACKs with it, again
+ * and again (APPENDs go as messages until the CONFIRM, or until the wait
+ * expires for a HELLO that was a copy).
+ */
+static void pend(struct fab__peer *p, uint64_t now)
+{
+	p->accept_pending = true;
+	p->pending_until_ms = now + ACCEPT_TIMEOUT_MS;
+	p->writer_paused = p->writer_paused || p->writer_ok;
+	p->writer_ok = false;
 }
 
 static void on_hello(struct fab *f, const void *buf, size_t len)
@@ -566,6 +676,18 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 		refused(f, "HELLO", FR_MISMATCH, "unknown sender or no ring");
 		return;
 	}
+	if ((p->state == FAB__ACCEPTING || p->state == FAB__UP) &&
+	    p->peer_nonce == h.nonce && p->peer_inc == h.incarnation) {
+		/* The HELLO we answered last, again: a retransmission, or a
+		 * recorded copy.  Repeat the same ACK (the CONFIRM for either
+		 * copy then matches) and touch nothing else: no new address,
+		 * no new nonce.  A live link stays UP meanwhile. */
+		if (p->state == FAB__UP && !p->accept_pending) {
+			pend(p, now);
+		}
+		hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
+		return;
+	}
 	restarted = p->ever_up && h.incarnation != p->incarnation;
 	if (p->addr == FI_ADDR_NOTAVAIL || restarted) {
 		/* shm: it exists now; restarted: the old connection or
@@ -579,32 +701,19 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 		}
 		return;
 	}
-	if ((p->state == FAB__ACCEPTING || p->accept_pending) &&
-	    h.nonce == p->peer_nonce) {
-		/* A retransmitted HELLO: repeat the same ACK, so that the
-		 * CONFIRM for either copy matches. */
-		hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
-		return;
-	}
 	if (fab_hello_random(&p->nonce) != 0) {
 		return;
 	}
 	p->peer_nonce = h.nonce;
 	p->peer_inc = h.incarnation;
-	p->pending_ring = h.ring;
 	p->pending_has_ring = h.has_ring;
-	if (p->state == FAB__UP && h.incarnation == p->incarnation) {
+	if (p->state == FAB__UP) {
 		/* Keep the live connection until the CONFIRM shows this
-		 * HELLO is current (not a late copy).  But stop writing into
-		 * the peer's ring meanwhile: a current HELLO means the peer
-		 * renewed it, probably under a new key, and over
-		 * tcp;ofi_rxm a write with a revoked key costs the whole
-		 * connection -- our ACKs with it, again and again (APPENDs
-		 * go as messages until the CONFIRM). */
-		p->accept_pending = true;
-		p->pending_until_ms = now + ACCEPT_TIMEOUT_MS;
-		p->writer_paused = p->writer_paused || p->writer_ok;
-		p->writer_ok = false;
+		 * HELLO is current -- not a late copy, and not a recording
+		 * replayed by someone without the secret (even one from an
+		 * earlier incarnation of the peer: its MAC is still valid).
+		 * A restarted peer proves itself the same way. */
+		pend(p, now);
 		hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
 		return;
 	}
@@ -618,11 +727,27 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 	hello_send(f, p, FAB_WIRE_HELLO_ACK, h.nonce);
 }
 
+/* Install the session keys of @p's handshake; the link may go UP. */
+static int session_start(struct fab *f, struct fab__peer *p, bool initiator,
+			 const struct fab_auth_keys *keys)
+{
+	int rv = fab_auth_session_start(&p->sess, keys, initiator, f->opt.self,
+					p->id);
+
+	if (rv != 0) {
+		fr_log(FR_LOG_ERROR, "fabric", "peer %u: session keys: %s",
+		       p->id, fr_strerror(rv));
+	}
+	return rv;
+}
+
 /* True when the ACK was meant for @p (accepted or refused). */
 static bool on_ack(struct fab *f, struct fab__peer *p, const void *buf,
 		   size_t len)
 {
 	char why[FR_ERRMSG_SIZE] = "";
+	struct fab_auth_keys keys;
+	struct fab_ring_desc ours;
 	struct fab_hello a;
 	struct fab_hello_confirm c;
 	uint8_t out[FAB_HELLO_FRAME_MAX];
@@ -645,13 +770,31 @@ static bool on_ack(struct fab *f, struct fab__peer *p, const void *buf,
 	    .to = p->id,
 	    .nonce = p->nonce,
 	    .echo = a.nonce,
+	    .has_ring = f->ep.rma,
 	};
+	rv = derive(f, p, true, a.nonce, a.incarnation, &keys);
+	if (rv == 0 && f->ep.rma) {
+		rv = fab_auth_desc_open(keys.desc_a2i, a.ring_box,
+					&p->peer_ring);
+		fab__rma_desc(p, &ours);
+		if (rv == 0) {
+			rv = fab_auth_desc_seal(keys.desc_i2a, &ours,
+						c.ring_box);
+		}
+	}
+	if (rv == 0) {
+		rv = session_start(f, p, true, &keys);
+	}
+	fab_auth_keys_wipe(&keys);
+	if (rv != 0) {
+		refused(f, "HELLO_ACK", rv, "ring descriptor or keys");
+		return true;
+	}
 	rv = fab_hello_confirm_encode(&f->key, &c, out, sizeof(out), &n);
 	assert(rv == 0);
-	p->peer_ring = a.ring;
 	p->peer_has_ring = a.has_ring;
 	p->accept_pending = false;
-	p->ring_exposed = f->ep.rma; /* the CONFIRM lets it use our HELLO's */
+	p->ring_exposed = f->ep.rma; /* the CONFIRM lets it use our ring */
 	peer_up(f, p, a.incarnation, "initiator");
 	(void)fab__queue_frame(f, p, out, n, FAB_WIRE_HELLO_CONFIRM);
 	return true;
@@ -662,31 +805,47 @@ static bool on_confirm(struct fab *f, struct fab__peer *p, const void *buf,
 		       size_t len)
 {
 	char why[FR_ERRMSG_SIZE] = "";
+	struct fab_auth_keys keys;
+	struct fab_hello_confirm c;
 	size_t used;
 	int rv;
 
 	rv = fab_hello_confirm_decode(&f->key, p->id, p->peer_nonce, p->nonce,
-				      buf, len, &used, why);
+				      buf, len, &c, &used, why);
 	if (rv == FR_STALE || rv == FR_NOTFOUND) {
 		return false;
 	}
-	if (rv != 0) {
-		refused(f, "HELLO_CONFIRM", rv, why);
+	if (rv != 0 || (f->ep.rma && !c.has_ring)) {
+		refused(f, "HELLO_CONFIRM", rv ? rv : FR_MISMATCH, why);
 		return true;
 	}
-	if (p->accept_pending && f->ep.rma) {
+	rv = derive(f, p, false, 0, 0, &keys);
+	if (rv == 0 && f->ep.rma) {
+		rv = fab_auth_desc_open(keys.desc_i2a, c.ring_box,
+					&p->pending_ring);
+	}
+	if (rv == 0 && p->accept_pending && f->ep.rma) {
 		/* The ACK announced the next generation under the same key
 		 * (fab__rma_desc_next()): the peer's writes to the current
 		 * one came over this live connection before its CONFIRM, so
 		 * none can land later. */
 		if (fab__rma_renew(f, p, false) != 0) {
+			fab_auth_keys_wipe(&keys);
 			return true;
 		}
 		p->ring_exposed = true;
 	}
+	if (rv == 0) {
+		rv = session_start(f, p, false, &keys);
+	}
+	fab_auth_keys_wipe(&keys);
+	if (rv != 0) {
+		refused(f, "HELLO_CONFIRM", rv, "ring descriptor or keys");
+		return true;
+	}
 	p->accept_pending = false;
 	p->peer_ring = p->pending_ring;
-	p->peer_has_ring = p->pending_has_ring;
+	p->peer_has_ring = c.has_ring;
 	peer_up(f, p, p->peer_inc, "acceptor");
 	return true;
 }

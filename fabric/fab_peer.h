@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "fab.h"
+#include "fab_auth.h"
 #include "fab_ep.h"
 #include "fab_hello.h"
 #include "fab_ring.h"
@@ -32,17 +33,22 @@
  * Handshake (fab_hello.h): a DOWN peer is sent a HELLO (with backoff).  When
  * both sides send HELLO at once, the lower node id stays initiator and the
  * higher one answers.  UP on the initiator when a valid ACK arrives, on the
- * acceptor when the CONFIRM arrives.  A valid HELLO while UP from a new
- * incarnation means the peer restarted: drop the old connection and accept.
- * From the same incarnation it is either a late copy from a simultaneous
- * open or a re-announcement (ring revoked, lost CONFIRM): answer it but stay
- * UP on the old state until its CONFIRM proves it current.
+ * acceptor when the CONFIRM arrives; each end then installs the session
+ * keys (fab_auth.h) that every later frame and ring record must carry.
+ * A valid HELLO while UP -- a restarted peer (new incarnation), a
+ * re-announcement (ring revoked, lost CONFIRM), a late copy, or a recorded
+ * HELLO replayed by someone on the path: its MAC is as valid as ever -- is
+ * answered, but the link stays UP on the old session until the CONFIRM
+ * (which only the holder of the secret who saw our fresh ACK nonce can
+ * send) proves it current.  A repeat of the HELLO last answered gets the
+ * same ACK again, without a new address or nonce.
  */
 
-#define FAB__RX_BUFS	    16u	 /* receive buffers posted */
-#define FAB__SLOT_BITS	    5u	 /* peer slot in a ring generation */
-#define FAB__BACKOFF_MIN_MS 5u	 /* first HELLO retry */
-#define FAB__BACKOFF_MAX_MS 500u /* retry ceiling */
+#define FAB__RX_BUFS	    16u	  /* receive buffers posted */
+#define FAB__SLOT_BITS	    5u	  /* peer slot in a ring generation */
+#define FAB__BACKOFF_MIN_MS 5u	  /* first HELLO retry */
+#define FAB__BACKOFF_MAX_MS 500u  /* retry ceiling */
+#define FAB__KEYS_LOST_MS   1000u /* MAC failures only, this long: restart */
 
 static_assert((1u << FAB__SLOT_BITS) >= RAFT_MAX_SERVERS,
 	      "ring generation must name every peer slot");
@@ -98,14 +104,15 @@ struct fab__peer {
 	bool ever_up;			/* counts reconnects after the first */
 	uint64_t incarnation;		/* peer's, from its last handshake */
 	uint64_t nonce;			/* ours: HELLO (initiator) or ACK */
-	uint64_t peer_nonce;		/* theirs, while ACCEPTING */
-	uint64_t peer_inc;		/* theirs, while ACCEPTING */
+	uint64_t peer_nonce;		/* theirs, of the HELLO last answered */
+	uint64_t peer_inc;		/* theirs, of the HELLO last answered */
+	struct fab_auth_session sess;	/* keys of the current connection */
 	bool accept_pending;		/* UP, but ACKed a new HELLO: switch
 					   over when its CONFIRM arrives */
 	struct fab_ring_desc peer_ring; /* theirs, pending or in use */
 	bool peer_has_ring;		/* peer_ring valid */
-	struct fab_ring_desc pending_ring; /* from a HELLO not confirmed */
-	bool pending_has_ring;		   /* pending_ring valid */
+	struct fab_ring_desc pending_ring; /* from the CONFIRM */
+	bool pending_has_ring;		   /* the HELLO said: RMA */
 	uint64_t pending_until_ms;	   /* accept_pending expires */
 	uint64_t up_ms;			   /* when it last came UP */
 	uint64_t next_try_ms;		   /* DOWN/HELLO_SENT: next HELLO */
@@ -113,19 +120,22 @@ struct fab__peer {
 	uint64_t last_hello_ms;		   /* last HELLO sent (rate limit) */
 	uint32_t attempts;		   /* handshakes started */
 	/* send queue */
-	uint8_t *arena;		  /* owned, queue_max_bytes */
-	struct fid_mr *arena_mr;  /* owned */
-	void *arena_desc;	  /* fi_mr_desc of arena_mr */
-	uint64_t head;		  /* arena position of the next op */
-	uint64_t tail;		  /* arena position of the oldest op */
-	uint64_t no_rewind_below; /* keep going round until head gets here */
-	uint64_t full_since_ms;	  /* queue full since (0: it is not) */
-	bool keep_addr;		  /* next hello_start(): no readdr() */
-	bool writer_paused;	  /* writer_ok cleared by accept_pending */
-	struct fab__op *ops;	  /* owned, queue_max_msgs, FIFO circle */
-	uint32_t op_head;	  /* next free op index (cumulative) */
-	uint32_t op_post;	  /* next op to post (cumulative) */
-	uint32_t op_tail;	  /* oldest op not released (cumulative) */
+	uint8_t *arena;		   /* owned, queue_max_bytes */
+	struct fid_mr *arena_mr;   /* owned */
+	void *arena_desc;	   /* fi_mr_desc of arena_mr */
+	uint64_t head;		   /* arena position of the next op */
+	uint64_t tail;		   /* arena position of the oldest op */
+	uint64_t no_rewind_below;  /* keep going round until head gets here */
+	uint64_t full_since_ms;	   /* queue full since (0: it is not) */
+	uint64_t bad_mac_since_ms; /* frames or records naming this peer
+				      fail their MAC since (0: the last
+				      one verified) */
+	bool keep_addr;		   /* next hello_start(): no readdr() */
+	bool writer_paused;	   /* writer_ok cleared by accept_pending */
+	struct fab__op *ops;	   /* owned, queue_max_msgs, FIFO circle */
+	uint32_t op_head;	   /* next free op index (cumulative) */
+	uint32_t op_post;	   /* next op to post (cumulative) */
+	uint32_t op_tail;	   /* oldest op not released (cumulative) */
 	/* RMA: writing into the peer's ring */
 	bool writer_ok;		       /* writer holds a valid descriptor */
 	struct fab_ring_writer writer; /* our position and credit there */
@@ -189,7 +199,9 @@ static inline uint8_t *fab__op_buf(struct fab__peer *p, struct fab__op *op)
 int fab__queue_flush(struct fab *f, struct fab__peer *p);
 /** A send/write completed (@err: 0 or a -FI_E* code). */
 void fab__queue_complete(struct fab *f, struct fab__op *op, int err);
-/** Queue one control frame already encoded in @buf. */
+/** Queue one control frame already encoded in @buf; a CREDIT is
+ * authenticated with @p's session on the way (the others are handshake
+ * frames, authenticated by themselves). */
 int fab__queue_frame(struct fab *f, struct fab__peer *p, const void *buf,
 		     size_t len, unsigned kind);
 
@@ -199,6 +211,10 @@ bool fab__peer_needs_clock(const struct fab__peer *p);
 /* @now_ms may be 0 when fab__peer_needs_clock() said false. */
 void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now_ms);
 void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why);
+/** A frame or ring record naming @p failed its MAC (@ok false) or one
+ * verified (@ok true): an UP link whose frames fail for FAB__KEYS_LOST_MS
+ * while none verifies has lost its keys and is restarted. */
+void fab__peer_mac(struct fab__peer *p, bool ok);
 /** Handle a handshake frame (HELLO, ACK, CONFIRM, REJECT). */
 void fab__peer_hello_recv(struct fab *f, const struct fab_wire_frame *fr,
 			  const void *buf, size_t len);
@@ -219,7 +235,9 @@ int fab__rma_send(struct fab *f, struct fab__peer *p,
 		  const struct raft_message *m, size_t frame_len);
 /** A remote write with @cq_data landed. */
 void fab__rma_recv(struct fab *f, uint64_t cq_data);
-void fab__rma_credit_recv(struct fab *f, const struct fab_wire_frame *fr);
+/** A CREDIT frame @fr, authenticated as coming from @p. */
+void fab__rma_credit_recv(struct fab *f, struct fab__peer *p,
+			  const struct fab_wire_frame *fr);
 /** Send credit where it is due. */
 void fab__rma_credit_flush(struct fab *f, struct fab__peer *p);
 

@@ -16,6 +16,7 @@ enum {
 	OFF_POS = 16,
 	OFF_GEN = 24,
 	OFF_CRC = 28,
+	OFF_TAG = FAB_RING_TAG_OFF,
 };
 
 /* CQ data fields. */
@@ -23,7 +24,9 @@ enum {
 #define CQ_SIZE_BITS  28u
 #define CQ_FIELD_MASK ((1u << 28) - 1u)
 
-_Static_assert(OFF_CRC + 4 == FAB_RING_HDR_SIZE, "record header layout");
+_Static_assert(OFF_CRC + 4 == OFF_TAG &&
+		   OFF_TAG + FAB_RING_TAG_SIZE == FAB_RING_HDR_SIZE,
+	       "record header layout");
 _Static_assert(FAB_RING_CRC_PREFIX == FAB_WIRE_HDR_SIZE,
 	       "the record CRC covers exactly the payload frame's header");
 _Static_assert(FAB_RING_HDR_SIZE % FAB_RING_ALIGN == 0, "aligned header");
@@ -154,6 +157,7 @@ void fab_ring_record_seal(void *rec, const struct fab_ring_slot *slot,
 	le_put_u32(b + OFF_GEN, generation);
 	le_put_u32(b + OFF_CRC,
 		   record_crc(b, b + FAB_RING_HDR_SIZE, slot->payload_len));
+	memset(b + OFF_TAG, 0, FAB_RING_TAG_SIZE); /* the transport's */
 	memset(b + used, 0, slot->rec_size - used);
 }
 
@@ -246,8 +250,13 @@ int fab_ring_reader_next(struct fab_ring_reader *r, const void *mem,
 		r->stats.bad_cq++;
 		return FR_MALFORMED;
 	}
-	int rv =
-	    check_record(r, (const uint8_t *)mem + offset, rec, start, out);
+	const uint8_t *b = (const uint8_t *)mem + offset;
+	int rv = FR_AUTH;
+	/* The MAC first, for the generation and position we expect: nothing
+	 * the record says is read before it verifies. */
+	if (r->verify == NULL ||
+	    r->verify(r->verify_ctx, r->generation, start, b, rec))
+		rv = check_record(r, b, rec, start, out);
 	/* The writer counted this space whatever it holds: move past it so
 	 * the next record lines up, but give the caller nothing. */
 	r->head = start + rec;
@@ -257,6 +266,11 @@ int fab_ring_reader_next(struct fab_ring_reader *r, const void *mem,
 		break;
 	case FR_STALE:
 		r->stats.stale++;
+		r->stats.skipped_bytes += rec;
+		memset(out, 0, sizeof(*out));
+		break;
+	case FR_AUTH:
+		r->stats.bad_mac++;
 		r->stats.skipped_bytes += rec;
 		memset(out, 0, sizeof(*out));
 		break;

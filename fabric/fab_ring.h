@@ -33,7 +33,9 @@
  *   24   4   generation  ring generation (struct fab_ring_desc)
  *   28   4   crc         CRC32C of bytes 0..27 then of the first
  *                        min(len, FAB_RING_CRC_PREFIX) payload bytes
- *   32   len payload     one encoded APPEND frame (fab_wire.h)
+ *   32  16   tag         MAC of the record (fab_auth.h), set and checked
+ *                        by the transport through reader->verify
+ *   48   len payload     one encoded APPEND frame (fab_wire.h)
  *        pad             zeros up to the next multiple of 8
  *
  * The record CRC covers the payload's first FAB_RING_CRC_PREFIX bytes only:
@@ -43,7 +45,13 @@
  * (ring format 2; format 1 covered the whole payload).  A reader's caller
  * must therefore check the payload's own checksum (fab_wire_parse) before
  * using it; fab_ring_reader_next() alone does not vouch for bytes past the
- * prefix.
+ * prefix.  Format 3 adds the tag: anyone holding the ring's key can write
+ * bytes into it, so only the MAC (keyed by the session, fab_auth.h) makes a
+ * record believable; with a verify function set, the reader checks it
+ * first, before it reads any field of the record, and the tag then vouches
+ * for the whole record: the transport writes the payload frame without a
+ * payload CRC (fab_wire_encode_sized_mac) and reads it with
+ * fab_wire_parse_trusted.
  *
  * Wrap rule (both ends compute it, so no pad record is needed): if a record
  * of r bytes does not fit between the write position's offset o and the end
@@ -64,14 +72,14 @@
  *  1. writer: consumed <= tail <= consumed + size; credit never moves
  *     consumed backwards nor past tail.
  *  2. reader: a record is accepted only if its CQ data names the reader's
- *     head (or offset 0 by the wrap rule), it lies inside the ring, its
- *     header matches the CQ data (size, generation low bits, pos == head),
- *     its CRC matches and its generation is the ring's.  The record's term
- *     is *not* filtered here: an AppendEntries of an older term goes to
- *     Raft, which refuses it and answers with its own term; that answer is
- *     how a deposed leader learns of the newer term (dropping the record
- *     would leave it leading, unanswered, for as long as it keeps a
- *     majority elsewhere).
+ *     head (or offset 0 by the wrap rule), it lies inside the ring, its MAC
+ *     verifies for the ring's generation and the head (when a verify
+ *     function is set), its header matches the CQ data (size, generation low
+ * bits, pos == head), its CRC matches and its generation is the ring's.  The
+ * record's term is *not* filtered here: an AppendEntries of an older term goes
+ * to Raft, which refuses it and answers with its own term; that answer is how a
+ * deposed leader learns of the newer term (dropping the record would leave it
+ * leading, unanswered, for as long as it keeps a majority elsewhere).
  *  3. A record whose CQ data is consistent with the head but whose content
  *     is corrupt or stale (older generation or lap) is rejected *and
  *     skipped* (the writer counted its space); Raft never sees it, and the
@@ -88,12 +96,14 @@
  *     bytes land whether or not the reader later accepts them.
  */
 
-/* "FBR2" in memory order: ring format 2 (format 1, "FBRR", checksummed
- * the whole payload in the record CRC). */
-#define FAB_RING_MAGIC 0x32524246u
+/* "FBR3" in memory order: ring format 3, with a MAC (format 2, "FBR2",
+ * had none; format 1, "FBRR", checksummed the whole payload). */
+#define FAB_RING_MAGIC 0x33524246u
 /* Payload bytes covered by the record CRC: a frame header. */
 #define FAB_RING_CRC_PREFIX 24u
-#define FAB_RING_HDR_SIZE   32u
+#define FAB_RING_TAG_OFF    32u /* the MAC's 16 bytes */
+#define FAB_RING_TAG_SIZE   16u
+#define FAB_RING_HDR_SIZE   48u
 #define FAB_RING_ALIGN	    8u
 #define FAB_RING_MIN_SIZE   4096u
 #define FAB_RING_MAX_SIZE   (1u << 30)
@@ -179,9 +189,16 @@ void fab_ring_record_seal(void *rec, const struct fab_ring_slot *slot,
 /* ------------------------------------------------------------------ */
 /* Reader (follower) side                                              */
 
+/* Checks the MAC of the record at @rec (@rec_size bytes, as the CQ data
+ * says) for the reader's @generation and expected position @pos; @ctx is
+ * the reader's verify_ctx.  True when it verifies. */
+typedef bool (*fab_ring_verify_fn)(void *ctx, uint32_t generation, uint64_t pos,
+				   const uint8_t *rec, uint32_t rec_size);
+
 struct fab_ring_stats {
 	uint64_t accepted;	/* records returned to the caller */
 	uint64_t bad_cq;	/* CQ data inconsistent with the head */
+	uint64_t bad_mac;	/* MAC did not verify (skipped) */
 	uint64_t corrupt;	/* header or CRC mismatch (skipped) */
 	uint64_t stale;		/* old term or generation (skipped) */
 	uint64_t skipped_bytes; /* bytes of rejected records skipped */
@@ -192,6 +209,8 @@ struct fab_ring_reader {
 	uint32_t generation; /* current generation */
 	uint64_t head;	     /* cumulative position of the next record */
 	struct fab_ring_stats stats; /* rejection counters */
+	fab_ring_verify_fn verify;   /* MAC check, or NULL (tests: none) */
+	void *verify_ctx;	     /* borrowed, for verify */
 };
 
 /* A validated record, as fab_ring_reader_next() returns it. */
@@ -204,7 +223,8 @@ struct fab_ring_rec {
 };
 
 /** Start reading a ring of @size bytes (power of two) at position 0 with
- * @generation.  Returns 0 or FR_INVALID. */
+ * @generation, without a verify function (set verify/verify_ctx after).
+ * Returns 0 or FR_INVALID. */
 int fab_ring_reader_init(struct fab_ring_reader *r, uint32_t size,
 			 uint32_t generation)
     __attribute__((warn_unused_result));
@@ -216,7 +236,8 @@ void fab_ring_reader_reset(struct fab_ring_reader *r, uint32_t generation);
 /**
  * Validate the record that a completion with @cq_data announces in @mem (the
  * ring's @r->size bytes, borrowed).  On success @out points into @mem and
- * the head moves past the record; the payload's bytes past
+ * the head moves past the record; with a verify function the tag covered
+ * the whole record, without one the payload's bytes past
  * FAB_RING_CRC_PREFIX are not checksummed here (the payload carries its own
  * CRC: check it before use).  The caller must finish with the payload
  * (e.g. decode it and step Raft, which copies entries) before it returns
@@ -230,6 +251,8 @@ void fab_ring_reader_reset(struct fab_ring_reader *r, uint32_t generation);
  *  FR_STALE      generation in CQ data differs (head unchanged), or the
  *                record's generation or lap position is old (skipped)
  *                (stats.stale)
+ *  FR_AUTH       the MAC did not verify: forged, or from an older lap or
+ *                generation (skipped) (stats.bad_mac)
  *  FR_CORRUPT    bad magic, header/CQ mismatch or CRC (skipped)
  *                (stats.corrupt)
  */

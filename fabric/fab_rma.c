@@ -67,6 +67,9 @@ int fab__rma_open(struct fab *f, struct fab__peer *p, char *errmsg)
 	p->epoch = (uint32_t)r64 & EPOCH_MASK;
 	rv = fab_ring_reader_init(&p->reader, f->opt.ring_bytes, generation(p));
 	assert(rv == 0);
+	/* Every record must carry the MAC of this peer's session. */
+	p->reader.verify = fab_auth_ring_verify;
+	p->reader.verify_ctx = &p->sess;
 	return 0;
 }
 
@@ -151,9 +154,13 @@ int fab__rma_send(struct fab *f, struct fab__peer *p,
 		return FR_AGAIN;
 	}
 	buf = fab__op_buf(p, op);
-	/* @frame_len is fab_wire_encoded_size(m): @m was checked there. */
-	fab_wire_encode_sized(m, buf + FAB_RING_HDR_SIZE, frame_len);
+	/* @frame_len is fab_wire_encoded_size(m): @m was checked there.  No
+	 * payload CRC: the record's tag covers the payload. */
+	fab_wire_encode_sized_mac(m, buf + FAB_RING_HDR_SIZE, frame_len);
 	fab_ring_record_seal(buf, &slot, m->term, p->writer.generation);
+	rv = fab_auth_ring_seal(&p->sess, buf, slot.rec_size,
+				p->writer.generation, slot.pos);
+	assert(rv == 0); /* UP (writer_ok) implies a session */
 	if (p->corrupt_next) {
 		p->corrupt_next = false;
 		buf[FAB_RING_HDR_SIZE + frame_len / 2] ^= 0x5a;
@@ -190,12 +197,21 @@ static void deliver(struct fab *f, struct fab__peer *p,
 	struct fab_wire_frame fr;
 	struct raft_message m;
 
-	if (fab_wire_parse(rec->payload, rec->len, &fr) != 0 ||
+	/* The record's tag verified every byte (fab_ring_reader_next()
+	 * with the session's verify): only the framing is checked here. */
+	if (fab_wire_parse_trusted(rec->payload, rec->len, &fr) != 0 ||
 	    fr.frame_len != rec->len || fr.kind != FAB_WIRE_APPEND ||
 	    fab_wire_decode_frame(&fr, &m, f->entries,
 				  RAFT_MAX_BATCH_ENTRIES) != 0 ||
-	    m.from != p->id || m.to != f->opt.self || m.term != rec->term) {
+	    m.to != f->opt.self || m.term != rec->term) {
 		f->stats.rejects_ring++;
+		return;
+	}
+	if (m.from != p->id) {
+		/* Authenticated by p's key, yet naming someone else. */
+		f->stats.rejects_ring++;
+		f->stats.rejects_frame++;
+		f->stats.rejects_from++;
 		return;
 	}
 	if (p->state != FAB__UP) {
@@ -227,6 +243,7 @@ void fab__rma_recv(struct fab *f, uint64_t cq_data)
 	rv = fab_ring_reader_next(&p->reader, p->ring, cq_data, &rec);
 	switch (rv) {
 	case 0:
+		fab__peer_mac(p, true);
 		deliver(f, p, &rec);
 		break;
 	case FR_STALE:
@@ -244,6 +261,14 @@ void fab__rma_recv(struct fab *f, uint64_t cq_data)
 			fab__rma_revoke(f, p, "stale ring writes");
 			return;
 		}
+		break;
+	case FR_AUTH:
+		/* Forged, or written with another session's key. */
+		f->stats.rejects_ring++;
+		f->stats.rejects_mac++;
+		fab__peer_mac(p, false);
+		fr_log(FR_LOG_WARN, "fabric",
+		       "ring record from peer %u fails its MAC", p->id);
 		break;
 	case FR_CORRUPT:
 		f->stats.rejects_ring++;
@@ -289,18 +314,18 @@ void fab__rma_credit_flush(struct fab *f, struct fab__peer *p)
 	}
 }
 
-void fab__rma_credit_recv(struct fab *f, const struct fab_wire_frame *fr)
+void fab__rma_credit_recv(struct fab *f, struct fab__peer *p,
+			  const struct fab_wire_frame *fr)
 {
 	struct fab_wire_credit c;
-	struct fab__peer *p;
 
 	if (fab_wire_credit_decode(fr, &c) != 0) {
 		f->stats.rejects_frame++;
 		return;
 	}
-	p = fab__peer_by_id(f, c.from);
-	if (p == NULL || p->state != FAB__UP) {
-		f->stats.dropped_noconn++;
+	if (c.from != p->id) {
+		f->stats.rejects_frame++;
+		f->stats.rejects_from++;
 		return;
 	}
 	if (!(p->writer_ok || p->writer_paused) ||

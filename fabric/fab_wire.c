@@ -15,7 +15,7 @@ enum {
 	OFF_FLAGS = 6,
 	OFF_LEN = 8,
 	OFF_PCRC = 12,
-	OFF_RESERVED = 16,
+	OFF_SENDER = 16,
 	OFF_HCRC = 20,
 };
 
@@ -23,6 +23,16 @@ _Static_assert(OFF_HCRC + 4 == FAB_WIRE_HDR_SIZE, "header layout");
 _Static_assert(FAB_WIRE_HDR_SIZE % 8 == 0, "frames keep 8-byte alignment");
 _Static_assert(FAB_WIRE_MAX_PAYLOAD < UINT32_MAX - FAB_WIRE_HDR_SIZE,
 	       "a frame length fits in 32 bits");
+
+/* Smallest authenticated payload: the trailer (fab_auth.h: seq + tag). */
+#define AUTH_TRAILER_MIN 24u
+
+/* Kinds that travel authenticated once a session exists. */
+static bool auth_kind(unsigned kind)
+{
+	return (kind >= FAB_WIRE_VOTE && kind <= FAB_WIRE_TIMEOUT_NOW) ||
+	       kind == FAB_WIRE_CREDIT;
+}
 
 bool fab_wire_kind_known(unsigned kind)
 {
@@ -77,7 +87,22 @@ const char *fab_wire_kind_name(unsigned kind)
 	}
 }
 
+static int parse(const void *buf, size_t len, struct fab_wire_frame *f,
+		 bool check_payload);
+
 int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
+{
+	return parse(buf, len, f, true);
+}
+
+int fab_wire_parse_trusted(const void *buf, size_t len,
+			   struct fab_wire_frame *f)
+{
+	return parse(buf, len, f, false);
+}
+
+static int parse(const void *buf, size_t len, struct fab_wire_frame *f,
+		 bool check_payload)
 {
 	const uint8_t *b = buf;
 
@@ -93,21 +118,39 @@ int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
 		return FR_UNSUPPORTED;
 	if (!fab_wire_kind_known(b[OFF_KIND]))
 		return FR_MALFORMED;
-	if (le_get_u16(b + OFF_FLAGS) != 0 || le_get_u32(b + OFF_RESERVED) != 0)
-		return FR_MALFORMED;
+	uint16_t flags = le_get_u16(b + OFF_FLAGS);
+	uint32_t sender = le_get_u32(b + OFF_SENDER);
 	uint32_t plen = le_get_u32(b + OFF_LEN);
+	if (flags & ~FAB_WIRE_FLAG_AUTH)
+		return FR_MALFORMED;
+	if (flags == 0 && sender != 0)
+		return FR_MALFORMED;
+	if (flags != 0 && (!auth_kind(b[OFF_KIND]) || sender == 0 ||
+			   sender > RAFT_ID_MAX || plen < AUTH_TRAILER_MIN))
+		return FR_MALFORMED;
 	if (plen > FAB_WIRE_MAX_PAYLOAD)
 		return FR_TOOBIG;
 
 	f->kind = b[OFF_KIND];
 	f->version = b[OFF_VERSION];
-	f->flags = 0;
+	f->flags = flags;
+	f->sender = sender;
 	f->payload_len = plen;
 	f->frame_len = (size_t)FAB_WIRE_HDR_SIZE + plen;
 	if (len < f->frame_len)
 		return FR_AGAIN;
 	f->payload = b + FAB_WIRE_HDR_SIZE;
-	if (fr_crc32c(0, f->payload, plen) != le_get_u32(b + OFF_PCRC)) {
+	if (flags & FAB_WIRE_FLAG_AUTH) {
+		/* The tag covers the payload (fab_auth.h): no CRC is sent,
+		 * and the caller opens the frame before using a byte. */
+		if (le_get_u32(b + OFF_PCRC) != 0) {
+			f->payload = NULL;
+			return FR_MALFORMED;
+		}
+		return 0;
+	}
+	if (check_payload &&
+	    fr_crc32c(0, f->payload, plen) != le_get_u32(b + OFF_PCRC)) {
 		f->payload = NULL;
 		return FR_CORRUPT;
 	}
@@ -115,6 +158,12 @@ int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
 }
 
 int fab_wire_seal(void *frame, unsigned kind, uint32_t payload_len)
+{
+	return fab__wire_seal(frame, kind, payload_len, true);
+}
+
+int fab__wire_seal(void *frame, unsigned kind, uint32_t payload_len,
+		   bool payload_crc)
 {
 	uint8_t *b = frame;
 
@@ -127,11 +176,27 @@ int fab_wire_seal(void *frame, unsigned kind, uint32_t payload_len)
 	b[OFF_KIND] = (uint8_t)kind;
 	le_put_u16(b + OFF_FLAGS, 0);
 	le_put_u32(b + OFF_LEN, payload_len);
-	le_put_u32(b + OFF_PCRC,
-		   fr_crc32c(0, b + FAB_WIRE_HDR_SIZE, payload_len));
-	le_put_u32(b + OFF_RESERVED, 0);
+	le_put_u32(
+	    b + OFF_PCRC,
+	    payload_crc ? fr_crc32c(0, b + FAB_WIRE_HDR_SIZE, payload_len) : 0);
+	le_put_u32(b + OFF_SENDER, 0);
 	le_put_u32(b + OFF_HCRC, fr_crc32c(0, b, OFF_HCRC));
 	return 0;
+}
+
+void fab_wire_auth_begin(uint8_t *frame, uint32_t sender, uint32_t trailer)
+{
+	assert(auth_kind(frame[OFF_KIND]) && sender >= 1 &&
+	       sender <= RAFT_ID_MAX);
+	le_put_u16(frame + OFF_FLAGS, FAB_WIRE_FLAG_AUTH);
+	le_put_u32(frame + OFF_SENDER, sender);
+	le_put_u32(frame + OFF_LEN, le_get_u32(frame + OFF_LEN) + trailer);
+}
+
+void fab_wire_auth_finish(uint8_t *frame)
+{
+	le_put_u32(frame + OFF_PCRC, 0); /* the tag covers the payload */
+	le_put_u32(frame + OFF_HCRC, fr_crc32c(0, frame, OFF_HCRC));
 }
 
 int fab_wire_credit_encode(const struct fab_wire_credit *c, void *buf,

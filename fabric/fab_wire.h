@@ -22,11 +22,19 @@
  *    0   4   magic        FAB_WIRE_MAGIC
  *    4   1   version      FAB_WIRE_VERSION
  *    5   1   kind         enum fab_wire_kind
- *    6   2   flags        0 in version 1 (non-zero is refused)
+ *    6   2   flags        FAB_WIRE_FLAG_AUTH or 0 (other bits refused)
  *    8   4   payload_len  bytes after the header, <= FAB_WIRE_MAX_PAYLOAD
  *   12   4   payload_crc  CRC32C of the payload
- *   16   4   reserved     0
+ *   16   4   sender       AUTH: sending node id (1..RAFT_ID_MAX); else 0
  *   20   4   header_crc   CRC32C of bytes 0..19
+ *
+ * An authenticated frame (flag AUTH; every Raft message and CREDIT once a
+ * session exists, fab_auth.h) ends its payload with a 24-byte trailer
+ * {seq u64, tag[16]}, which payload_len includes; its payload_crc is 0 and
+ * not checked: the tag covers the payload (one pass over it per side, not
+ * two), and it must be verified before any payload byte is used.  The CRCs
+ * only catch accidents; the tag is what makes a frame believable.
+ * Handshake frames never carry the flag (they have their own HMAC).
  *
  * The header has its own checksum so that a corrupted length is caught
  * before a stream reader waits for (or skips) bytes that will never come.
@@ -58,6 +66,8 @@
 #define FAB_WIRE_MAGIC	  0x57524246u /* "FBRW" in memory order */
 #define FAB_WIRE_VERSION  1u
 #define FAB_WIRE_HDR_SIZE 24u
+/* Header flag: the payload ends with a fab_auth.h trailer. */
+#define FAB_WIRE_FLAG_AUTH 0x1u
 /* Largest payload of one frame: one maximum entry plus its framing, so a
  * single RAFT_MAX_ENTRY_BYTES entry always fits in a frame of its own. */
 #define FAB_WIRE_MAX_PAYLOAD (RAFT_MAX_ENTRY_BYTES + 4096u)
@@ -93,7 +103,8 @@ const char *fab_wire_kind_name(unsigned kind);
 struct fab_wire_frame {
 	uint8_t kind;		/* enum fab_wire_kind */
 	uint8_t version;	/* FAB_WIRE_VERSION */
-	uint16_t flags;		/* 0 */
+	uint16_t flags;		/* 0 or FAB_WIRE_FLAG_AUTH */
+	uint32_t sender;	/* AUTH: claimed sender id (unverified) */
 	uint32_t payload_len;	/* bytes at payload */
 	const uint8_t *payload; /* borrowed: points into the parsed buffer */
 	size_t frame_len;	/* FAB_WIRE_HDR_SIZE + payload_len */
@@ -101,8 +112,10 @@ struct fab_wire_frame {
 
 /**
  * Check the frame at the start of @buf (@len bytes available): header
- * checksum, magic, version, known kind, zero flags/reserved, payload size
- * limit, and — once the whole frame is present — the payload checksum.
+ * checksum, magic, version, known kind, flags (AUTH only on message and
+ * CREDIT kinds, with a sender id and room for the trailer; the sender field
+ * 0 otherwise), payload size limit, and — once the whole frame is present — the
+ * payload checksum.
  * @buf is borrowed; @f->payload points into it.  Returns 0, FR_AGAIN (fewer
  * than f->frame_len bytes yet; f->frame_len is set once the header is
  * complete and valid, 0 otherwise), FR_CORRUPT, FR_MALFORMED, FR_TOOBIG or
@@ -119,6 +132,26 @@ int fab_wire_parse(const void *buf, size_t len, struct fab_wire_frame *f)
  * FR_INVALID (unknown kind).
  */
 int fab_wire_seal(void *frame, unsigned kind, uint32_t payload_len)
+    __attribute__((warn_unused_result));
+
+/** Turn the sealed frame at @frame into an authenticated one (fab_auth.c):
+ * set the AUTH flag and @sender, and grow payload_len by @trailer bytes
+ * (the caller writes them after the payload).  The header CRC is left for
+ * fab_wire_auth_finish(). */
+void fab_wire_auth_begin(uint8_t *frame, uint32_t sender, uint32_t trailer);
+/** Finish an authenticated frame: payload_crc 0, header CRC resealed. */
+void fab_wire_auth_finish(uint8_t *frame);
+
+/** fab_wire_seal() that writes payload_crc 0 unless @payload_crc: for a
+ * payload a MAC will cover (fab_wire_encode_sized_mac()). */
+int fab__wire_seal(void *frame, unsigned kind, uint32_t payload_len,
+		   bool payload_crc) __attribute__((warn_unused_result));
+
+/** fab_wire_parse() without the payload CRC check, for bytes a MAC has
+ * verified (a ring record's payload after its tag, fab_auth.h); every
+ * header check stays. */
+int fab_wire_parse_trusted(const void *buf, size_t len,
+			   struct fab_wire_frame *f)
     __attribute__((warn_unused_result));
 
 /**
@@ -150,6 +183,11 @@ int fab_wire_encode(const struct raft_message *msg, void *buf, size_t cap,
  */
 void fab_wire_encode_sized(const struct raft_message *msg, void *buf,
 			   size_t len);
+/** fab_wire_encode_sized() without the payload CRC (payload_crc 0): for a
+ * frame that a MAC will cover (fab_auth_frame_seal(), a ring record), which
+ * saves a pass over the payload on each side. */
+void fab_wire_encode_sized_mac(const struct raft_message *msg, void *buf,
+			       size_t len);
 
 /**
  * Decode the Raft message in an already parsed frame @f (kind 1..7).  Fills

@@ -310,8 +310,8 @@ int fab_wire_encode(const struct raft_message *msg, void *buf, size_t cap,
 	return 0;
 }
 
-void fab_wire_encode_sized(const struct raft_message *msg, void *buf,
-			   size_t len)
+static void encode_sized(const struct raft_message *msg, void *buf, size_t len,
+			 bool payload_crc)
 {
 	struct out o = {(uint8_t *)buf + FAB_WIRE_HDR_SIZE};
 	int rv;
@@ -320,9 +320,22 @@ void fab_wire_encode_sized(const struct raft_message *msg, void *buf,
 	       len - FAB_WIRE_HDR_SIZE <= FAB_WIRE_MAX_PAYLOAD);
 	encode_body(&o, msg);
 	assert((size_t)(o.p - (uint8_t *)buf) == len);
-	rv = fab_wire_seal(buf, msg->type, (uint32_t)(len - FAB_WIRE_HDR_SIZE));
+	rv = fab__wire_seal(buf, msg->type, (uint32_t)(len - FAB_WIRE_HDR_SIZE),
+			    payload_crc);
 	assert(rv == 0);
 	(void)rv;
+}
+
+void fab_wire_encode_sized(const struct raft_message *msg, void *buf,
+			   size_t len)
+{
+	encode_sized(msg, buf, len, true);
+}
+
+void fab_wire_encode_sized_mac(const struct raft_message *msg, void *buf,
+			       size_t len)
+{
+	encode_sized(msg, buf, len, false);
 }
 
 /* ------------------------------------------------------------------ */

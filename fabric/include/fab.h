@@ -29,12 +29,16 @@
  * Invariants:
  *  1. A frame is delivered to the callback only from a peer in state UP,
  *     whose HELLO carried this cluster id, its configured node id, our
- *     protocol version and a valid HMAC over the shared secret.
+ *     protocol version and a valid HMAC over the shared secret; and only
+ *     if it carries a valid MAC under that connection's session key, a
+ *     sequence number not seen before, and the peer's id as its sender
+ *     (docs/protocol.md "Trust boundary").
  *  2. Each peer's outgoing queue holds at most queue_max_msgs frames and
  *     queue_max_bytes bytes; fab_send() returns FR_AGAIN beyond that and
  *     never allocates.
  *  3. With RMA on, a follower delivers a ring record only after checking
- *     its header, checksum, ring generation and that the frame's term is
+ *     its MAC (for the ring's generation and the expected position),
+ *     header, checksum, ring generation and that the frame's term is
  *     the record's (an older term than ours is delivered: Raft refuses it
  *     and answers); the leader never writes over bytes the follower has
  *     not credited back.
@@ -97,7 +101,13 @@ struct fab_info {
 	uint64_t rma_recv_bytes;
 	uint64_t credits_sent;	 /* credit frames sent back */
 	uint64_t rejects_auth;	 /* HELLOs refused: cluster, node, HMAC */
-	uint64_t rejects_frame;	 /* bad frames (length, CRC, version) */
+	uint64_t rejects_frame;	 /* bad frames (length, CRC, version, and
+				    every frame counted in the next three) */
+	uint64_t rejects_mac;	 /* frames or ring records without a valid
+				    session MAC (forged, other connection) */
+	uint64_t rejects_replay; /* frames whose sequence number was seen */
+	uint64_t rejects_from;	 /* authenticated, but naming another
+				    sender than the connection's peer */
 	uint64_t rejects_ring;	 /* bad ring records (header, CRC, gen) */
 	uint64_t rejects_stale;	 /* ring records of an old generation/lap */
 	uint64_t send_again;	 /* fab_send() answered FR_AGAIN */
@@ -209,5 +219,12 @@ struct fi_info *fab_hints(bool rma);
 /** Tests only: corrupt one byte of the next ring record written to @peer
  * after its checksum is computed. */
 void fab_test_corrupt_next(struct fab *f, raft_id peer);
+
+/** Tests only: send @len bytes of @buf (borrowed for the call) to @peer's
+ * address exactly as they are -- no session, no MAC -- as a party on the
+ * network without the keys could.  Returns 0, FR_INVALID (unknown peer, too
+ * large), FR_NOCONN (no address yet) or FR_AGAIN (queue full). */
+int fab_test_send_raw(struct fab *f, raft_id peer, const void *buf, size_t len)
+    __attribute__((warn_unused_result));
 
 #endif /* FABRAFT_FAB_H */

@@ -15,11 +15,7 @@ start_cluster 3
 L=$(wait_leader 5000) || fail "no leader"
 rcli "$(cport "$L")" set before 1 >/dev/null || fail "SET before"
 T=$(info_field "$L" term)
-F=$((L % 3 + 1))
-S=$((F % 3 + 1))
-[ "$S" = "$L" ] && S=$((S % 3 + 1))
-peers=$(sed -n 's/^peers = //p' "$DIR/node$F.conf")
-cid=$(sed -n 's/^cluster-id = //p' "$DIR/node$F.conf")
+follower_roles "$L"
 kill -9 "$(pid_of "$F")"
 sleep 0.5
 for bad in "$TERM_MAX" $((T + (1 << 30))); do

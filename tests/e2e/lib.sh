@@ -131,6 +131,16 @@ info_field() {
 		sed -n "s/^$2://p"
 }
 
+# follower_roles LEADER (3 nodes): F = a follower to stand in for, S = the
+# other one, and F's peers and cluster-id as its config file says.
+follower_roles() {
+	F=$(($1 % 3 + 1))
+	S=$((F % 3 + 1))
+	[ "$S" = "$1" ] && S=$((S % 3 + 1))
+	peers=$(sed -n 's/^peers = //p' "$DIR/node$F.conf")
+	cid=$(sed -n 's/^cluster-id = //p' "$DIR/node$F.conf")
+}
+
 # leader [SKIP_NODE]: the node number that says it leads ("" if none).
 leader() {
 	local i

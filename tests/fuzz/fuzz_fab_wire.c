@@ -71,8 +71,8 @@ static void decode_one(const struct fab_wire_frame *f, const uint8_t *frame)
 				       &h, &consumed, NULL);
 		break;
 	case FAB_WIRE_HELLO_CONFIRM:
-		(void)fab_hello_confirm_decode(key(), 1, 7, 8, frame,
-					       f->frame_len, &consumed, NULL);
+		(void)fab_hello_confirm_decode(
+		    key(), 1, 7, 8, frame, f->frame_len, NULL, &consumed, NULL);
 		break;
 	case FAB_WIRE_REJECT:
 		(void)fab_hello_reject_decode(frame, f->frame_len, &reason,

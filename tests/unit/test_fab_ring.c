@@ -81,9 +81,9 @@ static void limits_and_cq_packing(void **state)
 	assert_int_equal(fab_ring_reader_init(&r, FAB_RING_MAX_SIZE * 2u, 0),
 			 FR_INVALID);
 	assert_int_equal(fab_ring_reader_init(&r, FAB_RING_MAX_SIZE, 0), 0);
-	assert_int_equal(fab_ring_record_size(0), 32);
-	assert_int_equal(fab_ring_record_size(1), 40);
-	assert_int_equal(fab_ring_record_size(8), 40);
+	assert_int_equal(fab_ring_record_size(0), 48);
+	assert_int_equal(fab_ring_record_size(1), 56);
+	assert_int_equal(fab_ring_record_size(8), 56);
 	assert_int_equal(fab_ring_record_size(UINT32_MAX), 0);
 
 	uint32_t off, sz;
@@ -174,17 +174,17 @@ static void exhaustion_then_credit(void **state)
 
 	while (write_rec(p, 200, 1, 0xab, &s[n]) == 0)
 		n++;
-	/* 232-byte records: 17 fit in 4096 (3944 bytes). */
-	assert_int_equal(n, 17);
+	/* 248-byte records: 16 fit in 4096 (3968 bytes). */
+	assert_int_equal(n, 16);
 	uint64_t tail = p->w.tail;
 	assert_int_equal(write_rec(p, 200, 1, 0xab, &s[n]), FR_AGAIN);
 	assert_int_equal(p->w.tail, tail); /* failed reserve changed nothing */
 	assert_int_equal(write_rec(p, 130, 1, 0xab, &s[n]), FR_AGAIN);
-	/* A smaller record still fits in the 152 free bytes. */
+	/* A smaller record still fits in the 128 free bytes. */
 	assert_int_equal(write_rec(p, 64, 1, 0xab, &s[n]), 0);
 	n++;
-	/* 56 bytes are left at the end: a 232-byte record must wrap and
-	 * needs 56 + 232 bytes of credit. */
+	/* 16 bytes are left at the end: a 248-byte record must wrap and
+	 * needs 16 + 248 bytes of credit. */
 	assert_int_equal(write_rec(p, 200, 1, 0xab, &s[n]), FR_AGAIN);
 
 	/* Reading alone does not free space; credit does. */
@@ -194,10 +194,10 @@ static void exhaustion_then_credit(void **state)
 	assert_int_equal(write_rec(p, 200, 1, 0xab, &s[n]), FR_AGAIN);
 	assert_int_equal(
 	    fab_ring_writer_credit(&p->w, fab_ring_reader_credit(&p->r)), 0);
-	assert_int_equal(fab_ring_writer_free(&p->w), 56 + 3 * 232);
+	assert_int_equal(fab_ring_writer_free(&p->w), 16 + 3 * 248);
 	assert_int_equal(write_rec(p, 200, 1, 0xcd, &s[n]), 0);
 	assert_int_equal(s[n].offset, 0);
-	assert_int_equal(fab_ring_writer_free(&p->w), 3 * 232 - 232);
+	assert_int_equal(fab_ring_writer_free(&p->w), 3 * 248 - 248);
 	n++;
 	for (int i = 3; i < n; i++)
 		assert_int_equal(
@@ -213,14 +213,16 @@ static void exhaustion_then_credit(void **state)
 	assert_int_equal(fab_ring_writer_free(&p->w), RING);
 	struct fab_ring_slot big;
 	assert_int_equal(fab_ring_writer_reserve(&p->w, RING, &big), FR_TOOBIG);
-	/* A whole-ring record would need the 3864-byte tail skipped too. */
-	assert_int_equal(fab_ring_writer_reserve(&p->w, RING - 32, &big),
-			 FR_AGAIN);
+	/* A whole-ring record would need the 3848-byte tail skipped too. */
+	assert_int_equal(
+	    fab_ring_writer_reserve(&p->w, RING - FAB_RING_HDR_SIZE, &big),
+	    FR_AGAIN);
 	/* Exactly the rest of the lap fits, without a skip. */
-	assert_int_equal(fab_ring_writer_reserve(&p->w, RING - 232 - 32, &big),
+	assert_int_equal(fab_ring_writer_reserve(
+			     &p->w, RING - 248 - FAB_RING_HDR_SIZE, &big),
 			 0);
-	assert_int_equal(big.offset, 232);
-	assert_int_equal(fab_ring_writer_free(&p->w), 232);
+	assert_int_equal(big.offset, 248);
+	assert_int_equal(fab_ring_writer_free(&p->w), 248);
 }
 
 static void corrupted_record_is_skipped(void **state)
