@@ -334,6 +334,9 @@ static void info_fabric(struct resp_info_writer *w, const struct fab_info *fi)
 	resp_info_add(w, "fab_send_errors", "%" PRIu64, fi->send_errors);
 	resp_info_add(w, "fab_rejects_auth", "%" PRIu64, fi->rejects_auth);
 	resp_info_add(w, "fab_rejects_frame", "%" PRIu64, fi->rejects_frame);
+	resp_info_add(w, "fab_rejects_mac", "%" PRIu64, fi->rejects_mac);
+	resp_info_add(w, "fab_rejects_replay", "%" PRIu64, fi->rejects_replay);
+	resp_info_add(w, "fab_rejects_from", "%" PRIu64, fi->rejects_from);
 	resp_info_add(w, "fab_rejects_ring", "%" PRIu64, fi->rejects_ring);
 	resp_info_add(w, "fab_rejects_stale", "%" PRIu64, fi->rejects_stale);
 	resp_info_add(w, "fab_ring_revokes", "%" PRIu64, fi->ring_revokes);

@@ -178,6 +178,15 @@ static void render_fabric(struct out *o, const struct fab_info *fi)
 	       fi->peers_up);
 	metric(o, "fabraft_fabric_auth_rejects_total", "counter",
 	       "Peer handshakes refused.", fi->rejects_auth);
+	metric(o, "fabraft_fabric_mac_rejects_total", "counter",
+	       "Peer frames and ring records refused: MAC not valid.",
+	       fi->rejects_mac);
+	metric(o, "fabraft_fabric_replay_rejects_total", "counter",
+	       "Authenticated peer frames refused as replays.",
+	       fi->rejects_replay);
+	metric(o, "fabraft_fabric_from_rejects_total", "counter",
+	       "Authenticated peer frames naming another sender.",
+	       fi->rejects_from);
 }
 
 /* The page, rendered from one status snapshot (node_status.h).  Scrapes
