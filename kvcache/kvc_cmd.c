@@ -115,6 +115,7 @@ int kvc_apply(struct kvc *k, const void *entry, size_t len,
 {
 	uint64_t t;
 	uint32_t argc;
+	assert(reply->max == 0); /* an entry applies whatever its reply */
 	if (kvc__decode(entry, len, &t, &argc, k->argv) != 0) {
 		int rv = kvc__err(reply, "malformed log entry");
 		return rv == FR_NOMEM ? rv : FR_MALFORMED;
@@ -158,6 +159,7 @@ int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	/* A read has no state-dependent errors: FR_INVALID here is bad
 	 * arguments found by a self-checking handler. */
 	rv = c->exec(k, argc, argv, reply);
-	assert(rv == 0 || rv == FR_INVALID || rv == FR_NOMEM);
+	assert(rv == 0 || rv == FR_INVALID || rv == FR_NOMEM ||
+	       (rv == FR_TOOBIG && reply->max != 0));
 	return rv;
 }
