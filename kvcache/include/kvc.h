@@ -74,6 +74,13 @@ struct kvc_options {
 #define KVC_VALUE_BYTES_MAX (1u << 20) /* generic KV value */
 #define KVC_HASH_BYTES	    16u /* block hash: 32 hex digits on the wire */
 #define KVC_LEASE_MS_MAX    (7ull * 24 * 3600 * 1000) /* any lease: 7 days */
+/* Work limits of one client command, so none holds the event loop for more
+ * than a few ms (docs/resp.md "Limits").  kvc_command_check() and
+ * kvc_read() enforce them, on the leader before a command is proposed;
+ * kvc_apply() does not: an entry already in the log applies the same way
+ * on every replica whatever limits this build has. */
+#define KVC_ITEMS_MAX	    4096u /* keys, hashes, ids, blocks per command */
+#define KVC_ALLOC_SIZES_MAX 256u  /* sizes of one KVC.ALLOC */
 
 /** One RESP bulk string of a client command; borrowed, not NUL-terminated. */
 struct kvc_arg {
