@@ -718,10 +718,14 @@ static void output_total(void **state)
 	uint16_t port = resp_server_port(f->srv);
 	int fd[3];
 	int small = 4096;
+	/* Small receive buffers make the first two slow; the third reads
+	 * its replies at the end, at full speed. */
 	for (int i = 0; i < 3; i++) {
 		fd[i] = tu_connect(port);
-		(void)setsockopt(fd[i], SOL_SOCKET, SO_RCVBUF, &small,
-				 sizeof(small));
+		if (i < 2) {
+			(void)setsockopt(fd[i], SOL_SOCKET, SO_RCVBUF, &small,
+					 sizeof(small));
+		}
 	}
 	/* Two slow readers hold 1.2 MiB each (below their own 2 MiB). */
 	fill_until(f, fd[0], 1200u << 10);
