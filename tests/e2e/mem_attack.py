@@ -7,7 +7,8 @@ usage: mem_attack.py PORT PID ATTACK [PASSWORD]
   pings    four clients pipeline PINGs without reading (no AUTH)
   gets     four authenticated clients pipeline `GET big` without reading
 Prints the daemon's peak and current RSS (/proc/PID/status VmHWM, VmRSS,
-in MB) after the attack and after the clients left, one `key=value` a line.
+in MB) before, after the attack and after the clients left, as key=value
+words.
 """
 import socket
 import sys
@@ -58,7 +59,8 @@ def flood(s, data, seconds):
 def main():
     port, pid, attack = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     pw = sys.argv[4] if len(sys.argv) > 4 else None
-    print(f"before_rss_mb={rss(pid)['VmRSS']}")
+    r = rss(pid)
+    print(f"before_peak_rss_mb={r['VmHWM']} before_rss_mb={r['VmRSS']}")
     closed = 0
     if attack == "mget":
         s = conn(port, pw)
