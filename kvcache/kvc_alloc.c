@@ -104,9 +104,9 @@ int kvc__check_alloc(uint32_t argc, const struct kvc_arg *argv,
 	return rv;
 }
 
-/* Sorted candidates that could ever hold @bytes; returns how many. */
-static uint32_t candidates(struct kvc *k, struct cand *c, uint32_t near,
-			   uint64_t bytes)
+/* Every tier of a live node, unsorted; returns how many.  Built once per
+ * command: a placement changes only the tier it picked (alloc_state). */
+static uint32_t candidates(struct kvc *k, struct cand *c, uint32_t near)
 {
 	uint32_t n = 0;
 	for (uint32_t s = 0; s < k->o.nodes_max; s++) {
@@ -116,7 +116,7 @@ static uint32_t candidates(struct kvc *k, struct cand *c, uint32_t near,
 		}
 		for (unsigned t = 0; t < KVC__TIERS; t++) {
 			const struct kvc__tier *tr = &nd->tier[t];
-			if (!tr->present || tr->cap - tr->reserved < bytes) {
+			if (!tr->present) {
 				continue;
 			}
 			c[n].free = tr->cap - tr->used - tr->reserved;
@@ -130,8 +130,23 @@ static uint32_t candidates(struct kvc *k, struct cand *c, uint32_t near,
 			n++;
 		}
 	}
-	qsort(c, n, sizeof(*c), cand_cmp);
 	return n;
+}
+
+/* The first of @c[0..n) in cand_cmp order with @bytes free, or KVC__NONE:
+ * one linear pass, the same pick as sorting first (cand_cmp is a total
+ * order), without the sort that made 65,534 sizes take seconds. */
+static uint32_t first_with_room(const struct cand *c, uint32_t n,
+				uint64_t bytes)
+{
+	uint32_t best = KVC__NONE;
+	for (uint32_t i = 0; i < n; i++) {
+		if (c[i].free >= bytes &&
+		    (best == KVC__NONE || cand_cmp(&c[i], &c[best]) < 0)) {
+			best = i;
+		}
+	}
+	return best;
 }
 
 /* Victims needed on @c to fit @bytes, or KVC__NONE if it cannot. */
@@ -141,6 +156,9 @@ static uint32_t victims_needed(const struct kvc *k, const struct cand *c,
 	uint64_t room = c->free;
 	uint32_t n = 0;
 	const struct kvc__tier *t = &k->nodes[c->slot].tier[c->tier];
+	if (t->cap - t->reserved < bytes) {
+		return KVC__NONE; /* not even with every block evicted */
+	}
 	for (uint32_t l = t->lru_head; l != KVC__NONE && room < bytes;
 	     l = k->locs[l].lru_next) {
 		if (!kvc__block_pinned(k, &k->blocks[k->locs[l].block])) {
@@ -175,26 +193,27 @@ static int evict(struct kvc *k, const struct cand *c, uint32_t nv,
 	return rv;
 }
 
-static int place(struct kvc *k, uint32_t ns, uint64_t bytes, uint32_t near,
-		 uint64_t lease_ms, struct kvc_reply *r)
+/* The candidates of one KVC.ALLOC, shared by its sizes. */
+struct alloc_state {
+	struct cand *c; /* kvc__scratch */
+	uint32_t n;	/* entries in c */
+};
+
+static int place(struct kvc *k, uint32_t ns, uint64_t bytes,
+		 struct alloc_state *as, uint64_t lease_ms, struct kvc_reply *r)
 {
 	if (k->nres == k->o.reservations_max) {
 		return kvc__err(r, "reservation table full") == FR_NOMEM
 			   ? FR_NOMEM
 			   : 0;
 	}
-	struct cand *c =
-	    kvc__scratch(k, (size_t)k->o.nodes_max * KVC__TIERS * sizeof(*c));
-	if (c == NULL) {
-		return FR_NOMEM;
-	}
-	uint32_t n = candidates(k, c, near, bytes);
-	uint32_t pick = KVC__NONE;
+	struct cand *c = as->c;
+	uint32_t n = as->n;
+	uint32_t pick = first_with_room(c, n, bytes);
 	uint32_t nv = 0;
-	for (uint32_t i = 0; i < n && pick == KVC__NONE; i++) {
-		if (c[i].free >= bytes) {
-			pick = i;
-		}
+	if (pick == KVC__NONE) {
+		/* Eviction tries candidates in order: only now sort. */
+		qsort(c, n, sizeof(*c), cand_cmp);
 	}
 	for (uint32_t i = 0; i < n && pick == KVC__NONE; i++) {
 		nv = victims_needed(k, &c[i], bytes);
@@ -227,6 +246,9 @@ static int place(struct kvc *k, uint32_t ns, uint64_t bytes, uint32_t near,
 	int erv = evict(k, &c[pick], nv, r);
 	int irv = kvc__res_insert(k, &res);
 	assert(irv == 0);
+	/* Only the picked tier changed (reserved, and used by evictions). */
+	const struct kvc__tier *tr = &nd->tier[c[pick].tier];
+	c[pick].free = tr->cap - tr->used - tr->reserved;
 	return rv ? rv : erv;
 }
 
@@ -250,11 +272,17 @@ int kvc__exec_alloc(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	/* Our own reference keeps a fresh namespace alive (or frees it if no
 	 * reservation ends up using it). */
 	kvc__ns_ref(k, ns);
-	rv = kvc__reply_array(r, o.nsizes);
+	struct alloc_state as = {0};
+	as.c = kvc__scratch(k, (size_t)k->o.nodes_max * KVC__TIERS *
+				   sizeof(*as.c));
+	rv = as.c == NULL ? FR_NOMEM : kvc__reply_array(r, o.nsizes);
+	if (rv == 0) {
+		as.n = candidates(k, as.c, near);
+	}
 	for (uint32_t i = 0; rv == 0 && i < o.nsizes; i++) {
 		uint64_t bytes;
 		(void)kvc__parse_u64(&argv[2 + i], &bytes);
-		rv = place(k, ns, bytes, near, o.lease_ms, r);
+		rv = place(k, ns, bytes, &as, o.lease_ms, r);
 	}
 	kvc__ns_unref(k, ns);
 	return rv;

@@ -69,6 +69,50 @@ static enum kvc_kind kind_of(const struct cmd *c, uint32_t argc,
 	return c->kind;
 }
 
+/* Items a client command asks for: sizes of KVC.ALLOC, blocks of
+ * KVC.PUT, key-value pairs of MSET, otherwise every argument after the
+ * name and the namespace (options count too: a bound, not an exact
+ * figure).  Checked after the command's own check passed. */
+static int client_limits(const struct cmd *c, uint32_t argc,
+			 const struct kvc_arg *argv, struct kvc_reply *err)
+{
+	if (c->exec == kvc__exec_alloc) {
+		uint32_t n = 0;
+		uint64_t v;
+		while (2 + n < argc && kvc__parse_u64(&argv[2 + n], &v)) {
+			n++;
+		}
+		if (n > KVC_ALLOC_SIZES_MAX) {
+			return kvc__err_num(err,
+					    "too many sizes for one "
+					    "KVC.ALLOC (at most ",
+					    KVC_ALLOC_SIZES_MAX,
+					    "): split the request");
+		}
+		return 0;
+	}
+	bool has_ns = c->exec == kvc__exec_lookup ||
+		      c->exec == kvc__exec_evict || c->exec == kvc__exec_pin ||
+		      c->exec == kvc__exec_unpin;
+	uint32_t items = argc - 1 - (has_ns && argc >= 2);
+	if (c->exec == kvc__exec_put) {
+		/* 5 words per reserved block (after RES), 7 otherwise */
+		bool res = argc > 2 && kvc__arg_eq(&argv[2], "RES");
+		items = argc < 3 ? 0 : (argc - 2 - res) / (res ? 5 : 7);
+	} else if (c->exec == kvc__exec_kv_mset) {
+		items = (argc - 1) / 2;
+	}
+	if (items > KVC_ITEMS_MAX) {
+		return kvc__err_num(err,
+				    "too many arguments for one command "
+				    "(at most ",
+				    KVC_ITEMS_MAX,
+				    " keys, hashes, ids or blocks): split the "
+				    "request");
+	}
+	return 0;
+}
+
 /* The command of a request from a client (not yet in the log): *@c, or
  * FR_NOTFOUND (not a KVC command) or an error reply's code. */
 static int find_checked(uint32_t argc, const struct kvc_arg *argv,
@@ -96,6 +140,9 @@ int kvc_command_check(uint32_t argc, const struct kvc_arg *argv,
 		return rv;
 	}
 	rv = c->check(argc, argv, err);
+	if (rv == 0) {
+		rv = client_limits(c, argc, argv, err);
+	}
 	if (rv != 0) {
 		return rv;
 	}
@@ -115,6 +162,7 @@ int kvc_apply(struct kvc *k, const void *entry, size_t len,
 {
 	uint64_t t;
 	uint32_t argc;
+	assert(reply->max == 0); /* an entry applies whatever its reply */
 	if (kvc__decode(entry, len, &t, &argc, k->argv) != 0) {
 		int rv = kvc__err(reply, "malformed log entry");
 		return rv == FR_NOMEM ? rv : FR_MALFORMED;
@@ -148,6 +196,9 @@ int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		return rv;
 	}
 	rv = c->self_checked ? 0 : c->check(argc, argv, reply);
+	if (rv == 0) {
+		rv = client_limits(c, argc, argv, reply);
+	}
 	if (rv != 0) {
 		return rv;
 	}
@@ -158,6 +209,7 @@ int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	/* A read has no state-dependent errors: FR_INVALID here is bad
 	 * arguments found by a self-checking handler. */
 	rv = c->exec(k, argc, argv, reply);
-	assert(rv == 0 || rv == FR_INVALID || rv == FR_NOMEM);
+	assert(rv == 0 || rv == FR_INVALID || rv == FR_NOMEM ||
+	       (rv == FR_TOOBIG && reply->max != 0));
 	return rv;
 }

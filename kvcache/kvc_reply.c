@@ -14,6 +14,11 @@ void kvc_reply_free(struct kvc_reply *r)
 
 int kvc__reply_reserve(struct kvc_reply *r, size_t more)
 {
+	/* Checked before growing, so a reply over the limit is never built
+	 * (nor allocated) in full. */
+	if (r->max != 0 && (more > r->max || r->len > r->max - more)) {
+		return FR_TOOBIG;
+	}
 	if (r->cap - r->len >= more) {
 		return 0;
 	}
@@ -23,6 +28,9 @@ int kvc__reply_reserve(struct kvc_reply *r, size_t more)
 			return FR_NOMEM;
 		}
 		cap *= 2;
+	}
+	if (r->max != 0 && cap > r->max) {
+		cap = r->max; /* >= len + more, checked above */
 	}
 	char *buf = fr_realloc(r->buf, cap);
 	if (buf == NULL) {

@@ -45,6 +45,10 @@ void node_options_default(struct node_options *o)
 	o->request_bytes_max = 64ull << 20;
 	o->clients_max = 10000;
 	o->client_idle_timeout_s = 300;
+	o->reply_bytes_max = 16ull << 20;
+	o->client_output_max = 128ull << 20;
+	o->client_output_preauth_max = 64ull << 10;
+	o->clients_output_total_max = 512ull << 20;
 	snprintf(o->cpu_pin, sizeof(o->cpu_pin), "auto");
 	o->snapshot_bytes_max = 4ull << 30;
 	o->disk_reserve_bytes = 256ull << 20;
@@ -295,6 +299,9 @@ static int open_client(struct node *n, char *errmsg)
 	if (rc.bulk_bytes_max > rc.request_bytes_max) {
 		rc.bulk_bytes_max = rc.request_bytes_max;
 	}
+	rc.output_bytes_max = n->o.client_output_max;
+	rc.output_noauth_bytes_max = n->o.client_output_preauth_max;
+	rc.output_total_bytes_max = n->o.clients_output_total_max;
 	return resp_server_open(&n->srv, &rc, &node__backend, n, errmsg);
 }
 
@@ -652,6 +659,7 @@ int node_run(struct node *n, char *errmsg)
 			node__snap_take(n, idx);
 		}
 		resp_server_flush(n->srv);
+		node__reply_trim(n);
 		if (n->stopping) {
 			struct resp_stats st;
 

@@ -178,10 +178,8 @@ static int queue_write(struct node *n, const struct resp_req *req,
 static int local_read(struct node *n, const struct resp_req *req, uint32_t argc,
 		      const struct kvc_arg *kargs)
 {
-	int rv;
+	int rv = node__read_exec(n, argc, kargs);
 
-	n->reply.len = 0;
-	rv = kvc_read(n->kvc, argc, kargs, &n->reply);
 	if (rv == FR_NOMEM) {
 		return rv;
 	}
@@ -405,6 +403,18 @@ static void info_raftstats(struct resp_info_writer *w,
 	resp_info_add(w, "kvc_digest", "%016" PRIx64, s->kvc_digest);
 }
 
+/* Memory bounds of replies (docs/resp.md "Limits"). */
+static void info_memory(struct resp_info_writer *w, const struct node_status *s)
+{
+	resp_info_section(w, "Replies");
+	resp_info_add(w, "reply_bytes_max", "%" PRIu64, s->reply_bytes_max);
+	resp_info_add(w, "reply_buffer_bytes", "%" PRIu64,
+		      s->reply_buffer_bytes);
+	resp_info_add(w, "replies_too_big", "%" PRIu64, s->c.replies_too_big);
+	resp_info_add(w, "reads_held_bytes", "%" PRIu64, s->reads_held_bytes);
+	resp_info_add(w, "reads_held_full", "%" PRIu64, s->c.reads_held_full);
+}
+
 /* INFO's node sections, rendered from one status snapshot (node_status.h);
  * INFO is asked for rarely, so the snapshot includes the state digest. */
 static void on_info(void *ctx, struct resp_info_writer *w)
@@ -416,6 +426,7 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	info_fabric(w, &s.fab);
 	info_placement(w, &s);
 	info_raftstats(w, &s);
+	info_memory(w, &s);
 }
 
 const struct resp_backend node__backend = {

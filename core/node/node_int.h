@@ -73,6 +73,8 @@ struct node_counters {
 					 conns closed with every slot busy */
 	uint64_t snapshots_refused;   /* incoming snapshots refused: over
 					 --snapshot-bytes-max or free disk */
+	uint64_t replies_too_big;     /* reads refused at reply_bytes_max */
+	uint64_t reads_held_full;     /* reads refused: held replies full */
 	struct node_hist commit;      /* propose -> apply, writes */
 	struct node_hist hs_fsync;    /* wal_hardstate_save duration */
 	struct node_hist persist;     /* wal_submit -> durable (fsync incl.) */
@@ -169,8 +171,9 @@ struct node {
 	size_t rq_n;
 	size_t rq_unsent;
 	size_t rq_cap;
-	size_t rq_eval;	 /* first read not yet evaluated */
-	uint64_t rq_ctx; /* next ctx */
+	size_t rq_eval;	   /* first read not yet evaluated */
+	uint64_t rq_bytes; /* bytes of evaluated replies held in rq */
+	uint64_t rq_ctx;   /* next ctx */
 	/* Snapshots (node_snap.c). */
 	struct wal_snap_writer *snap_in; /* one being received */
 	raft_index snap_in_index;
@@ -260,6 +263,15 @@ int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 
 /* node_client.c: the RESP backend. */
 struct node_pending *node__pending_push(struct node *n);
+/* Run a READ command on the local state into n->reply, bounded by
+ * reply_bytes_max: a reply over it becomes an error reply, never built in
+ * full (node_read.c).  Returns 0 or FR_NOMEM. */
+int node__read_exec(struct node *n, uint32_t argc, const struct kvc_arg *argv);
+/* Replace n->reply with @len bytes of @s; 0 or FR_NOMEM (then empty). */
+int node__reply_set(struct node *n, const char *s, size_t len);
+/* Free n->reply if a large reply grew it (called once per loop turn). */
+void node__reply_trim(struct node *n);
+
 /* Send @b (an encoded reply) to @req and close it; 0 or FR_NOMEM. */
 int node__reply_now(const struct resp_req *req, struct resp_buf *b);
 /* Copy @argv into one owned allocation (*@out, fr_free it). */

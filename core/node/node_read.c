@@ -1,5 +1,7 @@
 /* node_read.c — linearizable reads without log writes: ReadIndex (and the
  * optional leader lease) through the core's RAFT_EVENT_READ. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "heap.h"
@@ -32,6 +34,8 @@ static const char lost[] =
 static const char timed_out[] = "-TRYAGAIN timed out; retry\r\n";
 
 #define RQ_MAX (1u << 20)
+/* n->reply is freed after a reply bigger than this. */
+#define NODE_REPLY_KEEP (64u * 1024u)
 
 int node__read_queue(struct node *n, const struct resp_req *req, uint32_t argc,
 		     const struct resp_arg *argv)
@@ -66,6 +70,74 @@ int node__read_queue(struct node *n, const struct resp_req *req, uint32_t argc,
 	return 0;
 }
 
+int node__reply_set(struct node *n, const char *s, size_t len)
+{
+	if (n->reply.cap < len) {
+		char *b = fr_realloc(n->reply.buf, len);
+
+		if (b == NULL) {
+			n->reply.len = 0; /* the client gets an empty answer */
+			return FR_NOMEM;
+		}
+		n->reply.buf = b;
+		n->reply.cap = len;
+	}
+	memcpy(n->reply.buf, s, len);
+	n->reply.len = len;
+	return 0;
+}
+
+int node__read_exec(struct node *n, uint32_t argc, const struct kvc_arg *argv)
+{
+	n->reply.len = 0;
+	n->reply.max = (size_t)n->o.reply_bytes_max;
+	int rv = kvc_read(n->kvc, argc, argv, &n->reply);
+	n->reply.max = 0;
+	if (rv != FR_TOOBIG) {
+		return rv == FR_NOMEM ? rv : 0;
+	}
+	/* Stopped while building: nothing over the limit was allocated. */
+	n->c.replies_too_big++;
+	char msg[160];
+	int len = snprintf(msg, sizeof(msg),
+			   "-ERR reply larger than %" PRIu64
+			   " bytes (reply-bytes-max): ask for fewer keys or "
+			   "blocks per command\r\n",
+			   n->o.reply_bytes_max);
+	n->reply.len = 0;
+	return node__reply_set(n, msg, (size_t)len);
+}
+
+void node__reply_trim(struct node *n)
+{
+	/* One big reply must not pin its buffer for the life of the
+	 * process (issue 15: 1.2 GB stayed resident). */
+	if (n->reply.cap > NODE_REPLY_KEEP) {
+		kvc_reply_free(&n->reply);
+	}
+}
+
+/* Evaluated replies wait for the ReadIndex round outside any client's
+ * output queue: together with those queues they hold at most
+ * clients_output_total_max; beyond that a read gets an error instead of
+ * its (copied) reply. */
+static void held_bound(struct node *n)
+{
+	struct resp_stats st;
+	resp_server_stats(n->srv, &st);
+	uint64_t cap = n->o.clients_output_total_max;
+	uint64_t used = n->rq_bytes + st.output_bytes;
+	if (used <= cap && n->reply.len <= cap - used) {
+		return;
+	}
+	static const char busy[] =
+	    "-BUSY replies of reads waiting for their ReadIndex round "
+	    "hold too much memory; retry\r\n";
+	n->c.reads_held_full++;
+	n->reply.len = 0;
+	(void)node__reply_set(n, busy, sizeof(busy) - 1);
+}
+
 /* The state machine has applied through @applied: compute the reply of
  * every read whose point it is. */
 void node__reads_evaluate(struct node *n, raft_index applied)
@@ -75,16 +147,19 @@ void node__reads_evaluate(struct node *n, raft_index applied)
 		if (r->done) {
 			continue;
 		}
-		n->reply.len = 0;
-		/* kvc_read() puts its errors in the reply; only running out
-		 * of memory leaves none. */
-		if (kvc_read(n->kvc, r->argc, r->argv, &n->reply) == FR_NOMEM ||
-		    (r->reply = fr_malloc(n->reply.len ? n->reply.len : 1)) ==
-			NULL) {
+		/* node__read_exec() puts errors in the reply; only running
+		 * out of memory leaves none. */
+		if (node__read_exec(n, r->argc, r->argv) == FR_NOMEM) {
 			continue; /* answered "out of memory" when released */
+		}
+		held_bound(n);
+		if ((r->reply = fr_malloc(n->reply.len ? n->reply.len : 1)) ==
+		    NULL) {
+			continue;
 		}
 		memcpy(r->reply, n->reply.buf, n->reply.len);
 		r->reply_len = n->reply.len;
+		n->rq_bytes += r->reply_len;
 		r->evaluated = true;
 	}
 }
@@ -144,6 +219,9 @@ void node__reads_drain(struct node *n)
 		}
 		fr_free(r->argv);
 		fr_free(r->reply);
+		if (r->evaluated) {
+			n->rq_bytes -= r->reply_len;
+		}
 		r->argv = NULL;
 		r->reply = NULL;
 		n->rq_head++;
@@ -204,6 +282,7 @@ void node__reads_free(struct node *n)
 		fr_free(n->rq[i].reply);
 	}
 	fr_free(n->rq);
+	n->rq_bytes = 0;
 	n->rq = NULL;
 	n->rq_head = n->rq_n = n->rq_cap = n->rq_unsent = n->rq_eval = 0;
 }

@@ -32,6 +32,9 @@ void node__status_get(const struct node *n, bool digest, struct node_status *s)
 	}
 	s->pinned = n->pinned;
 	s->c = n->c;
+	s->reply_bytes_max = n->o.reply_bytes_max;
+	s->reply_buffer_bytes = n->reply.cap;
+	s->reads_held_bytes = n->rq_bytes;
 	s->have_digest = digest;
 	if (digest) {
 		s->kvc_digest = kvc_digest(n->kvc);

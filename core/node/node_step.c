@@ -72,10 +72,8 @@ static void pending_pop(struct node *n)
 
 static void answer_read(struct node *n, struct node_pending *p)
 {
-	int rv;
+	int rv = node__read_exec(n, p->argc, p->argv);
 
-	n->reply.len = 0;
-	rv = kvc_read(n->kvc, p->argc, p->argv, &n->reply);
 	if (rv == FR_NOMEM) {
 		complete(n, p, "-ERR out of memory\r\n", 20);
 	} else {
@@ -113,23 +111,6 @@ static void answer_applied(struct node *n, const struct raft_entry *e)
 	}
 }
 
-static void set_reply(struct node *n, const char *s)
-{
-	size_t len = strlen(s);
-
-	if (n->reply.cap < len) {
-		char *b = fr_realloc(n->reply.buf, len);
-
-		if (b == NULL) {
-			return; /* the client gets an empty answer */
-		}
-		n->reply.buf = b;
-		n->reply.cap = len;
-	}
-	memcpy(n->reply.buf, s, len);
-	n->reply.len = len;
-}
-
 static void apply(struct node *n, const struct raft_update *u)
 {
 	for (uint32_t i = 0; i < u->n_apply && n->fatal == 0; i++) {
@@ -138,7 +119,7 @@ static void apply(struct node *n, const struct raft_update *u)
 		n->reply.len = 0;
 		if (e->type == RAFT_ENTRY_CONFIG) {
 			/* The client of a membership change waits for it. */
-			set_reply(n, "+OK\r\n");
+			(void)node__reply_set(n, "+OK\r\n", 5);
 		}
 		if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
 			int rv = kvc_apply(n->kvc, e->buf, e->len, &n->reply);

@@ -538,6 +538,16 @@ static void info_own(struct resp_conn *c, struct resp_info_writer *w)
 	resp_info_add(w, "connected_clients", "%llu",
 		      (unsigned long long)s->st.clients);
 	resp_info_add(w, "maxclients", "%u", s->cfg.clients_max);
+	/* Output memory (docs/resp.md "Limits"): replies queued and the
+	 * buffers holding them, over all clients, and the total limit. */
+	resp_info_add(w, "clients_output_bytes", "%llu",
+		      (unsigned long long)s->st.output_bytes);
+	struct resp_stats st;
+	resp_server_stats(s, &st);
+	resp_info_add(w, "clients_output_buffer_bytes", "%llu",
+		      (unsigned long long)st.output_buf_bytes);
+	resp_info_add(w, "clients_output_total_max", "%llu",
+		      (unsigned long long)s->cfg.output_total_bytes_max);
 	resp_info_section(w, "Stats");
 	resp_info_add(w, "total_connections_received", "%llu",
 		      (unsigned long long)s->st.connections_total);
@@ -601,6 +611,10 @@ static const struct builtin *find_builtin(const struct resp_arg *name)
 	return NULL;
 }
 
+/* The shared reply buffer of built-in commands is freed after a reply
+ * bigger than this. */
+#define SCRATCH_KEEP (64u * 1024u)
+
 static void reply_scratch(struct resp_conn *c, uint64_t seq)
 {
 	struct resp_buf *r = &c->srv->scratch;
@@ -613,6 +627,10 @@ static void reply_scratch(struct resp_conn *c, uint64_t seq)
 		c->close_now = true;
 	}
 	resp__conn_deliver(c, seq, r->data, r->len);
+	if (r->cap > SCRATCH_KEEP) {
+		/* One big ECHO or INFO must not pin its buffer for good. */
+		resp_buf_close(r);
+	}
 }
 
 void resp__dispatch(struct resp_conn *c, uint32_t argc,

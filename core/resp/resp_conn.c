@@ -102,9 +102,29 @@ void resp__conn_dirty(struct resp_conn *c)
 	c->in_dirty = true;
 }
 
+static size_t queued_bytes(const struct resp_conn *c)
+{
+	return (c->out.len - c->opos) + c->ring_bytes;
+}
+
+/* Bring the server's output totals up to date with @c (invariant 5 of
+ * resp_int.h).  Call after anything that changes @c's output. */
+static void account(struct resp_conn *c)
+{
+	struct resp_server *s = c->srv;
+	size_t q = c->close_now ? 0 : queued_bytes(c);
+	size_t b = c->close_now ? 0 : c->out.cap + c->ring_bytes;
+	s->st.output_bytes = s->st.output_bytes - c->counted_queued + q;
+	s->st.output_buf_bytes = s->st.output_buf_bytes - c->counted_buf + b;
+	c->counted_queued = q;
+	c->counted_buf = b;
+}
+
 void resp__conn_free(struct resp_conn *c)
 {
 	struct resp_server *s = c->srv;
+	c->close_now = true;
+	account(c);
 	dirty_unlink(c);
 	/* close() drops the fd from the epoll set too. */
 	close(c->fd);
@@ -130,11 +150,6 @@ void resp__conn_free(struct resp_conn *c)
 		s->be.closed(s->be_ctx, id);
 		s->in_callback--;
 	}
-}
-
-static size_t queued_bytes(const struct resp_conn *c)
-{
-	return (c->out.len - c->opos) + c->ring_bytes;
 }
 
 /* Grow the ring so every pending request has an entry of its own. */
@@ -191,27 +206,82 @@ static void doom(struct resp_conn *c, const char *why)
 	resp__log(c->srv, "client %s id=%llu closed: %s", c->addr,
 		  (unsigned long long)c->id, why);
 	c->close_now = true;
+	account(c); /* its bytes are as good as freed */
 	resp__conn_dirty(c);
+}
+
+/* The open connection holding the most queued output (O(clients): only
+ * run when the total limit is reached). */
+static struct resp_conn *biggest(struct resp_server *s)
+{
+	struct resp_conn *big = NULL;
+	for (uint32_t i = 0; i < s->cfg.clients_max; i++) {
+		struct resp_conn *o = s->table[i];
+		if (o != NULL && !o->close_now &&
+		    (big == NULL || o->counted_queued > big->counted_queued)) {
+			big = o;
+		}
+	}
+	return big;
+}
+
+/* Whether @c's own limit (smaller before AUTH) lets it queue @len more
+ * bytes; if not, @c is closed. */
+static bool conn_room(struct resp_conn *c, size_t len)
+{
+	struct resp_server *s = c->srv;
+	uint64_t lim = c->authed ? s->cfg.output_bytes_max
+				 : s->cfg.output_noauth_bytes_max;
+	size_t q = queued_bytes(c);
+	if (q <= lim && len <= lim - q) {
+		return true;
+	}
+	/* A client that does not read its replies may not make the server
+	 * hold them without limit (invariant 2); checked before copying, so
+	 * the limit is never passed. */
+	s->st.output_limit_drops++;
+	char why[128];
+	snprintf(why, sizeof(why),
+		 "replies queued (%zu + %zu) would pass the %llu byte limit%s",
+		 q, len, (unsigned long long)lim,
+		 c->authed ? "" : " before AUTH");
+	doom(c, why);
+	return false;
+}
+
+/* Whether all clients together may queue @len more bytes for @c.  If not,
+ * close the connection holding the most until they may; when that is @c
+ * (counting @len), close @c and return false. */
+static bool total_room(struct resp_conn *c, size_t len)
+{
+	struct resp_server *s = c->srv;
+	while (len > s->cfg.output_total_bytes_max - s->st.output_bytes) {
+		struct resp_conn *big = biggest(s);
+		assert(big != NULL); /* @c at least is open */
+		struct resp_conn *victim =
+		    big->counted_queued > c->counted_queued + len ? big : c;
+		s->st.output_limit_drops++;
+		char why[128];
+		snprintf(why, sizeof(why),
+			 "replies queued by all clients would pass the %llu "
+			 "byte limit and this one held the most",
+			 (unsigned long long)s->cfg.output_total_bytes_max);
+		doom(victim, why);
+		if (victim == c) {
+			return false;
+		}
+	}
+	return true;
 }
 
 void resp__conn_deliver(struct resp_conn *c, uint64_t seq, const void *p,
 			size_t len)
 {
-	struct resp_server *s = c->srv;
 	assert(seq >= c->seq_head && seq < c->seq_next);
 	if (c->close_now) {
 		return; /* going away: nobody will read it */
 	}
-	if (len > s->cfg.output_bytes_max - queued_bytes(c)) {
-		/* A client that does not read its replies may not make the
-		 * server hold them without limit (invariant 2); checked
-		 * before copying, so the limit is never passed. */
-		s->st.output_limit_drops++;
-		char why[128];
-		snprintf(why, sizeof(why),
-			 "replies queued would pass the %llu byte limit",
-			 (unsigned long long)s->cfg.output_bytes_max);
-		doom(c, why);
+	if (!conn_room(c, len) || !total_room(c, len)) {
 		return;
 	}
 	if (seq == c->seq_head) {
@@ -242,6 +312,7 @@ void resp__conn_deliver(struct resp_conn *c, uint64_t seq, const void *p,
 		sl->done = true;
 		c->ring_bytes += len;
 	}
+	account(c);
 	resp__conn_dirty(c);
 }
 
@@ -422,6 +493,7 @@ static void conn_write(struct resp_conn *c)
 		c->out.len -= c->opos;
 		c->opos = 0;
 	}
+	account(c);
 }
 
 static void update_events(struct resp_conn *c)

@@ -37,6 +37,11 @@
  *     inside callbacks closing only sets @close_now.
  *  4. table[slot] is the live connection of a slot; gens[slot] changes each
  *     time the slot is freed, which invalidates every handle to it.
+ *  5. st.output_bytes is the sum of counted_queued and st.output_buf_bytes
+ *     the sum of counted_buf over live connections that are not closing
+ *     (a closing one gives its share back at once: its bytes are as good
+ *     as freed, and it receives nothing more).  st.output_bytes never
+ *     passes cfg.output_total_bytes_max.
  */
 
 /* A reply that arrived ahead of its turn. */
@@ -78,6 +83,10 @@ struct resp_conn {
 	struct resp_slot *ring; /* replies waiting for their turn; owned */
 	uint32_t ring_cap;	/* entries in ring (power of two) or 0 */
 	size_t ring_bytes;	/* bytes held in ring */
+	/* What this connection adds to srv->st.output_bytes and
+	 * output_buf_bytes (invariant 5). */
+	size_t counted_queued; /* queued bytes, as last counted */
+	size_t counted_buf;    /* out.cap + ring_bytes, as last counted */
 
 	uint64_t last_in_ms;	/* last bytes received (idle timeout) */
 	uint32_t auth_failures; /* failed AUTH attempts so far */
@@ -116,7 +125,8 @@ struct resp_server {
 	uint64_t next_id;	      /* next CLIENT ID */
 	uint64_t start_ms;	      /* for uptime */
 	struct resp_stats st;	      /* counters */
-	struct resp_buf scratch;      /* built-in command replies */
+	struct resp_buf scratch;      /* built-in command replies; freed
+					 after a large one */
 	struct resp_parse_limits lim; /* limits once authenticated */
 	struct resp_parse_limits lim_noauth; /* before AUTH (small) */
 	uint32_t in_callback;		     /* > 0 inside a backend call */

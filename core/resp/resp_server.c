@@ -37,6 +37,11 @@ void resp_config_default(struct resp_config *cfg)
 	cfg->request_bytes_max = 64ull << 20;
 	/* Above bulk_bytes_max, so a reply holding one maximal value fits. */
 	cfg->output_bytes_max = 128ull << 20;
+	/* Replies before AUTH are short errors and PONGs; a client that
+	 * pipelines them without reading is cut off early. */
+	cfg->output_noauth_bytes_max = 64ull << 10;
+	/* Four connections at their limit; more only if the operator says. */
+	cfg->output_total_bytes_max = 512ull << 20;
 	cfg->pending_max = 1024;
 	/* Not Redis' 0 (never): an abandoned connection must give its slot
 	 * and descriptor back; 5 minutes outlasts any pause of a live tool. */
@@ -63,6 +68,13 @@ static int check_config(const struct resp_config *cfg,
 	} else if (cfg->output_bytes_max < 1024 ||
 		   cfg->output_bytes_max > BYTES_LIMIT) {
 		bad = "output_bytes_max out of range (1024..2^40)";
+	} else if (cfg->output_noauth_bytes_max < 1024 ||
+		   cfg->output_noauth_bytes_max > BYTES_LIMIT) {
+		bad = "output_noauth_bytes_max out of range (1024..2^40)";
+	} else if (cfg->output_total_bytes_max < cfg->output_bytes_max ||
+		   cfg->output_total_bytes_max > BYTES_LIMIT) {
+		bad = "output_total_bytes_max out of range "
+		      "(output_bytes_max..2^40)";
 	} else if (cfg->pending_max < 1 || cfg->pending_max > PENDING_LIMIT) {
 		bad = "pending_max out of range (1..1048576)";
 	} else if (be == NULL ||
@@ -141,6 +153,10 @@ static void set_limits(struct resp_server *s)
 	}
 	if (s->lim_noauth.request_bytes_max > NOAUTH_TOTAL_MAX) {
 		s->lim_noauth.request_bytes_max = NOAUTH_TOTAL_MAX;
+	}
+	/* Never looser before AUTH than after. */
+	if (s->cfg.output_noauth_bytes_max > cfg->output_bytes_max) {
+		s->cfg.output_noauth_bytes_max = cfg->output_bytes_max;
 	}
 }
 
@@ -266,6 +282,7 @@ const char *resp_server_errmsg(const struct resp_server *s)
 void resp_server_stats(const struct resp_server *s, struct resp_stats *st)
 {
 	*st = s->st;
+	st->output_buf_bytes += s->scratch.cap;
 }
 
 int resp_server_handle(struct resp_server *s)

@@ -74,6 +74,13 @@ struct kvc_options {
 #define KVC_VALUE_BYTES_MAX (1u << 20) /* generic KV value */
 #define KVC_HASH_BYTES	    16u /* block hash: 32 hex digits on the wire */
 #define KVC_LEASE_MS_MAX    (7ull * 24 * 3600 * 1000) /* any lease: 7 days */
+/* Work limits of one client command, so none holds the event loop for more
+ * than a few ms (docs/resp.md "Limits").  kvc_command_check() and
+ * kvc_read() enforce them, on the leader before a command is proposed;
+ * kvc_apply() does not: an entry already in the log applies the same way
+ * on every replica whatever limits this build has. */
+#define KVC_ITEMS_MAX	    4096u /* keys, hashes, ids, blocks per command */
+#define KVC_ALLOC_SIZES_MAX 256u  /* sizes of one KVC.ALLOC */
 
 /** One RESP bulk string of a client command; borrowed, not NUL-terminated. */
 struct kvc_arg {
@@ -85,12 +92,17 @@ struct kvc_arg {
  * A growable byte buffer (RESP2 replies, encoded entries).  Zero-initialise
  * it before first use; kvc functions append to it with fr_realloc(), and the
  * caller frees @buf with fr_free() (or kvc_reply_free()).  The caller may
- * reset @len to 0 to reuse the buffer.
+ * reset @len to 0 to reuse the buffer.  A non-zero @max bounds a reply while
+ * it is built: kvc_read() stops with FR_TOOBIG as soon as the reply would
+ * pass it, so a huge reply is never built in full (docs/resp.md).
  */
 struct kvc_reply {
 	char *buf;  /* owned by the caller, fr_realloc'd; NULL when empty */
 	size_t len; /* bytes used */
 	size_t cap; /* bytes allocated */
+	size_t max; /* growth limit in bytes for kvc_read(); 0 = none (must
+		       be 0 for kvc_apply: a replica never refuses an entry
+		       for the size of its reply) */
 };
 
 /** Is a command a read (served by kvc_read()) or a write (replicated)? */
@@ -153,7 +165,9 @@ int kvc_apply(struct kvc *k, const void *entry, size_t len,
  * entry.  Validates the arguments itself (kvc_command_check() first is only
  * needed to classify).  Never changes the state.  @argv is borrowed.  Returns
  * 0, FR_NOTFOUND (unknown command, no reply), FR_INVALID (a WRITE command or
- * bad arguments: a RESP error reply) or FR_NOMEM.
+ * bad arguments: a RESP error reply), FR_TOOBIG (the reply would pass
+ * @reply->max; @reply holds a partial reply the caller discards) or
+ * FR_NOMEM.
  */
 int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	     struct kvc_reply *reply) __attribute__((warn_unused_result));

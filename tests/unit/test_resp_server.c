@@ -619,6 +619,180 @@ static void output_bound(void **state)
 	fix_close(f);
 }
 
+static void small_noauth(struct resp_config *cfg)
+{
+	cfg->requirepass = "s3cret";
+	cfg->output_noauth_bytes_max = 16u * 1024u;
+}
+
+/* Before AUTH a client that pipelines PINGs without reading is cut at the
+ * small pre-AUTH output limit (the server never holds more than that for
+ * it), long before the normal 128 MiB one. */
+static void output_noauth(void **state)
+{
+	(void)state;
+	struct fix *f = fix_open(small_noauth);
+	uint16_t port = resp_server_port(f->srv);
+	int fd = tu_connect(port);
+	int small = 4096;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	enum { PINGS = 4096 };
+	char *pings = malloc(PINGS * 6);
+	for (int i = 0; i < PINGS; i++) {
+		memcpy(pings + 6 * i, "PING\r\n", 6);
+	}
+	struct resp_stats st;
+	uint64_t most = 0;
+	/* Up to 1000 x 4096 PINGs, 34 bytes of -NOAUTH each: 139 MB of
+	 * replies if nothing cut the client off. */
+	for (int i = 0; i < 1000 && f->tb.nclosed == 0; i++) {
+		if (!tu_send(f->srv, fd, pings, PINGS * 6)) {
+			break;
+		}
+		tu_pump(f->srv, 0);
+		resp_server_stats(f->srv, &st);
+		most = st.output_bytes > most ? st.output_bytes : most;
+	}
+	for (int k = 0; k < 100 && f->tb.nclosed == 0; k++) {
+		tu_pump(f->srv, 2);
+	}
+	assert_int_equal(f->tb.nclosed, 1);
+	resp_server_stats(f->srv, &st);
+	assert_int_equal(st.output_limit_drops, 1);
+	assert_true(most <= 16u * 1024u);
+	assert_int_equal(st.output_bytes, 0);
+	close(fd);
+	/* An authenticated client has the normal limit. */
+	fd = tu_connect(port);
+	roundtrip(f, fd, "AUTH s3cret\r\n", "+OK\r\n");
+	assert_true(tu_send(f->srv, fd, "BIG 100000\r\nPING\r\n", 18));
+	char *buf = malloc(100020);
+	bool eof;
+	assert_int_equal(
+	    tu_read(f->srv, fd, buf, 9 + 100000 + 2 + 7, 5000, &eof),
+	    9 + 100000 + 2 + 7);
+	assert_memory_equal(buf + 9 + 100000 + 2, "+PONG\r\n", 7);
+	close(fd);
+	free(buf);
+	free(pings);
+	fix_close(f);
+}
+
+static void small_total(struct resp_config *cfg)
+{
+	cfg->output_bytes_max = 2u << 20;
+	cfg->output_total_bytes_max = 3u << 20;
+}
+
+/* Send BIGs to @fd (which does not read) until the server holds @upto
+ * bytes over all clients, or a connection closes.  Returns how many. */
+static int fill_until(struct fix *f, int fd, uint64_t upto)
+{
+	struct resp_stats st;
+	int i;
+	for (i = 0; i < 400; i++) {
+		resp_server_stats(f->srv, &st);
+		assert_true(st.output_bytes <= 3u << 20);
+		if (st.output_bytes >= upto || f->tb.nclosed > 0) {
+			return i;
+		}
+		uint64_t before = st.commands_total;
+		if (!tu_send(f->srv, fd, "BIG 100000\r\n", 12)) {
+			return i;
+		}
+		/* One request at a time (Nagle may hold the next ones). */
+		for (int k = 0; k < 200 && st.commands_total == before; k++) {
+			tu_pump(f->srv, 1);
+			resp_server_stats(f->srv, &st);
+		}
+	}
+	return i;
+}
+
+/* The total output limit holds across clients: when a reply would pass
+ * it, the connection holding the most is closed, not the small one. */
+static void output_total(void **state)
+{
+	(void)state;
+	struct fix *f = fix_open(small_total);
+	uint16_t port = resp_server_port(f->srv);
+	int fd[3];
+	int small = 4096;
+	/* Small receive buffers make the first two slow; the third reads
+	 * its replies at the end, at full speed. */
+	for (int i = 0; i < 3; i++) {
+		fd[i] = tu_connect(port);
+		if (i < 2) {
+			(void)setsockopt(fd[i], SOL_SOCKET, SO_RCVBUF, &small,
+					 sizeof(small));
+		}
+	}
+	/* Two slow readers hold 1.2 MiB each (below their own 2 MiB). */
+	fill_until(f, fd[0], 1200u << 10);
+	fill_until(f, fd[1], 2400u << 10);
+	assert_int_equal(f->tb.nclosed, 0);
+	/* The third pushes the total over 3 MiB: one of the two big ones
+	 * goes, the third keeps its connection. */
+	(void)fill_until(f, fd[2], 4u << 20);
+	for (int k = 0; k < 50; k++) {
+		tu_pump(f->srv, 2);
+	}
+	assert_int_equal(f->tb.nclosed, 1);
+	struct resp_stats st;
+	resp_server_stats(f->srv, &st);
+	assert_int_equal(st.output_limit_drops, 1);
+	assert_true(st.output_bytes <= 3u << 20);
+	/* The third gets all its replies, then a PONG. */
+	assert_true(tu_send(f->srv, fd[2], "PING\r\n", 6));
+	size_t cap = 16u << 20, got = 0;
+	char *buf = malloc(cap);
+	bool eof = false;
+	int idle = 0;
+	while (got < 7 || memcmp(buf + got - 7, "+PONG\r\n", 7) != 0) {
+		size_t n =
+		    tu_read(f->srv, fd[2], buf + got,
+			    got + 65536 < cap ? 65536 : cap - got, 200, &eof);
+		assert_false(eof);
+		idle = n > 0 ? 0 : idle + 1;
+		assert_true(idle < 50); /* 10 s without a byte */
+		got += n;
+		assert_true(got < cap);
+	}
+	assert_int_equal((got - 7) % (9 + 100000 + 2), 0);
+	for (int i = 0; i < 3; i++) {
+		close(fd[i]);
+	}
+	free(buf);
+	fix_close(f);
+}
+
+/* After a large reply to a reading client the output buffers shrink back
+ * (the per-connection buffer and the shared one of built-ins). */
+static void output_shrinks(void **state)
+{
+	(void)state;
+	struct fix *f = fix_open(NULL);
+	int fd = tu_connect(resp_server_port(f->srv));
+	size_t n = 1u << 20;
+	char *req = malloc(n + 64);
+	int h = snprintf(req, 64, "*2\r\n$4\r\nECHO\r\n$%zu\r\n", n);
+	memset(req + h, 'e', n);
+	memcpy(req + h + n, "\r\n", 2);
+	assert_true(tu_send(f->srv, fd, req, (size_t)h + n + 2));
+	char *buf = malloc(n + 64);
+	bool eof;
+	size_t want = 10 + n + 2; /* "$1048576\r\n" */
+	assert_int_equal(tu_read(f->srv, fd, buf, want, 5000, &eof), want);
+	roundtrip(f, fd, "PING\r\n", "+PONG\r\n");
+	struct resp_stats st;
+	resp_server_stats(f->srv, &st);
+	assert_true(st.output_buf_bytes <= 64u * 1024u);
+	close(fd);
+	free(buf);
+	free(req);
+	fix_close(f);
+}
+
 static void few_pending(struct resp_config *cfg)
 {
 	cfg->pending_max = 4;
@@ -1081,6 +1255,9 @@ int main(void)
 	    cmocka_unit_test(protocol_errors),
 	    cmocka_unit_test(binary_flood),
 	    cmocka_unit_test(output_bound),
+	    cmocka_unit_test(output_noauth),
+	    cmocka_unit_test(output_total),
+	    cmocka_unit_test(output_shrinks),
 	    cmocka_unit_test(pending_pause),
 	    cmocka_unit_test(hangup_not_reading),
 	    cmocka_unit_test(shutdown_graceful),

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -480,6 +481,41 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .help = "concurrent client connections; capped at start by the "
 		     "open-file limit minus a reserve for the log, snapshots "
 		     "and peers (the value used is logged)"},
+	    /* Reply memory bounds (issue 15 item 3; docs/resp.md). */
+	    {.name = "reply-bytes-max",
+	     .type = OPT_U64,
+	     .dst = &o->reply_bytes_max,
+	     .min = 1024,
+	     .max = 1ull << 40,
+	     .def = "16777216",
+	     .help = "largest reply of one read (MGET, KVC.LOOKUP, ...); "
+		     "over it the read fails with an error, the reply is "
+		     "never built in full"},
+	    {.name = "client-output-max",
+	     .type = OPT_U64,
+	     .dst = &o->client_output_max,
+	     .min = 1024,
+	     .max = 1ull << 40,
+	     .def = "134217728",
+	     .help = "replies queued for one client; a client over it is "
+		     "disconnected"},
+	    {.name = "client-output-preauth-max",
+	     .type = OPT_U64,
+	     .dst = &o->client_output_preauth_max,
+	     .min = 1024,
+	     .max = 1ull << 40,
+	     .def = "65536",
+	     .help = "the same before AUTH (with --requirepass); at most "
+		     "--client-output-max"},
+	    {.name = "clients-output-total-max",
+	     .type = OPT_U64,
+	     .dst = &o->clients_output_total_max,
+	     .min = 1024,
+	     .max = 1ull << 40,
+	     .def = "536870912",
+	     .help = "replies queued over all clients (and read replies "
+		     "waiting for ReadIndex); over it the client holding the "
+		     "most is disconnected; at least --client-output-max"},
 	    {.name = "tick-ms",
 	     .type = OPT_UINT,
 	     .dst = &o->tick_ms,
@@ -623,6 +659,24 @@ static int finish(struct flags *f)
 	return 0;
 }
 
+/* Reply and output buffers of a megabyte or more come and go with client
+ * load.  glibc raises its mmap threshold each time such a buffer is freed,
+ * after which they come from the heap and stay resident once the clients
+ * leave (issue 15: 1.2 GB after an MGET flood).  A fixed threshold keeps
+ * every buffer over 256 KiB in its own mapping, returned on free. */
+static void malloc_tune(void)
+{
+#ifdef __GLIBC__
+	if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1 ||
+	    mallopt(M_TRIM_THRESHOLD, 1024 * 1024) != 1) {
+		fr_log(FR_LOG_WARN, NULL,
+		       "mallopt refused: memory freed "
+		       "after large replies may stay "
+		       "resident");
+	}
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	static struct flags f;
@@ -639,6 +693,7 @@ int main(int argc, char **argv)
 		return rv;
 	}
 	fabraftd_log_start(f.o.id, f.log_level);
+	malloc_tune();
 	rv = node_open(&n, &f.o, errmsg);
 	if (rv != 0) {
 		fprintf(stderr, "fabraftd: cannot start: %s (%s)\n", errmsg,

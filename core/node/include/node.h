@@ -105,8 +105,13 @@ struct node_options {
 	char requirepass[128];	     /* "" = no AUTH */
 	uint64_t request_bytes_max;  /* largest client request */
 	uint32_t clients_max;	     /* concurrent client connections */
-	char metrics[NODE_ADDR_MAX]; /* Prometheus listener, "" = none */
-	char cpu_pin[128];	     /* "auto", "off" or a CPU list */
+	/* Memory bounds of client replies (docs/resp.md "Limits"). */
+	uint64_t reply_bytes_max;	    /* one read's reply */
+	uint64_t client_output_max;	    /* queued replies per client */
+	uint64_t client_output_preauth_max; /* the same before AUTH */
+	uint64_t clients_output_total_max;  /* over all clients */
+	char metrics[NODE_ADDR_MAX];	    /* Prometheus listener, "" = none */
+	char cpu_pin[128];		    /* "auto", "off" or a CPU list */
 
 	/* Client admission and AUTH (issue 15; docs/operations.md). */
 	char adminpass[128]; /* "" = none; else RAFT.MEMBER changes and
@@ -126,9 +131,10 @@ struct node_options {
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
  * auto, fsync on, cluster id 1, linearizable reads, forwarding on, request
  * timeout 5 s, 10000 clients (capped by the open-file limit, see
- * node_open()), 64 MiB requests, cpu-pin auto, no admin password, idle
- * clients closed after 300 s, incoming snapshots up to 4 GiB leaving
- * 256 MiB of the disk free.
+ * node_open()), 64 MiB requests, 16 MiB replies, client output 128 MiB
+ * (64 KiB before AUTH, 512 MiB in total), cpu-pin auto, no admin
+ * password, idle clients closed after 300 s, incoming snapshots up to
+ * 4 GiB leaving 256 MiB of the disk free.
  * Leaves id, peers, client, data_dir and the secret empty. */
 void node_options_default(struct node_options *o);
 

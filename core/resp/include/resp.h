@@ -51,8 +51,11 @@
  *     connection has closed is a harmless no-op (the generation differs).
  *  3. Memory per connection is bounded: the read buffer by
  *     request_bytes_max, queued output by output_bytes_max (a client over it
- *     is disconnected), outstanding requests by pending_max (reading pauses
- *     until the backend completes some).
+ *     is disconnected; output_noauth_bytes_max before AUTH), outstanding
+ *     requests by pending_max (reading pauses until the backend completes
+ *     some).  Queued output over all connections stays within
+ *     output_total_bytes_max: a reply that would pass it closes the
+ *     connection holding the most (that one, or the receiving one).
  *  4. Malformed or oversized input gets "-ERR Protocol error: ..." and
  *     closes only that connection, after the replies already owed to it.
  *  5. Hostile or abandoned clients cost bounded resources (resp_guard.c):
@@ -161,8 +164,10 @@ struct resp_req {
  * is expected and harmless, so the result may be ignored).  The reply is
  * sent at the next resp_server_flush() or resp_server_handle().  Completing
  * a request twice is a programmer error (assertion).  If the reply would
- * take the connection's queued output past output_bytes_max, the client is
- * disconnected instead (and later completions return FR_STALE).
+ * take the connection's queued output past its limit (output_bytes_max, or
+ * output_noauth_bytes_max before AUTH), the client is disconnected instead
+ * (and later completions return FR_STALE); past output_total_bytes_max,
+ * the connection holding the most queued output is.
  */
 int resp_req_complete(const struct resp_req *req, const void *resp, size_t len);
 /** Whether @req's connection is still open (so a reply would be sent). */
@@ -211,9 +216,10 @@ struct resp_backend {
 /* Server                                                              */
 
 /** Defaults: clients_max 10000, args_max 1048576, bulk and request
- * 64 MiB, output 128 MiB, pending_max 1024, no password, no admin
- * password, idle timeout 300 s, 3 failed AUTHs per connection.  Keep
- * output_bytes_max above bulk_bytes_max: one reply over it is never sent. */
+ * 64 MiB, output 128 MiB per connection, 64 KiB before AUTH, 512 MiB over
+ * all connections, pending_max 1024, no password, no admin password, idle
+ * timeout 300 s, 3 failed AUTHs per connection.  Keep output_bytes_max
+ * above bulk_bytes_max: one reply over it is never sent. */
 struct resp_config {
 	const char *listen;	    /* "HOST:PORT", "[v6]:PORT", ":PORT";
 				       port 0 = ephemeral; borrowed */
@@ -224,7 +230,14 @@ struct resp_config {
 	uint64_t bulk_bytes_max;    /* one argument */
 	uint64_t request_bytes_max; /* one request, encoded */
 	uint64_t output_bytes_max;  /* queued replies per connection */
-	uint32_t pending_max;	    /* outstanding requests per connection */
+	/* Output limits beyond one connection (docs/resp.md "Limits"): a
+	 * stranger who has not authenticated may make the server hold
+	 * little, and all clients together may not take unbounded memory. */
+	uint64_t output_noauth_bytes_max; /* per connection before AUTH;
+					     at most output_bytes_max */
+	uint64_t output_total_bytes_max;  /* over all connections;
+					     >= output_bytes_max */
+	uint32_t pending_max; /* outstanding requests per connection */
 
 	/* Connection admission and AUTH (docs/resp.md "Guards"). */
 	const char *adminpass;	  /* NULL or "" = every authenticated connection
@@ -299,7 +312,10 @@ struct resp_stats {
 	uint64_t rejected_total;     /* refused at clients_max */
 	uint64_t commands_total;     /* requests dispatched */
 	uint64_t protocol_errors;    /* connections closed for bad input */
-	uint64_t output_limit_drops; /* closed over output_bytes_max */
+	uint64_t output_limit_drops; /* closed over an output limit */
+	uint64_t output_bytes;	     /* replies queued now, all clients */
+	uint64_t output_buf_bytes;   /* output buffers allocated now, with
+					the shared one of built-ins */
 	uint64_t bytes_in;	     /* read from clients */
 	uint64_t bytes_out;	     /* written to clients */
 	uint64_t idle_closes;	     /* closed after idle_timeout_ms */
