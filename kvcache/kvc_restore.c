@@ -44,12 +44,22 @@ static int bad(struct reader *r, int err)
 	return r->err;
 }
 
-static int load_nodes(struct kvc *k, struct reader *r)
+/* A section's element count; more than @max (what this state's tables
+ * hold) fails the load with FR_NOSPACE, before anything is read into them.
+ * 0 on error: the caller's loop then stops at once. */
+static uint64_t r_count(struct reader *r, uint64_t max)
 {
 	uint64_t n = r_int(r, 4);
-	if (n > k->o.nodes_max) {
-		return bad(r, FR_NOSPACE);
+	if (n > max) {
+		(void)bad(r, FR_NOSPACE);
+		return 0;
 	}
+	return n;
+}
+
+static int load_nodes(struct kvc *k, struct reader *r)
+{
+	uint64_t n = r_count(r, k->o.nodes_max);
 	for (uint32_t s = 0; s < n && r->err == 0; s++) {
 		struct kvc__node *nd = &k->nodes[s];
 		nd->id = (uint16_t)r_int(r, 2);
@@ -86,10 +96,7 @@ static int load_nodes(struct kvc *k, struct reader *r)
 static int load_ns(struct kvc *k, struct reader *r, uint32_t *ns_idx,
 		   uint32_t *nns)
 {
-	uint64_t n = r_int(r, 4);
-	if (n > k->o.namespaces_max) {
-		return bad(r, FR_NOSPACE);
-	}
+	uint64_t n = r_count(r, k->o.namespaces_max);
 	for (uint32_t i = 0; i < n && r->err == 0; i++) {
 		char name[KVC_NS_BYTES_MAX];
 		uint64_t len = r_int(r, 1);
@@ -119,10 +126,7 @@ static int load_ns(struct kvc *k, struct reader *r, uint32_t *ns_idx,
 static int load_blocks(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
 		       uint32_t nns, unsigned char *buf)
 {
-	uint64_t n = r_int(r, 4);
-	if (n > k->o.blocks_max) {
-		return bad(r, FR_NOSPACE);
-	}
+	uint64_t n = r_count(r, k->o.blocks_max);
 	for (uint64_t done = 0; done < n && r->err == 0;) {
 		uint64_t c = n - done < CHUNK_BYTES / BLOCK_REC
 				 ? n - done
@@ -168,11 +172,8 @@ static int load_tier(struct kvc *k, struct reader *r, uint32_t s, unsigned t,
 		     unsigned char *buf)
 {
 	struct kvc__tier *tr = &k->nodes[s].tier[t];
-	uint64_t n = r_int(r, 4);
+	uint64_t n = r_count(r, k->o.locations_max - k->nlocs);
 	uint64_t last = 0;
-	if (n > k->o.locations_max - k->nlocs) {
-		return bad(r, FR_NOSPACE);
-	}
 	if (n > 0 && k->nodes[s].down) {
 		return bad(r, FR_CORRUPT); /* a reclaimed node holds nothing */
 	}
@@ -205,10 +206,7 @@ static int load_tier(struct kvc *k, struct reader *r, uint32_t s, unsigned t,
 static int load_res(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
 		    uint32_t nns)
 {
-	uint64_t n = r_int(r, 4);
-	if (n > k->o.reservations_max) {
-		return bad(r, FR_NOSPACE);
-	}
+	uint64_t n = r_count(r, k->o.reservations_max);
 	for (uint32_t i = 0; i < n && r->err == 0; i++) {
 		struct kvc__res res = {0};
 		res.rid = r_int(r, 8);
@@ -243,10 +241,7 @@ static int load_res(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
 
 static int load_kv(struct kvc *k, struct reader *r)
 {
-	uint64_t n = r_int(r, 4);
-	if (n > k->o.kv_keys_max) {
-		return bad(r, FR_NOSPACE);
-	}
+	uint64_t n = r_count(r, k->o.kv_keys_max);
 	for (uint32_t i = 0; i < n && r->err == 0; i++) {
 		uint64_t klen = r_int(r, 4);
 		if (klen > KVC_KEY_BYTES_MAX) {

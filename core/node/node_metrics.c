@@ -151,29 +151,24 @@ static void render_wal(struct out *o, const struct wal_stats *ws)
 
 /* The provider label is the fabric's name for it: "" in a one-node
  * cluster, which has no transport (INFO says "none" there). */
+/* One counter family with a sample per replication path. */
+static void per_path(struct out *o, const char *name, const char *help,
+		     const char *provider, uint64_t msg, uint64_t rma)
+{
+	put(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	put(o, "%s{provider=\"%s\",path=\"msg\"} %" PRIu64 "\n", name, provider,
+	    msg);
+	put(o, "%s{provider=\"%s\",path=\"rma\"} %" PRIu64 "\n", name, provider,
+	    rma);
+}
+
 static void render_fabric(struct out *o, const struct fab_info *fi)
 {
-	put(o, "# HELP fabraft_replicated_bytes_total Bytes sent to peers.\n"
-	       "# TYPE fabraft_replicated_bytes_total counter\n");
-	put(o,
-	    "fabraft_replicated_bytes_total{provider=\"%s\",path=\"msg\"} "
-	    "%" PRIu64 "\n",
-	    fi->provider, fi->msg_sent_bytes);
-	put(o,
-	    "fabraft_replicated_bytes_total{provider=\"%s\",path=\"rma\"} "
-	    "%" PRIu64 "\n",
-	    fi->provider, fi->rma_sent_bytes);
-	put(o, "# HELP fabraft_replicated_batches_total Frames or ring "
-	       "batches sent to peers.\n"
-	       "# TYPE fabraft_replicated_batches_total counter\n");
-	put(o,
-	    "fabraft_replicated_batches_total{provider=\"%s\",path=\"msg\"} "
-	    "%" PRIu64 "\n",
-	    fi->provider, fi->msg_sent);
-	put(o,
-	    "fabraft_replicated_batches_total{provider=\"%s\",path=\"rma\"} "
-	    "%" PRIu64 "\n",
-	    fi->provider, fi->rma_sent);
+	per_path(o, "fabraft_replicated_bytes_total", "Bytes sent to peers.",
+		 fi->provider, fi->msg_sent_bytes, fi->rma_sent_bytes);
+	per_path(o, "fabraft_replicated_batches_total",
+		 "Frames or ring batches sent to peers.", fi->provider,
+		 fi->msg_sent, fi->rma_sent);
 	metric(o, "fabraft_peers_up", "gauge", "Peers handshaken.",
 	       fi->peers_up);
 	metric(o, "fabraft_fabric_auth_rejects_total", "counter",
