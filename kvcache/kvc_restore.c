@@ -44,6 +44,23 @@ static int bad(struct reader *r, int err)
 	return r->err;
 }
 
+/* Records are read in chunks of up to 64 KiB: one callback and one CRC
+ * update per chunk, and the table slots of a whole chunk of blocks are
+ * prefetched before the first insertion, so their cache misses overlap. */
+#define CHUNK_BYTES 65536u
+#define BLOCK_REC   60u
+#define LOC_REC	    16u
+
+/* The next chunk of @left fixed-size records of @rec bytes: as many as
+ * the buffer holds (CHUNK_BYTES), read into @buf; how many. */
+static uint64_t r_chunk(struct reader *r, unsigned char *buf, uint64_t left,
+			size_t rec)
+{
+	uint64_t c = left < CHUNK_BYTES / rec ? left : CHUNK_BYTES / rec;
+	r_bytes(r, buf, c * rec);
+	return c;
+}
+
 /* A section's element count; more than @max (what this state's tables
  * hold) fails the load with FR_NOSPACE, before anything is read into them.
  * 0 on error: the caller's loop then stops at once. */
@@ -115,23 +132,13 @@ static int load_ns(struct kvc *k, struct reader *r, uint32_t *ns_idx,
 	return r->err;
 }
 
-/* Records are read in chunks of up to 64 KiB: one callback and one CRC
- * update per chunk, and the table slots of a whole chunk of blocks are
- * prefetched before the first insertion, so their cache misses overlap. */
-#define CHUNK_BYTES 65536u
-#define BLOCK_REC   60u
-#define LOC_REC	    16u
-
 /* Blocks land at indices 0..n-1 of the fresh instance: ordinal = index. */
 static int load_blocks(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
 		       uint32_t nns, unsigned char *buf)
 {
 	uint64_t n = r_count(r, k->o.blocks_max);
 	for (uint64_t done = 0; done < n && r->err == 0;) {
-		uint64_t c = n - done < CHUNK_BYTES / BLOCK_REC
-				 ? n - done
-				 : CHUNK_BYTES / BLOCK_REC;
-		r_bytes(r, buf, c * BLOCK_REC);
+		uint64_t c = r_chunk(r, buf, n - done, BLOCK_REC);
 		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
 			const unsigned char *rec = buf + i * BLOCK_REC;
 			uint64_t ord = le_get_u32(rec);
@@ -178,10 +185,7 @@ static int load_tier(struct kvc *k, struct reader *r, uint32_t s, unsigned t,
 		return bad(r, FR_CORRUPT); /* a reclaimed node holds nothing */
 	}
 	for (uint64_t done = 0; done < n && r->err == 0;) {
-		uint64_t c = n - done < CHUNK_BYTES / LOC_REC
-				 ? n - done
-				 : CHUNK_BYTES / LOC_REC;
-		r_bytes(r, buf, c * LOC_REC);
+		uint64_t c = r_chunk(r, buf, n - done, LOC_REC);
 		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
 			const unsigned char *rec = buf + i * LOC_REC;
 			uint64_t b = le_get_u32(rec);
