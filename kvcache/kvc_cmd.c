@@ -1,4 +1,5 @@
 /* kvc_cmd.c — the command table: classify, check, apply and read. */
+#include <assert.h>
 #include <string.h>
 
 #include "kvc_int.h"
@@ -139,6 +140,7 @@ int kvc_command_check(uint32_t argc, const struct kvc_arg *argv,
 	if (rv != 0) {
 		return rv;
 	}
+	assert(c != NULL);
 	rv = c->check(argc, argv, err);
 	if (rv == 0) {
 		rv = client_limits(c, argc, argv, err);
@@ -195,6 +197,7 @@ int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	if (rv != 0) {
 		return rv;
 	}
+	assert(c != NULL);
 	rv = c->self_checked ? 0 : c->check(argc, argv, reply);
 	if (rv == 0) {
 		rv = client_limits(c, argc, argv, reply);

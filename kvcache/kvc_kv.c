@@ -85,8 +85,10 @@ static void kv_remove(struct kvc *k, uint32_t i)
 {
 	fr_free(k->kv[i]);
 	k->nkv--;
-	const struct kvc__probe p = {k->kv, sizeof(k->kv[0]), k->kvmask, NULL,
-				     kv_home};
+	/* The slots are pointers: sizeof(k->kv[0]) is meant. */
+	const struct kvc__probe p = {
+	    k->kv, sizeof(k->kv[0]), /* NOLINT(bugprone-sizeof-expression) */
+	    k->kvmask, NULL, kv_home};
 	kvc__probe_delete(&p, i);
 }
 

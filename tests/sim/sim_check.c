@@ -348,34 +348,41 @@ static void check_config_entry(struct sim *s, const struct raft_entry *e)
 	s->changes_applied++;
 }
 
-/* The slot of @term in the term -> leader map (its own or the empty one
- * where it would go); grows the map first so it stays under half full. */
+/* The slot of @term in the map of @cap (a power of two) slots: its own, or
+ * the empty one where it would go. */
+static struct sim_term_leader *term_find(struct sim_term_leader *map,
+					 uint64_t cap, raft_term term)
+{
+	uint64_t mask = cap - 1;
+	uint64_t i = (term * UINT64_C(0x9E3779B97F4A7C15)) >> 32 & mask;
+	while (map[i].term != 0 && map[i].term != term) {
+		i = (i + 1) & mask;
+	}
+	return &map[i];
+}
+
+/* The slot of @term in the term -> leader map; grows the map first so it
+ * stays under half full. */
 static struct sim_term_leader *term_slot(struct sim *s, raft_term term)
 {
 	if (2 * (s->leader_of_term_n + 1) > s->leader_of_term_cap) {
 		uint64_t cap =
 		    s->leader_of_term_cap ? 2 * s->leader_of_term_cap : 64;
-		struct sim_term_leader *old = s->leader_of_term;
-		uint64_t old_cap = s->leader_of_term_cap;
-		s->leader_of_term = calloc(cap, sizeof(*old));
-		if (s->leader_of_term == NULL) {
+		struct sim_term_leader *map = calloc(cap, sizeof(*map));
+		if (map == NULL) {
 			abort();
 		}
-		s->leader_of_term_cap = cap;
-		for (uint64_t i = 0; i < old_cap; i++) {
-			if (old[i].term != 0) {
-				*term_slot(s, old[i].term) = old[i];
+		for (uint64_t i = 0; i < s->leader_of_term_cap; i++) {
+			const struct sim_term_leader *e = &s->leader_of_term[i];
+			if (e->term != 0) {
+				*term_find(map, cap, e->term) = *e;
 			}
 		}
-		free(old);
+		free(s->leader_of_term);
+		s->leader_of_term = map;
+		s->leader_of_term_cap = cap;
 	}
-	uint64_t mask = s->leader_of_term_cap - 1;
-	uint64_t i = (term * UINT64_C(0x9E3779B97F4A7C15)) >> 32 & mask;
-	while (s->leader_of_term[i].term != 0 &&
-	       s->leader_of_term[i].term != term) {
-		i = (i + 1) & mask;
-	}
-	return &s->leader_of_term[i];
+	return term_find(s->leader_of_term, s->leader_of_term_cap, term);
 }
 
 void sim__check_leader(struct sim *s, struct sim_node *n)
