@@ -11,6 +11,14 @@ need redis-cli
 need python3
 NODES=1
 ATTACK="$(dirname "$0")/mem_attack.py"
+# RSS bounds mean nothing in an AddressSanitizer build: its allocator keeps
+# freed memory in quarantine, adds redzones and ignores the daemon's malloc
+# tuning.  The functional checks (refusals, cut clients, counters) stay.
+RSS=1
+if ldd "$BIN/fabraftd" 2>/dev/null | grep -q libasan; then
+	RSS=0
+	echo "RSS bounds skipped: AddressSanitizer build (quarantine holds freed memory)"
+fi
 start_cluster 1
 "$BIN/fabraft" cluster stop --dir "$DIR" >/dev/null 2>&1
 PW=pw-$$
@@ -50,7 +58,7 @@ echo "$out"
 grep -q "reply_head='-ERR reply larger than 4194304 bytes" <<<"$out" ||
 	fail "MGET x1000 was not refused"
 grow=$(($(num "$out" attack_peak_rss_mb) - $(num "$out" before_peak_rss_mb)))
-[ "$grow" -lt 64 ] || fail "MGET x1000 raised the peak RSS by $grow MB"
+[ $RSS = 0 ] || [ "$grow" -lt 64 ] || fail "MGET x1000 raised the peak RSS by $grow MB"
 [ "$(field replies_too_big)" = 1 ] || fail "replies_too_big"
 
 # 3. Four clients pipeline PINGs without AUTH and without reading.
@@ -58,16 +66,16 @@ out=$(python3 "$ATTACK" "$C" "$PID" pings)
 echo "$out"
 [ "$(num "$out" clients_closed)" = 4 ] || fail "pre-AUTH clients not cut"
 grow=$(($(num "$out" attack_peak_rss_mb) - $(num "$out" before_peak_rss_mb)))
-[ "$grow" -lt 64 ] || fail "PING flood raised the peak RSS by $grow MB"
+[ $RSS = 0 ] || [ "$grow" -lt 64 ] || fail "PING flood raised the peak RSS by $grow MB"
 
 # 4. Four authenticated clients pipeline GET big without reading: all
 # queued output stays within the 256 MiB total, and goes once they leave.
 out=$(python3 "$ATTACK" "$C" "$PID" gets "$PW")
 echo "$out"
 peak=$(num "$out" attack_peak_rss_mb)
-[ "$peak" -lt 400 ] || fail "GET flood: peak RSS $peak MB over 256 MiB + 144"
+[ $RSS = 0 ] || [ "$peak" -lt 400 ] || fail "GET flood: peak RSS $peak MB over 256 MiB + 144"
 left=$(($(num "$out" after_rss_mb) - $(num "$out" before_rss_mb)))
-[ "$left" -lt 48 ] || fail "GET flood: $left MB stayed resident"
+[ $RSS = 0 ] || [ "$left" -lt 48 ] || fail "GET flood: $left MB stayed resident"
 [ "$(field clients_output_bytes)" = 0 ] || fail "output still counted"
 
 # 5. Per-command limits refuse with a clear error.
