@@ -61,4 +61,32 @@ static inline raft_id sim_wait_leader(struct sim *s, uint64_t max_us,
 	return 0;
 }
 
+/** Counters of node @id, which must be up.  @s borrowed. */
+static inline struct raft_stats sim_stats(struct sim *s, raft_id id)
+{
+	struct raft_stats st;
+	assert_non_null(sim_raft(s, id));
+	raft_stats_get(sim_raft(s, id), &st);
+	return st;
+}
+
+/** Run @us of virtual time, asserting no invariant breaks.  @s borrowed. */
+static inline void sim_run_for(struct sim *s, uint64_t us)
+{
+	sim_ok(s, sim_run_until(s, sim_now(s) + us));
+}
+
+/** Propose @n small writes at leader @l, 1 ms apart, then let them settle
+ * for 50 ms.  @s borrowed. */
+static inline void sim_write_n(struct sim *s, raft_id l, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char buf[16];
+		int len = snprintf(buf, sizeof(buf), "w%d", i);
+		sim_ok(s, sim_propose(s, l, buf, (uint32_t)len, NULL, NULL));
+		sim_run_for(s, 1 * SIM_MS);
+	}
+	sim_run_for(s, 50 * SIM_MS);
+}
+
 #endif /* FABRAFT_SIM_TEST_H */

@@ -13,29 +13,6 @@
 #include "sim.h"
 #include "sim_test.h"
 
-static struct raft_stats stats(struct sim *s, raft_id id)
-{
-	struct raft_stats st;
-	raft_stats_get(sim_raft(s, id), &st);
-	return st;
-}
-
-static void run(struct sim *s, uint64_t us)
-{
-	sim_ok(s, sim_run_until(s, sim_now(s) + us));
-}
-
-static void write_n(struct sim *s, raft_id l, int n)
-{
-	for (int i = 0; i < n; i++) {
-		char buf[16];
-		int len = snprintf(buf, sizeof(buf), "w%d", i);
-		sim_ok(s, sim_propose(s, l, buf, (uint32_t)len, NULL, NULL));
-		run(s, 1 * SIM_MS);
-	}
-	run(s, 50 * SIM_MS);
-}
-
 static raft_id other(struct sim *s, raft_id not1, raft_id not2)
 {
 	for (raft_id id = 1; id <= 9; id++) {
@@ -62,12 +39,12 @@ static void prevote_rejoin_keeps_term(void **state)
 	raft_term t = sim_status(s, l).term;
 	raft_id f = other(s, l, 0);
 	sim_partition(s, &f, 1);
-	run(s, 3 * SIM_SEC); /* ~30 election timeouts */
+	sim_run_for(s, 3 * SIM_SEC); /* ~30 election timeouts */
 	assert_int_equal(sim_status(s, f).term, t);
-	assert_true(stats(s, f).prevotes_started > 0);
-	assert_int_equal(stats(s, f).elections_started, 0);
+	assert_true(sim_stats(s, f).prevotes_started > 0);
+	assert_int_equal(sim_stats(s, f).elections_started, 0);
 	sim_heal(s);
-	run(s, 500 * SIM_MS);
+	sim_run_for(s, 500 * SIM_MS);
 	assert_int_equal(sim_leader(s), l);
 	assert_int_equal(sim_status(s, l).term, t);
 	assert_int_equal(sim_status(s, f).leader, l);
@@ -82,7 +59,7 @@ static void prevote_rejoin_keeps_term(void **state)
 	t = sim_status(s, l).term;
 	f = other(s, l, 0);
 	sim_partition(s, &f, 1);
-	run(s, 3 * SIM_SEC);
+	sim_run_for(s, 3 * SIM_SEC);
 	assert_true(sim_status(s, f).term > t);
 	sim_close(s);
 }
@@ -98,9 +75,9 @@ static void check_quorum_leader_steps_down(void **state)
 	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	assert_int_not_equal(l, 0);
 	sim_partition(s, &l, 1);
-	run(s, 2 * o.election_ticks * o.tick_us + 50 * SIM_MS);
+	sim_run_for(s, 2 * o.election_ticks * o.tick_us + 50 * SIM_MS);
 	assert_int_equal(sim_status(s, l).role, RAFT_FOLLOWER);
-	assert_int_equal(stats(s, l).check_quorum_stepdowns, 1);
+	assert_int_equal(sim_stats(s, l).check_quorum_stepdowns, 1);
 	assert_int_equal(sim_propose(s, l, "x", 1, NULL, NULL), FR_NOTLEADER);
 	raft_id nl = sim_wait_leader(s, 2 * SIM_SEC, true);
 	assert_int_not_equal(nl, 0);
@@ -118,21 +95,21 @@ static void transfer_to_named_and_best(void **state)
 	sim_options_default(&o, 5, 13);
 	struct sim *s = sim_open_ok(&o);
 	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
-	write_n(s, l, 5);
+	sim_write_n(s, l, 5);
 	raft_id target = other(s, l, 0);
 	raft_term t = sim_status(s, l).term;
 	sim_ok(s, sim_transfer(s, l, target, false));
 	/* Proposals are refused while leadership is handed over. */
 	assert_int_equal(sim_propose(s, l, "x", 1, NULL, NULL), FR_BUSY);
-	run(s, 200 * SIM_MS);
+	sim_run_for(s, 200 * SIM_MS);
 	assert_int_equal(sim_leader(s), target);
 	assert_int_equal(sim_status(s, target).term, t + 1);
 	assert_int_equal(sim_status(s, l).role, RAFT_FOLLOWER);
 	/* To the most caught-up voter (0). */
 	sim_ok(s, sim_transfer(s, target, 0, false));
-	run(s, 200 * SIM_MS);
+	sim_run_for(s, 200 * SIM_MS);
 	assert_int_not_equal(sim_leader(s), target);
-	assert_int_equal(stats(s, target).transfers_started, 1);
+	assert_int_equal(sim_stats(s, target).transfers_started, 1);
 	sim_close(s);
 }
 
@@ -148,20 +125,20 @@ static void transfer_to_partitioned_target_aborts(void **state)
 	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	raft_id target = other(s, l, 0);
 	sim_partition(s, &target, 1);
-	write_n(s, l, 3); /* the target falls behind */
+	sim_write_n(s, l, 3); /* the target falls behind */
 	sim_ok(s, sim_transfer(s, l, target, false));
 	assert_int_equal(sim_status(s, l).transfer_to, target);
-	run(s, (o.election_ticks + 2) * o.tick_us);
+	sim_run_for(s, (o.election_ticks + 2) * o.tick_us);
 	assert_int_equal(sim_leader(s), l);
 	assert_int_equal(sim_status(s, l).transfer_to, 0);
-	assert_int_equal(stats(s, l).transfers_aborted, 1);
+	assert_int_equal(sim_stats(s, l).transfers_aborted, 1);
 	sim_ok(s, sim_propose(s, l, "after", 5, NULL, NULL));
 	sim_ok(s, sim_transfer(s, l, target, false));
 	sim_ok(s, sim_transfer(s, l, 0, true)); /* abort */
 	assert_int_equal(sim_status(s, l).transfer_to, 0);
 	sim_ok(s, sim_propose(s, l, "again", 5, NULL, NULL));
 	sim_heal(s);
-	run(s, 200 * SIM_MS);
+	sim_run_for(s, 200 * SIM_MS);
 	assert_int_equal(sim_leader(s), l);
 	sim_close(s);
 }
@@ -177,20 +154,20 @@ static void read_index_and_lease(void **state)
 	o.lease_ticks = o.election_ticks - 3;
 	struct sim *s = sim_open_ok(&o);
 	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
-	write_n(s, l, 3);
+	sim_write_n(s, l, 3);
 	/* ReadIndex: served after one heartbeat round, not at once. */
 	uint64_t done = sim_reads_done(s);
 	sim_ok(s, sim_read(s, l, false, NULL));
 	assert_int_equal(sim_reads_done(s), done);
 	assert_int_equal(sim_status(s, l).pending_reads, 1);
-	run(s, 20 * SIM_MS);
+	sim_run_for(s, 20 * SIM_MS);
 	assert_int_equal(sim_reads_done(s), done + 1);
 	/* Lease: served in the same step, no round trip. */
-	run(s, 3 * o.tick_us);
+	sim_run_for(s, 3 * o.tick_us);
 	assert_true(sim_status(s, l).lease_valid);
 	sim_ok(s, sim_read(s, l, true, NULL));
 	assert_int_equal(sim_reads_done(s), done + 2);
-	assert_int_equal(stats(s, l).reads_lease, 1);
+	assert_int_equal(sim_stats(s, l).reads_lease, 1);
 	/* Followers refuse: the runtime forwards to the leader. */
 	assert_int_equal(sim_read(s, other(s, l, 0), false, NULL),
 			 FR_NOTLEADER);
@@ -199,12 +176,12 @@ static void read_index_and_lease(void **state)
 	 * lease_ticks of its own ticks, its ReadIndex never confirms, and
 	 * the pending read fails when it steps down. */
 	sim_partition(s, &l, 1);
-	run(s, (o.lease_ticks + 1) * o.tick_us);
+	sim_run_for(s, (o.lease_ticks + 1) * o.tick_us);
 	assert_false(sim_status(s, l).lease_valid);
 	done = sim_reads_done(s);
 	sim_ok(s, sim_read(s, l, true, NULL));
 	sim_ok(s, sim_read(s, l, false, NULL));
-	run(s, 3 * o.election_ticks * o.tick_us);
+	sim_run_for(s, 3 * o.election_ticks * o.tick_us);
 	assert_int_equal(sim_reads_done(s), done);
 	assert_int_equal(sim_status(s, l).role, RAFT_FOLLOWER);
 	assert_int_equal(sim_status(s, l).pending_reads, 0);
@@ -221,12 +198,12 @@ static void no_lease_after_timeout_now(void **state)
 	o.lease_ticks = o.election_ticks - 3;
 	struct sim *s = sim_open_ok(&o);
 	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
-	run(s, 3 * o.tick_us);
+	sim_run_for(s, 3 * o.tick_us);
 	assert_true(sim_status(s, l).lease_valid);
 	raft_id target = other(s, l, 0);
 	sim_link_dir(s, target, l, false); /* its votes cannot reach us */
 	sim_ok(s, sim_transfer(s, l, target, false));
-	run(s, 5 * SIM_MS);
+	sim_run_for(s, 5 * SIM_MS);
 	assert_false(sim_status(s, l).lease_valid);
 	sim_close(s);
 }
@@ -253,7 +230,7 @@ static struct sim *lagging(uint64_t seed, raft_id *l, raft_id *f)
 	*l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	*f = other(s, *l, 0);
 	sim_partition(s, f, 1);
-	write_n(s, *l, 60);
+	sim_write_n(s, *l, 60);
 	return s;
 }
 
@@ -270,17 +247,17 @@ static void snapshot_to_lagging_follower(void **state)
 	assert_true(ls.snapshot_index >= 40);
 	assert_true(ls.first_index > sim_status(s, f).last_index + 1);
 	sim_heal(s);
-	run(s, 1 * SIM_SEC);
+	sim_run_for(s, 1 * SIM_SEC);
 	struct raft_status fs = sim_status(s, f);
 	assert_true(fs.snapshot_index > 0);
 	assert_int_equal(fs.applied, sim_status(s, l).applied);
-	assert_true(stats(s, f).snapshots_installed >= 1);
-	assert_true(stats(s, l).snapshots_sent >= 1);
+	assert_true(sim_stats(s, f).snapshots_installed >= 1);
+	assert_true(sim_stats(s, l).snapshots_sent >= 1);
 	/* Crash and restart: recovery from snapshot + remaining log. */
 	sim_crash(s, f);
 	sim_ok(s, sim_restart(s, f));
 	assert_true(sim_status(s, f).first_index > 1);
-	write_n(s, l, 5);
+	sim_write_n(s, l, 5);
 	assert_int_equal(sim_status(s, f).applied, sim_status(s, l).applied);
 	sim_ok(s, sim_converge(s, 10 * SIM_SEC));
 	sim_close(s);
@@ -301,10 +278,10 @@ static void snapshot_refused_backs_off(void **state)
 	/* The follower's answers are lost: the leader resends chunk 0 every
 	 * stall timeout; the follower counts the duplicates. */
 	sim_link_dir(s, f, l, false);
-	run(s, 100 * SIM_MS);
-	uint64_t d0 = stats(s, f).snapshot_chunks_refused;
-	run(s, 500 * SIM_MS);
-	uint64_t d1 = stats(s, f).snapshot_chunks_refused;
+	sim_run_for(s, 100 * SIM_MS);
+	uint64_t d0 = sim_stats(s, f).snapshot_chunks_refused;
+	sim_run_for(s, 500 * SIM_MS);
+	uint64_t d1 = sim_stats(s, f).snapshot_chunks_refused;
 	assert_true(d1 >= d0 + 3);
 
 	struct raft_message m;
@@ -317,18 +294,18 @@ static void snapshot_refused_backs_off(void **state)
 	m.snapshot_resp.rejected = 1;
 	m.snapshot_resp.done = 1;
 	sim_ok(s, sim_inject(s, &m));
-	run(s, 10 * SIM_MS);
-	assert_int_equal(stats(s, l).snapshots_refused_by_peers, 1);
-	assert_int_equal(stats(s, l).snapshots_sent, 0);
-	uint64_t r0 = stats(s, f).snapshot_chunks_refused;
-	run(s, 800 * SIM_MS); /* 8 election timeouts: nothing offered */
-	assert_int_equal(stats(s, f).snapshot_chunks_refused, r0);
-	run(s, 400 * SIM_MS); /* past 10: offered again */
-	assert_true(stats(s, f).snapshot_chunks_refused > r0);
+	sim_run_for(s, 10 * SIM_MS);
+	assert_int_equal(sim_stats(s, l).snapshots_refused_by_peers, 1);
+	assert_int_equal(sim_stats(s, l).snapshots_sent, 0);
+	uint64_t r0 = sim_stats(s, f).snapshot_chunks_refused;
+	sim_run_for(s, 800 * SIM_MS); /* 8 election timeouts: nothing offered */
+	assert_int_equal(sim_stats(s, f).snapshot_chunks_refused, r0);
+	sim_run_for(s, 400 * SIM_MS); /* past 10: offered again */
+	assert_true(sim_stats(s, f).snapshot_chunks_refused > r0);
 	/* Answers flow again: the transfer completes. */
 	sim_link_dir(s, f, l, true);
-	run(s, 3 * SIM_SEC);
-	assert_true(stats(s, f).snapshots_installed >= 1);
+	sim_run_for(s, 3 * SIM_SEC);
+	assert_true(sim_stats(s, f).snapshots_installed >= 1);
 	sim_ok(s, sim_converge(s, 10 * SIM_SEC));
 	sim_close(s);
 }
@@ -351,10 +328,10 @@ static void snapshot_under_loss(void **state)
 		for (int i = 0; i < 60; i++) {
 			(void)sim_propose(s, sim_leader(s) ? sim_leader(s) : l,
 					  "y", 1, NULL, NULL);
-			run(s, 2 * SIM_MS);
+			sim_run_for(s, 2 * SIM_MS);
 		}
 		sim_heal(s);
-		run(s, 3 * SIM_SEC);
+		sim_run_for(s, 3 * SIM_SEC);
 		installs += sim_installs(s);
 		sim_ok(s, sim_converge(s, 20 * SIM_SEC));
 		sim_close(s);
@@ -373,7 +350,7 @@ static void add_learner_promote_remove_leader(void **state)
 	o.n_voters = 3; /* node 4 starts outside */
 	struct sim *s = sim_open_ok(&o);
 	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
-	write_n(s, l, 10);
+	sim_write_n(s, l, 10);
 	/* Promote before it is a member; add it twice. */
 	assert_int_equal(sim_change(s, l, RAFT_CHANGE_PROMOTE, 4, NULL),
 			 FR_NOTFOUND);
@@ -381,19 +358,19 @@ static void add_learner_promote_remove_leader(void **state)
 	/* One change at a time. */
 	assert_int_equal(sim_change(s, l, RAFT_CHANGE_REMOVE, 1, NULL),
 			 FR_BUSY);
-	run(s, 100 * SIM_MS);
+	sim_run_for(s, 100 * SIM_MS);
 	assert_int_equal(sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 4, NULL),
 			 FR_EXISTS);
 	/* The learner catches up but never votes or campaigns. */
 	assert_int_equal(sim_status(s, 4).applied, sim_status(s, l).applied);
 	assert_int_equal(sim_status(s, l).n_voters, 3);
 	sim_ok(s, sim_change(s, l, RAFT_CHANGE_PROMOTE, 4, NULL));
-	run(s, 100 * SIM_MS);
+	sim_run_for(s, 100 * SIM_MS);
 	assert_int_equal(sim_status(s, 4).n_voters, 4);
 	/* The leader removes itself: it stays leader until the change
 	 * commits, then steps down; the others elect among themselves. */
 	sim_ok(s, sim_change(s, l, RAFT_CHANGE_REMOVE, l, NULL));
-	run(s, 100 * SIM_MS);
+	sim_run_for(s, 100 * SIM_MS);
 	assert_int_equal(sim_status(s, l).role, RAFT_FOLLOWER);
 	raft_id nl = sim_wait_leader(s, 2 * SIM_SEC, true);
 	assert_int_not_equal(nl, 0);
@@ -401,7 +378,7 @@ static void add_learner_promote_remove_leader(void **state)
 	assert_int_equal(sim_status(s, nl).n_voters, 3);
 	/* The removed server does not disrupt: no term bumps from it. */
 	raft_term t = sim_status(s, nl).term;
-	run(s, 2 * SIM_SEC);
+	sim_run_for(s, 2 * SIM_SEC);
 	assert_int_equal(sim_status(s, nl).term, t);
 	assert_int_equal(sim_leader(s), nl);
 	sim_close(s);
@@ -421,11 +398,11 @@ static void change_during_leader_crash(void **state)
 		raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 		assert_int_not_equal(l, 0);
 		sim_ok(s, sim_change(s, l, RAFT_CHANGE_ADD_LEARNER, 5, NULL));
-		run(s, (seed % 4) * 300); /* crash at various points */
+		sim_run_for(s, (seed % 4) * 300); /* crash at various points */
 		sim_crash(s, l);
 		raft_id nl = sim_wait_leader(s, 3 * SIM_SEC, true);
 		assert_int_not_equal(nl, 0);
-		run(s, 200 * SIM_MS);
+		sim_run_for(s, 200 * SIM_MS);
 		int rv = sim_change(s, nl, RAFT_CHANGE_ADD_LEARNER, 5, NULL);
 		assert_true(rv == 0 || rv == FR_EXISTS);
 		sim_ok(s, sim_restart(s, l));

@@ -13,29 +13,6 @@
 #include "sim.h"
 #include "sim_test.h"
 
-static struct raft_stats stats(struct sim *s, raft_id id)
-{
-	struct raft_stats st;
-	raft_stats_get(sim_raft(s, id), &st);
-	return st;
-}
-
-static void run(struct sim *s, uint64_t us)
-{
-	sim_ok(s, sim_run_until(s, sim_now(s) + us));
-}
-
-static void write_n(struct sim *s, raft_id l, int n)
-{
-	for (int i = 0; i < n; i++) {
-		char buf[16];
-		int len = snprintf(buf, sizeof(buf), "w%d", i);
-		sim_ok(s, sim_propose(s, l, buf, (uint32_t)len, NULL, NULL));
-		run(s, 1 * SIM_MS);
-	}
-	run(s, 50 * SIM_MS);
-}
-
 /* Every kind of message a misbehaving member could send, with @term. */
 static void inject_all_kinds(struct sim *s, raft_id from, raft_id to,
 			     raft_term term)
@@ -87,17 +64,17 @@ static void huge_terms_refused(void **state)
 					 t + bad[b] > t ? bad[b] : t);
 			refused += 6;
 		}
-		run(s, 20 * SIM_MS);
+		sim_run_for(s, 20 * SIM_MS);
 	}
 	uint64_t counted = 0;
 	for (raft_id id = 1; id <= 3; id++) {
 		assert_int_equal(sim_status(s, id).term, t);
 		assert_false(sim_status(s, id).term_exhausted);
-		counted += stats(s, id).msgs_dropped_term_jump;
+		counted += sim_stats(s, id).msgs_dropped_term_jump;
 	}
 	assert_int_equal(counted, refused);
 	assert_int_equal(sim_leader(s), l);
-	write_n(s, l, 10);
+	sim_write_n(s, l, 10);
 	assert_int_equal(sim_status(s, l).term, t);
 	sim_crash(s, l);
 	sim_ok(s, sim_restart(s, l));
@@ -121,12 +98,12 @@ static void lagging_replica_catches_up(void **state)
 	raft_id l = sim_wait_leader(s, 3 * SIM_SEC, true);
 	assert_int_not_equal(l, 0);
 	assert_int_not_equal(l, 3);
-	write_n(s, l, 5);
+	sim_write_n(s, l, 5);
 	raft_term t = sim_status(s, l).term;
 	assert_true(t > 5000);
 	assert_int_equal(sim_status(s, 3).term, t);
 	assert_int_equal(sim_status(s, 3).leader, l);
-	assert_int_equal(stats(s, 3).msgs_dropped_term_jump, 0);
+	assert_int_equal(sim_stats(s, 3).msgs_dropped_term_jump, 0);
 	sim_ok(s, sim_converge(s, 10 * SIM_SEC));
 	sim_close(s);
 }
@@ -148,12 +125,12 @@ static void exhausted_cluster_says_so(void **state)
 	raft_id l = sim_wait_leader(s, 3 * SIM_SEC, true);
 	assert_int_not_equal(l, 0);
 	assert_int_equal(sim_status(s, l).term, RAFT_TERM_MAX);
-	write_n(s, l, 5);
+	sim_write_n(s, l, 5);
 	for (raft_id id = 1; id <= 3; id++) {
 		assert_true(sim_status(s, id).term_exhausted);
 	}
 	sim_crash(s, l);
-	run(s, 3 * SIM_SEC); /* ~30 election timeouts */
+	sim_run_for(s, 3 * SIM_SEC); /* ~30 election timeouts */
 	assert_int_equal(sim_leader(s), 0);
 	for (raft_id id = 1; id <= 3; id++) {
 		if (id == l) {
