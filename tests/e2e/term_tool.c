@@ -28,6 +28,7 @@
 #include "fab_wire.h"
 #include "le.h"
 #include "raft.h"
+#include "raft_msgs.h"
 #include "wal.h"
 
 static uint64_t now_ms(void)
@@ -84,21 +85,9 @@ static void poll_for(struct fab *f, uint64_t ms)
 /* Every kind of message a member can send, each with @term. */
 static int send_all(struct fab *f, raft_id self, raft_id to, raft_term term)
 {
-	static const uint8_t types[] = {
-	    RAFT_MSG_VOTE,	  RAFT_MSG_VOTE_RESP,	  RAFT_MSG_APPEND,
-	    RAFT_MSG_APPEND_RESP, RAFT_MSG_SNAPSHOT_RESP, RAFT_MSG_TIMEOUT_NOW,
-	};
-	for (size_t i = 0; i < sizeof(types); i++) {
+	for (size_t i = 0; i < TEST_RAFT_MSG_KINDS; i++) {
 		struct raft_message m;
-		memset(&m, 0, sizeof(m));
-		m.type = types[i];
-		m.from = self;
-		m.to = to;
-		m.term = term;
-		if (m.type == RAFT_MSG_VOTE) {
-			m.vote.last_index = UINT64_C(1) << 40;
-			m.vote.last_term = term;
-		}
+		test_raft_msg(i, self, to, term, &m);
 		int rv = fab_send(f, &m);
 		if (rv != 0) {
 			fprintf(stderr, "term_tool: send to %u: %s\n", to,
@@ -233,22 +222,10 @@ static size_t forge_frame(const struct raft_message *m, bool auth, uint64_t seq,
 static uint32_t forged_messages(raft_id self, raft_id to, raft_term term,
 				struct raft_message *out, struct raft_entry *e)
 {
-	static const uint8_t types[] = {
-	    RAFT_MSG_VOTE,	  RAFT_MSG_VOTE_RESP,	  RAFT_MSG_APPEND,
-	    RAFT_MSG_APPEND_RESP, RAFT_MSG_SNAPSHOT_RESP, RAFT_MSG_TIMEOUT_NOW,
-	};
 	uint32_t n = 0;
-	for (size_t i = 0; i < sizeof(types); i++) {
+	for (size_t i = 0; i < TEST_RAFT_MSG_KINDS; i++) {
 		struct raft_message *m = &out[n++];
-		memset(m, 0, sizeof(*m));
-		m->type = types[i];
-		m->from = self;
-		m->to = to;
-		m->term = term;
-		if (m->type == RAFT_MSG_VOTE) {
-			m->vote.last_index = UINT64_C(1) << 40;
-			m->vote.last_term = term;
-		}
+		test_raft_msg(i, self, to, term, m);
 		if (m->type == RAFT_MSG_VOTE_RESP) {
 			m->vote_resp.granted = 1;
 		}

@@ -10,32 +10,18 @@
 #include <cmocka.h>
 
 #include "raft.h"
+#include "raft_msgs.h"
 #include "sim.h"
 #include "sim_test.h"
 
 /* Every kind of message a misbehaving member could send, with @term. */
+/* Every kind of message a misbehaving member could send, with @term. */
 static void inject_all_kinds(struct sim *s, raft_id from, raft_id to,
 			     raft_term term)
 {
-	static const uint8_t types[] = {
-	    RAFT_MSG_VOTE,	  RAFT_MSG_VOTE_RESP,	  RAFT_MSG_APPEND,
-	    RAFT_MSG_APPEND_RESP, RAFT_MSG_SNAPSHOT_RESP, RAFT_MSG_TIMEOUT_NOW,
-	};
-	for (size_t i = 0; i < sizeof(types); i++) {
+	for (size_t i = 0; i < TEST_RAFT_MSG_KINDS; i++) {
 		struct raft_message m;
-		memset(&m, 0, sizeof(m));
-		m.type = types[i];
-		m.from = from;
-		m.to = to;
-		m.term = term;
-		if (m.type == RAFT_MSG_VOTE) {
-			m.vote.last_index = 1u << 30;
-			m.vote.last_term = term;
-		}
-		if (m.type == RAFT_MSG_APPEND_RESP) {
-			m.append_resp.success = 0;
-			m.append_resp.index = 1;
-		}
+		test_raft_msg(i, from, to, term, &m);
 		sim_ok(s, sim_inject(s, &m));
 	}
 }
