@@ -549,21 +549,28 @@ static void info_own(struct resp_conn *c, struct resp_info_writer *w)
 	resp_info_add(w, "clients_output_total_max", "%llu",
 		      (unsigned long long)s->cfg.output_total_bytes_max);
 	resp_info_section(w, "Stats");
-	resp_info_add(w, "total_connections_received", "%llu",
-		      (unsigned long long)s->st.connections_total);
-	resp_info_add(w, "total_commands_processed", "%llu",
-		      (unsigned long long)s->st.commands_total);
-	resp_info_add(w, "rejected_connections", "%llu",
-		      (unsigned long long)s->st.rejected_total);
-	resp_info_add(w, "protocol_errors", "%llu",
-		      (unsigned long long)s->st.protocol_errors);
-	resp_info_add(w, "output_limit_disconnections", "%llu",
-		      (unsigned long long)s->st.output_limit_drops);
-	resp_info_add(w, "total_net_input_bytes", "%llu",
-		      (unsigned long long)s->st.bytes_in);
-	resp_info_add(w, "total_net_output_bytes", "%llu",
-		      (unsigned long long)s->st.bytes_out);
-	resp__guard_info(s, w);
+	const struct {
+		const char *key;
+		uint64_t v;
+	} rows[] = {
+	    {"total_connections_received", s->st.connections_total},
+	    {"total_commands_processed", s->st.commands_total},
+	    {"rejected_connections", s->st.rejected_total},
+	    {"protocol_errors", s->st.protocol_errors},
+	    {"output_limit_disconnections", s->st.output_limit_drops},
+	    {"total_net_input_bytes", s->st.bytes_in},
+	    {"total_net_output_bytes", s->st.bytes_out},
+	    /* the guards' (resp_guard.c) */
+	    {"idle_disconnections", s->st.idle_closes},
+	    {"auth_failures", s->st.auth_failures},
+	    {"auth_disconnections", s->st.auth_closes},
+	    {"http_disconnections", s->st.http_closes},
+	    {"accept_pauses", s->st.accept_pauses},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		resp_info_add(w, rows[i].key, "%llu",
+			      (unsigned long long)rows[i].v);
+	}
 }
 
 static void cmd_info(struct resp_conn *c, uint32_t argc,

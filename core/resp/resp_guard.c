@@ -137,24 +137,6 @@ void resp__auth_failed(struct resp_conn *c)
 	c->draining = true; /* read no more; close once the reply is sent */
 }
 
-void resp__guard_info(const struct resp_server *s, struct resp_info_writer *w)
-{
-	const struct {
-		const char *key;
-		uint64_t v;
-	} rows[] = {
-	    {"idle_disconnections", s->st.idle_closes},
-	    {"auth_failures", s->st.auth_failures},
-	    {"auth_disconnections", s->st.auth_closes},
-	    {"http_disconnections", s->st.http_closes},
-	    {"accept_pauses", s->st.accept_pauses},
-	};
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		resp_info_add(w, rows[i].key, "%llu",
-			      (unsigned long long)rows[i].v);
-	}
-}
-
 static bool idle(const struct resp_conn *c, uint64_t now, uint32_t timeout)
 {
 	return !c->close_now && c->seq_head == c->seq_next &&

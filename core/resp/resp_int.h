@@ -176,8 +176,6 @@ void resp__http_close(struct resp_conn *c, const struct resp_arg *argv0);
 /** Count a failed AUTH on @c; at auth_failures_max the connection stops
  * reading and closes once the reply is sent. */
 void resp__auth_failed(struct resp_conn *c);
-/** INFO lines of the guards' counters. */
-void resp__guard_info(const struct resp_server *s, struct resp_info_writer *w);
 
 /* resp_cmd.c: CLOCK_MONOTONIC in milliseconds. */
 uint64_t resp__now_ms(void);
