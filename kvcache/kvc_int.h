@@ -26,8 +26,8 @@
  * other bytes in the long-hash pool (struct kvc__ext). */
 #define KVC__HASH_INLINE 16u
 /* nsw: namespace index | hash length << 20 | parent length << 26. */
-#define KVC__NS_BITS 20u
-#define KVC__NS_MASK ((1u << KVC__NS_BITS) - 1)
+#define KVC__NS_BITS  20u
+#define KVC__NS_MASK  ((1u << KVC__NS_BITS) - 1)
 #define KVC__KEY_MASK ((1u << (KVC__NS_BITS + 6)) - 1) /* ns + hash len */
 #define KVC__DEF_LONG 65536u /* long-hash pool entries */
 
@@ -220,9 +220,9 @@ struct kvc {
 };
 
 /* Snapshot stream framing (kvc_snapshot.c writes, kvc_restore.c reads). */
-#define SNAP_MAGIC   "KVCSNAP1"
-#define SNAP_END     "KVCEND!!"
-#define SNAP_VERSION 2u /* 1: fixed 16-byte hashes, still loaded */
+#define SNAP_MAGIC	      "KVCSNAP1"
+#define SNAP_END	      "KVCEND!!"
+#define SNAP_VERSION	      2u     /* 1: fixed 16-byte hashes, still loaded */
 #define KVC__SNAP_GROUP_BYTES 65536u /* version 2: block record group */
 #define KVC__SNAP_REC_FIXED   30u    /* version 2 block record before ids */
 #define KVC__SNAP_REC_MAX     (KVC__SNAP_REC_FIXED + 2 * KVC_HASH_BYTES_MAX)
@@ -506,8 +506,9 @@ void kvc__block_hash(const struct kvc *k, const struct kvc__block *b,
 void kvc__block_parent(const struct kvc *k, const struct kvc__block *b,
 		       struct kvc__hash *out);
 /* Is @b's parent @p (len 0: a root)?  Inline: every lookup block. */
-static inline bool kvc__block_parent_is(const struct kvc *k, const struct kvc__block *b,
-			  const struct kvc__hash *p)
+static inline bool kvc__block_parent_is(const struct kvc *k,
+					const struct kvc__block *b,
+					const struct kvc__hash *p)
 {
 	if (kvc__blk_plen(b) != p->len) {
 		return false;

@@ -104,11 +104,10 @@ int kvc_open(struct kvc **out, const struct kvc_options *o)
 	k->scratch = fr_malloc(SCRATCH_MIN);
 	k->scratch_bytes = SCRATCH_MIN;
 	if (k->blocks == NULL || k->btab == NULL || k->ext == NULL ||
-	    k->locs == NULL ||
-	    k->nodes == NULL || k->node_slot == NULL || k->ns == NULL ||
-	    k->nstab == NULL || k->res == NULL || k->rtab == NULL ||
-	    k->kv == NULL || k->argv == NULL || k->acc == NULL ||
-	    k->scratch == NULL) {
+	    k->locs == NULL || k->nodes == NULL || k->node_slot == NULL ||
+	    k->ns == NULL || k->nstab == NULL || k->res == NULL ||
+	    k->rtab == NULL || k->kv == NULL || k->argv == NULL ||
+	    k->acc == NULL || k->scratch == NULL) {
 		kvc_close(k);
 		return FR_NOMEM;
 	}

@@ -12,7 +12,7 @@
 
 struct reader {
 	int (*read)(void *ctx, void *buf, size_t len); /* caller's */
-	void *ctx;    /* passed to read, borrowed */
+	void *ctx;	  /* passed to read, borrowed */
 	uint32_t crc;	  /* CRC32C of everything read so far */
 	int err;	  /* first error; later reads yield zeros */
 	unsigned version; /* of the snapshot: 1 or 2 */
@@ -429,8 +429,8 @@ int kvc_snapshot_load(struct kvc *k,
 	uint64_t flags = r_int(&r, 4);
 	if (r.err == 0 && memcmp(magic, SNAP_MAGIC, 8) != 0) {
 		bad(&r, FR_CORRUPT);
-	} else if (r.err == 0 && ((version != SNAP_VERSION && version != 1) ||
-				  flags != 0)) {
+	} else if (r.err == 0 &&
+		   ((version != SNAP_VERSION && version != 1) || flags != 0)) {
 		bad(&r, FR_UNSUPPORTED);
 	}
 	r.version = (unsigned)version;

@@ -148,7 +148,8 @@ static void table_remove(struct kvc *k, uint32_t b)
 	const struct kvc__block *blk = &k->blocks[b];
 	struct kvc__hash h;
 	kvc__block_hash(k, blk, &h);
-	uint32_t i = kvc__tag_of(kvc__block_key(kvc__blk_ns(blk), &h)) & k->bmask;
+	uint32_t i =
+	    kvc__tag_of(kvc__block_key(kvc__blk_ns(blk), &h)) & k->bmask;
 	while ((uint32_t)k->btab[i] != b + 1) {
 		assert(k->btab[i] != 0);
 		i = (i + 1) & k->bmask;
