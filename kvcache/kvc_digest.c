@@ -195,13 +195,22 @@ int kvc__exec_stats(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		const char *name;
 		uint64_t v;
 	} f[] = {
-	    {"blocks", k->nblocks},  {"blocks_max", k->o.blocks_max},
-	    {"locations", k->nlocs}, {"locations_max", k->o.locations_max},
-	    {"namespaces", k->nns},  {"nodes", k->nnodes},
-	    {"nodes_alive", alive},  {"reservations", k->nres},
-	    {"kv_keys", k->nkv},     {"bytes_capacity", cap},
-	    {"bytes_used", used},    {"bytes_reserved", reserved},
-	    {"now_ms", k->now_ms},   {"applied", k->applied},
+	    {"blocks", k->nblocks},
+	    {"blocks_max", k->o.blocks_max},
+	    {"locations", k->nlocs},
+	    {"locations_max", k->o.locations_max},
+	    {"long_hashes", k->nlong},
+	    {"long_hashes_max", k->o.long_hashes_max},
+	    {"namespaces", k->nns},
+	    {"nodes", k->nnodes},
+	    {"nodes_alive", alive},
+	    {"reservations", k->nres},
+	    {"kv_keys", k->nkv},
+	    {"bytes_capacity", cap},
+	    {"bytes_used", used},
+	    {"bytes_reserved", reserved},
+	    {"now_ms", k->now_ms},
+	    {"applied", k->applied},
 	};
 	size_t n = sizeof(f) / sizeof(f[0]);
 	int rv = kvc__reply_array(r, 2 * n);

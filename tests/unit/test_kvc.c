@@ -555,8 +555,10 @@ static void block_table_full(void **state)
 	BADPUT("location table full", "KVC.PUT m %s - 1 2 dram 0 1", tk_h(40));
 	EQ("KVC.DEL m", ":64\r\n");
 	EQ("KVC.STATS",
-	   "*28\r\n$6\r\nblocks\r\n:0\r\n$10\r\nblocks_max\r\n:64\r\n"
+	   "*32\r\n$6\r\nblocks\r\n:0\r\n$10\r\nblocks_max\r\n:64\r\n"
 	   "$9\r\nlocations\r\n:0\r\n$13\r\nlocations_max\r\n:96\r\n"
+	   "$11\r\nlong_hashes\r\n:0\r\n$15\r\nlong_hashes_max\r\n"
+	   ":65536\r\n"
 	   "$10\r\nnamespaces\r\n:0\r\n$5\r\nnodes\r\n:2\r\n"
 	   "$11\r\nnodes_alive\r\n:2\r\n$12\r\nreservations\r\n:0\r\n"
 	   "$7\r\nkv_keys\r\n:0\r\n$14\r\nbytes_capacity\r\n:16000\r\n"

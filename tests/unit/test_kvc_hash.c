@@ -299,6 +299,9 @@ static void long_pool_full(void **state)
 	bad(k, "KVC.PUT p " H32B " - 1 1 dram 0 1", "long-hash table full");
 	bad(k, "KVC.PUT p 02 " H32B " 1 1 dram 0 1", "long-hash table full");
 	EQ("KVC.PUT p " H32 " - 1 1 hbm 0 1", ":0\r\n"); /* exists */
+	assert_non_null(strstr(tk_run(k, T0, "KVC.STATS"),
+			       "long_hashes\r\n:2\r\n$15\r\nlong_hashes_max"
+			       "\r\n:2\r\n"));
 	unsigned char *snap;
 	size_t len;
 	snap = tk_snapshot(k, &len);
