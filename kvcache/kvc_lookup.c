@@ -143,10 +143,10 @@ static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 		struct kvc__hash h;
 		kvc__block_hash(k, blk, &h);
 		memcpy(p, "*3\r\n", 4);
-		p = put_num(p + 4, '$', 2 * hlen);
+		p = put_num(p + 4, '$', (uint64_t)hlen * 2);
 		kvc__fmt_hash(p, h.b, hlen);
 	}
-	p += 2 * hlen;
+	p += (size_t)hlen * 2;
 	*p++ = '\r';
 	*p++ = '\n';
 	p = put_int_memo(p, limit, blk->tokens, &memo[0]);

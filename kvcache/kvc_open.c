@@ -160,7 +160,7 @@ uint64_t kvc_memory(const struct kvc *k, struct kvc_table_info *out)
 	     (uint64_t)o->reservations_max * sizeof(*k->res) +
 		 ((uint64_t)k->rmask + 1) * sizeof(*k->rtab)},
 	    {"kv_keys", o->kv_keys_max,
-	     ((uint64_t)k->kvmask + 1) * sizeof(*k->kv)},
+	     ((uint64_t)k->kvmask + 1) * sizeof(void *)}, /* slots */
 	    {"scratch", KVC_ARGC_MAX,
 	     KVC_ARGC_MAX * sizeof(*k->argv) + SCRATCH_MIN},
 	};

@@ -65,9 +65,9 @@ void kvc__fmt_hash(char *out, const uint8_t *h, unsigned len)
 {
 	assert(len <= KVC_HASH_BYTES_MAX);
 	uint8_t nib[2 * KVC_HASH_BYTES_MAX];
-	for (unsigned i = 0; i < len; i++) {
-		nib[2 * i] = h[i] >> 4;
-		nib[2 * i + 1] = h[i] & 15;
+	for (size_t i = 0; i < len; i++) {
+		nib[i * 2] = h[i] >> 4;
+		nib[i * 2 + 1] = h[i] & 15;
 	}
 	for (unsigned i = 0; i < 2 * len; i++) {
 		out[i] = (char)(nib[i] + '0' + (nib[i] > 9) * ('a' - '0' - 10));
@@ -144,7 +144,7 @@ int kvc__reply_bulk_hash(struct kvc_reply *r, const struct kvc__hash *h)
 		return kvc__reply_bulk(r, "-", 1);
 	}
 	kvc__fmt_hash(tmp, h->b, h->len);
-	return kvc__reply_bulk(r, tmp, 2u * h->len);
+	return kvc__reply_bulk(r, tmp, (size_t)h->len * 2);
 }
 
 int kvc__reply_nil(struct kvc_reply *r)

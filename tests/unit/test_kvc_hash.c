@@ -471,9 +471,9 @@ static void memory_report(void **state)
 	assert_string_equal(t[0].name, "blocks");
 	assert_int_equal(t[0].entries, opts.blocks_max);
 	/* 64-byte blocks and a table of at least two 8-byte slots each. */
-	assert_true(t[0].bytes >= 80u * opts.blocks_max);
+	assert_true(t[0].bytes >= (uint64_t)80 * opts.blocks_max);
 	assert_string_equal(t[2].name, "long_hashes");
-	assert_int_equal(t[2].bytes, 36u * opts.long_hashes_max);
+	assert_int_equal(t[2].bytes, (uint64_t)36 * opts.long_hashes_max);
 }
 
 int main(void)

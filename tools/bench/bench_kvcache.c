@@ -612,6 +612,7 @@ int bench_kvcache_main(int argc, char **argv)
 	int rv = kvc_check_invariants(k, msg, sizeof(msg));
 	if (rv != 0) {
 		fprintf(stderr, "invariants: %s\n", msg);
+		free(hex);
 		return 1;
 	}
 	kvc_close(k);
@@ -645,6 +646,7 @@ int bench_kvcache_main(int argc, char **argv)
 	rv = kvc_check_invariants(k, msg, sizeof(msg));
 	if (rv != 0) {
 		fprintf(stderr, "invariants: %s\n", msg);
+		free(hex);
 		return 1;
 	}
 	kvc_close(k);
