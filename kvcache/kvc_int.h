@@ -266,6 +266,22 @@ int kvc__err3(struct kvc_reply *r, const char *a, const struct kvc_arg *name,
 int kvc__err_arity(struct kvc_reply *r, const struct kvc_arg *cmd);
 /* "-ERR <a><v><b>\r\n" */
 int kvc__err_num(struct kvc_reply *r, const char *a, uint64_t v, const char *b);
+/* 2 * @n lower-case hex digits of the @n bytes at @h, at @out.
+ * Branch-free, so with a constant @n (8, 16) it unrolls and vectorises;
+ * inline: a 64-block lookup reply spells 64 hashes. */
+static inline void kvc__fmt_hex(char *out, const uint8_t *h, size_t n)
+{
+	uint8_t nib[2 * KVC_HASH_BYTES_MAX];
+	assert(n <= KVC_HASH_BYTES_MAX);
+	for (size_t i = 0; i < n; i++) {
+		nib[i * 2] = h[i] >> 4;
+		nib[i * 2 + 1] = h[i] & 15;
+	}
+	for (size_t i = 0; i < n * 2; i++) {
+		out[i] = (char)(nib[i] + '0' + (nib[i] > 9) * ('a' - '0' - 10));
+	}
+}
+
 /* 2 * @len lower-case hex digits of @h at @out. */
 void kvc__fmt_hash(char *out, const uint8_t *h, unsigned len);
 

@@ -124,6 +124,37 @@ static size_t block_room(uint32_t nlive)
 	return BLOCK_BYTES_MAX + (size_t)nlive * LOC_BYTES_MAX;
 }
 
+/* A block's reply header and hash, "*3\r\n$<2 len>\r\n<hex>" (without
+ * the CRLF after it); 16- and 8-byte hashes, the common ones, are spelled
+ * from the block itself with a constant length. */
+static char *put_hash(const struct kvc *k, const struct kvc__block *blk,
+		      char *p)
+{
+	/* Headers without a NUL: copied as they are, then the digits. */
+	static const char head16[9] = "*3\r\n$32\r\n";
+	static const char head8[9] = "*3\r\n$16\r\n";
+	unsigned hlen = kvc__blk_hlen(blk);
+	if (hlen == KVC__HASH_INLINE || hlen == 8) {
+		memcpy(p, hlen == 8 ? head8 : head16, sizeof(head16));
+		p += sizeof(head16);
+		if (hlen == 8) { /* constant counts: unrolled */
+			kvc__fmt_hex(p, blk->hash, 8);
+		} else {
+			kvc__fmt_hex(p, blk->hash, KVC__HASH_INLINE);
+		}
+		return p + (size_t)hlen * 2;
+	}
+	struct kvc__hash h;
+	kvc__block_hash(k, blk, &h);
+	*p++ = '*';
+	*p++ = '3';
+	*p++ = '\r';
+	*p++ = '\n';
+	p = put_num(p, '$', (uint64_t)hlen * 2);
+	kvc__fmt_hash(p, h.b, hlen);
+	return p + (size_t)hlen * 2;
+}
+
 /* Precondition: the reply has block_room(nlive) bytes free.  @memo: the
  * token count's and the length's lines, kept across the blocks of a
  * reply. */
@@ -134,19 +165,7 @@ static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 	const char *limit = r->buf + r->cap;
 	const struct kvc__block *blk = &k->blocks[b];
 	char *p = r->buf + r->len;
-	unsigned hlen = kvc__blk_hlen(blk);
-	if (hlen == KVC__HASH_INLINE) {
-		memcpy(p, "*3\r\n$32\r\n", 9);
-		p += 9;
-		kvc__fmt_hash(p, blk->hash, KVC__HASH_INLINE);
-	} else {
-		struct kvc__hash h;
-		kvc__block_hash(k, blk, &h);
-		memcpy(p, "*3\r\n", 4);
-		p = put_num(p + 4, '$', (uint64_t)hlen * 2);
-		kvc__fmt_hash(p, h.b, hlen);
-	}
-	p += (size_t)hlen * 2;
+	p = put_hash(k, blk, p);
 	*p++ = '\r';
 	*p++ = '\n';
 	p = put_int_memo(p, limit, blk->tokens, &memo[0]);

@@ -59,18 +59,24 @@ int kvc__reply_str(struct kvc_reply *r, const char *s)
 	return kvc__reply_raw(r, s, strlen(s));
 }
 
-/* 2 * @len lower-case hex digits of @h at @out.  Branch-free so it
- * vectorises. */
+/* 2 * @len lower-case hex digits of @h at @out (the common lengths with
+ * a constant count, so they vectorise). */
 void kvc__fmt_hash(char *out, const uint8_t *h, unsigned len)
 {
-	assert(len <= KVC_HASH_BYTES_MAX);
-	uint8_t nib[2 * KVC_HASH_BYTES_MAX];
-	for (size_t i = 0; i < len; i++) {
-		nib[i * 2] = h[i] >> 4;
-		nib[i * 2 + 1] = h[i] & 15;
-	}
-	for (unsigned i = 0; i < 2 * len; i++) {
-		out[i] = (char)(nib[i] + '0' + (nib[i] > 9) * ('a' - '0' - 10));
+	switch (len) {
+	case 8:
+		kvc__fmt_hex(out, h, 8);
+		break;
+	case 16:
+		kvc__fmt_hex(out, h, 16);
+		break;
+	case 32:
+		kvc__fmt_hex(out, h, 16);
+		kvc__fmt_hex(out + 32, h + 16, 16);
+		break;
+	default:
+		kvc__fmt_hex(out, h, len);
+		break;
 	}
 }
 
