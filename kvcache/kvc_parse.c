@@ -206,6 +206,9 @@ static bool hex16_8(const char *p, uint8_t *out)
  * kvc__parse_hash_scalar() on every input (test_kvc checks). */
 bool kvc__parse_hash(const struct kvc_arg *a, struct kvc__hash *out)
 {
+	if (is_int_form(a)) { /* "i:" + 14, 30 or 62 digits is no hex */
+		return parse_int_hash(a, out);
+	}
 	if (a->len == 2 * KVC__HASH_INLINE) {
 		memset(out->b + KVC__HASH_INLINE, 0,
 		       KVC_HASH_BYTES_MAX - KVC__HASH_INLINE);

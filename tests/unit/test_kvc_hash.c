@@ -175,7 +175,13 @@ static void int_and_hex_forms(void **state)
 	    {"i:9223372036854775807", "7fffffffffffffff"},
 	    {"i:0", "0000000000000000"},
 	    {"i:-0", "i:00"},
-	    {"i:255", "00000000000000ff"}};
+	    {"i:255", "00000000000000ff"},
+	    /* Integers as long as the lengths with a SIMD hex path. */
+	    {"i:12345678901234", "00000b3a73ce2ff2"},
+	    {"i:000000000000000000000000000001", "0000000000000001"},
+	    {"i:0000000000000000000000000000000000000000000000000000000000001"
+	     "0",
+	     "000000000000000a"}};
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
 		EQF(":1\r\n", "KVC.PUT g%zu %s - 1 1 dram 0 1", i, same[i][0]);
 		assert_int_equal(found(k, "KVC.LOOKUP g%zu %s", i, same[i][1]),
