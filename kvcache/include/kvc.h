@@ -49,10 +49,17 @@
  * The one documented exception is KVC.ALLOC with several sizes, whose items
  * are independent: the reply holds one result (or error) per item.
  *
- * Memory: the block, location, namespace, node and reservation tables are
- * allocated by kvc_open() with the capacities in struct kvc_options and
- * never grow; running out of one is an error reply ("-ERR ... full"), the
- * same on every replica.  Only the generic KV store allocates per key.
+ * Memory: the block, location, long-hash, namespace, node and reservation
+ * tables are allocated by kvc_open() with the capacities in struct
+ * kvc_options and never grow; running out of one is an error reply
+ * ("-ERR ... full"), the same on every replica.  Only the generic KV store
+ * allocates per key.
+ *
+ * Block hashes are opaque byte strings of 1..32 bytes, written as 2..64
+ * hex digits or i:<64-bit integer> (8 bytes big-endian); equal only with
+ * equal length and bytes.  A block holds 16 hash bytes itself; a block
+ * whose hash or parent is longer also takes a long-hash table entry
+ * (docs/kvcache.md "Block hashes").
  */
 
 struct kvc;
