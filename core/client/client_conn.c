@@ -78,11 +78,10 @@ static int connect_auth(struct fabraft_client *c, const char *addr,
 	return rv;
 }
 
-static void adopt(struct fabraft_client *c, struct respc_conn *cn,
-		  const char *addr)
+/* The connection now in c->conn is to @addr.  (A respc_conn must not be
+ * copied: its reader points back into it.) */
+static void adopt(struct fabraft_client *c, const char *addr)
 {
-	c->conn = *cn;
-	cn->fd = -1; /* the client owns it now */
 	snprintf(c->server, sizeof(c->server), "%s", addr);
 }
 
@@ -99,6 +98,12 @@ static int ask_info(struct fabraft_client *c, struct respc_conn *cn,
 	if (rv != 0) {
 		respc_reply_free(&r);
 		return fabraft__fail(c, rv, "INFO of %s: %s", addr, cn->err);
+	}
+	if (r.type == '-' && (strncmp(r.str, "NOAUTH", 6) == 0 ||
+			      strncmp(r.str, "WRONGPASS", 9) == 0)) {
+		rv = fabraft__fail(c, FR_AUTH, "%s: %s", addr, r.str);
+		respc_reply_free(&r);
+		return rv;
 	}
 	if (r.type != '$' || r.len == SIZE_MAX) {
 		rv = fabraft__fail(c, FR_MALFORMED, "INFO of %s: %s", addr,
@@ -118,56 +123,54 @@ static int ask_info(struct fabraft_client *c, struct respc_conn *cn,
 	return 0;
 }
 
-/* Endpoint @addr: keep it if it leads, else move to its leader. */
+/* Endpoint @addr: keep it if it leads, else move to its leader (or, if
+ * that cannot be reached, come back to it: a follower forwards). */
 static int discover(struct fabraft_client *c, const char *addr,
 		    int64_t deadline)
 {
-	struct respc_conn cn;
-	struct respc_conn lc;
 	char leader[FABRAFT__ADDR_SIZE];
 	bool leads = false;
-	int rv = connect_auth(c, addr, deadline, &cn);
+	int rv = connect_auth(c, addr, deadline, &c->conn);
 
 	if (rv != 0) {
 		return rv;
 	}
 	c->st.discoveries++;
-	rv = ask_info(c, &cn, addr, &leads, leader, sizeof(leader));
-	if (rv == 0 && !leads && leader[0] != '\0' &&
-	    strcmp(leader, addr) != 0) {
-		if (connect_auth(c, leader, deadline, &lc) == 0) {
-			respc_close(&cn);
-			adopt(c, &lc, leader);
-			return 0;
-		}
-		if (c->conn.fd < 0 && rv == 0 && fabraft__now_ms() < deadline) {
-			rv = 0; /* the follower forwards: use it */
-		}
-	}
+	rv = ask_info(c, &c->conn, addr, &leads, leader, sizeof(leader));
 	if (rv != 0) {
-		respc_close(&cn);
+		fabraft__drop(c);
 		return rv;
 	}
-	adopt(c, &cn, addr);
+	if (!leads && leader[0] != '\0' && strcmp(leader, addr) != 0) {
+		fabraft__drop(c);
+		if (connect_auth(c, leader, deadline, &c->conn) == 0) {
+			adopt(c, leader);
+			return 0;
+		}
+		rv = connect_auth(c, addr, deadline, &c->conn);
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	adopt(c, addr);
 	return 0;
 }
 
 int fabraft__ensure(struct fabraft_client *c, int64_t deadline)
 {
-	int rv = FR_NOCONN;
+	int rv = FR_TIMEOUT;
 
 	if (c->conn.fd >= 0) {
 		return 0;
 	}
 	if (c->target[0] != '\0') {
-		struct respc_conn cn;
 		char t[FABRAFT__ADDR_SIZE];
 
 		memcpy(t, c->target, sizeof(t));
 		c->target[0] = '\0';
-		rv = connect_auth(c, t, deadline, &cn);
+		rv = connect_auth(c, t, deadline, &c->conn);
 		if (rv == 0) {
-			adopt(c, &cn, t);
+			adopt(c, t);
 			return 0;
 		}
 		if (rv == FR_AUTH || rv == FR_NOMEM) {
@@ -176,13 +179,12 @@ int fabraft__ensure(struct fabraft_client *c, int64_t deadline)
 	}
 	for (int i = 0; i < c->n_ep && left_ms(deadline) > 0; i++) {
 		int k = (c->next_ep + i) % c->n_ep;
-		struct respc_conn cn;
 
 		if (c->o.discover_leader) {
 			rv = discover(c, c->ep[k], deadline);
-		} else if ((rv = connect_auth(c, c->ep[k], deadline, &cn)) ==
-			   0) {
-			adopt(c, &cn, c->ep[k]);
+		} else if ((rv = connect_auth(c, c->ep[k], deadline,
+					      &c->conn)) == 0) {
+			adopt(c, c->ep[k]);
 		}
 		if (rv == 0) {
 			c->next_ep = k;
@@ -376,6 +378,9 @@ int fabraft__run(struct fabraft_client *c, int argc, const char *const *argv,
 			}
 		}
 		fabraft__backoff(c, n, deadline);
+		if (fabraft__now_ms() >= deadline) {
+			return give_up(c, rv, maybe);
+		}
 	}
 }
 
