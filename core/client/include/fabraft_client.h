@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h" /* the FR_* codes every call returns (fabraft_strerror) */
+
 /*
  * Design notes (docs/client.md has the whole story)
  * ============
