@@ -583,6 +583,66 @@ static void typed_errors(void **state)
 	fake_stop(&f);
 }
 
+/* Replies of the shapes docs/kvcache.md and spec S2 give, parsed. */
+static void typed_parse(void **state)
+{
+	struct fake f = {0};
+	struct fabraft_client *c;
+	struct fabraft_allocs a;
+	struct fabraft_events e;
+	struct fabraft_scan sc;
+	uint64_t size = 100;
+	char hex[FABRAFT_HASH_HEX_SIZE];
+
+	(void)state;
+	script(&f, 3,
+	       "*2\r\n*7\r\n:1\r\n:1\r\n$4\r\nn1:1\r\n$3\r\nhbm\r\n:100\r\n"
+	       ":5000\r\n*1\r\n*4\r\n$2\r\nns\r\n$4\r\naabb\r\n:1\r\n$3\r\nhbm"
+	       "\r\n-ERR no space on any node",
+	       "*2\r\n:3\r\n*2\r\n*10\r\n:1\r\n:5\r\n$6\r\nstored\r\n$2\r\nns"
+	       "\r\n$4\r\naabb\r\n:1\r\n$3\r\nhbm\r\n:0\r\n:10\r\n:16\r\n*4\r\n"
+	       ":2\r\n:6\r\n$12\r\nnode_expired\r\n:3",
+	       "*3\r\n$1\r\n0\r\n:3\r\n*1\r\n*5\r\n$2\r\nns\r\n$4\r\naabb\r\n$1"
+	       "\r\n-\r\n:16\r\n*1\r\n*5\r\n:1\r\n$4\r\nn1:1\r\n$3\r\nhbm\r\n:0"
+	       "\r\n:10");
+	fake_start(&f);
+	c = open_on(f.addr, 2000);
+	uint64_t two[2] = {size, 200};
+	assert_int_equal(fabraft_kvc_alloc(c, "ns", two, 2, 0, 0, &a), 0);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(a.allocs[0].rv, 0);
+	assert_string_equal(a.allocs[0].addr, "n1:1");
+	assert_int_equal(a.allocs[0].expiry_ms, 5000);
+	assert_int_equal(a.allocs[0].n_victims, 1);
+	assert_string_equal(a.allocs[0].victims[0].ns, "ns");
+	fabraft_hash_to_hex(&a.allocs[0].victims[0].hash, hex);
+	assert_string_equal(hex, "aabb");
+	assert_int_equal(a.allocs[1].rv, FR_REFUSED);
+	assert_string_equal(a.allocs[1].err, "ERR no space on any node");
+	fabraft_allocs_free(&a);
+	assert_int_equal(fabraft_kvc_events(c, 1, 10, 100, &e), 0);
+	assert_int_equal(e.next_seq, 3);
+	assert_int_equal(e.n, 2);
+	assert_string_equal(e.events[0].type, "stored");
+	assert_int_equal(e.events[0].index, 5);
+	assert_int_equal(e.events[0].n_fields, 7);
+	assert_string_equal(e.events[0].fields[1].str, "aabb");
+	assert_true(e.events[0].fields[2].is_int);
+	assert_string_equal(e.events[1].type, "node_expired");
+	assert_int_equal(e.events[1].fields[0].integer, 3);
+	fabraft_events_free(&e);
+	assert_int_equal(fabraft_kvc_scan(c, NULL, 0, 0, &sc), 0);
+	assert_int_equal(sc.next_cursor, 0);
+	assert_int_equal(sc.seq, 3);
+	assert_int_equal(sc.b.n, 1);
+	assert_int_equal(sc.b.blocks[0].parent.len, 0);
+	assert_int_equal(sc.b.blocks[0].tokens, 16);
+	assert_int_equal(sc.b.blocks[0].locations[0].len, 10);
+	fabraft_scan_free(&sc);
+	fabraft_close(c);
+	fake_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +657,7 @@ int main(void)
 	    cmocka_unit_test(deadlines),
 	    cmocka_unit_test(pipeline),
 	    cmocka_unit_test(typed_errors),
+	    cmocka_unit_test(typed_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
