@@ -1,5 +1,6 @@
 /* client_reply.c — reply trees handed to the caller, the generic command
  * and the helpers the typed calls share. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,19 +8,41 @@
 #include "client_int.h"
 #include "heap.h"
 
+/*
+ * Reply trees are walked with an explicit stack, not recursion: respc's
+ * parser refuses arrays nested deeper than hiredis's 8 levels, so a tree
+ * is at most 9 levels deep (DEPTH_MAX leaves room).
+ */
+#define DEPTH_MAX 16
+
 void fabraft_reply_free(struct fabraft_reply *r)
 {
-	if (r->type == '*' && r->n != SIZE_MAX) {
-		for (size_t i = 0; i < r->n; i++) {
-			fabraft_reply_free(&r->elem[i]);
+	struct {
+		struct fabraft_reply *r; /* node */
+		size_t i;		 /* next child */
+	} st[DEPTH_MAX] = {{r, 0}};
+	int d = 0;
+
+	while (d >= 0) {
+		struct fabraft_reply *x = st[d].r;
+
+		if (x->type == '*' && x->n != SIZE_MAX && st[d].i < x->n) {
+			assert(d + 1 < DEPTH_MAX);
+			st[d + 1].r = &x->elem[st[d].i++];
+			st[d + 1].i = 0;
+			d++;
+			continue;
 		}
+		fr_free(x->elem);
+		fr_free(x->str);
+		memset(x, 0, sizeof(*x));
+		d--;
 	}
-	fr_free(r->elem);
-	fr_free(r->str);
-	memset(r, 0, sizeof(*r));
 }
 
-int fabraft__reply_move(struct fabraft_reply *dst, struct respc_reply *src)
+/* Copy @src's own fields into @dst, its string moved; an array gets its
+ * (zeroed) element slots.  0 or FR_NOMEM. */
+static int move_node(struct fabraft_reply *dst, struct respc_reply *src)
 {
 	memset(dst, 0, sizeof(*dst));
 	dst->type = src->type;
@@ -32,23 +55,112 @@ int fabraft__reply_move(struct fabraft_reply *dst, struct respc_reply *src)
 		dst->elem = fr_calloc(src->n, sizeof(*dst->elem));
 		if (dst->elem == NULL) {
 			dst->n = 0;
-			respc_reply_free(src);
 			return FR_NOMEM;
 		}
-		for (size_t i = 0; i < src->n; i++) {
-			int rv =
-			    fabraft__reply_move(&dst->elem[i], &src->elem[i]);
-
-			if (rv != 0) {
-				respc_reply_free(src);
-				return rv;
-			}
-		}
 	}
-	respc_reply_free(src);
 	return 0;
 }
 
+int fabraft__reply_move(struct fabraft_reply *dst, struct respc_reply *src)
+{
+	struct {
+		struct fabraft_reply *d; /* copy */
+		struct respc_reply *s;	 /* original */
+		size_t i;		 /* next child */
+	} st[DEPTH_MAX] = {{dst, src, 0}};
+	int d = 0;
+	int rv = move_node(dst, src);
+
+	while (rv == 0 && d >= 0) {
+		if (st[d].d->type == '*' && st[d].d->n != SIZE_MAX &&
+		    st[d].i < st[d].d->n) {
+			size_t i = st[d].i++;
+
+			assert(d + 1 < DEPTH_MAX);
+			st[d + 1].d = &st[d].d->elem[i];
+			st[d + 1].s = &st[d].s->elem[i];
+			st[d + 1].i = 0;
+			rv = move_node(st[d + 1].d, st[d + 1].s);
+			d++;
+			continue;
+		}
+		d--;
+	}
+	respc_reply_free(src);
+	if (rv != 0) {
+		fabraft_reply_free(dst);
+	}
+	return rv;
+}
+
+/* The first line of @r (its value, or nothing for a non-empty array). */
+static void print_node(const struct fabraft_reply *r)
+{
+	switch (r->type) {
+	case '+':
+		printf("%s\n", r->str);
+		break;
+	case '-':
+		printf("(error) %s\n", r->str);
+		break;
+	case ':':
+		printf("(integer) %lld\n", (long long)r->integer);
+		break;
+	case '$':
+		if (r->len == SIZE_MAX) {
+			printf("(nil)\n");
+		} else {
+			printf("\"%.*s\"\n", (int)r->len, r->str);
+		}
+		break;
+	case '*':
+		if (r->n == SIZE_MAX) {
+			printf("(nil)\n");
+		} else if (r->n == 0) {
+			printf("(empty array)\n");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+void fabraft_reply_print(const struct fabraft_reply *r, int indent)
+{
+	struct {
+		const struct fabraft_reply *r; /* array */
+		size_t i;		       /* next element */
+		int indent;		       /* of its elements */
+	} st[DEPTH_MAX];
+	int d = -1;
+
+	print_node(r);
+	if (r->type == '*' && r->n != SIZE_MAX) {
+		st[++d].r = r;
+		st[d].i = 0;
+		st[d].indent = indent + 3;
+	}
+	while (d >= 0) {
+		const struct fabraft_reply *x;
+
+		if (st[d].i == st[d].r->n) {
+			d--;
+			continue;
+		}
+		x = &st[d].r->elem[st[d].i];
+		printf("%*s%zu) ", st[d].i ? st[d].indent - 3 : 0, "",
+		       st[d].i + 1);
+		st[d].i++;
+		print_node(x);
+		if (x->type == '*' && x->n != SIZE_MAX) {
+			assert(d + 1 < DEPTH_MAX);
+			d++;
+			st[d].r = x;
+			st[d].i = 0;
+			st[d].indent = st[d - 1].indent + 3;
+		}
+	}
+}
 int fabraft_command(struct fabraft_client *c, int argc, const char *const *argv,
 		    const size_t *lens, struct fabraft_reply *r)
 {
@@ -150,4 +262,10 @@ bool fabraft__reply_u64(const struct respc_reply *r, uint64_t *v)
 		return *end == '\0';
 	}
 	return false;
+}
+
+void fabraft_info_field(const char *info, const char *key, char *out,
+			size_t cap)
+{
+	respc_info_field(info, key, out, cap);
 }

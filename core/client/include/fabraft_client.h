@@ -152,6 +152,11 @@ FABRAFT_API FABRAFT_WUR int fabraft_pipeline(struct fabraft_client *c, size_t n,
 					     struct fabraft_reply *r, int *rvs);
 /** Free what @r owns (safe on a zeroed reply). */
 FABRAFT_API void fabraft_reply_free(struct fabraft_reply *r);
+/** Print @r to stdout the way redis-cli does (@indent: 0). */
+FABRAFT_API void fabraft_reply_print(const struct fabraft_reply *r, int indent);
+/** Value of "key:" in INFO text @info, copied into @out ("" if none). */
+FABRAFT_API void fabraft_info_field(const char *info, const char *key,
+				    char *out, size_t cap);
 /** Free memory the library returned (values of fabraft_get). */
 FABRAFT_API void fabraft_free(void *p);
 
