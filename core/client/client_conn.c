@@ -128,7 +128,7 @@ static int ask_info(struct fabraft_client *c, struct respc_conn *cn,
 static int discover(struct fabraft_client *c, const char *addr,
 		    int64_t deadline)
 {
-	char leader[FABRAFT__ADDR_SIZE];
+	char leader[FABRAFT__ADDR_SIZE] = "";
 	bool leads = false;
 	int rv = connect_auth(c, addr, deadline, &c->conn);
 
@@ -294,7 +294,7 @@ static enum fabraft__verdict attempt(struct fabraft_client *c, int argc,
 		*rv = respc_read(&c->conn, r);
 	}
 	if (*rv != 0) {
-		fabraft__fail(c, *rv, "%s: %s", c->server, c->conn.err);
+		fabraft__fail(c, *rv, "%.100s: %.120s", c->server, c->conn.err);
 		fabraft__drop(c);
 		return cls == FABRAFT__READ ? FABRAFT__RETRY : FABRAFT__MAYBE;
 	}

@@ -62,7 +62,7 @@ int fabraft_hash_parse(struct fabraft_hash *h, const char *s, size_t len)
 	if (len >= 2 && s[0] == 'i' && s[1] == ':') {
 		return parse_int(h, s + 2, len - 2);
 	}
-	if (len < 2 || len > 2 * FABRAFT_HASH_MAX || len % 2 != 0) {
+	if (len < 2 || len > FABRAFT_HASH_HEX_SIZE - 1 || len % 2 != 0) {
 		return FR_INVALID;
 	}
 	for (size_t i = 0; i < len; i += 2) {

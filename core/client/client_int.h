@@ -2,6 +2,8 @@
 #ifndef FABRAFT_CLIENT_INT_H
 #define FABRAFT_CLIENT_INT_H
 
+#include <stdio.h>
+
 #include "err.h"
 #include "fabraft_client.h"
 #include "resp_client.h"
@@ -54,9 +56,16 @@ enum fabraft__verdict {
 };
 
 int64_t fabraft__now_ms(void);
-/* Printf into c->errmsg; returns @rv. */
-int fabraft__fail(struct fabraft_client *c, int rv, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Printf into c->errmsg; evaluates to @rv.  (A macro over snprintf rather
+ * than a va_list function: clang-analyzer misreads the va_list there.) */
+#define fabraft__fail(c, rv, ...)                                              \
+	fabraft__rv(snprintf((c)->errmsg, sizeof((c)->errmsg), __VA_ARGS__),   \
+		    (rv))
+static inline int fabraft__rv(int printed, int rv)
+{
+	(void)printed;
+	return rv;
+}
 /* The retry class of a command by its name and arguments. */
 enum fabraft__class fabraft__classify(int argc, const char *const *argv,
 				      const size_t *lens);
@@ -106,7 +115,8 @@ int fabraft__ok(struct fabraft_client *c, struct fabraft__args *a,
 int fabraft__count(struct fabraft_client *c, struct fabraft__args *a,
 		   enum fabraft__class cls, const char *name, uint64_t *out);
 /* FR_MALFORMED with "unexpected reply to @name". */
-int fabraft__bad_reply(struct fabraft_client *c, const char *name);
+#define fabraft__bad_reply(c, name)                                            \
+	fabraft__fail((c), FR_MALFORMED, "unexpected reply to %s", (name))
 /* Copy a bulk/simple string reply into a new NUL-terminated string. */
 char *fabraft__strdup(const struct respc_reply *r);
 /* Parse a hash from a reply string. 0 or FR_MALFORMED. */

@@ -172,7 +172,7 @@ int fabraft_mget(struct fabraft_client *c, const char *const *keys, size_t n,
 	}
 	keys_args(&a, "MGET", keys, n);
 	rv = fabraft__call(c, &a, FABRAFT__READ, &r);
-	if (rv == 0 && (r.type != '*' || r.n != n)) {
+	if (rv == 0 && (r.type != '*' || r.n != n || r.elem == NULL)) {
 		rv = fabraft__bad_reply(c, "MGET");
 	}
 	if (rv == 0 && (out->v = fr_calloc(n, sizeof(*out->v))) == NULL) {

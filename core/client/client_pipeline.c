@@ -50,7 +50,8 @@ static int pl_read(struct pl *p, const size_t *sent, size_t k)
 		enum fabraft__verdict v;
 
 		if (rv != 0) {
-			fabraft__fail(c, rv, "%s: %s", c->server, c->conn.err);
+			fabraft__fail(c, rv, "%.100s: %.120s", c->server,
+				      c->conn.err);
 			fabraft__drop(c);
 			for (; j < k; j++) {
 				pl_maybe(p, sent[j]);
@@ -102,7 +103,7 @@ static int pl_round(struct pl *p, size_t *sent)
 				 : c->o.io_timeout_ms;
 	rv = respc_flush(&c->conn);
 	if (rv != 0) {
-		fabraft__fail(c, rv, "%s: %s", c->server, c->conn.err);
+		fabraft__fail(c, rv, "%.100s: %.120s", c->server, c->conn.err);
 		fabraft__drop(c);
 		for (size_t j = 0; j < k; j++) {
 			pl_maybe(p, sent[j]);

@@ -184,11 +184,6 @@ int fabraft_command(struct fabraft_client *c, int argc, const char *const *argv,
 	return 0;
 }
 
-int fabraft__bad_reply(struct fabraft_client *c, const char *name)
-{
-	return fabraft__fail(c, FR_MALFORMED, "unexpected reply to %s", name);
-}
-
 int fabraft__call(struct fabraft_client *c, struct fabraft__args *a,
 		  enum fabraft__class cls, struct respc_reply *r)
 {

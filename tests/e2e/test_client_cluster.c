@@ -657,6 +657,8 @@ int main(void)
 	    cmocka_unit_test(events), cmocka_unit_test(failover),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
