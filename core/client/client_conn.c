@@ -264,8 +264,7 @@ enum fabraft__verdict fabraft__judge(struct fabraft_client *c,
 	return FABRAFT__DONE;
 }
 
-/* Is the idle connection closed by the server (EOF or data pending)? */
-static bool conn_stale(const struct fabraft_client *c)
+bool fabraft__stale(const struct fabraft_client *c)
 {
 	struct pollfd p = {.fd = c->conn.fd, .events = POLLIN};
 
@@ -345,8 +344,8 @@ int fabraft__run(struct fabraft_client *c, int argc, const char *const *argv,
 		if (n > 0) {
 			c->st.retries++;
 		}
-		if (cls == FABRAFT__UNSAFE && c->conn.fd >= 0 &&
-		    conn_stale(c)) {
+		if (cls != FABRAFT__READ && !retry_maybe && c->conn.fd >= 0 &&
+		    fabraft__stale(c)) {
 			fabraft__drop(c); /* closed while idle: not sent */
 		}
 		rv = fabraft__ensure(c, deadline);

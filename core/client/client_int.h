@@ -74,6 +74,9 @@ enum fabraft__class fabraft__classify(int argc, const char *const *argv,
 int fabraft__ensure(struct fabraft_client *c, int64_t deadline);
 /* Close the connection (the next call connects again). */
 void fabraft__drop(struct fabraft_client *c);
+/* True when the idle connection was closed by the server (EOF pending) or
+ * holds bytes nobody asked for: either way, do not send on it. */
+bool fabraft__stale(const struct fabraft_client *c);
 /* Sleep a jittered backoff for attempt @attempt, not past @deadline. */
 void fabraft__backoff(struct fabraft_client *c, int attempt, int64_t deadline);
 /* Classify reply @r of a command of class @cls; -MOVED's address goes to

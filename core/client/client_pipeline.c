@@ -80,7 +80,12 @@ static int pl_round(struct pl *p, size_t *sent)
 {
 	struct fabraft_client *c = p->c;
 	size_t k = 0;
-	int rv = fabraft__ensure(c, p->deadline);
+	int rv;
+
+	if (c->conn.fd >= 0 && fabraft__stale(c)) {
+		fabraft__drop(c); /* closed while idle: nothing sent yet */
+	}
+	rv = fabraft__ensure(c, p->deadline);
 	int64_t left = p->deadline - fabraft__now_ms();
 
 	p->moved_only = false;

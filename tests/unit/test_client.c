@@ -410,7 +410,7 @@ static void idle_close(void **state)
 	int64_t v = 0;
 
 	(void)state;
-	script(&f, 2, "!:1", ":2");
+	script(&f, 3, "!:1", "!:2", "+OK");
 	fake_start(&f);
 	c = open_on(f.addr, 2000);
 	assert_int_equal(fabraft_incr(c, "k", &v), 0);
@@ -419,6 +419,12 @@ static void idle_close(void **state)
 	assert_int_equal(fabraft_incr(c, "k", &v), 0);
 	assert_int_equal(v, 2);
 	assert_int_equal(f.conns, 2);
+	/* A SET that may not be retried gets the same care. */
+	c->o.retry_idempotent = false;
+	usleep(100000);
+	assert_int_equal(fabraft_set(c, "k", "v", 1), 0);
+	assert_int_equal(f.conns, 3);
+	assert_int_equal(f.cmds, 3);
 	fabraft_close(c);
 	fake_stop(&f);
 }
