@@ -86,11 +86,16 @@ static int parse_events(const struct respc_reply *r, struct fabraft_events *o)
 int fabraft_kvc_events(struct fabraft_client *c, uint64_t from_seq,
 		       uint32_t count, int block_ms, struct fabraft_events *out)
 {
+	struct fabraft_options saved;
 	struct fabraft__args a;
 	struct respc_reply r;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
+	if (block_ms > 60000) {
+		return fabraft__fail(c, FR_INVALID,
+				     "BLOCK must be 0..60000 ms");
+	}
 	fabraft__args_init(&a);
 	fabraft__args_str(&a, "KVC.EVENTS");
 	fabraft__args_u64(&a, from_seq);
@@ -102,7 +107,17 @@ int fabraft_kvc_events(struct fabraft_client *c, uint64_t from_seq,
 		fabraft__args_str(&a, "BLOCK");
 		fabraft__args_u64(&a, (uint64_t)block_ms);
 	}
+	/* A long poll must not time out as a lost reply: this call's reply
+	 * wait and deadline cover the BLOCK time. */
+	saved = c->o;
+	if (block_ms >= 0 && c->o.io_timeout_ms < block_ms + 1000) {
+		c->o.io_timeout_ms = block_ms + 1000;
+	}
+	if (block_ms >= 0 && c->o.deadline_ms < block_ms + 2000) {
+		c->o.deadline_ms = block_ms + 2000;
+	}
 	rv = fabraft__call(c, &a, FABRAFT__READ, &r);
+	c->o = saved;
 	if (rv != 0) {
 		return rv;
 	}

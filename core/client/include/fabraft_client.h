@@ -445,8 +445,9 @@ struct fabraft_events {
 };
 /**
  * KVC.EVENTS @from_seq [COUNT @count (0 = default)] [BLOCK @block_ms (< 0 =
- * none)].  FR_STALE when @from_seq is older than the oldest kept (resync
- * with fabraft_kvc_scan, errmsg has the server's text).
+ * none, else 0..60000)]; with BLOCK the call's reply wait and deadline are
+ * raised to cover it.  FR_STALE when @from_seq is older than the oldest
+ * kept (resync with fabraft_kvc_scan, errmsg has the server's text).
  */
 FABRAFT_API FABRAFT_WUR int fabraft_kvc_events(struct fabraft_client *c,
 					       uint64_t from_seq,
