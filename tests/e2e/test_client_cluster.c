@@ -458,9 +458,26 @@ static void kvc_blocks(struct fabraft_client *c)
 {
 	struct fabraft_hash chain[3] = {hash(H1), hash(H2), hash(H3)};
 	struct fabraft_put p[3] = {
-	    {chain[0], {0}, 16, 1, "hbm", 0, 2097152},
-	    {chain[1], chain[0], 16, 1, "hbm", 2097152, 2097152},
-	    {chain[1], chain[0], 16, 2, "dram", 0, 2097152},
+	    {.hash = chain[0],
+	     .tokens = 16,
+	     .node = 1,
+	     .tier = "hbm",
+	     .offset = 0,
+	     .len = 2097152},
+	    {.hash = chain[1],
+	     .parent = chain[0],
+	     .tokens = 16,
+	     .node = 1,
+	     .tier = "hbm",
+	     .offset = 2097152,
+	     .len = 2097152},
+	    {.hash = chain[1],
+	     .parent = chain[0],
+	     .tokens = 16,
+	     .node = 2,
+	     .tier = "dram",
+	     .offset = 0,
+	     .len = 2097152},
 	};
 	struct fabraft_blocks b;
 	uint64_t n;
@@ -511,7 +528,11 @@ static void kvc_alloc(struct fabraft_client *c)
 	assert_int_equal(a.allocs[0].n_victims, 0);
 	rid = a.allocs[0].rid;
 	fabraft_allocs_free(&a);
-	struct fabraft_put_res pr = {rid, h3, h2, 16, 4194304};
+	struct fabraft_put_res pr = {.rid = rid,
+				     .hash = h3,
+				     .parent = h2,
+				     .tokens = 16,
+				     .offset = 4194304};
 	assert_int_equal(fabraft_kvc_put_res(c, "llama", &pr, 1, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(fabraft_kvc_alloc(c, "llama", &size, 1, 0, 0, &a), 0);
@@ -539,8 +560,19 @@ static void kvc_short_hashes(struct fabraft_client *c)
 
 	fabraft_hash_from_u64(&h[0], 1);
 	fabraft_hash_from_i64(&h[1], -2);
-	p[0] = (struct fabraft_put){h[0], {0}, 16, 1, "dram", 0, 4096};
-	p[1] = (struct fabraft_put){h[1], h[0], 16, 1, "dram", 4096, 4096};
+	p[0] = (struct fabraft_put){.hash = h[0],
+				    .tokens = 16,
+				    .node = 1,
+				    .tier = "dram",
+				    .offset = 0,
+				    .len = 4096};
+	p[1] = (struct fabraft_put){.hash = h[1],
+				    .parent = h[0],
+				    .tokens = 16,
+				    .node = 1,
+				    .tier = "dram",
+				    .offset = 4096,
+				    .len = 4096};
 	rv = fabraft_kvc_put(c, "short", p, 2, &n);
 	if (rv == FR_REFUSED && strstr(fabraft_errmsg(c), "32 hex") != NULL) {
 		printf("NOTE: 8-byte hashes not checked: %s\n",
@@ -598,7 +630,12 @@ static void events(void **state)
 	struct fabraft_client *c;
 	struct fabraft_tier_cap t[] = {{"dram", 1 << 30}};
 	struct fabraft_hash h = hash(H1);
-	struct fabraft_put p = {h, {0}, 16, 7, "dram", 0, 4096};
+	struct fabraft_put p = {.hash = h,
+				.tokens = 16,
+				.node = 7,
+				.tier = "dram",
+				.offset = 0,
+				.len = 4096};
 	struct fabraft_events ev;
 	struct fabraft_scan sc;
 	int rv;

@@ -198,9 +198,12 @@ static int prepare(struct bench *b)
 		if (fabraft_hash_parse(&b->chain[i], b->hex[i], 32) != 0) {
 			return die("hash", b->hex[i]);
 		}
-		p[i] = (struct fabraft_put){
-		    b->chain[i],       {0},	16, 1, "dram",
-		    (uint64_t)i << 21, 1u << 21};
+		p[i] = (struct fabraft_put){.hash = b->chain[i],
+					    .tokens = 16,
+					    .node = 1,
+					    .tier = "dram",
+					    .offset = (uint64_t)i << 21,
+					    .len = 1u << 21};
 		if (i > 0) {
 			p[i].parent = b->chain[i - 1];
 		}

@@ -286,13 +286,13 @@ FABRAFT_API void fabraft_node_list_free(struct fabraft_node_list *l);
 
 /** One block of KVC.PUT (placements). */
 struct fabraft_put {
-	struct fabraft_hash hash;   /* the block */
-	struct fabraft_hash parent; /* len 0 = a root ("-") */
-	uint32_t tokens;	    /* tokens in the block */
-	uint32_t node;		    /* storage node */
 	const char *tier;	    /* borrowed */
 	uint64_t offset;	    /* in the tier */
+	uint32_t tokens;	    /* tokens in the block */
+	uint32_t node;		    /* storage node */
 	uint32_t len;		    /* bytes, >= 1 */
+	struct fabraft_hash hash;   /* the block */
+	struct fabraft_hash parent; /* len 0 = a root ("-") */
 };
 /** KVC.PUT @ns with @n blocks; *@created (may be NULL).  Idempotent. */
 FABRAFT_API FABRAFT_WUR int fabraft_kvc_put(struct fabraft_client *c,
@@ -302,10 +302,10 @@ FABRAFT_API FABRAFT_WUR int fabraft_kvc_put(struct fabraft_client *c,
 /** One block of KVC.PUT ns RES (commits a reservation). */
 struct fabraft_put_res {
 	uint64_t rid;		    /* reservation id from KVC.ALLOC */
+	uint64_t offset;	    /* in the reserved tier */
+	uint32_t tokens;	    /* tokens in the block */
 	struct fabraft_hash hash;   /* the block */
 	struct fabraft_hash parent; /* len 0 = a root */
-	uint32_t tokens;	    /* tokens in the block */
-	uint64_t offset;	    /* in the reserved tier */
 };
 /** KVC.PUT @ns RES ...; *@created (may be NULL).  Not idempotent (the
  * reservation is consumed). */
