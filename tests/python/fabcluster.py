@@ -54,8 +54,8 @@ def pick_ports(n):
     raise RuntimeError("no free ports")
 
 
-def info(addr, password=None, timeout=1.0):
-    """INFO replication of one node as a dict, or None if unreachable."""
+def info(addr, password=None, timeout=1.0, section="replication"):
+    """INFO (one section) of one node as a dict, or None if unreachable."""
     try:
         c = Connection(addr, timeout)
     except OSError:
@@ -64,7 +64,7 @@ def info(addr, password=None, timeout=1.0):
         if password:
             c.send(encode_command(("AUTH", password)))
             c.read_reply()
-        c.send(encode_command(("INFO", "replication")))
+        c.send(encode_command(("INFO", section)))
         r = c.read_reply()
         if not isinstance(r, bytes):
             return None

@@ -73,8 +73,11 @@ class Connection:
         self.buf = bytearray()
         self.pos = 0
 
+    def __del__(self):
+        self.close()
+
     def close(self):
-        if self.sock is not None:
+        if getattr(self, "sock", None) is not None:
             try:
                 self.sock.close()
             except OSError:

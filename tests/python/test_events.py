@@ -1,0 +1,185 @@
+"""The event feed (spec S2) through the Python client: KVC.EVENTS parsing,
+KVC.SCAN paging, follow() across a leader kill -9 (no gap, no duplicate)
+and the RESYNC protocol. Skips, saying why, on a server without
+KVC.EVENTS."""
+
+import os
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import fabcluster  # noqa: E402
+import fabraft  # noqa: E402
+
+NS = "ev-model:bf16:bs16"
+
+
+def h(i):
+    return (i + 1).to_bytes(16, "big")
+
+
+def feed_missing(c):
+    """None when the server has KVC.EVENTS, else the reason to skip."""
+    try:
+        c.events(1, count=1)
+        return None
+    except fabraft.ResyncRequired:
+        return None
+    except fabraft.ReplyError as e:
+        if "unknown command" in e.message:
+            return f"server has no KVC.EVENTS yet ({e.message[:50]}...)"
+        return None
+
+
+def next_seq(c):
+    return c.scan_blocks("*", 0, 1)[1]
+
+
+class EventsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cl = fabcluster.Cluster(3)
+        cls.cl.leader()
+        cls.c = fabraft.Client(cls.cl.endpoints(), deadline=20)
+        why = feed_missing(cls.c)
+        if why:
+            cls.c.close()
+            cls.cl.stop()
+            raise unittest.SkipTest(why)
+        cls.c.node_add(1, "10.0.0.1:7000", 0, {"dram": 1 << 30})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+        cls.cl.stop()
+
+    def test_event_types(self):
+        c = self.c
+        start = next_seq(c)
+        c.node_add(2, "10.0.0.2:7000", 0, {"hbm": 1 << 20})
+        c.put(NS, [(h(0), None, 16, 1, "dram", 0, 100),
+                   (h(1), h(0), 16, 1, "dram", 100, 100)])
+        c.evict(NS, [h(1)], at=(1, "dram"))
+        r = c.alloc(NS, [1000], near=2)[0]
+        c.revoke(r.rid)
+        c.ns_delete(NS)
+        c.node_del(2)
+        nxt, evs = c.events(start, count=100)
+        self.assertEqual([e.seq for e in evs],
+                         list(range(start, start + len(evs))))
+        self.assertEqual(nxt, start + len(evs))
+        types = [e.type for e in evs]
+        self.assertEqual(types[:4], ["node_joined", "stored", "stored",
+                                     "evicted"])
+        self.assertIn("revoked", types)
+        self.assertIn("ns_cleared", types)
+        self.assertEqual(types[-1], "node_left")
+        self.assertEqual(evs[0].get("node"), 2)
+        st = evs[1]
+        self.assertEqual((st.get("ns"), st.hash, st.get("node"),
+                          st.get("tier"), st.get("offset"), st.get("len"),
+                          st.get("tokens")),
+                         (NS, h(0), 1, "dram", 0, 100, 16))
+        self.assertEqual(evs[3].hash, h(1))
+        idx = [e.index for e in evs]
+        self.assertEqual(idx, sorted(idx))
+        # beyond the next seq: an error, not an empty answer
+        with self.assertRaises(fabraft.ReplyError):
+            c.events(nxt + 10)
+
+    def test_scan_pages(self):
+        c = self.c
+        ns = NS + ":scan"
+        c.put(ns, [(h(i), h(i - 1) if i else None, 16, 1, "dram", i * 10,
+                    10) for i in range(10)])
+        seq, blocks = c.scan_all(ns, count=3)
+        self.assertEqual(sorted(b.hash for b in blocks),
+                         sorted(h(i) for i in range(10)))
+        root = next(b for b in blocks if b.hash == h(0))
+        self.assertIsNone(root.parent)
+        b5 = next(b for b in blocks if b.hash == h(5))
+        self.assertEqual(b5.parent, h(4))
+        self.assertEqual(b5.locations[0].offset, 50)
+        self.assertGreater(seq, 0)
+        c.ns_delete(ns)
+
+    def test_follow_across_leader_kill(self):
+        ns = NS + ":follow"
+        wc = fabraft.Client(self.cl.endpoints(), timeout=2, deadline=30)
+        fc = fabraft.Client(self.cl.endpoints(), timeout=2, deadline=30)
+        self.addCleanup(wc.close)
+        self.addCleanup(fc.close)
+        start = next_seq(wc)
+        got, done = [], threading.Event()
+        end_hash = h(100000)
+
+        def follower():
+            for ev in fc.follow(start, max_outage_s=30):
+                got.append(ev)
+                if ev.type == "stored" and ev.hash == end_hash:
+                    done.set()
+                    return
+        t = threading.Thread(target=follower, daemon=True)
+        t.start()
+        acked = []
+        old = self.cl.leader()
+        for i in range(300):
+            if i == 100:
+                self.cl.kill(old)
+            wc.put(ns, [(h(i), None, 16, 1, "dram", i, 1)])
+            acked.append(h(i))
+        self.cl.start(old)  # back as a follower for the other tests
+        wc.put(ns, [(end_hash, None, 16, 1, "dram", 0, 1)])
+        self.assertTrue(done.wait(30), "follow() did not reach the end")
+        seqs = [e.seq for e in got]
+        self.assertEqual(seqs, list(range(start, start + len(seqs))),
+                         "gap or duplicate in the followed seqs")
+        stored = {e.hash for e in got if e.type == "stored"}
+        self.assertTrue(set(acked) <= stored)
+        self.cl.leader()
+        wc.ns_delete(ns)
+
+
+class ResyncTest(unittest.TestCase):
+    def test_resync_runs_scan(self):
+        cl = fabcluster.Cluster(1, extra=["kvc-events-max = 8"])
+        self.addCleanup(cl.stop)
+        try:
+            cl.leader(timeout=5)
+        except RuntimeError:
+            if "kvc-events-max" in cl.tail_logs():
+                self.skipTest("fabraftd does not know kvc-events-max yet")
+            raise
+        c = fabraft.Client(cl.endpoints())
+        self.addCleanup(c.close)
+        why = feed_missing(c)
+        if why:
+            self.skipTest(why)
+        c.node_add(1, "n1", 0, {"dram": 1 << 20})
+        for i in range(20):
+            c.put(NS, [(h(i), None, 16, 1, "dram", i, 1)])
+        with self.assertRaises(fabraft.ResyncRequired) as cm:
+            c.events(1)
+        self.assertIsNotNone(cm.exception.oldest_seq)
+        self.assertGreater(cm.exception.oldest_seq, 1)
+        listed = []
+
+        def on_resync(seq, blocks):
+            listed.append((seq, blocks))
+            c.put(NS, [(h(50), None, 16, 1, "dram", 50, 1)])
+        gen = c.follow(1, on_resync=on_resync)
+        ev = next(gen)
+        self.assertEqual(len(listed), 1)
+        seq, blocks = listed[0]
+        self.assertEqual({b.hash for b in blocks},
+                         {h(i) for i in range(20)})
+        self.assertEqual((ev.seq, ev.type, ev.hash), (seq, "stored", h(50)))
+        with self.assertRaises(fabraft.ResyncRequired):
+            next(c.follow(1))
+
+
+if __name__ == "__main__":
+    unittest.main()
