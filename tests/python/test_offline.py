@@ -171,6 +171,44 @@ class RespTest(unittest.TestCase):
             srv.stop()
 
 
+class ChunkedConnection(Connection):
+    """A Connection fed ``data`` ``step`` bytes per receive."""
+
+    def __init__(self, data, step):
+        self.sock, self.buf, self.pos, self.addr = None, bytearray(), 0, "x"
+        self.data, self.step = data, step
+
+    def _fill(self):
+        if not self.data:
+            raise ConnectionError("closed")
+        self.buf += self.data[:self.step]
+        self.data = self.data[self.step:]
+
+
+class ChunkTest(unittest.TestCase):
+    def test_any_split(self):
+        wire = (b"*3\r\n*2\r\n$3\r\nabc\r\n:42\r\n*0\r\n"
+                b"*2\r\n$0\r\n\r\n-TRYAGAIN x\r\n+OK\r\n")
+        for step in (1, 2, 3, 7, len(wire)):
+            c = ChunkedConnection(wire, step)
+            r = c.read_reply()
+            self.assertEqual(r[0], [b"abc", 42])
+            self.assertEqual(r[1], [])
+            self.assertEqual(r[2][0], b"")
+            self.assertEqual(r[2][1].message, "TRYAGAIN x")
+            self.assertEqual(c.read_reply(), "OK")
+            with self.assertRaises(ConnectionError):
+                c.read_reply()
+
+    def test_bad_streams(self):
+        for wire in (b"$5\r\nab\r\nxyz", b"*-2\r\n", b":1x\r\n",
+                     b"$99999999999\r\n", b"!x\r\n",
+                     b"*1\r\n" * 20 + b":1\r\n"):
+            c = ChunkedConnection(wire, 3)
+            with self.assertRaises(fabraft.ProtocolError, msg=wire):
+                c.read_reply()
+
+
 class ArgumentTest(unittest.TestCase):
     """Bad input raises before anything reaches the server."""
 

@@ -102,60 +102,78 @@ class Connection:
             raise ConnectionError(f"{self.addr} closed the connection")
         self.buf += chunk
 
-    def _line(self):
-        while True:
-            i = self.buf.find(b"\r\n", self.pos)
-            if i >= 0:
-                line = bytes(self.buf[self.pos:i])
-                self.pos = i + 2
-                return line
-            if len(self.buf) - self.pos > 65536:
-                self.close()
-                raise ProtocolError("reply line longer than 64 KiB")
-            self._fill()
-
-    def _int(self, s):
-        try:
-            return int(s)
-        except ValueError:
-            self.close()
-            raise ProtocolError(f"bad number in reply: {s[:40]!r}") from None
-
-    def read_reply(self, depth=0):
-        """Read one whole reply (blocking, the socket's timeout applies)."""
-        line = self._line()
-        if not line:
-            self.close()
-            raise ProtocolError("empty reply line")
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return rest.decode("utf-8", "replace")
-        if t == b"-":
-            return ReplyError(rest.decode("utf-8", "replace"))
-        if t == b":":
-            return self._int(rest)
-        if t == b"$":
-            n = self._int(rest)
-            if n == -1:
-                return None
-            if not 0 <= n <= _BULK_MAX:
-                self.close()
-                raise ProtocolError(f"bulk length {n} out of range")
-            while len(self.buf) - self.pos < n + 2:
-                self._fill()
-            data = bytes(self.buf[self.pos:self.pos + n])
-            if self.buf[self.pos + n:self.pos + n + 2] != b"\r\n":
-                self.close()
-                raise ProtocolError("bulk string not followed by CRLF")
-            self.pos += n + 2
-            return data
-        if t == b"*":
-            n = self._int(rest)
-            if n == -1:
-                return None
-            if not 0 <= n <= _ARRAY_MAX or depth >= _DEPTH_MAX:
-                self.close()
-                raise ProtocolError(f"array length {n} out of range")
-            return [self.read_reply(depth + 1) for _ in range(n)]
+    def _fail(self, why):
         self.close()
-        raise ProtocolError(f"unknown reply type {t!r}")
+        raise ProtocolError(why)
+
+    def read_reply(self):
+        """Read one whole reply (blocking, the socket's timeout applies).
+
+        Iterative: arrays are filled through an explicit stack, and a
+        reply that arrives in pieces is resumed where it stopped (the
+        position only moves past complete items)."""
+        stack = []  # [list being filled, items still missing]
+        while True:
+            buf = self.buf
+            pos = self.pos
+            i = buf.find(b"\r\n", pos)
+            if i < 0:
+                if len(buf) - pos > 65536:
+                    self._fail("reply line longer than 64 KiB")
+                self._fill()
+                continue
+            t = buf[pos]
+            if t == 36:  # $ bulk string
+                n = self._num(buf, pos, i)
+                if n == -1:
+                    v = None
+                    self.pos = i + 2
+                else:
+                    if not 0 <= n <= _BULK_MAX:
+                        self._fail(f"bulk length {n} out of range")
+                    end = i + 2 + n
+                    if len(buf) < end + 2:
+                        self._fill()
+                        continue
+                    if buf[end:end + 2] != b"\r\n":
+                        self._fail("bulk string not followed by CRLF")
+                    v = bytes(buf[i + 2:end])
+                    self.pos = end + 2
+            elif t == 42:  # * array
+                n = self._num(buf, pos, i)
+                self.pos = i + 2
+                if n > 0:
+                    if n > _ARRAY_MAX or len(stack) >= _DEPTH_MAX:
+                        self._fail(f"array length {n} or depth out of "
+                                   "range")
+                    stack.append([[], n])
+                    continue
+                if n < -1:
+                    self._fail(f"array length {n} out of range")
+                v = None if n == -1 else []
+            elif t == 58:  # : integer
+                v = self._num(buf, pos, i)
+                self.pos = i + 2
+            elif t == 43:  # + simple string
+                v = buf[pos + 1:i].decode("utf-8", "replace")
+                self.pos = i + 2
+            elif t == 45:  # - error
+                v = ReplyError(buf[pos + 1:i].decode("utf-8", "replace"))
+                self.pos = i + 2
+            else:
+                self._fail(f"unknown reply type {bytes(buf[pos:pos + 1])!r}")
+            while stack:
+                top = stack[-1]
+                top[0].append(v)
+                top[1] -= 1
+                if top[1]:
+                    break
+                v = stack.pop()[0]
+            else:
+                return v
+
+    def _num(self, buf, pos, i):
+        try:
+            return int(buf[pos + 1:i])
+        except ValueError:
+            self._fail(f"bad number in reply: {bytes(buf[pos:i])[:40]!r}")
