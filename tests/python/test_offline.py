@@ -414,6 +414,90 @@ class RetryTest(unittest.TestCase):
         self.assertEqual(s.accepted, conns[0] + 1)
 
 
+def event_wire(seq):
+    return (b"*10\r\n:%d\r\n:%d\r\n$6\r\nstored\r\n$2\r\nns\r\n"
+            b"$32\r\n%032x\r\n:1\r\n$3\r\nhbm\r\n:0\r\n:1\r\n:16\r\n"
+            % (seq, seq + 100, seq))
+
+
+class FeedServer:
+    """KVC.EVENTS over events 1..last, ``per`` at most per answer, and
+    KVC.SCAN in two pages; ``oldest`` is the first kept seq."""
+
+    def __init__(self, last, oldest=1, per=3, drop_at=()):
+        self.last, self.oldest, self.per = last, oldest, per
+        self.drop_at = set(drop_at)  # close instead of answering these
+        self.asked = []
+
+    def __call__(self, srv, a):
+        if a[0] == b"KVC.EVENTS":
+            frm = int(a[1])
+            self.asked.append(frm)
+            if frm in self.drop_at:
+                self.drop_at.discard(frm)
+                return None
+            if frm < self.oldest:
+                return (b"-RESYNC oldest kept seq is %d; list the state "
+                        b"with KVC.SCAN and follow from the seq it "
+                        b"returns\r\n" % self.oldest)
+            evs = list(range(frm, min(self.last + 1, frm + self.per)))
+            nxt = evs[-1] + 1 if evs else frm
+            return (b"*2\r\n:%d\r\n*%d\r\n" % (nxt, len(evs)) +
+                    b"".join(event_wire(e) for e in evs))
+        if a[0] == b"KVC.SCAN":
+            blk = (b"*5\r\n$2\r\nns\r\n$4\r\n%04x\r\n$1\r\n-\r\n:16\r\n"
+                   b"*1\r\n*5\r\n:1\r\n$2\r\nn1\r\n$3\r\nhbm\r\n:0\r\n"
+                   b":1\r\n")
+            if a[2] == b"0":
+                return b"*3\r\n$1\r\n7\r\n:12\r\n*1\r\n" + blk % 1
+            return b"*3\r\n$1\r\n0\r\n:13\r\n*1\r\n" + blk % 2
+        return b"default"
+
+
+class FollowTest(unittest.TestCase):
+    def test_no_gap_no_duplicate_across_drops_and_leaders(self):
+        feed = FeedServer(20, drop_at=(7, 13))
+        a = FakeServer(feed)
+        b = FakeServer(feed)
+        c = fabraft.Client([a.addr, b.addr], deadline=5)
+        got = []
+        for ev in c.follow(1, poll_s=0.01):
+            got.append(ev.seq)
+            if ev.seq == 10:
+                a.stop()  # the "leader" goes away: B answers from now on
+                c._conn.sock.shutdown(socket.SHUT_RDWR)
+            if ev.seq == 20:
+                break
+        self.assertEqual(got, list(range(1, 21)))
+        self.assertIn(7, feed.asked[feed.asked.index(7) + 1:])
+        self.assertEqual(c.connected_to, b.addr)
+        self.assertEqual(got[0], 1)
+        b.stop()
+
+    def test_resync_protocol(self):
+        feed = FeedServer(15, oldest=10)
+        s = FakeServer(feed)
+        c = fabraft.Client([s.addr])
+        with self.assertRaises(fabraft.ResyncRequired):
+            next(c.follow(3))
+        calls = []
+        got = []
+        for ev in c.follow(3, on_resync=lambda q, bl: calls.append((q, bl)),
+                           poll_s=0.01):
+            got.append(ev.seq)
+            if ev.seq == 15:
+                break
+        self.assertEqual(len(calls), 1)
+        seq, blocks = calls[0]
+        self.assertEqual(seq, 12)  # the first page's seq
+        self.assertEqual([b.hash for b in blocks], [b"\x00\x01",
+                                                    b"\x00\x02"])
+        self.assertIsNone(blocks[0].parent)
+        self.assertEqual(blocks[0].locations[0].addr, "n1")
+        self.assertEqual(got, [12, 13, 14, 15])
+        s.stop()
+
+
 class EventParseTest(unittest.TestCase):
     def test_event(self):
         e = fabraft.Event.from_reply([3, 17, b"stored", b"ns", b"0a0b", 1,
