@@ -372,6 +372,25 @@ class RetryTest(unittest.TestCase):
         with self.assertRaises(fabraft.ReplyError):
             p.execute()
 
+    def test_long_pipeline(self):
+        n = {"x": 0}
+
+        def h(srv, a):
+            if a[0] == b"GET":
+                if a[1] == b"700":
+                    n["x"] += 1
+                    if n["x"] == 1:
+                        return b"-TRYAGAIN no leader elected yet; retry\r\n"
+                return b"$%d\r\n%s\r\n" % (len(a[1]), a[1])
+            return b"default"
+        s = self.serve(h)
+        c = fabraft.Client([s.addr])
+        p = c.pipeline()
+        for i in range(2000):
+            p.get(str(i))
+        self.assertEqual(p.execute(), [str(i).encode() for i in range(2000)])
+        self.assertEqual(n["x"], 2)
+
     def test_auth(self):
         s = self.serve(lambda srv, a: b"+PONG\r\n" if a[0] == b"PING"
                        else b"default", password="pw")

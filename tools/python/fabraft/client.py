@@ -33,6 +33,18 @@ _UNKNOWN_MARKS = ("outcome is unknown", "may or may not")
 _BACKOFF_BASE_S = 0.01
 _BACKOFF_CAP_S = 0.5
 _IDLE_CHECK_S = 1.0
+_CHUNK = 512  # commands in flight at most, per connection
+
+
+class _Round:
+    """What one attempt left to do: commands to send again, whether a
+    MOVED came, the last retryable error."""
+    __slots__ = ("retry", "moved", "err")
+
+    def __init__(self):
+        self.retry = []
+        self.moved = False
+        self.err = None
 
 
 class _Cmd:
@@ -668,63 +680,73 @@ class Client(_Commands):
                 "not repeated", cmd.args, err)
 
     def _attempt(self, conn, cmds, todo, results, t_end):
-        """Send ``todo`` on ``conn`` and read their replies. Returns the
-        indices to send again, whether a MOVED came, and the last error."""
-        retry = []
-        moved = False
-        err = None
+        """Send ``todo`` on ``conn`` and read their replies, at most
+        _CHUNK commands in flight (so a long pipeline never has both sides
+        blocked on full socket buffers). Returns the indices to send again,
+        whether a MOVED came, and the last error."""
+        st = _Round()
         left = t_end - time.monotonic()
         wait = max(cmds[i].wait_s for i in todo)
         conn.settimeout(max(0.001, min(self.timeout, left) + wait))
-        try:
-            conn.send(b"".join(encode_command(cmds[i].args) for i in todo))
-        except OSError as e:
-            self._drop()
-            for i in todo:
-                self._unknown(cmds[i], i, e, retry, results)
-            return retry, False, e
-        for k, i in enumerate(todo):
+        for c0 in range(0, len(todo), _CHUNK):
+            chunk = todo[c0:c0 + _CHUNK]
             try:
-                r = conn.read_reply()
-            except (OSError, ProtocolError) as e:
-                self._drop()
-                for j in todo[k:]:
-                    self._unknown(cmds[j], j, e, retry, results)
-                return retry, moved, e
-            self._last_use = time.monotonic()
-            if not isinstance(r, ReplyError):
+                conn.send(b"".join(encode_command(cmds[i].args)
+                                   for i in chunk))
+            except OSError as e:
+                self._lost(cmds, chunk, todo[c0 + _CHUNK:], e, st, results)
+                return st.retry, st.moved, e
+            for k, i in enumerate(chunk):
                 try:
-                    results[i] = cmds[i].parse(r)
-                except (ValueError, TypeError, IndexError, KeyError,
-                        AttributeError, ProtocolError) as e:
-                    results[i] = ProtocolError(
-                        f"{_name(cmds[i].args)}: unexpected reply "
-                        f"{r!r:.200}: {e}")
-                continue
-            kind = _classify(r.message)
-            if kind == "moved":
-                parts = r.message.split()
-                self._leader_hint = parts[2] if len(parts) >= 3 else None
-                moved = True
-                retry.append(i)
-                err = r
-            elif kind == "retry":
-                self._rediscover = True
-                retry.append(i)
-                err = r
-            elif kind == "unknown":
-                self._rediscover = True
-                self._unknown(cmds[i], i, r, retry, results)
-                err = r
-            elif kind == "auth":
-                results[i] = AuthError(r.message)
-            elif kind == "resync":
-                results[i] = _resync_error(r.message)
-            else:
-                results[i] = r
-        if moved:
+                    r = conn.read_reply()
+                except (OSError, ProtocolError) as e:
+                    self._lost(cmds, chunk[k:], todo[c0 + _CHUNK:], e, st,
+                               results)
+                    return st.retry, st.moved, e
+                self._last_use = time.monotonic()
+                self._take(cmds[i], i, r, st, results)
+        if st.moved:
             self._drop()
-        return retry, moved, err
+        return st.retry, st.moved, st.err
+
+    def _lost(self, cmds, sent, unsent, err, st, results):
+        """The connection broke: ``sent`` may have run, ``unsent`` not."""
+        self._drop()
+        for j in sent:
+            self._unknown(cmds[j], j, err, st.retry, results)
+        st.retry.extend(unsent)
+
+    def _take(self, cmd, i, r, st, results):
+        """File reply ``r`` of command ``i``: a result, or a retry."""
+        if not isinstance(r, ReplyError):
+            try:
+                results[i] = cmd.parse(r)
+            except (ValueError, TypeError, IndexError, KeyError,
+                    AttributeError, ProtocolError) as e:
+                results[i] = ProtocolError(
+                    f"{_name(cmd.args)}: unexpected reply {r!r:.200}: {e}")
+            return
+        kind = _classify(r.message)
+        if kind == "moved":
+            parts = r.message.split()
+            self._leader_hint = parts[2] if len(parts) >= 3 else None
+            st.moved = True
+            st.retry.append(i)
+            st.err = r
+        elif kind == "retry":
+            self._rediscover = True
+            st.retry.append(i)
+            st.err = r
+        elif kind == "unknown":
+            self._rediscover = True
+            self._unknown(cmd, i, r, st.retry, results)
+            st.err = r
+        elif kind == "auth":
+            results[i] = AuthError(r.message)
+        elif kind == "resync":
+            results[i] = _resync_error(r.message)
+        else:
+            results[i] = r
 
     # ---- event feed helpers ---------------------------------------------
     def scan_all(self, ns="*", count=None):
