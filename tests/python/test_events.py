@@ -6,7 +6,6 @@ KVC.EVENTS."""
 import os
 import sys
 import threading
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
