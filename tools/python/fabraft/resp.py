@@ -112,6 +112,13 @@ class Connection:
         Iterative: arrays are filled through an explicit stack, and a
         reply that arrives in pieces is resumed where it stopped (the
         position only moves past complete items)."""
+        try:
+            return self._read()
+        except ValueError:
+            self._fail("bad number in a reply")
+
+    def _read(self):
+        """read_reply() without the number check (int() raises)."""
         stack = []  # [list being filled, items still missing]
         while True:
             buf = self.buf
@@ -124,7 +131,7 @@ class Connection:
                 continue
             t = buf[pos]
             if t == 36:  # $ bulk string
-                n = self._num(buf, pos, i)
+                n = int(buf[pos + 1:i])
                 if n == -1:
                     v = None
                     self.pos = i + 2
@@ -140,7 +147,7 @@ class Connection:
                     v = bytes(buf[i + 2:end])
                     self.pos = end + 2
             elif t == 42:  # * array
-                n = self._num(buf, pos, i)
+                n = int(buf[pos + 1:i])
                 self.pos = i + 2
                 if n > 0:
                     if n > _ARRAY_MAX or len(stack) >= _DEPTH_MAX:
@@ -152,7 +159,7 @@ class Connection:
                     self._fail(f"array length {n} out of range")
                 v = None if n == -1 else []
             elif t == 58:  # : integer
-                v = self._num(buf, pos, i)
+                v = int(buf[pos + 1:i])
                 self.pos = i + 2
             elif t == 43:  # + simple string
                 v = buf[pos + 1:i].decode("utf-8", "replace")
@@ -172,8 +179,3 @@ class Connection:
             else:
                 return v
 
-    def _num(self, buf, pos, i):
-        try:
-            return int(buf[pos + 1:i])
-        except ValueError:
-            self._fail(f"bad number in reply: {bytes(buf[pos:i])[:40]!r}")
