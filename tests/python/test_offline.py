@@ -450,6 +450,9 @@ class FeedServer:
 
     def __call__(self, srv, a):
         if a[0] == b"KVC.EVENTS":
+            if b"BLOCK" in a:
+                return (b"-ERR KVC.EVENTS BLOCK is not implemented by this "
+                        b"server: poll without BLOCK\r\n")
             frm = int(a[1])
             self.asked.append(frm)
             if frm in self.drop_at:
@@ -480,7 +483,7 @@ class FollowTest(unittest.TestCase):
         b = FakeServer(feed)
         c = fabraft.Client([a.addr, b.addr], deadline=5)
         got = []
-        for ev in c.follow(1, poll_s=0.01):
+        for ev in c.follow(1, poll_s=0.01, block_ms=100):
             got.append(ev.seq)
             if ev.seq == 10:
                 a.stop()  # the "leader" goes away: B answers from now on
@@ -525,6 +528,13 @@ class EventParseTest(unittest.TestCase):
         self.assertEqual(e.get("node"), 1)
         self.assertEqual(e.hash, b"\x0a\x0b")
         self.assertEqual(e.get("nope", 5), 5)
+        self.assertIsNone(e.parent)
+        e2 = fabraft.Event.from_reply([3, 17, b"stored", b"ns", b"0a0b", 1,
+                                       b"hbm", 0, 4096, 16, b"0102"])
+        self.assertEqual(e2.parent, b"\x01\x02")
+        e3 = fabraft.Event.from_reply([3, 17, b"stored", b"ns", b"0a0b", 1,
+                                       b"hbm", 0, 4096, 16, b"-"])
+        self.assertIsNone(e3.parent)
         u = fabraft.Event.from_reply([4, 18, b"future_type", b"x", 9])
         self.assertEqual(u.fields, ["x", 9])
         self.assertIsNone(u.hash)

@@ -772,8 +772,9 @@ class Client(_Commands):
         with ``scan_all()``, calls ``on_resync(seq, blocks)`` and goes on
         from that ``seq``; without ``on_resync`` it raises. An outage longer
         than ``max_outage_s`` (None: never give up) raises Unavailable.
-        Between empty answers it waits ``poll_s`` (or long-polls with
-        ``block_ms`` where the server supports BLOCK).
+        Between empty answers it waits ``poll_s``, or long-polls with
+        ``block_ms`` (falling back to polling on a server that answers that
+        BLOCK is not implemented).
         """
         seq = from_seq
         down_since = None
@@ -786,6 +787,11 @@ class Client(_Commands):
                     raise
                 seq, blocks = self.scan_all()
                 on_resync(seq, blocks)
+                continue
+            except ReplyError as e:
+                if block_ms is None or "not implemented" not in e.message:
+                    raise
+                block_ms = None  # this server has no BLOCK: poll
                 continue
             except Unavailable:
                 now = time.monotonic()

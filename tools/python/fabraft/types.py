@@ -126,7 +126,8 @@ class Reservation:
 # list). Events are parsed generically: a type not listed here, or more
 # fields than listed, still parse; only Event.get() uses these names.
 EVENT_FIELDS = {
-    "stored": ("ns", "hash", "node", "tier", "offset", "len", "tokens"),
+    "stored": ("ns", "hash", "node", "tier", "offset", "len", "tokens",
+               "parent"),
     "evicted": ("ns", "hash", "node", "tier"),
     "revoked": ("rid", "ns", "node", "tier", "bytes"),
     "node_joined": ("node", "addr"),
@@ -166,6 +167,13 @@ class Event:
         """The block hash (bytes) of a stored/evicted event, else None."""
         h = self.get("hash")
         return None if h is None else from_hex(h)
+
+    @property
+    def parent(self):
+        """The parent hash (bytes) of a stored event; None for a root block
+        or when the server does not send it."""
+        p = self.get("parent")
+        return None if p in (None, "", "-") else from_hex(p)
 
 
 @dataclass
