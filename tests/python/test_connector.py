@@ -8,6 +8,7 @@ file and integer hashes are available) the first 200 requests of the
 Mooncake conversation trace with its hash_ids as integer hashes."""
 
 import collections
+import gzip
 import json
 import os
 import random
@@ -20,7 +21,19 @@ import fabcluster  # noqa: E402
 import fabraft  # noqa: E402
 from fabraft.connector import KVCacheIndex  # noqa: E402
 
-TRACE = "/work/shared/traces/conversation_trace.jsonl"
+# The trace shipped in the repository (gzip), else the shared copy.
+TRACES = [os.path.join(os.path.dirname(__file__), "..", "..", "tools",
+                       "bench", "traces", "conversation_trace.jsonl.gz"),
+          "/work/shared/traces/conversation_trace.jsonl"]
+
+
+def open_trace():
+    for path in TRACES:
+        if os.path.exists(path):
+            if path.endswith(".gz"):
+                return gzip.open(path, "rt")
+            return open(path)
+    return None
 NODE, TIER = 1, "dram"
 
 
@@ -197,8 +210,10 @@ class ConnectorTest(unittest.TestCase):
         self.c.ns_delete(ns)
 
     def test_trace_prefix(self):
-        if not os.path.exists(TRACE):
-            self.skipTest(f"{TRACE} not present")
+        f = open_trace()
+        if f is None:
+            self.skipTest(f"no trace file: {TRACES}")
+        self.addCleanup(f.close)
         try:
             self.c.lookup("probe", [1])
         except fabraft.ReplyError as e:
@@ -211,13 +226,12 @@ class ConnectorTest(unittest.TestCase):
             print(f"\nserver refuses i:0 ({e.message}); trace ids + 1",
                   file=sys.stderr)
         reqs = []
-        with open(TRACE) as f:
-            for line in f:
-                r = json.loads(line)
-                full = r["input_length"] // 512  # only full blocks cache
-                reqs.append([x + shift for x in r["hash_ids"][:full]])
-                if len(reqs) == 200:
-                    break
+        for line in f:
+            r = json.loads(line)
+            full = r["input_length"] // 512  # only full blocks cache
+            reqs.append([x + shift for x in r["hash_ids"][:full]])
+            if len(reqs) == 200:
+                break
         ns = "mooncake-trace:bs512"
         slots, bb = 400, 1 << 20
         self.node(slots, bb)
