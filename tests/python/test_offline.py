@@ -209,6 +209,34 @@ class ChunkTest(unittest.TestCase):
                 c.read_reply()
 
 
+class MutationTest(unittest.TestCase):
+    def test_mutated_replies(self):
+        """Random edits of valid replies: a value, ProtocolError or the
+        end of the stream, never another exception."""
+        import random
+        rng = random.Random(1)
+        base = (b"*3\r\n*2\r\n$3\r\nabc\r\n:42\r\n*0\r\n"
+                b"*2\r\n$0\r\n\r\n-TRYAGAIN x\r\n+OK\r\n")
+        alphabet = b"*$:+-\r\n0123456789-ax"
+        for _ in range(3000):
+            w = bytearray(base)
+            for _ in range(rng.randrange(1, 4)):
+                i = rng.randrange(len(w))
+                op = rng.randrange(3)
+                if op == 0:
+                    w[i] = alphabet[rng.randrange(len(alphabet))]
+                elif op == 1:
+                    del w[i]
+                else:
+                    w.insert(i, alphabet[rng.randrange(len(alphabet))])
+            c = ChunkedConnection(bytes(w), rng.randrange(1, 9))
+            try:
+                while True:
+                    c.read_reply()
+            except (fabraft.ProtocolError, ConnectionError):
+                pass
+
+
 class ArgumentTest(unittest.TestCase):
     """Bad input raises before anything reaches the server."""
 
