@@ -196,7 +196,7 @@ class ConnectorTest(unittest.TestCase):
         toks = list(range(18))  # 4 full blocks, 2 tokens left over
         self.assertEqual(idx.num_cached_tokens(toks), (0, []))
         self.assertEqual(idx.num_cached_tokens(toks[:3]), (0, []))
-        self.assertEqual(idx.record_saved(toks[:8], NODE, TIER, [0, 100],
+        self.assertEqual(idx.record_saved(toks, NODE, TIER, [0, 100],
                                           100), 2)
         self.assertEqual(idx.record_saved(toks, NODE, TIER, [200, 300],
                                           100, first=2), 2)
@@ -204,6 +204,8 @@ class ConnectorTest(unittest.TestCase):
         self.assertEqual(n, 16)
         self.assertEqual([b.locations[0].offset for b in blocks],
                          [0, 100, 200, 300])
+        with self.assertRaises(ValueError):  # only 4 full blocks
+            idx.record_saved(toks, NODE, TIER, [400, 500], 100, first=3)
         hs = idx.block_hashes(toks)
         self.assertEqual(idx.record_freed([hs[1]], NODE, TIER), 1)
         self.assertEqual(idx.num_cached_tokens(toks)[0], 4)

@@ -65,13 +65,20 @@ class KVCacheIndex:
     # ---- what the engine reports ------------------------------------------
     def record_saved(self, token_ids, node, tier, offsets, length,
                      first=0):
-        """Record full blocks ``first, first+1, ...`` of ``token_ids`` as
-        saved on (node, tier) at ``offsets`` (one per block recorded,
-        each ``length`` bytes). Returns the number of blocks created."""
+        """Record ``len(offsets)`` full blocks of ``token_ids``, from block
+        ``first`` on, as saved on (node, tier) at ``offsets``, each
+        ``length`` bytes (an int, or one per block). Returns the number of
+        blocks created."""
+        offsets = list(offsets)
         hashes = self.block_hashes(token_ids)
+        if first < 0 or first + len(offsets) > len(hashes):
+            raise ValueError(f"blocks {first}..{first + len(offsets) - 1} "
+                             f"asked, the tokens have {len(hashes)} full "
+                             "blocks")
         parent = hashes[first - 1] if first > 0 else None
-        return self.record_saved_hashes(hashes[first:], node, tier, offsets,
-                                        length, parent=parent)
+        return self.record_saved_hashes(
+            hashes[first:first + len(offsets)], node, tier, offsets, length,
+            parent=parent)
 
     def record_saved_hashes(self, hashes, node, tier, offsets, length,
                             parent=None, tokens=None):
