@@ -145,6 +145,75 @@ class EventsTest(unittest.TestCase):
         wc.ns_delete(ns)
 
 
+class RouterView:
+    """The router of docs/integration.md: (ns, hash) -> {(node, tier)}
+    from a listing, then kept current by the feed."""
+
+    def __init__(self):
+        self.view = {}
+
+    def load(self, seq, blocks):
+        self.view = {(b.ns, b.hash): {(x.node, x.tier) for x in b.locations}
+                     for b in blocks}
+
+    def apply(self, ev):
+        key = (ev.get("ns"), ev.hash)
+        if ev.type == "stored":
+            self.view.setdefault(key, set()).add((ev.get("node"),
+                                                  ev.get("tier")))
+        elif ev.type == "evicted":
+            locs = self.view.get(key, set())
+            locs.discard((ev.get("node"), ev.get("tier")))
+            if not locs:
+                self.view.pop(key, None)
+        elif ev.type in ("node_left", "node_expired"):
+            for k in list(self.view):
+                self.view[k] = {x for x in self.view[k]
+                                if x[0] != ev.get("node")}
+                if not self.view[k]:
+                    del self.view[k]
+        elif ev.type == "ns_cleared":
+            for k in [k for k in self.view if k[0] == ev.get("ns")]:
+                del self.view[k]
+
+
+class RouterTest(unittest.TestCase):
+    def test_view_equals_listing(self):
+        cl = fabcluster.Cluster(1)
+        self.addCleanup(cl.stop)
+        cl.leader()
+        c = fabraft.Client(cl.endpoints())
+        self.addCleanup(c.close)
+        why = feed_missing(c)
+        if why:
+            self.skipTest(why)
+        c.node_add(1, "n1", 0, {"dram": 1 << 20, "hbm": 1 << 20})
+        c.node_add(2, "n2", 0, {"dram": 1 << 20})
+        c.put("a", [(h(i), h(i - 1) if i else None, 16, 1, "dram", i, 1)
+                    for i in range(5)])
+        r = RouterView()
+        seq, blocks = c.scan_all(count=2)
+        r.load(seq, blocks)
+        c.put("a", [(h(i), h(i - 1) if i else None, 16, 2, "dram", i, 1)
+                    for i in range(3)])
+        c.put("b", [(h(i), None, 16, 1, "hbm", i, 1) for i in range(4)])
+        c.evict("a", [h(4)], at=(1, "dram"))
+        c.evict("a", [h(0)])
+        c.node_del(2)
+        c.ns_delete("b")
+        c.put("c", [(h(9), None, 16, 1, "hbm", 9, 1)])
+        end = next_seq(c)
+        for ev in c.follow(seq, on_resync=r.load):
+            r.apply(ev)
+            if ev.seq == end - 1:
+                break
+        _, now = c.scan_all()
+        want = {(b.ns, b.hash): {(x.node, x.tier) for x in b.locations}
+                for b in now}
+        self.assertEqual(r.view, want)
+        self.assertIn(("c", h(9)), want)
+
+
 class ResyncTest(unittest.TestCase):
     def test_resync_runs_scan(self):
         cl = fabcluster.Cluster(1, extra=["kvc-events-max = 8"])
