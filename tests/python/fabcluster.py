@@ -3,6 +3,8 @@ client tests (the same config keys `fabraft cluster start` writes; see
 tests/e2e/lib.sh). Each cluster lives in a fresh /tmp directory, removed
 with its processes by stop() (KEEP=1 keeps the directory)."""
 
+import atexit
+import ctypes
 import os
 import random
 import shutil
@@ -20,6 +22,22 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
 from fabraft.resp import Connection, encode_command  # noqa: E402
 
 FABRAFTD = os.environ.get("FABRAFTD", "")
+_LIVE = set()  # clusters not stopped yet: stopped at exit whatever happens
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the test process dies (a
+    ctest timeout must not leave daemons behind). PR_SET_PDEATHSIG = 1."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+@atexit.register
+def _stop_all():
+    for c in list(_LIVE):
+        c.stop()
 
 
 def need_daemon():
@@ -85,6 +103,7 @@ class Cluster:
 
     def __init__(self, n=3, password=None, forward=True, extra=None):
         need_daemon()
+        self.procs = {}
         self.n = n
         self.password = password
         self.dir = tempfile.mkdtemp(prefix="fabraft-py.")
@@ -111,8 +130,13 @@ class Cluster:
             lines += list(extra or [])
             with open(self.conf(i), "w") as f:
                 f.write("\n".join(lines) + "\n")
-        for i in range(1, n + 1):
-            self.start(i)
+        _LIVE.add(self)
+        try:
+            for i in range(1, n + 1):
+                self.start(i)
+        except BaseException:
+            self.stop()
+            raise
 
     def conf(self, i):
         return os.path.join(self.dir, f"node{i}.conf")
@@ -127,7 +151,8 @@ class Cluster:
         log = open(os.path.join(self.dir, f"node{i}.log"), "ab")
         self.procs[i] = subprocess.Popen(
             [FABRAFTD, "--config", self.conf(i)], stdout=log,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent)
         log.close()
 
     def kill(self, i, sig=signal.SIGKILL):
@@ -169,6 +194,7 @@ class Cluster:
         return "\n".join(out)
 
     def stop(self):
+        _LIVE.discard(self)
         for i in list(self.procs):
             self.kill(i)
         if os.environ.get("KEEP") == "1":
