@@ -27,7 +27,9 @@ _LIVE = set()  # clusters not stopped yet: stopped at exit whatever happens
 
 def _die_with_parent():
     """In the child before exec: SIGKILL when the test process dies (a
-    ctest timeout must not leave daemons behind). PR_SET_PDEATHSIG = 1."""
+    ctest timeout must not leave daemons behind). PR_SET_PDEATHSIG = 1.
+    The signal follows the *thread* that started the daemon: call
+    Cluster() and start() from the main thread only."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
     except OSError:
