@@ -328,6 +328,17 @@ class RetryTest(unittest.TestCase):
         self.assertEqual(c.get("k"), b"ok")
         self.assertEqual(n["get"], 4)
 
+    def test_stale_leader_left(self):
+        """A node that says it leads but answers TRYAGAIN (a deposed leader
+        behind a partition) is left for another endpoint."""
+        good = self.serve(lambda srv, a: b"+PONG\r\n" if a[0] == b"PING"
+                          else b"default")
+        stale = self.serve(lambda srv, a: b"-TRYAGAIN timed out; retry\r\n"
+                           if a[0] == b"PING" else b"default")
+        c = fabraft.Client([stale.addr, good.addr], deadline=3)
+        self.assertEqual(c.ping(), "PONG")
+        self.assertEqual(c.connected_to, good.addr)
+
     def test_deadline_unavailable(self):
         s = self.serve(lambda srv, a: b"-TRYAGAIN no leader elected yet;"
                        b" retry\r\n" if a[0] == b"GET" else b"default")

@@ -607,8 +607,11 @@ class Client(_Commands):
         raise ConnectionError(f"no endpoint answered: {last}")
 
     def _ensure(self, t_end):
-        if self._conn is not None and self._rediscover:
+        if self._rediscover:
+            # Ask another node next: the one in use may be a deposed
+            # leader that still believes it leads (a partition).
             self._drop()
+            self._next_ep = (self._next_ep + 1) % len(self.endpoints)
         self._rediscover = False
         if self._conn is not None and (
                 time.monotonic() - self._last_use > _IDLE_CHECK_S) and \
