@@ -1,6 +1,6 @@
 """bench_client.py - what one call of the Python client costs (not a ctest
 test): against a one-node fabraftd on 127.0.0.1, sequential GET and
-16-block KVC.LOOKUP through fabraft.Client, the same requests pre-encoded
+16- and 64-block KVC.LOOKUP through fabraft.Client, the same requests pre-encoded
 on a raw socket (the floor: server + loopback round trip), and GET in
 pipelines of 100.
 
@@ -57,10 +57,11 @@ def main():
         c = fabraft.Client([addr])
         c.set("k", "v" * 16)
         c.node_add(1, "10.0.0.1:7000", 0, {"dram": 1 << 30})
-        hs = [(i + 1).to_bytes(16, "big") for i in range(16)]
-        c.put("bench", [(h, hs[i - 1] if i else None, 16, 1, "dram",
-                         i * 4096, 4096) for i, h in enumerate(hs)])
-        assert len(c.lookup("bench", hs)) == 16
+        h64 = [(i + 1).to_bytes(16, "big") for i in range(64)]
+        c.put("bench", [(h, h64[i - 1] if i else None, 16, 1, "dram",
+                         i * 4096, 4096) for i, h in enumerate(h64)])
+        hs = h64[:16]
+        assert len(c.lookup("bench", h64)) == 64
         rows = [
             ("GET, fabraft.Client", per_call(lambda: c.get("k"), n)),
             ("GET, raw socket", raw(addr, encode_command(("GET", "k")), n)),
@@ -69,6 +70,11 @@ def main():
             ("LOOKUP 16, raw socket",
              raw(addr, encode_command(["KVC.LOOKUP", "bench"] +
                                       [h.hex() for h in hs]), n)),
+            ("LOOKUP 64, fabraft.Client",
+             per_call(lambda: c.lookup("bench", h64), n // 4)),
+            ("LOOKUP 64, raw socket",
+             raw(addr, encode_command(["KVC.LOOKUP", "bench"] +
+                                      [h.hex() for h in h64]), n // 4)),
         ]
 
         def pipe100():

@@ -200,6 +200,20 @@ class ChunkTest(unittest.TestCase):
             with self.assertRaises(ConnectionError):
                 c.read_reply()
 
+    def test_fast_path_cases(self):
+        """Arrays: CRLF inside a bulk string, a reply larger than the
+        first window, one arriving in many pieces, replies back to back."""
+        crlf = b"*2\r\n$4\r\na\r\nb\r\n:1\r\n"
+        big = [b"x" * (i % 50) for i in range(3000)]
+        wire_big = b"*3000\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(x), x)
+                                            for x in big)
+        for step in (5, 1000, 1 << 20):
+            c = ChunkedConnection(crlf + wire_big + crlf + b"+OK\r\n", step)
+            self.assertEqual(c.read_reply(), [b"a\r\nb", 1])
+            self.assertEqual(c.read_reply(), big)
+            self.assertEqual(c.read_reply(), [b"a\r\nb", 1])
+            self.assertEqual(c.read_reply(), "OK")
+
     def test_bad_streams(self):
         for wire in (b"$5\r\nab\r\nxyz", b"*-2\r\n", b":1x\r\n",
                      b"$99999999999\r\n", b"!x\r\n",
