@@ -1,5 +1,6 @@
 /* node_step.c — feed the core and carry out each raft_update (persist,
  * send, apply, answer clients). */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,30 +23,27 @@ static void fail(struct node *n, int rv, const char *what, const char *why)
 	}
 }
 
-static void send_messages(struct node *n, const struct raft_update *u)
+/* One message to its peer; a refused send is counted, Raft retransmits. */
+static int send_message(void *arg, const struct raft_message *msg)
 {
+	struct node *n = arg;
 
-	for (uint32_t i = 0; i < u->n_messages; i++) {
-		int rv;
-
-		if (n->fab == NULL) {
-			break;
-		}
-		if (u->messages[i].type == RAFT_MSG_SNAPSHOT) {
-			/* The core leaves the bytes to us (raft.h note 6). */
-			struct raft_message m = u->messages[i];
-			if (!node__snap_fill(n, &m) ||
-			    fab_send(n->fab, &m) != 0) {
-				n->c.send_dropped++;
-			}
-			continue;
-		}
-		rv = fab_send(n->fab, &u->messages[i]);
-		if (rv != 0) {
-			/* FR_AGAIN / FR_NOCONN: Raft retransmits. */
+	if (n->fab == NULL) {
+		return 0;
+	}
+	if (msg->type == RAFT_MSG_SNAPSHOT) {
+		/* The core leaves the bytes to us (raft.h note 6). */
+		struct raft_message m = *msg;
+		if (!node__snap_fill(n, &m) || fab_send(n->fab, &m) != 0) {
 			n->c.send_dropped++;
 		}
+		return 0;
 	}
+	if (fab_send(n->fab, msg) != 0) {
+		/* FR_AGAIN / FR_NOCONN: Raft retransmits. */
+		n->c.send_dropped++;
+	}
+	return 0;
 }
 
 static void complete(struct node *n, struct node_pending *p, const void *buf,
@@ -111,33 +109,34 @@ static void answer_applied(struct node *n, const struct raft_entry *e)
 	}
 }
 
-static void apply(struct node *n, const struct raft_update *u)
+/* One committed entry: apply it and answer whoever waits for it. */
+static int apply_one(void *arg, const struct raft_entry *e)
 {
-	for (uint32_t i = 0; i < u->n_apply && n->fatal == 0; i++) {
-		const struct raft_entry *e = &u->apply[i];
+	struct node *n = arg;
 
-		n->reply.len = 0;
-		if (e->type == RAFT_ENTRY_CONFIG) {
-			/* The client of a membership change waits for it. */
-			(void)node__reply_set(n, "+OK\r\n", 5);
-		}
-		if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
-			int rv = kvc_apply(n->kvc, e->buf, e->len, &n->reply);
-
-			if (rv == FR_NOMEM) {
-				/* This replica may now differ: stop it. */
-				fail(n, rv, "state machine", "out of memory");
-				return;
-			}
-		}
-		n->c.applied++;
-		answer_applied(n, e);
-		node__reads_evaluate(n, e->index);
+	n->reply.len = 0;
+	if (e->type == RAFT_ENTRY_CONFIG) {
+		/* The client of a membership change waits for it. */
+		(void)node__reply_set(n, "+OK\r\n", 5);
 	}
+	if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
+		int rv = kvc_apply(n->kvc, e->buf, e->len, &n->reply);
+
+		if (rv == FR_NOMEM) {
+			/* This replica may now differ: stop it. */
+			fail(n, rv, "state machine", "out of memory");
+			return rv;
+		}
+	}
+	n->c.applied++;
+	answer_applied(n, e);
+	node__reads_evaluate(n, e->index);
+	return 0;
 }
 
-static void role_change(struct node *n, const struct raft_update *u)
+static int role_change(void *arg, const struct raft_update *u)
 {
+	struct node *n = arg;
 	struct raft_status st;
 
 	raft_status_get(n->raft, &st);
@@ -163,6 +162,7 @@ static void role_change(struct node *n, const struct raft_update *u)
 		/* Requests in flight to the old leader: outcome unknown. */
 		node__fwd_close(n);
 	}
+	return 0;
 }
 
 /* Remember when entries up to @last were submitted, for the persist
@@ -197,63 +197,95 @@ static void sub_durable(struct node *n, raft_index durable)
 	}
 }
 
-static void carry_out(struct node *n, const struct raft_update *u)
+static int save_hardstate(void *arg, raft_term term, raft_id vote)
 {
-	int rv;
+	struct node *n = arg;
+	uint64_t t0 = node__mono_ns();
+	int rv = wal_hardstate_save(n->wal, term, vote);
 
-	if (u->flags & RAFT_UPDATE_HARDSTATE) {
-		uint64_t t0 = node__mono_ns();
+	if (rv != 0) {
+		fail(n, rv, "saving term/vote", wal_errmsg(n->wal));
+		return rv;
+	}
+	n->c.hardstate_saves++;
+	node__hist_add(&n->c.hs_fsync, (double)(node__mono_ns() - t0) / 1e9);
+	if (term > n->term && n->fab != NULL) {
+		fab_term_set(n->fab, term);
+	}
+	n->term = term;
+	return 0;
+}
 
-		rv = wal_hardstate_save(n->wal, u->term, u->vote);
-		if (rv != 0) {
-			fail(n, rv, "saving term/vote", wal_errmsg(n->wal));
-			return;
-		}
-		n->c.hardstate_saves++;
-		node__hist_add(&n->c.hs_fsync,
-			       (double)(node__mono_ns() - t0) / 1e9);
-		if (u->term > n->term && n->fab != NULL) {
-			fab_term_set(n->fab, u->term);
-		}
-		n->term = u->term;
+static int store_chunk(void *arg, const struct raft_snapshot_chunk *c)
+{
+	struct node *n = arg;
+
+	node__snap_chunk(n, c);
+	return n->fatal;
+}
+
+static int install(void *arg, const struct raft_update *u)
+{
+	struct node *n = arg;
+
+	node__snap_install(n, u);
+	return n->fatal;
+}
+
+static int submit(void *arg, const struct raft_entry *e, uint32_t count)
+{
+	struct node *n = arg;
+	int rv = wal_submit(n->wal, e, count);
+
+	if (rv != 0) {
+		fail(n, rv, "writing the log", wal_errmsg(n->wal));
+		return rv;
 	}
-	if (u->flags & RAFT_UPDATE_SNAPSHOT_CHUNK) {
-		node__snap_chunk(n, u->chunk);
-	}
-	if (u->flags & RAFT_UPDATE_SNAPSHOT_INSTALL) {
-		node__snap_install(n, u);
-	}
-	if (n->fatal != 0) {
-		return;
-	}
-	if (u->flags & RAFT_UPDATE_ENTRIES) {
-		rv = wal_submit(n->wal, u->entries, u->n_entries);
-		if (rv != 0) {
-			fail(n, rv, "writing the log", wal_errmsg(n->wal));
-			return;
-		}
-		n->c.wal_submits++;
-		sub_push(n, u->entries[0].index,
-			 u->entries[u->n_entries - 1].index);
-	}
-	if (u->flags & RAFT_UPDATE_MESSAGES) {
-		send_messages(n, u);
-	}
-	if (u->flags & RAFT_UPDATE_APPLY) {
-		apply(n, u);
-	}
+	n->c.wal_submits++;
+	sub_push(n, e[0].index, e[count - 1].index);
+	return 0;
+}
+
+static int serve_reads(void *arg, const struct raft_update *u)
+{
+	struct node *n = arg;
+
 	if (u->flags & RAFT_UPDATE_READS) {
 		node__reads_released(n, u);
 	}
-	if (u->flags & (RAFT_UPDATE_APPLY | RAFT_UPDATE_READS)) {
-		node__reads_drain(n);
-	}
-	if (u->flags & RAFT_UPDATE_ROLE) {
-		role_change(n, u);
-	}
-	if (u->flags & RAFT_UPDATE_SNAPSHOT_WANTED) {
-		n->snap_wanted = u->snapshot_index; /* taken in the loop */
-	}
+	node__reads_drain(n);
+	return 0;
+}
+
+static int want_snapshot(void *arg, raft_index index)
+{
+	struct node *n = arg;
+
+	n->snap_wanted = index; /* taken in the loop */
+	return 0;
+}
+
+/* The runtime's parts of an update; raft_update_carry_out() orders them. */
+static const struct raft_update_ops node_update_ops = {
+    .size = sizeof(struct raft_update_ops),
+    .hardstate = save_hardstate,
+    .snapshot_chunk = store_chunk,
+    .snapshot_install = install,
+    .entries = submit,
+    .apply = apply_one,
+    .reads = serve_reads,
+    .role = role_change,
+    .snapshot_wanted = want_snapshot,
+    .message = send_message,
+};
+
+static void carry_out(struct node *n, const struct raft_update *u)
+{
+	int rv = raft_update_carry_out(u, &node_update_ops, n);
+
+	/* A part failed: n->fatal is set and the loop stops. */
+	assert(rv == 0 || n->fatal != 0);
+	(void)rv;
 }
 
 int node__step_update(struct node *n, const struct raft_event *ev,

@@ -1,4 +1,5 @@
 /* sim.c — the simulator: nodes, the network, the driver loop, control. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,60 +249,137 @@ static void send_one(struct sim *s, const struct raft_message *m)
 	}
 }
 
+/* The node an update belongs to, for the callbacks below. */
+struct sim_upd {
+	struct sim *s;
+	struct sim_node *n;
+};
+
+static int upd_hardstate(void *arg, raft_term term, raft_id vote)
+{
+	struct sim_upd *a = arg;
+
+	/* Term and vote are durable before anything leaves. */
+	a->n->term = term;
+	a->n->vote = vote;
+	return 0;
+}
+
+static int upd_chunk(void *arg, const struct raft_snapshot_chunk *c)
+{
+	struct sim_upd *a = arg;
+
+	sim__snap_chunk(a->s, a->n, c);
+	return 0;
+}
+
+static int upd_install(void *arg, const struct raft_update *u)
+{
+	struct sim_upd *a = arg;
+
+	sim__snap_install(a->s, a->n, u);
+	return 0;
+}
+
+static int upd_entries(void *arg, const struct raft_entry *e, uint32_t count)
+{
+	struct sim_upd *a = arg;
+
+	/* Entries go to the disk queue; the mirror follows the core. */
+	sim__check_append(a->s, a->n, e, count);
+	sim__disk_write(a->s, a->n, e, count);
+	return 0;
+}
+
+static int upd_commit(void *arg, const struct raft_update *u)
+{
+	struct sim_upd *a = arg;
+	struct sim *s = a->s;
+
+	sim__check_commit(s, a->n, u->commit);
+	if (u->role == RAFT_LEADER && chance_ppm(s, s->crash_on_commit_ppm)) {
+		s->crash_next = a->n->id;
+		/* Half the time a second node loses power with it (one
+		 * rack): a follower that acknowledged writes it had not made
+		 * durable would now lose them. */
+		if (sim__rand(s) & 1) {
+			s->crash_also =
+			    (raft_id)sim__range(s, 1, s->opt.n_nodes);
+		}
+	}
+	return 0;
+}
+
+static int upd_apply(void *arg, const struct raft_entry *e)
+{
+	struct sim_upd *a = arg;
+
+	sim__check_apply(a->s, a->n, e);
+	return 0;
+}
+
+static int upd_reads(void *arg, const struct raft_update *u)
+{
+	struct sim_upd *a = arg;
+
+	if (u->flags & RAFT_UPDATE_READS) {
+		sim__check_reads(a->s, a->n, u->reads, u->n_reads);
+	}
+	return 0;
+}
+
+static int upd_role(void *arg, const struct raft_update *u)
+{
+	struct sim_upd *a = arg;
+
+	sim__trace(a->s, TR_ROLE, a->n->id, 0, u->role, u->term, u->leader, 0);
+	if (u->role == RAFT_LEADER) {
+		sim__check_leader(a->s, a->n);
+	}
+	return 0;
+}
+
+static int upd_want_snap(void *arg, raft_index index)
+{
+	struct sim_upd *a = arg;
+
+	a->n->want_snap = index; /* taken after this step */
+	return 0;
+}
+
+static int upd_message(void *arg, const struct raft_message *m)
+{
+	struct sim_upd *a = arg;
+
+	send_one(a->s, m);
+	return 0;
+}
+
+/* The simulator's parts of an update, in the runtime's order (raft.h
+ * note 5, raft_update_carry_out()). */
+static const struct raft_update_ops sim_update_ops = {
+    .size = sizeof(struct raft_update_ops),
+    .hardstate = upd_hardstate,
+    .snapshot_chunk = upd_chunk,
+    .snapshot_install = upd_install,
+    .entries = upd_entries,
+    .commit = upd_commit,
+    .apply = upd_apply,
+    .reads = upd_reads,
+    .role = upd_role,
+    .snapshot_wanted = upd_want_snap,
+    .message = upd_message,
+};
+
 static void handle_update(struct sim *s, struct sim_node *n,
 			  const struct raft_update *u)
 {
-	/* 1. Term and vote are durable before anything leaves. */
-	if (u->flags & RAFT_UPDATE_HARDSTATE) {
-		n->term = u->term;
-		n->vote = u->vote;
-	}
-	/* 2. A snapshot chunk is stored; a complete one is installed. */
-	if (u->flags & RAFT_UPDATE_SNAPSHOT_CHUNK) {
-		sim__snap_chunk(s, n, u->chunk);
-	}
-	if (u->flags & RAFT_UPDATE_SNAPSHOT_INSTALL) {
-		sim__snap_install(s, n, u);
-	}
-	/* 3. Entries go to the disk queue; the mirror follows the core. */
-	if (u->flags & RAFT_UPDATE_ENTRIES) {
-		sim__check_append(s, n, u->entries, u->n_entries);
-		sim__disk_write(s, n, u->entries, u->n_entries);
-	}
-	if (u->flags & RAFT_UPDATE_ROLE) {
-		sim__trace(s, TR_ROLE, n->id, 0, u->role, u->term, u->leader,
-			   0);
-		if (u->role == RAFT_LEADER) {
-			sim__check_leader(s, n);
-		}
-	}
-	if (u->flags & RAFT_UPDATE_COMMIT) {
-		sim__check_commit(s, n, u->commit);
-		if (u->role == RAFT_LEADER &&
-		    chance_ppm(s, s->crash_on_commit_ppm)) {
-			s->crash_next = n->id;
-			/* Half the time a second node loses power with it
-			 * (one rack): a follower that acknowledged writes it
-			 * had not made durable would now lose them. */
-			if (sim__rand(s) & 1) {
-				s->crash_also =
-				    (raft_id)sim__range(s, 1, s->opt.n_nodes);
-			}
-		}
-	}
-	for (uint32_t i = 0; i < u->n_apply; i++) {
-		sim__check_apply(s, n, &u->apply[i]);
-	}
-	if (u->flags & RAFT_UPDATE_READS) {
-		sim__check_reads(s, n, u->reads, u->n_reads);
-	}
-	if (u->flags & RAFT_UPDATE_SNAPSHOT_WANTED) {
-		n->want_snap = u->snapshot_index; /* taken after this step */
-	}
-	/* 4. Messages. */
-	for (uint32_t i = 0; i < u->n_messages; i++) {
-		send_one(s, &u->messages[i]);
-	}
+	struct sim_upd a = {.s = s, .n = n};
+
+	int rv = raft_update_carry_out(u, &sim_update_ops, &a);
+
+	assert(rv == 0); /* no simulator part fails */
+	(void)rv;
 }
 
 static int node_step(struct sim *s, struct sim_node *n,

@@ -38,11 +38,19 @@
  *     core then treats them as applied.
  *  4. Every pointer in an update is borrowed and valid until the next call
  *     of raft_step() or raft_close(); copy what you keep.
- *  5. Order of handling one update: hard state; snapshot chunk (stored at
- *     its offset) and, on SNAPSHOT_INSTALL, the install (finish or drop the
+ *  5. Order of handling one update, defined once by
+ *     raft_update_carry_out() (raft_update.c), which the runtime and the
+ *     simulator both call: hard state; snapshot chunk (stored at its
+ *     offset) and, on SNAPSHOT_INSTALL, the install (finish or drop the
  *     pending entry writes, make the snapshot durable, restore the state
- *     machine from it, then drop the log as the update says); entries;
- *     apply; reads (serve them: apply is done); messages.
+ *     machine from it, then drop the log as the update says); entries
+ *     (submitted, not yet durable: note 2); commit; apply; reads (serve
+ *     them: apply is done); role; snapshot wanted; messages last.  Notes 1
+ *     and 2 only require hard state and a SNAPSHOT_INSTALL before the
+ *     messages; sending them last also means no message leaves a node
+ *     that then fails to apply (a fatal state-machine error stops it
+ *     before it speaks), and that what a node says matches what it has
+ *     applied and served.
  *  6. SNAPSHOT messages leave the core with data == NULL: the driver fills
  *     bytes [offset, offset + len) of its snapshot taken at last_index (the
  *     one it reported with RAFT_EVENT_SNAPSHOT or installed).  A driver that
@@ -458,6 +466,45 @@ void raft_close(struct raft *r);
  */
 int raft_step(struct raft *r, const struct raft_event *event,
 	      struct raft_update *update) __attribute__((warn_unused_result));
+
+/* How a driver carries out the parts of an update: one callback per part,
+ * each returning 0 to go on or a positive FR_* code that stops the rest of
+ * the update (the driver has failed and will stop).  A NULL callback skips
+ * its part.  Like every ops table here it starts with its size so it can
+ * grow: callbacks past ops->size are treated as NULL. */
+struct raft_update_ops {
+	size_t size; /* sizeof(struct raft_update_ops) the caller built */
+	/* HARDSTATE: make term and vote durable now (note 1). */
+	int (*hardstate)(void *arg, raft_term term, raft_id vote);
+	/* SNAPSHOT_CHUNK: store @c (borrowed). */
+	int (*snapshot_chunk)(void *arg, const struct raft_snapshot_chunk *c);
+	/* SNAPSHOT_INSTALL: install update->install (note 5). */
+	int (*snapshot_install)(void *arg, const struct raft_update *update);
+	/* ENTRIES: submit @n entries (borrowed) for writing (note 2). */
+	int (*entries)(void *arg, const struct raft_entry *e, uint32_t n);
+	/* COMMIT: the commit index advanced to update->commit. */
+	int (*commit)(void *arg, const struct raft_update *update);
+	/* APPLY: apply one entry (borrowed), once per entry, in order. */
+	int (*apply)(void *arg, const struct raft_entry *e);
+	/* After the apply, when the update has APPLY or READS: serve the
+	 * reads update->reads released and whatever waited on the apply. */
+	int (*reads)(void *arg, const struct raft_update *update);
+	/* ROLE: role or known leader changed. */
+	int (*role)(void *arg, const struct raft_update *update);
+	/* SNAPSHOT_WANTED: take a snapshot at @index (may be deferred). */
+	int (*snapshot_wanted)(void *arg, raft_index index);
+	/* MESSAGES: send one message (borrowed), once per message. */
+	int (*message)(void *arg, const struct raft_message *m);
+};
+
+/**
+ * Carry out @update (borrowed) through @ops (borrowed) in the one order
+ * of note 5, passing @arg to every callback.  Returns 0, or the first
+ * callback's non-zero answer (the later parts are then not carried out).
+ */
+int raft_update_carry_out(const struct raft_update *update,
+			  const struct raft_update_ops *ops, void *arg)
+    __attribute__((warn_unused_result));
 
 /* ------------------------------------------------------------------ */
 /* Inspection (for the runtime, INFO, the simulator and tests)          */
