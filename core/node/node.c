@@ -1,4 +1,5 @@
 /* node.c — runtime lifecycle: open every part, run the loop, close. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -52,22 +53,6 @@ void node_options_default(struct node_options *o)
 	snprintf(o->cpu_pin, sizeof(o->cpu_pin), "auto");
 	o->snapshot_bytes_max = 4ull << 30;
 	o->disk_reserve_bytes = 256ull << 20;
-}
-
-uint64_t node__mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t node__wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int ep_add(struct node *n, int fd, uint32_t tag, char *errmsg)
@@ -437,6 +422,9 @@ int node_open(struct node **out, const struct node_options *o, char *errmsg)
 	n->fwd.fd = -1;
 	n->marker_slot = -1;
 	n->role = RAFT_FOLLOWER;
+	n->io = &node__io_real;
+	n->io_ctx = n;
+	assert(node__io_check(n->io));
 	rv = placement(n, errmsg);
 	if (rv == 0) {
 		rv = open_kvc(n, errmsg);

@@ -130,7 +130,7 @@ static int change(struct node *n, const struct resp_req *req, uint8_t op,
 			       "ERR node %u has no address: every node must "
 			       "be in --peers (see --initial-voters)",
 			       id);
-		return node__reply_now(req, &b);
+		return node__reply_now(n, req, &b);
 	}
 	/* Waiting clients are kept in index order: propose the batch first. */
 	node__propose_flush(n);
@@ -143,7 +143,7 @@ static int change(struct node *n, const struct resp_req *req, uint8_t op,
 	}
 	if (rv != 0) {
 		change_error(&b, rv, id);
-		return node__reply_now(req, &b);
+		return node__reply_now(n, req, &b);
 	}
 	resp_buf_close(&b);
 	p = node__pending_push(n);
@@ -194,11 +194,12 @@ static int transfer(struct node *n, const struct resp_req *req, raft_id to)
 		       st.transfer_to);
 		resp_buf_simple(&b, "OK");
 	}
-	return node__reply_now(req, &b);
+	return node__reply_now(n, req, &b);
 }
 
 /* Refuse an admin command to a connection without the admin password. */
-static int refuse(const struct resp_req *req, const struct resp_arg *name)
+static int refuse(struct node *n, const struct resp_req *req,
+		  const struct resp_arg *name)
 {
 	struct resp_buf b;
 
@@ -207,7 +208,7 @@ static int refuse(const struct resp_req *req, const struct resp_arg *name)
 		       "NOPERM '%.*s' needs the admin password: AUTH with "
 		       "--admin-pass first",
 		       (int)(name->len < 32 ? name->len : 32), name->ptr);
-	return node__reply_now(req, &b);
+	return node__reply_now(n, req, &b);
 }
 
 int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
@@ -220,14 +221,14 @@ int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 
 	if ((is_transfer || is_member) && !req->admin &&
 	    !(is_member && argc == 2 && name_is(&argv[1], "LIST"))) {
-		return refuse(req, &argv[0]);
+		return refuse(n, req, &argv[0]);
 	}
 	if (is_transfer) {
 		if (argc > 2 || (argc == 2 && !parse_id(&argv[1], &id))) {
 			resp_buf_init(&b, 0);
 			resp_buf_error(&b,
 				       "ERR usage: RAFT.TRANSFER [ID 1..255]");
-			return node__reply_now(req, &b);
+			return node__reply_now(n, req, &b);
 		}
 		return transfer(n, req, id);
 	}
@@ -237,7 +238,7 @@ int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 	resp_buf_init(&b, 0);
 	if (argc == 2 && name_is(&argv[1], "LIST")) {
 		list(n, &b);
-		return node__reply_now(req, &b);
+		return node__reply_now(n, req, &b);
 	}
 	uint8_t op = 0;
 	if (argc == 3 && name_is(&argv[1], "ADDLEARNER")) {
@@ -250,7 +251,7 @@ int node__admin(struct node *n, const struct resp_req *req, uint32_t argc,
 	if (op == 0 || !parse_id(&argv[2], &id)) {
 		resp_buf_error(&b, "ERR usage: RAFT.MEMBER LIST | "
 				   "ADDLEARNER|PROMOTE|REMOVE ID (1..255)");
-		return node__reply_now(req, &b);
+		return node__reply_now(n, req, &b);
 	}
 	resp_buf_close(&b);
 	return change(n, req, op, id);

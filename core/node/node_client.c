@@ -80,12 +80,13 @@ void node__redirect(struct node *n, struct resp_buf *b)
 	resp_buf_error(b, "MOVED 0 %s", addr);
 }
 
-int node__reply_now(const struct resp_req *req, struct resp_buf *b)
+int node__reply_now(struct node *n, const struct resp_req *req,
+		    struct resp_buf *b)
 {
 	int rv = resp_buf_err(b);
 
 	if (rv == 0) {
-		(void)resp_req_complete(req, b->data, b->len);
+		(void)n->io->reply(n->io_ctx, req, b->data, b->len);
 	}
 	resp_buf_close(b);
 	return rv;
@@ -183,7 +184,7 @@ static int local_read(struct node *n, const struct resp_req *req, uint32_t argc,
 	if (rv == FR_NOMEM) {
 		return rv;
 	}
-	(void)resp_req_complete(req, n->reply.buf, n->reply.len);
+	(void)n->io->reply(n->io_ctx, req, n->reply.buf, n->reply.len);
 	return 0;
 }
 
@@ -201,7 +202,7 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 		rv = node__admin(n, req, argc, argv);
 		if (rv == FR_NOTFOUND) {
 			resp_buf_unknown_command(&b, argc, argv);
-			return node__reply_now(req, &b);
+			return node__reply_now(n, req, &b);
 		}
 		if (rv != FR_NOTLEADER) {
 			resp_buf_close(&b);
@@ -212,7 +213,7 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 	}
 	if (rv == FR_INVALID) {
 		resp_buf_raw(&b, n->reply.buf, n->reply.len);
-		return node__reply_now(req, &b);
+		return node__reply_now(n, req, &b);
 	}
 	if (rv != 0) {
 		resp_buf_close(&b);
@@ -224,7 +225,7 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 	}
 	if (n->stopping) {
 		resp_buf_error(&b, "TRYAGAIN shutting down");
-		return node__reply_now(req, &b);
+		return node__reply_now(n, req, &b);
 	}
 	if (n->role != RAFT_LEADER) {
 		if (n->o.forward && n->leader != 0 && n->leader != n->o.id &&
@@ -241,11 +242,11 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 				    "TRYAGAIN leader %u unreachable; "
 				    "retry",
 				    n->leader);
-				return node__reply_now(req, &b);
+				return node__reply_now(n, req, &b);
 			}
 		}
 		node__redirect(n, &b);
-		return node__reply_now(req, &b);
+		return node__reply_now(n, req, &b);
 	}
 	resp_buf_close(&b);
 	if (kind == KVC_READ && n->o.read_mode == NODE_READ_LOG) {

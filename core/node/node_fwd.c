@@ -76,11 +76,11 @@ static void fwd_shutdown(struct node *n, bool failed)
 			continue;
 		}
 		if (sent) {
-			(void)resp_req_complete(&f->q[i].req, fwd_lost,
-						sizeof(fwd_lost) - 1);
+			(void)n->io->reply(n->io_ctx, &f->q[i].req, fwd_lost,
+					   sizeof(fwd_lost) - 1);
 		} else {
-			(void)resp_req_complete(&f->q[i].req, fwd_unsent,
-						sizeof(fwd_unsent) - 1);
+			(void)n->io->reply(n->io_ctx, &f->q[i].req, fwd_unsent,
+					   sizeof(fwd_unsent) - 1);
 		}
 	}
 	if (failed) {
@@ -296,8 +296,8 @@ static bool relay(struct node *n)
 		}
 		assert(k <= f->in.len - off);
 		if (!f->q[f->q_head].swallow) {
-			(void)resp_req_complete(&f->q[f->q_head].req,
-						f->in.data + off, k);
+			(void)n->io->reply(n->io_ctx, &f->q[f->q_head].req,
+					   f->in.data + off, k);
 		}
 		f->q_head++;
 		off += k;

@@ -7,6 +7,7 @@
 #include "fab_topo.h"
 #include "kvc.h"
 #include "node.h"
+#include "node_io.h"
 #include "resp.h"
 #include "resp_client.h"
 #include "trace.h"
@@ -131,6 +132,8 @@ struct node_http_conn {
 
 struct node {
 	struct node_options o;	     /* copy of the caller's options */
+	const struct node_io *io;    /* its I/O (node_io.h), not owned */
+	void *io_ctx;		     /* passed to every io call */
 	struct raft *raft;	     /* consensus core */
 	struct wal *wal;	     /* durable log */
 	struct fab *fab;	     /* transport; NULL in a one-node cluster */
@@ -175,9 +178,9 @@ struct node {
 	uint64_t rq_bytes; /* bytes of evaluated replies held in rq */
 	uint64_t rq_ctx;   /* next ctx */
 	/* Snapshots (node_snap.c). */
-	struct wal_snap_writer *snap_in; /* one being received */
+	void *snap_in; /* one being received (io snapshot writer) */
 	raft_index snap_in_index;
-	struct wal_snap_reader *snap_rd; /* the newest, read for followers */
+	void *snap_rd; /* the newest, read for followers (io reader) */
 	raft_index snap_rd_index;
 	uint64_t snap_rd_pos; /* bytes read from it */
 	char *chunk_buf;      /* one chunk's bytes */
@@ -272,8 +275,10 @@ int node__reply_set(struct node *n, const char *s, size_t len);
 /* Free n->reply if a large reply grew it (called once per loop turn). */
 void node__reply_trim(struct node *n);
 
-/* Send @b (an encoded reply) to @req and close it; 0 or FR_NOMEM. */
-int node__reply_now(const struct resp_req *req, struct resp_buf *b);
+/* Send @b (an encoded reply) to @req through n->io and close it; 0 or
+ * FR_NOMEM. */
+int node__reply_now(struct node *n, const struct resp_req *req,
+		    struct resp_buf *b);
 /* Copy @argv into one owned allocation (*@out, fr_free it). */
 int node__copy_args(uint32_t argc, const struct resp_arg *argv,
 		    struct kvc_arg **out);

@@ -168,7 +168,7 @@ static void answer(struct node *n, struct node_read *r, const void *buf,
 		   size_t len)
 {
 	if (!r->done) {
-		(void)resp_req_complete(&r->req, buf, len);
+		(void)n->io->reply(n->io_ctx, &r->req, buf, len);
 		r->done = true;
 	}
 }

@@ -50,7 +50,8 @@ static void fatal(struct node *n, int rv, const char *what, const char *why)
 }
 
 struct save_ctx {
-	struct wal_snap_writer *sw;
+	struct node *n;
+	void *sw;
 	uint64_t size;
 	char *errmsg;
 };
@@ -58,14 +59,16 @@ struct save_ctx {
 static int save_write(void *ctx, const void *buf, size_t len)
 {
 	struct save_ctx *c = ctx;
-	int rv = wal_snap_writer_write(c->sw, buf, len, c->errmsg);
+	int rv = c->n->io->snap_writer_write(c->n->io_ctx, c->sw, buf, len,
+					     c->errmsg);
 
 	c->size += len;
 	return rv;
 }
 
 struct load_ctx {
-	struct wal_snap_reader *rd;
+	struct node *n;
+	void *rd;
 	char *errmsg;
 };
 
@@ -76,8 +79,9 @@ static int load_read(void *ctx, void *buf, size_t len)
 
 	while (got < len) {
 		size_t n = 0;
-		int rv = wal_snap_reader_read(c->rd, (char *)buf + got,
-					      len - got, &n, c->errmsg);
+		int rv = c->n->io->snap_reader_read(c->n->io_ctx, c->rd,
+						    (char *)buf + got,
+						    len - got, &n, c->errmsg);
 		if (rv != 0) {
 			return rv;
 		}
@@ -95,9 +99,9 @@ static int load_read(void *ctx, void *buf, size_t len)
 static int load_newest(struct node *n, raft_index index, uint64_t *size,
 		       struct raft_config *config, char *errmsg)
 {
-	struct wal_snap_reader *rd;
+	void *rd = NULL;
 	struct wal_snap_meta m;
-	int rv = wal_snap_reader_open(&rd, n->wal, &m, errmsg);
+	int rv = n->io->snap_reader_open(n->io_ctx, &rd, &m, errmsg);
 
 	if (rv != 0) {
 		return rv;
@@ -106,22 +110,22 @@ static int load_newest(struct node *n, raft_index index, uint64_t *size,
 		snprintf(errmsg, FR_ERRMSG_SIZE,
 			 "newest snapshot is at %" PRIu64 ", expected %" PRIu64,
 			 m.index, index);
-		wal_snap_reader_close(rd);
+		n->io->snap_reader_close(n->io_ctx, rd);
 		return FR_CORRUPT;
 	}
-	struct load_ctx c = {rd, errmsg};
+	struct load_ctx c = {n, rd, errmsg};
 	rv = kvc_snapshot_load(n->kvc, load_read, &c);
 	if (rv != 0 && errmsg[0] == '\0') {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "state machine refused it: %s",
 			 fr_strerror(rv));
 	}
 	if (size != NULL) {
-		*size = wal_snap_reader_size(rd);
+		*size = n->io->snap_reader_size(n->io_ctx, rd);
 	}
 	if (config != NULL) {
 		*config = m.config;
 	}
-	wal_snap_reader_close(rd);
+	n->io->snap_reader_close(n->io_ctx, rd);
 	return rv;
 }
 
@@ -155,7 +159,9 @@ int node__snap_restore(struct node *n, const struct wal_recovered *rec,
 
 static void reader_close(struct node *n)
 {
-	wal_snap_reader_close(n->snap_rd);
+	if (n->snap_rd != NULL) {
+		n->io->snap_reader_close(n->io_ctx, n->snap_rd);
+	}
 	n->snap_rd = NULL;
 	n->snap_rd_index = 0;
 	n->snap_rd_pos = 0;
@@ -165,21 +171,21 @@ void node__snap_take(struct node *n, raft_index index)
 {
 	char err[FR_ERRMSG_SIZE] = "";
 	struct wal_snap_meta m = {.index = index};
-	struct wal_snap_writer *sw;
+	void *sw = NULL;
 	uint64_t t0 = node__mono_ns();
 
 	m.term = raft_log_term(n->raft, index);
 	if (m.term == 0 || raft_config_at(n->raft, index, &m.config) != 0) {
 		return; /* no longer in the log: a newer snapshot covers it */
 	}
-	int rv = wal_snap_writer_open(&sw, n->wal, &m, err);
-	struct save_ctx c = {sw, 0, err};
+	int rv = n->io->snap_writer_open(n->io_ctx, &sw, &m, err);
+	struct save_ctx c = {n, sw, 0, err};
 	if (rv == 0) {
 		rv = kvc_snapshot_save(n->kvc, save_write, &c);
 		if (rv != 0) {
-			wal_snap_writer_abort(sw);
+			n->io->snap_writer_abort(n->io_ctx, sw);
 		} else {
-			rv = wal_snap_writer_commit(sw, err);
+			rv = n->io->snap_writer_commit(n->io_ctx, sw, err);
 		}
 	}
 	if (rv != 0) {
@@ -203,9 +209,10 @@ void node__snap_take(struct node *n, raft_index index)
 	struct raft_status st;
 	raft_status_get(n->raft, &st);
 	if (st.first_index > 1) {
-		rv = wal_compact(n->wal, st.first_index - 1);
+		rv = n->io->log_compact(n->io_ctx, st.first_index - 1);
 		if (rv != 0) {
-			fatal(n, rv, "compacting the log", wal_errmsg(n->wal));
+			fatal(n, rv, "compacting the log",
+			      n->io->errmsg(n->io_ctx));
 			return;
 		}
 	}
@@ -225,7 +232,8 @@ static int read_range(struct node *n, raft_index index, uint64_t offset,
 	    n->snap_rd_pos > offset) {
 		struct wal_snap_meta m;
 		reader_close(n);
-		int rv = wal_snap_reader_open(&n->snap_rd, n->wal, &m, err);
+		int rv =
+		    n->io->snap_reader_open(n->io_ctx, &n->snap_rd, &m, err);
 		if (rv != 0) {
 			n->snap_rd = NULL;
 			return rv;
@@ -257,7 +265,8 @@ static int read_range(struct node *n, raft_index index, uint64_t offset,
 				want = len;
 			}
 		}
-		int rv = wal_snap_reader_read(n->snap_rd, dst, want, &got, err);
+		int rv = n->io->snap_reader_read(n->io_ctx, n->snap_rd, dst,
+						 want, &got, err);
 		if (rv != 0 || got == 0) {
 			reader_close(n);
 			return rv != 0 ? rv : FR_CORRUPT;
@@ -324,8 +333,9 @@ bool node__snap_admit(struct node *n, const struct raft_message *m)
 	if (c->last_index <= st.commit) {
 		return true; /* already held: the core answers "installed" */
 	}
-	rv = wal_snap_space_check(n->wal, c->total, n->o.snapshot_bytes_max,
-				  n->o.disk_reserve_bytes, err);
+	rv = n->io->snap_space_check(n->io_ctx, c->total,
+				     n->o.snapshot_bytes_max,
+				     n->o.disk_reserve_bytes, err);
 	if (rv == 0) {
 		return true;
 	}
@@ -354,9 +364,9 @@ void node__snap_chunk(struct node *n, const struct raft_snapshot_chunk *c)
 	if (c->offset == 0) {
 		struct wal_snap_meta m = {c->last_index, c->last_term,
 					  c->config};
-		wal_snap_writer_abort(n->snap_in);
+		n->io->snap_writer_abort(n->io_ctx, n->snap_in);
 		n->snap_in = NULL;
-		rv = wal_snap_writer_open(&n->snap_in, n->wal, &m, err);
+		rv = n->io->snap_writer_open(n->io_ctx, &n->snap_in, &m, err);
 		if (rv != 0) {
 			n->snap_in = NULL;
 			fatal(n, rv, "receiving a snapshot", err);
@@ -365,7 +375,7 @@ void node__snap_chunk(struct node *n, const struct raft_snapshot_chunk *c)
 		n->snap_in_index = c->last_index;
 		/* Never more than the first chunk announced (and was
 		 * admitted with): the core holds the transfer to it too. */
-		wal_snap_writer_limit(n->snap_in, c->total);
+		n->io->snap_writer_limit(n->io_ctx, n->snap_in, c->total);
 		fr_log(FR_LOG_INFO, NULL,
 		       "receiving snapshot %" PRIu64 " (%" PRIu64
 		       " bytes) from the leader",
@@ -376,9 +386,10 @@ void node__snap_chunk(struct node *n, const struct raft_snapshot_chunk *c)
 		      "a chunk of a snapshot that was not started");
 		return;
 	}
-	rv = wal_snap_writer_write(n->snap_in, c->data, c->len, err);
+	rv = n->io->snap_writer_write(n->io_ctx, n->snap_in, c->data, c->len,
+				      err);
 	if (rv != 0) {
-		wal_snap_writer_abort(n->snap_in);
+		n->io->snap_writer_abort(n->io_ctx, n->snap_in);
 		n->snap_in = NULL;
 		fatal(n, rv, "receiving a snapshot", err);
 	}
@@ -395,15 +406,17 @@ void node__snap_install(struct node *n, const struct raft_update *u)
 		      "its chunks were not all stored");
 		return;
 	}
-	rv = wal_snap_writer_commit(n->snap_in, err);
+	rv = n->io->snap_writer_commit(n->io_ctx, n->snap_in, err);
 	n->snap_in = NULL;
 	if (rv == 0) {
 		rv = load_newest(n, m->index, NULL, NULL, err);
 	}
 	if (rv == 0) {
-		rv = wal_compact(n->wal, u->keep_log ? m->index : UINT64_MAX);
+		rv = n->io->log_compact(n->io_ctx,
+					u->keep_log ? m->index : UINT64_MAX);
 		if (rv != 0) {
-			snprintf(err, sizeof(err), "%s", wal_errmsg(n->wal));
+			snprintf(err, sizeof(err), "%s",
+				 n->io->errmsg(n->io_ctx));
 		}
 	}
 	if (rv != 0) {
@@ -421,7 +434,7 @@ void node__snap_install(struct node *n, const struct raft_update *u)
 
 void node__snap_close(struct node *n)
 {
-	wal_snap_writer_abort(n->snap_in);
+	n->io->snap_writer_abort(n->io_ctx, n->snap_in);
 	n->snap_in = NULL;
 	reader_close(n);
 	fr_free(n->chunk_buf);

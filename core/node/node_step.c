@@ -28,18 +28,16 @@ static int send_message(void *arg, const struct raft_message *msg)
 {
 	struct node *n = arg;
 
-	if (n->fab == NULL) {
-		return 0;
-	}
 	if (msg->type == RAFT_MSG_SNAPSHOT) {
 		/* The core leaves the bytes to us (raft.h note 6). */
 		struct raft_message m = *msg;
-		if (!node__snap_fill(n, &m) || fab_send(n->fab, &m) != 0) {
+		if (!node__snap_fill(n, &m) ||
+		    n->io->send(n->io_ctx, &m) != 0) {
 			n->c.send_dropped++;
 		}
 		return 0;
 	}
-	if (fab_send(n->fab, msg) != 0) {
+	if (n->io->send(n->io_ctx, msg) != 0) {
 		/* FR_AGAIN / FR_NOCONN: Raft retransmits. */
 		n->c.send_dropped++;
 	}
@@ -51,7 +49,7 @@ static void complete(struct node *n, struct node_pending *p, const void *buf,
 {
 	(void)n;
 	if (!p->done) {
-		(void)resp_req_complete(&p->req, buf, len);
+		(void)n->io->reply(n->io_ctx, &p->req, buf, len);
 		p->done = true;
 	}
 }
@@ -201,16 +199,16 @@ static int save_hardstate(void *arg, raft_term term, raft_id vote)
 {
 	struct node *n = arg;
 	uint64_t t0 = node__mono_ns();
-	int rv = wal_hardstate_save(n->wal, term, vote);
+	int rv = n->io->hardstate_save(n->io_ctx, term, vote);
 
 	if (rv != 0) {
-		fail(n, rv, "saving term/vote", wal_errmsg(n->wal));
+		fail(n, rv, "saving term/vote", n->io->errmsg(n->io_ctx));
 		return rv;
 	}
 	n->c.hardstate_saves++;
 	node__hist_add(&n->c.hs_fsync, (double)(node__mono_ns() - t0) / 1e9);
-	if (term > n->term && n->fab != NULL) {
-		fab_term_set(n->fab, term);
+	if (term > n->term) {
+		n->io->term_set(n->io_ctx, term);
 	}
 	n->term = term;
 	return 0;
@@ -235,10 +233,10 @@ static int install(void *arg, const struct raft_update *u)
 static int submit(void *arg, const struct raft_entry *e, uint32_t count)
 {
 	struct node *n = arg;
-	int rv = wal_submit(n->wal, e, count);
+	int rv = n->io->log_submit(n->io_ctx, e, count);
 
 	if (rv != 0) {
-		fail(n, rv, "writing the log", wal_errmsg(n->wal));
+		fail(n, rv, "writing the log", n->io->errmsg(n->io_ctx));
 		return rv;
 	}
 	n->c.wal_submits++;
@@ -322,10 +320,10 @@ void node__persisted_check(struct node *n)
 {
 	raft_index index;
 	raft_term term;
-	int rv = wal_durable(n->wal, &index, &term);
+	int rv = n->io->log_durable(n->io_ctx, &index, &term);
 
 	if (rv != 0) {
-		fail(n, rv, "log storage failed", wal_errmsg(n->wal));
+		fail(n, rv, "log storage failed", n->io->errmsg(n->io_ctx));
 		return;
 	}
 	if (index != n->reported_index || term != n->reported_term) {
