@@ -123,8 +123,10 @@ void node__reply_trim(struct node *n)
  * its (copied) reply. */
 static void held_bound(struct node *n)
 {
-	struct resp_stats st;
-	resp_server_stats(n->srv, &st);
+	struct resp_stats st = {0};
+	if (n->srv != NULL) { /* none when driven (node_driven.h) */
+		resp_server_stats(n->srv, &st);
+	}
 	uint64_t cap = n->o.clients_output_total_max;
 	uint64_t used = n->rq_bytes + st.output_bytes;
 	if (used <= cap && n->reply.len <= cap - used) {

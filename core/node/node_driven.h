@@ -1,0 +1,55 @@
+/* node_driven.h — a runtime driven by its caller instead of node_run()'s
+ * epoll loop: the deterministic simulator's entry points into the daemon's
+ * own event handling (private to core/node and tests/sim). */
+#ifndef FABRAFT_NODE_DRIVEN_H
+#define FABRAFT_NODE_DRIVEN_H
+
+#include "node_io.h"
+#include "raft.h"
+
+struct node;
+struct node_options;
+struct resp_req;
+struct resp_arg;
+struct wal_snap_meta;
+
+/* What survived on the simulated disk (borrowed for node__driven_open()). */
+struct node_durable {
+	raft_term term;			  /* persisted term */
+	raft_id vote;			  /* persisted vote */
+	const struct raft_entry *entries; /* stored log, consecutive */
+	uint32_t n_entries;
+	raft_index snapshot_index; /* newest snapshot, 0 = none (then read
+				      through io->snap_reader_open) */
+	raft_term snapshot_term;
+};
+
+/**
+ * Open a node with no epoll, timerfd, signals, fabric, WAL or RESP server:
+ * every I/O goes through @io (borrowed for the node's life) with @ctx, the
+ * state is rebuilt from @d as node_open() rebuilds it from the WAL.  No
+ * forwarding (followers answer -MOVED / -TRYAGAIN).  @o is copied.
+ * Returns 0 or an FR_* code with @errmsg set.
+ */
+int node__driven_open(struct node **out, const struct node_options *o,
+		      const struct node_io *io, void *ctx,
+		      const struct node_durable *d, char *errmsg)
+    __attribute__((warn_unused_result));
+void node__driven_close(struct node *n);
+
+/* One event each, then the end of a loop turn (proposals, reads and a
+ * wanted snapshot flushed) exactly as node_run() does after its events. */
+void node__driven_tick(struct node *n);
+void node__driven_receive(struct node *n, const struct raft_message *m);
+/* Storage completions: io->log_durable() may answer something new. */
+void node__driven_persisted(struct node *n);
+/* A client request, through the RESP backend (the same entry point the
+ * RESP server calls); @req is copied, the answer comes via io->reply. */
+void node__driven_command(struct node *n, const struct resp_req *req,
+			  uint32_t argc, const struct resp_arg *argv);
+/* Non-zero once the node stopped on a fatal error (then its errmsg). */
+int node__driven_fatal(const struct node *n, const char **why);
+/* Role, leader and term for the checks. */
+void node__driven_status(const struct node *n, struct raft_status *st);
+
+#endif /* FABRAFT_NODE_DRIVEN_H */

@@ -1,0 +1,662 @@
+/* sim_rt.c — runtime mode: the event loop over virtual time, the network,
+ * faults and clients around N real core/node runtimes. */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+#include "resp.h"
+#include "sim_rt.h"
+
+enum srt_ev_type {
+	EV_TICK,
+	EV_DELIVER,
+	EV_DISK,
+	EV_CLIENT,
+	EV_CMD,
+	EV_FAULT,
+	EV_RESTART,
+	EV_HEAL,
+};
+
+struct srt_ev {
+	uint64_t t;   /* virtual time, us */
+	uint64_t seq; /* FIFO among equal times */
+	uint8_t type; /* enum srt_ev_type */
+	uint8_t node; /* node id, or client index */
+	void *ptr;    /* EV_DELIVER: owned message copy */
+};
+
+struct srt_client {
+	uint64_t seq;	   /* request number (resp_req.seq) */
+	uint32_t op;	   /* history index of the outstanding op */
+	bool waiting;	   /* an op is outstanding */
+	uint64_t deadline; /* give up then */
+	char key[8];	   /* its arguments */
+	char val[16];
+	uint32_t argc;
+};
+
+struct sim_rt {
+	struct sim_rt_options o;
+	struct sim_rt_result *res;
+	uint64_t rng;
+	uint64_t now;
+	uint64_t seq;
+	struct srt_ev *h; /* binary min-heap */
+	uint32_t h_n;
+	uint32_t h_cap;
+	struct node_options nopt;
+	struct srt_node nodes[SIM_RT_NODES_MAX + 1];
+	bool cut[SIM_RT_NODES_MAX + 1];
+	struct srt_client cl[SIM_RT_CLIENTS];
+	struct srt_hist hist;
+	raft_id *leader_of; /* by term */
+	uint64_t terms_cap;
+	uint32_t next_value;
+};
+
+uint64_t srt_rand(struct sim_rt *s)
+{
+	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+uint64_t srt_range(struct sim_rt *s, uint64_t lo, uint64_t hi)
+{
+	return hi <= lo ? lo : lo + srt_rand(s) % (hi - lo + 1);
+}
+
+static bool chance(struct sim_rt *s, uint32_t ppm)
+{
+	return ppm != 0 && srt_rand(s) % 1000000u < ppm;
+}
+
+uint64_t srt_now(const struct sim_rt *s)
+{
+	return s->now;
+}
+
+static bool ev_less(const struct srt_ev *a, const struct srt_ev *b)
+{
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static void push(struct sim_rt *s, uint64_t t, uint8_t type, uint8_t node,
+		 void *ptr)
+{
+	if (s->h_n == s->h_cap) {
+		s->h_cap = s->h_cap ? s->h_cap * 2 : 1024;
+		s->h = realloc(s->h, s->h_cap * sizeof(*s->h));
+		if (s->h == NULL) {
+			abort();
+		}
+	}
+	uint32_t i = s->h_n++;
+	s->h[i] = (struct srt_ev){t, s->seq++, type, node, ptr};
+	while (i > 0 && ev_less(&s->h[i], &s->h[(i - 1) / 2])) {
+		struct srt_ev tmp = s->h[i];
+		s->h[i] = s->h[(i - 1) / 2];
+		s->h[(i - 1) / 2] = tmp;
+		i = (i - 1) / 2;
+	}
+}
+
+static struct srt_ev pop(struct sim_rt *s)
+{
+	struct srt_ev top = s->h[0];
+	uint32_t i = 0;
+
+	s->h[0] = s->h[--s->h_n];
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < s->h_n && ev_less(&s->h[l], &s->h[m])) {
+			m = l;
+		}
+		if (r < s->h_n && ev_less(&s->h[r], &s->h[m])) {
+			m = r;
+		}
+		if (m == i) {
+			break;
+		}
+		struct srt_ev tmp = s->h[i];
+		s->h[i] = s->h[m];
+		s->h[m] = tmp;
+		i = m;
+	}
+	return top;
+}
+
+static void violate(struct sim_rt *s, const char *why)
+{
+	if (s->res->violations++ == 0) {
+		snprintf(s->res->why, sizeof(s->res->why), "%s", why);
+	}
+}
+
+/* ---- the network ---- */
+
+struct srt_msg {
+	struct raft_message m;
+	struct raft_entry entries[]; /* then the payload bytes */
+};
+
+static struct srt_msg *msg_copy(const struct raft_message *m)
+{
+	uint32_t k = m->type == RAFT_MSG_APPEND ? m->append.n_entries : 0;
+	size_t bytes = sizeof(struct srt_msg) + k * sizeof(struct raft_entry);
+
+	for (uint32_t i = 0; i < k; i++) {
+		bytes += m->append.entries[i].len;
+	}
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		bytes += m->snapshot.len;
+	}
+	struct srt_msg *c = malloc(bytes);
+	if (c == NULL) {
+		abort();
+	}
+	c->m = *m;
+	unsigned char *p = (unsigned char *)&c->entries[k];
+	for (uint32_t i = 0; i < k; i++) {
+		c->entries[i] = m->append.entries[i];
+		if (c->entries[i].len > 0) {
+			memcpy(p, c->entries[i].buf, c->entries[i].len);
+			c->entries[i].buf = p;
+			p += c->entries[i].len;
+		}
+	}
+	if (m->type == RAFT_MSG_APPEND) {
+		c->m.append.entries = k > 0 ? c->entries : NULL;
+	}
+	if (m->type == RAFT_MSG_SNAPSHOT && m->snapshot.len > 0) {
+		memcpy(p, m->snapshot.data, m->snapshot.len);
+		c->m.snapshot.data = p;
+	}
+	return c;
+}
+
+void srt_send(struct sim_rt *s, const struct raft_message *m)
+{
+	if (m->to == 0 || m->to > s->o.n_nodes || s->cut[m->to] ||
+	    s->cut[m->from]) {
+		return;
+	}
+	int copies = chance(s, s->o.drop_ppm)  ? 0
+		     : chance(s, s->o.dup_ppm) ? 2
+					       : 1;
+	for (int k = 0; k < copies; k++) {
+		push(s, s->now + srt_range(s, 50, s->o.delay_max_us),
+		     EV_DELIVER, (uint8_t)m->to, msg_copy(m));
+	}
+}
+
+/* ---- the disk ---- */
+
+void srt_disk_event(struct sim_rt *s, struct srt_node *sn, uint64_t at)
+{
+	struct srt_write *w = &sn->wq[sn->wq_n - 1];
+	uint64_t t = at + srt_range(s, 20, s->o.disk_max_us);
+
+	if (s->o.faults && chance(s, 5000)) {
+		t += srt_range(s, 10000, 200000); /* a slow fsync */
+	}
+	if (t < sn->disk_stall_until) {
+		t = sn->disk_stall_until;
+	}
+	if (sn->wq_n > 1 && t < sn->wq[sn->wq_n - 2].done_us) {
+		t = sn->wq[sn->wq_n - 2].done_us; /* in order */
+	}
+	w->done_us = t;
+	push(s, t, EV_DISK, (uint8_t)sn->id, NULL);
+}
+
+/* ---- nodes ---- */
+
+static void check_node(struct sim_rt *s, struct srt_node *sn)
+{
+	struct raft_status st;
+	const char *why;
+	char msg[256];
+
+	if (sn->n == NULL) {
+		return;
+	}
+	if (node__driven_fatal(sn->n, &why) != 0) {
+		snprintf(msg, sizeof(msg), "node %u stopped: %s", sn->id, why);
+		violate(s, msg);
+		return;
+	}
+	node__driven_status(sn->n, &st);
+	if (st.role != RAFT_LEADER) {
+		return;
+	}
+	if (st.term >= s->terms_cap) {
+		uint64_t cap = st.term * 2 + 16;
+		s->leader_of = realloc(s->leader_of, cap * sizeof(raft_id));
+		if (s->leader_of == NULL) {
+			abort();
+		}
+		memset(s->leader_of + s->terms_cap, 0,
+		       (cap - s->terms_cap) * sizeof(raft_id));
+		s->terms_cap = cap;
+	}
+	if (s->leader_of[st.term] == 0) {
+		s->leader_of[st.term] = sn->id;
+	} else if (s->leader_of[st.term] != sn->id) {
+		snprintf(msg, sizeof(msg),
+			 "election safety: nodes %u and %u lead term %" PRIu64,
+			 s->leader_of[st.term], sn->id, st.term);
+		violate(s, msg);
+	}
+}
+
+static void node_start(struct sim_rt *s, struct srt_node *sn)
+{
+	struct node_durable d = {.term = sn->term, .vote = sn->vote};
+	struct raft_entry *e = malloc((sn->log.n + 1) * sizeof(*e));
+	char err[FR_ERRMSG_SIZE];
+	uint32_t k = 0;
+
+	if (e == NULL) {
+		abort();
+	}
+	if (sn->snap != NULL) {
+		d.snapshot_index = sn->snap->m.index;
+		d.snapshot_term = sn->snap->m.term;
+	}
+	for (uint32_t i = 0; i < sn->log.n; i++) {
+		if (sn->log.v[i].e.index > d.snapshot_index) {
+			e[k++] = sn->log.v[i].e;
+		}
+	}
+	d.entries = e;
+	d.n_entries = k;
+	s->nopt.id = sn->id;
+	if (node__driven_open(&sn->n, &s->nopt, &srt_io, sn, &d, err) != 0) {
+		char msg[400];
+		snprintf(msg, sizeof(msg), "node %u does not restart: %s",
+			 sn->id, err);
+		violate(s, msg);
+		sn->n = NULL;
+	}
+	free(e);
+	sn->gen++;
+	sn->next_tick = s->now + srt_range(s, 1, 10000);
+	push(s, sn->next_tick, EV_TICK, (uint8_t)sn->id, (void *)sn->gen);
+}
+
+static void node_crash(struct sim_rt *s, struct srt_node *sn)
+{
+	node__driven_close(sn->n);
+	sn->n = NULL;
+	/* Unsynced writes: a random prefix reached the platter. */
+	srt_disk_crash(sn, (uint32_t)srt_range(s, 0, sn->wq_n));
+	sn->paused_until = 0;
+	s->res->crashes++;
+}
+
+static bool paused(struct sim_rt *s, const struct srt_ev *ev,
+		   struct srt_node *sn)
+{
+	if (s->now >= sn->paused_until) {
+		return false;
+	}
+	/* Queued for when the process runs again, in some order. */
+	push(s, sn->paused_until + srt_range(s, 0, 2000), ev->type, ev->node,
+	     ev->ptr);
+	return true;
+}
+
+static void on_tick(struct sim_rt *s, struct srt_node *sn, void *gen)
+{
+	uint64_t tick_us = (uint64_t)s->nopt.tick_ms * 1000u;
+
+	if (sn->n == NULL || (uintptr_t)gen != sn->gen) {
+		return; /* crashed, or a tick of an earlier incarnation */
+	}
+	if (s->now < sn->paused_until) {
+		push(s, sn->paused_until, EV_TICK, (uint8_t)sn->id, gen);
+		return;
+	}
+	node__driven_tick(sn->n);
+	check_node(s, sn);
+	if (s->o.faults && chance(s, s->o.pause_ppm)) {
+		/* A process pause: up to four election timeouts. */
+		sn->paused_until =
+		    s->now +
+		    srt_range(s, tick_us, 4 * tick_us * s->nopt.election_ticks);
+		s->res->pauses++;
+	}
+	/* The timer runs on the node's own clock rate. */
+	push(s, s->now + (uint64_t)((double)tick_us / sn->rate), EV_TICK,
+	     (uint8_t)sn->id, gen);
+}
+
+/* ---- clients ---- */
+
+static void client_next(struct sim_rt *s, uint8_t c)
+{
+	struct srt_client *cl = &s->cl[c];
+	struct srt_op op = {.key = (uint8_t)srt_range(s, 0, SIM_RT_KEYS - 1),
+			    .invoke_us = s->now,
+			    .complete_us = UINT64_MAX};
+
+	op.write = srt_rand(s) % 2 == 0;
+	snprintf(cl->key, sizeof(cl->key), "k%u", op.key);
+	cl->argc = 2;
+	if (op.write) {
+		op.value = ++s->next_value;
+		snprintf(cl->val, sizeof(cl->val), "%u", op.value);
+		cl->argc = 3;
+	}
+	cl->seq++;
+	cl->op = srt_hist_add(&s->hist, &op);
+	cl->waiting = true;
+	cl->deadline = s->now + 3000000;
+	push(s, s->now + srt_range(s, 50, s->o.delay_max_us), EV_CMD, c,
+	     (void *)(uintptr_t)srt_range(s, 1, s->o.n_nodes));
+	push(s, cl->deadline, EV_CLIENT, c, (void *)(uintptr_t)cl->seq);
+}
+
+/* The request reaches node @id (or its crashed remains). */
+static void on_cmd(struct sim_rt *s, const struct srt_ev *ev)
+{
+	struct srt_client *cl = &s->cl[ev->node];
+	struct srt_node *sn = &s->nodes[(uintptr_t)ev->ptr];
+	const struct srt_op *op = &s->hist.v[cl->op];
+	struct resp_req req = {.slot = ev->node,
+			       .seq = cl->seq,
+			       .client_id = ev->node + 1u,
+			       .admin = true};
+	struct resp_arg argv[3] = {
+	    {op->write ? "SET" : "GET", 3},
+	    {cl->key, strlen(cl->key)},
+	    {cl->val, strlen(cl->val)},
+	};
+
+	if (sn->n == NULL || !cl->waiting || paused(s, ev, sn)) {
+		return; /* refused, answered already, or queued */
+	}
+	node__driven_command(sn->n, &req, cl->argc, argv);
+	check_node(s, sn);
+}
+
+/* The value of a bulk-string reply "$<len>\r\n<digits>\r\n", 0 for nil;
+ * false for anything else. */
+static bool parse_get(const char *b, size_t len, uint32_t *v)
+{
+	if (len >= 5 && memcmp(b, "$-1\r\n", 5) == 0) {
+		*v = 0;
+		return true;
+	}
+	const char *p = memchr(b, '\n', len);
+	if (b[0] != '$' || p == NULL) {
+		return false;
+	}
+	*v = (uint32_t)strtoul(p + 1, NULL, 10);
+	return *v != 0;
+}
+
+void srt_reply(struct sim_rt *s, const struct resp_req *req, const void *buf,
+	       size_t len)
+{
+	struct srt_client *cl = &s->cl[req->slot];
+	struct srt_op *op = &s->hist.v[cl->op];
+	const char *b = buf;
+
+	if (!cl->waiting || req->seq != cl->seq || len == 0) {
+		return; /* answered after the client gave up */
+	}
+	if (op->write && len >= 3 && memcmp(b, "+OK", 3) == 0) {
+		op->acked = true;
+		op->complete_us = s->now;
+	} else if (!op->write && parse_get(b, len, &op->value)) {
+		op->acked = true;
+		op->complete_us = s->now;
+		s->res->reads_ok++;
+	}
+	/* An error leaves a write's outcome open (complete = never) and
+	 * a read out of the check. */
+	s->res->ops_ok += op->acked;
+	cl->waiting = false;
+	push(s, s->now + srt_range(s, 0, 2000), EV_CLIENT, (uint8_t)req->slot,
+	     (void *)(uintptr_t)(cl->seq + 1));
+}
+
+static void on_client(struct sim_rt *s, uint8_t c, void *seq)
+{
+	struct srt_client *cl = &s->cl[c];
+
+	if (cl->waiting && (uintptr_t)seq != cl->seq) {
+		return; /* a deadline of an answered op */
+	}
+	if (!cl->waiting && (uintptr_t)seq != cl->seq + 1) {
+		return;
+	}
+	cl->waiting = false; /* gave up: the outcome stays open */
+	client_next(s, c);
+}
+
+/* ---- faults ---- */
+
+static uint32_t crashed_count(const struct sim_rt *s)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 1; i <= s->o.n_nodes; i++) {
+		k += s->nodes[i].n == NULL;
+	}
+	return k;
+}
+
+static void fault(struct sim_rt *s)
+{
+	struct srt_node *sn = &s->nodes[srt_range(s, 1, s->o.n_nodes)];
+	uint64_t r = srt_rand(s) % 6;
+
+	if (r == 0 && sn->n != NULL &&
+	    crashed_count(s) < (s->o.n_nodes - 1) / 2) {
+		node_crash(s, sn);
+		push(s, s->now + srt_range(s, 100000, 2000000), EV_RESTART,
+		     (uint8_t)sn->id, NULL);
+	} else if (r == 1 && !s->cut[sn->id]) {
+		s->cut[sn->id] = true; /* isolated both ways */
+		push(s, s->now + srt_range(s, 100000, 3000000), EV_HEAL,
+		     (uint8_t)sn->id, NULL);
+	} else if (r == 2) {
+		/* Its monotonic clock now runs up to 0.5% fast or slow. */
+		uint64_t at = srt_now(s);
+		sn->mono_base_ns = srt_io.mono_ns(sn);
+		sn->mono_at_us = at;
+		sn->rate = 1.0 + ((double)srt_range(s, 0, 10000) - 5000) / 1e6;
+	} else if (r == 3) {
+		/* The wall clock steps up to 10 s either way. */
+		sn->wall_offset_ms += (int64_t)srt_range(s, 0, 20000) - 10000;
+	} else if (r == 4) {
+		sn->disk_stall_until = s->now + srt_range(s, 50000, 1000000);
+	} else if (sn->n != NULL && s->now >= sn->paused_until) {
+		sn->paused_until = s->now + srt_range(s, 10000, 400000);
+		s->res->pauses++;
+	}
+	push(s, s->now + srt_range(s, 20000, 300000), EV_FAULT, 0, NULL);
+}
+
+static void on_disk(struct sim_rt *s, const struct srt_ev *ev,
+		    struct srt_node *sn)
+{
+	if (sn->n != NULL && paused(s, ev, sn)) {
+		srt_disk_complete(sn, s->now); /* the disk works on */
+		return;
+	}
+	if (srt_disk_complete(sn, s->now) && sn->n != NULL) {
+		node__driven_persisted(sn->n);
+		check_node(s, sn);
+	}
+}
+
+static void on_deliver(struct sim_rt *s, const struct srt_ev *ev,
+		       struct srt_node *sn)
+{
+	struct srt_msg *m = ev->ptr;
+
+	if (sn->n != NULL && paused(s, ev, sn)) {
+		return; /* requeued with the same copy */
+	}
+	if (sn->n != NULL && !s->cut[sn->id]) {
+		node__driven_receive(sn->n, &m->m);
+		s->res->deliveries++;
+		check_node(s, sn);
+	}
+	free(m);
+}
+
+static void dispatch(struct sim_rt *s, const struct srt_ev *ev)
+{
+	struct srt_node *sn = &s->nodes[ev->node];
+
+	switch (ev->type) {
+	case EV_TICK:
+		on_tick(s, sn, ev->ptr);
+		break;
+	case EV_DELIVER:
+		on_deliver(s, ev, sn);
+		break;
+	case EV_DISK:
+		on_disk(s, ev, sn);
+		break;
+	case EV_CLIENT:
+		on_client(s, ev->node, ev->ptr);
+		break;
+	case EV_CMD:
+		on_cmd(s, ev);
+		break;
+	case EV_FAULT:
+		fault(s);
+		break;
+	case EV_RESTART:
+		if (sn->n == NULL) {
+			node_start(s, sn);
+		}
+		break;
+	case EV_HEAL:
+		s->cut[ev->node] = false;
+		break;
+	}
+}
+
+/* ---- one run ---- */
+
+void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed)
+{
+	memset(o, 0, sizeof(*o));
+	o->seed = seed;
+	o->n_nodes = 3;
+	o->read_mode = NODE_READ_INDEX;
+	o->duration_us = 20000000; /* 20 simulated seconds */
+	o->drop_ppm = 10000;
+	o->dup_ppm = 5000;
+	o->delay_max_us = 3000;
+	o->disk_max_us = 2000;
+	o->faults = true;
+	o->pause_ppm = 200;
+}
+
+static void setup(struct sim_rt *s)
+{
+	struct node_options *no = &s->nopt;
+
+	node_options_default(no);
+	no->n_peers = s->o.n_nodes;
+	for (uint32_t i = 0; i < s->o.n_nodes; i++) {
+		no->peers[i].id = i + 1;
+		snprintf(no->peers[i].host, sizeof(no->peers[i].host),
+			 "127.0.0.1");
+		no->peers[i].port = (uint16_t)(7000 + i);
+		snprintf(no->client_addrs[i + 1], NODE_ADDR_MAX, "127.0.0.1:%u",
+			 6379 + i);
+	}
+	no->read_mode = s->o.read_mode;
+	no->fsync = true;
+	no->request_timeout_ms = 2000;
+	no->snapshot_entries = 300;
+	no->snapshot_trailing = 50;
+	no->kvc.blocks_max = 1024;
+	no->kvc.kv_keys_max = 1024;
+	no->kvc.reservations_max = 1024;
+	no->kvc.namespaces_max = 64;
+	no->kvc.long_hashes_max = 1024;
+	for (uint32_t i = 1; i <= s->o.n_nodes; i++) {
+		struct srt_node *sn = &s->nodes[i];
+
+		sn->s = s;
+		sn->id = i;
+		sn->rate = 1.0;
+		sn->mono_base_ns = srt_range(s, 1, 1000000) * 1000000000ull;
+		node_start(s, sn);
+	}
+}
+
+static void teardown(struct sim_rt *s)
+{
+	while (s->h_n > 0) {
+		struct srt_ev ev = pop(s);
+		if (ev.type == EV_DELIVER) {
+			free(ev.ptr);
+		}
+	}
+	for (uint32_t i = 1; i <= s->o.n_nodes; i++) {
+		node__driven_close(s->nodes[i].n);
+		srt_node_free(&s->nodes[i]);
+	}
+	free(s->h);
+	free(s->hist.v);
+	free(s->leader_of);
+}
+
+int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
+{
+	struct sim_rt *s = calloc(1, sizeof(*s));
+	char why[400];
+
+	if (s == NULL) {
+		abort();
+	}
+	memset(res, 0, sizeof(*res));
+	s->o = *o;
+	s->res = res;
+	s->rng = o->seed;
+	setup(s);
+	for (uint8_t c = 0; c < SIM_RT_CLIENTS; c++) {
+		push(s, srt_range(s, 0, 500000), EV_CLIENT, c,
+		     (void *)(uintptr_t)1);
+	}
+	if (o->faults) {
+		push(s, srt_range(s, 100000, 500000), EV_FAULT, 0, NULL);
+	}
+	while (s->h_n > 0 && res->violations == 0) {
+		struct srt_ev ev = pop(s);
+		if (ev.t > o->duration_us) {
+			if (ev.type == EV_DELIVER) {
+				free(ev.ptr);
+			}
+			break;
+		}
+		s->now = ev.t;
+		res->events++;
+		dispatch(s, &ev);
+	}
+	res->sim_us = s->now;
+	if (res->violations == 0 &&
+	    srt_hist_check(&s->hist, why, sizeof(why))) {
+		violate(s, why);
+	}
+	teardown(s);
+	free(s);
+	return res->violations != 0;
+}

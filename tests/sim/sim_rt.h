@@ -1,0 +1,141 @@
+/* sim_rt.h — runtime mode of the deterministic simulator: N real struct
+ * node runtimes (core/node) over simulated disk, network, clocks and
+ * clients, one seed, virtual time (sim_rt.c, sim_rt_io.c, sim_rt_check.c).
+ */
+#ifndef FABRAFT_SIM_RT_H
+#define FABRAFT_SIM_RT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "node_driven.h"
+#include "wal.h"
+
+#define SIM_RT_NODES_MAX 7u
+#define SIM_RT_CLIENTS	 8u
+#define SIM_RT_KEYS	 3u
+
+struct sim_rt_options {
+	uint64_t seed;	       /* the one seed */
+	uint32_t n_nodes;      /* 3..SIM_RT_NODES_MAX */
+	int read_mode;	       /* enum node_read_mode */
+	uint64_t duration_us;  /* simulated time to run */
+	uint32_t drop_ppm;     /* messages dropped */
+	uint32_t dup_ppm;      /* messages duplicated */
+	uint32_t delay_max_us; /* network delay 50 us .. this (reorders) */
+	uint32_t disk_max_us;  /* write latency 20 us .. this */
+	bool faults;	       /* crashes, partitions, pauses, clock faults,
+				  stalled fsyncs */
+	uint32_t pause_ppm;    /* per tick: a node pauses */
+	bool verbose;	       /* print the fault schedule */
+};
+
+void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed);
+
+/* What one run did. */
+struct sim_rt_result {
+	uint64_t deliveries; /* messages handed to a node */
+	uint64_t events;     /* events handled */
+	uint64_t sim_us;     /* simulated time */
+	uint64_t ops_ok;     /* client operations with a definite answer */
+	uint64_t reads_ok;   /* of which reads */
+	uint64_t crashes;    /* node crashes */
+	uint64_t pauses;     /* process pauses */
+	uint64_t violations; /* 0 = passed */
+	char why[512];	     /* the first violation */
+};
+
+/* Run one seed; 0 when every check passed. */
+int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res);
+
+/* ---- private to the sim_rt*.c files ---- */
+
+/* A stored or pending entry with its own copy of the payload. */
+struct srt_entry {
+	struct raft_entry e; /* e.buf points into data */
+	unsigned char *data; /* owned */
+};
+
+struct srt_log {
+	struct srt_entry *v; /* owned array */
+	uint32_t n;
+	uint32_t cap;
+};
+
+/* A queued write: entries and when the disk says they are durable. */
+struct srt_write {
+	struct srt_log entries;
+	uint64_t done_us;
+};
+
+struct srt_snap {
+	struct wal_snap_meta m;
+	unsigned char *data; /* owned */
+	uint64_t len;
+	uint64_t cap;
+	uint64_t limit; /* writer: bytes_max, 0 = none */
+	uint64_t pos;	/* reader: bytes read */
+};
+
+struct sim_rt;
+
+struct srt_node {
+	struct sim_rt *s; /* the simulation */
+	raft_id id;
+	struct node *n;	       /* NULL while crashed */
+	uint64_t paused_until; /* handles nothing before this */
+	uint64_t next_tick;    /* its next timer expiry */
+	uintptr_t gen;	       /* incarnation: stale ticks are dropped */
+	/* Clocks: mono = boot_mono + (now - boot_us) * rate. */
+	uint64_t mono_base_ns;
+	uint64_t mono_at_us;
+	double rate;		/* 1 +- a few per mille */
+	int64_t wall_offset_ms; /* wall = 1.7e12 ms + mono + offset */
+	/* Durable state. */
+	raft_term term;
+	raft_id vote;
+	struct srt_log log;
+	struct srt_snap *snap; /* newest committed snapshot, owned */
+	/* Writes submitted, in order, not yet durable. */
+	struct srt_write *wq;
+	uint32_t wq_n;
+	uint32_t wq_cap;
+	uint64_t disk_stall_until; /* writes complete no earlier */
+	char errmsg[128];
+};
+
+uint64_t srt_rand(struct sim_rt *s);
+uint64_t srt_range(struct sim_rt *s, uint64_t lo, uint64_t hi);
+uint64_t srt_now(const struct sim_rt *s);
+void srt_send(struct sim_rt *s, const struct raft_message *m);
+void srt_reply(struct sim_rt *s, const struct resp_req *req, const void *buf,
+	       size_t len);
+void srt_disk_event(struct sim_rt *s, struct srt_node *sn, uint64_t at);
+
+extern const struct node_io srt_io;
+/* Make the writes due by now durable; true if any were. */
+bool srt_disk_complete(struct srt_node *sn, uint64_t now);
+/* Crash: queued writes are lost except a random prefix. */
+void srt_disk_crash(struct srt_node *sn, uint32_t keep);
+void srt_log_free(struct srt_log *l);
+void srt_node_free(struct srt_node *sn);
+
+/* sim_rt_check.c: the client history and its check. */
+struct srt_op {
+	uint8_t key;
+	bool write;
+	bool acked;	/* definite answer */
+	uint32_t value; /* written, or read (0 = nil) */
+	uint64_t invoke_us;
+	uint64_t complete_us; /* UINT64_MAX: no definite answer */
+};
+struct srt_hist {
+	struct srt_op *v;
+	uint32_t n;
+	uint32_t cap;
+};
+uint32_t srt_hist_add(struct srt_hist *h, const struct srt_op *op);
+/* 0, or 1 with @why describing the first anomaly. */
+int srt_hist_check(const struct srt_hist *h, char *why, size_t why_len);
+
+#endif /* FABRAFT_SIM_RT_H */

@@ -1,0 +1,154 @@
+/* sim_rt_check.c — the client history of a runtime-mode run and its check
+ * against a register per key (linearizability's necessary conditions:
+ * no read from the future, no nil after a completed write, no read of a
+ * value overwritten before the read began). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_rt.h"
+
+uint32_t srt_hist_add(struct srt_hist *h, const struct srt_op *op)
+{
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 1024;
+		h->v = realloc(h->v, h->cap * sizeof(*h->v));
+		if (h->v == NULL) {
+			abort();
+		}
+	}
+	h->v[h->n] = *op;
+	return h->n++;
+}
+
+/* A write of one key, and the earliest completion of any write of that
+ * key invoked after it completed (UINT64_MAX: none): once a read starts
+ * after that, the write's value is overwritten for good. */
+struct wr {
+	const struct srt_op *op;
+	uint64_t overwritten_us;
+};
+
+static int cmp_invoke(const void *a, const void *b)
+{
+	const struct wr *x = a;
+	const struct wr *y = b;
+
+	return x->op->invoke_us < y->op->invoke_us   ? -1
+	       : x->op->invoke_us > y->op->invoke_us ? 1
+						     : 0;
+}
+
+/* Writes of @key sorted by invoke time, with overwritten_us filled. */
+static uint32_t key_writes(const struct srt_hist *h, uint8_t key, struct wr *w)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < h->n; i++) {
+		if (h->v[i].write && h->v[i].key == key) {
+			w[k].op = &h->v[i];
+			w[k++].overwritten_us = UINT64_MAX;
+		}
+	}
+	qsort(w, k, sizeof(*w), cmp_invoke);
+	/* suffix minimum of acknowledged completions, by invoke order */
+	uint64_t *suf = malloc((k + 1) * sizeof(*suf));
+	if (suf == NULL) {
+		abort();
+	}
+	suf[k] = UINT64_MAX;
+	for (uint32_t i = k; i-- > 0;) {
+		uint64_t c = w[i].op->acked ? w[i].op->complete_us : UINT64_MAX;
+		suf[i] = c < suf[i + 1] ? c : suf[i + 1];
+	}
+	for (uint32_t i = 0; i < k; i++) {
+		uint64_t done = w[i].op->complete_us;
+		uint32_t lo = 0, hi = k; /* first write invoked after done */
+
+		while (lo < hi) {
+			uint32_t mid = (lo + hi) / 2;
+			if (w[mid].op->invoke_us <= done) {
+				lo = mid + 1;
+			} else {
+				hi = mid;
+			}
+		}
+		w[i].overwritten_us = done == UINT64_MAX ? UINT64_MAX : suf[lo];
+	}
+	free(suf);
+	return k;
+}
+
+static int check_read(const struct srt_op *r, const struct wr *w, uint32_t k,
+		      uint64_t first_ack_us, char *why, size_t why_len)
+{
+	if (r->value == 0) {
+		if (first_ack_us < r->invoke_us) {
+			snprintf(why, why_len,
+				 "key %u: read at %" PRIu64 "..%" PRIu64
+				 " us returned nil after a write completed at "
+				 "%" PRIu64,
+				 r->key, r->invoke_us, r->complete_us,
+				 first_ack_us);
+			return 1;
+		}
+		return 0;
+	}
+	for (uint32_t i = 0; i < k; i++) {
+		if (w[i].op->value != r->value) {
+			continue;
+		}
+		if (w[i].op->invoke_us > r->complete_us) {
+			snprintf(why, why_len,
+				 "key %u: read returned %u before its write "
+				 "was invoked",
+				 r->key, r->value);
+			return 1;
+		}
+		if (w[i].overwritten_us < r->invoke_us) {
+			snprintf(why, why_len,
+				 "key %u: stale read at %" PRIu64 "..%" PRIu64
+				 " us returned %u, overwritten by a write "
+				 "completed at %" PRIu64 " us",
+				 r->key, r->invoke_us, r->complete_us, r->value,
+				 w[i].overwritten_us);
+			return 1;
+		}
+		return 0;
+	}
+	snprintf(why, why_len, "key %u: read returned %u, never written",
+		 r->key, r->value);
+	return 1;
+}
+
+int srt_hist_check(const struct srt_hist *h, char *why, size_t why_len)
+{
+	struct wr *w = malloc((h->n + 1) * sizeof(*w));
+	int bad = 0;
+
+	if (w == NULL) {
+		abort();
+	}
+	for (uint8_t key = 0; key < SIM_RT_KEYS && !bad; key++) {
+		uint32_t k = key_writes(h, key, w);
+		uint64_t first_ack = UINT64_MAX;
+
+		for (uint32_t i = 0; i < k; i++) {
+			if (w[i].op->acked &&
+			    w[i].op->complete_us < first_ack) {
+				first_ack = w[i].op->complete_us;
+			}
+		}
+		for (uint32_t i = 0; i < h->n && !bad; i++) {
+			const struct srt_op *r = &h->v[i];
+
+			if (!r->write && r->acked && r->key == key) {
+				bad = check_read(r, w, k, first_ack, why,
+						 why_len);
+			}
+		}
+	}
+	free(w);
+	return bad;
+}
