@@ -359,8 +359,9 @@ static void client_next(struct sim_rt *s, uint8_t c)
 	cl->op = srt_hist_add(&s->hist, &op);
 	cl->waiting = true;
 	cl->deadline = s->now + 3000000;
+	/* ptr: the request number and the node it goes to. */
 	push(s, s->now + srt_range(s, 50, s->o.delay_max_us), EV_CMD, c,
-	     (void *)(uintptr_t)srt_range(s, 1, s->o.n_nodes));
+	     (void *)(uintptr_t)(cl->seq << 8 | srt_range(s, 1, s->o.n_nodes)));
 	push(s, cl->deadline, EV_CLIENT, c, (void *)(uintptr_t)cl->seq);
 }
 
@@ -368,7 +369,7 @@ static void client_next(struct sim_rt *s, uint8_t c)
 static void on_cmd(struct sim_rt *s, const struct srt_ev *ev)
 {
 	struct srt_client *cl = &s->cl[ev->node];
-	struct srt_node *sn = &s->nodes[(uintptr_t)ev->ptr];
+	struct srt_node *sn = &s->nodes[(uintptr_t)ev->ptr & 0xff];
 	const struct srt_op *op = &s->hist.v[cl->op];
 	struct resp_req req = {.slot = ev->node,
 			       .seq = cl->seq,
@@ -380,8 +381,14 @@ static void on_cmd(struct sim_rt *s, const struct srt_ev *ev)
 	    {cl->val, strlen(cl->val)},
 	};
 
-	if (sn->n == NULL || !cl->waiting || paused(s, ev, sn)) {
+	if (sn->n == NULL || !cl->waiting ||
+	    (uintptr_t)ev->ptr >> 8 != cl->seq || paused(s, ev, sn)) {
 		return; /* refused, answered already, or queued */
+	}
+	if (s->o.verbose) {
+		printf("%10" PRIu64 " us client %u -> node %u: %s %s %s\n",
+		       s->now, ev->node, sn->id, op->write ? "SET" : "GET",
+		       cl->key, op->write ? cl->val : "");
 	}
 	node__driven_command(sn->n, &req, cl->argc, argv);
 	check_node(s, sn);
@@ -421,6 +428,10 @@ void srt_reply(struct sim_rt *s, const struct resp_req *req, const void *buf,
 		op->complete_us = s->now;
 		s->res->reads_ok++;
 	}
+	if (s->o.verbose) {
+		printf("%10" PRIu64 " us client %u <- %.*s\n", s->now,
+		       req->slot, (int)(len > 40 ? 40 : len - 2), b);
+	}
 	/* An error leaves a write's outcome open (complete = never) and
 	 * a read out of the check. */
 	s->res->ops_ok += op->acked;
@@ -459,6 +470,12 @@ static void fault(struct sim_rt *s)
 {
 	struct srt_node *sn = &s->nodes[srt_range(s, 1, s->o.n_nodes)];
 	uint64_t r = srt_rand(s) % 6;
+
+	if (s->o.verbose) {
+		printf("%10" PRIu64 " us fault %" PRIu64 " (crash partition "
+		       "rate wall-step disk-stall pause) on node %u\n",
+		       s->now, r, sn->id);
+	}
 
 	if (r == 0 && sn->n != NULL &&
 	    crashed_count(s) < (s->o.n_nodes - 1) / 2) {

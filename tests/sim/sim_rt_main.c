@@ -19,17 +19,18 @@ static double cpu_s(void)
 
 static int mode_of(const char *s)
 {
-	return strcmp(s, "lease") == 0 ? NODE_READ_LEASE
-	       : strcmp(s, "log") == 0 ? NODE_READ_LOG
-				       : NODE_READ_INDEX;
+	return strcmp(s, "stale") == 0	 ? NODE_READ_STALE
+	       : strcmp(s, "lease") == 0 ? NODE_READ_LEASE
+	       : strcmp(s, "log") == 0	 ? NODE_READ_LOG
+					 : NODE_READ_INDEX;
 }
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: fabraft-simrt [--seed N] [--seeds N] [--nodes N] "
-		"[--mode index|lease|log] [--seconds SIM_S] "
-		"[--budget CPU_S] [--pauses PPM] [--no-faults]\n");
+		"[--mode index|lease|log|stale] [--seconds SIM_S] "
+		"[--budget CPU_S] [--pauses PPM] [--no-faults] [--verbose]\n");
 	exit(2);
 }
 
@@ -46,6 +47,10 @@ int main(int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--no-faults") == 0) {
 			o.faults = false;
+			continue;
+		}
+		if (strcmp(a, "--verbose") == 0) {
+			o.verbose = true;
 			continue;
 		}
 		if (v == NULL) {
@@ -84,9 +89,11 @@ int main(int argc, char **argv)
 			failed++;
 			printf("FAIL seed %" PRIu64 ": %s\n  replay: "
 			       "fabraft-simrt --seed %" PRIu64
-			       " --nodes %u --mode %s%s\n",
+			       " --nodes %u --mode %s --seconds %" PRIu64
+			       " --pauses %u%s\n",
 			       o.seed, r.why, o.seed, o.n_nodes,
 			       node_read_mode_name(o.read_mode),
+			       o.duration_us / 1000000u, o.pause_ppm,
 			       o.faults ? "" : " --no-faults");
 		}
 		dl += r.deliveries;
