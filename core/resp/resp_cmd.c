@@ -647,28 +647,38 @@ void resp__dispatch(struct resp_conn *c, uint32_t argc,
 	const struct builtin *b = find_builtin(&argv[0]);
 	uint64_t seq = c->seq_next++;
 	assert(argc >= 1);
+	struct resp_req req = {
+	    .srv = s,
+	    .slot = c->slot,
+	    .gen = s->gens[c->slot],
+	    .seq = seq,
+	    .client_id = c->id,
+	    .admin = c->admin,
+	};
+	struct resp_buf *r = &s->scratch;
+	resp_buf_reset(r);
+	if (c->authed) {
+		int m =
+		    resp__multi_intercept(c, &req, b != NULL, argc, argv, r);
+		if (m != RESP__MULTI_PASS) {
+			if (m == RESP__MULTI_REPLY) {
+				reply_scratch(c, seq);
+			}
+			return;
+		}
+	}
 	if (b == NULL && c->authed) {
-		struct resp_req req = {
-		    .srv = s,
-		    .slot = c->slot,
-		    .gen = s->gens[c->slot],
-		    .seq = seq,
-		    .client_id = c->id,
-		    .admin = c->admin,
-		};
 		s->in_callback++;
 		int rv = s->be.command(s->be_ctx, &req, argc, argv);
 		s->in_callback--;
 		if (rv == 0) {
 			return;
 		}
-		resp_buf_reset(&s->scratch);
-		resp_buf_error(&s->scratch, "ERR %s", fr_strerror(rv));
+		resp_buf_reset(r);
+		resp_buf_error(r, "ERR %s", fr_strerror(rv));
 		reply_scratch(c, seq);
 		return;
 	}
-	struct resp_buf *r = &s->scratch;
-	resp_buf_reset(r);
 	if (!c->authed && (b == NULL || !b->noauth)) {
 		resp_buf_error(r, MSG_NOAUTH);
 	} else if ((b->arity > 0 && argc != (uint32_t)b->arity) ||

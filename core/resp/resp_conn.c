@@ -139,6 +139,7 @@ void resp__conn_free(struct resp_conn *c)
 	resp_buf_close(&c->out);
 	fr_free(c->rbuf);
 	fr_free(c->name);
+	resp__multi_free(c);
 	s->table[c->slot] = NULL;
 	s->gens[c->slot]++;
 	s->free_slots[s->nfree++] = c->slot;
