@@ -132,22 +132,25 @@ int kvc__txn_check(uint32_t argc, const struct kvc_arg *argv, bool client,
 	uint32_t work = 0;
 	enum kvc_kind k = KVC_READ;
 	int more;
+	/* The shape first, then each command. */
 	while ((more = txn_next(&it, &sargc, &sargv)) > 0) {
-		if (++n > KVC_TXN_CMDS_MAX) {
-			return txn_abort(err, 0,
-					 "more than 1024 commands in one "
-					 "transaction",
-					 NULL);
-		}
-		int rv = check_one(n, sargc, sargv, client, &k, &work, err);
-		if (rv != 0) {
-			return rv;
-		}
+		n++;
 	}
 	if (more < 0) {
 		return kvc__err(err, "TXN syntax: every command must follow "
 				     "its word count (TXN n1 cmd1... n2 "
 				     "cmd2...)");
+	}
+	if (n > KVC_TXN_CMDS_MAX) {
+		return txn_abort(
+		    err, 0, "more than 1024 commands in one transaction", NULL);
+	}
+	it.pos = 1;
+	for (uint32_t i = 1; txn_next(&it, &sargc, &sargv) > 0; i++) {
+		int rv = check_one(i, sargc, sargv, client, &k, &work, err);
+		if (rv != 0) {
+			return rv;
+		}
 	}
 	if (client && work > KVC_TXN_ITEMS_MAX) {
 		return txn_abort(err, 0,
