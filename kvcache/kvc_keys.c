@@ -160,7 +160,7 @@ static uint32_t scan_visit(const struct kvc *k, uint64_t a, uint64_t b,
 int kvc__exec_kv_scan(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		      struct kvc_reply *r)
 {
-	struct scan_opts o;
+	struct scan_opts o = {0};
 	int rv = scan_parse(argc, argv, &o, r);
 	if (rv != 0) {
 		return rv;
@@ -172,7 +172,10 @@ int kvc__exec_kv_scan(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	uint32_t n = a < size ? scan_visit(k, a, b, &o, NULL) : 0;
 	const struct kvc__kv **keys = NULL;
 	if (n > 0) {
-		keys = kvc__scratch(k, n * sizeof(*keys));
+		/* An array of pointers: sizeof(*keys) is meant. */
+		keys = kvc__scratch(
+		    k,
+		    n * sizeof(*keys)); /* NOLINT(bugprone-sizeof-expression) */
 		if (keys == NULL) {
 			return FR_NOMEM;
 		}

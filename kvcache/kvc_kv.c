@@ -326,14 +326,14 @@ static int check_by(uint32_t argc, const struct kvc_arg *argv,
 int kvc__check_kv_incrby(uint32_t argc, const struct kvc_arg *argv,
 			 struct kvc_reply *err)
 {
-	int64_t by;
+	int64_t by = 0;
 	return check_by(argc, argv, err, &by);
 }
 
 int kvc__check_kv_decrby(uint32_t argc, const struct kvc_arg *argv,
 			 struct kvc_reply *err)
 {
-	int64_t by;
+	int64_t by = 0;
 	int rv = check_by(argc, argv, err, &by);
 	if (rv == 0 && by == INT64_MIN) {
 		rv = kvc__err(err, "decrement would overflow");

@@ -276,9 +276,7 @@ static void scan_errors(void **state)
 	bad(k, "SCAN 0 MATCH", "-ERR syntax error");
 	bad(k, "SCAN 0 FOO bar", "-ERR syntax error");
 	char line[400];
-	memset(line, 0, sizeof(line));
-	memcpy(line, "SCAN 0 MATCH ", 13);
-	memset(line + 13, '*', 257);
+	snprintf(line, sizeof(line), "SCAN 0 MATCH %0257d", 0);
 	bad(k, line, "-ERR MATCH pattern longer than 256 bytes");
 	EQ("SCAN 0 match * count 5 type STRING", "*2\r\n$1\r\n0\r\n*0\r\n");
 }
@@ -385,9 +383,7 @@ static void txn_read_bound(void **state)
 	struct kvc *k = *state;
 	char *line = malloc(3000);
 	assert_non_null(line);
-	memset(line, 0, 3000);
-	memcpy(line, "SET big ", 8);
-	memset(line + 8, 'x', 2000);
+	snprintf(line, 3000, "SET big %02000d", 0);
 	assert_string_equal(tk_run(k, T0, line), "+OK\r\n");
 	free(line);
 	struct kvc_arg argv[32];
