@@ -28,8 +28,11 @@
  *    count with a lease, and a last-access time kept in one LRU list per
  *    (node, tier);
  *  - reservations made by KVC.ALLOC (two-phase writes), each with a lease;
- *  - a generic key/value store (SET/GET/DEL/EXISTS/MSET/MGET/INCR and
- *    SET ... IFEQ for compare-and-set).
+ *  - a generic key/value store (SET/GET/DEL/EXISTS/MSET/MGET, INCR/INCRBY/
+ *    DECR/DECRBY, SCAN/DBSIZE/TYPE and SET ... IFEQ for compare-and-set).
+ *
+ * TXN (what MULTI/EXEC becomes) runs several of these commands as one
+ * entry, in order, validated as a whole first (kvc_txn.c).
  *
  * Invariants (kvc_check_invariants() verifies 1-4; 5 holds by construction
  * of KVC.LOOKUP and is checked by the property test):

@@ -14,7 +14,9 @@
  * The RESP front speaks RESP2 to redis-cli, redis-benchmark, redis-py and
  * hiredis.  It knows nothing about Raft: every command it does not handle
  * itself (PING, ECHO, QUIT, AUTH, HELLO, CLIENT, SELECT, COMMAND, CONFIG,
- * INFO) goes to a backend through struct resp_backend.  docs/resp.md is the
+ * INFO, and MULTI/EXEC/DISCARD, which queue commands per connection and
+ * hand them over at EXEC as one TXN request) goes to a backend through
+ * struct resp_backend.  docs/resp.md is the
  * client-facing reference.
  *
  * Embedding (single-threaded; every function below runs on the thread that
