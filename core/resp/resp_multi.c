@@ -224,6 +224,9 @@ int resp__multi_intercept(struct resp_conn *c, const struct resp_req *req,
 							  : "UNWATCH");
 	} else if (argc != 1) {
 		resp_buf_wrong_arity(r, name);
+		if (c->multi != NULL) {
+			c->multi->failed = true; /* as Redis: refused */
+		}
 	} else if (resp_arg_is(name, "multi")) {
 		if (c->multi != NULL) {
 			resp_buf_error(r, "ERR MULTI calls can not be nested");

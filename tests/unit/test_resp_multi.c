@@ -188,6 +188,11 @@ static void control_errors(void **state)
 	rt(f, "MULTI\r\nEXEC x\r\nDISCARD\r\n",
 	   "+OK\r\n-ERR wrong number of arguments for 'exec' command\r\n"
 	   "+OK\r\n");
+	/* a wrong arity inside MULTI fails the transaction, as in Redis */
+	rt(f, "MULTI\r\nDISCARD x\r\nSET a 1\r\nEXEC\r\n",
+	   "+OK\r\n-ERR wrong number of arguments for 'discard' command\r\n"
+	   "+QUEUED\r\n-EXECABORT Transaction discarded because of previous "
+	   "errors.\r\n");
 	assert_int_equal(f->tb.commands, 1);
 	fix_close(f);
 }
