@@ -190,6 +190,40 @@ class RedisPy(unittest.TestCase):
                 p.execute()
             self.assertEqual(r.get(k), "9")
 
+    def test_multi_across_leader_change(self):
+        """A MULTI queue held on a follower while leadership moves to the
+        third node: EXEC still applies it whole, at the new leader."""
+        lead = self.cluster.leader()
+        fol = lead % 3 + 1
+        third = 6 - lead - fol
+        c = redis.Connection(port=self.cluster.port(fol), socket_timeout=10)
+        try:
+            c.send_command("MULTI")
+            self.assertEqual(c.read_response(), b"OK")
+            for cmd in (("SET", "xl:a", "1"), ("INCRBY", "xl:a", "4"),
+                        ("MSET", "xl:b", "2", "xl:c", "3")):
+                c.send_command(*cmd)
+                self.assertEqual(c.read_response(), b"QUEUED")
+            admin = redis.Redis(port=self.cluster.port(lead),
+                                socket_timeout=10)
+            for _ in range(5):
+                try:
+                    admin.execute_command("RAFT.TRANSFER", str(third))
+                except redis.ResponseError:
+                    pass  # -BUSY while one is in progress: wait, retry
+                try:
+                    if self.cluster.leader(timeout=3.0) == third:
+                        break
+                except RuntimeError:
+                    pass
+            self.assertEqual(self.cluster.leader(), third)
+            c.send_command("EXEC")
+            self.assertEqual(c.read_response(), [b"OK", 5, b"OK"])
+        finally:
+            c.disconnect()
+        r = self.clients["leader"]
+        self.assertEqual(r.mget(["xl:a", "xl:b", "xl:c"]), ["5", "2", "3"])
+
     def test_pipeline_plain(self):
         for name, r in self.each():
             k = "pl:" + name
