@@ -88,6 +88,7 @@ struct resp_conn {
 	size_t counted_queued; /* queued bytes, as last counted */
 	size_t counted_buf;    /* out.cap + ring_bytes, as last counted */
 
+	uint64_t start_ms;	  /* accepted (CLIENT LIST age) */
 	uint64_t last_in_ms;	  /* last bytes received (idle timeout) */
 	uint32_t auth_failures;	  /* failed AUTH attempts so far */
 	struct resp_multi *multi; /* commands queued since MULTI; NULL
@@ -194,6 +195,8 @@ int resp__multi_intercept(struct resp_conn *c, const struct resp_req *req,
 			  const struct resp_arg *argv, struct resp_buf *r);
 /** Drop @c's queue (DISCARD, EXEC, close); NULL-safe. */
 void resp__multi_free(struct resp_conn *c);
+/** Commands queued since MULTI (-1 outside MULTI) and their bytes. */
+int64_t resp__multi_count(const struct resp_conn *c, size_t *bytes);
 
 /* resp_cmd.c: CLOCK_MONOTONIC in milliseconds. */
 uint64_t resp__now_ms(void);

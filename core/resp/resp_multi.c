@@ -53,6 +53,12 @@ void resp__multi_free(struct resp_conn *c)
 	c->multi = NULL;
 }
 
+int64_t resp__multi_count(const struct resp_conn *c, size_t *bytes)
+{
+	*bytes = c->multi != NULL ? c->multi->cap : 0;
+	return c->multi != NULL ? (int64_t)c->multi->ncmds : -1;
+}
+
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap) {

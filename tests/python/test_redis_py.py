@@ -153,6 +153,20 @@ class RedisPy(unittest.TestCase):
             self.assertTrue(r.ping())
             self.assertEqual(r.echo("hi"), "hi")
 
+    def test_connection_niceties(self):
+        for name, r in self.each():
+            self.assertIsInstance(r.client_id(), int)
+            self.assertEqual(r.client_info()["name"], "py-" + name)
+            hello = r.execute_command("HELLO", "2")
+            self.assertEqual(dict(zip(hello[::2], hello[1::2]))["proto"], 2)
+            with self.assertRaisesRegex(redis.ResponseError, "NOPROTO"):
+                r.execute_command("HELLO", "3")
+            self.assertEqual(r.command_count(), 0)
+            self.assertEqual(r.config_get("databases"), {"databases": "1"})
+            with self.assertRaisesRegex(redis.ResponseError,
+                                        "not supported"):
+                r.execute_command("WATCH", "a")
+
     def test_incr_errors(self):
         for name, r in self.each():
             k = "err:" + name
