@@ -57,7 +57,7 @@ class Cluster:
              "--raft-port", str(base + 8), "--provider", "tcp"],
             capture_output=True, text=True, timeout=60)
         if out.returncode != 0:
-            self.stop()
+            self.stop()  # reports do not matter: it did not start
             raise RuntimeError("cluster start failed: " + out.stdout +
                                out.stderr)
 
@@ -87,15 +87,31 @@ class Cluster:
         raise RuntimeError("no leader")
 
     def stop(self):
+        """Stop the nodes; returns the sanitizer reports of their logs (a
+        sanitizer build writes them at exit), as lib.sh checks them."""
         subprocess.run([os.path.join(BIN, "fabraft"), "cluster", "stop",
                         "--dir", self.dir], capture_output=True, timeout=60)
+        reports = []
         for i in range(1, self.nodes + 1):
             try:
                 with open(os.path.join(self.dir, "node%d.pid" % i)) as f:
                     os.kill(int(f.read().strip()), 9)
             except (OSError, ValueError):
                 pass
-        shutil.rmtree(self.dir, ignore_errors=True)
+            try:
+                with open(os.path.join(self.dir, "node%d.log" % i),
+                          errors="replace") as f:
+                    reports += [line for line in f if any(
+                        w in line for w in ("AddressSanitizer",
+                                            "LeakSanitizer",
+                                            "runtime error:"))]
+            except OSError:
+                pass
+        if os.environ.get("KEEP") == "1":
+            print("kept " + self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return reports
 
 
 class RedisPy(unittest.TestCase):
@@ -121,7 +137,10 @@ class RedisPy(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.cluster is not None:
-            cls.cluster.stop()
+            reports = cls.cluster.stop()
+            if reports:
+                raise AssertionError("sanitizer report in a node log:\n" +
+                                     "".join(reports[:20]))
 
     def each(self):
         for name, r in self.clients.items():
