@@ -24,7 +24,20 @@ try:
 except ImportError:  # pragma: no cover - reported as a skip
     redis = None
 
-BIN = os.environ.get("FABRAFT_BIN", "")
+# The directory of fabraftd and fabraft: FABRAFT_BIN, or that of FABRAFTD.
+BIN = os.environ.get("FABRAFT_BIN") or os.path.dirname(
+    os.environ.get("FABRAFTD", ""))
+
+
+def why_skip():
+    """The reason this test cannot run here, or None."""
+    if redis is None:
+        return ("python3-redis is not installed "
+                "(tools/scripts/setup.sh installs it)")
+    for prog in ("fabraftd", "fabraft"):
+        if not os.access(os.path.join(BIN, prog), os.X_OK):
+            return "%s not found in FABRAFT_BIN=%r" % (prog, BIN)
+    return None
 
 
 def free_base():
@@ -119,6 +132,9 @@ class RedisPy(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        reason = why_skip()
+        if reason is not None:  # run by unittest discovery, not main()
+            raise unittest.SkipTest(reason)
         cls.cluster = Cluster(3)
         lead = cls.cluster.leader()
         follower = lead % 3 + 1
@@ -294,14 +310,10 @@ class RedisPy(unittest.TestCase):
 
 
 def main():
-    if redis is None:
-        print("SKIP: python3-redis is not installed "
-              "(tools/scripts/setup.sh installs it)")
+    reason = why_skip()
+    if reason is not None:
+        print("SKIP: " + reason)
         return 77
-    for prog in ("fabraftd", "fabraft"):
-        if not os.access(os.path.join(BIN, prog), os.X_OK):
-            print("SKIP: %s not found in FABRAFT_BIN=%r" % (prog, BIN))
-            return 77
     prog = unittest.main(exit=False, verbosity=2)
     return 0 if prog.result.wasSuccessful() else 1
 
