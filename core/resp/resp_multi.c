@@ -1,5 +1,6 @@
 /* resp_multi.c — MULTI / EXEC / DISCARD: queue a connection's commands and
  * hand them to the backend as one TXN request. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,8 +25,8 @@
  *  1. c->multi != NULL exactly between MULTI and EXEC/DISCARD (or close).
  *  2. The queue stays within multi_cmds_max commands, multi_args_max
  *     words of the TXN request (name and word counts included) and
- *     multi_bytes_max bytes of arguments; a command past a limit is
- *     refused and fails the transaction.
+ *     multi_bytes_max bytes of arguments and word counts; a command past a
+ * limit is refused and fails the transaction.
  */
 
 struct resp_multi {
@@ -103,10 +104,15 @@ static void queue(struct resp_conn *c, uint32_t argc,
 {
 	struct resp_server *s = c->srv;
 	struct resp_multi *m = c->multi;
-	size_t bytes = 0;
+	char num[16];
+	int n = snprintf(num, sizeof(num), "%u", argc);
+	/* The bytes it adds (its word count included); m->len never passes
+	 * multi_bytes_max, so the subtraction cannot wrap. */
+	uint64_t bytes = (uint64_t)n;
 	for (uint32_t i = 0; i < argc; i++) {
 		bytes += argv[i].len;
 	}
+	assert(m->len <= s->cfg.multi_bytes_max);
 	if (m->ncmds >= s->cfg.multi_cmds_max ||
 	    (uint64_t)m->nwords + argc + 2 > s->cfg.multi_args_max ||
 	    bytes > s->cfg.multi_bytes_max - m->len) {
@@ -119,8 +125,6 @@ static void queue(struct resp_conn *c, uint32_t argc,
 		m->failed = true;
 		return;
 	}
-	char num[16];
-	int n = snprintf(num, sizeof(num), "%u", argc);
 	size_t len0 = m->len;
 	uint32_t words0 = m->nwords;
 	int rv = push_word(m, num, (size_t)n);

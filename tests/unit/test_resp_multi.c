@@ -248,7 +248,13 @@ static void queue_limits(void **state)
 		 "%s%s",
 		 full, abort);
 	rt(f, "MULTI\r\nA\r\nB\r\nC\r\nD\r\nEXEC\r\n", want);
-	/* argument bytes: 43 > 40 is refused, 38 fits */
+	/* argument bytes with the word counts: 44 > 40 is refused, 39 fits;
+	 * at exactly 40 the next byte is refused */
+	snprintf(want, sizeof(want), "+OK\r\n+QUEUED\r\n%s%s", full, abort);
+	rt(f,
+	   "MULTI\r\nSET k 01234567890123456789012345678901234\r\nA\r\n"
+	   "EXEC\r\n",
+	   want);
 	snprintf(want, sizeof(want), "+OK\r\n%s%s", full, abort);
 	rt(f,
 	   "MULTI\r\nSET k 012345678901234567890123456789012345678\r\n"
