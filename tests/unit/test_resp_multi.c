@@ -255,6 +255,13 @@ static void queue_limits(void **state)
 	   "MULTI\r\nSET k 01234567890123456789012345678901234\r\nA\r\n"
 	   "EXEC\r\n",
 	   want);
+	/* 40 bytes of arguments + 1 of word count: refused (the count is
+	 * counted, so the queue never passes the limit) */
+	snprintf(want, sizeof(want), "+OK\r\n%s+QUEUED\r\n%s", full, abort);
+	rt(f,
+	   "MULTI\r\nSET k 012345678901234567890123456789012345\r\nA\r\n"
+	   "EXEC\r\n",
+	   want);
 	snprintf(want, sizeof(want), "+OK\r\n%s%s", full, abort);
 	rt(f,
 	   "MULTI\r\nSET k 012345678901234567890123456789012345678\r\n"
