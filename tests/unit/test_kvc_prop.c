@@ -224,11 +224,19 @@ static void check_lookup(const char *line, const char *reply)
 	}
 	unsigned prev = 0;
 	const char *p = reply;
-	while ((p = strstr(p + 1, "$32\r\n")) != NULL) {
-		unsigned b = (unsigned)strtoul(p + 5, NULL, 16);
+	/* Each block of the answer starts "*3\r\n$<len>\r\n<hash>"; bh()
+	 * put b in the first (at most) 32 hex digits of every length. */
+	while ((p = strstr(p + 1, "*3\r\n$")) != NULL) {
+		char *end;
+		unsigned long len = strtoul(p + 5, &end, 10);
+		char hex[33];
+		size_t n = len < 32 ? len : 32;
+		memcpy(hex, end + 2, n);
+		hex[n] = '\0';
+		unsigned b = (unsigned)strtoul(hex, NULL, 16);
 		if (parent_of(b) != prev) {
-			fail_msg("lookup '%s' returned %u after %u", line, b,
-				 prev);
+			fail_msg("lookup '%s' returned %u after %u: %s", line,
+				 b, prev, reply);
 		}
 		prev = b;
 	}
