@@ -69,6 +69,9 @@ static inline int fabraft__rv(int printed, int rv)
 /* The retry class of a command by its name and arguments. */
 enum fabraft__class fabraft__classify(int argc, const char *const *argv,
 				      const size_t *lens);
+/* True for MULTI: a transaction's state lives on its connection, so
+ * MULTI ... EXEC goes out as one pipeline that is never re-sent. */
+bool fabraft__is_multi(int argc, const char *const *argv, const size_t *lens);
 /* Connect to the leader (or, without discovery, an endpoint) unless
  * connected, before @deadline.  0 or an FR_* code; FR_AUTH is final. */
 int fabraft__ensure(struct fabraft_client *c, int64_t deadline);
