@@ -47,6 +47,8 @@ static const struct cmd cmds[] = {
     C("KVC.UNPIN", KVC_WRITE, unpin),
     C("KVC.STATS", KVC_READ, stats),
     C("KVC.DIGEST", KVC_READ, digest),
+    C("KVC.EVENTS", KVC_READ, events),
+    C("KVC.SCAN", KVC_READ, scan),
 };
 #undef C
 
@@ -162,7 +164,17 @@ static int outcome(int rv)
 int kvc_apply(struct kvc *k, const void *entry, size_t len,
 	      struct kvc_reply *reply)
 {
+	return kvc_apply_at(k, k->ev_index + 1, entry, len, reply);
+}
+
+int kvc_apply_at(struct kvc *k, uint64_t index, const void *entry, size_t len,
+		 struct kvc_reply *reply)
+{
 	uint64_t t;
+	/* Log order; after a snapshot restore the runtime goes on past the
+	 * snapshot's index, which the restored state remembers. */
+	assert(index >= k->ev_index);
+	k->ev_index = index;
 	uint32_t argc;
 	assert(reply->max == 0); /* an entry applies whatever its reply */
 	if (kvc__decode(entry, len, &t, &argc, k->argv) != 0) {

@@ -49,7 +49,9 @@ static int options(struct kvc_options *o, const struct kvc_options *in)
 	o->namespaces_max = or_default(in->namespaces_max, KVC__DEF_NS);
 	o->reservations_max = or_default(in->reservations_max, KVC__DEF_RES);
 	o->kv_keys_max = or_default(in->kv_keys_max, KVC__DEF_KV);
-	if (o->blocks_max > (1u << 28) || o->locations_max > (1u << 28) ||
+	o->events_max = or_default(in->events_max, KVC__DEF_EVENTS);
+	if (o->events_max > KVC_EVENTS_MAX_LIMIT ||
+	    o->blocks_max > (1u << 28) || o->locations_max > (1u << 28) ||
 	    o->nodes_max > KVC__NODE_ID_MAX || o->namespaces_max > (1u << 20) ||
 	    o->reservations_max > (1u << 24) || o->kv_keys_max > (1u << 28)) {
 		return FR_INVALID;
@@ -92,13 +94,15 @@ int kvc_open(struct kvc **out, const struct kvc_options *o)
 	k->argv = fr_calloc(KVC_ARGC_MAX, sizeof(*k->argv));
 	k->acc =
 	    fr_calloc((size_t)k->o.nodes_max * KVC__TIERS, sizeof(*k->acc));
+	k->ev = fr_calloc(k->o.events_max, sizeof(*k->ev));
+	k->ev_next = 1;
 	k->scratch = fr_malloc(SCRATCH_MIN);
 	k->scratch_bytes = SCRATCH_MIN;
 	if (k->blocks == NULL || k->btab == NULL || k->locs == NULL ||
 	    k->nodes == NULL || k->node_slot == NULL || k->ns == NULL ||
 	    k->nstab == NULL || k->res == NULL || k->rtab == NULL ||
 	    k->kv == NULL || k->argv == NULL || k->acc == NULL ||
-	    k->scratch == NULL) {
+	    k->ev == NULL || k->scratch == NULL) {
 		kvc_close(k);
 		return FR_NOMEM;
 	}
@@ -124,6 +128,7 @@ void kvc_close(struct kvc *k)
 	fr_free(k->kv);
 	fr_free(k->argv);
 	fr_free(k->acc);
+	fr_free(k->ev);
 	fr_free(k->scratch);
 	fr_free(k);
 }

@@ -109,22 +109,34 @@ static int load_nodes(struct kvc *k, struct reader *r)
 	return r->err;
 }
 
-/* Namespaces: ordinal -> index in @ns_idx (namespaces_max entries). */
+/* Namespaces: ordinal -> index in @ns_idx (namespaces_max entries).
+ * Version 2 gives each its slot (kvc__ns_put()); version 1 takes the
+ * first free ones. */
 static int load_ns(struct kvc *k, struct reader *r, uint32_t *ns_idx,
-		   uint32_t *nns)
+		   uint32_t *nns, uint64_t version)
 {
 	uint64_t n = r_count(r, k->o.namespaces_max);
 	for (uint32_t i = 0; i < n && r->err == 0; i++) {
 		char name[KVC_NS_BYTES_MAX];
+		uint64_t slot = version >= 2 ? r_int(r, 4) : 0;
 		uint64_t len = r_int(r, 1);
 		if (len == 0 || len > KVC_NS_BYTES_MAX) {
 			return bad(r, FR_CORRUPT);
 		}
+		if (slot >= k->o.namespaces_max) {
+			return bad(r, FR_NOSPACE);
+		}
 		r_bytes(r, name, len);
-		if (kvc__ns_find(k, name, len) != KVC__NONE) {
+		if (kvc__ns_find(k, name, len) != KVC__NONE ||
+		    (version >= 2 && k->ns[slot].refs != 0)) {
 			return bad(r, FR_CORRUPT);
 		}
-		ns_idx[i] = kvc__ns_get(k, name, len);
+		if (version >= 2) {
+			kvc__ns_put(k, (uint32_t)slot, name, len);
+			ns_idx[i] = (uint32_t)slot;
+		} else {
+			ns_idx[i] = kvc__ns_get(k, name, len);
+		}
 		/* Held until the end so an unused one is detectable. */
 		kvc__ns_ref(k, ns_idx[i]);
 	}
@@ -275,8 +287,71 @@ static int load_kv(struct kvc *k, struct reader *r)
 	return r->err;
 }
 
+#define EV_REC (8 + 1 + 1 + 2 + 4 + 8 + 8 + KVC_HASH_BYTES + 1)
+
+/* Is @e (read from a snapshot) an event kvc_event.c could have made? */
+static bool event_ok(const struct kvc__event *e, uint64_t prev_index)
+{
+	bool has_ns = e->type != KVC__EV_NODE_JOINED &&
+		      e->type != KVC__EV_NODE_EXPIRED &&
+		      e->type != KVC__EV_NODE_LEFT;
+	bool has_node = e->type != KVC__EV_NS_CLEARED;
+	bool has_hash = e->type == KVC__EV_STORED || e->type == KVC__EV_EVICTED;
+	size_t text_max =
+	    has_ns ? KVC_NS_BYTES_MAX
+		   : (e->type == KVC__EV_NODE_JOINED ? KVC_ADDR_BYTES_MAX : 0);
+	bool text_ok = text_max == 0
+			   ? e->text_len == 0
+			   : e->text_len > 0 && e->text_len <= text_max;
+	return e->type > 0 && e->type < KVC__EV_TYPES && e->tier < KVC__TIERS &&
+	       e->index >= prev_index && text_ok &&
+	       (e->node != 0) == has_node &&
+	       kvc__hash_is_zero(e->hash) != has_hash;
+}
+
+/* The event section (version 2): the newest events_max of those saved
+ * are kept (the retention is this instance's option). */
+static int load_events(struct kvc *k, struct reader *r)
+{
+	uint64_t next = r_int(r, 8);
+	uint64_t index = r_int(r, 8);
+	uint64_t n = r_int(r, 4);
+	if (r->err == 0 &&
+	    (next == 0 || n > next - 1 || n > KVC_EVENTS_MAX_LIMIT)) {
+		return bad(r, FR_CORRUPT);
+	}
+	uint64_t keep = n < k->o.events_max ? n : k->o.events_max;
+	uint64_t prev = 0;
+	for (uint64_t i = 0; i < n && r->err == 0; i++) {
+		unsigned char rec[EV_REC];
+		struct kvc__event e = {0};
+		r_bytes(r, rec, sizeof(rec));
+		e.index = le_get_u64(rec);
+		e.type = rec[8];
+		e.tier = rec[9];
+		e.node = (uint16_t)le_get_uint(rec + 10, 2);
+		e.tokens = le_get_u32(rec + 12);
+		e.a = le_get_u64(rec + 16);
+		e.b = le_get_u64(rec + 24);
+		memcpy(e.hash, rec + 32, KVC_HASH_BYTES);
+		e.text_len = rec[32 + KVC_HASH_BYTES];
+		if (r->err == 0 && (!event_ok(&e, prev) || e.index > index)) {
+			return bad(r, FR_CORRUPT);
+		}
+		r_bytes(r, e.text, e.text_len);
+		prev = e.index;
+		if (i >= n - keep) {
+			*kvc__ev_at(k, next - n + i) = e;
+		}
+	}
+	k->ev_next = next;
+	k->ev_count = keep;
+	k->ev_index = index;
+	return r->err;
+}
+
 static int load_body(struct kvc *k, struct reader *r, uint32_t *ns_idx,
-		     unsigned char *buf)
+		     unsigned char *buf, uint64_t version)
 {
 	uint32_t nns = 0;
 	k->now_ms = r_int(r, 8);
@@ -285,7 +360,8 @@ static int load_body(struct kvc *k, struct reader *r, uint32_t *ns_idx,
 	if (k->next_rid == 0) {
 		return bad(r, FR_CORRUPT);
 	}
-	if (load_nodes(k, r) != 0 || load_ns(k, r, ns_idx, &nns) != 0 ||
+	if (load_nodes(k, r) != 0 ||
+	    load_ns(k, r, ns_idx, &nns, version) != 0 ||
 	    load_blocks(k, r, ns_idx, nns, buf) != 0) {
 		return r->err;
 	}
@@ -297,7 +373,8 @@ static int load_body(struct kvc *k, struct reader *r, uint32_t *ns_idx,
 			}
 		}
 	}
-	if (load_res(k, r, ns_idx, nns) != 0 || load_kv(k, r) != 0) {
+	if (load_res(k, r, ns_idx, nns) != 0 || load_kv(k, r) != 0 ||
+	    (version >= 2 && load_events(k, r) != 0)) {
 		return r->err;
 	}
 	/* Invariant 3: every block got a location.  (1, 2 and 4 were checked
@@ -340,11 +417,12 @@ int kvc_snapshot_load(struct kvc *k,
 	uint64_t flags = r_int(&r, 4);
 	if (r.err == 0 && memcmp(magic, SNAP_MAGIC, 8) != 0) {
 		bad(&r, FR_CORRUPT);
-	} else if (r.err == 0 && (version != SNAP_VERSION || flags != 0)) {
+	} else if (r.err == 0 &&
+		   (version == 0 || version > SNAP_VERSION || flags != 0)) {
 		bad(&r, FR_UNSUPPORTED);
 	}
 	if (r.err == 0) {
-		(void)load_body(n, &r, ns_idx, buf);
+		(void)load_body(n, &r, ns_idx, buf, version);
 	}
 	r_bytes(&r, magic, 8);
 	uint32_t crc = r.crc;

@@ -52,6 +52,7 @@ void node_options_default(struct node_options *o)
 	snprintf(o->cpu_pin, sizeof(o->cpu_pin), "auto");
 	o->snapshot_bytes_max = 4ull << 30;
 	o->disk_reserve_bytes = 256ull << 20;
+	o->kvc_events_max = 65536;
 }
 
 uint64_t node__mono_ns(void)
@@ -408,7 +409,10 @@ int node_open(struct node **out, const struct node_options *o, char *errmsg)
 	n->marker_slot = -1;
 	n->role = RAFT_FOLLOWER;
 	rv = placement(n, errmsg);
-	if (rv == 0 && (rv = kvc_open(&n->kvc, NULL)) != 0) {
+	if (rv == 0 &&
+	    (rv = kvc_open(&n->kvc,
+			   &(struct kvc_options){
+			       .events_max = o->kvc_events_max})) != 0) {
 		snprintf(errmsg, FR_ERRMSG_SIZE, "kvc_open: %s",
 			 fr_strerror(rv));
 	}

@@ -122,7 +122,8 @@ static void apply(struct node *n, const struct raft_update *u)
 			(void)node__reply_set(n, "+OK\r\n", 5);
 		}
 		if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
-			int rv = kvc_apply(n->kvc, e->buf, e->len, &n->reply);
+			int rv = kvc_apply_at(n->kvc, e->index, e->buf, e->len,
+					      &n->reply);
 
 			if (rv == FR_NOMEM) {
 				/* This replica may now differ: stop it. */

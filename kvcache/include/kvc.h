@@ -29,7 +29,12 @@
  *    (node, tier);
  *  - reservations made by KVC.ALLOC (two-phase writes), each with a lease;
  *  - a generic key/value store (SET/GET/DEL/EXISTS/MSET/MGET/INCR and
- *    SET ... IFEQ for compare-and-set).
+ *    SET ... IFEQ for compare-and-set);
+ *  - the event log: a bounded ring of the most recent changes to the
+ *    placement state (block stored or evicted, reservation revoked, node
+ *    joined, expired or left, namespace cleared), numbered seq = 1, 2, ...
+ *    in commit order, identically on every replica (KVC.EVENTS reads it,
+ *    KVC.SCAN lists the state a follower of the feed starts from).
  *
  * Invariants (kvc_check_invariants() verifies 1-4; 5 holds by construction
  * of KVC.LOOKUP and is checked by the property test):
@@ -64,7 +69,12 @@ struct kvc_options {
 	uint32_t namespaces_max;   /* live namespaces (default 1024) */
 	uint32_t reservations_max; /* live reservations (default 65536) */
 	uint32_t kv_keys_max;	   /* generic KV keys (default 1 << 16) */
+	uint32_t events_max;	   /* events kept, <= KVC_EVENTS_MAX_LIMIT
+				      (default 65536) */
 };
+
+/* Largest events_max (one event record is 184 bytes: 4M events, 770 MB). */
+#define KVC_EVENTS_MAX_LIMIT (1u << 22)
 
 /* Limits on arguments; kvc_command_check() enforces them. */
 #define KVC_ARGC_MAX	    65536u     /* arguments of one command, with name */
@@ -159,6 +169,15 @@ int kvc_command_encode(uint64_t now_ms, uint32_t argc,
  */
 int kvc_apply(struct kvc *k, const void *entry, size_t len,
 	      struct kvc_reply *reply) __attribute__((warn_unused_result));
+
+/**
+ * kvc_apply() of the Raft log entry at @index: the events the entry
+ * produces carry @index (KVC.EVENTS).  Indices must not decrease from one
+ * call to the next (the runtime applies in log order).  kvc_apply() is
+ * this with the index after the last one applied (tests, benchmarks).
+ */
+int kvc_apply_at(struct kvc *k, uint64_t index, const void *entry, size_t len,
+		 struct kvc_reply *reply) __attribute__((warn_unused_result));
 
 /**
  * Execute a READ command on local state at the time of the last applied

@@ -455,6 +455,10 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .help = "free space an incoming snapshot must leave in the data "
 		     "dir's file system"},
 	    /* ---- end of the snapshot block ---- */
+	    {"kvc-events-max", OPT_UINT, &o->kvc_events_max, 1, 1u << 22,
+	     .def = "65536",
+	     .help = "KV events kept for KVC.EVENTS (184 bytes each, "
+		     "allocated at start); an older from_seq gets RESYNC"},
 	    {"request-timeout-ms", OPT_UINT, &o->request_timeout_ms, 10,
 	     3600000, .def = "5000", .help = "client waits at most this long"},
 	    {"metrics", OPT_CALL, o->metrics, .size = sizeof(o->metrics),

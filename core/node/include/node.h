@@ -126,6 +126,12 @@ struct node_options {
 	 * later. */
 	uint64_t snapshot_bytes_max; /* 0 = no limit */
 	uint64_t disk_reserve_bytes; /* free space a snapshot leaves alone */
+
+	/* KV event feed (docs/kvcache.md "Event feed"): events kept for
+	 * KVC.EVENTS, 1..KVC_EVENTS_MAX_LIMIT; the same on every node is
+	 * best (a follower of the feed sees RESYNC sooner on a node that
+	 * keeps fewer). */
+	uint32_t kvc_events_max;
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
@@ -134,7 +140,7 @@ struct node_options {
  * node_open()), 64 MiB requests, 16 MiB replies, client output 128 MiB
  * (64 KiB before AUTH, 512 MiB in total), cpu-pin auto, no admin
  * password, idle clients closed after 300 s, incoming snapshots up to
- * 4 GiB leaving 256 MiB of the disk free.
+ * 4 GiB leaving 256 MiB of the disk free, 65536 events kept.
  * Leaves id, peers, client, data_dir and the secret empty. */
 void node_options_default(struct node_options *o);
 
