@@ -19,7 +19,7 @@
  *  3. an event's index is the log index of the entry that produced it, so
  *     the indices of consecutive events never decrease.
  *
- * A record is 184 bytes whatever its type: the namespace name (<= 64
+ * A record is 200 bytes whatever its type: the namespace name (<= 64
  * bytes) or a node's address (<= 128) is copied in, so an event never
  * depends on a slot that may be reused later.  The ring is allocated by
  * kvc_open() (events_max records) and never grows.
@@ -63,6 +63,7 @@ void kvc__ev_stored(struct kvc *k, uint32_t l)
 	e->a = k->locs[l].offset;
 	e->b = k->locs[l].len;
 	e->tokens = k->blocks[k->locs[l].block].tokens;
+	memcpy(e->parent, k->blocks[k->locs[l].block].parent, KVC_HASH_BYTES);
 }
 
 void kvc__ev_evicted(struct kvc *k, uint32_t l)
@@ -102,8 +103,10 @@ void kvc__ev_ns_cleared(struct kvc *k, uint32_t ns)
 #define EV_BLOCK_MS_MAX	  60000u
 #define EV_REPLY_BYTES	  512u /* an upper bound on one event's reply */
 #define EV_REPLY_HEADROOM 64u  /* the outer arrays and next_seq */
-static_assert(EV_REPLY_BYTES >= 16 + 2 * 24 + 18 + 2 * (KVC_NS_BYTES_MAX + 8) +
-				    3 * 24 + 12 + 2 * (KVC_HASH_BYTES * 2 + 8),
+/* stored, the largest: array header, 7 numbers of at most 24 bytes (":",
+ * 20 digits, CRLF), the type, the namespace, two hashes. */
+static_assert(EV_REPLY_BYTES >= 16 + 7 * 24 + 20 + (KVC_NS_BYTES_MAX + 8) +
+				    2 * (KVC_HASH_BYTES * 2 + 8),
 	      "EV_REPLY_BYTES bounds a stored event's reply");
 
 struct ev_args {
@@ -165,7 +168,7 @@ static const char *const type_names[KVC__EV_TYPES] = {
 /* The fields after [seq, index, type] (docs/kvcache.md "Event feed"). */
 static uint64_t field_count(uint8_t type)
 {
-	static const uint8_t n[KVC__EV_TYPES] = {0, 7, 4, 5, 2, 1, 1, 1};
+	static const uint8_t n[KVC__EV_TYPES] = {0, 8, 4, 5, 2, 1, 1, 1};
 	return n[type];
 }
 
@@ -185,7 +188,11 @@ static int reply_fields(struct kvc_reply *r, const struct kvc__event *e)
 		rv = rv ? rv : kvc__reply_tier(r, e->tier);
 		rv = rv ? rv : kvc__reply_uint(r, e->a);
 		rv = rv ? rv : kvc__reply_uint(r, e->b);
-		return rv ? rv : kvc__reply_uint(r, e->tokens);
+		rv = rv ? rv : kvc__reply_uint(r, e->tokens);
+		if (kvc__hash_is_zero(e->parent)) {
+			return rv ? rv : kvc__reply_bulk(r, "-", 1);
+		}
+		return rv ? rv : kvc__reply_bulk_hash(r, e->parent);
 	case KVC__EV_EVICTED:
 		rv = reply_ns_hash(r, e);
 		rv = rv ? rv : kvc__reply_uint(r, e->node);

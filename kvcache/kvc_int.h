@@ -25,9 +25,9 @@
 /* Event types (KVC.EVENTS; docs/kvcache.md "Event feed").  The numbers are
  * in the snapshot: never renumber. */
 enum kvc__ev_type {
-	KVC__EV_STORED = 1,	  /* ns hash node tier offset len tokens */
-	KVC__EV_EVICTED = 2,	  /* ns hash node tier */
-	KVC__EV_REVOKED = 3,	  /* rid ns node tier bytes */
+	KVC__EV_STORED = 1,  /* ns hash node tier offset len tokens parent */
+	KVC__EV_EVICTED = 2, /* ns hash node tier */
+	KVC__EV_REVOKED = 3, /* rid ns node tier bytes */
 	KVC__EV_NODE_JOINED = 4,  /* node addr */
 	KVC__EV_NODE_EXPIRED = 5, /* node */
 	KVC__EV_NODE_LEFT = 6,	  /* node */
@@ -39,19 +39,20 @@ enum kvc__ev_type {
  * the node address are copied, not referred to by slot: a namespace's
  * slot is reused once its last block goes, a node id may come back with
  * another address, and the event must still say what happened).  The seq
- * is not stored: the event of seq s lives at ev[s % ev_cap]. */
+ * is not stored: the event of seq s lives at ev[s % o.events_max]. */
 struct kvc__event {
-	uint64_t index;		       /* Raft log index of the entry */
-	uint64_t a;		       /* stored: offset; revoked: rid */
-	uint64_t b;		       /* stored: len; revoked: bytes */
-	uint32_t tokens;	       /* stored: tokens */
-	uint16_t node;		       /* node id (0 for ns_cleared) */
-	uint8_t type;		       /* enum kvc__ev_type */
-	uint8_t tier;		       /* 0..3 where the type has one */
-	uint8_t text_len;	       /* bytes of text */
-	uint8_t hash[KVC_HASH_BYTES];  /* stored, evicted: block hash */
-	char text[KVC_ADDR_BYTES_MAX]; /* namespace name, or node_joined's
-					  address */
+	uint64_t index;			/* Raft log index of the entry */
+	uint64_t a;			/* stored: offset; revoked: rid */
+	uint64_t b;			/* stored: len; revoked: bytes */
+	uint32_t tokens;		/* stored: tokens */
+	uint16_t node;			/* node id (0 for ns_cleared) */
+	uint8_t type;			/* enum kvc__ev_type */
+	uint8_t tier;			/* 0..3 where the type has one */
+	uint8_t text_len;		/* bytes of text */
+	uint8_t hash[KVC_HASH_BYTES];	/* stored, evicted: block hash */
+	uint8_t parent[KVC_HASH_BYTES]; /* stored: parent (zero = root) */
+	char text[KVC_ADDR_BYTES_MAX];	/* namespace name, or node_joined's
+					   address */
 };
 
 /* One block: 64 bytes, so 1M blocks with one location each cost

@@ -287,7 +287,7 @@ static int load_kv(struct kvc *k, struct reader *r)
 	return r->err;
 }
 
-#define EV_REC (8 + 1 + 1 + 2 + 4 + 8 + 8 + KVC_HASH_BYTES + 1)
+#define EV_REC (8 + 1 + 1 + 2 + 4 + 8 + 8 + 2 * KVC_HASH_BYTES + 1)
 
 /* Is @e (read from a snapshot) an event kvc_event.c could have made? */
 static bool event_ok(const struct kvc__event *e, uint64_t prev_index)
@@ -306,7 +306,8 @@ static bool event_ok(const struct kvc__event *e, uint64_t prev_index)
 	return e->type > 0 && e->type < KVC__EV_TYPES && e->tier < KVC__TIERS &&
 	       e->index >= prev_index && text_ok &&
 	       (e->node != 0) == has_node &&
-	       kvc__hash_is_zero(e->hash) != has_hash;
+	       kvc__hash_is_zero(e->hash) != has_hash &&
+	       (e->type == KVC__EV_STORED || kvc__hash_is_zero(e->parent));
 }
 
 /* The event section (version 2): the newest events_max of those saved
@@ -334,7 +335,8 @@ static int load_events(struct kvc *k, struct reader *r)
 		e.a = le_get_u64(rec + 16);
 		e.b = le_get_u64(rec + 24);
 		memcpy(e.hash, rec + 32, KVC_HASH_BYTES);
-		e.text_len = rec[32 + KVC_HASH_BYTES];
+		memcpy(e.parent, rec + 32 + KVC_HASH_BYTES, KVC_HASH_BYTES);
+		e.text_len = rec[32 + 2 * KVC_HASH_BYTES];
 		if (r->err == 0 && (!event_ok(&e, prev) || e.index > index)) {
 			return bad(r, FR_CORRUPT);
 		}

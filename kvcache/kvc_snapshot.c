@@ -22,7 +22,8 @@
  *   u32 kv        x { u32 klen, key, u32 vlen, value }
  *   (version 2) u64 next event seq, u64 last applied log index,
  *   u32 events    x { u64 index, u8 type, u8 tier, u16 node, u32 tokens,
- *                     u64 a, u64 b, hash[16], u8 text_len, text }
+ *                     u64 a, u64 b, hash[16], parent[16], u8 text_len,
+ *                     text }
  *                 (the kept events, oldest first)
  *   "KVCEND!!" u32 crc32c(everything before the crc)
  * Used and reserved bytes are not stored: restore recomputes them from the
@@ -183,7 +184,7 @@ static void save_events(struct kvc *k, struct writer *w)
 	for (uint64_t s = k->ev_next - k->ev_count; s < k->ev_next; s++) {
 		const struct kvc__event *e = kvc__ev_at(k, s);
 		unsigned char
-		    rec[8 + 1 + 1 + 2 + 4 + 8 + 8 + KVC_HASH_BYTES + 1];
+		    rec[8 + 1 + 1 + 2 + 4 + 8 + 8 + 2 * KVC_HASH_BYTES + 1];
 		unsigned char *p = le_put_uint(rec, e->index, 8);
 		p = le_put_uint(p, e->type, 1);
 		p = le_put_uint(p, e->tier, 1);
@@ -192,7 +193,8 @@ static void save_events(struct kvc *k, struct writer *w)
 		p = le_put_uint(p, e->a, 8);
 		p = le_put_uint(p, e->b, 8);
 		memcpy(p, e->hash, KVC_HASH_BYTES);
-		p = le_put_uint(p + KVC_HASH_BYTES, e->text_len, 1);
+		memcpy(p + KVC_HASH_BYTES, e->parent, KVC_HASH_BYTES);
+		p = le_put_uint(p + 2 * KVC_HASH_BYTES, e->text_len, 1);
 		assert(p == rec + sizeof(rec));
 		w_bytes(w, rec, sizeof(rec));
 		w_bytes(w, e->text, e->text_len);

@@ -73,7 +73,7 @@ struct kvc_options {
 				      (default 65536) */
 };
 
-/* Largest events_max (one event record is 184 bytes: 4M events, 770 MB). */
+/* Largest events_max (one event record is 200 bytes: 4M events, 840 MB). */
 #define KVC_EVENTS_MAX_LIMIT (1u << 22)
 
 /* Limits on arguments; kvc_command_check() enforces them. */

@@ -457,7 +457,7 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	    /* ---- end of the snapshot block ---- */
 	    {"kvc-events-max", OPT_UINT, &o->kvc_events_max, 1, 1u << 22,
 	     .def = "65536",
-	     .help = "KV events kept for KVC.EVENTS (184 bytes each, "
+	     .help = "KV events kept for KVC.EVENTS (200 bytes each, "
 		     "allocated at start); an older from_seq gets RESYNC"},
 	    {"request-timeout-ms", OPT_UINT, &o->request_timeout_ms, 10,
 	     3600000, .def = "5000", .help = "client waits at most this long"},
