@@ -221,8 +221,9 @@ int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		return kvc__err3(reply, "'", &argv[0],
 				 "' changes state: propose it through the log");
 	}
-	/* A read has no state-dependent errors: FR_INVALID here is bad
-	 * arguments found by a self-checking handler. */
+	/* FR_INVALID here is an error reply: bad arguments found by a
+	 * self-checking handler, or a state-dependent refusal (KVC.EVENTS
+	 * RESYNC or a seq beyond the log, a KVC.SCAN cursor too big). */
 	rv = c->exec(k, argc, argv, reply);
 	assert(rv == 0 || rv == FR_INVALID || rv == FR_NOMEM ||
 	       (rv == FR_TOOBIG && reply->max != 0));
