@@ -265,7 +265,8 @@ int kvc__exec_events(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		    r->max > EV_REPLY_HEADROOM
 			? (r->max - EV_REPLY_HEADROOM) / EV_REPLY_BYTES
 			: 0;
-		n = n < fit ? n : (fit > 0 ? fit : 1);
+		fit = fit > 0 ? fit : 1; /* one at least: FR_TOOBIG if not */
+		n = n < fit ? n : fit;
 	}
 	rv = kvc__reply_array(r, 2);
 	rv = rv ? rv : kvc__reply_uint(r, a.from + n);
