@@ -151,7 +151,7 @@ static int parse_events(uint32_t argc, const struct kvc_arg *argv,
 int kvc__check_events(uint32_t argc, const struct kvc_arg *argv,
 		      struct kvc_reply *err)
 {
-	struct ev_args a;
+	struct ev_args a = {0};
 	int rv = parse_events(argc, argv, &a, err);
 	if (rv == 0 && a.block) {
 		return kvc__err(err, "KVC.EVENTS BLOCK is not implemented by "
@@ -231,7 +231,7 @@ static int reply_event(struct kvc_reply *r, const struct kvc *k, uint64_t seq)
 int kvc__exec_events(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		     struct kvc_reply *r)
 {
-	struct ev_args a;
+	struct ev_args a = {0};
 	int rv = parse_events(argc, argv, &a, r);
 	if (rv != 0) {
 		return rv;

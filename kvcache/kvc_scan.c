@@ -70,7 +70,7 @@ static int parse_scan(uint32_t argc, const struct kvc_arg *argv,
 int kvc__check_scan(uint32_t argc, const struct kvc_arg *argv,
 		    struct kvc_reply *err)
 {
-	struct scan_args a;
+	struct scan_args a = {0};
 	return parse_scan(argc, argv, &a, err);
 }
 
@@ -169,7 +169,7 @@ static uint64_t page_end(const struct kvc *k, const struct scan_args *a,
 int kvc__exec_scan(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		   struct kvc_reply *r)
 {
-	struct scan_args a;
+	struct scan_args a = {0};
 	int rv = parse_scan(argc, argv, &a, r);
 	if (rv != 0) {
 		return rv;
@@ -179,7 +179,7 @@ int kvc__exec_scan(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	}
 	bool all = argv[1].len == 1 && argv[1].base[0] == '*';
 	a.ns = all ? KVC__NONE : kvc__ns_find(k, argv[1].base, argv[1].len);
-	uint64_t end = a.cursor;
+	uint64_t end;
 	uint64_t n = 0;
 	if (all || a.ns != KVC__NONE) {
 		size_t budget =

@@ -194,7 +194,7 @@ static void save_events(struct kvc *k, struct writer *w)
 		p = le_put_uint(p, e->b, 8);
 		memcpy(p, e->hash, KVC_HASH_BYTES);
 		memcpy(p + KVC_HASH_BYTES, e->parent, KVC_HASH_BYTES);
-		p = le_put_uint(p + 2 * KVC_HASH_BYTES, e->text_len, 1);
+		p = le_put_uint(p + (size_t)2 * KVC_HASH_BYTES, e->text_len, 1);
 		assert(p == rec + sizeof(rec));
 		w_bytes(w, rec, sizeof(rec));
 		w_bytes(w, e->text, e->text_len);

@@ -32,7 +32,8 @@ static struct rv *ptrs[RV_POOL];
 static size_t npool;
 static size_t nptrs;
 
-static struct rv *parse(const char **p)
+/* One value's header at *@p; an array's elements are left to the caller. */
+static struct rv *parse_one(const char **p)
 {
 	assert_true(npool < RV_POOL);
 	struct rv *v = &pool[npool++];
@@ -61,38 +62,76 @@ static struct rv *parse(const char **p)
 		assert_true(nptrs + (size_t)x <= RV_POOL);
 		v->elems = &ptrs[nptrs];
 		nptrs += (size_t)x;
-		for (int64_t j = 0; j < x; j++) {
-			v->elems[j] = parse(p);
-		}
 	}
 	return v;
 }
 
+#define DEPTH_MAX 16
+
+/* A whole reply, arrays filled through an explicit stack. */
 static struct rv *parse_reply(const char *reply)
 {
+	struct rv *stack[DEPTH_MAX];
+	int64_t filled[DEPTH_MAX];
+	int depth = 0;
+	struct rv *root = NULL;
 	npool = 0;
 	nptrs = 0;
-	return parse(&reply);
+	do {
+		struct rv *v = parse_one(&reply);
+		if (depth == 0) {
+			root = v;
+		} else {
+			stack[depth - 1]->elems[filled[depth - 1]++] = v;
+		}
+		if (v->type == '*' && v->n > 0) {
+			assert_true(depth < DEPTH_MAX);
+			stack[depth] = v;
+			filled[depth++] = 0;
+		}
+		while (depth > 0 && filled[depth - 1] == stack[depth - 1]->n) {
+			depth--;
+		}
+	} while (depth > 0);
+	return root;
 }
 
 /* A value as text: numbers, strings, arrays as [a b ...]. */
 static size_t flat(const struct rv *v, char *out, size_t cap)
 {
-	if (v->type == ':') {
-		return (size_t)snprintf(out, cap, "%lld", (long long)v->i);
-	}
-	if (v->type != '*') {
-		return (size_t)snprintf(out, cap, "%.*s", (int)v->n, v->s);
-	}
-	size_t n = (size_t)snprintf(out, cap, "[");
-	for (int64_t j = 0; j < v->n && n < cap; j++) {
-		n += flat(v->elems[j], out + n, cap - n);
-		if (j + 1 < v->n && n < cap) {
-			out[n++] = ' ';
+	const struct rv *stack[DEPTH_MAX];
+	int64_t next[DEPTH_MAX];
+	int depth = 0;
+	size_t n = 0;
+	for (;;) {
+		if (v != NULL && v->type == '*') {
+			n += (size_t)snprintf(out + n, cap - n, "[");
+			assert_true(depth < DEPTH_MAX);
+			stack[depth] = v;
+			next[depth++] = 0;
+		} else if (v != NULL && v->type == ':') {
+			n += (size_t)snprintf(out + n, cap - n, "%lld",
+					      (long long)v->i);
+		} else if (v != NULL) {
+			n += (size_t)snprintf(out + n, cap - n, "%.*s",
+					      (int)v->n, v->s);
+		}
+		assert_true(n < cap);
+		v = NULL;
+		if (depth == 0) {
+			return n;
+		}
+		const struct rv *top = stack[depth - 1];
+		if (next[depth - 1] < top->n) {
+			if (next[depth - 1] > 0) {
+				out[n++] = ' ';
+			}
+			v = top->elems[next[depth - 1]++];
+		} else {
+			n += (size_t)snprintf(out + n, cap - n, "]");
+			depth--;
 		}
 	}
-	n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "]");
-	return n;
 }
 
 static int64_t num(const struct rv *v)
@@ -371,13 +410,21 @@ static void snapshot_keeps_feed(void **state)
 	kvc_close(c);
 }
 
+static unsigned char *put_str(unsigned char *p, const char *s)
+{
+	while (*s != '\0') {
+		*p++ = (unsigned char)*s++;
+	}
+	return p;
+}
+
 /* A version-1 snapshot (before the feed), built by hand: one node, one
  * namespace, one block on it, one KV pair. */
 static size_t v1_snapshot(unsigned char *buf)
 {
 	unsigned char *p = buf;
-	memcpy(p, "KVCSNAP1", 8);
-	p = le_put_uint(p + 8, 1, 4);
+	p = put_str(p, "KVCSNAP1");
+	p = le_put_uint(p, 1, 4);
 	p = le_put_uint(p, 0, 4);
 	p = le_put_uint(p, 500, 8); /* now_ms */
 	p = le_put_uint(p, 1, 8);   /* next_rid */
@@ -388,8 +435,7 @@ static size_t v1_snapshot(unsigned char *buf)
 	p = le_put_uint(p, 0, 1);
 	p = le_put_uint(p, 0, 8);
 	p = le_put_uint(p, 2, 1);
-	memcpy(p, "n4", 2);
-	p += 2;
+	p = put_str(p, "n4");
 	for (unsigned t = 0; t < 4; t++) {
 		p = le_put_uint(p, t == 0, 1);
 		p = le_put_uint(p, t == 0 ? 1000 : 0, 8);
@@ -411,8 +457,7 @@ static size_t v1_snapshot(unsigned char *buf)
 	p = le_put_uint(p, 32, 4);
 	p = le_put_uint(p, 0, 4); /* reservations */
 	p = le_put_uint(p, 0, 4); /* kv */
-	memcpy(p, "KVCEND!!", 8);
-	p += 8;
+	p = put_str(p, "KVCEND!!");
 	p = le_put_uint(p, fr_crc32c(0, buf, (size_t)(p - buf)), 4);
 	return (size_t)(p - buf);
 }
