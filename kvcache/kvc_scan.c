@@ -23,13 +23,15 @@
  * the home, so a page walks each of its buckets' runs (short: the table is
  * at most half full).  A page ends after the bucket that brings it to
  * COUNT blocks, before one that would pass the reply budget, or after
- * SCAN_VISIT_MAX(count) buckets (a sparse table still answers quickly; the
- * page may then be empty with a non-zero cursor, as Redis's SCAN does).
+ * SCAN_VISIT_MAX(count) buckets (an empty bucket costs one load: 131072 of
+ * them, COUNT 256's bound, take well under a millisecond, and a sparse
+ * default table of 2M buckets is listed in 16 pages; a page may then be
+ * empty with a non-zero cursor, as Redis's SCAN does).
  */
 
 #define SCAN_COUNT_DEF	     256u
 #define SCAN_COUNT_MAX	     4096u
-#define SCAN_VISIT_MAX(n)    (16u * (n) + 1024u)
+#define SCAN_VISIT_MAX(n)    (256u * (n) + 65536u)
 #define SCAN_BUDGET_DEFAULT  (4u << 20) /* reply bytes when r->max is 0 */
 #define SCAN_BLOCK_BYTES_MAX (3 * (KVC_NS_BYTES_MAX + 2 * KVC_HASH_BYTES) + 96)
 #define SCAN_LOC_BYTES_MAX   (KVC_ADDR_BYTES_MAX + 128)
