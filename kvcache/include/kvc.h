@@ -172,9 +172,11 @@ int kvc_apply(struct kvc *k, const void *entry, size_t len,
 
 /**
  * kvc_apply() of the Raft log entry at @index: the events the entry
- * produces carry @index (KVC.EVENTS).  Indices must not decrease from one
- * call to the next (the runtime applies in log order).  kvc_apply() is
- * this with the index after the last one applied (tests, benchmarks).
+ * produces carry @index (KVC.EVENTS).  The runtime applies in log order,
+ * so indices grow; a smaller one than before (only after loading a
+ * snapshot that claims a later index) is raised to the last one, so event
+ * indices never decrease.  kvc_apply() is this with the index after the
+ * last one applied (tests, benchmarks).
  */
 int kvc_apply_at(struct kvc *k, uint64_t index, const void *entry, size_t len,
 		 struct kvc_reply *reply) __attribute__((warn_unused_result));
