@@ -11,6 +11,14 @@
 need python3
 TOOL="$(dirname "$0")/events_tool.py"
 NODES=3
+for bad in 0 4194305 x; do
+	out=$("$BIN/fabraftd" --id 1 --peers 1=127.0.0.1:7001 --data-dir "$DIR/x" \
+		--kvc-events-max "$bad" 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && [ "$(echo "$out" | wc -l)" -le 2 ] ||
+		fail "--kvc-events-max $bad: exit $rc: $out"
+done
+echo "--kvc-events-max 0, 4194305, x refused: $(echo "$out" | head -1)"
 start_cluster 3
 "$BIN/fabraft" cluster stop --dir "$DIR" >/dev/null
 for i in 1 2 3; do
