@@ -403,7 +403,25 @@ static void snapshot_keeps_feed(void **state)
 	    "KVC.SCAN and follow from the seq it returns\r\n");
 	snprintf(ra, sizeof(ra), "%s", tk_run(a, 0, "KVC.EVENTS 44 COUNT 8"));
 	assert_string_equal(tk_run(c, 0, "KVC.EVENTS 44 COUNT 8"), ra);
-	/* Events of a corrupted section are refused (count beyond seq). */
+	/* A damaged event behind a valid checksum is refused, the target
+	 * unchanged: the last record (evicted, namespace "ns0") gets type 9,
+	 * then tier 4. */
+	uint64_t d = kvc_digest(c);
+	size_t rec = len - 12 - 3 - 65; /* END, crc; text; the record */
+	assert_int_equal(snap[rec + 8], 2); /* evicted */
+	assert_int_equal(snap[rec + 9], 0); /* hbm */
+	assert_memory_equal(snap + rec + 65, "ns0", 3);
+	const uint8_t bad[][2] = {{8, 9}, {9, 4}};
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t keep = snap[rec + bad[i][0]];
+		snap[rec + bad[i][0]] = bad[i][1];
+		le_put_u32(snap + len - 4, fr_crc32c(0, snap, len - 4));
+		assert_int_equal(tk_restore(c, snap, len), FR_CORRUPT);
+		snap[rec + bad[i][0]] = keep;
+	}
+	le_put_u32(snap + len - 4, fr_crc32c(0, snap, len - 4));
+	assert_int_equal(tk_restore(c, snap, len), 0);
+	assert_true(kvc_digest(c) == d);
 	free(snap);
 	kvc_close(a);
 	kvc_close(b);
