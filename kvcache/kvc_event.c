@@ -19,7 +19,7 @@
  *  3. an event's index is the log index of the entry that produced it, so
  *     the indices of consecutive events never decrease.
  *
- * A record is 200 bytes whatever its type: the namespace name (<= 64
+ * A record is 232 bytes whatever its type: the namespace name (<= 64
  * bytes) or a node's address (<= 128) is copied in, so an event never
  * depends on a slot that may be reused later.  The ring is allocated by
  * kvc_open() (events_max records) and never grows.
@@ -50,8 +50,8 @@ static struct kvc__event *loc_event(struct kvc *k, uint8_t type, uint32_t l)
 	const struct kvc__loc *loc = &k->locs[l];
 	const struct kvc__block *b = &k->blocks[loc->block];
 	struct kvc__event *e = kvc__ev_add(k, type);
-	set_ns(e, &k->ns[b->ns]);
-	memcpy(e->hash, b->hash, KVC_HASH_BYTES);
+	set_ns(e, &k->ns[kvc__blk_ns(b)]);
+	kvc__block_hash(k, b, &e->hash);
 	e->node = k->nodes[loc->node].id;
 	e->tier = loc->tier;
 	return e;
@@ -63,7 +63,7 @@ void kvc__ev_stored(struct kvc *k, uint32_t l)
 	e->a = k->locs[l].offset;
 	e->b = k->locs[l].len;
 	e->tokens = k->blocks[k->locs[l].block].tokens;
-	memcpy(e->parent, k->blocks[k->locs[l].block].parent, KVC_HASH_BYTES);
+	kvc__block_parent(k, &k->blocks[k->locs[l].block], &e->parent);
 }
 
 void kvc__ev_evicted(struct kvc *k, uint32_t l)
@@ -106,7 +106,7 @@ void kvc__ev_ns_cleared(struct kvc *k, uint32_t ns)
 /* stored, the largest: array header, 7 numbers of at most 24 bytes (":",
  * 20 digits, CRLF), the type, the namespace, two hashes. */
 static_assert(EV_REPLY_BYTES >= 16 + 7 * 24 + 20 + (KVC_NS_BYTES_MAX + 8) +
-				    2 * (KVC_HASH_BYTES * 2 + 8),
+				    2 * (KVC_HASH_BYTES_MAX * 2 + 8),
 	      "EV_REPLY_BYTES bounds a stored event's reply");
 
 struct ev_args {
@@ -175,7 +175,7 @@ static uint64_t field_count(uint8_t type)
 static int reply_ns_hash(struct kvc_reply *r, const struct kvc__event *e)
 {
 	int rv = kvc__reply_bulk(r, e->text, e->text_len);
-	return rv ? rv : kvc__reply_bulk_hash(r, e->hash);
+	return rv ? rv : kvc__reply_bulk_hash(r, &e->hash);
 }
 
 static int reply_fields(struct kvc_reply *r, const struct kvc__event *e)
@@ -189,10 +189,10 @@ static int reply_fields(struct kvc_reply *r, const struct kvc__event *e)
 		rv = rv ? rv : kvc__reply_uint(r, e->a);
 		rv = rv ? rv : kvc__reply_uint(r, e->b);
 		rv = rv ? rv : kvc__reply_uint(r, e->tokens);
-		if (kvc__hash_is_zero(e->parent)) {
+		if (e->parent.len == 0) {
 			return rv ? rv : kvc__reply_bulk(r, "-", 1);
 		}
-		return rv ? rv : kvc__reply_bulk_hash(r, e->parent);
+		return rv ? rv : kvc__reply_bulk_hash(r, &e->parent);
 	case KVC__EV_EVICTED:
 		rv = reply_ns_hash(r, e);
 		rv = rv ? rv : kvc__reply_uint(r, e->node);

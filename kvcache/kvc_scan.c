@@ -33,7 +33,7 @@
 #define SCAN_COUNT_MAX	     4096u
 #define SCAN_VISIT_MAX(n)    (256u * (n) + 65536u)
 #define SCAN_BUDGET_DEFAULT  (4u << 20) /* reply bytes when r->max is 0 */
-#define SCAN_BLOCK_BYTES_MAX (3 * (KVC_NS_BYTES_MAX + 2 * KVC_HASH_BYTES) + 96)
+#define SCAN_BLOCK_BYTES_MAX (KVC_NS_BYTES_MAX + 4 * KVC_HASH_BYTES_MAX + 128)
 #define SCAN_LOC_BYTES_MAX   (KVC_ADDR_BYTES_MAX + 128)
 
 struct scan_args {
@@ -83,7 +83,7 @@ static uint32_t home_of(const struct kvc *k, uint64_t slot)
 
 static bool wanted(const struct kvc *k, const struct scan_args *a, uint32_t b)
 {
-	return a->ns == KVC__NONE || k->blocks[b].ns == a->ns;
+	return a->ns == KVC__NONE || kvc__blk_ns(&k->blocks[b]) == a->ns;
 }
 
 static size_t block_bytes(const struct kvc *k, uint32_t b)
@@ -116,18 +116,22 @@ static int reply_scan_block(struct kvc_reply *r, const struct kvc *k,
 			    uint32_t b)
 {
 	const struct kvc__block *blk = &k->blocks[b];
-	const struct kvc__ns *ns = &k->ns[blk->ns];
+	const struct kvc__ns *ns = &k->ns[kvc__blk_ns(blk)];
+	struct kvc__hash h;
+	struct kvc__hash parent;
+	kvc__block_hash(k, blk, &h);
+	kvc__block_parent(k, blk, &parent);
 	uint32_t nloc = 0;
 	for (uint32_t l = blk->loc; l != KVC__NONE; l = k->locs[l].next) {
 		nloc++;
 	}
 	int rv = kvc__reply_array(r, 5);
 	rv = rv ? rv : kvc__reply_bulk(r, ns->name, ns->len);
-	rv = rv ? rv : kvc__reply_bulk_hash(r, blk->hash);
-	if (kvc__hash_is_zero(blk->parent)) {
+	rv = rv ? rv : kvc__reply_bulk_hash(r, &h);
+	if (parent.len == 0) {
 		rv = rv ? rv : kvc__reply_bulk(r, "-", 1);
 	} else {
-		rv = rv ? rv : kvc__reply_bulk_hash(r, blk->parent);
+		rv = rv ? rv : kvc__reply_bulk_hash(r, &parent);
 	}
 	rv = rv ? rv : kvc__reply_uint(r, blk->tokens);
 	rv = rv ? rv : kvc__reply_array(r, nloc);

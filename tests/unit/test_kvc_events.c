@@ -407,10 +407,13 @@ static void snapshot_keeps_feed(void **state)
 	 * unchanged: the last record (evicted, namespace "ns0") gets type 9,
 	 * then tier 4. */
 	uint64_t d = kvc_digest(c);
-	size_t rec = len - 12 - 3 - 65; /* END, crc; text; the record */
+	/* END and crc; "ns0" and its length; no parent; a 16-byte hash;
+	 * the 32 fixed bytes. */
+	size_t rec = len - 12 - 4 - 1 - 17 - 32;
 	assert_int_equal(snap[rec + 8], 2); /* evicted */
 	assert_int_equal(snap[rec + 9], 0); /* hbm */
-	assert_memory_equal(snap + rec + 65, "ns0", 3);
+	assert_int_equal(snap[rec + 32], 16);
+	assert_memory_equal(snap + len - 15, "ns0", 3);
 	const uint8_t bad[][2] = {{8, 9}, {9, 4}};
 	for (size_t i = 0; i < 2; i++) {
 		uint8_t keep = snap[rec + bad[i][0]];

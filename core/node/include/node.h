@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "fab.h"
+#include "kvc.h"
 #include "raft.h"
 
 /*
@@ -127,11 +128,12 @@ struct node_options {
 	uint64_t snapshot_bytes_max; /* 0 = no limit */
 	uint64_t disk_reserve_bytes; /* free space a snapshot leaves alone */
 
-	/* KV event feed (docs/kvcache.md "Event feed"): events kept for
-	 * KVC.EVENTS, 1..KVC_EVENTS_MAX_LIMIT; the same on every node is
-	 * best (a follower of the feed sees RESYNC sooner on a node that
-	 * keeps fewer). */
-	uint32_t kvc_events_max;
+	/* The state machine's table sizes (--kvc-blocks-max ...; 0 = the
+	 * kvcache default).  Every replica must use the same: a table that
+	 * is full on one and not on another makes their states differ. */
+	struct kvc_options kvc; /* .events_max: KV events kept for
+				   KVC.EVENTS (docs/kvcache.md "Event
+				   feed") */
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
