@@ -23,15 +23,15 @@
  * the home, so a page walks each of its buckets' runs (short: the table is
  * at most half full).  A page ends after the bucket that brings it to
  * COUNT blocks, before one that would pass the reply budget, or after
- * SCAN_VISIT_MAX(count) buckets (an empty bucket costs one load: 131072 of
- * them, COUNT 256's bound, take well under a millisecond, and a sparse
- * default table of 2M buckets is listed in 16 pages; a page may then be
- * empty with a non-zero cursor, as Redis's SCAN does).
+ * SCAN_VISIT_MAX buckets: an empty bucket costs one load, and 2M of them
+ * (the default table's size) take about a millisecond, so a sparse
+ * default table is listed in one page; a bigger one may give empty pages
+ * with a non-zero cursor, as Redis's SCAN does.
  */
 
 #define SCAN_COUNT_DEF	     256u
 #define SCAN_COUNT_MAX	     4096u
-#define SCAN_VISIT_MAX(n)    (256u * (n) + 65536u)
+#define SCAN_VISIT_MAX	     (1u << 21)
 #define SCAN_BUDGET_DEFAULT  (4u << 20) /* reply bytes when r->max is 0 */
 #define SCAN_BLOCK_BYTES_MAX (KVC_NS_BYTES_MAX + 4 * KVC_HASH_BYTES_MAX + 128)
 #define SCAN_LOC_BYTES_MAX   (KVC_ADDR_BYTES_MAX + 128)
@@ -96,20 +96,36 @@ static size_t block_bytes(const struct kvc *k, uint32_t b)
 	return n;
 }
 
-/* Blocks of home bucket @h that @a wants: how many, and their reply bytes
- * (an upper bound) added to *@bytes. */
-static uint32_t bucket_count(const struct kvc *k, const struct scan_args *a,
-			     uint32_t h, size_t *bytes)
+/* The page being built: the blocks found, in kvc__scratch memory. */
+struct page {
+	uint32_t *b;  /* block indices, in listing order */
+	uint64_t n;   /* blocks in b */
+	uint64_t cap; /* room in b */
+	size_t bytes; /* reply bytes, an upper bound */
+};
+
+/* Add the blocks of home bucket @h that @a wants to @p.  FR_NOMEM when the
+ * scratch cannot grow. */
+static int bucket_add(struct kvc *k, const struct scan_args *a, uint32_t h,
+		      struct page *p)
 {
-	uint32_t n = 0;
 	for (uint32_t i = h; k->btab[i] != 0; i = (i + 1) & k->bmask) {
 		uint32_t b = (uint32_t)k->btab[i] - 1;
-		if (home_of(k, k->btab[i]) == h && wanted(k, a, b)) {
-			n++;
-			*bytes += block_bytes(k, b);
+		if (home_of(k, k->btab[i]) != h || !wanted(k, a, b)) {
+			continue;
 		}
+		if (p->n == p->cap) {
+			uint32_t *m = kvc__scratch(k, (size_t)p->cap * 8);
+			if (m == NULL) {
+				return FR_NOMEM;
+			}
+			p->b = m;
+			p->cap *= 2;
+		}
+		p->b[p->n++] = b;
+		p->bytes += block_bytes(k, b);
 	}
-	return n;
+	return 0;
 }
 
 static int reply_scan_block(struct kvc_reply *r, const struct kvc *k,
@@ -149,25 +165,31 @@ static int reply_scan_block(struct kvc_reply *r, const struct kvc *k,
 	return rv;
 }
 
-/* The page's end bucket (exclusive) and its block count. */
-static uint64_t page_end(const struct kvc *k, const struct scan_args *a,
-			 size_t budget, uint64_t *nblocks)
+/* Fill @p from bucket @a->cursor on; the page's end bucket (exclusive),
+ * or 0 with *@rv = FR_NOMEM. */
+static uint64_t page_fill(struct kvc *k, const struct scan_args *a,
+			  size_t budget, struct page *p, int *rv)
 {
 	uint64_t h = a->cursor;
-	uint64_t visited = 0;
-	size_t bytes = 0;
-	*nblocks = 0;
-	while (h <= k->bmask && *nblocks < a->count &&
-	       visited < SCAN_VISIT_MAX(a->count)) {
-		size_t bb = 0;
-		uint32_t n = bucket_count(k, a, (uint32_t)h, &bb);
-		if (*nblocks > 0 && bytes + bb > budget) {
+	uint64_t stop = k->bmask - h < SCAN_VISIT_MAX ? (uint64_t)k->bmask + 1
+						      : h + SCAN_VISIT_MAX;
+	while (h < stop && p->n < a->count) {
+		if (k->btab[h] == 0) {
+			h++; /* the common case in a sparse table */
+			continue;
+		}
+		uint64_t n0 = p->n;
+		size_t bytes0 = p->bytes;
+		*rv = bucket_add(k, a, (uint32_t)h, p);
+		if (*rv != 0) {
+			return 0;
+		}
+		if (n0 > 0 && p->bytes > budget) {
+			p->n = n0; /* this bucket goes to the next page */
+			p->bytes = bytes0;
 			break;
 		}
-		*nblocks += n;
-		bytes += bb;
 		h++;
-		visited++;
 	}
 	return h;
 }
@@ -185,27 +207,26 @@ int kvc__exec_scan(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	}
 	bool all = argv[1].len == 1 && argv[1].base[0] == '*';
 	a.ns = all ? KVC__NONE : kvc__ns_find(k, argv[1].base, argv[1].len);
-	uint64_t end;
-	uint64_t n = 0;
+	uint64_t end = (uint64_t)k->bmask + 1; /* no such namespace: done */
+	struct page p = {.cap = 512};
+	p.b = kvc__scratch(k, (size_t)p.cap * 4);
+	if (p.b == NULL) {
+		return FR_NOMEM;
+	}
 	if (all || a.ns != KVC__NONE) {
 		size_t budget =
 		    r->max != 0 ? r->max - r->max / 8 : SCAN_BUDGET_DEFAULT;
-		end = page_end(k, &a, budget, &n);
-	} else {
-		end = (uint64_t)k->bmask + 1; /* no such namespace: done */
+		end = page_fill(k, &a, budget, &p, &rv);
+		if (rv != 0) {
+			return rv;
+		}
 	}
 	rv = kvc__reply_array(r, 3);
 	rv = rv ? rv : kvc__reply_uint(r, end > k->bmask ? 0 : end);
 	rv = rv ? rv : kvc__reply_uint(r, k->ev_next);
-	rv = rv ? rv : kvc__reply_array(r, n);
-	for (uint64_t h = a.cursor; rv == 0 && h < end && n > 0; h++) {
-		for (uint32_t i = (uint32_t)h; rv == 0 && k->btab[i] != 0;
-		     i = (i + 1) & k->bmask) {
-			uint32_t b = (uint32_t)k->btab[i] - 1;
-			if (home_of(k, k->btab[i]) == h && wanted(k, &a, b)) {
-				rv = reply_scan_block(r, k, b);
-			}
-		}
+	rv = rv ? rv : kvc__reply_array(r, p.n);
+	for (uint64_t i = 0; rv == 0 && i < p.n; i++) {
+		rv = reply_scan_block(r, k, p.b[i]);
 	}
 	return rv;
 }
