@@ -268,6 +268,43 @@ static void reservations(void **state)
 	kvc_close(k);
 }
 
+/* Hashes of 1..32 bytes travel through events, SCAN and snapshots as
+ * their own bytes: i:5 is 8 bytes, 05 one. */
+static void short_and_long_hashes(void **state)
+{
+	(void)state;
+	struct kvc *k = open_k(0);
+	tk_run(k, 1, "KVC.NODE.ADD 1 a1 0 hbm 1000");
+	tk_run(k, 2, "KVC.PUT m i:5 - 4 1 hbm 0 1 05 i:5 4 1 hbm 1 1");
+	const char *want[] = {"stored m 0000000000000005 1 hbm 0 1 4 -",
+			      "stored m 05 1 hbm 1 1 4 0000000000000005"};
+	const char *a = ev(k, 2);
+	char first[256];
+	snprintf(first, sizeof(first), "%s", a);
+	const char *b = ev(k, 3);
+	assert_true((strcmp(first, want[0]) == 0 && strcmp(b, want[1]) == 0) ||
+		    (strcmp(first, want[1]) == 0 && strcmp(b, want[0]) == 0));
+	char h32[80];
+	snprintf(h32, sizeof(h32), "%s%s", tk_h(7), tk_h(8));
+	tk_runf(k, 3, "KVC.PUT m %s 05 4 1 hbm 2 1", h32);
+	tk_runf(k, 4, "KVC.EVICT m %s", h32);
+	char w[256];
+	snprintf(w, sizeof(w), "evicted m %s 1 hbm", h32);
+	assert_string_equal(ev(k, 5), w);
+	size_t len;
+	unsigned char *snap = tk_snapshot(k, &len);
+	struct kvc *c = open_k(0);
+	assert_int_equal(tk_restore(c, snap, len), 0);
+	char all[4096];
+	snprintf(all, sizeof(all), "%s", tk_run(k, 0, "KVC.EVENTS 1"));
+	assert_string_equal(tk_run(c, 0, "KVC.EVENTS 1"), all);
+	snprintf(all, sizeof(all), "%s", tk_run(k, 0, "KVC.SCAN m 0"));
+	assert_string_equal(tk_run(c, 0, "KVC.SCAN m 0"), all);
+	free(snap);
+	kvc_close(c);
+	kvc_close(k);
+}
+
 /* Run @line through kvc_apply_at() at log index @index. */
 static void apply_at(struct kvc *k, uint64_t index, const char *line)
 {
@@ -866,6 +903,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(blocks_and_nodes),
 	    cmocka_unit_test(reservations),
+	    cmocka_unit_test(short_and_long_hashes),
 	    cmocka_unit_test(seq_and_index),
 	    cmocka_unit_test(ring_and_errors),
 	    cmocka_unit_test(snapshot_keeps_feed),
