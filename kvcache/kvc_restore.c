@@ -424,8 +424,13 @@ static void r_event(struct reader *r, struct kvc__event *e)
 	e->b = le_get_u64(rec + 24);
 	r_hash(r, &e->hash);
 	r_hash(r, &e->parent);
-	e->text_len = (uint8_t)r_int(r, 1);
-	r_bytes(r, e->text, e->text_len);
+	uint64_t text_len = r_int(r, 1);
+	if (text_len > KVC_ADDR_BYTES_MAX) {
+		(void)bad(r, FR_CORRUPT); /* text holds 128 bytes */
+		return;
+	}
+	e->text_len = (uint8_t)text_len;
+	r_bytes(r, e->text, text_len);
 }
 
 /* The event section (version 3): the newest events_max of those saved

@@ -451,8 +451,10 @@ static void snapshot_keeps_feed(void **state)
 	assert_int_equal(snap[rec + 9], 0); /* hbm */
 	assert_int_equal(snap[rec + 32], 16);
 	assert_memory_equal(snap + len - 15, "ns0", 3);
-	const uint8_t bad[][2] = {{8, 9}, {9, 4}};
-	for (size_t i = 0; i < 2; i++) {
+	/* type 9, tier 4, a text longer than the record holds (200) */
+	const uint8_t bad[][2] = {{8, 9}, {9, 4}, {32 + 17 + 1, 200}};
+	assert_int_equal(snap[rec + 32 + 17 + 1], 3);
+	for (size_t i = 0; i < 3; i++) {
 		uint8_t keep = snap[rec + bad[i][0]];
 		snap[rec + bad[i][0]] = bad[i][1];
 		le_put_u32(snap + len - 4, fr_crc32c(0, snap, len - 4));
