@@ -39,7 +39,7 @@ python3 "$TOOL" write "$P" "$DIR/stop" 2 >"$DIR/w2.out" 2>&1 &
 W2=$!
 EXTRA_PIDS="$W1 $W2"
 sleep 1
-python3 "$TOOL" follow "$P" "$DIR/stop" "$DIR/follow.out" >"$DIR/follow.log" 2>&1 &
+python3 "$TOOL" follow "$P" "$DIR/stopf" "$DIR/follow.out" >"$DIR/follow.log" 2>&1 &
 F=$!
 EXTRA_PIDS="$W1 $W2 $F"
 sleep 3
@@ -57,6 +57,7 @@ touch "$DIR/stop"
 wait "$W1" || fail "writer 1: $(cat "$DIR/w1.out")"
 wait "$W2" || fail "writer 2: $(cat "$DIR/w2.out")"
 cat "$DIR/w1.out" "$DIR/w2.out"
+touch "$DIR/stopf" # the follower drains the feed once the writers are gone
 wait "$F" || { cat "$DIR/follow.log"; fail "follower"; }
 cat "$DIR/follow.out"
 wait_converged 20 >/dev/null || fail "nodes did not converge"
@@ -78,15 +79,16 @@ case "$out" in
 "ERR from_seq is beyond the next seq "*) ;;
 *) fail "KVC.EVENTS beyond the log: $out" ;;
 esac
-rm -f "$DIR/stop"
+rm -f "$DIR/stop" "$DIR/stopf"
 python3 "$TOOL" write "$P" "$DIR/stop" 3 20 >"$DIR/w3.out" 2>&1 &
 W3=$!
-python3 "$TOOL" follow "$P" "$DIR/stop" "$DIR/follow2.out" 1 >"$DIR/follow2.log" 2>&1 &
+python3 "$TOOL" follow "$P" "$DIR/stopf" "$DIR/follow2.out" 1 >"$DIR/follow2.log" 2>&1 &
 F=$!
 EXTRA_PIDS="$W3 $F"
 sleep 3
 touch "$DIR/stop"
 wait "$W3" || fail "writer 3: $(cat "$DIR/w3.out")"
+touch "$DIR/stopf"
 wait "$F" || { cat "$DIR/follow2.log"; fail "follower after RESYNC"; }
 cat "$DIR/follow2.out"
 grep -q ", [1-9][0-9]* resyncs" "$DIR/follow2.out" || fail "the follower never saw RESYNC"
