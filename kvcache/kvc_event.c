@@ -19,7 +19,7 @@
  *  3. an event's index is the log index of the entry that produced it, so
  *     the indices of consecutive events never decrease.
  *
- * A record is 232 bytes whatever its type: the namespace name (<= 64
+ * A record is 168 bytes whatever its type: the namespace name (<= 64
  * bytes) or a node's address (<= 128) is copied in, so an event never
  * depends on a slot that may be reused later.  The ring is allocated by
  * kvc_open() (events_max records) and never grows.
@@ -41,7 +41,7 @@ struct kvc__event *kvc__ev_add(struct kvc *k, uint8_t type)
 static void set_ns(struct kvc__event *e, const struct kvc__ns *ns)
 {
 	e->text_len = ns->len;
-	memcpy(e->text, ns->name, ns->len);
+	memcpy(e->u.blk.ns, ns->name, ns->len);
 }
 
 /* One location's event (stored or evicted); @l is still linked. */
@@ -51,7 +51,7 @@ static struct kvc__event *loc_event(struct kvc *k, uint8_t type, uint32_t l)
 	const struct kvc__block *b = &k->blocks[loc->block];
 	struct kvc__event *e = kvc__ev_add(k, type);
 	set_ns(e, &k->ns[kvc__blk_ns(b)]);
-	kvc__block_hash(k, b, &e->hash);
+	kvc__block_hash(k, b, &e->u.blk.hash);
 	e->node = k->nodes[loc->node].id;
 	e->tier = loc->tier;
 	return e;
@@ -63,7 +63,7 @@ void kvc__ev_stored(struct kvc *k, uint32_t l)
 	e->a = k->locs[l].offset;
 	e->b = k->locs[l].len;
 	e->tokens = k->blocks[k->locs[l].block].tokens;
-	kvc__block_parent(k, &k->blocks[k->locs[l].block], &e->parent);
+	kvc__block_parent(k, &k->blocks[k->locs[l].block], &e->u.blk.parent);
 }
 
 void kvc__ev_evicted(struct kvc *k, uint32_t l)
@@ -87,7 +87,7 @@ void kvc__ev_node(struct kvc *k, uint8_t type, const struct kvc__node *n)
 	e->node = n->id;
 	if (type == KVC__EV_NODE_JOINED) {
 		e->text_len = n->addr_len;
-		memcpy(e->text, n->addr, n->addr_len);
+		memcpy(e->u.addr, n->addr, n->addr_len);
 	}
 }
 
@@ -174,8 +174,8 @@ static uint64_t field_count(uint8_t type)
 
 static int reply_ns_hash(struct kvc_reply *r, const struct kvc__event *e)
 {
-	int rv = kvc__reply_bulk(r, e->text, e->text_len);
-	return rv ? rv : kvc__reply_bulk_hash(r, &e->hash);
+	int rv = kvc__reply_bulk(r, e->u.blk.ns, e->text_len);
+	return rv ? rv : kvc__reply_bulk_hash(r, &e->u.blk.hash);
 }
 
 static int reply_fields(struct kvc_reply *r, const struct kvc__event *e)
@@ -189,29 +189,29 @@ static int reply_fields(struct kvc_reply *r, const struct kvc__event *e)
 		rv = rv ? rv : kvc__reply_uint(r, e->a);
 		rv = rv ? rv : kvc__reply_uint(r, e->b);
 		rv = rv ? rv : kvc__reply_uint(r, e->tokens);
-		if (e->parent.len == 0) {
+		if (e->u.blk.parent.len == 0) {
 			return rv ? rv : kvc__reply_bulk(r, "-", 1);
 		}
-		return rv ? rv : kvc__reply_bulk_hash(r, &e->parent);
+		return rv ? rv : kvc__reply_bulk_hash(r, &e->u.blk.parent);
 	case KVC__EV_EVICTED:
 		rv = reply_ns_hash(r, e);
 		rv = rv ? rv : kvc__reply_uint(r, e->node);
 		return rv ? rv : kvc__reply_tier(r, e->tier);
 	case KVC__EV_REVOKED:
 		rv = kvc__reply_uint(r, e->a);
-		rv = rv ? rv : kvc__reply_bulk(r, e->text, e->text_len);
+		rv = rv ? rv : kvc__reply_bulk(r, e->u.blk.ns, e->text_len);
 		rv = rv ? rv : kvc__reply_uint(r, e->node);
 		rv = rv ? rv : kvc__reply_tier(r, e->tier);
 		return rv ? rv : kvc__reply_uint(r, e->b);
 	case KVC__EV_NODE_JOINED:
 		rv = kvc__reply_uint(r, e->node);
-		return rv ? rv : kvc__reply_bulk(r, e->text, e->text_len);
+		return rv ? rv : kvc__reply_bulk(r, e->u.addr, e->text_len);
 	case KVC__EV_NODE_EXPIRED:
 	case KVC__EV_NODE_LEFT:
 		return kvc__reply_uint(r, e->node);
 	default:
 		assert(e->type == KVC__EV_NS_CLEARED);
-		return kvc__reply_bulk(r, e->text, e->text_len);
+		return kvc__reply_bulk(r, e->u.blk.ns, e->text_len);
 	}
 }
 

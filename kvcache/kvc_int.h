@@ -55,23 +55,29 @@ struct kvc__hash {
 /* One event: a fixed-size record, self-contained (the namespace name and
  * the node address are copied, not referred to by slot: a namespace's
  * slot is reused once its last block goes, a node id may come back with
- * another address, and the event must still say what happened).  The seq
- * is not stored: the event of seq s lives at ev[s % o.events_max]. */
+ * another address, and the event must still say what happened).  A
+ * node_joined event has no hashes and no namespace, so its address shares
+ * their room.  The seq is not stored: the event of seq s lives at
+ * ev[s % o.events_max]. */
 struct kvc__event {
-	uint64_t index;		       /* Raft log index of the entry */
-	uint64_t a;		       /* stored: offset; revoked: rid */
-	uint64_t b;		       /* stored: len; revoked: bytes */
-	uint32_t tokens;	       /* stored: tokens */
-	uint16_t node;		       /* node id (0 for ns_cleared) */
-	uint8_t type;		       /* enum kvc__ev_type */
-	uint8_t tier;		       /* 0..3 where the type has one */
-	uint8_t text_len;	       /* bytes of text */
-	struct kvc__hash hash;	       /* stored, evicted: block hash */
-	struct kvc__hash parent;       /* stored: parent (len 0 = root) */
-	char text[KVC_ADDR_BYTES_MAX]; /* namespace name, or node_joined's
-					  address */
+	uint64_t index;	  /* Raft log index of the entry */
+	uint64_t a;	  /* stored: offset; revoked: rid */
+	uint64_t b;	  /* stored: len; revoked: bytes */
+	uint32_t tokens;  /* stored: tokens */
+	uint16_t node;	  /* node id (0 for ns_cleared) */
+	uint8_t type;	  /* enum kvc__ev_type */
+	uint8_t tier;	  /* 0..3 where the type has one */
+	uint8_t text_len; /* bytes of the namespace or the address */
+	union {
+		struct {
+			struct kvc__hash hash;	   /* stored, evicted */
+			struct kvc__hash parent;   /* stored (len 0 = root) */
+			char ns[KVC_NS_BYTES_MAX]; /* namespace name */
+		} blk;			       /* every type but node_joined */
+		char addr[KVC_ADDR_BYTES_MAX]; /* node_joined: the address */
+	} u;
 };
-static_assert(sizeof(struct kvc__event) == 232, "event is 232 bytes");
+static_assert(sizeof(struct kvc__event) == 168, "event is 168 bytes");
 
 /*
  * One block: 64 bytes, so 1M blocks with one location each cost

@@ -378,9 +378,19 @@ static int load_kv(struct kvc *k, struct reader *r)
 
 #define EV_FIXED (8 + 1 + 1 + 2 + 4 + 8 + 8) /* before the hashes */
 
-/* Is @e (read from a snapshot) an event kvc_event.c could have made? */
-static bool event_ok(const struct kvc__event *e, uint64_t prev_index)
+/* An event as the snapshot spells it, before it is packed into a record
+ * (whose address shares the room of the hashes and the namespace). */
+struct ev_wide {
+	struct kvc__event e;	       /* header fields */
+	struct kvc__hash hash;	       /* as read */
+	struct kvc__hash parent;       /* as read */
+	char text[KVC_ADDR_BYTES_MAX]; /* namespace or address */
+};
+
+/* Is @w (read from a snapshot) an event kvc_event.c could have made? */
+static bool event_ok(const struct ev_wide *w, uint64_t prev_index)
 {
+	const struct kvc__event *e = &w->e;
 	bool has_ns = e->type != KVC__EV_NODE_JOINED &&
 		      e->type != KVC__EV_NODE_EXPIRED &&
 		      e->type != KVC__EV_NODE_LEFT;
@@ -394,8 +404,8 @@ static bool event_ok(const struct kvc__event *e, uint64_t prev_index)
 			   : e->text_len > 0 && e->text_len <= text_max;
 	return e->type > 0 && e->type < KVC__EV_TYPES && e->tier < KVC__TIERS &&
 	       e->index >= prev_index && text_ok &&
-	       (e->node != 0) == has_node && (e->hash.len != 0) == has_hash &&
-	       (e->type == KVC__EV_STORED || e->parent.len == 0);
+	       (e->node != 0) == has_node && (w->hash.len != 0) == has_hash &&
+	       (e->type == KVC__EV_STORED || w->parent.len == 0);
 }
 
 /* A hash: u8 length (0..32), then its bytes. */
@@ -410,10 +420,11 @@ static void r_hash(struct reader *r, struct kvc__hash *h)
 	r_bytes(r, h->b, len);
 }
 
-/* One event record into @e (zeroed by the caller). */
-static void r_event(struct reader *r, struct kvc__event *e)
+/* One event record into @w (zeroed by the caller). */
+static void r_event(struct reader *r, struct ev_wide *w)
 {
 	unsigned char rec[EV_FIXED];
+	struct kvc__event *e = &w->e;
 	r_bytes(r, rec, sizeof(rec));
 	e->index = le_get_u64(rec);
 	e->type = rec[8];
@@ -422,15 +433,28 @@ static void r_event(struct reader *r, struct kvc__event *e)
 	e->tokens = le_get_u32(rec + 12);
 	e->a = le_get_u64(rec + 16);
 	e->b = le_get_u64(rec + 24);
-	r_hash(r, &e->hash);
-	r_hash(r, &e->parent);
+	r_hash(r, &w->hash);
+	r_hash(r, &w->parent);
 	uint64_t text_len = r_int(r, 1);
 	if (text_len > KVC_ADDR_BYTES_MAX) {
 		(void)bad(r, FR_CORRUPT); /* text holds 128 bytes */
 		return;
 	}
 	e->text_len = (uint8_t)text_len;
-	r_bytes(r, e->text, text_len);
+	r_bytes(r, w->text, text_len);
+}
+
+/* @w (checked by event_ok()) as a record. */
+static void ev_pack(struct ev_wide *w)
+{
+	struct kvc__event *e = &w->e;
+	if (e->type == KVC__EV_NODE_JOINED) {
+		memcpy(e->u.addr, w->text, e->text_len);
+		return;
+	}
+	e->u.blk.hash = w->hash;
+	e->u.blk.parent = w->parent;
+	memcpy(e->u.blk.ns, w->text, e->text_len);
 }
 
 /* The event section (version 3): the newest events_max of those saved
@@ -447,14 +471,15 @@ static int load_events(struct kvc *k, struct reader *r)
 	uint64_t keep = n < k->o.events_max ? n : k->o.events_max;
 	uint64_t prev = 0;
 	for (uint64_t i = 0; i < n && r->err == 0; i++) {
-		struct kvc__event e = {0};
-		r_event(r, &e);
-		if (r->err == 0 && (!event_ok(&e, prev) || e.index > index)) {
+		struct ev_wide w = {0};
+		r_event(r, &w);
+		if (r->err == 0 && (!event_ok(&w, prev) || w.e.index > index)) {
 			return bad(r, FR_CORRUPT);
 		}
-		prev = e.index;
-		if (i >= n - keep) {
-			*kvc__ev_at(k, next - n + i) = e;
+		prev = w.e.index;
+		if (r->err == 0 && i >= n - keep) {
+			ev_pack(&w);
+			*kvc__ev_at(k, next - n + i) = w.e;
 		}
 	}
 	k->ev_next = next;

@@ -223,7 +223,7 @@ static void save_events(struct kvc *k, struct writer *w)
 	w_int(w, k->ev_index, 8);
 	w_int(w, k->ev_count, 4);
 	for (uint64_t s = k->ev_next - k->ev_count; s < k->ev_next; s++) {
-		const struct kvc__event *e = kvc__ev_at(k, s);
+		struct kvc__event *e = kvc__ev_at(k, s);
 		unsigned char rec[8 + 1 + 1 + 2 + 4 + 8 + 8];
 		unsigned char *p = le_put_uint(rec, e->index, 8);
 		p = le_put_uint(p, e->type, 1);
@@ -234,12 +234,17 @@ static void save_events(struct kvc *k, struct writer *w)
 		p = le_put_uint(p, e->b, 8);
 		assert(p == rec + sizeof(rec));
 		w_bytes(w, rec, sizeof(rec));
-		w_int(w, e->hash.len, 1);
-		w_bytes(w, e->hash.b, e->hash.len);
-		w_int(w, e->parent.len, 1);
-		w_bytes(w, e->parent.b, e->parent.len);
+		bool joined = e->type == KVC__EV_NODE_JOINED;
+		bool has_hash =
+		    e->type == KVC__EV_STORED || e->type == KVC__EV_EVICTED;
+		bool has_parent = e->type == KVC__EV_STORED;
+		w_int(w, has_hash ? e->u.blk.hash.len : 0, 1);
+		w_bytes(w, e->u.blk.hash.b, has_hash ? e->u.blk.hash.len : 0);
+		w_int(w, has_parent ? e->u.blk.parent.len : 0, 1);
+		w_bytes(w, e->u.blk.parent.b,
+			has_parent ? e->u.blk.parent.len : 0);
 		w_int(w, e->text_len, 1);
-		w_bytes(w, e->text, e->text_len);
+		w_bytes(w, joined ? e->u.addr : e->u.blk.ns, e->text_len);
 	}
 }
 

@@ -91,7 +91,7 @@ struct kvc_options {
 #define KVC_RESERVATIONS_MAX_MAX (1u << 24)
 #define KVC_KV_KEYS_MAX_MAX	 (1u << 28)
 #define KVC_LONG_HASHES_MAX_MAX	 (1u << 28)
-#define KVC_EVENTS_MAX_MAX	 (1u << 22) /* a 232-byte record each */
+#define KVC_EVENTS_MAX_MAX	 (1u << 22) /* a 168-byte record each */
 
 /** One table kvc_open() allocates, for start-up logs and INFO. */
 struct kvc_table_info {
