@@ -124,7 +124,8 @@ static void apply(struct node *n, const struct raft_update *u)
 		if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
 			/* Bounds the reads inside a transaction only. */
 			n->reply.max = (size_t)n->o.reply_bytes_max;
-			int rv = kvc_apply(n->kvc, e->buf, e->len, &n->reply);
+			int rv = kvc_apply_at(n->kvc, e->index, e->buf, e->len,
+					      &n->reply);
 			n->reply.max = 0;
 
 			if (rv == FR_NOMEM) {

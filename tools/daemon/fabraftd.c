@@ -478,6 +478,10 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	    {"kv-keys-max", OPT_UINT, &o->kvc.kv_keys_max, 1,
 	     KVC_KV_KEYS_MAX_MAX, .def = "65536",
 	     .help = "generic KV keys (SET, MSET, INCR)"},
+	    {"kvc-events-max", OPT_UINT, &o->kvc.events_max, 1,
+	     KVC_EVENTS_MAX_MAX, .def = "65536",
+	     .help = "KV events kept for KVC.EVENTS (168 bytes each, "
+		     "allocated at start); an older from_seq gets RESYNC"},
 	    {"request-timeout-ms", OPT_UINT, &o->request_timeout_ms, 10,
 	     3600000, .def = "5000", .help = "client waits at most this long"},
 	    {"metrics", OPT_CALL, o->metrics, .size = sizeof(o->metrics),

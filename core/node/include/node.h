@@ -131,7 +131,9 @@ struct node_options {
 	/* The state machine's table sizes (--kvc-blocks-max ...; 0 = the
 	 * kvcache default).  Every replica must use the same: a table that
 	 * is full on one and not on another makes their states differ. */
-	struct kvc_options kvc;
+	struct kvc_options kvc; /* .events_max: KV events kept for
+				   KVC.EVENTS (docs/kvcache.md "Event
+				   feed") */
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
@@ -140,7 +142,7 @@ struct node_options {
  * node_open()), 64 MiB requests, 16 MiB replies, client output 128 MiB
  * (64 KiB before AUTH, 512 MiB in total), cpu-pin auto, no admin
  * password, idle clients closed after 300 s, incoming snapshots up to
- * 4 GiB leaving 256 MiB of the disk free.
+ * 4 GiB leaving 256 MiB of the disk free, 65536 events kept.
  * Leaves id, peers, client, data_dir and the secret empty. */
 void node_options_default(struct node_options *o);
 
