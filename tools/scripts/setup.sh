@@ -20,6 +20,8 @@ PKGS=(
 	gnuplot-nox libcurl4-openssl-dev
 	# the RESP client library (fabraft_respc)
 	libhiredis-dev
+	# fabraft-bench trace reads the shipped gzip trace (zlib)
+	zlib1g-dev
 )
 
 missing=()
