@@ -88,6 +88,7 @@ struct tr_stats {
 	uint64_t puts;	      /* put operations (one per request with misses) */
 	uint64_t round_trips; /* requests sent to the store */
 	uint64_t victims;     /* locations evicted by KVC.ALLOC */
+	uint64_t no_space;    /* puts given up: the blocks did not fit */
 	uint64_t errors;      /* error replies or failed operations */
 	uint64_t retries;     /* reconnects after a failure or redirect */
 	uint32_t *lookup_us;  /* one latency per lookup (malloc'd) */
@@ -113,7 +114,8 @@ struct tr_ops {
 	/* Longest cached prefix of @r: 0 with *hits set, or -1. */
 	int (*lookup)(struct tr_engine *e, const struct tr_req *r,
 		      uint32_t *hits);
-	/* Store blocks @from..r->n-1 of @r on the engine's node; 0 or -1. */
+	/* Store blocks @from..r->n-1 of @r on the engine's node; 0, 1 when
+	 * they do not fit (nothing stored, counted in no_space), or -1. */
 	int (*put)(struct tr_engine *e, const struct tr_req *r, uint32_t from);
 	void (*close)(struct tr_engine *e);
 };

@@ -168,8 +168,10 @@ static int fab_lookup(struct tr_engine *e, const struct tr_req *r,
 }
 
 /* KVC.ALLOC of @n blocks (<= ALLOC_CHUNK) NEAR the engine's node: their
- * reservation ids into f->num[at..at+n-1][0].  0 or -1. */
-static int alloc_chunk(struct tr_engine *e, uint32_t at, uint32_t n)
+ * reservation ids into f->num[at..at+n-1][0] ("" for a size refused for
+ * want of space; *@no_space is then set).  0 or -1. */
+static int alloc_chunk(struct tr_engine *e, uint32_t at, uint32_t n,
+		       bool *no_space)
 {
 	struct fab *f = e->conn;
 	struct respc_reply r;
@@ -194,6 +196,12 @@ static int alloc_chunk(struct tr_engine *e, uint32_t at, uint32_t n)
 	for (uint32_t i = 0; rv == 0 && i < n; i++) {
 		const struct respc_reply *x = &r.elem[i];
 
+		f->num[at + i][0][0] = '\0';
+		if (x->type == '-' && x->str != NULL &&
+		    strstr(x->str, "no space") != NULL) {
+			*no_space = true;
+			continue;
+		}
 		if (x->type != '*' || x->n < 7 || x->elem[0].type != ':') {
 			rv = refused(e, "KVC.ALLOC", x);
 			break;
@@ -205,6 +213,33 @@ static int alloc_chunk(struct tr_engine *e, uint32_t at, uint32_t n)
 			? x->elem[6].n
 			: 0;
 	}
+	respc_reply_free(&r);
+	return rv;
+}
+
+/* KVC.REVOKE the reservations of the first @m blocks that got one (the
+ * request's blocks do not all fit: it is not cached, as an engine out of
+ * memory would do). */
+static int revoke_rids(struct tr_engine *e, uint32_t m)
+{
+	struct fab *f = e->conn;
+	struct respc_reply r;
+	int argc = 0;
+	int rv;
+
+	f->argv[argc++] = "KVC.REVOKE";
+	for (uint32_t i = 0; i < m; i++) {
+		if (f->num[i][0][0] != '\0') {
+			f->argv[argc++] = f->num[i][0];
+		}
+	}
+	if (argc == 1) {
+		return 0;
+	}
+	if (cmd(e, argc, &r) != 0) {
+		return -1;
+	}
+	rv = r.type == ':' ? 0 : refused(e, "KVC.REVOKE", &r);
 	respc_reply_free(&r);
 	return rv;
 }
@@ -249,14 +284,19 @@ static int fab_put(struct tr_engine *e, const struct tr_req *r, uint32_t from)
 {
 	uint32_t m = r->n - from;
 	uint64_t t0 = tr_now_ns();
+	bool no_space = false;
 
 	/* The hashes are still in f->hash from this request's lookup. */
 	for (uint32_t at = 0; at < m; at += ALLOC_CHUNK) {
 		uint32_t k = m - at < ALLOC_CHUNK ? m - at : ALLOC_CHUNK;
 
-		if (alloc_chunk(e, at, k) != 0) {
+		if (alloc_chunk(e, at, k, &no_space) != 0) {
 			return -1;
 		}
+	}
+	if (no_space) {
+		e->stats.no_space++;
+		return revoke_rids(e, m) == 0 ? 1 : -1;
 	}
 	if (put_res(e, r, from) != 0 ||
 	    tr_record(&e->stats.put_us, e->stats.puts, tr_now_ns() - t0) != 0) {

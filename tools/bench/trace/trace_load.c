@@ -309,6 +309,18 @@ static int read_lines(gzFile f, const char *path, uint32_t max,
 			continue;
 		}
 		if (parse_line(&l) != 0) {
+			int z = Z_OK;
+			const char *zmsg = gzerror(f, &z);
+
+			/* A last line cut short by a damaged gzip stream:
+			 * say so rather than blame the JSON. */
+			if (z != Z_OK && z != Z_STREAM_END) {
+				snprintf(err, cap,
+					 "%s:%" PRIu64 ": cannot read "
+					 "(damaged or truncated gzip?): %s",
+					 path, line, zmsg);
+				return FR_IO;
+			}
 			snprintf(err, cap, "%s:%" PRIu64 ": %s", path, line,
 				 l.why);
 			return FR_MALFORMED;

@@ -121,11 +121,13 @@ static void one(struct tr_engine *e, const struct tr_req *r)
 	}
 	s->hit_blocks += hits;
 	if (hits < r->n) {
-		if (ops->put(e, r, hits) != 0) {
+		int rv = ops->put(e, r, hits);
+
+		if (rv < 0) {
 			s->errors++;
-			return;
+		} else if (rv == 0) {
+			s->put_blocks += r->n - hits;
 		}
-		s->put_blocks += r->n - hits;
 	}
 }
 
@@ -275,6 +277,7 @@ static void merge(struct tr_stats *o, const struct tr_stats *s)
 	o->puts += s->puts;
 	o->round_trips += s->round_trips;
 	o->victims += s->victims;
+	o->no_space += s->no_space;
 	o->errors += s->errors;
 	o->retries += s->retries;
 	if (o->error[0] == '\0' && s->error[0] != '\0') {
