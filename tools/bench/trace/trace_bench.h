@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "trace.h"
+#include "bench_trace.h"
 
 /** `fabraft-bench trace` (argv[0] is "trace"); see --help. */
 int bench_trace_main(int argc, char **argv);

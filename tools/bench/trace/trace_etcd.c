@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trace.h"
+#include "bench_trace.h"
 #include "trace_bench.h"
 
 #ifdef BC_HAVE_CURL

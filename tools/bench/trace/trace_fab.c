@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_trace.h"
 #include "resp_client.h"
-#include "trace.h"
 
 #define ALLOC_CHUNK 256 /* KVC.ALLOC takes at most 256 sizes */
 #define LEASE_MS    "60000"

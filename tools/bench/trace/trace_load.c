@@ -7,8 +7,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "bench_trace.h"
 #include "err.h"
-#include "trace.h"
 
 /* A line being parsed. */
 struct lp {
@@ -375,6 +375,15 @@ out:
 		tr_trace_free(t);
 	}
 	return rv;
+}
+
+#ifndef TR_DEFAULT_TRACE
+#define TR_DEFAULT_TRACE "tools/bench/traces/conversation_trace.jsonl.gz"
+#endif
+
+const char *tr_default_trace(void)
+{
+	return TR_DEFAULT_TRACE;
 }
 
 void tr_trace_free(struct tr_trace *t)

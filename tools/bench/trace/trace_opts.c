@@ -9,10 +9,6 @@
 #include "opt.h"
 #include "trace_bench.h"
 
-#ifndef TR_DEFAULT_TRACE
-#define TR_DEFAULT_TRACE "tools/bench/traces/conversation_trace.jsonl.gz"
-#endif
-
 static const struct opt_choice systems[] = {
     {"fabraft", TR_FABRAFT}, {"etcd", TR_ETCD}, {NULL, 0}};
 
@@ -45,7 +41,7 @@ static void defaults(struct tr_opts *o)
 	char *slash;
 
 	memset(o, 0, sizeof(*o));
-	snprintf(o->trace, sizeof(o->trace), "%s", TR_DEFAULT_TRACE);
+	snprintf(o->trace, sizeof(o->trace), "%s", tr_default_trace());
 	o->engines = 4;
 	o->block_bytes = 64ull << 20;
 	o->systems = (1u << TR_SYSTEMS) - 1;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "trace.h"
+#include "bench_trace.h"
 
 uint64_t tr_now_ns(void)
 {

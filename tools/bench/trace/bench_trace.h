@@ -1,4 +1,4 @@
-/* trace.h — replay of a production KV-cache trace (Mooncake's JSON lines)
+/* bench_trace.h — replay of a production KV-cache trace (Mooncake's JSON lines)
  * by N inference engines against a metadata store: the trace loader, the
  * engines and their per-store operations.  Used by `fabraft-bench trace`
  * and by `fabraft demo`. */
@@ -67,6 +67,9 @@ struct tr_trace {
  */
 int tr_trace_load(const char *path, uint32_t max_requests, struct tr_trace *t,
 		  char *err, size_t cap) __attribute__((warn_unused_result));
+/** The path of the trace shipped in the source tree (Mooncake's
+ * conversation trace, gzip). */
+const char *tr_default_trace(void);
 /** Free what @t owns (safe on a zeroed trace). */
 void tr_trace_free(struct tr_trace *t);
 /** Tokens of block @i of @r (512, the last one what remains). */
