@@ -50,7 +50,10 @@ def main():
     out = sys.argv[1]
     lines = []
     for i, ids in enumerate(designed()):
-        lines.append(json.dumps({"timestamp": i * 10,
+        # Keys the replay does not use must be skipped, whatever they hold.
+        meta = {"session": "c%d" % (i % 12), "note": "q\"}]",
+                "tags": [1, -2.5e3, None, True, {"k": [[]]}]}
+        lines.append(json.dumps({"meta": meta, "timestamp": i * 10,
                                  "input_length": 512 * len(ids) - 100,
                                  "output_length": 17, "hash_ids": ids}))
     if len(sys.argv) > 2:

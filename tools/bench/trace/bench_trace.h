@@ -35,7 +35,13 @@
 #define TR_LINE_MAX    (1u << 20) /* bytes of one trace line */
 #define TR_ENGINES_MAX 64	  /* engines of one replay */
 #define TR_ADDRS_MAX   9	  /* store endpoints */
-#define TR_TOKENS_PER  512u	  /* tokens per trace block */
+/* Tokens recorded for every block: the trace's block size.  A request's
+ * last block may be partial, but the same id can be a full block of a
+ * longer request, and KVC.PUT refuses a block whose token count changes. */
+/* Tokens recorded for every block: the trace's block size.  A request's
+ * last block may be partial, but the same id can be a full block of a
+ * longer request, and KVC.PUT refuses a block whose token count changes. */
+#define TR_TOKENS_PER 512u
 #define TR_UNLIMITED                                                           \
 	((uint64_t)100000000000000000ull) /* tier bytes, "unlimited" */
 
@@ -72,8 +78,6 @@ int tr_trace_load(const char *path, uint32_t max_requests, struct tr_trace *t,
 const char *tr_default_trace(void);
 /** Free what @t owns (safe on a zeroed trace). */
 void tr_trace_free(struct tr_trace *t);
-/** Tokens of block @i of @r (512, the last one what remains). */
-uint32_t tr_block_tokens(const struct tr_req *r, uint32_t i);
 
 /** A block id as a hash argument of the KVC commands, into @out. */
 void tr_hash(uint64_t id, char out[40]);

@@ -60,7 +60,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 static size_t b64(const char *in, size_t len, char *out)
 {
 	static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
-				 "rstuvwxyz0123456789+/";
+				 "rstuvwxyz0123456789+/=";
 	const unsigned char *p = (const unsigned char *)in;
 	size_t o = 0;
 
@@ -71,8 +71,8 @@ static size_t b64(const char *in, size_t len, char *out)
 		v |= i + 2 < len ? p[i + 2] : 0;
 		out[o++] = tb[v >> 18 & 63];
 		out[o++] = tb[v >> 12 & 63];
-		out[o++] = i + 1 < len ? tb[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < len ? tb[v & 63] : '=';
+		out[o++] = tb[i + 1 < len ? v >> 6 & 63 : 64];
+		out[o++] = tb[i + 2 < len ? v & 63 : 64];
 	}
 	out[o] = '\0';
 	return o;
@@ -193,7 +193,7 @@ static int put_txn(struct tr_engine *e, const struct tr_req *r, uint32_t at,
 		char rec[160];
 		int l = snprintf(
 		    rec, sizeof(rec), "%s %u %d dram %" PRIu64 " %" PRIu64,
-		    i ? t->hex[i - 1] : "-", tr_block_tokens(r, i), e->node_id,
+		    i ? t->hex[i - 1] : "-", TR_TOKENS_PER, e->node_id,
 		    e->next_offset++ * cfg->block_bytes, cfg->block_bytes);
 
 		o += (size_t)sprintf(t->body + o,

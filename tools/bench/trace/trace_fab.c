@@ -13,6 +13,7 @@
 
 #define ALLOC_CHUNK 256 /* KVC.ALLOC takes at most 256 sizes */
 #define LEASE_MS    "60000"
+#define TOKENS	    "512" /* TR_TOKENS_PER */
 
 /* An engine's connection and argument scratch space. */
 struct fab {
@@ -262,14 +263,12 @@ static int put_res(struct tr_engine *e, const struct tr_req *r, uint32_t from)
 		if (cfg->capacity_blocks != 0) {
 			slot %= cfg->capacity_blocks;
 		}
-		snprintf(f->num[i][1], sizeof(f->num[i][1]), "%u",
-			 tr_block_tokens(r, i));
 		snprintf(f->num[i][2], sizeof(f->num[i][2]), "%" PRIu64,
 			 slot * cfg->block_bytes);
 		f->argv[argc++] = f->num[i - from][0];
 		f->argv[argc++] = f->hash[i];
 		f->argv[argc++] = i == 0 ? "-" : f->hash[i - 1];
-		f->argv[argc++] = f->num[i][1];
+		f->argv[argc++] = TOKENS;
 		f->argv[argc++] = f->num[i][2];
 	}
 	if (cmd(e, argc, &rep) != 0) {

@@ -44,7 +44,7 @@ static int uint_of(struct lp *l, uint64_t max, const char *what, uint64_t *v)
 	uint64_t x = 0;
 	const char *s = l->p;
 
-	if (*s == '-' || *s < '0' || *s > '9') {
+	if (*s < '0' || *s > '9') {
 		snprintf(l->why, sizeof(l->why),
 			 "%s is not a non-negative integer", what);
 		return -1;
@@ -95,50 +95,84 @@ static int str_of(struct lp *l, char *out, size_t cap)
 	return 0;
 }
 
-/* Skip any JSON value (nesting at most 16 deep). */
-static int skip_value(struct lp *l, int depth)
+/* A key and its ':' inside an object being skipped. */
+static int skip_key(struct lp *l)
 {
 	char tmp[8];
 
+	if (str_of(l, tmp, sizeof(tmp)) != 0) {
+		return -1;
+	}
 	ws(l);
-	if (depth > 16) {
-		return bad(l, "nested too deeply");
+	if (*l->p != ':') {
+		return bad(l, "expected ':' after a key");
 	}
-	if (*l->p == '"') {
-		return str_of(l, tmp, sizeof(tmp));
-	}
-	if (*l->p == '[' || *l->p == '{') {
-		char close = *l->p == '[' ? ']' : '}';
+	l->p++;
+	return 0;
+}
 
-		l->p++;
+/* After a value inside the containers of @stack (@depth of them): close
+ * what ends here.  1 when the outermost value is complete, 0 when another
+ * value follows, -1 on bad input. */
+static int after_value(struct lp *l, const char *stack, int *depth)
+{
+	while (*depth > 0) {
 		ws(l);
-		while (*l->p != close) {
-			if (close == '}' && (str_of(l, tmp, sizeof(tmp)) != 0 ||
-					     (ws(l), *l->p++ != ':'))) {
-				return bad(l, "malformed object");
-			}
-			if (skip_value(l, depth + 1) != 0) {
-				return -1;
-			}
-			ws(l);
-			if (*l->p == ',') {
-				l->p++;
-				ws(l);
-			} else if (*l->p != close) {
-				return bad(l, "expected ',' or the end of a "
-					      "list");
-			}
+		if (*l->p == stack[*depth - 1]) {
+			l->p++;
+			(*depth)--;
+			continue;
+		}
+		if (*l->p != ',') {
+			return bad(l, "expected ',' or the end of a list");
 		}
 		l->p++;
-		return 0;
+		ws(l);
+		return stack[*depth - 1] == '}' && skip_key(l) != 0 ? -1 : 0;
 	}
-	if (strchr("-0123456789tfn", *l->p) == NULL || *l->p == '\0') {
-		return bad(l, "expected a JSON value");
-	}
-	while (*l->p != '\0' && strchr(",]} \t\r\n", *l->p) == NULL) {
-		l->p++;
-	}
-	return 0;
+	return 1;
+}
+
+/* Skip any JSON value (containers nested at most 16 deep), without
+ * recursion. */
+static int skip_value(struct lp *l)
+{
+	char stack[16];
+	int depth = 0;
+	int rv;
+	char tmp[8];
+
+	do {
+		ws(l);
+		if (*l->p == '[' || *l->p == '{') {
+			if (depth == (int)sizeof(stack)) {
+				return bad(l, "nested too deeply");
+			}
+			stack[depth++] = *l->p == '[' ? ']' : '}';
+			l->p++;
+			ws(l);
+			if (*l->p != stack[depth - 1]) {
+				if (stack[depth - 1] == '}' &&
+				    skip_key(l) != 0) {
+					return -1;
+				}
+				rv = 0;
+				continue;
+			}
+		} else if (*l->p == '"') {
+			if (str_of(l, tmp, sizeof(tmp)) != 0) {
+				return -1;
+			}
+		} else if (*l->p == '\0' ||
+			   strchr("-0123456789tfn", *l->p) == NULL) {
+			return bad(l, "expected a JSON value");
+		}
+		while (*l->p != '\0' && strchr(",]} \t\r\n", *l->p) == NULL) {
+			l->p++; /* a scalar, or the close of an empty one */
+		}
+		rv = after_value(l, stack, &depth);
+	} while (rv == 0);
+	return rv < 0 ? -1 : 0;
 }
 
 static int ids_of(struct lp *l)
@@ -201,7 +235,7 @@ static int member(struct lp *l, const char *k)
 	if (strcmp(k, "output_length") == 0) {
 		return uint_of(l, UINT32_MAX, "output_length", &l->out_len);
 	}
-	return skip_value(l, 0);
+	return skip_value(l);
 }
 
 /* One line (NUL-terminated) into @l. */
@@ -391,18 +425,6 @@ void tr_trace_free(struct tr_trace *t)
 	free(t->req);
 	free(t->ids);
 	memset(t, 0, sizeof(*t));
-}
-
-uint32_t tr_block_tokens(const struct tr_req *r, uint32_t i)
-{
-	uint64_t before = (uint64_t)i * TR_TOKENS_PER;
-
-	if (i + 1 < r->n || r->input_len <= before) {
-		return TR_TOKENS_PER;
-	}
-	return r->input_len - (uint32_t)before < TR_TOKENS_PER
-		   ? r->input_len - (uint32_t)before
-		   : TR_TOKENS_PER;
 }
 
 void tr_hash(uint64_t id, char out[40])

@@ -17,7 +17,7 @@ static void loadavg(double l[3])
 		if (fscanf(f, "%lf %lf %lf", &l[0], &l[1], &l[2]) != 3) {
 			l[0] = -1;
 		}
-		fclose(f);
+		(void)fclose(f);
 	}
 }
 

@@ -63,7 +63,7 @@ void tr_print_table(const struct tr_result *r, int n)
 			       "", s->victims, s->no_space);
 		}
 	}
-	fflush(stdout);
+	(void)fflush(stdout);
 }
 
 /* A JSON string (the error texts may hold quotes). */
@@ -125,7 +125,7 @@ int tr_write_json(const struct tr_opts *o, const struct tr_result *r, int n,
 		return -1;
 	}
 	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(f, "{\"bench\": \"trace\", \"finished\": \"%s\", \"trace\": ",
 		when);
 	jstr(f, o->trace);
