@@ -151,7 +151,7 @@ struct tr_cfg {
 	char ns[65];		  /* KVC namespace */
 	uint32_t pause_at;	  /* engines stop before this request until
 				     tr_replay_release() (0 = never) */
-	int retry_ms;		  /* give an operation up after this */
+	int retry_ms; /* give an operation up after this (0: 15 s) */
 	volatile sig_atomic_t *stop; /* engines stop when *stop != 0, or NULL */
 };
 

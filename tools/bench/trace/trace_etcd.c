@@ -28,7 +28,7 @@
 struct et {
 	CURL *h; /* one easy handle: one kept-alive connection */
 	struct curl_slist *hdrs; /* Content-Type, no Expect */
-	char url[96];		 /* .../v3/kv/txn */
+	char url[112];		 /* .../v3/kv/txn */
 	char *body;		 /* request (BODY_MAX) */
 	char *resp;		 /* reply so far */
 	size_t resp_len;	 /* bytes */

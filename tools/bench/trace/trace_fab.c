@@ -14,6 +14,9 @@
 #define ALLOC_CHUNK 256 /* KVC.ALLOC takes at most 256 sizes */
 #define LEASE_MS    "60000"
 #define TOKENS	    "512" /* TR_TOKENS_PER */
+/* Connect and reply deadline: generous, since a write that times out is
+ * sent again (a slow reply must not turn into a duplicate ALLOC). */
+#define REPLY_MS 5000
 
 /* An engine's connection and argument scratch space. */
 struct fab {
@@ -52,7 +55,7 @@ static int cmd(struct tr_engine *e, int argc, struct respc_reply *r)
 
 	while (tr_now_ns() - t0 < (uint64_t)cfg->retry_ms * 1000000ull) {
 		if (f->c.fd < 0 &&
-		    connect(&f->c, cfg->addrs[e->addr], 2000) != 0) {
+		    connect(&f->c, cfg->addrs[e->addr], REPLY_MS) != 0) {
 			snprintf(e->stats.error, sizeof(e->stats.error),
 				 "%s: %s", cfg->addrs[e->addr], f->c.err);
 			respc_close(&f->c);

@@ -190,7 +190,7 @@ int tr_replay_start(struct tr_replay *rp, const struct tr_cfg *cfg, char *err,
 		return -1;
 	}
 	if (rp->cfg.retry_ms <= 0) {
-		rp->cfg.retry_ms = 10000;
+		rp->cfg.retry_ms = 15000;
 	}
 	rp->eng = calloc((size_t)rp->cfg.engines, sizeof(*rp->eng));
 	if (rp->eng == NULL) {
