@@ -56,8 +56,8 @@ struct tr_result {
 int tr_opts_parse(int argc, char **argv, struct tr_opts *o);
 /** Fill the quantiles of @r from its latencies. */
 void tr_summarize(struct tr_result *r);
-/** The table of @n results to stdout. */
-void tr_print_table(const struct tr_result *r, int n);
+/** The table of @n results to stdout, after the load average at start. */
+void tr_print_table(const struct tr_result *r, int n, const double load[3]);
 /** The JSON of the run into o->json.  0 or -1 (reported). */
 int tr_write_json(const struct tr_opts *o, const struct tr_result *r, int n,
 		  const double load[3], uint32_t requests);

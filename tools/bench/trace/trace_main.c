@@ -209,7 +209,7 @@ int bench_trace_main(int argc, char **argv)
 			n++;
 		}
 	}
-	tr_print_table(res, n);
+	tr_print_table(res, n, load);
 	if (o.json[0] != '\0' && tr_write_json(&o, res, n, load, t.n) != 0) {
 		failed++;
 	}

@@ -31,9 +31,11 @@ static double ops_per_s(const struct tr_result *r)
 		   : 0;
 }
 
-void tr_print_table(const struct tr_result *r, int n)
+void tr_print_table(const struct tr_result *r, int n, const double load[3])
 {
-	printf("\n%-8s %8s %8s %8s %6s %10s %10s %10s %10s %9s %8s %6s\n",
+	printf("\nload average at start: %.2f %.2f %.2f%s\n", load[0], load[1],
+	       load[2], load[0] > 1.0 ? " (above 1.0: noisy figures)" : "");
+	printf("%-8s %8s %8s %8s %6s %10s %10s %10s %10s %9s %8s %6s\n",
 	       "system", "requests", "blocks", "hits", "hit%", "lookup p50",
 	       "lookup p99", "put p50", "put p99", "ops/s", "req/s", "errors");
 	for (int i = 0; i < n; i++) {
