@@ -8,7 +8,8 @@
 #     made trace (50 designed requests + the shipped trace's first 300
 #     lines), on fabraft and, when etcd is installed, on etcd;
 #  3. four engines with a small capacity: no errors, LRU victims counted;
-#  4. nothing is left running.
+#  4. --speed paces requests by their arrival times;
+#  5. nothing is left running.
 # Usage: trace_replay.sh FABRAFT_BENCH
 set -u
 BENCH=$1
@@ -114,7 +115,20 @@ print("ok: 4 engines, 256 blocks each: %d hit blocks, %d evicted" %
       (s["hit_blocks"], s["evicted"]))
 PY
 
-# 4. No server outlives the benchmark.
+# 4. Paced: the 50 designed requests arrive over 490 ms; --speed 1 must
+#    take at least that long (at max rate it takes a few ms).
+head -50 "$W/made.jsonl" >"$W/paced.jsonl"
+"$BENCH" trace --trace "$W/paced.jsonl" --engines 2 --speed 1 \
+	--systems fabraft --json "$W/paced.json" || fail "paced replay exited $?"
+python3 - "$W/paced.json" <<'PY' || exit 1
+import json, sys
+s = json.load(open(sys.argv[1]))["systems"][0]
+assert s["ran"] and s["errors"] == 0 and s["requests"] == 50, s
+assert s["seconds"] >= 0.49, ("replay faster than the arrivals", s["seconds"])
+print("ok: --speed 1 replay took %.3f s (arrivals span 0.490 s)" % s["seconds"])
+PY
+
+# 5. No server outlives the benchmark.
 sleep 0.5
 if pgrep -f -- "$TMPDIR" >/dev/null; then
 	pgrep -af -- "$TMPDIR"
