@@ -12,6 +12,7 @@ int bench_kvcache_main(int argc, char **argv);
 int bench_fabric_main(int argc, char **argv);
 int bench_cluster_main(int argc, char **argv);
 int bench_trace_main(int argc, char **argv);
+int bench_client_main(int argc, char **argv);
 
 struct suite {
 	const char *name;		    /* subcommand */
@@ -30,6 +31,8 @@ static const struct suite suites[] = {
      bench_cluster_main},
     {"trace", "production KV-cache trace replay: fabraft against etcd",
      bench_trace_main},
+    {"client", "C client library per call against a raw RESP loop",
+     bench_client_main},
 };
 
 static void usage(FILE *f)

@@ -46,7 +46,7 @@ struct cl_trace *cl_trace_start(const struct cl *c, int leader,
 			 c->client[i]);
 	}
 	cfg.first_addr = leader >= 0 ? leader : 0;
-	cfg.connect = cl_connect;
+	cfg.password = cl_password;
 	cfg.engines = engines;
 	cfg.node_base = 101;
 	cfg.block_bytes = 64ull << 20;

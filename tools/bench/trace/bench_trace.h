@@ -130,8 +130,6 @@ struct tr_ops {
 /* The fabraft (RESP) operations; the etcd ones live in the benchmark. */
 extern const struct tr_ops tr_fab_ops;
 
-struct respc_conn;
-
 /* The store and how the replay uses it. */
 struct tr_cfg {
 	const struct tr_trace *trace; /* borrowed for the replay */
@@ -139,9 +137,7 @@ struct tr_cfg {
 	char addrs[TR_ADDRS_MAX][80]; /* endpoints "host:port" */
 	int n_addrs;		      /* how many */
 	int first_addr;		      /* the one tried first (the leader) */
-	/* Connect (respc_connect or a wrapper that also AUTHs); NULL =
-	 * respc_connect. */
-	int (*connect)(struct respc_conn *c, const char *addr, int timeout_ms);
+	const char *password;	  /* AUTH password (borrowed), NULL = none */
 	int engines;		  /* 1..TR_ENGINES_MAX */
 	int node_base;		  /* engine i is storage node node_base + i */
 	double speed;		  /* arrival times / speed; 0 = max rate */

@@ -1,115 +1,107 @@
-/* trace_fab.c — a replay engine's operations on fabraft over RESP: the
- * storage node it registers, one KVC.LOOKUP per request, and the two-phase
- * put (KVC.ALLOC, then KVC.PUT ns RES).  The one file that knows the
- * client library (fabraft_respc today). */
+/* trace_fab.c — a replay engine's operations on fabraft: the storage node
+ * it registers, one KVC.LOOKUP per request, and the two-phase put
+ * (KVC.ALLOC, then KVC.PUT ns RES).  The one file that knows the client
+ * library: fabraft_client (core/client), one client per engine, through
+ * its generic fabraft_command() (the arguments are built here once per
+ * request; the library finds the leader, follows -MOVED and retries within
+ * its deadline, never resending a write of unknown outcome). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench_trace.h"
-#include "resp_client.h"
+#include "fabraft_client.h"
 
 #define ALLOC_CHUNK 256 /* KVC.ALLOC takes at most 256 sizes */
 #define LEASE_MS    "60000"
 #define TOKENS	    "512" /* TR_TOKENS_PER */
-/* Connect and reply deadline: generous, since a write that times out is
- * sent again (a slow reply must not turn into a duplicate ALLOC). */
+/* One reply's deadline: generous, since a write whose reply is late has an
+ * unknown outcome (FR_UNKNOWN: counted as an error, not sent again). */
 #define REPLY_MS 5000
 
-/* An engine's connection and argument scratch space. */
+/* An engine's client and argument scratch space. */
 struct fab {
-	struct respc_conn c; /* to cfg.addrs[e->addr]; fd -1 */
-	char (*hash)[40];    /* TR_IDS_MAX hash arguments */
-	char (*num)[3][24];  /* per block: rid, tokens, offset */
+	struct fabraft_client *fc;	      /* the engine's client */
+	char (*hash)[40];		      /* TR_IDS_MAX hash arguments */
+	char (*num)[3][24];		      /* per block: rid, -, offset */
 	const char *argv[8 + 5 * TR_IDS_MAX]; /* the command */
 	char size[24];			      /* block bytes, decimal */
 	char node[12];			      /* the engine's node id */
 };
 
-static void nap_ms(int ms)
+/* Send @argc arguments of f->argv; the reply (maybe an error reply) into
+ * @r.  0, or -1 with the client's reason in e->stats.error. */
+static int cmd(struct tr_engine *e, int argc, struct fabraft_reply *r)
 {
-	struct timespec ts = {0, (long)ms * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-static bool redirect(const struct respc_reply *r)
-{
-	return r->type == '-' && r->str != NULL &&
-	       (strncmp(r->str, "MOVED", 5) == 0 ||
-		strncmp(r->str, "TRYAGAIN", 8) == 0);
-}
-
-/* Send @argc arguments and read the reply into @r, reconnecting (to the
- * next endpoint) and retrying through leader changes for cfg.retry_ms.
- * 0 with @r filled (maybe an error reply), or -1. */
-static int cmd(struct tr_engine *e, int argc, struct respc_reply *r)
-{
-	const struct tr_cfg *cfg = &e->rp->cfg;
 	struct fab *f = e->conn;
-	uint64_t t0 = tr_now_ns();
-	int (*connect)(struct respc_conn *, const char *, int) =
-	    cfg->connect != NULL ? cfg->connect : respc_connect;
 
-	while (tr_now_ns() - t0 < (uint64_t)cfg->retry_ms * 1000000ull) {
-		if (f->c.fd < 0 &&
-		    connect(&f->c, cfg->addrs[e->addr], REPLY_MS) != 0) {
-			snprintf(e->stats.error, sizeof(e->stats.error),
-				 "%s: %s", cfg->addrs[e->addr], f->c.err);
-			respc_close(&f->c);
-		} else {
-			e->stats.round_trips++;
-			if (respc_command(&f->c, r, argc, f->argv) == 0 &&
-			    !redirect(r)) {
-				return 0;
-			}
-			respc_reply_free(r);
-			respc_close(&f->c);
-		}
-		e->addr = (e->addr + 1) % cfg->n_addrs;
-		e->stats.retries++;
-		nap_ms(20);
+	e->stats.round_trips++;
+	if (fabraft_command(f->fc, argc, f->argv, NULL, r) != 0) {
+		snprintf(e->stats.error, sizeof(e->stats.error), "%s: %s",
+			 f->argv[0], fabraft_errmsg(f->fc));
+		return -1;
 	}
-	return -1;
+	return 0;
 }
 
 /* Record an error reply (or a reply of the wrong shape). */
 static int refused(struct tr_engine *e, const char *what,
-		   const struct respc_reply *r)
+		   const struct fabraft_reply *r)
 {
 	snprintf(e->stats.error, sizeof(e->stats.error), "%s: %s", what,
 		 r->type == '-' && r->str != NULL ? r->str : "bad reply");
 	return -1;
 }
 
+/* The engine's client: every endpoint, the preferred one first. */
+static int client_open(struct tr_engine *e, struct fab *f)
+{
+	const struct tr_cfg *cfg = &e->rp->cfg;
+	struct fabraft_options o;
+	char eps[TR_ADDRS_MAX * 81] = "";
+	size_t l = 0;
+
+	for (int k = 0; k < cfg->n_addrs; k++) {
+		int i = (cfg->first_addr + k) % cfg->n_addrs;
+
+		l += (size_t)snprintf(eps + l, sizeof(eps) - l, "%s%s",
+				      k ? "," : "", cfg->addrs[i]);
+	}
+	fabraft_options_default(&o);
+	o.endpoints = eps;
+	o.password =
+	    cfg->password != NULL && cfg->password[0] ? cfg->password : NULL;
+	o.deadline_ms = cfg->retry_ms;
+	o.io_timeout_ms = REPLY_MS;
+	if (fabraft_open(&f->fc, &o, e->stats.error, sizeof(e->stats.error)) !=
+	    0) {
+		return -1;
+	}
+	return 0;
+}
+
 static int fab_open(struct tr_engine *e)
 {
 	struct fab *f = calloc(1, sizeof(*f));
 
+	e->conn = f;
 	if (f == NULL || (f->hash = calloc(TR_IDS_MAX, 40)) == NULL ||
 	    (f->num = calloc(TR_IDS_MAX, sizeof(*f->num))) == NULL) {
-		if (f != NULL) {
-			free(f->hash);
-		}
-		free(f);
 		snprintf(e->stats.error, sizeof(e->stats.error),
 			 "out of memory");
 		return -1;
 	}
-	f->c.fd = -1;
 	snprintf(f->size, sizeof(f->size), "%" PRIu64, e->rp->cfg.block_bytes);
 	snprintf(f->node, sizeof(f->node), "%d", e->node_id);
-	e->conn = f;
-	return 0;
+	return client_open(e, f);
 }
 
 static int fab_join(struct tr_engine *e)
 {
 	const struct tr_cfg *cfg = &e->rp->cfg;
 	struct fab *f = e->conn;
-	struct respc_reply r;
+	struct fabraft_reply r;
 	char addr[32];
 	char numa[8];
 	char bytes[24];
@@ -130,7 +122,7 @@ static int fab_join(struct tr_engine *e)
 		return -1;
 	}
 	rv = r.type == '+' ? 0 : refused(e, "KVC.NODE.ADD", &r);
-	respc_reply_free(&r);
+	fabraft_reply_free(&r);
 	return rv;
 }
 
@@ -140,7 +132,7 @@ static int fab_lookup(struct tr_engine *e, const struct tr_req *r,
 	const struct tr_cfg *cfg = &e->rp->cfg;
 	const uint64_t *ids = cfg->trace->ids + r->first;
 	struct fab *f = e->conn;
-	struct respc_reply rep;
+	struct fabraft_reply rep;
 	uint64_t t0;
 	int argc = 0;
 	int rv = -1;
@@ -167,7 +159,7 @@ static int fab_lookup(struct tr_engine *e, const struct tr_req *r,
 	} else {
 		refused(e, "KVC.LOOKUP", &rep);
 	}
-	respc_reply_free(&rep);
+	fabraft_reply_free(&rep);
 	return rv;
 }
 
@@ -178,7 +170,7 @@ static int alloc_chunk(struct tr_engine *e, uint32_t at, uint32_t n,
 		       bool *no_space)
 {
 	struct fab *f = e->conn;
-	struct respc_reply r;
+	struct fabraft_reply r;
 	int argc = 0;
 	int rv = 0;
 
@@ -198,7 +190,7 @@ static int alloc_chunk(struct tr_engine *e, uint32_t at, uint32_t n,
 		rv = refused(e, "KVC.ALLOC", &r);
 	}
 	for (uint32_t i = 0; rv == 0 && i < n; i++) {
-		const struct respc_reply *x = &r.elem[i];
+		const struct fabraft_reply *x = &r.elem[i];
 
 		f->num[at + i][0][0] = '\0';
 		if (x->type == '-' && x->str != NULL &&
@@ -217,7 +209,7 @@ static int alloc_chunk(struct tr_engine *e, uint32_t at, uint32_t n,
 			? x->elem[6].n
 			: 0;
 	}
-	respc_reply_free(&r);
+	fabraft_reply_free(&r);
 	return rv;
 }
 
@@ -227,7 +219,7 @@ static int alloc_chunk(struct tr_engine *e, uint32_t at, uint32_t n,
 static int revoke_rids(struct tr_engine *e, uint32_t m)
 {
 	struct fab *f = e->conn;
-	struct respc_reply r;
+	struct fabraft_reply r;
 	int argc = 0;
 	int rv;
 
@@ -244,7 +236,7 @@ static int revoke_rids(struct tr_engine *e, uint32_t m)
 		return -1;
 	}
 	rv = r.type == ':' ? 0 : refused(e, "KVC.REVOKE", &r);
-	respc_reply_free(&r);
+	fabraft_reply_free(&r);
 	return rv;
 }
 
@@ -253,7 +245,7 @@ static int put_res(struct tr_engine *e, const struct tr_req *r, uint32_t from)
 {
 	const struct tr_cfg *cfg = &e->rp->cfg;
 	struct fab *f = e->conn;
-	struct respc_reply rep;
+	struct fabraft_reply rep;
 	int argc = 0;
 	int rv;
 
@@ -278,7 +270,7 @@ static int put_res(struct tr_engine *e, const struct tr_req *r, uint32_t from)
 		return -1;
 	}
 	rv = rep.type == ':' ? 0 : refused(e, "KVC.PUT RES", &rep);
-	respc_reply_free(&rep);
+	fabraft_reply_free(&rep);
 	return rv;
 }
 
@@ -311,9 +303,14 @@ static int fab_put(struct tr_engine *e, const struct tr_req *r, uint32_t from)
 static void fab_close(struct tr_engine *e)
 {
 	struct fab *f = e->conn;
+	struct fabraft_client_stats st;
 
 	if (f != NULL) {
-		respc_close(&f->c);
+		if (f->fc != NULL) {
+			fabraft_client_stats(f->fc, &st);
+			e->stats.retries += st.retries;
+			fabraft_close(f->fc);
+		}
 		free(f->hash);
 		free(f->num);
 		free(f);

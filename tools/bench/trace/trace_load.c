@@ -429,12 +429,12 @@ void tr_trace_free(struct tr_trace *t)
 
 void tr_hash(uint64_t id, char out[40])
 {
-	/* 16 bytes: a fixed tag ("trace\0\0\0"), then the id big-endian;
-	 * never all zero.  Becomes "i:<id>" once 1..32-byte hashes land. */
-	snprintf(out, 40, "7472616365000000%016" PRIx64, id);
+	/* Spec S1: "i:<id>" is the id as 8 bytes, big-endian. */
+	snprintf(out, 40, "i:%" PRIu64, id);
 }
 
 void tr_hash_hex(uint64_t id, char out[40])
 {
-	snprintf(out, 40, "7472616365000000%016" PRIx64, id);
+	/* The same 8 bytes as replies spell them. */
+	snprintf(out, 40, "%016" PRIx64, id);
 }

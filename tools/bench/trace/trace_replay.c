@@ -296,11 +296,11 @@ void tr_replay_join(struct tr_replay *rp, struct tr_stats *out, double *seconds)
 		if (e->started) {
 			pthread_join(e->thread, NULL);
 		}
+		if (e->rp != NULL) {
+			rp->cfg.ops->close(e); /* may add to its stats */
+		}
 		if (out != NULL) {
 			merge(out, &e->stats);
-		}
-		if (e->rp != NULL) {
-			rp->cfg.ops->close(e);
 		}
 		tr_stats_free(&e->stats);
 	}
