@@ -96,11 +96,12 @@ struct tr_stats {
 	uint64_t round_trips; /* requests sent to the store */
 	uint64_t victims;     /* locations evicted by KVC.ALLOC */
 	uint64_t no_space;    /* puts given up: the blocks did not fit */
-	uint64_t errors;      /* error replies or failed operations */
-	uint64_t retries;     /* reconnects after a failure or redirect */
-	uint32_t *lookup_us;  /* one latency per lookup (malloc'd) */
-	uint32_t *put_us;     /* one latency per put (malloc'd) */
-	char error[256];      /* the first error */
+	uint64_t already_stored; /* blocks a put skipped: already there */
+	uint64_t errors;	 /* error replies or failed operations */
+	uint64_t retries;	 /* reconnects after a failure or redirect */
+	uint32_t *lookup_us;	 /* one latency per lookup (malloc'd) */
+	uint32_t *put_us;	 /* one latency per put (malloc'd) */
+	char error[256];	 /* the first error */
 };
 
 /** Free the latency arrays of @s. */

@@ -240,18 +240,12 @@ static int revoke_rids(struct tr_engine *e, uint32_t m)
 	return rv;
 }
 
-/* KVC.PUT ns RES rid h parent tokens offset ... for blocks @from.. */
-static int put_res(struct tr_engine *e, const struct tr_req *r, uint32_t from)
+/* Give blocks @from.. of @r their offsets on the engine's node. */
+static void offsets(struct tr_engine *e, const struct tr_req *r, uint32_t from)
 {
 	const struct tr_cfg *cfg = &e->rp->cfg;
 	struct fab *f = e->conn;
-	struct fabraft_reply rep;
-	int argc = 0;
-	int rv;
 
-	f->argv[argc++] = "KVC.PUT";
-	f->argv[argc++] = cfg->ns;
-	f->argv[argc++] = "RES";
 	for (uint32_t i = from; i < r->n; i++) {
 		uint64_t slot = e->next_offset++;
 
@@ -260,16 +254,82 @@ static int put_res(struct tr_engine *e, const struct tr_req *r, uint32_t from)
 		}
 		snprintf(f->num[i][2], sizeof(f->num[i][2]), "%" PRIu64,
 			 slot * cfg->block_bytes);
-		f->argv[argc++] = f->num[i - from][0];
-		f->argv[argc++] = f->hash[i];
-		f->argv[argc++] = i == 0 ? "-" : f->hash[i - 1];
-		f->argv[argc++] = TOKENS;
-		f->argv[argc++] = f->num[i][2];
+	}
+}
+
+/* Append "rid h parent tokens offset" of block @i (its reservation id at
+ * f->num[i - from][0]) to f->argv at @argc; the new argc. */
+static int block_args(struct fab *f, uint32_t i, uint32_t from, int argc)
+{
+	f->argv[argc++] = f->num[i - from][0];
+	f->argv[argc++] = f->hash[i];
+	f->argv[argc++] = i == 0 ? "-" : f->hash[i - 1];
+	f->argv[argc++] = TOKENS;
+	f->argv[argc++] = f->num[i][2];
+	return argc;
+}
+
+static bool already_stored(const struct fabraft_reply *r)
+{
+	return r->type == '-' && r->str != NULL &&
+	       strstr(r->str, "already stored") != NULL;
+}
+
+/* The slow path of put_res(): one KVC.PUT ns RES per block.  A block
+ * already stored on that node and tier (a later block of a chain whose
+ * earlier block was evicted, which the lookup could not see, or one
+ * another engine stored there meanwhile) is skipped and its reservation
+ * revoked. */
+static int put_each(struct tr_engine *e, const struct tr_req *r, uint32_t from)
+{
+	struct fab *f = e->conn;
+	struct fabraft_reply rep;
+	int rv = 0;
+
+	f->argv[0] = "KVC.PUT";
+	f->argv[1] = e->rp->cfg.ns;
+	f->argv[2] = "RES";
+	for (uint32_t i = from; rv == 0 && i < r->n; i++) {
+		if (cmd(e, block_args(f, i, from, 3), &rep) != 0) {
+			return -1;
+		}
+		if (rep.type == ':') {
+			f->num[i - from][0][0] = '\0'; /* consumed */
+		} else if (already_stored(&rep)) {
+			e->stats.already_stored++;
+		} else {
+			rv = refused(e, "KVC.PUT RES", &rep);
+		}
+		fabraft_reply_free(&rep);
+	}
+	return revoke_rids(e, r->n - from) == 0 ? rv : -1;
+}
+
+/* KVC.PUT ns RES rid h parent tokens offset ... for blocks @from.. */
+static int put_res(struct tr_engine *e, const struct tr_req *r, uint32_t from)
+{
+	struct fab *f = e->conn;
+	struct fabraft_reply rep;
+	int argc = 3;
+	int rv;
+
+	offsets(e, r, from);
+	f->argv[0] = "KVC.PUT";
+	f->argv[1] = e->rp->cfg.ns;
+	f->argv[2] = "RES";
+	for (uint32_t i = from; i < r->n; i++) {
+		argc = block_args(f, i, from, argc);
 	}
 	if (cmd(e, argc, &rep) != 0) {
 		return -1;
 	}
-	rv = rep.type == ':' ? 0 : refused(e, "KVC.PUT RES", &rep);
+	if (rep.type == ':') {
+		rv = 0;
+	} else if (already_stored(&rep)) {
+		rv = put_each(e, r, from); /* the batch changed nothing */
+	} else {
+		rv = refused(e, "KVC.PUT RES", &rep);
+	}
 	fabraft_reply_free(&rep);
 	return rv;
 }

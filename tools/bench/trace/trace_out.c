@@ -61,8 +61,9 @@ void tr_print_table(const struct tr_result *r, int n, const double load[3])
 		if (s->victims != 0 || s->no_space != 0) {
 			printf("%-8s %" PRIu64
 			       " locations evicted by KVC.ALLOC, "
-			       "%" PRIu64 " puts did not fit\n",
-			       "", s->victims, s->no_space);
+			       "%" PRIu64 " puts did not fit, %" PRIu64
+			       " blocks already stored\n",
+			       "", s->victims, s->no_space, s->already_stored);
 		}
 	}
 	(void)fflush(stdout);
@@ -100,15 +101,16 @@ static void system_json(FILE *f, const struct tr_result *r)
 		", \"put_p99_us\": %.1f, \"ops_per_s\": %.1f"
 		", \"requests_per_s\": %.1f, \"seconds\": %.3f"
 		", \"server_cpu_s\": %.3f,\n     \"evicted\": %" PRIu64
-		", \"puts_no_space\": %" PRIu64 ", \"errors\": %" PRIu64
+		", \"puts_no_space\": %" PRIu64
+		", \"blocks_already_stored\": %" PRIu64 ", \"errors\": %" PRIu64
 		", \"retries\": %" PRIu64 ", \"error\": ",
 		r->ran ? "true" : "false", s->requests, s->blocks,
 		s->hit_blocks, ratio(s->hit_blocks, s->blocks), s->put_blocks,
 		s->lookups, s->puts, s->round_trips, r->lookup_p50_us,
 		r->lookup_p99_us, r->put_p50_us, r->put_p99_us, ops_per_s(r),
 		r->seconds > 0 ? (double)s->requests / r->seconds : 0,
-		r->seconds, r->server_cpu_s, s->victims, s->no_space, s->errors,
-		s->retries);
+		r->seconds, r->server_cpu_s, s->victims, s->no_space,
+		s->already_stored, s->errors, s->retries);
 	jstr(f, r->error);
 	fprintf(f, "}");
 }

@@ -278,6 +278,7 @@ static void merge(struct tr_stats *o, const struct tr_stats *s)
 	o->round_trips += s->round_trips;
 	o->victims += s->victims;
 	o->no_space += s->no_space;
+	o->already_stored += s->already_stored;
 	o->errors += s->errors;
 	o->retries += s->retries;
 	if (o->error[0] == '\0' && s->error[0] != '\0') {
