@@ -45,6 +45,7 @@ struct tr_result {
 	struct tr_stats st;   /* merged counts and latencies */
 	double seconds;	      /* first request to last reply */
 	double server_cpu_s;  /* all server processes, over the replay */
+	double client_cpu_s;  /* this process (the engines), same window */
 	double lookup_p50_us; /* quantiles (filled by tr_summarize) */
 	double lookup_p99_us; /* */
 	double put_p50_us;    /* */

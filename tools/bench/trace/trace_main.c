@@ -85,12 +85,14 @@ static void replay(const struct tr_opts *o, struct tr_cfg *cfg,
 	double cpu0;
 
 	cpu0 = bc_server_cpu_s(sv);
+	r->client_cpu_s = bc_self_cpu_s();
 	if (tr_replay_start(&rp, cfg, r->error, sizeof(r->error)) != 0) {
 		return;
 	}
 	progress(&rp, r->system, cfg->trace->n);
 	tr_replay_join(&rp, &r->st, &r->seconds);
 	r->server_cpu_s = bc_server_cpu_s(sv) - cpu0;
+	r->client_cpu_s = bc_self_cpu_s() - r->client_cpu_s;
 	r->ran = !bc_stop;
 	if (r->st.errors != 0 && r->error[0] == '\0') {
 		memcpy(r->error, r->st.error, sizeof(r->error));

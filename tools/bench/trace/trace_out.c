@@ -100,8 +100,8 @@ static void system_json(FILE *f, const struct tr_result *r)
 		", \"lookup_p99_us\": %.1f, \"put_p50_us\": %.1f"
 		", \"put_p99_us\": %.1f, \"ops_per_s\": %.1f"
 		", \"requests_per_s\": %.1f, \"seconds\": %.3f"
-		", \"server_cpu_s\": %.3f,\n     \"evicted\": %" PRIu64
-		", \"puts_no_space\": %" PRIu64
+		", \"server_cpu_s\": %.3f, \"client_cpu_s\": %.3f,\n     "
+		"\"evicted\": %" PRIu64 ", \"puts_no_space\": %" PRIu64
 		", \"blocks_already_stored\": %" PRIu64 ", \"errors\": %" PRIu64
 		", \"retries\": %" PRIu64 ", \"error\": ",
 		r->ran ? "true" : "false", s->requests, s->blocks,
@@ -109,8 +109,8 @@ static void system_json(FILE *f, const struct tr_result *r)
 		s->lookups, s->puts, s->round_trips, r->lookup_p50_us,
 		r->lookup_p99_us, r->put_p50_us, r->put_p99_us, ops_per_s(r),
 		r->seconds > 0 ? (double)s->requests / r->seconds : 0,
-		r->seconds, r->server_cpu_s, s->victims, s->no_space,
-		s->already_stored, s->errors, s->retries);
+		r->seconds, r->server_cpu_s, r->client_cpu_s, s->victims,
+		s->no_space, s->already_stored, s->errors, s->retries);
 	jstr(f, r->error);
 	fprintf(f, "}");
 }
