@@ -91,6 +91,12 @@ struct wal_options {
 				       zeros would double the bytes written:
 				       the spare is then only fallocated);
 				       0 = always zero-fill */
+	bool recover_damage;	      /* damage in flushed records (and a log
+					 ending before the durable point meta
+					 recorded) is cut instead of refused,
+					 and reported as recover_index (the
+					 daemon; docs/storage.md "Damaged
+					 storage").  false: FR_CORRUPT */
 };
 
 /** Defaults: 64 MiB segments, direct I/O auto, fsync on, 4096 entries and
@@ -114,6 +120,14 @@ struct wal_recovered {
 	struct raft_config snapshot_config; /* its configuration */
 	bool direct_io;			    /* O_DIRECT is in use */
 	bool torn_tail; /* an unfinished last batch was dropped */
+	bool corrupt;	/* this open cut damaged flushed records (or found
+			   a lost write): see recover_index */
+	raft_index recover_index; /* 0, or the log may lack acknowledged
+				     entries up to here: open Raft
+				     recovering (raft_restore.recover_index)
+				     and call wal_recovering_clear() once it
+				     reports RAFT_UPDATE_RECOVERED.  Persisted:
+				     set until cleared, across restarts */
 };
 
 /**
@@ -122,9 +136,10 @@ struct wal_recovered {
  * ownership).  On failure @errmsg (FR_ERRMSG_SIZE bytes) says why, naming
  * the file and offset of any corruption.  Returns 0, FR_INVALID (options),
  * FR_MISMATCH (dir of another cluster or node), FR_CORRUPT (a damaged
- * record that is not a torn tail, a damaged meta file, a compacted log
- * without a snapshot), FR_BUSY (another process has the dir open), FR_IO,
- * FR_NOSPACE, FR_NOMEM, FR_UNSUPPORTED (direct_io on, not supported).
+ * record that is not a torn tail without o.recover_damage, a damaged meta
+ * file, a compacted log without a snapshot), FR_BUSY (another process has the
+ * dir open), FR_IO, FR_NOSPACE, FR_NOMEM, FR_UNSUPPORTED (direct_io on, not
+ * supported).
  */
 int wal_open(struct wal **out, const struct wal_options *o,
 	     struct wal_recovered *rec, char *errmsg)
@@ -147,6 +162,13 @@ void wal_close(struct wal *w);
  */
 int wal_hardstate_save(struct wal *w, raft_term term, raft_id vote)
     __attribute__((warn_unused_result));
+
+/**
+ * The log was repaired from the leader (RAFT_UPDATE_RECOVERED): persist
+ * recover_index = 0 (synchronous, like wal_hardstate_save).  Returns 0,
+ * FR_IO, FR_NOSPACE (the wal is then failed) or the sticky error.
+ */
+int wal_recovering_clear(struct wal *w) __attribute__((warn_unused_result));
 
 /**
  * Queue @n entries for writing; returns once they are copied (it blocks
