@@ -166,6 +166,7 @@ static int open_raft(struct node *n, char *errmsg)
 
 	wal_options_default(&wo, n->o.data_dir, n->o.cluster_id, n->o.id);
 	wo.fsync = n->o.fsync;
+	wo.recover_damage = true; /* cut damage, recover from the peers */
 	if (n->o.segment_bytes != 0) {
 		wo.segment_bytes = n->o.segment_bytes;
 	}
@@ -178,6 +179,7 @@ static int open_raft(struct node *n, char *errmsg)
 	rs.vote = rec.vote;
 	rs.entries = rec.entries;
 	rs.n_entries = rec.n_entries;
+	rs.recover_index = rec.recover_index;
 	if (n->o.n_initial_voters > 0) {
 		rs.config.n = n->o.n_initial_voters;
 		for (uint32_t i = 0; i < n->o.n_initial_voters; i++) {
@@ -221,10 +223,18 @@ static int open_raft(struct node *n, char *errmsg)
 		return rv;
 	}
 	fr_log(FR_LOG_INFO, NULL,
-	       "recovered term %" PRIu64 " vote %u, %u entries%s%s", rec.term,
+	       "recovered term %" PRIu64 " vote %u, %u entries%s%s%s", rec.term,
 	       rec.vote, rec.n_entries,
 	       rec.torn_tail ? ", torn tail dropped" : "",
+	       rec.corrupt ? ", DAMAGED records cut" : "",
 	       rec.direct_io ? ", O_DIRECT" : "");
+	if (rec.recover_index != 0) {
+		fr_log(FR_LOG_WARN, NULL,
+		       "recovering: this node neither votes nor counts toward "
+		       "commits until a leader has repaired its log through "
+		       "index %" PRIu64 " (INFO recovering:1)",
+		       rec.recover_index);
+	}
 	n->reported_index =
 	    rec.n_entries ? rec.entries[rec.n_entries - 1].index : 0;
 	n->reported_term =
