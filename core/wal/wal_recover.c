@@ -331,8 +331,10 @@ static int rec_accept(struct rstate *r, uint32_t seg, uint64_t off,
  * repair) or the same bytes (the rewritten partial block).  So the bad
  * record must have a sector whose part inside the record is all zero; if
  * every such part holds data, the record was written completely and
- * damaged afterwards: corruption.  The record spans its header only when
- * the header itself is bad (its length is not to be trusted).
+ * damaged afterwards: corruption.  The record spans its header and
+ * payload (not its zero padding), its header only when the header itself
+ * is bad (its length is not to be trusted).  A payload holding a whole
+ * sector's worth of zeros makes damage look torn: the old behaviour.
  */
 static bool torn_explains(const struct rseg *s, uint64_t off)
 {
@@ -341,7 +343,7 @@ static bool torn_explains(const struct rseg *s, uint64_t off)
 	if (off + WAL_REC_HDR_BYTES <= s->size &&
 	    wal__rec_hdr_plausible(&h, s->map + off, s->size - off) &&
 	    h.len <= RAFT_MAX_ENTRY_BYTES) {
-		end = off + wal_rec_size(h.len);
+		end = off + WAL_REC_HDR_BYTES + h.len; /* padding is zero */
 	}
 	if (end > s->size) {
 		return true; /* runs past the file: not ours to judge */
