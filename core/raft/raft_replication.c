@@ -458,6 +458,7 @@ void raft__persisted(struct raft *r, raft_index index, raft_term term)
 		return;
 	}
 	r->persisted = index;
+	raft__recover_check(r); /* its ack counts: no uncounted one first */
 	if (r->role == RAFT_LEADER) {
 		raft__maybe_commit(r);
 	} else if (r->leader != 0) {
