@@ -368,6 +368,33 @@ static void recovering_ack(struct raft_progress *pr,
 	}
 }
 
+/* A rejection: probe from where the follower's hint says.  False for an
+ * answer to an older message (ignored). */
+static bool rejected(struct raft *r, struct raft_progress *pr,
+		     const struct raft_append_resp *a, raft_index last)
+{
+	if (a->last_index < pr->match && a->index <= last) {
+		/* The follower holds less than it acknowledged: its storage
+		 * lost entries (raft.h note 7).  Probe again from its end;
+		 * a lower match only makes commits need more acks. */
+		r->stats.followers_regressed++;
+		pr->match = a->last_index;
+		pr->next = a->last_index + 1;
+	} else {
+		bool stale = pr->state == RAFT_PR_REPLICATE
+				 ? a->index <= pr->match
+				 : a->index + 1 != pr->next;
+		if (stale || a->index == 0 || a->index > last) {
+			return false;
+		}
+		pr->next = hint_next(r, pr, a);
+	}
+	pr->state = RAFT_PR_PROBE;
+	pr->paused = false;
+	raft__inflight_reset(&pr->inflight);
+	return true;
+}
+
 /* Precondition: m->term == r->term (receive_term() stepped up to it). */
 void raft__recv_append_resp(struct raft *r, const struct raft_message *m)
 {
@@ -419,27 +446,8 @@ void raft__recv_append_resp(struct raft *r, const struct raft_message *m)
 			pr->next = pr->match + 1;
 			raft__inflight_reset(&pr->inflight);
 		}
-	} else if (a->last_index < pr->match && a->index <= last) {
-		/* The follower holds less than it acknowledged: its storage
-		 * lost entries (raft.h note 7).  Probe again from its end;
-		 * a lower match only makes commits need more acks. */
-		r->stats.followers_regressed++;
-		pr->match = a->last_index;
-		pr->next = a->last_index + 1;
-		pr->state = RAFT_PR_PROBE;
-		pr->paused = false;
-		raft__inflight_reset(&pr->inflight);
-	} else {
-		bool stale = pr->state == RAFT_PR_REPLICATE
-				 ? a->index <= pr->match
-				 : a->index + 1 != pr->next;
-		if (stale || a->index == 0 || a->index > last) {
-			return; /* answer to an older message */
-		}
-		pr->next = hint_next(r, pr, a);
-		pr->state = RAFT_PR_PROBE;
-		pr->paused = false;
-		raft__inflight_reset(&pr->inflight);
+	} else if (!rejected(r, pr, a, last)) {
+		return; /* answer to an older message */
 	}
 	raft__send_append(r, slot, false);
 	while (pr->state == RAFT_PR_REPLICATE &&

@@ -33,7 +33,7 @@ struct fx {
 static void opts(struct wal_options *o, const char *dir, bool recover)
 {
 	tw_options(o, dir);
-	o->segment_bytes = 32 * 1024;
+	o->segment_bytes = UINT64_C(32) * 1024;
 	o->recover_damage = recover;
 }
 
@@ -126,6 +126,8 @@ static int seg_record(const char *dir, char seg[300], int k, off_t *off,
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	char best[64] = "";
+	*off = 0;
+	*size = 0;
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
 		if (strncmp(de->d_name, "wal-", 4) == 0 && l == 24 &&
@@ -337,7 +339,8 @@ static void test_lost_write_of_tail(void **state)
 	uint64_t size;
 	crashed_log(f);
 	seg_record(f->dir, seg, -1, &off, &size);
-	uint8_t *z = calloc(1, size);
+	assert_true(size > 0);
+	uint8_t *z = calloc(1, size + 1);
 	poke(seg, off, z, size);
 	free(z);
 	struct wal_recovered rec;
@@ -360,7 +363,9 @@ static void test_meta_v1_read(void **state)
 	tw_rmrf(f->dir);
 	assert_int_equal(mkdir(f->dir, 0755), 0);
 	uint8_t m[WAL_META_V1_BYTES] = {0};
-	memcpy(m, "FRWALMET", 8);
+	static const uint8_t magic[8] = {'F', 'R', 'W', 'A',
+					 'L', 'M', 'E', 'T'};
+	memcpy(m, magic, sizeof(magic));
 	le_put_u32(m + 8, 1);
 	le_put_u32(m + 12, WAL_META_V1_BYTES);
 	le_put_u64(m + 16, TW_CLUSTER);
