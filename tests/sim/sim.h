@@ -52,14 +52,14 @@
  *     every read completed before the read was invoked (the toy state
  *     machine is a function of the applied index, so this is the model
  *     check against the history).
+ *  9. Membership: consecutive configurations in the applied log differ by
+ *     at most one voter, and a configuration entry was proposed only after
+ *     the previous one had committed at its leader.
  * 10. No committed entry is lost: the (index, term) of every entry a leader
  *     committed is recorded; a new leader must hold each (beyond its
  *     snapshot), and sim_converge() checks that every node applied it.
  *     Storage faults (sim_damage) make this the check that matters: a
  *     damaged node that votes can elect a leader without the entry.
- *  9. Membership: consecutive configurations in the applied log differ by
- *     at most one voter, and a configuration entry was proposed only after
- *     the previous one had committed at its leader.
  *
  * Snapshots in the simulator: the toy state machine (a hash chain over the
  * applied entries) is serialized with padding to several chunks; SNAPSHOT
