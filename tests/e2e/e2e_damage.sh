@@ -5,9 +5,31 @@
 # and neither votes nor counts toward commits, so with the leader down the
 # two others elect nobody (unavailable, not wrong).  Once the leader is
 # back it repairs the follower (recovering:0) and every acknowledged write
-# reads back from every node.
+# reads back from every node.  Then a one-node cluster (no peer to repair
+# it) stays recovering, and --accept-data-loss lets it lead again.
 . "$(dirname "$0")/lib.sh"
 need python3
+# flip_last SEGMENT: flip one byte in the payload of its last entry record.
+flip_last() {
+	python3 - "$1" <<'PY' || fail "could not damage $1"
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+o, last = 4096, None
+while o + 56 <= len(b) and b[o + 4:o + 8] == b"FRRC":
+    ln = struct.unpack_from("<I", b, o + 40)[0]
+    if b[o + 48] == 1 and ln > 0:   # an entry record with a payload
+        last = (o, ln)
+    o += 56 + ((ln + 7) & ~7)
+assert last is not None
+off = last[0] + 56 + last[1] // 2
+b[off] ^= 0x40
+open(p, "r+b").write(b)
+idx = struct.unpack_from("<Q", b, last[0] + 8)[0]
+print("flipped a byte at offset %d of %s (entry %d)" % (off, p.rsplit("/", 1)[1], idx))
+PY
+}
+
 NODES=3
 start_cluster 3
 L=$(wait_leader 5000) || fail "no leader"
@@ -27,23 +49,7 @@ echo "leader $L, follower $F holds $last_f entries"
 # and flip one byte in the payload of its last record.
 kill -9 "$(pid_of "$F")"
 seg=$(ls "$DIR/data$F"/wal-*.seg | sort | tail -1)
-python3 - "$seg" <<'PY' || fail "could not damage the segment"
-import struct, sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-o, last = 4096, None
-while o + 56 <= len(b) and b[o + 4:o + 8] == b"FRRC":
-    ln = struct.unpack_from("<I", b, o + 40)[0]
-    if b[o + 48] == 1 and ln > 0:   # an entry record with a payload
-        last = (o, ln)
-    o += 56 + ((ln + 7) & ~7)
-assert last is not None
-off = last[0] + 56 + last[1] // 2
-b[off] ^= 0x40
-open(p, "r+b").write(b)
-idx = struct.unpack_from("<Q", b, last[0] + 8)[0]
-print("flipped a byte at offset %d of %s (entry %d)" % (off, p.rsplit("/", 1)[1], idx))
-PY
+flip_last "$seg"
 # The leader goes down too: only F (damaged) and S remain.
 kill -9 "$(pid_of "$L")"
 "$BIN/fabraftd" --config "$DIR/node$F.conf" >>"$DIR/node$F.log" 2>&1 &
@@ -78,4 +84,48 @@ echo "node $F repaired by leader $L2: recovering:0"
 echo d200 >>"$DIR/acked"
 wait_converged 15 >/dev/null || fail "not converged after the repair"
 for i in 1 2 3; do check_acked "$DIR/acked" "$i"; done
+"$BIN/fabraft" cluster stop --dir "$DIR" >/dev/null || fail "cluster stop"
+
+# A one-node cluster has no peer to repair it: damaged, it stays
+# recovering (no leader); --accept-data-loss lets it lead again, without
+# the damaged entry.
+C=$CPORT
+one() {
+	"$BIN/fabraftd" --id 1 --peers "1=127.0.0.1:$RPORT" \
+		--client "127.0.0.1:$C" --data-dir "$DIR/one" "$@" \
+		>>"$DIR/one.log" 2>&1 &
+	PID=$!
+	EXTRA_PIDS="$PID"
+}
+one
+for k in $(seq 100); do
+	[ "$(rcli "$C" info 2>/dev/null | tr -d '\r' | sed -n 's/^role://p')" = leader ] && break
+	sleep 0.05
+done
+for n in $(seq 0 19); do rcli "$C" set "o$n" "v$n" >/dev/null; done
+[ "$(rcli "$C" get o19)" = v19 ] || fail "one-node cluster does not serve"
+kill -9 "$PID"
+wait "$PID" 2>/dev/null
+flip_last "$(ls "$DIR/one"/wal-*.seg | sort | tail -1)"
+one
+sleep 2
+inf=$(rcli "$C" info | tr -d '\r')
+echo "$inf" | grep -q '^recovering:1$' || fail "one-node cluster not recovering"
+echo "$inf" | grep -q '^role:leader$' && fail "a damaged single node leads"
+echo "one-node cluster with a damaged log: recovering:1, no leader"
+kill -9 "$PID"
+wait "$PID" 2>/dev/null
+one --accept-data-loss
+for k in $(seq 100); do
+	[ "$(rcli "$C" info 2>/dev/null | tr -d '\r' | sed -n 's/^role://p')" = leader ] && break
+	sleep 0.05
+done
+inf=$(rcli "$C" info | tr -d '\r')
+echo "$inf" | grep -q '^role:leader$' || fail "no leader with --accept-data-loss"
+echo "$inf" | grep -q '^recovering:0$' || fail "still recovering"
+grep -q "accept-data-loss: not recovering" "$DIR/one.log" || fail "no log line"
+[ "$(rcli "$C" get o18)" = v18 ] || fail "an undamaged entry is gone"
+echo "--accept-data-loss: leads again, o18 = $(rcli "$C" get o18), o19 = '$(rcli "$C" get o19)' (its entry was cut)"
+kill -9 "$PID"
+EXTRA_PIDS=""
 echo "PASS"
