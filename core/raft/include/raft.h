@@ -38,11 +38,12 @@
  *     core then treats them as applied.
  *  4. Every pointer in an update is borrowed and valid until the next call
  *     of raft_step() or raft_close(); copy what you keep.
- *  5. Order of handling one update: hard state; snapshot chunk (stored at
- *     its offset) and, on SNAPSHOT_INSTALL, the install (finish or drop the
- *     pending entry writes, make the snapshot durable, restore the state
- *     machine from it, then drop the log as the update says); entries;
- *     apply; reads (serve them: apply is done); messages.
+ *  5. Order of handling one update: hard state (and RECOVERED, note 7);
+ *     snapshot chunk (stored at its offset) and, on SNAPSHOT_INSTALL, the
+ *     install (finish or drop the pending entry writes, make the snapshot
+ *     durable, restore the state machine from it, then drop the log as the
+ *     update says); entries; apply; reads (serve them: apply is done);
+ *     messages.
  *  6. SNAPSHOT messages leave the core with data == NULL: the driver fills
  *     bytes [offset, offset + len) of its snapshot taken at last_index (the
  *     one it reported with RAFT_EVENT_SNAPSHOT or installed).  A driver that

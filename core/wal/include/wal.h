@@ -15,7 +15,8 @@
  * argument in full)
  * ============
  * A data directory holds:
- *   meta                      term, vote, cluster id, node id (atomic replace)
+ *   meta                      term, vote, cluster id, node id, recover
+ *                             index, durable point (atomic replace)
  *   wal-<seg no, 16 hex>.seg  log segments, preallocated, rolled by size
  *   wal-spare.tmp             the next segment, being zero-filled or ready
  *   snap-<index, 16 hex>.snap snapshots (the two newest are kept)
@@ -41,6 +42,13 @@
  *  3. After any I/O error the wal is failed: every later call that writes
  *     returns the same error (sticky), so a node never goes on after an
  *     fsync it cannot trust.
+ *  4. Damage to records that were flushed (may have been acknowledged) is
+ *     never taken for a torn write: a later batch vouches for every batch
+ *     but the last, the last is judged by its unwritten (zero) sectors,
+ *     and meta's durable point (saved with term and vote) exposes a lost
+ *     tail.  With o.recover_damage such damage is cut and its range
+ *     persisted as the recover index before the cut; the node recovers it
+ *     from its peers (raft.h note 7, docs/storage.md "Damaged storage").
  *
  * Detection results and recovery actions are logged with fr_log()
  * (trace.h, tag "wal") from any thread that uses the wal, sometimes with
