@@ -305,7 +305,6 @@ struct before {
 static void finish(struct raft *r, const struct before *b,
 		   struct raft_update *u)
 {
-	raft__recover_check(r); /* may acknowledge: before messages */
 	if (r->recovered) {
 		u->flags |= RAFT_UPDATE_RECOVERED;
 	}
@@ -532,6 +531,12 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 	}
 	if (r->read_round) {
 		raft__read_round(r); /* now, or once the last round is in */
+	}
+	/* Not in a SNAPSHOT step, whose update drivers need not carry out,
+	 * nor with an install in flight: RECOVERED must follow it durably
+	 * (raft.h note 7).  May acknowledge: before the messages resolve. */
+	if (ev->type != RAFT_EVENT_SNAPSHOT && !r->out_install) {
+		raft__recover_check(r);
 	}
 	finish(r, &b, u);
 	return rv;

@@ -121,14 +121,19 @@ void sim_status_dump(const struct sim *s, FILE *f)
 		raft_status_get(n->raft, &st);
 		fprintf(f,
 			"  node %u: %-9s term %llu leader %u commit %llu "
-			"applied %llu persisted %llu last %llu/%llu\n",
+			"applied %llu persisted %llu last %llu/%llu%s\n",
 			id, raft_role_name(st.role),
 			(unsigned long long)st.term, st.leader,
 			(unsigned long long)st.commit,
 			(unsigned long long)st.applied,
 			(unsigned long long)st.persisted,
 			(unsigned long long)st.last_index,
-			(unsigned long long)st.last_term);
+			(unsigned long long)st.last_term,
+			st.recovering ? " RECOVERING" : "");
+		if (st.recovering) {
+			fprintf(f, "          recovering through %llu\n",
+				(unsigned long long)st.recover_index);
+		}
 	}
 }
 

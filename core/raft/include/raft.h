@@ -60,7 +60,8 @@
  *     once its log durably matches a leader of a term >= its term at open
  *     through X, or through an entry of a term above that (every entry it
  *     could have acknowledged precedes it), or a snapshot >= X is
- *     installed; the update then carries RAFT_UPDATE_RECOVERED and the
+ *     installed (reported in a later step than the install, never in a
+ *     SNAPSHOT step); the update then carries RAFT_UPDATE_RECOVERED and the
  *     driver persists "not recovering" (a crash before that only repeats
  *     the repair).  Why: a committed entry is on a majority; if a damaged
  *     member of that majority voted, a candidate lacking the entry could
