@@ -333,8 +333,10 @@ static int rec_accept(struct rstate *r, uint32_t seg, uint64_t off,
  * every such part holds data, the record was written completely and
  * damaged afterwards: corruption.  The record spans its header and
  * payload (not its zero padding), its header only when the header itself
- * is bad (its length is not to be trusted).  A payload holding a whole
- * sector's worth of zeros makes damage look torn: the old behaviour.
+ * is bad (its length is not to be trusted); each sector is looked at from
+ * the record's start to the sector's end.  Zeros there that are data (a
+ * payload with a zero run to the end of a sector, the record ending the
+ * log with zero bytes) make damage look torn: the old behaviour.
  */
 static bool torn_explains(const struct rseg *s, uint64_t off)
 {
@@ -349,8 +351,12 @@ static bool torn_explains(const struct rseg *s, uint64_t off)
 		return true; /* runs past the file: not ours to judge */
 	}
 	for (uint64_t sec = off & ~(uint64_t)511; sec < end; sec += 512) {
+		/* From the record on, the whole sector belongs to the same
+		 * write: the record, the batch's next ones, or the zeros
+		 * after it (so a payload ending in zero bytes is not taken
+		 * for an unwritten sector when more data follows). */
 		uint64_t a = sec > off ? sec : off;
-		uint64_t b = sec + 512 < end ? sec + 512 : end;
+		uint64_t b = sec + 512 < s->size ? sec + 512 : s->size;
 		bool zero = true;
 		for (uint64_t k = a; k < b && zero; k++) {
 			zero = s->map[k] == 0;
