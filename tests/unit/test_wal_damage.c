@@ -305,6 +305,65 @@ static void test_flip_middle_is_corruption(void **state)
 	wal_close(w);
 }
 
+/* A last batch of two records, the first one's payload ending in 100 zero
+ * bytes just past a sector boundary, the second record right after it in
+ * that sector.  A flipped byte early in the first payload is corruption:
+ * the zeros at the start of the last sector are data, since the second
+ * record follows them in the same sector (judged by the record's own bytes
+ * alone, they looked like an unwritten sector: dropped as torn). */
+static void test_zero_tail_not_torn(void **state)
+{
+	struct fx *f = *state;
+	char seg[300];
+	off_t off;
+	uint64_t size;
+	crashed_log(f);
+	seg_record(f->dir, seg, -1, &off, &size);
+	uint64_t end = (uint64_t)off + size; /* where the next batch goes */
+	/* Record 1 ends 50 bytes into a sector: header + len. */
+	uint64_t stop = ((end + WAL_REC_HDR_BYTES + 600) | 511) + 1 + 50;
+	uint32_t len = (uint32_t)(stop - end - WAL_REC_HDR_BYTES);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct wal_options o;
+		struct wal_recovered rec;
+		struct wal *w;
+		static uint8_t a[2048], b[64];
+		opts(&o, f->dir, false);
+		if (wal_open(&w, &o, &rec, f->err) != 0 || len > sizeof(a)) {
+			_exit(1);
+		}
+		memset(a, 0x5a, len - 100); /* then 100 zero bytes */
+		memset(b, 0x33, sizeof(b));
+		struct raft_entry e[2] = {{.term = 9,
+					   .index = N + 1,
+					   .type = 1,
+					   .len = len,
+					   .buf = a},
+					  {.term = 9,
+					   .index = N + 2,
+					   .type = 1,
+					   .len = 64,
+					   .buf = b}};
+		_exit(wal_append(w, e, 2) == 0 ? 0 : 1);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	int n = seg_record(f->dir, seg, -1, &off, &size);
+	off_t first;
+	seg_record(f->dir, seg, n - 2, &first, &size);
+	assert_int_equal((uint64_t)first, end);
+	flip(seg, first + WAL_REC_HDR_BYTES + 10);
+	struct wal_recovered rec;
+	struct wal *w = open_ok(f, true, &rec);
+	assert_true(rec.corrupt);
+	assert_false(rec.torn_tail);
+	assert_int_equal(rec.n_entries, N);
+	assert_int_equal(rec.recover_index, N + 2);
+	wal_close(w);
+}
+
 /* A misdirected write: record 1 of the segment overwritten by a copy of
  * record 0 (valid checksums, wrong index).  Cut there, corruption. */
 static void test_misdirected_write(void **state)
@@ -411,6 +470,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flip_middle_is_corruption,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zero_tail_not_torn, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_misdirected_write, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_write_of_tail, setup,
