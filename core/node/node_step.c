@@ -201,6 +201,21 @@ static void sub_durable(struct node *n, raft_index durable)
 	}
 }
 
+/* raft.h note 7: the core's log matches a leader's through what this
+ * node may have acknowledged; persist that it is no longer recovering. */
+static void recovered(struct node *n)
+{
+	int rv = wal_recovering_clear(n->wal);
+	if (rv != 0) {
+		fail(n, rv, "clearing the recovering state",
+		     wal_errmsg(n->wal));
+		return;
+	}
+	fr_log(FR_LOG_WARN, NULL,
+	       "recovered: the log was repaired from the leader; voting "
+	       "again (INFO recovering:0)");
+}
+
 static void carry_out(struct node *n, const struct raft_update *u)
 {
 	int rv;
@@ -220,6 +235,9 @@ static void carry_out(struct node *n, const struct raft_update *u)
 			fab_term_set(n->fab, u->term);
 		}
 		n->term = u->term;
+	}
+	if (u->flags & RAFT_UPDATE_RECOVERED) {
+		recovered(n);
 	}
 	if (u->flags & RAFT_UPDATE_SNAPSHOT_CHUNK) {
 		node__snap_chunk(n, u->chunk);

@@ -24,6 +24,7 @@ void sim_options_default(struct sim_options *o, uint32_t n_nodes, uint64_t seed)
 	o->check_quorum = true;
 	o->snapshot_trailing = 8;
 	o->snapshot_chunk_bytes = 64;
+	o->recover = true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -94,7 +95,15 @@ void sim__trace(struct sim *s, uint8_t kind, raft_id node, raft_id from,
 	    (struct sim_trace){s->now, kind, msg_type, node, from, term, a, b};
 }
 
-enum { TR_CRASH = 10, TR_RESTART, TR_PARTITION, TR_HEAL, TR_PROPOSE, TR_ROLE };
+enum {
+	TR_CRASH = 10,
+	TR_RESTART,
+	TR_PARTITION,
+	TR_HEAL,
+	TR_PROPOSE,
+	TR_ROLE,
+	TR_DAMAGE
+};
 
 void sim_status_dump(const struct sim *s, FILE *f)
 {
@@ -112,14 +121,19 @@ void sim_status_dump(const struct sim *s, FILE *f)
 		raft_status_get(n->raft, &st);
 		fprintf(f,
 			"  node %u: %-9s term %llu leader %u commit %llu "
-			"applied %llu persisted %llu last %llu/%llu\n",
+			"applied %llu persisted %llu last %llu/%llu%s\n",
 			id, raft_role_name(st.role),
 			(unsigned long long)st.term, st.leader,
 			(unsigned long long)st.commit,
 			(unsigned long long)st.applied,
 			(unsigned long long)st.persisted,
 			(unsigned long long)st.last_index,
-			(unsigned long long)st.last_term);
+			(unsigned long long)st.last_term,
+			st.recovering ? " RECOVERING" : "");
+		if (st.recovering) {
+			fprintf(f, "          recovering through %llu\n",
+				(unsigned long long)st.recover_index);
+		}
 	}
 }
 
@@ -161,6 +175,11 @@ void sim_trace_dump(const struct sim *s, FILE *f, unsigned last)
 			break;
 		case TR_HEAL:
 			fprintf(f, "HEAL\n");
+			break;
+		case TR_DAMAGE:
+			fprintf(f, "DAMAGE node %u log from %llu (had %llu)\n",
+				t->node, (unsigned long long)t->a,
+				(unsigned long long)t->b);
 			break;
 		case TR_PROPOSE:
 			fprintf(f, "propose at %u -> index %llu term %llu\n",
@@ -295,6 +314,9 @@ static void handle_update(struct sim *s, struct sim_node *n,
 	if (u->flags & RAFT_UPDATE_READS) {
 		sim__check_reads(s, n, u->reads, u->n_reads);
 	}
+	if (u->flags & RAFT_UPDATE_RECOVERED) {
+		n->recover_index = 0; /* the driver persists "repaired" */
+	}
 	if (u->flags & RAFT_UPDATE_SNAPSHOT_WANTED) {
 		n->want_snap = u->snapshot_index; /* taken after this step */
 	}
@@ -360,6 +382,10 @@ static int node_start(struct sim *s, struct sim_node *n)
 	} else {
 		sim__initial_config(s, &rs.config);
 	}
+	if (!s->opt.recover) {
+		n->recover_index = 0; /* the unsafe rule: forget the damage */
+	}
+	rs.recover_index = n->recover_index;
 	int rv = raft_open(&n->raft, &o, &rs);
 	if (rv != 0) {
 		return rv;
@@ -462,6 +488,40 @@ int sim_restart(struct sim *s, raft_id id)
 	sim__trace(s, TR_RESTART, id, 0, 0, n->term, n->disk.n, 0);
 	int rv = node_start(s, n);
 	return rv != 0 ? rv : (s->violated ? FR_CORRUPT : 0);
+}
+
+int sim_damage(struct sim *s, raft_id id, raft_index from)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (id == 0 || id > s->opt.n_nodes || n->up || n->disk.n == 0) {
+		return FR_INVALID;
+	}
+	raft_index first = n->disk.e[0].index;
+	raft_index last = n->disk.e[n->disk.n - 1].index;
+	if (from < first) {
+		from = first;
+	}
+	if (from > last) {
+		return FR_INVALID;
+	}
+	sim__trace(s, TR_DAMAGE, id, 0, 0, n->term, from, last);
+	s->damages++;
+	/* The wal persists X = the last index it had durably before it
+	 * truncates (a second crash keeps the larger X). */
+	if (last > n->recover_index) {
+		n->recover_index = last;
+	}
+	sim__disk_truncate(n, from);
+	return 0;
+}
+
+uint32_t sim_damaged(const struct sim *s)
+{
+	uint32_t k = 0;
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		k += s->nodes[id].recover_index != 0;
+	}
+	return k;
 }
 
 int sim_setup_log(struct sim *s, raft_id id, raft_term term,

@@ -444,6 +444,11 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	    {"snapshot-trailing", OPT_UINT, &o->snapshot_trailing, 0, 1u << 30,
 	     .def = "1024",
 	     .help = "entries kept behind a snapshot for slow followers"},
+	    {"accept-data-loss", OPT_FLAG, &o->accept_data_loss,
+	     .help = "a node whose log was found damaged starts recovering "
+		     "(no vote until a leader repaired it); this clears that "
+		     "state at start: only when no undamaged majority is left, "
+		     "acknowledged writes may be lost (docs/operations.md)"},
 	    /* ---- Incoming snapshots bounded (issue 15, item 8) ---- */
 	    {"snapshot-bytes-max", OPT_U64, &o->snapshot_bytes_max, 0,
 	     1ull << 50, .def = "4294967296",

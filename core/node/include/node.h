@@ -102,6 +102,9 @@ struct node_options {
 	uint32_t snapshot_entries;   /* applied entries between snapshots,
 					0 = never */
 	uint32_t snapshot_trailing;  /* entries kept behind a snapshot */
+	bool accept_data_loss;	     /* a recovering node (damaged log) is
+					let vote again at once: acknowledged
+					writes may be lost (operations.md) */
 	uint32_t request_timeout_ms; /* client waits at most this long */
 	char requirepass[128];	     /* "" = no AUTH */
 	uint64_t request_bytes_max;  /* largest client request */
