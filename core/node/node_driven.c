@@ -39,6 +39,7 @@ static int driven_raft(struct node *n, const struct node_durable *d,
 
 	rs.entries = d->entries;
 	rs.n_entries = d->n_entries;
+	rs.recover_index = d->recover_index;
 	bootstrap_config(&n->o, &rs);
 	rv = node__snap_restore(n, &rec, &rs, errmsg);
 	if (rv != 0) {

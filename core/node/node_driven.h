@@ -22,6 +22,7 @@ struct node_durable {
 	raft_index snapshot_index; /* newest snapshot, 0 = none (then read
 				      through io->snap_reader_open) */
 	raft_term snapshot_term;
+	raft_index recover_index; /* raft.h note 7; 0 = not recovering */
 };
 
 /**

@@ -78,6 +78,8 @@ struct node_io {
 	 * and release it. */
 	int (*reply)(void *ctx, const struct resp_req *req, const void *buf,
 		     size_t len);
+	/* Disk: persist "not recovering" (raft.h note 7). */
+	int (*recovering_clear)(void *ctx);
 };
 
 /* Whether @io (borrowed) has every callback the runtime calls. */

@@ -157,6 +157,13 @@ static int real_reply(void *ctx, const struct resp_req *req, const void *buf,
 	return resp_req_complete(req, buf, len);
 }
 
+static int real_recovering_clear(void *ctx)
+{
+	struct node *n = ctx;
+
+	return wal_recovering_clear(n->wal);
+}
+
 const struct node_io node__io_real = {
     .size = sizeof(struct node_io),
     .send = real_send,
@@ -179,6 +186,7 @@ const struct node_io node__io_real = {
     .mono_ns = real_mono_ns,
     .wall_ms = real_wall_ms,
     .reply = real_reply,
+    .recovering_clear = real_recovering_clear,
 };
 
 bool node__io_check(const struct node_io *io)

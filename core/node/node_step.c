@@ -118,7 +118,11 @@ static int apply_one(void *arg, const struct raft_entry *e)
 		(void)node__reply_set(n, "+OK\r\n", 5);
 	}
 	if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
-		int rv = kvc_apply(n->kvc, e->buf, e->len, &n->reply);
+		/* Bounds the reads inside a transaction only. */
+		n->reply.max = (size_t)n->o.reply_bytes_max;
+		int rv =
+		    kvc_apply_at(n->kvc, e->index, e->buf, e->len, &n->reply);
+		n->reply.max = 0;
 
 		if (rv == FR_NOMEM) {
 			/* This replica may now differ: stop it. */
@@ -214,6 +218,24 @@ static int save_hardstate(void *arg, raft_term term, raft_id vote)
 	return 0;
 }
 
+/* raft.h note 7: the core's log matches a leader's through what this
+ * node may have acknowledged; persist that it is no longer recovering. */
+static int recovered(void *arg)
+{
+	struct node *n = arg;
+	int rv = n->io->recovering_clear(n->io_ctx);
+
+	if (rv != 0) {
+		fail(n, rv, "clearing the recovering state",
+		     n->io->errmsg(n->io_ctx));
+		return rv;
+	}
+	fr_log(FR_LOG_WARN, NULL,
+	       "recovered: the log was repaired from the leader; voting "
+	       "again (INFO recovering:0)");
+	return 0;
+}
+
 static int store_chunk(void *arg, const struct raft_snapshot_chunk *c)
 {
 	struct node *n = arg;
@@ -275,6 +297,7 @@ static const struct raft_update_ops node_update_ops = {
     .role = role_change,
     .snapshot_wanted = want_snapshot,
     .message = send_message,
+    .recovered = recovered,
 };
 
 static void carry_out(struct node *n, const struct raft_update *u)

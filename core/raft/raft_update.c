@@ -20,6 +20,10 @@ static int storage_parts(const struct raft_update *u,
 	if ((u->flags & RAFT_UPDATE_HARDSTATE) && UPDATE_OP(ops, hardstate)) {
 		rv = ops->hardstate(arg, u->term, u->vote);
 	}
+	if (rv == 0 && (u->flags & RAFT_UPDATE_RECOVERED) &&
+	    UPDATE_OP(ops, recovered)) {
+		rv = ops->recovered(arg);
+	}
 	if (rv == 0 && (u->flags & RAFT_UPDATE_SNAPSHOT_CHUNK) &&
 	    UPDATE_OP(ops, snapshot_chunk)) {
 		rv = ops->snapshot_chunk(arg, u->chunk);

@@ -29,8 +29,16 @@
  *    count with a lease, and a last-access time kept in one LRU list per
  *    (node, tier);
  *  - reservations made by KVC.ALLOC (two-phase writes), each with a lease;
- *  - a generic key/value store (SET/GET/DEL/EXISTS/MSET/MGET/INCR and
- *    SET ... IFEQ for compare-and-set).
+ *  - a generic key/value store (SET/GET/DEL/EXISTS/MSET/MGET, INCR/INCRBY/
+ *    DECR/DECRBY, SCAN/DBSIZE/TYPE and SET ... IFEQ for compare-and-set);
+ *  - the event log: a bounded ring of the most recent changes to the
+ *    placement state (block stored or evicted, reservation revoked, node
+ *    joined, expired or left, namespace cleared), numbered seq = 1, 2, ...
+ *    in commit order, identically on every replica (KVC.EVENTS reads it,
+ *    KVC.SCAN lists the state a follower of the feed starts from).
+ *
+ * TXN (what MULTI/EXEC becomes) runs several of these commands as one
+ * entry, in order, validated as a whole first (kvc_txn.c).
  *
  * Invariants (kvc_check_invariants() verifies 1-4; 5 holds by construction
  * of KVC.LOOKUP and is checked by the property test):
@@ -74,6 +82,8 @@ struct kvc_options {
 	uint32_t kv_keys_max;	   /* generic KV keys (default 1 << 16) */
 	uint32_t long_hashes_max;  /* blocks whose hash or parent is over 16
 				      bytes (default 65536) */
+	uint32_t events_max;	   /* events kept for KVC.EVENTS
+				      (default 65536) */
 };
 
 /** Bounds of struct kvc_options (0 still selects the default). */
@@ -84,6 +94,7 @@ struct kvc_options {
 #define KVC_RESERVATIONS_MAX_MAX (1u << 24)
 #define KVC_KV_KEYS_MAX_MAX	 (1u << 28)
 #define KVC_LONG_HASHES_MAX_MAX	 (1u << 28)
+#define KVC_EVENTS_MAX_MAX	 (1u << 22) /* a 168-byte record each */
 
 /** One table kvc_open() allocates, for start-up logs and INFO. */
 struct kvc_table_info {
@@ -92,7 +103,7 @@ struct kvc_table_info {
 	uint64_t bytes;	  /* bytes allocated for it (with its hash index) */
 };
 
-#define KVC_TABLES 8u /* entries kvc_memory() fills */
+#define KVC_TABLES 9u /* entries kvc_memory() fills */
 
 /* Limits on arguments; kvc_command_check() enforces them. */
 #define KVC_ARGC_MAX	    65536u     /* arguments of one command, with name */
@@ -109,6 +120,12 @@ struct kvc_table_info {
  * on every replica whatever limits this build has. */
 #define KVC_ITEMS_MAX	    4096u /* keys, hashes, ids, blocks per command */
 #define KVC_ALLOC_SIZES_MAX 256u  /* sizes of one KVC.ALLOC */
+/* A transaction (TXN, what MULTI/EXEC sends): at most this many commands,
+ * and (client path only) this much work over all of them: the items of
+ * KVC_ITEMS_MAX, a KVC.ALLOC size counting KVC_ITEMS_MAX /
+ * KVC_ALLOC_SIZES_MAX. */
+#define KVC_TXN_CMDS_MAX  1024u
+#define KVC_TXN_ITEMS_MAX 8192u
 
 /** One RESP bulk string of a client command; borrowed, not NUL-terminated. */
 struct kvc_arg {
@@ -128,9 +145,10 @@ struct kvc_reply {
 	char *buf;  /* owned by the caller, fr_realloc'd; NULL when empty */
 	size_t len; /* bytes used */
 	size_t cap; /* bytes allocated */
-	size_t max; /* growth limit in bytes for kvc_read(); 0 = none (must
-		       be 0 for kvc_apply: a replica never refuses an entry
-		       for the size of its reply) */
+	size_t max; /* growth limit in bytes for kvc_read(); 0 = none; for
+		       kvc_apply() it bounds only the reads inside a
+		       transaction (a replica never refuses a write for
+		       the size of its reply) */
 };
 
 /** Is a command a read (served by kvc_read()) or a write (replicated)? */
@@ -187,7 +205,10 @@ int kvc_command_encode(uint64_t now_ms, uint32_t argc,
 /**
  * Apply one committed entry (@entry, @len borrowed).  Deterministic: decodes
  * and re-validates everything.  The RESP2 answer for the client is appended
- * to *@reply (an error reply means the state did not change).
+ * to *@reply (an error reply means the state did not change).  A non-zero
+ * @reply->max bounds only the replies of reads inside a transaction (TXN):
+ * a read whose reply would take the entry's reply past it answers an error
+ * element instead; no other reply is ever refused for its size.
  * Returns 0 when the entry was applied (whatever its reply), FR_MALFORMED
  * when the entry does not decode (error reply, nothing changed), FR_NOMEM
  * when the reply or a generic KV value could not be allocated: the replica
@@ -195,6 +216,17 @@ int kvc_command_encode(uint64_t now_ms, uint32_t argc,
  */
 int kvc_apply(struct kvc *k, const void *entry, size_t len,
 	      struct kvc_reply *reply) __attribute__((warn_unused_result));
+
+/**
+ * kvc_apply() of the Raft log entry at @index: the events the entry
+ * produces carry @index (KVC.EVENTS).  The runtime applies in log order,
+ * so indices grow; a smaller one than before (only after loading a
+ * snapshot that claims a later index) is raised to the last one, so event
+ * indices never decrease.  kvc_apply() is this with the index after the
+ * last one applied (tests, benchmarks).
+ */
+int kvc_apply_at(struct kvc *k, uint64_t index, const void *entry, size_t len,
+		 struct kvc_reply *reply) __attribute__((warn_unused_result));
 
 /**
  * Execute a READ command on local state at the time of the last applied

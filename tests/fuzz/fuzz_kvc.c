@@ -1,6 +1,8 @@
 /* fuzz_kvc.c — libFuzzer: arbitrary bytes as a log entry, as a command
- * (split on spaces), and as a snapshot stream; the state machine must never
- * crash and must keep its invariants. */
+ * (split on spaces), as the numbers of KVC.EVENTS and KVC.SCAN, as a
+ * snapshot stream and as a transaction; the state machine must never crash
+ * and must keep its invariants. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +38,8 @@ static void setup(void)
 				.namespaces_max = 4,
 				.reservations_max = 8,
 				.kv_keys_max = 16,
-				.long_hashes_max = 4};
+				.long_hashes_max = 4,
+				.events_max = 8};
 	if (kvc_open(&k, &o) != 0) {
 		abort();
 	}
@@ -146,6 +149,94 @@ static void mutated_snapshot(const uint8_t *data, size_t size)
 	free(s.p);
 }
 
+/* As a transaction (what MULTI/EXEC becomes): lines are commands, words
+ * are split on spaces, and the TXN's word counts are made right, so the
+ * commands themselves are fuzzed.  Applied without the client-side check
+ * (a faulty leader's entry), and read when the check calls it a read. */
+static void as_txn(const uint8_t *data, size_t size)
+{
+	static struct kvc_arg a[512];
+	static char counts[512][12];
+	uint32_t n = 1;
+	uint32_t at = 1; /* the word count of the current command */
+	size_t start = 0;
+	a[0] = (struct kvc_arg){"TXN", 3};
+	for (size_t i = 0; i <= size && n + 2 < 512; i++) {
+		bool eol = i == size || data[i] == '\n';
+		if (!eol && data[i] != ' ') {
+			continue;
+		}
+		if (at == n) {
+			n++; /* room for the count */
+		}
+		a[n++] =
+		    (struct kvc_arg){(const char *)data + start, i - start};
+		start = i + 1;
+		if (eol) {
+			snprintf(counts[at], sizeof(counts[at]), "%u",
+				 n - at - 1);
+			a[at] =
+			    (struct kvc_arg){counts[at], strlen(counts[at])};
+			at = n;
+		}
+	}
+	if (at != n) { /* cut short: close the last command */
+		snprintf(counts[at], sizeof(counts[at]), "%u", n - at - 1);
+		a[at] = (struct kvc_arg){counts[at], strlen(counts[at])};
+		if (n == at + 1) {
+			n--;
+		}
+	}
+	struct kvc_reply e = {0};
+	struct kvc_reply r = {.max = 4096};
+	if (kvc_command_encode(30, n, a, &e) == 0) {
+		(void)kvc_apply(k, e.buf, e.len, &r);
+	}
+	check();
+	enum kvc_kind kind;
+	r.len = 0;
+	if (kvc_command_check(n, a, &kind, &r) == 0 && kind == KVC_READ) {
+		(void)kvc_read(k, n, a, &r);
+	}
+	kvc_reply_free(&e);
+	kvc_reply_free(&r);
+}
+
+/* KVC.EVENTS and KVC.SCAN with numbers taken from the input (the ring is 8
+ * events, so from_seq wraps into RESYNC and past the log alike). */
+static void feed_reads(const uint8_t *data, size_t size)
+{
+	if (size < 6) {
+		return;
+	}
+	char line[128];
+	static const char *const ns[] = {"*", "m", "nosuch", "x"};
+	struct kvc_reply r = {.max = 64u + data[5] * 16u};
+	for (int i = 0; i < 2; i++) {
+		if (i == 0) {
+			snprintf(line, sizeof(line), "KVC.EVENTS %u COUNT %u",
+				 (unsigned)(data[0] | data[1] << 8),
+				 1u + data[2] % 16);
+		} else {
+			snprintf(line, sizeof(line), "KVC.SCAN %s %u COUNT %u",
+				 ns[data[3] % 4], (unsigned)data[4] * 2,
+				 1u + data[2] % 8);
+		}
+		struct kvc_arg a[8];
+		uint32_t n = 0;
+		for (char *w = strtok(line, " "); w && n < 8;
+		     w = strtok(NULL, " ")) {
+			a[n++] = (struct kvc_arg){w, strlen(w)};
+		}
+		r.len = 0;
+		int rv = kvc_read(k, n, a, &r);
+		if (rv != 0 && rv != FR_INVALID && rv != FR_TOOBIG) {
+			abort();
+		}
+	}
+	kvc_reply_free(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (k == NULL) {
@@ -188,7 +279,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	check();
+	feed_reads(data, size);
 	mutated_snapshot(data, size);
+	as_txn(data, size);
 	kvc_reply_free(&r);
 	return 0;
 }

@@ -25,6 +25,7 @@ void sim_options_default(struct sim_options *o, uint32_t n_nodes, uint64_t seed)
 	o->check_quorum = true;
 	o->snapshot_trailing = 8;
 	o->snapshot_chunk_bytes = 64;
+	o->recover = true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -95,7 +96,15 @@ void sim__trace(struct sim *s, uint8_t kind, raft_id node, raft_id from,
 	    (struct sim_trace){s->now, kind, msg_type, node, from, term, a, b};
 }
 
-enum { TR_CRASH = 10, TR_RESTART, TR_PARTITION, TR_HEAL, TR_PROPOSE, TR_ROLE };
+enum {
+	TR_CRASH = 10,
+	TR_RESTART,
+	TR_PARTITION,
+	TR_HEAL,
+	TR_PROPOSE,
+	TR_ROLE,
+	TR_DAMAGE
+};
 
 void sim_status_dump(const struct sim *s, FILE *f)
 {
@@ -113,14 +122,19 @@ void sim_status_dump(const struct sim *s, FILE *f)
 		raft_status_get(n->raft, &st);
 		fprintf(f,
 			"  node %u: %-9s term %llu leader %u commit %llu "
-			"applied %llu persisted %llu last %llu/%llu\n",
+			"applied %llu persisted %llu last %llu/%llu%s\n",
 			id, raft_role_name(st.role),
 			(unsigned long long)st.term, st.leader,
 			(unsigned long long)st.commit,
 			(unsigned long long)st.applied,
 			(unsigned long long)st.persisted,
 			(unsigned long long)st.last_index,
-			(unsigned long long)st.last_term);
+			(unsigned long long)st.last_term,
+			st.recovering ? " RECOVERING" : "");
+		if (st.recovering) {
+			fprintf(f, "          recovering through %llu\n",
+				(unsigned long long)st.recover_index);
+		}
 	}
 }
 
@@ -162,6 +176,11 @@ void sim_trace_dump(const struct sim *s, FILE *f, unsigned last)
 			break;
 		case TR_HEAL:
 			fprintf(f, "HEAL\n");
+			break;
+		case TR_DAMAGE:
+			fprintf(f, "DAMAGE node %u log from %llu (had %llu)\n",
+				t->node, (unsigned long long)t->a,
+				(unsigned long long)t->b);
 			break;
 		case TR_PROPOSE:
 			fprintf(f, "propose at %u -> index %llu term %llu\n",
@@ -347,6 +366,14 @@ static int upd_want_snap(void *arg, raft_index index)
 	return 0;
 }
 
+static int upd_recovered(void *arg)
+{
+	struct sim_upd *a = arg;
+
+	a->n->recover_index = 0; /* the driver persists "repaired" */
+	return 0;
+}
+
 static int upd_message(void *arg, const struct raft_message *m)
 {
 	struct sim_upd *a = arg;
@@ -369,6 +396,7 @@ static const struct raft_update_ops sim_update_ops = {
     .role = upd_role,
     .snapshot_wanted = upd_want_snap,
     .message = upd_message,
+    .recovered = upd_recovered,
 };
 
 static void handle_update(struct sim *s, struct sim_node *n,
@@ -438,6 +466,10 @@ static int node_start(struct sim *s, struct sim_node *n)
 	} else {
 		sim__initial_config(s, &rs.config);
 	}
+	if (!s->opt.recover) {
+		n->recover_index = 0; /* the unsafe rule: forget the damage */
+	}
+	rs.recover_index = n->recover_index;
 	int rv = raft_open(&n->raft, &o, &rs);
 	if (rv != 0) {
 		return rv;
@@ -540,6 +572,40 @@ int sim_restart(struct sim *s, raft_id id)
 	sim__trace(s, TR_RESTART, id, 0, 0, n->term, n->disk.n, 0);
 	int rv = node_start(s, n);
 	return rv != 0 ? rv : (s->violated ? FR_CORRUPT : 0);
+}
+
+int sim_damage(struct sim *s, raft_id id, raft_index from)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (id == 0 || id > s->opt.n_nodes || n->up || n->disk.n == 0) {
+		return FR_INVALID;
+	}
+	raft_index first = n->disk.e[0].index;
+	raft_index last = n->disk.e[n->disk.n - 1].index;
+	if (from < first) {
+		from = first;
+	}
+	if (from > last) {
+		return FR_INVALID;
+	}
+	sim__trace(s, TR_DAMAGE, id, 0, 0, n->term, from, last);
+	s->damages++;
+	/* The wal persists X = the last index it had durably before it
+	 * truncates (a second crash keeps the larger X). */
+	if (last > n->recover_index) {
+		n->recover_index = last;
+	}
+	sim__disk_truncate(n, from);
+	return 0;
+}
+
+uint32_t sim_damaged(const struct sim *s)
+{
+	uint32_t k = 0;
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		k += s->nodes[id].recover_index != 0;
+	}
+	return k;
 }
 
 int sim_setup_log(struct sim *s, raft_id id, raft_term term,

@@ -55,6 +55,11 @@
  *  9. Membership: consecutive configurations in the applied log differ by
  *     at most one voter, and a configuration entry was proposed only after
  *     the previous one had committed at its leader.
+ * 10. No committed entry is lost: the (index, term) of every entry a leader
+ *     committed is recorded; a new leader must hold each (beyond its
+ *     snapshot), and sim_converge() checks that every node applied it.
+ *     Storage faults (sim_damage) make this the check that matters: a
+ *     damaged node that votes can elect a leader without the entry.
  *
  * Snapshots in the simulator: the toy state machine (a hash chain over the
  * applied entries) is serialized with padding to several chunks; SNAPSHOT
@@ -90,6 +95,11 @@ struct sim_options {
 	uint32_t snapshot_chunk_bytes;
 	uint32_t n_voters; /* initial voters 1..n_voters (0: all); the other
 			      nodes start outside the configuration */
+	bool recover;	   /* protocol-aware recovery (raft.h note 7): a
+			      node whose disk was damaged restarts
+			      recovering; false restarts it as if the
+			      shortened log were all it ever had (the unsafe
+			      rule, kept to show the checker catches it) */
 };
 
 /** Defaults: 3 nodes, auto ticks of 10 ms, 0.1–2 ms delays, no loss, disk
@@ -131,6 +141,17 @@ int sim_restart(struct sim *s, raft_id id) __attribute__((warn_unused_result));
 int sim_setup_log(struct sim *s, raft_id id, raft_term term,
 		  const raft_term *terms, uint32_t n)
     __attribute__((warn_unused_result));
+/** Storage fault on the durable log of node @id, which must be down:
+ * every entry from index @from on is damaged (a bit flip in a flushed
+ * record, a flushed write lost, or one written at the wrong place), which
+ * the storage layer detects and truncates (docs/storage.md); the node's
+ * metadata keeps the last index it had durably, so it restarts recovering
+ * (with opt.recover).  @from below the log's first stored entry is raised
+ * to it.  Returns 0, FR_INVALID (node up, or nothing stored from @from). */
+int sim_damage(struct sim *s, raft_id id, raft_index from)
+    __attribute__((warn_unused_result));
+/** Nodes whose damaged log is not repaired yet (down or recovering). */
+uint32_t sim_damaged(const struct sim *s);
 /** Tick one node now (manual-tick tests). */
 int sim_tick(struct sim *s, raft_id id);
 /** Make @id start an election now. */
@@ -186,6 +207,9 @@ struct sim_fault_rates {
 	uint32_t read_ppm;	      /* per step: a read at a leader */
 	uint32_t change_ppm;	      /* per step: a membership change */
 	uint32_t transfer_ppm;	      /* per step: a leadership transfer */
+	uint32_t damage_ppm;	      /* per restart: the node's durable log
+					 is damaged first (sim_damage), when
+					 that leaves a majority undamaged */
 };
 
 void sim_fault_rates_default(struct sim_fault_rates *f);

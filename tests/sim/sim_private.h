@@ -59,7 +59,9 @@ struct sim_node {
 	struct sim_snap snap;	  /* durable snapshot */
 	unsigned char *in_data;	  /* snapshot being received */
 	uint64_t in_cap;
-	raft_index want_snap; /* SNAPSHOT_WANTED at this index, 0 = none */
+	raft_index want_snap;	  /* SNAPSHOT_WANTED at this index, 0 = none */
+	raft_index recover_index; /* durable "recovering up to" (the wal's
+				     meta file), 0 = none */
 	/* Checker mirrors. */
 	uint64_t *mirror_hash; /* prefix hash of the core's log */
 	raft_term *mirror_term;
@@ -135,6 +137,11 @@ struct sim {
 	struct sim_term_leader *leader_of_term; /* [leader_of_term_cap] */
 	uint64_t leader_of_term_cap;		/* 0 or a power of two */
 	uint64_t leader_of_term_n;		/* terms recorded */
+	raft_term *commit_term; /* term of the entry committed at each index
+				   (invariant 10) */
+	uint64_t commit_n;
+	uint64_t commit_cap;
+	uint64_t damages;      /* sim_damage calls */
 	raft_term *canon_term; /* entry applied at each index */
 	uint64_t *canon_hash;
 	uint64_t *canon_sm; /* state machine after applying the index */
@@ -199,6 +206,7 @@ void sim__disk_complete(struct sim *s, struct sim_node *n);
 void sim__disk_crash(struct sim *s, struct sim_node *n);
 void sim__disk_free(struct sim_node *n);
 void sim__disk_free_pending(struct sim_node *n);
+void sim__disk_truncate(struct sim_node *n, raft_index from);
 
 /* sim_check.c */
 void sim__check_append(struct sim *s, struct sim_node *n,
@@ -206,6 +214,7 @@ void sim__check_append(struct sim *s, struct sim_node *n,
 void sim__check_restart(struct sim *s, struct sim_node *n);
 void sim__check_leader(struct sim *s, struct sim_node *n);
 void sim__check_commit(struct sim *s, struct sim_node *n, raft_index commit);
+void sim__check_committed_applied(struct sim *s);
 void sim__check_apply(struct sim *s, struct sim_node *n,
 		      const struct raft_entry *e);
 void sim__check_propose(struct sim *s, raft_id leader, raft_index index,

@@ -353,6 +353,12 @@ static void io_sr_close(void *ctx, void *r)
 	snap_free(r);
 }
 
+static int io_recovering_clear(void *ctx)
+{
+	(void)ctx; /* the simulated disk is never damaged (yet) */
+	return 0;
+}
+
 const struct node_io srt_io = {
     .size = sizeof(struct node_io),
     .send = io_send,
@@ -375,4 +381,5 @@ const struct node_io srt_io = {
     .mono_ns = io_mono_ns,
     .wall_ms = io_wall_ms,
     .reply = io_reply,
+    .recovering_clear = io_recovering_clear,
 };
