@@ -603,7 +603,11 @@ static void setup(struct sim_rt *s)
 	no->request_timeout_ms = 2000;
 	no->snapshot_entries = 300;
 	no->snapshot_trailing = 50;
+	/* Small tables: kvc_open() clears them at every (re)start. */
 	no->kvc.blocks_max = 1024;
+	no->kvc.locations_max = 1024;
+	no->kvc.nodes_max = 16;
+	no->kvc.events_max = 1024;
 	no->kvc.kv_keys_max = 1024;
 	no->kvc.reservations_max = 1024;
 	no->kvc.namespaces_max = 64;
