@@ -332,6 +332,11 @@ static void on_tick(struct sim_rt *s, struct srt_node *sn, void *gen)
 		    s->now +
 		    srt_range(s, tick_us, 4 * tick_us * s->nopt.election_ticks);
 		s->res->pauses++;
+		if (s->o.verbose) {
+			printf("%10" PRIu64 " us node %u pauses until %" PRIu64
+			       "\n",
+			       s->now, sn->id, sn->paused_until);
+		}
 	}
 	/* The timer runs on the node's own clock rate. */
 	push(s, s->now + (uint64_t)((double)tick_us / sn->rate), EV_TICK,
@@ -497,9 +502,15 @@ static void fault(struct sim_rt *s)
 		sn->wall_offset_ms += (int64_t)srt_range(s, 0, 20000) - 10000;
 	} else if (r == 4) {
 		sn->disk_stall_until = s->now + srt_range(s, 50000, 1000000);
-	} else if (sn->n != NULL && s->now >= sn->paused_until) {
+	} else if (s->o.pause_ppm != 0 && sn->n != NULL &&
+		   s->now >= sn->paused_until) {
 		sn->paused_until = s->now + srt_range(s, 10000, 400000);
 		s->res->pauses++;
+		if (s->o.verbose) {
+			printf("%10" PRIu64 " us node %u pauses until %" PRIu64
+			       "\n",
+			       s->now, sn->id, sn->paused_until);
+		}
 	}
 	push(s, s->now + srt_range(s, 20000, 300000), EV_FAULT, 0, NULL);
 }
