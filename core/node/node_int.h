@@ -204,6 +204,9 @@ struct node {
 
 uint64_t node__mono_ns(void);
 uint64_t node__wall_ms(void);
+/* CLOCK_BOOTTIME in microseconds: the time every raft event carries
+ * (raft.h note 7). */
+uint64_t node__boot_us(void);
 
 /* node_step.c: feed the core and carry out its updates. */
 void node__step(struct node *n, const struct raft_event *ev);

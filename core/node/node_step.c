@@ -265,7 +265,12 @@ int node__step_update(struct node *n, const struct raft_event *ev,
 		memset(u, 0, sizeof(*u));
 		return FR_SHUTDOWN;
 	}
-	rv = raft_step(n->raft, ev, u);
+	/* The clock is read now, after whatever input the event carries
+	 * was received (raft.h note 7): a read taken off a socket before a
+	 * pause is stamped after it. */
+	struct raft_event e = *ev;
+	e.time_us = node__boot_us();
+	rv = raft_step(n->raft, &e, u);
 	if (rv == FR_NOMEM) {
 		fr_log(FR_LOG_WARN, NULL, "raft_step: out of memory");
 	}
@@ -326,6 +331,7 @@ void node__propose_flush(struct node *n)
 	}
 	ev.propose.bufs = n->bufs;
 	ev.propose.n = n->batch_n;
+	ev.time_us = node__boot_us();
 	rv = n->fatal == 0 ? raft_step(n->raft, &ev, &u) : FR_SHUTDOWN;
 	/* The batch's clients are the records not yet given an index. */
 	first = n->pend_n;

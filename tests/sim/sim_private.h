@@ -8,6 +8,7 @@ enum sim_event_type {
 	SIM_DELIVER = 1,
 	SIM_TICK,
 	SIM_DISK,
+	SIM_READ,
 };
 
 struct sim_event {
@@ -17,6 +18,7 @@ struct sim_event {
 	raft_id node;	      /* target node */
 	uint32_t incarnation; /* TICK/DISK: stale after a crash */
 	void *ptr;	      /* DELIVER: struct sim_msg, owned */
+	uint64_t arg;	      /* READ: ctx << 1 | lease */
 };
 
 /* A message in flight: one allocation holding the header, the entries and
@@ -60,6 +62,11 @@ struct sim_node {
 	unsigned char *in_data;	  /* snapshot being received */
 	uint64_t in_cap;
 	raft_index want_snap; /* SNAPSHOT_WANTED at this index, 0 = none */
+	/* Time (sim_time.c). */
+	int64_t clock_rate_ppm; /* clock rate error against virtual time */
+	uint64_t clock_base_us; /* clock value at virtual time 0 */
+	uint64_t paused_until;	/* process stopped before this time */
+	uint64_t tick_backlog;	/* ticks missed while paused */
 	/* Checker mirrors. */
 	uint64_t *mirror_hash; /* prefix hash of the core's log */
 	raft_term *mirror_term;
@@ -164,6 +171,7 @@ struct sim {
 	uint64_t changes_applied;
 	uint64_t installs;
 	uint64_t snapshots;
+	uint64_t pauses;
 	uint32_t crash_on_commit_ppm; /* from the running fault rates */
 	raft_id crash_next;	      /* crash before the next step */
 	raft_id crash_also;	      /* correlated crash: a second node too */
@@ -182,6 +190,16 @@ void sim__trace(struct sim *s, uint8_t kind, raft_id node, raft_id from,
 		uint8_t msg_type, raft_term term, uint64_t a, uint64_t b);
 uint64_t sim__hash_bytes(const void *buf, uint32_t len);
 void *sim__grow(void *ptr, uint64_t *cap, uint64_t need, size_t size);
+
+/* sim_time.c */
+void sim__clock_init(struct sim *s, struct sim_node *n);
+uint64_t sim__clock(const struct sim *s, const struct sim_node *n);
+bool sim__hold(struct sim *s, const struct sim_event *ev);
+uint32_t sim__ticks_due(struct sim_node *n);
+void sim__read_event(struct sim *s, const struct sim_event *ev);
+
+/* sim.c */
+int sim__read_step(struct sim *s, struct sim_node *n, uint64_t ctx, bool lease);
 
 /* sim_queue.c */
 void sim__push(struct sim *s, struct sim_event ev);

@@ -47,6 +47,18 @@
  *     bytes [offset, offset + len) of its snapshot taken at last_index (the
  *     one it reported with RAFT_EVENT_SNAPSHOT or installed).  A driver that
  *     no longer holds that snapshot drops the message; the core retries.
+ *  7. Time.  Every event carries event.time_us, the driver's monotonic
+ *     clock (CLOCK_BOOTTIME in the runtime, a per-node virtual clock in the
+ *     simulator) in microseconds, read right before the step and *after*
+ *     the input the event carries was received (a read taken off a socket
+ *     is stamped later than its arrival, never earlier).  It must not go
+ *     backward (a smaller value is taken as the previous one).  Elections
+ *     stay in ticks; only the leader lease is measured in time: it holds
+ *     while time_us < (send time of the latest heartbeat round a majority
+ *     answered) + lease_ticks * tick_us, and a gap of more than
+ *     RAFT_STALL_TICKS * tick_us between two events (a pause, swap, a long
+ *     flush) voids it until a round sent after the gap is answered
+ *     (raft_read.c explains the bound).
  *
  * Memory: every input pointer is borrowed for the call; the core copies what
  * it keeps (entry payloads are copied into the in-memory log).
@@ -205,6 +217,10 @@ struct raft_snapshot_resp {
 	uint8_t done;	       /* 1: installed (with rejected: refused) */
 };
 
+/* A gap between two events longer than this many ticks (of tick_us) is a
+ * stall of the driver: it voids the leader lease (note 7). */
+#define RAFT_STALL_TICKS 2u
+
 /* Election timeouts a leader waits before it offers a refused snapshot
  * again (raft_snapshot_resp). */
 #define RAFT_SNAPSHOT_REFUSED_BACKOFF 10u
@@ -252,7 +268,8 @@ struct raft_buf {
 };
 
 struct raft_event {
-	uint8_t type; /* enum raft_event_type */
+	uint8_t type;	  /* enum raft_event_type */
+	uint64_t time_us; /* driver's monotonic clock (note 7) */
 	union {
 		struct {
 			const struct raft_message *message; /* borrowed */
@@ -374,7 +391,11 @@ struct raft_options {
 					candidates while they hear a leader */
 	uint32_t lease_ticks;	     /* leader-lease reads: 0 = off; needs
 					check_quorum and < election_ticks - 1
-					(docs/architecture.md: clock bound) */
+					(docs/architecture.md: clock bound);
+					measured in time: lease_ticks *
+					tick_us of event.time_us (note 7) */
+	uint32_t tick_us;	     /* the driver's nominal tick, in
+					event.time_us units; > 0 with a lease */
 	uint32_t snapshot_threshold; /* applied entries between snapshots;
 					0 = never ask */
 	uint32_t snapshot_trailing;  /* entries kept after a snapshot, for
@@ -406,8 +427,8 @@ uint64_t raft_rand_next(uint64_t *state);
 
 /** Fill @o with defaults: election 10 ticks, heartbeat 1 tick, 64 in flight,
  * 256 entries and 1 MiB per batch, pre-vote and check-quorum on, no lease
- * reads, a snapshot every 65536 entries keeping 1024, 1 MiB chunks, term
- * jumps of at most RAFT_TERM_JUMP_DEFAULT. */
+ * reads (tick_us 10000), a snapshot every 65536 entries keeping 1024, 1 MiB
+ * chunks, term jumps of at most RAFT_TERM_JUMP_DEFAULT. */
 void raft_options_default(struct raft_options *o, raft_id id, uint64_t seed);
 
 /* What a server recovered from its storage (all zero for a new server). */
