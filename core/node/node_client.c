@@ -138,7 +138,7 @@ static int queue_read(struct node *n, const struct resp_req *req, uint32_t argc,
 	p->req = *req;
 	p->is_read = true;
 	p->slot = (uint32_t)n->marker_slot;
-	p->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
+	p->deadline_ms = node__now_ms() + n->o.request_timeout_ms;
 	rv = node__copy_args(argc, argv, &p->argv);
 	if (rv != 0) {
 		n->pend_n--;
@@ -158,7 +158,7 @@ static int queue_write(struct node *n, const struct resp_req *req,
 	if (rv != 0) {
 		return rv;
 	}
-	rv = kvc_command_encode(node__wall_ms(), argc, kargs, &n->data[slot]);
+	rv = kvc_command_encode(node__stamp_ms(n), argc, kargs, &n->data[slot]);
 	if (rv == 0 && (p = node__pending_push(n)) == NULL) {
 		rv = FR_BUSY;
 	}
@@ -168,7 +168,7 @@ static int queue_write(struct node *n, const struct resp_req *req,
 	}
 	p->req = *req;
 	p->slot = slot;
-	p->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
+	p->deadline_ms = node__now_ms() + n->o.request_timeout_ms;
 	/* A read that arrives after this write must see it: it needs a marker
 	 * behind the write, not the one before it. */
 	n->marker_slot = -1;

@@ -134,6 +134,8 @@ static void apply(struct node *n, const struct raft_update *u)
 		answer_applied(n, e);
 		node__reads_evaluate(n, e->index);
 	}
+	/* Cluster time follows the stamps as they are applied. */
+	node__ctime_observe(&n->ctime, kvc_now_ms(n->kvc), node__now_ms());
 }
 
 static void role_change(struct node *n, const struct raft_update *u)
@@ -372,7 +374,7 @@ void node__propose_flush(struct node *n)
 
 void node__pending_timeouts(struct node *n)
 {
-	uint64_t now = node__wall_ms();
+	uint64_t now = node__now_ms();
 
 	for (size_t i = n->pend_head; i < n->pend_n; i++) {
 		struct node_pending *p = &n->pend[i];
