@@ -477,7 +477,7 @@ static void *client_main(void *arg)
 		uint64_t dice = rnd(c) % 10;
 
 		if (cn.fd < 0 &&
-		    respc_connect(&cn, r->addrs[node], 2000) != 0) {
+		    respc_connect(&cn, r->addrs[node], 5000) != 0) {
 			respc_close(&cn);
 			node = (node + 1) % r->n_addrs;
 			struct timespec ts = {0, 50000000};
