@@ -205,7 +205,7 @@ static void no_lease_read_after_pause(void **state)
 	struct sim *s = sim_open_ok(&o);
 	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	sim_write_n(s, l, 3);
-	sim_run_for(s, 3 * o.tick_us);
+	sim_run_for(s, 3ull * o.tick_us);
 	assert_true(sim_status(s, l).lease_valid);
 	sim_pause(s, l, 2 * SIM_SEC);
 	assert_true(sim_is_paused(s, l));
@@ -239,16 +239,16 @@ static void stall_voids_lease(void **state)
 	struct sim *s = sim_open_ok(&o);
 	raft_id l = sim_wait_leader(s, 2 * SIM_SEC, true);
 	sim_write_n(s, l, 2);
-	sim_run_for(s, 3 * o.tick_us);
+	sim_run_for(s, 3ull * o.tick_us);
 	assert_true(sim_status(s, l).lease_valid);
 	/* 4 ticks: well inside the 17-tick lease, but a stall. */
-	sim_pause(s, l, 4 * o.tick_us);
-	sim_run_for(s, 4 * o.tick_us);
+	sim_pause(s, l, 4ull * o.tick_us);
+	sim_run_for(s, 4ull * o.tick_us);
 	uint64_t done = sim_reads_done(s);
 	sim_ok(s, sim_read(s, l, true, NULL));
 	sim_step(s); /* the first event after the pause: the stall shows */
 	assert_false(sim_status(s, l).lease_valid);
-	sim_run_for(s, 5 * o.tick_us); /* a new round is answered */
+	sim_run_for(s, 5ull * o.tick_us); /* a new round is answered */
 	assert_true(sim_status(s, l).lease_valid);
 	assert_int_equal(sim_reads_done(s), done + 1);
 	assert_int_equal(sim_stats(s, l).reads_lease, 0);

@@ -83,8 +83,10 @@ static void storage_lease_under_wall_steps(void **state)
 	struct node_ctime behind;
 	memset(&ahead, 0, sizeof(ahead));
 	memset(&behind, 0, sizeof(behind));
-	uint64_t t = node__ctime_stamp(&ahead, renewed, 50, renewed + HOUR_MS);
-	t = node__ctime_stamp(&ahead, renewed, 1050, renewed + HOUR_MS + 1000);
+	assert_int_equal(
+	    node__ctime_stamp(&ahead, renewed, 50, renewed + HOUR_MS), renewed);
+	uint64_t t =
+	    node__ctime_stamp(&ahead, renewed, 1050, renewed + HOUR_MS + 1000);
 	assert_true(t < expiry); /* alive */
 	/* The slow leader applied the renewal (as a follower) and stamps
 	 * its first entry only 30 s later: the time in between counts. */
