@@ -380,6 +380,9 @@ static void info_raftstats(struct resp_info_writer *w,
 		      s->raft_stats.snapshots_refused_by_peers);
 	resp_info_add(w, "lease_valid", "%s",
 		      s->raft.lease_valid ? "yes" : "no");
+	resp_info_add(w, "reads_lease", "%" PRIu64, s->raft_stats.reads_lease);
+	resp_info_add(w, "lease_stalls", "%" PRIu64,
+		      s->raft_stats.lease_stalls);
 	resp_info_add(w, "applied_entries", "%" PRIu64, c->applied);
 	resp_info_add(w, "leader_changes", "%" PRIu64, c->leader_changes);
 	resp_info_add(w, "msgs_dropped_term_jump", "%" PRIu64,

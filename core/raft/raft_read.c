@@ -142,6 +142,9 @@ void raft__clock(struct raft *r, uint64_t time_us)
 	if (r->now_us != 0 &&
 	    gap > (uint64_t)RAFT_STALL_TICKS * r->opt.tick_us) {
 		r->lease_floor_us = time_us; /* stalled: lease void */
+		if (r->role == RAFT_LEADER) {
+			r->stats.lease_stalls++;
+		}
 	}
 	r->now_us = time_us;
 }

@@ -248,6 +248,7 @@ static void stall_voids_lease(void **state)
 	sim_ok(s, sim_read(s, l, true, NULL));
 	sim_step(s); /* the first event after the pause: the stall shows */
 	assert_false(sim_status(s, l).lease_valid);
+	assert_int_equal(sim_stats(s, l).lease_stalls, 1);
 	sim_run_for(s, 5ull * o.tick_us); /* a new round is answered */
 	assert_true(sim_status(s, l).lease_valid);
 	assert_int_equal(sim_reads_done(s), done + 1);

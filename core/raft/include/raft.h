@@ -528,7 +528,9 @@ struct raft_stats {
 	uint64_t snapshots_refused_by_peers; /* a follower would not store */
 	uint64_t config_changes;	     /* proposed by this leader */
 	uint64_t reads_served;
-	uint64_t reads_lease; /* served from the lease */
+	uint64_t reads_lease;  /* served from the lease */
+	uint64_t lease_stalls; /* leader: stalls that voided the lease
+				  (RAFT_STALL_TICKS, note 7) */
 };
 
 void raft_status_get(const struct raft *r, struct raft_status *s);
