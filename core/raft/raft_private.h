@@ -82,7 +82,7 @@ struct raft_snap_in {
 };
 
 /* Send time of heartbeat rounds, for the lease: (seq, time_us) of the
- * first round of each distinct event time, the last RAFT_SEQ_RING of them. */
+ * first round of each quarter tick, the last RAFT_SEQ_RING of them. */
 #define RAFT_SEQ_RING 64u
 struct raft_seq_time {
 	uint64_t seq;	  /* heartbeat round */

@@ -124,8 +124,11 @@ void raft__note_seq_sent(struct raft *r)
 	if (r->seq_ring_n > 0) {
 		const struct raft_seq_time *e =
 		    &r->seq_ring[(r->seq_ring_n - 1) % RAFT_SEQ_RING];
-		if (e->time_us == r->now_us) {
-			return; /* this instant's first round is recorded */
+		/* Record at most one round per quarter tick, so the ring
+		 * spans 16 ticks whatever the read load; a later round of
+		 * the same quarter maps to the earlier time (conservative). */
+		if (e->time_us + r->opt.tick_us / 4 > r->now_us) {
+			return;
 		}
 	}
 	r->seq_ring[r->seq_ring_n % RAFT_SEQ_RING] =
