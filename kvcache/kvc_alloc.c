@@ -179,10 +179,12 @@ static int evict(struct kvc *k, const struct cand *c, uint32_t nv,
 		uint32_t next = k->locs[l].lru_next;
 		const struct kvc__block *b = &k->blocks[k->locs[l].block];
 		if (!kvc__block_pinned(k, b)) {
-			const struct kvc__ns *ns = &k->ns[b->ns];
+			const struct kvc__ns *ns = &k->ns[kvc__blk_ns(b)];
+			struct kvc__hash h;
+			kvc__block_hash(k, b, &h);
 			rv = rv ? rv : kvc__reply_array(r, 4);
 			rv = rv ? rv : kvc__reply_bulk(r, ns->name, ns->len);
-			rv = rv ? rv : kvc__reply_bulk_hash(r, b->hash);
+			rv = rv ? rv : kvc__reply_bulk_hash(r, &h);
 			rv = rv ? rv : kvc__reply_uint(r, c->id);
 			rv = rv ? rv : kvc__reply_tier(r, c->tier);
 			kvc__loc_remove(k, l);

@@ -7,11 +7,10 @@
 static int check_hashes(const struct kvc_arg *argv, uint32_t from, uint32_t to,
 			struct kvc_reply *err)
 {
-	uint8_t h[KVC_HASH_BYTES];
+	struct kvc__hash h;
 	for (uint32_t i = from; i < to; i++) {
-		if (!kvc__parse_hash(&argv[i], h)) {
-			return kvc__err(err, "block hash must be 32 hex "
-					     "digits, not all zero");
+		if (!kvc__parse_hash(&argv[i], &h)) {
+			return kvc__err(err, KVC__BAD_HASH);
 		}
 	}
 	return 0;
@@ -68,12 +67,12 @@ int kvc__exec_evict(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
 	int64_t n = 0;
 	for (uint32_t i = 2; ns != KVC__NONE && i < end; i++) {
-		uint8_t h[KVC_HASH_BYTES];
-		(void)kvc__parse_hash(&argv[i], h);
+		struct kvc__hash h;
+		(void)kvc__parse_hash(&argv[i], &h);
 		/* The namespace goes with its last block: look it up again. */
 		ns = kvc__ns_find(k, argv[1].base, argv[1].len);
 		uint32_t b =
-		    ns == KVC__NONE ? KVC__NONE : kvc__block_find(k, ns, h);
+		    ns == KVC__NONE ? KVC__NONE : kvc__block_find(k, ns, &h);
 		if (b == KVC__NONE) {
 			continue;
 		}
@@ -109,7 +108,8 @@ int kvc__exec_nsdel(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	/* Hold a reference so the index stays ours while we empty it. */
 	kvc__ns_ref(k, ns);
 	for (uint32_t b = 0; b < k->blocks_hw && k->ns[ns].blocks > 0; b++) {
-		if (k->blocks[b].loc != KVC__NONE && k->blocks[b].ns == ns) {
+		if (k->blocks[b].loc != KVC__NONE &&
+		    kvc__blk_ns(&k->blocks[b]) == ns) {
 			kvc__block_delete(k, b);
 		}
 	}
@@ -146,9 +146,9 @@ int kvc__exec_pin(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
 	int64_t n = 0;
 	for (uint32_t i = 3; ns != KVC__NONE && i < argc; i++) {
-		uint8_t h[KVC_HASH_BYTES];
-		(void)kvc__parse_hash(&argv[i], h);
-		uint32_t b = kvc__block_find(k, ns, h);
+		struct kvc__hash h;
+		(void)kvc__parse_hash(&argv[i], &h);
+		uint32_t b = kvc__block_find(k, ns, &h);
 		if (b == KVC__NONE) {
 			continue;
 		}
@@ -182,9 +182,9 @@ int kvc__exec_unpin(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	uint32_t ns = kvc__ns_find(k, argv[1].base, argv[1].len);
 	int64_t n = 0;
 	for (uint32_t i = 2; ns != KVC__NONE && i < argc; i++) {
-		uint8_t h[KVC_HASH_BYTES];
-		(void)kvc__parse_hash(&argv[i], h);
-		uint32_t b = kvc__block_find(k, ns, h);
+		struct kvc__hash h;
+		(void)kvc__parse_hash(&argv[i], &h);
+		uint32_t b = kvc__block_find(k, ns, &h);
 		if (b != KVC__NONE && kvc__block_pinned(k, &k->blocks[b])) {
 			k->blocks[b].pins--;
 			n++;

@@ -118,17 +118,28 @@ static int check_nodes(const struct kvc *k, char *msg, size_t cap)
 static int check_blocks(const struct kvc *k, char *msg, size_t cap)
 {
 	uint32_t live = 0;
+	uint32_t nlong = 0;
 	for (uint32_t b = 0; b < k->blocks_hw; b++) {
 		const struct kvc__block *blk = &k->blocks[b];
 		if (blk->loc == KVC__NONE) {
 			continue;
 		}
 		live++;
-		if (blk->ns >= k->o.namespaces_max ||
-		    k->ns[blk->ns].refs == 0) {
+		if (kvc__blk_hlen(blk) == 0 ||
+		    kvc__blk_hlen(blk) > KVC_HASH_BYTES_MAX ||
+		    kvc__blk_plen(blk) > KVC_HASH_BYTES_MAX ||
+		    (kvc__blk_long(blk) && kvc__blk_ext(blk) >= k->ext_hw)) {
+			return fail(msg, cap, "bad hash length or pool entry",
+				    b);
+		}
+		nlong += kvc__blk_long(blk);
+		struct kvc__hash h;
+		kvc__block_hash(k, blk, &h);
+		uint32_t ns = kvc__blk_ns(blk);
+		if (ns >= k->o.namespaces_max || k->ns[ns].refs == 0) {
 			return fail(msg, cap, "block in a dead namespace", b);
 		}
-		if (kvc__block_find(k, blk->ns, blk->hash) != b) {
+		if (kvc__block_find(k, ns, &h) != b) {
 			return fail(msg, cap, "block not found by its key", b);
 		}
 		for (uint32_t l = blk->loc; l != KVC__NONE;
@@ -143,6 +154,9 @@ static int check_blocks(const struct kvc *k, char *msg, size_t cap)
 					    b);
 			}
 		}
+	}
+	if (nlong != k->nlong) {
+		return fail(msg, cap, "long-hash pool count wrong", nlong);
 	}
 	if (live != k->nblocks) {
 		return fail(msg, cap, "live block count wrong", live);

@@ -28,11 +28,48 @@ static void add64(struct acc *a, uint64_t v)
 	a->h = kvc__mix64(a->h ^ kvc__mix64(v + 0x632be59bd9b4e019ull));
 }
 
+/*
+ * Variable-length hashes: a block's hash enters as its bytes through
+ * kvc__hash64(), which seeds with the length, so 01 and i:1 differ.  A
+ * root's parent enters as 16 zero bytes, as in version 1 (where that was
+ * the root marker and no hash could be all zero); a real parent of 16
+ * zero bytes, possible since hashes are opaque, also adds a marker word.
+ * So a state that version 1 could hold has the digest version 1 gave it,
+ * and replicas of both versions agree while they hold such states.
+ */
+static void add_parent(struct acc *a, const struct kvc__hash *p)
+{
+	static const uint8_t zero[KVC__HASH_INLINE];
+	if (p->len == 0) {
+		add(a, zero, sizeof(zero));
+		return;
+	}
+	add(a, p->b, p->len);
+	if (p->len == KVC__HASH_INLINE && memcmp(p->b, zero, 16) == 0) {
+		add64(a, 0x7a65726f706172ull); /* "zeropar" */
+	}
+}
+
+/* A block's hash in an LRU order word: version 1 took the first 8 bytes
+ * (little-endian) of its 16; other lengths hash all their bytes. */
+static uint64_t lru_word(const struct kvc *k, const struct kvc__block *b)
+{
+	if (kvc__blk_hlen(b) == KVC__HASH_INLINE) {
+		return le_get_u64(b->hash);
+	}
+	struct kvc__hash h;
+	kvc__block_hash(k, b, &h);
+	return kvc__hash64(0x6c7275u, h.b, h.len);
+}
+
 static uint64_t block_digest(const struct kvc *k, const struct kvc__block *b)
 {
-	struct acc a = {k->ns[b->ns].hash};
-	add(&a, b->hash, KVC_HASH_BYTES);
-	add(&a, b->parent, KVC_HASH_BYTES);
+	struct acc a = {k->ns[kvc__blk_ns(b)].hash};
+	struct kvc__hash h;
+	kvc__block_hash(k, b, &h);
+	add(&a, h.b, h.len);
+	kvc__block_parent(k, b, &h);
+	add_parent(&a, &h);
 	add64(&a, b->tokens);
 	add64(&a, b->last_access_ms);
 	add64(&a, b->pins);
@@ -64,7 +101,7 @@ static uint64_t node_digest(const struct kvc *k, const struct kvc__node *n)
 		     l != KVC__NONE; l = k->locs[l].lru_next) {
 			const struct kvc__block *b =
 			    &k->blocks[k->locs[l].block];
-			add64(&a, le_get_u64(b->hash) ^ k->ns[b->ns].hash);
+			add64(&a, lru_word(k, b) ^ k->ns[kvc__blk_ns(b)].hash);
 		}
 	}
 	return a.h;
@@ -158,13 +195,22 @@ int kvc__exec_stats(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		const char *name;
 		uint64_t v;
 	} f[] = {
-	    {"blocks", k->nblocks},  {"blocks_max", k->o.blocks_max},
-	    {"locations", k->nlocs}, {"locations_max", k->o.locations_max},
-	    {"namespaces", k->nns},  {"nodes", k->nnodes},
-	    {"nodes_alive", alive},  {"reservations", k->nres},
-	    {"kv_keys", k->nkv},     {"bytes_capacity", cap},
-	    {"bytes_used", used},    {"bytes_reserved", reserved},
-	    {"now_ms", k->now_ms},   {"applied", k->applied},
+	    {"blocks", k->nblocks},
+	    {"blocks_max", k->o.blocks_max},
+	    {"locations", k->nlocs},
+	    {"locations_max", k->o.locations_max},
+	    {"long_hashes", k->nlong},
+	    {"long_hashes_max", k->o.long_hashes_max},
+	    {"namespaces", k->nns},
+	    {"nodes", k->nnodes},
+	    {"nodes_alive", alive},
+	    {"reservations", k->nres},
+	    {"kv_keys", k->nkv},
+	    {"bytes_capacity", cap},
+	    {"bytes_used", used},
+	    {"bytes_reserved", reserved},
+	    {"now_ms", k->now_ms},
+	    {"applied", k->applied},
 	};
 	size_t n = sizeof(f) / sizeof(f[0]);
 	int rv = kvc__reply_array(r, 2 * n);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kvc.h"
 
@@ -21,19 +22,84 @@
 #define KVC__DEF_KV	  (1u << 16)
 #define KVC__DEF_LEASE_MS 30000u /* KVC.ALLOC without LEASE */
 
-/* One block: 64 bytes, so 1M blocks with one location each cost
- * 64 + 32 (location) + 16 (two table slots) = 112 bytes. */
+/* Hash bytes kept in a block itself; a longer hash or parent puts its
+ * other bytes in the long-hash pool (struct kvc__ext). */
+#define KVC__HASH_INLINE 16u
+/* nsw: namespace index | hash length << 20 | parent length << 26. */
+#define KVC__NS_BITS  20u
+#define KVC__NS_MASK  ((1u << KVC__NS_BITS) - 1)
+#define KVC__KEY_MASK ((1u << (KVC__NS_BITS + 6)) - 1) /* ns + hash len */
+#define KVC__DEF_LONG 65536u /* long-hash pool entries */
+
+/* A parsed block hash: @len bytes (1..32; 0 = none, a root's parent), the
+ * rest of @b zero, so fixed-size compares of the padded bytes are exact. */
+struct kvc__hash {
+	uint8_t b[KVC_HASH_BYTES_MAX]; /* bytes, zero after len */
+	uint8_t len;		       /* 0..32 */
+};
+
+/*
+ * One block: 64 bytes, so 1M blocks with one location each cost
+ * 64 + 32 (location) + 16 (two table slots) = 112 bytes when hash and
+ * parent are at most 16 bytes ("short" block).  A "long" block (hash or
+ * parent over 16 bytes) also holds one long-hash pool entry (36 bytes):
+ * hash[0..16) stays here, parent[0..12) too with the pool index in
+ * parent[12..16), and the pool entry holds hash[16..32) and
+ * parent[12..32).  So a lookup of short hashes compares one 16-byte run
+ * and the length bits of nsw, as before variable lengths.
+ */
 struct kvc__block {
-	uint8_t hash[KVC_HASH_BYTES];	/* identity within the namespace */
-	uint8_t parent[KVC_HASH_BYTES]; /* previous block; all zero = root */
-	uint64_t last_access_ms;	/* LRU clock (entry time) */
-	uint64_t pin_expiry_ms;		/* pins count only while now < this */
-	uint32_t ns;			/* namespace index */
-	uint32_t tokens;		/* tokens the block covers */
-	uint32_t pins;			/* pin count (see pin_expiry_ms) */
-	uint32_t loc;			/* first location, KVC__NONE = free */
+	uint8_t hash[KVC__HASH_INLINE];	  /* hash, zero-padded (see above) */
+	uint8_t parent[KVC__HASH_INLINE]; /* parent (short) or 12 + index */
+	uint64_t last_access_ms;	  /* LRU clock (entry time) */
+	uint64_t pin_expiry_ms;		  /* pins count only while now < this */
+	uint32_t nsw;	 /* namespace | hash len << 20 | parent len << 26 */
+	uint32_t tokens; /* tokens the block covers; free-list link */
+	uint32_t pins;	 /* pin count (see pin_expiry_ms) */
+	uint32_t loc;	 /* first location, KVC__NONE = free */
 };
 static_assert(sizeof(struct kvc__block) == 64, "block is 64 bytes");
+
+/* The bytes of a long block that do not fit in it (see kvc__block). */
+struct kvc__ext {
+	uint8_t hash_tail[KVC_HASH_BYTES_MAX - KVC__HASH_INLINE]; /* [16..32) */
+	uint8_t parent_tail[KVC_HASH_BYTES_MAX - 12];		  /* [12..32) */
+};
+static_assert(sizeof(struct kvc__ext) == 36, "pool entry is 36 bytes");
+
+static inline uint32_t kvc__blk_ns(const struct kvc__block *b)
+{
+	return b->nsw & KVC__NS_MASK;
+}
+
+static inline unsigned kvc__blk_hlen(const struct kvc__block *b)
+{
+	return (b->nsw >> KVC__NS_BITS) & 63u;
+}
+
+static inline unsigned kvc__blk_plen(const struct kvc__block *b)
+{
+	return b->nsw >> (KVC__NS_BITS + 6);
+}
+
+static inline bool kvc__blk_long(const struct kvc__block *b)
+{
+	return kvc__blk_hlen(b) > KVC__HASH_INLINE ||
+	       kvc__blk_plen(b) > KVC__HASH_INLINE;
+}
+
+/* Does (hash @h, parent @p) need a long-hash pool entry? */
+static inline bool kvc__hash_long(const struct kvc__hash *h,
+				  const struct kvc__hash *p)
+{
+	return h->len > KVC__HASH_INLINE || p->len > KVC__HASH_INLINE;
+}
+
+/* The nsw bits a table probe compares: namespace and hash length. */
+static inline uint32_t kvc__nsw_key(uint32_t ns, const struct kvc__hash *h)
+{
+	return ns | (uint32_t)h->len << KVC__NS_BITS;
+}
 
 /* Cache line: blocks and locations start on one (kvc_open.c). */
 #define KVC__LINE 64
@@ -113,10 +179,15 @@ struct kvc {
 	struct kvc__block *blocks; /* [blocks_max], 64-byte aligned */
 	void *blocks_mem;	   /* what fr_calloc returned for blocks */
 	uint32_t blocks_hw;	   /* high-water mark of used indices */
-	uint32_t blocks_free;	   /* free list, linked through .ns */
+	uint32_t blocks_free;	   /* free list, linked through .tokens */
 	uint32_t nblocks;	   /* live blocks */
 	uint64_t *btab; /* [bmask + 1]: tag << 32 | (index + 1), 0 = empty */
 	uint32_t bmask; /* table size - 1 (power of two) */
+
+	struct kvc__ext *ext; /* [long_hashes_max] long-hash pool */
+	uint32_t ext_hw;      /* high-water mark */
+	uint32_t ext_free;    /* free list through hash_tail[0..4) */
+	uint32_t nlong;	      /* entries in use */
 
 	struct kvc__loc *locs; /* [locations_max], 64-byte aligned */
 	void *locs_mem;	       /* what fr_calloc returned for locs */
@@ -149,9 +220,13 @@ struct kvc {
 };
 
 /* Snapshot stream framing (kvc_snapshot.c writes, kvc_restore.c reads). */
-#define SNAP_MAGIC   "KVCSNAP1"
-#define SNAP_END     "KVCEND!!"
-#define SNAP_VERSION 1u
+#define SNAP_MAGIC	      "KVCSNAP1"
+#define SNAP_END	      "KVCEND!!"
+#define SNAP_VERSION	      2u     /* 1: fixed 16-byte hashes, still loaded */
+#define KVC__SNAP_GROUP_BYTES 65536u /* version 2: block record group */
+#define KVC__SNAP_REC_FIXED   30u    /* version 2 block record before ids */
+#define KVC__SNAP_REC_MAX     (KVC__SNAP_REC_FIXED + 2 * KVC_HASH_BYTES_MAX)
+#define KVC__SNAP_REC_V1      60u /* version 1 block record */
 
 /* ---- kvc_hash.c ---- */
 uint64_t kvc__hash64(uint64_t seed, const void *buf, size_t len);
@@ -174,7 +249,8 @@ int kvc__reply_int(struct kvc_reply *r, int64_t v);
 int kvc__reply_uint(struct kvc_reply *r, uint64_t v);
 int kvc__reply_bulk(struct kvc_reply *r, const void *buf, size_t len);
 int kvc__reply_bulk_uint(struct kvc_reply *r, uint64_t v);
-int kvc__reply_bulk_hash(struct kvc_reply *r, const uint8_t *h);
+/* A hash as a bulk string of lower-case hex (len 1..32). */
+int kvc__reply_bulk_hash(struct kvc_reply *r, const struct kvc__hash *h);
 int kvc__reply_array(struct kvc_reply *r, uint64_t n);
 int kvc__reply_nil(struct kvc_reply *r);
 int kvc__reply_tier(struct kvc_reply *r, unsigned tier); /* bulk name */
@@ -190,7 +266,24 @@ int kvc__err3(struct kvc_reply *r, const char *a, const struct kvc_arg *name,
 int kvc__err_arity(struct kvc_reply *r, const struct kvc_arg *cmd);
 /* "-ERR <a><v><b>\r\n" */
 int kvc__err_num(struct kvc_reply *r, const char *a, uint64_t v, const char *b);
-void kvc__fmt_hash(char *out, const uint8_t *h);
+/* 2 * @n lower-case hex digits of the @n bytes at @h, at @out.
+ * Branch-free, so with a constant @n (8, 16) it unrolls and vectorises;
+ * inline: a 64-block lookup reply spells 64 hashes. */
+static inline void kvc__fmt_hex(char *out, const uint8_t *h, size_t n)
+{
+	uint8_t nib[2 * KVC_HASH_BYTES_MAX];
+	assert(n <= KVC_HASH_BYTES_MAX);
+	for (size_t i = 0; i < n; i++) {
+		nib[i * 2] = h[i] >> 4;
+		nib[i * 2 + 1] = h[i] & 15;
+	}
+	for (size_t i = 0; i < n * 2; i++) {
+		out[i] = (char)(nib[i] + '0' + (nib[i] > 9) * ('a' - '0' - 10));
+	}
+}
+
+/* 2 * @len lower-case hex digits of @h at @out. */
+void kvc__fmt_hash(char *out, const uint8_t *h, unsigned len);
 
 /* Decimal digits of @v at @out (no NUL); returns how many.  Two digits
  * per step: replies are mostly numbers. */
@@ -287,11 +380,16 @@ static inline size_t kvc__fmt_u64(char *out, uint64_t v)
 bool kvc__arg_eq(const struct kvc_arg *a, const char *word);
 bool kvc__parse_u64(const struct kvc_arg *a, uint64_t *v);
 bool kvc__parse_i64(const char *s, size_t len, int64_t *v);
-bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES]);
-/* The portable kvc__parse_hash() (which may use SIMD); for tests. */
-bool kvc__parse_hash_scalar(const struct kvc_arg *a,
-			    uint8_t out[KVC_HASH_BYTES]);
-bool kvc__parse_parent(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES]);
+/* A block hash (S1): an even number 2..64 of hex digits, or i:<decimal>
+ * (-2^63..2^64-1, 8 bytes big-endian). */
+bool kvc__parse_hash(const struct kvc_arg *a, struct kvc__hash *out);
+/* The portable hex parser kvc__parse_hash() uses for lengths other than
+ * 32 digits (32 digits may go through SIMD); for tests. */
+bool kvc__parse_hash_scalar(const struct kvc_arg *a, struct kvc__hash *out);
+/* A block hash, or "-" for a root block (len 0). */
+bool kvc__parse_parent(const struct kvc_arg *a, struct kvc__hash *out);
+#define KVC__BAD_HASH                                                          \
+	"block hash must be 2..64 hex digits (even) or i:<64-bit integer>"
 int kvc__parse_tier(const struct kvc_arg *a); /* 0..3 or -1 */
 const char *kvc__tier_name(unsigned tier);
 bool kvc__parse_node_id(const struct kvc_arg *a, uint16_t *id);
@@ -302,7 +400,6 @@ bool kvc__ns_valid(const struct kvc_arg *a);
  * namespace argv[1].  0 or the error reply's code. */
 int kvc__check_ns_cmd(bool arity_ok, const struct kvc_arg *argv,
 		      struct kvc_reply *err);
-bool kvc__hash_is_zero(const uint8_t *h);
 
 /* ---- kvc_codec.c ---- */
 int kvc__decode(const void *entry, size_t len, uint64_t *now_ms, uint32_t *argc,
@@ -325,17 +422,27 @@ struct kvc__probe {
 void kvc__probe_delete(const struct kvc__probe *p, uint32_t i);
 
 /* ---- kvc_table.c: blocks, locations, LRU ---- */
-uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h);
+uint32_t kvc__block_find(const struct kvc *k, uint32_t ns,
+			 const struct kvc__hash *h);
 /* The table hash of (ns, h); the _key variants take it precomputed.
  * These and the cache hints for batched lookups (the table slot, then the
- * block) are inline: a 64-block lookup calls each 64 times. */
-static inline uint64_t kvc__block_key(uint32_t ns, const uint8_t *h)
+ * block) are inline: a 64-block lookup calls each 64 times.  The length
+ * is hashed with the namespace, so i:1 and 01 land apart. */
+static inline uint64_t kvc__block_key(uint32_t ns, const struct kvc__hash *h)
 {
 	uint64_t a;
 	uint64_t b;
-	memcpy(&a, h, 8);
-	memcpy(&b, h + 8, 8);
-	return kvc__mix64(a ^ kvc__mix64(b ^ ((uint64_t)ns << 32 | 0x2545u)));
+	memcpy(&a, h->b, 8);
+	memcpy(&b, h->b + 8, 8);
+	uint64_t s = (uint64_t)kvc__nsw_key(ns, h) << 32 | 0x2545u;
+	if (h->len > KVC__HASH_INLINE) {
+		uint64_t c;
+		uint64_t d;
+		memcpy(&c, h->b + 16, 8);
+		memcpy(&d, h->b + 24, 8);
+		s ^= kvc__mix64(c ^ kvc__mix64(d));
+	}
+	return kvc__mix64(a ^ kvc__mix64(b ^ s));
 }
 
 static inline uint32_t kvc__tag_of(uint64_t h)
@@ -365,8 +472,33 @@ static inline uint32_t kvc__block_guess(const struct kvc *k, uint64_t key)
 	}
 }
 
+/* A long block's pool index (parent[12..16)). */
+static inline uint32_t kvc__blk_ext(const struct kvc__block *b)
+{
+	uint32_t e;
+	memcpy(&e, b->parent + 12, 4);
+	return e;
+}
+
+/* Is @blk (live or not) the block (ns, h)?  Exact: namespace, length and
+ * every byte. */
+static inline bool kvc__block_is(const struct kvc *k,
+				 const struct kvc__block *blk, uint32_t ns,
+				 const struct kvc__hash *h)
+{
+	if ((blk->nsw & KVC__KEY_MASK) != kvc__nsw_key(ns, h) ||
+	    memcmp(blk->hash, h->b, KVC__HASH_INLINE) != 0) {
+		return false;
+	}
+	return h->len <= KVC__HASH_INLINE ||
+	       memcmp(k->ext[kvc__blk_ext(blk)].hash_tail,
+		      h->b + KVC__HASH_INLINE,
+		      KVC_HASH_BYTES_MAX - KVC__HASH_INLINE) == 0;
+}
+
 static inline uint32_t kvc__block_find_key(const struct kvc *k, uint64_t key,
-					   uint32_t ns, const uint8_t *h)
+					   uint32_t ns,
+					   const struct kvc__hash *h)
 {
 	uint32_t tag = kvc__tag_of(key);
 	for (uint32_t i = tag & k->bmask;; i = (i + 1) & k->bmask) {
@@ -378,16 +510,41 @@ static inline uint32_t kvc__block_find_key(const struct kvc *k, uint64_t key,
 			continue;
 		}
 		uint32_t b = (uint32_t)s - 1;
-		const struct kvc__block *blk = &k->blocks[b];
-		if (blk->ns == ns &&
-		    memcmp(blk->hash, h, KVC_HASH_BYTES) == 0) {
+		if (kvc__block_is(k, &k->blocks[b], ns, h)) {
 			return b;
 		}
 	}
 }
 
-uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h);
-uint32_t kvc__block_insert(struct kvc *k, uint32_t ns, const uint8_t *h);
+/* The hash and the parent of block @b, in full. */
+void kvc__block_hash(const struct kvc *k, const struct kvc__block *b,
+		     struct kvc__hash *out);
+void kvc__block_parent(const struct kvc *k, const struct kvc__block *b,
+		       struct kvc__hash *out);
+/* Is @b's parent @p (len 0: a root)?  Inline: every lookup block. */
+static inline bool kvc__block_parent_is(const struct kvc *k,
+					const struct kvc__block *b,
+					const struct kvc__hash *p)
+{
+	if (kvc__blk_plen(b) != p->len) {
+		return false;
+	}
+	if (!kvc__blk_long(b)) {
+		return memcmp(b->parent, p->b, KVC__HASH_INLINE) == 0;
+	}
+	return memcmp(b->parent, p->b, 12) == 0 &&
+	       memcmp(k->ext[kvc__blk_ext(b)].parent_tail, p->b + 12,
+		      sizeof(k->ext[0].parent_tail)) == 0;
+}
+/* Preconditions of both: not present, nblocks < blocks_max, and a pool
+ * entry free when kvc__hash_long(h, parent).  The block gets its hash,
+ * parent and tokens but no location yet: the caller adds one before
+ * returning to the dispatcher. */
+uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const struct kvc__hash *h,
+			const struct kvc__hash *parent);
+uint32_t kvc__block_insert(struct kvc *k, uint32_t ns,
+			   const struct kvc__hash *h,
+			   const struct kvc__hash *parent);
 void kvc__block_delete(struct kvc *k, uint32_t b);
 uint32_t kvc__loc_find(const struct kvc *k, uint32_t b, uint16_t node,
 		       uint8_t tier);

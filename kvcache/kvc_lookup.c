@@ -34,7 +34,7 @@ static int check_head(uint32_t argc, const struct kvc_arg *argv,
 
 static int bad_hash(struct kvc_reply *err)
 {
-	return kvc__err(err, "block hash must be 32 hex digits, not all zero");
+	return kvc__err(err, KVC__BAD_HASH);
 }
 
 int kvc__check_lookup(uint32_t argc, const struct kvc_arg *argv,
@@ -42,9 +42,9 @@ int kvc__check_lookup(uint32_t argc, const struct kvc_arg *argv,
 {
 	int rv = check_head(argc, argv, err);
 	uint32_t end = touch_opt(argc, argv) ? argc - 1 : argc;
-	uint8_t h[KVC_HASH_BYTES];
+	struct kvc__hash h;
 	for (uint32_t i = 2; rv == 0 && i < end; i++) {
-		if (!kvc__parse_hash(&argv[i], h)) {
+		if (!kvc__parse_hash(&argv[i], &h)) {
 			rv = bad_hash(err);
 		}
 	}
@@ -110,7 +110,7 @@ static const char tier_resp[KVC__TIERS][16] = {
     "$3\r\nhbm\r\n", "$4\r\ndram\r\n", "$3\r\ncxl\r\n", "$4\r\nnvme\r\n"};
 static const uint8_t tier_resp_len[KVC__TIERS] = {9, 10, 9, 10};
 
-#define BLOCK_BYTES_MAX (9 + 32 + 2 + 3 * 24)
+#define BLOCK_BYTES_MAX (10 + 2 * KVC_HASH_BYTES_MAX + 2 + 3 * 24)
 #define LOC_BYTES_MAX	(4 + 3 * 24 + 24 + KVC_ADDR_BYTES_MAX + 2 + 24 + 22)
 static_assert(sizeof(((struct kvc__node *)0)->loc_prefix) % 16 == 0 &&
 		  sizeof(((struct kvc__node *)0)->loc_prefix) + 16 + 2 * 24 <=
@@ -124,6 +124,37 @@ static size_t block_room(uint32_t nlive)
 	return BLOCK_BYTES_MAX + (size_t)nlive * LOC_BYTES_MAX;
 }
 
+/* A block's reply header and hash, "*3\r\n$<2 len>\r\n<hex>" (without
+ * the CRLF after it); 16- and 8-byte hashes, the common ones, are spelled
+ * from the block itself with a constant length. */
+static char *put_hash(const struct kvc *k, const struct kvc__block *blk,
+		      char *p)
+{
+	/* Headers without a NUL: copied as they are, then the digits. */
+	static const char head16[9] = "*3\r\n$32\r\n";
+	static const char head8[9] = "*3\r\n$16\r\n";
+	unsigned hlen = kvc__blk_hlen(blk);
+	if (hlen == KVC__HASH_INLINE || hlen == 8) {
+		memcpy(p, hlen == 8 ? head8 : head16, sizeof(head16));
+		p += sizeof(head16);
+		if (hlen == 8) { /* constant counts: unrolled */
+			kvc__fmt_hex(p, blk->hash, 8);
+		} else {
+			kvc__fmt_hex(p, blk->hash, KVC__HASH_INLINE);
+		}
+		return p + (size_t)hlen * 2;
+	}
+	struct kvc__hash h;
+	kvc__block_hash(k, blk, &h);
+	*p++ = '*';
+	*p++ = '3';
+	*p++ = '\r';
+	*p++ = '\n';
+	p = put_num(p, '$', (uint64_t)hlen * 2);
+	kvc__fmt_hash(p, h.b, hlen);
+	return p + (size_t)hlen * 2;
+}
+
 /* Precondition: the reply has block_room(nlive) bytes free.  @memo: the
  * token count's and the length's lines, kept across the blocks of a
  * reply. */
@@ -134,10 +165,7 @@ static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 	const char *limit = r->buf + r->cap;
 	const struct kvc__block *blk = &k->blocks[b];
 	char *p = r->buf + r->len;
-	memcpy(p, "*3\r\n$32\r\n", 9);
-	p += 9;
-	kvc__fmt_hash(p, blk->hash);
-	p += 2 * KVC_HASH_BYTES;
+	p = put_hash(k, blk, p);
 	*p++ = '\r';
 	*p++ = '\n';
 	p = put_int_memo(p, limit, blk->tokens, &memo[0]);
@@ -162,36 +190,36 @@ static void reply_block(const struct kvc *k, uint32_t b, uint32_t nlive,
 
 /* Per-lookup scratch (kvc__scratch: no allocation once it has grown). */
 struct chain {
-	uint64_t *key;		      /* [n] table hash of each hash */
-	uint32_t *found;	      /* [n] block of each hash, in order */
-	uint32_t *nlive;	      /* [n] live locations of each */
-	uint8_t (*h)[KVC_HASH_BYTES]; /* [n] the parsed hashes */
+	uint64_t *key;	     /* [n] table hash of each hash */
+	uint32_t *found;     /* [n] block of each hash, in order */
+	uint32_t *nlive;     /* [n] live locations of each */
+	struct kvc__hash *h; /* [n] the parsed hashes */
 };
 
 /* Carve the scratch for @n hashes; false = FR_NOMEM. */
 static bool chain_init(struct kvc *k, uint32_t n, struct chain *c)
 {
-	size_t each = sizeof(uint64_t) + 2 * sizeof(uint32_t) + KVC_HASH_BYTES;
+	size_t each =
+	    sizeof(uint64_t) + 2 * sizeof(uint32_t) + sizeof(struct kvc__hash);
 	c->key = kvc__scratch(k, (size_t)n * each);
 	if (c->key == NULL) {
 		return false;
 	}
 	c->found = (uint32_t *)(c->key + n);
 	c->nlive = c->found + n;
-	c->h = (uint8_t(*)[KVC_HASH_BYTES])(c->nlive + n);
+	c->h = (struct kvc__hash *)(void *)(c->nlive + n);
 	return true;
 }
 
 /* Is block @b the live block (ns, h)?  A free block has no location. */
 static bool block_is(const struct kvc *k, uint32_t b, uint32_t ns,
-		     const uint8_t *h)
+		     const struct kvc__hash *h)
 {
 	if (b >= k->blocks_hw) {
 		return false;
 	}
 	const struct kvc__block *blk = &k->blocks[b];
-	return blk->loc != KVC__NONE && blk->ns == ns &&
-	       memcmp(blk->hash, h, KVC_HASH_BYTES) == 0;
+	return blk->loc != KVC__NONE && kvc__block_is(k, blk, ns, h);
 }
 
 /*
@@ -215,7 +243,7 @@ static uint32_t follow(const struct kvc *k, uint32_t ns, struct chain *c,
 	uint32_t i = from;
 	for (; i < n; i++) {
 		uint32_t g = c->found[i - 1] + 1;
-		if (!block_is(k, g, ns, c->h[i])) {
+		if (!block_is(k, g, ns, &c->h[i])) {
 			break;
 		}
 		c->found[i] = g;
@@ -231,7 +259,7 @@ static uint32_t probe(const struct kvc *k, uint32_t ns, struct chain *c,
 		      uint32_t from, uint32_t n)
 {
 	for (uint32_t i = from; i < n; i++) {
-		c->key[i] = kvc__block_key(ns, c->h[i]);
+		c->key[i] = kvc__block_key(ns, &c->h[i]);
 		kvc__block_prefetch(k, c->key[i]);
 	}
 	for (uint32_t i = from; i < n; i++) {
@@ -242,7 +270,7 @@ static uint32_t probe(const struct kvc *k, uint32_t ns, struct chain *c,
 	}
 	uint32_t i = from;
 	for (; i < n; i++) {
-		uint32_t b = kvc__block_find_key(k, c->key[i], ns, c->h[i]);
+		uint32_t b = kvc__block_find_key(k, c->key[i], ns, &c->h[i]);
 		if (b == KVC__NONE) {
 			break;
 		}
@@ -269,14 +297,14 @@ static bool parse_chain(const struct kvc *k, const struct kvc_arg *argv,
 	uint32_t pf = 0;	/* blocks from g prefetched */
 	uint32_t lim = 0;	/* blocks from g that may be prefetched */
 	for (uint32_t i = 0; i < n; i++) {
-		if (!kvc__parse_hash(&argv[i], c->h[i])) {
+		if (!kvc__parse_hash(&argv[i], &c->h[i])) {
 			return false;
 		}
 		if (ns == KVC__NONE) {
 			continue;
 		}
 		if (i == 0) {
-			c->key[0] = kvc__block_key(ns, c->h[0]);
+			c->key[0] = kvc__block_key(ns, &c->h[0]);
 			kvc__block_prefetch(k, c->key[0]);
 		}
 		if (i == early) {
@@ -297,7 +325,7 @@ static bool parse_chain(const struct kvc *k, const struct kvc_arg *argv,
 static uint32_t find_chain(const struct kvc *k, uint32_t ns, struct chain *c,
 			   uint32_t n)
 {
-	uint32_t b = kvc__block_find_key(k, c->key[0], ns, c->h[0]);
+	uint32_t b = kvc__block_find_key(k, c->key[0], ns, &c->h[0]);
 	if (b == KVC__NONE) {
 		return 0;
 	}
@@ -310,8 +338,8 @@ static uint32_t find_chain(const struct kvc *k, uint32_t ns, struct chain *c,
 		if (j == i) {
 			return probe(k, ns, c, j, n); /* no run: scattered */
 		}
-		c->key[j] = kvc__block_key(ns, c->h[j]);
-		b = kvc__block_find_key(k, c->key[j], ns, c->h[j]);
+		c->key[j] = kvc__block_key(ns, &c->h[j]);
+		b = kvc__block_find_key(k, c->key[j], ns, &c->h[j]);
 		if (b == KVC__NONE) {
 			return j;
 		}
@@ -326,17 +354,17 @@ static uint32_t find_chain(const struct kvc *k, uint32_t ns, struct chain *c,
 static uint32_t keep_valid(const struct kvc *k, struct chain *c,
 			   uint32_t nfound, size_t *room)
 {
-	static const uint8_t root[KVC_HASH_BYTES];
-	const uint8_t *prev = root;
+	static const struct kvc__hash root;
+	const struct kvc__hash *prev = &root;
 	uint32_t m = 0;
 	for (; m < nfound; m++) {
 		uint32_t b = c->found[m];
-		if (memcmp(k->blocks[b].parent, prev, KVC_HASH_BYTES) != 0 ||
+		if (!kvc__block_parent_is(k, &k->blocks[b], prev) ||
 		    (c->nlive[m] = live_locs(k, b)) == 0) {
 			break;
 		}
 		*room += block_room(c->nlive[m]);
-		prev = c->h[m];
+		prev = &c->h[m];
 	}
 	return m;
 }

@@ -49,9 +49,16 @@ static int options(struct kvc_options *o, const struct kvc_options *in)
 	o->namespaces_max = or_default(in->namespaces_max, KVC__DEF_NS);
 	o->reservations_max = or_default(in->reservations_max, KVC__DEF_RES);
 	o->kv_keys_max = or_default(in->kv_keys_max, KVC__DEF_KV);
-	if (o->blocks_max > (1u << 28) || o->locations_max > (1u << 28) ||
-	    o->nodes_max > KVC__NODE_ID_MAX || o->namespaces_max > (1u << 20) ||
-	    o->reservations_max > (1u << 24) || o->kv_keys_max > (1u << 28)) {
+	o->long_hashes_max = or_default(in->long_hashes_max, KVC__DEF_LONG);
+	static_assert(KVC_NAMESPACES_MAX_MAX <= KVC__NS_MASK + 1,
+		      "namespace indices fit nsw");
+	if (o->blocks_max > KVC_BLOCKS_MAX_MAX ||
+	    o->locations_max > KVC_LOCATIONS_MAX_MAX ||
+	    o->nodes_max > KVC_NODES_MAX_MAX ||
+	    o->namespaces_max > KVC_NAMESPACES_MAX_MAX ||
+	    o->reservations_max > KVC_RESERVATIONS_MAX_MAX ||
+	    o->kv_keys_max > KVC_KV_KEYS_MAX_MAX ||
+	    o->long_hashes_max > KVC_LONG_HASHES_MAX_MAX) {
 		return FR_INVALID;
 	}
 	return 0;
@@ -72,6 +79,7 @@ int kvc_open(struct kvc **out, const struct kvc_options *o)
 	k->sweep_ms = UINT64_MAX;
 	k->blocks_free = KVC__NONE;
 	k->locs_free = KVC__NONE;
+	k->ext_free = KVC__NONE;
 	k->bmask = pow2_at_least(2ull * k->o.blocks_max) - 1;
 	k->nsmask = pow2_at_least(2ull * k->o.namespaces_max) - 1;
 	k->rmask = pow2_at_least(2ull * k->o.reservations_max) - 1;
@@ -80,6 +88,7 @@ int kvc_open(struct kvc **out, const struct kvc_options *o)
 	k->blocks =
 	    calloc_lines(k->o.blocks_max, sizeof(*k->blocks), &k->blocks_mem);
 	k->btab = fr_calloc((size_t)k->bmask + 1, sizeof(*k->btab));
+	k->ext = fr_calloc(k->o.long_hashes_max, sizeof(*k->ext));
 	k->locs =
 	    calloc_lines(k->o.locations_max, sizeof(*k->locs), &k->locs_mem);
 	k->nodes = fr_calloc(k->o.nodes_max, sizeof(*k->nodes));
@@ -94,11 +103,11 @@ int kvc_open(struct kvc **out, const struct kvc_options *o)
 	    fr_calloc((size_t)k->o.nodes_max * KVC__TIERS, sizeof(*k->acc));
 	k->scratch = fr_malloc(SCRATCH_MIN);
 	k->scratch_bytes = SCRATCH_MIN;
-	if (k->blocks == NULL || k->btab == NULL || k->locs == NULL ||
-	    k->nodes == NULL || k->node_slot == NULL || k->ns == NULL ||
-	    k->nstab == NULL || k->res == NULL || k->rtab == NULL ||
-	    k->kv == NULL || k->argv == NULL || k->acc == NULL ||
-	    k->scratch == NULL) {
+	if (k->blocks == NULL || k->btab == NULL || k->ext == NULL ||
+	    k->locs == NULL || k->nodes == NULL || k->node_slot == NULL ||
+	    k->ns == NULL || k->nstab == NULL || k->res == NULL ||
+	    k->rtab == NULL || k->kv == NULL || k->argv == NULL ||
+	    k->acc == NULL || k->scratch == NULL) {
 		kvc_close(k);
 		return FR_NOMEM;
 	}
@@ -114,6 +123,7 @@ void kvc_close(struct kvc *k)
 	kvc__kv_clear(k);
 	fr_free(k->blocks_mem);
 	fr_free(k->btab);
+	fr_free(k->ext);
 	fr_free(k->locs_mem);
 	fr_free(k->nodes);
 	fr_free(k->node_slot);
@@ -126,6 +136,40 @@ void kvc_close(struct kvc *k)
 	fr_free(k->acc);
 	fr_free(k->scratch);
 	fr_free(k);
+}
+
+uint64_t kvc_memory(const struct kvc *k, struct kvc_table_info *out)
+{
+	const struct kvc_options *o = &k->o;
+	const struct kvc_table_info t[KVC_TABLES] = {
+	    {"blocks", o->blocks_max,
+	     (uint64_t)o->blocks_max * sizeof(*k->blocks) +
+		 ((uint64_t)k->bmask + 1) * sizeof(*k->btab)},
+	    {"locations", o->locations_max,
+	     (uint64_t)o->locations_max * sizeof(*k->locs)},
+	    {"long_hashes", o->long_hashes_max,
+	     (uint64_t)o->long_hashes_max * sizeof(*k->ext)},
+	    {"nodes", o->nodes_max,
+	     (uint64_t)o->nodes_max *
+		     (sizeof(*k->nodes) + KVC__TIERS * sizeof(*k->acc)) +
+		 (KVC__NODE_ID_MAX + 1) * sizeof(*k->node_slot)},
+	    {"namespaces", o->namespaces_max,
+	     (uint64_t)o->namespaces_max * sizeof(*k->ns) +
+		 ((uint64_t)k->nsmask + 1) * sizeof(*k->nstab)},
+	    {"reservations", o->reservations_max,
+	     (uint64_t)o->reservations_max * sizeof(*k->res) +
+		 ((uint64_t)k->rmask + 1) * sizeof(*k->rtab)},
+	    {"kv_keys", o->kv_keys_max,
+	     ((uint64_t)k->kvmask + 1) * sizeof(void *)}, /* slots */
+	    {"scratch", KVC_ARGC_MAX,
+	     KVC_ARGC_MAX * sizeof(*k->argv) + SCRATCH_MIN},
+	};
+	uint64_t total = sizeof(*k);
+	for (unsigned i = 0; i < KVC_TABLES; i++) {
+		out[i] = t[i];
+		total += t[i].bytes;
+	}
+	return total;
 }
 
 void *kvc__scratch(struct kvc *k, size_t bytes)

@@ -74,27 +74,13 @@ bool kvc__parse_i64(const char *s, size_t len, int64_t *v)
 	return true;
 }
 
-bool kvc__hash_is_zero(const uint8_t *h)
+/* Hex digit pairs to bytes; the portable version.  Branch-free so the
+ * compiler can vectorise it.  @ndig even, at most 64. */
+static bool hex_bytes(const unsigned char *p, size_t ndig, uint8_t *out)
 {
-	uint8_t acc = 0;
-	for (unsigned i = 0; i < KVC_HASH_BYTES; i++) {
-		acc |= h[i];
-	}
-	return acc == 0;
-}
-
-/* Exactly 32 hex digits, not all zero (zero means "no parent"); the
- * portable version.  Branch-free so the compiler can vectorise it. */
-bool kvc__parse_hash_scalar(const struct kvc_arg *a,
-			    uint8_t out[KVC_HASH_BYTES])
-{
-	if (a->len != 2 * KVC_HASH_BYTES) {
-		return false;
-	}
-	const unsigned char *p = (const unsigned char *)a->base;
-	uint8_t nib[2 * KVC_HASH_BYTES];
+	uint8_t nib[2 * KVC_HASH_BYTES_MAX];
 	uint8_t bad = 0;
-	for (unsigned i = 0; i < 2 * KVC_HASH_BYTES; i++) {
+	for (size_t i = 0; i < ndig; i++) {
 		uint8_t d = (uint8_t)(p[i] - '0');
 		uint8_t l = (uint8_t)((p[i] | 0x20) - 'a');
 		uint8_t isd = d < 10;
@@ -102,12 +88,61 @@ bool kvc__parse_hash_scalar(const struct kvc_arg *a,
 		bad |= (uint8_t) !(isd | isl);
 		nib[i] = isd ? d : (uint8_t)(l + 10);
 	}
-	uint8_t any = 0;
-	for (unsigned i = 0; i < KVC_HASH_BYTES; i++) {
+	for (size_t i = 0; i < ndig / 2; i++) {
 		out[i] = (uint8_t)(nib[2 * i] << 4 | (nib[2 * i + 1] & 15));
-		any |= out[i];
 	}
-	return bad == 0 && any != 0;
+	return bad == 0;
+}
+
+/* "i:<decimal>": -2^63..2^64-1, stored as 8 bytes big-endian (negative
+ * numbers in two's complement).  Digits only after an optional '-'. */
+static bool parse_int_hash(const struct kvc_arg *a, struct kvc__hash *out)
+{
+	const char *s = a->base + 2;
+	size_t len = a->len - 2;
+	bool neg = len > 0 && s[0] == '-';
+	size_t i = neg ? 1 : 0;
+	if (i == len) {
+		return false;
+	}
+	uint64_t x = 0;
+	for (; i < len; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+		if (d > 9 || x > (UINT64_MAX - d) / 10) {
+			return false;
+		}
+		x = x * 10 + d;
+	}
+	if (neg) {
+		if (x > (uint64_t)INT64_MAX + 1) {
+			return false;
+		}
+		x = 0 - x;
+	}
+	memset(out, 0, sizeof(*out));
+	for (unsigned j = 0; j < 8; j++) {
+		out->b[j] = (uint8_t)(x >> (56 - 8 * j));
+	}
+	out->len = 8;
+	return true;
+}
+
+static bool is_int_form(const struct kvc_arg *a)
+{
+	return a->len >= 2 && a->base[0] == 'i' && a->base[1] == ':';
+}
+
+bool kvc__parse_hash_scalar(const struct kvc_arg *a, struct kvc__hash *out)
+{
+	if (is_int_form(a)) {
+		return parse_int_hash(a, out);
+	}
+	if (a->len < 2 || a->len > 2 * KVC_HASH_BYTES_MAX || a->len % 2 != 0) {
+		return false;
+	}
+	memset(out, 0, sizeof(*out));
+	out->len = (uint8_t)(a->len / 2);
+	return hex_bytes((const unsigned char *)a->base, a->len, out->b);
 }
 
 #if defined(__SSE2__)
@@ -136,42 +171,74 @@ static __m128i pairs16(__m128i nib)
 	return _mm_or_si128(_mm_slli_epi16(first, 4), _mm_srli_epi16(nib, 8));
 }
 
-/* The same with SSE2, sixteen digits per step: hashes are parsed on every
- * lookup (64 per chain) and PUT; equal to kvc__parse_hash_scalar() on
- * every input (test_kvc checks). */
-bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES])
+/* 32 hex digits at @p to 16 bytes at @out, with SSE2. */
+static bool hex32(const char *p, uint8_t *out)
 {
-	if (a->len != 2 * KVC_HASH_BYTES) {
-		return false;
-	}
 	__m128i ok0;
 	__m128i ok1;
 	__m128i in0;
 	__m128i in1;
 	/* memcpy: unaligned loads without casting char pointers to vector
 	 * pointers (-Wcast-align); compilers emit movdqu. */
-	memcpy(&in0, a->base, sizeof(in0));
-	memcpy(&in1, a->base + 16, sizeof(in1));
+	memcpy(&in0, p, sizeof(in0));
+	memcpy(&in1, p + 16, sizeof(in1));
 	__m128i n0 = hex16(in0, &ok0);
 	__m128i n1 = hex16(in1, &ok1);
 	__m128i v = _mm_packus_epi16(pairs16(n0), pairs16(n1));
 	memcpy(out, &v, sizeof(v));
-	int valid = _mm_movemask_epi8(_mm_and_si128(ok0, ok1));
-	int zero = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
-	return valid == 0xffff && zero != 0xffff;
+	return _mm_movemask_epi8(_mm_and_si128(ok0, ok1)) == 0xffff;
+}
+
+/* 16 hex digits at @p to 8 bytes at @out, with SSE2. */
+static bool hex16_8(const char *p, uint8_t *out)
+{
+	__m128i ok;
+	__m128i in;
+	memcpy(&in, p, sizeof(in));
+	__m128i v =
+	    _mm_packus_epi16(pairs16(hex16(in, &ok)), _mm_setzero_si128());
+	memcpy(out, &v, 8);
+	return _mm_movemask_epi8(ok) == 0xffff;
+}
+
+/* The same with SSE2 for 16, 32 and 64 digits, sixteen digits per step:
+ * hashes are parsed on every lookup (64 per chain) and PUT; equal to
+ * kvc__parse_hash_scalar() on every input (test_kvc checks). */
+bool kvc__parse_hash(const struct kvc_arg *a, struct kvc__hash *out)
+{
+	if (is_int_form(a)) { /* "i:" + 14, 30 or 62 digits is no hex */
+		return parse_int_hash(a, out);
+	}
+	if (a->len == 2 * KVC__HASH_INLINE) {
+		memset(out->b + KVC__HASH_INLINE, 0,
+		       KVC_HASH_BYTES_MAX - KVC__HASH_INLINE);
+		out->len = KVC__HASH_INLINE;
+		return hex32(a->base, out->b);
+	}
+	if (a->len == 16) { /* 8 bytes: 64-bit integer hashes in hex */
+		memset(out->b + 8, 0, KVC_HASH_BYTES_MAX - 8);
+		out->len = 8;
+		return hex16_8(a->base, out->b);
+	}
+	if (a->len == 4 * KVC__HASH_INLINE) {
+		out->len = KVC_HASH_BYTES_MAX;
+		bool ok0 = hex32(a->base, out->b);
+		bool ok1 = hex32(a->base + 32, out->b + 16);
+		return ok0 && ok1;
+	}
+	return kvc__parse_hash_scalar(a, out);
 }
 #else
-bool kvc__parse_hash(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES])
+bool kvc__parse_hash(const struct kvc_arg *a, struct kvc__hash *out)
 {
 	return kvc__parse_hash_scalar(a, out);
 }
 #endif
 
-/* A block hash, or "-" for a root block. */
-bool kvc__parse_parent(const struct kvc_arg *a, uint8_t out[KVC_HASH_BYTES])
+bool kvc__parse_parent(const struct kvc_arg *a, struct kvc__hash *out)
 {
 	if (a->len == 1 && a->base[0] == '-') {
-		memset(out, 0, KVC_HASH_BYTES);
+		memset(out, 0, sizeof(*out));
 		return true;
 	}
 	return kvc__parse_hash(a, out);

@@ -17,26 +17,35 @@
  */
 
 struct item {
-	uint8_t hash[KVC_HASH_BYTES];	/* block */
-	uint8_t parent[KVC_HASH_BYTES]; /* its parent, zero = root */
-	uint64_t offset;		/* location offset */
-	uint64_t rid;			/* RES form, else 0 */
-	uint32_t b;			/* block index once known */
-	uint32_t idx;			/* position in the command */
-	uint32_t len;			/* location length */
-	uint32_t tokens;		/* tokens in the block */
-	uint16_t node_id;		/* node id */
-	uint16_t slot;			/* node slot */
-	uint8_t tier;			/* 0..3 */
+	struct kvc__hash hash;	 /* block */
+	struct kvc__hash parent; /* its parent, len 0 = root */
+	uint64_t offset;	 /* location offset */
+	uint64_t rid;		 /* RES form, else 0 */
+	uint32_t b;		 /* block index once known */
+	uint32_t idx;		 /* position in the command */
+	uint32_t len;		 /* location length */
+	uint32_t tokens;	 /* tokens in the block */
+	uint16_t node_id;	 /* node id */
+	uint16_t slot;		 /* node slot */
+	uint8_t tier;		 /* 0..3 */
 };
+
+/* Same hash: length and every byte (the bytes after len are zero). */
+static bool hash_eq(const struct kvc__hash *a, const struct kvc__hash *b)
+{
+	return a->len == b->len && memcmp(a->b, b->b, sizeof(a->b)) == 0;
+}
 
 static int item_cmp(const void *pa, const void *pb)
 {
 	const struct item *a = pa;
 	const struct item *b = pb;
-	int c = memcmp(a->hash, b->hash, KVC_HASH_BYTES);
+	int c = memcmp(a->hash.b, b->hash.b, sizeof(a->hash.b));
 	if (c != 0) {
 		return c;
+	}
+	if (a->hash.len != b->hash.len) {
+		return a->hash.len < b->hash.len ? -1 : 1;
 	}
 	if (a->node_id != b->node_id) {
 		return a->node_id < b->node_id ? -1 : 1;
@@ -66,14 +75,14 @@ static int parse_item(const struct kvc_arg *a, bool res, struct item *it,
 		}
 		a++;
 	}
-	if (!kvc__parse_hash(&a[0], it->hash)) {
-		return kvc__err(err, "block hash must be 32 hex digits, "
-				     "not all zero");
+	if (!kvc__parse_hash(&a[0], &it->hash)) {
+		return kvc__err(err, KVC__BAD_HASH);
 	}
-	if (!kvc__parse_parent(&a[1], it->parent)) {
-		return kvc__err(err, "parent must be '-' or 32 hex digits");
+	if (!kvc__parse_parent(&a[1], &it->parent)) {
+		return kvc__err(err, "parent must be '-' or a block hash "
+				     "(2..64 hex digits or i:<integer>)");
 	}
-	if (memcmp(it->hash, it->parent, KVC_HASH_BYTES) == 0) {
+	if (hash_eq(&it->hash, &it->parent)) {
 		return kvc__err(err, "a block cannot be its own parent");
 	}
 	if (!kvc__parse_u64(&a[2], &v) || v > UINT32_MAX) {
@@ -187,29 +196,27 @@ static int validate(struct kvc *k, uint32_t ns, struct item *it, uint32_t n,
 		    bool res, struct kvc_reply *r)
 {
 	uint32_t new_blocks = 0;
+	uint32_t new_long = 0;
 	uint32_t new_locs = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		bool same = i > 0 && memcmp(it[i].hash, it[i - 1].hash,
-					    KVC_HASH_BYTES) == 0;
+		bool same = i > 0 && hash_eq(&it[i].hash, &it[i - 1].hash);
 		if (same && item_cmp(&it[i], &it[i - 1]) == 0) {
 			return kvc__err(r, "duplicate block location in batch");
 		}
 		if (same && (it[i].tokens != it[i - 1].tokens ||
-			     memcmp(it[i].parent, it[i - 1].parent,
-				    KVC_HASH_BYTES) != 0)) {
+			     !hash_eq(&it[i].parent, &it[i - 1].parent))) {
 			return kvc__err(r, "conflicting parent or tokens for "
 					   "one block in batch");
 		}
 		uint32_t b = ns == KVC__NONE
 				 ? KVC__NONE
-				 : kvc__block_find(k, ns, it[i].hash);
+				 : kvc__block_find(k, ns, &it[i].hash);
 		it[i].b = b;
 		uint32_t l = KVC__NONE;
 		if (b != KVC__NONE) {
 			const struct kvc__block *blk = &k->blocks[b];
 			if (blk->tokens != it[i].tokens ||
-			    memcmp(blk->parent, it[i].parent, KVC_HASH_BYTES) !=
-				0) {
+			    !kvc__block_parent_is(k, blk, &it[i].parent)) {
 				return kvc__err(r,
 						"block exists with a "
 						"different parent or tokens");
@@ -217,6 +224,7 @@ static int validate(struct kvc *k, uint32_t ns, struct item *it, uint32_t n,
 			l = kvc__loc_find(k, b, it[i].slot, it[i].tier);
 		} else if (!same) {
 			new_blocks++;
+			new_long += kvc__hash_long(&it[i].hash, &it[i].parent);
 		}
 		if (l != KVC__NONE && res) {
 			return kvc__err(r, "block already stored on that node "
@@ -235,6 +243,10 @@ static int validate(struct kvc *k, uint32_t ns, struct item *it, uint32_t n,
 	}
 	if (new_locs > k->o.locations_max - k->nlocs) {
 		return kvc__err(r, "location table full");
+	}
+	if (new_long > k->o.long_hashes_max - k->nlong) {
+		return kvc__err(r, "long-hash table full (hashes or parents "
+				   "over 16 bytes; see --kvc-long-hashes-max)");
 	}
 	return 0;
 }
@@ -274,18 +286,15 @@ static void create_blocks(struct kvc *k, uint32_t ns, struct item *it,
 		if (it[p].b != KVC__NONE) {
 			continue; /* exists, or created for a neighbour */
 		}
-		uint32_t b = kvc__block_new(k, ns, it[p].hash);
-		memcpy(k->blocks[b].parent, it[p].parent, KVC_HASH_BYTES);
+		uint32_t b = kvc__block_new(k, ns, &it[p].hash, &it[p].parent);
 		k->blocks[b].tokens = it[p].tokens;
 		it[p].b = b;
-		for (uint32_t q = p; q > 0 && memcmp(it[q - 1].hash, it[p].hash,
-						     KVC_HASH_BYTES) == 0;
-		     q--) {
+		for (uint32_t q = p;
+		     q > 0 && hash_eq(&it[q - 1].hash, &it[p].hash); q--) {
 			it[q - 1].b = b;
 		}
-		for (uint32_t q = p + 1; q < n && memcmp(it[q].hash, it[p].hash,
-							 KVC_HASH_BYTES) == 0;
-		     q++) {
+		for (uint32_t q = p + 1;
+		     q < n && hash_eq(&it[q].hash, &it[p].hash); q++) {
 			it[q].b = b;
 		}
 	}
@@ -298,13 +307,11 @@ static void store(struct kvc *k, uint32_t ns, struct item *it,
 		  const struct item *prev)
 {
 	uint32_t b = it->b;
-	if (b == KVC__NONE && prev != NULL &&
-	    memcmp(prev->hash, it->hash, KVC_HASH_BYTES) == 0) {
+	if (b == KVC__NONE && prev != NULL && hash_eq(&prev->hash, &it->hash)) {
 		b = prev->b; /* created by the previous item */
 	}
 	if (b == KVC__NONE) {
-		b = kvc__block_new(k, ns, it->hash);
-		memcpy(k->blocks[b].parent, it->parent, KVC_HASH_BYTES);
+		b = kvc__block_new(k, ns, &it->hash, &it->parent);
 		k->blocks[b].tokens = it->tokens;
 	}
 	it->b = b;
@@ -351,7 +358,7 @@ int kvc__exec_put(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		it[i].idx = i;
 		/* Start the table's cache miss now; validate() reads it. */
 		if (ns != KVC__NONE) {
-			kvc__block_prefetch(k, kvc__block_key(ns, it[i].hash));
+			kvc__block_prefetch(k, kvc__block_key(ns, &it[i].hash));
 		}
 	}
 	if (ns == KVC__NONE && k->nns == k->o.namespaces_max) {

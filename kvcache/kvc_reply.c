@@ -59,17 +59,24 @@ int kvc__reply_str(struct kvc_reply *r, const char *s)
 	return kvc__reply_raw(r, s, strlen(s));
 }
 
-/* 2 * KVC_HASH_BYTES lower-case hex digits of @h at @out.  Branch-free so
- * it vectorises. */
-void kvc__fmt_hash(char *out, const uint8_t *h)
+/* 2 * @len lower-case hex digits of @h at @out (the common lengths with
+ * a constant count, so they vectorise). */
+void kvc__fmt_hash(char *out, const uint8_t *h, unsigned len)
 {
-	uint8_t nib[2 * KVC_HASH_BYTES];
-	for (unsigned i = 0; i < KVC_HASH_BYTES; i++) {
-		nib[2 * i] = h[i] >> 4;
-		nib[2 * i + 1] = h[i] & 15;
-	}
-	for (unsigned i = 0; i < 2 * KVC_HASH_BYTES; i++) {
-		out[i] = (char)(nib[i] + '0' + (nib[i] > 9) * ('a' - '0' - 10));
+	switch (len) {
+	case 8:
+		kvc__fmt_hex(out, h, 8);
+		break;
+	case 16:
+		kvc__fmt_hex(out, h, 16);
+		break;
+	case 32:
+		kvc__fmt_hex(out, h, 16);
+		kvc__fmt_hex(out + 32, h + 16, 16);
+		break;
+	default:
+		kvc__fmt_hex(out, h, len);
+		break;
 	}
 }
 
@@ -136,14 +143,14 @@ int kvc__reply_bulk_uint(struct kvc_reply *r, uint64_t v)
 	return kvc__reply_bulk(r, tmp, n);
 }
 
-int kvc__reply_bulk_hash(struct kvc_reply *r, const uint8_t *h)
+int kvc__reply_bulk_hash(struct kvc_reply *r, const struct kvc__hash *h)
 {
-	char tmp[2 * KVC_HASH_BYTES];
-	if (kvc__hash_is_zero(h)) {
+	char tmp[2 * KVC_HASH_BYTES_MAX];
+	if (h->len == 0) {
 		return kvc__reply_bulk(r, "-", 1);
 	}
-	kvc__fmt_hash(tmp, h);
-	return kvc__reply_bulk(r, tmp, sizeof(tmp));
+	kvc__fmt_hash(tmp, h->b, h->len);
+	return kvc__reply_bulk(r, tmp, (size_t)h->len * 2);
 }
 
 int kvc__reply_nil(struct kvc_reply *r)

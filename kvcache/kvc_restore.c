@@ -12,9 +12,10 @@
 
 struct reader {
 	int (*read)(void *ctx, void *buf, size_t len); /* caller's */
-	void *ctx;    /* passed to read, borrowed */
-	uint32_t crc; /* CRC32C of everything read so far */
-	int err;      /* first error; later reads yield zeros */
+	void *ctx;	  /* passed to read, borrowed */
+	uint32_t crc;	  /* CRC32C of everything read so far */
+	int err;	  /* first error; later reads yield zeros */
+	unsigned version; /* of the snapshot: 1 or 2 */
 };
 
 static void r_bytes(struct reader *r, void *p, size_t n)
@@ -44,12 +45,19 @@ static int bad(struct reader *r, int err)
 	return r->err;
 }
 
+/* bad() for functions that return a count: 0. */
+static uint64_t fail0(struct reader *r, int err)
+{
+	(void)bad(r, err);
+	return 0;
+}
+
 /* Records are read in chunks of up to 64 KiB: one callback and one CRC
  * update per chunk, and the table slots of a whole chunk of blocks are
  * prefetched before the first insertion, so their cache misses overlap. */
 #define CHUNK_BYTES 65536u
-#define BLOCK_REC   60u
 #define LOC_REC	    16u
+static_assert(CHUNK_BYTES >= KVC__SNAP_GROUP_BYTES, "a group fits a chunk");
 
 /* The next chunk of @left fixed-size records of @rec bytes: as many as
  * the buffer holds (CHUNK_BYTES), read into @buf; how many. */
@@ -132,44 +140,125 @@ static int load_ns(struct kvc *k, struct reader *r, uint32_t *ns_idx,
 	return r->err;
 }
 
+/* One block record, decoded (not yet checked against the state). */
+struct brec {
+	uint32_t ord;		 /* namespace ordinal */
+	uint32_t tokens;	 /* tokens */
+	uint32_t pins;		 /* pin count */
+	uint64_t last_access_ms; /* LRU time */
+	uint64_t pin_expiry_ms;	 /* pin lease */
+	struct kvc__hash h;	 /* the block's hash */
+	struct kvc__hash p;	 /* its parent, len 0 = root */
+};
+
+/* Decode the record at @q (@avail bytes left in its chunk) of snapshot
+ * @version; returns its size, or 0 when it is malformed. */
+static size_t brec_decode(unsigned version, const unsigned char *q,
+			  size_t avail, struct brec *b)
+{
+	memset(&b->h, 0, sizeof(b->h));
+	memset(&b->p, 0, sizeof(b->p));
+	b->ord = le_get_u32(q);
+	if (version == 1) {
+		static const uint8_t zero[KVC__HASH_INLINE];
+		memcpy(b->h.b, q + 4, KVC__HASH_INLINE);
+		b->h.len = KVC__HASH_INLINE;
+		memcpy(b->p.b, q + 20, KVC__HASH_INLINE);
+		b->p.len = memcmp(b->p.b, zero, 16) == 0 ? 0 : KVC__HASH_INLINE;
+		b->tokens = le_get_u32(q + 36);
+		b->last_access_ms = le_get_u64(q + 40);
+		b->pins = le_get_u32(q + 48);
+		b->pin_expiry_ms = le_get_u64(q + 52);
+		/* Version 1 refused all-zero hashes (the root marker). */
+		return memcmp(b->h.b, zero, 16) == 0 ? 0 : KVC__SNAP_REC_V1;
+	}
+	if (avail < KVC__SNAP_REC_FIXED) {
+		return 0;
+	}
+	b->h.len = q[4];
+	b->p.len = q[5];
+	size_t size = KVC__SNAP_REC_FIXED + b->h.len + b->p.len;
+	if (b->h.len == 0 || b->h.len > KVC_HASH_BYTES_MAX ||
+	    b->p.len > KVC_HASH_BYTES_MAX || size > avail) {
+		return 0;
+	}
+	b->tokens = le_get_u32(q + 6);
+	b->last_access_ms = le_get_u64(q + 10);
+	b->pins = le_get_u32(q + 18);
+	b->pin_expiry_ms = le_get_u64(q + 22);
+	memcpy(b->h.b, q + KVC__SNAP_REC_FIXED, b->h.len);
+	memcpy(b->p.b, q + KVC__SNAP_REC_FIXED + b->h.len, b->p.len);
+	return size;
+}
+
+/* Read the next chunk of block records into @buf: version 1, fixed
+ * records; version 2, one group.  Its byte count (0 on error). */
+static size_t r_blocks_chunk(struct reader *r, unsigned char *buf,
+			     uint64_t left)
+{
+	if (r->version == 1) {
+		return (size_t)r_chunk(r, buf, left, KVC__SNAP_REC_V1) *
+		       KVC__SNAP_REC_V1;
+	}
+	uint64_t n = r_int(r, 4);
+	if (n == 0 || n > KVC__SNAP_GROUP_BYTES) {
+		(void)bad(r, FR_CORRUPT);
+		return 0;
+	}
+	r_bytes(r, buf, n);
+	return r->err == 0 ? n : 0;
+}
+
+/* Insert the blocks of one chunk (@len bytes at @buf, @left of the
+ * section still to come); returns how many, 0 on error.  First every
+ * record is decoded and its table slot prefetched, then inserted. */
+static uint64_t load_chunk(struct kvc *k, struct reader *r,
+			   const uint32_t *ns_idx, uint32_t nns,
+			   const unsigned char *buf, size_t len, uint64_t left)
+{
+	struct brec b;
+	uint64_t c = 0;
+	for (size_t off = 0; off < len; c++) {
+		size_t sz = brec_decode(r->version, buf + off, len - off, &b);
+		if (sz == 0 || b.ord >= nns || c == left) {
+			return fail0(r, FR_CORRUPT);
+		}
+		kvc__block_prefetch(k, kvc__block_key(ns_idx[b.ord], &b.h));
+		off += sz;
+	}
+	for (size_t off = 0; off < len;) {
+		off += brec_decode(r->version, buf + off, len - off, &b);
+		if (b.h.len == b.p.len && memcmp(b.h.b, b.p.b, 32) == 0) {
+			return fail0(r, FR_CORRUPT);
+		}
+		if (kvc__hash_long(&b.h, &b.p) &&
+		    k->nlong == k->o.long_hashes_max) {
+			return fail0(r, FR_NOSPACE);
+		}
+		uint32_t i = kvc__block_insert(k, ns_idx[b.ord], &b.h, &b.p);
+		if (i == KVC__NONE) {
+			return fail0(r, FR_CORRUPT); /* duplicate */
+		}
+		struct kvc__block *blk = &k->blocks[i];
+		blk->tokens = b.tokens;
+		blk->last_access_ms = b.last_access_ms;
+		blk->pins = b.pins;
+		blk->pin_expiry_ms = b.pin_expiry_ms;
+	}
+	return c;
+}
+
 /* Blocks land at indices 0..n-1 of the fresh instance: ordinal = index. */
 static int load_blocks(struct kvc *k, struct reader *r, const uint32_t *ns_idx,
 		       uint32_t nns, unsigned char *buf)
 {
 	uint64_t n = r_count(r, k->o.blocks_max);
 	for (uint64_t done = 0; done < n && r->err == 0;) {
-		uint64_t c = r_chunk(r, buf, n - done, BLOCK_REC);
-		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
-			const unsigned char *rec = buf + i * BLOCK_REC;
-			uint64_t ord = le_get_u32(rec);
-			if (ord >= nns) {
-				return bad(r, FR_CORRUPT);
-			}
-			kvc__block_prefetch(
-			    k, kvc__block_key(ns_idx[ord], rec + 4));
+		size_t len = r_blocks_chunk(r, buf, n - done);
+		if (r->err != 0) {
+			break;
 		}
-		for (uint64_t i = 0; r->err == 0 && i < c; i++) {
-			const unsigned char *rec = buf + i * BLOCK_REC;
-			const uint8_t *h = rec + 4;
-			const uint8_t *parent = rec + 20;
-			if (kvc__hash_is_zero(h) ||
-			    memcmp(h, parent, KVC_HASH_BYTES) == 0) {
-				return bad(r, FR_CORRUPT);
-			}
-			uint32_t b =
-			    kvc__block_insert(k, ns_idx[le_get_u32(rec)], h);
-			if (b == KVC__NONE) {
-				return bad(r, FR_CORRUPT); /* duplicate */
-			}
-			assert(b == done + i);
-			struct kvc__block *blk = &k->blocks[b];
-			memcpy(blk->parent, parent, KVC_HASH_BYTES);
-			blk->tokens = le_get_u32(rec + 36);
-			blk->last_access_ms = le_get_u64(rec + 40);
-			blk->pins = le_get_u32(rec + 48);
-			blk->pin_expiry_ms = le_get_u64(rec + 52);
-		}
-		done += c;
+		done += load_chunk(k, r, ns_idx, nns, buf, len, n - done);
 	}
 	return r->err;
 }
@@ -340,9 +429,11 @@ int kvc_snapshot_load(struct kvc *k,
 	uint64_t flags = r_int(&r, 4);
 	if (r.err == 0 && memcmp(magic, SNAP_MAGIC, 8) != 0) {
 		bad(&r, FR_CORRUPT);
-	} else if (r.err == 0 && (version != SNAP_VERSION || flags != 0)) {
+	} else if (r.err == 0 &&
+		   ((version != SNAP_VERSION && version != 1) || flags != 0)) {
 		bad(&r, FR_UNSUPPORTED);
 	}
+	r.version = (unsigned)version;
 	if (r.err == 0) {
 		(void)load_body(n, &r, ns_idx, buf);
 	}

@@ -8,13 +8,19 @@
 
 /*
  * Format (little-endian; docs/kvcache.md has the table):
- *   "KVCSNAP1" u32 version=1 u32 flags=0
+ *   "KVCSNAP1" u32 version=2 u32 flags=0
  *   u64 now_ms, u64 next_rid, u64 applied
  *   u32 nodes     x { u16 id, u8 numa, u8 down, u64 lease_expiry_ms,
  *                     u8 addr_len, addr, 4 x { u8 present, u64 cap } }
  *   u32 namespaces x { u8 len, name }
- *   u32 blocks    x { u32 ns ordinal, hash[16], parent[16], u32 tokens,
- *                     u64 last_access_ms, u32 pins, u64 pin_expiry_ms }
+ *   u32 blocks, then groups until that many blocks are read:
+ *     u32 group_bytes (1..65536), then whole records
+ *     { u32 ns ordinal, u8 hash_len (1..32), u8 parent_len (0..32),
+ *       u32 tokens, u64 last_access_ms, u32 pins, u64 pin_expiry_ms,
+ *       hash, parent }                       (30 + hash_len + parent_len)
+ *   (version 1, still loaded: u32 blocks x { u32 ns ordinal, hash[16],
+ *    parent[16] (all zero = root), u32 tokens, u64 last_access_ms,
+ *    u32 pins, u64 pin_expiry_ms }, 60 bytes each)
  *   for each node, for each present tier, in LRU order (least recent first):
  *     u32 count   x { u32 block ordinal, u64 offset, u32 len }
  *   u32 reservations x { u64 rid, u64 bytes, u64 expiry_ms, u32 ns ordinal,
@@ -24,6 +30,9 @@
  * Used and reserved bytes are not stored: restore recomputes them from the
  * locations and reservations.  Restore builds a complete new state, checks
  * every bound, the checksum and all invariants, and only then swaps it in.
+ * Groups let the reader take variable-length records a chunk at a time
+ * without reading past the section (the read callback has no short
+ * reads).
  */
 
 #define WBUF_BYTES 65536u
@@ -94,9 +103,48 @@ static void save_nodes(struct kvc *k, struct writer *w)
 	}
 }
 
+/* The blocks section's groups are staged here before their length is
+ * known. */
+struct group {
+	unsigned char buf[KVC__SNAP_GROUP_BYTES]; /* records */
+	size_t len;				  /* bytes staged */
+};
+
+static void group_flush(struct writer *w, struct group *g)
+{
+	if (g->len > 0) {
+		w_int(w, g->len, 4);
+		w_bytes(w, g->buf, g->len);
+		g->len = 0;
+	}
+}
+
+static void save_block(const struct kvc *k, struct writer *w, struct group *g,
+		       const struct kvc__block *blk, uint32_t ns_ord)
+{
+	struct kvc__hash h;
+	struct kvc__hash p;
+	kvc__block_hash(k, blk, &h);
+	kvc__block_parent(k, blk, &p);
+	if (g->len + KVC__SNAP_REC_MAX > sizeof(g->buf)) {
+		group_flush(w, g);
+	}
+	unsigned char *rec = g->buf + g->len;
+	unsigned char *q = le_put_uint(rec, ns_ord, 4);
+	*q++ = h.len;
+	*q++ = p.len;
+	q = le_put_uint(q, blk->tokens, 4);
+	q = le_put_uint(q, blk->last_access_ms, 8);
+	q = le_put_uint(q, blk->pins, 4);
+	q = le_put_uint(q, blk->pin_expiry_ms, 8);
+	memcpy(q, h.b, h.len);
+	memcpy(q + h.len, p.b, p.len);
+	g->len += KVC__SNAP_REC_FIXED + h.len + p.len;
+}
+
 /* Namespaces and blocks get ordinals; ordinal arrays live in scratch. */
 static void save_blocks(struct kvc *k, struct writer *w, uint32_t *ns_ord,
-			uint32_t *blk_ord)
+			uint32_t *blk_ord, struct group *g)
 {
 	uint32_t nn = 0;
 	w_int(w, k->nns, 4);
@@ -109,23 +157,16 @@ static void save_blocks(struct kvc *k, struct writer *w, uint32_t *ns_ord,
 	}
 	uint32_t nb = 0;
 	w_int(w, k->nblocks, 4);
+	g->len = 0;
 	for (uint32_t b = 0; b < k->blocks_hw; b++) {
 		const struct kvc__block *blk = &k->blocks[b];
 		if (blk->loc == KVC__NONE) {
 			continue;
 		}
 		blk_ord[b] = nb++;
-		unsigned char rec[60];
-		unsigned char *p = le_put_uint(rec, ns_ord[blk->ns], 4);
-		memcpy(p, blk->hash, KVC_HASH_BYTES);
-		memcpy(p + KVC_HASH_BYTES, blk->parent, KVC_HASH_BYTES);
-		p = le_put_uint(p + 2 * KVC_HASH_BYTES, blk->tokens, 4);
-		p = le_put_uint(p, blk->last_access_ms, 8);
-		p = le_put_uint(p, blk->pins, 4);
-		p = le_put_uint(p, blk->pin_expiry_ms, 8);
-		assert(p == rec + sizeof(rec));
-		w_bytes(w, rec, sizeof(rec));
+		save_block(k, w, g, blk, ns_ord[kvc__blk_ns(blk)]);
 	}
+	group_flush(w, g);
 	for (uint32_t s = 0; s < k->o.nodes_max; s++) {
 		const struct kvc__node *n = &k->nodes[s];
 		for (unsigned t = 0; n->id != 0 && t < KVC__TIERS; t++) {
@@ -178,7 +219,8 @@ int kvc_snapshot_save(struct kvc *k,
 	w.buf = fr_malloc(WBUF_BYTES);
 	uint32_t *ns_ord = fr_malloc((size_t)k->o.namespaces_max * 4);
 	uint32_t *blk_ord = fr_malloc((size_t)k->blocks_hw * 4 + 4);
-	if (w.buf == NULL || ns_ord == NULL || blk_ord == NULL) {
+	struct group *g = fr_malloc(sizeof(*g));
+	if (w.buf == NULL || ns_ord == NULL || blk_ord == NULL || g == NULL) {
 		w.err = FR_NOMEM;
 		goto out;
 	}
@@ -189,7 +231,7 @@ int kvc_snapshot_save(struct kvc *k,
 	w_int(&w, k->next_rid, 8);
 	w_int(&w, k->applied, 8);
 	save_nodes(k, &w);
-	save_blocks(k, &w, ns_ord, blk_ord);
+	save_blocks(k, &w, ns_ord, blk_ord, g);
 	save_rest(k, &w, ns_ord);
 	w_bytes(&w, SNAP_END, 8);
 	w_flush(&w);
@@ -199,6 +241,7 @@ int kvc_snapshot_save(struct kvc *k,
 		w.err = write(ctx, c, 4);
 	}
 out:
+	fr_free(g);
 	fr_free(blk_ord);
 	fr_free(ns_ord);
 	fr_free(w.buf);

@@ -14,75 +14,126 @@
  *
  * Locations live in a second array.  Each is on its block's list (sorted by
  * node id, then tier) and on its tier's LRU list (least recent at the head).
- * Free blocks and locations are chained through .ns and .next.
+ * Free blocks and locations are chained through .tokens and .next; free
+ * long-hash pool entries through their first four bytes.
  */
 
-uint32_t kvc__block_find(const struct kvc *k, uint32_t ns, const uint8_t *h)
+uint32_t kvc__block_find(const struct kvc *k, uint32_t ns,
+			 const struct kvc__hash *h)
 {
 	return kvc__block_find_key(k, kvc__block_key(ns, h), ns, h);
 }
 
-/* Precondition: not present, nblocks < blocks_max.  The block has no
- * location yet: the caller adds one before returning to the dispatcher. */
-uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const uint8_t *h)
+void kvc__block_hash(const struct kvc *k, const struct kvc__block *b,
+		     struct kvc__hash *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->len = (uint8_t)kvc__blk_hlen(b);
+	memcpy(out->b, b->hash, KVC__HASH_INLINE);
+	if (out->len > KVC__HASH_INLINE) {
+		memcpy(out->b + KVC__HASH_INLINE,
+		       k->ext[kvc__blk_ext(b)].hash_tail,
+		       sizeof(k->ext[0].hash_tail));
+	}
+}
+
+void kvc__block_parent(const struct kvc *k, const struct kvc__block *b,
+		       struct kvc__hash *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->len = (uint8_t)kvc__blk_plen(b);
+	if (!kvc__blk_long(b)) {
+		memcpy(out->b, b->parent, KVC__HASH_INLINE);
+		return;
+	}
+	memcpy(out->b, b->parent, 12);
+	memcpy(out->b + 12, k->ext[kvc__blk_ext(b)].parent_tail,
+	       sizeof(k->ext[0].parent_tail));
+}
+
+/* Fill fresh block @b: identity, parent (and a pool entry when long). */
+static void block_fill(struct kvc *k, uint32_t b, uint32_t ns,
+		       const struct kvc__hash *h, const struct kvc__hash *p)
+{
+	struct kvc__block *blk = &k->blocks[b];
+	memset(blk, 0, sizeof(*blk));
+	memcpy(blk->hash, h->b, KVC__HASH_INLINE);
+	blk->nsw = ns | (uint32_t)h->len << KVC__NS_BITS |
+		   (uint32_t)p->len << (KVC__NS_BITS + 6);
+	blk->loc = KVC__NONE;
+	if (!kvc__hash_long(h, p)) {
+		memcpy(blk->parent, p->b, KVC__HASH_INLINE);
+		return;
+	}
+	assert(k->nlong < k->o.long_hashes_max);
+	uint32_t e;
+	if (k->ext_free != KVC__NONE) {
+		e = k->ext_free;
+		memcpy(&k->ext_free, k->ext[e].hash_tail, 4);
+	} else {
+		e = k->ext_hw++;
+	}
+	k->nlong++;
+	memcpy(blk->parent, p->b, 12);
+	memcpy(blk->parent + 12, &e, 4);
+	memcpy(k->ext[e].hash_tail, h->b + KVC__HASH_INLINE,
+	       sizeof(k->ext[e].hash_tail));
+	memcpy(k->ext[e].parent_tail, p->b + 12, sizeof(k->ext[e].parent_tail));
+}
+
+static void block_link(struct kvc *k, uint32_t b, uint32_t ns, uint32_t slot,
+		       uint32_t tag)
+{
+	k->btab[slot] = (uint64_t)tag << 32 | (b + 1);
+	k->nblocks++;
+	k->ns[ns].blocks++;
+	kvc__ns_ref(k, ns);
+}
+
+uint32_t kvc__block_new(struct kvc *k, uint32_t ns, const struct kvc__hash *h,
+			const struct kvc__hash *parent)
 {
 	assert(k->nblocks < k->o.blocks_max);
 	assert(kvc__block_find(k, ns, h) == KVC__NONE);
 	uint32_t b;
 	if (k->blocks_free != KVC__NONE) {
 		b = k->blocks_free;
-		k->blocks_free = k->blocks[b].ns;
+		k->blocks_free = k->blocks[b].tokens;
 	} else {
 		assert(k->blocks_hw < k->o.blocks_max);
 		b = k->blocks_hw++;
 	}
-	struct kvc__block *blk = &k->blocks[b];
-	memset(blk, 0, sizeof(*blk));
-	memcpy(blk->hash, h, KVC_HASH_BYTES);
-	blk->ns = ns;
-	blk->loc = KVC__NONE;
+	block_fill(k, b, ns, h, parent);
 	uint32_t tag = kvc__tag_of(kvc__block_key(ns, h));
 	uint32_t i = tag & k->bmask;
 	while (k->btab[i] != 0) {
 		i = (i + 1) & k->bmask;
 	}
-	k->btab[i] = (uint64_t)tag << 32 | (b + 1);
-	k->nblocks++;
-	k->ns[ns].blocks++;
-	kvc__ns_ref(k, ns);
+	block_link(k, b, ns, i, tag);
 	return b;
 }
 
 /* Insert a new block unless (ns, h) exists: one probe sequence does both.
- * Returns the new index, or KVC__NONE for a duplicate.  Precondition:
- * nblocks < blocks_max, and no block was ever freed (restore fills a fresh
- * table: the new block takes the next unused index).  The block has no
- * location yet. */
-uint32_t kvc__block_insert(struct kvc *k, uint32_t ns, const uint8_t *h)
+ * Returns the new index, or KVC__NONE for a duplicate.  Precondition (as
+ * well): no block was ever freed (restore fills a fresh table: the new
+ * block takes the next unused index). */
+uint32_t kvc__block_insert(struct kvc *k, uint32_t ns,
+			   const struct kvc__hash *h,
+			   const struct kvc__hash *parent)
 {
 	assert(k->nblocks < k->o.blocks_max && k->blocks_free == KVC__NONE);
 	uint32_t tag = kvc__tag_of(kvc__block_key(ns, h));
 	uint32_t i = tag & k->bmask;
 	for (; k->btab[i] != 0; i = (i + 1) & k->bmask) {
-		if ((uint32_t)(k->btab[i] >> 32) == tag) {
-			const struct kvc__block *o =
-			    &k->blocks[(uint32_t)k->btab[i] - 1];
-			if (o->ns == ns &&
-			    memcmp(o->hash, h, KVC_HASH_BYTES) == 0) {
-				return KVC__NONE;
-			}
+		if ((uint32_t)(k->btab[i] >> 32) == tag &&
+		    kvc__block_is(k, &k->blocks[(uint32_t)k->btab[i] - 1], ns,
+				  h)) {
+			return KVC__NONE;
 		}
 	}
 	uint32_t b = k->blocks_hw++;
-	struct kvc__block *blk = &k->blocks[b];
-	memset(blk, 0, sizeof(*blk));
-	memcpy(blk->hash, h, KVC_HASH_BYTES);
-	blk->ns = ns;
-	blk->loc = KVC__NONE;
-	k->btab[i] = (uint64_t)tag << 32 | (b + 1);
-	k->nblocks++;
-	k->ns[ns].blocks++;
-	kvc__ns_ref(k, ns);
+	block_fill(k, b, ns, h, parent);
+	block_link(k, b, ns, i, tag);
 	return b;
 }
 
@@ -95,7 +146,10 @@ static uint32_t btab_home(const void *ctx, const void *slot)
 static void table_remove(struct kvc *k, uint32_t b)
 {
 	const struct kvc__block *blk = &k->blocks[b];
-	uint32_t i = kvc__tag_of(kvc__block_key(blk->ns, blk->hash)) & k->bmask;
+	struct kvc__hash h;
+	kvc__block_hash(k, blk, &h);
+	uint32_t i =
+	    kvc__tag_of(kvc__block_key(kvc__blk_ns(blk), &h)) & k->bmask;
 	while ((uint32_t)k->btab[i] != b + 1) {
 		assert(k->btab[i] != 0);
 		i = (i + 1) & k->bmask;
@@ -154,10 +208,16 @@ void kvc__block_delete(struct kvc *k, uint32_t b)
 		k->nlocs--;
 	}
 	table_remove(k, b);
-	uint32_t ns = blk->ns;
+	if (kvc__blk_long(blk)) {
+		uint32_t e = kvc__blk_ext(blk);
+		memcpy(k->ext[e].hash_tail, &k->ext_free, 4);
+		k->ext_free = e;
+		k->nlong--;
+	}
+	uint32_t ns = kvc__blk_ns(blk);
 	k->ns[ns].blocks--;
 	kvc__ns_unref(k, ns);
-	blk->ns = k->blocks_free;
+	blk->tokens = k->blocks_free;
 	k->blocks_free = b;
 	k->nblocks--;
 }

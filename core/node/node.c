@@ -384,6 +384,36 @@ static int check_options(const struct node_options *o, char *errmsg)
 	return 0;
 }
 
+/* The state machine, with its tables allocated now: one log line per
+ * table and the total, so the memory the sizes cost is visible. */
+static int open_kvc(struct node *n, char *errmsg)
+{
+	struct kvc_table_info t[KVC_TABLES];
+	int rv = kvc_open(&n->kvc, &n->o.kvc);
+
+	if (rv != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "kvc_open: %s%s",
+			 rv == FR_INVALID ? "a --kvc-* table size is out of "
+					    "range: "
+					  : "",
+			 fr_strerror(rv));
+		return rv;
+	}
+	uint64_t total = kvc_memory(n->kvc, t);
+	for (unsigned i = 0; i < KVC_TABLES; i++) {
+		fr_log(FR_LOG_INFO, NULL,
+		       "kvcache table %s: %" PRIu64 " entries, %" PRIu64
+		       " bytes (%.1f MiB)",
+		       t[i].name, t[i].entries, t[i].bytes,
+		       (double)t[i].bytes / (1024.0 * 1024.0));
+	}
+	fr_log(FR_LOG_INFO, NULL,
+	       "kvcache tables: %" PRIu64 " bytes (%.1f MiB) in total, "
+	       "allocated now; pages are touched as the tables fill",
+	       total, (double)total / (1024.0 * 1024.0));
+	return 0;
+}
+
 int node_open(struct node **out, const struct node_options *o, char *errmsg)
 {
 	sigset_t mask;
@@ -413,9 +443,8 @@ int node_open(struct node **out, const struct node_options *o, char *errmsg)
 	n->marker_slot = -1;
 	n->role = RAFT_FOLLOWER;
 	rv = placement(n, errmsg);
-	if (rv == 0 && (rv = kvc_open(&n->kvc, NULL)) != 0) {
-		snprintf(errmsg, FR_ERRMSG_SIZE, "kvc_open: %s",
-			 fr_strerror(rv));
+	if (rv == 0) {
+		rv = open_kvc(n, errmsg);
 	}
 	if (rv == 0) {
 		rv = open_raft(n, errmsg);

@@ -418,6 +418,24 @@ static void info_memory(struct resp_info_writer *w, const struct node_status *s)
 	resp_info_add(w, "reads_held_full", "%" PRIu64, s->c.reads_held_full);
 }
 
+/* The state machine's tables: capacity and bytes allocated for each
+ * (--kvc-* flags; docs/operations.md). */
+static void info_kvcache(struct resp_info_writer *w,
+			 const struct node_status *s)
+{
+	resp_info_section(w, "Kvcache");
+	for (unsigned i = 0; i < KVC_TABLES; i++) {
+		const struct kvc_table_info *t = &s->kvc_tables[i];
+		char key[64];
+
+		snprintf(key, sizeof(key), "kvc_%s_max", t->name);
+		resp_info_add(w, key, "%" PRIu64, t->entries);
+		snprintf(key, sizeof(key), "kvc_%s_bytes", t->name);
+		resp_info_add(w, key, "%" PRIu64, t->bytes);
+	}
+	resp_info_add(w, "kvc_tables_bytes", "%" PRIu64, s->kvc_table_bytes);
+}
+
 /* INFO's node sections, rendered from one status snapshot (node_status.h);
  * INFO is asked for rarely, so the snapshot includes the state digest. */
 static void on_info(void *ctx, struct resp_info_writer *w)
@@ -430,6 +448,7 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	info_placement(w, &s);
 	info_raftstats(w, &s);
 	info_memory(w, &s);
+	info_kvcache(w, &s);
 }
 
 const struct resp_backend node__backend = {

@@ -35,6 +35,7 @@ void node__status_get(const struct node *n, bool digest, struct node_status *s)
 	s->reply_bytes_max = n->o.reply_bytes_max;
 	s->reply_buffer_bytes = n->reply.cap;
 	s->reads_held_bytes = n->rq_bytes;
+	s->kvc_table_bytes = kvc_memory(n->kvc, s->kvc_tables);
 	s->have_digest = digest;
 	if (digest) {
 		s->kvc_digest = kvc_digest(n->kvc);

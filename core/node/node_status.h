@@ -39,9 +39,11 @@ struct node_status {
 	struct node_counters c;		   /* runtime counters, histograms */
 	bool have_digest;		   /* kvc_digest was taken */
 	uint64_t kvc_digest;		   /* state machine digest, 0 if not */
-	uint64_t reply_bytes_max;	   /* --reply-bytes-max */
-	uint64_t reply_buffer_bytes;	   /* shared reply buffer allocated */
-	uint64_t reads_held_bytes;	   /* read replies awaiting ReadIndex */
+	struct kvc_table_info kvc_tables[KVC_TABLES]; /* table sizes */
+	uint64_t kvc_table_bytes;    /* all of the state machine's tables */
+	uint64_t reply_bytes_max;    /* --reply-bytes-max */
+	uint64_t reply_buffer_bytes; /* shared reply buffer allocated */
+	uint64_t reads_held_bytes;   /* read replies awaiting ReadIndex */
 };
 
 /* Fill @s (caller's, overwritten) from @n (borrowed for the call): the

@@ -1,45 +1,9 @@
-/* resp_client_info.c — what programs do with replies: print them the way
- * redis-cli does, fetch INFO and read its fields. */
+/* resp_client_info.c — fetch INFO and read its fields. */
 #include <stdio.h>
 #include <string.h>
 
 #include "heap.h"
 #include "resp_client.h"
-
-void respc_reply_print(const struct respc_reply *r, int indent)
-{
-	switch (r->type) {
-	case '+':
-		printf("%s\n", r->str);
-		break;
-	case '-':
-		printf("(error) %s\n", r->str);
-		break;
-	case ':':
-		printf("(integer) %lld\n", (long long)r->integer);
-		break;
-	case '$':
-		if (r->len == SIZE_MAX) {
-			printf("(nil)\n");
-		} else {
-			printf("\"%.*s\"\n", (int)r->len, r->str);
-		}
-		break;
-	case '*':
-		if (r->n == SIZE_MAX) {
-			printf("(nil)\n");
-		} else if (r->n == 0) {
-			printf("(empty array)\n");
-		}
-		for (size_t i = 0; r->n != SIZE_MAX && i < r->n; i++) {
-			printf("%*s%zu) ", i ? indent : 0, "", i + 1);
-			respc_reply_print(&r->elem[i], indent + 3);
-		}
-		break;
-	default:
-		break;
-	}
-}
 
 void respc_info_field(const char *info, const char *key, char *out, size_t cap)
 {

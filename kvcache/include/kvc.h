@@ -23,7 +23,8 @@
  *  - storage nodes: id 1..65535, address, NUMA node, an optional heartbeat
  *    lease, and up to four tiers (hbm, dram, cxl, nvme) with capacity,
  *    used and reserved bytes;
- *  - blocks keyed by (namespace, 128-bit hash), each with its parent hash,
+ *  - blocks keyed by (namespace, hash of 1..32 bytes), each with its parent
+ *    hash,
  *    token count, one or more locations (node, tier, offset, length), a pin
  *    count with a lease, and a last-access time kept in one LRU list per
  *    (node, tier);
@@ -48,10 +49,17 @@
  * The one documented exception is KVC.ALLOC with several sizes, whose items
  * are independent: the reply holds one result (or error) per item.
  *
- * Memory: the block, location, namespace, node and reservation tables are
- * allocated by kvc_open() with the capacities in struct kvc_options and
- * never grow; running out of one is an error reply ("-ERR ... full"), the
- * same on every replica.  Only the generic KV store allocates per key.
+ * Memory: the block, location, long-hash, namespace, node and reservation
+ * tables are allocated by kvc_open() with the capacities in struct
+ * kvc_options and never grow; running out of one is an error reply
+ * ("-ERR ... full"), the same on every replica.  Only the generic KV store
+ * allocates per key.
+ *
+ * Block hashes are opaque byte strings of 1..32 bytes, written as 2..64
+ * hex digits or i:<64-bit integer> (8 bytes big-endian); equal only with
+ * equal length and bytes.  A block holds 16 hash bytes itself; a block
+ * whose hash or parent is longer also takes a long-hash table entry
+ * (docs/kvcache.md "Block hashes").
  */
 
 struct kvc;
@@ -64,7 +72,27 @@ struct kvc_options {
 	uint32_t namespaces_max;   /* live namespaces (default 1024) */
 	uint32_t reservations_max; /* live reservations (default 65536) */
 	uint32_t kv_keys_max;	   /* generic KV keys (default 1 << 16) */
+	uint32_t long_hashes_max;  /* blocks whose hash or parent is over 16
+				      bytes (default 65536) */
 };
+
+/** Bounds of struct kvc_options (0 still selects the default). */
+#define KVC_BLOCKS_MAX_MAX	 (1u << 28)
+#define KVC_LOCATIONS_MAX_MAX	 (1u << 28)
+#define KVC_NODES_MAX_MAX	 65535u
+#define KVC_NAMESPACES_MAX_MAX	 (1u << 20)
+#define KVC_RESERVATIONS_MAX_MAX (1u << 24)
+#define KVC_KV_KEYS_MAX_MAX	 (1u << 28)
+#define KVC_LONG_HASHES_MAX_MAX	 (1u << 28)
+
+/** One table kvc_open() allocates, for start-up logs and INFO. */
+struct kvc_table_info {
+	const char *name; /* "blocks", "locations", ... (static string) */
+	uint64_t entries; /* capacity in entries */
+	uint64_t bytes;	  /* bytes allocated for it (with its hash index) */
+};
+
+#define KVC_TABLES 8u /* entries kvc_memory() fills */
 
 /* Limits on arguments; kvc_command_check() enforces them. */
 #define KVC_ARGC_MAX	    65536u     /* arguments of one command, with name */
@@ -72,7 +100,7 @@ struct kvc_options {
 #define KVC_ADDR_BYTES_MAX  128u       /* storage node address */
 #define KVC_KEY_BYTES_MAX   1024u      /* generic KV key */
 #define KVC_VALUE_BYTES_MAX (1u << 20) /* generic KV value */
-#define KVC_HASH_BYTES	    16u /* block hash: 32 hex digits on the wire */
+#define KVC_HASH_BYTES_MAX  32u /* block hash: 1..32 bytes (docs/kvcache.md) */
 #define KVC_LEASE_MS_MAX    (7ull * 24 * 3600 * 1000) /* any lease: 7 days */
 /* Work limits of one client command, so none holds the event loop for more
  * than a few ms (docs/resp.md "Limits").  kvc_command_check() and
@@ -121,6 +149,14 @@ void kvc_reply_free(struct kvc_reply *r);
  */
 int kvc_open(struct kvc **out, const struct kvc_options *o)
     __attribute__((warn_unused_result));
+
+/**
+ * The tables @k allocated at kvc_open(): KVC_TABLES entries into @out
+ * (borrowed, at least KVC_TABLES long).  Returns the total bytes.
+ * Allocated means reserved: the big tables come from calloc, and pages
+ * never written cost no resident memory.
+ */
+uint64_t kvc_memory(const struct kvc *k, struct kvc_table_info *out);
 
 /** Free everything @k owns; NULL is a no-op. */
 void kvc_close(struct kvc *k);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "resp_client.h"
+#include "fabraft_client.h"
 
 /*
  * Design notes
@@ -418,6 +418,7 @@ struct client {
 	struct run *run; /* shared */
 	int id;		 /* 1.. */
 	uint64_t rng;	 /* xorshift state */
+	uint64_t seq;	 /* values written so far */
 };
 
 static uint64_t now_ns(void)
@@ -457,14 +458,105 @@ static void record(struct run *r, const struct op *o)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* A client library handle that starts at node @first and stays on it
+ * while it answers (followers forward): every node's path is exercised.
+ * Writes whose outcome is unknown come back as FR_UNKNOWN, never retried
+ * (a retried SET could apply twice around another client's write). */
+static struct fabraft_client *open_client(const struct run *r, int first)
+{
+	struct fabraft_options o;
+	struct fabraft_client *fc;
+	char eps[16 * 81] = "";
+	char err[256];
+
+	for (int i = 0; i < r->n_addrs; i++) {
+		size_t l = strlen(eps);
+
+		snprintf(eps + l, sizeof(eps) - l, "%s%s", i ? "," : "",
+			 r->addrs[(first + i) % r->n_addrs]);
+	}
+	fabraft_options_default(&o);
+	o.endpoints = eps;
+	o.discover_leader = false;
+	o.retry_idempotent = false;
+	/* Longer than the 2 s SIGSTOP of e2e_lincheck: a read queued on a
+	 * stopped leader is answered (and checked), not dropped. */
+	o.deadline_ms = 5000;
+	if (fabraft_open(&fc, &o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "lincheck: %s\n", err);
+		exit(2);
+	}
+	return fc;
+}
+
+/* The command of @o (drawn from @c's generator) into @argv. */
+static int make_op(struct client *c, struct op *o, const uint64_t *last_seen,
+		   char *key, char *v1, char *v2, const char **argv)
+{
+	uint64_t dice = rnd(c) % 10;
+
+	snprintf(key, 16, "lin%d", o->key);
+	argv[1] = key;
+	if (dice < 4) {
+		o->type = OP_R;
+		argv[0] = "GET";
+		return 2;
+	}
+	argv[0] = "SET";
+	argv[2] = v1;
+	if (dice < 8 || last_seen[o->key] == 0) {
+		o->type = OP_W;
+		o->a = ((uint64_t)c->id << 32) | ++c->seq;
+		snprintf(v1, 24, "%" PRIu64, o->a);
+		return 3;
+	}
+	o->type = OP_CAS;
+	o->a = last_seen[o->key];
+	o->b = ((uint64_t)c->id << 32) | ++c->seq;
+	snprintf(v1, 24, "%" PRIu64, o->b);
+	snprintf(v2, 24, "%" PRIu64, o->a);
+	argv[3] = "IFEQ";
+	argv[4] = v2;
+	return 5;
+}
+
+/* Record @o after the call returned @rv with @rep. */
+static void settle(struct run *r, struct op *o, int rv,
+		   const struct fabraft_reply *rep, uint64_t *last_seen)
+{
+	bool unknown = rv == FR_UNKNOWN || (rv == 0 && rep->type == '-');
+
+	o->t_ret = now_ns();
+	if (o->type != OP_R && unknown) {
+		/* May or may not have run. */
+		o->status = ST_UNKNOWN;
+		o->t_ret = UINT64_MAX;
+		record(r, o);
+	} else if (rv != 0 || rep->type == '-') {
+		/* Certainly not run (the library retried what it could). */
+		__atomic_fetch_add(&r->n_dropped, 1, __ATOMIC_RELAXED);
+	} else if (o->type == OP_R) {
+		o->status = ST_OK;
+		o->val = rep->type == '$' && rep->len != SIZE_MAX
+			     ? strtoull(rep->str, NULL, 10)
+			     : 0;
+		last_seen[o->key] = o->val;
+		record(r, o);
+	} else {
+		o->status = rep->type == '+' ? ST_OK : ST_FAIL;
+		if (o->status == ST_OK) {
+			last_seen[o->key] = o->type == OP_W ? o->a : o->b;
+		}
+		record(r, o);
+	}
+}
+
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
 	struct run *r = c->run;
-	struct respc_conn cn = {.fd = -1};
-	uint64_t seq = 0;
+	struct fabraft_client *fc = open_client(r, c->id % r->n_addrs);
 	uint64_t last_seen[64] = {0};
-	int node = c->id % r->n_addrs;
 
 	while (now_ns() < r->until_ns) {
 		struct op o = {.key = (int)(rnd(c) % (uint64_t)r->keys)};
@@ -472,101 +564,16 @@ static void *client_main(void *arg)
 		char v1[24];
 		char v2[24];
 		const char *argv[5] = {NULL};
-		int argc;
-		struct respc_reply rep;
-		uint64_t dice = rnd(c) % 10;
+		struct fabraft_reply rep;
+		int argc = make_op(c, &o, last_seen, key, v1, v2, argv);
+		int rv;
 
-		if (cn.fd < 0 &&
-		    respc_connect(&cn, r->addrs[node], 5000) != 0) {
-			respc_close(&cn);
-			node = (node + 1) % r->n_addrs;
-			struct timespec ts = {0, 50000000};
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		snprintf(key, sizeof(key), "lin%d", o.key);
-		if (dice < 4) {
-			o.type = OP_R;
-			argv[0] = "GET";
-			argv[1] = key;
-			argc = 2;
-		} else if (dice < 8 || last_seen[o.key] == 0) {
-			o.type = OP_W;
-			o.a = ((uint64_t)c->id << 32) | ++seq;
-			snprintf(v1, sizeof(v1), "%" PRIu64, o.a);
-			argv[0] = "SET";
-			argv[1] = key;
-			argv[2] = v1;
-			argc = 3;
-		} else {
-			o.type = OP_CAS;
-			o.a = last_seen[o.key];
-			o.b = ((uint64_t)c->id << 32) | ++seq;
-			snprintf(v1, sizeof(v1), "%" PRIu64, o.b);
-			snprintf(v2, sizeof(v2), "%" PRIu64, o.a);
-			argv[0] = "SET";
-			argv[1] = key;
-			argv[2] = v1;
-			argv[3] = "IFEQ";
-			argv[4] = v2;
-			argc = 5;
-		}
 		o.t_call = now_ns();
-		if (respc_command(&cn, &rep, argc, argv) != 0) {
-			/* No answer: the command may or may not have run. */
-			respc_close(&cn);
-			node = (node + 1) % r->n_addrs;
-			if (o.type != OP_R) {
-				o.status = ST_UNKNOWN;
-				o.t_ret = UINT64_MAX;
-				record(r, &o);
-			} else {
-				__atomic_fetch_add(&r->n_dropped, 1,
-						   __ATOMIC_RELAXED);
-			}
-			continue;
-		}
-		o.t_ret = now_ns();
-		if (rep.type == '-') {
-			bool certain =
-			    strstr(rep.str, "not committed") != NULL ||
-			    strncmp(rep.str, "MOVED", 5) == 0 ||
-			    strstr(rep.str, "no leader") != NULL ||
-			    strstr(rep.str, "not executed") != NULL ||
-			    strstr(rep.str, "unreachable") != NULL ||
-			    strstr(rep.str, "shutting down") != NULL;
-
-			if (o.type != OP_R && !certain) {
-				o.status = ST_UNKNOWN;
-				o.t_ret = UINT64_MAX;
-				record(r, &o);
-			} else {
-				__atomic_fetch_add(&r->n_dropped, 1,
-						   __ATOMIC_RELAXED);
-			}
-			if (strncmp(rep.str, "MOVED", 5) == 0 ||
-			    strstr(rep.str, "unreachable") != NULL ||
-			    strstr(rep.str, "no leader") != NULL) {
-				respc_close(&cn);
-				node = (node + 1) % r->n_addrs;
-			}
-		} else if (o.type == OP_R) {
-			o.status = ST_OK;
-			o.val = rep.type == '$' && rep.len != SIZE_MAX
-				    ? strtoull(rep.str, NULL, 10)
-				    : 0;
-			last_seen[o.key] = o.val;
-			record(r, &o);
-		} else {
-			o.status = rep.type == '+' ? ST_OK : ST_FAIL;
-			if (o.status == ST_OK) {
-				last_seen[o.key] = o.type == OP_W ? o.a : o.b;
-			}
-			record(r, &o);
-		}
-		respc_reply_free(&rep);
+		rv = fabraft_command(fc, argc, argv, NULL, &rep);
+		settle(r, &o, rv, &rep, last_seen);
+		fabraft_reply_free(&rep);
 	}
-	respc_close(&cn);
+	fabraft_close(fc);
 	return NULL;
 }
 
@@ -636,9 +643,11 @@ static int run_main(int argc, char **argv)
 	pthread_mutex_init(&r.lock, NULL);
 	r.until_ns = now_ns() + (uint64_t)(seconds * 1e9);
 	for (int i = 0; i < clients; i++) {
-		cl[i] = (struct client){
-		    &r, i + 1,
-		    0x9e3779b97f4a7c15ull * (uint64_t)(i + 1) ^ now_ns()};
+		cl[i] = (struct client){.run = &r,
+					.id = i + 1,
+					.rng = 0x9e3779b97f4a7c15ull *
+						   (uint64_t)(i + 1) ^
+					       now_ns()};
 		pthread_create(&th[i], NULL, client_main, &cl[i]);
 	}
 	for (int i = 0; i < clients; i++) {

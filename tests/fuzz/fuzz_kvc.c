@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct kvc *k;
 
-/* A small state with nodes and blocks, built once. */
+/* A small state with nodes and blocks (hashes of 1, 8, 16 and 32 bytes:
+ * snapshot edits reach long-hash records), built once. */
 static void setup(void)
 {
 	static const char *const init[] = {
@@ -23,6 +24,9 @@ static void setup(void)
 	    "KVC.PUT m 00000000000000000000000000000001 - 16 1 hbm 0 10 "
 	    "00000000000000000000000000000002 00000000000000000000000000000001 "
 	    "16 2 dram 0 10",
+	    "KVC.PUT n 01 - 1 1 hbm 10 10 i:-2 01 2 1 hbm 20 10 "
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff "
+	    "i:-2 3 2 dram 10 10",
 	    "KVC.ALLOC m 100 NEAR 1",
 	    "SET a 1",
 	};
@@ -31,7 +35,8 @@ static void setup(void)
 				.nodes_max = 4,
 				.namespaces_max = 4,
 				.reservations_max = 8,
-				.kv_keys_max = 16};
+				.kv_keys_max = 16,
+				.long_hashes_max = 4};
 	if (kvc_open(&k, &o) != 0) {
 		abort();
 	}
@@ -116,7 +121,8 @@ static void mutated_snapshot(const uint8_t *data, size_t size)
 						.nodes_max = 4,
 						.namespaces_max = 4,
 						.reservations_max = 8,
-						.kv_keys_max = 16}) != 0) {
+						.kv_keys_max = 16,
+						.long_hashes_max = 4}) != 0) {
 		abort();
 	}
 	if (kvc_snapshot_save(k, sink_write, &s) != 0 || s.len < 16) {

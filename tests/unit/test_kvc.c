@@ -295,15 +295,17 @@ static void put_and_lookup(void **state)
 	hx[31] = 'g';
 	bad(k, "KVC.PUT m", "wrong number");
 	bad(k, "KVC.PUT m 1 - 16 1 hbm 0", "wrong number");
-	bad(k, "KVC.PUT m 01 - 16 1 hbm 0 100", "32 hex");
-	bad(k, "KVC.PUT m 00000000000000000000000000000000 - 16 1 hbm 0 100",
-	    "32 hex");
-	EQF("-ERR block hash must be 32 hex digits, not all zero\r\n",
+	bad(k, "KVC.PUT m 012 - 16 1 hbm 0 100", "2..64 hex");
+	bad(k, "KVC.PUT m i: - 16 1 hbm 0 100", "2..64 hex");
+	EQF("-ERR block hash must be 2..64 hex digits (even) or i:<64-bit "
+	    "integer>\r\n",
 	    "KVC.PUT m %s - 16 1 hbm 0 100", hx);
-	EQF("-ERR block hash must be 32 hex digits, not all zero\r\n",
+	EQF("-ERR block hash must be 2..64 hex digits (even) or i:<64-bit "
+	    "integer>\r\n",
 	    "KVC.PUT m %s0 - 16 1 hbm 0 100", tk_h(5));
-	EQF("-ERR parent must be '-' or 32 hex digits\r\n",
-	    "KVC.PUT m %s 12 16 1 hbm 0 100", tk_h(5));
+	EQF("-ERR parent must be '-' or a block hash (2..64 hex digits or "
+	    "i:<integer>)\r\n",
+	    "KVC.PUT m %s 123 16 1 hbm 0 100", tk_h(5));
 	EQF("-ERR a block cannot be its own parent\r\n",
 	    "KVC.PUT m %s %s 16 1 hbm 0 100", tk_h(5), tk_h(5));
 	char l2[400];
@@ -340,8 +342,8 @@ static void put_and_lookup(void **state)
 	       tk_h(5));
 	bad(k, "KVC.LOOKUP m", "wrong number");
 	bad(k, "KVC.LOOKUP m TOUCH", "wrong number");
-	bad(k, "KVC.LOOKUP m 123", "32 hex");
-	BADPUT("32 hex", "KVC.LOOKUP m %s x", tk_h(1));
+	bad(k, "KVC.LOOKUP m 123", "2..64 hex");
+	BADPUT("2..64 hex", "KVC.LOOKUP m %s x", tk_h(1));
 	/* Full tables: 4 namespaces, 64 blocks. */
 	EQF(":1\r\n", "KVC.PUT n2 %s - 1 1 dram 0 1", tk_h(1));
 	EQF(":1\r\n", "KVC.PUT n3 %s - 1 1 dram 0 1", tk_h(1));
@@ -501,11 +503,12 @@ static void hash_parser_paths(void **state)
 				memcpy(buf, base[s], 33);
 				buf[pos] = (char)c;
 				struct kvc_arg a = {buf, 32};
-				uint8_t x[KVC_HASH_BYTES];
-				uint8_t y[KVC_HASH_BYTES];
-				bool fx = kvc__parse_hash(&a, x);
-				bool fy = kvc__parse_hash_scalar(&a, y);
-				if (fx != fy || (fx && memcmp(x, y, 16) != 0)) {
+				struct kvc__hash x;
+				struct kvc__hash y;
+				bool fx = kvc__parse_hash(&a, &x);
+				bool fy = kvc__parse_hash_scalar(&a, &y);
+				if (fx != fy ||
+				    (fx && memcmp(&x, &y, sizeof(x)) != 0)) {
 					fail_msg("parsers differ on '%s' "
 						 "(byte %u at %u)",
 						 base[s], c, pos);
@@ -513,19 +516,20 @@ static void hash_parser_paths(void **state)
 			}
 		}
 	}
-	uint8_t x[KVC_HASH_BYTES];
+	struct kvc__hash x;
 	struct kvc_arg zero = {base[2], 32};
-	assert_false(kvc__parse_hash(&zero, x));
+	assert_true(kvc__parse_hash(&zero, &x)); /* opaque: zero is a hash */
+	assert_int_equal(x.len, 16);
 	struct kvc_arg one = {base[3], 32};
-	assert_true(kvc__parse_hash(&one, x));
-	assert_int_equal(x[15], 1);
+	assert_true(kvc__parse_hash(&one, &x));
+	assert_int_equal(x.b[15], 1);
 	struct kvc_arg mixed = {base[0], 32};
-	assert_true(kvc__parse_hash(&mixed, x));
-	assert_int_equal(x[0], 0x01);
-	assert_int_equal(x[5], 0xab);
-	assert_int_equal(x[9], 0xcd); /* upper case */
+	assert_true(kvc__parse_hash(&mixed, &x));
+	assert_int_equal(x.b[0], 0x01);
+	assert_int_equal(x.b[5], 0xab);
+	assert_int_equal(x.b[9], 0xcd); /* upper case */
 	struct kvc_arg short_ = {base[0], 31};
-	assert_false(kvc__parse_hash(&short_, x));
+	assert_false(kvc__parse_hash(&short_, &x));
 }
 
 static void block_table_full(void **state)
@@ -551,8 +555,10 @@ static void block_table_full(void **state)
 	BADPUT("location table full", "KVC.PUT m %s - 1 2 dram 0 1", tk_h(40));
 	EQ("KVC.DEL m", ":64\r\n");
 	EQ("KVC.STATS",
-	   "*28\r\n$6\r\nblocks\r\n:0\r\n$10\r\nblocks_max\r\n:64\r\n"
+	   "*32\r\n$6\r\nblocks\r\n:0\r\n$10\r\nblocks_max\r\n:64\r\n"
 	   "$9\r\nlocations\r\n:0\r\n$13\r\nlocations_max\r\n:96\r\n"
+	   "$11\r\nlong_hashes\r\n:0\r\n$15\r\nlong_hashes_max\r\n"
+	   ":65536\r\n"
 	   "$10\r\nnamespaces\r\n:0\r\n$5\r\nnodes\r\n:2\r\n"
 	   "$11\r\nnodes_alive\r\n:2\r\n$12\r\nreservations\r\n:0\r\n"
 	   "$7\r\nkv_keys\r\n:0\r\n$14\r\nbytes_capacity\r\n:16000\r\n"
@@ -579,7 +585,7 @@ static void evict_and_del(void **state)
 	PREFIX("*1\r\n", "KVC.LOOKUP z %s", tk_h(1));
 	char l2[400];
 	bad(k, "KVC.EVICT m", "wrong number");
-	bad(k, "KVC.EVICT m 12", "32 hex");
+	bad(k, "KVC.EVICT m 123", "2..64 hex");
 	BADPUT("unknown node", "KVC.EVICT z %s AT 9 hbm", tk_h(1));
 	BADPUT("node has no tier 'hbm'", "KVC.EVICT z %s AT 2 hbm", tk_h(1));
 	BADPUT("unknown tier", "KVC.EVICT z %s AT 2 flash", tk_h(1));
@@ -672,10 +678,10 @@ static void pin_and_alloc(void **state)
 	bad(k, "KVC.REVOKE x", "reservation id");
 	char l2[400];
 	BADPUT("lease", "KVC.PIN m 0 %s", tk_h(2));
-	BADPUT("32 hex", "KVC.PIN m 10 %s x", tk_h(2));
+	BADPUT("2..64 hex", "KVC.PIN m 10 %s x", tk_h(2));
 	bad(k, "KVC.PIN m 10", "wrong number");
 	bad(k, "KVC.UNPIN m", "wrong number");
-	bad(k, "KVC.UNPIN m 1", "32 hex");
+	bad(k, "KVC.UNPIN m 1", "2..64 hex");
 	BADPUT("wrong number", "KVC.PUT m RES 1 %s - 1", tk_h(2));
 	BADPUT("reservation id", "KVC.PUT m RES 0 %s - 1 0", tk_h(8));
 	BADPUT("unknown or expired", "KVC.PUT m RES 77 %s - 1 0", tk_h(8));

@@ -172,20 +172,28 @@ static void die(const char *what, int rv)
 	exit(1);
 }
 
-/* 32 hex digits of block i (never all zero). */
-static void hash_hex(uint64_t i, char out[32])
+/* --hash-bytes: block hashes of 8, 16 (default) or 32 bytes; HEXW hex
+ * digits each on the wire. */
+static int hash_bytes = 16; /* OPT_ENUM: an int */
+#define HEXW ((unsigned)(2 * hash_bytes))
+
+/* HEXW hex digits of block i (distinct for every i). */
+static void hash_hex(uint64_t i, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint64_t a = (i + 1) * 0x9e3779b97f4a7c15ull;
-	uint64_t b = (i + 1) ^ 0xd6e8feb86659fd93ull;
-	for (unsigned j = 0; j < 16; j++) {
-		out[j] = hex[(a >> (60 - 4 * j)) & 15];
-		out[16 + j] = hex[(b >> (60 - 4 * j)) & 15];
+	uint64_t w[4] = {(i + 1) * 0x9e3779b97f4a7c15ull,
+			 (i + 1) ^ 0xd6e8feb86659fd93ull,
+			 (i + 1) * 0xc2b2ae3d27d4eb4full, i + 1};
+	if (hash_bytes == 8) {
+		w[0] = i + 1; /* bijective: 8-byte hashes stay distinct */
+	}
+	for (unsigned j = 0; j < HEXW; j++) {
+		out[j] = hex[(w[j / 16] >> (60 - 4 * (j % 16))) & 15];
 	}
 }
 
 struct words {
-	char *hex;	 /* [n * 32] hashes */
+	char *hex;	 /* [n * HEXW] hashes */
 	char num[4][24]; /* scratch numbers */
 };
 
@@ -199,11 +207,11 @@ static uint32_t put_argv(const char *hex, uint64_t first, uint32_t count,
 	a[n++] = (struct kvc_arg){"bench", 5};
 	for (uint32_t j = 0; j < count; j++) {
 		uint64_t i = first + j;
-		a[n++] = (struct kvc_arg){hex + 32 * i, 32};
+		a[n++] = (struct kvc_arg){hex + HEXW * i, HEXW};
 		if (i % CHAIN == 0) {
 			a[n++] = (struct kvc_arg){root, 1};
 		} else {
-			a[n++] = (struct kvc_arg){hex + 32 * (i - 1), 32};
+			a[n++] = (struct kvc_arg){hex + HEXW * (i - 1), HEXW};
 		}
 		a[n++] = (struct kvc_arg){"16", 2};
 		char *node = nums[3 * j];
@@ -363,7 +371,7 @@ static void bench_lookup(struct kvc *k, const char *hex, uint64_t blocks,
 			 uint64_t ops, unsigned len)
 {
 	static struct kvc_arg a[2 + CHAIN];
-	static char req[32 * CHAIN];
+	static char req[2 * KVC_HASH_BYTES_MAX * CHAIN];
 	double *lat = malloc(ops * sizeof(*lat));
 	struct kvc_reply r = {0};
 	uint64_t x = 88172645463325252ull;
@@ -372,7 +380,7 @@ static void bench_lookup(struct kvc *k, const char *hex, uint64_t blocks,
 	a[0] = (struct kvc_arg){"KVC.LOOKUP", 10};
 	a[1] = (struct kvc_arg){"bench", 5};
 	for (unsigned j = 0; j < len; j++) {
-		a[2 + j] = (struct kvc_arg){req + 32 * j, 32};
+		a[2 + j] = (struct kvc_arg){req + HEXW * j, HEXW};
 	}
 	double c0 = cpu_s();
 	double t0 = now_s();
@@ -382,7 +390,7 @@ static void bench_lookup(struct kvc *k, const char *hex, uint64_t blocks,
 		x ^= x << 17;
 		uint64_t first = (x % chains) * CHAIN;
 		double cc = cpu_s();
-		memcpy(req, hex + 32 * first, 32 * (size_t)len);
+		memcpy(req, hex + HEXW * first, HEXW * (size_t)len);
 		cpu_copy += cpu_s() - cc;
 		r.len = 0;
 		double s = now_s();
@@ -425,7 +433,8 @@ static void bench_lookup_touch(struct kvc *k, const char *hex, uint64_t blocks,
 	for (uint64_t i = 0; i < ops; i++) {
 		uint64_t first = ((i * 7919) % chains) * CHAIN;
 		for (unsigned j = 0; j < len; j++) {
-			a[2 + j] = (struct kvc_arg){hex + 32 * (first + j), 32};
+			a[2 + j] =
+			    (struct kvc_arg){hex + HEXW * (first + j), HEXW};
 		}
 		a[2 + len] = (struct kvc_arg){"TOUCH", 5};
 		batch_add(&b, 3 + len, a);
@@ -447,7 +456,11 @@ static struct kvc *open_sized(uint64_t cap)
 				.nodes_max = NODES,
 				.namespaces_max = 16,
 				.reservations_max = 1024,
-				.kv_keys_max = 1024};
+				.kv_keys_max = 1024,
+				/* Over 16 bytes every block takes a pool
+				 * entry; else the daemon's default pool. */
+				.long_hashes_max =
+				    hash_bytes > 16 ? (uint32_t)cap : 0};
 	struct kvc *k;
 	int rv = kvc_open(&k, &o);
 	if (rv != 0) {
@@ -529,6 +542,9 @@ static const struct opt_cmd kvcache_cmd = {
 	      "restore time of the whole state.\n",
 };
 
+static const struct opt_choice hash_sizes[] = {
+    {"8", 8}, {"16", 16}, {"32", 32}, {NULL, 0}};
+
 int bench_kvcache_main(int argc, char **argv)
 {
 	uint64_t blocks = 1u << 20;
@@ -540,6 +556,10 @@ int bench_kvcache_main(int argc, char **argv)
 	     .help = "operations per measurement: N PUTs, N/5 lookups"},
 	    {"hugepages", OPT_FLAG, &use_huge,
 	     .help = "put tables of 2 MiB or more on transparent huge pages"},
+	    {"hash-bytes", OPT_ENUM, &hash_bytes, .choices = hash_sizes,
+	     .def = "16",
+	     .help = "block hash length (16 bytes inline in a block; longer "
+		     "ones take a long-hash pool entry too)"},
 	    {"scatter", OPT_FLAG, &use_scatter,
 	     .help =
 		 "fill with one block per PUT in a shuffled order (a chain's "
@@ -555,17 +575,17 @@ int bench_kvcache_main(int argc, char **argv)
 		fprintf(stderr, "bench kvcache: too many blocks\n");
 		return 2;
 	}
-	char *hex = malloc((blocks + ops) * 32);
+	char *hex = malloc((blocks + ops) * HEXW);
 	if (hex == NULL) {
 		die("hashes", FR_NOMEM);
 	}
 	for (uint64_t i = 0; i < blocks + ops; i++) {
-		hash_hex(i, hex + 32 * i);
+		hash_hex(i, hex + HEXW * i);
 	}
 	fr_heap_set(&counting);
 	printf("kvcache bench: %llu blocks resident (chains of %u, %u nodes, "
-	       "%s), %llu ops, %s pages\n",
-	       (unsigned long long)blocks, CHAIN, NODES,
+	       "%d-byte hashes, %s), %llu ops, %s pages\n",
+	       (unsigned long long)blocks, CHAIN, NODES, hash_bytes,
 	       use_scatter ? "scattered" : "each chain put by one PUT",
 	       (unsigned long long)ops, use_huge ? "huge" : "4 KiB");
 
@@ -577,10 +597,10 @@ int bench_kvcache_main(int argc, char **argv)
 	printf("fill: %.0f blocks/s in %u-block PUT entries%s\n",
 	       (double)blocks / put_s, use_scatter ? 1 : CHAIN,
 	       use_scatter ? ", shuffled" : "");
-	printf("memory: %.1f heap bytes/block (%zu bytes for %llu blocks "
-	       "with one location each, tables sized for exactly that); "
-	       "RSS grew %.1f bytes/block\n",
-	       (double)heap_now / (double)blocks, heap_now,
+	printf("memory: %.1f heap bytes/block with %d-byte hashes (%zu "
+	       "bytes for %llu blocks with one location each, tables sized "
+	       "for exactly that); RSS grew %.1f bytes/block\n",
+	       (double)heap_now / (double)blocks, hash_bytes, heap_now,
 	       (unsigned long long)blocks,
 	       (double)(rss1 - rss0) * 1024.0 / (double)blocks);
 	bench_snapshot(k, blocks);
@@ -592,6 +612,7 @@ int bench_kvcache_main(int argc, char **argv)
 	int rv = kvc_check_invariants(k, msg, sizeof(msg));
 	if (rv != 0) {
 		fprintf(stderr, "invariants: %s\n", msg);
+		free(hex);
 		return 1;
 	}
 	kvc_close(k);
@@ -625,6 +646,7 @@ int bench_kvcache_main(int argc, char **argv)
 	rv = kvc_check_invariants(k, msg, sizeof(msg));
 	if (rv != 0) {
 		fprintf(stderr, "invariants: %s\n", msg);
+		free(hex);
 		return 1;
 	}
 	kvc_close(k);

@@ -40,8 +40,10 @@ static const char usage[] =
     "                          3-node cluster, KV-cache workload, leader\n"
     "                          killed midway, no acknowledged write lost\n"
     "\n"
-    "Commands go to -a (default 127.0.0.1:6379) or to the nodes of --dir;\n"
-    "-MOVED is followed and -TRYAGAIN retried for up to 5 s.  -p (or the\n"
+    "Commands go to -a (default 127.0.0.1:6379) or to the nodes of --dir,\n"
+    "through the client library: the leader is found with INFO, -MOVED\n"
+    "is followed, -TRYAGAIN retried for up to 5 s (a write of unknown\n"
+    "outcome only if idempotent: docs/client.md).  -p (or the\n"
     "requirepass of DIR's node configs) is sent with AUTH.  member add,\n"
     "member remove and transfer AUTH with --admin-pass instead (else\n"
     "$FABRAFT_ADMIN_PASS, else the admin-pass of DIR's node configs) when\n"
@@ -71,8 +73,8 @@ static int status(struct target *t)
 		up[i] = info != NULL;
 		for (int k = 0; k < 8; k++) {
 			if (info != NULL) {
-				respc_info_field(info, keys[k], f[i][k],
-						 sizeof(f[i][k]));
+				fabraft_info_field(info, keys[k], f[i][k],
+						   sizeof(f[i][k]));
 			} else {
 				snprintf(f[i][k], sizeof(f[i][k]), "-");
 			}
@@ -104,17 +106,17 @@ static int status(struct target *t)
 
 static int send_cmd(struct target *t, int argc, const char *const *argv)
 {
-	struct respc_reply r;
+	struct fabraft_reply r;
 
 	if (cl_route(t->addrs, t->n, argc, argv, &r, 5000) != 0) {
 		fprintf(stderr, "fabraft: no answer from %s%s\n", t->addrs[0],
 			t->n > 1 ? " or the other nodes" : "");
 		return 1;
 	}
-	respc_reply_print(&r, 0);
+	fabraft_reply_print(&r, 0);
 	int rv = r.type == '-' ? 1 : 0;
 
-	respc_reply_free(&r);
+	fabraft_reply_free(&r);
 	return rv;
 }
 
@@ -139,14 +141,14 @@ static int member(struct target *t, int argc, char **argv)
 			return rv;
 		}
 		/* -TRYAGAIN while it catches up: retried for up to 60 s. */
-		struct respc_reply r;
+		struct fabraft_reply r;
 		if (cl_route(t->addrs, t->n, 3, b, &r, 60000) != 0) {
 			fprintf(stderr, "fabraft: no answer to PROMOTE\n");
 			return 1;
 		}
-		respc_reply_print(&r, 0);
+		fabraft_reply_print(&r, 0);
 		rv = r.type == '-' ? 1 : 0;
-		respc_reply_free(&r);
+		fabraft_reply_free(&r);
 		return rv;
 	}
 	fprintf(stderr, "fabraft: member list | add ID | remove ID\n");

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fabraft_client.h"
 #include "heap.h"
-#include "resp_client.h"
 
 #define CL_NODES_MAX 9
 
@@ -46,11 +46,12 @@ int cl_stop(const struct cl *c);
 int cl_leader(const struct cl *c, int timeout_ms, int skip);
 /** INFO of @addr into a string to fr_free (NULL on failure). */
 char *cl_info(const char *addr, int timeout_ms);
-/** Run a command against the cluster addresses @addrs (n of them),
- * following -MOVED and retrying -TRYAGAIN / dead nodes for up to
- * @timeout_ms.  The final reply is in @r.  0 or -1 (no reply at all). */
+/** Run a command against the cluster addresses @addrs (n of them) with
+ * the client library (leader discovery, -MOVED, retries; deadline
+ * @timeout_ms).  The reply is in @r (free with fabraft_reply_free).  0 or
+ * -1 (no reply; the reason printed). */
 int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
-	     struct respc_reply *r, int timeout_ms);
+	     struct fabraft_reply *r, int timeout_ms);
 /** Password sent with AUTH on every connection ("" = none): from -p or
  * the requirepass line of a cluster's node configs. */
 extern char cl_password[128];
@@ -59,9 +60,11 @@ extern char cl_password[128];
  * cl_password while cl_use_admin is set (member changes, transfer). */
 extern char cl_admin_password[128];
 extern bool cl_use_admin;
-/** respc_connect() and, with a password set, respc_auth() (the admin one
- * under cl_use_admin).  0 or an FR_* code (c->err says why). */
-int cl_connect(struct respc_conn *c, const char *addr, int timeout_ms);
+/** A client library handle for @addrs (n of them) with the password (the
+ * admin one under cl_use_admin), @discover the leader or not, calls bounded
+ * by @deadline_ms.  NULL after printing why. */
+struct fabraft_client *cl_client(char (*addrs)[80], int n, bool discover,
+				 int deadline_ms);
 /** Milliseconds of CLOCK_MONOTONIC. */
 uint64_t cl_now_ms(void);
 

@@ -19,18 +19,36 @@ char cl_password[128];
 char cl_admin_password[128];
 bool cl_use_admin;
 
-int cl_connect(struct respc_conn *c, const char *addr, int timeout_ms)
+struct fabraft_client *cl_client(char (*addrs)[80], int n, bool discover,
+				 int deadline_ms)
 {
-	int rv = respc_connect(c, addr, timeout_ms);
 	/* The admin password passes requirepass too (fabraftd --admin-pass). */
 	const char *pw = cl_use_admin && cl_admin_password[0] != '\0'
 			     ? cl_admin_password
 			     : cl_password;
+	struct fabraft_options o;
+	struct fabraft_client *c;
+	char eps[CL_NODES_MAX * 81];
+	char err[256];
 
-	if (rv == 0 && pw[0] != '\0') {
-		rv = respc_auth(c, pw);
+	eps[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(eps);
+
+		snprintf(eps + l, sizeof(eps) - l, "%s%s", i ? "," : "",
+			 addrs[i]);
 	}
-	return rv;
+	fabraft_options_default(&o);
+	o.endpoints = eps;
+	o.password = pw[0] != '\0' ? pw : NULL;
+	o.discover_leader = discover;
+	o.deadline_ms = deadline_ms;
+	o.connect_timeout_ms = deadline_ms < 1000 ? deadline_ms : 1000;
+	if (fabraft_open(&c, &o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fabraft: %s\n", err);
+		return NULL;
+	}
+	return c;
 }
 
 /* The requirepass and admin-pass of node 1's config in @dir, into
@@ -360,8 +378,8 @@ int cl_start(const struct cl_start_opts *o, struct cl *c)
 			char lid[16] = "";
 
 			if (info != NULL) {
-				respc_info_field(info, "leader_id", lid,
-						 sizeof(lid));
+				fabraft_info_field(info, "leader_id", lid,
+						   sizeof(lid));
 				fr_free(info);
 			}
 			know += lid[0] != '\0' && strcmp(lid, "0") != 0;
@@ -424,7 +442,25 @@ int cl_stop(const struct cl *c)
 
 char *cl_info(const char *addr, int timeout_ms)
 {
-	return respc_info(addr, timeout_ms, cl_connect);
+	char a[1][80];
+	const char *argv[] = {"INFO"};
+	struct fabraft_reply r;
+	struct fabraft_client *c;
+	char *s = NULL;
+
+	snprintf(a[0], sizeof(a[0]), "%s", addr);
+	c = cl_client(a, 1, false, timeout_ms);
+	if (c == NULL) {
+		return NULL;
+	}
+	if (fabraft_command(c, 1, argv, NULL, &r) == 0 && r.type == '$' &&
+	    r.len != SIZE_MAX) {
+		s = r.str;
+		r.str = NULL;
+	}
+	fabraft_reply_free(&r);
+	fabraft_close(c);
+	return s;
 }
 
 int cl_leader(const struct cl *c, int timeout_ms, int skip)
@@ -443,7 +479,7 @@ int cl_leader(const struct cl *c, int timeout_ms, int skip)
 			if (info == NULL) {
 				continue;
 			}
-			respc_info_field(info, "role", role, sizeof(role));
+			fabraft_info_field(info, "role", role, sizeof(role));
 			fr_free(info);
 			if (strcmp(role, "leader") == 0) {
 				return i;
@@ -455,45 +491,20 @@ int cl_leader(const struct cl *c, int timeout_ms, int skip)
 }
 
 int cl_route(char (*addrs)[80], int n, int argc, const char *const *argv,
-	     struct respc_reply *r, int timeout_ms)
+	     struct fabraft_reply *r, int timeout_ms)
 {
-	uint64_t t0 = cl_now_ms();
-	char addr[80];
-	int next = 0;
-	int got = -1;
+	struct fabraft_client *c = cl_client(addrs, n, true, timeout_ms);
+	int rv;
 
 	memset(r, 0, sizeof(*r));
-	snprintf(addr, sizeof(addr), "%s", addrs[0]);
-	for (;;) {
-		struct respc_conn cn;
-		bool retry = true;
-
-		if (cl_connect(&cn, addr, 1000) == 0 &&
-		    respc_command(&cn, r, argc, argv) == 0) {
-			got = 0;
-			retry = false;
-			if (r->type == '-' &&
-			    strncmp(r->str, "MOVED ", 6) == 0) {
-				const char *a = strrchr(r->str, ' ');
-
-				snprintf(addr, sizeof(addr), "%s", a + 1);
-				respc_reply_free(r);
-				respc_close(&cn);
-				continue;
-			}
-			if (r->type == '-' &&
-			    strncmp(r->str, "TRYAGAIN", 8) == 0) {
-				retry = true;
-			}
-		}
-		respc_close(&cn);
-		if (!retry || cl_now_ms() - t0 > (uint64_t)timeout_ms) {
-			return got;
-		}
-		respc_reply_free(r);
-		got = -1;
-		next = (next + 1) % n;
-		snprintf(addr, sizeof(addr), "%s", addrs[next]);
-		sleep_ms(50);
+	if (c == NULL) {
+		return -1;
 	}
+	rv = fabraft_command(c, argc, argv, NULL, r);
+	if (rv != 0) {
+		fprintf(stderr, "fabraft: %s (%s)\n", fabraft_errmsg(c),
+			fabraft_strerror(rv));
+	}
+	fabraft_close(c);
+	return rv == 0 ? 0 : -1;
 }

@@ -16,25 +16,24 @@
 #define NS	    "llama-3-8b"
 
 struct demo {
-	struct cl c;		/* the cluster */
-	struct respc_conn conn; /* connection to the current leader */
-	int cur;		/* node index of conn, -1 = none */
-	int killed;		/* node index SIGKILLed, -1 = none */
-	int chains;		/* chains to put */
-	int len;		/* blocks per chain */
-	bool *put_ok;		/* chain c acknowledged */
-	bool *set_ok;		/* key c acknowledged */
-	uint64_t ops;		/* commands answered */
-	uint64_t errors;	/* error replies (after retries) */
-	uint64_t retries;	/* reconnects/redirects */
-	uint64_t lookups;	/* KVC.LOOKUP calls */
-	uint64_t lookup_blocks; /* blocks found by them */
-	uint64_t t_kill_ms;	/* when the leader was killed */
-	uint64_t t_elect_ms;	/* when a new leader answered */
-	uint64_t t_first_ok_ms; /* first write acknowledged after the kill */
-	int old_leader;		/* node id killed */
-	int new_leader;		/* node id elected */
-	char new_term[24];	/* its term */
+	struct cl c;		   /* the cluster */
+	struct fabraft_client *fc; /* the client library, all nodes */
+	int killed;		   /* node index SIGKILLed, -1 = none */
+	int chains;		   /* chains to put */
+	int len;		   /* blocks per chain */
+	bool *put_ok;		   /* chain c acknowledged */
+	bool *set_ok;		   /* key c acknowledged */
+	uint64_t ops;		   /* commands answered */
+	uint64_t errors;	   /* error replies (after retries) */
+	uint64_t retries;	   /* retries by the client library */
+	uint64_t lookups;	   /* KVC.LOOKUP calls */
+	uint64_t lookup_blocks;	   /* blocks found by them */
+	uint64_t t_kill_ms;	   /* when the leader was killed */
+	uint64_t t_elect_ms;	   /* when a new leader answered */
+	uint64_t t_first_ok_ms;	   /* first write acknowledged after the kill */
+	int old_leader;		   /* node id killed */
+	int new_leader;		   /* node id elected */
+	char new_term[24];	   /* its term */
 };
 
 static uint64_t mix(uint64_t x)
@@ -64,42 +63,40 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Send one command to the leader, reconnecting, following redirects and
- * retrying for up to 10 s.  Returns 0 with @r filled, -1 without. */
+/* Send one command through the client library (leader discovery,
+ * redirects, retries within its 10 s deadline).  Returns 0 with @r
+ * filled, -1 without. */
 static int op(struct demo *d, int argc, const char *const *argv,
-	      struct respc_reply *r)
+	      struct fabraft_reply *r)
 {
-	uint64_t t0 = cl_now_ms();
+	struct fabraft_client_stats st;
+	int rv = fabraft_command(d->fc, argc, argv, NULL, r);
 
-	while (cl_now_ms() - t0 < 10000) {
-		if (d->cur < 0) {
-			d->cur = cl_leader(&d->c, 3000, d->killed);
-			if (d->cur < 0 ||
-			    cl_connect(&d->conn, d->c.client[d->cur], 2000)) {
-				respc_close(&d->conn);
-				d->cur = -1;
-				continue;
-			}
-		}
-		if (respc_command(&d->conn, r, argc, argv) == 0 &&
-		    !(r->type == '-' &&
-		      (strncmp(r->str, "MOVED", 5) == 0 ||
-		       strncmp(r->str, "TRYAGAIN", 8) == 0))) {
-			d->ops++;
-			return 0;
-		}
-		respc_reply_free(r);
-		respc_close(&d->conn);
-		d->cur = -1;
-		d->retries++;
-		sleep_ms(20);
+	fabraft_client_stats(d->fc, &st);
+	d->retries = st.retries;
+	if (rv != 0) {
+		return -1;
 	}
-	return -1;
+	d->ops++;
+	return 0;
+}
+
+/* Node id of the node the client talks to, 0 if none. */
+static int cur_node(const struct demo *d)
+{
+	const char *s = fabraft_server(d->fc);
+
+	for (int i = 0; i < d->c.n; i++) {
+		if (strcmp(s, d->c.client[i]) == 0) {
+			return d->c.id[i];
+		}
+	}
+	return 0;
 }
 
 static bool op_ok(struct demo *d, int argc, const char *const *argv)
 {
-	struct respc_reply r;
+	struct fabraft_reply r;
 	bool ok;
 
 	if (op(d, argc, argv, &r) != 0) {
@@ -110,7 +107,7 @@ static bool op_ok(struct demo *d, int argc, const char *const *argv)
 	if (!ok) {
 		d->errors++;
 	}
-	respc_reply_free(&r);
+	fabraft_reply_free(&r);
 	return ok;
 }
 
@@ -166,7 +163,7 @@ static int lookup(struct demo *d, int c)
 {
 	char h[64][33];
 	const char *argv[2 + 64];
-	struct respc_reply r;
+	struct fabraft_reply r;
 	int n = 0;
 	int found;
 
@@ -180,7 +177,7 @@ static int lookup(struct demo *d, int c)
 		return -1;
 	}
 	found = r.type == '*' && r.n != SIZE_MAX ? (int)r.n : -1;
-	respc_reply_free(&r);
+	fabraft_reply_free(&r);
 	d->lookups++;
 	d->lookup_blocks += found > 0 ? (uint64_t)found : 0;
 	return found;
@@ -207,7 +204,7 @@ static void progress(struct demo *d, int c, uint64_t t0)
 	       "  %6.0f ops/s  leader node %d ",
 	       done, "##############################", width - done, "", c,
 	       d->chains, d->ops, s > 0 ? (double)d->ops / s : 0.0,
-	       d->cur >= 0 ? d->c.id[d->cur] : 0);
+	       cur_node(d));
 	fflush(stdout);
 }
 
@@ -228,8 +225,6 @@ static void kill_leader(struct demo *d)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	d->killed = leader;
-	respc_close(&d->conn);
-	d->cur = -1;
 	leader = cl_leader(&d->c, 10000, d->killed);
 	d->t_elect_ms = cl_now_ms();
 	if (leader < 0) {
@@ -239,8 +234,8 @@ static void kill_leader(struct demo *d)
 	d->new_leader = d->c.id[leader];
 	info = cl_info(d->c.client[leader], 500);
 	if (info != NULL) {
-		respc_info_field(info, "term", d->new_term,
-				 sizeof(d->new_term));
+		fabraft_info_field(info, "term", d->new_term,
+				   sizeof(d->new_term));
 		fr_free(info);
 	}
 	printf("  >>> node %d elected leader in term %s, %" PRIu64
@@ -288,7 +283,7 @@ static void verify(struct demo *d, int *acked, int *lost)
 			char k[32];
 			char v[32];
 			const char *argv[] = {"GET", k};
-			struct respc_reply r;
+			struct fabraft_reply r;
 
 			(*acked)++;
 			snprintf(k, sizeof(k), "demo:%d", c);
@@ -297,7 +292,7 @@ static void verify(struct demo *d, int *acked, int *lost)
 			    r.len == SIZE_MAX || strcmp(r.str, v) != 0) {
 				(*lost)++;
 			}
-			respc_reply_free(&r);
+			fabraft_reply_free(&r);
 		}
 	}
 }
@@ -326,11 +321,12 @@ static bool catch_up(struct demo *d)
 
 			digest[i][0] = applied[i][0] = '\0';
 			if (info != NULL) {
-				respc_info_field(info, "kvc_digest", digest[i],
-						 sizeof(digest[i]));
-				respc_info_field(info, "last_applied",
-						 applied[i],
-						 sizeof(applied[i]));
+				fabraft_info_field(info, "kvc_digest",
+						   digest[i],
+						   sizeof(digest[i]));
+				fabraft_info_field(info, "last_applied",
+						   applied[i],
+						   sizeof(applied[i]));
 				fr_free(info);
 			}
 			same = same && digest[i][0] != '\0' &&
@@ -382,7 +378,7 @@ int fabraft_demo_main(int argc, char **argv)
 				  .client_base = 16379,
 				  .raft_base = 17101,
 				  .fsync = true};
-	struct demo d = {.cur = -1, .killed = -1, .chains = 2000, .len = 8};
+	struct demo d = {.killed = -1, .chains = 2000, .len = 8};
 	char tmpl[] = "/tmp/fabraft-demo.XXXXXX";
 	uint64_t t0;
 	int acked;
@@ -426,6 +422,11 @@ int fabraft_demo_main(int argc, char **argv)
 	if (cl_start(&o, &d.c) != 0) {
 		return 1;
 	}
+	d.fc = cl_client(d.c.client, d.c.n, true, 10000);
+	if (d.fc == NULL) {
+		cl_stop(&d.c);
+		return 1;
+	}
 	printf("\n  registering 4 storage nodes (hbm 80 GiB, dram 1 TiB "
 	       "each) ...\n");
 	if (register_nodes(&d) != 0) {
@@ -446,7 +447,7 @@ int fabraft_demo_main(int argc, char **argv)
 	same = catch_up(&d);
 	d.ops = ops;
 	summary(&d, acked, lost, same, secs);
-	respc_close(&d.conn);
+	fabraft_close(d.fc);
 	printf("\n");
 	cl_stop(&d.c);
 	printf("cluster stopped; logs and data in %s\n", d.c.dir);

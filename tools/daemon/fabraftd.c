@@ -455,6 +455,29 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .help = "free space an incoming snapshot must leave in the data "
 		     "dir's file system"},
 	    /* ---- end of the snapshot block ---- */
+	    /* ---- The state machine's tables (kvc_open); the same on every
+	     * node.  Not given: the kvcache default (docs/operations.md). */
+	    {"kvc-blocks-max", OPT_UINT, &o->kvc.blocks_max, 1,
+	     KVC_BLOCKS_MAX_MAX, .def = "1048576",
+	     .help = "KV-cache blocks resident (64 bytes + 16 of table each)"},
+	    {"kvc-locations-max", OPT_UINT, &o->kvc.locations_max, 1,
+	     KVC_LOCATIONS_MAX_MAX, .def = "kvc-blocks-max",
+	     .help = "block locations (32 bytes each)"},
+	    {"kvc-long-hashes-max", OPT_UINT, &o->kvc.long_hashes_max, 1,
+	     KVC_LONG_HASHES_MAX_MAX, .def = "65536",
+	     .help = "blocks whose hash or parent is over 16 bytes (36 bytes "
+		     "each)"},
+	    {"kvc-nodes-max", OPT_UINT, &o->kvc.nodes_max, 1, KVC_NODES_MAX_MAX,
+	     .def = "256", .help = "storage nodes"},
+	    {"kvc-namespaces-max", OPT_UINT, &o->kvc.namespaces_max, 1,
+	     KVC_NAMESPACES_MAX_MAX, .def = "1024",
+	     .help = "live KV-cache namespaces"},
+	    {"kvc-reservations-max", OPT_UINT, &o->kvc.reservations_max, 1,
+	     KVC_RESERVATIONS_MAX_MAX, .def = "65536",
+	     .help = "live KVC.ALLOC reservations"},
+	    {"kv-keys-max", OPT_UINT, &o->kvc.kv_keys_max, 1,
+	     KVC_KV_KEYS_MAX_MAX, .def = "65536",
+	     .help = "generic KV keys (SET, MSET, INCR)"},
 	    {"request-timeout-ms", OPT_UINT, &o->request_timeout_ms, 10,
 	     3600000, .def = "5000", .help = "client waits at most this long"},
 	    {"metrics", OPT_CALL, o->metrics, .size = sizeof(o->metrics),

@@ -20,6 +20,9 @@ PKGS=(
 	gnuplot-nox libcurl4-openssl-dev
 	# the RESP client library (fabraft_respc)
 	libhiredis-dev
+	# the Python package tools/python/fabraft: its tests (python3), an
+	# offline install (pip install --no-index --no-build-isolation)
+	python3 python3-pip python3-setuptools python3-venv
 )
 
 missing=()

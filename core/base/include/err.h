@@ -31,7 +31,10 @@
 	X(FR_STALE, "stale term or request")                                   \
 	X(FR_SHUTDOWN, "shutting down")                                        \
 	X(FR_TIMEOUT, "timed out")                                             \
-	X(FR_FABRIC, "libfabric error")
+	X(FR_FABRIC, "libfabric error")                                        \
+	X(FR_UNKNOWN, "outcome unknown: the write may or may not have been "   \
+		      "applied")                                               \
+	X(FR_REFUSED, "refused by the server")
 
 enum fr_err {
 	FR_OK = 0,

@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "fab.h"
+#include "kvc.h"
 #include "raft.h"
 
 /*
@@ -126,6 +127,11 @@ struct node_options {
 	 * later. */
 	uint64_t snapshot_bytes_max; /* 0 = no limit */
 	uint64_t disk_reserve_bytes; /* free space a snapshot leaves alone */
+
+	/* The state machine's table sizes (--kvc-blocks-max ...; 0 = the
+	 * kvcache default).  Every replica must use the same: a table that
+	 * is full on one and not on another makes their states differ. */
+	struct kvc_options kvc;
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma

@@ -114,8 +114,6 @@ respc_reader_next(struct respc_reader *rd, struct respc_reply *r,
 void respc_reply_free(struct respc_reply *r);
 /** True when @r is a nil bulk string or nil array. */
 bool respc_reply_is_nil(const struct respc_reply *r);
-/** Print @r the way redis-cli does (for get/set/kvc). */
-void respc_reply_print(const struct respc_reply *r, int indent);
 
 /**
  * Connect to "HOST:PORT" (@addr borrowed) within @timeout_ms, which also

@@ -7,17 +7,45 @@
 #include <unistd.h>
 
 #include "bench_cluster.h"
+#include "fabraft_client.h"
 #include "fabraft_secret.h"
-#include "heap.h"
-#include "resp_client.h"
 
-/* INFO of 127.0.0.1:@port into a string to fr_free, NULL if unreachable. */
-static char *info_of(int port)
+/* A client library handle for 127.0.0.1:@port alone, or NULL. */
+static struct fabraft_client *client_of(int port, bool discover,
+					int deadline_ms)
 {
+	struct fabraft_options o;
+	struct fabraft_client *c;
 	char addr[32];
 
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	return respc_info(addr, 300, respc_connect);
+	fabraft_options_default(&o);
+	o.endpoints = addr;
+	o.discover_leader = discover;
+	o.deadline_ms = deadline_ms;
+	return fabraft_open(&c, &o, NULL, 0) == 0 ? c : NULL;
+}
+
+/* INFO of 127.0.0.1:@port into a string to fabraft_free, NULL if
+ * unreachable within 300 ms. */
+static char *info_of(int port)
+{
+	struct fabraft_client *c = client_of(port, false, 300);
+	const char *argv[] = {"INFO"};
+	struct fabraft_reply r;
+	char *s = NULL;
+
+	if (c == NULL) {
+		return NULL;
+	}
+	if (fabraft_command(c, 1, argv, NULL, &r) == 0 && r.type == '$' &&
+	    r.len != SIZE_MAX) {
+		s = r.str;
+		r.str = NULL;
+	}
+	fabraft_reply_free(&r);
+	fabraft_close(c);
+	return s;
 }
 
 /* Every node up, one leader that every node names.  Index or -1. */
@@ -39,9 +67,9 @@ static int wait_leader(struct bc_server *sv, int timeout_ms)
 			if (info == NULL) {
 				break;
 			}
-			respc_info_field(info, "role", role, sizeof(role));
-			respc_info_field(info, "leader_id", lid, sizeof(lid));
-			fr_free(info);
+			fabraft_info_field(info, "role", role, sizeof(role));
+			fabraft_info_field(info, "leader_id", lid, sizeof(lid));
+			fabraft_free(info);
 			if (strcmp(role, "leader") == 0) {
 				leader = i;
 			}
@@ -164,35 +192,29 @@ void bc_fab_info(const struct bc_server *sv, struct bc_result *r)
 	char *info = info_of(sv->client_port[sv->leader]);
 
 	if (info != NULL) {
-		respc_info_field(info, "provider", r->provider_seen,
-				 sizeof(r->provider_seen));
-		respc_info_field(info, "rma", r->rma_seen, sizeof(r->rma_seen));
-		fr_free(info);
+		fabraft_info_field(info, "provider", r->provider_seen,
+				   sizeof(r->provider_seen));
+		fabraft_info_field(info, "rma", r->rma_seen,
+				   sizeof(r->rma_seen));
+		fabraft_free(info);
 	}
 }
 
 int bc_fab_kvc_setup(const struct bc_server *sv, char *err, size_t cap)
 {
 	/* One storage node with room for every chain the clients put. */
-	const char *argv[] = {"KVC.NODE.ADD",  "1",
-			      "10.0.0.1:7000", "0",
-			      "dram",	       "1000000000000000"};
-	struct respc_conn c;
-	struct respc_reply r;
-	char addr[32];
-	int rv = -1;
+	struct fabraft_tier_cap t = {"dram", 1000000000000000ull};
+	struct fabraft_client *c =
+	    client_of(sv->client_port[sv->leader], true, 5000);
+	int rv;
 
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d",
-		 sv->client_port[sv->leader]);
-	if (respc_connect(&c, addr, 5000) == 0 &&
-	    respc_command(&c, &r, 6, argv) == 0) {
-		rv = r.type == '+' ? 0 : -1;
-		snprintf(err, cap, "KVC.NODE.ADD: %s",
-			 r.str != NULL ? r.str : "bad reply");
-		respc_reply_free(&r);
-	} else {
-		snprintf(err, cap, "KVC.NODE.ADD: %s", c.err);
+	if (c == NULL) {
+		snprintf(err, cap, "KVC.NODE.ADD: no client");
+		return -1;
 	}
-	respc_close(&c);
-	return rv;
+	rv = fabraft_kvc_node_add(c, 1, "10.0.0.1:7000", 0, &t, 1, 0);
+	snprintf(err, cap, "KVC.NODE.ADD: %s",
+		 rv == 0 ? "OK" : fabraft_errmsg(c));
+	fabraft_close(c);
+	return rv == 0 ? 0 : -1;
 }
