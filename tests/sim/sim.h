@@ -36,7 +36,9 @@
  *  1. Election Safety: at most one leader per term.
  *  2. Log Matching: entries with equal (index, term) have equal prefixes
  *     (an incremental prefix hash keyed by (index, term)).
- *  3. Leader Completeness: a new leader holds every entry applied anywhere.
+ *  3. Leader Completeness: a new leader of a term above every earlier
+ *     leader's holds every entry applied anywhere (a leader of an older
+ *     term, elected late after a pause, commits nothing: see 4).
  *  4. State Machine Safety: every node applies the same entry at an index,
  *     in index order without gaps.
  *  5. Commit indices never decrease (per incarnation) and never pass the

@@ -142,7 +142,8 @@ struct sim {
 	struct sim_term_leader *leader_of_term; /* [leader_of_term_cap] */
 	uint64_t leader_of_term_cap;		/* 0 or a power of two */
 	uint64_t leader_of_term_n;		/* terms recorded */
-	raft_term *canon_term; /* entry applied at each index */
+	raft_term max_leader_term; /* highest term a leader was seen in */
+	raft_term *canon_term;	   /* entry applied at each index */
 	uint64_t *canon_hash;
 	uint64_t *canon_sm; /* state machine after applying the index */
 	uint64_t canon_n;

@@ -14,7 +14,7 @@ void sim_fault_rates_default(struct sim_fault_rates *f)
 	f->read_ppm = 20000;
 	f->change_ppm = 300;
 	f->transfer_ppm = 150;
-	f->pause_ppm = 150;
+	f->pause_ppm = 500;
 }
 
 static bool chance(struct sim *s, uint32_t ppm)
