@@ -500,7 +500,8 @@ struct raft_status {
 	raft_index config_index;   /* entry of the current config, 0 = base */
 	raft_id transfer_to;	   /* leader: transfer in progress, 0 = none */
 	bool prevoting;		   /* follower running a pre-vote */
-	bool lease_valid;	   /* leader: lease reads possible now */
+	bool lease_valid;	   /* leader: lease reads possible, as of the
+				      last event's time_us */
 	uint32_t pending_reads;	   /* leader: reads awaiting confirmation */
 	bool term_exhausted;	   /* term is RAFT_TERM_MAX: no election can
 				      ever start again (restore the data into
