@@ -276,7 +276,7 @@ static void lease_safe_under_drift_and_pauses(void **state)
 		int rv = sim_run_random(s, &f, 10000);
 		if (rv != 0) {
 			fprintf(stderr, "seed %llu: %s\n",
-				(unsigned long long)(4200 + seed),
+				(unsigned long long)seed + 4200,
 				sim_violation(s));
 		}
 		assert_int_equal(rv, 0);
