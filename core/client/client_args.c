@@ -1,6 +1,8 @@
 /* client_args.c — building a command's argument list: borrowed strings and
  * numbers or hashes formatted into one owned text buffer. */
+#include <assert.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +21,34 @@ void fabraft__args_free(struct fabraft__args *a)
 	fr_free(a->off);
 	fr_free(a->text);
 	memset(a, 0, sizeof(*a));
+}
+
+void fabraft__args_reserve(struct fabraft__args *a, size_t argc,
+			   size_t text_bytes)
+{
+	const char **v;
+	size_t *l;
+	size_t *o;
+	char *t;
+
+	assert(a->argc == 0 && a->cap == 0 && argc < INT_MAX);
+	v = fr_malloc(argc * sizeof(*v));
+	l = fr_malloc(argc * sizeof(*l));
+	o = fr_malloc(argc * sizeof(*o));
+	t = text_bytes ? fr_malloc(text_bytes) : NULL;
+	if (v == NULL || l == NULL || o == NULL || (text_bytes && t == NULL)) {
+		fr_free(v);
+		fr_free(l);
+		fr_free(o);
+		fr_free(t);
+		return; /* slot() grows them as it goes instead */
+	}
+	a->v = v;
+	a->lens = l;
+	a->off = o;
+	a->cap = (int)argc;
+	a->text = t;
+	a->tcap = text_bytes;
 }
 
 /* Room for one more argument. */

@@ -439,3 +439,9 @@ enum fabraft__class fabraft__classify(int argc, const char *const *argv,
 	}
 	return FABRAFT__UNSAFE;
 }
+
+bool fabraft__is_multi(int argc, const char *const *argv, const size_t *lens)
+{
+	return argc >= 1 &&
+	       arg_is(argv[0], lens ? lens[0] : strlen(argv[0]), "MULTI");
+}

@@ -69,6 +69,9 @@ static inline int fabraft__rv(int printed, int rv)
 /* The retry class of a command by its name and arguments. */
 enum fabraft__class fabraft__classify(int argc, const char *const *argv,
 				      const size_t *lens);
+/* True for MULTI: a transaction's state lives on its connection, so
+ * MULTI ... EXEC goes out as one pipeline that is never re-sent. */
+bool fabraft__is_multi(int argc, const char *const *argv, const size_t *lens);
 /* Connect to the leader (or, without discovery, an endpoint) unless
  * connected, before @deadline.  0 or an FR_* code; FR_AUTH is final. */
 int fabraft__ensure(struct fabraft_client *c, int64_t deadline);
@@ -96,6 +99,10 @@ int fabraft__reply_move(struct fabraft_reply *dst, struct respc_reply *src);
 /* Argument builder. */
 void fabraft__args_init(struct fabraft__args *a);
 void fabraft__args_free(struct fabraft__args *a);
+/* Room for @argc arguments and @text_bytes of copied ones at once (a
+ * 64-hash lookup would otherwise grow its arrays a dozen times). */
+void fabraft__args_reserve(struct fabraft__args *a, size_t argc,
+			   size_t text_bytes);
 void fabraft__args_str(struct fabraft__args *a, const char *s);
 void fabraft__args_mem(struct fabraft__args *a, const void *p, size_t len);
 void fabraft__args_u64(struct fabraft__args *a, uint64_t v);

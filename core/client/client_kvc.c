@@ -82,6 +82,7 @@ int fabraft_kvc_put(struct fabraft_client *c, const char *ns,
 		return fabraft__fail(c, FR_INVALID, "KVC.PUT needs a block");
 	}
 	fabraft__args_init(&a);
+	fabraft__args_reserve(&a, 2 + 7 * n, n * (4 * FABRAFT_HASH_MAX + 80));
 	fabraft__args_str(&a, "KVC.PUT");
 	fabraft__args_str(&a, ns);
 	for (size_t i = 0; i < n; i++) {
@@ -144,6 +145,7 @@ static int hashes_args(struct fabraft_client *c, struct fabraft__args *a,
 		return fabraft__fail(c, FR_INVALID, "%s needs a hash", name);
 	}
 	fabraft__args_init(a);
+	fabraft__args_reserve(a, n + 6, n * 2 * FABRAFT_HASH_MAX + 64);
 	fabraft__args_str(a, name);
 	fabraft__args_str(a, ns);
 	if (lease != NULL) {

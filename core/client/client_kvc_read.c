@@ -51,6 +51,7 @@ int fabraft_kvc_lookup(struct fabraft_client *c, const char *ns,
 		return fabraft__fail(c, FR_INVALID, "empty chain");
 	}
 	fabraft__args_init(&a);
+	fabraft__args_reserve(&a, n + 3, n * 2 * FABRAFT_HASH_MAX);
 	fabraft__args_str(&a, "KVC.LOOKUP");
 	fabraft__args_str(&a, ns);
 	for (size_t i = 0; i < n; i++) {

@@ -22,6 +22,7 @@ struct pl {
 	struct pl_cmd *s;		/* state, owned */
 	int64_t deadline;		/* of the whole pipeline */
 	bool moved_only; /* this round's retries were all MOVED */
+	bool tx;	 /* holds MULTI: sent once, never re-sent */
 };
 
 /* A command whose attempt may have executed: again, or FR_UNKNOWN. */
@@ -29,6 +30,11 @@ static void pl_maybe(struct pl *p, size_t i)
 {
 	struct pl_cmd *s = &p->s[i];
 
+	if (p->tx) {
+		s->maybe = true;
+		s->st = FR_UNKNOWN; /* the transaction may have run */
+		return;
+	}
 	if (s->cls == FABRAFT__READ) {
 		return;
 	}
@@ -59,6 +65,9 @@ static int pl_read(struct pl *p, const size_t *sent, size_t k)
 			return 0;
 		}
 		v = fabraft__judge(c, &rr, p->s[i].cls);
+		if (p->tx && v != FABRAFT__FATAL) {
+			v = FABRAFT__DONE; /* in a transaction: as answered */
+		}
 		p->moved_only = p->moved_only && v == FABRAFT__MOVED;
 		if (v == FABRAFT__DONE) {
 			p->s[i].st = fabraft__reply_move(&p->r[i], &rr);
@@ -199,6 +208,8 @@ int fabraft_pipeline(struct fabraft_client *c, size_t n,
 		p.s[i].st = PENDING;
 		p.s[i].cls =
 		    fabraft__classify(cmds[i].argc, cmds[i].argv, cmds[i].lens);
+		p.tx = p.tx || fabraft__is_multi(cmds[i].argc, cmds[i].argv,
+						 cmds[i].lens);
 	}
 	(void)pl_loop(&p, sent);
 	for (size_t i = 0; i < n; i++) {

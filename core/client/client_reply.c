@@ -171,6 +171,13 @@ int fabraft_command(struct fabraft_client *c, int argc, const char *const *argv,
 	if (argc < 1 || argv == NULL || argv[0] == NULL) {
 		return fabraft__fail(c, FR_INVALID, "empty command");
 	}
+	if (fabraft__is_multi(argc, argv, lens)) {
+		/* A reconnect would silently end the transaction and run
+		 * what follows on its own. */
+		return fabraft__fail(c, FR_INVALID,
+				     "send MULTI ... EXEC as one "
+				     "fabraft_pipeline()");
+	}
 	rv = fabraft__run(c, argc, argv, lens,
 			  fabraft__classify(argc, argv, lens), &rr);
 	if (rv != 0) {

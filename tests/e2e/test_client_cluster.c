@@ -638,6 +638,8 @@ static void events(void **state)
 				.len = 4096};
 	struct fabraft_events ev;
 	struct fabraft_scan sc;
+	uint64_t cursor = 0;
+	int found = 0;
 	int rv;
 	bool stored = false;
 
@@ -662,13 +664,24 @@ static void events(void **state)
 	assert_true(stored);
 	assert_true(ev.next_seq > ev.events[ev.n - 1].seq);
 	fabraft_events_free(&ev);
-	assert_int_equal(fabraft_kvc_scan(c, "evns", 0, 0, &sc), 0);
-	assert_int_equal(sc.b.n, 1);
-	assert_string_equal(sc.b.blocks[0].ns, "evns");
-	assert_true(fabraft_hash_equal(&sc.b.blocks[0].hash, &h));
-	assert_int_equal(sc.b.blocks[0].parent.len, 0);
-	assert_int_equal(sc.b.blocks[0].locations[0].node, 7);
-	fabraft_scan_free(&sc);
+	/* Every page until the cursor comes back 0: the one block. */
+	for (int page = 0; page == 0 || cursor != 0; page++) {
+		assert_true(page < 100000);
+		assert_int_equal(fabraft_kvc_scan(c, "evns", cursor, 0, &sc),
+				 0);
+		for (size_t i = 0; i < sc.b.n; i++) {
+			struct fabraft_block *b = &sc.b.blocks[i];
+
+			assert_string_equal(b->ns, "evns");
+			assert_true(fabraft_hash_equal(&b->hash, &h));
+			assert_int_equal(b->parent.len, 0);
+			assert_int_equal(b->locations[0].node, 7);
+			found++;
+		}
+		cursor = sc.next_cursor;
+		fabraft_scan_free(&sc);
+	}
+	assert_int_equal(found, 1);
 	fabraft_close(c);
 }
 

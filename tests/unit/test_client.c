@@ -649,6 +649,48 @@ static void typed_parse(void **state)
 	fake_stop(&f);
 }
 
+/* MULTI ... EXEC: one pipeline, never re-sent; MULTI alone refused. */
+static void transaction(void **state)
+{
+	struct fake f = {0};
+	struct fabraft_client *c;
+	const char *multi[] = {"MULTI"};
+	const char *set[] = {"SET", "k", "v"};
+	const char *exec[] = {"EXEC"};
+	struct fabraft_cmd cmds[4] = {
+	    {1, multi, NULL}, {3, set, NULL}, {3, set, NULL}, {1, exec, NULL}};
+	struct fabraft_reply r[4];
+	int rvs[4];
+
+	(void)state;
+	script(&f, 7, "+OK", "-TRYAGAIN no leader elected yet; retry",
+	       "+QUEUED", "*1\r\n+OK", "+OK", "+QUEUED", (const char *)NULL);
+	fake_start(&f);
+	c = open_on(f.addr, 2000);
+	assert_int_equal(fabraft_command(c, 1, multi, NULL, &r[0]), FR_INVALID);
+	/* A -TRYAGAIN inside is the answer, not a reason to re-send. */
+	assert_int_equal(fabraft_pipeline(c, 4, cmds, r, rvs), 0);
+	assert_string_equal(r[1].str, "TRYAGAIN no leader elected yet; retry");
+	assert_int_equal(r[3].type, '*');
+	assert_int_equal(f.cmds, 4);
+	for (int i = 0; i < 4; i++) {
+		fabraft_reply_free(&r[i]);
+	}
+	/* The connection breaks inside: the rest is unknown, not re-sent. */
+	assert_int_equal(fabraft_pipeline(c, 4, cmds, r, rvs), FR_UNKNOWN);
+	assert_int_equal(rvs[0], 0);
+	assert_int_equal(rvs[1], 0);
+	assert_int_equal(rvs[2], FR_UNKNOWN);
+	assert_int_equal(rvs[3], FR_UNKNOWN);
+	assert_int_equal(f.cmds, 7);
+	assert_int_equal(f.conns, 1);
+	for (int i = 0; i < 4; i++) {
+		fabraft_reply_free(&r[i]);
+	}
+	fabraft_close(c);
+	fake_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +706,7 @@ int main(void)
 	    cmocka_unit_test(pipeline),
 	    cmocka_unit_test(typed_errors),
 	    cmocka_unit_test(typed_parse),
+	    cmocka_unit_test(transaction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -133,7 +133,8 @@ FABRAFT_API const char *fabraft_strerror(int rv);
  * Send any command; its reply (an error reply too) goes to @r, to free
  * with fabraft_reply_free().  The command's retry class comes from its name
  * (docs/client.md); a command the library does not know is treated as a
- * write that is not idempotent.  Returns 0 when a reply arrived.
+ * write that is not idempotent.  Returns 0 when a reply arrived.  MULTI is
+ * refused (FR_INVALID): send MULTI ... EXEC with fabraft_pipeline().
  */
 FABRAFT_API FABRAFT_WUR int fabraft_command(struct fabraft_client *c, int argc,
 					    const char *const *argv,
@@ -143,7 +144,9 @@ FABRAFT_API FABRAFT_WUR int fabraft_command(struct fabraft_client *c, int argc,
  * Send @n commands in one write and read their @n replies into @r (an
  * array of @n, each to free with fabraft_reply_free).  Commands answered
  * -MOVED or with a retriable -TRYAGAIN are sent again (after the others;
- * a pipeline is not a transaction).  @rvs (may be NULL) gets each command's
+ * a pipeline is not a transaction).  A pipeline holding MULTI is sent
+ * once: replies are returned as they came, and commands left unanswered by
+ * a broken connection are FR_UNKNOWN.  @rvs (may be NULL) gets each command's
  * result: 0 (reply in r[i]) or an FR_* code.  Returns 0 when every command
  * has a reply, else the first failure's code.
  */
