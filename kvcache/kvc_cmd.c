@@ -11,7 +11,7 @@
  * before it changes anything.
  */
 
-struct cmd {
+struct kvc__cmd {
 	const char *name;    /* upper case; matched case-insensitively */
 	size_t len;	     /* strlen(name) */
 	enum kvc_kind kind;  /* KVC.LOOKUP: READ unless TOUCH is given */
@@ -25,7 +25,7 @@ struct cmd {
 		name, sizeof(name) - 1, kind, kvc__check_##fn, kvc__exec_##fn, \
 		    0                                                          \
 	}
-static const struct cmd cmds[] = {
+static const struct kvc__cmd cmds[] = {
     C("SET", KVC_WRITE, kv_set),
     C("GET", KVC_READ, kv_get),
     C("DEL", KVC_WRITE, kv_del),
@@ -33,6 +33,12 @@ static const struct cmd cmds[] = {
     C("MSET", KVC_WRITE, kv_mset),
     C("MGET", KVC_READ, kv_mget),
     C("INCR", KVC_WRITE, kv_incr),
+    C("INCRBY", KVC_WRITE, kv_incrby),
+    C("DECR", KVC_WRITE, kv_decr),
+    C("DECRBY", KVC_WRITE, kv_decrby),
+    C("SCAN", KVC_READ, kv_scan),
+    C("DBSIZE", KVC_READ, kv_dbsize),
+    C("TYPE", KVC_READ, kv_type),
     C("KVC.NODE.ADD", KVC_WRITE, node_add),
     C("KVC.NODE.DEL", KVC_WRITE, node_del),
     C("KVC.NODE.LIST", KVC_READ, node_list),
@@ -50,7 +56,7 @@ static const struct cmd cmds[] = {
 };
 #undef C
 
-static const struct cmd *find(const struct kvc_arg *name)
+static const struct kvc__cmd *find(const struct kvc_arg *name)
 {
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (name->len == cmds[i].len &&
@@ -61,7 +67,7 @@ static const struct cmd *find(const struct kvc_arg *name)
 	return NULL;
 }
 
-static enum kvc_kind kind_of(const struct cmd *c, uint32_t argc,
+static enum kvc_kind kind_of(const struct kvc__cmd *c, uint32_t argc,
 			     const struct kvc_arg *argv)
 {
 	if (c->exec == kvc__exec_lookup && kvc__lookup_is_write(argc, argv)) {
@@ -73,9 +79,13 @@ static enum kvc_kind kind_of(const struct cmd *c, uint32_t argc,
 /* Items a client command asks for: sizes of KVC.ALLOC, blocks of
  * KVC.PUT, key-value pairs of MSET, otherwise every argument after the
  * name and the namespace (options count too: a bound, not an exact
- * figure).  Checked after the command's own check passed. */
-static int client_limits(const struct cmd *c, uint32_t argc,
-			 const struct kvc_arg *argv, struct kvc_reply *err)
+ * figure).  Checked after the command's own check passed.  *@work is what
+ * the command weighs in a transaction (KVC_TXN_ITEMS_MAX): its items, at
+ * least 1, a KVC.ALLOC size as much as KVC_ITEMS_MAX / KVC_ALLOC_SIZES_MAX
+ * items (the two limits cost about the same time). */
+static int client_limits(const struct kvc__cmd *c, uint32_t argc,
+			 const struct kvc_arg *argv, uint32_t *work,
+			 struct kvc_reply *err)
 {
 	if (c->exec == kvc__exec_alloc) {
 		uint32_t n = 0;
@@ -90,6 +100,7 @@ static int client_limits(const struct cmd *c, uint32_t argc,
 					    KVC_ALLOC_SIZES_MAX,
 					    "): split the request");
 		}
+		*work = (n + 1) * (KVC_ITEMS_MAX / KVC_ALLOC_SIZES_MAX);
 		return 0;
 	}
 	bool has_ns = c->exec == kvc__exec_lookup ||
@@ -111,19 +122,52 @@ static int client_limits(const struct cmd *c, uint32_t argc,
 				    " keys, hashes, ids or blocks): split the "
 				    "request");
 	}
+	*work = items > 0 ? items : 1;
 	return 0;
+}
+
+const struct kvc__cmd *kvc__cmd_find(const struct kvc_arg *name)
+{
+	return find(name);
+}
+
+int kvc__cmd_check(const struct kvc__cmd *c, uint32_t argc,
+		   const struct kvc_arg *argv, bool client, enum kvc_kind *kind,
+		   uint32_t *work, struct kvc_reply *err)
+{
+	int rv = c->check(argc, argv, err);
+	*work = 1;
+	if (rv == 0 && client) {
+		rv = client_limits(c, argc, argv, work, err);
+	}
+	if (rv == 0) {
+		*kind = kind_of(c, argc, argv);
+	}
+	return rv;
+}
+
+enum kvc_kind kvc__cmd_kind(const struct kvc__cmd *c, uint32_t argc,
+			    const struct kvc_arg *argv)
+{
+	return kind_of(c, argc, argv);
+}
+
+int kvc__cmd_exec(struct kvc *k, const struct kvc__cmd *c, uint32_t argc,
+		  const struct kvc_arg *argv, struct kvc_reply *r)
+{
+	return c->exec(k, argc, argv, r);
 }
 
 /* The command of a request from a client (not yet in the log): *@c, or
  * FR_NOTFOUND (not a KVC command) or an error reply's code. */
 static int find_checked(uint32_t argc, const struct kvc_arg *argv,
-			const struct cmd **c, struct kvc_reply *err)
+			const struct kvc__cmd **c, struct kvc_reply *err)
 {
 	if (argc == 0) {
 		return kvc__err(err, "empty command");
 	}
 	*c = find(&argv[0]);
-	if (*c == NULL) {
+	if (*c == NULL && !kvc__is_txn(&argv[0])) {
 		return FR_NOTFOUND;
 	}
 	if (argc > KVC_ARGC_MAX) {
@@ -135,21 +179,16 @@ static int find_checked(uint32_t argc, const struct kvc_arg *argv,
 int kvc_command_check(uint32_t argc, const struct kvc_arg *argv,
 		      enum kvc_kind *kind, struct kvc_reply *err)
 {
-	const struct cmd *c = NULL;
+	const struct kvc__cmd *c = NULL;
 	int rv = find_checked(argc, argv, &c, err);
 	if (rv != 0) {
 		return rv;
 	}
-	assert(c != NULL);
-	rv = c->check(argc, argv, err);
-	if (rv == 0) {
-		rv = client_limits(c, argc, argv, err);
+	if (c == NULL) {
+		return kvc__txn_check(argc, argv, true, kind, err);
 	}
-	if (rv != 0) {
-		return rv;
-	}
-	*kind = kind_of(c, argc, argv);
-	return 0;
+	uint32_t work;
+	return kvc__cmd_check(c, argc, argv, true, kind, &work, err);
 }
 
 /* FR_INVALID from a handler is an error reply, a normal outcome. */
@@ -159,18 +198,18 @@ static int outcome(int rv)
 	return rv == FR_INVALID ? 0 : rv;
 }
 
-int kvc_apply(struct kvc *k, const void *entry, size_t len,
-	      struct kvc_reply *reply)
+static int apply_entry(struct kvc *k, const void *entry, size_t len,
+		       size_t read_max, struct kvc_reply *reply)
 {
 	uint64_t t;
 	uint32_t argc;
-	assert(reply->max == 0); /* an entry applies whatever its reply */
 	if (kvc__decode(entry, len, &t, &argc, k->argv) != 0) {
 		int rv = kvc__err(reply, "malformed log entry");
 		return rv == FR_NOMEM ? rv : FR_MALFORMED;
 	}
-	const struct cmd *c = find(&k->argv[0]);
-	if (c == NULL) {
+	const struct kvc__cmd *c = find(&k->argv[0]);
+	bool txn = c == NULL && kvc__is_txn(&k->argv[0]);
+	if (c == NULL && !txn) {
 		int rv = kvc__err3(reply, "unknown command '", &k->argv[0],
 				   "' in log entry");
 		return rv == FR_NOMEM ? rv : FR_MALFORMED;
@@ -182,6 +221,10 @@ int kvc_apply(struct kvc *k, const void *entry, size_t len,
 	}
 	k->applied++;
 	kvc__sweep(k);
+	if (txn) {
+		return outcome(
+		    kvc__txn_exec(k, argc, k->argv, true, read_max, reply));
+	}
 	int rv = c->self_checked ? 0 : c->check(argc, k->argv, reply);
 	if (rv != 0) {
 		return outcome(rv);
@@ -189,29 +232,46 @@ int kvc_apply(struct kvc *k, const void *entry, size_t len,
 	return outcome(c->exec(k, argc, k->argv, reply));
 }
 
+int kvc_apply(struct kvc *k, const void *entry, size_t len,
+	      struct kvc_reply *reply)
+{
+	/* Only the reads inside a transaction are bounded (kvc.h). */
+	size_t read_max = reply->max;
+	reply->max = 0;
+	int rv = apply_entry(k, entry, len, read_max, reply);
+	reply->max = read_max;
+	return rv;
+}
+
 int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	     struct kvc_reply *reply)
 {
-	const struct cmd *c = NULL;
+	const struct kvc__cmd *c = NULL;
 	int rv = find_checked(argc, argv, &c, reply);
 	if (rv != 0) {
 		return rv;
 	}
-	assert(c != NULL);
-	rv = c->self_checked ? 0 : c->check(argc, argv, reply);
-	if (rv == 0) {
-		rv = client_limits(c, argc, argv, reply);
+	enum kvc_kind kind = KVC_READ;
+	uint32_t work;
+	if (c == NULL) {
+		rv = kvc__txn_check(argc, argv, true, &kind, reply);
+	} else if (c->self_checked) {
+		rv = client_limits(c, argc, argv, &work, reply);
+		kind = kind_of(c, argc, argv);
+	} else {
+		rv = kvc__cmd_check(c, argc, argv, true, &kind, &work, reply);
 	}
 	if (rv != 0) {
 		return rv;
 	}
-	if (kind_of(c, argc, argv) != KVC_READ) {
+	if (kind != KVC_READ) {
 		return kvc__err3(reply, "'", &argv[0],
 				 "' changes state: propose it through the log");
 	}
 	/* A read has no state-dependent errors: FR_INVALID here is bad
 	 * arguments found by a self-checking handler. */
-	rv = c->exec(k, argc, argv, reply);
+	rv = c == NULL ? kvc__txn_exec(k, argc, argv, false, 0, reply)
+		       : c->exec(k, argc, argv, reply);
 	assert(rv == 0 || rv == FR_INVALID || rv == FR_NOMEM ||
 	       (rv == FR_TOOBIG && reply->max != 0));
 	return rv;

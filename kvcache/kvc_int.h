@@ -581,6 +581,40 @@ const struct kvc__kv *kvc__kv_find(const struct kvc *k, const char *key,
 int kvc__kv_insert(struct kvc *k, struct kvc__kv *e); /* takes ownership */
 void kvc__kv_clear(struct kvc *k);
 
+/* ---- kvc_glob.c ---- */
+/* Redis' MATCH: does @s (@slen bytes) match the glob @pat?  Adds the
+ * token steps taken to *@steps (at most (plen + 1) x (slen + 1)). */
+bool kvc__glob_match(const char *pat, size_t plen, const char *s, size_t slen,
+		     uint64_t *steps);
+
+/* ---- kvc_cmd.c: the command table, for kvc_txn.c ---- */
+struct kvc__cmd;
+/* The table's command named @name, or NULL (TXN is not in the table). */
+const struct kvc__cmd *kvc__cmd_find(const struct kvc_arg *name);
+/* Stateless check of @c's arguments; with @client also the per-command
+ * work limits.  Sets *@kind and *@work (its weight in a transaction). */
+int kvc__cmd_check(const struct kvc__cmd *c, uint32_t argc,
+		   const struct kvc_arg *argv, bool client, enum kvc_kind *kind,
+		   uint32_t *work, struct kvc_reply *err);
+enum kvc_kind kvc__cmd_kind(const struct kvc__cmd *c, uint32_t argc,
+			    const struct kvc_arg *argv);
+/* Run a checked command: 0, FR_INVALID (error reply), FR_NOMEM, FR_TOOBIG
+ * (reply past r->max). */
+int kvc__cmd_exec(struct kvc *k, const struct kvc__cmd *c, uint32_t argc,
+		  const struct kvc_arg *argv, struct kvc_reply *r);
+
+/* ---- kvc_txn.c ---- */
+bool kvc__is_txn(const struct kvc_arg *name);
+/* Validate a whole TXN (@client: also the work limits); *@kind is WRITE
+ * when any of its commands writes.  0 or the error reply's code. */
+int kvc__txn_check(uint32_t argc, const struct kvc_arg *argv, bool client,
+		   enum kvc_kind *kind, struct kvc_reply *err);
+/* Run a TXN: applying an entry (@apply: validated here, reads bounded by
+ * @read_max) or a checked read-only one for kvc_read() (bounded by
+ * r->max: FR_TOOBIG).  0, FR_INVALID (refused, no change) or FR_NOMEM. */
+int kvc__txn_exec(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
+		  bool apply, size_t read_max, struct kvc_reply *r);
+
 /* ---- scratch ---- */
 void *kvc__scratch(struct kvc *k, size_t bytes); /* NULL = FR_NOMEM */
 
@@ -611,7 +645,8 @@ typedef int (*kvc__exec_fn)(struct kvc *k, uint32_t argc,
 /* clang-format off */
 #define KVC__HANDLERS(X)                                                       \
 	X(kv_set) X(kv_get) X(kv_del) X(kv_exists) X(kv_mset) X(kv_mget)      \
-	X(kv_incr) X(node_add) X(node_del) X(node_list) X(node_heartbeat)     \
+	X(kv_incr) X(kv_incrby) X(kv_decr) X(kv_decrby) X(kv_scan)         \
+	X(kv_dbsize) X(kv_type) X(node_add) X(node_del) X(node_list) X(node_heartbeat)     \
 	X(put) X(evict) X(nsdel) X(lookup) X(alloc) X(revoke) X(pin) X(unpin) \
 	X(stats) X(digest)
 /* clang-format on */

@@ -295,7 +295,8 @@ int kvc__exec_kv_mset(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	return kvc__reply_ok(r);
 }
 
-/* INCR key */
+/* INCR key, DECR key, INCRBY key n, DECRBY key n (Redis' texts: a bad
+ * increment or stored value is "not an integer or out of range"). */
 int kvc__check_kv_incr(uint32_t argc, const struct kvc_arg *argv,
 		       struct kvc_reply *err)
 {
@@ -303,22 +304,63 @@ int kvc__check_kv_incr(uint32_t argc, const struct kvc_arg *argv,
 			 : kvc__err_arity(err, &argv[0]);
 }
 
-int kvc__exec_kv_incr(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
-		      struct kvc_reply *r)
+int kvc__check_kv_decr(uint32_t argc, const struct kvc_arg *argv,
+		       struct kvc_reply *err)
 {
-	const struct kvc__kv *old = kvc__kv_find(k, argv[1].base, argv[1].len);
+	return kvc__check_kv_incr(argc, argv, err);
+}
+
+static int check_by(uint32_t argc, const struct kvc_arg *argv,
+		    struct kvc_reply *err, int64_t *by)
+{
+	if (argc != 3) {
+		return kvc__err_arity(err, &argv[0]);
+	}
+	int rv = check_key(&argv[1], err);
+	if (rv == 0 && !kvc__parse_i64(argv[2].base, argv[2].len, by)) {
+		rv = kvc__err(err, "value is not an integer or out of range");
+	}
+	return rv;
+}
+
+int kvc__check_kv_incrby(uint32_t argc, const struct kvc_arg *argv,
+			 struct kvc_reply *err)
+{
+	int64_t by = 0;
+	return check_by(argc, argv, err, &by);
+}
+
+int kvc__check_kv_decrby(uint32_t argc, const struct kvc_arg *argv,
+			 struct kvc_reply *err)
+{
+	int64_t by = 0;
+	int rv = check_by(argc, argv, err, &by);
+	if (rv == 0 && by == INT64_MIN) {
+		rv = kvc__err(err, "decrement would overflow");
+	}
+	return rv;
+}
+
+/* Add @by to the integer at @key (0 when missing), as Redis'
+ * incrDecrCommand: refused, changing nothing, when the stored value is not
+ * a 64-bit integer or the sum would overflow. */
+static int incr_by(struct kvc *k, const struct kvc_arg *key, int64_t by,
+		   struct kvc_reply *r)
+{
+	const struct kvc__kv *old = kvc__kv_find(k, key->base, key->len);
 	int64_t v = 0;
 	if (old != NULL &&
 	    !kvc__parse_i64(old->data + old->klen, old->vlen, &v)) {
 		return kvc__err(r, "value is not an integer or out of range");
 	}
-	if (v == INT64_MAX) {
+	if ((by < 0 && v < 0 && by < INT64_MIN - v) ||
+	    (by > 0 && v > 0 && by > INT64_MAX - v)) {
 		return kvc__err(r, "increment or decrement would overflow");
 	}
 	if (old == NULL && k->nkv == k->o.kv_keys_max) {
 		return kvc__err(r, "kv store full");
 	}
-	v++;
+	v += by;
 	char buf[24];
 	size_t len = 0;
 	if (v < 0) {
@@ -326,10 +368,40 @@ int kvc__exec_kv_incr(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	}
 	len += kvc__fmt_u64(buf + len,
 			    v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-	struct kvc__kv *e = kv_new(&argv[1], buf, len);
+	struct kvc__kv *e = kv_new(key, buf, len);
 	if (e == NULL) {
 		return FR_NOMEM;
 	}
 	(void)kvc__kv_insert(k, e);
 	return kvc__reply_int(r, v);
+}
+
+int kvc__exec_kv_incr(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
+		      struct kvc_reply *r)
+{
+	return incr_by(k, &argv[1], 1, r);
+}
+
+int kvc__exec_kv_decr(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
+		      struct kvc_reply *r)
+{
+	return incr_by(k, &argv[1], -1, r);
+}
+
+/* The increment was checked (kvc_apply runs the check first). */
+int kvc__exec_kv_incrby(struct kvc *k, uint32_t argc,
+			const struct kvc_arg *argv, struct kvc_reply *r)
+{
+	int64_t by = 0;
+	(void)kvc__parse_i64(argv[2].base, argv[2].len, &by);
+	return incr_by(k, &argv[1], by, r);
+}
+
+int kvc__exec_kv_decrby(struct kvc *k, uint32_t argc,
+			const struct kvc_arg *argv, struct kvc_reply *r)
+{
+	int64_t by = 0;
+	(void)kvc__parse_i64(argv[2].base, argv[2].len, &by);
+	assert(by != INT64_MIN);
+	return incr_by(k, &argv[1], -by, r);
 }

@@ -307,6 +307,19 @@ static int open_client(struct node *n, char *errmsg)
 	rc.output_bytes_max = n->o.client_output_max;
 	rc.output_noauth_bytes_max = n->o.client_output_preauth_max;
 	rc.output_total_bytes_max = n->o.clients_output_total_max;
+	/* A MULTI queue becomes one TXN: one entry of at most KVC_ARGC_MAX
+	 * words, and one request that a follower forwards to the leader,
+	 * whose front takes at most request_bytes_max (the setting is the
+	 * same on every node): arguments up to half of it, and words of at
+	 * most 16 bytes of RESP framing each up to a quarter. */
+	rc.multi_cmds_max = KVC_TXN_CMDS_MAX;
+	rc.multi_args_max = KVC_ARGC_MAX;
+	if (rc.multi_args_max > rc.request_bytes_max / 64) {
+		rc.multi_args_max = (uint32_t)(rc.request_bytes_max / 64);
+	}
+	if (rc.multi_bytes_max > rc.request_bytes_max / 2) {
+		rc.multi_bytes_max = rc.request_bytes_max / 2;
+	}
 	return resp_server_open(&n->srv, &rc, &node__backend, n, errmsg);
 }
 

@@ -2,6 +2,7 @@
  * redirect on followers, INFO. */
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 
 #include "heap.h"
 #include "node_int.h"
@@ -282,6 +283,53 @@ static int on_command(void *ctx, const struct resp_req *req, uint32_t argc,
 	return rv;
 }
 
+/* MULTI: may this command be queued?  Only what the state machine runs
+ * (generic KV and KVC.*), so that EXEC is one TXN entry; RAFT.* and
+ * other runtime commands cannot (docs/resp.md "Transactions"). */
+static int on_queue_check(void *ctx, const struct resp_req *req, uint32_t argc,
+			  const struct resp_arg *argv, struct resp_buf *err)
+{
+	struct node *n = ctx;
+	struct kvc_arg kargs[16];
+	struct kvc_arg *ka = kargs;
+	enum kvc_kind kind;
+	int rv;
+
+	if (resp_arg_is(&argv[0], "txn")) {
+		resp_buf_error(err, "ERR TXN cannot be queued inside MULTI");
+		return FR_INVALID;
+	}
+	if (argc > 16 && (ka = fr_malloc(argc * sizeof(*ka))) == NULL) {
+		return FR_NOMEM;
+	}
+	for (uint32_t i = 0; i < argc; i++) {
+		ka[i].base = argv[i].ptr;
+		ka[i].len = argv[i].len;
+	}
+	n->reply.len = 0;
+	rv = kvc_command_check(argc, ka, &kind, &n->reply);
+	if (ka != kargs) {
+		fr_free(ka);
+	}
+	if (rv == FR_NOTFOUND && argv[0].len > 5 &&
+	    strncasecmp(argv[0].ptr, "RAFT.", 5) == 0) {
+		resp_buf_error(err,
+			       "ERR '%.*s' cannot be queued: a transaction "
+			       "holds only the generic KV and KVC.* commands",
+			       (int)(argv[0].len < 64 ? argv[0].len : 64),
+			       argv[0].ptr);
+		return FR_INVALID;
+	}
+	if (rv == FR_NOTFOUND) {
+		resp_buf_unknown_command(err, argc, argv);
+		return FR_INVALID;
+	}
+	if (rv == FR_INVALID) {
+		resp_buf_raw(err, n->reply.buf, n->reply.len);
+	}
+	return rv;
+}
+
 static const char *on_off(bool on)
 {
 	return on ? "on" : "off";
@@ -455,4 +503,5 @@ const struct resp_backend node__backend = {
     .size = sizeof(struct resp_backend),
     .command = on_command,
     .info = on_info,
+    .queue_check = on_queue_check,
 };

@@ -122,7 +122,10 @@ static void apply(struct node *n, const struct raft_update *u)
 			(void)node__reply_set(n, "+OK\r\n", 5);
 		}
 		if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
+			/* Bounds the reads inside a transaction only. */
+			n->reply.max = (size_t)n->o.reply_bytes_max;
 			int rv = kvc_apply(n->kvc, e->buf, e->len, &n->reply);
+			n->reply.max = 0;
 
 			if (rv == FR_NOMEM) {
 				/* This replica may now differ: stop it. */

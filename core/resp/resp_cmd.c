@@ -282,12 +282,28 @@ static bool sub_arity(uint32_t argc, uint32_t want, const char *full,
 	return false;
 }
 
+/* One CLIENT LIST / CLIENT INFO line, with the fields of Redis 7.0 that
+ * clients parse as numbers (redis-py's client_info() needs every one):
+ * values this server does not have (subscriptions, argv memory) are 0. */
 static void client_line(const struct resp_conn *c, struct resp_buf *b)
 {
-	char line[256];
-	int n = snprintf(line, sizeof(line), "id=%llu addr=%s name=%s db=0\n",
-			 (unsigned long long)c->id, c->addr,
-			 c->name != NULL ? c->name : "");
+	char line[768];
+	size_t mm;
+	long long multi = (long long)resp__multi_count(c, &mm);
+	uint64_t now = resp__now_ms();
+	int n = snprintf(
+	    line, sizeof(line),
+	    "id=%llu addr=%s fd=%d name=%.256s age=%llu idle=%llu flags=N "
+	    "db=0 sub=0 psub=0 multi=%lld qbuf=%zu qbuf-free=%zu argv-mem=0 "
+	    "multi-mem=%zu obl=%zu oll=%llu omem=%zu tot-mem=%zu events=r "
+	    "user=default redir=-1 resp=2\n",
+	    (unsigned long long)c->id, c->addr, c->fd,
+	    c->name != NULL ? c->name : "",
+	    (unsigned long long)(now - c->start_ms) / 1000,
+	    (unsigned long long)(now - c->last_in_ms) / 1000, multi,
+	    c->rlen - c->rpos, c->rcap - c->rlen, mm, c->out.len - c->opos,
+	    (unsigned long long)(c->seq_next - c->seq_head), c->counted_queued,
+	    c->rcap + c->out.cap + c->ring_bytes + mm);
 	if (n > 0) {
 		resp_buf_raw(b, line,
 			     (size_t)n < sizeof(line) ? (size_t)n
@@ -647,28 +663,38 @@ void resp__dispatch(struct resp_conn *c, uint32_t argc,
 	const struct builtin *b = find_builtin(&argv[0]);
 	uint64_t seq = c->seq_next++;
 	assert(argc >= 1);
+	struct resp_req req = {
+	    .srv = s,
+	    .slot = c->slot,
+	    .gen = s->gens[c->slot],
+	    .seq = seq,
+	    .client_id = c->id,
+	    .admin = c->admin,
+	};
+	struct resp_buf *r = &s->scratch;
+	resp_buf_reset(r);
+	if (c->authed) {
+		int m =
+		    resp__multi_intercept(c, &req, b != NULL, argc, argv, r);
+		if (m != RESP__MULTI_PASS) {
+			if (m == RESP__MULTI_REPLY) {
+				reply_scratch(c, seq);
+			}
+			return;
+		}
+	}
 	if (b == NULL && c->authed) {
-		struct resp_req req = {
-		    .srv = s,
-		    .slot = c->slot,
-		    .gen = s->gens[c->slot],
-		    .seq = seq,
-		    .client_id = c->id,
-		    .admin = c->admin,
-		};
 		s->in_callback++;
 		int rv = s->be.command(s->be_ctx, &req, argc, argv);
 		s->in_callback--;
 		if (rv == 0) {
 			return;
 		}
-		resp_buf_reset(&s->scratch);
-		resp_buf_error(&s->scratch, "ERR %s", fr_strerror(rv));
+		resp_buf_reset(r);
+		resp_buf_error(r, "ERR %s", fr_strerror(rv));
 		reply_scratch(c, seq);
 		return;
 	}
-	struct resp_buf *r = &s->scratch;
-	resp_buf_reset(r);
 	if (!c->authed && (b == NULL || !b->noauth)) {
 		resp_buf_error(r, MSG_NOAUTH);
 	} else if ((b->arity > 0 && argc != (uint32_t)b->arity) ||

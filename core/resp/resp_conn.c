@@ -47,6 +47,7 @@ int resp__conn_new(struct resp_server *s, int fd, const char *addr,
 	c->authed = s->requirepass == NULL;
 	c->admin = c->authed && s->adminpass == NULL;
 	c->last_in_ms = resp__now_ms();
+	c->start_ms = c->last_in_ms;
 	resp_parser_init(&c->parser, c->authed ? &s->lim : &s->lim_noauth);
 	resp_buf_init(&c->out, 0);
 	struct epoll_event ev = {
@@ -139,6 +140,7 @@ void resp__conn_free(struct resp_conn *c)
 	resp_buf_close(&c->out);
 	fr_free(c->rbuf);
 	fr_free(c->name);
+	resp__multi_free(c);
 	s->table[c->slot] = NULL;
 	s->gens[c->slot]++;
 	s->free_slots[s->nfree++] = c->slot;

@@ -88,8 +88,11 @@ struct resp_conn {
 	size_t counted_queued; /* queued bytes, as last counted */
 	size_t counted_buf;    /* out.cap + ring_bytes, as last counted */
 
-	uint64_t last_in_ms;	/* last bytes received (idle timeout) */
-	uint32_t auth_failures; /* failed AUTH attempts so far */
+	uint64_t start_ms;	  /* accepted (CLIENT LIST age) */
+	uint64_t last_in_ms;	  /* last bytes received (idle timeout) */
+	uint32_t auth_failures;	  /* failed AUTH attempts so far */
+	struct resp_multi *multi; /* commands queued since MULTI; NULL
+				     outside MULTI (resp_multi.c); owned */
 };
 
 /* Rate limit of one kind of log line (resp_guard.c). */
@@ -176,6 +179,24 @@ void resp__http_close(struct resp_conn *c, const struct resp_arg *argv0);
 /** Count a failed AUTH on @c; at auth_failures_max the connection stops
  * reading and closes once the reply is sent. */
 void resp__auth_failed(struct resp_conn *c);
+
+/* resp_multi.c: what resp__multi_intercept() did with a request. */
+enum {
+	RESP__MULTI_PASS,  /* nothing: dispatch it as usual */
+	RESP__MULTI_REPLY, /* answered: the reply is in @r */
+	RESP__MULTI_TAKEN, /* EXEC went to the backend, which completes it */
+};
+/** MULTI, EXEC, DISCARD, WATCH, UNWATCH, and every command between MULTI
+ * and EXEC (queued); @req is the request's handle, @builtin whether the
+ * front itself implements the command.  Only for authenticated
+ * connections. */
+int resp__multi_intercept(struct resp_conn *c, const struct resp_req *req,
+			  bool builtin, uint32_t argc,
+			  const struct resp_arg *argv, struct resp_buf *r);
+/** Drop @c's queue (DISCARD, EXEC, close); NULL-safe. */
+void resp__multi_free(struct resp_conn *c);
+/** Commands queued since MULTI (-1 outside MULTI) and their bytes. */
+int64_t resp__multi_count(const struct resp_conn *c, size_t *bytes);
 
 /* resp_cmd.c: CLOCK_MONOTONIC in milliseconds. */
 uint64_t resp__now_ms(void);

@@ -47,6 +47,25 @@ void resp_config_default(struct resp_config *cfg)
 	 * and descriptor back; 5 minutes outlasts any pause of a live tool. */
 	cfg->idle_timeout_ms = 300000;
 	cfg->auth_failures_max = 3;
+	cfg->multi_cmds_max = 1024;
+	cfg->multi_args_max = 65536;
+	cfg->multi_bytes_max = 32ull << 20;
+}
+
+/* 0 selects the default of a MULTI limit (resp_config_default()). */
+static void multi_defaults(struct resp_config *c)
+{
+	struct resp_config d;
+	resp_config_default(&d);
+	if (c->multi_cmds_max == 0) {
+		c->multi_cmds_max = d.multi_cmds_max;
+	}
+	if (c->multi_args_max == 0) {
+		c->multi_args_max = d.multi_args_max;
+	}
+	if (c->multi_bytes_max == 0) {
+		c->multi_bytes_max = d.multi_bytes_max;
+	}
 }
 
 static int check_config(const struct resp_config *cfg,
@@ -176,6 +195,7 @@ int resp_server_open(struct resp_server **out, const struct resp_config *cfg,
 	s->lfd = -1;
 	s->spare_fd = -1;
 	s->cfg = *cfg;
+	multi_defaults(&s->cfg);
 	s->cfg.listen = NULL; /* borrowed only for the call */
 	/* Zero-extend an older, shorter backend table (STYLE §5). */
 	size_t n =

@@ -29,8 +29,11 @@
  *    count with a lease, and a last-access time kept in one LRU list per
  *    (node, tier);
  *  - reservations made by KVC.ALLOC (two-phase writes), each with a lease;
- *  - a generic key/value store (SET/GET/DEL/EXISTS/MSET/MGET/INCR and
- *    SET ... IFEQ for compare-and-set).
+ *  - a generic key/value store (SET/GET/DEL/EXISTS/MSET/MGET, INCR/INCRBY/
+ *    DECR/DECRBY, SCAN/DBSIZE/TYPE and SET ... IFEQ for compare-and-set).
+ *
+ * TXN (what MULTI/EXEC becomes) runs several of these commands as one
+ * entry, in order, validated as a whole first (kvc_txn.c).
  *
  * Invariants (kvc_check_invariants() verifies 1-4; 5 holds by construction
  * of KVC.LOOKUP and is checked by the property test):
@@ -109,6 +112,12 @@ struct kvc_table_info {
  * on every replica whatever limits this build has. */
 #define KVC_ITEMS_MAX	    4096u /* keys, hashes, ids, blocks per command */
 #define KVC_ALLOC_SIZES_MAX 256u  /* sizes of one KVC.ALLOC */
+/* A transaction (TXN, what MULTI/EXEC sends): at most this many commands,
+ * and (client path only) this much work over all of them: the items of
+ * KVC_ITEMS_MAX, a KVC.ALLOC size counting KVC_ITEMS_MAX /
+ * KVC_ALLOC_SIZES_MAX. */
+#define KVC_TXN_CMDS_MAX  1024u
+#define KVC_TXN_ITEMS_MAX 8192u
 
 /** One RESP bulk string of a client command; borrowed, not NUL-terminated. */
 struct kvc_arg {
@@ -128,9 +137,10 @@ struct kvc_reply {
 	char *buf;  /* owned by the caller, fr_realloc'd; NULL when empty */
 	size_t len; /* bytes used */
 	size_t cap; /* bytes allocated */
-	size_t max; /* growth limit in bytes for kvc_read(); 0 = none (must
-		       be 0 for kvc_apply: a replica never refuses an entry
-		       for the size of its reply) */
+	size_t max; /* growth limit in bytes for kvc_read(); 0 = none; for
+		       kvc_apply() it bounds only the reads inside a
+		       transaction (a replica never refuses a write for
+		       the size of its reply) */
 };
 
 /** Is a command a read (served by kvc_read()) or a write (replicated)? */
@@ -187,7 +197,10 @@ int kvc_command_encode(uint64_t now_ms, uint32_t argc,
 /**
  * Apply one committed entry (@entry, @len borrowed).  Deterministic: decodes
  * and re-validates everything.  The RESP2 answer for the client is appended
- * to *@reply (an error reply means the state did not change).
+ * to *@reply (an error reply means the state did not change).  A non-zero
+ * @reply->max bounds only the replies of reads inside a transaction (TXN):
+ * a read whose reply would take the entry's reply past it answers an error
+ * element instead; no other reply is ever refused for its size.
  * Returns 0 when the entry was applied (whatever its reply), FR_MALFORMED
  * when the entry does not decode (error reply, nothing changed), FR_NOMEM
  * when the reply or a generic KV value could not be allocated: the replica

@@ -1,6 +1,7 @@
 /* fuzz_kvc.c — libFuzzer: arbitrary bytes as a log entry, as a command
  * (split on spaces), and as a snapshot stream; the state machine must never
  * crash and must keep its invariants. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,59 @@ static void mutated_snapshot(const uint8_t *data, size_t size)
 	free(s.p);
 }
 
+/* As a transaction (what MULTI/EXEC becomes): lines are commands, words
+ * are split on spaces, and the TXN's word counts are made right, so the
+ * commands themselves are fuzzed.  Applied without the client-side check
+ * (a faulty leader's entry), and read when the check calls it a read. */
+static void as_txn(const uint8_t *data, size_t size)
+{
+	static struct kvc_arg a[512];
+	static char counts[512][12];
+	uint32_t n = 1;
+	uint32_t at = 1; /* the word count of the current command */
+	size_t start = 0;
+	a[0] = (struct kvc_arg){"TXN", 3};
+	for (size_t i = 0; i <= size && n + 2 < 512; i++) {
+		bool eol = i == size || data[i] == '\n';
+		if (!eol && data[i] != ' ') {
+			continue;
+		}
+		if (at == n) {
+			n++; /* room for the count */
+		}
+		a[n++] =
+		    (struct kvc_arg){(const char *)data + start, i - start};
+		start = i + 1;
+		if (eol) {
+			snprintf(counts[at], sizeof(counts[at]), "%u",
+				 n - at - 1);
+			a[at] =
+			    (struct kvc_arg){counts[at], strlen(counts[at])};
+			at = n;
+		}
+	}
+	if (at != n) { /* cut short: close the last command */
+		snprintf(counts[at], sizeof(counts[at]), "%u", n - at - 1);
+		a[at] = (struct kvc_arg){counts[at], strlen(counts[at])};
+		if (n == at + 1) {
+			n--;
+		}
+	}
+	struct kvc_reply e = {0};
+	struct kvc_reply r = {.max = 4096};
+	if (kvc_command_encode(30, n, a, &e) == 0) {
+		(void)kvc_apply(k, e.buf, e.len, &r);
+	}
+	check();
+	enum kvc_kind kind;
+	r.len = 0;
+	if (kvc_command_check(n, a, &kind, &r) == 0 && kind == KVC_READ) {
+		(void)kvc_read(k, n, a, &r);
+	}
+	kvc_reply_free(&e);
+	kvc_reply_free(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (k == NULL) {
@@ -189,6 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check();
 	mutated_snapshot(data, size);
+	as_txn(data, size);
 	kvc_reply_free(&r);
 	return 0;
 }

@@ -92,6 +92,30 @@ static int put_item(char *p, size_t cap, unsigned b)
 			rnd(1000), 1 + rnd(rnd(8) == 0 ? 5000 : 300));
 }
 
+/* The INCR family, and transactions (TXN: what EXEC sends). */
+static void gen_incr(char *line, size_t cap)
+{
+	unsigned key = rnd(15);
+	unsigned v = rnd(9);
+	switch (rnd(5)) {
+	case 0:
+		snprintf(line, cap, "INCR k%u", key);
+		break;
+	case 1:
+		snprintf(line, cap, "INCRBY k%u -%u", key, v);
+		break;
+	case 2:
+		snprintf(line, cap, "DECRBY k%u %u", key, v);
+		break;
+	case 3:
+		snprintf(line, cap, "DECR k%u", key);
+		break;
+	default:
+		snprintf(line, cap, "TXN 3 SET k%u %u 2 INCR k3 3 MGET k3 k4",
+			 key, v);
+	}
+}
+
 /* One random command line, mostly valid, some not. */
 static void gen(char *line, size_t cap)
 {
@@ -174,7 +198,7 @@ static void gen(char *line, size_t cap)
 			 rnd(9));
 		break;
 	case 16:
-		snprintf(line, cap, "INCR k%u", rnd(15));
+		gen_incr(line, cap);
 		break;
 	case 17:
 		snprintf(line, cap, "DEL k%u k%u", rnd(15), rnd(15));
@@ -200,11 +224,19 @@ static void check_lookup(const char *line, const char *reply)
 	}
 	unsigned prev = 0;
 	const char *p = reply;
-	while ((p = strstr(p + 1, "$32\r\n")) != NULL) {
-		unsigned b = (unsigned)strtoul(p + 5, NULL, 16);
+	/* Each block of the answer starts "*3\r\n$<len>\r\n<hash>"; bh()
+	 * put b in the first (at most) 32 hex digits of every length. */
+	while ((p = strstr(p + 1, "*3\r\n$")) != NULL) {
+		char *end;
+		unsigned long len = strtoul(p + 5, &end, 10);
+		char hex[33];
+		size_t n = len < 32 ? len : 32;
+		memcpy(hex, end + 2, n);
+		hex[n] = '\0';
+		unsigned b = (unsigned)strtoul(hex, NULL, 16);
 		if (parent_of(b) != prev) {
-			fail_msg("lookup '%s' returned %u after %u", line, b,
-				 prev);
+			fail_msg("lookup '%s' returned %u after %u: %s", line,
+				 b, prev, reply);
 		}
 		prev = b;
 	}

@@ -14,7 +14,9 @@
  * The RESP front speaks RESP2 to redis-cli, redis-benchmark, redis-py and
  * hiredis.  It knows nothing about Raft: every command it does not handle
  * itself (PING, ECHO, QUIT, AUTH, HELLO, CLIENT, SELECT, COMMAND, CONFIG,
- * INFO) goes to a backend through struct resp_backend.  docs/resp.md is the
+ * INFO, and MULTI/EXEC/DISCARD, which queue commands per connection and
+ * hand them over at EXEC as one TXN request) goes to a backend through
+ * struct resp_backend.  docs/resp.md is the
  * client-facing reference.
  *
  * Embedding (single-threaded; every function below runs on the thread that
@@ -210,6 +212,18 @@ struct resp_backend {
 	/** Optional: a connection closed; its outstanding requests are stale.
 	 */
 	void (*closed)(void *ctx, uint64_t client_id);
+	/**
+	 * Optional: may this command be queued after MULTI?  Same arguments
+	 * as command() (@req is not completed: the library answers +QUEUED
+	 * or the error).  Return 0 to queue it; otherwise write the error
+	 * reply into @err (e.g. resp_buf_error()) and return an FR_* code
+	 * (an empty @err is answered "-ERR <fr_strerror()>").  At EXEC the
+	 * queue reaches command() as ONE request, "TXN n1 cmd1... n2
+	 * cmd2..." (each command preceded by its word count), and its reply
+	 * is EXEC's.  NULL: every command is queued.
+	 */
+	int (*queue_check)(void *ctx, const struct resp_req *req, uint32_t argc,
+			   const struct resp_arg *argv, struct resp_buf *err);
 };
 
 /* ------------------------------------------------------------------ */
@@ -218,7 +232,8 @@ struct resp_backend {
 /** Defaults: clients_max 10000, args_max 1048576, bulk and request
  * 64 MiB, output 128 MiB per connection, 64 KiB before AUTH, 512 MiB over
  * all connections, pending_max 1024, no password, no admin password, idle
- * timeout 300 s, 3 failed AUTHs per connection.  Keep output_bytes_max
+ * timeout 300 s, 3 failed AUTHs per connection, MULTI queues of 1024
+ * commands, 65536 words and 32 MiB.  Keep output_bytes_max
  * above bulk_bytes_max: one reply over it is never sent. */
 struct resp_config {
 	const char *listen;	    /* "HOST:PORT", "[v6]:PORT", ":PORT";
@@ -248,6 +263,12 @@ struct resp_config {
 				     never */
 	uint32_t auth_failures_max; /* failed AUTH/HELLO AUTH before the
 				       connection is closed; 0 = never */
+	/* MULTI queue of one connection (docs/resp.md "Transactions");
+	 * 0 selects the default. */
+	uint32_t multi_cmds_max;  /* commands (default 1024) */
+	uint32_t multi_args_max;  /* words of the TXN request, with the
+				     name and word counts (default 65536) */
+	uint64_t multi_bytes_max; /* argument bytes (default 32 MiB) */
 };
 
 /** Fill @cfg with the defaults above (listen = "127.0.0.1:6379"). */
