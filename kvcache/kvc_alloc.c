@@ -187,6 +187,7 @@ static int evict(struct kvc *k, const struct cand *c, uint32_t nv,
 			rv = rv ? rv : kvc__reply_bulk_hash(r, &h);
 			rv = rv ? rv : kvc__reply_uint(r, c->id);
 			rv = rv ? rv : kvc__reply_tier(r, c->tier);
+			kvc__ev_evicted(k, l);
 			kvc__loc_remove(k, l);
 			nv--;
 		}
@@ -316,6 +317,7 @@ int kvc__exec_revoke(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		(void)kvc__parse_u64(&argv[i], &rid);
 		uint32_t pos = kvc__res_find(k, rid);
 		if (pos != KVC__NONE) {
+			kvc__ev_revoked(k, &k->res[pos]);
 			kvc__res_remove(k, pos);
 			n++;
 		}

@@ -77,12 +77,17 @@ int kvc__exec_evict(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 			continue;
 		}
 		if (!at) {
+			for (uint32_t l = k->blocks[b].loc; l != KVC__NONE;
+			     l = k->locs[l].next) {
+				kvc__ev_evicted(k, l);
+			}
 			kvc__block_delete(k, b);
 			n++;
 			continue;
 		}
 		uint32_t l = kvc__loc_find(k, b, (uint16_t)slot, tier);
 		if (l != KVC__NONE) {
+			kvc__ev_evicted(k, l);
 			kvc__loc_remove(k, l);
 			n++;
 		}
@@ -105,6 +110,8 @@ int kvc__exec_nsdel(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		return kvc__reply_int(r, 0);
 	}
 	uint32_t n = k->ns[ns].blocks;
+	/* One event says it all: the namespace's blocks and reservations. */
+	kvc__ev_ns_cleared(k, ns);
 	/* Hold a reference so the index stays ours while we empty it. */
 	kvc__ns_ref(k, ns);
 	for (uint32_t b = 0; b < k->blocks_hw && k->ns[ns].blocks > 0; b++) {

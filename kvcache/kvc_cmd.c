@@ -53,6 +53,8 @@ static const struct kvc__cmd cmds[] = {
     C("KVC.UNPIN", KVC_WRITE, unpin),
     C("KVC.STATS", KVC_READ, stats),
     C("KVC.DIGEST", KVC_READ, digest),
+    C("KVC.EVENTS", KVC_READ, events),
+    C("KVC.SCAN", KVC_READ, scan),
 };
 #undef C
 
@@ -235,6 +237,18 @@ static int apply_entry(struct kvc *k, const void *entry, size_t len,
 int kvc_apply(struct kvc *k, const void *entry, size_t len,
 	      struct kvc_reply *reply)
 {
+	return kvc_apply_at(k, k->ev_index + 1, entry, len, reply);
+}
+
+int kvc_apply_at(struct kvc *k, uint64_t index, const void *entry, size_t len,
+		 struct kvc_reply *reply)
+{
+	/* The runtime applies in log order, so indices grow; a snapshot is
+	 * outside input, though, and may remember a larger index than the
+	 * entries that follow it: never let the events' indices go back. */
+	if (index > k->ev_index) {
+		k->ev_index = index;
+	}
 	/* Only the reads inside a transaction are bounded (kvc.h). */
 	size_t read_max = reply->max;
 	reply->max = 0;
@@ -268,8 +282,9 @@ int kvc_read(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		return kvc__err3(reply, "'", &argv[0],
 				 "' changes state: propose it through the log");
 	}
-	/* A read has no state-dependent errors: FR_INVALID here is bad
-	 * arguments found by a self-checking handler. */
+	/* FR_INVALID here is an error reply: bad arguments found by a
+	 * self-checking handler, or a state-dependent refusal (KVC.EVENTS
+	 * RESYNC or a seq beyond the log, a KVC.SCAN cursor too big). */
 	rv = c == NULL ? kvc__txn_exec(k, argc, argv, false, 0, reply)
 		       : c->exec(k, argc, argv, reply);
 	assert(rv == 0 || rv == FR_INVALID || rv == FR_NOMEM ||

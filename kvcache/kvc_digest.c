@@ -11,7 +11,12 @@
  * list is hashed in order (eviction order is state).  Two replicas, or a
  * replica and one restored from its snapshot, have equal digests exactly
  * when these agree (up to hash collisions).  The clock (now_ms) and the
- * next reservation id are included; the count of applied entries is not.
+ * next reservation id are included; the count of applied entries is not,
+ * nor is the event feed (its next seq and kept events): like the applied
+ * count it records history, not state (two histories can reach one state,
+ * test_kvc_prop relies on that), and how many events are kept is a local
+ * option.  Replicas number the feed alike because they apply the same
+ * entries; test_kvc_events and e2e_events check it.
  */
 
 struct acc {

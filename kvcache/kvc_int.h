@@ -21,6 +21,20 @@
 #define KVC__DEF_RES	  65536u
 #define KVC__DEF_KV	  (1u << 16)
 #define KVC__DEF_LEASE_MS 30000u /* KVC.ALLOC without LEASE */
+#define KVC__DEF_EVENTS	  65536u
+
+/* Event types (KVC.EVENTS; docs/kvcache.md "Event feed").  The numbers are
+ * in the snapshot: never renumber. */
+enum kvc__ev_type {
+	KVC__EV_STORED = 1,  /* ns hash node tier offset len tokens parent */
+	KVC__EV_EVICTED = 2, /* ns hash node tier */
+	KVC__EV_REVOKED = 3, /* rid ns node tier bytes */
+	KVC__EV_NODE_JOINED = 4,  /* node addr */
+	KVC__EV_NODE_EXPIRED = 5, /* node */
+	KVC__EV_NODE_LEFT = 6,	  /* node */
+	KVC__EV_NS_CLEARED = 7,	  /* ns */
+	KVC__EV_TYPES = 8	  /* one past the last */
+};
 
 /* Hash bytes kept in a block itself; a longer hash or parent puts its
  * other bytes in the long-hash pool (struct kvc__ext). */
@@ -37,6 +51,33 @@ struct kvc__hash {
 	uint8_t b[KVC_HASH_BYTES_MAX]; /* bytes, zero after len */
 	uint8_t len;		       /* 0..32 */
 };
+
+/* One event: a fixed-size record, self-contained (the namespace name and
+ * the node address are copied, not referred to by slot: a namespace's
+ * slot is reused once its last block goes, a node id may come back with
+ * another address, and the event must still say what happened).  A
+ * node_joined event has no hashes and no namespace, so its address shares
+ * their room.  The seq is not stored: the event of seq s lives at
+ * ev[s % o.events_max]. */
+struct kvc__event {
+	uint64_t index;	  /* Raft log index of the entry */
+	uint64_t a;	  /* stored: offset; revoked: rid */
+	uint64_t b;	  /* stored: len; revoked: bytes */
+	uint32_t tokens;  /* stored: tokens */
+	uint16_t node;	  /* node id (0 for ns_cleared) */
+	uint8_t type;	  /* enum kvc__ev_type */
+	uint8_t tier;	  /* 0..3 where the type has one */
+	uint8_t text_len; /* bytes of the namespace or the address */
+	union {
+		struct {
+			struct kvc__hash hash;	   /* stored, evicted */
+			struct kvc__hash parent;   /* stored (len 0 = root) */
+			char ns[KVC_NS_BYTES_MAX]; /* namespace name */
+		} blk;			       /* every type but node_joined */
+		char addr[KVC_ADDR_BYTES_MAX]; /* node_joined: the address */
+	} u;
+};
+static_assert(sizeof(struct kvc__event) == 168, "event is 168 bytes");
 
 /*
  * One block: 64 bytes, so 1M blocks with one location each cost
@@ -213,6 +254,11 @@ struct kvc {
 	uint32_t kvmask;     /* table size - 1 */
 	uint32_t nkv;	     /* live keys */
 
+	struct kvc__event *ev; /* [o.events_max] ring, see struct kvc__event */
+	uint64_t ev_next;      /* seq of the next event (starts at 1) */
+	uint64_t ev_count;     /* events kept: seqs ev_next - ev_count .. */
+	uint64_t ev_index;     /* log index of the entry being applied */
+
 	struct kvc_arg *argv; /* decode scratch: [KVC_ARGC_MAX] */
 	int64_t *acc;	      /* [nodes_max * 4] capacity deltas, kept zero */
 	void *scratch;	      /* per-command scratch (see kvc_block.c) */
@@ -222,7 +268,7 @@ struct kvc {
 /* Snapshot stream framing (kvc_snapshot.c writes, kvc_restore.c reads). */
 #define SNAP_MAGIC	      "KVCSNAP1"
 #define SNAP_END	      "KVCEND!!"
-#define SNAP_VERSION	      2u     /* 1: fixed 16-byte hashes, still loaded */
+#define SNAP_VERSION	      3u /* 1: 16-byte hashes; 2: 1..32; 3: events */
 #define KVC__SNAP_GROUP_BYTES 65536u /* version 2: block record group */
 #define KVC__SNAP_REC_FIXED   30u    /* version 2 block record before ids */
 #define KVC__SNAP_REC_MAX     (KVC__SNAP_REC_FIXED + 2 * KVC_HASH_BYTES_MAX)
@@ -558,6 +604,8 @@ bool kvc__block_pinned(const struct kvc *k, const struct kvc__block *b);
 uint32_t kvc__ns_find(const struct kvc *k, const char *name, size_t len);
 /* Find or create; KVC__NONE when the table is full. */
 uint32_t kvc__ns_get(struct kvc *k, const char *name, size_t len);
+/* Create @name (not present) at free slot @idx (snapshot restore). */
+void kvc__ns_put(struct kvc *k, uint32_t idx, const char *name, size_t len);
 void kvc__ns_ref(struct kvc *k, uint32_t ns);
 void kvc__ns_unref(struct kvc *k, uint32_t ns);
 
@@ -574,6 +622,20 @@ bool kvc__lookup_is_write(uint32_t argc, const struct kvc_arg *argv);
 uint32_t kvc__res_find(const struct kvc *k, uint64_t rid);
 void kvc__res_remove(struct kvc *k, uint32_t i);
 int kvc__res_insert(struct kvc *k, const struct kvc__res *r);
+
+/* ---- kvc_event.c: the event ring ---- */
+/* Append one event (the oldest goes when the ring is full). */
+struct kvc__event *kvc__ev_add(struct kvc *k, uint8_t type);
+void kvc__ev_stored(struct kvc *k, uint32_t loc);
+void kvc__ev_evicted(struct kvc *k, uint32_t loc);
+void kvc__ev_revoked(struct kvc *k, const struct kvc__res *r);
+void kvc__ev_node(struct kvc *k, uint8_t type, const struct kvc__node *n);
+void kvc__ev_ns_cleared(struct kvc *k, uint32_t ns);
+/* The kept event of seq @seq (ev_next - ev_count <= seq < ev_next). */
+static inline struct kvc__event *kvc__ev_at(const struct kvc *k, uint64_t seq)
+{
+	return &k->ev[seq % k->o.events_max];
+}
 
 /* ---- kvc_kv.c ---- */
 const struct kvc__kv *kvc__kv_find(const struct kvc *k, const char *key,
@@ -648,7 +710,7 @@ typedef int (*kvc__exec_fn)(struct kvc *k, uint32_t argc,
 	X(kv_incr) X(kv_incrby) X(kv_decr) X(kv_decrby) X(kv_scan)         \
 	X(kv_dbsize) X(kv_type) X(node_add) X(node_del) X(node_list) X(node_heartbeat)     \
 	X(put) X(evict) X(nsdel) X(lookup) X(alloc) X(revoke) X(pin) X(unpin) \
-	X(stats) X(digest)
+	X(stats) X(digest) X(events) X(scan)
 /* clang-format on */
 #define KVC__DECL(n)                                                           \
 	int kvc__check_##n(uint32_t argc, const struct kvc_arg *argv,          \

@@ -80,12 +80,14 @@ void kvc__sweep(struct kvc *k)
 		struct kvc__node *n = &k->nodes[s];
 		if (n->id != 0 && !n->down && n->lease_expiry_ms != 0 &&
 		    n->lease_expiry_ms <= k->now_ms) {
+			kvc__ev_node(k, KVC__EV_NODE_EXPIRED, n);
 			node_clear(k, s);
 			n->down = true;
 		}
 	}
 	for (uint32_t i = k->nres; i-- > 0;) {
 		if (k->res[i].expiry_ms <= k->now_ms) {
+			kvc__ev_revoked(k, &k->res[i]);
 			kvc__res_remove(k, i);
 		}
 	}
@@ -179,6 +181,7 @@ int kvc__exec_node_add(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 	}
 	k->node_slot[id] = (uint16_t)(s + 1);
 	k->nnodes++;
+	kvc__ev_node(k, KVC__EV_NODE_JOINED, n);
 	if (n->lease_expiry_ms != 0 && n->lease_expiry_ms < k->sweep_ms) {
 		k->sweep_ms = n->lease_expiry_ms;
 	}
@@ -243,6 +246,7 @@ int kvc__exec_node_del(struct kvc *k, uint32_t argc, const struct kvc_arg *argv,
 		uint16_t id;
 		(void)kvc__parse_node_id(&argv[i], &id);
 		uint32_t s = kvc__node_find(k, id);
+		kvc__ev_node(k, KVC__EV_NODE_LEFT, &k->nodes[s]);
 		node_clear(k, s);
 		memset(&k->nodes[s], 0, sizeof(k->nodes[s]));
 		k->node_slot[id] = 0;
@@ -280,6 +284,10 @@ int kvc__exec_node_heartbeat(struct kvc *k, uint32_t argc,
 		(void)kvc__parse_node_id(&argv[i], &id);
 		struct kvc__node *n = &k->nodes[kvc__node_find(k, id)];
 		n->lease_expiry_ms = kvc__deadline(k, lease);
+		if (n->down) {
+			/* Revived, empty: to a follower, a node that joins. */
+			kvc__ev_node(k, KVC__EV_NODE_JOINED, n);
+		}
 		n->down = false;
 	}
 	kvc__sweep_recompute(k);

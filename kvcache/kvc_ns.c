@@ -7,7 +7,8 @@
  * A namespace exists while blocks or reservations refer to it (refs > 0)
  * and is freed with the last one, so the table of namespaces_max slots only
  * has to hold the live ones.  Which slot a name gets is invisible outside:
- * the digest and the snapshot use names, never indices.
+ * the digest uses names, never indices (the snapshot keeps the slots,
+ * see kvc__ns_put()).
  */
 
 static uint64_t name_hash(const char *name, size_t len)
@@ -41,6 +42,21 @@ uint32_t kvc__ns_get(struct kvc *k, const char *name, size_t len)
 	for (idx = 0; k->ns[idx].refs != 0; idx++) {
 		assert(idx + 1 < k->o.namespaces_max);
 	}
+	kvc__ns_put(k, idx, name, len);
+	/* refs is 0 here: the caller must take a reference right away (it
+	 * calls this only after validating the whole command), or the slot
+	 * would look free while the name is still in the table. */
+	return idx;
+}
+
+/* The slot a name gets is the first free one, so it depends only on the
+ * commands applied; a snapshot keeps the slots (kvc__ns_put()), so every
+ * replica numbers namespaces alike and a KVC.SCAN cursor (a block table
+ * bucket, which depends on the slot) means the same on every replica. */
+void kvc__ns_put(struct kvc *k, uint32_t idx, const char *name, size_t len)
+{
+	assert(idx < k->o.namespaces_max && k->ns[idx].refs == 0);
+	assert(k->nns < k->o.namespaces_max);
 	struct kvc__ns *ns = &k->ns[idx];
 	memset(ns, 0, sizeof(*ns));
 	ns->hash = name_hash(name, len);
@@ -52,10 +68,6 @@ uint32_t kvc__ns_get(struct kvc *k, const char *name, size_t len)
 	}
 	k->nstab[i] = idx + 1;
 	k->nns++;
-	/* refs is 0 here: the caller must take a reference right away (it
-	 * calls this only after validating the whole command), or the slot
-	 * would look free while the name is still in the table. */
-	return idx;
 }
 
 void kvc__ns_ref(struct kvc *k, uint32_t ns)

@@ -50,6 +50,7 @@ static int options(struct kvc_options *o, const struct kvc_options *in)
 	o->reservations_max = or_default(in->reservations_max, KVC__DEF_RES);
 	o->kv_keys_max = or_default(in->kv_keys_max, KVC__DEF_KV);
 	o->long_hashes_max = or_default(in->long_hashes_max, KVC__DEF_LONG);
+	o->events_max = or_default(in->events_max, KVC__DEF_EVENTS);
 	static_assert(KVC_NAMESPACES_MAX_MAX <= KVC__NS_MASK + 1,
 		      "namespace indices fit nsw");
 	if (o->blocks_max > KVC_BLOCKS_MAX_MAX ||
@@ -58,7 +59,8 @@ static int options(struct kvc_options *o, const struct kvc_options *in)
 	    o->namespaces_max > KVC_NAMESPACES_MAX_MAX ||
 	    o->reservations_max > KVC_RESERVATIONS_MAX_MAX ||
 	    o->kv_keys_max > KVC_KV_KEYS_MAX_MAX ||
-	    o->long_hashes_max > KVC_LONG_HASHES_MAX_MAX) {
+	    o->long_hashes_max > KVC_LONG_HASHES_MAX_MAX ||
+	    o->events_max > KVC_EVENTS_MAX_MAX) {
 		return FR_INVALID;
 	}
 	return 0;
@@ -101,13 +103,15 @@ int kvc_open(struct kvc **out, const struct kvc_options *o)
 	k->argv = fr_calloc(KVC_ARGC_MAX, sizeof(*k->argv));
 	k->acc =
 	    fr_calloc((size_t)k->o.nodes_max * KVC__TIERS, sizeof(*k->acc));
+	k->ev = fr_calloc(k->o.events_max, sizeof(*k->ev));
+	k->ev_next = 1;
 	k->scratch = fr_malloc(SCRATCH_MIN);
 	k->scratch_bytes = SCRATCH_MIN;
 	if (k->blocks == NULL || k->btab == NULL || k->ext == NULL ||
 	    k->locs == NULL || k->nodes == NULL || k->node_slot == NULL ||
 	    k->ns == NULL || k->nstab == NULL || k->res == NULL ||
 	    k->rtab == NULL || k->kv == NULL || k->argv == NULL ||
-	    k->acc == NULL || k->scratch == NULL) {
+	    k->acc == NULL || k->ev == NULL || k->scratch == NULL) {
 		kvc_close(k);
 		return FR_NOMEM;
 	}
@@ -134,6 +138,7 @@ void kvc_close(struct kvc *k)
 	fr_free(k->kv);
 	fr_free(k->argv);
 	fr_free(k->acc);
+	fr_free(k->ev);
 	fr_free(k->scratch);
 	fr_free(k);
 }
@@ -161,6 +166,7 @@ uint64_t kvc_memory(const struct kvc *k, struct kvc_table_info *out)
 		 ((uint64_t)k->rmask + 1) * sizeof(*k->rtab)},
 	    {"kv_keys", o->kv_keys_max,
 	     ((uint64_t)k->kvmask + 1) * sizeof(void *)}, /* slots */
+	    {"events", o->events_max, (uint64_t)o->events_max * sizeof(*k->ev)},
 	    {"scratch", KVC_ARGC_MAX,
 	     KVC_ARGC_MAX * sizeof(*k->argv) + SCRATCH_MIN},
 	};

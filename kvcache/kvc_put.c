@@ -317,13 +317,15 @@ static void store(struct kvc *k, uint32_t ns, struct item *it,
 	it->b = b;
 	uint32_t l = kvc__loc_find(k, b, it->slot, it->tier);
 	if (l == KVC__NONE) {
-		(void)kvc__loc_add(k, b, it->slot, it->tier, it->offset,
-				   it->len);
-	} else {
+		l = kvc__loc_add(k, b, it->slot, it->tier, it->offset, it->len);
+		kvc__ev_stored(k, l);
+	} else if (k->locs[l].offset != it->offset ||
+		   k->locs[l].len != it->len) {
 		struct kvc__tier *t = &k->nodes[it->slot].tier[it->tier];
 		t->used = t->used - k->locs[l].len + it->len;
 		k->locs[l].offset = it->offset;
 		k->locs[l].len = it->len;
+		kvc__ev_stored(k, l); /* moved: the same event, new place */
 	}
 	if (it->rid != 0) {
 		kvc__res_remove(k, kvc__res_find(k, it->rid));

@@ -15,7 +15,7 @@ struct reader {
 	void *ctx;	  /* passed to read, borrowed */
 	uint32_t crc;	  /* CRC32C of everything read so far */
 	int err;	  /* first error; later reads yield zeros */
-	unsigned version; /* of the snapshot: 1 or 2 */
+	unsigned version; /* of the snapshot: 1, 2 or 3 */
 };
 
 static void r_bytes(struct reader *r, void *p, size_t n)
@@ -117,22 +117,34 @@ static int load_nodes(struct kvc *k, struct reader *r)
 	return r->err;
 }
 
-/* Namespaces: ordinal -> index in @ns_idx (namespaces_max entries). */
+/* Namespaces: ordinal -> index in @ns_idx (namespaces_max entries).
+ * Version 3 gives each its slot (kvc__ns_put()); versions 1 and 2 take
+ * the first free ones. */
 static int load_ns(struct kvc *k, struct reader *r, uint32_t *ns_idx,
-		   uint32_t *nns)
+		   uint32_t *nns, uint64_t version)
 {
 	uint64_t n = r_count(r, k->o.namespaces_max);
 	for (uint32_t i = 0; i < n && r->err == 0; i++) {
 		char name[KVC_NS_BYTES_MAX];
+		uint64_t slot = version >= 3 ? r_int(r, 4) : 0;
 		uint64_t len = r_int(r, 1);
 		if (len == 0 || len > KVC_NS_BYTES_MAX) {
 			return bad(r, FR_CORRUPT);
 		}
+		if (slot >= k->o.namespaces_max) {
+			return bad(r, FR_NOSPACE);
+		}
 		r_bytes(r, name, len);
-		if (kvc__ns_find(k, name, len) != KVC__NONE) {
+		if (kvc__ns_find(k, name, len) != KVC__NONE ||
+		    (version >= 3 && k->ns[slot].refs != 0)) {
 			return bad(r, FR_CORRUPT);
 		}
-		ns_idx[i] = kvc__ns_get(k, name, len);
+		if (version >= 3) {
+			kvc__ns_put(k, (uint32_t)slot, name, len);
+			ns_idx[i] = (uint32_t)slot;
+		} else {
+			ns_idx[i] = kvc__ns_get(k, name, len);
+		}
 		/* Held until the end so an unused one is detectable. */
 		kvc__ns_ref(k, ns_idx[i]);
 	}
@@ -364,8 +376,120 @@ static int load_kv(struct kvc *k, struct reader *r)
 	return r->err;
 }
 
+#define EV_FIXED (8 + 1 + 1 + 2 + 4 + 8 + 8) /* before the hashes */
+
+/* An event as the snapshot spells it, before it is packed into a record
+ * (whose address shares the room of the hashes and the namespace). */
+struct ev_wide {
+	struct kvc__event e;	       /* header fields */
+	struct kvc__hash hash;	       /* as read */
+	struct kvc__hash parent;       /* as read */
+	char text[KVC_ADDR_BYTES_MAX]; /* namespace or address */
+};
+
+/* Is @w (read from a snapshot) an event kvc_event.c could have made? */
+static bool event_ok(const struct ev_wide *w, uint64_t prev_index)
+{
+	const struct kvc__event *e = &w->e;
+	bool has_ns = e->type != KVC__EV_NODE_JOINED &&
+		      e->type != KVC__EV_NODE_EXPIRED &&
+		      e->type != KVC__EV_NODE_LEFT;
+	bool has_node = e->type != KVC__EV_NS_CLEARED;
+	bool has_hash = e->type == KVC__EV_STORED || e->type == KVC__EV_EVICTED;
+	size_t text_max =
+	    has_ns ? KVC_NS_BYTES_MAX
+		   : (e->type == KVC__EV_NODE_JOINED ? KVC_ADDR_BYTES_MAX : 0);
+	bool text_ok = text_max == 0
+			   ? e->text_len == 0
+			   : e->text_len > 0 && e->text_len <= text_max;
+	return e->type > 0 && e->type < KVC__EV_TYPES && e->tier < KVC__TIERS &&
+	       e->index >= prev_index && text_ok &&
+	       (e->node != 0) == has_node && (w->hash.len != 0) == has_hash &&
+	       (e->type == KVC__EV_STORED || w->parent.len == 0);
+}
+
+/* A hash: u8 length (0..32), then its bytes. */
+static void r_hash(struct reader *r, struct kvc__hash *h)
+{
+	uint64_t len = r_int(r, 1);
+	if (len > KVC_HASH_BYTES_MAX) {
+		(void)bad(r, FR_CORRUPT);
+		return;
+	}
+	h->len = (uint8_t)len;
+	r_bytes(r, h->b, len);
+}
+
+/* One event record into @w (zeroed by the caller). */
+static void r_event(struct reader *r, struct ev_wide *w)
+{
+	unsigned char rec[EV_FIXED];
+	struct kvc__event *e = &w->e;
+	r_bytes(r, rec, sizeof(rec));
+	e->index = le_get_u64(rec);
+	e->type = rec[8];
+	e->tier = rec[9];
+	e->node = (uint16_t)le_get_uint(rec + 10, 2);
+	e->tokens = le_get_u32(rec + 12);
+	e->a = le_get_u64(rec + 16);
+	e->b = le_get_u64(rec + 24);
+	r_hash(r, &w->hash);
+	r_hash(r, &w->parent);
+	uint64_t text_len = r_int(r, 1);
+	if (text_len > KVC_ADDR_BYTES_MAX) {
+		(void)bad(r, FR_CORRUPT); /* text holds 128 bytes */
+		return;
+	}
+	e->text_len = (uint8_t)text_len;
+	r_bytes(r, w->text, text_len);
+}
+
+/* @w (checked by event_ok()) as a record. */
+static void ev_pack(struct ev_wide *w)
+{
+	struct kvc__event *e = &w->e;
+	if (e->type == KVC__EV_NODE_JOINED) {
+		memcpy(e->u.addr, w->text, e->text_len);
+		return;
+	}
+	e->u.blk.hash = w->hash;
+	e->u.blk.parent = w->parent;
+	memcpy(e->u.blk.ns, w->text, e->text_len);
+}
+
+/* The event section (version 3): the newest events_max of those saved
+ * are kept (the retention is this instance's option). */
+static int load_events(struct kvc *k, struct reader *r)
+{
+	uint64_t next = r_int(r, 8);
+	uint64_t index = r_int(r, 8);
+	uint64_t n = r_int(r, 4);
+	if (r->err == 0 &&
+	    (next == 0 || n > next - 1 || n > KVC_EVENTS_MAX_MAX)) {
+		return bad(r, FR_CORRUPT);
+	}
+	uint64_t keep = n < k->o.events_max ? n : k->o.events_max;
+	uint64_t prev = 0;
+	for (uint64_t i = 0; i < n && r->err == 0; i++) {
+		struct ev_wide w = {0};
+		r_event(r, &w);
+		if (r->err == 0 && (!event_ok(&w, prev) || w.e.index > index)) {
+			return bad(r, FR_CORRUPT);
+		}
+		prev = w.e.index;
+		if (r->err == 0 && i >= n - keep) {
+			ev_pack(&w);
+			*kvc__ev_at(k, next - n + i) = w.e;
+		}
+	}
+	k->ev_next = next;
+	k->ev_count = keep;
+	k->ev_index = index;
+	return r->err;
+}
+
 static int load_body(struct kvc *k, struct reader *r, uint32_t *ns_idx,
-		     unsigned char *buf)
+		     unsigned char *buf, uint64_t version)
 {
 	uint32_t nns = 0;
 	k->now_ms = r_int(r, 8);
@@ -374,7 +498,8 @@ static int load_body(struct kvc *k, struct reader *r, uint32_t *ns_idx,
 	if (k->next_rid == 0) {
 		return bad(r, FR_CORRUPT);
 	}
-	if (load_nodes(k, r) != 0 || load_ns(k, r, ns_idx, &nns) != 0 ||
+	if (load_nodes(k, r) != 0 ||
+	    load_ns(k, r, ns_idx, &nns, version) != 0 ||
 	    load_blocks(k, r, ns_idx, nns, buf) != 0) {
 		return r->err;
 	}
@@ -386,7 +511,8 @@ static int load_body(struct kvc *k, struct reader *r, uint32_t *ns_idx,
 			}
 		}
 	}
-	if (load_res(k, r, ns_idx, nns) != 0 || load_kv(k, r) != 0) {
+	if (load_res(k, r, ns_idx, nns) != 0 || load_kv(k, r) != 0 ||
+	    (version >= 3 && load_events(k, r) != 0)) {
 		return r->err;
 	}
 	/* Invariant 3: every block got a location.  (1, 2 and 4 were checked
@@ -430,12 +556,12 @@ int kvc_snapshot_load(struct kvc *k,
 	if (r.err == 0 && memcmp(magic, SNAP_MAGIC, 8) != 0) {
 		bad(&r, FR_CORRUPT);
 	} else if (r.err == 0 &&
-		   ((version != SNAP_VERSION && version != 1) || flags != 0)) {
+		   (version == 0 || version > SNAP_VERSION || flags != 0)) {
 		bad(&r, FR_UNSUPPORTED);
 	}
 	r.version = (unsigned)version;
 	if (r.err == 0) {
-		(void)load_body(n, &r, ns_idx, buf);
+		(void)load_body(n, &r, ns_idx, buf, version);
 	}
 	r_bytes(&r, magic, 8);
 	uint32_t crc = r.crc;

@@ -8,7 +8,7 @@
 
 /*
  * Format (little-endian; docs/kvcache.md has the table):
- *   "KVCSNAP1" u32 version=2 u32 flags=0
+ *   "KVCSNAP1" u32 version=3 u32 flags=0
  *   u64 now_ms, u64 next_rid, u64 applied
  *   u32 nodes     x { u16 id, u8 numa, u8 down, u64 lease_expiry_ms,
  *                     u8 addr_len, addr, 4 x { u8 present, u64 cap } }
@@ -26,6 +26,11 @@
  *   u32 reservations x { u64 rid, u64 bytes, u64 expiry_ms, u32 ns ordinal,
  *                        u16 node id, u8 tier }
  *   u32 kv        x { u32 klen, key, u32 vlen, value }
+ *   (version 3) u64 next event seq, u64 last applied log index,
+ *   u32 events    x { u64 index, u8 type, u8 tier, u16 node, u32 tokens,
+ *                     u64 a, u64 b, u8 hash_len, hash, u8 parent_len,
+ *                     parent, u8 text_len, text }
+ *                 (the kept events, oldest first)
  *   "KVCEND!!" u32 crc32c(everything before the crc)
  * Used and reserved bytes are not stored: restore recomputes them from the
  * locations and reservations.  Restore builds a complete new state, checks
@@ -151,6 +156,7 @@ static void save_blocks(struct kvc *k, struct writer *w, uint32_t *ns_ord,
 	for (uint32_t i = 0; i < k->o.namespaces_max; i++) {
 		if (k->ns[i].refs != 0) {
 			ns_ord[i] = nn++;
+			w_int(w, i, 4);
 			w_int(w, k->ns[i].len, 1);
 			w_bytes(w, k->ns[i].name, k->ns[i].len);
 		}
@@ -211,6 +217,37 @@ static void save_rest(struct kvc *k, struct writer *w, const uint32_t *ns_ord)
 	}
 }
 
+static void save_events(struct kvc *k, struct writer *w)
+{
+	w_int(w, k->ev_next, 8);
+	w_int(w, k->ev_index, 8);
+	w_int(w, k->ev_count, 4);
+	for (uint64_t s = k->ev_next - k->ev_count; s < k->ev_next; s++) {
+		struct kvc__event *e = kvc__ev_at(k, s);
+		unsigned char rec[8 + 1 + 1 + 2 + 4 + 8 + 8];
+		unsigned char *p = le_put_uint(rec, e->index, 8);
+		p = le_put_uint(p, e->type, 1);
+		p = le_put_uint(p, e->tier, 1);
+		p = le_put_uint(p, e->node, 2);
+		p = le_put_uint(p, e->tokens, 4);
+		p = le_put_uint(p, e->a, 8);
+		p = le_put_uint(p, e->b, 8);
+		assert(p == rec + sizeof(rec));
+		w_bytes(w, rec, sizeof(rec));
+		bool joined = e->type == KVC__EV_NODE_JOINED;
+		bool has_hash =
+		    e->type == KVC__EV_STORED || e->type == KVC__EV_EVICTED;
+		bool has_parent = e->type == KVC__EV_STORED;
+		w_int(w, has_hash ? e->u.blk.hash.len : 0, 1);
+		w_bytes(w, e->u.blk.hash.b, has_hash ? e->u.blk.hash.len : 0);
+		w_int(w, has_parent ? e->u.blk.parent.len : 0, 1);
+		w_bytes(w, e->u.blk.parent.b,
+			has_parent ? e->u.blk.parent.len : 0);
+		w_int(w, e->text_len, 1);
+		w_bytes(w, joined ? e->u.addr : e->u.blk.ns, e->text_len);
+	}
+}
+
 int kvc_snapshot_save(struct kvc *k,
 		      int (*write)(void *ctx, const void *buf, size_t len),
 		      void *ctx)
@@ -233,6 +270,7 @@ int kvc_snapshot_save(struct kvc *k,
 	save_nodes(k, &w);
 	save_blocks(k, &w, ns_ord, blk_ord, g);
 	save_rest(k, &w, ns_ord);
+	save_events(k, &w);
 	w_bytes(&w, SNAP_END, 8);
 	w_flush(&w);
 	if (w.err == 0) {

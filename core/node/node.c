@@ -168,6 +168,7 @@ static int open_raft(struct node *n, char *errmsg)
 
 	wal_options_default(&wo, n->o.data_dir, n->o.cluster_id, n->o.id);
 	wo.fsync = n->o.fsync;
+	wo.recover_damage = true; /* cut damage, recover from the peers */
 	if (n->o.segment_bytes != 0) {
 		wo.segment_bytes = n->o.segment_bytes;
 	}
@@ -180,6 +181,22 @@ static int open_raft(struct node *n, char *errmsg)
 	rs.vote = rec.vote;
 	rs.entries = rec.entries;
 	rs.n_entries = rec.n_entries;
+	rs.recover_index = rec.recover_index;
+	if (rec.recover_index != 0 && n->o.accept_data_loss) {
+		fr_log(
+		    FR_LOG_ERROR, NULL,
+		    "--accept-data-loss: not recovering although the log may "
+		    "lack acknowledged entries up to index %" PRIu64
+		    "; this node votes again at once",
+		    rec.recover_index);
+		rv = wal_recovering_clear(n->wal);
+		if (rv != 0) {
+			snprintf(errmsg, FR_ERRMSG_SIZE, "%s",
+				 wal_errmsg(n->wal));
+			return rv;
+		}
+		rs.recover_index = 0;
+	}
 	if (n->o.n_initial_voters > 0) {
 		rs.config.n = n->o.n_initial_voters;
 		for (uint32_t i = 0; i < n->o.n_initial_voters; i++) {
@@ -226,10 +243,18 @@ static int open_raft(struct node *n, char *errmsg)
 		return rv;
 	}
 	fr_log(FR_LOG_INFO, NULL,
-	       "recovered term %" PRIu64 " vote %u, %u entries%s%s", rec.term,
+	       "recovered term %" PRIu64 " vote %u, %u entries%s%s%s", rec.term,
 	       rec.vote, rec.n_entries,
 	       rec.torn_tail ? ", torn tail dropped" : "",
+	       rec.corrupt ? ", DAMAGED records cut" : "",
 	       rec.direct_io ? ", O_DIRECT" : "");
+	if (rs.recover_index != 0) {
+		fr_log(FR_LOG_WARN, NULL,
+		       "recovering: this node neither votes nor counts toward "
+		       "commits until a leader has repaired its log through "
+		       "index %" PRIu64 " (INFO recovering:1)",
+		       rs.recover_index);
+	}
 	n->reported_index =
 	    rec.n_entries ? rec.entries[rec.n_entries - 1].index : 0;
 	n->reported_term =

@@ -350,6 +350,9 @@ static void info_replication(struct resp_info_writer *w,
 	resp_info_add(w, "term_exhausted", "%s",
 		      st->term_exhausted ? "yes" : "no");
 	resp_info_add(w, "leader_id", "%u", st->leader);
+	/* docs/operations.md: 1 while a damaged log awaits repair. */
+	resp_info_add(w, "recovering", "%d", st->recovering ? 1 : 0);
+	resp_info_add(w, "recover_index", "%" PRIu64, st->recover_index);
 	resp_info_add(w, "leader_client", "%s", s->leader_client);
 	resp_info_add(w, "commit_index", "%" PRIu64, st->commit);
 	resp_info_add(w, "last_applied", "%" PRIu64, st->applied);

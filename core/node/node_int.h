@@ -229,7 +229,7 @@ void node__ctime_observe(struct node_ctime *c, uint64_t applied_ms,
 /* This node's stamp for an entry it proposes now. */
 uint64_t node__stamp_ms(struct node *n);
 /* CLOCK_BOOTTIME in microseconds: the time every raft event carries
- * (raft.h note 7). */
+ * (raft.h note 8). */
 uint64_t node__boot_us(void);
 
 /* node_step.c: feed the core and carry out its updates. */

@@ -124,7 +124,8 @@ static void apply(struct node *n, const struct raft_update *u)
 		if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
 			/* Bounds the reads inside a transaction only. */
 			n->reply.max = (size_t)n->o.reply_bytes_max;
-			int rv = kvc_apply(n->kvc, e->buf, e->len, &n->reply);
+			int rv = kvc_apply_at(n->kvc, e->index, e->buf, e->len,
+					      &n->reply);
 			n->reply.max = 0;
 
 			if (rv == FR_NOMEM) {
@@ -202,6 +203,21 @@ static void sub_durable(struct node *n, raft_index durable)
 	}
 }
 
+/* raft.h note 7: the core's log matches a leader's through what this
+ * node may have acknowledged; persist that it is no longer recovering. */
+static void recovered(struct node *n)
+{
+	int rv = wal_recovering_clear(n->wal);
+	if (rv != 0) {
+		fail(n, rv, "clearing the recovering state",
+		     wal_errmsg(n->wal));
+		return;
+	}
+	fr_log(FR_LOG_WARN, NULL,
+	       "recovered: the log was repaired from the leader; voting "
+	       "again (INFO recovering:0)");
+}
+
 static void carry_out(struct node *n, const struct raft_update *u)
 {
 	int rv;
@@ -221,6 +237,9 @@ static void carry_out(struct node *n, const struct raft_update *u)
 			fab_term_set(n->fab, u->term);
 		}
 		n->term = u->term;
+	}
+	if (u->flags & RAFT_UPDATE_RECOVERED) {
+		recovered(n);
 	}
 	if (u->flags & RAFT_UPDATE_SNAPSHOT_CHUNK) {
 		node__snap_chunk(n, u->chunk);
@@ -271,7 +290,7 @@ int node__step_update(struct node *n, const struct raft_event *ev,
 		return FR_SHUTDOWN;
 	}
 	/* The clock is read now, after whatever input the event carries
-	 * was received (raft.h note 7): a read taken off a socket before a
+	 * was received (raft.h note 8): a read taken off a socket before a
 	 * pause is stamped after it. */
 	struct raft_event e = *ev;
 	e.time_us = node__boot_us();

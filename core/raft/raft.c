@@ -219,6 +219,11 @@ int raft_open(struct raft **out, const struct raft_options *o,
 	if (rv != 0) {
 		goto err_progress;
 	}
+	if (rs->recover_index != 0) {
+		/* raft.h note 7: repaired only by a leader's copy. */
+		r->recover_index = rs->recover_index;
+		r->recover_term = rs->term;
+	}
 	raft__reset_election_timer(r);
 	*out = r;
 	return 0;
@@ -302,6 +307,9 @@ struct before {
 static void finish(struct raft *r, const struct before *b,
 		   struct raft_update *u)
 {
+	if (r->recovered) {
+		u->flags |= RAFT_UPDATE_RECOVERED;
+	}
 	if (r->term != b->term || r->vote != b->vote) {
 		u->flags |= RAFT_UPDATE_HARDSTATE;
 	}
@@ -480,6 +488,7 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 	r->n_read_out = 0;
 	r->out_chunk = false;
 	r->out_install = false;
+	r->recovered = false;
 	struct before b = {r->term, r->vote, r->role, r->leader, r->commit};
 	int rv = 0;
 
@@ -503,6 +512,7 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 		break;
 	case RAFT_EVENT_CAMPAIGN:
 		if (r->role != RAFT_LEADER && r->term < RAFT_TERM_MAX &&
+		    r->recover_index == 0 &&
 		    raft__config_is_voter(&r->config, r->id)) {
 			raft__campaign(r, false);
 		}
@@ -525,6 +535,12 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 	}
 	if (r->read_round) {
 		raft__read_round(r); /* now, or once the last round is in */
+	}
+	/* Not in a SNAPSHOT step, whose update drivers need not carry out,
+	 * nor with an install in flight: RECOVERED must follow it durably
+	 * (raft.h note 7).  May acknowledge: before the messages resolve. */
+	if (ev->type != RAFT_EVENT_SNAPSHOT && !r->out_install) {
+		raft__recover_check(r);
 	}
 	finish(r, &b, u);
 	return rv;
@@ -552,6 +568,8 @@ void raft_status_get(const struct raft *r, struct raft_status *s)
 	s->lease_valid = raft__lease_valid(r);
 	s->pending_reads = r->reads_n;
 	s->term_exhausted = r->term >= RAFT_TERM_MAX;
+	s->recovering = r->recover_index != 0;
+	s->recover_index = r->recover_index;
 }
 
 void raft_stats_get(const struct raft *r, struct raft_stats *s)

@@ -201,6 +201,15 @@ void raft__tick(struct raft *r)
 		}
 		return;
 	}
+	if (r->recover_index != 0) {
+		/* raft.h note 7: a recovering server never campaigns; it
+		 * waits for a leader to repair its log. */
+		if (++r->election_elapsed >= r->election_timeout) {
+			raft__reset_election_timer(r);
+			r->leader = 0;
+		}
+		return;
+	}
 	if (++r->election_elapsed >= r->election_timeout &&
 	    raft__config_is_voter(&r->config, r->id)) {
 		if (r->opt.pre_vote) {
@@ -228,6 +237,18 @@ void raft__recv_vote(struct raft *r, const struct raft_message *m)
 {
 	assert(m->term == r->term ||
 	       ((m->vote.flags & RAFT_VOTE_PREVOTE) && m->term > r->term));
+	if (r->recover_index != 0) {
+		/* raft.h note 7: our log may lack entries we acknowledged,
+		 * so the up-to-date check would be a lie. */
+		r->stats.votes_refused_recovering++;
+		struct raft_message *o =
+		    raft__out(r, RAFT_MSG_VOTE_RESP, m->from);
+		if (o != NULL) {
+			o->vote_resp.prevote =
+			    (m->vote.flags & RAFT_VOTE_PREVOTE) != 0;
+		}
+		return;
+	}
 	if (m->vote.flags & RAFT_VOTE_PREVOTE) {
 		/* Would we vote in m->term?  Nothing changes here. */
 		bool granted = m->term > r->term && !raft__in_lease(r) &&

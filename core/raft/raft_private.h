@@ -124,7 +124,7 @@ struct raft {
 				       candidate: since asking for votes */
 	uint8_t vote_flags;	    /* RAFT_VOTE_* of the current campaign */
 	uint64_t rng;		    /* splitmix64 state */
-	uint64_t now_us;	    /* latest event.time_us (note 7) */
+	uint64_t now_us;	    /* latest event.time_us (note 8) */
 	uint64_t lease_floor_us;    /* rounds sent before this time extend
 				       no lease: a stall happened then */
 	bool prevoting;		    /* follower: pre-vote in progress */
@@ -152,6 +152,11 @@ struct raft {
 	bool read_round;	 /* a read needs a heartbeat round */
 	uint64_t read_round_seq; /* seq of the last read round sent */
 	raft_index snap_asked;	 /* applied index of the last request */
+
+	/* Recovery from damaged storage (raft.h note 7). */
+	raft_index recover_index; /* 0, or repaired once matched through it */
+	raft_term recover_term;	  /* term at open */
+	bool recovered;		  /* repaired during this step */
 
 	/* Follower: the snapshot being received. */
 	struct raft_snap_in snap_in;
@@ -235,6 +240,7 @@ void raft__broadcast_append(struct raft *r, bool heartbeat);
 void raft__maybe_commit(struct raft *r);
 void raft__note_write(struct raft *r, raft_index from);
 void raft__check_stalls(struct raft *r);
+void raft__recover_check(struct raft *r);
 
 /* raft_progress.c */
 int raft__progress_init(struct raft *r);

@@ -18,7 +18,7 @@
  * the state machine has applied the read index.  Reads of one step share
  * one round, and a round releases every read registered before it (FIFO).
  *
- * Lease (thesis 6.4.1), measured in time (raft.h note 7).  A follower
+ * Lease (thesis 6.4.1), measured in time (raft.h note 8).  A follower
  * that answered a heartbeat ignores candidates for election_ticks of its
  * own ticks after it (raft__in_lease, with check_quorum), and does not
  * time out itself before that, so no other leader can be elected within
@@ -139,7 +139,7 @@ void raft__note_seq_sent(struct raft *r)
 void raft__clock(struct raft *r, uint64_t time_us)
 {
 	if (time_us <= r->now_us) {
-		return; /* not backward (raft.h note 7) */
+		return; /* not backward (raft.h note 8) */
 	}
 	uint64_t gap = time_us - r->now_us;
 	if (r->now_us != 0 &&

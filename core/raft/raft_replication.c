@@ -204,6 +204,14 @@ static void ack(struct raft *r, raft_id to, uint64_t seq)
 	raft_index idx =
 	    r->persisted < r->match_hint ? r->persisted : r->match_hint;
 	o->append_resp.success = 1;
+	if (r->recover_index != 0) {
+		/* raft.h note 7: not counted, and not remembered as acked. */
+		o->append_resp.conflict_term = RAFT_ACK_UNCOUNTED;
+		o->append_resp.index = idx;
+		o->append_resp.last_index = raft_log_last_index(&r->log);
+		o->append_resp.seq = seq;
+		return;
+	}
 	o->append_resp.index = idx;
 	o->append_resp.last_index = raft_log_last_index(&r->log);
 	o->append_resp.seq = seq;
@@ -340,6 +348,53 @@ static raft_index hint_next(const struct raft *r,
 	return next;
 }
 
+/* A recovering follower's success (raft.h note 7): stream on from its
+ * index, but leave match (what commits count) alone. */
+static void recovering_ack(struct raft_progress *pr,
+			   const struct raft_append_resp *a, raft_index last)
+{
+	if (a->index > last) {
+		return;
+	}
+	raft__inflight_free_to(&pr->inflight, a->index);
+	pr->stall_ticks = 0;
+	if (pr->state == RAFT_PR_PROBE) {
+		pr->state = RAFT_PR_REPLICATE;
+		pr->paused = false;
+		pr->next = a->index + 1;
+		raft__inflight_reset(&pr->inflight);
+	} else if (pr->next <= a->index) {
+		pr->next = a->index + 1;
+	}
+}
+
+/* A rejection: probe from where the follower's hint says.  False for an
+ * answer to an older message (ignored). */
+static bool rejected(struct raft *r, struct raft_progress *pr,
+		     const struct raft_append_resp *a, raft_index last)
+{
+	if (a->last_index < pr->match && a->index <= last) {
+		/* The follower holds less than it acknowledged: its storage
+		 * lost entries (raft.h note 7).  Probe again from its end;
+		 * a lower match only makes commits need more acks. */
+		r->stats.followers_regressed++;
+		pr->match = a->last_index;
+		pr->next = a->last_index + 1;
+	} else {
+		bool stale = pr->state == RAFT_PR_REPLICATE
+				 ? a->index <= pr->match
+				 : a->index + 1 != pr->next;
+		if (stale || a->index == 0 || a->index > last) {
+			return false;
+		}
+		pr->next = hint_next(r, pr, a);
+	}
+	pr->state = RAFT_PR_PROBE;
+	pr->paused = false;
+	raft__inflight_reset(&pr->inflight);
+	return true;
+}
+
 /* Precondition: m->term == r->term (receive_term() stepped up to it). */
 void raft__recv_append_resp(struct raft *r, const struct raft_message *m)
 {
@@ -354,15 +409,19 @@ void raft__recv_append_resp(struct raft *r, const struct raft_message *m)
 
 	pr->recent_active = true;
 	raft__note_seq_acked(r, slot, a->seq);
+	bool uncounted = a->success && a->conflict_term == RAFT_ACK_UNCOUNTED;
 	if (pr->state == RAFT_PR_SNAPSHOT) {
 		/* Heartbeat answers while a snapshot is on its way. */
-		if (a->success && a->index <= last && a->index > pr->match) {
+		if (a->success && !uncounted && a->index <= last &&
+		    a->index > pr->match) {
 			pr->match = a->index;
 			raft__maybe_commit(r);
 		}
 		return;
 	}
-	if (a->success) {
+	if (uncounted) {
+		recovering_ack(pr, a, last);
+	} else if (a->success) {
 		if (a->index > last) {
 			r->stats
 			    .msgs_dropped_bad++; /* acks what we never sent */
@@ -387,17 +446,8 @@ void raft__recv_append_resp(struct raft *r, const struct raft_message *m)
 			pr->next = pr->match + 1;
 			raft__inflight_reset(&pr->inflight);
 		}
-	} else {
-		bool stale = pr->state == RAFT_PR_REPLICATE
-				 ? a->index <= pr->match
-				 : a->index + 1 != pr->next;
-		if (stale || a->index == 0 || a->index > last) {
-			return; /* answer to an older message */
-		}
-		pr->next = hint_next(r, pr, a);
-		pr->state = RAFT_PR_PROBE;
-		pr->paused = false;
-		raft__inflight_reset(&pr->inflight);
+	} else if (!rejected(r, pr, a, last)) {
+		return; /* answer to an older message */
 	}
 	raft__send_append(r, slot, false);
 	while (pr->state == RAFT_PR_REPLICATE &&
@@ -416,6 +466,7 @@ void raft__persisted(struct raft *r, raft_index index, raft_term term)
 		return;
 	}
 	r->persisted = index;
+	raft__recover_check(r); /* its ack counts: no uncounted one first */
 	if (r->role == RAFT_LEADER) {
 		raft__maybe_commit(r);
 	} else if (r->leader != 0) {
@@ -472,5 +523,37 @@ void raft__check_stalls(struct raft *r)
 			pr->next = pr->match + 1;
 			raft__inflight_reset(&pr->inflight);
 		}
+	}
+}
+
+/*
+ * raft.h note 7: a recovering follower is repaired once its log durably
+ * matches the current leader's (whose term is >= ours at open, since terms
+ * never decrease) through recover_index, or through an entry of a later
+ * term than ours at open (every entry we could have acknowledged was of
+ * our term or older, and a leader's log holds every committed one before
+ * its first entry of a newer term), or once a snapshot covering
+ * recover_index is installed.  Then it acknowledges for real.
+ */
+void raft__recover_check(struct raft *r)
+{
+	if (r->recover_index == 0) {
+		return;
+	}
+	bool repaired = r->snap.index >= r->recover_index;
+	if (!repaired && r->role == RAFT_FOLLOWER && r->leader != 0) {
+		raft_index idx =
+		    r->persisted < r->match_hint ? r->persisted : r->match_hint;
+		repaired = idx > r->log.offset &&
+			   (idx >= r->recover_index ||
+			    raft_log_term_of(&r->log, idx) > r->recover_term);
+	}
+	if (!repaired) {
+		return;
+	}
+	r->recover_index = 0;
+	r->recovered = true;
+	if (r->role == RAFT_FOLLOWER && r->leader != 0) {
+		ack(r, r->leader, 0);
 	}
 }

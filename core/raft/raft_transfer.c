@@ -103,7 +103,7 @@ void raft__recv_timeout_now(struct raft *r, const struct raft_message *m)
 {
 	if (r->role != RAFT_FOLLOWER || m->from != r->leader ||
 	    !raft__config_is_voter(&r->config, r->id) ||
-	    r->term >= RAFT_TERM_MAX) {
+	    r->term >= RAFT_TERM_MAX || r->recover_index != 0) {
 		return;
 	}
 	raft__campaign(r, true);

@@ -29,6 +29,7 @@ void wal_options_default(struct wal_options *o, const char *dir,
 	o->batch_wait_us = 0;
 	o->zero_fill = true;
 	o->zero_fill_batch_max = WAL_ZERO_FILL_BATCH_MAX;
+	o->recover_damage = false;
 }
 
 static int options_check(const struct wal_options *o, char *errmsg)
@@ -292,6 +293,43 @@ static int continuity_check(struct wal *w, const struct wal_recovered *rec,
 	return 0;
 }
 
+/*
+ * A lost write of the last batches: the log ends before the durable point
+ * the meta file recorded at its last save, and nothing newer replaced that
+ * entry (a leader's overwrite leaves a later last term).  Cannot tell it
+ * from a truncation that crashed before its new entries landed; both are
+ * treated as loss (the safe side).  Then report the recovery bound.
+ */
+static int lost_check(struct wal *w, struct wal_recovered *rec, char *errmsg)
+{
+	if (w->o.recover_damage && w->meta_durable_index > w->last_index &&
+	    w->last_term <= w->meta_durable_term &&
+	    w->meta_durable_index > w->recover_index) {
+		fr_log(FR_LOG_ERROR, "wal",
+		       "%s: the log ends at index %" PRIu64
+		       " but index %" PRIu64 " (term %" PRIu64
+		       ") was durable when meta was last saved: LOST WRITE; "
+		       "this node will not vote or count toward commits until "
+		       "a leader has repaired its log through index %" PRIu64,
+		       w->dir, w->last_index, w->meta_durable_index,
+		       w->meta_durable_term, w->meta_durable_index);
+		int rv =
+		    wal__meta_save_recover(w, w->meta_durable_index, errmsg);
+		if (rv != 0) {
+			return rv;
+		}
+		rec->corrupt = true;
+	}
+	rec->recover_index = w->recover_index;
+	if (w->recover_index != 0) {
+		fr_log(FR_LOG_WARN, "wal",
+		       "recovering: the log may lack acknowledged entries up "
+		       "to index %" PRIu64 " (it ends at %" PRIu64 ")",
+		       w->recover_index, w->last_index);
+	}
+	return 0;
+}
+
 static int wal_start(struct wal *w, struct wal_recovered *rec, char *errmsg)
 {
 	bool has_files = false;
@@ -313,6 +351,7 @@ static int wal_start(struct wal *w, struct wal_recovered *rec, char *errmsg)
 	if ((rv = wal__snap_recover(w, rec, errmsg)) != 0 ||
 	    (rv = wal__recover_log(w, rec, errmsg)) != 0 ||
 	    (rv = continuity_check(w, rec, errmsg)) != 0 ||
+	    (rv = lost_check(w, rec, errmsg)) != 0 ||
 	    (rv = wal__prep_start(w)) != 0) {
 		return rv;
 	}

@@ -228,36 +228,53 @@ int wal__rec_decode(struct wal_rec_hdr *h, const uint8_t *buf, uint64_t avail,
 	return WAL_REC_OK;
 }
 
-/* Meta: magic(8) version(4) size(4) cluster(8) node(4) vote(4) term(8)
- * zero(24) crc(4)... laid out to WAL_META_BYTES with the crc last. */
+/* Meta, version 2 (96 bytes): magic(8) version(4) size(4) cluster(8)
+ * node(4) vote(4) term(8) recover_index(8) durable_index(8)
+ * durable_term(8) zero(28) crc(4).  Version 1 (64 bytes) ended after
+ * term with zero(20) crc(4); it is read (the new fields 0) and replaced by
+ * version 2 at the next save. */
 void wal__meta_encode(const struct wal_meta *m, uint8_t *buf)
 {
 	head_put(buf, WAL_META_BYTES, "FRWALMET", WAL_META_BYTES, m->cluster_id,
 		 m->node_id);
+	le_put_u32(buf + 8, WAL_META_VERSION);
 	le_put_u32(buf + 28, m->vote);
 	le_put_u64(buf + 32, m->term);
+	le_put_u64(buf + 40, m->recover_index);
+	le_put_u64(buf + 48, m->durable_index);
+	le_put_u64(buf + 56, m->durable_term);
 	crc_put(buf, WAL_META_BYTES);
 }
 
 int wal__meta_decode(struct wal_meta *m, const uint8_t *buf, size_t len,
 		     const char **why)
 {
-	if (len != WAL_META_BYTES) {
+	bool v1 = len == WAL_META_V1_BYTES;
+	uint32_t size = v1 ? WAL_META_V1_BYTES : WAL_META_BYTES;
+	if (len != WAL_META_BYTES && !v1) {
 		*why = "meta file has the wrong size";
 		return FR_CORRUPT;
 	}
-	if (!sealed(buf, "FRWALMET", WAL_META_BYTES)) {
+	if (!sealed(buf, "FRWALMET", size)) {
 		*why = "meta file checksum mismatch";
 		return FR_CORRUPT;
 	}
-	if (!current(buf, WAL_META_BYTES) || !all_zero(buf + 40, 20)) {
+	if (le_get_u32(buf + 8) != (v1 ? 1u : WAL_META_VERSION) ||
+	    le_get_u32(buf + 12) != size ||
+	    !all_zero(buf + (v1 ? 40 : 64), v1 ? 20 : 28)) {
 		*why = "unknown meta format version";
 		return FR_CORRUPT;
 	}
+	memset(m, 0, sizeof(*m));
 	m->cluster_id = le_get_u64(buf + 16);
 	m->node_id = le_get_u32(buf + 24);
 	m->vote = le_get_u32(buf + 28);
 	m->term = le_get_u64(buf + 32);
+	if (!v1) {
+		m->recover_index = le_get_u64(buf + 40);
+		m->durable_index = le_get_u64(buf + 48);
+		m->durable_term = le_get_u64(buf + 56);
+	}
 	if (m->node_id == 0 || m->node_id > RAFT_ID_MAX ||
 	    m->vote > RAFT_ID_MAX) {
 		*why = "meta fields out of range";

@@ -22,7 +22,9 @@
 #define WAL_SEG_HDR_USED       72u
 #define WAL_REC_HDR_BYTES      56u
 #define WAL_REC_MAGIC	       0x43525246u /* "FRRC" */
-#define WAL_META_BYTES	       64u
+#define WAL_META_BYTES	       96u	   /* version 2 */
+#define WAL_META_V1_BYTES      64u	   /* version 1: read, never written */
+#define WAL_META_VERSION       2u
 #define WAL_SNAP_HDR_BYTES     312u
 #define WAL_SNAP_TRAILER_BYTES 32u
 
@@ -64,6 +66,9 @@ struct wal_meta {
 	uint32_t node_id;
 	uint64_t term;
 	uint32_t vote;
+	uint64_t recover_index; /* v2: recovering up to this index, 0 = no */
+	uint64_t durable_index; /* v2: last durable entry when saved */
+	uint64_t durable_term;	/* v2: its term */
 };
 
 struct wal_snap_hdr {

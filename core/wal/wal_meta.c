@@ -12,13 +12,20 @@
 #define META_NAME "meta"
 #define META_TMP  "meta.tmp"
 
-static int meta_write(struct wal *w, raft_term term, raft_id vote, char *errmsg)
+/* Write meta with @term, @vote, @recover and the durable point
+ * @di/@dt. */
+static int meta_write(struct wal *w, raft_term term, raft_id vote,
+		      raft_index recover, raft_index di, raft_term dt,
+		      char *errmsg)
 {
 	struct wal_meta m = {
 	    .cluster_id = w->o.cluster_id,
 	    .node_id = w->o.node_id,
 	    .term = term,
 	    .vote = vote,
+	    .recover_index = recover,
+	    .durable_index = di,
+	    .durable_term = dt,
 	};
 	uint8_t buf[WAL_META_BYTES];
 	const char *step = "";
@@ -67,6 +74,9 @@ static int meta_read(struct wal *w, char *errmsg)
 	}
 	w->term = m.term;
 	w->vote = m.vote;
+	w->recover_index = m.recover_index;
+	w->meta_durable_index = m.durable_index;
+	w->meta_durable_term = m.durable_term;
 	return 0;
 }
 
@@ -90,7 +100,18 @@ int wal__meta_open(struct wal *w, bool has_files, char *errmsg)
 	}
 	w->term = 0;
 	w->vote = 0;
-	return meta_write(w, 0, 0, errmsg);
+	w->recover_index = 0;
+	return meta_write(w, 0, 0, 0, 0, 0, errmsg);
+}
+
+int wal__meta_save_recover(struct wal *w, raft_index index, char *errmsg)
+{
+	int rv = meta_write(w, w->term, w->vote, index, w->meta_durable_index,
+			    w->meta_durable_term, errmsg);
+	if (rv == 0) {
+		w->recover_index = index;
+	}
+	return rv;
 }
 
 int wal_hardstate_save(struct wal *w, raft_term term, raft_id vote)
@@ -104,6 +125,10 @@ int wal_hardstate_save(struct wal *w, raft_term term, raft_id vote)
 	pthread_mutex_lock(&w->meta_mu);
 	pthread_mutex_lock(&w->mu);
 	rv = w->err;
+	/* The durable point rides along: recovery compares the log with it
+	 * (docs/storage.md, "Damaged storage"); no extra sync per batch. */
+	raft_index di = w->durable_index;
+	raft_term dt = w->durable_term;
 	pthread_mutex_unlock(&w->mu);
 	if (rv != 0) {
 		goto out;
@@ -115,7 +140,7 @@ int wal_hardstate_save(struct wal *w, raft_term term, raft_id vote)
 	if (term == w->term && vote == w->vote) {
 		goto out;
 	}
-	rv = meta_write(w, term, vote, msg);
+	rv = meta_write(w, term, vote, w->recover_index, di, dt, msg);
 	if (rv != 0) {
 		/* The rename may or may not have reached the disk: the only
 		 * safe course is to stop (invariant 3). */
@@ -126,7 +151,37 @@ int wal_hardstate_save(struct wal *w, raft_term term, raft_id vote)
 	}
 	w->term = term;
 	w->vote = vote;
+	w->meta_durable_index = di;
+	w->meta_durable_term = dt;
 out:
+	pthread_mutex_unlock(&w->meta_mu);
+	return rv;
+}
+
+int wal_recovering_clear(struct wal *w)
+{
+	char msg[FR_ERRMSG_SIZE];
+	pthread_mutex_lock(&w->meta_mu);
+	pthread_mutex_lock(&w->mu);
+	int rv = w->err;
+	raft_index di = w->durable_index;
+	raft_term dt = w->durable_term;
+	pthread_mutex_unlock(&w->mu);
+	if (rv == 0 && w->recover_index != 0) {
+		rv = meta_write(w, w->term, w->vote, 0, di, dt, msg);
+		if (rv != 0) {
+			pthread_mutex_lock(&w->mu);
+			wal__fail_locked(w, rv, "clearing recovery: %s", msg);
+			pthread_mutex_unlock(&w->mu);
+		} else {
+			w->recover_index = 0;
+			w->meta_durable_index = di;
+			w->meta_durable_term = dt;
+			fr_log(FR_LOG_INFO, "wal",
+			       "log repaired from the leader: recovering "
+			       "state cleared");
+		}
+	}
 	pthread_mutex_unlock(&w->meta_mu);
 	return rv;
 }

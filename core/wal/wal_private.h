@@ -148,9 +148,13 @@ struct wal {
 	char errmsg[FR_ERRMSG_SIZE];
 	struct wal_stats stats;
 
-	pthread_mutex_t meta_mu; /* serialises hard state saves */
-	raft_term term;		 /* persisted term */
-	raft_id vote;		 /* persisted vote */
+	pthread_mutex_t meta_mu;  /* serialises hard state saves */
+	raft_term term;		  /* persisted term */
+	raft_id vote;		  /* persisted vote */
+	raft_index recover_index; /* persisted "recovering up to", 0 = no */
+	raft_index meta_durable_index; /* durable entry as of the last
+					  meta save (from the file at open) */
+	raft_term meta_durable_term;   /* its term */
 
 	/* Spare segment preparer (wal_prep.c); under mu. */
 	pthread_t prep_thread;
@@ -197,6 +201,9 @@ int wal__snap_recover(struct wal *w, struct wal_recovered *rec, char *errmsg);
 
 /** Load or create the meta file (wal_meta.c). */
 int wal__meta_open(struct wal *w, bool fresh, char *errmsg);
+/** Persist recover_index = @index (with term, vote and the durable point
+ * unchanged) before recovery cuts damaged records (wal_meta.c). */
+int wal__meta_save_recover(struct wal *w, raft_index index, char *errmsg);
 
 /** Cut segment @s after its first @keep entries, at offset @x: the kept
  * prefix replaces the file atomically (wal_truncate.c).  Writer idle, mu

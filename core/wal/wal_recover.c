@@ -35,7 +35,14 @@
  *
  * A record whose checksums are valid but whose content is inconsistent
  * (index gap, decreasing term, batch numbers out of order) cannot come from
- * a torn write and is always refused.
+ * a torn write and is refused.
+ *
+ * With o.recover_damage (the daemon) damage is not refused but cut
+ * (damage_cut): the damaged record and everything after it go, and X, the
+ * highest index that may have been lost, is persisted in meta first; the
+ * runtime then starts Raft recovering up to X (raft.h note 7).  Damage in
+ * the last batch counts as corruption rather than a torn write when no
+ * unwritten (zero) sector can explain it (torn_explains).
  */
 
 struct rseg {
@@ -69,11 +76,14 @@ struct rstate {
 	uint64_t max_batch;
 	raft_index next; /* next expected entry index */
 	raft_term last_term;
-	bool sealed;	  /* last complete record is a CLOSE */
-	uint32_t end_seg; /* segment holding the end of the log */
-	uint64_t end_off; /* end of valid data in it */
-	bool rolled;	  /* end_seg ends with a ROLL */
-	bool torn;	  /* a torn tail was found */
+	bool sealed;		  /* last complete record is a CLOSE */
+	uint32_t end_seg;	  /* segment holding the end of the log */
+	uint64_t end_off;	  /* end of valid data in it */
+	bool rolled;		  /* end_seg ends with a ROLL */
+	bool torn;		  /* a torn tail was found (or damage cut) */
+	bool corrupt;		  /* flushed records were found damaged and cut
+				     (only with o.recover_damage) */
+	raft_index recover_index; /* with corrupt: highest index cut */
 };
 
 static int cmp_rseg(const void *a, const void *b)
@@ -315,6 +325,112 @@ static int rec_accept(struct rstate *r, uint32_t seg, uint64_t off,
 }
 
 /*
+ * Can a torn write explain the bad record at @off of @s?  A torn write
+ * leaves whole 512-byte sectors unwritten, and every block the log writes
+ * into held zeros before (zero-filled or fallocated space, zeros of a
+ * repair) or the same bytes (the rewritten partial block).  So the bad
+ * record must have a sector whose part inside the record is all zero; if
+ * every such part holds data, the record was written completely and
+ * damaged afterwards: corruption.  The record spans its header and
+ * payload (not its zero padding), its header only when the header itself
+ * is bad (its length is not to be trusted); each sector is looked at from
+ * the record's start to the sector's end.  Zeros there that are data (a
+ * payload with a zero run to the end of a sector, the record ending the
+ * log with zero bytes) make damage look torn: the old behaviour.
+ */
+static bool torn_explains(const struct rseg *s, uint64_t off)
+{
+	struct wal_rec_hdr h;
+	uint64_t end = off + WAL_REC_HDR_BYTES;
+	if (off + WAL_REC_HDR_BYTES <= s->size &&
+	    wal__rec_hdr_plausible(&h, s->map + off, s->size - off) &&
+	    h.len <= RAFT_MAX_ENTRY_BYTES) {
+		end = off + WAL_REC_HDR_BYTES + h.len; /* padding is zero */
+	}
+	if (end > s->size) {
+		return true; /* runs past the file: not ours to judge */
+	}
+	for (uint64_t sec = off & ~(uint64_t)511; sec < end; sec += 512) {
+		/* From the record on, the whole sector belongs to the same
+		 * write: the record, the batch's next ones, or the zeros
+		 * after it (so a payload ending in zero bytes is not taken
+		 * for an unwritten sector when more data follows). */
+		uint64_t a = sec > off ? sec : off;
+		uint64_t b = sec + 512 < s->size ? sec + 512 : s->size;
+		bool zero = true;
+		for (uint64_t k = a; k < b && zero; k++) {
+			zero = s->map[k] == 0;
+		}
+		if (zero) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The highest entry index named by an intact record header from @from of
+ * segment @i on, and whether the last of them closes its batch. */
+static raft_index later_max_index(const struct rstate *r, uint32_t i,
+				  uint64_t from, bool *closed)
+{
+	raft_index max = 0;
+	*closed = false;
+	for (; i < r->n_segs; i++) {
+		const struct rseg *s = &r->segs[i];
+		for (uint64_t o = (from + 7) & ~(uint64_t)7;
+		     o + WAL_REC_HDR_BYTES <= s->size; o += 8) {
+			struct wal_rec_hdr h;
+			if (s->map[o + 4] == 0x46 &&
+			    wal__rec_hdr_plausible(&h, s->map + o,
+						   s->size - o) &&
+			    h.kind == WAL_REC_ENTRY && h.index >= max) {
+				max = h.index;
+				*closed = (h.flags & WAL_REC_F_LAST) != 0;
+			}
+		}
+		from = WAL_SEG_HDR_BYTES;
+	}
+	return max;
+}
+
+/*
+ * Flushed records are damaged at @x of segment @i (o.recover_damage):
+ * cut the log before the batch holding them, as for a torn tail, and
+ * note the highest index the cut may have removed (X): what this node may
+ * have acknowledged.  X is exact when an intact header closes the damaged
+ * range; when none does, one more entry is assumed.
+ */
+static int damage_cut(struct rstate *r, uint32_t i, uint64_t x, const char *why,
+		      const char *name)
+{
+	bool closed;
+	raft_index seen =
+	    later_max_index(r, i, r->open != 0 ? r->open_off : x, &closed);
+	raft_index X = seen > r->next ? seen : r->next;
+	if (!closed && seen + 1 > X) {
+		X = seen + 1;
+	}
+	uint64_t cut = r->open != 0 ? r->open_off : x;
+	fr_log(FR_LOG_ERROR, "wal",
+	       "%s offset %" PRIu64 ": %s in data that was flushed (and may "
+	       "have been acknowledged): CORRUPTION, not a torn write; cutting "
+	       "the log at offset %" PRIu64 " (entries from %" PRIu64
+	       "); this node will not vote or count toward commits until a "
+	       "leader has repaired its log through index %" PRIu64,
+	       name, x, why, cut, r->next, X);
+	r->corrupt = true;
+	r->torn = true;
+	if (X > r->recover_index) {
+		r->recover_index = X;
+	}
+	r->n_pending = 0;
+	r->open = 0;
+	r->end_seg = i;
+	r->end_off = cut;
+	return 0;
+}
+
+/*
  * The data of segment @i ends at @x (zeros, end of file or a bad record,
  * @why says which).  Decide: clean end, torn tail, or damage.  Sets
  * *@stop when the log ends in this segment.
@@ -327,7 +443,13 @@ static int seg_end(struct wal *w, struct rstate *r, uint32_t i, uint64_t x,
 	uint64_t doff;
 
 	*stop = true;
-	if (later_data(r, i, x, &dseg, &doff)) {
+	bool later = later_data(r, i, x, &dseg, &doff);
+	if (w->o.recover_damage &&
+	    (later || (why != NULL && !torn_explains(s, x)))) {
+		return damage_cut(r, i, x, why != NULL ? why : "missing data",
+				  s->name);
+	}
+	if (later) {
 		wal__errf(errmsg,
 			  "%s/%s: offset %" PRIu64 ": %s, but valid "
 			  "data written later follows (%s offset %" PRIu64
@@ -390,6 +512,12 @@ static int seg_scan(struct wal *w, struct rstate *r, uint32_t i, bool *stop,
 			return seg_end(w, r, i, off, why, stop, errmsg);
 		}
 		const char *bad = rec_inconsistent(r, &h);
+		if (bad != NULL && w->o.recover_damage) {
+			/* Checksums hold but it does not belong here: a
+			 * misdirected or lost write. */
+			*stop = true;
+			return damage_cut(r, i, off, bad, s->name);
+		}
 		if (bad != NULL) {
 			wal__errf(errmsg,
 				  "%s/%s: offset %" PRIu64 ": %s; "
@@ -579,6 +707,16 @@ int wal__recover_log(struct wal *w, struct wal_recovered *rec, char *errmsg)
 			goto out;
 		}
 	}
+	if (r.corrupt) {
+		/* Persist what may be lost before cutting it: a crash during
+		 * the repair must not forget it (raft.h note 7). */
+		raft_index X = r.recover_index > w->recover_index
+				   ? r.recover_index
+				   : w->recover_index;
+		if ((rv = wal__meta_save_recover(w, X, errmsg)) != 0) {
+			goto out;
+		}
+	}
 	if (r.n_segs > 0 && ((rv = tail_repair(w, &r, errmsg)) != 0 ||
 			     (rv = entries_build(w, &r, rec)) != 0 ||
 			     (rv = state_build(w, &r)) != 0)) {
@@ -588,7 +726,8 @@ int wal__recover_log(struct wal *w, struct wal_recovered *rec, char *errmsg)
 		}
 		goto out;
 	}
-	rec->torn_tail = r.torn;
+	rec->torn_tail = r.torn && !r.corrupt;
+	rec->corrupt = r.corrupt;
 	fr_log(FR_LOG_INFO, "wal", "recovered %u entries from %u segment(s)%s",
 	       r.n_ents, w->n_segs,
 	       r.torn ? " after dropping a torn tail" : "");

@@ -30,7 +30,12 @@
  *    (node, tier);
  *  - reservations made by KVC.ALLOC (two-phase writes), each with a lease;
  *  - a generic key/value store (SET/GET/DEL/EXISTS/MSET/MGET, INCR/INCRBY/
- *    DECR/DECRBY, SCAN/DBSIZE/TYPE and SET ... IFEQ for compare-and-set).
+ *    DECR/DECRBY, SCAN/DBSIZE/TYPE and SET ... IFEQ for compare-and-set);
+ *  - the event log: a bounded ring of the most recent changes to the
+ *    placement state (block stored or evicted, reservation revoked, node
+ *    joined, expired or left, namespace cleared), numbered seq = 1, 2, ...
+ *    in commit order, identically on every replica (KVC.EVENTS reads it,
+ *    KVC.SCAN lists the state a follower of the feed starts from).
  *
  * TXN (what MULTI/EXEC becomes) runs several of these commands as one
  * entry, in order, validated as a whole first (kvc_txn.c).
@@ -77,6 +82,8 @@ struct kvc_options {
 	uint32_t kv_keys_max;	   /* generic KV keys (default 1 << 16) */
 	uint32_t long_hashes_max;  /* blocks whose hash or parent is over 16
 				      bytes (default 65536) */
+	uint32_t events_max;	   /* events kept for KVC.EVENTS
+				      (default 65536) */
 };
 
 /** Bounds of struct kvc_options (0 still selects the default). */
@@ -87,6 +94,7 @@ struct kvc_options {
 #define KVC_RESERVATIONS_MAX_MAX (1u << 24)
 #define KVC_KV_KEYS_MAX_MAX	 (1u << 28)
 #define KVC_LONG_HASHES_MAX_MAX	 (1u << 28)
+#define KVC_EVENTS_MAX_MAX	 (1u << 22) /* a 168-byte record each */
 
 /** One table kvc_open() allocates, for start-up logs and INFO. */
 struct kvc_table_info {
@@ -95,7 +103,7 @@ struct kvc_table_info {
 	uint64_t bytes;	  /* bytes allocated for it (with its hash index) */
 };
 
-#define KVC_TABLES 8u /* entries kvc_memory() fills */
+#define KVC_TABLES 9u /* entries kvc_memory() fills */
 
 /* Limits on arguments; kvc_command_check() enforces them. */
 #define KVC_ARGC_MAX	    65536u     /* arguments of one command, with name */
@@ -208,6 +216,17 @@ int kvc_command_encode(uint64_t now_ms, uint32_t argc,
  */
 int kvc_apply(struct kvc *k, const void *entry, size_t len,
 	      struct kvc_reply *reply) __attribute__((warn_unused_result));
+
+/**
+ * kvc_apply() of the Raft log entry at @index: the events the entry
+ * produces carry @index (KVC.EVENTS).  The runtime applies in log order,
+ * so indices grow; a smaller one than before (only after loading a
+ * snapshot that claims a later index) is raised to the last one, so event
+ * indices never decrease.  kvc_apply() is this with the index after the
+ * last one applied (tests, benchmarks).
+ */
+int kvc_apply_at(struct kvc *k, uint64_t index, const void *entry, size_t len,
+		 struct kvc_reply *reply) __attribute__((warn_unused_result));
 
 /**
  * Execute a READ command on local state at the time of the last applied

@@ -1,6 +1,7 @@
 /* fuzz_kvc.c — libFuzzer: arbitrary bytes as a log entry, as a command
- * (split on spaces), and as a snapshot stream; the state machine must never
- * crash and must keep its invariants. */
+ * (split on spaces), as the numbers of KVC.EVENTS and KVC.SCAN, as a
+ * snapshot stream and as a transaction; the state machine must never crash
+ * and must keep its invariants. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@ static void setup(void)
 				.namespaces_max = 4,
 				.reservations_max = 8,
 				.kv_keys_max = 16,
-				.long_hashes_max = 4};
+				.long_hashes_max = 4,
+				.events_max = 8};
 	if (kvc_open(&k, &o) != 0) {
 		abort();
 	}
@@ -200,6 +202,41 @@ static void as_txn(const uint8_t *data, size_t size)
 	kvc_reply_free(&r);
 }
 
+/* KVC.EVENTS and KVC.SCAN with numbers taken from the input (the ring is 8
+ * events, so from_seq wraps into RESYNC and past the log alike). */
+static void feed_reads(const uint8_t *data, size_t size)
+{
+	if (size < 6) {
+		return;
+	}
+	char line[128];
+	static const char *const ns[] = {"*", "m", "nosuch", "x"};
+	struct kvc_reply r = {.max = 64u + data[5] * 16u};
+	for (int i = 0; i < 2; i++) {
+		if (i == 0) {
+			snprintf(line, sizeof(line), "KVC.EVENTS %u COUNT %u",
+				 (unsigned)(data[0] | data[1] << 8),
+				 1u + data[2] % 16);
+		} else {
+			snprintf(line, sizeof(line), "KVC.SCAN %s %u COUNT %u",
+				 ns[data[3] % 4], (unsigned)data[4] * 2,
+				 1u + data[2] % 8);
+		}
+		struct kvc_arg a[8];
+		uint32_t n = 0;
+		for (char *w = strtok(line, " "); w && n < 8;
+		     w = strtok(NULL, " ")) {
+			a[n++] = (struct kvc_arg){w, strlen(w)};
+		}
+		r.len = 0;
+		int rv = kvc_read(k, n, a, &r);
+		if (rv != 0 && rv != FR_INVALID && rv != FR_TOOBIG) {
+			abort();
+		}
+	}
+	kvc_reply_free(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (k == NULL) {
@@ -242,6 +279,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	check();
+	feed_reads(data, size);
 	mutated_snapshot(data, size);
 	as_txn(data, size);
 	kvc_reply_free(&r);

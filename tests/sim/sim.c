@@ -25,6 +25,7 @@ void sim_options_default(struct sim_options *o, uint32_t n_nodes, uint64_t seed)
 	o->snapshot_trailing = 8;
 	o->snapshot_chunk_bytes = 64;
 	o->clock_drift_ppm = 20000;
+	o->recover = true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -103,6 +104,7 @@ enum {
 	TR_PROPOSE,
 	TR_ROLE,
 	TR_PAUSE,
+	TR_DAMAGE
 };
 
 void sim_status_dump(const struct sim *s, FILE *f)
@@ -121,14 +123,19 @@ void sim_status_dump(const struct sim *s, FILE *f)
 		raft_status_get(n->raft, &st);
 		fprintf(f,
 			"  node %u: %-9s term %llu leader %u commit %llu "
-			"applied %llu persisted %llu last %llu/%llu\n",
+			"applied %llu persisted %llu last %llu/%llu%s\n",
 			id, raft_role_name(st.role),
 			(unsigned long long)st.term, st.leader,
 			(unsigned long long)st.commit,
 			(unsigned long long)st.applied,
 			(unsigned long long)st.persisted,
 			(unsigned long long)st.last_index,
-			(unsigned long long)st.last_term);
+			(unsigned long long)st.last_term,
+			st.recovering ? " RECOVERING" : "");
+		if (st.recovering) {
+			fprintf(f, "          recovering through %llu\n",
+				(unsigned long long)st.recover_index);
+		}
 	}
 }
 
@@ -174,6 +181,11 @@ void sim_trace_dump(const struct sim *s, FILE *f, unsigned last)
 		case TR_PAUSE:
 			fprintf(f, "PAUSE node %u for %lluus\n", t->node,
 				(unsigned long long)t->a);
+			break;
+		case TR_DAMAGE:
+			fprintf(f, "DAMAGE node %u log from %llu (had %llu)\n",
+				t->node, (unsigned long long)t->a,
+				(unsigned long long)t->b);
 			break;
 		case TR_PROPOSE:
 			fprintf(f, "propose at %u -> index %llu term %llu\n",
@@ -308,6 +320,9 @@ static void handle_update(struct sim *s, struct sim_node *n,
 	if (u->flags & RAFT_UPDATE_READS) {
 		sim__check_reads(s, n, u->reads, u->n_reads);
 	}
+	if (u->flags & RAFT_UPDATE_RECOVERED) {
+		n->recover_index = 0; /* the driver persists "repaired" */
+	}
 	if (u->flags & RAFT_UPDATE_SNAPSHOT_WANTED) {
 		n->want_snap = u->snapshot_index; /* taken after this step */
 	}
@@ -322,7 +337,7 @@ static int node_step(struct sim *s, struct sim_node *n,
 {
 	struct raft_event e = *event;
 	const struct raft_event *ev = &e;
-	e.time_us = sim__clock(s, n); /* raft.h note 7 */
+	e.time_us = sim__clock(s, n); /* raft.h note 8 */
 	int rv = raft_step(n->raft, ev, u);
 	if (rv != 0 && rv != FR_NOTLEADER && ev->type == RAFT_EVENT_TICK) {
 		sim__violate(s, "raft_step on node %u failed: %s", n->id,
@@ -376,6 +391,10 @@ static int node_start(struct sim *s, struct sim_node *n)
 	} else {
 		sim__initial_config(s, &rs.config);
 	}
+	if (!s->opt.recover) {
+		n->recover_index = 0; /* the unsafe rule: forget the damage */
+	}
+	rs.recover_index = n->recover_index;
 	int rv = raft_open(&n->raft, &o, &rs);
 	if (rv != 0) {
 		return rv;
@@ -482,6 +501,40 @@ int sim_restart(struct sim *s, raft_id id)
 	sim__trace(s, TR_RESTART, id, 0, 0, n->term, n->disk.n, 0);
 	int rv = node_start(s, n);
 	return rv != 0 ? rv : (s->violated ? FR_CORRUPT : 0);
+}
+
+int sim_damage(struct sim *s, raft_id id, raft_index from)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (id == 0 || id > s->opt.n_nodes || n->up || n->disk.n == 0) {
+		return FR_INVALID;
+	}
+	raft_index first = n->disk.e[0].index;
+	raft_index last = n->disk.e[n->disk.n - 1].index;
+	if (from < first) {
+		from = first;
+	}
+	if (from > last) {
+		return FR_INVALID;
+	}
+	sim__trace(s, TR_DAMAGE, id, 0, 0, n->term, from, last);
+	s->damages++;
+	/* The wal persists X = the last index it had durably before it
+	 * truncates (a second crash keeps the larger X). */
+	if (last > n->recover_index) {
+		n->recover_index = last;
+	}
+	sim__disk_truncate(n, from);
+	return 0;
+}
+
+uint32_t sim_damaged(const struct sim *s)
+{
+	uint32_t k = 0;
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		k += s->nodes[id].recover_index != 0;
+	}
+	return k;
 }
 
 int sim_setup_log(struct sim *s, raft_id id, raft_term term,

@@ -58,6 +58,11 @@
  *  9. Membership: consecutive configurations in the applied log differ by
  *     at most one voter, and a configuration entry was proposed only after
  *     the previous one had committed at its leader.
+ * 10. No committed entry is lost: the (index, term) of every entry a leader
+ *     committed is recorded; a new leader must hold each (beyond its
+ *     snapshot), and sim_converge() checks that every node applied it.
+ *     Storage faults (sim_damage) make this the check that matters: a
+ *     damaged node that votes can elect a leader without the entry.
  *
  * Snapshots in the simulator: the toy state machine (a hash chain over the
  * applied entries) is serialized with padding to several chunks; SNAPSHOT
@@ -66,7 +71,7 @@
  * pending entry writes first (both are allowed by raft.h note 5).
  * Time (sim_time.c): each node has its own monotonic clock, virtual time
  * scaled by a rate drawn within +-clock_drift_ppm and offset at random;
- * every event a core sees carries it (raft.h note 7).  Ticks keep their
+ * every event a core sees carries it (raft.h note 8).  Ticks keep their
  * own +-5% jitter.  sim_pause() stops a node's process: nothing it is sent
  * (deliveries, completed writes, client reads) is handled until it
  * resumes, and then everything that queued is handled, ticks collapsed to
@@ -103,6 +108,11 @@ struct sim_options {
 			      nodes start outside the configuration */
 	uint32_t clock_drift_ppm; /* each node's monotonic clock runs at a
 				     rate within +-this of virtual time */
+	bool recover;		  /* protocol-aware recovery (raft.h note 7): a
+				     node whose disk was damaged restarts
+				     recovering; false restarts it as if the
+				     shortened log were all it ever had (the unsafe
+				     rule, kept to show the checker catches it) */
 };
 
 /** Defaults: 3 nodes, auto ticks of 10 ms, 0.1–2 ms delays, no loss, disk
@@ -145,6 +155,17 @@ int sim_restart(struct sim *s, raft_id id) __attribute__((warn_unused_result));
 int sim_setup_log(struct sim *s, raft_id id, raft_term term,
 		  const raft_term *terms, uint32_t n)
     __attribute__((warn_unused_result));
+/** Storage fault on the durable log of node @id, which must be down:
+ * every entry from index @from on is damaged (a bit flip in a flushed
+ * record, a flushed write lost, or one written at the wrong place), which
+ * the storage layer detects and truncates (docs/storage.md); the node's
+ * metadata keeps the last index it had durably, so it restarts recovering
+ * (with opt.recover).  @from below the log's first stored entry is raised
+ * to it.  Returns 0, FR_INVALID (node up, or nothing stored from @from). */
+int sim_damage(struct sim *s, raft_id id, raft_index from)
+    __attribute__((warn_unused_result));
+/** Nodes whose damaged log is not repaired yet (down or recovering). */
+uint32_t sim_damaged(const struct sim *s);
 /** Tick one node now (manual-tick tests). */
 int sim_tick(struct sim *s, raft_id id);
 /** Make @id start an election now. */
@@ -211,6 +232,9 @@ struct sim_fault_rates {
 	uint32_t pause_ppm;	      /* per step: pause a node (the leader
 					 half the time) for up to four
 					 election timeouts */
+	uint32_t damage_ppm;	      /* per restart: the node's durable log
+					 is damaged first (sim_damage), when
+					 that leaves a majority undamaged */
 };
 
 void sim_fault_rates_default(struct sim_fault_rates *f);

@@ -424,6 +424,69 @@ void sim__check_leader(struct sim *s, struct sim_node *n)
 			return;
 		}
 	}
+	/* Invariant 10: also every entry committed, applied anywhere yet
+	 * or not. */
+	for (raft_index i = from; i <= s->commit_n; i++) {
+		raft_term t = s->commit_term[i - 1];
+		if (t != 0 && raft_log_term(n->raft, i) != t) {
+			sim__violate(s,
+				     "committed entry lost: leader %u of term "
+				     "%llu lacks index %llu (term %llu), "
+				     "committed earlier",
+				     n->id, (unsigned long long)st.term,
+				     (unsigned long long)i,
+				     (unsigned long long)t);
+			return;
+		}
+	}
+}
+
+/* Invariant 10: record what a leader commits (its log is the truth for
+ * the entries it commits). */
+static void record_committed(struct sim *s, struct sim_node *n,
+			     raft_index commit)
+{
+	if (commit > s->commit_n) {
+		s->commit_term = sim__grow(s->commit_term, &s->commit_cap,
+					   commit, sizeof(*s->commit_term));
+		for (raft_index i = s->commit_n + 1; i <= commit; i++) {
+			s->commit_term[i - 1] = 0;
+		}
+		s->commit_n = commit;
+	}
+	for (raft_index i = commit; i >= 1; i--) {
+		raft_term t = raft_log_term(n->raft, i);
+		raft_term *slot = &s->commit_term[i - 1];
+		if (t == 0 || *slot == t) {
+			break; /* compacted, or recorded before */
+		}
+		if (*slot != 0) {
+			sim__violate(s,
+				     "committed entry lost: index %llu was "
+				     "committed with term %llu, leader %u "
+				     "commits term %llu there",
+				     (unsigned long long)i,
+				     (unsigned long long)*slot, n->id,
+				     (unsigned long long)t);
+			return;
+		}
+		*slot = t;
+	}
+}
+
+/* After sim_converge: every committed entry is the one applied. */
+void sim__check_committed_applied(struct sim *s)
+{
+	for (raft_index i = 1; i <= s->commit_n && !s->violated; i++) {
+		raft_term t = s->commit_term[i - 1];
+		if (t != 0 && (i > s->canon_n || s->canon_term[i - 1] != t)) {
+			sim__violate(s,
+				     "committed entry lost: index %llu "
+				     "(term %llu) is not what was applied",
+				     (unsigned long long)i,
+				     (unsigned long long)t);
+		}
+	}
 }
 
 void sim__check_commit(struct sim *s, struct sim_node *n, raft_index commit)
@@ -443,6 +506,11 @@ void sim__check_commit(struct sim *s, struct sim_node *n, raft_index commit)
 			     (unsigned long long)n->mirror_n);
 	}
 	n->commit = commit;
+	struct raft_status st;
+	raft_status_get(n->raft, &st);
+	if (st.role == RAFT_LEADER) {
+		record_committed(s, n, commit);
+	}
 }
 
 static void record_ack(struct sim *s, raft_id node, const struct raft_entry *e,
@@ -550,6 +618,7 @@ void sim__check_close(struct sim *s)
 {
 	free(s->lm);
 	free(s->canon_term);
+	free(s->commit_term);
 	free(s->canon_hash);
 	free(s->leader_of_term);
 	free(s->canon_sm);

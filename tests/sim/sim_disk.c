@@ -55,6 +55,18 @@ void sim__log_apply_write(struct sim_log *disk, const struct sim_log *w)
 	sim__log_copy_in(disk, w->e, w->n);
 }
 
+/* Storage damage detected at @from: the wal keeps the prefix before it. */
+void sim__disk_truncate(struct sim_node *n, raft_index from)
+{
+	struct sim_log *l = &n->disk;
+	if (l->n == 0 || from < l->e[0].index) {
+		log_truncate(l, 0);
+		return;
+	}
+	uint64_t keep = from - l->e[0].index;
+	log_truncate(l, keep < l->n ? keep : l->n);
+}
+
 /* Drop stored entries <= @upto (after a snapshot made them redundant). */
 void sim__disk_compact(struct sim_node *n, raft_index upto)
 {

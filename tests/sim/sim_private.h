@@ -63,10 +63,12 @@ struct sim_node {
 	uint64_t in_cap;
 	raft_index want_snap; /* SNAPSHOT_WANTED at this index, 0 = none */
 	/* Time (sim_time.c). */
-	int64_t clock_rate_ppm; /* clock rate error against virtual time */
-	uint64_t clock_base_us; /* clock value at virtual time 0 */
-	uint64_t paused_until;	/* process stopped before this time */
-	uint64_t tick_backlog;	/* ticks missed while paused */
+	int64_t clock_rate_ppm;	  /* clock rate error against virtual time */
+	uint64_t clock_base_us;	  /* clock value at virtual time 0 */
+	uint64_t paused_until;	  /* process stopped before this time */
+	uint64_t tick_backlog;	  /* ticks missed while paused */
+	raft_index recover_index; /* durable "recovering up to" (the wal's
+				     meta file), 0 = none */
 	/* Checker mirrors. */
 	uint64_t *mirror_hash; /* prefix hash of the core's log */
 	raft_term *mirror_term;
@@ -144,6 +146,11 @@ struct sim {
 	uint64_t leader_of_term_n;		/* terms recorded */
 	raft_term max_leader_term; /* highest term a leader was seen in */
 	raft_term *canon_term;	   /* entry applied at each index */
+	raft_term *commit_term;	   /* term of the entry committed at each index
+				      (invariant 10) */
+	uint64_t commit_n;
+	uint64_t commit_cap;
+	uint64_t damages; /* sim_damage calls */
 	uint64_t *canon_hash;
 	uint64_t *canon_sm; /* state machine after applying the index */
 	uint64_t canon_n;
@@ -218,6 +225,7 @@ void sim__disk_complete(struct sim *s, struct sim_node *n);
 void sim__disk_crash(struct sim *s, struct sim_node *n);
 void sim__disk_free(struct sim_node *n);
 void sim__disk_free_pending(struct sim_node *n);
+void sim__disk_truncate(struct sim_node *n, raft_index from);
 
 /* sim_check.c */
 void sim__check_append(struct sim *s, struct sim_node *n,
@@ -225,6 +233,7 @@ void sim__check_append(struct sim *s, struct sim_node *n,
 void sim__check_restart(struct sim *s, struct sim_node *n);
 void sim__check_leader(struct sim *s, struct sim_node *n);
 void sim__check_commit(struct sim *s, struct sim_node *n, raft_index commit);
+void sim__check_committed_applied(struct sim *s);
 void sim__check_apply(struct sim *s, struct sim_node *n,
 		      const struct raft_entry *e);
 void sim__check_propose(struct sim *s, raft_id leader, raft_index index,

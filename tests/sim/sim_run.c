@@ -15,11 +15,71 @@ void sim_fault_rates_default(struct sim_fault_rates *f)
 	f->change_ppm = 300;
 	f->transfer_ppm = 150;
 	f->pause_ppm = 500;
+	f->damage_ppm = 0; /* storage faults: opt in (fabraft-sim --damage) */
 }
 
 static bool chance(struct sim *s, uint32_t ppm)
 {
 	return ppm > 0 && sim__rand(s) % 1000000u < ppm;
+}
+
+/* No configuration beyond the last applied one exists in any log, memory
+ * or disk (the minority below must be one of every configuration that may
+ * take effect). */
+static bool configs_settled(const struct sim *s)
+{
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		const struct sim_node *n = &s->nodes[id];
+		if (n->up) {
+			struct raft_status st;
+			raft_status_get(n->raft, &st);
+			if (st.config_index > s->canon_config_index) {
+				return false;
+			}
+		}
+		for (uint64_t k = 0; k < n->disk.n; k++) {
+			if (n->disk.e[k].type == RAFT_ENTRY_CONFIG &&
+			    n->disk.e[k].index > s->canon_config_index) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* Storage faults (sim_damage) on at most a minority at a time: a node
+ * is damaged only if, counting it, fewer than half the voters of the
+ * latest configuration are damaged and unrepaired.  The damage starts anywhere
+ * in the stored log, most often in its last few entries (the last batch). */
+static void maybe_damage(struct sim *s, raft_id id)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (!configs_settled(s)) {
+		return;
+	}
+	const struct raft_config *c = &s->canon_config;
+	uint32_t voters = 0;
+	uint32_t damaged = 0;
+	for (uint32_t i = 0; i < c->n; i++) {
+		const struct raft_server *sv = &c->servers[i];
+		if (sv->role == RAFT_VOTER) {
+			voters++;
+			damaged +=
+			    s->nodes[sv->id].recover_index != 0 || sv->id == id;
+		}
+	}
+	if (n->disk.n == 0 || 2 * damaged >= voters) {
+		return;
+	}
+	raft_index first = n->disk.e[0].index;
+	raft_index last = n->disk.e[n->disk.n - 1].index;
+	raft_index from =
+	    sim__rand(s) & 1
+		? sim__range(s, first, last)
+		: sim__range(s, last > 4 && last - 4 > first ? last - 4 : first,
+			     last);
+	int rv = sim_damage(s, id, from);
+	(void)rv; /* n->disk holds from: always 0 */
 }
 
 static void random_partition(struct sim *s)
@@ -151,7 +211,10 @@ static void inject_faults(struct sim *s, const struct sim_fault_rates *f)
 	if (chance(s, f->read_ppm)) {
 		random_read(s);
 	}
-	if (chance(s, f->change_ppm)) {
+	if (chance(s, f->change_ppm) && sim_damaged(s) == 0) {
+		/* No change while a damaged node is unrepaired: removing an
+		 * undamaged voter could leave the damaged ones a majority,
+		 * outside the fault model (unavailable, not wrong). */
 		random_change(s);
 	}
 	if (chance(s, f->transfer_ppm)) {
@@ -171,6 +234,9 @@ static void inject_faults(struct sim *s, const struct sim_fault_rates *f)
 	}
 	if (chance(s, f->restart_ppm)) {
 		raft_id id = (raft_id)sim__range(s, 1, s->opt.n_nodes);
+		if (!s->nodes[id].up && chance(s, f->damage_ppm)) {
+			maybe_damage(s, id);
+		}
 		if (!s->nodes[id].up && sim_restart(s, id) != 0) {
 			return; /* the violation is recorded; sim_step stops */
 		}
@@ -202,6 +268,18 @@ static bool converged(const struct sim *s, raft_id leader, raft_index need)
 		}
 	}
 	return true;
+}
+
+/* A member of @leader's configuration is recovering from damage. */
+static bool damaged_members(const struct sim *s, raft_id leader)
+{
+	const struct raft_config *c = raft_config_get(s->nodes[leader].raft);
+	for (uint32_t i = 0; i < c->n; i++) {
+		if (s->nodes[c->servers[i].id].recover_index != 0) {
+			return true;
+		}
+	}
+	return false;
 }
 
 int sim_converge(struct sim *s, uint64_t max_us)
@@ -259,7 +337,13 @@ int sim_converge(struct sim *s, uint64_t max_us)
 		if (leader != 0) {
 			struct raft_status st;
 			raft_status_get(s->nodes[leader].raft, &st);
-			if (leader != prop_leader || st.term != prop_term) {
+			/* A node recovering from damage under a leader of
+			 * its own term needs that leader's log to reach what
+			 * it had: clients keep writing. */
+			bool more =
+			    damaged_members(s, leader) && st.commit >= target;
+			if (leader != prop_leader || st.term != prop_term ||
+			    more) {
 				unsigned char p[8] = {'c', 'o', 'n', 'v',
 						      'e', 'r', 'g', 'e'};
 				raft_index idx;
@@ -289,6 +373,10 @@ int sim_converge(struct sim *s, uint64_t max_us)
 			     "applied through index %llu within %llu us",
 			     (unsigned long long)target,
 			     (unsigned long long)max_us);
+		return FR_CORRUPT;
+	}
+	sim__check_committed_applied(s);
+	if (s->violated) {
 		return FR_CORRUPT;
 	}
 	/* Every acknowledged write is the entry applied at its index. */

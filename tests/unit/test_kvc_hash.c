@@ -383,7 +383,7 @@ static void snapshot_mixed_roundtrip(void **state)
 	assert_true(kvc_digest(k) == kvc_digest(b));
 	size_t len;
 	unsigned char *s = tk_snapshot(k, &len);
-	assert_int_equal(le_get_u32(s + 8), 2); /* version */
+	assert_int_equal(le_get_u32(s + 8), 3); /* version */
 	struct kvc *r;
 	assert_int_equal(kvc_open(&r, &opts), 0);
 	assert_int_equal(tk_restore(r, s, len), 0);
@@ -434,10 +434,10 @@ static void v1_snapshot_restores(void **state)
 	assert_int_equal(
 	    found(k, "KVC.LOOKUP qwen2-7b 1111222233334444555566667777aaaa"),
 	    1);
-	/* Saved again it is version 2, and loads to the same state. */
+	/* Saved again it is version 3, and loads to the same state. */
 	size_t len;
 	unsigned char *s = tk_snapshot(k, &len);
-	assert_int_equal(le_get_u32(s + 8), 2);
+	assert_int_equal(le_get_u32(s + 8), 3);
 	assert_int_equal(tk_restore(f, s, len), 0);
 	assert_true(kvc_digest(f) == V1_DIGEST);
 	free(s);

@@ -425,9 +425,9 @@ static void snapshot_corruption_refused(void **state)
 	}
 	assert_true(kvc_digest(b) == d);
 	/* A future version is reported as such. */
-	s[8] = 3;
+	s[8] = 4;
 	assert_int_equal(tk_restore(b, s, len), FR_UNSUPPORTED);
-	s[8] = 2;
+	s[8] = 3;
 	/* Content changes behind a valid checksum: refused, or accepted only
 	 * when the result is a consistent state. */
 	unsigned char *m = malloc(len);

@@ -11,6 +11,7 @@ int bench_wal_main(int argc, char **argv);
 int bench_kvcache_main(int argc, char **argv);
 int bench_fabric_main(int argc, char **argv);
 int bench_cluster_main(int argc, char **argv);
+int bench_trace_main(int argc, char **argv);
 int bench_client_main(int argc, char **argv);
 
 struct suite {
@@ -28,6 +29,8 @@ static const struct suite suites[] = {
      bench_fabric_main},
     {"cluster", "replicated cluster against etcd and redis-server",
      bench_cluster_main},
+    {"trace", "production KV-cache trace replay: fabraft against etcd",
+     bench_trace_main},
     {"client", "C client library per call against a raw RESP loop",
      bench_client_main},
 };

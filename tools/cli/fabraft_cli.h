@@ -70,4 +70,22 @@ uint64_t cl_now_ms(void);
 
 int fabraft_demo_main(int argc, char **argv);
 
+/* The demo's production-trace replay (fabraft_demo_trace.c). */
+struct cl_trace;
+/** Load the first @requests of the trace at @path (NULL: the shipped one)
+ * and start @engines engines on @c's nodes (@leader first), pausing at the
+ * trace's half.  NULL when skipped (the reason printed). */
+struct cl_trace *cl_trace_start(const struct cl *c, int leader,
+				const char *path, int requests, int engines);
+/** Wait until the engines stand at the trace's half (NULL: no-op). */
+void cl_trace_pause(struct cl_trace *t);
+/** Let them go on. */
+void cl_trace_resume(struct cl_trace *t);
+/** Wait for the replay's end. */
+void cl_trace_finish(struct cl_trace *t);
+/** Print the replay's summary lines (hits, latencies, errors). */
+void cl_trace_print(const struct cl_trace *t);
+/** Finish and free @t (NULL: no-op). */
+void cl_trace_free(struct cl_trace *t);
+
 #endif /* FABRAFT_TOOLS_CLI_H */

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_trace.h"
 #include "fabraft_cli.h"
 
 #define BLOCK_BYTES (2u << 20)
@@ -34,6 +35,10 @@ struct demo {
 	int old_leader;		   /* node id killed */
 	int new_leader;		   /* node id elected */
 	char new_term[24];	   /* its term */
+	struct cl_trace *trace;	   /* the trace replay, or NULL */
+	const char *trace_path;	   /* --trace, NULL = the shipped one */
+	int trace_requests;	   /* --trace-requests (0 = no replay) */
+	int engines;		   /* --engines */
 };
 
 static uint64_t mix(uint64_t x)
@@ -249,7 +254,11 @@ static int workload(struct demo *d)
 
 	for (int c = 0; c < d->chains; c++) {
 		if (c == d->chains / 2) {
+			/* The trace's engines stand at their half too, so
+			 * the kill lands in the middle of both. */
+			cl_trace_pause(d->trace);
 			kill_leader(d);
+			cl_trace_resume(d->trace);
 		}
 		d->put_ok[c] = put_chain(d, c);
 		d->set_ok[c] = set_key(d, c);
@@ -369,6 +378,7 @@ static void summary(struct demo *d, int acked, int lost, bool same,
 	       lost == 0 ? "(none)" : "<<< BUG");
 	printf("  %-38s %s\n", "replicas identical after restart",
 	       same ? "yes" : "NO");
+	cl_trace_print(d->trace);
 }
 
 int fabraft_demo_main(int argc, char **argv)
@@ -378,7 +388,11 @@ int fabraft_demo_main(int argc, char **argv)
 				  .client_base = 16379,
 				  .raft_base = 17101,
 				  .fsync = true};
-	struct demo d = {.killed = -1, .chains = 2000, .len = 8};
+	struct demo d = {.killed = -1,
+			 .chains = 2000,
+			 .len = 8,
+			 .trace_requests = 1000,
+			 .engines = 4};
 	char tmpl[] = "/tmp/fabraft-demo.XXXXXX";
 	uint64_t t0;
 	int acked;
@@ -396,16 +410,26 @@ int fabraft_demo_main(int argc, char **argv)
 			o.client_base = atoi(argv[i + 1]);
 		} else if (strcmp(argv[i], "--raft-port") == 0) {
 			o.raft_base = atoi(argv[i + 1]);
+		} else if (strcmp(argv[i], "--trace") == 0) {
+			d.trace_path = argv[i + 1];
+		} else if (strcmp(argv[i], "--trace-requests") == 0) {
+			d.trace_requests = atoi(argv[i + 1]);
+		} else if (strcmp(argv[i], "--engines") == 0) {
+			d.engines = atoi(argv[i + 1]);
 		} else {
 			fprintf(stderr, "fabraft demo: unknown option %s\n",
 				argv[i]);
 			return 2;
 		}
 	}
-	if (argc % 2 != 0 || d.chains < 2 || d.chains > 1000000) {
+	if (argc % 2 != 0 || d.chains < 2 || d.chains > 1000000 ||
+	    d.trace_requests < 0 || d.trace_requests > 1000000 ||
+	    d.engines < 1 || d.engines > TR_ENGINES_MAX) {
 		fprintf(stderr, "fabraft demo [--dir DIR] [--provider P] "
 				"[--chains 2..1000000] [--client-port B] "
-				"[--raft-port R]\n");
+				"[--raft-port R] [--trace FILE] "
+				"[--trace-requests 0..1000000] "
+				"[--engines 1..64]\n");
 		return 2;
 	}
 	if (o.dir == NULL && (o.dir = mkdtemp(tmpl)) == NULL) {
@@ -434,6 +458,11 @@ int fabraft_demo_main(int argc, char **argv)
 		cl_stop(&d.c);
 		return 1;
 	}
+	if (d.trace_requests > 0) {
+		d.trace =
+		    cl_trace_start(&d.c, cl_leader(&d.c, 3000, -1),
+				   d.trace_path, d.trace_requests, d.engines);
+	}
 	printf("  putting %d block chains (KVC.PUT), prefix lookups "
 	       "(KVC.LOOKUP), SETs;\n  the leader is SIGKILLed halfway:\n",
 	       d.chains);
@@ -441,6 +470,11 @@ int fabraft_demo_main(int argc, char **argv)
 	workload(&d);
 	uint64_t secs = cl_now_ms() - t0;
 	uint64_t ops = d.ops;
+
+	if (d.trace != NULL) {
+		printf("  waiting for the trace replay ...\n");
+		cl_trace_finish(d.trace);
+	}
 
 	printf("  verifying every acknowledged write ...\n");
 	verify(&d, &acked, &lost);
@@ -451,6 +485,7 @@ int fabraft_demo_main(int argc, char **argv)
 	printf("\n");
 	cl_stop(&d.c);
 	printf("cluster stopped; logs and data in %s\n", d.c.dir);
+	cl_trace_free(d.trace);
 	free(d.put_ok);
 	free(d.set_ok);
 	return lost == 0 && same && d.new_leader != 0 ? 0 : 1;

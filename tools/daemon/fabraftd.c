@@ -444,6 +444,11 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	    {"snapshot-trailing", OPT_UINT, &o->snapshot_trailing, 0, 1u << 30,
 	     .def = "1024",
 	     .help = "entries kept behind a snapshot for slow followers"},
+	    {"accept-data-loss", OPT_FLAG, &o->accept_data_loss,
+	     .help = "a node whose log was found damaged starts recovering "
+		     "(no vote until a leader repaired it); this clears that "
+		     "state at start: only when no undamaged majority is left, "
+		     "acknowledged writes may be lost (docs/operations.md)"},
 	    /* ---- Incoming snapshots bounded (issue 15, item 8) ---- */
 	    {"snapshot-bytes-max", OPT_U64, &o->snapshot_bytes_max, 0,
 	     1ull << 50, .def = "4294967296",
@@ -478,6 +483,10 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	    {"kv-keys-max", OPT_UINT, &o->kvc.kv_keys_max, 1,
 	     KVC_KV_KEYS_MAX_MAX, .def = "65536",
 	     .help = "generic KV keys (SET, MSET, INCR)"},
+	    {"kvc-events-max", OPT_UINT, &o->kvc.events_max, 1,
+	     KVC_EVENTS_MAX_MAX, .def = "65536",
+	     .help = "KV events kept for KVC.EVENTS (168 bytes each, "
+		     "allocated at start); an older from_seq gets RESYNC"},
 	    {"request-timeout-ms", OPT_UINT, &o->request_timeout_ms, 10,
 	     3600000, .def = "5000", .help = "client waits at most this long"},
 	    {"metrics", OPT_CALL, o->metrics, .size = sizeof(o->metrics),

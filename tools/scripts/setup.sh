@@ -20,6 +20,8 @@ PKGS=(
 	gnuplot-nox libcurl4-openssl-dev
 	# the RESP client library (fabraft_respc)
 	libhiredis-dev
+	# fabraft-bench trace reads the shipped gzip trace (zlib)
+	zlib1g-dev
 	# the Python package tools/python/fabraft: its tests (python3), an
 	# offline install (pip install --no-index --no-build-isolation)
 	python3 python3-pip python3-setuptools python3-venv

@@ -20,8 +20,10 @@ struct args {
 	bool bench;	   /* --bench */
 	bool demo;	   /* --demo: narrate one run */
 	bool quiet;
-	bool all;  /* --all-features: every feature on, every seed */
-	bool base; /* --base: the paper's algorithm only */
+	bool all;	     /* --all-features: every feature on, every seed */
+	bool base;	     /* --base: the paper's algorithm only */
+	uint32_t damage_ppm; /* --damage: storage faults per restart */
+	bool no_recover;     /* --no-recover: damaged nodes forget it */
 };
 
 static const struct opt_cmd sim_cmd = {
@@ -61,6 +63,15 @@ static int parse_args(int argc, char **argv, struct args *a)
 	    {"base", OPT_FLAG, &a->base,
 	     .help = "the paper's algorithm only: no pre-vote, check-quorum, "
 		     "snapshots, reads, changes or transfers"},
+	    {"damage", OPT_UINT, &a->damage_ppm, 0, 1000000, .arg = "PPM",
+	     .def = "0",
+	     .help = "storage faults: per million restarts, the node's "
+		     "durable log is damaged from a random index (bit flip, "
+		     "lost or misdirected write; at most a minority at once)"},
+	    {"no-recover", OPT_FLAG, &a->no_recover,
+	     .help = "a damaged node restarts as if its shortened log were "
+		     "all it had (no recovering state: unsafe, for checking "
+		     "the checker)"},
 	    {"long", OPT_DOUBLE, &a->long_hours, .dmin = 0, .dmax = HUGE_VAL,
 	     .min_open = true, .arg = "HOURS",
 	     .help = "keep running new seeds for HOURS"},
@@ -151,6 +162,8 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 	if (a->base) {
 		f.read_ppm = f.change_ppm = f.transfer_ppm = 0;
 	}
+	f.damage_ppm = a->damage_ppm;
+	o.recover = !a->no_recover;
 	struct sim *s;
 	int rv = sim_open(&s, &o);
 	if (rv != 0) {
@@ -180,8 +193,9 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 		printf("last events:\n");
 		sim_trace_dump(s, stdout, 40);
 		printf("replay: fabraft-sim --seed %" PRIu64 " --steps %" PRIu64
-		       " --nodes %u --drop %u --dup %u%s\n",
+		       " --nodes %u --drop %u --dup %u --damage %u%s%s\n",
 		       seed, a->steps, a->nodes, a->drop_ppm, a->dup_ppm,
+		       a->damage_ppm, a->no_recover ? " --no-recover" : "",
 		       a->all	 ? " --all-features"
 		       : a->base ? " --base"
 				 : "");

@@ -102,6 +102,9 @@ struct node_options {
 	uint32_t snapshot_entries;   /* applied entries between snapshots,
 					0 = never */
 	uint32_t snapshot_trailing;  /* entries kept behind a snapshot */
+	bool accept_data_loss;	     /* a recovering node (damaged log) is
+					let vote again at once: acknowledged
+					writes may be lost (operations.md) */
 	uint32_t request_timeout_ms; /* client waits at most this long */
 	char requirepass[128];	     /* "" = no AUTH */
 	uint64_t request_bytes_max;  /* largest client request */
@@ -131,7 +134,9 @@ struct node_options {
 	/* The state machine's table sizes (--kvc-blocks-max ...; 0 = the
 	 * kvcache default).  Every replica must use the same: a table that
 	 * is full on one and not on another makes their states differ. */
-	struct kvc_options kvc;
+	struct kvc_options kvc; /* .events_max: KV events kept for
+				   KVC.EVENTS (docs/kvcache.md "Event
+				   feed") */
 };
 
 /** Defaults: tick 10 ms, election 10 ticks, heartbeat 1, provider auto, rma
@@ -140,7 +145,7 @@ struct node_options {
  * node_open()), 64 MiB requests, 16 MiB replies, client output 128 MiB
  * (64 KiB before AUTH, 512 MiB in total), cpu-pin auto, no admin
  * password, idle clients closed after 300 s, incoming snapshots up to
- * 4 GiB leaving 256 MiB of the disk free.
+ * 4 GiB leaving 256 MiB of the disk free, 65536 events kept.
  * Leaves id, peers, client, data_dir and the secret empty. */
 void node_options_default(struct node_options *o);
 

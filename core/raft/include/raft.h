@@ -38,16 +38,38 @@
  *     core then treats them as applied.
  *  4. Every pointer in an update is borrowed and valid until the next call
  *     of raft_step() or raft_close(); copy what you keep.
- *  5. Order of handling one update: hard state; snapshot chunk (stored at
- *     its offset) and, on SNAPSHOT_INSTALL, the install (finish or drop the
- *     pending entry writes, make the snapshot durable, restore the state
- *     machine from it, then drop the log as the update says); entries;
- *     apply; reads (serve them: apply is done); messages.
+ *  5. Order of handling one update: hard state (and RECOVERED, note 7);
+ *     snapshot chunk (stored at its offset) and, on SNAPSHOT_INSTALL, the
+ *     install (finish or drop the pending entry writes, make the snapshot
+ *     durable, restore the state machine from it, then drop the log as the
+ *     update says); entries; apply; reads (serve them: apply is done);
+ *     messages.
  *  6. SNAPSHOT messages leave the core with data == NULL: the driver fills
  *     bytes [offset, offset + len) of its snapshot taken at last_index (the
  *     one it reported with RAFT_EVENT_SNAPSHOT or installed).  A driver that
  *     no longer holds that snapshot drops the message; the core retries.
- *  7. Time.  Every event carries event.time_us, the driver's monotonic
+ *  7. Protocol-aware recovery (docs/storage.md "Damaged storage").  When
+ *     storage finds that entries this server may have acknowledged are
+ *     damaged or missing, the driver truncates the log before the damage
+ *     and opens the core with raft_restore.recover_index = X, the highest
+ *     index the server may have acknowledged (it persists X first).  The
+ *     server is then *recovering*: it grants no vote and no pre-vote, never
+ *     campaigns (timeout, CAMPAIGN, TimeoutNow), and its AppendEntries
+ *     successes are marked RAFT_ACK_UNCOUNTED: the leader uses them to
+ *     stream the log but counts none toward a commit.  It is repaired
+ *     once its log durably matches a leader of a term >= its term at open
+ *     through X, or through an entry of a term above that (every entry it
+ *     could have acknowledged precedes it), or a snapshot >= X is
+ *     installed (reported in a later step than the install, never in a
+ *     SNAPSHOT step); the update then carries RAFT_UPDATE_RECOVERED and the
+ *     driver persists "not recovering" (a crash before that only repeats
+ *     the repair).  Why: a committed entry is on a majority; if a damaged
+ *     member of that majority voted, a candidate lacking the entry could
+ *     win with it and overwrite the entry everywhere.  Not voting keeps
+ *     every electable quorum inside the undamaged servers, which hold it.
+ *     With a majority damaged no leader can be elected: unavailable, not
+ *     wrong.
+ *  8. Time.  Every event carries event.time_us, the driver's monotonic
  *     clock (CLOCK_BOOTTIME in the runtime, a per-node virtual clock in the
  *     simulator) in microseconds, read right before the step and *after*
  *     the input the event carries was received (a read taken off a socket
@@ -195,6 +217,12 @@ struct raft_append_resp {
 	uint64_t seq;		   /* echo of raft_append.seq */
 };
 
+/* In raft_append_resp.conflict_term of a success: the follower is
+ * recovering (note 7).  Its index is matched and durable, for the
+ * leader's flow control only: it does not count toward a commit (nor
+ * a transfer's catch-up) until a plain success follows. */
+#define RAFT_ACK_UNCOUNTED UINT64_MAX
+
 struct raft_snapshot_chunk {
 	raft_index last_index;	   /* last index the snapshot covers */
 	raft_term last_term;	   /* its term */
@@ -218,7 +246,7 @@ struct raft_snapshot_resp {
 };
 
 /* A gap between two events longer than this many ticks (of tick_us) is a
- * stall of the driver: it voids the leader lease (note 7). */
+ * stall of the driver: it voids the leader lease (note 8). */
 #define RAFT_STALL_TICKS 2u
 
 /* Election timeouts a leader waits before it offers a refused snapshot
@@ -269,7 +297,7 @@ struct raft_buf {
 
 struct raft_event {
 	uint8_t type;	  /* enum raft_event_type */
-	uint64_t time_us; /* driver's monotonic clock (note 7) */
+	uint64_t time_us; /* driver's monotonic clock (note 8) */
 	union {
 		struct {
 			const struct raft_message *message; /* borrowed */
@@ -330,6 +358,9 @@ struct raft_snapshot_meta {
 #define RAFT_UPDATE_SNAPSHOT_CHUNK   0x80u  /* store a received chunk */
 #define RAFT_UPDATE_SNAPSHOT_INSTALL 0x100u /* install it (note 5) */
 #define RAFT_UPDATE_SNAPSHOT_WANTED  0x200u /* take a snapshot now */
+#define RAFT_UPDATE_RECOVERED                                                  \
+	0x400u /* repaired: persist "not                                       \
+		  recovering" (note 7) */
 
 struct raft_update {
 	unsigned flags; /* RAFT_UPDATE_* */
@@ -393,7 +424,7 @@ struct raft_options {
 					check_quorum and < election_ticks - 1
 					(docs/architecture.md: clock bound);
 					measured in time: lease_ticks *
-					tick_us of event.time_us (note 7) */
+					tick_us of event.time_us (note 8) */
 	uint32_t tick_us;	     /* the driver's nominal tick, in
 					event.time_us units; > 0 with a lease */
 	uint32_t snapshot_threshold; /* applied entries between snapshots;
@@ -447,6 +478,10 @@ struct raft_restore {
 	raft_index snapshot_index;
 	raft_term snapshot_term;
 	uint64_t snapshot_size;
+	/* Note 7: 0, or the highest index this server may have acknowledged
+	 * before its storage lost or damaged entries (> the restored log's
+	 * last index): the server starts recovering. */
+	raft_index recover_index;
 };
 
 struct raft; /* opaque */
@@ -506,6 +541,9 @@ struct raft_status {
 	bool term_exhausted;	   /* term is RAFT_TERM_MAX: no election can
 				      ever start again (restore the data into
 				      a new cluster) */
+	bool recovering;	   /* note 7: repairing a damaged log */
+	raft_index recover_index;  /* while recovering: must match a leader
+				      through this index */
 };
 
 struct raft_stats {
@@ -529,9 +567,14 @@ struct raft_stats {
 	uint64_t snapshots_refused_by_peers; /* a follower would not store */
 	uint64_t config_changes;	     /* proposed by this leader */
 	uint64_t reads_served;
-	uint64_t reads_lease;  /* served from the lease */
+	uint64_t reads_lease;		   /* served from the lease */
+	uint64_t votes_refused_recovering; /* note 7: votes and pre-votes
+					      refused while recovering */
+	uint64_t followers_regressed;	   /* leader: a follower answered with a
+					      log shorter than it had acknowledged
+					      (lost entries): probed again */
 	uint64_t lease_stalls; /* leader: stalls that voided the lease
-				  (RAFT_STALL_TICKS, note 7) */
+				  (RAFT_STALL_TICKS, note 8) */
 };
 
 void raft_status_get(const struct raft *r, struct raft_status *s);

@@ -15,7 +15,8 @@
  * argument in full)
  * ============
  * A data directory holds:
- *   meta                      term, vote, cluster id, node id (atomic replace)
+ *   meta                      term, vote, cluster id, node id, recover
+ *                             index, durable point (atomic replace)
  *   wal-<seg no, 16 hex>.seg  log segments, preallocated, rolled by size
  *   wal-spare.tmp             the next segment, being zero-filled or ready
  *   snap-<index, 16 hex>.snap snapshots (the two newest are kept)
@@ -41,6 +42,13 @@
  *  3. After any I/O error the wal is failed: every later call that writes
  *     returns the same error (sticky), so a node never goes on after an
  *     fsync it cannot trust.
+ *  4. Damage to records that were flushed (may have been acknowledged) is
+ *     never taken for a torn write: a later batch vouches for every batch
+ *     but the last, the last is judged by its unwritten (zero) sectors,
+ *     and meta's durable point (saved with term and vote) exposes a lost
+ *     tail.  With o.recover_damage such damage is cut and its range
+ *     persisted as the recover index before the cut; the node recovers it
+ *     from its peers (raft.h note 7, docs/storage.md "Damaged storage").
  *
  * Detection results and recovery actions are logged with fr_log()
  * (trace.h, tag "wal") from any thread that uses the wal, sometimes with
@@ -91,6 +99,12 @@ struct wal_options {
 				       zeros would double the bytes written:
 				       the spare is then only fallocated);
 				       0 = always zero-fill */
+	bool recover_damage;	      /* damage in flushed records (and a log
+					 ending before the durable point meta
+					 recorded) is cut instead of refused,
+					 and reported as recover_index (the
+					 daemon; docs/storage.md "Damaged
+					 storage").  false: FR_CORRUPT */
 };
 
 /** Defaults: 64 MiB segments, direct I/O auto, fsync on, 4096 entries and
@@ -114,6 +128,14 @@ struct wal_recovered {
 	struct raft_config snapshot_config; /* its configuration */
 	bool direct_io;			    /* O_DIRECT is in use */
 	bool torn_tail; /* an unfinished last batch was dropped */
+	bool corrupt;	/* this open cut damaged flushed records (or found
+			   a lost write): see recover_index */
+	raft_index recover_index; /* 0, or the log may lack acknowledged
+				     entries up to here: open Raft
+				     recovering (raft_restore.recover_index)
+				     and call wal_recovering_clear() once it
+				     reports RAFT_UPDATE_RECOVERED.  Persisted:
+				     set until cleared, across restarts */
 };
 
 /**
@@ -122,9 +144,10 @@ struct wal_recovered {
  * ownership).  On failure @errmsg (FR_ERRMSG_SIZE bytes) says why, naming
  * the file and offset of any corruption.  Returns 0, FR_INVALID (options),
  * FR_MISMATCH (dir of another cluster or node), FR_CORRUPT (a damaged
- * record that is not a torn tail, a damaged meta file, a compacted log
- * without a snapshot), FR_BUSY (another process has the dir open), FR_IO,
- * FR_NOSPACE, FR_NOMEM, FR_UNSUPPORTED (direct_io on, not supported).
+ * record that is not a torn tail without o.recover_damage, a damaged meta
+ * file, a compacted log without a snapshot), FR_BUSY (another process has the
+ * dir open), FR_IO, FR_NOSPACE, FR_NOMEM, FR_UNSUPPORTED (direct_io on, not
+ * supported).
  */
 int wal_open(struct wal **out, const struct wal_options *o,
 	     struct wal_recovered *rec, char *errmsg)
@@ -147,6 +170,13 @@ void wal_close(struct wal *w);
  */
 int wal_hardstate_save(struct wal *w, raft_term term, raft_id vote)
     __attribute__((warn_unused_result));
+
+/**
+ * The log was repaired from the leader (RAFT_UPDATE_RECOVERED): persist
+ * recover_index = 0 (synchronous, like wal_hardstate_save).  Returns 0,
+ * FR_IO, FR_NOSPACE (the wal is then failed) or the sticky error.
+ */
+int wal_recovering_clear(struct wal *w) __attribute__((warn_unused_result));
 
 /**
  * Queue @n entries for writing; returns once they are copied (it blocks
