@@ -155,7 +155,7 @@ static int change(struct node *n, const struct resp_req *req, uint8_t op,
 	p->index = u.proposed_index;
 	p->term = u.proposed_term;
 	p->start_ns = node__mono_ns();
-	p->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
+	p->deadline_ms = node__now_ms() + n->o.request_timeout_ms;
 	fr_log(FR_LOG_INFO, NULL, "membership: %s %u proposed at %" PRIu64,
 	       op == RAFT_CHANGE_ADD_LEARNER ? "add learner"
 	       : op == RAFT_CHANGE_PROMOTE   ? "promote"

@@ -140,7 +140,7 @@ static int queue_read(struct node *n, const struct resp_req *req, uint32_t argc,
 	p->req = *req;
 	p->is_read = true;
 	p->slot = (uint32_t)n->marker_slot;
-	p->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
+	p->deadline_ms = node__now_ms() + n->o.request_timeout_ms;
 	rv = node__copy_args(argc, argv, &p->argv);
 	if (rv != 0) {
 		n->pend_n--;
@@ -160,7 +160,7 @@ static int queue_write(struct node *n, const struct resp_req *req,
 	if (rv != 0) {
 		return rv;
 	}
-	rv = kvc_command_encode(node__wall_ms(), argc, kargs, &n->data[slot]);
+	rv = kvc_command_encode(node__stamp_ms(n), argc, kargs, &n->data[slot]);
 	if (rv == 0 && (p = node__pending_push(n)) == NULL) {
 		rv = FR_BUSY;
 	}
@@ -170,7 +170,7 @@ static int queue_write(struct node *n, const struct resp_req *req,
 	}
 	p->req = *req;
 	p->slot = slot;
-	p->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
+	p->deadline_ms = node__now_ms() + n->o.request_timeout_ms;
 	/* A read that arrives after this write must see it: it needs a marker
 	 * behind the write, not the one before it. */
 	n->marker_slot = -1;
@@ -432,6 +432,9 @@ static void info_raftstats(struct resp_info_writer *w,
 		      s->raft_stats.snapshots_refused_by_peers);
 	resp_info_add(w, "lease_valid", "%s",
 		      s->raft.lease_valid ? "yes" : "no");
+	resp_info_add(w, "reads_lease", "%" PRIu64, s->raft_stats.reads_lease);
+	resp_info_add(w, "lease_stalls", "%" PRIu64,
+		      s->raft_stats.lease_stalls);
 	resp_info_add(w, "applied_entries", "%" PRIu64, c->applied);
 	resp_info_add(w, "leader_changes", "%" PRIu64, c->leader_changes);
 	resp_info_add(w, "msgs_dropped_term_jump", "%" PRIu64,

@@ -49,6 +49,7 @@ static int driven_raft(struct node *n, const struct node_durable *d,
 			     node__mono_ns() ^ ((uint64_t)n->o.id << 56));
 	ro.election_ticks = n->o.election_ticks;
 	ro.heartbeat_ticks = n->o.heartbeat_ticks;
+	ro.tick_us = n->o.tick_ms * 1000u;
 	ro.snapshot_threshold = n->o.snapshot_entries;
 	ro.snapshot_trailing = n->o.snapshot_trailing;
 	if (n->o.read_mode == NODE_READ_LEASE) {

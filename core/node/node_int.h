@@ -130,6 +130,13 @@ struct node_http_conn {
 	char in[NODE_HTTP_REQUEST_BYTES_MAX]; /* request head */
 };
 
+/* Cluster time anchor (node_clock.c note 2). */
+struct node_ctime {
+	uint64_t base_ms; /* cluster time at mono_ms */
+	uint64_t mono_ms; /* node__now_ms() when anchored */
+	bool anchored;	  /* base_ms/mono_ms set */
+};
+
 struct node {
 	struct node_options o;	     /* copy of the caller's options */
 	const struct node_io *io;    /* its I/O (node_io.h), not owned */
@@ -138,6 +145,7 @@ struct node {
 	struct wal *wal;	     /* durable log */
 	struct fab *fab;	     /* transport; NULL in a one-node cluster */
 	struct kvc *kvc;	     /* state machine */
+	struct node_ctime ctime;     /* cluster time (node_clock.c) */
 	struct resp_server *srv;     /* client front */
 	struct fab_topo *topo;	     /* hwloc; NULL if it failed */
 	struct fab_placement place;  /* chosen placement (INFO) */
@@ -206,7 +214,26 @@ struct node {
 };
 
 uint64_t node__mono_ns(void);
+/* The wall clock in ms (shown to people, seeds cluster time once; test
+ * hook in node_clock.c note 5). */
 uint64_t node__wall_ms(void);
+/* CLOCK_BOOTTIME in ms: every deadline (node_clock.c note 1). */
+uint64_t node__now_ms(void);
+
+/** The stamp for an entry proposed now: cluster time given the state
+ * machine's applied time @applied_ms, node__now_ms() @mono_ms and the wall
+ * clock @wall_ms (used once, for a cluster that never stamped).  Pure. */
+uint64_t node__ctime_stamp(struct node_ctime *c, uint64_t applied_ms,
+			   uint64_t mono_ms, uint64_t wall_ms);
+/** After applying: move the anchor up to @applied_ms, the state machine's
+ * time, when it is ahead of cluster time at @mono_ms.  Pure. */
+void node__ctime_observe(struct node_ctime *c, uint64_t applied_ms,
+			 uint64_t mono_ms);
+/* This node's stamp for an entry it proposes now. */
+uint64_t node__stamp_ms(struct node *n);
+/* CLOCK_BOOTTIME in microseconds: the time every raft event carries
+ * (raft.h note 8). */
+uint64_t node__boot_us(void);
 
 /* node_step.c: feed the core and carry out its updates. */
 void node__step(struct node *n, const struct raft_event *ev);

@@ -71,7 +71,9 @@ struct node_io {
 				size_t *n, char *errmsg);
 	uint64_t (*snap_reader_size)(void *ctx, const void *r);
 	void (*snap_reader_close)(void *ctx, void *r);
-	/* Clocks: monotonic nanoseconds and wall-clock milliseconds. */
+	/* Clocks: monotonic nanoseconds and wall-clock milliseconds.  A
+	 * driven node's node__boot_us() (the time raft events carry) is its
+	 * mono_ns; the real one reads CLOCK_BOOTTIME. */
 	uint64_t (*mono_ns)(void *ctx);
 	uint64_t (*wall_ms)(void *ctx);
 	/* Clients: send @len bytes of @buf (borrowed) as the answer to @req
@@ -94,5 +96,9 @@ extern const struct node_io node__io_real;
  * nodes on one thread names the node whose handler it is about to call. */
 struct node;
 void node__io_clock_node(const struct node *n);
+/* That node, or NULL. */
+const struct node *node__io_clock_owner(void);
+/* The real wall clock (node_clock.c, with its test hook). */
+uint64_t node__wall_real_ms(void);
 
 #endif /* FABRAFT_NODE_IO_H */

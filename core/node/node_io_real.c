@@ -143,11 +143,8 @@ static uint64_t real_mono_ns(void *ctx)
 
 static uint64_t real_wall_ms(void *ctx)
 {
-	struct timespec ts;
-
 	(void)ctx;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000;
+	return node__wall_real_ms(); /* node_clock.c, with its test hook */
 }
 
 static int real_reply(void *ctx, const struct resp_req *req, const void *buf,
@@ -221,10 +218,21 @@ uint64_t node__mono_ns(void)
 	return real_mono_ns(NULL);
 }
 
-uint64_t node__wall_ms(void)
+const struct node *node__io_clock_owner(void)
 {
+	return clock_node;
+}
+
+uint64_t node__boot_us(void)
+{
+	struct timespec ts;
+
 	if (clock_node != NULL) {
-		return clock_node->io->wall_ms(clock_node->io_ctx);
+		/* A driven node's monotonic clock (it never suspends). */
+		return clock_node->io->mono_ns(clock_node->io_ctx) / 1000u;
 	}
-	return real_wall_ms(NULL);
+	/* BOOTTIME: monotonic, and it also counts a suspend of the machine
+	 * (MONOTONIC stops then while the other nodes' clocks run on). */
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
 }

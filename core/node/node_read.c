@@ -64,7 +64,7 @@ int node__read_queue(struct node *n, const struct resp_req *req, uint32_t argc,
 	r->req = *req;
 	r->ctx = n->rq_ctx++;
 	r->min_apply = st.last_index + n->batch_n;
-	r->deadline_ms = node__wall_ms() + n->o.request_timeout_ms;
+	r->deadline_ms = node__now_ms() + n->o.request_timeout_ms;
 	n->rq_n++;
 	node__reads_evaluate(n, st.applied);
 	return 0;
@@ -267,7 +267,7 @@ void node__read_flush(struct node *n)
 
 void node__reads_timeouts(struct node *n)
 {
-	uint64_t now = node__wall_ms();
+	uint64_t now = node__now_ms();
 	for (size_t i = n->rq_head; i < n->rq_n; i++) {
 		struct node_read *r = &n->rq[i];
 		if (!r->done && now > r->deadline_ms) {

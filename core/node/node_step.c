@@ -133,6 +133,8 @@ static int apply_one(void *arg, const struct raft_entry *e)
 	n->c.applied++;
 	answer_applied(n, e);
 	node__reads_evaluate(n, e->index);
+	/* Cluster time follows the stamps as they are applied. */
+	node__ctime_observe(&n->ctime, kvc_now_ms(n->kvc), node__now_ms());
 	return 0;
 }
 
@@ -318,7 +320,12 @@ int node__step_update(struct node *n, const struct raft_event *ev,
 		memset(u, 0, sizeof(*u));
 		return FR_SHUTDOWN;
 	}
-	rv = raft_step(n->raft, ev, u);
+	/* The clock is read now, after whatever input the event carries
+	 * was received (raft.h note 8): a read taken off a socket before a
+	 * pause is stamped after it. */
+	struct raft_event e = *ev;
+	e.time_us = node__boot_us();
+	rv = raft_step(n->raft, &e, u);
 	if (rv == FR_NOMEM) {
 		fr_log(FR_LOG_WARN, NULL, "raft_step: out of memory");
 	}
@@ -379,6 +386,7 @@ void node__propose_flush(struct node *n)
 	}
 	ev.propose.bufs = n->bufs;
 	ev.propose.n = n->batch_n;
+	ev.time_us = node__boot_us();
 	rv = n->fatal == 0 ? raft_step(n->raft, &ev, &u) : FR_SHUTDOWN;
 	/* The batch's clients are the records not yet given an index. */
 	first = n->pend_n;
@@ -419,7 +427,7 @@ void node__propose_flush(struct node *n)
 
 void node__pending_timeouts(struct node *n)
 {
-	uint64_t now = node__wall_ms();
+	uint64_t now = node__now_ms();
 
 	for (size_t i = n->pend_head; i < n->pend_n; i++) {
 		struct node_pending *p = &n->pend[i];

@@ -48,6 +48,7 @@ void raft_options_default(struct raft_options *o, raft_id id, uint64_t seed)
 	o->pre_vote = true;
 	o->check_quorum = true;
 	o->lease_ticks = 0;
+	o->tick_us = 10000;
 	o->snapshot_threshold = 65536;
 	o->snapshot_trailing = 1024;
 	o->snapshot_chunk_bytes = 1u << 20;
@@ -86,7 +87,8 @@ static int options_check(const struct raft_options *o)
 	/* The lease needs the vote lease of check-quorum and a margin of at
 	 * least one tick for tick granularity (docs/architecture.md). */
 	if (o->lease_ticks > 0 &&
-	    (!o->check_quorum || o->lease_ticks + 1 >= o->election_ticks)) {
+	    (!o->check_quorum || o->lease_ticks + 1 >= o->election_ticks ||
+	     o->tick_us == 0)) {
 		return FR_INVALID;
 	}
 	if (o->snapshot_chunk_bytes == 0 ||
@@ -489,6 +491,8 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 	r->recovered = false;
 	struct before b = {r->term, r->vote, r->role, r->leader, r->commit};
 	int rv = 0;
+
+	raft__clock(r, ev->time_us);
 
 	switch (ev->type) {
 	case RAFT_EVENT_TICK:

@@ -167,7 +167,6 @@ static void check_quorum(struct raft *r)
 
 void raft__tick(struct raft *r)
 {
-	r->ticks++;
 	if (r->role == RAFT_LEADER) {
 		if (r->opt.check_quorum &&
 		    ++r->election_elapsed >= r->opt.election_ticks) {

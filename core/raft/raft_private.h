@@ -58,7 +58,8 @@ struct raft_progress {
 	bool recent_active;	       /* heard from since the last quorum
 					  check (check_quorum) */
 	uint64_t acked_seq;	       /* highest heartbeat round echoed */
-	uint64_t acked_tick;	       /* leader tick that round was sent */
+	uint64_t acked_at;	       /* that round's send time_us + 1
+					  (0: unknown) */
 	raft_index snap_index;	       /* SNAPSHOT: snapshot being sent */
 	uint64_t snap_offset;	       /* SNAPSHOT: next byte to send */
 	bool snap_refused;	       /* SNAPSHOT: refused, offered again after
@@ -80,12 +81,12 @@ struct raft_snap_in {
 	uint64_t next;			/* next byte expected */
 };
 
-/* Send tick of heartbeat rounds, for the lease: (seq, tick) of the first
- * round of each tick, the last RAFT_SEQ_RING of them. */
+/* Send time of heartbeat rounds, for the lease: (seq, time_us) of the
+ * first round of each quarter tick, the last RAFT_SEQ_RING of them. */
 #define RAFT_SEQ_RING 64u
-struct raft_seq_tick {
-	uint64_t seq;
-	uint64_t tick;
+struct raft_seq_time {
+	uint64_t seq;	  /* heartbeat round */
+	uint64_t time_us; /* event time of the step that sent it */
 };
 
 /* An outgoing message; APPEND entries are a range resolved at the end of
@@ -123,7 +124,9 @@ struct raft {
 				       candidate: since asking for votes */
 	uint8_t vote_flags;	    /* RAFT_VOTE_* of the current campaign */
 	uint64_t rng;		    /* splitmix64 state */
-	uint64_t ticks;		    /* ticks since open (lease clock) */
+	uint64_t now_us;	    /* latest event.time_us (note 8) */
+	uint64_t lease_floor_us;    /* rounds sent before this time extend
+				       no lease: a stall happened then */
 	bool prevoting;		    /* follower: pre-vote in progress */
 
 	/* Follower: acknowledgement state for the current term's leader. */
@@ -136,7 +139,7 @@ struct raft {
 	/* Leader: progress by configuration slot. */
 	struct raft_progress progress[RAFT_MAX_SERVERS];
 	uint64_t hb_seq; /* heartbeat round counter */
-	struct raft_seq_tick seq_ring[RAFT_SEQ_RING];
+	struct raft_seq_time seq_ring[RAFT_SEQ_RING];
 	uint32_t seq_ring_n;	     /* entries written, ever */
 	raft_id transfer_to;	     /* leadership transfer target, 0 = none */
 	uint32_t transfer_elapsed;   /* ticks since it started */
@@ -198,6 +201,7 @@ void raft__reads_release(struct raft *r);
 void raft__reads_fail(struct raft *r);
 void raft__reads_term_committed(struct raft *r);
 bool raft__lease_valid(const struct raft *r);
+void raft__clock(struct raft *r, uint64_t time_us);
 void raft__note_seq_sent(struct raft *r);
 void raft__note_seq_acked(struct raft *r, int slot, uint64_t seq);
 void raft__reads_close(struct raft *r);

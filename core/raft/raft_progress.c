@@ -37,7 +37,7 @@ void raft__progress_fresh(struct raft *r, struct raft_progress *pr)
 	pr->stall_ticks = 0;
 	pr->recent_active = false;
 	pr->acked_seq = 0;
-	pr->acked_tick = 0;
+	pr->acked_at = 0;
 	pr->snap_index = 0;
 	pr->snap_offset = 0;
 	pr->snap_refused = false;

@@ -18,16 +18,44 @@
  * the state machine has applied the read index.  Reads of one step share
  * one round, and a round releases every read registered before it (FIFO).
  *
- * Lease (thesis 6.4.1): a follower that answered a heartbeat ignores
- * candidates for election_ticks of its own ticks after it (raft__in_lease,
- * with check_quorum), so no other leader can be elected within that time
- * after the heartbeat was *sent*.  The leader may therefore serve reads
- * locally until lease_ticks of its own ticks after the send time of the
- * latest round a majority answered.  This assumes tick rates differ by a
- * bounded drift: lease_ticks + 1 <= (election_ticks - 1) * (1 - d) / (1 + d)
- * for drift d (the +1 and -1 cover tick granularity).  Sending TimeoutNow
- * voids the lease for the rest of the term: the target's election bypasses
- * the followers' vote lease.
+ * Lease (thesis 6.4.1), measured in time (raft.h note 8).  A follower
+ * that answered a heartbeat ignores candidates for election_ticks of its
+ * own ticks after it (raft__in_lease, with check_quorum), and does not
+ * time out itself before that, so no other leader can be elected within
+ * that time after the heartbeat was *sent*.  The leader records the event
+ * time of the step that sent each round (seq_ring; the message leaves
+ * later, which only makes the record conservative) and may serve reads
+ * locally while
+ *
+ *     now < S + L,  S = send time of the latest round a majority answered
+ *                   (the leader's own "answer" is now),  L = lease_ticks *
+ *                   tick_us,
+ *
+ * where now is the time of the step that registers the read, read by the
+ * driver after the read arrived.  Safety: let d bound the rate error of
+ * every node's clock (monotonic time and tick rate) against real time.
+ * The follower's ticks come no faster than real time allows (a driver
+ * collapses missed ticks, never adds), so its vote lease lasts at least
+ * (election_ticks - 1) * tick / (1 + d) real time after the receipt (-1:
+ * the first tick may come at once), and the receipt is after S.  The
+ * leader's L of its own clock is at most L / (1 - d) real time.  So
+ *
+ *     lease_ticks <= (election_ticks - 1) * (1 - d) / (1 + d)
+ *
+ * keeps every lease read inside the window where no other leader exists;
+ * the runtime uses lease_ticks = election_ticks - 3 (d up to ~10% at 10
+ * ticks).  Pauses need no bound: a pause of any length shows in now (the
+ * step after it reads the clock after the pause), and L is counted in time,
+ * not in ticks, which a driver collapses after a stall.
+ *
+ * Stall rule: a gap of more than RAFT_STALL_TICKS * tick_us between two
+ * events sets lease_floor_us: only rounds sent at or after it count for
+ * the lease again.  The time rule alone is already safe; the floor makes a
+ * stall cost the lease at once and visibly (defence in depth against a
+ * driver that stamps an event too early).
+ *
+ * Sending TimeoutNow voids the lease for the rest of the term: the
+ * target's election bypasses the followers' vote lease.
  */
 
 static struct raft_read_req *req_at(struct raft *r, uint32_t k)
@@ -74,18 +102,18 @@ void raft__reads_close(struct raft *r)
 	r->reads_n = r->reads_cap = r->read_out_cap = 0;
 }
 
-/* Tick at which heartbeat round @seq was sent (the tick of the first
- * round at or before it; rounds only move forward in time).  0 when it is
- * too old to know: then it extends no lease. */
-static uint64_t seq_tick(const struct raft *r, uint64_t seq)
+/* Send time + 1 of heartbeat round @seq (the time of the first round at
+ * or before it; rounds only move forward in time).  0 when it is too old
+ * to know: then it extends no lease. */
+static uint64_t seq_time(const struct raft *r, uint64_t seq)
 {
 	uint32_t n =
 	    r->seq_ring_n < RAFT_SEQ_RING ? r->seq_ring_n : RAFT_SEQ_RING;
 	for (uint32_t k = 1; k <= n; k++) {
-		const struct raft_seq_tick *e =
+		const struct raft_seq_time *e =
 		    &r->seq_ring[(r->seq_ring_n - k) % RAFT_SEQ_RING];
 		if (e->seq <= seq) {
-			return e->tick;
+			return e->time_us + 1;
 		}
 	}
 	return 0;
@@ -94,15 +122,34 @@ static uint64_t seq_tick(const struct raft *r, uint64_t seq)
 void raft__note_seq_sent(struct raft *r)
 {
 	if (r->seq_ring_n > 0) {
-		const struct raft_seq_tick *e =
+		const struct raft_seq_time *e =
 		    &r->seq_ring[(r->seq_ring_n - 1) % RAFT_SEQ_RING];
-		if (e->tick == r->ticks) {
-			return; /* this tick's first round is recorded */
+		/* Record at most one round per quarter tick, so the ring
+		 * spans 16 ticks whatever the read load; a later round of
+		 * the same quarter maps to the earlier time (conservative). */
+		if (e->time_us + r->opt.tick_us / 4 > r->now_us) {
+			return;
 		}
 	}
 	r->seq_ring[r->seq_ring_n % RAFT_SEQ_RING] =
-	    (struct raft_seq_tick){r->hb_seq, r->ticks};
+	    (struct raft_seq_time){r->hb_seq, r->now_us};
 	r->seq_ring_n++;
+}
+
+void raft__clock(struct raft *r, uint64_t time_us)
+{
+	if (time_us <= r->now_us) {
+		return; /* not backward (raft.h note 8) */
+	}
+	uint64_t gap = time_us - r->now_us;
+	if (r->now_us != 0 &&
+	    gap > (uint64_t)RAFT_STALL_TICKS * r->opt.tick_us) {
+		r->lease_floor_us = time_us; /* stalled: lease void */
+		if (r->role == RAFT_LEADER) {
+			r->stats.lease_stalls++;
+		}
+	}
+	r->now_us = time_us;
 }
 
 void raft__note_seq_acked(struct raft *r, int slot, uint64_t seq)
@@ -112,19 +159,19 @@ void raft__note_seq_acked(struct raft *r, int slot, uint64_t seq)
 		return;
 	}
 	pr->acked_seq = seq;
-	uint64_t t = seq_tick(r, seq);
-	if (t > pr->acked_tick) {
-		pr->acked_tick = t;
+	uint64_t t = seq_time(r, seq);
+	if (t > pr->acked_at) {
+		pr->acked_at = t;
 	}
 }
 
-/* The heartbeat round (or its send tick) a majority has answered. */
-static uint64_t quorum_value(const struct raft *r, uint64_t self, bool tick)
+/* The heartbeat round (or its send time + 1) a majority has answered. */
+static uint64_t quorum_value(const struct raft *r, uint64_t self, bool time)
 {
 	uint64_t v[RAFT_MAX_SERVERS];
 	for (uint32_t i = 0; i < r->config.n; i++) {
 		v[i] =
-		    tick ? r->progress[i].acked_tick : r->progress[i].acked_seq;
+		    time ? r->progress[i].acked_at : r->progress[i].acked_seq;
 	}
 	return raft__quorum_value(r, self, v);
 }
@@ -140,8 +187,12 @@ bool raft__lease_valid(const struct raft *r)
 	    r->lease_off_term == r->term || !term_committed(r)) {
 		return false;
 	}
-	uint64_t start = quorum_value(r, r->ticks, true);
-	return start > 0 && r->ticks < start + r->opt.lease_ticks;
+	uint64_t start = quorum_value(r, r->now_us + 1, true);
+	if (start == 0 || start - 1 < r->lease_floor_us) {
+		return false;
+	}
+	uint64_t len = (uint64_t)r->opt.lease_ticks * r->opt.tick_us;
+	return r->now_us < start - 1 + len;
 }
 
 int raft__read(struct raft *r, const uint64_t *ctx, uint32_t n, bool lease)

@@ -479,7 +479,9 @@ static struct fabraft_client *open_client(const struct run *r, int first)
 	o.endpoints = eps;
 	o.discover_leader = false;
 	o.retry_idempotent = false;
-	o.deadline_ms = 2000;
+	/* Longer than the 2 s SIGSTOP of e2e_lincheck: a read queued on a
+	 * stopped leader is answered (and checked), not dropped. */
+	o.deadline_ms = 5000;
 	if (fabraft_open(&fc, &o, err, sizeof(err)) != 0) {
 		fprintf(stderr, "lincheck: %s\n", err);
 		exit(2);

@@ -205,6 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	raft_options_default(&o, 1, u8(&in));
 	o.max_inflight = 1 + u8(&in) % 8;
 	o.max_batch_entries = 1 + u8(&in) % 8;
+	o.lease_ticks = u8(&in) % 8; /* 0: off; up to 7 of 10 */
 	struct raft_restore rs;
 	memset(&rs, 0, sizeof(rs));
 	rs.config.n = 3;
@@ -220,9 +221,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct raft_message m;
 	struct raft_entry e[MAX_ENTRIES];
 	raft_term term = 0;
+	uint64_t now = 0;
 	for (int steps = 0; in.n > 0 && steps < 4096; steps++) {
 		struct raft_event ev;
 		memset(&ev, 0, sizeof(ev));
+		/* Time: small steps, sometimes a stall, sometimes backward
+		 * (the core must take it as the previous time). */
+		uint8_t dt = u8(&in);
+		now += (uint64_t)dt * 500u;
+		ev.time_us = dt == 255 ? now / 2 : now;
 		struct raft_buf bufs[3] = {
 		    {payload, 3}, {payload, 0}, {payload, 16}};
 		uint64_t ctx[2] = {1, 2};

@@ -25,6 +25,7 @@ void sim_options_default(struct sim_options *o, uint32_t n_nodes, uint64_t seed)
 	o->check_quorum = true;
 	o->snapshot_trailing = 8;
 	o->snapshot_chunk_bytes = 64;
+	o->clock_drift_ppm = 20000;
 	o->recover = true;
 }
 
@@ -103,6 +104,7 @@ enum {
 	TR_HEAL,
 	TR_PROPOSE,
 	TR_ROLE,
+	TR_PAUSE,
 	TR_DAMAGE
 };
 
@@ -176,6 +178,10 @@ void sim_trace_dump(const struct sim *s, FILE *f, unsigned last)
 			break;
 		case TR_HEAL:
 			fprintf(f, "HEAL\n");
+			break;
+		case TR_PAUSE:
+			fprintf(f, "PAUSE node %u for %lluus\n", t->node,
+				(unsigned long long)t->a);
 			break;
 		case TR_DAMAGE:
 			fprintf(f, "DAMAGE node %u log from %llu (had %llu)\n",
@@ -411,8 +417,11 @@ static void handle_update(struct sim *s, struct sim_node *n,
 }
 
 static int node_step(struct sim *s, struct sim_node *n,
-		     const struct raft_event *ev, struct raft_update *u)
+		     const struct raft_event *event, struct raft_update *u)
 {
+	struct raft_event e = *event;
+	const struct raft_event *ev = &e;
+	e.time_us = sim__clock(s, n); /* raft.h note 8 */
 	int rv = raft_step(n->raft, ev, u);
 	if (rv != 0 && rv != FR_NOTLEADER && ev->type == RAFT_EVENT_TICK) {
 		sim__violate(s, "raft_step on node %u failed: %s", n->id,
@@ -504,6 +513,8 @@ int sim_open(struct sim **out, const struct sim_options *o)
 	sim__initial_config(s, &s->canon_config);
 	for (raft_id id = 1; id <= o->n_nodes; id++) {
 		s->nodes[id].id = id;
+		/* One clock per machine: it runs on across restarts. */
+		sim__clock_init(s, &s->nodes[id]);
 		int rv = node_start(s, &s->nodes[id]);
 		if (rv != 0) {
 			sim_close(s);
@@ -551,6 +562,8 @@ void sim_crash(struct sim *s, raft_id id)
 	n->raft = NULL;
 	n->up = false;
 	n->incarnation++; /* its queued ticks and disk events go stale */
+	n->paused_until = 0;
+	n->tick_backlog = 0;
 	sim__disk_crash(s, n);
 }
 
@@ -687,7 +700,9 @@ static void tick(struct sim *s, struct sim_event *ev)
 	}
 	struct raft_event e = {.type = RAFT_EVENT_TICK};
 	struct raft_update u;
-	node_step(s, n, &e, &u);
+	for (uint32_t k = sim__ticks_due(n); k > 0 && n->up; k--) {
+		node_step(s, n, &e, &u);
+	}
 	/* ±5% drift per tick keeps the nodes' clocks apart. */
 	uint64_t d = s->opt.tick_us / 20;
 	ev->time =
@@ -714,6 +729,9 @@ int sim_step(struct sim *s)
 		s->now = ev.time;
 	}
 	s->steps++;
+	if (sim__hold(s, &ev)) {
+		return 0; /* its node is paused: it waits */
+	}
 	switch (ev.type) {
 	case SIM_DELIVER:
 		deliver(s, &ev);
@@ -723,6 +741,9 @@ int sim_step(struct sim *s)
 		break;
 	case SIM_TICK:
 		tick(s, &ev);
+		break;
+	case SIM_READ:
+		sim__read_event(s, &ev);
 		break;
 	}
 	return s->violated ? FR_CORRUPT : 0;
@@ -834,6 +855,9 @@ static int inject_at(struct sim *s, raft_id id, int down,
 	if (n == NULL) {
 		return down;
 	}
+	if (sim_is_paused(s, id)) {
+		return FR_BUSY; /* it answers nothing now */
+	}
 	struct raft_update u;
 	int rv = node_step(s, n, e, &u);
 	return settle(s, keep_rv ? rv : 0);
@@ -858,6 +882,9 @@ int sim_propose(struct sim *s, raft_id id, const void *buf, uint32_t len,
 	if (n == NULL) {
 		return FR_NOTLEADER;
 	}
+	if (sim_is_paused(s, id)) {
+		return FR_BUSY; /* the client times out */
+	}
 	struct raft_buf b = {buf, len};
 	struct raft_event e = {.type = RAFT_EVENT_PROPOSE};
 	e.propose.bufs = &b;
@@ -881,17 +908,9 @@ int sim_propose(struct sim *s, raft_id id, const void *buf, uint32_t len,
 	return settle(s, 0);
 }
 
-int sim_read(struct sim *s, raft_id id, bool lease, uint64_t *ctx)
+/* Step a read whose invocation is recorded; forget it when refused. */
+int sim__read_step(struct sim *s, struct sim_node *n, uint64_t c, bool lease)
 {
-	struct sim_node *n = live(s, id);
-	if (n == NULL) {
-		return FR_NOTLEADER;
-	}
-	uint64_t c = ++s->read_ctx;
-	s->reads = sim__grow(s->reads, &s->reads_cap, s->reads_n + 1,
-			     sizeof(*s->reads));
-	s->reads[s->reads_n++] =
-	    (struct sim_read_inv){c, id, s->max_done_point};
 	struct raft_event e = {.type = RAFT_EVENT_READ};
 	e.read.ctx = &c;
 	e.read.n = 1;
@@ -906,10 +925,33 @@ int sim_read(struct sim *s, raft_id id, bool lease, uint64_t *ctx)
 			}
 		}
 	}
+	return rv;
+}
+
+int sim_read(struct sim *s, raft_id id, bool lease, uint64_t *ctx)
+{
+	struct sim_node *n = live(s, id);
+	if (n == NULL) {
+		return FR_NOTLEADER;
+	}
+	uint64_t c = ++s->read_ctx;
+	s->reads = sim__grow(s->reads, &s->reads_cap, s->reads_n + 1,
+			     sizeof(*s->reads));
+	s->reads[s->reads_n++] =
+	    (struct sim_read_inv){c, id, s->max_done_point};
 	if (ctx != NULL) {
 		*ctx = c;
 	}
-	return settle(s, rv);
+	if (sim_is_paused(s, id)) {
+		/* Invoked now, queued on the paused process's socket. */
+		sim__push(s, (struct sim_event){.time = n->paused_until,
+						.type = SIM_READ,
+						.node = id,
+						.incarnation = n->incarnation,
+						.arg = c << 1 | lease});
+		return settle(s, 0);
+	}
+	return settle(s, sim__read_step(s, n, c, lease));
 }
 
 int sim_change(struct sim *s, raft_id id, uint8_t op, raft_id target,

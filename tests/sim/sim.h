@@ -21,6 +21,7 @@
  *   TICK     a node's logical clock ticks (only with auto_tick)
  *   DISK     a node's oldest pending write becomes durable; the driver
  *            then reports PERSISTED to the core
+ *   READ     a client read that reached a paused node runs when it resumes
  * sim_step() pops exactly one event.  Faults are injected between steps:
  * by the test (sim_partition, sim_crash, ...) or by sim_run_random().
  *
@@ -35,7 +36,9 @@
  *  1. Election Safety: at most one leader per term.
  *  2. Log Matching: entries with equal (index, term) have equal prefixes
  *     (an incremental prefix hash keyed by (index, term)).
- *  3. Leader Completeness: a new leader holds every entry applied anywhere.
+ *  3. Leader Completeness: a new leader of a term above every earlier
+ *     leader's holds every entry applied anywhere (a leader of an older
+ *     term, elected late after a pause, commits nothing: see 4).
  *  4. State Machine Safety: every node applies the same entry at an index,
  *     in index order without gaps.
  *  5. Commit indices never decrease (per incarnation) and never pass the
@@ -66,6 +69,14 @@
  * messages get their bytes from the sender's durable snapshot as they
  * leave (raft.h note 6).  An install randomly completes or discards the
  * pending entry writes first (both are allowed by raft.h note 5).
+ * Time (sim_time.c): each node has its own monotonic clock, virtual time
+ * scaled by a rate drawn within +-clock_drift_ppm and offset at random;
+ * every event a core sees carries it (raft.h note 8).  Ticks keep their
+ * own +-5% jitter.  sim_pause() stops a node's process: nothing it is sent
+ * (deliveries, completed writes, client reads) is handled until it
+ * resumes, and then everything that queued is handled, ticks collapsed to
+ * at most three as the runtime collapses them (core/node/node.c on_tick).
+ *
  * The first violation stops the run; sim_violation() names it and
  * sim_trace_dump() prints the last events.
  */
@@ -95,16 +106,19 @@ struct sim_options {
 	uint32_t snapshot_chunk_bytes;
 	uint32_t n_voters; /* initial voters 1..n_voters (0: all); the other
 			      nodes start outside the configuration */
-	bool recover;	   /* protocol-aware recovery (raft.h note 7): a
-			      node whose disk was damaged restarts
-			      recovering; false restarts it as if the
-			      shortened log were all it ever had (the unsafe
-			      rule, kept to show the checker catches it) */
+	uint32_t clock_drift_ppm; /* each node's monotonic clock runs at a
+				     rate within +-this of virtual time */
+	bool recover;		  /* protocol-aware recovery (raft.h note 7): a
+				     node whose disk was damaged restarts
+				     recovering; false restarts it as if the
+				     shortened log were all it ever had (the unsafe
+				     rule, kept to show the checker catches it) */
 };
 
 /** Defaults: 3 nodes, auto ticks of 10 ms, 0.1–2 ms delays, no loss, disk
  * 50–500 µs, election 10 ticks, heartbeat 1 tick, pre-vote and
- * check-quorum on, no lease, no snapshots, every node a voter. */
+ * check-quorum on, no lease, no snapshots, every node a voter, clocks
+ * within +-2% of virtual time. */
 void sim_options_default(struct sim_options *o, uint32_t n_nodes,
 			 uint64_t seed);
 
@@ -170,6 +184,13 @@ int sim_change(struct sim *s, raft_id id, uint8_t op, raft_id target,
 	       raft_index *index);
 /** Leadership transfer at @id to @to (0: most caught up), or abort. */
 int sim_transfer(struct sim *s, raft_id id, raft_id to, bool abort);
+/** Stop the process of @id for @us of virtual time (SIGSTOP, swap, a VM
+ * pause): what reaches it waits until it resumes (sim.h notes). */
+void sim_pause(struct sim *s, raft_id id, uint64_t us);
+/** Whether @id is up and paused now. */
+bool sim_is_paused(const struct sim *s, raft_id id);
+/** Node @id's monotonic clock now (what its events carry). */
+uint64_t sim_node_clock(const struct sim *s, raft_id id);
 /** Feed @id a message as if from the network (bad-input tests). */
 int sim_inject(struct sim *s, const struct raft_message *m);
 /** Make every pending write of @id durable now (tests). */
@@ -188,6 +209,7 @@ uint64_t sim_reads_done(const struct sim *s); /* reads served, checked */
 uint64_t sim_installs(const struct sim *s);   /* snapshots installed */
 uint64_t sim_snapshots(const struct sim *s);  /* snapshots taken */
 uint64_t sim_changes(const struct sim *s);    /* config changes applied */
+uint64_t sim_pauses(const struct sim *s);     /* process pauses */
 raft_index sim_applied(const struct sim *s, raft_id id);
 const char *sim_violation(const struct sim *s); /* NULL when none */
 void sim_trace_dump(const struct sim *s, FILE *f, unsigned last);
@@ -207,6 +229,9 @@ struct sim_fault_rates {
 	uint32_t read_ppm;	      /* per step: a read at a leader */
 	uint32_t change_ppm;	      /* per step: a membership change */
 	uint32_t transfer_ppm;	      /* per step: a leadership transfer */
+	uint32_t pause_ppm;	      /* per step: pause a node (the leader
+					 half the time) for up to four
+					 election timeouts */
 	uint32_t damage_ppm;	      /* per restart: the node's durable log
 					 is damaged first (sim_damage), when
 					 that leaves a majority undamaged */

@@ -403,8 +403,16 @@ void sim__check_leader(struct sim *s, struct sim_node *n)
 		s->leader_of_term_n++;
 	}
 	slot->leader = n->id;
-	/* Leader Completeness: every entry applied anywhere (so committed)
-	 * is in the new leader's log. */
+	/* Leader Completeness (Raft's form: leaders of every *later* term
+	 * hold each committed entry).  Every commit so far happened under a
+	 * leader of a term at most max_leader_term, so a leader of a higher
+	 * term must hold every entry applied anywhere.  A leader of an older
+	 * term can still win late (its vote answers waited while it was
+	 * paused); it can commit nothing, which invariant 4 checks. */
+	if (st.term < s->max_leader_term) {
+		return;
+	}
+	s->max_leader_term = st.term;
 	raft_index from = st.first_index > 1 ? st.first_index : 1;
 	for (raft_index i = from; i <= s->canon_n; i++) {
 		if (raft_log_term(n->raft, i) != s->canon_term[i - 1]) {

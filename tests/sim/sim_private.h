@@ -8,6 +8,7 @@ enum sim_event_type {
 	SIM_DELIVER = 1,
 	SIM_TICK,
 	SIM_DISK,
+	SIM_READ,
 };
 
 struct sim_event {
@@ -17,6 +18,7 @@ struct sim_event {
 	raft_id node;	      /* target node */
 	uint32_t incarnation; /* TICK/DISK: stale after a crash */
 	void *ptr;	      /* DELIVER: struct sim_msg, owned */
+	uint64_t arg;	      /* READ: ctx << 1 | lease */
 };
 
 /* A message in flight: one allocation holding the header, the entries and
@@ -59,7 +61,12 @@ struct sim_node {
 	struct sim_snap snap;	  /* durable snapshot */
 	unsigned char *in_data;	  /* snapshot being received */
 	uint64_t in_cap;
-	raft_index want_snap;	  /* SNAPSHOT_WANTED at this index, 0 = none */
+	raft_index want_snap; /* SNAPSHOT_WANTED at this index, 0 = none */
+	/* Time (sim_time.c). */
+	int64_t clock_rate_ppm;	  /* clock rate error against virtual time */
+	uint64_t clock_base_us;	  /* clock value at virtual time 0 */
+	uint64_t paused_until;	  /* process stopped before this time */
+	uint64_t tick_backlog;	  /* ticks missed while paused */
 	raft_index recover_index; /* durable "recovering up to" (the wal's
 				     meta file), 0 = none */
 	/* Checker mirrors. */
@@ -137,12 +144,13 @@ struct sim {
 	struct sim_term_leader *leader_of_term; /* [leader_of_term_cap] */
 	uint64_t leader_of_term_cap;		/* 0 or a power of two */
 	uint64_t leader_of_term_n;		/* terms recorded */
-	raft_term *commit_term; /* term of the entry committed at each index
-				   (invariant 10) */
+	raft_term max_leader_term; /* highest term a leader was seen in */
+	raft_term *canon_term;	   /* entry applied at each index */
+	raft_term *commit_term;	   /* term of the entry committed at each index
+				      (invariant 10) */
 	uint64_t commit_n;
 	uint64_t commit_cap;
-	uint64_t damages;      /* sim_damage calls */
-	raft_term *canon_term; /* entry applied at each index */
+	uint64_t damages; /* sim_damage calls */
 	uint64_t *canon_hash;
 	uint64_t *canon_sm; /* state machine after applying the index */
 	uint64_t canon_n;
@@ -171,6 +179,7 @@ struct sim {
 	uint64_t changes_applied;
 	uint64_t installs;
 	uint64_t snapshots;
+	uint64_t pauses;
 	uint32_t crash_on_commit_ppm; /* from the running fault rates */
 	raft_id crash_next;	      /* crash before the next step */
 	raft_id crash_also;	      /* correlated crash: a second node too */
@@ -189,6 +198,16 @@ void sim__trace(struct sim *s, uint8_t kind, raft_id node, raft_id from,
 		uint8_t msg_type, raft_term term, uint64_t a, uint64_t b);
 uint64_t sim__hash_bytes(const void *buf, uint32_t len);
 void *sim__grow(void *ptr, uint64_t *cap, uint64_t need, size_t size);
+
+/* sim_time.c */
+void sim__clock_init(struct sim *s, struct sim_node *n);
+uint64_t sim__clock(const struct sim *s, const struct sim_node *n);
+bool sim__hold(struct sim *s, const struct sim_event *ev);
+uint32_t sim__ticks_due(struct sim_node *n);
+void sim__read_event(struct sim *s, const struct sim_event *ev);
+
+/* sim.c */
+int sim__read_step(struct sim *s, struct sim_node *n, uint64_t ctx, bool lease);
 
 /* sim_queue.c */
 void sim__push(struct sim *s, struct sim_event ev);

@@ -14,6 +14,7 @@ void sim_fault_rates_default(struct sim_fault_rates *f)
 	f->read_ppm = 20000;
 	f->change_ppm = 300;
 	f->transfer_ppm = 150;
+	f->pause_ppm = 500;
 	f->damage_ppm = 0; /* storage faults: opt in (fabraft-sim --damage) */
 }
 
@@ -190,8 +191,23 @@ static void random_transfer(struct sim *s)
 	}
 }
 
+/* Stop a process (the leader half the time: that is where a pause can
+ * make a stale lease read) for up to four election timeouts. */
+static void random_pause(struct sim *s)
+{
+	raft_id id = any_leader(s);
+	if (id == 0 || (sim__rand(s) & 1)) {
+		id = (raft_id)sim__range(s, 1, s->opt.n_nodes);
+	}
+	uint64_t max = 4ull * s->opt.election_ticks * s->opt.tick_us;
+	sim_pause(s, id, sim__range(s, s->opt.tick_us, max));
+}
+
 static void inject_faults(struct sim *s, const struct sim_fault_rates *f)
 {
+	if (chance(s, f->pause_ppm)) {
+		random_pause(s);
+	}
 	if (chance(s, f->read_ppm)) {
 		random_read(s);
 	}

@@ -76,6 +76,7 @@ void sim__snap_take(struct sim *s, struct sim_node *n, raft_index index)
 	struct raft_event e = {.type = RAFT_EVENT_SNAPSHOT};
 	e.snapshot.index = index;
 	e.snapshot.size = size;
+	e.time_us = sim__clock(s, n);
 	struct raft_update u;
 	int rv = raft_step(n->raft, &e, &u);
 	if (rv != 0) {

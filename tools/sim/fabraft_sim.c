@@ -112,6 +112,7 @@ struct result {
 	uint64_t installs;
 	uint64_t snapshots;
 	uint64_t changes;
+	uint64_t pauses; /* process pauses injected */
 };
 
 /* One seed: random faults for `steps`, then heal and converge. */
@@ -181,6 +182,7 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 	res->installs += sim_installs(s);
 	res->snapshots += sim_snapshots(s);
 	res->changes += sim_changes(s);
+	res->pauses += sim_pauses(s);
 	if (rv != 0) {
 		printf("seed %" PRIu64 ": VIOLATION after %" PRIu64
 		       " steps (t=%" PRIu64 "us): %s\n",
@@ -281,8 +283,8 @@ int main(int argc, char **argv)
 	       ran, a.steps, r.steps, r.deliveries, r.acked, now_s() - t0);
 	printf("fabraft-sim: checked %" PRIu64 " linearizable reads, %" PRIu64
 	       " snapshots taken, %" PRIu64 " installed, %" PRIu64
-	       " membership changes applied\n",
-	       r.reads, r.snapshots, r.installs, r.changes);
+	       " membership changes applied, %" PRIu64 " process pauses\n",
+	       r.reads, r.snapshots, r.installs, r.changes, r.pauses);
 	printf("%" PRIu64 " passed, %" PRIu64 " failed\n", ran - failed,
 	       failed);
 	return failed == 0 ? 0 : 1;

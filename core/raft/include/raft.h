@@ -76,6 +76,18 @@
  *     every electable quorum inside the undamaged servers, which hold it.
  *     With a majority damaged no leader can be elected: unavailable, not
  *     wrong.
+ *  8. Time.  Every event carries event.time_us, the driver's monotonic
+ *     clock (CLOCK_BOOTTIME in the runtime, a per-node virtual clock in the
+ *     simulator) in microseconds, read right before the step and *after*
+ *     the input the event carries was received (a read taken off a socket
+ *     is stamped later than its arrival, never earlier).  It must not go
+ *     backward (a smaller value is taken as the previous one).  Elections
+ *     stay in ticks; only the leader lease is measured in time: it holds
+ *     while time_us < (send time of the latest heartbeat round a majority
+ *     answered) + lease_ticks * tick_us, and a gap of more than
+ *     RAFT_STALL_TICKS * tick_us between two events (a pause, swap, a long
+ *     flush) voids it until a round sent after the gap is answered
+ *     (raft_read.c explains the bound).
  *
  * Memory: every input pointer is borrowed for the call; the core copies what
  * it keeps (entry payloads are copied into the in-memory log).
@@ -240,6 +252,10 @@ struct raft_snapshot_resp {
 	uint8_t done;	       /* 1: installed (with rejected: refused) */
 };
 
+/* A gap between two events longer than this many ticks (of tick_us) is a
+ * stall of the driver: it voids the leader lease (note 8). */
+#define RAFT_STALL_TICKS 2u
+
 /* Election timeouts a leader waits before it offers a refused snapshot
  * again (raft_snapshot_resp). */
 #define RAFT_SNAPSHOT_REFUSED_BACKOFF 10u
@@ -287,7 +303,8 @@ struct raft_buf {
 };
 
 struct raft_event {
-	uint8_t type; /* enum raft_event_type */
+	uint8_t type;	  /* enum raft_event_type */
+	uint64_t time_us; /* driver's monotonic clock (note 8) */
 	union {
 		struct {
 			const struct raft_message *message; /* borrowed */
@@ -412,7 +429,11 @@ struct raft_options {
 					candidates while they hear a leader */
 	uint32_t lease_ticks;	     /* leader-lease reads: 0 = off; needs
 					check_quorum and < election_ticks - 1
-					(docs/architecture.md: clock bound) */
+					(docs/architecture.md: clock bound);
+					measured in time: lease_ticks *
+					tick_us of event.time_us (note 8) */
+	uint32_t tick_us;	     /* the driver's nominal tick, in
+					event.time_us units; > 0 with a lease */
 	uint32_t snapshot_threshold; /* applied entries between snapshots;
 					0 = never ask */
 	uint32_t snapshot_trailing;  /* entries kept after a snapshot, for
@@ -444,8 +465,8 @@ uint64_t raft_rand_next(uint64_t *state);
 
 /** Fill @o with defaults: election 10 ticks, heartbeat 1 tick, 64 in flight,
  * 256 entries and 1 MiB per batch, pre-vote and check-quorum on, no lease
- * reads, a snapshot every 65536 entries keeping 1024, 1 MiB chunks, term
- * jumps of at most RAFT_TERM_JUMP_DEFAULT. */
+ * reads (tick_us 10000), a snapshot every 65536 entries keeping 1024, 1 MiB
+ * chunks, term jumps of at most RAFT_TERM_JUMP_DEFAULT. */
 void raft_options_default(struct raft_options *o, raft_id id, uint64_t seed);
 
 /* What a server recovered from its storage (all zero for a new server). */
@@ -562,7 +583,8 @@ struct raft_status {
 	raft_index config_index;   /* entry of the current config, 0 = base */
 	raft_id transfer_to;	   /* leader: transfer in progress, 0 = none */
 	bool prevoting;		   /* follower running a pre-vote */
-	bool lease_valid;	   /* leader: lease reads possible now */
+	bool lease_valid;	   /* leader: lease reads possible, as of the
+				      last event's time_us */
 	uint32_t pending_reads;	   /* leader: reads awaiting confirmation */
 	bool term_exhausted;	   /* term is RAFT_TERM_MAX: no election can
 				      ever start again (restore the data into
@@ -599,6 +621,8 @@ struct raft_stats {
 	uint64_t followers_regressed;	   /* leader: a follower answered with a
 					      log shorter than it had acknowledged
 					      (lost entries): probed again */
+	uint64_t lease_stalls; /* leader: stalls that voided the lease
+				  (RAFT_STALL_TICKS, note 8) */
 };
 
 void raft_status_get(const struct raft *r, struct raft_status *s);
