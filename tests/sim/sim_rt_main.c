@@ -34,67 +34,84 @@ static void usage(void)
 	exit(2);
 }
 
-int main(int argc, char **argv)
-{
-	struct sim_rt_options o;
-	uint64_t seed = 1, seeds = 1, dl = 0, ops = 0, sim_us = 0;
-	double budget = 0, t0 = cpu_s();
-	uint32_t failed = 0, ran = 0;
+struct args {
+	uint64_t seed;	/* first seed */
+	uint64_t seeds; /* how many */
+	double budget;	/* CPU seconds, 0 = none */
+};
 
-	sim_rt_options_default(&o, seed);
+static void parse(int argc, char **argv, struct sim_rt_options *o,
+		  struct args *a)
+{
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+		const char *k = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--no-faults") == 0) {
-			o.faults = false;
+		if (strcmp(k, "--no-faults") == 0) {
+			o->faults = false;
 			continue;
 		}
-		if (strcmp(a, "--verbose") == 0) {
-			o.verbose = true;
+		if (strcmp(k, "--verbose") == 0) {
+			o->verbose = true;
 			continue;
 		}
 		if (v == NULL) {
 			usage();
 		}
 		i++;
-		if (strcmp(a, "--seed") == 0) {
-			seed = strtoull(v, NULL, 0);
-		} else if (strcmp(a, "--seeds") == 0) {
-			seeds = strtoull(v, NULL, 0);
-		} else if (strcmp(a, "--nodes") == 0) {
-			o.n_nodes = (uint32_t)strtoul(v, NULL, 0);
-		} else if (strcmp(a, "--mode") == 0) {
-			o.read_mode = mode_of(v);
-		} else if (strcmp(a, "--seconds") == 0) {
-			o.duration_us = strtoull(v, NULL, 0) * 1000000u;
-		} else if (strcmp(a, "--budget") == 0) {
-			budget = strtod(v, NULL);
-		} else if (strcmp(a, "--pauses") == 0) {
-			o.pause_ppm = (uint32_t)strtoul(v, NULL, 0);
+		if (strcmp(k, "--seed") == 0) {
+			a->seed = strtoull(v, NULL, 0);
+		} else if (strcmp(k, "--seeds") == 0) {
+			a->seeds = strtoull(v, NULL, 0);
+		} else if (strcmp(k, "--nodes") == 0) {
+			o->n_nodes = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(k, "--mode") == 0) {
+			o->read_mode = mode_of(v);
+		} else if (strcmp(k, "--seconds") == 0) {
+			o->duration_us = strtoull(v, NULL, 0) * 1000000u;
+		} else if (strcmp(k, "--budget") == 0) {
+			a->budget = strtod(v, NULL);
+		} else if (strcmp(k, "--pauses") == 0) {
+			o->pause_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else {
 			usage();
 		}
 	}
-	if (o.n_nodes < 3 || o.n_nodes > SIM_RT_NODES_MAX) {
+	if (o->n_nodes < 3 || o->n_nodes > SIM_RT_NODES_MAX) {
 		usage();
 	}
-	for (uint64_t k = 0; k < seeds; k++) {
+}
+
+static void print_failure(const struct sim_rt_options *o,
+			  const struct sim_rt_result *r)
+{
+	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
+	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
+	       "--seconds %" PRIu64 " --pauses %u%s\n",
+	       o->seed, r->why, o->seed, o->n_nodes,
+	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
+	       o->pause_ppm, o->faults ? "" : " --no-faults");
+}
+
+int main(int argc, char **argv)
+{
+	struct sim_rt_options o;
+	struct args a = {.seed = 1, .seeds = 1};
+	uint64_t dl = 0, ops = 0, sim_us = 0;
+	double t0 = cpu_s();
+	uint32_t failed = 0, ran = 0;
+
+	sim_rt_options_default(&o, 1);
+	parse(argc, argv, &o, &a);
+	for (uint64_t k = 0; k < a.seeds; k++) {
 		struct sim_rt_result r;
-		if (budget > 0 && cpu_s() - t0 > budget) {
+		if (a.budget > 0 && cpu_s() - t0 > a.budget) {
 			break;
 		}
-		o.seed = seed + k;
+		o.seed = a.seed + k;
 		ran++;
 		if (sim_rt_run(&o, &r) != 0) {
 			failed++;
-			printf("FAIL seed %" PRIu64 ": %s\n  replay: "
-			       "fabraft-simrt --seed %" PRIu64
-			       " --nodes %u --mode %s --seconds %" PRIu64
-			       " --pauses %u%s\n",
-			       o.seed, r.why, o.seed, o.n_nodes,
-			       node_read_mode_name(o.read_mode),
-			       o.duration_us / 1000000u, o.pause_ppm,
-			       o.faults ? "" : " --no-faults");
+			print_failure(&o, &r);
 		}
 		dl += r.deliveries;
 		ops += r.ops_ok;
