@@ -34,8 +34,7 @@ struct srt_client {
 	uint32_t op;	   /* history index of the outstanding op */
 	bool waiting;	   /* an op is outstanding */
 	uint64_t deadline; /* give up then */
-	char key[8];	   /* its arguments */
-	char val[16];
+	char a[9][32];	   /* its arguments */
 	uint32_t argc;
 };
 
@@ -345,6 +344,44 @@ static void on_tick(struct sim_rt *s, struct srt_node *sn, void *gen)
 
 /* ---- clients ---- */
 
+/* A KV-cache command (kvc_ppm): register a storage node, place a block,
+ * look a chain up, read the stats.  Outside the history's check: it
+ * exercises the state machine and the runtime's paths for it. */
+static void client_kvc(struct sim_rt *s, struct srt_client *cl)
+{
+	uint64_t h = srt_range(s, 1, 64);
+	uint64_t r = srt_rand(s) % 4;
+
+	if (r == 0) {
+		cl->argc = 6;
+		snprintf(cl->a[0], 32, "KVC.NODE.ADD");
+		snprintf(cl->a[1], 32, "%" PRIu64, srt_range(s, 1, 4));
+		snprintf(cl->a[2], 32, "10.0.0.1:7000");
+		snprintf(cl->a[3], 32, "0");
+		snprintf(cl->a[4], 32, "hbm");
+		snprintf(cl->a[5], 32, "1000000000");
+	} else if (r == 1) {
+		cl->argc = 10;
+		const char *v[10] = {"KVC.PUT", "ns",  "", "-",	   "16",
+				     "",	"hbm", "", "4096", NULL};
+		for (uint32_t i = 0; i < 9; i++) {
+			snprintf(cl->a[i], 32, "%s", v[i]);
+		}
+		snprintf(cl->a[2], 32, "%04" PRIx64, h);
+		snprintf(cl->a[5], 32, "%" PRIu64, srt_range(s, 1, 4));
+		snprintf(cl->a[7], 32, "%" PRIu64, h * 4096);
+		cl->argc = 9;
+	} else if (r == 2) {
+		cl->argc = 3;
+		snprintf(cl->a[0], 32, "KVC.LOOKUP");
+		snprintf(cl->a[1], 32, "ns");
+		snprintf(cl->a[2], 32, "%04" PRIx64, h);
+	} else {
+		cl->argc = 1;
+		snprintf(cl->a[0], 32, "KVC.STATS");
+	}
+}
+
 static void client_next(struct sim_rt *s, uint8_t c)
 {
 	struct srt_client *cl = &s->cl[c];
@@ -353,12 +390,18 @@ static void client_next(struct sim_rt *s, uint8_t c)
 			    .complete_us = UINT64_MAX};
 
 	op.write = srt_rand(s) % 2 == 0;
-	snprintf(cl->key, sizeof(cl->key), "k%u", op.key);
+	snprintf(cl->a[0], 32, "%s", op.write ? "SET" : "GET");
+	snprintf(cl->a[1], 32, "k%u", op.key);
 	cl->argc = 2;
 	if (op.write) {
 		op.value = ++s->next_value;
-		snprintf(cl->val, sizeof(cl->val), "%u", op.value);
+		snprintf(cl->a[2], 32, "%u", op.value);
 		cl->argc = 3;
+	}
+	if (s->o.kvc_ppm != 0 && chance(s, s->o.kvc_ppm)) {
+		op.key = UINT8_MAX; /* not a register: not checked */
+		op.write = false;
+		client_kvc(s, cl);
 	}
 	cl->seq++;
 	cl->op = srt_hist_add(&s->hist, &op);
@@ -375,25 +418,25 @@ static void on_cmd(struct sim_rt *s, const struct srt_ev *ev)
 {
 	struct srt_client *cl = &s->cl[ev->node];
 	struct srt_node *sn = &s->nodes[(uintptr_t)ev->ptr & 0xff];
-	const struct srt_op *op = &s->hist.v[cl->op];
 	struct resp_req req = {.slot = ev->node,
 			       .seq = cl->seq,
 			       .client_id = ev->node + 1u,
 			       .admin = true};
-	struct resp_arg argv[3] = {
-	    {op->write ? "SET" : "GET", 3},
-	    {cl->key, strlen(cl->key)},
-	    {cl->val, strlen(cl->val)},
-	};
+	struct resp_arg argv[9];
 
+	for (uint32_t i = 0; i < cl->argc; i++) {
+		argv[i].ptr = cl->a[i];
+		argv[i].len = strlen(cl->a[i]);
+	}
 	if (sn->n == NULL || !cl->waiting ||
 	    (uintptr_t)ev->ptr >> 8 != cl->seq || paused(s, ev, sn)) {
 		return; /* refused, answered already, or queued */
 	}
 	if (s->o.verbose) {
 		printf("%10" PRIu64 " us client %u -> node %u: %s %s %s\n",
-		       s->now, ev->node, sn->id, op->write ? "SET" : "GET",
-		       cl->key, op->write ? cl->val : "");
+		       s->now, ev->node, sn->id, cl->a[0],
+		       cl->argc > 1 ? cl->a[1] : "",
+		       cl->argc > 2 ? cl->a[2] : "");
 	}
 	node__driven_command(sn->n, &req, cl->argc, argv);
 	check_node(s, sn);

@@ -27,6 +27,7 @@ struct sim_rt_options {
 	bool faults;	       /* crashes, partitions, pauses, clock faults,
 				  stalled fsyncs */
 	uint32_t pause_ppm;    /* per tick: a node pauses */
+	uint32_t kvc_ppm;      /* client ops that are KVC.* commands */
 	bool verbose;	       /* print the fault schedule */
 };
 

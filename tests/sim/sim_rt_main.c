@@ -30,7 +30,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: fabraft-simrt [--seed N] [--seeds N] [--nodes N] "
 		"[--mode index|lease|log|stale] [--seconds SIM_S] "
-		"[--budget CPU_S] [--pauses PPM] [--no-faults] [--verbose]\n");
+		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--no-faults] "
+		"[--verbose]\n");
 	exit(2);
 }
 
@@ -70,6 +71,8 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			o->duration_us = strtoull(v, NULL, 0) * 1000000u;
 		} else if (strcmp(k, "--budget") == 0) {
 			a->budget = strtod(v, NULL);
+		} else if (strcmp(k, "--kvc") == 0) {
+			o->kvc_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--pauses") == 0) {
 			o->pause_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else {
@@ -86,10 +89,10 @@ static void print_failure(const struct sim_rt_options *o,
 {
 	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
 	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
-	       "--seconds %" PRIu64 " --pauses %u%s\n",
+	       "--seconds %" PRIu64 " --pauses %u --kvc %u%s\n",
 	       o->seed, r->why, o->seed, o->n_nodes,
 	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
-	       o->pause_ppm, o->faults ? "" : " --no-faults");
+	       o->pause_ppm, o->kvc_ppm, o->faults ? "" : " --no-faults");
 }
 
 int main(int argc, char **argv)
