@@ -504,6 +504,15 @@ static void on_client(struct sim_rt *s, uint8_t c, void *seq)
 
 /* ---- faults ---- */
 
+static void check_logs(struct sim_rt *s)
+{
+	char why[256];
+
+	if (srt_check_logs(s->nodes, s->o.n_nodes, why, sizeof(why))) {
+		violate(s, why);
+	}
+}
+
 static uint32_t crashed_count(const struct sim_rt *s)
 {
 	uint32_t k = 0;
@@ -556,6 +565,7 @@ static void fault(struct sim_rt *s)
 		}
 	}
 	push(s, s->now + srt_range(s, 20000, 300000), EV_FAULT, 0, NULL);
+	check_logs(s);
 }
 
 static void on_disk(struct sim_rt *s, const struct srt_ev *ev,
@@ -730,6 +740,7 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 		dispatch(s, &ev);
 	}
 	res->sim_us = s->now;
+	check_logs(s);
 	if (res->violations == 0 &&
 	    srt_hist_check(&s->hist, why, sizeof(why))) {
 		violate(s, why);

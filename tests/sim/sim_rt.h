@@ -136,6 +136,9 @@ struct srt_hist {
 	uint32_t cap;
 };
 uint32_t srt_hist_add(struct srt_hist *h, const struct srt_op *op);
+/* Log Matching over the durable logs of nodes[1..n]: 0, or 1 with @why. */
+int srt_check_logs(const struct srt_node *nodes, uint32_t n, char *why,
+		   size_t why_len);
 /* 0, or 1 with @why describing the first anomaly. */
 int srt_hist_check(const struct srt_hist *h, char *why, size_t why_len);
 

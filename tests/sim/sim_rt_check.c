@@ -152,3 +152,50 @@ int srt_hist_check(const struct srt_hist *h, char *why, size_t why_len)
 	free(w);
 	return bad;
 }
+
+/* Log Matching on the durable logs of @a and @b: where both hold an entry
+ * of the same index and term, they hold the same entry. */
+static int pair_matches(const struct srt_node *a, const struct srt_node *b,
+			char *why, size_t why_len)
+{
+	uint32_t i = 0, j = 0;
+
+	while (i < a->log.n && j < b->log.n) {
+		const struct raft_entry *x = &a->log.v[i].e;
+		const struct raft_entry *y = &b->log.v[j].e;
+
+		if (x->index < y->index) {
+			i++;
+			continue;
+		}
+		if (y->index < x->index) {
+			j++;
+			continue;
+		}
+		if (x->term == y->term &&
+		    (x->type != y->type || x->len != y->len ||
+		     (x->len > 0 && memcmp(x->buf, y->buf, x->len) != 0))) {
+			snprintf(why, why_len,
+				 "log matching: nodes %u and %u hold different "
+				 "entries at index %" PRIu64 " term %" PRIu64,
+				 a->id, b->id, x->index, x->term);
+			return 1;
+		}
+		i++;
+		j++;
+	}
+	return 0;
+}
+
+int srt_check_logs(const struct srt_node *nodes, uint32_t n, char *why,
+		   size_t why_len)
+{
+	for (uint32_t a = 1; a <= n; a++) {
+		for (uint32_t b = a + 1; b <= n; b++) {
+			if (pair_matches(&nodes[a], &nodes[b], why, why_len)) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
