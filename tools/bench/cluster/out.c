@@ -55,14 +55,15 @@ static void json_cell(FILE *f, const struct bc_result *r)
 	fprintf(f,
 		", \"system\": \"%s\", \"path\": %s%s%s, \"nodes\": %d, "
 		"\"fsync\": %s, \"workload\": \"%s\", \"value_bytes\": %u, "
-		"\"clients\": %d, \"pipeline\": %d,\n     \"ok\": %s, "
+		"\"clients\": %d, \"pipeline\": %d, \"round\": %d, "
+		"\"loadavg\": [%.2f, %.2f, %.2f],\n     \"ok\": %s, "
 		"\"error\": ",
 		bc_system_name(s->sys), s->sys == BC_FABRAFT ? "\"" : "",
 		s->sys == BC_FABRAFT ? bc_path_name(s->path) : "null",
 		s->sys == BC_FABRAFT ? "\"" : "", s->nodes,
 		s->fsync ? "true" : "false", bc_workload_name(s->wl),
-		s->value_bytes, s->clients, s->pipeline,
-		r->ok ? "true" : "false");
+		s->value_bytes, s->clients, s->pipeline, s->round + 1,
+		r->load[0], r->load[1], r->load[2], r->ok ? "true" : "false");
 	json_str(f, "", r->error);
 	fprintf(f,
 		", \"seconds\": %.3f, \"ops\": %llu, \"ops_per_s\": %.1f, "
@@ -175,7 +176,8 @@ static void md_row(FILE *f, const struct bc_result *r)
 		bc_workload_name(s->wl), s->value_bytes, s->clients,
 		s->pipeline);
 	if (!r->ok) {
-		fprintf(f, "| | | | | | | | failed: %s |\n", r->error);
+		fprintf(f, "| | | | | | | | failed: %s | %d | %.2f |\n",
+			r->error, s->round + 1, r->load[0]);
 		return;
 	}
 	fprintf(f, "%.0f | %.0f | %.0f | %.0f | %.3f | ",
@@ -201,7 +203,7 @@ static void md_row(FILE *f, const struct bc_result *r)
 			(unsigned long long)r->errors,
 			(unsigned long long)r->misses);
 	}
-	fprintf(f, " |\n");
+	fprintf(f, " | %d | %.2f |\n", s->round + 1, r->load[0]);
 }
 
 static int write_md(const struct bc_run *run, const char *path)
@@ -222,8 +224,10 @@ static int write_md(const struct bc_run *run, const char *path)
 	fprintf(f,
 		"| store | mix | value B | clients | pipeline | ops/s | "
 		"p50 us | p99 us | p99.9 us | server CPU s/1k ops | "
-		"peer B/op | client B/op | log fsyncs/op | notes |\n"
-		"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+		"peer B/op | client B/op | log fsyncs/op | notes | round | "
+		"load before |\n"
+		"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+		"---|\n");
 	for (int i = 0; i < run->n; i++) {
 		md_row(f, &run->res[i]);
 	}
@@ -238,6 +242,11 @@ static int write_md(const struct bc_run *run, const char *path)
 				rb->get_rps,
 				rb->ok ? "" : " failed: ", rb->error);
 		}
+	}
+	if (run->o->breakdown) {
+		fprintf(f, "\n## Breakdown\n");
+		bc_breakdown_write(run, f, false);
+		return fclose(f) == 0 ? 0 : -1;
 	}
 	fprintf(f, "\n## Targets\n\n");
 	bc_write_targets(run, f);
