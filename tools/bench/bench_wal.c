@@ -762,8 +762,10 @@ int bench_wal_raw_p50(const char *dir, uint32_t len, uint32_t ops,
 		unlink(path);
 	}
 	if (rv == 0 && r.entries > 0) {
+		uint64_t mid = r.entries / 2;
+
 		qsort(r.lat_ns, r.entries, sizeof(*r.lat_ns), cmp_u64);
-		*p50_us = (double)r.lat_ns[r.entries / 2] / 1e3;
+		*p50_us = (double)r.lat_ns[mid] / 1e3;
 		*direct = r.direct;
 	}
 	fr_free(r.lat_ns);
