@@ -340,6 +340,9 @@ int node__fd_budget(const struct node_options *o, uint32_t *clients_max,
 		    char *errmsg);
 
 /* node_stage.c: stage boundaries (node_stage.h note 1). */
+/* Forget the in-flight times (a new term as leader: the ring may hold
+ * another term's entries at the same indexes). */
+void node__stage_reset(struct node *n);
 void node__stage_add(struct node *n, enum node_stage s, uint64_t t0_ns);
 void node__stage_proposed(struct node *n, raft_index first, uint32_t count,
 			  uint64_t now);

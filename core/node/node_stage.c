@@ -1,4 +1,6 @@
 /* node_stage.c — per-stage commit latency (node_stage.h). */
+#include <string.h>
+
 #include "node_int.h"
 
 static const char *const names[NODE_STAGES] = {
@@ -15,6 +17,14 @@ const char *node__stage_name(enum node_stage s)
 static void add(struct fr_lhist *h, uint64_t t0, uint64_t now)
 {
 	fr_lhist_add(h, now > t0 ? now - t0 : 0);
+}
+
+void node__stage_reset(struct node *n)
+{
+	raft_index seen = n->stg.commit_seen;
+
+	memset(&n->stg, 0, sizeof(n->stg));
+	n->stg.commit_seen = seen;
 }
 
 void node__stage_add(struct node *n, enum node_stage s, uint64_t t0_ns)

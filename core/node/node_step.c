@@ -163,6 +163,9 @@ static int role_change(void *arg, const struct raft_update *u)
 		       st.term);
 	}
 	n->term_exhausted = st.term_exhausted;
+	if (u->role == RAFT_LEADER && n->role != RAFT_LEADER) {
+		node__stage_reset(n);
+	}
 	n->role = u->role;
 	n->leader = u->leader;
 	if (n->fwd.fd >= 0 && n->fwd.leader != n->leader) {
