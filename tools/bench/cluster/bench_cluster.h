@@ -377,6 +377,8 @@ struct bc_run {
 	char cmdline[1024];	 /* how this run was started */
 };
 
+/** @before as it is, then @s as a JSON string, into @f. */
+void bc_json_str(FILE *f, const char *before, const char *s);
 /** results.json, results.md and the CDF data under o->out.  0 or -1. */
 int bc_write_results(const struct bc_run *run);
 /** Gnuplot scripts and PNGs (when gnuplot exists).  0, 1 skipped, -1. */

@@ -76,26 +76,29 @@ static void write_json(const struct bc_result *r, FILE *f, bool first)
 	const char *mode, *prov;
 
 	raw_of(r->spec.path, &mode, &prov);
+	bc_json_str(
+	    f, first ? "  {\"label\": " : ",\n  {\"label\": ", r->spec.label);
 	fprintf(f,
-		"%s  {\"label\": \"%s\", \"round\": %d, \"load1\": %.2f, "
-		"\"value_bytes\": %u, \"client_p50_us\": %.1f,\n   "
-		"\"stages\": {",
-		first ? "" : ",\n", r->spec.label, r->spec.round + 1,
-		r->load[0], r->spec.value_bytes, client_p50_us(r));
+		", \"round\": %d, \"load1\": %.2f, \"value_bytes\": %u, "
+		"\"client_p50_us\": %.1f,\n   \"stages\": {",
+		r->spec.round + 1, r->load[0], r->spec.value_bytes,
+		client_p50_us(r));
 	for (int i = 0; i < r->n_stages; i++) {
-		fprintf(f, "%s\"%s\": {\"n\": %llu, \"p50_us\": %.1f}",
-			i ? ", " : "", r->stage[i],
+		/* Names come from the daemon's page: escaped. */
+		bc_json_str(f, i ? ", " : "", r->stage[i]);
+		fprintf(f, ": {\"n\": %llu, \"p50_us\": %.1f}",
 			(unsigned long long)r->stage_n[i], r->stage_p50_us[i]);
 	}
 	fprintf(f,
 		"},\n   \"floor\": {\"write_bytes\": %u, "
 		"\"pwrite_fdatasync_p50_us\": %.1f, \"o_direct\": %s, "
-		"\"provider\": \"%s\", "
-		"\"mode\": \"%s\", \"round_trip_p50_us\": %.1f, \"note\": "
-		"\"%s\"}}",
+		"\"provider\": \"%s\", \"mode\": \"%s\", "
+		"\"round_trip_p50_us\": %.1f",
 		r->wal_write_bytes, r->floor_disk_us,
 		r->floor_direct ? "true" : "false", prov, mode,
-		r->floor_fabric_us, r->floor_note);
+		r->floor_fabric_us);
+	bc_json_str(f, ", \"note\": ", r->floor_note);
+	fprintf(f, "}}");
 }
 
 void bc_breakdown_write(const struct bc_run *run, FILE *f, bool json)
@@ -103,8 +106,8 @@ void bc_breakdown_write(const struct bc_run *run, FILE *f, bool json)
 	bool first = true;
 
 	if (json) {
-		fprintf(f, "{\"command\": \"%s\", \"breakdown\": [\n",
-			run->cmdline);
+		bc_json_str(f, "{\"command\": ", run->cmdline);
+		fprintf(f, ", \"breakdown\": [\n");
 	}
 	for (int i = 0; i < run->n; i++) {
 		const struct bc_result *r = &run->res[i];
