@@ -343,7 +343,10 @@ int node__fd_budget(const struct node_options *o, uint32_t *clients_max,
 /* Forget the in-flight times (a new term as leader: the ring may hold
  * another term's entries at the same indexes). */
 void node__stage_reset(struct node *n);
+/* Count @t0_ns..now (or @t0_ns..@t1_ns) in stage @s. */
 void node__stage_add(struct node *n, enum node_stage s, uint64_t t0_ns);
+void node__stage_span(struct node *n, enum node_stage s, uint64_t t0_ns,
+		      uint64_t t1_ns);
 void node__stage_proposed(struct node *n, raft_index first, uint32_t count,
 			  uint64_t now);
 void node__stage_committed(struct node *n, raft_index commit);

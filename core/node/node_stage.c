@@ -32,6 +32,12 @@ void node__stage_add(struct node *n, enum node_stage s, uint64_t t0_ns)
 	add(&n->c.stages.h[s], t0_ns, node__mono_ns());
 }
 
+void node__stage_span(struct node *n, enum node_stage s, uint64_t t0_ns,
+		      uint64_t t1_ns)
+{
+	add(&n->c.stages.h[s], t0_ns, t1_ns);
+}
+
 static struct node_stage_ent *ent(struct node *n, raft_index index)
 {
 	struct node_stage_ent *e = &n->stg.ring[index & (NODE_STAGE_RING - 1)];

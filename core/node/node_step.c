@@ -403,6 +403,7 @@ void node__propose_flush(struct node *n)
 	ev.propose.n = n->batch_n;
 	ev.time_us = node__boot_us();
 	rv = n->fatal == 0 ? raft_step(n->raft, &ev, &u) : FR_SHUTDOWN;
+	uint64_t took = node__mono_ns(); /* the propose stage ends */
 	/* The batch's clients are the records not yet given an index. */
 	first = n->pend_n;
 	while (first > n->pend_head && n->pend[first - 1].index == 0) {
@@ -415,7 +416,8 @@ void node__propose_flush(struct node *n)
 			p->index = u.proposed_index + p->slot;
 			p->term = u.proposed_term;
 			p->start_ns = now;
-			node__stage_add(n, NODE_STAGE_PROPOSE, p->parsed_ns);
+			node__stage_span(n, NODE_STAGE_PROPOSE, p->parsed_ns,
+					 took);
 		} else {
 			complete(n, p, not_committed,
 				 sizeof(not_committed) - 1);
