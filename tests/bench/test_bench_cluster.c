@@ -119,6 +119,8 @@ static void opts_validated(void **state)
 	    {"cluster", "--fsync", "maybe"},
 	    {"cluster", "--bogus", "1"},
 	    {"cluster", "--client-threads", "1.5"},
+	    {"cluster", "--rounds", "0"},
+	    {"cluster", "--rounds", "101"},
 	};
 	const char *good[] = {"cluster",   "--paths", "shm-rma,tcp-msg",
 			      "--clients", "4,32",    "--quick"};
