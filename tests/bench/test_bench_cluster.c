@@ -125,6 +125,7 @@ static void opts_validated(void **state)
 	const char *good[] = {"cluster",   "--paths", "shm-rma,tcp-msg",
 			      "--clients", "4,32",    "--quick"};
 	const char *dangling[] = {"cluster", "--out"};
+	const char *json_alone[] = {"cluster", "--json"};
 	struct bc_opts o;
 
 	(void)state;
@@ -132,6 +133,7 @@ static void opts_validated(void **state)
 		assert_int_equal(parse(3, (const char **)bad[i], &o), -1);
 	}
 	assert_int_equal(parse(2, dangling, &o), -1);
+	assert_int_equal(parse(2, json_alone, &o), -1);
 	assert_int_equal(parse(6, good, &o), 0);
 	assert_int_equal(o.paths, 1u << BC_SHM_RMA | 1u << BC_TCP_MSG);
 	assert_int_equal(o.clients[0], 4);

@@ -202,6 +202,11 @@ int bc_opts_parse(int argc, char **argv, struct bc_opts *o)
 	if (o->warmup_s < 0) {
 		o->warmup_s = o->quick ? 0.3 : 1;
 	}
+	if (o->json && !o->breakdown) {
+		fprintf(stderr, "fabraft-bench cluster: --json goes with "
+				"--breakdown (results.json has every cell)\n");
+		return -1;
+	}
 	if (o->rounds == 0) {
 		o->rounds = 1;
 	}
