@@ -18,6 +18,11 @@ uint64_t fr_lhist_bound_ns(uint32_t i)
 
 void fr_lhist_add(struct fr_lhist *h, uint64_t ns)
 {
+	fr_lhist_add_n(h, ns, 1);
+}
+
+void fr_lhist_add_n(struct fr_lhist *h, uint64_t ns, uint64_t k)
+{
 	uint32_t lo = 0, hi = FR_LHIST_BOUNDS;
 
 	/* First bound >= ns; FR_LHIST_BOUNDS (+Inf) when none. */
@@ -30,9 +35,9 @@ void fr_lhist_add(struct fr_lhist *h, uint64_t ns)
 			hi = mid;
 		}
 	}
-	h->counts[lo]++;
-	h->n++;
-	h->sum_ns += ns;
+	h->counts[lo] += k;
+	h->n += k;
+	h->sum_ns += ns * k;
 }
 
 double fr_lhist_quantile_ns(const uint64_t *counts, uint64_t n, double q)

@@ -149,6 +149,7 @@ void node__stage_sent(struct node *n, const struct raft_message *m)
 	}
 	struct node_stage_peer *q = &n->stg.peer[k];
 	raft_index last = m->append.prev_index + m->append.n_entries;
+	raft_index first = m->append.prev_index + 1;
 	uint32_t tail = (q->head + q->n - 1) % NODE_STAGE_PEER_RING;
 
 	/* A resend of what is in flight keeps its first send time. */
@@ -156,7 +157,11 @@ void node__stage_sent(struct node *n, const struct raft_message *m)
 	    (q->n > 0 && last <= q->s[tail].index)) {
 		return;
 	}
+	if (q->n > 0 && first <= q->s[tail].index) {
+		first = q->s[tail].index + 1;
+	}
 	tail = (q->head + q->n) % NODE_STAGE_PEER_RING;
+	q->s[tail].first = first;
 	q->s[tail].index = last;
 	q->s[tail].t_ns = node__mono_ns();
 	q->n++;
@@ -174,7 +179,11 @@ void node__stage_acked(struct node *n, const struct raft_message *m)
 	struct node_stage_peer *q = &n->stg.peer[k];
 	now = node__mono_ns();
 	while (q->n > 0 && q->s[q->head].index <= m->append_resp.index) {
-		add(&n->c.stages.repl[k], q->s[q->head].t_ns, now);
+		const struct node_stage_send *s = &q->s[q->head];
+
+		fr_lhist_add_n(&n->c.stages.repl[k],
+			       now > s->t_ns ? now - s->t_ns : 0,
+			       s->index - s->first + 1);
 		q->head = (q->head + 1) % NODE_STAGE_PEER_RING;
 		q->n--;
 	}

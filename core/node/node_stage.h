@@ -6,7 +6,8 @@
  * ============
  *  1. Stages: propose (client request parsed -> the core took it), wal
  *     (leader's log_submit -> durable), repl (AppendEntries sent -> that
- *     peer acknowledged that index, its flush included; per peer), commit
+ *     peer acknowledged it, its flush included; per peer and per entry:
+ *     an AppendEntries of k new entries counts k times), commit
  *     (proposed -> committed), apply (committed -> applied), reply (applied
  *     -> reply written to the socket by the end-of-turn flush), read_index
  *     (ReadIndex handed to the core -> read allowed).
@@ -54,6 +55,7 @@ struct node_stage_ent {
 
 /* One send to a peer not yet acknowledged. */
 struct node_stage_send {
+	raft_index first; /* first entry it sent for the first time */
 	raft_index index; /* last entry of the AppendEntries */
 	uint64_t t_ns;	  /* when it was sent */
 };

@@ -48,6 +48,23 @@ static void add_edges(void **state)
 		    0 + 1000 + 1001 + 1330 + 1000000000ull + 1000000001ull);
 }
 
+/* k observations at once count as k of that value. */
+static void add_n_weighs(void **state)
+{
+	struct fr_lhist a, b;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	fr_lhist_add_n(&a, 5000, 3);
+	for (int i = 0; i < 3; i++) {
+		fr_lhist_add(&b, 5000);
+	}
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_int_equal(a.n, 3);
+	assert_true(a.sum_ns == 15000);
+}
+
 /* 1..100,000 ns uniformly: each quantile within its bucket's width. */
 static void quantiles_within_a_bucket(void **state)
 {
@@ -77,6 +94,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(bounds_log_spaced),
 	    cmocka_unit_test(add_edges),
+	    cmocka_unit_test(add_n_weighs),
 	    cmocka_unit_test(quantiles_within_a_bucket),
 	};
 

@@ -33,6 +33,8 @@ struct fr_lhist {
 uint64_t fr_lhist_bound_ns(uint32_t i);
 /* Count one observation of @ns nanoseconds. */
 void fr_lhist_add(struct fr_lhist *h, uint64_t ns);
+/* Count @k observations of @ns nanoseconds each. */
+void fr_lhist_add_n(struct fr_lhist *h, uint64_t ns, uint64_t k);
 /* The @q quantile (0..1) in nanoseconds of the @n observations in
  * @counts (FR_LHIST_BUCKETS buckets, note 1), interpolated linearly
  * inside its bucket; 0 when @n is 0; the last bound when it falls in
