@@ -251,3 +251,12 @@ void fab_topo_place(const struct fab_topo *t, const char *nic,
 	p->nic_found = true;
 	take_node(t, os, p);
 }
+
+void fab_topo_place_found(const struct fab_topo *t, const char *nic,
+			  bool loopback, struct fab_placement *p)
+{
+	fab_topo_place(t, nic, p);
+	if (loopback && p->numa_os < 0)
+		snprintf(p->note, sizeof(p->note),
+			 "%s: no NUMA locality (loopback), not placed", nic);
+}

@@ -2,6 +2,7 @@
  * writer and the fabric's rings on the NIC's NUMA node, and say so. */
 #include <errno.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,11 +105,8 @@ static int decide(struct node *n, char *errmsg)
 			 n->o.nic);
 		snprintf(nic, sizeof(nic), "%s", n->o.nic);
 	}
-	fab_topo_place(pl->topo, nic, &pl->p);
-	if (loopback) {
-		snprintf(pl->p.note, sizeof(pl->p.note),
-			 "%s: no NUMA locality (loopback), not placed", nic);
-	} else if (strcmp(n->o.nic, "none") == 0) {
+	fab_topo_place_found(pl->topo, nic, loopback, &pl->p);
+	if (strcmp(n->o.nic, "none") == 0) {
 		snprintf(pl->p.note, sizeof(pl->p.note),
 			 "--nic none: not placed");
 	}
@@ -163,6 +161,9 @@ void node__place_thread_start(void *ctx, const char *thread)
 	struct node *n = ctx;
 	char out[NODE_PLACE_TEXT_MAX];
 
+	/* Named, so top -H and /proc/PID/task show which thread is which
+	 * (the e2e test checks the writer's CPUs by this name). */
+	(void)pthread_setname_np(pthread_self(), thread);
 	bind_self(&n->place, out, sizeof(out));
 	if (strcmp(thread, "wal-writer") == 0) {
 		memcpy(n->place.wal, out, sizeof(out));

@@ -102,6 +102,11 @@ int fab_topo_nic_numa(const struct fab_topo *t, const char *nic, int *numa_os)
 void fab_topo_place(const struct fab_topo *t, const char *nic,
 		    struct fab_placement *p);
 
+/** fab_topo_place() for a device fab_nic_find() found (@nic, borrowed):
+ * a loopback interface has no NUMA locality, and the note says so. */
+void fab_topo_place_found(const struct fab_topo *t, const char *nic,
+			  bool loopback, struct fab_placement *p);
+
 /** Print the topology summary, the network devices and @p for
  * `fabraft topo`.  Returns 0 or FR_IO (write failed). */
 int fab_topo_print(const struct fab_topo *t, const struct fab_placement *p,
