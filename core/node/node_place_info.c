@@ -51,6 +51,13 @@ void node__place_report(const struct node *n, const struct fab_info *fi,
 	const struct node_place *pl = &n->place;
 
 	memset(r, 0, sizeof(*r));
+	if (pl->loop[0] == '\0') {
+		/* node__place_open() never ran (the simulator's driven
+		 * nodes): nothing is placed. */
+		r->numa_os = -1;
+		snprintf(r->note, sizeof(r->note), "placement not run");
+		return;
+	}
 	snprintf(r->nic, sizeof(r->nic), "%s", pl->p.nic);
 	snprintf(r->nic_how, sizeof(r->nic_how), "%s", pl->nic_how);
 	r->numa_os = pl->p.numa_os;
