@@ -138,7 +138,8 @@ static void bind_self(struct node_place *pl, char *out, size_t size)
 			snprintf(out, size, "not bound: --cpu-pin: %s",
 				 strerror(errno));
 		} else {
-			snprintf(out, size, "bound to CPUs of --cpu-pin");
+			snprintf(out, size, "bound to CPUs %s (--cpu-pin)",
+				 pl->list_text);
 		}
 		return;
 	}
@@ -214,6 +215,7 @@ int node__place_open(struct node *n, char *errmsg)
 			 n->o.cpu_pin);
 		return FR_INVALID;
 	}
+	snprintf(pl->list_text, sizeof(pl->list_text), "%s", n->o.cpu_pin);
 	if ((rv = load(n, errmsg)) != 0) {
 		return rv;
 	}

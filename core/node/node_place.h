@@ -43,6 +43,7 @@ struct node_place {
 	char nic_how[NODE_PLACE_TEXT_MAX]; /* how the NIC was chosen */
 	int mode;			   /* enum node_pin_mode */
 	cpu_set_t list;			   /* NODE_PIN_LIST: the CPUs */
+	char list_text[128];		   /* ... as given (--cpu-pin) */
 	char loop[NODE_PLACE_TEXT_MAX];	   /* loop thread: where, or why not */
 	char wal[NODE_PLACE_TEXT_MAX];	   /* wal writer: the same */
 	atomic_bool wal_done;		   /* wal is written (note 4) */

@@ -127,7 +127,8 @@ else
 		expect 1 wal_thread "not bound: --cpu-pin off"
 		[ "$(cpus "$PID1")" = 0 ] || fail "--cpu-pin off moved the loop thread"
 		start_nodes 1 --nic "$NIC" --cpu-pin 1
-		expect 1 loop_thread "bound to CPUs of --cpu-pin"
+		expect 1 loop_thread "bound to CPUs 1 (--cpu-pin)"
+		expect 1 wal_thread "bound to CPUs 1 (--cpu-pin)"
 		[ "$(cpus "$PID1")" = 1 ] || fail "--cpu-pin 1: $(cpus "$PID1")"
 		[ "$(cpus "$PID1" wal-writer)" = 1 ] || fail "--cpu-pin 1: wal-writer"
 	fi
