@@ -47,7 +47,7 @@ static void netdev_of(const struct sockaddr *sa, struct fab_nic *out)
 		    ip, sizeof(ip));
 	if (getifaddrs(&ifs) != 0) {
 		snprintf(out->how, sizeof(out->how),
-			 "provider %s at %s: cannot list interfaces",
+			 "provider %.31s at %.45s: cannot list interfaces",
 			 out->provider, ip);
 		return;
 	}
@@ -60,13 +60,15 @@ static void netdev_of(const struct sockaddr *sa, struct fab_nic *out)
 	}
 	freeifaddrs(ifs);
 	if (out->name[0] == '\0')
-		snprintf(out->how, sizeof(out->how),
-			 "provider %s at %s: no interface has that address",
-			 out->provider, ip);
+		snprintf(
+		    out->how, sizeof(out->how),
+		    "provider %.31s at %.45s: no interface has that address",
+		    out->provider, ip);
 	else
 		snprintf(out->how, sizeof(out->how),
-			 "provider %s at %s: interface %s%s", out->provider, ip,
-			 out->name, out->loopback ? " (loopback)" : "");
+			 "provider %.31s at %.45s: interface %.40s%s",
+			 out->provider, ip, out->name,
+			 out->loopback ? " (loopback)" : "");
 }
 
 /* What the provider entry @i says about its device. */
@@ -81,7 +83,7 @@ static void nic_of_info(const struct fi_info *i, struct fab_nic *out)
 		snprintf(out->name, sizeof(out->name), "%s",
 			 nic->device_attr->name);
 		snprintf(out->how, sizeof(out->how),
-			 "provider %s reports device %s", out->provider,
+			 "provider %.31s reports device %.63s", out->provider,
 			 out->name);
 	} else if (nic != NULL && nic->bus_attr != NULL &&
 		   nic->bus_attr->bus_type == FI_BUS_PCI) {
@@ -89,8 +91,8 @@ static void nic_of_info(const struct fi_info *i, struct fab_nic *out)
 		snprintf(out->name, sizeof(out->name), "%04x:%02x:%02x.%x",
 			 p->domain_id, p->bus_id, p->device_id, p->function_id);
 		snprintf(out->how, sizeof(out->how),
-			 "provider %s reports PCI device %s", out->provider,
-			 out->name);
+			 "provider %.31s reports PCI device %.63s",
+			 out->provider, out->name);
 	} else if (strncmp(out->provider, "shm", 3) == 0) {
 		snprintf(out->how, sizeof(out->how),
 			 "provider %s: shared memory between processes of "
