@@ -182,9 +182,11 @@ static int load(struct node *n, char *errmsg)
 	if (n->o.topology_xml[0] != '\0') {
 		rv = fab_topo_open_from(n->o.topology_xml, &pl->topo);
 		if (rv != 0) {
-			snprintf(errmsg, FR_ERRMSG_SIZE,
-				 "--topology-xml %.200s: hwloc cannot load it",
-				 n->o.topology_xml);
+			snprintf(
+			    errmsg, FR_ERRMSG_SIZE,
+			    "--topology-xml %.180s: hwloc cannot load it (an "
+			    "XML file named *.xml)",
+			    n->o.topology_xml);
 			return FR_INVALID;
 		}
 		return 0;

@@ -121,7 +121,9 @@ int fabraft_topo_main(int argc, char **argv)
 	struct fab_topo *t;
 	int rv = xml != NULL ? fab_topo_open_from(xml, &t) : fab_topo_open(&t);
 	if (rv != 0) {
-		fprintf(stderr, "fabraft topo: hwloc cannot load %s: %s\n",
+		fprintf(stderr,
+			"fabraft topo: hwloc cannot load %s (an XML file named "
+			"*.xml): %s\n",
 			xml != NULL ? xml : "this machine's topology",
 			fr_strerror(rv));
 		return 1;
