@@ -1,8 +1,10 @@
 #!/bin/bash
 # bench_cluster_breakdown.sh — `fabraft-bench cluster --breakdown --json`
 # (issue 18): for a 1-client SET on tcp-msg it prints every write stage
-# counted over the window (repl for both followers), each median at most
-# the client's median (plus the 1.33x bucket width), a floor measured in
+# counted over the window (repl for both followers), the medians of the
+# stages every write waits for at most the client's median (plus the 1.33x
+# bucket width; of the leader's write and the two acks, the second
+# fastest: a commit needs two of the three), a floor measured in
 # the same run (raw pwrite+fdatasync and a bare tcp round trip, both > 0),
 # valid JSON, and leaves no server running.  Not a speed test.
 set -u
@@ -24,13 +26,20 @@ cells = d["breakdown"]
 assert len(cells) == 1, cells
 c = cells[0]
 st = c["stages"]
+bound = c["client_p50_us"] * 1.34  # one bucket's width over it
 for s in ("propose", "wal", "commit", "apply", "reply"):
     assert st[s]["n"] > 0, s
-    assert st[s]["p50_us"] <= c["client_p50_us"] * 1.34, (s, st[s], c["client_p50_us"])
+for s in ("propose", "commit", "apply", "reply"):
+    assert st[s]["p50_us"] <= bound, (s, st[s], c["client_p50_us"])
 repl = [k for k in st if k.startswith("repl peer=")]
 assert len(repl) == 2, repl
 for k in repl:
-    assert st[k]["n"] > 0 and st[k]["p50_us"] <= c["client_p50_us"] * 1.34, (k, st[k])
+    assert st[k]["n"] > 0, (k, st[k])
+# A commit needs two of the leader's write and the two followers' acks:
+# the second fastest of the three is inside the client's time, the
+# slowest need not be.
+paths = sorted(st[k]["p50_us"] for k in ["wal"] + repl)
+assert paths[1] <= bound, (paths, c["client_p50_us"])
 f = c["floor"]
 assert f["write_bytes"] > 64, f  # the 64 B value plus its record
 assert f["pwrite_fdatasync_p50_us"] > 0 and f["round_trip_p50_us"] > 0, f

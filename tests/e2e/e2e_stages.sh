@@ -1,11 +1,12 @@
 #!/bin/bash
 # e2e_stages: where a commit's time goes (issue 18 item 1).  After N SETs
 # and N GETs by one client on a 3-node cluster, INFO's # Latency section
-# counts every stage at least N times (repl for each follower), and each
-# stage's median is at most the client's median round trip (plus the
-# histogram's bucket error).  On one node with --metrics, the
-# fabraft_stage_seconds histograms parse: buckets cumulative and ending
-# at _count, a _sum, one series per stage.
+# counts every stage at least N times (repl for each follower), and the
+# medians of the stages every write waits for are at most the client's
+# median round trip (plus the histogram's bucket error; of the leader's
+# write and the two acks, the second fastest: a commit needs two).  On
+# one node with --metrics, the fabraft_stage_seconds histograms parse:
+# buckets cumulative and ending at _count, a _sum, one series per stage.
 . "$(dirname "$0")/lib.sh"
 need redis-cli
 need redis-benchmark
@@ -65,21 +66,30 @@ rcli "$P" info latency | tr -d '\r' >"$DIR/latency"
 cat "$DIR/latency"
 # stage_NAME:count=C,p50=X,p99=Y (microseconds)
 stage() { sed -n "s/^stage_$1:count=\([0-9]*\),p50=\([0-9.]*\),.*/\1 \2/p" "$DIR/latency"; }
+# Buckets are 1.33x apart: a median read from them is within that.
+within() { awk -v m="$1" -v p="$p50" 'BEGIN { exit !(m <= p * 1000 * 1.34) }'; }
+paths=""
 for s in propose wal commit apply reply read_index; do
 	read -r c m <<<"$(stage $s)"
 	[ -n "${c:-}" ] || fail "INFO has no stage_$s"
 	[ "$c" -ge $N ] || fail "stage $s counted $c times after $N requests"
-	[ "$s" = read_index ] && continue
-	# Buckets are 1.33x apart: the median read from them is within that.
-	awk -v m="$m" -v p="$p50" 'BEGIN { exit !(m <= p * 1000 * 1.34) }' ||
-		fail "stage $s median $m us above the client's $p50 ms"
+	case $s in
+	read_index) ;;
+	wal) paths="$paths $m" ;;
+	*) within "$m" || fail "stage $s median $m us above the client's $p50 ms" ;;
+	esac
 done
 for f in $(seq 1 3); do
 	[ "$f" = "$L" ] && continue
 	read -r c m <<<"$(stage "repl_peer$f")"
 	[ -n "${c:-}" ] || fail "INFO has no stage_repl_peer$f"
 	[ "$c" -ge $N ] || fail "repl to $f counted $c times after $N SETs"
-	awk -v m="$m" -v p="$p50" 'BEGIN { exit !(m <= p * 1000 * 1.34) }' ||
-		fail "repl to $f median $m us above the client's $p50 ms"
+	paths="$paths $m"
 done
+# A commit needs two of the leader's write and the two followers' acks:
+# the second fastest of the three is inside the client's time (the
+# slowest need not be).
+second=$(echo $paths | tr ' ' '\n' | sort -g | sed -n 2p)
+within "$second" ||
+	fail "wal/repl medians ($paths us): second fastest above the client's $p50 ms"
 echo "PASS: every stage counted >= $N times, medians within the client's"
