@@ -203,8 +203,8 @@ static void sub_durable(struct node *n, raft_index durable)
 		node__hist_add(&n->c.persist,
 			       (double)(now - n->sub[n->sub_head].t_ns) / 1e9);
 		if (n->role == RAFT_LEADER) {
-			node__stage_add(n, NODE_STAGE_WAL,
-					n->sub[n->sub_head].t_ns);
+			node__stage_span(n, NODE_STAGE_WAL,
+					 n->sub[n->sub_head].t_ns, now);
 		}
 		n->sub_head = (n->sub_head + 1) % cap;
 		n->sub_n--;
