@@ -256,13 +256,13 @@ static void targets_median_of_round_ratios(void **state)
 	FILE *f = open_memstream(&text, &len);
 
 	(void)state;
-	for (int k = 0; k < 3; k++) {
-		cell(&res[2 * k], BC_FABRAFT, k, fab[k]);
-		cell(&res[2 * k + 1], BC_ETCD, k, etcd[k]);
+	for (size_t k = 0; k < 3; k++) {
+		cell(&res[2 * k], BC_FABRAFT, (int)k, fab[k]);
+		cell(&res[2 * k + 1], BC_ETCD, (int)k, etcd[k]);
 	}
 	assert_non_null(f);
 	bc_write_targets(&run, f);
-	fclose(f);
+	assert_int_equal(fclose(f), 0);
 	assert_non_null(strstr(text, "shm-rma: 300 vs 10 writes/s = 10.0x"));
 	assert_non_null(strstr(text, "[median of 3 rounds]"));
 	free(text);
