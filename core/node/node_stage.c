@@ -153,8 +153,13 @@ void node__stage_sent(struct node *n, const struct raft_message *m)
 	uint32_t tail = (q->head + q->n - 1) % NODE_STAGE_PEER_RING;
 
 	/* A resend of what is in flight keeps its first send time. */
-	if (q->n == NODE_STAGE_PEER_RING ||
-	    (q->n > 0 && last <= q->s[tail].index)) {
+	if (q->n > 0 && last <= q->s[tail].index) {
+		return;
+	}
+	if (q->n == NODE_STAGE_PEER_RING) {
+		/* Full (a follower far behind): the newest record takes these
+		 * entries too, timed from its own, earlier send. */
+		q->s[tail].index = last;
 		return;
 	}
 	if (q->n > 0 && first <= q->s[tail].index) {

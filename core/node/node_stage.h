@@ -14,7 +14,9 @@
  *  2. Cheap: one CLOCK_MONOTONIC read (vDSO, ns resolution) per boundary,
  *     fixed arrays inside struct node, no allocation.  In-flight entries
  *     live in a ring keyed by log index; an entry pushed out of the ring
- *     (more than NODE_STAGE_RING in flight) is simply not measured.
+ *     (more than NODE_STAGE_RING in flight) is simply not measured.  A
+ *     peer with NODE_STAGE_PEER_RING sends unacknowledged has the newer
+ *     entries added to its newest send (counted, timed from that send).
  *  3. Up to NODE_STAGE_PEERS peers get a repl histogram; more are not
  *     measured (clusters here have 3 to 5 voters). */
 #ifndef FABRAFT_NODE_STAGE_H
