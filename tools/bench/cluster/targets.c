@@ -44,13 +44,14 @@ static double p99(const struct bc_result *r)
 	return (double)bc_hist_quantile(&r->lat, 0.99) / 1e3;
 }
 
-/* Medians over the rounds where both cells ran: of @fn of each side and
- * of their ratio.  Returns the rounds counted (0: none). */
+/* Medians over the rounds where both cells ran. */
 struct pair_med {
-	double a, b, ratio;
-	int rounds;
+	double a, b, ratio; /* of fn(fabraft cell), fn(other), their ratio */
+	int rounds;	    /* rounds counted (0: none ran) */
 };
 
+/* fabraft on @pa against system @sb on @pb, shape @wl x @clients, by @fn
+ * in each round. */
 static struct pair_med pair(const struct bc_run *run, enum bc_path pa,
 			    enum bc_system sb, enum bc_path pb,
 			    enum bc_workload wl, int clients,
