@@ -541,6 +541,90 @@ static void snapshot_chunks_compare_config_members(void **state)
 	raft_close(r);
 }
 
+/* The seq of the heartbeat round in @u's AppendEntries to node 2 (0: none
+ * sent). */
+static uint64_t round_to_2(const struct raft_update *u)
+{
+	for (uint32_t i = 0; i < u->n_messages; i++) {
+		if (u->messages[i].type == RAFT_MSG_APPEND &&
+		    u->messages[i].to == 2) {
+			return u->messages[i].append.seq;
+		}
+	}
+	return 0;
+}
+
+static struct raft_update read_one(struct raft *r, uint64_t ctx)
+{
+	struct raft_event ev = {.type = RAFT_EVENT_READ};
+	ev.read.ctx = &ctx;
+	ev.read.n = 1;
+	return step(r, ev);
+}
+
+/* Node 2 answers heartbeat round @seq (its log matches through 1). */
+static struct raft_update ack_round(struct raft *r, uint64_t seq)
+{
+	struct raft_message a = message(RAFT_MSG_APPEND_RESP, 2, 1, 1);
+	a.append_resp.success = 1;
+	a.append_resp.index = 1;
+	a.append_resp.last_index = 1;
+	a.append_resp.seq = seq;
+	return recv(r, &a);
+}
+
+/* ReadIndex batching (thesis 6.4): one round in flight at a time, and a
+ * read is never released by a round that was sent before it arrived, only
+ * by the next one, which then covers every read queued meanwhile. */
+static void reads_wait_for_a_round_sent_after_them(void **state)
+{
+	(void)state;
+	struct raft_config c = config3();
+	struct raft *r = open_node(1, &c);
+	struct raft_event camp = {.type = RAFT_EVENT_CAMPAIGN};
+	step(r, camp);
+	struct raft_message v = message(RAFT_MSG_VOTE_RESP, 2, 1, 1);
+	v.vote_resp.granted = 1;
+	assert_int_equal(recv(r, &v).role, RAFT_LEADER);
+	struct raft_event p = {.type = RAFT_EVENT_PERSISTED};
+	p.persisted.index = 1; /* the leader's no-op */
+	p.persisted.term = 1;
+	step(r, p);
+	ack_round(r, 0);
+	assert_int_equal(status(r).applied, 1); /* term committed */
+
+	struct raft_update u = read_one(r, 10);
+	uint64_t first = round_to_2(&u);
+	assert_true(first > 0);
+	assert_int_equal(u.n_reads, 0);
+	/* Arrives while the first round is out: no second round yet. */
+	u = read_one(r, 11);
+	assert_int_equal(round_to_2(&u), 0);
+	u = read_one(r, 12);
+	assert_int_equal(round_to_2(&u), 0);
+
+	/* The first round's answer releases the read it covers, not the
+	 * two that came after it was sent; their round leaves now. */
+	u = ack_round(r, first);
+	assert_int_equal(u.n_reads, 1);
+	assert_int_equal(u.reads[0].ctx, 10);
+	assert_int_equal(u.reads[0].status, 0);
+	uint64_t second = round_to_2(&u);
+	assert_true(second > first);
+	/* A late or repeated answer to the old round releases nothing. */
+	u = ack_round(r, first);
+	assert_int_equal(u.n_reads, 0);
+
+	u = ack_round(r, second);
+	assert_int_equal(u.n_reads, 2);
+	assert_int_equal(u.reads[0].ctx, 11);
+	assert_int_equal(u.reads[1].ctx, 12);
+	assert_int_equal(u.reads[1].index, 1);
+	/* Nothing queued: no further round. */
+	assert_int_equal(round_to_2(&u), 0);
+	raft_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +636,7 @@ int main(void)
 	    cmocka_unit_test(leader_ignores_bogus_answers),
 	    cmocka_unit_test(votes),
 	    cmocka_unit_test(snapshot_chunks_compare_config_members),
+	    cmocka_unit_test(reads_wait_for_a_round_sent_after_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
