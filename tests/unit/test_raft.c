@@ -541,17 +541,22 @@ static void snapshot_chunks_compare_config_members(void **state)
 	raft_close(r);
 }
 
-/* The seq of the heartbeat round in @u's AppendEntries to node 2 (0: none
- * sent). */
-static uint64_t round_to_2(const struct raft_update *u)
+/* The seq of the heartbeat round in @u's AppendEntries to node @to (0:
+ * none sent). */
+static uint64_t round_to(const struct raft_update *u, raft_id to)
 {
 	for (uint32_t i = 0; i < u->n_messages; i++) {
 		if (u->messages[i].type == RAFT_MSG_APPEND &&
-		    u->messages[i].to == 2) {
+		    u->messages[i].to == to) {
 			return u->messages[i].append.seq;
 		}
 	}
 	return 0;
+}
+
+static uint64_t round_to_2(const struct raft_update *u)
+{
+	return round_to(u, 2);
 }
 
 static struct raft_update read_one(struct raft *r, uint64_t ctx)
@@ -562,15 +567,20 @@ static struct raft_update read_one(struct raft *r, uint64_t ctx)
 	return step(r, ev);
 }
 
-/* Node 2 answers heartbeat round @seq (its log matches through 1). */
-static struct raft_update ack_round(struct raft *r, uint64_t seq)
+/* Node @from answers heartbeat round @seq (its log matches through 1). */
+static struct raft_update ack_from(struct raft *r, raft_id from, uint64_t seq)
 {
-	struct raft_message a = message(RAFT_MSG_APPEND_RESP, 2, 1, 1);
+	struct raft_message a = message(RAFT_MSG_APPEND_RESP, from, 1, 1);
 	a.append_resp.success = 1;
 	a.append_resp.index = 1;
 	a.append_resp.last_index = 1;
 	a.append_resp.seq = seq;
 	return recv(r, &a);
+}
+
+static struct raft_update ack_round(struct raft *r, uint64_t seq)
+{
+	return ack_from(r, 2, seq);
 }
 
 /* ReadIndex batching (thesis 6.4): one round in flight at a time, and a
@@ -625,6 +635,56 @@ static void reads_wait_for_a_round_sent_after_them(void **state)
 	raft_close(r);
 }
 
+/* A read round goes to as few followers as make a majority with the
+ * leader (one of two here), the one that answered last; if it falls
+ * silent, the next periodic heartbeat (to everyone) releases the reads and
+ * later rounds go to the follower that answered it. */
+static void read_round_goes_to_a_majority_only(void **state)
+{
+	(void)state;
+	struct raft_config c = config3();
+	struct raft *r = open_node(1, &c);
+	struct raft_event camp = {.type = RAFT_EVENT_CAMPAIGN};
+	step(r, camp);
+	struct raft_message v = message(RAFT_MSG_VOTE_RESP, 2, 1, 1);
+	v.vote_resp.granted = 1;
+	recv(r, &v);
+	struct raft_event p = {.type = RAFT_EVENT_PERSISTED};
+	p.persisted.index = 1;
+	p.persisted.term = 1;
+	step(r, p);
+	ack_from(r, 2, 0);
+	ack_from(r, 3, 0); /* both stream now */
+
+	struct raft_update u = read_one(r, 20);
+	uint64_t s2 = round_to(&u, 2), s3 = round_to(&u, 3);
+	assert_true((s2 == 0) != (s3 == 0)); /* exactly one of them */
+	raft_id chosen = s2 != 0 ? 2 : 3, other = s2 != 0 ? 3 : 2;
+
+	/* The chosen follower stays silent; the other answers the next
+	 * heartbeat, which every follower gets, and that releases the read. */
+	struct raft_event tick = {.type = RAFT_EVENT_TICK};
+	uint64_t hb = 0;
+	for (int i = 0; i < 10 && hb == 0; i++) {
+		u = step(r, tick);
+		hb = round_to(&u, other);
+	}
+	assert_true(hb > s2 + s3);
+	assert_int_equal(round_to(&u, chosen), hb);
+	u = ack_from(r, other, hb);
+	assert_int_equal(u.n_reads, 1);
+	assert_int_equal(u.reads[0].ctx, 20);
+
+	/* The next round goes to the one that answered. */
+	u = read_one(r, 21);
+	assert_true(round_to(&u, other) > hb);
+	assert_int_equal(round_to(&u, chosen), 0);
+	u = ack_from(r, other, round_to(&u, other));
+	assert_int_equal(u.n_reads, 1);
+	assert_int_equal(u.reads[0].ctx, 21);
+	raft_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +697,7 @@ int main(void)
 	    cmocka_unit_test(votes),
 	    cmocka_unit_test(snapshot_chunks_compare_config_members),
 	    cmocka_unit_test(reads_wait_for_a_round_sent_after_them),
+	    cmocka_unit_test(read_round_goes_to_a_majority_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
