@@ -229,7 +229,8 @@ int raft__read(struct raft *r, const uint64_t *ctx, uint32_t n, bool lease)
 	return 0;
 }
 
-/* Send a read round only to the fewest voters that make a majority with
+/* With read_round_majority, send a read round only to the fewest voters
+ * that make a majority with
  * the leader, those that answered the latest rounds (ties: configuration
  * order): each round wakes as few followers as it needs, which on a
  * loaded machine is CPU the others keep.  Only streaming (REPLICATE)
@@ -262,7 +263,7 @@ static void send_round(struct raft *r)
 		}
 		pick[j] = (int)i;
 	}
-	if (!self || n < need) {
+	if (!r->opt.read_round_majority || !self || n < need) {
 		raft__broadcast_append(r, true);
 		return;
 	}

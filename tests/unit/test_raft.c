@@ -22,10 +22,12 @@ static struct raft_config config3(void)
 	return c;
 }
 
-static struct raft *open_node(raft_id id, const struct raft_config *c)
+static struct raft *open_node_opt(raft_id id, const struct raft_config *c,
+				  bool majority_rounds)
 {
 	struct raft_options o;
 	raft_options_default(&o, id, 42);
+	o.read_round_majority = majority_rounds;
 	/* The base algorithm of the paper; test_features covers pre-vote,
 	 * check-quorum and the rest. */
 	o.pre_vote = false;
@@ -36,6 +38,11 @@ static struct raft *open_node(raft_id id, const struct raft_config *c)
 	struct raft *r;
 	assert_int_equal(raft_open(&r, &o, &rs), 0);
 	return r;
+}
+
+static struct raft *open_node(raft_id id, const struct raft_config *c)
+{
+	return open_node_opt(id, c, false);
 }
 
 static struct raft_update step(struct raft *r, struct raft_event ev)
@@ -635,15 +642,15 @@ static void reads_wait_for_a_round_sent_after_them(void **state)
 	raft_close(r);
 }
 
-/* A read round goes to as few followers as make a majority with the
- * leader (one of two here), the one that answered last; if it falls
- * silent, the next periodic heartbeat (to everyone) releases the reads and
- * later rounds go to the follower that answered it. */
+/* With read_round_majority, a read round goes to as few followers as make
+ * a majority with the leader (one of two here), the one that answered last; if
+ * it falls silent, the next periodic heartbeat (to everyone) releases the reads
+ * and later rounds go to the follower that answered it. */
 static void read_round_goes_to_a_majority_only(void **state)
 {
 	(void)state;
 	struct raft_config c = config3();
-	struct raft *r = open_node(1, &c);
+	struct raft *r = open_node_opt(1, &c, true);
 	struct raft_event camp = {.type = RAFT_EVENT_CAMPAIGN};
 	step(r, camp);
 	struct raft_message v = message(RAFT_MSG_VOTE_RESP, 2, 1, 1);
