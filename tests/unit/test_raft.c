@@ -590,25 +590,38 @@ static struct raft_update ack_round(struct raft *r, uint64_t seq)
 	return ack_from(r, 2, seq);
 }
 
+/* Node 1 of three, leader of term 1 with its no-op committed and applied
+ * (node 2 acknowledged it; node 3 too when @both); read rounds to a
+ * majority only when @majority_rounds. */
+static struct raft *committed_leader(bool majority_rounds, bool both)
+{
+	struct raft_config c = config3();
+	struct raft *r = open_node_opt(1, &c, majority_rounds);
+	struct raft_event camp = {.type = RAFT_EVENT_CAMPAIGN};
+	struct raft_message vote = message(RAFT_MSG_VOTE_RESP, 2, 1, 1);
+	struct raft_event durable = {.type = RAFT_EVENT_PERSISTED};
+
+	step(r, camp);
+	vote.vote_resp.granted = 1;
+	assert_int_equal(recv(r, &vote).role, RAFT_LEADER);
+	durable.persisted.index = 1; /* the leader's no-op */
+	durable.persisted.term = 1;
+	step(r, durable);
+	ack_from(r, 2, 0);
+	if (both) {
+		ack_from(r, 3, 0); /* both stream now */
+	}
+	assert_int_equal(status(r).applied, 1); /* term committed */
+	return r;
+}
+
 /* ReadIndex batching (thesis 6.4): one round in flight at a time, and a
  * read is never released by a round that was sent before it arrived, only
  * by the next one, which then covers every read queued meanwhile. */
 static void reads_wait_for_a_round_sent_after_them(void **state)
 {
 	(void)state;
-	struct raft_config c = config3();
-	struct raft *r = open_node(1, &c);
-	struct raft_event camp = {.type = RAFT_EVENT_CAMPAIGN};
-	step(r, camp);
-	struct raft_message v = message(RAFT_MSG_VOTE_RESP, 2, 1, 1);
-	v.vote_resp.granted = 1;
-	assert_int_equal(recv(r, &v).role, RAFT_LEADER);
-	struct raft_event p = {.type = RAFT_EVENT_PERSISTED};
-	p.persisted.index = 1; /* the leader's no-op */
-	p.persisted.term = 1;
-	step(r, p);
-	ack_round(r, 0);
-	assert_int_equal(status(r).applied, 1); /* term committed */
+	struct raft *r = committed_leader(false, false);
 
 	struct raft_update u = read_one(r, 10);
 	uint64_t first = round_to_2(&u);
@@ -649,19 +662,7 @@ static void reads_wait_for_a_round_sent_after_them(void **state)
 static void read_round_goes_to_a_majority_only(void **state)
 {
 	(void)state;
-	struct raft_config c = config3();
-	struct raft *r = open_node_opt(1, &c, true);
-	struct raft_event camp = {.type = RAFT_EVENT_CAMPAIGN};
-	step(r, camp);
-	struct raft_message v = message(RAFT_MSG_VOTE_RESP, 2, 1, 1);
-	v.vote_resp.granted = 1;
-	recv(r, &v);
-	struct raft_event p = {.type = RAFT_EVENT_PERSISTED};
-	p.persisted.index = 1;
-	p.persisted.term = 1;
-	step(r, p);
-	ack_from(r, 2, 0);
-	ack_from(r, 3, 0); /* both stream now */
+	struct raft *r = committed_leader(true, true);
 
 	struct raft_update u = read_one(r, 20);
 	uint64_t s2 = round_to(&u, 2), s3 = round_to(&u, 3);
