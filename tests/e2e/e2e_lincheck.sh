@@ -78,9 +78,7 @@ EXTRA_PIDS=""
 cat "$DIR/lin.out"
 if [ "$rc" != 0 ]; then
 	# Keep what a failure needs to be studied: the history and the logs.
-	keep=/tmp/fabraft-lincheck-fail.$$
-	mkdir -p "$keep" && cp "$DIR"/history "$DIR"/node*.log "$keep"/ 2>/dev/null
-	echo "history and node logs kept in $keep"
+	keep_failure fabraft-lincheck-fail
 	fail "history not linearizable (or too short)"
 fi
 # The reads went the way this run was meant to test.

@@ -26,33 +26,17 @@ DAEMON=${FABRAFT_E2E_FABRAFTD:-$BIN/fabraftd}
 MODE=${FABRAFT_E2E_READ_MODE:-lease}
 STOPS=${FABRAFT_E2E_STOPS:-3}
 NODES=3
-TAG=$((RANDOM % 200 + 20))
-BR="brfp$TAG"
-NET="10.$((TAG % 50 + 150)).$TAG"
-ns() { echo "fp$TAG-$1"; }
 netns_cleanup() {
 	local i
 	for i in 1 2 3; do
 		[ -f "$DIR/node$i.pid" ] && kill -CONT "$(pid_of "$i")" 2>/dev/null
-		ip netns del "$(ns "$i")" 2>/dev/null
 	done
-	ip link del "$BR" 2>/dev/null
+	netns_down
 }
 trap 'netns_cleanup; cleanup' EXIT
-ip link add "$BR" type bridge 2>/dev/null ||
-	skip "cannot create a bridge here (needs CAP_NET_ADMIN)"
-ip addr add "$NET.254/24" dev "$BR"
-ip link set "$BR" up
-for i in 1 2 3; do
-	ip netns add "$(ns "$i")" || skip "cannot create network namespaces"
-	ip link add "vfp$TAG-$i" type veth peer name eth0 netns "$(ns "$i")"
-	ip link set "vfp$TAG-$i" master "$BR" up
-	ip -n "$(ns "$i")" addr add "$NET.$i/24" dev eth0
-	ip -n "$(ns "$i")" link set eth0 up
-	ip -n "$(ns "$i")" link set lo up
-done
-ip netns exec "$(ns 1)" nft add table inet probe 2>/dev/null &&
-	ip netns exec "$(ns 1)" nft delete table inet probe ||
+netns_up fp 150
+ip netns exec "$NS-1" nft add table inet probe 2>/dev/null &&
+	ip netns exec "$NS-1" nft delete table inet probe ||
 	skip "nftables does not work here (kernel without nf_tables?)"
 
 # lib.sh's leader, wait_leader and wait_stable ask INFO through this.
@@ -75,7 +59,7 @@ read-mode = $MODE
 CONF
 done
 start_node() {
-	ip netns exec "$(ns "$1")" "$DAEMON" --config "$DIR/node$1.conf" \
+	ip netns exec "$NS-$1" "$DAEMON" --config "$DIR/node$1.conf" \
 		>>"$DIR/node$1.log" 2>&1 &
 	echo $! >"$DIR/node$1.pid"
 }
@@ -89,14 +73,14 @@ cut() {
 	local peers
 	peers=$(for i in 1 2 3; do [ "$i" = "$1" ] || printf '%s.%s, ' "$NET" "$i"; done)
 	if [ "$2" = add ]; then
-		ip netns exec "$(ns "$1")" nft -f - <<NFT || return 1
+		ip netns exec "$NS-$1" nft -f - <<NFT || return 1
 table inet cut {
 	chain in { type filter hook input priority 0; ip saddr { ${peers%, } } drop; }
 	chain out { type filter hook output priority 0; ip daddr { ${peers%, } } drop; }
 }
 NFT
 	else
-		ip netns exec "$(ns "$1")" nft delete table inet cut
+		ip netns exec "$NS-$1" nft delete table inet cut
 	fi
 }
 for i in 1 2 3; do start_node "$i"; done
@@ -109,14 +93,14 @@ wait_stable
 LP=$!
 EXTRA_PIDS="$LP"
 sleep 2
-L=$(leader)
-[ -n "$L" ] || fail "no leader before the kills"
+L=$(wait_leader 5000) || fail "no leader before the kills"
 echo "SIGKILL leader $L"
 kill_node "$L"
 sleep 2
 start_node "$L"
 wait_stable
-F=$(($(leader) % 3 + 1))
+L=$(wait_leader 5000) || fail "no leader after the restart"
+F=$((L % 3 + 1))
 echo "SIGKILL follower $F"
 kill_node "$F"
 sleep 1
@@ -128,8 +112,7 @@ wait_stable
 # leader; continue it with its peers still cut off for 1 s, then heal.
 stop_round() {
 	local L P N t0
-	L=$(leader)
-	[ -n "$L" ] || fail "round $1: no leader"
+	L=$(wait_leader 5000) || fail "round $1: no leader"
 	P=$(pid_of "$L")
 	kill -STOP "$P"
 	cut "$L" add || { kill -CONT "$P"; fail "nft rules refused"; }
@@ -156,9 +139,7 @@ rc=$?
 EXTRA_PIDS=""
 cat "$DIR/lin.out"
 if [ "$rc" != 0 ]; then
-	keep=/tmp/fabraft-lincheck-pause-fail.$$
-	mkdir -p "$keep" && cp "$DIR"/history "$DIR"/node*.log "$keep"/ 2>/dev/null
-	echo "history and node logs kept in $keep"
+	keep_failure fabraft-lincheck-pause-fail
 	fail "history not linearizable (or too short)"
 fi
 grep -q "^probe: GET" "$DIR/lin.out" || fail "no probe read was answered"
