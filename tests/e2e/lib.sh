@@ -277,10 +277,16 @@ lagging_follower() {
 # and NET 10.(B + tag % 50).tag; skips (77) without CAP_NET_ADMIN.  Set a
 # trap that calls netns_down first.
 netns_up() {
-	local tag i
-	tag=$((RANDOM % 200 + 20))
-	NS="$1$tag"
-	BR="br$NS"
+	local tag i try
+	# A tag no other run uses now (a namespace that outlived its run keeps
+	# its veth ends until the kernel frees it).
+	for try in $(seq 1 20); do
+		tag=$((RANDOM % 200 + 20))
+		NS="$1$tag"
+		BR="br$NS"
+		ip link show "v$NS-1" >/dev/null 2>&1 ||
+			ip link show "$BR" >/dev/null 2>&1 || break
+	done
 	NET="10.$((tag % 50 + $2)).$tag"
 	ip link add "$BR" type bridge 2>/dev/null ||
 		skip "cannot create a bridge here (needs CAP_NET_ADMIN)"
@@ -288,7 +294,8 @@ netns_up() {
 	ip link set "$BR" up
 	for i in 1 2 3; do
 		ip netns add "$NS-$i" || skip "cannot create network namespaces"
-		ip link add "v$NS-$i" type veth peer name eth0 netns "$NS-$i"
+		ip link add "v$NS-$i" type veth peer name eth0 netns "$NS-$i" ||
+			fail "cannot create veth v$NS-$i"
 		ip link set "v$NS-$i" master "$BR" up
 		ip -n "$NS-$i" addr add "$NET.$i/24" dev eth0
 		ip -n "$NS-$i" link set eth0 up
@@ -298,7 +305,10 @@ netns_up() {
 netns_down() {
 	local i
 	[ -n "${NS:-}" ] || return 0
-	for i in 1 2 3; do ip netns del "$NS-$i" 2>/dev/null; done
+	for i in 1 2 3; do
+		ip link del "v$NS-$i" 2>/dev/null
+		ip netns del "$NS-$i" 2>/dev/null
+	done
 	ip link del "$BR" 2>/dev/null
 }
 

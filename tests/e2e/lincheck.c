@@ -638,7 +638,7 @@ static void *probe_read_main(void *arg)
 	       "before: %" PRIu64 ")\n",
 	       key, p->addr, rv == 0 && rep.type != '-' ? "" : "no answer, ",
 	       last_seen[p->key], p->want);
-	fflush(stdout);
+	(void)fflush(stdout);
 	fabraft_reply_free(&rep);
 	fabraft_close(fc);
 	return NULL;
@@ -655,7 +655,7 @@ static bool probe_poll(const char *path, int *round, char *addr)
 	}
 	ok = fscanf(f, "%d %79s", round, addr) == 2 && *round > 0 &&
 	     strchr(addr, ':') != NULL;
-	fclose(f);
+	(void)fclose(f); /* read only */
 	return ok;
 }
 
@@ -703,6 +703,7 @@ static void probe_round(struct prober *pr, int round, const char *addr)
 	uint64_t want[64] = {0};
 	char sent[4096];
 	FILE *f;
+	int w;
 
 	probe_write(pr, addr, want);
 	for (int k = 0; k < r->keys && pr->n_reads < PROBE_READS_MAX; k++) {
@@ -720,8 +721,10 @@ static void probe_round(struct prober *pr, int round, const char *addr)
 		perror(sent);
 		return;
 	}
-	fprintf(f, "%d\n", round);
-	fclose(f);
+	w = fprintf(f, "%d\n", round);
+	if (fclose(f) != 0 || w < 0) {
+		perror(sent);
+	}
 }
 
 static void *prober_main(void *arg)
