@@ -312,10 +312,17 @@ netns_down() {
 	ip link del "$BR" 2>/dev/null
 }
 
-# keep_failure NAME: keep lincheck's history and the node logs of a failed
-# run in /tmp/NAME.PID, for the failure to be studied.
-keep_failure() {
-	local keep=/tmp/$1.$$
+# lincheck_wait NAME: wait for the lincheck run $LP and show its output;
+# when it failed, keep its history and the node logs in /tmp/NAME.PID (for
+# the failure to be studied) and fail.
+lincheck_wait() {
+	local rc keep=/tmp/$1.$$
+	wait "$LP"
+	rc=$?
+	EXTRA_PIDS=""
+	cat "$DIR/lin.out"
+	[ "$rc" = 0 ] && return 0
 	mkdir -p "$keep" && cp "$DIR"/history "$DIR"/node*.log "$keep"/ 2>/dev/null
 	echo "history and node logs kept in $keep"
+	fail "history not linearizable (or too short)"
 }
