@@ -35,9 +35,10 @@ netns_cleanup() {
 }
 trap 'netns_cleanup; cleanup' EXIT
 netns_up fp 150
-ip netns exec "$NS-1" nft add table inet probe 2>/dev/null &&
-	ip netns exec "$NS-1" nft delete table inet probe ||
+if ! ip netns exec "$NS-1" nft add table inet probe 2>/dev/null; then
 	skip "nftables does not work here (kernel without nf_tables?)"
+fi
+ip netns exec "$NS-1" nft delete table inet probe
 
 # lib.sh's leader, wait_leader and wait_stable ask INFO through this.
 info_field() {

@@ -277,10 +277,10 @@ lagging_follower() {
 # and NET 10.(B + tag % 50).tag; skips (77) without CAP_NET_ADMIN.  Set a
 # trap that calls netns_down first.
 netns_up() {
-	local tag i try
+	local tag i
 	# A tag no other run uses now (a namespace that outlived its run keeps
 	# its veth ends until the kernel frees it).
-	for try in $(seq 1 20); do
+	for _ in $(seq 1 20); do
 		tag=$((RANDOM % 200 + 20))
 		NS="$1$tag"
 		BR="br$NS"
