@@ -126,6 +126,14 @@ struct srt_op {
 	uint8_t key;
 	bool write;
 	bool acked;	/* definite answer */
+	/* Indeterminate ("-TRYAGAIN ... outcome unknown": a forwarded
+	 * command whose connection broke after it was sent): it may take
+	 * effect at any time after invoke_us, or never; complete_us stays
+	 * UINT64_MAX.  Any other error leaves an op open the same way. */
+	bool unknown;
+	/* "-TRYAGAIN ... not executed": it must never take effect (a read
+	 * of its value is a violation, sim_rt_fwd.c). */
+	bool unexecuted;
 	uint32_t value; /* written, or read (0 = nil) */
 	uint64_t invoke_us;
 	uint64_t complete_us; /* UINT64_MAX: no definite answer */
