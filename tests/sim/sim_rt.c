@@ -19,6 +19,7 @@ enum srt_ev_type {
 	EV_FAULT,
 	EV_RESTART,
 	EV_HEAL,
+	EV_FWD, /* a forwarding stream's chunk or kick (sim_rt_fwd.c) */
 };
 
 struct srt_ev {
@@ -55,6 +56,7 @@ struct sim_rt {
 	raft_id *leader_of; /* by term */
 	uint64_t terms_cap;
 	uint32_t next_value;
+	struct srt_fwdnet *fwd;
 };
 
 uint64_t srt_rand(struct sim_rt *s)
@@ -74,6 +76,36 @@ uint64_t srt_range(struct sim_rt *s, uint64_t lo, uint64_t hi)
 static bool chance(struct sim_rt *s, uint32_t ppm)
 {
 	return ppm != 0 && srt_rand(s) % 1000000u < ppm;
+}
+
+bool srt_chance(struct sim_rt *s, uint32_t ppm)
+{
+	return chance(s, ppm);
+}
+
+struct sim_rt_result *srt_result(struct sim_rt *s)
+{
+	return s->res;
+}
+
+const struct sim_rt_options *srt_options(const struct sim_rt *s)
+{
+	return &s->o;
+}
+
+struct srt_node *srt_node_of(struct sim_rt *s, raft_id id)
+{
+	return &s->nodes[id];
+}
+
+bool srt_is_cut(const struct sim_rt *s, raft_id id)
+{
+	return s->cut[id];
+}
+
+struct srt_fwdnet *srt_fwdnet_of(struct sim_rt *s)
+{
+	return s->fwd;
 }
 
 uint64_t srt_now(const struct sim_rt *s)
@@ -136,6 +168,16 @@ static void violate(struct sim_rt *s, const char *why)
 	if (s->res->violations++ == 0) {
 		snprintf(s->res->why, sizeof(s->res->why), "%s", why);
 	}
+}
+
+void srt_violate(struct sim_rt *s, const char *why)
+{
+	violate(s, why);
+}
+
+void srt_fwd_push(struct sim_rt *s, uint64_t t, uint8_t node, void *ev)
+{
+	push(s, t, EV_FWD, node, ev);
 }
 
 /* ---- the network ---- */
@@ -217,7 +259,7 @@ void srt_disk_event(struct sim_rt *s, struct srt_node *sn, uint64_t at)
 
 /* ---- nodes ---- */
 
-static void check_node(struct sim_rt *s, struct srt_node *sn)
+void srt_check_node(struct sim_rt *s, struct srt_node *sn)
 {
 	struct raft_status st;
 	const char *why;
@@ -290,10 +332,27 @@ static void node_start(struct sim_rt *s, struct srt_node *sn)
 	push(s, sn->next_tick, EV_TICK, (uint8_t)sn->id, (void *)sn->gen);
 }
 
+/* Add the counters of @sn's incarnation, about to end, to the result. */
+static void node_counts(struct sim_rt *s, struct srt_node *sn)
+{
+	uint64_t taken, installed, fwd;
+
+	if (sn->n != NULL) {
+		node__driven_counts(sn->n, &taken, &installed, &fwd);
+		s->res->snapshots += taken;
+		s->res->snapshots_installed += installed;
+		s->res->forwarded += fwd;
+	}
+}
+
 static void node_crash(struct sim_rt *s, struct srt_node *sn)
 {
+	node_counts(s, sn);
+	sn->closing = true; /* what close() answers never leaves */
 	node__driven_close(sn->n);
+	sn->closing = false;
 	sn->n = NULL;
+	srt_fwd_node_down(s, sn->id);
 	/* Unsynced writes: a random prefix reached the platter. */
 	srt_disk_crash(sn, (uint32_t)srt_range(s, 0, sn->wq_n));
 	sn->paused_until = 0;
@@ -324,7 +383,7 @@ static void on_tick(struct sim_rt *s, struct srt_node *sn, void *gen)
 		return;
 	}
 	node__driven_tick(sn->n);
-	check_node(s, sn);
+	srt_check_node(s, sn);
 	if (s->o.faults && chance(s, s->o.pause_ppm)) {
 		/* A process pause: up to four election timeouts. */
 		sn->paused_until =
@@ -439,7 +498,7 @@ static void on_cmd(struct sim_rt *s, const struct srt_ev *ev)
 		       cl->argc > 2 ? cl->a[2] : "");
 	}
 	node__driven_command(sn->n, &req, cl->argc, argv);
-	check_node(s, sn);
+	srt_check_node(s, sn);
 }
 
 /* The value of a bulk-string reply "$<len>\r\n<digits>\r\n", 0 for nil;
@@ -458,16 +517,39 @@ static bool parse_get(const char *b, size_t len, uint32_t *v)
 	return *v != 0;
 }
 
-void srt_reply(struct sim_rt *s, const struct resp_req *req, const void *buf,
+/* Forwarding's outcome rules (node_fwd.c) in a -TRYAGAIN answer. */
+static void note_outcome(struct sim_rt *s, struct srt_op *op, const char *b,
+			 size_t len)
+{
+	if (len < 9 || memcmp(b, "-TRYAGAIN", 9) != 0) {
+		return;
+	}
+	if (memmem(b, len, "outcome is unknown", 18) != NULL) {
+		op->unknown = true;
+		s->res->fwd_unknown++;
+	} else if (memmem(b, len, "not executed", 12) != NULL) {
+		op->unexecuted = true;
+		s->res->fwd_unexecuted++;
+	}
+}
+
+void srt_reply(struct srt_node *sn, const struct resp_req *req, const void *buf,
 	       size_t len)
 {
-	struct srt_client *cl = &s->cl[req->slot];
-	struct srt_op *op = &s->hist.v[cl->op];
+	struct sim_rt *s = sn->s;
+	struct srt_client *cl;
+	struct srt_op *op;
 	const char *b = buf;
 
+	if (sn->closing || srt_fwd_reply(sn, req, buf, len)) {
+		return; /* lost with the process, or a forwarded request's */
+	}
+	cl = &s->cl[req->slot];
+	op = &s->hist.v[cl->op];
 	if (!cl->waiting || req->seq != cl->seq || len == 0) {
 		return; /* answered after the client gave up */
 	}
+	note_outcome(s, op, b, len);
 	if (op->write && len >= 3 && memcmp(b, "+OK", 3) == 0) {
 		op->acked = true;
 		op->complete_us = s->now;
@@ -577,7 +659,7 @@ static void on_disk(struct sim_rt *s, const struct srt_ev *ev,
 	}
 	if (srt_disk_complete(sn, s->now) && sn->n != NULL) {
 		node__driven_persisted(sn->n);
-		check_node(s, sn);
+		srt_check_node(s, sn);
 	}
 }
 
@@ -592,7 +674,7 @@ static void on_deliver(struct sim_rt *s, const struct srt_ev *ev,
 	if (sn->n != NULL && !s->cut[sn->id]) {
 		node__driven_receive(sn->n, &m->m);
 		s->res->deliveries++;
-		check_node(s, sn);
+		srt_check_node(s, sn);
 	}
 	free(m);
 }
@@ -628,6 +710,9 @@ static void dispatch(struct sim_rt *s, const struct srt_ev *ev)
 	case EV_HEAL:
 		s->cut[ev->node] = false;
 		break;
+	case EV_FWD:
+		srt_fwd_event(s, ev->node, ev->ptr);
+		break;
 	}
 }
 
@@ -646,6 +731,7 @@ void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed)
 	o->disk_max_us = 2000;
 	o->faults = true;
 	o->pause_ppm = 200;
+	o->forward = true;
 }
 
 static void setup(struct sim_rt *s)
@@ -665,7 +751,9 @@ static void setup(struct sim_rt *s)
 	no->read_mode = s->o.read_mode;
 	no->fsync = true;
 	no->request_timeout_ms = 2000;
-	no->snapshot_entries = 300;
+	no->snapshot_entries =
+	    s->o.snapshot_entries != 0 ? s->o.snapshot_entries : 300;
+	no->forward = s->o.forward;
 	no->snapshot_trailing = 50;
 	/* Small tables: kvc_open() clears them at every (re)start. */
 	no->kvc.blocks_max = 1024;
@@ -691,7 +779,7 @@ static void teardown(struct sim_rt *s)
 {
 	while (s->h_n > 0) {
 		struct srt_ev ev = pop(s);
-		if (ev.type == EV_DELIVER) {
+		if (ev.type == EV_DELIVER || ev.type == EV_FWD) {
 			/* Each copy is in the queue once (a pause requeues it
 			 * instead of freeing it); the analyzer cannot see
 			 * that. */
@@ -699,9 +787,12 @@ static void teardown(struct sim_rt *s)
 		}
 	}
 	for (uint32_t i = 1; i <= s->o.n_nodes; i++) {
+		node_counts(s, &s->nodes[i]);
+		s->nodes[i].closing = true;
 		node__driven_close(s->nodes[i].n);
 		srt_node_free(&s->nodes[i]);
 	}
+	srt_fwd_free(s->fwd);
 	free(s->h);
 	free(s->hist.v);
 	free(s->leader_of);
@@ -719,6 +810,8 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	s->o = *o;
 	s->res = res;
 	s->rng = o->seed;
+	s->fwd = srt_fwd_new();
+	node__fwd_mutate_unsent = o->mutate_fwd_unsent;
 	setup(s);
 	for (uint8_t c = 0; c < SIM_RT_CLIENTS; c++) {
 		push(s, srt_range(s, 0, 500000), EV_CLIENT, c,
@@ -730,7 +823,7 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	while (s->h_n > 0 && res->violations == 0) {
 		struct srt_ev ev = pop(s);
 		if (ev.t > o->duration_us) {
-			if (ev.type == EV_DELIVER) {
+			if (ev.type == EV_DELIVER || ev.type == EV_FWD) {
 				free(ev.ptr);
 			}
 			break;
@@ -743,6 +836,10 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	check_logs(s);
 	if (res->violations == 0 &&
 	    srt_hist_check(&s->hist, why, sizeof(why))) {
+		violate(s, why);
+	}
+	if (res->violations == 0 &&
+	    srt_fwd_check(&s->hist, s->next_value, why, sizeof(why))) {
 		violate(s, why);
 	}
 	teardown(s);

@@ -110,8 +110,28 @@ static int io_reply(void *ctx, const struct resp_req *req, const void *buf,
 {
 	struct srt_node *sn = ctx;
 
-	srt_reply(sn->s, req, buf, len);
+	srt_reply(sn, req, buf, len);
 	return 0;
+}
+
+static int io_fwd_open(void *ctx, raft_id leader)
+{
+	return srt_fwd_open(ctx, leader);
+}
+
+static ptrdiff_t io_fwd_write(void *ctx, const void *buf, size_t len)
+{
+	return srt_fwd_write(ctx, buf, len);
+}
+
+static void io_fwd_kick(void *ctx)
+{
+	srt_fwd_kick(ctx);
+}
+
+static void io_fwd_close(void *ctx)
+{
+	srt_fwd_close(ctx);
 }
 
 /* ---- the log ---- */
@@ -382,4 +402,8 @@ const struct node_io srt_io = {
     .wall_ms = io_wall_ms,
     .reply = io_reply,
     .recovering_clear = io_recovering_clear,
+    .fwd_open = io_fwd_open,
+    .fwd_write = io_fwd_write,
+    .fwd_kick = io_fwd_kick,
+    .fwd_close = io_fwd_close,
 };
