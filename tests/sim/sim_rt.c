@@ -751,6 +751,8 @@ static void setup(struct sim_rt *s)
 	no->read_mode = s->o.read_mode;
 	no->fsync = true;
 	no->request_timeout_ms = 2000;
+	/* Followers close idle forwarding streams after half of it. */
+	no->client_idle_timeout_s = 2;
 	no->snapshot_entries =
 	    s->o.snapshot_entries != 0 ? s->o.snapshot_entries : 300;
 	no->forward = s->o.forward;

@@ -47,7 +47,7 @@ struct sim_rt_result {
 	uint64_t crashes;	 /* node crashes */
 	uint64_t pauses;	 /* process pauses */
 	uint64_t fwd_streams;	 /* forwarding streams opened */
-	uint64_t fwd_resets;	 /* of which reset by the network */
+	uint64_t fwd_resets;	 /* reset while in use */
 	uint64_t forwarded;	 /* requests forwarded by followers */
 	uint64_t fwd_unknown;	 /* answered "outcome unknown" */
 	uint64_t fwd_unexecuted; /* answered "not executed" */

@@ -18,14 +18,14 @@
  * previous chunk's time) so that bytes never overtake each other.  An
  * event per chunk delivers every ready chunk at the head of its queue;
  * a partition or a paused receiver holds the head (TCP retransmits), a
- * head older than 5 s resets the stream.  Resets: the drop rate per
- * chunk, the leader crashing or restarting, a connection attempt to a
- * crashed node.  Closing (the follower gives up, the leader changed)
- * does not recall bytes already taken: they still reach the leader and
- * run, and their replies are dropped, which is what makes "outcome
- * unknown" real.  The follower's writes take everything, or now and then
- * a part (a full socket buffer) with the rest taken a moment later, so
- * that "not executed" (bytes that never left) happens too.
+ * head older than 5 s resets the stream.  Resets: a quarter of the
+ * message drop rate per chunk (a TCP stream survives most losses), the leader
+ * crashing or restarting, a connection attempt to a crashed node.  Closing (the
+ * follower gives up, the leader changed) does not recall bytes already taken:
+ * they still reach the leader and run, and their replies are dropped, which is
+ * what makes "outcome unknown" real.  The follower's writes take everything, or
+ * now and then a part (a full socket buffer) with the rest taken a moment
+ * later, so that "not executed" (bytes that never left) happens too.
  *
  * The leader's side parses the RESP arrays the follower encodes, hands
  * each command to node__driven_command() and sends the replies back in
@@ -190,7 +190,7 @@ static void stream_reset(struct sim_rt *s, uint32_t id)
 	}
 	st->q[0].head = st->q[0].n = 0;
 	send_chunk(s, id, 1, K_RESET, NULL, 0);
-	srt_result(s)->fwd_resets++;
+	srt_result(s)->fwd_resets += !st->closed; /* one still in use */
 }
 
 /* The stream @id is the one node @sn has open now. */
@@ -473,14 +473,14 @@ static void deliver(struct sim_rt *s, uint32_t id, uint8_t dir)
 		}
 		q->head++;
 		if (dir == 0 && (rn->n == NULL || cut ||
-				 srt_chance(s, srt_options(s)->drop_ppm))) {
+				 srt_chance(s, srt_options(s)->drop_ppm / 4))) {
 			free(c.data);
 			stream_reset(s, id); /* refused, timed out, reset */
 			return;
 		}
 		if (dir == 1 && c.kind != K_RESET &&
 		    (st->reset || cut ||
-		     srt_chance(s, srt_options(s)->drop_ppm))) {
+		     srt_chance(s, srt_options(s)->drop_ppm / 4))) {
 			/* A reset discards what was still in flight. */
 			free(c.data);
 			stream_reset(s, id);
