@@ -118,6 +118,8 @@ struct srt_node {
 	char errmsg[128];
 };
 
+/* realloc() that aborts when out of memory (sim_rt_io.c). */
+void *srt_xrealloc(void *p, size_t bytes);
 uint64_t srt_rand(struct sim_rt *s);
 uint64_t srt_range(struct sim_rt *s, uint64_t lo, uint64_t hi);
 uint64_t srt_now(const struct sim_rt *s);

@@ -84,16 +84,6 @@ struct fwd_ev {
 	uint8_t dir; /* 0, 1: deliver ready chunks; 2: writable kick */
 };
 
-static void *xrealloc(void *p, size_t bytes)
-{
-	void *q = realloc(p, bytes ? bytes : 1);
-
-	if (q == NULL) {
-		abort();
-	}
-	return q;
-}
-
 struct srt_fwdnet *srt_fwd_new(void)
 {
 	struct srt_fwdnet *fn = calloc(1, sizeof(*fn));
@@ -137,7 +127,7 @@ void srt_fwd_free(struct srt_fwdnet *fn)
 static void post(struct sim_rt *s, uint64_t t, raft_id node, uint32_t id,
 		 uint8_t dir)
 {
-	struct fwd_ev *e = xrealloc(NULL, sizeof(*e));
+	struct fwd_ev *e = srt_xrealloc(NULL, sizeof(*e));
 
 	e->stream = id;
 	e->dir = dir;
@@ -158,7 +148,7 @@ static void send_chunk(struct sim_rt *s, uint32_t id, uint8_t dir, uint8_t kind,
 	}
 	if (q->n == q->cap) {
 		q->cap = q->cap ? q->cap * 2 : 8;
-		q->v = xrealloc(q->v, q->cap * sizeof(*q->v));
+		q->v = srt_xrealloc(q->v, q->cap * sizeof(*q->v));
 	}
 	if (t < q->last) {
 		t = q->last;
@@ -171,7 +161,7 @@ static void send_chunk(struct sim_rt *s, uint32_t id, uint8_t dir, uint8_t kind,
 	c->len = len;
 	c->data = NULL;
 	if (len > 0) {
-		c->data = xrealloc(NULL, len);
+		c->data = srt_xrealloc(NULL, len);
 		memcpy(c->data, buf, len);
 	}
 	post(s, t, dir == 0 ? st->to : st->from, id, dir);
@@ -207,7 +197,7 @@ int srt_fwd_open(struct srt_node *sn, raft_id leader)
 {
 	struct sim_rt *s = sn->s;
 	struct srt_fwdnet *fn = srt_fwdnet_of(s);
-	struct stream *st = xrealloc(NULL, sizeof(*st));
+	struct stream *st = srt_xrealloc(NULL, sizeof(*st));
 
 	if (leader == 0 || leader > srt_options(s)->n_nodes) {
 		free(st);
@@ -219,7 +209,9 @@ int srt_fwd_open(struct srt_node *sn, raft_id leader)
 	st->from_gen = sn->gen;
 	if (fn->n == fn->cap) {
 		fn->cap = fn->cap ? fn->cap * 2 : 64;
-		fn->v = xrealloc(fn->v, fn->cap * sizeof(*fn->v));
+		/* Pointers, not structs: a stream stays put while the
+		 * leader's handling of it opens another. */
+		fn->v = srt_xrealloc(fn->v, fn->cap * sizeof(struct stream *));
 	}
 	fn->v[fn->n] = st;
 	sn->fwd_stream = ++fn->n;
@@ -338,7 +330,7 @@ static void leader_input(struct sim_rt *s, uint32_t id, struct srt_node *ln,
 
 	if (st->rx_len + c->len > st->rx_cap) {
 		st->rx_cap = (st->rx_len + c->len) * 2;
-		st->rx = xrealloc(st->rx, st->rx_cap);
+		st->rx = srt_xrealloc(st->rx, st->rx_cap);
 	}
 	memcpy(st->rx + st->rx_len, c->data, c->len);
 	st->rx_len += c->len;
@@ -386,11 +378,12 @@ bool srt_fwd_reply(struct srt_node *sn, const struct resp_req *req,
 	}
 	if (st->pend_n == st->pend_cap) {
 		st->pend_cap = st->pend_cap ? st->pend_cap * 2 : 8;
-		st->pend = xrealloc(st->pend, st->pend_cap * sizeof(*st->pend));
+		st->pend =
+		    srt_xrealloc(st->pend, st->pend_cap * sizeof(*st->pend));
 	}
 	st->pend[st->pend_n].seq = req->seq;
 	st->pend[st->pend_n].len = len;
-	st->pend[st->pend_n].buf = xrealloc(NULL, len);
+	st->pend[st->pend_n].buf = srt_xrealloc(NULL, len);
 	memcpy(st->pend[st->pend_n].buf, buf, len);
 	st->pend_n++;
 	/* Send back every reply whose predecessors went. */
