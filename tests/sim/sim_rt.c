@@ -33,6 +33,7 @@ struct srt_ev {
 struct srt_client {
 	uint64_t seq;	   /* request number (resp_req.seq) */
 	uint32_t op;	   /* history index of the outstanding op */
+	uint32_t op2;	   /* a TXN's second write, UINT32_MAX: none */
 	bool waiting;	   /* an op is outstanding */
 	uint64_t deadline; /* give up then */
 	char a[9][32];	   /* its arguments */
@@ -441,6 +442,32 @@ static void client_kvc(struct sim_rt *s, struct srt_client *cl)
 	}
 }
 
+/* MULTI; SET ka va; SET kb vb; EXEC as the RESP front hands it to the
+ * backend: one TXN request (resp_multi.c), forwarded whole by a follower.
+ * Two writes in the history, both acknowledged by "*2 +OK +OK". */
+static void client_txn(struct sim_rt *s, struct srt_client *cl,
+		       struct srt_op *op)
+{
+	struct srt_op op2 = *op;
+
+	op->write = op2.write = true;
+	op->value = ++s->next_value;
+	op2.key = (uint8_t)((op->key + srt_range(s, 1, SIM_RT_KEYS - 1)) %
+			    SIM_RT_KEYS);
+	op2.value = ++s->next_value;
+	cl->argc = 9;
+	snprintf(cl->a[0], 32, "TXN");
+	snprintf(cl->a[1], 32, "3");
+	snprintf(cl->a[2], 32, "SET");
+	snprintf(cl->a[3], 32, "k%u", op->key);
+	snprintf(cl->a[4], 32, "%u", op->value);
+	snprintf(cl->a[5], 32, "3");
+	snprintf(cl->a[6], 32, "SET");
+	snprintf(cl->a[7], 32, "k%u", op2.key);
+	snprintf(cl->a[8], 32, "%u", op2.value);
+	cl->op2 = srt_hist_add(&s->hist, &op2);
+}
+
 static void client_next(struct sim_rt *s, uint8_t c)
 {
 	struct srt_client *cl = &s->cl[c];
@@ -461,6 +488,11 @@ static void client_next(struct sim_rt *s, uint8_t c)
 		op.key = UINT8_MAX; /* not a register: not checked */
 		op.write = false;
 		client_kvc(s, cl);
+	}
+	cl->op2 = UINT32_MAX;
+	if (op.key != UINT8_MAX && s->o.txn_ppm != 0 &&
+	    chance(s, s->o.txn_ppm)) {
+		client_txn(s, cl, &op);
 	}
 	cl->seq++;
 	cl->op = srt_hist_add(&s->hist, &op);
@@ -550,7 +582,16 @@ void srt_reply(struct srt_node *sn, const struct resp_req *req, const void *buf,
 		return; /* answered after the client gave up */
 	}
 	note_outcome(s, op, b, len);
-	if (op->write && len >= 3 && memcmp(b, "+OK", 3) == 0) {
+	if (cl->op2 != UINT32_MAX) {
+		struct srt_op *op2 = &s->hist.v[cl->op2];
+
+		note_outcome(s, op2, b, len);
+		if (len >= 14 && memcmp(b, "*2\r\n+OK\r\n+OK\r\n", 14) == 0) {
+			op->acked = op2->acked = true;
+			op->complete_us = op2->complete_us = s->now;
+			s->res->txns_ok++;
+		}
+	} else if (op->write && len >= 3 && memcmp(b, "+OK", 3) == 0) {
 		op->acked = true;
 		op->complete_us = s->now;
 	} else if (!op->write && parse_get(b, len, &op->value)) {

@@ -29,6 +29,7 @@ struct sim_rt_options {
 				      stalled fsyncs */
 	uint32_t pause_ppm;	   /* per tick: a node pauses */
 	uint32_t kvc_ppm;	   /* client ops that are KVC.* commands */
+	uint32_t txn_ppm;	   /* client ops that are a TXN of two SETs */
 	bool verbose;		   /* print the fault schedule */
 	bool forward;		   /* followers forward to the leader */
 	uint32_t snapshot_entries; /* --snapshot-entries (0: 300) */
@@ -46,6 +47,7 @@ struct sim_rt_result {
 	uint64_t reads_ok;	 /* of which reads */
 	uint64_t crashes;	 /* node crashes */
 	uint64_t pauses;	 /* process pauses */
+	uint64_t txns_ok;	 /* TXNs acknowledged */
 	uint64_t fwd_streams;	 /* forwarding streams opened */
 	uint64_t fwd_resets;	 /* reset while in use */
 	uint64_t forwarded;	 /* requests forwarded by followers */

@@ -30,7 +30,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: fabraft-simrt [--seed N] [--seeds N] [--nodes N] "
 		"[--mode index|lease|log|stale] [--seconds SIM_S] "
-		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--no-faults] "
+		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--txn PPM] "
+		"[--no-faults] "
 		"[--no-forward] [--snapshot-entries N] [--expect-snapshots] "
 		"[--expect-forwarding] [--mutate-fwd-unsent] [--verbose]\n");
 	exit(2);
@@ -91,6 +92,8 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			o->duration_us = strtoull(v, NULL, 0) * 1000000u;
 		} else if (strcmp(k, "--budget") == 0) {
 			a->budget = strtod(v, NULL);
+		} else if (strcmp(k, "--txn") == 0) {
+			o->txn_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--kvc") == 0) {
 			o->kvc_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--snapshot-entries") == 0) {
@@ -111,11 +114,11 @@ static void print_failure(const struct sim_rt_options *o,
 {
 	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
 	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
-	       "--seconds %" PRIu64 " --pauses %u --kvc %u "
+	       "--seconds %" PRIu64 " --pauses %u --kvc %u --txn %u "
 	       "--snapshot-entries %u%s%s%s\n",
 	       o->seed, r->why, o->seed, o->n_nodes,
 	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
-	       o->pause_ppm, o->kvc_ppm,
+	       o->pause_ppm, o->kvc_ppm, o->txn_ppm,
 	       o->snapshot_entries ? o->snapshot_entries : 300,
 	       o->faults ? "" : " --no-faults",
 	       o->forward ? "" : " --no-forward",
@@ -126,7 +129,7 @@ static void print_failure(const struct sim_rt_options *o,
 struct totals {
 	uint64_t dl, ops, sim_us;
 	uint64_t streams, resets, forwarded, unknown, unexecuted;
-	uint64_t snapshots, installed;
+	uint64_t snapshots, installed, txns;
 };
 
 static void add(struct totals *t, const struct sim_rt_result *r)
@@ -141,6 +144,7 @@ static void add(struct totals *t, const struct sim_rt_result *r)
 	t->unexecuted += r->fwd_unexecuted;
 	t->snapshots += r->snapshots;
 	t->installed += r->snapshots_installed;
+	t->txns += r->txns_ok;
 }
 
 /* What the run was configured to show and did not: 0 or 1. */
@@ -198,9 +202,10 @@ int main(int argc, char **argv)
 	printf("forwarding: %" PRIu64 " requests over %" PRIu64
 	       " streams (%" PRIu64 " reset), %" PRIu64
 	       " answered outcome unknown, %" PRIu64 " not executed; "
+	       "%" PRIu64 " TXNs acknowledged; "
 	       "snapshots: %" PRIu64 " taken, %" PRIu64 " installed\n",
 	       t.forwarded, t.streams, t.resets, t.unknown, t.unexecuted,
-	       t.snapshots, t.installed);
+	       t.txns, t.snapshots, t.installed);
 	printf("%u passed, %u failed\n", ran - failed, failed);
 	return failed != 0 || expectations(&a, &t) != 0;
 }
