@@ -311,6 +311,7 @@ static void node_start(struct sim_rt *s, struct srt_node *sn)
 	if (sn->snap != NULL) {
 		d.snapshot_index = sn->snap->m.index;
 		d.snapshot_term = sn->snap->m.term;
+		s->res->snapshot_loads += sn->gen > 0; /* a restart */
 	}
 	for (uint32_t i = 0; i < sn->log.n; i++) {
 		if (sn->log.v[i].e.index > d.snapshot_index) {

@@ -55,6 +55,7 @@ struct sim_rt_result {
 	uint64_t fwd_unexecuted; /* answered "not executed" */
 	uint64_t snapshots;	 /* snapshots taken (all nodes) */
 	uint64_t snapshots_installed; /* installed from a leader */
+	uint64_t snapshot_loads;      /* restarts that loaded a snapshot */
 	uint64_t violations;	      /* 0 = passed */
 	char why[512];		      /* the first violation */
 };

@@ -129,7 +129,7 @@ static void print_failure(const struct sim_rt_options *o,
 struct totals {
 	uint64_t dl, ops, sim_us;
 	uint64_t streams, resets, forwarded, unknown, unexecuted;
-	uint64_t snapshots, installed, txns;
+	uint64_t snapshots, installed, loads, txns;
 };
 
 static void add(struct totals *t, const struct sim_rt_result *r)
@@ -145,6 +145,7 @@ static void add(struct totals *t, const struct sim_rt_result *r)
 	t->snapshots += r->snapshots;
 	t->installed += r->snapshots_installed;
 	t->txns += r->txns_ok;
+	t->loads += r->snapshot_loads;
 }
 
 /* What the run was configured to show and did not: 0 or 1. */
@@ -152,10 +153,12 @@ static int expectations(const struct args *a, const struct totals *t)
 {
 	int bad = 0;
 
-	if (a->expect_snapshots && (t->snapshots == 0 || t->installed == 0)) {
+	if (a->expect_snapshots &&
+	    (t->snapshots == 0 || t->installed == 0 || t->loads == 0)) {
 		printf("FAIL --expect-snapshots: %" PRIu64 " taken, %" PRIu64
-		       " installed (each must be > 0)\n",
-		       t->snapshots, t->installed);
+		       " installed, %" PRIu64
+		       " loaded at a restart (each must be > 0)\n",
+		       t->snapshots, t->installed, t->loads);
 		bad = 1;
 	}
 	if (a->expect_forwarding &&
@@ -203,9 +206,10 @@ int main(int argc, char **argv)
 	       " streams (%" PRIu64 " reset), %" PRIu64
 	       " answered outcome unknown, %" PRIu64 " not executed; "
 	       "%" PRIu64 " TXNs acknowledged; "
-	       "snapshots: %" PRIu64 " taken, %" PRIu64 " installed\n",
+	       "snapshots: %" PRIu64 " taken, %" PRIu64 " installed, %" PRIu64
+	       " loaded at a restart\n",
 	       t.forwarded, t.streams, t.resets, t.unknown, t.unexecuted,
-	       t.txns, t.snapshots, t.installed);
+	       t.txns, t.snapshots, t.installed, t.loads);
 	printf("%u passed, %u failed\n", ran - failed, failed);
 	return failed != 0 || expectations(&a, &t) != 0;
 }
