@@ -372,6 +372,10 @@ bool srt_fwd_reply(struct srt_node *sn, const struct resp_req *req,
 	if (req->slot < FWD_SLOT) {
 		return false; /* a simulated client's */
 	}
+	if (id >= fn->n) {
+		srt_violate(s, "forwarding: a reply to a stream never opened");
+		return true;
+	}
 	st = fn->v[id];
 	if (st->reset || sn->id != st->to || sn->gen != st->to_gen) {
 		return true; /* the connection is gone */
