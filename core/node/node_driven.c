@@ -163,6 +163,13 @@ void node__driven_fwd_input(struct node *n, const void *buf, size_t len)
 	turn_end(n);
 }
 
+void node__driven_fwd_eof(struct node *n)
+{
+	node__io_clock_node(n);
+	node__fwd_eof(n);
+	turn_end(n);
+}
+
 void node__driven_fwd_broken(struct node *n)
 {
 	node__io_clock_node(n);

@@ -50,9 +50,11 @@ void node__driven_persisted(struct node *n);
 void node__driven_command(struct node *n, const struct resp_req *req,
 			  uint32_t argc, const struct resp_arg *argv);
 /* The forwarding stream (io->fwd_*): it may take bytes now; reply bytes
- * from the leader (@buf borrowed); it failed (reset, refused). */
+ * from the leader (@buf borrowed); the leader closed it; it failed
+ * (reset, refused). */
 void node__driven_fwd_writable(struct node *n);
 void node__driven_fwd_input(struct node *n, const void *buf, size_t len);
+void node__driven_fwd_eof(struct node *n);
 void node__driven_fwd_broken(struct node *n);
 /* Counters since the node opened: snapshots taken and installed,
  * requests forwarded. */

@@ -50,6 +50,7 @@ struct sim_rt_result {
 	uint64_t txns_ok;	 /* TXNs acknowledged */
 	uint64_t fwd_streams;	 /* forwarding streams opened */
 	uint64_t fwd_resets;	 /* reset while in use */
+	uint64_t fwd_eofs;	 /* closed by the leader */
 	uint64_t forwarded;	 /* requests forwarded by followers */
 	uint64_t fwd_unknown;	 /* answered "outcome unknown" */
 	uint64_t fwd_unexecuted; /* answered "not executed" */

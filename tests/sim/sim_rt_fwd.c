@@ -18,14 +18,17 @@
  * previous chunk's time) so that bytes never overtake each other.  An
  * event per chunk delivers every ready chunk at the head of its queue;
  * a partition or a paused receiver holds the head (TCP retransmits), a
- * head older than 5 s resets the stream.  Resets: a quarter of the
- * message drop rate per chunk (a TCP stream survives most losses), the leader
- * crashing or restarting, a connection attempt to a crashed node.  Closing (the
- * follower gives up, the leader changed) does not recall bytes already taken:
- * they still reach the leader and run, and their replies are dropped, which is
- * what makes "outcome unknown" real.  The follower's writes take everything, or
- * now and then a part (a full socket buffer) with the rest taken a moment
- * later, so that "not executed" (bytes that never left) happens too.
+ * head older than 5 s resets the stream.  The leader closes a stream now
+ * and then when it has answered everything it read (the follower sees
+ * EOF; bytes arriving after that reset the stream unread).  Resets: a quarter
+ * of the message drop rate per chunk (a TCP stream survives most losses), the
+ * leader crashing or restarting, a connection attempt to a crashed node.
+ * Closing (the follower gives up, the leader changed) does not recall bytes
+ * already taken: they still reach the leader and run, and their replies are
+ * dropped, which is what makes "outcome unknown" real.  The follower's writes
+ * take everything, or now and then a part (a full socket buffer) with the rest
+ * taken a moment later, so that "not executed" (bytes that never left) happens
+ * too.
  *
  * The leader's side parses the RESP arrays the follower encodes, hands
  * each command to node__driven_command() and sends the replies back in
@@ -36,7 +39,9 @@
 #define HOLD_MAX_US 5000000u /* a head held longer resets the stream */
 #define RETRY_US    50000u   /* a held head is retried after this */
 
-enum { K_SYN, K_DATA, K_ACCEPT, K_REPLY, K_RESET };
+#define EOF_PPM 5000u /* the leader closes an idle stream */
+
+enum { K_SYN, K_DATA, K_ACCEPT, K_REPLY, K_RESET, K_EOF };
 
 struct chunk {
 	uint64_t ready; /* when it may arrive */
@@ -64,6 +69,7 @@ struct stream {
 	bool up;		    /* the follower saw the accept */
 	bool reset;
 	bool closed;	   /* by the follower */
+	bool eof;	   /* the leader closed its side */
 	struct dirq q[2];  /* 0: to the leader, 1: back */
 	unsigned char *rx; /* leader side: unparsed request bytes */
 	size_t rx_len, rx_cap;
@@ -377,7 +383,7 @@ bool srt_fwd_reply(struct srt_node *sn, const struct resp_req *req,
 		return true;
 	}
 	st = fn->v[id];
-	if (st->reset || sn->id != st->to || sn->gen != st->to_gen) {
+	if (st->reset || st->eof || sn->id != st->to || sn->gen != st->to_gen) {
 		return true; /* the connection is gone */
 	}
 	if (st->pend_n == st->pend_cap) {
@@ -402,6 +408,15 @@ bool srt_fwd_reply(struct srt_node *sn, const struct resp_req *req,
 		st->reply_seq++;
 		i = 0;
 	}
+	if (st->reply_seq == st->req_seq && st->rx_len == 0 &&
+	    srt_chance(s, EOF_PPM)) {
+		/* Idle at the leader: it closes (its idle timeout, a
+		 * restart of its RESP side) while a request may be on the
+		 * way; the follower sees EOF (node__fwd_eof()). */
+		st->eof = true;
+		send_chunk(s, id, 1, K_EOF, NULL, 0);
+		srt_result(s)->fwd_eofs++;
+	}
 	return true;
 }
 
@@ -419,8 +434,8 @@ static void arrive(struct sim_rt *s, uint32_t id, struct srt_node *rn,
 		send_chunk(s, id, 1, K_ACCEPT, NULL, 0);
 		break;
 	case K_DATA:
-		if (rn->gen != st->to_gen) {
-			stream_reset(s, id); /* the leader restarted */
+		if (rn->gen != st->to_gen || st->eof) {
+			stream_reset(s, id); /* restarted, or closed: unread */
 		} else {
 			leader_input(s, id, rn, c);
 		}
@@ -435,6 +450,12 @@ static void arrive(struct sim_rt *s, uint32_t id, struct srt_node *rn,
 	case K_REPLY:
 		if (current(rn, id, st)) {
 			node__driven_fwd_input(rn->n, c->data, c->len);
+			srt_check_node(s, rn);
+		}
+		break;
+	case K_EOF:
+		if (current(rn, id, st)) {
+			node__driven_fwd_eof(rn->n);
 			srt_check_node(s, rn);
 		}
 		break;

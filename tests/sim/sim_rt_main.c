@@ -128,7 +128,7 @@ static void print_failure(const struct sim_rt_options *o,
 /* The totals over every seed. */
 struct totals {
 	uint64_t dl, ops, sim_us;
-	uint64_t streams, resets, forwarded, unknown, unexecuted;
+	uint64_t streams, resets, eofs, forwarded, unknown, unexecuted;
 	uint64_t snapshots, installed, loads, txns;
 };
 
@@ -139,6 +139,7 @@ static void add(struct totals *t, const struct sim_rt_result *r)
 	t->sim_us += r->sim_us;
 	t->streams += r->fwd_streams;
 	t->resets += r->fwd_resets;
+	t->eofs += r->fwd_eofs;
 	t->forwarded += r->forwarded;
 	t->unknown += r->fwd_unknown;
 	t->unexecuted += r->fwd_unexecuted;
@@ -203,13 +204,14 @@ int main(int argc, char **argv)
 	       (double)t.sim_us / 3.6e9, cpu,
 	       cpu > 0 ? (double)t.dl / cpu : 0.0);
 	printf("forwarding: %" PRIu64 " requests over %" PRIu64
-	       " streams (%" PRIu64 " reset), %" PRIu64
+	       " streams (%" PRIu64 " reset, %" PRIu64
+	       " closed by the leader), %" PRIu64
 	       " answered outcome unknown, %" PRIu64 " not executed; "
 	       "%" PRIu64 " TXNs acknowledged; "
 	       "snapshots: %" PRIu64 " taken, %" PRIu64 " installed, %" PRIu64
 	       " loaded at a restart\n",
-	       t.forwarded, t.streams, t.resets, t.unknown, t.unexecuted,
-	       t.txns, t.snapshots, t.installed, t.loads);
+	       t.forwarded, t.streams, t.resets, t.eofs, t.unknown,
+	       t.unexecuted, t.txns, t.snapshots, t.installed, t.loads);
 	printf("%u passed, %u failed\n", ran - failed, failed);
 	return failed != 0 || expectations(&a, &t) != 0;
 }

@@ -2,7 +2,8 @@
  * I/O table's stream, on a driven follower with a fake table: replies
  * relayed in order, "outcome unknown" for requests whose bytes all left,
  * "not executed" for the others (a part sent counts as not sent), the
- * 100 ms back-off, and the test-only mutation that breaks the rule. */
+ * 100 ms back-off, the leader's EOF, and the test-only mutation that breaks the
+ * rule. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -356,6 +357,28 @@ static void backoff(void **state)
 	node__driven_close(n);
 }
 
+/* The leader closes the stream: quiet when nothing is in flight (no
+ * back-off), a failure for what was sent otherwise. */
+static void eof(void **state)
+{
+	struct fake f;
+	struct node *n = follower(&f);
+
+	(void)state;
+	f.take = SIZE_MAX;
+	set(n, 1, "a");
+	node__driven_fwd_writable(n);
+	node__driven_fwd_input(n, "+OK\r\n", 5);
+	node__driven_fwd_eof(n);
+	assert_false(f.open);
+	set(n, 2, "b"); /* a new stream at once */
+	assert_int_equal(f.opens, 2);
+	node__driven_fwd_writable(n);
+	node__driven_fwd_eof(n);
+	assert_non_null(strstr(f.reply[2], "outcome is unknown"));
+	node__driven_close(n);
+}
+
 /* The simulator's mutation: sent requests answered "not executed". */
 static void mutation_lies(void **state)
 {
@@ -379,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(relays_in_order),
 	    cmocka_unit_test(outcomes_on_failure),
 	    cmocka_unit_test(backoff),
+	    cmocka_unit_test(eof),
 	    cmocka_unit_test(mutation_lies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
