@@ -229,7 +229,7 @@ int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
 	    node__mono_ns() < f->fail_until_ns) {
 		return FR_NOCONN; /* tried a moment ago */
 	}
-	if (!f->open && (rv = fwd_connect(n)) != 0) {
+	if (!f->open && fwd_connect(n) != 0) {
 		f->failed_leader = n->leader;
 		f->fail_until_ns = node__mono_ns() + 100000000ull;
 		return FR_NOCONN;
