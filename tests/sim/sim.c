@@ -184,9 +184,11 @@ void sim_trace_dump(const struct sim *s, FILE *f, unsigned last)
 				(unsigned long long)t->a);
 			break;
 		case TR_DAMAGE:
-			fprintf(f, "DAMAGE node %u log from %llu (had %llu)\n",
+			fprintf(f,
+				"DAMAGE node %u log from %llu (had %llu)%s\n",
 				t->node, (unsigned long long)t->a,
-				(unsigned long long)t->b);
+				(unsigned long long)t->b,
+				t->msg_type ? " UNDETECTED lost tail" : "");
 			break;
 		case TR_PROPOSE:
 			fprintf(f, "propose at %u -> index %llu term %llu\n",
@@ -287,6 +289,8 @@ static int upd_hardstate(void *arg, raft_term term, raft_id vote)
 	/* Term and vote are durable before anything leaves. */
 	a->n->term = term;
 	a->n->vote = vote;
+	const struct sim_log *d = &a->n->disk;
+	a->n->meta_index = d->n > 0 ? d->e[d->n - 1].index : 0;
 	return 0;
 }
 
@@ -609,6 +613,26 @@ int sim_damage(struct sim *s, raft_id id, raft_index from)
 		n->recover_index = last;
 	}
 	sim__disk_truncate(n, from);
+	return 0;
+}
+
+int sim_lose_tail(struct sim *s, raft_id id, raft_index from)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (id == 0 || id > s->opt.n_nodes || n->up || n->disk.n == 0) {
+		return FR_INVALID;
+	}
+	raft_index last = n->disk.e[n->disk.n - 1].index;
+	if (from <= n->meta_index) {
+		from =
+		    n->meta_index + 1; /* the meta durable point catches it */
+	}
+	if (from < n->disk.e[0].index || from > last) {
+		return FR_INVALID;
+	}
+	sim__trace(s, TR_DAMAGE, id, 0, 1, n->term, from, last);
+	s->silent_damages++;
+	sim__disk_truncate(n, from); /* recover_index untouched: unseen */
 	return 0;
 }
 

@@ -164,6 +164,15 @@ int sim_setup_log(struct sim *s, raft_id id, raft_term term,
  * to it.  Returns 0, FR_INVALID (node up, or nothing stored from @from). */
 int sim_damage(struct sim *s, raft_id id, raft_index from)
     __attribute__((warn_unused_result));
+/** Storage fault the wal cannot detect (docs/storage.md "What stays
+ * ambiguous"): node @id, which must be down, loses every entry from @from
+ * on that it made durable after it last saved its term or vote (a lost
+ * write of its last batches: zeros read back, a clean end of the log).
+ * Nothing records the loss: recover_index is unchanged, so the node
+ * restarts as if its log had always ended there.  Returns 0, FR_INVALID
+ * (node up, or nothing durable past the meta durable point from @from). */
+int sim_lose_tail(struct sim *s, raft_id id, raft_index from)
+    __attribute__((warn_unused_result));
 /** Nodes whose damaged log is not repaired yet (down or recovering). */
 uint32_t sim_damaged(const struct sim *s);
 /** Tick one node now (manual-tick tests). */
@@ -235,6 +244,9 @@ struct sim_fault_rates {
 	uint32_t damage_ppm;	      /* per restart: the node's durable log
 					 is damaged first (sim_damage), when
 					 that leaves a majority undamaged */
+	uint32_t silent_damage_ppm;   /* per restart: the node's last
+					 batches are lost undetected
+					 (sim_lose_tail) */
 };
 
 void sim_fault_rates_default(struct sim_fault_rates *f);

@@ -69,6 +69,9 @@ struct sim_node {
 	uint64_t tick_backlog;	  /* ticks missed while paused */
 	raft_index recover_index; /* durable "recovering up to" (the wal's
 				     meta file), 0 = none */
+	raft_index meta_index;	  /* last durable index when term or vote
+				     was last saved (the wal's meta durable
+				     point; sim_lose_tail) */
 	/* Checker mirrors. */
 	uint64_t *mirror_hash; /* prefix hash of the core's log */
 	raft_term *mirror_term;
@@ -150,7 +153,8 @@ struct sim {
 				      (invariant 10) */
 	uint64_t commit_n;
 	uint64_t commit_cap;
-	uint64_t damages; /* sim_damage calls */
+	uint64_t damages;	 /* sim_damage calls */
+	uint64_t silent_damages; /* sim_lose_tail calls that lost entries */
 	uint64_t *canon_hash;
 	uint64_t *canon_sm; /* state machine after applying the index */
 	uint64_t canon_n;

@@ -16,6 +16,7 @@ void sim_fault_rates_default(struct sim_fault_rates *f)
 	f->transfer_ppm = 150;
 	f->pause_ppm = 500;
 	f->damage_ppm = 0; /* storage faults: opt in (fabraft-sim --damage) */
+	f->silent_damage_ppm = 0; /* fabraft-sim --silent-damage */
 }
 
 static bool chance(struct sim *s, uint32_t ppm)
@@ -80,6 +81,22 @@ static void maybe_damage(struct sim *s, raft_id id)
 			     last);
 	int rv = sim_damage(s, id, from);
 	(void)rv; /* n->disk holds from: always 0 */
+}
+
+/* A lost write of node @id's last batches that the wal cannot see
+ * (sim_lose_tail): up to its last four entries, never below its meta
+ * durable point.  No minority bound: nothing tracks the loss, which is
+ * the point (ctest sim_silent_damage_unsafe). */
+static void maybe_lose_tail(struct sim *s, raft_id id)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (!configs_settled(s) || n->disk.n == 0) {
+		return;
+	}
+	raft_index last = n->disk.e[n->disk.n - 1].index;
+	raft_index from = sim__range(s, last > 3 ? last - 3 : 1, last);
+	int rv = sim_lose_tail(s, id, from);
+	(void)rv; /* FR_INVALID: all of it is below the meta durable point */
 }
 
 static void random_partition(struct sim *s)
@@ -236,6 +253,9 @@ static void inject_faults(struct sim *s, const struct sim_fault_rates *f)
 		raft_id id = (raft_id)sim__range(s, 1, s->opt.n_nodes);
 		if (!s->nodes[id].up && chance(s, f->damage_ppm)) {
 			maybe_damage(s, id);
+		}
+		if (!s->nodes[id].up && chance(s, f->silent_damage_ppm)) {
+			maybe_lose_tail(s, id);
 		}
 		if (!s->nodes[id].up && sim_restart(s, id) != 0) {
 			return; /* the violation is recorded; sim_step stops */

@@ -24,6 +24,7 @@ struct args {
 	bool base;	     /* --base: the paper's algorithm only */
 	uint32_t damage_ppm; /* --damage: storage faults per restart */
 	bool no_recover;     /* --no-recover: damaged nodes forget it */
+	uint32_t silent_ppm; /* --silent-damage: undetected tail losses */
 };
 
 static const struct opt_cmd sim_cmd = {
@@ -68,6 +69,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 	     .help = "storage faults: per million restarts, the node's "
 		     "durable log is damaged from a random index (bit flip, "
 		     "lost or misdirected write; at most a minority at once)"},
+	    {"silent-damage", OPT_UINT, &a->silent_ppm, 0, 1000000,
+	     .arg = "PPM", .def = "0",
+	     .help = "per million restarts, the node loses its last entries "
+		     "flushed since its last term/vote save, undetected (the "
+		     "wal's blind spot: unsafe, shows what it can cost)"},
 	    {"no-recover", OPT_FLAG, &a->no_recover,
 	     .help = "a damaged node restarts as if its shortened log were "
 		     "all it had (no recovering state: unsafe, for checking "
@@ -163,6 +169,7 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 		f.read_ppm = f.change_ppm = f.transfer_ppm = 0;
 	}
 	f.damage_ppm = a->damage_ppm;
+	f.silent_damage_ppm = a->silent_ppm;
 	o.recover = !a->no_recover;
 	struct sim *s;
 	int rv = sim_open(&s, &o);
@@ -193,9 +200,11 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 		printf("last events:\n");
 		sim_trace_dump(s, stdout, 40);
 		printf("replay: fabraft-sim --seed %" PRIu64 " --steps %" PRIu64
-		       " --nodes %u --drop %u --dup %u --damage %u%s%s\n",
+		       " --nodes %u --drop %u --dup %u --damage %u"
+		       " --silent-damage %u%s%s\n",
 		       seed, a->steps, a->nodes, a->drop_ppm, a->dup_ppm,
-		       a->damage_ppm, a->no_recover ? " --no-recover" : "",
+		       a->damage_ppm, a->silent_ppm,
+		       a->no_recover ? " --no-recover" : "",
 		       a->all	 ? " --all-features"
 		       : a->base ? " --base"
 				 : "");
