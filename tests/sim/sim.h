@@ -165,7 +165,7 @@ int sim_setup_log(struct sim *s, raft_id id, raft_term term,
 int sim_damage(struct sim *s, raft_id id, raft_index from)
     __attribute__((warn_unused_result));
 /** Storage fault the wal cannot detect (docs/storage.md "What stays
- * ambiguous"): node @id, which must be down, loses every entry from @from
+ * detected and what is not"): node @id, which must be down, loses every entry from @from
  * on that it made durable after it last saved its term or vote (a lost
  * write of its last batches: zeros read back, a clean end of the log).
  * Nothing records the loss: recover_index is unchanged, so the node
