@@ -165,9 +165,9 @@ int sim_setup_log(struct sim *s, raft_id id, raft_term term,
 int sim_damage(struct sim *s, raft_id id, raft_index from)
     __attribute__((warn_unused_result));
 /** Storage fault the wal cannot detect (docs/storage.md "What stays
- * detected and what is not"): node @id, which must be down, loses every entry from @from
- * on that it made durable after it last saved its term or vote (a lost
- * write of its last batches: zeros read back, a clean end of the log).
+ * detected and what is not"): node @id, which must be down, loses every entry
+ * from @from on that it made durable after it last saved its term or vote (a
+ * lost write of its last batches: zeros read back, a clean end of the log).
  * Nothing records the loss: recover_index is unchanged, so the node
  * restarts as if its log had always ended there.  Returns 0, FR_INVALID
  * (node up, or nothing durable past the meta durable point from @from). */
