@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim_damage.h"
 #include "sim_private.h"
 
 void sim_options_default(struct sim_options *o, uint32_t n_nodes, uint64_t seed)
@@ -609,9 +610,7 @@ int sim_damage(struct sim *s, raft_id id, raft_index from)
 	s->damages++;
 	/* The wal persists X = the last index it had durably before it
 	 * truncates (a second crash keeps the larger X). */
-	if (last > n->recover_index) {
-		n->recover_index = last;
-	}
+	n->recover_index = sim_damage_recover(n->recover_index, last);
 	sim__disk_truncate(n, from);
 	return 0;
 }

@@ -320,6 +320,7 @@ static void node_start(struct sim_rt *s, struct srt_node *sn)
 	}
 	d.entries = e;
 	d.n_entries = k;
+	d.recover_index = sn->recover_index;
 	s->nopt.id = sn->id;
 	if (node__driven_open(&sn->n, &s->nopt, &srt_io, sn, &d, err) != 0) {
 		char msg[400];
@@ -746,6 +747,7 @@ static void dispatch(struct sim_rt *s, const struct srt_ev *ev)
 		break;
 	case EV_RESTART:
 		if (sn->n == NULL) {
+			srt_maybe_damage(s, sn);
 			node_start(s, sn);
 		}
 		break;

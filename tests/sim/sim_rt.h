@@ -34,6 +34,10 @@ struct sim_rt_options {
 	bool forward;		   /* followers forward to the leader */
 	uint32_t snapshot_entries; /* --snapshot-entries (0: 300) */
 	bool mutate_fwd_unsent;	   /* node__fwd_mutate_unsent (must fail) */
+	uint32_t damage_ppm;	   /* per restart: the durable log is damaged
+				      (sim_rt_damage.c) */
+	bool damage_unsafe; /* damaged nodes forget it (no recovering state:
+			       must fail) */
 };
 
 void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed);
@@ -57,6 +61,8 @@ struct sim_rt_result {
 	uint64_t snapshots;	 /* snapshots taken (all nodes) */
 	uint64_t snapshots_installed; /* installed from a leader */
 	uint64_t snapshot_loads;      /* restarts that loaded a snapshot */
+	uint64_t damages;	      /* restarts with a damaged log */
+	uint64_t repairs;	      /* recovering states cleared */
 	uint64_t violations;	      /* 0 = passed */
 	char why[512];		      /* the first violation */
 };
@@ -119,6 +125,7 @@ struct srt_node {
 	uint64_t disk_stall_until; /* writes complete no earlier */
 	uint32_t fwd_stream;	   /* its forwarding stream + 1, 0 = none */
 	bool closing;		   /* crashing: its last replies are lost */
+	raft_index recover_index;  /* durable "recovering up to", 0 = none */
 	char errmsg[128];
 };
 
@@ -162,6 +169,8 @@ void srt_fwd_node_down(struct sim_rt *s, raft_id id);
  * "not executed" (values are 1..@values). */
 int srt_fwd_check(const struct srt_hist *h, uint32_t values, char *why,
 		  size_t why_len);
+/* sim_rt_damage.c: before node @sn restarts, maybe damage its log. */
+void srt_maybe_damage(struct sim_rt *s, struct srt_node *sn);
 void srt_disk_event(struct sim_rt *s, struct srt_node *sn, uint64_t at);
 
 extern const struct node_io srt_io;

@@ -31,7 +31,7 @@ static void usage(void)
 		"usage: fabraft-simrt [--seed N] [--seeds N] [--nodes N] "
 		"[--mode index|lease|log|stale] [--seconds SIM_S] "
 		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--txn PPM] "
-		"[--no-faults] "
+		"[--no-faults] [--damage PPM] [--damage-unsafe] "
 		"[--no-forward] [--snapshot-entries N] [--expect-snapshots] "
 		"[--expect-forwarding] [--mutate-fwd-unsent] [--verbose]\n");
 	exit(2);
@@ -57,6 +57,8 @@ static bool parse_flag(const char *k, struct sim_rt_options *o, struct args *a)
 		o->forward = false;
 	} else if (strcmp(k, "--mutate-fwd-unsent") == 0) {
 		o->mutate_fwd_unsent = true;
+	} else if (strcmp(k, "--damage-unsafe") == 0) {
+		o->damage_unsafe = true;
 	} else if (strcmp(k, "--expect-snapshots") == 0) {
 		a->expect_snapshots = true;
 	} else if (strcmp(k, "--expect-forwarding") == 0) {
@@ -98,6 +100,8 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			o->kvc_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--snapshot-entries") == 0) {
 			o->snapshot_entries = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(k, "--damage") == 0) {
+			o->damage_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--pauses") == 0) {
 			o->pause_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else {
@@ -115,14 +119,15 @@ static void print_failure(const struct sim_rt_options *o,
 	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
 	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
 	       "--seconds %" PRIu64 " --pauses %u --kvc %u --txn %u "
-	       "--snapshot-entries %u%s%s%s\n",
+	       "--snapshot-entries %u --damage %u%s%s%s%s\n",
 	       o->seed, r->why, o->seed, o->n_nodes,
 	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
 	       o->pause_ppm, o->kvc_ppm, o->txn_ppm,
-	       o->snapshot_entries ? o->snapshot_entries : 300,
+	       o->snapshot_entries ? o->snapshot_entries : 300, o->damage_ppm,
 	       o->faults ? "" : " --no-faults",
 	       o->forward ? "" : " --no-forward",
-	       o->mutate_fwd_unsent ? " --mutate-fwd-unsent" : "");
+	       o->mutate_fwd_unsent ? " --mutate-fwd-unsent" : "",
+	       o->damage_unsafe ? " --damage-unsafe" : "");
 }
 
 /* The totals over every seed. */
@@ -130,6 +135,7 @@ struct totals {
 	uint64_t dl, ops, sim_us;
 	uint64_t streams, resets, eofs, forwarded, unknown, unexecuted;
 	uint64_t snapshots, installed, loads, txns;
+	uint64_t damages, repairs;
 };
 
 static void add(struct totals *t, const struct sim_rt_result *r)
@@ -147,13 +153,23 @@ static void add(struct totals *t, const struct sim_rt_result *r)
 	t->installed += r->snapshots_installed;
 	t->txns += r->txns_ok;
 	t->loads += r->snapshot_loads;
+	t->damages += r->damages;
+	t->repairs += r->repairs;
 }
 
 /* What the run was configured to show and did not: 0 or 1. */
-static int expectations(const struct args *a, const struct totals *t)
+static int expectations(const struct args *a, const struct totals *t,
+			uint32_t damage_ppm)
 {
 	int bad = 0;
 
+	/* --damage must reach the runtime's recovering path. */
+	if (damage_ppm > 0 && (t->damages == 0 || t->repairs == 0)) {
+		printf("FAIL --damage: %" PRIu64 " logs damaged, %" PRIu64
+		       " repaired (each must be > 0)\n",
+		       t->damages, t->repairs);
+		bad = 1;
+	}
 	if (a->expect_snapshots &&
 	    (t->snapshots == 0 || t->installed == 0 || t->loads == 0)) {
 		printf("FAIL --expect-snapshots: %" PRIu64 " taken, %" PRIu64
@@ -212,6 +228,11 @@ int main(int argc, char **argv)
 	       " loaded at a restart\n",
 	       t.forwarded, t.streams, t.resets, t.eofs, t.unknown,
 	       t.unexecuted, t.txns, t.snapshots, t.installed, t.loads);
+	if (o.damage_ppm > 0) {
+		printf("damage: %" PRIu64 " logs damaged at a restart, %" PRIu64
+		       " repaired from the leader\n",
+		       t.damages, t.repairs);
+	}
 	printf("%u passed, %u failed\n", ran - failed, failed);
-	return failed != 0 || expectations(&a, &t) != 0;
+	return failed != 0 || expectations(&a, &t, o.damage_ppm) != 0;
 }

@@ -1,6 +1,7 @@
 /* sim_run.c — randomized runs: faults and proposals mixed into the steps. */
 #include <string.h>
 
+#include "sim_damage.h"
 #include "sim_private.h"
 
 void sim_fault_rates_default(struct sim_fault_rates *f)
@@ -48,6 +49,11 @@ static bool configs_settled(const struct sim *s)
 	return true;
 }
 
+static uint64_t damage_rand(void *s)
+{
+	return sim__rand(s);
+}
+
 /* Storage faults (sim_damage) on at most a minority at a time: a node
  * is damaged only if, counting it, fewer than half the voters of the
  * latest configuration are damaged and unrepaired.  The damage starts anywhere
@@ -69,16 +75,11 @@ static void maybe_damage(struct sim *s, raft_id id)
 			    s->nodes[sv->id].recover_index != 0 || sv->id == id;
 		}
 	}
-	if (n->disk.n == 0 || 2 * damaged >= voters) {
+	if (n->disk.n == 0 || !sim_damage_allowed(voters, damaged)) {
 		return;
 	}
-	raft_index first = n->disk.e[0].index;
-	raft_index last = n->disk.e[n->disk.n - 1].index;
-	raft_index from =
-	    sim__rand(s) & 1
-		? sim__range(s, first, last)
-		: sim__range(s, last > 4 && last - 4 > first ? last - 4 : first,
-			     last);
+	raft_index from = sim_damage_from(damage_rand, s, n->disk.e[0].index,
+					  n->disk.e[n->disk.n - 1].index);
 	int rv = sim_damage(s, id, from);
 	(void)rv; /* n->disk holds from: always 0 */
 }

@@ -1,0 +1,22 @@
+/* sim_damage.c — the storage-fault model both simulators share. */
+#include "sim_damage.h"
+
+raft_index sim_damage_from(sim_damage_rand_fn rnd, void *ctx, raft_index first,
+			   raft_index last)
+{
+	raft_index lo = first;
+	if ((rnd(ctx) & 1) == 0 && last > 4 && last - 4 > first) {
+		lo = last - 4;
+	}
+	return last <= lo ? lo : lo + rnd(ctx) % (last - lo + 1);
+}
+
+raft_index sim_damage_recover(raft_index recover, raft_index last)
+{
+	return last > recover ? last : recover;
+}
+
+bool sim_damage_allowed(uint32_t voters, uint32_t damaged)
+{
+	return 2 * damaged < voters;
+}

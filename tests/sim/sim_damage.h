@@ -1,0 +1,31 @@
+/* sim_damage.h — the storage-fault model both simulators share (the
+ * core-only one, sim_run.c, and runtime mode, sim_rt_damage.c): where
+ * detected damage starts, what the wal persists, and how many nodes may be
+ * damaged at once (docs/storage.md "Damaged storage"). */
+#ifndef FABRAFT_SIM_DAMAGE_H
+#define FABRAFT_SIM_DAMAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "raft.h"
+
+/* A random number source: the simulator's own, so seeds replay. */
+typedef uint64_t (*sim_damage_rand_fn)(void *ctx);
+
+/* The first damaged index of a stored log first..last: half the time
+ * anywhere, else within its last five entries (the last batch).  Draws
+ * one or two numbers from @rnd. */
+raft_index sim_damage_from(sim_damage_rand_fn rnd, void *ctx, raft_index first,
+			   raft_index last);
+
+/* The recover index the wal persists before it cuts the damage: the last
+ * index it had durably, or an earlier, larger one (a second crash keeps
+ * it). */
+raft_index sim_damage_recover(raft_index recover, raft_index last);
+
+/* Whether a node may be damaged when @damaged voters of @voters, counting
+ * it, would be damaged and unrepaired: only while a majority is not. */
+bool sim_damage_allowed(uint32_t voters, uint32_t damaged);
+
+#endif
