@@ -145,6 +145,14 @@ struct wal {
 	raft_term durable_term;
 	uint64_t durable_ticket; /* every ticket <= this is durable */
 	int err;		 /* sticky error, 0 if healthy */
+	/* The same three, published for wal_durable() without mu (a
+	 * seqlock; wal__durable_publish_locked): the event loop reads them
+	 * every iteration and must not queue behind the writer thread for
+	 * the lock right after the writer woke it. */
+	atomic_uint pub_seq;
+	_Atomic uint64_t pub_index;
+	_Atomic uint64_t pub_term;
+	atomic_int pub_err;
 	char errmsg[FR_ERRMSG_SIZE];
 	struct wal_stats stats;
 
@@ -175,6 +183,10 @@ struct wal {
 };
 
 /** Make @w failed with @rv and a message (first error wins).  Holds mu. */
+/* Publish durable_index, durable_term and err for wal_durable(); call
+ * under mu after changing any of them. */
+void wal__durable_publish_locked(struct wal *w);
+
 void wal__fail_locked(struct wal *w, int rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

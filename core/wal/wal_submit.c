@@ -386,6 +386,7 @@ static int truncate_locked(struct wal *w, raft_index index)
 	}
 	w->durable_index = w->last_index;
 	w->durable_term = w->last_term;
+	wal__durable_publish_locked(w);
 	fr_log(FR_LOG_INFO, "wal", "truncated the log from index %" PRIu64,
 	       index);
 	return 0;

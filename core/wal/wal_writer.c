@@ -419,6 +419,7 @@ static bool batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
 		if (b->last_index != 0) {
 			w->durable_index = b->last_index;
 			w->durable_term = b->last_term;
+			wal__durable_publish_locked(w);
 		}
 		if (b->ticket > w->durable_ticket) {
 			w->durable_ticket = b->ticket;
@@ -443,7 +444,6 @@ static bool batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
 	}
 	pthread_cond_signal(&w->cv_space);
 	pthread_cond_broadcast(&w->cv_done);
-	notify(w);
 	return wake;
 }
 
@@ -458,11 +458,15 @@ void wal__write_head_locked(struct wal *w)
 	msg[0] = '\0';
 	int rv = batch_write(w, b, msg);
 	pthread_mutex_lock(&w->mu);
-	if (batch_done_locked(w, b, rv, msg)) {
-		pthread_mutex_unlock(&w->mu);
+	bool wake = batch_done_locked(w, b, rv, msg);
+	/* The event fd wakes the loop, whose first act is wal_durable():
+	 * signalled while mu was held it found the lock taken. */
+	pthread_mutex_unlock(&w->mu);
+	notify(w);
+	if (wake) {
 		wal__waiters_wake(b);
-		pthread_mutex_lock(&w->mu);
 	}
+	pthread_mutex_lock(&w->mu);
 }
 
 void *wal__writer_main(void *arg)
@@ -509,6 +513,7 @@ void wal__fail_locked(struct wal *w, int rv, const char *fmt, ...)
 	vsnprintf(w->errmsg, sizeof(w->errmsg), fmt, ap);
 	va_end(ap);
 	w->err = rv;
+	wal__durable_publish_locked(w);
 	fr_log(FR_LOG_ERROR, "wal", "wal failed, refusing further writes: %s",
 	       w->errmsg);
 	pthread_cond_broadcast(&w->cv_space);

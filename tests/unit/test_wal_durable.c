@@ -1,0 +1,187 @@
+/* test_wal_durable.c — wal_durable() is what the daemon's event loop calls
+ * right after the writer thread's event fd woke it, every iteration: it
+ * must answer without the wal's lock (which the writer may still hold),
+ * give a consistent (index, term) pair while batches complete, and report
+ * the sticky error. */
+/* cmocka.h needs these three first. */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_wal_util.h"
+#include "wal_private.h"
+
+struct fx {
+	char dir[64];
+	struct wal_options o;
+	struct wal_recovered rec;
+	struct wal *w;
+	char err[FR_ERRMSG_SIZE];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	tw_mkdtemp(f->dir, sizeof(f->dir), "wal-durable");
+	tw_options(&f->o, f->dir);
+	f->o.fsync = false; /* the test is about the lock, not the disk */
+	fr_log_set(tw_log, NULL, FR_LOG_WARN);
+	assert_int_equal(wal_open(&f->w, &f->o, &f->rec, f->err), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	wal_close(f->w);
+	tw_rmrf(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Submit entries @first..@last (term @term) and wait until durable. */
+static void append(struct wal *w, raft_index first, raft_index last,
+		   raft_term term)
+{
+	uint8_t buf[64];
+	for (raft_index i = first; i <= last; i++) {
+		struct raft_entry e = {.index = i,
+				       .term = term,
+				       .type = RAFT_ENTRY_NORMAL,
+				       .buf = buf,
+				       .len = tw_len(1, i, sizeof(buf))};
+		tw_fill(1, i, buf, e.len);
+		assert_int_equal(wal_submit(w, &e, 1), 0);
+	}
+	raft_index idx = 0;
+	raft_term t = 0;
+	/* Up to ~10 s: the writer thread may wait long for a CPU. */
+	for (int k = 0; k < 5000 && idx < last; k++) {
+		struct pollfd p = {.fd = wal_event_fd(w), .events = POLLIN};
+		uint64_t v;
+		if (poll(&p, 1, 2) == 1 &&
+		    read(p.fd, &v, sizeof(v)) != sizeof(v)) {
+			fail_msg("reading the event fd");
+		}
+		assert_int_equal(wal_durable(w, &idx, &t), 0);
+	}
+	assert_int_equal(idx, last);
+	assert_int_equal(t, term);
+}
+
+struct probe {
+	struct wal *w;
+	atomic_bool done;
+	raft_index index;
+	raft_term term;
+	int rv;
+};
+
+static void *probe_main(void *arg)
+{
+	struct probe *p = arg;
+	p->rv = wal_durable(p->w, &p->index, &p->term);
+	atomic_store(&p->done, true);
+	return NULL;
+}
+
+/* Old behaviour: wal_durable() took w->mu, so a loop woken by the writer
+ * (which signalled while holding mu) slept again on the lock. */
+static void test_durable_without_lock(void **state)
+{
+	struct fx *f = *state;
+	append(f->w, 1, 5, 2);
+
+	struct probe p = {.w = f->w};
+	atomic_init(&p.done, false);
+	pthread_t th;
+	pthread_mutex_lock(&f->w->mu);
+	assert_int_equal(pthread_create(&th, NULL, probe_main, &p), 0);
+	for (int k = 0; k < 2000 && !atomic_load(&p.done); k++) {
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	bool answered = atomic_load(&p.done);
+	pthread_mutex_unlock(&f->w->mu);
+	pthread_join(th, NULL);
+	assert_true(answered); /* within 2 s while the lock was held */
+	assert_int_equal(p.rv, 0);
+	assert_int_equal(p.index, 5);
+	assert_int_equal(p.term, 2);
+}
+
+struct reader {
+	struct wal *w;
+	atomic_bool stop;
+	uint64_t reads;
+	uint64_t bad;
+};
+
+/* Entry i has term i / 7 + 1 here: a torn (index, term) read shows. */
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	while (!atomic_load(&r->stop)) {
+		raft_index i;
+		raft_term t;
+		int rv = wal_durable(r->w, &i, &t);
+		if (rv != 0 || (i != 0 && t != i / 7 + 1)) {
+			r->bad++;
+		}
+		r->reads++;
+	}
+	return NULL;
+}
+
+static void test_pair_consistent(void **state)
+{
+	struct fx *f = *state;
+	struct reader r = {.w = f->w};
+	atomic_init(&r.stop, false);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, reader_main, &r), 0);
+	for (raft_index i = 1; i <= 700; i++) {
+		append(f->w, i, i, i / 7 + 1);
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(th, NULL);
+	assert_true(r.reads > 0);
+	assert_int_equal(r.bad, 0);
+}
+
+static void test_sticky_error_published(void **state)
+{
+	struct fx *f = *state;
+	append(f->w, 1, 3, 1);
+	pthread_mutex_lock(&f->w->mu);
+	wal__fail_locked(f->w, FR_IO, "injected by the test");
+	pthread_mutex_unlock(&f->w->mu);
+	raft_index i;
+	raft_term t;
+	assert_int_equal(wal_durable(f->w, &i, &t), FR_IO);
+	assert_int_equal(i, 3); /* the last durable entry still */
+	assert_int_equal(t, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_durable_without_lock, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pair_consistent, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sticky_error_published, setup,
+					    teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
