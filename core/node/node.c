@@ -152,6 +152,7 @@ static int open_raft(struct node *n, char *errmsg)
 	wal_options_default(&wo, n->o.data_dir, n->o.cluster_id, n->o.id);
 	wo.fsync = n->o.fsync;
 	wo.recover_damage = true; /* cut damage, recover from the peers */
+	wo.caller_kicks = true;	  /* node_io log_kick, after the sends */
 	if (n->o.segment_bytes != 0) {
 		wo.segment_bytes = n->o.segment_bytes;
 	}

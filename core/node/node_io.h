@@ -82,6 +82,12 @@ struct node_io {
 		     size_t len);
 	/* Disk: persist "not recovering" (raft.h note 7). */
 	int (*recovering_clear)(void *ctx);
+	/* Disk, optional (NULL or past ->size: log_submit starts the
+	 * writing itself): start writing what log_submit queued.  Called
+	 * once an update's messages are sent, so that a leader's
+	 * AppendEntries leave before the log's writer thread is woken and
+	 * can take the loop's CPU. */
+	void (*log_kick)(void *ctx);
 };
 
 /* Whether @io (borrowed) has every callback the runtime calls. */

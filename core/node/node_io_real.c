@@ -36,6 +36,13 @@ static int real_log_submit(void *ctx, const struct raft_entry *e, uint32_t k)
 	return wal_submit(n->wal, e, k);
 }
 
+static void real_log_kick(void *ctx)
+{
+	struct node *n = ctx;
+
+	wal_kick(n->wal);
+}
+
 static int real_log_durable(void *ctx, raft_index *index, raft_term *term)
 {
 	struct node *n = ctx;
@@ -184,6 +191,7 @@ const struct node_io node__io_real = {
     .wall_ms = real_wall_ms,
     .reply = real_reply,
     .recovering_clear = real_recovering_clear,
+    .log_kick = real_log_kick,
 };
 
 bool node__io_check(const struct node_io *io)

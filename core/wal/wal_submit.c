@@ -534,12 +534,21 @@ static int submit(struct wal *w, const struct raft_entry *e, uint32_t n,
 		return rv;
 	}
 	w->submitting = true;
-	w->no_kick = waiter != NULL;
+	w->no_kick = waiter != NULL || w->o.caller_kicks;
 	rv = submit_locked(w, e, n, n <= PRE_CRC ? pcrc : NULL, waiter, wb);
 	w->no_kick = false;
 	w->submitting = false;
 	pthread_cond_signal(&w->cv_submit);
 	return rv;
+}
+
+void wal_kick(struct wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->q_count > 0 && !w->busy) {
+		pthread_cond_signal(&w->cv_work);
+	}
+	pthread_mutex_unlock(&w->mu);
 }
 
 int wal_submit(struct wal *w, const struct raft_entry *entries, uint32_t n)

@@ -105,6 +105,10 @@ struct wal_options {
 					 and reported as recover_index (the
 					 daemon; docs/storage.md "Damaged
 					 storage").  false: FR_CORRUPT */
+	bool caller_kicks;	      /* wal_submit() does not wake the writer
+					 thread; the caller calls wal_kick()
+					 when it is done with the CPU (an
+					 event loop: after its sends) */
 };
 
 /** Defaults: 64 MiB segments, direct I/O auto, fsync on, 4096 entries and
@@ -200,6 +204,10 @@ int wal_submit(struct wal *w, const struct raft_entry *entries, uint32_t n)
  */
 int wal_append(struct wal *w, const struct raft_entry *entries, uint32_t n)
     __attribute__((warn_unused_result));
+
+/** Wake the writer thread if batches are queued and it is idle (with
+ * o.caller_kicks, after wal_submit()). */
+void wal_kick(struct wal *w);
 
 /** An eventfd (owned by the wal) that becomes readable when the durable
  * point advances or the wal fails; read it to re-arm, then call
