@@ -1,8 +1,9 @@
-/* test_wal_durable.c — wal_durable() is what the daemon's event loop calls
- * right after the writer thread's event fd woke it, every iteration: it
- * must answer without the wal's lock (which the writer may still hold),
- * give a consistent (index, term) pair while batches complete, and report
- * the sticky error. */
+/* test_wal_durable.c — the wal as the daemon's event loop drives it.
+ * wal_durable() is called right after the writer thread's event fd woke
+ * the loop, every iteration: it must answer without the wal's lock (which
+ * the writer may still hold), give a consistent (index, term) pair while
+ * batches complete, and report the sticky error.  With caller_kicks the
+ * writer starts only at wal_kick() (the loop sends its messages first). */
 /* cmocka.h needs these three first. */
 /* clang-format off */
 #include <stdarg.h>
@@ -171,6 +172,55 @@ static void test_sticky_error_published(void **state)
 	assert_int_equal(wal_durable(f->w, &i, &t), FR_IO);
 	assert_int_equal(i, 3); /* the last durable entry still */
 	assert_int_equal(t, 1);
+}
+
+static void test_caller_kicks(void **state)
+{
+	struct fx *f = *state;
+	wal_close(f->w);
+	f->w = NULL;
+	f->o.caller_kicks = true;
+	assert_int_equal(wal_open(&f->w, &f->o, &f->rec, f->err), 0);
+	uint8_t buf[16] = {1};
+	struct raft_entry e = {.index = 1,
+			       .term = 1,
+			       .type = RAFT_ENTRY_NORMAL,
+			       .buf = buf,
+			       .len = sizeof(buf)};
+	assert_int_equal(wal_submit(f->w, &e, 1), 0);
+	struct timespec ts = {0, 50000000};
+	nanosleep(&ts, NULL);
+	raft_index i;
+	raft_term t;
+	assert_int_equal(wal_durable(f->w, &i, &t), 0);
+	assert_int_equal(i, 0); /* queued, the writer not woken */
+	wal_kick(f->w);
+	for (int k = 0; k < 5000 && i < 1; k++) {
+		struct pollfd p = {.fd = wal_event_fd(f->w), .events = POLLIN};
+		(void)poll(&p, 1, 2);
+		assert_int_equal(wal_durable(f->w, &i, &t), 0);
+	}
+	assert_int_equal(i, 1);
+	/* Later submits wait for the next kick too, then go as one batch. */
+	e.index = 2;
+	assert_int_equal(wal_submit(f->w, &e, 1), 0);
+	e.index = 3;
+	assert_int_equal(wal_submit(f->w, &e, 1), 0);
+	nanosleep(&ts, NULL);
+	assert_int_equal(wal_durable(f->w, &i, &t), 0);
+	assert_int_equal(i, 1);
+	struct wal_stats st0;
+	wal_stats_get(f->w, &st0);
+	wal_kick(f->w);
+	for (int k = 0; k < 5000 && i < 3; k++) {
+		struct pollfd p = {.fd = wal_event_fd(f->w), .events = POLLIN};
+		(void)poll(&p, 1, 2);
+		assert_int_equal(wal_durable(f->w, &i, &t), 0);
+	}
+	assert_int_equal(i, 3);
+	struct wal_stats st1;
+	wal_stats_get(f->w, &st1);
+	assert_int_equal(st1.batches - st0.batches, 1);
 }
 
 int main(void)
