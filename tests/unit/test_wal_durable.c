@@ -50,6 +50,23 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Wait (up to ~10 s: the writer may wait long for a CPU) until entries
+ * through @upto are durable; returns the durable index. */
+static raft_index wait_durable(struct wal *w, raft_index upto, raft_term *t)
+{
+	raft_index idx = 0;
+	for (int k = 0; k < 5000 && idx < upto; k++) {
+		struct pollfd p = {.fd = wal_event_fd(w), .events = POLLIN};
+		uint64_t v;
+		if (poll(&p, 1, 2) == 1 &&
+		    read(p.fd, &v, sizeof(v)) != sizeof(v)) {
+			fail_msg("reading the event fd");
+		}
+		assert_int_equal(wal_durable(w, &idx, t), 0);
+	}
+	return idx;
+}
+
 /* Submit entries @first..@last (term @term) and wait until durable. */
 static void append(struct wal *w, raft_index first, raft_index last,
 		   raft_term term)
@@ -64,19 +81,8 @@ static void append(struct wal *w, raft_index first, raft_index last,
 		tw_fill(1, i, buf, e.len);
 		assert_int_equal(wal_submit(w, &e, 1), 0);
 	}
-	raft_index idx = 0;
 	raft_term t = 0;
-	/* Up to ~10 s: the writer thread may wait long for a CPU. */
-	for (int k = 0; k < 5000 && idx < last; k++) {
-		struct pollfd p = {.fd = wal_event_fd(w), .events = POLLIN};
-		uint64_t v;
-		if (poll(&p, 1, 2) == 1 &&
-		    read(p.fd, &v, sizeof(v)) != sizeof(v)) {
-			fail_msg("reading the event fd");
-		}
-		assert_int_equal(wal_durable(w, &idx, &t), 0);
-	}
-	assert_int_equal(idx, last);
+	assert_int_equal(wait_durable(w, last, &t), last);
 	assert_int_equal(t, term);
 }
 
@@ -174,6 +180,20 @@ static void test_sticky_error_published(void **state)
 	assert_int_equal(t, 1);
 }
 
+/* A writer thread not yet back asleep would find a batch by itself. */
+static void writer_asleep(struct wal *w)
+{
+	struct timespec ms = {0, 1000000};
+	bool asleep = false;
+	for (int k = 0; k < 5000 && !asleep; k++) {
+		pthread_mutex_lock(&w->mu);
+		asleep = w->idle_since != 0 && w->q_count == 0 && !w->busy;
+		pthread_mutex_unlock(&w->mu);
+		nanosleep(&ms, NULL);
+	}
+	assert_true(asleep);
+}
+
 static void test_caller_kicks(void **state)
 {
 	struct fx *f = *state;
@@ -181,6 +201,7 @@ static void test_caller_kicks(void **state)
 	f->w = NULL;
 	f->o.caller_kicks = true;
 	assert_int_equal(wal_open(&f->w, &f->o, &f->rec, f->err), 0);
+	writer_asleep(f->w);
 	uint8_t buf[16] = {1};
 	struct raft_entry e = {.index = 1,
 			       .term = 1,
@@ -195,13 +216,9 @@ static void test_caller_kicks(void **state)
 	assert_int_equal(wal_durable(f->w, &i, &t), 0);
 	assert_int_equal(i, 0); /* queued, the writer not woken */
 	wal_kick(f->w);
-	for (int k = 0; k < 5000 && i < 1; k++) {
-		struct pollfd p = {.fd = wal_event_fd(f->w), .events = POLLIN};
-		(void)poll(&p, 1, 2);
-		assert_int_equal(wal_durable(f->w, &i, &t), 0);
-	}
-	assert_int_equal(i, 1);
+	assert_int_equal(wait_durable(f->w, 1, &t), 1);
 	/* Later submits wait for the next kick too, then go as one batch. */
+	writer_asleep(f->w);
 	e.index = 2;
 	assert_int_equal(wal_submit(f->w, &e, 1), 0);
 	e.index = 3;
@@ -212,12 +229,7 @@ static void test_caller_kicks(void **state)
 	struct wal_stats st0;
 	wal_stats_get(f->w, &st0);
 	wal_kick(f->w);
-	for (int k = 0; k < 5000 && i < 3; k++) {
-		struct pollfd p = {.fd = wal_event_fd(f->w), .events = POLLIN};
-		(void)poll(&p, 1, 2);
-		assert_int_equal(wal_durable(f->w, &i, &t), 0);
-	}
-	assert_int_equal(i, 3);
+	assert_int_equal(wait_durable(f->w, 3, &t), 3);
 	struct wal_stats st1;
 	wal_stats_get(f->w, &st1);
 	assert_int_equal(st1.batches - st0.batches, 1);
@@ -232,6 +244,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sticky_error_published, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_caller_kicks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
