@@ -545,10 +545,14 @@ static int submit(struct wal *w, const struct raft_entry *e, uint32_t n,
 void wal_kick(struct wal *w)
 {
 	pthread_mutex_lock(&w->mu);
-	if (w->q_count > 0 && !w->busy) {
+	bool idle_with_work = w->q_count > 0 && !w->busy;
+	pthread_mutex_unlock(&w->mu);
+	/* Signalled after the unlock, the writer does not wake only to
+	 * sleep on mu.  No wake-up is lost: it checks q_count under mu
+	 * before it waits, and the batches were queued under mu before. */
+	if (idle_with_work) {
 		pthread_cond_signal(&w->cv_work);
 	}
-	pthread_mutex_unlock(&w->mu);
 }
 
 int wal_submit(struct wal *w, const struct raft_entry *entries, uint32_t n)
