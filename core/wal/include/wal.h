@@ -222,7 +222,8 @@ int wal_event_fd(struct wal *w);
 
 /** Last durable entry (0, 0 when none).  After a truncation it moves back
  * to the last kept entry.  Returns 0 or the sticky error (then
- * @index/@term still give the last durable entry). */
+ * @index/@term still give the last durable entry).  Takes no lock (an
+ * event loop calls it every iteration; docs/storage.md). */
 int wal_durable(struct wal *w, raft_index *index, raft_term *term)
     __attribute__((warn_unused_result));
 
