@@ -40,7 +40,11 @@ static void real_log_kick(void *ctx)
 {
 	struct node *n = ctx;
 
-	wal_kick(n->wal);
+	if (n->role == RAFT_LEADER) {
+		wal_kick(n->wal);
+	} else {
+		n->flush_due = true; /* node_run() writes it: node__log_flush */
+	}
 }
 
 static int real_log_durable(void *ctx, raft_index *index, raft_term *term)

@@ -108,6 +108,7 @@ struct wal {
 	bool submitting; /* a submit is placing records */
 	bool no_kick;	 /* the submitter will write its batch
 			    itself: do not wake the writer */
+	bool flushing;	 /* wal_flush() writes in its caller: no event fd */
 
 	/* Queued view. */
 	struct wal_seg *segs; /* oldest first (owned) */

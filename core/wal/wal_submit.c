@@ -555,6 +555,19 @@ void wal_kick(struct wal *w)
 	}
 }
 
+int wal_flush(struct wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->err == 0 && !w->busy && w->q_count > 0) {
+		w->flushing = true;
+		wal__write_head_locked(w);
+		w->flushing = false;
+	}
+	int rv = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return rv;
+}
+
 int wal_submit(struct wal *w, const struct raft_entry *entries, uint32_t n)
 {
 	int rv = submit(w, entries, n, NULL, NULL);

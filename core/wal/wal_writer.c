@@ -439,7 +439,7 @@ static bool batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
 	if (w->err != 0) {
 		queue_discard_locked(w);
 	}
-	if (w->q_count > 0) {
+	if (w->q_count > 0 && !w->flushing) {
 		pthread_cond_signal(&w->cv_work);
 	}
 	pthread_cond_signal(&w->cv_space);
@@ -459,10 +459,13 @@ void wal__write_head_locked(struct wal *w)
 	int rv = batch_write(w, b, msg);
 	pthread_mutex_lock(&w->mu);
 	bool wake = batch_done_locked(w, b, rv, msg);
+	bool event = !w->flushing; /* wal_flush()'s caller checks itself */
 	/* The event fd wakes the loop, whose first act is wal_durable():
 	 * signalled while mu was held it found the lock taken. */
 	pthread_mutex_unlock(&w->mu);
-	notify(w);
+	if (event) {
+		notify(w);
+	}
 	if (wake) {
 		wal__waiters_wake(b);
 	}

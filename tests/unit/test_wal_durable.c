@@ -3,7 +3,8 @@
  * the loop, every iteration: it must answer without the wal's lock (which
  * the writer may still hold), give a consistent (index, term) pair while
  * batches complete, and report the sticky error.  With caller_kicks the
- * writer starts only at wal_kick() (the loop sends its messages first). */
+ * writer starts only at wal_kick() (the loop sends its messages first),
+ * or the caller writes the batch itself with wal_flush() (a follower). */
 /* cmocka.h needs these three first. */
 /* clang-format off */
 #include <stdarg.h>
@@ -235,6 +236,59 @@ static void test_caller_kicks(void **state)
 	assert_int_equal(st1.batches - st0.batches, 1);
 }
 
+/* A follower's loop writes its batch itself: durable when wal_flush()
+ * returns, and no event fd ping-pong with the writer thread. */
+static void test_flush_in_caller(void **state)
+{
+	struct fx *f = *state;
+	wal_close(f->w);
+	f->w = NULL;
+	f->o.caller_kicks = true;
+	f->o.fsync = true; /* the write and the sync both in the caller */
+	assert_int_equal(wal_open(&f->w, &f->o, &f->rec, f->err), 0);
+	writer_asleep(f->w);
+	uint8_t buf[16] = {2};
+	struct raft_entry e0 = {.index = 1,
+				.term = 3,
+				.type = RAFT_ENTRY_NORMAL,
+				.buf = buf,
+				.len = sizeof(buf)};
+	/* The first batch also makes the segment (more syncs). */
+	assert_int_equal(wal_submit(f->w, &e0, 1), 0);
+	assert_int_equal(wal_flush(f->w), 0);
+	struct raft_entry e[2] = {
+	    {.index = 2,
+	     .term = 3,
+	     .type = RAFT_ENTRY_NORMAL,
+	     .buf = buf,
+	     .len = sizeof(buf)},
+	    {.index = 3,
+	     .term = 3,
+	     .type = RAFT_ENTRY_NORMAL,
+	     .buf = buf,
+	     .len = sizeof(buf)},
+	};
+	assert_int_equal(wal_submit(f->w, &e[0], 1), 0);
+	assert_int_equal(wal_submit(f->w, &e[1], 1), 0);
+	struct wal_stats st0;
+	wal_stats_get(f->w, &st0);
+	assert_int_equal(wal_flush(f->w), 0);
+	raft_index i;
+	raft_term t;
+	assert_int_equal(wal_durable(f->w, &i, &t), 0);
+	assert_int_equal(i, 3); /* on return, not later */
+	assert_int_equal(t, 3);
+	struct wal_stats st1;
+	wal_stats_get(f->w, &st1);
+	assert_int_equal(st1.batches - st0.batches, 1);
+	assert_int_equal(st1.fsyncs - st0.fsyncs, 1);
+	struct pollfd p = {.fd = wal_event_fd(f->w), .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 0), 0);  /* nothing to wake anyone */
+	assert_int_equal(wal_flush(f->w), 0); /* nothing queued: no-op */
+	wal_stats_get(f->w, &st0);
+	assert_int_equal(st0.batches, st1.batches);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +299,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sticky_error_published, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_caller_kicks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flush_in_caller, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

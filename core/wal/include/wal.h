@@ -215,6 +215,15 @@ int wal_append(struct wal *w, const struct raft_entry *entries, uint32_t n)
  * o.caller_kicks, after wal_submit()). */
 void wal_kick(struct wal *w);
 
+/**
+ * Write and sync the queued batches in the calling thread, unless another
+ * thread is writing one (then that thread goes on with the rest and
+ * signals wal_event_fd() as usual).  Batches written here do not signal
+ * wal_event_fd(): the caller reads wal_durable() next.  Returns 0 or the
+ * sticky error.
+ */
+int wal_flush(struct wal *w) __attribute__((warn_unused_result));
+
 /** An eventfd (owned by the wal) that becomes readable when the durable
  * point advances or the wal fails; read it to re-arm, then call
  * wal_durable(). */
