@@ -544,6 +544,7 @@ static void on_fab_msg(void *ctx, const struct raft_message *m)
 	if (m->type == RAFT_MSG_SNAPSHOT && !node__snap_admit(n, m)) {
 		return; /* refused whole, the leader told (node_snap.c) */
 	}
+	node__stage_acked(n, m);
 	ev.receive.message = m;
 	node__step(n, &ev);
 }
@@ -694,6 +695,7 @@ int node_run(struct node *n, char *errmsg)
 		}
 		log_flush(n); /* not left queued while the loop sleeps */
 		resp_server_flush(n->srv);
+		node__stage_flushed(n);
 		node__reply_trim(n);
 		if (n->stopping) {
 			struct resp_stats st;
