@@ -460,8 +460,17 @@ void wal__write_head_locked(struct wal *w)
 	pthread_mutex_lock(&w->mu);
 	bool wake = batch_done_locked(w, b, rv, msg);
 	bool event = !w->flushing; /* wal_flush()'s caller checks itself */
-	/* The event fd wakes the loop, whose first act is wal_durable():
-	 * signalled while mu was held it found the lock taken. */
+	if (!wake && w->q_count > 0) {
+		/* More to write at once (a busy log): keep mu, the loop is
+		 * awake anyway; dropping it here let submits in between. */
+		if (event) {
+			notify(w);
+		}
+		return;
+	}
+	/* Going idle: the event fd wakes the loop, whose first act is
+	 * wal_durable(); signalled while mu was held it found the lock
+	 * taken. */
 	pthread_mutex_unlock(&w->mu);
 	if (event) {
 		notify(w);
