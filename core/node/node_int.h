@@ -41,8 +41,9 @@ struct node_read {
 	uint8_t state;	      /* new, sent, confirmed, failed */
 	bool done;	      /* already answered (timed out) */
 	bool evaluated;	      /* reply computed at state min_apply */
-	char *reply;	      /* that reply, owned */
+	char *reply;	      /* that reply, owned; NULL: it is in small */
 	size_t reply_len;
+	char small[32];	      /* a reply this short (a GET's), unallocated */
 	uint64_t deadline_ms; /* answer "timed out" after this */
 	uint64_t t_ns;	      /* when given to the core (stages) */
 };
