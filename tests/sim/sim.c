@@ -622,11 +622,9 @@ int sim_lose_tail(struct sim *s, raft_id id, raft_index from)
 		return FR_INVALID;
 	}
 	raft_index last = n->disk.e[n->disk.n - 1].index;
-	if (from <= n->meta_index) {
-		from =
-		    n->meta_index + 1; /* the meta durable point catches it */
-	}
-	if (from < n->disk.e[0].index || from > last) {
+	from = sim_damage_unseen_from(from, n->meta_index, n->disk.e[0].index,
+				      last);
+	if (from == 0) {
 		return FR_INVALID;
 	}
 	sim__trace(s, TR_DAMAGE, id, 0, 1, n->term, from, last);

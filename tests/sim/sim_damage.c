@@ -16,6 +16,22 @@ raft_index sim_damage_recover(raft_index recover, raft_index last)
 	return last > recover ? last : recover;
 }
 
+raft_index sim_damage_tail_from(sim_damage_rand_fn rnd, void *ctx,
+				raft_index last)
+{
+	raft_index lo = last > 3 ? last - 3 : 1;
+	return last <= lo ? lo : lo + rnd(ctx) % (last - lo + 1);
+}
+
+raft_index sim_damage_unseen_from(raft_index from, raft_index meta_index,
+				  raft_index first, raft_index last)
+{
+	if (from <= meta_index) {
+		from = meta_index + 1;
+	}
+	return from < first || from > last ? 0 : from;
+}
+
 bool sim_damage_allowed(uint32_t voters, uint32_t damaged)
 {
 	return 2 * damaged < voters;

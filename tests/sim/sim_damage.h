@@ -28,4 +28,16 @@ raft_index sim_damage_recover(raft_index recover, raft_index last);
  * it, would be damaged and unrepaired: only while a majority is not. */
 bool sim_damage_allowed(uint32_t voters, uint32_t damaged);
 
+/* Undetected damage (the wal's blind spot, docs/storage.md): the first
+ * lost index of a lost write of the last batches, one of the last four
+ * entries of a log ending at @last.  Draws at most one number. */
+raft_index sim_damage_tail_from(sim_damage_rand_fn rnd, void *ctx,
+				raft_index last);
+
+/* @from raised past @meta_index (the durable point the meta file saved
+ * with term or vote, whose loss the wal detects); 0 when nothing of
+ * first..last is left to lose unseen. */
+raft_index sim_damage_unseen_from(raft_index from, raft_index meta_index,
+				  raft_index first, raft_index last);
+
 #endif

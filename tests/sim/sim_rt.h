@@ -36,6 +36,8 @@ struct sim_rt_options {
 	bool mutate_fwd_unsent;	   /* node__fwd_mutate_unsent (must fail) */
 	uint32_t damage_ppm;	   /* per restart: the durable log is damaged
 				      (sim_rt_damage.c) */
+	uint32_t silent_damage_ppm; /* per restart: the last batches are
+				       lost undetected (must fail) */
 	bool damage_unsafe; /* damaged nodes forget it (no recovering state:
 			       must fail) */
 };
@@ -63,6 +65,7 @@ struct sim_rt_result {
 	uint64_t snapshot_loads;      /* restarts that loaded a snapshot */
 	uint64_t damages;	      /* restarts with a damaged log */
 	uint64_t repairs;	      /* recovering states cleared */
+	uint64_t silent_damages;      /* logs cut undetected */
 	uint64_t violations;	      /* 0 = passed */
 	char why[512];		      /* the first violation */
 };
@@ -126,6 +129,8 @@ struct srt_node {
 	uint32_t fwd_stream;	   /* its forwarding stream + 1, 0 = none */
 	bool closing;		   /* crashing: its last replies are lost */
 	raft_index recover_index;  /* durable "recovering up to", 0 = none */
+	raft_index meta_index;	   /* last durable index at the last term or
+				      vote save (sim_damage_unseen_from) */
 	char errmsg[128];
 };
 

@@ -142,6 +142,8 @@ static int io_hardstate(void *ctx, raft_term term, raft_id vote)
 
 	sn->term = term; /* synchronous: durable on return */
 	sn->vote = vote;
+	/* The wal's meta file saves its durable point with them. */
+	sn->meta_index = sn->log.n > 0 ? sn->log.v[sn->log.n - 1].e.index : 0;
 	return 0;
 }
 

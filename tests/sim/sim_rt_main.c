@@ -32,6 +32,7 @@ static void usage(void)
 		"[--mode index|lease|log|stale] [--seconds SIM_S] "
 		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--txn PPM] "
 		"[--no-faults] [--damage PPM] [--damage-unsafe] "
+		"[--silent-damage PPM] "
 		"[--no-forward] [--snapshot-entries N] [--expect-snapshots] "
 		"[--expect-forwarding] [--mutate-fwd-unsent] [--verbose]\n");
 	exit(2);
@@ -100,6 +101,8 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			o->kvc_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--snapshot-entries") == 0) {
 			o->snapshot_entries = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(k, "--silent-damage") == 0) {
+			o->silent_damage_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--damage") == 0) {
 			o->damage_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--pauses") == 0) {
@@ -119,12 +122,12 @@ static void print_failure(const struct sim_rt_options *o,
 	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
 	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
 	       "--seconds %" PRIu64 " --pauses %u --kvc %u --txn %u "
-	       "--snapshot-entries %u --damage %u%s%s%s%s\n",
+	       "--snapshot-entries %u --damage %u --silent-damage %u%s%s%s%s\n",
 	       o->seed, r->why, o->seed, o->n_nodes,
 	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
 	       o->pause_ppm, o->kvc_ppm, o->txn_ppm,
 	       o->snapshot_entries ? o->snapshot_entries : 300, o->damage_ppm,
-	       o->faults ? "" : " --no-faults",
+	       o->silent_damage_ppm, o->faults ? "" : " --no-faults",
 	       o->forward ? "" : " --no-forward",
 	       o->mutate_fwd_unsent ? " --mutate-fwd-unsent" : "",
 	       o->damage_unsafe ? " --damage-unsafe" : "");
@@ -135,7 +138,7 @@ struct totals {
 	uint64_t dl, ops, sim_us;
 	uint64_t streams, resets, eofs, forwarded, unknown, unexecuted;
 	uint64_t snapshots, installed, loads, txns;
-	uint64_t damages, repairs;
+	uint64_t damages, repairs, silent;
 };
 
 static void add(struct totals *t, const struct sim_rt_result *r)
@@ -155,6 +158,7 @@ static void add(struct totals *t, const struct sim_rt_result *r)
 	t->loads += r->snapshot_loads;
 	t->damages += r->damages;
 	t->repairs += r->repairs;
+	t->silent += r->silent_damages;
 }
 
 /* What the run was configured to show and did not: 0 or 1. */
@@ -228,10 +232,11 @@ int main(int argc, char **argv)
 	       " loaded at a restart\n",
 	       t.forwarded, t.streams, t.resets, t.eofs, t.unknown,
 	       t.unexecuted, t.txns, t.snapshots, t.installed, t.loads);
-	if (o.damage_ppm > 0) {
+	if (o.damage_ppm > 0 || o.silent_damage_ppm > 0) {
 		printf("damage: %" PRIu64 " logs damaged at a restart, %" PRIu64
-		       " repaired from the leader\n",
-		       t.damages, t.repairs);
+		       " repaired from the leader, %" PRIu64
+		       " cut undetected\n",
+		       t.damages, t.repairs, t.silent);
 	}
 	printf("%u passed, %u failed\n", ran - failed, failed);
 	return failed != 0 || expectations(&a, &t, o.damage_ppm) != 0;

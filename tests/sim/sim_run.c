@@ -95,7 +95,7 @@ static void maybe_lose_tail(struct sim *s, raft_id id)
 		return;
 	}
 	raft_index last = n->disk.e[n->disk.n - 1].index;
-	raft_index from = sim__range(s, last > 3 ? last - 3 : 1, last);
+	raft_index from = sim_damage_tail_from(damage_rand, s, last);
 	int rv = sim_lose_tail(s, id, from);
 	(void)rv; /* FR_INVALID: all of it is below the meta durable point */
 }
