@@ -387,21 +387,27 @@ static void test_misdirected_write(void **state)
 	wal_close(w);
 }
 
+/* A lost write of the newest segment's last record: zeros read back. */
+static void lose_last_record(struct fx *f)
+{
+	char seg[300];
+	off_t off;
+	uint64_t size;
+	seg_record(f->dir, seg, -1, &off, &size);
+	assert_true(size > 0);
+	uint8_t *z = calloc(1, size + 1);
+	poke(seg, off, z, size);
+	free(z);
+}
+
 /* A lost write of the last batch reads as zeros: a clean end of the log by
  * itself.  The meta file's durable point (saved with term 5 after entry N
  * was durable) gives it away. */
 static void test_lost_write_of_tail(void **state)
 {
 	struct fx *f = *state;
-	char seg[300];
-	off_t off;
-	uint64_t size;
 	crashed_log(f);
-	seg_record(f->dir, seg, -1, &off, &size);
-	assert_true(size > 0);
-	uint8_t *z = calloc(1, size + 1);
-	poke(seg, off, z, size);
-	free(z);
+	lose_last_record(f);
 	struct wal_recovered rec;
 	struct wal *w = open_ok(f, false, &rec);
 	assert_false(rec.corrupt); /* without recover_damage: unnoticed */
@@ -424,15 +430,8 @@ static void test_lost_write_of_tail(void **state)
 static void test_lost_write_after_meta_undetected(void **state)
 {
 	struct fx *f = *state;
-	char seg[300];
-	off_t off;
-	uint64_t size;
 	crashed_log_at(f, true);
-	seg_record(f->dir, seg, -1, &off, &size);
-	assert_true(size > 0);
-	uint8_t *z = calloc(1, size + 1);
-	poke(seg, off, z, size);
-	free(z);
+	lose_last_record(f);
 	struct wal_recovered rec;
 	struct wal *w = open_ok(f, true, &rec);
 	assert_false(rec.corrupt);
