@@ -707,10 +707,29 @@ static void teardown(struct sim_rt *s)
 	free(s->leader_of);
 }
 
+/* The client history: the necessary conditions first (the plainest
+ * messages), then the full linearizability check. */
+static void check_history(struct sim_rt *s)
+{
+	struct srt_lin_stats st = {0};
+	char why[480];
+
+	if (s->res->violations != 0) {
+		return;
+	}
+	if (srt_hist_necessary(&s->hist, why, sizeof(why)) ||
+	    srt_hist_full(&s->hist, &st, why, sizeof(why))) {
+		violate(s, why);
+	}
+	s->res->lin_ops = st.ops;
+	s->res->lin_unknown = st.unknown;
+	s->res->lin_steps = st.steps;
+	s->res->lin_cpu_s = st.cpu_s;
+}
+
 int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 {
 	struct sim_rt *s = calloc(1, sizeof(*s));
-	char why[400];
 
 	if (s == NULL) {
 		abort();
@@ -741,10 +760,7 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	}
 	res->sim_us = s->now;
 	check_logs(s);
-	if (res->violations == 0 &&
-	    srt_hist_check(&s->hist, why, sizeof(why))) {
-		violate(s, why);
-	}
+	check_history(s);
 	teardown(s);
 	free(s);
 	return res->violations != 0;

@@ -35,15 +35,19 @@ void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed);
 
 /* What one run did. */
 struct sim_rt_result {
-	uint64_t deliveries; /* messages handed to a node */
-	uint64_t events;     /* events handled */
-	uint64_t sim_us;     /* simulated time */
-	uint64_t ops_ok;     /* client operations with a definite answer */
-	uint64_t reads_ok;   /* of which reads */
-	uint64_t crashes;    /* node crashes */
-	uint64_t pauses;     /* process pauses */
-	uint64_t violations; /* 0 = passed */
-	char why[512];	     /* the first violation */
+	uint64_t deliveries;  /* messages handed to a node */
+	uint64_t events;      /* events handled */
+	uint64_t sim_us;      /* simulated time */
+	uint64_t ops_ok;      /* client operations with a definite answer */
+	uint64_t reads_ok;    /* of which reads */
+	uint64_t crashes;     /* node crashes */
+	uint64_t pauses;      /* process pauses */
+	uint64_t violations;  /* 0 = passed */
+	uint32_t lin_ops;     /* register operations in the full check */
+	uint32_t lin_unknown; /* of which with an unknown outcome */
+	uint64_t lin_steps;   /* its search steps */
+	double lin_cpu_s;     /* its CPU time */
+	char why[512];	      /* the first violation */
 };
 
 /* Run one seed; 0 when every check passed. */
@@ -139,7 +143,23 @@ uint32_t srt_hist_add(struct srt_hist *h, const struct srt_op *op);
 /* Log Matching over the durable logs of nodes[1..n]: 0, or 1 with @why. */
 int srt_check_logs(const struct srt_node *nodes, uint32_t n, char *why,
 		   size_t why_len);
-/* 0, or 1 with @why describing the first anomaly. */
+/* The necessary conditions alone (a fast pre-pass): 0, or 1 with @why. */
+int srt_hist_necessary(const struct srt_hist *h, char *why, size_t why_len);
+/* What the full check cost. */
+struct srt_lin_stats {
+	uint32_t ops;	  /* register operations checked */
+	uint32_t unknown; /* of which with an unknown outcome */
+	uint64_t steps;	  /* search steps */
+	double cpu_s;	  /* CPU time of the check */
+};
+/* Search steps allowed per key; more makes the verdict "undecided",
+ * which fails the run like a violation. */
+#define SRT_LIN_BUDGET 20000000u
+/* The full linearizability check alone: 0, or 1 with @why (a violation,
+ * or "undecided"); @st may be NULL. */
+int srt_hist_full(const struct srt_hist *h, struct srt_lin_stats *st, char *why,
+		  size_t why_len);
+/* Both: 0, or 1 with @why describing the first anomaly. */
 int srt_hist_check(const struct srt_hist *h, char *why, size_t why_len);
 
 #endif /* FABRAFT_SIM_RT_H */

@@ -99,7 +99,9 @@ int main(int argc, char **argv)
 {
 	struct sim_rt_options o;
 	struct args a = {.seed = 1, .seeds = 1};
-	uint64_t dl = 0, ops = 0, sim_us = 0;
+	uint64_t dl = 0, ops = 0, sim_us = 0, lin_ops = 0, lin_unknown = 0;
+	uint32_t lin_max = 0;
+	double lin_cpu = 0, lin_cpu_max = 0;
 	double t0 = cpu_s();
 	uint32_t failed = 0, ran = 0;
 
@@ -119,6 +121,12 @@ int main(int argc, char **argv)
 		dl += r.deliveries;
 		ops += r.ops_ok;
 		sim_us += r.sim_us;
+		lin_ops += r.lin_ops;
+		lin_unknown += r.lin_unknown;
+		lin_max = r.lin_ops > lin_max ? r.lin_ops : lin_max;
+		lin_cpu += r.lin_cpu_s;
+		lin_cpu_max =
+		    r.lin_cpu_s > lin_cpu_max ? r.lin_cpu_s : lin_cpu_max;
 	}
 	double cpu = cpu_s() - t0;
 	printf("fabraft-simrt: %u seeds, %s reads, %" PRIu64
@@ -126,6 +134,10 @@ int main(int argc, char **argv)
 	       "hours in %.1f CPU s: %.0f deliveries per CPU second\n",
 	       ran, node_read_mode_name(o.read_mode), dl, ops,
 	       (double)sim_us / 3.6e9, cpu, cpu > 0 ? (double)dl / cpu : 0.0);
+	printf("linearizability: %" PRIu64 " register operations checked "
+	       "(%" PRIu64 " of unknown outcome; at most %u in one seed) in "
+	       "%.2f CPU s (at most %.3f s for one seed)\n",
+	       lin_ops, lin_unknown, lin_max, lin_cpu, lin_cpu_max);
 	printf("%u passed, %u failed\n", ran - failed, failed);
 	return failed != 0;
 }
