@@ -82,6 +82,9 @@ struct node_io {
 		     size_t len);
 	/* Disk: persist "not recovering" (raft.h note 7). */
 	int (*recovering_clear)(void *ctx);
+	/* Optional (NULL or past ->size: none), for a checker: committed
+	 * entry @e (borrowed) was just applied to the state machine. */
+	void (*applied)(void *ctx, const struct raft_entry *e);
 };
 
 /* Whether @io (borrowed) has every callback the runtime calls. */

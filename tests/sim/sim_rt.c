@@ -52,6 +52,8 @@ struct sim_rt {
 	bool cut[SIM_RT_NODES_MAX + 1];
 	struct srt_client cl[SIM_RT_CLIENTS];
 	struct srt_hist hist;
+	struct srt_sms sms; /* State Machine Safety */
+	bool corrupted;	    /* corrupt_node's mutation done */
 	raft_id *leader_of; /* by term */
 	uint64_t terms_cap;
 	uint32_t next_value;
@@ -276,6 +278,7 @@ static void node_start(struct sim_rt *s, struct srt_node *sn)
 	}
 	d.entries = e;
 	d.n_entries = k;
+	srt_sms_restart(&s->sms, sn->id);
 	s->nopt.id = sn->id;
 	if (node__driven_open(&sn->n, &s->nopt, &srt_io, sn, &d, err) != 0) {
 		char msg[400];
@@ -502,6 +505,23 @@ static void on_client(struct sim_rt *s, uint8_t c, void *seq)
 	client_next(s, c);
 }
 
+void srt_applied(struct sim_rt *s, struct srt_node *sn,
+		 const struct raft_entry *e)
+{
+	uint64_t digest;
+	raft_index at;
+	char why[400];
+	bool sample = sn->n != NULL && e->index % SRT_DIGEST_EVERY == 0;
+
+	if (sample) {
+		digest = node__driven_digest(sn->n, &at);
+	}
+	if (srt_sms_applied(&s->sms, sn, e, sample ? &digest : NULL, why,
+			    sizeof(why))) {
+		violate(s, why);
+	}
+}
+
 /* ---- faults ---- */
 
 static void check_logs(struct sim_rt *s)
@@ -590,6 +610,10 @@ static void on_deliver(struct sim_rt *s, const struct srt_ev *ev,
 		return; /* requeued with the same copy */
 	}
 	if (sn->n != NULL && !s->cut[sn->id]) {
+		if (s->o.corrupt_node == sn->id && !s->corrupted &&
+		    s->now > 1000000) {
+			s->corrupted = srt_corrupt(&m->m);
+		}
 		node__driven_receive(sn->n, &m->m);
 		s->res->deliveries++;
 		check_node(s, sn);
@@ -705,6 +729,7 @@ static void teardown(struct sim_rt *s)
 	free(s->h);
 	free(s->hist.v);
 	free(s->leader_of);
+	srt_sms_free(&s->sms);
 }
 
 /* The client history: the necessary conditions first (the plainest
@@ -730,6 +755,7 @@ static void check_history(struct sim_rt *s)
 int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 {
 	struct sim_rt *s = calloc(1, sizeof(*s));
+	char why[400];
 
 	if (s == NULL) {
 		abort();
@@ -738,6 +764,7 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	s->o = *o;
 	s->res = res;
 	s->rng = o->seed;
+	s->sms.seed = o->seed;
 	setup(s);
 	for (uint8_t c = 0; c < SIM_RT_CLIENTS; c++) {
 		push(s, srt_range(s, 0, 500000), EV_CLIENT, c,
@@ -760,6 +787,11 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	}
 	res->sim_us = s->now;
 	check_logs(s);
+	if (res->violations == 0 &&
+	    srt_sms_final(&s->sms, &s->hist, s->nodes, o->n_nodes, why,
+			  sizeof(why))) {
+		violate(s, why);
+	}
 	check_history(s);
 	teardown(s);
 	free(s);

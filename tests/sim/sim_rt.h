@@ -29,6 +29,10 @@ struct sim_rt_options {
 	uint32_t pause_ppm;    /* per tick: a node pauses */
 	uint32_t kvc_ppm;      /* client ops that are KVC.* commands */
 	bool verbose;	       /* print the fault schedule */
+	/* Test-only mutation: after 1 s, one SET entry delivered to this
+	 * node (0 = none) has its value changed, so that node applies a
+	 * corrupted entry (the State Machine Safety check must catch it). */
+	uint32_t corrupt_node;
 };
 
 void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed);
@@ -161,5 +165,36 @@ int srt_hist_full(const struct srt_hist *h, struct srt_lin_stats *st, char *why,
 		  size_t why_len);
 /* Both: 0, or 1 with @why describing the first anomaly. */
 int srt_hist_check(const struct srt_hist *h, char *why, size_t why_len);
+
+/* sim_rt_sms.c: State Machine Safety across the nodes. */
+struct srt_applied;
+struct srt_sms {
+	uint64_t seed;	       /* for the messages */
+	struct srt_applied *v; /* by index: the first node's entry */
+	uint64_t cap;
+	raft_index last[SIM_RT_NODES_MAX + 1]; /* last applied, by node */
+	raft_index *value_index; /* by SET value: where it was applied */
+	uint32_t value_cap;
+};
+/* The state digest is compared after every SRT_DIGEST_EVERY-th index. */
+#define SRT_DIGEST_EVERY 16u
+/* Node @sn applied @e, the state digest after it in @digest (NULL: not
+ * sampled): 0, or 1 with @why naming the seed, nodes and index. */
+int srt_sms_applied(struct srt_sms *m, const struct srt_node *sn,
+		    const struct raft_entry *e, const uint64_t *digest,
+		    char *why, size_t why_len);
+/* @node restarts: it applies again from its snapshot. */
+void srt_sms_restart(struct srt_sms *m, raft_id node);
+/* At the end: acknowledged writes applied, equal digests at equal
+ * applied indices among the running nodes[1..n]. */
+int srt_sms_final(const struct srt_sms *m, const struct srt_hist *h,
+		  const struct srt_node *nodes, uint32_t n, char *why,
+		  size_t why_len);
+void srt_sms_free(struct srt_sms *m);
+/* The mutation of corrupt_node on @m (an owned copy): true if done. */
+bool srt_corrupt(struct raft_message *m);
+/* sim_rt.c: the io table's applied callback lands here. */
+void srt_applied(struct sim_rt *s, struct srt_node *sn,
+		 const struct raft_entry *e);
 
 #endif /* FABRAFT_SIM_RT_H */

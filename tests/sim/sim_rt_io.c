@@ -359,6 +359,13 @@ static int io_recovering_clear(void *ctx)
 	return 0;
 }
 
+static void io_applied(void *ctx, const struct raft_entry *e)
+{
+	struct srt_node *sn = ctx;
+
+	srt_applied(sn->s, sn, e);
+}
+
 const struct node_io srt_io = {
     .size = sizeof(struct node_io),
     .send = io_send,
@@ -382,4 +389,5 @@ const struct node_io srt_io = {
     .wall_ms = io_wall_ms,
     .reply = io_reply,
     .recovering_clear = io_recovering_clear,
+    .applied = io_applied,
 };

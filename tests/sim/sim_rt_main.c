@@ -31,7 +31,7 @@ static void usage(void)
 		"usage: fabraft-simrt [--seed N] [--seeds N] [--nodes N] "
 		"[--mode index|lease|log|stale] [--seconds SIM_S] "
 		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--no-faults] "
-		"[--verbose]\n");
+		"[--verbose] [--corrupt-apply NODE (test-only mutation)]\n");
 	exit(2);
 }
 
@@ -73,13 +73,16 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			a->budget = strtod(v, NULL);
 		} else if (strcmp(k, "--kvc") == 0) {
 			o->kvc_ppm = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(k, "--corrupt-apply") == 0) {
+			o->corrupt_node = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--pauses") == 0) {
 			o->pause_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else {
 			usage();
 		}
 	}
-	if (o->n_nodes < 3 || o->n_nodes > SIM_RT_NODES_MAX) {
+	if (o->n_nodes < 3 || o->n_nodes > SIM_RT_NODES_MAX ||
+	    o->corrupt_node > o->n_nodes) {
 		usage();
 	}
 }
@@ -89,10 +92,14 @@ static void print_failure(const struct sim_rt_options *o,
 {
 	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
 	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
-	       "--seconds %" PRIu64 " --pauses %u --kvc %u%s\n",
+	       "--seconds %" PRIu64 " --pauses %u --kvc %u%s",
 	       o->seed, r->why, o->seed, o->n_nodes,
 	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
 	       o->pause_ppm, o->kvc_ppm, o->faults ? "" : " --no-faults");
+	if (o->corrupt_node != 0) {
+		printf(" --corrupt-apply %u", o->corrupt_node);
+	}
+	printf("\n");
 }
 
 int main(int argc, char **argv)
