@@ -33,19 +33,24 @@ struct sim_rt_options {
 	 * node (0 = none) has its value changed, so that node applies a
 	 * corrupted entry (the State Machine Safety check must catch it). */
 	uint32_t corrupt_node;
+	bool full_only; /* skip the necessary-condition pre-pass (to see
+			   what the full check alone catches) */
 };
 
 void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed);
 
 /* What one run did. */
 struct sim_rt_result {
-	uint64_t deliveries;  /* messages handed to a node */
-	uint64_t events;      /* events handled */
-	uint64_t sim_us;      /* simulated time */
-	uint64_t ops_ok;      /* client operations with a definite answer */
-	uint64_t reads_ok;    /* of which reads */
-	uint64_t crashes;     /* node crashes */
-	uint64_t pauses;      /* process pauses */
+	uint64_t deliveries; /* messages handed to a node */
+	uint64_t events;     /* events handled */
+	uint64_t sim_us;     /* simulated time */
+	uint64_t ops_ok;     /* client operations with a definite answer */
+	uint64_t reads_ok;   /* of which reads */
+	uint64_t crashes;    /* node crashes */
+	uint64_t pauses;     /* process pauses */
+	uint64_t held; /* client requests that reached a paused node and were
+			  handled after it resumed (their history keeps the
+			  time they were sent) */
 	uint64_t violations;  /* 0 = passed */
 	uint32_t lin_ops;     /* register operations in the full check */
 	uint32_t lin_unknown; /* of which with an unknown outcome */

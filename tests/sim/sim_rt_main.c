@@ -31,7 +31,8 @@ static void usage(void)
 		"usage: fabraft-simrt [--seed N] [--seeds N] [--nodes N] "
 		"[--mode index|lease|log|stale] [--seconds SIM_S] "
 		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--no-faults] "
-		"[--verbose] [--corrupt-apply NODE (test-only mutation)]\n");
+		"[--verbose] [--full-check-only] [--corrupt-apply NODE "
+		"(test-only mutation)]\n");
 	exit(2);
 }
 
@@ -49,6 +50,10 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(k, "--no-faults") == 0) {
 			o->faults = false;
+			continue;
+		}
+		if (strcmp(k, "--full-check-only") == 0) {
+			o->full_only = true;
 			continue;
 		}
 		if (strcmp(k, "--verbose") == 0) {
@@ -99,6 +104,9 @@ static void print_failure(const struct sim_rt_options *o,
 	if (o->corrupt_node != 0) {
 		printf(" --corrupt-apply %u", o->corrupt_node);
 	}
+	if (o->full_only) {
+		printf(" --full-check-only");
+	}
 	printf("\n");
 }
 
@@ -106,7 +114,8 @@ int main(int argc, char **argv)
 {
 	struct sim_rt_options o;
 	struct args a = {.seed = 1, .seeds = 1};
-	uint64_t dl = 0, ops = 0, sim_us = 0, lin_ops = 0, lin_unknown = 0;
+	uint64_t dl = 0, ops = 0, sim_us = 0, held = 0, lin_ops = 0,
+		 lin_unknown = 0;
 	uint32_t lin_max = 0;
 	double lin_cpu = 0, lin_cpu_max = 0;
 	double t0 = cpu_s();
@@ -128,6 +137,7 @@ int main(int argc, char **argv)
 		dl += r.deliveries;
 		ops += r.ops_ok;
 		sim_us += r.sim_us;
+		held += r.held;
 		lin_ops += r.lin_ops;
 		lin_unknown += r.lin_unknown;
 		lin_max = r.lin_ops > lin_max ? r.lin_ops : lin_max;
@@ -141,6 +151,9 @@ int main(int argc, char **argv)
 	       "hours in %.1f CPU s: %.0f deliveries per CPU second\n",
 	       ran, node_read_mode_name(o.read_mode), dl, ops,
 	       (double)sim_us / 3.6e9, cpu, cpu > 0 ? (double)dl / cpu : 0.0);
+	printf("client requests held by a paused node and handled after it "
+	       "resumed: %" PRIu64 "\n",
+	       held);
 	printf("linearizability: %" PRIu64 " register operations checked "
 	       "(%" PRIu64 " of unknown outcome; at most %u in one seed) in "
 	       "%.2f CPU s (at most %.3f s for one seed)\n",
