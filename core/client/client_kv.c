@@ -4,17 +4,18 @@
 #include "client_int.h"
 #include "heap.h"
 
-int fabraft_get(struct fabraft_client *c, const char *key, char **val,
-		size_t *vlen, bool *found)
+/* A read whose reply is a bulk string (NUL-terminated, into *@val) or
+ * nil (*@found false). */
+static int read_bulk(struct fabraft_client *c, int argc, const char **argv,
+		     char **val, size_t *vlen, bool *found)
 {
-	const char *argv[] = {"GET", key};
 	struct respc_reply r;
 	int rv;
 
 	*val = NULL;
 	*vlen = 0;
 	*found = false;
-	rv = fabraft__run(c, 2, argv, NULL, FABRAFT__READ, &r);
+	rv = fabraft__run(c, argc, argv, NULL, FABRAFT__READ, &r);
 	if (rv != 0) {
 		return rv;
 	}
@@ -26,9 +27,31 @@ int fabraft_get(struct fabraft_client *c, const char *key, char **val,
 	} else if (r.type == '-') {
 		rv = fabraft__fail(c, FR_REFUSED, "%s", r.str);
 	} else if (!respc_reply_is_nil(&r)) {
-		rv = fabraft__bad_reply(c, "GET");
+		rv = fabraft__bad_reply(c, argv[0]);
 	}
 	respc_reply_free(&r);
+	return rv;
+}
+
+int fabraft_get(struct fabraft_client *c, const char *key, char **val,
+		size_t *vlen, bool *found)
+{
+	const char *argv[] = {"GET", key};
+
+	return read_bulk(c, 2, argv, val, vlen, found);
+}
+
+int fabraft_info(struct fabraft_client *c, const char *section, char **text)
+{
+	const char *argv[] = {"INFO", section};
+	size_t len;
+	bool found;
+	int rv =
+	    read_bulk(c, section != NULL ? 2 : 1, argv, text, &len, &found);
+
+	if (rv == 0 && !found) {
+		rv = fabraft__bad_reply(c, "INFO");
+	}
 	return rv;
 }
 

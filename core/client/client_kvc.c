@@ -73,36 +73,57 @@ static bool hash_ok(const struct fabraft_hash *h, bool may_be_none)
 	       (h->len >= 1 && h->len <= FABRAFT_HASH_MAX);
 }
 
+/* "KVC.PUT @ns [RES]" into @a: the start of either form of @n blocks. */
+static int put_start(struct fabraft_client *c, struct fabraft__args *a,
+		     const char *ns, bool res, size_t n)
+{
+	if (n == 0) {
+		return fabraft__fail(c, FR_INVALID, "KVC.PUT needs a block");
+	}
+	fabraft__args_init(a);
+	fabraft__args_reserve(a, 3 + 7 * n, n * (4 * FABRAFT_HASH_MAX + 80));
+	fabraft__args_str(a, "KVC.PUT");
+	fabraft__args_str(a, ns);
+	if (res) {
+		fabraft__args_str(a, "RES");
+	}
+	return 0;
+}
+
+/* Block @i's hash and parent are valid, or @a is freed and FR_INVALID. */
+static int put_check(struct fabraft_client *c, struct fabraft__args *a,
+		     size_t i, const struct fabraft_hash *hash,
+		     const struct fabraft_hash *parent)
+{
+	if (hash_ok(hash, false) && hash_ok(parent, true)) {
+		return 0;
+	}
+	fabraft__args_free(a);
+	return fabraft__fail(c, FR_INVALID,
+			     "block %zu: hash length must be 1..32 bytes", i);
+}
+
 int fabraft_kvc_put(struct fabraft_client *c, const char *ns,
 		    const struct fabraft_put *b, size_t n, uint64_t *created)
 {
 	struct fabraft__args a;
+	int rv = put_start(c, &a, ns, false, n);
 
-	if (n == 0) {
-		return fabraft__fail(c, FR_INVALID, "KVC.PUT needs a block");
-	}
-	fabraft__args_init(&a);
-	fabraft__args_reserve(&a, 2 + 7 * n, n * (4 * FABRAFT_HASH_MAX + 80));
-	fabraft__args_str(&a, "KVC.PUT");
-	fabraft__args_str(&a, ns);
-	for (size_t i = 0; i < n; i++) {
-		if (!hash_ok(&b[i].hash, false) ||
-		    !hash_ok(&b[i].parent, true)) {
-			fabraft__args_free(&a);
-			return fabraft__fail(c, FR_INVALID,
-					     "block %zu: hash length must be "
-					     "1..32 bytes",
-					     i);
+	for (size_t i = 0; rv == 0 && i < n; i++) {
+		rv = put_check(c, &a, i, &b[i].hash, &b[i].parent);
+		if (rv == 0) {
+			fabraft__args_hash(&a, &b[i].hash);
+			fabraft__args_hash(&a, &b[i].parent);
+			fabraft__args_u64(&a, b[i].tokens);
+			fabraft__args_u64(&a, b[i].node);
+			fabraft__args_str(&a, b[i].tier);
+			fabraft__args_u64(&a, b[i].offset);
+			fabraft__args_u64(&a, b[i].len);
 		}
-		fabraft__args_hash(&a, &b[i].hash);
-		fabraft__args_hash(&a, &b[i].parent);
-		fabraft__args_u64(&a, b[i].tokens);
-		fabraft__args_u64(&a, b[i].node);
-		fabraft__args_str(&a, b[i].tier);
-		fabraft__args_u64(&a, b[i].offset);
-		fabraft__args_u64(&a, b[i].len);
 	}
-	return fabraft__count(c, &a, FABRAFT__IDEM, "KVC.PUT", created);
+	return rv != 0
+		   ? rv
+		   : fabraft__count(c, &a, FABRAFT__IDEM, "KVC.PUT", created);
 }
 
 int fabraft_kvc_put_res(struct fabraft_client *c, const char *ns,
@@ -110,30 +131,21 @@ int fabraft_kvc_put_res(struct fabraft_client *c, const char *ns,
 			uint64_t *created)
 {
 	struct fabraft__args a;
+	int rv = put_start(c, &a, ns, true, n);
 
-	if (n == 0) {
-		return fabraft__fail(c, FR_INVALID, "KVC.PUT needs a block");
-	}
-	fabraft__args_init(&a);
-	fabraft__args_str(&a, "KVC.PUT");
-	fabraft__args_str(&a, ns);
-	fabraft__args_str(&a, "RES");
-	for (size_t i = 0; i < n; i++) {
-		if (!hash_ok(&b[i].hash, false) ||
-		    !hash_ok(&b[i].parent, true)) {
-			fabraft__args_free(&a);
-			return fabraft__fail(c, FR_INVALID,
-					     "block %zu: hash length must be "
-					     "1..32 bytes",
-					     i);
+	for (size_t i = 0; rv == 0 && i < n; i++) {
+		rv = put_check(c, &a, i, &b[i].hash, &b[i].parent);
+		if (rv == 0) {
+			fabraft__args_u64(&a, b[i].rid);
+			fabraft__args_hash(&a, &b[i].hash);
+			fabraft__args_hash(&a, &b[i].parent);
+			fabraft__args_u64(&a, b[i].tokens);
+			fabraft__args_u64(&a, b[i].offset);
 		}
-		fabraft__args_u64(&a, b[i].rid);
-		fabraft__args_hash(&a, &b[i].hash);
-		fabraft__args_hash(&a, &b[i].parent);
-		fabraft__args_u64(&a, b[i].tokens);
-		fabraft__args_u64(&a, b[i].offset);
 	}
-	return fabraft__count(c, &a, FABRAFT__UNSAFE, "KVC.PUT RES", created);
+	return rv != 0 ? rv
+		       : fabraft__count(c, &a, FABRAFT__UNSAFE, "KVC.PUT RES",
+					created);
 }
 
 /* @name @ns [@lease] hashes... */

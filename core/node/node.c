@@ -141,11 +141,81 @@ static int placement(struct node *n, char *errmsg)
 	return 0;
 }
 
+/* The voters a node starts with when neither its log nor a snapshot names
+ * a configuration: --initial-voters, or else every --peer. */
+static void bootstrap_config(const struct node_options *o,
+			     struct raft_restore *rs)
+{
+	if (o->n_initial_voters > 0) {
+		rs->config.n = o->n_initial_voters;
+		for (uint32_t i = 0; i < o->n_initial_voters; i++) {
+			rs->config.servers[i].id = o->initial_voters[i];
+			rs->config.servers[i].role = RAFT_VOTER;
+		}
+		return;
+	}
+	rs->config.n = o->n_peers;
+	for (uint32_t i = 0; i < o->n_peers; i++) {
+		rs->config.servers[i].id = o->peers[i].id;
+		rs->config.servers[i].role = RAFT_VOTER;
+	}
+}
+
+/* The core's options from the node's (--election-ticks, --read-mode ...). */
+static int raft_options_of(const struct node *n, struct raft_options *ro,
+			   char *errmsg)
+{
+	raft_options_default(ro, n->o.id,
+			     node__mono_ns() ^ ((uint64_t)n->o.id << 56));
+	ro->election_ticks = n->o.election_ticks;
+	ro->heartbeat_ticks = n->o.heartbeat_ticks;
+	ro->tick_us = n->o.tick_ms * 1000u;
+	ro->snapshot_threshold = n->o.snapshot_entries;
+	ro->snapshot_trailing = n->o.snapshot_trailing;
+	if (n->o.read_mode == NODE_READ_LEASE) {
+		/* Three ticks of margin: tick granularity and ~10% clock rate
+		 * drift at 10 ticks (core/raft/raft_read.c).  The lease is
+		 * measured on the clock events carry (node__step_update), so
+		 * a pause of any length cannot stretch it. */
+		if (ro->election_ticks < 5) {
+			snprintf(errmsg, FR_ERRMSG_SIZE,
+				 "--read-mode lease needs --election-ticks "
+				 ">= 5 (got %u)",
+				 ro->election_ticks);
+			return FR_INVALID;
+		}
+		ro->lease_ticks = ro->election_ticks - 3;
+	}
+	return 0;
+}
+
+int node__raft_open(struct node *n, const struct wal_recovered *rec,
+		    struct raft_restore *rs, char *errmsg)
+{
+	struct raft_options ro;
+	int rv;
+
+	bootstrap_config(&n->o, rs);
+	/* A snapshot overrides the bootstrap configuration. */
+	rv = node__snap_restore(n, rec, rs, errmsg);
+	if (rv == 0) {
+		rv = raft_options_of(n, &ro, errmsg);
+	}
+	if (rv != 0) {
+		return rv;
+	}
+	rv = raft_open(&n->raft, &ro, rs);
+	if (rv != 0) {
+		snprintf(errmsg, FR_ERRMSG_SIZE, "raft_open: %s",
+			 fr_strerror(rv));
+	}
+	return rv;
+}
+
 static int open_raft(struct node *n, char *errmsg)
 {
 	struct wal_options wo;
 	struct wal_recovered rec;
-	struct raft_options ro;
 	struct raft_restore rs;
 	int rv;
 
@@ -180,49 +250,8 @@ static int open_raft(struct node *n, char *errmsg)
 		}
 		rs.recover_index = 0;
 	}
-	if (n->o.n_initial_voters > 0) {
-		rs.config.n = n->o.n_initial_voters;
-		for (uint32_t i = 0; i < n->o.n_initial_voters; i++) {
-			rs.config.servers[i].id = n->o.initial_voters[i];
-			rs.config.servers[i].role = RAFT_VOTER;
-		}
-	} else {
-		rs.config.n = n->o.n_peers;
-		for (uint32_t i = 0; i < n->o.n_peers; i++) {
-			rs.config.servers[i].id = n->o.peers[i].id;
-			rs.config.servers[i].role = RAFT_VOTER;
-		}
-	}
-	/* A snapshot overrides the bootstrap configuration. */
-	rv = node__snap_restore(n, &rec, &rs, errmsg);
+	rv = node__raft_open(n, &rec, &rs, errmsg);
 	if (rv != 0) {
-		return rv;
-	}
-	raft_options_default(&ro, n->o.id,
-			     node__mono_ns() ^ ((uint64_t)n->o.id << 56));
-	ro.election_ticks = n->o.election_ticks;
-	ro.heartbeat_ticks = n->o.heartbeat_ticks;
-	ro.tick_us = n->o.tick_ms * 1000u;
-	ro.snapshot_threshold = n->o.snapshot_entries;
-	ro.snapshot_trailing = n->o.snapshot_trailing;
-	if (n->o.read_mode == NODE_READ_LEASE) {
-		/* Three ticks of margin: tick granularity and ~10% clock rate
-		 * drift at 10 ticks (core/raft/raft_read.c).  The lease is
-		 * measured on the clock events carry (node__step_update), so
-		 * a pause of any length cannot stretch it. */
-		if (ro.election_ticks < 5) {
-			snprintf(errmsg, FR_ERRMSG_SIZE,
-				 "--read-mode lease needs --election-ticks "
-				 ">= 5 (got %u)",
-				 ro.election_ticks);
-			return FR_INVALID;
-		}
-		ro.lease_ticks = ro.election_ticks - 3;
-	}
-	rv = raft_open(&n->raft, &ro, &rs);
-	if (rv != 0) {
-		snprintf(errmsg, FR_ERRMSG_SIZE, "raft_open: %s",
-			 fr_strerror(rv));
 		return rv;
 	}
 	fr_log(FR_LOG_INFO, NULL,

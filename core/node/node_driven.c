@@ -8,24 +8,6 @@
 #include "node_driven.h"
 #include "node_int.h"
 
-static void bootstrap_config(const struct node_options *o,
-			     struct raft_restore *rs)
-{
-	if (o->n_initial_voters > 0) {
-		rs->config.n = o->n_initial_voters;
-		for (uint32_t i = 0; i < o->n_initial_voters; i++) {
-			rs->config.servers[i].id = o->initial_voters[i];
-			rs->config.servers[i].role = RAFT_VOTER;
-		}
-		return;
-	}
-	rs->config.n = o->n_peers;
-	for (uint32_t i = 0; i < o->n_peers; i++) {
-		rs->config.servers[i].id = o->peers[i].id;
-		rs->config.servers[i].role = RAFT_VOTER;
-	}
-}
-
 static int driven_raft(struct node *n, const struct node_durable *d,
 		       char *errmsg)
 {
@@ -34,31 +16,13 @@ static int driven_raft(struct node *n, const struct node_durable *d,
 				    .snapshot_index = d->snapshot_index,
 				    .snapshot_term = d->snapshot_term};
 	struct raft_restore rs = {.term = d->term, .vote = d->vote};
-	struct raft_options ro;
 	int rv;
 
 	rs.entries = d->entries;
 	rs.n_entries = d->n_entries;
 	rs.recover_index = d->recover_index;
-	bootstrap_config(&n->o, &rs);
-	rv = node__snap_restore(n, &rec, &rs, errmsg);
+	rv = node__raft_open(n, &rec, &rs, errmsg);
 	if (rv != 0) {
-		return rv;
-	}
-	raft_options_default(&ro, n->o.id,
-			     node__mono_ns() ^ ((uint64_t)n->o.id << 56));
-	ro.election_ticks = n->o.election_ticks;
-	ro.heartbeat_ticks = n->o.heartbeat_ticks;
-	ro.tick_us = n->o.tick_ms * 1000u;
-	ro.snapshot_threshold = n->o.snapshot_entries;
-	ro.snapshot_trailing = n->o.snapshot_trailing;
-	if (n->o.read_mode == NODE_READ_LEASE) {
-		ro.lease_ticks = ro.election_ticks - 3; /* as node.c */
-	}
-	rv = raft_open(&n->raft, &ro, &rs);
-	if (rv != 0) {
-		snprintf(errmsg, FR_ERRMSG_SIZE, "raft_open: %s",
-			 fr_strerror(rv));
 		return rv;
 	}
 	n->reported_index =

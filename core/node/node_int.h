@@ -271,6 +271,14 @@ void node__reads_evaluate(struct node *n, raft_index applied);
 void node__reads_timeouts(struct node *n);
 void node__reads_free(struct node *n);
 
+/* Open the core from @rs (term, vote, entries and recover_index filled) with
+ * the daemon's options: the bootstrap configuration, the newest snapshot
+ * (which overrides it; @rec names what the log holds), tick and lease
+ * settings.  node_open() and the simulator's node__driven_open() share it,
+ * so both run the same core. */
+int node__raft_open(struct node *n, const struct wal_recovered *rec,
+		    struct raft_restore *rs, char *errmsg);
+
 /* node_snap.c: snapshots. */
 int node__snap_restore(struct node *n, const struct wal_recovered *rec,
 		       struct raft_restore *rs, char *errmsg);

@@ -10,17 +10,6 @@ D="$BIN/fabraftd"
 NODES=3
 pick_ports
 
-# expect_rc RC ARGS...: exits with RC and prints one line naming the flag.
-expect_rc() {
-	local want=$1 rc lines
-	shift
-	(cd "$DIR" && timeout 10 "$D" "$@" >"$DIR/out" 2>&1)
-	rc=$?
-	lines=$(grep -vc '^[0-9][0-9]:' "$DIR/out")
-	[ "$rc" = "$want" ] || { cat "$DIR/out"; fail "'$*' exited $rc, want $want"; }
-	[ "$lines" -le 2 ] || { cat "$DIR/out"; fail "'$*': more than a line"; }
-	echo "exit $rc: $*: $(grep -v '^[0-9][0-9]:' "$DIR/out" | head -1)"
-}
 P="1=127.0.0.1:$RPORT"
 for bad in "--kvc-blocks-max 0" "--kvc-blocks-max 268435457" \
 	"--kvc-blocks-max lots" "--kvc-locations-max 0" \

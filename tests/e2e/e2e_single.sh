@@ -9,17 +9,6 @@ R=$RPORT
 M=$((CPORT + 1))
 
 "$D" --help | grep -q -- "--peers" || fail "--help"
-# expect_usage EXPECTED_RC ARGS...: exits with that code and one line.
-expect_rc() {
-	local want=$1 rc lines
-	shift
-	(cd "$DIR" && timeout 10 "$D" "$@" >"$DIR/out" 2>&1)
-	rc=$?
-	lines=$(grep -vc '^[0-9][0-9]:' "$DIR/out")
-	[ "$rc" = "$want" ] || { cat "$DIR/out"; fail "'$*' exited $rc, want $want"; }
-	[ "$lines" -le 2 ] || { cat "$DIR/out"; fail "'$*': more than a line"; }
-	echo "exit $rc: $*: $(grep -v '^[0-9][0-9]:' "$DIR/out" | head -1)"
-}
 P="1=127.0.0.1:$R"
 expect_rc 2 --id 0 --peers "$P"
 expect_rc 2 --id 256 --peers "$P"

@@ -56,6 +56,18 @@ dump_logs() {
 fail() { echo "FAIL: $*"; dump_logs; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 need() { command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"; }
+# expect_rc RC ARGS...: fabraftd with ARGS exits with RC and prints at
+# most one line (besides log lines), as a refused flag must.
+expect_rc() {
+	local want=$1 rc lines
+	shift
+	(cd "$DIR" && timeout 10 "$BIN/fabraftd" "$@" >"$DIR/out" 2>&1)
+	rc=$?
+	lines=$(grep -vc '^[0-9][0-9]:' "$DIR/out")
+	[ "$rc" = "$want" ] || { cat "$DIR/out"; fail "'$*' exited $rc, want $want"; }
+	[ "$lines" -le 2 ] || { cat "$DIR/out"; fail "'$*': more than a line"; }
+	echo "exit $rc: $*: $(grep -v '^[0-9][0-9]:' "$DIR/out" | head -1)"
+}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 port_free() { ! ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .; }

@@ -443,8 +443,6 @@ int cl_stop(const struct cl *c)
 char *cl_info(const char *addr, int timeout_ms)
 {
 	char a[1][80];
-	const char *argv[] = {"INFO"};
-	struct fabraft_reply r;
 	struct fabraft_client *c;
 	char *s = NULL;
 
@@ -453,12 +451,9 @@ char *cl_info(const char *addr, int timeout_ms)
 	if (c == NULL) {
 		return NULL;
 	}
-	if (fabraft_command(c, 1, argv, NULL, &r) == 0 && r.type == '$' &&
-	    r.len != SIZE_MAX) {
-		s = r.str;
-		r.str = NULL;
+	if (fabraft_info(c, NULL, &s) != 0) {
+		s = NULL;
 	}
-	fabraft_reply_free(&r);
 	fabraft_close(c);
 	return s;
 }

@@ -160,7 +160,11 @@ FABRAFT_API void fabraft_reply_print(const struct fabraft_reply *r, int indent);
 /** Value of "key:" in INFO text @info, copied into @out ("" if none). */
 FABRAFT_API void fabraft_info_field(const char *info, const char *key,
 				    char *out, size_t cap);
-/** Free memory the library returned (values of fabraft_get). */
+/** INFO of the node @c is connected to (all sections, or @section) into
+ * *@text, to free with fabraft_free().  0, or an FR_* code. */
+FABRAFT_API FABRAFT_WUR int fabraft_info(struct fabraft_client *c,
+					 const char *section, char **text);
+/** Free memory the library returned (values of fabraft_get, fabraft_info). */
 FABRAFT_API void fabraft_free(void *p);
 
 /* ---- hashes (spec S1) ------------------------------------------------ */

@@ -195,6 +195,25 @@ char *bc_http_req(int port, const char *path, const char *post, int timeout_ms);
  * Prometheus text @page. */
 double bc_prom_sum(const char *page, const char *metric);
 
+/* ---- etcd JSON gateway requests (etcd_json.c) ---- */
+
+/** Base64 of @len bytes at @in into @out (room for 4*ceil(len/3)+1); the
+ * length written, without the NUL. */
+size_t bc_b64(const char *in, size_t len, char *out);
+/** One operation of a txn's success list at @o: a put of @val (@vlen
+ * bytes) at @key, or a range of @key when @val is NULL; preceded by a comma
+ * unless @first.  The length written. */
+size_t bc_etcd_txn_op(char *o, bool first, const char *key, size_t klen,
+		      const char *val, size_t vlen);
+/* A reply body growing as curl delivers it (NUL-terminated). */
+struct bc_body {
+	char *p;    /* malloc'd, or NULL */
+	size_t len; /* bytes so far */
+	size_t cap; /* allocated */
+};
+/** CURLOPT_WRITEFUNCTION appending to the struct bc_body @arg. */
+size_t bc_body_sink(char *p, size_t size, size_t nmemb, void *arg);
+
 /* ---- servers (fab.c, etcd.c, redis.c) ---- */
 
 /* A running store: its processes and how clients reach it. */

@@ -31,19 +31,14 @@ static struct fabraft_client *client_of(int port, bool discover,
 static char *info_of(int port)
 {
 	struct fabraft_client *c = client_of(port, false, 300);
-	const char *argv[] = {"INFO"};
-	struct fabraft_reply r;
 	char *s = NULL;
 
 	if (c == NULL) {
 		return NULL;
 	}
-	if (fabraft_command(c, 1, argv, NULL, &r) == 0 && r.type == '$' &&
-	    r.len != SIZE_MAX) {
-		s = r.str;
-		r.str = NULL;
+	if (fabraft_info(c, NULL, &s) != 0) {
+		s = NULL;
 	}
-	fabraft_reply_free(&r);
 	fabraft_close(c);
 	return s;
 }

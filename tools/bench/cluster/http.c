@@ -14,17 +14,15 @@
 
 /* One client: an easy handle and its current request. */
 struct hc {
-	CURL *e;	 /* the handle (its connection stays in the pool) */
-	int client;	 /* global client number */
-	uint64_t n;	 /* operations issued */
-	char *body;	 /* JSON request (malloc'd) */
-	size_t body_len; /* bytes */
-	char *resp;	 /* reply body so far (malloc'd) */
-	size_t resp_len; /* bytes */
-	size_t resp_cap; /* allocated */
-	uint64_t sent;	 /* when the request was added */
-	uint8_t kind;	 /* bc_op_kind */
-	bool failed;	 /* could not build; never re-added */
+	CURL *e;	     /* the handle (its connection stays in the pool) */
+	int client;	     /* global client number */
+	uint64_t n;	     /* operations issued */
+	char *body;	     /* JSON request (malloc'd) */
+	size_t body_len;     /* bytes */
+	struct bc_body resp; /* reply body so far */
+	uint64_t sent;	     /* when the request was added */
+	uint8_t kind;	     /* bc_op_kind */
+	bool failed;	     /* could not build; never re-added */
 };
 
 struct thr {
@@ -50,49 +48,6 @@ void bc_http_global(bool init)
 	}
 }
 
-/* Base64 of @len bytes at @in into @out (room for 4*ceil(len/3)+1). */
-static size_t b64(const char *in, size_t len, char *out)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
-				"rstuvwxyz0123456789+/";
-	const unsigned char *p = (const unsigned char *)in;
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-
-		v |= i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0;
-		v |= i + 2 < len ? p[i + 2] : 0;
-		out[o++] = t[v >> 18 & 63];
-		out[o++] = t[v >> 12 & 63];
-		out[o++] = i + 1 < len ? t[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < len ? t[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return o;
-}
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct hc *h = arg;
-	size_t len = size * nmemb;
-
-	if (h->resp_cap - h->resp_len < len + 1) {
-		size_t cap = (h->resp_len + len + 1) * 2;
-		char *b = realloc(h->resp, cap);
-
-		if (b == NULL) {
-			return 0; /* curl fails the transfer */
-		}
-		h->resp = b;
-		h->resp_cap = cap;
-	}
-	memcpy(h->resp + h->resp_len, p, len);
-	h->resp_len += len;
-	h->resp[h->resp_len] = '\0';
-	return len;
-}
-
 /* The JSON of a KV-cache chain op: a txn of 16 puts or 16 ranges. */
 static size_t chain_body(struct thr *t, struct hc *h, const struct bc_op *op,
 			 char *o)
@@ -104,24 +59,22 @@ static size_t chain_body(struct thr *t, struct hc *h, const struct bc_op *op,
 	char hash[33];
 
 	for (int i = 0; i < BC_CHAIN_BLOCKS; i++) {
+		int kl, l = 0;
+
 		bc_block_hash(h->client, op->idx, i, hash);
-		snprintf(key, sizeof(key), "kvc/%s/%s", BC_NAMESPACE, hash);
-		n += (size_t)sprintf(o + n, "%s{\"request%s\":{\"key\":\"",
-				     i ? "," : "",
-				     op->kind == BC_OP_PUT ? "Put" : "Range");
-		n += b64(key, strlen(key), o + n);
+		kl =
+		    snprintf(key, sizeof(key), "kvc/%s/%s", BC_NAMESPACE, hash);
 		if (op->kind == BC_OP_PUT) {
 			/* The placement KVC.PUT carries for this block. */
-			int l = snprintf(rec, sizeof(rec),
-					 "%s 16 1 dram %llu %u", prev,
-					 (unsigned long long)bc_block_offset(
-					     t->b.ld, h->client, op, i),
-					 BC_BLOCK_BYTES);
-
-			n += (size_t)sprintf(o + n, "\",\"value\":\"");
-			n += b64(rec, (size_t)l, o + n);
+			l = snprintf(rec, sizeof(rec), "%s 16 1 dram %llu %u",
+				     prev,
+				     (unsigned long long)bc_block_offset(
+					 t->b.ld, h->client, op, i),
+				     BC_BLOCK_BYTES);
 		}
-		n += (size_t)sprintf(o + n, "\"}}");
+		n += bc_etcd_txn_op(o + n, i == 0, key, (size_t)kl,
+				    op->kind == BC_OP_PUT ? rec : NULL,
+				    (size_t)l);
 		memcpy(prev, hash, sizeof(prev));
 	}
 	n += (size_t)sprintf(o + n, "]}");
@@ -148,7 +101,7 @@ static int issue(struct thr *t, struct hc *h, uint64_t now)
 		int kl = bc_key(h->client, op.idx, key, sizeof(key));
 
 		h->body_len = (size_t)sprintf(h->body, "{\"key\":\"");
-		h->body_len += b64(key, (size_t)kl, h->body + h->body_len);
+		h->body_len += bc_b64(key, (size_t)kl, h->body + h->body_len);
 		if (op.kind == BC_OP_SET) {
 			h->body_len +=
 			    (size_t)sprintf(h->body + h->body_len,
@@ -163,7 +116,7 @@ static int issue(struct thr *t, struct hc *h, uint64_t now)
 	url = t->url[url_i];
 	h->kind = (uint8_t)op.kind;
 	h->n++;
-	h->resp_len = 0;
+	h->resp.len = 0;
 	h->sent = now;
 	curl_easy_setopt(h->e, CURLOPT_URL, url);
 	curl_easy_setopt(h->e, CURLOPT_POSTFIELDS, h->body);
@@ -198,17 +151,17 @@ static void done(struct thr *t, struct hc *h, CURLcode cc, uint64_t now)
 	curl_easy_getinfo(h->e, CURLINFO_REQUEST_SIZE, &req_bytes);
 	curl_easy_getinfo(h->e, CURLINFO_HEADER_SIZE, &hdr_bytes);
 	curl_easy_getinfo(h->e, CURLINFO_NUM_CONNECTS, &conns);
-	good = cc == CURLE_OK && code == 200 && h->resp != NULL &&
-	       strstr(h->resp, "\"header\"") != NULL;
+	good = cc == CURLE_OK && code == 200 && h->resp.p != NULL &&
+	       strstr(h->resp.p, "\"header\"") != NULL;
 	if (good && h->kind == BC_OP_PUT) {
-		good = strstr(h->resp, "\"succeeded\":true") != NULL;
+		good = strstr(h->resp.p, "\"succeeded\":true") != NULL;
 	}
 	if (!good) {
 		if (t->b.r.error[0] == '\0') {
 			snprintf(t->b.r.error, sizeof(t->b.r.error),
 				 "etcd: %s, HTTP %ld: %.120s",
 				 curl_easy_strerror(cc), code,
-				 h->resp != NULL ? h->resp : "");
+				 h->resp.p != NULL ? h->resp.p : "");
 		}
 		t->b.r.errors += in_window;
 		return;
@@ -217,16 +170,16 @@ static void done(struct thr *t, struct hc *h, CURLcode cc, uint64_t now)
 		return;
 	}
 	if (h->kind == BC_OP_GET) {
-		t->b.r.misses += strstr(h->resp, "\"kvs\"") == NULL;
+		t->b.r.misses += strstr(h->resp.p, "\"kvs\"") == NULL;
 	} else if (h->kind == BC_OP_LOOKUP) {
 		t->b.r.misses +=
-		    count_of(h->resp, "\"kvs\"") != BC_CHAIN_BLOCKS;
+		    count_of(h->resp.p, "\"kvs\"") != BC_CHAIN_BLOCKS;
 	}
 	t->b.r.ops[cls]++;
 	bc_hist_add(&t->b.r.lat, now - h->sent);
 	bc_hist_add(&t->b.r.lat_cls[cls], now - h->sent);
 	t->b.r.client_bytes += (uint64_t)req_bytes + h->body_len +
-			       (uint64_t)hdr_bytes + h->resp_len;
+			       (uint64_t)hdr_bytes + h->resp.len;
 	/* Connections opened for requests sent inside the window: 0 when
 	 * keep-alive works (the first request of each client made one). */
 	t->b.r.new_connections +=
@@ -290,7 +243,7 @@ static int thr_init(struct bc_thr *bt)
 	for (size_t b = 0; b < v; b++) {
 		raw[b] = (char)('a' + (b * 7 + (unsigned)ti) % 26);
 	}
-	b64(raw, v, t->value64);
+	bc_b64(raw, v, t->value64);
 	free(raw);
 	snprintf(t->url[0], sizeof(t->url[0]), "http://127.0.0.1:%d/v3/kv/put",
 		 ld->port);
@@ -313,8 +266,8 @@ static int thr_init(struct bc_thr *bt)
 		}
 		curl_easy_setopt(h->e, CURLOPT_PRIVATE, (char *)h);
 		curl_easy_setopt(h->e, CURLOPT_HTTPHEADER, t->hdrs);
-		curl_easy_setopt(h->e, CURLOPT_WRITEFUNCTION, on_data);
-		curl_easy_setopt(h->e, CURLOPT_WRITEDATA, h);
+		curl_easy_setopt(h->e, CURLOPT_WRITEFUNCTION, bc_body_sink);
+		curl_easy_setopt(h->e, CURLOPT_WRITEDATA, &h->resp);
 		curl_easy_setopt(h->e, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(h->e, CURLOPT_TCP_NODELAY, 1L);
 		curl_easy_setopt(h->e, CURLOPT_HTTP_VERSION,
@@ -334,7 +287,7 @@ static void thr_free(struct bc_thr *bt)
 			curl_easy_cleanup(t->h[i].e);
 		}
 		free(t->h[i].body);
-		free(t->h[i].resp);
+		free(t->h[i].resp.p);
 	}
 	if (t->m != NULL) {
 		curl_multi_cleanup(t->m);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_cluster.h"
 #include "bench_trace.h"
 #include "trace_bench.h"
 
@@ -30,53 +31,9 @@ struct et {
 	struct curl_slist *hdrs; /* Content-Type, no Expect */
 	char url[112];		 /* .../v3/kv/txn */
 	char *body;		 /* request (BODY_MAX) */
-	char *resp;		 /* reply so far */
-	size_t resp_len;	 /* bytes */
-	size_t resp_cap;	 /* allocated */
+	struct bc_body resp;	 /* reply so far */
 	char (*hex)[40];	 /* TR_IDS_MAX hashes, hex */
 };
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct et *t = arg;
-	size_t len = size * nmemb;
-
-	if (t->resp_cap - t->resp_len < len + 1) {
-		size_t cap = (t->resp_len + len + 1) * 2;
-		char *b = realloc(t->resp, cap);
-
-		if (b == NULL) {
-			return 0;
-		}
-		t->resp = b;
-		t->resp_cap = cap;
-	}
-	memcpy(t->resp + t->resp_len, p, len);
-	t->resp_len += len;
-	t->resp[t->resp_len] = '\0';
-	return len;
-}
-
-static size_t b64(const char *in, size_t len, char *out)
-{
-	static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
-				 "rstuvwxyz0123456789+/=";
-	const unsigned char *p = (const unsigned char *)in;
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-
-		v |= i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0;
-		v |= i + 2 < len ? p[i + 2] : 0;
-		out[o++] = tb[v >> 18 & 63];
-		out[o++] = tb[v >> 12 & 63];
-		out[o++] = tb[i + 1 < len ? v >> 6 & 63 : 64];
-		out[o++] = tb[i + 2 < len ? v & 63 : 64];
-	}
-	out[o] = '\0';
-	return o;
-}
 
 /* POST t->body (@len bytes); 0 with t->resp holding a 200 reply, or -1. */
 static int post(struct tr_engine *e, size_t len)
@@ -85,17 +42,17 @@ static int post(struct tr_engine *e, size_t len)
 	long code = 0;
 	CURLcode cc;
 
-	t->resp_len = 0;
+	t->resp.len = 0;
 	curl_easy_setopt(t->h, CURLOPT_POSTFIELDS, t->body);
 	curl_easy_setopt(t->h, CURLOPT_POSTFIELDSIZE, (long)len);
 	e->stats.round_trips++;
 	cc = curl_easy_perform(t->h);
 	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &code);
-	if (cc != CURLE_OK || code != 200 || t->resp == NULL ||
-	    strstr(t->resp, "\"header\"") == NULL) {
+	if (cc != CURLE_OK || code != 200 || t->resp.p == NULL ||
+	    strstr(t->resp.p, "\"header\"") == NULL) {
 		snprintf(e->stats.error, sizeof(e->stats.error),
 			 "etcd: %s, HTTP %ld: %.120s", curl_easy_strerror(cc),
-			 code, t->resp != NULL ? t->resp : "");
+			 code, t->resp.p != NULL ? t->resp.p : "");
 		return -1;
 	}
 	return 0;
@@ -120,12 +77,13 @@ static uint32_t leading_hits(const char *s, uint32_t n)
 	return hits;
 }
 
-static size_t key_of(const struct tr_cfg *cfg, const char *hex, char *out)
+/* The etcd key of block @hex: `kvc/<ns>/<hex>`; its length. */
+static size_t key_of(const struct tr_cfg *cfg, const char *hex, char *out,
+		     size_t cap)
 {
-	char key[160];
-	int l = snprintf(key, sizeof(key), "kvc/%s/%s", cfg->ns, hex);
+	int l = snprintf(out, cap, "kvc/%s/%s", cfg->ns, hex);
 
-	return b64(key, (size_t)l, out);
+	return l < 0 ? 0 : (size_t)l < cap ? (size_t)l : cap - 1;
 }
 
 /* Txn of ranges of blocks @at..@at+@n-1; leading hits into *@hits. */
@@ -136,17 +94,17 @@ static int range_txn(struct tr_engine *e, uint32_t at, uint32_t n,
 	size_t o = (size_t)sprintf(t->body, "{\"success\":[");
 
 	for (uint32_t i = 0; i < n; i++) {
-		o += (size_t)sprintf(t->body + o,
-				     "%s{\"request_range\":{\"key\":\"",
-				     i ? "," : "");
-		o += key_of(&e->rp->cfg, t->hex[at + i], t->body + o);
-		o += (size_t)sprintf(t->body + o, "\"}}");
+		char key[160];
+		size_t kl =
+		    key_of(&e->rp->cfg, t->hex[at + i], key, sizeof(key));
+
+		o += bc_etcd_txn_op(t->body + o, i == 0, key, kl, NULL, 0);
 	}
 	o += (size_t)sprintf(t->body + o, "]}");
 	if (post(e, o) != 0) {
 		return -1;
 	}
-	*hits = leading_hits(t->resp, n);
+	*hits = leading_hits(t->resp.p, n);
 	return 0;
 }
 
@@ -196,21 +154,19 @@ static int put_txn(struct tr_engine *e, const struct tr_req *r, uint32_t at,
 		    i ? t->hex[i - 1] : "-", TR_TOKENS_PER, e->node_id,
 		    e->next_offset++ * cfg->block_bytes, cfg->block_bytes);
 
-		o += (size_t)sprintf(t->body + o,
-				     "%s{\"request_put\":{\"key\":\"",
-				     i > at ? "," : "");
-		o += key_of(cfg, t->hex[i], t->body + o);
-		o += (size_t)sprintf(t->body + o, "\",\"value\":\"");
-		o += b64(rec, (size_t)l, t->body + o);
-		o += (size_t)sprintf(t->body + o, "\"}}");
+		char key[160];
+		size_t kl = key_of(cfg, t->hex[i], key, sizeof(key));
+
+		o += bc_etcd_txn_op(t->body + o, i == at, key, kl, rec,
+				    (size_t)l);
 	}
 	o += (size_t)sprintf(t->body + o, "]}");
 	if (post(e, o) != 0) {
 		return -1;
 	}
-	if (strstr(t->resp, "\"succeeded\":true") == NULL) {
+	if (strstr(t->resp.p, "\"succeeded\":true") == NULL) {
 		snprintf(e->stats.error, sizeof(e->stats.error),
-			 "etcd txn not applied: %.120s", t->resp);
+			 "etcd txn not applied: %.120s", t->resp.p);
 		return -1;
 	}
 	return 0;
@@ -252,8 +208,8 @@ static int et_open(struct tr_engine *e)
 	t->hdrs = curl_slist_append(t->hdrs, "Expect:");
 	curl_easy_setopt(t->h, CURLOPT_URL, t->url);
 	curl_easy_setopt(t->h, CURLOPT_HTTPHEADER, t->hdrs);
-	curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(t->h, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, bc_body_sink);
+	curl_easy_setopt(t->h, CURLOPT_WRITEDATA, &t->resp);
 	curl_easy_setopt(t->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(t->h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(t->h, CURLOPT_HTTP_VERSION,
@@ -278,7 +234,7 @@ static void et_close(struct tr_engine *e)
 		}
 		curl_slist_free_all(t->hdrs);
 		free(t->body);
-		free(t->resp);
+		free(t->resp.p);
 		free(t->hex);
 		free(t);
 		e->conn = NULL;
