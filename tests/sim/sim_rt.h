@@ -29,9 +29,10 @@ struct sim_rt_options {
 	uint32_t pause_ppm;    /* per tick: a node pauses */
 	uint32_t kvc_ppm;      /* client ops that are KVC.* commands */
 	bool verbose;	       /* print the fault schedule */
-	/* Test-only mutation: after 1 s, one SET entry delivered to this
-	 * node (0 = none) has its value changed, so that node applies a
-	 * corrupted entry (the State Machine Safety check must catch it). */
+	/* Test-only mutation: after 1 s, the first SET entry of every
+	 * AppendEntries delivered to this node (0 = none) has its value
+	 * changed, so that node applies corrupted entries (the State Machine
+	 * Safety check must catch it). */
 	uint32_t corrupt_node;
 	bool full_only; /* skip the necessary-condition pre-pass (to see
 			   what the full check alone catches) */
