@@ -29,8 +29,10 @@
  * answer are left out.
  */
 
-/* Check every key of @ops; print what it cost.  Returns the verdict. */
-static int check_all(const struct lin_op *ops, int n)
+/* Check every key of @ops; print the verdict and what it cost.  True if
+ * linearizable: undecided (search budget spent) fails as a violation
+ * does. */
+static bool check_all(const struct lin_op *ops, int n)
 {
 	struct lin_report r;
 	clock_t t0 = clock();
@@ -44,7 +46,10 @@ static int check_all(const struct lin_op *ops, int n)
 	if (verdict != LIN_LINEARIZABLE) {
 		printf("%s\n", r.why);
 	}
-	return verdict;
+	printf("%s\n", verdict == LIN_LINEARIZABLE ? "LINEARIZABLE"
+		       : verdict == LIN_VIOLATION  ? "NOT LINEARIZABLE"
+						   : "UNDECIDED");
+	return verdict == LIN_LINEARIZABLE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -263,7 +268,6 @@ static int run_main(int argc, char **argv)
 	pthread_t th[32];
 	struct client cl[32];
 	int ok_ops = 0;
-	int verdict;
 	bool lin;
 
 	for (int i = 0; i + 1 < argc; i += 2) {
@@ -314,12 +318,7 @@ static int run_main(int argc, char **argv)
 	       " unknown outcome), %" PRIu64 " refused or unanswered reads "
 	       "left out\n",
 	       r.n_ops, ok_ops, r.n_unknown, r.n_dropped);
-	verdict = check_all(r.ops, r.n_ops);
-	lin = verdict == LIN_LINEARIZABLE;
-	/* Undecided (search budget spent) fails as a violation does. */
-	printf("%s\n", lin			  ? "LINEARIZABLE"
-		       : verdict == LIN_VIOLATION ? "NOT LINEARIZABLE"
-						  : "UNDECIDED");
+	lin = check_all(r.ops, r.n_ops);
 	if (!lin && dump != NULL) {
 		dump_history(dump, r.ops, r.n_ops);
 	}

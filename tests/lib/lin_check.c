@@ -133,7 +133,8 @@ static int check_key(const struct lin_op **v, uint32_t n, uint64_t budget,
 int lin_check(const struct lin_op *ops, size_t n, uint64_t budget,
 	      struct lin_report *r)
 {
-	const struct lin_op **v = lin_alloc(n, sizeof(*v));
+	/* An array of pointers. */
+	const struct lin_op **v = lin_alloc(n, sizeof(void *));
 	uint32_t m = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -144,7 +145,7 @@ int lin_check(const struct lin_op *ops, size_t n, uint64_t budget,
 			v[m++] = &ops[i];
 		}
 	}
-	qsort(v, m, sizeof(*v), cmp_key_call);
+	qsort(v, m, sizeof(void *), cmp_key_call);
 	for (uint32_t i = 0, j; i < m; i = j) {
 		for (j = i; j < m && v[j]->key == v[i]->key; j++) {
 		}

@@ -119,7 +119,8 @@ static bool same(const struct search *s, const struct entry *e, uint64_t h,
 
 	return e->hash == h && e->state == state && e->lo == s->lo &&
 	       e->len == len &&
-	       memcmp(&s->c.arena[e->off], &s->bits[s->lo], len * 8u) == 0;
+	       memcmp(&s->c.arena[e->off], &s->bits[s->lo], (size_t)len * 8u) ==
+		   0;
 }
 
 static void rehash(struct cache *c)
@@ -163,13 +164,14 @@ static bool cache_add(struct search *s, uint64_t state)
 		rehash(c);
 	}
 	for (k = h % c->n_slots; c->slot[k] != 0; k = (k + 1) % c->n_slots) {
-		if (same(s, &c->e[c->slot[k] - 1], h, state)) {
+		/* A used slot names an entry, so c->e is set. */
+		if (c->e != NULL && same(s, &c->e[c->slot[k] - 1], h, state)) {
 			return false;
 		}
 	}
 	c->e = grow(c->e, &c->cap, c->n + 1, sizeof(*c->e));
 	c->arena = grow(c->arena, &c->a_cap, c->a_n + len, sizeof(uint64_t));
-	memcpy(&c->arena[c->a_n], &s->bits[s->lo], len * 8u);
+	memcpy(&c->arena[c->a_n], &s->bits[s->lo], (size_t)len * 8u);
 	c->e[c->n] = (struct entry){h, state, c->a_n, s->lo, len};
 	c->a_n += len;
 	c->slot[k] = (uint32_t)++c->n;
@@ -196,7 +198,8 @@ static int ev_cmp(const void *x, const void *y)
 static void build(struct search *s)
 {
 	const struct lin_run *r = s->run;
-	struct ev **call_of = lin_alloc(r->n, sizeof(*call_of));
+	/* An array of pointers. */
+	struct ev **call_of = lin_alloc(r->n, sizeof(void *));
 	uint32_t m = 2 * r->n;
 
 	s->ev = lin_alloc(m + 1, sizeof(*s->ev));
@@ -205,9 +208,10 @@ static void build(struct search *s)
 		uint64_t ret =
 		    o->outcome == LIN_UNKNOWN ? UINT64_MAX : o->t_ret;
 
-		s->ev[2 * i] = (struct ev){.t = o->t_call, .id = i, .call = 1};
+		s->ev[(size_t)2 * i] =
+		    (struct ev){.t = o->t_call, .id = i, .call = 1};
 		/* A return before its call (a bad clock) counts as at it. */
-		s->ev[2 * i + 1] = (struct ev){
+		s->ev[(size_t)2 * i + 1] = (struct ev){
 		    .t = ret < o->t_call ? o->t_call : ret, .id = i};
 	}
 	qsort(s->ev, m, sizeof(*s->ev), ev_cmp);
