@@ -38,12 +38,16 @@ struct fab__peer *fab__peer_by_id(struct fab *f, raft_id id)
 void *fab__mem_alloc(struct fab *f, size_t len)
 {
 	bool bound = false;
+	int err = 0;
 	void *p;
 
 	if (f->opt.topo == NULL) {
 		return fr_calloc(1, len);
 	}
-	p = fab_topo_alloc(f->opt.topo, len, f->opt.numa_os, &bound);
+	p = fab_topo_alloc(f->opt.topo, len, f->opt.numa_os, &bound, &err);
+	if (p != NULL && !bound && f->stats.mem_errno == 0) {
+		f->stats.mem_errno = err;
+	}
 	f->stats.mem_bound &= bound;
 	return p;
 }
@@ -366,13 +370,15 @@ int fab_open(struct fab **out, const struct fab_options *o, char *errmsg)
 	info_names(f);
 	fr_log(FR_LOG_INFO, "fabric",
 	       "provider %s fabric %s domain %s at %s:%u, rma %s, wait fd %s, "
-	       "buffers %s%d%s",
+	       "buffers %s%d%s%s",
 	       f->stats.provider, f->stats.fabric, f->stats.domain, self->host,
 	       (unsigned)self->port, f->ep.rma ? "on" : "off",
 	       f->ep.wait_fd >= 0 ? "yes" : "no",
 	       o->topo != NULL ? "on NUMA node " : "unplaced", f->stats.numa_os,
-	       o->topo != NULL && !f->stats.mem_bound ? " (binding refused)"
-						      : "");
+	       o->topo != NULL && !f->stats.mem_bound ? " NOT bound: " : "",
+	       o->topo != NULL && !f->stats.mem_bound
+		   ? strerror(f->stats.mem_errno)
+		   : "");
 	*out = f;
 	return 0;
 err:

@@ -1,4 +1,5 @@
-/* fab_topo.c — hwloc topology: NIC locality, thread placement, bound memory. */
+/* fab_topo.c — hwloc topology: load it, find the NIC's NUMA node, decide
+ * the placement. */
 #include "fab_topo.h"
 
 #include <errno.h>
@@ -7,18 +8,8 @@
 
 #include <hwloc.h>
 
+#include "fab_topo_int.h"
 #include "heap.h"
-
-struct fab_topo {
-	hwloc_topology_t topo; /* owned */
-	bool this_system;      /* loaded from this machine (pinning works) */
-};
-
-static const char *const role_names[FAB_THREAD_NR] = {
-    [FAB_THREAD_CONSENSUS] = "consensus",
-    [FAB_THREAD_FABRIC] = "fabric-progress",
-    [FAB_THREAD_STORAGE] = "storage",
-};
 
 static int load(struct fab_topo **out, const char *desc)
 {
@@ -92,6 +83,17 @@ int fab_topo_nic_numa(const struct fab_topo *t, const char *nic, int *numa_os)
 	if (anc == NULL || anc->nodeset == NULL ||
 	    hwloc_bitmap_iszero(anc->nodeset))
 		return FR_NOTFOUND;
+	/* A locality (Package, Group, Machine) may hold CPU-less memory
+	 * nodes beside its DRAM node, with any OS index: prefer a node with
+	 * CPUs. */
+	hwloc_obj_t n = NULL;
+	while ((n = hwloc_get_next_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE,
+					       n)) != NULL)
+		if (hwloc_bitmap_isset(anc->nodeset, n->os_index) &&
+		    fab__topo_numa_has_cpus(t, n)) {
+			*numa_os = (int)n->os_index;
+			return 0;
+		}
 	*numa_os = hwloc_bitmap_first(anc->nodeset);
 	return 0;
 }
@@ -131,7 +133,7 @@ static bool nearest_of_some_pu(const struct fab_topo *t, hwloc_obj_t node)
 	return false;
 }
 
-static bool numa_has_cpus(const struct fab_topo *t, hwloc_obj_t node)
+bool fab__topo_numa_has_cpus(const struct fab_topo *t, hwloc_obj_t node)
 {
 	if (t->this_system) {
 		int has = sysfs_has_cpus(node->os_index);
@@ -149,7 +151,8 @@ static void find_tiers(const struct fab_topo *t, struct fab_placement *p)
 
 	while ((n = hwloc_get_next_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE,
 					       n)) != NULL) {
-		if (numa_has_cpus(t, n) || p->n_tiers == FAB_TOPO_TIERS_MAX)
+		if (fab__topo_numa_has_cpus(t, n) ||
+		    p->n_tiers == FAB_TOPO_TIERS_MAX)
 			continue;
 		struct fab_topo_tier *tier = &p->tiers[p->n_tiers++];
 		tier->numa_os = (int)n->os_index;
@@ -159,13 +162,11 @@ static void find_tiers(const struct fab_topo *t, struct fab_placement *p)
 	}
 }
 
-/* The allowed PUs of NUMA node @os that are also nearest to it, or NULL if
- * none.  The caller frees the bitmap. */
-static hwloc_bitmap_t node_cpus(const struct fab_topo *t, int os)
+hwloc_bitmap_t fab__topo_node_cpus(const struct fab_topo *t, int os)
 {
 	hwloc_obj_t n =
 	    hwloc_get_numanode_obj_by_os_index(t->topo, (unsigned)os);
-	if (n == NULL || n->cpuset == NULL || !numa_has_cpus(t, n))
+	if (n == NULL || n->cpuset == NULL || !fab__topo_numa_has_cpus(t, n))
 		return NULL;
 	hwloc_bitmap_t set = hwloc_bitmap_dup(n->cpuset);
 	if (set == NULL)
@@ -176,61 +177,6 @@ static hwloc_bitmap_t node_cpus(const struct fab_topo *t, int os)
 		return NULL;
 	}
 	return set;
-}
-
-/* NUMA node of the first allowed PU, or -1. */
-static int first_core_node(const struct fab_topo *t)
-{
-	hwloc_const_bitmap_t allowed =
-	    hwloc_topology_get_allowed_cpuset(t->topo);
-	hwloc_obj_t pu = hwloc_get_next_obj_inside_cpuset_by_type(
-	    t->topo, allowed, HWLOC_OBJ_PU, NULL);
-	if (pu == NULL || pu->nodeset == NULL)
-		return -1;
-	hwloc_obj_t n = NULL;
-	while ((n = hwloc_get_next_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE,
-					       n)) != NULL)
-		if (hwloc_bitmap_isset(pu->nodeset, n->os_index) &&
-		    numa_has_cpus(t, n))
-			return (int)n->os_index;
-	return hwloc_bitmap_first(pu->nodeset);
-}
-
-/* One PU per core of @set, up to FAB_THREAD_NR; roles then share them
- * round robin when there are fewer cores than roles. */
-static void pick_cpus(const struct fab_topo *t, hwloc_const_bitmap_t set,
-		      struct fab_placement *p)
-{
-	int pus[FAB_THREAD_NR];
-	unsigned n = 0;
-	hwloc_obj_t core = NULL;
-
-	while ((core = hwloc_get_next_obj_inside_cpuset_by_type(
-		    t->topo, set, HWLOC_OBJ_CORE, core)) != NULL) {
-		p->n_node_cores++;
-		if (n < FAB_THREAD_NR) {
-			hwloc_bitmap_t c = hwloc_bitmap_dup(core->cpuset);
-			if (c == NULL)
-				continue;
-			hwloc_bitmap_and(c, c, set);
-			pus[n++] = hwloc_bitmap_first(c);
-			hwloc_bitmap_free(c);
-		}
-	}
-	/* Some topologies have PUs without Core objects. */
-	if (n == 0) {
-		int id;
-		hwloc_bitmap_foreach_begin(id, set)
-		{
-			p->n_node_cores++;
-			if (n < FAB_THREAD_NR)
-				pus[n++] = id;
-		}
-		hwloc_bitmap_foreach_end();
-	}
-	for (unsigned r = 0; r < FAB_THREAD_NR; r++)
-		p->cpu[r] = n > 0 ? pus[r % n] : -1;
-	p->shared_cores = n < FAB_THREAD_NR;
 }
 
 static void count(const struct fab_topo *t, struct fab_placement *p)
@@ -246,174 +192,71 @@ static void count(const struct fab_topo *t, struct fab_placement *p)
 	    t->topo, allowed, HWLOC_OBJ_PU);
 }
 
-int fab_topo_place(const struct fab_topo *t, const char *nic,
-		   struct fab_placement *p)
+/* Node @os is the NIC's: take it if it has allowed CPUs, else say why. */
+static void take_node(const struct fab_topo *t, int os, struct fab_placement *p)
 {
-	hwloc_bitmap_t set = NULL;
+	hwloc_obj_t n =
+	    hwloc_get_numanode_obj_by_os_index(t->topo, (unsigned)os);
+
+	if (n == NULL || !fab__topo_numa_has_cpus(t, n)) {
+		snprintf(p->note, sizeof(p->note),
+			 "%s is local only to CPU-less NUMA node %d (a "
+			 "memory tier): not placed",
+			 p->nic, os);
+		return;
+	}
+	hwloc_bitmap_t set = fab__topo_node_cpus(t, os);
+	if (set == NULL) {
+		snprintf(p->note, sizeof(p->note),
+			 "%s is local to NUMA node %d, none of whose CPUs "
+			 "this process may use: not placed",
+			 p->nic, os);
+		return;
+	}
+	p->numa_os = os;
+	hwloc_bitmap_list_snprintf(p->cpuset, sizeof(p->cpuset), set);
+	p->n_node_cores = (uint32_t)hwloc_get_nbobjs_inside_cpuset_by_type(
+	    t->topo, set, HWLOC_OBJ_CORE);
+	hwloc_bitmap_free(set);
+	snprintf(p->note, sizeof(p->note), "%s is local to NUMA node %d%s",
+		 p->nic, os,
+		 p->n_numa <= 1 ? " (the only one: binding has no locality "
+				  "effect)"
+				: "");
+}
+
+void fab_topo_place(const struct fab_topo *t, const char *nic,
+		    struct fab_placement *p)
+{
 	int os = -1;
 
 	memset(p, 0, sizeof(*p));
+	p->numa_os = -1;
+	p->this_system = t->this_system;
 	snprintf(p->nic, sizeof(p->nic), "%s", nic ? nic : "");
 	count(t, p);
 	find_tiers(t, p);
-	if (nic != NULL && nic[0] != '\0') {
-		if (fab_topo_nic_numa(t, nic, &os) == 0) {
-			p->nic_found = true;
-			set = node_cpus(t, os);
-			snprintf(p->note, sizeof(p->note),
-				 "NIC %s is local to NUMA node %d", nic, os);
-			if (set == NULL)
-				snprintf(p->note, sizeof(p->note),
-					 "NIC %s is local to NUMA node %d, "
-					 "which has no allowed CPU; using the "
-					 "first core's node",
-					 nic, os);
-		} else {
-			snprintf(p->note, sizeof(p->note),
-				 "NIC %s not found in the topology (virtual, "
-				 "loopback or unknown device); using the "
-				 "first core's node",
-				 nic);
-		}
-	} else {
+	if (nic == NULL || nic[0] == '\0') {
+		snprintf(p->note, sizeof(p->note), "no NIC: not placed");
+		return;
+	}
+	if (fab_topo_nic_numa(t, nic, &os) != 0) {
 		snprintf(p->note, sizeof(p->note),
-			 "no NIC named; using the first core's node");
+			 "%s: no NUMA locality (not a device hwloc attaches "
+			 "to a node: loopback, virtual or unknown): not "
+			 "placed",
+			 nic);
+		return;
 	}
-	if (set == NULL) {
-		os = first_core_node(t);
-		if (os < 0 || (set = node_cpus(t, os)) == NULL) {
-			/* Memory locality unknown: use every allowed PU. */
-			set = hwloc_bitmap_dup(
-			    hwloc_topology_get_allowed_cpuset(t->topo));
-			if (set == NULL)
-				return FR_NOMEM;
-			os = os < 0 ? 0 : os;
-		}
-	}
-	p->numa_os = os;
-	pick_cpus(t, set, p);
-	hwloc_bitmap_free(set);
-	return p->cpu[0] < 0 ? FR_NOTFOUND : 0;
+	p->nic_found = true;
+	take_node(t, os, p);
 }
 
-static int print_nodes(const struct fab_topo *t, FILE *out)
+void fab_topo_place_found(const struct fab_topo *t, const char *nic,
+			  bool loopback, struct fab_placement *p)
 {
-	hwloc_obj_t n = NULL;
-	char cpus[128];
-
-	while ((n = hwloc_get_next_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE,
-					       n)) != NULL) {
-		bool has = numa_has_cpus(t, n);
-		hwloc_bitmap_list_snprintf(cpus, sizeof(cpus), n->cpuset);
-		unsigned long long mib =
-		    n->attr ? n->attr->numanode.local_memory >> 20 : 0;
-		if (fprintf(out, "  NUMA node %u: %llu MiB, %s%s%s\n",
-			    n->os_index, mib,
-			    has ? "PUs " : "no CPUs (memory tier",
-			    has ? cpus : "", has ? "" : ")") < 0)
-			return FR_IO;
-	}
-	return 0;
-}
-
-int fab_topo_print(const struct fab_topo *t, const struct fab_placement *p,
-		   FILE *out)
-{
-	int e = 0;
-
-	e |= fprintf(out,
-		     "topology: %u NUMA node%s, %u core%s, %u hardware "
-		     "thread%s allowed to this process%s\n",
-		     p->n_numa, p->n_numa == 1 ? "" : "s", p->n_cores,
-		     p->n_cores == 1 ? "" : "s", p->n_pus,
-		     p->n_pus == 1 ? "" : "s",
-		     t->this_system ? "" : " (not this machine)") < 0;
-	if (e || print_nodes(t, out) != 0)
-		return FR_IO;
-	if (p->n_tiers == 0)
-		e |= fprintf(out,
-			     "memory tiers (CPU-less NUMA nodes): none\n") < 0;
-	for (uint32_t i = 0; i < p->n_tiers; i++)
-		e |= fprintf(out, "memory tier: NUMA node %d, %llu MiB, %s\n",
-			     p->tiers[i].numa_os,
-			     (unsigned long long)(p->tiers[i].bytes >> 20),
-			     p->tiers[i].kind) < 0;
-	e |= fprintf(out, "placement: NUMA node %d (%s)\n", p->numa_os,
-		     p->note) < 0;
-	for (unsigned r = 0; r < FAB_THREAD_NR; r++)
-		e |= fprintf(out, "  %-15s thread -> PU %d\n", role_names[r],
-			     p->cpu[r]) < 0;
-	if (p->shared_cores)
-		e |= fprintf(out,
-			     "  note: %u core%s on this node for %u threads: "
-			     "some threads share a core\n",
-			     p->n_node_cores, p->n_node_cores == 1 ? "" : "s",
-			     (unsigned)FAB_THREAD_NR) < 0;
-	if (p->n_numa <= 1)
-		e |= fprintf(out,
-			     "single NUMA node: pinning and memory "
-			     "binding work but have no locality effect\n") < 0;
-	return e ? FR_IO : 0;
-}
-
-int fab_topo_pin_thread(const struct fab_topo *t, int cpu_os, char *errmsg)
-{
-	if (errmsg != NULL)
-		errmsg[0] = '\0';
-	if (cpu_os < 0 ||
-	    !hwloc_bitmap_isset(hwloc_topology_get_allowed_cpuset(t->topo),
-				(unsigned)cpu_os))
-		return FR_INVALID;
-	if (!t->this_system) {
-		if (errmsg != NULL)
-			snprintf(errmsg, FR_ERRMSG_SIZE,
-				 "topology is not this machine's");
-		return FR_UNSUPPORTED;
-	}
-	hwloc_bitmap_t set = hwloc_bitmap_alloc();
-	if (set == NULL)
-		return FR_NOMEM;
-	hwloc_bitmap_only(set, (unsigned)cpu_os);
-	int rv = hwloc_set_cpubind(t->topo, set, HWLOC_CPUBIND_THREAD);
-	int err = errno;
-	hwloc_bitmap_free(set);
-	if (rv != 0) {
-		if (errmsg != NULL)
-			snprintf(errmsg, FR_ERRMSG_SIZE,
-				 "binding to PU %d refused: %s", cpu_os,
-				 strerror(err));
-		return FR_UNSUPPORTED;
-	}
-	return 0;
-}
-
-void *fab_topo_alloc(const struct fab_topo *t, size_t len, int numa_os,
-		     bool *bound)
-{
-	void *p = NULL;
-
-	*bound = false;
-	if (len == 0)
-		return NULL;
-	hwloc_obj_t n =
-	    hwloc_get_numanode_obj_by_os_index(t->topo, (unsigned)numa_os);
-	if (t->this_system && n != NULL) {
-		p = hwloc_alloc_membind(
-		    t->topo, len, n->nodeset, HWLOC_MEMBIND_BIND,
-		    HWLOC_MEMBIND_BYNODESET | HWLOC_MEMBIND_STRICT);
-		*bound = p != NULL;
-	}
-	/* Binding unsupported (container, no mbind): plain page-aligned
-	 * memory; the caller logs that it is not bound. */
-	if (p == NULL)
-		p = hwloc_alloc(t->topo, len);
-	if (p != NULL)
-		memset(p, 0, len); /* first touch, on the bound node */
-	return p;
-}
-
-void fab_topo_free(const struct fab_topo *t, void *ptr, size_t len)
-{
-	if (ptr != NULL)
-		hwloc_free(t->topo, ptr, len);
+	fab_topo_place(t, nic, p);
+	if (loopback && p->numa_os < 0)
+		snprintf(p->note, sizeof(p->note),
+			 "%s: no NUMA locality (loopback), not placed", nic);
 }

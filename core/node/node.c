@@ -51,6 +51,7 @@ void node_options_default(struct node_options *o)
 	o->client_output_preauth_max = 64ull << 10;
 	o->clients_output_total_max = 512ull << 20;
 	snprintf(o->cpu_pin, sizeof(o->cpu_pin), "auto");
+	snprintf(o->nic, sizeof(o->nic), "auto");
 	o->snapshot_bytes_max = 4ull << 30;
 	o->disk_reserve_bytes = 256ull << 20;
 }
@@ -64,80 +65,6 @@ static int ep_add(struct node *n, int fd, uint32_t tag, char *errmsg)
 			 strerror(errno));
 		return FR_IO;
 	}
-	return 0;
-}
-
-/* Parse "0-3,6" into @set.  Returns 0 or FR_INVALID. */
-static int cpulist_parse(const char *s, cpu_set_t *set)
-{
-	CPU_ZERO(set);
-	while (*s != '\0') {
-		char *end;
-		long a = strtol(s, &end, 10);
-		long b = a;
-
-		if (end == s || a < 0 || a >= CPU_SETSIZE) {
-			return FR_INVALID;
-		}
-		s = end;
-		if (*s == '-') {
-			b = strtol(s + 1, &end, 10);
-			if (end == s + 1 || b < a || b >= CPU_SETSIZE) {
-				return FR_INVALID;
-			}
-			s = end;
-		}
-		for (long c = a; c <= b; c++) {
-			CPU_SET((int)c, set);
-		}
-		if (*s == ',') {
-			s++;
-		} else if (*s != '\0') {
-			return FR_INVALID;
-		}
-	}
-	return 0;
-}
-
-/* hwloc placement (reported in INFO) and --cpu-pin.  "auto" pins only when
- * the chosen NUMA node has a core per thread role to spare: on a small box
- * shared by several daemons pinning would only pile them up on one core. */
-static int placement(struct node *n, char *errmsg)
-{
-	if (fab_topo_open(&n->topo) == 0 &&
-	    fab_topo_place(n->topo, NULL, &n->place) == 0) {
-		n->have_place = true;
-		fr_log(FR_LOG_INFO, NULL,
-		       "placement: numa %d, cpus %d/%d/%d, %u cores (%s)",
-		       n->place.numa_os, n->place.cpu[0], n->place.cpu[1],
-		       n->place.cpu[2], n->place.n_node_cores,
-		       n->place.note[0] ? n->place.note : "ok");
-	}
-	if (strcmp(n->o.cpu_pin, "off") == 0) {
-		return 0;
-	}
-	if (strcmp(n->o.cpu_pin, "auto") == 0) {
-		if (n->have_place && n->place.n_node_cores >= 8 &&
-		    fab_topo_pin_thread(n->topo,
-					n->place.cpu[FAB_THREAD_CONSENSUS],
-					NULL) == 0) {
-			n->pinned = true;
-		}
-		return 0;
-	}
-	cpu_set_t set;
-
-	if (cpulist_parse(n->o.cpu_pin, &set) != 0) {
-		snprintf(errmsg, FR_ERRMSG_SIZE, "bad --cpu-pin list '%s'",
-			 n->o.cpu_pin);
-		return FR_INVALID;
-	}
-	if (sched_setaffinity(0, sizeof(set), &set) != 0) {
-		snprintf(errmsg, FR_ERRMSG_SIZE, "--cpu-pin %s: %s",
-			 n->o.cpu_pin, strerror(errno));
-		return FR_INVALID;
-	}
-	n->pinned = true;
 	return 0;
 }
 
@@ -222,6 +149,8 @@ static int open_raft(struct node *n, char *errmsg)
 	wal_options_default(&wo, n->o.data_dir, n->o.cluster_id, n->o.id);
 	wo.fsync = n->o.fsync;
 	wo.recover_damage = true; /* cut damage, recover from the peers */
+	wo.thread_start = node__place_thread_start;
+	wo.thread_ctx = n;
 	if (n->o.segment_bytes != 0) {
 		wo.segment_bytes = n->o.segment_bytes;
 	}
@@ -302,15 +231,7 @@ static int open_fabric(struct node *n, char *errmsg)
 	if (n->o.n_peers < 2) {
 		return 0; /* one-node cluster: nobody to talk to */
 	}
-	memset(&fo, 0, sizeof(fo));
-	fo.provider = n->o.provider;
-	fo.rma = n->o.rma;
-	fo.self = n->o.id;
-	fo.peers = n->o.peers;
-	fo.n_peers = n->o.n_peers;
-	fo.cluster_id = n->o.cluster_id;
-	fo.secret = n->o.secret;
-	fo.secret_len = n->o.secret_len;
+	node__fab_options(n, &fo);
 	rv = fab_open(&n->fab, &fo, errmsg);
 	if (rv != 0) {
 		return rv;
@@ -495,7 +416,7 @@ int node_open(struct node **out, const struct node_options *o, char *errmsg)
 	n->io = &node__io_real;
 	n->io_ctx = n;
 	assert(node__io_check(n->io));
-	rv = placement(n, errmsg);
+	rv = node__place_open(n, errmsg);
 	if (rv == 0) {
 		rv = open_kvc(n, errmsg);
 	}
@@ -544,7 +465,7 @@ void node_close(struct node *n)
 	wal_close(n->wal);
 	raft_close(n->raft);
 	kvc_close(n->kvc);
-	fab_topo_close(n->topo);
+	node__place_close(n);
 	for (uint32_t i = 0; i < n->batch_cap; i++) {
 		kvc_reply_free(&n->data[i]);
 	}

@@ -397,20 +397,6 @@ static void info_fabric(struct resp_info_writer *w, const struct fab_info *fi)
 	resp_info_add(w, "fab_ops_queued", "%" PRIu64, fi->ops_queued);
 }
 
-static void info_placement(struct resp_info_writer *w,
-			   const struct node_status *s)
-{
-	resp_info_section(w, "Placement");
-	if (s->have_place) {
-		resp_info_add(w, "numa_node", "%d", s->place.numa_os);
-		resp_info_add(w, "cpus", "%d,%d,%d", s->place.cpu[0],
-			      s->place.cpu[1], s->place.cpu[2]);
-		resp_info_add(w, "node_cores", "%u", s->place.n_node_cores);
-		resp_info_add(w, "placement_note", "%s", s->place.note);
-	}
-	resp_info_add(w, "pinned", "%s", s->pinned ? "yes" : "no");
-}
-
 static void info_raftstats(struct resp_info_writer *w,
 			   const struct node_status *s)
 {
@@ -497,7 +483,7 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	node__status_get(ctx, true, &s);
 	info_replication(w, &s);
 	info_fabric(w, &s.fab);
-	info_placement(w, &s);
+	node__place_info(w, &s.place);
 	info_raftstats(w, &s);
 	info_memory(w, &s);
 	info_kvcache(w, &s);

@@ -8,6 +8,7 @@
 #include "kvc.h"
 #include "node.h"
 #include "node_io.h"
+#include "node_place.h"
 #include "resp.h"
 #include "resp_client.h"
 #include "trace.h"
@@ -147,10 +148,7 @@ struct node {
 	struct kvc *kvc;	     /* state machine */
 	struct node_ctime ctime;     /* cluster time (node_clock.c) */
 	struct resp_server *srv;     /* client front */
-	struct fab_topo *topo;	     /* hwloc; NULL if it failed */
-	struct fab_placement place;  /* chosen placement (INFO) */
-	bool have_place;	     /* place is valid */
-	bool pinned;		     /* the loop thread is pinned */
+	struct node_place place;     /* hwloc placement (node_place.c) */
 	int ep;			     /* epoll fd */
 	int tfd;		     /* timerfd (tick) */
 	int sfd;		     /* signalfd */
@@ -348,5 +346,21 @@ void node__metrics_conn(struct node *n, uint32_t slot, uint32_t events);
 void node__metrics_timeouts(struct node *n);
 /* Close the listener and every connection (idempotent). */
 void node__metrics_close(struct node *n);
+
+/* Placement (node_place.c; node_place.h has the rules).  Open decides and
+ * binds the calling (loop) thread: 0 or FR_INVALID (bad --nic, --cpu-pin
+ * or --topology-xml; @errmsg says why). */
+int node__place_open(struct node *n, char *errmsg);
+void node__place_close(struct node *n);
+/* The fabric's options from the node's, rings placed on the NIC's node. */
+void node__fab_options(const struct node *n, struct fab_options *fo);
+/* wal_options.thread_start: binds a wal thread as the loop thread is. */
+void node__place_thread_start(void *ctx, const char *thread);
+/* Fill @r from @n and the fabric's @fi (NULL without a fabric). */
+void node__place_report(const struct node *n, const struct fab_info *fi,
+			struct node_place_report *r);
+/* INFO's # Placement section. */
+void node__place_info(struct resp_info_writer *w,
+		      const struct node_place_report *r);
 
 #endif /* FABRAFT_NODE_INT_H */

@@ -26,11 +26,7 @@ void node__status_get(const struct node *n, bool digest, struct node_status *s)
 	if (s->have_fab) {
 		fab_info_get(n->fab, &s->fab);
 	}
-	s->have_place = n->have_place;
-	if (s->have_place) {
-		s->place = n->place;
-	}
-	s->pinned = n->pinned;
+	node__place_report(n, s->have_fab ? &s->fab : NULL, &s->place);
 	s->c = n->c;
 	s->reply_bytes_max = n->o.reply_bytes_max;
 	s->reply_buffer_bytes = n->reply.cap;

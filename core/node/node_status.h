@@ -33,9 +33,7 @@ struct node_status {
 	struct wal_stats wal;		   /* durable log */
 	bool have_fab;			   /* false in a one-node cluster */
 	struct fab_info fab;		   /* transport; all zero without one */
-	bool have_place;		   /* place is valid */
-	struct fab_placement place;	   /* chosen NUMA node and CPUs */
-	bool pinned;			   /* the loop thread is pinned */
+	struct node_place_report place;	   /* NIC, NUMA node, what is bound */
 	struct node_counters c;		   /* runtime counters, histograms */
 	bool have_digest;		   /* kvc_digest was taken */
 	uint64_t kvc_digest;		   /* state machine digest, 0 if not */

@@ -127,6 +127,9 @@ static bool prep_idle_locked(const struct wal *w)
 static void *prep_main(void *arg)
 {
 	struct wal *w = arg;
+	if (w->o.thread_start != NULL) {
+		w->o.thread_start(w->o.thread_ctx, "wal-prep");
+	}
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (prep_idle_locked(w)) {

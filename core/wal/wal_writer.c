@@ -469,6 +469,9 @@ void *wal__writer_main(void *arg)
 {
 	struct wal *w = arg;
 
+	if (w->o.thread_start != NULL) {
+		w->o.thread_start(w->o.thread_ctx, "wal-writer");
+	}
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (w->q_count == 0 || w->busy) {

@@ -90,6 +90,7 @@ struct fab_info {
 	uint32_t ring_bytes; /* per-peer receive ring */
 	int numa_os;	     /* buffers' NUMA node, -1 without topo */
 	bool mem_bound;	     /* every buffer really bound to numa_os */
+	int mem_errno;	     /* why not (first refusal's errno), 0 */
 	uint32_t peers_up;   /* peers currently handshaken */
 	uint64_t msg_sent;   /* frames sent as messages */
 	uint64_t msg_sent_bytes;
@@ -126,6 +127,27 @@ struct fab_info {
 				    busy-polling caller that saw it move
 				    knows a poll found work */
 };
+
+/** The network device under a fabric (fab_nic_find(), `--nic auto`). */
+struct fab_nic {
+	char name[64];	   /* device as hwloc names it ("eth0", "mlx5_0",
+			      "lo") or a PCI bus id; "" = none */
+	char provider[32]; /* the provider entry chosen ("tcp;ofi_rxm") */
+	bool loopback;	   /* name is a loopback interface */
+	char how[160];	   /* how it was found, or why there is none */
+};
+
+/**
+ * Which device fab_open() with @o (borrowed for the call) would use: the
+ * provider is chosen by the same rule, then its fi_info names the device
+ * (fi_info->nic: verbs and other NIC providers), or its source address
+ * does (tcp, net, sockets: the interface holding that address); shm has
+ * none.  Opens no endpoint.  Returns 0 (out->name may be "", out->how
+ * says why), FR_INVALID or FR_UNSUPPORTED (no usable provider; @errmsg,
+ * FR_ERRMSG_SIZE bytes, says why).
+ */
+int fab_nic_find(const struct fab_options *o, struct fab_nic *out, char *errmsg)
+    __attribute__((warn_unused_result));
 
 struct fab;	 /* opaque */
 struct fab_topo; /* fab_topo.h */

@@ -1,8 +1,10 @@
 /* test_fab.c — fab_open() validation, provider errors, single-process API. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -120,27 +122,77 @@ static void open_send_close(void **state)
 }
 
 /* With a topology, buffers come from fab_topo_alloc() on the chosen node
- * and INFO says where. */
+ * and fab_info says where, and whether the kernel bound them. */
 static void open_with_topology(void **state)
 {
 	struct fab_options o;
 	struct fab_topo *t = NULL;
-	struct fab_placement pl;
 	struct fab *f = NULL;
 	struct fab_info info;
 	char err[FR_ERRMSG_SIZE];
 
 	(void)state;
 	assert_int_equal(fab_topo_open(&t), 0);
-	assert_int_equal(fab_topo_place(t, "lo", &pl), 0);
 	opts(&o, "tcp");
 	o.topo = t;
-	o.numa_os = pl.numa_os;
+	o.numa_os = 0; /* every machine hwloc loads has a node 0 here */
 	assert_int_equal(fab_open(&f, &o, err), 0);
 	fab_info_get(f, &info);
-	assert_int_equal(info.numa_os, pl.numa_os);
+	assert_int_equal(info.numa_os, 0);
+	/* Bound, or not bound with the refusal's errno. */
+	assert_true(info.mem_bound != (info.mem_errno != 0));
+	printf("rings on NUMA node 0: %s\n",
+	       info.mem_bound ? "bound" : strerror(info.mem_errno));
 	fab_close(f);
 	fab_topo_close(t);
+
+	/* A topology that is not this machine's binds nothing, and says
+	 * why (EXDEV), but the fabric works. */
+	assert_int_equal(fab_topo_open_from("pack:2 [numa] core:2 pu:1", &t),
+			 0);
+	o.topo = t;
+	o.numa_os = 1;
+	assert_int_equal(fab_open(&f, &o, err), 0);
+	fab_info_get(f, &info);
+	assert_int_equal(info.numa_os, 1);
+	assert_false(info.mem_bound);
+	assert_int_equal(info.mem_errno, EXDEV);
+	fab_close(f);
+	fab_topo_close(t);
+}
+
+/* --nic auto: the device under the provider and address fab_open() would
+ * use, without opening anything. */
+static void nic_find(void **state)
+{
+	struct fab_options o;
+	struct fab_nic nic;
+	char err[FR_ERRMSG_SIZE];
+
+	(void)state;
+	opts(&o, "tcp");
+	assert_int_equal(fab_nic_find(&o, &nic, err), 0);
+	assert_string_equal(nic.name, "lo");
+	assert_true(nic.loopback);
+	assert_non_null(strstr(nic.provider, "tcp"));
+	assert_non_null(strstr(nic.how, "127.0.0.1: interface lo (loopback)"));
+
+	opts(&o, "shm");
+	if (fab_nic_find(&o, &nic, err) == 0) {
+		assert_string_equal(nic.name, "");
+		assert_false(nic.loopback);
+		assert_non_null(strstr(nic.how, "no NIC"));
+	} else {
+		printf("shm absent here: %s\n", err);
+	}
+
+	opts(&o, "bogus");
+	assert_int_equal(fab_nic_find(&o, &nic, err), FR_UNSUPPORTED);
+	opts(&o, "tcp");
+	o.self = 9;
+	assert_int_equal(fab_nic_find(&o, &nic, err), FR_INVALID);
+	o.n_peers = 0;
+	assert_int_equal(fab_nic_find(&o, &nic, err), FR_INVALID);
 }
 
 static void open_fails_cleanly_without_memory(void **state)
@@ -174,6 +226,7 @@ int main(void)
 	    cmocka_unit_test(bad_options_refused),
 	    cmocka_unit_test(open_send_close),
 	    cmocka_unit_test(open_with_topology),
+	    cmocka_unit_test(nic_find),
 	    cmocka_unit_test(open_fails_cleanly_without_memory),
 	};
 

@@ -176,6 +176,20 @@ static void test_bad_options(void **state)
 	options(&o, 1);
 	snprintf(o.client, sizeof(o.client), "nowhere");
 	assert_int_not_equal(node_open(&n, &o, errmsg), 0);
+	/* Placement: a --nic that names no device, a bad --cpu-pin list,
+	 * an unloadable --topology-xml stop the node with a reason. */
+	options(&o, 1);
+	snprintf(o.nic, sizeof(o.nic), "nosuch0");
+	assert_int_equal(node_open(&n, &o, errmsg), FR_INVALID);
+	assert_non_null(strstr(errmsg, "--nic nosuch0: no such device"));
+	options(&o, 1);
+	snprintf(o.cpu_pin, sizeof(o.cpu_pin), "1-x");
+	assert_int_equal(node_open(&n, &o, errmsg), FR_INVALID);
+	assert_non_null(strstr(errmsg, "bad --cpu-pin list"));
+	options(&o, 1);
+	snprintf(o.topology_xml, sizeof(o.topology_xml), "%s/none.xml", tmpdir);
+	assert_int_equal(node_open(&n, &o, errmsg), FR_INVALID);
+	assert_non_null(strstr(errmsg, "hwloc cannot load it"));
 }
 
 static void test_foreign_dir(void **state)

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fab_topo.h"
 #include "fabraft_cli.h"
 #include "opt.h"
 
@@ -34,8 +33,10 @@ static const char usage[] =
     "  transfer [ID]           hand leadership to ID (default: the most\n"
     "                          caught-up voter)\n"
     "  cmd ARGS...             any command, sent as is\n"
-    "  topo                    hwloc topology and the placement fabraftd "
-    "picks\n"
+    "  topo [--nic NAME|auto|none] [--address HOST] [--provider P]\n"
+    "       [--topology-xml FILE]\n"
+    "                          hwloc topology, network devices and the\n"
+    "                          placement fabraftd picks\n"
     "  demo [--dir DIR] [--provider P] [--chains N]\n"
     "                          3-node cluster, KV-cache workload, leader\n"
     "                          killed midway, no acknowledged write lost\n"
@@ -101,6 +102,11 @@ static int status(struct target *t)
 		       up[i] ? f[i][1] : "DOWN", f[i][2], f[i][3], f[i][4], lag,
 		       f[i][5], f[i][6], f[i][7]);
 	}
+	for (int i = 0; i < t->n; i++) {
+		if (up[i]) {
+			fabraft_status_placement(t->addrs[i], f[i][0]);
+		}
+	}
 	return 0;
 }
 
@@ -153,24 +159,6 @@ static int member(struct target *t, int argc, char **argv)
 	}
 	fprintf(stderr, "fabraft: member list | add ID | remove ID\n");
 	return 2;
-}
-
-static int topo(void)
-{
-	struct fab_topo *t;
-	struct fab_placement p;
-	int rv = fab_topo_open(&t);
-
-	if (rv != 0) {
-		fprintf(stderr, "fabraft: hwloc: %s\n", fr_strerror(rv));
-		return 1;
-	}
-	rv = fab_topo_place(t, NULL, &p);
-	if (rv == 0) {
-		rv = fab_topo_print(t, &p, stdout);
-	}
-	fab_topo_close(t);
-	return rv == 0 ? 0 : 1;
 }
 
 static const struct opt_cmd cluster_cmd = {
@@ -295,7 +283,7 @@ int main(int argc, char **argv)
 		return cluster(argc - i, argv + i);
 	}
 	if (strcmp(cmd, "topo") == 0) {
-		return topo();
+		return fabraft_topo_main(argc - i + 1, argv + i - 1);
 	}
 	if (strcmp(cmd, "demo") == 0) {
 		return fabraft_demo_main(argc - i, argv + i);

@@ -70,6 +70,13 @@ uint64_t cl_now_ms(void);
 
 int fabraft_demo_main(int argc, char **argv);
 
+/* `fabraft topo [--nic X] [--address H] [--provider P] [--topology-xml F]`
+ * (fabraft_topo.c): exit code. */
+int fabraft_topo_main(int argc, char **argv);
+/* Print node @node's placement lines from the INFO of @addr (nothing when
+ * it does not answer). */
+void fabraft_status_placement(const char *addr, const char *node);
+
 /* The demo's production-trace replay (fabraft_demo_trace.c). */
 struct cl_trace;
 /** Load the first @requests of the trace at @path (NULL: the shipped one)

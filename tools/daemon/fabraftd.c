@@ -494,9 +494,20 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .help = "Prometheus text on http://HOST:PORT/metrics; at most "
 		     "16 connections (the oldest idle one gives way), 8 KiB "
 		     "requests, 2 s per connection"},
+	    {"nic", OPT_STRING, o->nic, .size = sizeof(o->nic),
+	     .arg = "NAME|auto|none", .def = "auto",
+	     .help = "the NIC whose NUMA node gets the loop and wal threads "
+		     "and the fabric's rings (auto: the device under the "
+		     "provider and address used; none: place nothing)"},
 	    {"cpu-pin", OPT_STRING, o->cpu_pin, .size = sizeof(o->cpu_pin),
 	     .arg = "auto|off|LIST", .def = "auto",
-	     .help = "pin the loop thread"},
+	     .help = "auto: bind the loop and wal threads to the NIC's NUMA "
+		     "node; off: bind no thread; LIST (e.g. 2-3): bind them "
+		     "to those CPUs"},
+	    {"topology-xml", OPT_STRING, o->topology_xml,
+	     .size = sizeof(o->topology_xml), .arg = "FILE",
+	     .help = "tests only: decide the placement on this hwloc XML "
+		     "topology instead of this machine's; nothing is bound"},
 	    {"log-level", OPT_ENUM, &f->log_level, .choices = log_levels,
 	     .def = "info", .help = "log verbosity"},
 	    {"config", OPT_CONFIG,

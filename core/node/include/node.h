@@ -116,6 +116,11 @@ struct node_options {
 	uint64_t clients_output_total_max;  /* over all clients */
 	char metrics[NODE_ADDR_MAX];	    /* Prometheus listener, "" = none */
 	char cpu_pin[128];		    /* "auto", "off" or a CPU list */
+	char nic[64];			    /* "auto", "none" or a device name
+					       or PCI bus id (node_place.h) */
+	char topology_xml[256]; /* tests only: decide on this hwloc XML
+				   file instead of this machine, bind
+				   nothing; "" = this machine */
 
 	/* Client admission and AUTH (issue 15; docs/operations.md). */
 	char adminpass[128]; /* "" = none; else RAFT.MEMBER changes and
@@ -143,7 +148,7 @@ struct node_options {
  * auto, fsync on, cluster id 1, linearizable reads, forwarding on, request
  * timeout 5 s, 10000 clients (capped by the open-file limit, see
  * node_open()), 64 MiB requests, 16 MiB replies, client output 128 MiB
- * (64 KiB before AUTH, 512 MiB in total), cpu-pin auto, no admin
+ * (64 KiB before AUTH, 512 MiB in total), nic auto, cpu-pin auto, no admin
  * password, idle clients closed after 300 s, incoming snapshots up to
  * 4 GiB leaving 256 MiB of the disk free, 65536 events kept.
  * Leaves id, peers, client, data_dir and the secret empty. */

@@ -105,6 +105,12 @@ struct wal_options {
 					 and reported as recover_index (the
 					 daemon; docs/storage.md "Damaged
 					 storage").  false: FR_CORRUPT */
+	/* Called first thing on each thread the wal starts, on that thread,
+	 * with @thread_ctx and the thread's name ("wal-writer",
+	 * "wal-prep"): where the daemon binds it to the NIC's NUMA node
+	 * (core/node/node_place.c).  NULL: nothing. */
+	void (*thread_start)(void *thread_ctx, const char *thread);
+	void *thread_ctx; /* borrowed; must outlive the wal */
 };
 
 /** Defaults: 64 MiB segments, direct I/O auto, fsync on, 4096 entries and
