@@ -37,12 +37,13 @@
 
 #define SW(v, t0, t1)                                                          \
 	{                                                                      \
-		.write = true, .acked = true, .value = v, .invoke_us = t0,     \
-		.complete_us = t1                                              \
+		.write = true, .acked = true, .value = (v), .invoke_us = (t0), \
+		.complete_us = (t1)                                            \
 	}
 #define SR(v, t0, t1)                                                          \
 	{                                                                      \
-		.acked = true, .value = v, .invoke_us = t0, .complete_us = t1  \
+		.acked = true, .value = (v), .invoke_us = (t0),                \
+		.complete_us = (t1)                                            \
 	}
 
 struct hcase {
