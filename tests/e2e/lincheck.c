@@ -32,11 +32,11 @@
 /* Check every key of @ops; print the verdict and what it cost.  True if
  * linearizable: undecided (search budget spent) fails as a violation
  * does. */
-static bool check_all(const struct lin_op *ops, int n)
+static bool check_all(const struct lin_op *ops, int n, uint64_t budget)
 {
 	struct lin_report r;
 	clock_t t0 = clock();
-	int verdict = lin_check(ops, (size_t)n, 0, &r);
+	int verdict = lin_check(ops, (size_t)n, budget, &r);
 
 	printf("checked %u operations on %u keys (%u unknown outcome, %u "
 	       "left out) in %" PRIu64 " search steps, %.3f CPU s: %s\n",
@@ -254,7 +254,7 @@ static void dump_history(const char *path, const struct lin_op *ops, int n)
 			o->outcome, rd ? o->a : 0, o->t_call,
 			o->outcome == LIN_UNKNOWN ? -1LL : (long long)o->t_ret);
 	}
-	fclose(f);
+	(void)fclose(f);
 	printf("history written to %s\n", path);
 }
 
@@ -318,7 +318,7 @@ static int run_main(int argc, char **argv)
 	       " unknown outcome), %" PRIu64 " refused or unanswered reads "
 	       "left out\n",
 	       r.n_ops, ok_ops, r.n_unknown, r.n_dropped);
-	lin = check_all(r.ops, r.n_ops);
+	lin = check_all(r.ops, r.n_ops, 0);
 	if (!lin && dump != NULL) {
 		dump_history(dump, r.ops, r.n_ops);
 	}
@@ -330,12 +330,85 @@ static int run_main(int argc, char **argv)
 	return lin ? 0 : 1;
 }
 
+/* One line of dump_history() into @o; false if it is not one. */
+static bool parse_line(const char *line, struct lin_op *o)
+{
+	char type;
+	int outcome;
+	uint64_t val;
+	long long ret;
+
+	if (sscanf(line,
+		   "%" SCNu64 " %c %" SCNu64 " %" SCNu64 " %d %" SCNu64
+		   " %" SCNu64 " %lld",
+		   &o->key, &type, &o->a, &o->b, &outcome, &val, &o->t_call,
+		   &ret) != 8 ||
+	    outcome < LIN_OK || outcome > LIN_UNKNOWN ||
+	    (ret < 0) != (outcome == LIN_UNKNOWN)) {
+		return false;
+	}
+	o->outcome = (uint8_t)outcome;
+	o->t_ret = ret < 0 ? UINT64_MAX : (uint64_t)ret;
+	o->kind = type == 'R' ? LIN_READ : type == 'W' ? LIN_WRITE : LIN_CAS;
+	if (o->kind == LIN_READ) {
+		o->a = val;
+	}
+	return type == 'R' || type == 'W' || type == 'C';
+}
+
+/* Check a history written by --dump again (a failure to study, or a
+ * larger search budget). */
+static int check_file(const char *path, uint64_t budget)
+{
+	FILE *f = fopen(path, "r");
+	struct lin_op *ops = NULL;
+	int n = 0, cap = 0;
+	char line[256];
+	bool lin;
+
+	if (f == NULL) {
+		perror(path);
+		return 2;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			ops = realloc(ops, (size_t)cap * sizeof(*ops));
+			if (ops == NULL) {
+				fprintf(stderr, "lincheck: out of memory\n");
+				exit(2);
+			}
+		}
+		if (!parse_line(line, &ops[n])) {
+			fprintf(stderr, "lincheck: %s:%d: not a history line\n",
+				path, n + 1);
+			(void)fclose(f);
+			free(ops);
+			return 2;
+		}
+		n++;
+	}
+	(void)fclose(f);
+	lin = check_all(ops, n, budget);
+	free(ops);
+	return lin ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 || (argc == 5 && strcmp(argv[3], "--budget") == 0)) {
+		if (strcmp(argv[1], "check") == 0) {
+			return check_file(
+			    argv[2],
+			    argc == 5 ? strtoull(argv[4], NULL, 10) : 0);
+		}
+	}
 	if (argc >= 2 && strcmp(argv[1], "run") == 0) {
 		return run_main(argc - 2, argv + 2);
 	}
-	fprintf(stderr, "usage: lincheck run --addrs "
-			"H:P,... [--clients N] [--keys K] [--seconds S]\n");
+	fprintf(stderr,
+		"usage: lincheck run --addrs H:P,... [--clients N] "
+		"[--keys K] [--seconds S] [--dump FILE]\n"
+		"       lincheck check FILE [--budget STEPS_PER_KEY]\n");
 	return 2;
 }
