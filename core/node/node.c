@@ -543,6 +543,7 @@ static void on_fab_msg(void *ctx, const struct raft_message *m)
 	if (m->type == RAFT_MSG_SNAPSHOT && !node__snap_admit(n, m)) {
 		return; /* refused whole, the leader told (node_snap.c) */
 	}
+	node__stage_acked(n, m);
 	ev.receive.message = m;
 	node__step(n, &ev);
 }
@@ -668,6 +669,7 @@ int node_run(struct node *n, char *errmsg)
 			node__snap_take(n, idx);
 		}
 		resp_server_flush(n->srv);
+		node__stage_flushed(n);
 		node__reply_trim(n);
 		if (n->stopping) {
 			struct resp_stats st;

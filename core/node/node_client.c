@@ -24,6 +24,7 @@ struct node_pending *node__pending_push(struct node *n)
 	n->pend = p;
 	p = &n->pend[n->pend_n++];
 	memset(p, 0, sizeof(*p));
+	p->parsed_ns = node__mono_ns();
 	return p;
 }
 
@@ -474,6 +475,32 @@ static void info_kvcache(struct resp_info_writer *w,
 	resp_info_add(w, "kvc_tables_bytes", "%" PRIu64, s->kvc_table_bytes);
 }
 
+static void info_stage(struct resp_info_writer *w, const char *key,
+		       const struct fr_lhist *h)
+{
+	resp_info_add(w, key, "count=%" PRIu64 ",p50=%.1f,p99=%.1f", h->n,
+		      fr_lhist_quantile_ns(h->counts, h->n, 0.5) / 1e3,
+		      fr_lhist_quantile_ns(h->counts, h->n, 0.99) / 1e3);
+}
+
+/* Per-stage latency in microseconds (node_stage.h note 1). */
+static void info_latency(struct resp_info_writer *w,
+			 const struct node_stage_hists *st)
+{
+	char key[48];
+
+	resp_info_section(w, "Latency");
+	for (int s = 0; s < NODE_STAGES; s++) {
+		snprintf(key, sizeof(key), "stage_%s",
+			 node__stage_name((enum node_stage)s));
+		info_stage(w, key, &st->h[s]);
+	}
+	for (uint32_t i = 0; i < NODE_STAGE_PEERS && st->peer[i] != 0; i++) {
+		snprintf(key, sizeof(key), "stage_repl_peer%u", st->peer[i]);
+		info_stage(w, key, &st->repl[i]);
+	}
+}
+
 /* INFO's node sections, rendered from one status snapshot (node_status.h);
  * INFO is asked for rarely, so the snapshot includes the state digest. */
 static void on_info(void *ctx, struct resp_info_writer *w)
@@ -487,6 +514,7 @@ static void on_info(void *ctx, struct resp_info_writer *w)
 	info_raftstats(w, &s);
 	info_memory(w, &s);
 	info_kvcache(w, &s);
+	info_latency(w, &s.c.stages);
 }
 
 const struct resp_backend node__backend = {

@@ -87,6 +87,7 @@ static void turn_end(struct node *n)
 		n->snap_wanted = 0;
 		node__snap_take(n, idx);
 	}
+	node__stage_flushed(n); /* replies went out through io->reply */
 	node__reply_trim(n);
 	node__io_clock_node(NULL);
 }
@@ -114,6 +115,7 @@ void node__driven_receive(struct node *n, const struct raft_message *m)
 	node__io_clock_node(n);
 	if (n->fatal == 0 &&
 	    (m->type != RAFT_MSG_SNAPSHOT || node__snap_admit(n, m))) {
+		node__stage_acked(n, m);
 		ev.receive.message = m;
 		node__step(n, &ev);
 	}

@@ -9,6 +9,7 @@
 #include "node.h"
 #include "node_io.h"
 #include "node_place.h"
+#include "node_stage.h"
 #include "resp.h"
 #include "resp_client.h"
 #include "trace.h"
@@ -23,6 +24,7 @@ struct node_pending {
 	bool done;	      /* already answered (timed out) */
 	struct resp_req req;  /* the client's request handle */
 	uint64_t start_ns;    /* when it was proposed (latency) */
+	uint64_t parsed_ns;   /* when the request was parsed (stages) */
 	uint64_t deadline_ms; /* answer "timed out" after this */
 	uint32_t argc;	      /* reads: number of arguments */
 	struct kvc_arg *argv; /* reads: owned copy (one allocation) */
@@ -42,6 +44,7 @@ struct node_read {
 	char *reply;	      /* that reply, owned */
 	size_t reply_len;
 	uint64_t deadline_ms; /* answer "timed out" after this */
+	uint64_t t_ns;	      /* when given to the core (stages) */
 };
 
 /* Latency histogram with fixed Prometheus buckets (seconds). */
@@ -80,6 +83,7 @@ struct node_counters {
 	struct node_hist commit;      /* propose -> apply, writes */
 	struct node_hist hs_fsync;    /* wal_hardstate_save duration */
 	struct node_hist persist;     /* wal_submit -> durable (fsync incl.) */
+	struct node_stage_hists stages; /* node_stage.h */
 };
 
 /* A request forwarded to the leader, waiting for its reply. */
@@ -195,12 +199,13 @@ struct node {
 	raft_index snap_refused_index; /* last incoming one refused */
 	uint64_t snap_refused_log_ns;  /* when that was last logged */
 	/* Event-loop pacing (node.c, wait_time()). */
-	uint64_t fab_active_ns; /* last time messages moved */
-	uint32_t busy_polls;	/* zero-timeout polls in a row */
-	bool stopping;		/* a signal asked us to stop */
-	int fatal;		/* FR_* that stops the node, 0 = none */
-	struct node_counters c; /* counters */
-	struct node_fwd fwd;	/* follower -> leader forwarding */
+	uint64_t fab_active_ns;	     /* last time messages moved */
+	uint32_t busy_polls;	     /* zero-timeout polls in a row */
+	bool stopping;		     /* a signal asked us to stop */
+	int fatal;		     /* FR_* that stops the node, 0 = none */
+	struct node_counters c;	     /* counters */
+	struct node_stage_track stg; /* in-flight stage times */
+	struct node_fwd fwd;	     /* follower -> leader forwarding */
 	/* Submitted batches waiting to be durable: (last index, time). */
 	struct {
 		raft_index index; /* last entry of the submit */
@@ -331,6 +336,23 @@ void node__fwd_timeouts(struct node *n);
 /* node_fds.c: how many clients the open-file limit leaves room for. */
 int node__fd_budget(const struct node_options *o, uint32_t *clients_max,
 		    char *errmsg);
+
+/* node_stage.c: stage boundaries (node_stage.h note 1). */
+/* Forget the in-flight times (a new term as leader: the ring may hold
+ * another term's entries at the same indexes). */
+void node__stage_reset(struct node *n);
+/* Count @t0_ns..now (or @t0_ns..@t1_ns) in stage @s. */
+void node__stage_add(struct node *n, enum node_stage s, uint64_t t0_ns);
+void node__stage_span(struct node *n, enum node_stage s, uint64_t t0_ns,
+		      uint64_t t1_ns);
+void node__stage_proposed(struct node *n, raft_index first, uint32_t count,
+			  uint64_t now);
+void node__stage_committed(struct node *n, raft_index commit);
+void node__stage_applied(struct node *n, raft_index index);
+void node__stage_replied(struct node *n, raft_index index);
+void node__stage_flushed(struct node *n);
+void node__stage_sent(struct node *n, const struct raft_message *m);
+void node__stage_acked(struct node *n, const struct raft_message *m);
 
 /* node_metrics.c: the Prometheus text page. */
 void node__hist_add(struct node_hist *h, double seconds);

@@ -187,6 +187,47 @@ static void render_fabric(struct out *o, const struct fab_info *fi)
 	       fi->rejects_from);
 }
 
+/* One series of fabraft_stage_seconds; @peer 0 = no peer label. */
+static void stage_series(struct out *o, const char *stage, raft_id peer,
+			 const struct fr_lhist *h)
+{
+	char lab[48];
+	uint64_t cum = 0;
+
+	if (peer != 0) {
+		snprintf(lab, sizeof(lab), "stage=\"%s\",peer=\"%u\"", stage,
+			 peer);
+	} else {
+		snprintf(lab, sizeof(lab), "stage=\"%s\"", stage);
+	}
+	for (uint32_t i = 0; i < FR_LHIST_BOUNDS; i++) {
+		cum += h->counts[i];
+		put(o,
+		    "fabraft_stage_seconds_bucket{%s,le=\"%g\"} %" PRIu64 "\n",
+		    lab, (double)fr_lhist_bound_ns(i) / 1e9, cum);
+	}
+	put(o, "fabraft_stage_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n",
+	    lab, h->n);
+	put(o, "fabraft_stage_seconds_sum{%s} %.9f\n", lab,
+	    (double)h->sum_ns / 1e9);
+	put(o, "fabraft_stage_seconds_count{%s} %" PRIu64 "\n", lab, h->n);
+}
+
+/* Where a commit's time goes (node_stage.h note 1). */
+static void render_stages(struct out *o, const struct node_stage_hists *st)
+{
+	put(o, "# HELP fabraft_stage_seconds Time spent in each stage of a "
+	       "request (propose wal repl commit apply reply read_index).\n"
+	       "# TYPE fabraft_stage_seconds histogram\n");
+	for (int s = 0; s < NODE_STAGES; s++) {
+		stage_series(o, node__stage_name((enum node_stage)s), 0,
+			     &st->h[s]);
+	}
+	for (uint32_t i = 0; i < NODE_STAGE_PEERS && st->peer[i] != 0; i++) {
+		stage_series(o, "repl", st->peer[i], &st->repl[i]);
+	}
+}
+
 /* The page, rendered from one status snapshot (node_status.h).  Scrapes
  * come every few seconds: the snapshot skips the state digest, which walks
  * the whole state and is not on the page. */
@@ -198,6 +239,7 @@ static void render(struct node *n, struct out *o)
 	render_raft(o, &s);
 	render_wal(o, &s.wal);
 	render_fabric(o, &s.fab);
+	render_stages(o, &s.c.stages);
 	metric(o, "fabraft_client_redirects_total", "counter",
 	       "-MOVED/-TRYAGAIN answers.", s.c.redirects);
 	metric(o, "fabraft_client_forwarded_total", "counter",

@@ -192,6 +192,7 @@ void node__reads_released(struct node *n, const struct raft_update *u)
 			continue;
 		}
 		if (u->reads[i].status == 0) {
+			node__stage_add(n, NODE_STAGE_READ_INDEX, r->t_ns);
 			r->state = RQ_CONFIRMED;
 			r->index = u->reads[i].index;
 		} else {
@@ -246,9 +247,11 @@ void node__read_flush(struct node *n)
 		uint32_t k = 0;
 		raft_status_get(n->raft, &st);
 		size_t first = n->rq_unsent;
+		uint64_t now = node__mono_ns();
 		while (n->rq_unsent < n->rq_n && k < RAFT_MAX_BATCH_ENTRIES) {
 			struct node_read *r = &n->rq[n->rq_unsent++];
 			r->state = RQ_SENT;
+			r->t_ns = now;
 			ctx[k++] = r->ctx;
 		}
 		struct raft_event ev = {.type = RAFT_EVENT_READ};

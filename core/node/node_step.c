@@ -42,6 +42,7 @@ static int send_message(void *arg, const struct raft_message *msg)
 		/* FR_AGAIN / FR_NOCONN: Raft retransmits. */
 		n->c.send_dropped++;
 	}
+	node__stage_sent(n, msg);
 	return 0;
 }
 
@@ -103,6 +104,7 @@ static void answer_applied(struct node *n, const struct raft_entry *e)
 					1e9);
 			}
 			complete(n, p, n->reply.buf, n->reply.len);
+			node__stage_replied(n, p->index);
 		}
 		pending_pop(n);
 	}
@@ -132,6 +134,7 @@ static int apply_one(void *arg, const struct raft_entry *e)
 		}
 	}
 	n->c.applied++;
+	node__stage_applied(n, e->index);
 	if (n->io->size >=
 		offsetof(struct node_io, applied) + sizeof(n->io->applied) &&
 	    n->io->applied != NULL) {
@@ -166,6 +169,9 @@ static int role_change(void *arg, const struct raft_update *u)
 		       st.term);
 	}
 	n->term_exhausted = st.term_exhausted;
+	if (u->role == RAFT_LEADER && n->role != RAFT_LEADER) {
+		node__stage_reset(n);
+	}
 	n->role = u->role;
 	n->leader = u->leader;
 	if (n->fwd.fd >= 0 && n->fwd.leader != n->leader) {
@@ -202,6 +208,10 @@ static void sub_durable(struct node *n, raft_index durable)
 	while (n->sub_n > 0 && n->sub[n->sub_head].index <= durable) {
 		node__hist_add(&n->c.persist,
 			       (double)(now - n->sub[n->sub_head].t_ns) / 1e9);
+		if (n->role == RAFT_LEADER) {
+			node__stage_span(n, NODE_STAGE_WAL,
+					 n->sub[n->sub_head].t_ns, now);
+		}
 		n->sub_head = (n->sub_head + 1) % cap;
 		n->sub_n--;
 	}
@@ -310,7 +320,12 @@ static const struct raft_update_ops node_update_ops = {
 
 static void carry_out(struct node *n, const struct raft_update *u)
 {
-	int rv = raft_update_carry_out(u, &node_update_ops, n);
+	int rv;
+
+	if (u->flags & RAFT_UPDATE_COMMIT) {
+		node__stage_committed(n, u->commit);
+	}
+	rv = raft_update_carry_out(u, &node_update_ops, n);
 
 	/* A part failed: n->fatal is set and the loop stops. */
 	assert(rv == 0 || n->fatal != 0);
@@ -394,6 +409,7 @@ void node__propose_flush(struct node *n)
 	ev.propose.n = n->batch_n;
 	ev.time_us = node__boot_us();
 	rv = n->fatal == 0 ? raft_step(n->raft, &ev, &u) : FR_SHUTDOWN;
+	uint64_t took = node__mono_ns(); /* the propose stage ends */
 	/* The batch's clients are the records not yet given an index. */
 	first = n->pend_n;
 	while (first > n->pend_head && n->pend[first - 1].index == 0) {
@@ -406,6 +422,8 @@ void node__propose_flush(struct node *n)
 			p->index = u.proposed_index + p->slot;
 			p->term = u.proposed_term;
 			p->start_ns = now;
+			node__stage_span(n, NODE_STAGE_PROPOSE, p->parsed_ns,
+					 took);
 		} else {
 			complete(n, p, not_committed,
 				 sizeof(not_committed) - 1);
@@ -421,6 +439,7 @@ void node__propose_flush(struct node *n)
 			n->pend_n = n->pend_head = 0;
 		}
 	} else {
+		node__stage_proposed(n, u.proposed_index, n->batch_n, now);
 		n->c.proposals += n->batch_n;
 		n->c.propose_batches++;
 	}

@@ -41,6 +41,9 @@ for c in cells:
     assert c["read_misses"] == 0 or c["retry_replies"] > 0, c["label"]
     assert 0 < c["latency_us"]["p50"] <= c["latency_us"]["p99"], c["label"]
     assert c["server_cpu_s"] > 0, c["label"]
+    # The load average taken before each cell (issue 18).
+    assert c["round"] == 1 and len(c["loadavg"]) == 3, c["label"]
+    assert all(x >= 0 for x in c["loadavg"]), c["label"]
     if c["system"] != "redis":
         assert c["peer_bytes_per_op"] > 0, c["label"]
         assert c["log_fsyncs_per_op"] > 0, c["label"]  # fsync on

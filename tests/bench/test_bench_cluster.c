@@ -119,10 +119,13 @@ static void opts_validated(void **state)
 	    {"cluster", "--fsync", "maybe"},
 	    {"cluster", "--bogus", "1"},
 	    {"cluster", "--client-threads", "1.5"},
+	    {"cluster", "--rounds", "0"},
+	    {"cluster", "--rounds", "101"},
 	};
 	const char *good[] = {"cluster",   "--paths", "shm-rma,tcp-msg",
 			      "--clients", "4,32",    "--quick"};
 	const char *dangling[] = {"cluster", "--out"};
+	const char *json_alone[] = {"cluster", "--json"};
 	struct bc_opts o;
 
 	(void)state;
@@ -130,6 +133,7 @@ static void opts_validated(void **state)
 		assert_int_equal(parse(3, (const char **)bad[i], &o), -1);
 	}
 	assert_int_equal(parse(2, dangling, &o), -1);
+	assert_int_equal(parse(2, json_alone, &o), -1);
 	assert_int_equal(parse(6, good, &o), 0);
 	assert_int_equal(o.paths, 1u << BC_SHM_RMA | 1u << BC_TCP_MSG);
 	assert_int_equal(o.clients[0], 4);
@@ -182,6 +186,137 @@ static void plan_default_and_skips(void **state)
 	}
 }
 
+/* --rounds: the plan repeated whole, A B C A B C, rounds numbered; only
+ * whole rounds fit. */
+static void plan_rounds_alternate(void **state)
+{
+	static struct bc_spec cells[16];
+	static const enum bc_system sys[] = {BC_FABRAFT, BC_ETCD, BC_REDIS};
+	int n;
+
+	(void)state;
+	memset(cells, 0, sizeof(cells));
+	for (int i = 0; i < 3; i++) {
+		cells[i].sys = sys[i];
+		cells[i].clients = 16;
+	}
+	n = bc_plan_rounds(cells, 3, 3, 16);
+	assert_int_equal(n, 9);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(cells[i].sys, sys[i % 3]);
+		assert_int_equal(cells[i].round, i / 3);
+		assert_int_equal(cells[i].clients, 16);
+	}
+	assert_int_equal(bc_plan_rounds(cells, 3, 3, 7), 6);
+	assert_int_equal(bc_plan_rounds(cells, 3, 1, 16), 3);
+}
+
+static void median_odd_even(void **state)
+{
+	double odd[] = {30, 10, 20};
+	double even[] = {4, 1, 3, 2};
+	double one[] = {7};
+
+	(void)state;
+	assert_true(bc_median(odd, 3) == 20);
+	assert_true(bc_median(even, 4) == 2.5);
+	assert_true(bc_median(one, 1) == 7);
+	assert_true(bc_median(NULL, 0) == 0);
+}
+
+/* A cell of @ops writes in 1 s. */
+static void cell(struct bc_result *r, enum bc_system sys, int round,
+		 uint64_t ops)
+{
+	memset(r, 0, sizeof(*r));
+	r->ok = true;
+	r->spec.sys = sys;
+	r->spec.path = BC_SHM_RMA;
+	r->spec.nodes = 3;
+	r->spec.fsync = true;
+	r->spec.wl = BC_SET;
+	r->spec.value_bytes = 64;
+	r->spec.clients = 256;
+	r->spec.pipeline = 1;
+	r->spec.round = round;
+	r->seconds = 1;
+	r->ops[BC_WRITE] = ops;
+}
+
+/* The target ratio is the median of the per-round ratios (10, 10, 90:
+ * 10x), not the ratio of the medians (300 / 10 = 30x). */
+static void targets_median_of_round_ratios(void **state)
+{
+	static struct bc_result res[6];
+	static const uint64_t fab[] = {100, 300, 900}, etcd[] = {10, 30, 10};
+	struct bc_opts o = {.rounds = 3};
+	struct bc_run run = {.o = &o, .res = res, .n = 6};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	for (size_t k = 0; k < 3; k++) {
+		cell(&res[2 * k], BC_FABRAFT, (int)k, fab[k]);
+		cell(&res[2 * k + 1], BC_ETCD, (int)k, etcd[k]);
+	}
+	assert_non_null(f);
+	bc_write_targets(&run, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(text, "shm-rma: 300 vs 10 writes/s = 10.0x"));
+	assert_non_null(strstr(text, "[median of 3 rounds]"));
+	free(text);
+}
+
+/* --breakdown reads the daemon's stage buckets twice and takes each
+ * stage's median over the window between. */
+static void stages_parse_and_window_median(void **state)
+{
+	static struct bc_stages a, b;
+	static struct bc_result r;
+	static char page0[16384], page1[16384];
+	size_t l0 = 0, l1 = 0;
+
+	(void)state;
+	/* wal: 0 then 100 in the bucket (1.78, 2.37] us at the window's
+	 * end; repl peer 2: 5 before (all <= 1 us), 5 + 10 in (4.22, 5.62]
+	 * after. */
+	for (uint32_t i = 0; i < FR_LHIST_BUCKETS; i++) {
+		char le[32];
+
+		if (i + 1 == FR_LHIST_BUCKETS) {
+			snprintf(le, sizeof(le), "+Inf");
+		} else {
+			snprintf(le, sizeof(le), "%g",
+				 (double)fr_lhist_bound_ns(i) / 1e9);
+		}
+		l0 += (size_t)snprintf(
+		    page0 + l0, sizeof(page0) - l0,
+		    "fabraft_stage_seconds_bucket{stage=\"wal\",le=\"%s\"} 0\n"
+		    "fabraft_stage_seconds_bucket{stage=\"repl\",peer=\"2\","
+		    "le=\"%s\"} 5\n",
+		    le, le);
+		l1 += (size_t)snprintf(
+		    page1 + l1, sizeof(page1) - l1,
+		    "fabraft_stage_seconds_bucket{stage=\"wal\",le=\"%s\"} "
+		    "%d\n"
+		    "fabraft_stage_seconds_bucket{stage=\"repl\",peer=\"2\","
+		    "le=\"%s\"} %d\n",
+		    le, i >= 3 ? 100 : 0, le, i >= 6 ? 15 : 5);
+	}
+	assert_int_equal(bc_stages_parse(page0, &a), 2);
+	assert_int_equal(bc_stages_parse(page1, &b), 2);
+	bc_stages_medians(&a, &b, &r);
+	assert_int_equal(r.n_stages, 2);
+	assert_string_equal(r.stage[0], "wal");
+	assert_string_equal(r.stage[1], "repl peer=2");
+	assert_int_equal(r.stage_n[0], 100);
+	assert_int_equal(r.stage_n[1], 10);
+	/* Medians inside their buckets (linear): 1.78 + 0.5 * 0.59 us. */
+	assert_true(r.stage_p50_us[0] > 1.78 && r.stage_p50_us[0] < 2.37);
+	assert_true(r.stage_p50_us[1] > 4.22 && r.stage_p50_us[1] < 5.62);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +326,10 @@ int main(void)
 	    cmocka_unit_test(prom_sum_labels),
 	    cmocka_unit_test(opts_validated),
 	    cmocka_unit_test(plan_default_and_skips),
+	    cmocka_unit_test(plan_rounds_alternate),
+	    cmocka_unit_test(median_odd_even),
+	    cmocka_unit_test(targets_median_of_round_ratios),
+	    cmocka_unit_test(stages_parse_and_window_median),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

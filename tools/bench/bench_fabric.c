@@ -309,8 +309,8 @@ static int child_fab(const char *prov, int rma, uint32_t size, unsigned iters,
 /* Parent                                                              */
 
 /* Run two children of @mode; parse the measuring child's RESULT line. */
-static int run_pair(const char *mode, const char *prov, uint32_t size,
-		    unsigned iters, double out[5])
+int bench_fabric_pair(const char *mode, const char *prov, uint32_t size,
+		      unsigned iters, double out[5])
 {
 	char sz[16], it[16], a[16], b[16];
 	char line[256];
@@ -462,11 +462,13 @@ static void bench_size(const char *prov, uint32_t size, unsigned it,
 			bool raw_first = r % 2;
 			int rw = no_raw || !raw_first
 				     ? 1
-				     : run_pair(rm[path], prov, size, it, w);
-			int ro = run_pair(fm[path], prov, size, it, o);
+				     : bench_fabric_pair(rm[path], prov, size,
+							 it, w);
+			int ro = bench_fabric_pair(fm[path], prov, size, it, o);
 
 			if (!no_raw && !raw_first) {
-				rw = run_pair(rm[path], prov, size, it, w);
+				rw = bench_fabric_pair(rm[path], prov, size, it,
+						       w);
 			}
 			if (ro != 0) {
 				continue;

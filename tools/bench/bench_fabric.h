@@ -29,6 +29,13 @@ uint64_t bench_fabric_now_ns(void);
  * reads: p50 p99 p99.9 (us), @mbs MB/s, @bps APPENDs/s. */
 void bench_fabric_print_lat(uint64_t *s, unsigned n, double mbs, double bps);
 
+/** Run the measuring and the answering child of @mode ("fab-msg",
+ * "fab-rma", "raw-msg", "raw-rma") on provider @prov over loopback: @iters
+ * round trips of @size bytes.  @out: p50 p99 p99.9 (us), MB/s, APPENDs/s.
+ * 0, or 1 when a child failed. */
+int bench_fabric_pair(const char *mode, const char *prov, uint32_t size,
+		      unsigned iters, double out[5]);
+
 /** Raw modes (bench_fabric_raw.c): bare libfabric, public API only.
  * Returns the child's exit status (0 ok, 1 failed, reason on stderr). */
 int bench_fabric_raw_child(const struct bench_fabric_child *c);

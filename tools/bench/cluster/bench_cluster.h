@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "lhist.h"
+
 /*
  * Design notes.
  * 1. A cell is one measurement: a system (fabraft, etcd or redis) in one
@@ -90,6 +92,17 @@ struct bc_spec {
 	int clients;	      /* connections, one client each */
 	int pipeline;	      /* requests in flight per client (1 = none) */
 	char label[96];	      /* "fabraft shm-rma n3 fsync" etc. */
+	int round;	      /* --rounds: which round, from 0 */
+};
+
+/* --breakdown: the leader's stage histograms (fabraft_stage_seconds), one
+ * series per stage and per repl peer. */
+#define BC_STAGES_MAX 12
+#define BC_STAGE_NAME 24
+struct bc_stages {
+	int n;					       /* series */
+	char name[BC_STAGES_MAX][BC_STAGE_NAME];       /* "repl peer=2" */
+	uint64_t cum[BC_STAGES_MAX][FR_LHIST_BUCKETS]; /* cumulative */
 };
 
 /* What one cell measured (window = measured seconds after warm-up). */
@@ -115,6 +128,18 @@ struct bc_result {
 	uint64_t new_connections;	    /* HTTP: connects in window */
 	char provider_seen[16];		    /* fabraft INFO provider */
 	char rma_seen[8];		    /* fabraft INFO rma */
+	double load[3];			    /* load average before it */
+	/* --breakdown (fabraft): each stage's median in the window, and
+	 * the floor measured after the cell. */
+	int n_stages;
+	char stage[BC_STAGES_MAX][BC_STAGE_NAME];
+	uint64_t stage_n[BC_STAGES_MAX];
+	double stage_p50_us[BC_STAGES_MAX];
+	uint32_t wal_write_bytes; /* leader's log bytes per fdatasync */
+	double floor_disk_us;	  /* raw pwrite+fdatasync of that, p50 */
+	bool floor_direct;	  /* that used O_DIRECT */
+	double floor_fabric_us;	  /* bare provider round trip, p50 */
+	char floor_note[128];	  /* what failed, "" */
 };
 
 /* Options of the whole run. */
@@ -124,6 +149,9 @@ struct bc_opts {
 	bool keep;	      /* keep temp dirs */
 	bool plots;	      /* run gnuplot */
 	bool redis_benchmark; /* the redis-benchmark comparison */
+	bool breakdown;	      /* --breakdown: 1-client SET stages, floor */
+	bool json;	      /* --json: the breakdown as JSON on stdout */
+	int rounds;	      /* --rounds: the plan run this many times */
 	double duration_s;    /* measured seconds per cell */
 	double warmup_s;      /* unmeasured seconds first */
 	int client_threads;   /* 0 = auto */
@@ -151,6 +179,12 @@ const char *bc_workload_name(enum bc_workload w);
  * returns the count.  @skip_why gets one line per skipped part. */
 int bc_plan(const struct bc_opts *o, struct bc_spec *cells, int cap,
 	    char *skip_why, size_t skip_cap);
+/** Repeat the @n cells of @cells @rounds times in place (A B C A B C
+ * ...), numbering each copy's round; returns the new count (at most
+ * @cap: whole rounds only). */
+int bc_plan_rounds(struct bc_spec *cells, int n, int rounds, int cap);
+/** The median of the @n values of @v (sorted in place); 0 when @n is 0. */
+double bc_median(double *v, int n);
 /** Why verbs cannot run here ("" when a device exists). */
 void bc_verbs_why(char *out, size_t cap);
 
@@ -343,12 +377,28 @@ struct bc_run {
 	char cmdline[1024];	 /* how this run was started */
 };
 
+/** @before as it is, then @s as a JSON string, into @f. */
+void bc_json_str(FILE *f, const char *before, const char *s);
 /** results.json, results.md and the CDF data under o->out.  0 or -1. */
 int bc_write_results(const struct bc_run *run);
 /** Gnuplot scripts and PNGs (when gnuplot exists).  0, 1 skipped, -1. */
 int bc_write_plots(const struct bc_run *run);
 /** The target ratios, as Markdown lines, into @f. */
 void bc_write_targets(const struct bc_run *run, FILE *f);
+
+/* ---- --breakdown (stg.c, brk.c) ---- */
+
+/** Parse the fabraft_stage_seconds buckets of Prometheus text @page into
+ * @st.  Returns the series found. */
+int bc_stages_parse(const char *page, struct bc_stages *st);
+/** Each stage's median over the window between @a and @b into @r. */
+void bc_stages_medians(const struct bc_stages *a, const struct bc_stages *b,
+		       struct bc_result *r);
+/** The floor of cell @r (its log write size known): raw pwrite+fdatasync
+ * in @dir and the bare round trip of its provider. */
+void bc_breakdown_floor(const char *dir, struct bc_result *r);
+/** The breakdown table (Markdown) or JSON of every cell with stages. */
+void bc_breakdown_write(const struct bc_run *run, FILE *f, bool json);
 
 /* ---- redis-benchmark comparison (rb.c) ---- */
 

@@ -2,6 +2,7 @@
  * store, drive it for warm-up + duration, snapshot the server counters at
  * the window's edges, stop the store. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +28,48 @@ struct snap {
 	bool fsync_ok;		    /* both fsync readings worked */
 	uint64_t t0;		    /* when the start snapshot was taken */
 	uint64_t t1;		    /* and the end one */
+	bool stages;		    /* --breakdown: read the stages */
+	struct bc_stages st[2];	    /* leader's, at start and end */
+	double wal_bytes[2];	    /* leader's log bytes then */
+	double wal_batches[2];	    /* and its log batches */
 };
+
+/* --breakdown: the leader's stage histograms and log counters now. */
+static void stage_snap(struct snap *s, int k)
+{
+	const struct bc_server *sv = s->sv;
+	char *page;
+
+	if (!s->stages) {
+		return;
+	}
+	page = bc_http_get(sv->metrics_port[sv->leader], "/metrics", 2000);
+	if (page == NULL) {
+		return; /* no stages: the medians say so */
+	}
+	bc_stages_parse(page, &s->st[k]);
+	s->wal_bytes[k] = bc_prom_sum(page, "fabraft_wal_bytes_total");
+	s->wal_batches[k] = bc_prom_sum(page, "fabraft_wal_batches_total");
+	free(page);
+}
+
+/* --breakdown: the window's medians and the floor of its write size. */
+static void stage_result(const struct snap *s, const char *root,
+			 struct bc_result *r)
+{
+	double batches = s->wal_batches[1] - s->wal_batches[0];
+
+	if (!s->stages || !r->ok) {
+		return;
+	}
+	bc_stages_medians(&s->st[0], &s->st[1], r);
+	if (batches > 0) {
+		r->wal_write_bytes =
+		    (uint32_t)((s->wal_bytes[1] - s->wal_bytes[0]) / batches +
+			       0.5);
+	}
+	bc_breakdown_floor(root, r);
+}
 
 static void sleep_until(uint64_t t_ns)
 {
@@ -71,6 +113,7 @@ static void tick(struct bc_load *ld, uint64_t now)
 		s->self0 = bc_self_cpu_s();
 		s->peer_ok = bc_server_peer_bytes(s->sv, &s->peer0);
 		s->fsync_ok = bc_server_fsyncs(s->sv, &s->fsync0);
+		stage_snap(s, 0);
 	}
 	if (!s->have1 && now >= ld->t_end_ns) {
 		s->have1 = true;
@@ -81,6 +124,7 @@ static void tick(struct bc_load *ld, uint64_t now)
 		    s->peer_ok && bc_server_peer_bytes(s->sv, &s->peer1);
 		s->fsync_ok =
 		    s->fsync_ok && bc_server_fsyncs(s->sv, &s->fsync1);
+		stage_snap(s, 1);
 	}
 	bc_cell_progress(s->ctx, ld, now);
 }
@@ -155,6 +199,7 @@ int bc_cell_run(const struct bc_opts *o, const char *root, struct bc_result *r,
 	ld.tick_ctx = &sn;
 	sn.sv = &sv;
 	sn.ctx = ctx;
+	sn.stages = o->breakdown && s->sys == BC_FABRAFT;
 	ld.t_start_ns = bc_now_ns() + (uint64_t)(o->warmup_s * 1e9);
 	ld.t_end_ns = ld.t_start_ns + (uint64_t)(o->duration_s * 1e9);
 	rv = s->sys == BC_ETCD ? bc_http_run(&ld) : bc_resp_run(&ld);
@@ -182,5 +227,7 @@ int bc_cell_run(const struct bc_opts *o, const char *root, struct bc_result *r,
 			 "%d server process(es) ignored SIGTERM for 5 s",
 			 killed);
 	}
+	/* After the stop: the floor is measured on a quiet disk. */
+	stage_result(&sn, root, r);
 	return r->ok ? 0 : -1;
 }

@@ -157,6 +157,15 @@ static int run_cells(const struct bc_opts *o, const char *root,
 
 		memset(r, 0, sizeof(*r));
 		r->spec = cells[i];
+		loadavg(r->load);
+		if (r->load[0] > 1.0) {
+			/* Other work on the machine skews this cell. */
+			fprintf(stderr,
+				"%scluster: warning: load average %.2f > 1.0 "
+				"before cell %d (%s)\n",
+				ctx.tty ? "\r\033[K" : "", r->load[0], i + 1,
+				cells[i].label);
+		}
 		ctx.index = i + 1;
 		ctx.last_ns = 0;
 		ctx.printed_ns = 0;
@@ -197,6 +206,7 @@ int bench_cluster_main(int argc, char **argv)
 		return 2;
 	}
 	run.n = bc_plan(&o, cells, CELLS_MAX, run.skipped, sizeof(run.skipped));
+	run.n = bc_plan_rounds(cells, run.n, o.rounds, CELLS_MAX);
 	fputs(run.skipped, stderr);
 	if (o.quick && (strstr(run.skipped, "etcd skipped") != NULL ||
 			strstr(run.skipped, "redis skipped") != NULL)) {
@@ -225,6 +235,9 @@ int bench_cluster_main(int argc, char **argv)
 	failed = run_cells(&o, root, cells, &run);
 	if (o.redis_benchmark && !bc_stop && !o.grid) {
 		bc_rb_run(&o, root, &run, o.quick ? BC_TCP_MSG : BC_SHM_RMA);
+	}
+	if (o.breakdown) {
+		bc_breakdown_write(&run, stdout, o.json);
 	}
 	iso_now(run.finished, sizeof(run.finished));
 	loadavg(run.load_end);

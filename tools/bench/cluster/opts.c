@@ -162,6 +162,16 @@ static int parse(struct bc_opts *o, struct int_lists *l, int argc, char **argv)
 	    {"no-redis-benchmark", OPT_NOFLAG, &o->redis_benchmark,
 	     .help = "skip the redis-benchmark comparison"},
 	    {"no-plots", OPT_NOFLAG, &o->plots, .help = "no gnuplot PNGs"},
+	    {"rounds", OPT_INT, &o->rounds, 1, 100, .def = "1",
+	     .help = "run the plan this many times, the systems alternating "
+		     "(A B C A B C ...); targets are medians over rounds"},
+	    {"breakdown", OPT_FLAG, &o->breakdown,
+	     .help = "a 1-client SET per path: the leader's stage medians "
+		     "(fabraft_stage_seconds) next to the floor measured in "
+		     "the same run (raw pwrite+fdatasync, bare provider "
+		     "round trip)"},
+	    {"json", OPT_FLAG, &o->json,
+	     .help = "with --breakdown: print it as JSON (default: a table)"},
 	    {"keep", OPT_FLAG, &o->keep,
 	     .help = "keep the servers' temp dirs and logs"},
 	};
@@ -191,6 +201,18 @@ int bc_opts_parse(int argc, char **argv, struct bc_opts *o)
 	}
 	if (o->warmup_s < 0) {
 		o->warmup_s = o->quick ? 0.3 : 1;
+	}
+	if (o->json && !o->breakdown) {
+		fprintf(stderr, "fabraft-bench cluster: --json goes with "
+				"--breakdown (results.json has every cell)\n");
+		return -1;
+	}
+	if (o->rounds == 0) {
+		o->rounds = 1;
+	}
+	if (o->breakdown) {
+		o->redis_benchmark = false; /* a stage table, no comparison */
+		o->plots = false;
 	}
 	if (o->rb_requests == 0) {
 		o->rb_requests = o->quick ? 20000 : 200000;

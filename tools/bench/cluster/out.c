@@ -8,8 +8,7 @@
 
 #include "bench_cluster.h"
 
-/* @before as it is, then @s as a JSON string. */
-static void json_str(FILE *f, const char *before, const char *s)
+void bc_json_str(FILE *f, const char *before, const char *s)
 {
 	fprintf(f, "%s\"", before);
 	for (; *s != '\0'; s++) {
@@ -51,19 +50,20 @@ static void json_cell(FILE *f, const struct bc_result *r)
 	uint64_t n = total(r);
 	double ops = n > 0 ? (double)n : 1;
 
-	json_str(f, "    {\"label\": ", s->label);
+	bc_json_str(f, "    {\"label\": ", s->label);
 	fprintf(f,
 		", \"system\": \"%s\", \"path\": %s%s%s, \"nodes\": %d, "
 		"\"fsync\": %s, \"workload\": \"%s\", \"value_bytes\": %u, "
-		"\"clients\": %d, \"pipeline\": %d,\n     \"ok\": %s, "
+		"\"clients\": %d, \"pipeline\": %d, \"round\": %d, "
+		"\"loadavg\": [%.2f, %.2f, %.2f],\n     \"ok\": %s, "
 		"\"error\": ",
 		bc_system_name(s->sys), s->sys == BC_FABRAFT ? "\"" : "",
 		s->sys == BC_FABRAFT ? bc_path_name(s->path) : "null",
 		s->sys == BC_FABRAFT ? "\"" : "", s->nodes,
 		s->fsync ? "true" : "false", bc_workload_name(s->wl),
-		s->value_bytes, s->clients, s->pipeline,
-		r->ok ? "true" : "false");
-	json_str(f, "", r->error);
+		s->value_bytes, s->clients, s->pipeline, s->round + 1,
+		r->load[0], r->load[1], r->load[2], r->ok ? "true" : "false");
+	bc_json_str(f, "", r->error);
 	fprintf(f,
 		", \"seconds\": %.3f, \"ops\": %llu, \"ops_per_s\": %.1f, "
 		"\"writes\": %llu, \"reads\": %llu, \"errors\": %llu, "
@@ -103,8 +103,8 @@ static void json_cell(FILE *f, const struct bc_result *r)
 		"%llu, \"provider_seen\": ",
 		(double)r->client_bytes / ops,
 		(unsigned long long)r->new_connections);
-	json_str(f, "", r->provider_seen);
-	json_str(f, ", \"rma_seen\": ", r->rma_seen);
+	bc_json_str(f, "", r->provider_seen);
+	bc_json_str(f, ", \"rma_seen\": ", r->rma_seen);
 	fprintf(f, "}");
 }
 
@@ -117,17 +117,17 @@ static void json_meta(FILE *f, const struct bc_run *run)
 	uname(&u);
 	fprintf(f, "{\n  \"started\": \"%s\", \"finished\": \"%s\",\n",
 		run->started, run->finished);
-	json_str(f, "  \"command\": ", run->cmdline);
+	bc_json_str(f, "  \"command\": ", run->cmdline);
 	snprintf(line, sizeof(line), "%s %s %s, %ld CPUs", u.nodename,
 		 u.sysname, u.release, sysconf(_SC_NPROCESSORS_ONLN));
-	json_str(f, ",\n  \"host\": ", line);
+	bc_json_str(f, ",\n  \"host\": ", line);
 	fprintf(f,
 		",\n  \"loadavg_start\": [%.2f, %.2f, %.2f], "
 		"\"loadavg_end\": [%.2f, %.2f, %.2f],\n",
 		run->load_start[0], run->load_start[1], run->load_start[2],
 		run->load_end[0], run->load_end[1], run->load_end[2]);
-	json_str(f, "  \"versions\": ", run->versions);
-	json_str(f, ", \"skipped\": ", run->skipped);
+	bc_json_str(f, "  \"versions\": ", run->versions);
+	bc_json_str(f, ", \"skipped\": ", run->skipped);
 	fprintf(f,
 		",\n  \"duration_s\": %.2f, \"warmup_s\": %.2f, "
 		"\"client_threads\": %d,\n",
@@ -148,13 +148,13 @@ static int write_json(const struct bc_run *run, const char *path)
 		const struct bc_rb *rb = &run->rb[i];
 
 		fprintf(f, "%s\n    {\"target\": ", i ? "," : "");
-		json_str(f, "", rb->target);
-		json_str(f, ", \"command\": ", rb->command);
+		bc_json_str(f, "", rb->target);
+		bc_json_str(f, ", \"command\": ", rb->command);
 		fprintf(f,
 			", \"set_rps\": %.1f, \"get_rps\": %.1f, \"ok\": %s, "
 			"\"error\": ",
 			rb->set_rps, rb->get_rps, rb->ok ? "true" : "false");
-		json_str(f, "", rb->error);
+		bc_json_str(f, "", rb->error);
 		fprintf(f, "}");
 	}
 	fprintf(f, "],\n  \"cells\": [\n");
@@ -175,7 +175,8 @@ static void md_row(FILE *f, const struct bc_result *r)
 		bc_workload_name(s->wl), s->value_bytes, s->clients,
 		s->pipeline);
 	if (!r->ok) {
-		fprintf(f, "| | | | | | | | failed: %s |\n", r->error);
+		fprintf(f, "| | | | | | | | failed: %s | %d | %.2f |\n",
+			r->error, s->round + 1, r->load[0]);
 		return;
 	}
 	fprintf(f, "%.0f | %.0f | %.0f | %.0f | %.3f | ",
@@ -201,7 +202,7 @@ static void md_row(FILE *f, const struct bc_result *r)
 			(unsigned long long)r->errors,
 			(unsigned long long)r->misses);
 	}
-	fprintf(f, " |\n");
+	fprintf(f, " | %d | %.2f |\n", s->round + 1, r->load[0]);
 }
 
 static int write_md(const struct bc_run *run, const char *path)
@@ -222,8 +223,10 @@ static int write_md(const struct bc_run *run, const char *path)
 	fprintf(f,
 		"| store | mix | value B | clients | pipeline | ops/s | "
 		"p50 us | p99 us | p99.9 us | server CPU s/1k ops | "
-		"peer B/op | client B/op | log fsyncs/op | notes |\n"
-		"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+		"peer B/op | client B/op | log fsyncs/op | notes | round | "
+		"load before |\n"
+		"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+		"---|\n");
 	for (int i = 0; i < run->n; i++) {
 		md_row(f, &run->res[i]);
 	}
@@ -238,6 +241,11 @@ static int write_md(const struct bc_run *run, const char *path)
 				rb->get_rps,
 				rb->ok ? "" : " failed: ", rb->error);
 		}
+	}
+	if (run->o->breakdown) {
+		fprintf(f, "\n## Breakdown\n");
+		bc_breakdown_write(run, f, false);
+		return fclose(f) == 0 ? 0 : -1;
 	}
 	fprintf(f, "\n## Targets\n\n");
 	bc_write_targets(run, f);

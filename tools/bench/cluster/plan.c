@@ -217,6 +217,17 @@ static void quick_plan(struct plan *p)
 	add(p, BC_REDIS, 0, 1, true, BC_SET, 64, 16, 1);
 }
 
+/* --breakdown: a 1-client SET on each asked-for path, fsync on. */
+static void breakdown_plan(struct plan *p)
+{
+	const struct bc_opts *o = p->o;
+
+	for (int pa = 0; pa < BC_PATHS; pa++) {
+		add(p, BC_FABRAFT, (enum bc_path)pa, o->nodes[0], true, BC_SET,
+		    o->values[0], 1, 1);
+	}
+}
+
 static void why(char *out, size_t cap, const char *line)
 {
 	size_t l = strlen(out);
@@ -253,7 +264,9 @@ int bc_plan(const struct bc_opts *o, struct bc_spec *cells, int cap,
 	} else {
 		p.runnable |= 1u << BC_REDIS;
 	}
-	if (o->quick) {
+	if (o->breakdown) {
+		breakdown_plan(&p);
+	} else if (o->quick) {
 		quick_plan(&p);
 	} else if (o->grid) {
 		grid_plan(&p);
@@ -261,4 +274,34 @@ int bc_plan(const struct bc_opts *o, struct bc_spec *cells, int cap,
 		default_plan(&p);
 	}
 	return p.n;
+}
+
+int bc_plan_rounds(struct bc_spec *cells, int n, int rounds, int cap)
+{
+	int total = n;
+
+	for (int r = 1; r < rounds && total + n <= cap; r++) {
+		for (int i = 0; i < n; i++) {
+			cells[total] = cells[i];
+			cells[total].round = r;
+			total++;
+		}
+	}
+	return total;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double bc_median(double *v, int n)
+{
+	if (n <= 0) {
+		return 0;
+	}
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }

@@ -1,12 +1,17 @@
 /* targets.c — issue #8's target ratios, computed from the
- * cells of one run (nothing here is measured twice or assumed). */
+ * cells of one run (nothing here is measured twice or assumed).  With
+ * --rounds N each ratio is taken within each round (cells run close in
+ * time, A B C A B C ...) and the median over the rounds is reported, with
+ * the medians of both sides beside it. */
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "bench_cluster.h"
 
-/* The cell of that shape that ran, or NULL. */
-static const struct bc_result *find(const struct bc_run *run,
+#define ROUNDS_MAX 100
+
+/* The cell of that shape that ran in round @round, or NULL. */
+static const struct bc_result *find(const struct bc_run *run, int round,
 				    enum bc_system sys, enum bc_path path,
 				    enum bc_workload wl, int clients)
 {
@@ -14,9 +19,9 @@ static const struct bc_result *find(const struct bc_run *run,
 		const struct bc_result *r = &run->res[i];
 		const struct bc_spec *s = &r->spec;
 
-		if (r->ok && s->sys == sys && s->wl == wl &&
-		    s->value_bytes == 64 && s->clients == clients &&
-		    s->pipeline == 1 && s->fsync &&
+		if (r->ok && s->round == round && s->sys == sys &&
+		    s->wl == wl && s->value_bytes == 64 &&
+		    s->clients == clients && s->pipeline == 1 && s->fsync &&
 		    (sys != BC_FABRAFT || (s->path == path && s->nodes == 3))) {
 			return r;
 		}
@@ -29,9 +34,49 @@ static double rate(const struct bc_result *r)
 	return (double)r->ops[BC_WRITE] / r->seconds;
 }
 
-static double p_us(const struct bc_result *r, double q)
+static double p50(const struct bc_result *r)
 {
-	return (double)bc_hist_quantile(&r->lat, q) / 1e3;
+	return (double)bc_hist_quantile(&r->lat, 0.5) / 1e3;
+}
+
+static double p99(const struct bc_result *r)
+{
+	return (double)bc_hist_quantile(&r->lat, 0.99) / 1e3;
+}
+
+/* Medians over the rounds where both cells ran. */
+struct pair_med {
+	double a, b, ratio; /* of fn(fabraft cell), fn(other), their ratio */
+	int rounds;	    /* rounds counted (0: none ran) */
+};
+
+/* fabraft on @pa against system @sb on @pb, shape @wl x @clients, by @fn
+ * in each round. */
+static struct pair_med pair(const struct bc_run *run, enum bc_path pa,
+			    enum bc_system sb, enum bc_path pb,
+			    enum bc_workload wl, int clients,
+			    double (*fn)(const struct bc_result *))
+{
+	static double va[ROUNDS_MAX], vb[ROUNDS_MAX], vr[ROUNDS_MAX];
+	struct pair_med m = {0};
+	int rounds = run->o->rounds > 0 ? run->o->rounds : 1;
+
+	for (int k = 0; k < rounds && k < ROUNDS_MAX; k++) {
+		const struct bc_result *a =
+		    find(run, k, BC_FABRAFT, pa, wl, clients);
+		const struct bc_result *b = find(run, k, sb, pb, wl, clients);
+
+		if (a != NULL && b != NULL && fn(b) > 0) {
+			va[m.rounds] = fn(a);
+			vb[m.rounds] = fn(b);
+			vr[m.rounds] = fn(a) / fn(b);
+			m.rounds++;
+		}
+	}
+	m.a = bc_median(va, m.rounds);
+	m.b = bc_median(vb, m.rounds);
+	m.ratio = bc_median(vr, m.rounds);
+	return m;
 }
 
 /* Said after each ratio. */
@@ -40,39 +85,41 @@ static const char *verdict(bool met)
 	return met ? " (met)" : " (missed)";
 }
 
+static void rounds_note(FILE *f, int rounds)
+{
+	if (rounds > 1) {
+		fprintf(f, " [median of %d rounds]", rounds);
+	}
+}
+
 static void writes_vs_etcd(const struct bc_run *run, FILE *f)
 {
-	const struct bc_result *e = find(run, BC_ETCD, 0, BC_SET, 256);
-	const struct bc_result *e16 = find(run, BC_ETCD, 0, BC_SET, 16);
-
 	fprintf(f, "- fabraft 3 nodes, fsync on, 256 clients, SET 64 B, "
 		   "against etcd (target >= 20x writes/s):\n");
-	for (enum bc_path p = 0; p < BC_PATHS && e != NULL; p++) {
-		const struct bc_result *r =
-		    find(run, BC_FABRAFT, p, BC_SET, 256);
+	for (enum bc_path p = 0; p < BC_PATHS; p++) {
+		struct pair_med m = pair(run, p, BC_ETCD, 0, BC_SET, 256, rate);
 
-		if (r != NULL) {
-			fprintf(f, "  - %s: %.0f vs %.0f writes/s = %.1fx%s\n",
-				bc_path_name(p), rate(r), rate(e),
-				rate(r) / rate(e),
-				verdict(rate(r) >= 20 * rate(e)));
+		if (m.rounds > 0) {
+			fprintf(f, "  - %s: %.0f vs %.0f writes/s = %.1fx%s",
+				bc_path_name(p), m.a, m.b, m.ratio,
+				verdict(m.ratio >= 20));
+			rounds_note(f, m.rounds);
+			fprintf(f, "\n");
 		}
 	}
 	fprintf(f, "- p99 at 16 clients, SET 64 B, against etcd's (target "
 		   "<= 1/3 of it):\n");
-	for (enum bc_path p = 0; p < BC_PATHS && e16 != NULL; p++) {
-		const struct bc_result *r =
-		    find(run, BC_FABRAFT, p, BC_SET, 16);
+	for (enum bc_path p = 0; p < BC_PATHS; p++) {
+		struct pair_med m = pair(run, p, BC_ETCD, 0, BC_SET, 16, p99);
 
-		if (r != NULL) {
-			double us = p_us(r, 0.99);
-			double etcd_us = p_us(e16, 0.99);
-
-			fprintf(
-			    f,
-			    "  - %s: %.0f us vs %.0f us = %.2f of etcd's%s\n",
-			    bc_path_name(p), us, etcd_us, us / etcd_us,
-			    verdict(us * 3 <= etcd_us));
+		if (m.rounds > 0) {
+			fprintf(f,
+				"  - %s: %.0f us vs %.0f us = %.2f of "
+				"etcd's%s",
+				bc_path_name(p), m.a, m.b, m.ratio,
+				verdict(m.ratio * 3 <= 1));
+			rounds_note(f, m.rounds);
+			fprintf(f, "\n");
 		}
 	}
 }
@@ -87,23 +134,22 @@ static void rma_vs_msg(const struct bc_run *run, FILE *f)
 		   "64 B, 3 nodes, fsync on; target: RMA lower):\n");
 	for (int c = 0; c < 2; c++) {
 		for (int k = 0; k < 2; k++) {
-			const struct bc_result *m = find(
-			    run, BC_FABRAFT, pairs[k][0], BC_SET, clients[c]);
-			const struct bc_result *r = find(
-			    run, BC_FABRAFT, pairs[k][1], BC_SET, clients[c]);
+			struct pair_med m =
+			    pair(run, pairs[k][1], BC_FABRAFT, pairs[k][0],
+				 BC_SET, clients[c], p50);
 
-			if (m == NULL || r == NULL) {
+			if (m.rounds == 0) {
 				continue;
 			}
 			fprintf(f,
 				"  - %s vs %s, %d client%s: %.1f us vs %.1f "
-				"us (%+.1f%%)%s\n",
+				"us (%+.1f%%)%s",
 				bc_path_name(pairs[k][1]),
 				bc_path_name(pairs[k][0]), clients[c],
-				clients[c] > 1 ? "s" : "", p_us(r, 0.5),
-				p_us(m, 0.5),
-				100 * (p_us(r, 0.5) / p_us(m, 0.5) - 1),
-				verdict(p_us(r, 0.5) < p_us(m, 0.5)));
+				clients[c] > 1 ? "s" : "", m.a, m.b,
+				100 * (m.ratio - 1), verdict(m.ratio < 1));
+			rounds_note(f, m.rounds);
+			fprintf(f, "\n");
 		}
 	}
 }
