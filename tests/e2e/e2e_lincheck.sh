@@ -72,17 +72,7 @@ stop_round() {
 for round in $(seq 1 "$STOPS"); do
 	stop_round "$round"
 done
-wait "$LP"
-rc=$?
-EXTRA_PIDS=""
-cat "$DIR/lin.out"
-if [ "$rc" != 0 ]; then
-	# Keep what a failure needs to be studied: the history and the logs.
-	keep=/tmp/fabraft-lincheck-fail.$$
-	mkdir -p "$keep" && cp "$DIR"/history "$DIR"/node*.log "$keep"/ 2>/dev/null
-	echo "history and node logs kept in $keep"
-	fail "history not linearizable (or too short)"
-fi
+lincheck_wait fabraft-lincheck-fail
 # The reads went the way this run was meant to test.
 mode=${FABRAFT_E2E_READ_MODE:-index}
 L=$(leader)

@@ -7,30 +7,15 @@
 . "$(dirname "$0")/lib.sh"
 need ip
 NODES=3
-TAG=$((RANDOM % 200 + 20))
-BR="brfr$TAG"
-NET="10.$((TAG % 50 + 100)).$TAG"
 PIDS=""
 netns_cleanup() {
-	local p i
+	local p
 	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	for i in 1 2 3; do ip netns del "fr$TAG-$i" 2>/dev/null; done
-	ip link del "$BR" 2>/dev/null
+	netns_down
 }
 trap 'netns_cleanup; cleanup' EXIT
-ip link add "$BR" type bridge 2>/dev/null ||
-	skip "cannot create a bridge here (needs CAP_NET_ADMIN)"
-ip addr add "$NET.254/24" dev "$BR"
-ip link set "$BR" up
-for i in 1 2 3; do
-	ip netns add "fr$TAG-$i" || skip "cannot create network namespaces"
-	ip link add "vfr$TAG-$i" type veth peer name eth0 netns "fr$TAG-$i"
-	ip link set "vfr$TAG-$i" master "$BR" up
-	ip -n "fr$TAG-$i" addr add "$NET.$i/24" dev eth0
-	ip -n "fr$TAG-$i" link set eth0 up
-	ip -n "fr$TAG-$i" link set lo up
-done
+netns_up fr 100
 head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DIR/secret"
 PEERS="1=$NET.1:7001,2=$NET.2:7001,3=$NET.3:7001"
 CPEERS="1=$NET.1:6379,2=$NET.2:6379,3=$NET.3:6379"
@@ -46,7 +31,7 @@ cluster-id = 77
 secret-file = $DIR/secret
 request-timeout-ms = 1500
 CONF
-	ip netns exec "fr$TAG-$i" "$BIN/fabraftd" --config "$DIR/node$i.conf" \
+	ip netns exec "$NS-$i" "$BIN/fabraftd" --config "$DIR/node$i.conf" \
 		>"$DIR/node$i.log" 2>&1 &
 	echo $! >"$DIR/node$i.pid"
 	PIDS="$PIDS $!"
@@ -63,13 +48,13 @@ done
 for k in $(seq 50); do [ "$(cli $L set before 1)" = OK ] && break; sleep 0.1; done
 [ "$(cli $L get before)" = 1 ] || fail "no write before the partition"
 echo "leader $L; cutting it off"
-ip link set "vfr$TAG-$L" down
+ip link set "v$NS-$L" down
 t0=$(now_ms)
 # The old leader, alone: a write and a read must not succeed.
-out=$(ip netns exec "fr$TAG-$L" timeout 5 redis-cli -h "$NET.$L" -p 6379 set minority 1)
+out=$(ip netns exec "$NS-$L" timeout 5 redis-cli -h "$NET.$L" -p 6379 set minority 1)
 echo "write on the minority side -> $out"
 [ "$out" != OK ] || fail "the minority acknowledged a write"
-out=$(ip netns exec "fr$TAG-$L" timeout 5 redis-cli -h "$NET.$L" -p 6379 get before)
+out=$(ip netns exec "$NS-$L" timeout 5 redis-cli -h "$NET.$L" -p 6379 get before)
 echo "read on the minority side -> $out"
 [ "$out" != 1 ] || fail "the minority answered a linearizable read"
 N=""
@@ -83,8 +68,8 @@ done
 echo "majority leader: node $N"
 [ "$(cli $N set majority 1)" = OK ] || fail "no write on the majority side"
 echo "healing"
-ip link set "vfr$TAG-$L" up
-ip link set "vfr$TAG-$L" master "$BR" up
+ip link set "v$NS-$L" up
+ip link set "v$NS-$L" master "$BR" up
 ok=0
 for k in $(seq 100); do
 	d=""

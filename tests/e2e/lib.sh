@@ -271,3 +271,58 @@ lagging_follower() {
 	[ "$(grep -c OK "$DIR/sets")" = 1500 ] || fail "not every SET acknowledged"
 	seq 1 1500 | sed 's/^/s/' >"$DIR/acked"
 }
+
+# netns_up P B: a bridge br$NS (at $NET.254) and three network namespaces
+# $NS-1..3 on it, node i at $NET.i on eth0, where NS is P plus a random tag
+# and NET 10.(B + tag % 50).tag; skips (77) without CAP_NET_ADMIN.  Set a
+# trap that calls netns_down first.
+netns_up() {
+	local tag i
+	# A tag no other run uses now (a namespace that outlived its run keeps
+	# its veth ends until the kernel frees it).
+	for _ in $(seq 1 20); do
+		tag=$((RANDOM % 200 + 20))
+		NS="$1$tag"
+		BR="br$NS"
+		ip link show "v$NS-1" >/dev/null 2>&1 ||
+			ip link show "$BR" >/dev/null 2>&1 || break
+	done
+	NET="10.$((tag % 50 + $2)).$tag"
+	ip link add "$BR" type bridge 2>/dev/null ||
+		skip "cannot create a bridge here (needs CAP_NET_ADMIN)"
+	ip addr add "$NET.254/24" dev "$BR"
+	ip link set "$BR" up
+	for i in 1 2 3; do
+		ip netns add "$NS-$i" || skip "cannot create network namespaces"
+		ip link add "v$NS-$i" type veth peer name eth0 netns "$NS-$i" ||
+			fail "cannot create veth v$NS-$i"
+		ip link set "v$NS-$i" master "$BR" up
+		ip -n "$NS-$i" addr add "$NET.$i/24" dev eth0
+		ip -n "$NS-$i" link set eth0 up
+		ip -n "$NS-$i" link set lo up
+	done
+}
+netns_down() {
+	local i
+	[ -n "${NS:-}" ] || return 0
+	for i in 1 2 3; do
+		ip link del "v$NS-$i" 2>/dev/null
+		ip netns del "$NS-$i" 2>/dev/null
+	done
+	ip link del "$BR" 2>/dev/null
+}
+
+# lincheck_wait NAME: wait for the lincheck run $LP and show its output;
+# when it failed, keep its history and the node logs in /tmp/NAME.PID (for
+# the failure to be studied) and fail.
+lincheck_wait() {
+	local rc keep=/tmp/$1.$$
+	wait "$LP"
+	rc=$?
+	EXTRA_PIDS=""
+	cat "$DIR/lin.out"
+	[ "$rc" = 0 ] && return 0
+	mkdir -p "$keep" && cp "$DIR"/history "$DIR"/node*.log "$keep"/ 2>/dev/null
+	echo "history and node logs kept in $keep"
+	fail "history not linearizable (or too short)"
+}

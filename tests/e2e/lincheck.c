@@ -112,16 +112,32 @@ static void record(struct run *r, const struct lin_op *o)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* A client library handle that starts at node @first and stays on it
- * while it answers (followers forward): every node's path is exercised.
- * Writes whose outcome is unknown come back as FR_UNKNOWN, never retried
- * (a retried SET could apply twice around another client's write). */
-static struct fabraft_client *open_client(const struct run *r, int first)
+/* A client library handle for the endpoints @eps, in that order, that
+ * stays on the first while it answers (followers forward).  Writes whose
+ * outcome is unknown come back as FR_UNKNOWN, never retried (a retried SET
+ * could apply twice around another client's write). */
+static struct fabraft_client *open_eps(const char *eps, int deadline_ms)
 {
 	struct fabraft_options o;
 	struct fabraft_client *fc;
-	char eps[16 * 81] = "";
 	char err[256];
+
+	fabraft_options_default(&o);
+	o.endpoints = eps;
+	o.discover_leader = false;
+	o.retry_idempotent = false;
+	o.deadline_ms = deadline_ms;
+	if (fabraft_open(&fc, &o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "lincheck: %s\n", err);
+		exit(2);
+	}
+	return fc;
+}
+
+/* A client that starts at node @first: every node's path is exercised. */
+static struct fabraft_client *open_client(const struct run *r, int first)
+{
+	char eps[16 * 81] = "";
 
 	for (int i = 0; i < r->n_addrs; i++) {
 		size_t l = strlen(eps);
@@ -129,18 +145,9 @@ static struct fabraft_client *open_client(const struct run *r, int first)
 		snprintf(eps + l, sizeof(eps) - l, "%s%s", i ? "," : "",
 			 r->addrs[(first + i) % r->n_addrs]);
 	}
-	fabraft_options_default(&o);
-	o.endpoints = eps;
-	o.discover_leader = false;
-	o.retry_idempotent = false;
 	/* Longer than the 2 s SIGSTOP of e2e_lincheck: a read queued on a
 	 * stopped leader is answered (and checked), not dropped. */
-	o.deadline_ms = 5000;
-	if (fabraft_open(&fc, &o, err, sizeof(err)) != 0) {
-		fprintf(stderr, "lincheck: %s\n", err);
-		exit(2);
-	}
-	return fc;
+	return open_eps(eps, 5000);
 }
 
 /* The command of @o (drawn from @c's generator) into @argv. */
@@ -232,6 +239,167 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Probes: reads queued on a stopped leader (e2e_lincheck_pause)       */
+
+/*
+ * The test stops the leader, cuts it off from its peers, waits for a new
+ * leader and writes "ROUND HOST:PORT" (the stopped node) to the probe file.
+ * The prober then writes a fresh value to every key through the other
+ * nodes and, once those are acknowledged, sends a GET of each key to the
+ * stopped node, each on a connection of its own: the GETs queue in the
+ * stopped process's sockets, and their call time is the time they were
+ * sent, after the writes returned.  It then writes ROUND to FILE.sent and
+ * the test continues the old leader.  An answer with a value from before
+ * the writes is a stale read the checker must reject.
+ */
+
+#define PROBE_READS_MAX 64
+
+struct probe_read {
+	struct run *run; /* shared */
+	char addr[80];	 /* the stopped node */
+	int key;	 /* register read */
+	uint64_t want;	 /* value acknowledged before the GET, 0 if none */
+	pthread_t th;	 /* its thread */
+};
+
+struct prober {
+	struct run *run;  /* shared */
+	const char *path; /* probe file */
+	uint64_t seq;	  /* values written so far */
+	struct probe_read reads[PROBE_READS_MAX];
+	int n_reads;  /* started */
+	pthread_t th; /* prober thread */
+};
+
+static void *probe_read_main(void *arg)
+{
+	struct probe_read *p = arg;
+	/* Long enough for the stop and the cut after it. */
+	struct fabraft_client *fc = open_eps(p->addr, 20000);
+	struct lin_op o = {.key = (uint64_t)p->key, .kind = LIN_READ};
+	uint64_t last_seen[64] = {0};
+	struct fabraft_reply rep;
+	char key[16];
+	const char *argv[2] = {"GET", key};
+	int rv;
+
+	snprintf(key, sizeof(key), "lin%d", p->key);
+	o.t_call = now_ns();
+	rv = fabraft_command(fc, 2, argv, NULL, &rep);
+	settle(p->run, &o, rv, &rep, last_seen);
+	printf("probe: GET %s queued at %s: %s%" PRIu64 " (acknowledged "
+	       "before: %" PRIu64 ")\n",
+	       key, p->addr, rv == 0 && rep.type != '-' ? "" : "no answer, ",
+	       last_seen[p->key], p->want);
+	(void)fflush(stdout);
+	fabraft_reply_free(&rep);
+	fabraft_close(fc);
+	return NULL;
+}
+
+/* Reads "ROUND HOST:PORT" from @path; false when absent or malformed. */
+static bool probe_poll(const char *path, int *round, char *addr)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (f == NULL) {
+		return false;
+	}
+	ok = fscanf(f, "%d %79s", round, addr) == 2 && *round > 0 &&
+	     strchr(addr, ':') != NULL;
+	(void)fclose(f); /* read only */
+	return ok;
+}
+
+/* One write per key through the nodes other than @addr; the values
+ * acknowledged into @want (0 where the outcome is unknown). */
+static void probe_write(struct prober *pr, const char *addr, uint64_t *want)
+{
+	struct run *r = pr->run;
+	char eps[16 * 81] = "";
+	struct fabraft_client *fc;
+
+	for (int i = 0; i < r->n_addrs; i++) {
+		size_t l = strlen(eps);
+
+		if (strcmp(r->addrs[i], addr) != 0) {
+			snprintf(eps + l, sizeof(eps) - l, "%s%s", l ? "," : "",
+				 r->addrs[i]);
+		}
+	}
+	fc = open_eps(eps, 5000);
+	for (int k = 0; k < r->keys; k++) {
+		uint64_t last_seen[64] = {0};
+		struct lin_op o = {.key = (uint64_t)k, .kind = LIN_WRITE};
+		struct fabraft_reply rep;
+		char key[16];
+		char v[24];
+		const char *argv[3] = {"SET", key, v};
+		int rv;
+
+		o.a = (100ull << 32) | ++pr->seq;
+		snprintf(key, sizeof(key), "lin%d", k);
+		snprintf(v, sizeof(v), "%" PRIu64, o.a);
+		o.t_call = now_ns();
+		rv = fabraft_command(fc, 3, argv, NULL, &rep);
+		settle(r, &o, rv, &rep, last_seen);
+		want[k] = last_seen[k];
+		fabraft_reply_free(&rep);
+	}
+	fabraft_close(fc);
+}
+
+static void probe_round(struct prober *pr, int round, const char *addr)
+{
+	struct run *r = pr->run;
+	uint64_t want[64] = {0};
+	char sent[4096];
+	FILE *f;
+	int w;
+
+	probe_write(pr, addr, want);
+	for (int k = 0; k < r->keys && pr->n_reads < PROBE_READS_MAX; k++) {
+		struct probe_read *p = &pr->reads[pr->n_reads++];
+
+		*p = (struct probe_read){.run = r, .key = k, .want = want[k]};
+		snprintf(p->addr, sizeof(p->addr), "%s", addr);
+		pthread_create(&p->th, NULL, probe_read_main, p);
+	}
+	/* Time for the GETs to reach the stopped node's sockets. */
+	nanosleep(&(struct timespec){.tv_nsec = 200000000}, NULL);
+	snprintf(sent, sizeof(sent), "%s.sent", pr->path);
+	f = fopen(sent, "w");
+	if (f == NULL) {
+		perror(sent);
+		return;
+	}
+	w = fprintf(f, "%d\n", round);
+	if (fclose(f) != 0 || w < 0) {
+		perror(sent);
+	}
+}
+
+static void *prober_main(void *arg)
+{
+	struct prober *pr = arg;
+	int done = 0;
+
+	while (now_ns() < pr->run->until_ns) {
+		int round;
+		char addr[80];
+
+		if (probe_poll(pr->path, &round, addr) && round > done) {
+			probe_round(pr, round, addr);
+			done = round;
+		}
+		nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+	}
+	return NULL;
+}
+
 /* The whole history, one operation a line, for a failure to be studied:
  * key type a b outcome val t_call t_ret (ns; t_ret -1 when unknown;
  * outcome 1 ok, 2 CAS miss, 3 unknown: enum lin_outcome). */
@@ -258,6 +426,39 @@ static void dump_history(const char *path, const struct lin_op *ops, int n)
 	printf("history written to %s\n", path);
 }
 
+/* @clients clients (and a prober when @probe names a file) until
+ * r->until_ns, and every probe read answered or timed out. */
+static void run_clients(struct run *r, int clients, const char *probe)
+{
+	static struct prober pr;
+	pthread_t th[32];
+	struct client cl[32];
+
+	for (int i = 0; i < clients; i++) {
+		cl[i] = (struct client){.run = r,
+					.id = i + 1,
+					.rng = 0x9e3779b97f4a7c15ull *
+						   (uint64_t)(i + 1) ^
+					       now_ns()};
+		pthread_create(&th[i], NULL, client_main, &cl[i]);
+	}
+	if (probe != NULL) {
+		pr = (struct prober){.run = r, .path = probe};
+		pthread_create(&pr.th, NULL, prober_main, &pr);
+	}
+	for (int i = 0; i < clients; i++) {
+		pthread_join(th[i], NULL);
+	}
+	if (probe != NULL) {
+		pthread_join(pr.th, NULL);
+		for (int i = 0; i < pr.n_reads; i++) {
+			pthread_join(pr.reads[i].th, NULL);
+		}
+		printf("probes: %d reads queued at stopped leaders\n",
+		       pr.n_reads);
+	}
+}
+
 static int run_main(int argc, char **argv)
 {
 	static char addrs[16][80];
@@ -265,8 +466,7 @@ static int run_main(int argc, char **argv)
 	int clients = 4;
 	double seconds = 10;
 	const char *dump = NULL;
-	pthread_t th[32];
-	struct client cl[32];
+	const char *probe = NULL;
 	int ok_ops = 0;
 	bool lin;
 
@@ -289,28 +489,21 @@ static int run_main(int argc, char **argv)
 			seconds = atof(argv[i + 1]);
 		} else if (strcmp(argv[i], "--dump") == 0) {
 			dump = argv[i + 1];
+		} else if (strcmp(argv[i], "--probe") == 0) {
+			probe = argv[i + 1];
 		}
 	}
 	if (r.n_addrs == 0 || clients < 1 || clients > 32 || r.keys < 1 ||
 	    r.keys > 64 || seconds <= 0) {
 		fprintf(stderr,
 			"usage: lincheck run --addrs H:P,... [--clients "
-			"1..32] [--keys 1..64] [--seconds S] [--dump FILE]\n");
+			"1..32] [--keys 1..64] [--seconds S] [--dump FILE] "
+			"[--probe FILE]\n");
 		return 2;
 	}
 	pthread_mutex_init(&r.lock, NULL);
 	r.until_ns = now_ns() + (uint64_t)(seconds * 1e9);
-	for (int i = 0; i < clients; i++) {
-		cl[i] = (struct client){.run = &r,
-					.id = i + 1,
-					.rng = 0x9e3779b97f4a7c15ull *
-						   (uint64_t)(i + 1) ^
-					       now_ns()};
-		pthread_create(&th[i], NULL, client_main, &cl[i]);
-	}
-	for (int i = 0; i < clients; i++) {
-		pthread_join(th[i], NULL);
-	}
+	run_clients(&r, clients, probe);
 	for (int i = 0; i < r.n_ops; i++) {
 		ok_ops += r.ops[i].outcome != LIN_UNKNOWN;
 	}
@@ -408,7 +601,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr,
 		"usage: lincheck run --addrs H:P,... [--clients N] "
-		"[--keys K] [--seconds S] [--dump FILE]\n"
+		"[--keys K] [--seconds S] [--dump FILE] [--probe FILE]\n"
 		"       lincheck check FILE [--budget STEPS_PER_KEY]\n");
 	return 2;
 }

@@ -15,6 +15,8 @@ PKGS=(
 	libisal-dev liburing-dev libssl-dev
 	# tests
 	libcmocka-dev iproute2 procps
+	# e2e_lincheck_pause drops a paused leader's peer packets
+	nftables
 	# clients, peers and references for end-to-end tests and benchmarks
 	redis-tools redis-server etcd-server etcd-client python3-redis
 	gnuplot-nox libcurl4-openssl-dev
