@@ -99,6 +99,7 @@ static int raft_options_of(const struct node *n, struct raft_options *ro,
 	ro->tick_us = n->o.tick_ms * 1000u;
 	ro->snapshot_threshold = n->o.snapshot_entries;
 	ro->snapshot_trailing = n->o.snapshot_trailing;
+	ro->read_round_majority = n->o.read_round_majority;
 	if (n->o.read_mode == NODE_READ_LEASE) {
 		/* Three ticks of margin: tick granularity and ~10% clock rate
 		 * drift at 10 ticks (core/raft/raft_read.c).  The lease is

@@ -46,7 +46,8 @@ int node__driven_open(struct node **out, const struct node_options *o,
 	}
 	assert(node__io_check(io));
 	n->o = *o;
-	n->o.forward = false; /* forwarding needs a socket to the leader */
+	/* Forwarding needs a stream to the leader from the table. */
+	n->o.forward = n->o.forward && node__fwd_possible(io);
 	n->ep = n->tfd = n->sfd = n->mfd = -1;
 	n->fwd.fd = -1;
 	n->marker_slot = -1;
@@ -103,6 +104,7 @@ void node__driven_tick(struct node *n)
 		if (n->ticks % 10 == 0) {
 			node__pending_timeouts(n);
 			node__reads_timeouts(n);
+			node__fwd_timeouts(n);
 		}
 	}
 	turn_end(n);
@@ -147,6 +149,42 @@ void node__driven_command(struct node *n, const struct resp_req *req,
 		(void)n->io->reply(n->io_ctx, req, "-ERR stopped\r\n", 14);
 	}
 	turn_end(n);
+}
+
+void node__driven_fwd_writable(struct node *n)
+{
+	node__io_clock_node(n);
+	node__fwd_writable(n);
+	turn_end(n);
+}
+
+void node__driven_fwd_input(struct node *n, const void *buf, size_t len)
+{
+	node__io_clock_node(n);
+	node__fwd_input(n, buf, len);
+	turn_end(n);
+}
+
+void node__driven_fwd_eof(struct node *n)
+{
+	node__io_clock_node(n);
+	node__fwd_eof(n);
+	turn_end(n);
+}
+
+void node__driven_fwd_broken(struct node *n)
+{
+	node__io_clock_node(n);
+	node__fwd_broken(n);
+	turn_end(n);
+}
+
+void node__driven_counts(const struct node *n, uint64_t *snapshots,
+			 uint64_t *installed, uint64_t *forwarded)
+{
+	*snapshots = n->c.snapshots;
+	*installed = n->c.snapshots_installed;
+	*forwarded = n->c.forwarded;
 }
 
 int node__driven_fatal(const struct node *n, const char **why)

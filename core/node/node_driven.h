@@ -28,8 +28,9 @@ struct node_durable {
 /**
  * Open a node with no epoll, timerfd, signals, fabric, WAL or RESP server:
  * every I/O goes through @io (borrowed for the node's life) with @ctx, the
- * state is rebuilt from @d as node_open() rebuilds it from the WAL.  No
- * forwarding (followers answer -MOVED / -TRYAGAIN).  @o is copied.
+ * state is rebuilt from @d as node_open() rebuilds it from the WAL.
+ * Followers forward (if @o says so) when @io has the fwd_* callbacks, and
+ * answer -MOVED / -TRYAGAIN otherwise.  @o is copied.
  * Returns 0 or an FR_* code with @errmsg set.
  */
 int node__driven_open(struct node **out, const struct node_options *o,
@@ -48,6 +49,22 @@ void node__driven_persisted(struct node *n);
  * RESP server calls); @req is copied, the answer comes via io->reply. */
 void node__driven_command(struct node *n, const struct resp_req *req,
 			  uint32_t argc, const struct resp_arg *argv);
+/* The forwarding stream (io->fwd_*): it may take bytes now; reply bytes
+ * from the leader (@buf borrowed); the leader closed it; it failed
+ * (reset, refused). */
+void node__driven_fwd_writable(struct node *n);
+void node__driven_fwd_input(struct node *n, const void *buf, size_t len);
+void node__driven_fwd_eof(struct node *n);
+void node__driven_fwd_broken(struct node *n);
+/* Counters since the node opened: snapshots taken and installed,
+ * requests forwarded. */
+void node__driven_counts(const struct node *n, uint64_t *snapshots,
+			 uint64_t *installed, uint64_t *forwarded);
+/* Test-only mutation: answer "not executed" also for forwarded requests
+ * whose bytes reached the stream (a wrong rule the simulator's checks
+ * must catch).  Never set outside tests. */
+extern bool node__fwd_mutate_unsent;
+
 /* Non-zero once the node stopped on a fatal error (then its errmsg). */
 int node__driven_fatal(const struct node *n, const char **why);
 /* Role, leader and term for the checks. */

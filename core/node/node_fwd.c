@@ -1,20 +1,14 @@
 /* node_fwd.c — a follower forwards client commands to the leader's RESP
  * port over one pipelined connection and relays the replies. */
 #include <assert.h>
-#include <errno.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "heap.h"
+#include "node_driven.h"
 #include "node_int.h"
 
 /*
@@ -39,7 +33,18 @@
  * follower closes the connection itself once idle for half the timeout
  * (the setting is the same on every node); an EOF with nothing in flight is
  * a quiet close, not a failure.
+ *
+ * The byte stream itself is the I/O table's (node_io.h: fwd_open,
+ * fwd_write, fwd_kick, fwd_close): a socket in the daemon
+ * (node_fwd_sock.c), the simulated network in fabraft-simrt.  The table
+ * calls back node__fwd_writable(), node__fwd_input(), node__fwd_eof() and
+ * node__fwd_broken(); everything this file decides (queue, outcome of
+ * each request, back-off, timeouts) is the same for both.
  */
+
+/* Test-only (node_driven.h): the wrong outcome rule, for the simulator's
+ * mutation test. */
+bool node__fwd_mutate_unsent;
 
 #define FWD_OUT_MAX (64u << 20) /* queued request bytes */
 
@@ -48,29 +53,17 @@ static const char fwd_lost[] =
 static const char fwd_unsent[] = "-TRYAGAIN could not reach the leader; the "
 				 "command was not executed\r\n";
 
-static void set_events(struct node *n)
-{
-	struct node_fwd *f = &n->fwd;
-	struct epoll_event ev = {.data.u32 = NODE__TAG_FWD};
-
-	ev.events = EPOLLIN | (f->out.len > 0 || f->connecting ? EPOLLOUT : 0);
-	if (ev.events != f->events) {
-		epoll_ctl(n->ep, EPOLL_CTL_MOD, f->fd, &ev);
-		f->events = ev.events;
-	}
-}
-
 static void fwd_shutdown(struct node *n, bool failed)
 {
 	struct node_fwd *f = &n->fwd;
 
-	if (f->fd >= 0) {
-		epoll_ctl(n->ep, EPOLL_CTL_DEL, f->fd, NULL);
-		close(f->fd);
-		f->fd = -1;
+	if (f->open) {
+		n->io->fwd_close(n->io_ctx);
+		f->open = false;
 	}
 	for (size_t i = f->q_head; i < f->q_n; i++) {
-		bool sent = f->q[i].end_pos <= f->sent_total;
+		bool sent = f->q[i].end_pos <= f->sent_total &&
+			    !node__fwd_mutate_unsent;
 
 		if (f->q[i].swallow) {
 			continue;
@@ -93,8 +86,16 @@ static void fwd_shutdown(struct node *n, bool failed)
 	respc_reader_close(&f->rd);
 	f->queued_total = f->sent_total = 0;
 	f->leader = 0;
-	f->connecting = false;
-	f->events = 0;
+}
+
+/* The stream failed: every request in flight gets its outcome. */
+static void fwd_fail(struct node *n)
+{
+	struct node_fwd *f = &n->fwd;
+
+	fr_log(FR_LOG_WARN, NULL, "forwarding to leader %u (%s) failed",
+	       f->leader, n->o.client_addrs[f->leader]);
+	fwd_shutdown(n, true);
 }
 
 void node__fwd_close(struct node *n)
@@ -110,6 +111,14 @@ void node__fwd_free(struct node *n)
 	respc_buf_free(&n->fwd.in);
 	memset(&n->fwd, 0, sizeof(n->fwd));
 	n->fwd.fd = -1;
+}
+
+bool node__fwd_possible(const struct node_io *io)
+{
+	return io->size >= offsetof(struct node_io, fwd_close) +
+			       sizeof(io->fwd_close) &&
+	       io->fwd_open != NULL && io->fwd_write != NULL &&
+	       io->fwd_kick != NULL && io->fwd_close != NULL;
 }
 
 /* Queue a handle for a request of @bytes just appended to f->out. */
@@ -172,45 +181,12 @@ out:
 static int fwd_connect(struct node *n)
 {
 	struct node_fwd *f = &n->fwd;
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM};
-	struct addrinfo *ai;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT,
-				 .data.u32 = NODE__TAG_FWD};
-	char host[NODE_ADDR_MAX];
-	const char *addr = n->o.client_addrs[n->leader];
-	char *colon;
-	int one = 1;
-	int fd;
+	int rv = n->io->fwd_open(n->io_ctx, n->leader);
 
-	snprintf(host, sizeof(host), "%s", addr);
-	colon = strrchr(host, ':');
-	if (colon == NULL) {
-		return FR_INVALID;
+	if (rv != 0) {
+		return rv;
 	}
-	*colon = '\0';
-	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
-		return FR_NOCONN;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
-		       errno != EINPROGRESS)) {
-		if (fd >= 0) {
-			close(fd);
-		}
-		freeaddrinfo(ai);
-		return FR_NOCONN;
-	}
-	freeaddrinfo(ai);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (epoll_ctl(n->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-		close(fd);
-		return FR_IO;
-	}
-	f->fd = fd;
-	f->events = ev.events;
-	f->connecting = true;
+	f->open = true;
 	f->leader = n->leader;
 	if (respc_reader_init(&f->rd, 0) != 0) {
 		fwd_shutdown(n, true);
@@ -223,8 +199,8 @@ static int fwd_connect(struct node *n)
 	if (pw[0] != '\0') {
 		struct resp_arg a[2] = {{"AUTH", 4}, {pw, strlen(pw)}};
 		size_t len0 = f->out.len;
-		int rv = encode(&f->out, 2, a);
 
+		rv = encode(&f->out, 2, a);
 		if (rv == 0) {
 			rv = q_push(f, NULL, true, f->out.len - len0);
 		}
@@ -243,17 +219,17 @@ int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
 	size_t len0;
 	int rv;
 
-	if (f->fd >= 0 && f->leader != n->leader) {
+	if (f->open && f->leader != n->leader) {
 		node__fwd_close(n); /* the leader changed */
 	}
 	if (f->out.len > FWD_OUT_MAX) {
 		return FR_BUSY;
 	}
-	if (f->fd < 0 && f->failed_leader == n->leader &&
+	if (!f->open && f->failed_leader == n->leader &&
 	    node__mono_ns() < f->fail_until_ns) {
 		return FR_NOCONN; /* tried a moment ago */
 	}
-	if (f->fd < 0 && (rv = fwd_connect(n)) != 0) {
+	if (!f->open && fwd_connect(n) != 0) {
 		f->failed_leader = n->leader;
 		f->fail_until_ns = node__mono_ns() + 100000000ull;
 		return FR_NOCONN;
@@ -269,7 +245,7 @@ int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
 		return rv;
 	}
 	n->c.forwarded++;
-	set_events(n);
+	n->io->fwd_kick(n->io_ctx);
 	return 0;
 }
 
@@ -309,56 +285,56 @@ static bool relay(struct node *n)
 	return ok;
 }
 
-void node__fwd_handle(struct node *n, uint32_t events)
+void node__fwd_writable(struct node *n)
 {
 	struct node_fwd *f = &n->fwd;
-	char tmp[65536];
 
-	if (f->fd < 0) {
-		return;
-	}
-	if (events & (EPOLLERR | EPOLLHUP)) {
-		goto fail;
-	}
-	f->connecting = false;
-	while (f->out.len > 0) {
-		ssize_t k = send(f->fd, f->out.data, f->out.len, MSG_NOSIGNAL);
+	while (f->open && f->out.len > 0) {
+		ptrdiff_t k =
+		    n->io->fwd_write(n->io_ctx, f->out.data, f->out.len);
 
-		if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
+		if (k == 0) {
 			break;
 		}
-		if (k <= 0) {
-			goto fail;
+		if (k < 0) {
+			fwd_fail(n);
+			return;
 		}
 		respc_buf_consume(&f->out, (size_t)k);
 		f->sent_total += (uint64_t)k;
 	}
-	for (;;) {
-		ssize_t k = recv(f->fd, tmp, sizeof(tmp), 0);
+}
 
-		if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
-			break;
-		}
-		if (k == 0 && f->q_head == f->q_n && f->out.len == 0) {
-			/* The leader closed an idle connection: nothing lost.
-			 */
-			fwd_shutdown(n, false);
-			return;
-		}
-		if (k <= 0 || respc_buf_put(&f->in, tmp, (size_t)k) != 0 ||
-		    respc_reader_feed(&f->rd, tmp, (size_t)k) != 0) {
-			goto fail;
-		}
-		if (!relay(n)) {
-			goto fail;
-		}
+void node__fwd_input(struct node *n, const void *buf, size_t len)
+{
+	struct node_fwd *f = &n->fwd;
+
+	if (!f->open) {
+		return;
 	}
-	set_events(n);
-	return;
-fail:
-	fr_log(FR_LOG_WARN, NULL, "forwarding to leader %u (%s) failed",
-	       f->leader, n->o.client_addrs[f->leader]);
-	fwd_shutdown(n, true);
+	if (respc_buf_put(&f->in, buf, len) != 0 ||
+	    respc_reader_feed(&f->rd, buf, len) != 0 || !relay(n)) {
+		fwd_fail(n);
+	}
+}
+
+void node__fwd_eof(struct node *n)
+{
+	struct node_fwd *f = &n->fwd;
+
+	if (f->open && f->q_head == f->q_n && f->out.len == 0) {
+		/* The leader closed an idle connection: nothing lost. */
+		fwd_shutdown(n, false);
+	} else if (f->open) {
+		fwd_fail(n);
+	}
+}
+
+void node__fwd_broken(struct node *n)
+{
+	if (n->fwd.open) {
+		fwd_fail(n);
+	}
 }
 
 void node__fwd_timeouts(struct node *n)
@@ -366,12 +342,12 @@ void node__fwd_timeouts(struct node *n)
 	struct node_fwd *f = &n->fwd;
 	uint64_t idle_ns = (uint64_t)n->o.client_idle_timeout_s * 500000000ull;
 
-	if (f->fd >= 0 && f->q_head == f->q_n && f->out.len == 0 &&
-	    idle_ns > 0 && node__mono_ns() - f->last_ns > idle_ns) {
+	if (f->open && f->q_head == f->q_n && f->out.len == 0 && idle_ns > 0 &&
+	    node__mono_ns() - f->last_ns > idle_ns) {
 		fwd_shutdown(n, false); /* before the leader's idle timeout */
 		return;
 	}
-	if (f->fd >= 0 && f->q_head < f->q_n &&
+	if (f->open && f->q_head < f->q_n &&
 	    node__mono_ns() - f->q[f->q_head].t_ns >
 		(uint64_t)n->o.request_timeout_ms * 1000000ull) {
 		fr_log(FR_LOG_WARN, NULL,

@@ -41,8 +41,9 @@ struct node_read {
 	uint8_t state;	      /* new, sent, confirmed, failed */
 	bool done;	      /* already answered (timed out) */
 	bool evaluated;	      /* reply computed at state min_apply */
-	char *reply;	      /* that reply, owned */
+	char *reply;	      /* that reply, owned; NULL: it is in small */
 	size_t reply_len;
+	char small[32];	      /* a reply this short (a GET's), unallocated */
 	uint64_t deadline_ms; /* answer "timed out" after this */
 	uint64_t t_ns;	      /* when given to the core (stages) */
 };
@@ -96,7 +97,8 @@ struct node_fwd_req {
 
 /* The follower's connection to the leader's RESP port (node_fwd.c). */
 struct node_fwd {
-	int fd;			/* socket, -1 = none */
+	bool open;		/* a stream is open (io->fwd_open) */
+	int fd;			/* the real table's socket, -1 = none */
 	raft_id leader;		/* leader it goes to */
 	bool connecting;	/* connect() in progress */
 	uint32_t events;	/* epoll events registered */
@@ -327,6 +329,20 @@ void node__redirect(struct node *n, struct resp_buf *b);
 /* node_fwd.c: forwarding from a follower to the leader. */
 int node__fwd_command(struct node *n, const struct resp_req *req, uint32_t argc,
 		      const struct resp_arg *argv);
+/* Whether @io carries a forwarding stream (node_io.h fwd_*). */
+bool node__fwd_possible(const struct node_io *io);
+/* From the stream (the I/O table): it may take bytes now; reply bytes
+ * arrived; the leader closed it; it failed. */
+void node__fwd_writable(struct node *n);
+void node__fwd_input(struct node *n, const void *buf, size_t len);
+void node__fwd_eof(struct node *n);
+void node__fwd_broken(struct node *n);
+/* node_fwd_sock.c: the real table's stream, a socket in node_run()'s
+ * epoll set, and its epoll handler. */
+int node__fwd_sock_open(void *ctx, raft_id leader);
+ptrdiff_t node__fwd_sock_write(void *ctx, const void *buf, size_t len);
+void node__fwd_sock_kick(void *ctx);
+void node__fwd_sock_close(void *ctx);
 void node__fwd_handle(struct node *n, uint32_t events);
 void node__fwd_close(struct node *n);
 void node__fwd_free(struct node *n);

@@ -82,6 +82,23 @@ struct node_io {
 		     size_t len);
 	/* Disk: persist "not recovering" (raft.h note 7). */
 	int (*recovering_clear)(void *ctx);
+	/* Forwarding (node_fwd.c): one byte stream at a time from this
+	 * follower to a leader's client port.  Optional: a table without
+	 * all four runs with forwarding off.  The table reports back with
+	 * node__fwd_writable() (bytes may be written now),
+	 * node__fwd_input() (reply bytes), node__fwd_eof() and
+	 * node__fwd_broken(), each from the node's own thread. */
+	/* Start a stream to @leader: 0 (writes may take nothing until it
+	 * is up) or FR_* when it cannot even be tried. */
+	int (*fwd_open)(void *ctx, raft_id leader);
+	/* Take up to @len bytes of @buf: how many (0: none now, the table
+	 * calls node__fwd_writable() later), or -1 when the stream broke. */
+	ptrdiff_t (*fwd_write)(void *ctx, const void *buf, size_t len);
+	/* Bytes wait: call node__fwd_writable() when they may be written. */
+	void (*fwd_kick)(void *ctx);
+	/* Close the stream; bytes already taken may still reach the leader
+	 * (their outcome is unknown). */
+	void (*fwd_close)(void *ctx);
 	/* Optional (NULL or past ->size: none), for a checker: committed
 	 * entry @e (borrowed) was just applied to the state machine. */
 	void (*applied)(void *ctx, const struct raft_entry *e);

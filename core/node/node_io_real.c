@@ -184,6 +184,10 @@ const struct node_io node__io_real = {
     .wall_ms = real_wall_ms,
     .reply = real_reply,
     .recovering_clear = real_recovering_clear,
+    .fwd_open = node__fwd_sock_open,
+    .fwd_write = node__fwd_sock_write,
+    .fwd_kick = node__fwd_sock_kick,
+    .fwd_close = node__fwd_sock_close,
 };
 
 bool node__io_check(const struct node_io *io)

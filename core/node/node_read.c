@@ -1,5 +1,6 @@
 /* node_read.c — linearizable reads without log writes: ReadIndex (and the
  * optional leader lease) through the core's RAFT_EVENT_READ. */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +25,9 @@
  * cannot pass entries it has not yet proposed), so the reply includes every
  * write completed before the read arrived, and nothing proposed after it.
  * A read the core fails (leadership lost) is answered -TRYAGAIN; the
- * client retries at the new leader.
+ * client retries at the new leader.  A read evaluated on arrival reads its
+ * arguments in place (only a read that must wait for a write copies them)
+ * and a short reply is kept in its queue entry: a GET allocates nothing.
  */
 
 enum { RQ_NEW = 0, RQ_SENT, RQ_CONFIRMED, RQ_FAILED };
@@ -34,6 +37,8 @@ static const char lost[] =
 static const char timed_out[] = "-TRYAGAIN timed out; retry\r\n";
 
 #define RQ_MAX (1u << 20)
+/* Arguments a read evaluated on arrival uses in place (on the stack). */
+#define RQ_ARGS_INPLACE 16u
 /* n->reply is freed after a reply bigger than this. */
 #define NODE_REPLY_KEEP (64u * 1024u)
 
@@ -54,18 +59,34 @@ int node__read_queue(struct node *n, const struct resp_req *req, uint32_t argc,
 	n->rq = q;
 	struct node_read *r = &n->rq[n->rq_n];
 	memset(r, 0, sizeof(*r));
-	rv = node__copy_args(argc, argv, &r->argv);
-	if (rv != 0) {
+	struct raft_status st;
+	raft_status_get(n->raft, &st);
+	raft_index min_apply = st.last_index + n->batch_n;
+	/* Next to evaluate and evaluated at once: its arguments are read
+	 * in place, no copy (the common case: no write queued before it). */
+	bool now = min_apply <= st.applied && n->rq_eval == n->rq_n &&
+		   argc <= RQ_ARGS_INPLACE;
+	if (!now && (rv = node__copy_args(argc, argv, &r->argv)) != 0) {
 		return rv;
 	}
 	r->argc = argc;
-	struct raft_status st;
-	raft_status_get(n->raft, &st);
 	r->req = *req;
 	r->ctx = n->rq_ctx++;
-	r->min_apply = st.last_index + n->batch_n;
+	r->min_apply = min_apply;
 	r->deadline_ms = node__now_ms() + n->o.request_timeout_ms;
 	n->rq_n++;
+	if (now) {
+		struct kvc_arg in_place[RQ_ARGS_INPLACE];
+		for (uint32_t i = 0; i < argc; i++) {
+			in_place[i] =
+			    (struct kvc_arg){argv[i].ptr, argv[i].len};
+		}
+		r->argv = in_place;
+		node__reads_evaluate(n, st.applied);
+		assert(n->rq_eval == n->rq_n);
+		r->argv = NULL; /* borrowed: gone after this call */
+		return 0;
+	}
 	node__reads_evaluate(n, st.applied);
 	return 0;
 }
@@ -155,11 +176,14 @@ void node__reads_evaluate(struct node *n, raft_index applied)
 			continue; /* answered "out of memory" when released */
 		}
 		held_bound(n);
-		if ((r->reply = fr_malloc(n->reply.len ? n->reply.len : 1)) ==
-		    NULL) {
+		if (n->reply.len > sizeof(r->small) &&
+		    (r->reply = fr_malloc(n->reply.len)) == NULL) {
 			continue;
 		}
-		memcpy(r->reply, n->reply.buf, n->reply.len);
+		if (n->reply.len > 0) {
+			memcpy(r->reply != NULL ? r->reply : r->small,
+			       n->reply.buf, n->reply.len);
+		}
 		r->reply_len = n->reply.len;
 		n->rq_bytes += r->reply_len;
 		r->evaluated = true;
@@ -213,7 +237,9 @@ void node__reads_drain(struct node *n)
 			   st.applied >= r->min_apply) {
 			n->c.reads_index++;
 			if (r->evaluated && r->index <= r->min_apply) {
-				answer(n, r, r->reply, r->reply_len);
+				answer(n, r,
+				       r->reply != NULL ? r->reply : r->small,
+				       r->reply_len);
 			} else {
 				answer(n, r, "-ERR out of memory\r\n", 20);
 			}

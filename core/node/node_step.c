@@ -174,7 +174,7 @@ static int role_change(void *arg, const struct raft_update *u)
 	}
 	n->role = u->role;
 	n->leader = u->leader;
-	if (n->fwd.fd >= 0 && n->fwd.leader != n->leader) {
+	if (n->fwd.open && n->fwd.leader != n->leader) {
 		/* Requests in flight to the old leader: outcome unknown. */
 		node__fwd_close(n);
 	}

@@ -229,6 +229,49 @@ int raft__read(struct raft *r, const uint64_t *ctx, uint32_t n, bool lease)
 	return 0;
 }
 
+/* With read_round_majority, send a read round only to the fewest voters
+ * that make a majority with
+ * the leader, those that answered the latest rounds (ties: configuration
+ * order): each round wakes as few followers as it needs, which on a
+ * loaded machine is CPU the others keep.  Only streaming (REPLICATE)
+ * followers qualify: a heartbeat to them always leaves.  Safety does not
+ * depend on the choice (a read is released only by a majority's answers);
+ * liveness does not either: if the chosen one stops answering, the next
+ * periodic heartbeat goes to every follower with a newer round, whose
+ * answers release the reads and make the others the latest to answer.
+ * Without enough streaming voters, the round goes to everyone. */
+static void send_round(struct raft *r)
+{
+	uint32_t voters = raft__config_voters(&r->config);
+	bool self = raft__config_is_voter(&r->config, r->id);
+	uint32_t need = voters / 2 + 1 - (self ? 1 : 0);
+	int pick[RAFT_MAX_SERVERS];
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < r->config.n; i++) {
+		const struct raft_progress *pr = &r->progress[i];
+		if (r->config.servers[i].id == r->id ||
+		    r->config.servers[i].role != RAFT_VOTER ||
+		    pr->state != RAFT_PR_REPLICATE) {
+			continue;
+		}
+		uint32_t j = n++; /* insertion sort, latest answer first */
+		while (j > 0 &&
+		       r->progress[pick[j - 1]].acked_seq < pr->acked_seq) {
+			pick[j] = pick[j - 1];
+			j--;
+		}
+		pick[j] = (int)i;
+	}
+	if (!r->opt.read_round_majority || !self || n < need) {
+		raft__broadcast_append(r, true);
+		return;
+	}
+	for (uint32_t k = 0; k < need; k++) {
+		raft__send_append(r, pick[k], true);
+	}
+}
+
 /* One heartbeat round for the reads registered since the last one.  While
  * a read round is still unanswered by a majority, new reads wait for the
  * next (their seq is already the next round's): at most one read round per
@@ -246,7 +289,7 @@ void raft__read_round(struct raft *r)
 	r->hb_seq++;
 	r->read_round_seq = r->hb_seq;
 	raft__note_seq_sent(r);
-	raft__broadcast_append(r, true);
+	send_round(r);
 }
 
 /* The leader's first commit of its term fixes the index of reads that came

@@ -50,12 +50,20 @@ for c in cells:
     if c["system"] == "fabraft":
         want = "off" if c["path"].endswith("-msg") else "on"
         assert c["rma_seen"] == want, c["label"]
-for r in d["redis_benchmark"]:
-    assert r["ok"] and r["set_rps"] > 0, r
+rb = d["redis_benchmark"]
+# Issue 18's unpipelined -c 50 and issue 8's -P 16, against both stores.
+assert {r["target"] for r in rb} == {"fabraft tcp-msg n3", "redis aof-always"}, rb
+for r in rb:
+    assert r["ok"] and r["round"] == 1 and len(r["loadavg"]) == 3, r
+    assert r["command"].endswith("-c 50") and r["command_p16"].endswith("-P 16"), r
+    for k in ("set_rps", "get_rps", "set_rps_p16", "get_rps_p16"):
+        assert r[k] > 0, (k, r)
 print("results.json: %d cells ok" % len(cells))
 PY
 grep -q '^| fabraft tcp-msg n3 | set | 64 | 16 |' "$DIR/out/results.md" ||
 	fail "results.md has no table row"
+grep -q '^  - fabraft tcp-msg n3: SET .* = .*x (m.*); GET .* = .*x (m.*)$' \
+	"$DIR/out/results.md" || fail "results.md has no redis-benchmark target line"
 if command -v gnuplot >/dev/null; then
 	[ -s "$DIR/out/tput_set.png" ] && [ -s "$DIR/out/cdf_set_c16.png" ] ||
 		fail "no plots"

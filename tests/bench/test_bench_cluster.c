@@ -317,6 +317,95 @@ static void stages_parse_and_window_median(void **state)
 	assert_true(r.stage_p50_us[1] > 4.22 && r.stage_p50_us[1] < 5.62);
 }
 
+/* redis-benchmark --csv lines: the SET and GET rates of either version's
+ * format, nothing from the header or other tests, the first error kept. */
+static void rb_csv_lines_parsed(void **state)
+{
+	struct bc_rb rb;
+
+	(void)state;
+	memset(&rb, 0, sizeof(rb));
+	assert_false(bc_rb_parse_line("\"test\",\"rps\",\"avg_latency_ms\"\n",
+				      &rb, BC_RB_P1));
+	assert_true(bc_rb_parse_line(
+	    "\"SET\",\"17557.72\",\"2.293\",\"0.088\",\"0.879\"\n", &rb,
+	    BC_RB_P1));
+	assert_true(bc_rb_parse_line("\"GET\",\"32000.50\"\n", &rb, BC_RB_P1));
+	assert_true(bc_rb_parse_line("\"SET\",\"199000.00\",\"3.1\"\n", &rb,
+				     BC_RB_P16));
+	assert_false(bc_rb_parse_line("\"INCR\",\"5.0\"\n", &rb, BC_RB_P16));
+	assert_false(bc_rb_parse_line("\"GET\",\"0.00\"\n", &rb, BC_RB_P16));
+	assert_true(rb.set_rps[BC_RB_P1] > 17557.7 &&
+		    rb.set_rps[BC_RB_P1] < 17557.8);
+	assert_true(rb.get_rps[BC_RB_P1] > 32000.4 &&
+		    rb.get_rps[BC_RB_P1] < 32000.6);
+	assert_true(rb.set_rps[BC_RB_P16] > 198999);
+	assert_true(rb.get_rps[BC_RB_P16] == 0);
+	assert_string_equal(rb.error, "");
+	assert_false(
+	    bc_rb_parse_line("Error: Connection refused\n", &rb, BC_RB_P1));
+	assert_false(bc_rb_parse_line("Error: later\n", &rb, BC_RB_P1));
+	assert_string_equal(rb.error, "Error: Connection refused");
+}
+
+static void rb_row(struct bc_rb *rb, const char *target, int round, double set1,
+		   double get1, double set16)
+{
+	memset(rb, 0, sizeof(*rb));
+	snprintf(rb->target, sizeof(rb->target), "%s", target);
+	snprintf(rb->command[BC_RB_P1], sizeof(rb->command[BC_RB_P1]),
+		 "redis-benchmark -t set,get -n 1000 -c 50");
+	snprintf(rb->command[BC_RB_P16], sizeof(rb->command[BC_RB_P16]),
+		 "redis-benchmark -t set,get -n 1000 -c 50 -P 16");
+	rb->round = round;
+	rb->set_rps[BC_RB_P1] = set1;
+	rb->get_rps[BC_RB_P1] = get1;
+	rb->set_rps[BC_RB_P16] = set16;
+	rb->get_rps[BC_RB_P16] = set16;
+	rb->ok = true;
+}
+
+/* The redis-benchmark target lines: each round's fabraft/redis ratio,
+ * unpipelined against issue 18's 0.8x (SET) and 1.0x (GET), -P 16 against
+ * 1x, median over the rounds; a failed row is left out. */
+static void rb_target_lines_median_of_rounds(void **state)
+{
+	struct bc_opts o = {.rounds = 3};
+	struct bc_run *run = calloc(1, sizeof(*run));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(run);
+	run->o = &o;
+	/* SET ratios 0.5, 0.9, 0.2 (median 0.5); GET 1.0, 1.5, 1.2 (1.2);
+	 * -P 16 SET 0.5 in every round. */
+	rb_row(&run->rb[0], "fabraft tcp-msg n3", 0, 10, 40, 100);
+	rb_row(&run->rb[1], "redis aof-always", 0, 20, 40, 200);
+	rb_row(&run->rb[2], "fabraft tcp-msg n3", 1, 18, 60, 100);
+	rb_row(&run->rb[3], "redis aof-always", 1, 20, 40, 200);
+	rb_row(&run->rb[4], "fabraft tcp-msg n3", 2, 4, 48, 100);
+	rb_row(&run->rb[5], "redis aof-always", 2, 20, 40, 200);
+	rb_row(&run->rb[6], "fabraft tcp-msg n3", 3, 99, 99, 99);
+	run->rb[6].ok = false; /* failed: not counted */
+	rb_row(&run->rb[7], "redis aof-always", 3, 20, 40, 200);
+	run->n_rb = 8;
+	assert_non_null(f);
+	bc_write_targets(run, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(text, "- `redis-benchmark -t set,get -n 1000 "
+				     "-c 50` against redis-server"));
+	assert_non_null(strstr(text, "  - fabraft tcp-msg n3: SET 10 vs 20/s "
+				     "= 0.50x (missed); GET 48 vs 40/s = "
+				     "1.20x (met) [median of 3 rounds]\n"));
+	assert_non_null(strstr(text, "-c 50 -P 16` against redis-server"));
+	assert_non_null(strstr(text, "SET 100 vs 200/s = 0.50x (missed); "
+				     "GET 100 vs 200/s = 0.50x [median"));
+	free(text);
+	free(run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +419,8 @@ int main(void)
 	    cmocka_unit_test(median_odd_even),
 	    cmocka_unit_test(targets_median_of_round_ratios),
 	    cmocka_unit_test(stages_parse_and_window_median),
+	    cmocka_unit_test(rb_csv_lines_parsed),
+	    cmocka_unit_test(rb_target_lines_median_of_rounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

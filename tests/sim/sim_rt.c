@@ -19,6 +19,7 @@ enum srt_ev_type {
 	EV_FAULT,
 	EV_RESTART,
 	EV_HEAL,
+	EV_FWD, /* a forwarding stream's chunk or kick (sim_rt_fwd.c) */
 };
 
 struct srt_ev {
@@ -32,6 +33,7 @@ struct srt_ev {
 struct srt_client {
 	uint64_t seq;	   /* request number (resp_req.seq) */
 	uint32_t op;	   /* history index of the outstanding op */
+	uint32_t op2;	   /* a TXN's second write, UINT32_MAX: none */
 	bool waiting;	   /* an op is outstanding */
 	uint64_t deadline; /* give up then */
 	char a[9][32];	   /* its arguments */
@@ -56,6 +58,7 @@ struct sim_rt {
 	raft_id *leader_of; /* by term */
 	uint64_t terms_cap;
 	uint32_t next_value;
+	struct srt_fwdnet *fwd;
 };
 
 uint64_t srt_rand(struct sim_rt *s)
@@ -75,6 +78,36 @@ uint64_t srt_range(struct sim_rt *s, uint64_t lo, uint64_t hi)
 static bool chance(struct sim_rt *s, uint32_t ppm)
 {
 	return ppm != 0 && srt_rand(s) % 1000000u < ppm;
+}
+
+bool srt_chance(struct sim_rt *s, uint32_t ppm)
+{
+	return chance(s, ppm);
+}
+
+struct sim_rt_result *srt_result(struct sim_rt *s)
+{
+	return s->res;
+}
+
+const struct sim_rt_options *srt_options(const struct sim_rt *s)
+{
+	return &s->o;
+}
+
+struct srt_node *srt_node_of(struct sim_rt *s, raft_id id)
+{
+	return &s->nodes[id];
+}
+
+bool srt_is_cut(const struct sim_rt *s, raft_id id)
+{
+	return s->cut[id];
+}
+
+struct srt_fwdnet *srt_fwdnet_of(struct sim_rt *s)
+{
+	return s->fwd;
 }
 
 uint64_t srt_now(const struct sim_rt *s)
@@ -137,6 +170,16 @@ static void violate(struct sim_rt *s, const char *why)
 	if (s->res->violations++ == 0) {
 		snprintf(s->res->why, sizeof(s->res->why), "%s", why);
 	}
+}
+
+void srt_violate(struct sim_rt *s, const char *why)
+{
+	violate(s, why);
+}
+
+void srt_fwd_push(struct sim_rt *s, uint64_t t, uint8_t node, void *ev)
+{
+	push(s, t, EV_FWD, node, ev);
 }
 
 /* ---- the network ---- */
@@ -218,7 +261,7 @@ void srt_disk_event(struct sim_rt *s, struct srt_node *sn, uint64_t at)
 
 /* ---- nodes ---- */
 
-static void check_node(struct sim_rt *s, struct srt_node *sn)
+void srt_check_node(struct sim_rt *s, struct srt_node *sn)
 {
 	struct raft_status st;
 	const char *why;
@@ -269,6 +312,7 @@ static void node_start(struct sim_rt *s, struct srt_node *sn)
 	if (sn->snap != NULL) {
 		d.snapshot_index = sn->snap->m.index;
 		d.snapshot_term = sn->snap->m.term;
+		s->res->snapshot_loads += sn->gen > 0; /* a restart */
 	}
 	for (uint32_t i = 0; i < sn->log.n; i++) {
 		if (sn->log.v[i].e.index > d.snapshot_index) {
@@ -292,10 +336,27 @@ static void node_start(struct sim_rt *s, struct srt_node *sn)
 	push(s, sn->next_tick, EV_TICK, (uint8_t)sn->id, (void *)sn->gen);
 }
 
+/* Add the counters of @sn's incarnation, about to end, to the result. */
+static void node_counts(struct sim_rt *s, struct srt_node *sn)
+{
+	uint64_t taken, installed, fwd;
+
+	if (sn->n != NULL) {
+		node__driven_counts(sn->n, &taken, &installed, &fwd);
+		s->res->snapshots += taken;
+		s->res->snapshots_installed += installed;
+		s->res->forwarded += fwd;
+	}
+}
+
 static void node_crash(struct sim_rt *s, struct srt_node *sn)
 {
+	node_counts(s, sn);
+	sn->closing = true; /* what close() answers never leaves */
 	node__driven_close(sn->n);
+	sn->closing = false;
 	sn->n = NULL;
+	srt_fwd_node_down(s, sn->id);
 	/* Unsynced writes: a random prefix reached the platter. */
 	srt_disk_crash(sn, (uint32_t)srt_range(s, 0, sn->wq_n));
 	sn->paused_until = 0;
@@ -326,7 +387,7 @@ static void on_tick(struct sim_rt *s, struct srt_node *sn, void *gen)
 		return;
 	}
 	node__driven_tick(sn->n);
-	check_node(s, sn);
+	srt_check_node(s, sn);
 	if (s->o.faults && chance(s, s->o.pause_ppm)) {
 		/* A process pause: up to four election timeouts. */
 		sn->paused_until =
@@ -384,6 +445,32 @@ static void client_kvc(struct sim_rt *s, struct srt_client *cl)
 	}
 }
 
+/* MULTI; SET ka va; SET kb vb; EXEC as the RESP front hands it to the
+ * backend: one TXN request (resp_multi.c), forwarded whole by a follower.
+ * Two writes in the history, both acknowledged by "*2 +OK +OK". */
+static void client_txn(struct sim_rt *s, struct srt_client *cl,
+		       struct srt_op *op)
+{
+	struct srt_op op2 = *op;
+
+	op->write = op2.write = true;
+	op->value = ++s->next_value;
+	op2.key = (uint8_t)((op->key + srt_range(s, 1, SIM_RT_KEYS - 1)) %
+			    SIM_RT_KEYS);
+	op2.value = ++s->next_value;
+	cl->argc = 9;
+	snprintf(cl->a[0], 32, "TXN");
+	snprintf(cl->a[1], 32, "3");
+	snprintf(cl->a[2], 32, "SET");
+	snprintf(cl->a[3], 32, "k%u", op->key);
+	snprintf(cl->a[4], 32, "%u", op->value);
+	snprintf(cl->a[5], 32, "3");
+	snprintf(cl->a[6], 32, "SET");
+	snprintf(cl->a[7], 32, "k%u", op2.key);
+	snprintf(cl->a[8], 32, "%u", op2.value);
+	cl->op2 = srt_hist_add(&s->hist, &op2);
+}
+
 static void client_next(struct sim_rt *s, uint8_t c)
 {
 	struct srt_client *cl = &s->cl[c];
@@ -404,6 +491,11 @@ static void client_next(struct sim_rt *s, uint8_t c)
 		op.key = UINT8_MAX; /* not a register: not checked */
 		op.write = false;
 		client_kvc(s, cl);
+	}
+	cl->op2 = UINT32_MAX;
+	if (op.key != UINT8_MAX && s->o.txn_ppm != 0 &&
+	    chance(s, s->o.txn_ppm)) {
+		client_txn(s, cl, &op);
 	}
 	cl->seq++;
 	cl->op = srt_hist_add(&s->hist, &op);
@@ -475,7 +567,7 @@ static void on_cmd(struct sim_rt *s, const struct srt_ev *ev)
 		       cl->argc > 2 ? cl->a[2] : "");
 	}
 	node__driven_command(sn->n, &req, cl->argc, argv);
-	check_node(s, sn);
+	srt_check_node(s, sn);
 }
 
 /* The value of a bulk-string reply "$<len>\r\n<digits>\r\n", 0 for nil;
@@ -494,17 +586,49 @@ static bool parse_get(const char *b, size_t len, uint32_t *v)
 	return *v != 0;
 }
 
-void srt_reply(struct sim_rt *s, const struct resp_req *req, const void *buf,
+/* Forwarding's outcome rules (node_fwd.c) in a -TRYAGAIN answer. */
+static void note_outcome(struct sim_rt *s, struct srt_op *op, const char *b,
+			 size_t len)
+{
+	if (len < 9 || memcmp(b, "-TRYAGAIN", 9) != 0) {
+		return;
+	}
+	if (memmem(b, len, "outcome is unknown", 18) != NULL) {
+		op->unknown = true;
+		s->res->fwd_unknown++;
+	} else if (memmem(b, len, "not executed", 12) != NULL) {
+		op->unexecuted = true;
+		s->res->fwd_unexecuted++;
+	}
+}
+
+void srt_reply(struct srt_node *sn, const struct resp_req *req, const void *buf,
 	       size_t len)
 {
-	struct srt_client *cl = &s->cl[req->slot];
-	struct srt_op *op = &s->hist.v[cl->op];
+	struct sim_rt *s = sn->s;
+	struct srt_client *cl;
+	struct srt_op *op;
 	const char *b = buf;
 
+	if (sn->closing || srt_fwd_reply(sn, req, buf, len)) {
+		return; /* lost with the process, or a forwarded request's */
+	}
+	cl = &s->cl[req->slot];
+	op = &s->hist.v[cl->op];
 	if (!cl->waiting || req->seq != cl->seq || len == 0) {
 		return; /* answered after the client gave up */
 	}
-	if (op->write && len >= 3 && memcmp(b, "+OK", 3) == 0) {
+	note_outcome(s, op, b, len);
+	if (cl->op2 != UINT32_MAX) {
+		struct srt_op *op2 = &s->hist.v[cl->op2];
+
+		note_outcome(s, op2, b, len);
+		if (len >= 14 && memcmp(b, "*2\r\n+OK\r\n+OK\r\n", 14) == 0) {
+			op->acked = op2->acked = true;
+			op->complete_us = op2->complete_us = s->now;
+			s->res->txns_ok++;
+		}
+	} else if (op->write && len >= 3 && memcmp(b, "+OK", 3) == 0) {
 		op->acked = true;
 		op->complete_us = s->now;
 	} else if (!op->write && parse_get(b, len, &op->value)) {
@@ -630,7 +754,7 @@ static void on_disk(struct sim_rt *s, const struct srt_ev *ev,
 	}
 	if (srt_disk_complete(sn, s->now) && sn->n != NULL) {
 		node__driven_persisted(sn->n);
-		check_node(s, sn);
+		srt_check_node(s, sn);
 	}
 }
 
@@ -648,7 +772,7 @@ static void on_deliver(struct sim_rt *s, const struct srt_ev *ev,
 		}
 		node__driven_receive(sn->n, &m->m);
 		s->res->deliveries++;
-		check_node(s, sn);
+		srt_check_node(s, sn);
 	}
 	free(m);
 }
@@ -684,6 +808,9 @@ static void dispatch(struct sim_rt *s, const struct srt_ev *ev)
 	case EV_HEAL:
 		s->cut[ev->node] = false;
 		break;
+	case EV_FWD:
+		srt_fwd_event(s, ev->node, ev->ptr);
+		break;
 	}
 }
 
@@ -702,6 +829,7 @@ void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed)
 	o->disk_max_us = 2000;
 	o->faults = true;
 	o->pause_ppm = 200;
+	o->forward = true;
 }
 
 static void setup(struct sim_rt *s)
@@ -721,7 +849,11 @@ static void setup(struct sim_rt *s)
 	no->read_mode = s->o.read_mode;
 	no->fsync = true;
 	no->request_timeout_ms = 2000;
-	no->snapshot_entries = 300;
+	/* Followers close idle forwarding streams after half of it. */
+	no->client_idle_timeout_s = 2;
+	no->snapshot_entries =
+	    s->o.snapshot_entries != 0 ? s->o.snapshot_entries : 300;
+	no->forward = s->o.forward;
 	no->snapshot_trailing = 50;
 	/* Small tables: kvc_open() clears them at every (re)start. */
 	no->kvc.blocks_max = 1024;
@@ -747,7 +879,7 @@ static void teardown(struct sim_rt *s)
 {
 	while (s->h_n > 0) {
 		struct srt_ev ev = pop(s);
-		if (ev.type == EV_DELIVER) {
+		if (ev.type == EV_DELIVER || ev.type == EV_FWD) {
 			/* Each copy is in the queue once (a pause requeues it
 			 * instead of freeing it); the analyzer cannot see
 			 * that. */
@@ -755,9 +887,12 @@ static void teardown(struct sim_rt *s)
 		}
 	}
 	for (uint32_t i = 1; i <= s->o.n_nodes; i++) {
+		node_counts(s, &s->nodes[i]);
+		s->nodes[i].closing = true;
 		node__driven_close(s->nodes[i].n);
 		srt_node_free(&s->nodes[i]);
 	}
+	srt_fwd_free(s->fwd);
 	free(s->h);
 	free(s->hist.v);
 	free(s->leader_of);
@@ -798,6 +933,8 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	s->res = res;
 	s->rng = o->seed;
 	s->sms.seed = o->seed;
+	s->fwd = srt_fwd_new();
+	node__fwd_mutate_unsent = o->mutate_fwd_unsent;
 	setup(s);
 	for (uint8_t c = 0; c < SIM_RT_CLIENTS; c++) {
 		push(s, srt_range(s, 0, 500000), EV_CLIENT, c,
@@ -809,7 +946,7 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	while (s->h_n > 0 && res->violations == 0) {
 		struct srt_ev ev = pop(s);
 		if (ev.t > o->duration_us) {
-			if (ev.type == EV_DELIVER) {
+			if (ev.type == EV_DELIVER || ev.type == EV_FWD) {
 				free(ev.ptr);
 			}
 			break;
@@ -823,6 +960,10 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	if (res->violations == 0 &&
 	    srt_sms_final(&s->sms, &s->hist, s->nodes, o->n_nodes, why,
 			  sizeof(why))) {
+		violate(s, why);
+	}
+	if (res->violations == 0 &&
+	    srt_fwd_check(&s->hist, s->next_value, why, sizeof(why))) {
 		violate(s, why);
 	}
 	check_history(s);

@@ -6,6 +6,7 @@
 #define FABRAFT_SIM_RT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "node_driven.h"
@@ -16,19 +17,23 @@
 #define SIM_RT_KEYS	 3u
 
 struct sim_rt_options {
-	uint64_t seed;	       /* the one seed */
-	uint32_t n_nodes;      /* 3..SIM_RT_NODES_MAX */
-	int read_mode;	       /* enum node_read_mode */
-	uint64_t duration_us;  /* simulated time to run */
-	uint32_t drop_ppm;     /* messages dropped */
-	uint32_t dup_ppm;      /* messages duplicated */
-	uint32_t delay_max_us; /* network delay 50 us .. this (reorders) */
-	uint32_t disk_max_us;  /* write latency 20 us .. this */
-	bool faults;	       /* crashes, partitions, pauses, clock faults,
-				  stalled fsyncs */
-	uint32_t pause_ppm;    /* per tick: a node pauses */
-	uint32_t kvc_ppm;      /* client ops that are KVC.* commands */
-	bool verbose;	       /* print the fault schedule */
+	uint64_t seed;		   /* the one seed */
+	uint32_t n_nodes;	   /* 3..SIM_RT_NODES_MAX */
+	int read_mode;		   /* enum node_read_mode */
+	uint64_t duration_us;	   /* simulated time to run */
+	uint32_t drop_ppm;	   /* messages dropped */
+	uint32_t dup_ppm;	   /* messages duplicated */
+	uint32_t delay_max_us;	   /* network delay 50 us .. this (reorders) */
+	uint32_t disk_max_us;	   /* write latency 20 us .. this */
+	bool faults;		   /* crashes, partitions, pauses, clock faults,
+				      stalled fsyncs */
+	uint32_t pause_ppm;	   /* per tick: a node pauses */
+	uint32_t kvc_ppm;	   /* client ops that are KVC.* commands */
+	uint32_t txn_ppm;	   /* client ops that are a TXN of two SETs */
+	bool verbose;		   /* print the fault schedule */
+	bool forward;		   /* followers forward to the leader */
+	uint32_t snapshot_entries; /* --snapshot-entries (0: 300) */
+	bool mutate_fwd_unsent;	   /* node__fwd_mutate_unsent (must fail) */
 	/* Test-only mutation: after 1 s, the first SET entry of every
 	 * AppendEntries delivered to this node (0 = none) has its value
 	 * changed, so that node applies corrupted entries (the State Machine
@@ -42,21 +47,31 @@ void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed);
 
 /* What one run did. */
 struct sim_rt_result {
-	uint64_t deliveries; /* messages handed to a node */
-	uint64_t events;     /* events handled */
-	uint64_t sim_us;     /* simulated time */
-	uint64_t ops_ok;     /* client operations with a definite answer */
-	uint64_t reads_ok;   /* of which reads */
-	uint64_t crashes;    /* node crashes */
-	uint64_t pauses;     /* process pauses */
-	uint64_t held; /* client requests that reached a paused node and were
-			  handled after it resumed (their history keeps the
-			  time they were sent) */
-	uint64_t violations;  /* 0 = passed */
-	uint32_t lin_ops;     /* register operations in the full check */
+	uint64_t deliveries;	 /* messages handed to a node */
+	uint64_t events;	 /* events handled */
+	uint64_t sim_us;	 /* simulated time */
+	uint64_t ops_ok;	 /* client operations with a definite answer */
+	uint64_t reads_ok;	 /* of which reads */
+	uint64_t crashes;	 /* node crashes */
+	uint64_t pauses;	 /* process pauses */
+	uint64_t txns_ok;	 /* TXNs acknowledged */
+	uint64_t fwd_streams;	 /* forwarding streams opened */
+	uint64_t fwd_resets;	 /* reset while in use */
+	uint64_t fwd_eofs;	 /* closed by the leader */
+	uint64_t forwarded;	 /* requests forwarded by followers */
+	uint64_t fwd_unknown;	 /* answered "outcome unknown" */
+	uint64_t fwd_unexecuted; /* answered "not executed" */
+	uint64_t snapshots;	 /* snapshots taken (all nodes) */
+	uint64_t snapshots_installed; /* installed from a leader */
+	uint64_t snapshot_loads;      /* restarts that loaded a snapshot */
+	uint64_t held;	  /* client requests that reached a paused node and were
+			     handled after it resumed (their history keeps the
+			     time they were sent) */
+	uint32_t lin_ops; /* register operations in the full check */
 	uint32_t lin_unknown; /* of which with an unknown outcome */
 	uint64_t lin_steps;   /* its search steps */
 	double lin_cpu_s;     /* its CPU time */
+	uint64_t violations;  /* 0 = passed */
 	char why[512];	      /* the first violation */
 };
 
@@ -116,15 +131,51 @@ struct srt_node {
 	uint32_t wq_n;
 	uint32_t wq_cap;
 	uint64_t disk_stall_until; /* writes complete no earlier */
+	uint32_t fwd_stream;	   /* its forwarding stream + 1, 0 = none */
+	bool closing;		   /* crashing: its last replies are lost */
 	char errmsg[128];
 };
 
+/* realloc() that aborts when out of memory (sim_rt_io.c). */
+void *srt_xrealloc(void *p, size_t bytes);
 uint64_t srt_rand(struct sim_rt *s);
 uint64_t srt_range(struct sim_rt *s, uint64_t lo, uint64_t hi);
 uint64_t srt_now(const struct sim_rt *s);
 void srt_send(struct sim_rt *s, const struct raft_message *m);
-void srt_reply(struct sim_rt *s, const struct resp_req *req, const void *buf,
+void srt_reply(struct srt_node *sn, const struct resp_req *req, const void *buf,
 	       size_t len);
+bool srt_chance(struct sim_rt *s, uint32_t ppm);
+void srt_violate(struct sim_rt *s, const char *why);
+void srt_check_node(struct sim_rt *s, struct srt_node *sn);
+struct sim_rt_result *srt_result(struct sim_rt *s);
+const struct sim_rt_options *srt_options(const struct sim_rt *s);
+struct srt_node *srt_node_of(struct sim_rt *s, raft_id id);
+bool srt_is_cut(const struct sim_rt *s, raft_id id);
+
+/* sim_rt_fwd.c: forwarding streams over the simulated network. */
+struct srt_fwdnet;
+struct srt_hist;
+struct srt_fwdnet *srt_fwdnet_of(struct sim_rt *s);
+/* Post an EV_FWD event (@ev owned by the queue) for node @node. */
+void srt_fwd_push(struct sim_rt *s, uint64_t t, uint8_t node, void *ev);
+struct srt_fwdnet *srt_fwd_new(void);
+void srt_fwd_free(struct srt_fwdnet *fn);
+/* The io->fwd_* callbacks of node @sn. */
+int srt_fwd_open(struct srt_node *sn, raft_id leader);
+ptrdiff_t srt_fwd_write(struct srt_node *sn, const void *buf, size_t len);
+void srt_fwd_kick(struct srt_node *sn);
+void srt_fwd_close(struct srt_node *sn);
+/* A reply of node @sn to a forwarded request: true when it was one. */
+bool srt_fwd_reply(struct srt_node *sn, const struct resp_req *req,
+		   const void *buf, size_t len);
+/* An EV_FWD event for node @node (frees @ev). */
+void srt_fwd_event(struct sim_rt *s, raft_id node, void *ev);
+/* Node @id crashed: streams to it are reset. */
+void srt_fwd_node_down(struct sim_rt *s, raft_id id);
+/* 0, or 1 with @why: a read returned the value of a write answered
+ * "not executed" (values are 1..@values). */
+int srt_fwd_check(const struct srt_hist *h, uint32_t values, char *why,
+		  size_t why_len);
 void srt_disk_event(struct sim_rt *s, struct srt_node *sn, uint64_t at);
 
 extern const struct node_io srt_io;
@@ -139,7 +190,15 @@ void srt_node_free(struct srt_node *sn);
 struct srt_op {
 	uint8_t key;
 	bool write;
-	bool acked;	/* definite answer */
+	bool acked; /* definite answer */
+	/* Indeterminate ("-TRYAGAIN ... outcome unknown": a forwarded
+	 * command whose connection broke after it was sent): it may take
+	 * effect at any time after invoke_us, or never; complete_us stays
+	 * UINT64_MAX.  Any other error leaves an op open the same way. */
+	bool unknown;
+	/* "-TRYAGAIN ... not executed": it must never take effect (a read
+	 * of its value is a violation, sim_rt_fwd.c). */
+	bool unexecuted;
 	uint32_t value; /* written, or read (0 = nil) */
 	uint64_t invoke_us;
 	uint64_t complete_us; /* UINT64_MAX: no definite answer */

@@ -157,8 +157,11 @@ int srt_hist_necessary(const struct srt_hist *h, char *why, size_t why_len)
 }
 
 /* The history as register operations: an acknowledged write or read is
- * OK; a write without a definite answer may have run (unknown); a read
- * without an answer and a KVC.* command (key UINT8_MAX) are left out. */
+ * OK; a write answered "not executed" certainly did not run (left out: a
+ * read of its value then matches no write); any other write without a
+ * definite answer ("outcome unknown", an error, no answer) may have run;
+ * a read without an answer and a KVC.* command (key UINT8_MAX) are left
+ * out. */
 static struct lin_op *to_lin(const struct srt_hist *h)
 {
 	struct lin_op *v = calloc(h->n + 1, sizeof(*v));
@@ -177,7 +180,7 @@ static struct lin_op *to_lin(const struct srt_hist *h)
 				       .outcome = o->acked   ? LIN_OK
 						  : o->write ? LIN_UNKNOWN
 							     : LIN_NOT_RUN};
-		if (o->key >= SIM_RT_KEYS) {
+		if (o->key >= SIM_RT_KEYS || (o->unexecuted && !o->acked)) {
 			v[i].outcome = LIN_NOT_RUN;
 		}
 	}

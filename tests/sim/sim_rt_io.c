@@ -7,7 +7,7 @@
 
 #include "sim_rt.h"
 
-static void *xrealloc(void *p, size_t bytes)
+void *srt_xrealloc(void *p, size_t bytes)
 {
 	void *q = realloc(p, bytes ? bytes : 1);
 
@@ -21,13 +21,13 @@ static void log_push(struct srt_log *l, const struct raft_entry *e)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+		l->v = srt_xrealloc(l->v, l->cap * sizeof(*l->v));
 	}
 	struct srt_entry *d = &l->v[l->n++];
 	d->e = *e;
 	d->data = NULL;
 	if (e->len > 0) {
-		d->data = xrealloc(NULL, e->len);
+		d->data = srt_xrealloc(NULL, e->len);
 		memcpy(d->data, e->buf, e->len);
 	}
 	d->e.buf = d->data;
@@ -110,8 +110,28 @@ static int io_reply(void *ctx, const struct resp_req *req, const void *buf,
 {
 	struct srt_node *sn = ctx;
 
-	srt_reply(sn->s, req, buf, len);
+	srt_reply(sn, req, buf, len);
 	return 0;
+}
+
+static int io_fwd_open(void *ctx, raft_id leader)
+{
+	return srt_fwd_open(ctx, leader);
+}
+
+static ptrdiff_t io_fwd_write(void *ctx, const void *buf, size_t len)
+{
+	return srt_fwd_write(ctx, buf, len);
+}
+
+static void io_fwd_kick(void *ctx)
+{
+	srt_fwd_kick(ctx);
+}
+
+static void io_fwd_close(void *ctx)
+{
+	srt_fwd_close(ctx);
 }
 
 /* ---- the log ---- */
@@ -133,7 +153,7 @@ static int io_submit(void *ctx, const struct raft_entry *e, uint32_t k)
 
 	if (sn->wq_n == sn->wq_cap) {
 		sn->wq_cap = sn->wq_cap ? sn->wq_cap * 2 : 16;
-		sn->wq = xrealloc(sn->wq, sn->wq_cap * sizeof(*sn->wq));
+		sn->wq = srt_xrealloc(sn->wq, sn->wq_cap * sizeof(*sn->wq));
 	}
 	struct srt_write *w = &sn->wq[sn->wq_n++];
 	memset(w, 0, sizeof(*w));
@@ -239,7 +259,7 @@ static const char *io_errmsg(void *ctx)
 static int io_sw_open(void *ctx, void **w, const struct wal_snap_meta *m,
 		      char *errmsg)
 {
-	struct srt_snap *sp = xrealloc(NULL, sizeof(*sp));
+	struct srt_snap *sp = srt_xrealloc(NULL, sizeof(*sp));
 
 	(void)ctx;
 	(void)errmsg;
@@ -261,7 +281,7 @@ static int io_sw_write(void *ctx, void *w, const void *buf, size_t len,
 	}
 	if (sp->len + len > sp->cap) {
 		sp->cap = (sp->len + len) * 2;
-		sp->data = xrealloc(sp->data, sp->cap);
+		sp->data = srt_xrealloc(sp->data, sp->cap);
 	}
 	memcpy(sp->data + sp->len, buf, len);
 	sp->len += len;
@@ -315,9 +335,9 @@ static int io_sr_open(void *ctx, void **r, struct wal_snap_meta *m,
 		return FR_NOTFOUND;
 	}
 	/* A copy: a newer snapshot may replace the stored one meanwhile. */
-	sp = xrealloc(NULL, sizeof(*sp));
+	sp = srt_xrealloc(NULL, sizeof(*sp));
 	*sp = *sn->snap;
-	sp->data = xrealloc(NULL, sp->len);
+	sp->data = srt_xrealloc(NULL, sp->len);
 	memcpy(sp->data, sn->snap->data, sp->len);
 	sp->pos = 0;
 	*m = sp->m;
@@ -389,5 +409,9 @@ const struct node_io srt_io = {
     .wall_ms = io_wall_ms,
     .reply = io_reply,
     .recovering_clear = io_recovering_clear,
+    .fwd_open = io_fwd_open,
+    .fwd_write = io_fwd_write,
+    .fwd_kick = io_fwd_kick,
+    .fwd_close = io_fwd_close,
     .applied = io_applied,
 };

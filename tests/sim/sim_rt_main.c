@@ -30,17 +30,46 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: fabraft-simrt [--seed N] [--seeds N] [--nodes N] "
 		"[--mode index|lease|log|stale] [--seconds SIM_S] "
-		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--no-faults] "
-		"[--verbose] [--full-check-only] [--corrupt-apply NODE "
-		"(test-only mutation)]\n");
+		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--txn PPM] "
+		"[--no-faults] "
+		"[--no-forward] [--snapshot-entries N] [--expect-snapshots] "
+		"[--expect-forwarding] [--mutate-fwd-unsent] [--verbose] "
+		"[--full-check-only] [--corrupt-apply NODE (test-only "
+		"mutation)]\n");
 	exit(2);
 }
 
 struct args {
-	uint64_t seed;	/* first seed */
-	uint64_t seeds; /* how many */
-	double budget;	/* CPU seconds, 0 = none */
+	uint64_t seed;		/* first seed */
+	uint64_t seeds;		/* how many */
+	double budget;		/* CPU seconds, 0 = none */
+	bool expect_snapshots;	/* fail unless snapshots were taken and
+				   installed */
+	bool expect_forwarding; /* fail unless both outcomes were seen */
 };
+
+/* Flags without a value; false when @k is none of them. */
+static bool parse_flag(const char *k, struct sim_rt_options *o, struct args *a)
+{
+	if (strcmp(k, "--no-faults") == 0) {
+		o->faults = false;
+	} else if (strcmp(k, "--verbose") == 0) {
+		o->verbose = true;
+	} else if (strcmp(k, "--full-check-only") == 0) {
+		o->full_only = true;
+	} else if (strcmp(k, "--no-forward") == 0) {
+		o->forward = false;
+	} else if (strcmp(k, "--mutate-fwd-unsent") == 0) {
+		o->mutate_fwd_unsent = true;
+	} else if (strcmp(k, "--expect-snapshots") == 0) {
+		a->expect_snapshots = true;
+	} else if (strcmp(k, "--expect-forwarding") == 0) {
+		a->expect_forwarding = true;
+	} else {
+		return false;
+	}
+	return true;
+}
 
 static void parse(int argc, char **argv, struct sim_rt_options *o,
 		  struct args *a)
@@ -48,16 +77,7 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 	for (int i = 1; i < argc; i++) {
 		const char *k = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(k, "--no-faults") == 0) {
-			o->faults = false;
-			continue;
-		}
-		if (strcmp(k, "--full-check-only") == 0) {
-			o->full_only = true;
-			continue;
-		}
-		if (strcmp(k, "--verbose") == 0) {
-			o->verbose = true;
+		if (parse_flag(k, o, a)) {
 			continue;
 		}
 		if (v == NULL) {
@@ -76,10 +96,14 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			o->duration_us = strtoull(v, NULL, 0) * 1000000u;
 		} else if (strcmp(k, "--budget") == 0) {
 			a->budget = strtod(v, NULL);
+		} else if (strcmp(k, "--txn") == 0) {
+			o->txn_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--kvc") == 0) {
 			o->kvc_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--corrupt-apply") == 0) {
 			o->corrupt_node = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(k, "--snapshot-entries") == 0) {
+			o->snapshot_entries = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--pauses") == 0) {
 			o->pause_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else {
@@ -97,27 +121,98 @@ static void print_failure(const struct sim_rt_options *o,
 {
 	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
 	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
-	       "--seconds %" PRIu64 " --pauses %u --kvc %u%s",
+	       "--seconds %" PRIu64 " --pauses %u --kvc %u --txn %u "
+	       "--snapshot-entries %u%s%s%s%s",
 	       o->seed, r->why, o->seed, o->n_nodes,
 	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
-	       o->pause_ppm, o->kvc_ppm, o->faults ? "" : " --no-faults");
+	       o->pause_ppm, o->kvc_ppm, o->txn_ppm,
+	       o->snapshot_entries ? o->snapshot_entries : 300,
+	       o->faults ? "" : " --no-faults",
+	       o->forward ? "" : " --no-forward",
+	       o->mutate_fwd_unsent ? " --mutate-fwd-unsent" : "",
+	       o->full_only ? " --full-check-only" : "");
 	if (o->corrupt_node != 0) {
 		printf(" --corrupt-apply %u", o->corrupt_node);
 	}
-	if (o->full_only) {
-		printf(" --full-check-only");
-	}
 	printf("\n");
+}
+
+/* The totals over every seed. */
+struct totals {
+	uint64_t dl, ops, sim_us;
+	uint64_t streams, resets, eofs, forwarded, unknown, unexecuted;
+	uint64_t snapshots, installed, loads, txns;
+	uint64_t held, lin_ops, lin_unknown;
+	uint32_t lin_max;
+	double lin_cpu, lin_cpu_max;
+};
+
+static void add(struct totals *t, const struct sim_rt_result *r)
+{
+	t->dl += r->deliveries;
+	t->ops += r->ops_ok;
+	t->sim_us += r->sim_us;
+	t->streams += r->fwd_streams;
+	t->resets += r->fwd_resets;
+	t->eofs += r->fwd_eofs;
+	t->forwarded += r->forwarded;
+	t->unknown += r->fwd_unknown;
+	t->unexecuted += r->fwd_unexecuted;
+	t->snapshots += r->snapshots;
+	t->installed += r->snapshots_installed;
+	t->txns += r->txns_ok;
+	t->loads += r->snapshot_loads;
+	t->held += r->held;
+	t->lin_ops += r->lin_ops;
+	t->lin_unknown += r->lin_unknown;
+	t->lin_max = r->lin_ops > t->lin_max ? r->lin_ops : t->lin_max;
+	t->lin_cpu += r->lin_cpu_s;
+	t->lin_cpu_max =
+	    r->lin_cpu_s > t->lin_cpu_max ? r->lin_cpu_s : t->lin_cpu_max;
+}
+
+/* Pauses around client requests and what the history check cost. */
+static void print_checks(const struct totals *t)
+{
+	printf("client requests held by a paused node and handled after it "
+	       "resumed: %" PRIu64 "\n",
+	       t->held);
+	printf("linearizability: %" PRIu64 " register operations checked "
+	       "(%" PRIu64 " of unknown outcome; at most %u in one seed) in "
+	       "%.2f CPU s (at most %.3f s for one seed)\n",
+	       t->lin_ops, t->lin_unknown, t->lin_max, t->lin_cpu,
+	       t->lin_cpu_max);
+}
+
+/* What the run was configured to show and did not: 0 or 1. */
+static int expectations(const struct args *a, const struct totals *t)
+{
+	int bad = 0;
+
+	if (a->expect_snapshots &&
+	    (t->snapshots == 0 || t->installed == 0 || t->loads == 0)) {
+		printf("FAIL --expect-snapshots: %" PRIu64 " taken, %" PRIu64
+		       " installed, %" PRIu64
+		       " loaded at a restart (each must be > 0)\n",
+		       t->snapshots, t->installed, t->loads);
+		bad = 1;
+	}
+	if (a->expect_forwarding &&
+	    (t->forwarded == 0 || t->unknown == 0 || t->unexecuted == 0)) {
+		printf("FAIL --expect-forwarding: %" PRIu64
+		       " forwarded, %" PRIu64 " outcome unknown, %" PRIu64
+		       " not executed (each must be > 0)\n",
+		       t->forwarded, t->unknown, t->unexecuted);
+		bad = 1;
+	}
+	return bad;
 }
 
 int main(int argc, char **argv)
 {
 	struct sim_rt_options o;
 	struct args a = {.seed = 1, .seeds = 1};
-	uint64_t dl = 0, ops = 0, sim_us = 0, held = 0, lin_ops = 0,
-		 lin_unknown = 0;
-	uint32_t lin_max = 0;
-	double lin_cpu = 0, lin_cpu_max = 0;
+	struct totals t = {0};
 	double t0 = cpu_s();
 	uint32_t failed = 0, ran = 0;
 
@@ -134,30 +229,25 @@ int main(int argc, char **argv)
 			failed++;
 			print_failure(&o, &r);
 		}
-		dl += r.deliveries;
-		ops += r.ops_ok;
-		sim_us += r.sim_us;
-		held += r.held;
-		lin_ops += r.lin_ops;
-		lin_unknown += r.lin_unknown;
-		lin_max = r.lin_ops > lin_max ? r.lin_ops : lin_max;
-		lin_cpu += r.lin_cpu_s;
-		lin_cpu_max =
-		    r.lin_cpu_s > lin_cpu_max ? r.lin_cpu_s : lin_cpu_max;
+		add(&t, &r);
 	}
 	double cpu = cpu_s() - t0;
 	printf("fabraft-simrt: %u seeds, %s reads, %" PRIu64
 	       " deliveries, %" PRIu64 " client ops answered, %.2f simulated "
 	       "hours in %.1f CPU s: %.0f deliveries per CPU second\n",
-	       ran, node_read_mode_name(o.read_mode), dl, ops,
-	       (double)sim_us / 3.6e9, cpu, cpu > 0 ? (double)dl / cpu : 0.0);
-	printf("client requests held by a paused node and handled after it "
-	       "resumed: %" PRIu64 "\n",
-	       held);
-	printf("linearizability: %" PRIu64 " register operations checked "
-	       "(%" PRIu64 " of unknown outcome; at most %u in one seed) in "
-	       "%.2f CPU s (at most %.3f s for one seed)\n",
-	       lin_ops, lin_unknown, lin_max, lin_cpu, lin_cpu_max);
+	       ran, node_read_mode_name(o.read_mode), t.dl, t.ops,
+	       (double)t.sim_us / 3.6e9, cpu,
+	       cpu > 0 ? (double)t.dl / cpu : 0.0);
+	printf("forwarding: %" PRIu64 " requests over %" PRIu64
+	       " streams (%" PRIu64 " reset, %" PRIu64
+	       " closed by the leader), %" PRIu64
+	       " answered outcome unknown, %" PRIu64 " not executed; "
+	       "%" PRIu64 " TXNs acknowledged; "
+	       "snapshots: %" PRIu64 " taken, %" PRIu64 " installed, %" PRIu64
+	       " loaded at a restart\n",
+	       t.forwarded, t.streams, t.resets, t.eofs, t.unknown,
+	       t.unexecuted, t.txns, t.snapshots, t.installed, t.loads);
+	print_checks(&t);
 	printf("%u passed, %u failed\n", ran - failed, failed);
-	return failed != 0;
+	return failed != 0 || expectations(&a, &t) != 0;
 }

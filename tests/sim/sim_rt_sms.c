@@ -36,21 +36,25 @@ static struct srt_applied *slot(struct srt_sms *m, raft_index i)
 	return &m->v[i];
 }
 
-/* The value of a "SET k<n> <value>" entry (kvc_command_encode(): version,
- * time, argc, then length-prefixed arguments), 0 for anything else. */
-static uint32_t set_value(const struct raft_entry *e)
+#define SMS_ARGS_MAX 16u
+
+/* The values of the SETs in entry @e (kvc_command_encode(): version,
+ * time, argc, then length-prefixed arguments): "SET k v", or a TXN
+ * "TXN 3 SET ka va 3 SET kb vb"; up to @max into @v, how many. */
+static uint32_t set_values(const struct raft_entry *e, uint32_t *v,
+			   uint32_t max)
 {
 	const uint8_t *p = e->buf;
-	const uint8_t *a[3];
-	uint32_t l[3];
+	const uint8_t *a[SMS_ARGS_MAX];
+	uint32_t l[SMS_ARGS_MAX], argc, k = 0;
 	size_t off = 13;
 	char num[16];
 
 	if (e->type != RAFT_ENTRY_NORMAL || e->len < 13 ||
-	    le_get_u32(p + 9) != 3) {
+	    (argc = le_get_u32(p + 9)) > SMS_ARGS_MAX) {
 		return 0;
 	}
-	for (int i = 0; i < 3; i++) {
+	for (uint32_t i = 0; i < argc; i++) {
 		if (off + 4 > e->len ||
 		    (l[i] = le_get_u32(p + off)) > e->len - off - 4) {
 			return 0;
@@ -58,36 +62,45 @@ static uint32_t set_value(const struct raft_entry *e)
 		a[i] = p + off + 4;
 		off += 4 + l[i];
 	}
-	if (l[0] != 3 || memcmp(a[0], "SET", 3) != 0 || l[2] == 0 ||
-	    l[2] >= sizeof(num)) {
-		return 0;
+	for (uint32_t i = 0; i + 2 < argc && k < max; i++) {
+		if (l[i] != 3 || memcmp(a[i], "SET", 3) != 0 || l[i + 2] == 0 ||
+		    l[i + 2] >= sizeof(num)) {
+			continue;
+		}
+		memcpy(num, a[i + 2], l[i + 2]);
+		num[l[i + 2]] = '\0';
+		v[k++] = (uint32_t)strtoul(num, NULL, 10);
+		i += 2;
 	}
-	memcpy(num, a[2], l[2]);
-	num[l[2]] = '\0';
-	return (uint32_t)strtoul(num, NULL, 10);
+	return k;
 }
 
 static void note_value(struct srt_sms *m, const struct raft_entry *e)
 {
-	uint32_t v = set_value(e);
+	uint32_t vals[SMS_ARGS_MAX];
+	uint32_t k = set_values(e, vals, SMS_ARGS_MAX);
 
-	if (v == 0) {
-		return;
-	}
-	if (v >= m->value_cap) {
-		uint32_t cap = v * 2 + 1024;
+	for (uint32_t j = 0; j < k; j++) {
+		uint32_t v = vals[j];
 
-		m->value_index =
-		    realloc(m->value_index, cap * sizeof(*m->value_index));
-		if (m->value_index == NULL) {
-			abort();
+		if (v == 0) {
+			continue;
 		}
-		memset(m->value_index + m->value_cap, 0,
-		       (cap - m->value_cap) * sizeof(*m->value_index));
-		m->value_cap = cap;
-	}
-	if (m->value_index[v] == 0) {
-		m->value_index[v] = e->index;
+		if (v >= m->value_cap) {
+			uint32_t cap = v * 2 + 1024;
+
+			m->value_index = realloc(m->value_index,
+						 cap * sizeof(*m->value_index));
+			if (m->value_index == NULL) {
+				abort();
+			}
+			memset(m->value_index + m->value_cap, 0,
+			       (cap - m->value_cap) * sizeof(*m->value_index));
+			m->value_cap = cap;
+		}
+		if (m->value_index[v] == 0) {
+			m->value_index[v] = e->index;
+		}
 	}
 }
 
@@ -231,9 +244,11 @@ bool srt_corrupt(struct raft_message *m)
 		struct raft_entry *e =
 		    (struct raft_entry *)&m->append.entries[i];
 		uint8_t *last = (uint8_t *)e->buf + e->len - 1;
+		uint32_t v;
 
-		if (set_value(e) != 0) {
-			/* The value's last digit: still a valid SET. */
+		if (set_values(e, &v, 1) == 1) {
+			/* The last value's last digit: still a valid SET
+			 * (or TXN of SETs). */
 			*last = *last == '9' ? '0' : (uint8_t)(*last + 1);
 			return true;
 		}

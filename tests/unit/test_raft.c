@@ -22,10 +22,12 @@ static struct raft_config config3(void)
 	return c;
 }
 
-static struct raft *open_node(raft_id id, const struct raft_config *c)
+static struct raft *open_node_opt(raft_id id, const struct raft_config *c,
+				  bool majority_rounds)
 {
 	struct raft_options o;
 	raft_options_default(&o, id, 42);
+	o.read_round_majority = majority_rounds;
 	/* The base algorithm of the paper; test_features covers pre-vote,
 	 * check-quorum and the rest. */
 	o.pre_vote = false;
@@ -36,6 +38,11 @@ static struct raft *open_node(raft_id id, const struct raft_config *c)
 	struct raft *r;
 	assert_int_equal(raft_open(&r, &o, &rs), 0);
 	return r;
+}
+
+static struct raft *open_node(raft_id id, const struct raft_config *c)
+{
+	return open_node_opt(id, c, false);
 }
 
 static struct raft_update step(struct raft *r, struct raft_event ev)
@@ -541,6 +548,151 @@ static void snapshot_chunks_compare_config_members(void **state)
 	raft_close(r);
 }
 
+/* The seq of the heartbeat round in @u's AppendEntries to node @to (0:
+ * none sent). */
+static uint64_t round_to(const struct raft_update *u, raft_id to)
+{
+	for (uint32_t i = 0; i < u->n_messages; i++) {
+		if (u->messages[i].type == RAFT_MSG_APPEND &&
+		    u->messages[i].to == to) {
+			return u->messages[i].append.seq;
+		}
+	}
+	return 0;
+}
+
+static uint64_t round_to_2(const struct raft_update *u)
+{
+	return round_to(u, 2);
+}
+
+static struct raft_update read_one(struct raft *r, uint64_t ctx)
+{
+	struct raft_event ev = {.type = RAFT_EVENT_READ};
+	ev.read.ctx = &ctx;
+	ev.read.n = 1;
+	return step(r, ev);
+}
+
+/* Node @from answers heartbeat round @seq (its log matches through 1). */
+static struct raft_update ack_from(struct raft *r, raft_id from, uint64_t seq)
+{
+	struct raft_message a = message(RAFT_MSG_APPEND_RESP, from, 1, 1);
+	a.append_resp.success = 1;
+	a.append_resp.index = 1;
+	a.append_resp.last_index = 1;
+	a.append_resp.seq = seq;
+	return recv(r, &a);
+}
+
+static struct raft_update ack_round(struct raft *r, uint64_t seq)
+{
+	return ack_from(r, 2, seq);
+}
+
+/* Node 1 of three, leader of term 1 with its no-op committed and applied
+ * (node 2 acknowledged it; node 3 too when @both); read rounds to a
+ * majority only when @majority_rounds. */
+static struct raft *committed_leader(bool majority_rounds, bool both)
+{
+	struct raft_config c = config3();
+	struct raft *r = open_node_opt(1, &c, majority_rounds);
+	struct raft_event camp = {.type = RAFT_EVENT_CAMPAIGN};
+	struct raft_message vote = message(RAFT_MSG_VOTE_RESP, 2, 1, 1);
+	struct raft_event durable = {.type = RAFT_EVENT_PERSISTED};
+
+	step(r, camp);
+	vote.vote_resp.granted = 1;
+	assert_int_equal(recv(r, &vote).role, RAFT_LEADER);
+	durable.persisted.index = 1; /* the leader's no-op */
+	durable.persisted.term = 1;
+	step(r, durable);
+	ack_from(r, 2, 0);
+	if (both) {
+		ack_from(r, 3, 0); /* both stream now */
+	}
+	assert_int_equal(status(r).applied, 1); /* term committed */
+	return r;
+}
+
+/* ReadIndex batching (thesis 6.4): one round in flight at a time, and a
+ * read is never released by a round that was sent before it arrived, only
+ * by the next one, which then covers every read queued meanwhile. */
+static void reads_wait_for_a_round_sent_after_them(void **state)
+{
+	(void)state;
+	struct raft *r = committed_leader(false, false);
+
+	struct raft_update u = read_one(r, 10);
+	uint64_t first = round_to_2(&u);
+	assert_true(first > 0);
+	assert_int_equal(u.n_reads, 0);
+	/* Arrives while the first round is out: no second round yet. */
+	u = read_one(r, 11);
+	assert_int_equal(round_to_2(&u), 0);
+	u = read_one(r, 12);
+	assert_int_equal(round_to_2(&u), 0);
+
+	/* The first round's answer releases the read it covers, not the
+	 * two that came after it was sent; their round leaves now. */
+	u = ack_round(r, first);
+	assert_int_equal(u.n_reads, 1);
+	assert_int_equal(u.reads[0].ctx, 10);
+	assert_int_equal(u.reads[0].status, 0);
+	uint64_t second = round_to_2(&u);
+	assert_true(second > first);
+	/* A late or repeated answer to the old round releases nothing. */
+	u = ack_round(r, first);
+	assert_int_equal(u.n_reads, 0);
+
+	u = ack_round(r, second);
+	assert_int_equal(u.n_reads, 2);
+	assert_int_equal(u.reads[0].ctx, 11);
+	assert_int_equal(u.reads[1].ctx, 12);
+	assert_int_equal(u.reads[1].index, 1);
+	/* Nothing queued: no further round. */
+	assert_int_equal(round_to_2(&u), 0);
+	raft_close(r);
+}
+
+/* With read_round_majority, a read round goes to as few followers as make
+ * a majority with the leader (one of two here), the one that answered last; if
+ * it falls silent, the next periodic heartbeat (to everyone) releases the reads
+ * and later rounds go to the follower that answered it. */
+static void read_round_goes_to_a_majority_only(void **state)
+{
+	(void)state;
+	struct raft *r = committed_leader(true, true);
+
+	struct raft_update u = read_one(r, 20);
+	uint64_t s2 = round_to(&u, 2), s3 = round_to(&u, 3);
+	assert_true((s2 == 0) != (s3 == 0)); /* exactly one of them */
+	raft_id chosen = s2 != 0 ? 2 : 3, other = s2 != 0 ? 3 : 2;
+
+	/* The chosen follower stays silent; the other answers the next
+	 * heartbeat, which every follower gets, and that releases the read. */
+	struct raft_event tick = {.type = RAFT_EVENT_TICK};
+	uint64_t hb = 0;
+	for (int i = 0; i < 10 && hb == 0; i++) {
+		u = step(r, tick);
+		hb = round_to(&u, other);
+	}
+	assert_true(hb > s2 + s3);
+	assert_int_equal(round_to(&u, chosen), hb);
+	u = ack_from(r, other, hb);
+	assert_int_equal(u.n_reads, 1);
+	assert_int_equal(u.reads[0].ctx, 20);
+
+	/* The next round goes to the one that answered. */
+	u = read_one(r, 21);
+	assert_true(round_to(&u, other) > hb);
+	assert_int_equal(round_to(&u, chosen), 0);
+	u = ack_from(r, other, round_to(&u, other));
+	assert_int_equal(u.n_reads, 1);
+	assert_int_equal(u.reads[0].ctx, 21);
+	raft_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +704,8 @@ int main(void)
 	    cmocka_unit_test(leader_ignores_bogus_answers),
 	    cmocka_unit_test(votes),
 	    cmocka_unit_test(snapshot_chunks_compare_config_members),
+	    cmocka_unit_test(reads_wait_for_a_round_sent_after_them),
+	    cmocka_unit_test(read_round_goes_to_a_majority_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

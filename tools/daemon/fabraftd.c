@@ -384,6 +384,12 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 		     "trailing newlines are cut; without it a built-in, "
 		     "public secret is used, and only when every peer "
 		     "address is loopback"},
+	    {"read-round-majority", OPT_BOOL, &o->read_round_majority,
+	     .def = "off",
+	     .help = "a ReadIndex round goes only to the fewest followers "
+		     "that make a majority (the latest to answer), not to "
+		     "every follower: less CPU per read, but a read waits "
+		     "for that follower (or the next heartbeat)"},
 	    {"read-mode", OPT_ENUM, &o->read_mode, .choices = read_modes,
 	     .arg = "MODE", .def = "index",
 	     .help = "index: linearizable reads by ReadIndex, one heartbeat "

@@ -95,6 +95,7 @@ struct node_options {
 	uint8_t secret[FAB_SECRET_BYTES_MAX]; /* peer HMAC key */
 	size_t secret_len;	     /* FAB_SECRET_BYTES_MIN..MAX with peers */
 	int read_mode;		     /* enum node_read_mode */
+	bool read_round_majority;    /* --read-round-majority */
 	bool forward;		     /* followers forward to the leader */
 	uint32_t tick_ms;	     /* Raft tick */
 	uint32_t election_ticks;     /* base election timeout in ticks */

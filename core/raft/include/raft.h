@@ -432,6 +432,9 @@ struct raft_options {
 					(docs/architecture.md: clock bound);
 					measured in time: lease_ticks *
 					tick_us of event.time_us (note 8) */
+	bool read_round_majority;    /* a ReadIndex round goes only to the
+					fewest voters that make a majority
+					(raft_read.c); false: to everyone */
 	uint32_t tick_us;	     /* the driver's nominal tick, in
 					event.time_us units; > 0 with a lease */
 	uint32_t snapshot_threshold; /* applied entries between snapshots;

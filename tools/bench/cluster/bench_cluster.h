@@ -352,29 +352,42 @@ void bc_block_hash(int client, uint32_t chain, int i, char out[33]);
 
 /* ---- output (out.c, plot.c) ---- */
 
-/* The redis-benchmark comparison (same command on both stores). */
+/* The redis-benchmark comparison (the same commands on both stores): issue
+ * 18's unpipelined `-c 50` and issue 8's `-c 50 -P 16`. */
+enum bc_rb_mode {
+	BC_RB_P1,  /* -c 50, unpipelined */
+	BC_RB_P16, /* -c 50 -P 16 */
+	BC_RB_MODES
+};
+
+/* Rows a run keeps: 3 stores a round (--rounds beyond that are cut). */
+#define BC_RB_MAX 48
+
+/* One store in one round: both commands against one started server. */
 struct bc_rb {
-	char target[96];   /* the store's cell label */
-	char command[256]; /* the redis-benchmark command line */
-	double set_rps;	   /* requests/s reported */
-	double get_rps;	   /* requests/s reported */
-	bool ok;	   /* ran and parsed */
-	char error[128];   /* why not */
+	char target[96];		/* the store's cell label */
+	int round;			/* --rounds: which round, from 0 */
+	char command[BC_RB_MODES][160]; /* redis-benchmark command lines */
+	double set_rps[BC_RB_MODES];	/* requests/s reported */
+	double get_rps[BC_RB_MODES];	/* requests/s reported */
+	double load[3];			/* load average before */
+	bool ok;			/* both ran and parsed */
+	char error[128];		/* why not */
 };
 
 struct bc_run {
-	const struct bc_opts *o; /* options (borrowed) */
-	struct bc_result *res;	 /* cells (owned by caller) */
-	int n;			 /* cells run */
-	struct bc_rb rb[4];	 /* redis-benchmark rows */
-	int n_rb;		 /* rows */
-	char started[32];	 /* UTC ISO time */
-	char finished[32];	 /* UTC ISO time */
-	double load_start[3];	 /* load average before */
-	double load_end[3];	 /* and after */
-	char skipped[2048];	 /* skip reasons, one per line */
-	char versions[512];	 /* etcd / redis versions */
-	char cmdline[1024];	 /* how this run was started */
+	const struct bc_opts *o;    /* options (borrowed) */
+	struct bc_result *res;	    /* cells (owned by caller) */
+	int n;			    /* cells run */
+	struct bc_rb rb[BC_RB_MAX]; /* redis-benchmark rows */
+	int n_rb;		    /* rows */
+	char started[32];	    /* UTC ISO time */
+	char finished[32];	    /* UTC ISO time */
+	double load_start[3];	    /* load average before */
+	double load_end[3];	    /* and after */
+	char skipped[2048];	    /* skip reasons, one per line */
+	char versions[512];	    /* etcd / redis versions */
+	char cmdline[1024];	    /* how this run was started */
 };
 
 /** @before as it is, then @s as a JSON string, into @f. */
@@ -402,9 +415,16 @@ void bc_breakdown_write(const struct bc_run *run, FILE *f, bool json);
 
 /* ---- redis-benchmark comparison (rb.c) ---- */
 
-/** Run `redis-benchmark -t set,get -n N -c 50 -P 16` against fabraft
- * (path @path, 3 nodes, fsync on) and a redis-server.  Appends rows. */
+/** Run `redis-benchmark -t set,get -n N -c 50`, unpipelined and with
+ * -P 16, against fabraft (path @path, 3 nodes, fsync on) and a
+ * redis-server, the stores alternating in each of --rounds rounds.
+ * Appends rows. */
 void bc_rb_run(const struct bc_opts *o, const char *root, struct bc_run *run,
 	       enum bc_path path);
+/** The load average (1, 5, 15 min) into @l; -1 when unreadable. */
+void bc_loadavg(double l[3]);
+/** Take the SET or GET rate from one line of `redis-benchmark --csv`
+ * output into @rb's @mode.  Returns true when the line was one. */
+bool bc_rb_parse_line(const char *line, struct bc_rb *rb, enum bc_rb_mode mode);
 
 #endif /* FABRAFT_TOOLS_BENCH_CLUSTER_H */

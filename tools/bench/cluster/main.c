@@ -79,7 +79,7 @@ static void iso_now(char *out, size_t cap)
 	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void loadavg(double l[3])
+void bc_loadavg(double l[3])
 {
 	FILE *f = fopen("/proc/loadavg", "r");
 
@@ -130,7 +130,7 @@ static void describe(struct bc_run *run, int argc, char **argv)
 	size_t l = 0;
 
 	iso_now(run->started, sizeof(run->started));
-	loadavg(run->load_start);
+	bc_loadavg(run->load_start);
 	first_line("etcd --version 2>/dev/null", etcd_v, sizeof(etcd_v));
 	first_line("redis-server --version 2>/dev/null", redis_v,
 		   sizeof(redis_v));
@@ -157,7 +157,7 @@ static int run_cells(const struct bc_opts *o, const char *root,
 
 		memset(r, 0, sizeof(*r));
 		r->spec = cells[i];
-		loadavg(r->load);
+		bc_loadavg(r->load);
 		if (r->load[0] > 1.0) {
 			/* Other work on the machine skews this cell. */
 			fprintf(stderr,
@@ -240,7 +240,7 @@ int bench_cluster_main(int argc, char **argv)
 		bc_breakdown_write(&run, stdout, o.json);
 	}
 	iso_now(run.finished, sizeof(run.finished));
-	loadavg(run.load_end);
+	bc_loadavg(run.load_end);
 	failed += bc_reap_all() > 0;
 	if (bc_write_results(&run) != 0) {
 		failed++;

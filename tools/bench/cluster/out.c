@@ -149,11 +149,18 @@ static int write_json(const struct bc_run *run, const char *path)
 
 		fprintf(f, "%s\n    {\"target\": ", i ? "," : "");
 		bc_json_str(f, "", rb->target);
-		bc_json_str(f, ", \"command\": ", rb->command);
+		fprintf(f, ", \"round\": %d, \"loadavg\": [%.2f, %.2f, %.2f]",
+			rb->round + 1, rb->load[0], rb->load[1], rb->load[2]);
+		for (int m = 0; m < BC_RB_MODES; m++) {
+			bc_json_str(
+			    f, m ? ", \"command_p16\": " : ", \"command\": ",
+			    rb->command[m]);
+			fprintf(f, ", \"%s\": %.1f, \"%s\": %.1f",
+				m ? "set_rps_p16" : "set_rps", rb->set_rps[m],
+				m ? "get_rps_p16" : "get_rps", rb->get_rps[m]);
+		}
 		fprintf(f,
-			", \"set_rps\": %.1f, \"get_rps\": %.1f, \"ok\": %s, "
-			"\"error\": ",
-			rb->set_rps, rb->get_rps, rb->ok ? "true" : "false");
+			", \"ok\": %s, \"error\": ", rb->ok ? "true" : "false");
 		bc_json_str(f, "", rb->error);
 		fprintf(f, "}");
 	}
@@ -231,15 +238,21 @@ static int write_md(const struct bc_run *run, const char *path)
 		md_row(f, &run->res[i]);
 	}
 	if (run->n_rb > 0) {
-		fprintf(f, "\n| redis-benchmark target | command | SET/s | "
-			   "GET/s |\n|---|---|---|---|\n");
+		fprintf(f, "\n| redis-benchmark target | round | load before | "
+			   "command | SET/s | GET/s |\n"
+			   "|---|---|---|---|---|---|\n");
 		for (int i = 0; i < run->n_rb; i++) {
 			const struct bc_rb *rb = &run->rb[i];
 
-			fprintf(f, "| %s | `%s` | %.0f | %.0f |%s%s\n",
-				rb->target, rb->command, rb->set_rps,
-				rb->get_rps,
-				rb->ok ? "" : " failed: ", rb->error);
+			for (int m = 0; m < BC_RB_MODES; m++) {
+				fprintf(f,
+					"| %s | %d | %.2f | `%s` | %.0f | %.0f "
+					"|%s%s\n",
+					rb->target, rb->round + 1, rb->load[0],
+					rb->command[m], rb->set_rps[m],
+					rb->get_rps[m],
+					rb->ok ? "" : " failed: ", rb->error);
+			}
 		}
 	}
 	if (run->o->breakdown) {
