@@ -197,3 +197,12 @@ void node__driven_status(const struct node *n, struct raft_status *st)
 {
 	raft_status_get(n->raft, st);
 }
+
+uint64_t node__driven_digest(const struct node *n, raft_index *applied)
+{
+	struct raft_status st;
+
+	raft_status_get(n->raft, &st);
+	*applied = st.applied;
+	return kvc_digest(n->kvc);
+}

@@ -69,5 +69,7 @@ extern bool node__fwd_mutate_unsent;
 int node__driven_fatal(const struct node *n, const char **why);
 /* Role, leader and term for the checks. */
 void node__driven_status(const struct node *n, struct raft_status *st);
+/* The state machine's digest (kvc_digest()) and the index it reflects. */
+uint64_t node__driven_digest(const struct node *n, raft_index *applied);
 
 #endif /* FABRAFT_NODE_DRIVEN_H */

@@ -34,7 +34,9 @@ static void usage(void)
 		"[--no-faults] [--damage PPM] [--damage-unsafe] "
 		"[--silent-damage PPM] "
 		"[--no-forward] [--snapshot-entries N] [--expect-snapshots] "
-		"[--expect-forwarding] [--mutate-fwd-unsent] [--verbose]\n");
+		"[--expect-forwarding] [--mutate-fwd-unsent] [--verbose] "
+		"[--full-check-only] [--corrupt-apply NODE (test-only "
+		"mutation)]\n");
 	exit(2);
 }
 
@@ -54,6 +56,8 @@ static bool parse_flag(const char *k, struct sim_rt_options *o, struct args *a)
 		o->faults = false;
 	} else if (strcmp(k, "--verbose") == 0) {
 		o->verbose = true;
+	} else if (strcmp(k, "--full-check-only") == 0) {
+		o->full_only = true;
 	} else if (strcmp(k, "--no-forward") == 0) {
 		o->forward = false;
 	} else if (strcmp(k, "--mutate-fwd-unsent") == 0) {
@@ -99,6 +103,8 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			o->txn_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--kvc") == 0) {
 			o->kvc_ppm = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(k, "--corrupt-apply") == 0) {
+			o->corrupt_node = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--snapshot-entries") == 0) {
 			o->snapshot_entries = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--silent-damage") == 0) {
@@ -111,7 +117,8 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			usage();
 		}
 	}
-	if (o->n_nodes < 3 || o->n_nodes > SIM_RT_NODES_MAX) {
+	if (o->n_nodes < 3 || o->n_nodes > SIM_RT_NODES_MAX ||
+	    o->corrupt_node > o->n_nodes) {
 		usage();
 	}
 }
@@ -122,7 +129,7 @@ static void print_failure(const struct sim_rt_options *o,
 	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
 	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
 	       "--seconds %" PRIu64 " --pauses %u --kvc %u --txn %u "
-	       "--snapshot-entries %u --damage %u --silent-damage %u%s%s%s%s\n",
+	       "--snapshot-entries %u --damage %u --silent-damage %u%s%s%s%s%s",
 	       o->seed, r->why, o->seed, o->n_nodes,
 	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
 	       o->pause_ppm, o->kvc_ppm, o->txn_ppm,
@@ -130,7 +137,12 @@ static void print_failure(const struct sim_rt_options *o,
 	       o->silent_damage_ppm, o->faults ? "" : " --no-faults",
 	       o->forward ? "" : " --no-forward",
 	       o->mutate_fwd_unsent ? " --mutate-fwd-unsent" : "",
+	       o->full_only ? " --full-check-only" : "",
 	       o->damage_unsafe ? " --damage-unsafe" : "");
+	if (o->corrupt_node != 0) {
+		printf(" --corrupt-apply %u", o->corrupt_node);
+	}
+	printf("\n");
 }
 
 /* The totals over every seed. */
@@ -138,6 +150,9 @@ struct totals {
 	uint64_t dl, ops, sim_us;
 	uint64_t streams, resets, eofs, forwarded, unknown, unexecuted;
 	uint64_t snapshots, installed, loads, txns;
+	uint64_t held, lin_ops, lin_unknown;
+	uint32_t lin_max;
+	double lin_cpu, lin_cpu_max;
 	uint64_t damages, repairs, silent;
 };
 
@@ -159,6 +174,33 @@ static void add(struct totals *t, const struct sim_rt_result *r)
 	t->damages += r->damages;
 	t->repairs += r->repairs;
 	t->silent += r->silent_damages;
+	t->held += r->held;
+	t->lin_ops += r->lin_ops;
+	t->lin_unknown += r->lin_unknown;
+	t->lin_max = r->lin_ops > t->lin_max ? r->lin_ops : t->lin_max;
+	t->lin_cpu += r->lin_cpu_s;
+	t->lin_cpu_max =
+	    r->lin_cpu_s > t->lin_cpu_max ? r->lin_cpu_s : t->lin_cpu_max;
+}
+
+/* Pauses around client requests, storage faults and what the history
+ * check cost. */
+static void print_checks(const struct totals *t)
+{
+	printf("client requests held by a paused node and handled after it "
+	       "resumed: %" PRIu64 "\n",
+	       t->held);
+	if (t->damages > 0 || t->silent > 0) {
+		printf("damage: %" PRIu64 " logs damaged at a restart, %" PRIu64
+		       " repaired from the leader, %" PRIu64
+		       " cut undetected\n",
+		       t->damages, t->repairs, t->silent);
+	}
+	printf("linearizability: %" PRIu64 " register operations checked "
+	       "(%" PRIu64 " of unknown outcome; at most %u in one seed) in "
+	       "%.2f CPU s (at most %.3f s for one seed)\n",
+	       t->lin_ops, t->lin_unknown, t->lin_max, t->lin_cpu,
+	       t->lin_cpu_max);
 }
 
 /* What the run was configured to show and did not: 0 or 1. */
@@ -232,12 +274,7 @@ int main(int argc, char **argv)
 	       " loaded at a restart\n",
 	       t.forwarded, t.streams, t.resets, t.eofs, t.unknown,
 	       t.unexecuted, t.txns, t.snapshots, t.installed, t.loads);
-	if (o.damage_ppm > 0 || o.silent_damage_ppm > 0) {
-		printf("damage: %" PRIu64 " logs damaged at a restart, %" PRIu64
-		       " repaired from the leader, %" PRIu64
-		       " cut undetected\n",
-		       t.damages, t.repairs, t.silent);
-	}
+	print_checks(&t);
 	printf("%u passed, %u failed\n", ran - failed, failed);
 	return failed != 0 || expectations(&a, &t, o.damage_ppm) != 0;
 }
