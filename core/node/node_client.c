@@ -250,6 +250,15 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 		node__redirect(n, &b);
 		return node__reply_now(n, req, &b);
 	}
+	if (kind != KVC_READ && !node__stamp_known(n)) {
+		/* A restarted leader must not stamp from its wall clock before
+		 * it has applied the log's time (node_clock.c note 2). */
+		resp_buf_error(&b,
+			       "TRYAGAIN leader %u starting: not executed; "
+			       "retry",
+			       n->o.id);
+		return node__reply_now(n, req, &b);
+	}
 	resp_buf_close(&b);
 	if (kind == KVC_READ && n->o.read_mode == NODE_READ_LOG) {
 		return queue_read(n, req, argc, argv);

@@ -69,5 +69,7 @@ extern bool node__fwd_mutate_unsent;
 int node__driven_fatal(const struct node *n, const char **why);
 /* Role, leader and term for the checks. */
 void node__driven_status(const struct node *n, struct raft_status *st);
+/* The state machine's time as applied here (0 = no stamp applied). */
+uint64_t node__driven_cluster_ms(const struct node *n);
 
 #endif /* FABRAFT_NODE_DRIVEN_H */

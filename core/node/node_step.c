@@ -137,6 +137,7 @@ static int apply_one(void *arg, const struct raft_entry *e)
 	answer_applied(n, e);
 	node__reads_evaluate(n, e->index);
 	/* Cluster time follows the stamps as they are applied. */
+	n->ctime.applied_term = e->term;
 	node__ctime_observe(&n->ctime, kvc_now_ms(n->kvc), node__now_ms());
 	return 0;
 }

@@ -106,7 +106,8 @@ struct srt_node {
 	uint64_t mono_base_ns;
 	uint64_t mono_at_us;
 	double rate;		/* 1 +- a few per mille */
-	int64_t wall_offset_ms; /* wall = 1.7e12 ms + mono + offset */
+	int64_t wall_offset_ms; /* wall = 1.7e12 ms + sim time + offset */
+	uint64_t ct_seen_ms;	/* cluster time last seen applied here */
 	/* Durable state. */
 	raft_term term;
 	raft_id vote;
