@@ -64,6 +64,11 @@ void node__driven_counts(const struct node *n, uint64_t *snapshots,
  * whose bytes reached the stream (a wrong rule the simulator's checks
  * must catch).  Never set outside tests. */
 extern bool node__fwd_mutate_unsent;
+/* Test-only mutation: raft events are timed by counting ticks, as the
+ * daemon once did, so a pause of the process looks like one tick and
+ * does not void the leader's lease (the simulator must catch the stale
+ * reads that follow).  Never set outside tests. */
+extern bool node__mutate_tick_lease;
 
 /* Non-zero once the node stopped on a fatal error (then its errmsg). */
 int node__driven_fatal(const struct node *n, const char **why);

@@ -904,6 +904,7 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	s->rng = o->seed;
 	s->fwd = srt_fwd_new();
 	node__fwd_mutate_unsent = o->mutate_fwd_unsent;
+	node__mutate_tick_lease = o->mutate_tick_lease;
 	setup(s);
 	for (uint8_t c = 0; c < SIM_RT_CLIENTS; c++) {
 		push(s, srt_range(s, 0, 500000), EV_CLIENT, c,

@@ -34,6 +34,7 @@ struct sim_rt_options {
 	bool forward;		   /* followers forward to the leader */
 	uint32_t snapshot_entries; /* --snapshot-entries (0: 300) */
 	bool mutate_fwd_unsent;	   /* node__fwd_mutate_unsent (must fail) */
+	bool mutate_tick_lease;	   /* node__mutate_tick_lease (must fail) */
 };
 
 void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed);

@@ -33,7 +33,8 @@ static void usage(void)
 		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--txn PPM] "
 		"[--no-faults] "
 		"[--no-forward] [--snapshot-entries N] [--expect-snapshots] "
-		"[--expect-forwarding] [--mutate-fwd-unsent] [--verbose]\n");
+		"[--expect-forwarding] [--mutate-fwd-unsent] "
+		"[--mutate-tick-lease] [--verbose]\n");
 	exit(2);
 }
 
@@ -57,6 +58,8 @@ static bool parse_flag(const char *k, struct sim_rt_options *o, struct args *a)
 		o->forward = false;
 	} else if (strcmp(k, "--mutate-fwd-unsent") == 0) {
 		o->mutate_fwd_unsent = true;
+	} else if (strcmp(k, "--mutate-tick-lease") == 0) {
+		o->mutate_tick_lease = true;
 	} else if (strcmp(k, "--expect-snapshots") == 0) {
 		a->expect_snapshots = true;
 	} else if (strcmp(k, "--expect-forwarding") == 0) {
@@ -115,14 +118,15 @@ static void print_failure(const struct sim_rt_options *o,
 	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
 	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
 	       "--seconds %" PRIu64 " --pauses %u --kvc %u --txn %u "
-	       "--snapshot-entries %u%s%s%s\n",
+	       "--snapshot-entries %u%s%s%s%s\n",
 	       o->seed, r->why, o->seed, o->n_nodes,
 	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
 	       o->pause_ppm, o->kvc_ppm, o->txn_ppm,
 	       o->snapshot_entries ? o->snapshot_entries : 300,
 	       o->faults ? "" : " --no-faults",
 	       o->forward ? "" : " --no-forward",
-	       o->mutate_fwd_unsent ? " --mutate-fwd-unsent" : "");
+	       o->mutate_fwd_unsent ? " --mutate-fwd-unsent" : "",
+	       o->mutate_tick_lease ? " --mutate-tick-lease" : "");
 }
 
 /* The totals over every seed. */
