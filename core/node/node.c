@@ -150,6 +150,7 @@ static int open_raft(struct node *n, char *errmsg)
 	wal_options_default(&wo, n->o.data_dir, n->o.cluster_id, n->o.id);
 	wo.fsync = n->o.fsync;
 	wo.recover_damage = true; /* cut damage, recover from the peers */
+	wo.caller_kicks = true;	  /* node_io log_kick, after the sends */
 	wo.thread_start = node__place_thread_start;
 	wo.thread_ctx = n;
 	if (n->o.segment_bytes != 0) {
@@ -633,6 +634,29 @@ static const struct timespec *wait_time(struct node *n, struct timespec *ts)
 	return ts;
 }
 
+/*
+ * A follower writes and syncs the entries it received in the loop thread,
+ * once per iteration after the fabric's messages were taken (one batch for
+ * all of them), and acknowledges in the same iteration.  Handing them to
+ * the wal's writer thread and back through its event fd cost two more
+ * thread switches per batch on the acknowledgement's path (measured: ~20%
+ * fewer switches per write at 1 and 16 clients).  A follower has nothing
+ * else to do meanwhile; a leader does (reading clients, sending the next
+ * AppendEntries), so it keeps the writer thread (an inline leader halved
+ * the 16-client throughput here).
+ */
+static void log_flush(struct node *n)
+{
+	if (!n->flush_due || n->fatal != 0) {
+		return;
+	}
+	n->flush_due = false;
+	int rv = wal_flush(n->wal);
+
+	(void)rv; /* sticky: node__persisted_check() reports and stops */
+	node__persisted_check(n);
+}
+
 int node_run(struct node *n, char *errmsg)
 {
 	struct epoll_event evs[32];
@@ -660,6 +684,7 @@ int node_run(struct node *n, char *errmsg)
 				n->fatal = -rv;
 			}
 		}
+		log_flush(n);
 		node__persisted_check(n);
 		node__propose_flush(n);
 		node__read_flush(n);
@@ -669,6 +694,7 @@ int node_run(struct node *n, char *errmsg)
 			n->snap_wanted = 0;
 			node__snap_take(n, idx);
 		}
+		log_flush(n); /* not left queued while the loop sleeps */
 		resp_server_flush(n->srv);
 		node__stage_flushed(n);
 		node__reply_trim(n);

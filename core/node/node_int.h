@@ -165,6 +165,8 @@ struct node {
 	uint8_t role;		     /* last known role */
 	raft_id leader;		     /* last known leader */
 	bool term_exhausted; /* the core is at RAFT_TERM_MAX (said once) */
+	bool kick_due;	     /* entries queued: log_kick after the sends */
+	bool flush_due;	     /* not leading: the loop writes queued entries */
 	raft_term term;	     /* last term told to the fabric */
 	raft_index reported_index; /* last PERSISTED told to the core */
 	raft_term reported_term;   /* its term */

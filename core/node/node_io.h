@@ -99,6 +99,12 @@ struct node_io {
 	/* Close the stream; bytes already taken may still reach the leader
 	 * (their outcome is unknown). */
 	void (*fwd_close)(void *ctx);
+	/* Disk, optional (NULL or past ->size: log_submit starts the
+	 * writing itself): start writing what log_submit queued.  Called
+	 * once an update's messages are sent, so that a leader's
+	 * AppendEntries leave before the log's writer thread is woken and
+	 * can take the loop's CPU. */
+	void (*log_kick)(void *ctx);
 };
 
 /* Whether @io (borrowed) has every callback the runtime calls. */

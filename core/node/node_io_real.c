@@ -36,6 +36,17 @@ static int real_log_submit(void *ctx, const struct raft_entry *e, uint32_t k)
 	return wal_submit(n->wal, e, k);
 }
 
+static void real_log_kick(void *ctx)
+{
+	struct node *n = ctx;
+
+	if (n->role == RAFT_LEADER) {
+		wal_kick(n->wal);
+	} else {
+		n->flush_due = true; /* node_run() writes it: node__log_flush */
+	}
+}
+
 static int real_log_durable(void *ctx, raft_index *index, raft_term *term)
 {
 	struct node *n = ctx;
@@ -188,6 +199,7 @@ const struct node_io node__io_real = {
     .fwd_write = node__fwd_sock_write,
     .fwd_kick = node__fwd_sock_kick,
     .fwd_close = node__fwd_sock_close,
+    .log_kick = real_log_kick,
 };
 
 bool node__io_check(const struct node_io *io)

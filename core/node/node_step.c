@@ -275,6 +275,7 @@ static int submit(void *arg, const struct raft_entry *e, uint32_t count)
 		return rv;
 	}
 	n->c.wal_submits++;
+	n->kick_due = true;
 	sub_push(n, e[0].index, e[count - 1].index);
 	return 0;
 }
@@ -322,6 +323,15 @@ static void carry_out(struct node *n, const struct raft_update *u)
 	}
 	rv = raft_update_carry_out(u, &node_update_ops, n);
 
+	if (n->kick_due) {
+		/* Entries first queued, messages sent, now the disk. */
+		n->kick_due = false;
+		if (n->io->size >= offsetof(struct node_io, log_kick) +
+				       sizeof(n->io->log_kick) &&
+		    n->io->log_kick != NULL) {
+			n->io->log_kick(n->io_ctx);
+		}
+	}
 	/* A part failed: n->fatal is set and the loop stops. */
 	assert(rv == 0 || n->fatal != 0);
 	(void)rv;

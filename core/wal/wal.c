@@ -420,13 +420,37 @@ int wal_event_fd(struct wal *w)
 	return w->event_fd;
 }
 
+void wal__durable_publish_locked(struct wal *w)
+{
+	unsigned s = atomic_load_explicit(&w->pub_seq, memory_order_relaxed);
+
+	/* Writers are serialised by mu; odd while the pair changes. */
+	atomic_store_explicit(&w->pub_seq, s + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&w->pub_index, w->durable_index,
+			      memory_order_relaxed);
+	atomic_store_explicit(&w->pub_term, w->durable_term,
+			      memory_order_relaxed);
+	atomic_store_explicit(&w->pub_err, w->err, memory_order_relaxed);
+	atomic_store_explicit(&w->pub_seq, s + 2, memory_order_release);
+}
+
 int wal_durable(struct wal *w, raft_index *index, raft_term *term)
 {
-	pthread_mutex_lock(&w->mu);
-	*index = w->durable_index;
-	*term = w->durable_term;
-	int rv = w->err;
-	pthread_mutex_unlock(&w->mu);
+	unsigned s0;
+	unsigned s1;
+	int rv;
+
+	do {
+		s0 = atomic_load_explicit(&w->pub_seq, memory_order_acquire);
+		*index =
+		    atomic_load_explicit(&w->pub_index, memory_order_relaxed);
+		*term =
+		    atomic_load_explicit(&w->pub_term, memory_order_relaxed);
+		rv = atomic_load_explicit(&w->pub_err, memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		s1 = atomic_load_explicit(&w->pub_seq, memory_order_relaxed);
+	} while ((s0 & 1u) != 0 || s0 != s1);
 	return rv;
 }
 

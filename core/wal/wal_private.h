@@ -108,6 +108,7 @@ struct wal {
 	bool submitting; /* a submit is placing records */
 	bool no_kick;	 /* the submitter will write its batch
 			    itself: do not wake the writer */
+	bool flushing;	 /* wal_flush() writes in its caller: no event fd */
 
 	/* Queued view. */
 	struct wal_seg *segs; /* oldest first (owned) */
@@ -145,6 +146,14 @@ struct wal {
 	raft_term durable_term;
 	uint64_t durable_ticket; /* every ticket <= this is durable */
 	int err;		 /* sticky error, 0 if healthy */
+	/* The same three, published for wal_durable() without mu (a
+	 * seqlock; wal__durable_publish_locked): the event loop reads them
+	 * every iteration and must not queue behind the writer thread for
+	 * the lock right after the writer woke it. */
+	atomic_uint pub_seq;
+	_Atomic uint64_t pub_index;
+	_Atomic uint64_t pub_term;
+	atomic_int pub_err;
 	char errmsg[FR_ERRMSG_SIZE];
 	struct wal_stats stats;
 
@@ -175,6 +184,10 @@ struct wal {
 };
 
 /** Make @w failed with @rv and a message (first error wins).  Holds mu. */
+/* Publish durable_index, durable_term and err for wal_durable(); call
+ * under mu after changing any of them. */
+void wal__durable_publish_locked(struct wal *w);
+
 void wal__fail_locked(struct wal *w, int rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

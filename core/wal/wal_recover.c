@@ -656,6 +656,7 @@ static int state_build(struct wal *w, struct rstate *r)
 	}
 	w->durable_index = w->last_index;
 	w->durable_term = w->last_term;
+	wal__durable_publish_locked(w);
 	w->next_seg_no = w->segs[w->n_segs - 1].seg_no + 1;
 	w->next_batch = r->max_batch + 1;
 	w->prev_batch = r->S;

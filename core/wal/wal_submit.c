@@ -386,6 +386,7 @@ static int truncate_locked(struct wal *w, raft_index index)
 	}
 	w->durable_index = w->last_index;
 	w->durable_term = w->last_term;
+	wal__durable_publish_locked(w);
 	fr_log(FR_LOG_INFO, "wal", "truncated the log from index %" PRIu64,
 	       index);
 	return 0;
@@ -533,11 +534,37 @@ static int submit(struct wal *w, const struct raft_entry *e, uint32_t n,
 		return rv;
 	}
 	w->submitting = true;
-	w->no_kick = waiter != NULL;
+	w->no_kick = waiter != NULL || w->o.caller_kicks;
 	rv = submit_locked(w, e, n, n <= PRE_CRC ? pcrc : NULL, waiter, wb);
 	w->no_kick = false;
 	w->submitting = false;
 	pthread_cond_signal(&w->cv_submit);
+	return rv;
+}
+
+void wal_kick(struct wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	bool idle_with_work = w->q_count > 0 && !w->busy;
+	pthread_mutex_unlock(&w->mu);
+	/* Signalled after the unlock, the writer does not wake only to
+	 * sleep on mu.  No wake-up is lost: it checks q_count under mu
+	 * before it waits, and the batches were queued under mu before. */
+	if (idle_with_work) {
+		pthread_cond_signal(&w->cv_work);
+	}
+}
+
+int wal_flush(struct wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->err == 0 && !w->busy && w->q_count > 0) {
+		w->flushing = true;
+		wal__write_head_locked(w);
+		w->flushing = false;
+	}
+	int rv = w->err;
+	pthread_mutex_unlock(&w->mu);
 	return rv;
 }
 

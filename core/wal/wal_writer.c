@@ -419,6 +419,7 @@ static bool batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
 		if (b->last_index != 0) {
 			w->durable_index = b->last_index;
 			w->durable_term = b->last_term;
+			wal__durable_publish_locked(w);
 		}
 		if (b->ticket > w->durable_ticket) {
 			w->durable_ticket = b->ticket;
@@ -438,12 +439,11 @@ static bool batch_done_locked(struct wal *w, struct wal_batch *b, int rv,
 	if (w->err != 0) {
 		queue_discard_locked(w);
 	}
-	if (w->q_count > 0) {
+	if (w->q_count > 0 && !w->flushing) {
 		pthread_cond_signal(&w->cv_work);
 	}
 	pthread_cond_signal(&w->cv_space);
 	pthread_cond_broadcast(&w->cv_done);
-	notify(w);
 	return wake;
 }
 
@@ -458,11 +458,27 @@ void wal__write_head_locked(struct wal *w)
 	msg[0] = '\0';
 	int rv = batch_write(w, b, msg);
 	pthread_mutex_lock(&w->mu);
-	if (batch_done_locked(w, b, rv, msg)) {
-		pthread_mutex_unlock(&w->mu);
-		wal__waiters_wake(b);
-		pthread_mutex_lock(&w->mu);
+	bool wake = batch_done_locked(w, b, rv, msg);
+	bool event = !w->flushing; /* wal_flush()'s caller checks itself */
+	if (!wake && w->q_count > 0) {
+		/* More to write at once (a busy log): keep mu, the loop is
+		 * awake anyway; dropping it here let submits in between. */
+		if (event) {
+			notify(w);
+		}
+		return;
 	}
+	/* Going idle: the event fd wakes the loop, whose first act is
+	 * wal_durable(); signalled while mu was held it found the lock
+	 * taken. */
+	pthread_mutex_unlock(&w->mu);
+	if (event) {
+		notify(w);
+	}
+	if (wake) {
+		wal__waiters_wake(b);
+	}
+	pthread_mutex_lock(&w->mu);
 }
 
 void *wal__writer_main(void *arg)
@@ -512,6 +528,7 @@ void wal__fail_locked(struct wal *w, int rv, const char *fmt, ...)
 	vsnprintf(w->errmsg, sizeof(w->errmsg), fmt, ap);
 	va_end(ap);
 	w->err = rv;
+	wal__durable_publish_locked(w);
 	fr_log(FR_LOG_ERROR, "wal", "wal failed, refusing further writes: %s",
 	       w->errmsg);
 	pthread_cond_broadcast(&w->cv_space);

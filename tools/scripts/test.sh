@@ -79,6 +79,12 @@ run_suite() { # name builddir ctest-filter build-target cmake-args...
 	local line
 	line=$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$out" | tail -1)
 	summary+=("$name: ${line:-no ctest summary} ($((SECONDS - t0)) s)")
+	# A skipped test printed its reason above; name the skips here too, so
+	# a summary never hides what did not run.
+	local skipped
+	skipped=$(sed -nE 's/^[[:space:]]*[0-9]+ - ([^ ]+) \(Skipped\)$/\1/p' "$out" |
+		tr '\n' ' ')
+	[ -z "$skipped" ] || summary+=("$name: skipped (reason in the log): $skipped")
 	if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
 		total_fail=$((total_fail + BASH_REMATCH[1]))
 		total_pass=$((total_pass + BASH_REMATCH[2] - BASH_REMATCH[1]))

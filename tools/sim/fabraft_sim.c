@@ -113,6 +113,7 @@ struct result {
 	uint64_t snapshots;
 	uint64_t changes;
 	uint64_t pauses; /* process pauses injected */
+	uint64_t sim_us; /* virtual time the seeds covered */
 };
 
 /* One seed: random faults for `steps`, then heal and converge. */
@@ -177,6 +178,7 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 	}
 	res->steps += sim_steps(s);
 	res->deliveries += sim_deliveries(s);
+	res->sim_us += sim_now(s);
 	res->acked += sim_acked(s);
 	res->reads += sim_reads_done(s);
 	res->installs += sim_installs(s);
@@ -277,10 +279,13 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
-	printf("fabraft-sim: %" PRIu64 " seeds x %" PRIu64 " steps (%" PRIu64
-	       " steps, %" PRIu64 " deliveries, %" PRIu64
-	       " acknowledged writes) in %.1f s\n",
-	       ran, a.steps, r.steps, r.deliveries, r.acked, now_s() - t0);
+	printf("fabraft-sim: %" PRIu64 " seeds x %" PRIu64
+	       " random steps, each then healed to convergence (%" PRIu64
+	       " steps in all, %" PRIu64 " deliveries, %" PRIu64
+	       " acknowledged writes, %.2f simulated "
+	       "hours) in %.1f s\n",
+	       ran, a.steps, r.steps, r.deliveries, r.acked,
+	       (double)r.sim_us / 3.6e9, now_s() - t0);
 	printf("fabraft-sim: checked %" PRIu64 " linearizable reads, %" PRIu64
 	       " snapshots taken, %" PRIu64 " installed, %" PRIu64
 	       " membership changes applied, %" PRIu64 " process pauses\n",

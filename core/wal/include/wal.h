@@ -105,6 +105,10 @@ struct wal_options {
 					 and reported as recover_index (the
 					 daemon; docs/storage.md "Damaged
 					 storage").  false: FR_CORRUPT */
+	bool caller_kicks;	      /* wal_submit() does not wake the writer
+					 thread; the caller calls wal_kick()
+					 when it is done with the CPU (an
+					 event loop: after its sends) */
 	/* Called first thing on each thread the wal starts, on that thread,
 	 * with @thread_ctx and the thread's name ("wal-writer",
 	 * "wal-prep"): where the daemon binds it to the NIC's NUMA node
@@ -207,6 +211,19 @@ int wal_submit(struct wal *w, const struct raft_entry *entries, uint32_t n)
 int wal_append(struct wal *w, const struct raft_entry *entries, uint32_t n)
     __attribute__((warn_unused_result));
 
+/** Wake the writer thread if batches are queued and it is idle (with
+ * o.caller_kicks, after wal_submit()). */
+void wal_kick(struct wal *w);
+
+/**
+ * Write and sync the queued batches in the calling thread, unless another
+ * thread is writing one (then that thread goes on with the rest and
+ * signals wal_event_fd() as usual).  Batches written here do not signal
+ * wal_event_fd(): the caller reads wal_durable() next.  Returns 0 or the
+ * sticky error.
+ */
+int wal_flush(struct wal *w) __attribute__((warn_unused_result));
+
 /** An eventfd (owned by the wal) that becomes readable when the durable
  * point advances or the wal fails; read it to re-arm, then call
  * wal_durable(). */
@@ -214,7 +231,8 @@ int wal_event_fd(struct wal *w);
 
 /** Last durable entry (0, 0 when none).  After a truncation it moves back
  * to the last kept entry.  Returns 0 or the sticky error (then
- * @index/@term still give the last durable entry). */
+ * @index/@term still give the last durable entry).  Takes no lock (an
+ * event loop calls it every iteration; docs/storage.md). */
 int wal_durable(struct wal *w, raft_index *index, raft_term *term)
     __attribute__((warn_unused_result));
 
