@@ -76,5 +76,7 @@ int node__driven_fatal(const struct node *n, const char **why);
 void node__driven_status(const struct node *n, struct raft_status *st);
 /* The state machine's time as applied here (0 = no stamp applied). */
 uint64_t node__driven_cluster_ms(const struct node *n);
+/* The state machine's digest (kvc_digest()) and the index it reflects. */
+uint64_t node__driven_digest(const struct node *n, raft_index *applied);
 
 #endif /* FABRAFT_NODE_DRIVEN_H */

@@ -105,6 +105,9 @@ struct node_io {
 	 * AppendEntries leave before the log's writer thread is woken and
 	 * can take the loop's CPU. */
 	void (*log_kick)(void *ctx);
+	/* Optional (NULL or past ->size: none), for a checker: committed
+	 * entry @e (borrowed) was just applied to the state machine. */
+	void (*applied)(void *ctx, const struct raft_entry *e);
 };
 
 /* Whether @io (borrowed) has every callback the runtime calls. */

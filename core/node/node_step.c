@@ -2,6 +2,7 @@
  * send, apply, answer clients). */
 #include <assert.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -134,6 +135,11 @@ static int apply_one(void *arg, const struct raft_entry *e)
 	}
 	n->c.applied++;
 	node__stage_applied(n, e->index);
+	if (n->io->size >=
+		offsetof(struct node_io, applied) + sizeof(n->io->applied) &&
+	    n->io->applied != NULL) {
+		n->io->applied(n->io_ctx, e);
+	}
 	answer_applied(n, e);
 	node__reads_evaluate(n, e->index);
 	/* Cluster time follows the stamps as they are applied. */

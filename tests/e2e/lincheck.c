@@ -1,6 +1,7 @@
 /* lincheck.c — records a history of concurrent SET/GET/compare-and-set
  * clients against a fabraft cluster and checks it for linearizability with
- * the Wing & Gong / Lowe algorithm (as in Porcupine), key by key. */
+ * the shared checker (tests/lib/lin_check.h: Wing & Gong / Lowe, key by
+ * key). */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "fabraft_client.h"
+#include "lin_check.h"
 
 /*
  * Design notes
@@ -19,383 +21,35 @@
  * Model: one register per key holding 0 (no key) or a unique positive
  * integer.  Operations: W(a) sets a; R returns the value; CAS(a, b) sets b
  * if the value is a (reply OK) and otherwise changes nothing (reply nil).
- * Linearizability is compositional, so each key is checked alone.
  *
- * Outcomes: a reply is OK/FAIL/a value; a write or CAS whose reply never
- * came (connection lost, "-TRYAGAIN ... outcome unknown") is UNKNOWN: it
- * may take effect at any point after its call, or never, which the checker
- * expresses by giving it a return time of +infinity (it can always be
- * linearized last).  A write refused with certainty ("not committed") and a
- * read without an answer are left out.
- *
- * Checker (Lowe, "Testing for linearizability", 2017): a doubly linked list
- * of call and return events in time order; walk it, tentatively linearizing
- * the call at hand if the model allows; on reaching a return whose call is
- * not linearized, backtrack.  A cache of (linearized set, state) prunes
- * states already explored.
+ * Outcomes: a reply is OK/CAS miss/a value; a write or CAS whose reply
+ * never came (connection lost, "-TRYAGAIN ... outcome unknown") is
+ * LIN_UNKNOWN: it may take effect at any point after its call, or never.
+ * A write refused with certainty ("not committed") and a read without an
+ * answer are left out.
  */
 
-enum op_type { OP_R = 1, OP_W, OP_CAS };
-enum op_status { ST_OK = 1, ST_FAIL, ST_UNKNOWN };
-
-struct op {
-	int key;	 /* register */
-	int type;	 /* enum op_type */
-	uint64_t a;	 /* W: value; CAS: expected */
-	uint64_t b;	 /* CAS: new value */
-	int status;	 /* enum op_status */
-	uint64_t val;	 /* R: value read */
-	uint64_t t_call; /* ns */
-	uint64_t t_ret;	 /* ns; UINT64_MAX when unknown */
-};
-
-/* ------------------------------------------------------------------ */
-/* Checker                                                             */
-
-struct ev {
-	struct op *op;	  /* the operation */
-	int id;		  /* index of the op in this key's list */
-	bool is_call;	  /* call or return event */
-	uint64_t t;	  /* time */
-	struct ev *match; /* call <-> return */
-	struct ev *prev;  /* list links */
-	struct ev *next;
-};
-
-static int ev_cmp(const void *x, const void *y)
+/* Check every key of @ops; print the verdict and what it cost.  True if
+ * linearizable: undecided (search budget spent) fails as a violation
+ * does. */
+static bool check_all(const struct lin_op *ops, int n, uint64_t budget)
 {
-	const struct ev *a = x;
-	const struct ev *b = y;
+	struct lin_report r;
+	clock_t t0 = clock();
+	int verdict = lin_check(ops, (size_t)n, budget, &r);
 
-	if (a->t != b->t) {
-		return a->t < b->t ? -1 : 1;
+	printf("checked %u operations on %u keys (%u unknown outcome, %u "
+	       "left out) in %" PRIu64 " search steps, %.3f CPU s: %s\n",
+	       r.ops, r.keys, r.unknown, r.dropped, r.steps,
+	       (double)(clock() - t0) / CLOCKS_PER_SEC,
+	       lin_verdict_name(verdict));
+	if (verdict != LIN_LINEARIZABLE) {
+		printf("%s\n", r.why);
 	}
-	/* Calls first on a tie: the two operations count as concurrent. */
-	return (int)b->is_call - (int)a->is_call;
-}
-
-static bool step(const struct op *o, uint64_t s, uint64_t *out)
-{
-	switch (o->type) {
-	case OP_W:
-		*out = o->a;
-		return true;
-	case OP_R:
-		*out = s;
-		return o->val == s;
-	default: /* OP_CAS */
-		if (o->status == ST_OK) {
-			*out = o->b;
-			return s == o->a;
-		}
-		if (o->status == ST_FAIL) {
-			*out = s;
-			return s != o->a;
-		}
-		*out = s == o->a ? o->b : s;
-		return true;
-	}
-}
-
-/* Hash set of (bitset, state). */
-struct cache {
-	uint64_t *slots; /* n_slots x (words + 2): used flag, state, bits */
-	size_t n_slots;
-	size_t used;
-	size_t words;
-};
-
-static uint64_t hash_bits(const uint64_t *bits, size_t words, uint64_t s)
-{
-	uint64_t h = s * 0x9e3779b97f4a7c15ull;
-
-	for (size_t i = 0; i < words; i++) {
-		h ^= bits[i] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	}
-	return h;
-}
-
-static int cache_grow(struct cache *c);
-
-/* Insert; false if already present. */
-static bool cache_add(struct cache *c, const uint64_t *bits, uint64_t s)
-{
-	size_t stride = c->words + 2;
-
-	if ((c->used + 1) * 2 > c->n_slots && cache_grow(c) != 0) {
-		fprintf(stderr, "lincheck: out of memory\n");
-		exit(2);
-	}
-	for (size_t i = hash_bits(bits, c->words, s) % c->n_slots;;
-	     i = (i + 1) % c->n_slots) {
-		uint64_t *e = &c->slots[i * stride];
-
-		if (e[0] == 0) {
-			e[0] = 1;
-			e[1] = s;
-			memcpy(&e[2], bits, c->words * 8);
-			c->used++;
-			return true;
-		}
-		if (e[1] == s && memcmp(&e[2], bits, c->words * 8) == 0) {
-			return false;
-		}
-	}
-}
-
-static int cache_grow(struct cache *c)
-{
-	struct cache n = {.words = c->words,
-			  .n_slots = c->n_slots ? c->n_slots * 2 : 1024};
-	size_t stride = c->words + 2;
-
-	n.slots = calloc(n.n_slots, stride * 8);
-	if (n.slots == NULL) {
-		return -1;
-	}
-	for (size_t i = 0; i < c->n_slots; i++) {
-		uint64_t *e = &c->slots[i * stride];
-
-		if (e[0] != 0) {
-			(void)cache_add(&n, &e[2], e[1]);
-		}
-	}
-	free(c->slots);
-	*c = n;
-	return 0;
-}
-
-static void lift(struct ev *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-	e->match->prev->next = e->match->next;
-	if (e->match->next != NULL) {
-		e->match->next->prev = e->match->prev;
-	}
-}
-
-static void unlift(struct ev *e)
-{
-	e->match->prev->next = e->match;
-	if (e->match->next != NULL) {
-		e->match->next->prev = e->match;
-	}
-	e->prev->next = e;
-	e->next->prev = e;
-}
-
-/* Is the history @ops (n of them, one key) linearizable? */
-static bool check_key(struct op **ops, int n)
-{
-	struct ev *evs = calloc((size_t)(2 * n + 1), sizeof(*evs));
-	struct ev *head = &evs[2 * n];
-	size_t words = ((size_t)n + 63) / 64;
-	uint64_t *bits = calloc(words ? words : 1, 8);
-	struct {
-		struct ev *e;
-		uint64_t state;
-	} *stack = calloc((size_t)n + 1, sizeof(*stack));
-	struct cache cache = {.words = words};
-	uint64_t state = 0;
-	int top = 0;
-	bool ok = true;
-	struct ev *e;
-
-	if (evs == NULL || bits == NULL || stack == NULL) {
-		fprintf(stderr, "lincheck: out of memory\n");
-		exit(2);
-	}
-	for (int i = 0; i < n; i++) {
-		evs[2 * i] = (struct ev){.op = ops[i],
-					 .id = i,
-					 .is_call = true,
-					 .t = ops[i]->t_call};
-		evs[2 * i + 1] = (struct ev){.op = ops[i],
-					     .id = i,
-					     .is_call = false,
-					     .t = ops[i]->t_ret};
-	}
-	qsort(evs, (size_t)(2 * n), sizeof(*evs), ev_cmp);
-	/* Pair calls with returns after sorting. */
-	{
-		struct ev **call_of = calloc((size_t)n + 1, sizeof(*call_of));
-
-		for (int i = 0; i < 2 * n; i++) {
-			if (evs[i].is_call) {
-				call_of[evs[i].id] = &evs[i];
-			}
-		}
-		for (int i = 0; i < 2 * n; i++) {
-			if (!evs[i].is_call) {
-				evs[i].match = call_of[evs[i].id];
-				call_of[evs[i].id]->match = &evs[i];
-			}
-		}
-		free(call_of);
-	}
-	head->prev = NULL;
-	head->next = n ? &evs[0] : NULL;
-	for (int i = 0; i < 2 * n; i++) {
-		evs[i].prev = i ? &evs[i - 1] : head;
-		evs[i].next = i + 1 < 2 * n ? &evs[i + 1] : NULL;
-	}
-	e = head->next;
-	while (head->next != NULL) {
-		if (e->is_call) {
-			uint64_t ns;
-
-			bits[e->id / 64] |= 1ull << (e->id % 64);
-			if (step(e->op, state, &ns) &&
-			    cache_add(&cache, bits, ns)) {
-				stack[top].e = e;
-				stack[top].state = state;
-				top++;
-				state = ns;
-				lift(e);
-				e = head->next;
-			} else {
-				bits[e->id / 64] &= ~(1ull << (e->id % 64));
-				e = e->next;
-			}
-		} else {
-			if (top == 0) {
-				ok = false;
-				break;
-			}
-			top--;
-			e = stack[top].e;
-			state = stack[top].state;
-			bits[e->id / 64] &= ~(1ull << (e->id % 64));
-			unlift(e);
-			e = e->next;
-		}
-	}
-	free(cache.slots);
-	free(stack);
-	free(bits);
-	free(evs);
-	return ok;
-}
-
-/* Check every key of @ops; print the keys that fail.  Returns true if
- * all are linearizable. */
-static bool check_all(struct op *ops, int n, int keys, bool verbose)
-{
-	struct op **sel = calloc((size_t)n + 1, sizeof(*sel));
-	bool all = true;
-
-	for (int k = 0; k < keys; k++) {
-		int m = 0;
-
-		for (int i = 0; i < n; i++) {
-			if (ops[i].key == k) {
-				sel[m++] = &ops[i];
-			}
-		}
-		if (!check_key(sel, m)) {
-			all = false;
-			printf("key %d: NOT linearizable (%d operations)\n", k,
-			       m);
-		} else if (verbose) {
-			printf("key %d: linearizable (%d operations)\n", k, m);
-		}
-	}
-	free(sel);
-	return all;
-}
-
-/* ------------------------------------------------------------------ */
-/* Self test: histories that must pass and must fail                   */
-
-#define OPW(t0, t1, v)                                                         \
-	{                                                                      \
-		0, OP_W, v, 0, ST_OK, 0, t0, t1                                \
-	}
-#define OPR(t0, t1, v)                                                         \
-	{                                                                      \
-		0, OP_R, 0, 0, ST_OK, v, t0, t1                                \
-	}
-#define OPC(t0, t1, a, b, st)                                                  \
-	{                                                                      \
-		0, OP_CAS, a, b, st, 0, t0, t1                                 \
-	}
-#define INF UINT64_MAX
-
-static int selftest(void)
-{
-	struct {
-		const char *name;
-		bool want;
-		int n;
-		struct op ops[6];
-	} cases[] = {
-	    {"sequential write then read",
-	     true,
-	     2,
-	     {OPW(0, 10, 1), OPR(20, 30, 1)}},
-	    {"stale read after a completed write",
-	     false,
-	     3,
-	     {OPW(0, 10, 1), OPW(20, 30, 2), OPR(40, 50, 1)}},
-	    {"read of a value never written", false, 1, {OPR(0, 10, 7)}},
-	    {"concurrent write may be seen or not",
-	     true,
-	     3,
-	     {OPW(0, 10, 1), OPW(20, 60, 2), OPR(30, 40, 1)}},
-	    {"reads go back in time",
-	     false,
-	     4,
-	     {OPW(0, 10, 1), OPW(20, 100, 2), OPR(30, 40, 2), OPR(50, 60, 1)}},
-	    {"CAS succeeds only on the expected value",
-	     false,
-	     2,
-	     {OPW(0, 10, 1), OPC(20, 30, 5, 6, ST_OK)}},
-	    {"CAS chain",
-	     true,
-	     4,
-	     {OPW(0, 10, 1), OPC(20, 30, 1, 2, ST_OK),
-	      OPC(40, 50, 1, 3, ST_FAIL), OPR(60, 70, 2)}},
-	    {"failed CAS on the expected value",
-	     false,
-	     2,
-	     {OPW(0, 10, 1), OPC(20, 30, 1, 2, ST_FAIL)}},
-	    {"unknown write may take effect late",
-	     true,
-	     3,
-	     {OPW(0, INF, 1), OPR(10, 20, 0), OPR(30, 40, 1)}},
-	    {"unknown write may never take effect",
-	     true,
-	     2,
-	     {OPW(0, INF, 1), OPR(10, 20, 0)}},
-	    {"unknown write cannot be undone",
-	     false,
-	     3,
-	     {OPW(0, INF, 1), OPR(10, 20, 1), OPR(30, 40, 0)}},
-	    {"lost acknowledged write",
-	     false,
-	     3,
-	     {OPW(0, 10, 1), OPR(20, 30, 1), OPR(40, 50, 0)}},
-	};
-	int bad = 0;
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct op *p[6];
-		bool got;
-
-		for (int j = 0; j < cases[i].n; j++) {
-			p[j] = &cases[i].ops[j];
-			if (p[j]->t_ret == INF) {
-				p[j]->status = ST_UNKNOWN;
-			}
-		}
-		got = check_key(p, cases[i].n);
-		printf("%-45s %s%s\n", cases[i].name,
-		       got ? "linearizable" : "NOT linearizable",
-		       got == cases[i].want ? "" : "   <<< WRONG");
-		bad += got != cases[i].want;
-	}
-	return bad ? 1 : 0;
+	printf("%s\n", verdict == LIN_LINEARIZABLE ? "LINEARIZABLE"
+		       : verdict == LIN_VIOLATION  ? "NOT LINEARIZABLE"
+						   : "UNDECIDED");
+	return verdict == LIN_LINEARIZABLE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -407,7 +61,7 @@ struct run {
 	int keys;	      /* registers */
 	uint64_t until_ns;    /* stop issuing at */
 	pthread_mutex_t lock; /* protects ops */
-	struct op *ops;	      /* history */
+	struct lin_op *ops;   /* history */
 	int n_ops;	      /* recorded */
 	int cap_ops;	      /* allocated */
 	uint64_t n_unknown;   /* unknown outcomes */
@@ -437,12 +91,12 @@ static uint64_t rnd(struct client *c)
 	return c->rng;
 }
 
-static void record(struct run *r, const struct op *o)
+static void record(struct run *r, const struct lin_op *o)
 {
 	pthread_mutex_lock(&r->lock);
 	if (r->n_ops == r->cap_ops) {
 		int cap = r->cap_ops ? r->cap_ops * 2 : 4096;
-		struct op *n = realloc(r->ops, (size_t)cap * sizeof(*n));
+		struct lin_op *n = realloc(r->ops, (size_t)cap * sizeof(*n));
 
 		if (n == NULL) {
 			fprintf(stderr, "lincheck: out of memory\n");
@@ -452,7 +106,7 @@ static void record(struct run *r, const struct op *o)
 		r->cap_ops = cap;
 	}
 	r->ops[r->n_ops++] = *o;
-	if (o->status == ST_UNKNOWN) {
+	if (o->outcome == LIN_UNKNOWN) {
 		r->n_unknown++;
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -497,27 +151,28 @@ static struct fabraft_client *open_client(const struct run *r, int first)
 }
 
 /* The command of @o (drawn from @c's generator) into @argv. */
-static int make_op(struct client *c, struct op *o, const uint64_t *last_seen,
-		   char *key, char *v1, char *v2, const char **argv)
+static int make_op(struct client *c, struct lin_op *o,
+		   const uint64_t *last_seen, char *key, char *v1, char *v2,
+		   const char **argv)
 {
 	uint64_t dice = rnd(c) % 10;
 
-	snprintf(key, 16, "lin%d", o->key);
+	snprintf(key, 16, "lin%u", (unsigned)(o->key % 64));
 	argv[1] = key;
 	if (dice < 4) {
-		o->type = OP_R;
+		o->kind = LIN_READ;
 		argv[0] = "GET";
 		return 2;
 	}
 	argv[0] = "SET";
 	argv[2] = v1;
 	if (dice < 8 || last_seen[o->key] == 0) {
-		o->type = OP_W;
+		o->kind = LIN_WRITE;
 		o->a = ((uint64_t)c->id << 32) | ++c->seq;
 		snprintf(v1, 24, "%" PRIu64, o->a);
 		return 3;
 	}
-	o->type = OP_CAS;
+	o->kind = LIN_CAS;
 	o->a = last_seen[o->key];
 	o->b = ((uint64_t)c->id << 32) | ++c->seq;
 	snprintf(v1, 24, "%" PRIu64, o->b);
@@ -528,31 +183,31 @@ static int make_op(struct client *c, struct op *o, const uint64_t *last_seen,
 }
 
 /* Record @o after the call returned @rv with @rep. */
-static void settle(struct run *r, struct op *o, int rv,
+static void settle(struct run *r, struct lin_op *o, int rv,
 		   const struct fabraft_reply *rep, uint64_t *last_seen)
 {
 	bool unknown = rv == FR_UNKNOWN || (rv == 0 && rep->type == '-');
 
 	o->t_ret = now_ns();
-	if (o->type != OP_R && unknown) {
+	if (o->kind != LIN_READ && unknown) {
 		/* May or may not have run. */
-		o->status = ST_UNKNOWN;
+		o->outcome = LIN_UNKNOWN;
 		o->t_ret = UINT64_MAX;
 		record(r, o);
 	} else if (rv != 0 || rep->type == '-') {
 		/* Certainly not run (the library retried what it could). */
 		__atomic_fetch_add(&r->n_dropped, 1, __ATOMIC_RELAXED);
-	} else if (o->type == OP_R) {
-		o->status = ST_OK;
-		o->val = rep->type == '$' && rep->len != SIZE_MAX
-			     ? strtoull(rep->str, NULL, 10)
-			     : 0;
-		last_seen[o->key] = o->val;
+	} else if (o->kind == LIN_READ) {
+		o->outcome = LIN_OK;
+		o->a = rep->type == '$' && rep->len != SIZE_MAX
+			   ? strtoull(rep->str, NULL, 10)
+			   : 0;
+		last_seen[o->key] = o->a;
 		record(r, o);
 	} else {
-		o->status = rep->type == '+' ? ST_OK : ST_FAIL;
-		if (o->status == ST_OK) {
-			last_seen[o->key] = o->type == OP_W ? o->a : o->b;
+		o->outcome = rep->type == '+' ? LIN_OK : LIN_CAS_MISS;
+		if (o->outcome == LIN_OK) {
+			last_seen[o->key] = o->kind == LIN_WRITE ? o->a : o->b;
 		}
 		record(r, o);
 	}
@@ -566,7 +221,7 @@ static void *client_main(void *arg)
 	uint64_t last_seen[64] = {0};
 
 	while (now_ns() < r->until_ns) {
-		struct op o = {.key = (int)(rnd(c) % (uint64_t)r->keys)};
+		struct lin_op o = {.key = rnd(c) % (uint64_t)r->keys};
 		char key[16];
 		char v1[24];
 		char v2[24];
@@ -623,7 +278,7 @@ static void *probe_read_main(void *arg)
 	struct probe_read *p = arg;
 	/* Long enough for the stop and the cut after it. */
 	struct fabraft_client *fc = open_eps(p->addr, 20000);
-	struct op o = {.key = p->key, .type = OP_R};
+	struct lin_op o = {.key = (uint64_t)p->key, .kind = LIN_READ};
 	uint64_t last_seen[64] = {0};
 	struct fabraft_reply rep;
 	char key[16];
@@ -678,7 +333,7 @@ static void probe_write(struct prober *pr, const char *addr, uint64_t *want)
 	fc = open_eps(eps, 5000);
 	for (int k = 0; k < r->keys; k++) {
 		uint64_t last_seen[64] = {0};
-		struct op o = {.key = k, .type = OP_W};
+		struct lin_op o = {.key = (uint64_t)k, .kind = LIN_WRITE};
 		struct fabraft_reply rep;
 		char key[16];
 		char v[24];
@@ -746,8 +401,9 @@ static void *prober_main(void *arg)
 }
 
 /* The whole history, one operation a line, for a failure to be studied:
- * key type a b status val t_call t_ret (ns; t_ret -1 when unknown). */
-static void dump_history(const char *path, const struct op *ops, int n)
+ * key type a b outcome val t_call t_ret (ns; t_ret -1 when unknown;
+ * outcome 1 ok, 2 CAS miss, 3 unknown: enum lin_outcome). */
+static void dump_history(const char *path, const struct lin_op *ops, int n)
 {
 	FILE *f = fopen(path, "w");
 	if (f == NULL) {
@@ -756,15 +412,17 @@ static void dump_history(const char *path, const struct op *ops, int n)
 	}
 	static const char *types = "?RWC";
 	for (int i = 0; i < n; i++) {
-		const struct op *o = &ops[i];
+		const struct lin_op *o = &ops[i];
+		bool rd = o->kind == LIN_READ;
+
 		fprintf(f,
-			"%d %c %" PRIu64 " %" PRIu64 " %d %" PRIu64 " %" PRIu64
-			" %lld\n",
-			o->key, types[o->type & 3], o->a, o->b, o->status,
-			o->val, o->t_call,
-			o->t_ret == UINT64_MAX ? -1LL : (long long)o->t_ret);
+			"%" PRIu64 " %c %" PRIu64 " %" PRIu64 " %d %" PRIu64
+			" %" PRIu64 " %lld\n",
+			o->key, types[o->kind & 3], rd ? 0 : o->a, o->b,
+			o->outcome, rd ? o->a : 0, o->t_call,
+			o->outcome == LIN_UNKNOWN ? -1LL : (long long)o->t_ret);
 	}
-	fclose(f);
+	(void)fclose(f);
 	printf("history written to %s\n", path);
 }
 
@@ -847,14 +505,13 @@ static int run_main(int argc, char **argv)
 	r.until_ns = now_ns() + (uint64_t)(seconds * 1e9);
 	run_clients(&r, clients, probe);
 	for (int i = 0; i < r.n_ops; i++) {
-		ok_ops += r.ops[i].status != ST_UNKNOWN;
+		ok_ops += r.ops[i].outcome != LIN_UNKNOWN;
 	}
 	printf("history: %d operations (%d answered, %" PRIu64
 	       " unknown outcome), %" PRIu64 " refused or unanswered reads "
 	       "left out\n",
 	       r.n_ops, ok_ops, r.n_unknown, r.n_dropped);
-	lin = check_all(r.ops, r.n_ops, r.keys, true);
-	printf("%s\n", lin ? "LINEARIZABLE" : "NOT LINEARIZABLE");
+	lin = check_all(r.ops, r.n_ops, 0);
 	if (!lin && dump != NULL) {
 		dump_history(dump, r.ops, r.n_ops);
 	}
@@ -866,17 +523,85 @@ static int run_main(int argc, char **argv)
 	return lin ? 0 : 1;
 }
 
+/* One line of dump_history() into @o; false if it is not one. */
+static bool parse_line(const char *line, struct lin_op *o)
+{
+	char type;
+	int outcome;
+	uint64_t val;
+	long long ret;
+
+	if (sscanf(line,
+		   "%" SCNu64 " %c %" SCNu64 " %" SCNu64 " %d %" SCNu64
+		   " %" SCNu64 " %lld",
+		   &o->key, &type, &o->a, &o->b, &outcome, &val, &o->t_call,
+		   &ret) != 8 ||
+	    outcome < LIN_OK || outcome > LIN_UNKNOWN ||
+	    (ret < 0) != (outcome == LIN_UNKNOWN)) {
+		return false;
+	}
+	o->outcome = (uint8_t)outcome;
+	o->t_ret = ret < 0 ? UINT64_MAX : (uint64_t)ret;
+	o->kind = type == 'R' ? LIN_READ : type == 'W' ? LIN_WRITE : LIN_CAS;
+	if (o->kind == LIN_READ) {
+		o->a = val;
+	}
+	return type == 'R' || type == 'W' || type == 'C';
+}
+
+/* Check a history written by --dump again (a failure to study, or a
+ * larger search budget). */
+static int check_file(const char *path, uint64_t budget)
+{
+	FILE *f = fopen(path, "r");
+	struct lin_op *ops = NULL;
+	int n = 0, cap = 0;
+	char line[256];
+	bool lin;
+
+	if (f == NULL) {
+		perror(path);
+		return 2;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			ops = realloc(ops, (size_t)cap * sizeof(*ops));
+			if (ops == NULL) {
+				fprintf(stderr, "lincheck: out of memory\n");
+				exit(2);
+			}
+		}
+		if (!parse_line(line, &ops[n])) {
+			fprintf(stderr, "lincheck: %s:%d: not a history line\n",
+				path, n + 1);
+			(void)fclose(f);
+			free(ops);
+			return 2;
+		}
+		n++;
+	}
+	(void)fclose(f);
+	lin = check_all(ops, n, budget);
+	free(ops);
+	return lin ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "selftest") == 0) {
-		return selftest();
+	if (argc == 3 || (argc == 5 && strcmp(argv[3], "--budget") == 0)) {
+		if (strcmp(argv[1], "check") == 0) {
+			return check_file(
+			    argv[2],
+			    argc == 5 ? strtoull(argv[4], NULL, 10) : 0);
+		}
 	}
 	if (argc >= 2 && strcmp(argv[1], "run") == 0) {
 		return run_main(argc - 2, argv + 2);
 	}
 	fprintf(stderr,
-		"usage: lincheck selftest | lincheck run --addrs "
-		"H:P,... [--clients N] [--keys K] [--seconds S] [--dump FILE] "
-		"[--probe FILE]\n");
+		"usage: lincheck run --addrs H:P,... [--clients N] "
+		"[--keys K] [--seconds S] [--dump FILE] [--probe FILE]\n"
+		"       lincheck check FILE [--budget STEPS_PER_KEY]\n");
 	return 2;
 }

@@ -56,6 +56,7 @@ struct sim_rt {
 	bool cut[SIM_RT_NODES_MAX + 1];
 	struct srt_client cl[SIM_RT_CLIENTS];
 	struct srt_hist hist;
+	struct srt_sms sms; /* State Machine Safety */
 	raft_id *leader_of; /* by term */
 	uint64_t terms_cap;
 	uint32_t next_value;
@@ -322,6 +323,7 @@ static void node_start(struct sim_rt *s, struct srt_node *sn)
 	}
 	d.entries = e;
 	d.n_entries = k;
+	srt_sms_restart(&s->sms, sn->id);
 	s->nopt.id = sn->id;
 	if (node__driven_open(&sn->n, &s->nopt, &srt_io, sn, &d, err) != 0) {
 		char msg[400];
@@ -509,10 +511,35 @@ static void client_next(struct sim_rt *s, uint8_t c)
 }
 
 /* The request reaches node @id (or its crashed remains). */
+/* Sometimes (ten times the per-tick pause rate) the process is paused
+ * right after request @ev reached its socket: it is the first thing the
+ * node handles when it runs again, before the messages and ticks that
+ * queued meanwhile (the worst order for a lease read), while the history
+ * keeps the time it was sent.  Bit 7 of the node byte marks it. */
+static bool pause_after_arrival(struct sim_rt *s, const struct srt_ev *ev,
+				struct srt_node *sn)
+{
+	if (!s->o.faults || ((uintptr_t)ev->ptr & 0x80) != 0 ||
+	    !chance(s, 10 * s->o.pause_ppm)) {
+		return false;
+	}
+	sn->paused_until = s->now + srt_range(s, 10000, 400000);
+	s->res->pauses++;
+	s->res->held++;
+	if (s->o.verbose) {
+		printf("%10" PRIu64 " us node %u pauses until %" PRIu64
+		       " with client %u's request unread\n",
+		       s->now, sn->id, sn->paused_until, ev->node);
+	}
+	push(s, sn->paused_until, EV_CMD, ev->node,
+	     (void *)((uintptr_t)ev->ptr | 0x80));
+	return true;
+}
+
 static void on_cmd(struct sim_rt *s, const struct srt_ev *ev)
 {
 	struct srt_client *cl = &s->cl[ev->node];
-	struct srt_node *sn = &s->nodes[(uintptr_t)ev->ptr & 0xff];
+	struct srt_node *sn = &s->nodes[(uintptr_t)ev->ptr & 0x7f];
 	struct resp_req req = {.slot = ev->node,
 			       .seq = cl->seq,
 			       .client_id = ev->node + 1u,
@@ -524,8 +551,17 @@ static void on_cmd(struct sim_rt *s, const struct srt_ev *ev)
 		argv[i].len = strlen(cl->a[i]);
 	}
 	if (sn->n == NULL || !cl->waiting ||
-	    (uintptr_t)ev->ptr >> 8 != cl->seq || paused(s, ev, sn)) {
-		return; /* refused, answered already, or queued */
+	    (uintptr_t)ev->ptr >> 8 != cl->seq) {
+		return; /* refused, or answered already */
+	}
+	if (paused(s, ev, sn)) {
+		/* In its socket until the process runs again; the op's
+		 * invoke time stays the time it was sent. */
+		s->res->held++;
+		return;
+	}
+	if (pause_after_arrival(s, ev, sn)) {
+		return;
 	}
 	if (s->o.verbose) {
 		printf("%10" PRIu64 " us client %u -> node %u: %s %s %s\n",
@@ -627,6 +663,23 @@ static void on_client(struct sim_rt *s, uint8_t c, void *seq)
 	}
 	cl->waiting = false; /* gave up: the outcome stays open */
 	client_next(s, c);
+}
+
+void srt_applied(struct sim_rt *s, struct srt_node *sn,
+		 const struct raft_entry *e)
+{
+	uint64_t digest;
+	raft_index at;
+	char why[400];
+	bool sample = sn->n != NULL && e->index % SRT_DIGEST_EVERY == 0;
+
+	if (sample) {
+		digest = node__driven_digest(sn->n, &at);
+	}
+	if (srt_sms_applied(&s->sms, sn, e, sample ? &digest : NULL, why,
+			    sizeof(why))) {
+		violate(s, why);
+	}
 }
 
 /* ---- faults ---- */
@@ -759,6 +812,9 @@ static void on_deliver(struct sim_rt *s, const struct srt_ev *ev,
 		return; /* requeued with the same copy */
 	}
 	if (sn->n != NULL && !s->cut[sn->id]) {
+		if (s->o.corrupt_node == sn->id && s->now > 1000000) {
+			(void)srt_corrupt(&m->m);
+		}
 		node__driven_receive(sn->n, &m->m);
 		s->res->deliveries++;
 		srt_check_node(s, sn);
@@ -888,6 +944,28 @@ static void teardown(struct sim_rt *s)
 	free(s->h);
 	free(s->hist.v);
 	free(s->leader_of);
+	srt_sms_free(&s->sms);
+}
+
+/* The client history: the necessary conditions first (the plainest
+ * messages), then the full linearizability check. */
+static void check_history(struct sim_rt *s)
+{
+	struct srt_lin_stats st = {0};
+	char why[480];
+
+	if (s->res->violations != 0) {
+		return;
+	}
+	if ((!s->o.full_only &&
+	     srt_hist_necessary(&s->hist, why, sizeof(why))) ||
+	    srt_hist_full(&s->hist, &st, why, sizeof(why))) {
+		violate(s, why);
+	}
+	s->res->lin_ops = st.ops;
+	s->res->lin_unknown = st.unknown;
+	s->res->lin_steps = st.steps;
+	s->res->lin_cpu_s = st.cpu_s;
 }
 
 int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
@@ -902,6 +980,7 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	s->o = *o;
 	s->res = res;
 	s->rng = o->seed;
+	s->sms.seed = o->seed;
 	s->fwd = srt_fwd_new();
 	node__fwd_mutate_unsent = o->mutate_fwd_unsent;
 	node__mutate_tick_lease = o->mutate_tick_lease;
@@ -928,13 +1007,15 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	res->sim_us = s->now;
 	check_logs(s);
 	if (res->violations == 0 &&
-	    srt_hist_check(&s->hist, why, sizeof(why))) {
+	    srt_sms_final(&s->sms, &s->hist, s->nodes, o->n_nodes, why,
+			  sizeof(why))) {
 		violate(s, why);
 	}
 	if (res->violations == 0 &&
 	    srt_fwd_check(&s->hist, s->next_value, why, sizeof(why))) {
 		violate(s, why);
 	}
+	check_history(s);
 	teardown(s);
 	free(s);
 	return res->violations != 0;

@@ -35,6 +35,13 @@ struct sim_rt_options {
 	uint32_t snapshot_entries; /* --snapshot-entries (0: 300) */
 	bool mutate_fwd_unsent;	   /* node__fwd_mutate_unsent (must fail) */
 	bool mutate_tick_lease;	   /* node__mutate_tick_lease (must fail) */
+	/* Test-only mutation: after 1 s, the first SET entry of every
+	 * AppendEntries delivered to this node (0 = none) has its value
+	 * changed, so that node applies corrupted entries (the State Machine
+	 * Safety check must catch it). */
+	uint32_t corrupt_node;
+	bool full_only; /* skip the necessary-condition pre-pass (to see
+			   what the full check alone catches) */
 };
 
 void sim_rt_options_default(struct sim_rt_options *o, uint64_t seed);
@@ -58,8 +65,15 @@ struct sim_rt_result {
 	uint64_t snapshots;	 /* snapshots taken (all nodes) */
 	uint64_t snapshots_installed; /* installed from a leader */
 	uint64_t snapshot_loads;      /* restarts that loaded a snapshot */
-	uint64_t violations;	      /* 0 = passed */
-	char why[512];		      /* the first violation */
+	uint64_t held;	  /* client requests that reached a paused node and were
+			     handled after it resumed (their history keeps the
+			     time they were sent) */
+	uint32_t lin_ops; /* register operations in the full check */
+	uint32_t lin_unknown; /* of which with an unknown outcome */
+	uint64_t lin_steps;   /* its search steps */
+	double lin_cpu_s;     /* its CPU time */
+	uint64_t violations;  /* 0 = passed */
+	char why[512];	      /* the first violation */
 };
 
 /* Run one seed; 0 when every check passed. */
@@ -200,7 +214,54 @@ uint32_t srt_hist_add(struct srt_hist *h, const struct srt_op *op);
 /* Log Matching over the durable logs of nodes[1..n]: 0, or 1 with @why. */
 int srt_check_logs(const struct srt_node *nodes, uint32_t n, char *why,
 		   size_t why_len);
-/* 0, or 1 with @why describing the first anomaly. */
+/* The necessary conditions alone (a fast pre-pass): 0, or 1 with @why. */
+int srt_hist_necessary(const struct srt_hist *h, char *why, size_t why_len);
+/* What the full check cost. */
+struct srt_lin_stats {
+	uint32_t ops;	  /* register operations checked */
+	uint32_t unknown; /* of which with an unknown outcome */
+	uint64_t steps;	  /* search steps */
+	double cpu_s;	  /* CPU time of the check */
+};
+/* Search steps allowed per key; more makes the verdict "undecided",
+ * which fails the run like a violation. */
+#define SRT_LIN_BUDGET 20000000u
+/* The full linearizability check alone: 0, or 1 with @why (a violation,
+ * or "undecided"); @st may be NULL. */
+int srt_hist_full(const struct srt_hist *h, struct srt_lin_stats *st, char *why,
+		  size_t why_len);
+/* Both: 0, or 1 with @why describing the first anomaly. */
 int srt_hist_check(const struct srt_hist *h, char *why, size_t why_len);
+
+/* sim_rt_sms.c: State Machine Safety across the nodes. */
+struct srt_applied;
+struct srt_sms {
+	uint64_t seed;	       /* for the messages */
+	struct srt_applied *v; /* by index: the first node's entry */
+	uint64_t cap;
+	raft_index last[SIM_RT_NODES_MAX + 1]; /* last applied, by node */
+	raft_index *value_index; /* by SET value: where it was applied */
+	uint32_t value_cap;
+};
+/* The state digest is compared after every SRT_DIGEST_EVERY-th index. */
+#define SRT_DIGEST_EVERY 16u
+/* Node @sn applied @e, the state digest after it in @digest (NULL: not
+ * sampled): 0, or 1 with @why naming the seed, nodes and index. */
+int srt_sms_applied(struct srt_sms *m, const struct srt_node *sn,
+		    const struct raft_entry *e, const uint64_t *digest,
+		    char *why, size_t why_len);
+/* @node restarts: it applies again from its snapshot. */
+void srt_sms_restart(struct srt_sms *m, raft_id node);
+/* At the end: acknowledged writes applied, equal digests at equal
+ * applied indices among the running nodes[1..n]. */
+int srt_sms_final(const struct srt_sms *m, const struct srt_hist *h,
+		  const struct srt_node *nodes, uint32_t n, char *why,
+		  size_t why_len);
+void srt_sms_free(struct srt_sms *m);
+/* The mutation of corrupt_node on @m (an owned copy): true if done. */
+bool srt_corrupt(struct raft_message *m);
+/* sim_rt.c: the io table's applied callback lands here. */
+void srt_applied(struct sim_rt *s, struct srt_node *sn,
+		 const struct raft_entry *e);
 
 #endif /* FABRAFT_SIM_RT_H */

@@ -1,12 +1,15 @@
 /* sim_rt_check.c — the client history of a runtime-mode run and its check
- * against a register per key (linearizability's necessary conditions:
- * no read from the future, no nil after a completed write, no read of a
- * value overwritten before the read began). */
+ * against a register per key: a fast pass over linearizability's necessary
+ * conditions (no read from the future, no nil after a completed write, no
+ * read of a value overwritten before the read began), whose messages are
+ * the plainest, then the full check (tests/lib/lin_check.h). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "lin_check.h"
 #include "sim_rt.h"
 
 uint32_t srt_hist_add(struct srt_hist *h, const struct srt_op *op)
@@ -122,7 +125,7 @@ static int check_read(const struct srt_op *r, const struct wr *w, uint32_t k,
 	return 1;
 }
 
-int srt_hist_check(const struct srt_hist *h, char *why, size_t why_len)
+int srt_hist_necessary(const struct srt_hist *h, char *why, size_t why_len)
 {
 	struct wr *w = malloc((h->n + 1) * sizeof(*w));
 	int bad = 0;
@@ -151,6 +154,78 @@ int srt_hist_check(const struct srt_hist *h, char *why, size_t why_len)
 	}
 	free(w);
 	return bad;
+}
+
+/* The history as register operations: an acknowledged write or read is
+ * OK; a write answered "not executed" certainly did not run (left out: a
+ * read of its value then matches no write); any other write without a
+ * definite answer ("outcome unknown", an error, no answer) may have run;
+ * a read without an answer and a KVC.* command (key UINT8_MAX) are left
+ * out. */
+static struct lin_op *to_lin(const struct srt_hist *h)
+{
+	struct lin_op *v = calloc(h->n + 1, sizeof(*v));
+
+	if (v == NULL) {
+		abort();
+	}
+	for (uint32_t i = 0; i < h->n; i++) {
+		const struct srt_op *o = &h->v[i];
+
+		v[i] = (struct lin_op){.key = o->key,
+				       .a = o->value,
+				       .t_call = o->invoke_us,
+				       .t_ret = o->complete_us,
+				       .kind = o->write ? LIN_WRITE : LIN_READ,
+				       .outcome = o->acked   ? LIN_OK
+						  : o->write ? LIN_UNKNOWN
+							     : LIN_NOT_RUN};
+		if (o->key >= SIM_RT_KEYS || (o->unexecuted && !o->acked)) {
+			v[i].outcome = LIN_NOT_RUN;
+		}
+	}
+	return v;
+}
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int srt_hist_full(const struct srt_hist *h, struct srt_lin_stats *st, char *why,
+		  size_t why_len)
+{
+	struct lin_op *v = to_lin(h);
+	struct lin_report r;
+	double t0 = cpu_now();
+	int verdict = lin_check(v, h->n, SRT_LIN_BUDGET, &r);
+
+	free(v);
+	if (st != NULL) {
+		st->ops = r.ops;
+		st->unknown = r.unknown;
+		st->steps = r.steps;
+		st->cpu_s = cpu_now() - t0;
+	}
+	if (verdict == LIN_LINEARIZABLE) {
+		return 0;
+	}
+	snprintf(why, why_len, "%s: %s",
+		 verdict == LIN_UNDECIDED ? "linearizability UNDECIDED"
+					  : "not linearizable",
+		 r.why);
+	return 1;
+}
+
+int srt_hist_check(const struct srt_hist *h, char *why, size_t why_len)
+{
+	if (srt_hist_necessary(h, why, why_len) != 0) {
+		return 1;
+	}
+	return srt_hist_full(h, NULL, why, why_len);
 }
 
 /* Log Matching on the durable logs of @a and @b: where both hold an entry

@@ -381,6 +381,13 @@ static int io_recovering_clear(void *ctx)
 	return 0;
 }
 
+static void io_applied(void *ctx, const struct raft_entry *e)
+{
+	struct srt_node *sn = ctx;
+
+	srt_applied(sn->s, sn, e);
+}
+
 const struct node_io srt_io = {
     .size = sizeof(struct node_io),
     .send = io_send,
@@ -408,4 +415,5 @@ const struct node_io srt_io = {
     .fwd_write = io_fwd_write,
     .fwd_kick = io_fwd_kick,
     .fwd_close = io_fwd_close,
+    .applied = io_applied,
 };

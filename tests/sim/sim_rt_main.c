@@ -34,7 +34,9 @@ static void usage(void)
 		"[--no-faults] "
 		"[--no-forward] [--snapshot-entries N] [--expect-snapshots] "
 		"[--expect-forwarding] [--mutate-fwd-unsent] "
-		"[--mutate-tick-lease] [--verbose]\n");
+		"[--mutate-tick-lease] [--verbose] "
+		"[--full-check-only] [--corrupt-apply NODE (test-only "
+		"mutation)]\n");
 	exit(2);
 }
 
@@ -54,6 +56,8 @@ static bool parse_flag(const char *k, struct sim_rt_options *o, struct args *a)
 		o->faults = false;
 	} else if (strcmp(k, "--verbose") == 0) {
 		o->verbose = true;
+	} else if (strcmp(k, "--full-check-only") == 0) {
+		o->full_only = true;
 	} else if (strcmp(k, "--no-forward") == 0) {
 		o->forward = false;
 	} else if (strcmp(k, "--mutate-fwd-unsent") == 0) {
@@ -99,6 +103,8 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			o->txn_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--kvc") == 0) {
 			o->kvc_ppm = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(k, "--corrupt-apply") == 0) {
+			o->corrupt_node = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--snapshot-entries") == 0) {
 			o->snapshot_entries = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--pauses") == 0) {
@@ -107,7 +113,8 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			usage();
 		}
 	}
-	if (o->n_nodes < 3 || o->n_nodes > SIM_RT_NODES_MAX) {
+	if (o->n_nodes < 3 || o->n_nodes > SIM_RT_NODES_MAX ||
+	    o->corrupt_node > o->n_nodes) {
 		usage();
 	}
 }
@@ -118,7 +125,7 @@ static void print_failure(const struct sim_rt_options *o,
 	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
 	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
 	       "--seconds %" PRIu64 " --pauses %u --kvc %u --txn %u "
-	       "--snapshot-entries %u%s%s%s%s\n",
+	       "--snapshot-entries %u%s%s%s%s%s",
 	       o->seed, r->why, o->seed, o->n_nodes,
 	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
 	       o->pause_ppm, o->kvc_ppm, o->txn_ppm,
@@ -126,7 +133,12 @@ static void print_failure(const struct sim_rt_options *o,
 	       o->faults ? "" : " --no-faults",
 	       o->forward ? "" : " --no-forward",
 	       o->mutate_fwd_unsent ? " --mutate-fwd-unsent" : "",
+	       o->full_only ? " --full-check-only" : "",
 	       o->mutate_tick_lease ? " --mutate-tick-lease" : "");
+	if (o->corrupt_node != 0) {
+		printf(" --corrupt-apply %u", o->corrupt_node);
+	}
+	printf("\n");
 }
 
 /* The totals over every seed. */
@@ -134,6 +146,9 @@ struct totals {
 	uint64_t dl, ops, sim_us;
 	uint64_t streams, resets, eofs, forwarded, unknown, unexecuted;
 	uint64_t snapshots, installed, loads, txns;
+	uint64_t held, lin_ops, lin_unknown;
+	uint32_t lin_max;
+	double lin_cpu, lin_cpu_max;
 };
 
 static void add(struct totals *t, const struct sim_rt_result *r)
@@ -151,6 +166,26 @@ static void add(struct totals *t, const struct sim_rt_result *r)
 	t->installed += r->snapshots_installed;
 	t->txns += r->txns_ok;
 	t->loads += r->snapshot_loads;
+	t->held += r->held;
+	t->lin_ops += r->lin_ops;
+	t->lin_unknown += r->lin_unknown;
+	t->lin_max = r->lin_ops > t->lin_max ? r->lin_ops : t->lin_max;
+	t->lin_cpu += r->lin_cpu_s;
+	t->lin_cpu_max =
+	    r->lin_cpu_s > t->lin_cpu_max ? r->lin_cpu_s : t->lin_cpu_max;
+}
+
+/* Pauses around client requests and what the history check cost. */
+static void print_checks(const struct totals *t)
+{
+	printf("client requests held by a paused node and handled after it "
+	       "resumed: %" PRIu64 "\n",
+	       t->held);
+	printf("linearizability: %" PRIu64 " register operations checked "
+	       "(%" PRIu64 " of unknown outcome; at most %u in one seed) in "
+	       "%.2f CPU s (at most %.3f s for one seed)\n",
+	       t->lin_ops, t->lin_unknown, t->lin_max, t->lin_cpu,
+	       t->lin_cpu_max);
 }
 
 /* What the run was configured to show and did not: 0 or 1. */
@@ -216,6 +251,7 @@ int main(int argc, char **argv)
 	       " loaded at a restart\n",
 	       t.forwarded, t.streams, t.resets, t.eofs, t.unknown,
 	       t.unexecuted, t.txns, t.snapshots, t.installed, t.loads);
+	print_checks(&t);
 	printf("%u passed, %u failed\n", ran - failed, failed);
 	return failed != 0 || expectations(&a, &t) != 0;
 }
