@@ -190,6 +190,32 @@ static int local_read(struct node *n, const struct resp_req *req, uint32_t argc,
 	return 0;
 }
 
+/* A checked command at the leader: queue it. */
+static int as_leader(struct node *n, const struct resp_req *req, uint32_t argc,
+		     const struct resp_arg *argv, const struct kvc_arg *ka,
+		     enum kvc_kind kind)
+{
+	if (kind != KVC_READ && !node__stamp_known(n)) {
+		/* A restarted leader must not stamp from its wall clock before
+		 * it has applied the log's time (node_clock.c note 2). */
+		struct resp_buf b;
+
+		resp_buf_init(&b, 0);
+		resp_buf_error(&b,
+			       "TRYAGAIN leader %u starting: not executed; "
+			       "retry",
+			       n->o.id);
+		return node__reply_now(n, req, &b);
+	}
+	if (kind == KVC_READ && n->o.read_mode == NODE_READ_LOG) {
+		return queue_read(n, req, argc, argv);
+	}
+	if (kind == KVC_READ) {
+		return node__read_queue(n, req, argc, argv);
+	}
+	return queue_write(n, req, argc, ka);
+}
+
 static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 		    const struct resp_arg *argv, const struct kvc_arg *ka)
 {
@@ -251,13 +277,7 @@ static int dispatch(struct node *n, const struct resp_req *req, uint32_t argc,
 		return node__reply_now(n, req, &b);
 	}
 	resp_buf_close(&b);
-	if (kind == KVC_READ && n->o.read_mode == NODE_READ_LOG) {
-		return queue_read(n, req, argc, argv);
-	}
-	if (kind == KVC_READ) {
-		return node__read_queue(n, req, argc, argv);
-	}
-	return queue_write(n, req, argc, ka);
+	return as_leader(n, req, argc, argv, ka, kind);
 }
 
 static int on_command(void *ctx, const struct resp_req *req, uint32_t argc,

@@ -25,10 +25,18 @@
  *    every apply (node__ctime_observe), and when stamping, an A ahead of
  *    B + (m - M) moves the anchor to (A, m): every node, follower or
  *    leader, keeps the clock running from the stamps it applies, so a new
- *    leader continues from where its predecessor's stamps left off.  A node
- * that never applied a stamp (a new cluster) starts from its wall clock, once:
- * that keeps stamps near Unix milliseconds for people reading them, and it is
- *    the only place the wall clock enters.
+ *    leader continues from where its predecessor's stamps left off.
+ *    A node that has applied no stamp yet does not know the cluster time:
+ *    that is every node after a restart without a snapshot, since the
+ *    commit index is not persisted and the log is applied again only as
+ *    the new leader commits.  Such a leader stamps nothing
+ *    (node__stamp_known; writes get "-TRYAGAIN ... not executed") until
+ *    it has applied an entry of its own term, its no-op: by then it has
+ *    applied every committed entry, and with it every committed stamp
+ *    (snapshots carry the state machine's time).  Only when none of them
+ *    carried a stamp, a new cluster, does it start from its wall clock,
+ *    once: that keeps stamps near Unix milliseconds for people reading
+ *    them, and it is the only place the wall clock enters.
  * 3. Never backward across leaders: a new leader has applied, or will
  *    apply before its entries, every stamp of the earlier leaders' entries
  *    it has; its ct starts at or above the largest it has applied and grows.
@@ -71,6 +79,17 @@ uint64_t node__ctime_stamp(struct node_ctime *c, uint64_t applied_ms,
 		c->anchored = true;
 	}
 	return c->base_ms + (mono_ms - c->mono_ms);
+}
+
+bool node__stamp_known(const struct node *n)
+{
+	struct raft_status st;
+
+	if (n->ctime.anchored || kvc_now_ms(n->kvc) != 0) {
+		return true;
+	}
+	raft_status_get(n->raft, &st);
+	return st.term != 0 && n->ctime.applied_term == st.term;
 }
 
 uint64_t node__stamp_ms(struct node *n)

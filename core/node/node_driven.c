@@ -198,6 +198,11 @@ void node__driven_status(const struct node *n, struct raft_status *st)
 	raft_status_get(n->raft, st);
 }
 
+uint64_t node__driven_cluster_ms(const struct node *n)
+{
+	return kvc_now_ms(n->kvc);
+}
+
 uint64_t node__driven_digest(const struct node *n, raft_index *applied)
 {
 	struct raft_status st;

@@ -64,11 +64,18 @@ void node__driven_counts(const struct node *n, uint64_t *snapshots,
  * whose bytes reached the stream (a wrong rule the simulator's checks
  * must catch).  Never set outside tests. */
 extern bool node__fwd_mutate_unsent;
+/* Test-only mutation: raft events are timed by counting ticks, as the
+ * daemon once did, so a pause of the process looks like one tick and
+ * does not void the leader's lease (the simulator must catch the stale
+ * reads that follow).  Never set outside tests. */
+extern bool node__mutate_tick_lease;
 
 /* Non-zero once the node stopped on a fatal error (then its errmsg). */
 int node__driven_fatal(const struct node *n, const char **why);
 /* Role, leader and term for the checks. */
 void node__driven_status(const struct node *n, struct raft_status *st);
+/* The state machine's time as applied here (0 = no stamp applied). */
+uint64_t node__driven_cluster_ms(const struct node *n);
 /* The state machine's digest (kvc_digest()) and the index it reflects. */
 uint64_t node__driven_digest(const struct node *n, raft_index *applied);
 

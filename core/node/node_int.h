@@ -139,9 +139,10 @@ struct node_http_conn {
 
 /* Cluster time anchor (node_clock.c note 2). */
 struct node_ctime {
-	uint64_t base_ms; /* cluster time at mono_ms */
-	uint64_t mono_ms; /* node__now_ms() when anchored */
-	bool anchored;	  /* base_ms/mono_ms set */
+	uint64_t base_ms;      /* cluster time at mono_ms */
+	uint64_t mono_ms;      /* node__now_ms() when anchored */
+	bool anchored;	       /* base_ms/mono_ms set */
+	uint64_t applied_term; /* term of the last entry applied here */
 };
 
 struct node {
@@ -238,6 +239,10 @@ void node__ctime_observe(struct node_ctime *c, uint64_t applied_ms,
 			 uint64_t mono_ms);
 /* This node's stamp for an entry it proposes now. */
 uint64_t node__stamp_ms(struct node *n);
+/* True when this node knows the cluster time and may stamp: it anchored on
+ * an applied stamp, or, as leader, has applied an entry of its own term
+ * (its no-op), so every committed stamp is applied (node_clock.c note 2). */
+bool node__stamp_known(const struct node *n);
 /* CLOCK_BOOTTIME in microseconds: the time every raft event carries
  * (raft.h note 8). */
 uint64_t node__boot_us(void);

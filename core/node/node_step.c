@@ -143,6 +143,7 @@ static int apply_one(void *arg, const struct raft_entry *e)
 	answer_applied(n, e);
 	node__reads_evaluate(n, e->index);
 	/* Cluster time follows the stamps as they are applied. */
+	n->ctime.applied_term = e->term;
 	node__ctime_observe(&n->ctime, kvc_now_ms(n->kvc), node__now_ms());
 	return 0;
 }
@@ -342,6 +343,19 @@ static void carry_out(struct node *n, const struct raft_update *u)
 	(void)rv;
 }
 
+bool node__mutate_tick_lease;
+
+/* An event's time (raft.h note 8): the monotonic clock as it is read. */
+static uint64_t event_us(const struct node *n)
+{
+	if (node__mutate_tick_lease) {
+		/* Test-only: the old daemon's clock, one tick per timer
+		 * expiry, so a stall counts as one tick. */
+		return 1000000u + (uint64_t)n->ticks * n->o.tick_ms * 1000u;
+	}
+	return node__boot_us();
+}
+
 int node__step_update(struct node *n, const struct raft_event *ev,
 		      struct raft_update *u)
 {
@@ -355,7 +369,7 @@ int node__step_update(struct node *n, const struct raft_event *ev,
 	 * was received (raft.h note 8): a read taken off a socket before a
 	 * pause is stamped after it. */
 	struct raft_event e = *ev;
-	e.time_us = node__boot_us();
+	e.time_us = event_us(n);
 	rv = raft_step(n->raft, &e, u);
 	if (rv == FR_NOMEM) {
 		fr_log(FR_LOG_WARN, NULL, "raft_step: out of memory");
@@ -417,7 +431,7 @@ void node__propose_flush(struct node *n)
 	}
 	ev.propose.bufs = n->bufs;
 	ev.propose.n = n->batch_n;
-	ev.time_us = node__boot_us();
+	ev.time_us = event_us(n);
 	rv = n->fatal == 0 ? raft_step(n->raft, &ev, &u) : FR_SHUTDOWN;
 	uint64_t took = node__mono_ns(); /* the propose stage ends */
 	/* The batch's clients are the records not yet given an index. */

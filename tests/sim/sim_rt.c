@@ -42,6 +42,8 @@ struct srt_client {
 
 struct sim_rt {
 	struct sim_rt_options o;
+	uint64_t ct_first_ms; /* first cluster time seen, 0 = none yet */
+	uint64_t ct_first_us; /* when */
 	struct sim_rt_result *res;
 	uint64_t rng;
 	uint64_t now;
@@ -357,6 +359,7 @@ static void node_crash(struct sim_rt *s, struct srt_node *sn)
 	node__driven_close(sn->n);
 	sn->closing = false;
 	sn->n = NULL;
+	sn->ct_seen_ms = 0; /* it applies its log again from the start */
 	srt_fwd_node_down(s, sn->id);
 	/* Unsynced writes: a random prefix reached the platter. */
 	srt_disk_crash(sn, (uint32_t)srt_range(s, 0, sn->wq_n));
@@ -682,12 +685,52 @@ void srt_applied(struct sim_rt *s, struct srt_node *sn,
 
 /* ---- faults ---- */
 
+/* Cluster time (node_clock.c notes 3 and 4): as applied on a node it never
+ * goes backward, and it never runs ahead of the real time elapsed since the
+ * first stamp (clock rates err by 0.5% at most; 2 s covers how late the
+ * first stamp is seen).  A leader stamping from its wall clock breaks it. */
+static void check_clock(struct sim_rt *s, struct srt_node *sn)
+{
+	uint64_t ct = node__driven_cluster_ms(sn->n);
+	char why[256];
+
+	if (ct == 0) {
+		return;
+	}
+	if (s->ct_first_ms == 0) {
+		s->ct_first_ms = ct;
+		s->ct_first_us = s->now;
+	}
+	uint64_t bound =
+	    s->ct_first_ms + 2000u + (s->now - s->ct_first_us) * 101u / 100000u;
+	if (ct < sn->ct_seen_ms) {
+		snprintf(why, sizeof(why),
+			 "cluster time went backward on node %u: %" PRIu64
+			 " ms after %" PRIu64 " ms",
+			 sn->id, ct, sn->ct_seen_ms);
+		violate(s, why);
+	} else if (ct > bound) {
+		snprintf(why, sizeof(why),
+			 "cluster time ahead of real time on node %u: %" PRIu64
+			 " ms > first %" PRIu64 " ms + elapsed + 2 s = %" PRIu64
+			 " ms",
+			 sn->id, ct, s->ct_first_ms, bound);
+		violate(s, why);
+	}
+	sn->ct_seen_ms = ct;
+}
+
 static void check_logs(struct sim_rt *s)
 {
 	char why[256];
 
 	if (srt_check_logs(s->nodes, s->o.n_nodes, why, sizeof(why))) {
 		violate(s, why);
+	}
+	for (uint32_t i = 1; i <= s->o.n_nodes; i++) {
+		if (s->nodes[i].n != NULL) {
+			check_clock(s, &s->nodes[i]);
+		}
 	}
 }
 
@@ -728,8 +771,10 @@ static void fault(struct sim_rt *s)
 		sn->mono_at_us = at;
 		sn->rate = 1.0 + ((double)srt_range(s, 0, 10000) - 5000) / 1e6;
 	} else if (r == 3) {
-		/* The wall clock steps up to 10 s either way. */
-		sn->wall_offset_ms += (int64_t)srt_range(s, 0, 20000) - 10000;
+		/* The wall clock steps up to 10 s either way; one step in
+		 * ten is up to an hour (a bad NTP server, a VM resumed). */
+		int64_t d = (int64_t)srt_range(s, 0, 20000) - 10000;
+		sn->wall_offset_ms += d > 8000 || d < -8000 ? d * 360 : d;
 	} else if (r == 4) {
 		sn->disk_stall_until = s->now + srt_range(s, 50000, 1000000);
 	} else if (s->o.pause_ppm != 0 && sn->n != NULL &&
@@ -873,6 +918,9 @@ static void setup(struct sim_rt *s)
 		sn->id = i;
 		sn->rate = 1.0;
 		sn->mono_base_ns = srt_range(s, 1, 1000000) * 1000000000ull;
+		/* Wall clocks agree to within a second or so (NTP). */
+		sn->wall_offset_ms =
+		    (int64_t)(sn->mono_base_ns / 1000000u % 2000u) - 1000;
 		node_start(s, sn);
 	}
 }
@@ -937,6 +985,7 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 	s->sms.seed = o->seed;
 	s->fwd = srt_fwd_new();
 	node__fwd_mutate_unsent = o->mutate_fwd_unsent;
+	node__mutate_tick_lease = o->mutate_tick_lease;
 	setup(s);
 	for (uint8_t c = 0; c < SIM_RT_CLIENTS; c++) {
 		push(s, srt_range(s, 0, 500000), EV_CLIENT, c,

@@ -38,8 +38,9 @@ struct sim_rt_options {
 				      (sim_rt_damage.c) */
 	uint32_t silent_damage_ppm; /* per restart: the last batches are
 				       lost undetected (must fail) */
-	bool damage_unsafe; /* damaged nodes forget it (no recovering state:
-			       must fail) */
+	bool damage_unsafe;	/* damaged nodes forget it (no recovering state:
+				   must fail) */
+	bool mutate_tick_lease; /* node__mutate_tick_lease (must fail) */
 	/* Test-only mutation: after 1 s, the first SET entry of every
 	 * AppendEntries delivered to this node (0 = none) has its value
 	 * changed, so that node applies corrupted entries (the State Machine
@@ -129,7 +130,8 @@ struct srt_node {
 	uint64_t mono_base_ns;
 	uint64_t mono_at_us;
 	double rate;		/* 1 +- a few per mille */
-	int64_t wall_offset_ms; /* wall = 1.7e12 ms + mono + offset */
+	int64_t wall_offset_ms; /* wall = 1.7e12 ms + sim time + offset */
+	uint64_t ct_seen_ms;	/* cluster time last seen applied here */
 	/* Durable state. */
 	raft_term term;
 	raft_id vote;

@@ -99,8 +99,10 @@ static uint64_t io_mono_ns(void *ctx)
 static uint64_t io_wall_ms(void *ctx)
 {
 	struct srt_node *sn = ctx;
-	int64_t w = (int64_t)(io_mono_ns(ctx) / 1000000u) +
-		    INT64_C(1700000000000) + sn->wall_offset_ms;
+	/* Real time plus this node's error: NTP-like skew, then the steps
+	 * of the faults (sim_rt.c). */
+	int64_t w = (int64_t)(srt_now(sn->s) / 1000u) + INT64_C(1700000000000) +
+		    sn->wall_offset_ms;
 
 	return (uint64_t)w;
 }

@@ -34,7 +34,8 @@ static void usage(void)
 		"[--no-faults] [--damage PPM] [--damage-unsafe] "
 		"[--silent-damage PPM] "
 		"[--no-forward] [--snapshot-entries N] [--expect-snapshots] "
-		"[--expect-forwarding] [--mutate-fwd-unsent] [--verbose] "
+		"[--expect-forwarding] [--mutate-fwd-unsent] "
+		"[--mutate-tick-lease] [--verbose] "
 		"[--full-check-only] [--corrupt-apply NODE (test-only "
 		"mutation)]\n");
 	exit(2);
@@ -64,6 +65,8 @@ static bool parse_flag(const char *k, struct sim_rt_options *o, struct args *a)
 		o->mutate_fwd_unsent = true;
 	} else if (strcmp(k, "--damage-unsafe") == 0) {
 		o->damage_unsafe = true;
+	} else if (strcmp(k, "--mutate-tick-lease") == 0) {
+		o->mutate_tick_lease = true;
 	} else if (strcmp(k, "--expect-snapshots") == 0) {
 		a->expect_snapshots = true;
 	} else if (strcmp(k, "--expect-forwarding") == 0) {
@@ -126,19 +129,21 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 static void print_failure(const struct sim_rt_options *o,
 			  const struct sim_rt_result *r)
 {
-	printf("FAIL seed %" PRIu64 ": %s\n  replay: "
-	       "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
-	       "--seconds %" PRIu64 " --pauses %u --kvc %u --txn %u "
-	       "--snapshot-entries %u --damage %u --silent-damage %u%s%s%s%s%s",
-	       o->seed, r->why, o->seed, o->n_nodes,
-	       node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
-	       o->pause_ppm, o->kvc_ppm, o->txn_ppm,
-	       o->snapshot_entries ? o->snapshot_entries : 300, o->damage_ppm,
-	       o->silent_damage_ppm, o->faults ? "" : " --no-faults",
-	       o->forward ? "" : " --no-forward",
-	       o->mutate_fwd_unsent ? " --mutate-fwd-unsent" : "",
-	       o->full_only ? " --full-check-only" : "",
-	       o->damage_unsafe ? " --damage-unsafe" : "");
+	printf(
+	    "FAIL seed %" PRIu64 ": %s\n  replay: "
+	    "fabraft-simrt --seed %" PRIu64 " --nodes %u --mode %s "
+	    "--seconds %" PRIu64 " --pauses %u --kvc %u --txn %u "
+	    "--snapshot-entries %u --damage %u --silent-damage %u%s%s%s%s%s%s",
+	    o->seed, r->why, o->seed, o->n_nodes,
+	    node_read_mode_name(o->read_mode), o->duration_us / 1000000u,
+	    o->pause_ppm, o->kvc_ppm, o->txn_ppm,
+	    o->snapshot_entries ? o->snapshot_entries : 300, o->damage_ppm,
+	    o->silent_damage_ppm, o->faults ? "" : " --no-faults",
+	    o->forward ? "" : " --no-forward",
+	    o->mutate_fwd_unsent ? " --mutate-fwd-unsent" : "",
+	    o->full_only ? " --full-check-only" : "",
+	    o->mutate_tick_lease ? " --mutate-tick-lease" : "",
+	    o->damage_unsafe ? " --damage-unsafe" : "");
 	if (o->corrupt_node != 0) {
 		printf(" --corrupt-apply %u", o->corrupt_node);
 	}

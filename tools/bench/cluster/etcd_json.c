@@ -9,7 +9,7 @@
 size_t bc_b64(const char *in, size_t len, char *out)
 {
 	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
-				"rstuvwxyz0123456789+/";
+				"rstuvwxyz0123456789+/="; /* [64]: padding */
 	const unsigned char *p = (const unsigned char *)in;
 	size_t o = 0;
 
@@ -20,8 +20,8 @@ size_t bc_b64(const char *in, size_t len, char *out)
 		v |= i + 2 < len ? p[i + 2] : 0;
 		out[o++] = t[v >> 18 & 63];
 		out[o++] = t[v >> 12 & 63];
-		out[o++] = i + 1 < len ? t[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < len ? t[v & 63] : '=';
+		out[o++] = t[i + 1 < len ? v >> 6 & 63 : 64];
+		out[o++] = t[i + 2 < len ? v & 63 : 64];
 	}
 	out[o] = '\0';
 	return o;
