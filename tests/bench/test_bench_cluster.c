@@ -263,7 +263,8 @@ static void targets_median_of_round_ratios(void **state)
 	assert_non_null(f);
 	bc_write_targets(&run, f);
 	assert_int_equal(fclose(f), 0);
-	assert_non_null(strstr(text, "shm-rma: 300 vs 10 writes/s = 10.0x"));
+	assert_non_null(
+	    strstr(text, "shm-rma: 300 vs 10 writes/s = 10.00x (met)"));
 	assert_non_null(strstr(text, "[median of 3 rounds]"));
 	free(text);
 }

@@ -177,6 +177,24 @@ static int run_cells(const struct bc_opts *o, const char *root,
 	return failed;
 }
 
+/* The fabraft path the redis-benchmark comparison uses: shm-rma (the
+ * fastest here) when the plan has it, else the first path asked for. */
+static enum bc_path rb_path(const struct bc_opts *o)
+{
+	if (o->quick) {
+		return BC_TCP_MSG;
+	}
+	if (o->paths & (1u << BC_SHM_RMA)) {
+		return BC_SHM_RMA;
+	}
+	for (enum bc_path p = 0; p < BC_PATHS; p++) {
+		if (o->paths & (1u << p)) {
+			return p;
+		}
+	}
+	return BC_TCP_MSG;
+}
+
 int bench_cluster_main(int argc, char **argv)
 {
 	static struct bc_spec cells[CELLS_MAX];
@@ -233,8 +251,8 @@ int bench_cluster_main(int argc, char **argv)
 		"%s\n",
 		run.n, o.warmup_s, o.duration_s, o.out);
 	failed = run_cells(&o, root, cells, &run);
-	if (o.redis_benchmark && !bc_stop && !o.grid) {
-		bc_rb_run(&o, root, &run, o.quick ? BC_TCP_MSG : BC_SHM_RMA);
+	if (o.redis_benchmark && !bc_stop) {
+		bc_rb_run(&o, root, &run, rb_path(&o));
 	}
 	if (o.breakdown) {
 		bc_breakdown_write(&run, stdout, o.json);

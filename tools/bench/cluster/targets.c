@@ -1,4 +1,4 @@
-/* targets.c — issue #8's and #18's target ratios, computed from the
+/* targets.c — issue #18's target ratios, computed from the
  * cells and redis-benchmark rows of one run (nothing here is measured twice or
  * assumed).  With
  * --rounds N each ratio is taken within each round (cells run close in
@@ -94,32 +94,49 @@ static void rounds_note(FILE *f, int rounds)
 	}
 }
 
-static void writes_vs_etcd(const struct bc_run *run, FILE *f)
+/* One of issue 18's targets on the cells: fabraft's @fn at @clients
+ * against @sys's, met when the ratio is at most @max (or, when @max is 0,
+ * at least @min). */
+struct tgt {
+	const char *what; /* the measure, for the line */
+	enum bc_system sys;
+	int clients;
+	double (*fn)(const struct bc_result *);
+	double max, min;
+	const char *unit; /* of the two sides */
+};
+
+static const struct tgt tgts[] = {
+    {"1-client SET p50 against redis-server's", BC_REDIS, 1, p50, 1.5, 0, "us"},
+    {"16-client SET p99 against redis-server's", BC_REDIS, 16, p99, 2.0, 0,
+     "us"},
+    {"16-client SET p99 against etcd's", BC_ETCD, 16, p99, 1.0 / 3, 0, "us"},
+    {"256-client writes/s against redis-server's", BC_REDIS, 256, rate, 0, 0.8,
+     "writes/s"},
+    {"256-client writes/s against etcd's", BC_ETCD, 256, rate, 0, 10,
+     "writes/s"},
+};
+
+/* Issue 18's targets against redis-server (appendfsync always) and etcd:
+ * SET 64 B, 3 fabraft nodes, fsync on, one line per fabraft path. */
+static void cells_vs_others(const struct bc_run *run, FILE *f)
 {
-	fprintf(f, "- fabraft 3 nodes, fsync on, 256 clients, SET 64 B, "
-		   "against etcd (target >= 20x writes/s):\n");
-	for (enum bc_path p = 0; p < BC_PATHS; p++) {
-		struct pair_med m = pair(run, p, BC_ETCD, 0, BC_SET, 256, rate);
+	for (size_t t = 0; t < sizeof(tgts) / sizeof(tgts[0]); t++) {
+		const struct tgt *g = &tgts[t];
 
-		if (m.rounds > 0) {
-			fprintf(f, "  - %s: %.0f vs %.0f writes/s = %.1fx%s",
-				bc_path_name(p), m.a, m.b, m.ratio,
-				verdict(m.ratio >= 20));
-			rounds_note(f, m.rounds);
-			fprintf(f, "\n");
-		}
-	}
-	fprintf(f, "- p99 at 16 clients, SET 64 B, against etcd's (target "
-		   "<= 1/3 of it):\n");
-	for (enum bc_path p = 0; p < BC_PATHS; p++) {
-		struct pair_med m = pair(run, p, BC_ETCD, 0, BC_SET, 16, p99);
+		fprintf(f, "- %s (target %s %.2fx):\n", g->what,
+			g->max > 0 ? "<=" : ">=", g->max > 0 ? g->max : g->min);
+		for (enum bc_path p = 0; p < BC_PATHS; p++) {
+			struct pair_med m =
+			    pair(run, p, g->sys, 0, BC_SET, g->clients, g->fn);
 
-		if (m.rounds > 0) {
-			fprintf(f,
-				"  - %s: %.0f us vs %.0f us = %.2f of "
-				"etcd's%s",
-				bc_path_name(p), m.a, m.b, m.ratio,
-				verdict(m.ratio * 3 <= 1));
+			if (m.rounds == 0) {
+				continue;
+			}
+			fprintf(f, "  - %s: %.0f vs %.0f %s = %.2fx%s",
+				bc_path_name(p), m.a, m.b, g->unit, m.ratio,
+				verdict(g->max > 0 ? m.ratio <= g->max
+						   : m.ratio >= g->min));
 			rounds_note(f, m.rounds);
 			fprintf(f, "\n");
 		}
@@ -254,7 +271,7 @@ static void vs_redis(const struct bc_run *run, FILE *f)
 
 void bc_write_targets(const struct bc_run *run, FILE *f)
 {
-	writes_vs_etcd(run, f);
+	cells_vs_others(run, f);
 	rma_vs_msg(run, f);
 	vs_redis(run, f);
 }
