@@ -37,7 +37,7 @@ static int bench(const struct bc_opts *o, int port, struct bc_rb *rb,
 	    rb->get_rps[mode] <= 0) {
 		if (rb->error[0] == '\0') {
 			snprintf(rb->error, sizeof(rb->error),
-				 "`%s` failed or printed no rates",
+				 "`%.80s` failed or printed no rates",
 				 rb->command[mode]);
 		}
 		return -1;
