@@ -246,8 +246,11 @@ static int io_compact(void *ctx, raft_index index)
 		free(sn->log.v[k].data);
 		k++;
 	}
-	memmove(sn->log.v, sn->log.v + k, (sn->log.n - k) * sizeof(*sn->log.v));
-	sn->log.n -= k;
+	if (k > 0) { /* v may be NULL when the log is empty */
+		memmove(sn->log.v, sn->log.v + k,
+			(sn->log.n - k) * sizeof(*sn->log.v));
+		sn->log.n -= k;
+	}
 	return 0;
 }
 

@@ -243,12 +243,13 @@ bool srt_corrupt(struct raft_message *m)
 	for (uint32_t i = 0; i < m->append.n_entries; i++) {
 		struct raft_entry *e =
 		    (struct raft_entry *)&m->append.entries[i];
-		uint8_t *last = (uint8_t *)e->buf + e->len - 1;
 		uint32_t v;
 
-		if (set_values(e, &v, 1) == 1) {
+		if (e->len > 0 && set_values(e, &v, 1) == 1) {
 			/* The last value's last digit: still a valid SET
 			 * (or TXN of SETs). */
+			uint8_t *last = (uint8_t *)e->buf + e->len - 1;
+
 			*last = *last == '9' ? '0' : (uint8_t)(*last + 1);
 			return true;
 		}
