@@ -492,6 +492,11 @@ struct raft_restore {
 	 * before its storage lost or damaged entries (> the restored log's
 	 * last index): the server starts recovering. */
 	raft_index recover_index;
+	/* Note 7: the term of the entry at recover_index in the log this
+	 * server had before the damage (the WAL's tail slot), 0 = unknown.
+	 * Lets it grant ordinary votes to candidates at least that up to
+	 * date (docs/storage.md "Closing the gap", item 2). */
+	raft_term recover_index_term;
 };
 
 struct raft; /* opaque */
