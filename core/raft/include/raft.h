@@ -198,8 +198,16 @@ struct raft_vote {
 	uint8_t flags;	       /* RAFT_VOTE_* */
 };
 
+/* raft_vote_resp.granted (note 7, rules 2 and 3). */
+#define RAFT_GRANT_NO  0u /* refused */
+#define RAFT_GRANT_YES 1u /* granted */
+#define RAFT_GRANT_CONDITIONAL                                                 \
+	2u /* granted by a recovering voter that                               \
+	      cannot vouch for the candidate's log:                            \
+	      counts only if every voter granted */
+
 struct raft_vote_resp {
-	uint8_t granted; /* 1 if the vote is granted */
+	uint8_t granted; /* RAFT_GRANT_*; anything else is dropped */
 	uint8_t prevote; /* answers a pre-vote */
 };
 
@@ -623,14 +631,21 @@ struct raft_stats {
 	uint64_t snapshots_refused_by_peers; /* a follower would not store */
 	uint64_t config_changes;	     /* proposed by this leader */
 	uint64_t reads_served;
-	uint64_t reads_lease;		   /* served from the lease */
-	uint64_t votes_refused_recovering; /* note 7: votes and pre-votes
-					      refused while recovering */
-	uint64_t followers_regressed;	   /* leader: a follower answered with a
-					      log shorter than it had acknowledged
-					      (lost entries): probed again */
-	uint64_t lease_stalls; /* leader: stalls that voided the lease
-				  (RAFT_STALL_TICKS, note 8) */
+	uint64_t reads_lease;			 /* served from the lease */
+	uint64_t votes_refused_recovering;	 /* note 7: votes and pre-votes
+						    refused while recovering */
+	uint64_t votes_granted_conditional;	 /* note 7: votes and pre-votes
+						    granted conditionally */
+	uint64_t elections_won_conditional;	 /* became leader by counting
+						    conditional votes */
+	uint64_t campaigns_blocked_single_voter; /* note 7: recovering sole
+						    voter: no election can
+						    vouch for it */
+	uint64_t followers_regressed; /* leader: a follower answered with a
+					 log shorter than it had acknowledged
+					 (lost entries): probed again */
+	uint64_t lease_stalls;	      /* leader: stalls that voided the lease
+					 (RAFT_STALL_TICKS, note 8) */
 };
 
 void raft_status_get(const struct raft *r, struct raft_status *s);
