@@ -198,8 +198,16 @@ struct raft_vote {
 	uint8_t flags;	       /* RAFT_VOTE_* */
 };
 
+/* raft_vote_resp.granted (note 7, rules 2 and 3). */
+#define RAFT_GRANT_NO  0u /* refused */
+#define RAFT_GRANT_YES 1u /* granted */
+#define RAFT_GRANT_CONDITIONAL                                                 \
+	2u /* granted by a recovering voter that                               \
+	      cannot vouch for the candidate's log:                            \
+	      counts only if every voter granted */
+
 struct raft_vote_resp {
-	uint8_t granted; /* 1 if the vote is granted */
+	uint8_t granted; /* RAFT_GRANT_*; anything else is dropped */
 	uint8_t prevote; /* answers a pre-vote */
 };
 
@@ -492,6 +500,11 @@ struct raft_restore {
 	 * before its storage lost or damaged entries (> the restored log's
 	 * last index): the server starts recovering. */
 	raft_index recover_index;
+	/* Note 7: the term of the entry at recover_index in the log this
+	 * server had before the damage (the WAL's tail slot), 0 = unknown.
+	 * Lets it grant ordinary votes to candidates at least that up to
+	 * date (docs/storage.md "Closing the gap", item 2). */
+	raft_term recover_index_term;
 };
 
 struct raft; /* opaque */
@@ -618,14 +631,21 @@ struct raft_stats {
 	uint64_t snapshots_refused_by_peers; /* a follower would not store */
 	uint64_t config_changes;	     /* proposed by this leader */
 	uint64_t reads_served;
-	uint64_t reads_lease;		   /* served from the lease */
-	uint64_t votes_refused_recovering; /* note 7: votes and pre-votes
-					      refused while recovering */
-	uint64_t followers_regressed;	   /* leader: a follower answered with a
-					      log shorter than it had acknowledged
-					      (lost entries): probed again */
-	uint64_t lease_stalls; /* leader: stalls that voided the lease
-				  (RAFT_STALL_TICKS, note 8) */
+	uint64_t reads_lease;			 /* served from the lease */
+	uint64_t votes_refused_recovering;	 /* note 7: votes and pre-votes
+						    refused while recovering */
+	uint64_t votes_granted_conditional;	 /* note 7: votes and pre-votes
+						    granted conditionally */
+	uint64_t elections_won_conditional;	 /* became leader by counting
+						    conditional votes */
+	uint64_t campaigns_blocked_single_voter; /* note 7: recovering sole
+						    voter: no election can
+						    vouch for it */
+	uint64_t followers_regressed; /* leader: a follower answered with a
+					 log shorter than it had acknowledged
+					 (lost entries): probed again */
+	uint64_t lease_stalls;	      /* leader: stalls that voided the lease
+					 (RAFT_STALL_TICKS, note 8) */
 };
 
 void raft_status_get(const struct raft *r, struct raft_status *s);
