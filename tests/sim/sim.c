@@ -485,6 +485,7 @@ static int node_start(struct sim *s, struct sim_node *n)
 		n->recover_term = 0;
 	}
 	rs.recover_index = n->recover_index;
+	rs.recover_index_term = n->recover_term;
 	int rv = raft_open(&n->raft, &o, &rs);
 	if (rv != 0) {
 		return rv;
