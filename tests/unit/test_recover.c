@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "raft_test.h"
 #include "sim.h"
 #include "sim_test.h"
 
@@ -135,20 +136,6 @@ static uint8_t ask(struct raft *r, raft_id from, raft_term term, raft_term lt,
 	return u->messages[0].vote_resp.granted;
 }
 
-static struct raft_stats stats_of(struct raft *r)
-{
-	struct raft_stats ss;
-	raft_stats_get(r, &ss);
-	return ss;
-}
-
-static struct raft_status status_of(struct raft *r)
-{
-	struct raft_status st;
-	raft_status_get(r, &st);
-	return st;
-}
-
 /* AppendEntries answered with uncounted successes until the log matches
  * the leader's through the recover index, then a counted one and
  * RAFT_UPDATE_RECOVERED. */
@@ -157,7 +144,7 @@ static void recovering_core(void **state)
 	(void)state;
 	struct raft *r = open_follower(10, 60, true);
 	struct raft_update u;
-	struct raft_status st = status_of(r);
+	struct raft_status st = raft_test_status(r);
 	assert_true(st.recovering);
 	assert_int_equal(st.recover_index, 60);
 
@@ -234,9 +221,10 @@ static void rule2_plain_grant_at_claim(void **state)
 	r = open_spec(&sp); /* a newer last term, however short */
 	assert_int_equal(ask(r, 3, 5, 4, 11, 0, &u), RAFT_GRANT_YES);
 	assert_int_equal(u.vote, 3);
-	assert_int_equal(stats_of(r).votes_granted_conditional, 0);
-	assert_int_equal(stats_of(r).votes_refused_recovering, 0);
-	assert_true(status_of(r).recovering); /* a vote repairs nothing */
+	assert_int_equal(raft_test_stats(r).votes_granted_conditional, 0);
+	assert_int_equal(raft_test_stats(r).votes_refused_recovering, 0);
+	assert_true(
+	    raft_test_status(r).recovering); /* a vote repairs nothing */
 	raft_close(r);
 }
 
@@ -254,10 +242,10 @@ static void rule2_conditional_below_claim(void **state)
 	assert_int_equal(u.vote, 3);
 	assert_int_equal(ask(r, 1, 4, 4, 100, 0, &u), RAFT_GRANT_NO);
 	assert_false(u.flags & RAFT_UPDATE_HARDSTATE);
-	assert_int_equal(status_of(r).vote, 3);
+	assert_int_equal(raft_test_status(r).vote, 3);
 	assert_int_equal(ask(r, 3, 4, 3, 59, 0, &u), RAFT_GRANT_CONDITIONAL);
-	assert_int_equal(stats_of(r).votes_granted_conditional, 2);
-	assert_int_equal(stats_of(r).votes_refused_recovering, 1);
+	assert_int_equal(raft_test_stats(r).votes_granted_conditional, 2);
+	assert_int_equal(raft_test_stats(r).votes_refused_recovering, 1);
 	raft_close(r);
 
 	sp.rit = 0; /* term of X unknown: never plain while recovering */
@@ -279,9 +267,9 @@ static void rule2_refuses_behind_own_log(void **state)
 			 RAFT_GRANT_NO);
 	assert_int_equal(ask(r, 3, 4, 3, 9, 0, &u), RAFT_GRANT_NO);
 	assert_int_equal(ask(r, 3, 4, 2, 500, 0, &u), RAFT_GRANT_NO);
-	assert_int_equal(status_of(r).vote, 0);
-	assert_int_equal(stats_of(r).votes_refused_recovering, 3);
-	assert_int_equal(stats_of(r).votes_granted_conditional, 0);
+	assert_int_equal(raft_test_status(r).vote, 0);
+	assert_int_equal(raft_test_stats(r).votes_refused_recovering, 3);
+	assert_int_equal(raft_test_stats(r).votes_granted_conditional, 0);
 	raft_close(r);
 }
 
@@ -300,9 +288,9 @@ static void rule2_prevote_same_rule(void **state)
 	assert_false(u.flags & RAFT_UPDATE_HARDSTATE);
 	assert_int_equal(ask(r, 1, 4, 3, 30, pv, &u), RAFT_GRANT_CONDITIONAL);
 	assert_int_equal(ask(r, 3, 4, 3, 5, pv, &u), RAFT_GRANT_NO);
-	assert_int_equal(status_of(r).term, 3);
-	assert_int_equal(status_of(r).vote, 0);
-	assert_int_equal(stats_of(r).votes_granted_conditional, 2);
+	assert_int_equal(raft_test_status(r).term, 3);
+	assert_int_equal(raft_test_status(r).vote, 0);
+	assert_int_equal(raft_test_stats(r).votes_granted_conditional, 2);
 	raft_close(r);
 }
 
@@ -323,8 +311,8 @@ static void campaign(struct raft *r, uint32_t askees)
 	struct raft_event ev = {.type = RAFT_EVENT_CAMPAIGN};
 	struct raft_update u;
 	assert_int_equal(raft_step(r, &ev, &u), 0);
-	assert_int_equal(status_of(r).role, RAFT_CANDIDATE);
-	assert_int_equal(status_of(r).term, 4);
+	assert_int_equal(raft_test_status(r).role, RAFT_CANDIDATE);
+	assert_int_equal(raft_test_status(r).term, 4);
 	assert_true(u.flags & RAFT_UPDATE_HARDSTATE);
 	assert_int_equal(u.vote, ME);
 	assert_int_equal(u.n_messages, askees);
@@ -383,11 +371,11 @@ static void rule3_all_conditional_wins(void **state)
 	struct raft_update u;
 	campaign(r, 2);
 	answer(r, 1, 4, RAFT_GRANT_CONDITIONAL, false, &u);
-	assert_int_equal(status_of(r).role, RAFT_CANDIDATE);
+	assert_int_equal(raft_test_status(r).role, RAFT_CANDIDATE);
 	answer(r, 3, 4, RAFT_GRANT_CONDITIONAL, false, &u);
-	assert_int_equal(status_of(r).role, RAFT_LEADER);
-	assert_false(status_of(r).recovering);
-	assert_int_equal(stats_of(r).elections_won_conditional, 1);
+	assert_int_equal(raft_test_status(r).role, RAFT_LEADER);
+	assert_false(raft_test_status(r).recovering);
+	assert_int_equal(raft_test_stats(r).elections_won_conditional, 1);
 	assert_true(u.flags & RAFT_UPDATE_RECOVERED);
 	assert_true(u.flags & RAFT_UPDATE_ENTRIES);
 	struct order o = {.n = 0};
@@ -417,14 +405,14 @@ static void rule3_one_refusal_blocks(void **state)
 	answer(r, 1, 4, RAFT_GRANT_CONDITIONAL, false, &u);
 	answer(r, 3, 4, RAFT_GRANT_NO, false, &u);
 	answer(r, 3, 4, RAFT_GRANT_CONDITIONAL, false, &u); /* ignored */
-	assert_int_equal(status_of(r).role, RAFT_CANDIDATE);
-	for (int i = 0; i < 40 && status_of(r).term == 4; i++) {
+	assert_int_equal(raft_test_status(r).role, RAFT_CANDIDATE);
+	for (int i = 0; i < 40 && raft_test_status(r).term == 4; i++) {
 		struct raft_event tick = {.type = RAFT_EVENT_TICK};
 		assert_int_equal(raft_step(r, &tick, &u), 0);
 	}
-	assert_int_equal(status_of(r).term, 5); /* a new election */
-	assert_true(status_of(r).recovering);
-	assert_int_equal(stats_of(r).elections_won_conditional, 0);
+	assert_int_equal(raft_test_status(r).term, 5); /* a new election */
+	assert_true(raft_test_status(r).recovering);
+	assert_int_equal(raft_test_stats(r).elections_won_conditional, 0);
 	raft_close(r);
 
 	/* A healthy candidate (plain own vote) with one conditional grant
@@ -433,7 +421,7 @@ static void rule3_one_refusal_blocks(void **state)
 	campaign(r, 2);
 	answer(r, 1, 4, RAFT_GRANT_CONDITIONAL, false, &u);
 	answer(r, 3, 4, RAFT_GRANT_NO, false, &u);
-	assert_int_equal(status_of(r).role, RAFT_CANDIDATE);
+	assert_int_equal(raft_test_status(r).role, RAFT_CANDIDATE);
 	raft_close(r);
 }
 
@@ -447,19 +435,19 @@ static void rule3_plain_majority_and_mixed(void **state)
 	struct raft_update u;
 	campaign(r, 2);
 	answer(r, 1, 4, RAFT_GRANT_YES, false, &u);
-	assert_int_equal(status_of(r).role, RAFT_CANDIDATE); /* 1 of 2 */
+	assert_int_equal(raft_test_status(r).role, RAFT_CANDIDATE); /* 1 of 2 */
 	answer(r, 3, 4, RAFT_GRANT_YES, false, &u);
-	assert_int_equal(status_of(r).role, RAFT_LEADER);
+	assert_int_equal(raft_test_status(r).role, RAFT_LEADER);
 	assert_true(u.flags & RAFT_UPDATE_RECOVERED);
-	assert_int_equal(stats_of(r).elections_won_conditional, 0);
+	assert_int_equal(raft_test_stats(r).elections_won_conditional, 0);
 	raft_close(r);
 
 	r = open_follower(10, 60, false);
 	campaign(r, 2);
 	answer(r, 3, 4, RAFT_GRANT_CONDITIONAL, false, &u);
 	answer(r, 1, 4, RAFT_GRANT_YES, false, &u);
-	assert_int_equal(status_of(r).role, RAFT_LEADER);
-	assert_int_equal(stats_of(r).elections_won_conditional, 1);
+	assert_int_equal(raft_test_status(r).role, RAFT_LEADER);
+	assert_int_equal(raft_test_stats(r).elections_won_conditional, 1);
 	raft_close(r);
 }
 
@@ -475,9 +463,9 @@ static void rule3_every_voter_of_the_configuration(void **state)
 	answer(r, 1, 4, RAFT_GRANT_CONDITIONAL, false, &u);
 	answer(r, 3, 4, RAFT_GRANT_CONDITIONAL, false, &u);
 	answer(r, 4, 4, RAFT_GRANT_CONDITIONAL, false, &u);
-	assert_int_equal(status_of(r).role, RAFT_CANDIDATE);
+	assert_int_equal(raft_test_status(r).role, RAFT_CANDIDATE);
 	answer(r, 5, 4, RAFT_GRANT_CONDITIONAL, false, &u);
-	assert_int_equal(status_of(r).role, RAFT_LEADER);
+	assert_int_equal(raft_test_status(r).role, RAFT_LEADER);
 	raft_close(r);
 }
 
@@ -498,11 +486,12 @@ static void rule3_single_voter_never_wins(void **state)
 			assert_int_equal(raft_step(r, &t, &u), 0);
 			assert_int_equal(u.n_messages, 0);
 		}
-		struct raft_status st = status_of(r);
+		struct raft_status st = raft_test_status(r);
 		assert_int_equal(st.role, RAFT_FOLLOWER);
 		assert_int_equal(st.term, 3);
 		assert_true(st.recovering);
-		assert_true(stats_of(r).campaigns_blocked_single_voter > 1);
+		assert_true(raft_test_stats(r).campaigns_blocked_single_voter >
+			    1);
 		raft_close(r);
 	}
 	/* Its claim known and reached by its own log (a newer last term
@@ -512,7 +501,7 @@ static void rule3_single_voter_never_wins(void **state)
 	struct raft_update u;
 	struct raft_event cv = {.type = RAFT_EVENT_CAMPAIGN};
 	assert_int_equal(raft_step(r, &cv, &u), 0);
-	assert_int_equal(status_of(r).role, RAFT_LEADER);
+	assert_int_equal(raft_test_status(r).role, RAFT_LEADER);
 	assert_true(u.flags & RAFT_UPDATE_RECOVERED);
 	raft_close(r);
 }
@@ -525,27 +514,28 @@ static void rule3_prevote_then_vote(void **state)
 	for (int refuse = 0; refuse < 2; refuse++) {
 		struct raft *r = open_follower(10, 60, true);
 		struct raft_update u;
-		for (int i = 0; i < 40 && !status_of(r).prevoting; i++) {
+		for (int i = 0; i < 40 && !raft_test_status(r).prevoting; i++) {
 			struct raft_event t = {.type = RAFT_EVENT_TICK};
 			assert_int_equal(raft_step(r, &t, &u), 0);
 		}
-		assert_true(status_of(r).prevoting);
+		assert_true(raft_test_status(r).prevoting);
 		assert_int_equal(u.n_messages, 2);
 		assert_true(u.messages[0].vote.flags & RAFT_VOTE_PREVOTE);
 		answer(r, 1, 4, RAFT_GRANT_CONDITIONAL, true, &u);
 		if (refuse) {
 			answer(r, 3, 3, RAFT_GRANT_NO, true, &u);
-			assert_int_equal(status_of(r).term, 3);
-			assert_int_equal(status_of(r).role, RAFT_FOLLOWER);
+			assert_int_equal(raft_test_status(r).term, 3);
+			assert_int_equal(raft_test_status(r).role,
+					 RAFT_FOLLOWER);
 			raft_close(r);
 			continue;
 		}
 		answer(r, 3, 4, RAFT_GRANT_CONDITIONAL, true, &u);
-		assert_int_equal(status_of(r).role, RAFT_CANDIDATE);
-		assert_int_equal(status_of(r).term, 4);
+		assert_int_equal(raft_test_status(r).role, RAFT_CANDIDATE);
+		assert_int_equal(raft_test_status(r).term, 4);
 		answer(r, 1, 4, RAFT_GRANT_CONDITIONAL, false, &u);
 		answer(r, 3, 4, RAFT_GRANT_CONDITIONAL, false, &u);
-		assert_int_equal(status_of(r).role, RAFT_LEADER);
+		assert_int_equal(raft_test_status(r).role, RAFT_LEADER);
 		raft_close(r);
 	}
 }
@@ -559,10 +549,10 @@ static void bad_grant_dropped(void **state)
 	campaign(r, 2);
 	answer(r, 1, 4, RAFT_GRANT_CONDITIONAL, false, &u);
 	answer(r, 3, 4, 3, false, &u);
-	assert_int_equal(stats_of(r).msgs_dropped_bad, 1);
-	assert_int_equal(status_of(r).role, RAFT_CANDIDATE);
+	assert_int_equal(raft_test_stats(r).msgs_dropped_bad, 1);
+	assert_int_equal(raft_test_status(r).role, RAFT_CANDIDATE);
 	answer(r, 3, 4, RAFT_GRANT_CONDITIONAL, false, &u); /* still open */
-	assert_int_equal(status_of(r).role, RAFT_LEADER);
+	assert_int_equal(raft_test_status(r).role, RAFT_LEADER);
 	raft_close(r);
 }
 
