@@ -120,7 +120,9 @@ static int message_check(const struct raft_message *m, uint64_t *payload)
 		size += VOTE_SIZE;
 		break;
 	case RAFT_MSG_VOTE_RESP:
-		if (!bool_ok(m->vote_resp.granted) ||
+		/* granted: RAFT_GRANT_NO, _YES or _CONDITIONAL (raft.h
+		 * note 7). */
+		if (m->vote_resp.granted > RAFT_GRANT_CONDITIONAL ||
 		    !bool_ok(m->vote_resp.prevote))
 			return FR_MALFORMED;
 		size += VOTE_RESP_SIZE;

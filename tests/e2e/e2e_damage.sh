@@ -2,8 +2,9 @@
 # e2e_damage: a byte flipped in a follower's last flushed log record
 # (docs/storage.md "Damaged storage").  The follower restarts recovering:
 # it cuts its log before the damage, says so (log line, INFO recovering:1),
-# and neither votes nor counts toward commits, so with the leader down the
-# two others elect nobody (unavailable, not wrong).  Once the leader is
+# counts toward no commit, and (the term of its claim unknown to the core
+# until the wal's tail slot supplies it) votes only conditionally, so with
+# the leader down the two others elect nobody (unavailable, not wrong).  Once the leader is
 # back it repairs the follower (recovering:0) and every acknowledged write
 # reads back from every node.  Then a one-node cluster (no peer to repair
 # it) stays recovering, and --accept-data-loss lets it lead again.
@@ -63,7 +64,8 @@ grep -q "CORRUPTION, not a torn write" "$DIR/node$F.log" ||
 	fail "node $F did not report the damage as corruption"
 grep -m1 "CORRUPTION" "$DIR/node$F.log"
 echo "node $F: recovering:1 recover_index:$(info_field "$F" recover_index)"
-# S alone cannot win without F's vote, and F never campaigns.
+# S cannot win: F's vote is conditional and counts only with every voter's;
+# F cannot either: S refuses its shorter log.
 sleep 3
 for i in "$F" "$S"; do
 	[ "$(info_field "$i" role)" = leader ] && fail "node $i leads with a damaged voter's help"
