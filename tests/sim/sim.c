@@ -130,6 +130,24 @@ void sim_status_dump(const struct sim *s, FILE *f)
 	}
 }
 
+/* A storage fault of the trace: damage, a lost tail, a slot's claim. */
+static void trace_storage(FILE *f, const struct sim_trace *t)
+{
+	if (t->kind == TR_SLOT) {
+		fprintf(f,
+			"SLOT node %u claims %llu/%llu, its log ends at %llu: "
+			"recovering\n",
+			t->node, (unsigned long long)t->a,
+			(unsigned long long)t->term, (unsigned long long)t->b);
+		return;
+	}
+	fprintf(f, "DAMAGE node %u log from %llu (had %llu)%s\n", t->node,
+		(unsigned long long)t->a, (unsigned long long)t->b,
+		t->msg_type == 1   ? " UNDETECTED lost tail"
+		: t->msg_type == 2 ? " lost tail, slot kept"
+				   : "");
+}
+
 void sim_trace_dump(const struct sim *s, FILE *f, unsigned last)
 {
 	uint64_t n = s->trace_n < SIM_TRACE_LEN ? s->trace_n : SIM_TRACE_LEN;
@@ -174,21 +192,8 @@ void sim_trace_dump(const struct sim *s, FILE *f, unsigned last)
 				(unsigned long long)t->a);
 			break;
 		case TR_DAMAGE:
-			fprintf(f,
-				"DAMAGE node %u log from %llu (had %llu)%s\n",
-				t->node, (unsigned long long)t->a,
-				(unsigned long long)t->b,
-				t->msg_type == 1   ? " UNDETECTED lost tail"
-				: t->msg_type == 2 ? " lost tail, slot kept"
-						   : "");
-			break;
 		case TR_SLOT:
-			fprintf(f,
-				"SLOT node %u claims %llu/%llu, its log ends "
-				"at %llu: recovering\n",
-				t->node, (unsigned long long)t->a,
-				(unsigned long long)t->term,
-				(unsigned long long)t->b);
+			trace_storage(f, t);
 			break;
 		case TR_PROPOSE:
 			fprintf(f, "propose at %u -> index %llu term %llu\n",

@@ -74,27 +74,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 		     "lost or misdirected write; at most a minority at once)"},
 	    {"silent-damage", OPT_UINT, &a->silent_ppm, 0, 1000000,
 	     .arg = "PPM", .def = "0",
-	     .help = "per million restarts, the node loses its last entries "
-		     "flushed since its last term/vote save (a lost write "
-		     "read back as a clean end); the wal's tail slot still "
-		     "claims them, so it restarts recovering (at most a "
-		     "minority at once)"},
+	     .help = "per million restarts, the last entries flushed since "
+		     "the last term/vote save are lost; the wal's tail slot "
+		     "makes the node recover (a minority at once)"},
 	    {"slot-loss", OPT_UINT, &a->slot_loss_ppm, 0, 1000000, .arg = "PPM",
 	     .def = "0",
-	     .help = "per million such losses, the tail slot is lost too "
-		     "(double fault: undetected and unbounded, the residual "
-		     "blind spot: unsafe, shows what it can cost)"},
+	     .help = "per million such losses, the slot is lost too: "
+		     "undetected, unbounded (unsafe, shows the cost)"},
 	    {"slot-ahead", OPT_UINT, &a->slot_ahead_ppm, 0, 1000000,
 	     .arg = "PPM", .def = "0",
-	     .help = "per million crashes with a batch in flight, its tail "
-		     "slot landed and the batch did not: the node restarts "
-		     "recovering though it lost nothing (false positive)"},
+	     .help = "per million crashes mid-flush, the slot landed and "
+		     "the batch not: recovering, nothing lost"},
 	    {"power-cut", OPT_UINT, &a->power_ppm, 0, 1000000, .arg = "PPM",
 	     .def = "0",
-	     .help = "per million steps, every node loses power at once: "
-		     "writes in flight are lost, their tail slots landed; a "
-		     "run with PPM > 0 fails unless some cut left every node "
-		     "recovering"},
+	     .help = "per million steps, every node loses power mid-flush "
+		     "(must happen at least once)"},
 	    {"no-recover", OPT_FLAG, &a->no_recover,
 	     .help = "a damaged node restarts as if its shortened log were "
 		     "all it had (no recovering state: unsafe, for checking "
