@@ -139,17 +139,6 @@ static void open_rejects_bad_options_and_state(void **state)
 	rs.term = RAFT_TERM_MAX + 1;
 	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
 	rs.term = 2;
-	/* The entry at recover_index cannot have a term above the current
-	 * one (raft.h note 7). */
-	rs.recover_index = 3;
-	rs.recover_index_term = 3;
-	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
-	rs.recover_index_term = 2;
-	assert_int_equal(raft_open(&r, &o, &rs), 0);
-	assert_true(raft_test_status(r).recovering);
-	raft_close(r);
-	rs.recover_index = 0;
-	rs.recover_index_term = 0;
 	assert_int_equal(raft_open(&r, &o, &rs), 0);
 	assert_int_equal(raft_test_status(r).last_index, 2);
 	assert_int_equal(raft_test_status(r).persisted, 2);
@@ -167,6 +156,27 @@ static void open_rejects_bad_options_and_state(void **state)
 	assert_int_equal(
 	    raft_config_decode(&out, enc, raft_config_encoded_size(&c)), 0);
 	assert_int_equal(out.n, 3);
+}
+
+/* The entry at recover_index cannot have a term above the current one
+ * (raft.h note 7). */
+static void open_checks_recover_index_term(void **state)
+{
+	(void)state;
+	struct raft_options o;
+	struct raft_restore rs;
+	struct raft *r;
+	memset(&rs, 0, sizeof(rs));
+	rs.config = config3();
+	raft_options_default(&o, 1, 1);
+	rs.term = 2;
+	rs.recover_index = 3;
+	rs.recover_index_term = 3;
+	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
+	rs.recover_index_term = 2;
+	assert_int_equal(raft_open(&r, &o, &rs), 0);
+	assert_true(raft_test_status(r).recovering);
+	raft_close(r);
 }
 
 static void open_survives_every_allocation_failure(void **state)
@@ -695,6 +705,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(open_rejects_bad_options_and_state),
+	    cmocka_unit_test(open_checks_recover_index_term),
 	    cmocka_unit_test(open_survives_every_allocation_failure),
 	    cmocka_unit_test(propose_contract),
 	    cmocka_unit_test(follower_acks_after_persist),

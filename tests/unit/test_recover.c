@@ -514,13 +514,17 @@ static void rule3_prevote_then_vote(void **state)
 	for (int refuse = 0; refuse < 2; refuse++) {
 		struct raft *r = open_follower(10, 60, true);
 		struct raft_update u;
+		memset(&u, 0, sizeof(u));
 		for (int i = 0; i < 40 && !raft_test_status(r).prevoting; i++) {
 			struct raft_event t = {.type = RAFT_EVENT_TICK};
 			assert_int_equal(raft_step(r, &t, &u), 0);
 		}
 		assert_true(raft_test_status(r).prevoting);
 		assert_int_equal(u.n_messages, 2);
-		assert_true(u.messages[0].vote.flags & RAFT_VOTE_PREVOTE);
+		for (uint32_t i = 0; i < u.n_messages; i++) {
+			assert_true(u.messages[i].vote.flags &
+				    RAFT_VOTE_PREVOTE);
+		}
 		answer(r, 1, 4, RAFT_GRANT_CONDITIONAL, true, &u);
 		if (refuse) {
 			answer(r, 3, 3, RAFT_GRANT_NO, true, &u);
