@@ -576,14 +576,7 @@ void sim_crash(struct sim *s, raft_id id)
 	n->incarnation++; /* its queued ticks and disk events go stale */
 	n->paused_until = 0;
 	n->tick_backlog = 0;
-	/* A batch in flight may leave its tail slot behind (a false
-	 * positive, docs/storage.md "Closing the gap"). */
-	struct sim_claim c = sim__slot_in_flight(n);
-	sim__disk_crash(s, n);
-	if (c.index != 0 && s->slot_ahead_ppm > 0 &&
-	    sim__rand(s) % 1000000u < s->slot_ahead_ppm) {
-		sim__slot_landed(s, n, c);
-	}
+	sim__slot_crash(s, n);
 }
 
 void sim_power_loss(struct sim *s, raft_id id)

@@ -259,6 +259,8 @@ struct sim_claim sim__slot_in_flight(const struct sim_node *n);
 /* The slot @c landed although its batch may not have: @n restarts
  * recovering when its durable log ends before the claim. */
 void sim__slot_landed(struct sim *s, struct sim_node *n, struct sim_claim c);
+/* sim__disk_crash() and, with slot_ahead_ppm, what the slot then claims. */
+void sim__slot_crash(struct sim *s, struct sim_node *n);
 void sim__disk_truncate(struct sim_node *n, raft_index from);
 
 /* sim_check.c */

@@ -37,9 +37,16 @@ static void log_cut_at(struct srt_log *l, raft_index from)
 	l->n = keep;
 }
 
-static raft_index log_last(const struct srt_log *l)
+/* The slot of the last batch that landed: the durable log's last entry. */
+static struct sim_claim slot_durable(const struct srt_log *l)
 {
-	return l->n > 0 ? l->v[l->n - 1].e.index : 0;
+	struct sim_claim c = {0, 0};
+
+	if (l->n > 0) {
+		c.index = l->v[l->n - 1].e.index;
+		c.term = l->v[l->n - 1].e.term;
+	}
+	return c;
 }
 
 /* A lost write of the last batches since the meta save (sim_lose_tail in
@@ -60,8 +67,7 @@ static void maybe_lose_tail(struct sim_rt *s, struct srt_node *sn)
 	    !sim_damage_allowed(o->n_nodes, damaged_count(s, sn->id))) {
 		return;
 	}
-	const struct raft_entry *e = &l->v[l->n - 1].e;
-	struct sim_claim c = {e->index, e->term};
+	struct sim_claim c = slot_durable(l); /* its last flush's slot */
 	raft_index from = sim_damage_unseen_from(
 	    sim_damage_tail_from(damage_rand, s, c.index), sn->meta_index,
 	    l->v[0].e.index, c.index);
@@ -70,40 +76,46 @@ static void maybe_lose_tail(struct sim_rt *s, struct srt_node *sn)
 		srt_result(s)->silent_damages++;
 		if (!slot_lost) {
 			sim_damage_claim(&sn->recover_index, &sn->recover_term,
-					 c, log_last(l));
+					 c, slot_durable(l).index);
 		}
 	}
 }
 
+/* Writes in flight at a crash (sim__slot_crash in the core-only
+ * simulator): in a power cut mid-flush none lands but the last slot does;
+ * else a random prefix lands and, with --slot-ahead, either the last
+ * slot landed or none did and the slot still claims the last durable
+ * entry (a torn batch that replaced entries then ends the log below it). */
 void srt_crash_disk(struct sim_rt *s, struct srt_node *sn, bool power_cut)
 {
 	struct sim_claim c = {0, 0};
+	struct sim_claim old = slot_durable(&sn->log);
+	uint32_t ahead = srt_options(s)->slot_ahead_ppm;
 
 	if (sn->wq_n > 0) {
-		const struct srt_log *w = &sn->wq[sn->wq_n - 1].entries;
-		if (w->n > 0) {
-			c.index = w->v[w->n - 1].e.index;
-			c.term = w->v[w->n - 1].e.term;
-		}
+		c = slot_durable(&sn->wq[sn->wq_n - 1].entries);
 	}
 	/* Unsynced writes: a random prefix reached the platter (none in a
 	 * power cut mid-flush). */
 	srt_disk_crash(sn, power_cut ? 0 : (uint32_t)srt_range(s, 0, sn->wq_n));
-	if (c.index == 0 ||
-	    (!power_cut && !srt_chance(s, srt_options(s)->slot_ahead_ppm))) {
+	if (c.index == 0 || (!power_cut && ahead == 0)) {
 		return;
+	}
+	if (!power_cut && !srt_chance(s, ahead)) {
+		c = old; /* no slot in flight landed */
 	}
 	raft_index before = sn->recover_index;
 	sim_damage_claim(&sn->recover_index, &sn->recover_term, c,
-			 log_last(&sn->log));
+			 slot_durable(&sn->log).index);
 	if (sn->recover_index != before) {
 		srt_result(s)->slot_claims++;
 		if (srt_options(s)->verbose) {
-			printf("node %u: tail slot claims %llu/%llu, its log "
-			       "ends at %llu: recovering\n",
-			       sn->id, (unsigned long long)c.index,
-			       (unsigned long long)c.term,
-			       (unsigned long long)log_last(&sn->log));
+			printf(
+			    "node %u: the tail slot claims %llu/%llu, its "
+			    "log ends at %llu: recovering\n",
+			    sn->id, (unsigned long long)c.index,
+			    (unsigned long long)c.term,
+			    (unsigned long long)slot_durable(&sn->log).index);
 		}
 	}
 }

@@ -3,8 +3,10 @@
  * (index, term) of its batch's last entry into the segment header, so a
  * log that reads back shorter than that claim makes the node recovering.
  * The slot and its batch are separate writes: either may land without
- * the other (a lost tail with its slot kept, a false positive when a
- * batch in flight never lands, both lost: the residual blind spot). */
+ * the other (a lost tail with its slot kept; a false positive when a
+ * batch in flight never lands, or when a torn batch that replaced
+ * entries leaves the log below the old claim; both lost: the residual
+ * blind spot). */
 #include "sim_private.h"
 
 struct sim_claim sim__slot_in_flight(const struct sim_node *n)
@@ -33,6 +35,36 @@ void sim__slot_landed(struct sim *s, struct sim_node *n, struct sim_claim c)
 		s->slot_claims++;
 		sim__trace(s, TR_SLOT, n->id, 0, 0, c.term, c.index, last);
 	}
+}
+
+/* The slot of the last batch that landed: the durable log's last entry. */
+static struct sim_claim slot_durable(const struct sim_node *n)
+{
+	struct sim_claim c = {0, 0};
+	if (n->disk.n > 0) {
+		c.index = n->disk.e[n->disk.n - 1].index;
+		c.term = n->disk.e[n->disk.n - 1].term;
+	}
+	return c;
+}
+
+/* A crash with writes in flight (--slot-ahead models the slot; without it
+ * the simulator is the wal without one).  Either the slot of the last
+ * batch in flight landed (slot_ahead_ppm), or none of theirs did and the
+ * slot still claims the last durable entry: then a torn batch that
+ * replaced entries (a new leader's) leaves the log ending below that old
+ * claim.  Both make the node recovering without a loss: the accepted
+ * false positives. */
+void sim__slot_crash(struct sim *s, struct sim_node *n)
+{
+	struct sim_claim c = sim__slot_in_flight(n);
+	struct sim_claim old = slot_durable(n);
+	sim__disk_crash(s, n);
+	if (c.index == 0 || s->slot_ahead_ppm == 0) {
+		return;
+	}
+	bool landed = sim__rand(s) % 1000000u < s->slot_ahead_ppm;
+	sim__slot_landed(s, n, landed ? c : old);
 }
 
 int sim_lose_tail(struct sim *s, raft_id id, raft_index from, bool slot_lost)
