@@ -128,7 +128,8 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 		}
 	}
 	if (o->n_nodes < 3 || o->n_nodes > SIM_RT_NODES_MAX ||
-	    o->corrupt_node > o->n_nodes) {
+	    o->corrupt_node > o->n_nodes || o->slot_loss_ppm > 1000000 ||
+	    o->slot_ahead_ppm > 1000000 || o->power_cut_ppm > 1000000) {
 		usage();
 	}
 }

@@ -88,7 +88,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	    {"power-cut", OPT_UINT, &a->power_ppm, 0, 1000000, .arg = "PPM",
 	     .def = "0",
 	     .help = "per million steps, every node loses power mid-flush "
-		     "(must happen at least once)"},
+		     "(fails unless a cut left every node recovering)"},
 	    {"no-recover", OPT_FLAG, &a->no_recover,
 	     .help = "a damaged node restarts as if its shortened log were "
 		     "all it had (no recovering state: unsafe, for checking "
