@@ -21,22 +21,6 @@ struct sim_claim sim__slot_in_flight(const struct sim_node *n)
 	return c;
 }
 
-static raft_index disk_last(const struct sim_node *n)
-{
-	return n->disk.n > 0 ? n->disk.e[n->disk.n - 1].index : 0;
-}
-
-void sim__slot_landed(struct sim *s, struct sim_node *n, struct sim_claim c)
-{
-	raft_index last = disk_last(n);
-	raft_index before = n->recover_index;
-	sim_damage_claim(&n->recover_index, &n->recover_term, c, last);
-	if (n->recover_index != before) {
-		s->slot_claims++;
-		sim__trace(s, TR_SLOT, n->id, 0, 0, c.term, c.index, last);
-	}
-}
-
 /* The slot of the last batch that landed: the durable log's last entry. */
 static struct sim_claim slot_durable(const struct sim_node *n)
 {
@@ -46,6 +30,17 @@ static struct sim_claim slot_durable(const struct sim_node *n)
 		c.term = n->disk.e[n->disk.n - 1].term;
 	}
 	return c;
+}
+
+void sim__slot_landed(struct sim *s, struct sim_node *n, struct sim_claim c)
+{
+	raft_index last = slot_durable(n).index;
+	raft_index before = n->recover_index;
+	sim_damage_claim(&n->recover_index, &n->recover_term, c, last);
+	if (n->recover_index != before) {
+		s->slot_claims++;
+		sim__trace(s, TR_SLOT, n->id, 0, 0, c.term, c.index, last);
+	}
 }
 
 /* A crash with writes in flight (--slot-ahead models the slot; without it
@@ -73,8 +68,7 @@ int sim_lose_tail(struct sim *s, raft_id id, raft_index from, bool slot_lost)
 	if (id == 0 || id > s->opt.n_nodes || n->up || n->disk.n == 0) {
 		return FR_INVALID;
 	}
-	const struct raft_entry *e = &n->disk.e[n->disk.n - 1];
-	struct sim_claim c = {e->index, e->term}; /* its last flush's slot */
+	struct sim_claim c = slot_durable(n); /* its last flush's slot */
 	from = sim_damage_unseen_from(from, n->meta_index, n->disk.e[0].index,
 				      c.index);
 	if (from == 0) {
@@ -86,7 +80,7 @@ int sim_lose_tail(struct sim *s, raft_id id, raft_index from, bool slot_lost)
 	sim__disk_truncate(n, from);
 	if (!slot_lost) {
 		sim_damage_claim(&n->recover_index, &n->recover_term, c,
-				 disk_last(n));
+				 slot_durable(n).index);
 	}
 	return 0;
 }
