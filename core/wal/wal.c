@@ -219,6 +219,7 @@ static struct wal *wal_alloc(const struct wal_options *o)
 	w->lock_fd = -1;
 	w->event_fd = -1;
 	w->seg_fd = -1;
+	w->slot_fd = -1;
 	w->next_seg_no = 1;
 	w->next_batch = 1;
 	size_t n = strlen(o->dir) + 1;
@@ -243,9 +244,7 @@ static void wal_free(struct wal *w)
 	fr_free(w->tail_raw);
 	wal__segs_free(w);
 	wal_recovered_release(w);
-	if (w->seg_fd >= 0) {
-		close(w->seg_fd);
-	}
+	wal__seg_fd_close(w);
 	if (w->event_fd >= 0) {
 		close(w->event_fd);
 	}
@@ -313,14 +312,17 @@ static int lost_check(struct wal *w, struct wal_recovered *rec, char *errmsg)
 		       "a leader has repaired its log through index %" PRIu64,
 		       w->dir, w->last_index, w->meta_durable_index,
 		       w->meta_durable_term, w->meta_durable_index);
+		/* The term of that index is not used: the runtime's vote
+		 * rule with a known term rests on the slot's claim. */
 		int rv =
-		    wal__meta_save_recover(w, w->meta_durable_index, errmsg);
+		    wal__meta_save_recover(w, w->meta_durable_index, 0, errmsg);
 		if (rv != 0) {
 			return rv;
 		}
 		rec->corrupt = true;
 	}
 	rec->recover_index = w->recover_index;
+	rec->recover_index_term = w->recover_term;
 	if (w->recover_index != 0) {
 		fr_log(FR_LOG_WARN, "wal",
 		       "recovering: the log may lack acknowledged entries up "

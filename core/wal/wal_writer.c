@@ -43,22 +43,68 @@ void wal__seg_name(char *name, uint64_t seg_no)
 	snprintf(name, 32, "wal-%016" PRIx64 ".seg", seg_no);
 }
 
-int wal__seg_open_fd(struct wal *w, uint64_t seg_no)
+void wal__seg_fd_close(struct wal *w)
 {
-	char name[32];
 	if (w->seg_fd >= 0) {
 		close(w->seg_fd);
 		w->seg_fd = -1;
 	}
+	if (w->slot_fd >= 0) {
+		close(w->slot_fd);
+		w->slot_fd = -1;
+	}
+}
+
+/* Make @fd (segment @seg_no, file @name) the writer's segment; with
+ * O_DIRECT also open the buffered fd that writes the tail slot.  Takes
+ * @fd.  0 or an errno. */
+static int seg_fd_set(struct wal *w, int fd, uint64_t seg_no, const char *name)
+{
+	wal__seg_fd_close(w);
+	w->seg_fd = fd;
+	w->seg_fd_no = seg_no;
+	if (w->direct) {
+		w->slot_fd = openat(w->dir_fd, name, O_RDWR | O_CLOEXEC);
+		if (w->slot_fd < 0) {
+			int e = errno;
+			wal__seg_fd_close(w);
+			return e;
+		}
+	}
+	return 0;
+}
+
+int wal__seg_open_fd(struct wal *w, uint64_t seg_no)
+{
+	char name[32];
+	wal__seg_fd_close(w);
 	wal__seg_name(name, seg_no);
 	int fd = openat(w->dir_fd, name,
 			O_RDWR | O_CLOEXEC | (w->direct ? O_DIRECT : 0));
 	if (fd < 0) {
 		return errno;
 	}
-	w->seg_fd = fd;
-	w->seg_fd_no = seg_no;
-	return 0;
+	return seg_fd_set(w, fd, seg_no, name);
+}
+
+/*
+ * The tail slot (docs/storage.md "Tail slot"): after each batch's write
+ * returned, the sector at WAL_SLOT_OFF of the segment's header block is
+ * rewritten with the batch's last (index, term, batch); the batch's
+ * fdatasync makes both durable.  Written after the batch, never before, so
+ * a killed process (no power loss) never leaves a slot claiming more than
+ * the log holds.  With O_DIRECT it goes through a second, buffered fd: the
+ * pwrite only copies into the page cache and the fdatasync writes the page
+ * back (the whole header block, its other bytes unchanged: the same
+ * atomic-sector assumption as the rewritten tail block above).
+ */
+int wal__slot_write(struct wal *w, const struct wal_slot *s)
+{
+	uint8_t sec[WAL_SLOT_BYTES];
+	int fd = w->slot_fd >= 0 ? w->slot_fd : w->seg_fd;
+	assert(fd >= 0 && (w->slot_fd >= 0 || !w->direct));
+	wal__slot_encode(s, sec);
+	return wal__pwrite_all(fd, sec, sizeof(sec), WAL_SLOT_OFF);
 }
 
 int wal__tail_load(struct wal *w, int fd, uint64_t end)
@@ -150,11 +196,11 @@ static int seg_create(struct wal *w, const struct wal_batch *b, char *msg)
 	w->wstats.write_bytes += WAL_SEG_HDR_BYTES;
 	memset(w->tail, 0, WAL_BLOCK);
 	w->tail_off = 0;
-	if (w->seg_fd >= 0) {
-		close(w->seg_fd);
+	step = "open";
+	if ((e = seg_fd_set(w, fd, b->seg_no, tmp)) != 0) {
+		unlinkat(w->dir_fd, tmp, 0);
+		goto err; /* fd is closed */
 	}
-	w->seg_fd = fd;
-	w->seg_fd_no = b->seg_no;
 	memcpy(w->pub_tmp, tmp, sizeof(tmp));
 	return 0;
 
@@ -267,6 +313,25 @@ static int batch_pwrite(struct wal *w, struct wal_batch *b)
 	return 0;
 }
 
+/* After the batch's write: the tail slot claims its last entry (a batch
+ * of markers only claims nothing new). */
+static int batch_slot(struct wal *w, const struct wal_batch *b)
+{
+	if (b->last_index == 0) {
+		return 0;
+	}
+	struct wal_slot s = {
+	    .index = b->last_index,
+	    .term = b->last_term,
+	    .batch = w->prev_batch, /* batch_stamp made it this batch's */
+	};
+	uint64_t t0 = wal__now_ns();
+	int e = wal__slot_write(w, &s);
+	w->wstats.io_ns += wal__now_ns() - t0;
+	w->wstats.write_bytes += WAL_SLOT_BYTES;
+	return e;
+}
+
 /* Write and sync one batch.  Runs without the lock. */
 static int batch_write(struct wal *w, struct wal_batch *b, char *msg)
 {
@@ -289,7 +354,8 @@ static int batch_write(struct wal *w, struct wal_batch *b, char *msg)
 	}
 	if (b->n_records > 0) {
 		batch_stamp(w, b);
-		if ((e = batch_pwrite(w, b)) != 0) {
+		if ((e = batch_pwrite(w, b)) != 0 ||
+		    (e = batch_slot(w, b)) != 0) {
 			goto err;
 		}
 	}

@@ -140,12 +140,18 @@ struct wal_recovered {
 	bool torn_tail; /* an unfinished last batch was dropped */
 	bool corrupt;	/* this open cut damaged flushed records (or found
 			   a lost write): see recover_index */
-	raft_index recover_index; /* 0, or the log may lack acknowledged
-				     entries up to here: open Raft
-				     recovering (raft_restore.recover_index)
-				     and call wal_recovering_clear() once it
-				     reports RAFT_UPDATE_RECOVERED.  Persisted:
-				     set until cleared, across restarts */
+	raft_index recover_index;     /* 0, or the log may lack acknowledged
+					 entries up to here: open Raft
+					 recovering (raft_restore.recover_index)
+					 and call wal_recovering_clear() once it
+					 reports RAFT_UPDATE_RECOVERED.  Persisted:
+					 set until cleared, across restarts */
+	raft_term recover_index_term; /* the term of the entry at
+					 recover_index, when known (it came
+					 from the tail slot); 0 = unknown
+					 (from the meta file's durable point
+					 or from damaged records).  Persisted
+					 with recover_index */
 };
 
 /**
