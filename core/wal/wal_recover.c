@@ -615,11 +615,15 @@ static bool claim_check(struct wal *w, struct rstate *r)
  * claim more than it holds, or every later start would find the same loss
  * again after meta already recorded it (and after wal_recovering_clear()
  * cleared it).  Rewritten to the last entry left in that segment (nothing
- * when none is); a slot claiming less (a kill between a batch's write and
- * its slot's) is left for the next flush.
+ * when none is), only with o.recover_damage (without, nothing was
+ * recorded and the claim stays for a later start); a slot claiming less (a kill
+ * between a batch's write and its slot's) is left for the next flush.
  */
 static int slot_fix(struct wal *w, struct rstate *r, char *errmsg)
 {
+	if (!w->o.recover_damage) {
+		return 0; /* nothing recorded: keep the evidence */
+	}
 	const struct rseg *s = &r->segs[r->end_seg];
 	struct wal_slot c, t = {0};
 	const char *why = "";
