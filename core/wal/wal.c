@@ -199,7 +199,8 @@ static int sync_init(struct wal *w)
 		w->bufs[i].cap = cap;
 	}
 	w->tail = wal__aligned_alloc(WAL_BLOCK, &w->tail_raw);
-	if (w->tail == NULL) {
+	w->hdr_blk = wal__aligned_alloc(WAL_BLOCK, &w->hdr_raw);
+	if (w->tail == NULL || w->hdr_blk == NULL) {
 		return FR_NOMEM;
 	}
 	memset(w->tail, 0, WAL_BLOCK);
@@ -219,7 +220,6 @@ static struct wal *wal_alloc(const struct wal_options *o)
 	w->lock_fd = -1;
 	w->event_fd = -1;
 	w->seg_fd = -1;
-	w->slot_fd = -1;
 	w->next_seg_no = 1;
 	w->next_batch = 1;
 	size_t n = strlen(o->dir) + 1;
@@ -242,6 +242,8 @@ static void wal_free(struct wal *w)
 		fr_free(w->bufs[i].raw);
 	}
 	fr_free(w->tail_raw);
+	fr_free(w->hdr_raw);
+	wal__aio_close(w);
 	wal__segs_free(w);
 	wal_recovered_release(w);
 	wal__seg_fd_close(w);
@@ -342,6 +344,7 @@ static int wal_start(struct wal *w, struct wal_recovered *rec, char *errmsg)
 	    (rv = direct_probe(w, errmsg)) != 0 || (rv = sync_init(w)) != 0) {
 		return rv;
 	}
+	wal__aio_init(w);
 	if (!w->o.fsync) {
 		fr_log(FR_LOG_WARN, "wal",
 		       "fsync off: nothing written is "

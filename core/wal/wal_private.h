@@ -130,9 +130,12 @@ struct wal {
 	bool busy;		 /* writer is doing I/O */
 	int seg_fd;		 /* open segment, -1 if none */
 	uint64_t seg_fd_no;	 /* its number */
-	int slot_fd;		 /* the same file without O_DIRECT, for the
-				    tail slot (-1: none, or seg_fd is
-				    buffered and serves) */
+	void *hdr_raw;		 /* allocation of hdr_blk */
+	uint8_t *hdr_blk;	 /* O_DIRECT: copy of the open segment's
+				    header block, rewritten whole with each
+				    tail slot */
+	unsigned long aio_ctx;	 /* O_DIRECT: Linux AIO context for the
+				    batch + slot submission, 0 = none */
 	void *tail_raw;		 /* allocation of tail */
 	uint8_t *tail;		 /* copy of the last partial block written */
 	uint64_t tail_off;	 /* its (aligned) file offset */
@@ -275,9 +278,14 @@ int wal__tail_load(struct wal *w, int fd, uint64_t end);
 int wal__seg_open_fd(struct wal *w, uint64_t seg_no);
 /** Close the writer's segment fds (writer idle). */
 void wal__seg_fd_close(struct wal *w);
-/** Write the tail slot claiming @s into the segment open as seg_fd (not
- * synced: the caller's next fdatasync covers it).  0 or an errno. */
-int wal__slot_write(struct wal *w, const struct wal_slot *s);
+/** O_DIRECT batch writes with the tail slot (wal_aio.c): set up the AIO
+ * context (without one, a warning: written one after the other). */
+void wal__aio_init(struct wal *w);
+void wal__aio_close(struct wal *w);
+/** Write @len bytes of @buf at @off of @fd, and hdr_blk (with its new
+ * slot) at 0, never the slot before the batch; not synced.  0 or errno. */
+int wal__write_with_slot(struct wal *w, int fd, const void *buf, size_t len,
+			 uint64_t off);
 
 /** Spare segments (wal_prep.c).  Bytes per zero-filling write. */
 #define WAL_ZERO_CHUNK (512u * 1024u)

@@ -49,27 +49,28 @@ void wal__seg_fd_close(struct wal *w)
 		close(w->seg_fd);
 		w->seg_fd = -1;
 	}
-	if (w->slot_fd >= 0) {
-		close(w->slot_fd);
-		w->slot_fd = -1;
-	}
 }
 
-/* Make @fd (segment @seg_no, file @name) the writer's segment; with
- * O_DIRECT also open the buffered fd that writes the tail slot.  Takes
- * @fd.  0 or an errno. */
-static int seg_fd_set(struct wal *w, int fd, uint64_t seg_no, const char *name)
+/* Make @fd (segment @seg_no) the writer's segment.  With O_DIRECT keep a
+ * copy of its header block (@hdr, or read back when NULL): each tail slot
+ * rewrites the whole block.  Takes @fd.  0 or an errno. */
+static int seg_fd_set(struct wal *w, int fd, uint64_t seg_no,
+		      const uint8_t *hdr)
 {
 	wal__seg_fd_close(w);
 	w->seg_fd = fd;
 	w->seg_fd_no = seg_no;
-	if (w->direct) {
-		w->slot_fd = openat(w->dir_fd, name, O_RDWR | O_CLOEXEC);
-		if (w->slot_fd < 0) {
-			int e = errno;
-			wal__seg_fd_close(w);
-			return e;
-		}
+	if (!w->direct) {
+		return 0;
+	}
+	if (hdr != NULL) {
+		memcpy(w->hdr_blk, hdr, WAL_BLOCK);
+		return 0;
+	}
+	long long n = wal__pread_full(fd, w->hdr_blk, WAL_BLOCK, 0);
+	if (n != WAL_BLOCK) {
+		wal__seg_fd_close(w);
+		return n < 0 ? (int)-n : EIO;
 	}
 	return 0;
 }
@@ -84,27 +85,7 @@ int wal__seg_open_fd(struct wal *w, uint64_t seg_no)
 	if (fd < 0) {
 		return errno;
 	}
-	return seg_fd_set(w, fd, seg_no, name);
-}
-
-/*
- * The tail slot (docs/storage.md "Tail slot"): after each batch's write
- * returned, the sector at WAL_SLOT_OFF of the segment's header block is
- * rewritten with the batch's last (index, term, batch); the batch's
- * fdatasync makes both durable.  Written after the batch, never before, so
- * a killed process (no power loss) never leaves a slot claiming more than
- * the log holds.  With O_DIRECT it goes through a second, buffered fd: the
- * pwrite only copies into the page cache and the fdatasync writes the page
- * back (the whole header block, its other bytes unchanged: the same
- * atomic-sector assumption as the rewritten tail block above).
- */
-int wal__slot_write(struct wal *w, const struct wal_slot *s)
-{
-	uint8_t sec[WAL_SLOT_BYTES];
-	int fd = w->slot_fd >= 0 ? w->slot_fd : w->seg_fd;
-	assert(fd >= 0 && (w->slot_fd >= 0 || !w->direct));
-	wal__slot_encode(s, sec);
-	return wal__pwrite_all(fd, sec, sizeof(sec), WAL_SLOT_OFF);
+	return seg_fd_set(w, fd, seg_no, NULL);
 }
 
 int wal__tail_load(struct wal *w, int fd, uint64_t end)
@@ -194,13 +175,9 @@ static int seg_create(struct wal *w, const struct wal_batch *b, char *msg)
 		goto err_close;
 	}
 	w->wstats.write_bytes += WAL_SEG_HDR_BYTES;
+	(void)seg_fd_set(w, fd, b->seg_no, w->tail); /* cannot fail */
 	memset(w->tail, 0, WAL_BLOCK);
 	w->tail_off = 0;
-	step = "open";
-	if ((e = seg_fd_set(w, fd, b->seg_no, tmp)) != 0) {
-		unlinkat(w->dir_fd, tmp, 0);
-		goto err; /* fd is closed */
-	}
 	memcpy(w->pub_tmp, tmp, sizeof(tmp));
 	return 0;
 
@@ -284,11 +261,41 @@ static int timed_pwrite(struct wal *w, const void *buf, size_t len,
 	return e;
 }
 
+/*
+ * The tail slot (docs/storage.md "Tail slot"): every batch holding an
+ * entry also rewrites the sector at WAL_SLOT_OFF of its segment's header
+ * block with its last (index, term, batch); the batch's fdatasync makes
+ * both durable (no extra sync).  Never submitted before the batch's
+ * write, so a killed process (no power cut) never leaves a slot claiming
+ * more than the log holds.  Buffered: written after the batch's pwrite
+ * returned (both go to the page cache; the fdatasync sends them
+ * together).  O_DIRECT: the whole header block (its other bytes
+ * unchanged: the atomic-sector assumption of the tail block above),
+ * submitted with the batch, behind it (wal_aio.c).
+ */
+static int batch_pwrite_buffered(struct wal *w, const struct wal_batch *b,
+				 const struct wal_slot *s)
+{
+	w->wstats.write_bytes += b->len;
+	int e = timed_pwrite(w, b->data + b->head, b->len, b->file_off);
+	if (e == 0 && s->index != 0) {
+		uint8_t sec[WAL_SLOT_BYTES];
+		wal__slot_encode(s, sec);
+		e = timed_pwrite(w, sec, sizeof(sec), WAL_SLOT_OFF);
+		w->wstats.write_bytes += WAL_SLOT_BYTES;
+	}
+	return e;
+}
+
 static int batch_pwrite(struct wal *w, struct wal_batch *b)
 {
+	struct wal_slot s = {
+	    .index = b->last_index, /* 0: markers only, no new claim */
+	    .term = b->last_term,
+	    .batch = w->prev_batch, /* batch_stamp made it this batch's */
+	};
 	if (!w->direct) {
-		w->wstats.write_bytes += b->len;
-		return timed_pwrite(w, b->data + b->head, b->len, b->file_off);
+		return batch_pwrite_buffered(w, b, &s);
 	}
 	uint64_t start = b->file_off - b->head;
 	size_t used = b->head + b->len;
@@ -298,7 +305,16 @@ static int batch_pwrite(struct wal *w, struct wal_batch *b)
 		memcpy(b->data, w->tail, b->head);
 	}
 	memset(b->data + used, 0, total - used);
-	int e = timed_pwrite(w, b->data, total, start);
+	int e;
+	if (s.index != 0) {
+		wal__slot_encode(&s, w->hdr_blk + WAL_SLOT_OFF);
+		uint64_t t0 = wal__now_ns();
+		e = wal__write_with_slot(w, w->seg_fd, b->data, total, start);
+		w->wstats.io_ns += wal__now_ns() - t0;
+		w->wstats.write_bytes += WAL_BLOCK;
+	} else {
+		e = timed_pwrite(w, b->data, total, start);
+	}
 	if (e != 0) {
 		return e;
 	}
@@ -311,25 +327,6 @@ static int batch_pwrite(struct wal *w, struct wal_batch *b)
 	}
 	w->tail_off = start + down;
 	return 0;
-}
-
-/* After the batch's write: the tail slot claims its last entry (a batch
- * of markers only claims nothing new). */
-static int batch_slot(struct wal *w, const struct wal_batch *b)
-{
-	if (b->last_index == 0) {
-		return 0;
-	}
-	struct wal_slot s = {
-	    .index = b->last_index,
-	    .term = b->last_term,
-	    .batch = w->prev_batch, /* batch_stamp made it this batch's */
-	};
-	uint64_t t0 = wal__now_ns();
-	int e = wal__slot_write(w, &s);
-	w->wstats.io_ns += wal__now_ns() - t0;
-	w->wstats.write_bytes += WAL_SLOT_BYTES;
-	return e;
 }
 
 /* Write and sync one batch.  Runs without the lock. */
@@ -354,8 +351,7 @@ static int batch_write(struct wal *w, struct wal_batch *b, char *msg)
 	}
 	if (b->n_records > 0) {
 		batch_stamp(w, b);
-		if ((e = batch_pwrite(w, b)) != 0 ||
-		    (e = batch_slot(w, b)) != 0) {
+		if ((e = batch_pwrite(w, b)) != 0) {
 			goto err;
 		}
 	}
