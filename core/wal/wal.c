@@ -328,8 +328,9 @@ static int lost_check(struct wal *w, struct wal_recovered *rec, char *errmsg)
 	if (w->recover_index != 0) {
 		fr_log(FR_LOG_WARN, "wal",
 		       "recovering: the log may lack acknowledged entries up "
-		       "to index %" PRIu64 " (it ends at %" PRIu64 ")",
-		       w->recover_index, w->last_index);
+		       "to index %" PRIu64 " (term %" PRIu64
+		       ", 0 = unknown; the log ends at %" PRIu64 ")",
+		       w->recover_index, w->recover_term, w->last_index);
 	}
 	return 0;
 }
