@@ -106,10 +106,17 @@ int wal__write_with_slot(struct wal *w, int fd, const void *buf, size_t len,
 	iocb_set(&cbs[0], fd, buf, len, off);
 	iocb_set(&cbs[1], fd, w->hdr_blk, WAL_BLOCK, 0);
 	long n = syscall(SYS_io_submit, (aio_context_t)w->aio_ctx, 2, p);
-	if (n < 0 && errno == EAGAIN) {
+	if (n < 0 && errno != EAGAIN) {
+		/* E.g. a file system without AIO support for O_DIRECT: not
+		 * the log's failure, go on without AIO. */
+		fr_log(FR_LOG_WARN, "wal",
+		       "io_submit: %s: each batch and its tail slot are "
+		       "written one after the other from now on",
+		       strerror(errno));
+		wal__aio_close(w);
+	}
+	if (n < 0) {
 		n = 0; /* nothing issued: write them in order ourselves */
-	} else if (n < 0) {
-		return errno;
 	}
 	int e = n > 0 ? aio_reap(w, fd, n) : 0;
 	/* Not issued by io_submit (n < 2): written here, after the batch. */
