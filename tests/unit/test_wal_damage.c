@@ -215,6 +215,16 @@ static void slot_unland(const char *seg)
 	slot_put(seg, &sl);
 }
 
+/* What an open reported about damage: @corrupt, and the recovering bound
+ * @index with its term @term (0 = unknown). */
+static void expect_rec(const struct wal_recovered *rec, bool corrupt,
+		       raft_index index, raft_term term)
+{
+	assert_int_equal(rec->corrupt, corrupt);
+	assert_int_equal(rec->recover_index, index);
+	assert_int_equal(rec->recover_index_term, term);
+}
+
 static struct wal *open_ok(struct fx *f, bool recover,
 			   struct wal_recovered *rec)
 {
@@ -273,9 +283,7 @@ static void test_torn_tail_slot_landed(void **state)
 	poke(seg, (off + (off_t)size - 1) & ~(off_t)511, z, sizeof(z));
 	struct wal_recovered rec;
 	struct wal *w = open_ok(f, true, &rec);
-	assert_true(rec.corrupt);
-	assert_int_equal(rec.recover_index, N);
-	assert_int_equal(rec.recover_index_term, 1 + N / 50);
+	expect_rec(&rec, true, N, 1 + N / 50);
 	assert_true(rec.n_entries == N - 1 || rec.n_entries == N - 2);
 	wal_close(w);
 }
@@ -327,8 +335,7 @@ static void test_flip_last_batch_is_corruption(void **state)
 	flip(seg, off + WAL_REC_HDR_BYTES + 100);
 	w = open_ok(f, false, &rec);
 	assert_true(rec.torn_tail);
-	assert_false(rec.corrupt);
-	assert_int_equal(rec.recover_index, 0);
+	expect_rec(&rec, false, 0, 0);
 	wal_close(w);
 }
 
@@ -495,9 +502,7 @@ static void test_lost_write_after_meta_detected(void **state)
 	lose_last_record(f);
 	struct wal_recovered rec;
 	struct wal *w = open_ok(f, true, &rec);
-	assert_true(rec.corrupt);
-	assert_int_equal(rec.recover_index, N);
-	assert_int_equal(rec.recover_index_term, 1 + N / 50);
+	expect_rec(&rec, true, N, 1 + N / 50);
 	assert_int_equal(rec.n_entries, N - 1);
 	wal_close(w);
 }
@@ -517,8 +522,7 @@ static void test_batch_and_slot_lost_undetected(void **state)
 	slot_unland(seg);
 	struct wal_recovered rec;
 	struct wal *w = open_ok(f, true, &rec);
-	assert_false(rec.corrupt);
-	assert_int_equal(rec.recover_index, 0);
+	expect_rec(&rec, false, 0, 0);
 	assert_int_equal(rec.n_entries, N - 1);
 	wal_close(w);
 }
@@ -541,9 +545,7 @@ static void test_damaged_slot_falls_back(void **state)
 	unsigned warned = tw_slot_logs;
 	struct wal *w = open_ok(f, true, &rec);
 	assert_int_equal(tw_slot_logs, warned + 1);
-	assert_true(rec.corrupt);
-	assert_int_equal(rec.recover_index, N);
-	assert_int_equal(rec.recover_index_term, 0);
+	expect_rec(&rec, true, N, 0);
 	wal_close(w);
 
 	crashed_log_at(f, true);
@@ -553,8 +555,7 @@ static void test_damaged_slot_falls_back(void **state)
 	slot_put(seg, &sl);
 	w = open_ok(f, true, &rec);
 	assert_int_equal(tw_slot_logs, warned + 2);
-	assert_false(rec.corrupt);
-	assert_int_equal(rec.recover_index, 0);
+	expect_rec(&rec, false, 0, 0);
 	assert_int_equal(rec.n_entries, N);
 	wal_close(w);
 }
@@ -595,9 +596,7 @@ static void test_truncation_lowers_claim(void **state)
 	poke(seg, off, z, size);
 	free(z);
 	w = open_ok(f, true, &rec);
-	assert_true(rec.corrupt);
-	assert_int_equal(rec.recover_index, N - 10);
-	assert_int_equal(rec.recover_index_term, 9);
+	expect_rec(&rec, true, N - 10, 9);
 	assert_int_equal(rec.n_entries, N - 11);
 	wal_close(w);
 }
@@ -626,9 +625,7 @@ static void test_restart_keeps_recover_term(void **state)
 		wal_close(w);
 	}
 	w = open_ok(f, true, &rec);
-	assert_false(rec.corrupt);
-	assert_int_equal(rec.recover_index, 0);
-	assert_int_equal(rec.recover_index_term, 0);
+	expect_rec(&rec, false, 0, 0);
 	wal_close(w);
 }
 
