@@ -20,9 +20,10 @@
  * first, and an AIO write once issued completes even if the process dies
  * (exit waits for in-flight AIO; nothing cancels a file write).  So a
  * kill -9 never leaves the slot without the batch before it; only a power
- * cut may (the accepted false positive).  io_uring could cancel a write it
- * had punted to a worker and not started yet, which is why it is not used
- * here.  Raw system calls: no library needed.
+ * cut may (the accepted false positive).  io_uring is not used: it may
+ * cancel a write it punted to a worker and had not started when the
+ * process dies (the slot's write having gone through), and linking the
+ * two makes them serial again.  Raw system calls: no library needed.
  */
 
 void wal__aio_init(struct wal *w)
