@@ -510,6 +510,31 @@ static void test_lost_write_after_meta_detected(void **state)
 	wal_close(w);
 }
 
+/* Every batch of the newest segment lost (zeros from its first record
+ * on), its header and slot intact: the log ends in the segment before,
+ * the slot still claims entry N.  (The whole file lost, slot included,
+ * is not detected: docs/storage.md.) */
+static void test_lost_newest_segment_batches(void **state)
+{
+	struct fx *f = *state;
+	char seg[300];
+	off_t first, last;
+	uint64_t size;
+	crashed_log_at(f, true);
+	int n = seg_record(f->dir, seg, 0, &first, &size);
+	seg_record(f->dir, seg, -1, &last, &size);
+	assert_true(n > 1);
+	uint64_t len = (uint64_t)(last - first) + size;
+	uint8_t *z = calloc(1, len);
+	poke(seg, first, z, len);
+	free(z);
+	struct wal_recovered rec;
+	struct wal *w = open_ok(f, true, &rec);
+	expect_rec(&rec, true, N, 1 + N / 50);
+	assert_int_equal(rec.n_entries, N - (uint32_t)n);
+	wal_close(w);
+}
+
 /* What stays undetected: the last batch and its slot both lost (two lost
  * writes; the slot then claims the batch before, which the log holds).
  * Dropped silently, as every such loss was before the slot. */
@@ -781,6 +806,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_torn_tail_slot_landed, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_write_after_meta_detected,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_newest_segment_batches,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_and_slot_lost_undetected,
 					    setup, teardown),
