@@ -238,12 +238,14 @@ static void wal_free(struct wal *w)
 	if (w->sync_inited) {
 		wal__prep_stop(w); /* before the lock goes */
 	}
+	/* io_destroy waits for AIO still in flight (only after a failed
+	 * reap): before the buffers it may write from go. */
+	wal__aio_close(w);
 	for (uint32_t i = 0; i < WAL_NBUF; i++) {
 		fr_free(w->bufs[i].raw);
 	}
 	fr_free(w->tail_raw);
 	fr_free(w->hdr_raw);
-	wal__aio_close(w);
 	wal__segs_free(w);
 	wal_recovered_release(w);
 	wal__seg_fd_close(w);
