@@ -153,7 +153,7 @@ static uint64_t slot_claim(const char *dir)
 		if (strlen(de->d_name) == 24 &&
 		    strcmp(de->d_name + 20, ".seg") == 0 &&
 		    strcmp(de->d_name, best) > 0) {
-			snprintf(best, sizeof(best), "%s", de->d_name);
+			memcpy(best, de->d_name, 25); /* 24 and the NUL */
 		}
 	}
 	if (d != NULL) {
