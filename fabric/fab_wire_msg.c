@@ -35,6 +35,12 @@ static int bool_ok(uint8_t v)
 	return v <= 1;
 }
 
+/* VOTE_RESP granted: RAFT_GRANT_NO, _YES or _CONDITIONAL (raft.h note 7). */
+static int grant_ok(uint8_t v)
+{
+	return v <= RAFT_GRANT_CONDITIONAL;
+}
+
 /* The configuration rules of raft_config_validate(), applied here so the
  * transport does not depend on the core's implementation being linked. */
 static int config_ok(const struct raft_config *c)
@@ -120,7 +126,7 @@ static int message_check(const struct raft_message *m, uint64_t *payload)
 		size += VOTE_SIZE;
 		break;
 	case RAFT_MSG_VOTE_RESP:
-		if (!bool_ok(m->vote_resp.granted) ||
+		if (!grant_ok(m->vote_resp.granted) ||
 		    !bool_ok(m->vote_resp.prevote))
 			return FR_MALFORMED;
 		size += VOTE_RESP_SIZE;

@@ -140,6 +140,39 @@ int node__raft_open(struct node *n, const struct wal_recovered *rec,
 	return rv;
 }
 
+/* What a recovering node will and will not do (raft.h note 7).  A sole
+ * voter has no peer to repair its log or vouch for it: it stays
+ * recovering until the operator accepts the loss. */
+static void log_recovering(struct node *n, raft_index x)
+{
+	const struct raft_config *c = raft_config_get(n->raft);
+	uint32_t voters = 0;
+	bool voter = false;
+	for (uint32_t i = 0; i < c->n; i++) {
+		if (c->servers[i].role == RAFT_VOTER) {
+			voters++;
+			voter = voter || c->servers[i].id == n->o.id;
+		}
+	}
+	if (voters == 1 && voter) {
+		fr_log(
+		    FR_LOG_ERROR, NULL,
+		    "recovering as the only voter: no peer can repair or "
+		    "vouch for this log, so this node will not elect itself; "
+		    "entries up to index %" PRIu64 " may be lost: restart "
+		    "with --accept-data-loss to accept that "
+		    "(INFO recovering:1)",
+		    x);
+		return;
+	}
+	fr_log(FR_LOG_WARN, NULL,
+	       "recovering: this node counts toward no commit, and votes "
+	       "plainly only for a log that reaches what it may have "
+	       "acknowledged (conditionally otherwise), until a leader has "
+	       "repaired its log through index %" PRIu64 " (INFO recovering:1)",
+	       x);
+}
+
 static int open_raft(struct node *n, char *errmsg)
 {
 	struct wal_options wo;
@@ -192,11 +225,7 @@ static int open_raft(struct node *n, char *errmsg)
 	       rec.corrupt ? ", DAMAGED records cut" : "",
 	       rec.direct_io ? ", O_DIRECT" : "");
 	if (rs.recover_index != 0) {
-		fr_log(FR_LOG_WARN, NULL,
-		       "recovering: this node neither votes nor counts toward "
-		       "commits until a leader has repaired its log through "
-		       "index %" PRIu64 " (INFO recovering:1)",
-		       rs.recover_index);
+		log_recovering(n, rs.recover_index);
 	}
 	n->reported_index =
 	    rec.n_entries ? rec.entries[rec.n_entries - 1].index : 0;

@@ -91,7 +91,7 @@ static void render_raft(struct out *o, const struct node_status *s)
 	       "1 when the term is RAFT_TERM_MAX: no election can start.",
 	       st->term_exhausted);
 	metric(o, "fabraft_recovering", "gauge",
-	       "1 while a damaged log awaits repair (no vote, no counted ack).",
+	       "1 while a damaged log awaits repair (no counted ack).",
 	       st->recovering);
 	metric(o, "fabraft_msgs_dropped_term_jump_total", "counter",
 	       "Messages dropped for a term too far above ours.",

@@ -238,16 +238,25 @@ static int save_hardstate(void *arg, raft_term term, raft_id vote)
 }
 
 /* raft.h note 7: the core's log matches a leader's through what this
- * node may have acknowledged; persist that it is no longer recovering. */
+ * node may have acknowledged, or this node won an election and its log is
+ * the cluster's now; persist that it is no longer recovering. */
 static int recovered(void *arg)
 {
 	struct node *n = arg;
 	int rv = n->io->recovering_clear(n->io_ctx);
+	struct raft_status st;
 
 	if (rv != 0) {
 		fail(n, rv, "clearing the recovering state",
 		     n->io->errmsg(n->io_ctx));
 		return rv;
+	}
+	raft_status_get(n->raft, &st);
+	if (st.role == RAFT_LEADER) {
+		fr_log(FR_LOG_WARN, NULL,
+		       "recovered: elected leader, so this log is the "
+		       "cluster's now (INFO recovering:0)");
+		return 0;
 	}
 	fr_log(FR_LOG_WARN, NULL,
 	       "recovered: the log was repaired from the leader; voting "

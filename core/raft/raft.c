@@ -184,8 +184,10 @@ int raft_open(struct raft **out, const struct raft_options *o,
 	if (rv != 0) {
 		return rv;
 	}
+	/* No entry is stored with a term above the current one (the term
+	 * is persisted first), so neither is the one at recover_index. */
 	if (rs->vote > RAFT_ID_MAX || (rs->vote != 0 && rs->term == 0) ||
-	    rs->term > RAFT_TERM_MAX) {
+	    rs->term > RAFT_TERM_MAX || rs->recover_index_term > rs->term) {
 		return FR_INVALID;
 	}
 	struct raft *r = fr_calloc(1, sizeof(*r));
@@ -223,6 +225,7 @@ int raft_open(struct raft **out, const struct raft_options *o,
 		/* raft.h note 7: repaired only by a leader's copy. */
 		r->recover_index = rs->recover_index;
 		r->recover_term = rs->term;
+		r->recover_index_term = rs->recover_index_term;
 	}
 	raft__reset_election_timer(r);
 	*out = r;
@@ -372,7 +375,9 @@ static bool message_acceptable(struct raft *r, const struct raft_message *m)
 		r->stats.msgs_dropped_bad++;
 		return false;
 	}
-	if (m->from == 0 || m->from > RAFT_ID_MAX) {
+	if (m->from == 0 || m->from > RAFT_ID_MAX ||
+	    (m->type == RAFT_MSG_VOTE_RESP &&
+	     m->vote_resp.granted > RAFT_GRANT_CONDITIONAL)) {
 		r->stats.msgs_dropped_bad++;
 		return false;
 	}
@@ -512,7 +517,6 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 		break;
 	case RAFT_EVENT_CAMPAIGN:
 		if (r->role != RAFT_LEADER && r->term < RAFT_TERM_MAX &&
-		    r->recover_index == 0 &&
 		    raft__config_is_voter(&r->config, r->id)) {
 			raft__campaign(r, false);
 		}

@@ -33,8 +33,22 @@ void raft__become_follower(struct raft *r, raft_term term, raft_id leader)
 	raft__reset_election_timer(r);
 }
 
-static void become_leader(struct raft *r)
+static void become_leader(struct raft *r, bool conditional)
 {
+	if (conditional) {
+		r->stats.elections_won_conditional++;
+	}
+	if (r->recover_index != 0) {
+		/* raft.h note 7: the winner's log is the cluster's now (every
+		 * voter that could hold a committed entry it lacks refused),
+		 * so nothing is left to repair.  RECOVERED is carried out
+		 * before this step's entries and messages (note 5): "not
+		 * recovering" is durable before the no-op is written or sent,
+		 * and a restart cannot resume recovering under a log whose
+		 * entries it may since have acknowledged as leader. */
+		r->recover_index = 0;
+		r->recovered = true;
+	}
 	r->role = RAFT_LEADER;
 	r->leader = r->id;
 	r->heartbeat_elapsed = 0;
@@ -64,6 +78,30 @@ static uint32_t count_votes(const struct raft *r, uint8_t which)
 	return n;
 }
 
+enum tally { TALLY_OPEN, TALLY_WON, TALLY_WON_COND, TALLY_LOST };
+
+/* Rule 3 (raft.h note 7): plain grants count toward a majority as
+ * always; conditional ones only once every voter granted, plainly or
+ * conditionally.  A voter that kept a committed entry the candidate
+ * lacks refuses it (its log is more up to date), so a candidate lacking
+ * an entry that fewer than a majority lost never hears all yes.  Never
+ * with a single voter: its one copy is the majority, and if it is lost
+ * nobody is left to refuse. */
+static enum tally tally(const struct raft *r)
+{
+	uint32_t voters = raft__config_voters(&r->config);
+	uint32_t quorum = voters / 2 + 1;
+	uint32_t yes = count_votes(r, RAFT_BALLOT_YES);
+	if (yes >= quorum) {
+		return TALLY_WON;
+	}
+	if (voters > 1 && yes + count_votes(r, RAFT_BALLOT_COND) == voters) {
+		return TALLY_WON_COND;
+	}
+	return count_votes(r, RAFT_BALLOT_NO) >= quorum ? TALLY_LOST
+							: TALLY_OPEN;
+}
+
 /* While a server hears from a leader (less than an election timeout ago),
  * it ignores candidates: a server that was partitioned, removed, or is new
  * cannot depose a healthy leader, and the leader lease (raft_read.c) rests
@@ -73,6 +111,65 @@ bool raft__in_lease(const struct raft *r)
 {
 	return r->opt.check_quorum && r->leader != 0 &&
 	       r->election_elapsed < r->opt.election_ticks;
+}
+
+/* §5.4.1's order on logs: (term, index) is at least as up to date as
+ * (t, i): a later last term, or the same last term and at least as long. */
+static bool log_at_least(raft_term term, raft_index index, raft_term t,
+			 raft_index i)
+{
+	return term != t ? term > t : index >= i;
+}
+
+/* §5.4.1: grant only to a candidate whose log is at least as up to date as
+ * ours. */
+static bool log_up_to_date(const struct raft *r, const struct raft_vote *v)
+{
+	return log_at_least(v->last_term, v->last_index,
+			    raft_log_last_term(&r->log),
+			    raft_log_last_index(&r->log));
+}
+
+/* Rule 2 (raft.h note 7): the grant this server gives a log (term, index)
+ * that passed the up-to-date check.  A recovering server vouches only for
+ * a log at least as up to date as the one it had before the damage
+ * through recover_index: a newer last term holds everything its leaders
+ * committed; the same term and an index >= X got X from that term's
+ * leader.  Otherwise (below, or the term of X unknown) it cannot tell:
+ * conditional. */
+static uint8_t grant_kind(const struct raft *r, raft_term term,
+			  raft_index index)
+{
+	if (r->recover_index == 0 ||
+	    (r->recover_index_term != 0 &&
+	     log_at_least(term, index, r->recover_index_term,
+			  r->recover_index))) {
+		return RAFT_GRANT_YES;
+	}
+	return RAFT_GRANT_CONDITIONAL;
+}
+
+/* This server's own ballot as a candidate (rule 2 applied to itself). */
+static uint8_t own_ballot(const struct raft *r)
+{
+	return grant_kind(r, raft_log_last_term(&r->log),
+			  raft_log_last_index(&r->log)) == RAFT_GRANT_YES
+		   ? RAFT_BALLOT_YES
+		   : RAFT_BALLOT_COND;
+}
+
+/* A recovering sole voter whose own vote is conditional can never win
+ * (rule 3 needs a second voter to vouch): it does not start elections
+ * that would only raise the term; --accept-data-loss is the way out. */
+static bool blocked_single_voter(struct raft *r)
+{
+	if (raft__config_voters(&r->config) > 1 ||
+	    own_ballot(r) == RAFT_BALLOT_YES) {
+		return false;
+	}
+	r->stats.campaigns_blocked_single_voter++;
+	raft__reset_election_timer(r);
+	return true;
 }
 
 /* Ask the voters for their vote in @term (all of them, or with @unanswered
@@ -108,14 +205,17 @@ static void send_votes(struct raft *r, raft_term term, uint8_t flags,
  * here and so never inflates its term (thesis 9.6). */
 void raft__prevote(struct raft *r)
 {
+	if (blocked_single_voter(r)) {
+		return;
+	}
 	r->stats.prevotes_started++;
 	r->role = RAFT_FOLLOWER; /* a candidate that timed out, too */
 	r->prevoting = true;
 	r->leader = 0;
 	raft__reset_election_timer(r);
 	memset(r->votes, 0, sizeof(r->votes));
-	r->votes[raft__config_slot(&r->config, r->id)] = 1;
-	if (count_votes(r, 1) >= raft__config_voters(&r->config) / 2 + 1) {
+	r->votes[raft__config_slot(&r->config, r->id)] = own_ballot(r);
+	if (tally(r) == TALLY_WON) {
 		raft__campaign(r, false);
 		return;
 	}
@@ -124,6 +224,9 @@ void raft__prevote(struct raft *r)
 
 void raft__campaign(struct raft *r, bool transfer)
 {
+	if (blocked_single_voter(r)) {
+		return;
+	}
 	r->stats.elections_started++;
 	r->prevoting = false;
 	r->term++;
@@ -134,11 +237,9 @@ void raft__campaign(struct raft *r, bool transfer)
 	r->acked = 0;
 	raft__reset_election_timer(r);
 	memset(r->votes, 0, sizeof(r->votes));
-	r->votes[raft__config_slot(&r->config, r->id)] = 1;
-
-	uint32_t quorum = raft__config_voters(&r->config) / 2 + 1;
-	if (count_votes(r, 1) >= quorum) {
-		become_leader(r); /* single voter */
+	r->votes[raft__config_slot(&r->config, r->id)] = own_ballot(r);
+	if (tally(r) == TALLY_WON) {
+		become_leader(r, false); /* single voter */
 		return;
 	}
 	send_votes(r, r->term, transfer ? RAFT_VOTE_TRANSFER : 0, false);
@@ -201,15 +302,6 @@ void raft__tick(struct raft *r)
 		}
 		return;
 	}
-	if (r->recover_index != 0) {
-		/* raft.h note 7: a recovering server never campaigns; it
-		 * waits for a leader to repair its log. */
-		if (++r->election_elapsed >= r->election_timeout) {
-			raft__reset_election_timer(r);
-			r->leader = 0;
-		}
-		return;
-	}
 	if (++r->election_elapsed >= r->election_timeout &&
 	    raft__config_is_voter(&r->config, r->id)) {
 		if (r->opt.pre_vote) {
@@ -220,15 +312,14 @@ void raft__tick(struct raft *r)
 	}
 }
 
-/* §5.4.1: grant only to a candidate whose log is at least as up to date as
- * ours: a later last term, or the same last term and at least as long. */
-static bool log_up_to_date(const struct raft *r, const struct raft_vote *v)
+/* Counts an answer given while recovering (raft.h note 7). */
+static void note_answer(struct raft *r, uint8_t granted)
 {
-	raft_term my_term = raft_log_last_term(&r->log);
-	if (v->last_term != my_term) {
-		return v->last_term > my_term;
+	if (granted == RAFT_GRANT_CONDITIONAL) {
+		r->stats.votes_granted_conditional++;
+	} else if (granted == RAFT_GRANT_NO && r->recover_index != 0) {
+		r->stats.votes_refused_recovering++;
 	}
-	return v->last_index >= raft_log_last_index(&r->log);
 }
 
 /* Precondition: m->term == r->term (the caller stepped up to it), or, for
@@ -237,47 +328,51 @@ void raft__recv_vote(struct raft *r, const struct raft_message *m)
 {
 	assert(m->term == r->term ||
 	       ((m->vote.flags & RAFT_VOTE_PREVOTE) && m->term > r->term));
-	if (r->recover_index != 0) {
-		/* raft.h note 7: our log may lack entries we acknowledged,
-		 * so the up-to-date check would be a lie. */
-		r->stats.votes_refused_recovering++;
-		struct raft_message *o =
-		    raft__out(r, RAFT_MSG_VOTE_RESP, m->from);
-		if (o != NULL) {
-			o->vote_resp.prevote =
-			    (m->vote.flags & RAFT_VOTE_PREVOTE) != 0;
-		}
-		return;
-	}
-	if (m->vote.flags & RAFT_VOTE_PREVOTE) {
+	bool prevote = (m->vote.flags & RAFT_VOTE_PREVOTE) != 0;
+	bool ok;
+	if (prevote) {
 		/* Would we vote in m->term?  Nothing changes here. */
-		bool granted = m->term > r->term && !raft__in_lease(r) &&
-			       log_up_to_date(r, &m->vote);
-		struct raft_message *o =
-		    raft__out(r, RAFT_MSG_VOTE_RESP, m->from);
-		if (o != NULL) {
-			o->vote_resp.granted = granted;
-			o->vote_resp.prevote = 1;
-			if (granted) {
-				o->term = m->term; /* the term asked about */
-			}
-		}
-		return;
+		ok = m->term > r->term && !raft__in_lease(r) &&
+		     log_up_to_date(r, &m->vote);
+	} else {
+		/* One vote per term (a conditional one included); and
+		 * while we know a leader of this term we do not help anyone
+		 * replace it. */
+		bool can_vote =
+		    r->vote == m->from || (r->vote == 0 && r->leader == 0);
+		/* The candidate need not be in our configuration (thesis
+		 * 4.1: it may hold a newer one); the log check is what
+		 * keeps us safe. */
+		ok = can_vote && r->role == RAFT_FOLLOWER &&
+		     log_up_to_date(r, &m->vote);
 	}
-	/* One vote per term; and while we know a leader of this term we do
-	 * not help anyone replace it. */
-	bool can_vote = r->vote == m->from || (r->vote == 0 && r->leader == 0);
-	/* The candidate need not be in our configuration (thesis 4.1: it
-	 * may hold a newer one); the log check is what keeps us safe. */
-	bool granted =
-	    can_vote && r->role == RAFT_FOLLOWER && log_up_to_date(r, &m->vote);
-	if (granted) {
-		r->vote = m->from;
+	uint8_t granted =
+	    ok ? grant_kind(r, m->vote.last_term, m->vote.last_index)
+	       : RAFT_GRANT_NO;
+	note_answer(r, granted);
+	if (ok && !prevote) {
+		r->vote = m->from; /* persisted before the answer leaves */
 		raft__reset_election_timer(r);
 	}
 	struct raft_message *o = raft__out(r, RAFT_MSG_VOTE_RESP, m->from);
 	if (o != NULL) {
 		o->vote_resp.granted = granted;
+		o->vote_resp.prevote = prevote;
+		if (ok && prevote) {
+			o->term = m->term; /* the term asked about */
+		}
+	}
+}
+
+static uint8_t ballot_of(uint8_t granted)
+{
+	switch (granted) {
+	case RAFT_GRANT_YES:
+		return RAFT_BALLOT_YES;
+	case RAFT_GRANT_CONDITIONAL:
+		return RAFT_BALLOT_COND;
+	default:
+		return RAFT_BALLOT_NO;
 	}
 }
 
@@ -293,13 +388,13 @@ void raft__recv_vote_resp(struct raft *r, const struct raft_message *m)
 		    m->term != want) {
 			return;
 		}
-		if (r->votes[slot] == 0) {
-			r->votes[slot] = m->vote_resp.granted ? 1 : 2;
+		if (r->votes[slot] == RAFT_BALLOT_NONE) {
+			r->votes[slot] = ballot_of(m->vote_resp.granted);
 		}
-		uint32_t quorum = raft__config_voters(&r->config) / 2 + 1;
-		if (count_votes(r, 1) >= quorum) {
+		enum tally t = tally(r);
+		if (t == TALLY_WON || t == TALLY_WON_COND) {
 			raft__campaign(r, false);
-		} else if (count_votes(r, 2) >= quorum) {
+		} else if (t == TALLY_LOST) {
 			r->prevoting = false;
 		}
 		return;
@@ -307,13 +402,13 @@ void raft__recv_vote_resp(struct raft *r, const struct raft_message *m)
 	if (r->role != RAFT_CANDIDATE) {
 		return; /* late answer to an election already decided */
 	}
-	if (r->votes[slot] == 0) {
-		r->votes[slot] = m->vote_resp.granted ? 1 : 2;
+	if (r->votes[slot] == RAFT_BALLOT_NONE) {
+		r->votes[slot] = ballot_of(m->vote_resp.granted);
 	}
-	uint32_t quorum = raft__config_voters(&r->config) / 2 + 1;
-	if (count_votes(r, 1) >= quorum) {
-		become_leader(r);
-	} else if (count_votes(r, 2) >= quorum) {
+	enum tally t = tally(r);
+	if (t == TALLY_WON || t == TALLY_WON_COND) {
+		become_leader(r, t == TALLY_WON_COND);
+	} else if (t == TALLY_LOST) {
 		raft__become_follower(r, r->term, 0);
 	}
 }

@@ -32,6 +32,14 @@
  *     last append that could move the array.
  */
 
+/* A candidate's record of one voter's answer (struct raft.votes). */
+enum raft_ballot {
+	RAFT_BALLOT_NONE = 0, /* no answer yet */
+	RAFT_BALLOT_YES,      /* granted */
+	RAFT_BALLOT_NO,	      /* refused */
+	RAFT_BALLOT_COND,     /* granted conditionally (raft.h note 7) */
+};
+
 /* Per-follower replication progress, kept by the leader (etcd's
  * Progress).  PROBE sends one AppendEntries at a time to find the point
  * where logs agree; REPLICATE streams optimistically within a window. */
@@ -134,7 +142,7 @@ struct raft {
 	raft_index acked;      /* highest index acknowledged */
 
 	/* Candidate: votes, by configuration slot. */
-	uint8_t votes[RAFT_MAX_SERVERS]; /* 0 none, 1 granted, 2 denied */
+	uint8_t votes[RAFT_MAX_SERVERS]; /* RAFT_BALLOT_* */
 
 	/* Leader: progress by configuration slot. */
 	struct raft_progress progress[RAFT_MAX_SERVERS];
@@ -156,7 +164,9 @@ struct raft {
 	/* Recovery from damaged storage (raft.h note 7). */
 	raft_index recover_index; /* 0, or repaired once matched through it */
 	raft_term recover_term;	  /* term at open */
-	bool recovered;		  /* repaired during this step */
+	raft_term recover_index_term; /* term of recover_index before the
+					 damage, 0 = unknown */
+	bool recovered;		      /* repaired during this step */
 
 	/* Follower: the snapshot being received. */
 	struct raft_snap_in snap_in;

@@ -312,8 +312,10 @@ static int lost_check(struct wal *w, struct wal_recovered *rec, char *errmsg)
 		       "%s: the log ends at index %" PRIu64
 		       " but index %" PRIu64 " (term %" PRIu64
 		       ") was durable when meta was last saved: LOST WRITE; "
-		       "this node will not vote or count toward commits until "
-		       "a leader has repaired its log through index %" PRIu64,
+		       "this node is recovering (counts toward no commit, "
+		       "votes by "
+		       "the recovering rules) until a leader has repaired its "
+		       "log through index %" PRIu64,
 		       w->dir, w->last_index, w->meta_durable_index,
 		       w->meta_durable_term, w->meta_durable_index);
 		/* The term of that index is not used: the runtime's vote

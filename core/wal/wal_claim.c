@@ -53,9 +53,9 @@ void wal__claim_lost_log(const char *dir, const char *name, raft_index end,
 	       "%s/%s: the log ends at index %" PRIu64
 	       " but the tail slot says index %" PRIu64 " (term %" PRIu64
 	       ") was flushed: LOST WRITE (or a batch torn by a power cut, "
-	       "which looks the same); this node will not vote or count "
-	       "toward commits until a leader has repaired its log through "
-	       "index %" PRIu64,
+	       "which looks the same); this node is recovering (counts "
+	       "toward no commit, votes by the recovering rules) until a "
+	       "leader has repaired its log through index %" PRIu64,
 	       dir, name, end, c->index, c->term, x);
 }
 

@@ -416,8 +416,9 @@ static int damage_cut(struct rstate *r, uint32_t i, uint64_t x, const char *why,
 	       "%s offset %" PRIu64 ": %s in data that was flushed (and may "
 	       "have been acknowledged): CORRUPTION, not a torn write; cutting "
 	       "the log at offset %" PRIu64 " (entries from %" PRIu64
-	       "); this node will not vote or count toward commits until a "
-	       "leader has repaired its log through index %" PRIu64,
+	       "); this node is recovering (counts toward no commit, votes "
+	       "by the recovering rules) until a leader has repaired its log "
+	       "through index %" PRIu64,
 	       name, x, why, cut, r->next, X);
 	r->corrupt = true;
 	r->torn = true;

@@ -1,9 +1,11 @@
 #!/bin/bash
 # e2e_damage: a byte flipped in a follower's last flushed log record
-# (docs/storage.md "Damaged storage").  The follower restarts recovering:
-# it cuts its log before the damage, says so (log line, INFO recovering:1),
-# and neither votes nor counts toward commits, so with the leader down the
-# two others elect nobody (unavailable, not wrong).  Once the leader is
+# (docs/storage.md "Damaged storage"), an entry that the leader and that
+# follower committed alone (the third node was down).  The follower
+# restarts recovering: it cuts its log before the damage, says so (log
+# line, INFO recovering:1), counts toward no commit, and votes plainly only
+# for a log that reaches its claim, so with the leader down the two others
+# elect nobody (unavailable, not wrong).  Once the leader is
 # back it repairs the follower (recovering:0) and every acknowledged write
 # reads back from every node.  Then a one-node cluster (no peer to repair
 # it) stays recovering, and --accept-data-loss lets it lead again.
@@ -44,16 +46,29 @@ rcli "$(cport $L)" <"$DIR/sets" >"$DIR/set.out" || fail "SET batch"
 wait_converged 10 >/dev/null || fail "not converged"
 last_f=$(info_field "$F" last_index)
 echo "leader $L, follower $F holds $last_f entries"
+# S goes down (killed: a stopped process would still find the leader's
+# messages in its socket buffers): the next writes are committed by L and
+# F alone, so S lacks them.
+kill -9 "$(pid_of "$S")"
+for n in $(seq 0 19); do
+	echo "SET e$n v$n"
+	echo "e$n" >>"$DIR/acked"
+done >"$DIR/sets2"
+rcli "$(cport $L)" <"$DIR/sets2" >"$DIR/set2.out" || fail "SET batch 2"
+[ "$(grep -c '^OK$' "$DIR/set2.out")" = 20 ] || fail "not every SET acknowledged with $S down"
+echo "node $S down; 20 more writes committed by $L and $F alone"
 
 # Kill F (no clean close: no CLOSE marker proves its last batch complete)
 # and flip one byte in the payload of its last record.
 kill -9 "$(pid_of "$F")"
 seg=$(ls "$DIR/data$F"/wal-*.seg | sort | tail -1)
 flip_last "$seg"
-# The leader goes down too: only F (damaged) and S remain.
+# The leader goes down too: only F (damaged) and S (behind) come back.
 kill -9 "$(pid_of "$L")"
-"$BIN/fabraftd" --config "$DIR/node$F.conf" >>"$DIR/node$F.log" 2>&1 &
-echo $! >"$DIR/node$F.pid"
+for i in "$F" "$S"; do
+	"$BIN/fabraftd" --config "$DIR/node$i.conf" >>"$DIR/node$i.log" 2>&1 &
+	echo $! >"$DIR/node$i.pid"
+done
 for k in $(seq 100); do
 	[ "$(info_field "$F" recovering)" = 1 ] && break
 	sleep 0.05
@@ -63,14 +78,16 @@ grep -q "CORRUPTION, not a torn write" "$DIR/node$F.log" ||
 	fail "node $F did not report the damage as corruption"
 grep -m1 "CORRUPTION" "$DIR/node$F.log"
 echo "node $F: recovering:1 recover_index:$(info_field "$F" recover_index)"
-# S alone cannot win without F's vote, and F never campaigns.
+# S cannot win: F refuses its log, shorter than F's own.  F cannot either:
+# its log lacks its claim, so its own vote is conditional, and conditional
+# votes count only with every voter's (L is down); S's is one of two.
 sleep 3
 for i in "$F" "$S"; do
 	[ "$(info_field "$i" role)" = leader ] && fail "node $i leads with a damaged voter's help"
 done
 [ "$(info_field "$F" recovering)" = 1 ] || fail "node $F left recovering without a leader"
 echo "with the leader down: no leader among $F (recovering) and $S (unavailable, not wrong)"
-# The leader returns: a leader is elected without F's vote, F is repaired.
+# The leader returns: it is elected (it holds F's claim), F is repaired.
 start_cluster 3
 L2=$(wait_leader 5000) || fail "no leader once node $L is back"
 for k in $(seq 100); do

@@ -109,6 +109,10 @@ int main(int argc, char **argv)
 		memcpy(stream + slen, buf, len);
 		slen += len;
 	}
+	/* A conditional grant (raft.h note 7). */
+	m[1].vote_resp.granted = RAFT_GRANT_CONDITIONAL;
+	len = enc(&m[1], buf, sizeof(buf));
+	put("msg_VOTE_RESP_conditional", buf, len);
 
 	/* Handshake frames with the fuzzer's key (cluster 42, secret below,
 	 * receiver 2, member 1) so they authenticate. */

@@ -136,7 +136,8 @@ static void message(struct in *in, struct raft_event *ev,
 		m->vote.flags = u8(in);
 		break;
 	case RAFT_MSG_VOTE_RESP:
-		m->vote_resp.granted = u8(in) & 1;
+		/* RAFT_GRANT_NO, _YES, _CONDITIONAL, and 3: dropped. */
+		m->vote_resp.granted = u8(in) % 4;
 		break;
 	case RAFT_MSG_APPEND: {
 		m->append.prev_index = num(in);

@@ -475,7 +475,7 @@ static void hostile_snapshot_and_flags(void **state)
 	assert_int_equal(fab_wire_encode(&bad, buf, sizeof(buf), &len),
 			 FR_INVALID);
 	bad = m[1];
-	bad.vote_resp.granted = 2;
+	bad.vote_resp.granted = 3; /* 2 is a conditional grant */
 	assert_int_equal(fab_wire_encode(&bad, buf, sizeof(buf), &len),
 			 FR_INVALID);
 	bad = m[6];
@@ -506,6 +506,37 @@ static void hostile_snapshot_and_flags(void **state)
 			 0);
 	assert_int_equal(fab_wire_decode(buf, len, &out, NULL, 0, &consumed),
 			 FR_MALFORMED);
+}
+
+/* VOTE_RESP granted: 0, 1 and 2 (conditional, raft.h note 7) round-trip;
+ * 3 and above, patched on the wire, are refused. */
+static void vote_resp_granted_values(void **state)
+{
+	struct raft_message m = {
+	    .type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = 7};
+	struct raft_message out;
+	uint8_t buf[FAB_WIRE_HDR_SIZE + 64];
+	size_t len, consumed;
+	(void)state;
+
+	for (uint8_t g = 0; g <= RAFT_GRANT_CONDITIONAL; g++) {
+		m.vote_resp.granted = g;
+		assert_int_equal(fab_wire_encode(&m, buf, sizeof(buf), &len),
+				 0);
+		assert_int_equal(
+		    fab_wire_decode(buf, len, &out, NULL, 0, &consumed), 0);
+		assert_int_equal(out.vote_resp.granted, g);
+	}
+	for (unsigned g = 3; g <= 255; g += 252) {
+		buf[P(16)] = (uint8_t)g;
+		assert_int_equal(
+		    fab_wire_seal(buf, FAB_WIRE_VOTE_RESP,
+				  (uint32_t)(len - FAB_WIRE_HDR_SIZE)),
+		    0);
+		assert_int_equal(
+		    fab_wire_decode(buf, len, &out, NULL, 0, &consumed),
+		    FR_MALFORMED);
+	}
 }
 
 static void batch_of_64k(void **state)
@@ -619,6 +650,7 @@ int main(void)
 	    cmocka_unit_test(hostile_counts_and_lengths),
 	    cmocka_unit_test(hostile_header),
 	    cmocka_unit_test(hostile_snapshot_and_flags),
+	    cmocka_unit_test(vote_resp_granted_values),
 	    cmocka_unit_test(batch_of_64k),
 	    cmocka_unit_test(encode_limits),
 	    cmocka_unit_test(transport_kinds_and_credit),

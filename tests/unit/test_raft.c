@@ -9,6 +9,7 @@
 
 #include "heap.h"
 #include "raft.h"
+#include "raft_test.h"
 
 static struct raft_config config3(void)
 {
@@ -57,20 +58,6 @@ static struct raft_update recv(struct raft *r, const struct raft_message *m)
 	struct raft_event ev = {.type = RAFT_EVENT_RECEIVE};
 	ev.receive.message = m;
 	return step(r, ev);
-}
-
-static struct raft_stats stats(struct raft *r)
-{
-	struct raft_stats s;
-	raft_stats_get(r, &s);
-	return s;
-}
-
-static struct raft_status status(struct raft *r)
-{
-	struct raft_status s;
-	raft_status_get(r, &s);
-	return s;
 }
 
 /* A zeroed message of @type from @from to @to in @term. */
@@ -153,8 +140,8 @@ static void open_rejects_bad_options_and_state(void **state)
 	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
 	rs.term = 2;
 	assert_int_equal(raft_open(&r, &o, &rs), 0);
-	assert_int_equal(status(r).last_index, 2);
-	assert_int_equal(status(r).persisted, 2);
+	assert_int_equal(raft_test_status(r).last_index, 2);
+	assert_int_equal(raft_test_status(r).persisted, 2);
 	raft_close(r);
 
 	/* raft_config_decode refuses what raft_config_validate refuses. */
@@ -169,6 +156,27 @@ static void open_rejects_bad_options_and_state(void **state)
 	assert_int_equal(
 	    raft_config_decode(&out, enc, raft_config_encoded_size(&c)), 0);
 	assert_int_equal(out.n, 3);
+}
+
+/* The entry at recover_index cannot have a term above the current one
+ * (raft.h note 7). */
+static void open_checks_recover_index_term(void **state)
+{
+	(void)state;
+	struct raft_options o;
+	struct raft_restore rs;
+	struct raft *r;
+	memset(&rs, 0, sizeof(rs));
+	rs.config = config3();
+	raft_options_default(&o, 1, 1);
+	rs.term = 2;
+	rs.recover_index = 3;
+	rs.recover_index_term = 3;
+	assert_int_equal(raft_open(&r, &o, &rs), FR_INVALID);
+	rs.recover_index_term = 2;
+	assert_int_equal(raft_open(&r, &o, &rs), 0);
+	assert_true(raft_test_status(r).recovering);
+	raft_close(r);
 }
 
 static void open_survives_every_allocation_failure(void **state)
@@ -236,13 +244,13 @@ static void propose_contract(void **state)
 	fr_heap_fault_config(1, 1); /* second payload copy */
 	assert_int_equal(raft_step(r, &ev, &u), FR_NOMEM);
 	fr_heap_fault_config(-1, 0);
-	assert_int_equal(status(r).last_index, 1);
+	assert_int_equal(raft_test_status(r).last_index, 1);
 
 	u = step(r, ev);
 	assert_int_equal(u.proposed_index, 2);
 	assert_int_equal(u.n_entries, 2);
 	/* Committed and applied only once durable (persist before ack). */
-	assert_int_equal(status(r).commit, 0);
+	assert_int_equal(raft_test_status(r).commit, 0);
 	struct raft_event p = {.type = RAFT_EVENT_PERSISTED};
 	p.persisted.index = 3;
 	p.persisted.term = 1;
@@ -327,7 +335,7 @@ static void bad_messages_are_counted(void **state)
 	recv(r, &m);
 	m = append(2, 2, 1, 0, 0, 0, e, 1); /* from itself */
 	recv(r, &m);
-	assert_int_equal(stats(r).msgs_dropped_bad, 4);
+	assert_int_equal(raft_test_stats(r).msgs_dropped_bad, 4);
 
 	/* A term so large that an election would wrap it (found by
 	 * fuzz_raft): dropped, and our term is unchanged. */
@@ -335,8 +343,8 @@ static void bad_messages_are_counted(void **state)
 	recv(r, &m);
 	m = append(1, 2, RAFT_TERM_MAX + 1, 0, 0, 0, e, 1);
 	recv(r, &m);
-	assert_int_equal(stats(r).msgs_dropped_bad, 6);
-	assert_int_equal(status(r).term, 0);
+	assert_int_equal(raft_test_stats(r).msgs_dropped_bad, 6);
+	assert_int_equal(raft_test_status(r).term, 0);
 
 	/* Answers from non-members have no progress to update: dropped.
 	 * (Requests from them are processed: thesis 4.1, test_features.) */
@@ -346,11 +354,11 @@ static void bad_messages_are_counted(void **state)
 	m.from = 200;
 	m.type = RAFT_MSG_VOTE_RESP;
 	recv(r, &m);
-	assert_int_equal(stats(r).msgs_dropped_unknown, 2);
+	assert_int_equal(raft_test_stats(r).msgs_dropped_unknown, 2);
 	m.from = RAFT_ID_MAX + 1; /* not an id at all */
 	recv(r, &m);
-	assert_int_equal(stats(r).msgs_dropped_bad, 7);
-	assert_int_equal(status(r).term, 0);
+	assert_int_equal(raft_test_stats(r).msgs_dropped_bad, 7);
+	assert_int_equal(raft_test_status(r).term, 0);
 
 	/* Malformed batches: indices with a hole, decreasing or too new
 	 * terms, NULL entries, over the batch limit, NULL payload, bad
@@ -376,8 +384,8 @@ static void bad_messages_are_counted(void **state)
 	recv(r, &m);
 	m = append(1, 2, 1, 0, 3, 0, NULL, 0);
 	recv(r, &m);
-	assert_int_equal(stats(r).appends_malformed, 7);
-	assert_int_equal(status(r).last_index, 0);
+	assert_int_equal(raft_test_stats(r).appends_malformed, 7);
+	assert_int_equal(raft_test_status(r).last_index, 0);
 
 	/* prev_index past our log: a reject with a hint, not a crash. */
 	m = append(1, 2, 1, 1000000, 1, 5, NULL, 0);
@@ -385,28 +393,28 @@ static void bad_messages_are_counted(void **state)
 	assert_int_equal(u.n_messages, 1);
 	assert_int_equal(u.messages[0].append_resp.success, 0);
 	assert_int_equal(u.messages[0].append_resp.conflict_index, 1);
-	assert_int_equal(stats(r).appends_rejected, 1);
+	assert_int_equal(raft_test_stats(r).appends_rejected, 1);
 
 	/* A commit index past what we hold is capped. */
 	m = append(1, 2, 1, 0, 0, UINT64_MAX, e, 2);
 	recv(r, &m);
-	assert_int_equal(status(r).commit, 2);
+	assert_int_equal(raft_test_status(r).commit, 2);
 
 	/* A past term: dropped, and the sender learns our term. */
 	struct raft_message hb = append(3, 2, 7, 0, 0, 0, NULL, 0);
 	recv(r, &hb); /* node 3 leads term 7 now */
 	m = append(1, 2, 1, 2, 1, 2, NULL, 0);
 	u = recv(r, &m);
-	assert_int_equal(stats(r).msgs_dropped_stale, 1);
+	assert_int_equal(raft_test_stats(r).msgs_dropped_stale, 1);
 	assert_int_equal(u.n_messages, 1);
 	assert_int_equal(u.messages[0].term, 7);
 	assert_int_equal(u.messages[0].append_resp.success, 0);
 
 	/* A snapshot chunk without metadata or data: refused, counted. */
-	uint64_t bad = stats(r).snapshot_chunks_refused;
+	uint64_t bad = raft_test_stats(r).snapshot_chunks_refused;
 	m = message(RAFT_MSG_SNAPSHOT, 3, 2, 7);
 	u = recv(r, &m);
-	assert_int_equal(stats(r).snapshot_chunks_refused, bad + 1);
+	assert_int_equal(raft_test_stats(r).snapshot_chunks_refused, bad + 1);
 	assert_int_equal(u.n_messages, 0);
 
 	/* A node at the largest term never campaigns (it would wrap). */
@@ -424,8 +432,8 @@ static void bad_messages_are_counted(void **state)
 	for (int i = 0; i < 100; i++) {
 		step(r, tick);
 	}
-	assert_int_equal(status(r).term, RAFT_TERM_MAX);
-	assert_int_equal(status(r).role, RAFT_FOLLOWER);
+	assert_int_equal(raft_test_status(r).term, RAFT_TERM_MAX);
+	assert_int_equal(raft_test_status(r).role, RAFT_FOLLOWER);
 	raft_close(r);
 }
 
@@ -443,35 +451,35 @@ static void leader_ignores_bogus_answers(void **state)
 	assert_int_equal(u.role, RAFT_LEADER);
 	/* A duplicate vote changes nothing. */
 	recv(r, &v);
-	assert_int_equal(status(r).role, RAFT_LEADER);
+	assert_int_equal(raft_test_status(r).role, RAFT_LEADER);
 
 	struct raft_message a = message(RAFT_MSG_APPEND_RESP, 2, 1, 1);
 	a.append_resp.success = 1;
 	a.append_resp.index = 1000; /* never sent */
-	uint64_t bad = stats(r).msgs_dropped_bad;
+	uint64_t bad = raft_test_stats(r).msgs_dropped_bad;
 	recv(r, &a);
-	assert_int_equal(stats(r).msgs_dropped_bad, bad + 1);
-	assert_int_equal(status(r).commit, 0);
+	assert_int_equal(raft_test_stats(r).msgs_dropped_bad, bad + 1);
+	assert_int_equal(raft_test_status(r).commit, 0);
 	/* A reject for index 0 or beyond our log is ignored. */
 	a.append_resp.success = 0;
 	a.append_resp.index = 0;
 	recv(r, &a);
 	a.append_resp.index = UINT64_MAX;
 	recv(r, &a);
-	assert_int_equal(status(r).role, RAFT_LEADER);
+	assert_int_equal(raft_test_status(r).role, RAFT_LEADER);
 
 	/* An AppendEntries for our own term from another "leader". */
 	struct raft_message m = append(3, 1, 1, 0, 0, 0, NULL, 0);
-	bad = stats(r).msgs_dropped_bad;
+	bad = raft_test_stats(r).msgs_dropped_bad;
 	recv(r, &m);
-	assert_int_equal(stats(r).msgs_dropped_bad, bad + 1);
-	assert_int_equal(status(r).role, RAFT_LEADER);
+	assert_int_equal(raft_test_stats(r).msgs_dropped_bad, bad + 1);
+	assert_int_equal(raft_test_status(r).role, RAFT_LEADER);
 
 	/* A higher term in any message: step down. */
 	a.term = 5;
 	recv(r, &a);
-	assert_int_equal(status(r).role, RAFT_FOLLOWER);
-	assert_int_equal(status(r).term, 5);
+	assert_int_equal(raft_test_status(r).role, RAFT_FOLLOWER);
+	assert_int_equal(raft_test_status(r).term, 5);
 	raft_close(r);
 }
 
@@ -493,7 +501,7 @@ static void votes(void **state)
 	v.vote.last_term = 1; /* older last term: refuse */
 	struct raft_update u = recv(r, &v);
 	assert_int_equal(u.messages[0].vote_resp.granted, 0);
-	assert_int_equal(status(r).term, 3);
+	assert_int_equal(raft_test_status(r).term, 3);
 	v.vote.last_index = 1;
 	v.vote.last_term = 2;
 	u = recv(r, &v);
@@ -529,7 +537,7 @@ static void snapshot_chunks_compare_config_members(void **state)
 	m.snapshot.len = 1;
 	m.snapshot.data = "a";
 	struct raft_update u = recv(r, &m);
-	assert_int_equal(stats(r).snapshot_chunks_refused, 0);
+	assert_int_equal(raft_test_stats(r).snapshot_chunks_refused, 0);
 	assert_int_equal(u.n_messages, 1);
 	assert_int_equal(u.messages[0].snapshot_resp.offset, 1);
 
@@ -539,12 +547,12 @@ static void snapshot_chunks_compare_config_members(void **state)
 	m.snapshot.done = 1;
 	m.snapshot.data = "b";
 	u = recv(r, &m);
-	assert_int_equal(stats(r).snapshot_chunks_refused, 0);
-	assert_int_equal(stats(r).snapshots_installed, 1);
+	assert_int_equal(raft_test_stats(r).snapshot_chunks_refused, 0);
+	assert_int_equal(raft_test_stats(r).snapshots_installed, 1);
 	assert_int_equal(u.n_messages, 1);
 	assert_int_equal(u.messages[0].snapshot_resp.rejected, 0);
 	assert_int_equal(u.messages[0].snapshot_resp.done, 1);
-	assert_int_equal(status(r).commit, 10);
+	assert_int_equal(raft_test_status(r).commit, 10);
 	raft_close(r);
 }
 
@@ -611,7 +619,7 @@ static struct raft *committed_leader(bool majority_rounds, bool both)
 	if (both) {
 		ack_from(r, 3, 0); /* both stream now */
 	}
-	assert_int_equal(status(r).applied, 1); /* term committed */
+	assert_int_equal(raft_test_status(r).applied, 1); /* term committed */
 	return r;
 }
 
@@ -697,6 +705,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(open_rejects_bad_options_and_state),
+	    cmocka_unit_test(open_checks_recover_index_term),
 	    cmocka_unit_test(open_survives_every_allocation_failure),
 	    cmocka_unit_test(propose_contract),
 	    cmocka_unit_test(follower_acks_after_persist),

@@ -452,7 +452,8 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     .help = "entries kept behind a snapshot for slow followers"},
 	    {"accept-data-loss", OPT_FLAG, &o->accept_data_loss,
 	     .help = "a node whose log was found damaged starts recovering "
-		     "(no vote until a leader repaired it); this clears that "
+		     "(no counted ack, conditional votes only, until a leader "
+		     "repaired it); this clears that "
 		     "state at start: only when no undamaged majority is left, "
 		     "acknowledged writes may be lost (docs/operations.md)"},
 	    /* ---- Incoming snapshots bounded (issue 15, item 8) ---- */

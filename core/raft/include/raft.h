@@ -59,11 +59,33 @@
  *     storage finds that entries this server may have acknowledged are
  *     damaged or missing, the driver truncates the log before the damage
  *     and opens the core with raft_restore.recover_index = X, the highest
- *     index the server may have acknowledged (it persists X first).  The
- *     server is then *recovering*: it grants no vote and no pre-vote, never
- *     campaigns (timeout, CAMPAIGN, TimeoutNow), and its AppendEntries
- *     successes are marked RAFT_ACK_UNCOUNTED: the leader uses them to
- *     stream the log but counts none toward a commit.  It is repaired
+ *     index the server may have acknowledged (it persists X first), and
+ *     recover_index_term, the term of X in the lost log when storage knows
+ *     it (0 otherwise).  The server is then *recovering*: its
+ *     AppendEntries successes are marked RAFT_ACK_UNCOUNTED (the leader
+ *     uses them to stream the log but counts none toward a commit), it
+ *     is never the target of a transfer (TimeoutNow is ignored), and it
+ *     votes by two rules (docs/storage.md "Closing the gap", items 2-3):
+ *     Rule 2.  A candidate (vote or pre-vote) that fails the usual
+ *     up-to-date check against its own log is refused.  Otherwise, if
+ *     the term of X is known and the candidate's (last term, last index)
+ *     is at least (term of X, X) in the same order, the grant is plain:
+ *     such a log holds everything the lost one held through X.  Otherwise
+ *     the grant is RAFT_GRANT_CONDITIONAL.  A conditional vote is a real
+ *     vote (persisted as the vote of the term; a pre-vote changes nothing).
+ *     Rule 3.  A candidate counts conditional grants only once every voter
+ *     of its configuration granted it, plainly or conditionally, itself
+ *     included; one refusal, for any reason, leaves them uncounted.  Plain
+ *     grants count toward a majority as always.  Its own vote is
+ *     conditional when its own log fails rule 2.  With a single voter
+ *     conditional votes never count (its copy was the majority): a
+ *     recovering sole voter does not campaign (campaigns_blocked_single_
+ *     voter) and waits for the operator (--accept-data-loss).
+ *     A recovering server campaigns as any other (pre-vote first); if it
+ *     wins it is no longer recovering: its log is the cluster's now.  The
+ *     update that makes it leader carries RAFT_UPDATE_RECOVERED, which the
+ *     driver carries out after the hard state and before the leader's
+ *     first entry is written or sent (note 5).  A follower is repaired
  *     once its log durably matches a leader of a term >= its term at open
  *     through X, or through an entry of a term above that (every entry it
  *     could have acknowledged precedes it), or a snapshot >= X is
@@ -71,11 +93,13 @@
  *     SNAPSHOT step); the update then carries RAFT_UPDATE_RECOVERED and the
  *     driver persists "not recovering" (a crash before that only repeats
  *     the repair).  Why: a committed entry is on a majority; if a damaged
- *     member of that majority voted, a candidate lacking the entry could
- *     win with it and overwrite the entry everywhere.  Not voting keeps
- *     every electable quorum inside the undamaged servers, which hold it.
- *     With a majority damaged no leader can be elected: unavailable, not
- *     wrong.
+ *     member of that majority voted plainly, a candidate lacking the entry
+ *     could win with it and overwrite the entry everywhere.  A member that
+ *     kept the entry refuses such a candidate, so as long as fewer than a
+ *     majority lost it, a candidate lacking it never hears all yes.  A
+ *     candidate that no recovering voter can vouch for needs every voter:
+ *     with a majority recovering and one voter gone, no such candidate is
+ *     elected: unavailable, not wrong.
  *  8. Time.  Every event carries event.time_us, the driver's monotonic
  *     clock (CLOCK_BOOTTIME in the runtime, a per-node virtual clock in the
  *     simulator) in microseconds, read right before the step and *after*
@@ -198,8 +222,16 @@ struct raft_vote {
 	uint8_t flags;	       /* RAFT_VOTE_* */
 };
 
+/* raft_vote_resp.granted (note 7, rules 2 and 3). */
+#define RAFT_GRANT_NO  0u /* refused */
+#define RAFT_GRANT_YES 1u /* granted */
+#define RAFT_GRANT_CONDITIONAL                                                 \
+	2u /* granted by a recovering voter that                               \
+	      cannot vouch for the candidate's log:                            \
+	      counts only if every voter granted */
+
 struct raft_vote_resp {
-	uint8_t granted; /* 1 if the vote is granted */
+	uint8_t granted; /* RAFT_GRANT_*; anything else is dropped */
 	uint8_t prevote; /* answers a pre-vote */
 };
 
@@ -492,6 +524,11 @@ struct raft_restore {
 	 * before its storage lost or damaged entries (> the restored log's
 	 * last index): the server starts recovering. */
 	raft_index recover_index;
+	/* Note 7: the term of the entry at recover_index in the log this
+	 * server had before the damage (the WAL's tail slot), 0 = unknown.
+	 * Lets it grant ordinary votes to candidates at least that up to
+	 * date (docs/storage.md "Closing the gap", item 2). */
+	raft_term recover_index_term;
 };
 
 struct raft; /* opaque */
@@ -618,14 +655,21 @@ struct raft_stats {
 	uint64_t snapshots_refused_by_peers; /* a follower would not store */
 	uint64_t config_changes;	     /* proposed by this leader */
 	uint64_t reads_served;
-	uint64_t reads_lease;		   /* served from the lease */
-	uint64_t votes_refused_recovering; /* note 7: votes and pre-votes
-					      refused while recovering */
-	uint64_t followers_regressed;	   /* leader: a follower answered with a
-					      log shorter than it had acknowledged
-					      (lost entries): probed again */
-	uint64_t lease_stalls; /* leader: stalls that voided the lease
-				  (RAFT_STALL_TICKS, note 8) */
+	uint64_t reads_lease;			 /* served from the lease */
+	uint64_t votes_refused_recovering;	 /* note 7: votes and pre-votes
+						    refused while recovering */
+	uint64_t votes_granted_conditional;	 /* note 7: votes and pre-votes
+						    granted conditionally */
+	uint64_t elections_won_conditional;	 /* became leader by counting
+						    conditional votes */
+	uint64_t campaigns_blocked_single_voter; /* note 7: recovering sole
+						    voter: no election can
+						    vouch for it */
+	uint64_t followers_regressed; /* leader: a follower answered with a
+					 log shorter than it had acknowledged
+					 (lost entries): probed again */
+	uint64_t lease_stalls;	      /* leader: stalls that voided the lease
+					 (RAFT_STALL_TICKS, note 8) */
 };
 
 void raft_status_get(const struct raft *r, struct raft_status *s);
