@@ -611,6 +611,25 @@ static bool claim_check(struct wal *w, struct rstate *r)
 	return w->o.recover_damage && r->claim.index > log_end(r);
 }
 
+/* The claim's term as the recovering bound's term.  An entry is flushed
+ * only after the term it carries was saved in meta (the runtime saves
+ * term and vote before it submits the update's entries), so a claim of a
+ * newer term than meta's is not believed: the index stands (the safe
+ * side), the term is reported unknown (0) rather than handing the core a
+ * term it would refuse. */
+static raft_term claim_term(const struct wal *w, const struct wal_slot *c)
+{
+	if (c->term <= w->term) {
+		return c->term;
+	}
+	fr_log(FR_LOG_WARN, "wal",
+	       "tail slot claims term %" PRIu64
+	       ", newer than the saved term %" PRIu64
+	       ": recovering up to its index with the term unknown",
+	       c->term, w->term);
+	return 0;
+}
+
 /*
  * After the cut: the slot of the segment that now ends the log must not
  * claim more than it holds, or every later start would find the same loss
@@ -769,7 +788,8 @@ int wal__recover_log(struct wal *w, struct wal_recovered *rec, char *errmsg)
 		raft_index X = r.recover_index;
 		raft_term xt = 0; /* a damaged record's term is unknown */
 		if (lost) {
-			wal__claim_merge(&X, &xt, r.claim.index, r.claim.term);
+			wal__claim_merge(&X, &xt, r.claim.index,
+					 claim_term(w, &r.claim));
 		}
 		wal__claim_merge(&X, &xt, w->recover_index, w->recover_term);
 		if ((rv = wal__meta_save_recover(w, X, xt, errmsg)) != 0) {

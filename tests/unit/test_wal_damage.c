@@ -588,9 +588,41 @@ static void test_damaged_slot_falls_back(void **state)
 	wal_close(w);
 }
 
-/* A suffix truncation moves the claim down with the log: entries from
- * N - 10 replaced by one of term 9, whose batch is then lost.  The claim
- * is the replacing entry (N - 10, term 9), not the old N. */
+/* A writer that replaces entries from N - 10 by one of term 5 and dies
+ * right after the truncation, its new batch never written (caller_kicks:
+ * nothing wakes the writer for it). */
+static void truncated_then_killed(struct fx *f)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		static uint8_t b[MAXLEN];
+		struct wal_options o;
+		struct wal_recovered rec;
+		struct wal *w;
+		opts(&o, f->dir, true);
+		o.caller_kicks = true;
+		struct raft_entry e = {.term = 5,
+				       .index = N - 10,
+				       .type = RAFT_ENTRY_NORMAL,
+				       .len = len_of(N - 10),
+				       .buf = b};
+		tw_fill(SEED, e.index, b, e.len);
+		if (wal_open(&w, &o, &rec, f->err) != 0 ||
+		    wal_submit(w, &e, 1) != 0) {
+			_exit(1);
+		}
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* A suffix truncation moves the claim down with the log.  The segment's
+ * copy claims its last kept entry before the replacing batch is written:
+ * a writer that dies in between leaves a log that reaches its claim (with
+ * the old claim, N, it would look like a lost write).  Then the replacing
+ * entry (N - 10, term 5) is written and lost: the claim is it, not N. */
 static void test_truncation_lowers_claim(void **state)
 {
 	struct fx *f = *state;
@@ -598,10 +630,16 @@ static void test_truncation_lowers_claim(void **state)
 	off_t off;
 	uint64_t size;
 	struct wal_recovered rec;
-	crashed_log_at(f, true);
+	crashed_log_at(f, true); /* meta term 5, knows of no entry */
+	truncated_then_killed(f);
+	seg_record(f->dir, seg, -1, &off, &size);
+	struct wal_slot sl = slot_get(seg);
+	assert_int_equal(sl.index, N - 11);
 	struct wal *w = open_ok(f, true, &rec);
+	expect_rec(&rec, false, 0, 0);
+	assert_int_equal(rec.n_entries, N - 11);
 	static uint8_t b[MAXLEN];
-	struct raft_entry e = {.term = 9,
+	struct raft_entry e = {.term = 5,
 			       .index = N - 10,
 			       .type = RAFT_ENTRY_NORMAL,
 			       .len = len_of(N - 10),
@@ -609,14 +647,9 @@ static void test_truncation_lowers_claim(void **state)
 	tw_fill(SEED, e.index, b, e.len); /* what open_ok checks */
 	assert_int_equal(wal_append(w, &e, 1), 0);
 	wal_close(w);
-	seg_record(f->dir, seg, -1, &off, &size);
-	struct wal_slot sl = slot_get(seg);
+	sl = slot_get(seg);
 	assert_int_equal(sl.index, N - 10);
-	assert_int_equal(sl.term, 9);
-	w = open_ok(f, true, &rec);
-	assert_false(rec.corrupt);
-	assert_int_equal(rec.n_entries, N - 10);
-	wal_close(w);
+	assert_int_equal(sl.term, 5);
 	/* The last record is the CLOSE marker: lose the replacing entry. */
 	int n = seg_record(f->dir, seg, -1, &off, &size);
 	seg_record(f->dir, seg, n - 2, &off, &size);
@@ -624,8 +657,31 @@ static void test_truncation_lowers_claim(void **state)
 	poke(seg, off, z, size);
 	free(z);
 	w = open_ok(f, true, &rec);
-	expect_rec(&rec, true, N - 10, 9);
+	expect_rec(&rec, true, N - 10, 5);
 	assert_int_equal(rec.n_entries, N - 11);
+	wal_close(w);
+}
+
+/* A claim of a term newer than meta's saved term cannot come from the
+ * runtime (it saves the term before the entries): its index still counts,
+ * its term is reported unknown (the core refuses a term of X above its
+ * own). */
+static void test_claim_term_above_meta(void **state)
+{
+	struct fx *f = *state;
+	char seg[300];
+	off_t off;
+	uint64_t size;
+	struct wal_recovered rec;
+	crashed_log_at(f, true); /* meta term 5, entries of terms 1..3 */
+	lose_last_record(f);
+	seg_record(f->dir, seg, -1, &off, &size);
+	struct wal_slot sl = slot_get(seg);
+	sl.term = 6;
+	slot_put(seg, &sl);
+	struct wal *w = open_ok(f, true, &rec);
+	expect_rec(&rec, true, N, 0);
+	assert_int_equal(rec.term, 5);
 	wal_close(w);
 }
 
@@ -814,6 +870,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_damaged_slot_falls_back, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_truncation_lowers_claim, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_term_above_meta, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_keeps_recover_term,
 					    setup, teardown),
