@@ -811,11 +811,12 @@ static void test_slot_write_paths(void **state)
 	if (fd < 0) {
 		skip(); /* no O_DIRECT here: nothing to test */
 	}
+	const size_t blk = WAL_BLOCK; /* size_t: no int products widened */
 	struct wal *w = calloc(1, sizeof(*w));
 	void *raw_h, *raw_b;
 	w->direct = true;
 	w->hdr_blk = wal__aligned_alloc(WAL_BLOCK, &raw_h);
-	uint8_t *b = wal__aligned_alloc(2 * WAL_BLOCK, &raw_b);
+	uint8_t *b = wal__aligned_alloc(2 * blk, &raw_b);
 	for (int aio = 1; aio >= 0; aio--) {
 		if (aio) {
 			wal__aio_init(w);
@@ -824,19 +825,17 @@ static void test_slot_write_paths(void **state)
 			wal__aio_close(w);
 		}
 		memset(w->hdr_blk, 0x11 + aio, WAL_BLOCK);
-		memset(b, 0x22 + aio, 2 * WAL_BLOCK);
-		assert_int_equal(wal__write_with_slot(w, fd, b, 2 * WAL_BLOCK,
-						      2 * WAL_BLOCK),
-				 0);
-		uint8_t got[3 * WAL_BLOCK];
+		memset(b, 0x22 + aio, 2 * blk);
+		assert_int_equal(
+		    wal__write_with_slot(w, fd, b, 2 * blk, 2 * blk), 0);
+		static uint8_t got[3 * WAL_BLOCK];
 		int rfd = open(p, O_RDONLY);
 		assert_int_equal(pread(rfd, got, WAL_BLOCK, 0), WAL_BLOCK);
-		assert_int_equal(
-		    pread(rfd, got + WAL_BLOCK, 2 * WAL_BLOCK, 2 * WAL_BLOCK),
-		    2 * WAL_BLOCK);
+		assert_int_equal(pread(rfd, got + WAL_BLOCK, 2 * blk, 2 * blk),
+				 2 * blk);
 		close(rfd);
 		assert_memory_equal(got, w->hdr_blk, WAL_BLOCK);
-		assert_memory_equal(got + WAL_BLOCK, b, 2 * WAL_BLOCK);
+		assert_memory_equal(got + WAL_BLOCK, b, 2 * blk);
 	}
 	close(fd);
 	fr_free(raw_h);
