@@ -199,7 +199,8 @@ static int sync_init(struct wal *w)
 		w->bufs[i].cap = cap;
 	}
 	w->tail = wal__aligned_alloc(WAL_BLOCK, &w->tail_raw);
-	if (w->tail == NULL) {
+	w->hdr_blk = wal__aligned_alloc(WAL_BLOCK, &w->hdr_raw);
+	if (w->tail == NULL || w->hdr_blk == NULL) {
 		return FR_NOMEM;
 	}
 	memset(w->tail, 0, WAL_BLOCK);
@@ -237,15 +238,17 @@ static void wal_free(struct wal *w)
 	if (w->sync_inited) {
 		wal__prep_stop(w); /* before the lock goes */
 	}
+	/* io_destroy waits for AIO still in flight (only after a failed
+	 * reap): before the buffers it may write from go. */
+	wal__aio_close(w);
 	for (uint32_t i = 0; i < WAL_NBUF; i++) {
 		fr_free(w->bufs[i].raw);
 	}
 	fr_free(w->tail_raw);
+	fr_free(w->hdr_raw);
 	wal__segs_free(w);
 	wal_recovered_release(w);
-	if (w->seg_fd >= 0) {
-		close(w->seg_fd);
-	}
+	wal__seg_fd_close(w);
 	if (w->event_fd >= 0) {
 		close(w->event_fd);
 	}
@@ -309,23 +312,29 @@ static int lost_check(struct wal *w, struct wal_recovered *rec, char *errmsg)
 		       "%s: the log ends at index %" PRIu64
 		       " but index %" PRIu64 " (term %" PRIu64
 		       ") was durable when meta was last saved: LOST WRITE; "
-		       "this node will not vote or count toward commits until "
-		       "a leader has repaired its log through index %" PRIu64,
+		       "this node is recovering (counts toward no commit, "
+		       "votes by "
+		       "the recovering rules) until a leader has repaired its "
+		       "log through index %" PRIu64,
 		       w->dir, w->last_index, w->meta_durable_index,
 		       w->meta_durable_term, w->meta_durable_index);
+		/* The term of that index is not used: the runtime's vote
+		 * rule with a known term rests on the slot's claim. */
 		int rv =
-		    wal__meta_save_recover(w, w->meta_durable_index, errmsg);
+		    wal__meta_save_recover(w, w->meta_durable_index, 0, errmsg);
 		if (rv != 0) {
 			return rv;
 		}
 		rec->corrupt = true;
 	}
 	rec->recover_index = w->recover_index;
+	rec->recover_index_term = w->recover_term;
 	if (w->recover_index != 0) {
 		fr_log(FR_LOG_WARN, "wal",
 		       "recovering: the log may lack acknowledged entries up "
-		       "to index %" PRIu64 " (it ends at %" PRIu64 ")",
-		       w->recover_index, w->last_index);
+		       "to index %" PRIu64 " (term %" PRIu64
+		       ", 0 = unknown; the log ends at %" PRIu64 ")",
+		       w->recover_index, w->recover_term, w->last_index);
 	}
 	return 0;
 }
@@ -340,6 +349,7 @@ static int wal_start(struct wal *w, struct wal_recovered *rec, char *errmsg)
 	    (rv = direct_probe(w, errmsg)) != 0 || (rv = sync_init(w)) != 0) {
 		return rv;
 	}
+	wal__aio_init(w);
 	if (!w->o.fsync) {
 		fr_log(FR_LOG_WARN, "wal",
 		       "fsync off: nothing written is "

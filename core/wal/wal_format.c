@@ -8,7 +8,10 @@
 #include "err.h"
 #include "le.h"
 
-static_assert(WAL_SEG_HDR_USED <= WAL_SEG_HDR_BYTES, "segment header fits");
+static_assert(WAL_SEG_HDR_USED <= WAL_SLOT_OFF &&
+		  WAL_SLOT_OFF + WAL_SLOT_BYTES <= WAL_SEG_HDR_BYTES &&
+		  WAL_SLOT_OFF % 512 == 0 && WAL_SLOT_USED <= WAL_SLOT_BYTES,
+	      "segment header and tail slot fit the header block");
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -58,7 +61,8 @@ static bool current(const uint8_t *buf, uint32_t size)
 
 /* Segment header block: magic(8) version(4) used(4) cluster(8) node(4)
  * pad(4) seg_no(8) first_index(8) alloc_bytes(8) base_batch(8) pad(4)
- * crc(4); the rest of the block is zero. */
+ * crc(4); then zeros, the tail slot sector at WAL_SLOT_OFF (zero when
+ * encoded here: the writer fills it after the first batch), zeros. */
 void wal__seg_hdr_encode(const struct wal_seg_hdr *h, uint8_t *buf)
 {
 	head_put(buf, WAL_SEG_HDR_BYTES, "FRWALSEG", WAL_SEG_HDR_USED,
@@ -85,8 +89,12 @@ int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,
 		*why = "unknown segment format version";
 		return FR_CORRUPT;
 	}
+	/* The slot sector is judged on its own (wal__slot_decode): a
+	 * damaged slot costs its claim, not the segment. */
 	if (!all_zero(buf + WAL_SEG_HDR_USED,
-		      WAL_SEG_HDR_BYTES - WAL_SEG_HDR_USED) ||
+		      WAL_SLOT_OFF - WAL_SEG_HDR_USED) ||
+	    !all_zero(buf + WAL_SLOT_OFF + WAL_SLOT_BYTES,
+		      WAL_SEG_HDR_BYTES - WAL_SLOT_OFF - WAL_SLOT_BYTES) ||
 	    le_get_u32(buf + 28) != 0 || le_get_u32(buf + 64) != 0) {
 		*why = "segment header padding is not zero";
 		return FR_CORRUPT;
@@ -103,6 +111,52 @@ int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,
 		return FR_CORRUPT;
 	}
 	return 0;
+}
+
+/* Tail slot sector: magic(8) "FRWALSLT" index(8) term(8) batch(8) pad(4)
+ * crc(4) of bytes 0..35; the rest of the sector is zero. */
+static const char slot_magic[8] = {'F', 'R', 'W', 'A', 'L', 'S', 'L', 'T'};
+
+void wal__slot_encode(const struct wal_slot *s, uint8_t *sector)
+{
+	memset(sector, 0, WAL_SLOT_BYTES);
+	memcpy(sector, slot_magic, 8);
+	le_put_u64(sector + 8, s->index);
+	le_put_u64(sector + 16, s->term);
+	le_put_u64(sector + 24, s->batch);
+	crc_put(sector, WAL_SLOT_USED);
+}
+
+int wal__slot_decode(struct wal_slot *s, const uint8_t *blk,
+		     const struct wal_seg_hdr *h, const char **why)
+{
+	const uint8_t *p = blk + WAL_SLOT_OFF;
+	memset(s, 0, sizeof(*s));
+	if (all_zero(p, WAL_SLOT_BYTES)) {
+		return WAL_SLOT_EMPTY;
+	}
+	if (!sealed(p, slot_magic, WAL_SLOT_USED)) {
+		*why = "tail slot magic or checksum mismatch";
+		return WAL_SLOT_BAD;
+	}
+	if (le_get_u32(p + 32) != 0 ||
+	    !all_zero(p + WAL_SLOT_USED, WAL_SLOT_BYTES - WAL_SLOT_USED)) {
+		*why = "tail slot padding is not zero";
+		return WAL_SLOT_BAD;
+	}
+	s->index = le_get_u64(p + 8);
+	s->term = le_get_u64(p + 16);
+	s->batch = le_get_u64(p + 24);
+	/* Every entry record takes at least a record header. */
+	uint64_t room =
+	    (h->alloc_bytes - WAL_SEG_HDR_BYTES) / WAL_REC_HDR_BYTES;
+	if (s->index < h->first_index || s->index - h->first_index >= room ||
+	    s->term == 0 || s->batch <= h->base_batch) {
+		*why = "tail slot claims an entry outside the segment";
+		memset(s, 0, sizeof(*s));
+		return WAL_SLOT_BAD;
+	}
+	return WAL_SLOT_OK;
 }
 
 /* Record header: hcrc(4) magic(4) index(8) term(8) batch(8) prev_batch(8)
@@ -243,6 +297,7 @@ void wal__meta_encode(const struct wal_meta *m, uint8_t *buf)
 	le_put_u64(buf + 40, m->recover_index);
 	le_put_u64(buf + 48, m->durable_index);
 	le_put_u64(buf + 56, m->durable_term);
+	le_put_u64(buf + 64, m->recover_term);
 	crc_put(buf, WAL_META_BYTES);
 }
 
@@ -259,9 +314,15 @@ int wal__meta_decode(struct wal_meta *m, const uint8_t *buf, size_t len,
 		*why = "meta file checksum mismatch";
 		return FR_CORRUPT;
 	}
-	if (le_get_u32(buf + 8) != (v1 ? 1u : WAL_META_VERSION) ||
+	uint32_t version = le_get_u32(buf + 8);
+	bool v2 = !v1 && version == 2u;
+	/* Zero padding: v1 from 40, v2 from 64, v3 from 72 to the crc. */
+	size_t pad = v1 ? 40 : v2 ? 64 : 72;
+	if (version != (v1   ? 1u
+			: v2 ? 2u
+			     : WAL_META_VERSION) ||
 	    le_get_u32(buf + 12) != size ||
-	    !all_zero(buf + (v1 ? 40 : 64), v1 ? 20 : 28)) {
+	    !all_zero(buf + pad, size - 4 - pad)) {
 		*why = "unknown meta format version";
 		return FR_CORRUPT;
 	}
@@ -274,6 +335,9 @@ int wal__meta_decode(struct wal_meta *m, const uint8_t *buf, size_t len,
 		m->recover_index = le_get_u64(buf + 40);
 		m->durable_index = le_get_u64(buf + 48);
 		m->durable_term = le_get_u64(buf + 56);
+	}
+	if (!v1 && !v2) {
+		m->recover_term = le_get_u64(buf + 64);
 	}
 	if (m->node_id == 0 || m->node_id > RAFT_ID_MAX ||
 	    m->vote > RAFT_ID_MAX) {

@@ -17,14 +17,19 @@
 
 #define WAL_FORMAT_VERSION 1u
 /* Alignment of O_DIRECT I/O and size of the segment header block. */
-#define WAL_BLOCK	       4096u
-#define WAL_SEG_HDR_BYTES      WAL_BLOCK
-#define WAL_SEG_HDR_USED       72u
-#define WAL_REC_HDR_BYTES      56u
-#define WAL_REC_MAGIC	       0x43525246u /* "FRRC" */
-#define WAL_META_BYTES	       96u	   /* version 2 */
-#define WAL_META_V1_BYTES      64u	   /* version 1: read, never written */
-#define WAL_META_VERSION       2u
+#define WAL_BLOCK	  4096u
+#define WAL_SEG_HDR_BYTES WAL_BLOCK
+#define WAL_SEG_HDR_USED  72u
+#define WAL_REC_HDR_BYTES 56u
+#define WAL_REC_MAGIC	  0x43525246u /* "FRRC" */
+#define WAL_META_BYTES	  96u	      /* versions 2 and 3 */
+#define WAL_META_V1_BYTES 64u	      /* version 1: read, never written */
+#define WAL_META_VERSION  3u	      /* 2 is read, never written */
+/* The tail slot: one 512-byte sector of the segment header block,
+ * rewritten with every flush (docs/storage.md "Tail slot"). */
+#define WAL_SLOT_OFF	       512u
+#define WAL_SLOT_BYTES	       512u
+#define WAL_SLOT_USED	       40u
 #define WAL_SNAP_HDR_BYTES     312u
 #define WAL_SNAP_TRAILER_BYTES 32u
 
@@ -61,6 +66,14 @@ struct wal_rec_hdr {
 	uint8_t flags;	     /* WAL_REC_F_* */
 };
 
+/* What the tail slot claims: the last entry of the last batch flushed into
+ * the segment (its fdatasync covered the slot too). */
+struct wal_slot {
+	uint64_t index; /* last entry index flushed, 0 = no claim */
+	uint64_t term;	/* its term */
+	uint64_t batch; /* number of the batch that wrote it */
+};
+
 struct wal_meta {
 	uint64_t cluster_id;
 	uint32_t node_id;
@@ -69,6 +82,7 @@ struct wal_meta {
 	uint64_t recover_index; /* v2: recovering up to this index, 0 = no */
 	uint64_t durable_index; /* v2: last durable entry when saved */
 	uint64_t durable_term;	/* v2: its term */
+	uint64_t recover_term;	/* v3: term of recover_index, 0 = unknown */
 };
 
 struct wal_snap_hdr {
@@ -98,6 +112,25 @@ void wal__seg_hdr_encode(const struct wal_seg_hdr *h, uint8_t *buf);
 /** Decode a WAL_SEG_HDR_BYTES block; 0 or FR_CORRUPT with @why set. */
 int wal__seg_hdr_decode(struct wal_seg_hdr *h, const uint8_t *buf,
 			const char **why);
+
+enum wal_slot_status {
+	WAL_SLOT_OK = 0, /* a valid claim */
+	WAL_SLOT_EMPTY,	 /* all zero: no claim (a segment of an older build,
+			    or no entry flushed into it yet) */
+	WAL_SLOT_BAD,	 /* damaged: no claim, warn */
+};
+
+/** Encode @s into the WAL_SLOT_BYTES sector at @sector. */
+void wal__slot_encode(const struct wal_slot *s, uint8_t *sector);
+/**
+ * Decode the slot of a segment header block (@blk, WAL_SEG_HDR_BYTES) whose
+ * header @h decoded: magic, checksum, zero padding, then plausibility
+ * against @h (the index lies in what a segment of that size can hold, a
+ * term, a batch after the segment's base batch).  Returns enum
+ * wal_slot_status; sets @why for WAL_SLOT_BAD.
+ */
+int wal__slot_decode(struct wal_slot *s, const uint8_t *blk,
+		     const struct wal_seg_hdr *h, const char **why);
 
 /** Encode the header of a record; the caller has set pcrc. */
 void wal__rec_hdr_encode(const struct wal_rec_hdr *h, uint8_t *buf);

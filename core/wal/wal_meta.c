@@ -12,11 +12,11 @@
 #define META_NAME "meta"
 #define META_TMP  "meta.tmp"
 
-/* Write meta with @term, @vote, @recover and the durable point
- * @di/@dt. */
+/* Write meta with @term, @vote, @recover (and its term @rt) and the
+ * durable point @di/@dt. */
 static int meta_write(struct wal *w, raft_term term, raft_id vote,
-		      raft_index recover, raft_index di, raft_term dt,
-		      char *errmsg)
+		      raft_index recover, raft_term rt, raft_index di,
+		      raft_term dt, char *errmsg)
 {
 	struct wal_meta m = {
 	    .cluster_id = w->o.cluster_id,
@@ -24,6 +24,7 @@ static int meta_write(struct wal *w, raft_term term, raft_id vote,
 	    .term = term,
 	    .vote = vote,
 	    .recover_index = recover,
+	    .recover_term = rt,
 	    .durable_index = di,
 	    .durable_term = dt,
 	};
@@ -75,6 +76,7 @@ static int meta_read(struct wal *w, char *errmsg)
 	w->term = m.term;
 	w->vote = m.vote;
 	w->recover_index = m.recover_index;
+	w->recover_term = m.recover_term;
 	w->meta_durable_index = m.durable_index;
 	w->meta_durable_term = m.durable_term;
 	return 0;
@@ -101,15 +103,19 @@ int wal__meta_open(struct wal *w, bool has_files, char *errmsg)
 	w->term = 0;
 	w->vote = 0;
 	w->recover_index = 0;
-	return meta_write(w, 0, 0, 0, 0, 0, errmsg);
+	w->recover_term = 0;
+	return meta_write(w, 0, 0, 0, 0, 0, 0, errmsg);
 }
 
-int wal__meta_save_recover(struct wal *w, raft_index index, char *errmsg)
+int wal__meta_save_recover(struct wal *w, raft_index index, raft_term term,
+			   char *errmsg)
 {
-	int rv = meta_write(w, w->term, w->vote, index, w->meta_durable_index,
-			    w->meta_durable_term, errmsg);
+	int rv =
+	    meta_write(w, w->term, w->vote, index, term, w->meta_durable_index,
+		       w->meta_durable_term, errmsg);
 	if (rv == 0) {
 		w->recover_index = index;
+		w->recover_term = term;
 	}
 	return rv;
 }
@@ -140,7 +146,8 @@ int wal_hardstate_save(struct wal *w, raft_term term, raft_id vote)
 	if (term == w->term && vote == w->vote) {
 		goto out;
 	}
-	rv = meta_write(w, term, vote, w->recover_index, di, dt, msg);
+	rv = meta_write(w, term, vote, w->recover_index, w->recover_term, di,
+			dt, msg);
 	if (rv != 0) {
 		/* The rename may or may not have reached the disk: the only
 		 * safe course is to stop (invariant 3). */
@@ -168,13 +175,14 @@ int wal_recovering_clear(struct wal *w)
 	raft_term dt = w->durable_term;
 	pthread_mutex_unlock(&w->mu);
 	if (rv == 0 && w->recover_index != 0) {
-		rv = meta_write(w, w->term, w->vote, 0, di, dt, msg);
+		rv = meta_write(w, w->term, w->vote, 0, 0, di, dt, msg);
 		if (rv != 0) {
 			pthread_mutex_lock(&w->mu);
 			wal__fail_locked(w, rv, "clearing recovery: %s", msg);
 			pthread_mutex_unlock(&w->mu);
 		} else {
 			w->recover_index = 0;
+			w->recover_term = 0;
 			w->meta_durable_index = di;
 			w->meta_durable_term = dt;
 			fr_log(FR_LOG_INFO, "wal",

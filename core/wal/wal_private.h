@@ -130,6 +130,12 @@ struct wal {
 	bool busy;		 /* writer is doing I/O */
 	int seg_fd;		 /* open segment, -1 if none */
 	uint64_t seg_fd_no;	 /* its number */
+	void *hdr_raw;		 /* allocation of hdr_blk */
+	uint8_t *hdr_blk;	 /* O_DIRECT: copy of the open segment's
+				    header block, rewritten whole with each
+				    tail slot */
+	unsigned long aio_ctx;	 /* O_DIRECT: Linux AIO context for the
+				    batch + slot submission, 0 = none */
 	void *tail_raw;		 /* allocation of tail */
 	uint8_t *tail;		 /* copy of the last partial block written */
 	uint64_t tail_off;	 /* its (aligned) file offset */
@@ -161,6 +167,8 @@ struct wal {
 	raft_term term;		  /* persisted term */
 	raft_id vote;		  /* persisted vote */
 	raft_index recover_index; /* persisted "recovering up to", 0 = no */
+	raft_term recover_term;	  /* persisted term of recover_index, 0 =
+				     unknown */
 	raft_index meta_durable_index; /* durable entry as of the last
 					  meta save (from the file at open) */
 	raft_term meta_durable_term;   /* its term */
@@ -209,14 +217,34 @@ void wal__segs_free(struct wal *w);
  */
 int wal__recover_log(struct wal *w, struct wal_recovered *rec, char *errmsg);
 
+/** Tail slot claims at recovery (wal_claim.c).  The claim of the mapped
+ * header block @blk of segment @name (header @h): index 0 when it has none
+ * or it is damaged (warned). */
+void wal__claim_read(const char *name, const uint8_t *blk,
+		     const struct wal_seg_hdr *h, struct wal_slot *c);
+/** Raise the recovering bound *@x (term *@xt, 0 = unknown) to @index with
+ * @term if it is higher, or equal with a term where *@xt is unknown. */
+void wal__claim_merge(raft_index *x, raft_term *xt, raft_index index,
+		      raft_term term);
+/** Log, at error level, a log ending at @end before the claim @c of
+ * @dir/@name; @x is the recovering bound. */
+void wal__claim_lost_log(const char *dir, const char *name, raft_index end,
+			 const struct wal_slot *c, raft_index x);
+/** Rewrite and sync the slot of segment @name to claim @t (index 0:
+ * nothing).  0 or an FR_* code with @errmsg set. */
+int wal__slot_rewrite(struct wal *w, const char *name, const struct wal_slot *t,
+		      char *errmsg);
+
 /** Snapshot recovery (snap.c): the newest valid snapshot, for wal_open. */
 int wal__snap_recover(struct wal *w, struct wal_recovered *rec, char *errmsg);
 
 /** Load or create the meta file (wal_meta.c). */
 int wal__meta_open(struct wal *w, bool fresh, char *errmsg);
-/** Persist recover_index = @index (with term, vote and the durable point
- * unchanged) before recovery cuts damaged records (wal_meta.c). */
-int wal__meta_save_recover(struct wal *w, raft_index index, char *errmsg);
+/** Persist recover_index = @index and its term @term (0 = unknown), with
+ * term, vote and the durable point unchanged, before recovery cuts damaged
+ * records (wal_meta.c). */
+int wal__meta_save_recover(struct wal *w, raft_index index, raft_term term,
+			   char *errmsg);
 
 /** Cut segment @s after its first @keep entries, at offset @x: the kept
  * prefix replaces the file atomically (wal_truncate.c).  Writer idle, mu
@@ -248,6 +276,16 @@ void *wal__writer_main(void *arg);
 int wal__tail_load(struct wal *w, int fd, uint64_t end);
 /** Open segment @seg_no for writing as the writer's fd (writer idle). */
 int wal__seg_open_fd(struct wal *w, uint64_t seg_no);
+/** Close the writer's segment fds (writer idle). */
+void wal__seg_fd_close(struct wal *w);
+/** O_DIRECT batch writes with the tail slot (wal_aio.c): set up the AIO
+ * context (without one, a warning: written one after the other). */
+void wal__aio_init(struct wal *w);
+void wal__aio_close(struct wal *w);
+/** Write @len bytes of @buf at @off of @fd, and hdr_blk (with its new
+ * slot) at 0, never the slot before the batch; not synced.  0 or errno. */
+int wal__write_with_slot(struct wal *w, int fd, const void *buf, size_t len,
+			 uint64_t off);
 
 /** Spare segments (wal_prep.c).  Bytes per zero-filling write. */
 #define WAL_ZERO_CHUNK (512u * 1024u)

@@ -84,6 +84,7 @@ struct rstate {
 	bool corrupt;		  /* flushed records were found damaged and cut
 				     (only with o.recover_damage) */
 	raft_index recover_index; /* with corrupt: highest index cut */
+	struct wal_slot claim;	  /* the newest segment's tail slot */
 };
 
 static int cmp_rseg(const void *a, const void *b)
@@ -415,8 +416,9 @@ static int damage_cut(struct rstate *r, uint32_t i, uint64_t x, const char *why,
 	       "%s offset %" PRIu64 ": %s in data that was flushed (and may "
 	       "have been acknowledged): CORRUPTION, not a torn write; cutting "
 	       "the log at offset %" PRIu64 " (entries from %" PRIu64
-	       "); this node will not vote or count toward commits until a "
-	       "leader has repaired its log through index %" PRIu64,
+	       "); this node is recovering (counts toward no commit, votes "
+	       "by the recovering rules) until a leader has repaired its log "
+	       "through index %" PRIu64,
 	       name, x, why, cut, r->next, X);
 	r->corrupt = true;
 	r->torn = true;
@@ -586,6 +588,77 @@ static int tail_repair(struct wal *w, struct rstate *r, char *errmsg)
 	return 0;
 }
 
+/* The last entry the recovered log holds (the snapshot's place when the
+ * segments hold none). */
+static raft_index log_end(const struct rstate *r)
+{
+	if (r->n_ents > 0) {
+		return r->ents[r->n_ents - 1].index;
+	}
+	return r->n_segs > 0 ? r->segs[0].hdr.first_index - 1 : 0;
+}
+
+/* The newest segment's tail slot against the end of the log: a log that
+ * ends before the claim lost flushed batches (or was torn by a power cut
+ * during their flush).  Only with o.recover_damage.  Reads r->claim. */
+static bool claim_check(struct wal *w, struct rstate *r)
+{
+	if (r->n_segs == 0) {
+		return false;
+	}
+	const struct rseg *s = &r->segs[r->n_segs - 1];
+	wal__claim_read(s->name, s->map, &s->hdr, &r->claim);
+	return w->o.recover_damage && r->claim.index > log_end(r);
+}
+
+/* The claim's term as the recovering bound's term.  An entry is flushed
+ * only after the term it carries was saved in meta (the runtime saves
+ * term and vote before it submits the update's entries), so a claim of a
+ * newer term than meta's is not believed: the index stands (the safe
+ * side), the term is reported unknown (0) rather than handing the core a
+ * term it would refuse. */
+static raft_term claim_term(const struct wal *w, const struct wal_slot *c)
+{
+	if (c->term <= w->term) {
+		return c->term;
+	}
+	fr_log(FR_LOG_WARN, "wal",
+	       "tail slot claims term %" PRIu64
+	       ", newer than the saved term %" PRIu64
+	       ": recovering up to its index with the term unknown",
+	       c->term, w->term);
+	return 0;
+}
+
+/*
+ * After the cut: the slot of the segment that now ends the log must not
+ * claim more than it holds, or every later start would find the same loss
+ * again after meta already recorded it (and after wal_recovering_clear()
+ * cleared it).  Rewritten to the last entry left in that segment (nothing
+ * when none is), only with o.recover_damage (without, nothing was
+ * recorded and the claim stays for a later start); a slot claiming less (a kill
+ * between a batch's write and its slot's) is left for the next flush.
+ */
+static int slot_fix(struct wal *w, struct rstate *r, char *errmsg)
+{
+	if (!w->o.recover_damage) {
+		return 0; /* nothing recorded: keep the evidence */
+	}
+	const struct rseg *s = &r->segs[r->end_seg];
+	struct wal_slot c, t = {0};
+	const char *why = "";
+	int st = wal__slot_decode(&c, s->map, &s->hdr, &why);
+	if (r->n_ents > 0 && r->ents[r->n_ents - 1].seg == r->end_seg) {
+		t.index = r->ents[r->n_ents - 1].index;
+		t.term = r->ents[r->n_ents - 1].term;
+		t.batch = r->S;
+	}
+	if (st == WAL_SLOT_EMPTY || (st == WAL_SLOT_OK && c.index <= t.index)) {
+		return 0;
+	}
+	return wal__slot_rewrite(w, s->name, &t, errmsg);
+}
+
 /* Copy the accepted entries out of the maps into rec. */
 static int entries_build(struct wal *w, struct rstate *r,
 			 struct wal_recovered *rec)
@@ -708,17 +781,28 @@ int wal__recover_log(struct wal *w, struct wal_recovered *rec, char *errmsg)
 			goto out;
 		}
 	}
-	if (r.corrupt) {
+	bool lost = claim_check(w, &r);
+	if (r.corrupt || lost) {
 		/* Persist what may be lost before cutting it: a crash during
 		 * the repair must not forget it (raft.h note 7). */
-		raft_index X = r.recover_index > w->recover_index
-				   ? r.recover_index
-				   : w->recover_index;
-		if ((rv = wal__meta_save_recover(w, X, errmsg)) != 0) {
+		raft_index X = r.recover_index;
+		raft_term xt = 0; /* a damaged record's term is unknown */
+		if (lost) {
+			wal__claim_merge(&X, &xt, r.claim.index,
+					 claim_term(w, &r.claim));
+		}
+		wal__claim_merge(&X, &xt, w->recover_index, w->recover_term);
+		if ((rv = wal__meta_save_recover(w, X, xt, errmsg)) != 0) {
 			goto out;
 		}
+		if (lost && !r.corrupt) {
+			wal__claim_lost_log(w->dir, r.segs[r.n_segs - 1].name,
+					    log_end(&r), &r.claim, X);
+		}
+		r.corrupt = true;
 	}
 	if (r.n_segs > 0 && ((rv = tail_repair(w, &r, errmsg)) != 0 ||
+			     (rv = slot_fix(w, &r, errmsg)) != 0 ||
 			     (rv = entries_build(w, &r, rec)) != 0 ||
 			     (rv = state_build(w, &r)) != 0)) {
 		if (rv == FR_IO && errmsg != NULL && errmsg[0] == '\0') {

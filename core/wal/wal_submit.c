@@ -326,8 +326,7 @@ static int unlink_seg_locked(struct wal *w, const struct wal_seg *s)
 	char name[32];
 	wal__seg_name(name, s->seg_no);
 	if (w->seg_fd >= 0 && w->seg_fd_no == s->seg_no) {
-		close(w->seg_fd);
-		w->seg_fd = -1;
+		wal__seg_fd_close(w);
 	}
 	if (unlinkat(w->dir_fd, name, 0) != 0 && errno != ENOENT) {
 		int e = errno;

@@ -25,7 +25,9 @@
  * new segment; or into the zero-filled spare, wal_prep.c), the last kept record
  * gets the LAST flag there, the copy is fsynced and renamed over the segment,
  * and the directory is fsynced.  A crash leaves either the old segment (a
- * longer, valid log) or the new one (the kept prefix, complete).  The cost, a
+ * longer, valid log) or the new one (the kept prefix, complete).  The
+ * copy's tail slot is rewritten to claim the last kept entry, so the claim
+ * never exceeds the kept prefix.  The cost, a
  * copy of up to one segment, is paid only when a leader overwrites a follower's
  * uncommitted suffix.
  */
@@ -91,6 +93,24 @@ static int close_last_batch(int in, int out, const struct wal_seg *s,
 	return wal__pwrite_all(out, h, WAL_REC_HDR_BYTES, off);
 }
 
+/* The copy's tail slot claims its last kept entry (none when it keeps
+ * none): the claim follows the log down with the cut itself, before the
+ * replacing batch is written. */
+static int slot_lower(int out, const struct wal_seg *s, uint32_t keep,
+		      uint64_t batch)
+{
+	uint8_t sec[WAL_SLOT_BYTES] = {0};
+	if (keep > 0) {
+		struct wal_slot sl = {
+		    .index = s->first_index + keep - 1,
+		    .term = s->term[keep - 1],
+		    .batch = batch,
+		};
+		wal__slot_encode(&sl, sec);
+	}
+	return wal__pwrite_all(out, sec, sizeof(sec), WAL_SLOT_OFF);
+}
+
 int wal__seg_cut(struct wal *w, struct wal_seg *s, uint32_t keep, uint64_t x,
 		 char *msg)
 {
@@ -136,7 +156,8 @@ int wal__seg_cut(struct wal *w, struct wal_seg *s, uint32_t keep, uint64_t x,
 	}
 	step = "copy";
 	if ((e = copy_prefix(in, out, x)) != 0 ||
-	    (e = close_last_batch(in, out, s, keep, x, &batch)) != 0) {
+	    (e = close_last_batch(in, out, s, keep, x, &batch)) != 0 ||
+	    (e = slot_lower(out, s, keep, batch)) != 0) {
 		goto err;
 	}
 	step = "fsync";

@@ -43,22 +43,49 @@ void wal__seg_name(char *name, uint64_t seg_no)
 	snprintf(name, 32, "wal-%016" PRIx64 ".seg", seg_no);
 }
 
-int wal__seg_open_fd(struct wal *w, uint64_t seg_no)
+void wal__seg_fd_close(struct wal *w)
 {
-	char name[32];
 	if (w->seg_fd >= 0) {
 		close(w->seg_fd);
 		w->seg_fd = -1;
 	}
+}
+
+/* Make @fd (segment @seg_no) the writer's segment.  With O_DIRECT keep a
+ * copy of its header block (@hdr, or read back when NULL): each tail slot
+ * rewrites the whole block.  Takes @fd.  0 or an errno. */
+static int seg_fd_set(struct wal *w, int fd, uint64_t seg_no,
+		      const uint8_t *hdr)
+{
+	wal__seg_fd_close(w);
+	w->seg_fd = fd;
+	w->seg_fd_no = seg_no;
+	if (!w->direct) {
+		return 0;
+	}
+	if (hdr != NULL) {
+		memcpy(w->hdr_blk, hdr, WAL_BLOCK);
+		return 0;
+	}
+	long long n = wal__pread_full(fd, w->hdr_blk, WAL_BLOCK, 0);
+	if (n != WAL_BLOCK) {
+		wal__seg_fd_close(w);
+		return n < 0 ? (int)-n : EIO;
+	}
+	return 0;
+}
+
+int wal__seg_open_fd(struct wal *w, uint64_t seg_no)
+{
+	char name[32];
+	wal__seg_fd_close(w);
 	wal__seg_name(name, seg_no);
 	int fd = openat(w->dir_fd, name,
 			O_RDWR | O_CLOEXEC | (w->direct ? O_DIRECT : 0));
 	if (fd < 0) {
 		return errno;
 	}
-	w->seg_fd = fd;
-	w->seg_fd_no = seg_no;
-	return 0;
+	return seg_fd_set(w, fd, seg_no, NULL);
 }
 
 int wal__tail_load(struct wal *w, int fd, uint64_t end)
@@ -148,13 +175,9 @@ static int seg_create(struct wal *w, const struct wal_batch *b, char *msg)
 		goto err_close;
 	}
 	w->wstats.write_bytes += WAL_SEG_HDR_BYTES;
+	(void)seg_fd_set(w, fd, b->seg_no, w->tail); /* cannot fail */
 	memset(w->tail, 0, WAL_BLOCK);
 	w->tail_off = 0;
-	if (w->seg_fd >= 0) {
-		close(w->seg_fd);
-	}
-	w->seg_fd = fd;
-	w->seg_fd_no = b->seg_no;
 	memcpy(w->pub_tmp, tmp, sizeof(tmp));
 	return 0;
 
@@ -238,11 +261,41 @@ static int timed_pwrite(struct wal *w, const void *buf, size_t len,
 	return e;
 }
 
+/*
+ * The tail slot (docs/storage.md "Tail slot"): every batch holding an
+ * entry also rewrites the sector at WAL_SLOT_OFF of its segment's header
+ * block with its last (index, term, batch); the batch's fdatasync makes
+ * both durable (no extra sync).  Never submitted before the batch's
+ * write, so a killed process (no power cut) never leaves a slot claiming
+ * more than the log holds.  Buffered: written after the batch's pwrite
+ * returned (both go to the page cache; the fdatasync sends them
+ * together).  O_DIRECT: the whole header block (its other bytes
+ * unchanged: the atomic-sector assumption of the tail block above),
+ * submitted with the batch, behind it (wal_aio.c).
+ */
+static int batch_pwrite_buffered(struct wal *w, const struct wal_batch *b,
+				 const struct wal_slot *s)
+{
+	w->wstats.write_bytes += b->len;
+	int e = timed_pwrite(w, b->data + b->head, b->len, b->file_off);
+	if (e == 0 && s->index != 0) {
+		uint8_t sec[WAL_SLOT_BYTES];
+		wal__slot_encode(s, sec);
+		e = timed_pwrite(w, sec, sizeof(sec), WAL_SLOT_OFF);
+		w->wstats.write_bytes += WAL_SLOT_BYTES;
+	}
+	return e;
+}
+
 static int batch_pwrite(struct wal *w, struct wal_batch *b)
 {
+	struct wal_slot s = {
+	    .index = b->last_index, /* 0: markers only, no new claim */
+	    .term = b->last_term,
+	    .batch = w->prev_batch, /* batch_stamp made it this batch's */
+	};
 	if (!w->direct) {
-		w->wstats.write_bytes += b->len;
-		return timed_pwrite(w, b->data + b->head, b->len, b->file_off);
+		return batch_pwrite_buffered(w, b, &s);
 	}
 	uint64_t start = b->file_off - b->head;
 	size_t used = b->head + b->len;
@@ -252,7 +305,16 @@ static int batch_pwrite(struct wal *w, struct wal_batch *b)
 		memcpy(b->data, w->tail, b->head);
 	}
 	memset(b->data + used, 0, total - used);
-	int e = timed_pwrite(w, b->data, total, start);
+	int e;
+	if (s.index != 0) {
+		wal__slot_encode(&s, w->hdr_blk + WAL_SLOT_OFF);
+		uint64_t t0 = wal__now_ns();
+		e = wal__write_with_slot(w, w->seg_fd, b->data, total, start);
+		w->wstats.io_ns += wal__now_ns() - t0;
+		w->wstats.write_bytes += WAL_BLOCK;
+	} else {
+		e = timed_pwrite(w, b->data, total, start);
+	}
 	if (e != 0) {
 		return e;
 	}

@@ -50,7 +50,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size >= WAL_SEG_HDR_BYTES) {
 		struct wal_seg_hdr h;
-		(void)wal__seg_hdr_decode(&h, data, &why);
+		struct wal_slot sl;
+		/* The tail slot is judged against a header that decoded; a
+		 * claim it accepts lies inside what the segment can hold. */
+		if (wal__seg_hdr_decode(&h, data, &why) == 0 &&
+		    wal__slot_decode(&sl, data, &h, &why) == WAL_SLOT_OK &&
+		    (sl.index < h.first_index || sl.term == 0 ||
+		     sl.batch <= h.base_batch)) {
+			abort();
+		}
 		walk_records(data + WAL_SEG_HDR_BYTES,
 			     size - WAL_SEG_HDR_BYTES);
 	}

@@ -18,6 +18,7 @@
 
 static char tw_last_log[512];
 static unsigned tw_torn_logs; /* log lines that reported a torn tail */
+static unsigned tw_slot_logs; /* log lines that ignored a damaged slot */
 
 /* The log sink of the wal tests (fr_log_set() by tw_options()). */
 static inline void tw_log(void *ctx, int level, const char *tag,
@@ -27,6 +28,8 @@ static inline void tw_log(void *ctx, int level, const char *tag,
 	(void)tag;
 	snprintf(tw_last_log, sizeof(tw_last_log), "%s", msg);
 	tw_torn_logs += strstr(msg, "torn tail (") != NULL;
+	tw_slot_logs +=
+	    strstr(msg, "tail slot") != NULL && strstr(msg, "no claim") != NULL;
 	if (getenv("WAL_TEST_VERBOSE") != NULL) {
 		fprintf(stderr, "[wal %d] %s\n", level, msg);
 	}

@@ -16,7 +16,8 @@
  * ============
  * A data directory holds:
  *   meta                      term, vote, cluster id, node id, recover
- *                             index, durable point (atomic replace)
+ *                             index and its term, durable point (atomic
+ *                             replace)
  *   wal-<seg no, 16 hex>.seg  log segments, preallocated, rolled by size
  *   wal-spare.tmp             the next segment, being zero-filled or ready
  *   snap-<index, 16 hex>.snap snapshots (the two newest are kept)
@@ -45,8 +46,11 @@
  *  4. Damage to records that were flushed (may have been acknowledged) is
  *     never taken for a torn write: a later batch vouches for every batch
  *     but the last, the last is judged by its unwritten (zero) sectors,
- *     and meta's durable point (saved with term and vote) exposes a lost
- *     tail.  With o.recover_damage such damage is cut and its range
+ *     and the newest segment's tail slot (rewritten with every flush,
+ *     after the batch's write, under the same fdatasync) and meta's
+ *     durable point (saved with term and vote) expose a lost tail.  A
+ *     process kill never leaves the slot claiming more than the log
+ *     holds.  With o.recover_damage such damage is cut and its range
  *     persisted as the recover index before the cut; the node recovers it
  *     from its peers (raft.h note 7, docs/storage.md "Damaged storage").
  *
@@ -140,12 +144,18 @@ struct wal_recovered {
 	bool torn_tail; /* an unfinished last batch was dropped */
 	bool corrupt;	/* this open cut damaged flushed records (or found
 			   a lost write): see recover_index */
-	raft_index recover_index; /* 0, or the log may lack acknowledged
-				     entries up to here: open Raft
-				     recovering (raft_restore.recover_index)
-				     and call wal_recovering_clear() once it
-				     reports RAFT_UPDATE_RECOVERED.  Persisted:
-				     set until cleared, across restarts */
+	raft_index recover_index;     /* 0, or the log may lack acknowledged
+					 entries up to here: open Raft
+					 recovering (raft_restore.recover_index)
+					 and call wal_recovering_clear() once it
+					 reports RAFT_UPDATE_RECOVERED.  Persisted:
+					 set until cleared, across restarts */
+	raft_term recover_index_term; /* the term of the entry at
+					 recover_index, when known (it came
+					 from the tail slot); 0 = unknown
+					 (from the meta file's durable point
+					 or from damaged records).  Persisted
+					 with recover_index */
 };
 
 /**
