@@ -21,6 +21,7 @@ static int driven_raft(struct node *n, const struct node_durable *d,
 	rs.entries = d->entries;
 	rs.n_entries = d->n_entries;
 	rs.recover_index = d->recover_index;
+	rs.recover_index_term = d->recover_index_term;
 	rv = node__raft_open(n, &rec, &rs, errmsg);
 	if (rv != 0) {
 		return rv;

@@ -22,7 +22,8 @@ struct node_durable {
 	raft_index snapshot_index; /* newest snapshot, 0 = none (then read
 				      through io->snap_reader_open) */
 	raft_term snapshot_term;
-	raft_index recover_index; /* raft.h note 7; 0 = not recovering */
+	raft_index recover_index;     /* raft.h note 7; 0 = not recovering */
+	raft_term recover_index_term; /* its term, 0 = unknown */
 };
 
 /**

@@ -98,17 +98,6 @@ void sim__trace(struct sim *s, uint8_t kind, raft_id node, raft_id from,
 	    (struct sim_trace){s->now, kind, msg_type, node, from, term, a, b};
 }
 
-enum {
-	TR_CRASH = 10,
-	TR_RESTART,
-	TR_PARTITION,
-	TR_HEAL,
-	TR_PROPOSE,
-	TR_ROLE,
-	TR_PAUSE,
-	TR_DAMAGE
-};
-
 void sim_status_dump(const struct sim *s, FILE *f)
 {
 	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
@@ -139,6 +128,24 @@ void sim_status_dump(const struct sim *s, FILE *f)
 				(unsigned long long)st.recover_index);
 		}
 	}
+}
+
+/* A storage fault of the trace: damage, a lost tail, a slot's claim. */
+static void trace_storage(FILE *f, const struct sim_trace *t)
+{
+	if (t->kind == TR_SLOT) {
+		fprintf(f,
+			"SLOT node %u claims %llu/%llu, its log ends at %llu: "
+			"recovering\n",
+			t->node, (unsigned long long)t->a,
+			(unsigned long long)t->term, (unsigned long long)t->b);
+		return;
+	}
+	fprintf(f, "DAMAGE node %u log from %llu (had %llu)%s\n", t->node,
+		(unsigned long long)t->a, (unsigned long long)t->b,
+		t->msg_type == 1   ? " UNDETECTED lost tail"
+		: t->msg_type == 2 ? " lost tail, slot kept"
+				   : "");
 }
 
 void sim_trace_dump(const struct sim *s, FILE *f, unsigned last)
@@ -185,11 +192,8 @@ void sim_trace_dump(const struct sim *s, FILE *f, unsigned last)
 				(unsigned long long)t->a);
 			break;
 		case TR_DAMAGE:
-			fprintf(f,
-				"DAMAGE node %u log from %llu (had %llu)%s\n",
-				t->node, (unsigned long long)t->a,
-				(unsigned long long)t->b,
-				t->msg_type ? " UNDETECTED lost tail" : "");
+		case TR_SLOT:
+			trace_storage(f, t);
 			break;
 		case TR_PROPOSE:
 			fprintf(f, "propose at %u -> index %llu term %llu\n",
@@ -382,6 +386,7 @@ static int upd_recovered(void *arg)
 	struct sim_upd *a = arg;
 
 	a->n->recover_index = 0; /* the driver persists "repaired" */
+	a->n->recover_term = 0;
 	return 0;
 }
 
@@ -482,8 +487,10 @@ static int node_start(struct sim *s, struct sim_node *n)
 	}
 	if (!s->opt.recover) {
 		n->recover_index = 0; /* the unsafe rule: forget the damage */
+		n->recover_term = 0;
 	}
 	rs.recover_index = n->recover_index;
+	rs.recover_index_term = n->recover_term;
 	int rv = raft_open(&n->raft, &o, &rs);
 	if (rv != 0) {
 		return rv;
@@ -569,7 +576,7 @@ void sim_crash(struct sim *s, raft_id id)
 	n->incarnation++; /* its queued ticks and disk events go stale */
 	n->paused_until = 0;
 	n->tick_backlog = 0;
-	sim__disk_crash(s, n);
+	sim__slot_crash(s, n);
 }
 
 void sim_power_loss(struct sim *s, raft_id id)
@@ -610,26 +617,11 @@ int sim_damage(struct sim *s, raft_id id, raft_index from)
 	s->damages++;
 	/* The wal persists X = the last index it had durably before it
 	 * truncates (a second crash keeps the larger X). */
+	if (last >= n->recover_index) {
+		n->recover_term = 0; /* a checksum names no term */
+	}
 	n->recover_index = sim_damage_recover(n->recover_index, last);
 	sim__disk_truncate(n, from);
-	return 0;
-}
-
-int sim_lose_tail(struct sim *s, raft_id id, raft_index from)
-{
-	struct sim_node *n = &s->nodes[id];
-	if (id == 0 || id > s->opt.n_nodes || n->up || n->disk.n == 0) {
-		return FR_INVALID;
-	}
-	raft_index last = n->disk.e[n->disk.n - 1].index;
-	from = sim_damage_unseen_from(from, n->meta_index, n->disk.e[0].index,
-				      last);
-	if (from == 0) {
-		return FR_INVALID;
-	}
-	sim__trace(s, TR_DAMAGE, id, 0, 1, n->term, from, last);
-	s->silent_damages++;
-	sim__disk_truncate(n, from); /* recover_index untouched: unseen */
 	return 0;
 }
 

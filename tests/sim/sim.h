@@ -164,15 +164,28 @@ int sim_setup_log(struct sim *s, raft_id id, raft_term term,
  * to it.  Returns 0, FR_INVALID (node up, or nothing stored from @from). */
 int sim_damage(struct sim *s, raft_id id, raft_index from)
     __attribute__((warn_unused_result));
-/** Storage fault the wal cannot detect (docs/storage.md "What stays
- * detected and what is not"): node @id, which must be down, loses every entry
- * from @from on that it made durable after it last saved its term or vote (a
- * lost write of its last batches: zeros read back, a clean end of the log).
- * Nothing records the loss: recover_index is unchanged, so the node
- * restarts as if its log had always ended there.  Returns 0, FR_INVALID
- * (node up, or nothing durable past the meta durable point from @from). */
-int sim_lose_tail(struct sim *s, raft_id id, raft_index from)
+/** A lost write of node @id's last batches (which must be down): every
+ * entry from @from on that it made durable after it last saved its term or
+ * vote reads back as zeros, a clean end of the log (docs/storage.md "What
+ * is detected and what is not").  The wal's tail slot still claims the lost
+ * last entry, so the node restarts recovering with that index and term
+ * (docs/storage.md "Closing the gap"), unless @slot_lost: the slot was lost
+ * too (a second, independent lost write) and nothing records the loss.
+ * Returns 0, FR_INVALID (node up, or nothing durable past the meta durable
+ * point from @from). */
+int sim_lose_tail(struct sim *s, raft_id id, raft_index from, bool slot_lost)
     __attribute__((warn_unused_result));
+/** Power loss at node @id during a flush: every write not yet durable is
+ * lost, but the tail slot of its last batch landed, so the node restarts
+ * recovering with a claim its log never held (a false positive). */
+void sim_power_cut(struct sim *s, raft_id id);
+/** sim_power_cut on every live node at once (a whole-cluster power loss). */
+void sim_power_cut_all(struct sim *s);
+/** Restarts recovering from a slot whose batch never landed. */
+uint64_t sim_slot_claims(const struct sim *s);
+/** sim_power_cut_all calls; @full (may be NULL) receives how many left
+ * every node recovering. */
+uint64_t sim_power_cuts(const struct sim *s, uint64_t *full);
 /** Nodes whose damaged log is not repaired yet (down or recovering). */
 uint32_t sim_damaged(const struct sim *s);
 /** Tick one node now (manual-tick tests). */
@@ -245,8 +258,16 @@ struct sim_fault_rates {
 					 is damaged first (sim_damage), when
 					 that leaves a majority undamaged */
 	uint32_t silent_damage_ppm;   /* per restart: the node's last
-					 batches are lost undetected
-					 (sim_lose_tail) */
+					 batches are lost (sim_lose_tail),
+					 its tail slot kept */
+	uint32_t slot_loss_ppm;	      /* per such loss: the slot is lost
+					 too (undetected, no minority
+					 bound) */
+	uint32_t slot_ahead_ppm;      /* per crash with a batch in flight:
+					 its slot landed, the batch did
+					 not (a false positive) */
+	uint32_t power_cut_ppm;	      /* per step: every node loses power
+					 mid-flush (sim_power_cut_all) */
 };
 
 void sim_fault_rates_default(struct sim_fault_rates *f);

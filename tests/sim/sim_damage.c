@@ -32,6 +32,15 @@ raft_index sim_damage_unseen_from(raft_index from, raft_index meta_index,
 	return from < first || from > last ? 0 : from;
 }
 
+void sim_damage_claim(raft_index *x, raft_term *xt, struct sim_claim c,
+		      raft_index last)
+{
+	if (c.index > last && c.index > *x) {
+		*x = c.index;
+		*xt = c.term;
+	}
+}
+
 bool sim_damage_allowed(uint32_t voters, uint32_t damaged)
 {
 	return 2 * damaged < voters;

@@ -24,6 +24,21 @@ raft_index sim_damage_from(sim_damage_rand_fn rnd, void *ctx, raft_index first,
  * it). */
 raft_index sim_damage_recover(raft_index recover, raft_index last);
 
+/* The wal's tail slot (docs/storage.md "Closing the gap"): every flush
+ * also writes the (index, term) of its batch's last entry.  A claim with
+ * index 0 is none; term 0 means the term is unknown. */
+struct sim_claim {
+	raft_index index;
+	raft_term term;
+};
+
+/* The durable recover point (@x, term @xt) after the wal opens a log
+ * ending at @last below the slot's claim @c: the larger index wins (an
+ * earlier, larger one is kept with its term).  A log reaching the claim
+ * is complete: nothing changes. */
+void sim_damage_claim(raft_index *x, raft_term *xt, struct sim_claim c,
+		      raft_index last);
+
 /* Whether a node may be damaged when @damaged voters of @voters, counting
  * it, would be damaged and unrepaired: only while a majority is not. */
 bool sim_damage_allowed(uint32_t voters, uint32_t damaged);

@@ -3,6 +3,7 @@
 #define FABRAFT_SIM_PRIVATE_H
 
 #include "sim.h"
+#include "sim_damage.h"
 
 enum sim_event_type {
 	SIM_DELIVER = 1,
@@ -69,6 +70,8 @@ struct sim_node {
 	uint64_t tick_backlog;	  /* ticks missed while paused */
 	raft_index recover_index; /* durable "recovering up to" (the wal's
 				     meta file), 0 = none */
+	raft_term recover_term;	  /* term of recover_index, 0 = unknown
+				     (raft_restore.recover_index_term) */
 	raft_index meta_index;	  /* last durable index when term or vote
 				     was last saved (the wal's meta durable
 				     point; sim_lose_tail) */
@@ -155,6 +158,13 @@ struct sim {
 	uint64_t commit_cap;
 	uint64_t damages;	 /* sim_damage calls */
 	uint64_t silent_damages; /* sim_lose_tail calls that lost entries */
+	uint64_t slot_claims;	 /* restarts recovering from a tail slot
+				    claiming a batch that never landed */
+	uint64_t power_cuts;	 /* sim_power_cut_all calls */
+	uint64_t full_cuts;	 /* ... that left every node claiming */
+	uint32_t slot_ahead_ppm; /* from the running fault rates */
+	bool power_cut_armed;	 /* a power cut strikes once every node is
+				    flushing */
 	uint64_t *canon_hash;
 	uint64_t *canon_sm; /* state machine after applying the index */
 	uint64_t canon_n;
@@ -198,6 +208,19 @@ uint64_t sim__rand(struct sim *s);
 uint64_t sim__range(struct sim *s, uint64_t lo, uint64_t hi);
 void sim__violate(struct sim *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Trace kinds besides the event types. */
+enum {
+	TR_CRASH = 10,
+	TR_RESTART,
+	TR_PARTITION,
+	TR_HEAL,
+	TR_PROPOSE,
+	TR_ROLE,
+	TR_PAUSE,
+	TR_DAMAGE,
+	TR_SLOT
+};
+
 void sim__trace(struct sim *s, uint8_t kind, raft_id node, raft_id from,
 		uint8_t msg_type, raft_term term, uint64_t a, uint64_t b);
 uint64_t sim__hash_bytes(const void *buf, uint32_t len);
@@ -229,6 +252,15 @@ void sim__disk_complete(struct sim *s, struct sim_node *n);
 void sim__disk_crash(struct sim *s, struct sim_node *n);
 void sim__disk_free(struct sim_node *n);
 void sim__disk_free_pending(struct sim_node *n);
+
+/* sim_slot.c: the wal's tail slot. */
+/* The slot of @n's last batch in flight (none when nothing is pending). */
+struct sim_claim sim__slot_in_flight(const struct sim_node *n);
+/* The slot @c landed although its batch may not have: @n restarts
+ * recovering when its durable log ends before the claim. */
+void sim__slot_landed(struct sim *s, struct sim_node *n, struct sim_claim c);
+/* sim__disk_crash() and, with slot_ahead_ppm, what the slot then claims. */
+void sim__slot_crash(struct sim *s, struct sim_node *n);
 void sim__disk_truncate(struct sim_node *n, raft_index from);
 
 /* sim_check.c */

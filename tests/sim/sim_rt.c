@@ -22,6 +22,10 @@ enum srt_ev_type {
 	EV_FWD, /* a forwarding stream's chunk or kick (sim_rt_fwd.c) */
 };
 
+/* How long after every node is back from a power cut clients must have
+ * had an answer. */
+#define CUT_CHECK_US 15000000u
+
 struct srt_ev {
 	uint64_t t;   /* virtual time, us */
 	uint64_t seq; /* FIFO among equal times */
@@ -58,6 +62,12 @@ struct sim_rt {
 	struct srt_hist hist;
 	struct srt_sms sms; /* State Machine Safety */
 	raft_id *leader_of; /* by term */
+	/* --power-cut: armed, down (not every node back yet), and when
+	 * every node was back with how many client ops acknowledged. */
+	bool cut_armed;
+	bool cut_down;
+	uint64_t cut_up_at;
+	uint64_t cut_ops;
 	uint64_t terms_cap;
 	uint32_t next_value;
 	struct srt_fwdnet *fwd;
@@ -324,6 +334,7 @@ static void node_start(struct sim_rt *s, struct srt_node *sn)
 	d.entries = e;
 	d.n_entries = k;
 	d.recover_index = sn->recover_index;
+	d.recover_index_term = sn->recover_term;
 	srt_sms_restart(&s->sms, sn->id);
 	s->nopt.id = sn->id;
 	if (node__driven_open(&sn->n, &s->nopt, &srt_io, sn, &d, err) != 0) {
@@ -352,7 +363,7 @@ static void node_counts(struct sim_rt *s, struct srt_node *sn)
 	}
 }
 
-static void node_crash(struct sim_rt *s, struct srt_node *sn)
+static void node_crash(struct sim_rt *s, struct srt_node *sn, bool power_cut)
 {
 	node_counts(s, sn);
 	sn->closing = true; /* what close() answers never leaves */
@@ -361,8 +372,7 @@ static void node_crash(struct sim_rt *s, struct srt_node *sn)
 	sn->n = NULL;
 	sn->ct_seen_ms = 0; /* it applies its log again from the start */
 	srt_fwd_node_down(s, sn->id);
-	/* Unsynced writes: a random prefix reached the platter. */
-	srt_disk_crash(sn, (uint32_t)srt_range(s, 0, sn->wq_n));
+	srt_crash_disk(s, sn, power_cut);
 	sn->paused_until = 0;
 	s->res->crashes++;
 }
@@ -744,8 +754,35 @@ static uint32_t crashed_count(const struct sim_rt *s)
 	return k;
 }
 
+/* --power-cut: arm a cut now and then, leaving 20 s to check that the
+ * cluster recovers, the next only once the last was checked; true (hold
+ * every other fault) from a cut until clients are served again: the
+ * scenario is every node back, then a leader. */
+static bool power_cut_hold(struct sim_rt *s)
+{
+	if (s->o.power_cut_ppm == 0) {
+		return false;
+	}
+	if (s->cut_down ||
+	    (s->cut_up_at != 0 && s->res->ops_ok == s->cut_ops)) {
+		return true;
+	}
+	if (!s->cut_armed &&
+	    (s->cut_up_at == 0 || s->now >= s->cut_up_at + CUT_CHECK_US) &&
+	    s->now + 20000000 < s->o.duration_us &&
+	    chance(s, s->o.power_cut_ppm)) {
+		s->cut_armed = true;
+	}
+	return false;
+}
+
 static void fault(struct sim_rt *s)
 {
+	if (power_cut_hold(s)) {
+		push(s, s->now + srt_range(s, 20000, 300000), EV_FAULT, 0,
+		     NULL);
+		return;
+	}
 	struct srt_node *sn = &s->nodes[srt_range(s, 1, s->o.n_nodes)];
 	uint64_t r = srt_rand(s) % 6;
 
@@ -757,7 +794,7 @@ static void fault(struct sim_rt *s)
 
 	if (r == 0 && sn->n != NULL &&
 	    crashed_count(s) < (s->o.n_nodes - 1) / 2) {
-		node_crash(s, sn);
+		node_crash(s, sn, false);
 		push(s, s->now + srt_range(s, 100000, 2000000), EV_RESTART,
 		     (uint8_t)sn->id, NULL);
 	} else if (r == 1 && !s->cut[sn->id]) {
@@ -789,6 +826,71 @@ static void fault(struct sim_rt *s)
 	}
 	push(s, s->now + srt_range(s, 20000, 300000), EV_FAULT, 0, NULL);
 	check_logs(s);
+}
+
+/* After a power cut every node came back: a leader must be elected (rule
+ * 3 of docs/storage.md "Closing the gap": the conditional votes of
+ * recovering voters) and clients served again. */
+static void check_cut_progress(struct sim_rt *s)
+{
+	if (s->cut_up_at == 0 || s->now < s->cut_up_at + CUT_CHECK_US) {
+		return; /* none, or too recent to tell */
+	}
+	if (s->res->ops_ok == s->cut_ops) {
+		char why[160];
+		snprintf(why, sizeof(why),
+			 "liveness: no client op acknowledged in the %" PRIu64
+			 " us since every node restarted after a power cut",
+			 s->now - s->cut_up_at);
+		violate(s, why);
+	}
+	s->cut_up_at = 0;
+}
+
+/* A whole-cluster power cut (--power-cut), once armed, strikes when every
+ * node is up with a write in flight: each loses its writes in flight but
+ * keeps their tail slot, and restarts within 2 s. */
+static void maybe_power_cut(struct sim_rt *s)
+{
+	uint32_t claiming = 0;
+
+	for (uint32_t i = 1; i <= s->o.n_nodes; i++) {
+		if (s->nodes[i].n == NULL || s->nodes[i].wq_n == 0) {
+			return;
+		}
+	}
+	check_cut_progress(s);
+	s->cut_armed = false;
+	s->cut_down = true;
+	for (uint32_t i = 1; i <= s->o.n_nodes; i++) {
+		s->cut[i] = false; /* the network is fair until a leader */
+		node_crash(s, &s->nodes[i], true);
+		claiming += s->nodes[i].recover_index != 0;
+		push(s, s->now + srt_range(s, 100000, 2000000), EV_RESTART,
+		     (uint8_t)i, NULL);
+	}
+	s->res->power_cuts++;
+	s->res->full_cuts += claiming == s->o.n_nodes;
+	if (s->o.verbose) {
+		printf("%10" PRIu64
+		       " us POWER CUT: %u of %u nodes recovering\n",
+		       s->now, claiming, s->o.n_nodes);
+	}
+}
+
+/* Node @sn restarts (after a crash or a power cut). */
+static void on_restart(struct sim_rt *s, struct srt_node *sn)
+{
+	if (sn->n != NULL) {
+		return;
+	}
+	srt_maybe_damage(s, sn);
+	node_start(s, sn);
+	if (s->cut_down && crashed_count(s) == 0) {
+		s->cut_down = false;
+		s->cut_up_at = s->now;
+		s->cut_ops = s->res->ops_ok;
+	}
 }
 
 static void on_disk(struct sim_rt *s, const struct srt_ev *ev,
@@ -847,10 +949,7 @@ static void dispatch(struct sim_rt *s, const struct srt_ev *ev)
 		fault(s);
 		break;
 	case EV_RESTART:
-		if (sn->n == NULL) {
-			srt_maybe_damage(s, sn);
-			node_start(s, sn);
-		}
+		on_restart(s, sn);
 		break;
 	case EV_HEAL:
 		s->cut[ev->node] = false;
@@ -1005,7 +1104,11 @@ int sim_rt_run(const struct sim_rt_options *o, struct sim_rt_result *res)
 		s->now = ev.t;
 		res->events++;
 		dispatch(s, &ev);
+		if (s->cut_armed) {
+			maybe_power_cut(s);
+		}
 	}
+	check_cut_progress(s);
 	res->sim_us = s->now;
 	check_logs(s);
 	if (res->violations == 0 &&

@@ -37,7 +37,14 @@ struct sim_rt_options {
 	uint32_t damage_ppm;	   /* per restart: the durable log is damaged
 				      (sim_rt_damage.c) */
 	uint32_t silent_damage_ppm; /* per restart: the last batches are
-				       lost undetected (must fail) */
+				       lost, the tail slot kept (at most a
+				       minority at once) */
+	uint32_t slot_loss_ppm;	    /* per such loss: the slot is lost too,
+				       undetected (must fail) */
+	uint32_t slot_ahead_ppm;    /* per crash with a batch in flight: its
+				       slot landed, the batch did not */
+	uint32_t power_cut_ppm;	    /* per fault event: every node loses
+				       power once all are flushing */
 	bool damage_unsafe;	/* damaged nodes forget it (no recovering state:
 				   must fail) */
 	bool mutate_tick_lease; /* node__mutate_tick_lease (must fail) */
@@ -73,7 +80,12 @@ struct sim_rt_result {
 	uint64_t snapshot_loads;      /* restarts that loaded a snapshot */
 	uint64_t damages;	      /* restarts with a damaged log */
 	uint64_t repairs;	      /* recovering states cleared */
-	uint64_t silent_damages;      /* logs cut undetected */
+	uint64_t silent_damages;      /* tails lost (slot kept or not) */
+	uint64_t slot_claims;	      /* restarts recovering from a slot
+					 whose batch never landed */
+	uint64_t power_cuts;	      /* whole-cluster power cuts */
+	uint64_t full_cuts;	      /* ... that left every node
+					 recovering */
 	uint64_t held;	  /* client requests that reached a paused node and were
 			     handled after it resumed (their history keeps the
 			     time they were sent) */
@@ -145,6 +157,7 @@ struct srt_node {
 	uint32_t fwd_stream;	   /* its forwarding stream + 1, 0 = none */
 	bool closing;		   /* crashing: its last replies are lost */
 	raft_index recover_index;  /* durable "recovering up to", 0 = none */
+	raft_term recover_term;	   /* its term, 0 = unknown */
 	raft_index meta_index;	   /* last durable index at the last term or
 				      vote save (sim_damage_unseen_from) */
 	char errmsg[128];
@@ -192,6 +205,10 @@ int srt_fwd_check(const struct srt_hist *h, uint32_t values, char *why,
 		  size_t why_len);
 /* sim_rt_damage.c: before node @sn restarts, maybe damage its log. */
 void srt_maybe_damage(struct sim_rt *s, struct srt_node *sn);
+/* Node @sn crashes (its writes in flight not yet dropped): with
+ * @power_cut none of them lands but the tail slot of the last one does,
+ * else a random prefix lands and, with --slot-ahead, maybe that slot. */
+void srt_crash_disk(struct sim_rt *s, struct srt_node *sn, bool power_cut);
 void srt_disk_event(struct sim_rt *s, struct srt_node *sn, uint64_t at);
 
 extern const struct node_io srt_io;

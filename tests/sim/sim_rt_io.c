@@ -385,6 +385,7 @@ static int io_recovering_clear(void *ctx)
 	struct srt_node *sn = ctx;
 
 	sn->recover_index = 0; /* synchronous: durable on return */
+	sn->recover_term = 0;
 	srt_result(sn->s)->repairs++;
 	return 0;
 }

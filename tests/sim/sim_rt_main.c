@@ -32,7 +32,8 @@ static void usage(void)
 		"[--mode index|lease|log|stale] [--seconds SIM_S] "
 		"[--budget CPU_S] [--pauses PPM] [--kvc PPM] [--txn PPM] "
 		"[--no-faults] [--damage PPM] [--damage-unsafe] "
-		"[--silent-damage PPM] "
+		"[--silent-damage PPM] [--slot-loss PPM] [--slot-ahead PPM] "
+		"[--power-cut PPM] "
 		"[--no-forward] [--snapshot-entries N] [--expect-snapshots] "
 		"[--expect-forwarding] [--mutate-fwd-unsent] "
 		"[--mutate-tick-lease] [--verbose] "
@@ -112,6 +113,12 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 			o->snapshot_entries = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--silent-damage") == 0) {
 			o->silent_damage_ppm = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(k, "--slot-loss") == 0) {
+			o->slot_loss_ppm = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(k, "--slot-ahead") == 0) {
+			o->slot_ahead_ppm = (uint32_t)strtoul(v, NULL, 0);
+		} else if (strcmp(k, "--power-cut") == 0) {
+			o->power_cut_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--damage") == 0) {
 			o->damage_ppm = (uint32_t)strtoul(v, NULL, 0);
 		} else if (strcmp(k, "--pauses") == 0) {
@@ -121,7 +128,8 @@ static void parse(int argc, char **argv, struct sim_rt_options *o,
 		}
 	}
 	if (o->n_nodes < 3 || o->n_nodes > SIM_RT_NODES_MAX ||
-	    o->corrupt_node > o->n_nodes) {
+	    o->corrupt_node > o->n_nodes || o->slot_loss_ppm > 1000000 ||
+	    o->slot_ahead_ppm > 1000000 || o->power_cut_ppm > 1000000) {
 		usage();
 	}
 }
@@ -147,6 +155,10 @@ static void print_failure(const struct sim_rt_options *o,
 	if (o->corrupt_node != 0) {
 		printf(" --corrupt-apply %u", o->corrupt_node);
 	}
+	if (o->slot_loss_ppm || o->slot_ahead_ppm || o->power_cut_ppm) {
+		printf(" --slot-loss %u --slot-ahead %u --power-cut %u",
+		       o->slot_loss_ppm, o->slot_ahead_ppm, o->power_cut_ppm);
+	}
 	printf("\n");
 }
 
@@ -159,6 +171,7 @@ struct totals {
 	uint32_t lin_max;
 	double lin_cpu, lin_cpu_max;
 	uint64_t damages, repairs, silent;
+	uint64_t slot_claims, power_cuts, full_cuts;
 };
 
 static void add(struct totals *t, const struct sim_rt_result *r)
@@ -179,6 +192,9 @@ static void add(struct totals *t, const struct sim_rt_result *r)
 	t->damages += r->damages;
 	t->repairs += r->repairs;
 	t->silent += r->silent_damages;
+	t->slot_claims += r->slot_claims;
+	t->power_cuts += r->power_cuts;
+	t->full_cuts += r->full_cuts;
 	t->held += r->held;
 	t->lin_ops += r->lin_ops;
 	t->lin_unknown += r->lin_unknown;
@@ -197,9 +213,14 @@ static void print_checks(const struct totals *t)
 	       t->held);
 	if (t->damages > 0 || t->silent > 0) {
 		printf("damage: %" PRIu64 " logs damaged at a restart, %" PRIu64
-		       " repaired from the leader, %" PRIu64
-		       " cut undetected\n",
+		       " repaired from the leader, %" PRIu64 " tails lost\n",
 		       t->damages, t->repairs, t->silent);
+	}
+	if (t->slot_claims > 0 || t->power_cuts > 0) {
+		printf("tail slot: %" PRIu64 " restarts recovering from a slot "
+		       "whose batch never landed, %" PRIu64
+		       " power cuts (%" PRIu64 " left every node recovering)\n",
+		       t->slot_claims, t->power_cuts, t->full_cuts);
 	}
 	printf("linearizability: %" PRIu64 " register operations checked "
 	       "(%" PRIu64 " of unknown outcome; at most %u in one seed) in "
@@ -210,10 +231,18 @@ static void print_checks(const struct totals *t)
 
 /* What the run was configured to show and did not: 0 or 1. */
 static int expectations(const struct args *a, const struct totals *t,
-			uint32_t damage_ppm)
+			const struct sim_rt_options *o)
 {
 	int bad = 0;
+	uint32_t damage_ppm = o->damage_ppm;
 
+	/* --power-cut must reach the case conditional votes exist for. */
+	if (o->power_cut_ppm > 0 && t->full_cuts == 0) {
+		printf("FAIL --power-cut: %" PRIu64 " cuts, none left every "
+		       "node recovering\n",
+		       t->power_cuts);
+		bad = 1;
+	}
 	/* --damage must reach the runtime's recovering path. */
 	if (damage_ppm > 0 && (t->damages == 0 || t->repairs == 0)) {
 		printf("FAIL --damage: %" PRIu64 " logs damaged, %" PRIu64
@@ -281,5 +310,5 @@ int main(int argc, char **argv)
 	       t.unexecuted, t.txns, t.snapshots, t.installed, t.loads);
 	print_checks(&t);
 	printf("%u passed, %u failed\n", ran - failed, failed);
-	return failed != 0 || expectations(&a, &t, o.damage_ppm) != 0;
+	return failed != 0 || expectations(&a, &t, &o) != 0;
 }

@@ -18,6 +18,9 @@ void sim_fault_rates_default(struct sim_fault_rates *f)
 	f->pause_ppm = 500;
 	f->damage_ppm = 0; /* storage faults: opt in (fabraft-sim --damage) */
 	f->silent_damage_ppm = 0; /* fabraft-sim --silent-damage */
+	f->slot_loss_ppm = 0;	  /* --slot-loss */
+	f->slot_ahead_ppm = 0;	  /* --slot-ahead */
+	f->power_cut_ppm = 0;	  /* --power-cut */
 }
 
 static bool chance(struct sim *s, uint32_t ppm)
@@ -54,16 +57,11 @@ static uint64_t damage_rand(void *s)
 	return sim__rand(s);
 }
 
-/* Storage faults (sim_damage) on at most a minority at a time: a node
- * is damaged only if, counting it, fewer than half the voters of the
- * latest configuration are damaged and unrepaired.  The damage starts anywhere
- * in the stored log, most often in its last few entries (the last batch). */
-static void maybe_damage(struct sim *s, raft_id id)
+/* Whether node @id may lose data: only if, counting it, fewer than half
+ * the voters of the latest configuration are damaged and unrepaired (or
+ * recovering from a false positive: counted too, on the safe side). */
+static bool damage_allowed(const struct sim *s, raft_id id)
 {
-	struct sim_node *n = &s->nodes[id];
-	if (!configs_settled(s)) {
-		return;
-	}
 	const struct raft_config *c = &s->canon_config;
 	uint32_t voters = 0;
 	uint32_t damaged = 0;
@@ -75,7 +73,16 @@ static void maybe_damage(struct sim *s, raft_id id)
 			    s->nodes[sv->id].recover_index != 0 || sv->id == id;
 		}
 	}
-	if (n->disk.n == 0 || !sim_damage_allowed(voters, damaged)) {
+	return sim_damage_allowed(voters, damaged);
+}
+
+/* Storage faults (sim_damage) on at most a minority at a time.  The
+ * damage starts anywhere in the stored log, most often in its last few
+ * entries (the last batch). */
+static void maybe_damage(struct sim *s, raft_id id)
+{
+	struct sim_node *n = &s->nodes[id];
+	if (!configs_settled(s) || n->disk.n == 0 || !damage_allowed(s, id)) {
 		return;
 	}
 	raft_index from = sim_damage_from(damage_rand, s, n->disk.e[0].index,
@@ -84,19 +91,27 @@ static void maybe_damage(struct sim *s, raft_id id)
 	(void)rv; /* n->disk holds from: always 0 */
 }
 
-/* A lost write of node @id's last batches that the wal cannot see
- * (sim_lose_tail): up to its last four entries, never below its meta
- * durable point.  No minority bound: nothing tracks the loss, which is
- * the point (ctest sim_silent_damage_unsafe). */
-static void maybe_lose_tail(struct sim *s, raft_id id)
+/* A lost write of node @id's last batches (sim_lose_tail): up to its last
+ * four entries, never below its meta durable point.  With its tail slot
+ * kept the node restarts recovering, and like any detected damage this
+ * strikes at most a minority (docs/storage.md "Closing the gap" rule 3 is
+ * safe while fewer than a majority lose a committed entry).  With the
+ * slot lost too nothing tracks the loss, so nothing bounds it: that is
+ * the residual blind spot (ctest sim_silent_damage_slot_lost_unsafe). */
+static void maybe_lose_tail(struct sim *s, raft_id id,
+			    const struct sim_fault_rates *f)
 {
 	struct sim_node *n = &s->nodes[id];
 	if (!configs_settled(s) || n->disk.n == 0) {
 		return;
 	}
+	bool slot_lost = chance(s, f->slot_loss_ppm);
+	if (!slot_lost && !damage_allowed(s, id)) {
+		return;
+	}
 	raft_index last = n->disk.e[n->disk.n - 1].index;
 	raft_index from = sim_damage_tail_from(damage_rand, s, last);
-	int rv = sim_lose_tail(s, id, from);
+	int rv = sim_lose_tail(s, id, from, slot_lost);
 	(void)rv; /* FR_INVALID: all of it is below the meta durable point */
 }
 
@@ -221,6 +236,18 @@ static void random_pause(struct sim *s)
 	sim_pause(s, id, sim__range(s, s->opt.tick_us, max));
 }
 
+/* Every node is up with a write in flight: the moment a power cut hurts
+ * most (every voter restarts claiming a batch none holds). */
+static bool all_flushing(const struct sim *s)
+{
+	for (raft_id id = 1; id <= s->opt.n_nodes; id++) {
+		if (!s->nodes[id].up || s->nodes[id].pending == NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static void inject_faults(struct sim *s, const struct sim_fault_rates *f)
 {
 	if (chance(s, f->pause_ppm)) {
@@ -250,13 +277,20 @@ static void inject_faults(struct sim *s, const struct sim_fault_rates *f)
 	if (chance(s, f->crash_ppm)) {
 		sim_crash(s, (raft_id)sim__range(s, 1, s->opt.n_nodes));
 	}
+	if (chance(s, f->power_cut_ppm)) {
+		s->power_cut_armed = true;
+	}
+	if (s->power_cut_armed && all_flushing(s)) {
+		s->power_cut_armed = false;
+		sim_power_cut_all(s);
+	}
 	if (chance(s, f->restart_ppm)) {
 		raft_id id = (raft_id)sim__range(s, 1, s->opt.n_nodes);
 		if (!s->nodes[id].up && chance(s, f->damage_ppm)) {
 			maybe_damage(s, id);
 		}
 		if (!s->nodes[id].up && chance(s, f->silent_damage_ppm)) {
-			maybe_lose_tail(s, id);
+			maybe_lose_tail(s, id, f);
 		}
 		if (!s->nodes[id].up && sim_restart(s, id) != 0) {
 			return; /* the violation is recorded; sim_step stops */
@@ -268,6 +302,7 @@ int sim_run_random(struct sim *s, const struct sim_fault_rates *f,
 		   uint64_t steps)
 {
 	s->crash_on_commit_ppm = f->crash_on_commit_ppm;
+	s->slot_ahead_ppm = f->slot_ahead_ppm;
 	for (uint64_t k = 0; k < steps; k++) {
 		inject_faults(s, f);
 		int rv = sim_step(s);

@@ -24,7 +24,10 @@ struct args {
 	bool base;	     /* --base: the paper's algorithm only */
 	uint32_t damage_ppm; /* --damage: storage faults per restart */
 	bool no_recover;     /* --no-recover: damaged nodes forget it */
-	uint32_t silent_ppm; /* --silent-damage: undetected tail losses */
+	uint32_t silent_ppm; /* --silent-damage: lost tails, slot kept */
+	uint32_t slot_loss_ppm;	 /* --slot-loss: ... and the slot lost too */
+	uint32_t slot_ahead_ppm; /* --slot-ahead: false positives at crashes */
+	uint32_t power_ppm;	 /* --power-cut: whole-cluster power loss */
 };
 
 static const struct opt_cmd sim_cmd = {
@@ -71,9 +74,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 		     "lost or misdirected write; at most a minority at once)"},
 	    {"silent-damage", OPT_UINT, &a->silent_ppm, 0, 1000000,
 	     .arg = "PPM", .def = "0",
-	     .help = "per million restarts, the node loses its last entries "
-		     "flushed since its last term/vote save, undetected (the "
-		     "wal's blind spot: unsafe, shows what it can cost)"},
+	     .help = "per million restarts, the last entries flushed since "
+		     "the last term/vote save are lost; the wal's tail slot "
+		     "makes the node recover (a minority at once)"},
+	    {"slot-loss", OPT_UINT, &a->slot_loss_ppm, 0, 1000000, .arg = "PPM",
+	     .def = "0",
+	     .help = "per million such losses, the slot is lost too: "
+		     "undetected, unbounded (unsafe, shows the cost)"},
+	    {"slot-ahead", OPT_UINT, &a->slot_ahead_ppm, 0, 1000000,
+	     .arg = "PPM", .def = "0",
+	     .help = "per million crashes mid-flush, the slot landed and "
+		     "the batch not: recovering, nothing lost"},
+	    {"power-cut", OPT_UINT, &a->power_ppm, 0, 1000000, .arg = "PPM",
+	     .def = "0",
+	     .help = "per million steps, every node loses power mid-flush "
+		     "(fails unless a cut left every node recovering)"},
 	    {"no-recover", OPT_FLAG, &a->no_recover,
 	     .help = "a damaged node restarts as if its shortened log were "
 		     "all it had (no recovering state: unsafe, for checking "
@@ -118,9 +133,22 @@ struct result {
 	uint64_t installs;
 	uint64_t snapshots;
 	uint64_t changes;
-	uint64_t pauses; /* process pauses injected */
-	uint64_t sim_us; /* virtual time the seeds covered */
+	uint64_t pauses;      /* process pauses injected */
+	uint64_t slot_claims; /* restarts recovering from a false positive */
+	uint64_t power_cuts;  /* whole-cluster power cuts */
+	uint64_t full_cuts;   /* ... that left every node recovering */
+	uint64_t sim_us;      /* virtual time the seeds covered */
 };
+
+/* The storage faults of the command line. */
+static void storage_faults(const struct args *a, struct sim_fault_rates *f)
+{
+	f->damage_ppm = a->damage_ppm;
+	f->silent_damage_ppm = a->silent_ppm;
+	f->slot_loss_ppm = a->slot_loss_ppm;
+	f->slot_ahead_ppm = a->slot_ahead_ppm;
+	f->power_cut_ppm = a->power_ppm;
+}
 
 /* One seed: random faults for `steps`, then heal and converge. */
 static int run_seed(const struct args *a, uint64_t seed, bool converge,
@@ -169,8 +197,7 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 	if (a->base) {
 		f.read_ppm = f.change_ppm = f.transfer_ppm = 0;
 	}
-	f.damage_ppm = a->damage_ppm;
-	f.silent_damage_ppm = a->silent_ppm;
+	storage_faults(a, &f);
 	o.recover = !a->no_recover;
 	struct sim *s;
 	int rv = sim_open(&s, &o);
@@ -192,6 +219,10 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 	res->snapshots += sim_snapshots(s);
 	res->changes += sim_changes(s);
 	res->pauses += sim_pauses(s);
+	uint64_t full = 0;
+	res->power_cuts += sim_power_cuts(s, &full);
+	res->full_cuts += full;
+	res->slot_claims += sim_slot_claims(s);
 	if (rv != 0) {
 		printf("seed %" PRIu64 ": VIOLATION after %" PRIu64
 		       " steps (t=%" PRIu64 "us): %s\n",
@@ -203,9 +234,11 @@ static int run_seed(const struct args *a, uint64_t seed, bool converge,
 		sim_trace_dump(s, stdout, 40);
 		printf("replay: fabraft-sim --seed %" PRIu64 " --steps %" PRIu64
 		       " --nodes %u --drop %u --dup %u --damage %u"
-		       " --silent-damage %u%s%s\n",
+		       " --silent-damage %u --slot-loss %u --slot-ahead %u"
+		       " --power-cut %u%s%s\n",
 		       seed, a->steps, a->nodes, a->drop_ppm, a->dup_ppm,
-		       a->damage_ppm, a->silent_ppm,
+		       a->damage_ppm, a->silent_ppm, a->slot_loss_ppm,
+		       a->slot_ahead_ppm, a->power_ppm,
 		       a->no_recover ? " --no-recover" : "",
 		       a->all	 ? " --all-features"
 		       : a->base ? " --base"
@@ -299,7 +332,18 @@ int main(int argc, char **argv)
 	       " snapshots taken, %" PRIu64 " installed, %" PRIu64
 	       " membership changes applied, %" PRIu64 " process pauses\n",
 	       r.reads, r.snapshots, r.installs, r.changes, r.pauses);
+	if (a.slot_ahead_ppm > 0 || a.power_ppm > 0) {
+		printf("fabraft-sim: %" PRIu64 " restarts recovering from a "
+		       "tail slot whose batch never landed, %" PRIu64
+		       " power cuts (%" PRIu64 " left every node recovering)\n",
+		       r.slot_claims, r.power_cuts, r.full_cuts);
+	}
 	printf("%" PRIu64 " passed, %" PRIu64 " failed\n", ran - failed,
 	       failed);
+	if (a.power_ppm > 0 && r.full_cuts == 0) {
+		/* The scenario the conditional votes exist for never ran. */
+		printf("FAIL --power-cut: no cut left every node recovering\n");
+		return 1;
+	}
 	return failed == 0 ? 0 : 1;
 }
