@@ -199,6 +199,7 @@ static int open_raft(struct node *n, char *errmsg)
 	rs.entries = rec.entries;
 	rs.n_entries = rec.n_entries;
 	rs.recover_index = rec.recover_index;
+	rs.recover_index_term = rec.recover_index_term;
 	if (rec.recover_index != 0 && n->o.accept_data_loss) {
 		fr_log(
 		    FR_LOG_ERROR, NULL,
@@ -213,6 +214,7 @@ static int open_raft(struct node *n, char *errmsg)
 			return rv;
 		}
 		rs.recover_index = 0;
+		rs.recover_index_term = 0;
 	}
 	rv = node__raft_open(n, &rec, &rs, errmsg);
 	if (rv != 0) {
