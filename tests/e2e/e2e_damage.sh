@@ -37,12 +37,7 @@ start_cluster 3
 L=$(wait_leader 5000) || fail "no leader"
 follower_roles "$L"
 : >"$DIR/acked"
-for n in $(seq 0 199); do
-	echo "SET d$n v$n"
-	echo "d$n" >>"$DIR/acked"
-done >"$DIR/sets"
-rcli "$(cport $L)" <"$DIR/sets" >"$DIR/set.out" || fail "SET batch"
-[ "$(grep -c '^OK$' "$DIR/set.out")" = 200 ] || fail "not every SET acknowledged"
+set_batch "$L" d 200
 wait_converged 10 >/dev/null || fail "not converged"
 last_f=$(info_field "$F" last_index)
 echo "leader $L, follower $F holds $last_f entries"
@@ -50,12 +45,7 @@ echo "leader $L, follower $F holds $last_f entries"
 # messages in its socket buffers): the next writes are committed by L and
 # F alone, so S lacks them.
 kill -9 "$(pid_of "$S")"
-for n in $(seq 0 19); do
-	echo "SET e$n v$n"
-	echo "e$n" >>"$DIR/acked"
-done >"$DIR/sets2"
-rcli "$(cport $L)" <"$DIR/sets2" >"$DIR/set2.out" || fail "SET batch 2"
-[ "$(grep -c '^OK$' "$DIR/set2.out")" = 20 ] || fail "not every SET acknowledged with $S down"
+set_batch "$L" e 20
 echo "node $S down; 20 more writes committed by $L and $F alone"
 
 # Kill F (no clean close: no CLOSE marker proves its last batch complete)

@@ -6,12 +6,7 @@ NODES=3
 start_cluster 3
 L=$(wait_leader 5000) || fail "no leader"
 : >"$DIR/acked"
-for n in $(seq 0 299); do
-	echo "SET r$n v$n"
-	echo "r$n" >>"$DIR/acked"
-done >"$DIR/sets"
-rcli "$(cport $L)" <"$DIR/sets" >"$DIR/set.out" || fail "SET batch"
-[ "$(grep -c '^OK$' "$DIR/set.out")" = 300 ] || fail "not every SET acknowledged"
+set_batch "$L" r 300
 rcli "$(cport $L)" del r0 r1 >/dev/null
 sed -i '1,2d' "$DIR/acked"
 rcli "$(cport $L)" kvc.node.add 7 10.0.0.7:7000 0 dram 1000000 >/dev/null

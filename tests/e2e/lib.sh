@@ -216,6 +216,21 @@ writer() {
 	done
 }
 
+# set_batch NODE PREFIX COUNT: SET PREFIX<n> v<n> for n < COUNT in one
+# pipelined redis-cli call to NODE; fails unless every one is acknowledged,
+# and appends the keys to $DIR/acked (read back by check_acked).
+set_batch() {
+	local n
+	for n in $(seq 0 $(($3 - 1))); do
+		echo "SET $2$n v$n"
+	done >"$DIR/sets.$2"
+	rcli "$(cport "$1")" <"$DIR/sets.$2" >"$DIR/set.$2.out" ||
+		fail "SET batch $2"
+	[ "$(grep -c '^OK$' "$DIR/set.$2.out")" = "$3" ] ||
+		fail "not every SET $2<n> acknowledged"
+	seq 0 $(($3 - 1)) | sed "s/^/$2/" >>"$DIR/acked"
+}
+
 # check_acked ACKFILE NODE: every acknowledged key reads back.
 check_acked() {
 	local n bad
