@@ -10,6 +10,7 @@
 int bench_wal_main(int argc, char **argv);
 int bench_kvcache_main(int argc, char **argv);
 int bench_fabric_main(int argc, char **argv);
+int bench_floor_main(int argc, char **argv);
 int bench_cluster_main(int argc, char **argv);
 int bench_trace_main(int argc, char **argv);
 int bench_client_main(int argc, char **argv);
@@ -27,6 +28,8 @@ static const struct suite suites[] = {
      bench_kvcache_main},
     {"fabric", "transport: round trips and throughput per provider/path",
      bench_fabric_main},
+    {"floor", "least cost of one replicated durable write on this machine",
+     bench_floor_main},
     {"cluster", "replicated cluster against etcd and redis-server",
      bench_cluster_main},
     {"trace", "production KV-cache trace replay: fabraft against etcd",
