@@ -5,7 +5,8 @@
 # stages every write waits for at most the client's median (plus the 1.33x
 # bucket width; of the leader's write and the two acks, the second
 # fastest: a commit needs two of the three), a floor measured in
-# the same run (raw pwrite+fdatasync and a bare tcp round trip, both > 0),
+# the same run (raw pwrite+fdatasync, a bare tcp round trip and the
+# replicated floor of fabraft-bench floor, all > 0),
 # valid JSON, and leaves no server running.  Not a speed test.
 set -u
 BENCH=${1:?usage: bench_cluster_breakdown.sh path/to/fabraft-bench}
@@ -43,9 +44,11 @@ assert paths[1] <= bound, (paths, c["client_p50_us"])
 f = c["floor"]
 assert f["write_bytes"] > 64, f  # the 64 B value plus its record
 assert f["pwrite_fdatasync_p50_us"] > 0 and f["round_trip_p50_us"] > 0, f
+assert f["replicated_p50_us"] > 0, f
 assert f["provider"] == "tcp" and f["mode"] == "raw-msg" and f["note"] == "", f
-print("breakdown: %d stages, floor %.1f us disk, %.1f us round trip"
-      % (len(st), f["pwrite_fdatasync_p50_us"], f["round_trip_p50_us"]))
+print("breakdown: %d stages, floor %.1f us disk, %.1f us round trip, "
+      "%.1f us replicated" % (len(st), f["pwrite_fdatasync_p50_us"],
+      f["round_trip_p50_us"], f["replicated_p50_us"]))
 PY
 grep -q "^| wal |" "$DIR/out/results.md" || fail "results.md has no breakdown table"
 echo PASS

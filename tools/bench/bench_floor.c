@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_floor.h"
 #include "opt.h"
 
 int bench_floor_main(int argc, char **argv);
@@ -649,6 +650,29 @@ static void fl_report(const struct fl_run *r, uint64_t *lat)
 	       p999);
 }
 
+/* One run of @r->o: nodes up, the client's requests, nodes down; the
+ * latencies into @lat (r->o.ops of them, unsorted).  0 or 1 (said why). */
+static int fl_measure(struct fl_run *r, uint64_t *lat)
+{
+	uint16_t port = 0;
+	int fd = -1;
+	int rv = fl_start(r, &port);
+
+	if (rv == 0) {
+		fd = connect_to(port);
+		if (fd < 0) {
+			fprintf(stderr, "fabraft-bench floor: connect: %s\n",
+				strerror(-fd));
+			rv = 1;
+		}
+	}
+	if (rv == 0) {
+		rv = fl_client(r, fd, lat);
+	}
+	rv |= fl_stop(r, fd);
+	return rv;
+}
+
 static const struct opt_cmd floor_cmd = {
     .prog = "fabraft-bench floor",
     .usage = "fabraft-bench floor [--nodes N] [--ops N] [options]",
@@ -672,8 +696,7 @@ int bench_floor_main(int argc, char **argv)
 	int io = 0, blocks = 0;
 	struct fl_run *r = calloc(1, sizeof(*r));
 	uint64_t *lat = NULL;
-	uint16_t port = 0;
-	int fd = -1, rv;
+	int rv;
 
 	if (r == NULL) {
 		fprintf(stderr, "fabraft-bench floor: out of memory\n");
@@ -714,24 +737,34 @@ int bench_floor_main(int argc, char **argv)
 	r->o.buffered = io == 1;
 	r->o.fresh = blocks == 1;
 	lat = calloc(r->o.ops, sizeof(*lat));
-	rv = lat == NULL;
-	if (rv == 0) {
-		rv = fl_start(r, &port);
-	}
-	if (rv == 0) {
-		fd = connect_to(port);
-		if (fd < 0) {
-			fprintf(stderr, "fabraft-bench floor: connect: %s\n",
-				strerror(-fd));
-			rv = 1;
-		}
-	}
-	if (rv == 0) {
-		rv = fl_client(r, fd, lat);
-	}
-	rv |= fl_stop(r, fd);
+	rv = lat == NULL ? 1 : fl_measure(r, lat);
 	if (rv == 0) {
 		fl_report(r, lat);
+	}
+	free(lat);
+	free(r);
+	return rv;
+}
+
+int bench_floor_p50(const char *dir, uint32_t nodes, uint32_t bytes,
+		    uint32_t ops, double *p50_us)
+{
+	struct fl_run *r = calloc(1, sizeof(*r));
+	uint64_t *lat = calloc(ops > 0 ? ops : 1, sizeof(*lat));
+	int rv = 1;
+
+	if (r != NULL && lat != NULL && nodes >= 1 && nodes <= FL_MAX_NODES &&
+	    bytes >= 1 && bytes <= FL_BLOCK && ops > 0 &&
+	    strlen(dir) < sizeof(r->o.dir)) {
+		r->o = (struct fl_opts){
+		    .nodes = nodes, .ops = ops, .bytes = bytes, .slot = true};
+		snprintf(r->o.dir, sizeof(r->o.dir), "%s", dir);
+		(void)signal(SIGPIPE, SIG_IGN);
+		rv = fl_measure(r, lat);
+		if (rv == 0) {
+			qsort(lat, ops, sizeof(*lat), cmp_u64);
+			*p50_us = pct_us(lat, ops, 500);
+		}
 	}
 	free(lat);
 	free(r);

@@ -139,6 +139,7 @@ struct bc_result {
 	double floor_disk_us;	  /* raw pwrite+fdatasync of that, p50 */
 	bool floor_direct;	  /* that used O_DIRECT */
 	double floor_fabric_us;	  /* bare provider round trip, p50 */
+	double floor_repl_us;	  /* fabraft-bench floor, same nodes, p50 */
 	char floor_note[128];	  /* what failed, "" */
 };
 

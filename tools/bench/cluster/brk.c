@@ -3,12 +3,14 @@
  * next to the floor measured in the same run: a raw pwrite+fdatasync of
  * the leader's log write size on the disk of the data dirs, and the bare
  * libfabric round trip of the cell's provider and path (the fabric
- * suite's raw mode). */
+ * suite's raw mode), and both together without consensus (the floor
+ * suite: as many node threads as the cell's nodes). */
 #include <stdio.h>
 #include <string.h>
 
 #include "bench_cluster.h"
 #include "bench_fabric.h"
+#include "bench_floor.h"
 #include "bench_wal.h"
 
 /* The fabric suite's raw mode and provider of a cell's path. */
@@ -31,6 +33,14 @@ void bc_breakdown_floor(const char *dir, struct bc_result *r)
 			      &r->floor_direct) != 0) {
 		snprintf(r->floor_note, sizeof(r->floor_note),
 			 "raw pwrite+fdatasync in %s failed", dir);
+	}
+	/* Both together, with no consensus: the bound of issue 18's 1-client
+	 * target (docs/benchmarks.md "The floor of a 1-client commit"). */
+	if (bench_floor_p50(dir, (uint32_t)r->spec.nodes,
+			    len < 4000 ? len : 4000, 1000,
+			    &r->floor_repl_us) != 0) {
+		snprintf(r->floor_note, sizeof(r->floor_note),
+			 "fabraft-bench floor in %s failed", dir);
 	}
 	raw_of(r->spec.path, &mode, &prov);
 	if (bench_fabric_pair(mode, prov, len, 2000, out) == 0) {
@@ -62,10 +72,12 @@ static void write_table(const struct bc_result *r, FILE *f)
 	}
 	fprintf(f,
 		"| floor: raw%s pwrite+fdatasync %u B | 500 | %.1f |\n"
-		"| floor: bare %s %s round trip %u B | 2000 | %.1f |\n",
+		"| floor: bare %s %s round trip %u B | 2000 | %.1f |\n"
+		"| floor: %d-node replicated durable write, no consensus "
+		"(fabraft-bench floor) | 1000 | %.1f |\n",
 		r->floor_direct ? " O_DIRECT" : "", r->wal_write_bytes,
 		r->floor_disk_us, prov, mode, r->wal_write_bytes,
-		r->floor_fabric_us);
+		r->floor_fabric_us, r->spec.nodes, r->floor_repl_us);
 	if (r->floor_note[0] != '\0') {
 		fprintf(f, "\n%s\n", r->floor_note);
 	}
@@ -93,10 +105,10 @@ static void write_json(const struct bc_result *r, FILE *f, bool first)
 		"},\n   \"floor\": {\"write_bytes\": %u, "
 		"\"pwrite_fdatasync_p50_us\": %.1f, \"o_direct\": %s, "
 		"\"provider\": \"%s\", \"mode\": \"%s\", "
-		"\"round_trip_p50_us\": %.1f",
+		"\"round_trip_p50_us\": %.1f, \"replicated_p50_us\": %.1f",
 		r->wal_write_bytes, r->floor_disk_us,
 		r->floor_direct ? "true" : "false", prov, mode,
-		r->floor_fabric_us);
+		r->floor_fabric_us, r->floor_repl_us);
 	bc_json_str(f, ", \"note\": ", r->floor_note);
 	fprintf(f, "}}");
 }
