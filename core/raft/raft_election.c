@@ -27,6 +27,8 @@ void raft__become_follower(struct raft *r, raft_term term, raft_id leader)
 		r->vote = 0;
 		r->match_hint = 0;
 		r->acked = 0;
+		r->seq_in = 0;
+		r->seq_acked = 0;
 	}
 	r->role = RAFT_FOLLOWER;
 	r->leader = leader;
@@ -235,6 +237,8 @@ void raft__campaign(struct raft *r, bool transfer)
 	r->leader = 0;
 	r->match_hint = 0;
 	r->acked = 0;
+	r->seq_in = 0;
+	r->seq_acked = 0;
 	raft__reset_election_timer(r);
 	memset(r->votes, 0, sizeof(r->votes));
 	r->votes[raft__config_slot(&r->config, r->id)] = own_ballot(r);

@@ -140,6 +140,8 @@ struct raft {
 	/* Follower: acknowledgement state for the current term's leader. */
 	raft_index match_hint; /* entries verified equal to leader's */
 	raft_index acked;      /* highest index acknowledged */
+	uint64_t seq_in;       /* highest heartbeat round received */
+	uint64_t seq_acked;    /* highest heartbeat round answered */
 
 	/* Candidate: votes, by configuration slot. */
 	uint8_t votes[RAFT_MAX_SERVERS]; /* RAFT_BALLOT_* */

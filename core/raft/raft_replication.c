@@ -218,6 +218,9 @@ static void ack(struct raft *r, raft_id to, uint64_t seq)
 	if (idx > r->acked) {
 		r->acked = idx;
 	}
+	if (seq > r->seq_acked) {
+		r->seq_acked = seq;
+	}
 }
 
 /* Entries must be consecutive from prev_index + 1, with terms that never
@@ -320,6 +323,22 @@ void raft__recv_append(struct raft *r, const struct raft_message *m)
 	raft_index c = a->commit < last_new ? a->commit : last_new;
 	if (c > r->commit) {
 		r->commit = c;
+	}
+	if (a->seq > r->seq_in) {
+		r->seq_in = a->seq;
+	}
+	/*
+	 * New entries whose heartbeat round was answered already: the ack
+	 * raft__persisted() sends once they are durable answers this
+	 * message.  An ack now would tell the leader nothing (its index is
+	 * the old durable point, its round answered) and cost both sides a
+	 * message; sent before the write, it also delayed the write.  A
+	 * recovering node's acks are uncounted and kept as they were.
+	 */
+	if (appended != 0 && a->seq <= r->seq_acked && r->recover_index == 0 &&
+	    r->persisted < last_new) {
+		r->stats.acks_deferred++;
+		return;
 	}
 	ack(r, m->from, a->seq);
 }
@@ -473,7 +492,7 @@ void raft__persisted(struct raft *r, raft_index index, raft_term term)
 		raft_index idx =
 		    r->persisted < r->match_hint ? r->persisted : r->match_hint;
 		if (idx > r->acked) {
-			ack(r, r->leader, 0);
+			ack(r, r->leader, r->seq_in);
 		}
 	}
 }

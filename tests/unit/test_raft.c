@@ -283,12 +283,15 @@ static void follower_acks_after_persist(void **state)
 	     .buf = "b"},
 	};
 	struct raft_message m = append(1, 2, 1, 0, 0, 2, e, 2);
+	m.append.seq = 3; /* a heartbeat round not answered yet */
 	struct raft_update u = recv(r, &m);
 	assert_int_equal(u.n_entries, 2);
+	/* Answered at once: the round must not wait for the disk. */
 	assert_int_equal(u.n_messages, 1);
 	assert_int_equal(u.messages[0].type, RAFT_MSG_APPEND_RESP);
 	assert_int_equal(u.messages[0].append_resp.success, 1);
 	assert_int_equal(u.messages[0].append_resp.index, 0);
+	assert_int_equal(u.messages[0].append_resp.seq, 3);
 	assert_int_equal(u.n_apply, 0); /* committed, but not durable here */
 	struct raft_event p = {.type = RAFT_EVENT_PERSISTED};
 	p.persisted.index = 2;
@@ -296,8 +299,69 @@ static void follower_acks_after_persist(void **state)
 	u = step(r, p);
 	assert_int_equal(u.n_messages, 1);
 	assert_int_equal(u.messages[0].append_resp.index, 2);
+	assert_int_equal(u.messages[0].append_resp.seq, 3);
 	assert_int_equal(u.messages[0].to, 1);
 	assert_int_equal(u.n_apply, 2);
+	assert_int_equal(raft_test_stats(r).acks_deferred, 0);
+	raft_close(r);
+}
+
+/* New entries of a round already answered get one ack, once durable (an
+ * ack before the write told the leader nothing and delayed the write);
+ * entries the follower holds already, and heartbeats, are answered at
+ * once. */
+static void follower_defers_ack_of_new_entries(void **state)
+{
+	(void)state;
+	struct raft_config c = config3();
+	struct raft *r = open_node(2, &c);
+	struct raft_entry e[2] = {
+	    {.term = 1,
+	     .index = 1,
+	     .type = RAFT_ENTRY_NORMAL,
+	     .len = 1,
+	     .buf = "a"},
+	    {.term = 1,
+	     .index = 2,
+	     .type = RAFT_ENTRY_NORMAL,
+	     .len = 1,
+	     .buf = "b"},
+	};
+	struct raft_message hb = append(1, 2, 1, 0, 0, 0, NULL, 0);
+	hb.append.seq = 5;
+	struct raft_update u = recv(r, &hb);
+	assert_int_equal(u.n_messages, 1); /* a heartbeat: at once */
+	assert_int_equal(u.messages[0].append_resp.seq, 5);
+
+	struct raft_message m = append(1, 2, 1, 0, 0, 0, e, 1);
+	m.append.seq = 5;
+	u = recv(r, &m);
+	assert_int_equal(u.n_entries, 1);
+	assert_int_equal(u.n_messages, 0); /* deferred */
+	assert_int_equal(raft_test_stats(r).acks_deferred, 1);
+	m = append(1, 2, 1, 1, 1, 0, &e[1], 1);
+	m.append.seq = 5;
+	u = recv(r, &m);
+	assert_int_equal(u.n_messages, 0);
+	assert_int_equal(raft_test_stats(r).acks_deferred, 2);
+
+	struct raft_event p = {.type = RAFT_EVENT_PERSISTED};
+	p.persisted.index = 2;
+	p.persisted.term = 1;
+	u = step(r, p);
+	assert_int_equal(u.n_messages, 1); /* one ack for both */
+	assert_int_equal(u.messages[0].append_resp.success, 1);
+	assert_int_equal(u.messages[0].append_resp.index, 2);
+	assert_int_equal(u.messages[0].append_resp.seq, 5);
+
+	/* A resend of what is held already: nothing will be written, so
+	 * it is answered now. */
+	m = append(1, 2, 1, 0, 0, 0, e, 2);
+	m.append.seq = 5;
+	u = recv(r, &m);
+	assert_int_equal(u.n_messages, 1);
+	assert_int_equal(u.messages[0].append_resp.index, 2);
+	assert_int_equal(raft_test_stats(r).acks_deferred, 2);
 	raft_close(r);
 }
 
@@ -709,6 +773,7 @@ int main(void)
 	    cmocka_unit_test(open_survives_every_allocation_failure),
 	    cmocka_unit_test(propose_contract),
 	    cmocka_unit_test(follower_acks_after_persist),
+	    cmocka_unit_test(follower_defers_ack_of_new_entries),
 	    cmocka_unit_test(bad_messages_are_counted),
 	    cmocka_unit_test(leader_ignores_bogus_answers),
 	    cmocka_unit_test(votes),

@@ -642,6 +642,8 @@ struct raft_stats {
 	uint64_t msgs_dropped_term_jump; /* term too far ahead of ours */
 	uint64_t appends_malformed;	 /* inconsistent indices/terms, size */
 	uint64_t appends_rejected; /* log mismatch (normal backtracking) */
+	uint64_t acks_deferred;	   /* follower: new entries answered only by
+				      the ack sent once they are durable */
 	uint64_t elections_started;
 	uint64_t leader_terms; /* times this server became leader */
 	uint64_t prevotes_started;
