@@ -160,7 +160,7 @@ if [ $quick -eq 0 ]; then
 	# child that leaves with _exit() (fab_mp), which skips TSan's exit hook.
 	export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tools/scripts/tsan.supp"
 	run_suite tsan build-tsan \
-		"^(test_wal|test_fab|fabric_tcp_|fabric_shm_|bench_wal_smoke)" \
+		"^(test_wal|test_fab|fabric_tcp_|fabric_shm_|bench_wal_smoke|bench_floor$)" \
 		"@tests fab_mp fabraft-bench" \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
 		-DFABRAFT_TSAN=ON
