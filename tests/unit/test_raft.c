@@ -265,23 +265,18 @@ static void propose_contract(void **state)
 }
 
 /* A follower acknowledges only what is durable and matches the leader. */
+/* Two entries of term 1, indexes 1 and 2. */
+static const struct raft_entry entries_ab[2] = {
+    {.term = 1, .index = 1, .type = RAFT_ENTRY_NORMAL, .len = 1, .buf = "a"},
+    {.term = 1, .index = 2, .type = RAFT_ENTRY_NORMAL, .len = 1, .buf = "b"},
+};
+
 static void follower_acks_after_persist(void **state)
 {
 	(void)state;
 	struct raft_config c = config3();
 	struct raft *r = open_node(2, &c);
-	struct raft_entry e[2] = {
-	    {.term = 1,
-	     .index = 1,
-	     .type = RAFT_ENTRY_NORMAL,
-	     .len = 1,
-	     .buf = "a"},
-	    {.term = 1,
-	     .index = 2,
-	     .type = RAFT_ENTRY_NORMAL,
-	     .len = 1,
-	     .buf = "b"},
-	};
+	const struct raft_entry *e = entries_ab;
 	struct raft_message m = append(1, 2, 1, 0, 0, 2, e, 2);
 	m.append.seq = 3; /* a heartbeat round not answered yet */
 	struct raft_update u = recv(r, &m);
@@ -315,18 +310,7 @@ static void follower_defers_ack_of_new_entries(void **state)
 	(void)state;
 	struct raft_config c = config3();
 	struct raft *r = open_node(2, &c);
-	struct raft_entry e[2] = {
-	    {.term = 1,
-	     .index = 1,
-	     .type = RAFT_ENTRY_NORMAL,
-	     .len = 1,
-	     .buf = "a"},
-	    {.term = 1,
-	     .index = 2,
-	     .type = RAFT_ENTRY_NORMAL,
-	     .len = 1,
-	     .buf = "b"},
-	};
+	const struct raft_entry *e = entries_ab;
 	struct raft_message hb = append(1, 2, 1, 0, 0, 0, NULL, 0);
 	hb.append.seq = 5;
 	struct raft_update u = recv(r, &hb);

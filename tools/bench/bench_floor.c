@@ -333,6 +333,21 @@ static int disk_append(struct fl_disk *d, const uint8_t *buf, uint32_t len,
 	return e;
 }
 
+/* The one connection a node serves (node 0's client, or node 0 for the
+ * others), kept in n->fd for fl_fail(); the fd or -errno. */
+static int accept_one(struct fl_node *n)
+{
+	int one = 1;
+	int fd = accept4(n->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		return -errno;
+	}
+	atomic_store(&n->fd, fd);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
 /* Any node but 0: take node 0's connection; for each request, write it
  * and answer one byte. */
 static void *node_main(void *arg)
@@ -341,13 +356,10 @@ static void *node_main(void *arg)
 	uint8_t buf[FL_BLOCK], ack = 1;
 	int e;
 
-	int fd = accept4(n->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept_one(n);
 	if (fd < 0) {
-		return fl_fail(n, "accept", errno);
+		return fl_fail(n, "accept", -fd);
 	}
-	atomic_store(&n->fd, fd);
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (;;) {
 		e = read_all(fd, buf, n->run->o.bytes);
 		if (e < 0) {
@@ -419,13 +431,10 @@ static void *leader_main(void *arg)
 	uint32_t need = r->o.nodes / 2; /* other nodes, besides node 0 */
 	int e;
 
-	int fd = accept4(n->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept_one(n);
 	if (fd < 0) {
-		return fl_fail(n, "accept", errno);
+		return fl_fail(n, "accept", -fd);
 	}
-	atomic_store(&n->fd, fd);
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (;;) {
 		e = read_all(fd, buf, r->o.bytes);
 		if (e < 0) {
