@@ -264,6 +264,29 @@ static bool has_config(const struct raft *r, raft_index from)
 }
 
 /* Precondition: m->term == r->term (receive_term() stepped up to it). */
+/*
+ * New entries whose heartbeat round was answered already: the ack
+ * raft__persisted() sends once they are durable answers this message (it
+ * carries the highest round received).  An ack now would tell the leader
+ * nothing (its index is the old durable point, its round answered) and
+ * cost both sides a message; sent before the write, it also delayed the
+ * write.  A recovering node's acks are uncounted and kept as they were.
+ * Returns whether the ack waits.
+ */
+static bool ack_deferred(struct raft *r, const struct raft_append *a,
+			 raft_index appended, raft_index last_new)
+{
+	if (a->seq > r->seq_in) {
+		r->seq_in = a->seq;
+	}
+	if (appended != 0 && a->seq <= r->seq_acked && r->recover_index == 0 &&
+	    r->persisted < last_new) {
+		r->stats.acks_deferred++;
+		return true;
+	}
+	return false;
+}
+
 void raft__recv_append(struct raft *r, const struct raft_message *m)
 {
 	assert(m->term == r->term);
@@ -324,23 +347,9 @@ void raft__recv_append(struct raft *r, const struct raft_message *m)
 	if (c > r->commit) {
 		r->commit = c;
 	}
-	if (a->seq > r->seq_in) {
-		r->seq_in = a->seq;
+	if (!ack_deferred(r, a, appended, last_new)) {
+		ack(r, m->from, a->seq);
 	}
-	/*
-	 * New entries whose heartbeat round was answered already: the ack
-	 * raft__persisted() sends once they are durable answers this
-	 * message.  An ack now would tell the leader nothing (its index is
-	 * the old durable point, its round answered) and cost both sides a
-	 * message; sent before the write, it also delayed the write.  A
-	 * recovering node's acks are uncounted and kept as they were.
-	 */
-	if (appended != 0 && a->seq <= r->seq_acked && r->recover_index == 0 &&
-	    r->persisted < last_new) {
-		r->stats.acks_deferred++;
-		return;
-	}
-	ack(r, m->from, a->seq);
 }
 
 static raft_index hint_next(const struct raft *r,
