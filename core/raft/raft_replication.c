@@ -263,7 +263,6 @@ static bool has_config(const struct raft *r, raft_index from)
 	return false;
 }
 
-/* Precondition: m->term == r->term (receive_term() stepped up to it). */
 /*
  * New entries whose heartbeat round was answered already: the ack
  * raft__persisted() sends once they are durable answers this message (it
@@ -287,6 +286,7 @@ static bool ack_deferred(struct raft *r, const struct raft_append *a,
 	return false;
 }
 
+/* Precondition: m->term == r->term (receive_term() stepped up to it). */
 void raft__recv_append(struct raft *r, const struct raft_message *m)
 {
 	assert(m->term == r->term);

@@ -264,13 +264,13 @@ static void propose_contract(void **state)
 	raft_close(r);
 }
 
-/* A follower acknowledges only what is durable and matches the leader. */
 /* Two entries of term 1, indexes 1 and 2. */
 static const struct raft_entry entries_ab[2] = {
     {.term = 1, .index = 1, .type = RAFT_ENTRY_NORMAL, .len = 1, .buf = "a"},
     {.term = 1, .index = 2, .type = RAFT_ENTRY_NORMAL, .len = 1, .buf = "b"},
 };
 
+/* A follower acknowledges only what is durable and matches the leader. */
 static void follower_acks_after_persist(void **state)
 {
 	(void)state;

@@ -289,7 +289,6 @@ static int disk_write2(struct fl_disk *d, uint64_t start)
 static int disk_append(struct fl_disk *d, const uint8_t *buf, uint32_t len,
 		       const struct fl_opts *o)
 {
-	bool slot = o->slot;
 	if (d->off + len > FL_FILE_BYTES) {
 		d->off = FL_BLOCK;
 	}
@@ -317,11 +316,11 @@ static int disk_append(struct fl_disk *d, const uint8_t *buf, uint32_t len,
 		n = len;
 		start += in;
 	}
-	if (slot && d->aio != 0) {
+	if (o->slot && d->aio != 0) {
 		e = disk_write2(d, start);
 	} else {
 		e = pwrite_all(d->fd, data, n, start);
-		if (e == 0 && slot) {
+		if (e == 0 && o->slot) {
 			e = d->direct
 				? pwrite_all(d->fd, d->hdr, FL_BLOCK, 0)
 				: pwrite_all(d->fd, d->hdr + 512, 512, 512);
@@ -721,7 +720,8 @@ int bench_floor_main(int argc, char **argv)
 	     .help = "node threads (1: one durable write, no replication)"},
 	    {"ops", OPT_UINT, &r->o.ops, 10, 1000000, .def = "2000",
 	     .help = "timed requests (after 200 untimed ones)"},
-	    {"bytes", OPT_UINT, &r->o.bytes, 1, 4000, .def = "165",
+	    {"bytes", OPT_UINT, &r->o.bytes, 1, BENCH_FLOOR_MAX_BYTES,
+	     .def = "165",
 	     .help = "bytes per request: a 64 B SET is a 165 B log record"},
 	    {"slot", OPT_BOOL, &r->o.slot, .def = "on",
 	     .help = "also write the tail-slot block, as the log does"},
@@ -763,7 +763,7 @@ int bench_floor_p50(const char *dir, uint32_t nodes, uint32_t bytes,
 	int rv = 1;
 
 	if (r != NULL && lat != NULL && nodes >= 1 && nodes <= FL_MAX_NODES &&
-	    bytes >= 1 && bytes <= FL_BLOCK && ops > 0 &&
+	    bytes >= 1 && bytes <= BENCH_FLOOR_MAX_BYTES && ops > 0 &&
 	    strlen(dir) < sizeof(r->o.dir)) {
 		r->o = (struct fl_opts){
 		    .nodes = nodes, .ops = ops, .bytes = bytes, .slot = true};

@@ -37,8 +37,9 @@ void bc_breakdown_floor(const char *dir, struct bc_result *r)
 	/* Both together, with no consensus: the bound of issue 18's 1-client
 	 * target (docs/benchmarks.md "The floor of a 1-client commit"). */
 	if (bench_floor_p50(dir, (uint32_t)r->spec.nodes,
-			    len < 4000 ? len : 4000, 1000,
-			    &r->floor_repl_us) != 0) {
+			    len < BENCH_FLOOR_MAX_BYTES ? len
+							: BENCH_FLOOR_MAX_BYTES,
+			    1000, &r->floor_repl_us) != 0) {
 		snprintf(r->floor_note, sizeof(r->floor_note),
 			 "fabraft-bench floor in %s failed", dir);
 	}
