@@ -1,7 +1,8 @@
 #!/bin/bash
 # fabraft-bench floor: each I/O pattern runs, reports sane percentiles as
-# JSON, removes its files; bad flags and a missing directory are refused.
-# Not a speed test.
+# JSON, removes its files; bad flags and a missing directory are refused;
+# --serve answers RESP SETs (batches spanning blocks, values over a batch
+# refused), counts them, stops on SIGTERM or --seconds.  Not a speed test.
 set -u
 B=$1
 D=$(mktemp -d)
@@ -36,4 +37,53 @@ done
 [ $? = 1 ] && grep -q 'missing' "$D/out" || fail "a missing --dir not named"
 "$B" floor --io sideways >/dev/null 2>&1
 [ $? = 2 ] || fail "--io sideways not refused"
+# --serve: redis-cli and (when installed) redis-benchmark against it.
+"$B" floor --serve --port 0 --dir "$D" >"$D/serve" 2>&1 &
+SP=$!
+port=""
+for _ in $(seq 100); do
+	port=$(sed -n 's/.*serving RESP on 127.0.0.1:\([0-9]*\).*/\1/p' "$D/serve")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+[ -n "$port" ] || { cat "$D/serve"; fail "--serve printed no port"; }
+cli() { timeout 20 redis-cli -p "$port" "$@"; }
+[ "$(cli set k v)" = OK ] || fail "--serve: SET not answered OK"
+cli get k | grep -q 'SET key value only' || fail "--serve: GET not refused"
+head -c 1000000 /dev/zero | tr '\0' x >"$D/big"
+[ "$(cli -x set big <"$D/big")" = OK ] || fail "--serve: a 1 MB SET failed"
+head -c 5000000 /dev/zero | tr '\0' y >"$D/huge"
+cli -x set huge <"$D/huge" | grep -qi 'invalid' ||
+	fail "--serve: a SET over one batch not refused"
+want=2
+if command -v redis-benchmark >/dev/null; then
+	timeout 60 redis-benchmark -p "$port" -t set -n 3000 -c 20 -q \
+		>/dev/null 2>&1 || fail "--serve: redis-benchmark failed"
+	want=3002
+else
+	echo "redis-benchmark not installed: 300 SETs by redis-cli instead"
+	for i in $(seq 300); do echo "SET k$i v$i"; done | cli >/dev/null
+	want=302
+fi
+kill -TERM $SP
+wait $SP || { cat "$D/serve"; fail "--serve exited $? on SIGTERM"; }
+cat "$D/serve"
+read -r sets batches refused < <(sed -n \
+	's/.*served \([0-9]*\) SETs in \([0-9]*\) batches.*refused \([0-9]*\).*/\1 \2 \3/p' \
+	"$D/serve")
+[ "${sets:-0}" -ge "$want" ] && [ "${batches:-0}" -ge 1 ] &&
+	[ "$batches" -le "$sets" ] && [ "${refused:-0}" -ge 1 ] ||
+	fail "--serve: summary says sets=${sets:-?} batches=${batches:-?} refused=${refused:-?} (want >= $want SETs)"
+left=$(find "$D" -name 'fabraft-floor-*' | wc -l)
+[ "$left" = 0 ] || fail "--serve left $left file(s)"
+
+out=$("$B" floor --serve --seconds 1 --nodes 1 --io buffered --dir "$D" \
+	--json) || fail "--serve --seconds 1 exited $?"
+echo "floor --serve --seconds 1: $out"
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["serve"] and r["nodes"] == 1 and r["sets"] == 0 and r["port"] > 0, r' "$out" ||
+	fail "--serve --seconds 1: bad result"
+"$B" floor --port 7000 >/dev/null 2>&1
+[ $? = 2 ] || fail "--port without --serve not refused"
+"$B" floor --serve --blocks fresh >/dev/null 2>&1
+[ $? = 2 ] || fail "--serve --blocks fresh not refused"
 echo "bench_floor: passed"

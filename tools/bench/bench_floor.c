@@ -1,25 +1,21 @@
 /* bench_floor.c — `fabraft-bench floor`: the physical floor of one
  * replicated durable write on this machine, with no consensus at all. */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/aio_abi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bench_floor.h"
+#include "bench_floor_int.h"
 #include "opt.h"
 
 int bench_floor_main(int argc, char **argv);
@@ -49,53 +45,12 @@ int bench_floor_main(int argc, char **argv);
  * So the figure bounds from below what fabraft (or any replicated log with
  * these durability rules) can reach here: the disk serves N flushes at
  * once, which a single redis-server never asks of it.  --nodes 1 is the
- * same minimum without replication.
+ * same minimum without replication.  The nodes' files and I/O are in
+ * bench_floor_disk.c; --serve, the floor for many RESP clients, in
+ * bench_floor_serve.c.
  */
 
-#define FL_BLOCK      4096u
-#define FL_FILE_BYTES (16u << 20) /* appends wrap around inside it */
-#define FL_MAX_NODES  7u
-#define FL_WARMUP     200u
-
-struct fl_opts {
-	uint32_t nodes;
-	uint32_t ops;
-	uint32_t bytes;
-	bool slot;
-	bool buffered; /* --io buffered: no O_DIRECT */
-	bool fresh;    /* --blocks fresh: each request in a block of its own */
-	bool json;
-	char dir[512];
-};
-
-struct fl_disk {
-	char path[600];
-	int fd;
-	bool direct;
-	aio_context_t aio;
-	uint8_t *blk; /* the block being filled (FL_BLOCK, aligned) */
-	uint8_t *hdr; /* the header block holding the slot */
-	uint64_t off; /* append offset; data starts after the header */
-	uint64_t seq;
-};
-
-struct fl_node {
-	struct fl_run *run;
-	uint32_t id;
-	int listen_fd; /* node 0: the client's port; others: node 0's */
-	atomic_int fd; /* the accepted connection (client or node 0) */
-	int to;	       /* node 0's connection to this node (not node 0) */
-	struct fl_disk disk;
-	pthread_t thread;
-	bool started;
-	char err[256];
-};
-
-struct fl_run {
-	struct fl_opts o;
-	struct fl_node node[FL_MAX_NODES];
-	atomic_bool failed;
-};
+#define FL_WARMUP 200u
 
 static uint64_t now_ns(void)
 {
@@ -112,7 +67,7 @@ static int cmp_u64(const void *a, const void *b)
 
 /* A node's failure: say why once, and make the others stop (their reads
  * see the closed sockets). */
-static void *fl_fail(struct fl_node *n, const char *what, int e)
+void *fl_fail(struct fl_node *n, const char *what, int e)
 {
 	snprintf(n->err, sizeof(n->err), "node %u: %s: %s", n->id, what,
 		 strerror(e));
@@ -130,208 +85,6 @@ static void *fl_fail(struct fl_node *n, const char *what, int e)
 	return NULL;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t k = write(fd, p, len);
-		if (k < 0 && errno == EINTR) {
-			continue;
-		}
-		if (k <= 0) {
-			return k < 0 ? errno : EIO;
-		}
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
-/* 0, or -1 at end of stream, or an errno. */
-static int read_all(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t k = read(fd, p, len);
-		if (k < 0 && errno == EINTR) {
-			continue;
-		}
-		if (k == 0) {
-			return -1;
-		}
-		if (k < 0) {
-			return errno;
-		}
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t k = pwrite(fd, p, len, (off_t)off);
-		if (k < 0 && errno == EINTR) {
-			continue;
-		}
-		if (k <= 0) {
-			return k < 0 ? errno : EIO;
-		}
-		p += k;
-		len -= (size_t)k;
-		off += (uint64_t)k;
-	}
-	return 0;
-}
-
-/* The file, zero-filled and synced before the run (the log's spares are
- * too: appends then flush data only).  0 or an errno. */
-static int disk_open(struct fl_disk *d, const char *dir, uint32_t id,
-		     bool buffered)
-{
-	snprintf(d->path, sizeof(d->path), "%s/fabraft-floor-%ld-%u.tmp", dir,
-		 (long)getpid(), id);
-	d->fd = -1;
-	if (!buffered) {
-		d->fd = open(d->path,
-			     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT,
-			     0600);
-	}
-	d->direct = d->fd >= 0;
-	if (d->fd < 0 && (buffered || errno == EINVAL)) {
-		d->fd =
-		    open(d->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	}
-	if (d->fd < 0) {
-		d->path[0] = '\0'; /* not ours to remove */
-		return errno;
-	}
-	if (posix_memalign((void **)&d->blk, FL_BLOCK, 2 * (size_t)FL_BLOCK) !=
-	    0) {
-		return ENOMEM;
-	}
-	d->hdr = d->blk + FL_BLOCK;
-	memset(d->blk, 0, 2 * (size_t)FL_BLOCK);
-	for (uint64_t off = 0; off < FL_FILE_BYTES; off += FL_BLOCK) {
-		int e = pwrite_all(d->fd, d->blk, FL_BLOCK, off);
-		if (e != 0) {
-			return e;
-		}
-	}
-	if (fdatasync(d->fd) != 0) {
-		return errno;
-	}
-	d->off = FL_BLOCK;
-	if (d->direct && syscall(SYS_io_setup, 2, &d->aio) != 0) {
-		d->aio = 0; /* written one after the other, as the log does */
-	}
-	return 0;
-}
-
-static void disk_close(struct fl_disk *d)
-{
-	if (d->aio != 0) {
-		syscall(SYS_io_destroy, d->aio);
-	}
-	if (d->fd >= 0) {
-		close(d->fd);
-	}
-	if (d->path[0] != '\0') {
-		unlink(d->path);
-	}
-	free(d->blk);
-}
-
-static void iocb_set(struct iocb *cb, int fd, const void *buf, uint64_t off)
-{
-	memset(cb, 0, sizeof(*cb));
-	cb->aio_lio_opcode = IOCB_CMD_PWRITE;
-	cb->aio_fildes = (uint32_t)fd;
-	cb->aio_buf = (uint64_t)(uintptr_t)buf;
-	cb->aio_nbytes = FL_BLOCK;
-	cb->aio_offset = (int64_t)off;
-}
-
-/* Both blocks in one submission, the data first, as wal_aio.c does. */
-static int disk_write2(struct fl_disk *d, uint64_t start)
-{
-	struct iocb cbs[2], *p[2] = {&cbs[0], &cbs[1]};
-	struct io_event ev[2];
-	long got = 0;
-
-	iocb_set(&cbs[0], d->fd, d->blk, start);
-	iocb_set(&cbs[1], d->fd, d->hdr, 0);
-	if (syscall(SYS_io_submit, d->aio, 2, p) != 2) {
-		return errno != 0 ? errno : EIO;
-	}
-	while (got < 2) {
-		long r = syscall(SYS_io_getevents, d->aio, 2 - got, 2 - got,
-				 ev + got, NULL);
-		if (r < 0 && errno == EINTR) {
-			continue;
-		}
-		if (r <= 0) {
-			return r < 0 ? errno : EIO;
-		}
-		got += r;
-	}
-	for (int i = 0; i < 2; i++) {
-		if (ev[i].res != FL_BLOCK) {
-			return ev[i].res < 0 ? (int)-ev[i].res : EIO;
-		}
-	}
-	return 0;
-}
-
-/* Append @len bytes of @buf durably.  0 or an errno. */
-static int disk_append(struct fl_disk *d, const uint8_t *buf, uint32_t len,
-		       const struct fl_opts *o)
-{
-	if (d->off + len > FL_FILE_BYTES) {
-		d->off = FL_BLOCK;
-	}
-	uint64_t start = d->off - d->off % FL_BLOCK;
-	uint32_t in = (uint32_t)(d->off - start);
-	int e;
-
-	if (in + len > FL_BLOCK) { /* the block is full: start the next */
-		start += FL_BLOCK;
-		d->off = start;
-		in = 0;
-		memset(d->blk, 0, FL_BLOCK);
-	}
-	memcpy(d->blk + in, buf, len);
-	d->off += len;
-	if (o->fresh) { /* the rest of the block stays zeros: padding */
-		d->off = start + FL_BLOCK;
-	}
-	d->seq++;
-	memcpy(d->hdr + 512, &d->seq, sizeof(d->seq)); /* the claim */
-	uint8_t *data = d->blk;
-	size_t n = FL_BLOCK;
-	if (!d->direct) { /* buffered: just the bytes, as the log writes */
-		data += in;
-		n = len;
-		start += in;
-	}
-	if (o->slot && d->aio != 0) {
-		e = disk_write2(d, start);
-	} else {
-		e = pwrite_all(d->fd, data, n, start);
-		if (e == 0 && o->slot) {
-			e = d->direct
-				? pwrite_all(d->fd, d->hdr, FL_BLOCK, 0)
-				: pwrite_all(d->fd, d->hdr + 512, 512, 512);
-		}
-	}
-	if (e == 0 && fdatasync(d->fd) != 0) {
-		e = errno;
-	}
-	return e;
-}
-
 /* The one connection a node serves (node 0's client, or node 0 for the
  * others), kept in n->fd for fl_fail(); the fd or -errno. */
 static int accept_one(struct fl_node *n)
@@ -347,34 +100,62 @@ static int accept_one(struct fl_node *n)
 	return fd;
 }
 
+/* The next request from node 0 into @buf: --bytes of them, or with
+ * --serve a batch framed by its 4-byte length.  Its length, 0 at end of
+ * stream, or -errno. */
+static ssize_t next_request(struct fl_node *n, int fd, uint8_t *buf)
+{
+	uint32_t len = n->run->o.bytes;
+	int e;
+
+	if (n->run->o.serve) {
+		e = fl_read_all(fd, &len, sizeof(len));
+		if (e != 0) {
+			return e < 0 ? 0 : -e;
+		}
+		if (len == 0 || len > FL_BATCH_MAX) {
+			return -EPROTO;
+		}
+	}
+	e = fl_read_all(fd, buf, len);
+	return e < 0 ? 0 : e > 0 ? -e : (ssize_t)len;
+}
+
 /* Any node but 0: take node 0's connection; for each request, write it
  * and answer one byte. */
 static void *node_main(void *arg)
 {
 	struct fl_node *n = arg;
-	uint8_t buf[FL_BLOCK], ack = 1;
+	const struct fl_opts *o = &n->run->o;
+	uint8_t *buf = malloc(o->serve ? FL_BATCH_MAX : FL_BLOCK), ack = 1;
+	void *rv = NULL;
 	int e;
 
 	int fd = accept_one(n);
-	if (fd < 0) {
-		return fl_fail(n, "accept", -fd);
+	if (buf == NULL || fd < 0) {
+		free(buf);
+		return fl_fail(n, "accept", buf == NULL ? ENOMEM : -fd);
 	}
 	for (;;) {
-		e = read_all(fd, buf, n->run->o.bytes);
-		if (e < 0) {
-			return NULL; /* node 0 is done */
+		ssize_t len = next_request(n, fd, buf);
+		if (len <= 0) { /* 0: node 0 is done */
+			rv = len < 0 ? fl_fail(n, "read", (int)-len) : NULL;
+			break;
 		}
+		e = o->serve
+			? fl_disk_append_batch(&n->disk, buf, (size_t)len, o)
+			: fl_disk_append(&n->disk, buf, (uint32_t)len, o);
 		if (e != 0) {
-			return fl_fail(n, "read", e);
+			rv = fl_fail(n, "durable write", e);
+			break;
 		}
-		if ((e = disk_append(&n->disk, buf, n->run->o.bytes,
-				     &n->run->o)) != 0) {
-			return fl_fail(n, "durable write", e);
-		}
-		if ((e = write_all(fd, &ack, 1)) != 0) {
-			return fl_fail(n, "ack", e);
+		if ((e = fl_write_all(fd, &ack, 1)) != 0) {
+			rv = fl_fail(n, "ack", e);
+			break;
 		}
 	}
+	free(buf);
+	return rv;
 }
 
 static int listen_any(uint16_t *port)
@@ -418,6 +199,41 @@ static int connect_to(uint16_t port)
 	return fd;
 }
 
+int fl_wait_majority(struct fl_run *r, uint64_t *acked, uint64_t seq)
+{
+	uint32_t need = r->o.nodes / 2; /* other nodes, besides node 0 */
+
+	for (;;) {
+		struct pollfd p[FL_MAX_NODES];
+		uint32_t have = 0;
+		for (uint32_t i = 1; i < r->o.nodes; i++) {
+			have += acked[i] >= seq;
+			p[i - 1].fd = r->node[i].to;
+			p[i - 1].events = POLLIN;
+		}
+		if (have >= need) {
+			return 0;
+		}
+		if (poll(p, r->o.nodes - 1, -1) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return errno;
+		}
+		for (uint32_t i = 1; i < r->o.nodes; i++) {
+			uint8_t acks[64];
+			if (p[i - 1].revents == 0) {
+				continue;
+			}
+			ssize_t k = read(p[i - 1].fd, acks, sizeof(acks));
+			if (k <= 0) {
+				return k < 0 ? errno : EPIPE;
+			}
+			acked[i] += (uint64_t)k;
+		}
+	}
+}
+
 /* Node 0: forward each request to the others, write it, reply once a
  * majority (itself included) holds it.  Acks of earlier requests that
  * arrive late are counted per node. */
@@ -427,7 +243,6 @@ static void *leader_main(void *arg)
 	struct fl_run *r = n->run;
 	uint64_t acked[FL_MAX_NODES] = {0}, seq = 0;
 	uint8_t buf[FL_BLOCK], reply = 1;
-	uint32_t need = r->o.nodes / 2; /* other nodes, besides node 0 */
 	int e;
 
 	int fd = accept_one(n);
@@ -435,7 +250,7 @@ static void *leader_main(void *arg)
 		return fl_fail(n, "accept", -fd);
 	}
 	for (;;) {
-		e = read_all(fd, buf, r->o.bytes);
+		e = fl_read_all(fd, buf, r->o.bytes);
 		if (e < 0) {
 			return NULL; /* the client is done */
 		}
@@ -444,54 +259,26 @@ static void *leader_main(void *arg)
 		}
 		seq++;
 		for (uint32_t i = 1; i < r->o.nodes; i++) {
-			if ((e = write_all(r->node[i].to, buf, r->o.bytes)) !=
-			    0) {
+			if ((e = fl_write_all(r->node[i].to, buf,
+					      r->o.bytes)) != 0) {
 				return fl_fail(n, "forward", e);
 			}
 		}
-		if ((e = disk_append(&n->disk, buf, r->o.bytes, &r->o)) != 0) {
+		if ((e = fl_disk_append(&n->disk, buf, r->o.bytes, &r->o)) !=
+		    0) {
 			return fl_fail(n, "durable write", e);
 		}
-		for (;;) {
-			struct pollfd p[FL_MAX_NODES];
-			uint32_t have = 0;
-			for (uint32_t i = 1; i < r->o.nodes; i++) {
-				have += acked[i] >= seq;
-				p[i - 1].fd = r->node[i].to;
-				p[i - 1].events = POLLIN;
-			}
-			if (have >= need) {
-				break;
-			}
-			if (poll(p, r->o.nodes - 1, -1) < 0) {
-				if (errno == EINTR) {
-					continue;
-				}
-				return fl_fail(n, "poll", errno);
-			}
-			for (uint32_t i = 1; i < r->o.nodes; i++) {
-				uint8_t acks[64];
-				if (p[i - 1].revents == 0) {
-					continue;
-				}
-				ssize_t k =
-				    read(p[i - 1].fd, acks, sizeof(acks));
-				if (k <= 0) {
-					return fl_fail(n, "ack",
-						       k < 0 ? errno : EPIPE);
-				}
-				acked[i] += (uint64_t)k;
-			}
+		if ((e = fl_wait_majority(r, acked, seq)) != 0) {
+			return fl_fail(n, "ack", e);
 		}
-		if ((e = write_all(fd, &reply, 1)) != 0) {
+		if ((e = fl_write_all(fd, &reply, 1)) != 0) {
 			return fl_fail(n, "reply", e);
 		}
 	}
 }
 
-/* Set up the nodes (files, sockets, threads); 0 or 1 with a message.
- * Node 0's port for the client in *@client_port. */
-static int fl_start(struct fl_run *r, uint16_t *client_port)
+/* Node 0's port for the client (not with --serve) in *@client_port. */
+int fl_start(struct fl_run *r, uint16_t *client_port)
 {
 	for (uint32_t i = 0; i < r->o.nodes; i++) {
 		struct fl_node *n = &r->node[i];
@@ -505,11 +292,15 @@ static int fl_start(struct fl_run *r, uint16_t *client_port)
 	for (uint32_t i = 0; i < r->o.nodes; i++) {
 		struct fl_node *n = &r->node[i];
 		uint16_t port = 0;
-		int e = disk_open(&n->disk, r->o.dir, i, r->o.buffered);
+		int e = fl_disk_open(&n->disk, r->o.dir, i, r->o.buffered,
+				     r->o.serve ? FL_BATCH_MAX : FL_BLOCK);
 		if (e != 0) {
 			fprintf(stderr, "fabraft-bench floor: %s: %s\n",
 				r->o.dir, strerror(e));
 			return 1;
+		}
+		if (i == 0 && r->o.serve) {
+			continue; /* its RESP server listens (fl_serve) */
 		}
 		n->listen_fd = listen_any(i == 0 ? client_port : &port);
 		if (n->listen_fd < 0) {
@@ -532,6 +323,9 @@ static int fl_start(struct fl_run *r, uint16_t *client_port)
 			return 1;
 		}
 	}
+	if (r->o.serve) {
+		return 0; /* node 0 runs in the caller (fl_serve) */
+	}
 	if (pthread_create(&r->node[0].thread, NULL, leader_main,
 			   &r->node[0]) != 0) {
 		fprintf(stderr, "fabraft-bench floor: no thread\n");
@@ -544,7 +338,7 @@ static int fl_start(struct fl_run *r, uint16_t *client_port)
 /* Stop the threads (a closed client connection ends node 0, whose closed
  * connections end the others), report a node's failure, remove the
  * files.  0, or 1 if a node failed. */
-static int fl_stop(struct fl_run *r, int client_fd)
+int fl_stop(struct fl_run *r, int client_fd)
 {
 	int rv = 0;
 
@@ -586,7 +380,7 @@ static int fl_stop(struct fl_run *r, int client_fd)
 		if (n->listen_fd >= 0) {
 			close(n->listen_fd);
 		}
-		disk_close(&n->disk);
+		fl_disk_close(&n->disk);
 	}
 	return rv;
 }
@@ -599,9 +393,9 @@ static int fl_client(struct fl_run *r, int fd, uint64_t *lat)
 	memset(buf, 0x5a, sizeof(buf));
 	for (uint32_t i = 0; i < FL_WARMUP + r->o.ops; i++) {
 		uint64_t t0 = now_ns();
-		int e = write_all(fd, buf, r->o.bytes);
+		int e = fl_write_all(fd, buf, r->o.bytes);
 		if (e == 0) {
-			e = read_all(fd, &reply, 1);
+			e = fl_read_all(fd, &reply, 1);
 		}
 		if (e != 0) {
 			if (!atomic_load(&r->failed)) {
@@ -683,7 +477,8 @@ static int fl_measure(struct fl_run *r, uint64_t *lat)
 
 static const struct opt_cmd floor_cmd = {
     .prog = "fabraft-bench floor",
-    .usage = "fabraft-bench floor [--nodes N] [--ops N] [options]",
+    .usage = "fabraft-bench floor [--nodes N] [--ops N] [options]\n"
+	     "       fabraft-bench floor --serve [--port P] [options]",
     .epilog =
 	"Times the least one acknowledged write can cost on this machine: "
 	"N node\nthreads on loopback TCP, node 0 forwards each request, "
@@ -691,7 +486,9 @@ static const struct opt_cmd floor_cmd = {
 	"block + tail-slot block, one AIO\nsubmission, fdatasync) in its own "
 	"file in --dir, node 0 replies after a\nmajority.  No consensus, no "
 	"batching: a lower bound for the cluster's\n1-client latency "
-	"(docs/benchmarks.md).\n",
+	"(docs/benchmarks.md).  --serve: the same for many RESP\nclients, "
+	"batched as redis-server batches its fsyncs (driven by "
+	"redis-benchmark\n-t set; tools/bench/floor_compare.sh).\n",
 };
 
 static const struct opt_choice ios[] = {
@@ -699,33 +496,28 @@ static const struct opt_choice ios[] = {
 static const struct opt_choice block_modes[] = {
     {"tail", 0}, {"fresh", 1}, {NULL, 0}};
 
-int bench_floor_main(int argc, char **argv)
+/* The flags into @o, checked.  -1 to run, else the exit status (said
+ * why). */
+static int floor_parse(struct fl_opts *o, int argc, char **argv)
 {
 	int io = 0, blocks = 0;
-	struct fl_run *r = calloc(1, sizeof(*r));
-	uint64_t *lat = NULL;
-	int rv;
 
-	if (r == NULL) {
-		fprintf(stderr, "fabraft-bench floor: out of memory\n");
-		return 1;
-	}
-	r->o.nodes = 3;
-	r->o.ops = 2000;
-	r->o.bytes = 165;
-	r->o.slot = true;
-	snprintf(r->o.dir, sizeof(r->o.dir), ".");
+	o->nodes = 3;
+	o->ops = 2000;
+	o->bytes = 165;
+	o->slot = true;
+	snprintf(o->dir, sizeof(o->dir), ".");
 	const struct opt opts[] = {
-	    {"nodes", OPT_UINT, &r->o.nodes, 1, FL_MAX_NODES, .def = "3",
+	    {"nodes", OPT_UINT, &o->nodes, 1, FL_MAX_NODES, .def = "3",
 	     .help = "node threads (1: one durable write, no replication)"},
-	    {"ops", OPT_UINT, &r->o.ops, 10, 1000000, .def = "2000",
+	    {"ops", OPT_UINT, &o->ops, 10, 1000000, .def = "2000",
 	     .help = "timed requests (after 200 untimed ones)"},
-	    {"bytes", OPT_UINT, &r->o.bytes, 1, BENCH_FLOOR_MAX_BYTES,
+	    {"bytes", OPT_UINT, &o->bytes, 1, BENCH_FLOOR_MAX_BYTES,
 	     .def = "165",
 	     .help = "bytes per request: a 64 B SET is a 165 B log record"},
-	    {"slot", OPT_BOOL, &r->o.slot, .def = "on",
+	    {"slot", OPT_BOOL, &o->slot, .def = "on",
 	     .help = "also write the tail-slot block, as the log does"},
-	    {"dir", OPT_STRING, r->o.dir, .size = sizeof(r->o.dir), .def = ".",
+	    {"dir", OPT_STRING, o->dir, .size = sizeof(o->dir), .def = ".",
 	     .arg = "DIR", .help = "where the nodes' files go (removed after)"},
 	    {"io", OPT_ENUM, &io, .choices = ios, .def = "direct",
 	     .help = "direct: O_DIRECT where it works, as the log's --io "
@@ -734,17 +526,59 @@ int bench_floor_main(int argc, char **argv)
 	     .help = "tail: a request's bytes go behind the previous ones, "
 		     "the partial block rewritten (the log's way); fresh: "
 		     "each request in a block of its own (padding)"},
-	    {"json", OPT_FLAG, &r->o.json,
+	    {"json", OPT_FLAG, &o->json,
 	     .help = "print one JSON object instead of the text"},
+	    {"serve", OPT_FLAG, &o->serve,
+	     .help = "serve RESP clients (redis-benchmark -t set) on "
+		     "127.0.0.1:--port instead: each loop's SETs made durable "
+		     "as one batch, as redis-server's event loop does; prints "
+		     "what it served when stopped"},
+	    {"port", OPT_UINT, &o->port, 0, 65535, .def = "any free port",
+	     .help = "--serve: the port"},
+	    {"seconds", OPT_UINT, &o->seconds, 0, 86400,
+	     .def = "none: until SIGINT or SIGTERM",
+	     .help = "--serve: stop after this long"},
 	};
-	rv = opt_parse_main(&floor_cmd, opts, OPT_COUNT(opts), argc, argv);
+	int rv = opt_parse_main(&floor_cmd, opts, OPT_COUNT(opts), argc, argv);
+	if (rv >= 0) {
+		return rv;
+	}
+	o->buffered = io == 1;
+	o->fresh = blocks == 1;
+	if (!o->serve && (o->port != 0 || o->seconds != 0)) {
+		fprintf(stderr, "fabraft-bench floor: --port and --seconds "
+				"go with --serve\n");
+		return 2;
+	}
+	if (o->serve && o->fresh) {
+		fprintf(stderr, "fabraft-bench floor: --serve writes batches "
+				"behind the tail (--blocks tail)\n");
+		return 2;
+	}
+	return -1;
+}
+
+int bench_floor_main(int argc, char **argv)
+{
+	struct fl_run *r = calloc(1, sizeof(*r));
+	uint64_t *lat = NULL;
+	int rv;
+
+	if (r == NULL) {
+		fprintf(stderr, "fabraft-bench floor: out of memory\n");
+		return 1;
+	}
+	rv = floor_parse(&r->o, argc, argv);
 	if (rv >= 0) {
 		free(r);
 		return rv;
 	}
 	(void)signal(SIGPIPE, SIG_IGN); /* a closed connection is an error */
-	r->o.buffered = io == 1;
-	r->o.fresh = blocks == 1;
+	if (r->o.serve) {
+		rv = fl_serve(r);
+		free(r);
+		return rv;
+	}
 	lat = calloc(r->o.ops, sizeof(*lat));
 	rv = lat == NULL ? 1 : fl_measure(r, lat);
 	if (rv == 0) {
