@@ -7,6 +7,12 @@
 #
 #   tools/bench/floor_compare.sh BUILD_BIN [ROUNDS] [CLIENTS...]
 #   e.g. tools/bench/floor_compare.sh build-rel/bin 3 50 256
+# Environment: FLOOR_COMPARE_REQUESTS (redis-benchmark -n, default 100000),
+# FLOOR_COMPARE_WARMUP (untimed requests first, default 20000),
+# FLOOR_COMPARE_PORTS="FLOOR REDIS FABRAFT RAFT" (loopback ports; fabraft
+# takes 3 client ports from FABRAFT and 3 raft ports from RAFT; default
+# "16600 16500 16379 17001").  Exits 77 without redis-server or
+# redis-benchmark.
 set -u
 BIN=${1:?usage: floor_compare.sh BUILD_BIN [ROUNDS] [CLIENTS...]}
 ROUNDS=${2:-3}
@@ -14,7 +20,12 @@ shift $(($# >= 2 ? 2 : 1))
 CLIENTS=("$@")
 [ ${#CLIENTS[@]} -gt 0 ] || CLIENTS=(50 256)
 N=${FLOOR_COMPARE_REQUESTS:-100000}
-FLOOR_PORT=16600 REDIS_PORT=16500 FAB_PORT=16379 RAFT_PORT=17001
+WARM=${FLOOR_COMPARE_WARMUP:-20000}
+read -r FLOOR_PORT REDIS_PORT FAB_PORT RAFT_PORT <<<"${FLOOR_COMPARE_PORTS:-16600 16500 16379 17001}"
+for p in "$FLOOR_PORT" "$REDIS_PORT" "$FAB_PORT" "$RAFT_PORT"; do
+	[[ "$p" =~ ^[0-9]+$ ]] && [ "$p" -ge 1024 ] && [ "$p" -le 65500 ] ||
+		{ echo "floor_compare: FLOOR_COMPARE_PORTS: bad port '$p'"; exit 2; }
+done
 
 for t in redis-benchmark redis-server redis-cli; do
 	command -v $t >/dev/null || { echo "floor_compare: no $t on PATH"; exit 77; }
@@ -34,7 +45,7 @@ trap cleanup EXIT
 
 # SET ops/s of redis-benchmark -c $2 against port $1 (after a warm-up).
 rate() {
-	redis-benchmark -p "$1" -t set -n 20000 -c "$2" -q >/dev/null 2>&1
+	redis-benchmark -p "$1" -t set -n "$WARM" -c "$2" -q >/dev/null 2>&1
 	redis-benchmark -p "$1" -t set -n "$N" -c "$2" -q 2>&1 | tr '\r' '\n' |
 		sed -n 's/^SET: \([0-9.]*\) requests per second.*/\1/p' | tail -1
 }
