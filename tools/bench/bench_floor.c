@@ -488,7 +488,7 @@ static const struct opt_cmd floor_cmd = {
 	"batching: a lower bound for the cluster's\n1-client latency "
 	"(docs/benchmarks.md).  --serve: the same for many RESP\nclients, "
 	"batched as redis-server batches its fsyncs (driven by "
-	"redis-benchmark\n-t set; tools/bench/floor_compare.sh).\n",
+	"redis-benchmark\n-t set; tools/bench/rb_compare.sh).\n",
 };
 
 static const struct opt_choice ios[] = {
