@@ -172,6 +172,13 @@ static int disk_write2(struct fl_disk *d, uint64_t start, uint64_t bytes)
 	return 0;
 }
 
+/* The slot's next claim, in the header block written with the data. */
+static void claim_next(struct fl_disk *d)
+{
+	d->seq++;
+	memcpy(d->hdr + 512, &d->seq, sizeof(d->seq));
+}
+
 /* The slot and the data written, then fdatasync: O_DIRECT writes the
  * blocks from @start (@span bytes, whole blocks) with the slot block in one
  * submission; buffered writes the @len new bytes at @start + @in. */
@@ -220,8 +227,7 @@ int fl_disk_append(struct fl_disk *d, const uint8_t *buf, uint32_t len,
 	if (o->fresh) { /* the rest of the block stays zeros: padding */
 		d->off = start + FL_BLOCK;
 	}
-	d->seq++;
-	memcpy(d->hdr + 512, &d->seq, sizeof(d->seq)); /* the claim */
+	claim_next(d);
 	return disk_write(d, start, in, len, FL_BLOCK, o);
 }
 
@@ -242,8 +248,7 @@ int fl_disk_append_batch(struct fl_disk *d, const uint8_t *buf, size_t len,
 
 	memcpy(d->blk + in, buf, len);
 	memset(d->blk + end, 0, span - end);
-	d->seq++;
-	memcpy(d->hdr + 512, &d->seq, sizeof(d->seq)); /* the claim */
+	claim_next(d);
 	e = disk_write(d, start, in, len, span, o);
 	if (e != 0) {
 		return e;

@@ -70,18 +70,18 @@ static void fs_commit(struct fs_state *st)
 	}
 	st->seq++;
 	memcpy(st->batch, &len32, sizeof(len32));
+	st->err_what = "forward"; /* each step names itself before it runs */
 	for (uint32_t i = 1; i < r->o.nodes && e == 0; i++) {
 		e = fl_write_all(r->node[i].to, st->batch, 4 + st->len);
-		st->err_what = "forward";
 	}
 	if (e == 0) {
+		st->err_what = "durable write";
 		e = fl_disk_append_batch(&r->node[0].disk, st->batch + 4,
 					 st->len, &r->o);
-		st->err_what = "durable write";
 	}
 	if (e == 0) {
-		e = fl_wait_majority(r, st->acked, st->seq);
 		st->err_what = "ack";
+		e = fl_wait_majority(r, st->acked, st->seq);
 	}
 	st->err = e;
 	for (uint32_t i = 0; i < st->n_reqs; i++) {
