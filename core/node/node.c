@@ -22,7 +22,7 @@ enum {
 	TAG_TICK = 1,
 	TAG_FAB,
 	TAG_WAL,
-	TAG_RESP,
+	TAG_RESP = NODE__TAG_RESP,
 	TAG_SIG,
 	TAG_METRICS,
 	TAG_FWD = NODE__TAG_FWD,
@@ -43,6 +43,7 @@ void node_options_default(struct node_options *o)
 	o->snapshot_entries = 100000;
 	o->snapshot_trailing = 1024;
 	o->request_timeout_ms = 5000;
+	o->intake_hold_us = 1000;
 	o->request_bytes_max = 64ull << 20;
 	o->clients_max = 10000;
 	o->client_idle_timeout_s = 300;
@@ -612,6 +613,9 @@ static void dispatch(struct node *n, uint32_t tag, uint32_t events)
 		node__persisted_check(n);
 		break;
 	case TAG_RESP:
+		if (node__intake_hold(n)) {
+			break; /* read when this node's round is over */
+		}
 		if (resp_server_handle(n->srv) != 0) {
 			fr_log(FR_LOG_ERROR, NULL, "client front: %s",
 			       resp_server_errmsg(n->srv));
@@ -641,7 +645,7 @@ static void dispatch(struct node *n, uint32_t tag, uint32_t events)
  * ms when idle, so an idle node costs little and a busy one does not add a
  * millisecond to every round trip.
  */
-static const struct timespec *wait_time(struct node *n, struct timespec *ts)
+static const struct timespec *fab_wait_time(struct node *n, struct timespec *ts)
 {
 	if (n->fab == NULL) {
 		return NULL;
@@ -662,6 +666,23 @@ static const struct timespec *wait_time(struct node *n, struct timespec *ts)
 	bool active = n->pend_n > n->pend_head || n->rq_n > n->rq_head ||
 		      node__mono_ns() - n->fab_active_ns < 5000000ull;
 	ts->tv_nsec = active ? 20000 : 1000000;
+	return ts;
+}
+
+/* The fabric's wait, cut short to the end of a client-front hold. */
+static const struct timespec *wait_time(struct node *n, struct timespec *ts)
+{
+	const struct timespec *t = fab_wait_time(n, ts);
+	uint64_t hold = node__intake_wait_ns(n);
+
+	if (hold == UINT64_MAX ||
+	    (t != NULL &&
+	     (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec <=
+		 hold)) {
+		return t;
+	}
+	ts->tv_sec = (time_t)(hold / 1000000000ull);
+	ts->tv_nsec = (long)(hold % 1000000000ull);
 	return ts;
 }
 
@@ -729,6 +750,7 @@ int node_run(struct node *n, char *errmsg)
 		resp_server_flush(n->srv);
 		node__stage_flushed(n);
 		node__reply_trim(n);
+		node__intake_check(n);
 		if (n->stopping) {
 			struct resp_stats st;
 

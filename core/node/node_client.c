@@ -427,6 +427,8 @@ static void info_raftstats(struct resp_info_writer *w,
 	resp_info_section(w, "Raftstats");
 	resp_info_add(w, "proposals", "%" PRIu64, c->proposals);
 	resp_info_add(w, "propose_batches", "%" PRIu64, c->propose_batches);
+	resp_info_add(w, "intake_holds", "%" PRIu64, c->intake_holds);
+	resp_info_add(w, "intake_held_us", "%" PRIu64, c->intake_held_us);
 	resp_info_add(w, "read_markers", "%" PRIu64, c->read_markers);
 	resp_info_add(w, "reads_index", "%" PRIu64, c->reads_index);
 	resp_info_add(w, "snapshot_index", "%" PRIu64, s->raft.snapshot_index);

@@ -81,6 +81,8 @@ struct node_counters {
 					 --snapshot-bytes-max or free disk */
 	uint64_t replies_too_big;     /* reads refused at reply_bytes_max */
 	uint64_t reads_held_full;     /* reads refused: held replies full */
+	uint64_t intake_holds;	      /* client front held (node_intake.c) */
+	uint64_t intake_held_us;      /* time it was held, summed */
 	struct node_hist commit;      /* propose -> apply, writes */
 	struct node_hist hs_fsync;    /* wal_hardstate_save duration */
 	struct node_hist persist;     /* wal_submit -> durable (fsync incl.) */
@@ -116,8 +118,10 @@ struct node_fwd {
 	uint64_t fail_until_ns; /* do not retry it before this */
 };
 
-/* epoll tag of the forwarding socket (node.c has the others). */
-#define NODE__TAG_FWD 7u
+/* epoll tags of the client front and the forwarding socket (node.c has
+ * the others). */
+#define NODE__TAG_RESP 4u
+#define NODE__TAG_FWD  7u
 
 /* The metrics endpoint (node_http.c): limits and one connection. */
 #define NODE_HTTP_CONNS_MAX	    16u	  /* open connections */
@@ -204,11 +208,14 @@ struct node {
 	raft_index snap_refused_index; /* last incoming one refused */
 	uint64_t snap_refused_log_ns;  /* when that was last logged */
 	/* Event-loop pacing (node.c, wait_time()). */
-	uint64_t fab_active_ns;	     /* last time messages moved */
-	uint32_t busy_polls;	     /* zero-timeout polls in a row */
-	bool stopping;		     /* a signal asked us to stop */
-	int fatal;		     /* FR_* that stops the node, 0 = none */
-	struct node_counters c;	     /* counters */
+	uint64_t fab_active_ns;	  /* last time messages moved */
+	uint32_t busy_polls;	  /* zero-timeout polls in a row */
+	bool intake_held;	  /* client front unwatched (node_intake.c) */
+	uint64_t intake_since_ns; /* since when */
+	bool intake_owed;	  /* released: read it before holding */
+	bool stopping;		  /* a signal asked us to stop */
+	int fatal;		  /* FR_* that stops the node, 0 = none */
+	struct node_counters c;	  /* counters */
 	struct node_stage_track stg; /* in-flight stage times */
 	struct node_fwd fwd;	     /* follower -> leader forwarding */
 	/* Submitted batches waiting to be durable: (last index, time). */
@@ -321,6 +328,15 @@ int node__read_exec(struct node *n, uint32_t argc, const struct kvc_arg *argv);
 int node__reply_set(struct node *n, const char *s, size_t len);
 /* Free n->reply if a large reply grew it (called once per loop turn). */
 void node__reply_trim(struct node *n);
+
+/* node_intake.c: hold the client front while a round is out.  hold():
+ * on client bytes, true when they are left unread for now; check(): once
+ * per loop iteration, watches the front again when the round is over or
+ * the hold timed out; wait_ns(): how long the loop may sleep for it
+ * (UINT64_MAX: not held). */
+bool node__intake_hold(struct node *n);
+void node__intake_check(struct node *n);
+uint64_t node__intake_wait_ns(const struct node *n);
 
 /* Send @b (an encoded reply) to @req through n->io and close it; 0 or
  * FR_NOMEM. */

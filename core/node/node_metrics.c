@@ -127,6 +127,13 @@ static void render_raft(struct out *o, const struct node_status *s)
 	       c->proposals);
 	metric(o, "fabraft_propose_batches_total", "counter",
 	       "Proposal batches.", c->propose_batches);
+	metric(o, "fabraft_intake_holds_total", "counter",
+	       "Client bytes left unread until this node's round ended "
+	       "(--intake-hold-us).",
+	       c->intake_holds);
+	metric(o, "fabraft_intake_held_microseconds_total", "counter",
+	       "Time the client front was held, in microseconds.",
+	       c->intake_held_us);
 	hist(o, "fabraft_commit_latency_seconds",
 	     "Write proposal to apply on the leader.", &c->commit);
 	hist(o, "fabraft_wal_persist_seconds",

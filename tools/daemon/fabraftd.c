@@ -496,6 +496,12 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 		     "allocated at start); an older from_seq gets RESYNC"},
 	    {"request-timeout-ms", OPT_UINT, &o->request_timeout_ms, 10,
 	     3600000, .def = "5000", .help = "client waits at most this long"},
+	    {"intake-hold-us", OPT_UINT, &o->intake_hold_us, 0, 1000000,
+	     .def = "1000",
+	     .help = "client requests that arrive while this node's requests "
+		     "wait for a replication round are read when it ends "
+		     "(one batch, one AppendEntries, one log write), or "
+		     "after this many microseconds; 0 = read at once"},
 	    {"metrics", OPT_CALL, o->metrics, .size = sizeof(o->metrics),
 	     .fn = set_hostport, .want = "HOST:PORT", .arg = "HOST:PORT",
 	     .help = "Prometheus text on http://HOST:PORT/metrics; at most "

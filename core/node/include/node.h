@@ -107,6 +107,11 @@ struct node_options {
 					let vote again at once: acknowledged
 					writes may be lost (operations.md) */
 	uint32_t request_timeout_ms; /* client waits at most this long */
+	uint32_t intake_hold_us;     /* client bytes that arrive while this
+					node's requests wait for a round are
+					read when it ends, or after this
+					long; 0 = read at once
+					(node_intake.c) */
 	char requirepass[128];	     /* "" = no AUTH */
 	uint64_t request_bytes_max;  /* largest client request */
 	uint32_t clients_max;	     /* concurrent client connections */
