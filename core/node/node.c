@@ -663,7 +663,7 @@ static const struct timespec *fab_wait_time(struct node *n, struct timespec *ts)
 	}
 	/* Busy: clients wait on this node, or entries moved recently
 	 * (heartbeats alone do not count: an idle cluster stays cheap). */
-	bool active = n->pend_n > n->pend_head || n->rq_n > n->rq_head ||
+	bool active = node__requests_waiting(n) ||
 		      node__mono_ns() - n->fab_active_ns < 5000000ull;
 	ts->tv_nsec = active ? 20000 : 1000000;
 	return ts;

@@ -329,6 +329,10 @@ int node__reply_set(struct node *n, const char *s, size_t len);
 /* Free n->reply if a large reply grew it (called once per loop turn). */
 void node__reply_trim(struct node *n);
 
+/* Requests of this node waiting for a round: writes for their entry's
+ * commit, ReadIndex reads for their round (node_intake.c). */
+bool node__requests_waiting(const struct node *n);
+
 /* node_intake.c: hold the client front while a round is out.  hold():
  * on client bytes, true when they are left unread for now; check(): once
  * per loop iteration, watches the front again when the round is over or

@@ -32,11 +32,15 @@
 
 #include "node_int.h"
 
-/* Requests of this node waiting for a round: writes for their entry's
- * commit, ReadIndex reads for their round. */
-static bool in_flight(const struct node *n)
+bool node__requests_waiting(const struct node *n)
 {
 	return n->pend_n > n->pend_head || n->rq_n > n->rq_head;
+}
+
+/* When the current hold times out. */
+static uint64_t hold_end_ns(const struct node *n)
+{
+	return n->intake_since_ns + (uint64_t)n->o.intake_hold_us * 1000u;
 }
 
 static int watch(struct node *n, bool on)
@@ -56,7 +60,7 @@ bool node__intake_hold(struct node *n)
 		return false;
 	}
 	if (n->o.intake_hold_us == 0 || n->intake_held || n->stopping ||
-	    !in_flight(n)) {
+	    !node__requests_waiting(n)) {
 		return false;
 	}
 	if (watch(n, false) != 0) {
@@ -77,10 +81,8 @@ void node__intake_check(struct node *n)
 		return;
 	}
 	uint64_t now = node__mono_ns();
-	uint64_t held = now - n->intake_since_ns;
 
-	if (in_flight(n) && !n->stopping &&
-	    held < (uint64_t)n->o.intake_hold_us * 1000u) {
+	if (node__requests_waiting(n) && !n->stopping && now < hold_end_ns(n)) {
 		return;
 	}
 	if (watch(n, true) != 0) {
@@ -92,7 +94,7 @@ void node__intake_check(struct node *n)
 	}
 	n->intake_held = false;
 	n->intake_owed = true;
-	n->c.intake_held_us += held / 1000u;
+	n->c.intake_held_us += (now - n->intake_since_ns) / 1000u;
 }
 
 uint64_t node__intake_wait_ns(const struct node *n)
@@ -100,8 +102,7 @@ uint64_t node__intake_wait_ns(const struct node *n)
 	if (!n->intake_held) {
 		return UINT64_MAX;
 	}
-	uint64_t end =
-	    n->intake_since_ns + (uint64_t)n->o.intake_hold_us * 1000u;
+	uint64_t end = hold_end_ns(n);
 	uint64_t now = node__mono_ns();
 
 	return now >= end ? 0 : end - now;

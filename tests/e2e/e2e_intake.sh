@@ -14,15 +14,18 @@ need redis-cli
 need redis-benchmark
 NODES=3
 
-# set_conf KEY VALUE: restart the cluster with KEY = VALUE in every
-# node's config (replacing an earlier value).
+# set_conf KEY VALUE [KEY VALUE ...]: restart the cluster once with each
+# KEY = VALUE in every node's config (replacing an earlier value).
 set_conf() {
 	local f
 	"$BIN/fabraft" cluster stop --dir "$DIR" >/dev/null 2>&1 ||
 		fail "cluster stop"
-	for f in "$DIR"/node?.conf; do
-		sed -i "/^$1 = /d" "$f"
-		echo "$1 = $2" >>"$f"
+	while [ $# -ge 2 ]; do
+		for f in "$DIR"/node?.conf; do
+			sed -i "/^$1 = /d" "$f"
+			echo "$1 = $2" >>"$f"
+		done
+		shift 2
 	done
 	start_cluster 3
 }
@@ -58,8 +61,7 @@ echo "hold off: $holds holds, $props proposals in $batches batches"
 [ "$holds" = 0 ] || fail "held the front with --intake-hold-us 0"
 
 # 3. A stalled round does not stall the front.
-set_conf intake-hold-us 1000
-set_conf election-ticks 300
+set_conf intake-hold-us 1000 election-ticks 300
 L=$(wait_leader 15000) || fail "no leader with election-ticks 300"
 P=$(cport "$L")
 [ "$(rcli "$P" set warm up)" = OK ] || fail "first SET"
