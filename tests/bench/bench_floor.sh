@@ -2,14 +2,16 @@
 # fabraft-bench floor: each I/O pattern runs, reports sane percentiles as
 # JSON, removes its files; bad flags and a missing directory are refused;
 # --serve answers RESP SETs (batches spanning blocks, values over a batch
-# refused), counts them, stops on SIGTERM or --seconds.  Not a speed test.
+# refused), counts them, stops on SIGTERM or --seconds; --procs runs the
+# other nodes as processes, which end with it and whose death is reported.
+# Not a speed test.
 set -u
 B=$1
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-for args in "--nodes 3" "--nodes 1" "--nodes 5 --slot off" \
+for args in "--nodes 3" "--nodes 3 --procs" "--nodes 1" "--nodes 5 --slot off" \
 	"--nodes 3 --io buffered" "--nodes 2 --blocks fresh --bytes 4000"; do
 	# shellcheck disable=SC2086
 	out=$("$B" floor $args --ops 40 --dir "$D" --json) ||
@@ -24,6 +26,7 @@ assert r["nodes"] == nodes and r["majority"] == nodes // 2 + 1, r
 assert r["ops"] == 40, r
 assert 0 < r["p50_us"] <= r["p99_us"] <= r["p999_us"], r
 assert r["slot"] == ("off" not in args), r
+assert r["procs"] == ("--procs" in args), r
 if "buffered" in args:
     assert not r["o_direct"], r
 PY
@@ -37,16 +40,20 @@ done
 [ $? = 1 ] && grep -q 'missing' "$D/out" || fail "a missing --dir not named"
 "$B" floor --io sideways >/dev/null 2>&1
 [ $? = 2 ] || fail "--io sideways not refused"
+# floor --serve with extra flags $@ in the background: SP, its port.
+serve_start() {
+	"$B" floor --serve --port 0 --dir "$D" "$@" >"$D/serve" 2>&1 &
+	SP=$!
+	port=""
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.*serving RESP on 127.0.0.1:\([0-9]*\).*/\1/p' "$D/serve")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || { cat "$D/serve"; fail "--serve $* printed no port"; }
+}
 # --serve: redis-cli and (when installed) redis-benchmark against it.
-"$B" floor --serve --port 0 --dir "$D" >"$D/serve" 2>&1 &
-SP=$!
-port=""
-for _ in $(seq 100); do
-	port=$(sed -n 's/.*serving RESP on 127.0.0.1:\([0-9]*\).*/\1/p' "$D/serve")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || { cat "$D/serve"; fail "--serve printed no port"; }
+serve_start
 cli() { timeout 20 redis-cli -p "$port" "$@"; }
 [ "$(cli set k v)" = OK ] || fail "--serve: SET not answered OK"
 cli get k | grep -q 'SET key value only' || fail "--serve: GET not refused"
@@ -76,6 +83,40 @@ read -r sets batches refused < <(sed -n \
 	fail "--serve: summary says sets=${sets:-?} batches=${batches:-?} refused=${refused:-?} (want >= $want SETs)"
 left=$(find "$D" -name 'fabraft-floor-*' | wc -l)
 [ "$left" = 0 ] || fail "--serve left $left file(s)"
+
+# --serve --procs: node 0 answers while the nodes are processes; they end
+# with it; a node killed is reported and stops node 0 with status 1.
+procs_start() {
+	serve_start --procs
+	grep -q 'node processes' "$D/serve" || fail "--procs: not said"
+	[ "$(pgrep -c -P $SP)" = 2 ] || fail "--serve --procs: not 2 node processes"
+}
+procs_start
+for i in $(seq 50); do echo "SET k$i v$i"; done | cli >/dev/null
+kill -TERM $SP
+wait $SP || { cat "$D/serve"; fail "--serve --procs exited $? on SIGTERM"; }
+sets=$(sed -n 's/.*served \([0-9]*\) SETs.*/\1/p' "$D/serve")
+[ "${sets:-0}" = 50 ] || fail "--serve --procs: ${sets:-no} SETs served, want 50"
+procs_start
+kids=$(pgrep -P $SP)
+kill -KILL $(echo "$kids" | head -1)
+# Node 0 sees the dead node at the first SET whose round reads its end of
+# stream (the other node's ack may come first): a few SETs at most.
+for _ in $(seq 100); do
+	kill -0 $SP 2>/dev/null || break
+	cli set k v >/dev/null 2>&1
+	sleep 0.1
+done
+kill -0 $SP 2>/dev/null && { kill -TERM $SP; fail "--procs: a killed node went unnoticed"; }
+wait $SP
+st=$?
+[ $st = 1 ] && grep -q 'node' "$D/serve" ||
+	{ cat "$D/serve"; fail "--serve --procs: a killed node gave status $st"; }
+for k in $kids; do
+	! kill -0 "$k" 2>/dev/null || fail "--procs: node process $k outlived node 0"
+done
+left=$(find "$D" -name 'fabraft-floor-*' | wc -l)
+[ "$left" = 0 ] || fail "--serve --procs left $left file(s)"
 
 out=$("$B" floor --serve --seconds 1 --nodes 1 --io buffered --dir "$D" \
 	--json) || fail "--serve --seconds 1 exited $?"

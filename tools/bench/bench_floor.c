@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,7 +47,14 @@ int bench_floor_main(int argc, char **argv);
  * So the figure bounds from below what fabraft (or any replicated log with
  * these durability rules) can reach here: the disk serves N flushes at
  * once, which a single redis-server never asks of it.  --nodes 1 is the
- * same minimum without replication.  The nodes' files and I/O are in
+ * same minimum without replication.
+ *
+ * --procs runs every node but 0 in a process of its own (fork) instead of
+ * a thread, as a cluster of daemons runs: waking a thread of another
+ * process costs more than one of the same process (an address-space
+ * switch; a lot more on some virtual machines), and a floor of threads
+ * would then sit below what any cluster of separate processes can reach.
+ * The nodes' files and I/O are in
  * bench_floor_disk.c; --serve, the floor for many RESP clients, in
  * bench_floor_serve.c.
  */
@@ -277,6 +286,78 @@ static void *leader_main(void *arg)
 	}
 }
 
+/* --procs: node @n's process.  It drops node 0's connections to the
+ * nodes started before it (else their end of stream would wait for this
+ * one to exit too), dies with its parent, and says why it failed itself:
+ * its exit status tells fl_stop(). */
+static _Noreturn void node_proc(struct fl_run *r, struct fl_node *n)
+{
+	int e;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (uint32_t i = 1; i < n->id; i++) {
+		if (r->node[i].to >= 0) {
+			close(r->node[i].to);
+			r->node[i].to = -1;
+		}
+	}
+	e = fl_disk_forked(&n->disk);
+	if (e != 0) {
+		fl_fail(n, "io_setup", e);
+	} else {
+		node_main(n);
+	}
+	if (n->err[0] != '\0') {
+		fprintf(stderr, "fabraft-bench floor: %s\n", n->err);
+	}
+	(void)fflush(NULL);
+	_exit(n->err[0] != '\0');
+}
+
+/* Node @n (not node 0) in a thread, or with --procs in a process.  0, or
+ * 1 with a message. */
+static int start_node(struct fl_run *r, struct fl_node *n)
+{
+	if (!r->o.procs) {
+		if (pthread_create(&n->thread, NULL, node_main, n) != 0) {
+			fprintf(stderr, "fabraft-bench floor: no thread\n");
+			return 1;
+		}
+		return 0;
+	}
+	(void)fflush(NULL); /* nothing buffered written twice */
+	n->pid = fork();
+	if (n->pid < 0) {
+		fprintf(stderr, "fabraft-bench floor: fork: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	if (n->pid == 0) {
+		node_proc(r, n);
+	}
+	return 0;
+}
+
+/* Wait for node @n (not node 0) to end; 1 if it failed (its process said
+ * why), else 0. */
+static int join_node(struct fl_run *r, struct fl_node *n)
+{
+	int status = 0;
+
+	if (!r->o.procs) {
+		pthread_join(n->thread, NULL);
+		return 0;
+	}
+	while (waitpid(n->pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "fabraft-bench floor: waitpid: %s\n",
+				strerror(errno));
+			return 1;
+		}
+	}
+	return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* Node 0's port for the client (not with --serve) in *@client_port. */
 int fl_start(struct fl_run *r, uint16_t *client_port)
 {
@@ -311,8 +392,7 @@ int fl_start(struct fl_run *r, uint16_t *client_port)
 		if (i == 0) {
 			continue; /* started last, when the others are up */
 		}
-		if (pthread_create(&n->thread, NULL, node_main, n) != 0) {
-			fprintf(stderr, "fabraft-bench floor: no thread\n");
+		if (start_node(r, n) != 0) {
 			return 1;
 		}
 		n->started = true;
@@ -363,8 +443,8 @@ int fl_stop(struct fl_run *r, int client_fd)
 	}
 	for (uint32_t i = 0; i < r->o.nodes; i++) {
 		struct fl_node *n = &r->node[i];
-		if (i > 0 && n->started) {
-			pthread_join(n->thread, NULL);
+		if (i > 0 && n->started && join_node(r, n) != 0) {
+			rv = 1;
 		}
 		if (n->to >= 0) {
 			close(n->to);
@@ -437,19 +517,20 @@ static void fl_report(const struct fl_run *r, uint64_t *lat)
 	if (r->o.json) {
 		printf("{\"nodes\": %u, \"majority\": %u, \"bytes\": %u, "
 		       "\"slot\": %s, \"o_direct\": %s, \"aio\": %s, "
-		       "\"ops\": %u, \"p50_us\": %.1f, \"p99_us\": %.1f, "
-		       "\"p999_us\": %.1f}\n",
+		       "\"procs\": %s, \"ops\": %u, \"p50_us\": %.1f, "
+		       "\"p99_us\": %.1f, \"p999_us\": %.1f}\n",
 		       r->o.nodes, r->o.nodes / 2 + 1, r->o.bytes,
 		       r->o.slot ? "true" : "false",
 		       d->direct ? "true" : "false",
-		       d->aio != 0 ? "true" : "false", n, p50, p99, p999);
+		       d->aio != 0 ? "true" : "false",
+		       r->o.procs ? "true" : "false", n, p50, p99, p999);
 		return;
 	}
-	printf("floor: %u node(s), reply after %u durable, %u B over "
+	printf("floor: %u node(s) (%s), reply after %u durable, %u B over "
 	       "loopback TCP, %s, fdatasync; %u requests\n"
 	       "  p50 %.1f us  p99 %.1f us  p99.9 %.1f us\n",
-	       r->o.nodes, r->o.nodes / 2 + 1, r->o.bytes, io, n, p50, p99,
-	       p999);
+	       r->o.nodes, r->o.procs ? "processes" : "threads",
+	       r->o.nodes / 2 + 1, r->o.bytes, io, n, p50, p99, p999);
 }
 
 /* One run of @r->o: nodes up, the client's requests, nodes down; the
@@ -510,6 +591,9 @@ static int floor_parse(struct fl_opts *o, int argc, char **argv)
 	const struct opt opts[] = {
 	    {"nodes", OPT_UINT, &o->nodes, 1, FL_MAX_NODES, .def = "3",
 	     .help = "node threads (1: one durable write, no replication)"},
+	    {"procs", OPT_FLAG, &o->procs,
+	     .help = "run each node but node 0 in a process of its own "
+		     "instead of a thread, as a cluster of daemons runs"},
 	    {"ops", OPT_UINT, &o->ops, 10, 1000000, .def = "2000",
 	     .help = "timed requests (after 200 untimed ones)"},
 	    {"bytes", OPT_UINT, &o->bytes, 1, BENCH_FLOOR_MAX_BYTES,

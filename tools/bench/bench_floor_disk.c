@@ -113,6 +113,19 @@ int fl_disk_open(struct fl_disk *d, const char *dir, uint32_t id, bool buffered,
 	return 0;
 }
 
+int fl_disk_forked(struct fl_disk *d)
+{
+	if (d->aio == 0) {
+		return 0; /* no AIO in the parent either: the same I/O */
+	}
+	d->aio = 0; /* the parent's: not usable here, destroyed by it */
+	if (syscall(SYS_io_setup, 2, &d->aio) != 0) {
+		d->aio = 0;
+		return errno;
+	}
+	return 0;
+}
+
 void fl_disk_close(struct fl_disk *d)
 {
 	if (d->aio != 0) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define FL_BLOCK      4096u
 #define FL_FILE_BYTES (16u << 20) /* appends wrap around inside it */
@@ -27,6 +28,7 @@ struct fl_opts {
 	bool fresh;    /* --blocks fresh: each request in a block of its own */
 	bool json;
 	bool serve; /* --serve: RESP clients, batches (bench_floor_serve.c) */
+	bool procs; /* --procs: nodes other than 0 in processes of their own */
 	uint32_t port;	  /* --serve's port (0: any) */
 	uint32_t seconds; /* --serve stops after this long (0: on a signal) */
 	char dir[512];
@@ -52,6 +54,7 @@ struct fl_node {
 	int to;	       /* node 0's connection to this node (not node 0) */
 	struct fl_disk disk;
 	pthread_t thread;
+	pid_t pid; /* --procs: the node's process (not node 0) */
 	bool started;
 	char err[256];
 };
@@ -71,6 +74,9 @@ int fl_read_all(int fd, void *buf, size_t len);
 int fl_disk_open(struct fl_disk *d, const char *dir, uint32_t id, bool buffered,
 		 size_t max_append);
 void fl_disk_close(struct fl_disk *d);
+/* In a process forked after fl_disk_open: its own AIO context (a context
+ * belongs to the process that made it).  0 or an errno. */
+int fl_disk_forked(struct fl_disk *d);
 /* One request, durably, in the block holding the tail (--blocks). */
 int fl_disk_append(struct fl_disk *d, const uint8_t *buf, uint32_t len,
 		   const struct fl_opts *o);

@@ -199,10 +199,11 @@ static void fs_report(const struct fs_state *st, uint16_t port, double secs)
 
 	if (o->json) {
 		printf("{\"serve\": true, \"nodes\": %u, \"majority\": %u, "
-		       "\"port\": %u, \"sets\": %llu, \"batches\": %llu, "
-		       "\"refused\": %llu, \"seconds\": %.1f}\n",
-		       o->nodes, o->nodes / 2 + 1, port,
-		       (unsigned long long)st->sets,
+		       "\"procs\": %s, \"port\": %u, \"sets\": %llu, "
+		       "\"batches\": %llu, \"refused\": %llu, "
+		       "\"seconds\": %.1f}\n",
+		       o->nodes, o->nodes / 2 + 1, o->procs ? "true" : "false",
+		       port, (unsigned long long)st->sets,
 		       (unsigned long long)st->batches,
 		       (unsigned long long)st->refused, secs);
 		return;
@@ -236,9 +237,10 @@ static int fs_run(struct fs_state *st, int sfd)
 	uint16_t port = resp_server_port(srv);
 	if (!o->json) {
 		printf("floor: serving RESP on 127.0.0.1:%u; SET key value is "
-		       "durable on %u of %u node threads (no consensus); "
+		       "durable on %u of %u node %s (no consensus); "
 		       "SIGINT or SIGTERM stops it\n",
-		       port, o->nodes / 2 + 1, o->nodes);
+		       port, o->nodes / 2 + 1, o->nodes,
+		       o->procs ? "processes" : "threads");
 		(void)fflush(stdout);
 	}
 	int e = fs_loop(st, srv, sfd,

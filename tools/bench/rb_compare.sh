@@ -4,8 +4,9 @@
 # (docs/benchmarks.md, "The floor at 50 and 256 clients" and "GET at 50
 # clients").
 #   set: SET against the consensus-free floor (`fabraft-bench floor
-#        --serve`), a 3-node fabraft (`fabraft cluster start`, fsync on)
-#        and redis-server (appendfsync always);
+#        --serve`) with its nodes as threads and as processes (--procs),
+#        a 3-node fabraft (`fabraft cluster start`, fsync on) and
+#        redis-server (appendfsync always);
 #   get: GET of one 3-byte value against a 3-node fabraft with --read-mode
 #        index (the default), one with --read-mode lease, and redis-server.
 #
@@ -69,8 +70,9 @@ rate() {
 		sed -n 's/^[SG]ET: \([0-9.]*\) requests per second.*/\1/p' | tail -1
 }
 
+# The floor; $1: --procs or nothing.
 start_floor() {
-	"$BIN/fabraft-bench" floor --serve --port "$FLOOR_PORT" --dir "$W" \
+	"$BIN/fabraft-bench" floor --serve --port "$FLOOR_PORT" --dir "$W" $1 \
 		>"$W/floor.out" 2>&1 &
 	FLOOR_PID=$!
 	for _ in $(seq 100); do
@@ -113,12 +115,15 @@ start_redis() {
 	return 1
 }
 
-# The rate of store $1 (floor, index, lease or redis) at $2 clients.
+# The rate of store $1 (floor, floor-procs, index, lease or redis) at $2
+# clients.
 one() {
 	local r=""
 	case $1 in
-	floor)
-		start_floor || { echo "rb_compare: the floor did not start" >&2; return 1; }
+	floor | floor-procs)
+		local procs=""
+		[ "$1" = floor-procs ] && procs=--procs
+		start_floor "$procs" || { echo "rb_compare: the floor did not start" >&2; return 1; }
 		r=$(rate "$FLOOR_PORT" "$2")
 		stop_floor
 		;;
@@ -139,7 +144,7 @@ one() {
 	echo "$r"
 }
 
-if [ "$MODE" = set ]; then STORES=(floor index redis); else STORES=(index lease redis); fi
+if [ "$MODE" = set ]; then STORES=(floor floor-procs index redis); else STORES=(index lease redis); fi
 echo "# rb_compare $MODE: $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)," \
 	"$ROUNDS rounds, redis-benchmark -t $MODE -n $N"
 echo "# round clients load ${STORES[*]} (ops/s; index, lease: fabraft's read mode)"
@@ -157,10 +162,14 @@ python3 - "$W/rows" "$MODE" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 mode = sys.argv[2]
-names = ("floor", "fabraft", "redis") if mode == "set" else ("index", "lease", "redis")
-pairs = [(0, 2), (1, 2), (1, 0)] if mode == "set" else [(0, 2), (1, 2)]
+if mode == "set":
+    names = ("floor", "floor-procs", "fabraft", "redis")
+    pairs = [(0, 3), (1, 3), (2, 3), (2, 0), (2, 1)]
+else:
+    names = ("index", "lease", "redis")
+    pairs = [(0, 2), (1, 2)]
 for c in sorted({int(r[1]) for r in rows}):
-    rs = [[float(x) for x in r[3:6]] for r in rows if int(r[1]) == c]
+    rs = [[float(x) for x in r[3:3 + len(names)]] for r in rows if int(r[1]) == c]
     out = ["%s/%s %.2f" % (names[a], names[b],
                            statistics.median(v[a] / v[b] for v in rs))
            for a, b in pairs]
