@@ -692,10 +692,21 @@ static const struct timespec *wait_time(struct node *n, struct timespec *ts)
  * all of them), and acknowledges in the same iteration.  Handing them to
  * the wal's writer thread and back through its event fd cost two more
  * thread switches per batch on the acknowledgement's path (measured: ~20%
- * fewer switches per write at 1 and 16 clients).  A follower has nothing
- * else to do meanwhile; a leader does (reading clients, sending the next
- * AppendEntries), so it keeps the writer thread (an inline leader halved
- * the 16-client throughput here).
+ * fewer switches per write at 1 and 16 clients).
+ *
+ * A leader does the same by default (--leader-writes inline): the round's
+ * AppendEntries are sent first (carry_out() kicks the log after the
+ * messages), so the followers write while the leader does.  Before the
+ * client-front hold an inline leader halved the 16-client throughput: it
+ * could not read clients or send the next AppendEntries during its flush.
+ * With the hold it has nothing to do during a round anyway, and the two
+ * hand-offs were the cost (alternated runs, docs/benchmarks.md History:
+ * 1-client p50 -12..-21%, 16 and 50 clients +4..+40% SETs/s, 256 level).
+ * What inline gives up: during a flush the loop sends no heartbeat and
+ * takes no acknowledgement, so a leader whose disk stalls stalls the
+ * cluster's commits for as long (with the thread, two followers could
+ * commit without it), and a stall beyond the election timeout costs an
+ * election.  --leader-writes thread keeps the writer thread for such disks.
  */
 static void log_flush(struct node *n)
 {

@@ -457,6 +457,10 @@ static void info_raftstats(struct resp_info_writer *w,
 	resp_info_add(w, "metrics_timeouts", "%" PRIu64, c->http_timeouts);
 	resp_info_add(w, "metrics_refused", "%" PRIu64, c->http_refused);
 	resp_info_add(w, "wal_batches", "%" PRIu64, ws->batches);
+	resp_info_add(w, "wal_batches_inline", "%" PRIu64, ws->batches_inline);
+	resp_info_add(w, "wal_leader_writes", "%s",
+		      s->leader_writes == NODE_LEADER_WRITES_THREAD ? "thread"
+								    : "inline");
 	resp_info_add(w, "wal_fsyncs", "%" PRIu64, ws->fsyncs);
 	resp_info_add(w, "wal_segs_prepared", "%" PRIu64, ws->segs_prepared);
 	resp_info_add(w, "wal_segs_unprepared", "%" PRIu64,

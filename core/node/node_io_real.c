@@ -40,7 +40,8 @@ static void real_log_kick(void *ctx)
 {
 	struct node *n = ctx;
 
-	if (n->role == RAFT_LEADER) {
+	if (n->role == RAFT_LEADER &&
+	    n->o.leader_writes == NODE_LEADER_WRITES_THREAD) {
 		wal_kick(n->wal);
 	} else {
 		n->flush_due = true; /* node_run() writes it: node__log_flush */

@@ -13,6 +13,7 @@ void node__status_get(const struct node *n, bool digest, struct node_status *s)
 	s->forward = n->o.forward;
 	s->fsync = n->o.fsync;
 	s->read_mode = n->o.read_mode;
+	s->leader_writes = n->o.leader_writes;
 	raft_status_get(n->raft, &s->raft);
 	raft_stats_get(n->raft, &s->raft_stats);
 	/* client_addrs has a slot for every id the core can name. */

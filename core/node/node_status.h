@@ -27,6 +27,7 @@ struct node_status {
 	bool forward;			   /* followers forward commands */
 	bool fsync;			   /* the log syncs its writes */
 	int read_mode;			   /* enum node_read_mode */
+	int leader_writes;		   /* enum node_leader_writes */
 	char leader_client[NODE_ADDR_MAX]; /* leader's RESP address, "" */
 	struct raft_status raft;	   /* consensus core */
 	struct raft_stats raft_stats;	   /* its counters */

@@ -558,9 +558,12 @@ int wal_flush(struct wal *w)
 {
 	pthread_mutex_lock(&w->mu);
 	while (w->err == 0 && !w->busy && w->q_count > 0) {
+		uint64_t before = w->wstats.batches;
+
 		w->flushing = true;
 		wal__write_head_locked(w);
 		w->flushing = false;
+		w->wstats.batches_inline += w->wstats.batches - before;
 	}
 	int rv = w->err;
 	pthread_mutex_unlock(&w->mu);

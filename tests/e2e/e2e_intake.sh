@@ -14,22 +14,6 @@ need redis-cli
 need redis-benchmark
 NODES=3
 
-# set_conf KEY VALUE [KEY VALUE ...]: restart the cluster once with each
-# KEY = VALUE in every node's config (replacing an earlier value).
-set_conf() {
-	local f
-	"$BIN/fabraft" cluster stop --dir "$DIR" >/dev/null 2>&1 ||
-		fail "cluster stop"
-	while [ $# -ge 2 ]; do
-		for f in "$DIR"/node?.conf; do
-			sed -i "/^$1 = /d" "$f"
-			echo "$1 = $2" >>"$f"
-		done
-		shift 2
-	done
-	start_cluster 3
-}
-
 # load: 20000 SETs from 50 clients on the leader; prints the leader.
 load() {
 	local l p

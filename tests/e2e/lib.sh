@@ -102,6 +102,22 @@ start_cluster() {
 	wait_stable
 }
 
+# set_conf KEY VALUE [KEY VALUE ...]: restart the cluster once with each
+# KEY = VALUE in every node's config (replacing an earlier value).
+set_conf() {
+	local f
+	"$BIN/fabraft" cluster stop --dir "$DIR" >/dev/null 2>&1 ||
+		fail "cluster stop"
+	while [ $# -ge 2 ]; do
+		for f in "$DIR"/node?.conf; do
+			sed -i "/^$1 = /d" "$f"
+			echo "$1 = $2" >>"$f"
+		done
+		shift 2
+	done
+	start_cluster 3
+}
+
 # wait_stable: until the running nodes agree on one leader in one term for
 # three polls in a row (up to 5 s).  A node that joins late (shm admits
 # peers only once every one exists) may start one more election.

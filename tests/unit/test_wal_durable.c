@@ -234,6 +234,7 @@ static void test_caller_kicks(void **state)
 	struct wal_stats st1;
 	wal_stats_get(f->w, &st1);
 	assert_int_equal(st1.batches - st0.batches, 1);
+	assert_int_equal(st1.batches_inline, 0); /* all by the writer */
 }
 
 /* A follower's loop writes its batch itself: durable when wal_flush()
@@ -281,6 +282,7 @@ static void test_flush_in_caller(void **state)
 	struct wal_stats st1;
 	wal_stats_get(f->w, &st1);
 	assert_int_equal(st1.batches - st0.batches, 1);
+	assert_int_equal(st1.batches_inline - st0.batches_inline, 1);
 	assert_int_equal(st1.fsyncs - st0.fsyncs, 1);
 	struct pollfd p = {.fd = wal_event_fd(f->w), .events = POLLIN};
 	assert_int_equal(poll(&p, 1, 0), 0);  /* nothing to wake anyone */

@@ -61,6 +61,15 @@
  * is known.
  */
 
+/* Where a leader writes its log (--leader-writes; node.c, log_flush):
+ * INLINE in the event loop after the round's AppendEntries are sent, as
+ * a follower does; THREAD in the wal's writer thread, so the loop goes
+ * on (heartbeats, acknowledgements) while the disk works. */
+enum node_leader_writes {
+	NODE_LEADER_WRITES_INLINE = 0,
+	NODE_LEADER_WRITES_THREAD = 1,
+};
+
 enum node_read_mode {
 	NODE_READ_INDEX = 0, /* linearizable: ReadIndex, no log write */
 	NODE_READ_LEASE,     /* linearizable under a clock bound: lease */
@@ -91,6 +100,7 @@ struct node_options {
 	int rma;		/* -1 auto, 0 off, 1 on */
 	bool fsync;		/* false: NOT durable (tests only) */
 	uint64_t segment_bytes; /* wal segment size, 0 = wal default */
+	int leader_writes;	/* enum node_leader_writes */
 	uint64_t cluster_id;	/* != 0 */
 	uint8_t secret[FAB_SECRET_BYTES_MAX]; /* peer HMAC key */
 	size_t secret_len;	     /* FAB_SECRET_BYTES_MIN..MAX with peers */

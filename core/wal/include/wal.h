@@ -257,10 +257,12 @@ int wal_compact(struct wal *w, raft_index upto)
 
 /** Counters since wal_open (for benchmarks and INFO). */
 struct wal_stats {
-	uint64_t batches; /* batches written */
-	uint64_t entries; /* entries written */
-	uint64_t bytes;	  /* record bytes written (excluding block rewrites) */
-	uint64_t fsyncs;  /* fdatasync/fsync calls on segments */
+	uint64_t batches;	 /* batches written */
+	uint64_t batches_inline; /* of them, written by wal_flush() callers
+				    instead of the writer thread */
+	uint64_t entries;	 /* entries written */
+	uint64_t bytes;	 /* record bytes written (excluding block rewrites) */
+	uint64_t fsyncs; /* fdatasync/fsync calls on segments */
 	uint64_t write_bytes;	  /* bytes passed to pwrite (incl. alignment) */
 	uint64_t io_ns;		  /* time the writer spent inside the pwrite
 				     and fdatasync calls of batches (the
