@@ -44,6 +44,7 @@ void node_options_default(struct node_options *o)
 	o->snapshot_trailing = 1024;
 	o->request_timeout_ms = 5000;
 	o->intake_hold_us = 1000;
+	o->leader_writes = NODE_LEADER_WRITES_THREAD;
 	o->request_bytes_max = 64ull << 20;
 	o->clients_max = 10000;
 	o->client_idle_timeout_s = 300;
@@ -694,19 +695,19 @@ static const struct timespec *wait_time(struct node *n, struct timespec *ts)
  * thread switches per batch on the acknowledgement's path (measured: ~20%
  * fewer switches per write at 1 and 16 clients).
  *
- * A leader does the same by default (--leader-writes inline): the round's
+ * A leader can do the same (--leader-writes inline): the round's
  * AppendEntries are sent first (carry_out() kicks the log after the
- * messages), so the followers write while the leader does.  Before the
- * client-front hold an inline leader halved the 16-client throughput: it
- * could not read clients or send the next AppendEntries during its flush.
- * With the hold it has nothing to do during a round anyway, and the two
- * hand-offs were the cost (alternated runs, docs/benchmarks.md History:
- * 1-client p50 -12..-21%, 16 and 50 clients +4..+40% SETs/s, 256 level).
- * What inline gives up: during a flush the loop sends no heartbeat and
- * takes no acknowledgement, so a leader whose disk stalls stalls the
- * cluster's commits for as long (with the thread, two followers could
- * commit without it), and a stall beyond the election timeout costs an
- * election.  --leader-writes thread keeps the writer thread for such disks.
+ * messages), so the followers write while the leader does, and the two
+ * hand-offs are saved.  Before the client-front hold an inline leader
+ * halved the 16-client throughput (it could not read clients or send the
+ * next AppendEntries during its flush); with the hold it has little else
+ * to do during a round, and a quiet alternated run measured 1-client p50
+ * -6%, 16 clients +7% SETs/s and -11% p99, but 50 clients -6% SETs/s
+ * (docs/benchmarks.md History).  What inline gives up: during a flush the
+ * loop sends no heartbeat and takes no acknowledgement, so a leader whose
+ * disk stalls holds every commit for as long (with the thread, two
+ * followers commit without it) and a stall beyond the election timeout
+ * costs an election.  So the default stays the writer thread.
  */
 static void log_flush(struct node *n)
 {

@@ -312,8 +312,8 @@ static const struct opt_choice providers[] = {
 static const struct opt_choice rma_modes[] = {
     {"on", 1}, {"off", 0}, {"auto", -1}, {NULL, 0}};
 static const struct opt_choice leader_writes[] = {
-    {"inline", NODE_LEADER_WRITES_INLINE},
     {"thread", NODE_LEADER_WRITES_THREAD},
+    {"inline", NODE_LEADER_WRITES_INLINE},
     {NULL, 0},
 };
 static const struct opt_choice read_modes[] = {
@@ -381,12 +381,12 @@ static int parse_args(struct flags *f, int argc, char **argv, bool *help)
 	     1ull << 40, .def = "67108864",
 	     .help = "log segment size, 1 MiB..1 TiB"},
 	    {"leader-writes", OPT_ENUM, &o->leader_writes,
-	     .choices = leader_writes, .arg = "inline|thread", .def = "inline",
-	     .help = "where a leader writes its log: inline in its event "
-		     "loop once the round's AppendEntries are sent (no "
-		     "thread hand-offs); thread: in the log's writer "
-		     "thread, the loop running on meanwhile (for a disk "
-		     "whose flushes can stall for long)"},
+	     .choices = leader_writes, .arg = "thread|inline", .def = "thread",
+	     .help = "where a leader writes its log: thread: in the log's "
+		     "writer thread, the loop running on meanwhile; inline: "
+		     "in its event loop once the round's AppendEntries are "
+		     "sent (no thread hand-offs; the loop waits for each "
+		     "flush)"},
 	    {"cluster-id", OPT_U64, &o->cluster_id, 1, UINT64_MAX, .def = "1",
 	     .help = "64-bit id shared by the cluster"},
 	    {"secret-file", OPT_CALL, f, .fn = read_secret,

@@ -62,9 +62,10 @@
  */
 
 /* Where a leader writes its log (--leader-writes; node.c, log_flush):
- * INLINE in the event loop after the round's AppendEntries are sent, as
- * a follower does; THREAD in the wal's writer thread, so the loop goes
- * on (heartbeats, acknowledgements) while the disk works. */
+ * THREAD (the default) in the wal's writer thread, so the loop goes on
+ * (heartbeats, acknowledgements) while the disk works; INLINE in the
+ * event loop after the round's AppendEntries are sent, as a follower
+ * does. */
 enum node_leader_writes {
 	NODE_LEADER_WRITES_INLINE = 0,
 	NODE_LEADER_WRITES_THREAD = 1,
