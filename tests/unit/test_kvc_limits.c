@@ -60,6 +60,32 @@ static uint64_t clock_ms = 1000;
 
 /* Apply the command in cl as a replica does (no client-side check);
  * returns the milliseconds kvc_apply() took. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
+/* One command's apply time @ms is under the bound: 20 ms, a few times
+ * what the commands take here.  Not checked under AddressSanitizer: its
+ * allocator takes no mallopt(), so heap_prefault() below cannot spare the
+ * timed commands the first touch of their pages, which on the project's
+ * virtual machine alone costs 90-160 ms for a 4096-block KVC.PUT. */
+static void time_check(double ms)
+{
+#ifdef TEST_ASAN
+	if (ms >= 20.0) {
+		printf("(%.2f ms: the 20 ms bound is not checked under "
+		       "AddressSanitizer)\n",
+		       ms);
+	}
+#else
+	assert_true(ms < 20.0);
+#endif
+}
+
 static double apply_cl(void)
 {
 	struct kvc_reply e = {0};
@@ -149,7 +175,7 @@ static void alloc_limit(void **state)
 	}
 	printf("KVC.ALLOC %u sizes, 256 nodes: worst of 5 applies %.2f ms\n",
 	       KVC_ALLOC_SIZES_MAX, worst);
-	assert_true(worst < 20.0); /* a few ms; slack for a busy machine */
+	time_check(worst); /* a few ms; slack for a busy machine */
 	/* An entry over the limit already in the log (from an older
 	 * leader) still applies, the same way on every replica. */
 	alloc_cmd(KVC_ALLOC_SIZES_MAX + 1);
@@ -195,7 +221,7 @@ static void items_limit(void **state)
 			double t = apply_cl();
 			printf("%s with %u items: %.2f ms\n", cmds[c],
 			       KVC_ITEMS_MAX, t);
-			assert_true(t < 20.0);
+			time_check(t);
 		}
 	}
 }
@@ -233,7 +259,7 @@ static void put_then_lookup(int digits)
 		printf("KVC.PUT with %u blocks, %d-digit hashes: %.2f ms\n",
 		       KVC_ITEMS_MAX, digits, t);
 		assert_string_equal(reply_str(), ":4096\r\n");
-		assert_true(t < 20.0);
+		time_check(t);
 	}
 	cl_reset();
 	cl_add("KVC.LOOKUP");
@@ -250,7 +276,7 @@ static void put_then_lookup(int digits)
 	       "reply bytes\n",
 	       KVC_ITEMS_MAX, digits, t, reply.len);
 	assert_memory_equal(reply.buf, "*4096\r\n", 7);
-	assert_true(t < 20.0);
+	time_check(t);
 	/* With a reply limit the same read stops before building it all:
 	 * the buffer never grows past the limit. */
 	struct kvc_reply small = {.max = 4096};
@@ -294,7 +320,8 @@ static void alloc_unlimited(void **state)
  * ms, whatever the command does.  So the heap is grown and touched once
  * here and kept (no trimming, no separate mmaps), as a daemon's heap is
  * after its first minutes: the timed commands then measure their work.
- * Not under AddressSanitizer, whose allocator ignores mallopt().
+ * Not under AddressSanitizer, whose allocator ignores mallopt() (there
+ * the bound is not checked: time_check()).
  */
 static void heap_prefault(void)
 {
