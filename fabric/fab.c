@@ -639,8 +639,9 @@ static void on_completion(struct fab *f, const struct fi_cq_data_entry *c)
 /*
  * shm (libfabric 1.17) crashed here in fi_cq_read when a peer not yet in
  * our AV sent to us, and returned one fi_addr for two peers whose regions
- * did not exist at insertion.  So with shm nothing is read or sent until
- * every configured peer's region exists; then all are inserted at once.
+ * did not exist or were not initialised at insertion.  So with shm nothing
+ * is read or sent until every configured peer's region exists and is
+ * initialised; then all are inserted at once.
  * Returns true when the endpoint may be used.
  */
 static bool shm_gate(struct fab *f)
@@ -665,6 +666,19 @@ static bool shm_gate(struct fab *f)
 			fr_log(FR_LOG_ERROR, "fabric", "peer %u: %s", p->id,
 			       err);
 			p->addr = FI_ADDR_NOTAVAIL;
+		}
+		/* Never send one peer's frames to another (see
+		 * fab__shm_region_ready()): such a peer stays unreachable,
+		 * logged, until its region has a new epoch (readdr_shm()). */
+		for (uint32_t j = 0; j < i && p->addr != FI_ADDR_NOTAVAIL;
+		     j++) {
+			if (f->peers[j].addr == p->addr) {
+				fr_log(FR_LOG_ERROR, "fabric",
+				       "peer %u: provider gave the address "
+				       "of peer %u",
+				       p->id, f->peers[j].id);
+				p->addr = FI_ADDR_NOTAVAIL;
+			}
 		}
 	}
 	f->shm_ready = true;

@@ -1,6 +1,7 @@
 /* fab_ep.c — open/close the RDM endpoint, its AV, CQ and memory regions. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -287,6 +288,41 @@ struct settled {
 	uint64_t newest;     /* newest epoch seen at all */
 };
 
+/*
+ * libfabric 1.17's shm region starts {u8 version (4); u8; u16 flags; int pid}
+ * and its creator writes pid last "to signal full initialization to peers".
+ * Inserting a region whose pid is still 0 is harmful there, not just early:
+ * smr_map_add() leaves that map slot unclaimed yet returns success, so the
+ * next insertion takes the same slot and overwrites its name -- both peers
+ * then share one fi_addr and one peer's frames reach the other (seen under
+ * ThreadSanitizer, where a region took over 100 ms to initialise: node 1's
+ * HELLOs for node 2 reached node 3).  Other layouts (another libfabric) are
+ * not read: only the minimum age applies to them.
+ */
+#define SHM_117_VERSION 4
+
+bool fab__shm_region_ready(const char *path)
+{
+	uint8_t head[8];
+	int32_t pid;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		return false;
+	}
+	n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(head) || head[0] == 0) {
+		return false; /* not even the version written yet */
+	}
+	if (head[0] != SHM_117_VERSION) {
+		return true;
+	}
+	memcpy(&pid, head + 4, sizeof(pid));
+	return pid != 0;
+}
+
 static void settled_epoch(void *ctx, uint64_t epoch, const char *path)
 {
 	struct settled *s = ctx;
@@ -303,7 +339,7 @@ static void settled_epoch(void *ctx, uint64_t epoch, const char *path)
 	clock_gettime(CLOCK_REALTIME, &now);
 	age_ms = (int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
 		 (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
-	if (age_ms >= (int64_t)s->settled_ms) {
+	if (age_ms >= (int64_t)s->settled_ms && fab__shm_region_ready(path)) {
 		s->epoch = epoch;
 	}
 }

@@ -79,6 +79,11 @@ int fab__ep_open(struct fab__ep *e, struct fi_info *info, bool rma,
 		 char *errmsg);
 void fab__ep_close(struct fab__ep *e);
 
+/** shm: false while the region file at @path is still being initialised by
+ * its owner (libfabric 1.17's layout: its pid not yet written, see
+ * fab_ep.c); true once it is, or when its layout is not 1.17's. */
+bool fab__shm_region_ready(const char *path);
+
 /** Resolve @host:@port and insert it into the AV (shm: the region of
  * @shm_epoch; ignored by other providers).  Returns 0, FR_NOTFOUND (name
  * does not resolve) or FR_FABRIC. */
@@ -86,8 +91,9 @@ int fab__ep_av_insert(struct fab__ep *e, const char *host, uint16_t port,
 		      uint64_t shm_epoch, fi_addr_t *out, char *errmsg);
 
 /** shm: true when the peer at @host:@port has a region that has existed
- * for at least @settled_ms (its owner may still be initialising a younger
- * one); *@epoch is then the newest such region's epoch. */
+ * for at least @settled_ms and that its owner has finished initialising
+ * (fab__shm_region_ready()); *@epoch is then the newest such region's
+ * epoch. */
 bool fab__ep_shm_find(const struct fab__ep *e, const char *host, uint16_t port,
 		      uint32_t settled_ms, uint64_t *epoch);
 
