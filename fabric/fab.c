@@ -840,6 +840,21 @@ int fab_test_send_raw(struct fab *f, raft_id peer, const void *buf, size_t len)
 	return 0;
 }
 
+void fab_test_hold_confirm(struct fab *f, raft_id peer, bool hold)
+{
+	struct fab__peer *p = fab__peer_by_id(f, peer);
+
+	if (p == NULL) {
+		return;
+	}
+	p->hold_confirm = hold;
+	if (!hold && p->held_len > 0) {
+		(void)fab__queue_frame(f, p, p->held, p->held_len,
+				       FAB_WIRE_HELLO_CONFIRM);
+		p->held_len = 0;
+	}
+}
+
 void fab_test_corrupt_next(struct fab *f, raft_id peer)
 {
 	struct fab__peer *p = fab__peer_by_id(f, peer);

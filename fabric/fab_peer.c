@@ -571,7 +571,8 @@ void fab__peer_tick(struct fab *f, struct fab__peer *p, uint64_t now)
 		break;
 	}
 	if (p->accept_pending && now >= p->pending_until_ms) {
-		p->accept_pending = false;	 /* it was a late copy */
+		p->accept_pending = false; /* it was a late copy */
+		fab__rma_early_drop(f, p);
 		p->writer_ok = p->writer_paused; /* the ring is still good */
 		p->writer_paused = false;
 	}
@@ -593,6 +594,7 @@ void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why)
 	p->state = FAB__DOWN;
 	writer_stop(p);
 	p->accept_pending = false;
+	fab__rma_early_drop(f, p);
 	p->next_try_ms = fab__now_ms() + p->backoff_ms;
 }
 
@@ -704,6 +706,9 @@ static void on_hello(struct fab *f, const void *buf, size_t len)
 	if (fab_hello_random(&p->nonce) != 0) {
 		return;
 	}
+	/* A new ACK: records held for the CONFIRM of an older one were
+	 * written under other keys. */
+	fab__rma_early_drop(f, p);
 	p->peer_nonce = h.nonce;
 	p->peer_inc = h.incarnation;
 	p->pending_has_ring = h.has_ring;
@@ -796,6 +801,11 @@ static bool on_ack(struct fab *f, struct fab__peer *p, const void *buf,
 	p->accept_pending = false;
 	p->ring_exposed = f->ep.rma; /* the CONFIRM lets it use our ring */
 	peer_up(f, p, a.incarnation, "initiator");
+	if (p->hold_confirm && n <= sizeof(p->held)) {
+		memcpy(p->held, out, n); /* fab_test_hold_confirm() */
+		p->held_len = (uint16_t)n;
+		return true;
+	}
 	(void)fab__queue_frame(f, p, out, n, FAB_WIRE_HELLO_CONFIRM);
 	return true;
 }
@@ -847,6 +857,7 @@ static bool on_confirm(struct fab *f, struct fab__peer *p, const void *buf,
 	p->peer_ring = p->pending_ring;
 	p->peer_has_ring = c.has_ring;
 	peer_up(f, p, p->peer_inc, "acceptor");
+	fab__rma_early_replay(f, p);
 	return true;
 }
 

@@ -49,6 +49,7 @@
 #define FAB__BACKOFF_MIN_MS 5u	  /* first HELLO retry */
 #define FAB__BACKOFF_MAX_MS 500u  /* retry ceiling */
 #define FAB__KEYS_LOST_MS   1000u /* MAC failures only, this long: restart */
+#define FAB__EARLY_MAX	    64u	  /* ring records held for a CONFIRM */
 
 static_assert((1u << FAB__SLOT_BITS) >= RAFT_MAX_SERVERS,
 	      "ring generation must name every peer slot");
@@ -140,6 +141,9 @@ struct fab__peer {
 	bool writer_ok;		       /* writer holds a valid descriptor */
 	struct fab_ring_writer writer; /* our position and credit there */
 	bool corrupt_next;	       /* test hook */
+	bool hold_confirm;	       /* test hook: keep our next CONFIRM */
+	uint16_t held_len;	       /* bytes in held (0: none) */
+	uint8_t held[FAB_HELLO_FRAME_MAX]; /* the CONFIRM kept back */
 	/* RMA: the peer writes into our ring */
 	uint8_t *ring;		       /* owned, ring_bytes */
 	struct fid_mr *ring_mr;	       /* owned */
@@ -149,8 +153,12 @@ struct fab__peer {
 					  descriptor: sent in an ACK, or in a
 					  HELLO that we then confirmed */
 	struct fab_ring_reader reader; /* head, generation, term checks */
-	uint64_t credited;	       /* last consumed position sent back */
-	bool credit_due;	       /* send a credit at the next chance */
+	uint64_t early[FAB__EARLY_MAX]; /* CQ data of records written to the
+					   ring our pending ACK announced,
+					   before its CONFIRM (fab_rma.c) */
+	uint32_t n_early;		/* entries in early */
+	uint64_t credited;		/* last consumed position sent back */
+	bool credit_due;		/* send a credit at the next chance */
 };
 
 struct fab {
@@ -235,6 +243,11 @@ int fab__rma_send(struct fab *f, struct fab__peer *p,
 		  const struct raft_message *m, size_t frame_len);
 /** A remote write with @cq_data landed. */
 void fab__rma_recv(struct fab *f, uint64_t cq_data);
+/** @p's CONFIRM was accepted: read the records held back for it. */
+void fab__rma_early_replay(struct fab *f, struct fab__peer *p);
+/** Forget the records held back for a CONFIRM that will not come (a new
+ * handshake, or the peer is down). */
+void fab__rma_early_drop(struct fab *f, struct fab__peer *p);
 /** A CREDIT frame @fr, authenticated as coming from @p. */
 void fab__rma_credit_recv(struct fab *f, struct fab__peer *p,
 			  const struct fab_wire_frame *fr);

@@ -224,6 +224,64 @@ static void deliver(struct fab *f, struct fab__peer *p,
 	f->delivered++;
 }
 
+/*
+ * The initiator goes UP on our ACK and may write to the ring it announced
+ * at once, but its CONFIRM is a message, and rxm does not order a send
+ * before a later write: that write's completion can be read here first.
+ * Seen in CI under ThreadSanitizer: the record failed its MAC (no session
+ * keys before the CONFIRM) and was lost, 299 of 300 APPENDs delivered.
+ * Records for the ring a pending ACK announced wait for its CONFIRM; the
+ * writer cannot reuse their bytes meanwhile (no credit returned).
+ */
+static bool before_confirm(const struct fab__peer *p, uint8_t gen_low)
+{
+	uint32_t next;
+
+	if (p->state == FAB__ACCEPTING) {
+		return gen_low == (uint8_t)generation(p);
+	}
+	if (p->state != FAB__UP || !p->accept_pending) {
+		return false;
+	}
+	/* A live link re-handshaking: its ACK named the next generation
+	 * (fab__rma_desc_next()); the current one is read as usual. */
+	next = (epoch_next(p->epoch) << FAB__SLOT_BITS) | p->slot;
+	return gen_low == (uint8_t)next;
+}
+
+/* Hold @cq_data for the CONFIRM if it comes before it; true when it did
+ * (held, or dropped when too many are held: Raft sends it again). */
+static bool held_early(struct fab *f, struct fab__peer *p, uint64_t cq_data,
+		       uint8_t gen_low)
+{
+	if (!before_confirm(p, gen_low)) {
+		return false;
+	}
+	if (p->n_early == FAB__EARLY_MAX) {
+		f->stats.rejects_ring++;
+		return true;
+	}
+	p->early[p->n_early++] = cq_data;
+	f->stats.ring_early++;
+	return true;
+}
+
+void fab__rma_early_replay(struct fab *f, struct fab__peer *p)
+{
+	uint32_t n = p->n_early;
+
+	p->n_early = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		fab__rma_recv(f, p->early[i]);
+	}
+}
+
+void fab__rma_early_drop(struct fab *f, struct fab__peer *p)
+{
+	f->stats.rejects_ring += p->n_early;
+	p->n_early = 0;
+}
+
 void fab__rma_recv(struct fab *f, uint64_t cq_data)
 {
 	struct fab_ring_rec rec;
@@ -237,6 +295,9 @@ void fab__rma_recv(struct fab *f, uint64_t cq_data)
 	p = peer_by_slot(f, gen_low & ((1u << FAB__SLOT_BITS) - 1));
 	if (p == NULL || p->ring == NULL) {
 		f->stats.rejects_ring++;
+		return;
+	}
+	if (held_early(f, p, cq_data, gen_low)) {
 		return;
 	}
 	p->ring_written = true;

@@ -410,6 +410,7 @@ static void info_fabric(struct resp_info_writer *w, const struct fab_info *fi)
 	resp_info_add(w, "fab_rejects_from", "%" PRIu64, fi->rejects_from);
 	resp_info_add(w, "fab_rejects_ring", "%" PRIu64, fi->rejects_ring);
 	resp_info_add(w, "fab_rejects_stale", "%" PRIu64, fi->rejects_stale);
+	resp_info_add(w, "fab_ring_early", "%" PRIu64, fi->ring_early);
 	resp_info_add(w, "fab_ring_revokes", "%" PRIu64, fi->ring_revokes);
 	resp_info_add(w, "fab_reconnects", "%" PRIu64, fi->reconnects);
 	resp_info_add(w, "fab_ops_abandoned", "%" PRIu64, fi->ops_abandoned);

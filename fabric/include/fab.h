@@ -111,6 +111,8 @@ struct fab_info {
 				    sender than the connection's peer */
 	uint64_t rejects_ring;	 /* bad ring records (header, CRC, gen) */
 	uint64_t rejects_stale;	 /* ring records of an old generation/lap */
+	uint64_t ring_early;	 /* ring records read before the CONFIRM
+				    that lets us verify them: held for it */
 	uint64_t send_again;	 /* fab_send() answered FR_AGAIN */
 	uint64_t send_noconn;	 /* fab_send() answered FR_NOCONN */
 	uint64_t send_errors;	 /* failed completions */
@@ -237,6 +239,11 @@ struct fi_info;
  * result (fi_freeinfo()); NULL when out of memory.
  */
 struct fi_info *fab_hints(bool rma);
+
+/** Tests only: with @hold, the CONFIRM of our next handshake with @peer (as
+ * initiator) is kept back -- we go UP and write, the peer waits -- until
+ * this is called again without @hold, which sends it. */
+void fab_test_hold_confirm(struct fab *f, raft_id peer, bool hold);
 
 /** Tests only: corrupt one byte of the next ring record written to @peer
  * after its checksum is computed. */
