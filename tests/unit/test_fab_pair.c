@@ -119,7 +119,9 @@ static int open_pair(void **state)
 	if (open_nodes(false) != 0) {
 		return -1;
 	}
-	POLL_BOTH_UNTIL(fab_peer_up(P.f[1], 2) && fab_peer_up(P.f[2], 1), 5000);
+	/* 20 s, as test_fab_trust: slow first connections under TSan. */
+	POLL_BOTH_UNTIL(fab_peer_up(P.f[1], 2) && fab_peer_up(P.f[2], 1),
+			20000);
 	return fab_peer_up(P.f[1], 2) && fab_peer_up(P.f[2], 1) ? 0 : -1;
 }
 

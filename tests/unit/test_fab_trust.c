@@ -114,7 +114,12 @@ static int open_trio(int rma)
 	    open_node(3, 3, BAD_SECRET, 0) != 0) {
 		return -1;
 	}
-	POLL_UNTIL(fab_peer_up(T.f[1], 2) && fab_peer_up(T.f[2], 1), 5000);
+	/* 20 s: once in CI under ThreadSanitizer, beside a multi-process
+	 * fabric test on 2 cores, no frame at all moved in the first 5 s. */
+	POLL_UNTIL(fab_peer_up(T.f[1], 2) && fab_peer_up(T.f[2], 1), 20000);
+	if (!fab_peer_up(T.f[1], 2) || !fab_peer_up(T.f[2], 1)) {
+		print_message("setup: nodes 1 and 2 not up after 20 s\n");
+	}
 	return fab_peer_up(T.f[1], 2) && fab_peer_up(T.f[2], 1) ? 0 : -1;
 }
 
