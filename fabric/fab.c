@@ -660,6 +660,7 @@ static bool shm_gate(struct fab *f)
 	}
 	for (uint32_t i = 0; i < f->n_peers; i++) {
 		struct fab__peer *p = &f->peers[i];
+		struct fab__peer *other;
 
 		if (fab__ep_av_insert(&f->ep, p->host, p->port, p->shm_epoch,
 				      &p->addr, err) != 0) {
@@ -670,15 +671,14 @@ static bool shm_gate(struct fab *f)
 		/* Never send one peer's frames to another (see
 		 * fab__shm_region_ready()): such a peer stays unreachable,
 		 * logged, until its region has a new epoch (readdr_shm()). */
-		for (uint32_t j = 0; j < i && p->addr != FI_ADDR_NOTAVAIL;
-		     j++) {
-			if (f->peers[j].addr == p->addr) {
-				fr_log(FR_LOG_ERROR, "fabric",
-				       "peer %u: provider gave the address "
-				       "of peer %u",
-				       p->id, f->peers[j].id);
-				p->addr = FI_ADDR_NOTAVAIL;
-			}
+		other = p->addr != FI_ADDR_NOTAVAIL
+			    ? fab__peer_addr_owner(f, p, p->addr)
+			    : NULL;
+		if (other != NULL) {
+			fr_log(FR_LOG_ERROR, "fabric",
+			       "peer %u: provider gave the address of peer %u",
+			       p->id, other->id);
+			p->addr = FI_ADDR_NOTAVAIL;
 		}
 	}
 	f->shm_ready = true;

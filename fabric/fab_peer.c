@@ -355,9 +355,8 @@ static void hello_send(struct fab *f, struct fab__peer *p, unsigned kind,
 	p->last_hello_ms = fab__now_ms();
 }
 
-/* The other peer (if any) already using AV entry @addr. */
-static struct fab__peer *addr_owner(struct fab *f, const struct fab__peer *p,
-				    fi_addr_t addr)
+struct fab__peer *fab__peer_addr_owner(struct fab *f, const struct fab__peer *p,
+				       fi_addr_t addr)
 {
 	for (uint32_t i = 0; i < f->n_peers; i++) {
 		if (&f->peers[i] != p && f->peers[i].addr == addr) {
@@ -391,7 +390,7 @@ static void readdr_shm(struct fab *f, struct fab__peer *p, bool seen)
 		fr_log(FR_LOG_WARN, "fabric", "peer %u: %s", p->id, f->errmsg);
 		return;
 	}
-	other = addr_owner(f, p, addr);
+	other = fab__peer_addr_owner(f, p, addr);
 	if (other != NULL) {
 		fr_log(FR_LOG_ERROR, "fabric",
 		       "peer %u: provider gave the address of peer %u", p->id,
@@ -430,11 +429,11 @@ static void readdr(struct fab *f, struct fab__peer *p, bool seen)
 	abandon_posted(f, p);
 	rv =
 	    fab__ep_av_insert(&f->ep, p->host, p->port, 0, &p->addr, f->errmsg);
-	if (rv == 0 && addr_owner(f, p, p->addr) != NULL) {
+	if (rv == 0 && fab__peer_addr_owner(f, p, p->addr) != NULL) {
 		/* Never send one peer's frames to another. */
 		fr_log(FR_LOG_ERROR, "fabric",
 		       "peer %u: provider gave the address of peer %u", p->id,
-		       addr_owner(f, p, p->addr)->id);
+		       fab__peer_addr_owner(f, p, p->addr)->id);
 		rv = FR_FABRIC;
 	}
 	if (rv != 0) {

@@ -223,6 +223,9 @@ void fab__peer_down(struct fab *f, struct fab__peer *p, const char *why);
  * verified (@ok true): an UP link whose frames fail for FAB__KEYS_LOST_MS
  * while none verifies has lost its keys and is restarted. */
 void fab__peer_mac(struct fab__peer *p, bool ok);
+/** The other peer (if any) already using AV entry @addr. */
+struct fab__peer *fab__peer_addr_owner(struct fab *f, const struct fab__peer *p,
+				       fi_addr_t addr);
 /** Handle a handshake frame (HELLO, ACK, CONFIRM, REJECT). */
 void fab__peer_hello_recv(struct fab *f, const struct fab_wire_frame *fr,
 			  const void *buf, size_t len);

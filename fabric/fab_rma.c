@@ -31,9 +31,15 @@ static uint32_t epoch_next(uint32_t epoch)
 	return epoch == 0 ? 1 : epoch;
 }
 
+/* @p's ring generation with @epoch. */
+static uint32_t generation_at(const struct fab__peer *p, uint32_t epoch)
+{
+	return (epoch << FAB__SLOT_BITS) | p->slot;
+}
+
 static uint32_t generation(const struct fab__peer *p)
 {
-	return (p->epoch << FAB__SLOT_BITS) | p->slot;
+	return generation_at(p, p->epoch);
 }
 
 static int ring_register(struct fab *f, struct fab__peer *p, char *errmsg)
@@ -123,11 +129,8 @@ void fab__rma_desc(const struct fab__peer *p, struct fab_ring_desc *d)
 
 void fab__rma_desc_next(const struct fab__peer *p, struct fab_ring_desc *d)
 {
-	struct fab__peer next = *p;
-
-	next.epoch = epoch_next(p->epoch);
 	fab__rma_desc(p, d);
-	d->generation = generation(&next);
+	d->generation = generation_at(p, epoch_next(p->epoch));
 }
 
 int fab__rma_send(struct fab *f, struct fab__peer *p,
@@ -235,8 +238,6 @@ static void deliver(struct fab *f, struct fab__peer *p,
  */
 static bool before_confirm(const struct fab__peer *p, uint8_t gen_low)
 {
-	uint32_t next;
-
 	if (p->state == FAB__ACCEPTING) {
 		return gen_low == (uint8_t)generation(p);
 	}
@@ -245,8 +246,7 @@ static bool before_confirm(const struct fab__peer *p, uint8_t gen_low)
 	}
 	/* A live link re-handshaking: its ACK named the next generation
 	 * (fab__rma_desc_next()); the current one is read as usual. */
-	next = (epoch_next(p->epoch) << FAB__SLOT_BITS) | p->slot;
-	return gen_low == (uint8_t)next;
+	return gen_low == (uint8_t)generation_at(p, epoch_next(p->epoch));
 }
 
 /* Hold @cq_data for the CONFIRM if it comes before it; true when it did
